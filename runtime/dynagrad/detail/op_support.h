@@ -1,0 +1,72 @@
+#pragma once
+// What the generated autograd wrappers and dispatch functions call. Not part
+// of the public API; kept here so generated code stays short and readable.
+#include "dynagrad/autograd_meta.h"
+#include "dynagrad/grad_mode.h"
+#include "dynagrad/meta.h"
+#include "dynagrad/saved_variable.h"
+
+namespace dg::detail {
+
+inline bool requires_grad_fast(const Tensor& t) {
+  const AutogradMeta* m = t.defined() ? t.unsafeGetTensorImpl()->autograd_meta() : nullptr;
+  return m && (m->requires_grad || m->grad_fn);
+}
+
+void check_no_inference_inputs(const char* op, std::initializer_list<const Tensor*> inputs);
+
+// Whether an op over these inputs records a node. Throws if an inference
+// tensor would be saved for backward.
+template <typename... Ts>
+bool should_record(const char* op, const Ts&... inputs) {
+  if (!GradMode::is_enabled()) return false;
+  if (!(requires_grad_fast(inputs) || ...)) return false;
+  check_no_inference_inputs(op, {&inputs...});
+  return true;
+}
+
+template <typename... Ts>
+edge_list collect_next_edges(const Ts&... inputs) {
+  edge_list edges;
+  edges.reserve(sizeof...(Ts));
+  (edges.push_back(autograd::gradient_edge(inputs)), ...);
+  return edges;
+}
+
+// Makes `node` the grad_fn of `result` (its next output).
+void set_history(const Tensor& result, const NodePtr& node);
+
+// In-place rules: no in-place on a leaf that requires grad while grad mode is
+// on; none on an inference tensor outside inference mode; none on a view of a
+// tensor that requires grad (until view rebasing lands).
+void check_inplace(const char* op, const Tensor& self, bool record);
+// out= variants do not record: error if they would have to.
+void check_out_no_grad(const char* op, bool would_record);
+
+inline void bump_version(const Tensor& t) { t.unsafeGetTensorImpl()->bump_version(); }
+
+void check_defined(const char* op, const char* arg, const Tensor& t);
+
+// Allocates the output a meta function described.
+Tensor make_output(const meta::TensorMeta& m);
+// Checks dtype/device of an out= tensor and resizes it to m.sizes if needed.
+void resize_out(const char* op, const Tensor& out, const meta::TensorMeta& m);
+// In-place: the result must fit self's shape, and its dtype must be castable
+// to self's (float into int is an error). Returns the dtype to compute in.
+ScalarType check_inplace_result(const char* op, const Tensor& self, const meta::TensorMeta& m);
+
+// `t` converted to `dtype` (no copy when it already is), without recording.
+Tensor cast_for_compute(const Tensor& t, ScalarType dtype);
+
+// Error for a [device][dtype] table slot without a kernel.
+[[noreturn]] void no_kernel(const char* op, Device device, ScalarType dtype, const char* supported);
+
+template <typename Fn>
+Fn lookup_kernel(const Fn (&table)[kNumDeviceTypes][kNumScalarTypes], const char* op, Device device,
+                 ScalarType dtype, const char* supported) {
+  Fn fn = table[static_cast<int>(device.type)][static_cast<int>(dtype)];
+  if (!fn) no_kernel(op, device, dtype, supported);
+  return fn;
+}
+
+}  // namespace dg::detail

@@ -1,0 +1,11 @@
+#pragma once
+// The one header a dynagrad user includes.
+#include "dynagrad/autograd_meta.h"
+#include "dynagrad/engine.h"
+#include "dynagrad/factory.h"
+#include "dynagrad/function.h"
+#include "dynagrad/grad_mode.h"
+#include "dynagrad/gradcheck.h"
+#include "dynagrad/node.h"
+#include "dynagrad/operators.h"
+#include "dynagrad/tensor.h"

@@ -1,0 +1,139 @@
+#pragma once
+// Custom autograd functions, as LibTorch's torch::autograd::Function<T>:
+//
+//   struct Square : dg::autograd::Function<Square> {
+//     static dg::Tensor forward(dg::autograd::AutogradContext* ctx, dg::Tensor x) {
+//       ctx->save_for_backward({x});
+//       return x * x;
+//     }
+//     static dg::autograd::variable_list backward(dg::autograd::AutogradContext* ctx,
+//                                                 dg::autograd::variable_list grads) {
+//       auto x = ctx->get_saved_variables()[0];
+//       return {grads[0] * 2 * x};
+//     }
+//   };
+//   auto y = Square::apply(x);
+#include <any>
+#include <string>
+#include <tuple>
+#include <type_traits>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "dynagrad/autograd_meta.h"
+#include "dynagrad/grad_mode.h"
+#include "dynagrad/saved_variable.h"
+
+namespace dg::autograd {
+
+using dg::variable_list;
+
+class AutogradContext {
+ public:
+  // Tensors the backward needs; inputs and outputs of forward both allowed.
+  void save_for_backward(variable_list to_save);
+  // Unpacks them, checking that no in-place op changed them since.
+  variable_list get_saved_variables() const;
+  // Inputs that forward modified in place (their version is bumped once).
+  void mark_dirty(const variable_list& inputs);
+  // Outputs that carry no gradient (indices, masks).
+  void mark_non_differentiable(const variable_list& outputs);
+  void set_materialize_grads(bool value) { materialize_grads_ = value; }
+  // Whether the gradient of forward input i (counting Tensor arguments) is needed.
+  bool needs_input_grad(size_t i) const;
+
+  // Anything else backward needs (LibTorch: ctx->saved_data["n"] = 3).
+  std::unordered_map<std::string, std::any> saved_data;
+
+ private:
+  template <typename T> friend struct Function;
+  friend class CppNodeBase;
+  variable_list to_save_;
+  std::vector<SavedVariable> saved_;
+  std::unordered_set<TensorImpl*> dirty_;
+  std::unordered_set<TensorImpl*> non_differentiable_;
+  const Node* node_ = nullptr;
+  bool materialize_grads_ = true;
+  bool released_ = false;
+};
+
+// Type-erased node of a custom function; CppNode<T> calls T::backward.
+class CppNodeBase : public Node {
+ public:
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  AutogradContext ctx;
+  std::vector<bool> is_tensor_input;  // per forward argument
+  std::vector<InputMetadata> output_info;
+
+ protected:
+  virtual variable_list call_backward(variable_list grads) = 0;
+};
+
+template <typename T>
+class CppNode final : public CppNodeBase {
+ public:
+  std::string name() const override { return name_; }
+  std::string name_;
+
+ protected:
+  variable_list call_backward(variable_list grads) override { return T::backward(&ctx, std::move(grads)); }
+};
+
+namespace detail {
+// Collects the Tensor arguments of a forward call.
+inline void collect_tensors(variable_list&, std::vector<bool>&) {}
+template <typename A, typename... Rest>
+void collect_tensors(variable_list& out, std::vector<bool>& is_tensor, const A& a, const Rest&... rest) {
+  if constexpr (std::is_same_v<std::decay_t<A>, Tensor>) {
+    out.push_back(a);
+    is_tensor.push_back(true);
+  } else {
+    is_tensor.push_back(false);
+  }
+  collect_tensors(out, is_tensor, rest...);
+}
+// Wires a custom node to its inputs and outputs (function.cpp).
+void wrap_outputs(CppNodeBase* node, const variable_list& inputs, variable_list& outputs, bool record);
+std::string demangle_function_name(const char* mangled);
+inline variable_list to_list(const Tensor& t) { return {t}; }
+inline variable_list to_list(const variable_list& v) { return v; }
+}  // namespace detail
+
+template <typename T>
+struct Function {
+  template <typename... Args>
+  static auto apply(Args&&... args) {
+    variable_list inputs;
+    std::vector<bool> is_tensor;
+    detail::collect_tensors(inputs, is_tensor, args...);
+    bool record = GradMode::is_enabled();
+    bool any_rg = false;
+    for (const auto& t : inputs) any_rg = any_rg || (t.defined() && t.requires_grad());
+    record = record && any_rg;
+
+    auto node = make_intrusive<CppNode<T>>();
+    node->name_ = detail::demangle_function_name(typeid(T).name());
+    node->is_tensor_input = is_tensor;
+    edge_list edges;
+    for (const auto& t : inputs) edges.push_back(record ? gradient_edge(t) : Edge());
+    node->set_next_edges(std::move(edges));
+    node->ctx.node_ = node.get();
+
+    using R = decltype(T::forward(&node->ctx, std::forward<Args>(args)...));
+    R result;
+    {
+      NoGradGuard no_grad;
+      result = T::forward(&node->ctx, std::forward<Args>(args)...);
+    }
+    variable_list outputs = detail::to_list(result);
+    detail::wrap_outputs(node.get(), inputs, outputs, record);
+    if constexpr (std::is_same_v<R, Tensor>) {
+      return outputs[0];
+    } else {
+      return outputs;
+    }
+  }
+};
+
+}  // namespace dg::autograd

@@ -1,0 +1,62 @@
+#pragma once
+// Shape rules ("meta functions"): given an op's arguments, check them and say
+// what the output looks like, before anything is allocated or written. The
+// generated dispatch layer calls them; ops.yaml names them (`meta:`).
+// Every error names the op (first argument) and the offending argument.
+#include <initializer_list>
+#include <optional>
+
+#include "dynagrad/tensor.h"
+
+namespace dg::meta {
+
+struct TensorMeta {
+  DimVector sizes;
+  ScalarType dtype = kFloat32;
+  Device device;
+};
+
+struct ViewMeta {
+  DimVector sizes;
+  DimVector strides;
+  int64_t offset = 0;
+};
+
+// ---- shared helpers ---------------------------------------------------------
+// Wraps a possibly negative dim into [0, ndim) (ndim 0 accepts -1 and 0).
+int64_t wrap_dim(const char* op, int64_t dim, int64_t ndim);
+// NumPy broadcasting of two shapes.
+DimVector broadcast_shapes(const char* op, IntArrayRef a, IntArrayRef b);
+// Replaces one -1 in `shape` so it holds `numel` elements.
+DimVector infer_size(const char* op, IntArrayRef shape, int64_t numel);
+// Strides that let a tensor of (sizes, strides) be viewed as new_sizes without
+// a copy, or nullopt when no such strides exist.
+std::optional<DimVector> view_strides(IntArrayRef sizes, IntArrayRef strides, IntArrayRef new_sizes);
+// All tensors on one device, or an error naming the op.
+void check_same_device(const char* op, std::initializer_list<const Tensor*> tensors);
+
+// ---- pointwise (category: pointwise) ------------------------------------------
+// Broadcast shape of the tensors, promoted dtype (a floating Scalar makes an
+// integer result float32; int_to_float does so for any integer result).
+TensorMeta pointwise(const char* op, std::initializer_list<const Tensor*> tensors,
+                     std::initializer_list<const Scalar*> scalars, bool int_to_float);
+
+// ---- named rules (ops.yaml `meta:`) ------------------------------------------
+TensorMeta reduce_all(const char* op, const Tensor& self);
+TensorMeta reduce_dims(const char* op, const Tensor& self, IntArrayRef dim, bool keepdim);
+TensorMeta mm(const char* op, const Tensor& self, const Tensor& mat2);
+TensorMeta bmm(const char* op, const Tensor& self, const Tensor& mat2);
+TensorMeta same_shape(const char* op, const Tensor& self);
+TensorMeta select_backward(const char* op, const Tensor& grad_output, IntArrayRef input_sizes, int64_t dim,
+                           int64_t index);
+void check_copy(const char* op, const Tensor& self, const Tensor& src);
+
+ViewMeta view(const char* op, const Tensor& self, IntArrayRef size);
+ViewMeta expand(const char* op, const Tensor& self, IntArrayRef size);
+ViewMeta transpose(const char* op, const Tensor& self, int64_t dim0, int64_t dim1);
+ViewMeta squeeze(const char* op, const Tensor& self);
+ViewMeta squeeze_dim(const char* op, const Tensor& self, int64_t dim);
+ViewMeta unsqueeze(const char* op, const Tensor& self, int64_t dim);
+ViewMeta select(const char* op, const Tensor& self, int64_t dim, int64_t index);
+
+}  // namespace dg::meta

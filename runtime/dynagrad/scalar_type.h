@@ -1,0 +1,78 @@
+#pragma once
+#include <cstdint>
+#include <ostream>
+
+#include "dynagrad/error.h"
+
+namespace dg {
+
+// Order matters: it is the column order of the generated dispatch tables.
+enum class ScalarType : int8_t { Float32 = 0, Float64 = 1, Int64 = 2, Bool = 3 };
+constexpr int kNumScalarTypes = 4;
+
+constexpr ScalarType kFloat32 = ScalarType::Float32;
+constexpr ScalarType kFloat = ScalarType::Float32;
+constexpr ScalarType kFloat64 = ScalarType::Float64;
+constexpr ScalarType kDouble = ScalarType::Float64;
+constexpr ScalarType kInt64 = ScalarType::Int64;
+constexpr ScalarType kLong = ScalarType::Int64;
+constexpr ScalarType kBool = ScalarType::Bool;
+
+constexpr const char* scalar_type_name(ScalarType t) {
+  switch (t) {
+    case ScalarType::Float32: return "float32";
+    case ScalarType::Float64: return "float64";
+    case ScalarType::Int64: return "int64";
+    case ScalarType::Bool: return "bool";
+  }
+  return "unknown";
+}
+inline std::ostream& operator<<(std::ostream& os, ScalarType t) { return os << scalar_type_name(t); }
+
+constexpr size_t element_size(ScalarType t) {
+  switch (t) {
+    case ScalarType::Float32: return 4;
+    case ScalarType::Float64: return 8;
+    case ScalarType::Int64: return 8;
+    case ScalarType::Bool: return 1;
+  }
+  return 0;
+}
+constexpr bool is_floating_point(ScalarType t) {
+  return t == ScalarType::Float32 || t == ScalarType::Float64;
+}
+
+// Type promotion as PyTorch does it for our dtypes: bool < int64 < float32 < float64.
+constexpr ScalarType promote_types(ScalarType a, ScalarType b) {
+  auto rank = [](ScalarType t) {
+    switch (t) {
+      case ScalarType::Bool: return 0;
+      case ScalarType::Int64: return 1;
+      case ScalarType::Float32: return 2;
+      case ScalarType::Float64: return 3;
+    }
+    return 0;
+  };
+  return rank(a) >= rank(b) ? a : b;
+}
+
+template <typename T> struct CppTypeToScalarType;
+template <> struct CppTypeToScalarType<float> { static constexpr ScalarType value = kFloat32; };
+template <> struct CppTypeToScalarType<double> { static constexpr ScalarType value = kFloat64; };
+template <> struct CppTypeToScalarType<int64_t> { static constexpr ScalarType value = kInt64; };
+template <> struct CppTypeToScalarType<bool> { static constexpr ScalarType value = kBool; };
+template <typename T> constexpr ScalarType scalar_type_of = CppTypeToScalarType<T>::value;
+
+// Calls f.template operator()<T>() with the C++ type of `t` (cold paths: printing, casts).
+template <typename F>
+decltype(auto) visit_dtype(ScalarType t, F&& f) {
+  switch (t) {
+    case ScalarType::Float32: return f.template operator()<float>();
+    case ScalarType::Float64: return f.template operator()<double>();
+    case ScalarType::Int64: return f.template operator()<int64_t>();
+    case ScalarType::Bool: return f.template operator()<bool>();
+  }
+  throw Error("visit_dtype: unknown dtype");
+}
+
+}  // namespace dg

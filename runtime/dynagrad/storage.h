@@ -1,0 +1,38 @@
+#pragma once
+// StorageImpl: the bytes behind one or more tensors. Views of one base share
+// it, so the version counter lives here: a write through any view is seen by
+// every SavedVariable that holds any other view of the same memory.
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+#include "dynagrad/device.h"
+#include "dynagrad/intrusive_ptr.h"
+
+namespace dg {
+
+class StorageImpl : public intrusive_target {
+ public:
+  using Deleter = void (*)(void* data, Device device);
+  // Allocates `nbytes` on `device` (64-byte aligned on the CPU).
+  StorageImpl(size_t nbytes, Device device);
+  ~StorageImpl() override;
+  StorageImpl(const StorageImpl&) = delete;
+  StorageImpl& operator=(const StorageImpl&) = delete;
+
+  void* data() const { return data_; }
+  size_t nbytes() const { return nbytes_; }
+  Device device() const { return device_; }
+
+  uint32_t version() const { return version_.load(std::memory_order_relaxed); }
+  void bump_version() { version_.fetch_add(1, std::memory_order_relaxed); }
+
+ private:
+  void* data_ = nullptr;
+  size_t nbytes_ = 0;
+  Device device_;
+  std::atomic<uint32_t> version_{0};
+};
+using Storage = intrusive_ptr<StorageImpl>;
+
+}  // namespace dg

@@ -1,0 +1,68 @@
+#pragma once
+// TensorImpl: sizes, strides, offset, dtype, storage, and (allocated only for
+// tensors that take part in autograd) the AutogradMeta.
+#include <memory>
+
+#include "dynagrad/int_array.h"
+#include "dynagrad/scalar_type.h"
+#include "dynagrad/storage.h"
+
+namespace dg {
+
+struct AutogradMeta;  // autograd_meta.h
+
+class TensorImpl : public intrusive_target {
+ public:
+  TensorImpl(Storage storage, ScalarType dtype, IntArrayRef sizes, IntArrayRef strides, int64_t offset);
+  ~TensorImpl() override;
+
+  IntArrayRef sizes() const { return sizes_; }
+  IntArrayRef strides() const { return strides_; }
+  int64_t dim() const { return static_cast<int64_t>(sizes_.size()); }
+  int64_t numel() const { return numel_; }
+  ScalarType dtype() const { return dtype_; }
+  Device device() const { return storage_->device(); }
+  int64_t storage_offset() const { return offset_; }
+  bool is_contiguous() const { return contiguous_; }
+  const Storage& storage() const { return storage_; }
+  // Address of element 0 (storage start + offset).
+  char* data() const {
+    return static_cast<char*>(storage_->data()) + offset_ * static_cast<int64_t>(element_size(dtype_));
+  }
+
+  uint32_t version() const { return storage_->version(); }
+  void bump_version() { storage_->bump_version(); }
+
+  // Views: the tensor this one aliases (the base of a chain of views), or null.
+  const intrusive_ptr<TensorImpl>& view_base() const { return base_; }
+  void set_view_base(intrusive_ptr<TensorImpl> base) { base_ = std::move(base); }
+
+  bool is_inference() const { return inference_; }
+  void set_inference(bool v) { inference_ = v; }
+
+  AutogradMeta* autograd_meta() const { return autograd_meta_.get(); }
+  AutogradMeta& ensure_autograd_meta();
+
+  // Replaces sizes/strides in place (used by resize of out= tensors and by
+  // generated view bookkeeping before the tensor escapes).
+  void set_sizes_and_strides(IntArrayRef sizes, IntArrayRef strides, int64_t offset);
+
+ private:
+  void refresh();
+
+  Storage storage_;
+  DimVector sizes_;
+  DimVector strides_;
+  int64_t offset_ = 0;
+  int64_t numel_ = 1;
+  ScalarType dtype_;
+  bool contiguous_ = true;
+  bool inference_ = false;
+  intrusive_ptr<TensorImpl> base_;
+  std::unique_ptr<AutogradMeta> autograd_meta_;
+};
+
+// Row-major strides for `sizes`.
+DimVector contiguous_strides(IntArrayRef sizes);
+
+}  // namespace dg

@@ -1,0 +1,37 @@
+#pragma once
+#include <optional>
+
+#include "dynagrad/device.h"
+#include "dynagrad/scalar_type.h"
+
+namespace dg {
+
+// What a factory function makes: dtype (default float32), device, requires_grad.
+// Builder style as in LibTorch: TensorOptions().dtype(kFloat64).requires_grad(true).
+class TensorOptions {
+ public:
+  TensorOptions() = default;
+  TensorOptions(ScalarType t) : dtype_(t) {}  // NOLINT: zeros({2}, kFloat64)
+  TensorOptions(Device d) : device_(d) {}  // NOLINT
+  TensorOptions(DeviceType d) : device_(d) {}  // NOLINT
+
+  TensorOptions dtype(ScalarType t) const { auto r = *this; r.dtype_ = t; return r; }
+  TensorOptions device(Device d) const { auto r = *this; r.device_ = d; return r; }
+  TensorOptions requires_grad(bool r = true) const { auto o = *this; o.requires_grad_ = r; return o; }
+
+  ScalarType dtype() const { return dtype_.value_or(kFloat32); }
+  bool has_dtype() const { return dtype_.has_value(); }
+  Device device() const { return device_; }
+  bool requires_grad() const { return requires_grad_; }
+
+ private:
+  std::optional<ScalarType> dtype_;
+  Device device_;
+  bool requires_grad_ = false;
+};
+
+inline TensorOptions dtype(ScalarType t) { return TensorOptions().dtype(t); }
+inline TensorOptions device(Device d) { return TensorOptions().device(d); }
+inline TensorOptions requires_grad(bool r = true) { return TensorOptions().requires_grad(r); }
+
+}  // namespace dg

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs every build and test dependency of dynagrad on Debian 12 with apt.
+# A no-op when everything is already there; runs `apt-get update` only when
+# something is missing. libtorch-dev (+ OpenBLAS) is only for the side-by-side
+# benchmark and is installed unless DG_SKIP_LIBTORCH=1.
+set -euo pipefail
+
+pkgs=(g++ cmake ninja-build libyaml-cpp-dev catch2 libdnnl-dev
+      python3 python3-jinja2 python3-yaml libbenchmark-dev)
+if [ "${DG_SKIP_LIBTORCH:-0}" != 1 ]; then
+  pkgs+=(libtorch-dev libopenblas0-pthread)
+fi
+
+missing=()
+for p in "${pkgs[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "install-deps: installing ${missing[*]}"
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
