@@ -1,0 +1,210 @@
+"""The typed model of ops.yaml and derivatives.yaml.
+
+load.py fills it (and validates); gen.py renders it. Nothing here reads files
+or knows about Jinja: it is plain data plus the small derivations (C++ types,
+names) that templates would otherwise have to compute.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Optional
+
+
+class SpecError(Exception):
+    """A mistake in a user's YAML: printed as `file:line: entry 'x', key 'k': msg`."""
+
+    def __init__(self, file: str, line: int, entry: Optional[str], key: Optional[str], msg: str):
+        self.file, self.line, self.entry, self.key, self.msg = file, line, entry, key, msg
+        where = f"{file}:{line}: "
+        if entry is not None:
+            where += f"entry '{entry}'"
+            if key is not None:
+                where += f", key '{key}'"
+            where += ": "
+        super().__init__(where + msg)
+
+
+# ---------------------------------------------------------------- arguments
+
+# Types the generator can emit today. Others parse (so the grammar is whole)
+# but are rejected by validation with a clear message.
+SUPPORTED_TYPES = {"Tensor", "Scalar", "int", "int[]", "float", "bool"}
+
+CPP_ARG_TYPE = {
+    "Tensor": "const Tensor&",
+    "Scalar": "const Scalar&",
+    "int": "int64_t",
+    "int[]": "IntArrayRef",
+    "float": "double",
+    "bool": "bool",
+}
+# How a backward node keeps a non-Tensor argument.
+CPP_MEMBER_TYPE = {
+    "Scalar": "Scalar",
+    "int": "int64_t",
+    "int[]": "std::vector<int64_t>",
+    "float": "double",
+    "bool": "bool",
+}
+
+
+@dataclass
+class Arg:
+    name: str
+    type: str                  # normalised: Tensor, Tensor?, Tensor[], Scalar, int, int[], ...
+    default: Optional[str]     # C++ spelling of the default, or None
+    alias: Optional[str] = None  # 'a' for Tensor(a), 'a!' for Tensor(a!)
+    kwarg_only: bool = False
+
+    @property
+    def is_tensor(self) -> bool:
+        return self.type == "Tensor"
+
+    @property
+    def is_mutated(self) -> bool:
+        return bool(self.alias and self.alias.endswith("!"))
+
+    @property
+    def cpp_type(self) -> str:
+        return CPP_ARG_TYPE[self.type]
+
+    @property
+    def cpp_qualified_type(self) -> str:
+        """The type spelled with dg:: for use outside the namespace (macros)."""
+        t = self.cpp_type
+        for name in ("Tensor", "Scalar", "IntArrayRef"):
+            t = re.sub(rf"\b{name}\b", f"dg::{name}", t)
+        return t
+
+    @property
+    def member_type(self) -> str:
+        return CPP_MEMBER_TYPE[self.type]
+
+    def decl(self, with_default: bool) -> str:
+        d = f"{self.cpp_type} {self.name}"
+        if with_default and self.default is not None:
+            d += f" = {self.default}"
+        return d
+
+
+@dataclass
+class Signature:
+    name: str
+    args: list[Arg]
+    returns: list[Arg]          # name may be '' for unnamed returns
+
+    @property
+    def tensor_args(self) -> list[Arg]:
+        return [a for a in self.args if a.is_tensor]
+
+    @property
+    def mutated_arg(self) -> Optional[Arg]:
+        return next((a for a in self.args if a.is_mutated), None)
+
+    def arg(self, name: str) -> Optional[Arg]:
+        return next((a for a in self.args if a.name == name), None)
+
+
+# ---------------------------------------------------------------- ops
+
+DTYPES = ["float32", "float64", "int64", "bool"]          # table column order
+CPP_DTYPE = {"float32": "float", "float64": "double", "int64": "int64_t", "bool": "bool"}
+DEVICES = ["cpu", "cuda"]                                 # table row order
+
+
+@dataclass
+class Sample:
+    values: dict           # arg name -> raw YAML value
+    line: int
+
+
+@dataclass
+class Op:
+    name: str               # 'mul.Tensor'
+    line: int
+    sig: Signature
+    summary: str = ""
+    variants: list[str] = field(default_factory=list)
+    category: Optional[str] = None
+    int_to_float: bool = False
+    meta: Optional[str] = None
+    view_of: Optional[str] = None
+    composite: Optional[str] = None
+    dtypes: list[str] = field(default_factory=list)
+    devices: list[str] = field(default_factory=lambda: ["cpu"])
+    kernels: dict = field(default_factory=dict)   # device -> kernel name (qualified, e.g. cpu::mul)
+    operator: Optional[str] = None
+    differentiable: bool = True
+    samples: list[Sample] = field(default_factory=list)
+    derivative: Optional["Derivative"] = None
+    overload_index: int = 0  # among ops with the same base name, in file order
+
+    # -- names -----------------------------------------------------------------
+    @property
+    def base(self) -> str:
+        return self.name.split(".")[0]
+
+    @property
+    def ident(self) -> str:
+        """A C identifier unique to this overload (mul_Tensor)."""
+        return self.name.replace(".", "_")
+
+    @property
+    def is_inplace_op(self) -> bool:
+        """The op itself writes its (a!) argument (zero_, fill_, copy_)."""
+        return self.base.endswith("_")
+
+    @property
+    def is_pointwise(self) -> bool:
+        return self.category == "pointwise"
+
+    @property
+    def has_kernel(self) -> bool:
+        return bool(self.kernels)
+
+    @property
+    def node_name(self) -> str:
+        camel = "".join(p[:1].upper() + p[1:] for p in self.base.strip("_").split("_"))
+        return f"{camel}Backward{self.overload_index}"
+
+    @property
+    def returns_tensor(self) -> bool:
+        return len(self.sig.returns) == 1 and self.sig.returns[0].type == "Tensor"
+
+    def kernel_for(self, device: str) -> Optional[str]:
+        return self.kernels.get(device)
+
+
+# ---------------------------------------------------------------- derivatives
+
+@dataclass
+class Formula:
+    input: str          # the input this is the gradient of
+    index: int          # its position among the op's Tensor arguments
+    text: str           # as written
+    cpp: str            # with `x.sizes()` etc. replaced by saved members
+    uses: set           # names of saved things it reads (tensors, non-tensors, attrs, result)
+
+
+@dataclass
+class Saved:
+    """Something a backward node keeps: a tensor, an argument or an attribute."""
+    name: str           # member name without the trailing underscore for tensors
+    kind: str           # 'tensor', 'result', 'arg', 'attr'
+    cpp_type: str       # member type
+    source: str         # C++ expression evaluated in the forward wrapper
+    needed_by: list     # Tensor-argument indices whose formulas use it
+
+
+@dataclass
+class Derivative:
+    name: str
+    line: int
+    formulas: list[Formula]
+    forward: Optional[str]
+    saved: list[Saved] = field(default_factory=list)
+
+    @property
+    def saves_tensors(self) -> bool:
+        return any(s.kind in ("tensor", "result") for s in self.saved)
