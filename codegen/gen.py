@@ -92,6 +92,20 @@ def _tensor_spec(value) -> str:
     return f"TensorSpec{{{{{dims}}}, {_num(float(low))}, {_num(float(high))}, {'true' if transposed else 'false'}}}"
 
 
+def _shape_of(value) -> list:
+    return list(value["shape"]) if isinstance(value, dict) else list(value)
+
+
+def _broadcast(shapes: list) -> list:
+    n = max(len(s) for s in shapes)
+    out = [1] * n
+    for s in shapes:
+        for i, d in enumerate(s):
+            j = n - len(s) + i
+            out[j] = d if out[j] == 1 else out[j]
+    return out
+
+
 def op_context(op: Op) -> dict:
     sig = op.sig
     args = sig.args
@@ -148,7 +162,7 @@ def op_context(op: Op) -> dict:
             (f"detail::cast_for_compute({a.name}, dtype)" if (a.is_tensor and op.is_pointwise) else a.name)
             for a in args)
     if op.is_pointwise:
-        ctx["meta_tensors"] = ", ".join(f"&{a.name}" for a in tensors)
+        ctx["meta_tensors"] = ", ".join(f'{{"{a.name}", &{a.name}}}' for a in tensors)
         ctx["meta_scalars"] = ", ".join(f"&{a.name}" for a in args if a.type == "Scalar")
     ctx["meta_args"] = _names(args)
     # The meta call with @OP@ for the op's name as the error messages spell it
@@ -205,7 +219,10 @@ def op_context(op: Op) -> dict:
         while call_args and call_args[-1] is None:
             call_args.pop()
         call_args = [c if c is not None else args[i].default for i, c in enumerate(call_args)]
-        samples.append({"specs": ", ".join(specs), "args": call_args, "line": s.line})
+        # An in-place variant needs self to hold the broadcast result.
+        shapes = [_shape_of(s.values[a.name]) for a in tensors]
+        inplace_ok = not shapes or _broadcast(shapes) == shapes[0]
+        samples.append({"specs": ", ".join(specs), "args": call_args, "line": s.line, "inplace_ok": inplace_ok})
     ctx["samples"] = samples
     return ctx
 
@@ -225,7 +242,7 @@ def sample_calls(ctx: dict) -> list:
             continue
         rows.append({"sample": i, "variant": "function" if ctx["has_function"] else "method",
                      "body": f"return {{{fn_call}}};", "specs": s["specs"], "grad": True})
-        if ctx["has_inplace"]:
+        if ctx["has_inplace"] and s["inplace_ok"]:
             body = f"auto self = {a[0]}.clone(); self.{ctx['base']}_({', '.join(a[1:])}); return {{self}};"
             rows.append({"sample": i, "variant": "inplace", "body": body, "specs": s["specs"], "grad": True})
         if ctx["has_out"]:

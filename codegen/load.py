@@ -404,9 +404,8 @@ def _load_derivative(fname: str, entry, ops_by_name: dict, errors: list) -> None
         return
     tensor_args = op.sig.tensor_args
     formulas = []
-    for key in _user_keys(entry):
-        if key in DERIV_FIXED_KEYS:
-            continue
+    formula_keys = [k for k in _user_keys(entry) if k not in DERIV_FIXED_KEYS]
+    for key in formula_keys:
         kline = _key_line(entry, key)
         idx = next((i for i, a in enumerate(tensor_args) if a.name == key), None)
         if idx is None:
@@ -437,9 +436,10 @@ def _load_derivative(fname: str, entry, ops_by_name: dict, errors: list) -> None
             errors.append(SpecError(fname, _key_line(entry, "forward"), name, "forward",
                                     f"formula uses '{unknown[0]}', which is neither an argument of {name} "
                                     f"nor a tangent ({', '.join(sorted(tangents))})"))
-    if not formulas:
+    if not formula_keys:
         errors.append(SpecError(fname, line, name, None, "no formula for any input"))
-        return
+    if len(formulas) != len(formula_keys):
+        return  # each bad formula has its own error
     op.derivative = Derivative(name, line, formulas, forward)
     op.derivative.saved = _saved_for(op)
 

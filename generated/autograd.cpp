@@ -1192,4 +1192,42 @@ const Tensor& copy_(const Tensor& self, const Tensor& src) {
   return result;
 }
 
+// ---- sinh: Hyperbolic sine.
+Tensor sinh(const Tensor& self) {
+  const bool record = detail::should_record("sinh", self);
+  intrusive_ptr<generated::SinhBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::SinhBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
+  }
+  Tensor result = dispatch::sinh(self);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+const Tensor& sinh_(const Tensor& self) {
+  const bool record = detail::should_record("sinh_", self);
+  detail::check_inplace("sinh_", self, record);
+  intrusive_ptr<generated::SinhBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::SinhBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    if (node->needs_input_grad(0)) node->self_ = SavedVariable(self.clone(), false);
+  }
+  dispatch::sinh_(self);
+  if (record) {
+    detail::set_history(self, node);
+    [[maybe_unused]] const Tensor& result = self;
+  }
+  return self;
+}
+
+const Tensor& sinh_out(const Tensor& out, const Tensor& self) {
+  detail::check_out_no_grad("sinh_out", detail::should_record("sinh_out", out, self));
+  return dispatch::sinh_out(out, self);
+}
+
 }  // namespace dg

@@ -602,4 +602,21 @@ variable_list CopyBackward0::apply(variable_list&& grads) {
   return grad_inputs;
 }
 
+// derivatives.yaml: sinh
+variable_list SinhBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  [[maybe_unused]] const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: grad * (self.exp() + (-self).exp()) / 2
+    const Tensor self = self_.unpack(this);
+    grad_inputs[0] = grad * (self.exp() + (-self).exp()) / 2;
+  }
+  return grad_inputs;
+}
+
+void SinhBackward0::release_saved() {
+  self_.reset_data();
+  saved_released_ = true;
+}
+
 }  // namespace dg::generated

@@ -325,4 +325,12 @@ struct CopyBackward0 final : public Node {
   variable_list apply(variable_list&& grads) override;
 };
 
+// derivatives.yaml: sinh
+struct SinhBackward0 final : public Node {
+  std::string name() const override { return "SinhBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  SavedVariable self_;
+};
+
 }  // namespace dg::generated

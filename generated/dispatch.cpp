@@ -24,7 +24,7 @@ void add_Tensor_run(ScalarType dtype, const Tensor& out, const Tensor& self, con
 Tensor add(const Tensor& self, const Tensor& other, const Scalar& alpha) {
   detail::check_defined("add", "self", self);
   detail::check_defined("add", "other", other);
-  const meta::TensorMeta m = meta::pointwise("add", {&self, &other}, {&alpha}, false);
+  const meta::TensorMeta m = meta::pointwise("add", {{"self", &self}, {"other", &other}}, {&alpha}, false);
   Tensor out = detail::make_output(m);
   add_Tensor_run(m.dtype, out, self, other, alpha);
   return out;
@@ -33,7 +33,7 @@ Tensor add(const Tensor& self, const Tensor& other, const Scalar& alpha) {
 const Tensor& add_(const Tensor& self, const Tensor& other, const Scalar& alpha) {
   detail::check_defined("add_", "self", self);
   detail::check_defined("add_", "other", other);
-  const meta::TensorMeta m = meta::pointwise("add_", {&self, &other}, {&alpha}, false);
+  const meta::TensorMeta m = meta::pointwise("add_", {{"self", &self}, {"other", &other}}, {&alpha}, false);
   const ScalarType dtype = detail::check_inplace_result("add_", self, m);
   add_Tensor_run(dtype, self, self, other, alpha);
   detail::bump_version(self);
@@ -44,7 +44,7 @@ const Tensor& add_out(const Tensor& out, const Tensor& self, const Tensor& other
   detail::check_defined("add_out", "out", out);
   detail::check_defined("add_out", "self", self);
   detail::check_defined("add_out", "other", other);
-  const meta::TensorMeta m = meta::pointwise("add_out", {&self, &other}, {&alpha}, false);
+  const meta::TensorMeta m = meta::pointwise("add_out", {{"self", &self}, {"other", &other}}, {&alpha}, false);
   detail::resize_out("add_out", out, m);
   add_Tensor_run(m.dtype, out, self, other, alpha);
   detail::bump_version(out);
@@ -67,7 +67,7 @@ void add_Scalar_run(ScalarType dtype, const Tensor& out, const Tensor& self, con
 
 Tensor add(const Tensor& self, const Scalar& other, const Scalar& alpha) {
   detail::check_defined("add", "self", self);
-  const meta::TensorMeta m = meta::pointwise("add", {&self}, {&other, &alpha}, false);
+  const meta::TensorMeta m = meta::pointwise("add", {{"self", &self}}, {&other, &alpha}, false);
   Tensor out = detail::make_output(m);
   add_Scalar_run(m.dtype, out, self, other, alpha);
   return out;
@@ -75,7 +75,7 @@ Tensor add(const Tensor& self, const Scalar& other, const Scalar& alpha) {
 
 const Tensor& add_(const Tensor& self, const Scalar& other, const Scalar& alpha) {
   detail::check_defined("add_", "self", self);
-  const meta::TensorMeta m = meta::pointwise("add_", {&self}, {&other, &alpha}, false);
+  const meta::TensorMeta m = meta::pointwise("add_", {{"self", &self}}, {&other, &alpha}, false);
   const ScalarType dtype = detail::check_inplace_result("add_", self, m);
   add_Scalar_run(dtype, self, self, other, alpha);
   detail::bump_version(self);
@@ -85,7 +85,7 @@ const Tensor& add_(const Tensor& self, const Scalar& other, const Scalar& alpha)
 const Tensor& add_out(const Tensor& out, const Tensor& self, const Scalar& other, const Scalar& alpha) {
   detail::check_defined("add_out", "out", out);
   detail::check_defined("add_out", "self", self);
-  const meta::TensorMeta m = meta::pointwise("add_out", {&self}, {&other, &alpha}, false);
+  const meta::TensorMeta m = meta::pointwise("add_out", {{"self", &self}}, {&other, &alpha}, false);
   detail::resize_out("add_out", out, m);
   add_Scalar_run(m.dtype, out, self, other, alpha);
   detail::bump_version(out);
@@ -109,7 +109,7 @@ void sub_Tensor_run(ScalarType dtype, const Tensor& out, const Tensor& self, con
 Tensor sub(const Tensor& self, const Tensor& other, const Scalar& alpha) {
   detail::check_defined("sub", "self", self);
   detail::check_defined("sub", "other", other);
-  const meta::TensorMeta m = meta::pointwise("sub", {&self, &other}, {&alpha}, false);
+  const meta::TensorMeta m = meta::pointwise("sub", {{"self", &self}, {"other", &other}}, {&alpha}, false);
   Tensor out = detail::make_output(m);
   sub_Tensor_run(m.dtype, out, self, other, alpha);
   return out;
@@ -118,7 +118,7 @@ Tensor sub(const Tensor& self, const Tensor& other, const Scalar& alpha) {
 const Tensor& sub_(const Tensor& self, const Tensor& other, const Scalar& alpha) {
   detail::check_defined("sub_", "self", self);
   detail::check_defined("sub_", "other", other);
-  const meta::TensorMeta m = meta::pointwise("sub_", {&self, &other}, {&alpha}, false);
+  const meta::TensorMeta m = meta::pointwise("sub_", {{"self", &self}, {"other", &other}}, {&alpha}, false);
   const ScalarType dtype = detail::check_inplace_result("sub_", self, m);
   sub_Tensor_run(dtype, self, self, other, alpha);
   detail::bump_version(self);
@@ -129,7 +129,7 @@ const Tensor& sub_out(const Tensor& out, const Tensor& self, const Tensor& other
   detail::check_defined("sub_out", "out", out);
   detail::check_defined("sub_out", "self", self);
   detail::check_defined("sub_out", "other", other);
-  const meta::TensorMeta m = meta::pointwise("sub_out", {&self, &other}, {&alpha}, false);
+  const meta::TensorMeta m = meta::pointwise("sub_out", {{"self", &self}, {"other", &other}}, {&alpha}, false);
   detail::resize_out("sub_out", out, m);
   sub_Tensor_run(m.dtype, out, self, other, alpha);
   detail::bump_version(out);
@@ -152,7 +152,7 @@ void sub_Scalar_run(ScalarType dtype, const Tensor& out, const Tensor& self, con
 
 Tensor sub(const Tensor& self, const Scalar& other, const Scalar& alpha) {
   detail::check_defined("sub", "self", self);
-  const meta::TensorMeta m = meta::pointwise("sub", {&self}, {&other, &alpha}, false);
+  const meta::TensorMeta m = meta::pointwise("sub", {{"self", &self}}, {&other, &alpha}, false);
   Tensor out = detail::make_output(m);
   sub_Scalar_run(m.dtype, out, self, other, alpha);
   return out;
@@ -160,7 +160,7 @@ Tensor sub(const Tensor& self, const Scalar& other, const Scalar& alpha) {
 
 const Tensor& sub_(const Tensor& self, const Scalar& other, const Scalar& alpha) {
   detail::check_defined("sub_", "self", self);
-  const meta::TensorMeta m = meta::pointwise("sub_", {&self}, {&other, &alpha}, false);
+  const meta::TensorMeta m = meta::pointwise("sub_", {{"self", &self}}, {&other, &alpha}, false);
   const ScalarType dtype = detail::check_inplace_result("sub_", self, m);
   sub_Scalar_run(dtype, self, self, other, alpha);
   detail::bump_version(self);
@@ -170,7 +170,7 @@ const Tensor& sub_(const Tensor& self, const Scalar& other, const Scalar& alpha)
 const Tensor& sub_out(const Tensor& out, const Tensor& self, const Scalar& other, const Scalar& alpha) {
   detail::check_defined("sub_out", "out", out);
   detail::check_defined("sub_out", "self", self);
-  const meta::TensorMeta m = meta::pointwise("sub_out", {&self}, {&other, &alpha}, false);
+  const meta::TensorMeta m = meta::pointwise("sub_out", {{"self", &self}}, {&other, &alpha}, false);
   detail::resize_out("sub_out", out, m);
   sub_Scalar_run(m.dtype, out, self, other, alpha);
   detail::bump_version(out);
@@ -194,7 +194,7 @@ void mul_Tensor_run(ScalarType dtype, const Tensor& out, const Tensor& self, con
 Tensor mul(const Tensor& self, const Tensor& other) {
   detail::check_defined("mul", "self", self);
   detail::check_defined("mul", "other", other);
-  const meta::TensorMeta m = meta::pointwise("mul", {&self, &other}, {}, false);
+  const meta::TensorMeta m = meta::pointwise("mul", {{"self", &self}, {"other", &other}}, {}, false);
   Tensor out = detail::make_output(m);
   mul_Tensor_run(m.dtype, out, self, other);
   return out;
@@ -203,7 +203,7 @@ Tensor mul(const Tensor& self, const Tensor& other) {
 const Tensor& mul_(const Tensor& self, const Tensor& other) {
   detail::check_defined("mul_", "self", self);
   detail::check_defined("mul_", "other", other);
-  const meta::TensorMeta m = meta::pointwise("mul_", {&self, &other}, {}, false);
+  const meta::TensorMeta m = meta::pointwise("mul_", {{"self", &self}, {"other", &other}}, {}, false);
   const ScalarType dtype = detail::check_inplace_result("mul_", self, m);
   mul_Tensor_run(dtype, self, self, other);
   detail::bump_version(self);
@@ -214,7 +214,7 @@ const Tensor& mul_out(const Tensor& out, const Tensor& self, const Tensor& other
   detail::check_defined("mul_out", "out", out);
   detail::check_defined("mul_out", "self", self);
   detail::check_defined("mul_out", "other", other);
-  const meta::TensorMeta m = meta::pointwise("mul_out", {&self, &other}, {}, false);
+  const meta::TensorMeta m = meta::pointwise("mul_out", {{"self", &self}, {"other", &other}}, {}, false);
   detail::resize_out("mul_out", out, m);
   mul_Tensor_run(m.dtype, out, self, other);
   detail::bump_version(out);
@@ -237,7 +237,7 @@ void mul_Scalar_run(ScalarType dtype, const Tensor& out, const Tensor& self, con
 
 Tensor mul(const Tensor& self, const Scalar& other) {
   detail::check_defined("mul", "self", self);
-  const meta::TensorMeta m = meta::pointwise("mul", {&self}, {&other}, false);
+  const meta::TensorMeta m = meta::pointwise("mul", {{"self", &self}}, {&other}, false);
   Tensor out = detail::make_output(m);
   mul_Scalar_run(m.dtype, out, self, other);
   return out;
@@ -245,7 +245,7 @@ Tensor mul(const Tensor& self, const Scalar& other) {
 
 const Tensor& mul_(const Tensor& self, const Scalar& other) {
   detail::check_defined("mul_", "self", self);
-  const meta::TensorMeta m = meta::pointwise("mul_", {&self}, {&other}, false);
+  const meta::TensorMeta m = meta::pointwise("mul_", {{"self", &self}}, {&other}, false);
   const ScalarType dtype = detail::check_inplace_result("mul_", self, m);
   mul_Scalar_run(dtype, self, self, other);
   detail::bump_version(self);
@@ -255,7 +255,7 @@ const Tensor& mul_(const Tensor& self, const Scalar& other) {
 const Tensor& mul_out(const Tensor& out, const Tensor& self, const Scalar& other) {
   detail::check_defined("mul_out", "out", out);
   detail::check_defined("mul_out", "self", self);
-  const meta::TensorMeta m = meta::pointwise("mul_out", {&self}, {&other}, false);
+  const meta::TensorMeta m = meta::pointwise("mul_out", {{"self", &self}}, {&other}, false);
   detail::resize_out("mul_out", out, m);
   mul_Scalar_run(m.dtype, out, self, other);
   detail::bump_version(out);
@@ -279,7 +279,7 @@ void div_Tensor_run(ScalarType dtype, const Tensor& out, const Tensor& self, con
 Tensor div(const Tensor& self, const Tensor& other) {
   detail::check_defined("div", "self", self);
   detail::check_defined("div", "other", other);
-  const meta::TensorMeta m = meta::pointwise("div", {&self, &other}, {}, true);
+  const meta::TensorMeta m = meta::pointwise("div", {{"self", &self}, {"other", &other}}, {}, true);
   Tensor out = detail::make_output(m);
   div_Tensor_run(m.dtype, out, self, other);
   return out;
@@ -288,7 +288,7 @@ Tensor div(const Tensor& self, const Tensor& other) {
 const Tensor& div_(const Tensor& self, const Tensor& other) {
   detail::check_defined("div_", "self", self);
   detail::check_defined("div_", "other", other);
-  const meta::TensorMeta m = meta::pointwise("div_", {&self, &other}, {}, true);
+  const meta::TensorMeta m = meta::pointwise("div_", {{"self", &self}, {"other", &other}}, {}, true);
   const ScalarType dtype = detail::check_inplace_result("div_", self, m);
   div_Tensor_run(dtype, self, self, other);
   detail::bump_version(self);
@@ -299,7 +299,7 @@ const Tensor& div_out(const Tensor& out, const Tensor& self, const Tensor& other
   detail::check_defined("div_out", "out", out);
   detail::check_defined("div_out", "self", self);
   detail::check_defined("div_out", "other", other);
-  const meta::TensorMeta m = meta::pointwise("div_out", {&self, &other}, {}, true);
+  const meta::TensorMeta m = meta::pointwise("div_out", {{"self", &self}, {"other", &other}}, {}, true);
   detail::resize_out("div_out", out, m);
   div_Tensor_run(m.dtype, out, self, other);
   detail::bump_version(out);
@@ -322,7 +322,7 @@ void div_Scalar_run(ScalarType dtype, const Tensor& out, const Tensor& self, con
 
 Tensor div(const Tensor& self, const Scalar& other) {
   detail::check_defined("div", "self", self);
-  const meta::TensorMeta m = meta::pointwise("div", {&self}, {&other}, true);
+  const meta::TensorMeta m = meta::pointwise("div", {{"self", &self}}, {&other}, true);
   Tensor out = detail::make_output(m);
   div_Scalar_run(m.dtype, out, self, other);
   return out;
@@ -330,7 +330,7 @@ Tensor div(const Tensor& self, const Scalar& other) {
 
 const Tensor& div_(const Tensor& self, const Scalar& other) {
   detail::check_defined("div_", "self", self);
-  const meta::TensorMeta m = meta::pointwise("div_", {&self}, {&other}, true);
+  const meta::TensorMeta m = meta::pointwise("div_", {{"self", &self}}, {&other}, true);
   const ScalarType dtype = detail::check_inplace_result("div_", self, m);
   div_Scalar_run(dtype, self, self, other);
   detail::bump_version(self);
@@ -340,7 +340,7 @@ const Tensor& div_(const Tensor& self, const Scalar& other) {
 const Tensor& div_out(const Tensor& out, const Tensor& self, const Scalar& other) {
   detail::check_defined("div_out", "out", out);
   detail::check_defined("div_out", "self", self);
-  const meta::TensorMeta m = meta::pointwise("div_out", {&self}, {&other}, true);
+  const meta::TensorMeta m = meta::pointwise("div_out", {{"self", &self}}, {&other}, true);
   detail::resize_out("div_out", out, m);
   div_Scalar_run(m.dtype, out, self, other);
   detail::bump_version(out);
@@ -364,7 +364,7 @@ void pow_Tensor_Tensor_run(ScalarType dtype, const Tensor& out, const Tensor& se
 Tensor pow(const Tensor& self, const Tensor& exponent) {
   detail::check_defined("pow", "self", self);
   detail::check_defined("pow", "exponent", exponent);
-  const meta::TensorMeta m = meta::pointwise("pow", {&self, &exponent}, {}, false);
+  const meta::TensorMeta m = meta::pointwise("pow", {{"self", &self}, {"exponent", &exponent}}, {}, false);
   Tensor out = detail::make_output(m);
   pow_Tensor_Tensor_run(m.dtype, out, self, exponent);
   return out;
@@ -373,7 +373,7 @@ Tensor pow(const Tensor& self, const Tensor& exponent) {
 const Tensor& pow_(const Tensor& self, const Tensor& exponent) {
   detail::check_defined("pow_", "self", self);
   detail::check_defined("pow_", "exponent", exponent);
-  const meta::TensorMeta m = meta::pointwise("pow_", {&self, &exponent}, {}, false);
+  const meta::TensorMeta m = meta::pointwise("pow_", {{"self", &self}, {"exponent", &exponent}}, {}, false);
   const ScalarType dtype = detail::check_inplace_result("pow_", self, m);
   pow_Tensor_Tensor_run(dtype, self, self, exponent);
   detail::bump_version(self);
@@ -384,7 +384,7 @@ const Tensor& pow_out(const Tensor& out, const Tensor& self, const Tensor& expon
   detail::check_defined("pow_out", "out", out);
   detail::check_defined("pow_out", "self", self);
   detail::check_defined("pow_out", "exponent", exponent);
-  const meta::TensorMeta m = meta::pointwise("pow_out", {&self, &exponent}, {}, false);
+  const meta::TensorMeta m = meta::pointwise("pow_out", {{"self", &self}, {"exponent", &exponent}}, {}, false);
   detail::resize_out("pow_out", out, m);
   pow_Tensor_Tensor_run(m.dtype, out, self, exponent);
   detail::bump_version(out);
@@ -407,7 +407,7 @@ void pow_Tensor_Scalar_run(ScalarType dtype, const Tensor& out, const Tensor& se
 
 Tensor pow(const Tensor& self, const Scalar& exponent) {
   detail::check_defined("pow", "self", self);
-  const meta::TensorMeta m = meta::pointwise("pow", {&self}, {&exponent}, false);
+  const meta::TensorMeta m = meta::pointwise("pow", {{"self", &self}}, {&exponent}, false);
   Tensor out = detail::make_output(m);
   pow_Tensor_Scalar_run(m.dtype, out, self, exponent);
   return out;
@@ -415,7 +415,7 @@ Tensor pow(const Tensor& self, const Scalar& exponent) {
 
 const Tensor& pow_(const Tensor& self, const Scalar& exponent) {
   detail::check_defined("pow_", "self", self);
-  const meta::TensorMeta m = meta::pointwise("pow_", {&self}, {&exponent}, false);
+  const meta::TensorMeta m = meta::pointwise("pow_", {{"self", &self}}, {&exponent}, false);
   const ScalarType dtype = detail::check_inplace_result("pow_", self, m);
   pow_Tensor_Scalar_run(dtype, self, self, exponent);
   detail::bump_version(self);
@@ -425,7 +425,7 @@ const Tensor& pow_(const Tensor& self, const Scalar& exponent) {
 const Tensor& pow_out(const Tensor& out, const Tensor& self, const Scalar& exponent) {
   detail::check_defined("pow_out", "out", out);
   detail::check_defined("pow_out", "self", self);
-  const meta::TensorMeta m = meta::pointwise("pow_out", {&self}, {&exponent}, false);
+  const meta::TensorMeta m = meta::pointwise("pow_out", {{"self", &self}}, {&exponent}, false);
   detail::resize_out("pow_out", out, m);
   pow_Tensor_Scalar_run(m.dtype, out, self, exponent);
   detail::bump_version(out);
@@ -448,7 +448,7 @@ void neg_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
 
 Tensor neg(const Tensor& self) {
   detail::check_defined("neg", "self", self);
-  const meta::TensorMeta m = meta::pointwise("neg", {&self}, {}, false);
+  const meta::TensorMeta m = meta::pointwise("neg", {{"self", &self}}, {}, false);
   Tensor out = detail::make_output(m);
   neg_run(m.dtype, out, self);
   return out;
@@ -456,7 +456,7 @@ Tensor neg(const Tensor& self) {
 
 const Tensor& neg_(const Tensor& self) {
   detail::check_defined("neg_", "self", self);
-  const meta::TensorMeta m = meta::pointwise("neg_", {&self}, {}, false);
+  const meta::TensorMeta m = meta::pointwise("neg_", {{"self", &self}}, {}, false);
   const ScalarType dtype = detail::check_inplace_result("neg_", self, m);
   neg_run(dtype, self, self);
   detail::bump_version(self);
@@ -466,7 +466,7 @@ const Tensor& neg_(const Tensor& self) {
 const Tensor& neg_out(const Tensor& out, const Tensor& self) {
   detail::check_defined("neg_out", "out", out);
   detail::check_defined("neg_out", "self", self);
-  const meta::TensorMeta m = meta::pointwise("neg_out", {&self}, {}, false);
+  const meta::TensorMeta m = meta::pointwise("neg_out", {{"self", &self}}, {}, false);
   detail::resize_out("neg_out", out, m);
   neg_run(m.dtype, out, self);
   detail::bump_version(out);
@@ -489,7 +489,7 @@ void exp_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
 
 Tensor exp(const Tensor& self) {
   detail::check_defined("exp", "self", self);
-  const meta::TensorMeta m = meta::pointwise("exp", {&self}, {}, true);
+  const meta::TensorMeta m = meta::pointwise("exp", {{"self", &self}}, {}, true);
   Tensor out = detail::make_output(m);
   exp_run(m.dtype, out, self);
   return out;
@@ -497,7 +497,7 @@ Tensor exp(const Tensor& self) {
 
 const Tensor& exp_(const Tensor& self) {
   detail::check_defined("exp_", "self", self);
-  const meta::TensorMeta m = meta::pointwise("exp_", {&self}, {}, true);
+  const meta::TensorMeta m = meta::pointwise("exp_", {{"self", &self}}, {}, true);
   const ScalarType dtype = detail::check_inplace_result("exp_", self, m);
   exp_run(dtype, self, self);
   detail::bump_version(self);
@@ -507,7 +507,7 @@ const Tensor& exp_(const Tensor& self) {
 const Tensor& exp_out(const Tensor& out, const Tensor& self) {
   detail::check_defined("exp_out", "out", out);
   detail::check_defined("exp_out", "self", self);
-  const meta::TensorMeta m = meta::pointwise("exp_out", {&self}, {}, true);
+  const meta::TensorMeta m = meta::pointwise("exp_out", {{"self", &self}}, {}, true);
   detail::resize_out("exp_out", out, m);
   exp_run(m.dtype, out, self);
   detail::bump_version(out);
@@ -530,7 +530,7 @@ void log_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
 
 Tensor log(const Tensor& self) {
   detail::check_defined("log", "self", self);
-  const meta::TensorMeta m = meta::pointwise("log", {&self}, {}, true);
+  const meta::TensorMeta m = meta::pointwise("log", {{"self", &self}}, {}, true);
   Tensor out = detail::make_output(m);
   log_run(m.dtype, out, self);
   return out;
@@ -538,7 +538,7 @@ Tensor log(const Tensor& self) {
 
 const Tensor& log_(const Tensor& self) {
   detail::check_defined("log_", "self", self);
-  const meta::TensorMeta m = meta::pointwise("log_", {&self}, {}, true);
+  const meta::TensorMeta m = meta::pointwise("log_", {{"self", &self}}, {}, true);
   const ScalarType dtype = detail::check_inplace_result("log_", self, m);
   log_run(dtype, self, self);
   detail::bump_version(self);
@@ -548,7 +548,7 @@ const Tensor& log_(const Tensor& self) {
 const Tensor& log_out(const Tensor& out, const Tensor& self) {
   detail::check_defined("log_out", "out", out);
   detail::check_defined("log_out", "self", self);
-  const meta::TensorMeta m = meta::pointwise("log_out", {&self}, {}, true);
+  const meta::TensorMeta m = meta::pointwise("log_out", {{"self", &self}}, {}, true);
   detail::resize_out("log_out", out, m);
   log_run(m.dtype, out, self);
   detail::bump_version(out);
@@ -571,7 +571,7 @@ void sin_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
 
 Tensor sin(const Tensor& self) {
   detail::check_defined("sin", "self", self);
-  const meta::TensorMeta m = meta::pointwise("sin", {&self}, {}, true);
+  const meta::TensorMeta m = meta::pointwise("sin", {{"self", &self}}, {}, true);
   Tensor out = detail::make_output(m);
   sin_run(m.dtype, out, self);
   return out;
@@ -579,7 +579,7 @@ Tensor sin(const Tensor& self) {
 
 const Tensor& sin_(const Tensor& self) {
   detail::check_defined("sin_", "self", self);
-  const meta::TensorMeta m = meta::pointwise("sin_", {&self}, {}, true);
+  const meta::TensorMeta m = meta::pointwise("sin_", {{"self", &self}}, {}, true);
   const ScalarType dtype = detail::check_inplace_result("sin_", self, m);
   sin_run(dtype, self, self);
   detail::bump_version(self);
@@ -589,7 +589,7 @@ const Tensor& sin_(const Tensor& self) {
 const Tensor& sin_out(const Tensor& out, const Tensor& self) {
   detail::check_defined("sin_out", "out", out);
   detail::check_defined("sin_out", "self", self);
-  const meta::TensorMeta m = meta::pointwise("sin_out", {&self}, {}, true);
+  const meta::TensorMeta m = meta::pointwise("sin_out", {{"self", &self}}, {}, true);
   detail::resize_out("sin_out", out, m);
   sin_run(m.dtype, out, self);
   detail::bump_version(out);
@@ -612,7 +612,7 @@ void cos_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
 
 Tensor cos(const Tensor& self) {
   detail::check_defined("cos", "self", self);
-  const meta::TensorMeta m = meta::pointwise("cos", {&self}, {}, true);
+  const meta::TensorMeta m = meta::pointwise("cos", {{"self", &self}}, {}, true);
   Tensor out = detail::make_output(m);
   cos_run(m.dtype, out, self);
   return out;
@@ -620,7 +620,7 @@ Tensor cos(const Tensor& self) {
 
 const Tensor& cos_(const Tensor& self) {
   detail::check_defined("cos_", "self", self);
-  const meta::TensorMeta m = meta::pointwise("cos_", {&self}, {}, true);
+  const meta::TensorMeta m = meta::pointwise("cos_", {{"self", &self}}, {}, true);
   const ScalarType dtype = detail::check_inplace_result("cos_", self, m);
   cos_run(dtype, self, self);
   detail::bump_version(self);
@@ -630,7 +630,7 @@ const Tensor& cos_(const Tensor& self) {
 const Tensor& cos_out(const Tensor& out, const Tensor& self) {
   detail::check_defined("cos_out", "out", out);
   detail::check_defined("cos_out", "self", self);
-  const meta::TensorMeta m = meta::pointwise("cos_out", {&self}, {}, true);
+  const meta::TensorMeta m = meta::pointwise("cos_out", {{"self", &self}}, {}, true);
   detail::resize_out("cos_out", out, m);
   cos_run(m.dtype, out, self);
   detail::bump_version(out);
@@ -653,7 +653,7 @@ void tanh_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
 
 Tensor tanh(const Tensor& self) {
   detail::check_defined("tanh", "self", self);
-  const meta::TensorMeta m = meta::pointwise("tanh", {&self}, {}, true);
+  const meta::TensorMeta m = meta::pointwise("tanh", {{"self", &self}}, {}, true);
   Tensor out = detail::make_output(m);
   tanh_run(m.dtype, out, self);
   return out;
@@ -661,7 +661,7 @@ Tensor tanh(const Tensor& self) {
 
 const Tensor& tanh_(const Tensor& self) {
   detail::check_defined("tanh_", "self", self);
-  const meta::TensorMeta m = meta::pointwise("tanh_", {&self}, {}, true);
+  const meta::TensorMeta m = meta::pointwise("tanh_", {{"self", &self}}, {}, true);
   const ScalarType dtype = detail::check_inplace_result("tanh_", self, m);
   tanh_run(dtype, self, self);
   detail::bump_version(self);
@@ -671,7 +671,7 @@ const Tensor& tanh_(const Tensor& self) {
 const Tensor& tanh_out(const Tensor& out, const Tensor& self) {
   detail::check_defined("tanh_out", "out", out);
   detail::check_defined("tanh_out", "self", self);
-  const meta::TensorMeta m = meta::pointwise("tanh_out", {&self}, {}, true);
+  const meta::TensorMeta m = meta::pointwise("tanh_out", {{"self", &self}}, {}, true);
   detail::resize_out("tanh_out", out, m);
   tanh_run(m.dtype, out, self);
   detail::bump_version(out);
@@ -694,7 +694,7 @@ void sigmoid_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
 
 Tensor sigmoid(const Tensor& self) {
   detail::check_defined("sigmoid", "self", self);
-  const meta::TensorMeta m = meta::pointwise("sigmoid", {&self}, {}, true);
+  const meta::TensorMeta m = meta::pointwise("sigmoid", {{"self", &self}}, {}, true);
   Tensor out = detail::make_output(m);
   sigmoid_run(m.dtype, out, self);
   return out;
@@ -702,7 +702,7 @@ Tensor sigmoid(const Tensor& self) {
 
 const Tensor& sigmoid_(const Tensor& self) {
   detail::check_defined("sigmoid_", "self", self);
-  const meta::TensorMeta m = meta::pointwise("sigmoid_", {&self}, {}, true);
+  const meta::TensorMeta m = meta::pointwise("sigmoid_", {{"self", &self}}, {}, true);
   const ScalarType dtype = detail::check_inplace_result("sigmoid_", self, m);
   sigmoid_run(dtype, self, self);
   detail::bump_version(self);
@@ -712,7 +712,7 @@ const Tensor& sigmoid_(const Tensor& self) {
 const Tensor& sigmoid_out(const Tensor& out, const Tensor& self) {
   detail::check_defined("sigmoid_out", "out", out);
   detail::check_defined("sigmoid_out", "self", self);
-  const meta::TensorMeta m = meta::pointwise("sigmoid_out", {&self}, {}, true);
+  const meta::TensorMeta m = meta::pointwise("sigmoid_out", {{"self", &self}}, {}, true);
   detail::resize_out("sigmoid_out", out, m);
   sigmoid_run(m.dtype, out, self);
   detail::bump_version(out);
@@ -735,7 +735,7 @@ void relu_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
 
 Tensor relu(const Tensor& self) {
   detail::check_defined("relu", "self", self);
-  const meta::TensorMeta m = meta::pointwise("relu", {&self}, {}, false);
+  const meta::TensorMeta m = meta::pointwise("relu", {{"self", &self}}, {}, false);
   Tensor out = detail::make_output(m);
   relu_run(m.dtype, out, self);
   return out;
@@ -743,7 +743,7 @@ Tensor relu(const Tensor& self) {
 
 const Tensor& relu_(const Tensor& self) {
   detail::check_defined("relu_", "self", self);
-  const meta::TensorMeta m = meta::pointwise("relu_", {&self}, {}, false);
+  const meta::TensorMeta m = meta::pointwise("relu_", {{"self", &self}}, {}, false);
   const ScalarType dtype = detail::check_inplace_result("relu_", self, m);
   relu_run(dtype, self, self);
   detail::bump_version(self);
@@ -753,7 +753,7 @@ const Tensor& relu_(const Tensor& self) {
 const Tensor& relu_out(const Tensor& out, const Tensor& self) {
   detail::check_defined("relu_out", "out", out);
   detail::check_defined("relu_out", "self", self);
-  const meta::TensorMeta m = meta::pointwise("relu_out", {&self}, {}, false);
+  const meta::TensorMeta m = meta::pointwise("relu_out", {{"self", &self}}, {}, false);
   detail::resize_out("relu_out", out, m);
   relu_run(m.dtype, out, self);
   detail::bump_version(out);
@@ -776,7 +776,7 @@ void sqrt_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
 
 Tensor sqrt(const Tensor& self) {
   detail::check_defined("sqrt", "self", self);
-  const meta::TensorMeta m = meta::pointwise("sqrt", {&self}, {}, true);
+  const meta::TensorMeta m = meta::pointwise("sqrt", {{"self", &self}}, {}, true);
   Tensor out = detail::make_output(m);
   sqrt_run(m.dtype, out, self);
   return out;
@@ -784,7 +784,7 @@ Tensor sqrt(const Tensor& self) {
 
 const Tensor& sqrt_(const Tensor& self) {
   detail::check_defined("sqrt_", "self", self);
-  const meta::TensorMeta m = meta::pointwise("sqrt_", {&self}, {}, true);
+  const meta::TensorMeta m = meta::pointwise("sqrt_", {{"self", &self}}, {}, true);
   const ScalarType dtype = detail::check_inplace_result("sqrt_", self, m);
   sqrt_run(dtype, self, self);
   detail::bump_version(self);
@@ -794,7 +794,7 @@ const Tensor& sqrt_(const Tensor& self) {
 const Tensor& sqrt_out(const Tensor& out, const Tensor& self) {
   detail::check_defined("sqrt_out", "out", out);
   detail::check_defined("sqrt_out", "self", self);
-  const meta::TensorMeta m = meta::pointwise("sqrt_out", {&self}, {}, true);
+  const meta::TensorMeta m = meta::pointwise("sqrt_out", {{"self", &self}}, {}, true);
   detail::resize_out("sqrt_out", out, m);
   sqrt_run(m.dtype, out, self);
   detail::bump_version(out);
@@ -817,7 +817,7 @@ void abs_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
 
 Tensor abs(const Tensor& self) {
   detail::check_defined("abs", "self", self);
-  const meta::TensorMeta m = meta::pointwise("abs", {&self}, {}, false);
+  const meta::TensorMeta m = meta::pointwise("abs", {{"self", &self}}, {}, false);
   Tensor out = detail::make_output(m);
   abs_run(m.dtype, out, self);
   return out;
@@ -825,7 +825,7 @@ Tensor abs(const Tensor& self) {
 
 const Tensor& abs_(const Tensor& self) {
   detail::check_defined("abs_", "self", self);
-  const meta::TensorMeta m = meta::pointwise("abs_", {&self}, {}, false);
+  const meta::TensorMeta m = meta::pointwise("abs_", {{"self", &self}}, {}, false);
   const ScalarType dtype = detail::check_inplace_result("abs_", self, m);
   abs_run(dtype, self, self);
   detail::bump_version(self);
@@ -835,7 +835,7 @@ const Tensor& abs_(const Tensor& self) {
 const Tensor& abs_out(const Tensor& out, const Tensor& self) {
   detail::check_defined("abs_out", "out", out);
   detail::check_defined("abs_out", "self", self);
-  const meta::TensorMeta m = meta::pointwise("abs_out", {&self}, {}, false);
+  const meta::TensorMeta m = meta::pointwise("abs_out", {{"self", &self}}, {}, false);
   detail::resize_out("abs_out", out, m);
   abs_run(m.dtype, out, self);
   detail::bump_version(out);
@@ -858,7 +858,7 @@ void sign_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
 
 Tensor sign(const Tensor& self) {
   detail::check_defined("sign", "self", self);
-  const meta::TensorMeta m = meta::pointwise("sign", {&self}, {}, false);
+  const meta::TensorMeta m = meta::pointwise("sign", {{"self", &self}}, {}, false);
   Tensor out = detail::make_output(m);
   sign_run(m.dtype, out, self);
   return out;
@@ -866,7 +866,7 @@ Tensor sign(const Tensor& self) {
 
 const Tensor& sign_(const Tensor& self) {
   detail::check_defined("sign_", "self", self);
-  const meta::TensorMeta m = meta::pointwise("sign_", {&self}, {}, false);
+  const meta::TensorMeta m = meta::pointwise("sign_", {{"self", &self}}, {}, false);
   const ScalarType dtype = detail::check_inplace_result("sign_", self, m);
   sign_run(dtype, self, self);
   detail::bump_version(self);
@@ -876,7 +876,7 @@ const Tensor& sign_(const Tensor& self) {
 const Tensor& sign_out(const Tensor& out, const Tensor& self) {
   detail::check_defined("sign_out", "out", out);
   detail::check_defined("sign_out", "self", self);
-  const meta::TensorMeta m = meta::pointwise("sign_out", {&self}, {}, false);
+  const meta::TensorMeta m = meta::pointwise("sign_out", {{"self", &self}}, {}, false);
   detail::resize_out("sign_out", out, m);
   sign_run(m.dtype, out, self);
   detail::bump_version(out);
@@ -899,7 +899,7 @@ void reciprocal_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
 
 Tensor reciprocal(const Tensor& self) {
   detail::check_defined("reciprocal", "self", self);
-  const meta::TensorMeta m = meta::pointwise("reciprocal", {&self}, {}, true);
+  const meta::TensorMeta m = meta::pointwise("reciprocal", {{"self", &self}}, {}, true);
   Tensor out = detail::make_output(m);
   reciprocal_run(m.dtype, out, self);
   return out;
@@ -907,7 +907,7 @@ Tensor reciprocal(const Tensor& self) {
 
 const Tensor& reciprocal_(const Tensor& self) {
   detail::check_defined("reciprocal_", "self", self);
-  const meta::TensorMeta m = meta::pointwise("reciprocal_", {&self}, {}, true);
+  const meta::TensorMeta m = meta::pointwise("reciprocal_", {{"self", &self}}, {}, true);
   const ScalarType dtype = detail::check_inplace_result("reciprocal_", self, m);
   reciprocal_run(dtype, self, self);
   detail::bump_version(self);
@@ -917,7 +917,7 @@ const Tensor& reciprocal_(const Tensor& self) {
 const Tensor& reciprocal_out(const Tensor& out, const Tensor& self) {
   detail::check_defined("reciprocal_out", "out", out);
   detail::check_defined("reciprocal_out", "self", self);
-  const meta::TensorMeta m = meta::pointwise("reciprocal_out", {&self}, {}, true);
+  const meta::TensorMeta m = meta::pointwise("reciprocal_out", {{"self", &self}}, {}, true);
   detail::resize_out("reciprocal_out", out, m);
   reciprocal_run(m.dtype, out, self);
   detail::bump_version(out);
@@ -941,7 +941,7 @@ void tanh_backward_run(ScalarType dtype, const Tensor& out, const Tensor& grad_o
 Tensor tanh_backward(const Tensor& grad_output, const Tensor& output) {
   detail::check_defined("tanh_backward", "grad_output", grad_output);
   detail::check_defined("tanh_backward", "output", output);
-  const meta::TensorMeta m = meta::pointwise("tanh_backward", {&grad_output, &output}, {}, false);
+  const meta::TensorMeta m = meta::pointwise("tanh_backward", {{"grad_output", &grad_output}, {"output", &output}}, {}, false);
   Tensor out = detail::make_output(m);
   tanh_backward_run(m.dtype, out, grad_output, output);
   return out;
@@ -964,7 +964,7 @@ void sigmoid_backward_run(ScalarType dtype, const Tensor& out, const Tensor& gra
 Tensor sigmoid_backward(const Tensor& grad_output, const Tensor& output) {
   detail::check_defined("sigmoid_backward", "grad_output", grad_output);
   detail::check_defined("sigmoid_backward", "output", output);
-  const meta::TensorMeta m = meta::pointwise("sigmoid_backward", {&grad_output, &output}, {}, false);
+  const meta::TensorMeta m = meta::pointwise("sigmoid_backward", {{"grad_output", &grad_output}, {"output", &output}}, {}, false);
   Tensor out = detail::make_output(m);
   sigmoid_backward_run(m.dtype, out, grad_output, output);
   return out;
@@ -987,7 +987,7 @@ void threshold_backward_run(ScalarType dtype, const Tensor& out, const Tensor& g
 Tensor threshold_backward(const Tensor& grad_output, const Tensor& self, const Scalar& threshold) {
   detail::check_defined("threshold_backward", "grad_output", grad_output);
   detail::check_defined("threshold_backward", "self", self);
-  const meta::TensorMeta m = meta::pointwise("threshold_backward", {&grad_output, &self}, {&threshold}, false);
+  const meta::TensorMeta m = meta::pointwise("threshold_backward", {{"grad_output", &grad_output}, {"self", &self}}, {&threshold}, false);
   Tensor out = detail::make_output(m);
   threshold_backward_run(m.dtype, out, grad_output, self, threshold);
   return out;
@@ -1239,6 +1239,47 @@ const Tensor& copy_(const Tensor& self, const Tensor& src) {
   copy__run(self.dtype(), self, src);
   detail::bump_version(self);
   return self;
+}
+
+// ---- sinh (ops.yaml) ------------------------------------------------
+namespace {
+using sinh_kernel = void (*)(const Tensor&, const Tensor&);
+constexpr sinh_kernel sinh_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::sinh<float>, &cpu::sinh<double>, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr},
+};
+void sinh_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
+  const auto fn = detail::lookup_kernel(sinh_table, "sinh", out.device(), dtype,
+                                        "float32, float64");
+  fn(out, detail::cast_for_compute(self, dtype));
+}
+}  // namespace
+
+Tensor sinh(const Tensor& self) {
+  detail::check_defined("sinh", "self", self);
+  const meta::TensorMeta m = meta::pointwise("sinh", {{"self", &self}}, {}, true);
+  Tensor out = detail::make_output(m);
+  sinh_run(m.dtype, out, self);
+  return out;
+}
+
+const Tensor& sinh_(const Tensor& self) {
+  detail::check_defined("sinh_", "self", self);
+  const meta::TensorMeta m = meta::pointwise("sinh_", {{"self", &self}}, {}, true);
+  const ScalarType dtype = detail::check_inplace_result("sinh_", self, m);
+  sinh_run(dtype, self, self);
+  detail::bump_version(self);
+  return self;
+}
+
+const Tensor& sinh_out(const Tensor& out, const Tensor& self) {
+  detail::check_defined("sinh_out", "out", out);
+  detail::check_defined("sinh_out", "self", self);
+  const meta::TensorMeta m = meta::pointwise("sinh_out", {{"self", &self}}, {}, true);
+  detail::resize_out("sinh_out", out, m);
+  sinh_run(m.dtype, out, self);
+  detail::bump_version(out);
+  return out;
 }
 
 }  // namespace dg::dispatch

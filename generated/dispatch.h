@@ -92,5 +92,8 @@ Tensor clone(const Tensor& self);  // clone
 const Tensor& zero_(const Tensor& self);  // zero_
 const Tensor& fill_(const Tensor& self, const Scalar& value);  // fill_.Scalar
 const Tensor& copy_(const Tensor& self, const Tensor& src);  // copy_
+Tensor sinh(const Tensor& self);  // sinh
+const Tensor& sinh_(const Tensor& self);
+const Tensor& sinh_out(const Tensor& out, const Tensor& self);
 
 }  // namespace dg::dispatch

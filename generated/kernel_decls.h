@@ -335,3 +335,12 @@ void copy_(const Tensor& self, const Tensor& src);
   template void dg::cpu::copy_<int64_t>(const dg::Tensor&, const dg::Tensor&); \
   template void dg::cpu::copy_<bool>(const dg::Tensor&, const dg::Tensor&);
 
+// sinh
+namespace dg::cpu {
+template <typename T>
+void sinh(const Tensor& out, const Tensor& self);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_sinh \
+  template void dg::cpu::sinh<float>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cpu::sinh<double>(const dg::Tensor&, const dg::Tensor&);
+

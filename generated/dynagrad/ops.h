@@ -194,6 +194,11 @@ const Tensor& fill_(const Tensor& self, const Scalar& value);
 // copy_: Copies src into self, broadcasting src and converting its dtype.
 const Tensor& copy_(const Tensor& self, const Tensor& src);
 
+// sinh: Hyperbolic sine.
+Tensor sinh(const Tensor& self);
+const Tensor& sinh_(const Tensor& self);
+const Tensor& sinh_out(const Tensor& out, const Tensor& self);
+
 namespace detail {
 // Ops without the `function` variant; reached through their Tensor methods.
 Tensor view(const Tensor& self, IntArrayRef size);  // view: The same data with a new shape (one size may be -1); no copy.

@@ -47,6 +47,7 @@
   const Tensor& zero_() const;  // zero_
   const Tensor& fill_(const Scalar& value) const;  // fill_.Scalar
   const Tensor& copy_(const Tensor& src) const;  // copy_
+  Tensor sinh() const;  // sinh
   const Tensor& add_(const Tensor& other, const Scalar& alpha = 1) const;  // add.Tensor, in place
   const Tensor& add_(const Scalar& other, const Scalar& alpha = 1) const;  // add.Scalar, in place
   const Tensor& sub_(const Tensor& other, const Scalar& alpha = 1) const;  // sub.Tensor, in place
@@ -69,4 +70,5 @@
   const Tensor& abs_() const;  // abs, in place
   const Tensor& sign_() const;  // sign, in place
   const Tensor& reciprocal_() const;  // reciprocal, in place
+  const Tensor& sinh_() const;  // sinh, in place
 // clang-format on

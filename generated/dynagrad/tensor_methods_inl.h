@@ -49,6 +49,7 @@ inline Tensor Tensor::contiguous() const { return dg::detail::contiguous(*this);
 inline const Tensor& Tensor::zero_() const { return dg::zero_(*this); }
 inline const Tensor& Tensor::fill_(const Scalar& value) const { return dg::fill_(*this, value); }
 inline const Tensor& Tensor::copy_(const Tensor& src) const { return dg::copy_(*this, src); }
+inline Tensor Tensor::sinh() const { return dg::sinh(*this); }
 inline const Tensor& Tensor::add_(const Tensor& other, const Scalar& alpha) const { return dg::add_(*this, other, alpha); }
 inline const Tensor& Tensor::add_(const Scalar& other, const Scalar& alpha) const { return dg::add_(*this, other, alpha); }
 inline const Tensor& Tensor::sub_(const Tensor& other, const Scalar& alpha) const { return dg::sub_(*this, other, alpha); }
@@ -71,5 +72,6 @@ inline const Tensor& Tensor::sqrt_() const { return dg::sqrt_(*this); }
 inline const Tensor& Tensor::abs_() const { return dg::abs_(*this); }
 inline const Tensor& Tensor::sign_() const { return dg::sign_(*this); }
 inline const Tensor& Tensor::reciprocal_() const { return dg::reciprocal_(*this); }
+inline const Tensor& Tensor::sinh_() const { return dg::sinh_(*this); }
 
 }  // namespace dg

@@ -28,6 +28,11 @@ namespace dg::autograd {
 
 using dg::variable_list;
 
+class CppNodeBase;
+namespace detail {
+void wrap_outputs(CppNodeBase* node, const variable_list& inputs, variable_list& outputs, bool record);
+}
+
 class AutogradContext {
  public:
   // Tensors the backward needs; inputs and outputs of forward both allowed.
@@ -48,6 +53,7 @@ class AutogradContext {
  private:
   template <typename T> friend struct Function;
   friend class CppNodeBase;
+  friend void detail::wrap_outputs(CppNodeBase*, const variable_list&, variable_list&, bool);
   variable_list to_save_;
   std::vector<SavedVariable> saved_;
   std::unordered_set<TensorImpl*> dirty_;

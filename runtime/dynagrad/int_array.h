@@ -17,8 +17,13 @@ class IntArrayRef {
   constexpr IntArrayRef() = default;
   constexpr IntArrayRef(const int64_t* data, size_t size) : data_(data), size_(size) {}
   IntArrayRef(const std::vector<int64_t>& v) : data_(v.data()), size_(v.size()) {}  // NOLINT
+  // Braced lists (`x.view({2, 3})`) live until the end of the full
+  // expression, which is as long as an IntArrayRef argument needs.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Winit-list-lifetime"
   constexpr IntArrayRef(std::initializer_list<int64_t> il)  // NOLINT
       : data_(il.begin()), size_(il.size()) {}
+#pragma GCC diagnostic pop
   IntArrayRef(const int64_t& single) : data_(&single), size_(1) {}  // NOLINT: `sum(x, 1)`
 
   constexpr const int64_t* data() const { return data_; }

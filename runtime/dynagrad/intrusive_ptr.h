@@ -53,6 +53,18 @@ class intrusive_ptr {
     r.p_ = p;
     return r;
   }
+  // A new reference to `p` unless its count already reached zero (it is being
+  // destroyed): how a raw back-pointer (leaf -> AccumulateGrad) is upgraded
+  // without resurrecting a dying object.
+  static intrusive_ptr lock_if_alive(T* p) {
+    if (!p) return intrusive_ptr();
+    auto& rc = static_cast<const intrusive_target*>(p)->refcount_;
+    uint32_t n = rc.load(std::memory_order_relaxed);
+    while (n != 0) {
+      if (rc.compare_exchange_weak(n, n + 1, std::memory_order_acq_rel, std::memory_order_relaxed)) return reclaim(p);
+    }
+    return intrusive_ptr();
+  }
   T* release() {
     T* p = p_;
     p_ = nullptr;

@@ -36,9 +36,14 @@ std::optional<DimVector> view_strides(IntArrayRef sizes, IntArrayRef strides, In
 void check_same_device(const char* op, std::initializer_list<const Tensor*> tensors);
 
 // ---- pointwise (category: pointwise) ------------------------------------------
+// A tensor argument with its name, so messages can say which one is wrong.
+struct NamedTensor {
+  const char* name;
+  const Tensor* tensor;
+};
 // Broadcast shape of the tensors, promoted dtype (a floating Scalar makes an
 // integer result float32; int_to_float does so for any integer result).
-TensorMeta pointwise(const char* op, std::initializer_list<const Tensor*> tensors,
+TensorMeta pointwise(const char* op, std::initializer_list<NamedTensor> tensors,
                      std::initializer_list<const Scalar*> scalars, bool int_to_float);
 
 // ---- named rules (ops.yaml `meta:`) ------------------------------------------

@@ -125,4 +125,27 @@ class NotImplementedBackward final : public Node {
   std::string op_;
 };
 
+namespace detail {
+// Number of Nodes alive in the process (leak checks in tests).
+int64_t live_nodes();
+
+// While the engine runs a backward restricted to some inputs (autograd::grad,
+// backward(inputs=...)), Node::needs_input_grad asks it which edges of the
+// node it is running lead somewhere useful. Nodes recorded meanwhile (with
+// create_graph) are not its business: it answers true for them. Null (the
+// default) means every valid edge is needed.
+class EdgeFilter {
+ public:
+  virtual bool needed(const Node& node, const Edge& edge) const = 0;
+
+ protected:
+  ~EdgeFilter() = default;
+};
+const EdgeFilter* current_edge_filter();
+void set_current_edge_filter(const EdgeFilter* filter);
+
+// The "backward through the graph a second time" error, for `node_name`.
+[[noreturn]] void throw_saved_released(const std::string& node_name);
+}  // namespace detail
+
 }  // namespace dg

@@ -24,6 +24,11 @@ class StorageImpl : public intrusive_target {
   size_t nbytes() const { return nbytes_; }
   Device device() const { return device_; }
 
+  // Grows (or shrinks) the allocation in place, keeping the first
+  // min(old, new) bytes. Used by out= resizing; the version counter is kept so
+  // every alias of this storage still sees later writes.
+  void reallocate(size_t nbytes);
+
   uint32_t version() const { return version_.load(std::memory_order_relaxed); }
   void bump_version() { version_.fetch_add(1, std::memory_order_relaxed); }
 

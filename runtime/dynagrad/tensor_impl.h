@@ -65,4 +65,9 @@ class TensorImpl : public intrusive_target {
 // Row-major strides for `sizes`.
 DimVector contiguous_strides(IntArrayRef sizes);
 
+namespace detail {
+// Number of TensorImpls alive in the process (leak checks in tests).
+int64_t live_tensor_impls();
+}  // namespace detail
+
 }  // namespace dg

@@ -17,7 +17,8 @@ class TensorOptions {
 
   TensorOptions dtype(ScalarType t) const { auto r = *this; r.dtype_ = t; return r; }
   TensorOptions device(Device d) const { auto r = *this; r.device_ = d; return r; }
-  TensorOptions requires_grad(bool r = true) const { auto o = *this; o.requires_grad_ = r; return o; }
+  // No default argument: `requires_grad()` is the getter below (as in LibTorch).
+  TensorOptions requires_grad(bool r) const { auto o = *this; o.requires_grad_ = r; return o; }
 
   ScalarType dtype() const { return dtype_.value_or(kFloat32); }
   bool has_dtype() const { return dtype_.has_value(); }

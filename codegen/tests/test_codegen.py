@@ -1,0 +1,180 @@
+#!/usr/bin/env python3
+"""The generator's validation: each mistake in a small broken YAML fixture
+gives its error, naming file, line, entry and key, with no Python traceback.
+Run by ctest (`codegen` test) with the Python the build found."""
+import os
+import subprocess
+import sys
+import tempfile
+import textwrap
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CODEGEN = os.path.dirname(HERE)
+sys.path.insert(0, CODEGEN)
+
+from load import SpecErrors, load  # noqa: E402
+
+GOOD_OPS = """
+- name: mul.Tensor
+  signature: mul(Tensor self, Tensor other) -> Tensor
+  category: pointwise
+  dtypes: [float32, float64]
+  kernels: {cpu: cpu::mul}
+  samples: [{self: [3], other: [3]}]
+
+- name: exp
+  signature: exp(Tensor self) -> Tensor
+  category: pointwise
+  dtypes: [float32, float64]
+  kernels: {cpu: cpu::exp}
+  samples: [{self: [3]}]
+"""
+GOOD_DERIVATIVES = """
+- name: mul.Tensor
+  self: grad * other
+  other: grad * self
+
+- name: exp
+  self: grad * result
+"""
+
+
+class Fixture:
+    def __init__(self, ops, derivatives):
+        self.dir = tempfile.mkdtemp(prefix="dg_codegen_")
+        self.ops = os.path.join(self.dir, "ops.yaml")
+        self.der = os.path.join(self.dir, "derivatives.yaml")
+        with open(self.ops, "w") as f:
+            f.write(textwrap.dedent(ops))
+        with open(self.der, "w") as f:
+            f.write(textwrap.dedent(derivatives))
+
+    def errors(self):
+        try:
+            load(self.ops, self.der)
+        except SpecErrors as e:
+            return [str(x) for x in e.errors]
+        return []
+
+    def run_generator(self):
+        out = os.path.join(self.dir, "generated")
+        return subprocess.run([sys.executable, os.path.join(CODEGEN, "gen.py"), "--ops", self.ops,
+                               "--derivatives", self.der, "--out", out],
+                              capture_output=True, text=True)
+
+
+def read(path):
+    with open(path, encoding="utf-8") as f:
+        return f.read()
+
+
+class ValidationTest(unittest.TestCase):
+    def assertOneError(self, ops, derivatives, *fragments):
+        errs = Fixture(ops, derivatives).errors()
+        self.assertTrue(errs, "expected a validation error, got none")
+        joined = "\n".join(errs)
+        for frag in fragments:
+            self.assertIn(frag, joined)
+        return errs
+
+    def test_good_fixture_generates(self):
+        fx = Fixture(GOOD_OPS, GOOD_DERIVATIVES)
+        self.assertEqual(fx.errors(), [])
+        r = fx.run_generator()
+        self.assertEqual(r.returncode, 0, r.stderr)
+        ops_h = read(os.path.join(fx.dir, "generated", "dynagrad", "ops.h"))
+        self.assertIn("Tensor mul(const Tensor& self, const Tensor& other);", ops_h)
+        nodes = read(os.path.join(fx.dir, "generated", "backward_nodes.h"))
+        # exp's formula uses only `result`: nothing else is saved.
+        exp_node = nodes[nodes.index("struct ExpBackward0"):]
+        exp_node = exp_node[:exp_node.index("};")]
+        self.assertIn("SavedVariable result_;", exp_node)
+        self.assertNotIn("self_", exp_node)
+
+    def test_unknown_key(self):
+        ops = GOOD_OPS.replace("  category: pointwise\n", "  category: pointwise\n  kernal: x\n", 1)
+        errs = self.assertOneError(ops, GOOD_DERIVATIVES, "ops.yaml:", "entry 'mul.Tensor'", "key 'kernal'",
+                                   "unknown key")
+        self.assertIn("ops.yaml:5:", errs[0])
+
+    def test_unknown_key_in_derivatives(self):
+        der = GOOD_DERIVATIVES.replace("  self: grad * result", "  self: grad * result\n  selff: grad")
+        self.assertOneError(GOOD_OPS, der, "derivatives.yaml:", "entry 'exp'", "key 'selff'", "unknown key")
+
+    def test_malformed_signature(self):
+        ops = GOOD_OPS.replace("mul(Tensor self, Tensor other) -> Tensor", "mul(Tensor self, Tensor other")
+        self.assertOneError(ops, GOOD_DERIVATIVES, "ops.yaml:3:", "entry 'mul.Tensor'", "key 'signature'",
+                            "malformed signature")
+
+    def test_malformed_argument(self):
+        ops = GOOD_OPS.replace("mul(Tensor self, Tensor other)", "mul(Tensor self, Tnsor other)")
+        self.assertOneError(ops, GOOD_DERIVATIVES, "key 'signature'", "unknown type 'Tnsor'")
+
+    def test_formula_names_missing_input(self):
+        der = GOOD_DERIVATIVES.replace("self: grad * other", "self: grad * othr")
+        self.assertOneError(GOOD_OPS, der, "derivatives.yaml:3:", "entry 'mul.Tensor'", "key 'self'",
+                            "formula uses 'othr', which is not an argument of mul.Tensor")
+
+    def test_derivative_for_undeclared_op(self):
+        der = GOOD_DERIVATIVES + "\n- name: sinh\n  self: grad * self.cosh()\n"
+        self.assertOneError(GOOD_OPS, der, "derivatives.yaml:9:", "entry 'sinh'", "no op named 'sinh' in ops.yaml")
+
+    def test_differentiable_op_without_derivative(self):
+        der = GOOD_DERIVATIVES.replace("\n- name: exp\n  self: grad * result\n", "\n")
+        self.assertOneError(GOOD_OPS, der, "ops.yaml:9:", "entry 'exp'",
+                            "differentiable op has no entry in derivatives.yaml")
+
+    def test_nondifferentiable_op_needs_no_derivative(self):
+        ops = GOOD_OPS.replace("  kernels: {cpu: cpu::exp}", "  kernels: {cpu: cpu::exp}\n  differentiable: false")
+        der = GOOD_DERIVATIVES.replace("\n- name: exp\n  self: grad * result\n", "\n")
+        self.assertEqual(Fixture(ops, der).errors(), [])
+
+    def test_declared_device_without_kernel(self):
+        ops = GOOD_OPS.replace("  kernels: {cpu: cpu::exp}", "  devices: [cpu, cuda]\n  kernels: {cpu: cpu::exp}")
+        self.assertOneError(ops, GOOD_DERIVATIVES, "entry 'exp'", "key 'kernels'",
+                            "device cuda is declared but has no kernel")
+
+    def test_declared_dtypes_without_kernel(self):
+        ops = GOOD_OPS.replace("  kernels: {cpu: cpu::exp}\n", "")
+        self.assertOneError(ops, GOOD_DERIVATIVES, "entry 'exp'", "needs exactly one of `kernels`, `view_of` or `composite`")
+
+    def test_kernel_without_dtypes(self):
+        ops = GOOD_OPS.replace("  dtypes: [float32, float64]\n  kernels: {cpu: cpu::exp}", "  kernels: {cpu: cpu::exp}")
+        self.assertOneError(ops, GOOD_DERIVATIVES, "entry 'exp'", "key 'dtypes'", "must declare its dtypes")
+
+    def test_unknown_dtype(self):
+        ops = GOOD_OPS.replace("dtypes: [float32, float64]\n  kernels: {cpu: cpu::exp}",
+                               "dtypes: [float32, float16]\n  kernels: {cpu: cpu::exp}")
+        self.assertOneError(ops, GOOD_DERIVATIVES, "entry 'exp'", "key 'dtypes'", "unknown value 'float16'")
+
+    def test_sample_names_unknown_argument(self):
+        ops = GOOD_OPS.replace("samples: [{self: [3]}]", "samples: [{self: [3], other: [3]}]")
+        self.assertOneError(ops, GOOD_DERIVATIVES, "entry 'exp'", "key 'samples'", "'other' is not an argument")
+
+    def test_duplicate_entry(self):
+        ops = GOOD_OPS + GOOD_OPS[GOOD_OPS.index("- name: exp"):]
+        self.assertOneError(ops, GOOD_DERIVATIVES, "entry 'exp'", "duplicate entry")
+
+    def test_invalid_yaml(self):
+        self.assertOneError("- name: [unclosed\n", GOOD_DERIVATIVES, "ops.yaml:", "not valid YAML")
+
+    def test_generator_reports_without_traceback(self):
+        fx = Fixture(GOOD_OPS.replace("category: pointwise", "category: pointwize", 1), GOOD_DERIVATIVES)
+        r = fx.run_generator()
+        self.assertEqual(r.returncode, 1)
+        self.assertNotIn("Traceback", r.stderr)
+        self.assertIn("entry 'mul.Tensor', key 'category': unknown category 'pointwize'", r.stderr)
+        self.assertFalse(os.path.exists(os.path.join(fx.dir, "generated")), "nothing may be written on error")
+
+    def test_repository_yaml_is_valid(self):
+        root = os.path.dirname(CODEGEN)
+        ops = load(os.path.join(root, "ops.yaml"), os.path.join(root, "derivatives.yaml"))
+        self.assertTrue(any(o.name == "mul.Tensor" for o in ops))
+        for op in ops:
+            if op.derivative is not None:
+                self.assertTrue(op.samples, f"differentiable op {op.name} has no samples")
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)

@@ -1,0 +1,112 @@
+// Kernels that move or set values: clone, copy_ (with dtype conversion),
+// zero_, fill_, select_backward.
+#include <cstdint>
+#include <cstring>
+
+#include "kernel_decls.h"
+#include "loops.h"
+
+namespace dg::cpu {
+
+namespace {
+
+template <typename Dst, typename Src>
+Dst convert(Src v) {
+  if constexpr (std::is_same_v<Dst, bool>) {
+    return v != Src(0);  // NaN != 0, so NaN -> true, as in PyTorch
+  } else {
+    return static_cast<Dst>(v);
+  }
+}
+
+// Elementwise writes are only safe when each output element depends on the
+// input element at the same address (or on memory it does not overlap).
+bool partially_overlaps(const Tensor& self, const Tensor& src) {
+  if (self.unsafeGetTensorImpl()->storage().get() != src.unsafeGetTensorImpl()->storage().get()) return false;
+  const bool same_geometry = self.data_ptr() == src.data_ptr() && self.sizes() == src.sizes() &&
+                             self.strides() == src.strides() && self.dtype() == src.dtype();
+  return !same_geometry;
+}
+
+template <typename T>
+void copy_from(const Tensor& self, const Tensor& src) {
+  visit_dtype(src.dtype(), [&]<typename S>() {
+    elementwise<T, S>(self, [](S v) { return convert<T>(v); }, src);
+  });
+}
+
+}  // namespace
+
+template <typename T>
+void copy_(const Tensor& self, const Tensor& src) {
+  if (self.numel() == 0) return;
+  if (self.is_same(src)) return;
+  if (partially_overlaps(self, src)) {
+    // x[1:].copy_(x[:-1]) would read values it already overwrote; go through
+    // a private copy of src.
+    Tensor tmp = make_empty(src.sizes(), src.dtype(), src.device());
+    visit_dtype(src.dtype(), [&]<typename S>() {
+      elementwise<S, S>(tmp, [](S v) { return v; }, src);
+    });
+    copy_from<T>(self, tmp);
+    return;
+  }
+  if (self.is_contiguous() && src.is_contiguous() && src.dtype() == self.dtype() &&
+      src.sizes() == self.sizes()) {
+    std::memcpy(self.data_ptr(), src.data_ptr(), self.nbytes());
+    return;
+  }
+  copy_from<T>(self, src);
+}
+
+template <typename T>
+void clone(const Tensor& out, const Tensor& self) {
+  if (out.numel() == 0) return;
+  if (self.is_contiguous()) {
+    std::memcpy(out.data_ptr(), self.data_ptr(), out.nbytes());
+    return;
+  }
+  unary_kernel<T>(out, self, [](T x) { return x; });
+}
+
+template <typename T>
+void fill_(const Tensor& self, const Scalar& value) {
+  const T v = value.to<T>();
+  nullary_kernel<T>(self, [v]() { return v; });
+}
+
+template <typename T>
+void zero_(const Tensor& self) {
+  if (self.is_contiguous()) {
+    // All-zero bytes are 0 for every dtype we have (IEEE +0.0, 0, false).
+    if (self.numel() > 0) std::memset(self.data_ptr(), 0, self.nbytes());
+    return;
+  }
+  nullary_kernel<T>(self, []() { return T(0); });
+}
+
+template <typename T>
+void select_backward(const Tensor& out, const Tensor& grad_output, IntArrayRef input_sizes, int64_t dim,
+                     int64_t index) {
+  (void)input_sizes;  // out already has these sizes
+  zero_<T>(out);
+  if (out.numel() == 0) return;
+  const int64_t nd = out.dim();
+  if (dim < 0) dim += nd;
+  const int64_t n = out.size(dim);
+  if (index < 0) index += n;
+  DimVector sizes(out.sizes()), strides(out.strides());
+  const int64_t offset = out.storage_offset() + index * strides[dim];
+  sizes.erase(static_cast<size_t>(dim));
+  strides.erase(static_cast<size_t>(dim));
+  Tensor slice = make_view(out, sizes, strides, offset);
+  unary_kernel<T>(slice, grad_output, [](T x) { return x; });
+}
+
+}  // namespace dg::cpu
+
+DG_INSTANTIATE_KERNEL_cpu_copy_
+DG_INSTANTIATE_KERNEL_cpu_clone
+DG_INSTANTIATE_KERNEL_cpu_fill_
+DG_INSTANTIATE_KERNEL_cpu_zero_
+DG_INSTANTIATE_KERNEL_cpu_select_backward

@@ -1,0 +1,267 @@
+#pragma once
+// The one elementwise engine of the CPU kernels. Given `out` and N inputs it
+// broadcasts every input to out's shape (stride 0 on broadcast dims), drops
+// size-1 dims, merges dims that are contiguous for every operand, and then
+// runs the innermost dimension as a plain loop over raw pointers. When every
+// operand is contiguous (or a broadcast value) along that dimension the loop
+// is a textbook `o[i] = f(a[i], b[i])` that the compiler vectorises.
+//
+// Aliasing: in-place ops pass out == an input with identical geometry, so
+// every element is read and then written at the same index. That is a
+// dependence of distance 0, which `#pragma GCC ivdep` (no loop-carried
+// dependences) still allows; partially overlapping operands are not
+// supported (copy_ resolves that case before calling in here).
+#include <array>
+#include <cstdint>
+#include <cstring>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+#include "dynagrad/tensor.h"
+#include "parallel.h"
+
+namespace dg::cpu {
+
+// Operand 0 is the output; 1..N the inputs. Strides are in bytes.
+template <size_t NT>
+struct LoopGeometry {
+  DimVector sizes;  // coalesced, outermost first; empty means one element
+  std::array<DimVector, NT> strides;
+  std::array<char*, NT> data{};
+  int64_t numel = 0;
+
+  int64_t ndim() const { return static_cast<int64_t>(sizes.size()); }
+  int64_t inner_size() const { return sizes.empty() ? 1 : sizes[sizes.size() - 1]; }
+  int64_t inner_stride(size_t k) const { return sizes.empty() ? 0 : strides[k][sizes.size() - 1]; }
+};
+
+// Strides of `t` (in bytes) as seen from a tensor of shape `shape` that `t`
+// broadcasts to: right-aligned, 0 on dims that `t` lacks or has as size 1.
+inline DimVector broadcast_byte_strides(const Tensor& t, IntArrayRef shape) {
+  const int64_t nd = static_cast<int64_t>(shape.size());
+  const int64_t td = t.dim();
+  const int64_t es = static_cast<int64_t>(t.element_size());
+  DimVector s(static_cast<size_t>(nd), 0);
+  IntArrayRef ts = t.sizes(), tst = t.strides();
+  for (int64_t d = 0; d < td; ++d) {
+    const int64_t od = nd - td + d;
+    if (od < 0) continue;  // callers check shapes; stay memory-safe regardless
+    s[od] = ts[d] == 1 ? 0 : tst[d] * es;
+  }
+  return s;
+}
+
+// Drops size-1 dims and merges neighbours that are contiguous for every
+// operand. `order_operand` >= 0 first sorts the dims by that operand's
+// strides, outermost = largest (stable, so ties keep their logical order).
+template <size_t NT>
+void coalesce(LoopGeometry<NT>& g, IntArrayRef shape, int order_operand) {
+  const size_t nd = shape.size();
+  DimVector order(nd);
+  for (size_t d = 0; d < nd; ++d) order[d] = static_cast<int64_t>(d);
+  if (order_operand >= 0) {
+    const DimVector& os = g.strides[static_cast<size_t>(order_operand)];
+    auto key = [&](int64_t d) { return os[d] < 0 ? -os[d] : os[d]; };
+    for (size_t i = 1; i < nd; ++i) {  // insertion sort: stable and nd is tiny
+      int64_t v = order[i];
+      size_t j = i;
+      while (j > 0 && key(order[j - 1]) < key(v)) {
+        order[j] = order[j - 1];
+        --j;
+      }
+      order[j] = v;
+    }
+  }
+  DimVector sizes;
+  std::array<DimVector, NT> strides;
+  for (size_t i = 0; i < nd; ++i) {
+    const int64_t d = order[i];
+    const int64_t n = shape[d];
+    if (n == 1) continue;
+    if (!sizes.empty()) {
+      bool mergeable = true;
+      for (size_t k = 0; k < NT; ++k) mergeable &= strides[k][strides[k].size() - 1] == g.strides[k][d] * n;
+      if (mergeable) {
+        sizes.back() *= n;
+        for (size_t k = 0; k < NT; ++k) strides[k].back() = g.strides[k][d];
+        continue;
+      }
+    }
+    sizes.push_back(n);
+    for (size_t k = 0; k < NT; ++k) strides[k].push_back(g.strides[k][d]);
+  }
+  g.sizes = std::move(sizes);
+  g.strides = std::move(strides);
+}
+
+template <size_t NT>
+LoopGeometry<NT> make_geometry(const Tensor& out, const std::array<const Tensor*, NT - 1>& inputs) {
+  LoopGeometry<NT> g;
+  IntArrayRef shape = out.sizes();
+  g.numel = out.numel();
+  g.data[0] = static_cast<char*>(out.data_ptr());
+  g.strides[0] = broadcast_byte_strides(out, shape);
+  for (size_t k = 1; k < NT; ++k) {
+    g.data[k] = static_cast<char*>(inputs[k - 1]->data_ptr());
+    g.strides[k] = broadcast_byte_strides(*inputs[k - 1], shape);
+  }
+  if (g.numel == 0) return g;
+  // Visit dims in out's memory order when out is strided (in-place on a
+  // transposed tensor) so writes stream; a fresh out is contiguous and the
+  // logical order already is its memory order.
+  coalesce(g, shape, out.is_contiguous() ? -1 : 0);
+  return g;
+}
+
+// Calls row(ptrs, n) for every innermost row segment of elements
+// [begin, end) (linear order over the coalesced dims); ptrs point at the
+// segment's first element of each operand.
+template <size_t NT, typename Row>
+void for_each_row(const LoopGeometry<NT>& g, int64_t begin, int64_t end, Row&& row) {
+  const int64_t nd = g.ndim();
+  if (nd <= 1) {
+    std::array<char*, NT> p;
+    for (size_t k = 0; k < NT; ++k) p[k] = g.data[k] + begin * g.inner_stride(k);
+    row(p, end - begin);
+    return;
+  }
+  const int64_t inner = g.sizes[nd - 1];
+  // Counter over the outer dims, positioned at `begin`.
+  DimVector idx(static_cast<size_t>(nd), 0);
+  int64_t rem = begin;
+  for (int64_t d = nd - 1; d >= 0; --d) {
+    idx[d] = rem % g.sizes[d];
+    rem /= g.sizes[d];
+  }
+  std::array<char*, NT> p;
+  for (size_t k = 0; k < NT; ++k) {
+    p[k] = g.data[k];
+    for (int64_t d = 0; d < nd; ++d) p[k] += idx[d] * g.strides[k][d];
+  }
+  int64_t pos = begin;
+  while (pos < end) {
+    const int64_t n = std::min(inner - idx[nd - 1], end - pos);
+    row(p, n);
+    pos += n;
+    if (pos >= end) break;
+    // Step to the start of the next row: rewind the inner dim, carry outwards.
+    for (size_t k = 0; k < NT; ++k) p[k] -= idx[nd - 1] * g.strides[k][nd - 1];
+    idx[nd - 1] = 0;
+    for (int64_t d = nd - 2; d >= 0; --d) {
+      for (size_t k = 0; k < NT; ++k) p[k] += g.strides[k][d];
+      if (++idx[d] < g.sizes[d]) break;
+      for (size_t k = 0; k < NT; ++k) p[k] -= idx[d] * g.strides[k][d];
+      idx[d] = 0;
+    }
+  }
+}
+
+namespace loops_detail {
+
+// An input along the inner dimension: a contiguous array or one value.
+template <typename T, bool Broadcast>
+struct In;
+template <typename T>
+struct In<T, false> {
+  const T* p;
+  T operator[](int64_t i) const { return p[i]; }
+};
+template <typename T>
+struct In<T, true> {
+  T v;
+  T operator[](int64_t) const { return v; }
+};
+
+template <typename Out, typename... Ins, typename F, size_t... I>
+inline void contiguous_row(Out* o, const std::tuple<Ins...>& in, int64_t n, const F& f,
+                           std::index_sequence<I...>) {
+#pragma GCC ivdep
+  for (int64_t i = 0; i < n; ++i) o[i] = f(std::get<I>(in)[i]...);
+}
+
+template <typename Out, typename... In_, typename F, size_t... I>
+inline void strided_row(char* o, int64_t so, const std::array<char*, sizeof...(In_)>& in,
+                        const std::array<int64_t, sizeof...(In_)>& s, int64_t n, const F& f,
+                        std::index_sequence<I...>) {
+  for (int64_t i = 0; i < n; ++i) {
+    *reinterpret_cast<Out*>(o + i * so) = f(*reinterpret_cast<const In_*>(in[I] + i * s[I])...);
+  }
+}
+
+// Calls fn(std::integral_constant<unsigned, M>) for the runtime mask m < 2^N,
+// turning "which inputs are broadcast along the row" into template arguments.
+template <unsigned M, unsigned End, typename Fn>
+inline void mask_switch(unsigned m, Fn&& fn) {
+  if constexpr (M < End) {
+    if (m == M) return fn(std::integral_constant<unsigned, M>{});
+    mask_switch<M + 1, End>(m, std::forward<Fn>(fn));
+  }
+}
+
+template <typename Out, typename... In_, typename F, size_t... I, unsigned M>
+inline void fast_row(char* o, const std::array<char*, sizeof...(In_)>& in, int64_t n, const F& f,
+                     std::index_sequence<I...> seq, std::integral_constant<unsigned, M>) {
+  auto ops = std::make_tuple([&] {
+    constexpr bool bc = (M >> I) & 1u;
+    if constexpr (bc) return In<In_, true>{*reinterpret_cast<const In_*>(in[I])};
+    else return In<In_, false>{reinterpret_cast<const In_*>(in[I])};
+  }()...);
+  contiguous_row(reinterpret_cast<Out*>(o), ops, n, f, seq);
+}
+
+}  // namespace loops_detail
+
+// out[i] = f(in_1[i], ..., in_N[i]) over out's shape, with each input of
+// element type In_k broadcast to it. Out and In_ must match the tensors'
+// dtypes (the dispatch layer guarantees it; copy_ picks In_ from src).
+template <typename Out, typename... In_, typename F, typename... Ts>
+void elementwise(const Tensor& out, const F& f, const Ts&... inputs) {
+  static_assert(sizeof...(In_) == sizeof...(Ts));
+  constexpr size_t N = sizeof...(In_);
+  constexpr size_t NT = N + 1;
+  if (out.numel() == 0) return;
+  std::array<const Tensor*, N> ins{&inputs...};
+  LoopGeometry<NT> g = make_geometry<NT>(out, ins);
+  using Seq = std::make_index_sequence<N>;
+  constexpr std::array<int64_t, N> esize{static_cast<int64_t>(sizeof(In_))...};
+
+  auto row = [&](const std::array<char*, NT>& p, int64_t n) {
+    std::array<char*, N> in;
+    std::array<int64_t, N> s;
+    for (size_t k = 0; k < N; ++k) {
+      in[k] = p[k + 1];
+      s[k] = g.inner_stride(k + 1);
+    }
+    bool fast = g.inner_stride(0) == static_cast<int64_t>(sizeof(Out)) || n == 1;
+    unsigned mask = 0;
+    for (size_t k = 0; k < N && fast; ++k) {
+      if (s[k] == 0) mask |= 1u << k;
+      else fast = s[k] == esize[k];
+    }
+    if (fast) {
+      loops_detail::mask_switch<0, (1u << N)>(mask, [&](auto m) {
+        loops_detail::fast_row<Out, In_...>(p[0], in, n, f, Seq{}, m);
+      });
+    } else {
+      loops_detail::strided_row<Out, In_...>(p[0], g.inner_stride(0), in, s, n, f, Seq{});
+    }
+  };
+  parallel_for(g.numel, int64_t(NT), [&](int64_t b, int64_t e) { for_each_row(g, b, e, row); });
+}
+
+// The forms kernels use: every tensor of element type T.
+template <typename T, typename F>
+void nullary_kernel(const Tensor& out, const F& f) {
+  elementwise<T>(out, f);
+}
+template <typename T, typename F>
+void unary_kernel(const Tensor& out, const Tensor& a, const F& f) {
+  elementwise<T, T>(out, f, a);
+}
+template <typename T, typename F>
+void binary_kernel(const Tensor& out, const Tensor& a, const Tensor& b, const F& f) {
+  elementwise<T, T, T>(out, f, a, b);
+}
+
+}  // namespace dg::cpu

@@ -1,0 +1,281 @@
+// mm and bmm. float32 goes to oneDNN's matmul primitive, whose memory
+// descriptors carry the operands' strides, so a transposed input costs no
+// copy. oneDNN has no f64 matmul on the CPU; float64 uses a register-tiled
+// loop kernel over packed operands.
+#include <array>
+#include <cstdint>
+#include <cstring>
+#include <mutex>
+#include <unordered_map>
+#include <vector>
+
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include "kernel_decls.h"
+#include "loops.h"
+
+namespace dg::cpu {
+
+namespace {
+
+// One batch of matrices: element strides of (batch, rows, cols).
+struct MatView {
+  int64_t batch, rows, cols;
+  int64_t sb, sr, sc;
+};
+
+MatView mat_view(const Tensor& t) {
+  if (t.dim() == 2) return {1, t.size(0), t.size(1), 0, t.stride(0), t.stride(1)};
+  return {t.size(0), t.size(1), t.size(2), t.stride(0), t.stride(1), t.stride(2)};
+}
+
+// Rewrites the strides of size-1 dims (which are arbitrary in a tensor) so a
+// BLAS-like consumer sees a plain row- or column-major layout. Returns false
+// when the matrix is neither (then the caller packs it).
+bool blas_layout(MatView& m) {
+  const int64_t R = m.rows, C = m.cols;
+  if ((C == 1 || m.sc == 1) && (R == 1 || m.sr >= C)) {
+    m.sc = 1;
+    if (R == 1) m.sr = C;
+  } else if ((R == 1 || m.sr == 1) && (C == 1 || m.sc >= R)) {
+    m.sr = 1;
+    if (C == 1) m.sc = R;
+  } else {
+    return false;
+  }
+  if (m.batch == 1) {
+    m.sb = R * C;
+  } else if (m.sb != 0) {
+    const int64_t span = (R - 1) * m.sr + (C - 1) * m.sc + 1;
+    if (m.sb < span) return false;
+  }
+  return true;
+}
+
+// A contiguous copy of t (same dtype): for layouts oneDNN or the f64 kernel
+// cannot read directly (expanded rows, arbitrary 2-D strides).
+Tensor contiguous_copy(const Tensor& t) {
+  Tensor c = make_empty(t.sizes(), t.dtype(), t.device());
+  visit_dtype(t.dtype(), [&]<typename S>() { unary_kernel<S>(c, t, [](S x) { return x; }); });
+  return c;
+}
+
+// ---------------------------------------------------------------- oneDNN f32
+
+struct DnnlKey {
+  std::array<int64_t, 13> v;
+  bool operator==(const DnnlKey& o) const { return v == o.v; }
+};
+struct DnnlKeyHash {
+  size_t operator()(const DnnlKey& k) const {
+    size_t h = 1469598103934665603ull;
+    for (int64_t x : k.v) h = (h ^ static_cast<size_t>(x)) * 1099511628211ull;
+    return h;
+  }
+};
+
+class DnnlContext {
+ public:
+  static DnnlContext& get() {
+    static DnnlContext ctx;
+    return ctx;
+  }
+  const dnnl::engine& engine() const { return engine_; }
+
+  // Primitives are immutable after creation and safe to execute from several
+  // threads at once, so the cache hands out copies (shared handles).
+  struct Entry {
+    dnnl::matmul prim;
+    dnnl::memory::desc a, b, c;
+  };
+
+  Entry primitive(const MatView& a, const MatView& b, int64_t batch, int64_t M, int64_t N, int64_t K) {
+    DnnlKey key{{batch, M, N, K, a.batch, a.sb, a.sr, a.sc, b.batch, b.sb, b.sr, b.sc, 0}};
+    std::lock_guard<std::mutex> lk(mutex_);
+    auto it = cache_.find(key);
+    if (it != cache_.end()) return it->second;
+    using dt = dnnl::memory::data_type;
+    // A batch stride of 0 is oneDNN's batch broadcast: a batch dim of 1.
+    auto md = [](const MatView& m, int64_t rows, int64_t cols) {
+      const int64_t nb = m.sb == 0 ? 1 : m.batch;
+      return dnnl::memory::desc({nb, rows, cols}, dt::f32, {m.sb == 0 ? rows * cols : m.sb, m.sr, m.sc});
+    };
+    dnnl::memory::desc dst({batch, M, N}, dt::f32, {M * N, N, 1});
+    Entry e{{}, md(a, M, K), md(b, K, N), dst};
+    e.prim = dnnl::matmul(dnnl::matmul::primitive_desc(dnnl::matmul::desc(e.a, e.b, e.c), engine_));
+    if (cache_.size() >= kMaxEntries) cache_.clear();  // shapes churn rarely; keep it bounded
+    cache_.emplace(key, e);
+    return e;
+  }
+
+ private:
+  static constexpr size_t kMaxEntries = 512;
+  DnnlContext() : engine_(dnnl::engine::kind::cpu, 0) {}
+  dnnl::engine engine_;
+  std::mutex mutex_;
+  std::unordered_map<DnnlKey, Entry, DnnlKeyHash> cache_;
+};
+
+void dnnl_matmul(float* out, const float* a_ptr, MatView a, const float* b_ptr, MatView b, int64_t batch) {
+  const int64_t M = a.rows, K = a.cols, N = b.cols;
+  DnnlContext& ctx = DnnlContext::get();
+  const DnnlContext::Entry e = ctx.primitive(a, b, batch, M, N, K);
+  // The stream is per thread: streams, unlike primitives, are not meant to
+  // be shared between threads.
+  thread_local dnnl::stream stream(ctx.engine());
+  dnnl::memory am(e.a, ctx.engine(), const_cast<float*>(a_ptr));
+  dnnl::memory bm(e.b, ctx.engine(), const_cast<float*>(b_ptr));
+  dnnl::memory cm(e.c, ctx.engine(), out);
+  e.prim.execute(stream, {{DNNL_ARG_SRC, am}, {DNNL_ARG_WEIGHTS, bm}, {DNNL_ARG_DST, cm}});
+  stream.wait();
+}
+
+// ---------------------------------------------------------------- loop kernel
+
+// Packs one matrix of a batch into a dense row-major buffer.
+template <typename T>
+void pack(T* dst, const T* src, const MatView& m, int64_t bi) {
+  const T* base = src + (m.batch == 1 ? 0 : bi * m.sb);
+  for (int64_t r = 0; r < m.rows; ++r) {
+    const T* row = base + r * m.sr;
+    T* d = dst + r * m.cols;
+    if (m.sc == 1) {
+      std::memcpy(d, row, static_cast<size_t>(m.cols) * sizeof(T));
+    } else {
+      for (int64_t c = 0; c < m.cols; ++c) d[c] = row[c * m.sc];
+    }
+  }
+}
+
+// C (M x N) += A (M x K) * B (K x N), all dense row-major. Blocks keep a
+// panel of B in L2; the 4 x 8 tile of C lives in registers across the k loop.
+template <typename T>
+void gemm_dense(T* C, const T* A, const T* B, int64_t M, int64_t N, int64_t K) {
+  constexpr int64_t MR = 4, NR = 8, KB = 256, NB = 512;
+  for (int64_t j0 = 0; j0 < N; j0 += NB) {
+    const int64_t j1 = std::min(N, j0 + NB);
+    for (int64_t k0 = 0; k0 < K; k0 += KB) {
+      const int64_t k1 = std::min(K, k0 + KB);
+      int64_t i = 0;
+      for (; i + MR <= M; i += MR) {
+        int64_t j = j0;
+        for (; j + NR <= j1; j += NR) {
+          T acc[MR][NR];
+          for (int64_t r = 0; r < MR; ++r)
+            for (int64_t c = 0; c < NR; ++c) acc[r][c] = C[(i + r) * N + j + c];
+          for (int64_t k = k0; k < k1; ++k) {
+            const T* b = B + k * N + j;
+            for (int64_t r = 0; r < MR; ++r) {
+              const T a = A[(i + r) * K + k];
+              for (int64_t c = 0; c < NR; ++c) acc[r][c] += a * b[c];
+            }
+          }
+          for (int64_t r = 0; r < MR; ++r)
+            for (int64_t c = 0; c < NR; ++c) C[(i + r) * N + j + c] = acc[r][c];
+        }
+        for (; j < j1; ++j) {  // right edge
+          for (int64_t r = 0; r < MR; ++r) {
+            T s = C[(i + r) * N + j];
+            for (int64_t k = k0; k < k1; ++k) s += A[(i + r) * K + k] * B[k * N + j];
+            C[(i + r) * N + j] = s;
+          }
+        }
+      }
+      for (; i < M; ++i) {  // bottom edge: one row at a time, i-k-j order
+        T* c = C + i * N;
+        for (int64_t k = k0; k < k1; ++k) {
+          const T a = A[i * K + k];
+          const T* b = B + k * N;
+#pragma GCC ivdep
+          for (int64_t j = j0; j < j1; ++j) c[j] += a * b[j];
+        }
+      }
+    }
+  }
+}
+
+template <typename T>
+void loop_matmul(T* out, const T* a_ptr, const MatView& a, const T* b_ptr, const MatView& b, int64_t batch) {
+  const int64_t M = a.rows, K = a.cols, N = b.cols;
+  const bool a_dense = a.sc == 1 && a.sr == K;
+  const bool b_dense = b.sc == 1 && b.sr == N;
+  parallel_for(batch, M * N * K, [&](int64_t b0, int64_t b1) {
+    std::vector<T> pa(a_dense ? 0 : static_cast<size_t>(M * K)), pb(b_dense ? 0 : static_cast<size_t>(K * N));
+    for (int64_t bi = b0; bi < b1; ++bi) {
+      const T* A = a_ptr + (a.batch == 1 ? 0 : bi * a.sb);
+      const T* B = b_ptr + (b.batch == 1 ? 0 : bi * b.sb);
+      if (!a_dense) {
+        pack(pa.data(), a_ptr, a, bi);
+        A = pa.data();
+      }
+      if (!b_dense) {
+        pack(pb.data(), b_ptr, b, bi);
+        B = pb.data();
+      }
+      T* C = out + bi * M * N;
+      std::fill(C, C + M * N, T(0));
+      gemm_dense(C, A, B, M, N, K);
+    }
+  });
+}
+
+template <typename T>
+void matmul_impl(const Tensor& out, const Tensor& self, const Tensor& mat2) {
+  MatView a = mat_view(self), b = mat_view(mat2);
+  const int64_t batch = self.dim() == 3 ? self.size(0) : 1;
+  const int64_t M = a.rows, K = a.cols, N = b.cols;
+  if (out.numel() == 0) return;
+  Tensor dst = out.is_contiguous() ? out : make_empty(out.sizes(), out.dtype(), out.device());
+  if (K == 0) {
+    std::memset(dst.data_ptr(), 0, dst.nbytes());
+  } else {
+    // Layouts neither kernel reads directly are packed once up front.
+    Tensor sa = self, sb = mat2;
+    if (!blas_layout(a)) {
+      sa = contiguous_copy(self);
+      a = mat_view(sa);
+      blas_layout(a);
+    }
+    if (!blas_layout(b)) {
+      sb = contiguous_copy(mat2);
+      b = mat_view(sb);
+      blas_layout(b);
+    }
+    if (a.batch > 1 && a.sb == 0 && b.batch > 1 && b.sb == 0) {
+      // Both operands broadcast over the batch: one product, copied out.
+      a.batch = b.batch = 1;
+      Tensor one = make_empty({M, N}, out.dtype(), out.device());
+      if constexpr (std::is_same_v<T, float>) {
+        dnnl_matmul(one.data_ptr<T>(), sa.data_ptr<T>(), a, sb.data_ptr<T>(), b, 1);
+      } else {
+        loop_matmul<T>(one.data_ptr<T>(), sa.data_ptr<T>(), a, sb.data_ptr<T>(), b, 1);
+      }
+      for (int64_t i = 0; i < batch; ++i)
+        std::memcpy(dst.data_ptr<T>() + i * M * N, one.data_ptr<T>(), one.nbytes());
+    } else if constexpr (std::is_same_v<T, float>) {
+      dnnl_matmul(dst.data_ptr<T>(), sa.data_ptr<T>(), a, sb.data_ptr<T>(), b, batch);
+    } else {
+      if (a.sb == 0) a.batch = 1;
+      if (b.sb == 0) b.batch = 1;
+      loop_matmul<T>(dst.data_ptr<T>(), sa.data_ptr<T>(), a, sb.data_ptr<T>(), b, batch);
+    }
+  }
+  if (!dst.is_same(out)) unary_kernel<T>(out, dst, [](T x) { return x; });
+}
+
+}  // namespace
+
+template <typename T>
+void mm(const Tensor& out, const Tensor& self, const Tensor& mat2) {
+  matmul_impl<T>(out, self, mat2);
+}
+
+template <typename T>
+void bmm(const Tensor& out, const Tensor& self, const Tensor& mat2) {
+  matmul_impl<T>(out, self, mat2);
+}
+
+}  // namespace dg::cpu
+
+DG_INSTANTIATE_KERNEL_cpu_mm
+DG_INSTANTIATE_KERNEL_cpu_bmm

@@ -1,0 +1,240 @@
+// Pointwise kernels. The dispatch layer has already broadcast-checked the
+// shapes, promoted and cast the inputs to T and allocated `out`; each kernel
+// only names its scalar function.
+
+// (CMakeLists.txt builds kernels with -fno-trapping-math: the loops select
+// between values with comparisons — clamps in vec::exp, relu,
+// threshold_backward — which GCC only turns into vector blends without it.)
+
+#include <cmath>
+#include <cstdint>
+#include <type_traits>
+
+#include "kernel_decls.h"
+#include "loops.h"
+#include "vec_math.h"
+
+namespace dg::cpu {
+
+template <typename T>
+void add(const Tensor& out, const Tensor& self, const Tensor& other, const Scalar& alpha) {
+  const T a = alpha.to<T>();
+  if (a == T(1)) {
+    binary_kernel<T>(out, self, other, [](T x, T y) { return x + y; });
+  } else {
+    binary_kernel<T>(out, self, other, [a](T x, T y) { return x + a * y; });
+  }
+}
+
+template <typename T>
+void add_scalar(const Tensor& out, const Tensor& self, const Scalar& other, const Scalar& alpha) {
+  const T c = static_cast<T>(other.to<T>() * alpha.to<T>());
+  unary_kernel<T>(out, self, [c](T x) { return x + c; });
+}
+
+template <typename T>
+void sub(const Tensor& out, const Tensor& self, const Tensor& other, const Scalar& alpha) {
+  const T a = alpha.to<T>();
+  if (a == T(1)) {
+    binary_kernel<T>(out, self, other, [](T x, T y) { return x - y; });
+  } else {
+    binary_kernel<T>(out, self, other, [a](T x, T y) { return x - a * y; });
+  }
+}
+
+template <typename T>
+void sub_scalar(const Tensor& out, const Tensor& self, const Scalar& other, const Scalar& alpha) {
+  const T c = static_cast<T>(other.to<T>() * alpha.to<T>());
+  unary_kernel<T>(out, self, [c](T x) { return x - c; });
+}
+
+template <typename T>
+void mul(const Tensor& out, const Tensor& self, const Tensor& other) {
+  binary_kernel<T>(out, self, other, [](T x, T y) { return x * y; });
+}
+
+template <typename T>
+void mul_scalar(const Tensor& out, const Tensor& self, const Scalar& other) {
+  const T c = other.to<T>();
+  unary_kernel<T>(out, self, [c](T x) { return x * c; });
+}
+
+template <typename T>
+void div(const Tensor& out, const Tensor& self, const Tensor& other) {
+  binary_kernel<T>(out, self, other, [](T x, T y) { return x / y; });
+}
+
+template <typename T>
+void div_scalar(const Tensor& out, const Tensor& self, const Scalar& other) {
+  // Divide rather than multiply by the reciprocal: x / 3 must equal x / 3
+  // computed elementwise against a tensor of threes, bit for bit.
+  const T c = other.to<T>();
+  unary_kernel<T>(out, self, [c](T x) { return x / c; });
+}
+
+template <typename T>
+void pow(const Tensor& out, const Tensor& self, const Tensor& exponent) {
+  binary_kernel<T>(out, self, exponent, [](T x, T y) { return std::pow(x, y); });
+}
+
+namespace {
+// Exponentiation by squaring; exact for integers (wraps on overflow like PyTorch).
+template <typename T>
+T int_pow(T base, int64_t e) {
+  T r = T(1);
+  while (e > 0) {
+    if (e & 1) r = static_cast<T>(r * base);
+    base = static_cast<T>(base * base);
+    e >>= 1;
+  }
+  return r;
+}
+}  // namespace
+
+template <typename T>
+void pow_scalar(const Tensor& out, const Tensor& self, const Scalar& exponent) {
+  if constexpr (std::is_integral_v<T>) {
+    // The meta promotes an integer tensor to float32 for a floating exponent,
+    // so here the exponent is integral (or bool).
+    const int64_t e = exponent.toLong();
+    DG_CHECK(e >= 0, "pow: integers to negative integer powers are not allowed (got exponent ", exponent,
+             ")");
+    if (e == 0) return unary_kernel<T>(out, self, [](T) { return T(1); });
+    if (e == 1) return unary_kernel<T>(out, self, [](T x) { return x; });
+    if (e == 2) return unary_kernel<T>(out, self, [](T x) { return x * x; });
+    if (e == 3) return unary_kernel<T>(out, self, [](T x) { return x * x * x; });
+    unary_kernel<T>(out, self, [e](T x) { return int_pow(x, e); });
+  } else {
+    // The common exponents get exact, vectorisable forms instead of std::pow.
+    const double e = exponent.toDouble();
+    if (e == 0) return unary_kernel<T>(out, self, [](T) { return T(1); });
+    if (e == 1) return unary_kernel<T>(out, self, [](T x) { return x; });
+    if (e == 2) return unary_kernel<T>(out, self, [](T x) { return x * x; });
+    if (e == 3) return unary_kernel<T>(out, self, [](T x) { return x * x * x; });
+    if (e == 0.5) return unary_kernel<T>(out, self, [](T x) { return std::sqrt(x); });
+    if (e == -1) return unary_kernel<T>(out, self, [](T x) { return T(1) / x; });
+    if (e == -2) return unary_kernel<T>(out, self, [](T x) { return T(1) / (x * x); });
+    const T te = static_cast<T>(e);
+    unary_kernel<T>(out, self, [te](T x) { return std::pow(x, te); });
+  }
+}
+
+template <typename T>
+void neg(const Tensor& out, const Tensor& self) {
+  unary_kernel<T>(out, self, [](T x) { return static_cast<T>(-x); });
+}
+
+template <typename T>
+void exp(const Tensor& out, const Tensor& self) {
+  if constexpr (std::is_same_v<T, float>) {
+    unary_kernel<T>(out, self, [](T x) { return vec::exp(x); });
+  } else {
+    unary_kernel<T>(out, self, [](T x) { return std::exp(x); });
+  }
+}
+
+template <typename T>
+void log(const Tensor& out, const Tensor& self) {
+  unary_kernel<T>(out, self, [](T x) { return std::log(x); });
+}
+
+template <typename T>
+void sin(const Tensor& out, const Tensor& self) {
+  unary_kernel<T>(out, self, [](T x) { return std::sin(x); });
+}
+
+template <typename T>
+void cos(const Tensor& out, const Tensor& self) {
+  unary_kernel<T>(out, self, [](T x) { return std::cos(x); });
+}
+
+template <typename T>
+void tanh(const Tensor& out, const Tensor& self) {
+  unary_kernel<T>(out, self, [](T x) { return std::tanh(x); });
+}
+
+template <typename T>
+void sigmoid(const Tensor& out, const Tensor& self) {
+  // exp(-x) overflows to inf for very negative x, giving 1 / inf = 0: the
+  // right limit, so no branch is needed.
+  if constexpr (std::is_same_v<T, float>) {
+    unary_kernel<T>(out, self, [](T x) { return T(1) / (T(1) + vec::exp(-x)); });
+  } else {
+    unary_kernel<T>(out, self, [](T x) { return T(1) / (T(1) + std::exp(-x)); });
+  }
+}
+
+template <typename T>
+void relu(const Tensor& out, const Tensor& self) {
+  // `x < 0 ? 0 : x` keeps NaN as NaN, like PyTorch.
+  unary_kernel<T>(out, self, [](T x) { return x < T(0) ? T(0) : x; });
+}
+
+template <typename T>
+void sqrt(const Tensor& out, const Tensor& self) {
+  unary_kernel<T>(out, self, [](T x) { return std::sqrt(x); });
+}
+
+template <typename T>
+void abs(const Tensor& out, const Tensor& self) {
+  if constexpr (std::is_floating_point_v<T>) {
+    unary_kernel<T>(out, self, [](T x) { return std::fabs(x); });
+  } else {
+    unary_kernel<T>(out, self, [](T x) { return x < T(0) ? static_cast<T>(-x) : x; });
+  }
+}
+
+template <typename T>
+void sign(const Tensor& out, const Tensor& self) {
+  unary_kernel<T>(out, self, [](T x) { return static_cast<T>((T(0) < x) - (x < T(0))); });
+}
+
+template <typename T>
+void reciprocal(const Tensor& out, const Tensor& self) {
+  unary_kernel<T>(out, self, [](T x) { return T(1) / x; });
+}
+
+template <typename T>
+void tanh_backward(const Tensor& out, const Tensor& grad_output, const Tensor& output) {
+  binary_kernel<T>(out, grad_output, output, [](T g, T y) { return g * (T(1) - y * y); });
+}
+
+template <typename T>
+void sigmoid_backward(const Tensor& out, const Tensor& grad_output, const Tensor& output) {
+  binary_kernel<T>(out, grad_output, output, [](T g, T y) { return g * y * (T(1) - y); });
+}
+
+template <typename T>
+void threshold_backward(const Tensor& out, const Tensor& grad_output, const Tensor& self,
+                        const Scalar& threshold) {
+  const T th = threshold.to<T>();
+  binary_kernel<T>(out, grad_output, self, [th](T g, T x) { return x > th ? g : T(0); });
+}
+
+}  // namespace dg::cpu
+
+DG_INSTANTIATE_KERNEL_cpu_add
+DG_INSTANTIATE_KERNEL_cpu_add_scalar
+DG_INSTANTIATE_KERNEL_cpu_sub
+DG_INSTANTIATE_KERNEL_cpu_sub_scalar
+DG_INSTANTIATE_KERNEL_cpu_mul
+DG_INSTANTIATE_KERNEL_cpu_mul_scalar
+DG_INSTANTIATE_KERNEL_cpu_div
+DG_INSTANTIATE_KERNEL_cpu_div_scalar
+DG_INSTANTIATE_KERNEL_cpu_pow
+DG_INSTANTIATE_KERNEL_cpu_pow_scalar
+DG_INSTANTIATE_KERNEL_cpu_neg
+DG_INSTANTIATE_KERNEL_cpu_exp
+DG_INSTANTIATE_KERNEL_cpu_log
+DG_INSTANTIATE_KERNEL_cpu_sin
+DG_INSTANTIATE_KERNEL_cpu_cos
+DG_INSTANTIATE_KERNEL_cpu_tanh
+DG_INSTANTIATE_KERNEL_cpu_sigmoid
+DG_INSTANTIATE_KERNEL_cpu_relu
+DG_INSTANTIATE_KERNEL_cpu_sqrt
+DG_INSTANTIATE_KERNEL_cpu_abs
+DG_INSTANTIATE_KERNEL_cpu_sign
+DG_INSTANTIATE_KERNEL_cpu_reciprocal
+DG_INSTANTIATE_KERNEL_cpu_tanh_backward
+DG_INSTANTIATE_KERNEL_cpu_sigmoid_backward
+DG_INSTANTIATE_KERNEL_cpu_threshold_backward

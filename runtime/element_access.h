@@ -1,0 +1,68 @@
+#pragma once
+// Element-by-element access for cold paths (printing, factories, gradcheck,
+// allclose): walks any strided layout in logical row-major order. Kernels have
+// their own fast loops; nothing here is meant to be fast.
+#include <cstdint>
+
+#include "dynagrad/int_array.h"
+#include "dynagrad/scalar_type.h"
+
+namespace dg::detail {
+
+// Calls f(offset) with the element offset (in elements, from element 0) of
+// every element in row-major logical order.
+template <typename F>
+void for_each_offset(IntArrayRef sizes, IntArrayRef strides, F&& f) {
+  const size_t nd = sizes.size();
+  for (int64_t s : sizes)
+    if (s == 0) return;
+  DimVector idx(nd, 0);
+  int64_t off = 0;
+  while (true) {
+    f(off);
+    // Odometer increment; the loop runs at most nd times per element.
+    size_t d = nd;
+    while (d > 0) {
+      --d;
+      if (++idx[d] < sizes[d]) {
+        off += strides[d];
+        break;
+      }
+      off -= strides[d] * (sizes[d] - 1);
+      idx[d] = 0;
+      if (d == 0) return;
+    }
+    if (nd == 0) return;
+  }
+}
+
+// The element offset of the k-th element in row-major logical order.
+inline int64_t offset_of(IntArrayRef sizes, IntArrayRef strides, int64_t k) {
+  int64_t off = 0;
+  for (size_t d = sizes.size(); d-- > 0;) {
+    off += (k % sizes[d]) * strides[d];
+    k /= sizes[d];
+  }
+  return off;
+}
+
+inline double load_as_double(const void* p, ScalarType t) {
+  switch (t) {
+    case ScalarType::Float32: return *static_cast<const float*>(p);
+    case ScalarType::Float64: return *static_cast<const double*>(p);
+    case ScalarType::Int64: return static_cast<double>(*static_cast<const int64_t*>(p));
+    case ScalarType::Bool: return *static_cast<const bool*>(p) ? 1.0 : 0.0;
+  }
+  return 0;
+}
+
+inline void store_from_double(void* p, ScalarType t, double v) {
+  switch (t) {
+    case ScalarType::Float32: *static_cast<float*>(p) = static_cast<float>(v); break;
+    case ScalarType::Float64: *static_cast<double*>(p) = v; break;
+    case ScalarType::Int64: *static_cast<int64_t*>(p) = static_cast<int64_t>(v); break;
+    case ScalarType::Bool: *static_cast<bool*>(p) = v != 0; break;
+  }
+}
+
+}  // namespace dg::detail

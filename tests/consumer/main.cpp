@@ -1,0 +1,29 @@
+// The smallest real use of dynagrad: build a graph, run backward, read .grad.
+#include <dynagrad/dynagrad.h>
+
+#include <cmath>
+#include <cstdio>
+
+int main() {
+  try {
+    // y = sum(x * x + 3x) at x = [1, 2, 3]: dy/dx = 2x + 3 = [5, 7, 9].
+    auto x = dg::tensor({1.0, 2.0, 3.0}, dg::requires_grad());
+    auto y = (x * x + x * 3).sum();
+    y.backward();
+    const auto g = x.grad().contiguous();
+    if (g.numel() != 3) {
+      std::printf("consumer (%s): x.grad has %lld elements, want 3\n", DG_CONSUMER_MODE, (long long)g.numel());
+      return 1;
+    }
+    const double* gp = g.data_ptr<double>();
+    const double want[] = {5, 7, 9};
+    bool ok = true;
+    for (int i = 0; i < 3; ++i) ok = ok && std::abs(gp[i] - want[i]) < 1e-12;
+    std::printf("consumer (%s): y = %g, x.grad = [%g, %g, %g] (want [5, 7, 9])\n", DG_CONSUMER_MODE,
+                y.item<double>(), gp[0], gp[1], gp[2]);
+    return ok ? 0 : 1;
+  } catch (const dg::Error& e) {
+    std::fprintf(stderr, "consumer: dynagrad error: %s\n", e.what());
+    return 2;
+  }
+}
