@@ -66,8 +66,8 @@ def _sample_literal(arg, value) -> str:
         return f"Scalar({_num(value)})"
     if arg.type == "float":
         return f"double({_num(value)})"
-    if arg.type == "int":
-        return f"int64_t({value})"
+    if arg.type in ("int", "int?"):
+        return "std::nullopt" if value is None else f"int64_t({value})"
     if arg.type == "int[]":
         return "std::vector<int64_t>{" + ", ".join(str(v) for v in value) + "}"
     if arg.type == "bool":
@@ -121,8 +121,7 @@ def op_context(op: Op) -> dict:
         "ident": op.ident,
         "summary": op.summary,
         "fn_ns": fn_ns,
-        "ret": "const Tensor&" if op.is_inplace_op else "Tensor",
-        "ret_q": "const dg::Tensor&" if op.is_inplace_op else "dg::Tensor",
+        "ret": "const Tensor&" if op.is_inplace_op else "std::vector<Tensor>" if op.returns_tensor_list else "Tensor",
         "unary_operator": op.operator == "-" and len(args) == 1,
         "has_function": has_function,
         "has_method": "method" in op.variants and self_arg is not None and self_arg.is_tensor,
@@ -240,8 +239,9 @@ def sample_calls(ctx: dict) -> list:
             body = f"auto self = {a[0]}.clone(); self.{ctx['base']}({', '.join(a[1:])}); return {{self}};"
             rows.append({"sample": i, "variant": "inplace", "body": body, "specs": s["specs"], "grad": True})
             continue
+        ret = f"return {fn_call};" if ctx["op"].returns_tensor_list else f"return {{{fn_call}}};"
         rows.append({"sample": i, "variant": "function" if ctx["has_function"] else "method",
-                     "body": f"return {{{fn_call}}};", "specs": s["specs"], "grad": True})
+                     "body": ret, "specs": s["specs"], "grad": True})
         if ctx["has_inplace"] and s["inplace_ok"]:
             body = f"auto self = {a[0]}.clone(); self.{ctx['base']}_({', '.join(a[1:])}); return {{self}};"
             rows.append({"sample": i, "variant": "inplace", "body": body, "specs": s["specs"], "grad": True})

@@ -21,7 +21,8 @@ DERIV_FIXED_KEYS = {"name", "forward"}
 VARIANTS = ["function", "method", "inplace", "out"]
 OPERATORS = {"+", "-", "*", "/"}
 # Tensor attributes a formula may read without keeping the tensor alive.
-TENSOR_ATTRS = {"sizes": "std::vector<int64_t>", "dim": "int64_t", "scalar_type": "ScalarType"}
+TENSOR_ATTRS = {"sizes": "std::vector<int64_t>", "strides": "std::vector<int64_t>", "storage_offset": "int64_t",
+                "dim": "int64_t", "scalar_type": "ScalarType"}
 
 
 # ---------------------------------------------------------------- YAML with lines
@@ -150,10 +151,10 @@ def parse_signature(text: str) -> Signature:
                 raise ValueError(f"cannot parse return '{part}'")
             returns.append(Arg(rm.group(2) or "", "Tensor", None, _alias_of(rm.group(1))))
     else:
-        rm = re.fullmatch(r"(Tensor(?:\([a-z]!?\))?)(?:\s+([A-Za-z_]\w*))?", ret_text)
+        rm = re.fullmatch(r"(Tensor(?:\([a-z]!?\))?)(\[\])?(?:\s+([A-Za-z_]\w*))?", ret_text)
         if not rm:
-            raise ValueError(f"cannot parse return '{ret_text}' (expected Tensor or (Tensor a, Tensor b))")
-        returns.append(Arg(rm.group(2) or "", "Tensor", None, _alias_of(rm.group(1))))
+            raise ValueError(f"cannot parse return '{ret_text}' (expected Tensor, Tensor[] or (Tensor a, Tensor b))")
+        returns.append(Arg(rm.group(3) or "", "Tensor[]" if rm.group(2) else "Tensor", None, _alias_of(rm.group(1))))
     return Signature(name, args, returns)
 
 
@@ -215,9 +216,9 @@ def _fill_op(fname: str, entry: dict, op: Op) -> None:
             raise SpecError(fname, kl("signature"), name, "signature",
                             f"argument '{a.name}' has type '{a.type}', which the generator does not support yet "
                             f"(supported: {', '.join(sorted(SUPPORTED_TYPES))})")
-    if not op.returns_tensor:
+    if not (op.returns_tensor or (op.returns_tensor_list and entry.get("composite"))):
         raise SpecError(fname, kl("signature"), name, "signature",
-                        "only single-Tensor returns are supported by the generator yet")
+                        "only single-Tensor returns (and Tensor[] for composite ops) are supported by the generator yet")
     op.summary = str(entry.get("summary", "")).strip()
     op.category = entry.get("category")
     if op.category not in (None, "pointwise"):
@@ -335,9 +336,11 @@ def _check_sample_value(fname, line, name, arg: Arg, v):
     elif arg.type == "Scalar" or arg.type == "float":
         if isinstance(v, bool) or not isinstance(v, (int, float)):
             bad(f"expected a number, got {v!r}")
-    elif arg.type == "int":
+    elif arg.type in ("int", "int?"):
+        if v is None and arg.type == "int?":
+            return
         if isinstance(v, bool) or not isinstance(v, int):
-            bad(f"expected an int, got {v!r}")
+            bad(f"expected an int{' or null' if arg.type == 'int?' else ''}, got {v!r}")
     elif arg.type == "int[]":
         if not (isinstance(v, list) and all(isinstance(x, int) and not isinstance(x, bool) for x in v)):
             bad(f"expected a list of ints, got {v!r}")
@@ -349,7 +352,7 @@ def _check_sample_value(fname, line, name, arg: Arg, v):
 # ---------------------------------------------------------------- derivatives.yaml
 
 _IDENT_RE = re.compile(r"(?<![\w.:])([A-Za-z_]\w*)\b(?!\s*\()")
-_ATTR_RE = re.compile(r"\b([A-Za-z_]\w*)\.(sizes|dim|scalar_type)\(\)")
+_ATTR_RE = re.compile(r"\b([A-Za-z_]\w*)\.(sizes|strides|storage_offset|dim|scalar_type)\(\)")
 CPP_WORDS = {"true", "false", "nullptr", "std", "dg", "static_cast", "int64_t", "kFloat32", "kFloat64",
              "kInt64", "kBool"}
 
@@ -462,7 +465,7 @@ def _saved_for(op: Op) -> list:
             saved.append(Saved(u, "tensor", "SavedVariable", u, needed_by))
         elif any(u == f"{t}_{w}" for t in tensor_names for w in TENSOR_ATTRS):
             t, w = next((t, w) for t in tensor_names for w in TENSOR_ATTRS if u == f"{t}_{w}")
-            src = f"{t}.sizes().vec()" if w == "sizes" else f"{t}.{w}()"
+            src = f"{t}.{w}().vec()" if w in ("sizes", "strides") else f"{t}.{w}()"
             saved.append(Saved(u, "attr", TENSOR_ATTRS[w], src, needed_by))
         else:
             arg = op.sig.arg(u)

@@ -29,12 +29,13 @@ class SpecError(Exception):
 
 # Types the generator can emit today. Others parse (so the grammar is whole)
 # but are rejected by validation with a clear message.
-SUPPORTED_TYPES = {"Tensor", "Scalar", "int", "int[]", "float", "bool"}
+SUPPORTED_TYPES = {"Tensor", "Scalar", "int", "int?", "int[]", "float", "bool"}
 
 CPP_ARG_TYPE = {
     "Tensor": "const Tensor&",
     "Scalar": "const Scalar&",
     "int": "int64_t",
+    "int?": "std::optional<int64_t>",
     "int[]": "IntArrayRef",
     "float": "double",
     "bool": "bool",
@@ -43,6 +44,7 @@ CPP_ARG_TYPE = {
 CPP_MEMBER_TYPE = {
     "Scalar": "Scalar",
     "int": "int64_t",
+    "int?": "std::optional<int64_t>",
     "int[]": "std::vector<int64_t>",
     "float": "double",
     "bool": "bool",
@@ -171,6 +173,10 @@ class Op:
     @property
     def returns_tensor(self) -> bool:
         return len(self.sig.returns) == 1 and self.sig.returns[0].type == "Tensor"
+
+    @property
+    def returns_tensor_list(self) -> bool:
+        return len(self.sig.returns) == 1 and self.sig.returns[0].type == "Tensor[]"
 
     def kernel_for(self, device: str) -> Optional[str]:
         return self.kernels.get(device)

@@ -37,7 +37,7 @@ const Tensor& add_(const Tensor& self, const Tensor& other, const Scalar& alpha)
   }
   dispatch::add_(self, other, alpha);
   if (record) {
-    detail::set_history(self, node);
+    detail::rebase_history(self, node);
     [[maybe_unused]] const Tensor& result = self;
   }
   return self;
@@ -73,7 +73,7 @@ const Tensor& add_(const Tensor& self, const Scalar& other, const Scalar& alpha)
   }
   dispatch::add_(self, other, alpha);
   if (record) {
-    detail::set_history(self, node);
+    detail::rebase_history(self, node);
     [[maybe_unused]] const Tensor& result = self;
   }
   return self;
@@ -111,7 +111,7 @@ const Tensor& sub_(const Tensor& self, const Tensor& other, const Scalar& alpha)
   }
   dispatch::sub_(self, other, alpha);
   if (record) {
-    detail::set_history(self, node);
+    detail::rebase_history(self, node);
     [[maybe_unused]] const Tensor& result = self;
   }
   return self;
@@ -147,7 +147,7 @@ const Tensor& sub_(const Tensor& self, const Scalar& other, const Scalar& alpha)
   }
   dispatch::sub_(self, other, alpha);
   if (record) {
-    detail::set_history(self, node);
+    detail::rebase_history(self, node);
     [[maybe_unused]] const Tensor& result = self;
   }
   return self;
@@ -187,7 +187,7 @@ const Tensor& mul_(const Tensor& self, const Tensor& other) {
   }
   dispatch::mul_(self, other);
   if (record) {
-    detail::set_history(self, node);
+    detail::rebase_history(self, node);
     [[maybe_unused]] const Tensor& result = self;
   }
   return self;
@@ -225,7 +225,7 @@ const Tensor& mul_(const Tensor& self, const Scalar& other) {
   }
   dispatch::mul_(self, other);
   if (record) {
-    detail::set_history(self, node);
+    detail::rebase_history(self, node);
     [[maybe_unused]] const Tensor& result = self;
   }
   return self;
@@ -265,7 +265,7 @@ const Tensor& div_(const Tensor& self, const Tensor& other) {
   }
   dispatch::div_(self, other);
   if (record) {
-    detail::set_history(self, node);
+    detail::rebase_history(self, node);
     [[maybe_unused]] const Tensor& result = self;
   }
   return self;
@@ -303,7 +303,7 @@ const Tensor& div_(const Tensor& self, const Scalar& other) {
   }
   dispatch::div_(self, other);
   if (record) {
-    detail::set_history(self, node);
+    detail::rebase_history(self, node);
     [[maybe_unused]] const Tensor& result = self;
   }
   return self;
@@ -344,7 +344,7 @@ const Tensor& pow_(const Tensor& self, const Tensor& exponent) {
   }
   dispatch::pow_(self, exponent);
   if (record) {
-    detail::set_history(self, node);
+    detail::rebase_history(self, node);
     [[maybe_unused]] const Tensor& result = self;
     if (node->needs_input_grad(1)) node->result_ = SavedVariable(result, true);
   }
@@ -385,7 +385,7 @@ const Tensor& pow_(const Tensor& self, const Scalar& exponent) {
   }
   dispatch::pow_(self, exponent);
   if (record) {
-    detail::set_history(self, node);
+    detail::rebase_history(self, node);
     [[maybe_unused]] const Tensor& result = self;
   }
   return self;
@@ -424,7 +424,7 @@ const Tensor& neg_(const Tensor& self) {
   }
   dispatch::neg_(self);
   if (record) {
-    detail::set_history(self, node);
+    detail::rebase_history(self, node);
     [[maybe_unused]] const Tensor& result = self;
   }
   return self;
@@ -461,7 +461,7 @@ const Tensor& exp_(const Tensor& self) {
   }
   dispatch::exp_(self);
   if (record) {
-    detail::set_history(self, node);
+    detail::rebase_history(self, node);
     [[maybe_unused]] const Tensor& result = self;
     if (node->needs_input_grad(0)) node->result_ = SavedVariable(result, true);
   }
@@ -500,7 +500,7 @@ const Tensor& log_(const Tensor& self) {
   }
   dispatch::log_(self);
   if (record) {
-    detail::set_history(self, node);
+    detail::rebase_history(self, node);
     [[maybe_unused]] const Tensor& result = self;
   }
   return self;
@@ -538,7 +538,7 @@ const Tensor& sin_(const Tensor& self) {
   }
   dispatch::sin_(self);
   if (record) {
-    detail::set_history(self, node);
+    detail::rebase_history(self, node);
     [[maybe_unused]] const Tensor& result = self;
   }
   return self;
@@ -576,7 +576,7 @@ const Tensor& cos_(const Tensor& self) {
   }
   dispatch::cos_(self);
   if (record) {
-    detail::set_history(self, node);
+    detail::rebase_history(self, node);
     [[maybe_unused]] const Tensor& result = self;
   }
   return self;
@@ -613,7 +613,7 @@ const Tensor& tanh_(const Tensor& self) {
   }
   dispatch::tanh_(self);
   if (record) {
-    detail::set_history(self, node);
+    detail::rebase_history(self, node);
     [[maybe_unused]] const Tensor& result = self;
     if (node->needs_input_grad(0)) node->result_ = SavedVariable(result, true);
   }
@@ -651,7 +651,7 @@ const Tensor& sigmoid_(const Tensor& self) {
   }
   dispatch::sigmoid_(self);
   if (record) {
-    detail::set_history(self, node);
+    detail::rebase_history(self, node);
     [[maybe_unused]] const Tensor& result = self;
     if (node->needs_input_grad(0)) node->result_ = SavedVariable(result, true);
   }
@@ -689,7 +689,7 @@ const Tensor& relu_(const Tensor& self) {
   }
   dispatch::relu_(self);
   if (record) {
-    detail::set_history(self, node);
+    detail::rebase_history(self, node);
     [[maybe_unused]] const Tensor& result = self;
     if (node->needs_input_grad(0)) node->result_ = SavedVariable(result, true);
   }
@@ -727,7 +727,7 @@ const Tensor& sqrt_(const Tensor& self) {
   }
   dispatch::sqrt_(self);
   if (record) {
-    detail::set_history(self, node);
+    detail::rebase_history(self, node);
     [[maybe_unused]] const Tensor& result = self;
     if (node->needs_input_grad(0)) node->result_ = SavedVariable(result, true);
   }
@@ -766,7 +766,7 @@ const Tensor& abs_(const Tensor& self) {
   }
   dispatch::abs_(self);
   if (record) {
-    detail::set_history(self, node);
+    detail::rebase_history(self, node);
     [[maybe_unused]] const Tensor& result = self;
   }
   return self;
@@ -802,7 +802,7 @@ const Tensor& sign_(const Tensor& self) {
   }
   dispatch::sign_(self);
   if (record) {
-    detail::set_history(self, node);
+    detail::rebase_history(self, node);
     [[maybe_unused]] const Tensor& result = self;
   }
   return self;
@@ -839,7 +839,7 @@ const Tensor& reciprocal_(const Tensor& self) {
   }
   dispatch::reciprocal_(self);
   if (record) {
-    detail::set_history(self, node);
+    detail::rebase_history(self, node);
     [[maybe_unused]] const Tensor& result = self;
     if (node->needs_input_grad(0)) node->result_ = SavedVariable(result, true);
   }
@@ -1155,7 +1155,7 @@ const Tensor& zero_(const Tensor& self) {
   }
   const Tensor& result = dispatch::zero_(self);
   if (record) {
-    detail::set_history(result, node);
+    detail::rebase_history(result, node);
   }
   return result;
 }
@@ -1171,7 +1171,7 @@ const Tensor& fill_(const Tensor& self, const Scalar& value) {
   }
   const Tensor& result = dispatch::fill_(self, value);
   if (record) {
-    detail::set_history(result, node);
+    detail::rebase_history(result, node);
   }
   return result;
 }
@@ -1187,7 +1187,7 @@ const Tensor& copy_(const Tensor& self, const Tensor& src) {
   }
   const Tensor& result = dispatch::copy_(self, src);
   if (record) {
-    detail::set_history(result, node);
+    detail::rebase_history(result, node);
   }
   return result;
 }
@@ -1219,7 +1219,7 @@ const Tensor& sinh_(const Tensor& self) {
   }
   dispatch::sinh_(self);
   if (record) {
-    detail::set_history(self, node);
+    detail::rebase_history(self, node);
     [[maybe_unused]] const Tensor& result = self;
   }
   return self;
@@ -1229,5 +1229,147 @@ const Tensor& sinh_out(const Tensor& out, const Tensor& self) {
   detail::check_out_no_grad("sinh_out", detail::should_record("sinh_out", out, self));
   return dispatch::sinh_out(out, self);
 }
+
+// ---- permute: Reorders the dimensions (dims is a permutation of 0..dim-1, negative allowed); no copy.
+Tensor permute(const Tensor& self, IntArrayRef dims) {
+  const bool record = detail::should_record("permute", self);
+  intrusive_ptr<generated::PermuteBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::PermuteBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    node->dims = dims.vec();
+  }
+  Tensor result = dispatch::permute(self, dims);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+// ---- permute_backward: grad permuted by the inverse of `dims` (the gradient of permute).
+Tensor permute_backward(const Tensor& grad, IntArrayRef dims) { return composite::permute_backward(grad, dims); }
+
+// ---- slice.Tensor: self[start:end:step] along `dim` (bounds clamped into range, negative ones count from the end); no copy.
+Tensor slice(const Tensor& self, int64_t dim, std::optional<int64_t> start, std::optional<int64_t> end, int64_t step) {
+  const bool record = detail::should_record("slice", self);
+  intrusive_ptr<generated::SliceBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::SliceBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    node->dim = dim;
+    node->end = end;
+    node->self_sizes = self.sizes().vec();
+    node->start = start;
+    node->step = step;
+  }
+  Tensor result = dispatch::slice(self, dim, start, end, step);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+// ---- slice_backward: Zeros of input_sizes with grad_output written into the slice [start:end:step] along `dim`.
+Tensor slice_backward(const Tensor& grad_output, IntArrayRef input_sizes, int64_t dim, std::optional<int64_t> start, std::optional<int64_t> end, int64_t step) { return composite::slice_backward(grad_output, input_sizes, dim, start, end, step); }
+
+// ---- narrow: The `length` elements from `start` along `dim` (start may be negative); no copy.
+Tensor narrow(const Tensor& self, int64_t dim, int64_t start, int64_t length) { return composite::narrow(self, dim, start, length); }
+
+// ---- diagonal: The diagonal of the (dim1, dim2) planes as the last dimension (offset > 0 above, < 0 below); no copy.
+Tensor diagonal(const Tensor& self, int64_t offset, int64_t dim1, int64_t dim2) {
+  const bool record = detail::should_record("diagonal", self);
+  intrusive_ptr<generated::DiagonalBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::DiagonalBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    node->dim1 = dim1;
+    node->dim2 = dim2;
+    node->offset = offset;
+    node->self_sizes = self.sizes().vec();
+  }
+  Tensor result = dispatch::diagonal(self, offset, dim1, dim2);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+// ---- diagonal_backward: Zeros of input_sizes with grad_output written into the diagonal (the gradient of diagonal).
+Tensor diagonal_backward(const Tensor& grad_output, IntArrayRef input_sizes, int64_t offset, int64_t dim1, int64_t dim2) { return composite::diagonal_backward(grad_output, input_sizes, offset, dim1, dim2); }
+
+// ---- as_strided: A view of self's storage with the given sizes, strides and (absolute) storage offset, default self's own.
+Tensor as_strided(const Tensor& self, IntArrayRef size, IntArrayRef stride, std::optional<int64_t> storage_offset) {
+  const bool record = detail::should_record("as_strided", self);
+  intrusive_ptr<generated::AsStridedBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::AsStridedBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    node->self_sizes = self.sizes().vec();
+    node->self_storage_offset = self.storage_offset();
+    node->self_strides = self.strides().vec();
+    node->size = size.vec();
+    node->storage_offset = storage_offset;
+    node->stride = stride.vec();
+  }
+  Tensor result = dispatch::as_strided(self, size, stride, storage_offset);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+// ---- as_strided_backward: The gradient of as_strided; grad is summed into the storage it views, then read back by the input geometry.
+Tensor as_strided_backward(const Tensor& grad, IntArrayRef input_sizes, IntArrayRef input_strides, int64_t input_storage_offset, IntArrayRef size, IntArrayRef stride, int64_t storage_offset) {
+  const bool record = detail::should_record("as_strided_backward", grad);
+  intrusive_ptr<generated::AsStridedBackwardBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::AsStridedBackwardBackward0>();
+    node->set_next_edges(detail::collect_next_edges(grad));
+    node->input_sizes = input_sizes.vec();
+    node->input_storage_offset = input_storage_offset;
+    node->input_strides = input_strides.vec();
+    node->size = size.vec();
+    node->storage_offset = storage_offset;
+    node->stride = stride.vec();
+  }
+  Tensor result = dispatch::as_strided_backward(grad, input_sizes, input_strides, input_storage_offset, size, stride, storage_offset);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+// ---- as_strided_backward_adjoint: The adjoint of as_strided_backward (its gradient): grad over the input geometry, read back as the view (size, stride).
+Tensor as_strided_backward_adjoint(const Tensor& grad, IntArrayRef input_sizes, IntArrayRef input_strides, int64_t input_storage_offset, IntArrayRef size, IntArrayRef stride, int64_t storage_offset) {
+  const bool record = detail::should_record("as_strided_backward_adjoint", grad);
+  intrusive_ptr<generated::AsStridedBackwardAdjointBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::AsStridedBackwardAdjointBackward0>();
+    node->set_next_edges(detail::collect_next_edges(grad));
+    node->input_sizes = input_sizes.vec();
+    node->input_storage_offset = input_storage_offset;
+    node->input_strides = input_strides.vec();
+    node->size = size.vec();
+    node->storage_offset = storage_offset;
+    node->stride = stride.vec();
+  }
+  Tensor result = dispatch::as_strided_backward_adjoint(grad, input_sizes, input_strides, input_storage_offset, size, stride, storage_offset);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+// ---- flatten.using_ints: Merges the dimensions start_dim..end_dim into one (a view when the strides allow).
+Tensor flatten(const Tensor& self, int64_t start_dim, int64_t end_dim) { return composite::flatten(self, start_dim, end_dim); }
+
+// ---- unbind.int: The slices along `dim`, each without that dimension (views).
+std::vector<Tensor> detail::unbind(const Tensor& self, int64_t dim) { return composite::unbind(self, dim); }
+
+// ---- split.Tensor: Pieces of split_size along `dim` (the last may be smaller); views.
+std::vector<Tensor> detail::split(const Tensor& self, int64_t split_size, int64_t dim) { return composite::split(self, split_size, dim); }
+
+// ---- chunk: At most `chunks` pieces of equal size along `dim` (the last may be smaller); views.
+std::vector<Tensor> detail::chunk(const Tensor& self, int64_t chunks, int64_t dim) { return composite::chunk(self, chunks, dim); }
 
 }  // namespace dg

@@ -619,4 +619,64 @@ void SinhBackward0::release_saved() {
   saved_released_ = true;
 }
 
+// derivatives.yaml: permute
+variable_list PermuteBackward0::apply(variable_list&& grads) {
+  [[maybe_unused]] const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: permute_backward(grad, dims)
+    grad_inputs[0] = permute_backward(grad, dims);
+  }
+  return grad_inputs;
+}
+
+// derivatives.yaml: slice.Tensor
+variable_list SliceBackward0::apply(variable_list&& grads) {
+  [[maybe_unused]] const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: slice_backward(grad, self.sizes(), dim, start, end, step)
+    grad_inputs[0] = slice_backward(grad, self_sizes, dim, start, end, step);
+  }
+  return grad_inputs;
+}
+
+// derivatives.yaml: diagonal
+variable_list DiagonalBackward0::apply(variable_list&& grads) {
+  [[maybe_unused]] const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: diagonal_backward(grad, self.sizes(), offset, dim1, dim2)
+    grad_inputs[0] = diagonal_backward(grad, self_sizes, offset, dim1, dim2);
+  }
+  return grad_inputs;
+}
+
+// derivatives.yaml: as_strided
+variable_list AsStridedBackward0::apply(variable_list&& grads) {
+  [[maybe_unused]] const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: as_strided_backward(grad, self.sizes(), self.strides(), self.storage_offset(), size, stride, storage_offset.value_or(self.storage_offset()))
+    grad_inputs[0] = as_strided_backward(grad, self_sizes, self_strides, self_storage_offset, size, stride, storage_offset.value_or(self_storage_offset));
+  }
+  return grad_inputs;
+}
+
+// derivatives.yaml: as_strided_backward
+variable_list AsStridedBackwardBackward0::apply(variable_list&& grads) {
+  [[maybe_unused]] const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // grad: as_strided_backward_adjoint(grad, input_sizes, input_strides, input_storage_offset, size, stride, storage_offset)
+    grad_inputs[0] = as_strided_backward_adjoint(grad, input_sizes, input_strides, input_storage_offset, size, stride, storage_offset);
+  }
+  return grad_inputs;
+}
+
+// derivatives.yaml: as_strided_backward_adjoint
+variable_list AsStridedBackwardAdjointBackward0::apply(variable_list&& grads) {
+  [[maybe_unused]] const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // grad: as_strided_backward(grad, input_sizes, input_strides, input_storage_offset, size, stride, storage_offset)
+    grad_inputs[0] = as_strided_backward(grad, input_sizes, input_strides, input_storage_offset, size, stride, storage_offset);
+  }
+  return grad_inputs;
+}
+
 }  // namespace dg::generated

@@ -333,4 +333,68 @@ struct SinhBackward0 final : public Node {
   SavedVariable self_;
 };
 
+// derivatives.yaml: permute
+struct PermuteBackward0 final : public Node {
+  std::string name() const override { return "PermuteBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  std::vector<int64_t> dims{};
+};
+
+// derivatives.yaml: slice.Tensor
+struct SliceBackward0 final : public Node {
+  std::string name() const override { return "SliceBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  int64_t dim{};
+  std::optional<int64_t> end{};
+  std::vector<int64_t> self_sizes{};
+  std::optional<int64_t> start{};
+  int64_t step{};
+};
+
+// derivatives.yaml: diagonal
+struct DiagonalBackward0 final : public Node {
+  std::string name() const override { return "DiagonalBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  int64_t dim1{};
+  int64_t dim2{};
+  int64_t offset{};
+  std::vector<int64_t> self_sizes{};
+};
+
+// derivatives.yaml: as_strided
+struct AsStridedBackward0 final : public Node {
+  std::string name() const override { return "AsStridedBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  std::vector<int64_t> self_sizes{};
+  int64_t self_storage_offset{};
+  std::vector<int64_t> self_strides{};
+  std::vector<int64_t> size{};
+  std::optional<int64_t> storage_offset{};
+  std::vector<int64_t> stride{};
+};
+
+// derivatives.yaml: as_strided_backward
+struct AsStridedBackwardBackward0 final : public Node {
+  std::string name() const override { return "AsStridedBackwardBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  std::vector<int64_t> input_sizes{};
+  int64_t input_storage_offset{};
+  std::vector<int64_t> input_strides{};
+  std::vector<int64_t> size{};
+  int64_t storage_offset{};
+  std::vector<int64_t> stride{};
+};
+
+// derivatives.yaml: as_strided_backward_adjoint
+struct AsStridedBackwardAdjointBackward0 final : public Node {
+  std::string name() const override { return "AsStridedBackwardAdjointBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  std::vector<int64_t> input_sizes{};
+  int64_t input_storage_offset{};
+  std::vector<int64_t> input_strides{};
+  std::vector<int64_t> size{};
+  int64_t storage_offset{};
+  std::vector<int64_t> stride{};
+};
+
 }  // namespace dg::generated

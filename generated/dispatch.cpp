@@ -36,7 +36,7 @@ const Tensor& add_(const Tensor& self, const Tensor& other, const Scalar& alpha)
   const meta::TensorMeta m = meta::pointwise("add_", {{"self", &self}, {"other", &other}}, {&alpha}, false);
   const ScalarType dtype = detail::check_inplace_result("add_", self, m);
   add_Tensor_run(dtype, self, self, other, alpha);
-  detail::bump_version(self);
+  detail::bump_version(self, "add_");
   return self;
 }
 
@@ -47,7 +47,7 @@ const Tensor& add_out(const Tensor& out, const Tensor& self, const Tensor& other
   const meta::TensorMeta m = meta::pointwise("add_out", {{"self", &self}, {"other", &other}}, {&alpha}, false);
   detail::resize_out("add_out", out, m);
   add_Tensor_run(m.dtype, out, self, other, alpha);
-  detail::bump_version(out);
+  detail::bump_version(out, "add_out");
   return out;
 }
 
@@ -78,7 +78,7 @@ const Tensor& add_(const Tensor& self, const Scalar& other, const Scalar& alpha)
   const meta::TensorMeta m = meta::pointwise("add_", {{"self", &self}}, {&other, &alpha}, false);
   const ScalarType dtype = detail::check_inplace_result("add_", self, m);
   add_Scalar_run(dtype, self, self, other, alpha);
-  detail::bump_version(self);
+  detail::bump_version(self, "add_");
   return self;
 }
 
@@ -88,7 +88,7 @@ const Tensor& add_out(const Tensor& out, const Tensor& self, const Scalar& other
   const meta::TensorMeta m = meta::pointwise("add_out", {{"self", &self}}, {&other, &alpha}, false);
   detail::resize_out("add_out", out, m);
   add_Scalar_run(m.dtype, out, self, other, alpha);
-  detail::bump_version(out);
+  detail::bump_version(out, "add_out");
   return out;
 }
 
@@ -121,7 +121,7 @@ const Tensor& sub_(const Tensor& self, const Tensor& other, const Scalar& alpha)
   const meta::TensorMeta m = meta::pointwise("sub_", {{"self", &self}, {"other", &other}}, {&alpha}, false);
   const ScalarType dtype = detail::check_inplace_result("sub_", self, m);
   sub_Tensor_run(dtype, self, self, other, alpha);
-  detail::bump_version(self);
+  detail::bump_version(self, "sub_");
   return self;
 }
 
@@ -132,7 +132,7 @@ const Tensor& sub_out(const Tensor& out, const Tensor& self, const Tensor& other
   const meta::TensorMeta m = meta::pointwise("sub_out", {{"self", &self}, {"other", &other}}, {&alpha}, false);
   detail::resize_out("sub_out", out, m);
   sub_Tensor_run(m.dtype, out, self, other, alpha);
-  detail::bump_version(out);
+  detail::bump_version(out, "sub_out");
   return out;
 }
 
@@ -163,7 +163,7 @@ const Tensor& sub_(const Tensor& self, const Scalar& other, const Scalar& alpha)
   const meta::TensorMeta m = meta::pointwise("sub_", {{"self", &self}}, {&other, &alpha}, false);
   const ScalarType dtype = detail::check_inplace_result("sub_", self, m);
   sub_Scalar_run(dtype, self, self, other, alpha);
-  detail::bump_version(self);
+  detail::bump_version(self, "sub_");
   return self;
 }
 
@@ -173,7 +173,7 @@ const Tensor& sub_out(const Tensor& out, const Tensor& self, const Scalar& other
   const meta::TensorMeta m = meta::pointwise("sub_out", {{"self", &self}}, {&other, &alpha}, false);
   detail::resize_out("sub_out", out, m);
   sub_Scalar_run(m.dtype, out, self, other, alpha);
-  detail::bump_version(out);
+  detail::bump_version(out, "sub_out");
   return out;
 }
 
@@ -206,7 +206,7 @@ const Tensor& mul_(const Tensor& self, const Tensor& other) {
   const meta::TensorMeta m = meta::pointwise("mul_", {{"self", &self}, {"other", &other}}, {}, false);
   const ScalarType dtype = detail::check_inplace_result("mul_", self, m);
   mul_Tensor_run(dtype, self, self, other);
-  detail::bump_version(self);
+  detail::bump_version(self, "mul_");
   return self;
 }
 
@@ -217,7 +217,7 @@ const Tensor& mul_out(const Tensor& out, const Tensor& self, const Tensor& other
   const meta::TensorMeta m = meta::pointwise("mul_out", {{"self", &self}, {"other", &other}}, {}, false);
   detail::resize_out("mul_out", out, m);
   mul_Tensor_run(m.dtype, out, self, other);
-  detail::bump_version(out);
+  detail::bump_version(out, "mul_out");
   return out;
 }
 
@@ -248,7 +248,7 @@ const Tensor& mul_(const Tensor& self, const Scalar& other) {
   const meta::TensorMeta m = meta::pointwise("mul_", {{"self", &self}}, {&other}, false);
   const ScalarType dtype = detail::check_inplace_result("mul_", self, m);
   mul_Scalar_run(dtype, self, self, other);
-  detail::bump_version(self);
+  detail::bump_version(self, "mul_");
   return self;
 }
 
@@ -258,7 +258,7 @@ const Tensor& mul_out(const Tensor& out, const Tensor& self, const Scalar& other
   const meta::TensorMeta m = meta::pointwise("mul_out", {{"self", &self}}, {&other}, false);
   detail::resize_out("mul_out", out, m);
   mul_Scalar_run(m.dtype, out, self, other);
-  detail::bump_version(out);
+  detail::bump_version(out, "mul_out");
   return out;
 }
 
@@ -291,7 +291,7 @@ const Tensor& div_(const Tensor& self, const Tensor& other) {
   const meta::TensorMeta m = meta::pointwise("div_", {{"self", &self}, {"other", &other}}, {}, true);
   const ScalarType dtype = detail::check_inplace_result("div_", self, m);
   div_Tensor_run(dtype, self, self, other);
-  detail::bump_version(self);
+  detail::bump_version(self, "div_");
   return self;
 }
 
@@ -302,7 +302,7 @@ const Tensor& div_out(const Tensor& out, const Tensor& self, const Tensor& other
   const meta::TensorMeta m = meta::pointwise("div_out", {{"self", &self}, {"other", &other}}, {}, true);
   detail::resize_out("div_out", out, m);
   div_Tensor_run(m.dtype, out, self, other);
-  detail::bump_version(out);
+  detail::bump_version(out, "div_out");
   return out;
 }
 
@@ -333,7 +333,7 @@ const Tensor& div_(const Tensor& self, const Scalar& other) {
   const meta::TensorMeta m = meta::pointwise("div_", {{"self", &self}}, {&other}, true);
   const ScalarType dtype = detail::check_inplace_result("div_", self, m);
   div_Scalar_run(dtype, self, self, other);
-  detail::bump_version(self);
+  detail::bump_version(self, "div_");
   return self;
 }
 
@@ -343,7 +343,7 @@ const Tensor& div_out(const Tensor& out, const Tensor& self, const Scalar& other
   const meta::TensorMeta m = meta::pointwise("div_out", {{"self", &self}}, {&other}, true);
   detail::resize_out("div_out", out, m);
   div_Scalar_run(m.dtype, out, self, other);
-  detail::bump_version(out);
+  detail::bump_version(out, "div_out");
   return out;
 }
 
@@ -376,7 +376,7 @@ const Tensor& pow_(const Tensor& self, const Tensor& exponent) {
   const meta::TensorMeta m = meta::pointwise("pow_", {{"self", &self}, {"exponent", &exponent}}, {}, false);
   const ScalarType dtype = detail::check_inplace_result("pow_", self, m);
   pow_Tensor_Tensor_run(dtype, self, self, exponent);
-  detail::bump_version(self);
+  detail::bump_version(self, "pow_");
   return self;
 }
 
@@ -387,7 +387,7 @@ const Tensor& pow_out(const Tensor& out, const Tensor& self, const Tensor& expon
   const meta::TensorMeta m = meta::pointwise("pow_out", {{"self", &self}, {"exponent", &exponent}}, {}, false);
   detail::resize_out("pow_out", out, m);
   pow_Tensor_Tensor_run(m.dtype, out, self, exponent);
-  detail::bump_version(out);
+  detail::bump_version(out, "pow_out");
   return out;
 }
 
@@ -418,7 +418,7 @@ const Tensor& pow_(const Tensor& self, const Scalar& exponent) {
   const meta::TensorMeta m = meta::pointwise("pow_", {{"self", &self}}, {&exponent}, false);
   const ScalarType dtype = detail::check_inplace_result("pow_", self, m);
   pow_Tensor_Scalar_run(dtype, self, self, exponent);
-  detail::bump_version(self);
+  detail::bump_version(self, "pow_");
   return self;
 }
 
@@ -428,7 +428,7 @@ const Tensor& pow_out(const Tensor& out, const Tensor& self, const Scalar& expon
   const meta::TensorMeta m = meta::pointwise("pow_out", {{"self", &self}}, {&exponent}, false);
   detail::resize_out("pow_out", out, m);
   pow_Tensor_Scalar_run(m.dtype, out, self, exponent);
-  detail::bump_version(out);
+  detail::bump_version(out, "pow_out");
   return out;
 }
 
@@ -459,7 +459,7 @@ const Tensor& neg_(const Tensor& self) {
   const meta::TensorMeta m = meta::pointwise("neg_", {{"self", &self}}, {}, false);
   const ScalarType dtype = detail::check_inplace_result("neg_", self, m);
   neg_run(dtype, self, self);
-  detail::bump_version(self);
+  detail::bump_version(self, "neg_");
   return self;
 }
 
@@ -469,7 +469,7 @@ const Tensor& neg_out(const Tensor& out, const Tensor& self) {
   const meta::TensorMeta m = meta::pointwise("neg_out", {{"self", &self}}, {}, false);
   detail::resize_out("neg_out", out, m);
   neg_run(m.dtype, out, self);
-  detail::bump_version(out);
+  detail::bump_version(out, "neg_out");
   return out;
 }
 
@@ -500,7 +500,7 @@ const Tensor& exp_(const Tensor& self) {
   const meta::TensorMeta m = meta::pointwise("exp_", {{"self", &self}}, {}, true);
   const ScalarType dtype = detail::check_inplace_result("exp_", self, m);
   exp_run(dtype, self, self);
-  detail::bump_version(self);
+  detail::bump_version(self, "exp_");
   return self;
 }
 
@@ -510,7 +510,7 @@ const Tensor& exp_out(const Tensor& out, const Tensor& self) {
   const meta::TensorMeta m = meta::pointwise("exp_out", {{"self", &self}}, {}, true);
   detail::resize_out("exp_out", out, m);
   exp_run(m.dtype, out, self);
-  detail::bump_version(out);
+  detail::bump_version(out, "exp_out");
   return out;
 }
 
@@ -541,7 +541,7 @@ const Tensor& log_(const Tensor& self) {
   const meta::TensorMeta m = meta::pointwise("log_", {{"self", &self}}, {}, true);
   const ScalarType dtype = detail::check_inplace_result("log_", self, m);
   log_run(dtype, self, self);
-  detail::bump_version(self);
+  detail::bump_version(self, "log_");
   return self;
 }
 
@@ -551,7 +551,7 @@ const Tensor& log_out(const Tensor& out, const Tensor& self) {
   const meta::TensorMeta m = meta::pointwise("log_out", {{"self", &self}}, {}, true);
   detail::resize_out("log_out", out, m);
   log_run(m.dtype, out, self);
-  detail::bump_version(out);
+  detail::bump_version(out, "log_out");
   return out;
 }
 
@@ -582,7 +582,7 @@ const Tensor& sin_(const Tensor& self) {
   const meta::TensorMeta m = meta::pointwise("sin_", {{"self", &self}}, {}, true);
   const ScalarType dtype = detail::check_inplace_result("sin_", self, m);
   sin_run(dtype, self, self);
-  detail::bump_version(self);
+  detail::bump_version(self, "sin_");
   return self;
 }
 
@@ -592,7 +592,7 @@ const Tensor& sin_out(const Tensor& out, const Tensor& self) {
   const meta::TensorMeta m = meta::pointwise("sin_out", {{"self", &self}}, {}, true);
   detail::resize_out("sin_out", out, m);
   sin_run(m.dtype, out, self);
-  detail::bump_version(out);
+  detail::bump_version(out, "sin_out");
   return out;
 }
 
@@ -623,7 +623,7 @@ const Tensor& cos_(const Tensor& self) {
   const meta::TensorMeta m = meta::pointwise("cos_", {{"self", &self}}, {}, true);
   const ScalarType dtype = detail::check_inplace_result("cos_", self, m);
   cos_run(dtype, self, self);
-  detail::bump_version(self);
+  detail::bump_version(self, "cos_");
   return self;
 }
 
@@ -633,7 +633,7 @@ const Tensor& cos_out(const Tensor& out, const Tensor& self) {
   const meta::TensorMeta m = meta::pointwise("cos_out", {{"self", &self}}, {}, true);
   detail::resize_out("cos_out", out, m);
   cos_run(m.dtype, out, self);
-  detail::bump_version(out);
+  detail::bump_version(out, "cos_out");
   return out;
 }
 
@@ -664,7 +664,7 @@ const Tensor& tanh_(const Tensor& self) {
   const meta::TensorMeta m = meta::pointwise("tanh_", {{"self", &self}}, {}, true);
   const ScalarType dtype = detail::check_inplace_result("tanh_", self, m);
   tanh_run(dtype, self, self);
-  detail::bump_version(self);
+  detail::bump_version(self, "tanh_");
   return self;
 }
 
@@ -674,7 +674,7 @@ const Tensor& tanh_out(const Tensor& out, const Tensor& self) {
   const meta::TensorMeta m = meta::pointwise("tanh_out", {{"self", &self}}, {}, true);
   detail::resize_out("tanh_out", out, m);
   tanh_run(m.dtype, out, self);
-  detail::bump_version(out);
+  detail::bump_version(out, "tanh_out");
   return out;
 }
 
@@ -705,7 +705,7 @@ const Tensor& sigmoid_(const Tensor& self) {
   const meta::TensorMeta m = meta::pointwise("sigmoid_", {{"self", &self}}, {}, true);
   const ScalarType dtype = detail::check_inplace_result("sigmoid_", self, m);
   sigmoid_run(dtype, self, self);
-  detail::bump_version(self);
+  detail::bump_version(self, "sigmoid_");
   return self;
 }
 
@@ -715,7 +715,7 @@ const Tensor& sigmoid_out(const Tensor& out, const Tensor& self) {
   const meta::TensorMeta m = meta::pointwise("sigmoid_out", {{"self", &self}}, {}, true);
   detail::resize_out("sigmoid_out", out, m);
   sigmoid_run(m.dtype, out, self);
-  detail::bump_version(out);
+  detail::bump_version(out, "sigmoid_out");
   return out;
 }
 
@@ -746,7 +746,7 @@ const Tensor& relu_(const Tensor& self) {
   const meta::TensorMeta m = meta::pointwise("relu_", {{"self", &self}}, {}, false);
   const ScalarType dtype = detail::check_inplace_result("relu_", self, m);
   relu_run(dtype, self, self);
-  detail::bump_version(self);
+  detail::bump_version(self, "relu_");
   return self;
 }
 
@@ -756,7 +756,7 @@ const Tensor& relu_out(const Tensor& out, const Tensor& self) {
   const meta::TensorMeta m = meta::pointwise("relu_out", {{"self", &self}}, {}, false);
   detail::resize_out("relu_out", out, m);
   relu_run(m.dtype, out, self);
-  detail::bump_version(out);
+  detail::bump_version(out, "relu_out");
   return out;
 }
 
@@ -787,7 +787,7 @@ const Tensor& sqrt_(const Tensor& self) {
   const meta::TensorMeta m = meta::pointwise("sqrt_", {{"self", &self}}, {}, true);
   const ScalarType dtype = detail::check_inplace_result("sqrt_", self, m);
   sqrt_run(dtype, self, self);
-  detail::bump_version(self);
+  detail::bump_version(self, "sqrt_");
   return self;
 }
 
@@ -797,7 +797,7 @@ const Tensor& sqrt_out(const Tensor& out, const Tensor& self) {
   const meta::TensorMeta m = meta::pointwise("sqrt_out", {{"self", &self}}, {}, true);
   detail::resize_out("sqrt_out", out, m);
   sqrt_run(m.dtype, out, self);
-  detail::bump_version(out);
+  detail::bump_version(out, "sqrt_out");
   return out;
 }
 
@@ -828,7 +828,7 @@ const Tensor& abs_(const Tensor& self) {
   const meta::TensorMeta m = meta::pointwise("abs_", {{"self", &self}}, {}, false);
   const ScalarType dtype = detail::check_inplace_result("abs_", self, m);
   abs_run(dtype, self, self);
-  detail::bump_version(self);
+  detail::bump_version(self, "abs_");
   return self;
 }
 
@@ -838,7 +838,7 @@ const Tensor& abs_out(const Tensor& out, const Tensor& self) {
   const meta::TensorMeta m = meta::pointwise("abs_out", {{"self", &self}}, {}, false);
   detail::resize_out("abs_out", out, m);
   abs_run(m.dtype, out, self);
-  detail::bump_version(out);
+  detail::bump_version(out, "abs_out");
   return out;
 }
 
@@ -869,7 +869,7 @@ const Tensor& sign_(const Tensor& self) {
   const meta::TensorMeta m = meta::pointwise("sign_", {{"self", &self}}, {}, false);
   const ScalarType dtype = detail::check_inplace_result("sign_", self, m);
   sign_run(dtype, self, self);
-  detail::bump_version(self);
+  detail::bump_version(self, "sign_");
   return self;
 }
 
@@ -879,7 +879,7 @@ const Tensor& sign_out(const Tensor& out, const Tensor& self) {
   const meta::TensorMeta m = meta::pointwise("sign_out", {{"self", &self}}, {}, false);
   detail::resize_out("sign_out", out, m);
   sign_run(m.dtype, out, self);
-  detail::bump_version(out);
+  detail::bump_version(out, "sign_out");
   return out;
 }
 
@@ -910,7 +910,7 @@ const Tensor& reciprocal_(const Tensor& self) {
   const meta::TensorMeta m = meta::pointwise("reciprocal_", {{"self", &self}}, {}, true);
   const ScalarType dtype = detail::check_inplace_result("reciprocal_", self, m);
   reciprocal_run(dtype, self, self);
-  detail::bump_version(self);
+  detail::bump_version(self, "reciprocal_");
   return self;
 }
 
@@ -920,7 +920,7 @@ const Tensor& reciprocal_out(const Tensor& out, const Tensor& self) {
   const meta::TensorMeta m = meta::pointwise("reciprocal_out", {{"self", &self}}, {}, true);
   detail::resize_out("reciprocal_out", out, m);
   reciprocal_run(m.dtype, out, self);
-  detail::bump_version(out);
+  detail::bump_version(out, "reciprocal_out");
   return out;
 }
 
@@ -1193,7 +1193,7 @@ void zero__run(ScalarType dtype, const Tensor& self) {
 const Tensor& zero_(const Tensor& self) {
   detail::check_defined("zero_", "self", self);
   zero__run(self.dtype(), self);
-  detail::bump_version(self);
+  detail::bump_version(self, "zero_");
   return self;
 }
 
@@ -1214,7 +1214,7 @@ void fill__Scalar_run(ScalarType dtype, const Tensor& self, const Scalar& value)
 const Tensor& fill_(const Tensor& self, const Scalar& value) {
   detail::check_defined("fill_", "self", self);
   fill__Scalar_run(self.dtype(), self, value);
-  detail::bump_version(self);
+  detail::bump_version(self, "fill_");
   return self;
 }
 
@@ -1237,7 +1237,7 @@ const Tensor& copy_(const Tensor& self, const Tensor& src) {
   detail::check_defined("copy_", "src", src);
   meta::check_copy("copy_", self, src);
   copy__run(self.dtype(), self, src);
-  detail::bump_version(self);
+  detail::bump_version(self, "copy_");
   return self;
 }
 
@@ -1268,7 +1268,7 @@ const Tensor& sinh_(const Tensor& self) {
   const meta::TensorMeta m = meta::pointwise("sinh_", {{"self", &self}}, {}, true);
   const ScalarType dtype = detail::check_inplace_result("sinh_", self, m);
   sinh_run(dtype, self, self);
-  detail::bump_version(self);
+  detail::bump_version(self, "sinh_");
   return self;
 }
 
@@ -1278,7 +1278,79 @@ const Tensor& sinh_out(const Tensor& out, const Tensor& self) {
   const meta::TensorMeta m = meta::pointwise("sinh_out", {{"self", &self}}, {}, true);
   detail::resize_out("sinh_out", out, m);
   sinh_run(m.dtype, out, self);
-  detail::bump_version(out);
+  detail::bump_version(out, "sinh_out");
+  return out;
+}
+
+// ---- permute (ops.yaml) ------------------------------------------------
+Tensor permute(const Tensor& self, IntArrayRef dims) {
+  detail::check_defined("permute", "self", self);
+  const meta::ViewMeta m = meta::permute("permute", self, dims);
+  return make_view(self, m.sizes, m.strides, m.offset);
+}
+
+// ---- slice.Tensor (ops.yaml) ------------------------------------------------
+Tensor slice(const Tensor& self, int64_t dim, std::optional<int64_t> start, std::optional<int64_t> end, int64_t step) {
+  detail::check_defined("slice", "self", self);
+  const meta::ViewMeta m = meta::slice("slice", self, dim, start, end, step);
+  return make_view(self, m.sizes, m.strides, m.offset);
+}
+
+// ---- diagonal (ops.yaml) ------------------------------------------------
+Tensor diagonal(const Tensor& self, int64_t offset, int64_t dim1, int64_t dim2) {
+  detail::check_defined("diagonal", "self", self);
+  const meta::ViewMeta m = meta::diagonal("diagonal", self, offset, dim1, dim2);
+  return make_view(self, m.sizes, m.strides, m.offset);
+}
+
+// ---- as_strided (ops.yaml) ------------------------------------------------
+Tensor as_strided(const Tensor& self, IntArrayRef size, IntArrayRef stride, std::optional<int64_t> storage_offset) {
+  detail::check_defined("as_strided", "self", self);
+  const meta::ViewMeta m = meta::as_strided("as_strided", self, size, stride, storage_offset);
+  return make_view(self, m.sizes, m.strides, m.offset);
+}
+
+// ---- as_strided_backward (ops.yaml) ------------------------------------------------
+namespace {
+using as_strided_backward_kernel = void (*)(const Tensor&, const Tensor&, IntArrayRef, IntArrayRef, int64_t, IntArrayRef, IntArrayRef, int64_t);
+constexpr as_strided_backward_kernel as_strided_backward_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::as_strided_backward<float>, &cpu::as_strided_backward<double>, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr},
+};
+void as_strided_backward_run(ScalarType dtype, const Tensor& out, const Tensor& grad, IntArrayRef input_sizes, IntArrayRef input_strides, int64_t input_storage_offset, IntArrayRef size, IntArrayRef stride, int64_t storage_offset) {
+  const auto fn = detail::lookup_kernel(as_strided_backward_table, "as_strided_backward", out.device(), dtype,
+                                        "float32, float64");
+  fn(out, grad, input_sizes, input_strides, input_storage_offset, size, stride, storage_offset);
+}
+}  // namespace
+
+Tensor as_strided_backward(const Tensor& grad, IntArrayRef input_sizes, IntArrayRef input_strides, int64_t input_storage_offset, IntArrayRef size, IntArrayRef stride, int64_t storage_offset) {
+  detail::check_defined("as_strided_backward", "grad", grad);
+  const meta::TensorMeta m = meta::as_strided_backward("as_strided_backward", grad, input_sizes, input_strides, input_storage_offset, size, stride, storage_offset);
+  Tensor out = detail::make_output(m);
+  as_strided_backward_run(m.dtype, out, grad, input_sizes, input_strides, input_storage_offset, size, stride, storage_offset);
+  return out;
+}
+
+// ---- as_strided_backward_adjoint (ops.yaml) ------------------------------------------------
+namespace {
+using as_strided_backward_adjoint_kernel = void (*)(const Tensor&, const Tensor&, IntArrayRef, IntArrayRef, int64_t, IntArrayRef, IntArrayRef, int64_t);
+constexpr as_strided_backward_adjoint_kernel as_strided_backward_adjoint_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::as_strided_backward_adjoint<float>, &cpu::as_strided_backward_adjoint<double>, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr},
+};
+void as_strided_backward_adjoint_run(ScalarType dtype, const Tensor& out, const Tensor& grad, IntArrayRef input_sizes, IntArrayRef input_strides, int64_t input_storage_offset, IntArrayRef size, IntArrayRef stride, int64_t storage_offset) {
+  const auto fn = detail::lookup_kernel(as_strided_backward_adjoint_table, "as_strided_backward_adjoint", out.device(), dtype,
+                                        "float32, float64");
+  fn(out, grad, input_sizes, input_strides, input_storage_offset, size, stride, storage_offset);
+}
+}  // namespace
+
+Tensor as_strided_backward_adjoint(const Tensor& grad, IntArrayRef input_sizes, IntArrayRef input_strides, int64_t input_storage_offset, IntArrayRef size, IntArrayRef stride, int64_t storage_offset) {
+  detail::check_defined("as_strided_backward_adjoint", "grad", grad);
+  const meta::TensorMeta m = meta::as_strided_backward_adjoint("as_strided_backward_adjoint", grad, input_sizes, input_strides, input_storage_offset, size, stride, storage_offset);
+  Tensor out = detail::make_output(m);
+  as_strided_backward_adjoint_run(m.dtype, out, grad, input_sizes, input_strides, input_storage_offset, size, stride, storage_offset);
   return out;
 }
 

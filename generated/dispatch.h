@@ -95,5 +95,11 @@ const Tensor& copy_(const Tensor& self, const Tensor& src);  // copy_
 Tensor sinh(const Tensor& self);  // sinh
 const Tensor& sinh_(const Tensor& self);
 const Tensor& sinh_out(const Tensor& out, const Tensor& self);
+Tensor permute(const Tensor& self, IntArrayRef dims);  // permute
+Tensor slice(const Tensor& self, int64_t dim, std::optional<int64_t> start, std::optional<int64_t> end, int64_t step);  // slice.Tensor
+Tensor diagonal(const Tensor& self, int64_t offset, int64_t dim1, int64_t dim2);  // diagonal
+Tensor as_strided(const Tensor& self, IntArrayRef size, IntArrayRef stride, std::optional<int64_t> storage_offset);  // as_strided
+Tensor as_strided_backward(const Tensor& grad, IntArrayRef input_sizes, IntArrayRef input_strides, int64_t input_storage_offset, IntArrayRef size, IntArrayRef stride, int64_t storage_offset);  // as_strided_backward
+Tensor as_strided_backward_adjoint(const Tensor& grad, IntArrayRef input_sizes, IntArrayRef input_strides, int64_t input_storage_offset, IntArrayRef size, IntArrayRef stride, int64_t storage_offset);  // as_strided_backward_adjoint
 
 }  // namespace dg::dispatch

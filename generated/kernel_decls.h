@@ -344,3 +344,21 @@ void sinh(const Tensor& out, const Tensor& self);
   template void dg::cpu::sinh<float>(const dg::Tensor&, const dg::Tensor&); \
   template void dg::cpu::sinh<double>(const dg::Tensor&, const dg::Tensor&);
 
+// as_strided_backward
+namespace dg::cpu {
+template <typename T>
+void as_strided_backward(const Tensor& out, const Tensor& grad, IntArrayRef input_sizes, IntArrayRef input_strides, int64_t input_storage_offset, IntArrayRef size, IntArrayRef stride, int64_t storage_offset);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_as_strided_backward \
+  template void dg::cpu::as_strided_backward<float>(const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef, dg::IntArrayRef, int64_t, dg::IntArrayRef, dg::IntArrayRef, int64_t); \
+  template void dg::cpu::as_strided_backward<double>(const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef, dg::IntArrayRef, int64_t, dg::IntArrayRef, dg::IntArrayRef, int64_t);
+
+// as_strided_backward_adjoint
+namespace dg::cpu {
+template <typename T>
+void as_strided_backward_adjoint(const Tensor& out, const Tensor& grad, IntArrayRef input_sizes, IntArrayRef input_strides, int64_t input_storage_offset, IntArrayRef size, IntArrayRef stride, int64_t storage_offset);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_as_strided_backward_adjoint \
+  template void dg::cpu::as_strided_backward_adjoint<float>(const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef, dg::IntArrayRef, int64_t, dg::IntArrayRef, dg::IntArrayRef, int64_t); \
+  template void dg::cpu::as_strided_backward_adjoint<double>(const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef, dg::IntArrayRef, int64_t, dg::IntArrayRef, dg::IntArrayRef, int64_t);
+

@@ -164,4 +164,107 @@ Tensor matmul(const Tensor& self, const Tensor& other) {
   return r;
 }
 
+// ---- views built from other views, and the gradients of views ----------------
+
+Tensor permute_backward(const Tensor& grad, IntArrayRef dims) {
+  const DimVector perm = meta::permutation("permute_backward", dims, grad.dim());
+  DimVector inverse(perm.size(), 0);
+  for (size_t i = 0; i < perm.size(); ++i) inverse[perm[i]] = static_cast<int64_t>(i);
+  return grad.permute(inverse);
+}
+
+// The gradient of a view is zeros of the input's shape with the gradient
+// written through the same view: an in-place copy into a view, which autograd
+// differentiates again (the base's history is rewritten), so double backward
+// needs no op of its own.
+Tensor slice_backward(const Tensor& grad_output, IntArrayRef input_sizes, int64_t dim, std::optional<int64_t> start,
+                      std::optional<int64_t> end, int64_t step) {
+  Tensor g = zeros(input_sizes, grad_output.options());
+  g.slice(dim, start, end, step).copy_(grad_output);
+  return g;
+}
+
+Tensor diagonal_backward(const Tensor& grad_output, IntArrayRef input_sizes, int64_t offset, int64_t dim1,
+                         int64_t dim2) {
+  Tensor g = zeros(input_sizes, grad_output.options());
+  g.diagonal(offset, dim1, dim2).copy_(grad_output);
+  return g;
+}
+
+Tensor narrow(const Tensor& self, int64_t dim, int64_t start, int64_t length) {
+  DG_CHECK(self.dim() > 0, "narrow: cannot narrow a 0-dim tensor");
+  const int64_t d = meta::wrap_dim("narrow", dim, self.dim());
+  const int64_t n = self.size(d);
+  DG_CHECK(start >= -n && start <= n, "narrow: start ", start, " is out of range for dimension ", d, " of size ", n,
+           " (expected ", -n, "..", n, ")");
+  if (start < 0) start += n;
+  DG_CHECK(length >= 0, "narrow: expected a non-negative length, got ", length);
+  DG_CHECK(start <= n - length, "narrow: start (", start, ") + length (", length, ") exceeds the size ", n,
+           " of dimension ", d);
+  return self.slice(d, start, start + length, 1);
+}
+
+Tensor flatten(const Tensor& self, int64_t start_dim, int64_t end_dim) {
+  const int64_t nd = self.dim();
+  const int64_t s = meta::wrap_dim("flatten", start_dim, nd);
+  const int64_t e = meta::wrap_dim("flatten", end_dim, nd);
+  DG_CHECK(s <= e, "flatten: expected start_dim <= end_dim, got start_dim ", start_dim, " (dimension ", s,
+           ") after end_dim ", end_dim, " (dimension ", e, ")");
+  if (nd == 0) return self.reshape({1});
+  if (s == e) return self;
+  DimVector shape;
+  for (int64_t d = 0; d < s; ++d) shape.push_back(self.size(d));
+  int64_t merged = 1;
+  for (int64_t d = s; d <= e; ++d) merged *= self.size(d);
+  shape.push_back(merged);
+  for (int64_t d = e + 1; d < nd; ++d) shape.push_back(self.size(d));
+  return self.reshape(shape);
+}
+
+std::vector<Tensor> unbind(const Tensor& self, int64_t dim) {
+  DG_CHECK(self.dim() > 0, "unbind: cannot unbind a 0-dim tensor");
+  const int64_t d = meta::wrap_dim("unbind", dim, self.dim());
+  std::vector<Tensor> out;
+  out.reserve(static_cast<size_t>(self.size(d)));
+  for (int64_t i = 0; i < self.size(d); ++i) out.push_back(self.select(d, i));
+  return out;
+}
+
+namespace {
+
+std::vector<Tensor> split_with(const char* op, const Tensor& self, int64_t split_size, int64_t dim,
+                               int64_t min_pieces) {
+  const int64_t d = meta::wrap_dim(op, dim, self.dim());
+  const int64_t n = self.size(d);
+  const int64_t pieces = split_size == 0 ? min_pieces : std::max((n + split_size - 1) / split_size, min_pieces);
+  std::vector<Tensor> out;
+  out.reserve(static_cast<size_t>(pieces));
+  for (int64_t i = 0; i < pieces; ++i) {
+    const int64_t start = std::min(i * split_size, n);
+    out.push_back(self.narrow(d, start, std::min(split_size, n - start)));
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<Tensor> split(const Tensor& self, int64_t split_size, int64_t dim) {
+  DG_CHECK(self.dim() > 0, "split: cannot split a 0-dim tensor");
+  DG_CHECK(split_size >= 0, "split: expected a non-negative split_size, got ", split_size);
+  const int64_t d = meta::wrap_dim("split", dim, self.dim());
+  DG_CHECK(split_size > 0 || self.size(d) == 0, "split: split_size can be 0 only when dimension ", d,
+           " is empty, but it has size ", self.size(d));
+  return split_with("split", self, split_size, d, 1);
+}
+
+std::vector<Tensor> chunk(const Tensor& self, int64_t chunks, int64_t dim) {
+  DG_CHECK(self.dim() > 0, "chunk: cannot chunk a 0-dim tensor");
+  DG_CHECK(chunks > 0, "chunk: expected a positive number of chunks, got ", chunks);
+  const int64_t d = meta::wrap_dim("chunk", dim, self.dim());
+  const int64_t n = self.size(d);
+  // An empty dim still gives `chunks` (empty) pieces, as in PyTorch.
+  if (n == 0) return split_with("chunk", self, 0, d, chunks);
+  return split_with("chunk", self, (n + chunks - 1) / chunks, d, 1);
+}
+
 }  // namespace dg::composite

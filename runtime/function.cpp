@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <memory>
 
+#include "dynagrad/detail/op_support.h"
 #include "dynagrad/factory.h"
 
 namespace dg::autograd {
@@ -103,7 +104,17 @@ void wrap_outputs(CppNodeBase* node, const variable_list& inputs, variable_list&
     info.dtype = out.dtype();
     info.device = out.device();
     node->output_info.push_back(std::move(info));
-    if (record && differentiable) {
+    if (record && differentiable && dirty && out.is_view()) {
+      // Written through a view: the base's history must change too (CopySlices),
+      // which hands the node one gradient, so only single-output functions can.
+      DG_CHECK(outputs.size() == 1, "function ", node->name(),
+               ": an input that is a view was modified in place (mark_dirty) by a function with ",
+               outputs.size(), " outputs; only single-output functions may modify views in place");
+      size_t input = 0;
+      for (size_t i = 0; i < inputs.size(); ++i)
+        if (inputs[i].unsafeGetTensorImpl() == impl) input = i;
+      dg::detail::rebase_history(out, self, input);
+    } else if (record && differentiable) {
       AutogradMeta& m = impl->ensure_autograd_meta();
       m.grad_fn = self;
       m.output_nr = nr;

@@ -109,16 +109,20 @@ void Node::add_tensor_hooks(uint32_t input_nr, std::shared_ptr<TensorHooks> hook
 
 // ---- AccumulateGrad ----------------------------------------------------------
 
-AccumulateGrad::AccumulateGrad(Tensor variable) : Node(UINT64_MAX), variable_(std::move(variable)) {
-  add_input_metadata(variable_);
+AccumulateGrad::AccumulateGrad(std::shared_ptr<LeafLink> link, const Tensor& leaf)
+    : Node(UINT64_MAX), link_(std::move(link)) {
+  add_input_metadata(leaf);
 }
 
 AccumulateGrad::~AccumulateGrad() {
-  AutogradMeta* meta = variable_.unsafeGetTensorImpl()->autograd_meta();
-  if (!meta) return;
-  std::lock_guard<std::mutex> lock(meta->mutex);
+  std::lock_guard<std::mutex> lock(link_->mutex);
   // A newer accumulator may have replaced us while our count was zero.
-  if (meta->grad_accumulator == this) meta->grad_accumulator = nullptr;
+  if (link_->accumulator == this) link_->accumulator = nullptr;
+}
+
+Tensor AccumulateGrad::variable() const {
+  std::lock_guard<std::mutex> lock(link_->mutex);
+  return Tensor(intrusive_ptr<TensorImpl>::lock_if_alive(link_->leaf));
 }
 
 namespace {
@@ -139,12 +143,13 @@ Tensor plain_alias(const Tensor& t) {
 
 variable_list AccumulateGrad::apply(variable_list&& grads) {
   if (grads.empty() || !grads[0].defined()) return {};
+  const Tensor leaf = variable();
+  if (!leaf.defined()) return {};  // the leaf is gone: nobody can read this gradient
   Tensor incoming = std::move(grads[0]);
-  AutogradMeta& meta = variable_.unsafeGetTensorImpl()->ensure_autograd_meta();
+  AutogradMeta& meta = *leaf.unsafeGetTensorImpl()->autograd_meta();
   const bool create_graph = GradMode::is_enabled();
-  // Declared before the lock so they die after it is released: a replaced
-  // .grad may own a graph reaching this leaf's accumulator, whose destructor
-  // takes the same lock.
+  // Declared before the lock so it dies after it is released: a replaced
+  // .grad may own the last reference to a graph whose nodes take locks.
   Tensor old;
   std::lock_guard<std::mutex> lock(meta.mutex);
   Tensor& grad = meta.grad;
@@ -168,28 +173,100 @@ variable_list AccumulateGrad::apply(variable_list&& grads) {
   return {};
 }
 
-variable_list NotImplementedBackward::apply(variable_list&&) {
-  throw Error(op_ + ": the derivative is not implemented (derivatives.yaml declares it not_implemented)");
+// ---- CopySlices ------------------------------------------------------------------
+
+CopySlices::CopySlices(const Tensor& base, const Tensor& view, NodePtr fn, size_t view_input)
+    : view_sizes_(view.sizes()),
+      view_strides_(view.strides()),
+      view_offset_(view.storage_offset() - base.storage_offset()),
+      fn_(std::move(fn)),
+      view_input_(view_input) {}
+
+variable_list CopySlices::apply(variable_list&& grads) {
+  variable_list out(num_outputs());
+  const Tensor& grad = grads[0];
+  if (!grad.defined()) return out;
+  // The base is always contiguous (only views are strided), and so is this
+  // fresh copy of its gradient: the view's geometry relative to the base's
+  // first element addresses the same elements in it.
+  Tensor result = grad.clone();
+  Tensor slice = result.as_strided(view_sizes_, view_strides_, view_offset_);
+  variable_list res = fn_->apply({slice.clone()});
+  // The elements the op wrote get fn's gradient w.r.t. the view's old value
+  // (none when fn does not need it: then the old value did not matter).
+  Tensor& view_grad = res[view_input_];
+  if (view_grad.defined()) {
+    slice.copy_(view_grad);
+  } else {
+    slice.zero_();
+  }
+  view_grad = std::move(result);
+  for (size_t i = 0; i < res.size() && i < out.size(); ++i) out[i] = std::move(res[i]);
+  return out;
 }
 
-// ---- leaf helpers --------------------------------------------------------------
+// ---- leaves and views ------------------------------------------------------------
+
+AutogradMeta::~AutogradMeta() {
+  if (!owns_leaf_link || !leaf_link) return;
+  std::lock_guard<std::mutex> lock(leaf_link->mutex);
+  leaf_link->leaf = nullptr;
+}
+
+void detail::refresh_view_history(TensorImpl* impl) {
+  impl->set_view_version(impl->version());  // first: the calls below must not come back here
+  const Tensor base(impl->view_base());
+  const AutogradMeta* bm = base.unsafeGetTensorImpl()->autograd_meta();
+  const bool base_requires_grad = bm && (bm->requires_grad || bm->grad_fn);
+  AutogradMeta* m = impl->autograd_meta();
+  if (!base_requires_grad) {
+    if (m) m->grad_fn.reset();
+    return;
+  }
+  // Replay the view from the base's current history: as_strided reproduces any
+  // view of a contiguous base exactly, so one node type serves every view op.
+  Tensor replay;
+  {
+    EnableGradGuard grad_mode;
+    replay = base.as_strided(impl->sizes(), impl->strides(), impl->storage_offset());
+  }
+  AutogradMeta& meta = impl->ensure_autograd_meta();
+  meta.grad_fn = replay.grad_fn();
+  meta.output_nr = replay.output_nr();
+}
 
 namespace autograd {
 
 NodePtr grad_accumulator(const Tensor& t) {
   AutogradMeta* meta = t.unsafeGetTensorImpl()->autograd_meta();
   if (!meta || meta->grad_fn || !meta->requires_grad) return nullptr;
-  std::lock_guard<std::mutex> lock(meta->mutex);
-  if (auto existing = intrusive_ptr<AccumulateGrad>::lock_if_alive(meta->grad_accumulator)) return existing;
-  auto acc = make_intrusive<AccumulateGrad>(Tensor(t.getIntrusivePtr()));
+  std::shared_ptr<LeafLink> link;
+  {
+    std::lock_guard<std::mutex> lock(meta->mutex);
+    if (!meta->leaf_link) {
+      meta->leaf_link = std::make_shared<LeafLink>();
+      meta->leaf_link->leaf = t.unsafeGetTensorImpl();
+      meta->owns_leaf_link = true;
+    }
+    link = meta->leaf_link;
+  }
+  intrusive_ptr<AccumulateGrad> acc;
+  {
+    std::lock_guard<std::mutex> lock(link->mutex);
+    acc = intrusive_ptr<AccumulateGrad>::lock_if_alive(link->accumulator);
+    if (acc) return acc;
+    acc = make_intrusive<AccumulateGrad>(link, t);
+    link->accumulator = acc.get();
+  }
   if (meta->hooks) acc->add_tensor_hooks(0, meta->hooks);
-  meta->grad_accumulator = acc.get();
   return acc;
 }
 
 Edge gradient_edge(const Tensor& t) {
   if (!t.defined()) return Edge();
-  AutogradMeta* meta = t.unsafeGetTensorImpl()->autograd_meta();
+  TensorImpl* impl = t.unsafeGetTensorImpl();
+  detail::maybe_refresh_view(impl);
+  AutogradMeta* meta = impl->autograd_meta();
   if (!meta) return Edge();
   if (meta->grad_fn) return Edge(meta->grad_fn, meta->output_nr);
   if (meta->requires_grad) return Edge(grad_accumulator(t), 0);

@@ -66,6 +66,7 @@ Tensor Tensor::_base() const {
 // ---- autograd ------------------------------------------------------------------
 
 bool Tensor::requires_grad() const {
+  detail::maybe_refresh_view(impl());
   const AutogradMeta* m = impl()->autograd_meta();
   return m && (m->requires_grad || m->grad_fn);
 }
@@ -94,6 +95,7 @@ const Tensor& Tensor::requires_grad_(bool requires_grad) const {
 }
 
 bool Tensor::is_leaf() const {
+  detail::maybe_refresh_view(impl());
   const AutogradMeta* m = impl()->autograd_meta();
   return !m || !m->grad_fn;
 }
@@ -108,11 +110,13 @@ const Tensor& Tensor::grad() const {
 Tensor& Tensor::mutable_grad() const { return impl()->ensure_autograd_meta().grad; }
 
 const NodePtr& Tensor::grad_fn() const {
+  detail::maybe_refresh_view(impl());
   const AutogradMeta* m = impl()->autograd_meta();
   return m ? m->grad_fn : null_node();
 }
 
 uint32_t Tensor::output_nr() const {
+  detail::maybe_refresh_view(impl());
   const AutogradMeta* m = impl()->autograd_meta();
   return m ? m->output_nr : 0;
 }
@@ -145,7 +149,7 @@ void Tensor::backward(const Tensor& gradient, std::optional<bool> retain_graph, 
 
 Tensor Tensor::detach() const {
   // PyTorch: a view sharing storage (and the version counter) with no history.
-  return make_view(*this, sizes(), strides(), storage_offset());
+  return make_view(*this, sizes(), strides(), storage_offset(), ViewKind::Detached);
 }
 
 const Tensor& Tensor::detach_() const {
@@ -170,9 +174,16 @@ unsigned Tensor::register_hook(std::function<Tensor(const Tensor&)> hook) const 
     // A leaf's hooks live on its AccumulateGrad; one made later picks them up itself.
     // `acc` outlives the lock: if it held the last reference, the
     // accumulator's destructor takes the same lock.
+    std::shared_ptr<LeafLink> link;
+    {
+      std::lock_guard<std::mutex> lock(m.mutex);
+      link = m.leaf_link;
+    }
     intrusive_ptr<AccumulateGrad> acc;
-    std::lock_guard<std::mutex> lock(m.mutex);
-    acc = intrusive_ptr<AccumulateGrad>::lock_if_alive(m.grad_accumulator);
+    if (link) {
+      std::lock_guard<std::mutex> lock(link->mutex);
+      acc = intrusive_ptr<AccumulateGrad>::lock_if_alive(link->accumulator);
+    }
     if (acc) acc->add_tensor_hooks(0, hooks);
   }
   return handle;
@@ -204,12 +215,19 @@ Tensor Tensor::operator[](int64_t index) const { return select(0, index); }
 
 // ---- views and allocation ----------------------------------------------------------
 
-Tensor make_view(const Tensor& base, IntArrayRef sizes, IntArrayRef strides, int64_t offset) {
+Tensor make_view(const Tensor& base, IntArrayRef sizes, IntArrayRef strides, int64_t offset, ViewKind kind) {
   const TensorImpl* b = base.unsafeGetTensorImpl();
   DG_CHECK(b, "make_view: undefined base tensor");
   auto impl = make_intrusive<TensorImpl>(b->storage(), b->dtype(), sizes, strides, offset);
+  if (kind == ViewKind::None) {
+    kind = InferenceMode::is_enabled() ? ViewKind::Inference
+           : GradMode::is_enabled()    ? ViewKind::Default
+                                       : ViewKind::NoGrad;
+  }
+  // A view of a detached alias is detached too: it never had history to follow.
+  if (b->view_kind() == ViewKind::Detached) kind = ViewKind::Detached;
   // Always point at the root, so chains of views never chain TensorImpls.
-  impl->set_view_base(b->view_base() ? b->view_base() : base.getIntrusivePtr());
+  impl->set_view_base(b->view_base() ? b->view_base() : base.getIntrusivePtr(), kind);
   impl->set_inference(b->is_inference());
   return Tensor(std::move(impl));
 }

@@ -199,11 +199,47 @@ Tensor sinh(const Tensor& self);
 const Tensor& sinh_(const Tensor& self);
 const Tensor& sinh_out(const Tensor& out, const Tensor& self);
 
+// permute: Reorders the dimensions (dims is a permutation of 0..dim-1, negative allowed); no copy.
+Tensor permute(const Tensor& self, IntArrayRef dims);
+
+// permute_backward: grad permuted by the inverse of `dims` (the gradient of permute).
+Tensor permute_backward(const Tensor& grad, IntArrayRef dims);
+
+// slice.Tensor: self[start:end:step] along `dim` (bounds clamped into range, negative ones count from the end); no copy.
+Tensor slice(const Tensor& self, int64_t dim = 0, std::optional<int64_t> start = std::nullopt, std::optional<int64_t> end = std::nullopt, int64_t step = 1);
+
+// slice_backward: Zeros of input_sizes with grad_output written into the slice [start:end:step] along `dim`.
+Tensor slice_backward(const Tensor& grad_output, IntArrayRef input_sizes, int64_t dim, std::optional<int64_t> start, std::optional<int64_t> end, int64_t step);
+
+// narrow: The `length` elements from `start` along `dim` (start may be negative); no copy.
+Tensor narrow(const Tensor& self, int64_t dim, int64_t start, int64_t length);
+
+// diagonal: The diagonal of the (dim1, dim2) planes as the last dimension (offset > 0 above, < 0 below); no copy.
+Tensor diagonal(const Tensor& self, int64_t offset = 0, int64_t dim1 = 0, int64_t dim2 = 1);
+
+// diagonal_backward: Zeros of input_sizes with grad_output written into the diagonal (the gradient of diagonal).
+Tensor diagonal_backward(const Tensor& grad_output, IntArrayRef input_sizes, int64_t offset, int64_t dim1, int64_t dim2);
+
+// as_strided: A view of self's storage with the given sizes, strides and (absolute) storage offset, default self's own.
+Tensor as_strided(const Tensor& self, IntArrayRef size, IntArrayRef stride, std::optional<int64_t> storage_offset = std::nullopt);
+
+// as_strided_backward: The gradient of as_strided; grad is summed into the storage it views, then read back by the input geometry.
+Tensor as_strided_backward(const Tensor& grad, IntArrayRef input_sizes, IntArrayRef input_strides, int64_t input_storage_offset, IntArrayRef size, IntArrayRef stride, int64_t storage_offset);
+
+// as_strided_backward_adjoint: The adjoint of as_strided_backward (its gradient): grad over the input geometry, read back as the view (size, stride).
+Tensor as_strided_backward_adjoint(const Tensor& grad, IntArrayRef input_sizes, IntArrayRef input_strides, int64_t input_storage_offset, IntArrayRef size, IntArrayRef stride, int64_t storage_offset);
+
+// flatten.using_ints: Merges the dimensions start_dim..end_dim into one (a view when the strides allow).
+Tensor flatten(const Tensor& self, int64_t start_dim = 0, int64_t end_dim = -1);
+
 namespace detail {
 // Ops without the `function` variant; reached through their Tensor methods.
 Tensor view(const Tensor& self, IntArrayRef size);  // view: The same data with a new shape (one size may be -1); no copy.
 Tensor expand(const Tensor& self, IntArrayRef size);  // expand: Broadcasts size-1 dimensions to `size` (-1 keeps a size); no copy.
 Tensor contiguous(const Tensor& self);  // contiguous: self if it is contiguous, else clone().
+std::vector<Tensor> unbind(const Tensor& self, int64_t dim = 0);  // unbind.int: The slices along `dim`, each without that dimension (views).
+std::vector<Tensor> split(const Tensor& self, int64_t split_size, int64_t dim = 0);  // split.Tensor: Pieces of split_size along `dim` (the last may be smaller); views.
+std::vector<Tensor> chunk(const Tensor& self, int64_t chunks, int64_t dim = 0);  // chunk: At most `chunks` pieces of equal size along `dim` (the last may be smaller); views.
 }  // namespace detail
 
 // ---- operators (ops.yaml `operator:`) ----------------------------------------

@@ -48,6 +48,15 @@
   const Tensor& fill_(const Scalar& value) const;  // fill_.Scalar
   const Tensor& copy_(const Tensor& src) const;  // copy_
   Tensor sinh() const;  // sinh
+  Tensor permute(IntArrayRef dims) const;  // permute
+  Tensor slice(int64_t dim = 0, std::optional<int64_t> start = std::nullopt, std::optional<int64_t> end = std::nullopt, int64_t step = 1) const;  // slice.Tensor
+  Tensor narrow(int64_t dim, int64_t start, int64_t length) const;  // narrow
+  Tensor diagonal(int64_t offset = 0, int64_t dim1 = 0, int64_t dim2 = 1) const;  // diagonal
+  Tensor as_strided(IntArrayRef size, IntArrayRef stride, std::optional<int64_t> storage_offset = std::nullopt) const;  // as_strided
+  Tensor flatten(int64_t start_dim = 0, int64_t end_dim = -1) const;  // flatten.using_ints
+  std::vector<Tensor> unbind(int64_t dim = 0) const;  // unbind.int
+  std::vector<Tensor> split(int64_t split_size, int64_t dim = 0) const;  // split.Tensor
+  std::vector<Tensor> chunk(int64_t chunks, int64_t dim = 0) const;  // chunk
   const Tensor& add_(const Tensor& other, const Scalar& alpha = 1) const;  // add.Tensor, in place
   const Tensor& add_(const Scalar& other, const Scalar& alpha = 1) const;  // add.Scalar, in place
   const Tensor& sub_(const Tensor& other, const Scalar& alpha = 1) const;  // sub.Tensor, in place

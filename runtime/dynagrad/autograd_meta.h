@@ -8,17 +8,42 @@
 
 namespace dg {
 
+// The weak two-way link between a leaf and its AccumulateGrad. Neither owns
+// the other: a leaf's .grad may hold a graph (create_graph=true) that reaches
+// the accumulator, so an owning pointer either way would be a reference
+// cycle. Each side clears its pointer in its destructor, under `mutex`.
+// SavedVariables of the leaf share the link so that, unpacked, they route
+// gradients to the same accumulator without keeping the leaf alive.
+struct LeafLink {
+  std::mutex mutex;
+  TensorImpl* leaf = nullptr;
+  AccumulateGrad* accumulator = nullptr;
+};
+
 struct AutogradMeta {
+  AutogradMeta() = default;
+  ~AutogradMeta();
+  AutogradMeta(const AutogradMeta&) = delete;
+  AutogradMeta& operator=(const AutogradMeta&) = delete;
+
   Tensor grad;                 // .grad() of a leaf
   NodePtr grad_fn;             // null for leaves
-  // Weak: the AccumulateGrad owns its leaf, the leaf only points back. The
-  // accumulator clears this pointer in its destructor (under `mutex`).
-  AccumulateGrad* grad_accumulator = nullptr;
+  std::shared_ptr<LeafLink> leaf_link;  // leaves that require grad, made on first use
   std::shared_ptr<TensorHooks> hooks;
-  std::mutex mutex;            // guards grad and grad_accumulator
+  std::mutex mutex;            // guards grad and leaf_link creation
   uint32_t output_nr = 0;
   bool requires_grad = false;  // only meaningful for leaves
+  bool owns_leaf_link = false; // false for aliases a SavedVariable unpacked
 };
+
+namespace detail {
+// A Default view whose memory was written in place since its grad_fn was
+// made gets a new one, rebuilt from its base's current history.
+void refresh_view_history(TensorImpl* impl);
+inline void maybe_refresh_view(TensorImpl* impl) {
+  if (impl->view_history_stale()) refresh_view_history(impl);
+}
+}  // namespace detail
 
 namespace autograd {
 // The edge a gradient for `t` flows along: (grad_fn, output_nr) for a

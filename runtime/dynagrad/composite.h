@@ -1,6 +1,9 @@
 #pragma once
 // Ops implemented from other ops (ops.yaml `composite:`). They record no node
 // of their own: their gradient is that of the ops they call.
+#include <optional>
+#include <vector>
+
 #include "dynagrad/tensor.h"
 
 namespace dg::composite {
@@ -15,5 +18,17 @@ Tensor matmul(const Tensor& self, const Tensor& other);
 Tensor reshape(const Tensor& self, IntArrayRef shape);
 Tensor t(const Tensor& self);
 Tensor contiguous(const Tensor& self);
+
+// ---- views built from other views, and the gradients of views ----------------
+Tensor permute_backward(const Tensor& grad, IntArrayRef dims);
+Tensor slice_backward(const Tensor& grad_output, IntArrayRef input_sizes, int64_t dim, std::optional<int64_t> start,
+                      std::optional<int64_t> end, int64_t step);
+Tensor narrow(const Tensor& self, int64_t dim, int64_t start, int64_t length);
+Tensor diagonal_backward(const Tensor& grad_output, IntArrayRef input_sizes, int64_t offset, int64_t dim1,
+                         int64_t dim2);
+Tensor flatten(const Tensor& self, int64_t start_dim, int64_t end_dim);
+std::vector<Tensor> unbind(const Tensor& self, int64_t dim);
+std::vector<Tensor> split(const Tensor& self, int64_t split_size, int64_t dim);
+std::vector<Tensor> chunk(const Tensor& self, int64_t chunks, int64_t dim);
 
 }  // namespace dg::composite

@@ -64,4 +64,41 @@ ViewMeta squeeze_dim(const char* op, const Tensor& self, int64_t dim);
 ViewMeta unsqueeze(const char* op, const Tensor& self, int64_t dim);
 ViewMeta select(const char* op, const Tensor& self, int64_t dim, int64_t index);
 
+// ---- more views: permute, slice, diagonal, as_strided -------------------------
+// Python's rule for self[start:end:step] along a dim of `size` elements: a
+// missing start is 0, a missing end is `size`, negative ones count from the
+// end, both are then clamped into [0, size] and end to at least start.
+struct SliceBounds {
+  int64_t start = 0;
+  int64_t end = 0;
+  int64_t length = 0;  // elements in the slice: ceil((end - start) / step)
+};
+SliceBounds slice_bounds(const char* op, int64_t size, std::optional<int64_t> start, std::optional<int64_t> end,
+                         int64_t step);
+// dims wrapped into [0, ndim), checked to be a permutation of 0..ndim-1.
+DimVector permutation(const char* op, IntArrayRef dims, int64_t ndim);
+// Sizes of diagonal(offset, dim1, dim2) of a tensor of `sizes`, after checking
+// the dims (wrapped into d1, d2).
+struct DiagonalShape {
+  int64_t dim1 = 0, dim2 = 1;
+  int64_t length = 0;  // elements on the diagonal
+};
+DiagonalShape diagonal_shape(const char* op, IntArrayRef sizes, int64_t offset, int64_t dim1, int64_t dim2);
+// Checks one as_strided geometry (sizes and strides of equal length, none
+// negative, storage offset not negative); `what` names it in messages.
+void check_geometry(const char* op, const char* what, IntArrayRef size, IntArrayRef stride, int64_t storage_offset);
+
+ViewMeta permute(const char* op, const Tensor& self, IntArrayRef dims);
+ViewMeta slice(const char* op, const Tensor& self, int64_t dim, std::optional<int64_t> start,
+               std::optional<int64_t> end, int64_t step);
+ViewMeta diagonal(const char* op, const Tensor& self, int64_t offset, int64_t dim1, int64_t dim2);
+ViewMeta as_strided(const char* op, const Tensor& self, IntArrayRef size, IntArrayRef stride,
+                    std::optional<int64_t> storage_offset);
+TensorMeta as_strided_backward(const char* op, const Tensor& grad, IntArrayRef input_sizes, IntArrayRef input_strides,
+                               int64_t input_storage_offset, IntArrayRef size, IntArrayRef stride,
+                               int64_t storage_offset);
+TensorMeta as_strided_backward_adjoint(const char* op, const Tensor& grad, IntArrayRef input_sizes,
+                                       IntArrayRef input_strides, int64_t input_storage_offset, IntArrayRef size,
+                                       IntArrayRef stride, int64_t storage_offset);
+
 }  // namespace dg::meta

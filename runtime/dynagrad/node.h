@@ -100,29 +100,43 @@ class Node : public intrusive_target {
   std::vector<std::pair<uint32_t, std::shared_ptr<TensorHooks>>> tensor_hooks_;
 };
 
+struct LeafLink;  // autograd_meta.h
+
 // The node of a leaf that requires grad: adds the incoming gradient to .grad.
+// It reaches its leaf through a weak LeafLink (see autograd_meta.h); once the
+// leaf is gone, gradients for it are dropped, as nobody can read them.
 class AccumulateGrad final : public Node {
  public:
-  explicit AccumulateGrad(Tensor variable);
+  AccumulateGrad(std::shared_ptr<LeafLink> link, const Tensor& leaf);
   ~AccumulateGrad() override;
   std::string name() const override { return "AccumulateGrad"; }
   variable_list apply(variable_list&& grads) override;
-  const Tensor& variable() const { return variable_; }
+  // The leaf, or undefined once it has been destroyed.
+  Tensor variable() const;
 
  private:
-  Tensor variable_;
+  std::shared_ptr<LeafLink> link_;
 };
 
-// A node that only raises: the grad_fn of outputs of ops whose derivative is
-// declared `not_implemented` in derivatives.yaml.
-class NotImplementedBackward final : public Node {
+// The grad_fn a base gets when an in-place op writes through one of its
+// views (PyTorch's CopySlices). `fn` is the in-place op's node, recorded as
+// if on the view; this node hands it the view's slice of the base's gradient
+// and puts fn's result for the view back into that slice, so the base's
+// previous history gets the gradient of every element, written or not.
+class CopySlices final : public Node {
  public:
-  explicit NotImplementedBackward(std::string op) : op_(std::move(op)) {}
-  std::string name() const override { return "NotImplemented"; }
-  variable_list apply(variable_list&&) override;
+  // `view_input`: which of fn's inputs is the view it wrote (0 for generated ops).
+  CopySlices(const Tensor& base, const Tensor& view, NodePtr fn, size_t view_input = 0);
+  std::string name() const override { return "CopySlices"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override { fn_->release_saved(); }
 
  private:
-  std::string op_;
+  DimVector view_sizes_;
+  DimVector view_strides_;
+  int64_t view_offset_;  // relative to the base's first element
+  NodePtr fn_;
+  size_t view_input_;
 };
 
 namespace detail {

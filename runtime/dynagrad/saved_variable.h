@@ -1,6 +1,7 @@
 #pragma once
 // SavedVariable: a tensor a backward formula needs, plus the version it had
 // when saved. unpack() throws if an in-place op changed it since.
+#include <memory>
 #include <string>
 
 #include "dynagrad/node.h"
@@ -12,7 +13,9 @@ class SavedVariable {
   SavedVariable() = default;
   // is_output: the tensor is an output of the node that saves it. Then only
   // its data is kept (no grad_fn), so node -> tensor -> node is no cycle;
-  // unpack() re-attaches the node.
+  // unpack() re-attaches the node. A leaf that requires grad is not kept
+  // either (its .grad may hold a graph that saved it): only its data and its
+  // AccumulateGrad, which unpack() re-attaches to an alias.
   SavedVariable(const Tensor& t, bool is_output);
 
   // `saved_for` is the node doing the unpacking (needed for outputs).
@@ -22,7 +25,8 @@ class SavedVariable {
 
  private:
   Tensor data_;
-  NodePtr grad_fn_;  // inputs only
+  NodePtr grad_accumulator_;           // leaves that require grad
+  std::shared_ptr<LeafLink> leaf_link_;  // likewise
   uint32_t saved_version_ = 0;
   uint32_t output_nr_ = 0;
   bool is_output_ = false;
@@ -30,6 +34,9 @@ class SavedVariable {
   bool requires_grad_ = false;
   bool is_leaf_ = false;
   bool released_ = false;
+  // The output of an in-place op that wrote through a view: its history is
+  // not the saving node but the base's (a CopySlices), replayed on unpack.
+  bool inplace_on_view_ = false;
 };
 
 }  // namespace dg

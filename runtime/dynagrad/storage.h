@@ -30,13 +30,20 @@ class StorageImpl : public intrusive_target {
   void reallocate(size_t nbytes);
 
   uint32_t version() const { return version_.load(std::memory_order_relaxed); }
-  void bump_version() { version_.fetch_add(1, std::memory_order_relaxed); }
+  // `op` (a string literal) is remembered so a version-mismatch error can say
+  // which in-place op changed the memory.
+  void bump_version(const char* op = nullptr) {
+    last_writer_.store(op, std::memory_order_relaxed);
+    version_.fetch_add(1, std::memory_order_relaxed);
+  }
+  const char* last_writer() const { return last_writer_.load(std::memory_order_relaxed); }
 
  private:
   void* data_ = nullptr;
   size_t nbytes_ = 0;
   Device device_;
   std::atomic<uint32_t> version_{0};
+  std::atomic<const char*> last_writer_{nullptr};
 };
 using Storage = intrusive_ptr<StorageImpl>;
 

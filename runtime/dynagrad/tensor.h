@@ -120,7 +120,9 @@ T Tensor::item() const {
 std::ostream& operator<<(std::ostream& os, const Tensor& t);
 
 // Makes a tensor that aliases `base`'s storage with new geometry (a view).
-Tensor make_view(const Tensor& base, IntArrayRef sizes, IntArrayRef strides, int64_t offset);
+// Its ViewKind comes from the grad mode in force unless given.
+Tensor make_view(const Tensor& base, IntArrayRef sizes, IntArrayRef strides, int64_t offset,
+                 ViewKind kind = ViewKind::None);
 // Allocates an uninitialised contiguous tensor (no autograd).
 Tensor make_empty(IntArrayRef sizes, ScalarType dtype, Device device);
 

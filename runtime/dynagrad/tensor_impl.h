@@ -11,6 +11,15 @@ namespace dg {
 
 struct AutogradMeta;  // autograd_meta.h
 
+// How a view came to be, which decides what autograd does with it.
+enum class ViewKind : uint8_t {
+  None,       // not a view
+  Default,    // made with grad mode on: follows its base's history
+  NoGrad,     // made under NoGradGuard: never follows the base's history
+  Inference,  // made under InferenceMode
+  Detached,   // detach(): shares memory, never any history
+};
+
 class TensorImpl : public intrusive_target {
  public:
   TensorImpl(Storage storage, ScalarType dtype, IntArrayRef sizes, IntArrayRef strides, int64_t offset);
@@ -31,11 +40,22 @@ class TensorImpl : public intrusive_target {
   }
 
   uint32_t version() const { return storage_->version(); }
-  void bump_version() { storage_->bump_version(); }
+  void bump_version(const char* op = nullptr) { storage_->bump_version(op); }
 
-  // Views: the tensor this one aliases (the base of a chain of views), or null.
+  // Views: the tensor this one aliases (the root of a chain of views), or null.
   const intrusive_ptr<TensorImpl>& view_base() const { return base_; }
-  void set_view_base(intrusive_ptr<TensorImpl> base) { base_ = std::move(base); }
+  void set_view_base(intrusive_ptr<TensorImpl> base, ViewKind kind) {
+    base_ = std::move(base);
+    view_kind_ = base_ ? kind : ViewKind::None;
+    view_version_ = version();
+  }
+  ViewKind view_kind() const { return view_kind_; }
+  // The storage version at which a Default view's grad_fn was last made.
+  // Any in-place write to the memory since (through the base or any view)
+  // makes it stale; autograd then rebuilds it from the base's history.
+  uint32_t view_version() const { return view_version_; }
+  void set_view_version(uint32_t v) { view_version_ = v; }
+  bool view_history_stale() const { return view_kind_ == ViewKind::Default && view_version_ != version(); }
 
   bool is_inference() const { return inference_; }
   void set_inference(bool v) { inference_ = v; }
@@ -58,6 +78,8 @@ class TensorImpl : public intrusive_target {
   ScalarType dtype_;
   bool contiguous_ = true;
   bool inference_ = false;
+  ViewKind view_kind_ = ViewKind::None;
+  uint32_t view_version_ = 0;
   intrusive_ptr<TensorImpl> base_;
   std::unique_ptr<AutogradMeta> autograd_meta_;
 };

@@ -9,7 +9,10 @@
 namespace dg::detail {
 
 inline bool requires_grad_fast(const Tensor& t) {
-  const AutogradMeta* m = t.defined() ? t.unsafeGetTensorImpl()->autograd_meta() : nullptr;
+  if (!t.defined()) return false;
+  TensorImpl* impl = t.unsafeGetTensorImpl();
+  maybe_refresh_view(impl);
+  const AutogradMeta* m = impl->autograd_meta();
   return m && (m->requires_grad || m->grad_fn);
 }
 
@@ -35,15 +38,21 @@ edge_list collect_next_edges(const Ts&... inputs) {
 
 // Makes `node` the grad_fn of `result` (its next output).
 void set_history(const Tensor& result, const NodePtr& node);
+// After an in-place op recorded as `node` wrote `self`: a plain tensor gets
+// `node` as its grad_fn; when `self` is a view, its base gets a CopySlices
+// wrapping `node`, and the view's history is rebuilt from the base on use.
+// `input` is which of node's inputs `self` is (0 for generated ops).
+void rebase_history(const Tensor& self, const NodePtr& node, size_t input = 0);
 
-// In-place rules: no in-place on a leaf that requires grad while grad mode is
-// on; none on an inference tensor outside inference mode; none on a view of a
-// tensor that requires grad (until view rebasing lands).
+// In-place rules, checked before anything is written: while grad mode is on,
+// no in-place op on a leaf that requires grad or on a view of one, and none
+// recorded on a view made under NoGradGuard of a base that requires grad;
+// never on an inference tensor outside InferenceMode.
 void check_inplace(const char* op, const Tensor& self, bool record);
 // out= variants do not record: error if they would have to.
 void check_out_no_grad(const char* op, bool would_record);
 
-inline void bump_version(const Tensor& t) { t.unsafeGetTensorImpl()->bump_version(); }
+inline void bump_version(const Tensor& t, const char* op) { t.unsafeGetTensorImpl()->bump_version(op); }
 
 void check_defined(const char* op, const char* arg, const Tensor& t);
 
