@@ -1364,12 +1364,12 @@ Tensor as_strided_backward_adjoint(const Tensor& grad, IntArrayRef input_sizes, 
 Tensor flatten(const Tensor& self, int64_t start_dim, int64_t end_dim) { return composite::flatten(self, start_dim, end_dim); }
 
 // ---- unbind.int: The slices along `dim`, each without that dimension (views).
-std::vector<Tensor> detail::unbind(const Tensor& self, int64_t dim) { return composite::unbind(self, dim); }
+std::vector<Tensor> unbind(const Tensor& self, int64_t dim) { return composite::unbind(self, dim); }
 
 // ---- split.Tensor: Pieces of split_size along `dim` (the last may be smaller); views.
-std::vector<Tensor> detail::split(const Tensor& self, int64_t split_size, int64_t dim) { return composite::split(self, split_size, dim); }
+std::vector<Tensor> split(const Tensor& self, int64_t split_size, int64_t dim) { return composite::split(self, split_size, dim); }
 
 // ---- chunk: At most `chunks` pieces of equal size along `dim` (the last may be smaller); views.
-std::vector<Tensor> detail::chunk(const Tensor& self, int64_t chunks, int64_t dim) { return composite::chunk(self, chunks, dim); }
+std::vector<Tensor> chunk(const Tensor& self, int64_t chunks, int64_t dim) { return composite::chunk(self, chunks, dim); }
 
 }  // namespace dg

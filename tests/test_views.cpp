@@ -16,7 +16,7 @@ namespace {
 Tensor iota(std::vector<int64_t> shape) {
   int64_t n = 1;
   for (int64_t s : shape) n *= s;
-  return dg::arange(0.0, static_cast<double>(n), 1.0, kFloat64).view(shape);
+  return dg::arange(0.0, static_cast<double>(n), 1.0, kFloat64).view(shape).clone();  // not a view itself
 }
 
 // Values in logical (row-major) order, whatever the strides.

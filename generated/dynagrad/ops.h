@@ -232,14 +232,20 @@ Tensor as_strided_backward_adjoint(const Tensor& grad, IntArrayRef input_sizes, 
 // flatten.using_ints: Merges the dimensions start_dim..end_dim into one (a view when the strides allow).
 Tensor flatten(const Tensor& self, int64_t start_dim = 0, int64_t end_dim = -1);
 
+// unbind.int: The slices along `dim`, each without that dimension (views).
+std::vector<Tensor> unbind(const Tensor& self, int64_t dim = 0);
+
+// split.Tensor: Pieces of split_size along `dim` (the last may be smaller); views.
+std::vector<Tensor> split(const Tensor& self, int64_t split_size, int64_t dim = 0);
+
+// chunk: At most `chunks` pieces of equal size along `dim` (the last may be smaller); views.
+std::vector<Tensor> chunk(const Tensor& self, int64_t chunks, int64_t dim = 0);
+
 namespace detail {
 // Ops without the `function` variant; reached through their Tensor methods.
 Tensor view(const Tensor& self, IntArrayRef size);  // view: The same data with a new shape (one size may be -1); no copy.
 Tensor expand(const Tensor& self, IntArrayRef size);  // expand: Broadcasts size-1 dimensions to `size` (-1 keeps a size); no copy.
 Tensor contiguous(const Tensor& self);  // contiguous: self if it is contiguous, else clone().
-std::vector<Tensor> unbind(const Tensor& self, int64_t dim = 0);  // unbind.int: The slices along `dim`, each without that dimension (views).
-std::vector<Tensor> split(const Tensor& self, int64_t split_size, int64_t dim = 0);  // split.Tensor: Pieces of split_size along `dim` (the last may be smaller); views.
-std::vector<Tensor> chunk(const Tensor& self, int64_t chunks, int64_t dim = 0);  // chunk: At most `chunks` pieces of equal size along `dim` (the last may be smaller); views.
 }  // namespace detail
 
 // ---- operators (ops.yaml `operator:`) ----------------------------------------

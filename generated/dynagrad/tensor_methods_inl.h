@@ -56,9 +56,9 @@ inline Tensor Tensor::narrow(int64_t dim, int64_t start, int64_t length) const {
 inline Tensor Tensor::diagonal(int64_t offset, int64_t dim1, int64_t dim2) const { return dg::diagonal(*this, offset, dim1, dim2); }
 inline Tensor Tensor::as_strided(IntArrayRef size, IntArrayRef stride, std::optional<int64_t> storage_offset) const { return dg::as_strided(*this, size, stride, storage_offset); }
 inline Tensor Tensor::flatten(int64_t start_dim, int64_t end_dim) const { return dg::flatten(*this, start_dim, end_dim); }
-inline std::vector<Tensor> Tensor::unbind(int64_t dim) const { return dg::detail::unbind(*this, dim); }
-inline std::vector<Tensor> Tensor::split(int64_t split_size, int64_t dim) const { return dg::detail::split(*this, split_size, dim); }
-inline std::vector<Tensor> Tensor::chunk(int64_t chunks, int64_t dim) const { return dg::detail::chunk(*this, chunks, dim); }
+inline std::vector<Tensor> Tensor::unbind(int64_t dim) const { return dg::unbind(*this, dim); }
+inline std::vector<Tensor> Tensor::split(int64_t split_size, int64_t dim) const { return dg::split(*this, split_size, dim); }
+inline std::vector<Tensor> Tensor::chunk(int64_t chunks, int64_t dim) const { return dg::chunk(*this, chunks, dim); }
 inline const Tensor& Tensor::add_(const Tensor& other, const Scalar& alpha) const { return dg::add_(*this, other, alpha); }
 inline const Tensor& Tensor::add_(const Scalar& other, const Scalar& alpha) const { return dg::add_(*this, other, alpha); }
 inline const Tensor& Tensor::sub_(const Tensor& other, const Scalar& alpha) const { return dg::sub_(*this, other, alpha); }

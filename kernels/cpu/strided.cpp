@@ -5,6 +5,7 @@
 // 0, expanded tensors) included.
 #include <algorithm>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "kernel_decls.h"
@@ -65,6 +66,22 @@ void storage_range(const Geometry& a, const Geometry& b, int64_t& lo, int64_t& h
   }
 }
 
+// A sufficient test that no two elements share a storage index: sorted by
+// stride, each dim steps past everything the smaller dims reach.
+bool non_overlapping(const Geometry& g) {
+  std::vector<std::pair<int64_t, int64_t>> dims;  // (stride, size) of dims with size > 1
+  for (size_t i = 0; i < g.sizes.size(); ++i) {
+    if (g.sizes[i] > 1) dims.emplace_back(g.strides[i], g.sizes[i]);
+  }
+  std::sort(dims.begin(), dims.end());
+  int64_t reach = 0;  // the largest offset the dims so far reach
+  for (const auto& [stride, size] : dims) {
+    if (stride <= reach) return false;
+    reach += (size - 1) * stride;
+  }
+  return true;
+}
+
 // How many elements of geometry g map to each storage index of [lo, lo + n).
 std::vector<int64_t> counts(const Geometry& g, int64_t lo, int64_t n) {
   std::vector<int64_t> c(static_cast<size_t>(n), 0);
@@ -79,7 +96,7 @@ std::vector<int64_t> counts(const Geometry& g, int64_t lo, int64_t n) {
 // elements of `to` share its storage index.
 template <typename T>
 void scatter_gather(const Tensor& out, const Tensor& src, const Geometry& from, const Geometry& to, bool divide_src,
-                    bool divide_out) {
+                    bool divide_out) {  // divide_* are skipped for geometries that cannot overlap
   T* o = out.data_ptr<T>();
   if (out.numel() == 0) return;
   int64_t lo = 0, hi = -1;
@@ -88,6 +105,8 @@ void scatter_gather(const Tensor& out, const Tensor& src, const Geometry& from, 
   const int64_t n = hi - lo + 1;
   std::vector<T> buf(static_cast<size_t>(n), T(0));
   const T* s = src.data_ptr<T>();
+  divide_src = divide_src && !non_overlapping(from);
+  divide_out = divide_out && !non_overlapping(to);
   if (divide_src) {
     const std::vector<int64_t> c = counts(from, lo, n);
     for_each_offset(from.sizes, src.strides(), from.strides, [&](int64_t os, int64_t og) {
