@@ -175,8 +175,24 @@ variable_list AccumulateGrad::apply(variable_list&& grads) {
 
 // ---- CopySlices ------------------------------------------------------------------
 
+namespace {
+thread_local const CopySlices* t_running_copy_slices = nullptr;
+}
+
+const CopySlices* CopySlices::running() { return t_running_copy_slices; }
+
+Tensor CopySlices::base_alias(const Storage& storage, ScalarType dtype) const {
+  auto impl = make_intrusive<TensorImpl>(storage, dtype, base_sizes_, contiguous_strides(base_sizes_), base_offset_);
+  AutogradMeta& meta = impl->ensure_autograd_meta();
+  meta.grad_fn = NodePtr(const_cast<CopySlices*>(this));
+  meta.output_nr = 0;
+  return Tensor(std::move(impl));
+}
+
 CopySlices::CopySlices(const Tensor& base, const Tensor& view, NodePtr fn, size_t view_input)
-    : view_sizes_(view.sizes()),
+    : base_sizes_(base.sizes()),
+      base_offset_(base.storage_offset()),
+      view_sizes_(view.sizes()),
       view_strides_(view.strides()),
       view_offset_(view.storage_offset() - base.storage_offset()),
       fn_(std::move(fn)),
@@ -191,7 +207,16 @@ variable_list CopySlices::apply(variable_list&& grads) {
   // first element addresses the same elements in it.
   Tensor result = grad.clone();
   Tensor slice = result.as_strided(view_sizes_, view_strides_, view_offset_);
-  variable_list res = fn_->apply({slice.clone()});
+  variable_list res;
+  {
+    const CopySlices* outer = t_running_copy_slices;
+    t_running_copy_slices = this;
+    struct Restore {
+      const CopySlices* prev;
+      ~Restore() { t_running_copy_slices = prev; }
+    } restore{outer};
+    res = fn_->apply({slice.clone()});
+  }
   // The elements the op wrote get fn's gradient w.r.t. the view's old value
   // (none when fn does not need it: then the old value did not matter).
   Tensor& view_grad = res[view_input_];

@@ -7,12 +7,12 @@ namespace dg {
 
 namespace {
 // Shares t's memory (and so its version counter) but none of its autograd
-// state. Marked a detached view so autograd never rebuilds its history.
+// state, nor a reference to its view base (whose grad_fn may own the node
+// that saves this alias: a cycle).
 Tensor alias_without_history(const Tensor& t) {
   const TensorImpl* src = t.unsafeGetTensorImpl();
   auto impl = make_intrusive<TensorImpl>(src->storage(), src->dtype(), src->sizes(), src->strides(),
                                          src->storage_offset());
-  impl->set_view_base(src->view_base(), ViewKind::Detached);
   impl->set_inference(src->is_inference());
   return Tensor(std::move(impl));
 }
@@ -78,12 +78,13 @@ Tensor SavedVariable::unpack(const Node* saved_for) const {
   }
 
   if (is_output_ && inplace_on_view_) {
-    // Only a recorded use (create_graph) needs the history; the base's
-    // current grad_fn is the CopySlices made with the saving node, as the
-    // version check above proves nothing wrote this memory since.
-    if (!GradMode::is_enabled()) return alias_without_history(data_);
-    const Tensor base(data_.unsafeGetTensorImpl()->view_base());
-    return base.as_strided(data_.sizes(), data_.strides(), data_.storage_offset());
+    // Only a recorded use (create_graph) needs that history. The saving node
+    // only runs inside its CopySlices, which rebuilds the base for us.
+    const CopySlices* owner = CopySlices::running();
+    if (!GradMode::is_enabled() || !owner) return alias_without_history(data_);
+    const TensorImpl* impl = data_.unsafeGetTensorImpl();
+    return owner->base_alias(impl->storage(), impl->dtype())
+        .as_strided(data_.sizes(), data_.strides(), data_.storage_offset());
   }
   if (is_output_) {
     Tensor out = alias_without_history(data_);

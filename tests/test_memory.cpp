@@ -80,4 +80,15 @@ TEST_CASE("no leaks: saved outputs, retain_grad, hooks, custom functions, create
     g.sum().backward();
   }
   check_back_to(before);
+  {
+    // An in-place op through a view that saves its own output (exp_): the
+    // saved output must not keep the base, whose CopySlices owns the node.
+    Tensor x = dg::randn({3, 3}, dg::kFloat64).requires_grad_();
+    Tensor y = x * 1;
+    y.narrow(1, 0, 2).exp_();
+    Tensor g = dg::autograd::grad({(y * x).sum()}, {x}, {}, std::nullopt, true)[0];
+    g.sum().backward();
+    CHECK(x.grad().defined());
+  }
+  check_back_to(before);
 }

@@ -15,6 +15,15 @@ cmake --build "$BUILD" -j2
 
 tests/consumer/run.sh "$BUILD"
 
+# The whole suite again under AddressSanitizer (with LeakSanitizer) and
+# UndefinedBehaviorSanitizer: memory errors, leaks (reference cycles in the
+# autograd graph show up here) and UB fail the run.
+ASAN_BUILD=${DG_ASAN_BUILD_DIR:-build-asan}
+cmake -S . -B "$ASAN_BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDG_BUILD_TOOLS=OFF \
+  "-DCMAKE_CXX_FLAGS=-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined"
+cmake --build "$ASAN_BUILD" -j2
+(cd "$ASAN_BUILD" && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure)
+
 # The build regenerates generated/ in place; in a checkout, any difference
 # from what is committed means someone edited generated code by hand or forgot
 # to commit a regeneration.

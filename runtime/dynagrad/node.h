@@ -131,7 +131,15 @@ class CopySlices final : public Node {
   variable_list apply(variable_list&& grads) override;
   void release_saved() override { fn_->release_saved(); }
 
+  // While fn runs (inside apply), the CopySlices running it: a tensor fn saved
+  // as its output is then rebuilt as a view of `base_alias(storage)`, whose
+  // grad_fn is this node. (fn cannot point back to us: that would be a cycle.)
+  static const CopySlices* running();
+  Tensor base_alias(const Storage& storage, ScalarType dtype) const;
+
  private:
+  DimVector base_sizes_;
+  int64_t base_offset_;
   DimVector view_sizes_;
   DimVector view_strides_;
   int64_t view_offset_;  // relative to the base's first element
