@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -36,13 +37,30 @@ OUTPUTS = {
     "tensor_methods_inl.h.j2": "dynagrad/tensor_methods_inl.h",
     "kernel_decls.h.j2": "kernel_decls.h",
     "dispatch.h.j2": "dispatch.h",
-    "dispatch.cpp.j2": "dispatch.cpp",
     "backward_nodes.h.j2": "backward_nodes.h",
-    "backward_nodes.cpp.j2": "backward_nodes.cpp",
-    "autograd.cpp.j2": "autograd.cpp",
     "op_registry.cpp.j2": "op_registry.cpp",
     "ops.md.j2": "ops.md",
 }
+# The per-op C++ bodies are split into shards, an op's shard fixed by a hash
+# of its name: adding or changing one op recompiles one shard, not all ops,
+# and the shards build in parallel.
+NUM_SHARDS = 6
+SHARDED_OUTPUTS = {
+    "dispatch.cpp.j2": "dispatch_{}.cpp",
+    "backward_nodes.cpp.j2": "backward_nodes_{}.cpp",
+    "autograd.cpp.j2": "autograd_{}.cpp",
+}
+
+
+def shard_of(op: Op) -> int:
+    return zlib.crc32(op.name.encode()) % NUM_SHARDS
+
+
+def all_outputs() -> list:
+    outs = list(OUTPUTS.values())
+    for pattern in SHARDED_OUTPUTS.values():
+        outs += [pattern.format(i) for i in range(NUM_SHARDS)]
+    return outs
 
 
 # ---------------------------------------------------------------- derived strings
@@ -72,6 +90,8 @@ def _sample_literal(arg, value) -> str:
         return "std::vector<int64_t>{" + ", ".join(str(v) for v in value) + "}"
     if arg.type == "bool":
         return "true" if value else "false"
+    if arg.type == "str":
+        return f'std::string_view("{value}")'
     raise AssertionError(arg.type)
 
 
@@ -86,10 +106,13 @@ def _tensor_spec(value) -> str:
     if isinstance(value, dict):
         shape, low, high = value["shape"], value.get("low", -1.0), value.get("high", 1.0)
         transposed = bool(value.get("transposed", False))
+        dtype = value.get("dtype", "float64")
     else:
-        shape, low, high, transposed = value, -1.0, 1.0, False
+        shape, low, high, transposed, dtype = value, -1.0, 1.0, False, "float64"
     dims = ", ".join(str(s) for s in shape)
-    return f"TensorSpec{{{{{dims}}}, {_num(float(low))}, {_num(float(high))}, {'true' if transposed else 'false'}}}"
+    cpp_dtype = {"float64": "kFloat64", "int64": "kInt64", "bool": "kBool"}[dtype]
+    return (f"TensorSpec{{{{{dims}}}, {_num(float(low))}, {_num(float(high))}, "
+            f"{'true' if transposed else 'false'}, {cpp_dtype}}}")
 
 
 def _shape_of(value) -> list:
@@ -121,7 +144,7 @@ def op_context(op: Op) -> dict:
         "ident": op.ident,
         "summary": op.summary,
         "fn_ns": fn_ns,
-        "ret": "const Tensor&" if op.is_inplace_op else "std::vector<Tensor>" if op.returns_tensor_list else "Tensor",
+        "ret": op.cpp_return,
         "unary_operator": op.operator == "-" and len(args) == 1,
         "has_function": has_function,
         "has_method": "method" in op.variants and self_arg is not None and self_arg.is_tensor,
@@ -158,10 +181,18 @@ def op_context(op: Op) -> dict:
                                         for d in DTYPES) + "}")
         ctx["table_rows"] = rows
         ctx["kernel_call_args"] = ", ".join(
-            (f"detail::cast_for_compute({a.name}, dtype)" if (a.is_tensor and op.is_pointwise) else a.name)
+            (f"detail::cast_for_compute({a.name}, dtype)"
+             if (a.is_tensor and op.is_pointwise and a.name not in op.no_promote) else a.name)
             for a in args)
+        # Kernels are chosen by the compute dtype: the promoted one for
+        # pointwise ops, else the first Tensor argument's (argmax of float32
+        # runs the float kernel and writes int64).
+        ctx["kernel_dtype"] = "m.dtype" if op.is_pointwise else f"{tensors[0].name}.dtype()"
+    ctx["out_dtype"] = {"float32": "kFloat32", "float64": "kFloat64", "int64": "kInt64", "bool": "kBool"}.get(
+        op.out_dtype or "", "")
     if op.is_pointwise:
-        ctx["meta_tensors"] = ", ".join(f'{{"{a.name}", &{a.name}}}' for a in tensors)
+        ctx["meta_tensors"] = ", ".join(
+            f'{{"{a.name}", &{a.name}{", false" if a.name in op.no_promote else ""}}}' for a in tensors)
         ctx["meta_scalars"] = ", ".join(f"&{a.name}" for a in args if a.type == "Scalar")
     ctx["meta_args"] = _names(args)
     # The meta call with @OP@ for the op's name as the error messages spell it
@@ -206,7 +237,9 @@ def op_context(op: Op) -> dict:
         specs, call_args = [], []
         ti = 0
         for a in args:
-            if a.is_tensor:
+            if a.type == "Tensor?" and s.values.get(a.name) is None:
+                call_args.append("std::nullopt" if a.name in s.values else None)
+            elif a.type in ("Tensor", "Tensor?"):
                 specs.append(_tensor_spec(s.values[a.name]))
                 call_args.append(f"in[{ti}]")
                 ti += 1
@@ -219,7 +252,7 @@ def op_context(op: Op) -> dict:
             call_args.pop()
         call_args = [c if c is not None else args[i].default for i, c in enumerate(call_args)]
         # An in-place variant needs self to hold the broadcast result.
-        shapes = [_shape_of(s.values[a.name]) for a in tensors]
+        shapes = [_shape_of(s.values[a.name]) for a in tensors if a.name in s.values]
         inplace_ok = not shapes or _broadcast(shapes) == shapes[0]
         samples.append({"specs": ", ".join(specs), "args": call_args, "line": s.line, "inplace_ok": inplace_ok})
     ctx["samples"] = samples
@@ -239,7 +272,14 @@ def sample_calls(ctx: dict) -> list:
             body = f"auto self = {a[0]}.clone(); self.{ctx['base']}({', '.join(a[1:])}); return {{self}};"
             rows.append({"sample": i, "variant": "inplace", "body": body, "specs": s["specs"], "grad": True})
             continue
-        ret = f"return {fn_call};" if ctx["op"].returns_tensor_list else f"return {{{fn_call}}};"
+        op = ctx["op"]
+        if op.returns_tensor_list:
+            ret = f"return {fn_call};"
+        elif op.returns_tuple:
+            gets = ", ".join(f"std::get<{k}>(r)" for k in range(len(op.sig.returns)))
+            ret = f"auto r = {fn_call}; return {{{gets}}};"
+        else:
+            ret = f"return {{{fn_call}}};"
         rows.append({"sample": i, "variant": "function" if ctx["has_function"] else "method",
                      "body": ret, "specs": s["specs"], "grad": True})
         if ctx["has_inplace"] and s["inplace_ok"]:
@@ -275,7 +315,12 @@ def render_all(ops: list, yaml_names: tuple) -> dict:
     data = {"ops": ctxs, "kernels": list(kernels.values()), "sources": yaml_names,
             "header": "// @generated by codegen/gen.py from {} and {}. Do not edit: change the YAML, the\n"
                       "// templates or the generator, then rebuild.".format(*yaml_names)}
-    return {out: env.get_template(tpl).render(**data) for tpl, out in OUTPUTS.items()}
+    files = {out: env.get_template(tpl).render(**data) for tpl, out in OUTPUTS.items()}
+    for tpl, pattern in SHARDED_OUTPUTS.items():
+        for i in range(NUM_SHARDS):
+            shard = dict(data, ops=[c for op, c in zip(ops, ctxs) if shard_of(op) == i])
+            files[pattern.format(i)] = env.get_template(tpl).render(**shard)
+    return files
 
 
 def main(argv=None) -> int:
@@ -287,7 +332,7 @@ def main(argv=None) -> int:
     p.add_argument("--list-outputs", action="store_true", help="print the files it writes and exit")
     args = p.parse_args(argv)
     if args.list_outputs:
-        print(";".join(os.path.join(args.out, o) for o in OUTPUTS.values()))
+        print(";".join(os.path.join(args.out, o) for o in all_outputs()))
         return 0
     try:
         ops = load(args.ops, args.derivatives)
@@ -308,6 +353,13 @@ def main(argv=None) -> int:
             os.makedirs(os.path.dirname(path), exist_ok=True)
             with open(path, "w", encoding="utf-8") as f:
                 f.write(text)
+    # Files a previous generator version wrote but this one does not.
+    wanted = set(files)
+    for name in sorted(os.listdir(args.out)) if os.path.isdir(args.out) else []:
+        if name.endswith(".cpp") and name not in wanted:
+            stale.append(name)
+            if not args.check:
+                os.remove(os.path.join(args.out, name))
     if args.check and stale:
         sys.stderr.write("dynagrad codegen: generated/ differs from a fresh regeneration in: "
                          f"{', '.join(stale)}. Rebuild (or run tools/regen.sh) and commit generated/.\n")

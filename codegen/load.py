@@ -16,7 +16,8 @@ from model import (DEVICES, DTYPES, SUPPORTED_TYPES, Arg, Derivative, Formula, O
                    Signature, SpecError)
 
 OP_KEYS = {"name", "signature", "summary", "variants", "category", "int_to_float", "meta", "view_of",
-           "composite", "dtypes", "devices", "kernels", "operator", "differentiable", "samples"}
+           "composite", "dtypes", "devices", "kernels", "operator", "differentiable", "samples", "out_dtype",
+           "no_promote"}
 DERIV_FIXED_KEYS = {"name", "forward"}
 VARIANTS = ["function", "method", "inplace", "out"]
 OPERATORS = {"+", "-", "*", "/"}
@@ -216,9 +217,13 @@ def _fill_op(fname: str, entry: dict, op: Op) -> None:
             raise SpecError(fname, kl("signature"), name, "signature",
                             f"argument '{a.name}' has type '{a.type}', which the generator does not support yet "
                             f"(supported: {', '.join(sorted(SUPPORTED_TYPES))})")
-    if not (op.returns_tensor or (op.returns_tensor_list and entry.get("composite"))):
+    if not (op.returns_tensor or ((op.returns_tensor_list or op.returns_tuple) and entry.get("composite"))):
         raise SpecError(fname, kl("signature"), name, "signature",
-                        "only single-Tensor returns (and Tensor[] for composite ops) are supported by the generator yet")
+                        "only single-Tensor returns (and Tensor[] or tuples for composite ops) are supported by the "
+                        "generator yet")
+    if any(a.type == "Tensor?" for a in op.sig.args) and not entry.get("composite"):
+        raise SpecError(fname, kl("signature"), name, "signature",
+                        "Tensor? arguments are supported for composite ops only (yet)")
     op.summary = str(entry.get("summary", "")).strip()
     op.category = entry.get("category")
     if op.category not in (None, "pointwise"):
@@ -230,8 +235,19 @@ def _fill_op(fname: str, entry: dict, op: Op) -> None:
     op.view_of = entry.get("view_of")
     op.composite = entry.get("composite")
     op.operator = entry.get("operator")
+    op.out_dtype = entry.get("out_dtype")
+    if op.out_dtype is not None and (op.out_dtype not in DTYPES or not op.is_pointwise):
+        raise SpecError(fname, kl("out_dtype"), name, "out_dtype",
+                        f"expected one of {DTYPES} on a category: pointwise op, got {op.out_dtype!r}")
+    op.no_promote = entry.get("no_promote", [])
+    for a in op.no_promote:
+        arg = op.sig.arg(a) if isinstance(a, str) else None
+        if arg is None or not arg.is_tensor or not op.is_pointwise:
+            raise SpecError(fname, kl("no_promote"), name, "no_promote",
+                            f"'{a}' is not a Tensor argument of this pointwise op")
     op.differentiable = bool(entry.get("differentiable", True))
-    default_variants = ["function", "method", "inplace", "out"] if op.is_pointwise else ["function", "method"]
+    default_variants = (["function", "method", "out"] if op.out_dtype else ["function", "method", "inplace", "out"]
+                        if op.is_pointwise else ["function", "method"])
     op.variants = _check_list_of(fname, entry, name, "variants", VARIANTS) if "variants" in entry else default_variants
     if op.is_inplace_op:
         if op.sig.mutated_arg is None or op.sig.args[0] is not op.sig.mutated_arg:
@@ -288,6 +304,8 @@ def _fill_op(fname: str, entry: dict, op: Op) -> None:
                             "an op with a kernel needs `meta` (its shape rule) unless it is category: pointwise")
     elif "dtypes" in entry and not op.composite:
         raise SpecError(fname, kl("dtypes"), name, "dtypes", "dtypes are declared but no kernel implements them")
+    if op.out_dtype and "inplace" in op.variants:
+        raise SpecError(fname, kl("variants"), name, "variants", "an op with out_dtype has no inplace variant")
     if ("inplace" in op.variants or "out" in op.variants) and not op.kernels:
         raise SpecError(fname, kl("variants"), name, "variants", "inplace and out variants need a kernel")
     if op.operator and "function" not in op.variants:
@@ -322,11 +340,15 @@ def _is_shape(v) -> bool:
 def _check_sample_value(fname, line, name, arg: Arg, v):
     def bad(msg):
         raise SpecError(fname, line, name, "samples", f"argument '{arg.name}': {msg}")
-    if arg.is_tensor:
+    if arg.type == "Tensor?" and v is None:
+        return
+    if arg.type in ("Tensor", "Tensor?"):
         if isinstance(v, dict):
-            unknown = set(v) - {"shape", "low", "high", "transposed"}
+            unknown = set(v) - {"shape", "low", "high", "transposed", "dtype"}
             if unknown:
-                bad(f"unknown tensor sample keys {sorted(unknown)} (expected shape, low, high, transposed)")
+                bad(f"unknown tensor sample keys {sorted(unknown)} (expected shape, low, high, transposed, dtype)")
+            if v.get("dtype", "float64") not in ("float64", "int64", "bool"):
+                bad("a sample tensor's dtype is float64 (default, gradient-checked), int64 or bool")
             if not _is_shape(v.get("shape")):
                 bad("`shape` must be a list of non-negative ints")
             if v.get("transposed") and len(v["shape"]) < 2:
@@ -347,6 +369,9 @@ def _check_sample_value(fname, line, name, arg: Arg, v):
     elif arg.type == "bool":
         if not isinstance(v, bool):
             bad(f"expected true or false, got {v!r}")
+    elif arg.type == "str":
+        if not isinstance(v, str):
+            bad(f"expected a string, got {v!r}")
 
 
 # ---------------------------------------------------------------- derivatives.yaml

@@ -29,10 +29,12 @@ class SpecError(Exception):
 
 # Types the generator can emit today. Others parse (so the grammar is whole)
 # but are rejected by validation with a clear message.
-SUPPORTED_TYPES = {"Tensor", "Scalar", "int", "int?", "int[]", "float", "bool"}
+SUPPORTED_TYPES = {"Tensor", "Tensor?", "Scalar", "int", "int?", "int[]", "float", "bool", "str"}
 
 CPP_ARG_TYPE = {
     "Tensor": "const Tensor&",
+    "Tensor?": "const std::optional<Tensor>&",
+    "str": "std::string_view",
     "Scalar": "const Scalar&",
     "int": "int64_t",
     "int?": "std::optional<int64_t>",
@@ -43,6 +45,7 @@ CPP_ARG_TYPE = {
 # How a backward node keeps a non-Tensor argument.
 CPP_MEMBER_TYPE = {
     "Scalar": "Scalar",
+    "str": "std::string",
     "int": "int64_t",
     "int?": "std::optional<int64_t>",
     "int[]": "std::vector<int64_t>",
@@ -137,6 +140,8 @@ class Op:
     devices: list[str] = field(default_factory=lambda: ["cpu"])
     kernels: dict = field(default_factory=dict)   # device -> kernel name (qualified, e.g. cpu::mul)
     operator: Optional[str] = None
+    out_dtype: Optional[str] = None       # pointwise: output dtype (comparisons: bool)
+    no_promote: list = field(default_factory=list)  # pointwise: tensors kept out of type promotion
     differentiable: bool = True
     samples: list[Sample] = field(default_factory=list)
     derivative: Optional["Derivative"] = None
@@ -177,6 +182,20 @@ class Op:
     @property
     def returns_tensor_list(self) -> bool:
         return len(self.sig.returns) == 1 and self.sig.returns[0].type == "Tensor[]"
+
+    @property
+    def returns_tuple(self) -> bool:
+        return len(self.sig.returns) > 1
+
+    @property
+    def cpp_return(self) -> str:
+        if self.is_inplace_op:
+            return "const Tensor&"
+        if self.returns_tensor_list:
+            return "std::vector<Tensor>"
+        if self.returns_tuple:
+            return "std::tuple<" + ", ".join("Tensor" for _ in self.sig.returns) + ">"
+        return "Tensor"
 
     def kernel_for(self, device: str) -> Optional[str]:
         return self.kernels.get(device)

@@ -128,6 +128,7 @@ TensorMeta pointwise(const char* op, std::initializer_list<NamedTensor> tensors,
   bool first = true;
   size_t i = 0;
   const NamedTensor* first_arg = nullptr;
+  bool have_dtype = false;
   const Tensor* first_tensor = nullptr;
   for (const NamedTensor& arg : tensors) {
     const Tensor* t = arg.tensor;
@@ -135,9 +136,12 @@ TensorMeta pointwise(const char* op, std::initializer_list<NamedTensor> tensors,
       DG_CHECK(t->device() == first_tensor->device(), op, ": expected all tensors to be on the same device, got ",
                first_arg->name, " on ", first_tensor->device(), " and ", arg.name, " on ", t->device());
     }
+    if (arg.promote) {
+      m.dtype = have_dtype ? promote_types(m.dtype, t->dtype()) : t->dtype();
+      have_dtype = true;
+    }
     if (first) {
       m.sizes = DimVector(t->sizes());
-      m.dtype = t->dtype();
       m.device = t->device();
       first_tensor = t;
       first_arg = &arg;
@@ -161,7 +165,6 @@ TensorMeta pointwise(const char* op, std::initializer_list<NamedTensor> tensors,
         out[k] = da == 1 ? db : da;
       }
       m.sizes = std::move(out);
-      m.dtype = promote_types(m.dtype, t->dtype());
     }
     ++i;
   }

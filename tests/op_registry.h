@@ -13,6 +13,7 @@ struct TensorSpec {
   double low = -1.0;
   double high = 1.0;
   bool transposed = false;  // stored with the last two dims swapped
+  ScalarType dtype = kFloat64;  // float64 inputs require grad; int64 (indices) in [low, high); bool masks
 };
 
 struct OpInfo {

@@ -4,6 +4,7 @@
 // variants included; out= variants match the function form.
 #include <catch2/catch.hpp>
 
+#include <cmath>
 #include <set>
 #include <string>
 
@@ -19,9 +20,26 @@ namespace {
 Tensor make_input(const TensorSpec& s) {
   std::vector<int64_t> stored = s.shape;
   if (s.transposed) std::swap(stored[stored.size() - 1], stored[stored.size() - 2]);
-  Tensor t = dg::rand(stored, dg::kFloat64) * (s.high - s.low) + s.low;
+  Tensor u = dg::rand(stored, dg::kFloat64);
+  Tensor t;
+  if (s.dtype == kFloat64) {
+    t = u * (s.high - s.low) + s.low;
+  } else if (s.dtype == kInt64) {
+    // Integers uniform in [low, high): indices, class labels.
+    t = dg::empty(stored, kInt64);
+    const double* src = u.data_ptr<double>();
+    int64_t* dst = t.data_ptr<int64_t>();
+    for (int64_t i = 0; i < u.numel(); ++i) dst[i] = static_cast<int64_t>(std::floor(src[i] * (s.high - s.low) + s.low));
+  } else {
+    t = dg::empty(stored, kBool);
+    const double* src = u.data_ptr<double>();
+    bool* dst = t.data_ptr<bool>();
+    for (int64_t i = 0; i < u.numel(); ++i) dst[i] = src[i] < 0.5;
+  }
   if (s.transposed) t = t.transpose(-1, -2);
-  return t.detach().requires_grad_();
+  t = t.detach();
+  if (s.dtype == kFloat64) t.requires_grad_();
+  return t;
 }
 
 variable_list make_inputs(const dg::testing::OpSample& s) {
@@ -51,7 +69,7 @@ TEST_CASE("generated gradcheck of every op sample", "[ops][gradcheck]") {
     if (!s.check_grad) continue;
     INFO(label(s));
     variable_list in = make_inputs(s);
-    for (const auto& t : in) REQUIRE(t.requires_grad());
+    for (size_t k = 0; k < in.size(); ++k) REQUIRE(in[k].requires_grad() == (s.inputs[k].dtype == kFloat64));
     if (s.inputs.size() && s.inputs[0].transposed) REQUIRE_FALSE(in[0].is_contiguous());
     CHECK_NOTHROW(dg::autograd::gradcheck(s.fn, in));
     ++checked;

@@ -40,6 +40,7 @@ void check_same_device(const char* op, std::initializer_list<const Tensor*> tens
 struct NamedTensor {
   const char* name;
   const Tensor* tensor;
+  bool promote = true;  // false: broadcast, but keep out of type promotion (masks, conditions)
 };
 // Broadcast shape of the tensors, promoted dtype (a floating Scalar makes an
 // integer result float32; int_to_float does so for any integer result).
