@@ -80,9 +80,11 @@ def _kernel_params(op: Op, qualified: bool) -> list:
 
 
 def _sample_literal(arg, value) -> str:
-    if arg.type in ("Scalar",):
+    if value is None:
+        return "std::nullopt"
+    if arg.type in ("Scalar", "Scalar?"):
         return f"Scalar({_num(value)})"
-    if arg.type == "float":
+    if arg.type in ("float", "float?"):
         return f"double({_num(value)})"
     if arg.type in ("int", "int?"):
         return "std::nullopt" if value is None else f"int64_t({value})"
@@ -243,6 +245,11 @@ def op_context(op: Op) -> dict:
                 specs.append(_tensor_spec(s.values[a.name]))
                 call_args.append(f"in[{ti}]")
                 ti += 1
+            elif a.type == "Tensor[]":
+                items = s.values[a.name]
+                specs += [_tensor_spec(v) for v in items]
+                call_args.append(f"variable_list(in.begin() + {ti}, in.begin() + {ti + len(items)})")
+                ti += len(items)
             elif a.name in s.values:
                 call_args.append(_sample_literal(a, s.values[a.name]))
             else:
@@ -252,7 +259,7 @@ def op_context(op: Op) -> dict:
             call_args.pop()
         call_args = [c if c is not None else args[i].default for i, c in enumerate(call_args)]
         # An in-place variant needs self to hold the broadcast result.
-        shapes = [_shape_of(s.values[a.name]) for a in tensors if a.name in s.values]
+        shapes = [_shape_of(s.values[a.name]) for a in tensors if s.values.get(a.name) is not None]
         inplace_ok = not shapes or _broadcast(shapes) == shapes[0]
         samples.append({"specs": ", ".join(specs), "args": call_args, "line": s.line, "inplace_ok": inplace_ok})
     ctx["samples"] = samples

@@ -221,9 +221,9 @@ def _fill_op(fname: str, entry: dict, op: Op) -> None:
         raise SpecError(fname, kl("signature"), name, "signature",
                         "only single-Tensor returns (and Tensor[] or tuples for composite ops) are supported by the "
                         "generator yet")
-    if any(a.type == "Tensor?" for a in op.sig.args) and not entry.get("composite"):
+    if any(a.type in ("Tensor?", "Tensor[]") for a in op.sig.args) and not entry.get("composite"):
         raise SpecError(fname, kl("signature"), name, "signature",
-                        "Tensor? arguments are supported for composite ops only (yet)")
+                        "Tensor? and Tensor[] arguments are supported for composite ops only (yet)")
     op.summary = str(entry.get("summary", "")).strip()
     op.category = entry.get("category")
     if op.category not in (None, "pointwise"):
@@ -340,7 +340,13 @@ def _is_shape(v) -> bool:
 def _check_sample_value(fname, line, name, arg: Arg, v):
     def bad(msg):
         raise SpecError(fname, line, name, "samples", f"argument '{arg.name}': {msg}")
-    if arg.type == "Tensor?" and v is None:
+    if arg.type in ("Tensor?", "Scalar?", "float?") and v is None:
+        return
+    if arg.type == "Tensor[]":
+        if not isinstance(v, list) or not v:
+            bad("a Tensor[] sample is a non-empty list of tensor samples")
+        for item in v:
+            _check_sample_value(fname, line, name, Arg(arg.name, "Tensor", None), item)
         return
     if arg.type in ("Tensor", "Tensor?"):
         if isinstance(v, dict):
@@ -355,7 +361,7 @@ def _check_sample_value(fname, line, name, arg: Arg, v):
                 bad("`transposed` needs at least 2 dimensions")
         elif not _is_shape(v):
             bad(f"a Tensor sample is a shape like [3, 4] or {{shape: [3], low: 0.5, high: 2}}, got {v!r}")
-    elif arg.type == "Scalar" or arg.type == "float":
+    elif arg.type in ("Scalar", "Scalar?", "float", "float?"):
         if isinstance(v, bool) or not isinstance(v, (int, float)):
             bad(f"expected a number, got {v!r}")
     elif arg.type in ("int", "int?"):

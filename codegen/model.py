@@ -29,11 +29,15 @@ class SpecError(Exception):
 
 # Types the generator can emit today. Others parse (so the grammar is whole)
 # but are rejected by validation with a clear message.
-SUPPORTED_TYPES = {"Tensor", "Tensor?", "Scalar", "int", "int?", "int[]", "float", "bool", "str"}
+SUPPORTED_TYPES = {"Tensor", "Tensor?", "Tensor[]", "Scalar", "Scalar?", "int", "int?", "int[]", "float", "float?",
+                   "bool", "str"}
 
 CPP_ARG_TYPE = {
     "Tensor": "const Tensor&",
     "Tensor?": "const std::optional<Tensor>&",
+    "Tensor[]": "const std::vector<Tensor>&",
+    "Scalar?": "const std::optional<Scalar>&",
+    "float?": "std::optional<double>",
     "str": "std::string_view",
     "Scalar": "const Scalar&",
     "int": "int64_t",
@@ -45,6 +49,8 @@ CPP_ARG_TYPE = {
 # How a backward node keeps a non-Tensor argument.
 CPP_MEMBER_TYPE = {
     "Scalar": "Scalar",
+    "Scalar?": "std::optional<Scalar>",
+    "float?": "std::optional<double>",
     "str": "std::string",
     "int": "int64_t",
     "int?": "std::optional<int64_t>",

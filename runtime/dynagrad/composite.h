@@ -32,3 +32,8 @@ std::vector<Tensor> split(const Tensor& self, int64_t split_size, int64_t dim);
 std::vector<Tensor> chunk(const Tensor& self, int64_t chunks, int64_t dim);
 
 }  // namespace dg::composite
+
+// Composites of the operator groups, one header each.
+#include "dynagrad/composite_index.h"
+#include "dynagrad/composite_nn.h"
+#include "dynagrad/composite_pointwise.h"

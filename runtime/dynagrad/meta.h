@@ -103,3 +103,7 @@ TensorMeta as_strided_backward_adjoint(const char* op, const Tensor& grad, IntAr
                                        IntArrayRef stride, int64_t storage_offset);
 
 }  // namespace dg::meta
+
+// Shape rules of the operator groups, one header each.
+#include "dynagrad/meta_index.h"
+#include "dynagrad/meta_nn.h"

@@ -5,6 +5,8 @@
 #include <functional>
 #include <optional>
 #include <ostream>
+#include <string_view>
+#include <tuple>
 #include <vector>
 
 #include "dynagrad/error.h"
