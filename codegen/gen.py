@@ -163,6 +163,7 @@ def op_context(op: Op) -> dict:
         "tensor_list": ", ".join(a.name for a in tensors),
         "other_args_defn": _args(method_args, False),
         "dtypes_text": ", ".join(op.dtypes),
+        "dtype_strings": ", ".join(f'"{d}"' for d in op.dtypes),
         "kind": "composite" if op.composite else "view" if op.view_of else "kernel",
         "composite": op.composite,
         "meta": op.meta,

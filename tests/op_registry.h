@@ -21,6 +21,7 @@ struct OpInfo {
   bool differentiable;  // has a backward node
   const char* kind;     // kernel, view, composite
   int num_samples;
+  std::vector<const char*> dtypes;  // declared in ops.yaml (kernel ops)
 };
 
 struct OpSample {

@@ -1,0 +1,154 @@
+#!/usr/bin/env python3
+"""Forward golden values from a real PyTorch, for every op sample in ops.yaml.
+
+    /usr/bin/python3 tools/golden/make_golden.py   # needs Debian's python3-torch
+
+For each op and each of its samples it draws inputs (seeded, so reruns give
+the same file), calls the PyTorch function of the same name with the sample's
+arguments, and writes inputs and outputs to tests/golden/ops_golden.yaml.
+tests/test_golden.cpp feeds the same inputs to dynagrad's op (through the
+generated sample registry) and compares. The C++ tests need no Python.
+
+Ops PyTorch does not have under the same name (dynagrad's backward helpers)
+and random ops are skipped; the script prints which and why.
+"""
+import os
+import sys
+
+import numpy as np
+import yaml
+
+try:
+    import torch
+    import torch.nn.functional as F
+except ImportError:
+    sys.exit("make_golden.py: needs PyTorch: apt-get install python3-torch (run with /usr/bin/python3)")
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "codegen"))
+from load import load  # noqa: E402
+
+OUT = os.path.join(ROOT, "tests", "golden", "ops_golden.yaml")
+
+# Not compared: random, or dynagrad-only helpers with no PyTorch twin.
+SKIP = {
+    "dropout": "random",
+}
+# dynagrad op -> PyTorch callable, where the name or the calling convention differs.
+RENAME = {
+    "sum_to": None, "sum_backward": None, "pow_backward": None, "maybe_multiply": None, "permute_backward": None,
+    "as_strided_backward": None, "as_strided_backward_adjoint": None,
+}
+
+
+def resolve(base):
+    if base in RENAME:
+        return RENAME[base]
+    for ns in (torch, F, torch.special, torch.linalg):
+        fn = getattr(ns, base, None)
+        if callable(fn):
+            return fn
+    aten = getattr(torch.ops.aten, base, None)  # backward helpers: aten.tanh_backward, ...
+    if aten is not None:
+        return aten
+    if base.endswith("_") and hasattr(torch.Tensor, base):  # in-place ops: on a clone
+        return lambda self, *a, **k: getattr(self.clone(), base)(*a, **k)
+    if hasattr(torch.Tensor, base):
+        return lambda self, *a, **k: getattr(self, base)(*a, **k)
+    return None
+
+
+def draw(spec, rng):
+    """A sample tensor (shape, or {shape, low, high, dtype, transposed})."""
+    if isinstance(spec, dict):
+        shape, low, high = spec["shape"], spec.get("low", -1.0), spec.get("high", 1.0)
+        dtype = spec.get("dtype", "float64")
+    else:
+        shape, low, high, dtype = spec, -1.0, 1.0, "float64"
+    u = rng.random(size=shape)
+    if dtype == "float64":
+        return torch.tensor(u * (high - low) + low, dtype=torch.float64)
+    if dtype == "int64":
+        return torch.tensor(np.floor(u * (high - low) + low), dtype=torch.int64)
+    return torch.tensor(u < 0.5, dtype=torch.bool)
+
+
+def encode(t):
+    t = t.detach().contiguous()
+    kind = {torch.float64: "float64", torch.float32: "float64", torch.int64: "int64", torch.bool: "bool"}[t.dtype]
+    flat = t.reshape(-1).tolist()
+    if kind == "float64":
+        data = [float(v) for v in flat]
+    elif kind == "int64":
+        data = [int(v) for v in flat]
+    else:
+        data = [bool(v) for v in flat]
+    return {"shape": list(t.shape), "dtype": kind, "data": data}
+
+
+def call(op, sample, rng):
+    """Returns (inputs, outputs) as tensors, or raises."""
+    fn = resolve(op.base)
+    if fn is None:
+        raise LookupError("no PyTorch function of this name")
+    inputs, pos, kw, skipped = [], [], {}, False
+    for a in op.sig.args:
+        given = a.name in sample.values
+        v = sample.values.get(a.name)
+        if a.type == "Tensor[]":
+            ts = [draw(s, rng) for s in v]
+            inputs += ts
+            value = ts
+        elif a.type in ("Tensor", "Tensor?"):
+            if v is None:
+                value = None
+            else:
+                value = draw(v, rng)
+                inputs.append(value)
+        else:
+            value = v
+        if not given and a.type not in ("Tensor", "Tensor[]"):
+            skipped = True  # later arguments must go by keyword
+            continue
+        if skipped or a.kwarg_only:
+            kw[a.name if a.name != "self" else "input"] = value
+        else:
+            pos.append(value)
+    out = fn(*pos, **kw)
+    if isinstance(out, torch.Tensor):
+        outs = [out]
+    else:
+        outs = list(out)
+    return inputs, outs
+
+
+def main():
+    ops = load(os.path.join(ROOT, "ops.yaml"), os.path.join(ROOT, "derivatives.yaml"))
+    rng = np.random.default_rng(20261126)
+    cases, skipped = [], []
+    for op in ops:
+        if op.base in SKIP:
+            skipped.append(f"{op.name}: {SKIP[op.base]}")
+            continue
+        for i, sample in enumerate(op.samples):
+            try:
+                inputs, outputs = call(op, sample, rng)
+            except Exception as e:  # noqa: BLE001 - reported, not hidden
+                skipped.append(f"{op.name} sample {i}: {type(e).__name__}: {str(e).splitlines()[0][:120]}")
+                continue
+            cases.append({"op": op.name, "sample": i, "inputs": [encode(t) for t in inputs],
+                          "outputs": [encode(t) for t in outputs]})
+    os.makedirs(os.path.dirname(OUT), exist_ok=True)
+    with open(OUT, "w", encoding="utf-8") as f:
+        f.write(f"# @generated by tools/golden/make_golden.py with PyTorch {str(torch.__version__)}. Do not edit.\n")
+        yaml.safe_dump({"torch_version": str(torch.__version__), "cases": cases}, f, default_flow_style=None,
+                       width=120, sort_keys=False)
+    print(f"make_golden.py: {len(cases)} cases written to {os.path.relpath(OUT, ROOT)}")
+    if skipped:
+        print(f"skipped ({len(skipped)}):")
+        for s in skipped:
+            print("  " + s)
+
+
+if __name__ == "__main__":
+    main()
