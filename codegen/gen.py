@@ -98,6 +98,9 @@ def _sample_literal(arg, value) -> str:
 
 
 def _num(v) -> str:
+    if isinstance(v, float) and (v != v or v in (float("inf"), float("-inf"))):
+        name = "quiet_NaN" if v != v else "infinity"
+        return ("-" if v < 0 else "") + f"std::numeric_limits<double>::{name}()"
     if isinstance(v, float):
         r = repr(v)
         return r if ("." in r or "e" in r or "inf" in r or "nan" in r) else r + ".0"
@@ -278,7 +281,8 @@ def sample_calls(ctx: dict) -> list:
             fn_call = f"{a[0]}.{ctx['base']}({', '.join(a[1:])})"
         if ctx["is_inplace_op"]:
             body = f"auto self = {a[0]}.clone(); self.{ctx['base']}({', '.join(a[1:])}); return {{self}};"
-            rows.append({"sample": i, "variant": "inplace", "body": body, "specs": s["specs"], "grad": True})
+            rows.append({"sample": i, "variant": "inplace", "body": body, "specs": s["specs"],
+                         "grad": ctx["op"].derivative is not None})
             continue
         op = ctx["op"]
         if op.returns_tensor_list:
@@ -288,11 +292,13 @@ def sample_calls(ctx: dict) -> list:
             ret = f"auto r = {fn_call}; return {{{gets}}};"
         else:
             ret = f"return {{{fn_call}}};"
+        # Ops without a gradient (comparisons, argmax) are only run forward.
+        differentiable = op.derivative is not None or ctx["kind"] != "kernel"
         rows.append({"sample": i, "variant": "function" if ctx["has_function"] else "method",
-                     "body": ret, "specs": s["specs"], "grad": True})
+                     "body": ret, "specs": s["specs"], "grad": differentiable})
         if ctx["has_inplace"] and s["inplace_ok"]:
             body = f"auto self = {a[0]}.clone(); self.{ctx['base']}_({', '.join(a[1:])}); return {{self}};"
-            rows.append({"sample": i, "variant": "inplace", "body": body, "specs": s["specs"], "grad": True})
+            rows.append({"sample": i, "variant": "inplace", "body": body, "specs": s["specs"], "grad": differentiable})
         if ctx["has_out"]:
             body = (f"auto expected = {fn_call}; auto out = dg::empty({{0}}, expected.options()); "
                     f"dg::{ctx['base']}_out(out, {', '.join(a)}); return {{out, expected}};")

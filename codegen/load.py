@@ -113,6 +113,8 @@ def _cpp_default(text: str, type_: str) -> str:
         return "{" + inner + "}" if inner else "{}"
     if re.fullmatch(r"-?\d+(\.\d*)?(e-?\d+)?", t):
         return t
+    if type_ == "str" and re.fullmatch(r"'[^'\\]*'|\"[^\"\\]*\"", t):
+        return '"' + t[1:-1] + '"'  # C++ string literal -> std::string_view
     raise ValueError(f"default '{t}' is not a number, True/False, None or a [list]")
 
 

@@ -242,4 +242,406 @@ Tensor as_strided(const Tensor& self, IntArrayRef size, IntArrayRef stride, std:
   return result;
 }
 
+// ---- rsqrt: 1 / sqrt(self).
+Tensor rsqrt(const Tensor& self) {
+  const bool record = detail::should_record("rsqrt", self);
+  intrusive_ptr<generated::RsqrtBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::RsqrtBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+  }
+  Tensor result = dispatch::rsqrt(self);
+  if (record) {
+    detail::set_history(result, node);
+    if (node->needs_input_grad(0)) node->result_ = SavedVariable(result, true);
+  }
+  return result;
+}
+
+const Tensor& rsqrt_(const Tensor& self) {
+  const bool record = detail::should_record("rsqrt_", self);
+  detail::check_inplace("rsqrt_", self, record);
+  intrusive_ptr<generated::RsqrtBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::RsqrtBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+  }
+  dispatch::rsqrt_(self);
+  if (record) {
+    detail::rebase_history(self, node);
+    [[maybe_unused]] const Tensor& result = self;
+    if (node->needs_input_grad(0)) node->result_ = SavedVariable(result, true);
+  }
+  return self;
+}
+
+const Tensor& rsqrt_out(const Tensor& out, const Tensor& self) {
+  detail::check_out_no_grad("rsqrt_out", detail::should_record("rsqrt_out", out, self));
+  return dispatch::rsqrt_out(out, self);
+}
+
+// ---- asin: Arcsine.
+Tensor asin(const Tensor& self) {
+  const bool record = detail::should_record("asin", self);
+  intrusive_ptr<generated::AsinBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::AsinBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
+  }
+  Tensor result = dispatch::asin(self);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+const Tensor& asin_(const Tensor& self) {
+  const bool record = detail::should_record("asin_", self);
+  detail::check_inplace("asin_", self, record);
+  intrusive_ptr<generated::AsinBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::AsinBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    if (node->needs_input_grad(0)) node->self_ = SavedVariable(self.clone(), false);
+  }
+  dispatch::asin_(self);
+  if (record) {
+    detail::rebase_history(self, node);
+    [[maybe_unused]] const Tensor& result = self;
+  }
+  return self;
+}
+
+const Tensor& asin_out(const Tensor& out, const Tensor& self) {
+  detail::check_out_no_grad("asin_out", detail::should_record("asin_out", out, self));
+  return dispatch::asin_out(out, self);
+}
+
+// ---- erf: The error function.
+Tensor erf(const Tensor& self) {
+  const bool record = detail::should_record("erf", self);
+  intrusive_ptr<generated::ErfBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::ErfBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
+  }
+  Tensor result = dispatch::erf(self);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+const Tensor& erf_(const Tensor& self) {
+  const bool record = detail::should_record("erf_", self);
+  detail::check_inplace("erf_", self, record);
+  intrusive_ptr<generated::ErfBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::ErfBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    if (node->needs_input_grad(0)) node->self_ = SavedVariable(self.clone(), false);
+  }
+  dispatch::erf_(self);
+  if (record) {
+    detail::rebase_history(self, node);
+    [[maybe_unused]] const Tensor& result = self;
+  }
+  return self;
+}
+
+const Tensor& erf_out(const Tensor& out, const Tensor& self) {
+  detail::check_out_no_grad("erf_out", detail::should_record("erf_out", out, self));
+  return dispatch::erf_out(out, self);
+}
+
+// ---- floor: The largest integer not greater than self (integers unchanged; zero gradient).
+Tensor floor(const Tensor& self) {
+  const bool record = detail::should_record("floor", self);
+  intrusive_ptr<generated::FloorBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::FloorBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+  }
+  Tensor result = dispatch::floor(self);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+const Tensor& floor_(const Tensor& self) {
+  const bool record = detail::should_record("floor_", self);
+  detail::check_inplace("floor_", self, record);
+  intrusive_ptr<generated::FloorBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::FloorBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+  }
+  dispatch::floor_(self);
+  if (record) {
+    detail::rebase_history(self, node);
+    [[maybe_unused]] const Tensor& result = self;
+  }
+  return self;
+}
+
+const Tensor& floor_out(const Tensor& out, const Tensor& self) {
+  detail::check_out_no_grad("floor_out", detail::should_record("floor_out", out, self));
+  return dispatch::floor_out(out, self);
+}
+
+// ---- leaky_relu: self where self > 0, else negative_slope * self.
+Tensor leaky_relu(const Tensor& self, const Scalar& negative_slope) {
+  const bool record = detail::should_record("leaky_relu", self);
+  intrusive_ptr<generated::LeakyReluBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::LeakyReluBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    node->negative_slope = negative_slope;
+    if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
+  }
+  Tensor result = dispatch::leaky_relu(self, negative_slope);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+const Tensor& leaky_relu_(const Tensor& self, const Scalar& negative_slope) {
+  const bool record = detail::should_record("leaky_relu_", self);
+  detail::check_inplace("leaky_relu_", self, record);
+  intrusive_ptr<generated::LeakyReluBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::LeakyReluBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    node->negative_slope = negative_slope;
+    if (node->needs_input_grad(0)) node->self_ = SavedVariable(self.clone(), false);
+  }
+  dispatch::leaky_relu_(self, negative_slope);
+  if (record) {
+    detail::rebase_history(self, node);
+    [[maybe_unused]] const Tensor& result = self;
+  }
+  return self;
+}
+
+const Tensor& leaky_relu_out(const Tensor& out, const Tensor& self, const Scalar& negative_slope) {
+  detail::check_out_no_grad("leaky_relu_out", detail::should_record("leaky_relu_out", out, self));
+  return dispatch::leaky_relu_out(out, self, negative_slope);
+}
+
+// ---- gelu_backward: The gradient of gelu.
+Tensor gelu_backward(const Tensor& grad_output, const Tensor& self, std::string_view approximate) {
+  const bool record = detail::should_record("gelu_backward", grad_output, self);
+  intrusive_ptr<generated::GeluBackwardBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::GeluBackwardBackward0>();
+    node->set_next_edges(detail::collect_next_edges(grad_output, self));
+    node->approximate = approximate;
+    if (node->needs_input_grad(0) || node->needs_input_grad(1)) node->self_ = SavedVariable(self, false);
+    if (node->needs_input_grad(1)) node->grad_output_ = SavedVariable(grad_output, false);
+  }
+  Tensor result = dispatch::gelu_backward(grad_output, self, approximate);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+// ---- silu_double_backward: The gradient of silu_backward with respect to self.
+Tensor silu_double_backward(const Tensor& grad, const Tensor& grad_output, const Tensor& self) { return composite::silu_double_backward(grad, grad_output, self); }
+
+// ---- softplus_backward: The gradient of softplus.
+Tensor softplus_backward(const Tensor& grad_output, const Tensor& self, const Scalar& beta, const Scalar& threshold) {
+  const bool record = detail::should_record("softplus_backward", grad_output, self);
+  intrusive_ptr<generated::SoftplusBackwardBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::SoftplusBackwardBackward0>();
+    node->set_next_edges(detail::collect_next_edges(grad_output, self));
+    node->beta = beta;
+    if (node->needs_input_grad(0) || node->needs_input_grad(1)) node->self_ = SavedVariable(self, false);
+    node->threshold = threshold;
+    if (node->needs_input_grad(1)) node->grad_output_ = SavedVariable(grad_output, false);
+  }
+  Tensor result = dispatch::softplus_backward(grad_output, self, beta, threshold);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+// ---- gt.Scalar: self > other elementwise (bool) for a number other.
+Tensor gt(const Tensor& self, const Scalar& other) {
+  return dispatch::gt(self, other);
+}
+
+const Tensor& gt_out(const Tensor& out, const Tensor& self, const Scalar& other) {
+  detail::check_out_no_grad("gt_out", detail::should_record("gt_out", out, self));
+  return dispatch::gt_out(out, self, other);
+}
+
+// ---- logical_or: self or other is nonzero (bool), broadcasting.
+Tensor logical_or(const Tensor& self, const Tensor& other) {
+  return dispatch::logical_or(self, other);
+}
+
+const Tensor& logical_or_out(const Tensor& out, const Tensor& self, const Tensor& other) {
+  detail::check_out_no_grad("logical_or_out", detail::should_record("logical_or_out", out, self, other));
+  return dispatch::logical_or_out(out, self, other);
+}
+
+// ---- logical_xor: exactly one of self and other is nonzero (bool), broadcasting.
+Tensor logical_xor(const Tensor& self, const Tensor& other) {
+  return dispatch::logical_xor(self, other);
+}
+
+const Tensor& logical_xor_out(const Tensor& out, const Tensor& self, const Tensor& other) {
+  detail::check_out_no_grad("logical_xor_out", detail::should_record("logical_xor_out", out, self, other));
+  return dispatch::logical_xor_out(out, self, other);
+}
+
+// ---- log_sigmoid: log(sigmoid(self)) = min(self, 0) - log1p(exp(-|self|)), stable for any magnitude (F.logsigmoid).
+Tensor log_sigmoid(const Tensor& self) {
+  const bool record = detail::should_record("log_sigmoid", self);
+  intrusive_ptr<generated::LogSigmoidBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::LogSigmoidBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
+  }
+  Tensor result = dispatch::log_sigmoid(self);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+const Tensor& log_sigmoid_out(const Tensor& out, const Tensor& self) {
+  detail::check_out_no_grad("log_sigmoid_out", detail::should_record("log_sigmoid_out", out, self));
+  return dispatch::log_sigmoid_out(out, self);
+}
+
+// ---- binary_cross_entropy_with_logits: binary_cross_entropy(sigmoid(input), target) computed through log_sigmoid (stable for logits of any magnitude); pos_weight weighs the positive term.
+Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& target, const std::optional<Tensor>& weight, std::string_view reduction, const std::optional<Tensor>& pos_weight) { return composite::binary_cross_entropy_with_logits(input, target, weight, reduction, pos_weight); }
+
+// ---- _embedding_backward_adjoint: The adjoint of embedding_backward (its gradient w.r.t. grad), an embedding lookup with the same row scaling.
+Tensor _embedding_backward_adjoint(const Tensor& grad_weight, const Tensor& indices, int64_t padding_idx, bool scale_grad_by_freq) {
+  const bool record = detail::should_record("_embedding_backward_adjoint", grad_weight, indices);
+  intrusive_ptr<generated::EmbeddingBackwardAdjointBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::EmbeddingBackwardAdjointBackward0>();
+    node->set_next_edges(detail::collect_next_edges(grad_weight, indices));
+    node->grad_weight_sizes = grad_weight.sizes().vec();
+    if (node->needs_input_grad(0)) node->indices_ = SavedVariable(indices, false);
+    node->padding_idx = padding_idx;
+    node->scale_grad_by_freq = scale_grad_by_freq;
+  }
+  Tensor result = dispatch::_embedding_backward_adjoint(grad_weight, indices, padding_idx, scale_grad_by_freq);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+// ---- group_norm: Normalises input [N, C, ...] over each group of C / num_groups channels (and all spatial dims), then per-channel weight and bias.
+Tensor group_norm(const Tensor& input, int64_t num_groups, const std::optional<Tensor>& weight, const std::optional<Tensor>& bias, double eps) { return composite::group_norm(input, num_groups, weight, bias, eps); }
+
+// ---- convolution_nobias: Batched 1-D/2-D convolution (or transposed convolution) without bias: input [N, C, *spatial]; float32 through oneDNN.
+Tensor convolution_nobias(const Tensor& input, const Tensor& weight, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool transposed, IntArrayRef output_padding, int64_t groups) {
+  const bool record = detail::should_record("convolution_nobias", input, weight);
+  intrusive_ptr<generated::ConvolutionNobiasBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::ConvolutionNobiasBackward0>();
+    node->set_next_edges(detail::collect_next_edges(input, weight));
+    node->dilation = dilation.vec();
+    node->groups = groups;
+    node->input_sizes = input.sizes().vec();
+    node->output_padding = output_padding.vec();
+    node->padding = padding.vec();
+    node->stride = stride.vec();
+    node->transposed = transposed;
+    if (node->needs_input_grad(0)) node->weight_ = SavedVariable(weight, false);
+    if (node->needs_input_grad(1)) node->input_ = SavedVariable(input, false);
+    node->weight_sizes = weight.sizes().vec();
+  }
+  Tensor result = dispatch::convolution_nobias(input, weight, stride, padding, dilation, transposed, output_padding, groups);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+// ---- max_pool2d_indices: The int64 flat index (h * W + w within its plane) of each max_pool2d maximum.
+Tensor max_pool2d_indices(const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool ceil_mode) {
+  return dispatch::max_pool2d_indices(self, kernel_size, stride, padding, dilation, ceil_mode);
+}
+
+// ---- avg_pool2d_backward: The gradient of avg_pool2d (each output's gradient spread evenly over its window).
+Tensor avg_pool2d_backward(const Tensor& grad_output, const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, bool ceil_mode, bool count_include_pad, std::optional<int64_t> divisor_override) {
+  const bool record = detail::should_record("avg_pool2d_backward", grad_output, self);
+  intrusive_ptr<generated::AvgPool2dBackwardBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::AvgPool2dBackwardBackward0>();
+    node->set_next_edges(detail::collect_next_edges(grad_output, self));
+    node->ceil_mode = ceil_mode;
+    node->count_include_pad = count_include_pad;
+    node->divisor_override = divisor_override;
+    node->kernel_size = kernel_size.vec();
+    node->padding = padding.vec();
+    node->stride = stride.vec();
+  }
+  Tensor result = dispatch::avg_pool2d_backward(grad_output, self, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+// ---- max.dim: Largest values along `dim` and their (first) indices; ties share the gradient evenly.
+std::tuple<Tensor, Tensor> max(const Tensor& self, int64_t dim, bool keepdim) { return composite::max_dim(self, dim, keepdim); }
+
+// ---- norm.ScalarOpt_dim: The p-norm over `dim` (p None means 2).
+Tensor norm(const Tensor& self, const std::optional<Scalar>& p, IntArrayRef dim, bool keepdim) { return composite::norm_dim(self, p, dim, keepdim); }
+
+// ---- masked_fill.Scalar: self with value where the bool mask (broadcast) is true; the result keeps self's dtype.
+Tensor masked_fill(const Tensor& self, const Tensor& mask, const Scalar& value) {
+  const bool record = detail::should_record("masked_fill", self, mask);
+  intrusive_ptr<generated::MaskedFillBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::MaskedFillBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self, mask));
+    if (node->needs_input_grad(0)) node->mask_ = SavedVariable(mask, false);
+  }
+  Tensor result = dispatch::masked_fill(self, mask, value);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+const Tensor& masked_fill_(const Tensor& self, const Tensor& mask, const Scalar& value) {
+  const bool record = detail::should_record("masked_fill_", self, mask);
+  detail::check_inplace("masked_fill_", self, record);
+  intrusive_ptr<generated::MaskedFillBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::MaskedFillBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self, mask));
+    if (node->needs_input_grad(0)) node->mask_ = SavedVariable(mask, false);
+  }
+  dispatch::masked_fill_(self, mask, value);
+  if (record) {
+    detail::rebase_history(self, node);
+    [[maybe_unused]] const Tensor& result = self;
+  }
+  return self;
+}
+
+// ---- stack: Stacks tensors of one shape along a new dimension `dim`.
+Tensor stack(const std::vector<Tensor>& tensors, int64_t dim) { return composite::stack(tensors, dim); }
+
+// ---- roll: Rotates elements along `dims` by `shifts` (the flattened tensor when dims is empty).
+Tensor roll(const Tensor& self, IntArrayRef shifts, IntArrayRef dims) { return composite::roll(self, shifts, dims); }
+
 }  // namespace dg

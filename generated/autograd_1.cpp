@@ -234,4 +234,472 @@ Tensor flatten(const Tensor& self, int64_t start_dim, int64_t end_dim) { return 
 // ---- split.Tensor: Pieces of split_size along `dim` (the last may be smaller); views.
 std::vector<Tensor> split(const Tensor& self, int64_t split_size, int64_t dim) { return composite::split(self, split_size, dim); }
 
+// ---- cosh: Hyperbolic cosine.
+Tensor cosh(const Tensor& self) {
+  const bool record = detail::should_record("cosh", self);
+  intrusive_ptr<generated::CoshBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::CoshBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
+  }
+  Tensor result = dispatch::cosh(self);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+const Tensor& cosh_(const Tensor& self) {
+  const bool record = detail::should_record("cosh_", self);
+  detail::check_inplace("cosh_", self, record);
+  intrusive_ptr<generated::CoshBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::CoshBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    if (node->needs_input_grad(0)) node->self_ = SavedVariable(self.clone(), false);
+  }
+  dispatch::cosh_(self);
+  if (record) {
+    detail::rebase_history(self, node);
+    [[maybe_unused]] const Tensor& result = self;
+  }
+  return self;
+}
+
+const Tensor& cosh_out(const Tensor& out, const Tensor& self) {
+  detail::check_out_no_grad("cosh_out", detail::should_record("cosh_out", out, self));
+  return dispatch::cosh_out(out, self);
+}
+
+// ---- elu_double_backward: The gradient of elu_backward with respect to self_or_result.
+Tensor elu_double_backward(const Tensor& grad, const Tensor& grad_output, const Scalar& alpha, const Scalar& scale, const Scalar& input_scale, bool is_result, const Tensor& self_or_result) { return composite::elu_double_backward(grad, grad_output, alpha, scale, input_scale, is_result, self_or_result); }
+
+// ---- gelu: x * Phi(x): approximate 'none' uses erf, 'tanh' the tanh approximation.
+Tensor gelu(const Tensor& self, std::string_view approximate) {
+  const bool record = detail::should_record("gelu", self);
+  intrusive_ptr<generated::GeluBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::GeluBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    node->approximate = approximate;
+    if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
+  }
+  Tensor result = dispatch::gelu(self, approximate);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+const Tensor& gelu_(const Tensor& self, std::string_view approximate) {
+  const bool record = detail::should_record("gelu_", self);
+  detail::check_inplace("gelu_", self, record);
+  intrusive_ptr<generated::GeluBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::GeluBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    node->approximate = approximate;
+    if (node->needs_input_grad(0)) node->self_ = SavedVariable(self.clone(), false);
+  }
+  dispatch::gelu_(self, approximate);
+  if (record) {
+    detail::rebase_history(self, node);
+    [[maybe_unused]] const Tensor& result = self;
+  }
+  return self;
+}
+
+const Tensor& gelu_out(const Tensor& out, const Tensor& self, std::string_view approximate) {
+  detail::check_out_no_grad("gelu_out", detail::should_record("gelu_out", out, self));
+  return dispatch::gelu_out(out, self, approximate);
+}
+
+// ---- gelu.default: gelu with approximate='none' (exact, via erf).
+Tensor gelu(const Tensor& self) {
+  const bool record = detail::should_record("gelu", self);
+  intrusive_ptr<generated::GeluBackward1> node;
+  if (record) {
+    node = make_intrusive<generated::GeluBackward1>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
+  }
+  Tensor result = dispatch::gelu(self);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+const Tensor& gelu_(const Tensor& self) {
+  const bool record = detail::should_record("gelu_", self);
+  detail::check_inplace("gelu_", self, record);
+  intrusive_ptr<generated::GeluBackward1> node;
+  if (record) {
+    node = make_intrusive<generated::GeluBackward1>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    if (node->needs_input_grad(0)) node->self_ = SavedVariable(self.clone(), false);
+  }
+  dispatch::gelu_(self);
+  if (record) {
+    detail::rebase_history(self, node);
+    [[maybe_unused]] const Tensor& result = self;
+  }
+  return self;
+}
+
+const Tensor& gelu_out(const Tensor& out, const Tensor& self) {
+  detail::check_out_no_grad("gelu_out", detail::should_record("gelu_out", out, self));
+  return dispatch::gelu_out(out, self);
+}
+
+// ---- gelu_double_backward: The gradient of gelu_backward with respect to self.
+Tensor gelu_double_backward(const Tensor& grad, const Tensor& grad_output, const Tensor& self, std::string_view approximate) { return composite::gelu_double_backward(grad, grad_output, self, approximate); }
+
+// ---- silu_backward: The gradient of silu.
+Tensor silu_backward(const Tensor& grad_output, const Tensor& self) {
+  const bool record = detail::should_record("silu_backward", grad_output, self);
+  intrusive_ptr<generated::SiluBackwardBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::SiluBackwardBackward0>();
+    node->set_next_edges(detail::collect_next_edges(grad_output, self));
+    if (node->needs_input_grad(0) || node->needs_input_grad(1)) node->self_ = SavedVariable(self, false);
+    if (node->needs_input_grad(1)) node->grad_output_ = SavedVariable(grad_output, false);
+  }
+  Tensor result = dispatch::silu_backward(grad_output, self);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+// ---- atan2: The angle of the point (other, self), in (-pi, pi], broadcasting.
+Tensor atan2(const Tensor& self, const Tensor& other) {
+  const bool record = detail::should_record("atan2", self, other);
+  intrusive_ptr<generated::Atan2Backward0> node;
+  if (record) {
+    node = make_intrusive<generated::Atan2Backward0>();
+    node->set_next_edges(detail::collect_next_edges(self, other));
+    if (node->needs_input_grad(0) || node->needs_input_grad(1)) node->other_ = SavedVariable(other, false);
+    if (node->needs_input_grad(0) || node->needs_input_grad(1)) node->self_ = SavedVariable(self, false);
+  }
+  Tensor result = dispatch::atan2(self, other);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+const Tensor& atan2_(const Tensor& self, const Tensor& other) {
+  const bool record = detail::should_record("atan2_", self, other);
+  detail::check_inplace("atan2_", self, record);
+  intrusive_ptr<generated::Atan2Backward0> node;
+  if (record) {
+    node = make_intrusive<generated::Atan2Backward0>();
+    node->set_next_edges(detail::collect_next_edges(self, other));
+    if (node->needs_input_grad(0) || node->needs_input_grad(1)) node->other_ = SavedVariable(other, false);
+    if (node->needs_input_grad(0) || node->needs_input_grad(1)) node->self_ = SavedVariable(self.clone(), false);
+  }
+  dispatch::atan2_(self, other);
+  if (record) {
+    detail::rebase_history(self, node);
+    [[maybe_unused]] const Tensor& result = self;
+  }
+  return self;
+}
+
+const Tensor& atan2_out(const Tensor& out, const Tensor& self, const Tensor& other) {
+  detail::check_out_no_grad("atan2_out", detail::should_record("atan2_out", out, self, other));
+  return dispatch::atan2_out(out, self, other);
+}
+
+// ---- minimum: The elementwise smaller of self and other, broadcasting; NaN if either is NaN. Ties split the gradient.
+Tensor minimum(const Tensor& self, const Tensor& other) {
+  const bool record = detail::should_record("minimum", self, other);
+  intrusive_ptr<generated::MinimumBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::MinimumBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self, other));
+    if (node->needs_input_grad(0) || node->needs_input_grad(1)) node->other_ = SavedVariable(other, false);
+    if (node->needs_input_grad(0) || node->needs_input_grad(1)) node->self_ = SavedVariable(self, false);
+  }
+  Tensor result = dispatch::minimum(self, other);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+const Tensor& minimum_out(const Tensor& out, const Tensor& self, const Tensor& other) {
+  detail::check_out_no_grad("minimum_out", detail::should_record("minimum_out", out, self, other));
+  return dispatch::minimum_out(out, self, other);
+}
+
+// ---- ge.Scalar: self >= other elementwise (bool) for a number other.
+Tensor ge(const Tensor& self, const Scalar& other) {
+  return dispatch::ge(self, other);
+}
+
+const Tensor& ge_out(const Tensor& out, const Tensor& self, const Scalar& other) {
+  detail::check_out_no_grad("ge_out", detail::should_record("ge_out", out, self));
+  return dispatch::ge_out(out, self, other);
+}
+
+// ---- logical_not: self is zero (bool).
+Tensor logical_not(const Tensor& self) {
+  return dispatch::logical_not(self);
+}
+
+const Tensor& logical_not_out(const Tensor& out, const Tensor& self) {
+  detail::check_out_no_grad("logical_not_out", detail::should_record("logical_not_out", out, self));
+  return dispatch::logical_not_out(out, self);
+}
+
+// ---- log_softmax.int: self - logsumexp(self, dim), stable for inputs of any magnitude.
+Tensor log_softmax(const Tensor& self, int64_t dim) {
+  const bool record = detail::should_record("log_softmax", self);
+  intrusive_ptr<generated::LogSoftmaxBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::LogSoftmaxBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    node->dim = dim;
+  }
+  Tensor result = dispatch::log_softmax(self, dim);
+  if (record) {
+    detail::set_history(result, node);
+    if (node->needs_input_grad(0)) node->result_ = SavedVariable(result, true);
+  }
+  return result;
+}
+
+// ---- _log_softmax_backward_data: grad_output - exp(output) * sum(grad_output, dim), the gradient of log_softmax from its output.
+Tensor _log_softmax_backward_data(const Tensor& grad_output, const Tensor& output, int64_t dim) {
+  const bool record = detail::should_record("_log_softmax_backward_data", grad_output, output);
+  intrusive_ptr<generated::LogSoftmaxBackwardDataBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::LogSoftmaxBackwardDataBackward0>();
+    node->set_next_edges(detail::collect_next_edges(grad_output, output));
+    node->dim = dim;
+    if (node->needs_input_grad(0) || node->needs_input_grad(1)) node->output_ = SavedVariable(output, false);
+    if (node->needs_input_grad(1)) node->grad_output_ = SavedVariable(grad_output, false);
+  }
+  Tensor result = dispatch::_log_softmax_backward_data(grad_output, output, dim);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+// ---- batch_norm: Per-channel normalisation of input [N, C, ...]: batch statistics when training (updating running_mean / running_var in place, unbiased var), running statistics otherwise.
+Tensor batch_norm(const Tensor& input, const std::optional<Tensor>& running_mean, const std::optional<Tensor>& running_var, const std::optional<Tensor>& weight, const std::optional<Tensor>& bias, bool training, double momentum, double eps) { return composite::batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps); }
+
+// ---- scaled_dot_product_attention: softmax(query @ key^T * scale + mask) @ value; a bool attn_mask keeps where true, a float one is added; is_causal masks keys after the query.
+Tensor scaled_dot_product_attention(const Tensor& query, const Tensor& key, const Tensor& value, const std::optional<Tensor>& attn_mask, double dropout_p, bool is_causal, std::optional<double> scale) { return composite::scaled_dot_product_attention(query, key, value, attn_mask, dropout_p, is_causal, scale); }
+
+// ---- convolution_backward_input: The gradient of convolution_nobias with respect to its input (of sizes input_size).
+Tensor convolution_backward_input(const Tensor& grad_output, const Tensor& weight, IntArrayRef input_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool transposed, IntArrayRef output_padding, int64_t groups) {
+  const bool record = detail::should_record("convolution_backward_input", grad_output, weight);
+  intrusive_ptr<generated::ConvolutionBackwardInputBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::ConvolutionBackwardInputBackward0>();
+    node->set_next_edges(detail::collect_next_edges(grad_output, weight));
+    node->dilation = dilation.vec();
+    node->groups = groups;
+    node->output_padding = output_padding.vec();
+    node->padding = padding.vec();
+    node->stride = stride.vec();
+    node->transposed = transposed;
+    if (node->needs_input_grad(0)) node->weight_ = SavedVariable(weight, false);
+    if (node->needs_input_grad(1)) node->grad_output_ = SavedVariable(grad_output, false);
+    node->weight_sizes = weight.sizes().vec();
+  }
+  Tensor result = dispatch::convolution_backward_input(grad_output, weight, input_size, stride, padding, dilation, transposed, output_padding, groups);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+// ---- max_pool2d_with_indices: max_pool2d and the flat index of each maximum within its H x W plane (int64).
+std::tuple<Tensor, Tensor> max_pool2d_with_indices(const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool ceil_mode) { return composite::max_pool2d_with_indices(self, kernel_size, stride, padding, dilation, ceil_mode); }
+
+// ---- max_pool2d_backward: The gradient of max_pool2d, grad_output routed to each window's maximum (recomputed from self).
+Tensor max_pool2d_backward(const Tensor& grad_output, const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool ceil_mode) {
+  const bool record = detail::should_record("max_pool2d_backward", grad_output, self);
+  intrusive_ptr<generated::MaxPool2dBackwardBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::MaxPool2dBackwardBackward0>();
+    node->set_next_edges(detail::collect_next_edges(grad_output, self));
+    node->ceil_mode = ceil_mode;
+    node->dilation = dilation.vec();
+    node->kernel_size = kernel_size.vec();
+    node->padding = padding.vec();
+    if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
+    node->stride = stride.vec();
+  }
+  Tensor result = dispatch::max_pool2d_backward(grad_output, self, kernel_size, stride, padding, dilation, ceil_mode);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+// ---- adaptive_avg_pool2d: Average pooling to output_size [OH, OW]: window i covers [floor(i * H / OH), ceil((i + 1) * H / OH)).
+Tensor adaptive_avg_pool2d(const Tensor& self, IntArrayRef output_size) {
+  const bool record = detail::should_record("adaptive_avg_pool2d", self);
+  intrusive_ptr<generated::AdaptiveAvgPool2dBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::AdaptiveAvgPool2dBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
+  }
+  Tensor result = dispatch::adaptive_avg_pool2d(self, output_size);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+// ---- prod: Product of all elements (a 0-dim tensor).
+Tensor prod(const Tensor& self) {
+  const bool record = detail::should_record("prod", self);
+  intrusive_ptr<generated::ProdBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::ProdBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
+  }
+  Tensor result = dispatch::prod(self);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+// ---- var.correction: Variance over `dim` (all dims when empty) with divisor N - correction (default 1); a bool correction means unbiased.
+Tensor var(const Tensor& self, IntArrayRef dim, const std::optional<Scalar>& correction, bool keepdim) { return composite::var(self, dim, correction, keepdim); }
+
+// ---- std.correction: Standard deviation over `dim` (all dims when empty), sqrt of var.
+Tensor std(const Tensor& self, IntArrayRef dim, const std::optional<Scalar>& correction, bool keepdim) { return composite::std(self, dim, correction, keepdim); }
+
+// ---- min.dim: Smallest values along `dim` and their (first) indices; ties share the gradient evenly.
+std::tuple<Tensor, Tensor> min(const Tensor& self, int64_t dim, bool keepdim) { return composite::min_dim(self, dim, keepdim); }
+
+// ---- cumsum: Cumulative sum along `dim`.
+Tensor cumsum(const Tensor& self, int64_t dim) {
+  const bool record = detail::should_record("cumsum", self);
+  intrusive_ptr<generated::CumsumBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::CumsumBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    node->dim = dim;
+  }
+  Tensor result = dispatch::cumsum(self, dim);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+// ---- addmm: beta * self + alpha * (mat1 @ mat2), self broadcast to the product's shape (ignored when beta is 0).
+Tensor addmm(const Tensor& self, const Tensor& mat1, const Tensor& mat2, const Scalar& beta, const Scalar& alpha) { return composite::addmm(self, mat1, mat2, beta, alpha); }
+
+// ---- linear: input @ weight.T + bias.
+Tensor linear(const Tensor& input, const Tensor& weight, const std::optional<Tensor>& bias) { return composite::linear(input, weight, bias); }
+
+// ---- outer: Outer product of two 1-D tensors.
+Tensor outer(const Tensor& self, const Tensor& vec2) { return composite::outer(self, vec2); }
+
+// ---- scatter_add: self with src[i][j] added at [index[i][j]][j] (dim 0), repeated indices accumulating.
+Tensor scatter_add(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src) {
+  const bool record = detail::should_record("scatter_add", self, index, src);
+  intrusive_ptr<generated::ScatterAddBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::ScatterAddBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self, index, src));
+    node->dim = dim;
+    if (node->needs_input_grad(2)) node->index_ = SavedVariable(index, false);
+    node->src_sizes = src.sizes().vec();
+  }
+  Tensor result = dispatch::scatter_add(self, dim, index, src);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+const Tensor& scatter_add_(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src) {
+  const bool record = detail::should_record("scatter_add_", self, index, src);
+  detail::check_inplace("scatter_add_", self, record);
+  intrusive_ptr<generated::ScatterAddBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::ScatterAddBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self, index, src));
+    node->dim = dim;
+    if (node->needs_input_grad(2)) node->index_ = SavedVariable(index, false);
+    node->src_sizes = src.sizes().vec();
+  }
+  dispatch::scatter_add_(self, dim, index, src);
+  if (record) {
+    detail::rebase_history(self, node);
+    [[maybe_unused]] const Tensor& result = self;
+  }
+  return self;
+}
+
+// ---- scatter_src_backward: The gradient of scatter_add's src, grad.gather(dim, index) zero-padded to src's shape.
+Tensor scatter_src_backward(const Tensor& grad, int64_t dim, const Tensor& index, IntArrayRef src_sizes) { return composite::scatter_src_backward(grad, dim, index, src_sizes); }
+
+// ---- masked_fill.Tensor: self with the 0-dim tensor value where the bool mask (broadcast) is true.
+Tensor masked_fill(const Tensor& self, const Tensor& mask, const Tensor& value) {
+  const bool record = detail::should_record("masked_fill", self, mask, value);
+  intrusive_ptr<generated::MaskedFillBackward1> node;
+  if (record) {
+    node = make_intrusive<generated::MaskedFillBackward1>();
+    node->set_next_edges(detail::collect_next_edges(self, mask, value));
+    if (node->needs_input_grad(0) || node->needs_input_grad(2)) node->mask_ = SavedVariable(mask, false);
+  }
+  Tensor result = dispatch::masked_fill(self, mask, value);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+const Tensor& masked_fill_(const Tensor& self, const Tensor& mask, const Tensor& value) {
+  const bool record = detail::should_record("masked_fill_", self, mask, value);
+  detail::check_inplace("masked_fill_", self, record);
+  intrusive_ptr<generated::MaskedFillBackward1> node;
+  if (record) {
+    node = make_intrusive<generated::MaskedFillBackward1>();
+    node->set_next_edges(detail::collect_next_edges(self, mask, value));
+    if (node->needs_input_grad(0) || node->needs_input_grad(2)) node->mask_ = SavedVariable(mask, false);
+  }
+  dispatch::masked_fill_(self, mask, value);
+  if (record) {
+    detail::rebase_history(self, node);
+    [[maybe_unused]] const Tensor& result = self;
+  }
+  return self;
+}
+
+// ---- flip: Reverses the order of elements along each dim in `dims` (a copy).
+Tensor flip(const Tensor& self, IntArrayRef dims) {
+  const bool record = detail::should_record("flip", self);
+  intrusive_ptr<generated::FlipBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::FlipBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    node->dims = dims.vec();
+  }
+  Tensor result = dispatch::flip(self, dims);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+// ---- pad: Pads (negative values crop) the last dims by (left, right) pairs from the last dim backwards; only mode "constant".
+Tensor pad(const Tensor& self, IntArrayRef pad, std::string_view mode, std::optional<double> value) { return composite::pad(self, pad, mode, value); }
+
 }  // namespace dg

@@ -228,4 +228,243 @@ Tensor t(const Tensor& self) { return composite::t(self); }
 // ---- chunk: At most `chunks` pieces of equal size along `dim` (the last may be smaller); views.
 std::vector<Tensor> chunk(const Tensor& self, int64_t chunks, int64_t dim) { return composite::chunk(self, chunks, dim); }
 
+// ---- clamp_max: min(self, max); NaN stays NaN.
+Tensor clamp_max(const Tensor& self, const Scalar& max) {
+  const bool record = detail::should_record("clamp_max", self);
+  intrusive_ptr<generated::ClampMaxBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::ClampMaxBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    node->max = max;
+    if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
+  }
+  Tensor result = dispatch::clamp_max(self, max);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+const Tensor& clamp_max_(const Tensor& self, const Scalar& max) {
+  const bool record = detail::should_record("clamp_max_", self);
+  detail::check_inplace("clamp_max_", self, record);
+  intrusive_ptr<generated::ClampMaxBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::ClampMaxBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    node->max = max;
+    if (node->needs_input_grad(0)) node->self_ = SavedVariable(self.clone(), false);
+  }
+  dispatch::clamp_max_(self, max);
+  if (record) {
+    detail::rebase_history(self, node);
+    [[maybe_unused]] const Tensor& result = self;
+  }
+  return self;
+}
+
+const Tensor& clamp_max_out(const Tensor& out, const Tensor& self, const Scalar& max) {
+  detail::check_out_no_grad("clamp_max_out", detail::should_record("clamp_max_out", out, self));
+  return dispatch::clamp_max_out(out, self, max);
+}
+
+// ---- maximum: The elementwise larger of self and other, broadcasting; NaN if either is NaN. Ties split the gradient.
+Tensor maximum(const Tensor& self, const Tensor& other) {
+  const bool record = detail::should_record("maximum", self, other);
+  intrusive_ptr<generated::MaximumBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::MaximumBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self, other));
+    if (node->needs_input_grad(0) || node->needs_input_grad(1)) node->other_ = SavedVariable(other, false);
+    if (node->needs_input_grad(0) || node->needs_input_grad(1)) node->self_ = SavedVariable(self, false);
+  }
+  Tensor result = dispatch::maximum(self, other);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+const Tensor& maximum_out(const Tensor& out, const Tensor& self, const Tensor& other) {
+  detail::check_out_no_grad("maximum_out", detail::should_record("maximum_out", out, self, other));
+  return dispatch::maximum_out(out, self, other);
+}
+
+// ---- fmod.Scalar: The remainder of self / other truncated towards zero (sign of self).
+Tensor fmod(const Tensor& self, const Scalar& other) {
+  const bool record = detail::should_record("fmod", self);
+  intrusive_ptr<generated::FmodBackward1> node;
+  if (record) {
+    node = make_intrusive<generated::FmodBackward1>();
+    node->set_next_edges(detail::collect_next_edges(self));
+  }
+  Tensor result = dispatch::fmod(self, other);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+const Tensor& fmod_(const Tensor& self, const Scalar& other) {
+  const bool record = detail::should_record("fmod_", self);
+  detail::check_inplace("fmod_", self, record);
+  intrusive_ptr<generated::FmodBackward1> node;
+  if (record) {
+    node = make_intrusive<generated::FmodBackward1>();
+    node->set_next_edges(detail::collect_next_edges(self));
+  }
+  dispatch::fmod_(self, other);
+  if (record) {
+    detail::rebase_history(self, node);
+    [[maybe_unused]] const Tensor& result = self;
+  }
+  return self;
+}
+
+const Tensor& fmod_out(const Tensor& out, const Tensor& self, const Scalar& other) {
+  detail::check_out_no_grad("fmod_out", detail::should_record("fmod_out", out, self));
+  return dispatch::fmod_out(out, self, other);
+}
+
+// ---- eq.Scalar: self == other elementwise (bool) for a number other.
+Tensor eq(const Tensor& self, const Scalar& other) {
+  return dispatch::eq(self, other);
+}
+
+const Tensor& eq_out(const Tensor& out, const Tensor& self, const Scalar& other) {
+  detail::check_out_no_grad("eq_out", detail::should_record("eq_out", out, self));
+  return dispatch::eq_out(out, self, other);
+}
+
+// ---- ne.Scalar: self != other elementwise (bool) for a number other.
+Tensor ne(const Tensor& self, const Scalar& other) {
+  return dispatch::ne(self, other);
+}
+
+const Tensor& ne_out(const Tensor& out, const Tensor& self, const Scalar& other) {
+  detail::check_out_no_grad("ne_out", detail::should_record("ne_out", out, self));
+  return dispatch::ne_out(out, self, other);
+}
+
+// ---- le.Scalar: self <= other elementwise (bool) for a number other.
+Tensor le(const Tensor& self, const Scalar& other) {
+  return dispatch::le(self, other);
+}
+
+const Tensor& le_out(const Tensor& out, const Tensor& self, const Scalar& other) {
+  detail::check_out_no_grad("le_out", detail::should_record("le_out", out, self));
+  return dispatch::le_out(out, self, other);
+}
+
+// ---- l1_loss: |input - target|, reduced.
+Tensor l1_loss(const Tensor& input, const Tensor& target, std::string_view reduction) { return composite::l1_loss(input, target, reduction); }
+
+// ---- smooth_l1_loss: 0.5 d ** 2 / beta where |d| < beta, else |d| - 0.5 beta (d = input - target), reduced; beta 0 is l1_loss.
+Tensor smooth_l1_loss(const Tensor& input, const Tensor& target, std::string_view reduction, double beta) { return composite::smooth_l1_loss(input, target, reduction, beta); }
+
+// ---- embedding: Rows of weight [num, D] picked by int64 indices of any shape; row padding_idx (>= 0) gets no gradient, scale_grad_by_freq divides a row's gradient by its index's count.
+Tensor embedding(const Tensor& weight, const Tensor& indices, int64_t padding_idx, bool scale_grad_by_freq, bool sparse) {
+  const bool record = detail::should_record("embedding", weight, indices);
+  intrusive_ptr<generated::EmbeddingBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::EmbeddingBackward0>();
+    node->set_next_edges(detail::collect_next_edges(weight, indices));
+    if (node->needs_input_grad(0)) node->indices_ = SavedVariable(indices, false);
+    node->padding_idx = padding_idx;
+    node->scale_grad_by_freq = scale_grad_by_freq;
+    node->sparse = sparse;
+    node->weight_sizes = weight.sizes().vec();
+  }
+  Tensor result = dispatch::embedding(weight, indices, padding_idx, scale_grad_by_freq, sparse);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+// ---- conv_transpose1d: 1-D transposed convolution (the gradient of conv1d w.r.t. its input) with weight [C, C_out / groups, K].
+Tensor conv_transpose1d(const Tensor& input, const Tensor& weight, const std::optional<Tensor>& bias, IntArrayRef stride, IntArrayRef padding, IntArrayRef output_padding, int64_t groups, IntArrayRef dilation) { return composite::conv_transpose1d(input, weight, bias, stride, padding, output_padding, groups, dilation); }
+
+// ---- max_pool2d: 2-D max pooling over the last two dims of a 3-D or 4-D input (stride defaults to kernel_size).
+Tensor max_pool2d(const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool ceil_mode) {
+  const bool record = detail::should_record("max_pool2d", self);
+  intrusive_ptr<generated::MaxPool2dBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::MaxPool2dBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    node->ceil_mode = ceil_mode;
+    node->dilation = dilation.vec();
+    node->kernel_size = kernel_size.vec();
+    node->padding = padding.vec();
+    if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
+    node->stride = stride.vec();
+  }
+  Tensor result = dispatch::max_pool2d(self, kernel_size, stride, padding, dilation, ceil_mode);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+// ---- amin: Minimum over `dim` (all dims when empty); the gradient is split evenly among ties.
+Tensor amin(const Tensor& self, IntArrayRef dim, bool keepdim) {
+  const bool record = detail::should_record("amin", self);
+  intrusive_ptr<generated::AminBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::AminBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    node->dim = dim.vec();
+    node->keepdim = keepdim;
+    if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
+  }
+  Tensor result = dispatch::amin(self, dim, keepdim);
+  if (record) {
+    detail::set_history(result, node);
+    if (node->needs_input_grad(0)) node->result_ = SavedVariable(result, true);
+  }
+  return result;
+}
+
+// ---- min: The smallest element (a 0-dim tensor); ties share the gradient evenly.
+Tensor min(const Tensor& self) { return composite::min(self); }
+
+// ---- repeat: Tiles self repeats[i] times along each dim (more repeats than dims add leading dims).
+Tensor detail::repeat(const Tensor& self, IntArrayRef repeats) { return composite::repeat(self, repeats); }
+
+// ---- tril: The lower triangle of the last two dims (elements with column - row <= diagonal), the rest zero.
+Tensor tril(const Tensor& self, int64_t diagonal) {
+  const bool record = detail::should_record("tril", self);
+  intrusive_ptr<generated::TrilBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::TrilBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    node->diagonal = diagonal;
+  }
+  Tensor result = dispatch::tril(self, diagonal);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+const Tensor& tril_(const Tensor& self, int64_t diagonal) {
+  const bool record = detail::should_record("tril_", self);
+  detail::check_inplace("tril_", self, record);
+  intrusive_ptr<generated::TrilBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::TrilBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    node->diagonal = diagonal;
+  }
+  dispatch::tril_(self, diagonal);
+  if (record) {
+    detail::rebase_history(self, node);
+    [[maybe_unused]] const Tensor& result = self;
+  }
+  return self;
+}
+
+// ---- pad.default_mode: pad(self, pad, "constant") (the generator has no string defaults yet).
+Tensor pad(const Tensor& self, IntArrayRef pad) { return composite::pad_constant(self, pad); }
+
 }  // namespace dg

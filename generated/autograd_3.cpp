@@ -187,4 +187,378 @@ Tensor as_strided_backward(const Tensor& grad, IntArrayRef input_sizes, IntArray
 // ---- unbind.int: The slices along `dim`, each without that dimension (views).
 std::vector<Tensor> unbind(const Tensor& self, int64_t dim) { return composite::unbind(self, dim); }
 
+// ---- tan: Tangent.
+Tensor tan(const Tensor& self) {
+  const bool record = detail::should_record("tan", self);
+  intrusive_ptr<generated::TanBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::TanBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+  }
+  Tensor result = dispatch::tan(self);
+  if (record) {
+    detail::set_history(result, node);
+    if (node->needs_input_grad(0)) node->result_ = SavedVariable(result, true);
+  }
+  return result;
+}
+
+const Tensor& tan_(const Tensor& self) {
+  const bool record = detail::should_record("tan_", self);
+  detail::check_inplace("tan_", self, record);
+  intrusive_ptr<generated::TanBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::TanBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+  }
+  dispatch::tan_(self);
+  if (record) {
+    detail::rebase_history(self, node);
+    [[maybe_unused]] const Tensor& result = self;
+    if (node->needs_input_grad(0)) node->result_ = SavedVariable(result, true);
+  }
+  return self;
+}
+
+const Tensor& tan_out(const Tensor& out, const Tensor& self) {
+  detail::check_out_no_grad("tan_out", detail::should_record("tan_out", out, self));
+  return dispatch::tan_out(out, self);
+}
+
+// ---- acos: Arccosine.
+Tensor acos(const Tensor& self) {
+  const bool record = detail::should_record("acos", self);
+  intrusive_ptr<generated::AcosBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::AcosBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
+  }
+  Tensor result = dispatch::acos(self);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+const Tensor& acos_(const Tensor& self) {
+  const bool record = detail::should_record("acos_", self);
+  detail::check_inplace("acos_", self, record);
+  intrusive_ptr<generated::AcosBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::AcosBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    if (node->needs_input_grad(0)) node->self_ = SavedVariable(self.clone(), false);
+  }
+  dispatch::acos_(self);
+  if (record) {
+    detail::rebase_history(self, node);
+    [[maybe_unused]] const Tensor& result = self;
+  }
+  return self;
+}
+
+const Tensor& acos_out(const Tensor& out, const Tensor& self) {
+  detail::check_out_no_grad("acos_out", detail::should_record("acos_out", out, self));
+  return dispatch::acos_out(out, self);
+}
+
+// ---- square: self * self.
+Tensor square(const Tensor& self) {
+  const bool record = detail::should_record("square", self);
+  intrusive_ptr<generated::SquareBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::SquareBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
+  }
+  Tensor result = dispatch::square(self);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+const Tensor& square_(const Tensor& self) {
+  const bool record = detail::should_record("square_", self);
+  detail::check_inplace("square_", self, record);
+  intrusive_ptr<generated::SquareBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::SquareBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    if (node->needs_input_grad(0)) node->self_ = SavedVariable(self.clone(), false);
+  }
+  dispatch::square_(self);
+  if (record) {
+    detail::rebase_history(self, node);
+    [[maybe_unused]] const Tensor& result = self;
+  }
+  return self;
+}
+
+const Tensor& square_out(const Tensor& out, const Tensor& self) {
+  detail::check_out_no_grad("square_out", detail::should_record("square_out", out, self));
+  return dispatch::square_out(out, self);
+}
+
+// ---- elu: scale * self where self > 0, else scale * alpha * (exp(self * input_scale) - 1).
+Tensor elu(const Tensor& self, const Scalar& alpha, const Scalar& scale, const Scalar& input_scale) {
+  const bool record = detail::should_record("elu", self);
+  intrusive_ptr<generated::EluBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::EluBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    node->alpha = alpha;
+    node->input_scale = input_scale;
+    node->scale = scale;
+    if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
+  }
+  Tensor result = dispatch::elu(self, alpha, scale, input_scale);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+const Tensor& elu_(const Tensor& self, const Scalar& alpha, const Scalar& scale, const Scalar& input_scale) {
+  const bool record = detail::should_record("elu_", self);
+  detail::check_inplace("elu_", self, record);
+  intrusive_ptr<generated::EluBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::EluBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    node->alpha = alpha;
+    node->input_scale = input_scale;
+    node->scale = scale;
+    if (node->needs_input_grad(0)) node->self_ = SavedVariable(self.clone(), false);
+  }
+  dispatch::elu_(self, alpha, scale, input_scale);
+  if (record) {
+    detail::rebase_history(self, node);
+    [[maybe_unused]] const Tensor& result = self;
+  }
+  return self;
+}
+
+const Tensor& elu_out(const Tensor& out, const Tensor& self, const Scalar& alpha, const Scalar& scale, const Scalar& input_scale) {
+  detail::check_out_no_grad("elu_out", detail::should_record("elu_out", out, self));
+  return dispatch::elu_out(out, self, alpha, scale, input_scale);
+}
+
+// ---- elu_backward: The gradient of elu, from its input (is_result false) or from its output (is_result true).
+Tensor elu_backward(const Tensor& grad_output, const Scalar& alpha, const Scalar& scale, const Scalar& input_scale, bool is_result, const Tensor& self_or_result) {
+  const bool record = detail::should_record("elu_backward", grad_output, self_or_result);
+  intrusive_ptr<generated::EluBackwardBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::EluBackwardBackward0>();
+    node->set_next_edges(detail::collect_next_edges(grad_output, self_or_result));
+    node->alpha = alpha;
+    node->input_scale = input_scale;
+    node->is_result = is_result;
+    node->scale = scale;
+    if (node->needs_input_grad(0) || node->needs_input_grad(1)) node->self_or_result_ = SavedVariable(self_or_result, false);
+    if (node->needs_input_grad(1)) node->grad_output_ = SavedVariable(grad_output, false);
+  }
+  Tensor result = dispatch::elu_backward(grad_output, alpha, scale, input_scale, is_result, self_or_result);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+// ---- silu: self * sigmoid(self).
+Tensor silu(const Tensor& self) {
+  const bool record = detail::should_record("silu", self);
+  intrusive_ptr<generated::SiluBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::SiluBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
+  }
+  Tensor result = dispatch::silu(self);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+const Tensor& silu_(const Tensor& self) {
+  const bool record = detail::should_record("silu_", self);
+  detail::check_inplace("silu_", self, record);
+  intrusive_ptr<generated::SiluBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::SiluBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    if (node->needs_input_grad(0)) node->self_ = SavedVariable(self.clone(), false);
+  }
+  dispatch::silu_(self);
+  if (record) {
+    detail::rebase_history(self, node);
+    [[maybe_unused]] const Tensor& result = self;
+  }
+  return self;
+}
+
+const Tensor& silu_out(const Tensor& out, const Tensor& self) {
+  detail::check_out_no_grad("silu_out", detail::should_record("silu_out", out, self));
+  return dispatch::silu_out(out, self);
+}
+
+// ---- clamp_backward: grad where min <= self <= max, else 0 (the gradient of clamp).
+Tensor clamp_backward(const Tensor& grad, const Tensor& self, const std::optional<Scalar>& min, const std::optional<Scalar>& max) { return composite::clamp_backward(grad, self, min, max); }
+
+// ---- eq.Tensor: self == other elementwise (bool), broadcasting and comparing in the promoted dtype.
+Tensor eq(const Tensor& self, const Tensor& other) {
+  return dispatch::eq(self, other);
+}
+
+const Tensor& eq_out(const Tensor& out, const Tensor& self, const Tensor& other) {
+  detail::check_out_no_grad("eq_out", detail::should_record("eq_out", out, self, other));
+  return dispatch::eq_out(out, self, other);
+}
+
+// ---- lt.Scalar: self < other elementwise (bool) for a number other.
+Tensor lt(const Tensor& self, const Scalar& other) {
+  return dispatch::lt(self, other);
+}
+
+const Tensor& lt_out(const Tensor& out, const Tensor& self, const Scalar& other) {
+  detail::check_out_no_grad("lt_out", detail::should_record("lt_out", out, self));
+  return dispatch::lt_out(out, self, other);
+}
+
+// ---- le.Tensor: self <= other elementwise (bool), broadcasting and comparing in the promoted dtype.
+Tensor le(const Tensor& self, const Tensor& other) {
+  return dispatch::le(self, other);
+}
+
+const Tensor& le_out(const Tensor& out, const Tensor& self, const Tensor& other) {
+  detail::check_out_no_grad("le_out", detail::should_record("le_out", out, self, other));
+  return dispatch::le_out(out, self, other);
+}
+
+// ---- gt.Tensor: self > other elementwise (bool), broadcasting and comparing in the promoted dtype.
+Tensor gt(const Tensor& self, const Tensor& other) {
+  return dispatch::gt(self, other);
+}
+
+const Tensor& gt_out(const Tensor& out, const Tensor& self, const Tensor& other) {
+  detail::check_out_no_grad("gt_out", detail::should_record("gt_out", out, self, other));
+  return dispatch::gt_out(out, self, other);
+}
+
+// ---- where.self: self where condition (a bool tensor) is true, else other; all three broadcast, self and other promote.
+Tensor where(const Tensor& condition, const Tensor& self, const Tensor& other) {
+  const bool record = detail::should_record("where", condition, self, other);
+  intrusive_ptr<generated::WhereBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::WhereBackward0>();
+    node->set_next_edges(detail::collect_next_edges(condition, self, other));
+    if (node->needs_input_grad(1) || node->needs_input_grad(2)) node->condition_ = SavedVariable(condition, false);
+  }
+  Tensor result = dispatch::where(condition, self, other);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+const Tensor& where_out(const Tensor& out, const Tensor& condition, const Tensor& self, const Tensor& other) {
+  detail::check_out_no_grad("where_out", detail::should_record("where_out", out, condition, self, other));
+  return dispatch::where_out(out, condition, self, other);
+}
+
+// ---- softmax.int: exp(self) / sum(exp(self)) along dim, computed from self - max (no overflow for any magnitude).
+Tensor softmax(const Tensor& self, int64_t dim) {
+  const bool record = detail::should_record("softmax", self);
+  intrusive_ptr<generated::SoftmaxBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::SoftmaxBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    node->dim = dim;
+  }
+  Tensor result = dispatch::softmax(self, dim);
+  if (record) {
+    detail::set_history(result, node);
+    if (node->needs_input_grad(0)) node->result_ = SavedVariable(result, true);
+  }
+  return result;
+}
+
+// ---- _softmax_backward_data: output * (grad_output - sum(grad_output * output, dim)), the gradient of softmax from its output.
+Tensor _softmax_backward_data(const Tensor& grad_output, const Tensor& output, int64_t dim) {
+  const bool record = detail::should_record("_softmax_backward_data", grad_output, output);
+  intrusive_ptr<generated::SoftmaxBackwardDataBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::SoftmaxBackwardDataBackward0>();
+    node->set_next_edges(detail::collect_next_edges(grad_output, output));
+    node->dim = dim;
+    if (node->needs_input_grad(0) || node->needs_input_grad(1)) node->output_ = SavedVariable(output, false);
+    if (node->needs_input_grad(1)) node->grad_output_ = SavedVariable(grad_output, false);
+  }
+  Tensor result = dispatch::_softmax_backward_data(grad_output, output, dim);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+// ---- nll_loss: Negative log likelihood of class targets (int64) for log-probabilities input [C], [N, C] or [N, C, d...]; 'mean' divides by the summed weight of the counted targets.
+Tensor nll_loss(const Tensor& input, const Tensor& target, const std::optional<Tensor>& weight, int64_t ignore_index, std::string_view reduction) { return composite::nll_loss(input, target, weight, ignore_index, reduction); }
+
+// ---- dropout: Zeroes each element with probability p and scales the rest by 1 / (1 - p) (global generator, dg::manual_seed); identity when train is false.
+Tensor dropout(const Tensor& input, double p, bool train) { return composite::dropout(input, p, train); }
+
+// ---- conv2d: 2-D convolution over input [N, C, H, W] (or unbatched [C, H, W]) with weight [C_out, C / groups, KH, KW].
+Tensor conv2d(const Tensor& input, const Tensor& weight, const std::optional<Tensor>& bias, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, int64_t groups) { return composite::conv2d(input, weight, bias, stride, padding, dilation, groups); }
+
+// ---- conv_transpose2d: 2-D transposed convolution (the gradient of conv2d w.r.t. its input) with weight [C, C_out / groups, KH, KW].
+Tensor conv_transpose2d(const Tensor& input, const Tensor& weight, const std::optional<Tensor>& bias, IntArrayRef stride, IntArrayRef padding, IntArrayRef output_padding, int64_t groups, IntArrayRef dilation) { return composite::conv_transpose2d(input, weight, bias, stride, padding, output_padding, groups, dilation); }
+
+// ---- max_pool2d_gather: The elements of source (shaped like self) at the positions max_pool2d(self) selects (the gradient of max_pool2d_backward).
+Tensor max_pool2d_gather(const Tensor& self, const Tensor& source, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool ceil_mode) {
+  const bool record = detail::should_record("max_pool2d_gather", self, source);
+  intrusive_ptr<generated::MaxPool2dGatherBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::MaxPool2dGatherBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self, source));
+    node->ceil_mode = ceil_mode;
+    node->dilation = dilation.vec();
+    node->kernel_size = kernel_size.vec();
+    node->padding = padding.vec();
+    if (node->needs_input_grad(1)) node->self_ = SavedVariable(self, false);
+    node->stride = stride.vec();
+    node->self_sizes = self.sizes().vec();
+  }
+  Tensor result = dispatch::max_pool2d_gather(self, source, kernel_size, stride, padding, dilation, ceil_mode);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+// ---- prod.dim_int: Product over dimension `dim`.
+Tensor prod(const Tensor& self, int64_t dim, bool keepdim) {
+  const bool record = detail::should_record("prod", self);
+  intrusive_ptr<generated::ProdBackward1> node;
+  if (record) {
+    node = make_intrusive<generated::ProdBackward1>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    node->dim = dim;
+    node->keepdim = keepdim;
+    if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
+  }
+  Tensor result = dispatch::prod(self, dim, keepdim);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+// ---- norm.Scalar: The p-norm of all elements (p = 2, 1, inf, -inf, 0 or any other number); the 2-norm's gradient at 0 is 0.
+Tensor norm(const Tensor& self, const Scalar& p) { return composite::norm(self, p); }
+
+// ---- cumsum_backward: The gradient of cumsum, a cumulative sum from the end (flip, cumsum, flip).
+Tensor cumsum_backward(const Tensor& grad, int64_t dim) { return composite::cumsum_backward(grad, dim); }
+
 }  // namespace dg

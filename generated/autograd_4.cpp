@@ -200,4 +200,280 @@ Tensor detail::contiguous(const Tensor& self) { return composite::contiguous(sel
 // ---- permute_backward: grad permuted by the inverse of `dims` (the gradient of permute).
 Tensor permute_backward(const Tensor& grad, IntArrayRef dims) { return composite::permute_backward(grad, dims); }
 
+// ---- log2: Base-2 logarithm.
+Tensor log2(const Tensor& self) {
+  const bool record = detail::should_record("log2", self);
+  intrusive_ptr<generated::Log2Backward0> node;
+  if (record) {
+    node = make_intrusive<generated::Log2Backward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
+  }
+  Tensor result = dispatch::log2(self);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+const Tensor& log2_(const Tensor& self) {
+  const bool record = detail::should_record("log2_", self);
+  detail::check_inplace("log2_", self, record);
+  intrusive_ptr<generated::Log2Backward0> node;
+  if (record) {
+    node = make_intrusive<generated::Log2Backward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    if (node->needs_input_grad(0)) node->self_ = SavedVariable(self.clone(), false);
+  }
+  dispatch::log2_(self);
+  if (record) {
+    detail::rebase_history(self, node);
+    [[maybe_unused]] const Tensor& result = self;
+  }
+  return self;
+}
+
+const Tensor& log2_out(const Tensor& out, const Tensor& self) {
+  detail::check_out_no_grad("log2_out", detail::should_record("log2_out", out, self));
+  return dispatch::log2_out(out, self);
+}
+
+// ---- round: The nearest integer, halves to even like PyTorch (integers unchanged; zero gradient).
+Tensor round(const Tensor& self) {
+  const bool record = detail::should_record("round", self);
+  intrusive_ptr<generated::RoundBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::RoundBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+  }
+  Tensor result = dispatch::round(self);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+const Tensor& round_(const Tensor& self) {
+  const bool record = detail::should_record("round_", self);
+  detail::check_inplace("round_", self, record);
+  intrusive_ptr<generated::RoundBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::RoundBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+  }
+  dispatch::round_(self);
+  if (record) {
+    detail::rebase_history(self, node);
+    [[maybe_unused]] const Tensor& result = self;
+  }
+  return self;
+}
+
+const Tensor& round_out(const Tensor& out, const Tensor& self) {
+  detail::check_out_no_grad("round_out", detail::should_record("round_out", out, self));
+  return dispatch::round_out(out, self);
+}
+
+// ---- softplus_double_backward: grad * d/dself of softplus' gradient factor (zero where beta * self > threshold).
+Tensor softplus_double_backward(const Tensor& grad, const Tensor& self, const Scalar& beta, const Scalar& threshold) { return composite::softplus_double_backward(grad, self, beta, threshold); }
+
+// ---- clamp: min(max(self, min), max); either bound may be None, not both. NaN stays NaN.
+Tensor clamp(const Tensor& self, const std::optional<Scalar>& min, const std::optional<Scalar>& max) {
+  const bool record = detail::should_record("clamp", self);
+  intrusive_ptr<generated::ClampBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::ClampBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    node->max = max;
+    node->min = min;
+    if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
+  }
+  Tensor result = dispatch::clamp(self, min, max);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+const Tensor& clamp_(const Tensor& self, const std::optional<Scalar>& min, const std::optional<Scalar>& max) {
+  const bool record = detail::should_record("clamp_", self);
+  detail::check_inplace("clamp_", self, record);
+  intrusive_ptr<generated::ClampBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::ClampBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    node->max = max;
+    node->min = min;
+    if (node->needs_input_grad(0)) node->self_ = SavedVariable(self.clone(), false);
+  }
+  dispatch::clamp_(self, min, max);
+  if (record) {
+    detail::rebase_history(self, node);
+    [[maybe_unused]] const Tensor& result = self;
+  }
+  return self;
+}
+
+const Tensor& clamp_out(const Tensor& out, const Tensor& self, const std::optional<Scalar>& min, const std::optional<Scalar>& max) {
+  detail::check_out_no_grad("clamp_out", detail::should_record("clamp_out", out, self));
+  return dispatch::clamp_out(out, self, min, max);
+}
+
+// ---- lt.Tensor: self < other elementwise (bool), broadcasting and comparing in the promoted dtype.
+Tensor lt(const Tensor& self, const Tensor& other) {
+  return dispatch::lt(self, other);
+}
+
+const Tensor& lt_out(const Tensor& out, const Tensor& self, const Tensor& other) {
+  detail::check_out_no_grad("lt_out", detail::should_record("lt_out", out, self, other));
+  return dispatch::lt_out(out, self, other);
+}
+
+// ---- ge.Tensor: self >= other elementwise (bool), broadcasting and comparing in the promoted dtype.
+Tensor ge(const Tensor& self, const Tensor& other) {
+  return dispatch::ge(self, other);
+}
+
+const Tensor& ge_out(const Tensor& out, const Tensor& self, const Tensor& other) {
+  detail::check_out_no_grad("ge_out", detail::should_record("ge_out", out, self, other));
+  return dispatch::ge_out(out, self, other);
+}
+
+// ---- _nll_pick_backward: Zeros of self_sizes with grad written at the picked classes (the gradient of _nll_pick).
+Tensor _nll_pick_backward(const Tensor& grad, const Tensor& target, IntArrayRef self_sizes, int64_t ignore_index) {
+  const bool record = detail::should_record("_nll_pick_backward", grad, target);
+  intrusive_ptr<generated::NllPickBackwardBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::NllPickBackwardBackward0>();
+    node->set_next_edges(detail::collect_next_edges(grad, target));
+    node->ignore_index = ignore_index;
+    if (node->needs_input_grad(0)) node->target_ = SavedVariable(target, false);
+  }
+  Tensor result = dispatch::_nll_pick_backward(grad, target, self_sizes, ignore_index);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+// ---- binary_cross_entropy: -w (t log(x) + (1 - t) log(1 - x)) for probabilities x in [0, 1] (logs clamped at -100, as PyTorch), reduced.
+Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, const std::optional<Tensor>& weight, std::string_view reduction) { return composite::binary_cross_entropy(input, target, weight, reduction); }
+
+// ---- layer_norm: (input - mean) / sqrt(var + eps) over the trailing normalized_shape dims (biased var), then * weight + bias.
+Tensor layer_norm(const Tensor& input, IntArrayRef normalized_shape, const std::optional<Tensor>& weight, const std::optional<Tensor>& bias, double eps) { return composite::layer_norm(input, normalized_shape, weight, bias, eps); }
+
+// ---- convolution_backward_weight: The gradient of convolution_nobias with respect to its weight (of sizes weight_size).
+Tensor convolution_backward_weight(const Tensor& grad_output, const Tensor& input, IntArrayRef weight_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool transposed, IntArrayRef output_padding, int64_t groups) {
+  const bool record = detail::should_record("convolution_backward_weight", grad_output, input);
+  intrusive_ptr<generated::ConvolutionBackwardWeightBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::ConvolutionBackwardWeightBackward0>();
+    node->set_next_edges(detail::collect_next_edges(grad_output, input));
+    node->dilation = dilation.vec();
+    node->groups = groups;
+    if (node->needs_input_grad(0)) node->input_ = SavedVariable(input, false);
+    node->output_padding = output_padding.vec();
+    node->padding = padding.vec();
+    node->stride = stride.vec();
+    node->transposed = transposed;
+    if (node->needs_input_grad(1)) node->grad_output_ = SavedVariable(grad_output, false);
+    node->input_sizes = input.sizes().vec();
+  }
+  Tensor result = dispatch::convolution_backward_weight(grad_output, input, weight_size, stride, padding, dilation, transposed, output_padding, groups);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+// ---- convolution: Batched 1-D/2-D convolution or transposed convolution plus an optional bias (PyTorch's torch.convolution).
+Tensor convolution(const Tensor& input, const Tensor& weight, const std::optional<Tensor>& bias, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool transposed, IntArrayRef output_padding, int64_t groups) { return composite::convolution(input, weight, bias, stride, padding, dilation, transposed, output_padding, groups); }
+
+// ---- conv1d: 1-D convolution over input [N, C, L] (or unbatched [C, L]) with weight [C_out, C / groups, K].
+Tensor conv1d(const Tensor& input, const Tensor& weight, const std::optional<Tensor>& bias, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, int64_t groups) { return composite::conv1d(input, weight, bias, stride, padding, dilation, groups); }
+
+// ---- prod_backward: The gradient of prod (all elements when dim is None), exact when self has zeros.
+Tensor prod_backward(const Tensor& grad, const Tensor& self, std::optional<int64_t> dim, bool keepdim) { return composite::prod_backward(grad, self, dim, keepdim); }
+
+// ---- minmax_backward: The gradient of amax/amin (result), split evenly among the elements equal to the extreme.
+Tensor minmax_backward(const Tensor& grad, const Tensor& self, const Tensor& result, IntArrayRef dim, bool keepdim) { return composite::minmax_backward(grad, self, result, dim, keepdim); }
+
+// ---- argmax: Index (int64) of the first largest element along `dim`, or in the flattened tensor when dim is None.
+Tensor argmax(const Tensor& self, std::optional<int64_t> dim, bool keepdim) {
+  return dispatch::argmax(self, dim, keepdim);
+}
+
+// ---- index_add: self with alpha * source's slices added at the (int64, 1-D) indices along `dim`, repeated indices accumulating.
+Tensor index_add(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& source, const Scalar& alpha) {
+  const bool record = detail::should_record("index_add", self, index, source);
+  intrusive_ptr<generated::IndexAddBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::IndexAddBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self, index, source));
+    node->alpha = alpha;
+    node->dim = dim;
+    if (node->needs_input_grad(2)) node->index_ = SavedVariable(index, false);
+  }
+  Tensor result = dispatch::index_add(self, dim, index, source, alpha);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+const Tensor& index_add_(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& source, const Scalar& alpha) {
+  const bool record = detail::should_record("index_add_", self, index, source);
+  detail::check_inplace("index_add_", self, record);
+  intrusive_ptr<generated::IndexAddBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::IndexAddBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self, index, source));
+    node->alpha = alpha;
+    node->dim = dim;
+    if (node->needs_input_grad(2)) node->index_ = SavedVariable(index, false);
+  }
+  dispatch::index_add_(self, dim, index, source, alpha);
+  if (record) {
+    detail::rebase_history(self, node);
+    [[maybe_unused]] const Tensor& result = self;
+  }
+  return self;
+}
+
+// ---- cat: Concatenation along `dim` (dtypes promoted; 1-D empty tensors are skipped, as in PyTorch).
+Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) { return composite::cat(tensors, dim); }
+
+// ---- triu: The upper triangle of the last two dims (elements with column - row >= diagonal), the rest zero.
+Tensor triu(const Tensor& self, int64_t diagonal) {
+  const bool record = detail::should_record("triu", self);
+  intrusive_ptr<generated::TriuBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::TriuBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    node->diagonal = diagonal;
+  }
+  Tensor result = dispatch::triu(self, diagonal);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+const Tensor& triu_(const Tensor& self, int64_t diagonal) {
+  const bool record = detail::should_record("triu_", self);
+  detail::check_inplace("triu_", self, record);
+  intrusive_ptr<generated::TriuBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::TriuBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    node->diagonal = diagonal;
+  }
+  dispatch::triu_(self, diagonal);
+  if (record) {
+    detail::rebase_history(self, node);
+    [[maybe_unused]] const Tensor& result = self;
+  }
+  return self;
+}
+
 }  // namespace dg

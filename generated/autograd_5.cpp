@@ -331,4 +331,483 @@ Tensor as_strided_backward_adjoint(const Tensor& grad, IntArrayRef input_sizes, 
   return result;
 }
 
+// ---- expm1: e ** self - 1, accurate for self near 0.
+Tensor expm1(const Tensor& self) {
+  const bool record = detail::should_record("expm1", self);
+  intrusive_ptr<generated::Expm1Backward0> node;
+  if (record) {
+    node = make_intrusive<generated::Expm1Backward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+  }
+  Tensor result = dispatch::expm1(self);
+  if (record) {
+    detail::set_history(result, node);
+    if (node->needs_input_grad(0)) node->result_ = SavedVariable(result, true);
+  }
+  return result;
+}
+
+const Tensor& expm1_(const Tensor& self) {
+  const bool record = detail::should_record("expm1_", self);
+  detail::check_inplace("expm1_", self, record);
+  intrusive_ptr<generated::Expm1Backward0> node;
+  if (record) {
+    node = make_intrusive<generated::Expm1Backward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+  }
+  dispatch::expm1_(self);
+  if (record) {
+    detail::rebase_history(self, node);
+    [[maybe_unused]] const Tensor& result = self;
+    if (node->needs_input_grad(0)) node->result_ = SavedVariable(result, true);
+  }
+  return self;
+}
+
+const Tensor& expm1_out(const Tensor& out, const Tensor& self) {
+  detail::check_out_no_grad("expm1_out", detail::should_record("expm1_out", out, self));
+  return dispatch::expm1_out(out, self);
+}
+
+// ---- log1p: log(1 + self), accurate for self near 0.
+Tensor log1p(const Tensor& self) {
+  const bool record = detail::should_record("log1p", self);
+  intrusive_ptr<generated::Log1pBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::Log1pBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
+  }
+  Tensor result = dispatch::log1p(self);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+const Tensor& log1p_(const Tensor& self) {
+  const bool record = detail::should_record("log1p_", self);
+  detail::check_inplace("log1p_", self, record);
+  intrusive_ptr<generated::Log1pBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::Log1pBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    if (node->needs_input_grad(0)) node->self_ = SavedVariable(self.clone(), false);
+  }
+  dispatch::log1p_(self);
+  if (record) {
+    detail::rebase_history(self, node);
+    [[maybe_unused]] const Tensor& result = self;
+  }
+  return self;
+}
+
+const Tensor& log1p_out(const Tensor& out, const Tensor& self) {
+  detail::check_out_no_grad("log1p_out", detail::should_record("log1p_out", out, self));
+  return dispatch::log1p_out(out, self);
+}
+
+// ---- atan: Arctangent.
+Tensor atan(const Tensor& self) {
+  const bool record = detail::should_record("atan", self);
+  intrusive_ptr<generated::AtanBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::AtanBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
+  }
+  Tensor result = dispatch::atan(self);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+const Tensor& atan_(const Tensor& self) {
+  const bool record = detail::should_record("atan_", self);
+  detail::check_inplace("atan_", self, record);
+  intrusive_ptr<generated::AtanBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::AtanBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    if (node->needs_input_grad(0)) node->self_ = SavedVariable(self.clone(), false);
+  }
+  dispatch::atan_(self);
+  if (record) {
+    detail::rebase_history(self, node);
+    [[maybe_unused]] const Tensor& result = self;
+  }
+  return self;
+}
+
+const Tensor& atan_out(const Tensor& out, const Tensor& self) {
+  detail::check_out_no_grad("atan_out", detail::should_record("atan_out", out, self));
+  return dispatch::atan_out(out, self);
+}
+
+// ---- ceil: The smallest integer not less than self (integers unchanged; zero gradient).
+Tensor ceil(const Tensor& self) {
+  const bool record = detail::should_record("ceil", self);
+  intrusive_ptr<generated::CeilBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::CeilBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+  }
+  Tensor result = dispatch::ceil(self);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+const Tensor& ceil_(const Tensor& self) {
+  const bool record = detail::should_record("ceil_", self);
+  detail::check_inplace("ceil_", self, record);
+  intrusive_ptr<generated::CeilBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::CeilBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+  }
+  dispatch::ceil_(self);
+  if (record) {
+    detail::rebase_history(self, node);
+    [[maybe_unused]] const Tensor& result = self;
+  }
+  return self;
+}
+
+const Tensor& ceil_out(const Tensor& out, const Tensor& self) {
+  detail::check_out_no_grad("ceil_out", detail::should_record("ceil_out", out, self));
+  return dispatch::ceil_out(out, self);
+}
+
+// ---- trunc: self rounded towards zero (integers unchanged; zero gradient).
+Tensor trunc(const Tensor& self) {
+  const bool record = detail::should_record("trunc", self);
+  intrusive_ptr<generated::TruncBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::TruncBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+  }
+  Tensor result = dispatch::trunc(self);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+const Tensor& trunc_(const Tensor& self) {
+  const bool record = detail::should_record("trunc_", self);
+  detail::check_inplace("trunc_", self, record);
+  intrusive_ptr<generated::TruncBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::TruncBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+  }
+  dispatch::trunc_(self);
+  if (record) {
+    detail::rebase_history(self, node);
+    [[maybe_unused]] const Tensor& result = self;
+  }
+  return self;
+}
+
+const Tensor& trunc_out(const Tensor& out, const Tensor& self) {
+  detail::check_out_no_grad("trunc_out", detail::should_record("trunc_out", out, self));
+  return dispatch::trunc_out(out, self);
+}
+
+// ---- leaky_relu_backward: grad_output where self > 0, else negative_slope * grad_output (the gradient of leaky_relu).
+Tensor leaky_relu_backward(const Tensor& grad_output, const Tensor& self, const Scalar& negative_slope, bool self_is_result) {
+  const bool record = detail::should_record("leaky_relu_backward", grad_output, self);
+  intrusive_ptr<generated::LeakyReluBackwardBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::LeakyReluBackwardBackward0>();
+    node->set_next_edges(detail::collect_next_edges(grad_output, self));
+    node->negative_slope = negative_slope;
+    if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
+    node->self_is_result = self_is_result;
+  }
+  Tensor result = dispatch::leaky_relu_backward(grad_output, self, negative_slope, self_is_result);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+// ---- softplus: log(1 + exp(beta * self)) / beta, and self itself where beta * self > threshold (stable for any magnitude).
+Tensor softplus(const Tensor& self, const Scalar& beta, const Scalar& threshold) {
+  const bool record = detail::should_record("softplus", self);
+  intrusive_ptr<generated::SoftplusBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::SoftplusBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    node->beta = beta;
+    if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
+    node->threshold = threshold;
+  }
+  Tensor result = dispatch::softplus(self, beta, threshold);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+const Tensor& softplus_out(const Tensor& out, const Tensor& self, const Scalar& beta, const Scalar& threshold) {
+  detail::check_out_no_grad("softplus_out", detail::should_record("softplus_out", out, self));
+  return dispatch::softplus_out(out, self, beta, threshold);
+}
+
+// ---- clamp.Tensor: clamp with tensor bounds, broadcasting and promoting; min is applied first, then max.
+Tensor clamp(const Tensor& self, const std::optional<Tensor>& min, const std::optional<Tensor>& max) { return composite::clamp_tensor(self, min, max); }
+
+// ---- clamp_min: max(self, min); NaN stays NaN.
+Tensor clamp_min(const Tensor& self, const Scalar& min) {
+  const bool record = detail::should_record("clamp_min", self);
+  intrusive_ptr<generated::ClampMinBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::ClampMinBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    node->min = min;
+    if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
+  }
+  Tensor result = dispatch::clamp_min(self, min);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+const Tensor& clamp_min_(const Tensor& self, const Scalar& min) {
+  const bool record = detail::should_record("clamp_min_", self);
+  detail::check_inplace("clamp_min_", self, record);
+  intrusive_ptr<generated::ClampMinBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::ClampMinBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    node->min = min;
+    if (node->needs_input_grad(0)) node->self_ = SavedVariable(self.clone(), false);
+  }
+  dispatch::clamp_min_(self, min);
+  if (record) {
+    detail::rebase_history(self, node);
+    [[maybe_unused]] const Tensor& result = self;
+  }
+  return self;
+}
+
+const Tensor& clamp_min_out(const Tensor& out, const Tensor& self, const Scalar& min) {
+  detail::check_out_no_grad("clamp_min_out", detail::should_record("clamp_min_out", out, self));
+  return dispatch::clamp_min_out(out, self, min);
+}
+
+// ---- fmod.Tensor: The remainder of self / other truncated towards zero (sign of self), broadcasting.
+Tensor fmod(const Tensor& self, const Tensor& other) {
+  const bool record = detail::should_record("fmod", self, other);
+  intrusive_ptr<generated::FmodBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::FmodBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self, other));
+    if (node->needs_input_grad(1)) node->other_ = SavedVariable(other, false);
+    if (node->needs_input_grad(1)) node->self_ = SavedVariable(self, false);
+  }
+  Tensor result = dispatch::fmod(self, other);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+const Tensor& fmod_(const Tensor& self, const Tensor& other) {
+  const bool record = detail::should_record("fmod_", self, other);
+  detail::check_inplace("fmod_", self, record);
+  intrusive_ptr<generated::FmodBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::FmodBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self, other));
+    if (node->needs_input_grad(1)) node->other_ = SavedVariable(other, false);
+    if (node->needs_input_grad(1)) node->self_ = SavedVariable(self.clone(), false);
+  }
+  dispatch::fmod_(self, other);
+  if (record) {
+    detail::rebase_history(self, node);
+    [[maybe_unused]] const Tensor& result = self;
+  }
+  return self;
+}
+
+const Tensor& fmod_out(const Tensor& out, const Tensor& self, const Tensor& other) {
+  detail::check_out_no_grad("fmod_out", detail::should_record("fmod_out", out, self, other));
+  return dispatch::fmod_out(out, self, other);
+}
+
+// ---- ne.Tensor: self != other elementwise (bool), broadcasting and comparing in the promoted dtype.
+Tensor ne(const Tensor& self, const Tensor& other) {
+  return dispatch::ne(self, other);
+}
+
+const Tensor& ne_out(const Tensor& out, const Tensor& self, const Tensor& other) {
+  detail::check_out_no_grad("ne_out", detail::should_record("ne_out", out, self, other));
+  return dispatch::ne_out(out, self, other);
+}
+
+// ---- logical_and: self and other is nonzero (bool), broadcasting.
+Tensor logical_and(const Tensor& self, const Tensor& other) {
+  return dispatch::logical_and(self, other);
+}
+
+const Tensor& logical_and_out(const Tensor& out, const Tensor& self, const Tensor& other) {
+  detail::check_out_no_grad("logical_and_out", detail::should_record("logical_and_out", out, self, other));
+  return dispatch::logical_and_out(out, self, other);
+}
+
+// ---- _nll_pick: self[n, target[n, d...], d...] (class dim 1), 0 where target == ignore_index: the class pick of nll_loss; targets out of range are an error.
+Tensor _nll_pick(const Tensor& self, const Tensor& target, int64_t ignore_index) {
+  const bool record = detail::should_record("_nll_pick", self, target);
+  intrusive_ptr<generated::NllPickBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::NllPickBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self, target));
+    node->ignore_index = ignore_index;
+    node->self_sizes = self.sizes().vec();
+    if (node->needs_input_grad(0)) node->target_ = SavedVariable(target, false);
+  }
+  Tensor result = dispatch::_nll_pick(self, target, ignore_index);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+// ---- cross_entropy: log_softmax over the class dim (1, or 0 for input [C]) then nll_loss; target holds class indices (int64) or class probabilities (floating, input's shape).
+Tensor cross_entropy(const Tensor& input, const Tensor& target, const std::optional<Tensor>& weight, int64_t ignore_index, std::string_view reduction, double label_smoothing) { return composite::cross_entropy(input, target, weight, ignore_index, reduction, label_smoothing); }
+
+// ---- mse_loss: (input - target) ** 2, reduced.
+Tensor mse_loss(const Tensor& input, const Tensor& target, std::string_view reduction) { return composite::mse_loss(input, target, reduction); }
+
+// ---- embedding_backward: The gradient of embedding w.r.t. weight [num_weights, D] (rows summed per index, padding_idx row zero).
+Tensor embedding_backward(const Tensor& grad, const Tensor& indices, int64_t num_weights, int64_t padding_idx, bool scale_grad_by_freq, bool sparse) {
+  const bool record = detail::should_record("embedding_backward", grad, indices);
+  intrusive_ptr<generated::EmbeddingBackwardBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::EmbeddingBackwardBackward0>();
+    node->set_next_edges(detail::collect_next_edges(grad, indices));
+    if (node->needs_input_grad(0)) node->indices_ = SavedVariable(indices, false);
+    node->padding_idx = padding_idx;
+    node->scale_grad_by_freq = scale_grad_by_freq;
+  }
+  Tensor result = dispatch::embedding_backward(grad, indices, num_weights, padding_idx, scale_grad_by_freq, sparse);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+// ---- avg_pool2d: 2-D average pooling over the last two dims of a 3-D or 4-D input (stride defaults to kernel_size).
+Tensor avg_pool2d(const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, bool ceil_mode, bool count_include_pad, std::optional<int64_t> divisor_override) {
+  const bool record = detail::should_record("avg_pool2d", self);
+  intrusive_ptr<generated::AvgPool2dBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::AvgPool2dBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    node->ceil_mode = ceil_mode;
+    node->count_include_pad = count_include_pad;
+    node->divisor_override = divisor_override;
+    node->kernel_size = kernel_size.vec();
+    node->padding = padding.vec();
+    if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
+    node->stride = stride.vec();
+  }
+  Tensor result = dispatch::avg_pool2d(self, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+// ---- adaptive_avg_pool2d_backward: The gradient of adaptive_avg_pool2d (output size from grad_output, input size from self).
+Tensor adaptive_avg_pool2d_backward(const Tensor& grad_output, const Tensor& self) {
+  const bool record = detail::should_record("adaptive_avg_pool2d_backward", grad_output, self);
+  intrusive_ptr<generated::AdaptiveAvgPool2dBackwardBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::AdaptiveAvgPool2dBackwardBackward0>();
+    node->set_next_edges(detail::collect_next_edges(grad_output, self));
+    node->grad_output_sizes = grad_output.sizes().vec();
+  }
+  Tensor result = dispatch::adaptive_avg_pool2d_backward(grad_output, self);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+// ---- amax: Maximum over `dim` (all dims when empty); the gradient is split evenly among ties.
+Tensor amax(const Tensor& self, IntArrayRef dim, bool keepdim) {
+  const bool record = detail::should_record("amax", self);
+  intrusive_ptr<generated::AmaxBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::AmaxBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    node->dim = dim.vec();
+    node->keepdim = keepdim;
+    if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
+  }
+  Tensor result = dispatch::amax(self, dim, keepdim);
+  if (record) {
+    detail::set_history(result, node);
+    if (node->needs_input_grad(0)) node->result_ = SavedVariable(result, true);
+  }
+  return result;
+}
+
+// ---- max: The largest element (a 0-dim tensor); ties share the gradient evenly.
+Tensor max(const Tensor& self) { return composite::max(self); }
+
+// ---- argmin: Index (int64) of the first smallest element along `dim`, or in the flattened tensor when dim is None.
+Tensor argmin(const Tensor& self, std::optional<int64_t> dim, bool keepdim) {
+  return dispatch::argmin(self, dim, keepdim);
+}
+
+// ---- logsumexp: log(sum(exp(self))) over `dim`, computed stably (shifted by the maximum).
+Tensor logsumexp(const Tensor& self, IntArrayRef dim, bool keepdim) { return composite::logsumexp(self, dim, keepdim); }
+
+// ---- dot: Inner product of two 1-D tensors of the same size.
+Tensor dot(const Tensor& self, const Tensor& tensor) { return composite::dot(self, tensor); }
+
+// ---- index_select: The slices of self at the (int64, 1-D) indices along `dim`.
+Tensor index_select(const Tensor& self, int64_t dim, const Tensor& index) {
+  const bool record = detail::should_record("index_select", self, index);
+  intrusive_ptr<generated::IndexSelectBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::IndexSelectBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self, index));
+    node->dim = dim;
+    if (node->needs_input_grad(0)) node->index_ = SavedVariable(index, false);
+    node->self_sizes = self.sizes().vec();
+  }
+  Tensor result = dispatch::index_select(self, dim, index);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+// ---- gather: out[i][j] = self[index[i][j]][j] (dim 0); index has self's number of dims.
+Tensor gather(const Tensor& self, int64_t dim, const Tensor& index, bool sparse_grad) {
+  const bool record = detail::should_record("gather", self, index);
+  intrusive_ptr<generated::GatherBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::GatherBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self, index));
+    node->dim = dim;
+    if (node->needs_input_grad(0)) node->index_ = SavedVariable(index, false);
+    node->self_sizes = self.sizes().vec();
+  }
+  Tensor result = dispatch::gather(self, dim, index, sparse_grad);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
 }  // namespace dg

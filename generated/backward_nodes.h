@@ -397,4 +397,654 @@ struct AsStridedBackwardAdjointBackward0 final : public Node {
   std::vector<int64_t> stride{};
 };
 
+// derivatives.yaml: expm1
+struct Expm1Backward0 final : public Node {
+  std::string name() const override { return "Expm1Backward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  SavedVariable result_;
+};
+
+// derivatives.yaml: log1p
+struct Log1pBackward0 final : public Node {
+  std::string name() const override { return "Log1pBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  SavedVariable self_;
+};
+
+// derivatives.yaml: log2
+struct Log2Backward0 final : public Node {
+  std::string name() const override { return "Log2Backward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  SavedVariable self_;
+};
+
+// derivatives.yaml: rsqrt
+struct RsqrtBackward0 final : public Node {
+  std::string name() const override { return "RsqrtBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  SavedVariable result_;
+};
+
+// derivatives.yaml: tan
+struct TanBackward0 final : public Node {
+  std::string name() const override { return "TanBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  SavedVariable result_;
+};
+
+// derivatives.yaml: asin
+struct AsinBackward0 final : public Node {
+  std::string name() const override { return "AsinBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  SavedVariable self_;
+};
+
+// derivatives.yaml: acos
+struct AcosBackward0 final : public Node {
+  std::string name() const override { return "AcosBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  SavedVariable self_;
+};
+
+// derivatives.yaml: atan
+struct AtanBackward0 final : public Node {
+  std::string name() const override { return "AtanBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  SavedVariable self_;
+};
+
+// derivatives.yaml: cosh
+struct CoshBackward0 final : public Node {
+  std::string name() const override { return "CoshBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  SavedVariable self_;
+};
+
+// derivatives.yaml: square
+struct SquareBackward0 final : public Node {
+  std::string name() const override { return "SquareBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  SavedVariable self_;
+};
+
+// derivatives.yaml: erf
+struct ErfBackward0 final : public Node {
+  std::string name() const override { return "ErfBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  SavedVariable self_;
+};
+
+// derivatives.yaml: floor
+struct FloorBackward0 final : public Node {
+  std::string name() const override { return "FloorBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+};
+
+// derivatives.yaml: ceil
+struct CeilBackward0 final : public Node {
+  std::string name() const override { return "CeilBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+};
+
+// derivatives.yaml: round
+struct RoundBackward0 final : public Node {
+  std::string name() const override { return "RoundBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+};
+
+// derivatives.yaml: trunc
+struct TruncBackward0 final : public Node {
+  std::string name() const override { return "TruncBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+};
+
+// derivatives.yaml: leaky_relu
+struct LeakyReluBackward0 final : public Node {
+  std::string name() const override { return "LeakyReluBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  Scalar negative_slope{};
+  SavedVariable self_;
+};
+
+// derivatives.yaml: leaky_relu_backward
+struct LeakyReluBackwardBackward0 final : public Node {
+  std::string name() const override { return "LeakyReluBackwardBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  Scalar negative_slope{};
+  SavedVariable self_;
+  bool self_is_result{};
+};
+
+// derivatives.yaml: elu
+struct EluBackward0 final : public Node {
+  std::string name() const override { return "EluBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  Scalar alpha{};
+  Scalar input_scale{};
+  Scalar scale{};
+  SavedVariable self_;
+};
+
+// derivatives.yaml: elu_backward
+struct EluBackwardBackward0 final : public Node {
+  std::string name() const override { return "EluBackwardBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  Scalar alpha{};
+  Scalar input_scale{};
+  bool is_result{};
+  Scalar scale{};
+  SavedVariable self_or_result_;
+  SavedVariable grad_output_;
+};
+
+// derivatives.yaml: gelu
+struct GeluBackward0 final : public Node {
+  std::string name() const override { return "GeluBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  std::string approximate{};
+  SavedVariable self_;
+};
+
+// derivatives.yaml: gelu.default
+struct GeluBackward1 final : public Node {
+  std::string name() const override { return "GeluBackward1"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  SavedVariable self_;
+};
+
+// derivatives.yaml: gelu_backward
+struct GeluBackwardBackward0 final : public Node {
+  std::string name() const override { return "GeluBackwardBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  std::string approximate{};
+  SavedVariable self_;
+  SavedVariable grad_output_;
+};
+
+// derivatives.yaml: silu
+struct SiluBackward0 final : public Node {
+  std::string name() const override { return "SiluBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  SavedVariable self_;
+};
+
+// derivatives.yaml: silu_backward
+struct SiluBackwardBackward0 final : public Node {
+  std::string name() const override { return "SiluBackwardBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  SavedVariable self_;
+  SavedVariable grad_output_;
+};
+
+// derivatives.yaml: softplus
+struct SoftplusBackward0 final : public Node {
+  std::string name() const override { return "SoftplusBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  Scalar beta{};
+  SavedVariable self_;
+  Scalar threshold{};
+};
+
+// derivatives.yaml: softplus_backward
+struct SoftplusBackwardBackward0 final : public Node {
+  std::string name() const override { return "SoftplusBackwardBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  Scalar beta{};
+  SavedVariable self_;
+  Scalar threshold{};
+  SavedVariable grad_output_;
+};
+
+// derivatives.yaml: clamp
+struct ClampBackward0 final : public Node {
+  std::string name() const override { return "ClampBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  std::optional<Scalar> max{};
+  std::optional<Scalar> min{};
+  SavedVariable self_;
+};
+
+// derivatives.yaml: clamp_min
+struct ClampMinBackward0 final : public Node {
+  std::string name() const override { return "ClampMinBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  Scalar min{};
+  SavedVariable self_;
+};
+
+// derivatives.yaml: clamp_max
+struct ClampMaxBackward0 final : public Node {
+  std::string name() const override { return "ClampMaxBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  Scalar max{};
+  SavedVariable self_;
+};
+
+// derivatives.yaml: atan2
+struct Atan2Backward0 final : public Node {
+  std::string name() const override { return "Atan2Backward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  SavedVariable other_;
+  SavedVariable self_;
+};
+
+// derivatives.yaml: maximum
+struct MaximumBackward0 final : public Node {
+  std::string name() const override { return "MaximumBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  SavedVariable other_;
+  SavedVariable self_;
+};
+
+// derivatives.yaml: minimum
+struct MinimumBackward0 final : public Node {
+  std::string name() const override { return "MinimumBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  SavedVariable other_;
+  SavedVariable self_;
+};
+
+// derivatives.yaml: fmod.Tensor
+struct FmodBackward0 final : public Node {
+  std::string name() const override { return "FmodBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  SavedVariable other_;
+  SavedVariable self_;
+};
+
+// derivatives.yaml: fmod.Scalar
+struct FmodBackward1 final : public Node {
+  std::string name() const override { return "FmodBackward1"; }
+  variable_list apply(variable_list&& grads) override;
+};
+
+// derivatives.yaml: where.self
+struct WhereBackward0 final : public Node {
+  std::string name() const override { return "WhereBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  SavedVariable condition_;
+};
+
+// derivatives.yaml: softmax.int
+struct SoftmaxBackward0 final : public Node {
+  std::string name() const override { return "SoftmaxBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  int64_t dim{};
+  SavedVariable result_;
+};
+
+// derivatives.yaml: log_softmax.int
+struct LogSoftmaxBackward0 final : public Node {
+  std::string name() const override { return "LogSoftmaxBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  int64_t dim{};
+  SavedVariable result_;
+};
+
+// derivatives.yaml: _softmax_backward_data
+struct SoftmaxBackwardDataBackward0 final : public Node {
+  std::string name() const override { return "SoftmaxBackwardDataBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  int64_t dim{};
+  SavedVariable output_;
+  SavedVariable grad_output_;
+};
+
+// derivatives.yaml: _log_softmax_backward_data
+struct LogSoftmaxBackwardDataBackward0 final : public Node {
+  std::string name() const override { return "LogSoftmaxBackwardDataBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  int64_t dim{};
+  SavedVariable output_;
+  SavedVariable grad_output_;
+};
+
+// derivatives.yaml: log_sigmoid
+struct LogSigmoidBackward0 final : public Node {
+  std::string name() const override { return "LogSigmoidBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  SavedVariable self_;
+};
+
+// derivatives.yaml: _nll_pick
+struct NllPickBackward0 final : public Node {
+  std::string name() const override { return "NllPickBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  int64_t ignore_index{};
+  std::vector<int64_t> self_sizes{};
+  SavedVariable target_;
+};
+
+// derivatives.yaml: _nll_pick_backward
+struct NllPickBackwardBackward0 final : public Node {
+  std::string name() const override { return "NllPickBackwardBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  int64_t ignore_index{};
+  SavedVariable target_;
+};
+
+// derivatives.yaml: embedding
+struct EmbeddingBackward0 final : public Node {
+  std::string name() const override { return "EmbeddingBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  SavedVariable indices_;
+  int64_t padding_idx{};
+  bool scale_grad_by_freq{};
+  bool sparse{};
+  std::vector<int64_t> weight_sizes{};
+};
+
+// derivatives.yaml: embedding_backward
+struct EmbeddingBackwardBackward0 final : public Node {
+  std::string name() const override { return "EmbeddingBackwardBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  SavedVariable indices_;
+  int64_t padding_idx{};
+  bool scale_grad_by_freq{};
+};
+
+// derivatives.yaml: _embedding_backward_adjoint
+struct EmbeddingBackwardAdjointBackward0 final : public Node {
+  std::string name() const override { return "EmbeddingBackwardAdjointBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  std::vector<int64_t> grad_weight_sizes{};
+  SavedVariable indices_;
+  int64_t padding_idx{};
+  bool scale_grad_by_freq{};
+};
+
+// derivatives.yaml: convolution_nobias
+struct ConvolutionNobiasBackward0 final : public Node {
+  std::string name() const override { return "ConvolutionNobiasBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  std::vector<int64_t> dilation{};
+  int64_t groups{};
+  std::vector<int64_t> input_sizes{};
+  std::vector<int64_t> output_padding{};
+  std::vector<int64_t> padding{};
+  std::vector<int64_t> stride{};
+  bool transposed{};
+  SavedVariable weight_;
+  SavedVariable input_;
+  std::vector<int64_t> weight_sizes{};
+};
+
+// derivatives.yaml: convolution_backward_input
+struct ConvolutionBackwardInputBackward0 final : public Node {
+  std::string name() const override { return "ConvolutionBackwardInputBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  std::vector<int64_t> dilation{};
+  int64_t groups{};
+  std::vector<int64_t> output_padding{};
+  std::vector<int64_t> padding{};
+  std::vector<int64_t> stride{};
+  bool transposed{};
+  SavedVariable weight_;
+  SavedVariable grad_output_;
+  std::vector<int64_t> weight_sizes{};
+};
+
+// derivatives.yaml: convolution_backward_weight
+struct ConvolutionBackwardWeightBackward0 final : public Node {
+  std::string name() const override { return "ConvolutionBackwardWeightBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  std::vector<int64_t> dilation{};
+  int64_t groups{};
+  SavedVariable input_;
+  std::vector<int64_t> output_padding{};
+  std::vector<int64_t> padding{};
+  std::vector<int64_t> stride{};
+  bool transposed{};
+  SavedVariable grad_output_;
+  std::vector<int64_t> input_sizes{};
+};
+
+// derivatives.yaml: max_pool2d
+struct MaxPool2dBackward0 final : public Node {
+  std::string name() const override { return "MaxPool2dBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  bool ceil_mode{};
+  std::vector<int64_t> dilation{};
+  std::vector<int64_t> kernel_size{};
+  std::vector<int64_t> padding{};
+  SavedVariable self_;
+  std::vector<int64_t> stride{};
+};
+
+// derivatives.yaml: max_pool2d_backward
+struct MaxPool2dBackwardBackward0 final : public Node {
+  std::string name() const override { return "MaxPool2dBackwardBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  bool ceil_mode{};
+  std::vector<int64_t> dilation{};
+  std::vector<int64_t> kernel_size{};
+  std::vector<int64_t> padding{};
+  SavedVariable self_;
+  std::vector<int64_t> stride{};
+};
+
+// derivatives.yaml: max_pool2d_gather
+struct MaxPool2dGatherBackward0 final : public Node {
+  std::string name() const override { return "MaxPool2dGatherBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  bool ceil_mode{};
+  std::vector<int64_t> dilation{};
+  std::vector<int64_t> kernel_size{};
+  std::vector<int64_t> padding{};
+  SavedVariable self_;
+  std::vector<int64_t> stride{};
+  std::vector<int64_t> self_sizes{};
+};
+
+// derivatives.yaml: avg_pool2d
+struct AvgPool2dBackward0 final : public Node {
+  std::string name() const override { return "AvgPool2dBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  bool ceil_mode{};
+  bool count_include_pad{};
+  std::optional<int64_t> divisor_override{};
+  std::vector<int64_t> kernel_size{};
+  std::vector<int64_t> padding{};
+  SavedVariable self_;
+  std::vector<int64_t> stride{};
+};
+
+// derivatives.yaml: avg_pool2d_backward
+struct AvgPool2dBackwardBackward0 final : public Node {
+  std::string name() const override { return "AvgPool2dBackwardBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  bool ceil_mode{};
+  bool count_include_pad{};
+  std::optional<int64_t> divisor_override{};
+  std::vector<int64_t> kernel_size{};
+  std::vector<int64_t> padding{};
+  std::vector<int64_t> stride{};
+};
+
+// derivatives.yaml: adaptive_avg_pool2d
+struct AdaptiveAvgPool2dBackward0 final : public Node {
+  std::string name() const override { return "AdaptiveAvgPool2dBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  SavedVariable self_;
+};
+
+// derivatives.yaml: adaptive_avg_pool2d_backward
+struct AdaptiveAvgPool2dBackwardBackward0 final : public Node {
+  std::string name() const override { return "AdaptiveAvgPool2dBackwardBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  std::vector<int64_t> grad_output_sizes{};
+};
+
+// derivatives.yaml: prod
+struct ProdBackward0 final : public Node {
+  std::string name() const override { return "ProdBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  SavedVariable self_;
+};
+
+// derivatives.yaml: prod.dim_int
+struct ProdBackward1 final : public Node {
+  std::string name() const override { return "ProdBackward1"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  int64_t dim{};
+  bool keepdim{};
+  SavedVariable self_;
+};
+
+// derivatives.yaml: amax
+struct AmaxBackward0 final : public Node {
+  std::string name() const override { return "AmaxBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  std::vector<int64_t> dim{};
+  bool keepdim{};
+  SavedVariable result_;
+  SavedVariable self_;
+};
+
+// derivatives.yaml: amin
+struct AminBackward0 final : public Node {
+  std::string name() const override { return "AminBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  std::vector<int64_t> dim{};
+  bool keepdim{};
+  SavedVariable result_;
+  SavedVariable self_;
+};
+
+// derivatives.yaml: cumsum
+struct CumsumBackward0 final : public Node {
+  std::string name() const override { return "CumsumBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  int64_t dim{};
+};
+
+// derivatives.yaml: index_select
+struct IndexSelectBackward0 final : public Node {
+  std::string name() const override { return "IndexSelectBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  int64_t dim{};
+  SavedVariable index_;
+  std::vector<int64_t> self_sizes{};
+};
+
+// derivatives.yaml: gather
+struct GatherBackward0 final : public Node {
+  std::string name() const override { return "GatherBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  int64_t dim{};
+  SavedVariable index_;
+  std::vector<int64_t> self_sizes{};
+};
+
+// derivatives.yaml: scatter_add
+struct ScatterAddBackward0 final : public Node {
+  std::string name() const override { return "ScatterAddBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  int64_t dim{};
+  SavedVariable index_;
+  std::vector<int64_t> src_sizes{};
+};
+
+// derivatives.yaml: index_add
+struct IndexAddBackward0 final : public Node {
+  std::string name() const override { return "IndexAddBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  Scalar alpha{};
+  int64_t dim{};
+  SavedVariable index_;
+};
+
+// derivatives.yaml: masked_fill.Scalar
+struct MaskedFillBackward0 final : public Node {
+  std::string name() const override { return "MaskedFillBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  SavedVariable mask_;
+};
+
+// derivatives.yaml: masked_fill.Tensor
+struct MaskedFillBackward1 final : public Node {
+  std::string name() const override { return "MaskedFillBackward1"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  SavedVariable mask_;
+};
+
+// derivatives.yaml: flip
+struct FlipBackward0 final : public Node {
+  std::string name() const override { return "FlipBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  std::vector<int64_t> dims{};
+};
+
+// derivatives.yaml: tril
+struct TrilBackward0 final : public Node {
+  std::string name() const override { return "TrilBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  int64_t diagonal{};
+};
+
+// derivatives.yaml: triu
+struct TriuBackward0 final : public Node {
+  std::string name() const override { return "TriuBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  int64_t diagonal{};
+};
+
 }  // namespace dg::generated

@@ -131,4 +131,214 @@ variable_list AsStridedBackward0::apply(variable_list&& grads) {
   return grad_inputs;
 }
 
+// derivatives.yaml: rsqrt
+variable_list RsqrtBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  [[maybe_unused]] const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: -0.5 * grad * result.pow(3)
+    const Tensor result = result_.unpack(this);
+    grad_inputs[0] = -0.5 * grad * result.pow(3);
+  }
+  return grad_inputs;
+}
+
+void RsqrtBackward0::release_saved() {
+  result_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: asin
+variable_list AsinBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  [[maybe_unused]] const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: grad * (1 - self * self).rsqrt()
+    const Tensor self = self_.unpack(this);
+    grad_inputs[0] = grad * (1 - self * self).rsqrt();
+  }
+  return grad_inputs;
+}
+
+void AsinBackward0::release_saved() {
+  self_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: erf
+variable_list ErfBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  [[maybe_unused]] const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: 1.1283791670955126 * grad * (-self * self).exp()
+    const Tensor self = self_.unpack(this);
+    grad_inputs[0] = 1.1283791670955126 * grad * (-self * self).exp();
+  }
+  return grad_inputs;
+}
+
+void ErfBackward0::release_saved() {
+  self_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: floor
+variable_list FloorBackward0::apply(variable_list&& grads) {
+  [[maybe_unused]] const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: zeros_like(grad)
+    grad_inputs[0] = zeros_like(grad);
+  }
+  return grad_inputs;
+}
+
+// derivatives.yaml: leaky_relu
+variable_list LeakyReluBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  [[maybe_unused]] const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: leaky_relu_backward(grad, self, negative_slope, false)
+    const Tensor self = self_.unpack(this);
+    grad_inputs[0] = leaky_relu_backward(grad, self, negative_slope, false);
+  }
+  return grad_inputs;
+}
+
+void LeakyReluBackward0::release_saved() {
+  self_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: gelu_backward
+variable_list GeluBackwardBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  [[maybe_unused]] const Tensor& grad = grads[0];
+  variable_list grad_inputs(2);
+  if (needs_input_grad(0)) {  // grad_output: gelu_backward(grad, self, approximate)
+    const Tensor self = self_.unpack(this);
+    grad_inputs[0] = gelu_backward(grad, self, approximate);
+  }
+  if (needs_input_grad(1)) {  // self: gelu_double_backward(grad, grad_output, self, approximate)
+    const Tensor self = self_.unpack(this);
+    const Tensor grad_output = grad_output_.unpack(this);
+    grad_inputs[1] = gelu_double_backward(grad, grad_output, self, approximate);
+  }
+  return grad_inputs;
+}
+
+void GeluBackwardBackward0::release_saved() {
+  self_.reset_data();
+  grad_output_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: softplus_backward
+variable_list SoftplusBackwardBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  [[maybe_unused]] const Tensor& grad = grads[0];
+  variable_list grad_inputs(2);
+  if (needs_input_grad(0)) {  // grad_output: softplus_backward(grad, self, beta, threshold)
+    const Tensor self = self_.unpack(this);
+    grad_inputs[0] = softplus_backward(grad, self, beta, threshold);
+  }
+  if (needs_input_grad(1)) {  // self: softplus_double_backward(grad * grad_output, self, beta, threshold)
+    const Tensor self = self_.unpack(this);
+    const Tensor grad_output = grad_output_.unpack(this);
+    grad_inputs[1] = softplus_double_backward(grad * grad_output, self, beta, threshold);
+  }
+  return grad_inputs;
+}
+
+void SoftplusBackwardBackward0::release_saved() {
+  self_.reset_data();
+  grad_output_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: log_sigmoid
+variable_list LogSigmoidBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  [[maybe_unused]] const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: grad * (-self).sigmoid()
+    const Tensor self = self_.unpack(this);
+    grad_inputs[0] = grad * (-self).sigmoid();
+  }
+  return grad_inputs;
+}
+
+void LogSigmoidBackward0::release_saved() {
+  self_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: _embedding_backward_adjoint
+variable_list EmbeddingBackwardAdjointBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  [[maybe_unused]] const Tensor& grad = grads[0];
+  variable_list grad_inputs(2);
+  if (needs_input_grad(0)) {  // grad_weight: embedding_backward(grad, indices, grad_weight.sizes()[0], padding_idx, scale_grad_by_freq, false)
+    const Tensor indices = indices_.unpack(this);
+    grad_inputs[0] = embedding_backward(grad, indices, grad_weight_sizes[0], padding_idx, scale_grad_by_freq, false);
+  }
+  return grad_inputs;
+}
+
+void EmbeddingBackwardAdjointBackward0::release_saved() {
+  indices_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: convolution_nobias
+variable_list ConvolutionNobiasBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  [[maybe_unused]] const Tensor& grad = grads[0];
+  variable_list grad_inputs(2);
+  if (needs_input_grad(0)) {  // input: convolution_backward_input(grad, weight, input.sizes(), stride, padding, dilation, transposed, output_padding, groups)
+    const Tensor weight = weight_.unpack(this);
+    grad_inputs[0] = convolution_backward_input(grad, weight, input_sizes, stride, padding, dilation, transposed, output_padding, groups);
+  }
+  if (needs_input_grad(1)) {  // weight: convolution_backward_weight(grad, input, weight.sizes(), stride, padding, dilation, transposed, output_padding, groups)
+    const Tensor input = input_.unpack(this);
+    grad_inputs[1] = convolution_backward_weight(grad, input, weight_sizes, stride, padding, dilation, transposed, output_padding, groups);
+  }
+  return grad_inputs;
+}
+
+void ConvolutionNobiasBackward0::release_saved() {
+  weight_.reset_data();
+  input_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: avg_pool2d_backward
+variable_list AvgPool2dBackwardBackward0::apply(variable_list&& grads) {
+  [[maybe_unused]] const Tensor& grad = grads[0];
+  variable_list grad_inputs(2);
+  if (needs_input_grad(0)) {  // grad_output: avg_pool2d(grad, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)
+    grad_inputs[0] = avg_pool2d(grad, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override);
+  }
+  if (needs_input_grad(1)) {  // self: zeros_like(grad)
+    grad_inputs[1] = zeros_like(grad);
+  }
+  return grad_inputs;
+}
+
+// derivatives.yaml: masked_fill.Scalar
+variable_list MaskedFillBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  [[maybe_unused]] const Tensor& grad = grads[0];
+  variable_list grad_inputs(2);
+  if (needs_input_grad(0)) {  // self: grad.masked_fill(mask, 0)
+    const Tensor mask = mask_.unpack(this);
+    grad_inputs[0] = grad.masked_fill(mask, 0);
+  }
+  return grad_inputs;
+}
+
+void MaskedFillBackward0::release_saved() {
+  mask_.reset_data();
+  saved_released_ = true;
+}
+
 }  // namespace dg::generated

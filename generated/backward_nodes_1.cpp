@@ -118,4 +118,303 @@ variable_list CopyBackward0::apply(variable_list&& grads) {
   return grad_inputs;
 }
 
+// derivatives.yaml: cosh
+variable_list CoshBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  [[maybe_unused]] const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: grad * self.sinh()
+    const Tensor self = self_.unpack(this);
+    grad_inputs[0] = grad * self.sinh();
+  }
+  return grad_inputs;
+}
+
+void CoshBackward0::release_saved() {
+  self_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: gelu
+variable_list GeluBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  [[maybe_unused]] const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: gelu_backward(grad, self, approximate)
+    const Tensor self = self_.unpack(this);
+    grad_inputs[0] = gelu_backward(grad, self, approximate);
+  }
+  return grad_inputs;
+}
+
+void GeluBackward0::release_saved() {
+  self_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: gelu.default
+variable_list GeluBackward1::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  [[maybe_unused]] const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: gelu_backward(grad, self, "none")
+    const Tensor self = self_.unpack(this);
+    grad_inputs[0] = gelu_backward(grad, self, "none");
+  }
+  return grad_inputs;
+}
+
+void GeluBackward1::release_saved() {
+  self_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: silu_backward
+variable_list SiluBackwardBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  [[maybe_unused]] const Tensor& grad = grads[0];
+  variable_list grad_inputs(2);
+  if (needs_input_grad(0)) {  // grad_output: silu_backward(grad, self)
+    const Tensor self = self_.unpack(this);
+    grad_inputs[0] = silu_backward(grad, self);
+  }
+  if (needs_input_grad(1)) {  // self: silu_double_backward(grad, grad_output, self)
+    const Tensor self = self_.unpack(this);
+    const Tensor grad_output = grad_output_.unpack(this);
+    grad_inputs[1] = silu_double_backward(grad, grad_output, self);
+  }
+  return grad_inputs;
+}
+
+void SiluBackwardBackward0::release_saved() {
+  self_.reset_data();
+  grad_output_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: atan2
+variable_list Atan2Backward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  [[maybe_unused]] const Tensor& grad = grads[0];
+  variable_list grad_inputs(2);
+  if (needs_input_grad(0)) {  // self: grad * other / (self * self + other * other)
+    const Tensor other = other_.unpack(this);
+    const Tensor self = self_.unpack(this);
+    grad_inputs[0] = grad * other / (self * self + other * other);
+  }
+  if (needs_input_grad(1)) {  // other: -grad * self / (self * self + other * other)
+    const Tensor other = other_.unpack(this);
+    const Tensor self = self_.unpack(this);
+    grad_inputs[1] = -grad * self / (self * self + other * other);
+  }
+  return grad_inputs;
+}
+
+void Atan2Backward0::release_saved() {
+  other_.reset_data();
+  self_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: minimum
+variable_list MinimumBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  [[maybe_unused]] const Tensor& grad = grads[0];
+  variable_list grad_inputs(2);
+  if (needs_input_grad(0)) {  // self: where(self.gt(other), zeros_like(grad), where(self.eq(other), grad / 2, grad))
+    const Tensor other = other_.unpack(this);
+    const Tensor self = self_.unpack(this);
+    grad_inputs[0] = where(self.gt(other), zeros_like(grad), where(self.eq(other), grad / 2, grad));
+  }
+  if (needs_input_grad(1)) {  // other: where(self.lt(other), zeros_like(grad), where(self.eq(other), grad / 2, grad))
+    const Tensor other = other_.unpack(this);
+    const Tensor self = self_.unpack(this);
+    grad_inputs[1] = where(self.lt(other), zeros_like(grad), where(self.eq(other), grad / 2, grad));
+  }
+  return grad_inputs;
+}
+
+void MinimumBackward0::release_saved() {
+  other_.reset_data();
+  self_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: log_softmax.int
+variable_list LogSoftmaxBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  [[maybe_unused]] const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: _log_softmax_backward_data(grad, result, dim)
+    const Tensor result = result_.unpack(this);
+    grad_inputs[0] = _log_softmax_backward_data(grad, result, dim);
+  }
+  return grad_inputs;
+}
+
+void LogSoftmaxBackward0::release_saved() {
+  result_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: _log_softmax_backward_data
+variable_list LogSoftmaxBackwardDataBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  [[maybe_unused]] const Tensor& grad = grads[0];
+  variable_list grad_inputs(2);
+  if (needs_input_grad(0)) {  // grad_output: grad - (grad * output.exp()).sum(dim, true)
+    const Tensor output = output_.unpack(this);
+    grad_inputs[0] = grad - (grad * output.exp()).sum(dim, true);
+  }
+  if (needs_input_grad(1)) {  // output: -grad * output.exp() * grad_output.sum(dim, true)
+    const Tensor output = output_.unpack(this);
+    const Tensor grad_output = grad_output_.unpack(this);
+    grad_inputs[1] = -grad * output.exp() * grad_output.sum(dim, true);
+  }
+  return grad_inputs;
+}
+
+void LogSoftmaxBackwardDataBackward0::release_saved() {
+  output_.reset_data();
+  grad_output_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: convolution_backward_input
+variable_list ConvolutionBackwardInputBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  [[maybe_unused]] const Tensor& grad = grads[0];
+  variable_list grad_inputs(2);
+  if (needs_input_grad(0)) {  // grad_output: convolution_nobias(grad, weight, stride, padding, dilation, transposed, output_padding, groups)
+    const Tensor weight = weight_.unpack(this);
+    grad_inputs[0] = convolution_nobias(grad, weight, stride, padding, dilation, transposed, output_padding, groups);
+  }
+  if (needs_input_grad(1)) {  // weight: convolution_backward_weight(grad_output, grad, weight.sizes(), stride, padding, dilation, transposed, output_padding, groups)
+    const Tensor grad_output = grad_output_.unpack(this);
+    grad_inputs[1] = convolution_backward_weight(grad_output, grad, weight_sizes, stride, padding, dilation, transposed, output_padding, groups);
+  }
+  return grad_inputs;
+}
+
+void ConvolutionBackwardInputBackward0::release_saved() {
+  weight_.reset_data();
+  grad_output_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: max_pool2d_backward
+variable_list MaxPool2dBackwardBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  [[maybe_unused]] const Tensor& grad = grads[0];
+  variable_list grad_inputs(2);
+  if (needs_input_grad(0)) {  // grad_output: max_pool2d_gather(self, grad, kernel_size, stride, padding, dilation, ceil_mode)
+    const Tensor self = self_.unpack(this);
+    grad_inputs[0] = max_pool2d_gather(self, grad, kernel_size, stride, padding, dilation, ceil_mode);
+  }
+  if (needs_input_grad(1)) {  // self: zeros_like(grad)
+    grad_inputs[1] = zeros_like(grad);
+  }
+  return grad_inputs;
+}
+
+void MaxPool2dBackwardBackward0::release_saved() {
+  self_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: adaptive_avg_pool2d
+variable_list AdaptiveAvgPool2dBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  [[maybe_unused]] const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: adaptive_avg_pool2d_backward(grad, self)
+    const Tensor self = self_.unpack(this);
+    grad_inputs[0] = adaptive_avg_pool2d_backward(grad, self);
+  }
+  return grad_inputs;
+}
+
+void AdaptiveAvgPool2dBackward0::release_saved() {
+  self_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: prod
+variable_list ProdBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  [[maybe_unused]] const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: prod_backward(grad, self, std::nullopt, false)
+    const Tensor self = self_.unpack(this);
+    grad_inputs[0] = prod_backward(grad, self, std::nullopt, false);
+  }
+  return grad_inputs;
+}
+
+void ProdBackward0::release_saved() {
+  self_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: cumsum
+variable_list CumsumBackward0::apply(variable_list&& grads) {
+  [[maybe_unused]] const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: cumsum_backward(grad, dim)
+    grad_inputs[0] = cumsum_backward(grad, dim);
+  }
+  return grad_inputs;
+}
+
+// derivatives.yaml: scatter_add
+variable_list ScatterAddBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  [[maybe_unused]] const Tensor& grad = grads[0];
+  variable_list grad_inputs(3);
+  if (needs_input_grad(0)) {  // self: grad
+    grad_inputs[0] = grad;
+  }
+  if (needs_input_grad(2)) {  // src: scatter_src_backward(grad, dim, index, src.sizes())
+    const Tensor index = index_.unpack(this);
+    grad_inputs[2] = scatter_src_backward(grad, dim, index, src_sizes);
+  }
+  return grad_inputs;
+}
+
+void ScatterAddBackward0::release_saved() {
+  index_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: masked_fill.Tensor
+variable_list MaskedFillBackward1::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  [[maybe_unused]] const Tensor& grad = grads[0];
+  variable_list grad_inputs(3);
+  if (needs_input_grad(0)) {  // self: grad.masked_fill(mask, 0)
+    const Tensor mask = mask_.unpack(this);
+    grad_inputs[0] = grad.masked_fill(mask, 0);
+  }
+  if (needs_input_grad(2)) {  // value: grad * mask
+    const Tensor mask = mask_.unpack(this);
+    grad_inputs[2] = grad * mask;
+  }
+  return grad_inputs;
+}
+
+void MaskedFillBackward1::release_saved() {
+  mask_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: flip
+variable_list FlipBackward0::apply(variable_list&& grads) {
+  [[maybe_unused]] const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: grad.flip(dims)
+    grad_inputs[0] = grad.flip(dims);
+  }
+  return grad_inputs;
+}
+
 }  // namespace dg::generated

@@ -105,4 +105,118 @@ variable_list TransposeBackward0::apply(variable_list&& grads) {
   return grad_inputs;
 }
 
+// derivatives.yaml: clamp_max
+variable_list ClampMaxBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  [[maybe_unused]] const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: where(self.le(max), grad, zeros_like(grad))
+    const Tensor self = self_.unpack(this);
+    grad_inputs[0] = where(self.le(max), grad, zeros_like(grad));
+  }
+  return grad_inputs;
+}
+
+void ClampMaxBackward0::release_saved() {
+  self_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: maximum
+variable_list MaximumBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  [[maybe_unused]] const Tensor& grad = grads[0];
+  variable_list grad_inputs(2);
+  if (needs_input_grad(0)) {  // self: where(self.lt(other), zeros_like(grad), where(self.eq(other), grad / 2, grad))
+    const Tensor other = other_.unpack(this);
+    const Tensor self = self_.unpack(this);
+    grad_inputs[0] = where(self.lt(other), zeros_like(grad), where(self.eq(other), grad / 2, grad));
+  }
+  if (needs_input_grad(1)) {  // other: where(self.gt(other), zeros_like(grad), where(self.eq(other), grad / 2, grad))
+    const Tensor other = other_.unpack(this);
+    const Tensor self = self_.unpack(this);
+    grad_inputs[1] = where(self.gt(other), zeros_like(grad), where(self.eq(other), grad / 2, grad));
+  }
+  return grad_inputs;
+}
+
+void MaximumBackward0::release_saved() {
+  other_.reset_data();
+  self_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: fmod.Scalar
+variable_list FmodBackward1::apply(variable_list&& grads) {
+  [[maybe_unused]] const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: grad
+    grad_inputs[0] = grad;
+  }
+  return grad_inputs;
+}
+
+// derivatives.yaml: embedding
+variable_list EmbeddingBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  [[maybe_unused]] const Tensor& grad = grads[0];
+  variable_list grad_inputs(2);
+  if (needs_input_grad(0)) {  // weight: embedding_backward(grad, indices, weight.sizes()[0], padding_idx, scale_grad_by_freq, sparse)
+    const Tensor indices = indices_.unpack(this);
+    grad_inputs[0] = embedding_backward(grad, indices, weight_sizes[0], padding_idx, scale_grad_by_freq, sparse);
+  }
+  return grad_inputs;
+}
+
+void EmbeddingBackward0::release_saved() {
+  indices_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: max_pool2d
+variable_list MaxPool2dBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  [[maybe_unused]] const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: max_pool2d_backward(grad, self, kernel_size, stride, padding, dilation, ceil_mode)
+    const Tensor self = self_.unpack(this);
+    grad_inputs[0] = max_pool2d_backward(grad, self, kernel_size, stride, padding, dilation, ceil_mode);
+  }
+  return grad_inputs;
+}
+
+void MaxPool2dBackward0::release_saved() {
+  self_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: amin
+variable_list AminBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  [[maybe_unused]] const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: minmax_backward(grad, self, result, dim, keepdim)
+    const Tensor result = result_.unpack(this);
+    const Tensor self = self_.unpack(this);
+    grad_inputs[0] = minmax_backward(grad, self, result, dim, keepdim);
+  }
+  return grad_inputs;
+}
+
+void AminBackward0::release_saved() {
+  result_.reset_data();
+  self_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: tril
+variable_list TrilBackward0::apply(variable_list&& grads) {
+  [[maybe_unused]] const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: grad.tril(diagonal)
+    grad_inputs[0] = grad.tril(diagonal);
+  }
+  return grad_inputs;
+}
+
 }  // namespace dg::generated

@@ -80,4 +80,210 @@ variable_list AsStridedBackwardBackward0::apply(variable_list&& grads) {
   return grad_inputs;
 }
 
+// derivatives.yaml: tan
+variable_list TanBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  [[maybe_unused]] const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: grad * (1 + result * result)
+    const Tensor result = result_.unpack(this);
+    grad_inputs[0] = grad * (1 + result * result);
+  }
+  return grad_inputs;
+}
+
+void TanBackward0::release_saved() {
+  result_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: acos
+variable_list AcosBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  [[maybe_unused]] const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: -grad * (1 - self * self).rsqrt()
+    const Tensor self = self_.unpack(this);
+    grad_inputs[0] = -grad * (1 - self * self).rsqrt();
+  }
+  return grad_inputs;
+}
+
+void AcosBackward0::release_saved() {
+  self_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: square
+variable_list SquareBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  [[maybe_unused]] const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: 2 * grad * self
+    const Tensor self = self_.unpack(this);
+    grad_inputs[0] = 2 * grad * self;
+  }
+  return grad_inputs;
+}
+
+void SquareBackward0::release_saved() {
+  self_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: elu
+variable_list EluBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  [[maybe_unused]] const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: elu_backward(grad, alpha, scale, input_scale, false, self)
+    const Tensor self = self_.unpack(this);
+    grad_inputs[0] = elu_backward(grad, alpha, scale, input_scale, false, self);
+  }
+  return grad_inputs;
+}
+
+void EluBackward0::release_saved() {
+  self_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: elu_backward
+variable_list EluBackwardBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  [[maybe_unused]] const Tensor& grad = grads[0];
+  variable_list grad_inputs(2);
+  if (needs_input_grad(0)) {  // grad_output: elu_backward(grad, alpha, scale, input_scale, is_result, self_or_result)
+    const Tensor self_or_result = self_or_result_.unpack(this);
+    grad_inputs[0] = elu_backward(grad, alpha, scale, input_scale, is_result, self_or_result);
+  }
+  if (needs_input_grad(1)) {  // self_or_result: elu_double_backward(grad, grad_output, alpha, scale, input_scale, is_result, self_or_result)
+    const Tensor self_or_result = self_or_result_.unpack(this);
+    const Tensor grad_output = grad_output_.unpack(this);
+    grad_inputs[1] = elu_double_backward(grad, grad_output, alpha, scale, input_scale, is_result, self_or_result);
+  }
+  return grad_inputs;
+}
+
+void EluBackwardBackward0::release_saved() {
+  self_or_result_.reset_data();
+  grad_output_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: silu
+variable_list SiluBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  [[maybe_unused]] const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: silu_backward(grad, self)
+    const Tensor self = self_.unpack(this);
+    grad_inputs[0] = silu_backward(grad, self);
+  }
+  return grad_inputs;
+}
+
+void SiluBackward0::release_saved() {
+  self_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: where.self
+variable_list WhereBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  [[maybe_unused]] const Tensor& grad = grads[0];
+  variable_list grad_inputs(3);
+  if (needs_input_grad(1)) {  // self: where(condition, grad, zeros_like(grad))
+    const Tensor condition = condition_.unpack(this);
+    grad_inputs[1] = where(condition, grad, zeros_like(grad));
+  }
+  if (needs_input_grad(2)) {  // other: where(condition, zeros_like(grad), grad)
+    const Tensor condition = condition_.unpack(this);
+    grad_inputs[2] = where(condition, zeros_like(grad), grad);
+  }
+  return grad_inputs;
+}
+
+void WhereBackward0::release_saved() {
+  condition_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: softmax.int
+variable_list SoftmaxBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  [[maybe_unused]] const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: _softmax_backward_data(grad, result, dim)
+    const Tensor result = result_.unpack(this);
+    grad_inputs[0] = _softmax_backward_data(grad, result, dim);
+  }
+  return grad_inputs;
+}
+
+void SoftmaxBackward0::release_saved() {
+  result_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: _softmax_backward_data
+variable_list SoftmaxBackwardDataBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  [[maybe_unused]] const Tensor& grad = grads[0];
+  variable_list grad_inputs(2);
+  if (needs_input_grad(0)) {  // grad_output: _softmax_backward_data(grad, output, dim)
+    const Tensor output = output_.unpack(this);
+    grad_inputs[0] = _softmax_backward_data(grad, output, dim);
+  }
+  if (needs_input_grad(1)) {  // output: grad * (grad_output - (grad_output * output).sum(dim, true)) - grad_output * (grad * output).sum(dim, true)
+    const Tensor output = output_.unpack(this);
+    const Tensor grad_output = grad_output_.unpack(this);
+    grad_inputs[1] = grad * (grad_output - (grad_output * output).sum(dim, true)) - grad_output * (grad * output).sum(dim, true);
+  }
+  return grad_inputs;
+}
+
+void SoftmaxBackwardDataBackward0::release_saved() {
+  output_.reset_data();
+  grad_output_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: max_pool2d_gather
+variable_list MaxPool2dGatherBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  [[maybe_unused]] const Tensor& grad = grads[0];
+  variable_list grad_inputs(2);
+  if (needs_input_grad(1)) {  // source: max_pool2d_backward(grad, self, kernel_size, stride, padding, dilation, ceil_mode)
+    const Tensor self = self_.unpack(this);
+    grad_inputs[1] = max_pool2d_backward(grad, self, kernel_size, stride, padding, dilation, ceil_mode);
+  }
+  if (needs_input_grad(0)) {  // self: zeros(self.sizes(), grad.options())
+    grad_inputs[0] = zeros(self_sizes, grad.options());
+  }
+  return grad_inputs;
+}
+
+void MaxPool2dGatherBackward0::release_saved() {
+  self_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: prod.dim_int
+variable_list ProdBackward1::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  [[maybe_unused]] const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: prod_backward(grad, self, dim, keepdim)
+    const Tensor self = self_.unpack(this);
+    grad_inputs[0] = prod_backward(grad, self, dim, keepdim);
+  }
+  return grad_inputs;
+}
+
+void ProdBackward1::release_saved() {
+  self_.reset_data();
+  saved_released_ = true;
+}
+
 }  // namespace dg::generated

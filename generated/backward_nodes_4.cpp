@@ -115,4 +115,117 @@ variable_list SqueezeBackward0::apply(variable_list&& grads) {
   return grad_inputs;
 }
 
+// derivatives.yaml: log2
+variable_list Log2Backward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  [[maybe_unused]] const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: grad / (self * 0.6931471805599453)
+    const Tensor self = self_.unpack(this);
+    grad_inputs[0] = grad / (self * 0.6931471805599453);
+  }
+  return grad_inputs;
+}
+
+void Log2Backward0::release_saved() {
+  self_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: round
+variable_list RoundBackward0::apply(variable_list&& grads) {
+  [[maybe_unused]] const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: zeros_like(grad)
+    grad_inputs[0] = zeros_like(grad);
+  }
+  return grad_inputs;
+}
+
+// derivatives.yaml: clamp
+variable_list ClampBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  [[maybe_unused]] const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: clamp_backward(grad, self, min, max)
+    const Tensor self = self_.unpack(this);
+    grad_inputs[0] = clamp_backward(grad, self, min, max);
+  }
+  return grad_inputs;
+}
+
+void ClampBackward0::release_saved() {
+  self_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: _nll_pick_backward
+variable_list NllPickBackwardBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  [[maybe_unused]] const Tensor& grad = grads[0];
+  variable_list grad_inputs(2);
+  if (needs_input_grad(0)) {  // grad: _nll_pick(grad, target, ignore_index)
+    const Tensor target = target_.unpack(this);
+    grad_inputs[0] = _nll_pick(grad, target, ignore_index);
+  }
+  return grad_inputs;
+}
+
+void NllPickBackwardBackward0::release_saved() {
+  target_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: convolution_backward_weight
+variable_list ConvolutionBackwardWeightBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  [[maybe_unused]] const Tensor& grad = grads[0];
+  variable_list grad_inputs(2);
+  if (needs_input_grad(0)) {  // grad_output: convolution_nobias(input, grad, stride, padding, dilation, transposed, output_padding, groups)
+    const Tensor input = input_.unpack(this);
+    grad_inputs[0] = convolution_nobias(input, grad, stride, padding, dilation, transposed, output_padding, groups);
+  }
+  if (needs_input_grad(1)) {  // input: convolution_backward_input(grad_output, grad, input.sizes(), stride, padding, dilation, transposed, output_padding, groups)
+    const Tensor grad_output = grad_output_.unpack(this);
+    grad_inputs[1] = convolution_backward_input(grad_output, grad, input_sizes, stride, padding, dilation, transposed, output_padding, groups);
+  }
+  return grad_inputs;
+}
+
+void ConvolutionBackwardWeightBackward0::release_saved() {
+  input_.reset_data();
+  grad_output_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: index_add
+variable_list IndexAddBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  [[maybe_unused]] const Tensor& grad = grads[0];
+  variable_list grad_inputs(3);
+  if (needs_input_grad(0)) {  // self: grad
+    grad_inputs[0] = grad;
+  }
+  if (needs_input_grad(2)) {  // source: maybe_multiply(grad.index_select(dim, index), alpha)
+    const Tensor index = index_.unpack(this);
+    grad_inputs[2] = maybe_multiply(grad.index_select(dim, index), alpha);
+  }
+  return grad_inputs;
+}
+
+void IndexAddBackward0::release_saved() {
+  index_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: triu
+variable_list TriuBackward0::apply(variable_list&& grads) {
+  [[maybe_unused]] const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: grad.triu(diagonal)
+    grad_inputs[0] = grad.triu(diagonal);
+  }
+  return grad_inputs;
+}
+
 }  // namespace dg::generated

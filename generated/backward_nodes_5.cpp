@@ -160,4 +160,268 @@ variable_list AsStridedBackwardAdjointBackward0::apply(variable_list&& grads) {
   return grad_inputs;
 }
 
+// derivatives.yaml: expm1
+variable_list Expm1Backward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  [[maybe_unused]] const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: grad * (result + 1)
+    const Tensor result = result_.unpack(this);
+    grad_inputs[0] = grad * (result + 1);
+  }
+  return grad_inputs;
+}
+
+void Expm1Backward0::release_saved() {
+  result_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: log1p
+variable_list Log1pBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  [[maybe_unused]] const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: grad / (self + 1)
+    const Tensor self = self_.unpack(this);
+    grad_inputs[0] = grad / (self + 1);
+  }
+  return grad_inputs;
+}
+
+void Log1pBackward0::release_saved() {
+  self_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: atan
+variable_list AtanBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  [[maybe_unused]] const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: grad / (1 + self * self)
+    const Tensor self = self_.unpack(this);
+    grad_inputs[0] = grad / (1 + self * self);
+  }
+  return grad_inputs;
+}
+
+void AtanBackward0::release_saved() {
+  self_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: ceil
+variable_list CeilBackward0::apply(variable_list&& grads) {
+  [[maybe_unused]] const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: zeros_like(grad)
+    grad_inputs[0] = zeros_like(grad);
+  }
+  return grad_inputs;
+}
+
+// derivatives.yaml: trunc
+variable_list TruncBackward0::apply(variable_list&& grads) {
+  [[maybe_unused]] const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: zeros_like(grad)
+    grad_inputs[0] = zeros_like(grad);
+  }
+  return grad_inputs;
+}
+
+// derivatives.yaml: leaky_relu_backward
+variable_list LeakyReluBackwardBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  [[maybe_unused]] const Tensor& grad = grads[0];
+  variable_list grad_inputs(2);
+  if (needs_input_grad(0)) {  // grad_output: leaky_relu_backward(grad, self, negative_slope, self_is_result)
+    const Tensor self = self_.unpack(this);
+    grad_inputs[0] = leaky_relu_backward(grad, self, negative_slope, self_is_result);
+  }
+  if (needs_input_grad(1)) {  // self: zeros_like(grad)
+    grad_inputs[1] = zeros_like(grad);
+  }
+  return grad_inputs;
+}
+
+void LeakyReluBackwardBackward0::release_saved() {
+  self_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: softplus
+variable_list SoftplusBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  [[maybe_unused]] const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: softplus_backward(grad, self, beta, threshold)
+    const Tensor self = self_.unpack(this);
+    grad_inputs[0] = softplus_backward(grad, self, beta, threshold);
+  }
+  return grad_inputs;
+}
+
+void SoftplusBackward0::release_saved() {
+  self_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: clamp_min
+variable_list ClampMinBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  [[maybe_unused]] const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: where(self.ge(min), grad, zeros_like(grad))
+    const Tensor self = self_.unpack(this);
+    grad_inputs[0] = where(self.ge(min), grad, zeros_like(grad));
+  }
+  return grad_inputs;
+}
+
+void ClampMinBackward0::release_saved() {
+  self_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: fmod.Tensor
+variable_list FmodBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  [[maybe_unused]] const Tensor& grad = grads[0];
+  variable_list grad_inputs(2);
+  if (needs_input_grad(0)) {  // self: grad
+    grad_inputs[0] = grad;
+  }
+  if (needs_input_grad(1)) {  // other: -grad * (self / other).trunc()
+    const Tensor other = other_.unpack(this);
+    const Tensor self = self_.unpack(this);
+    grad_inputs[1] = -grad * (self / other).trunc();
+  }
+  return grad_inputs;
+}
+
+void FmodBackward0::release_saved() {
+  other_.reset_data();
+  self_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: _nll_pick
+variable_list NllPickBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  [[maybe_unused]] const Tensor& grad = grads[0];
+  variable_list grad_inputs(2);
+  if (needs_input_grad(0)) {  // self: _nll_pick_backward(grad, target, self.sizes(), ignore_index)
+    const Tensor target = target_.unpack(this);
+    grad_inputs[0] = _nll_pick_backward(grad, target, self_sizes, ignore_index);
+  }
+  return grad_inputs;
+}
+
+void NllPickBackward0::release_saved() {
+  target_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: embedding_backward
+variable_list EmbeddingBackwardBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  [[maybe_unused]] const Tensor& grad = grads[0];
+  variable_list grad_inputs(2);
+  if (needs_input_grad(0)) {  // grad: _embedding_backward_adjoint(grad, indices, padding_idx, scale_grad_by_freq)
+    const Tensor indices = indices_.unpack(this);
+    grad_inputs[0] = _embedding_backward_adjoint(grad, indices, padding_idx, scale_grad_by_freq);
+  }
+  return grad_inputs;
+}
+
+void EmbeddingBackwardBackward0::release_saved() {
+  indices_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: avg_pool2d
+variable_list AvgPool2dBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  [[maybe_unused]] const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: avg_pool2d_backward(grad, self, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)
+    const Tensor self = self_.unpack(this);
+    grad_inputs[0] = avg_pool2d_backward(grad, self, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override);
+  }
+  return grad_inputs;
+}
+
+void AvgPool2dBackward0::release_saved() {
+  self_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: adaptive_avg_pool2d_backward
+variable_list AdaptiveAvgPool2dBackwardBackward0::apply(variable_list&& grads) {
+  [[maybe_unused]] const Tensor& grad = grads[0];
+  variable_list grad_inputs(2);
+  if (needs_input_grad(0)) {  // grad_output: adaptive_avg_pool2d(grad, std::vector<int64_t>(grad_output.sizes().end() - 2, grad_output.sizes().end()))
+    grad_inputs[0] = adaptive_avg_pool2d(grad, std::vector<int64_t>(grad_output_sizes.end() - 2, grad_output_sizes.end()));
+  }
+  if (needs_input_grad(1)) {  // self: zeros_like(grad)
+    grad_inputs[1] = zeros_like(grad);
+  }
+  return grad_inputs;
+}
+
+// derivatives.yaml: amax
+variable_list AmaxBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  [[maybe_unused]] const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: minmax_backward(grad, self, result, dim, keepdim)
+    const Tensor result = result_.unpack(this);
+    const Tensor self = self_.unpack(this);
+    grad_inputs[0] = minmax_backward(grad, self, result, dim, keepdim);
+  }
+  return grad_inputs;
+}
+
+void AmaxBackward0::release_saved() {
+  result_.reset_data();
+  self_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: index_select
+variable_list IndexSelectBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  [[maybe_unused]] const Tensor& grad = grads[0];
+  variable_list grad_inputs(2);
+  if (needs_input_grad(0)) {  // self: zeros(self.sizes(), grad.options()).index_add(dim, index, grad)
+    const Tensor index = index_.unpack(this);
+    grad_inputs[0] = zeros(self_sizes, grad.options()).index_add(dim, index, grad);
+  }
+  return grad_inputs;
+}
+
+void IndexSelectBackward0::release_saved() {
+  index_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: gather
+variable_list GatherBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  [[maybe_unused]] const Tensor& grad = grads[0];
+  variable_list grad_inputs(2);
+  if (needs_input_grad(0)) {  // self: zeros(self.sizes(), grad.options()).scatter_add(dim, index, grad)
+    const Tensor index = index_.unpack(this);
+    grad_inputs[0] = zeros(self_sizes, grad.options()).scatter_add(dim, index, grad);
+  }
+  return grad_inputs;
+}
+
+void GatherBackward0::release_saved() {
+  index_.reset_data();
+  saved_released_ = true;
+}
+
 }  // namespace dg::generated

@@ -101,5 +101,172 @@ Tensor diagonal(const Tensor& self, int64_t offset, int64_t dim1, int64_t dim2);
 Tensor as_strided(const Tensor& self, IntArrayRef size, IntArrayRef stride, std::optional<int64_t> storage_offset);  // as_strided
 Tensor as_strided_backward(const Tensor& grad, IntArrayRef input_sizes, IntArrayRef input_strides, int64_t input_storage_offset, IntArrayRef size, IntArrayRef stride, int64_t storage_offset);  // as_strided_backward
 Tensor as_strided_backward_adjoint(const Tensor& grad, IntArrayRef input_sizes, IntArrayRef input_strides, int64_t input_storage_offset, IntArrayRef size, IntArrayRef stride, int64_t storage_offset);  // as_strided_backward_adjoint
+Tensor expm1(const Tensor& self);  // expm1
+const Tensor& expm1_(const Tensor& self);
+const Tensor& expm1_out(const Tensor& out, const Tensor& self);
+Tensor log1p(const Tensor& self);  // log1p
+const Tensor& log1p_(const Tensor& self);
+const Tensor& log1p_out(const Tensor& out, const Tensor& self);
+Tensor log2(const Tensor& self);  // log2
+const Tensor& log2_(const Tensor& self);
+const Tensor& log2_out(const Tensor& out, const Tensor& self);
+Tensor rsqrt(const Tensor& self);  // rsqrt
+const Tensor& rsqrt_(const Tensor& self);
+const Tensor& rsqrt_out(const Tensor& out, const Tensor& self);
+Tensor tan(const Tensor& self);  // tan
+const Tensor& tan_(const Tensor& self);
+const Tensor& tan_out(const Tensor& out, const Tensor& self);
+Tensor asin(const Tensor& self);  // asin
+const Tensor& asin_(const Tensor& self);
+const Tensor& asin_out(const Tensor& out, const Tensor& self);
+Tensor acos(const Tensor& self);  // acos
+const Tensor& acos_(const Tensor& self);
+const Tensor& acos_out(const Tensor& out, const Tensor& self);
+Tensor atan(const Tensor& self);  // atan
+const Tensor& atan_(const Tensor& self);
+const Tensor& atan_out(const Tensor& out, const Tensor& self);
+Tensor cosh(const Tensor& self);  // cosh
+const Tensor& cosh_(const Tensor& self);
+const Tensor& cosh_out(const Tensor& out, const Tensor& self);
+Tensor square(const Tensor& self);  // square
+const Tensor& square_(const Tensor& self);
+const Tensor& square_out(const Tensor& out, const Tensor& self);
+Tensor erf(const Tensor& self);  // erf
+const Tensor& erf_(const Tensor& self);
+const Tensor& erf_out(const Tensor& out, const Tensor& self);
+Tensor floor(const Tensor& self);  // floor
+const Tensor& floor_(const Tensor& self);
+const Tensor& floor_out(const Tensor& out, const Tensor& self);
+Tensor ceil(const Tensor& self);  // ceil
+const Tensor& ceil_(const Tensor& self);
+const Tensor& ceil_out(const Tensor& out, const Tensor& self);
+Tensor round(const Tensor& self);  // round
+const Tensor& round_(const Tensor& self);
+const Tensor& round_out(const Tensor& out, const Tensor& self);
+Tensor trunc(const Tensor& self);  // trunc
+const Tensor& trunc_(const Tensor& self);
+const Tensor& trunc_out(const Tensor& out, const Tensor& self);
+Tensor leaky_relu(const Tensor& self, const Scalar& negative_slope);  // leaky_relu
+const Tensor& leaky_relu_(const Tensor& self, const Scalar& negative_slope);
+const Tensor& leaky_relu_out(const Tensor& out, const Tensor& self, const Scalar& negative_slope);
+Tensor leaky_relu_backward(const Tensor& grad_output, const Tensor& self, const Scalar& negative_slope, bool self_is_result);  // leaky_relu_backward
+Tensor elu(const Tensor& self, const Scalar& alpha, const Scalar& scale, const Scalar& input_scale);  // elu
+const Tensor& elu_(const Tensor& self, const Scalar& alpha, const Scalar& scale, const Scalar& input_scale);
+const Tensor& elu_out(const Tensor& out, const Tensor& self, const Scalar& alpha, const Scalar& scale, const Scalar& input_scale);
+Tensor elu_backward(const Tensor& grad_output, const Scalar& alpha, const Scalar& scale, const Scalar& input_scale, bool is_result, const Tensor& self_or_result);  // elu_backward
+Tensor gelu(const Tensor& self, std::string_view approximate);  // gelu
+const Tensor& gelu_(const Tensor& self, std::string_view approximate);
+const Tensor& gelu_out(const Tensor& out, const Tensor& self, std::string_view approximate);
+Tensor gelu(const Tensor& self);  // gelu.default
+const Tensor& gelu_(const Tensor& self);
+const Tensor& gelu_out(const Tensor& out, const Tensor& self);
+Tensor gelu_backward(const Tensor& grad_output, const Tensor& self, std::string_view approximate);  // gelu_backward
+Tensor silu(const Tensor& self);  // silu
+const Tensor& silu_(const Tensor& self);
+const Tensor& silu_out(const Tensor& out, const Tensor& self);
+Tensor silu_backward(const Tensor& grad_output, const Tensor& self);  // silu_backward
+Tensor softplus(const Tensor& self, const Scalar& beta, const Scalar& threshold);  // softplus
+const Tensor& softplus_out(const Tensor& out, const Tensor& self, const Scalar& beta, const Scalar& threshold);
+Tensor softplus_backward(const Tensor& grad_output, const Tensor& self, const Scalar& beta, const Scalar& threshold);  // softplus_backward
+Tensor clamp(const Tensor& self, const std::optional<Scalar>& min, const std::optional<Scalar>& max);  // clamp
+const Tensor& clamp_(const Tensor& self, const std::optional<Scalar>& min, const std::optional<Scalar>& max);
+const Tensor& clamp_out(const Tensor& out, const Tensor& self, const std::optional<Scalar>& min, const std::optional<Scalar>& max);
+Tensor clamp_min(const Tensor& self, const Scalar& min);  // clamp_min
+const Tensor& clamp_min_(const Tensor& self, const Scalar& min);
+const Tensor& clamp_min_out(const Tensor& out, const Tensor& self, const Scalar& min);
+Tensor clamp_max(const Tensor& self, const Scalar& max);  // clamp_max
+const Tensor& clamp_max_(const Tensor& self, const Scalar& max);
+const Tensor& clamp_max_out(const Tensor& out, const Tensor& self, const Scalar& max);
+Tensor atan2(const Tensor& self, const Tensor& other);  // atan2
+const Tensor& atan2_(const Tensor& self, const Tensor& other);
+const Tensor& atan2_out(const Tensor& out, const Tensor& self, const Tensor& other);
+Tensor maximum(const Tensor& self, const Tensor& other);  // maximum
+const Tensor& maximum_out(const Tensor& out, const Tensor& self, const Tensor& other);
+Tensor minimum(const Tensor& self, const Tensor& other);  // minimum
+const Tensor& minimum_out(const Tensor& out, const Tensor& self, const Tensor& other);
+Tensor fmod(const Tensor& self, const Tensor& other);  // fmod.Tensor
+const Tensor& fmod_(const Tensor& self, const Tensor& other);
+const Tensor& fmod_out(const Tensor& out, const Tensor& self, const Tensor& other);
+Tensor fmod(const Tensor& self, const Scalar& other);  // fmod.Scalar
+const Tensor& fmod_(const Tensor& self, const Scalar& other);
+const Tensor& fmod_out(const Tensor& out, const Tensor& self, const Scalar& other);
+Tensor eq(const Tensor& self, const Tensor& other);  // eq.Tensor
+const Tensor& eq_out(const Tensor& out, const Tensor& self, const Tensor& other);
+Tensor eq(const Tensor& self, const Scalar& other);  // eq.Scalar
+const Tensor& eq_out(const Tensor& out, const Tensor& self, const Scalar& other);
+Tensor ne(const Tensor& self, const Tensor& other);  // ne.Tensor
+const Tensor& ne_out(const Tensor& out, const Tensor& self, const Tensor& other);
+Tensor ne(const Tensor& self, const Scalar& other);  // ne.Scalar
+const Tensor& ne_out(const Tensor& out, const Tensor& self, const Scalar& other);
+Tensor lt(const Tensor& self, const Tensor& other);  // lt.Tensor
+const Tensor& lt_out(const Tensor& out, const Tensor& self, const Tensor& other);
+Tensor lt(const Tensor& self, const Scalar& other);  // lt.Scalar
+const Tensor& lt_out(const Tensor& out, const Tensor& self, const Scalar& other);
+Tensor le(const Tensor& self, const Tensor& other);  // le.Tensor
+const Tensor& le_out(const Tensor& out, const Tensor& self, const Tensor& other);
+Tensor le(const Tensor& self, const Scalar& other);  // le.Scalar
+const Tensor& le_out(const Tensor& out, const Tensor& self, const Scalar& other);
+Tensor gt(const Tensor& self, const Tensor& other);  // gt.Tensor
+const Tensor& gt_out(const Tensor& out, const Tensor& self, const Tensor& other);
+Tensor gt(const Tensor& self, const Scalar& other);  // gt.Scalar
+const Tensor& gt_out(const Tensor& out, const Tensor& self, const Scalar& other);
+Tensor ge(const Tensor& self, const Tensor& other);  // ge.Tensor
+const Tensor& ge_out(const Tensor& out, const Tensor& self, const Tensor& other);
+Tensor ge(const Tensor& self, const Scalar& other);  // ge.Scalar
+const Tensor& ge_out(const Tensor& out, const Tensor& self, const Scalar& other);
+Tensor logical_and(const Tensor& self, const Tensor& other);  // logical_and
+const Tensor& logical_and_out(const Tensor& out, const Tensor& self, const Tensor& other);
+Tensor logical_or(const Tensor& self, const Tensor& other);  // logical_or
+const Tensor& logical_or_out(const Tensor& out, const Tensor& self, const Tensor& other);
+Tensor logical_xor(const Tensor& self, const Tensor& other);  // logical_xor
+const Tensor& logical_xor_out(const Tensor& out, const Tensor& self, const Tensor& other);
+Tensor logical_not(const Tensor& self);  // logical_not
+const Tensor& logical_not_out(const Tensor& out, const Tensor& self);
+Tensor where(const Tensor& condition, const Tensor& self, const Tensor& other);  // where.self
+const Tensor& where_out(const Tensor& out, const Tensor& condition, const Tensor& self, const Tensor& other);
+Tensor softmax(const Tensor& self, int64_t dim);  // softmax.int
+Tensor log_softmax(const Tensor& self, int64_t dim);  // log_softmax.int
+Tensor _softmax_backward_data(const Tensor& grad_output, const Tensor& output, int64_t dim);  // _softmax_backward_data
+Tensor _log_softmax_backward_data(const Tensor& grad_output, const Tensor& output, int64_t dim);  // _log_softmax_backward_data
+Tensor log_sigmoid(const Tensor& self);  // log_sigmoid
+const Tensor& log_sigmoid_out(const Tensor& out, const Tensor& self);
+Tensor _nll_pick(const Tensor& self, const Tensor& target, int64_t ignore_index);  // _nll_pick
+Tensor _nll_pick_backward(const Tensor& grad, const Tensor& target, IntArrayRef self_sizes, int64_t ignore_index);  // _nll_pick_backward
+Tensor embedding(const Tensor& weight, const Tensor& indices, int64_t padding_idx, bool scale_grad_by_freq, bool sparse);  // embedding
+Tensor embedding_backward(const Tensor& grad, const Tensor& indices, int64_t num_weights, int64_t padding_idx, bool scale_grad_by_freq, bool sparse);  // embedding_backward
+Tensor _embedding_backward_adjoint(const Tensor& grad_weight, const Tensor& indices, int64_t padding_idx, bool scale_grad_by_freq);  // _embedding_backward_adjoint
+Tensor convolution_nobias(const Tensor& input, const Tensor& weight, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool transposed, IntArrayRef output_padding, int64_t groups);  // convolution_nobias
+Tensor convolution_backward_input(const Tensor& grad_output, const Tensor& weight, IntArrayRef input_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool transposed, IntArrayRef output_padding, int64_t groups);  // convolution_backward_input
+Tensor convolution_backward_weight(const Tensor& grad_output, const Tensor& input, IntArrayRef weight_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool transposed, IntArrayRef output_padding, int64_t groups);  // convolution_backward_weight
+Tensor max_pool2d(const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool ceil_mode);  // max_pool2d
+Tensor max_pool2d_indices(const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool ceil_mode);  // max_pool2d_indices
+Tensor max_pool2d_backward(const Tensor& grad_output, const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool ceil_mode);  // max_pool2d_backward
+Tensor max_pool2d_gather(const Tensor& self, const Tensor& source, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool ceil_mode);  // max_pool2d_gather
+Tensor avg_pool2d(const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, bool ceil_mode, bool count_include_pad, std::optional<int64_t> divisor_override);  // avg_pool2d
+Tensor avg_pool2d_backward(const Tensor& grad_output, const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, bool ceil_mode, bool count_include_pad, std::optional<int64_t> divisor_override);  // avg_pool2d_backward
+Tensor adaptive_avg_pool2d(const Tensor& self, IntArrayRef output_size);  // adaptive_avg_pool2d
+Tensor adaptive_avg_pool2d_backward(const Tensor& grad_output, const Tensor& self);  // adaptive_avg_pool2d_backward
+Tensor prod(const Tensor& self);  // prod
+Tensor prod(const Tensor& self, int64_t dim, bool keepdim);  // prod.dim_int
+Tensor amax(const Tensor& self, IntArrayRef dim, bool keepdim);  // amax
+Tensor amin(const Tensor& self, IntArrayRef dim, bool keepdim);  // amin
+Tensor argmax(const Tensor& self, std::optional<int64_t> dim, bool keepdim);  // argmax
+Tensor argmin(const Tensor& self, std::optional<int64_t> dim, bool keepdim);  // argmin
+Tensor cumsum(const Tensor& self, int64_t dim);  // cumsum
+Tensor index_select(const Tensor& self, int64_t dim, const Tensor& index);  // index_select
+Tensor gather(const Tensor& self, int64_t dim, const Tensor& index, bool sparse_grad);  // gather
+Tensor scatter_add(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src);  // scatter_add
+const Tensor& scatter_add_(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src);
+Tensor index_add(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& source, const Scalar& alpha);  // index_add
+const Tensor& index_add_(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& source, const Scalar& alpha);
+Tensor masked_fill(const Tensor& self, const Tensor& mask, const Scalar& value);  // masked_fill.Scalar
+const Tensor& masked_fill_(const Tensor& self, const Tensor& mask, const Scalar& value);
+Tensor masked_fill(const Tensor& self, const Tensor& mask, const Tensor& value);  // masked_fill.Tensor
+const Tensor& masked_fill_(const Tensor& self, const Tensor& mask, const Tensor& value);
+Tensor flip(const Tensor& self, IntArrayRef dims);  // flip
+Tensor tril(const Tensor& self, int64_t diagonal);  // tril
+const Tensor& tril_(const Tensor& self, int64_t diagonal);
+Tensor triu(const Tensor& self, int64_t diagonal);  // triu
+const Tensor& triu_(const Tensor& self, int64_t diagonal);
 
 }  // namespace dg::dispatch

@@ -221,4 +221,523 @@ Tensor as_strided(const Tensor& self, IntArrayRef size, IntArrayRef stride, std:
   return make_view(self, m.sizes, m.strides, m.offset);
 }
 
+// ---- rsqrt (ops.yaml) ------------------------------------------------
+namespace {
+using rsqrt_kernel = void (*)(const Tensor&, const Tensor&);
+constexpr rsqrt_kernel rsqrt_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::rsqrt<float>, &cpu::rsqrt<double>, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr},
+};
+void rsqrt_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
+  const auto fn = detail::lookup_kernel(rsqrt_table, "rsqrt", out.device(), dtype,
+                                        "float32, float64");
+  fn(out, detail::cast_for_compute(self, dtype));
+}
+}  // namespace
+
+Tensor rsqrt(const Tensor& self) {
+  detail::check_defined("rsqrt", "self", self);
+  const meta::TensorMeta m = meta::pointwise("rsqrt", {{"self", &self}}, {}, true);
+  Tensor out = detail::make_output(m);
+  rsqrt_run(m.dtype, out, self);
+  return out;
+}
+
+const Tensor& rsqrt_(const Tensor& self) {
+  detail::check_defined("rsqrt_", "self", self);
+  const meta::TensorMeta m = meta::pointwise("rsqrt_", {{"self", &self}}, {}, true);
+  const ScalarType dtype = detail::check_inplace_result("rsqrt_", self, m);
+  rsqrt_run(dtype, self, self);
+  detail::bump_version(self, "rsqrt_");
+  return self;
+}
+
+const Tensor& rsqrt_out(const Tensor& out, const Tensor& self) {
+  detail::check_defined("rsqrt_out", "out", out);
+  detail::check_defined("rsqrt_out", "self", self);
+  const meta::TensorMeta m = meta::pointwise("rsqrt_out", {{"self", &self}}, {}, true);
+  detail::resize_out("rsqrt_out", out, m);
+  rsqrt_run(m.dtype, out, self);
+  detail::bump_version(out, "rsqrt_out");
+  return out;
+}
+
+// ---- asin (ops.yaml) ------------------------------------------------
+namespace {
+using asin_kernel = void (*)(const Tensor&, const Tensor&);
+constexpr asin_kernel asin_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::asin<float>, &cpu::asin<double>, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr},
+};
+void asin_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
+  const auto fn = detail::lookup_kernel(asin_table, "asin", out.device(), dtype,
+                                        "float32, float64");
+  fn(out, detail::cast_for_compute(self, dtype));
+}
+}  // namespace
+
+Tensor asin(const Tensor& self) {
+  detail::check_defined("asin", "self", self);
+  const meta::TensorMeta m = meta::pointwise("asin", {{"self", &self}}, {}, true);
+  Tensor out = detail::make_output(m);
+  asin_run(m.dtype, out, self);
+  return out;
+}
+
+const Tensor& asin_(const Tensor& self) {
+  detail::check_defined("asin_", "self", self);
+  const meta::TensorMeta m = meta::pointwise("asin_", {{"self", &self}}, {}, true);
+  const ScalarType dtype = detail::check_inplace_result("asin_", self, m);
+  asin_run(dtype, self, self);
+  detail::bump_version(self, "asin_");
+  return self;
+}
+
+const Tensor& asin_out(const Tensor& out, const Tensor& self) {
+  detail::check_defined("asin_out", "out", out);
+  detail::check_defined("asin_out", "self", self);
+  const meta::TensorMeta m = meta::pointwise("asin_out", {{"self", &self}}, {}, true);
+  detail::resize_out("asin_out", out, m);
+  asin_run(m.dtype, out, self);
+  detail::bump_version(out, "asin_out");
+  return out;
+}
+
+// ---- erf (ops.yaml) ------------------------------------------------
+namespace {
+using erf_kernel = void (*)(const Tensor&, const Tensor&);
+constexpr erf_kernel erf_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::erf<float>, &cpu::erf<double>, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr},
+};
+void erf_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
+  const auto fn = detail::lookup_kernel(erf_table, "erf", out.device(), dtype,
+                                        "float32, float64");
+  fn(out, detail::cast_for_compute(self, dtype));
+}
+}  // namespace
+
+Tensor erf(const Tensor& self) {
+  detail::check_defined("erf", "self", self);
+  const meta::TensorMeta m = meta::pointwise("erf", {{"self", &self}}, {}, true);
+  Tensor out = detail::make_output(m);
+  erf_run(m.dtype, out, self);
+  return out;
+}
+
+const Tensor& erf_(const Tensor& self) {
+  detail::check_defined("erf_", "self", self);
+  const meta::TensorMeta m = meta::pointwise("erf_", {{"self", &self}}, {}, true);
+  const ScalarType dtype = detail::check_inplace_result("erf_", self, m);
+  erf_run(dtype, self, self);
+  detail::bump_version(self, "erf_");
+  return self;
+}
+
+const Tensor& erf_out(const Tensor& out, const Tensor& self) {
+  detail::check_defined("erf_out", "out", out);
+  detail::check_defined("erf_out", "self", self);
+  const meta::TensorMeta m = meta::pointwise("erf_out", {{"self", &self}}, {}, true);
+  detail::resize_out("erf_out", out, m);
+  erf_run(m.dtype, out, self);
+  detail::bump_version(out, "erf_out");
+  return out;
+}
+
+// ---- floor (ops.yaml) ------------------------------------------------
+namespace {
+using floor_kernel = void (*)(const Tensor&, const Tensor&);
+constexpr floor_kernel floor_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::floor<float>, &cpu::floor<double>, &cpu::floor<int64_t>, nullptr},
+    {nullptr, nullptr, nullptr, nullptr},
+};
+void floor_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
+  const auto fn = detail::lookup_kernel(floor_table, "floor", out.device(), dtype,
+                                        "float32, float64, int64");
+  fn(out, detail::cast_for_compute(self, dtype));
+}
+}  // namespace
+
+Tensor floor(const Tensor& self) {
+  detail::check_defined("floor", "self", self);
+  const meta::TensorMeta m = meta::pointwise("floor", {{"self", &self}}, {}, false);
+  Tensor out = detail::make_output(m);
+  floor_run(m.dtype, out, self);
+  return out;
+}
+
+const Tensor& floor_(const Tensor& self) {
+  detail::check_defined("floor_", "self", self);
+  const meta::TensorMeta m = meta::pointwise("floor_", {{"self", &self}}, {}, false);
+  const ScalarType dtype = detail::check_inplace_result("floor_", self, m);
+  floor_run(dtype, self, self);
+  detail::bump_version(self, "floor_");
+  return self;
+}
+
+const Tensor& floor_out(const Tensor& out, const Tensor& self) {
+  detail::check_defined("floor_out", "out", out);
+  detail::check_defined("floor_out", "self", self);
+  const meta::TensorMeta m = meta::pointwise("floor_out", {{"self", &self}}, {}, false);
+  detail::resize_out("floor_out", out, m);
+  floor_run(m.dtype, out, self);
+  detail::bump_version(out, "floor_out");
+  return out;
+}
+
+// ---- leaky_relu (ops.yaml) ------------------------------------------------
+namespace {
+using leaky_relu_kernel = void (*)(const Tensor&, const Tensor&, const Scalar&);
+constexpr leaky_relu_kernel leaky_relu_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::leaky_relu<float>, &cpu::leaky_relu<double>, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr},
+};
+void leaky_relu_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& negative_slope) {
+  const auto fn = detail::lookup_kernel(leaky_relu_table, "leaky_relu", out.device(), dtype,
+                                        "float32, float64");
+  fn(out, detail::cast_for_compute(self, dtype), negative_slope);
+}
+}  // namespace
+
+Tensor leaky_relu(const Tensor& self, const Scalar& negative_slope) {
+  detail::check_defined("leaky_relu", "self", self);
+  const meta::TensorMeta m = meta::pointwise("leaky_relu", {{"self", &self}}, {&negative_slope}, false);
+  Tensor out = detail::make_output(m);
+  leaky_relu_run(m.dtype, out, self, negative_slope);
+  return out;
+}
+
+const Tensor& leaky_relu_(const Tensor& self, const Scalar& negative_slope) {
+  detail::check_defined("leaky_relu_", "self", self);
+  const meta::TensorMeta m = meta::pointwise("leaky_relu_", {{"self", &self}}, {&negative_slope}, false);
+  const ScalarType dtype = detail::check_inplace_result("leaky_relu_", self, m);
+  leaky_relu_run(dtype, self, self, negative_slope);
+  detail::bump_version(self, "leaky_relu_");
+  return self;
+}
+
+const Tensor& leaky_relu_out(const Tensor& out, const Tensor& self, const Scalar& negative_slope) {
+  detail::check_defined("leaky_relu_out", "out", out);
+  detail::check_defined("leaky_relu_out", "self", self);
+  const meta::TensorMeta m = meta::pointwise("leaky_relu_out", {{"self", &self}}, {&negative_slope}, false);
+  detail::resize_out("leaky_relu_out", out, m);
+  leaky_relu_run(m.dtype, out, self, negative_slope);
+  detail::bump_version(out, "leaky_relu_out");
+  return out;
+}
+
+// ---- gelu_backward (ops.yaml) ------------------------------------------------
+namespace {
+using gelu_backward_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&, std::string_view);
+constexpr gelu_backward_kernel gelu_backward_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::gelu_backward<float>, &cpu::gelu_backward<double>, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr},
+};
+void gelu_backward_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, const Tensor& self, std::string_view approximate) {
+  const auto fn = detail::lookup_kernel(gelu_backward_table, "gelu_backward", out.device(), dtype,
+                                        "float32, float64");
+  fn(out, detail::cast_for_compute(grad_output, dtype), detail::cast_for_compute(self, dtype), approximate);
+}
+}  // namespace
+
+Tensor gelu_backward(const Tensor& grad_output, const Tensor& self, std::string_view approximate) {
+  detail::check_defined("gelu_backward", "grad_output", grad_output);
+  detail::check_defined("gelu_backward", "self", self);
+  const meta::TensorMeta m = meta::pointwise("gelu_backward", {{"grad_output", &grad_output}, {"self", &self}}, {}, false);
+  Tensor out = detail::make_output(m);
+  gelu_backward_run(m.dtype, out, grad_output, self, approximate);
+  return out;
+}
+
+// ---- softplus_backward (ops.yaml) ------------------------------------------------
+namespace {
+using softplus_backward_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&, const Scalar&, const Scalar&);
+constexpr softplus_backward_kernel softplus_backward_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::softplus_backward<float>, &cpu::softplus_backward<double>, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr},
+};
+void softplus_backward_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, const Tensor& self, const Scalar& beta, const Scalar& threshold) {
+  const auto fn = detail::lookup_kernel(softplus_backward_table, "softplus_backward", out.device(), dtype,
+                                        "float32, float64");
+  fn(out, detail::cast_for_compute(grad_output, dtype), detail::cast_for_compute(self, dtype), beta, threshold);
+}
+}  // namespace
+
+Tensor softplus_backward(const Tensor& grad_output, const Tensor& self, const Scalar& beta, const Scalar& threshold) {
+  detail::check_defined("softplus_backward", "grad_output", grad_output);
+  detail::check_defined("softplus_backward", "self", self);
+  const meta::TensorMeta m = meta::pointwise("softplus_backward", {{"grad_output", &grad_output}, {"self", &self}}, {&beta, &threshold}, false);
+  Tensor out = detail::make_output(m);
+  softplus_backward_run(m.dtype, out, grad_output, self, beta, threshold);
+  return out;
+}
+
+// ---- gt.Scalar (ops.yaml) ------------------------------------------------
+namespace {
+using gt_Scalar_kernel = void (*)(const Tensor&, const Tensor&, const Scalar&);
+constexpr gt_Scalar_kernel gt_Scalar_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::gt_scalar<float>, &cpu::gt_scalar<double>, &cpu::gt_scalar<int64_t>, &cpu::gt_scalar<bool>},
+    {nullptr, nullptr, nullptr, nullptr},
+};
+void gt_Scalar_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& other) {
+  const auto fn = detail::lookup_kernel(gt_Scalar_table, "gt", out.device(), dtype,
+                                        "float32, float64, int64, bool");
+  fn(out, detail::cast_for_compute(self, dtype), other);
+}
+}  // namespace
+
+Tensor gt(const Tensor& self, const Scalar& other) {
+  detail::check_defined("gt", "self", self);
+  meta::TensorMeta m = meta::pointwise("gt", {{"self", &self}}, {&other}, false);
+  const ScalarType compute = m.dtype;
+  m.dtype = kBool;
+  Tensor out = detail::make_output(m);
+  gt_Scalar_run(compute, out, self, other);
+  return out;
+}
+
+const Tensor& gt_out(const Tensor& out, const Tensor& self, const Scalar& other) {
+  detail::check_defined("gt_out", "out", out);
+  detail::check_defined("gt_out", "self", self);
+  meta::TensorMeta m = meta::pointwise("gt_out", {{"self", &self}}, {&other}, false);
+  const ScalarType compute = m.dtype;
+  m.dtype = kBool;
+  detail::resize_out("gt_out", out, m);
+  gt_Scalar_run(compute, out, self, other);
+  detail::bump_version(out, "gt_out");
+  return out;
+}
+
+// ---- logical_or (ops.yaml) ------------------------------------------------
+namespace {
+using logical_or_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&);
+constexpr logical_or_kernel logical_or_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::logical_or<float>, &cpu::logical_or<double>, &cpu::logical_or<int64_t>, &cpu::logical_or<bool>},
+    {nullptr, nullptr, nullptr, nullptr},
+};
+void logical_or_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
+  const auto fn = detail::lookup_kernel(logical_or_table, "logical_or", out.device(), dtype,
+                                        "float32, float64, int64, bool");
+  fn(out, detail::cast_for_compute(self, dtype), detail::cast_for_compute(other, dtype));
+}
+}  // namespace
+
+Tensor logical_or(const Tensor& self, const Tensor& other) {
+  detail::check_defined("logical_or", "self", self);
+  detail::check_defined("logical_or", "other", other);
+  meta::TensorMeta m = meta::pointwise("logical_or", {{"self", &self}, {"other", &other}}, {}, false);
+  const ScalarType compute = m.dtype;
+  m.dtype = kBool;
+  Tensor out = detail::make_output(m);
+  logical_or_run(compute, out, self, other);
+  return out;
+}
+
+const Tensor& logical_or_out(const Tensor& out, const Tensor& self, const Tensor& other) {
+  detail::check_defined("logical_or_out", "out", out);
+  detail::check_defined("logical_or_out", "self", self);
+  detail::check_defined("logical_or_out", "other", other);
+  meta::TensorMeta m = meta::pointwise("logical_or_out", {{"self", &self}, {"other", &other}}, {}, false);
+  const ScalarType compute = m.dtype;
+  m.dtype = kBool;
+  detail::resize_out("logical_or_out", out, m);
+  logical_or_run(compute, out, self, other);
+  detail::bump_version(out, "logical_or_out");
+  return out;
+}
+
+// ---- logical_xor (ops.yaml) ------------------------------------------------
+namespace {
+using logical_xor_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&);
+constexpr logical_xor_kernel logical_xor_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::logical_xor<float>, &cpu::logical_xor<double>, &cpu::logical_xor<int64_t>, &cpu::logical_xor<bool>},
+    {nullptr, nullptr, nullptr, nullptr},
+};
+void logical_xor_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
+  const auto fn = detail::lookup_kernel(logical_xor_table, "logical_xor", out.device(), dtype,
+                                        "float32, float64, int64, bool");
+  fn(out, detail::cast_for_compute(self, dtype), detail::cast_for_compute(other, dtype));
+}
+}  // namespace
+
+Tensor logical_xor(const Tensor& self, const Tensor& other) {
+  detail::check_defined("logical_xor", "self", self);
+  detail::check_defined("logical_xor", "other", other);
+  meta::TensorMeta m = meta::pointwise("logical_xor", {{"self", &self}, {"other", &other}}, {}, false);
+  const ScalarType compute = m.dtype;
+  m.dtype = kBool;
+  Tensor out = detail::make_output(m);
+  logical_xor_run(compute, out, self, other);
+  return out;
+}
+
+const Tensor& logical_xor_out(const Tensor& out, const Tensor& self, const Tensor& other) {
+  detail::check_defined("logical_xor_out", "out", out);
+  detail::check_defined("logical_xor_out", "self", self);
+  detail::check_defined("logical_xor_out", "other", other);
+  meta::TensorMeta m = meta::pointwise("logical_xor_out", {{"self", &self}, {"other", &other}}, {}, false);
+  const ScalarType compute = m.dtype;
+  m.dtype = kBool;
+  detail::resize_out("logical_xor_out", out, m);
+  logical_xor_run(compute, out, self, other);
+  detail::bump_version(out, "logical_xor_out");
+  return out;
+}
+
+// ---- log_sigmoid (ops.yaml) ------------------------------------------------
+namespace {
+using log_sigmoid_kernel = void (*)(const Tensor&, const Tensor&);
+constexpr log_sigmoid_kernel log_sigmoid_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::log_sigmoid<float>, &cpu::log_sigmoid<double>, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr},
+};
+void log_sigmoid_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
+  const auto fn = detail::lookup_kernel(log_sigmoid_table, "log_sigmoid", out.device(), dtype,
+                                        "float32, float64");
+  fn(out, detail::cast_for_compute(self, dtype));
+}
+}  // namespace
+
+Tensor log_sigmoid(const Tensor& self) {
+  detail::check_defined("log_sigmoid", "self", self);
+  const meta::TensorMeta m = meta::pointwise("log_sigmoid", {{"self", &self}}, {}, true);
+  Tensor out = detail::make_output(m);
+  log_sigmoid_run(m.dtype, out, self);
+  return out;
+}
+
+const Tensor& log_sigmoid_out(const Tensor& out, const Tensor& self) {
+  detail::check_defined("log_sigmoid_out", "out", out);
+  detail::check_defined("log_sigmoid_out", "self", self);
+  const meta::TensorMeta m = meta::pointwise("log_sigmoid_out", {{"self", &self}}, {}, true);
+  detail::resize_out("log_sigmoid_out", out, m);
+  log_sigmoid_run(m.dtype, out, self);
+  detail::bump_version(out, "log_sigmoid_out");
+  return out;
+}
+
+// ---- _embedding_backward_adjoint (ops.yaml) ------------------------------------------------
+namespace {
+using _embedding_backward_adjoint_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&, int64_t, bool);
+constexpr _embedding_backward_adjoint_kernel _embedding_backward_adjoint_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::embedding_backward_adjoint<float>, &cpu::embedding_backward_adjoint<double>, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr},
+};
+void _embedding_backward_adjoint_run(ScalarType dtype, const Tensor& out, const Tensor& grad_weight, const Tensor& indices, int64_t padding_idx, bool scale_grad_by_freq) {
+  const auto fn = detail::lookup_kernel(_embedding_backward_adjoint_table, "_embedding_backward_adjoint", out.device(), dtype,
+                                        "float32, float64");
+  fn(out, grad_weight, indices, padding_idx, scale_grad_by_freq);
+}
+}  // namespace
+
+Tensor _embedding_backward_adjoint(const Tensor& grad_weight, const Tensor& indices, int64_t padding_idx, bool scale_grad_by_freq) {
+  detail::check_defined("_embedding_backward_adjoint", "grad_weight", grad_weight);
+  detail::check_defined("_embedding_backward_adjoint", "indices", indices);
+  const meta::TensorMeta m = meta::embedding_backward_adjoint("_embedding_backward_adjoint", grad_weight, indices, padding_idx, scale_grad_by_freq);
+  Tensor out = detail::make_output(m);
+  _embedding_backward_adjoint_run(grad_weight.dtype(), out, grad_weight, indices, padding_idx, scale_grad_by_freq);
+  return out;
+}
+
+// ---- convolution_nobias (ops.yaml) ------------------------------------------------
+namespace {
+using convolution_nobias_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&, IntArrayRef, IntArrayRef, IntArrayRef, bool, IntArrayRef, int64_t);
+constexpr convolution_nobias_kernel convolution_nobias_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::convolution_nobias<float>, &cpu::convolution_nobias<double>, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr},
+};
+void convolution_nobias_run(ScalarType dtype, const Tensor& out, const Tensor& input, const Tensor& weight, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool transposed, IntArrayRef output_padding, int64_t groups) {
+  const auto fn = detail::lookup_kernel(convolution_nobias_table, "convolution_nobias", out.device(), dtype,
+                                        "float32, float64");
+  fn(out, input, weight, stride, padding, dilation, transposed, output_padding, groups);
+}
+}  // namespace
+
+Tensor convolution_nobias(const Tensor& input, const Tensor& weight, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool transposed, IntArrayRef output_padding, int64_t groups) {
+  detail::check_defined("convolution_nobias", "input", input);
+  detail::check_defined("convolution_nobias", "weight", weight);
+  const meta::TensorMeta m = meta::convolution_nobias("convolution_nobias", input, weight, stride, padding, dilation, transposed, output_padding, groups);
+  Tensor out = detail::make_output(m);
+  convolution_nobias_run(input.dtype(), out, input, weight, stride, padding, dilation, transposed, output_padding, groups);
+  return out;
+}
+
+// ---- max_pool2d_indices (ops.yaml) ------------------------------------------------
+namespace {
+using max_pool2d_indices_kernel = void (*)(const Tensor&, const Tensor&, IntArrayRef, IntArrayRef, IntArrayRef, IntArrayRef, bool);
+constexpr max_pool2d_indices_kernel max_pool2d_indices_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::max_pool2d_indices<float>, &cpu::max_pool2d_indices<double>, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr},
+};
+void max_pool2d_indices_run(ScalarType dtype, const Tensor& out, const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool ceil_mode) {
+  const auto fn = detail::lookup_kernel(max_pool2d_indices_table, "max_pool2d_indices", out.device(), dtype,
+                                        "float32, float64");
+  fn(out, self, kernel_size, stride, padding, dilation, ceil_mode);
+}
+}  // namespace
+
+Tensor max_pool2d_indices(const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool ceil_mode) {
+  detail::check_defined("max_pool2d_indices", "self", self);
+  const meta::TensorMeta m = meta::max_pool2d_indices("max_pool2d_indices", self, kernel_size, stride, padding, dilation, ceil_mode);
+  Tensor out = detail::make_output(m);
+  max_pool2d_indices_run(self.dtype(), out, self, kernel_size, stride, padding, dilation, ceil_mode);
+  return out;
+}
+
+// ---- avg_pool2d_backward (ops.yaml) ------------------------------------------------
+namespace {
+using avg_pool2d_backward_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&, IntArrayRef, IntArrayRef, IntArrayRef, bool, bool, std::optional<int64_t>);
+constexpr avg_pool2d_backward_kernel avg_pool2d_backward_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::avg_pool2d_backward<float>, &cpu::avg_pool2d_backward<double>, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr},
+};
+void avg_pool2d_backward_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, bool ceil_mode, bool count_include_pad, std::optional<int64_t> divisor_override) {
+  const auto fn = detail::lookup_kernel(avg_pool2d_backward_table, "avg_pool2d_backward", out.device(), dtype,
+                                        "float32, float64");
+  fn(out, grad_output, self, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override);
+}
+}  // namespace
+
+Tensor avg_pool2d_backward(const Tensor& grad_output, const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, bool ceil_mode, bool count_include_pad, std::optional<int64_t> divisor_override) {
+  detail::check_defined("avg_pool2d_backward", "grad_output", grad_output);
+  detail::check_defined("avg_pool2d_backward", "self", self);
+  const meta::TensorMeta m = meta::avg_pool2d_backward("avg_pool2d_backward", grad_output, self, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override);
+  Tensor out = detail::make_output(m);
+  avg_pool2d_backward_run(grad_output.dtype(), out, grad_output, self, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override);
+  return out;
+}
+
+// ---- masked_fill.Scalar (ops.yaml) ------------------------------------------------
+namespace {
+using masked_fill_Scalar_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&, const Scalar&);
+constexpr masked_fill_Scalar_kernel masked_fill_Scalar_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::masked_fill<float>, &cpu::masked_fill<double>, &cpu::masked_fill<int64_t>, &cpu::masked_fill<bool>},
+    {nullptr, nullptr, nullptr, nullptr},
+};
+void masked_fill_Scalar_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& mask, const Scalar& value) {
+  const auto fn = detail::lookup_kernel(masked_fill_Scalar_table, "masked_fill", out.device(), dtype,
+                                        "float32, float64, int64, bool");
+  fn(out, self, mask, value);
+}
+}  // namespace
+
+Tensor masked_fill(const Tensor& self, const Tensor& mask, const Scalar& value) {
+  detail::check_defined("masked_fill", "self", self);
+  detail::check_defined("masked_fill", "mask", mask);
+  const meta::TensorMeta m = meta::masked_fill("masked_fill", self, mask, value);
+  Tensor out = detail::make_output(m);
+  masked_fill_Scalar_run(self.dtype(), out, self, mask, value);
+  return out;
+}
+
+const Tensor& masked_fill_(const Tensor& self, const Tensor& mask, const Scalar& value) {
+  detail::check_defined("masked_fill_", "self", self);
+  detail::check_defined("masked_fill_", "mask", mask);
+  const meta::TensorMeta m = meta::masked_fill("masked_fill_", self, mask, value);
+  const ScalarType dtype = detail::check_inplace_result("masked_fill_", self, m);
+  masked_fill_Scalar_run(dtype, self, self, mask, value);
+  detail::bump_version(self, "masked_fill_");
+  return self;
+}
+
 }  // namespace dg::dispatch

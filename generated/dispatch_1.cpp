@@ -263,4 +263,549 @@ const Tensor& copy_(const Tensor& self, const Tensor& src) {
   return self;
 }
 
+// ---- cosh (ops.yaml) ------------------------------------------------
+namespace {
+using cosh_kernel = void (*)(const Tensor&, const Tensor&);
+constexpr cosh_kernel cosh_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::cosh<float>, &cpu::cosh<double>, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr},
+};
+void cosh_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
+  const auto fn = detail::lookup_kernel(cosh_table, "cosh", out.device(), dtype,
+                                        "float32, float64");
+  fn(out, detail::cast_for_compute(self, dtype));
+}
+}  // namespace
+
+Tensor cosh(const Tensor& self) {
+  detail::check_defined("cosh", "self", self);
+  const meta::TensorMeta m = meta::pointwise("cosh", {{"self", &self}}, {}, true);
+  Tensor out = detail::make_output(m);
+  cosh_run(m.dtype, out, self);
+  return out;
+}
+
+const Tensor& cosh_(const Tensor& self) {
+  detail::check_defined("cosh_", "self", self);
+  const meta::TensorMeta m = meta::pointwise("cosh_", {{"self", &self}}, {}, true);
+  const ScalarType dtype = detail::check_inplace_result("cosh_", self, m);
+  cosh_run(dtype, self, self);
+  detail::bump_version(self, "cosh_");
+  return self;
+}
+
+const Tensor& cosh_out(const Tensor& out, const Tensor& self) {
+  detail::check_defined("cosh_out", "out", out);
+  detail::check_defined("cosh_out", "self", self);
+  const meta::TensorMeta m = meta::pointwise("cosh_out", {{"self", &self}}, {}, true);
+  detail::resize_out("cosh_out", out, m);
+  cosh_run(m.dtype, out, self);
+  detail::bump_version(out, "cosh_out");
+  return out;
+}
+
+// ---- gelu (ops.yaml) ------------------------------------------------
+namespace {
+using gelu_kernel = void (*)(const Tensor&, const Tensor&, std::string_view);
+constexpr gelu_kernel gelu_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::gelu<float>, &cpu::gelu<double>, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr},
+};
+void gelu_run(ScalarType dtype, const Tensor& out, const Tensor& self, std::string_view approximate) {
+  const auto fn = detail::lookup_kernel(gelu_table, "gelu", out.device(), dtype,
+                                        "float32, float64");
+  fn(out, detail::cast_for_compute(self, dtype), approximate);
+}
+}  // namespace
+
+Tensor gelu(const Tensor& self, std::string_view approximate) {
+  detail::check_defined("gelu", "self", self);
+  const meta::TensorMeta m = meta::pointwise("gelu", {{"self", &self}}, {}, false);
+  Tensor out = detail::make_output(m);
+  gelu_run(m.dtype, out, self, approximate);
+  return out;
+}
+
+const Tensor& gelu_(const Tensor& self, std::string_view approximate) {
+  detail::check_defined("gelu_", "self", self);
+  const meta::TensorMeta m = meta::pointwise("gelu_", {{"self", &self}}, {}, false);
+  const ScalarType dtype = detail::check_inplace_result("gelu_", self, m);
+  gelu_run(dtype, self, self, approximate);
+  detail::bump_version(self, "gelu_");
+  return self;
+}
+
+const Tensor& gelu_out(const Tensor& out, const Tensor& self, std::string_view approximate) {
+  detail::check_defined("gelu_out", "out", out);
+  detail::check_defined("gelu_out", "self", self);
+  const meta::TensorMeta m = meta::pointwise("gelu_out", {{"self", &self}}, {}, false);
+  detail::resize_out("gelu_out", out, m);
+  gelu_run(m.dtype, out, self, approximate);
+  detail::bump_version(out, "gelu_out");
+  return out;
+}
+
+// ---- gelu.default (ops.yaml) ------------------------------------------------
+namespace {
+using gelu_default_kernel = void (*)(const Tensor&, const Tensor&);
+constexpr gelu_default_kernel gelu_default_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::gelu_exact<float>, &cpu::gelu_exact<double>, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr},
+};
+void gelu_default_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
+  const auto fn = detail::lookup_kernel(gelu_default_table, "gelu", out.device(), dtype,
+                                        "float32, float64");
+  fn(out, detail::cast_for_compute(self, dtype));
+}
+}  // namespace
+
+Tensor gelu(const Tensor& self) {
+  detail::check_defined("gelu", "self", self);
+  const meta::TensorMeta m = meta::pointwise("gelu", {{"self", &self}}, {}, false);
+  Tensor out = detail::make_output(m);
+  gelu_default_run(m.dtype, out, self);
+  return out;
+}
+
+const Tensor& gelu_(const Tensor& self) {
+  detail::check_defined("gelu_", "self", self);
+  const meta::TensorMeta m = meta::pointwise("gelu_", {{"self", &self}}, {}, false);
+  const ScalarType dtype = detail::check_inplace_result("gelu_", self, m);
+  gelu_default_run(dtype, self, self);
+  detail::bump_version(self, "gelu_");
+  return self;
+}
+
+const Tensor& gelu_out(const Tensor& out, const Tensor& self) {
+  detail::check_defined("gelu_out", "out", out);
+  detail::check_defined("gelu_out", "self", self);
+  const meta::TensorMeta m = meta::pointwise("gelu_out", {{"self", &self}}, {}, false);
+  detail::resize_out("gelu_out", out, m);
+  gelu_default_run(m.dtype, out, self);
+  detail::bump_version(out, "gelu_out");
+  return out;
+}
+
+// ---- silu_backward (ops.yaml) ------------------------------------------------
+namespace {
+using silu_backward_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&);
+constexpr silu_backward_kernel silu_backward_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::silu_backward<float>, &cpu::silu_backward<double>, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr},
+};
+void silu_backward_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, const Tensor& self) {
+  const auto fn = detail::lookup_kernel(silu_backward_table, "silu_backward", out.device(), dtype,
+                                        "float32, float64");
+  fn(out, detail::cast_for_compute(grad_output, dtype), detail::cast_for_compute(self, dtype));
+}
+}  // namespace
+
+Tensor silu_backward(const Tensor& grad_output, const Tensor& self) {
+  detail::check_defined("silu_backward", "grad_output", grad_output);
+  detail::check_defined("silu_backward", "self", self);
+  const meta::TensorMeta m = meta::pointwise("silu_backward", {{"grad_output", &grad_output}, {"self", &self}}, {}, false);
+  Tensor out = detail::make_output(m);
+  silu_backward_run(m.dtype, out, grad_output, self);
+  return out;
+}
+
+// ---- atan2 (ops.yaml) ------------------------------------------------
+namespace {
+using atan2_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&);
+constexpr atan2_kernel atan2_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::atan2<float>, &cpu::atan2<double>, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr},
+};
+void atan2_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
+  const auto fn = detail::lookup_kernel(atan2_table, "atan2", out.device(), dtype,
+                                        "float32, float64");
+  fn(out, detail::cast_for_compute(self, dtype), detail::cast_for_compute(other, dtype));
+}
+}  // namespace
+
+Tensor atan2(const Tensor& self, const Tensor& other) {
+  detail::check_defined("atan2", "self", self);
+  detail::check_defined("atan2", "other", other);
+  const meta::TensorMeta m = meta::pointwise("atan2", {{"self", &self}, {"other", &other}}, {}, true);
+  Tensor out = detail::make_output(m);
+  atan2_run(m.dtype, out, self, other);
+  return out;
+}
+
+const Tensor& atan2_(const Tensor& self, const Tensor& other) {
+  detail::check_defined("atan2_", "self", self);
+  detail::check_defined("atan2_", "other", other);
+  const meta::TensorMeta m = meta::pointwise("atan2_", {{"self", &self}, {"other", &other}}, {}, true);
+  const ScalarType dtype = detail::check_inplace_result("atan2_", self, m);
+  atan2_run(dtype, self, self, other);
+  detail::bump_version(self, "atan2_");
+  return self;
+}
+
+const Tensor& atan2_out(const Tensor& out, const Tensor& self, const Tensor& other) {
+  detail::check_defined("atan2_out", "out", out);
+  detail::check_defined("atan2_out", "self", self);
+  detail::check_defined("atan2_out", "other", other);
+  const meta::TensorMeta m = meta::pointwise("atan2_out", {{"self", &self}, {"other", &other}}, {}, true);
+  detail::resize_out("atan2_out", out, m);
+  atan2_run(m.dtype, out, self, other);
+  detail::bump_version(out, "atan2_out");
+  return out;
+}
+
+// ---- minimum (ops.yaml) ------------------------------------------------
+namespace {
+using minimum_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&);
+constexpr minimum_kernel minimum_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::minimum<float>, &cpu::minimum<double>, &cpu::minimum<int64_t>, &cpu::minimum<bool>},
+    {nullptr, nullptr, nullptr, nullptr},
+};
+void minimum_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
+  const auto fn = detail::lookup_kernel(minimum_table, "minimum", out.device(), dtype,
+                                        "float32, float64, int64, bool");
+  fn(out, detail::cast_for_compute(self, dtype), detail::cast_for_compute(other, dtype));
+}
+}  // namespace
+
+Tensor minimum(const Tensor& self, const Tensor& other) {
+  detail::check_defined("minimum", "self", self);
+  detail::check_defined("minimum", "other", other);
+  const meta::TensorMeta m = meta::pointwise("minimum", {{"self", &self}, {"other", &other}}, {}, false);
+  Tensor out = detail::make_output(m);
+  minimum_run(m.dtype, out, self, other);
+  return out;
+}
+
+const Tensor& minimum_out(const Tensor& out, const Tensor& self, const Tensor& other) {
+  detail::check_defined("minimum_out", "out", out);
+  detail::check_defined("minimum_out", "self", self);
+  detail::check_defined("minimum_out", "other", other);
+  const meta::TensorMeta m = meta::pointwise("minimum_out", {{"self", &self}, {"other", &other}}, {}, false);
+  detail::resize_out("minimum_out", out, m);
+  minimum_run(m.dtype, out, self, other);
+  detail::bump_version(out, "minimum_out");
+  return out;
+}
+
+// ---- ge.Scalar (ops.yaml) ------------------------------------------------
+namespace {
+using ge_Scalar_kernel = void (*)(const Tensor&, const Tensor&, const Scalar&);
+constexpr ge_Scalar_kernel ge_Scalar_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::ge_scalar<float>, &cpu::ge_scalar<double>, &cpu::ge_scalar<int64_t>, &cpu::ge_scalar<bool>},
+    {nullptr, nullptr, nullptr, nullptr},
+};
+void ge_Scalar_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& other) {
+  const auto fn = detail::lookup_kernel(ge_Scalar_table, "ge", out.device(), dtype,
+                                        "float32, float64, int64, bool");
+  fn(out, detail::cast_for_compute(self, dtype), other);
+}
+}  // namespace
+
+Tensor ge(const Tensor& self, const Scalar& other) {
+  detail::check_defined("ge", "self", self);
+  meta::TensorMeta m = meta::pointwise("ge", {{"self", &self}}, {&other}, false);
+  const ScalarType compute = m.dtype;
+  m.dtype = kBool;
+  Tensor out = detail::make_output(m);
+  ge_Scalar_run(compute, out, self, other);
+  return out;
+}
+
+const Tensor& ge_out(const Tensor& out, const Tensor& self, const Scalar& other) {
+  detail::check_defined("ge_out", "out", out);
+  detail::check_defined("ge_out", "self", self);
+  meta::TensorMeta m = meta::pointwise("ge_out", {{"self", &self}}, {&other}, false);
+  const ScalarType compute = m.dtype;
+  m.dtype = kBool;
+  detail::resize_out("ge_out", out, m);
+  ge_Scalar_run(compute, out, self, other);
+  detail::bump_version(out, "ge_out");
+  return out;
+}
+
+// ---- logical_not (ops.yaml) ------------------------------------------------
+namespace {
+using logical_not_kernel = void (*)(const Tensor&, const Tensor&);
+constexpr logical_not_kernel logical_not_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::logical_not<float>, &cpu::logical_not<double>, &cpu::logical_not<int64_t>, &cpu::logical_not<bool>},
+    {nullptr, nullptr, nullptr, nullptr},
+};
+void logical_not_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
+  const auto fn = detail::lookup_kernel(logical_not_table, "logical_not", out.device(), dtype,
+                                        "float32, float64, int64, bool");
+  fn(out, detail::cast_for_compute(self, dtype));
+}
+}  // namespace
+
+Tensor logical_not(const Tensor& self) {
+  detail::check_defined("logical_not", "self", self);
+  meta::TensorMeta m = meta::pointwise("logical_not", {{"self", &self}}, {}, false);
+  const ScalarType compute = m.dtype;
+  m.dtype = kBool;
+  Tensor out = detail::make_output(m);
+  logical_not_run(compute, out, self);
+  return out;
+}
+
+const Tensor& logical_not_out(const Tensor& out, const Tensor& self) {
+  detail::check_defined("logical_not_out", "out", out);
+  detail::check_defined("logical_not_out", "self", self);
+  meta::TensorMeta m = meta::pointwise("logical_not_out", {{"self", &self}}, {}, false);
+  const ScalarType compute = m.dtype;
+  m.dtype = kBool;
+  detail::resize_out("logical_not_out", out, m);
+  logical_not_run(compute, out, self);
+  detail::bump_version(out, "logical_not_out");
+  return out;
+}
+
+// ---- log_softmax.int (ops.yaml) ------------------------------------------------
+namespace {
+using log_softmax_int_kernel = void (*)(const Tensor&, const Tensor&, int64_t);
+constexpr log_softmax_int_kernel log_softmax_int_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::log_softmax<float>, &cpu::log_softmax<double>, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr},
+};
+void log_softmax_int_run(ScalarType dtype, const Tensor& out, const Tensor& self, int64_t dim) {
+  const auto fn = detail::lookup_kernel(log_softmax_int_table, "log_softmax", out.device(), dtype,
+                                        "float32, float64");
+  fn(out, self, dim);
+}
+}  // namespace
+
+Tensor log_softmax(const Tensor& self, int64_t dim) {
+  detail::check_defined("log_softmax", "self", self);
+  const meta::TensorMeta m = meta::softmax("log_softmax", self, dim);
+  Tensor out = detail::make_output(m);
+  log_softmax_int_run(self.dtype(), out, self, dim);
+  return out;
+}
+
+// ---- _log_softmax_backward_data (ops.yaml) ------------------------------------------------
+namespace {
+using _log_softmax_backward_data_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&, int64_t);
+constexpr _log_softmax_backward_data_kernel _log_softmax_backward_data_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::log_softmax_backward_data<float>, &cpu::log_softmax_backward_data<double>, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr},
+};
+void _log_softmax_backward_data_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, const Tensor& output, int64_t dim) {
+  const auto fn = detail::lookup_kernel(_log_softmax_backward_data_table, "_log_softmax_backward_data", out.device(), dtype,
+                                        "float32, float64");
+  fn(out, grad_output, output, dim);
+}
+}  // namespace
+
+Tensor _log_softmax_backward_data(const Tensor& grad_output, const Tensor& output, int64_t dim) {
+  detail::check_defined("_log_softmax_backward_data", "grad_output", grad_output);
+  detail::check_defined("_log_softmax_backward_data", "output", output);
+  const meta::TensorMeta m = meta::softmax_backward_data("_log_softmax_backward_data", grad_output, output, dim);
+  Tensor out = detail::make_output(m);
+  _log_softmax_backward_data_run(grad_output.dtype(), out, grad_output, output, dim);
+  return out;
+}
+
+// ---- convolution_backward_input (ops.yaml) ------------------------------------------------
+namespace {
+using convolution_backward_input_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&, IntArrayRef, IntArrayRef, IntArrayRef, IntArrayRef, bool, IntArrayRef, int64_t);
+constexpr convolution_backward_input_kernel convolution_backward_input_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::convolution_backward_input<float>, &cpu::convolution_backward_input<double>, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr},
+};
+void convolution_backward_input_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, const Tensor& weight, IntArrayRef input_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool transposed, IntArrayRef output_padding, int64_t groups) {
+  const auto fn = detail::lookup_kernel(convolution_backward_input_table, "convolution_backward_input", out.device(), dtype,
+                                        "float32, float64");
+  fn(out, grad_output, weight, input_size, stride, padding, dilation, transposed, output_padding, groups);
+}
+}  // namespace
+
+Tensor convolution_backward_input(const Tensor& grad_output, const Tensor& weight, IntArrayRef input_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool transposed, IntArrayRef output_padding, int64_t groups) {
+  detail::check_defined("convolution_backward_input", "grad_output", grad_output);
+  detail::check_defined("convolution_backward_input", "weight", weight);
+  const meta::TensorMeta m = meta::convolution_backward_input("convolution_backward_input", grad_output, weight, input_size, stride, padding, dilation, transposed, output_padding, groups);
+  Tensor out = detail::make_output(m);
+  convolution_backward_input_run(grad_output.dtype(), out, grad_output, weight, input_size, stride, padding, dilation, transposed, output_padding, groups);
+  return out;
+}
+
+// ---- max_pool2d_backward (ops.yaml) ------------------------------------------------
+namespace {
+using max_pool2d_backward_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&, IntArrayRef, IntArrayRef, IntArrayRef, IntArrayRef, bool);
+constexpr max_pool2d_backward_kernel max_pool2d_backward_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::max_pool2d_backward<float>, &cpu::max_pool2d_backward<double>, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr},
+};
+void max_pool2d_backward_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool ceil_mode) {
+  const auto fn = detail::lookup_kernel(max_pool2d_backward_table, "max_pool2d_backward", out.device(), dtype,
+                                        "float32, float64");
+  fn(out, grad_output, self, kernel_size, stride, padding, dilation, ceil_mode);
+}
+}  // namespace
+
+Tensor max_pool2d_backward(const Tensor& grad_output, const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool ceil_mode) {
+  detail::check_defined("max_pool2d_backward", "grad_output", grad_output);
+  detail::check_defined("max_pool2d_backward", "self", self);
+  const meta::TensorMeta m = meta::max_pool2d_backward("max_pool2d_backward", grad_output, self, kernel_size, stride, padding, dilation, ceil_mode);
+  Tensor out = detail::make_output(m);
+  max_pool2d_backward_run(grad_output.dtype(), out, grad_output, self, kernel_size, stride, padding, dilation, ceil_mode);
+  return out;
+}
+
+// ---- adaptive_avg_pool2d (ops.yaml) ------------------------------------------------
+namespace {
+using adaptive_avg_pool2d_kernel = void (*)(const Tensor&, const Tensor&, IntArrayRef);
+constexpr adaptive_avg_pool2d_kernel adaptive_avg_pool2d_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::adaptive_avg_pool2d<float>, &cpu::adaptive_avg_pool2d<double>, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr},
+};
+void adaptive_avg_pool2d_run(ScalarType dtype, const Tensor& out, const Tensor& self, IntArrayRef output_size) {
+  const auto fn = detail::lookup_kernel(adaptive_avg_pool2d_table, "adaptive_avg_pool2d", out.device(), dtype,
+                                        "float32, float64");
+  fn(out, self, output_size);
+}
+}  // namespace
+
+Tensor adaptive_avg_pool2d(const Tensor& self, IntArrayRef output_size) {
+  detail::check_defined("adaptive_avg_pool2d", "self", self);
+  const meta::TensorMeta m = meta::adaptive_avg_pool2d("adaptive_avg_pool2d", self, output_size);
+  Tensor out = detail::make_output(m);
+  adaptive_avg_pool2d_run(self.dtype(), out, self, output_size);
+  return out;
+}
+
+// ---- prod (ops.yaml) ------------------------------------------------
+namespace {
+using prod_kernel = void (*)(const Tensor&, const Tensor&);
+constexpr prod_kernel prod_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::prod<float>, &cpu::prod<double>, &cpu::prod<int64_t>, nullptr},
+    {nullptr, nullptr, nullptr, nullptr},
+};
+void prod_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
+  const auto fn = detail::lookup_kernel(prod_table, "prod", out.device(), dtype,
+                                        "float32, float64, int64");
+  fn(out, self);
+}
+}  // namespace
+
+Tensor prod(const Tensor& self) {
+  detail::check_defined("prod", "self", self);
+  const meta::TensorMeta m = meta::reduce_all("prod", self);
+  Tensor out = detail::make_output(m);
+  prod_run(self.dtype(), out, self);
+  return out;
+}
+
+// ---- cumsum (ops.yaml) ------------------------------------------------
+namespace {
+using cumsum_kernel = void (*)(const Tensor&, const Tensor&, int64_t);
+constexpr cumsum_kernel cumsum_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::cumsum<float>, &cpu::cumsum<double>, &cpu::cumsum<int64_t>, nullptr},
+    {nullptr, nullptr, nullptr, nullptr},
+};
+void cumsum_run(ScalarType dtype, const Tensor& out, const Tensor& self, int64_t dim) {
+  const auto fn = detail::lookup_kernel(cumsum_table, "cumsum", out.device(), dtype,
+                                        "float32, float64, int64");
+  fn(out, self, dim);
+}
+}  // namespace
+
+Tensor cumsum(const Tensor& self, int64_t dim) {
+  detail::check_defined("cumsum", "self", self);
+  const meta::TensorMeta m = meta::cumsum("cumsum", self, dim);
+  Tensor out = detail::make_output(m);
+  cumsum_run(self.dtype(), out, self, dim);
+  return out;
+}
+
+// ---- scatter_add (ops.yaml) ------------------------------------------------
+namespace {
+using scatter_add_kernel = void (*)(const Tensor&, const Tensor&, int64_t, const Tensor&, const Tensor&);
+constexpr scatter_add_kernel scatter_add_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::scatter_add<float>, &cpu::scatter_add<double>, &cpu::scatter_add<int64_t>, nullptr},
+    {nullptr, nullptr, nullptr, nullptr},
+};
+void scatter_add_run(ScalarType dtype, const Tensor& out, const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src) {
+  const auto fn = detail::lookup_kernel(scatter_add_table, "scatter_add", out.device(), dtype,
+                                        "float32, float64, int64");
+  fn(out, self, dim, index, src);
+}
+}  // namespace
+
+Tensor scatter_add(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src) {
+  detail::check_defined("scatter_add", "self", self);
+  detail::check_defined("scatter_add", "index", index);
+  detail::check_defined("scatter_add", "src", src);
+  const meta::TensorMeta m = meta::scatter_add("scatter_add", self, dim, index, src);
+  Tensor out = detail::make_output(m);
+  scatter_add_run(self.dtype(), out, self, dim, index, src);
+  return out;
+}
+
+const Tensor& scatter_add_(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src) {
+  detail::check_defined("scatter_add_", "self", self);
+  detail::check_defined("scatter_add_", "index", index);
+  detail::check_defined("scatter_add_", "src", src);
+  const meta::TensorMeta m = meta::scatter_add("scatter_add_", self, dim, index, src);
+  const ScalarType dtype = detail::check_inplace_result("scatter_add_", self, m);
+  scatter_add_run(dtype, self, self, dim, index, src);
+  detail::bump_version(self, "scatter_add_");
+  return self;
+}
+
+// ---- masked_fill.Tensor (ops.yaml) ------------------------------------------------
+namespace {
+using masked_fill_Tensor_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&, const Tensor&);
+constexpr masked_fill_Tensor_kernel masked_fill_Tensor_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::masked_fill_tensor<float>, &cpu::masked_fill_tensor<double>, &cpu::masked_fill_tensor<int64_t>, &cpu::masked_fill_tensor<bool>},
+    {nullptr, nullptr, nullptr, nullptr},
+};
+void masked_fill_Tensor_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& mask, const Tensor& value) {
+  const auto fn = detail::lookup_kernel(masked_fill_Tensor_table, "masked_fill", out.device(), dtype,
+                                        "float32, float64, int64, bool");
+  fn(out, self, mask, value);
+}
+}  // namespace
+
+Tensor masked_fill(const Tensor& self, const Tensor& mask, const Tensor& value) {
+  detail::check_defined("masked_fill", "self", self);
+  detail::check_defined("masked_fill", "mask", mask);
+  detail::check_defined("masked_fill", "value", value);
+  const meta::TensorMeta m = meta::masked_fill_tensor("masked_fill", self, mask, value);
+  Tensor out = detail::make_output(m);
+  masked_fill_Tensor_run(self.dtype(), out, self, mask, value);
+  return out;
+}
+
+const Tensor& masked_fill_(const Tensor& self, const Tensor& mask, const Tensor& value) {
+  detail::check_defined("masked_fill_", "self", self);
+  detail::check_defined("masked_fill_", "mask", mask);
+  detail::check_defined("masked_fill_", "value", value);
+  const meta::TensorMeta m = meta::masked_fill_tensor("masked_fill_", self, mask, value);
+  const ScalarType dtype = detail::check_inplace_result("masked_fill_", self, m);
+  masked_fill_Tensor_run(dtype, self, self, mask, value);
+  detail::bump_version(self, "masked_fill_");
+  return self;
+}
+
+// ---- flip (ops.yaml) ------------------------------------------------
+namespace {
+using flip_kernel = void (*)(const Tensor&, const Tensor&, IntArrayRef);
+constexpr flip_kernel flip_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::flip<float>, &cpu::flip<double>, &cpu::flip<int64_t>, &cpu::flip<bool>},
+    {nullptr, nullptr, nullptr, nullptr},
+};
+void flip_run(ScalarType dtype, const Tensor& out, const Tensor& self, IntArrayRef dims) {
+  const auto fn = detail::lookup_kernel(flip_table, "flip", out.device(), dtype,
+                                        "float32, float64, int64, bool");
+  fn(out, self, dims);
+}
+}  // namespace
+
+Tensor flip(const Tensor& self, IntArrayRef dims) {
+  detail::check_defined("flip", "self", self);
+  const meta::TensorMeta m = meta::flip("flip", self, dims);
+  Tensor out = detail::make_output(m);
+  flip_run(self.dtype(), out, self, dims);
+  return out;
+}
+
 }  // namespace dg::dispatch

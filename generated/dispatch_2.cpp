@@ -225,4 +225,326 @@ Tensor transpose(const Tensor& self, int64_t dim0, int64_t dim1) {
   return make_view(self, m.sizes, m.strides, m.offset);
 }
 
+// ---- clamp_max (ops.yaml) ------------------------------------------------
+namespace {
+using clamp_max_kernel = void (*)(const Tensor&, const Tensor&, const Scalar&);
+constexpr clamp_max_kernel clamp_max_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::clamp_max<float>, &cpu::clamp_max<double>, &cpu::clamp_max<int64_t>, nullptr},
+    {nullptr, nullptr, nullptr, nullptr},
+};
+void clamp_max_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& max) {
+  const auto fn = detail::lookup_kernel(clamp_max_table, "clamp_max", out.device(), dtype,
+                                        "float32, float64, int64");
+  fn(out, detail::cast_for_compute(self, dtype), max);
+}
+}  // namespace
+
+Tensor clamp_max(const Tensor& self, const Scalar& max) {
+  detail::check_defined("clamp_max", "self", self);
+  const meta::TensorMeta m = meta::pointwise("clamp_max", {{"self", &self}}, {&max}, false);
+  Tensor out = detail::make_output(m);
+  clamp_max_run(m.dtype, out, self, max);
+  return out;
+}
+
+const Tensor& clamp_max_(const Tensor& self, const Scalar& max) {
+  detail::check_defined("clamp_max_", "self", self);
+  const meta::TensorMeta m = meta::pointwise("clamp_max_", {{"self", &self}}, {&max}, false);
+  const ScalarType dtype = detail::check_inplace_result("clamp_max_", self, m);
+  clamp_max_run(dtype, self, self, max);
+  detail::bump_version(self, "clamp_max_");
+  return self;
+}
+
+const Tensor& clamp_max_out(const Tensor& out, const Tensor& self, const Scalar& max) {
+  detail::check_defined("clamp_max_out", "out", out);
+  detail::check_defined("clamp_max_out", "self", self);
+  const meta::TensorMeta m = meta::pointwise("clamp_max_out", {{"self", &self}}, {&max}, false);
+  detail::resize_out("clamp_max_out", out, m);
+  clamp_max_run(m.dtype, out, self, max);
+  detail::bump_version(out, "clamp_max_out");
+  return out;
+}
+
+// ---- maximum (ops.yaml) ------------------------------------------------
+namespace {
+using maximum_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&);
+constexpr maximum_kernel maximum_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::maximum<float>, &cpu::maximum<double>, &cpu::maximum<int64_t>, &cpu::maximum<bool>},
+    {nullptr, nullptr, nullptr, nullptr},
+};
+void maximum_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
+  const auto fn = detail::lookup_kernel(maximum_table, "maximum", out.device(), dtype,
+                                        "float32, float64, int64, bool");
+  fn(out, detail::cast_for_compute(self, dtype), detail::cast_for_compute(other, dtype));
+}
+}  // namespace
+
+Tensor maximum(const Tensor& self, const Tensor& other) {
+  detail::check_defined("maximum", "self", self);
+  detail::check_defined("maximum", "other", other);
+  const meta::TensorMeta m = meta::pointwise("maximum", {{"self", &self}, {"other", &other}}, {}, false);
+  Tensor out = detail::make_output(m);
+  maximum_run(m.dtype, out, self, other);
+  return out;
+}
+
+const Tensor& maximum_out(const Tensor& out, const Tensor& self, const Tensor& other) {
+  detail::check_defined("maximum_out", "out", out);
+  detail::check_defined("maximum_out", "self", self);
+  detail::check_defined("maximum_out", "other", other);
+  const meta::TensorMeta m = meta::pointwise("maximum_out", {{"self", &self}, {"other", &other}}, {}, false);
+  detail::resize_out("maximum_out", out, m);
+  maximum_run(m.dtype, out, self, other);
+  detail::bump_version(out, "maximum_out");
+  return out;
+}
+
+// ---- fmod.Scalar (ops.yaml) ------------------------------------------------
+namespace {
+using fmod_Scalar_kernel = void (*)(const Tensor&, const Tensor&, const Scalar&);
+constexpr fmod_Scalar_kernel fmod_Scalar_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::fmod_scalar<float>, &cpu::fmod_scalar<double>, &cpu::fmod_scalar<int64_t>, nullptr},
+    {nullptr, nullptr, nullptr, nullptr},
+};
+void fmod_Scalar_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& other) {
+  const auto fn = detail::lookup_kernel(fmod_Scalar_table, "fmod", out.device(), dtype,
+                                        "float32, float64, int64");
+  fn(out, detail::cast_for_compute(self, dtype), other);
+}
+}  // namespace
+
+Tensor fmod(const Tensor& self, const Scalar& other) {
+  detail::check_defined("fmod", "self", self);
+  const meta::TensorMeta m = meta::pointwise("fmod", {{"self", &self}}, {&other}, false);
+  Tensor out = detail::make_output(m);
+  fmod_Scalar_run(m.dtype, out, self, other);
+  return out;
+}
+
+const Tensor& fmod_(const Tensor& self, const Scalar& other) {
+  detail::check_defined("fmod_", "self", self);
+  const meta::TensorMeta m = meta::pointwise("fmod_", {{"self", &self}}, {&other}, false);
+  const ScalarType dtype = detail::check_inplace_result("fmod_", self, m);
+  fmod_Scalar_run(dtype, self, self, other);
+  detail::bump_version(self, "fmod_");
+  return self;
+}
+
+const Tensor& fmod_out(const Tensor& out, const Tensor& self, const Scalar& other) {
+  detail::check_defined("fmod_out", "out", out);
+  detail::check_defined("fmod_out", "self", self);
+  const meta::TensorMeta m = meta::pointwise("fmod_out", {{"self", &self}}, {&other}, false);
+  detail::resize_out("fmod_out", out, m);
+  fmod_Scalar_run(m.dtype, out, self, other);
+  detail::bump_version(out, "fmod_out");
+  return out;
+}
+
+// ---- eq.Scalar (ops.yaml) ------------------------------------------------
+namespace {
+using eq_Scalar_kernel = void (*)(const Tensor&, const Tensor&, const Scalar&);
+constexpr eq_Scalar_kernel eq_Scalar_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::eq_scalar<float>, &cpu::eq_scalar<double>, &cpu::eq_scalar<int64_t>, &cpu::eq_scalar<bool>},
+    {nullptr, nullptr, nullptr, nullptr},
+};
+void eq_Scalar_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& other) {
+  const auto fn = detail::lookup_kernel(eq_Scalar_table, "eq", out.device(), dtype,
+                                        "float32, float64, int64, bool");
+  fn(out, detail::cast_for_compute(self, dtype), other);
+}
+}  // namespace
+
+Tensor eq(const Tensor& self, const Scalar& other) {
+  detail::check_defined("eq", "self", self);
+  meta::TensorMeta m = meta::pointwise("eq", {{"self", &self}}, {&other}, false);
+  const ScalarType compute = m.dtype;
+  m.dtype = kBool;
+  Tensor out = detail::make_output(m);
+  eq_Scalar_run(compute, out, self, other);
+  return out;
+}
+
+const Tensor& eq_out(const Tensor& out, const Tensor& self, const Scalar& other) {
+  detail::check_defined("eq_out", "out", out);
+  detail::check_defined("eq_out", "self", self);
+  meta::TensorMeta m = meta::pointwise("eq_out", {{"self", &self}}, {&other}, false);
+  const ScalarType compute = m.dtype;
+  m.dtype = kBool;
+  detail::resize_out("eq_out", out, m);
+  eq_Scalar_run(compute, out, self, other);
+  detail::bump_version(out, "eq_out");
+  return out;
+}
+
+// ---- ne.Scalar (ops.yaml) ------------------------------------------------
+namespace {
+using ne_Scalar_kernel = void (*)(const Tensor&, const Tensor&, const Scalar&);
+constexpr ne_Scalar_kernel ne_Scalar_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::ne_scalar<float>, &cpu::ne_scalar<double>, &cpu::ne_scalar<int64_t>, &cpu::ne_scalar<bool>},
+    {nullptr, nullptr, nullptr, nullptr},
+};
+void ne_Scalar_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& other) {
+  const auto fn = detail::lookup_kernel(ne_Scalar_table, "ne", out.device(), dtype,
+                                        "float32, float64, int64, bool");
+  fn(out, detail::cast_for_compute(self, dtype), other);
+}
+}  // namespace
+
+Tensor ne(const Tensor& self, const Scalar& other) {
+  detail::check_defined("ne", "self", self);
+  meta::TensorMeta m = meta::pointwise("ne", {{"self", &self}}, {&other}, false);
+  const ScalarType compute = m.dtype;
+  m.dtype = kBool;
+  Tensor out = detail::make_output(m);
+  ne_Scalar_run(compute, out, self, other);
+  return out;
+}
+
+const Tensor& ne_out(const Tensor& out, const Tensor& self, const Scalar& other) {
+  detail::check_defined("ne_out", "out", out);
+  detail::check_defined("ne_out", "self", self);
+  meta::TensorMeta m = meta::pointwise("ne_out", {{"self", &self}}, {&other}, false);
+  const ScalarType compute = m.dtype;
+  m.dtype = kBool;
+  detail::resize_out("ne_out", out, m);
+  ne_Scalar_run(compute, out, self, other);
+  detail::bump_version(out, "ne_out");
+  return out;
+}
+
+// ---- le.Scalar (ops.yaml) ------------------------------------------------
+namespace {
+using le_Scalar_kernel = void (*)(const Tensor&, const Tensor&, const Scalar&);
+constexpr le_Scalar_kernel le_Scalar_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::le_scalar<float>, &cpu::le_scalar<double>, &cpu::le_scalar<int64_t>, &cpu::le_scalar<bool>},
+    {nullptr, nullptr, nullptr, nullptr},
+};
+void le_Scalar_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& other) {
+  const auto fn = detail::lookup_kernel(le_Scalar_table, "le", out.device(), dtype,
+                                        "float32, float64, int64, bool");
+  fn(out, detail::cast_for_compute(self, dtype), other);
+}
+}  // namespace
+
+Tensor le(const Tensor& self, const Scalar& other) {
+  detail::check_defined("le", "self", self);
+  meta::TensorMeta m = meta::pointwise("le", {{"self", &self}}, {&other}, false);
+  const ScalarType compute = m.dtype;
+  m.dtype = kBool;
+  Tensor out = detail::make_output(m);
+  le_Scalar_run(compute, out, self, other);
+  return out;
+}
+
+const Tensor& le_out(const Tensor& out, const Tensor& self, const Scalar& other) {
+  detail::check_defined("le_out", "out", out);
+  detail::check_defined("le_out", "self", self);
+  meta::TensorMeta m = meta::pointwise("le_out", {{"self", &self}}, {&other}, false);
+  const ScalarType compute = m.dtype;
+  m.dtype = kBool;
+  detail::resize_out("le_out", out, m);
+  le_Scalar_run(compute, out, self, other);
+  detail::bump_version(out, "le_out");
+  return out;
+}
+
+// ---- embedding (ops.yaml) ------------------------------------------------
+namespace {
+using embedding_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&, int64_t, bool, bool);
+constexpr embedding_kernel embedding_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::embedding<float>, &cpu::embedding<double>, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr},
+};
+void embedding_run(ScalarType dtype, const Tensor& out, const Tensor& weight, const Tensor& indices, int64_t padding_idx, bool scale_grad_by_freq, bool sparse) {
+  const auto fn = detail::lookup_kernel(embedding_table, "embedding", out.device(), dtype,
+                                        "float32, float64");
+  fn(out, weight, indices, padding_idx, scale_grad_by_freq, sparse);
+}
+}  // namespace
+
+Tensor embedding(const Tensor& weight, const Tensor& indices, int64_t padding_idx, bool scale_grad_by_freq, bool sparse) {
+  detail::check_defined("embedding", "weight", weight);
+  detail::check_defined("embedding", "indices", indices);
+  const meta::TensorMeta m = meta::embedding("embedding", weight, indices, padding_idx, scale_grad_by_freq, sparse);
+  Tensor out = detail::make_output(m);
+  embedding_run(weight.dtype(), out, weight, indices, padding_idx, scale_grad_by_freq, sparse);
+  return out;
+}
+
+// ---- max_pool2d (ops.yaml) ------------------------------------------------
+namespace {
+using max_pool2d_kernel = void (*)(const Tensor&, const Tensor&, IntArrayRef, IntArrayRef, IntArrayRef, IntArrayRef, bool);
+constexpr max_pool2d_kernel max_pool2d_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::max_pool2d<float>, &cpu::max_pool2d<double>, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr},
+};
+void max_pool2d_run(ScalarType dtype, const Tensor& out, const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool ceil_mode) {
+  const auto fn = detail::lookup_kernel(max_pool2d_table, "max_pool2d", out.device(), dtype,
+                                        "float32, float64");
+  fn(out, self, kernel_size, stride, padding, dilation, ceil_mode);
+}
+}  // namespace
+
+Tensor max_pool2d(const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool ceil_mode) {
+  detail::check_defined("max_pool2d", "self", self);
+  const meta::TensorMeta m = meta::max_pool2d("max_pool2d", self, kernel_size, stride, padding, dilation, ceil_mode);
+  Tensor out = detail::make_output(m);
+  max_pool2d_run(self.dtype(), out, self, kernel_size, stride, padding, dilation, ceil_mode);
+  return out;
+}
+
+// ---- amin (ops.yaml) ------------------------------------------------
+namespace {
+using amin_kernel = void (*)(const Tensor&, const Tensor&, IntArrayRef, bool);
+constexpr amin_kernel amin_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::amin<float>, &cpu::amin<double>, &cpu::amin<int64_t>, nullptr},
+    {nullptr, nullptr, nullptr, nullptr},
+};
+void amin_run(ScalarType dtype, const Tensor& out, const Tensor& self, IntArrayRef dim, bool keepdim) {
+  const auto fn = detail::lookup_kernel(amin_table, "amin", out.device(), dtype,
+                                        "float32, float64, int64");
+  fn(out, self, dim, keepdim);
+}
+}  // namespace
+
+Tensor amin(const Tensor& self, IntArrayRef dim, bool keepdim) {
+  detail::check_defined("amin", "self", self);
+  const meta::TensorMeta m = meta::reduce_minmax("amin", self, dim, keepdim);
+  Tensor out = detail::make_output(m);
+  amin_run(self.dtype(), out, self, dim, keepdim);
+  return out;
+}
+
+// ---- tril (ops.yaml) ------------------------------------------------
+namespace {
+using tril_kernel = void (*)(const Tensor&, const Tensor&, int64_t);
+constexpr tril_kernel tril_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::tril<float>, &cpu::tril<double>, &cpu::tril<int64_t>, &cpu::tril<bool>},
+    {nullptr, nullptr, nullptr, nullptr},
+};
+void tril_run(ScalarType dtype, const Tensor& out, const Tensor& self, int64_t diagonal) {
+  const auto fn = detail::lookup_kernel(tril_table, "tril", out.device(), dtype,
+                                        "float32, float64, int64, bool");
+  fn(out, self, diagonal);
+}
+}  // namespace
+
+Tensor tril(const Tensor& self, int64_t diagonal) {
+  detail::check_defined("tril", "self", self);
+  const meta::TensorMeta m = meta::triangle("tril", self, diagonal);
+  Tensor out = detail::make_output(m);
+  tril_run(self.dtype(), out, self, diagonal);
+  return out;
+}
+
+const Tensor& tril_(const Tensor& self, int64_t diagonal) {
+  detail::check_defined("tril_", "self", self);
+  const meta::TensorMeta m = meta::triangle("tril_", self, diagonal);
+  const ScalarType dtype = detail::check_inplace_result("tril_", self, m);
+  tril_run(dtype, self, self, diagonal);
+  detail::bump_version(self, "tril_");
+  return self;
+}
+
 }  // namespace dg::dispatch

@@ -195,4 +195,508 @@ Tensor as_strided_backward(const Tensor& grad, IntArrayRef input_sizes, IntArray
   return out;
 }
 
+// ---- tan (ops.yaml) ------------------------------------------------
+namespace {
+using tan_kernel = void (*)(const Tensor&, const Tensor&);
+constexpr tan_kernel tan_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::tan<float>, &cpu::tan<double>, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr},
+};
+void tan_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
+  const auto fn = detail::lookup_kernel(tan_table, "tan", out.device(), dtype,
+                                        "float32, float64");
+  fn(out, detail::cast_for_compute(self, dtype));
+}
+}  // namespace
+
+Tensor tan(const Tensor& self) {
+  detail::check_defined("tan", "self", self);
+  const meta::TensorMeta m = meta::pointwise("tan", {{"self", &self}}, {}, true);
+  Tensor out = detail::make_output(m);
+  tan_run(m.dtype, out, self);
+  return out;
+}
+
+const Tensor& tan_(const Tensor& self) {
+  detail::check_defined("tan_", "self", self);
+  const meta::TensorMeta m = meta::pointwise("tan_", {{"self", &self}}, {}, true);
+  const ScalarType dtype = detail::check_inplace_result("tan_", self, m);
+  tan_run(dtype, self, self);
+  detail::bump_version(self, "tan_");
+  return self;
+}
+
+const Tensor& tan_out(const Tensor& out, const Tensor& self) {
+  detail::check_defined("tan_out", "out", out);
+  detail::check_defined("tan_out", "self", self);
+  const meta::TensorMeta m = meta::pointwise("tan_out", {{"self", &self}}, {}, true);
+  detail::resize_out("tan_out", out, m);
+  tan_run(m.dtype, out, self);
+  detail::bump_version(out, "tan_out");
+  return out;
+}
+
+// ---- acos (ops.yaml) ------------------------------------------------
+namespace {
+using acos_kernel = void (*)(const Tensor&, const Tensor&);
+constexpr acos_kernel acos_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::acos<float>, &cpu::acos<double>, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr},
+};
+void acos_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
+  const auto fn = detail::lookup_kernel(acos_table, "acos", out.device(), dtype,
+                                        "float32, float64");
+  fn(out, detail::cast_for_compute(self, dtype));
+}
+}  // namespace
+
+Tensor acos(const Tensor& self) {
+  detail::check_defined("acos", "self", self);
+  const meta::TensorMeta m = meta::pointwise("acos", {{"self", &self}}, {}, true);
+  Tensor out = detail::make_output(m);
+  acos_run(m.dtype, out, self);
+  return out;
+}
+
+const Tensor& acos_(const Tensor& self) {
+  detail::check_defined("acos_", "self", self);
+  const meta::TensorMeta m = meta::pointwise("acos_", {{"self", &self}}, {}, true);
+  const ScalarType dtype = detail::check_inplace_result("acos_", self, m);
+  acos_run(dtype, self, self);
+  detail::bump_version(self, "acos_");
+  return self;
+}
+
+const Tensor& acos_out(const Tensor& out, const Tensor& self) {
+  detail::check_defined("acos_out", "out", out);
+  detail::check_defined("acos_out", "self", self);
+  const meta::TensorMeta m = meta::pointwise("acos_out", {{"self", &self}}, {}, true);
+  detail::resize_out("acos_out", out, m);
+  acos_run(m.dtype, out, self);
+  detail::bump_version(out, "acos_out");
+  return out;
+}
+
+// ---- square (ops.yaml) ------------------------------------------------
+namespace {
+using square_kernel = void (*)(const Tensor&, const Tensor&);
+constexpr square_kernel square_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::square<float>, &cpu::square<double>, &cpu::square<int64_t>, nullptr},
+    {nullptr, nullptr, nullptr, nullptr},
+};
+void square_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
+  const auto fn = detail::lookup_kernel(square_table, "square", out.device(), dtype,
+                                        "float32, float64, int64");
+  fn(out, detail::cast_for_compute(self, dtype));
+}
+}  // namespace
+
+Tensor square(const Tensor& self) {
+  detail::check_defined("square", "self", self);
+  const meta::TensorMeta m = meta::pointwise("square", {{"self", &self}}, {}, false);
+  Tensor out = detail::make_output(m);
+  square_run(m.dtype, out, self);
+  return out;
+}
+
+const Tensor& square_(const Tensor& self) {
+  detail::check_defined("square_", "self", self);
+  const meta::TensorMeta m = meta::pointwise("square_", {{"self", &self}}, {}, false);
+  const ScalarType dtype = detail::check_inplace_result("square_", self, m);
+  square_run(dtype, self, self);
+  detail::bump_version(self, "square_");
+  return self;
+}
+
+const Tensor& square_out(const Tensor& out, const Tensor& self) {
+  detail::check_defined("square_out", "out", out);
+  detail::check_defined("square_out", "self", self);
+  const meta::TensorMeta m = meta::pointwise("square_out", {{"self", &self}}, {}, false);
+  detail::resize_out("square_out", out, m);
+  square_run(m.dtype, out, self);
+  detail::bump_version(out, "square_out");
+  return out;
+}
+
+// ---- elu (ops.yaml) ------------------------------------------------
+namespace {
+using elu_kernel = void (*)(const Tensor&, const Tensor&, const Scalar&, const Scalar&, const Scalar&);
+constexpr elu_kernel elu_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::elu<float>, &cpu::elu<double>, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr},
+};
+void elu_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& alpha, const Scalar& scale, const Scalar& input_scale) {
+  const auto fn = detail::lookup_kernel(elu_table, "elu", out.device(), dtype,
+                                        "float32, float64");
+  fn(out, detail::cast_for_compute(self, dtype), alpha, scale, input_scale);
+}
+}  // namespace
+
+Tensor elu(const Tensor& self, const Scalar& alpha, const Scalar& scale, const Scalar& input_scale) {
+  detail::check_defined("elu", "self", self);
+  const meta::TensorMeta m = meta::pointwise("elu", {{"self", &self}}, {&alpha, &scale, &input_scale}, false);
+  Tensor out = detail::make_output(m);
+  elu_run(m.dtype, out, self, alpha, scale, input_scale);
+  return out;
+}
+
+const Tensor& elu_(const Tensor& self, const Scalar& alpha, const Scalar& scale, const Scalar& input_scale) {
+  detail::check_defined("elu_", "self", self);
+  const meta::TensorMeta m = meta::pointwise("elu_", {{"self", &self}}, {&alpha, &scale, &input_scale}, false);
+  const ScalarType dtype = detail::check_inplace_result("elu_", self, m);
+  elu_run(dtype, self, self, alpha, scale, input_scale);
+  detail::bump_version(self, "elu_");
+  return self;
+}
+
+const Tensor& elu_out(const Tensor& out, const Tensor& self, const Scalar& alpha, const Scalar& scale, const Scalar& input_scale) {
+  detail::check_defined("elu_out", "out", out);
+  detail::check_defined("elu_out", "self", self);
+  const meta::TensorMeta m = meta::pointwise("elu_out", {{"self", &self}}, {&alpha, &scale, &input_scale}, false);
+  detail::resize_out("elu_out", out, m);
+  elu_run(m.dtype, out, self, alpha, scale, input_scale);
+  detail::bump_version(out, "elu_out");
+  return out;
+}
+
+// ---- elu_backward (ops.yaml) ------------------------------------------------
+namespace {
+using elu_backward_kernel = void (*)(const Tensor&, const Tensor&, const Scalar&, const Scalar&, const Scalar&, bool, const Tensor&);
+constexpr elu_backward_kernel elu_backward_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::elu_backward<float>, &cpu::elu_backward<double>, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr},
+};
+void elu_backward_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, const Scalar& alpha, const Scalar& scale, const Scalar& input_scale, bool is_result, const Tensor& self_or_result) {
+  const auto fn = detail::lookup_kernel(elu_backward_table, "elu_backward", out.device(), dtype,
+                                        "float32, float64");
+  fn(out, detail::cast_for_compute(grad_output, dtype), alpha, scale, input_scale, is_result, detail::cast_for_compute(self_or_result, dtype));
+}
+}  // namespace
+
+Tensor elu_backward(const Tensor& grad_output, const Scalar& alpha, const Scalar& scale, const Scalar& input_scale, bool is_result, const Tensor& self_or_result) {
+  detail::check_defined("elu_backward", "grad_output", grad_output);
+  detail::check_defined("elu_backward", "self_or_result", self_or_result);
+  const meta::TensorMeta m = meta::pointwise("elu_backward", {{"grad_output", &grad_output}, {"self_or_result", &self_or_result}}, {&alpha, &scale, &input_scale}, false);
+  Tensor out = detail::make_output(m);
+  elu_backward_run(m.dtype, out, grad_output, alpha, scale, input_scale, is_result, self_or_result);
+  return out;
+}
+
+// ---- silu (ops.yaml) ------------------------------------------------
+namespace {
+using silu_kernel = void (*)(const Tensor&, const Tensor&);
+constexpr silu_kernel silu_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::silu<float>, &cpu::silu<double>, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr},
+};
+void silu_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
+  const auto fn = detail::lookup_kernel(silu_table, "silu", out.device(), dtype,
+                                        "float32, float64");
+  fn(out, detail::cast_for_compute(self, dtype));
+}
+}  // namespace
+
+Tensor silu(const Tensor& self) {
+  detail::check_defined("silu", "self", self);
+  const meta::TensorMeta m = meta::pointwise("silu", {{"self", &self}}, {}, false);
+  Tensor out = detail::make_output(m);
+  silu_run(m.dtype, out, self);
+  return out;
+}
+
+const Tensor& silu_(const Tensor& self) {
+  detail::check_defined("silu_", "self", self);
+  const meta::TensorMeta m = meta::pointwise("silu_", {{"self", &self}}, {}, false);
+  const ScalarType dtype = detail::check_inplace_result("silu_", self, m);
+  silu_run(dtype, self, self);
+  detail::bump_version(self, "silu_");
+  return self;
+}
+
+const Tensor& silu_out(const Tensor& out, const Tensor& self) {
+  detail::check_defined("silu_out", "out", out);
+  detail::check_defined("silu_out", "self", self);
+  const meta::TensorMeta m = meta::pointwise("silu_out", {{"self", &self}}, {}, false);
+  detail::resize_out("silu_out", out, m);
+  silu_run(m.dtype, out, self);
+  detail::bump_version(out, "silu_out");
+  return out;
+}
+
+// ---- eq.Tensor (ops.yaml) ------------------------------------------------
+namespace {
+using eq_Tensor_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&);
+constexpr eq_Tensor_kernel eq_Tensor_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::eq<float>, &cpu::eq<double>, &cpu::eq<int64_t>, &cpu::eq<bool>},
+    {nullptr, nullptr, nullptr, nullptr},
+};
+void eq_Tensor_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
+  const auto fn = detail::lookup_kernel(eq_Tensor_table, "eq", out.device(), dtype,
+                                        "float32, float64, int64, bool");
+  fn(out, detail::cast_for_compute(self, dtype), detail::cast_for_compute(other, dtype));
+}
+}  // namespace
+
+Tensor eq(const Tensor& self, const Tensor& other) {
+  detail::check_defined("eq", "self", self);
+  detail::check_defined("eq", "other", other);
+  meta::TensorMeta m = meta::pointwise("eq", {{"self", &self}, {"other", &other}}, {}, false);
+  const ScalarType compute = m.dtype;
+  m.dtype = kBool;
+  Tensor out = detail::make_output(m);
+  eq_Tensor_run(compute, out, self, other);
+  return out;
+}
+
+const Tensor& eq_out(const Tensor& out, const Tensor& self, const Tensor& other) {
+  detail::check_defined("eq_out", "out", out);
+  detail::check_defined("eq_out", "self", self);
+  detail::check_defined("eq_out", "other", other);
+  meta::TensorMeta m = meta::pointwise("eq_out", {{"self", &self}, {"other", &other}}, {}, false);
+  const ScalarType compute = m.dtype;
+  m.dtype = kBool;
+  detail::resize_out("eq_out", out, m);
+  eq_Tensor_run(compute, out, self, other);
+  detail::bump_version(out, "eq_out");
+  return out;
+}
+
+// ---- lt.Scalar (ops.yaml) ------------------------------------------------
+namespace {
+using lt_Scalar_kernel = void (*)(const Tensor&, const Tensor&, const Scalar&);
+constexpr lt_Scalar_kernel lt_Scalar_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::lt_scalar<float>, &cpu::lt_scalar<double>, &cpu::lt_scalar<int64_t>, &cpu::lt_scalar<bool>},
+    {nullptr, nullptr, nullptr, nullptr},
+};
+void lt_Scalar_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& other) {
+  const auto fn = detail::lookup_kernel(lt_Scalar_table, "lt", out.device(), dtype,
+                                        "float32, float64, int64, bool");
+  fn(out, detail::cast_for_compute(self, dtype), other);
+}
+}  // namespace
+
+Tensor lt(const Tensor& self, const Scalar& other) {
+  detail::check_defined("lt", "self", self);
+  meta::TensorMeta m = meta::pointwise("lt", {{"self", &self}}, {&other}, false);
+  const ScalarType compute = m.dtype;
+  m.dtype = kBool;
+  Tensor out = detail::make_output(m);
+  lt_Scalar_run(compute, out, self, other);
+  return out;
+}
+
+const Tensor& lt_out(const Tensor& out, const Tensor& self, const Scalar& other) {
+  detail::check_defined("lt_out", "out", out);
+  detail::check_defined("lt_out", "self", self);
+  meta::TensorMeta m = meta::pointwise("lt_out", {{"self", &self}}, {&other}, false);
+  const ScalarType compute = m.dtype;
+  m.dtype = kBool;
+  detail::resize_out("lt_out", out, m);
+  lt_Scalar_run(compute, out, self, other);
+  detail::bump_version(out, "lt_out");
+  return out;
+}
+
+// ---- le.Tensor (ops.yaml) ------------------------------------------------
+namespace {
+using le_Tensor_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&);
+constexpr le_Tensor_kernel le_Tensor_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::le<float>, &cpu::le<double>, &cpu::le<int64_t>, &cpu::le<bool>},
+    {nullptr, nullptr, nullptr, nullptr},
+};
+void le_Tensor_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
+  const auto fn = detail::lookup_kernel(le_Tensor_table, "le", out.device(), dtype,
+                                        "float32, float64, int64, bool");
+  fn(out, detail::cast_for_compute(self, dtype), detail::cast_for_compute(other, dtype));
+}
+}  // namespace
+
+Tensor le(const Tensor& self, const Tensor& other) {
+  detail::check_defined("le", "self", self);
+  detail::check_defined("le", "other", other);
+  meta::TensorMeta m = meta::pointwise("le", {{"self", &self}, {"other", &other}}, {}, false);
+  const ScalarType compute = m.dtype;
+  m.dtype = kBool;
+  Tensor out = detail::make_output(m);
+  le_Tensor_run(compute, out, self, other);
+  return out;
+}
+
+const Tensor& le_out(const Tensor& out, const Tensor& self, const Tensor& other) {
+  detail::check_defined("le_out", "out", out);
+  detail::check_defined("le_out", "self", self);
+  detail::check_defined("le_out", "other", other);
+  meta::TensorMeta m = meta::pointwise("le_out", {{"self", &self}, {"other", &other}}, {}, false);
+  const ScalarType compute = m.dtype;
+  m.dtype = kBool;
+  detail::resize_out("le_out", out, m);
+  le_Tensor_run(compute, out, self, other);
+  detail::bump_version(out, "le_out");
+  return out;
+}
+
+// ---- gt.Tensor (ops.yaml) ------------------------------------------------
+namespace {
+using gt_Tensor_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&);
+constexpr gt_Tensor_kernel gt_Tensor_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::gt<float>, &cpu::gt<double>, &cpu::gt<int64_t>, &cpu::gt<bool>},
+    {nullptr, nullptr, nullptr, nullptr},
+};
+void gt_Tensor_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
+  const auto fn = detail::lookup_kernel(gt_Tensor_table, "gt", out.device(), dtype,
+                                        "float32, float64, int64, bool");
+  fn(out, detail::cast_for_compute(self, dtype), detail::cast_for_compute(other, dtype));
+}
+}  // namespace
+
+Tensor gt(const Tensor& self, const Tensor& other) {
+  detail::check_defined("gt", "self", self);
+  detail::check_defined("gt", "other", other);
+  meta::TensorMeta m = meta::pointwise("gt", {{"self", &self}, {"other", &other}}, {}, false);
+  const ScalarType compute = m.dtype;
+  m.dtype = kBool;
+  Tensor out = detail::make_output(m);
+  gt_Tensor_run(compute, out, self, other);
+  return out;
+}
+
+const Tensor& gt_out(const Tensor& out, const Tensor& self, const Tensor& other) {
+  detail::check_defined("gt_out", "out", out);
+  detail::check_defined("gt_out", "self", self);
+  detail::check_defined("gt_out", "other", other);
+  meta::TensorMeta m = meta::pointwise("gt_out", {{"self", &self}, {"other", &other}}, {}, false);
+  const ScalarType compute = m.dtype;
+  m.dtype = kBool;
+  detail::resize_out("gt_out", out, m);
+  gt_Tensor_run(compute, out, self, other);
+  detail::bump_version(out, "gt_out");
+  return out;
+}
+
+// ---- where.self (ops.yaml) ------------------------------------------------
+namespace {
+using where_self_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&, const Tensor&);
+constexpr where_self_kernel where_self_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::where<float>, &cpu::where<double>, &cpu::where<int64_t>, &cpu::where<bool>},
+    {nullptr, nullptr, nullptr, nullptr},
+};
+void where_self_run(ScalarType dtype, const Tensor& out, const Tensor& condition, const Tensor& self, const Tensor& other) {
+  const auto fn = detail::lookup_kernel(where_self_table, "where", out.device(), dtype,
+                                        "float32, float64, int64, bool");
+  fn(out, condition, detail::cast_for_compute(self, dtype), detail::cast_for_compute(other, dtype));
+}
+}  // namespace
+
+Tensor where(const Tensor& condition, const Tensor& self, const Tensor& other) {
+  detail::check_defined("where", "condition", condition);
+  detail::check_defined("where", "self", self);
+  detail::check_defined("where", "other", other);
+  const meta::TensorMeta m = meta::pointwise("where", {{"condition", &condition, false}, {"self", &self}, {"other", &other}}, {}, false);
+  Tensor out = detail::make_output(m);
+  where_self_run(m.dtype, out, condition, self, other);
+  return out;
+}
+
+const Tensor& where_out(const Tensor& out, const Tensor& condition, const Tensor& self, const Tensor& other) {
+  detail::check_defined("where_out", "out", out);
+  detail::check_defined("where_out", "condition", condition);
+  detail::check_defined("where_out", "self", self);
+  detail::check_defined("where_out", "other", other);
+  const meta::TensorMeta m = meta::pointwise("where_out", {{"condition", &condition, false}, {"self", &self}, {"other", &other}}, {}, false);
+  detail::resize_out("where_out", out, m);
+  where_self_run(m.dtype, out, condition, self, other);
+  detail::bump_version(out, "where_out");
+  return out;
+}
+
+// ---- softmax.int (ops.yaml) ------------------------------------------------
+namespace {
+using softmax_int_kernel = void (*)(const Tensor&, const Tensor&, int64_t);
+constexpr softmax_int_kernel softmax_int_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::softmax<float>, &cpu::softmax<double>, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr},
+};
+void softmax_int_run(ScalarType dtype, const Tensor& out, const Tensor& self, int64_t dim) {
+  const auto fn = detail::lookup_kernel(softmax_int_table, "softmax", out.device(), dtype,
+                                        "float32, float64");
+  fn(out, self, dim);
+}
+}  // namespace
+
+Tensor softmax(const Tensor& self, int64_t dim) {
+  detail::check_defined("softmax", "self", self);
+  const meta::TensorMeta m = meta::softmax("softmax", self, dim);
+  Tensor out = detail::make_output(m);
+  softmax_int_run(self.dtype(), out, self, dim);
+  return out;
+}
+
+// ---- _softmax_backward_data (ops.yaml) ------------------------------------------------
+namespace {
+using _softmax_backward_data_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&, int64_t);
+constexpr _softmax_backward_data_kernel _softmax_backward_data_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::softmax_backward_data<float>, &cpu::softmax_backward_data<double>, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr},
+};
+void _softmax_backward_data_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, const Tensor& output, int64_t dim) {
+  const auto fn = detail::lookup_kernel(_softmax_backward_data_table, "_softmax_backward_data", out.device(), dtype,
+                                        "float32, float64");
+  fn(out, grad_output, output, dim);
+}
+}  // namespace
+
+Tensor _softmax_backward_data(const Tensor& grad_output, const Tensor& output, int64_t dim) {
+  detail::check_defined("_softmax_backward_data", "grad_output", grad_output);
+  detail::check_defined("_softmax_backward_data", "output", output);
+  const meta::TensorMeta m = meta::softmax_backward_data("_softmax_backward_data", grad_output, output, dim);
+  Tensor out = detail::make_output(m);
+  _softmax_backward_data_run(grad_output.dtype(), out, grad_output, output, dim);
+  return out;
+}
+
+// ---- max_pool2d_gather (ops.yaml) ------------------------------------------------
+namespace {
+using max_pool2d_gather_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&, IntArrayRef, IntArrayRef, IntArrayRef, IntArrayRef, bool);
+constexpr max_pool2d_gather_kernel max_pool2d_gather_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::max_pool2d_gather<float>, &cpu::max_pool2d_gather<double>, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr},
+};
+void max_pool2d_gather_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& source, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool ceil_mode) {
+  const auto fn = detail::lookup_kernel(max_pool2d_gather_table, "max_pool2d_gather", out.device(), dtype,
+                                        "float32, float64");
+  fn(out, self, source, kernel_size, stride, padding, dilation, ceil_mode);
+}
+}  // namespace
+
+Tensor max_pool2d_gather(const Tensor& self, const Tensor& source, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool ceil_mode) {
+  detail::check_defined("max_pool2d_gather", "self", self);
+  detail::check_defined("max_pool2d_gather", "source", source);
+  const meta::TensorMeta m = meta::max_pool2d_gather("max_pool2d_gather", self, source, kernel_size, stride, padding, dilation, ceil_mode);
+  Tensor out = detail::make_output(m);
+  max_pool2d_gather_run(self.dtype(), out, self, source, kernel_size, stride, padding, dilation, ceil_mode);
+  return out;
+}
+
+// ---- prod.dim_int (ops.yaml) ------------------------------------------------
+namespace {
+using prod_dim_int_kernel = void (*)(const Tensor&, const Tensor&, int64_t, bool);
+constexpr prod_dim_int_kernel prod_dim_int_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::prod_dim<float>, &cpu::prod_dim<double>, &cpu::prod_dim<int64_t>, nullptr},
+    {nullptr, nullptr, nullptr, nullptr},
+};
+void prod_dim_int_run(ScalarType dtype, const Tensor& out, const Tensor& self, int64_t dim, bool keepdim) {
+  const auto fn = detail::lookup_kernel(prod_dim_int_table, "prod", out.device(), dtype,
+                                        "float32, float64, int64");
+  fn(out, self, dim, keepdim);
+}
+}  // namespace
+
+Tensor prod(const Tensor& self, int64_t dim, bool keepdim) {
+  detail::check_defined("prod", "self", self);
+  const meta::TensorMeta m = meta::reduce_one_dim("prod", self, dim, keepdim);
+  Tensor out = detail::make_output(m);
+  prod_dim_int_run(self.dtype(), out, self, dim, keepdim);
+  return out;
+}
+
 }  // namespace dg::dispatch

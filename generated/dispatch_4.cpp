@@ -190,4 +190,337 @@ Tensor squeeze(const Tensor& self) {
   return make_view(self, m.sizes, m.strides, m.offset);
 }
 
+// ---- log2 (ops.yaml) ------------------------------------------------
+namespace {
+using log2_kernel = void (*)(const Tensor&, const Tensor&);
+constexpr log2_kernel log2_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::log2<float>, &cpu::log2<double>, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr},
+};
+void log2_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
+  const auto fn = detail::lookup_kernel(log2_table, "log2", out.device(), dtype,
+                                        "float32, float64");
+  fn(out, detail::cast_for_compute(self, dtype));
+}
+}  // namespace
+
+Tensor log2(const Tensor& self) {
+  detail::check_defined("log2", "self", self);
+  const meta::TensorMeta m = meta::pointwise("log2", {{"self", &self}}, {}, true);
+  Tensor out = detail::make_output(m);
+  log2_run(m.dtype, out, self);
+  return out;
+}
+
+const Tensor& log2_(const Tensor& self) {
+  detail::check_defined("log2_", "self", self);
+  const meta::TensorMeta m = meta::pointwise("log2_", {{"self", &self}}, {}, true);
+  const ScalarType dtype = detail::check_inplace_result("log2_", self, m);
+  log2_run(dtype, self, self);
+  detail::bump_version(self, "log2_");
+  return self;
+}
+
+const Tensor& log2_out(const Tensor& out, const Tensor& self) {
+  detail::check_defined("log2_out", "out", out);
+  detail::check_defined("log2_out", "self", self);
+  const meta::TensorMeta m = meta::pointwise("log2_out", {{"self", &self}}, {}, true);
+  detail::resize_out("log2_out", out, m);
+  log2_run(m.dtype, out, self);
+  detail::bump_version(out, "log2_out");
+  return out;
+}
+
+// ---- round (ops.yaml) ------------------------------------------------
+namespace {
+using round_kernel = void (*)(const Tensor&, const Tensor&);
+constexpr round_kernel round_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::round<float>, &cpu::round<double>, &cpu::round<int64_t>, nullptr},
+    {nullptr, nullptr, nullptr, nullptr},
+};
+void round_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
+  const auto fn = detail::lookup_kernel(round_table, "round", out.device(), dtype,
+                                        "float32, float64, int64");
+  fn(out, detail::cast_for_compute(self, dtype));
+}
+}  // namespace
+
+Tensor round(const Tensor& self) {
+  detail::check_defined("round", "self", self);
+  const meta::TensorMeta m = meta::pointwise("round", {{"self", &self}}, {}, false);
+  Tensor out = detail::make_output(m);
+  round_run(m.dtype, out, self);
+  return out;
+}
+
+const Tensor& round_(const Tensor& self) {
+  detail::check_defined("round_", "self", self);
+  const meta::TensorMeta m = meta::pointwise("round_", {{"self", &self}}, {}, false);
+  const ScalarType dtype = detail::check_inplace_result("round_", self, m);
+  round_run(dtype, self, self);
+  detail::bump_version(self, "round_");
+  return self;
+}
+
+const Tensor& round_out(const Tensor& out, const Tensor& self) {
+  detail::check_defined("round_out", "out", out);
+  detail::check_defined("round_out", "self", self);
+  const meta::TensorMeta m = meta::pointwise("round_out", {{"self", &self}}, {}, false);
+  detail::resize_out("round_out", out, m);
+  round_run(m.dtype, out, self);
+  detail::bump_version(out, "round_out");
+  return out;
+}
+
+// ---- clamp (ops.yaml) ------------------------------------------------
+namespace {
+using clamp_kernel = void (*)(const Tensor&, const Tensor&, const std::optional<Scalar>&, const std::optional<Scalar>&);
+constexpr clamp_kernel clamp_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::clamp<float>, &cpu::clamp<double>, &cpu::clamp<int64_t>, nullptr},
+    {nullptr, nullptr, nullptr, nullptr},
+};
+void clamp_run(ScalarType dtype, const Tensor& out, const Tensor& self, const std::optional<Scalar>& min, const std::optional<Scalar>& max) {
+  const auto fn = detail::lookup_kernel(clamp_table, "clamp", out.device(), dtype,
+                                        "float32, float64, int64");
+  fn(out, detail::cast_for_compute(self, dtype), min, max);
+}
+}  // namespace
+
+Tensor clamp(const Tensor& self, const std::optional<Scalar>& min, const std::optional<Scalar>& max) {
+  detail::check_defined("clamp", "self", self);
+  const meta::TensorMeta m = meta::pointwise("clamp", {{"self", &self}}, {}, false);
+  Tensor out = detail::make_output(m);
+  clamp_run(m.dtype, out, self, min, max);
+  return out;
+}
+
+const Tensor& clamp_(const Tensor& self, const std::optional<Scalar>& min, const std::optional<Scalar>& max) {
+  detail::check_defined("clamp_", "self", self);
+  const meta::TensorMeta m = meta::pointwise("clamp_", {{"self", &self}}, {}, false);
+  const ScalarType dtype = detail::check_inplace_result("clamp_", self, m);
+  clamp_run(dtype, self, self, min, max);
+  detail::bump_version(self, "clamp_");
+  return self;
+}
+
+const Tensor& clamp_out(const Tensor& out, const Tensor& self, const std::optional<Scalar>& min, const std::optional<Scalar>& max) {
+  detail::check_defined("clamp_out", "out", out);
+  detail::check_defined("clamp_out", "self", self);
+  const meta::TensorMeta m = meta::pointwise("clamp_out", {{"self", &self}}, {}, false);
+  detail::resize_out("clamp_out", out, m);
+  clamp_run(m.dtype, out, self, min, max);
+  detail::bump_version(out, "clamp_out");
+  return out;
+}
+
+// ---- lt.Tensor (ops.yaml) ------------------------------------------------
+namespace {
+using lt_Tensor_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&);
+constexpr lt_Tensor_kernel lt_Tensor_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::lt<float>, &cpu::lt<double>, &cpu::lt<int64_t>, &cpu::lt<bool>},
+    {nullptr, nullptr, nullptr, nullptr},
+};
+void lt_Tensor_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
+  const auto fn = detail::lookup_kernel(lt_Tensor_table, "lt", out.device(), dtype,
+                                        "float32, float64, int64, bool");
+  fn(out, detail::cast_for_compute(self, dtype), detail::cast_for_compute(other, dtype));
+}
+}  // namespace
+
+Tensor lt(const Tensor& self, const Tensor& other) {
+  detail::check_defined("lt", "self", self);
+  detail::check_defined("lt", "other", other);
+  meta::TensorMeta m = meta::pointwise("lt", {{"self", &self}, {"other", &other}}, {}, false);
+  const ScalarType compute = m.dtype;
+  m.dtype = kBool;
+  Tensor out = detail::make_output(m);
+  lt_Tensor_run(compute, out, self, other);
+  return out;
+}
+
+const Tensor& lt_out(const Tensor& out, const Tensor& self, const Tensor& other) {
+  detail::check_defined("lt_out", "out", out);
+  detail::check_defined("lt_out", "self", self);
+  detail::check_defined("lt_out", "other", other);
+  meta::TensorMeta m = meta::pointwise("lt_out", {{"self", &self}, {"other", &other}}, {}, false);
+  const ScalarType compute = m.dtype;
+  m.dtype = kBool;
+  detail::resize_out("lt_out", out, m);
+  lt_Tensor_run(compute, out, self, other);
+  detail::bump_version(out, "lt_out");
+  return out;
+}
+
+// ---- ge.Tensor (ops.yaml) ------------------------------------------------
+namespace {
+using ge_Tensor_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&);
+constexpr ge_Tensor_kernel ge_Tensor_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::ge<float>, &cpu::ge<double>, &cpu::ge<int64_t>, &cpu::ge<bool>},
+    {nullptr, nullptr, nullptr, nullptr},
+};
+void ge_Tensor_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
+  const auto fn = detail::lookup_kernel(ge_Tensor_table, "ge", out.device(), dtype,
+                                        "float32, float64, int64, bool");
+  fn(out, detail::cast_for_compute(self, dtype), detail::cast_for_compute(other, dtype));
+}
+}  // namespace
+
+Tensor ge(const Tensor& self, const Tensor& other) {
+  detail::check_defined("ge", "self", self);
+  detail::check_defined("ge", "other", other);
+  meta::TensorMeta m = meta::pointwise("ge", {{"self", &self}, {"other", &other}}, {}, false);
+  const ScalarType compute = m.dtype;
+  m.dtype = kBool;
+  Tensor out = detail::make_output(m);
+  ge_Tensor_run(compute, out, self, other);
+  return out;
+}
+
+const Tensor& ge_out(const Tensor& out, const Tensor& self, const Tensor& other) {
+  detail::check_defined("ge_out", "out", out);
+  detail::check_defined("ge_out", "self", self);
+  detail::check_defined("ge_out", "other", other);
+  meta::TensorMeta m = meta::pointwise("ge_out", {{"self", &self}, {"other", &other}}, {}, false);
+  const ScalarType compute = m.dtype;
+  m.dtype = kBool;
+  detail::resize_out("ge_out", out, m);
+  ge_Tensor_run(compute, out, self, other);
+  detail::bump_version(out, "ge_out");
+  return out;
+}
+
+// ---- _nll_pick_backward (ops.yaml) ------------------------------------------------
+namespace {
+using _nll_pick_backward_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&, IntArrayRef, int64_t);
+constexpr _nll_pick_backward_kernel _nll_pick_backward_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::nll_pick_backward<float>, &cpu::nll_pick_backward<double>, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr},
+};
+void _nll_pick_backward_run(ScalarType dtype, const Tensor& out, const Tensor& grad, const Tensor& target, IntArrayRef self_sizes, int64_t ignore_index) {
+  const auto fn = detail::lookup_kernel(_nll_pick_backward_table, "_nll_pick_backward", out.device(), dtype,
+                                        "float32, float64");
+  fn(out, grad, target, self_sizes, ignore_index);
+}
+}  // namespace
+
+Tensor _nll_pick_backward(const Tensor& grad, const Tensor& target, IntArrayRef self_sizes, int64_t ignore_index) {
+  detail::check_defined("_nll_pick_backward", "grad", grad);
+  detail::check_defined("_nll_pick_backward", "target", target);
+  const meta::TensorMeta m = meta::nll_pick_backward("_nll_pick_backward", grad, target, self_sizes, ignore_index);
+  Tensor out = detail::make_output(m);
+  _nll_pick_backward_run(grad.dtype(), out, grad, target, self_sizes, ignore_index);
+  return out;
+}
+
+// ---- convolution_backward_weight (ops.yaml) ------------------------------------------------
+namespace {
+using convolution_backward_weight_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&, IntArrayRef, IntArrayRef, IntArrayRef, IntArrayRef, bool, IntArrayRef, int64_t);
+constexpr convolution_backward_weight_kernel convolution_backward_weight_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::convolution_backward_weight<float>, &cpu::convolution_backward_weight<double>, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr},
+};
+void convolution_backward_weight_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, const Tensor& input, IntArrayRef weight_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool transposed, IntArrayRef output_padding, int64_t groups) {
+  const auto fn = detail::lookup_kernel(convolution_backward_weight_table, "convolution_backward_weight", out.device(), dtype,
+                                        "float32, float64");
+  fn(out, grad_output, input, weight_size, stride, padding, dilation, transposed, output_padding, groups);
+}
+}  // namespace
+
+Tensor convolution_backward_weight(const Tensor& grad_output, const Tensor& input, IntArrayRef weight_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool transposed, IntArrayRef output_padding, int64_t groups) {
+  detail::check_defined("convolution_backward_weight", "grad_output", grad_output);
+  detail::check_defined("convolution_backward_weight", "input", input);
+  const meta::TensorMeta m = meta::convolution_backward_weight("convolution_backward_weight", grad_output, input, weight_size, stride, padding, dilation, transposed, output_padding, groups);
+  Tensor out = detail::make_output(m);
+  convolution_backward_weight_run(grad_output.dtype(), out, grad_output, input, weight_size, stride, padding, dilation, transposed, output_padding, groups);
+  return out;
+}
+
+// ---- argmax (ops.yaml) ------------------------------------------------
+namespace {
+using argmax_kernel = void (*)(const Tensor&, const Tensor&, std::optional<int64_t>, bool);
+constexpr argmax_kernel argmax_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::argmax<float>, &cpu::argmax<double>, &cpu::argmax<int64_t>, nullptr},
+    {nullptr, nullptr, nullptr, nullptr},
+};
+void argmax_run(ScalarType dtype, const Tensor& out, const Tensor& self, std::optional<int64_t> dim, bool keepdim) {
+  const auto fn = detail::lookup_kernel(argmax_table, "argmax", out.device(), dtype,
+                                        "float32, float64, int64");
+  fn(out, self, dim, keepdim);
+}
+}  // namespace
+
+Tensor argmax(const Tensor& self, std::optional<int64_t> dim, bool keepdim) {
+  detail::check_defined("argmax", "self", self);
+  const meta::TensorMeta m = meta::arg_reduce("argmax", self, dim, keepdim);
+  Tensor out = detail::make_output(m);
+  argmax_run(self.dtype(), out, self, dim, keepdim);
+  return out;
+}
+
+// ---- index_add (ops.yaml) ------------------------------------------------
+namespace {
+using index_add_kernel = void (*)(const Tensor&, const Tensor&, int64_t, const Tensor&, const Tensor&, const Scalar&);
+constexpr index_add_kernel index_add_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::index_add<float>, &cpu::index_add<double>, &cpu::index_add<int64_t>, nullptr},
+    {nullptr, nullptr, nullptr, nullptr},
+};
+void index_add_run(ScalarType dtype, const Tensor& out, const Tensor& self, int64_t dim, const Tensor& index, const Tensor& source, const Scalar& alpha) {
+  const auto fn = detail::lookup_kernel(index_add_table, "index_add", out.device(), dtype,
+                                        "float32, float64, int64");
+  fn(out, self, dim, index, source, alpha);
+}
+}  // namespace
+
+Tensor index_add(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& source, const Scalar& alpha) {
+  detail::check_defined("index_add", "self", self);
+  detail::check_defined("index_add", "index", index);
+  detail::check_defined("index_add", "source", source);
+  const meta::TensorMeta m = meta::index_add("index_add", self, dim, index, source, alpha);
+  Tensor out = detail::make_output(m);
+  index_add_run(self.dtype(), out, self, dim, index, source, alpha);
+  return out;
+}
+
+const Tensor& index_add_(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& source, const Scalar& alpha) {
+  detail::check_defined("index_add_", "self", self);
+  detail::check_defined("index_add_", "index", index);
+  detail::check_defined("index_add_", "source", source);
+  const meta::TensorMeta m = meta::index_add("index_add_", self, dim, index, source, alpha);
+  const ScalarType dtype = detail::check_inplace_result("index_add_", self, m);
+  index_add_run(dtype, self, self, dim, index, source, alpha);
+  detail::bump_version(self, "index_add_");
+  return self;
+}
+
+// ---- triu (ops.yaml) ------------------------------------------------
+namespace {
+using triu_kernel = void (*)(const Tensor&, const Tensor&, int64_t);
+constexpr triu_kernel triu_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::triu<float>, &cpu::triu<double>, &cpu::triu<int64_t>, &cpu::triu<bool>},
+    {nullptr, nullptr, nullptr, nullptr},
+};
+void triu_run(ScalarType dtype, const Tensor& out, const Tensor& self, int64_t diagonal) {
+  const auto fn = detail::lookup_kernel(triu_table, "triu", out.device(), dtype,
+                                        "float32, float64, int64, bool");
+  fn(out, self, diagonal);
+}
+}  // namespace
+
+Tensor triu(const Tensor& self, int64_t diagonal) {
+  detail::check_defined("triu", "self", self);
+  const meta::TensorMeta m = meta::triangle("triu", self, diagonal);
+  Tensor out = detail::make_output(m);
+  triu_run(self.dtype(), out, self, diagonal);
+  return out;
+}
+
+const Tensor& triu_(const Tensor& self, int64_t diagonal) {
+  detail::check_defined("triu_", "self", self);
+  const meta::TensorMeta m = meta::triangle("triu_", self, diagonal);
+  const ScalarType dtype = detail::check_inplace_result("triu_", self, m);
+  triu_run(dtype, self, self, diagonal);
+  detail::bump_version(self, "triu_");
+  return self;
+}
+
 }  // namespace dg::dispatch

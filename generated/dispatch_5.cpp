@@ -295,4 +295,606 @@ Tensor as_strided_backward_adjoint(const Tensor& grad, IntArrayRef input_sizes, 
   return out;
 }
 
+// ---- expm1 (ops.yaml) ------------------------------------------------
+namespace {
+using expm1_kernel = void (*)(const Tensor&, const Tensor&);
+constexpr expm1_kernel expm1_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::expm1<float>, &cpu::expm1<double>, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr},
+};
+void expm1_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
+  const auto fn = detail::lookup_kernel(expm1_table, "expm1", out.device(), dtype,
+                                        "float32, float64");
+  fn(out, detail::cast_for_compute(self, dtype));
+}
+}  // namespace
+
+Tensor expm1(const Tensor& self) {
+  detail::check_defined("expm1", "self", self);
+  const meta::TensorMeta m = meta::pointwise("expm1", {{"self", &self}}, {}, true);
+  Tensor out = detail::make_output(m);
+  expm1_run(m.dtype, out, self);
+  return out;
+}
+
+const Tensor& expm1_(const Tensor& self) {
+  detail::check_defined("expm1_", "self", self);
+  const meta::TensorMeta m = meta::pointwise("expm1_", {{"self", &self}}, {}, true);
+  const ScalarType dtype = detail::check_inplace_result("expm1_", self, m);
+  expm1_run(dtype, self, self);
+  detail::bump_version(self, "expm1_");
+  return self;
+}
+
+const Tensor& expm1_out(const Tensor& out, const Tensor& self) {
+  detail::check_defined("expm1_out", "out", out);
+  detail::check_defined("expm1_out", "self", self);
+  const meta::TensorMeta m = meta::pointwise("expm1_out", {{"self", &self}}, {}, true);
+  detail::resize_out("expm1_out", out, m);
+  expm1_run(m.dtype, out, self);
+  detail::bump_version(out, "expm1_out");
+  return out;
+}
+
+// ---- log1p (ops.yaml) ------------------------------------------------
+namespace {
+using log1p_kernel = void (*)(const Tensor&, const Tensor&);
+constexpr log1p_kernel log1p_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::log1p<float>, &cpu::log1p<double>, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr},
+};
+void log1p_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
+  const auto fn = detail::lookup_kernel(log1p_table, "log1p", out.device(), dtype,
+                                        "float32, float64");
+  fn(out, detail::cast_for_compute(self, dtype));
+}
+}  // namespace
+
+Tensor log1p(const Tensor& self) {
+  detail::check_defined("log1p", "self", self);
+  const meta::TensorMeta m = meta::pointwise("log1p", {{"self", &self}}, {}, true);
+  Tensor out = detail::make_output(m);
+  log1p_run(m.dtype, out, self);
+  return out;
+}
+
+const Tensor& log1p_(const Tensor& self) {
+  detail::check_defined("log1p_", "self", self);
+  const meta::TensorMeta m = meta::pointwise("log1p_", {{"self", &self}}, {}, true);
+  const ScalarType dtype = detail::check_inplace_result("log1p_", self, m);
+  log1p_run(dtype, self, self);
+  detail::bump_version(self, "log1p_");
+  return self;
+}
+
+const Tensor& log1p_out(const Tensor& out, const Tensor& self) {
+  detail::check_defined("log1p_out", "out", out);
+  detail::check_defined("log1p_out", "self", self);
+  const meta::TensorMeta m = meta::pointwise("log1p_out", {{"self", &self}}, {}, true);
+  detail::resize_out("log1p_out", out, m);
+  log1p_run(m.dtype, out, self);
+  detail::bump_version(out, "log1p_out");
+  return out;
+}
+
+// ---- atan (ops.yaml) ------------------------------------------------
+namespace {
+using atan_kernel = void (*)(const Tensor&, const Tensor&);
+constexpr atan_kernel atan_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::atan<float>, &cpu::atan<double>, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr},
+};
+void atan_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
+  const auto fn = detail::lookup_kernel(atan_table, "atan", out.device(), dtype,
+                                        "float32, float64");
+  fn(out, detail::cast_for_compute(self, dtype));
+}
+}  // namespace
+
+Tensor atan(const Tensor& self) {
+  detail::check_defined("atan", "self", self);
+  const meta::TensorMeta m = meta::pointwise("atan", {{"self", &self}}, {}, true);
+  Tensor out = detail::make_output(m);
+  atan_run(m.dtype, out, self);
+  return out;
+}
+
+const Tensor& atan_(const Tensor& self) {
+  detail::check_defined("atan_", "self", self);
+  const meta::TensorMeta m = meta::pointwise("atan_", {{"self", &self}}, {}, true);
+  const ScalarType dtype = detail::check_inplace_result("atan_", self, m);
+  atan_run(dtype, self, self);
+  detail::bump_version(self, "atan_");
+  return self;
+}
+
+const Tensor& atan_out(const Tensor& out, const Tensor& self) {
+  detail::check_defined("atan_out", "out", out);
+  detail::check_defined("atan_out", "self", self);
+  const meta::TensorMeta m = meta::pointwise("atan_out", {{"self", &self}}, {}, true);
+  detail::resize_out("atan_out", out, m);
+  atan_run(m.dtype, out, self);
+  detail::bump_version(out, "atan_out");
+  return out;
+}
+
+// ---- ceil (ops.yaml) ------------------------------------------------
+namespace {
+using ceil_kernel = void (*)(const Tensor&, const Tensor&);
+constexpr ceil_kernel ceil_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::ceil<float>, &cpu::ceil<double>, &cpu::ceil<int64_t>, nullptr},
+    {nullptr, nullptr, nullptr, nullptr},
+};
+void ceil_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
+  const auto fn = detail::lookup_kernel(ceil_table, "ceil", out.device(), dtype,
+                                        "float32, float64, int64");
+  fn(out, detail::cast_for_compute(self, dtype));
+}
+}  // namespace
+
+Tensor ceil(const Tensor& self) {
+  detail::check_defined("ceil", "self", self);
+  const meta::TensorMeta m = meta::pointwise("ceil", {{"self", &self}}, {}, false);
+  Tensor out = detail::make_output(m);
+  ceil_run(m.dtype, out, self);
+  return out;
+}
+
+const Tensor& ceil_(const Tensor& self) {
+  detail::check_defined("ceil_", "self", self);
+  const meta::TensorMeta m = meta::pointwise("ceil_", {{"self", &self}}, {}, false);
+  const ScalarType dtype = detail::check_inplace_result("ceil_", self, m);
+  ceil_run(dtype, self, self);
+  detail::bump_version(self, "ceil_");
+  return self;
+}
+
+const Tensor& ceil_out(const Tensor& out, const Tensor& self) {
+  detail::check_defined("ceil_out", "out", out);
+  detail::check_defined("ceil_out", "self", self);
+  const meta::TensorMeta m = meta::pointwise("ceil_out", {{"self", &self}}, {}, false);
+  detail::resize_out("ceil_out", out, m);
+  ceil_run(m.dtype, out, self);
+  detail::bump_version(out, "ceil_out");
+  return out;
+}
+
+// ---- trunc (ops.yaml) ------------------------------------------------
+namespace {
+using trunc_kernel = void (*)(const Tensor&, const Tensor&);
+constexpr trunc_kernel trunc_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::trunc<float>, &cpu::trunc<double>, &cpu::trunc<int64_t>, nullptr},
+    {nullptr, nullptr, nullptr, nullptr},
+};
+void trunc_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
+  const auto fn = detail::lookup_kernel(trunc_table, "trunc", out.device(), dtype,
+                                        "float32, float64, int64");
+  fn(out, detail::cast_for_compute(self, dtype));
+}
+}  // namespace
+
+Tensor trunc(const Tensor& self) {
+  detail::check_defined("trunc", "self", self);
+  const meta::TensorMeta m = meta::pointwise("trunc", {{"self", &self}}, {}, false);
+  Tensor out = detail::make_output(m);
+  trunc_run(m.dtype, out, self);
+  return out;
+}
+
+const Tensor& trunc_(const Tensor& self) {
+  detail::check_defined("trunc_", "self", self);
+  const meta::TensorMeta m = meta::pointwise("trunc_", {{"self", &self}}, {}, false);
+  const ScalarType dtype = detail::check_inplace_result("trunc_", self, m);
+  trunc_run(dtype, self, self);
+  detail::bump_version(self, "trunc_");
+  return self;
+}
+
+const Tensor& trunc_out(const Tensor& out, const Tensor& self) {
+  detail::check_defined("trunc_out", "out", out);
+  detail::check_defined("trunc_out", "self", self);
+  const meta::TensorMeta m = meta::pointwise("trunc_out", {{"self", &self}}, {}, false);
+  detail::resize_out("trunc_out", out, m);
+  trunc_run(m.dtype, out, self);
+  detail::bump_version(out, "trunc_out");
+  return out;
+}
+
+// ---- leaky_relu_backward (ops.yaml) ------------------------------------------------
+namespace {
+using leaky_relu_backward_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&, const Scalar&, bool);
+constexpr leaky_relu_backward_kernel leaky_relu_backward_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::leaky_relu_backward<float>, &cpu::leaky_relu_backward<double>, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr},
+};
+void leaky_relu_backward_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, const Tensor& self, const Scalar& negative_slope, bool self_is_result) {
+  const auto fn = detail::lookup_kernel(leaky_relu_backward_table, "leaky_relu_backward", out.device(), dtype,
+                                        "float32, float64");
+  fn(out, detail::cast_for_compute(grad_output, dtype), detail::cast_for_compute(self, dtype), negative_slope, self_is_result);
+}
+}  // namespace
+
+Tensor leaky_relu_backward(const Tensor& grad_output, const Tensor& self, const Scalar& negative_slope, bool self_is_result) {
+  detail::check_defined("leaky_relu_backward", "grad_output", grad_output);
+  detail::check_defined("leaky_relu_backward", "self", self);
+  const meta::TensorMeta m = meta::pointwise("leaky_relu_backward", {{"grad_output", &grad_output}, {"self", &self}}, {&negative_slope}, false);
+  Tensor out = detail::make_output(m);
+  leaky_relu_backward_run(m.dtype, out, grad_output, self, negative_slope, self_is_result);
+  return out;
+}
+
+// ---- softplus (ops.yaml) ------------------------------------------------
+namespace {
+using softplus_kernel = void (*)(const Tensor&, const Tensor&, const Scalar&, const Scalar&);
+constexpr softplus_kernel softplus_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::softplus<float>, &cpu::softplus<double>, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr},
+};
+void softplus_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& beta, const Scalar& threshold) {
+  const auto fn = detail::lookup_kernel(softplus_table, "softplus", out.device(), dtype,
+                                        "float32, float64");
+  fn(out, detail::cast_for_compute(self, dtype), beta, threshold);
+}
+}  // namespace
+
+Tensor softplus(const Tensor& self, const Scalar& beta, const Scalar& threshold) {
+  detail::check_defined("softplus", "self", self);
+  const meta::TensorMeta m = meta::pointwise("softplus", {{"self", &self}}, {&beta, &threshold}, false);
+  Tensor out = detail::make_output(m);
+  softplus_run(m.dtype, out, self, beta, threshold);
+  return out;
+}
+
+const Tensor& softplus_out(const Tensor& out, const Tensor& self, const Scalar& beta, const Scalar& threshold) {
+  detail::check_defined("softplus_out", "out", out);
+  detail::check_defined("softplus_out", "self", self);
+  const meta::TensorMeta m = meta::pointwise("softplus_out", {{"self", &self}}, {&beta, &threshold}, false);
+  detail::resize_out("softplus_out", out, m);
+  softplus_run(m.dtype, out, self, beta, threshold);
+  detail::bump_version(out, "softplus_out");
+  return out;
+}
+
+// ---- clamp_min (ops.yaml) ------------------------------------------------
+namespace {
+using clamp_min_kernel = void (*)(const Tensor&, const Tensor&, const Scalar&);
+constexpr clamp_min_kernel clamp_min_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::clamp_min<float>, &cpu::clamp_min<double>, &cpu::clamp_min<int64_t>, nullptr},
+    {nullptr, nullptr, nullptr, nullptr},
+};
+void clamp_min_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& min) {
+  const auto fn = detail::lookup_kernel(clamp_min_table, "clamp_min", out.device(), dtype,
+                                        "float32, float64, int64");
+  fn(out, detail::cast_for_compute(self, dtype), min);
+}
+}  // namespace
+
+Tensor clamp_min(const Tensor& self, const Scalar& min) {
+  detail::check_defined("clamp_min", "self", self);
+  const meta::TensorMeta m = meta::pointwise("clamp_min", {{"self", &self}}, {&min}, false);
+  Tensor out = detail::make_output(m);
+  clamp_min_run(m.dtype, out, self, min);
+  return out;
+}
+
+const Tensor& clamp_min_(const Tensor& self, const Scalar& min) {
+  detail::check_defined("clamp_min_", "self", self);
+  const meta::TensorMeta m = meta::pointwise("clamp_min_", {{"self", &self}}, {&min}, false);
+  const ScalarType dtype = detail::check_inplace_result("clamp_min_", self, m);
+  clamp_min_run(dtype, self, self, min);
+  detail::bump_version(self, "clamp_min_");
+  return self;
+}
+
+const Tensor& clamp_min_out(const Tensor& out, const Tensor& self, const Scalar& min) {
+  detail::check_defined("clamp_min_out", "out", out);
+  detail::check_defined("clamp_min_out", "self", self);
+  const meta::TensorMeta m = meta::pointwise("clamp_min_out", {{"self", &self}}, {&min}, false);
+  detail::resize_out("clamp_min_out", out, m);
+  clamp_min_run(m.dtype, out, self, min);
+  detail::bump_version(out, "clamp_min_out");
+  return out;
+}
+
+// ---- fmod.Tensor (ops.yaml) ------------------------------------------------
+namespace {
+using fmod_Tensor_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&);
+constexpr fmod_Tensor_kernel fmod_Tensor_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::fmod<float>, &cpu::fmod<double>, &cpu::fmod<int64_t>, nullptr},
+    {nullptr, nullptr, nullptr, nullptr},
+};
+void fmod_Tensor_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
+  const auto fn = detail::lookup_kernel(fmod_Tensor_table, "fmod", out.device(), dtype,
+                                        "float32, float64, int64");
+  fn(out, detail::cast_for_compute(self, dtype), detail::cast_for_compute(other, dtype));
+}
+}  // namespace
+
+Tensor fmod(const Tensor& self, const Tensor& other) {
+  detail::check_defined("fmod", "self", self);
+  detail::check_defined("fmod", "other", other);
+  const meta::TensorMeta m = meta::pointwise("fmod", {{"self", &self}, {"other", &other}}, {}, false);
+  Tensor out = detail::make_output(m);
+  fmod_Tensor_run(m.dtype, out, self, other);
+  return out;
+}
+
+const Tensor& fmod_(const Tensor& self, const Tensor& other) {
+  detail::check_defined("fmod_", "self", self);
+  detail::check_defined("fmod_", "other", other);
+  const meta::TensorMeta m = meta::pointwise("fmod_", {{"self", &self}, {"other", &other}}, {}, false);
+  const ScalarType dtype = detail::check_inplace_result("fmod_", self, m);
+  fmod_Tensor_run(dtype, self, self, other);
+  detail::bump_version(self, "fmod_");
+  return self;
+}
+
+const Tensor& fmod_out(const Tensor& out, const Tensor& self, const Tensor& other) {
+  detail::check_defined("fmod_out", "out", out);
+  detail::check_defined("fmod_out", "self", self);
+  detail::check_defined("fmod_out", "other", other);
+  const meta::TensorMeta m = meta::pointwise("fmod_out", {{"self", &self}, {"other", &other}}, {}, false);
+  detail::resize_out("fmod_out", out, m);
+  fmod_Tensor_run(m.dtype, out, self, other);
+  detail::bump_version(out, "fmod_out");
+  return out;
+}
+
+// ---- ne.Tensor (ops.yaml) ------------------------------------------------
+namespace {
+using ne_Tensor_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&);
+constexpr ne_Tensor_kernel ne_Tensor_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::ne<float>, &cpu::ne<double>, &cpu::ne<int64_t>, &cpu::ne<bool>},
+    {nullptr, nullptr, nullptr, nullptr},
+};
+void ne_Tensor_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
+  const auto fn = detail::lookup_kernel(ne_Tensor_table, "ne", out.device(), dtype,
+                                        "float32, float64, int64, bool");
+  fn(out, detail::cast_for_compute(self, dtype), detail::cast_for_compute(other, dtype));
+}
+}  // namespace
+
+Tensor ne(const Tensor& self, const Tensor& other) {
+  detail::check_defined("ne", "self", self);
+  detail::check_defined("ne", "other", other);
+  meta::TensorMeta m = meta::pointwise("ne", {{"self", &self}, {"other", &other}}, {}, false);
+  const ScalarType compute = m.dtype;
+  m.dtype = kBool;
+  Tensor out = detail::make_output(m);
+  ne_Tensor_run(compute, out, self, other);
+  return out;
+}
+
+const Tensor& ne_out(const Tensor& out, const Tensor& self, const Tensor& other) {
+  detail::check_defined("ne_out", "out", out);
+  detail::check_defined("ne_out", "self", self);
+  detail::check_defined("ne_out", "other", other);
+  meta::TensorMeta m = meta::pointwise("ne_out", {{"self", &self}, {"other", &other}}, {}, false);
+  const ScalarType compute = m.dtype;
+  m.dtype = kBool;
+  detail::resize_out("ne_out", out, m);
+  ne_Tensor_run(compute, out, self, other);
+  detail::bump_version(out, "ne_out");
+  return out;
+}
+
+// ---- logical_and (ops.yaml) ------------------------------------------------
+namespace {
+using logical_and_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&);
+constexpr logical_and_kernel logical_and_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::logical_and<float>, &cpu::logical_and<double>, &cpu::logical_and<int64_t>, &cpu::logical_and<bool>},
+    {nullptr, nullptr, nullptr, nullptr},
+};
+void logical_and_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
+  const auto fn = detail::lookup_kernel(logical_and_table, "logical_and", out.device(), dtype,
+                                        "float32, float64, int64, bool");
+  fn(out, detail::cast_for_compute(self, dtype), detail::cast_for_compute(other, dtype));
+}
+}  // namespace
+
+Tensor logical_and(const Tensor& self, const Tensor& other) {
+  detail::check_defined("logical_and", "self", self);
+  detail::check_defined("logical_and", "other", other);
+  meta::TensorMeta m = meta::pointwise("logical_and", {{"self", &self}, {"other", &other}}, {}, false);
+  const ScalarType compute = m.dtype;
+  m.dtype = kBool;
+  Tensor out = detail::make_output(m);
+  logical_and_run(compute, out, self, other);
+  return out;
+}
+
+const Tensor& logical_and_out(const Tensor& out, const Tensor& self, const Tensor& other) {
+  detail::check_defined("logical_and_out", "out", out);
+  detail::check_defined("logical_and_out", "self", self);
+  detail::check_defined("logical_and_out", "other", other);
+  meta::TensorMeta m = meta::pointwise("logical_and_out", {{"self", &self}, {"other", &other}}, {}, false);
+  const ScalarType compute = m.dtype;
+  m.dtype = kBool;
+  detail::resize_out("logical_and_out", out, m);
+  logical_and_run(compute, out, self, other);
+  detail::bump_version(out, "logical_and_out");
+  return out;
+}
+
+// ---- _nll_pick (ops.yaml) ------------------------------------------------
+namespace {
+using _nll_pick_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&, int64_t);
+constexpr _nll_pick_kernel _nll_pick_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::nll_pick<float>, &cpu::nll_pick<double>, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr},
+};
+void _nll_pick_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& target, int64_t ignore_index) {
+  const auto fn = detail::lookup_kernel(_nll_pick_table, "_nll_pick", out.device(), dtype,
+                                        "float32, float64");
+  fn(out, self, target, ignore_index);
+}
+}  // namespace
+
+Tensor _nll_pick(const Tensor& self, const Tensor& target, int64_t ignore_index) {
+  detail::check_defined("_nll_pick", "self", self);
+  detail::check_defined("_nll_pick", "target", target);
+  const meta::TensorMeta m = meta::nll_pick("_nll_pick", self, target, ignore_index);
+  Tensor out = detail::make_output(m);
+  _nll_pick_run(self.dtype(), out, self, target, ignore_index);
+  return out;
+}
+
+// ---- embedding_backward (ops.yaml) ------------------------------------------------
+namespace {
+using embedding_backward_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&, int64_t, int64_t, bool, bool);
+constexpr embedding_backward_kernel embedding_backward_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::embedding_backward<float>, &cpu::embedding_backward<double>, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr},
+};
+void embedding_backward_run(ScalarType dtype, const Tensor& out, const Tensor& grad, const Tensor& indices, int64_t num_weights, int64_t padding_idx, bool scale_grad_by_freq, bool sparse) {
+  const auto fn = detail::lookup_kernel(embedding_backward_table, "embedding_backward", out.device(), dtype,
+                                        "float32, float64");
+  fn(out, grad, indices, num_weights, padding_idx, scale_grad_by_freq, sparse);
+}
+}  // namespace
+
+Tensor embedding_backward(const Tensor& grad, const Tensor& indices, int64_t num_weights, int64_t padding_idx, bool scale_grad_by_freq, bool sparse) {
+  detail::check_defined("embedding_backward", "grad", grad);
+  detail::check_defined("embedding_backward", "indices", indices);
+  const meta::TensorMeta m = meta::embedding_backward("embedding_backward", grad, indices, num_weights, padding_idx, scale_grad_by_freq, sparse);
+  Tensor out = detail::make_output(m);
+  embedding_backward_run(grad.dtype(), out, grad, indices, num_weights, padding_idx, scale_grad_by_freq, sparse);
+  return out;
+}
+
+// ---- avg_pool2d (ops.yaml) ------------------------------------------------
+namespace {
+using avg_pool2d_kernel = void (*)(const Tensor&, const Tensor&, IntArrayRef, IntArrayRef, IntArrayRef, bool, bool, std::optional<int64_t>);
+constexpr avg_pool2d_kernel avg_pool2d_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::avg_pool2d<float>, &cpu::avg_pool2d<double>, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr},
+};
+void avg_pool2d_run(ScalarType dtype, const Tensor& out, const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, bool ceil_mode, bool count_include_pad, std::optional<int64_t> divisor_override) {
+  const auto fn = detail::lookup_kernel(avg_pool2d_table, "avg_pool2d", out.device(), dtype,
+                                        "float32, float64");
+  fn(out, self, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override);
+}
+}  // namespace
+
+Tensor avg_pool2d(const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, bool ceil_mode, bool count_include_pad, std::optional<int64_t> divisor_override) {
+  detail::check_defined("avg_pool2d", "self", self);
+  const meta::TensorMeta m = meta::avg_pool2d("avg_pool2d", self, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override);
+  Tensor out = detail::make_output(m);
+  avg_pool2d_run(self.dtype(), out, self, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override);
+  return out;
+}
+
+// ---- adaptive_avg_pool2d_backward (ops.yaml) ------------------------------------------------
+namespace {
+using adaptive_avg_pool2d_backward_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&);
+constexpr adaptive_avg_pool2d_backward_kernel adaptive_avg_pool2d_backward_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::adaptive_avg_pool2d_backward<float>, &cpu::adaptive_avg_pool2d_backward<double>, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr},
+};
+void adaptive_avg_pool2d_backward_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, const Tensor& self) {
+  const auto fn = detail::lookup_kernel(adaptive_avg_pool2d_backward_table, "adaptive_avg_pool2d_backward", out.device(), dtype,
+                                        "float32, float64");
+  fn(out, grad_output, self);
+}
+}  // namespace
+
+Tensor adaptive_avg_pool2d_backward(const Tensor& grad_output, const Tensor& self) {
+  detail::check_defined("adaptive_avg_pool2d_backward", "grad_output", grad_output);
+  detail::check_defined("adaptive_avg_pool2d_backward", "self", self);
+  const meta::TensorMeta m = meta::adaptive_avg_pool2d_backward("adaptive_avg_pool2d_backward", grad_output, self);
+  Tensor out = detail::make_output(m);
+  adaptive_avg_pool2d_backward_run(grad_output.dtype(), out, grad_output, self);
+  return out;
+}
+
+// ---- amax (ops.yaml) ------------------------------------------------
+namespace {
+using amax_kernel = void (*)(const Tensor&, const Tensor&, IntArrayRef, bool);
+constexpr amax_kernel amax_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::amax<float>, &cpu::amax<double>, &cpu::amax<int64_t>, nullptr},
+    {nullptr, nullptr, nullptr, nullptr},
+};
+void amax_run(ScalarType dtype, const Tensor& out, const Tensor& self, IntArrayRef dim, bool keepdim) {
+  const auto fn = detail::lookup_kernel(amax_table, "amax", out.device(), dtype,
+                                        "float32, float64, int64");
+  fn(out, self, dim, keepdim);
+}
+}  // namespace
+
+Tensor amax(const Tensor& self, IntArrayRef dim, bool keepdim) {
+  detail::check_defined("amax", "self", self);
+  const meta::TensorMeta m = meta::reduce_minmax("amax", self, dim, keepdim);
+  Tensor out = detail::make_output(m);
+  amax_run(self.dtype(), out, self, dim, keepdim);
+  return out;
+}
+
+// ---- argmin (ops.yaml) ------------------------------------------------
+namespace {
+using argmin_kernel = void (*)(const Tensor&, const Tensor&, std::optional<int64_t>, bool);
+constexpr argmin_kernel argmin_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::argmin<float>, &cpu::argmin<double>, &cpu::argmin<int64_t>, nullptr},
+    {nullptr, nullptr, nullptr, nullptr},
+};
+void argmin_run(ScalarType dtype, const Tensor& out, const Tensor& self, std::optional<int64_t> dim, bool keepdim) {
+  const auto fn = detail::lookup_kernel(argmin_table, "argmin", out.device(), dtype,
+                                        "float32, float64, int64");
+  fn(out, self, dim, keepdim);
+}
+}  // namespace
+
+Tensor argmin(const Tensor& self, std::optional<int64_t> dim, bool keepdim) {
+  detail::check_defined("argmin", "self", self);
+  const meta::TensorMeta m = meta::arg_reduce("argmin", self, dim, keepdim);
+  Tensor out = detail::make_output(m);
+  argmin_run(self.dtype(), out, self, dim, keepdim);
+  return out;
+}
+
+// ---- index_select (ops.yaml) ------------------------------------------------
+namespace {
+using index_select_kernel = void (*)(const Tensor&, const Tensor&, int64_t, const Tensor&);
+constexpr index_select_kernel index_select_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::index_select<float>, &cpu::index_select<double>, &cpu::index_select<int64_t>, &cpu::index_select<bool>},
+    {nullptr, nullptr, nullptr, nullptr},
+};
+void index_select_run(ScalarType dtype, const Tensor& out, const Tensor& self, int64_t dim, const Tensor& index) {
+  const auto fn = detail::lookup_kernel(index_select_table, "index_select", out.device(), dtype,
+                                        "float32, float64, int64, bool");
+  fn(out, self, dim, index);
+}
+}  // namespace
+
+Tensor index_select(const Tensor& self, int64_t dim, const Tensor& index) {
+  detail::check_defined("index_select", "self", self);
+  detail::check_defined("index_select", "index", index);
+  const meta::TensorMeta m = meta::index_select("index_select", self, dim, index);
+  Tensor out = detail::make_output(m);
+  index_select_run(self.dtype(), out, self, dim, index);
+  return out;
+}
+
+// ---- gather (ops.yaml) ------------------------------------------------
+namespace {
+using gather_kernel = void (*)(const Tensor&, const Tensor&, int64_t, const Tensor&, bool);
+constexpr gather_kernel gather_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::gather<float>, &cpu::gather<double>, &cpu::gather<int64_t>, &cpu::gather<bool>},
+    {nullptr, nullptr, nullptr, nullptr},
+};
+void gather_run(ScalarType dtype, const Tensor& out, const Tensor& self, int64_t dim, const Tensor& index, bool sparse_grad) {
+  const auto fn = detail::lookup_kernel(gather_table, "gather", out.device(), dtype,
+                                        "float32, float64, int64, bool");
+  fn(out, self, dim, index, sparse_grad);
+}
+}  // namespace
+
+Tensor gather(const Tensor& self, int64_t dim, const Tensor& index, bool sparse_grad) {
+  detail::check_defined("gather", "self", self);
+  detail::check_defined("gather", "index", index);
+  const meta::TensorMeta m = meta::gather("gather", self, dim, index, sparse_grad);
+  Tensor out = detail::make_output(m);
+  gather_run(self.dtype(), out, self, dim, index, sparse_grad);
+  return out;
+}
+
 }  // namespace dg::dispatch

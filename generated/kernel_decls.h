@@ -362,3 +362,866 @@ void as_strided_backward_adjoint(const Tensor& out, const Tensor& grad, IntArray
   template void dg::cpu::as_strided_backward_adjoint<float>(const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef, dg::IntArrayRef, int64_t, dg::IntArrayRef, dg::IntArrayRef, int64_t); \
   template void dg::cpu::as_strided_backward_adjoint<double>(const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef, dg::IntArrayRef, int64_t, dg::IntArrayRef, dg::IntArrayRef, int64_t);
 
+// expm1
+namespace dg::cpu {
+template <typename T>
+void expm1(const Tensor& out, const Tensor& self);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_expm1 \
+  template void dg::cpu::expm1<float>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cpu::expm1<double>(const dg::Tensor&, const dg::Tensor&);
+
+// log1p
+namespace dg::cpu {
+template <typename T>
+void log1p(const Tensor& out, const Tensor& self);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_log1p \
+  template void dg::cpu::log1p<float>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cpu::log1p<double>(const dg::Tensor&, const dg::Tensor&);
+
+// log2
+namespace dg::cpu {
+template <typename T>
+void log2(const Tensor& out, const Tensor& self);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_log2 \
+  template void dg::cpu::log2<float>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cpu::log2<double>(const dg::Tensor&, const dg::Tensor&);
+
+// rsqrt
+namespace dg::cpu {
+template <typename T>
+void rsqrt(const Tensor& out, const Tensor& self);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_rsqrt \
+  template void dg::cpu::rsqrt<float>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cpu::rsqrt<double>(const dg::Tensor&, const dg::Tensor&);
+
+// tan
+namespace dg::cpu {
+template <typename T>
+void tan(const Tensor& out, const Tensor& self);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_tan \
+  template void dg::cpu::tan<float>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cpu::tan<double>(const dg::Tensor&, const dg::Tensor&);
+
+// asin
+namespace dg::cpu {
+template <typename T>
+void asin(const Tensor& out, const Tensor& self);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_asin \
+  template void dg::cpu::asin<float>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cpu::asin<double>(const dg::Tensor&, const dg::Tensor&);
+
+// acos
+namespace dg::cpu {
+template <typename T>
+void acos(const Tensor& out, const Tensor& self);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_acos \
+  template void dg::cpu::acos<float>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cpu::acos<double>(const dg::Tensor&, const dg::Tensor&);
+
+// atan
+namespace dg::cpu {
+template <typename T>
+void atan(const Tensor& out, const Tensor& self);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_atan \
+  template void dg::cpu::atan<float>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cpu::atan<double>(const dg::Tensor&, const dg::Tensor&);
+
+// cosh
+namespace dg::cpu {
+template <typename T>
+void cosh(const Tensor& out, const Tensor& self);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_cosh \
+  template void dg::cpu::cosh<float>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cpu::cosh<double>(const dg::Tensor&, const dg::Tensor&);
+
+// square
+namespace dg::cpu {
+template <typename T>
+void square(const Tensor& out, const Tensor& self);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_square \
+  template void dg::cpu::square<float>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cpu::square<double>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cpu::square<int64_t>(const dg::Tensor&, const dg::Tensor&);
+
+// erf
+namespace dg::cpu {
+template <typename T>
+void erf(const Tensor& out, const Tensor& self);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_erf \
+  template void dg::cpu::erf<float>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cpu::erf<double>(const dg::Tensor&, const dg::Tensor&);
+
+// floor
+namespace dg::cpu {
+template <typename T>
+void floor(const Tensor& out, const Tensor& self);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_floor \
+  template void dg::cpu::floor<float>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cpu::floor<double>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cpu::floor<int64_t>(const dg::Tensor&, const dg::Tensor&);
+
+// ceil
+namespace dg::cpu {
+template <typename T>
+void ceil(const Tensor& out, const Tensor& self);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_ceil \
+  template void dg::cpu::ceil<float>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cpu::ceil<double>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cpu::ceil<int64_t>(const dg::Tensor&, const dg::Tensor&);
+
+// round
+namespace dg::cpu {
+template <typename T>
+void round(const Tensor& out, const Tensor& self);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_round \
+  template void dg::cpu::round<float>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cpu::round<double>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cpu::round<int64_t>(const dg::Tensor&, const dg::Tensor&);
+
+// trunc
+namespace dg::cpu {
+template <typename T>
+void trunc(const Tensor& out, const Tensor& self);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_trunc \
+  template void dg::cpu::trunc<float>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cpu::trunc<double>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cpu::trunc<int64_t>(const dg::Tensor&, const dg::Tensor&);
+
+// leaky_relu
+namespace dg::cpu {
+template <typename T>
+void leaky_relu(const Tensor& out, const Tensor& self, const Scalar& negative_slope);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_leaky_relu \
+  template void dg::cpu::leaky_relu<float>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
+  template void dg::cpu::leaky_relu<double>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&);
+
+// leaky_relu_backward
+namespace dg::cpu {
+template <typename T>
+void leaky_relu_backward(const Tensor& out, const Tensor& grad_output, const Tensor& self, const Scalar& negative_slope, bool self_is_result);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_leaky_relu_backward \
+  template void dg::cpu::leaky_relu_backward<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, const dg::Scalar&, bool); \
+  template void dg::cpu::leaky_relu_backward<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, const dg::Scalar&, bool);
+
+// elu
+namespace dg::cpu {
+template <typename T>
+void elu(const Tensor& out, const Tensor& self, const Scalar& alpha, const Scalar& scale, const Scalar& input_scale);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_elu \
+  template void dg::cpu::elu<float>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&, const dg::Scalar&, const dg::Scalar&); \
+  template void dg::cpu::elu<double>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&, const dg::Scalar&, const dg::Scalar&);
+
+// elu_backward
+namespace dg::cpu {
+template <typename T>
+void elu_backward(const Tensor& out, const Tensor& grad_output, const Scalar& alpha, const Scalar& scale, const Scalar& input_scale, bool is_result, const Tensor& self_or_result);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_elu_backward \
+  template void dg::cpu::elu_backward<float>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&, const dg::Scalar&, const dg::Scalar&, bool, const dg::Tensor&); \
+  template void dg::cpu::elu_backward<double>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&, const dg::Scalar&, const dg::Scalar&, bool, const dg::Tensor&);
+
+// gelu
+namespace dg::cpu {
+template <typename T>
+void gelu(const Tensor& out, const Tensor& self, std::string_view approximate);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_gelu \
+  template void dg::cpu::gelu<float>(const dg::Tensor&, const dg::Tensor&, std::string_view); \
+  template void dg::cpu::gelu<double>(const dg::Tensor&, const dg::Tensor&, std::string_view);
+
+// gelu.default
+namespace dg::cpu {
+template <typename T>
+void gelu_exact(const Tensor& out, const Tensor& self);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_gelu_exact \
+  template void dg::cpu::gelu_exact<float>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cpu::gelu_exact<double>(const dg::Tensor&, const dg::Tensor&);
+
+// gelu_backward
+namespace dg::cpu {
+template <typename T>
+void gelu_backward(const Tensor& out, const Tensor& grad_output, const Tensor& self, std::string_view approximate);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_gelu_backward \
+  template void dg::cpu::gelu_backward<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, std::string_view); \
+  template void dg::cpu::gelu_backward<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, std::string_view);
+
+// silu
+namespace dg::cpu {
+template <typename T>
+void silu(const Tensor& out, const Tensor& self);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_silu \
+  template void dg::cpu::silu<float>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cpu::silu<double>(const dg::Tensor&, const dg::Tensor&);
+
+// silu_backward
+namespace dg::cpu {
+template <typename T>
+void silu_backward(const Tensor& out, const Tensor& grad_output, const Tensor& self);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_silu_backward \
+  template void dg::cpu::silu_backward<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cpu::silu_backward<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
+
+// softplus
+namespace dg::cpu {
+template <typename T>
+void softplus(const Tensor& out, const Tensor& self, const Scalar& beta, const Scalar& threshold);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_softplus \
+  template void dg::cpu::softplus<float>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&, const dg::Scalar&); \
+  template void dg::cpu::softplus<double>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&, const dg::Scalar&);
+
+// softplus_backward
+namespace dg::cpu {
+template <typename T>
+void softplus_backward(const Tensor& out, const Tensor& grad_output, const Tensor& self, const Scalar& beta, const Scalar& threshold);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_softplus_backward \
+  template void dg::cpu::softplus_backward<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, const dg::Scalar&, const dg::Scalar&); \
+  template void dg::cpu::softplus_backward<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, const dg::Scalar&, const dg::Scalar&);
+
+// clamp
+namespace dg::cpu {
+template <typename T>
+void clamp(const Tensor& out, const Tensor& self, const std::optional<Scalar>& min, const std::optional<Scalar>& max);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_clamp \
+  template void dg::cpu::clamp<float>(const dg::Tensor&, const dg::Tensor&, const std::optional<dg::Scalar>&, const std::optional<dg::Scalar>&); \
+  template void dg::cpu::clamp<double>(const dg::Tensor&, const dg::Tensor&, const std::optional<dg::Scalar>&, const std::optional<dg::Scalar>&); \
+  template void dg::cpu::clamp<int64_t>(const dg::Tensor&, const dg::Tensor&, const std::optional<dg::Scalar>&, const std::optional<dg::Scalar>&);
+
+// clamp_min
+namespace dg::cpu {
+template <typename T>
+void clamp_min(const Tensor& out, const Tensor& self, const Scalar& min);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_clamp_min \
+  template void dg::cpu::clamp_min<float>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
+  template void dg::cpu::clamp_min<double>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
+  template void dg::cpu::clamp_min<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&);
+
+// clamp_max
+namespace dg::cpu {
+template <typename T>
+void clamp_max(const Tensor& out, const Tensor& self, const Scalar& max);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_clamp_max \
+  template void dg::cpu::clamp_max<float>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
+  template void dg::cpu::clamp_max<double>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
+  template void dg::cpu::clamp_max<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&);
+
+// atan2
+namespace dg::cpu {
+template <typename T>
+void atan2(const Tensor& out, const Tensor& self, const Tensor& other);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_atan2 \
+  template void dg::cpu::atan2<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cpu::atan2<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
+
+// maximum
+namespace dg::cpu {
+template <typename T>
+void maximum(const Tensor& out, const Tensor& self, const Tensor& other);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_maximum \
+  template void dg::cpu::maximum<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cpu::maximum<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cpu::maximum<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cpu::maximum<bool>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
+
+// minimum
+namespace dg::cpu {
+template <typename T>
+void minimum(const Tensor& out, const Tensor& self, const Tensor& other);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_minimum \
+  template void dg::cpu::minimum<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cpu::minimum<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cpu::minimum<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cpu::minimum<bool>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
+
+// fmod.Tensor
+namespace dg::cpu {
+template <typename T>
+void fmod(const Tensor& out, const Tensor& self, const Tensor& other);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_fmod \
+  template void dg::cpu::fmod<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cpu::fmod<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cpu::fmod<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
+
+// fmod.Scalar
+namespace dg::cpu {
+template <typename T>
+void fmod_scalar(const Tensor& out, const Tensor& self, const Scalar& other);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_fmod_scalar \
+  template void dg::cpu::fmod_scalar<float>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
+  template void dg::cpu::fmod_scalar<double>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
+  template void dg::cpu::fmod_scalar<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&);
+
+// eq.Tensor
+namespace dg::cpu {
+template <typename T>
+void eq(const Tensor& out, const Tensor& self, const Tensor& other);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_eq \
+  template void dg::cpu::eq<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cpu::eq<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cpu::eq<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cpu::eq<bool>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
+
+// eq.Scalar
+namespace dg::cpu {
+template <typename T>
+void eq_scalar(const Tensor& out, const Tensor& self, const Scalar& other);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_eq_scalar \
+  template void dg::cpu::eq_scalar<float>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
+  template void dg::cpu::eq_scalar<double>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
+  template void dg::cpu::eq_scalar<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
+  template void dg::cpu::eq_scalar<bool>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&);
+
+// ne.Tensor
+namespace dg::cpu {
+template <typename T>
+void ne(const Tensor& out, const Tensor& self, const Tensor& other);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_ne \
+  template void dg::cpu::ne<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cpu::ne<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cpu::ne<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cpu::ne<bool>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
+
+// ne.Scalar
+namespace dg::cpu {
+template <typename T>
+void ne_scalar(const Tensor& out, const Tensor& self, const Scalar& other);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_ne_scalar \
+  template void dg::cpu::ne_scalar<float>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
+  template void dg::cpu::ne_scalar<double>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
+  template void dg::cpu::ne_scalar<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
+  template void dg::cpu::ne_scalar<bool>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&);
+
+// lt.Tensor
+namespace dg::cpu {
+template <typename T>
+void lt(const Tensor& out, const Tensor& self, const Tensor& other);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_lt \
+  template void dg::cpu::lt<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cpu::lt<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cpu::lt<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cpu::lt<bool>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
+
+// lt.Scalar
+namespace dg::cpu {
+template <typename T>
+void lt_scalar(const Tensor& out, const Tensor& self, const Scalar& other);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_lt_scalar \
+  template void dg::cpu::lt_scalar<float>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
+  template void dg::cpu::lt_scalar<double>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
+  template void dg::cpu::lt_scalar<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
+  template void dg::cpu::lt_scalar<bool>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&);
+
+// le.Tensor
+namespace dg::cpu {
+template <typename T>
+void le(const Tensor& out, const Tensor& self, const Tensor& other);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_le \
+  template void dg::cpu::le<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cpu::le<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cpu::le<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cpu::le<bool>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
+
+// le.Scalar
+namespace dg::cpu {
+template <typename T>
+void le_scalar(const Tensor& out, const Tensor& self, const Scalar& other);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_le_scalar \
+  template void dg::cpu::le_scalar<float>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
+  template void dg::cpu::le_scalar<double>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
+  template void dg::cpu::le_scalar<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
+  template void dg::cpu::le_scalar<bool>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&);
+
+// gt.Tensor
+namespace dg::cpu {
+template <typename T>
+void gt(const Tensor& out, const Tensor& self, const Tensor& other);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_gt \
+  template void dg::cpu::gt<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cpu::gt<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cpu::gt<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cpu::gt<bool>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
+
+// gt.Scalar
+namespace dg::cpu {
+template <typename T>
+void gt_scalar(const Tensor& out, const Tensor& self, const Scalar& other);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_gt_scalar \
+  template void dg::cpu::gt_scalar<float>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
+  template void dg::cpu::gt_scalar<double>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
+  template void dg::cpu::gt_scalar<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
+  template void dg::cpu::gt_scalar<bool>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&);
+
+// ge.Tensor
+namespace dg::cpu {
+template <typename T>
+void ge(const Tensor& out, const Tensor& self, const Tensor& other);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_ge \
+  template void dg::cpu::ge<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cpu::ge<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cpu::ge<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cpu::ge<bool>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
+
+// ge.Scalar
+namespace dg::cpu {
+template <typename T>
+void ge_scalar(const Tensor& out, const Tensor& self, const Scalar& other);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_ge_scalar \
+  template void dg::cpu::ge_scalar<float>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
+  template void dg::cpu::ge_scalar<double>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
+  template void dg::cpu::ge_scalar<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
+  template void dg::cpu::ge_scalar<bool>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&);
+
+// logical_and
+namespace dg::cpu {
+template <typename T>
+void logical_and(const Tensor& out, const Tensor& self, const Tensor& other);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_logical_and \
+  template void dg::cpu::logical_and<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cpu::logical_and<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cpu::logical_and<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cpu::logical_and<bool>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
+
+// logical_or
+namespace dg::cpu {
+template <typename T>
+void logical_or(const Tensor& out, const Tensor& self, const Tensor& other);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_logical_or \
+  template void dg::cpu::logical_or<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cpu::logical_or<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cpu::logical_or<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cpu::logical_or<bool>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
+
+// logical_xor
+namespace dg::cpu {
+template <typename T>
+void logical_xor(const Tensor& out, const Tensor& self, const Tensor& other);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_logical_xor \
+  template void dg::cpu::logical_xor<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cpu::logical_xor<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cpu::logical_xor<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cpu::logical_xor<bool>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
+
+// logical_not
+namespace dg::cpu {
+template <typename T>
+void logical_not(const Tensor& out, const Tensor& self);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_logical_not \
+  template void dg::cpu::logical_not<float>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cpu::logical_not<double>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cpu::logical_not<int64_t>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cpu::logical_not<bool>(const dg::Tensor&, const dg::Tensor&);
+
+// where.self
+namespace dg::cpu {
+template <typename T>
+void where(const Tensor& out, const Tensor& condition, const Tensor& self, const Tensor& other);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_where \
+  template void dg::cpu::where<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cpu::where<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cpu::where<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cpu::where<bool>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
+
+// softmax.int
+namespace dg::cpu {
+template <typename T>
+void softmax(const Tensor& out, const Tensor& self, int64_t dim);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_softmax \
+  template void dg::cpu::softmax<float>(const dg::Tensor&, const dg::Tensor&, int64_t); \
+  template void dg::cpu::softmax<double>(const dg::Tensor&, const dg::Tensor&, int64_t);
+
+// log_softmax.int
+namespace dg::cpu {
+template <typename T>
+void log_softmax(const Tensor& out, const Tensor& self, int64_t dim);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_log_softmax \
+  template void dg::cpu::log_softmax<float>(const dg::Tensor&, const dg::Tensor&, int64_t); \
+  template void dg::cpu::log_softmax<double>(const dg::Tensor&, const dg::Tensor&, int64_t);
+
+// _softmax_backward_data
+namespace dg::cpu {
+template <typename T>
+void softmax_backward_data(const Tensor& out, const Tensor& grad_output, const Tensor& output, int64_t dim);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_softmax_backward_data \
+  template void dg::cpu::softmax_backward_data<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, int64_t); \
+  template void dg::cpu::softmax_backward_data<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, int64_t);
+
+// _log_softmax_backward_data
+namespace dg::cpu {
+template <typename T>
+void log_softmax_backward_data(const Tensor& out, const Tensor& grad_output, const Tensor& output, int64_t dim);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_log_softmax_backward_data \
+  template void dg::cpu::log_softmax_backward_data<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, int64_t); \
+  template void dg::cpu::log_softmax_backward_data<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, int64_t);
+
+// log_sigmoid
+namespace dg::cpu {
+template <typename T>
+void log_sigmoid(const Tensor& out, const Tensor& self);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_log_sigmoid \
+  template void dg::cpu::log_sigmoid<float>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cpu::log_sigmoid<double>(const dg::Tensor&, const dg::Tensor&);
+
+// _nll_pick
+namespace dg::cpu {
+template <typename T>
+void nll_pick(const Tensor& out, const Tensor& self, const Tensor& target, int64_t ignore_index);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_nll_pick \
+  template void dg::cpu::nll_pick<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, int64_t); \
+  template void dg::cpu::nll_pick<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, int64_t);
+
+// _nll_pick_backward
+namespace dg::cpu {
+template <typename T>
+void nll_pick_backward(const Tensor& out, const Tensor& grad, const Tensor& target, IntArrayRef self_sizes, int64_t ignore_index);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_nll_pick_backward \
+  template void dg::cpu::nll_pick_backward<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef, int64_t); \
+  template void dg::cpu::nll_pick_backward<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef, int64_t);
+
+// embedding
+namespace dg::cpu {
+template <typename T>
+void embedding(const Tensor& out, const Tensor& weight, const Tensor& indices, int64_t padding_idx, bool scale_grad_by_freq, bool sparse);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_embedding \
+  template void dg::cpu::embedding<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, int64_t, bool, bool); \
+  template void dg::cpu::embedding<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, int64_t, bool, bool);
+
+// embedding_backward
+namespace dg::cpu {
+template <typename T>
+void embedding_backward(const Tensor& out, const Tensor& grad, const Tensor& indices, int64_t num_weights, int64_t padding_idx, bool scale_grad_by_freq, bool sparse);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_embedding_backward \
+  template void dg::cpu::embedding_backward<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, int64_t, int64_t, bool, bool); \
+  template void dg::cpu::embedding_backward<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, int64_t, int64_t, bool, bool);
+
+// _embedding_backward_adjoint
+namespace dg::cpu {
+template <typename T>
+void embedding_backward_adjoint(const Tensor& out, const Tensor& grad_weight, const Tensor& indices, int64_t padding_idx, bool scale_grad_by_freq);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_embedding_backward_adjoint \
+  template void dg::cpu::embedding_backward_adjoint<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, int64_t, bool); \
+  template void dg::cpu::embedding_backward_adjoint<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, int64_t, bool);
+
+// convolution_nobias
+namespace dg::cpu {
+template <typename T>
+void convolution_nobias(const Tensor& out, const Tensor& input, const Tensor& weight, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool transposed, IntArrayRef output_padding, int64_t groups);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_convolution_nobias \
+  template void dg::cpu::convolution_nobias<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, bool, dg::IntArrayRef, int64_t); \
+  template void dg::cpu::convolution_nobias<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, bool, dg::IntArrayRef, int64_t);
+
+// convolution_backward_input
+namespace dg::cpu {
+template <typename T>
+void convolution_backward_input(const Tensor& out, const Tensor& grad_output, const Tensor& weight, IntArrayRef input_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool transposed, IntArrayRef output_padding, int64_t groups);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_convolution_backward_input \
+  template void dg::cpu::convolution_backward_input<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, bool, dg::IntArrayRef, int64_t); \
+  template void dg::cpu::convolution_backward_input<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, bool, dg::IntArrayRef, int64_t);
+
+// convolution_backward_weight
+namespace dg::cpu {
+template <typename T>
+void convolution_backward_weight(const Tensor& out, const Tensor& grad_output, const Tensor& input, IntArrayRef weight_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool transposed, IntArrayRef output_padding, int64_t groups);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_convolution_backward_weight \
+  template void dg::cpu::convolution_backward_weight<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, bool, dg::IntArrayRef, int64_t); \
+  template void dg::cpu::convolution_backward_weight<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, bool, dg::IntArrayRef, int64_t);
+
+// max_pool2d
+namespace dg::cpu {
+template <typename T>
+void max_pool2d(const Tensor& out, const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool ceil_mode);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_max_pool2d \
+  template void dg::cpu::max_pool2d<float>(const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, bool); \
+  template void dg::cpu::max_pool2d<double>(const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, bool);
+
+// max_pool2d_indices
+namespace dg::cpu {
+template <typename T>
+void max_pool2d_indices(const Tensor& out, const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool ceil_mode);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_max_pool2d_indices \
+  template void dg::cpu::max_pool2d_indices<float>(const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, bool); \
+  template void dg::cpu::max_pool2d_indices<double>(const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, bool);
+
+// max_pool2d_backward
+namespace dg::cpu {
+template <typename T>
+void max_pool2d_backward(const Tensor& out, const Tensor& grad_output, const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool ceil_mode);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_max_pool2d_backward \
+  template void dg::cpu::max_pool2d_backward<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, bool); \
+  template void dg::cpu::max_pool2d_backward<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, bool);
+
+// max_pool2d_gather
+namespace dg::cpu {
+template <typename T>
+void max_pool2d_gather(const Tensor& out, const Tensor& self, const Tensor& source, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool ceil_mode);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_max_pool2d_gather \
+  template void dg::cpu::max_pool2d_gather<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, bool); \
+  template void dg::cpu::max_pool2d_gather<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, bool);
+
+// avg_pool2d
+namespace dg::cpu {
+template <typename T>
+void avg_pool2d(const Tensor& out, const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, bool ceil_mode, bool count_include_pad, std::optional<int64_t> divisor_override);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_avg_pool2d \
+  template void dg::cpu::avg_pool2d<float>(const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, bool, bool, std::optional<int64_t>); \
+  template void dg::cpu::avg_pool2d<double>(const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, bool, bool, std::optional<int64_t>);
+
+// avg_pool2d_backward
+namespace dg::cpu {
+template <typename T>
+void avg_pool2d_backward(const Tensor& out, const Tensor& grad_output, const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, bool ceil_mode, bool count_include_pad, std::optional<int64_t> divisor_override);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_avg_pool2d_backward \
+  template void dg::cpu::avg_pool2d_backward<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, bool, bool, std::optional<int64_t>); \
+  template void dg::cpu::avg_pool2d_backward<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, bool, bool, std::optional<int64_t>);
+
+// adaptive_avg_pool2d
+namespace dg::cpu {
+template <typename T>
+void adaptive_avg_pool2d(const Tensor& out, const Tensor& self, IntArrayRef output_size);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_adaptive_avg_pool2d \
+  template void dg::cpu::adaptive_avg_pool2d<float>(const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef); \
+  template void dg::cpu::adaptive_avg_pool2d<double>(const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef);
+
+// adaptive_avg_pool2d_backward
+namespace dg::cpu {
+template <typename T>
+void adaptive_avg_pool2d_backward(const Tensor& out, const Tensor& grad_output, const Tensor& self);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_adaptive_avg_pool2d_backward \
+  template void dg::cpu::adaptive_avg_pool2d_backward<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cpu::adaptive_avg_pool2d_backward<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
+
+// prod
+namespace dg::cpu {
+template <typename T>
+void prod(const Tensor& out, const Tensor& self);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_prod \
+  template void dg::cpu::prod<float>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cpu::prod<double>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cpu::prod<int64_t>(const dg::Tensor&, const dg::Tensor&);
+
+// prod.dim_int
+namespace dg::cpu {
+template <typename T>
+void prod_dim(const Tensor& out, const Tensor& self, int64_t dim, bool keepdim);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_prod_dim \
+  template void dg::cpu::prod_dim<float>(const dg::Tensor&, const dg::Tensor&, int64_t, bool); \
+  template void dg::cpu::prod_dim<double>(const dg::Tensor&, const dg::Tensor&, int64_t, bool); \
+  template void dg::cpu::prod_dim<int64_t>(const dg::Tensor&, const dg::Tensor&, int64_t, bool);
+
+// amax
+namespace dg::cpu {
+template <typename T>
+void amax(const Tensor& out, const Tensor& self, IntArrayRef dim, bool keepdim);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_amax \
+  template void dg::cpu::amax<float>(const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef, bool); \
+  template void dg::cpu::amax<double>(const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef, bool); \
+  template void dg::cpu::amax<int64_t>(const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef, bool);
+
+// amin
+namespace dg::cpu {
+template <typename T>
+void amin(const Tensor& out, const Tensor& self, IntArrayRef dim, bool keepdim);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_amin \
+  template void dg::cpu::amin<float>(const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef, bool); \
+  template void dg::cpu::amin<double>(const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef, bool); \
+  template void dg::cpu::amin<int64_t>(const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef, bool);
+
+// argmax
+namespace dg::cpu {
+template <typename T>
+void argmax(const Tensor& out, const Tensor& self, std::optional<int64_t> dim, bool keepdim);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_argmax \
+  template void dg::cpu::argmax<float>(const dg::Tensor&, const dg::Tensor&, std::optional<int64_t>, bool); \
+  template void dg::cpu::argmax<double>(const dg::Tensor&, const dg::Tensor&, std::optional<int64_t>, bool); \
+  template void dg::cpu::argmax<int64_t>(const dg::Tensor&, const dg::Tensor&, std::optional<int64_t>, bool);
+
+// argmin
+namespace dg::cpu {
+template <typename T>
+void argmin(const Tensor& out, const Tensor& self, std::optional<int64_t> dim, bool keepdim);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_argmin \
+  template void dg::cpu::argmin<float>(const dg::Tensor&, const dg::Tensor&, std::optional<int64_t>, bool); \
+  template void dg::cpu::argmin<double>(const dg::Tensor&, const dg::Tensor&, std::optional<int64_t>, bool); \
+  template void dg::cpu::argmin<int64_t>(const dg::Tensor&, const dg::Tensor&, std::optional<int64_t>, bool);
+
+// cumsum
+namespace dg::cpu {
+template <typename T>
+void cumsum(const Tensor& out, const Tensor& self, int64_t dim);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_cumsum \
+  template void dg::cpu::cumsum<float>(const dg::Tensor&, const dg::Tensor&, int64_t); \
+  template void dg::cpu::cumsum<double>(const dg::Tensor&, const dg::Tensor&, int64_t); \
+  template void dg::cpu::cumsum<int64_t>(const dg::Tensor&, const dg::Tensor&, int64_t);
+
+// index_select
+namespace dg::cpu {
+template <typename T>
+void index_select(const Tensor& out, const Tensor& self, int64_t dim, const Tensor& index);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_index_select \
+  template void dg::cpu::index_select<float>(const dg::Tensor&, const dg::Tensor&, int64_t, const dg::Tensor&); \
+  template void dg::cpu::index_select<double>(const dg::Tensor&, const dg::Tensor&, int64_t, const dg::Tensor&); \
+  template void dg::cpu::index_select<int64_t>(const dg::Tensor&, const dg::Tensor&, int64_t, const dg::Tensor&); \
+  template void dg::cpu::index_select<bool>(const dg::Tensor&, const dg::Tensor&, int64_t, const dg::Tensor&);
+
+// gather
+namespace dg::cpu {
+template <typename T>
+void gather(const Tensor& out, const Tensor& self, int64_t dim, const Tensor& index, bool sparse_grad);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_gather \
+  template void dg::cpu::gather<float>(const dg::Tensor&, const dg::Tensor&, int64_t, const dg::Tensor&, bool); \
+  template void dg::cpu::gather<double>(const dg::Tensor&, const dg::Tensor&, int64_t, const dg::Tensor&, bool); \
+  template void dg::cpu::gather<int64_t>(const dg::Tensor&, const dg::Tensor&, int64_t, const dg::Tensor&, bool); \
+  template void dg::cpu::gather<bool>(const dg::Tensor&, const dg::Tensor&, int64_t, const dg::Tensor&, bool);
+
+// scatter_add
+namespace dg::cpu {
+template <typename T>
+void scatter_add(const Tensor& out, const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_scatter_add \
+  template void dg::cpu::scatter_add<float>(const dg::Tensor&, const dg::Tensor&, int64_t, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cpu::scatter_add<double>(const dg::Tensor&, const dg::Tensor&, int64_t, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cpu::scatter_add<int64_t>(const dg::Tensor&, const dg::Tensor&, int64_t, const dg::Tensor&, const dg::Tensor&);
+
+// index_add
+namespace dg::cpu {
+template <typename T>
+void index_add(const Tensor& out, const Tensor& self, int64_t dim, const Tensor& index, const Tensor& source, const Scalar& alpha);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_index_add \
+  template void dg::cpu::index_add<float>(const dg::Tensor&, const dg::Tensor&, int64_t, const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
+  template void dg::cpu::index_add<double>(const dg::Tensor&, const dg::Tensor&, int64_t, const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
+  template void dg::cpu::index_add<int64_t>(const dg::Tensor&, const dg::Tensor&, int64_t, const dg::Tensor&, const dg::Tensor&, const dg::Scalar&);
+
+// masked_fill.Scalar
+namespace dg::cpu {
+template <typename T>
+void masked_fill(const Tensor& out, const Tensor& self, const Tensor& mask, const Scalar& value);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_masked_fill \
+  template void dg::cpu::masked_fill<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
+  template void dg::cpu::masked_fill<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
+  template void dg::cpu::masked_fill<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
+  template void dg::cpu::masked_fill<bool>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, const dg::Scalar&);
+
+// masked_fill.Tensor
+namespace dg::cpu {
+template <typename T>
+void masked_fill_tensor(const Tensor& out, const Tensor& self, const Tensor& mask, const Tensor& value);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_masked_fill_tensor \
+  template void dg::cpu::masked_fill_tensor<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cpu::masked_fill_tensor<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cpu::masked_fill_tensor<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cpu::masked_fill_tensor<bool>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
+
+// flip
+namespace dg::cpu {
+template <typename T>
+void flip(const Tensor& out, const Tensor& self, IntArrayRef dims);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_flip \
+  template void dg::cpu::flip<float>(const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef); \
+  template void dg::cpu::flip<double>(const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef); \
+  template void dg::cpu::flip<int64_t>(const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef); \
+  template void dg::cpu::flip<bool>(const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef);
+
+// tril
+namespace dg::cpu {
+template <typename T>
+void tril(const Tensor& out, const Tensor& self, int64_t diagonal);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_tril \
+  template void dg::cpu::tril<float>(const dg::Tensor&, const dg::Tensor&, int64_t); \
+  template void dg::cpu::tril<double>(const dg::Tensor&, const dg::Tensor&, int64_t); \
+  template void dg::cpu::tril<int64_t>(const dg::Tensor&, const dg::Tensor&, int64_t); \
+  template void dg::cpu::tril<bool>(const dg::Tensor&, const dg::Tensor&, int64_t);
+
+// triu
+namespace dg::cpu {
+template <typename T>
+void triu(const Tensor& out, const Tensor& self, int64_t diagonal);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_triu \
+  template void dg::cpu::triu<float>(const dg::Tensor&, const dg::Tensor&, int64_t); \
+  template void dg::cpu::triu<double>(const dg::Tensor&, const dg::Tensor&, int64_t); \
+  template void dg::cpu::triu<int64_t>(const dg::Tensor&, const dg::Tensor&, int64_t); \
+  template void dg::cpu::triu<bool>(const dg::Tensor&, const dg::Tensor&, int64_t);
+

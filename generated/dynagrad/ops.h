@@ -241,11 +241,493 @@ std::vector<Tensor> split(const Tensor& self, int64_t split_size, int64_t dim = 
 // chunk: At most `chunks` pieces of equal size along `dim` (the last may be smaller); views.
 std::vector<Tensor> chunk(const Tensor& self, int64_t chunks, int64_t dim = 0);
 
+// expm1: e ** self - 1, accurate for self near 0.
+Tensor expm1(const Tensor& self);
+const Tensor& expm1_(const Tensor& self);
+const Tensor& expm1_out(const Tensor& out, const Tensor& self);
+
+// log1p: log(1 + self), accurate for self near 0.
+Tensor log1p(const Tensor& self);
+const Tensor& log1p_(const Tensor& self);
+const Tensor& log1p_out(const Tensor& out, const Tensor& self);
+
+// log2: Base-2 logarithm.
+Tensor log2(const Tensor& self);
+const Tensor& log2_(const Tensor& self);
+const Tensor& log2_out(const Tensor& out, const Tensor& self);
+
+// rsqrt: 1 / sqrt(self).
+Tensor rsqrt(const Tensor& self);
+const Tensor& rsqrt_(const Tensor& self);
+const Tensor& rsqrt_out(const Tensor& out, const Tensor& self);
+
+// tan: Tangent.
+Tensor tan(const Tensor& self);
+const Tensor& tan_(const Tensor& self);
+const Tensor& tan_out(const Tensor& out, const Tensor& self);
+
+// asin: Arcsine.
+Tensor asin(const Tensor& self);
+const Tensor& asin_(const Tensor& self);
+const Tensor& asin_out(const Tensor& out, const Tensor& self);
+
+// acos: Arccosine.
+Tensor acos(const Tensor& self);
+const Tensor& acos_(const Tensor& self);
+const Tensor& acos_out(const Tensor& out, const Tensor& self);
+
+// atan: Arctangent.
+Tensor atan(const Tensor& self);
+const Tensor& atan_(const Tensor& self);
+const Tensor& atan_out(const Tensor& out, const Tensor& self);
+
+// cosh: Hyperbolic cosine.
+Tensor cosh(const Tensor& self);
+const Tensor& cosh_(const Tensor& self);
+const Tensor& cosh_out(const Tensor& out, const Tensor& self);
+
+// square: self * self.
+Tensor square(const Tensor& self);
+const Tensor& square_(const Tensor& self);
+const Tensor& square_out(const Tensor& out, const Tensor& self);
+
+// erf: The error function.
+Tensor erf(const Tensor& self);
+const Tensor& erf_(const Tensor& self);
+const Tensor& erf_out(const Tensor& out, const Tensor& self);
+
+// floor: The largest integer not greater than self (integers unchanged; zero gradient).
+Tensor floor(const Tensor& self);
+const Tensor& floor_(const Tensor& self);
+const Tensor& floor_out(const Tensor& out, const Tensor& self);
+
+// ceil: The smallest integer not less than self (integers unchanged; zero gradient).
+Tensor ceil(const Tensor& self);
+const Tensor& ceil_(const Tensor& self);
+const Tensor& ceil_out(const Tensor& out, const Tensor& self);
+
+// round: The nearest integer, halves to even like PyTorch (integers unchanged; zero gradient).
+Tensor round(const Tensor& self);
+const Tensor& round_(const Tensor& self);
+const Tensor& round_out(const Tensor& out, const Tensor& self);
+
+// trunc: self rounded towards zero (integers unchanged; zero gradient).
+Tensor trunc(const Tensor& self);
+const Tensor& trunc_(const Tensor& self);
+const Tensor& trunc_out(const Tensor& out, const Tensor& self);
+
+// leaky_relu: self where self > 0, else negative_slope * self.
+Tensor leaky_relu(const Tensor& self, const Scalar& negative_slope = 0.01);
+const Tensor& leaky_relu_(const Tensor& self, const Scalar& negative_slope = 0.01);
+const Tensor& leaky_relu_out(const Tensor& out, const Tensor& self, const Scalar& negative_slope = 0.01);
+
+// leaky_relu_backward: grad_output where self > 0, else negative_slope * grad_output (the gradient of leaky_relu).
+Tensor leaky_relu_backward(const Tensor& grad_output, const Tensor& self, const Scalar& negative_slope, bool self_is_result);
+
+// elu: scale * self where self > 0, else scale * alpha * (exp(self * input_scale) - 1).
+Tensor elu(const Tensor& self, const Scalar& alpha = 1, const Scalar& scale = 1, const Scalar& input_scale = 1);
+const Tensor& elu_(const Tensor& self, const Scalar& alpha = 1, const Scalar& scale = 1, const Scalar& input_scale = 1);
+const Tensor& elu_out(const Tensor& out, const Tensor& self, const Scalar& alpha = 1, const Scalar& scale = 1, const Scalar& input_scale = 1);
+
+// elu_backward: The gradient of elu, from its input (is_result false) or from its output (is_result true).
+Tensor elu_backward(const Tensor& grad_output, const Scalar& alpha, const Scalar& scale, const Scalar& input_scale, bool is_result, const Tensor& self_or_result);
+
+// elu_double_backward: The gradient of elu_backward with respect to self_or_result.
+Tensor elu_double_backward(const Tensor& grad, const Tensor& grad_output, const Scalar& alpha, const Scalar& scale, const Scalar& input_scale, bool is_result, const Tensor& self_or_result);
+
+// gelu: x * Phi(x): approximate 'none' uses erf, 'tanh' the tanh approximation.
+Tensor gelu(const Tensor& self, std::string_view approximate);
+const Tensor& gelu_(const Tensor& self, std::string_view approximate);
+const Tensor& gelu_out(const Tensor& out, const Tensor& self, std::string_view approximate);
+
+// gelu.default: gelu with approximate='none' (exact, via erf).
+Tensor gelu(const Tensor& self);
+const Tensor& gelu_(const Tensor& self);
+const Tensor& gelu_out(const Tensor& out, const Tensor& self);
+
+// gelu_backward: The gradient of gelu.
+Tensor gelu_backward(const Tensor& grad_output, const Tensor& self, std::string_view approximate);
+
+// gelu_double_backward: The gradient of gelu_backward with respect to self.
+Tensor gelu_double_backward(const Tensor& grad, const Tensor& grad_output, const Tensor& self, std::string_view approximate);
+
+// silu: self * sigmoid(self).
+Tensor silu(const Tensor& self);
+const Tensor& silu_(const Tensor& self);
+const Tensor& silu_out(const Tensor& out, const Tensor& self);
+
+// silu_backward: The gradient of silu.
+Tensor silu_backward(const Tensor& grad_output, const Tensor& self);
+
+// silu_double_backward: The gradient of silu_backward with respect to self.
+Tensor silu_double_backward(const Tensor& grad, const Tensor& grad_output, const Tensor& self);
+
+// softplus: log(1 + exp(beta * self)) / beta, and self itself where beta * self > threshold (stable for any magnitude).
+Tensor softplus(const Tensor& self, const Scalar& beta = 1, const Scalar& threshold = 20);
+const Tensor& softplus_out(const Tensor& out, const Tensor& self, const Scalar& beta = 1, const Scalar& threshold = 20);
+
+// softplus_backward: The gradient of softplus.
+Tensor softplus_backward(const Tensor& grad_output, const Tensor& self, const Scalar& beta, const Scalar& threshold);
+
+// softplus_double_backward: grad * d/dself of softplus' gradient factor (zero where beta * self > threshold).
+Tensor softplus_double_backward(const Tensor& grad, const Tensor& self, const Scalar& beta, const Scalar& threshold);
+
+// clamp: min(max(self, min), max); either bound may be None, not both. NaN stays NaN.
+Tensor clamp(const Tensor& self, const std::optional<Scalar>& min = std::nullopt, const std::optional<Scalar>& max = std::nullopt);
+const Tensor& clamp_(const Tensor& self, const std::optional<Scalar>& min = std::nullopt, const std::optional<Scalar>& max = std::nullopt);
+const Tensor& clamp_out(const Tensor& out, const Tensor& self, const std::optional<Scalar>& min = std::nullopt, const std::optional<Scalar>& max = std::nullopt);
+
+// clamp_backward: grad where min <= self <= max, else 0 (the gradient of clamp).
+Tensor clamp_backward(const Tensor& grad, const Tensor& self, const std::optional<Scalar>& min, const std::optional<Scalar>& max);
+
+// clamp.Tensor: clamp with tensor bounds, broadcasting and promoting; min is applied first, then max.
+Tensor clamp(const Tensor& self, const std::optional<Tensor>& min = std::nullopt, const std::optional<Tensor>& max = std::nullopt);
+
+// clamp_min: max(self, min); NaN stays NaN.
+Tensor clamp_min(const Tensor& self, const Scalar& min);
+const Tensor& clamp_min_(const Tensor& self, const Scalar& min);
+const Tensor& clamp_min_out(const Tensor& out, const Tensor& self, const Scalar& min);
+
+// clamp_max: min(self, max); NaN stays NaN.
+Tensor clamp_max(const Tensor& self, const Scalar& max);
+const Tensor& clamp_max_(const Tensor& self, const Scalar& max);
+const Tensor& clamp_max_out(const Tensor& out, const Tensor& self, const Scalar& max);
+
+// atan2: The angle of the point (other, self), in (-pi, pi], broadcasting.
+Tensor atan2(const Tensor& self, const Tensor& other);
+const Tensor& atan2_(const Tensor& self, const Tensor& other);
+const Tensor& atan2_out(const Tensor& out, const Tensor& self, const Tensor& other);
+
+// maximum: The elementwise larger of self and other, broadcasting; NaN if either is NaN. Ties split the gradient.
+Tensor maximum(const Tensor& self, const Tensor& other);
+const Tensor& maximum_out(const Tensor& out, const Tensor& self, const Tensor& other);
+
+// minimum: The elementwise smaller of self and other, broadcasting; NaN if either is NaN. Ties split the gradient.
+Tensor minimum(const Tensor& self, const Tensor& other);
+const Tensor& minimum_out(const Tensor& out, const Tensor& self, const Tensor& other);
+
+// fmod.Tensor: The remainder of self / other truncated towards zero (sign of self), broadcasting.
+Tensor fmod(const Tensor& self, const Tensor& other);
+const Tensor& fmod_(const Tensor& self, const Tensor& other);
+const Tensor& fmod_out(const Tensor& out, const Tensor& self, const Tensor& other);
+
+// fmod.Scalar: The remainder of self / other truncated towards zero (sign of self).
+Tensor fmod(const Tensor& self, const Scalar& other);
+const Tensor& fmod_(const Tensor& self, const Scalar& other);
+const Tensor& fmod_out(const Tensor& out, const Tensor& self, const Scalar& other);
+
+// eq.Tensor: self == other elementwise (bool), broadcasting and comparing in the promoted dtype.
+Tensor eq(const Tensor& self, const Tensor& other);
+const Tensor& eq_out(const Tensor& out, const Tensor& self, const Tensor& other);
+
+// eq.Scalar: self == other elementwise (bool) for a number other.
+Tensor eq(const Tensor& self, const Scalar& other);
+const Tensor& eq_out(const Tensor& out, const Tensor& self, const Scalar& other);
+
+// ne.Tensor: self != other elementwise (bool), broadcasting and comparing in the promoted dtype.
+Tensor ne(const Tensor& self, const Tensor& other);
+const Tensor& ne_out(const Tensor& out, const Tensor& self, const Tensor& other);
+
+// ne.Scalar: self != other elementwise (bool) for a number other.
+Tensor ne(const Tensor& self, const Scalar& other);
+const Tensor& ne_out(const Tensor& out, const Tensor& self, const Scalar& other);
+
+// lt.Tensor: self < other elementwise (bool), broadcasting and comparing in the promoted dtype.
+Tensor lt(const Tensor& self, const Tensor& other);
+const Tensor& lt_out(const Tensor& out, const Tensor& self, const Tensor& other);
+
+// lt.Scalar: self < other elementwise (bool) for a number other.
+Tensor lt(const Tensor& self, const Scalar& other);
+const Tensor& lt_out(const Tensor& out, const Tensor& self, const Scalar& other);
+
+// le.Tensor: self <= other elementwise (bool), broadcasting and comparing in the promoted dtype.
+Tensor le(const Tensor& self, const Tensor& other);
+const Tensor& le_out(const Tensor& out, const Tensor& self, const Tensor& other);
+
+// le.Scalar: self <= other elementwise (bool) for a number other.
+Tensor le(const Tensor& self, const Scalar& other);
+const Tensor& le_out(const Tensor& out, const Tensor& self, const Scalar& other);
+
+// gt.Tensor: self > other elementwise (bool), broadcasting and comparing in the promoted dtype.
+Tensor gt(const Tensor& self, const Tensor& other);
+const Tensor& gt_out(const Tensor& out, const Tensor& self, const Tensor& other);
+
+// gt.Scalar: self > other elementwise (bool) for a number other.
+Tensor gt(const Tensor& self, const Scalar& other);
+const Tensor& gt_out(const Tensor& out, const Tensor& self, const Scalar& other);
+
+// ge.Tensor: self >= other elementwise (bool), broadcasting and comparing in the promoted dtype.
+Tensor ge(const Tensor& self, const Tensor& other);
+const Tensor& ge_out(const Tensor& out, const Tensor& self, const Tensor& other);
+
+// ge.Scalar: self >= other elementwise (bool) for a number other.
+Tensor ge(const Tensor& self, const Scalar& other);
+const Tensor& ge_out(const Tensor& out, const Tensor& self, const Scalar& other);
+
+// logical_and: self and other is nonzero (bool), broadcasting.
+Tensor logical_and(const Tensor& self, const Tensor& other);
+const Tensor& logical_and_out(const Tensor& out, const Tensor& self, const Tensor& other);
+
+// logical_or: self or other is nonzero (bool), broadcasting.
+Tensor logical_or(const Tensor& self, const Tensor& other);
+const Tensor& logical_or_out(const Tensor& out, const Tensor& self, const Tensor& other);
+
+// logical_xor: exactly one of self and other is nonzero (bool), broadcasting.
+Tensor logical_xor(const Tensor& self, const Tensor& other);
+const Tensor& logical_xor_out(const Tensor& out, const Tensor& self, const Tensor& other);
+
+// logical_not: self is zero (bool).
+Tensor logical_not(const Tensor& self);
+const Tensor& logical_not_out(const Tensor& out, const Tensor& self);
+
+// where.self: self where condition (a bool tensor) is true, else other; all three broadcast, self and other promote.
+Tensor where(const Tensor& condition, const Tensor& self, const Tensor& other);
+const Tensor& where_out(const Tensor& out, const Tensor& condition, const Tensor& self, const Tensor& other);
+
+// softmax.int: exp(self) / sum(exp(self)) along dim, computed from self - max (no overflow for any magnitude).
+Tensor softmax(const Tensor& self, int64_t dim);
+
+// log_softmax.int: self - logsumexp(self, dim), stable for inputs of any magnitude.
+Tensor log_softmax(const Tensor& self, int64_t dim);
+
+// _softmax_backward_data: output * (grad_output - sum(grad_output * output, dim)), the gradient of softmax from its output.
+Tensor _softmax_backward_data(const Tensor& grad_output, const Tensor& output, int64_t dim);
+
+// _log_softmax_backward_data: grad_output - exp(output) * sum(grad_output, dim), the gradient of log_softmax from its output.
+Tensor _log_softmax_backward_data(const Tensor& grad_output, const Tensor& output, int64_t dim);
+
+// log_sigmoid: log(sigmoid(self)) = min(self, 0) - log1p(exp(-|self|)), stable for any magnitude (F.logsigmoid).
+Tensor log_sigmoid(const Tensor& self);
+const Tensor& log_sigmoid_out(const Tensor& out, const Tensor& self);
+
+// _nll_pick: self[n, target[n, d...], d...] (class dim 1), 0 where target == ignore_index: the class pick of nll_loss; targets out of range are an error.
+Tensor _nll_pick(const Tensor& self, const Tensor& target, int64_t ignore_index);
+
+// _nll_pick_backward: Zeros of self_sizes with grad written at the picked classes (the gradient of _nll_pick).
+Tensor _nll_pick_backward(const Tensor& grad, const Tensor& target, IntArrayRef self_sizes, int64_t ignore_index);
+
+// nll_loss: Negative log likelihood of class targets (int64) for log-probabilities input [C], [N, C] or [N, C, d...]; 'mean' divides by the summed weight of the counted targets.
+Tensor nll_loss(const Tensor& input, const Tensor& target, const std::optional<Tensor>& weight, int64_t ignore_index, std::string_view reduction);
+
+// cross_entropy: log_softmax over the class dim (1, or 0 for input [C]) then nll_loss; target holds class indices (int64) or class probabilities (floating, input's shape).
+Tensor cross_entropy(const Tensor& input, const Tensor& target, const std::optional<Tensor>& weight, int64_t ignore_index, std::string_view reduction, double label_smoothing = 0.0);
+
+// mse_loss: (input - target) ** 2, reduced.
+Tensor mse_loss(const Tensor& input, const Tensor& target, std::string_view reduction);
+
+// l1_loss: |input - target|, reduced.
+Tensor l1_loss(const Tensor& input, const Tensor& target, std::string_view reduction);
+
+// smooth_l1_loss: 0.5 d ** 2 / beta where |d| < beta, else |d| - 0.5 beta (d = input - target), reduced; beta 0 is l1_loss.
+Tensor smooth_l1_loss(const Tensor& input, const Tensor& target, std::string_view reduction, double beta = 1.0);
+
+// binary_cross_entropy: -w (t log(x) + (1 - t) log(1 - x)) for probabilities x in [0, 1] (logs clamped at -100, as PyTorch), reduced.
+Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, const std::optional<Tensor>& weight, std::string_view reduction);
+
+// binary_cross_entropy_with_logits: binary_cross_entropy(sigmoid(input), target) computed through log_sigmoid (stable for logits of any magnitude); pos_weight weighs the positive term.
+Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& target, const std::optional<Tensor>& weight, std::string_view reduction, const std::optional<Tensor>& pos_weight = std::nullopt);
+
+// dropout: Zeroes each element with probability p and scales the rest by 1 / (1 - p) (global generator, dg::manual_seed); identity when train is false.
+Tensor dropout(const Tensor& input, double p = 0.5, bool train = true);
+
+// embedding: Rows of weight [num, D] picked by int64 indices of any shape; row padding_idx (>= 0) gets no gradient, scale_grad_by_freq divides a row's gradient by its index's count.
+Tensor embedding(const Tensor& weight, const Tensor& indices, int64_t padding_idx = -1, bool scale_grad_by_freq = false, bool sparse = false);
+
+// embedding_backward: The gradient of embedding w.r.t. weight [num_weights, D] (rows summed per index, padding_idx row zero).
+Tensor embedding_backward(const Tensor& grad, const Tensor& indices, int64_t num_weights, int64_t padding_idx, bool scale_grad_by_freq, bool sparse);
+
+// _embedding_backward_adjoint: The adjoint of embedding_backward (its gradient w.r.t. grad), an embedding lookup with the same row scaling.
+Tensor _embedding_backward_adjoint(const Tensor& grad_weight, const Tensor& indices, int64_t padding_idx, bool scale_grad_by_freq);
+
+// layer_norm: (input - mean) / sqrt(var + eps) over the trailing normalized_shape dims (biased var), then * weight + bias.
+Tensor layer_norm(const Tensor& input, IntArrayRef normalized_shape, const std::optional<Tensor>& weight = std::nullopt, const std::optional<Tensor>& bias = std::nullopt, double eps = 1e-05);
+
+// group_norm: Normalises input [N, C, ...] over each group of C / num_groups channels (and all spatial dims), then per-channel weight and bias.
+Tensor group_norm(const Tensor& input, int64_t num_groups, const std::optional<Tensor>& weight = std::nullopt, const std::optional<Tensor>& bias = std::nullopt, double eps = 1e-05);
+
+// batch_norm: Per-channel normalisation of input [N, C, ...]: batch statistics when training (updating running_mean / running_var in place, unbiased var), running statistics otherwise.
+Tensor batch_norm(const Tensor& input, const std::optional<Tensor>& running_mean, const std::optional<Tensor>& running_var, const std::optional<Tensor>& weight = std::nullopt, const std::optional<Tensor>& bias = std::nullopt, bool training = false, double momentum = 0.1, double eps = 1e-05);
+
+// scaled_dot_product_attention: softmax(query @ key^T * scale + mask) @ value; a bool attn_mask keeps where true, a float one is added; is_causal masks keys after the query.
+Tensor scaled_dot_product_attention(const Tensor& query, const Tensor& key, const Tensor& value, const std::optional<Tensor>& attn_mask = std::nullopt, double dropout_p = 0.0, bool is_causal = false, std::optional<double> scale = std::nullopt);
+
+// convolution_nobias: Batched 1-D/2-D convolution (or transposed convolution) without bias: input [N, C, *spatial]; float32 through oneDNN.
+Tensor convolution_nobias(const Tensor& input, const Tensor& weight, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool transposed, IntArrayRef output_padding, int64_t groups);
+
+// convolution_backward_input: The gradient of convolution_nobias with respect to its input (of sizes input_size).
+Tensor convolution_backward_input(const Tensor& grad_output, const Tensor& weight, IntArrayRef input_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool transposed, IntArrayRef output_padding, int64_t groups);
+
+// convolution_backward_weight: The gradient of convolution_nobias with respect to its weight (of sizes weight_size).
+Tensor convolution_backward_weight(const Tensor& grad_output, const Tensor& input, IntArrayRef weight_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool transposed, IntArrayRef output_padding, int64_t groups);
+
+// convolution: Batched 1-D/2-D convolution or transposed convolution plus an optional bias (PyTorch's torch.convolution).
+Tensor convolution(const Tensor& input, const Tensor& weight, const std::optional<Tensor>& bias, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool transposed, IntArrayRef output_padding, int64_t groups);
+
+// conv1d: 1-D convolution over input [N, C, L] (or unbatched [C, L]) with weight [C_out, C / groups, K].
+Tensor conv1d(const Tensor& input, const Tensor& weight, const std::optional<Tensor>& bias = std::nullopt, IntArrayRef stride = 1, IntArrayRef padding = 0, IntArrayRef dilation = 1, int64_t groups = 1);
+
+// conv2d: 2-D convolution over input [N, C, H, W] (or unbatched [C, H, W]) with weight [C_out, C / groups, KH, KW].
+Tensor conv2d(const Tensor& input, const Tensor& weight, const std::optional<Tensor>& bias = std::nullopt, IntArrayRef stride = 1, IntArrayRef padding = 0, IntArrayRef dilation = 1, int64_t groups = 1);
+
+// conv_transpose1d: 1-D transposed convolution (the gradient of conv1d w.r.t. its input) with weight [C, C_out / groups, K].
+Tensor conv_transpose1d(const Tensor& input, const Tensor& weight, const std::optional<Tensor>& bias = std::nullopt, IntArrayRef stride = 1, IntArrayRef padding = 0, IntArrayRef output_padding = 0, int64_t groups = 1, IntArrayRef dilation = 1);
+
+// conv_transpose2d: 2-D transposed convolution (the gradient of conv2d w.r.t. its input) with weight [C, C_out / groups, KH, KW].
+Tensor conv_transpose2d(const Tensor& input, const Tensor& weight, const std::optional<Tensor>& bias = std::nullopt, IntArrayRef stride = 1, IntArrayRef padding = 0, IntArrayRef output_padding = 0, int64_t groups = 1, IntArrayRef dilation = 1);
+
+// max_pool2d: 2-D max pooling over the last two dims of a 3-D or 4-D input (stride defaults to kernel_size).
+Tensor max_pool2d(const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride = {}, IntArrayRef padding = 0, IntArrayRef dilation = 1, bool ceil_mode = false);
+
+// max_pool2d_indices: The int64 flat index (h * W + w within its plane) of each max_pool2d maximum.
+Tensor max_pool2d_indices(const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride = {}, IntArrayRef padding = 0, IntArrayRef dilation = 1, bool ceil_mode = false);
+
+// max_pool2d_with_indices: max_pool2d and the flat index of each maximum within its H x W plane (int64).
+std::tuple<Tensor, Tensor> max_pool2d_with_indices(const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride = {}, IntArrayRef padding = 0, IntArrayRef dilation = 1, bool ceil_mode = false);
+
+// max_pool2d_backward: The gradient of max_pool2d, grad_output routed to each window's maximum (recomputed from self).
+Tensor max_pool2d_backward(const Tensor& grad_output, const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool ceil_mode);
+
+// max_pool2d_gather: The elements of source (shaped like self) at the positions max_pool2d(self) selects (the gradient of max_pool2d_backward).
+Tensor max_pool2d_gather(const Tensor& self, const Tensor& source, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool ceil_mode);
+
+// avg_pool2d: 2-D average pooling over the last two dims of a 3-D or 4-D input (stride defaults to kernel_size).
+Tensor avg_pool2d(const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride = {}, IntArrayRef padding = 0, bool ceil_mode = false, bool count_include_pad = true, std::optional<int64_t> divisor_override = std::nullopt);
+
+// avg_pool2d_backward: The gradient of avg_pool2d (each output's gradient spread evenly over its window).
+Tensor avg_pool2d_backward(const Tensor& grad_output, const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, bool ceil_mode, bool count_include_pad, std::optional<int64_t> divisor_override);
+
+// adaptive_avg_pool2d: Average pooling to output_size [OH, OW]: window i covers [floor(i * H / OH), ceil((i + 1) * H / OH)).
+Tensor adaptive_avg_pool2d(const Tensor& self, IntArrayRef output_size);
+
+// adaptive_avg_pool2d_backward: The gradient of adaptive_avg_pool2d (output size from grad_output, input size from self).
+Tensor adaptive_avg_pool2d_backward(const Tensor& grad_output, const Tensor& self);
+
+// prod: Product of all elements (a 0-dim tensor).
+Tensor prod(const Tensor& self);
+
+// prod.dim_int: Product over dimension `dim`.
+Tensor prod(const Tensor& self, int64_t dim, bool keepdim = false);
+
+// prod_backward: The gradient of prod (all elements when dim is None), exact when self has zeros.
+Tensor prod_backward(const Tensor& grad, const Tensor& self, std::optional<int64_t> dim, bool keepdim);
+
+// var.correction: Variance over `dim` (all dims when empty) with divisor N - correction (default 1); a bool correction means unbiased.
+Tensor var(const Tensor& self, IntArrayRef dim = {}, const std::optional<Scalar>& correction = std::nullopt, bool keepdim = false);
+
+// std.correction: Standard deviation over `dim` (all dims when empty), sqrt of var.
+Tensor std(const Tensor& self, IntArrayRef dim = {}, const std::optional<Scalar>& correction = std::nullopt, bool keepdim = false);
+
+// amax: Maximum over `dim` (all dims when empty); the gradient is split evenly among ties.
+Tensor amax(const Tensor& self, IntArrayRef dim = {}, bool keepdim = false);
+
+// amin: Minimum over `dim` (all dims when empty); the gradient is split evenly among ties.
+Tensor amin(const Tensor& self, IntArrayRef dim = {}, bool keepdim = false);
+
+// minmax_backward: The gradient of amax/amin (result), split evenly among the elements equal to the extreme.
+Tensor minmax_backward(const Tensor& grad, const Tensor& self, const Tensor& result, IntArrayRef dim, bool keepdim);
+
+// max: The largest element (a 0-dim tensor); ties share the gradient evenly.
+Tensor max(const Tensor& self);
+
+// max.dim: Largest values along `dim` and their (first) indices; ties share the gradient evenly.
+std::tuple<Tensor, Tensor> max(const Tensor& self, int64_t dim, bool keepdim = false);
+
+// min: The smallest element (a 0-dim tensor); ties share the gradient evenly.
+Tensor min(const Tensor& self);
+
+// min.dim: Smallest values along `dim` and their (first) indices; ties share the gradient evenly.
+std::tuple<Tensor, Tensor> min(const Tensor& self, int64_t dim, bool keepdim = false);
+
+// argmax: Index (int64) of the first largest element along `dim`, or in the flattened tensor when dim is None.
+Tensor argmax(const Tensor& self, std::optional<int64_t> dim = std::nullopt, bool keepdim = false);
+
+// argmin: Index (int64) of the first smallest element along `dim`, or in the flattened tensor when dim is None.
+Tensor argmin(const Tensor& self, std::optional<int64_t> dim = std::nullopt, bool keepdim = false);
+
+// logsumexp: log(sum(exp(self))) over `dim`, computed stably (shifted by the maximum).
+Tensor logsumexp(const Tensor& self, IntArrayRef dim, bool keepdim = false);
+
+// norm.Scalar: The p-norm of all elements (p = 2, 1, inf, -inf, 0 or any other number); the 2-norm's gradient at 0 is 0.
+Tensor norm(const Tensor& self, const Scalar& p = 2);
+
+// norm.ScalarOpt_dim: The p-norm over `dim` (p None means 2).
+Tensor norm(const Tensor& self, const std::optional<Scalar>& p, IntArrayRef dim, bool keepdim = false);
+
+// cumsum: Cumulative sum along `dim`.
+Tensor cumsum(const Tensor& self, int64_t dim);
+
+// cumsum_backward: The gradient of cumsum, a cumulative sum from the end (flip, cumsum, flip).
+Tensor cumsum_backward(const Tensor& grad, int64_t dim);
+
+// addmm: beta * self + alpha * (mat1 @ mat2), self broadcast to the product's shape (ignored when beta is 0).
+Tensor addmm(const Tensor& self, const Tensor& mat1, const Tensor& mat2, const Scalar& beta = 1, const Scalar& alpha = 1);
+
+// linear: input @ weight.T + bias.
+Tensor linear(const Tensor& input, const Tensor& weight, const std::optional<Tensor>& bias = std::nullopt);
+
+// dot: Inner product of two 1-D tensors of the same size.
+Tensor dot(const Tensor& self, const Tensor& tensor);
+
+// outer: Outer product of two 1-D tensors.
+Tensor outer(const Tensor& self, const Tensor& vec2);
+
+// index_select: The slices of self at the (int64, 1-D) indices along `dim`.
+Tensor index_select(const Tensor& self, int64_t dim, const Tensor& index);
+
+// gather: out[i][j] = self[index[i][j]][j] (dim 0); index has self's number of dims.
+Tensor gather(const Tensor& self, int64_t dim, const Tensor& index, bool sparse_grad = false);
+
+// scatter_add: self with src[i][j] added at [index[i][j]][j] (dim 0), repeated indices accumulating.
+Tensor scatter_add(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src);
+const Tensor& scatter_add_(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src);
+
+// scatter_src_backward: The gradient of scatter_add's src, grad.gather(dim, index) zero-padded to src's shape.
+Tensor scatter_src_backward(const Tensor& grad, int64_t dim, const Tensor& index, IntArrayRef src_sizes);
+
+// index_add: self with alpha * source's slices added at the (int64, 1-D) indices along `dim`, repeated indices accumulating.
+Tensor index_add(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& source, const Scalar& alpha = 1);
+const Tensor& index_add_(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& source, const Scalar& alpha = 1);
+
+// masked_fill.Scalar: self with value where the bool mask (broadcast) is true; the result keeps self's dtype.
+Tensor masked_fill(const Tensor& self, const Tensor& mask, const Scalar& value);
+const Tensor& masked_fill_(const Tensor& self, const Tensor& mask, const Scalar& value);
+
+// masked_fill.Tensor: self with the 0-dim tensor value where the bool mask (broadcast) is true.
+Tensor masked_fill(const Tensor& self, const Tensor& mask, const Tensor& value);
+const Tensor& masked_fill_(const Tensor& self, const Tensor& mask, const Tensor& value);
+
+// cat: Concatenation along `dim` (dtypes promoted; 1-D empty tensors are skipped, as in PyTorch).
+Tensor cat(const std::vector<Tensor>& tensors, int64_t dim = 0);
+
+// stack: Stacks tensors of one shape along a new dimension `dim`.
+Tensor stack(const std::vector<Tensor>& tensors, int64_t dim = 0);
+
+// flip: Reverses the order of elements along each dim in `dims` (a copy).
+Tensor flip(const Tensor& self, IntArrayRef dims);
+
+// roll: Rotates elements along `dims` by `shifts` (the flattened tensor when dims is empty).
+Tensor roll(const Tensor& self, IntArrayRef shifts, IntArrayRef dims = {});
+
+// tril: The lower triangle of the last two dims (elements with column - row <= diagonal), the rest zero.
+Tensor tril(const Tensor& self, int64_t diagonal = 0);
+const Tensor& tril_(const Tensor& self, int64_t diagonal = 0);
+
+// triu: The upper triangle of the last two dims (elements with column - row >= diagonal), the rest zero.
+Tensor triu(const Tensor& self, int64_t diagonal = 0);
+const Tensor& triu_(const Tensor& self, int64_t diagonal = 0);
+
+// pad: Pads (negative values crop) the last dims by (left, right) pairs from the last dim backwards; only mode "constant".
+Tensor pad(const Tensor& self, IntArrayRef pad, std::string_view mode, std::optional<double> value = std::nullopt);
+
+// pad.default_mode: pad(self, pad, "constant") (the generator has no string defaults yet).
+Tensor pad(const Tensor& self, IntArrayRef pad);
+
 namespace detail {
 // Ops without the `function` variant; reached through their Tensor methods.
 Tensor view(const Tensor& self, IntArrayRef size);  // view: The same data with a new shape (one size may be -1); no copy.
 Tensor expand(const Tensor& self, IntArrayRef size);  // expand: Broadcasts size-1 dimensions to `size` (-1 keeps a size); no copy.
 Tensor contiguous(const Tensor& self);  // contiguous: self if it is contiguous, else clone().
+Tensor repeat(const Tensor& self, IntArrayRef repeats);  // repeat: Tiles self repeats[i] times along each dim (more repeats than dims add leading dims).
 }  // namespace detail
 
 // ---- operators (ops.yaml `operator:`) ----------------------------------------

@@ -57,6 +57,78 @@
   std::vector<Tensor> unbind(int64_t dim = 0) const;  // unbind.int
   std::vector<Tensor> split(int64_t split_size, int64_t dim = 0) const;  // split.Tensor
   std::vector<Tensor> chunk(int64_t chunks, int64_t dim = 0) const;  // chunk
+  Tensor expm1() const;  // expm1
+  Tensor log1p() const;  // log1p
+  Tensor log2() const;  // log2
+  Tensor rsqrt() const;  // rsqrt
+  Tensor tan() const;  // tan
+  Tensor asin() const;  // asin
+  Tensor acos() const;  // acos
+  Tensor atan() const;  // atan
+  Tensor cosh() const;  // cosh
+  Tensor square() const;  // square
+  Tensor erf() const;  // erf
+  Tensor floor() const;  // floor
+  Tensor ceil() const;  // ceil
+  Tensor round() const;  // round
+  Tensor trunc() const;  // trunc
+  Tensor clamp(const std::optional<Scalar>& min = std::nullopt, const std::optional<Scalar>& max = std::nullopt) const;  // clamp
+  Tensor clamp(const std::optional<Tensor>& min = std::nullopt, const std::optional<Tensor>& max = std::nullopt) const;  // clamp.Tensor
+  Tensor clamp_min(const Scalar& min) const;  // clamp_min
+  Tensor clamp_max(const Scalar& max) const;  // clamp_max
+  Tensor atan2(const Tensor& other) const;  // atan2
+  Tensor maximum(const Tensor& other) const;  // maximum
+  Tensor minimum(const Tensor& other) const;  // minimum
+  Tensor fmod(const Tensor& other) const;  // fmod.Tensor
+  Tensor fmod(const Scalar& other) const;  // fmod.Scalar
+  Tensor eq(const Tensor& other) const;  // eq.Tensor
+  Tensor eq(const Scalar& other) const;  // eq.Scalar
+  Tensor ne(const Tensor& other) const;  // ne.Tensor
+  Tensor ne(const Scalar& other) const;  // ne.Scalar
+  Tensor lt(const Tensor& other) const;  // lt.Tensor
+  Tensor lt(const Scalar& other) const;  // lt.Scalar
+  Tensor le(const Tensor& other) const;  // le.Tensor
+  Tensor le(const Scalar& other) const;  // le.Scalar
+  Tensor gt(const Tensor& other) const;  // gt.Tensor
+  Tensor gt(const Scalar& other) const;  // gt.Scalar
+  Tensor ge(const Tensor& other) const;  // ge.Tensor
+  Tensor ge(const Scalar& other) const;  // ge.Scalar
+  Tensor logical_and(const Tensor& other) const;  // logical_and
+  Tensor logical_or(const Tensor& other) const;  // logical_or
+  Tensor logical_xor(const Tensor& other) const;  // logical_xor
+  Tensor logical_not() const;  // logical_not
+  Tensor softmax(int64_t dim) const;  // softmax.int
+  Tensor log_softmax(int64_t dim) const;  // log_softmax.int
+  Tensor prod() const;  // prod
+  Tensor prod(int64_t dim, bool keepdim = false) const;  // prod.dim_int
+  Tensor var(IntArrayRef dim = {}, const std::optional<Scalar>& correction = std::nullopt, bool keepdim = false) const;  // var.correction
+  Tensor std(IntArrayRef dim = {}, const std::optional<Scalar>& correction = std::nullopt, bool keepdim = false) const;  // std.correction
+  Tensor amax(IntArrayRef dim = {}, bool keepdim = false) const;  // amax
+  Tensor amin(IntArrayRef dim = {}, bool keepdim = false) const;  // amin
+  Tensor max() const;  // max
+  std::tuple<Tensor, Tensor> max(int64_t dim, bool keepdim = false) const;  // max.dim
+  Tensor min() const;  // min
+  std::tuple<Tensor, Tensor> min(int64_t dim, bool keepdim = false) const;  // min.dim
+  Tensor argmax(std::optional<int64_t> dim = std::nullopt, bool keepdim = false) const;  // argmax
+  Tensor argmin(std::optional<int64_t> dim = std::nullopt, bool keepdim = false) const;  // argmin
+  Tensor logsumexp(IntArrayRef dim, bool keepdim = false) const;  // logsumexp
+  Tensor norm(const Scalar& p = 2) const;  // norm.Scalar
+  Tensor norm(const std::optional<Scalar>& p, IntArrayRef dim, bool keepdim = false) const;  // norm.ScalarOpt_dim
+  Tensor cumsum(int64_t dim) const;  // cumsum
+  Tensor addmm(const Tensor& mat1, const Tensor& mat2, const Scalar& beta = 1, const Scalar& alpha = 1) const;  // addmm
+  Tensor dot(const Tensor& tensor) const;  // dot
+  Tensor outer(const Tensor& vec2) const;  // outer
+  Tensor index_select(int64_t dim, const Tensor& index) const;  // index_select
+  Tensor gather(int64_t dim, const Tensor& index, bool sparse_grad = false) const;  // gather
+  Tensor scatter_add(int64_t dim, const Tensor& index, const Tensor& src) const;  // scatter_add
+  Tensor index_add(int64_t dim, const Tensor& index, const Tensor& source, const Scalar& alpha = 1) const;  // index_add
+  Tensor masked_fill(const Tensor& mask, const Scalar& value) const;  // masked_fill.Scalar
+  Tensor masked_fill(const Tensor& mask, const Tensor& value) const;  // masked_fill.Tensor
+  Tensor repeat(IntArrayRef repeats) const;  // repeat
+  Tensor flip(IntArrayRef dims) const;  // flip
+  Tensor roll(IntArrayRef shifts, IntArrayRef dims = {}) const;  // roll
+  Tensor tril(int64_t diagonal = 0) const;  // tril
+  Tensor triu(int64_t diagonal = 0) const;  // triu
   const Tensor& add_(const Tensor& other, const Scalar& alpha = 1) const;  // add.Tensor, in place
   const Tensor& add_(const Scalar& other, const Scalar& alpha = 1) const;  // add.Scalar, in place
   const Tensor& sub_(const Tensor& other, const Scalar& alpha = 1) const;  // sub.Tensor, in place
@@ -80,4 +152,36 @@
   const Tensor& sign_() const;  // sign, in place
   const Tensor& reciprocal_() const;  // reciprocal, in place
   const Tensor& sinh_() const;  // sinh, in place
+  const Tensor& expm1_() const;  // expm1, in place
+  const Tensor& log1p_() const;  // log1p, in place
+  const Tensor& log2_() const;  // log2, in place
+  const Tensor& rsqrt_() const;  // rsqrt, in place
+  const Tensor& tan_() const;  // tan, in place
+  const Tensor& asin_() const;  // asin, in place
+  const Tensor& acos_() const;  // acos, in place
+  const Tensor& atan_() const;  // atan, in place
+  const Tensor& cosh_() const;  // cosh, in place
+  const Tensor& square_() const;  // square, in place
+  const Tensor& erf_() const;  // erf, in place
+  const Tensor& floor_() const;  // floor, in place
+  const Tensor& ceil_() const;  // ceil, in place
+  const Tensor& round_() const;  // round, in place
+  const Tensor& trunc_() const;  // trunc, in place
+  const Tensor& leaky_relu_(const Scalar& negative_slope = 0.01) const;  // leaky_relu, in place
+  const Tensor& elu_(const Scalar& alpha = 1, const Scalar& scale = 1, const Scalar& input_scale = 1) const;  // elu, in place
+  const Tensor& gelu_(std::string_view approximate) const;  // gelu, in place
+  const Tensor& gelu_() const;  // gelu.default, in place
+  const Tensor& silu_() const;  // silu, in place
+  const Tensor& clamp_(const std::optional<Scalar>& min = std::nullopt, const std::optional<Scalar>& max = std::nullopt) const;  // clamp, in place
+  const Tensor& clamp_min_(const Scalar& min) const;  // clamp_min, in place
+  const Tensor& clamp_max_(const Scalar& max) const;  // clamp_max, in place
+  const Tensor& atan2_(const Tensor& other) const;  // atan2, in place
+  const Tensor& fmod_(const Tensor& other) const;  // fmod.Tensor, in place
+  const Tensor& fmod_(const Scalar& other) const;  // fmod.Scalar, in place
+  const Tensor& scatter_add_(int64_t dim, const Tensor& index, const Tensor& src) const;  // scatter_add, in place
+  const Tensor& index_add_(int64_t dim, const Tensor& index, const Tensor& source, const Scalar& alpha = 1) const;  // index_add, in place
+  const Tensor& masked_fill_(const Tensor& mask, const Scalar& value) const;  // masked_fill.Scalar, in place
+  const Tensor& masked_fill_(const Tensor& mask, const Tensor& value) const;  // masked_fill.Tensor, in place
+  const Tensor& tril_(int64_t diagonal = 0) const;  // tril, in place
+  const Tensor& triu_(int64_t diagonal = 0) const;  // triu, in place
 // clang-format on

@@ -59,6 +59,78 @@ inline Tensor Tensor::flatten(int64_t start_dim, int64_t end_dim) const { return
 inline std::vector<Tensor> Tensor::unbind(int64_t dim) const { return dg::unbind(*this, dim); }
 inline std::vector<Tensor> Tensor::split(int64_t split_size, int64_t dim) const { return dg::split(*this, split_size, dim); }
 inline std::vector<Tensor> Tensor::chunk(int64_t chunks, int64_t dim) const { return dg::chunk(*this, chunks, dim); }
+inline Tensor Tensor::expm1() const { return dg::expm1(*this); }
+inline Tensor Tensor::log1p() const { return dg::log1p(*this); }
+inline Tensor Tensor::log2() const { return dg::log2(*this); }
+inline Tensor Tensor::rsqrt() const { return dg::rsqrt(*this); }
+inline Tensor Tensor::tan() const { return dg::tan(*this); }
+inline Tensor Tensor::asin() const { return dg::asin(*this); }
+inline Tensor Tensor::acos() const { return dg::acos(*this); }
+inline Tensor Tensor::atan() const { return dg::atan(*this); }
+inline Tensor Tensor::cosh() const { return dg::cosh(*this); }
+inline Tensor Tensor::square() const { return dg::square(*this); }
+inline Tensor Tensor::erf() const { return dg::erf(*this); }
+inline Tensor Tensor::floor() const { return dg::floor(*this); }
+inline Tensor Tensor::ceil() const { return dg::ceil(*this); }
+inline Tensor Tensor::round() const { return dg::round(*this); }
+inline Tensor Tensor::trunc() const { return dg::trunc(*this); }
+inline Tensor Tensor::clamp(const std::optional<Scalar>& min, const std::optional<Scalar>& max) const { return dg::clamp(*this, min, max); }
+inline Tensor Tensor::clamp(const std::optional<Tensor>& min, const std::optional<Tensor>& max) const { return dg::clamp(*this, min, max); }
+inline Tensor Tensor::clamp_min(const Scalar& min) const { return dg::clamp_min(*this, min); }
+inline Tensor Tensor::clamp_max(const Scalar& max) const { return dg::clamp_max(*this, max); }
+inline Tensor Tensor::atan2(const Tensor& other) const { return dg::atan2(*this, other); }
+inline Tensor Tensor::maximum(const Tensor& other) const { return dg::maximum(*this, other); }
+inline Tensor Tensor::minimum(const Tensor& other) const { return dg::minimum(*this, other); }
+inline Tensor Tensor::fmod(const Tensor& other) const { return dg::fmod(*this, other); }
+inline Tensor Tensor::fmod(const Scalar& other) const { return dg::fmod(*this, other); }
+inline Tensor Tensor::eq(const Tensor& other) const { return dg::eq(*this, other); }
+inline Tensor Tensor::eq(const Scalar& other) const { return dg::eq(*this, other); }
+inline Tensor Tensor::ne(const Tensor& other) const { return dg::ne(*this, other); }
+inline Tensor Tensor::ne(const Scalar& other) const { return dg::ne(*this, other); }
+inline Tensor Tensor::lt(const Tensor& other) const { return dg::lt(*this, other); }
+inline Tensor Tensor::lt(const Scalar& other) const { return dg::lt(*this, other); }
+inline Tensor Tensor::le(const Tensor& other) const { return dg::le(*this, other); }
+inline Tensor Tensor::le(const Scalar& other) const { return dg::le(*this, other); }
+inline Tensor Tensor::gt(const Tensor& other) const { return dg::gt(*this, other); }
+inline Tensor Tensor::gt(const Scalar& other) const { return dg::gt(*this, other); }
+inline Tensor Tensor::ge(const Tensor& other) const { return dg::ge(*this, other); }
+inline Tensor Tensor::ge(const Scalar& other) const { return dg::ge(*this, other); }
+inline Tensor Tensor::logical_and(const Tensor& other) const { return dg::logical_and(*this, other); }
+inline Tensor Tensor::logical_or(const Tensor& other) const { return dg::logical_or(*this, other); }
+inline Tensor Tensor::logical_xor(const Tensor& other) const { return dg::logical_xor(*this, other); }
+inline Tensor Tensor::logical_not() const { return dg::logical_not(*this); }
+inline Tensor Tensor::softmax(int64_t dim) const { return dg::softmax(*this, dim); }
+inline Tensor Tensor::log_softmax(int64_t dim) const { return dg::log_softmax(*this, dim); }
+inline Tensor Tensor::prod() const { return dg::prod(*this); }
+inline Tensor Tensor::prod(int64_t dim, bool keepdim) const { return dg::prod(*this, dim, keepdim); }
+inline Tensor Tensor::var(IntArrayRef dim, const std::optional<Scalar>& correction, bool keepdim) const { return dg::var(*this, dim, correction, keepdim); }
+inline Tensor Tensor::std(IntArrayRef dim, const std::optional<Scalar>& correction, bool keepdim) const { return dg::std(*this, dim, correction, keepdim); }
+inline Tensor Tensor::amax(IntArrayRef dim, bool keepdim) const { return dg::amax(*this, dim, keepdim); }
+inline Tensor Tensor::amin(IntArrayRef dim, bool keepdim) const { return dg::amin(*this, dim, keepdim); }
+inline Tensor Tensor::max() const { return dg::max(*this); }
+inline std::tuple<Tensor, Tensor> Tensor::max(int64_t dim, bool keepdim) const { return dg::max(*this, dim, keepdim); }
+inline Tensor Tensor::min() const { return dg::min(*this); }
+inline std::tuple<Tensor, Tensor> Tensor::min(int64_t dim, bool keepdim) const { return dg::min(*this, dim, keepdim); }
+inline Tensor Tensor::argmax(std::optional<int64_t> dim, bool keepdim) const { return dg::argmax(*this, dim, keepdim); }
+inline Tensor Tensor::argmin(std::optional<int64_t> dim, bool keepdim) const { return dg::argmin(*this, dim, keepdim); }
+inline Tensor Tensor::logsumexp(IntArrayRef dim, bool keepdim) const { return dg::logsumexp(*this, dim, keepdim); }
+inline Tensor Tensor::norm(const Scalar& p) const { return dg::norm(*this, p); }
+inline Tensor Tensor::norm(const std::optional<Scalar>& p, IntArrayRef dim, bool keepdim) const { return dg::norm(*this, p, dim, keepdim); }
+inline Tensor Tensor::cumsum(int64_t dim) const { return dg::cumsum(*this, dim); }
+inline Tensor Tensor::addmm(const Tensor& mat1, const Tensor& mat2, const Scalar& beta, const Scalar& alpha) const { return dg::addmm(*this, mat1, mat2, beta, alpha); }
+inline Tensor Tensor::dot(const Tensor& tensor) const { return dg::dot(*this, tensor); }
+inline Tensor Tensor::outer(const Tensor& vec2) const { return dg::outer(*this, vec2); }
+inline Tensor Tensor::index_select(int64_t dim, const Tensor& index) const { return dg::index_select(*this, dim, index); }
+inline Tensor Tensor::gather(int64_t dim, const Tensor& index, bool sparse_grad) const { return dg::gather(*this, dim, index, sparse_grad); }
+inline Tensor Tensor::scatter_add(int64_t dim, const Tensor& index, const Tensor& src) const { return dg::scatter_add(*this, dim, index, src); }
+inline Tensor Tensor::index_add(int64_t dim, const Tensor& index, const Tensor& source, const Scalar& alpha) const { return dg::index_add(*this, dim, index, source, alpha); }
+inline Tensor Tensor::masked_fill(const Tensor& mask, const Scalar& value) const { return dg::masked_fill(*this, mask, value); }
+inline Tensor Tensor::masked_fill(const Tensor& mask, const Tensor& value) const { return dg::masked_fill(*this, mask, value); }
+inline Tensor Tensor::repeat(IntArrayRef repeats) const { return dg::detail::repeat(*this, repeats); }
+inline Tensor Tensor::flip(IntArrayRef dims) const { return dg::flip(*this, dims); }
+inline Tensor Tensor::roll(IntArrayRef shifts, IntArrayRef dims) const { return dg::roll(*this, shifts, dims); }
+inline Tensor Tensor::tril(int64_t diagonal) const { return dg::tril(*this, diagonal); }
+inline Tensor Tensor::triu(int64_t diagonal) const { return dg::triu(*this, diagonal); }
 inline const Tensor& Tensor::add_(const Tensor& other, const Scalar& alpha) const { return dg::add_(*this, other, alpha); }
 inline const Tensor& Tensor::add_(const Scalar& other, const Scalar& alpha) const { return dg::add_(*this, other, alpha); }
 inline const Tensor& Tensor::sub_(const Tensor& other, const Scalar& alpha) const { return dg::sub_(*this, other, alpha); }
@@ -82,5 +154,37 @@ inline const Tensor& Tensor::abs_() const { return dg::abs_(*this); }
 inline const Tensor& Tensor::sign_() const { return dg::sign_(*this); }
 inline const Tensor& Tensor::reciprocal_() const { return dg::reciprocal_(*this); }
 inline const Tensor& Tensor::sinh_() const { return dg::sinh_(*this); }
+inline const Tensor& Tensor::expm1_() const { return dg::expm1_(*this); }
+inline const Tensor& Tensor::log1p_() const { return dg::log1p_(*this); }
+inline const Tensor& Tensor::log2_() const { return dg::log2_(*this); }
+inline const Tensor& Tensor::rsqrt_() const { return dg::rsqrt_(*this); }
+inline const Tensor& Tensor::tan_() const { return dg::tan_(*this); }
+inline const Tensor& Tensor::asin_() const { return dg::asin_(*this); }
+inline const Tensor& Tensor::acos_() const { return dg::acos_(*this); }
+inline const Tensor& Tensor::atan_() const { return dg::atan_(*this); }
+inline const Tensor& Tensor::cosh_() const { return dg::cosh_(*this); }
+inline const Tensor& Tensor::square_() const { return dg::square_(*this); }
+inline const Tensor& Tensor::erf_() const { return dg::erf_(*this); }
+inline const Tensor& Tensor::floor_() const { return dg::floor_(*this); }
+inline const Tensor& Tensor::ceil_() const { return dg::ceil_(*this); }
+inline const Tensor& Tensor::round_() const { return dg::round_(*this); }
+inline const Tensor& Tensor::trunc_() const { return dg::trunc_(*this); }
+inline const Tensor& Tensor::leaky_relu_(const Scalar& negative_slope) const { return dg::leaky_relu_(*this, negative_slope); }
+inline const Tensor& Tensor::elu_(const Scalar& alpha, const Scalar& scale, const Scalar& input_scale) const { return dg::elu_(*this, alpha, scale, input_scale); }
+inline const Tensor& Tensor::gelu_(std::string_view approximate) const { return dg::gelu_(*this, approximate); }
+inline const Tensor& Tensor::gelu_() const { return dg::gelu_(*this); }
+inline const Tensor& Tensor::silu_() const { return dg::silu_(*this); }
+inline const Tensor& Tensor::clamp_(const std::optional<Scalar>& min, const std::optional<Scalar>& max) const { return dg::clamp_(*this, min, max); }
+inline const Tensor& Tensor::clamp_min_(const Scalar& min) const { return dg::clamp_min_(*this, min); }
+inline const Tensor& Tensor::clamp_max_(const Scalar& max) const { return dg::clamp_max_(*this, max); }
+inline const Tensor& Tensor::atan2_(const Tensor& other) const { return dg::atan2_(*this, other); }
+inline const Tensor& Tensor::fmod_(const Tensor& other) const { return dg::fmod_(*this, other); }
+inline const Tensor& Tensor::fmod_(const Scalar& other) const { return dg::fmod_(*this, other); }
+inline const Tensor& Tensor::scatter_add_(int64_t dim, const Tensor& index, const Tensor& src) const { return dg::scatter_add_(*this, dim, index, src); }
+inline const Tensor& Tensor::index_add_(int64_t dim, const Tensor& index, const Tensor& source, const Scalar& alpha) const { return dg::index_add_(*this, dim, index, source, alpha); }
+inline const Tensor& Tensor::masked_fill_(const Tensor& mask, const Scalar& value) const { return dg::masked_fill_(*this, mask, value); }
+inline const Tensor& Tensor::masked_fill_(const Tensor& mask, const Tensor& value) const { return dg::masked_fill_(*this, mask, value); }
+inline const Tensor& Tensor::tril_(int64_t diagonal) const { return dg::tril_(*this, diagonal); }
+inline const Tensor& Tensor::triu_(int64_t diagonal) const { return dg::triu_(*this, diagonal); }
 
 }  // namespace dg

@@ -37,3 +37,4 @@ std::vector<Tensor> chunk(const Tensor& self, int64_t chunks, int64_t dim);
 #include "dynagrad/composite_index.h"
 #include "dynagrad/composite_nn.h"
 #include "dynagrad/composite_pointwise.h"
+#include "dynagrad/composite_conv.h"

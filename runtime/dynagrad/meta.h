@@ -107,3 +107,4 @@ TensorMeta as_strided_backward_adjoint(const char* op, const Tensor& grad, IntAr
 // Shape rules of the operator groups, one header each.
 #include "dynagrad/meta_index.h"
 #include "dynagrad/meta_nn.h"
+#include "dynagrad/meta_conv.h"

@@ -38,24 +38,31 @@ SKIP = {
 RENAME = {
     "sum_to": None, "sum_backward": None, "pow_backward": None, "maybe_multiply": None, "permute_backward": None,
     "as_strided_backward": None, "as_strided_backward_adjoint": None,
+    "_softmax_backward_data": lambda g, out, dim: torch.ops.aten._softmax_backward_data(g, out, dim, out.dtype),
+    "_log_softmax_backward_data":
+        lambda g, out, dim: torch.ops.aten._log_softmax_backward_data(g, out, dim, out.dtype),
 }
 
 
-def resolve(base):
+def candidates(base):
+    """PyTorch callables that may be this op, most specific first. F.* comes
+    before torch.*: the functional forms carry the argument names dynagrad
+    uses for them (torch.nll_loss & co. keep legacy positional parameters)."""
     if base in RENAME:
-        return RENAME[base]
-    for ns in (torch, F, torch.special, torch.linalg):
+        return [RENAME[base]] if RENAME[base] else []
+    found = []
+    for ns in (F, torch, torch.special, torch.linalg):
         fn = getattr(ns, base, None)
         if callable(fn):
-            return fn
+            found.append(fn)
     aten = getattr(torch.ops.aten, base, None)  # backward helpers: aten.tanh_backward, ...
     if aten is not None:
-        return aten
+        found.append(aten)
     if base.endswith("_") and hasattr(torch.Tensor, base):  # in-place ops: on a clone
-        return lambda self, *a, **k: getattr(self.clone(), base)(*a, **k)
-    if hasattr(torch.Tensor, base):
-        return lambda self, *a, **k: getattr(self, base)(*a, **k)
-    return None
+        found.append(lambda self, *a, **k: getattr(self.clone(), base)(*a, **k))
+    elif hasattr(torch.Tensor, base):
+        found.append(lambda self, *a, **k: getattr(self, base)(*a, **k))
+    return found
 
 
 def draw(spec, rng):
@@ -87,39 +94,65 @@ def encode(t):
 
 
 def call(op, sample, rng):
-    """Returns (inputs, outputs) as tensors, or raises."""
-    fn = resolve(op.base)
-    if fn is None:
+    """Returns (inputs, outputs) as tensors, or raises. Tries two calling
+    conventions on each candidate: tensors by position and the rest by
+    keyword (what F.* wants: it has legacy positional parameters), then
+    everything by position in signature order, switching to keywords after
+    the first argument the sample leaves to its default."""
+    fns = candidates(op.base)
+    if not fns:
         raise LookupError("no PyTorch function of this name")
-    inputs, pos, kw, skipped = [], [], {}, False
+    inputs, values = [], []
     for a in op.sig.args:
-        given = a.name in sample.values
         v = sample.values.get(a.name)
         if a.type == "Tensor[]":
             ts = [draw(s, rng) for s in v]
             inputs += ts
-            value = ts
+            values.append((a, True, ts))
         elif a.type in ("Tensor", "Tensor?"):
-            if v is None:
-                value = None
+            t = None if v is None else draw(v, rng)
+            if t is not None:
+                inputs.append(t)
+            values.append((a, True, t))
+        else:
+            values.append((a, a.name in sample.values, v))
+
+    def by_kind():
+        # Leading tensors by position; everything after the first non-tensor by keyword.
+        pos, kw, leading = [], {}, True
+        for a, given, v in values:
+            is_tensor = a.type in ("Tensor", "Tensor?", "Tensor[]")
+            leading = leading and is_tensor
+            if leading:
+                pos.append(v)
+            elif given and (v is not None or not is_tensor):
+                kw[a.name] = v
+        while pos and pos[-1] is None:
+            pos.pop()
+        return pos, kw
+
+    def in_order():
+        pos, kw, gap = [], {}, False
+        for a, given, v in values:
+            if not given:
+                gap = True
+            elif gap or a.kwarg_only:
+                kw[a.name] = v
             else:
-                value = draw(v, rng)
-                inputs.append(value)
-        else:
-            value = v
-        if not given and a.type not in ("Tensor", "Tensor[]"):
-            skipped = True  # later arguments must go by keyword
-            continue
-        if skipped or a.kwarg_only:
-            kw[a.name if a.name != "self" else "input"] = value
-        else:
-            pos.append(value)
-    out = fn(*pos, **kw)
-    if isinstance(out, torch.Tensor):
-        outs = [out]
-    else:
-        outs = list(out)
-    return inputs, outs
+                pos.append(v)
+        return pos, kw
+
+    errors = []
+    for fn in fns:
+        for pos, kw in (by_kind(), in_order()):
+            try:
+                out = fn(*pos, **kw)
+            except Exception as e:  # noqa: BLE001 - try the next way, report all if none fits
+                errors.append(f"{type(e).__name__}: {str(e).splitlines()[0][:80]}")
+                continue
+            outs = [out] if isinstance(out, torch.Tensor) else list(out)
+            return inputs, outs
+    raise RuntimeError(" | ".join(errors))
 
 
 def main():

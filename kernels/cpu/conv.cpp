@@ -1,0 +1,357 @@
+// Convolution (1-D and 2-D, groups, stride, padding, dilation, transposed).
+//
+// Everything is expressed with the three products of one ordinary
+// convolution y = conv(x, w): forward (x, w -> y), backward data (gy, w -> gx)
+// and backward weights (gy, x -> gw). A transposed convolution is the
+// backward-data product of the ordinary convolution it inverts, and the
+// backward of each op is another of the three, so one set of kernels serves
+// convolution_nobias, convolution_backward_input and
+// convolution_backward_weight in both modes. 1-D is 2-D with a height of 1.
+//
+// float32 runs oneDNN's convolution primitives on plain NCHW memory (cached
+// by shape); float64, shapes oneDNN refuses and empty problems run direct
+// loops.
+#include <array>
+#include <cstdint>
+#include <cstring>
+#include <mutex>
+#include <unordered_map>
+
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include "cv_common.h"
+#include "dynagrad/meta.h"
+#include "kernel_decls.h"
+#include "parallel.h"
+
+namespace dg::cpu {
+
+namespace {
+
+// One ordinary convolution: x [N, C, H, W] * w [O, C / G, KH, KW] -> y [N, O, OH, OW].
+struct ConvGeom {
+  int64_t N, C, H, W, O, KH, KW, OH, OW, sh, sw, ph, pw, dh, dw, G;
+  int64_t Cg() const { return C / G; }
+  int64_t Og() const { return O / G; }
+  bool empty() const { return N == 0 || C == 0 || O == 0 || OH == 0 || OW == 0 || H == 0 || W == 0; }
+};
+
+ConvGeom make_geom(IntArrayRef x, IntArrayRef w, IntArrayRef y, IntArrayRef stride, IntArrayRef padding,
+                   IntArrayRef dilation, int64_t groups) {
+  const int64_t spatial = static_cast<int64_t>(w.size()) - 2;
+  const DimVector s = meta::expand_param("convolution", "stride", stride, spatial);
+  const DimVector p = meta::expand_param("convolution", "padding", padding, spatial);
+  const DimVector d = meta::expand_param("convolution", "dilation", dilation, spatial);
+  ConvGeom g{};
+  g.N = x[0], g.C = x[1], g.O = w[0], g.G = groups;
+  if (spatial == 1) {
+    g.H = 1, g.W = x[2], g.KH = 1, g.KW = w[2], g.OH = 1, g.OW = y[2];
+    g.sh = 1, g.sw = s[0], g.ph = 0, g.pw = p[0], g.dh = 1, g.dw = d[0];
+  } else {
+    g.H = x[2], g.W = x[3], g.KH = w[2], g.KW = w[3], g.OH = y[2], g.OW = y[3];
+    g.sh = s[0], g.sw = s[1], g.ph = p[0], g.pw = p[1], g.dh = d[0], g.dw = d[1];
+  }
+  return g;
+}
+
+// ---------------------------------------------------------------- direct loops
+
+// For each kernel tap (kh, kw): the output rows/cols that read inside the
+// input, and the input offset they read at.
+struct Tap {
+  int64_t oh0, oh1, ow0, ow1, offh, offw;
+};
+
+inline Tap tap(const ConvGeom& g, int64_t kh, int64_t kw) {
+  Tap t{};
+  t.offh = kh * g.dh - g.ph;
+  t.offw = kw * g.dw - g.pw;
+  cv::valid_range(t.offh, g.sh, g.H, g.OH, t.oh0, t.oh1);
+  cv::valid_range(t.offw, g.sw, g.W, g.OW, t.ow0, t.ow1);
+  return t;
+}
+
+template <typename T>
+void loop_forward(T* y, const T* x, const T* w, const ConvGeom& g) {
+  const int64_t Cg = g.Cg(), Og = g.Og(), HW = g.H * g.W, OHW = g.OH * g.OW, K = g.KH * g.KW;
+  parallel_for(g.N * g.O, Cg * K * OHW, [&](int64_t b, int64_t e) {
+    for (int64_t idx = b; idx < e; ++idx) {
+      const int64_t n = idx / g.O, o = idx % g.O, grp = o / Og;
+      T* yp = y + idx * OHW;
+      std::fill(yp, yp + OHW, T(0));
+      for (int64_t c = 0; c < Cg; ++c) {
+        const T* xp = x + (n * g.C + grp * Cg + c) * HW;
+        const T* wp = w + (o * Cg + c) * K;
+        for (int64_t kh = 0; kh < g.KH; ++kh) {
+          for (int64_t kw = 0; kw < g.KW; ++kw) {
+            const Tap t = tap(g, kh, kw);
+            const T wv = wp[kh * g.KW + kw];
+            for (int64_t oh = t.oh0; oh < t.oh1; ++oh) {
+              const T* xr = xp + (oh * g.sh + t.offh) * g.W + t.offw;
+              T* yr = yp + oh * g.OW;
+              for (int64_t ow = t.ow0; ow < t.ow1; ++ow) yr[ow] += wv * xr[ow * g.sw];
+            }
+          }
+        }
+      }
+    }
+  });
+}
+
+template <typename T>
+void loop_backward_data(T* gx, const T* gy, const T* w, const ConvGeom& g) {
+  const int64_t Cg = g.Cg(), Og = g.Og(), HW = g.H * g.W, OHW = g.OH * g.OW, K = g.KH * g.KW;
+  // One task per input channel: each writes only its own plane of gx.
+  parallel_for(g.N * g.C, Og * K * OHW, [&](int64_t b, int64_t e) {
+    for (int64_t idx = b; idx < e; ++idx) {
+      const int64_t n = idx / g.C, ci = idx % g.C, grp = ci / Cg, c = ci % Cg;
+      T* xp = gx + idx * HW;
+      std::fill(xp, xp + HW, T(0));
+      for (int64_t o = grp * Og; o < (grp + 1) * Og; ++o) {
+        const T* yp = gy + (n * g.O + o) * OHW;
+        const T* wp = w + (o * Cg + c) * K;
+        for (int64_t kh = 0; kh < g.KH; ++kh) {
+          for (int64_t kw = 0; kw < g.KW; ++kw) {
+            const Tap t = tap(g, kh, kw);
+            const T wv = wp[kh * g.KW + kw];
+            for (int64_t oh = t.oh0; oh < t.oh1; ++oh) {
+              T* xr = xp + (oh * g.sh + t.offh) * g.W + t.offw;
+              const T* yr = yp + oh * g.OW;
+              for (int64_t ow = t.ow0; ow < t.ow1; ++ow) xr[ow * g.sw] += wv * yr[ow];
+            }
+          }
+        }
+      }
+    }
+  });
+}
+
+template <typename T>
+void loop_backward_weight(T* gw, const T* gy, const T* x, const ConvGeom& g) {
+  const int64_t Cg = g.Cg(), Og = g.Og(), HW = g.H * g.W, OHW = g.OH * g.OW, K = g.KH * g.KW;
+  parallel_for(g.O * Cg, g.N * K * OHW, [&](int64_t b, int64_t e) {
+    for (int64_t idx = b; idx < e; ++idx) {
+      const int64_t o = idx / Cg, c = idx % Cg, grp = o / Og;
+      for (int64_t kh = 0; kh < g.KH; ++kh) {
+        for (int64_t kw = 0; kw < g.KW; ++kw) {
+          const Tap t = tap(g, kh, kw);
+          T acc = 0;
+          for (int64_t n = 0; n < g.N; ++n) {
+            const T* yp = gy + (n * g.O + o) * OHW;
+            const T* xp = x + (n * g.C + grp * Cg + c) * HW;
+            for (int64_t oh = t.oh0; oh < t.oh1; ++oh) {
+              const T* xr = xp + (oh * g.sh + t.offh) * g.W + t.offw;
+              const T* yr = yp + oh * g.OW;
+              for (int64_t ow = t.ow0; ow < t.ow1; ++ow) acc += yr[ow] * xr[ow * g.sw];
+            }
+          }
+          gw[idx * K + kh * g.KW + kw] = acc;
+        }
+      }
+    }
+  });
+}
+
+// ---------------------------------------------------------------- oneDNN f32
+
+enum class ConvKind : int64_t { kForward = 0, kBackwardData = 1, kBackwardWeights = 2 };
+
+struct ConvKey {
+  std::array<int64_t, 17> v;
+  bool operator==(const ConvKey& o) const { return v == o.v; }
+};
+struct ConvKeyHash {
+  size_t operator()(const ConvKey& k) const {
+    size_t h = 1469598103934665603ull;
+    for (int64_t x : k.v) h = (h ^ static_cast<size_t>(x)) * 1099511628211ull;
+    return h;
+  }
+};
+
+class ConvContext {
+ public:
+  static ConvContext& get() {
+    static ConvContext ctx;
+    return ctx;
+  }
+  const dnnl::engine& engine() const { return engine_; }
+
+  struct Entry {
+    bool ok = false;  // false: oneDNN has no implementation for this shape; use the loops
+    dnnl::primitive prim;
+    dnnl::memory::desc x, w, y;
+  };
+
+  Entry primitive(ConvKind kind, const ConvGeom& g) {
+    const ConvKey key{{static_cast<int64_t>(kind), g.N, g.C, g.H, g.W, g.O, g.KH, g.KW, g.OH, g.OW, g.sh, g.sw, g.ph,
+                       g.pw, g.dh, g.dw, g.G}};
+    std::lock_guard<std::mutex> lk(mutex_);
+    auto it = cache_.find(key);
+    if (it != cache_.end()) return it->second;
+    Entry e = create(kind, g);
+    if (cache_.size() >= kMaxEntries) cache_.clear();  // shapes churn rarely; keep it bounded
+    cache_.emplace(key, e);
+    return e;
+  }
+
+ private:
+  static constexpr size_t kMaxEntries = 512;
+  ConvContext() : engine_(dnnl::engine::kind::cpu, 0) {}
+
+  Entry create(ConvKind kind, const ConvGeom& g) const {
+    using dt = dnnl::memory::data_type;
+    using tag = dnnl::memory::format_tag;
+    Entry e;
+    e.x = dnnl::memory::desc({g.N, g.C, g.H, g.W}, dt::f32, tag::nchw);
+    e.y = dnnl::memory::desc({g.N, g.O, g.OH, g.OW}, dt::f32, tag::nchw);
+    e.w = g.G == 1 ? dnnl::memory::desc({g.O, g.C, g.KH, g.KW}, dt::f32, tag::oihw)
+                   : dnnl::memory::desc({g.G, g.Og(), g.Cg(), g.KH, g.KW}, dt::f32, tag::goihw);
+    // oneDNN wants the right padding explicitly; the exact value can be
+    // negative when the stride skips the input's last elements, and any
+    // value up to stride - 1 larger describes the same output size.
+    auto pad_r = [](int64_t in, int64_t out, int64_t k, int64_t s, int64_t p, int64_t d) {
+      const int64_t exact = (out - 1) * s + (k - 1) * d + 1 - in - p;
+      return exact < 0 && exact + s - 1 >= 0 ? int64_t(0) : exact;
+    };
+    const dnnl::memory::dims strides{g.sh, g.sw}, dil{g.dh - 1, g.dw - 1}, pl{g.ph, g.pw},
+        pr{pad_r(g.H, g.OH, g.KH, g.sh, g.ph, g.dh), pad_r(g.W, g.OW, g.KW, g.sw, g.pw, g.dw)};
+    try {
+      const auto alg = dnnl::algorithm::convolution_direct;
+      dnnl::convolution_forward::primitive_desc fwd(
+          dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, alg, e.x, e.w, e.y, strides, dil, pl, pr),
+          engine_);
+      if (kind == ConvKind::kForward) {
+        e.prim = dnnl::convolution_forward(fwd);
+      } else if (kind == ConvKind::kBackwardData) {
+        e.prim = dnnl::convolution_backward_data(dnnl::convolution_backward_data::primitive_desc(
+            dnnl::convolution_backward_data::desc(alg, e.x, e.w, e.y, strides, dil, pl, pr), engine_, fwd));
+      } else {
+        e.prim = dnnl::convolution_backward_weights(dnnl::convolution_backward_weights::primitive_desc(
+            dnnl::convolution_backward_weights::desc(alg, e.x, e.w, e.y, strides, dil, pl, pr), engine_, fwd));
+      }
+      e.ok = true;
+    } catch (const dnnl::error&) {
+      e.ok = false;
+    }
+    return e;
+  }
+
+  dnnl::engine engine_;
+  std::mutex mutex_;
+  std::unordered_map<ConvKey, Entry, ConvKeyHash> cache_;
+};
+
+// Runs one product with oneDNN; false when oneDNN cannot (the caller loops).
+bool dnnl_conv(ConvKind kind, const ConvGeom& g, float* x, float* w, float* y) {
+  if (g.empty()) return false;
+  ConvContext& ctx = ConvContext::get();
+  const ConvContext::Entry e = ctx.primitive(kind, g);
+  if (!e.ok) return false;
+  thread_local dnnl::stream stream(ctx.engine());  // streams are per thread, primitives shared
+  dnnl::memory xm(e.x, ctx.engine(), x), wm(e.w, ctx.engine(), w), ym(e.y, ctx.engine(), y);
+  switch (kind) {
+    case ConvKind::kForward:
+      e.prim.execute(stream, {{DNNL_ARG_SRC, xm}, {DNNL_ARG_WEIGHTS, wm}, {DNNL_ARG_DST, ym}});
+      break;
+    case ConvKind::kBackwardData:
+      e.prim.execute(stream, {{DNNL_ARG_DIFF_SRC, xm}, {DNNL_ARG_WEIGHTS, wm}, {DNNL_ARG_DIFF_DST, ym}});
+      break;
+    case ConvKind::kBackwardWeights:
+      e.prim.execute(stream, {{DNNL_ARG_SRC, xm}, {DNNL_ARG_DIFF_WEIGHTS, wm}, {DNNL_ARG_DIFF_DST, ym}});
+      break;
+  }
+  stream.wait();
+  return true;
+}
+
+// ---------------------------------------------------------------- the three products
+
+template <typename T>
+void conv_forward(const Tensor& y, const Tensor& x, const Tensor& w, const ConvGeom& g) {
+  const Tensor xd = cv::dense<T>(x), wd = cv::dense<T>(w);
+  cv::DenseOut<T> yd(y);
+  bool done = false;
+  if constexpr (std::is_same_v<T, float>)
+    done = dnnl_conv(ConvKind::kForward, g, xd.data_ptr<float>(), wd.data_ptr<float>(), yd.data());
+  if (!done) loop_forward<T>(yd.data(), xd.data_ptr<T>(), wd.data_ptr<T>(), g);
+  yd.finish();
+}
+
+template <typename T>
+void conv_backward_data(const Tensor& gx, const Tensor& gy, const Tensor& w, const ConvGeom& g) {
+  const Tensor gyd = cv::dense<T>(gy), wd = cv::dense<T>(w);
+  cv::DenseOut<T> gxd(gx);
+  bool done = false;
+  if constexpr (std::is_same_v<T, float>)
+    done = dnnl_conv(ConvKind::kBackwardData, g, gxd.data(), wd.data_ptr<float>(), gyd.data_ptr<float>());
+  if (!done) loop_backward_data<T>(gxd.data(), gyd.data_ptr<T>(), wd.data_ptr<T>(), g);
+  gxd.finish();
+}
+
+template <typename T>
+void conv_backward_weight(const Tensor& gw, const Tensor& gy, const Tensor& x, const ConvGeom& g) {
+  const Tensor gyd = cv::dense<T>(gy), xd = cv::dense<T>(x);
+  cv::DenseOut<T> gwd(gw);
+  bool done = false;
+  if constexpr (std::is_same_v<T, float>)
+    done = dnnl_conv(ConvKind::kBackwardWeights, g, xd.data_ptr<float>(), gwd.data(), gyd.data_ptr<float>());
+  if (!done) loop_backward_weight<T>(gwd.data(), gyd.data_ptr<T>(), xd.data_ptr<T>(), g);
+  gwd.finish();
+}
+
+}  // namespace
+
+// The ordinary convolution behind each op, in the roles (x, w, y) above.
+template <typename T>
+void convolution_nobias(const Tensor& out, const Tensor& input, const Tensor& weight, IntArrayRef stride,
+                        IntArrayRef padding, IntArrayRef dilation, bool transposed, IntArrayRef output_padding,
+                        int64_t groups) {
+  (void)output_padding;  // already in out's shape
+  if (out.numel() == 0) return;
+  if (!transposed) {
+    conv_forward<T>(out, input, weight,
+                    make_geom(input.sizes(), weight.sizes(), out.sizes(), stride, padding, dilation, groups));
+  } else {
+    conv_backward_data<T>(out, input, weight,
+                          make_geom(out.sizes(), weight.sizes(), input.sizes(), stride, padding, dilation, groups));
+  }
+}
+
+template <typename T>
+void convolution_backward_input(const Tensor& out, const Tensor& grad_output, const Tensor& weight,
+                                IntArrayRef input_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation,
+                                bool transposed, IntArrayRef output_padding, int64_t groups) {
+  (void)input_size;
+  (void)output_padding;
+  if (out.numel() == 0) return;
+  if (!transposed) {
+    conv_backward_data<T>(out, grad_output, weight,
+                          make_geom(out.sizes(), weight.sizes(), grad_output.sizes(), stride, padding, dilation, groups));
+  } else {
+    conv_forward<T>(out, grad_output, weight,
+                    make_geom(grad_output.sizes(), weight.sizes(), out.sizes(), stride, padding, dilation, groups));
+  }
+}
+
+template <typename T>
+void convolution_backward_weight(const Tensor& out, const Tensor& grad_output, const Tensor& input,
+                                 IntArrayRef weight_size, IntArrayRef stride, IntArrayRef padding,
+                                 IntArrayRef dilation, bool transposed, IntArrayRef output_padding, int64_t groups) {
+  (void)weight_size;
+  (void)output_padding;
+  if (out.numel() == 0) return;
+  if (!transposed) {
+    conv_backward_weight<T>(out, grad_output, input,
+                            make_geom(input.sizes(), out.sizes(), grad_output.sizes(), stride, padding, dilation, groups));
+  } else {
+    // The transposed op's input plays the ordinary convolution's output.
+    conv_backward_weight<T>(out, input, grad_output,
+                            make_geom(grad_output.sizes(), out.sizes(), input.sizes(), stride, padding, dilation, groups));
+  }
+}
+
+}  // namespace dg::cpu
+
+DG_INSTANTIATE_KERNEL_cpu_convolution_nobias
+DG_INSTANTIATE_KERNEL_cpu_convolution_backward_input
+DG_INSTANTIATE_KERNEL_cpu_convolution_backward_weight

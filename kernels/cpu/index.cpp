@@ -1,0 +1,183 @@
+// Indexing and rearranging kernels: index_select, gather, scatter_add,
+// index_add, masked_fill, flip, tril/triu. The metas have checked every index
+// value already, so the loops here index without further checks. In-place
+// variants call these with out == self.
+#include <array>
+#include <cstdint>
+#include <vector>
+
+#include "ix_walk.h"
+#include "kernel_decls.h"
+#include "loops.h"
+
+namespace dg::cpu {
+
+namespace {
+
+DimVector strides_or_empty(const Tensor& t) { return DimVector(t.strides()); }
+
+// The stride of dim d, or 0 for a 0-dim tensor (which acts as shape [1]).
+int64_t stride_or_zero(const Tensor& t, int64_t d) { return t.dim() == 0 ? 0 : t.stride(d); }
+
+int64_t wrap(int64_t dim, int64_t ndim) { return dim < 0 ? dim + (ndim == 0 ? 1 : ndim) : dim; }
+
+// out = self unless they are one tensor (in-place), before accumulating into out.
+template <typename T>
+void copy_unless_same(const Tensor& out, const Tensor& self) {
+  if (out.is_same(self)) return;
+  unary_kernel<T>(out, self, [](T x) { return x; });
+}
+
+// Offsets of every slice position: all dims but `d` of t (empty for 0-dim t).
+std::vector<int64_t> slice_offsets(const Tensor& t, int64_t d) {
+  if (t.dim() == 0) return {0};
+  std::vector<bool> pick(static_cast<size_t>(t.dim()), false);
+  pick[d] = true;
+  const ix::Split s = ix::split_dims(t, pick);
+  return ix::offsets(s.kept_sizes, s.kept_strides);
+}
+
+// f(index_off, out_off, self_off_without_dim) over the index's shape, for the
+// gather/scatter family: positions along every dim but `d` are shared.
+template <typename F>
+void walk_index(const Tensor& index, const Tensor& other, const Tensor& self, int64_t d, F&& f) {
+  const int64_t nd = index.dim();
+  DimVector s_self(static_cast<size_t>(nd), 0);
+  for (int64_t k = 0; k < nd; ++k) {
+    if (k != d && k < self.dim()) s_self[k] = self.stride(k);
+  }
+  ix::walk<3>(index.sizes(), {strides_or_empty(index), strides_or_empty(other), s_self},
+              [&](const std::array<int64_t, 3>& o, const DimVector&) { f(o[0], o[1], o[2]); });
+}
+
+}  // namespace
+
+template <typename T>
+void index_select(const Tensor& out, const Tensor& self, int64_t dim, const Tensor& index) {
+  if (out.numel() == 0) return;
+  const int64_t d = wrap(dim, self.dim());
+  const std::vector<int64_t> idx = ix::index_values(index);
+  const std::vector<int64_t> in_off = slice_offsets(self, d), out_off = slice_offsets(out, d);
+  const T* in = static_cast<const T*>(self.data_ptr());
+  T* o = static_cast<T*>(out.data_ptr());
+  const int64_t s_in = stride_or_zero(self, d), s_out = stride_or_zero(out, d);
+  for (size_t j = 0; j < idx.size(); ++j) {
+    const T* src = in + idx[j] * s_in;
+    T* dst = o + static_cast<int64_t>(j) * s_out;
+    for (size_t k = 0; k < in_off.size(); ++k) dst[out_off[k]] = src[in_off[k]];
+  }
+}
+
+template <typename T>
+void gather(const Tensor& out, const Tensor& self, int64_t dim, const Tensor& index, bool sparse_grad) {
+  (void)sparse_grad;
+  const int64_t d = wrap(dim, self.dim());
+  const int64_t* ip = static_cast<const int64_t*>(index.data_ptr());
+  const T* in = static_cast<const T*>(self.data_ptr());
+  T* o = static_cast<T*>(out.data_ptr());
+  const int64_t s_d = stride_or_zero(self, d);
+  walk_index(index, out, self, d, [&](int64_t io, int64_t oo, int64_t so) { o[oo] = in[so + ip[io] * s_d]; });
+}
+
+template <typename T>
+void scatter_add(const Tensor& out, const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src) {
+  copy_unless_same<T>(out, self);
+  const int64_t d = wrap(dim, self.dim());
+  const int64_t* ip = static_cast<const int64_t*>(index.data_ptr());
+  const T* sp = static_cast<const T*>(src.data_ptr());
+  T* o = static_cast<T*>(out.data_ptr());
+  const int64_t s_d = stride_or_zero(out, d);
+  walk_index(index, src, out, d, [&](int64_t io, int64_t so, int64_t oo) { o[oo + ip[io] * s_d] += sp[so]; });
+}
+
+template <typename T>
+void index_add(const Tensor& out, const Tensor& self, int64_t dim, const Tensor& index, const Tensor& source,
+               const Scalar& alpha) {
+  copy_unless_same<T>(out, self);
+  const int64_t d = wrap(dim, self.dim());
+  const std::vector<int64_t> idx = ix::index_values(index);
+  const T a = alpha.to<T>();
+  T* o = static_cast<T*>(out.data_ptr());
+  const T* sp = static_cast<const T*>(source.data_ptr());
+  if (self.dim() == 0) {
+    // One index (0) and one source element, whatever source's shape.
+    if (!idx.empty()) o[0] += a * sp[0];
+    return;
+  }
+  const std::vector<int64_t> out_off = slice_offsets(out, d), src_off = slice_offsets(source, d);
+  const int64_t s_out = out.stride(d), s_src = source.stride(d);
+  for (size_t j = 0; j < idx.size(); ++j) {
+    T* dst = o + idx[j] * s_out;
+    const T* src = sp + static_cast<int64_t>(j) * s_src;
+    for (size_t k = 0; k < out_off.size(); ++k) dst[out_off[k]] += a * src[src_off[k]];
+  }
+}
+
+template <typename T>
+void masked_fill(const Tensor& out, const Tensor& self, const Tensor& mask, const Scalar& value) {
+  const T v = value.to<T>();
+  elementwise<T, T, bool>(out, [v](T x, bool m) { return m ? v : x; }, self, mask);
+}
+
+template <typename T>
+void masked_fill_tensor(const Tensor& out, const Tensor& self, const Tensor& mask, const Tensor& value) {
+  const T v = value.item().to<T>();
+  elementwise<T, T, bool>(out, [v](T x, bool m) { return m ? v : x; }, self, mask);
+}
+
+template <typename T>
+void flip(const Tensor& out, const Tensor& self, IntArrayRef dims) {
+  if (out.numel() == 0) return;
+  // Read self through negated strides on the flipped dims, starting from
+  // their last element; out is fresh and contiguous.
+  DimVector strides(self.strides());
+  int64_t start = 0;
+  for (int64_t dim : dims) {
+    if (self.dim() == 0) continue;
+    const int64_t d = wrap(dim, self.dim());
+    start += (self.size(d) - 1) * self.stride(d);
+    strides[d] = -strides[d];
+  }
+  const T* in = static_cast<const T*>(self.data_ptr()) + start;
+  T* o = static_cast<T*>(out.data_ptr());
+  int64_t k = 0;
+  ix::walk<1>(self.sizes(), {strides}, [&](const std::array<int64_t, 1>& off, const DimVector&) { o[k++] = in[off[0]]; });
+}
+
+namespace {
+template <typename T, bool Lower>
+void triangle(const Tensor& out, const Tensor& self, int64_t diagonal) {
+  if (out.numel() == 0) return;
+  const int64_t nd = self.dim();
+  const T* in = static_cast<const T*>(self.data_ptr());
+  T* o = static_cast<T*>(out.data_ptr());
+  ix::walk<2>(self.sizes(), {DimVector(self.strides()), DimVector(out.strides())},
+              [&](const std::array<int64_t, 2>& off, const DimVector& idx) {
+                const int64_t diff = idx[nd - 1] - idx[nd - 2];
+                const bool keep = Lower ? diff <= diagonal : diff >= diagonal;
+                o[off[1]] = keep ? in[off[0]] : T(0);
+              });
+}
+}  // namespace
+
+template <typename T>
+void tril(const Tensor& out, const Tensor& self, int64_t diagonal) {
+  triangle<T, true>(out, self, diagonal);
+}
+
+template <typename T>
+void triu(const Tensor& out, const Tensor& self, int64_t diagonal) {
+  triangle<T, false>(out, self, diagonal);
+}
+
+}  // namespace dg::cpu
+
+DG_INSTANTIATE_KERNEL_cpu_index_select
+DG_INSTANTIATE_KERNEL_cpu_gather
+DG_INSTANTIATE_KERNEL_cpu_scatter_add
+DG_INSTANTIATE_KERNEL_cpu_index_add
+DG_INSTANTIATE_KERNEL_cpu_masked_fill
+DG_INSTANTIATE_KERNEL_cpu_masked_fill_tensor
+DG_INSTANTIATE_KERNEL_cpu_flip
+DG_INSTANTIATE_KERNEL_cpu_tril
+DG_INSTANTIATE_KERNEL_cpu_triu
