@@ -464,7 +464,4 @@ const Tensor& tril_(const Tensor& self, int64_t diagonal) {
   return self;
 }
 
-// ---- pad.default_mode: pad(self, pad, "constant") (the generator has no string defaults yet).
-Tensor pad(const Tensor& self, IntArrayRef pad) { return composite::pad_constant(self, pad); }
-
 }  // namespace dg

@@ -213,7 +213,6 @@ const std::vector<OpInfo>& all_ops() {
       {"tril", true, "kernel", 3, {"float32", "float64", "int64", "bool"}},
       {"triu", true, "kernel", 3, {"float32", "float64", "int64", "bool"}},
       {"pad", false, "composite", 3, {}},
-      {"pad.default_mode", false, "composite", 1, {}},
   };
   return ops;
 }
@@ -1730,8 +1729,6 @@ const std::vector<OpSample>& all_samples() {
        [](const variable_list& in) -> variable_list { return {dg::pad(in[0], std::vector<int64_t>{0, 1, 2, 0}, std::string_view("constant"), double(1.5))}; }},
       {"pad", "function", 2, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
        [](const variable_list& in) -> variable_list { return {dg::pad(in[0], std::vector<int64_t>{-1, 1, 1, -2}, std::string_view("constant"))}; }},
-      {"pad.default_mode", "function", 0, {TensorSpec{{2, 3}, -1.0, 1.0, false, kFloat64}}, true,
-       [](const variable_list& in) -> variable_list { return {dg::pad(in[0], std::vector<int64_t>{1, 1})}; }},
   };
   return samples;
 }

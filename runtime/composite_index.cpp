@@ -427,6 +427,5 @@ Tensor pad(const Tensor& self, IntArrayRef pad, std::string_view mode, std::opti
   return out;
 }
 
-Tensor pad_constant(const Tensor& self, IntArrayRef pad) { return composite::pad(self, pad, "constant", std::nullopt); }
 
 }  // namespace dg::composite

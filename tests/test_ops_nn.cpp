@@ -245,3 +245,15 @@ TEST_CASE("scaled_dot_product_attention: uniform scores, causal and bool masks",
   CHECK_THROWS_WITH(dg::scaled_dot_product_attention(q, k.view({3, 2}), v),
                     Contains("expected query and key with the same embedding size"));
 }
+
+TEST_CASE("losses take PyTorch's defaults (reduction=\"mean\", weight=None, ignore_index=-100)", "[nn]") {
+  Tensor a = dg::tensor({1.0, 2.0, 4.0});
+  Tensor b = dg::tensor({0.0, 2.0, 1.0});
+  CHECK(dg::mse_loss(a, b).item<double>() == Approx((1.0 + 0.0 + 9.0) / 3));
+  CHECK(dg::l1_loss(a, b).item<double>() == Approx((1.0 + 0.0 + 3.0) / 3));
+  Tensor logits = dg::tensor({{2.0, 0.0}, {0.0, 1.0}});
+  Tensor target = dg::tensor(std::vector<int64_t>{0, 1});
+  Tensor expected = dg::cross_entropy(logits, target, std::nullopt, -100, "mean");
+  CHECK(dg::cross_entropy(logits, target).item<double>() == Approx(expected.item<double>()));
+  CHECK(dg::pad(dg::ones({2}), {1, 1}).sizes() == IntArrayRef({4}));
+}

@@ -507,25 +507,25 @@ Tensor _nll_pick(const Tensor& self, const Tensor& target, int64_t ignore_index)
 Tensor _nll_pick_backward(const Tensor& grad, const Tensor& target, IntArrayRef self_sizes, int64_t ignore_index);
 
 // nll_loss: Negative log likelihood of class targets (int64) for log-probabilities input [C], [N, C] or [N, C, d...]; 'mean' divides by the summed weight of the counted targets.
-Tensor nll_loss(const Tensor& input, const Tensor& target, const std::optional<Tensor>& weight, int64_t ignore_index, std::string_view reduction);
+Tensor nll_loss(const Tensor& input, const Tensor& target, const std::optional<Tensor>& weight = std::nullopt, int64_t ignore_index = -100, std::string_view reduction = "mean");
 
 // cross_entropy: log_softmax over the class dim (1, or 0 for input [C]) then nll_loss; target holds class indices (int64) or class probabilities (floating, input's shape).
-Tensor cross_entropy(const Tensor& input, const Tensor& target, const std::optional<Tensor>& weight, int64_t ignore_index, std::string_view reduction, double label_smoothing = 0.0);
+Tensor cross_entropy(const Tensor& input, const Tensor& target, const std::optional<Tensor>& weight = std::nullopt, int64_t ignore_index = -100, std::string_view reduction = "mean", double label_smoothing = 0.0);
 
 // mse_loss: (input - target) ** 2, reduced.
-Tensor mse_loss(const Tensor& input, const Tensor& target, std::string_view reduction);
+Tensor mse_loss(const Tensor& input, const Tensor& target, std::string_view reduction = "mean");
 
 // l1_loss: |input - target|, reduced.
-Tensor l1_loss(const Tensor& input, const Tensor& target, std::string_view reduction);
+Tensor l1_loss(const Tensor& input, const Tensor& target, std::string_view reduction = "mean");
 
 // smooth_l1_loss: 0.5 d ** 2 / beta where |d| < beta, else |d| - 0.5 beta (d = input - target), reduced; beta 0 is l1_loss.
-Tensor smooth_l1_loss(const Tensor& input, const Tensor& target, std::string_view reduction, double beta = 1.0);
+Tensor smooth_l1_loss(const Tensor& input, const Tensor& target, std::string_view reduction = "mean", double beta = 1.0);
 
 // binary_cross_entropy: -w (t log(x) + (1 - t) log(1 - x)) for probabilities x in [0, 1] (logs clamped at -100, as PyTorch), reduced.
-Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, const std::optional<Tensor>& weight, std::string_view reduction);
+Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, const std::optional<Tensor>& weight = std::nullopt, std::string_view reduction = "mean");
 
 // binary_cross_entropy_with_logits: binary_cross_entropy(sigmoid(input), target) computed through log_sigmoid (stable for logits of any magnitude); pos_weight weighs the positive term.
-Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& target, const std::optional<Tensor>& weight, std::string_view reduction, const std::optional<Tensor>& pos_weight = std::nullopt);
+Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& target, const std::optional<Tensor>& weight = std::nullopt, std::string_view reduction = "mean", const std::optional<Tensor>& pos_weight = std::nullopt);
 
 // dropout: Zeroes each element with probability p and scales the rest by 1 / (1 - p) (global generator, dg::manual_seed); identity when train is false.
 Tensor dropout(const Tensor& input, double p = 0.5, bool train = true);
@@ -717,10 +717,7 @@ Tensor triu(const Tensor& self, int64_t diagonal = 0);
 const Tensor& triu_(const Tensor& self, int64_t diagonal = 0);
 
 // pad: Pads (negative values crop) the last dims by (left, right) pairs from the last dim backwards; only mode "constant".
-Tensor pad(const Tensor& self, IntArrayRef pad, std::string_view mode, std::optional<double> value = std::nullopt);
-
-// pad.default_mode: pad(self, pad, "constant") (the generator has no string defaults yet).
-Tensor pad(const Tensor& self, IntArrayRef pad);
+Tensor pad(const Tensor& self, IntArrayRef pad, std::string_view mode = "constant", std::optional<double> value = std::nullopt);
 
 namespace detail {
 // Ops without the `function` variant; reached through their Tensor methods.

@@ -36,6 +36,5 @@ Tensor stack(const std::vector<Tensor>& tensors, int64_t dim);
 Tensor repeat(const Tensor& self, IntArrayRef repeats);
 Tensor roll(const Tensor& self, IntArrayRef shifts, IntArrayRef dims);
 Tensor pad(const Tensor& self, IntArrayRef pad, std::string_view mode, std::optional<double> value);
-Tensor pad_constant(const Tensor& self, IntArrayRef pad);
 
 }  // namespace dg::composite
