@@ -315,44 +315,6 @@ const Tensor& gelu_out(const Tensor& out, const Tensor& self, std::string_view a
   return dispatch::gelu_out(out, self, approximate);
 }
 
-// ---- gelu.default: gelu with approximate='none' (exact, via erf).
-Tensor gelu(const Tensor& self) {
-  const bool record = detail::should_record("gelu", self);
-  intrusive_ptr<generated::GeluBackward1> node;
-  if (record) {
-    node = make_intrusive<generated::GeluBackward1>();
-    node->set_next_edges(detail::collect_next_edges(self));
-    if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
-  }
-  Tensor result = dispatch::gelu(self);
-  if (record) {
-    detail::set_history(result, node);
-  }
-  return result;
-}
-
-const Tensor& gelu_(const Tensor& self) {
-  const bool record = detail::should_record("gelu_", self);
-  detail::check_inplace("gelu_", self, record);
-  intrusive_ptr<generated::GeluBackward1> node;
-  if (record) {
-    node = make_intrusive<generated::GeluBackward1>();
-    node->set_next_edges(detail::collect_next_edges(self));
-    if (node->needs_input_grad(0)) node->self_ = SavedVariable(self.clone(), false);
-  }
-  dispatch::gelu_(self);
-  if (record) {
-    detail::rebase_history(self, node);
-    [[maybe_unused]] const Tensor& result = self;
-  }
-  return self;
-}
-
-const Tensor& gelu_out(const Tensor& out, const Tensor& self) {
-  detail::check_out_no_grad("gelu_out", detail::should_record("gelu_out", out, self));
-  return dispatch::gelu_out(out, self);
-}
-
 // ---- gelu_double_backward: The gradient of gelu_backward with respect to self.
 Tensor gelu_double_backward(const Tensor& grad, const Tensor& grad_output, const Tensor& self, std::string_view approximate) { return composite::gelu_double_backward(grad, grad_output, self, approximate); }
 

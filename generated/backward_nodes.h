@@ -561,14 +561,6 @@ struct GeluBackward0 final : public Node {
   SavedVariable self_;
 };
 
-// derivatives.yaml: gelu.default
-struct GeluBackward1 final : public Node {
-  std::string name() const override { return "GeluBackward1"; }
-  variable_list apply(variable_list&& grads) override;
-  void release_saved() override;
-  SavedVariable self_;
-};
-
 // derivatives.yaml: gelu_backward
 struct GeluBackwardBackward0 final : public Node {
   std::string name() const override { return "GeluBackwardBackward0"; }

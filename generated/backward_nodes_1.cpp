@@ -152,23 +152,6 @@ void GeluBackward0::release_saved() {
   saved_released_ = true;
 }
 
-// derivatives.yaml: gelu.default
-variable_list GeluBackward1::apply(variable_list&& grads) {
-  if (saved_released_) throw_released();
-  [[maybe_unused]] const Tensor& grad = grads[0];
-  variable_list grad_inputs(1);
-  if (needs_input_grad(0)) {  // self: gelu_backward(grad, self, "none")
-    const Tensor self = self_.unpack(this);
-    grad_inputs[0] = gelu_backward(grad, self, "none");
-  }
-  return grad_inputs;
-}
-
-void GeluBackward1::release_saved() {
-  self_.reset_data();
-  saved_released_ = true;
-}
-
 // derivatives.yaml: silu_backward
 variable_list SiluBackwardBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();

@@ -157,9 +157,6 @@ Tensor elu_backward(const Tensor& grad_output, const Scalar& alpha, const Scalar
 Tensor gelu(const Tensor& self, std::string_view approximate);  // gelu
 const Tensor& gelu_(const Tensor& self, std::string_view approximate);
 const Tensor& gelu_out(const Tensor& out, const Tensor& self, std::string_view approximate);
-Tensor gelu(const Tensor& self);  // gelu.default
-const Tensor& gelu_(const Tensor& self);
-const Tensor& gelu_out(const Tensor& out, const Tensor& self);
 Tensor gelu_backward(const Tensor& grad_output, const Tensor& self, std::string_view approximate);  // gelu_backward
 Tensor silu(const Tensor& self);  // silu
 const Tensor& silu_(const Tensor& self);

@@ -345,47 +345,6 @@ const Tensor& gelu_out(const Tensor& out, const Tensor& self, std::string_view a
   return out;
 }
 
-// ---- gelu.default (ops.yaml) ------------------------------------------------
-namespace {
-using gelu_default_kernel = void (*)(const Tensor&, const Tensor&);
-constexpr gelu_default_kernel gelu_default_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::gelu_exact<float>, &cpu::gelu_exact<double>, nullptr, nullptr},
-    {nullptr, nullptr, nullptr, nullptr},
-};
-void gelu_default_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
-  const auto fn = detail::lookup_kernel(gelu_default_table, "gelu", out.device(), dtype,
-                                        "float32, float64");
-  fn(out, detail::cast_for_compute(self, dtype));
-}
-}  // namespace
-
-Tensor gelu(const Tensor& self) {
-  detail::check_defined("gelu", "self", self);
-  const meta::TensorMeta m = meta::pointwise("gelu", {{"self", &self}}, {}, false);
-  Tensor out = detail::make_output(m);
-  gelu_default_run(m.dtype, out, self);
-  return out;
-}
-
-const Tensor& gelu_(const Tensor& self) {
-  detail::check_defined("gelu_", "self", self);
-  const meta::TensorMeta m = meta::pointwise("gelu_", {{"self", &self}}, {}, false);
-  const ScalarType dtype = detail::check_inplace_result("gelu_", self, m);
-  gelu_default_run(dtype, self, self);
-  detail::bump_version(self, "gelu_");
-  return self;
-}
-
-const Tensor& gelu_out(const Tensor& out, const Tensor& self) {
-  detail::check_defined("gelu_out", "out", out);
-  detail::check_defined("gelu_out", "self", self);
-  const meta::TensorMeta m = meta::pointwise("gelu_out", {{"self", &self}}, {}, false);
-  detail::resize_out("gelu_out", out, m);
-  gelu_default_run(m.dtype, out, self);
-  detail::bump_version(out, "gelu_out");
-  return out;
-}
-
 // ---- silu_backward (ops.yaml) ------------------------------------------------
 namespace {
 using silu_backward_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&);

@@ -547,15 +547,6 @@ void gelu(const Tensor& out, const Tensor& self, std::string_view approximate);
   template void dg::cpu::gelu<float>(const dg::Tensor&, const dg::Tensor&, std::string_view); \
   template void dg::cpu::gelu<double>(const dg::Tensor&, const dg::Tensor&, std::string_view);
 
-// gelu.default
-namespace dg::cpu {
-template <typename T>
-void gelu_exact(const Tensor& out, const Tensor& self);
-}  // namespace dg::cpu
-#define DG_INSTANTIATE_KERNEL_cpu_gelu_exact \
-  template void dg::cpu::gelu_exact<float>(const dg::Tensor&, const dg::Tensor&); \
-  template void dg::cpu::gelu_exact<double>(const dg::Tensor&, const dg::Tensor&);
-
 // gelu_backward
 namespace dg::cpu {
 template <typename T>

@@ -336,17 +336,12 @@ Tensor elu_backward(const Tensor& grad_output, const Scalar& alpha, const Scalar
 Tensor elu_double_backward(const Tensor& grad, const Tensor& grad_output, const Scalar& alpha, const Scalar& scale, const Scalar& input_scale, bool is_result, const Tensor& self_or_result);
 
 // gelu: x * Phi(x): approximate 'none' uses erf, 'tanh' the tanh approximation.
-Tensor gelu(const Tensor& self, std::string_view approximate);
-const Tensor& gelu_(const Tensor& self, std::string_view approximate);
-const Tensor& gelu_out(const Tensor& out, const Tensor& self, std::string_view approximate);
-
-// gelu.default: gelu with approximate='none' (exact, via erf).
-Tensor gelu(const Tensor& self);
-const Tensor& gelu_(const Tensor& self);
-const Tensor& gelu_out(const Tensor& out, const Tensor& self);
+Tensor gelu(const Tensor& self, std::string_view approximate = "none");
+const Tensor& gelu_(const Tensor& self, std::string_view approximate = "none");
+const Tensor& gelu_out(const Tensor& out, const Tensor& self, std::string_view approximate = "none");
 
 // gelu_backward: The gradient of gelu.
-Tensor gelu_backward(const Tensor& grad_output, const Tensor& self, std::string_view approximate);
+Tensor gelu_backward(const Tensor& grad_output, const Tensor& self, std::string_view approximate = "none");
 
 // gelu_double_backward: The gradient of gelu_backward with respect to self.
 Tensor gelu_double_backward(const Tensor& grad, const Tensor& grad_output, const Tensor& self, std::string_view approximate);

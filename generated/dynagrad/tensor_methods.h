@@ -169,8 +169,7 @@
   const Tensor& trunc_() const;  // trunc, in place
   const Tensor& leaky_relu_(const Scalar& negative_slope = 0.01) const;  // leaky_relu, in place
   const Tensor& elu_(const Scalar& alpha = 1, const Scalar& scale = 1, const Scalar& input_scale = 1) const;  // elu, in place
-  const Tensor& gelu_(std::string_view approximate) const;  // gelu, in place
-  const Tensor& gelu_() const;  // gelu.default, in place
+  const Tensor& gelu_(std::string_view approximate = "none") const;  // gelu, in place
   const Tensor& silu_() const;  // silu, in place
   const Tensor& clamp_(const std::optional<Scalar>& min = std::nullopt, const std::optional<Scalar>& max = std::nullopt) const;  // clamp, in place
   const Tensor& clamp_min_(const Scalar& min) const;  // clamp_min, in place

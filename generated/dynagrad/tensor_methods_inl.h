@@ -172,7 +172,6 @@ inline const Tensor& Tensor::trunc_() const { return dg::trunc_(*this); }
 inline const Tensor& Tensor::leaky_relu_(const Scalar& negative_slope) const { return dg::leaky_relu_(*this, negative_slope); }
 inline const Tensor& Tensor::elu_(const Scalar& alpha, const Scalar& scale, const Scalar& input_scale) const { return dg::elu_(*this, alpha, scale, input_scale); }
 inline const Tensor& Tensor::gelu_(std::string_view approximate) const { return dg::gelu_(*this, approximate); }
-inline const Tensor& Tensor::gelu_() const { return dg::gelu_(*this); }
 inline const Tensor& Tensor::silu_() const { return dg::silu_(*this); }
 inline const Tensor& Tensor::clamp_(const std::optional<Scalar>& min, const std::optional<Scalar>& max) const { return dg::clamp_(*this, min, max); }
 inline const Tensor& Tensor::clamp_min_(const Scalar& min) const { return dg::clamp_min_(*this, min); }

@@ -206,10 +206,6 @@ void gelu(const Tensor& out, const Tensor& self, std::string_view approximate) {
   }
 }
 
-template <typename T>
-void gelu_exact(const Tensor& out, const Tensor& self) {
-  gelu<T>(out, self, "none");
-}
 
 template <typename T>
 void gelu_backward(const Tensor& out, const Tensor& grad_output, const Tensor& self,
@@ -389,7 +385,6 @@ DG_INSTANTIATE_KERNEL_cpu_leaky_relu_backward
 DG_INSTANTIATE_KERNEL_cpu_elu
 DG_INSTANTIATE_KERNEL_cpu_elu_backward
 DG_INSTANTIATE_KERNEL_cpu_gelu
-DG_INSTANTIATE_KERNEL_cpu_gelu_exact
 DG_INSTANTIATE_KERNEL_cpu_gelu_backward
 DG_INSTANTIATE_KERNEL_cpu_silu
 DG_INSTANTIATE_KERNEL_cpu_silu_backward
