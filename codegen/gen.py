@@ -165,7 +165,6 @@ def op_context(op: Op) -> dict:
         "method_call": ", ".join(["*this"] + [a.name for a in method_args]),
         "tensor_names": [a.name for a in tensors],
         "tensor_list": ", ".join(a.name for a in tensors),
-        "other_args_defn": _args(method_args, False),
         "dtypes_text": ", ".join(op.dtypes),
         "dtype_strings": ", ".join(f'"{d}"' for d in op.dtypes),
         "kind": "composite" if op.composite else "view" if op.view_of else "kernel",

@@ -95,12 +95,6 @@ bool Node::needs_input_grad(size_t i) const {
   return !f || f->needed(*this, e);
 }
 
-bool Node::needs_any_input_grad() const {
-  for (size_t i = 0; i < next_edges_.size(); ++i)
-    if (needs_input_grad(i)) return true;
-  return false;
-}
-
 void Node::add_tensor_hooks(uint32_t input_nr, std::shared_ptr<TensorHooks> hooks) {
   for (const auto& [nr, h] : tensor_hooks_)
     if (nr == input_nr && h == hooks) return;

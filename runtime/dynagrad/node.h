@@ -68,8 +68,6 @@ class Node : public intrusive_target {
 
   // Whether the gradient of forward input `i` is wanted by the running backward.
   bool needs_input_grad(size_t i) const;
-  // Same, for a range of inputs (ops with Tensor[] arguments).
-  bool needs_any_input_grad() const;
 
   // Hooks. A pre-hook sees (and may replace) the incoming gradients; a
   // post-hook sees the outgoing and incoming ones and may replace the outgoing.
