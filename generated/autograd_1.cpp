@@ -160,6 +160,23 @@ const Tensor& reciprocal_out(const Tensor& out, const Tensor& self) {
   return dispatch::reciprocal_out(out, self);
 }
 
+// ---- cos_backward: -grad_output * sin(self) in one pass, the gradient of cos.
+Tensor cos_backward(const Tensor& grad_output, const Tensor& self) {
+  const bool record = detail::should_record("cos_backward", grad_output, self);
+  intrusive_ptr<generated::CosBackwardBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::CosBackwardBackward0>();
+    node->set_next_edges(detail::collect_next_edges(grad_output, self));
+    if (node->needs_input_grad(0) || node->needs_input_grad(1)) node->self_ = SavedVariable(self, false);
+    if (node->needs_input_grad(1)) node->grad_output_ = SavedVariable(grad_output, false);
+  }
+  Tensor result = dispatch::cos_backward(grad_output, self);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
 // ---- sum: Sum of all elements (a 0-dim tensor).
 Tensor sum(const Tensor& self) {
   const bool record = detail::should_record("sum", self);

@@ -139,6 +139,23 @@ Tensor sigmoid_backward(const Tensor& grad_output, const Tensor& output) {
   return result;
 }
 
+// ---- sin_backward: grad_output * cos(self) in one pass, the gradient of sin.
+Tensor sin_backward(const Tensor& grad_output, const Tensor& self) {
+  const bool record = detail::should_record("sin_backward", grad_output, self);
+  intrusive_ptr<generated::SinBackwardBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::SinBackwardBackward0>();
+    node->set_next_edges(detail::collect_next_edges(grad_output, self));
+    if (node->needs_input_grad(0) || node->needs_input_grad(1)) node->self_ = SavedVariable(self, false);
+    if (node->needs_input_grad(1)) node->grad_output_ = SavedVariable(grad_output, false);
+  }
+  Tensor result = dispatch::sin_backward(grad_output, self);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
 // ---- mean: Mean of all elements.
 Tensor mean(const Tensor& self) { return composite::mean(self); }
 

@@ -198,6 +198,24 @@ struct SigmoidBackwardBackward0 final : public Node {
   SavedVariable grad_output_;
 };
 
+// derivatives.yaml: sin_backward
+struct SinBackwardBackward0 final : public Node {
+  std::string name() const override { return "SinBackwardBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  SavedVariable self_;
+  SavedVariable grad_output_;
+};
+
+// derivatives.yaml: cos_backward
+struct CosBackwardBackward0 final : public Node {
+  std::string name() const override { return "CosBackwardBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  SavedVariable self_;
+  SavedVariable grad_output_;
+};
+
 // derivatives.yaml: threshold_backward
 struct ThresholdBackwardBackward0 final : public Node {
   std::string name() const override { return "ThresholdBackwardBackward0"; }

@@ -34,9 +34,9 @@ variable_list CosBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
   [[maybe_unused]] const Tensor& grad = grads[0];
   variable_list grad_inputs(1);
-  if (needs_input_grad(0)) {  // self: grad * -self.sin()
+  if (needs_input_grad(0)) {  // self: cos_backward(grad, self)
     const Tensor self = self_.unpack(this);
-    grad_inputs[0] = grad * -self.sin();
+    grad_inputs[0] = cos_backward(grad, self);
   }
   return grad_inputs;
 }
@@ -60,6 +60,29 @@ variable_list ReciprocalBackward0::apply(variable_list&& grads) {
 
 void ReciprocalBackward0::release_saved() {
   result_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: cos_backward
+variable_list CosBackwardBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  [[maybe_unused]] const Tensor& grad = grads[0];
+  variable_list grad_inputs(2);
+  if (needs_input_grad(0)) {  // grad_output: cos_backward(grad, self)
+    const Tensor self = self_.unpack(this);
+    grad_inputs[0] = cos_backward(grad, self);
+  }
+  if (needs_input_grad(1)) {  // self: -sin_backward(grad * grad_output, self)
+    const Tensor self = self_.unpack(this);
+    const Tensor grad_output = grad_output_.unpack(this);
+    grad_inputs[1] = -sin_backward(grad * grad_output, self);
+  }
+  return grad_inputs;
+}
+
+void CosBackwardBackward0::release_saved() {
+  self_.reset_data();
+  grad_output_.reset_data();
   saved_released_ = true;
 }
 

@@ -66,9 +66,9 @@ variable_list SinBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
   [[maybe_unused]] const Tensor& grad = grads[0];
   variable_list grad_inputs(1);
-  if (needs_input_grad(0)) {  // self: grad * self.cos()
+  if (needs_input_grad(0)) {  // self: sin_backward(grad, self)
     const Tensor self = self_.unpack(this);
-    grad_inputs[0] = grad * self.cos();
+    grad_inputs[0] = sin_backward(grad, self);
   }
   return grad_inputs;
 }

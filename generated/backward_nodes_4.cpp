@@ -73,6 +73,29 @@ void SigmoidBackwardBackward0::release_saved() {
   saved_released_ = true;
 }
 
+// derivatives.yaml: sin_backward
+variable_list SinBackwardBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  [[maybe_unused]] const Tensor& grad = grads[0];
+  variable_list grad_inputs(2);
+  if (needs_input_grad(0)) {  // grad_output: sin_backward(grad, self)
+    const Tensor self = self_.unpack(this);
+    grad_inputs[0] = sin_backward(grad, self);
+  }
+  if (needs_input_grad(1)) {  // self: cos_backward(grad * grad_output, self)
+    const Tensor self = self_.unpack(this);
+    const Tensor grad_output = grad_output_.unpack(this);
+    grad_inputs[1] = cos_backward(grad * grad_output, self);
+  }
+  return grad_inputs;
+}
+
+void SinBackwardBackward0::release_saved() {
+  self_.reset_data();
+  grad_output_.reset_data();
+  saved_released_ = true;
+}
+
 // derivatives.yaml: mm
 variable_list MmBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();

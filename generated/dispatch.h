@@ -75,6 +75,8 @@ const Tensor& reciprocal_(const Tensor& self);
 const Tensor& reciprocal_out(const Tensor& out, const Tensor& self);
 Tensor tanh_backward(const Tensor& grad_output, const Tensor& output);  // tanh_backward
 Tensor sigmoid_backward(const Tensor& grad_output, const Tensor& output);  // sigmoid_backward
+Tensor sin_backward(const Tensor& grad_output, const Tensor& self);  // sin_backward
+Tensor cos_backward(const Tensor& grad_output, const Tensor& self);  // cos_backward
 Tensor threshold_backward(const Tensor& grad_output, const Tensor& self, const Scalar& threshold);  // threshold_backward
 Tensor sum(const Tensor& self);  // sum
 Tensor sum(const Tensor& self, IntArrayRef dim, bool keepdim);  // sum.dim_IntList

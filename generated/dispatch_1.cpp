@@ -174,6 +174,29 @@ const Tensor& reciprocal_out(const Tensor& out, const Tensor& self) {
   return out;
 }
 
+// ---- cos_backward (ops.yaml) ------------------------------------------------
+namespace {
+using cos_backward_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&);
+constexpr cos_backward_kernel cos_backward_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::cos_backward<float>, &cpu::cos_backward<double>, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr},
+};
+void cos_backward_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, const Tensor& self) {
+  const auto fn = detail::lookup_kernel(cos_backward_table, "cos_backward", out.device(), dtype,
+                                        "float32, float64");
+  fn(out, detail::cast_for_compute(grad_output, dtype), detail::cast_for_compute(self, dtype));
+}
+}  // namespace
+
+Tensor cos_backward(const Tensor& grad_output, const Tensor& self) {
+  detail::check_defined("cos_backward", "grad_output", grad_output);
+  detail::check_defined("cos_backward", "self", self);
+  const meta::TensorMeta m = meta::pointwise("cos_backward", {{"grad_output", &grad_output}, {"self", &self}}, {}, false);
+  Tensor out = detail::make_output(m);
+  cos_backward_run(m.dtype, out, grad_output, self);
+  return out;
+}
+
 // ---- sum (ops.yaml) ------------------------------------------------
 namespace {
 using sum_kernel = void (*)(const Tensor&, const Tensor&);

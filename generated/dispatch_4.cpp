@@ -153,6 +153,29 @@ Tensor sigmoid_backward(const Tensor& grad_output, const Tensor& output) {
   return out;
 }
 
+// ---- sin_backward (ops.yaml) ------------------------------------------------
+namespace {
+using sin_backward_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&);
+constexpr sin_backward_kernel sin_backward_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::sin_backward<float>, &cpu::sin_backward<double>, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr},
+};
+void sin_backward_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, const Tensor& self) {
+  const auto fn = detail::lookup_kernel(sin_backward_table, "sin_backward", out.device(), dtype,
+                                        "float32, float64");
+  fn(out, detail::cast_for_compute(grad_output, dtype), detail::cast_for_compute(self, dtype));
+}
+}  // namespace
+
+Tensor sin_backward(const Tensor& grad_output, const Tensor& self) {
+  detail::check_defined("sin_backward", "grad_output", grad_output);
+  detail::check_defined("sin_backward", "self", self);
+  const meta::TensorMeta m = meta::pointwise("sin_backward", {{"grad_output", &grad_output}, {"self", &self}}, {}, false);
+  Tensor out = detail::make_output(m);
+  sin_backward_run(m.dtype, out, grad_output, self);
+  return out;
+}
+
 // ---- mm (ops.yaml) ------------------------------------------------
 namespace {
 using mm_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&);

@@ -233,6 +233,24 @@ void sigmoid_backward(const Tensor& out, const Tensor& grad_output, const Tensor
   template void dg::cpu::sigmoid_backward<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
   template void dg::cpu::sigmoid_backward<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
 
+// sin_backward
+namespace dg::cpu {
+template <typename T>
+void sin_backward(const Tensor& out, const Tensor& grad_output, const Tensor& self);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_sin_backward \
+  template void dg::cpu::sin_backward<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cpu::sin_backward<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
+
+// cos_backward
+namespace dg::cpu {
+template <typename T>
+void cos_backward(const Tensor& out, const Tensor& grad_output, const Tensor& self);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_cos_backward \
+  template void dg::cpu::cos_backward<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cpu::cos_backward<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
+
 // threshold_backward
 namespace dg::cpu {
 template <typename T>

@@ -55,6 +55,14 @@ void add_reciprocal(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { auto expected = dg::reciprocal(in[0]); auto out = dg::empty({0}, expected.options()); dg::reciprocal_out(out, in[0]); return {out, expected}; }});
 }
 
+// cos_backward
+void add_cos_backward(std::vector<OpSample>& rows) {
+  rows.push_back({"cos_backward", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::cos_backward(in[0], in[1])}; }});
+  rows.push_back({"cos_backward", "function", 1, {TensorSpec{{3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{2, 3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::cos_backward(in[0], in[1])}; }});
+}
+
 // sum
 void add_sum(std::vector<OpSample>& rows) {
   rows.push_back({"sum", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
@@ -460,6 +468,7 @@ void add_samples_1(std::vector<OpSample>& rows) {
   add_neg(rows);
   add_cos(rows);
   add_reciprocal(rows);
+  add_cos_backward(rows);
   add_sum(rows);
   add_sum_backward(rows);
   add_bmm(rows);

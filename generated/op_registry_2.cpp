@@ -251,6 +251,8 @@ void add_max_pool2d(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { return {dg::max_pool2d(in[0], std::vector<int64_t>{3}, std::vector<int64_t>{2}, std::vector<int64_t>{1})}; }});
   rows.push_back({"max_pool2d", "function", 3, {TensorSpec{{0, 3, 4, 4}, -1.0, 1.0, false, kFloat64}}, true,
                   [](const variable_list& in) -> variable_list { return {dg::max_pool2d(in[0], std::vector<int64_t>{2})}; }});
+  rows.push_back({"max_pool2d", "function", 4, {TensorSpec{{1, 2, 5, 7}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::max_pool2d(in[0], std::vector<int64_t>{2})}; }});
 }
 
 // amin

@@ -47,6 +47,14 @@ void add_sigmoid_backward(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { return {dg::sigmoid_backward(in[0], in[1])}; }});
 }
 
+// sin_backward
+void add_sin_backward(std::vector<OpSample>& rows) {
+  rows.push_back({"sin_backward", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::sin_backward(in[0], in[1])}; }});
+  rows.push_back({"sin_backward", "function", 1, {TensorSpec{{2, 3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::sin_backward(in[0], in[1])}; }});
+}
+
 // mean
 void add_mean(std::vector<OpSample>& rows) {
   rows.push_back({"mean", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
@@ -316,6 +324,7 @@ void add_samples_4(std::vector<OpSample>& rows) {
   add_relu(rows);
   add_sqrt(rows);
   add_sigmoid_backward(rows);
+  add_sin_backward(rows);
   add_mean(rows);
   add_mean_dim(rows);
   add_mm(rows);

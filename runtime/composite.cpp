@@ -133,7 +133,9 @@ Tensor matmul(const Tensor& self, const Tensor& other) {
     // the batch dims into the rows.
     const Tensor rhs = d2 == 1 ? other.unsqueeze(1) : other;
     DimVector out_sizes(self.sizes());
-    const Tensor r = dg::mm(self.reshape({-1, k1}), rhs);
+    // Rows counted explicitly: with k1 == 0 a -1 could not be inferred.
+    const int64_t rows = multiply_integers(IntArrayRef(self.sizes().data(), static_cast<size_t>(d1 - 1)));
+    const Tensor r = dg::mm(self.reshape({rows, k1}), rhs);
     if (d2 == 1) {
       out_sizes.erase(out_sizes.size() - 1);
     } else {

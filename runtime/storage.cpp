@@ -1,24 +1,14 @@
 #include "dynagrad/storage.h"
 
-#include <cstdlib>
+#include <algorithm>
 #include <cstring>
 
+#include "dynagrad/cpu_allocator.h"
 #include "dynagrad/error.h"
 
 namespace dg {
 
 namespace {
-constexpr size_t kAlignment = 64;
-
-void* allocate_cpu(size_t nbytes) {
-  // aligned_alloc wants a multiple of the alignment; an empty tensor still
-  // gets a real (tiny) block so data() is never null.
-  size_t rounded = nbytes == 0 ? kAlignment : (nbytes + kAlignment - 1) / kAlignment * kAlignment;
-  void* p = std::aligned_alloc(kAlignment, rounded);
-  DG_CHECK(p, "StorageImpl: out of memory allocating ", nbytes, " bytes on cpu");
-  return p;
-}
-
 void check_device(Device device) {
   DG_CHECK(device.is_cpu(), "StorageImpl: cannot allocate on ", device,
            ": CUDA is not available in this build");
@@ -27,16 +17,16 @@ void check_device(Device device) {
 
 StorageImpl::StorageImpl(size_t nbytes, Device device) : nbytes_(nbytes), device_(device) {
   check_device(device);
-  data_ = allocate_cpu(nbytes);
+  data_ = cpu::allocate(nbytes);
 }
 
-StorageImpl::~StorageImpl() { std::free(data_); }
+StorageImpl::~StorageImpl() { cpu::deallocate(data_, nbytes_); }
 
 void StorageImpl::reallocate(size_t nbytes) {
   check_device(device_);
-  void* p = allocate_cpu(nbytes);
+  void* p = cpu::allocate(nbytes);
   std::memcpy(p, data_, std::min(nbytes, nbytes_));
-  std::free(data_);
+  cpu::deallocate(data_, nbytes_);
   data_ = p;
   nbytes_ = nbytes;
 }

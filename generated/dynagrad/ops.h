@@ -125,6 +125,12 @@ Tensor tanh_backward(const Tensor& grad_output, const Tensor& output);
 // sigmoid_backward: grad_output * output * (1 - output), the gradient of sigmoid from its output.
 Tensor sigmoid_backward(const Tensor& grad_output, const Tensor& output);
 
+// sin_backward: grad_output * cos(self) in one pass, the gradient of sin.
+Tensor sin_backward(const Tensor& grad_output, const Tensor& self);
+
+// cos_backward: -grad_output * sin(self) in one pass, the gradient of cos.
+Tensor cos_backward(const Tensor& grad_output, const Tensor& self);
+
 // threshold_backward: grad_output where self > threshold, else 0 (the gradient of relu/threshold).
 Tensor threshold_backward(const Tensor& grad_output, const Tensor& self, const Scalar& threshold);
 

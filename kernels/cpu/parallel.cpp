@@ -1,120 +1,56 @@
 #include "parallel.h"
 
-#include <atomic>
-#include <condition_variable>
+#include <omp.h>
+
 #include <cstdlib>
 #include <exception>
 #include <mutex>
-#include <thread>
 
 namespace dg::cpu::detail {
 namespace {
 
-// One helper thread. A caller that wins `owner` hands the helper the upper
-// half of its range, runs the lower half itself, then waits. The helper spins
-// briefly (tens of microseconds) after each job because ops come in bursts
-// (a training step) and a condition-variable wake-up costs about as much;
-// spinning longer would steal the core from oneDNN's OpenMP threads.
-class Helper {
- public:
-  Helper() { std::thread([this] { loop(); }).detach(); }
-
-  bool try_run(int64_t n, RangeFn fn, void* ctx) {
-    std::unique_lock<std::mutex> own(owner_, std::try_to_lock);
-    if (!own.owns_lock()) return false;
-    const int64_t mid = n / 2;
-    {
-      std::lock_guard<std::mutex> lk(m_);
-      fn_ = fn;
-      ctx_ = ctx;
-      begin_ = mid;
-      end_ = n;
-      error_ = nullptr;
-      done_.store(false, std::memory_order_relaxed);
-      generation_.fetch_add(1, std::memory_order_release);
+// The intra-op threads are OpenMP's, the same pool oneDNN runs matmul and
+// convolution on: with a pool of our own, oneDNN's OpenMP workers (which spin
+// for a while after each primitive) and our helper fought over the same two
+// cores, and the pointwise op after a convolution ran at a fraction of its
+// speed. One pool means one set of threads, spinning or working, never both.
+int max_threads() {
+  // DG_NUM_THREADS caps dynagrad's own loops (1 turns them off, e.g. for
+  // profiling); OMP_NUM_THREADS, read by OpenMP, caps everything.
+  static const int n = [] {
+    int t = omp_get_max_threads();
+    if (const char* env = std::getenv("DG_NUM_THREADS")) {
+      const int want = std::atoi(env);
+      if (want >= 1 && want < t) t = want;
     }
-    cv_start_.notify_one();
-    std::exception_ptr mine;
-    try {
-      fn(ctx, 0, mid);
-    } catch (...) {
-      mine = std::current_exception();
-    }
-    // The helper usually finishes within the spin; fall back to sleeping.
-    for (int spin = 0; spin < 4096 && !done_.load(std::memory_order_acquire); ++spin) {
-      std::this_thread::yield();
-    }
-    {
-      std::unique_lock<std::mutex> lk(m_);
-      cv_done_.wait(lk, [this] { return done_.load(std::memory_order_acquire); });
-    }
-    if (mine) std::rethrow_exception(mine);
-    if (error_) std::rethrow_exception(error_);
-    return true;
-  }
-
- private:
-  void loop() {
-    in_helper_ = true;
-    uint64_t seen = 0;
-    for (;;) {
-      for (int spin = 0; spin < 2000 && generation_.load(std::memory_order_acquire) == seen; ++spin) {
-        __builtin_ia32_pause();
-      }
-      {
-        std::unique_lock<std::mutex> lk(m_);
-        cv_start_.wait(lk, [&] { return generation_.load(std::memory_order_acquire) != seen; });
-        seen = generation_.load(std::memory_order_relaxed);
-      }
-      try {
-        fn_(ctx_, begin_, end_);
-      } catch (...) {
-        error_ = std::current_exception();
-      }
-      {
-        std::lock_guard<std::mutex> lk(m_);
-        done_.store(true, std::memory_order_release);
-      }
-      cv_done_.notify_one();
-    }
-  }
-
- public:
-  static thread_local bool in_helper_;
-
- private:
-  std::mutex owner_;
-  std::mutex m_;
-  std::condition_variable cv_start_, cv_done_;
-  std::atomic<uint64_t> generation_{0};
-  std::atomic<bool> done_{true};
-  RangeFn fn_ = nullptr;
-  void* ctx_ = nullptr;
-  int64_t begin_ = 0, end_ = 0;
-  std::exception_ptr error_;
-};
-
-thread_local bool Helper::in_helper_ = false;
-
-bool want_helper() {
-  // DG_NUM_THREADS=1 turns intra-op threading off (profiling, or a machine
-  // whose cores are already taken by other processes).
-  if (const char* env = std::getenv("DG_NUM_THREADS")) return std::atoi(env) != 1;
-  return std::thread::hardware_concurrency() >= 2;
-}
-
-Helper* helper() {
-  // Leaked on purpose: the detached thread may outlive static destruction.
-  static Helper* h = want_helper() ? new Helper() : nullptr;
-  return h;
+    return t;
+  }();
+  return n;
 }
 
 }  // namespace
 
 void parallel_run(int64_t n, RangeFn fn, void* ctx) {
-  Helper* h = Helper::in_helper_ ? nullptr : helper();
-  if (h && h->try_run(n, fn, ctx)) return;
-  fn(ctx, 0, n);
+  const int nt = static_cast<int>(std::min<int64_t>(max_threads(), n));
+  // Nested calls (a kernel inside a parallel region) run inline.
+  if (nt < 2 || omp_in_parallel()) {
+    fn(ctx, 0, n);
+    return;
+  }
+  std::exception_ptr error;
+  std::mutex error_mutex;
+#pragma omp parallel num_threads(nt)
+  {
+    const int64_t t = omp_get_thread_num(), k = omp_get_num_threads();
+    const int64_t b = n * t / k, e = n * (t + 1) / k;
+    try {
+      if (b < e) fn(ctx, b, e);
+    } catch (...) {
+      std::lock_guard<std::mutex> lk(error_mutex);
+      if (!error) error = std::current_exception();
+    }
+  }
+  if (error) std::rethrow_exception(error);
 }
 
 }  // namespace dg::cpu::detail

@@ -1,7 +1,6 @@
 #pragma once
-// A deliberately tiny intra-op thread pool: the design budget is "two threads
-// for large tensors", so one persistent helper thread shares a range with the
-// caller. Spawning a thread per op would cost more than most ops.
+// Intra-op parallelism: a range split evenly over OpenMP's threads (the pool
+// oneDNN uses too; see parallel.cpp), only when there is enough work.
 #include <cstdint>
 
 namespace dg::cpu {
@@ -12,8 +11,8 @@ constexpr int64_t kParallelGrain = int64_t(1) << 16;
 
 namespace detail {
 using RangeFn = void (*)(void* ctx, int64_t begin, int64_t end);
-// Runs fn over [0, n) split between the caller and the helper thread; runs it
-// inline when the helper is busy (another caller, or a nested call).
+// Runs fn over [0, n) split between the OpenMP threads; inline when nested
+// inside another parallel region or when only one thread is allowed.
 void parallel_run(int64_t n, RangeFn fn, void* ctx);
 }  // namespace detail
 

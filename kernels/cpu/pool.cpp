@@ -51,10 +51,35 @@ meta::Pool2d max_geom(const Tensor& self, IntArrayRef kernel_size, IntArrayRef s
 template <typename T, typename F>
 void for_each_argmax(const T* x, const meta::Pool2d& g, const F& f) {
   const int64_t HW = g.ih * g.iw;
+  // The common 2x2 window at stride 2 with every window inside the plane:
+  // the four candidates in window_argmax's order, without its bounds checks.
+  const bool two_by_two = g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 && g.ph == 0 && g.pw == 0 &&
+                          g.dh == 1 && g.dw == 1 && 2 * g.oh <= g.ih && 2 * g.ow <= g.iw;
   parallel_for(g.planes, g.oh * g.ow * g.kh * g.kw, [&](int64_t b, int64_t e) {
-    for (int64_t p = b; p < e; ++p)
-      for (int64_t oh = 0; oh < g.oh; ++oh)
-        for (int64_t ow = 0; ow < g.ow; ++ow) f(p, oh, ow, window_argmax(x + p * HW, g, oh, ow));
+    for (int64_t p = b; p < e; ++p) {
+      const T* plane = x + p * HW;
+      if (two_by_two) {
+        for (int64_t oh = 0; oh < g.oh; ++oh) {
+          const int64_t r0 = 2 * oh * g.iw, r1 = r0 + g.iw;
+          for (int64_t ow = 0; ow < g.ow; ++ow) {
+            int64_t bi = r0 + 2 * ow;
+            T best = plane[bi];
+            // Selects, not branches: on real data the comparisons are coin
+            // flips, and mispredicted branches cost more than the loads.
+            for (const int64_t i : {r0 + 2 * ow + 1, r1 + 2 * ow, r1 + 2 * ow + 1}) {
+              const T v = plane[i];
+              const bool take = (v > best) | (v != v);
+              best = take ? v : best;
+              bi = take ? i : bi;
+            }
+            f(p, oh, ow, bi);
+          }
+        }
+      } else {
+        for (int64_t oh = 0; oh < g.oh; ++oh)
+          for (int64_t ow = 0; ow < g.ow; ++ow) f(p, oh, ow, window_argmax(plane, g, oh, ow));
+      }
+    }
   });
 }
 

@@ -25,6 +25,8 @@ struct AutogradMeta {
   ~AutogradMeta();
   AutogradMeta(const AutogradMeta&) = delete;
   AutogradMeta& operator=(const AutogradMeta&) = delete;
+  static void* operator new(size_t nbytes) { return detail::small_alloc(nbytes); }
+  static void operator delete(void* p, size_t nbytes) noexcept { detail::small_free(p, nbytes); }
 
   Tensor grad;                 // .grad() of a leaf
   NodePtr grad_fn;             // null for leaves

@@ -1,6 +1,7 @@
 #pragma once
 // The one header a dynagrad user includes.
 #include "dynagrad/autograd_meta.h"
+#include "dynagrad/cpu_allocator.h"
 #include "dynagrad/engine.h"
 #include "dynagrad/factory.h"
 #include "dynagrad/function.h"
