@@ -640,8 +640,8 @@ void measure_process(const Config& cfg, const std::string& exe, const char* lib,
 void print_header(const Config& cfg, const ThreadReport& threads) {
   std::printf("dg_bench%s: %s, %d CPU(s) available (nproc)\n", cfg.quick ? " --quick" : "", cpu_model().c_str(),
               cpus_available());
-  std::printf("threads: dynagrad pointwise = caller + 1 helper (large tensors only); "
-              "OpenMP (oneDNN matmul) = %s\n",
+  std::printf("threads: dynagrad = one OpenMP pool for its own loops (large tensors only) and oneDNN's "
+              "matmul/conv = %s\n",
               count_or_absent(threads.openmp).c_str());
 #ifdef DG_HAVE_LIBTORCH
   const char* blas_kind = threads.openblas_parallel == 1   ? " (pthreads build)"

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdint>
 #include <optional>
+#include <type_traits>
 
 #include "cv_common.h"
 #include "dynagrad/meta.h"
@@ -47,37 +48,48 @@ meta::Pool2d max_geom(const Tensor& self, IntArrayRef kernel_size, IntArrayRef s
   return meta::pool2d_geometry("max_pool2d", self.sizes(), kernel_size, stride, padding, dilation, ceil_mode);
 }
 
+// The common 2x2 window at stride 2 (no padding or dilation) with every
+// window inside the plane: the loops below read it without bounds checks.
+bool is_plain_2x2(const meta::Pool2d& g) {
+  return g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 && g.ph == 0 && g.pw == 0 && g.dh == 1 && g.dw == 1 &&
+         2 * g.oh <= g.ih && 2 * g.ow <= g.iw;
+}
+
+// Which of a 2x2 window's values (a b / c d) window_argmax picks: the first
+// maximum in row-major order, or the last NaN. Arithmetic, not branches: on
+// real data the comparisons are coin flips.
+template <typename T>
+inline int argmax4(T a, T b, T c, T d) {
+  int k = 0;
+  T best = a;
+  const T v[3] = {b, c, d};
+  for (int j = 0; j < 3; ++j) {
+    const int take = (v[j] > best) | (v[j] != v[j]);
+    k += take * (j + 1 - k);
+    best = take ? v[j] : best;
+  }
+  return k;
+}
+
 // Calls f(plane, oh, ow, argmax) for every output element, planes in parallel.
 template <typename T, typename F>
 void for_each_argmax(const T* x, const meta::Pool2d& g, const F& f) {
   const int64_t HW = g.ih * g.iw;
-  // The common 2x2 window at stride 2 with every window inside the plane:
-  // the four candidates in window_argmax's order, without its bounds checks.
-  const bool two_by_two = g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 && g.ph == 0 && g.pw == 0 &&
-                          g.dh == 1 && g.dw == 1 && 2 * g.oh <= g.ih && 2 * g.ow <= g.iw;
+  const bool two_by_two = is_plain_2x2(g);
   parallel_for(g.planes, g.oh * g.ow * g.kh * g.kw, [&](int64_t b, int64_t e) {
     for (int64_t p = b; p < e; ++p) {
       const T* plane = x + p * HW;
-      if (two_by_two) {
-        for (int64_t oh = 0; oh < g.oh; ++oh) {
-          const int64_t r0 = 2 * oh * g.iw, r1 = r0 + g.iw;
+      for (int64_t oh = 0; oh < g.oh; ++oh) {
+        if (two_by_two) {
+          const T* r0 = plane + 2 * oh * g.iw;
+          const T* r1 = r0 + g.iw;
           for (int64_t ow = 0; ow < g.ow; ++ow) {
-            int64_t bi = r0 + 2 * ow;
-            T best = plane[bi];
-            // Selects, not branches: on real data the comparisons are coin
-            // flips, and mispredicted branches cost more than the loads.
-            for (const int64_t i : {r0 + 2 * ow + 1, r1 + 2 * ow, r1 + 2 * ow + 1}) {
-              const T v = plane[i];
-              const bool take = (v > best) | (v != v);
-              best = take ? v : best;
-              bi = take ? i : bi;
-            }
-            f(p, oh, ow, bi);
+            const int k = argmax4(r0[2 * ow], r0[2 * ow + 1], r1[2 * ow], r1[2 * ow + 1]);
+            f(p, oh, ow, (2 * oh + (k >> 1)) * g.iw + 2 * ow + (k & 1));
           }
-        }
-      } else {
-        for (int64_t oh = 0; oh < g.oh; ++oh)
+        } else {
           for (int64_t ow = 0; ow < g.ow; ++ow) f(p, oh, ow, window_argmax(plane, g, oh, ow));
+        }
       }
     }
   });
@@ -122,9 +134,28 @@ void max_pool2d(const Tensor& out, const Tensor& self, IntArrayRef kernel_size, 
   cv::DenseOut<T> y(out);
   T* yp = y.data();
   const int64_t HW = g.ih * g.iw, OHW = g.oh * g.ow;
-  for_each_argmax(xp, g, [&](int64_t p, int64_t oh, int64_t ow, int64_t i) {
-    yp[p * OHW + oh * g.ow + ow] = i >= 0 ? xp[p * HW + i] : -INFINITY;
-  });
+  if (is_plain_2x2(g)) {
+    // Only the value is needed: a max of four that GCC vectorises, NaN
+    // propagated through a sum (any NaN makes it NaN).
+    parallel_for(g.planes, OHW * 4, [&](int64_t b, int64_t e) {
+      for (int64_t r = b * g.oh; r < e * g.oh; ++r) {  // output rows of planes [b, e)
+        const int64_t p = r / g.oh, oh = r % g.oh;
+        const T* r0 = xp + p * HW + 2 * oh * g.iw;
+        const T* r1 = r0 + g.iw;
+        T* o = yp + r * g.ow;
+        for (int64_t ow = 0; ow < g.ow; ++ow) {
+          const T a = r0[2 * ow], b = r0[2 * ow + 1], c = r1[2 * ow], d = r1[2 * ow + 1];
+          const T m1 = a > b ? a : b, m2 = c > d ? c : d;
+          const bool nan = (a != a) | (b != b) | (c != c) | (d != d);
+          o[ow] = nan ? a + b + c + d : (m1 > m2 ? m1 : m2);
+        }
+      }
+    });
+  } else {
+    for_each_argmax(xp, g, [&](int64_t p, int64_t oh, int64_t ow, int64_t i) {
+      yp[p * OHW + oh * g.ow + ow] = i >= 0 ? xp[p * HW + i] : -INFINITY;
+    });
+  }
   y.finish();
 }
 
@@ -152,11 +183,50 @@ void max_pool2d_backward(const Tensor& out, const Tensor& grad_output, const Ten
   cv::DenseOut<T> gx(out);
   T* gxp = gx.data();
   const int64_t HW = g.ih * g.iw, OHW = g.oh * g.ow;
-  std::fill(gxp, gxp + out.numel(), T(0));
-  // Each task owns whole planes, so the += of overlapping windows never races.
-  for_each_argmax(x.data_ptr<T>(), g, [&](int64_t p, int64_t oh, int64_t ow, int64_t i) {
-    if (i >= 0) gxp[p * HW + i] += gyp[p * OHW + oh * g.ow + ow];
-  });
+  if (is_plain_2x2(g)) {
+    // Windows do not overlap: each writes its four gradients (one nonzero)
+    // directly; only a last odd row or column needs zeros of its own.
+    const T* xp = x.data_ptr<T>();
+    parallel_for(g.planes, HW * 2, [&](int64_t b, int64_t e) {
+      for (int64_t p = b; p < e; ++p) {
+        const T* xpl = xp + p * HW;
+        T* gpl = gxp + p * HW;
+        for (int64_t oh = 0; oh < g.oh; ++oh) {
+          const T* r0 = xpl + 2 * oh * g.iw;
+          const T* r1 = r0 + g.iw;
+          T* g0 = gpl + 2 * oh * g.iw;
+          T* g1 = g0 + g.iw;
+          const T* gy_row = gyp + p * OHW + oh * g.ow;
+          for (int64_t ow = 0; ow < g.ow; ++ow) {
+            const T a = r0[2 * ow], b = r0[2 * ow + 1], c = r1[2 * ow], d = r1[2 * ow + 1];
+            // window_argmax's choice as four flags, with no branch: the
+            // first of the maxima, or the last NaN if there is one.
+            const T m1 = a > b ? a : b, m2 = c > d ? c : d, m = m1 > m2 ? m1 : m2;
+            const int na = a != a, nb = b != b, nc = c != c, nd = d != d;
+            const int nan = na | nb | nc | nd;
+            const int ea = a == m, eb = (b == m) & (1 - ea), ec = (c == m) & (1 - ea) & (1 - eb);
+            const int ka = nan ? na & (1 - nb) & (1 - nc) & (1 - nd) : ea;
+            const int kb = nan ? nb & (1 - nc) & (1 - nd) : eb;
+            const int kc = nan ? nc & (1 - nd) : ec;
+            const int kd = nan ? nd : 1 - (ea | eb | ec);
+            const T v = gy_row[ow];
+            g0[2 * ow] = ka ? v : T(0);
+            g0[2 * ow + 1] = kb ? v : T(0);
+            g1[2 * ow] = kc ? v : T(0);
+            g1[2 * ow + 1] = kd ? v : T(0);
+          }
+          for (int64_t w = 2 * g.ow; w < g.iw; ++w) g0[w] = g1[w] = T(0);
+        }
+        std::fill(gpl + 2 * g.oh * g.iw, gpl + HW, T(0));
+      }
+    });
+  } else {
+    std::fill(gxp, gxp + out.numel(), T(0));
+    // Each task owns whole planes, so the += of overlapping windows never races.
+    for_each_argmax(x.data_ptr<T>(), g, [&](int64_t p, int64_t oh, int64_t ow, int64_t i) {
+      if (i >= 0) gxp[p * HW + i] += gyp[p * OHW + oh * g.ow + ow];
+    });
+  }
   gx.finish();
 }
 
