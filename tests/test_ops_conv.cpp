@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <cstdlib>
 #include <limits>
 #include <string>
 #include <vector>
@@ -104,9 +105,20 @@ TEST_CASE("conv float32 (oneDNN) matches float64 (loops), forward and backward",
       {{1, 4, 3, 4}, {4, 1, 2, 3}, {1, 2}, {0}, {2, 1}, {0, 1}, true, 2},
       {{1, 2, 3, 3}, {2, 2, 2, 2}, {1}, {0}, {2}, {1}, true, 1},  // output_padding >= stride
       {{2, 3, 6}, {3, 2, 3}, {3}, {1}, {1}, {2}, true, 1},
+      {{4, 8, 7, 7}, {16, 8, 3, 3}, {1}, {1}, {1}, {0}, false, 1},  // a layer of the benchmark CNN, smaller
+      {{4, 1, 10, 10}, {8, 1, 3, 3}, {1}, {1}, {1}, {0}, false, 1},
   };
+  // oneDNN runs each shape on plain NCHW memory or in its blocked layouts
+  // with reorders, whichever it measures faster; force each in turn.
+  const char* layout = GENERATE("plain", "blocked", "measured");
+  if (std::string(layout) == "measured") {
+    unsetenv("DG_CONV_LAYOUT");
+  } else {
+    setenv("DG_CONV_LAYOUT", layout, 1);
+  }
   for (const Case& c : cases) {
-    INFO("input " << IntArrayRef(c.x) << " weight " << IntArrayRef(c.w) << " transposed " << c.transposed);
+    INFO("layout " << layout << " input " << IntArrayRef(c.x) << " weight " << IntArrayRef(c.w) << " transposed "
+                   << c.transposed);
     const Tensor x64 = dg::randn(c.x, kFloat64), w64 = dg::randn(c.w, kFloat64);
     const Tensor x32 = x64.to(kFloat32).detach().requires_grad_(), w32 = w64.to(kFloat32).detach().requires_grad_();
     const Tensor xr = x64.detach().requires_grad_(), wr = w64.detach().requires_grad_();
@@ -122,6 +134,7 @@ TEST_CASE("conv float32 (oneDNN) matches float64 (loops), forward and backward",
     CHECK(close(x32.grad(), xr.grad(), 1e-4));
     CHECK(close(w32.grad(), wr.grad(), 1e-4));
   }
+  unsetenv("DG_CONV_LAYOUT");
 }
 
 TEST_CASE("conv on non-contiguous inputs and empty batches", "[ops][conv]") {
