@@ -170,6 +170,10 @@ Tensor mm(const Tensor& self, const Tensor& mat2) {
     node = make_intrusive<generated::MmBackward0>();
     node->set_next_edges(detail::collect_next_edges(self, mat2));
     if (node->needs_input_grad(0)) node->mat2_ = SavedVariable(mat2, false);
+    node->self_sizes = self.sizes().vec();
+    node->self_strides = self.strides().vec();
+    node->mat2_sizes = mat2.sizes().vec();
+    node->mat2_strides = mat2.strides().vec();
     if (node->needs_input_grad(1)) node->self_ = SavedVariable(self, false);
   }
   Tensor result = dispatch::mm(self, mat2);

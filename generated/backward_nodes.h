@@ -247,6 +247,10 @@ struct MmBackward0 final : public Node {
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
   SavedVariable mat2_;
+  std::vector<int64_t> self_sizes{};
+  std::vector<int64_t> self_strides{};
+  std::vector<int64_t> mat2_sizes{};
+  std::vector<int64_t> mat2_strides{};
   SavedVariable self_;
 };
 

@@ -101,13 +101,13 @@ variable_list MmBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
   [[maybe_unused]] const Tensor& grad = grads[0];
   variable_list grad_inputs(2);
-  if (needs_input_grad(0)) {  // self: grad.mm(mat2.t())
+  if (needs_input_grad(0)) {  // self: self.strides()[0] == 1 && self.strides()[1] == self.sizes()[0] && self.sizes()[0] > 1 ? mat2.mm(grad.t()).t() : grad.mm(mat2.t())
     const Tensor mat2 = mat2_.unpack(this);
-    grad_inputs[0] = grad.mm(mat2.t());
+    grad_inputs[0] = self_strides[0] == 1 && self_strides[1] == self_sizes[0] && self_sizes[0] > 1 ? mat2.mm(grad.t()).t() : grad.mm(mat2.t());
   }
-  if (needs_input_grad(1)) {  // mat2: self.t().mm(grad)
+  if (needs_input_grad(1)) {  // mat2: mat2.strides()[0] == 1 && mat2.strides()[1] == mat2.sizes()[0] && mat2.sizes()[0] > 1 ? grad.t().mm(self).t() : self.t().mm(grad)
     const Tensor self = self_.unpack(this);
-    grad_inputs[1] = self.t().mm(grad);
+    grad_inputs[1] = mat2_strides[0] == 1 && mat2_strides[1] == mat2_sizes[0] && mat2_sizes[0] > 1 ? grad.t().mm(self).t() : self.t().mm(grad);
   }
   return grad_inputs;
 }

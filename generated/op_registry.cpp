@@ -51,7 +51,7 @@ const std::vector<OpInfo>& all_ops() {
       {"sum_to", false, "composite", 2, {}},
       {"mean", false, "composite", 1, {}},
       {"mean.dim", false, "composite", 2, {}},
-      {"mm", true, "kernel", 2, {"float32", "float64"}},
+      {"mm", true, "kernel", 3, {"float32", "float64"}},
       {"bmm", true, "kernel", 1, {"float32", "float64"}},
       {"matmul", false, "composite", 6, {}},
       {"view", true, "view", 2, {}},

@@ -75,6 +75,8 @@ void add_mm(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { return {dg::mm(in[0], in[1])}; }});
   rows.push_back({"mm", "function", 1, {TensorSpec{{4, 3}, -1.0, 1.0, true, kFloat64}, TensorSpec{{3, 2}, -1.0, 1.0, false, kFloat64}}, true,
                   [](const variable_list& in) -> variable_list { return {dg::mm(in[0], in[1])}; }});
+  rows.push_back({"mm", "function", 2, {TensorSpec{{2, 3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, true, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::mm(in[0], in[1])}; }});
 }
 
 // view
