@@ -11,7 +11,16 @@
 // dependence of distance 0, which `#pragma GCC ivdep` (no loop-carried
 // dependences) still allows; partially overlapping operands are not
 // supported (copy_ resolves that case before calling in here).
+//
+// Instruction sets: the build targets baseline x86-64 (SSE2), so these loops
+// vectorise 4 floats wide. Each contiguous row loop also has a copy compiled
+// for AVX2 (8 wide), chosen per row by a CPU check made once. GCC inlines
+// the default-target kernel lambda and vec:: functions into that copy, so a
+// kernel is still written once. The copies do not enable FMA: both compute
+// the same operations in the same order and give the same bits.
+#include <algorithm>
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <cstring>
 #include <tuple>
@@ -22,6 +31,23 @@
 #include "parallel.h"
 
 namespace dg::cpu {
+
+namespace simd {
+// 1 when contiguous rows run their AVX2 copies, 0 for the baseline ones, -1
+// until the first row asks (defined in pointwise.cpp).
+extern std::atomic<int> g_avx2;
+// Sets g_avx2 from the CPU (__builtin_cpu_supports, which also checks that
+// the OS saves the ymm registers) unless DG_DISABLE_AVX2 is set to a value
+// other than 0; returns it.
+int detect_avx2();
+inline bool use_avx2() {
+  const int v = g_avx2.load(std::memory_order_relaxed);
+  return (v < 0 ? detect_avx2() : v) != 0;
+}
+// For tests and benchmarks: false forces the baseline loops, true the AVX2
+// ones where the CPU has AVX2. Returns whether the AVX2 loops were in use.
+bool set_avx2_enabled(bool enabled);
+}  // namespace simd
 
 // Operand 0 is the output; 1..N the inputs. Strides are in bytes.
 template <size_t NT>
@@ -166,26 +192,88 @@ template <typename T>
 struct In<T, false> {
   const T* p;
   T operator[](int64_t i) const { return p[i]; }
+  In shifted(int64_t k) const { return {p + k}; }
 };
 template <typename T>
 struct In<T, true> {
   T v;
   T operator[](int64_t) const { return v; }
+  In shifted(int64_t) const { return *this; }
 };
 
+// The guard of the plain kernels: f applies everywhere.
+struct NoGuard {};
+
+// A kernel whose vectorised f is only right on part of the domain: where
+// rare(x...) holds, slow(x...) (a libm call) gives the element instead.
+template <typename Rare, typename Slow>
+struct Guard {
+  Rare rare;
+  Slow slow;
+};
+
+// Guarded rows run in blocks this long (16 KiB of float in and out, within
+// L1): a vectorised scan for rare elements first, then the vector loop, which
+// reads the block again from L1, or the scalar per-element choice when the
+// block has a rare element. Scanning before writing keeps in-place use right.
+constexpr int64_t kGuardBlock = 2048;
+
 template <typename Out, typename... Ins, typename F, size_t... I>
-inline void contiguous_row(Out* o, const std::tuple<Ins...>& in, int64_t n, const F& f,
-                           std::index_sequence<I...>) {
+__attribute__((always_inline)) inline void contiguous_loop(Out* o, const std::tuple<Ins...>& in, int64_t n,
+                                                           const F& f, std::index_sequence<I...>) {
 #pragma GCC ivdep
   for (int64_t i = 0; i < n; ++i) o[i] = f(std::get<I>(in)[i]...);
 }
 
-template <typename Out, typename... In_, typename F, size_t... I>
+template <typename Out, typename... Ins, typename F, typename G, size_t... I>
+__attribute__((always_inline)) inline void row_body(Out* o, const std::tuple<Ins...>& in, int64_t n, const F& f,
+                                                    const G& g, std::index_sequence<I...> seq) {
+  if constexpr (std::is_same_v<G, NoGuard>) {
+    contiguous_loop(o, in, n, f, seq);
+  } else {
+    for (int64_t b = 0; b < n; b += kGuardBlock) {
+      const int64_t m = std::min(kGuardBlock, n - b);
+      const std::tuple<Ins...> blk{std::get<I>(in).shifted(b)...};
+      Out* ob = o + b;
+      int any = 0;
+      for (int64_t i = 0; i < m; ++i) any |= static_cast<int>(g.rare(std::get<I>(blk)[i]...));
+      if (any == 0) {
+        contiguous_loop(ob, blk, m, f, seq);
+      } else {
+        for (int64_t i = 0; i < m; ++i) {
+          ob[i] = g.rare(std::get<I>(blk)[i]...) ? g.slow(std::get<I>(blk)[i]...) : f(std::get<I>(blk)[i]...);
+        }
+      }
+    }
+  }
+}
+
+template <typename Out, typename... Ins, typename F, typename G, size_t... I>
+__attribute__((target("avx2"), noinline)) void row_avx2(Out* o, const std::tuple<Ins...>& in, int64_t n,
+                                                         const F& f, const G& g, std::index_sequence<I...> seq) {
+  row_body(o, in, n, f, g, seq);
+}
+
+template <typename Out, typename... Ins, typename F, typename G, size_t... I>
+inline void contiguous_row(Out* o, const std::tuple<Ins...>& in, int64_t n, const F& f, const G& g,
+                           std::index_sequence<I...> seq) {
+  if (simd::use_avx2()) row_avx2(o, in, n, f, g, seq);
+  else row_body(o, in, n, f, g, seq);
+}
+
+template <typename Out, typename... In_, typename F, typename G, size_t... I>
 inline void strided_row(char* o, int64_t so, const std::array<char*, sizeof...(In_)>& in,
-                        const std::array<int64_t, sizeof...(In_)>& s, int64_t n, const F& f,
+                        const std::array<int64_t, sizeof...(In_)>& s, int64_t n, const F& f, const G& g,
                         std::index_sequence<I...>) {
   for (int64_t i = 0; i < n; ++i) {
-    *reinterpret_cast<Out*>(o + i * so) = f(*reinterpret_cast<const In_*>(in[I] + i * s[I])...);
+    Out& out = *reinterpret_cast<Out*>(o + i * so);
+    if constexpr (std::is_same_v<G, NoGuard>) {
+      out = f(*reinterpret_cast<const In_*>(in[I] + i * s[I])...);
+    } else {
+      const bool rare = g.rare(*reinterpret_cast<const In_*>(in[I] + i * s[I])...);
+      out = rare ? g.slow(*reinterpret_cast<const In_*>(in[I] + i * s[I])...)
+                 : f(*reinterpret_cast<const In_*>(in[I] + i * s[I])...);
+    }
   }
 }
 
@@ -199,15 +287,15 @@ inline void mask_switch(unsigned m, Fn&& fn) {
   }
 }
 
-template <typename Out, typename... In_, typename F, size_t... I, unsigned M>
-inline void fast_row(char* o, const std::array<char*, sizeof...(In_)>& in, int64_t n, const F& f,
+template <typename Out, typename... In_, typename F, typename G, size_t... I, unsigned M>
+inline void fast_row(char* o, const std::array<char*, sizeof...(In_)>& in, int64_t n, const F& f, const G& g,
                      std::index_sequence<I...> seq, std::integral_constant<unsigned, M>) {
   auto ops = std::make_tuple([&] {
     constexpr bool bc = (M >> I) & 1u;
     if constexpr (bc) return In<In_, true>{*reinterpret_cast<const In_*>(in[I])};
     else return In<In_, false>{reinterpret_cast<const In_*>(in[I])};
   }()...);
-  contiguous_row(reinterpret_cast<Out*>(o), ops, n, f, seq);
+  contiguous_row(reinterpret_cast<Out*>(o), ops, n, f, g, seq);
 }
 
 }  // namespace loops_detail
@@ -215,8 +303,9 @@ inline void fast_row(char* o, const std::array<char*, sizeof...(In_)>& in, int64
 // out[i] = f(in_1[i], ..., in_N[i]) over out's shape, with each input of
 // element type In_k broadcast to it. Out and In_ must match the tensors'
 // dtypes (the dispatch layer guarantees it; copy_ picks In_ from src).
-template <typename Out, typename... In_, typename F, typename... Ts>
-void elementwise(const Tensor& out, const F& f, const Ts&... inputs) {
+// `guard` is loops_detail::NoGuard or a loops_detail::Guard (see there).
+template <typename Out, typename... In_, typename F, typename G, typename... Ts>
+void elementwise_guarded(const Tensor& out, const F& f, const G& guard, const Ts&... inputs) {
   static_assert(sizeof...(In_) == sizeof...(Ts));
   constexpr size_t N = sizeof...(In_);
   constexpr size_t NT = N + 1;
@@ -241,13 +330,18 @@ void elementwise(const Tensor& out, const F& f, const Ts&... inputs) {
     }
     if (fast) {
       loops_detail::mask_switch<0, (1u << N)>(mask, [&](auto m) {
-        loops_detail::fast_row<Out, In_...>(p[0], in, n, f, Seq{}, m);
+        loops_detail::fast_row<Out, In_...>(p[0], in, n, f, guard, Seq{}, m);
       });
     } else {
-      loops_detail::strided_row<Out, In_...>(p[0], g.inner_stride(0), in, s, n, f, Seq{});
+      loops_detail::strided_row<Out, In_...>(p[0], g.inner_stride(0), in, s, n, f, guard, Seq{});
     }
   };
   parallel_for(g.numel, int64_t(NT), [&](int64_t b, int64_t e) { for_each_row(g, b, e, row); });
+}
+
+template <typename Out, typename... In_, typename F, typename... Ts>
+void elementwise(const Tensor& out, const F& f, const Ts&... inputs) {
+  elementwise_guarded<Out, In_...>(out, f, loops_detail::NoGuard{}, inputs...);
 }
 
 // The forms kernels use: every tensor of element type T.
@@ -259,9 +353,22 @@ template <typename T, typename F>
 void unary_kernel(const Tensor& out, const Tensor& a, const F& f) {
   elementwise<T, T>(out, f, a);
 }
+// out = f(a), except where rare(a) holds: there slow(a). For vectorised
+// functions that are only right on part of the domain (sin, cos).
+template <typename T, typename F, typename Rare, typename Slow>
+void unary_kernel_guarded(const Tensor& out, const Tensor& a, const F& f, const Rare& rare, const Slow& slow) {
+  elementwise_guarded<T, T>(out, f, loops_detail::Guard<Rare, Slow>{rare, slow}, a);
+}
 template <typename T, typename F>
 void binary_kernel(const Tensor& out, const Tensor& a, const Tensor& b, const F& f) {
   elementwise<T, T, T>(out, f, a, b);
+}
+// The same for two inputs: rare(a, b) picks slow(a, b) (sin_backward's
+// g * cos(x) beyond vec::kTrigMaxArg).
+template <typename T, typename F, typename Rare, typename Slow>
+void binary_kernel_guarded(const Tensor& out, const Tensor& a, const Tensor& b, const F& f, const Rare& rare,
+                           const Slow& slow) {
+  elementwise_guarded<T, T, T>(out, f, loops_detail::Guard<Rare, Slow>{rare, slow}, a, b);
 }
 
 }  // namespace dg::cpu

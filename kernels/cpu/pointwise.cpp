@@ -8,6 +8,8 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
+#include <cstring>
 #include <type_traits>
 
 #include "kernel_decls.h"
@@ -15,6 +17,32 @@
 #include "vec_math.h"
 
 namespace dg::cpu {
+
+// loops.h's choice of instruction set (declared there).
+namespace simd {
+std::atomic<int> g_avx2{-1};
+
+namespace {
+bool cpu_has_avx2() {
+  __builtin_cpu_init();  // may run before the constructors that would call it
+  return __builtin_cpu_supports("avx2") != 0;
+}
+}  // namespace
+
+int detect_avx2() {
+  const char* off = std::getenv("DG_DISABLE_AVX2");
+  const bool disabled = off != nullptr && *off != '\0' && std::strcmp(off, "0") != 0;
+  const int v = !disabled && cpu_has_avx2() ? 1 : 0;
+  g_avx2.store(v, std::memory_order_relaxed);
+  return v;
+}
+
+bool set_avx2_enabled(bool enabled) {
+  const bool was = use_avx2();
+  g_avx2.store(enabled && cpu_has_avx2() ? 1 : 0, std::memory_order_relaxed);
+  return was;
+}
+}  // namespace simd
 
 template <typename T>
 void add(const Tensor& out, const Tensor& self, const Tensor& other, const Scalar& alpha) {
@@ -135,30 +163,50 @@ void exp(const Tensor& out, const Tensor& self) {
 
 template <typename T>
 void log(const Tensor& out, const Tensor& self) {
-  unary_kernel<T>(out, self, [](T x) { return std::log(x); });
+  if constexpr (std::is_same_v<T, float>) {
+    unary_kernel<T>(out, self, [](T x) { return vec::log(x); });
+  } else {
+    unary_kernel<T>(out, self, [](T x) { return std::log(x); });
+  }
 }
 
 template <typename T>
 void sin(const Tensor& out, const Tensor& self) {
-  unary_kernel<T>(out, self, [](T x) { return std::sin(x); });
+  if constexpr (std::is_same_v<T, float>) {
+    unary_kernel_guarded<T>(
+        out, self, [](T x) { return vec::sin_reduced(x); }, [](T x) { return vec::trig_needs_libm(x); },
+        [](T x) { return std::sin(x); });
+  } else {
+    unary_kernel<T>(out, self, [](T x) { return std::sin(x); });
+  }
 }
 
 template <typename T>
 void cos(const Tensor& out, const Tensor& self) {
-  unary_kernel<T>(out, self, [](T x) { return std::cos(x); });
+  if constexpr (std::is_same_v<T, float>) {
+    unary_kernel_guarded<T>(
+        out, self, [](T x) { return vec::cos_reduced(x); }, [](T x) { return vec::trig_needs_libm(x); },
+        [](T x) { return std::cos(x); });
+  } else {
+    unary_kernel<T>(out, self, [](T x) { return std::cos(x); });
+  }
 }
 
 template <typename T>
 void tanh(const Tensor& out, const Tensor& self) {
-  unary_kernel<T>(out, self, [](T x) { return std::tanh(x); });
+  if constexpr (std::is_same_v<T, float>) {
+    unary_kernel<T>(out, self, [](T x) { return vec::tanh(x); });
+  } else {
+    unary_kernel<T>(out, self, [](T x) { return std::tanh(x); });
+  }
 }
 
 template <typename T>
 void sigmoid(const Tensor& out, const Tensor& self) {
-  // exp(-x) overflows to inf for very negative x, giving 1 / inf = 0: the
-  // right limit, so no branch is needed.
+  // float64: exp(-x) overflows to inf for very negative x, giving 1 / inf =
+  // 0, the right limit, so no branch is needed.
   if constexpr (std::is_same_v<T, float>) {
-    unary_kernel<T>(out, self, [](T x) { return T(1) / (T(1) + vec::exp(-x)); });
+    unary_kernel<T>(out, self, [](T x) { return vec::sigmoid(x); });
   } else {
     unary_kernel<T>(out, self, [](T x) { return T(1) / (T(1) + std::exp(-x)); });
   }

@@ -17,12 +17,17 @@ namespace dg::cpu {
 
 namespace {
 
-// The vectorisable exp for float32 (pointwise.cpp does the same), libm's
-// correctly rounded one for float64.
+// The vectorisable exp and expm1 for float32 (pointwise.cpp does the same),
+// libm's for float64.
 template <typename T>
 __attribute__((always_inline)) inline T fast_exp(T x) {
   if constexpr (std::is_same_v<T, float>) return vec::exp(x);
   else return std::exp(x);
+}
+template <typename T>
+__attribute__((always_inline)) inline T fast_expm1(T x) {
+  if constexpr (std::is_same_v<T, float>) return vec::expm1(x);
+  else return std::expm1(x);
 }
 
 constexpr double kSqrt1_2 = 0.70710678118654752440;      // 1 / sqrt(2)
@@ -55,12 +60,20 @@ void check_integral_bound(const char* op, const char* name, const Scalar& bound)
 
 template <typename T>
 void expm1(const Tensor& out, const Tensor& self) {
-  unary_kernel<T>(out, self, [](T x) { return std::expm1(x); });
+  if constexpr (std::is_same_v<T, float>) {
+    unary_kernel<T>(out, self, [](T x) { return vec::expm1(x); });
+  } else {
+    unary_kernel<T>(out, self, [](T x) { return std::expm1(x); });
+  }
 }
 
 template <typename T>
 void log1p(const Tensor& out, const Tensor& self) {
-  unary_kernel<T>(out, self, [](T x) { return std::log1p(x); });
+  if constexpr (std::is_same_v<T, float>) {
+    unary_kernel<T>(out, self, [](T x) { return vec::log1p(x); });
+  } else {
+    unary_kernel<T>(out, self, [](T x) { return std::log1p(x); });
+  }
 }
 
 template <typename T>
@@ -172,7 +185,7 @@ void elu(const Tensor& out, const Tensor& self, const Scalar& alpha, const Scala
   const T neg = static_cast<T>(alpha.toDouble() * scale.toDouble());
   const T pos = scale.to<T>(), in = input_scale.to<T>();
   // expm1, not exp - 1: keeps the relative accuracy for inputs near 0.
-  unary_kernel<T>(out, self, [=](T x) { return x > T(0) ? pos * x : neg * std::expm1(x * in); });
+  unary_kernel<T>(out, self, [=](T x) { return x > T(0) ? pos * x : neg * fast_expm1(x * in); });
 }
 
 template <typename T>
@@ -195,9 +208,15 @@ void elu_backward(const Tensor& out, const Tensor& grad_output, const Scalar& al
 template <typename T>
 void gelu(const Tensor& out, const Tensor& self, std::string_view approximate) {
   if (gelu_mode("gelu", approximate) == Gelu::Exact) {
-    // erfc(-x / sqrt 2) / 2 = Phi(x) without the cancellation of 1 + erf for
-    // very negative x.
-    unary_kernel<T>(out, self, [](T x) { return T(0.5) * x * std::erfc(-x * T(kSqrt1_2)); });
+    if constexpr (std::is_same_v<T, float>) {
+      unary_kernel<T>(out, self, [](T x) { return vec::gelu(x); });
+    } else {
+      // erfc(-x / sqrt 2) / 2 = Phi(x) without the cancellation of 1 + erf
+      // for very negative x.
+      unary_kernel<T>(out, self, [](T x) { return T(0.5) * x * std::erfc(-x * T(kSqrt1_2)); });
+    }
+  } else if constexpr (std::is_same_v<T, float>) {
+    unary_kernel<T>(out, self, [](T x) { return vec::gelu_tanh(x); });
   } else {
     unary_kernel<T>(out, self, [](T x) {
       const T u = T(kSqrt2OverPi) * (x + T(kGeluCubic) * x * x * x);
@@ -206,16 +225,21 @@ void gelu(const Tensor& out, const Tensor& self, std::string_view approximate) {
   }
 }
 
-
 template <typename T>
 void gelu_backward(const Tensor& out, const Tensor& grad_output, const Tensor& self,
                    std::string_view approximate) {
   if (gelu_mode("gelu_backward", approximate) == Gelu::Exact) {
-    binary_kernel<T>(out, grad_output, self, [](T g, T x) {
-      const T cdf = T(0.5) * std::erfc(-x * T(kSqrt1_2));
-      const T pdf = T(kInvSqrt2Pi) * fast_exp(T(-0.5) * x * x);
-      return g * (cdf + x * pdf);
-    });
+    if constexpr (std::is_same_v<T, float>) {
+      binary_kernel<T>(out, grad_output, self, [](T g, T x) { return vec::gelu_backward(g, x); });
+    } else {
+      binary_kernel<T>(out, grad_output, self, [](T g, T x) {
+        const T cdf = T(0.5) * std::erfc(-x * T(kSqrt1_2));
+        const T pdf = T(kInvSqrt2Pi) * std::exp(T(-0.5) * x * x);
+        return g * (cdf + x * pdf);
+      });
+    }
+  } else if constexpr (std::is_same_v<T, float>) {
+    binary_kernel<T>(out, grad_output, self, [](T g, T x) { return vec::gelu_tanh_backward(g, x); });
   } else {
     binary_kernel<T>(out, grad_output, self, [](T g, T x) {
       const T u = T(kSqrt2OverPi) * (x + T(kGeluCubic) * x * x * x);
@@ -245,11 +269,21 @@ void softplus(const Tensor& out, const Tensor& self, const Scalar& beta, const S
   const T b = beta.to<T>(), th = threshold.to<T>();
   // log(1 + e^z) = max(z, 0) + log1p(e^-|z|): never overflows, so the
   // result stays finite even when a large threshold lets |z| reach 1e4.
-  unary_kernel<T>(out, self, [b, th](T x) {
-    const T z = x * b;
-    if (z > th) return x;
-    return (std::fmax(z, T(0)) + std::log1p(std::exp(-std::fabs(z)))) / b;
-  });
+  if constexpr (std::is_same_v<T, float>) {
+    // Both sides computed and selected, max as a compare: no branch or call
+    // left in the loop, so it vectorises.
+    unary_kernel<T>(out, self, [b, th](T x) {
+      const T z = x * b;
+      const T soft = ((z > T(0) ? z : T(0)) + vec::log1p(vec::exp(-std::fabs(z)))) / b;
+      return z > th ? x : soft;
+    });
+  } else {
+    unary_kernel<T>(out, self, [b, th](T x) {
+      const T z = x * b;
+      if (z > th) return x;
+      return (std::fmax(z, T(0)) + std::log1p(std::exp(-std::fabs(z)))) / b;
+    });
+  }
 }
 
 template <typename T>
@@ -259,7 +293,7 @@ void softplus_backward(const Tensor& out, const Tensor& grad_output, const Tenso
   // sigmoid(z) as 1 / (1 + e^-z): e^-z = inf for very negative z gives 0.
   binary_kernel<T>(out, grad_output, self, [b, th](T g, T x) {
     const T z = x * b;
-    return z > th ? g : g / (T(1) + std::exp(-z));
+    return z > th ? g : g / (T(1) + fast_exp(-z));
   });
 }
 
