@@ -1,5 +1,6 @@
 // Kernels that move or set values: clone, copy_ (with dtype conversion),
 // zero_, fill_, select_backward.
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 
@@ -7,6 +8,19 @@
 #include "loops.h"
 
 namespace dg::cpu {
+
+namespace {
+// memcpy split over the intra-op threads: one thread alone cannot pull the
+// memory bandwidth a large copy (a gradient clone) could have.
+void parallel_memcpy(void* dst, const void* src, size_t nbytes) {
+  constexpr int64_t kChunk = 64 * 1024;
+  const int64_t chunks = static_cast<int64_t>((nbytes + kChunk - 1) / kChunk);
+  parallel_for(chunks, kChunk / 4, [&](int64_t b, int64_t e) {
+    const size_t lo = static_cast<size_t>(b * kChunk), hi = std::min(nbytes, static_cast<size_t>(e * kChunk));
+    std::memcpy(static_cast<char*>(dst) + lo, static_cast<const char*>(src) + lo, hi - lo);
+  });
+}
+}  // namespace
 
 namespace {
 
@@ -53,7 +67,7 @@ void copy_(const Tensor& self, const Tensor& src) {
   }
   if (self.is_contiguous() && src.is_contiguous() && src.dtype() == self.dtype() &&
       src.sizes() == self.sizes()) {
-    std::memcpy(self.data_ptr(), src.data_ptr(), self.nbytes());
+    parallel_memcpy(self.data_ptr(), src.data_ptr(), self.nbytes());
     return;
   }
   copy_from<T>(self, src);
@@ -63,7 +77,7 @@ template <typename T>
 void clone(const Tensor& out, const Tensor& self) {
   if (out.numel() == 0) return;
   if (self.is_contiguous()) {
-    std::memcpy(out.data_ptr(), self.data_ptr(), out.nbytes());
+    parallel_memcpy(out.data_ptr(), self.data_ptr(), out.nbytes());
     return;
   }
   unary_kernel<T>(out, self, [](T x) { return x; });
