@@ -30,6 +30,17 @@ __attribute__((always_inline)) inline int32_t to_bits(float f) {
   std::memcpy(&b, &f, sizeof b);
   return b;
 }
+// e^r for a reduced argument |r| <= ln2 / 2 (the degree-6 polynomial all
+// the exp-based functions share): 1 + r + r^2 P(r).
+__attribute__((always_inline)) inline float exp_reduced(float r) {
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  return p * (r * r) + r + 1.0f;
+}
 // 2^n for n in [-126, 127], from the exponent field.
 __attribute__((always_inline)) inline float pow2i(int32_t n) { return from_bits((n + 127) << 23); }
 // v rounded to the nearest integer (ties to even) for |v| < 2^22: adding
@@ -68,14 +79,7 @@ __attribute__((always_inline)) inline float exp(float x) {
   const float fn = detail::round_int(xc * kLog2e);
   const int32_t n = static_cast<int32_t>(fn);
   const float r = (xc - fn * kLn2Hi) - fn * kLn2Lo;
-  const float r2 = r * r;
-  float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  p = p * r2 + r + 1.0f;
+  const float p = detail::exp_reduced(r);
   // 2^n from exponent fields; n reaches 128 near kMax, past float's largest
   // power of two, so scale in two halves.
   const int32_t n1 = n >> 1, n2 = n - n1;
@@ -181,13 +185,7 @@ __attribute__((always_inline)) inline float tanh(float x) {
   const float v = ax + ax;
   const float fn = detail::round_int(v * kLog2e);
   const float r = (v - fn * kLn2Hi) - fn * kLn2Lo;
-  float q = 1.9875691500e-4f;
-  q = q * r + 1.3981999507e-3f;
-  q = q * r + 8.3334519073e-3f;
-  q = q * r + 4.1665795894e-2f;
-  q = q * r + 1.6666665459e-1f;
-  q = q * r + 5.0000001201e-1f;
-  const float e = (q * (r * r) + r + 1.0f) * detail::pow2i(static_cast<int32_t>(fn));
+  const float e = detail::exp_reduced(r) * detail::pow2i(static_cast<int32_t>(fn));
   const float big = 1.0f - 2.0f / (e + 1.0f);
   const float w = ax * ax;
   float p = -6.274239626e-03f;
@@ -273,13 +271,7 @@ __attribute__((always_inline)) inline float exp_split_scaled(float a, float b) {
   a = below ? -103.0f : a;
   const float fn = round_int((a + b) * kLog2e);
   const float r = ((a - fn * kLn2Hi) + b) - fn * kLn2Lo;
-  float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  p = p * (r * r) + r + 1.0f;
+  const float p = exp_reduced(r);
   const float y = p * pow2i(static_cast<int32_t>(fn) + 24);  // n + 24 >= -125
   return below ? 0.0f : y;
 }
