@@ -2,6 +2,7 @@
 // The one header a dynagrad user includes.
 #include "dynagrad/autograd_meta.h"
 #include "dynagrad/cpu_allocator.h"
+#include "dynagrad/cuda.h"
 #include "dynagrad/engine.h"
 #include "dynagrad/factory.h"
 #include "dynagrad/function.h"
