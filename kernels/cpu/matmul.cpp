@@ -284,7 +284,7 @@ void small_sgemm(float* out, const float* a_ptr, const MatView& a, const float* 
     const float* A = a_ptr + (a.batch == 1 ? 0 : bi * a.sb);
     const float* B = b_ptr + (b.batch == 1 ? 0 : bi * b.sb);
     if (!b_dense) {
-      pack(panel.data(), b_ptr, b, bi);
+      if (bi == 0 || b.batch > 1) pack(panel.data(), b_ptr, b, bi);  // a shared B is packed once
       B = panel.data();
     }
     small_sgemm_avx2(out + bi * M * N, A, a.sr, a.sc, B, M, N, K);
@@ -356,18 +356,19 @@ void matmul_impl(const Tensor& out, const Tensor& self, const Tensor& mat2) {
       }
       for (int64_t i = 0; i < batch; ++i)
         std::memcpy(dst.data_ptr<T>() + i * M * N, one.data_ptr<T>(), one.nbytes());
-    } else if constexpr (std::is_same_v<T, float>) {
-      if (batch * M * N * K > kSmallMatmulMacs || !cpu_has_avx2_fma()) {
-        dnnl_matmul(dst.data_ptr<T>(), sa.data_ptr<T>(), a, sb.data_ptr<T>(), b, batch);
-      } else {
-        if (a.sb == 0) a.batch = 1;
-        if (b.sb == 0) b.batch = 1;
-        small_sgemm(dst.data_ptr<T>(), sa.data_ptr<T>(), a, sb.data_ptr<T>(), b, batch);
-      }
+    } else if (std::is_same_v<T, float> && (batch * M * N * K > kSmallMatmulMacs || !cpu_has_avx2_fma())) {
+      // (oneDNN reads a batch stride of 0 as a broadcast itself.)
+      dnnl_matmul(reinterpret_cast<float*>(dst.data_ptr<T>()), reinterpret_cast<const float*>(sa.data_ptr<T>()), a,
+                  reinterpret_cast<const float*>(sb.data_ptr<T>()), b, batch);
     } else {
+      // The loop kernels read an operand shared by the whole batch as batch 1.
       if (a.sb == 0) a.batch = 1;
       if (b.sb == 0) b.batch = 1;
-      loop_matmul<T>(dst.data_ptr<T>(), sa.data_ptr<T>(), a, sb.data_ptr<T>(), b, batch);
+      if constexpr (std::is_same_v<T, float>) {
+        small_sgemm(dst.data_ptr<T>(), sa.data_ptr<T>(), a, sb.data_ptr<T>(), b, batch);
+      } else {
+        loop_matmul<T>(dst.data_ptr<T>(), sa.data_ptr<T>(), a, sb.data_ptr<T>(), b, batch);
+      }
     }
   }
   if (!dst.is_same(out)) unary_kernel<T>(out, dst, [](T x) { return x; });
