@@ -5,10 +5,9 @@
 // bookkeeping and, above all, no fresh pages (a first touch of a 4 KiB page
 // costs microseconds on a VM) for every intermediate tensor.
 //
-// Blocks are 64-byte aligned. Sizes are rounded up to a class (multiples of
-// 64 bytes up to 512, then four classes per power of two), so a block is at
-// most 25% larger than asked. At most `cache_limit()` bytes sit unused in the
-// cache; a block freed beyond that goes back to the system.
+// Blocks are 64-byte aligned. The caching itself (size classes, the limit of
+// unused bytes, the retry after emptying on out-of-memory) is the shared
+// detail::BlockCache of dynagrad/detail/block_cache.h, the CUDA allocator's too.
 //
 // DG_CPU_CACHE=0 in the environment turns the cache off (every free goes back
 // to malloc), as do sanitizer builds, so that use-after-free stays visible.
@@ -24,6 +23,8 @@ void empty_cache();
 // Bytes handed out and not yet returned, and bytes held unused in the cache.
 size_t memory_allocated();
 size_t memory_cached();
+// The most bytes handed out at once so far.
+size_t max_memory_allocated();
 // Whether freed blocks are kept (false under DG_CPU_CACHE=0 and sanitizers).
 bool caching_enabled();
 // The most bytes the cache keeps unused (default 1 GiB; DG_CPU_CACHE_LIMIT_MB).
