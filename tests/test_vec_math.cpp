@@ -6,6 +6,7 @@
 // Then the two instruction-set paths of loops.h must give the same bits.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -118,12 +119,13 @@ void run(const Case& c, const std::vector<float>& x, std::vector<float>& got, st
   want.assign(y64.data_ptr<double>(), y64.data_ptr<double>() + y64.numel());
 }
 
-// Runs f with the AVX2 loops switched on (where the CPU has them) or off.
+// Runs f with the row loops capped at `level` (0 baseline, 1 AVX2, 2 AVX-512;
+// what the CPU lacks is not used).
 template <typename F>
-void with_avx2(bool on, F&& f) {
-  const bool was = cpu::simd::set_avx2_enabled(on);
+void with_level(int level, F&& f) {
+  const int was = cpu::simd::set_max_level(level);
   f();
-  cpu::simd::set_avx2_enabled(was);
+  cpu::simd::set_max_level(was);
 }
 
 }  // namespace
@@ -184,10 +186,11 @@ TEST_CASE("sin and cos beyond the vector range, in place and strided, match libm
   }
 }
 
-TEST_CASE("the AVX2 and baseline loops give the same bits", "[ops][cpu][vec_math]") {
-  // The switch itself: off means off; on means on exactly where the CPU has AVX2.
-  with_avx2(false, [] { CHECK_FALSE(cpu::simd::use_avx2()); });
-  with_avx2(true, [] { CHECK(cpu::simd::use_avx2() == (__builtin_cpu_supports("avx2") != 0)); });
+TEST_CASE("the AVX-512, AVX2 and baseline loops give the same bits", "[ops][cpu][vec_math]") {
+  // The switch itself: each cap is honoured, and never beyond what the CPU has.
+  const int cpu_level = cpu::simd::cpu_level();
+  for (int l = 0; l <= 2; ++l) with_level(l, [&] { CHECK(cpu::simd::level() == std::min(l, cpu_level)); });
+  if (cpu_level < 2) WARN("this CPU has no AVX-512: only the AVX2 and baseline loops are compared");
 
   std::vector<Case> all = cases();
   all.push_back({"silu", [](const Tensor& t) { return dg::silu(t); }, 0, true, 1e-3f, 100.0f});
@@ -210,18 +213,22 @@ TEST_CASE("the AVX2 and baseline loops give the same bits", "[ops][cpu][vec_math
     // Odd lengths: vector bodies and scalar tails both.
     std::vector<float> x = inputs(c.lo, c.hi);
     x.resize(x.size() - 3);
-    std::vector<float> base, avx;
+    std::vector<float> base;
     std::vector<double> unused;
-    with_avx2(false, [&] { run(c, x, base, unused); });
-    with_avx2(true, [&] { run(c, x, avx, unused); });
-    REQUIRE(base.size() == avx.size());
-    size_t mismatches = 0, first = 0;
-    for (size_t i = 0; i < base.size(); ++i) {
-      if (to_bits(base[i]) != to_bits(avx[i]) && !(std::isnan(base[i]) && std::isnan(avx[i]))) {
-        if (mismatches++ == 0) first = i;
+    with_level(0, [&] { run(c, x, base, unused); });
+    for (int l = 1; l <= std::min(2, cpu_level); ++l) {
+      CAPTURE(l);
+      std::vector<float> wide;
+      with_level(l, [&] { run(c, x, wide, unused); });
+      REQUIRE(base.size() == wide.size());
+      size_t mismatches = 0, first = 0;
+      for (size_t i = 0; i < base.size(); ++i) {
+        if (to_bits(base[i]) != to_bits(wide[i]) && !(std::isnan(base[i]) && std::isnan(wide[i]))) {
+          if (mismatches++ == 0) first = i;
+        }
       }
+      CAPTURE(x[first], base[first], wide[first]);
+      CHECK(mismatches == 0);
     }
-    CAPTURE(x[first], base[first], avx[first]);
-    CHECK(mismatches == 0);
   }
 }

@@ -13,11 +13,11 @@
 // supported (copy_ resolves that case before calling in here).
 //
 // Instruction sets: the build targets baseline x86-64 (SSE2), so these loops
-// vectorise 4 floats wide. Each contiguous row loop also has a copy compiled
-// for AVX2 (8 wide), chosen per row by a CPU check made once. GCC inlines
-// the default-target kernel lambda and vec:: functions into that copy, so a
-// kernel is still written once. The copies do not enable FMA: both compute
-// the same operations in the same order and give the same bits.
+// vectorise 4 floats wide. Each contiguous row loop also has copies compiled
+// for AVX2 (8 wide) and AVX-512 (16 wide), chosen per row by a CPU check made
+// once. GCC inlines the default-target kernel lambda and vec:: functions into
+// those copies, so a kernel is still written once. No copy contracts to FMA:
+// all compute the same operations in the same order and give the same bits.
 #include <algorithm>
 #include <array>
 #include <atomic>
@@ -33,20 +33,23 @@
 namespace dg::cpu {
 
 namespace simd {
-// 1 when contiguous rows run their AVX2 copies, 0 for the baseline ones, -1
-// until the first row asks (defined in pointwise.cpp).
-extern std::atomic<int> g_avx2;
-// Sets g_avx2 from the CPU (__builtin_cpu_supports, which also checks that
-// the OS saves the ymm registers) unless DG_DISABLE_AVX2 is set to a value
-// other than 0; returns it.
-int detect_avx2();
-inline bool use_avx2() {
-  const int v = g_avx2.load(std::memory_order_relaxed);
-  return (v < 0 ? detect_avx2() : v) != 0;
+// Which copy of the contiguous row loops runs: 0 the baseline (SSE2), 1 the
+// AVX2 one, 2 the AVX-512 one; -1 until the first row asks (defined in
+// pointwise.cpp).
+extern std::atomic<int> g_level;
+// Sets g_level to the best the CPU (and OS) supports, capped by
+// DG_DISABLE_AVX2=1 (baseline only) or DG_DISABLE_AVX512=1 (AVX2 at most);
+// returns it.
+int detect_level();
+inline int level() {
+  const int v = g_level.load(std::memory_order_relaxed);
+  return v < 0 ? detect_level() : v;
 }
-// For tests and benchmarks: false forces the baseline loops, true the AVX2
-// ones where the CPU has AVX2. Returns whether the AVX2 loops were in use.
-bool set_avx2_enabled(bool enabled);
+// The best level this CPU supports (ignoring the environment).
+int cpu_level();
+// For tests and benchmarks: run at most `max_level` (and at most what the
+// CPU has). Returns the level that was in use.
+int set_max_level(int max_level);
 }  // namespace simd
 
 // Operand 0 is the output; 1..N the inputs. Strides are in bytes.
@@ -254,10 +257,21 @@ __attribute__((target("avx2"), noinline)) void row_avx2(Out* o, const std::tuple
   row_body(o, in, n, f, g, seq);
 }
 
+// 16 floats wide: about 1.5x the AVX2 copy on compute-bound kernels (tanh,
+// sin, gelu) on the EPYC the benchmarks run on. Still no FMA contraction
+// (ISO C++ mode), so the bits match the other copies.
+template <typename Out, typename... Ins, typename F, typename G, size_t... I>
+__attribute__((target("avx512f,avx512dq,avx512bw,avx512vl"), noinline)) void row_avx512(
+    Out* o, const std::tuple<Ins...>& in, int64_t n, const F& f, const G& g, std::index_sequence<I...> seq) {
+  row_body(o, in, n, f, g, seq);
+}
+
 template <typename Out, typename... Ins, typename F, typename G, size_t... I>
 inline void contiguous_row(Out* o, const std::tuple<Ins...>& in, int64_t n, const F& f, const G& g,
                            std::index_sequence<I...> seq) {
-  if (simd::use_avx2()) row_avx2(o, in, n, f, g, seq);
+  const int level = simd::level();
+  if (level >= 2) row_avx512(o, in, n, f, g, seq);
+  else if (level == 1) row_avx2(o, in, n, f, g, seq);
   else row_body(o, in, n, f, g, seq);
 }
 

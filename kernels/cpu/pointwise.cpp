@@ -6,6 +6,7 @@
 // between values with comparisons — clamps in vec::exp, relu,
 // threshold_backward — which GCC only turns into vector blends without it.)
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
@@ -20,26 +21,35 @@ namespace dg::cpu {
 
 // loops.h's choice of instruction set (declared there).
 namespace simd {
-std::atomic<int> g_avx2{-1};
+std::atomic<int> g_level{-1};
 
 namespace {
-bool cpu_has_avx2() {
-  __builtin_cpu_init();  // may run before the constructors that would call it
-  return __builtin_cpu_supports("avx2") != 0;
+bool env_set(const char* name) {
+  const char* v = std::getenv(name);
+  return v != nullptr && *v != '\0' && std::strcmp(v, "0") != 0;
 }
 }  // namespace
 
-int detect_avx2() {
-  const char* off = std::getenv("DG_DISABLE_AVX2");
-  const bool disabled = off != nullptr && *off != '\0' && std::strcmp(off, "0") != 0;
-  const int v = !disabled && cpu_has_avx2() ? 1 : 0;
-  g_avx2.store(v, std::memory_order_relaxed);
+int cpu_level() {
+  __builtin_cpu_init();  // may run before the constructors that would call it
+  // __builtin_cpu_supports also checks that the OS saves the wide registers.
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+      __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl"))
+    return 2;
+  return __builtin_cpu_supports("avx2") ? 1 : 0;
+}
+
+int detect_level() {
+  int v = cpu_level();
+  if (env_set("DG_DISABLE_AVX512")) v = std::min(v, 1);
+  if (env_set("DG_DISABLE_AVX2")) v = 0;
+  g_level.store(v, std::memory_order_relaxed);
   return v;
 }
 
-bool set_avx2_enabled(bool enabled) {
-  const bool was = use_avx2();
-  g_avx2.store(enabled && cpu_has_avx2() ? 1 : 0, std::memory_order_relaxed);
+int set_max_level(int max_level) {
+  const int was = level();
+  g_level.store(std::min(max_level, cpu_level()), std::memory_order_relaxed);
   return was;
 }
 }  // namespace simd
