@@ -55,20 +55,23 @@ bool is_plain_2x2(const meta::Pool2d& g) {
          2 * g.oh <= g.ih && 2 * g.ow <= g.iw;
 }
 
-// Which of a 2x2 window's values (a b / c d) window_argmax picks: the first
-// maximum in row-major order, or the last NaN. Arithmetic, not branches: on
-// real data the comparisons are coin flips.
+// Which of a 2x2 window's values (a b / c d) window_argmax picks, as four
+// flags of which exactly one is set: the first maximum in row-major order,
+// or the last NaN if there is one. Flags and selects, not branches: on real
+// data the comparisons are coin flips (and the backward loop vectorises).
+struct Pick4 {
+  int a, b, c, d;
+  int index() const { return b + 2 * c + 3 * d; }  // 0..3 in row-major order
+};
+
 template <typename T>
-inline int argmax4(T a, T b, T c, T d) {
-  int k = 0;
-  T best = a;
-  const T v[3] = {b, c, d};
-  for (int j = 0; j < 3; ++j) {
-    const int take = (v[j] > best) | (v[j] != v[j]);
-    k += take * (j + 1 - k);
-    best = take ? v[j] : best;
-  }
-  return k;
+inline Pick4 pick4(T a, T b, T c, T d) {
+  const T m1 = a > b ? a : b, m2 = c > d ? c : d, m = m1 > m2 ? m1 : m2;
+  const int na = a != a, nb = b != b, nc = c != c, nd = d != d;
+  const int nan = na | nb | nc | nd;
+  const int ea = a == m, eb = (b == m) & (1 - ea), ec = (c == m) & (1 - ea) & (1 - eb);
+  return {nan ? na & (1 - nb) & (1 - nc) & (1 - nd) : ea, nan ? nb & (1 - nc) & (1 - nd) : eb,
+          nan ? nc & (1 - nd) : ec, nan ? nd : 1 - (ea | eb | ec)};
 }
 
 // Calls f(plane, oh, ow, argmax) for every output element, planes in parallel.
@@ -84,7 +87,7 @@ void for_each_argmax(const T* x, const meta::Pool2d& g, const F& f) {
           const T* r0 = plane + 2 * oh * g.iw;
           const T* r1 = r0 + g.iw;
           for (int64_t ow = 0; ow < g.ow; ++ow) {
-            const int k = argmax4(r0[2 * ow], r0[2 * ow + 1], r1[2 * ow], r1[2 * ow + 1]);
+            const int k = pick4(r0[2 * ow], r0[2 * ow + 1], r1[2 * ow], r1[2 * ow + 1]).index();
             f(p, oh, ow, (2 * oh + (k >> 1)) * g.iw + 2 * ow + (k & 1));
           }
         } else {
@@ -198,22 +201,12 @@ void max_pool2d_backward(const Tensor& out, const Tensor& grad_output, const Ten
           T* g1 = g0 + g.iw;
           const T* gy_row = gyp + p * OHW + oh * g.ow;
           for (int64_t ow = 0; ow < g.ow; ++ow) {
-            const T a = r0[2 * ow], b = r0[2 * ow + 1], c = r1[2 * ow], d = r1[2 * ow + 1];
-            // window_argmax's choice as four flags, with no branch: the
-            // first of the maxima, or the last NaN if there is one.
-            const T m1 = a > b ? a : b, m2 = c > d ? c : d, m = m1 > m2 ? m1 : m2;
-            const int na = a != a, nb = b != b, nc = c != c, nd = d != d;
-            const int nan = na | nb | nc | nd;
-            const int ea = a == m, eb = (b == m) & (1 - ea), ec = (c == m) & (1 - ea) & (1 - eb);
-            const int ka = nan ? na & (1 - nb) & (1 - nc) & (1 - nd) : ea;
-            const int kb = nan ? nb & (1 - nc) & (1 - nd) : eb;
-            const int kc = nan ? nc & (1 - nd) : ec;
-            const int kd = nan ? nd : 1 - (ea | eb | ec);
+            const Pick4 k = pick4(r0[2 * ow], r0[2 * ow + 1], r1[2 * ow], r1[2 * ow + 1]);
             const T v = gy_row[ow];
-            g0[2 * ow] = ka ? v : T(0);
-            g0[2 * ow + 1] = kb ? v : T(0);
-            g1[2 * ow] = kc ? v : T(0);
-            g1[2 * ow + 1] = kd ? v : T(0);
+            g0[2 * ow] = k.a ? v : T(0);
+            g0[2 * ow + 1] = k.b ? v : T(0);
+            g1[2 * ow] = k.c ? v : T(0);
+            g1[2 * ow + 1] = k.d ? v : T(0);
           }
           for (int64_t w = 2 * g.ow; w < g.iw; ++w) g0[w] = g1[w] = T(0);
         }
