@@ -23,7 +23,7 @@ VARIANTS = ["function", "method", "inplace", "out"]
 OPERATORS = {"+", "-", "*", "/"}
 # Tensor attributes a formula may read without keeping the tensor alive.
 TENSOR_ATTRS = {"sizes": "std::vector<int64_t>", "strides": "std::vector<int64_t>", "storage_offset": "int64_t",
-                "dim": "int64_t", "scalar_type": "ScalarType"}
+                "dim": "int64_t", "scalar_type": "ScalarType", "device": "Device"}
 
 
 # ---------------------------------------------------------------- YAML with lines
@@ -260,11 +260,13 @@ def _fill_op(fname: str, entry: dict, op: Op) -> None:
             raise SpecError(fname, kl("variants"), name, "variants",
                             f"an in-place op has only function and method variants, not {bad}")
     op.dtypes = _check_list_of(fname, entry, name, "dtypes", DTYPES) if "dtypes" in entry else []
-    op.devices = _check_list_of(fname, entry, name, "devices", DEVICES) if "devices" in entry else ["cpu"]
     kernels = entry.get("kernels", {})
     if not isinstance(kernels, dict):
         raise SpecError(fname, kl("kernels"), name, "kernels", "expected a map from device to kernel name")
     op.kernels = {k: v for k, v in _plain(kernels).items()}
+    # The devices an op runs on: those it has kernels for, unless listed.
+    op.devices = (_check_list_of(fname, entry, name, "devices", DEVICES) if "devices" in entry
+                  else [d for d in DEVICES if d in op.kernels] or ["cpu"])
     for dev, kname in op.kernels.items():
         if dev not in DEVICES:
             raise SpecError(fname, kl("kernels"), name, "kernels", f"unknown device '{dev}' (expected {DEVICES})")
@@ -385,7 +387,7 @@ def _check_sample_value(fname, line, name, arg: Arg, v):
 # ---------------------------------------------------------------- derivatives.yaml
 
 _IDENT_RE = re.compile(r"(?<![\w.:])([A-Za-z_]\w*)\b(?!\s*\()")
-_ATTR_RE = re.compile(r"\b([A-Za-z_]\w*)\.(sizes|strides|storage_offset|dim|scalar_type)\(\)")
+_ATTR_RE = re.compile(r"\b([A-Za-z_]\w*)\.(sizes|strides|storage_offset|dim|scalar_type|device)\(\)")
 CPP_WORDS = {"true", "false", "nullptr", "std", "dg", "static_cast", "int64_t", "kFloat32", "kFloat64",
              "kInt64", "kBool"}
 

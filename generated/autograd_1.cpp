@@ -237,6 +237,7 @@ const Tensor& copy_(const Tensor& self, const Tensor& src) {
   if (record) {
     node = make_intrusive<generated::CopyBackward0>();
     node->set_next_edges(detail::collect_next_edges(self, src));
+    node->src_device = src.device();
   }
   const Tensor& result = dispatch::copy_(self, src);
   if (record) {

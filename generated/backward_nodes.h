@@ -345,6 +345,7 @@ struct FillBackward0 final : public Node {
 struct CopyBackward0 final : public Node {
   std::string name() const override { return "CopyBackward0"; }
   variable_list apply(variable_list&& grads) override;
+  Device src_device{};
 };
 
 // derivatives.yaml: sinh

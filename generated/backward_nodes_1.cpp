@@ -135,8 +135,8 @@ variable_list CopyBackward0::apply(variable_list&& grads) {
   if (needs_input_grad(0)) {  // self: zeros_like(grad)
     grad_inputs[0] = zeros_like(grad);
   }
-  if (needs_input_grad(1)) {  // src: grad
-    grad_inputs[1] = grad;
+  if (needs_input_grad(1)) {  // src: grad.to(src.device())
+    grad_inputs[1] = grad.to(src_device);
   }
   return grad_inputs;
 }

@@ -142,7 +142,7 @@ namespace {
 using clone_kernel = void (*)(const Tensor&, const Tensor&);
 constexpr clone_kernel clone_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::clone<float>, &cpu::clone<double>, &cpu::clone<int64_t>, &cpu::clone<bool>},
-    {nullptr, nullptr, nullptr, nullptr},
+    {&cuda::clone<float>, &cuda::clone<double>, &cuda::clone<int64_t>, &cuda::clone<bool>},
 };
 void clone_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(clone_table, "clone", out.device(), dtype,

@@ -247,7 +247,7 @@ namespace {
 using fill__Scalar_kernel = void (*)(const Tensor&, const Scalar&);
 constexpr fill__Scalar_kernel fill__Scalar_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::fill_<float>, &cpu::fill_<double>, &cpu::fill_<int64_t>, &cpu::fill_<bool>},
-    {nullptr, nullptr, nullptr, nullptr},
+    {&cuda::fill_<float>, &cuda::fill_<double>, &cuda::fill_<int64_t>, &cuda::fill_<bool>},
 };
 void fill__Scalar_run(ScalarType dtype, const Tensor& self, const Scalar& value) {
   const auto fn = detail::lookup_kernel(fill__Scalar_table, "fill_", self.device(), dtype,
@@ -268,7 +268,7 @@ namespace {
 using copy__kernel = void (*)(const Tensor&, const Tensor&);
 constexpr copy__kernel copy__table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::copy_<float>, &cpu::copy_<double>, &cpu::copy_<int64_t>, &cpu::copy_<bool>},
-    {nullptr, nullptr, nullptr, nullptr},
+    {&cuda::copy_<float>, &cuda::copy_<double>, &cuda::copy_<int64_t>, &cuda::copy_<bool>},
 };
 void copy__run(ScalarType dtype, const Tensor& self, const Tensor& src) {
   const auto fn = detail::lookup_kernel(copy__table, "copy_", self.device(), dtype,

@@ -135,7 +135,7 @@ namespace {
 using select_backward_kernel = void (*)(const Tensor&, const Tensor&, IntArrayRef, int64_t, int64_t);
 constexpr select_backward_kernel select_backward_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::select_backward<float>, &cpu::select_backward<double>, &cpu::select_backward<int64_t>, nullptr},
-    {nullptr, nullptr, nullptr, nullptr},
+    {&cuda::select_backward<float>, &cuda::select_backward<double>, &cuda::select_backward<int64_t>, nullptr},
 };
 void select_backward_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, IntArrayRef input_sizes, int64_t dim, int64_t index) {
   const auto fn = detail::lookup_kernel(select_backward_table, "select_backward", out.device(), dtype,
@@ -157,7 +157,7 @@ namespace {
 using zero__kernel = void (*)(const Tensor&);
 constexpr zero__kernel zero__table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::zero_<float>, &cpu::zero_<double>, &cpu::zero_<int64_t>, &cpu::zero_<bool>},
-    {nullptr, nullptr, nullptr, nullptr},
+    {&cuda::zero_<float>, &cuda::zero_<double>, &cuda::zero_<int64_t>, &cuda::zero_<bool>},
 };
 void zero__run(ScalarType dtype, const Tensor& self) {
   const auto fn = detail::lookup_kernel(zero__table, "zero_", self.device(), dtype,

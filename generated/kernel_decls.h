@@ -309,6 +309,16 @@ void select_backward(const Tensor& out, const Tensor& grad_output, IntArrayRef i
   template void dg::cpu::select_backward<double>(const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef, int64_t, int64_t); \
   template void dg::cpu::select_backward<int64_t>(const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef, int64_t, int64_t);
 
+// select_backward
+namespace dg::cuda {
+template <typename T>
+void select_backward(const Tensor& out, const Tensor& grad_output, IntArrayRef input_sizes, int64_t dim, int64_t index);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_select_backward \
+  template void dg::cuda::select_backward<float>(const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef, int64_t, int64_t); \
+  template void dg::cuda::select_backward<double>(const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef, int64_t, int64_t); \
+  template void dg::cuda::select_backward<int64_t>(const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef, int64_t, int64_t);
+
 // clone
 namespace dg::cpu {
 template <typename T>
@@ -319,6 +329,17 @@ void clone(const Tensor& out, const Tensor& self);
   template void dg::cpu::clone<double>(const dg::Tensor&, const dg::Tensor&); \
   template void dg::cpu::clone<int64_t>(const dg::Tensor&, const dg::Tensor&); \
   template void dg::cpu::clone<bool>(const dg::Tensor&, const dg::Tensor&);
+
+// clone
+namespace dg::cuda {
+template <typename T>
+void clone(const Tensor& out, const Tensor& self);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_clone \
+  template void dg::cuda::clone<float>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::clone<double>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::clone<int64_t>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::clone<bool>(const dg::Tensor&, const dg::Tensor&);
 
 // zero_
 namespace dg::cpu {
@@ -331,6 +352,17 @@ void zero_(const Tensor& self);
   template void dg::cpu::zero_<int64_t>(const dg::Tensor&); \
   template void dg::cpu::zero_<bool>(const dg::Tensor&);
 
+// zero_
+namespace dg::cuda {
+template <typename T>
+void zero_(const Tensor& self);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_zero_ \
+  template void dg::cuda::zero_<float>(const dg::Tensor&); \
+  template void dg::cuda::zero_<double>(const dg::Tensor&); \
+  template void dg::cuda::zero_<int64_t>(const dg::Tensor&); \
+  template void dg::cuda::zero_<bool>(const dg::Tensor&);
+
 // fill_.Scalar
 namespace dg::cpu {
 template <typename T>
@@ -342,6 +374,17 @@ void fill_(const Tensor& self, const Scalar& value);
   template void dg::cpu::fill_<int64_t>(const dg::Tensor&, const dg::Scalar&); \
   template void dg::cpu::fill_<bool>(const dg::Tensor&, const dg::Scalar&);
 
+// fill_.Scalar
+namespace dg::cuda {
+template <typename T>
+void fill_(const Tensor& self, const Scalar& value);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_fill_ \
+  template void dg::cuda::fill_<float>(const dg::Tensor&, const dg::Scalar&); \
+  template void dg::cuda::fill_<double>(const dg::Tensor&, const dg::Scalar&); \
+  template void dg::cuda::fill_<int64_t>(const dg::Tensor&, const dg::Scalar&); \
+  template void dg::cuda::fill_<bool>(const dg::Tensor&, const dg::Scalar&);
+
 // copy_
 namespace dg::cpu {
 template <typename T>
@@ -352,6 +395,17 @@ void copy_(const Tensor& self, const Tensor& src);
   template void dg::cpu::copy_<double>(const dg::Tensor&, const dg::Tensor&); \
   template void dg::cpu::copy_<int64_t>(const dg::Tensor&, const dg::Tensor&); \
   template void dg::cpu::copy_<bool>(const dg::Tensor&, const dg::Tensor&);
+
+// copy_
+namespace dg::cuda {
+template <typename T>
+void copy_(const Tensor& self, const Tensor& src);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_copy_ \
+  template void dg::cuda::copy_<float>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::copy_<double>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::copy_<int64_t>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::copy_<bool>(const dg::Tensor&, const dg::Tensor&);
 
 // sinh
 namespace dg::cpu {

@@ -25,18 +25,19 @@ void check_floating(const char* op, const Tensor& self) {
 // The elements of t, row-major, as doubles (no history).
 std::vector<double> values(const Tensor& t) {
   NoGradGuard no_grad;
-  const Tensor c = t.detach().to(kFloat64).contiguous();
+  const Tensor c = detail::to_host(t.detach().to(kFloat64).contiguous());  // a CUDA tensor's values, waited for
   const double* p = c.data_ptr<double>();
   return std::vector<double>(p, p + c.numel());
 }
 
-// A bool tensor of `shape` from a predicate on the flat index.
+// A bool tensor of `shape` on `device` from a predicate on the flat index
+// (computed on the host).
 template <typename F>
-Tensor bool_mask(IntArrayRef shape, F&& pred) {
+Tensor bool_mask(IntArrayRef shape, Device device, F&& pred) {
   Tensor m = empty(shape, TensorOptions().dtype(kBool));
   bool* p = m.data_ptr<bool>();
   for (int64_t i = 0; i < m.numel(); ++i) p[i] = pred(i);
-  return m;
+  return device.is_cpu() ? m : detail::copy_to_device(m, device);
 }
 
 // a == b elementwise (b broadcast to a), NaN matching NaN: the elements an
@@ -44,14 +45,14 @@ Tensor bool_mask(IntArrayRef shape, F&& pred) {
 Tensor equal_mask(const Tensor& a, const Tensor& b) {
   NoGradGuard no_grad;
   const std::vector<double> va = values(a), vb = values(b.detach().expand(a.sizes()));
-  return bool_mask(a.sizes(), [&](int64_t i) {
+  return bool_mask(a.sizes(), a.device(), [&](int64_t i) {
     return va[i] == vb[i] || (std::isnan(va[i]) && std::isnan(vb[i]));
   });
 }
 
 Tensor value_mask(const Tensor& a, double v) {
   const std::vector<double> va = values(a);
-  return bool_mask(a.sizes(), [&](int64_t i) { return va[i] == v; });
+  return bool_mask(a.sizes(), a.device(), [&](int64_t i) { return va[i] == v; });
 }
 
 // The wrapped reduced dims in ascending order (all dims for an empty list).
@@ -186,7 +187,7 @@ Tensor logsumexp(const Tensor& self, IntArrayRef dim, bool keepdim) {
   Tensor m;
   {
     NoGradGuard no_grad;
-    m = dg::amax(self.detach(), dim, true).contiguous().clone();
+    m = detail::to_host(dg::amax(self.detach(), dim, true).contiguous()).clone();
     visit_dtype(m.dtype(), [&]<typename T>() {
       if constexpr (std::is_floating_point_v<T>) {
         T* p = m.data_ptr<T>();
@@ -194,6 +195,7 @@ Tensor logsumexp(const Tensor& self, IntArrayRef dim, bool keepdim) {
           if (!std::isfinite(p[i])) p[i] = T(0);
       }
     });
+    if (self.is_cuda()) m = detail::copy_to_device(m, self.device());
   }
   const Tensor s = (self - m).exp().sum(dim, keepdim);
   return s.log() + (keepdim ? m : m.reshape(s.sizes()));

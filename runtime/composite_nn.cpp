@@ -67,8 +67,8 @@ Tensor nn_clamp_log(const Tensor& v) {
 
 // 0 where keep is true, -inf where it is false: an additive attention mask.
 Tensor nn_bool_to_additive(const Tensor& keep, ScalarType dtype) {
-  Tensor k = keep.contiguous();
-  Tensor out = empty(k.sizes(), TensorOptions().dtype(dtype).device(k.device()));
+  Tensor k = detail::to_host(keep.contiguous());
+  Tensor out = empty(k.sizes(), TensorOptions().dtype(dtype));
   const bool* src = k.data_ptr<bool>();
   const int64_t n = k.numel();
   if (dtype == kFloat64) {
@@ -78,7 +78,7 @@ Tensor nn_bool_to_additive(const Tensor& keep, ScalarType dtype) {
     float* d = out.data_ptr<float>();
     for (int64_t i = 0; i < n; ++i) d[i] = src[i] ? 0.0f : -std::numeric_limits<float>::infinity();
   }
-  return out;
+  return keep.is_cpu() ? out : detail::copy_to_device(out, keep.device());
 }
 
 }  // namespace
@@ -196,7 +196,7 @@ Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, const std
   nn_check_same_shape("binary_cross_entropy", input, target);
   {
     NoGradGuard g;
-    Tensor x = input.detach().to(kFloat64).contiguous();
+    Tensor x = detail::to_host(input.detach().to(kFloat64).contiguous());
     const double* p = x.data_ptr<double>();
     for (int64_t i = 0, n = x.numel(); i < n; ++i)
       DG_CHECK(p[i] >= 0.0 && p[i] <= 1.0, "binary_cross_entropy: expected every element of input in [0, 1], got ",
@@ -235,8 +235,10 @@ Tensor dropout(const Tensor& input, double p, bool train) {
     // The mask is a constant of the graph: backward multiplies by the same
     // kept units (scaled by 1 / (1 - p)) and nothing flows into it.
     NoGradGuard g;
-    Tensor u = rand(input.sizes(), TensorOptions().dtype(kFloat64).device(input.device()));
-    mask = empty(input.sizes(), input.options());
+    // Drawn and thresholded on the host (the values do not depend on the
+    // device), then moved to input's device.
+    Tensor u = rand(input.sizes(), TensorOptions().dtype(kFloat64));
+    mask = empty(input.sizes(), TensorOptions().dtype(input.dtype()));
     const double* src = u.data_ptr<double>();
     const double keep = p == 1.0 ? 0.0 : 1.0 / (1.0 - p);
     const int64_t n = u.numel();
@@ -247,6 +249,7 @@ Tensor dropout(const Tensor& input, double p, bool train) {
       float* d = mask.data_ptr<float>();
       for (int64_t i = 0; i < n; ++i) d[i] = src[i] < p ? 0.0f : static_cast<float>(keep);
     }
+    if (input.is_cuda()) mask = detail::copy_to_device(mask, input.device());
   }
   return input * mask;
 }
@@ -362,6 +365,7 @@ Tensor scaled_dot_product_attention(const Tensor& query, const Tensor& key, cons
     bool* k = keep.data_ptr<bool>();
     for (int64_t i = 0; i < l; ++i)
       for (int64_t j = 0; j < s; ++j) k[i * s + j] = j <= i;
+    if (scores.is_cuda()) keep = detail::copy_to_device(keep, scores.device());
     scores = scores + nn_bool_to_additive(keep, scores.dtype());
   } else if (has_mask) {
     scores = scores + (attn_mask->dtype() == kBool ? nn_bool_to_additive(*attn_mask, scores.dtype()) : *attn_mask);

@@ -5,6 +5,7 @@
 #include <mutex>
 #include <random>
 
+#include "dynagrad/cuda.h"
 #include "element_access.h"
 
 namespace dg {
@@ -24,6 +25,17 @@ Tensor alloc(const char* op, IntArrayRef size, const TensorOptions& options) {
   DG_CHECK(!options.requires_grad() || is_floating_point(options.dtype()), op,
            ": only tensors of floating point dtype can require gradients, got ", options.dtype());
   return make_empty(size, options.dtype(), options.device());
+}
+
+// Factories that fill on the host (random numbers, ranges, literal values)
+// fill a CPU tensor and copy it to a CUDA device at the end, so one seed
+// gives the same values on every device.
+Tensor alloc_host(const char* op, IntArrayRef size, const TensorOptions& options) {
+  cuda::resolve(options.device());  // a missing device fails before any work
+  return alloc(op, size, options.device(Device(kCPU)));
+}
+Tensor finish_host(const Tensor& t, const TensorOptions& options, const char* op) {
+  return finish(options.device().is_cuda() ? detail::copy_to_device(t, options.device()) : t, options, op);
 }
 
 template <typename T>
@@ -52,7 +64,7 @@ template <typename T>
 Tensor from_values(const char* op, const std::vector<T>& values, IntArrayRef shape, ScalarType natural,
                    const TensorOptions& options) {
   TensorOptions o = options.has_dtype() ? options : options.dtype(natural);
-  Tensor t = alloc(op, shape, o);
+  Tensor t = alloc_host(op, shape, o);
   char* p = static_cast<char*>(t.data_ptr());
   const size_t es = element_size(t.dtype());
   for (size_t i = 0; i < values.size(); ++i)
@@ -62,7 +74,7 @@ Tensor from_values(const char* op, const std::vector<T>& values, IntArrayRef sha
     int64_t* q = static_cast<int64_t*>(t.data_ptr());
     for (size_t i = 0; i < values.size(); ++i) q[i] = static_cast<int64_t>(values[i]);
   }
-  return finish(t, o, op);
+  return finish_host(t, o, op);
 }
 
 TensorOptions like_options(const Tensor& t, const std::optional<TensorOptions>& options) {
@@ -78,7 +90,11 @@ Tensor empty(IntArrayRef size, TensorOptions options) { return finish(alloc("emp
 
 Tensor zeros(IntArrayRef size, TensorOptions options) {
   Tensor t = alloc("zeros", size, options);
-  std::memset(t.data_ptr(), 0, t.nbytes());  // all-zero bits are 0 / 0.0 / false in every dtype
+  if (t.is_cuda()) {
+    t.zero_();
+  } else {
+    std::memset(t.data_ptr(), 0, t.nbytes());  // all-zero bits are 0 / 0.0 / false in every dtype
+  }
   return finish(t, options, "zeros");
 }
 
@@ -86,7 +102,11 @@ Tensor ones(IntArrayRef size, TensorOptions options) { return full(size, 1, opti
 
 Tensor full(IntArrayRef size, const Scalar& fill_value, TensorOptions options) {
   Tensor t = alloc("full", size, options);
-  fill_all(t, fill_value);
+  if (t.is_cuda()) {
+    t.fill_(fill_value);
+  } else {
+    fill_all(t, fill_value);
+  }
   return finish(t, options, "full");
 }
 
@@ -109,7 +129,7 @@ Tensor arange(const Scalar& start, const Scalar& end, const Scalar& step, Tensor
   } else {
     n = static_cast<int64_t>(std::ceil((e - s) / st));
   }
-  Tensor t = alloc("arange", {n}, options.dtype(dtype));
+  Tensor t = alloc_host("arange", {n}, options.dtype(dtype));
   char* p = static_cast<char*>(t.data_ptr());
   const size_t es = element_size(dtype);
   for (int64_t i = 0; i < n; ++i) {
@@ -118,12 +138,12 @@ Tensor arange(const Scalar& start, const Scalar& end, const Scalar& step, Tensor
     else
       detail::store_from_double(p + i * es, dtype, s + static_cast<double>(i) * st);
   }
-  return finish(t, options.dtype(dtype), "arange");
+  return finish_host(t, options.dtype(dtype), "arange");
 }
 
 Tensor rand(IntArrayRef size, TensorOptions options) {
   DG_CHECK(is_floating_point(options.dtype()), "rand: expected a floating point dtype, got ", options.dtype());
-  Tensor t = alloc("rand", size, options);
+  Tensor t = alloc_host("rand", size, options);
   {
     std::lock_guard<std::mutex> lock(g_rng_mutex);
     auto& gen = rng();
@@ -135,12 +155,12 @@ Tensor rand(IntArrayRef size, TensorOptions options) {
       for (int64_t i = 0, n = t.numel(); i < n; ++i) p[i] = static_cast<float>(gen() >> 40) * 0x1.0p-24f;
     }
   }
-  return finish(t, options, "rand");
+  return finish_host(t, options, "rand");
 }
 
 Tensor randn(IntArrayRef size, TensorOptions options) {
   DG_CHECK(is_floating_point(options.dtype()), "randn: expected a floating point dtype, got ", options.dtype());
-  Tensor t = alloc("randn", size, options);
+  Tensor t = alloc_host("randn", size, options);
   {
     std::lock_guard<std::mutex> lock(g_rng_mutex);
     std::normal_distribution<double> normal(0.0, 1.0);
@@ -149,7 +169,7 @@ Tensor randn(IntArrayRef size, TensorOptions options) {
     const size_t es = t.element_size();
     for (int64_t i = 0, n = t.numel(); i < n; ++i) detail::store_from_double(p + i * es, t.dtype(), normal(gen));
   }
-  return finish(t, options, "randn");
+  return finish_host(t, options, "randn");
 }
 
 void manual_seed(uint64_t seed) {
@@ -226,6 +246,8 @@ DimVector broadcast_strides(const Tensor& t, IntArrayRef shape) {
 
 bool allclose(const Tensor& a, const Tensor& b, double rtol, double atol, bool equal_nan) {
   DG_CHECK(a.defined() && b.defined(), "allclose: expected defined tensors");
+  if (!a.is_cpu() || !b.is_cpu())  // compared on the host, like the values a user would print
+    return allclose(detail::to_host(a), detail::to_host(b), rtol, atol, equal_nan);
   const IntArrayRef sa = a.sizes(), sb = b.sizes();
   const size_t nd = std::max(sa.size(), sb.size());
   DimVector shape(nd, 1);
@@ -254,6 +276,7 @@ bool allclose(const Tensor& a, const Tensor& b, double rtol, double atol, bool e
 
 bool equal(const Tensor& a, const Tensor& b) {
   DG_CHECK(a.defined() && b.defined(), "equal: expected defined tensors");
+  if (!a.is_cpu() || !b.is_cpu()) return equal(detail::to_host(a), detail::to_host(b));
   if (a.sizes() != b.sizes()) return false;
   const char* pa = static_cast<const char*>(a.data_ptr());
   const char* pb = static_cast<const char*>(b.data_ptr());

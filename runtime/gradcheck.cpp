@@ -16,6 +16,7 @@ namespace {
 std::vector<double> values_of(const Tensor& t) {
   std::vector<double> v;
   if (!t.defined()) return v;
+  if (!t.is_cpu()) return values_of(detail::to_host(t));
   v.reserve(static_cast<size_t>(t.numel()));
   const char* base = static_cast<const char*>(t.data_ptr());
   const int64_t es = static_cast<int64_t>(t.element_size());
@@ -40,6 +41,10 @@ bool gradcheck(const GradcheckFn& fn, const variable_list& inputs, const Gradche
     if (!x.defined() || !x.requires_grad()) continue;
     DG_CHECK(x.dtype() == kFloat64, "gradcheck: input ", i, " has dtype ", x.dtype(),
              "; finite differences need float64 inputs (use .to(dg::kFloat64))");
+    // The perturbations are written straight into the storage from the host.
+    DG_CHECK(x.is_cpu(), "gradcheck: input ", i, " is on ", x.device(),
+             "; gradcheck perturbs inputs on the host, so give it CPU tensors (CUDA results are checked "
+             "against the CPU's)");
     diff.push_back(i);
   }
   if (diff.empty()) return fail(opts, "gradcheck: no input requires grad, so there is nothing to check");

@@ -27,9 +27,10 @@ void check_index_dtype(const char* op, const char* what, const Tensor& index) {
 }
 
 void check_index_range(const char* op, const Tensor& index, int64_t size, int64_t dim) {
-  DG_CHECK(index.is_cpu(), op, ": expected index on the CPU, got ", index.device());
-  const int64_t* p = static_cast<const int64_t*>(index.data_ptr());
-  detail::for_each_offset(index.sizes(), index.strides(), [&](int64_t off) {
+  // A CUDA index is checked on the host too: a clear error is worth the wait.
+  const Tensor host = detail::to_host(index);
+  const int64_t* p = static_cast<const int64_t*>(host.data_ptr());
+  detail::for_each_offset(host.sizes(), host.strides(), [&](int64_t off) {
     const int64_t v = p[off];
     DG_CHECK(v >= 0 && v < size, op, ": index ", v, " is out of range for dimension ", dim, " of size ", size,
              " (expected 0..", size - 1, ")");

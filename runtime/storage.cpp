@@ -4,29 +4,41 @@
 #include <cstring>
 
 #include "dynagrad/cpu_allocator.h"
+#include "dynagrad/cuda.h"
 #include "dynagrad/error.h"
 
 namespace dg {
 
 namespace {
-void check_device(Device device) {
-  DG_CHECK(device.is_cpu(), "StorageImpl: cannot allocate on ", device,
-           ": CUDA is not available in this build");
+void* allocate_on(size_t nbytes, Device device) {
+  return device.is_cuda() ? cuda::allocate(nbytes, device.index) : cpu::allocate(nbytes);
+}
+void deallocate_on(void* p, size_t nbytes, Device device) {
+  if (device.is_cuda()) {
+    cuda::deallocate(p, nbytes, device.index);
+  } else {
+    cpu::deallocate(p, nbytes);
+  }
 }
 }  // namespace
 
-StorageImpl::StorageImpl(size_t nbytes, Device device) : nbytes_(nbytes), device_(device) {
-  check_device(device);
-  data_ = cpu::allocate(nbytes);
+// A CUDA storage always carries its device's index (kCUDA alone means the
+// current device at the time of allocation).
+StorageImpl::StorageImpl(size_t nbytes, Device device) : nbytes_(nbytes), device_(cuda::resolve(device)) {
+  data_ = allocate_on(nbytes, device_);
 }
 
-StorageImpl::~StorageImpl() { cpu::deallocate(data_, nbytes_); }
+StorageImpl::~StorageImpl() { deallocate_on(data_, nbytes_, device_); }
 
 void StorageImpl::reallocate(size_t nbytes) {
-  check_device(device_);
-  void* p = cpu::allocate(nbytes);
-  std::memcpy(p, data_, std::min(nbytes, nbytes_));
-  cpu::deallocate(data_, nbytes_);
+  void* p = allocate_on(nbytes, device_);
+  const size_t keep = std::min(nbytes, nbytes_);
+  if (device_.is_cuda()) {
+    cuda::copy_bytes("resize", p, device_, data_, device_, keep);
+  } else {
+    std::memcpy(p, data_, keep);
+  }
+  deallocate_on(data_, nbytes_, device_);
   data_ = p;
   nbytes_ = nbytes;
 }

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "dynagrad/autograd_meta.h"
+#include "dynagrad/cuda.h"
 #include "dynagrad/engine.h"
 #include "dynagrad/factory.h"
 #include "dynagrad/grad_mode.h"
@@ -48,6 +49,7 @@ int64_t Tensor::stride(int64_t d) const {
 
 Scalar Tensor::item() const {
   DG_CHECK(numel() == 1, "item: expected a tensor with one element, got shape ", sizes());
+  if (is_cuda()) return detail::to_host(*this).item();
   const void* p = data_ptr();
   switch (dtype()) {
     case kFloat32: return Scalar(static_cast<double>(*static_cast<const float*>(p)));
@@ -204,14 +206,32 @@ void Tensor::remove_hook(unsigned handle) const {
 
 // ---- conversions ---------------------------------------------------------------
 
-Tensor Tensor::to(ScalarType dtype, bool copy) const {
-  if (dtype == this->dtype() && !copy) return *this;
-  Tensor r = dg::empty(sizes(), TensorOptions().dtype(dtype).device(device()));
-  r.copy_(*this);  // copy_ records, so the conversion is differentiable
+Tensor Tensor::to(ScalarType dtype, bool copy) const { return to(device(), dtype, copy); }
+
+Tensor Tensor::to(Device device, bool copy) const { return to(device, dtype(), copy); }
+
+Tensor Tensor::to(Device device, ScalarType dtype, bool copy) const {
+  device = cuda::resolve(device);
+  if (dtype == this->dtype() && device == this->device() && !copy) return *this;
+  Tensor r = dg::empty(sizes(), TensorOptions().dtype(dtype).device(device));
+  r.copy_(*this);  // copy_ records (across devices too), so the conversion is differentiable
   return r;
 }
 
 Tensor Tensor::operator[](int64_t index) const { return select(0, index); }
+
+Tensor detail::copy_to_device(const Tensor& t, Device device) {
+  device = cuda::resolve(device);
+  Tensor c;
+  {
+    NoGradGuard no_grad;
+    c = t.detach().contiguous();  // on t's own device
+  }
+  if (c.device().type == device.type && c.device().index == device.index) return c;
+  Tensor r = make_empty(c.sizes(), c.dtype(), device);
+  cuda::copy_bytes("to", r.data_ptr(), device, c.data_ptr(), c.device(), c.nbytes());
+  return r;
+}
 
 // ---- views and allocation ----------------------------------------------------------
 
@@ -418,9 +438,10 @@ std::ostream& operator<<(std::ostream& os, const Tensor& t) {
   } else {
     const bool summarize = t.numel() > kThreshold;
     std::vector<double> vals;
-    collect(t, 0, 0, summarize, vals);
+    const Tensor host = detail::to_host(t);  // a CUDA tensor's values, waited for
+    collect(host, 0, 0, summarize, vals);
     Formatter f(t.dtype(), vals);
-    body = Printer{t, f, summarize}.str(0, 0, indent);
+    body = Printer{host, f, summarize}.str(0, 0, indent);
     // PyTorch leaves out the dtype of its defaults: float32, int64 and bool.
     if (t.dtype() == kFloat64) suffixes.push_back(dtype_suffix(t.dtype()));
   }

@@ -33,14 +33,7 @@ Dst convert(Src v) {
   }
 }
 
-// Elementwise writes are only safe when each output element depends on the
-// input element at the same address (or on memory it does not overlap).
-bool partially_overlaps(const Tensor& self, const Tensor& src) {
-  if (self.unsafeGetTensorImpl()->storage().get() != src.unsafeGetTensorImpl()->storage().get()) return false;
-  const bool same_geometry = self.data_ptr() == src.data_ptr() && self.sizes() == src.sizes() &&
-                             self.strides() == src.strides() && self.dtype() == src.dtype();
-  return !same_geometry;
-}
+using loop::partially_overlaps;
 
 template <typename T>
 void copy_from(const Tensor& self, const Tensor& src) {
@@ -52,8 +45,10 @@ void copy_from(const Tensor& self, const Tensor& src) {
 }  // namespace
 
 template <typename T>
-void copy_(const Tensor& self, const Tensor& src) {
+void copy_(const Tensor& self, const Tensor& src_any) {
   if (self.numel() == 0) return;
+  // From a CUDA tensor: its values come over first (contiguous, in its dtype).
+  const Tensor src = src_any.is_cpu() ? src_any : dg::detail::to_host(src_any);
   if (self.is_same(src)) return;
   if (partially_overlaps(self, src)) {
     // x[1:].copy_(x[:-1]) would read values it already overwrote; go through

@@ -3,9 +3,12 @@
 // allocation calls. Blocks are reused only on the stream that freed them.
 #include <cuda_runtime.h>
 
+#include <array>
+#include <atomic>
 #include <cstdlib>
+#include <mutex>
 
-#include "dynagrad/cuda.h"
+#include "cuda_common.cuh"
 #include "dynagrad/detail/block_cache.h"
 #include "dynagrad/error.h"
 
@@ -33,29 +36,55 @@ size_t limit_from_env() {
   return ~size_t(0);  // like PyTorch: keep what was freed until empty_cache()
 }
 
-detail::BlockCache& cache() {
-  // Leaked on purpose: freeing device memory during static destruction races
-  // the CUDA runtime's own teardown.
-  static detail::BlockCache* c = new detail::BlockCache(cuda_backend(), true, limit_from_env());
+constexpr int kMaxDevices = 64;
+
+// One cache per device, made on first use. Leaked on purpose: freeing device
+// memory during static destruction races the CUDA runtime's own teardown.
+detail::BlockCache& cache(int device) {
+  static std::array<std::atomic<detail::BlockCache*>, kMaxDevices> caches{};
+  static std::mutex made;
+  if (device < 0) device = current_device();
+  DG_CHECK(device < kMaxDevices, "cuda::allocate: device index ", device, " is beyond the ", kMaxDevices,
+           " supported");
+  detail::BlockCache* c = caches[device].load(std::memory_order_acquire);
+  if (!c) {
+    std::lock_guard<std::mutex> lock(made);
+    c = caches[device].load(std::memory_order_relaxed);
+    if (!c) {
+      c = new detail::BlockCache(cuda_backend(), true, limit_from_env());
+      caches[device].store(c, std::memory_order_release);
+    }
+  }
   return *c;
 }
 
 }  // namespace
 
-void* allocate(size_t nbytes, uint64_t stream) {
+// Every block is made and reused on its device's one stream (key 0 in the
+// cache), so a block freed by the host may be handed out again at once: the
+// next user's work is queued after the last user's.
+void* allocate(size_t nbytes, int device) {
   DG_CHECK(is_available(), "cuda::allocate: cannot allocate ", nbytes, " bytes: no CUDA device is available: ",
            unavailable_reason());
-  return cache().allocate(nbytes, stream);
+  DeviceGuard g(device);
+  return cache(g.device()).allocate(nbytes);
 }
-void deallocate(void* p, size_t nbytes, uint64_t stream) { cache().deallocate(p, nbytes, stream); }
-size_t memory_allocated() { return is_available() ? cache().allocated() : 0; }
-size_t max_memory_allocated() { return is_available() ? cache().max_allocated() : 0; }
-size_t memory_cached() { return is_available() ? cache().cached() : 0; }
-void reset_peak_memory_stats() {
-  if (is_available()) cache().reset_max_allocated();
+void deallocate(void* p, size_t nbytes, int device) {
+  DeviceGuard g(device);  // the cache may give the block back to this device
+  cache(g.device()).deallocate(p, nbytes);
+}
+size_t memory_allocated(int device) { return is_available() ? cache(device).allocated() : 0; }
+size_t max_memory_allocated(int device) { return is_available() ? cache(device).max_allocated() : 0; }
+size_t memory_cached(int device) { return is_available() ? cache(device).cached() : 0; }
+void reset_peak_memory_stats(int device) {
+  if (is_available()) cache(device).reset_max_allocated();
 }
 void empty_cache() {
-  if (is_available()) cache().empty();
+  if (!is_available()) return;
+  for (int d = 0; d < device_count() && d < kMaxDevices; ++d) {
+    DeviceGuard g(d);
+    cache(d).empty();
+  }
 }
 
 }  // namespace dg::cuda

@@ -94,6 +94,12 @@ class Tensor {
 
   // ---- conversions ---------------------------------------------------------
   Tensor to(ScalarType dtype, bool copy = false) const;   // differentiable (copy_)
+  // To another device (and dtype): differentiable, the gradient flows back
+  // to this tensor's device. No copy when nothing changes and !copy.
+  Tensor to(Device device, bool copy = false) const;
+  Tensor to(Device device, ScalarType dtype, bool copy = false) const;
+  Tensor cpu() const { return to(Device(kCPU)); }
+  Tensor cuda(int index = -1) const { return to(Device(kCUDA, static_cast<int8_t>(index))); }
   Tensor operator[](int64_t index) const;                  // select(0, index)
 
   // ---- generated op methods (ops.yaml, variants: method) -------------------
@@ -127,6 +133,16 @@ Tensor make_view(const Tensor& base, IntArrayRef sizes, IntArrayRef strides, int
                  ViewKind kind = ViewKind::None);
 // Allocates an uninitialised contiguous tensor (no autograd).
 Tensor make_empty(IntArrayRef sizes, ScalarType dtype, Device device);
+
+namespace detail {
+// A contiguous copy of `t` (same dtype) on `device`, made without autograd:
+// for host code that must read a CUDA tensor's values (item, printing,
+// index checks) and for copies across devices. Copying to the host waits
+// for the device.
+Tensor copy_to_device(const Tensor& t, Device device);
+// `t` itself when it is on the CPU, else copy_to_device(t, kCPU).
+inline Tensor to_host(const Tensor& t) { return t.is_cpu() ? t : copy_to_device(t, Device(kCPU)); }
+}  // namespace detail
 
 }  // namespace dg
 

@@ -1,0 +1,108 @@
+// CUDA kernels that move or set values: clone, copy_ (with dtype conversion,
+// and from the CPU), zero_, fill_, select_backward. The counterparts of
+// kernels/cpu/copy.cpp.
+#include <type_traits>
+
+#include "kernel_decls.h"
+#include "loops.cuh"
+
+namespace dg::cuda {
+
+namespace {
+
+template <typename Dst, typename Src>
+struct Convert {
+  __device__ Dst operator()(Src v) const {
+    if constexpr (std::is_same_v<Dst, bool>) {
+      return v != Src(0);  // NaN != 0, so NaN -> true, as in PyTorch
+    } else {
+      return static_cast<Dst>(v);
+    }
+  }
+};
+
+template <typename T>
+void copy_from(const Tensor& self, const Tensor& src) {
+  visit_dtype(src.dtype(), [&]<typename S>() {
+    gpu_elementwise<T, S>("copy_", self, Convert<T, S>{}, src);
+  });
+}
+
+void device_memcpy(const char* op, const Tensor& dst, const Tensor& src) {
+  copy_bytes(op, dst.data_ptr(), dst.device(), src.data_ptr(), src.device(), dst.nbytes());
+}
+
+}  // namespace
+
+template <typename T>
+void copy_(const Tensor& self, const Tensor& src_any) {
+  if (self.numel() == 0) return;
+  if (self.is_same(src_any)) return;
+  // From the host or another GPU: the values come over contiguous, in src's
+  // dtype; the conversion and any broadcast then run here.
+  const bool here = src_any.is_cuda() && src_any.device().index == self.device().index;
+  const Tensor src = here ? src_any : dg::detail::copy_to_device(src_any, self.device());
+  if (loop::partially_overlaps(self, src)) {
+    copy_from<T>(self, src.clone());  // read everything before anything is written
+    return;
+  }
+  if (self.is_contiguous() && src.is_contiguous() && src.dtype() == self.dtype() && src.sizes() == self.sizes()) {
+    device_memcpy("copy_", self, src);
+    return;
+  }
+  copy_from<T>(self, src);
+}
+
+template <typename T>
+void clone(const Tensor& out, const Tensor& self) {
+  if (out.numel() == 0) return;
+  if (self.is_contiguous()) {
+    device_memcpy("clone", out, self);
+    return;
+  }
+  gpu_unary<T>("clone", out, self, [] __device__(T x) { return x; });
+}
+
+template <typename T>
+void fill_(const Tensor& self, const Scalar& value) {
+  const T v = value.to<T>();
+  gpu_nullary<T>("fill_", self, [v] __device__() { return v; });
+}
+
+template <typename T>
+void zero_(const Tensor& self) {
+  if (self.numel() == 0) return;
+  if (self.is_contiguous()) {
+    // All-zero bytes are 0 for every dtype we have (IEEE +0.0, 0, false).
+    DeviceGuard g(self);
+    check(cudaMemsetAsync(self.data_ptr(), 0, self.nbytes(), stream(g.device())), "zero_", "cudaMemsetAsync");
+    return;
+  }
+  gpu_nullary<T>("zero_", self, [] __device__() { return T(0); });
+}
+
+template <typename T>
+void select_backward(const Tensor& out, const Tensor& grad_output, IntArrayRef input_sizes, int64_t dim,
+                     int64_t index) {
+  (void)input_sizes;  // out already has these sizes
+  zero_<T>(out);
+  if (out.numel() == 0) return;
+  const int64_t nd = out.dim();
+  if (dim < 0) dim += nd;
+  const int64_t n = out.size(dim);
+  if (index < 0) index += n;
+  DimVector sizes(out.sizes()), strides(out.strides());
+  const int64_t offset = out.storage_offset() + index * strides[dim];
+  sizes.erase(static_cast<size_t>(dim));
+  strides.erase(static_cast<size_t>(dim));
+  Tensor slice = make_view(out, sizes, strides, offset);
+  gpu_unary<T>("select_backward", slice, grad_output, [] __device__(T x) { return x; });
+}
+
+}  // namespace dg::cuda
+
+DG_INSTANTIATE_KERNEL_cuda_copy_
+DG_INSTANTIATE_KERNEL_cuda_clone
+DG_INSTANTIATE_KERNEL_cuda_fill_
+DG_INSTANTIATE_KERNEL_cuda_zero_
+DG_INSTANTIATE_KERNEL_cuda_select_backward
