@@ -167,6 +167,7 @@ def op_context(op: Op) -> dict:
         "tensor_list": ", ".join(a.name for a in tensors),
         "dtypes_text": ", ".join(op.dtypes),
         "dtype_strings": ", ".join(f'"{d}"' for d in op.dtypes),
+        "kernel_device_strings": ", ".join(f'"{d}"' for d in DEVICES if d in op.kernels),
         "kind": "composite" if op.composite else "view" if op.view_of else "kernel",
         "composite": op.composite,
         "meta": op.meta,

@@ -12,7 +12,7 @@ namespace {
 using mul_Scalar_kernel = void (*)(const Tensor&, const Tensor&, const Scalar&);
 constexpr mul_Scalar_kernel mul_Scalar_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::mul_scalar<float>, &cpu::mul_scalar<double>, &cpu::mul_scalar<int64_t>, nullptr},
-    {nullptr, nullptr, nullptr, nullptr},
+    {&cuda::mul_scalar<float>, &cuda::mul_scalar<double>, &cuda::mul_scalar<int64_t>, nullptr},
 };
 void mul_Scalar_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& other) {
   const auto fn = detail::lookup_kernel(mul_Scalar_table, "mul", out.device(), dtype,
@@ -53,7 +53,7 @@ namespace {
 using log_kernel = void (*)(const Tensor&, const Tensor&);
 constexpr log_kernel log_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::log<float>, &cpu::log<double>, nullptr, nullptr},
-    {nullptr, nullptr, nullptr, nullptr},
+    {&cuda::log<float>, &cuda::log<double>, nullptr, nullptr},
 };
 void log_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(log_table, "log", out.device(), dtype,
@@ -94,7 +94,7 @@ namespace {
 using sigmoid_kernel = void (*)(const Tensor&, const Tensor&);
 constexpr sigmoid_kernel sigmoid_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::sigmoid<float>, &cpu::sigmoid<double>, nullptr, nullptr},
-    {nullptr, nullptr, nullptr, nullptr},
+    {&cuda::sigmoid<float>, &cuda::sigmoid<double>, nullptr, nullptr},
 };
 void sigmoid_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(sigmoid_table, "sigmoid", out.device(), dtype,
@@ -178,7 +178,7 @@ namespace {
 using as_strided_backward_kernel = void (*)(const Tensor&, const Tensor&, IntArrayRef, IntArrayRef, int64_t, IntArrayRef, IntArrayRef, int64_t);
 constexpr as_strided_backward_kernel as_strided_backward_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::as_strided_backward<float>, &cpu::as_strided_backward<double>, nullptr, nullptr},
-    {nullptr, nullptr, nullptr, nullptr},
+    {&cuda::as_strided_backward<float>, &cuda::as_strided_backward<double>, nullptr, nullptr},
 };
 void as_strided_backward_run(ScalarType dtype, const Tensor& out, const Tensor& grad, IntArrayRef input_sizes, IntArrayRef input_strides, int64_t input_storage_offset, IntArrayRef size, IntArrayRef stride, int64_t storage_offset) {
   const auto fn = detail::lookup_kernel(as_strided_backward_table, "as_strided_backward", out.device(), dtype,
@@ -200,7 +200,7 @@ namespace {
 using tan_kernel = void (*)(const Tensor&, const Tensor&);
 constexpr tan_kernel tan_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::tan<float>, &cpu::tan<double>, nullptr, nullptr},
-    {nullptr, nullptr, nullptr, nullptr},
+    {&cuda::tan<float>, &cuda::tan<double>, nullptr, nullptr},
 };
 void tan_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(tan_table, "tan", out.device(), dtype,
@@ -241,7 +241,7 @@ namespace {
 using acos_kernel = void (*)(const Tensor&, const Tensor&);
 constexpr acos_kernel acos_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::acos<float>, &cpu::acos<double>, nullptr, nullptr},
-    {nullptr, nullptr, nullptr, nullptr},
+    {&cuda::acos<float>, &cuda::acos<double>, nullptr, nullptr},
 };
 void acos_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(acos_table, "acos", out.device(), dtype,
@@ -282,7 +282,7 @@ namespace {
 using square_kernel = void (*)(const Tensor&, const Tensor&);
 constexpr square_kernel square_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::square<float>, &cpu::square<double>, &cpu::square<int64_t>, nullptr},
-    {nullptr, nullptr, nullptr, nullptr},
+    {&cuda::square<float>, &cuda::square<double>, &cuda::square<int64_t>, nullptr},
 };
 void square_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(square_table, "square", out.device(), dtype,
@@ -323,7 +323,7 @@ namespace {
 using elu_kernel = void (*)(const Tensor&, const Tensor&, const Scalar&, const Scalar&, const Scalar&);
 constexpr elu_kernel elu_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::elu<float>, &cpu::elu<double>, nullptr, nullptr},
-    {nullptr, nullptr, nullptr, nullptr},
+    {&cuda::elu<float>, &cuda::elu<double>, nullptr, nullptr},
 };
 void elu_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& alpha, const Scalar& scale, const Scalar& input_scale) {
   const auto fn = detail::lookup_kernel(elu_table, "elu", out.device(), dtype,
@@ -364,7 +364,7 @@ namespace {
 using elu_backward_kernel = void (*)(const Tensor&, const Tensor&, const Scalar&, const Scalar&, const Scalar&, bool, const Tensor&);
 constexpr elu_backward_kernel elu_backward_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::elu_backward<float>, &cpu::elu_backward<double>, nullptr, nullptr},
-    {nullptr, nullptr, nullptr, nullptr},
+    {&cuda::elu_backward<float>, &cuda::elu_backward<double>, nullptr, nullptr},
 };
 void elu_backward_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, const Scalar& alpha, const Scalar& scale, const Scalar& input_scale, bool is_result, const Tensor& self_or_result) {
   const auto fn = detail::lookup_kernel(elu_backward_table, "elu_backward", out.device(), dtype,
@@ -387,7 +387,7 @@ namespace {
 using silu_kernel = void (*)(const Tensor&, const Tensor&);
 constexpr silu_kernel silu_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::silu<float>, &cpu::silu<double>, nullptr, nullptr},
-    {nullptr, nullptr, nullptr, nullptr},
+    {&cuda::silu<float>, &cuda::silu<double>, nullptr, nullptr},
 };
 void silu_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(silu_table, "silu", out.device(), dtype,
@@ -428,7 +428,7 @@ namespace {
 using eq_Tensor_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&);
 constexpr eq_Tensor_kernel eq_Tensor_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::eq<float>, &cpu::eq<double>, &cpu::eq<int64_t>, &cpu::eq<bool>},
-    {nullptr, nullptr, nullptr, nullptr},
+    {&cuda::eq<float>, &cuda::eq<double>, &cuda::eq<int64_t>, &cuda::eq<bool>},
 };
 void eq_Tensor_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
   const auto fn = detail::lookup_kernel(eq_Tensor_table, "eq", out.device(), dtype,
@@ -466,7 +466,7 @@ namespace {
 using lt_Scalar_kernel = void (*)(const Tensor&, const Tensor&, const Scalar&);
 constexpr lt_Scalar_kernel lt_Scalar_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::lt_scalar<float>, &cpu::lt_scalar<double>, &cpu::lt_scalar<int64_t>, &cpu::lt_scalar<bool>},
-    {nullptr, nullptr, nullptr, nullptr},
+    {&cuda::lt_scalar<float>, &cuda::lt_scalar<double>, &cuda::lt_scalar<int64_t>, &cuda::lt_scalar<bool>},
 };
 void lt_Scalar_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& other) {
   const auto fn = detail::lookup_kernel(lt_Scalar_table, "lt", out.device(), dtype,
@@ -502,7 +502,7 @@ namespace {
 using le_Tensor_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&);
 constexpr le_Tensor_kernel le_Tensor_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::le<float>, &cpu::le<double>, &cpu::le<int64_t>, &cpu::le<bool>},
-    {nullptr, nullptr, nullptr, nullptr},
+    {&cuda::le<float>, &cuda::le<double>, &cuda::le<int64_t>, &cuda::le<bool>},
 };
 void le_Tensor_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
   const auto fn = detail::lookup_kernel(le_Tensor_table, "le", out.device(), dtype,
@@ -540,7 +540,7 @@ namespace {
 using gt_Tensor_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&);
 constexpr gt_Tensor_kernel gt_Tensor_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::gt<float>, &cpu::gt<double>, &cpu::gt<int64_t>, &cpu::gt<bool>},
-    {nullptr, nullptr, nullptr, nullptr},
+    {&cuda::gt<float>, &cuda::gt<double>, &cuda::gt<int64_t>, &cuda::gt<bool>},
 };
 void gt_Tensor_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
   const auto fn = detail::lookup_kernel(gt_Tensor_table, "gt", out.device(), dtype,
@@ -578,7 +578,7 @@ namespace {
 using where_self_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&, const Tensor&);
 constexpr where_self_kernel where_self_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::where<float>, &cpu::where<double>, &cpu::where<int64_t>, &cpu::where<bool>},
-    {nullptr, nullptr, nullptr, nullptr},
+    {&cuda::where<float>, &cuda::where<double>, &cuda::where<int64_t>, &cuda::where<bool>},
 };
 void where_self_run(ScalarType dtype, const Tensor& out, const Tensor& condition, const Tensor& self, const Tensor& other) {
   const auto fn = detail::lookup_kernel(where_self_table, "where", out.device(), dtype,
@@ -614,7 +614,7 @@ namespace {
 using softmax_int_kernel = void (*)(const Tensor&, const Tensor&, int64_t);
 constexpr softmax_int_kernel softmax_int_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::softmax<float>, &cpu::softmax<double>, nullptr, nullptr},
-    {nullptr, nullptr, nullptr, nullptr},
+    {&cuda::softmax<float>, &cuda::softmax<double>, nullptr, nullptr},
 };
 void softmax_int_run(ScalarType dtype, const Tensor& out, const Tensor& self, int64_t dim) {
   const auto fn = detail::lookup_kernel(softmax_int_table, "softmax", out.device(), dtype,
@@ -636,7 +636,7 @@ namespace {
 using _softmax_backward_data_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&, int64_t);
 constexpr _softmax_backward_data_kernel _softmax_backward_data_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::softmax_backward_data<float>, &cpu::softmax_backward_data<double>, nullptr, nullptr},
-    {nullptr, nullptr, nullptr, nullptr},
+    {&cuda::softmax_backward_data<float>, &cuda::softmax_backward_data<double>, nullptr, nullptr},
 };
 void _softmax_backward_data_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, const Tensor& output, int64_t dim) {
   const auto fn = detail::lookup_kernel(_softmax_backward_data_table, "_softmax_backward_data", out.device(), dtype,
@@ -659,7 +659,7 @@ namespace {
 using max_pool2d_gather_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&, IntArrayRef, IntArrayRef, IntArrayRef, IntArrayRef, bool);
 constexpr max_pool2d_gather_kernel max_pool2d_gather_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::max_pool2d_gather<float>, &cpu::max_pool2d_gather<double>, nullptr, nullptr},
-    {nullptr, nullptr, nullptr, nullptr},
+    {&cuda::max_pool2d_gather<float>, &cuda::max_pool2d_gather<double>, nullptr, nullptr},
 };
 void max_pool2d_gather_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& source, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool ceil_mode) {
   const auto fn = detail::lookup_kernel(max_pool2d_gather_table, "max_pool2d_gather", out.device(), dtype,
@@ -682,7 +682,7 @@ namespace {
 using prod_dim_int_kernel = void (*)(const Tensor&, const Tensor&, int64_t, bool);
 constexpr prod_dim_int_kernel prod_dim_int_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::prod_dim<float>, &cpu::prod_dim<double>, &cpu::prod_dim<int64_t>, nullptr},
-    {nullptr, nullptr, nullptr, nullptr},
+    {&cuda::prod_dim<float>, &cuda::prod_dim<double>, &cuda::prod_dim<int64_t>, nullptr},
 };
 void prod_dim_int_run(ScalarType dtype, const Tensor& out, const Tensor& self, int64_t dim, bool keepdim) {
   const auto fn = detail::lookup_kernel(prod_dim_int_table, "prod", out.device(), dtype,

@@ -16,6 +16,16 @@ void add(const Tensor& out, const Tensor& self, const Tensor& other, const Scala
   template void dg::cpu::add<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
   template void dg::cpu::add<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, const dg::Scalar&);
 
+// add.Tensor
+namespace dg::cuda {
+template <typename T>
+void add(const Tensor& out, const Tensor& self, const Tensor& other, const Scalar& alpha);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_add \
+  template void dg::cuda::add<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
+  template void dg::cuda::add<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
+  template void dg::cuda::add<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, const dg::Scalar&);
+
 // add.Scalar
 namespace dg::cpu {
 template <typename T>
@@ -25,6 +35,16 @@ void add_scalar(const Tensor& out, const Tensor& self, const Scalar& other, cons
   template void dg::cpu::add_scalar<float>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&, const dg::Scalar&); \
   template void dg::cpu::add_scalar<double>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&, const dg::Scalar&); \
   template void dg::cpu::add_scalar<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&, const dg::Scalar&);
+
+// add.Scalar
+namespace dg::cuda {
+template <typename T>
+void add_scalar(const Tensor& out, const Tensor& self, const Scalar& other, const Scalar& alpha);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_add_scalar \
+  template void dg::cuda::add_scalar<float>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&, const dg::Scalar&); \
+  template void dg::cuda::add_scalar<double>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&, const dg::Scalar&); \
+  template void dg::cuda::add_scalar<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&, const dg::Scalar&);
 
 // sub.Tensor
 namespace dg::cpu {
@@ -36,6 +56,16 @@ void sub(const Tensor& out, const Tensor& self, const Tensor& other, const Scala
   template void dg::cpu::sub<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
   template void dg::cpu::sub<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, const dg::Scalar&);
 
+// sub.Tensor
+namespace dg::cuda {
+template <typename T>
+void sub(const Tensor& out, const Tensor& self, const Tensor& other, const Scalar& alpha);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_sub \
+  template void dg::cuda::sub<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
+  template void dg::cuda::sub<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
+  template void dg::cuda::sub<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, const dg::Scalar&);
+
 // sub.Scalar
 namespace dg::cpu {
 template <typename T>
@@ -45,6 +75,16 @@ void sub_scalar(const Tensor& out, const Tensor& self, const Scalar& other, cons
   template void dg::cpu::sub_scalar<float>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&, const dg::Scalar&); \
   template void dg::cpu::sub_scalar<double>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&, const dg::Scalar&); \
   template void dg::cpu::sub_scalar<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&, const dg::Scalar&);
+
+// sub.Scalar
+namespace dg::cuda {
+template <typename T>
+void sub_scalar(const Tensor& out, const Tensor& self, const Scalar& other, const Scalar& alpha);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_sub_scalar \
+  template void dg::cuda::sub_scalar<float>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&, const dg::Scalar&); \
+  template void dg::cuda::sub_scalar<double>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&, const dg::Scalar&); \
+  template void dg::cuda::sub_scalar<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&, const dg::Scalar&);
 
 // mul.Tensor
 namespace dg::cpu {
@@ -56,6 +96,16 @@ void mul(const Tensor& out, const Tensor& self, const Tensor& other);
   template void dg::cpu::mul<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
   template void dg::cpu::mul<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
 
+// mul.Tensor
+namespace dg::cuda {
+template <typename T>
+void mul(const Tensor& out, const Tensor& self, const Tensor& other);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_mul \
+  template void dg::cuda::mul<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::mul<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::mul<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
+
 // mul.Scalar
 namespace dg::cpu {
 template <typename T>
@@ -66,6 +116,16 @@ void mul_scalar(const Tensor& out, const Tensor& self, const Scalar& other);
   template void dg::cpu::mul_scalar<double>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
   template void dg::cpu::mul_scalar<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&);
 
+// mul.Scalar
+namespace dg::cuda {
+template <typename T>
+void mul_scalar(const Tensor& out, const Tensor& self, const Scalar& other);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_mul_scalar \
+  template void dg::cuda::mul_scalar<float>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
+  template void dg::cuda::mul_scalar<double>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
+  template void dg::cuda::mul_scalar<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&);
+
 // div.Tensor
 namespace dg::cpu {
 template <typename T>
@@ -74,6 +134,15 @@ void div(const Tensor& out, const Tensor& self, const Tensor& other);
 #define DG_INSTANTIATE_KERNEL_cpu_div \
   template void dg::cpu::div<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
   template void dg::cpu::div<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
+
+// div.Tensor
+namespace dg::cuda {
+template <typename T>
+void div(const Tensor& out, const Tensor& self, const Tensor& other);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_div \
+  template void dg::cuda::div<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::div<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
 
 // div.Scalar
 namespace dg::cpu {
@@ -84,6 +153,15 @@ void div_scalar(const Tensor& out, const Tensor& self, const Scalar& other);
   template void dg::cpu::div_scalar<float>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
   template void dg::cpu::div_scalar<double>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&);
 
+// div.Scalar
+namespace dg::cuda {
+template <typename T>
+void div_scalar(const Tensor& out, const Tensor& self, const Scalar& other);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_div_scalar \
+  template void dg::cuda::div_scalar<float>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
+  template void dg::cuda::div_scalar<double>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&);
+
 // pow.Tensor_Tensor
 namespace dg::cpu {
 template <typename T>
@@ -92,6 +170,15 @@ void pow(const Tensor& out, const Tensor& self, const Tensor& exponent);
 #define DG_INSTANTIATE_KERNEL_cpu_pow \
   template void dg::cpu::pow<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
   template void dg::cpu::pow<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
+
+// pow.Tensor_Tensor
+namespace dg::cuda {
+template <typename T>
+void pow(const Tensor& out, const Tensor& self, const Tensor& exponent);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_pow \
+  template void dg::cuda::pow<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::pow<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
 
 // pow.Tensor_Scalar
 namespace dg::cpu {
@@ -103,6 +190,16 @@ void pow_scalar(const Tensor& out, const Tensor& self, const Scalar& exponent);
   template void dg::cpu::pow_scalar<double>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
   template void dg::cpu::pow_scalar<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&);
 
+// pow.Tensor_Scalar
+namespace dg::cuda {
+template <typename T>
+void pow_scalar(const Tensor& out, const Tensor& self, const Scalar& exponent);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_pow_scalar \
+  template void dg::cuda::pow_scalar<float>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
+  template void dg::cuda::pow_scalar<double>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
+  template void dg::cuda::pow_scalar<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&);
+
 // neg
 namespace dg::cpu {
 template <typename T>
@@ -113,6 +210,16 @@ void neg(const Tensor& out, const Tensor& self);
   template void dg::cpu::neg<double>(const dg::Tensor&, const dg::Tensor&); \
   template void dg::cpu::neg<int64_t>(const dg::Tensor&, const dg::Tensor&);
 
+// neg
+namespace dg::cuda {
+template <typename T>
+void neg(const Tensor& out, const Tensor& self);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_neg \
+  template void dg::cuda::neg<float>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::neg<double>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::neg<int64_t>(const dg::Tensor&, const dg::Tensor&);
+
 // exp
 namespace dg::cpu {
 template <typename T>
@@ -121,6 +228,15 @@ void exp(const Tensor& out, const Tensor& self);
 #define DG_INSTANTIATE_KERNEL_cpu_exp \
   template void dg::cpu::exp<float>(const dg::Tensor&, const dg::Tensor&); \
   template void dg::cpu::exp<double>(const dg::Tensor&, const dg::Tensor&);
+
+// exp
+namespace dg::cuda {
+template <typename T>
+void exp(const Tensor& out, const Tensor& self);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_exp \
+  template void dg::cuda::exp<float>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::exp<double>(const dg::Tensor&, const dg::Tensor&);
 
 // log
 namespace dg::cpu {
@@ -131,6 +247,15 @@ void log(const Tensor& out, const Tensor& self);
   template void dg::cpu::log<float>(const dg::Tensor&, const dg::Tensor&); \
   template void dg::cpu::log<double>(const dg::Tensor&, const dg::Tensor&);
 
+// log
+namespace dg::cuda {
+template <typename T>
+void log(const Tensor& out, const Tensor& self);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_log \
+  template void dg::cuda::log<float>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::log<double>(const dg::Tensor&, const dg::Tensor&);
+
 // sin
 namespace dg::cpu {
 template <typename T>
@@ -139,6 +264,15 @@ void sin(const Tensor& out, const Tensor& self);
 #define DG_INSTANTIATE_KERNEL_cpu_sin \
   template void dg::cpu::sin<float>(const dg::Tensor&, const dg::Tensor&); \
   template void dg::cpu::sin<double>(const dg::Tensor&, const dg::Tensor&);
+
+// sin
+namespace dg::cuda {
+template <typename T>
+void sin(const Tensor& out, const Tensor& self);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_sin \
+  template void dg::cuda::sin<float>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::sin<double>(const dg::Tensor&, const dg::Tensor&);
 
 // cos
 namespace dg::cpu {
@@ -149,6 +283,15 @@ void cos(const Tensor& out, const Tensor& self);
   template void dg::cpu::cos<float>(const dg::Tensor&, const dg::Tensor&); \
   template void dg::cpu::cos<double>(const dg::Tensor&, const dg::Tensor&);
 
+// cos
+namespace dg::cuda {
+template <typename T>
+void cos(const Tensor& out, const Tensor& self);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_cos \
+  template void dg::cuda::cos<float>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::cos<double>(const dg::Tensor&, const dg::Tensor&);
+
 // tanh
 namespace dg::cpu {
 template <typename T>
@@ -158,6 +301,15 @@ void tanh(const Tensor& out, const Tensor& self);
   template void dg::cpu::tanh<float>(const dg::Tensor&, const dg::Tensor&); \
   template void dg::cpu::tanh<double>(const dg::Tensor&, const dg::Tensor&);
 
+// tanh
+namespace dg::cuda {
+template <typename T>
+void tanh(const Tensor& out, const Tensor& self);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_tanh \
+  template void dg::cuda::tanh<float>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::tanh<double>(const dg::Tensor&, const dg::Tensor&);
+
 // sigmoid
 namespace dg::cpu {
 template <typename T>
@@ -166,6 +318,15 @@ void sigmoid(const Tensor& out, const Tensor& self);
 #define DG_INSTANTIATE_KERNEL_cpu_sigmoid \
   template void dg::cpu::sigmoid<float>(const dg::Tensor&, const dg::Tensor&); \
   template void dg::cpu::sigmoid<double>(const dg::Tensor&, const dg::Tensor&);
+
+// sigmoid
+namespace dg::cuda {
+template <typename T>
+void sigmoid(const Tensor& out, const Tensor& self);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_sigmoid \
+  template void dg::cuda::sigmoid<float>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::sigmoid<double>(const dg::Tensor&, const dg::Tensor&);
 
 // relu
 namespace dg::cpu {
@@ -177,6 +338,16 @@ void relu(const Tensor& out, const Tensor& self);
   template void dg::cpu::relu<double>(const dg::Tensor&, const dg::Tensor&); \
   template void dg::cpu::relu<int64_t>(const dg::Tensor&, const dg::Tensor&);
 
+// relu
+namespace dg::cuda {
+template <typename T>
+void relu(const Tensor& out, const Tensor& self);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_relu \
+  template void dg::cuda::relu<float>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::relu<double>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::relu<int64_t>(const dg::Tensor&, const dg::Tensor&);
+
 // sqrt
 namespace dg::cpu {
 template <typename T>
@@ -185,6 +356,15 @@ void sqrt(const Tensor& out, const Tensor& self);
 #define DG_INSTANTIATE_KERNEL_cpu_sqrt \
   template void dg::cpu::sqrt<float>(const dg::Tensor&, const dg::Tensor&); \
   template void dg::cpu::sqrt<double>(const dg::Tensor&, const dg::Tensor&);
+
+// sqrt
+namespace dg::cuda {
+template <typename T>
+void sqrt(const Tensor& out, const Tensor& self);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_sqrt \
+  template void dg::cuda::sqrt<float>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::sqrt<double>(const dg::Tensor&, const dg::Tensor&);
 
 // abs
 namespace dg::cpu {
@@ -196,6 +376,16 @@ void abs(const Tensor& out, const Tensor& self);
   template void dg::cpu::abs<double>(const dg::Tensor&, const dg::Tensor&); \
   template void dg::cpu::abs<int64_t>(const dg::Tensor&, const dg::Tensor&);
 
+// abs
+namespace dg::cuda {
+template <typename T>
+void abs(const Tensor& out, const Tensor& self);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_abs \
+  template void dg::cuda::abs<float>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::abs<double>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::abs<int64_t>(const dg::Tensor&, const dg::Tensor&);
+
 // sign
 namespace dg::cpu {
 template <typename T>
@@ -206,6 +396,16 @@ void sign(const Tensor& out, const Tensor& self);
   template void dg::cpu::sign<double>(const dg::Tensor&, const dg::Tensor&); \
   template void dg::cpu::sign<int64_t>(const dg::Tensor&, const dg::Tensor&);
 
+// sign
+namespace dg::cuda {
+template <typename T>
+void sign(const Tensor& out, const Tensor& self);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_sign \
+  template void dg::cuda::sign<float>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::sign<double>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::sign<int64_t>(const dg::Tensor&, const dg::Tensor&);
+
 // reciprocal
 namespace dg::cpu {
 template <typename T>
@@ -214,6 +414,15 @@ void reciprocal(const Tensor& out, const Tensor& self);
 #define DG_INSTANTIATE_KERNEL_cpu_reciprocal \
   template void dg::cpu::reciprocal<float>(const dg::Tensor&, const dg::Tensor&); \
   template void dg::cpu::reciprocal<double>(const dg::Tensor&, const dg::Tensor&);
+
+// reciprocal
+namespace dg::cuda {
+template <typename T>
+void reciprocal(const Tensor& out, const Tensor& self);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_reciprocal \
+  template void dg::cuda::reciprocal<float>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::reciprocal<double>(const dg::Tensor&, const dg::Tensor&);
 
 // tanh_backward
 namespace dg::cpu {
@@ -224,6 +433,15 @@ void tanh_backward(const Tensor& out, const Tensor& grad_output, const Tensor& o
   template void dg::cpu::tanh_backward<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
   template void dg::cpu::tanh_backward<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
 
+// tanh_backward
+namespace dg::cuda {
+template <typename T>
+void tanh_backward(const Tensor& out, const Tensor& grad_output, const Tensor& output);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_tanh_backward \
+  template void dg::cuda::tanh_backward<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::tanh_backward<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
+
 // sigmoid_backward
 namespace dg::cpu {
 template <typename T>
@@ -232,6 +450,15 @@ void sigmoid_backward(const Tensor& out, const Tensor& grad_output, const Tensor
 #define DG_INSTANTIATE_KERNEL_cpu_sigmoid_backward \
   template void dg::cpu::sigmoid_backward<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
   template void dg::cpu::sigmoid_backward<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
+
+// sigmoid_backward
+namespace dg::cuda {
+template <typename T>
+void sigmoid_backward(const Tensor& out, const Tensor& grad_output, const Tensor& output);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_sigmoid_backward \
+  template void dg::cuda::sigmoid_backward<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::sigmoid_backward<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
 
 // sin_backward
 namespace dg::cpu {
@@ -242,6 +469,15 @@ void sin_backward(const Tensor& out, const Tensor& grad_output, const Tensor& se
   template void dg::cpu::sin_backward<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
   template void dg::cpu::sin_backward<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
 
+// sin_backward
+namespace dg::cuda {
+template <typename T>
+void sin_backward(const Tensor& out, const Tensor& grad_output, const Tensor& self);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_sin_backward \
+  template void dg::cuda::sin_backward<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::sin_backward<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
+
 // cos_backward
 namespace dg::cpu {
 template <typename T>
@@ -250,6 +486,15 @@ void cos_backward(const Tensor& out, const Tensor& grad_output, const Tensor& se
 #define DG_INSTANTIATE_KERNEL_cpu_cos_backward \
   template void dg::cpu::cos_backward<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
   template void dg::cpu::cos_backward<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
+
+// cos_backward
+namespace dg::cuda {
+template <typename T>
+void cos_backward(const Tensor& out, const Tensor& grad_output, const Tensor& self);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_cos_backward \
+  template void dg::cuda::cos_backward<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::cos_backward<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
 
 // threshold_backward
 namespace dg::cpu {
@@ -261,6 +506,16 @@ void threshold_backward(const Tensor& out, const Tensor& grad_output, const Tens
   template void dg::cpu::threshold_backward<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
   template void dg::cpu::threshold_backward<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, const dg::Scalar&);
 
+// threshold_backward
+namespace dg::cuda {
+template <typename T>
+void threshold_backward(const Tensor& out, const Tensor& grad_output, const Tensor& self, const Scalar& threshold);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_threshold_backward \
+  template void dg::cuda::threshold_backward<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
+  template void dg::cuda::threshold_backward<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
+  template void dg::cuda::threshold_backward<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, const dg::Scalar&);
+
 // sum
 namespace dg::cpu {
 template <typename T>
@@ -270,6 +525,16 @@ void sum(const Tensor& out, const Tensor& self);
   template void dg::cpu::sum<float>(const dg::Tensor&, const dg::Tensor&); \
   template void dg::cpu::sum<double>(const dg::Tensor&, const dg::Tensor&); \
   template void dg::cpu::sum<int64_t>(const dg::Tensor&, const dg::Tensor&);
+
+// sum
+namespace dg::cuda {
+template <typename T>
+void sum(const Tensor& out, const Tensor& self);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_sum \
+  template void dg::cuda::sum<float>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::sum<double>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::sum<int64_t>(const dg::Tensor&, const dg::Tensor&);
 
 // sum.dim_IntList
 namespace dg::cpu {
@@ -281,6 +546,16 @@ void sum_dim(const Tensor& out, const Tensor& self, IntArrayRef dim, bool keepdi
   template void dg::cpu::sum_dim<double>(const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef, bool); \
   template void dg::cpu::sum_dim<int64_t>(const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef, bool);
 
+// sum.dim_IntList
+namespace dg::cuda {
+template <typename T>
+void sum_dim(const Tensor& out, const Tensor& self, IntArrayRef dim, bool keepdim);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_sum_dim \
+  template void dg::cuda::sum_dim<float>(const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef, bool); \
+  template void dg::cuda::sum_dim<double>(const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef, bool); \
+  template void dg::cuda::sum_dim<int64_t>(const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef, bool);
+
 // mm
 namespace dg::cpu {
 template <typename T>
@@ -290,6 +565,15 @@ void mm(const Tensor& out, const Tensor& self, const Tensor& mat2);
   template void dg::cpu::mm<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
   template void dg::cpu::mm<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
 
+// mm
+namespace dg::cuda {
+template <typename T>
+void mm(const Tensor& out, const Tensor& self, const Tensor& mat2);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_mm \
+  template void dg::cuda::mm<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::mm<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
+
 // bmm
 namespace dg::cpu {
 template <typename T>
@@ -298,6 +582,15 @@ void bmm(const Tensor& out, const Tensor& self, const Tensor& mat2);
 #define DG_INSTANTIATE_KERNEL_cpu_bmm \
   template void dg::cpu::bmm<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
   template void dg::cpu::bmm<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
+
+// bmm
+namespace dg::cuda {
+template <typename T>
+void bmm(const Tensor& out, const Tensor& self, const Tensor& mat2);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_bmm \
+  template void dg::cuda::bmm<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::bmm<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
 
 // select_backward
 namespace dg::cpu {
@@ -416,6 +709,15 @@ void sinh(const Tensor& out, const Tensor& self);
   template void dg::cpu::sinh<float>(const dg::Tensor&, const dg::Tensor&); \
   template void dg::cpu::sinh<double>(const dg::Tensor&, const dg::Tensor&);
 
+// sinh
+namespace dg::cuda {
+template <typename T>
+void sinh(const Tensor& out, const Tensor& self);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_sinh \
+  template void dg::cuda::sinh<float>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::sinh<double>(const dg::Tensor&, const dg::Tensor&);
+
 // as_strided_backward
 namespace dg::cpu {
 template <typename T>
@@ -424,6 +726,15 @@ void as_strided_backward(const Tensor& out, const Tensor& grad, IntArrayRef inpu
 #define DG_INSTANTIATE_KERNEL_cpu_as_strided_backward \
   template void dg::cpu::as_strided_backward<float>(const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef, dg::IntArrayRef, int64_t, dg::IntArrayRef, dg::IntArrayRef, int64_t); \
   template void dg::cpu::as_strided_backward<double>(const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef, dg::IntArrayRef, int64_t, dg::IntArrayRef, dg::IntArrayRef, int64_t);
+
+// as_strided_backward
+namespace dg::cuda {
+template <typename T>
+void as_strided_backward(const Tensor& out, const Tensor& grad, IntArrayRef input_sizes, IntArrayRef input_strides, int64_t input_storage_offset, IntArrayRef size, IntArrayRef stride, int64_t storage_offset);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_as_strided_backward \
+  template void dg::cuda::as_strided_backward<float>(const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef, dg::IntArrayRef, int64_t, dg::IntArrayRef, dg::IntArrayRef, int64_t); \
+  template void dg::cuda::as_strided_backward<double>(const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef, dg::IntArrayRef, int64_t, dg::IntArrayRef, dg::IntArrayRef, int64_t);
 
 // as_strided_backward_adjoint
 namespace dg::cpu {
@@ -434,6 +745,15 @@ void as_strided_backward_adjoint(const Tensor& out, const Tensor& grad, IntArray
   template void dg::cpu::as_strided_backward_adjoint<float>(const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef, dg::IntArrayRef, int64_t, dg::IntArrayRef, dg::IntArrayRef, int64_t); \
   template void dg::cpu::as_strided_backward_adjoint<double>(const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef, dg::IntArrayRef, int64_t, dg::IntArrayRef, dg::IntArrayRef, int64_t);
 
+// as_strided_backward_adjoint
+namespace dg::cuda {
+template <typename T>
+void as_strided_backward_adjoint(const Tensor& out, const Tensor& grad, IntArrayRef input_sizes, IntArrayRef input_strides, int64_t input_storage_offset, IntArrayRef size, IntArrayRef stride, int64_t storage_offset);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_as_strided_backward_adjoint \
+  template void dg::cuda::as_strided_backward_adjoint<float>(const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef, dg::IntArrayRef, int64_t, dg::IntArrayRef, dg::IntArrayRef, int64_t); \
+  template void dg::cuda::as_strided_backward_adjoint<double>(const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef, dg::IntArrayRef, int64_t, dg::IntArrayRef, dg::IntArrayRef, int64_t);
+
 // expm1
 namespace dg::cpu {
 template <typename T>
@@ -442,6 +762,15 @@ void expm1(const Tensor& out, const Tensor& self);
 #define DG_INSTANTIATE_KERNEL_cpu_expm1 \
   template void dg::cpu::expm1<float>(const dg::Tensor&, const dg::Tensor&); \
   template void dg::cpu::expm1<double>(const dg::Tensor&, const dg::Tensor&);
+
+// expm1
+namespace dg::cuda {
+template <typename T>
+void expm1(const Tensor& out, const Tensor& self);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_expm1 \
+  template void dg::cuda::expm1<float>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::expm1<double>(const dg::Tensor&, const dg::Tensor&);
 
 // log1p
 namespace dg::cpu {
@@ -452,6 +781,15 @@ void log1p(const Tensor& out, const Tensor& self);
   template void dg::cpu::log1p<float>(const dg::Tensor&, const dg::Tensor&); \
   template void dg::cpu::log1p<double>(const dg::Tensor&, const dg::Tensor&);
 
+// log1p
+namespace dg::cuda {
+template <typename T>
+void log1p(const Tensor& out, const Tensor& self);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_log1p \
+  template void dg::cuda::log1p<float>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::log1p<double>(const dg::Tensor&, const dg::Tensor&);
+
 // log2
 namespace dg::cpu {
 template <typename T>
@@ -460,6 +798,15 @@ void log2(const Tensor& out, const Tensor& self);
 #define DG_INSTANTIATE_KERNEL_cpu_log2 \
   template void dg::cpu::log2<float>(const dg::Tensor&, const dg::Tensor&); \
   template void dg::cpu::log2<double>(const dg::Tensor&, const dg::Tensor&);
+
+// log2
+namespace dg::cuda {
+template <typename T>
+void log2(const Tensor& out, const Tensor& self);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_log2 \
+  template void dg::cuda::log2<float>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::log2<double>(const dg::Tensor&, const dg::Tensor&);
 
 // rsqrt
 namespace dg::cpu {
@@ -470,6 +817,15 @@ void rsqrt(const Tensor& out, const Tensor& self);
   template void dg::cpu::rsqrt<float>(const dg::Tensor&, const dg::Tensor&); \
   template void dg::cpu::rsqrt<double>(const dg::Tensor&, const dg::Tensor&);
 
+// rsqrt
+namespace dg::cuda {
+template <typename T>
+void rsqrt(const Tensor& out, const Tensor& self);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_rsqrt \
+  template void dg::cuda::rsqrt<float>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::rsqrt<double>(const dg::Tensor&, const dg::Tensor&);
+
 // tan
 namespace dg::cpu {
 template <typename T>
@@ -478,6 +834,15 @@ void tan(const Tensor& out, const Tensor& self);
 #define DG_INSTANTIATE_KERNEL_cpu_tan \
   template void dg::cpu::tan<float>(const dg::Tensor&, const dg::Tensor&); \
   template void dg::cpu::tan<double>(const dg::Tensor&, const dg::Tensor&);
+
+// tan
+namespace dg::cuda {
+template <typename T>
+void tan(const Tensor& out, const Tensor& self);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_tan \
+  template void dg::cuda::tan<float>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::tan<double>(const dg::Tensor&, const dg::Tensor&);
 
 // asin
 namespace dg::cpu {
@@ -488,6 +853,15 @@ void asin(const Tensor& out, const Tensor& self);
   template void dg::cpu::asin<float>(const dg::Tensor&, const dg::Tensor&); \
   template void dg::cpu::asin<double>(const dg::Tensor&, const dg::Tensor&);
 
+// asin
+namespace dg::cuda {
+template <typename T>
+void asin(const Tensor& out, const Tensor& self);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_asin \
+  template void dg::cuda::asin<float>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::asin<double>(const dg::Tensor&, const dg::Tensor&);
+
 // acos
 namespace dg::cpu {
 template <typename T>
@@ -496,6 +870,15 @@ void acos(const Tensor& out, const Tensor& self);
 #define DG_INSTANTIATE_KERNEL_cpu_acos \
   template void dg::cpu::acos<float>(const dg::Tensor&, const dg::Tensor&); \
   template void dg::cpu::acos<double>(const dg::Tensor&, const dg::Tensor&);
+
+// acos
+namespace dg::cuda {
+template <typename T>
+void acos(const Tensor& out, const Tensor& self);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_acos \
+  template void dg::cuda::acos<float>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::acos<double>(const dg::Tensor&, const dg::Tensor&);
 
 // atan
 namespace dg::cpu {
@@ -506,6 +889,15 @@ void atan(const Tensor& out, const Tensor& self);
   template void dg::cpu::atan<float>(const dg::Tensor&, const dg::Tensor&); \
   template void dg::cpu::atan<double>(const dg::Tensor&, const dg::Tensor&);
 
+// atan
+namespace dg::cuda {
+template <typename T>
+void atan(const Tensor& out, const Tensor& self);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_atan \
+  template void dg::cuda::atan<float>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::atan<double>(const dg::Tensor&, const dg::Tensor&);
+
 // cosh
 namespace dg::cpu {
 template <typename T>
@@ -514,6 +906,15 @@ void cosh(const Tensor& out, const Tensor& self);
 #define DG_INSTANTIATE_KERNEL_cpu_cosh \
   template void dg::cpu::cosh<float>(const dg::Tensor&, const dg::Tensor&); \
   template void dg::cpu::cosh<double>(const dg::Tensor&, const dg::Tensor&);
+
+// cosh
+namespace dg::cuda {
+template <typename T>
+void cosh(const Tensor& out, const Tensor& self);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_cosh \
+  template void dg::cuda::cosh<float>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::cosh<double>(const dg::Tensor&, const dg::Tensor&);
 
 // square
 namespace dg::cpu {
@@ -525,6 +926,16 @@ void square(const Tensor& out, const Tensor& self);
   template void dg::cpu::square<double>(const dg::Tensor&, const dg::Tensor&); \
   template void dg::cpu::square<int64_t>(const dg::Tensor&, const dg::Tensor&);
 
+// square
+namespace dg::cuda {
+template <typename T>
+void square(const Tensor& out, const Tensor& self);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_square \
+  template void dg::cuda::square<float>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::square<double>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::square<int64_t>(const dg::Tensor&, const dg::Tensor&);
+
 // erf
 namespace dg::cpu {
 template <typename T>
@@ -533,6 +944,15 @@ void erf(const Tensor& out, const Tensor& self);
 #define DG_INSTANTIATE_KERNEL_cpu_erf \
   template void dg::cpu::erf<float>(const dg::Tensor&, const dg::Tensor&); \
   template void dg::cpu::erf<double>(const dg::Tensor&, const dg::Tensor&);
+
+// erf
+namespace dg::cuda {
+template <typename T>
+void erf(const Tensor& out, const Tensor& self);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_erf \
+  template void dg::cuda::erf<float>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::erf<double>(const dg::Tensor&, const dg::Tensor&);
 
 // floor
 namespace dg::cpu {
@@ -544,6 +964,16 @@ void floor(const Tensor& out, const Tensor& self);
   template void dg::cpu::floor<double>(const dg::Tensor&, const dg::Tensor&); \
   template void dg::cpu::floor<int64_t>(const dg::Tensor&, const dg::Tensor&);
 
+// floor
+namespace dg::cuda {
+template <typename T>
+void floor(const Tensor& out, const Tensor& self);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_floor \
+  template void dg::cuda::floor<float>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::floor<double>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::floor<int64_t>(const dg::Tensor&, const dg::Tensor&);
+
 // ceil
 namespace dg::cpu {
 template <typename T>
@@ -553,6 +983,16 @@ void ceil(const Tensor& out, const Tensor& self);
   template void dg::cpu::ceil<float>(const dg::Tensor&, const dg::Tensor&); \
   template void dg::cpu::ceil<double>(const dg::Tensor&, const dg::Tensor&); \
   template void dg::cpu::ceil<int64_t>(const dg::Tensor&, const dg::Tensor&);
+
+// ceil
+namespace dg::cuda {
+template <typename T>
+void ceil(const Tensor& out, const Tensor& self);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_ceil \
+  template void dg::cuda::ceil<float>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::ceil<double>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::ceil<int64_t>(const dg::Tensor&, const dg::Tensor&);
 
 // round
 namespace dg::cpu {
@@ -564,6 +1004,16 @@ void round(const Tensor& out, const Tensor& self);
   template void dg::cpu::round<double>(const dg::Tensor&, const dg::Tensor&); \
   template void dg::cpu::round<int64_t>(const dg::Tensor&, const dg::Tensor&);
 
+// round
+namespace dg::cuda {
+template <typename T>
+void round(const Tensor& out, const Tensor& self);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_round \
+  template void dg::cuda::round<float>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::round<double>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::round<int64_t>(const dg::Tensor&, const dg::Tensor&);
+
 // trunc
 namespace dg::cpu {
 template <typename T>
@@ -574,6 +1024,16 @@ void trunc(const Tensor& out, const Tensor& self);
   template void dg::cpu::trunc<double>(const dg::Tensor&, const dg::Tensor&); \
   template void dg::cpu::trunc<int64_t>(const dg::Tensor&, const dg::Tensor&);
 
+// trunc
+namespace dg::cuda {
+template <typename T>
+void trunc(const Tensor& out, const Tensor& self);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_trunc \
+  template void dg::cuda::trunc<float>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::trunc<double>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::trunc<int64_t>(const dg::Tensor&, const dg::Tensor&);
+
 // leaky_relu
 namespace dg::cpu {
 template <typename T>
@@ -582,6 +1042,15 @@ void leaky_relu(const Tensor& out, const Tensor& self, const Scalar& negative_sl
 #define DG_INSTANTIATE_KERNEL_cpu_leaky_relu \
   template void dg::cpu::leaky_relu<float>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
   template void dg::cpu::leaky_relu<double>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&);
+
+// leaky_relu
+namespace dg::cuda {
+template <typename T>
+void leaky_relu(const Tensor& out, const Tensor& self, const Scalar& negative_slope);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_leaky_relu \
+  template void dg::cuda::leaky_relu<float>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
+  template void dg::cuda::leaky_relu<double>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&);
 
 // leaky_relu_backward
 namespace dg::cpu {
@@ -592,6 +1061,15 @@ void leaky_relu_backward(const Tensor& out, const Tensor& grad_output, const Ten
   template void dg::cpu::leaky_relu_backward<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, const dg::Scalar&, bool); \
   template void dg::cpu::leaky_relu_backward<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, const dg::Scalar&, bool);
 
+// leaky_relu_backward
+namespace dg::cuda {
+template <typename T>
+void leaky_relu_backward(const Tensor& out, const Tensor& grad_output, const Tensor& self, const Scalar& negative_slope, bool self_is_result);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_leaky_relu_backward \
+  template void dg::cuda::leaky_relu_backward<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, const dg::Scalar&, bool); \
+  template void dg::cuda::leaky_relu_backward<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, const dg::Scalar&, bool);
+
 // elu
 namespace dg::cpu {
 template <typename T>
@@ -600,6 +1078,15 @@ void elu(const Tensor& out, const Tensor& self, const Scalar& alpha, const Scala
 #define DG_INSTANTIATE_KERNEL_cpu_elu \
   template void dg::cpu::elu<float>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&, const dg::Scalar&, const dg::Scalar&); \
   template void dg::cpu::elu<double>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&, const dg::Scalar&, const dg::Scalar&);
+
+// elu
+namespace dg::cuda {
+template <typename T>
+void elu(const Tensor& out, const Tensor& self, const Scalar& alpha, const Scalar& scale, const Scalar& input_scale);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_elu \
+  template void dg::cuda::elu<float>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&, const dg::Scalar&, const dg::Scalar&); \
+  template void dg::cuda::elu<double>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&, const dg::Scalar&, const dg::Scalar&);
 
 // elu_backward
 namespace dg::cpu {
@@ -610,6 +1097,15 @@ void elu_backward(const Tensor& out, const Tensor& grad_output, const Scalar& al
   template void dg::cpu::elu_backward<float>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&, const dg::Scalar&, const dg::Scalar&, bool, const dg::Tensor&); \
   template void dg::cpu::elu_backward<double>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&, const dg::Scalar&, const dg::Scalar&, bool, const dg::Tensor&);
 
+// elu_backward
+namespace dg::cuda {
+template <typename T>
+void elu_backward(const Tensor& out, const Tensor& grad_output, const Scalar& alpha, const Scalar& scale, const Scalar& input_scale, bool is_result, const Tensor& self_or_result);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_elu_backward \
+  template void dg::cuda::elu_backward<float>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&, const dg::Scalar&, const dg::Scalar&, bool, const dg::Tensor&); \
+  template void dg::cuda::elu_backward<double>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&, const dg::Scalar&, const dg::Scalar&, bool, const dg::Tensor&);
+
 // gelu
 namespace dg::cpu {
 template <typename T>
@@ -618,6 +1114,15 @@ void gelu(const Tensor& out, const Tensor& self, std::string_view approximate);
 #define DG_INSTANTIATE_KERNEL_cpu_gelu \
   template void dg::cpu::gelu<float>(const dg::Tensor&, const dg::Tensor&, std::string_view); \
   template void dg::cpu::gelu<double>(const dg::Tensor&, const dg::Tensor&, std::string_view);
+
+// gelu
+namespace dg::cuda {
+template <typename T>
+void gelu(const Tensor& out, const Tensor& self, std::string_view approximate);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_gelu \
+  template void dg::cuda::gelu<float>(const dg::Tensor&, const dg::Tensor&, std::string_view); \
+  template void dg::cuda::gelu<double>(const dg::Tensor&, const dg::Tensor&, std::string_view);
 
 // gelu_backward
 namespace dg::cpu {
@@ -628,6 +1133,15 @@ void gelu_backward(const Tensor& out, const Tensor& grad_output, const Tensor& s
   template void dg::cpu::gelu_backward<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, std::string_view); \
   template void dg::cpu::gelu_backward<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, std::string_view);
 
+// gelu_backward
+namespace dg::cuda {
+template <typename T>
+void gelu_backward(const Tensor& out, const Tensor& grad_output, const Tensor& self, std::string_view approximate);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_gelu_backward \
+  template void dg::cuda::gelu_backward<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, std::string_view); \
+  template void dg::cuda::gelu_backward<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, std::string_view);
+
 // silu
 namespace dg::cpu {
 template <typename T>
@@ -636,6 +1150,15 @@ void silu(const Tensor& out, const Tensor& self);
 #define DG_INSTANTIATE_KERNEL_cpu_silu \
   template void dg::cpu::silu<float>(const dg::Tensor&, const dg::Tensor&); \
   template void dg::cpu::silu<double>(const dg::Tensor&, const dg::Tensor&);
+
+// silu
+namespace dg::cuda {
+template <typename T>
+void silu(const Tensor& out, const Tensor& self);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_silu \
+  template void dg::cuda::silu<float>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::silu<double>(const dg::Tensor&, const dg::Tensor&);
 
 // silu_backward
 namespace dg::cpu {
@@ -646,6 +1169,15 @@ void silu_backward(const Tensor& out, const Tensor& grad_output, const Tensor& s
   template void dg::cpu::silu_backward<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
   template void dg::cpu::silu_backward<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
 
+// silu_backward
+namespace dg::cuda {
+template <typename T>
+void silu_backward(const Tensor& out, const Tensor& grad_output, const Tensor& self);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_silu_backward \
+  template void dg::cuda::silu_backward<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::silu_backward<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
+
 // softplus
 namespace dg::cpu {
 template <typename T>
@@ -655,6 +1187,15 @@ void softplus(const Tensor& out, const Tensor& self, const Scalar& beta, const S
   template void dg::cpu::softplus<float>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&, const dg::Scalar&); \
   template void dg::cpu::softplus<double>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&, const dg::Scalar&);
 
+// softplus
+namespace dg::cuda {
+template <typename T>
+void softplus(const Tensor& out, const Tensor& self, const Scalar& beta, const Scalar& threshold);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_softplus \
+  template void dg::cuda::softplus<float>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&, const dg::Scalar&); \
+  template void dg::cuda::softplus<double>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&, const dg::Scalar&);
+
 // softplus_backward
 namespace dg::cpu {
 template <typename T>
@@ -663,6 +1204,15 @@ void softplus_backward(const Tensor& out, const Tensor& grad_output, const Tenso
 #define DG_INSTANTIATE_KERNEL_cpu_softplus_backward \
   template void dg::cpu::softplus_backward<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, const dg::Scalar&, const dg::Scalar&); \
   template void dg::cpu::softplus_backward<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, const dg::Scalar&, const dg::Scalar&);
+
+// softplus_backward
+namespace dg::cuda {
+template <typename T>
+void softplus_backward(const Tensor& out, const Tensor& grad_output, const Tensor& self, const Scalar& beta, const Scalar& threshold);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_softplus_backward \
+  template void dg::cuda::softplus_backward<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, const dg::Scalar&, const dg::Scalar&); \
+  template void dg::cuda::softplus_backward<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, const dg::Scalar&, const dg::Scalar&);
 
 // clamp
 namespace dg::cpu {
@@ -674,6 +1224,16 @@ void clamp(const Tensor& out, const Tensor& self, const std::optional<Scalar>& m
   template void dg::cpu::clamp<double>(const dg::Tensor&, const dg::Tensor&, const std::optional<dg::Scalar>&, const std::optional<dg::Scalar>&); \
   template void dg::cpu::clamp<int64_t>(const dg::Tensor&, const dg::Tensor&, const std::optional<dg::Scalar>&, const std::optional<dg::Scalar>&);
 
+// clamp
+namespace dg::cuda {
+template <typename T>
+void clamp(const Tensor& out, const Tensor& self, const std::optional<Scalar>& min, const std::optional<Scalar>& max);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_clamp \
+  template void dg::cuda::clamp<float>(const dg::Tensor&, const dg::Tensor&, const std::optional<dg::Scalar>&, const std::optional<dg::Scalar>&); \
+  template void dg::cuda::clamp<double>(const dg::Tensor&, const dg::Tensor&, const std::optional<dg::Scalar>&, const std::optional<dg::Scalar>&); \
+  template void dg::cuda::clamp<int64_t>(const dg::Tensor&, const dg::Tensor&, const std::optional<dg::Scalar>&, const std::optional<dg::Scalar>&);
+
 // clamp_min
 namespace dg::cpu {
 template <typename T>
@@ -683,6 +1243,16 @@ void clamp_min(const Tensor& out, const Tensor& self, const Scalar& min);
   template void dg::cpu::clamp_min<float>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
   template void dg::cpu::clamp_min<double>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
   template void dg::cpu::clamp_min<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&);
+
+// clamp_min
+namespace dg::cuda {
+template <typename T>
+void clamp_min(const Tensor& out, const Tensor& self, const Scalar& min);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_clamp_min \
+  template void dg::cuda::clamp_min<float>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
+  template void dg::cuda::clamp_min<double>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
+  template void dg::cuda::clamp_min<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&);
 
 // clamp_max
 namespace dg::cpu {
@@ -694,6 +1264,16 @@ void clamp_max(const Tensor& out, const Tensor& self, const Scalar& max);
   template void dg::cpu::clamp_max<double>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
   template void dg::cpu::clamp_max<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&);
 
+// clamp_max
+namespace dg::cuda {
+template <typename T>
+void clamp_max(const Tensor& out, const Tensor& self, const Scalar& max);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_clamp_max \
+  template void dg::cuda::clamp_max<float>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
+  template void dg::cuda::clamp_max<double>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
+  template void dg::cuda::clamp_max<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&);
+
 // atan2
 namespace dg::cpu {
 template <typename T>
@@ -702,6 +1282,15 @@ void atan2(const Tensor& out, const Tensor& self, const Tensor& other);
 #define DG_INSTANTIATE_KERNEL_cpu_atan2 \
   template void dg::cpu::atan2<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
   template void dg::cpu::atan2<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
+
+// atan2
+namespace dg::cuda {
+template <typename T>
+void atan2(const Tensor& out, const Tensor& self, const Tensor& other);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_atan2 \
+  template void dg::cuda::atan2<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::atan2<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
 
 // maximum
 namespace dg::cpu {
@@ -714,6 +1303,17 @@ void maximum(const Tensor& out, const Tensor& self, const Tensor& other);
   template void dg::cpu::maximum<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
   template void dg::cpu::maximum<bool>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
 
+// maximum
+namespace dg::cuda {
+template <typename T>
+void maximum(const Tensor& out, const Tensor& self, const Tensor& other);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_maximum \
+  template void dg::cuda::maximum<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::maximum<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::maximum<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::maximum<bool>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
+
 // minimum
 namespace dg::cpu {
 template <typename T>
@@ -725,6 +1325,17 @@ void minimum(const Tensor& out, const Tensor& self, const Tensor& other);
   template void dg::cpu::minimum<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
   template void dg::cpu::minimum<bool>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
 
+// minimum
+namespace dg::cuda {
+template <typename T>
+void minimum(const Tensor& out, const Tensor& self, const Tensor& other);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_minimum \
+  template void dg::cuda::minimum<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::minimum<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::minimum<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::minimum<bool>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
+
 // fmod.Tensor
 namespace dg::cpu {
 template <typename T>
@@ -735,6 +1346,16 @@ void fmod(const Tensor& out, const Tensor& self, const Tensor& other);
   template void dg::cpu::fmod<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
   template void dg::cpu::fmod<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
 
+// fmod.Tensor
+namespace dg::cuda {
+template <typename T>
+void fmod(const Tensor& out, const Tensor& self, const Tensor& other);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_fmod \
+  template void dg::cuda::fmod<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::fmod<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::fmod<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
+
 // fmod.Scalar
 namespace dg::cpu {
 template <typename T>
@@ -744,6 +1365,16 @@ void fmod_scalar(const Tensor& out, const Tensor& self, const Scalar& other);
   template void dg::cpu::fmod_scalar<float>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
   template void dg::cpu::fmod_scalar<double>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
   template void dg::cpu::fmod_scalar<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&);
+
+// fmod.Scalar
+namespace dg::cuda {
+template <typename T>
+void fmod_scalar(const Tensor& out, const Tensor& self, const Scalar& other);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_fmod_scalar \
+  template void dg::cuda::fmod_scalar<float>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
+  template void dg::cuda::fmod_scalar<double>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
+  template void dg::cuda::fmod_scalar<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&);
 
 // eq.Tensor
 namespace dg::cpu {
@@ -756,6 +1387,17 @@ void eq(const Tensor& out, const Tensor& self, const Tensor& other);
   template void dg::cpu::eq<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
   template void dg::cpu::eq<bool>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
 
+// eq.Tensor
+namespace dg::cuda {
+template <typename T>
+void eq(const Tensor& out, const Tensor& self, const Tensor& other);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_eq \
+  template void dg::cuda::eq<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::eq<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::eq<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::eq<bool>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
+
 // eq.Scalar
 namespace dg::cpu {
 template <typename T>
@@ -766,6 +1408,17 @@ void eq_scalar(const Tensor& out, const Tensor& self, const Scalar& other);
   template void dg::cpu::eq_scalar<double>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
   template void dg::cpu::eq_scalar<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
   template void dg::cpu::eq_scalar<bool>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&);
+
+// eq.Scalar
+namespace dg::cuda {
+template <typename T>
+void eq_scalar(const Tensor& out, const Tensor& self, const Scalar& other);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_eq_scalar \
+  template void dg::cuda::eq_scalar<float>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
+  template void dg::cuda::eq_scalar<double>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
+  template void dg::cuda::eq_scalar<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
+  template void dg::cuda::eq_scalar<bool>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&);
 
 // ne.Tensor
 namespace dg::cpu {
@@ -778,6 +1431,17 @@ void ne(const Tensor& out, const Tensor& self, const Tensor& other);
   template void dg::cpu::ne<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
   template void dg::cpu::ne<bool>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
 
+// ne.Tensor
+namespace dg::cuda {
+template <typename T>
+void ne(const Tensor& out, const Tensor& self, const Tensor& other);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_ne \
+  template void dg::cuda::ne<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::ne<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::ne<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::ne<bool>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
+
 // ne.Scalar
 namespace dg::cpu {
 template <typename T>
@@ -788,6 +1452,17 @@ void ne_scalar(const Tensor& out, const Tensor& self, const Scalar& other);
   template void dg::cpu::ne_scalar<double>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
   template void dg::cpu::ne_scalar<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
   template void dg::cpu::ne_scalar<bool>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&);
+
+// ne.Scalar
+namespace dg::cuda {
+template <typename T>
+void ne_scalar(const Tensor& out, const Tensor& self, const Scalar& other);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_ne_scalar \
+  template void dg::cuda::ne_scalar<float>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
+  template void dg::cuda::ne_scalar<double>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
+  template void dg::cuda::ne_scalar<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
+  template void dg::cuda::ne_scalar<bool>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&);
 
 // lt.Tensor
 namespace dg::cpu {
@@ -800,6 +1475,17 @@ void lt(const Tensor& out, const Tensor& self, const Tensor& other);
   template void dg::cpu::lt<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
   template void dg::cpu::lt<bool>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
 
+// lt.Tensor
+namespace dg::cuda {
+template <typename T>
+void lt(const Tensor& out, const Tensor& self, const Tensor& other);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_lt \
+  template void dg::cuda::lt<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::lt<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::lt<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::lt<bool>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
+
 // lt.Scalar
 namespace dg::cpu {
 template <typename T>
@@ -810,6 +1496,17 @@ void lt_scalar(const Tensor& out, const Tensor& self, const Scalar& other);
   template void dg::cpu::lt_scalar<double>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
   template void dg::cpu::lt_scalar<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
   template void dg::cpu::lt_scalar<bool>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&);
+
+// lt.Scalar
+namespace dg::cuda {
+template <typename T>
+void lt_scalar(const Tensor& out, const Tensor& self, const Scalar& other);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_lt_scalar \
+  template void dg::cuda::lt_scalar<float>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
+  template void dg::cuda::lt_scalar<double>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
+  template void dg::cuda::lt_scalar<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
+  template void dg::cuda::lt_scalar<bool>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&);
 
 // le.Tensor
 namespace dg::cpu {
@@ -822,6 +1519,17 @@ void le(const Tensor& out, const Tensor& self, const Tensor& other);
   template void dg::cpu::le<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
   template void dg::cpu::le<bool>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
 
+// le.Tensor
+namespace dg::cuda {
+template <typename T>
+void le(const Tensor& out, const Tensor& self, const Tensor& other);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_le \
+  template void dg::cuda::le<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::le<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::le<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::le<bool>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
+
 // le.Scalar
 namespace dg::cpu {
 template <typename T>
@@ -832,6 +1540,17 @@ void le_scalar(const Tensor& out, const Tensor& self, const Scalar& other);
   template void dg::cpu::le_scalar<double>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
   template void dg::cpu::le_scalar<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
   template void dg::cpu::le_scalar<bool>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&);
+
+// le.Scalar
+namespace dg::cuda {
+template <typename T>
+void le_scalar(const Tensor& out, const Tensor& self, const Scalar& other);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_le_scalar \
+  template void dg::cuda::le_scalar<float>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
+  template void dg::cuda::le_scalar<double>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
+  template void dg::cuda::le_scalar<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
+  template void dg::cuda::le_scalar<bool>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&);
 
 // gt.Tensor
 namespace dg::cpu {
@@ -844,6 +1563,17 @@ void gt(const Tensor& out, const Tensor& self, const Tensor& other);
   template void dg::cpu::gt<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
   template void dg::cpu::gt<bool>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
 
+// gt.Tensor
+namespace dg::cuda {
+template <typename T>
+void gt(const Tensor& out, const Tensor& self, const Tensor& other);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_gt \
+  template void dg::cuda::gt<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::gt<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::gt<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::gt<bool>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
+
 // gt.Scalar
 namespace dg::cpu {
 template <typename T>
@@ -854,6 +1584,17 @@ void gt_scalar(const Tensor& out, const Tensor& self, const Scalar& other);
   template void dg::cpu::gt_scalar<double>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
   template void dg::cpu::gt_scalar<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
   template void dg::cpu::gt_scalar<bool>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&);
+
+// gt.Scalar
+namespace dg::cuda {
+template <typename T>
+void gt_scalar(const Tensor& out, const Tensor& self, const Scalar& other);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_gt_scalar \
+  template void dg::cuda::gt_scalar<float>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
+  template void dg::cuda::gt_scalar<double>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
+  template void dg::cuda::gt_scalar<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
+  template void dg::cuda::gt_scalar<bool>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&);
 
 // ge.Tensor
 namespace dg::cpu {
@@ -866,6 +1607,17 @@ void ge(const Tensor& out, const Tensor& self, const Tensor& other);
   template void dg::cpu::ge<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
   template void dg::cpu::ge<bool>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
 
+// ge.Tensor
+namespace dg::cuda {
+template <typename T>
+void ge(const Tensor& out, const Tensor& self, const Tensor& other);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_ge \
+  template void dg::cuda::ge<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::ge<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::ge<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::ge<bool>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
+
 // ge.Scalar
 namespace dg::cpu {
 template <typename T>
@@ -876,6 +1628,17 @@ void ge_scalar(const Tensor& out, const Tensor& self, const Scalar& other);
   template void dg::cpu::ge_scalar<double>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
   template void dg::cpu::ge_scalar<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
   template void dg::cpu::ge_scalar<bool>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&);
+
+// ge.Scalar
+namespace dg::cuda {
+template <typename T>
+void ge_scalar(const Tensor& out, const Tensor& self, const Scalar& other);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_ge_scalar \
+  template void dg::cuda::ge_scalar<float>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
+  template void dg::cuda::ge_scalar<double>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
+  template void dg::cuda::ge_scalar<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
+  template void dg::cuda::ge_scalar<bool>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&);
 
 // logical_and
 namespace dg::cpu {
@@ -888,6 +1651,17 @@ void logical_and(const Tensor& out, const Tensor& self, const Tensor& other);
   template void dg::cpu::logical_and<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
   template void dg::cpu::logical_and<bool>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
 
+// logical_and
+namespace dg::cuda {
+template <typename T>
+void logical_and(const Tensor& out, const Tensor& self, const Tensor& other);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_logical_and \
+  template void dg::cuda::logical_and<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::logical_and<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::logical_and<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::logical_and<bool>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
+
 // logical_or
 namespace dg::cpu {
 template <typename T>
@@ -898,6 +1672,17 @@ void logical_or(const Tensor& out, const Tensor& self, const Tensor& other);
   template void dg::cpu::logical_or<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
   template void dg::cpu::logical_or<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
   template void dg::cpu::logical_or<bool>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
+
+// logical_or
+namespace dg::cuda {
+template <typename T>
+void logical_or(const Tensor& out, const Tensor& self, const Tensor& other);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_logical_or \
+  template void dg::cuda::logical_or<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::logical_or<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::logical_or<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::logical_or<bool>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
 
 // logical_xor
 namespace dg::cpu {
@@ -910,6 +1695,17 @@ void logical_xor(const Tensor& out, const Tensor& self, const Tensor& other);
   template void dg::cpu::logical_xor<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
   template void dg::cpu::logical_xor<bool>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
 
+// logical_xor
+namespace dg::cuda {
+template <typename T>
+void logical_xor(const Tensor& out, const Tensor& self, const Tensor& other);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_logical_xor \
+  template void dg::cuda::logical_xor<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::logical_xor<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::logical_xor<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::logical_xor<bool>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
+
 // logical_not
 namespace dg::cpu {
 template <typename T>
@@ -920,6 +1716,17 @@ void logical_not(const Tensor& out, const Tensor& self);
   template void dg::cpu::logical_not<double>(const dg::Tensor&, const dg::Tensor&); \
   template void dg::cpu::logical_not<int64_t>(const dg::Tensor&, const dg::Tensor&); \
   template void dg::cpu::logical_not<bool>(const dg::Tensor&, const dg::Tensor&);
+
+// logical_not
+namespace dg::cuda {
+template <typename T>
+void logical_not(const Tensor& out, const Tensor& self);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_logical_not \
+  template void dg::cuda::logical_not<float>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::logical_not<double>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::logical_not<int64_t>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::logical_not<bool>(const dg::Tensor&, const dg::Tensor&);
 
 // where.self
 namespace dg::cpu {
@@ -932,6 +1739,17 @@ void where(const Tensor& out, const Tensor& condition, const Tensor& self, const
   template void dg::cpu::where<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
   template void dg::cpu::where<bool>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
 
+// where.self
+namespace dg::cuda {
+template <typename T>
+void where(const Tensor& out, const Tensor& condition, const Tensor& self, const Tensor& other);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_where \
+  template void dg::cuda::where<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::where<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::where<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::where<bool>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
+
 // softmax.int
 namespace dg::cpu {
 template <typename T>
@@ -940,6 +1758,15 @@ void softmax(const Tensor& out, const Tensor& self, int64_t dim);
 #define DG_INSTANTIATE_KERNEL_cpu_softmax \
   template void dg::cpu::softmax<float>(const dg::Tensor&, const dg::Tensor&, int64_t); \
   template void dg::cpu::softmax<double>(const dg::Tensor&, const dg::Tensor&, int64_t);
+
+// softmax.int
+namespace dg::cuda {
+template <typename T>
+void softmax(const Tensor& out, const Tensor& self, int64_t dim);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_softmax \
+  template void dg::cuda::softmax<float>(const dg::Tensor&, const dg::Tensor&, int64_t); \
+  template void dg::cuda::softmax<double>(const dg::Tensor&, const dg::Tensor&, int64_t);
 
 // log_softmax.int
 namespace dg::cpu {
@@ -950,6 +1777,15 @@ void log_softmax(const Tensor& out, const Tensor& self, int64_t dim);
   template void dg::cpu::log_softmax<float>(const dg::Tensor&, const dg::Tensor&, int64_t); \
   template void dg::cpu::log_softmax<double>(const dg::Tensor&, const dg::Tensor&, int64_t);
 
+// log_softmax.int
+namespace dg::cuda {
+template <typename T>
+void log_softmax(const Tensor& out, const Tensor& self, int64_t dim);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_log_softmax \
+  template void dg::cuda::log_softmax<float>(const dg::Tensor&, const dg::Tensor&, int64_t); \
+  template void dg::cuda::log_softmax<double>(const dg::Tensor&, const dg::Tensor&, int64_t);
+
 // _softmax_backward_data
 namespace dg::cpu {
 template <typename T>
@@ -958,6 +1794,15 @@ void softmax_backward_data(const Tensor& out, const Tensor& grad_output, const T
 #define DG_INSTANTIATE_KERNEL_cpu_softmax_backward_data \
   template void dg::cpu::softmax_backward_data<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, int64_t); \
   template void dg::cpu::softmax_backward_data<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, int64_t);
+
+// _softmax_backward_data
+namespace dg::cuda {
+template <typename T>
+void softmax_backward_data(const Tensor& out, const Tensor& grad_output, const Tensor& output, int64_t dim);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_softmax_backward_data \
+  template void dg::cuda::softmax_backward_data<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, int64_t); \
+  template void dg::cuda::softmax_backward_data<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, int64_t);
 
 // _log_softmax_backward_data
 namespace dg::cpu {
@@ -968,6 +1813,15 @@ void log_softmax_backward_data(const Tensor& out, const Tensor& grad_output, con
   template void dg::cpu::log_softmax_backward_data<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, int64_t); \
   template void dg::cpu::log_softmax_backward_data<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, int64_t);
 
+// _log_softmax_backward_data
+namespace dg::cuda {
+template <typename T>
+void log_softmax_backward_data(const Tensor& out, const Tensor& grad_output, const Tensor& output, int64_t dim);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_log_softmax_backward_data \
+  template void dg::cuda::log_softmax_backward_data<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, int64_t); \
+  template void dg::cuda::log_softmax_backward_data<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, int64_t);
+
 // log_sigmoid
 namespace dg::cpu {
 template <typename T>
@@ -976,6 +1830,15 @@ void log_sigmoid(const Tensor& out, const Tensor& self);
 #define DG_INSTANTIATE_KERNEL_cpu_log_sigmoid \
   template void dg::cpu::log_sigmoid<float>(const dg::Tensor&, const dg::Tensor&); \
   template void dg::cpu::log_sigmoid<double>(const dg::Tensor&, const dg::Tensor&);
+
+// log_sigmoid
+namespace dg::cuda {
+template <typename T>
+void log_sigmoid(const Tensor& out, const Tensor& self);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_log_sigmoid \
+  template void dg::cuda::log_sigmoid<float>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::log_sigmoid<double>(const dg::Tensor&, const dg::Tensor&);
 
 // _nll_pick
 namespace dg::cpu {
@@ -986,6 +1849,15 @@ void nll_pick(const Tensor& out, const Tensor& self, const Tensor& target, int64
   template void dg::cpu::nll_pick<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, int64_t); \
   template void dg::cpu::nll_pick<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, int64_t);
 
+// _nll_pick
+namespace dg::cuda {
+template <typename T>
+void nll_pick(const Tensor& out, const Tensor& self, const Tensor& target, int64_t ignore_index);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_nll_pick \
+  template void dg::cuda::nll_pick<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, int64_t); \
+  template void dg::cuda::nll_pick<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, int64_t);
+
 // _nll_pick_backward
 namespace dg::cpu {
 template <typename T>
@@ -994,6 +1866,15 @@ void nll_pick_backward(const Tensor& out, const Tensor& grad, const Tensor& targ
 #define DG_INSTANTIATE_KERNEL_cpu_nll_pick_backward \
   template void dg::cpu::nll_pick_backward<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef, int64_t); \
   template void dg::cpu::nll_pick_backward<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef, int64_t);
+
+// _nll_pick_backward
+namespace dg::cuda {
+template <typename T>
+void nll_pick_backward(const Tensor& out, const Tensor& grad, const Tensor& target, IntArrayRef self_sizes, int64_t ignore_index);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_nll_pick_backward \
+  template void dg::cuda::nll_pick_backward<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef, int64_t); \
+  template void dg::cuda::nll_pick_backward<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef, int64_t);
 
 // embedding
 namespace dg::cpu {
@@ -1004,6 +1885,15 @@ void embedding(const Tensor& out, const Tensor& weight, const Tensor& indices, i
   template void dg::cpu::embedding<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, int64_t, bool, bool); \
   template void dg::cpu::embedding<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, int64_t, bool, bool);
 
+// embedding
+namespace dg::cuda {
+template <typename T>
+void embedding(const Tensor& out, const Tensor& weight, const Tensor& indices, int64_t padding_idx, bool scale_grad_by_freq, bool sparse);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_embedding \
+  template void dg::cuda::embedding<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, int64_t, bool, bool); \
+  template void dg::cuda::embedding<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, int64_t, bool, bool);
+
 // embedding_backward
 namespace dg::cpu {
 template <typename T>
@@ -1012,6 +1902,15 @@ void embedding_backward(const Tensor& out, const Tensor& grad, const Tensor& ind
 #define DG_INSTANTIATE_KERNEL_cpu_embedding_backward \
   template void dg::cpu::embedding_backward<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, int64_t, int64_t, bool, bool); \
   template void dg::cpu::embedding_backward<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, int64_t, int64_t, bool, bool);
+
+// embedding_backward
+namespace dg::cuda {
+template <typename T>
+void embedding_backward(const Tensor& out, const Tensor& grad, const Tensor& indices, int64_t num_weights, int64_t padding_idx, bool scale_grad_by_freq, bool sparse);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_embedding_backward \
+  template void dg::cuda::embedding_backward<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, int64_t, int64_t, bool, bool); \
+  template void dg::cuda::embedding_backward<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, int64_t, int64_t, bool, bool);
 
 // _embedding_backward_adjoint
 namespace dg::cpu {
@@ -1022,6 +1921,15 @@ void embedding_backward_adjoint(const Tensor& out, const Tensor& grad_weight, co
   template void dg::cpu::embedding_backward_adjoint<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, int64_t, bool); \
   template void dg::cpu::embedding_backward_adjoint<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, int64_t, bool);
 
+// _embedding_backward_adjoint
+namespace dg::cuda {
+template <typename T>
+void embedding_backward_adjoint(const Tensor& out, const Tensor& grad_weight, const Tensor& indices, int64_t padding_idx, bool scale_grad_by_freq);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_embedding_backward_adjoint \
+  template void dg::cuda::embedding_backward_adjoint<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, int64_t, bool); \
+  template void dg::cuda::embedding_backward_adjoint<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, int64_t, bool);
+
 // convolution_nobias
 namespace dg::cpu {
 template <typename T>
@@ -1030,6 +1938,15 @@ void convolution_nobias(const Tensor& out, const Tensor& input, const Tensor& we
 #define DG_INSTANTIATE_KERNEL_cpu_convolution_nobias \
   template void dg::cpu::convolution_nobias<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, bool, dg::IntArrayRef, int64_t); \
   template void dg::cpu::convolution_nobias<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, bool, dg::IntArrayRef, int64_t);
+
+// convolution_nobias
+namespace dg::cuda {
+template <typename T>
+void convolution_nobias(const Tensor& out, const Tensor& input, const Tensor& weight, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool transposed, IntArrayRef output_padding, int64_t groups);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_convolution_nobias \
+  template void dg::cuda::convolution_nobias<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, bool, dg::IntArrayRef, int64_t); \
+  template void dg::cuda::convolution_nobias<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, bool, dg::IntArrayRef, int64_t);
 
 // convolution_backward_input
 namespace dg::cpu {
@@ -1040,6 +1957,15 @@ void convolution_backward_input(const Tensor& out, const Tensor& grad_output, co
   template void dg::cpu::convolution_backward_input<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, bool, dg::IntArrayRef, int64_t); \
   template void dg::cpu::convolution_backward_input<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, bool, dg::IntArrayRef, int64_t);
 
+// convolution_backward_input
+namespace dg::cuda {
+template <typename T>
+void convolution_backward_input(const Tensor& out, const Tensor& grad_output, const Tensor& weight, IntArrayRef input_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool transposed, IntArrayRef output_padding, int64_t groups);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_convolution_backward_input \
+  template void dg::cuda::convolution_backward_input<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, bool, dg::IntArrayRef, int64_t); \
+  template void dg::cuda::convolution_backward_input<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, bool, dg::IntArrayRef, int64_t);
+
 // convolution_backward_weight
 namespace dg::cpu {
 template <typename T>
@@ -1048,6 +1974,15 @@ void convolution_backward_weight(const Tensor& out, const Tensor& grad_output, c
 #define DG_INSTANTIATE_KERNEL_cpu_convolution_backward_weight \
   template void dg::cpu::convolution_backward_weight<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, bool, dg::IntArrayRef, int64_t); \
   template void dg::cpu::convolution_backward_weight<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, bool, dg::IntArrayRef, int64_t);
+
+// convolution_backward_weight
+namespace dg::cuda {
+template <typename T>
+void convolution_backward_weight(const Tensor& out, const Tensor& grad_output, const Tensor& input, IntArrayRef weight_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool transposed, IntArrayRef output_padding, int64_t groups);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_convolution_backward_weight \
+  template void dg::cuda::convolution_backward_weight<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, bool, dg::IntArrayRef, int64_t); \
+  template void dg::cuda::convolution_backward_weight<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, bool, dg::IntArrayRef, int64_t);
 
 // max_pool2d
 namespace dg::cpu {
@@ -1058,6 +1993,15 @@ void max_pool2d(const Tensor& out, const Tensor& self, IntArrayRef kernel_size, 
   template void dg::cpu::max_pool2d<float>(const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, bool); \
   template void dg::cpu::max_pool2d<double>(const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, bool);
 
+// max_pool2d
+namespace dg::cuda {
+template <typename T>
+void max_pool2d(const Tensor& out, const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool ceil_mode);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_max_pool2d \
+  template void dg::cuda::max_pool2d<float>(const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, bool); \
+  template void dg::cuda::max_pool2d<double>(const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, bool);
+
 // max_pool2d_indices
 namespace dg::cpu {
 template <typename T>
@@ -1066,6 +2010,15 @@ void max_pool2d_indices(const Tensor& out, const Tensor& self, IntArrayRef kerne
 #define DG_INSTANTIATE_KERNEL_cpu_max_pool2d_indices \
   template void dg::cpu::max_pool2d_indices<float>(const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, bool); \
   template void dg::cpu::max_pool2d_indices<double>(const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, bool);
+
+// max_pool2d_indices
+namespace dg::cuda {
+template <typename T>
+void max_pool2d_indices(const Tensor& out, const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool ceil_mode);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_max_pool2d_indices \
+  template void dg::cuda::max_pool2d_indices<float>(const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, bool); \
+  template void dg::cuda::max_pool2d_indices<double>(const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, bool);
 
 // max_pool2d_backward
 namespace dg::cpu {
@@ -1076,6 +2029,15 @@ void max_pool2d_backward(const Tensor& out, const Tensor& grad_output, const Ten
   template void dg::cpu::max_pool2d_backward<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, bool); \
   template void dg::cpu::max_pool2d_backward<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, bool);
 
+// max_pool2d_backward
+namespace dg::cuda {
+template <typename T>
+void max_pool2d_backward(const Tensor& out, const Tensor& grad_output, const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool ceil_mode);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_max_pool2d_backward \
+  template void dg::cuda::max_pool2d_backward<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, bool); \
+  template void dg::cuda::max_pool2d_backward<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, bool);
+
 // max_pool2d_gather
 namespace dg::cpu {
 template <typename T>
@@ -1084,6 +2046,15 @@ void max_pool2d_gather(const Tensor& out, const Tensor& self, const Tensor& sour
 #define DG_INSTANTIATE_KERNEL_cpu_max_pool2d_gather \
   template void dg::cpu::max_pool2d_gather<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, bool); \
   template void dg::cpu::max_pool2d_gather<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, bool);
+
+// max_pool2d_gather
+namespace dg::cuda {
+template <typename T>
+void max_pool2d_gather(const Tensor& out, const Tensor& self, const Tensor& source, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool ceil_mode);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_max_pool2d_gather \
+  template void dg::cuda::max_pool2d_gather<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, bool); \
+  template void dg::cuda::max_pool2d_gather<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, bool);
 
 // avg_pool2d
 namespace dg::cpu {
@@ -1094,6 +2065,15 @@ void avg_pool2d(const Tensor& out, const Tensor& self, IntArrayRef kernel_size, 
   template void dg::cpu::avg_pool2d<float>(const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, bool, bool, std::optional<int64_t>); \
   template void dg::cpu::avg_pool2d<double>(const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, bool, bool, std::optional<int64_t>);
 
+// avg_pool2d
+namespace dg::cuda {
+template <typename T>
+void avg_pool2d(const Tensor& out, const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, bool ceil_mode, bool count_include_pad, std::optional<int64_t> divisor_override);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_avg_pool2d \
+  template void dg::cuda::avg_pool2d<float>(const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, bool, bool, std::optional<int64_t>); \
+  template void dg::cuda::avg_pool2d<double>(const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, bool, bool, std::optional<int64_t>);
+
 // avg_pool2d_backward
 namespace dg::cpu {
 template <typename T>
@@ -1102,6 +2082,15 @@ void avg_pool2d_backward(const Tensor& out, const Tensor& grad_output, const Ten
 #define DG_INSTANTIATE_KERNEL_cpu_avg_pool2d_backward \
   template void dg::cpu::avg_pool2d_backward<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, bool, bool, std::optional<int64_t>); \
   template void dg::cpu::avg_pool2d_backward<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, bool, bool, std::optional<int64_t>);
+
+// avg_pool2d_backward
+namespace dg::cuda {
+template <typename T>
+void avg_pool2d_backward(const Tensor& out, const Tensor& grad_output, const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, bool ceil_mode, bool count_include_pad, std::optional<int64_t> divisor_override);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_avg_pool2d_backward \
+  template void dg::cuda::avg_pool2d_backward<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, bool, bool, std::optional<int64_t>); \
+  template void dg::cuda::avg_pool2d_backward<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, bool, bool, std::optional<int64_t>);
 
 // adaptive_avg_pool2d
 namespace dg::cpu {
@@ -1112,6 +2101,15 @@ void adaptive_avg_pool2d(const Tensor& out, const Tensor& self, IntArrayRef outp
   template void dg::cpu::adaptive_avg_pool2d<float>(const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef); \
   template void dg::cpu::adaptive_avg_pool2d<double>(const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef);
 
+// adaptive_avg_pool2d
+namespace dg::cuda {
+template <typename T>
+void adaptive_avg_pool2d(const Tensor& out, const Tensor& self, IntArrayRef output_size);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_adaptive_avg_pool2d \
+  template void dg::cuda::adaptive_avg_pool2d<float>(const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef); \
+  template void dg::cuda::adaptive_avg_pool2d<double>(const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef);
+
 // adaptive_avg_pool2d_backward
 namespace dg::cpu {
 template <typename T>
@@ -1120,6 +2118,15 @@ void adaptive_avg_pool2d_backward(const Tensor& out, const Tensor& grad_output, 
 #define DG_INSTANTIATE_KERNEL_cpu_adaptive_avg_pool2d_backward \
   template void dg::cpu::adaptive_avg_pool2d_backward<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
   template void dg::cpu::adaptive_avg_pool2d_backward<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
+
+// adaptive_avg_pool2d_backward
+namespace dg::cuda {
+template <typename T>
+void adaptive_avg_pool2d_backward(const Tensor& out, const Tensor& grad_output, const Tensor& self);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_adaptive_avg_pool2d_backward \
+  template void dg::cuda::adaptive_avg_pool2d_backward<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::adaptive_avg_pool2d_backward<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
 
 // prod
 namespace dg::cpu {
@@ -1131,6 +2138,16 @@ void prod(const Tensor& out, const Tensor& self);
   template void dg::cpu::prod<double>(const dg::Tensor&, const dg::Tensor&); \
   template void dg::cpu::prod<int64_t>(const dg::Tensor&, const dg::Tensor&);
 
+// prod
+namespace dg::cuda {
+template <typename T>
+void prod(const Tensor& out, const Tensor& self);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_prod \
+  template void dg::cuda::prod<float>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::prod<double>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::prod<int64_t>(const dg::Tensor&, const dg::Tensor&);
+
 // prod.dim_int
 namespace dg::cpu {
 template <typename T>
@@ -1140,6 +2157,16 @@ void prod_dim(const Tensor& out, const Tensor& self, int64_t dim, bool keepdim);
   template void dg::cpu::prod_dim<float>(const dg::Tensor&, const dg::Tensor&, int64_t, bool); \
   template void dg::cpu::prod_dim<double>(const dg::Tensor&, const dg::Tensor&, int64_t, bool); \
   template void dg::cpu::prod_dim<int64_t>(const dg::Tensor&, const dg::Tensor&, int64_t, bool);
+
+// prod.dim_int
+namespace dg::cuda {
+template <typename T>
+void prod_dim(const Tensor& out, const Tensor& self, int64_t dim, bool keepdim);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_prod_dim \
+  template void dg::cuda::prod_dim<float>(const dg::Tensor&, const dg::Tensor&, int64_t, bool); \
+  template void dg::cuda::prod_dim<double>(const dg::Tensor&, const dg::Tensor&, int64_t, bool); \
+  template void dg::cuda::prod_dim<int64_t>(const dg::Tensor&, const dg::Tensor&, int64_t, bool);
 
 // amax
 namespace dg::cpu {
@@ -1151,6 +2178,16 @@ void amax(const Tensor& out, const Tensor& self, IntArrayRef dim, bool keepdim);
   template void dg::cpu::amax<double>(const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef, bool); \
   template void dg::cpu::amax<int64_t>(const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef, bool);
 
+// amax
+namespace dg::cuda {
+template <typename T>
+void amax(const Tensor& out, const Tensor& self, IntArrayRef dim, bool keepdim);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_amax \
+  template void dg::cuda::amax<float>(const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef, bool); \
+  template void dg::cuda::amax<double>(const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef, bool); \
+  template void dg::cuda::amax<int64_t>(const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef, bool);
+
 // amin
 namespace dg::cpu {
 template <typename T>
@@ -1160,6 +2197,16 @@ void amin(const Tensor& out, const Tensor& self, IntArrayRef dim, bool keepdim);
   template void dg::cpu::amin<float>(const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef, bool); \
   template void dg::cpu::amin<double>(const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef, bool); \
   template void dg::cpu::amin<int64_t>(const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef, bool);
+
+// amin
+namespace dg::cuda {
+template <typename T>
+void amin(const Tensor& out, const Tensor& self, IntArrayRef dim, bool keepdim);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_amin \
+  template void dg::cuda::amin<float>(const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef, bool); \
+  template void dg::cuda::amin<double>(const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef, bool); \
+  template void dg::cuda::amin<int64_t>(const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef, bool);
 
 // argmax
 namespace dg::cpu {
@@ -1171,6 +2218,16 @@ void argmax(const Tensor& out, const Tensor& self, std::optional<int64_t> dim, b
   template void dg::cpu::argmax<double>(const dg::Tensor&, const dg::Tensor&, std::optional<int64_t>, bool); \
   template void dg::cpu::argmax<int64_t>(const dg::Tensor&, const dg::Tensor&, std::optional<int64_t>, bool);
 
+// argmax
+namespace dg::cuda {
+template <typename T>
+void argmax(const Tensor& out, const Tensor& self, std::optional<int64_t> dim, bool keepdim);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_argmax \
+  template void dg::cuda::argmax<float>(const dg::Tensor&, const dg::Tensor&, std::optional<int64_t>, bool); \
+  template void dg::cuda::argmax<double>(const dg::Tensor&, const dg::Tensor&, std::optional<int64_t>, bool); \
+  template void dg::cuda::argmax<int64_t>(const dg::Tensor&, const dg::Tensor&, std::optional<int64_t>, bool);
+
 // argmin
 namespace dg::cpu {
 template <typename T>
@@ -1181,6 +2238,16 @@ void argmin(const Tensor& out, const Tensor& self, std::optional<int64_t> dim, b
   template void dg::cpu::argmin<double>(const dg::Tensor&, const dg::Tensor&, std::optional<int64_t>, bool); \
   template void dg::cpu::argmin<int64_t>(const dg::Tensor&, const dg::Tensor&, std::optional<int64_t>, bool);
 
+// argmin
+namespace dg::cuda {
+template <typename T>
+void argmin(const Tensor& out, const Tensor& self, std::optional<int64_t> dim, bool keepdim);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_argmin \
+  template void dg::cuda::argmin<float>(const dg::Tensor&, const dg::Tensor&, std::optional<int64_t>, bool); \
+  template void dg::cuda::argmin<double>(const dg::Tensor&, const dg::Tensor&, std::optional<int64_t>, bool); \
+  template void dg::cuda::argmin<int64_t>(const dg::Tensor&, const dg::Tensor&, std::optional<int64_t>, bool);
+
 // cumsum
 namespace dg::cpu {
 template <typename T>
@@ -1190,6 +2257,16 @@ void cumsum(const Tensor& out, const Tensor& self, int64_t dim);
   template void dg::cpu::cumsum<float>(const dg::Tensor&, const dg::Tensor&, int64_t); \
   template void dg::cpu::cumsum<double>(const dg::Tensor&, const dg::Tensor&, int64_t); \
   template void dg::cpu::cumsum<int64_t>(const dg::Tensor&, const dg::Tensor&, int64_t);
+
+// cumsum
+namespace dg::cuda {
+template <typename T>
+void cumsum(const Tensor& out, const Tensor& self, int64_t dim);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_cumsum \
+  template void dg::cuda::cumsum<float>(const dg::Tensor&, const dg::Tensor&, int64_t); \
+  template void dg::cuda::cumsum<double>(const dg::Tensor&, const dg::Tensor&, int64_t); \
+  template void dg::cuda::cumsum<int64_t>(const dg::Tensor&, const dg::Tensor&, int64_t);
 
 // index_select
 namespace dg::cpu {
@@ -1202,6 +2279,17 @@ void index_select(const Tensor& out, const Tensor& self, int64_t dim, const Tens
   template void dg::cpu::index_select<int64_t>(const dg::Tensor&, const dg::Tensor&, int64_t, const dg::Tensor&); \
   template void dg::cpu::index_select<bool>(const dg::Tensor&, const dg::Tensor&, int64_t, const dg::Tensor&);
 
+// index_select
+namespace dg::cuda {
+template <typename T>
+void index_select(const Tensor& out, const Tensor& self, int64_t dim, const Tensor& index);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_index_select \
+  template void dg::cuda::index_select<float>(const dg::Tensor&, const dg::Tensor&, int64_t, const dg::Tensor&); \
+  template void dg::cuda::index_select<double>(const dg::Tensor&, const dg::Tensor&, int64_t, const dg::Tensor&); \
+  template void dg::cuda::index_select<int64_t>(const dg::Tensor&, const dg::Tensor&, int64_t, const dg::Tensor&); \
+  template void dg::cuda::index_select<bool>(const dg::Tensor&, const dg::Tensor&, int64_t, const dg::Tensor&);
+
 // gather
 namespace dg::cpu {
 template <typename T>
@@ -1213,6 +2301,17 @@ void gather(const Tensor& out, const Tensor& self, int64_t dim, const Tensor& in
   template void dg::cpu::gather<int64_t>(const dg::Tensor&, const dg::Tensor&, int64_t, const dg::Tensor&, bool); \
   template void dg::cpu::gather<bool>(const dg::Tensor&, const dg::Tensor&, int64_t, const dg::Tensor&, bool);
 
+// gather
+namespace dg::cuda {
+template <typename T>
+void gather(const Tensor& out, const Tensor& self, int64_t dim, const Tensor& index, bool sparse_grad);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_gather \
+  template void dg::cuda::gather<float>(const dg::Tensor&, const dg::Tensor&, int64_t, const dg::Tensor&, bool); \
+  template void dg::cuda::gather<double>(const dg::Tensor&, const dg::Tensor&, int64_t, const dg::Tensor&, bool); \
+  template void dg::cuda::gather<int64_t>(const dg::Tensor&, const dg::Tensor&, int64_t, const dg::Tensor&, bool); \
+  template void dg::cuda::gather<bool>(const dg::Tensor&, const dg::Tensor&, int64_t, const dg::Tensor&, bool);
+
 // scatter_add
 namespace dg::cpu {
 template <typename T>
@@ -1223,6 +2322,16 @@ void scatter_add(const Tensor& out, const Tensor& self, int64_t dim, const Tenso
   template void dg::cpu::scatter_add<double>(const dg::Tensor&, const dg::Tensor&, int64_t, const dg::Tensor&, const dg::Tensor&); \
   template void dg::cpu::scatter_add<int64_t>(const dg::Tensor&, const dg::Tensor&, int64_t, const dg::Tensor&, const dg::Tensor&);
 
+// scatter_add
+namespace dg::cuda {
+template <typename T>
+void scatter_add(const Tensor& out, const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_scatter_add \
+  template void dg::cuda::scatter_add<float>(const dg::Tensor&, const dg::Tensor&, int64_t, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::scatter_add<double>(const dg::Tensor&, const dg::Tensor&, int64_t, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::scatter_add<int64_t>(const dg::Tensor&, const dg::Tensor&, int64_t, const dg::Tensor&, const dg::Tensor&);
+
 // index_add
 namespace dg::cpu {
 template <typename T>
@@ -1232,6 +2341,16 @@ void index_add(const Tensor& out, const Tensor& self, int64_t dim, const Tensor&
   template void dg::cpu::index_add<float>(const dg::Tensor&, const dg::Tensor&, int64_t, const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
   template void dg::cpu::index_add<double>(const dg::Tensor&, const dg::Tensor&, int64_t, const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
   template void dg::cpu::index_add<int64_t>(const dg::Tensor&, const dg::Tensor&, int64_t, const dg::Tensor&, const dg::Tensor&, const dg::Scalar&);
+
+// index_add
+namespace dg::cuda {
+template <typename T>
+void index_add(const Tensor& out, const Tensor& self, int64_t dim, const Tensor& index, const Tensor& source, const Scalar& alpha);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_index_add \
+  template void dg::cuda::index_add<float>(const dg::Tensor&, const dg::Tensor&, int64_t, const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
+  template void dg::cuda::index_add<double>(const dg::Tensor&, const dg::Tensor&, int64_t, const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
+  template void dg::cuda::index_add<int64_t>(const dg::Tensor&, const dg::Tensor&, int64_t, const dg::Tensor&, const dg::Tensor&, const dg::Scalar&);
 
 // masked_fill.Scalar
 namespace dg::cpu {
@@ -1244,6 +2363,17 @@ void masked_fill(const Tensor& out, const Tensor& self, const Tensor& mask, cons
   template void dg::cpu::masked_fill<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
   template void dg::cpu::masked_fill<bool>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, const dg::Scalar&);
 
+// masked_fill.Scalar
+namespace dg::cuda {
+template <typename T>
+void masked_fill(const Tensor& out, const Tensor& self, const Tensor& mask, const Scalar& value);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_masked_fill \
+  template void dg::cuda::masked_fill<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
+  template void dg::cuda::masked_fill<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
+  template void dg::cuda::masked_fill<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
+  template void dg::cuda::masked_fill<bool>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, const dg::Scalar&);
+
 // masked_fill.Tensor
 namespace dg::cpu {
 template <typename T>
@@ -1254,6 +2384,17 @@ void masked_fill_tensor(const Tensor& out, const Tensor& self, const Tensor& mas
   template void dg::cpu::masked_fill_tensor<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
   template void dg::cpu::masked_fill_tensor<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
   template void dg::cpu::masked_fill_tensor<bool>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
+
+// masked_fill.Tensor
+namespace dg::cuda {
+template <typename T>
+void masked_fill_tensor(const Tensor& out, const Tensor& self, const Tensor& mask, const Tensor& value);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_masked_fill_tensor \
+  template void dg::cuda::masked_fill_tensor<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::masked_fill_tensor<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::masked_fill_tensor<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::masked_fill_tensor<bool>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
 
 // flip
 namespace dg::cpu {
@@ -1266,6 +2407,17 @@ void flip(const Tensor& out, const Tensor& self, IntArrayRef dims);
   template void dg::cpu::flip<int64_t>(const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef); \
   template void dg::cpu::flip<bool>(const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef);
 
+// flip
+namespace dg::cuda {
+template <typename T>
+void flip(const Tensor& out, const Tensor& self, IntArrayRef dims);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_flip \
+  template void dg::cuda::flip<float>(const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef); \
+  template void dg::cuda::flip<double>(const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef); \
+  template void dg::cuda::flip<int64_t>(const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef); \
+  template void dg::cuda::flip<bool>(const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef);
+
 // tril
 namespace dg::cpu {
 template <typename T>
@@ -1277,6 +2429,17 @@ void tril(const Tensor& out, const Tensor& self, int64_t diagonal);
   template void dg::cpu::tril<int64_t>(const dg::Tensor&, const dg::Tensor&, int64_t); \
   template void dg::cpu::tril<bool>(const dg::Tensor&, const dg::Tensor&, int64_t);
 
+// tril
+namespace dg::cuda {
+template <typename T>
+void tril(const Tensor& out, const Tensor& self, int64_t diagonal);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_tril \
+  template void dg::cuda::tril<float>(const dg::Tensor&, const dg::Tensor&, int64_t); \
+  template void dg::cuda::tril<double>(const dg::Tensor&, const dg::Tensor&, int64_t); \
+  template void dg::cuda::tril<int64_t>(const dg::Tensor&, const dg::Tensor&, int64_t); \
+  template void dg::cuda::tril<bool>(const dg::Tensor&, const dg::Tensor&, int64_t);
+
 // triu
 namespace dg::cpu {
 template <typename T>
@@ -1287,4 +2450,15 @@ void triu(const Tensor& out, const Tensor& self, int64_t diagonal);
   template void dg::cpu::triu<double>(const dg::Tensor&, const dg::Tensor&, int64_t); \
   template void dg::cpu::triu<int64_t>(const dg::Tensor&, const dg::Tensor&, int64_t); \
   template void dg::cpu::triu<bool>(const dg::Tensor&, const dg::Tensor&, int64_t);
+
+// triu
+namespace dg::cuda {
+template <typename T>
+void triu(const Tensor& out, const Tensor& self, int64_t diagonal);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_triu \
+  template void dg::cuda::triu<float>(const dg::Tensor&, const dg::Tensor&, int64_t); \
+  template void dg::cuda::triu<double>(const dg::Tensor&, const dg::Tensor&, int64_t); \
+  template void dg::cuda::triu<int64_t>(const dg::Tensor&, const dg::Tensor&, int64_t); \
+  template void dg::cuda::triu<bool>(const dg::Tensor&, const dg::Tensor&, int64_t);
 

@@ -1,7 +1,10 @@
 #pragma once
 // The generated registry of every op's samples (generated/op_registry.cpp,
 // from ops.yaml). Tests iterate it; nothing here is per-op.
+#include <cmath>
 #include <functional>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "dynagrad/dynagrad.h"
@@ -22,6 +25,7 @@ struct OpInfo {
   const char* kind;     // kernel, view, composite
   int num_samples;
   std::vector<const char*> dtypes;  // declared in ops.yaml (kernel ops)
+  std::vector<const char*> kernel_devices;  // devices with a kernel: "cpu", "cuda" (kernel ops)
 };
 
 struct OpSample {
@@ -35,5 +39,42 @@ struct OpSample {
 
 const std::vector<OpInfo>& all_ops();
 const std::vector<OpSample>& all_samples();
+
+// A random input as `s` describes it, on the CPU (drawn from dg::rand, so
+// manual_seed makes it reproducible). Float64 inputs require grad.
+inline Tensor make_input(const TensorSpec& s) {
+  std::vector<int64_t> stored = s.shape;
+  if (s.transposed) std::swap(stored[stored.size() - 1], stored[stored.size() - 2]);
+  Tensor u = dg::rand(stored, dg::kFloat64);
+  Tensor t;
+  if (s.dtype == kFloat64) {
+    t = u * (s.high - s.low) + s.low;
+  } else if (s.dtype == kInt64) {
+    // Integers uniform in [low, high): indices, class labels.
+    t = dg::empty(stored, kInt64);
+    const double* src = u.data_ptr<double>();
+    int64_t* dst = t.data_ptr<int64_t>();
+    for (int64_t i = 0; i < u.numel(); ++i) dst[i] = static_cast<int64_t>(std::floor(src[i] * (s.high - s.low) + s.low));
+  } else {
+    t = dg::empty(stored, kBool);
+    const double* src = u.data_ptr<double>();
+    bool* dst = t.data_ptr<bool>();
+    for (int64_t i = 0; i < u.numel(); ++i) dst[i] = src[i] < 0.5;
+  }
+  if (s.transposed) t = t.transpose(-1, -2);
+  t = t.detach();
+  if (s.dtype == kFloat64) t.requires_grad_();
+  return t;
+}
+
+inline variable_list make_inputs(const OpSample& s) {
+  variable_list in;
+  for (const auto& spec : s.inputs) in.push_back(make_input(spec));
+  return in;
+}
+
+inline std::string label(const OpSample& s) {
+  return std::string(s.op) + " [" + s.variant + ", sample " + std::to_string(s.sample) + "]";
+}
 
 }  // namespace dg::testing

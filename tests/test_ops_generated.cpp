@@ -13,46 +13,9 @@
 using namespace dg;
 using dg::testing::all_ops;
 using dg::testing::all_samples;
+using dg::testing::label;
+using dg::testing::make_inputs;
 using dg::testing::TensorSpec;
-
-namespace {
-
-Tensor make_input(const TensorSpec& s) {
-  std::vector<int64_t> stored = s.shape;
-  if (s.transposed) std::swap(stored[stored.size() - 1], stored[stored.size() - 2]);
-  Tensor u = dg::rand(stored, dg::kFloat64);
-  Tensor t;
-  if (s.dtype == kFloat64) {
-    t = u * (s.high - s.low) + s.low;
-  } else if (s.dtype == kInt64) {
-    // Integers uniform in [low, high): indices, class labels.
-    t = dg::empty(stored, kInt64);
-    const double* src = u.data_ptr<double>();
-    int64_t* dst = t.data_ptr<int64_t>();
-    for (int64_t i = 0; i < u.numel(); ++i) dst[i] = static_cast<int64_t>(std::floor(src[i] * (s.high - s.low) + s.low));
-  } else {
-    t = dg::empty(stored, kBool);
-    const double* src = u.data_ptr<double>();
-    bool* dst = t.data_ptr<bool>();
-    for (int64_t i = 0; i < u.numel(); ++i) dst[i] = src[i] < 0.5;
-  }
-  if (s.transposed) t = t.transpose(-1, -2);
-  t = t.detach();
-  if (s.dtype == kFloat64) t.requires_grad_();
-  return t;
-}
-
-variable_list make_inputs(const dg::testing::OpSample& s) {
-  variable_list in;
-  for (const auto& spec : s.inputs) in.push_back(make_input(spec));
-  return in;
-}
-
-std::string label(const dg::testing::OpSample& s) {
-  return std::string(s.op) + " [" + s.variant + ", sample " + std::to_string(s.sample) + "]";
-}
-
-}  // namespace
 
 TEST_CASE("every differentiable op has samples", "[ops][registry]") {
   for (const auto& op : all_ops()) {

@@ -112,4 +112,18 @@ inline bool partially_overlaps(const Tensor& self, const Tensor& src) {
   return !same_geometry;
 }
 
+// The view of t at `index` along `dim` (both may be negative, counted from
+// the end; the caller checked them): select() without autograd, for kernels
+// that write one slice of their output.
+inline Tensor selected_slice(const Tensor& t, int64_t dim, int64_t index) {
+  const int64_t nd = t.dim();
+  if (dim < 0) dim += nd;
+  if (index < 0) index += t.size(dim);
+  DimVector sizes(t.sizes()), strides(t.strides());
+  const int64_t offset = t.storage_offset() + index * strides[dim];
+  sizes.erase(static_cast<size_t>(dim));
+  strides.erase(static_cast<size_t>(dim));
+  return make_view(t, sizes, strides, offset);
+}
+
 }  // namespace dg::loop

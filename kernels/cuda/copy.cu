@@ -87,15 +87,7 @@ void select_backward(const Tensor& out, const Tensor& grad_output, IntArrayRef i
   (void)input_sizes;  // out already has these sizes
   zero_<T>(out);
   if (out.numel() == 0) return;
-  const int64_t nd = out.dim();
-  if (dim < 0) dim += nd;
-  const int64_t n = out.size(dim);
-  if (index < 0) index += n;
-  DimVector sizes(out.sizes()), strides(out.strides());
-  const int64_t offset = out.storage_offset() + index * strides[dim];
-  sizes.erase(static_cast<size_t>(dim));
-  strides.erase(static_cast<size_t>(dim));
-  Tensor slice = make_view(out, sizes, strides, offset);
+  const Tensor slice = loop::selected_slice(out, dim, index);
   gpu_unary<T>("select_backward", slice, grad_output, [] __device__(T x) { return x; });
 }
 

@@ -1,0 +1,145 @@
+// CUDA embedding lookups and their gradient: embedding, embedding_backward,
+// embedding_backward_adjoint; the counterparts of those in
+// kernels/cpu/nn.cpp. One thread per (index, column) element; the backward
+// adds rows atomically, since indices repeat.
+#include <cstdint>
+
+#include "index_walk.cuh"
+#include "kernel_decls.h"
+
+namespace dg::cuda {
+
+namespace {
+
+// The CPU kernels check the indices before writing anything (the meta does
+// not); a CUDA index is read back to the host for the same error, as
+// meta::check_index_range does for the other index ops: an out-of-range row
+// would otherwise be an illegal address on the device.
+void check_indices(const Tensor& indices, int64_t rows) {
+  if (indices.numel() == 0) return;
+  const Tensor host = detail::copy_to_device(indices, Device(kCPU));  // contiguous
+  const int64_t* ix = host.data_ptr<int64_t>();
+  for (int64_t k = 0; k < host.numel(); ++k) {
+    const int64_t r = ix[k];
+    DG_CHECK(r >= 0 && r < rows, "embedding: index ", r, " is out of range for weight with ", rows,
+             " rows (expected 0..", rows - 1, ")");
+  }
+}
+
+// s with `last` appended: the walk over indices.sizes() + [D] adds the
+// column dim to every operand.
+DimVector append(IntArrayRef s, int64_t last) {
+  DimVector v(s);
+  v.push_back(last);
+  return v;
+}
+
+// Per-index gradient factor, as the CPU's index_scales: 0 for padding_idx,
+// 1 / (occurrences of the index) with scale_grad_by_freq, else 1.
+struct RowScale {
+  const int64_t* counts;  // per row; null without scale_grad_by_freq
+  int64_t padding_idx;
+  __device__ double operator()(int64_t r) const {
+    return r == padding_idx ? 0.0 : counts ? 1.0 / static_cast<double>(counts[r]) : 1.0;
+  }
+};
+
+// The occurrences of each row among the indices (a first pass, atomic), or an
+// undefined tensor when not scaling. Kept alive by the caller until the
+// kernels reading it are queued (its memory is freed stream-ordered).
+Tensor row_counts(const char* op, const Tensor& indices, int64_t rows, bool scale) {
+  if (!scale) return Tensor();
+  Tensor c = walk::zeroed_scratch(op, {rows}, kInt64, indices);
+  int64_t* cp = c.data_ptr<int64_t>();
+  const int64_t* ix = indices.data_ptr<int64_t>();
+  walk::for_each<1>(op, indices, indices.sizes(), {DimVector(indices.strides())},
+                    [=] __device__(const int64_t* off) { walk::atomic_add(cp + ix[off[0]], int64_t(1)); });
+  return c;
+}
+
+RowScale row_scale(const Tensor& counts, int64_t padding_idx) {
+  return RowScale{counts.defined() ? counts.data_ptr<int64_t>() : nullptr, padding_idx};
+}
+
+// out[k, j] = weight[indices[k], j] (times the row's factor when scaled).
+// off: out's offset, the index's offset, weight's column offset.
+template <typename T>
+struct Lookup {
+  const int64_t* ix;
+  const T* w;
+  T* o;
+  int64_t sw0;
+  bool scaled;
+  RowScale scale;
+  __device__ void operator()(const int64_t* off) const {
+    const int64_t r = ix[off[1]];
+    const T v = w[r * sw0 + off[2]];
+    o[off[0]] = scaled ? v * static_cast<T>(scale(r)) : v;
+  }
+};
+
+// The walk over out = indices.sizes() + [D] of a lookup from `weight`.
+template <typename T>
+void lookup(const char* op, const Tensor& out, const Tensor& weight, const Tensor& indices, bool scaled,
+            RowScale scale) {
+  const size_t nd = static_cast<size_t>(indices.dim());
+  walk::for_each<3>(op, out, out.sizes(),
+                    {DimVector(out.strides()), append(indices.strides(), 0), walk::along(nd + 1, nd, weight.stride(1))},
+                    Lookup<T>{indices.data_ptr<int64_t>(), weight.data_ptr<T>(), out.data_ptr<T>(), weight.stride(0),
+                              scaled, scale});
+}
+
+}  // namespace
+
+template <typename T>
+void embedding(const Tensor& out, const Tensor& weight, const Tensor& indices, int64_t padding_idx,
+               bool scale_grad_by_freq, bool sparse) {
+  (void)padding_idx;
+  (void)scale_grad_by_freq;
+  (void)sparse;
+  check_indices(indices, weight.size(0));
+  lookup<T>("embedding", out, weight, indices, /*scaled=*/false, RowScale{nullptr, padding_idx});
+}
+
+template <typename T>
+void embedding_backward(const Tensor& out, const Tensor& grad, const Tensor& indices, int64_t num_weights,
+                        int64_t padding_idx, bool scale_grad_by_freq, bool sparse) {
+  (void)sparse;
+  const char* op = "embedding_backward";
+  check_indices(indices, num_weights);
+  zero_<T>(out);
+  if (out.numel() == 0) return;
+  const Tensor counts = row_counts(op, indices, num_weights, scale_grad_by_freq);
+  const RowScale scale = row_scale(counts, padding_idx);
+  const int64_t* ix = indices.data_ptr<int64_t>();
+  const T* g = grad.data_ptr<T>();
+  T* o = out.data_ptr<T>();
+  const int64_t so0 = out.stride(0);
+  // Over grad's shape indices.sizes() + [D]: grad, the index, out's column.
+  const size_t nd = static_cast<size_t>(indices.dim());
+  walk::for_each<3>(op, out, grad.sizes(),
+                    {DimVector(grad.strides()), append(indices.strides(), 0), walk::along(nd + 1, nd, out.stride(1))},
+                    [=] __device__(const int64_t* off) {
+                      const int64_t r = ix[off[1]];
+                      const double f = scale(r);
+                      if (f == 0.0) return;
+                      walk::atomic_add(o + r * so0 + off[2], g[off[0]] * static_cast<T>(f));
+                    });
+}
+
+template <typename T>
+void embedding_backward_adjoint(const Tensor& out, const Tensor& grad_weight, const Tensor& indices,
+                                int64_t padding_idx, bool scale_grad_by_freq) {
+  const char* op = "embedding_backward_adjoint";
+  const int64_t rows = grad_weight.size(0);
+  check_indices(indices, rows);
+  if (out.numel() == 0) return;
+  const Tensor counts = row_counts(op, indices, rows, scale_grad_by_freq);
+  lookup<T>(op, out, grad_weight, indices, /*scaled=*/true, row_scale(counts, padding_idx));
+}
+
+}  // namespace dg::cuda
+
+DG_INSTANTIATE_KERNEL_cuda_embedding
+DG_INSTANTIATE_KERNEL_cuda_embedding_backward
+DG_INSTANTIATE_KERNEL_cuda_embedding_backward_adjoint

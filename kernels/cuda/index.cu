@@ -1,0 +1,212 @@
+// CUDA indexing and rearranging kernels: index_select, gather, scatter_add,
+// index_add, masked_fill, flip, tril/triu; the counterparts of
+// kernels/cpu/index.cpp. The metas have checked every index value already
+// (on the host), so the kernels index without further checks. Each thread
+// handles one index of a walked shape (index_walk.cuh); where indices may
+// repeat (scatter_add, index_add) the adds are atomic. In-place variants
+// call these with out == self.
+#include <cstdint>
+
+#include "index_walk.cuh"
+#include "kernel_decls.h"
+#include "loops.cuh"
+
+namespace dg::cuda {
+
+namespace {
+
+// The stride of dim d, or 0 for a 0-dim tensor (which acts as shape [1]).
+int64_t stride_or_zero(const Tensor& t, int64_t d) { return t.dim() == 0 ? 0 : t.stride(d); }
+
+int64_t wrap(int64_t dim, int64_t ndim) { return dim < 0 ? dim + (ndim == 0 ? 1 : ndim) : dim; }
+
+// t's strides over the first `nd` dims with dim d (and dims t lacks) at 0,
+// for the gather/scatter walk over the index's shape: positions along every
+// dim but d are shared with the index, the one along d comes from its value.
+DimVector strides_except(const Tensor& t, int64_t d, int64_t nd) {
+  DimVector s(static_cast<size_t>(nd), 0);
+  for (int64_t k = 0; k < nd; ++k) {
+    if (k != d && k < t.dim()) s[k] = t.stride(k);
+  }
+  return s;
+}
+
+template <typename T>
+struct Identity {
+  __device__ T operator()(T x) const { return x; }
+};
+
+// out = self unless they are one tensor (in-place), before accumulating into
+// out. Queued on the same stream, so it is done before the adds start.
+template <typename T>
+void copy_unless_same(const char* op, const Tensor& out, const Tensor& self) {
+  if (out.is_same(self)) return;
+  gpu_unary<T>(op, out, self, Identity<T>{});
+}
+
+template <typename T>
+__device__ T fill_where(T x, bool m, T v) {
+  return m ? v : x;
+}
+
+template <typename T>
+struct MaskedFill {
+  T v;
+  __device__ T operator()(T x, bool m) const { return fill_where(x, m, v); }
+};
+
+// The value read on the device from a 0-dim tensor of dtype S, converted as
+// the CPU's value.item().to<T>() converts it.
+template <typename T, typename S>
+struct MaskedFillFrom {
+  __device__ T operator()(T x, bool m, S v) const { return fill_where(x, m, static_cast<T>(v)); }
+};
+
+// out = self where column - row of the last two dims passes the test, else
+// 0. off: self's offset, out's offset, column - row.
+template <typename T, bool Lower>
+struct Triangle {
+  const T* in;
+  T* o;
+  int64_t diagonal;
+  __device__ void operator()(const int64_t* off) const {
+    const bool keep = Lower ? off[2] <= diagonal : off[2] >= diagonal;
+    o[off[1]] = keep ? in[off[0]] : T(0);
+  }
+};
+
+template <typename T, bool Lower>
+void triangle(const char* op, const Tensor& out, const Tensor& self, int64_t diagonal) {
+  if (out.numel() == 0) return;
+  // The meta guarantees at least 2 dims; this operand's "offset" is the
+  // element's column minus its row.
+  const size_t nd = static_cast<size_t>(self.dim());
+  DimVector diff(nd, 0);
+  diff[nd - 1] = 1;
+  diff[nd - 2] = -1;
+  walk::for_each<3>(op, out, self.sizes(), {DimVector(self.strides()), DimVector(out.strides()), diff},
+                    Triangle<T, Lower>{self.data_ptr<T>(), out.data_ptr<T>(), diagonal});
+}
+
+}  // namespace
+
+template <typename T>
+void index_select(const Tensor& out, const Tensor& self, int64_t dim, const Tensor& index) {
+  if (out.numel() == 0) return;
+  const int64_t d = wrap(dim, self.dim());
+  const int64_t* ip = index.data_ptr<int64_t>();
+  const T* in = self.data_ptr<T>();
+  T* o = out.data_ptr<T>();
+  const int64_t s_in = stride_or_zero(self, d);
+  // Over out's shape: out's offset, self's offset without dim d, and the
+  // offset of the index that out's position along d reads (index is 1-D or
+  // 0-dim; a 0-dim self makes a one-index walk with every offset 0).
+  const size_t nd = static_cast<size_t>(out.dim());
+  walk::for_each<3>("index_select", out, out.sizes(),
+                    {DimVector(out.strides()), walk::with_dim(self.strides(), d, 0),
+                     walk::along(nd, d, stride_or_zero(index, 0))},
+                    [=] __device__(const int64_t* off) { o[off[0]] = in[off[1] + ip[off[2]] * s_in]; });
+}
+
+template <typename T>
+void gather(const Tensor& out, const Tensor& self, int64_t dim, const Tensor& index, bool sparse_grad) {
+  (void)sparse_grad;
+  const int64_t d = wrap(dim, self.dim());
+  const int64_t* ip = index.data_ptr<int64_t>();
+  const T* in = self.data_ptr<T>();
+  T* o = out.data_ptr<T>();
+  const int64_t s_d = stride_or_zero(self, d);
+  // Over index's shape (out has it too): index, out, self without dim d.
+  walk::for_each<3>("gather", out, index.sizes(),
+                    {DimVector(index.strides()), DimVector(out.strides()), strides_except(self, d, index.dim())},
+                    [=] __device__(const int64_t* off) { o[off[1]] = in[off[2] + ip[off[0]] * s_d]; });
+}
+
+template <typename T>
+void scatter_add(const Tensor& out, const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src) {
+  copy_unless_same<T>("scatter_add", out, self);
+  const int64_t d = wrap(dim, self.dim());
+  const int64_t* ip = index.data_ptr<int64_t>();
+  const T* sp = src.data_ptr<T>();
+  T* o = out.data_ptr<T>();
+  const int64_t s_d = stride_or_zero(out, d);
+  // Over index's shape: index, src, out without dim d.
+  walk::for_each<3>("scatter_add", out, index.sizes(),
+                    {DimVector(index.strides()), DimVector(src.strides()), strides_except(out, d, index.dim())},
+                    [=] __device__(const int64_t* off) { walk::atomic_add(o + off[2] + ip[off[0]] * s_d, sp[off[1]]); });
+}
+
+template <typename T>
+void index_add(const Tensor& out, const Tensor& self, int64_t dim, const Tensor& index, const Tensor& source,
+               const Scalar& alpha) {
+  copy_unless_same<T>("index_add", out, self);
+  const int64_t d = wrap(dim, self.dim());
+  const int64_t* ip = index.data_ptr<int64_t>();
+  const T a = alpha.to<T>();
+  T* o = out.data_ptr<T>();
+  const T* sp = source.data_ptr<T>();
+  const int64_t s_out = stride_or_zero(out, d);
+  // Over source's shape: source, out without dim d, and the index that
+  // source's position along d names. A 0-dim self takes one index and one
+  // source element whatever source's shape: a one-index walk, offsets 0.
+  const IntArrayRef sizes = self.dim() == 0 ? IntArrayRef() : source.sizes();
+  walk::for_each<3>("index_add", out, sizes,
+                    {DimVector(source.strides()), walk::with_dim(out.strides(), d, 0),
+                     walk::along(sizes.size(), d, stride_or_zero(index, 0))},
+                    [=] __device__(const int64_t* off) { walk::atomic_add(o + off[1] + ip[off[2]] * s_out, a * sp[off[0]]); });
+}
+
+template <typename T>
+void masked_fill(const Tensor& out, const Tensor& self, const Tensor& mask, const Scalar& value) {
+  gpu_elementwise<T, T, bool>("masked_fill", out, MaskedFill<T>{value.to<T>()}, self, mask);
+}
+
+template <typename T>
+void masked_fill_tensor(const Tensor& out, const Tensor& self, const Tensor& mask, const Tensor& value) {
+  // value (0-dim, on out's device) is broadcast like a third input, so it is
+  // read on the device rather than copied to the host.
+  visit_dtype(value.dtype(), [&]<typename S>() {
+    gpu_elementwise<T, T, bool, S>("masked_fill", out, MaskedFillFrom<T, S>{}, self, mask, value);
+  });
+}
+
+template <typename T>
+void flip(const Tensor& out, const Tensor& self, IntArrayRef dims) {
+  if (out.numel() == 0) return;
+  // Read self through negated strides on the flipped dims, starting from
+  // their last element.
+  DimVector strides(self.strides());
+  int64_t start = 0;
+  for (int64_t dim : dims) {
+    if (self.dim() == 0) continue;
+    const int64_t d = wrap(dim, self.dim());
+    start += (self.size(d) - 1) * self.stride(d);
+    strides[d] = -strides[d];
+  }
+  const T* in = self.data_ptr<T>() + start;
+  T* o = out.data_ptr<T>();
+  walk::for_each<2>("flip", out, self.sizes(), {strides, DimVector(out.strides())},
+                    [=] __device__(const int64_t* off) { o[off[1]] = in[off[0]]; });
+}
+
+template <typename T>
+void tril(const Tensor& out, const Tensor& self, int64_t diagonal) {
+  triangle<T, true>("tril", out, self, diagonal);
+}
+
+template <typename T>
+void triu(const Tensor& out, const Tensor& self, int64_t diagonal) {
+  triangle<T, false>("triu", out, self, diagonal);
+}
+
+}  // namespace dg::cuda
+
+DG_INSTANTIATE_KERNEL_cuda_index_select
+DG_INSTANTIATE_KERNEL_cuda_gather
+DG_INSTANTIATE_KERNEL_cuda_scatter_add
+DG_INSTANTIATE_KERNEL_cuda_index_add
+DG_INSTANTIATE_KERNEL_cuda_masked_fill
+DG_INSTANTIATE_KERNEL_cuda_masked_fill_tensor
+DG_INSTANTIATE_KERNEL_cuda_flip
+DG_INSTANTIATE_KERNEL_cuda_tril
+DG_INSTANTIATE_KERNEL_cuda_triu

@@ -1,0 +1,262 @@
+// CUDA pointwise kernels: arithmetic, pow, the basic unary math and the
+// backward helpers of tanh, sigmoid, relu, sin and cos. The counterparts of
+// kernels/cpu/pointwise.cpp, sinh.cpp and trig_backward.cpp, with the same
+// scalar functions. The dispatch layer has broadcast-checked the shapes,
+// promoted and cast the inputs to T and allocated `out`; each kernel only
+// names its scalar function for the loops of loops.cuh.
+//
+// Math calls are written `::exp(x)`: inside dg::cuda an unqualified `exp`
+// would find the kernel templates of the same names. CUDA overloads the
+// global functions for float and double, so float stays float.
+#include <cstdint>
+#include <type_traits>
+
+#include "kernel_decls.h"
+#include "loops.cuh"
+
+namespace dg::cuda {
+
+namespace {
+
+// Exponentiation by squaring; exact for integers. The products are taken in
+// uint64 so that overflow wraps (like PyTorch, and like the CPU kernel in
+// practice) instead of being undefined.
+template <typename T>
+__device__ T int_pow(T base, int64_t e) {
+  uint64_t r = 1, b = static_cast<uint64_t>(base);
+  while (e > 0) {
+    if (e & 1) r *= b;
+    b *= b;
+    e >>= 1;
+  }
+  return static_cast<T>(r);
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- arithmetic
+
+template <typename T>
+void add(const Tensor& out, const Tensor& self, const Tensor& other, const Scalar& alpha) {
+  const T a = alpha.to<T>();
+  if (a == T(1)) {
+    gpu_binary<T>("add", out, self, other, [] __device__(T x, T y) { return static_cast<T>(x + y); });
+  } else {
+    gpu_binary<T>("add", out, self, other, [a] __device__(T x, T y) { return static_cast<T>(x + a * y); });
+  }
+}
+
+template <typename T>
+void add_scalar(const Tensor& out, const Tensor& self, const Scalar& other, const Scalar& alpha) {
+  const T c = static_cast<T>(other.to<T>() * alpha.to<T>());
+  gpu_unary<T>("add", out, self, [c] __device__(T x) { return static_cast<T>(x + c); });
+}
+
+template <typename T>
+void sub(const Tensor& out, const Tensor& self, const Tensor& other, const Scalar& alpha) {
+  const T a = alpha.to<T>();
+  if (a == T(1)) {
+    gpu_binary<T>("sub", out, self, other, [] __device__(T x, T y) { return static_cast<T>(x - y); });
+  } else {
+    gpu_binary<T>("sub", out, self, other, [a] __device__(T x, T y) { return static_cast<T>(x - a * y); });
+  }
+}
+
+template <typename T>
+void sub_scalar(const Tensor& out, const Tensor& self, const Scalar& other, const Scalar& alpha) {
+  const T c = static_cast<T>(other.to<T>() * alpha.to<T>());
+  gpu_unary<T>("sub", out, self, [c] __device__(T x) { return static_cast<T>(x - c); });
+}
+
+template <typename T>
+void mul(const Tensor& out, const Tensor& self, const Tensor& other) {
+  gpu_binary<T>("mul", out, self, other, [] __device__(T x, T y) { return static_cast<T>(x * y); });
+}
+
+template <typename T>
+void mul_scalar(const Tensor& out, const Tensor& self, const Scalar& other) {
+  const T c = other.to<T>();
+  gpu_unary<T>("mul", out, self, [c] __device__(T x) { return static_cast<T>(x * c); });
+}
+
+template <typename T>
+void div(const Tensor& out, const Tensor& self, const Tensor& other) {
+  gpu_binary<T>("div", out, self, other, [] __device__(T x, T y) { return x / y; });
+}
+
+template <typename T>
+void div_scalar(const Tensor& out, const Tensor& self, const Scalar& other) {
+  // Divide rather than multiply by the reciprocal: bit for bit the same as
+  // dividing by a tensor of c.
+  const T c = other.to<T>();
+  gpu_unary<T>("div", out, self, [c] __device__(T x) { return x / c; });
+}
+
+// ---------------------------------------------------------------- pow
+
+template <typename T>
+void pow(const Tensor& out, const Tensor& self, const Tensor& exponent) {
+  gpu_binary<T>("pow", out, self, exponent, [] __device__(T x, T y) { return ::pow(x, y); });
+}
+
+template <typename T>
+void pow_scalar(const Tensor& out, const Tensor& self, const Scalar& exponent) {
+  if constexpr (std::is_integral_v<T>) {
+    // The meta promotes an integer tensor to float32 for a floating exponent,
+    // so here the exponent is integral (or bool).
+    const int64_t e = exponent.toLong();
+    DG_CHECK(e >= 0, "pow: integers to negative integer powers are not allowed (got exponent ", exponent, ")");
+    gpu_unary<T>("pow", out, self, [e] __device__(T x) { return int_pow(x, e); });
+  } else {
+    // The exponents the CPU kernel computes exactly get the same exact forms.
+    const double e = exponent.toDouble();
+    if (e == 0) return gpu_unary<T>("pow", out, self, [] __device__(T) { return T(1); });
+    if (e == 1) return gpu_unary<T>("pow", out, self, [] __device__(T x) { return x; });
+    if (e == 2) return gpu_unary<T>("pow", out, self, [] __device__(T x) { return x * x; });
+    if (e == 3) return gpu_unary<T>("pow", out, self, [] __device__(T x) { return x * x * x; });
+    if (e == 0.5) return gpu_unary<T>("pow", out, self, [] __device__(T x) { return ::sqrt(x); });
+    if (e == -1) return gpu_unary<T>("pow", out, self, [] __device__(T x) { return T(1) / x; });
+    if (e == -2) return gpu_unary<T>("pow", out, self, [] __device__(T x) { return T(1) / (x * x); });
+    const T te = static_cast<T>(e);
+    gpu_unary<T>("pow", out, self, [te] __device__(T x) { return ::pow(x, te); });
+  }
+}
+
+// ---------------------------------------------------------------- unary
+
+template <typename T>
+void neg(const Tensor& out, const Tensor& self) {
+  gpu_unary<T>("neg", out, self, [] __device__(T x) { return static_cast<T>(-x); });
+}
+
+template <typename T>
+void exp(const Tensor& out, const Tensor& self) {
+  gpu_unary<T>("exp", out, self, [] __device__(T x) { return ::exp(x); });
+}
+
+template <typename T>
+void log(const Tensor& out, const Tensor& self) {
+  gpu_unary<T>("log", out, self, [] __device__(T x) { return ::log(x); });
+}
+
+template <typename T>
+void sin(const Tensor& out, const Tensor& self) {
+  gpu_unary<T>("sin", out, self, [] __device__(T x) { return ::sin(x); });
+}
+
+template <typename T>
+void cos(const Tensor& out, const Tensor& self) {
+  gpu_unary<T>("cos", out, self, [] __device__(T x) { return ::cos(x); });
+}
+
+template <typename T>
+void sinh(const Tensor& out, const Tensor& self) {
+  gpu_unary<T>("sinh", out, self, [] __device__(T x) { return ::sinh(x); });
+}
+
+template <typename T>
+void tanh(const Tensor& out, const Tensor& self) {
+  gpu_unary<T>("tanh", out, self, [] __device__(T x) { return ::tanh(x); });
+}
+
+template <typename T>
+void sigmoid(const Tensor& out, const Tensor& self) {
+  // For very negative x, exp(-x) overflows to inf and 1 / inf = 0, the right
+  // limit, so no branch is needed.
+  gpu_unary<T>("sigmoid", out, self, [] __device__(T x) { return T(1) / (T(1) + ::exp(-x)); });
+}
+
+template <typename T>
+void relu(const Tensor& out, const Tensor& self) {
+  // `x < 0 ? 0 : x` keeps NaN as NaN, like PyTorch.
+  gpu_unary<T>("relu", out, self, [] __device__(T x) { return x < T(0) ? T(0) : x; });
+}
+
+template <typename T>
+void sqrt(const Tensor& out, const Tensor& self) {
+  gpu_unary<T>("sqrt", out, self, [] __device__(T x) { return ::sqrt(x); });
+}
+
+template <typename T>
+void abs(const Tensor& out, const Tensor& self) {
+  if constexpr (std::is_floating_point_v<T>) {
+    gpu_unary<T>("abs", out, self, [] __device__(T x) { return ::fabs(x); });
+  } else {
+    gpu_unary<T>("abs", out, self, [] __device__(T x) { return x < T(0) ? static_cast<T>(-x) : x; });
+  }
+}
+
+template <typename T>
+void sign(const Tensor& out, const Tensor& self) {
+  // sign(0) = 0 and sign(NaN) = 0: both comparisons are false.
+  gpu_unary<T>("sign", out, self, [] __device__(T x) { return static_cast<T>((T(0) < x) - (x < T(0))); });
+}
+
+template <typename T>
+void reciprocal(const Tensor& out, const Tensor& self) {
+  gpu_unary<T>("reciprocal", out, self, [] __device__(T x) { return T(1) / x; });
+}
+
+// ---------------------------------------------------------------- backward helpers
+
+template <typename T>
+void tanh_backward(const Tensor& out, const Tensor& grad_output, const Tensor& output) {
+  gpu_binary<T>("tanh_backward", out, grad_output, output,
+                [] __device__(T g, T y) { return g * (T(1) - y * y); });
+}
+
+template <typename T>
+void sigmoid_backward(const Tensor& out, const Tensor& grad_output, const Tensor& output) {
+  gpu_binary<T>("sigmoid_backward", out, grad_output, output,
+                [] __device__(T g, T y) { return g * y * (T(1) - y); });
+}
+
+template <typename T>
+void threshold_backward(const Tensor& out, const Tensor& grad_output, const Tensor& self,
+                        const Scalar& threshold) {
+  const T th = threshold.to<T>();
+  gpu_binary<T>("threshold_backward", out, grad_output, self,
+                [th] __device__(T g, T x) { return x > th ? g : T(0); });
+}
+
+// grad * cos(x) and -grad * sin(x) fused in one pass each.
+template <typename T>
+void sin_backward(const Tensor& out, const Tensor& grad_output, const Tensor& self) {
+  gpu_binary<T>("sin_backward", out, grad_output, self, [] __device__(T g, T x) { return g * ::cos(x); });
+}
+
+template <typename T>
+void cos_backward(const Tensor& out, const Tensor& grad_output, const Tensor& self) {
+  gpu_binary<T>("cos_backward", out, grad_output, self, [] __device__(T g, T x) { return -g * ::sin(x); });
+}
+
+}  // namespace dg::cuda
+
+DG_INSTANTIATE_KERNEL_cuda_add
+DG_INSTANTIATE_KERNEL_cuda_add_scalar
+DG_INSTANTIATE_KERNEL_cuda_sub
+DG_INSTANTIATE_KERNEL_cuda_sub_scalar
+DG_INSTANTIATE_KERNEL_cuda_mul
+DG_INSTANTIATE_KERNEL_cuda_mul_scalar
+DG_INSTANTIATE_KERNEL_cuda_div
+DG_INSTANTIATE_KERNEL_cuda_div_scalar
+DG_INSTANTIATE_KERNEL_cuda_pow
+DG_INSTANTIATE_KERNEL_cuda_pow_scalar
+DG_INSTANTIATE_KERNEL_cuda_neg
+DG_INSTANTIATE_KERNEL_cuda_exp
+DG_INSTANTIATE_KERNEL_cuda_log
+DG_INSTANTIATE_KERNEL_cuda_sin
+DG_INSTANTIATE_KERNEL_cuda_cos
+DG_INSTANTIATE_KERNEL_cuda_sinh
+DG_INSTANTIATE_KERNEL_cuda_tanh
+DG_INSTANTIATE_KERNEL_cuda_sigmoid
+DG_INSTANTIATE_KERNEL_cuda_relu
+DG_INSTANTIATE_KERNEL_cuda_sqrt
+DG_INSTANTIATE_KERNEL_cuda_abs
+DG_INSTANTIATE_KERNEL_cuda_sign
+DG_INSTANTIATE_KERNEL_cuda_reciprocal
+DG_INSTANTIATE_KERNEL_cuda_tanh_backward
+DG_INSTANTIATE_KERNEL_cuda_sigmoid_backward
+DG_INSTANTIATE_KERNEL_cuda_threshold_backward
+DG_INSTANTIATE_KERNEL_cuda_sin_backward
+DG_INSTANTIATE_KERNEL_cuda_cos_backward
