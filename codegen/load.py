@@ -16,7 +16,8 @@ from model import (DEVICES, DTYPES, SUPPORTED_TYPES, Arg, Derivative, Formula, O
                    Signature, SpecError)
 
 OP_KEYS = {"name", "signature", "summary", "variants", "category", "int_to_float", "meta", "view_of",
-           "composite", "dtypes", "devices", "kernels", "operator", "differentiable", "samples", "out_dtype",
+           "composite", "dtypes", "extra_dtypes", "devices", "kernels", "operator", "differentiable", "samples",
+           "out_dtype",
            "no_promote"}
 DERIV_FIXED_KEYS = {"name", "forward"}
 VARIANTS = ["function", "method", "inplace", "out"]
@@ -273,6 +274,22 @@ def _fill_op(fname: str, entry: dict, op: Op) -> None:
         if not isinstance(kname, str) or not re.fullmatch(rf"{dev}::[A-Za-z_]\w*", kname):
             raise SpecError(fname, kl("kernels"), name, "kernels",
                             f"kernel for {dev} must be a name in namespace {dev}:: (like {dev}::{op.base}), got {kname!r}")
+    extra = entry.get("extra_dtypes", {})
+    if not isinstance(extra, dict):
+        raise SpecError(fname, kl("extra_dtypes"), name, "extra_dtypes",
+                        "expected a map from device to a list of dtypes (like {cuda: [float16, bfloat16]})")
+    for dev, lst in _plain(extra).items():
+        if dev not in op.kernels:
+            raise SpecError(fname, kl("extra_dtypes"), name, "extra_dtypes",
+                            f"device '{dev}' has no kernel in `kernels` {sorted(op.kernels)}")
+        if not isinstance(lst, list) or not lst or any(d not in DTYPES for d in lst):
+            raise SpecError(fname, kl("extra_dtypes"), name, "extra_dtypes",
+                            f"expected a non-empty list of dtypes from {DTYPES} for {dev}, got {lst!r}")
+        both = [d for d in lst if d in op.dtypes]
+        if both:
+            raise SpecError(fname, kl("extra_dtypes"), name, "extra_dtypes",
+                            f"{both} already in `dtypes` (extra_dtypes lists only what {dev} adds)")
+        op.extra_dtypes[dev] = list(lst)
     if op.operator is not None and op.operator not in OPERATORS:
         raise SpecError(fname, kl("operator"), name, "operator", f"unknown operator '{op.operator}' (expected one of + - * /)")
 

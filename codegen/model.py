@@ -119,8 +119,9 @@ class Signature:
 
 # ---------------------------------------------------------------- ops
 
-DTYPES = ["float32", "float64", "int64", "bool"]          # table column order
-CPP_DTYPE = {"float32": "float", "float64": "double", "int64": "int64_t", "bool": "bool"}
+DTYPES = ["float32", "float64", "int64", "bool", "float16", "bfloat16"]  # table column order
+CPP_DTYPE = {"float32": "float", "float64": "double", "int64": "int64_t", "bool": "bool", "float16": "dg::Half",
+             "bfloat16": "dg::BFloat16"}
 DEVICES = ["cpu", "cuda"]                                 # table row order
 
 
@@ -145,6 +146,7 @@ class Op:
     dtypes: list[str] = field(default_factory=list)
     devices: list[str] = field(default_factory=lambda: ["cpu"])
     kernels: dict = field(default_factory=dict)   # device -> kernel name (qualified, e.g. cpu::mul)
+    extra_dtypes: dict = field(default_factory=dict)  # device -> dtypes beyond `dtypes` (cuda: [float16])
     operator: Optional[str] = None
     out_dtype: Optional[str] = None       # pointwise: output dtype (comparisons: bool)
     no_promote: list = field(default_factory=list)  # pointwise: tensors kept out of type promotion
@@ -205,6 +207,19 @@ class Op:
 
     def kernel_for(self, device: str) -> Optional[str]:
         return self.kernels.get(device)
+
+    def dtypes_on(self, device: str) -> list[str]:
+        """The dtypes `device`'s kernel is instantiated for, in table order."""
+        extra = self.extra_dtypes.get(device, [])
+        return [d for d in DTYPES if d in self.dtypes or d in extra]
+
+    @property
+    def dtypes_text(self) -> str:
+        """For "no kernel" errors: the dtypes, and what a device adds."""
+        text = ", ".join(self.dtypes)
+        for dev, extra in self.extra_dtypes.items():
+            text += f" ({dev} also {', '.join(extra)})"
+        return text
 
 
 # ---------------------------------------------------------------- derivatives

@@ -11,8 +11,8 @@ namespace dg::dispatch {
 namespace {
 using sub_Scalar_kernel = void (*)(const Tensor&, const Tensor&, const Scalar&, const Scalar&);
 constexpr sub_Scalar_kernel sub_Scalar_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::sub_scalar<float>, &cpu::sub_scalar<double>, &cpu::sub_scalar<int64_t>, nullptr},
-    {&cuda::sub_scalar<float>, &cuda::sub_scalar<double>, &cuda::sub_scalar<int64_t>, nullptr},
+    {&cpu::sub_scalar<float>, &cpu::sub_scalar<double>, &cpu::sub_scalar<int64_t>, nullptr, nullptr, nullptr},
+    {&cuda::sub_scalar<float>, &cuda::sub_scalar<double>, &cuda::sub_scalar<int64_t>, nullptr, nullptr, nullptr},
 };
 void sub_Scalar_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& other, const Scalar& alpha) {
   const auto fn = detail::lookup_kernel(sub_Scalar_table, "sub", out.device(), dtype,
@@ -52,8 +52,8 @@ const Tensor& sub_out(const Tensor& out, const Tensor& self, const Scalar& other
 namespace {
 using mul_Tensor_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&);
 constexpr mul_Tensor_kernel mul_Tensor_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::mul<float>, &cpu::mul<double>, &cpu::mul<int64_t>, nullptr},
-    {&cuda::mul<float>, &cuda::mul<double>, &cuda::mul<int64_t>, nullptr},
+    {&cpu::mul<float>, &cpu::mul<double>, &cpu::mul<int64_t>, nullptr, nullptr, nullptr},
+    {&cuda::mul<float>, &cuda::mul<double>, &cuda::mul<int64_t>, nullptr, nullptr, nullptr},
 };
 void mul_Tensor_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
   const auto fn = detail::lookup_kernel(mul_Tensor_table, "mul", out.device(), dtype,
@@ -96,8 +96,8 @@ const Tensor& mul_out(const Tensor& out, const Tensor& self, const Tensor& other
 namespace {
 using div_Tensor_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&);
 constexpr div_Tensor_kernel div_Tensor_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::div<float>, &cpu::div<double>, nullptr, nullptr},
-    {&cuda::div<float>, &cuda::div<double>, nullptr, nullptr},
+    {&cpu::div<float>, &cpu::div<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cuda::div<float>, &cuda::div<double>, nullptr, nullptr, nullptr, nullptr},
 };
 void div_Tensor_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
   const auto fn = detail::lookup_kernel(div_Tensor_table, "div", out.device(), dtype,
@@ -140,8 +140,8 @@ const Tensor& div_out(const Tensor& out, const Tensor& self, const Tensor& other
 namespace {
 using sin_kernel = void (*)(const Tensor&, const Tensor&);
 constexpr sin_kernel sin_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::sin<float>, &cpu::sin<double>, nullptr, nullptr},
-    {&cuda::sin<float>, &cuda::sin<double>, nullptr, nullptr},
+    {&cpu::sin<float>, &cpu::sin<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cuda::sin<float>, &cuda::sin<double>, nullptr, nullptr, nullptr, nullptr},
 };
 void sin_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(sin_table, "sin", out.device(), dtype,
@@ -181,8 +181,8 @@ const Tensor& sin_out(const Tensor& out, const Tensor& self) {
 namespace {
 using abs_kernel = void (*)(const Tensor&, const Tensor&);
 constexpr abs_kernel abs_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::abs<float>, &cpu::abs<double>, &cpu::abs<int64_t>, nullptr},
-    {&cuda::abs<float>, &cuda::abs<double>, &cuda::abs<int64_t>, nullptr},
+    {&cpu::abs<float>, &cpu::abs<double>, &cpu::abs<int64_t>, nullptr, nullptr, nullptr},
+    {&cuda::abs<float>, &cuda::abs<double>, &cuda::abs<int64_t>, nullptr, nullptr, nullptr},
 };
 void abs_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(abs_table, "abs", out.device(), dtype,
@@ -229,8 +229,8 @@ Tensor transpose(const Tensor& self, int64_t dim0, int64_t dim1) {
 namespace {
 using clamp_max_kernel = void (*)(const Tensor&, const Tensor&, const Scalar&);
 constexpr clamp_max_kernel clamp_max_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::clamp_max<float>, &cpu::clamp_max<double>, &cpu::clamp_max<int64_t>, nullptr},
-    {&cuda::clamp_max<float>, &cuda::clamp_max<double>, &cuda::clamp_max<int64_t>, nullptr},
+    {&cpu::clamp_max<float>, &cpu::clamp_max<double>, &cpu::clamp_max<int64_t>, nullptr, nullptr, nullptr},
+    {&cuda::clamp_max<float>, &cuda::clamp_max<double>, &cuda::clamp_max<int64_t>, nullptr, nullptr, nullptr},
 };
 void clamp_max_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& max) {
   const auto fn = detail::lookup_kernel(clamp_max_table, "clamp_max", out.device(), dtype,
@@ -270,8 +270,8 @@ const Tensor& clamp_max_out(const Tensor& out, const Tensor& self, const Scalar&
 namespace {
 using maximum_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&);
 constexpr maximum_kernel maximum_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::maximum<float>, &cpu::maximum<double>, &cpu::maximum<int64_t>, &cpu::maximum<bool>},
-    {&cuda::maximum<float>, &cuda::maximum<double>, &cuda::maximum<int64_t>, &cuda::maximum<bool>},
+    {&cpu::maximum<float>, &cpu::maximum<double>, &cpu::maximum<int64_t>, &cpu::maximum<bool>, nullptr, nullptr},
+    {&cuda::maximum<float>, &cuda::maximum<double>, &cuda::maximum<int64_t>, &cuda::maximum<bool>, nullptr, nullptr},
 };
 void maximum_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
   const auto fn = detail::lookup_kernel(maximum_table, "maximum", out.device(), dtype,
@@ -304,8 +304,8 @@ const Tensor& maximum_out(const Tensor& out, const Tensor& self, const Tensor& o
 namespace {
 using fmod_Scalar_kernel = void (*)(const Tensor&, const Tensor&, const Scalar&);
 constexpr fmod_Scalar_kernel fmod_Scalar_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::fmod_scalar<float>, &cpu::fmod_scalar<double>, &cpu::fmod_scalar<int64_t>, nullptr},
-    {&cuda::fmod_scalar<float>, &cuda::fmod_scalar<double>, &cuda::fmod_scalar<int64_t>, nullptr},
+    {&cpu::fmod_scalar<float>, &cpu::fmod_scalar<double>, &cpu::fmod_scalar<int64_t>, nullptr, nullptr, nullptr},
+    {&cuda::fmod_scalar<float>, &cuda::fmod_scalar<double>, &cuda::fmod_scalar<int64_t>, nullptr, nullptr, nullptr},
 };
 void fmod_Scalar_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& other) {
   const auto fn = detail::lookup_kernel(fmod_Scalar_table, "fmod", out.device(), dtype,
@@ -345,8 +345,8 @@ const Tensor& fmod_out(const Tensor& out, const Tensor& self, const Scalar& othe
 namespace {
 using eq_Scalar_kernel = void (*)(const Tensor&, const Tensor&, const Scalar&);
 constexpr eq_Scalar_kernel eq_Scalar_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::eq_scalar<float>, &cpu::eq_scalar<double>, &cpu::eq_scalar<int64_t>, &cpu::eq_scalar<bool>},
-    {&cuda::eq_scalar<float>, &cuda::eq_scalar<double>, &cuda::eq_scalar<int64_t>, &cuda::eq_scalar<bool>},
+    {&cpu::eq_scalar<float>, &cpu::eq_scalar<double>, &cpu::eq_scalar<int64_t>, &cpu::eq_scalar<bool>, nullptr, nullptr},
+    {&cuda::eq_scalar<float>, &cuda::eq_scalar<double>, &cuda::eq_scalar<int64_t>, &cuda::eq_scalar<bool>, nullptr, nullptr},
 };
 void eq_Scalar_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& other) {
   const auto fn = detail::lookup_kernel(eq_Scalar_table, "eq", out.device(), dtype,
@@ -381,8 +381,8 @@ const Tensor& eq_out(const Tensor& out, const Tensor& self, const Scalar& other)
 namespace {
 using ne_Scalar_kernel = void (*)(const Tensor&, const Tensor&, const Scalar&);
 constexpr ne_Scalar_kernel ne_Scalar_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::ne_scalar<float>, &cpu::ne_scalar<double>, &cpu::ne_scalar<int64_t>, &cpu::ne_scalar<bool>},
-    {&cuda::ne_scalar<float>, &cuda::ne_scalar<double>, &cuda::ne_scalar<int64_t>, &cuda::ne_scalar<bool>},
+    {&cpu::ne_scalar<float>, &cpu::ne_scalar<double>, &cpu::ne_scalar<int64_t>, &cpu::ne_scalar<bool>, nullptr, nullptr},
+    {&cuda::ne_scalar<float>, &cuda::ne_scalar<double>, &cuda::ne_scalar<int64_t>, &cuda::ne_scalar<bool>, nullptr, nullptr},
 };
 void ne_Scalar_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& other) {
   const auto fn = detail::lookup_kernel(ne_Scalar_table, "ne", out.device(), dtype,
@@ -417,8 +417,8 @@ const Tensor& ne_out(const Tensor& out, const Tensor& self, const Scalar& other)
 namespace {
 using le_Scalar_kernel = void (*)(const Tensor&, const Tensor&, const Scalar&);
 constexpr le_Scalar_kernel le_Scalar_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::le_scalar<float>, &cpu::le_scalar<double>, &cpu::le_scalar<int64_t>, &cpu::le_scalar<bool>},
-    {&cuda::le_scalar<float>, &cuda::le_scalar<double>, &cuda::le_scalar<int64_t>, &cuda::le_scalar<bool>},
+    {&cpu::le_scalar<float>, &cpu::le_scalar<double>, &cpu::le_scalar<int64_t>, &cpu::le_scalar<bool>, nullptr, nullptr},
+    {&cuda::le_scalar<float>, &cuda::le_scalar<double>, &cuda::le_scalar<int64_t>, &cuda::le_scalar<bool>, nullptr, nullptr},
 };
 void le_Scalar_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& other) {
   const auto fn = detail::lookup_kernel(le_Scalar_table, "le", out.device(), dtype,
@@ -453,8 +453,8 @@ const Tensor& le_out(const Tensor& out, const Tensor& self, const Scalar& other)
 namespace {
 using embedding_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&, int64_t, bool, bool);
 constexpr embedding_kernel embedding_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::embedding<float>, &cpu::embedding<double>, nullptr, nullptr},
-    {&cuda::embedding<float>, &cuda::embedding<double>, nullptr, nullptr},
+    {&cpu::embedding<float>, &cpu::embedding<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cuda::embedding<float>, &cuda::embedding<double>, nullptr, nullptr, nullptr, nullptr},
 };
 void embedding_run(ScalarType dtype, const Tensor& out, const Tensor& weight, const Tensor& indices, int64_t padding_idx, bool scale_grad_by_freq, bool sparse) {
   const auto fn = detail::lookup_kernel(embedding_table, "embedding", out.device(), dtype,
@@ -476,8 +476,8 @@ Tensor embedding(const Tensor& weight, const Tensor& indices, int64_t padding_id
 namespace {
 using max_pool2d_kernel = void (*)(const Tensor&, const Tensor&, IntArrayRef, IntArrayRef, IntArrayRef, IntArrayRef, bool);
 constexpr max_pool2d_kernel max_pool2d_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::max_pool2d<float>, &cpu::max_pool2d<double>, nullptr, nullptr},
-    {&cuda::max_pool2d<float>, &cuda::max_pool2d<double>, nullptr, nullptr},
+    {&cpu::max_pool2d<float>, &cpu::max_pool2d<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cuda::max_pool2d<float>, &cuda::max_pool2d<double>, nullptr, nullptr, nullptr, nullptr},
 };
 void max_pool2d_run(ScalarType dtype, const Tensor& out, const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool ceil_mode) {
   const auto fn = detail::lookup_kernel(max_pool2d_table, "max_pool2d", out.device(), dtype,
@@ -498,8 +498,8 @@ Tensor max_pool2d(const Tensor& self, IntArrayRef kernel_size, IntArrayRef strid
 namespace {
 using amin_kernel = void (*)(const Tensor&, const Tensor&, IntArrayRef, bool);
 constexpr amin_kernel amin_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::amin<float>, &cpu::amin<double>, &cpu::amin<int64_t>, nullptr},
-    {&cuda::amin<float>, &cuda::amin<double>, &cuda::amin<int64_t>, nullptr},
+    {&cpu::amin<float>, &cpu::amin<double>, &cpu::amin<int64_t>, nullptr, nullptr, nullptr},
+    {&cuda::amin<float>, &cuda::amin<double>, &cuda::amin<int64_t>, nullptr, nullptr, nullptr},
 };
 void amin_run(ScalarType dtype, const Tensor& out, const Tensor& self, IntArrayRef dim, bool keepdim) {
   const auto fn = detail::lookup_kernel(amin_table, "amin", out.device(), dtype,
@@ -520,8 +520,8 @@ Tensor amin(const Tensor& self, IntArrayRef dim, bool keepdim) {
 namespace {
 using tril_kernel = void (*)(const Tensor&, const Tensor&, int64_t);
 constexpr tril_kernel tril_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::tril<float>, &cpu::tril<double>, &cpu::tril<int64_t>, &cpu::tril<bool>},
-    {&cuda::tril<float>, &cuda::tril<double>, &cuda::tril<int64_t>, &cuda::tril<bool>},
+    {&cpu::tril<float>, &cpu::tril<double>, &cpu::tril<int64_t>, &cpu::tril<bool>, nullptr, nullptr},
+    {&cuda::tril<float>, &cuda::tril<double>, &cuda::tril<int64_t>, &cuda::tril<bool>, nullptr, nullptr},
 };
 void tril_run(ScalarType dtype, const Tensor& out, const Tensor& self, int64_t diagonal) {
   const auto fn = detail::lookup_kernel(tril_table, "tril", out.device(), dtype,

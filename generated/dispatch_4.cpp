@@ -11,8 +11,8 @@ namespace dg::dispatch {
 namespace {
 using add_Scalar_kernel = void (*)(const Tensor&, const Tensor&, const Scalar&, const Scalar&);
 constexpr add_Scalar_kernel add_Scalar_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::add_scalar<float>, &cpu::add_scalar<double>, &cpu::add_scalar<int64_t>, nullptr},
-    {&cuda::add_scalar<float>, &cuda::add_scalar<double>, &cuda::add_scalar<int64_t>, nullptr},
+    {&cpu::add_scalar<float>, &cpu::add_scalar<double>, &cpu::add_scalar<int64_t>, nullptr, nullptr, nullptr},
+    {&cuda::add_scalar<float>, &cuda::add_scalar<double>, &cuda::add_scalar<int64_t>, nullptr, nullptr, nullptr},
 };
 void add_Scalar_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& other, const Scalar& alpha) {
   const auto fn = detail::lookup_kernel(add_Scalar_table, "add", out.device(), dtype,
@@ -52,8 +52,8 @@ const Tensor& add_out(const Tensor& out, const Tensor& self, const Scalar& other
 namespace {
 using relu_kernel = void (*)(const Tensor&, const Tensor&);
 constexpr relu_kernel relu_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::relu<float>, &cpu::relu<double>, &cpu::relu<int64_t>, nullptr},
-    {&cuda::relu<float>, &cuda::relu<double>, &cuda::relu<int64_t>, nullptr},
+    {&cpu::relu<float>, &cpu::relu<double>, &cpu::relu<int64_t>, nullptr, nullptr, nullptr},
+    {&cuda::relu<float>, &cuda::relu<double>, &cuda::relu<int64_t>, nullptr, nullptr, nullptr},
 };
 void relu_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(relu_table, "relu", out.device(), dtype,
@@ -93,8 +93,8 @@ const Tensor& relu_out(const Tensor& out, const Tensor& self) {
 namespace {
 using sqrt_kernel = void (*)(const Tensor&, const Tensor&);
 constexpr sqrt_kernel sqrt_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::sqrt<float>, &cpu::sqrt<double>, nullptr, nullptr},
-    {&cuda::sqrt<float>, &cuda::sqrt<double>, nullptr, nullptr},
+    {&cpu::sqrt<float>, &cpu::sqrt<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cuda::sqrt<float>, &cuda::sqrt<double>, nullptr, nullptr, nullptr, nullptr},
 };
 void sqrt_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(sqrt_table, "sqrt", out.device(), dtype,
@@ -134,8 +134,8 @@ const Tensor& sqrt_out(const Tensor& out, const Tensor& self) {
 namespace {
 using sigmoid_backward_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&);
 constexpr sigmoid_backward_kernel sigmoid_backward_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::sigmoid_backward<float>, &cpu::sigmoid_backward<double>, nullptr, nullptr},
-    {&cuda::sigmoid_backward<float>, &cuda::sigmoid_backward<double>, nullptr, nullptr},
+    {&cpu::sigmoid_backward<float>, &cpu::sigmoid_backward<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cuda::sigmoid_backward<float>, &cuda::sigmoid_backward<double>, nullptr, nullptr, nullptr, nullptr},
 };
 void sigmoid_backward_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, const Tensor& output) {
   const auto fn = detail::lookup_kernel(sigmoid_backward_table, "sigmoid_backward", out.device(), dtype,
@@ -157,8 +157,8 @@ Tensor sigmoid_backward(const Tensor& grad_output, const Tensor& output) {
 namespace {
 using sin_backward_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&);
 constexpr sin_backward_kernel sin_backward_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::sin_backward<float>, &cpu::sin_backward<double>, nullptr, nullptr},
-    {&cuda::sin_backward<float>, &cuda::sin_backward<double>, nullptr, nullptr},
+    {&cpu::sin_backward<float>, &cpu::sin_backward<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cuda::sin_backward<float>, &cuda::sin_backward<double>, nullptr, nullptr, nullptr, nullptr},
 };
 void sin_backward_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, const Tensor& self) {
   const auto fn = detail::lookup_kernel(sin_backward_table, "sin_backward", out.device(), dtype,
@@ -180,8 +180,8 @@ Tensor sin_backward(const Tensor& grad_output, const Tensor& self) {
 namespace {
 using mm_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&);
 constexpr mm_kernel mm_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::mm<float>, &cpu::mm<double>, nullptr, nullptr},
-    {&cuda::mm<float>, &cuda::mm<double>, nullptr, nullptr},
+    {&cpu::mm<float>, &cpu::mm<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cuda::mm<float>, &cuda::mm<double>, nullptr, nullptr, nullptr, nullptr},
 };
 void mm_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& mat2) {
   const auto fn = detail::lookup_kernel(mm_table, "mm", out.device(), dtype,
@@ -217,8 +217,8 @@ Tensor squeeze(const Tensor& self) {
 namespace {
 using log2_kernel = void (*)(const Tensor&, const Tensor&);
 constexpr log2_kernel log2_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::log2<float>, &cpu::log2<double>, nullptr, nullptr},
-    {&cuda::log2<float>, &cuda::log2<double>, nullptr, nullptr},
+    {&cpu::log2<float>, &cpu::log2<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cuda::log2<float>, &cuda::log2<double>, nullptr, nullptr, nullptr, nullptr},
 };
 void log2_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(log2_table, "log2", out.device(), dtype,
@@ -258,8 +258,8 @@ const Tensor& log2_out(const Tensor& out, const Tensor& self) {
 namespace {
 using round_kernel = void (*)(const Tensor&, const Tensor&);
 constexpr round_kernel round_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::round<float>, &cpu::round<double>, &cpu::round<int64_t>, nullptr},
-    {&cuda::round<float>, &cuda::round<double>, &cuda::round<int64_t>, nullptr},
+    {&cpu::round<float>, &cpu::round<double>, &cpu::round<int64_t>, nullptr, nullptr, nullptr},
+    {&cuda::round<float>, &cuda::round<double>, &cuda::round<int64_t>, nullptr, nullptr, nullptr},
 };
 void round_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(round_table, "round", out.device(), dtype,
@@ -299,8 +299,8 @@ const Tensor& round_out(const Tensor& out, const Tensor& self) {
 namespace {
 using clamp_kernel = void (*)(const Tensor&, const Tensor&, const std::optional<Scalar>&, const std::optional<Scalar>&);
 constexpr clamp_kernel clamp_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::clamp<float>, &cpu::clamp<double>, &cpu::clamp<int64_t>, nullptr},
-    {&cuda::clamp<float>, &cuda::clamp<double>, &cuda::clamp<int64_t>, nullptr},
+    {&cpu::clamp<float>, &cpu::clamp<double>, &cpu::clamp<int64_t>, nullptr, nullptr, nullptr},
+    {&cuda::clamp<float>, &cuda::clamp<double>, &cuda::clamp<int64_t>, nullptr, nullptr, nullptr},
 };
 void clamp_run(ScalarType dtype, const Tensor& out, const Tensor& self, const std::optional<Scalar>& min, const std::optional<Scalar>& max) {
   const auto fn = detail::lookup_kernel(clamp_table, "clamp", out.device(), dtype,
@@ -340,8 +340,8 @@ const Tensor& clamp_out(const Tensor& out, const Tensor& self, const std::option
 namespace {
 using lt_Tensor_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&);
 constexpr lt_Tensor_kernel lt_Tensor_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::lt<float>, &cpu::lt<double>, &cpu::lt<int64_t>, &cpu::lt<bool>},
-    {&cuda::lt<float>, &cuda::lt<double>, &cuda::lt<int64_t>, &cuda::lt<bool>},
+    {&cpu::lt<float>, &cpu::lt<double>, &cpu::lt<int64_t>, &cpu::lt<bool>, nullptr, nullptr},
+    {&cuda::lt<float>, &cuda::lt<double>, &cuda::lt<int64_t>, &cuda::lt<bool>, nullptr, nullptr},
 };
 void lt_Tensor_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
   const auto fn = detail::lookup_kernel(lt_Tensor_table, "lt", out.device(), dtype,
@@ -378,8 +378,8 @@ const Tensor& lt_out(const Tensor& out, const Tensor& self, const Tensor& other)
 namespace {
 using ge_Tensor_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&);
 constexpr ge_Tensor_kernel ge_Tensor_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::ge<float>, &cpu::ge<double>, &cpu::ge<int64_t>, &cpu::ge<bool>},
-    {&cuda::ge<float>, &cuda::ge<double>, &cuda::ge<int64_t>, &cuda::ge<bool>},
+    {&cpu::ge<float>, &cpu::ge<double>, &cpu::ge<int64_t>, &cpu::ge<bool>, nullptr, nullptr},
+    {&cuda::ge<float>, &cuda::ge<double>, &cuda::ge<int64_t>, &cuda::ge<bool>, nullptr, nullptr},
 };
 void ge_Tensor_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
   const auto fn = detail::lookup_kernel(ge_Tensor_table, "ge", out.device(), dtype,
@@ -416,8 +416,8 @@ const Tensor& ge_out(const Tensor& out, const Tensor& self, const Tensor& other)
 namespace {
 using _nll_pick_backward_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&, IntArrayRef, int64_t);
 constexpr _nll_pick_backward_kernel _nll_pick_backward_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::nll_pick_backward<float>, &cpu::nll_pick_backward<double>, nullptr, nullptr},
-    {&cuda::nll_pick_backward<float>, &cuda::nll_pick_backward<double>, nullptr, nullptr},
+    {&cpu::nll_pick_backward<float>, &cpu::nll_pick_backward<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cuda::nll_pick_backward<float>, &cuda::nll_pick_backward<double>, nullptr, nullptr, nullptr, nullptr},
 };
 void _nll_pick_backward_run(ScalarType dtype, const Tensor& out, const Tensor& grad, const Tensor& target, IntArrayRef self_sizes, int64_t ignore_index) {
   const auto fn = detail::lookup_kernel(_nll_pick_backward_table, "_nll_pick_backward", out.device(), dtype,
@@ -439,8 +439,8 @@ Tensor _nll_pick_backward(const Tensor& grad, const Tensor& target, IntArrayRef 
 namespace {
 using convolution_backward_weight_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&, IntArrayRef, IntArrayRef, IntArrayRef, IntArrayRef, bool, IntArrayRef, int64_t);
 constexpr convolution_backward_weight_kernel convolution_backward_weight_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::convolution_backward_weight<float>, &cpu::convolution_backward_weight<double>, nullptr, nullptr},
-    {&cuda::convolution_backward_weight<float>, &cuda::convolution_backward_weight<double>, nullptr, nullptr},
+    {&cpu::convolution_backward_weight<float>, &cpu::convolution_backward_weight<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cuda::convolution_backward_weight<float>, &cuda::convolution_backward_weight<double>, nullptr, nullptr, nullptr, nullptr},
 };
 void convolution_backward_weight_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, const Tensor& input, IntArrayRef weight_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool transposed, IntArrayRef output_padding, int64_t groups) {
   const auto fn = detail::lookup_kernel(convolution_backward_weight_table, "convolution_backward_weight", out.device(), dtype,
@@ -462,8 +462,8 @@ Tensor convolution_backward_weight(const Tensor& grad_output, const Tensor& inpu
 namespace {
 using argmax_kernel = void (*)(const Tensor&, const Tensor&, std::optional<int64_t>, bool);
 constexpr argmax_kernel argmax_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::argmax<float>, &cpu::argmax<double>, &cpu::argmax<int64_t>, nullptr},
-    {&cuda::argmax<float>, &cuda::argmax<double>, &cuda::argmax<int64_t>, nullptr},
+    {&cpu::argmax<float>, &cpu::argmax<double>, &cpu::argmax<int64_t>, nullptr, nullptr, nullptr},
+    {&cuda::argmax<float>, &cuda::argmax<double>, &cuda::argmax<int64_t>, nullptr, nullptr, nullptr},
 };
 void argmax_run(ScalarType dtype, const Tensor& out, const Tensor& self, std::optional<int64_t> dim, bool keepdim) {
   const auto fn = detail::lookup_kernel(argmax_table, "argmax", out.device(), dtype,
@@ -484,8 +484,8 @@ Tensor argmax(const Tensor& self, std::optional<int64_t> dim, bool keepdim) {
 namespace {
 using index_add_kernel = void (*)(const Tensor&, const Tensor&, int64_t, const Tensor&, const Tensor&, const Scalar&);
 constexpr index_add_kernel index_add_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::index_add<float>, &cpu::index_add<double>, &cpu::index_add<int64_t>, nullptr},
-    {&cuda::index_add<float>, &cuda::index_add<double>, &cuda::index_add<int64_t>, nullptr},
+    {&cpu::index_add<float>, &cpu::index_add<double>, &cpu::index_add<int64_t>, nullptr, nullptr, nullptr},
+    {&cuda::index_add<float>, &cuda::index_add<double>, &cuda::index_add<int64_t>, nullptr, nullptr, nullptr},
 };
 void index_add_run(ScalarType dtype, const Tensor& out, const Tensor& self, int64_t dim, const Tensor& index, const Tensor& source, const Scalar& alpha) {
   const auto fn = detail::lookup_kernel(index_add_table, "index_add", out.device(), dtype,
@@ -519,8 +519,8 @@ const Tensor& index_add_(const Tensor& self, int64_t dim, const Tensor& index, c
 namespace {
 using triu_kernel = void (*)(const Tensor&, const Tensor&, int64_t);
 constexpr triu_kernel triu_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::triu<float>, &cpu::triu<double>, &cpu::triu<int64_t>, &cpu::triu<bool>},
-    {&cuda::triu<float>, &cuda::triu<double>, &cuda::triu<int64_t>, &cuda::triu<bool>},
+    {&cpu::triu<float>, &cpu::triu<double>, &cpu::triu<int64_t>, &cpu::triu<bool>, nullptr, nullptr},
+    {&cuda::triu<float>, &cuda::triu<double>, &cuda::triu<int64_t>, &cuda::triu<bool>, nullptr, nullptr},
 };
 void triu_run(ScalarType dtype, const Tensor& out, const Tensor& self, int64_t diagonal) {
   const auto fn = detail::lookup_kernel(triu_table, "triu", out.device(), dtype,

@@ -621,7 +621,9 @@ void clone(const Tensor& out, const Tensor& self);
   template void dg::cpu::clone<float>(const dg::Tensor&, const dg::Tensor&); \
   template void dg::cpu::clone<double>(const dg::Tensor&, const dg::Tensor&); \
   template void dg::cpu::clone<int64_t>(const dg::Tensor&, const dg::Tensor&); \
-  template void dg::cpu::clone<bool>(const dg::Tensor&, const dg::Tensor&);
+  template void dg::cpu::clone<bool>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cpu::clone<dg::Half>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cpu::clone<dg::BFloat16>(const dg::Tensor&, const dg::Tensor&);
 
 // clone
 namespace dg::cuda {
@@ -632,7 +634,9 @@ void clone(const Tensor& out, const Tensor& self);
   template void dg::cuda::clone<float>(const dg::Tensor&, const dg::Tensor&); \
   template void dg::cuda::clone<double>(const dg::Tensor&, const dg::Tensor&); \
   template void dg::cuda::clone<int64_t>(const dg::Tensor&, const dg::Tensor&); \
-  template void dg::cuda::clone<bool>(const dg::Tensor&, const dg::Tensor&);
+  template void dg::cuda::clone<bool>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::clone<dg::Half>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::clone<dg::BFloat16>(const dg::Tensor&, const dg::Tensor&);
 
 // zero_
 namespace dg::cpu {
@@ -643,7 +647,9 @@ void zero_(const Tensor& self);
   template void dg::cpu::zero_<float>(const dg::Tensor&); \
   template void dg::cpu::zero_<double>(const dg::Tensor&); \
   template void dg::cpu::zero_<int64_t>(const dg::Tensor&); \
-  template void dg::cpu::zero_<bool>(const dg::Tensor&);
+  template void dg::cpu::zero_<bool>(const dg::Tensor&); \
+  template void dg::cpu::zero_<dg::Half>(const dg::Tensor&); \
+  template void dg::cpu::zero_<dg::BFloat16>(const dg::Tensor&);
 
 // zero_
 namespace dg::cuda {
@@ -654,7 +660,9 @@ void zero_(const Tensor& self);
   template void dg::cuda::zero_<float>(const dg::Tensor&); \
   template void dg::cuda::zero_<double>(const dg::Tensor&); \
   template void dg::cuda::zero_<int64_t>(const dg::Tensor&); \
-  template void dg::cuda::zero_<bool>(const dg::Tensor&);
+  template void dg::cuda::zero_<bool>(const dg::Tensor&); \
+  template void dg::cuda::zero_<dg::Half>(const dg::Tensor&); \
+  template void dg::cuda::zero_<dg::BFloat16>(const dg::Tensor&);
 
 // fill_.Scalar
 namespace dg::cpu {
@@ -665,7 +673,9 @@ void fill_(const Tensor& self, const Scalar& value);
   template void dg::cpu::fill_<float>(const dg::Tensor&, const dg::Scalar&); \
   template void dg::cpu::fill_<double>(const dg::Tensor&, const dg::Scalar&); \
   template void dg::cpu::fill_<int64_t>(const dg::Tensor&, const dg::Scalar&); \
-  template void dg::cpu::fill_<bool>(const dg::Tensor&, const dg::Scalar&);
+  template void dg::cpu::fill_<bool>(const dg::Tensor&, const dg::Scalar&); \
+  template void dg::cpu::fill_<dg::Half>(const dg::Tensor&, const dg::Scalar&); \
+  template void dg::cpu::fill_<dg::BFloat16>(const dg::Tensor&, const dg::Scalar&);
 
 // fill_.Scalar
 namespace dg::cuda {
@@ -676,7 +686,9 @@ void fill_(const Tensor& self, const Scalar& value);
   template void dg::cuda::fill_<float>(const dg::Tensor&, const dg::Scalar&); \
   template void dg::cuda::fill_<double>(const dg::Tensor&, const dg::Scalar&); \
   template void dg::cuda::fill_<int64_t>(const dg::Tensor&, const dg::Scalar&); \
-  template void dg::cuda::fill_<bool>(const dg::Tensor&, const dg::Scalar&);
+  template void dg::cuda::fill_<bool>(const dg::Tensor&, const dg::Scalar&); \
+  template void dg::cuda::fill_<dg::Half>(const dg::Tensor&, const dg::Scalar&); \
+  template void dg::cuda::fill_<dg::BFloat16>(const dg::Tensor&, const dg::Scalar&);
 
 // copy_
 namespace dg::cpu {
@@ -687,7 +699,9 @@ void copy_(const Tensor& self, const Tensor& src);
   template void dg::cpu::copy_<float>(const dg::Tensor&, const dg::Tensor&); \
   template void dg::cpu::copy_<double>(const dg::Tensor&, const dg::Tensor&); \
   template void dg::cpu::copy_<int64_t>(const dg::Tensor&, const dg::Tensor&); \
-  template void dg::cpu::copy_<bool>(const dg::Tensor&, const dg::Tensor&);
+  template void dg::cpu::copy_<bool>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cpu::copy_<dg::Half>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cpu::copy_<dg::BFloat16>(const dg::Tensor&, const dg::Tensor&);
 
 // copy_
 namespace dg::cuda {
@@ -698,7 +712,9 @@ void copy_(const Tensor& self, const Tensor& src);
   template void dg::cuda::copy_<float>(const dg::Tensor&, const dg::Tensor&); \
   template void dg::cuda::copy_<double>(const dg::Tensor&, const dg::Tensor&); \
   template void dg::cuda::copy_<int64_t>(const dg::Tensor&, const dg::Tensor&); \
-  template void dg::cuda::copy_<bool>(const dg::Tensor&, const dg::Tensor&);
+  template void dg::cuda::copy_<bool>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::copy_<dg::Half>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::copy_<dg::BFloat16>(const dg::Tensor&, const dg::Tensor&);
 
 // sinh
 namespace dg::cpu {

@@ -52,6 +52,8 @@ inline double load_as_double(const void* p, ScalarType t) {
     case ScalarType::Float64: return *static_cast<const double*>(p);
     case ScalarType::Int64: return static_cast<double>(*static_cast<const int64_t*>(p));
     case ScalarType::Bool: return *static_cast<const bool*>(p) ? 1.0 : 0.0;
+    case ScalarType::Float16: return static_cast<float>(*static_cast<const Half*>(p));
+    case ScalarType::BFloat16: return static_cast<float>(*static_cast<const BFloat16*>(p));
   }
   return 0;
 }
@@ -62,6 +64,8 @@ inline void store_from_double(void* p, ScalarType t, double v) {
     case ScalarType::Float64: *static_cast<double*>(p) = v; break;
     case ScalarType::Int64: *static_cast<int64_t*>(p) = static_cast<int64_t>(v); break;
     case ScalarType::Bool: *static_cast<bool*>(p) = v != 0; break;
+    case ScalarType::Float16: *static_cast<Half*>(p) = Half(v); break;
+    case ScalarType::BFloat16: *static_cast<BFloat16*>(p) = BFloat16(v); break;
   }
 }
 

@@ -46,12 +46,7 @@ void fill_typed(const Tensor& t, T v) {
 
 // Fills a freshly made (contiguous) tensor.
 void fill_all(const Tensor& t, const Scalar& v) {
-  switch (t.dtype()) {
-    case kFloat32: fill_typed<float>(t, v.to<float>()); break;
-    case kFloat64: fill_typed<double>(t, v.to<double>()); break;
-    case kInt64: fill_typed<int64_t>(t, v.to<int64_t>()); break;
-    case kBool: fill_typed<bool>(t, v.to<bool>()); break;
-  }
+  visit_dtype(t.dtype(), [&]<typename T>() { fill_typed<T>(t, v.to<T>()); });
 }
 
 std::mutex g_rng_mutex;
@@ -150,9 +145,17 @@ Tensor rand(IntArrayRef size, TensorOptions options) {
     if (t.dtype() == kFloat64) {
       double* p = static_cast<double*>(t.data_ptr());
       for (int64_t i = 0, n = t.numel(); i < n; ++i) p[i] = static_cast<double>(gen() >> 11) * 0x1.0p-53;
-    } else {
+    } else if (t.dtype() == kFloat32) {
       float* p = static_cast<float*>(t.data_ptr());
       for (int64_t i = 0, n = t.numel(); i < n; ++i) p[i] = static_cast<float>(gen() >> 40) * 0x1.0p-24f;
+    } else {
+      // The 16-bit floats: as many random bits as the dtype has significant
+      // bits (11 for float16, 8 for bfloat16), so every draw is exact and < 1.
+      const int bits = t.dtype() == kFloat16 ? 11 : 8;
+      char* p = static_cast<char*>(t.data_ptr());
+      const size_t es = t.element_size();
+      for (int64_t i = 0, n = t.numel(); i < n; ++i)
+        detail::store_from_double(p + i * es, t.dtype(), std::ldexp(static_cast<double>(gen() >> (64 - bits)), -bits));
     }
   }
   return finish_host(t, options, "rand");

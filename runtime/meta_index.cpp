@@ -26,15 +26,22 @@ void check_index_dtype(const char* op, const char* what, const Tensor& index) {
   DG_CHECK(index.dtype() == kInt64, op, ": expected ", what, " of dtype int64, got ", index.dtype());
 }
 
-void check_index_range(const char* op, const Tensor& index, int64_t size, int64_t dim) {
+std::optional<int64_t> find_index_out_of_range(const Tensor& index, int64_t size, std::optional<int64_t> allowed) {
   // A CUDA index is checked on the host too: a clear error is worth the wait.
   const Tensor host = detail::to_host(index);
   const int64_t* p = static_cast<const int64_t*>(host.data_ptr());
+  std::optional<int64_t> bad;
   detail::for_each_offset(host.sizes(), host.strides(), [&](int64_t off) {
     const int64_t v = p[off];
-    DG_CHECK(v >= 0 && v < size, op, ": index ", v, " is out of range for dimension ", dim, " of size ", size,
-             " (expected 0..", size - 1, ")");
+    if (!bad && (v < 0 || v >= size) && v != allowed) bad = v;
   });
+  return bad;
+}
+
+void check_index_range(const char* op, const Tensor& index, int64_t size, int64_t dim) {
+  const std::optional<int64_t> bad = find_index_out_of_range(index, size);
+  DG_CHECK(!bad, op, ": index ", *bad, " is out of range for dimension ", dim, " of size ", size, " (expected 0..",
+           size - 1, ")");
 }
 
 std::vector<bool> reduced_mask(const char* op, IntArrayRef dim, int64_t ndim) {

@@ -1,6 +1,6 @@
-// Shape rules of the neural-network functions. Data-dependent checks (class
-// targets and embedding indices in range) are the kernels' job, done before
-// they write anything.
+// Shape rules of the neural-network functions, and the range checks of their
+// class targets and embedding indices: read here (on the host, for a CUDA
+// tensor too), before anything is written, so the kernels index unchecked.
 #include "dynagrad/meta.h"
 
 namespace dg::meta {
@@ -13,6 +13,20 @@ void nn_check_floating(const char* op, const char* name, const Tensor& t) {
 
 void nn_check_index(const char* op, const char* name, const Tensor& t) {
   DG_CHECK(t.dtype() == kInt64, op, ": expected ", name, " of dtype int64, got ", t.dtype());
+}
+
+// Every class target in [0, classes) or equal to ignore_index.
+void nn_check_targets(const Tensor& target, int64_t classes, int64_t ignore_index) {
+  const std::optional<int64_t> bad = find_index_out_of_range(target, classes, ignore_index);
+  DG_CHECK(!bad, "nll_loss: target ", *bad, " is out of range for input with ", classes, " classes (expected 0..",
+           classes - 1, ", or ignore_index ", ignore_index, ")");
+}
+
+// Every embedding index names one of weight's `rows` rows.
+void nn_check_rows(const Tensor& indices, int64_t rows) {
+  const std::optional<int64_t> bad = find_index_out_of_range(indices, rows);
+  DG_CHECK(!bad, "embedding: index ", *bad, " is out of range for weight with ", rows, " rows (expected 0..",
+           rows - 1, ")");
 }
 
 DimVector nn_without_dim1(IntArrayRef sizes) {
@@ -48,7 +62,6 @@ TensorMeta softmax_backward_data(const char* op, const Tensor& grad_output, cons
 }
 
 TensorMeta nll_pick(const char* op, const Tensor& self, const Tensor& target, int64_t ignore_index) {
-  (void)ignore_index;
   check_same_device(op, {&self, &target});
   nn_check_floating(op, "self", self);
   nn_check_index(op, "target", target);
@@ -56,12 +69,12 @@ TensorMeta nll_pick(const char* op, const Tensor& self, const Tensor& target, in
   const DimVector expected = nn_without_dim1(self.sizes());
   DG_CHECK(target.sizes() == expected.ref(), op, ": expected target of shape ", expected.ref(), " for input of shape ",
            self.sizes(), ", got ", target.sizes());
+  nn_check_targets(target, self.size(1), ignore_index);
   return TensorMeta{expected, self.dtype(), self.device()};
 }
 
 TensorMeta nll_pick_backward(const char* op, const Tensor& grad, const Tensor& target, IntArrayRef self_sizes,
                              int64_t ignore_index) {
-  (void)ignore_index;
   check_same_device(op, {&grad, &target});
   nn_check_floating(op, "grad", grad);
   nn_check_index(op, "target", target);
@@ -69,6 +82,7 @@ TensorMeta nll_pick_backward(const char* op, const Tensor& grad, const Tensor& t
   const DimVector expected = nn_without_dim1(self_sizes);
   DG_CHECK(target.sizes() == expected.ref() && grad.sizes() == expected.ref(), op,
            ": expected grad and target of shape ", expected.ref(), ", got ", grad.sizes(), " and ", target.sizes());
+  nn_check_targets(target, self_sizes[1], ignore_index);
   return TensorMeta{DimVector(self_sizes), grad.dtype(), grad.device()};
 }
 
@@ -82,6 +96,7 @@ TensorMeta embedding(const char* op, const Tensor& weight, const Tensor& indices
   nn_check_index(op, "indices", indices);
   DG_CHECK(weight.dim() == 2, op, ": expected weight to be 2-D [num_embeddings, embedding_dim], got shape ",
            weight.sizes());
+  nn_check_rows(indices, weight.size(0));
   return TensorMeta{nn_with_last(indices.sizes(), weight.size(1)), weight.dtype(), weight.device()};
 }
 
@@ -98,6 +113,7 @@ TensorMeta embedding_backward(const char* op, const Tensor& grad, const Tensor& 
                IntArrayRef(grad.sizes().data(), grad.sizes().size() - 1) == indices.sizes(),
            op, ": expected grad of shape indices.sizes() + [embedding_dim] (indices ", indices.sizes(), "), got ",
            grad.sizes());
+  nn_check_rows(indices, num_weights);
   return TensorMeta{DimVector{num_weights, grad.size(-1)}, grad.dtype(), grad.device()};
 }
 

@@ -56,6 +56,8 @@ Scalar Tensor::item() const {
     case kFloat64: return Scalar(*static_cast<const double*>(p));
     case kInt64: return Scalar(*static_cast<const int64_t*>(p));
     case kBool: return Scalar(*static_cast<const bool*>(p));
+    case kFloat16: return Scalar(static_cast<double>(static_cast<float>(*static_cast<const Half*>(p))));
+    case kBFloat16: return Scalar(static_cast<double>(static_cast<float>(*static_cast<const BFloat16*>(p))));
   }
   throw Error("item: unknown dtype");
 }
@@ -443,7 +445,7 @@ std::ostream& operator<<(std::ostream& os, const Tensor& t) {
     Formatter f(t.dtype(), vals);
     body = Printer{host, f, summarize}.str(0, 0, indent);
     // PyTorch leaves out the dtype of its defaults: float32, int64 and bool.
-    if (t.dtype() == kFloat64) suffixes.push_back(dtype_suffix(t.dtype()));
+    if (t.dtype() != kFloat32 && t.dtype() != kInt64 && t.dtype() != kBool) suffixes.push_back(dtype_suffix(t.dtype()));
   }
   if (t.grad_fn()) {
     suffixes.push_back("grad_fn=<" + t.grad_fn()->name() + ">");

@@ -26,6 +26,7 @@ struct OpInfo {
   int num_samples;
   std::vector<const char*> dtypes;  // declared in ops.yaml (kernel ops)
   std::vector<const char*> kernel_devices;  // devices with a kernel: "cpu", "cuda" (kernel ops)
+  std::vector<const char*> cuda_extra_dtypes;  // what the CUDA kernel adds to dtypes (float16, bfloat16)
 };
 
 struct OpSample {

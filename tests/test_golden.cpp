@@ -99,7 +99,7 @@ TEST_CASE("every declared dtype of every kernel op has a kernel", "[ops][dtypes]
     if (std::string(info.kind) != "kernel") continue;
     for (const char* name : info.dtypes) {
       const std::string dt = name;
-      const ScalarType dtype = dt == "float32" ? kFloat32 : dt == "float64" ? kFloat64 : dt == "int64" ? kInt64 : kBool;
+      const ScalarType dtype = scalar_type_from_name(name);
       for (const auto& s : dg::testing::all_samples()) {
         if (std::string(s.op) != info.name || std::string(s.variant) == "out") continue;
         INFO(info.name << " in " << dt << " [" << s.variant << "]");

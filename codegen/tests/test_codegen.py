@@ -145,8 +145,21 @@ class ValidationTest(unittest.TestCase):
 
     def test_unknown_dtype(self):
         ops = GOOD_OPS.replace("dtypes: [float32, float64]\n  kernels: {cpu: cpu::exp}",
-                               "dtypes: [float32, float16]\n  kernels: {cpu: cpu::exp}")
-        self.assertOneError(ops, GOOD_DERIVATIVES, "entry 'exp'", "key 'dtypes'", "unknown value 'float16'")
+                               "dtypes: [float32, float8]\n  kernels: {cpu: cpu::exp}")
+        self.assertOneError(ops, GOOD_DERIVATIVES, "entry 'exp'", "key 'dtypes'", "unknown value 'float8'")
+
+    def test_extra_dtypes(self):
+        base = "dtypes: [float32, float64]\n  kernels: {cpu: cpu::exp}"
+        ok = GOOD_OPS.replace(base, base.replace("}", ", cuda: cuda::exp}") +
+                              "\n  extra_dtypes: {cuda: [float16, bfloat16]}")
+        fx = Fixture(ok, GOOD_DERIVATIVES)
+        op = next(o for o in load(fx.ops, fx.der) if o.name == "exp")
+        self.assertEqual(op.dtypes_on("cpu"), ["float32", "float64"])
+        self.assertEqual(op.dtypes_on("cuda"), ["float32", "float64", "float16", "bfloat16"])
+        no_kernel = GOOD_OPS.replace(base, base + "\n  extra_dtypes: {cuda: [float16]}")
+        self.assertOneError(no_kernel, GOOD_DERIVATIVES, "entry 'exp'", "key 'extra_dtypes'", "has no kernel")
+        twice = GOOD_OPS.replace(base, base + "\n  extra_dtypes: {cpu: [float64]}")
+        self.assertOneError(twice, GOOD_DERIVATIVES, "entry 'exp'", "key 'extra_dtypes'", "already in `dtypes`")
 
     def test_sample_names_unknown_argument(self):
         ops = GOOD_OPS.replace("samples: [{self: [3]}]", "samples: [{self: [3], other: [3]}]")

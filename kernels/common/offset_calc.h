@@ -6,13 +6,9 @@
 #include <cstdint>
 
 #include "dynagrad/error.h"
+#include "dynagrad/half.h"  // DG_HOST_DEVICE
 #include "loop_geometry.h"
 
-#if defined(__CUDACC__)
-#define DG_HOST_DEVICE __host__ __device__
-#else
-#define DG_HOST_DEVICE
-#endif
 
 namespace dg::loop {
 

@@ -24,9 +24,9 @@
 
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include "../common/conv_geometry.h"
 #include "cv_common.h"
 #include "dynagrad/cpu_allocator.h"
-#include "dynagrad/meta.h"
 #include "kernel_decls.h"
 #include "parallel.h"
 
@@ -42,21 +42,16 @@ struct ConvGeom {
   bool empty() const { return N == 0 || C == 0 || O == 0 || OH == 0 || OW == 0 || H == 0 || W == 0; }
 };
 
-ConvGeom make_geom(IntArrayRef x, IntArrayRef w, IntArrayRef y, IntArrayRef stride, IntArrayRef padding,
-                   IntArrayRef dilation, int64_t groups) {
-  const int64_t spatial = static_cast<int64_t>(w.size()) - 2;
-  const DimVector s = meta::expand_param("convolution", "stride", stride, spatial);
-  const DimVector p = meta::expand_param("convolution", "padding", padding, spatial);
-  const DimVector d = meta::expand_param("convolution", "dilation", dilation, spatial);
+// The 2-D view of the shared geometry (1-D is 2-D with a height of 1; its
+// padding in front makes the last two slots the 2-D ones).
+ConvGeom geom_2d(const conv::Geom& c) {
+  DG_CHECK(c.spatial <= 2, "convolution", ": only 1 and 2 spatial dimensions are supported on the CPU, got ",
+           c.spatial);
+  constexpr int h = conv::kMaxSpatial - 2, w = conv::kMaxSpatial - 1;
   ConvGeom g{};
-  g.N = x[0], g.C = x[1], g.O = w[0], g.G = groups;
-  if (spatial == 1) {
-    g.H = 1, g.W = x[2], g.KH = 1, g.KW = w[2], g.OH = 1, g.OW = y[2];
-    g.sh = 1, g.sw = s[0], g.ph = 0, g.pw = p[0], g.dh = 1, g.dw = d[0];
-  } else {
-    g.H = x[2], g.W = x[3], g.KH = w[2], g.KW = w[3], g.OH = y[2], g.OW = y[3];
-    g.sh = s[0], g.sw = s[1], g.ph = p[0], g.pw = p[1], g.dh = d[0], g.dw = d[1];
-  }
+  g.N = c.N, g.C = c.C, g.O = c.O, g.G = c.G;
+  g.H = c.in[h], g.W = c.in[w], g.KH = c.k[h], g.KW = c.k[w], g.OH = c.out[h], g.OW = c.out[w];
+  g.sh = c.s[h], g.sw = c.s[w], g.ph = c.p[h], g.pw = c.p[w], g.dh = c.d[h], g.dw = c.d[w];
   return g;
 }
 
@@ -409,55 +404,42 @@ void conv_backward_weight(const Tensor& gw, const Tensor& gy, const Tensor& x, c
   gwd.finish();
 }
 
+// Runs the product an op's plan names (kernels/common/conv_geometry.h).
+template <typename T>
+void run(const Tensor& out, const conv::Plan& p) {
+  if (out.numel() == 0) return;
+  const ConvGeom g = geom_2d(p.g);
+  switch (p.product) {
+    case conv::Product::kForward: return conv_forward<T>(out, p.a, p.b, g);
+    case conv::Product::kBackwardData: return conv_backward_data<T>(out, p.a, p.b, g);
+    case conv::Product::kBackwardWeight: return conv_backward_weight<T>(out, p.a, p.b, g);
+  }
+}
+
 }  // namespace
 
-// The ordinary convolution behind each op, in the roles (x, w, y) above.
+// output_padding is already in the shapes, and so are input_size and
+// weight_size (out's).
 template <typename T>
 void convolution_nobias(const Tensor& out, const Tensor& input, const Tensor& weight, IntArrayRef stride,
-                        IntArrayRef padding, IntArrayRef dilation, bool transposed, IntArrayRef output_padding,
+                        IntArrayRef padding, IntArrayRef dilation, bool transposed, IntArrayRef /*output_padding*/,
                         int64_t groups) {
-  (void)output_padding;  // already in out's shape
-  if (out.numel() == 0) return;
-  if (!transposed) {
-    conv_forward<T>(out, input, weight,
-                    make_geom(input.sizes(), weight.sizes(), out.sizes(), stride, padding, dilation, groups));
-  } else {
-    conv_backward_data<T>(out, input, weight,
-                          make_geom(out.sizes(), weight.sizes(), input.sizes(), stride, padding, dilation, groups));
-  }
+  run<T>(out, conv::plan_convolution(out, input, weight, stride, padding, dilation, transposed, groups));
 }
 
 template <typename T>
 void convolution_backward_input(const Tensor& out, const Tensor& grad_output, const Tensor& weight,
-                                IntArrayRef input_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation,
-                                bool transposed, IntArrayRef output_padding, int64_t groups) {
-  (void)input_size;
-  (void)output_padding;
-  if (out.numel() == 0) return;
-  if (!transposed) {
-    conv_backward_data<T>(out, grad_output, weight,
-                          make_geom(out.sizes(), weight.sizes(), grad_output.sizes(), stride, padding, dilation, groups));
-  } else {
-    conv_forward<T>(out, grad_output, weight,
-                    make_geom(grad_output.sizes(), weight.sizes(), out.sizes(), stride, padding, dilation, groups));
-  }
+                                IntArrayRef /*input_size*/, IntArrayRef stride, IntArrayRef padding,
+                                IntArrayRef dilation, bool transposed, IntArrayRef /*output_padding*/, int64_t groups) {
+  run<T>(out, conv::plan_backward_input(out, grad_output, weight, stride, padding, dilation, transposed, groups));
 }
 
 template <typename T>
 void convolution_backward_weight(const Tensor& out, const Tensor& grad_output, const Tensor& input,
-                                 IntArrayRef weight_size, IntArrayRef stride, IntArrayRef padding,
-                                 IntArrayRef dilation, bool transposed, IntArrayRef output_padding, int64_t groups) {
-  (void)weight_size;
-  (void)output_padding;
-  if (out.numel() == 0) return;
-  if (!transposed) {
-    conv_backward_weight<T>(out, grad_output, input,
-                            make_geom(input.sizes(), out.sizes(), grad_output.sizes(), stride, padding, dilation, groups));
-  } else {
-    // The transposed op's input plays the ordinary convolution's output.
-    conv_backward_weight<T>(out, input, grad_output,
-                            make_geom(grad_output.sizes(), out.sizes(), input.sizes(), stride, padding, dilation, groups));
-  }
+                                 IntArrayRef /*weight_size*/, IntArrayRef stride, IntArrayRef padding,
+                                 IntArrayRef dilation, bool transposed, IntArrayRef /*output_padding*/,
+                                 int64_t groups) {
+  run<T>(out, conv::plan_backward_weight(out, grad_output, input, stride, padding, dilation, transposed, groups));
 }
 
 }  // namespace dg::cpu

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "../common/copy_route.h"
 #include "kernel_decls.h"
 #include "loops.h"
 
@@ -24,21 +25,10 @@ void parallel_memcpy(void* dst, const void* src, size_t nbytes) {
 
 namespace {
 
-template <typename Dst, typename Src>
-Dst convert(Src v) {
-  if constexpr (std::is_same_v<Dst, bool>) {
-    return v != Src(0);  // NaN != 0, so NaN -> true, as in PyTorch
-  } else {
-    return static_cast<Dst>(v);
-  }
-}
-
-using loop::partially_overlaps;
-
 template <typename T>
 void copy_from(const Tensor& self, const Tensor& src) {
   visit_dtype(src.dtype(), [&]<typename S>() {
-    elementwise<T, S>(self, [](S v) { return convert<T>(v); }, src);
+    elementwise<T, S>(self, [](S v) { return copying::convert<T>(v); }, src);
   });
 }
 
@@ -50,22 +40,18 @@ void copy_(const Tensor& self, const Tensor& src_any) {
   // From a CUDA tensor: its values come over first (contiguous, in its dtype).
   const Tensor src = src_any.is_cpu() ? src_any : dg::detail::to_host(src_any);
   if (self.is_same(src)) return;
-  if (partially_overlaps(self, src)) {
-    // x[1:].copy_(x[:-1]) would read values it already overwrote; go through
-    // a private copy of src.
-    Tensor tmp = make_empty(src.sizes(), src.dtype(), src.device());
-    visit_dtype(src.dtype(), [&]<typename S>() {
-      elementwise<S, S>(tmp, [](S v) { return v; }, src);
-    });
-    copy_from<T>(self, tmp);
-    return;
+  switch (copying::route(self, src)) {
+    case copying::Route::ViaTemporary: {
+      Tensor tmp = make_empty(src.sizes(), src.dtype(), src.device());
+      visit_dtype(src.dtype(), [&]<typename S>() {
+        elementwise<S, S>(tmp, [](S v) { return v; }, src);
+      });
+      copy_from<T>(self, tmp);
+      return;
+    }
+    case copying::Route::Bytes: parallel_memcpy(self.data_ptr(), src.data_ptr(), self.nbytes()); return;
+    case copying::Route::Elementwise: copy_from<T>(self, src); return;
   }
-  if (self.is_contiguous() && src.is_contiguous() && src.dtype() == self.dtype() &&
-      src.sizes() == self.sizes()) {
-    parallel_memcpy(self.data_ptr(), src.data_ptr(), self.nbytes());
-    return;
-  }
-  copy_from<T>(self, src);
 }
 
 template <typename T>

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "../common/index_geometry.h"
 #include "ix_walk.h"
 #include "kernel_decls.h"
 #include "loops.h"
@@ -16,10 +17,8 @@ namespace {
 
 DimVector strides_or_empty(const Tensor& t) { return DimVector(t.strides()); }
 
-// The stride of dim d, or 0 for a 0-dim tensor (which acts as shape [1]).
-int64_t stride_or_zero(const Tensor& t, int64_t d) { return t.dim() == 0 ? 0 : t.stride(d); }
-
-int64_t wrap(int64_t dim, int64_t ndim) { return dim < 0 ? dim + (ndim == 0 ? 1 : ndim) : dim; }
+using ixgeom::stride_or_zero;
+using ixgeom::wrap;
 
 // out = self unless they are one tensor (in-place), before accumulating into out.
 template <typename T>
@@ -37,17 +36,18 @@ std::vector<int64_t> slice_offsets(const Tensor& t, int64_t d) {
   return ix::offsets(s.kept_sizes, s.kept_strides);
 }
 
-// f(index_off, out_off, self_off_without_dim) over the index's shape, for the
-// gather/scatter family: positions along every dim but `d` are shared.
+// The gather/scatter walk over the index's shape: f(other_off, target_off)
+// for every index element, where `other` (out for gather, src for scatter)
+// shares the index's position and `target` (self for gather, out for
+// scatter) takes the index's value as its position along dim.
 template <typename F>
-void walk_index(const Tensor& index, const Tensor& other, const Tensor& self, int64_t d, F&& f) {
-  const int64_t nd = index.dim();
-  DimVector s_self(static_cast<size_t>(nd), 0);
-  for (int64_t k = 0; k < nd; ++k) {
-    if (k != d && k < self.dim()) s_self[k] = self.stride(k);
-  }
-  ix::walk<3>(index.sizes(), {strides_or_empty(index), strides_or_empty(other), s_self},
-              [&](const std::array<int64_t, 3>& o, const DimVector&) { f(o[0], o[1], o[2]); });
+void walk_index(const Tensor& index, const Tensor& other, const Tensor& target, int64_t dim, F&& f) {
+  const int64_t d = wrap(dim, target.dim());
+  const int64_t* ip = static_cast<const int64_t*>(index.data_ptr());
+  const int64_t s_d = stride_or_zero(target, d);
+  ix::walk<3>(index.sizes(),
+              {strides_or_empty(index), strides_or_empty(other), ixgeom::strides_except(target, d, index.dim())},
+              [&](const std::array<int64_t, 3>& o, const DimVector&) { f(o[1], o[2] + ip[o[0]] * s_d); });
 }
 
 }  // namespace
@@ -71,23 +71,17 @@ void index_select(const Tensor& out, const Tensor& self, int64_t dim, const Tens
 template <typename T>
 void gather(const Tensor& out, const Tensor& self, int64_t dim, const Tensor& index, bool sparse_grad) {
   (void)sparse_grad;
-  const int64_t d = wrap(dim, self.dim());
-  const int64_t* ip = static_cast<const int64_t*>(index.data_ptr());
   const T* in = static_cast<const T*>(self.data_ptr());
   T* o = static_cast<T*>(out.data_ptr());
-  const int64_t s_d = stride_or_zero(self, d);
-  walk_index(index, out, self, d, [&](int64_t io, int64_t oo, int64_t so) { o[oo] = in[so + ip[io] * s_d]; });
+  walk_index(index, out, self, dim, [&](int64_t oo, int64_t so) { o[oo] = in[so]; });
 }
 
 template <typename T>
 void scatter_add(const Tensor& out, const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src) {
   copy_unless_same<T>(out, self);
-  const int64_t d = wrap(dim, self.dim());
-  const int64_t* ip = static_cast<const int64_t*>(index.data_ptr());
   const T* sp = static_cast<const T*>(src.data_ptr());
   T* o = static_cast<T*>(out.data_ptr());
-  const int64_t s_d = stride_or_zero(out, d);
-  walk_index(index, src, out, d, [&](int64_t io, int64_t so, int64_t oo) { o[oo + ip[io] * s_d] += sp[so]; });
+  walk_index(index, src, out, dim, [&](int64_t so, int64_t oo) { o[oo] += sp[so]; });
 }
 
 template <typename T>
@@ -128,20 +122,12 @@ void masked_fill_tensor(const Tensor& out, const Tensor& self, const Tensor& mas
 template <typename T>
 void flip(const Tensor& out, const Tensor& self, IntArrayRef dims) {
   if (out.numel() == 0) return;
-  // Read self through negated strides on the flipped dims, starting from
-  // their last element; out is fresh and contiguous.
-  DimVector strides(self.strides());
-  int64_t start = 0;
-  for (int64_t dim : dims) {
-    if (self.dim() == 0) continue;
-    const int64_t d = wrap(dim, self.dim());
-    start += (self.size(d) - 1) * self.stride(d);
-    strides[d] = -strides[d];
-  }
-  const T* in = static_cast<const T*>(self.data_ptr()) + start;
+  // out is fresh and contiguous: written in the walk's order.
+  const ixgeom::FlippedRead r = ixgeom::flipped_read(self, dims);
+  const T* in = static_cast<const T*>(self.data_ptr()) + r.start;
   T* o = static_cast<T*>(out.data_ptr());
   int64_t k = 0;
-  ix::walk<1>(self.sizes(), {strides}, [&](const std::array<int64_t, 1>& off, const DimVector&) { o[k++] = in[off[0]]; });
+  ix::walk<1>(self.sizes(), {r.strides}, [&](const std::array<int64_t, 1>& off, const DimVector&) { o[k++] = in[off[0]]; });
 }
 
 namespace {

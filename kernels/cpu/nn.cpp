@@ -1,12 +1,14 @@
 // Kernels of the neural-network functions: softmax / log_softmax and their
 // backward helpers (one pass per line along `dim`, any strides), the class
-// pick of nll_loss, embedding lookups, log_sigmoid.
+// pick of nll_loss, embedding lookups, log_sigmoid. The metas have checked
+// the class targets and embedding indices, so they index unchecked here.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
 #include <vector>
 
+#include "../common/pointwise_math.h"
 #include "kernel_decls.h"
 #include "loops.h"
 
@@ -129,18 +131,6 @@ void softmax_backward_impl(const Tensor& out, const Tensor& grad_output, const T
   });
 }
 
-// Checks every class target before anything is written.
-void check_targets(const Tensor& target, int64_t classes, int64_t ignore_index) {
-  const int64_t* t = target.data_ptr<int64_t>();
-  const int64_t nd = target.dim(), n = target.numel();
-  for (int64_t k = 0; k < n; ++k) {
-    const int64_t c = t[offset_of(target, k, nd)];
-    DG_CHECK(c == ignore_index || (c >= 0 && c < classes), "nll_loss: target ", c,
-             " is out of range for input with ", classes, " classes (expected 0..", classes - 1,
-             ", or ignore_index ", ignore_index, ")");
-  }
-}
-
 // Offset, in a [N, C, d...] tensor, of element (n, c, d...) where k is the
 // row-major index of (n, d...) in the [N, d...] target shape.
 inline int64_t class_offset(const Tensor& t, int64_t k, int64_t c) {
@@ -152,16 +142,6 @@ inline int64_t class_offset(const Tensor& t, int64_t k, int64_t c) {
     k /= s;
   }
   return off;
-}
-
-void check_indices(const Tensor& indices, int64_t rows) {
-  const int64_t* ix = indices.data_ptr<int64_t>();
-  const int64_t nd = indices.dim(), n = indices.numel();
-  for (int64_t k = 0; k < n; ++k) {
-    const int64_t r = ix[offset_of(indices, k, nd)];
-    DG_CHECK(r >= 0 && r < rows, "embedding: index ", r, " is out of range for weight with ", rows,
-             " rows (expected 0..", rows - 1, ")");
-  }
 }
 
 // Per-index gradient factor: 0 for padding_idx, 1 / (occurrences of the
@@ -208,8 +188,6 @@ void log_softmax_backward_data(const Tensor& out, const Tensor& grad_output, con
 
 template <typename T>
 void nll_pick(const Tensor& out, const Tensor& self, const Tensor& target, int64_t ignore_index) {
-  const int64_t classes = self.size(1);
-  check_targets(target, classes, ignore_index);
   const int64_t* t = target.data_ptr<int64_t>();
   const T* x = self.data_ptr<T>();
   T* o = out.data_ptr<T>();
@@ -223,8 +201,7 @@ void nll_pick(const Tensor& out, const Tensor& self, const Tensor& target, int64
 template <typename T>
 void nll_pick_backward(const Tensor& out, const Tensor& grad, const Tensor& target, IntArrayRef self_sizes,
                        int64_t ignore_index) {
-  const int64_t classes = self_sizes[1];
-  check_targets(target, classes, ignore_index);
+  (void)self_sizes;  // out already has them
   T* o = out.data_ptr<T>();
   const int64_t on = out.numel();
   for (int64_t k = 0; k < on; ++k) o[offset_of(out, k, out.dim())] = T(0);
@@ -243,7 +220,6 @@ void embedding(const Tensor& out, const Tensor& weight, const Tensor& indices, i
   (void)padding_idx;
   (void)scale_grad_by_freq;
   (void)sparse;
-  check_indices(indices, weight.size(0));
   const int64_t* ix = indices.data_ptr<int64_t>();
   const T* w = weight.data_ptr<T>();
   T* o = out.data_ptr<T>();
@@ -261,7 +237,6 @@ template <typename T>
 void embedding_backward(const Tensor& out, const Tensor& grad, const Tensor& indices, int64_t num_weights,
                         int64_t padding_idx, bool scale_grad_by_freq, bool sparse) {
   (void)sparse;
-  check_indices(indices, num_weights);
   const std::vector<double> f = index_scales(indices, num_weights, padding_idx, scale_grad_by_freq);
   const int64_t* ix = indices.data_ptr<int64_t>();
   const T* g = grad.data_ptr<T>();
@@ -283,9 +258,7 @@ void embedding_backward(const Tensor& out, const Tensor& grad, const Tensor& ind
 template <typename T>
 void embedding_backward_adjoint(const Tensor& out, const Tensor& grad_weight, const Tensor& indices,
                                 int64_t padding_idx, bool scale_grad_by_freq) {
-  const int64_t rows = grad_weight.size(0);
-  check_indices(indices, rows);
-  const std::vector<double> f = index_scales(indices, rows, padding_idx, scale_grad_by_freq);
+  const std::vector<double> f = index_scales(indices, grad_weight.size(0), padding_idx, scale_grad_by_freq);
   const int64_t* ix = indices.data_ptr<int64_t>();
   const T* w = grad_weight.data_ptr<T>();
   T* o = out.data_ptr<T>();
@@ -302,9 +275,7 @@ void embedding_backward_adjoint(const Tensor& out, const Tensor& grad_weight, co
 
 template <typename T>
 void log_sigmoid(const Tensor& out, const Tensor& self) {
-  // min(x, 0) - log1p(exp(-|x|)): exp never overflows, and for large |x| the
-  // log1p term underflows to 0 instead of cancelling.
-  unary_kernel<T>(out, self, [](T x) { return std::min(x, T(0)) - std::log1p(std::exp(-std::abs(x))); });
+  unary_kernel<T>(out, self, [](T x) { return pwmath::log_sigmoid(x); });
 }
 
 }  // namespace dg::cpu

@@ -10,6 +10,7 @@
 #include <type_traits>
 
 #include "kernel_decls.h"
+#include "../common/pointwise_math.h"
 #include "loops.h"
 #include "vec_math.h"
 
@@ -30,29 +31,20 @@ __attribute__((always_inline)) inline T fast_expm1(T x) {
   else return std::expm1(x);
 }
 
-constexpr double kSqrt1_2 = 0.70710678118654752440;      // 1 / sqrt(2)
-constexpr double kInvSqrt2Pi = 0.39894228040143267794;   // 1 / sqrt(2 pi)
-constexpr double kSqrt2OverPi = 0.79788456080286535588;  // sqrt(2 / pi)
-constexpr double kGeluCubic = 0.044715;
-
-enum class Gelu { Exact, Tanh };
-
-Gelu gelu_mode(const char* op, std::string_view approximate) {
-  if (approximate == "none") return Gelu::Exact;
-  if (approximate == "tanh") return Gelu::Tanh;
-  ::dg::detail::fail(::dg::detail::str(op, ": approximate must be 'none' or 'tanh', got '", approximate, "'"));
-}
-
-// Integer kernels fed a floating bound would silently truncate it, where
-// PyTorch would have produced a float tensor; refuse instead.
-template <typename T>
-void check_integral_bound(const char* op, const char* name, const Scalar& bound) {
-  if constexpr (std::is_integral_v<T>) {
-    DG_CHECK(!bound.is_floating_point(), op, ": ", name, " ", bound,
-             " is a floating-point number but self is an integer tensor (int64); convert self to a floating "
-             "dtype first");
+// The Math policy of the shared formulas (pointwise_math.h) on the CPU.
+struct FastMath {
+  template <typename T>
+  __attribute__((always_inline)) static T exp(T x) {
+    return fast_exp(x);
   }
-}
+  template <typename T>
+  __attribute__((always_inline)) static T expm1(T x) {
+    return fast_expm1(x);
+  }
+};
+
+using pwmath::Round;
+using pwmath::Rounder;
 
 }  // namespace
 
@@ -113,15 +105,7 @@ void cosh(const Tensor& out, const Tensor& self) {
 
 template <typename T>
 void square(const Tensor& out, const Tensor& self) {
-  if constexpr (std::is_integral_v<T>) {
-    // Unsigned arithmetic: wraps on overflow like PyTorch instead of being UB.
-    unary_kernel<T>(out, self, [](T x) {
-      const auto u = static_cast<uint64_t>(x);
-      return static_cast<T>(u * u);
-    });
-  } else {
-    unary_kernel<T>(out, self, [](T x) { return x * x; });
-  }
+  unary_kernel<T>(out, self, [](T x) { return pwmath::square(x); });
 }
 
 template <typename T>
@@ -130,208 +114,143 @@ void erf(const Tensor& out, const Tensor& self) {
 }
 
 // ---------------------------------------------------------------- rounding
-// Integers are already whole: the integer kernels copy.
 
 template <typename T>
 void floor(const Tensor& out, const Tensor& self) {
-  if constexpr (std::is_integral_v<T>) unary_kernel<T>(out, self, [](T x) { return x; });
-  else unary_kernel<T>(out, self, [](T x) { return std::floor(x); });
+  unary_kernel<T>(out, self, Rounder<Round::Floor>{});
 }
 
 template <typename T>
 void ceil(const Tensor& out, const Tensor& self) {
-  if constexpr (std::is_integral_v<T>) unary_kernel<T>(out, self, [](T x) { return x; });
-  else unary_kernel<T>(out, self, [](T x) { return std::ceil(x); });
+  unary_kernel<T>(out, self, Rounder<Round::Ceil>{});
 }
 
 template <typename T>
 void round(const Tensor& out, const Tensor& self) {
-  // nearbyint in the default rounding mode sends halves to the even
-  // neighbour (2.5 -> 2), as PyTorch does; std::round would give 3.
-  if constexpr (std::is_integral_v<T>) unary_kernel<T>(out, self, [](T x) { return x; });
-  else unary_kernel<T>(out, self, [](T x) { return std::nearbyint(x); });
+  unary_kernel<T>(out, self, Rounder<Round::Nearest>{});
 }
 
 template <typename T>
 void trunc(const Tensor& out, const Tensor& self) {
-  if constexpr (std::is_integral_v<T>) unary_kernel<T>(out, self, [](T x) { return x; });
-  else unary_kernel<T>(out, self, [](T x) { return std::trunc(x); });
+  unary_kernel<T>(out, self, Rounder<Round::Trunc>{});
 }
 
 // ---------------------------------------------------------------- activations
 
 template <typename T>
 void leaky_relu(const Tensor& out, const Tensor& self, const Scalar& negative_slope) {
-  const T a = negative_slope.to<T>();
-  // `x > 0 ? ...` sends NaN down the scaled branch, where it stays NaN.
-  unary_kernel<T>(out, self, [a](T x) { return x > T(0) ? x : x * a; });
+  unary_kernel<T>(out, self, pwmath::LeakyRelu<T>{negative_slope.to<T>()});
 }
 
 template <typename T>
 void leaky_relu_backward(const Tensor& out, const Tensor& grad_output, const Tensor& self,
                          const Scalar& negative_slope, bool self_is_result) {
-  // From the output, the sign test only recovers the input's sign when the
-  // slope is non-negative.
-  DG_CHECK(!self_is_result || negative_slope.toDouble() >= 0, "leaky_relu_backward: self_is_result=True needs a ",
-           "non-negative negative_slope (the input's sign cannot be recovered from the output), got ",
-           negative_slope);
-  const T a = negative_slope.to<T>();
-  binary_kernel<T>(out, grad_output, self, [a](T g, T x) { return x > T(0) ? g : g * a; });
+  pwmath::check_leaky_relu_backward(negative_slope, self_is_result);
+  binary_kernel<T>(out, grad_output, self, pwmath::LeakyReluBackward<T>{negative_slope.to<T>()});
 }
 
 template <typename T>
 void elu(const Tensor& out, const Tensor& self, const Scalar& alpha, const Scalar& scale,
          const Scalar& input_scale) {
-  const T neg = static_cast<T>(alpha.toDouble() * scale.toDouble());
-  const T pos = scale.to<T>(), in = input_scale.to<T>();
-  // expm1, not exp - 1: keeps the relative accuracy for inputs near 0.
-  unary_kernel<T>(out, self, [=](T x) { return x > T(0) ? pos * x : neg * fast_expm1(x * in); });
+  const pwmath::Elu<T, FastMath> e(alpha, scale, input_scale);
+  unary_kernel<T>(out, self, [e](T x) { return e(x); });
 }
 
 template <typename T>
 void elu_backward(const Tensor& out, const Tensor& grad_output, const Scalar& alpha, const Scalar& scale,
                   const Scalar& input_scale, bool is_result, const Tensor& self_or_result) {
-  const T neg = static_cast<T>(alpha.toDouble() * scale.toDouble());
-  const T pos = scale.to<T>(), in = input_scale.to<T>();
+  pwmath::check_elu_backward(alpha, is_result);
+  const pwmath::Elu<T, FastMath> e(alpha, scale, input_scale);
   if (is_result) {
-    // y = neg * (e^(x in) - 1) on the negative side, so e^(x in) = y / neg + 1.
-    DG_CHECK(alpha.toDouble() >= 0, "elu_backward: is_result=True needs a non-negative alpha (the input's sign ",
-             "cannot be recovered from the output), got ", alpha);
-    binary_kernel<T>(out, grad_output, self_or_result,
-                     [=](T g, T y) { return y <= T(0) ? g * in * (y + neg) : g * pos; });
+    binary_kernel<T>(out, grad_output, self_or_result, [e](T g, T y) { return e.backward_from_result(g, y); });
   } else {
-    binary_kernel<T>(out, grad_output, self_or_result,
-                     [=](T g, T x) { return x <= T(0) ? g * in * neg * fast_exp(x * in) : g * pos; });
+    binary_kernel<T>(out, grad_output, self_or_result, [e](T g, T x) { return e.backward(g, x); });
   }
 }
 
 template <typename T>
 void gelu(const Tensor& out, const Tensor& self, std::string_view approximate) {
-  if (gelu_mode("gelu", approximate) == Gelu::Exact) {
+  if (pwmath::gelu_mode("gelu", approximate) == pwmath::Gelu::Exact) {
     if constexpr (std::is_same_v<T, float>) {
       unary_kernel<T>(out, self, [](T x) { return vec::gelu(x); });
     } else {
-      // erfc(-x / sqrt 2) / 2 = Phi(x) without the cancellation of 1 + erf
-      // for very negative x.
-      unary_kernel<T>(out, self, [](T x) { return T(0.5) * x * std::erfc(-x * T(kSqrt1_2)); });
+      unary_kernel<T>(out, self, [](T x) { return pwmath::gelu_exact(x); });
     }
   } else if constexpr (std::is_same_v<T, float>) {
     unary_kernel<T>(out, self, [](T x) { return vec::gelu_tanh(x); });
   } else {
-    unary_kernel<T>(out, self, [](T x) {
-      const T u = T(kSqrt2OverPi) * (x + T(kGeluCubic) * x * x * x);
-      return T(0.5) * x * (T(1) + std::tanh(u));
-    });
+    unary_kernel<T>(out, self, [](T x) { return pwmath::gelu_tanh(x); });
   }
 }
 
 template <typename T>
 void gelu_backward(const Tensor& out, const Tensor& grad_output, const Tensor& self,
                    std::string_view approximate) {
-  if (gelu_mode("gelu_backward", approximate) == Gelu::Exact) {
+  if (pwmath::gelu_mode("gelu_backward", approximate) == pwmath::Gelu::Exact) {
     if constexpr (std::is_same_v<T, float>) {
       binary_kernel<T>(out, grad_output, self, [](T g, T x) { return vec::gelu_backward(g, x); });
     } else {
-      binary_kernel<T>(out, grad_output, self, [](T g, T x) {
-        const T cdf = T(0.5) * std::erfc(-x * T(kSqrt1_2));
-        const T pdf = T(kInvSqrt2Pi) * std::exp(T(-0.5) * x * x);
-        return g * (cdf + x * pdf);
-      });
+      binary_kernel<T>(out, grad_output, self, [](T g, T x) { return pwmath::gelu_exact_backward(g, x); });
     }
   } else if constexpr (std::is_same_v<T, float>) {
     binary_kernel<T>(out, grad_output, self, [](T g, T x) { return vec::gelu_tanh_backward(g, x); });
   } else {
-    binary_kernel<T>(out, grad_output, self, [](T g, T x) {
-      const T u = T(kSqrt2OverPi) * (x + T(kGeluCubic) * x * x * x);
-      const T du = T(kSqrt2OverPi) * (T(1) + T(3 * kGeluCubic) * x * x);
-      const T t = std::tanh(u);
-      return g * (T(0.5) * (T(1) + t) + T(0.5) * x * (T(1) - t * t) * du);
-    });
+    binary_kernel<T>(out, grad_output, self, [](T g, T x) { return g * pwmath::gelu_tanh_derivative(x); });
   }
 }
 
 template <typename T>
 void silu(const Tensor& out, const Tensor& self) {
-  // For very negative x, e^-x overflows to inf and x / inf = -0: the limit.
-  unary_kernel<T>(out, self, [](T x) { return x / (T(1) + fast_exp(-x)); });
+  unary_kernel<T>(out, self, pwmath::Silu<FastMath>{});
 }
 
 template <typename T>
 void silu_backward(const Tensor& out, const Tensor& grad_output, const Tensor& self) {
-  binary_kernel<T>(out, grad_output, self, [](T g, T x) {
-    const T s = T(1) / (T(1) + fast_exp(-x));
-    return g * s * (T(1) + x * (T(1) - s));
-  });
+  binary_kernel<T>(out, grad_output, self, pwmath::SiluBackward<FastMath>{});
 }
 
 template <typename T>
 void softplus(const Tensor& out, const Tensor& self, const Scalar& beta, const Scalar& threshold) {
-  const T b = beta.to<T>(), th = threshold.to<T>();
-  // log(1 + e^z) = max(z, 0) + log1p(e^-|z|): never overflows, so the
-  // result stays finite even when a large threshold lets |z| reach 1e4.
   if constexpr (std::is_same_v<T, float>) {
-    // Both sides computed and selected, max as a compare: no branch or call
-    // left in the loop, so it vectorises.
+    // The formula of pwmath::Softplus with both sides computed and selected,
+    // max as a compare: no branch or call left in the loop, so it vectorises.
+    const T b = beta.to<T>(), th = threshold.to<T>();
     unary_kernel<T>(out, self, [b, th](T x) {
       const T z = x * b;
       const T soft = ((z > T(0) ? z : T(0)) + vec::log1p(vec::exp(-std::fabs(z)))) / b;
       return z > th ? x : soft;
     });
   } else {
-    unary_kernel<T>(out, self, [b, th](T x) {
-      const T z = x * b;
-      if (z > th) return x;
-      return (std::fmax(z, T(0)) + std::log1p(std::exp(-std::fabs(z)))) / b;
-    });
+    unary_kernel<T>(out, self, pwmath::Softplus<T>(beta, threshold));
   }
 }
 
 template <typename T>
 void softplus_backward(const Tensor& out, const Tensor& grad_output, const Tensor& self, const Scalar& beta,
                        const Scalar& threshold) {
-  const T b = beta.to<T>(), th = threshold.to<T>();
-  // sigmoid(z) as 1 / (1 + e^-z): e^-z = inf for very negative z gives 0.
-  binary_kernel<T>(out, grad_output, self, [b, th](T g, T x) {
-    const T z = x * b;
-    return z > th ? g : g / (T(1) + fast_exp(-z));
-  });
+  const pwmath::Softplus<T, FastMath> sp(beta, threshold);
+  binary_kernel<T>(out, grad_output, self, [sp](T g, T x) { return sp.backward(g, x); });
 }
 
 // ---------------------------------------------------------------- clamping
-// Compare-and-select keeps NaN inputs NaN (every comparison with NaN fails).
 
 template <typename T>
 void clamp(const Tensor& out, const Tensor& self, const std::optional<Scalar>& min,
            const std::optional<Scalar>& max) {
-  DG_CHECK(min || max, "clamp: at least one of 'min' or 'max' must not be None");
-  if (min) check_integral_bound<T>("clamp", "min", *min);
-  if (max) check_integral_bound<T>("clamp", "max", *max);
-  if (min && max) {
-    // min first, then max: with min > max every element becomes max, as in PyTorch.
-    const T lo = min->to<T>(), hi = max->to<T>();
-    unary_kernel<T>(out, self, [lo, hi](T x) {
-      const T y = x < lo ? lo : x;
-      return y > hi ? hi : y;
-    });
-  } else if (min) {
-    const T lo = min->to<T>();
-    unary_kernel<T>(out, self, [lo](T x) { return x < lo ? lo : x; });
-  } else {
-    const T hi = max->to<T>();
-    unary_kernel<T>(out, self, [hi](T x) { return x > hi ? hi : x; });
-  }
+  pwmath::check_clamp_bounds<T>(min, max);
+  if (min && max) unary_kernel<T>(out, self, pwmath::Clamp<T>{min->to<T>(), max->to<T>()});
+  else if (min) unary_kernel<T>(out, self, pwmath::ClampMin<T>{min->to<T>()});
+  else unary_kernel<T>(out, self, pwmath::ClampMax<T>{max->to<T>()});
 }
 
 template <typename T>
 void clamp_min(const Tensor& out, const Tensor& self, const Scalar& min) {
-  const T lo = min.to<T>();
-  unary_kernel<T>(out, self, [lo](T x) { return x < lo ? lo : x; });
+  unary_kernel<T>(out, self, pwmath::ClampMin<T>{min.to<T>()});
 }
 
 template <typename T>
 void clamp_max(const Tensor& out, const Tensor& self, const Scalar& max) {
-  const T hi = max.to<T>();
-  unary_kernel<T>(out, self, [hi](T x) { return x > hi ? hi : x; });
+  unary_kernel<T>(out, self, pwmath::ClampMax<T>{max.to<T>()});
 }
 
 // ---------------------------------------------------------------- binary
@@ -343,23 +262,15 @@ void atan2(const Tensor& out, const Tensor& self, const Tensor& other) {
 
 template <typename T>
 void maximum(const Tensor& out, const Tensor& self, const Tensor& other) {
-  // `x != x` is NaN: either operand's NaN wins (y's through the false branch).
-  binary_kernel<T>(out, self, other, [](T x, T y) { return (x > y || x != x) ? x : y; });
+  binary_kernel<T>(out, self, other, pwmath::Maximum{});
 }
 
 template <typename T>
 void minimum(const Tensor& out, const Tensor& self, const Tensor& other) {
-  binary_kernel<T>(out, self, other, [](T x, T y) { return (x < y || x != x) ? x : y; });
+  binary_kernel<T>(out, self, other, pwmath::Minimum{});
 }
 
 namespace {
-
-// Integer remainder: C++'s % truncates towards zero like fmod; the one
-// overflowing case, INT64_MIN % -1, is 0 mathematically but UB in C++.
-template <typename T>
-inline T int_fmod(T x, T y) {
-  return y == T(-1) ? T(0) : static_cast<T>(x % y);
-}
 
 // Whether any element of t (int64) is zero. Runs before anything is
 // written, so a bad divisor leaves the output (or self, in place) intact.
@@ -380,21 +291,15 @@ template <typename T>
 void fmod(const Tensor& out, const Tensor& self, const Tensor& other) {
   if constexpr (std::is_integral_v<T>) {
     DG_CHECK(out.numel() == 0 || !any_zero(other), "fmod: integer division by zero (other has a zero element)");
-    binary_kernel<T>(out, self, other, [](T x, T y) { return int_fmod(x, y); });
-  } else {
-    binary_kernel<T>(out, self, other, [](T x, T y) { return std::fmod(x, y); });
   }
+  binary_kernel<T>(out, self, other, [](T x, T y) { return pwmath::fmod(x, y); });
 }
 
 template <typename T>
 void fmod_scalar(const Tensor& out, const Tensor& self, const Scalar& other) {
   const T c = other.to<T>();
-  if constexpr (std::is_integral_v<T>) {
-    DG_CHECK(c != T(0), "fmod: integer division by zero (other is ", other, ")");
-    unary_kernel<T>(out, self, [c](T x) { return int_fmod(x, c); });
-  } else {
-    unary_kernel<T>(out, self, [c](T x) { return std::fmod(x, c); });
-  }
+  pwmath::check_fmod_divisor(c, other);
+  unary_kernel<T>(out, self, pwmath::FmodBy<T>{c});
 }
 
 }  // namespace dg::cpu

@@ -8,6 +8,7 @@
 #include <optional>
 #include <type_traits>
 
+#include "../common/pool_window.h"
 #include "cv_common.h"
 #include "dynagrad/meta.h"
 #include "kernel_decls.h"
@@ -17,30 +18,13 @@ namespace dg::cpu {
 
 namespace {
 
-// Flat index (ih * W + iw) of the maximum of window (oh, ow) of one plane.
-// NaN wins, as in PyTorch, so a NaN input gives a NaN output. The window
-// always holds an input element (padding is at most half the kernel), but
-// -1 is returned rather than reading outside the plane if it did not.
+// Flat index (ih * W + iw) of window (oh, ow)'s argmax in one plane
+// (pool::window_argmax's rule), or -1 for a window without input elements.
 template <typename T>
 inline int64_t window_argmax(const T* plane, const meta::Pool2d& g, int64_t oh, int64_t ow) {
-  int64_t best_i = -1;
-  T best = T(0);
-  const int64_t h0 = oh * g.sh - g.ph, w0 = ow * g.sw - g.pw;
-  for (int64_t kh = 0; kh < g.kh; ++kh) {
-    const int64_t ih = h0 + kh * g.dh;
-    if (ih < 0 || ih >= g.ih) continue;
-    for (int64_t kw = 0; kw < g.kw; ++kw) {
-      const int64_t iw = w0 + kw * g.dw;
-      if (iw < 0 || iw >= g.iw) continue;
-      const int64_t i = ih * g.iw + iw;
-      const T v = plane[i];
-      if (best_i < 0 || v > best || std::isnan(v)) {
-        best = v;
-        best_i = i;
-      }
-    }
-  }
-  return best_i;
+  const pool::Argmax<T> a =
+      pool::window_argmax<T>(g, oh, ow, [plane, &g](int64_t ih, int64_t iw) { return plane[ih * g.iw + iw]; });
+  return a.h < 0 ? -1 : a.h * g.iw + a.w;
 }
 
 meta::Pool2d max_geom(const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding,
@@ -96,33 +80,6 @@ void for_each_argmax(const T* x, const meta::Pool2d& g, const F& f) {
       }
     }
   });
-}
-
-// avg_pool2d's window (oh, ow): the clipped rows/cols and the divisor, by
-// PyTorch's rules (count_include_pad counts padding but not the part of a
-// ceil_mode window hanging past the padding).
-struct AvgWindow {
-  int64_t h0, h1, w0, w1;
-  int64_t divisor;
-};
-
-inline AvgWindow avg_window(const meta::Pool2d& g, int64_t oh, int64_t ow, bool count_include_pad,
-                            std::optional<int64_t> divisor_override) {
-  AvgWindow a{};
-  int64_t h0 = oh * g.sh - g.ph, w0 = ow * g.sw - g.pw;
-  int64_t h1 = std::min(h0 + g.kh, g.ih + g.ph), w1 = std::min(w0 + g.kw, g.iw + g.pw);
-  const int64_t padded = (h1 - h0) * (w1 - w0);
-  a.h0 = std::max<int64_t>(h0, 0), a.w0 = std::max<int64_t>(w0, 0);
-  a.h1 = std::min(h1, g.ih), a.w1 = std::min(w1, g.iw);
-  const int64_t inside = std::max<int64_t>(a.h1 - a.h0, 0) * std::max<int64_t>(a.w1 - a.w0, 0);
-  a.divisor = divisor_override ? *divisor_override : count_include_pad ? padded : inside;
-  return a;
-}
-
-// adaptive pooling's window along one dim: [floor(i * in / out), ceil((i + 1) * in / out)).
-inline void adaptive_range(int64_t i, int64_t in, int64_t out, int64_t& a, int64_t& b) {
-  a = (i * in) / out;
-  b = ((i + 1) * in + out - 1) / out;
 }
 
 }  // namespace
@@ -249,13 +206,14 @@ void avg_pool2d(const Tensor& out, const Tensor& self, IntArrayRef kernel_size, 
   const T* xp = x.data_ptr<T>();
   cv::DenseOut<T> y(out);
   T* yp = y.data();
+  const pool::AvgRule rule = pool::avg_rule(count_include_pad, divisor_override);
   const int64_t HW = g.ih * g.iw, OHW = g.oh * g.ow;
   parallel_for(g.planes, OHW * g.kh * g.kw, [&](int64_t b, int64_t e) {
     for (int64_t p = b; p < e; ++p) {
       const T* plane = xp + p * HW;
       for (int64_t oh = 0; oh < g.oh; ++oh) {
         for (int64_t ow = 0; ow < g.ow; ++ow) {
-          const AvgWindow a = avg_window(g, oh, ow, count_include_pad, divisor_override);
+          const pool::Window a = pool::avg_window(g, oh, ow, rule);
           T s = 0;
           for (int64_t ih = a.h0; ih < a.h1; ++ih)
             for (int64_t iw = a.w0; iw < a.w1; ++iw) s += plane[ih * g.iw + iw];
@@ -278,6 +236,7 @@ void avg_pool2d_backward(const Tensor& out, const Tensor& grad_output, const Ten
   const T* gyp = gy.data_ptr<T>();
   cv::DenseOut<T> gx(out);
   T* gxp = gx.data();
+  const pool::AvgRule rule = pool::avg_rule(count_include_pad, divisor_override);
   const int64_t HW = g.ih * g.iw, OHW = g.oh * g.ow;
   parallel_for(g.planes, OHW * g.kh * g.kw, [&](int64_t b, int64_t e) {
     for (int64_t p = b; p < e; ++p) {
@@ -285,7 +244,7 @@ void avg_pool2d_backward(const Tensor& out, const Tensor& grad_output, const Ten
       std::fill(plane, plane + HW, T(0));
       for (int64_t oh = 0; oh < g.oh; ++oh) {
         for (int64_t ow = 0; ow < g.ow; ++ow) {
-          const AvgWindow a = avg_window(g, oh, ow, count_include_pad, divisor_override);
+          const pool::Window a = pool::avg_window(g, oh, ow, rule);
           if (a.divisor == 0) continue;
           const T v = gyp[p * OHW + oh * g.ow + ow] / static_cast<T>(a.divisor);
           for (int64_t ih = a.h0; ih < a.h1; ++ih)
@@ -301,8 +260,8 @@ template <typename T>
 void adaptive_avg_pool2d(const Tensor& out, const Tensor& self, IntArrayRef output_size) {
   (void)output_size;  // out has it
   if (out.numel() == 0) return;
-  const int64_t H = self.size(-2), W = self.size(-1), OH = out.size(-2), OW = out.size(-1);
-  const int64_t planes = self.numel() / (H * W);
+  const pool::Adaptive g = pool::adaptive_geom(self, out);
+  const int64_t planes = g.planes, H = g.ih, W = g.iw, OH = g.oh, OW = g.ow;
   const Tensor x = cv::dense<T>(self);
   const T* xp = x.data_ptr<T>();
   cv::DenseOut<T> y(out);
@@ -312,10 +271,10 @@ void adaptive_avg_pool2d(const Tensor& out, const Tensor& self, IntArrayRef outp
       const T* plane = xp + p * H * W;
       for (int64_t oh = 0; oh < OH; ++oh) {
         int64_t h0, h1;
-        adaptive_range(oh, H, OH, h0, h1);
+        pool::adaptive_range(oh, H, OH, h0, h1);
         for (int64_t ow = 0; ow < OW; ++ow) {
           int64_t w0, w1;
-          adaptive_range(ow, W, OW, w0, w1);
+          pool::adaptive_range(ow, W, OW, w0, w1);
           T s = 0;
           for (int64_t ih = h0; ih < h1; ++ih)
             for (int64_t iw = w0; iw < w1; ++iw) s += plane[ih * W + iw];
@@ -331,8 +290,8 @@ template <typename T>
 void adaptive_avg_pool2d_backward(const Tensor& out, const Tensor& grad_output, const Tensor& self) {
   (void)self;  // out has its shape
   if (out.numel() == 0) return;
-  const int64_t H = out.size(-2), W = out.size(-1), OH = grad_output.size(-2), OW = grad_output.size(-1);
-  const int64_t planes = out.numel() / (H * W);
+  const pool::Adaptive g = pool::adaptive_geom(out, grad_output);
+  const int64_t planes = g.planes, H = g.ih, W = g.iw, OH = g.oh, OW = g.ow;
   const Tensor gy = cv::dense<T>(grad_output);
   const T* gyp = gy.data_ptr<T>();
   cv::DenseOut<T> gx(out);
@@ -343,10 +302,10 @@ void adaptive_avg_pool2d_backward(const Tensor& out, const Tensor& grad_output, 
       std::fill(plane, plane + H * W, T(0));
       for (int64_t oh = 0; oh < OH; ++oh) {
         int64_t h0, h1;
-        adaptive_range(oh, H, OH, h0, h1);
+        pool::adaptive_range(oh, H, OH, h0, h1);
         for (int64_t ow = 0; ow < OW; ++ow) {
           int64_t w0, w1;
-          adaptive_range(ow, W, OW, w0, w1);
+          pool::adaptive_range(ow, W, OW, w0, w1);
           const T v = gyp[(p * OH + oh) * OW + ow] / static_cast<T>((h1 - h0) * (w1 - w0));
           for (int64_t ih = h0; ih < h1; ++ih)
             for (int64_t iw = w0; iw < w1; ++iw) plane[ih * W + iw] += v;

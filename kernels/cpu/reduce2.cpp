@@ -7,6 +7,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "../common/reduce_dims.h"
 #include "ix_walk.h"
 #include "kernel_decls.h"
 #include "parallel.h"
@@ -15,8 +16,9 @@ namespace dg::cpu {
 
 namespace {
 
-template <typename T>
-using acc_t = std::conditional_t<std::is_integral_v<T>, int64_t, double>;
+using reducing::acc_t;
+using reducing::all_dims;
+using reducing::dims_mask;
 
 struct Plan {
   std::vector<int64_t> outer, inner;  // offsets into self, in elements
@@ -25,15 +27,6 @@ struct Plan {
 Plan plan(const Tensor& self, const std::vector<bool>& reduced) {
   const ix::Split s = ix::split_dims(self, reduced);
   return Plan{ix::offsets(s.kept_sizes, s.kept_strides), ix::offsets(s.picked_sizes, s.picked_strides)};
-}
-
-std::vector<bool> mask_of(int64_t ndim, IntArrayRef dim) {
-  std::vector<bool> m(static_cast<size_t>(ndim), dim.empty());
-  for (int64_t d : dim) {
-    if (ndim == 0) continue;
-    m[static_cast<size_t>(d < 0 ? d + ndim : d)] = true;
-  }
-  return m;
 }
 
 // out[o] = fold over the inner offsets of self at outer offset o. `out` is a
@@ -95,9 +88,7 @@ int64_t arg_extreme(const T* base, const std::vector<int64_t>& inner) {
 
 template <typename T, bool Max>
 void arg_reduce(const Tensor& out, const Tensor& self, std::optional<int64_t> dim) {
-  const std::vector<bool> reduced =
-      dim ? mask_of(self.dim(), IntArrayRef(*dim)) : std::vector<bool>(static_cast<size_t>(self.dim()), true);
-  reduce<T, int64_t>(out, self, reduced, [](const T* b, const std::vector<int64_t>& in) {
+  reduce<T, int64_t>(out, self, reducing::arg_dims(self.dim(), dim), [](const T* b, const std::vector<int64_t>& in) {
     return arg_extreme<T, Max>(b, in);
   });
 }
@@ -106,25 +97,25 @@ void arg_reduce(const Tensor& out, const Tensor& self, std::optional<int64_t> di
 
 template <typename T>
 void prod(const Tensor& out, const Tensor& self) {
-  reduce<T, T>(out, self, std::vector<bool>(static_cast<size_t>(self.dim()), true), product<T>);
+  reduce<T, T>(out, self, all_dims(self.dim()), product<T>);
 }
 
 template <typename T>
 void prod_dim(const Tensor& out, const Tensor& self, int64_t dim, bool keepdim) {
   (void)keepdim;
-  reduce<T, T>(out, self, mask_of(self.dim(), IntArrayRef(dim)), product<T>);
+  reduce<T, T>(out, self, dims_mask(self.dim(), IntArrayRef(dim)), product<T>);
 }
 
 template <typename T>
 void amax(const Tensor& out, const Tensor& self, IntArrayRef dim, bool keepdim) {
   (void)keepdim;
-  reduce<T, T>(out, self, mask_of(self.dim(), dim), extreme<T, true>);
+  reduce<T, T>(out, self, dims_mask(self.dim(), dim), extreme<T, true>);
 }
 
 template <typename T>
 void amin(const Tensor& out, const Tensor& self, IntArrayRef dim, bool keepdim) {
   (void)keepdim;
-  reduce<T, T>(out, self, mask_of(self.dim(), dim), extreme<T, false>);
+  reduce<T, T>(out, self, dims_mask(self.dim(), dim), extreme<T, false>);
 }
 
 template <typename T>
@@ -149,7 +140,7 @@ void cumsum(const Tensor& out, const Tensor& self, int64_t dim) {
     return;
   }
   const int64_t d = dim < 0 ? dim + self.dim() : dim;
-  const std::vector<bool> line = mask_of(self.dim(), IntArrayRef(d));
+  const std::vector<bool> line = dims_mask(self.dim(), IntArrayRef(d));
   const ix::Split si = ix::split_dims(self, line), so = ix::split_dims(out, line);
   const std::vector<int64_t> in_outer = ix::offsets(si.kept_sizes, si.kept_strides);
   const std::vector<int64_t> out_outer = ix::offsets(so.kept_sizes, so.kept_strides);

@@ -3,11 +3,10 @@
 // kernels move values between two geometries through a scratch storage that
 // covers both, so they are correct for any strides, overlapping ones (stride
 // 0, expanded tensors) included.
-#include <algorithm>
 #include <cstdint>
-#include <utility>
 #include <vector>
 
+#include "../common/storage_geometry.h"
 #include "kernel_decls.h"
 
 namespace dg::cpu {
@@ -39,48 +38,7 @@ void for_each_offset(IntArrayRef sizes, IntArrayRef s1, IntArrayRef s2, F&& f) {
   }
 }
 
-struct Geometry {
-  IntArrayRef sizes;
-  IntArrayRef strides;
-  int64_t offset;
-
-  bool empty() const {
-    return std::any_of(sizes.begin(), sizes.end(), [](int64_t s) { return s == 0; });
-  }
-  // The last storage index it reaches (meta checked strides >= 0, no overflow).
-  int64_t last() const {
-    int64_t r = offset;
-    for (size_t i = 0; i < sizes.size(); ++i) r += (sizes[i] - 1) * strides[i];
-    return r;
-  }
-};
-
-// The storage range [lo, hi] both geometries touch (lo > hi when neither touches any).
-void storage_range(const Geometry& a, const Geometry& b, int64_t& lo, int64_t& hi) {
-  lo = INT64_MAX;
-  hi = -1;
-  for (const Geometry* g : {&a, &b}) {
-    if (g->empty()) continue;
-    lo = std::min(lo, g->offset);
-    hi = std::max(hi, g->last());
-  }
-}
-
-// A sufficient test that no two elements share a storage index: sorted by
-// stride, each dim steps past everything the smaller dims reach.
-bool non_overlapping(const Geometry& g) {
-  std::vector<std::pair<int64_t, int64_t>> dims;  // (stride, size) of dims with size > 1
-  for (size_t i = 0; i < g.sizes.size(); ++i) {
-    if (g.sizes[i] > 1) dims.emplace_back(g.strides[i], g.sizes[i]);
-  }
-  std::sort(dims.begin(), dims.end());
-  int64_t reach = 0;  // the largest offset the dims so far reach
-  for (const auto& [stride, size] : dims) {
-    if (stride <= reach) return false;
-    reach += (size - 1) * stride;
-  }
-  return true;
-}
+using storage::Geometry;
 
 // How many elements of geometry g map to each storage index of [lo, lo + n).
 std::vector<int64_t> counts(const Geometry& g, int64_t lo, int64_t n) {
@@ -98,15 +56,13 @@ template <typename T>
 void scatter_gather(const Tensor& out, const Tensor& src, const Geometry& from, const Geometry& to, bool divide_src,
                     bool divide_out) {  // divide_* are skipped for geometries that cannot overlap
   T* o = out.data_ptr<T>();
-  if (out.numel() == 0) return;
-  int64_t lo = 0, hi = -1;
-  storage_range(from, to, lo, hi);
-  if (to.empty()) return;
-  const int64_t n = hi - lo + 1;
+  if (out.numel() == 0 || to.empty()) return;
+  const storage::Range r = storage::storage_range(from, to);
+  const int64_t lo = r.lo, n = r.n;
   std::vector<T> buf(static_cast<size_t>(n), T(0));
   const T* s = src.data_ptr<T>();
-  divide_src = divide_src && !non_overlapping(from);
-  divide_out = divide_out && !non_overlapping(to);
+  divide_src = divide_src && storage::may_share(from);
+  divide_out = divide_out && storage::may_share(to);
   if (divide_src) {
     const std::vector<int64_t> c = counts(from, lo, n);
     for_each_offset(from.sizes, src.strides(), from.strides, [&](int64_t os, int64_t og) {

@@ -5,6 +5,7 @@
 
 #include <array>
 #include <mutex>
+#include <type_traits>
 
 #include "blas.cuh"
 #include "dynagrad/error.h"
@@ -38,7 +39,9 @@ cublasHandle_t handle(const char* op, int device) {
   std::call_once(made[device], [&] {
     DeviceGuard g(device);
     check_blas(cublasCreate(&handles[device]), op, "cublasCreate");
-    check_blas(cublasSetMathMode(handles[device], CUBLAS_PEDANTIC_MATH), op, "cublasSetMathMode");
+    // Default math: float products stay float (TF32 only with CUBLAS_TF32_TENSOR_OP_MATH),
+    // 16-bit products use tensor cores with float accumulation.
+    check_blas(cublasSetMathMode(handles[device], CUBLAS_DEFAULT_MATH), op, "cublasSetMathMode");
   });
   check_blas(cublasSetStream(handles[device], stream(device)), op, "cublasSetStream");
   return handles[device];
@@ -59,6 +62,30 @@ cublasStatus_t strided_batched(cublasHandle_t h, cublasOperation_t ta, cublasOpe
                                const double* alpha, const double* a, int lda, long long sa, const double* b, int ldb,
                                long long sb, const double* beta, double* c, int ldc, long long sc, int batch) {
   return cublasDgemmStridedBatched(h, ta, tb, m, n, k, alpha, a, lda, sa, b, ldb, sb, beta, c, ldc, sc, batch);
+}
+
+// The 16-bit floats: float accumulation (CUBLAS_COMPUTE_32F), float alpha
+// and beta, 16-bit operands and result.
+template <typename T>
+cublasStatus_t strided_batched_16(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k,
+                                  float alpha, const T* a, int lda, long long sa, const T* b, int ldb, long long sb,
+                                  float beta, T* c, int ldc, long long sc, int batch) {
+  const cudaDataType_t type = std::is_same_v<T, Half> ? CUDA_R_16F : CUDA_R_16BF;
+  return cublasGemmStridedBatchedEx(h, ta, tb, m, n, k, &alpha, a, type, lda, sa, b, type, ldb, sb, &beta, c, type,
+                                    ldc, sc, batch, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
+}
+cublasStatus_t strided_batched(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k,
+                               const Half* alpha, const Half* a, int lda, long long sa, const Half* b, int ldb,
+                               long long sb, const Half* beta, Half* c, int ldc, long long sc, int batch) {
+  return strided_batched_16(h, ta, tb, m, n, k, float(*alpha), a, lda, sa, b, ldb, sb, float(*beta), c, ldc, sc,
+                            batch);
+}
+cublasStatus_t strided_batched(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k,
+                               const BFloat16* alpha, const BFloat16* a, int lda, long long sa, const BFloat16* b,
+                               int ldb, long long sb, const BFloat16* beta, BFloat16* c, int ldc, long long sc,
+                               int batch) {
+  return strided_batched_16(h, ta, tb, m, n, k, float(*alpha), a, lda, sa, b, ldb, sb, float(*beta), c, ldc, sc,
+                            batch);
 }
 
 }  // namespace
@@ -84,5 +111,10 @@ template void gemm<float>(const char*, int, bool, bool, int64_t, int64_t, int64_
                           int64_t, const float*, int64_t, int64_t, float, float*, int64_t, int64_t, int64_t);
 template void gemm<double>(const char*, int, bool, bool, int64_t, int64_t, int64_t, double, const double*, int64_t,
                            int64_t, const double*, int64_t, int64_t, double, double*, int64_t, int64_t, int64_t);
+template void gemm<Half>(const char*, int, bool, bool, int64_t, int64_t, int64_t, Half, const Half*, int64_t, int64_t,
+                         const Half*, int64_t, int64_t, Half, Half*, int64_t, int64_t, int64_t);
+template void gemm<BFloat16>(const char*, int, bool, bool, int64_t, int64_t, int64_t, BFloat16, const BFloat16*,
+                             int64_t, int64_t, const BFloat16*, int64_t, int64_t, BFloat16, BFloat16*, int64_t, int64_t,
+                             int64_t);
 
 }  // namespace dg::cuda

@@ -13,7 +13,8 @@ namespace dg::cuda {
 // where A_b = a + b * stride_a is row-major m x k (trans_a: k x m) with
 // leading dimension lda (elements between rows), likewise B_b (k x n, or
 // n x k when trans_b) and C_b (m x n, ldc). Runs on `device`'s stream;
-// float and double. Throws a dg::Error naming `op` if cuBLAS fails.
+// float, double, and the 16-bit floats (accumulating in float). Throws a
+// dg::Error naming `op` if cuBLAS fails.
 template <typename T>
 void gemm(const char* op, int device, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha,
           const T* a, int64_t lda, int64_t stride_a, const T* b, int64_t ldb, int64_t stride_b, T beta, T* c,

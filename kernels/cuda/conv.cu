@@ -17,8 +17,9 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "../common/conv_geometry.h"
 #include "blas.cuh"
-#include "dynagrad/meta.h"
+#include "cuda_common.cuh"
 #include "kernel_decls.h"
 #include "loops.cuh"
 
@@ -26,58 +27,17 @@ namespace dg::cuda {
 
 namespace {
 
-constexpr int kMaxSpatial = 3;
+using conv::kMaxSpatial;
+using ConvGeom = conv::Geom;
 constexpr int64_t kColumnBytes = int64_t(256) << 20;
 
-// One ordinary convolution: x [N, C, *in] * w [O, C / G, *k] -> y [N, O, *out].
-// Fewer than three spatial dims are padded in front with size-1 dims (kernel
-// 1, stride 1, no padding), so every loop below is 3-D.
-struct ConvGeom {
-  int64_t N, C, O, G;
-  int64_t in[kMaxSpatial], k[kMaxSpatial], out[kMaxSpatial];
-  int64_t s[kMaxSpatial], p[kMaxSpatial], d[kMaxSpatial];
-
-  __host__ __device__ int64_t Cg() const { return C / G; }
-  __host__ __device__ int64_t Og() const { return O / G; }
-  __host__ __device__ int64_t in_numel() const { return in[0] * in[1] * in[2]; }
-  __host__ __device__ int64_t taps() const { return k[0] * k[1] * k[2]; }
-  __host__ __device__ int64_t out_numel() const { return out[0] * out[1] * out[2]; }
-  // The input is its own column matrix: one tap, reading each output
-  // position's own input position.
-  bool pointwise() const {
-    for (int j = 0; j < kMaxSpatial; ++j)
-      if (k[j] != 1 || s[j] != 1 || p[j] != 0 || in[j] != out[j]) return false;
-    return true;
-  }
-};
-
-ConvGeom make_geom(IntArrayRef x, IntArrayRef w, IntArrayRef y, IntArrayRef stride, IntArrayRef padding,
-                   IntArrayRef dilation, int64_t groups) {
-  const char* op = "convolution";
-  const int64_t spatial = static_cast<int64_t>(w.size()) - 2;
-  DG_CHECK(spatial >= 1 && spatial <= kMaxSpatial, op, ": expected 1 to ", kMaxSpatial,
-           " spatial dimensions, got weight of shape ", w);
-  const DimVector s = meta::expand_param(op, "stride", stride, spatial);
-  const DimVector p = meta::expand_param(op, "padding", padding, spatial);
-  const DimVector d = meta::expand_param(op, "dilation", dilation, spatial);
-  ConvGeom g{};
-  g.N = x[0], g.C = x[1], g.O = w[0], g.G = groups;
-  const int64_t lead = kMaxSpatial - spatial;
-  for (int64_t j = 0; j < kMaxSpatial; ++j) {
-    const bool real = j >= lead;
-    const size_t i = static_cast<size_t>(j - lead);
-    g.in[j] = real ? x[2 + i] : 1;
-    g.k[j] = real ? w[2 + i] : 1;
-    g.out[j] = real ? y[2 + i] : 1;
-    g.s[j] = real ? s[i] : 1;
-    g.p[j] = real ? p[i] : 0;
-    g.d[j] = real ? d[i] : 1;
-  }
-  return g;
+// The input is its own column matrix: one tap, reading each output
+// position's own input position.
+bool pointwise(const ConvGeom& g) {
+  for (int j = 0; j < kMaxSpatial; ++j)
+    if (g.k[j] != 1 || g.s[j] != 1 || g.p[j] != 0 || g.in[j] != g.out[j]) return false;
+  return true;
 }
-
-#define DG_GRID_STRIDE(i, n) \
-  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < (n); i += int64_t(blockDim.x) * gridDim.x)
 
 // cols[n][c * K + tap][l] = x[n][c][l * stride - pad + tap * dilation], or 0
 // in the padding; for `samples` samples from x.
@@ -227,14 +187,14 @@ Mats<P> cols_mats(P* cols, const ConvGeom& g) {
 template <typename T>
 const T* columns(const char* op, int device, const ConvGeom& g, const T* x, int64_t n0, int64_t nb, T* scratch) {
   const T* xs = x + n0 * g.C * g.in_numel();
-  if (g.pointwise()) return xs;
+  if (pointwise(g)) return xs;
   im2col<T>(op, device, g, nb, xs, scratch);
   return scratch;
 }
 
 // A scratch column buffer for `chunk` samples, or none when pointwise.
 Tensor column_buffer(const ConvGeom& g, int64_t chunk, ScalarType dtype, Device device) {
-  if (g.pointwise()) return Tensor();
+  if (pointwise(g)) return Tensor();
   return make_empty({chunk * g.C * g.taps() * g.out_numel()}, dtype, device);
 }
 
@@ -245,136 +205,123 @@ T* data_or_null(const Tensor& t) {
 
 // ---------------------------------------------------------------- the three products
 
+// A chunk of samples [n0, n0 + nb) of one product: its dense operands (a and
+// b in conv::Plan's roles), its dense output and the column scratch.
 template <typename T>
-void conv_forward(const char* op, const Tensor& y, const Tensor& x, const Tensor& w, const ConvGeom& g) {
-  DeviceGuard guard(y);
-  const int dev = guard.device();
-  DenseOut<T> yd(op, y);
-  if (g.Cg() == 0) {  // nothing to sum over
-    yd.zero(dev);
-    yd.finish();
+struct Chunk {
+  int dev;
+  const T* a;
+  const T* b;
+  T* out;
+  T* scratch;
+  int64_t n0, nb;
+};
+
+// Runs `body` on every chunk of the plan's samples, writing `out` through a
+// dense copy; zeros when `empty_sum` (the product sums over nothing).
+template <typename T, typename Body>
+void for_each_chunk(const char* op, const Tensor& out, const conv::Plan& p, bool empty_sum, const Body& body) {
+  DeviceGuard guard(out);
+  DenseOut<T> od(op, out);
+  if (empty_sum) {
+    od.zero(guard.device());
+    od.finish();
     return;
   }
-  const Tensor xd = dense<T>(op, x), wd = dense<T>(op, w);
-  const int64_t K = g.taps(), L = g.out_numel(), CgK = g.Cg() * K, Og = g.Og();
-  const int64_t chunk = chunk_samples(g.N, g.C * K * L, sizeof(T));
-  const Tensor scratch = column_buffer(g, chunk, y.dtype(), y.device());
+  const Tensor ad = dense<T>(op, p.a), bd = dense<T>(op, p.b);
+  const ConvGeom& g = p.g;
+  const int64_t chunk = chunk_samples(g.N, g.C * g.taps() * g.out_numel(), sizeof(T));
+  const Tensor scratch = column_buffer(g, chunk, out.dtype(), out.device());
   for (int64_t n0 = 0; n0 < g.N; n0 += chunk) {
-    const int64_t nb = std::min(chunk, g.N - n0);
-    const T* cols = columns<T>(op, dev, g, xd.data_ptr<T>(), n0, nb, data_or_null<T>(scratch));
+    body(Chunk<T>{guard.device(), ad.data_ptr<T>(), bd.data_ptr<T>(), od.data(), data_or_null<T>(scratch), n0,
+                  std::min(chunk, g.N - n0)});
+  }
+  od.finish();
+}
+
+// y = conv(x, w), x and w being the plan's a and b.
+template <typename T>
+void conv_forward(const char* op, const Tensor& y, const conv::Plan& p) {
+  const ConvGeom& g = p.g;
+  const int64_t L = g.out_numel(), CgK = g.Cg() * g.taps(), Og = g.Og();
+  for_each_chunk<T>(op, y, p, g.Cg() == 0, [&](const Chunk<T>& c) {
+    const T* cols = columns<T>(op, c.dev, g, c.a, c.n0, c.nb, c.scratch);
     // y_sg [Og, L] = W_g [Og, CgK] x cols_sg [CgK, L]
-    grouped_gemm<T>(op, dev, false, false, Og, L, CgK, {wd.data_ptr<T>(), CgK, 0, Og * CgK}, cols_mats(cols, g),
-                    T(0), {yd.data() + n0 * g.O * L, L, g.O * L, Og * L}, nb, g.G);
-  }
-  yd.finish();
+    grouped_gemm<T>(op, c.dev, false, false, Og, L, CgK, {c.b, CgK, 0, Og * CgK}, cols_mats(cols, g), T(0),
+                    {c.out + c.n0 * g.O * L, L, g.O * L, Og * L}, c.nb, g.G);
+  });
 }
 
+// gx from gy and w, the plan's a and b; nothing feeds gx without output
+// channels.
 template <typename T>
-void conv_backward_data(const char* op, const Tensor& gx, const Tensor& gy, const Tensor& w, const ConvGeom& g) {
-  DeviceGuard guard(gx);
-  const int dev = guard.device();
-  DenseOut<T> gxd(op, gx);
-  if (g.Og() == 0) {  // no output channel feeds any input
-    gxd.zero(dev);
-    gxd.finish();
-    return;
-  }
-  const Tensor gyd = dense<T>(op, gy), wd = dense<T>(op, w);
-  const int64_t K = g.taps(), L = g.out_numel(), CgK = g.Cg() * K, Og = g.Og(), IN = g.in_numel();
-  const int64_t chunk = chunk_samples(g.N, g.C * K * L, sizeof(T));
-  const Tensor scratch = column_buffer(g, chunk, gx.dtype(), gx.device());
-  for (int64_t n0 = 0; n0 < g.N; n0 += chunk) {
-    const int64_t nb = std::min(chunk, g.N - n0);
-    T* xs = gxd.data() + n0 * g.C * IN;
-    T* cols = g.pointwise() ? xs : scratch.data_ptr<T>();
+void conv_backward_data(const char* op, const Tensor& gx, const conv::Plan& p) {
+  const ConvGeom& g = p.g;
+  const int64_t L = g.out_numel(), CgK = g.Cg() * g.taps(), Og = g.Og(), IN = g.in_numel();
+  for_each_chunk<T>(op, gx, p, Og == 0, [&](const Chunk<T>& c) {
+    T* xs = c.out + c.n0 * g.C * IN;
+    T* cols = pointwise(g) ? xs : c.scratch;
     // cols_sg [CgK, L] = W_g^T (W_g is [Og, CgK]) x gy_sg [Og, L]
-    grouped_gemm<T>(op, dev, true, false, CgK, L, Og, {wd.data_ptr<T>(), CgK, 0, Og * CgK},
-                    {gyd.data_ptr<T>() + n0 * g.O * L, L, g.O * L, Og * L}, T(0), cols_mats(cols, g), nb, g.G);
-    if (!g.pointwise()) col2im<T>(op, dev, g, nb, cols, xs);
-  }
-  gxd.finish();
+    grouped_gemm<T>(op, c.dev, true, false, CgK, L, Og, {c.b, CgK, 0, Og * CgK},
+                    {c.a + c.n0 * g.O * L, L, g.O * L, Og * L}, T(0), cols_mats(cols, g), c.nb, g.G);
+    if (!pointwise(g)) col2im<T>(op, c.dev, g, c.nb, cols, xs);
+  });
 }
 
+// gw from gy and x, the plan's a and b; zeros without samples.
 template <typename T>
-void conv_backward_weight(const char* op, const Tensor& gw, const Tensor& gy, const Tensor& x, const ConvGeom& g) {
-  DeviceGuard guard(gw);
-  const int dev = guard.device();
-  DenseOut<T> gwd(op, gw);
-  if (g.N == 0) {  // no sample contributes
-    gwd.zero(dev);
-    gwd.finish();
-    return;
-  }
-  const Tensor gyd = dense<T>(op, gy), xd = dense<T>(op, x);
+void conv_backward_weight(const char* op, const Tensor& gw, const conv::Plan& p) {
+  const ConvGeom& g = p.g;
   const int64_t K = g.taps(), L = g.out_numel(), CgK = g.Cg() * K, Og = g.Og();
-  const int64_t chunk = chunk_samples(g.N, g.C * K * L, sizeof(T));
-  const Tensor scratch = column_buffer(g, chunk, gw.dtype(), gw.device());
-  for (int64_t n0 = 0; n0 < g.N; n0 += chunk) {
-    const int64_t nb = std::min(chunk, g.N - n0);
-    const T* cols = columns<T>(op, dev, g, xd.data_ptr<T>(), n0, nb, data_or_null<T>(scratch));
+  for_each_chunk<T>(op, gw, p, g.N == 0, [&](const Chunk<T>& c) {
+    const T* cols = columns<T>(op, c.dev, g, c.b, c.n0, c.nb, c.scratch);
     // gw_g [Og, CgK] (+)= gy_ng [Og, L] x cols_ng^T (cols_ng is [CgK, L]),
     // one sample at a time: every sample adds into the same gw.
-    for (int64_t i = 0; i < nb; ++i) {
-      const Mats<const T> c = cols_mats(cols + i * g.C * K * L, g);
-      grouped_gemm<T>(op, dev, false, true, Og, CgK, L, {gyd.data_ptr<T>() + (n0 + i) * g.O * L, L, 0, Og * L},
-                      c, n0 + i == 0 ? T(0) : T(1), {gwd.data(), CgK, 0, Og * CgK}, 1, g.G);
+    for (int64_t i = 0; i < c.nb; ++i) {
+      const int64_t n = c.n0 + i;
+      grouped_gemm<T>(op, c.dev, false, true, Og, CgK, L, {c.a + n * g.O * L, L, 0, Og * L},
+                      cols_mats(cols + i * g.C * K * L, g), n == 0 ? T(0) : T(1), {c.out, CgK, 0, Og * CgK}, 1, g.G);
     }
+  });
+}
+
+// Runs the product an op's plan names (kernels/common/conv_geometry.h).
+template <typename T>
+void run(const char* op, const Tensor& out, const conv::Plan& p) {
+  if (out.numel() == 0) return;
+  switch (p.product) {
+    case conv::Product::kForward: return conv_forward<T>(op, out, p);
+    case conv::Product::kBackwardData: return conv_backward_data<T>(op, out, p);
+    case conv::Product::kBackwardWeight: return conv_backward_weight<T>(op, out, p);
   }
-  gwd.finish();
 }
 
 }  // namespace
 
-// The ordinary convolution behind each op, in the roles (x, w, y) above.
+// output_padding is already in the shapes, and so are input_size and
+// weight_size (out's).
 template <typename T>
 void convolution_nobias(const Tensor& out, const Tensor& input, const Tensor& weight, IntArrayRef stride,
-                        IntArrayRef padding, IntArrayRef dilation, bool transposed, IntArrayRef output_padding,
+                        IntArrayRef padding, IntArrayRef dilation, bool transposed, IntArrayRef /*output_padding*/,
                         int64_t groups) {
-  (void)output_padding;  // already in out's shape
-  constexpr const char* op = "convolution";
-  if (out.numel() == 0) return;
-  if (!transposed) {
-    conv_forward<T>(op, out, input, weight,
-                    make_geom(input.sizes(), weight.sizes(), out.sizes(), stride, padding, dilation, groups));
-  } else {
-    conv_backward_data<T>(op, out, input, weight,
-                          make_geom(out.sizes(), weight.sizes(), input.sizes(), stride, padding, dilation, groups));
-  }
+  run<T>("convolution", out, conv::plan_convolution(out, input, weight, stride, padding, dilation, transposed, groups));
 }
 
 template <typename T>
 void convolution_backward_input(const Tensor& out, const Tensor& grad_output, const Tensor& weight,
-                                IntArrayRef input_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation,
-                                bool transposed, IntArrayRef output_padding, int64_t groups) {
-  (void)input_size;
-  (void)output_padding;
-  constexpr const char* op = "convolution_backward_input";
-  if (out.numel() == 0) return;
-  if (!transposed) {
-    conv_backward_data<T>(op, out, grad_output, weight,
-                          make_geom(out.sizes(), weight.sizes(), grad_output.sizes(), stride, padding, dilation, groups));
-  } else {
-    conv_forward<T>(op, out, grad_output, weight,
-                    make_geom(grad_output.sizes(), weight.sizes(), out.sizes(), stride, padding, dilation, groups));
-  }
+                                IntArrayRef /*input_size*/, IntArrayRef stride, IntArrayRef padding,
+                                IntArrayRef dilation, bool transposed, IntArrayRef /*output_padding*/, int64_t groups) {
+  run<T>("convolution_backward_input", out,
+         conv::plan_backward_input(out, grad_output, weight, stride, padding, dilation, transposed, groups));
 }
 
 template <typename T>
 void convolution_backward_weight(const Tensor& out, const Tensor& grad_output, const Tensor& input,
-                                 IntArrayRef weight_size, IntArrayRef stride, IntArrayRef padding,
-                                 IntArrayRef dilation, bool transposed, IntArrayRef output_padding, int64_t groups) {
-  (void)weight_size;
-  (void)output_padding;
-  constexpr const char* op = "convolution_backward_weight";
-  if (out.numel() == 0) return;
-  if (!transposed) {
-    conv_backward_weight<T>(op, out, grad_output, input,
-                            make_geom(input.sizes(), out.sizes(), grad_output.sizes(), stride, padding, dilation, groups));
-  } else {
-    // The transposed op's input plays the ordinary convolution's output.
-    conv_backward_weight<T>(op, out, input, grad_output,
-                            make_geom(grad_output.sizes(), out.sizes(), input.sizes(), stride, padding, dilation, groups));
-  }
+                                 IntArrayRef /*weight_size*/, IntArrayRef stride, IntArrayRef padding,
+                                 IntArrayRef dilation, bool transposed, IntArrayRef /*output_padding*/,
+                                 int64_t groups) {
+  run<T>("convolution_backward_weight", out,
+         conv::plan_backward_weight(out, grad_output, input, stride, padding, dilation, transposed, groups));
 }
 
 }  // namespace dg::cuda

@@ -3,6 +3,7 @@
 // kernels/cpu/copy.cpp.
 #include <type_traits>
 
+#include "../common/copy_route.h"
 #include "kernel_decls.h"
 #include "loops.cuh"
 
@@ -12,13 +13,7 @@ namespace {
 
 template <typename Dst, typename Src>
 struct Convert {
-  __device__ Dst operator()(Src v) const {
-    if constexpr (std::is_same_v<Dst, bool>) {
-      return v != Src(0);  // NaN != 0, so NaN -> true, as in PyTorch
-    } else {
-      return static_cast<Dst>(v);
-    }
-  }
+  __device__ Dst operator()(Src v) const { return copying::convert<Dst>(v); }
 };
 
 template <typename T>
@@ -42,15 +37,11 @@ void copy_(const Tensor& self, const Tensor& src_any) {
   // dtype; the conversion and any broadcast then run here.
   const bool here = src_any.is_cuda() && src_any.device().index == self.device().index;
   const Tensor src = here ? src_any : dg::detail::copy_to_device(src_any, self.device());
-  if (loop::partially_overlaps(self, src)) {
-    copy_from<T>(self, src.clone());  // read everything before anything is written
-    return;
+  switch (copying::route(self, src)) {
+    case copying::Route::ViaTemporary: copy_from<T>(self, src.clone()); return;
+    case copying::Route::Bytes: device_memcpy("copy_", self, src); return;
+    case copying::Route::Elementwise: copy_from<T>(self, src); return;
   }
-  if (self.is_contiguous() && src.is_contiguous() && src.dtype() == self.dtype() && src.sizes() == self.sizes()) {
-    device_memcpy("copy_", self, src);
-    return;
-  }
-  copy_from<T>(self, src);
 }
 
 template <typename T>

@@ -45,4 +45,9 @@ inline unsigned grid_for(int64_t n) {
   return static_cast<unsigned>(blocks < 65535 * 8 ? (blocks > 0 ? blocks : 1) : 65535 * 8);
 }
 
+// Device code: the body runs for every i in [0, n) that falls to this thread
+// of a grid_for(n) launch, striding by the whole grid.
+#define DG_GRID_STRIDE(i, n) \
+  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < (n); i += int64_t(blockDim.x) * gridDim.x)
+
 }  // namespace dg::cuda

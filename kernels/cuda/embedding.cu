@@ -1,7 +1,8 @@
 // CUDA embedding lookups and their gradient: embedding, embedding_backward,
 // embedding_backward_adjoint; the counterparts of those in
 // kernels/cpu/nn.cpp. One thread per (index, column) element; the backward
-// adds rows atomically, since indices repeat.
+// adds rows atomically, since indices repeat. The metas have checked every
+// index (on the host), so the kernels index unchecked.
 #include <cstdint>
 
 #include "index_walk.cuh"
@@ -10,21 +11,6 @@
 namespace dg::cuda {
 
 namespace {
-
-// The CPU kernels check the indices before writing anything (the meta does
-// not); a CUDA index is read back to the host for the same error, as
-// meta::check_index_range does for the other index ops: an out-of-range row
-// would otherwise be an illegal address on the device.
-void check_indices(const Tensor& indices, int64_t rows) {
-  if (indices.numel() == 0) return;
-  const Tensor host = detail::copy_to_device(indices, Device(kCPU));  // contiguous
-  const int64_t* ix = host.data_ptr<int64_t>();
-  for (int64_t k = 0; k < host.numel(); ++k) {
-    const int64_t r = ix[k];
-    DG_CHECK(r >= 0 && r < rows, "embedding: index ", r, " is out of range for weight with ", rows,
-             " rows (expected 0..", rows - 1, ")");
-  }
-}
 
 // s with `last` appended: the walk over indices.sizes() + [D] adds the
 // column dim to every operand.
@@ -94,10 +80,8 @@ void lookup(const char* op, const Tensor& out, const Tensor& weight, const Tenso
 template <typename T>
 void embedding(const Tensor& out, const Tensor& weight, const Tensor& indices, int64_t padding_idx,
                bool scale_grad_by_freq, bool sparse) {
-  (void)padding_idx;
   (void)scale_grad_by_freq;
   (void)sparse;
-  check_indices(indices, weight.size(0));
   lookup<T>("embedding", out, weight, indices, /*scaled=*/false, RowScale{nullptr, padding_idx});
 }
 
@@ -106,7 +90,6 @@ void embedding_backward(const Tensor& out, const Tensor& grad, const Tensor& ind
                         int64_t padding_idx, bool scale_grad_by_freq, bool sparse) {
   (void)sparse;
   const char* op = "embedding_backward";
-  check_indices(indices, num_weights);
   zero_<T>(out);
   if (out.numel() == 0) return;
   const Tensor counts = row_counts(op, indices, num_weights, scale_grad_by_freq);
@@ -131,10 +114,8 @@ template <typename T>
 void embedding_backward_adjoint(const Tensor& out, const Tensor& grad_weight, const Tensor& indices,
                                 int64_t padding_idx, bool scale_grad_by_freq) {
   const char* op = "embedding_backward_adjoint";
-  const int64_t rows = grad_weight.size(0);
-  check_indices(indices, rows);
   if (out.numel() == 0) return;
-  const Tensor counts = row_counts(op, indices, rows, scale_grad_by_freq);
+  const Tensor counts = row_counts(op, indices, grad_weight.size(0), scale_grad_by_freq);
   lookup<T>(op, out, grad_weight, indices, /*scaled=*/true, row_scale(counts, padding_idx));
 }
 

@@ -7,6 +7,7 @@
 // call these with out == self.
 #include <cstdint>
 
+#include "../common/index_geometry.h"
 #include "index_walk.cuh"
 #include "kernel_decls.h"
 #include "loops.cuh"
@@ -15,20 +16,30 @@ namespace dg::cuda {
 
 namespace {
 
-// The stride of dim d, or 0 for a 0-dim tensor (which acts as shape [1]).
-int64_t stride_or_zero(const Tensor& t, int64_t d) { return t.dim() == 0 ? 0 : t.stride(d); }
+using ixgeom::stride_or_zero;
+using ixgeom::wrap;
 
-int64_t wrap(int64_t dim, int64_t ndim) { return dim < 0 ? dim + (ndim == 0 ? 1 : ndim) : dim; }
+// One gather/scatter element: f(other_off, target_off), the target's offset
+// with the index's value as its position along the op's dim.
+template <typename F>
+struct AtIndex {
+  const int64_t* ip;
+  int64_t s_d;
+  F f;
+  __device__ void operator()(const int64_t* off) const { f(off[1], off[2] + ip[off[0]] * s_d); }
+};
 
-// t's strides over the first `nd` dims with dim d (and dims t lacks) at 0,
-// for the gather/scatter walk over the index's shape: positions along every
-// dim but d are shared with the index, the one along d comes from its value.
-DimVector strides_except(const Tensor& t, int64_t d, int64_t nd) {
-  DimVector s(static_cast<size_t>(nd), 0);
-  for (int64_t k = 0; k < nd; ++k) {
-    if (k != d && k < t.dim()) s[k] = t.stride(k);
-  }
-  return s;
+// The gather/scatter walk over the index's shape: `other` (out for gather,
+// src for scatter) shares the index's position, `target` (self for gather,
+// out for scatter) takes the index's value along dim.
+template <typename F>
+void walk_index(const char* op, const Tensor& out, const Tensor& index, const Tensor& other, const Tensor& target,
+                int64_t dim, const F& f) {
+  const int64_t d = wrap(dim, target.dim());
+  walk::for_each<3>(op, out, index.sizes(),
+                    {DimVector(index.strides()), DimVector(other.strides()),
+                     ixgeom::strides_except(target, d, index.dim())},
+                    AtIndex<F>{index.data_ptr<int64_t>(), stride_or_zero(target, d), f});
 }
 
 template <typename T>
@@ -111,29 +122,18 @@ void index_select(const Tensor& out, const Tensor& self, int64_t dim, const Tens
 template <typename T>
 void gather(const Tensor& out, const Tensor& self, int64_t dim, const Tensor& index, bool sparse_grad) {
   (void)sparse_grad;
-  const int64_t d = wrap(dim, self.dim());
-  const int64_t* ip = index.data_ptr<int64_t>();
   const T* in = self.data_ptr<T>();
   T* o = out.data_ptr<T>();
-  const int64_t s_d = stride_or_zero(self, d);
-  // Over index's shape (out has it too): index, out, self without dim d.
-  walk::for_each<3>("gather", out, index.sizes(),
-                    {DimVector(index.strides()), DimVector(out.strides()), strides_except(self, d, index.dim())},
-                    [=] __device__(const int64_t* off) { o[off[1]] = in[off[2] + ip[off[0]] * s_d]; });
+  walk_index("gather", out, index, out, self, dim, [=] __device__(int64_t oo, int64_t so) { o[oo] = in[so]; });
 }
 
 template <typename T>
 void scatter_add(const Tensor& out, const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src) {
   copy_unless_same<T>("scatter_add", out, self);
-  const int64_t d = wrap(dim, self.dim());
-  const int64_t* ip = index.data_ptr<int64_t>();
   const T* sp = src.data_ptr<T>();
   T* o = out.data_ptr<T>();
-  const int64_t s_d = stride_or_zero(out, d);
-  // Over index's shape: index, src, out without dim d.
-  walk::for_each<3>("scatter_add", out, index.sizes(),
-                    {DimVector(index.strides()), DimVector(src.strides()), strides_except(out, d, index.dim())},
-                    [=] __device__(const int64_t* off) { walk::atomic_add(o + off[2] + ip[off[0]] * s_d, sp[off[1]]); });
+  walk_index("scatter_add", out, index, src, out, dim,
+             [=] __device__(int64_t so, int64_t oo) { walk::atomic_add(o + oo, sp[so]); });
 }
 
 template <typename T>
@@ -173,19 +173,10 @@ void masked_fill_tensor(const Tensor& out, const Tensor& self, const Tensor& mas
 template <typename T>
 void flip(const Tensor& out, const Tensor& self, IntArrayRef dims) {
   if (out.numel() == 0) return;
-  // Read self through negated strides on the flipped dims, starting from
-  // their last element.
-  DimVector strides(self.strides());
-  int64_t start = 0;
-  for (int64_t dim : dims) {
-    if (self.dim() == 0) continue;
-    const int64_t d = wrap(dim, self.dim());
-    start += (self.size(d) - 1) * self.stride(d);
-    strides[d] = -strides[d];
-  }
-  const T* in = self.data_ptr<T>() + start;
+  const ixgeom::FlippedRead r = ixgeom::flipped_read(self, dims);
+  const T* in = self.data_ptr<T>() + r.start;
   T* o = out.data_ptr<T>();
-  walk::for_each<2>("flip", out, self.sizes(), {strides, DimVector(out.strides())},
+  walk::for_each<2>("flip", out, self.sizes(), {r.strides, DimVector(out.strides())},
                     [=] __device__(const int64_t* off) { o[off[1]] = in[off[0]]; });
 }
 

@@ -1,7 +1,8 @@
 // CUDA kernels of the neural-network functions: softmax / log_softmax and
 // their backward helpers (a warp or a block per line along `dim`, any
 // strides) and the class pick of nll_loss with its gradient. The
-// counterparts of the same kernels in kernels/cpu/nn.cpp.
+// counterparts of the same kernels in kernels/cpu/nn.cpp. The metas have
+// checked the class targets (on the host), so the picks index unchecked.
 #include <cstdint>
 #include <limits>
 
@@ -148,26 +149,6 @@ void softmax_backward_impl(const char* op, const Tensor& out, const Tensor& grad
 
 // ---- nll_pick -----------------------------------------------------------------
 
-// Checks every class target before anything is written, as the CPU kernel
-// does. The targets are read on the host (this waits for the device): an
-// out-of-range class would otherwise read or write out of bounds.
-void check_targets(const Tensor& target, int64_t classes, int64_t ignore_index) {
-  const Tensor host = dg::detail::to_host(target);
-  const int64_t* t = static_cast<const int64_t*>(host.data_ptr());
-  const int64_t nd = host.dim(), n = host.numel();
-  for (int64_t k = 0; k < n; ++k) {
-    int64_t off = 0, rest = k;
-    for (int64_t d = nd; d-- > 0;) {
-      off += (rest % host.size(d)) * host.stride(d);
-      rest /= host.size(d);
-    }
-    const int64_t c = t[off];
-    DG_CHECK(c == ignore_index || (c >= 0 && c < classes), "nll_loss: target ", c,
-             " is out of range for input with ", classes, " classes (expected 0..", classes - 1,
-             ", or ignore_index ", ignore_index, ")");
-  }
-}
-
 // Geometry of a [N, C, d...] tensor seen from the [N, d...] target shape:
 // the offset of element (n, 0, d...) for target index k, and the class step.
 struct ClassView {
@@ -253,14 +234,13 @@ void log_softmax_backward_data(const Tensor& out, const Tensor& grad_output, con
 
 template <typename T>
 void nll_pick(const Tensor& out, const Tensor& self, const Tensor& target, int64_t ignore_index) {
-  check_targets(target, self.size(1), ignore_index);
   pick<T, false>("_nll_pick", out, self, target, ignore_index);
 }
 
 template <typename T>
 void nll_pick_backward(const Tensor& out, const Tensor& grad, const Tensor& target, IntArrayRef self_sizes,
                        int64_t ignore_index) {
-  check_targets(target, self_sizes[1], ignore_index);
+  (void)self_sizes;  // out already has them
   gpu_nullary<T>("_nll_pick_backward", out, Zero<T>{});
   pick<T, true>("_nll_pick_backward", out, grad, target, ignore_index);
 }

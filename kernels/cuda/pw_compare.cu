@@ -4,6 +4,7 @@
 // next to two operands of dtype T.
 #include <cstdint>
 
+#include "../common/compare_ops.h"
 #include "kernel_decls.h"
 #include "loops.cuh"
 
@@ -23,59 +24,13 @@ void compare_scalar_kernel(const char* op, const Tensor& out, const Tensor& a, c
 
 }  // namespace
 
-// Each comparison is written once for tensors and once against a number
-// (converted to T first, so a float32 tensor compares with float32(0.1)).
-#define DG_PW_COMPARISON(name, op)                                                               \
-  template <typename T>                                                                          \
-  void name(const Tensor& out, const Tensor& self, const Tensor& other) {                        \
-    compare_kernel<T>(#name, out, self, other, [] __device__(T x, T y) -> bool { return x op y; }); \
-  }                                                                                              \
-  template <typename T>                                                                          \
-  void name##_scalar(const Tensor& out, const Tensor& self, const Scalar& other) {               \
-    const T c = other.to<T>();                                                                   \
-    compare_scalar_kernel<T>(#name, out, self, [c] __device__(T x) -> bool { return x op c; });  \
-  }
-
-DG_PW_COMPARISON(eq, ==)
-DG_PW_COMPARISON(ne, !=)
-DG_PW_COMPARISON(lt, <)
-DG_PW_COMPARISON(le, <=)
-DG_PW_COMPARISON(gt, >)
-DG_PW_COMPARISON(ge, >=)
-#undef DG_PW_COMPARISON
-
-// Truth is "nonzero": NaN counts as true, as in PyTorch.
-template <typename T>
-void logical_and(const Tensor& out, const Tensor& self, const Tensor& other) {
-  compare_kernel<T>("logical_and", out, self, other,
-                    [] __device__(T x, T y) -> bool { return (x != T(0)) && (y != T(0)); });
-}
-
-template <typename T>
-void logical_or(const Tensor& out, const Tensor& self, const Tensor& other) {
-  compare_kernel<T>("logical_or", out, self, other,
-                    [] __device__(T x, T y) -> bool { return (x != T(0)) || (y != T(0)); });
-}
-
-template <typename T>
-void logical_xor(const Tensor& out, const Tensor& self, const Tensor& other) {
-  compare_kernel<T>("logical_xor", out, self, other,
-                    [] __device__(T x, T y) -> bool { return (x != T(0)) != (y != T(0)); });
-}
-
-template <typename T>
-void logical_not(const Tensor& out, const Tensor& self) {
-  compare_scalar_kernel<T>("logical_not", out, self, [] __device__(T x) -> bool { return x == T(0); });
-}
+// eq ... ge, their _scalar forms and the logical ops (compare_ops.h).
+DG_DEFINE_COMPARE_KERNELS()
 
 template <typename T>
 void where(const Tensor& out, const Tensor& condition, const Tensor& self, const Tensor& other) {
-  // condition is kept out of promotion, so it arrives in its own dtype; the
-  // loop reads it as bool, so anything else must be refused here.
-  DG_CHECK(condition.dtype() == kBool, "where: expected condition to be a bool tensor, got ", condition.dtype(),
-           " (compare first, e.g. x.gt(0), or convert with ne(0))");
-  gpu_elementwise<T, bool, T, T>("where", out, [] __device__(bool c, T x, T y) { return c ? x : y; }, condition,
-                                 self, other);
+  cmp::check_where_condition(condition);
+  gpu_elementwise<T, bool, T, T>("where", out, cmp::Select{}, condition, self, other);
 }
 
 }  // namespace dg::cuda

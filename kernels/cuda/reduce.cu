@@ -16,18 +16,8 @@ namespace {
 
 using namespace reduction;
 
-// Which of self's dims `dim` reduces: all of them when it is empty; none
-// for a 0-dim self (dim 0 / -1 of a scalar reduces its one element).
-std::vector<bool> dims_mask(int64_t ndim, IntArrayRef dim) {
-  std::vector<bool> m(static_cast<size_t>(ndim), dim.empty());
-  for (int64_t d : dim) {
-    if (ndim == 0) continue;
-    m[static_cast<size_t>(d < 0 ? d + ndim : d)] = true;
-  }
-  return m;
-}
-
-std::vector<bool> all_dims(int64_t ndim) { return std::vector<bool>(static_cast<size_t>(ndim), true); }
+using reducing::all_dims;
+using reducing::dims_mask;
 
 template <typename T, typename S>
 struct Widen {
@@ -48,8 +38,7 @@ void reduce_sum(const Tensor& out, const Tensor& self, const std::vector<bool>& 
 
 template <typename T, bool Max>
 void arg_reduce(const char* op, const Tensor& out, const Tensor& self, std::optional<int64_t> dim) {
-  const std::vector<bool> reduced = dim ? dims_mask(self.dim(), IntArrayRef(*dim)) : all_dims(self.dim());
-  gpu_reduce(op, out, self, reduced, ExtremeReducer<T, Max, true>{});
+  gpu_reduce(op, out, self, reducing::arg_dims(self.dim(), dim), ExtremeReducer<T, Max, true>{});
 }
 
 // A running sum along each line, accumulated as on the CPU (double for

@@ -28,13 +28,12 @@
 
 #include "cuda_common.cuh"
 #include "../common/offset_calc.h"
+#include "../common/reduce_dims.h"
 
 namespace dg::cuda::reduction {
 
-// The accumulator type of sums and products, as on the CPU: a float sum
-// accumulates in double, an integer one in int64.
-template <typename T>
-using acc_t = std::conditional_t<std::is_integral_v<T>, int64_t, double>;
+// The accumulator type of sums and products, as on the CPU.
+using ::dg::reducing::acc_t;
 
 // ---- host geometry -----------------------------------------------------------
 
@@ -168,27 +167,21 @@ __device__ V group_allreduce(V v, const F& f) {
 
 // ---- reducers ------------------------------------------------------------------
 
-template <typename T>
-struct SumReducer {
+// Sum (Product false) or product, accumulated in acc_t<T>.
+template <typename T, bool Product>
+struct ArithReducer {
   using In = T;
   using Acc = acc_t<T>;
   using Out = T;
-  __device__ Acc identity() const { return Acc(0); }
+  __device__ Acc identity() const { return Acc(Product ? 1 : 0); }
   __device__ Acc load(T v, int64_t) const { return static_cast<Acc>(v); }
-  __device__ Acc combine(Acc a, Acc b) const { return a + b; }
+  __device__ Acc combine(Acc a, Acc b) const { return Product ? a * b : a + b; }
   __device__ Out finish(Acc a) const { return static_cast<Out>(a); }
 };
-
 template <typename T>
-struct ProdReducer {
-  using In = T;
-  using Acc = acc_t<T>;
-  using Out = T;
-  __device__ Acc identity() const { return Acc(1); }
-  __device__ Acc load(T v, int64_t) const { return static_cast<Acc>(v); }
-  __device__ Acc combine(Acc a, Acc b) const { return a * b; }
-  __device__ Out finish(Acc a) const { return static_cast<Out>(a); }
-};
+using SumReducer = ArithReducer<T, false>;
+template <typename T>
+using ProdReducer = ArithReducer<T, true>;
 
 // A candidate extreme and its index in the slice; i < 0 is "no element yet".
 template <typename T>

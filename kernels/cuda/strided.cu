@@ -5,11 +5,9 @@
 // both: summed into it through one geometry (atomically, since elements may
 // share a storage index), then read out through the other. Correct for any
 // strides, overlapping ones (stride 0, expanded tensors) included.
-#include <algorithm>
 #include <cstdint>
-#include <utility>
-#include <vector>
 
+#include "../common/storage_geometry.h"
 #include "index_walk.cuh"
 #include "kernel_decls.h"
 
@@ -17,57 +15,15 @@ namespace dg::cuda {
 
 namespace {
 
-struct Geometry {
-  IntArrayRef sizes;
-  IntArrayRef strides;
-  int64_t offset;
-
-  bool empty() const {
-    return std::any_of(sizes.begin(), sizes.end(), [](int64_t s) { return s == 0; });
-  }
-  // The last storage index it reaches (meta checked strides >= 0, no overflow).
-  int64_t last() const {
-    int64_t r = offset;
-    for (size_t i = 0; i < sizes.size(); ++i) r += (sizes[i] - 1) * strides[i];
-    return r;
-  }
-};
-
-// The storage range [lo, hi] both geometries touch (lo > hi when neither touches any).
-void storage_range(const Geometry& a, const Geometry& b, int64_t& lo, int64_t& hi) {
-  lo = INT64_MAX;
-  hi = -1;
-  for (const Geometry* g : {&a, &b}) {
-    if (g->empty()) continue;
-    lo = std::min(lo, g->offset);
-    hi = std::max(hi, g->last());
-  }
-}
-
-// A sufficient test that no two elements share a storage index: sorted by
-// stride, each dim steps past everything the smaller dims reach. Host-side
-// (geometry only): it spares the counting pass for the common case.
-bool non_overlapping(const Geometry& g) {
-  std::vector<std::pair<int64_t, int64_t>> dims;  // (stride, size) of dims with size > 1
-  for (size_t i = 0; i < g.sizes.size(); ++i) {
-    if (g.sizes[i] > 1) dims.emplace_back(g.strides[i], g.sizes[i]);
-  }
-  std::sort(dims.begin(), dims.end());
-  int64_t reach = 0;  // the largest offset the dims so far reach
-  for (const auto& [stride, size] : dims) {
-    if (stride <= reach) return false;
-    reach += (size - 1) * stride;
-  }
-  return true;
-}
+using storage::Geometry;
 
 // How many elements of geometry g map to each storage index of the scratch
 // [lo, lo + n), or an undefined tensor when g cannot overlap or has no
-// elements (no division needed). The count tensor must outlive the kernels that read it; its
-// memory is freed stream-ordered, so holding it until they are queued is
-// enough.
+// elements (no division needed). The count tensor must outlive the kernels
+// that read it; its memory is freed stream-ordered, so holding it until they
+// are queued is enough.
 Tensor overlap_counts(const char* op, const Geometry& g, int64_t lo, int64_t n, const Tensor& on) {
-  if (g.empty() || non_overlapping(g)) return Tensor();
+  if (!storage::may_share(g)) return Tensor();
   Tensor c = walk::zeroed_scratch(op, {n}, kInt64, on);
   int64_t* cp = c.data_ptr<int64_t>() + (g.offset - lo);
   walk::for_each<1>(op, on, g.sizes, {DimVector(g.strides)},
@@ -84,11 +40,9 @@ Tensor overlap_counts(const char* op, const Geometry& g, int64_t lo, int64_t n, 
 template <typename T>
 void scatter_gather(const char* op, const Tensor& out, const Tensor& src, const Geometry& from, const Geometry& to,
                     bool divide_src, bool divide_out) {
-  if (out.numel() == 0) return;
-  int64_t lo = 0, hi = -1;
-  storage_range(from, to, lo, hi);
-  if (to.empty()) return;
-  const int64_t n = hi - lo + 1;
+  if (out.numel() == 0 || to.empty()) return;
+  const storage::Range r = storage::storage_range(from, to);
+  const int64_t lo = r.lo, n = r.n;
   const Tensor buf = walk::zeroed_scratch(op, {n}, out.dtype(), out);
   const Tensor c_src = divide_src ? overlap_counts(op, from, lo, n, out) : Tensor();
   const Tensor c_out = divide_out ? overlap_counts(op, to, lo, n, out) : Tensor();
@@ -132,8 +86,9 @@ template <typename T>
 void as_strided_backward_adjoint(const Tensor& out, const Tensor& grad, IntArrayRef input_sizes,
                                  IntArrayRef input_strides, int64_t input_storage_offset, IntArrayRef size,
                                  IntArrayRef stride, int64_t storage_offset) {
-  scatter_gather<T>("as_strided_backward_adjoint", out, grad, Geometry{input_sizes, input_strides, input_storage_offset},
-                    Geometry{size, stride, storage_offset}, /*divide_src=*/true, /*divide_out=*/false);
+  scatter_gather<T>("as_strided_backward_adjoint", out, grad,
+                    Geometry{input_sizes, input_strides, input_storage_offset}, Geometry{size, stride, storage_offset},
+                    /*divide_src=*/true, /*divide_out=*/false);
 }
 
 }  // namespace dg::cuda

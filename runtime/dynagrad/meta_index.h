@@ -14,6 +14,11 @@ void check_index_dtype(const char* op, const char* what, const Tensor& index);
 // PyTorch's gather/scatter/index_select); reads the values, so it runs before
 // anything is written.
 void check_index_range(const char* op, const Tensor& index, int64_t size, int64_t dim);
+// The first value of `index` (int64, row-major order) outside [0, size) that
+// is not `allowed`, if any: the reading behind check_index_range, for checks
+// with their own message. A CUDA index is read on the host.
+std::optional<int64_t> find_index_out_of_range(const Tensor& index, int64_t size,
+                                               std::optional<int64_t> allowed = std::nullopt);
 // Flags of the dims a reduction over `dim` (empty: all dims) covers, each
 // wrapped and checked for repeats.
 std::vector<bool> reduced_mask(const char* op, IntArrayRef dim, int64_t ndim);

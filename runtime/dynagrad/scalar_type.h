@@ -3,12 +3,13 @@
 #include <ostream>
 
 #include "dynagrad/error.h"
+#include "dynagrad/half.h"
 
 namespace dg {
 
 // Order matters: it is the column order of the generated dispatch tables.
-enum class ScalarType : int8_t { Float32 = 0, Float64 = 1, Int64 = 2, Bool = 3 };
-constexpr int kNumScalarTypes = 4;
+enum class ScalarType : int8_t { Float32 = 0, Float64 = 1, Int64 = 2, Bool = 3, Float16 = 4, BFloat16 = 5 };
+constexpr int kNumScalarTypes = 6;
 
 constexpr ScalarType kFloat32 = ScalarType::Float32;
 constexpr ScalarType kFloat = ScalarType::Float32;
@@ -17,6 +18,9 @@ constexpr ScalarType kDouble = ScalarType::Float64;
 constexpr ScalarType kInt64 = ScalarType::Int64;
 constexpr ScalarType kLong = ScalarType::Int64;
 constexpr ScalarType kBool = ScalarType::Bool;
+constexpr ScalarType kFloat16 = ScalarType::Float16;
+constexpr ScalarType kHalf = ScalarType::Float16;
+constexpr ScalarType kBFloat16 = ScalarType::BFloat16;
 
 constexpr const char* scalar_type_name(ScalarType t) {
   switch (t) {
@@ -24,8 +28,22 @@ constexpr const char* scalar_type_name(ScalarType t) {
     case ScalarType::Float64: return "float64";
     case ScalarType::Int64: return "int64";
     case ScalarType::Bool: return "bool";
+    case ScalarType::Float16: return "float16";
+    case ScalarType::BFloat16: return "bfloat16";
   }
   return "unknown";
+}
+
+// The dtype a name of scalar_type_name stands for; throws for other names.
+inline ScalarType scalar_type_from_name(const char* name) {
+  for (int i = 0; i < kNumScalarTypes; ++i) {
+    const auto t = static_cast<ScalarType>(i);
+    const char* n = scalar_type_name(t);
+    size_t k = 0;
+    while (n[k] && n[k] == name[k]) ++k;
+    if (n[k] == 0 && name[k] == 0) return t;
+  }
+  throw Error(std::string("unknown dtype name '") + name + "'");
 }
 inline std::ostream& operator<<(std::ostream& os, ScalarType t) { return os << scalar_type_name(t); }
 
@@ -35,24 +53,32 @@ constexpr size_t element_size(ScalarType t) {
     case ScalarType::Float64: return 8;
     case ScalarType::Int64: return 8;
     case ScalarType::Bool: return 1;
+    case ScalarType::Float16: return 2;
+    case ScalarType::BFloat16: return 2;
   }
   return 0;
 }
 constexpr bool is_floating_point(ScalarType t) {
-  return t == ScalarType::Float32 || t == ScalarType::Float64;
+  return t == ScalarType::Float32 || t == ScalarType::Float64 || t == ScalarType::Float16 ||
+         t == ScalarType::BFloat16;
 }
 
-// Type promotion as PyTorch does it for our dtypes: bool < int64 < float32 < float64.
+// Type promotion as PyTorch does it for our dtypes: bool < int64 <
+// float16, bfloat16 < float32 < float64; float16 with bfloat16 is float32
+// (neither holds the other's values).
 constexpr ScalarType promote_types(ScalarType a, ScalarType b) {
   auto rank = [](ScalarType t) {
     switch (t) {
       case ScalarType::Bool: return 0;
       case ScalarType::Int64: return 1;
-      case ScalarType::Float32: return 2;
-      case ScalarType::Float64: return 3;
+      case ScalarType::Float16: return 2;
+      case ScalarType::BFloat16: return 2;
+      case ScalarType::Float32: return 3;
+      case ScalarType::Float64: return 4;
     }
     return 0;
   };
+  if (a != b && rank(a) == 2 && rank(b) == 2) return ScalarType::Float32;
   return rank(a) >= rank(b) ? a : b;
 }
 
@@ -61,6 +87,8 @@ template <> struct CppTypeToScalarType<float> { static constexpr ScalarType valu
 template <> struct CppTypeToScalarType<double> { static constexpr ScalarType value = kFloat64; };
 template <> struct CppTypeToScalarType<int64_t> { static constexpr ScalarType value = kInt64; };
 template <> struct CppTypeToScalarType<bool> { static constexpr ScalarType value = kBool; };
+template <> struct CppTypeToScalarType<Half> { static constexpr ScalarType value = kFloat16; };
+template <> struct CppTypeToScalarType<BFloat16> { static constexpr ScalarType value = kBFloat16; };
 template <typename T> constexpr ScalarType scalar_type_of = CppTypeToScalarType<T>::value;
 
 // Calls f.template operator()<T>() with the C++ type of `t` (cold paths: printing, casts).
@@ -71,6 +99,8 @@ decltype(auto) visit_dtype(ScalarType t, F&& f) {
     case ScalarType::Float64: return f.template operator()<double>();
     case ScalarType::Int64: return f.template operator()<int64_t>();
     case ScalarType::Bool: return f.template operator()<bool>();
+    case ScalarType::Float16: return f.template operator()<Half>();
+    case ScalarType::BFloat16: return f.template operator()<BFloat16>();
   }
   throw Error("visit_dtype: unknown dtype");
 }
