@@ -12,11 +12,11 @@ namespace {
 using pow_Tensor_Tensor_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&);
 constexpr pow_Tensor_Tensor_kernel pow_Tensor_Tensor_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::pow<float>, &cpu::pow<double>, nullptr, nullptr, nullptr, nullptr},
-    {&cuda::pow<float>, &cuda::pow<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cuda::pow<float>, &cuda::pow<double>, nullptr, nullptr, &cuda::pow<dg::Half>, &cuda::pow<dg::BFloat16>},
 };
 void pow_Tensor_Tensor_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& exponent) {
   const auto fn = detail::lookup_kernel(pow_Tensor_Tensor_table, "pow", out.device(), dtype,
-                                        "float32, float64");
+                                        "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), detail::cast_for_compute(exponent, dtype));
 }
 }  // namespace
@@ -56,11 +56,11 @@ namespace {
 using sign_kernel = void (*)(const Tensor&, const Tensor&);
 constexpr sign_kernel sign_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::sign<float>, &cpu::sign<double>, &cpu::sign<int64_t>, nullptr, nullptr, nullptr},
-    {&cuda::sign<float>, &cuda::sign<double>, &cuda::sign<int64_t>, nullptr, nullptr, nullptr},
+    {&cuda::sign<float>, &cuda::sign<double>, &cuda::sign<int64_t>, nullptr, &cuda::sign<dg::Half>, &cuda::sign<dg::BFloat16>},
 };
 void sign_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(sign_table, "sign", out.device(), dtype,
-                                        "float32, float64, int64");
+                                        "float32, float64, int64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype));
 }
 }  // namespace
@@ -97,11 +97,11 @@ namespace {
 using tanh_backward_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&);
 constexpr tanh_backward_kernel tanh_backward_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::tanh_backward<float>, &cpu::tanh_backward<double>, nullptr, nullptr, nullptr, nullptr},
-    {&cuda::tanh_backward<float>, &cuda::tanh_backward<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cuda::tanh_backward<float>, &cuda::tanh_backward<double>, nullptr, nullptr, &cuda::tanh_backward<dg::Half>, &cuda::tanh_backward<dg::BFloat16>},
 };
 void tanh_backward_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, const Tensor& output) {
   const auto fn = detail::lookup_kernel(tanh_backward_table, "tanh_backward", out.device(), dtype,
-                                        "float32, float64");
+                                        "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(grad_output, dtype), detail::cast_for_compute(output, dtype));
 }
 }  // namespace
@@ -120,11 +120,11 @@ namespace {
 using sum_dim_IntList_kernel = void (*)(const Tensor&, const Tensor&, IntArrayRef, bool);
 constexpr sum_dim_IntList_kernel sum_dim_IntList_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::sum_dim<float>, &cpu::sum_dim<double>, &cpu::sum_dim<int64_t>, nullptr, nullptr, nullptr},
-    {&cuda::sum_dim<float>, &cuda::sum_dim<double>, &cuda::sum_dim<int64_t>, nullptr, nullptr, nullptr},
+    {&cuda::sum_dim<float>, &cuda::sum_dim<double>, &cuda::sum_dim<int64_t>, nullptr, &cuda::sum_dim<dg::Half>, &cuda::sum_dim<dg::BFloat16>},
 };
 void sum_dim_IntList_run(ScalarType dtype, const Tensor& out, const Tensor& self, IntArrayRef dim, bool keepdim) {
   const auto fn = detail::lookup_kernel(sum_dim_IntList_table, "sum", out.device(), dtype,
-                                        "float32, float64, int64");
+                                        "float32, float64, int64 (cuda also float16, bfloat16)");
   fn(out, self, dim, keepdim);
 }
 }  // namespace
@@ -164,11 +164,11 @@ namespace {
 using sinh_kernel = void (*)(const Tensor&, const Tensor&);
 constexpr sinh_kernel sinh_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::sinh<float>, &cpu::sinh<double>, nullptr, nullptr, nullptr, nullptr},
-    {&cuda::sinh<float>, &cuda::sinh<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cuda::sinh<float>, &cuda::sinh<double>, nullptr, nullptr, &cuda::sinh<dg::Half>, &cuda::sinh<dg::BFloat16>},
 };
 void sinh_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(sinh_table, "sinh", out.device(), dtype,
-                                        "float32, float64");
+                                        "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype));
 }
 }  // namespace
@@ -226,11 +226,11 @@ namespace {
 using rsqrt_kernel = void (*)(const Tensor&, const Tensor&);
 constexpr rsqrt_kernel rsqrt_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::rsqrt<float>, &cpu::rsqrt<double>, nullptr, nullptr, nullptr, nullptr},
-    {&cuda::rsqrt<float>, &cuda::rsqrt<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cuda::rsqrt<float>, &cuda::rsqrt<double>, nullptr, nullptr, &cuda::rsqrt<dg::Half>, &cuda::rsqrt<dg::BFloat16>},
 };
 void rsqrt_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(rsqrt_table, "rsqrt", out.device(), dtype,
-                                        "float32, float64");
+                                        "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype));
 }
 }  // namespace
@@ -267,11 +267,11 @@ namespace {
 using asin_kernel = void (*)(const Tensor&, const Tensor&);
 constexpr asin_kernel asin_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::asin<float>, &cpu::asin<double>, nullptr, nullptr, nullptr, nullptr},
-    {&cuda::asin<float>, &cuda::asin<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cuda::asin<float>, &cuda::asin<double>, nullptr, nullptr, &cuda::asin<dg::Half>, &cuda::asin<dg::BFloat16>},
 };
 void asin_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(asin_table, "asin", out.device(), dtype,
-                                        "float32, float64");
+                                        "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype));
 }
 }  // namespace
@@ -308,11 +308,11 @@ namespace {
 using erf_kernel = void (*)(const Tensor&, const Tensor&);
 constexpr erf_kernel erf_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::erf<float>, &cpu::erf<double>, nullptr, nullptr, nullptr, nullptr},
-    {&cuda::erf<float>, &cuda::erf<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cuda::erf<float>, &cuda::erf<double>, nullptr, nullptr, &cuda::erf<dg::Half>, &cuda::erf<dg::BFloat16>},
 };
 void erf_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(erf_table, "erf", out.device(), dtype,
-                                        "float32, float64");
+                                        "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype));
 }
 }  // namespace
@@ -349,11 +349,11 @@ namespace {
 using floor_kernel = void (*)(const Tensor&, const Tensor&);
 constexpr floor_kernel floor_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::floor<float>, &cpu::floor<double>, &cpu::floor<int64_t>, nullptr, nullptr, nullptr},
-    {&cuda::floor<float>, &cuda::floor<double>, &cuda::floor<int64_t>, nullptr, nullptr, nullptr},
+    {&cuda::floor<float>, &cuda::floor<double>, &cuda::floor<int64_t>, nullptr, &cuda::floor<dg::Half>, &cuda::floor<dg::BFloat16>},
 };
 void floor_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(floor_table, "floor", out.device(), dtype,
-                                        "float32, float64, int64");
+                                        "float32, float64, int64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype));
 }
 }  // namespace
@@ -390,11 +390,11 @@ namespace {
 using leaky_relu_kernel = void (*)(const Tensor&, const Tensor&, const Scalar&);
 constexpr leaky_relu_kernel leaky_relu_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::leaky_relu<float>, &cpu::leaky_relu<double>, nullptr, nullptr, nullptr, nullptr},
-    {&cuda::leaky_relu<float>, &cuda::leaky_relu<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cuda::leaky_relu<float>, &cuda::leaky_relu<double>, nullptr, nullptr, &cuda::leaky_relu<dg::Half>, &cuda::leaky_relu<dg::BFloat16>},
 };
 void leaky_relu_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& negative_slope) {
   const auto fn = detail::lookup_kernel(leaky_relu_table, "leaky_relu", out.device(), dtype,
-                                        "float32, float64");
+                                        "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), negative_slope);
 }
 }  // namespace
@@ -431,11 +431,11 @@ namespace {
 using gelu_backward_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&, std::string_view);
 constexpr gelu_backward_kernel gelu_backward_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::gelu_backward<float>, &cpu::gelu_backward<double>, nullptr, nullptr, nullptr, nullptr},
-    {&cuda::gelu_backward<float>, &cuda::gelu_backward<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cuda::gelu_backward<float>, &cuda::gelu_backward<double>, nullptr, nullptr, &cuda::gelu_backward<dg::Half>, &cuda::gelu_backward<dg::BFloat16>},
 };
 void gelu_backward_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, const Tensor& self, std::string_view approximate) {
   const auto fn = detail::lookup_kernel(gelu_backward_table, "gelu_backward", out.device(), dtype,
-                                        "float32, float64");
+                                        "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(grad_output, dtype), detail::cast_for_compute(self, dtype), approximate);
 }
 }  // namespace
@@ -454,11 +454,11 @@ namespace {
 using softplus_backward_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&, const Scalar&, const Scalar&);
 constexpr softplus_backward_kernel softplus_backward_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::softplus_backward<float>, &cpu::softplus_backward<double>, nullptr, nullptr, nullptr, nullptr},
-    {&cuda::softplus_backward<float>, &cuda::softplus_backward<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cuda::softplus_backward<float>, &cuda::softplus_backward<double>, nullptr, nullptr, &cuda::softplus_backward<dg::Half>, &cuda::softplus_backward<dg::BFloat16>},
 };
 void softplus_backward_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, const Tensor& self, const Scalar& beta, const Scalar& threshold) {
   const auto fn = detail::lookup_kernel(softplus_backward_table, "softplus_backward", out.device(), dtype,
-                                        "float32, float64");
+                                        "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(grad_output, dtype), detail::cast_for_compute(self, dtype), beta, threshold);
 }
 }  // namespace
@@ -477,11 +477,11 @@ namespace {
 using gt_Scalar_kernel = void (*)(const Tensor&, const Tensor&, const Scalar&);
 constexpr gt_Scalar_kernel gt_Scalar_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::gt_scalar<float>, &cpu::gt_scalar<double>, &cpu::gt_scalar<int64_t>, &cpu::gt_scalar<bool>, nullptr, nullptr},
-    {&cuda::gt_scalar<float>, &cuda::gt_scalar<double>, &cuda::gt_scalar<int64_t>, &cuda::gt_scalar<bool>, nullptr, nullptr},
+    {&cuda::gt_scalar<float>, &cuda::gt_scalar<double>, &cuda::gt_scalar<int64_t>, &cuda::gt_scalar<bool>, &cuda::gt_scalar<dg::Half>, &cuda::gt_scalar<dg::BFloat16>},
 };
 void gt_Scalar_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& other) {
   const auto fn = detail::lookup_kernel(gt_Scalar_table, "gt", out.device(), dtype,
-                                        "float32, float64, int64, bool");
+                                        "float32, float64, int64, bool (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), other);
 }
 }  // namespace
@@ -513,11 +513,11 @@ namespace {
 using logical_or_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&);
 constexpr logical_or_kernel logical_or_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::logical_or<float>, &cpu::logical_or<double>, &cpu::logical_or<int64_t>, &cpu::logical_or<bool>, nullptr, nullptr},
-    {&cuda::logical_or<float>, &cuda::logical_or<double>, &cuda::logical_or<int64_t>, &cuda::logical_or<bool>, nullptr, nullptr},
+    {&cuda::logical_or<float>, &cuda::logical_or<double>, &cuda::logical_or<int64_t>, &cuda::logical_or<bool>, &cuda::logical_or<dg::Half>, &cuda::logical_or<dg::BFloat16>},
 };
 void logical_or_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
   const auto fn = detail::lookup_kernel(logical_or_table, "logical_or", out.device(), dtype,
-                                        "float32, float64, int64, bool");
+                                        "float32, float64, int64, bool (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), detail::cast_for_compute(other, dtype));
 }
 }  // namespace
@@ -551,11 +551,11 @@ namespace {
 using logical_xor_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&);
 constexpr logical_xor_kernel logical_xor_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::logical_xor<float>, &cpu::logical_xor<double>, &cpu::logical_xor<int64_t>, &cpu::logical_xor<bool>, nullptr, nullptr},
-    {&cuda::logical_xor<float>, &cuda::logical_xor<double>, &cuda::logical_xor<int64_t>, &cuda::logical_xor<bool>, nullptr, nullptr},
+    {&cuda::logical_xor<float>, &cuda::logical_xor<double>, &cuda::logical_xor<int64_t>, &cuda::logical_xor<bool>, &cuda::logical_xor<dg::Half>, &cuda::logical_xor<dg::BFloat16>},
 };
 void logical_xor_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
   const auto fn = detail::lookup_kernel(logical_xor_table, "logical_xor", out.device(), dtype,
-                                        "float32, float64, int64, bool");
+                                        "float32, float64, int64, bool (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), detail::cast_for_compute(other, dtype));
 }
 }  // namespace
@@ -589,11 +589,11 @@ namespace {
 using log_sigmoid_kernel = void (*)(const Tensor&, const Tensor&);
 constexpr log_sigmoid_kernel log_sigmoid_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::log_sigmoid<float>, &cpu::log_sigmoid<double>, nullptr, nullptr, nullptr, nullptr},
-    {&cuda::log_sigmoid<float>, &cuda::log_sigmoid<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cuda::log_sigmoid<float>, &cuda::log_sigmoid<double>, nullptr, nullptr, &cuda::log_sigmoid<dg::Half>, &cuda::log_sigmoid<dg::BFloat16>},
 };
 void log_sigmoid_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(log_sigmoid_table, "log_sigmoid", out.device(), dtype,
-                                        "float32, float64");
+                                        "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype));
 }
 }  // namespace

@@ -12,11 +12,11 @@ namespace {
 using sub_Tensor_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&, const Scalar&);
 constexpr sub_Tensor_kernel sub_Tensor_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::sub<float>, &cpu::sub<double>, &cpu::sub<int64_t>, nullptr, nullptr, nullptr},
-    {&cuda::sub<float>, &cuda::sub<double>, &cuda::sub<int64_t>, nullptr, nullptr, nullptr},
+    {&cuda::sub<float>, &cuda::sub<double>, &cuda::sub<int64_t>, nullptr, &cuda::sub<dg::Half>, &cuda::sub<dg::BFloat16>},
 };
 void sub_Tensor_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other, const Scalar& alpha) {
   const auto fn = detail::lookup_kernel(sub_Tensor_table, "sub", out.device(), dtype,
-                                        "float32, float64, int64");
+                                        "float32, float64, int64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), detail::cast_for_compute(other, dtype), alpha);
 }
 }  // namespace
@@ -56,11 +56,11 @@ namespace {
 using neg_kernel = void (*)(const Tensor&, const Tensor&);
 constexpr neg_kernel neg_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::neg<float>, &cpu::neg<double>, &cpu::neg<int64_t>, nullptr, nullptr, nullptr},
-    {&cuda::neg<float>, &cuda::neg<double>, &cuda::neg<int64_t>, nullptr, nullptr, nullptr},
+    {&cuda::neg<float>, &cuda::neg<double>, &cuda::neg<int64_t>, nullptr, &cuda::neg<dg::Half>, &cuda::neg<dg::BFloat16>},
 };
 void neg_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(neg_table, "neg", out.device(), dtype,
-                                        "float32, float64, int64");
+                                        "float32, float64, int64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype));
 }
 }  // namespace
@@ -97,11 +97,11 @@ namespace {
 using cos_kernel = void (*)(const Tensor&, const Tensor&);
 constexpr cos_kernel cos_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::cos<float>, &cpu::cos<double>, nullptr, nullptr, nullptr, nullptr},
-    {&cuda::cos<float>, &cuda::cos<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cuda::cos<float>, &cuda::cos<double>, nullptr, nullptr, &cuda::cos<dg::Half>, &cuda::cos<dg::BFloat16>},
 };
 void cos_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(cos_table, "cos", out.device(), dtype,
-                                        "float32, float64");
+                                        "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype));
 }
 }  // namespace
@@ -138,11 +138,11 @@ namespace {
 using reciprocal_kernel = void (*)(const Tensor&, const Tensor&);
 constexpr reciprocal_kernel reciprocal_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::reciprocal<float>, &cpu::reciprocal<double>, nullptr, nullptr, nullptr, nullptr},
-    {&cuda::reciprocal<float>, &cuda::reciprocal<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cuda::reciprocal<float>, &cuda::reciprocal<double>, nullptr, nullptr, &cuda::reciprocal<dg::Half>, &cuda::reciprocal<dg::BFloat16>},
 };
 void reciprocal_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(reciprocal_table, "reciprocal", out.device(), dtype,
-                                        "float32, float64");
+                                        "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype));
 }
 }  // namespace
@@ -179,11 +179,11 @@ namespace {
 using cos_backward_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&);
 constexpr cos_backward_kernel cos_backward_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::cos_backward<float>, &cpu::cos_backward<double>, nullptr, nullptr, nullptr, nullptr},
-    {&cuda::cos_backward<float>, &cuda::cos_backward<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cuda::cos_backward<float>, &cuda::cos_backward<double>, nullptr, nullptr, &cuda::cos_backward<dg::Half>, &cuda::cos_backward<dg::BFloat16>},
 };
 void cos_backward_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, const Tensor& self) {
   const auto fn = detail::lookup_kernel(cos_backward_table, "cos_backward", out.device(), dtype,
-                                        "float32, float64");
+                                        "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(grad_output, dtype), detail::cast_for_compute(self, dtype));
 }
 }  // namespace
@@ -202,11 +202,11 @@ namespace {
 using sum_kernel = void (*)(const Tensor&, const Tensor&);
 constexpr sum_kernel sum_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::sum<float>, &cpu::sum<double>, &cpu::sum<int64_t>, nullptr, nullptr, nullptr},
-    {&cuda::sum<float>, &cuda::sum<double>, &cuda::sum<int64_t>, nullptr, nullptr, nullptr},
+    {&cuda::sum<float>, &cuda::sum<double>, &cuda::sum<int64_t>, nullptr, &cuda::sum<dg::Half>, &cuda::sum<dg::BFloat16>},
 };
 void sum_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(sum_table, "sum", out.device(), dtype,
-                                        "float32, float64, int64");
+                                        "float32, float64, int64 (cuda also float16, bfloat16)");
   fn(out, self);
 }
 }  // namespace
@@ -224,11 +224,11 @@ namespace {
 using bmm_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&);
 constexpr bmm_kernel bmm_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::bmm<float>, &cpu::bmm<double>, nullptr, nullptr, nullptr, nullptr},
-    {&cuda::bmm<float>, &cuda::bmm<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cuda::bmm<float>, &cuda::bmm<double>, nullptr, nullptr, &cuda::bmm<dg::Half>, &cuda::bmm<dg::BFloat16>},
 };
 void bmm_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& mat2) {
   const auto fn = detail::lookup_kernel(bmm_table, "bmm", out.device(), dtype,
-                                        "float32, float64");
+                                        "float32, float64 (cuda also float16, bfloat16)");
   fn(out, self, mat2);
 }
 }  // namespace
@@ -291,11 +291,11 @@ namespace {
 using cosh_kernel = void (*)(const Tensor&, const Tensor&);
 constexpr cosh_kernel cosh_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::cosh<float>, &cpu::cosh<double>, nullptr, nullptr, nullptr, nullptr},
-    {&cuda::cosh<float>, &cuda::cosh<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cuda::cosh<float>, &cuda::cosh<double>, nullptr, nullptr, &cuda::cosh<dg::Half>, &cuda::cosh<dg::BFloat16>},
 };
 void cosh_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(cosh_table, "cosh", out.device(), dtype,
-                                        "float32, float64");
+                                        "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype));
 }
 }  // namespace
@@ -332,11 +332,11 @@ namespace {
 using gelu_kernel = void (*)(const Tensor&, const Tensor&, std::string_view);
 constexpr gelu_kernel gelu_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::gelu<float>, &cpu::gelu<double>, nullptr, nullptr, nullptr, nullptr},
-    {&cuda::gelu<float>, &cuda::gelu<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cuda::gelu<float>, &cuda::gelu<double>, nullptr, nullptr, &cuda::gelu<dg::Half>, &cuda::gelu<dg::BFloat16>},
 };
 void gelu_run(ScalarType dtype, const Tensor& out, const Tensor& self, std::string_view approximate) {
   const auto fn = detail::lookup_kernel(gelu_table, "gelu", out.device(), dtype,
-                                        "float32, float64");
+                                        "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), approximate);
 }
 }  // namespace
@@ -373,11 +373,11 @@ namespace {
 using silu_backward_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&);
 constexpr silu_backward_kernel silu_backward_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::silu_backward<float>, &cpu::silu_backward<double>, nullptr, nullptr, nullptr, nullptr},
-    {&cuda::silu_backward<float>, &cuda::silu_backward<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cuda::silu_backward<float>, &cuda::silu_backward<double>, nullptr, nullptr, &cuda::silu_backward<dg::Half>, &cuda::silu_backward<dg::BFloat16>},
 };
 void silu_backward_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, const Tensor& self) {
   const auto fn = detail::lookup_kernel(silu_backward_table, "silu_backward", out.device(), dtype,
-                                        "float32, float64");
+                                        "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(grad_output, dtype), detail::cast_for_compute(self, dtype));
 }
 }  // namespace
@@ -396,11 +396,11 @@ namespace {
 using atan2_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&);
 constexpr atan2_kernel atan2_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::atan2<float>, &cpu::atan2<double>, nullptr, nullptr, nullptr, nullptr},
-    {&cuda::atan2<float>, &cuda::atan2<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cuda::atan2<float>, &cuda::atan2<double>, nullptr, nullptr, &cuda::atan2<dg::Half>, &cuda::atan2<dg::BFloat16>},
 };
 void atan2_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
   const auto fn = detail::lookup_kernel(atan2_table, "atan2", out.device(), dtype,
-                                        "float32, float64");
+                                        "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), detail::cast_for_compute(other, dtype));
 }
 }  // namespace
@@ -440,11 +440,11 @@ namespace {
 using minimum_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&);
 constexpr minimum_kernel minimum_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::minimum<float>, &cpu::minimum<double>, &cpu::minimum<int64_t>, &cpu::minimum<bool>, nullptr, nullptr},
-    {&cuda::minimum<float>, &cuda::minimum<double>, &cuda::minimum<int64_t>, &cuda::minimum<bool>, nullptr, nullptr},
+    {&cuda::minimum<float>, &cuda::minimum<double>, &cuda::minimum<int64_t>, &cuda::minimum<bool>, &cuda::minimum<dg::Half>, &cuda::minimum<dg::BFloat16>},
 };
 void minimum_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
   const auto fn = detail::lookup_kernel(minimum_table, "minimum", out.device(), dtype,
-                                        "float32, float64, int64, bool");
+                                        "float32, float64, int64, bool (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), detail::cast_for_compute(other, dtype));
 }
 }  // namespace
@@ -474,11 +474,11 @@ namespace {
 using ge_Scalar_kernel = void (*)(const Tensor&, const Tensor&, const Scalar&);
 constexpr ge_Scalar_kernel ge_Scalar_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::ge_scalar<float>, &cpu::ge_scalar<double>, &cpu::ge_scalar<int64_t>, &cpu::ge_scalar<bool>, nullptr, nullptr},
-    {&cuda::ge_scalar<float>, &cuda::ge_scalar<double>, &cuda::ge_scalar<int64_t>, &cuda::ge_scalar<bool>, nullptr, nullptr},
+    {&cuda::ge_scalar<float>, &cuda::ge_scalar<double>, &cuda::ge_scalar<int64_t>, &cuda::ge_scalar<bool>, &cuda::ge_scalar<dg::Half>, &cuda::ge_scalar<dg::BFloat16>},
 };
 void ge_Scalar_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& other) {
   const auto fn = detail::lookup_kernel(ge_Scalar_table, "ge", out.device(), dtype,
-                                        "float32, float64, int64, bool");
+                                        "float32, float64, int64, bool (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), other);
 }
 }  // namespace
@@ -510,11 +510,11 @@ namespace {
 using logical_not_kernel = void (*)(const Tensor&, const Tensor&);
 constexpr logical_not_kernel logical_not_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::logical_not<float>, &cpu::logical_not<double>, &cpu::logical_not<int64_t>, &cpu::logical_not<bool>, nullptr, nullptr},
-    {&cuda::logical_not<float>, &cuda::logical_not<double>, &cuda::logical_not<int64_t>, &cuda::logical_not<bool>, nullptr, nullptr},
+    {&cuda::logical_not<float>, &cuda::logical_not<double>, &cuda::logical_not<int64_t>, &cuda::logical_not<bool>, &cuda::logical_not<dg::Half>, &cuda::logical_not<dg::BFloat16>},
 };
 void logical_not_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(logical_not_table, "logical_not", out.device(), dtype,
-                                        "float32, float64, int64, bool");
+                                        "float32, float64, int64, bool (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype));
 }
 }  // namespace

@@ -12,11 +12,11 @@ namespace {
 using sub_Scalar_kernel = void (*)(const Tensor&, const Tensor&, const Scalar&, const Scalar&);
 constexpr sub_Scalar_kernel sub_Scalar_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::sub_scalar<float>, &cpu::sub_scalar<double>, &cpu::sub_scalar<int64_t>, nullptr, nullptr, nullptr},
-    {&cuda::sub_scalar<float>, &cuda::sub_scalar<double>, &cuda::sub_scalar<int64_t>, nullptr, nullptr, nullptr},
+    {&cuda::sub_scalar<float>, &cuda::sub_scalar<double>, &cuda::sub_scalar<int64_t>, nullptr, &cuda::sub_scalar<dg::Half>, &cuda::sub_scalar<dg::BFloat16>},
 };
 void sub_Scalar_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& other, const Scalar& alpha) {
   const auto fn = detail::lookup_kernel(sub_Scalar_table, "sub", out.device(), dtype,
-                                        "float32, float64, int64");
+                                        "float32, float64, int64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), other, alpha);
 }
 }  // namespace
@@ -53,11 +53,11 @@ namespace {
 using mul_Tensor_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&);
 constexpr mul_Tensor_kernel mul_Tensor_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::mul<float>, &cpu::mul<double>, &cpu::mul<int64_t>, nullptr, nullptr, nullptr},
-    {&cuda::mul<float>, &cuda::mul<double>, &cuda::mul<int64_t>, nullptr, nullptr, nullptr},
+    {&cuda::mul<float>, &cuda::mul<double>, &cuda::mul<int64_t>, nullptr, &cuda::mul<dg::Half>, &cuda::mul<dg::BFloat16>},
 };
 void mul_Tensor_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
   const auto fn = detail::lookup_kernel(mul_Tensor_table, "mul", out.device(), dtype,
-                                        "float32, float64, int64");
+                                        "float32, float64, int64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), detail::cast_for_compute(other, dtype));
 }
 }  // namespace
@@ -97,11 +97,11 @@ namespace {
 using div_Tensor_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&);
 constexpr div_Tensor_kernel div_Tensor_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::div<float>, &cpu::div<double>, nullptr, nullptr, nullptr, nullptr},
-    {&cuda::div<float>, &cuda::div<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cuda::div<float>, &cuda::div<double>, nullptr, nullptr, &cuda::div<dg::Half>, &cuda::div<dg::BFloat16>},
 };
 void div_Tensor_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
   const auto fn = detail::lookup_kernel(div_Tensor_table, "div", out.device(), dtype,
-                                        "float32, float64");
+                                        "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), detail::cast_for_compute(other, dtype));
 }
 }  // namespace
@@ -141,11 +141,11 @@ namespace {
 using sin_kernel = void (*)(const Tensor&, const Tensor&);
 constexpr sin_kernel sin_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::sin<float>, &cpu::sin<double>, nullptr, nullptr, nullptr, nullptr},
-    {&cuda::sin<float>, &cuda::sin<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cuda::sin<float>, &cuda::sin<double>, nullptr, nullptr, &cuda::sin<dg::Half>, &cuda::sin<dg::BFloat16>},
 };
 void sin_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(sin_table, "sin", out.device(), dtype,
-                                        "float32, float64");
+                                        "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype));
 }
 }  // namespace
@@ -182,11 +182,11 @@ namespace {
 using abs_kernel = void (*)(const Tensor&, const Tensor&);
 constexpr abs_kernel abs_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::abs<float>, &cpu::abs<double>, &cpu::abs<int64_t>, nullptr, nullptr, nullptr},
-    {&cuda::abs<float>, &cuda::abs<double>, &cuda::abs<int64_t>, nullptr, nullptr, nullptr},
+    {&cuda::abs<float>, &cuda::abs<double>, &cuda::abs<int64_t>, nullptr, &cuda::abs<dg::Half>, &cuda::abs<dg::BFloat16>},
 };
 void abs_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(abs_table, "abs", out.device(), dtype,
-                                        "float32, float64, int64");
+                                        "float32, float64, int64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype));
 }
 }  // namespace
@@ -230,11 +230,11 @@ namespace {
 using clamp_max_kernel = void (*)(const Tensor&, const Tensor&, const Scalar&);
 constexpr clamp_max_kernel clamp_max_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::clamp_max<float>, &cpu::clamp_max<double>, &cpu::clamp_max<int64_t>, nullptr, nullptr, nullptr},
-    {&cuda::clamp_max<float>, &cuda::clamp_max<double>, &cuda::clamp_max<int64_t>, nullptr, nullptr, nullptr},
+    {&cuda::clamp_max<float>, &cuda::clamp_max<double>, &cuda::clamp_max<int64_t>, nullptr, &cuda::clamp_max<dg::Half>, &cuda::clamp_max<dg::BFloat16>},
 };
 void clamp_max_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& max) {
   const auto fn = detail::lookup_kernel(clamp_max_table, "clamp_max", out.device(), dtype,
-                                        "float32, float64, int64");
+                                        "float32, float64, int64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), max);
 }
 }  // namespace
@@ -271,11 +271,11 @@ namespace {
 using maximum_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&);
 constexpr maximum_kernel maximum_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::maximum<float>, &cpu::maximum<double>, &cpu::maximum<int64_t>, &cpu::maximum<bool>, nullptr, nullptr},
-    {&cuda::maximum<float>, &cuda::maximum<double>, &cuda::maximum<int64_t>, &cuda::maximum<bool>, nullptr, nullptr},
+    {&cuda::maximum<float>, &cuda::maximum<double>, &cuda::maximum<int64_t>, &cuda::maximum<bool>, &cuda::maximum<dg::Half>, &cuda::maximum<dg::BFloat16>},
 };
 void maximum_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
   const auto fn = detail::lookup_kernel(maximum_table, "maximum", out.device(), dtype,
-                                        "float32, float64, int64, bool");
+                                        "float32, float64, int64, bool (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), detail::cast_for_compute(other, dtype));
 }
 }  // namespace
@@ -305,11 +305,11 @@ namespace {
 using fmod_Scalar_kernel = void (*)(const Tensor&, const Tensor&, const Scalar&);
 constexpr fmod_Scalar_kernel fmod_Scalar_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::fmod_scalar<float>, &cpu::fmod_scalar<double>, &cpu::fmod_scalar<int64_t>, nullptr, nullptr, nullptr},
-    {&cuda::fmod_scalar<float>, &cuda::fmod_scalar<double>, &cuda::fmod_scalar<int64_t>, nullptr, nullptr, nullptr},
+    {&cuda::fmod_scalar<float>, &cuda::fmod_scalar<double>, &cuda::fmod_scalar<int64_t>, nullptr, &cuda::fmod_scalar<dg::Half>, &cuda::fmod_scalar<dg::BFloat16>},
 };
 void fmod_Scalar_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& other) {
   const auto fn = detail::lookup_kernel(fmod_Scalar_table, "fmod", out.device(), dtype,
-                                        "float32, float64, int64");
+                                        "float32, float64, int64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), other);
 }
 }  // namespace
@@ -346,11 +346,11 @@ namespace {
 using eq_Scalar_kernel = void (*)(const Tensor&, const Tensor&, const Scalar&);
 constexpr eq_Scalar_kernel eq_Scalar_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::eq_scalar<float>, &cpu::eq_scalar<double>, &cpu::eq_scalar<int64_t>, &cpu::eq_scalar<bool>, nullptr, nullptr},
-    {&cuda::eq_scalar<float>, &cuda::eq_scalar<double>, &cuda::eq_scalar<int64_t>, &cuda::eq_scalar<bool>, nullptr, nullptr},
+    {&cuda::eq_scalar<float>, &cuda::eq_scalar<double>, &cuda::eq_scalar<int64_t>, &cuda::eq_scalar<bool>, &cuda::eq_scalar<dg::Half>, &cuda::eq_scalar<dg::BFloat16>},
 };
 void eq_Scalar_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& other) {
   const auto fn = detail::lookup_kernel(eq_Scalar_table, "eq", out.device(), dtype,
-                                        "float32, float64, int64, bool");
+                                        "float32, float64, int64, bool (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), other);
 }
 }  // namespace
@@ -382,11 +382,11 @@ namespace {
 using ne_Scalar_kernel = void (*)(const Tensor&, const Tensor&, const Scalar&);
 constexpr ne_Scalar_kernel ne_Scalar_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::ne_scalar<float>, &cpu::ne_scalar<double>, &cpu::ne_scalar<int64_t>, &cpu::ne_scalar<bool>, nullptr, nullptr},
-    {&cuda::ne_scalar<float>, &cuda::ne_scalar<double>, &cuda::ne_scalar<int64_t>, &cuda::ne_scalar<bool>, nullptr, nullptr},
+    {&cuda::ne_scalar<float>, &cuda::ne_scalar<double>, &cuda::ne_scalar<int64_t>, &cuda::ne_scalar<bool>, &cuda::ne_scalar<dg::Half>, &cuda::ne_scalar<dg::BFloat16>},
 };
 void ne_Scalar_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& other) {
   const auto fn = detail::lookup_kernel(ne_Scalar_table, "ne", out.device(), dtype,
-                                        "float32, float64, int64, bool");
+                                        "float32, float64, int64, bool (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), other);
 }
 }  // namespace
@@ -418,11 +418,11 @@ namespace {
 using le_Scalar_kernel = void (*)(const Tensor&, const Tensor&, const Scalar&);
 constexpr le_Scalar_kernel le_Scalar_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::le_scalar<float>, &cpu::le_scalar<double>, &cpu::le_scalar<int64_t>, &cpu::le_scalar<bool>, nullptr, nullptr},
-    {&cuda::le_scalar<float>, &cuda::le_scalar<double>, &cuda::le_scalar<int64_t>, &cuda::le_scalar<bool>, nullptr, nullptr},
+    {&cuda::le_scalar<float>, &cuda::le_scalar<double>, &cuda::le_scalar<int64_t>, &cuda::le_scalar<bool>, &cuda::le_scalar<dg::Half>, &cuda::le_scalar<dg::BFloat16>},
 };
 void le_Scalar_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& other) {
   const auto fn = detail::lookup_kernel(le_Scalar_table, "le", out.device(), dtype,
-                                        "float32, float64, int64, bool");
+                                        "float32, float64, int64, bool (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), other);
 }
 }  // namespace

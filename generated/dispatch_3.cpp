@@ -12,11 +12,11 @@ namespace {
 using mul_Scalar_kernel = void (*)(const Tensor&, const Tensor&, const Scalar&);
 constexpr mul_Scalar_kernel mul_Scalar_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::mul_scalar<float>, &cpu::mul_scalar<double>, &cpu::mul_scalar<int64_t>, nullptr, nullptr, nullptr},
-    {&cuda::mul_scalar<float>, &cuda::mul_scalar<double>, &cuda::mul_scalar<int64_t>, nullptr, nullptr, nullptr},
+    {&cuda::mul_scalar<float>, &cuda::mul_scalar<double>, &cuda::mul_scalar<int64_t>, nullptr, &cuda::mul_scalar<dg::Half>, &cuda::mul_scalar<dg::BFloat16>},
 };
 void mul_Scalar_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& other) {
   const auto fn = detail::lookup_kernel(mul_Scalar_table, "mul", out.device(), dtype,
-                                        "float32, float64, int64");
+                                        "float32, float64, int64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), other);
 }
 }  // namespace
@@ -53,11 +53,11 @@ namespace {
 using log_kernel = void (*)(const Tensor&, const Tensor&);
 constexpr log_kernel log_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::log<float>, &cpu::log<double>, nullptr, nullptr, nullptr, nullptr},
-    {&cuda::log<float>, &cuda::log<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cuda::log<float>, &cuda::log<double>, nullptr, nullptr, &cuda::log<dg::Half>, &cuda::log<dg::BFloat16>},
 };
 void log_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(log_table, "log", out.device(), dtype,
-                                        "float32, float64");
+                                        "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype));
 }
 }  // namespace
@@ -94,11 +94,11 @@ namespace {
 using sigmoid_kernel = void (*)(const Tensor&, const Tensor&);
 constexpr sigmoid_kernel sigmoid_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::sigmoid<float>, &cpu::sigmoid<double>, nullptr, nullptr, nullptr, nullptr},
-    {&cuda::sigmoid<float>, &cuda::sigmoid<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cuda::sigmoid<float>, &cuda::sigmoid<double>, nullptr, nullptr, &cuda::sigmoid<dg::Half>, &cuda::sigmoid<dg::BFloat16>},
 };
 void sigmoid_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(sigmoid_table, "sigmoid", out.device(), dtype,
-                                        "float32, float64");
+                                        "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype));
 }
 }  // namespace
@@ -200,11 +200,11 @@ namespace {
 using tan_kernel = void (*)(const Tensor&, const Tensor&);
 constexpr tan_kernel tan_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::tan<float>, &cpu::tan<double>, nullptr, nullptr, nullptr, nullptr},
-    {&cuda::tan<float>, &cuda::tan<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cuda::tan<float>, &cuda::tan<double>, nullptr, nullptr, &cuda::tan<dg::Half>, &cuda::tan<dg::BFloat16>},
 };
 void tan_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(tan_table, "tan", out.device(), dtype,
-                                        "float32, float64");
+                                        "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype));
 }
 }  // namespace
@@ -241,11 +241,11 @@ namespace {
 using acos_kernel = void (*)(const Tensor&, const Tensor&);
 constexpr acos_kernel acos_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::acos<float>, &cpu::acos<double>, nullptr, nullptr, nullptr, nullptr},
-    {&cuda::acos<float>, &cuda::acos<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cuda::acos<float>, &cuda::acos<double>, nullptr, nullptr, &cuda::acos<dg::Half>, &cuda::acos<dg::BFloat16>},
 };
 void acos_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(acos_table, "acos", out.device(), dtype,
-                                        "float32, float64");
+                                        "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype));
 }
 }  // namespace
@@ -282,11 +282,11 @@ namespace {
 using square_kernel = void (*)(const Tensor&, const Tensor&);
 constexpr square_kernel square_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::square<float>, &cpu::square<double>, &cpu::square<int64_t>, nullptr, nullptr, nullptr},
-    {&cuda::square<float>, &cuda::square<double>, &cuda::square<int64_t>, nullptr, nullptr, nullptr},
+    {&cuda::square<float>, &cuda::square<double>, &cuda::square<int64_t>, nullptr, &cuda::square<dg::Half>, &cuda::square<dg::BFloat16>},
 };
 void square_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(square_table, "square", out.device(), dtype,
-                                        "float32, float64, int64");
+                                        "float32, float64, int64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype));
 }
 }  // namespace
@@ -323,11 +323,11 @@ namespace {
 using elu_kernel = void (*)(const Tensor&, const Tensor&, const Scalar&, const Scalar&, const Scalar&);
 constexpr elu_kernel elu_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::elu<float>, &cpu::elu<double>, nullptr, nullptr, nullptr, nullptr},
-    {&cuda::elu<float>, &cuda::elu<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cuda::elu<float>, &cuda::elu<double>, nullptr, nullptr, &cuda::elu<dg::Half>, &cuda::elu<dg::BFloat16>},
 };
 void elu_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& alpha, const Scalar& scale, const Scalar& input_scale) {
   const auto fn = detail::lookup_kernel(elu_table, "elu", out.device(), dtype,
-                                        "float32, float64");
+                                        "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), alpha, scale, input_scale);
 }
 }  // namespace
@@ -364,11 +364,11 @@ namespace {
 using elu_backward_kernel = void (*)(const Tensor&, const Tensor&, const Scalar&, const Scalar&, const Scalar&, bool, const Tensor&);
 constexpr elu_backward_kernel elu_backward_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::elu_backward<float>, &cpu::elu_backward<double>, nullptr, nullptr, nullptr, nullptr},
-    {&cuda::elu_backward<float>, &cuda::elu_backward<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cuda::elu_backward<float>, &cuda::elu_backward<double>, nullptr, nullptr, &cuda::elu_backward<dg::Half>, &cuda::elu_backward<dg::BFloat16>},
 };
 void elu_backward_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, const Scalar& alpha, const Scalar& scale, const Scalar& input_scale, bool is_result, const Tensor& self_or_result) {
   const auto fn = detail::lookup_kernel(elu_backward_table, "elu_backward", out.device(), dtype,
-                                        "float32, float64");
+                                        "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(grad_output, dtype), alpha, scale, input_scale, is_result, detail::cast_for_compute(self_or_result, dtype));
 }
 }  // namespace
@@ -387,11 +387,11 @@ namespace {
 using silu_kernel = void (*)(const Tensor&, const Tensor&);
 constexpr silu_kernel silu_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::silu<float>, &cpu::silu<double>, nullptr, nullptr, nullptr, nullptr},
-    {&cuda::silu<float>, &cuda::silu<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cuda::silu<float>, &cuda::silu<double>, nullptr, nullptr, &cuda::silu<dg::Half>, &cuda::silu<dg::BFloat16>},
 };
 void silu_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(silu_table, "silu", out.device(), dtype,
-                                        "float32, float64");
+                                        "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype));
 }
 }  // namespace
@@ -428,11 +428,11 @@ namespace {
 using eq_Tensor_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&);
 constexpr eq_Tensor_kernel eq_Tensor_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::eq<float>, &cpu::eq<double>, &cpu::eq<int64_t>, &cpu::eq<bool>, nullptr, nullptr},
-    {&cuda::eq<float>, &cuda::eq<double>, &cuda::eq<int64_t>, &cuda::eq<bool>, nullptr, nullptr},
+    {&cuda::eq<float>, &cuda::eq<double>, &cuda::eq<int64_t>, &cuda::eq<bool>, &cuda::eq<dg::Half>, &cuda::eq<dg::BFloat16>},
 };
 void eq_Tensor_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
   const auto fn = detail::lookup_kernel(eq_Tensor_table, "eq", out.device(), dtype,
-                                        "float32, float64, int64, bool");
+                                        "float32, float64, int64, bool (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), detail::cast_for_compute(other, dtype));
 }
 }  // namespace
@@ -466,11 +466,11 @@ namespace {
 using lt_Scalar_kernel = void (*)(const Tensor&, const Tensor&, const Scalar&);
 constexpr lt_Scalar_kernel lt_Scalar_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::lt_scalar<float>, &cpu::lt_scalar<double>, &cpu::lt_scalar<int64_t>, &cpu::lt_scalar<bool>, nullptr, nullptr},
-    {&cuda::lt_scalar<float>, &cuda::lt_scalar<double>, &cuda::lt_scalar<int64_t>, &cuda::lt_scalar<bool>, nullptr, nullptr},
+    {&cuda::lt_scalar<float>, &cuda::lt_scalar<double>, &cuda::lt_scalar<int64_t>, &cuda::lt_scalar<bool>, &cuda::lt_scalar<dg::Half>, &cuda::lt_scalar<dg::BFloat16>},
 };
 void lt_Scalar_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& other) {
   const auto fn = detail::lookup_kernel(lt_Scalar_table, "lt", out.device(), dtype,
-                                        "float32, float64, int64, bool");
+                                        "float32, float64, int64, bool (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), other);
 }
 }  // namespace
@@ -502,11 +502,11 @@ namespace {
 using le_Tensor_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&);
 constexpr le_Tensor_kernel le_Tensor_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::le<float>, &cpu::le<double>, &cpu::le<int64_t>, &cpu::le<bool>, nullptr, nullptr},
-    {&cuda::le<float>, &cuda::le<double>, &cuda::le<int64_t>, &cuda::le<bool>, nullptr, nullptr},
+    {&cuda::le<float>, &cuda::le<double>, &cuda::le<int64_t>, &cuda::le<bool>, &cuda::le<dg::Half>, &cuda::le<dg::BFloat16>},
 };
 void le_Tensor_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
   const auto fn = detail::lookup_kernel(le_Tensor_table, "le", out.device(), dtype,
-                                        "float32, float64, int64, bool");
+                                        "float32, float64, int64, bool (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), detail::cast_for_compute(other, dtype));
 }
 }  // namespace
@@ -540,11 +540,11 @@ namespace {
 using gt_Tensor_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&);
 constexpr gt_Tensor_kernel gt_Tensor_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::gt<float>, &cpu::gt<double>, &cpu::gt<int64_t>, &cpu::gt<bool>, nullptr, nullptr},
-    {&cuda::gt<float>, &cuda::gt<double>, &cuda::gt<int64_t>, &cuda::gt<bool>, nullptr, nullptr},
+    {&cuda::gt<float>, &cuda::gt<double>, &cuda::gt<int64_t>, &cuda::gt<bool>, &cuda::gt<dg::Half>, &cuda::gt<dg::BFloat16>},
 };
 void gt_Tensor_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
   const auto fn = detail::lookup_kernel(gt_Tensor_table, "gt", out.device(), dtype,
-                                        "float32, float64, int64, bool");
+                                        "float32, float64, int64, bool (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), detail::cast_for_compute(other, dtype));
 }
 }  // namespace
@@ -578,11 +578,11 @@ namespace {
 using where_self_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&, const Tensor&);
 constexpr where_self_kernel where_self_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::where<float>, &cpu::where<double>, &cpu::where<int64_t>, &cpu::where<bool>, nullptr, nullptr},
-    {&cuda::where<float>, &cuda::where<double>, &cuda::where<int64_t>, &cuda::where<bool>, nullptr, nullptr},
+    {&cuda::where<float>, &cuda::where<double>, &cuda::where<int64_t>, &cuda::where<bool>, &cuda::where<dg::Half>, &cuda::where<dg::BFloat16>},
 };
 void where_self_run(ScalarType dtype, const Tensor& out, const Tensor& condition, const Tensor& self, const Tensor& other) {
   const auto fn = detail::lookup_kernel(where_self_table, "where", out.device(), dtype,
-                                        "float32, float64, int64, bool");
+                                        "float32, float64, int64, bool (cuda also float16, bfloat16)");
   fn(out, condition, detail::cast_for_compute(self, dtype), detail::cast_for_compute(other, dtype));
 }
 }  // namespace

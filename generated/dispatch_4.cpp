@@ -12,11 +12,11 @@ namespace {
 using add_Scalar_kernel = void (*)(const Tensor&, const Tensor&, const Scalar&, const Scalar&);
 constexpr add_Scalar_kernel add_Scalar_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::add_scalar<float>, &cpu::add_scalar<double>, &cpu::add_scalar<int64_t>, nullptr, nullptr, nullptr},
-    {&cuda::add_scalar<float>, &cuda::add_scalar<double>, &cuda::add_scalar<int64_t>, nullptr, nullptr, nullptr},
+    {&cuda::add_scalar<float>, &cuda::add_scalar<double>, &cuda::add_scalar<int64_t>, nullptr, &cuda::add_scalar<dg::Half>, &cuda::add_scalar<dg::BFloat16>},
 };
 void add_Scalar_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& other, const Scalar& alpha) {
   const auto fn = detail::lookup_kernel(add_Scalar_table, "add", out.device(), dtype,
-                                        "float32, float64, int64");
+                                        "float32, float64, int64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), other, alpha);
 }
 }  // namespace
@@ -53,11 +53,11 @@ namespace {
 using relu_kernel = void (*)(const Tensor&, const Tensor&);
 constexpr relu_kernel relu_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::relu<float>, &cpu::relu<double>, &cpu::relu<int64_t>, nullptr, nullptr, nullptr},
-    {&cuda::relu<float>, &cuda::relu<double>, &cuda::relu<int64_t>, nullptr, nullptr, nullptr},
+    {&cuda::relu<float>, &cuda::relu<double>, &cuda::relu<int64_t>, nullptr, &cuda::relu<dg::Half>, &cuda::relu<dg::BFloat16>},
 };
 void relu_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(relu_table, "relu", out.device(), dtype,
-                                        "float32, float64, int64");
+                                        "float32, float64, int64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype));
 }
 }  // namespace
@@ -94,11 +94,11 @@ namespace {
 using sqrt_kernel = void (*)(const Tensor&, const Tensor&);
 constexpr sqrt_kernel sqrt_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::sqrt<float>, &cpu::sqrt<double>, nullptr, nullptr, nullptr, nullptr},
-    {&cuda::sqrt<float>, &cuda::sqrt<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cuda::sqrt<float>, &cuda::sqrt<double>, nullptr, nullptr, &cuda::sqrt<dg::Half>, &cuda::sqrt<dg::BFloat16>},
 };
 void sqrt_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(sqrt_table, "sqrt", out.device(), dtype,
-                                        "float32, float64");
+                                        "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype));
 }
 }  // namespace
@@ -135,11 +135,11 @@ namespace {
 using sigmoid_backward_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&);
 constexpr sigmoid_backward_kernel sigmoid_backward_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::sigmoid_backward<float>, &cpu::sigmoid_backward<double>, nullptr, nullptr, nullptr, nullptr},
-    {&cuda::sigmoid_backward<float>, &cuda::sigmoid_backward<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cuda::sigmoid_backward<float>, &cuda::sigmoid_backward<double>, nullptr, nullptr, &cuda::sigmoid_backward<dg::Half>, &cuda::sigmoid_backward<dg::BFloat16>},
 };
 void sigmoid_backward_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, const Tensor& output) {
   const auto fn = detail::lookup_kernel(sigmoid_backward_table, "sigmoid_backward", out.device(), dtype,
-                                        "float32, float64");
+                                        "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(grad_output, dtype), detail::cast_for_compute(output, dtype));
 }
 }  // namespace
@@ -158,11 +158,11 @@ namespace {
 using sin_backward_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&);
 constexpr sin_backward_kernel sin_backward_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::sin_backward<float>, &cpu::sin_backward<double>, nullptr, nullptr, nullptr, nullptr},
-    {&cuda::sin_backward<float>, &cuda::sin_backward<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cuda::sin_backward<float>, &cuda::sin_backward<double>, nullptr, nullptr, &cuda::sin_backward<dg::Half>, &cuda::sin_backward<dg::BFloat16>},
 };
 void sin_backward_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, const Tensor& self) {
   const auto fn = detail::lookup_kernel(sin_backward_table, "sin_backward", out.device(), dtype,
-                                        "float32, float64");
+                                        "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(grad_output, dtype), detail::cast_for_compute(self, dtype));
 }
 }  // namespace
@@ -181,11 +181,11 @@ namespace {
 using mm_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&);
 constexpr mm_kernel mm_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::mm<float>, &cpu::mm<double>, nullptr, nullptr, nullptr, nullptr},
-    {&cuda::mm<float>, &cuda::mm<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cuda::mm<float>, &cuda::mm<double>, nullptr, nullptr, &cuda::mm<dg::Half>, &cuda::mm<dg::BFloat16>},
 };
 void mm_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& mat2) {
   const auto fn = detail::lookup_kernel(mm_table, "mm", out.device(), dtype,
-                                        "float32, float64");
+                                        "float32, float64 (cuda also float16, bfloat16)");
   fn(out, self, mat2);
 }
 }  // namespace
@@ -218,11 +218,11 @@ namespace {
 using log2_kernel = void (*)(const Tensor&, const Tensor&);
 constexpr log2_kernel log2_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::log2<float>, &cpu::log2<double>, nullptr, nullptr, nullptr, nullptr},
-    {&cuda::log2<float>, &cuda::log2<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cuda::log2<float>, &cuda::log2<double>, nullptr, nullptr, &cuda::log2<dg::Half>, &cuda::log2<dg::BFloat16>},
 };
 void log2_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(log2_table, "log2", out.device(), dtype,
-                                        "float32, float64");
+                                        "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype));
 }
 }  // namespace
@@ -259,11 +259,11 @@ namespace {
 using round_kernel = void (*)(const Tensor&, const Tensor&);
 constexpr round_kernel round_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::round<float>, &cpu::round<double>, &cpu::round<int64_t>, nullptr, nullptr, nullptr},
-    {&cuda::round<float>, &cuda::round<double>, &cuda::round<int64_t>, nullptr, nullptr, nullptr},
+    {&cuda::round<float>, &cuda::round<double>, &cuda::round<int64_t>, nullptr, &cuda::round<dg::Half>, &cuda::round<dg::BFloat16>},
 };
 void round_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(round_table, "round", out.device(), dtype,
-                                        "float32, float64, int64");
+                                        "float32, float64, int64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype));
 }
 }  // namespace
@@ -300,11 +300,11 @@ namespace {
 using clamp_kernel = void (*)(const Tensor&, const Tensor&, const std::optional<Scalar>&, const std::optional<Scalar>&);
 constexpr clamp_kernel clamp_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::clamp<float>, &cpu::clamp<double>, &cpu::clamp<int64_t>, nullptr, nullptr, nullptr},
-    {&cuda::clamp<float>, &cuda::clamp<double>, &cuda::clamp<int64_t>, nullptr, nullptr, nullptr},
+    {&cuda::clamp<float>, &cuda::clamp<double>, &cuda::clamp<int64_t>, nullptr, &cuda::clamp<dg::Half>, &cuda::clamp<dg::BFloat16>},
 };
 void clamp_run(ScalarType dtype, const Tensor& out, const Tensor& self, const std::optional<Scalar>& min, const std::optional<Scalar>& max) {
   const auto fn = detail::lookup_kernel(clamp_table, "clamp", out.device(), dtype,
-                                        "float32, float64, int64");
+                                        "float32, float64, int64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), min, max);
 }
 }  // namespace
@@ -341,11 +341,11 @@ namespace {
 using lt_Tensor_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&);
 constexpr lt_Tensor_kernel lt_Tensor_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::lt<float>, &cpu::lt<double>, &cpu::lt<int64_t>, &cpu::lt<bool>, nullptr, nullptr},
-    {&cuda::lt<float>, &cuda::lt<double>, &cuda::lt<int64_t>, &cuda::lt<bool>, nullptr, nullptr},
+    {&cuda::lt<float>, &cuda::lt<double>, &cuda::lt<int64_t>, &cuda::lt<bool>, &cuda::lt<dg::Half>, &cuda::lt<dg::BFloat16>},
 };
 void lt_Tensor_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
   const auto fn = detail::lookup_kernel(lt_Tensor_table, "lt", out.device(), dtype,
-                                        "float32, float64, int64, bool");
+                                        "float32, float64, int64, bool (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), detail::cast_for_compute(other, dtype));
 }
 }  // namespace
@@ -379,11 +379,11 @@ namespace {
 using ge_Tensor_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&);
 constexpr ge_Tensor_kernel ge_Tensor_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::ge<float>, &cpu::ge<double>, &cpu::ge<int64_t>, &cpu::ge<bool>, nullptr, nullptr},
-    {&cuda::ge<float>, &cuda::ge<double>, &cuda::ge<int64_t>, &cuda::ge<bool>, nullptr, nullptr},
+    {&cuda::ge<float>, &cuda::ge<double>, &cuda::ge<int64_t>, &cuda::ge<bool>, &cuda::ge<dg::Half>, &cuda::ge<dg::BFloat16>},
 };
 void ge_Tensor_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
   const auto fn = detail::lookup_kernel(ge_Tensor_table, "ge", out.device(), dtype,
-                                        "float32, float64, int64, bool");
+                                        "float32, float64, int64, bool (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), detail::cast_for_compute(other, dtype));
 }
 }  // namespace

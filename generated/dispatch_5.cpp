@@ -12,11 +12,11 @@ namespace {
 using add_Tensor_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&, const Scalar&);
 constexpr add_Tensor_kernel add_Tensor_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::add<float>, &cpu::add<double>, &cpu::add<int64_t>, nullptr, nullptr, nullptr},
-    {&cuda::add<float>, &cuda::add<double>, &cuda::add<int64_t>, nullptr, nullptr, nullptr},
+    {&cuda::add<float>, &cuda::add<double>, &cuda::add<int64_t>, nullptr, &cuda::add<dg::Half>, &cuda::add<dg::BFloat16>},
 };
 void add_Tensor_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other, const Scalar& alpha) {
   const auto fn = detail::lookup_kernel(add_Tensor_table, "add", out.device(), dtype,
-                                        "float32, float64, int64");
+                                        "float32, float64, int64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), detail::cast_for_compute(other, dtype), alpha);
 }
 }  // namespace
@@ -56,11 +56,11 @@ namespace {
 using div_Scalar_kernel = void (*)(const Tensor&, const Tensor&, const Scalar&);
 constexpr div_Scalar_kernel div_Scalar_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::div_scalar<float>, &cpu::div_scalar<double>, nullptr, nullptr, nullptr, nullptr},
-    {&cuda::div_scalar<float>, &cuda::div_scalar<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cuda::div_scalar<float>, &cuda::div_scalar<double>, nullptr, nullptr, &cuda::div_scalar<dg::Half>, &cuda::div_scalar<dg::BFloat16>},
 };
 void div_Scalar_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& other) {
   const auto fn = detail::lookup_kernel(div_Scalar_table, "div", out.device(), dtype,
-                                        "float32, float64");
+                                        "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), other);
 }
 }  // namespace
@@ -97,11 +97,11 @@ namespace {
 using pow_Tensor_Scalar_kernel = void (*)(const Tensor&, const Tensor&, const Scalar&);
 constexpr pow_Tensor_Scalar_kernel pow_Tensor_Scalar_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::pow_scalar<float>, &cpu::pow_scalar<double>, &cpu::pow_scalar<int64_t>, nullptr, nullptr, nullptr},
-    {&cuda::pow_scalar<float>, &cuda::pow_scalar<double>, &cuda::pow_scalar<int64_t>, nullptr, nullptr, nullptr},
+    {&cuda::pow_scalar<float>, &cuda::pow_scalar<double>, &cuda::pow_scalar<int64_t>, nullptr, &cuda::pow_scalar<dg::Half>, &cuda::pow_scalar<dg::BFloat16>},
 };
 void pow_Tensor_Scalar_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& exponent) {
   const auto fn = detail::lookup_kernel(pow_Tensor_Scalar_table, "pow", out.device(), dtype,
-                                        "float32, float64, int64");
+                                        "float32, float64, int64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), exponent);
 }
 }  // namespace
@@ -138,11 +138,11 @@ namespace {
 using exp_kernel = void (*)(const Tensor&, const Tensor&);
 constexpr exp_kernel exp_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::exp<float>, &cpu::exp<double>, nullptr, nullptr, nullptr, nullptr},
-    {&cuda::exp<float>, &cuda::exp<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cuda::exp<float>, &cuda::exp<double>, nullptr, nullptr, &cuda::exp<dg::Half>, &cuda::exp<dg::BFloat16>},
 };
 void exp_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(exp_table, "exp", out.device(), dtype,
-                                        "float32, float64");
+                                        "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype));
 }
 }  // namespace
@@ -179,11 +179,11 @@ namespace {
 using tanh_kernel = void (*)(const Tensor&, const Tensor&);
 constexpr tanh_kernel tanh_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::tanh<float>, &cpu::tanh<double>, nullptr, nullptr, nullptr, nullptr},
-    {&cuda::tanh<float>, &cuda::tanh<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cuda::tanh<float>, &cuda::tanh<double>, nullptr, nullptr, &cuda::tanh<dg::Half>, &cuda::tanh<dg::BFloat16>},
 };
 void tanh_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(tanh_table, "tanh", out.device(), dtype,
-                                        "float32, float64");
+                                        "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype));
 }
 }  // namespace
@@ -220,11 +220,11 @@ namespace {
 using threshold_backward_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&, const Scalar&);
 constexpr threshold_backward_kernel threshold_backward_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::threshold_backward<float>, &cpu::threshold_backward<double>, &cpu::threshold_backward<int64_t>, nullptr, nullptr, nullptr},
-    {&cuda::threshold_backward<float>, &cuda::threshold_backward<double>, &cuda::threshold_backward<int64_t>, nullptr, nullptr, nullptr},
+    {&cuda::threshold_backward<float>, &cuda::threshold_backward<double>, &cuda::threshold_backward<int64_t>, nullptr, &cuda::threshold_backward<dg::Half>, &cuda::threshold_backward<dg::BFloat16>},
 };
 void threshold_backward_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, const Tensor& self, const Scalar& threshold) {
   const auto fn = detail::lookup_kernel(threshold_backward_table, "threshold_backward", out.device(), dtype,
-                                        "float32, float64, int64");
+                                        "float32, float64, int64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(grad_output, dtype), detail::cast_for_compute(self, dtype), threshold);
 }
 }  // namespace
@@ -300,11 +300,11 @@ namespace {
 using expm1_kernel = void (*)(const Tensor&, const Tensor&);
 constexpr expm1_kernel expm1_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::expm1<float>, &cpu::expm1<double>, nullptr, nullptr, nullptr, nullptr},
-    {&cuda::expm1<float>, &cuda::expm1<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cuda::expm1<float>, &cuda::expm1<double>, nullptr, nullptr, &cuda::expm1<dg::Half>, &cuda::expm1<dg::BFloat16>},
 };
 void expm1_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(expm1_table, "expm1", out.device(), dtype,
-                                        "float32, float64");
+                                        "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype));
 }
 }  // namespace
@@ -341,11 +341,11 @@ namespace {
 using log1p_kernel = void (*)(const Tensor&, const Tensor&);
 constexpr log1p_kernel log1p_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::log1p<float>, &cpu::log1p<double>, nullptr, nullptr, nullptr, nullptr},
-    {&cuda::log1p<float>, &cuda::log1p<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cuda::log1p<float>, &cuda::log1p<double>, nullptr, nullptr, &cuda::log1p<dg::Half>, &cuda::log1p<dg::BFloat16>},
 };
 void log1p_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(log1p_table, "log1p", out.device(), dtype,
-                                        "float32, float64");
+                                        "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype));
 }
 }  // namespace
@@ -382,11 +382,11 @@ namespace {
 using atan_kernel = void (*)(const Tensor&, const Tensor&);
 constexpr atan_kernel atan_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::atan<float>, &cpu::atan<double>, nullptr, nullptr, nullptr, nullptr},
-    {&cuda::atan<float>, &cuda::atan<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cuda::atan<float>, &cuda::atan<double>, nullptr, nullptr, &cuda::atan<dg::Half>, &cuda::atan<dg::BFloat16>},
 };
 void atan_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(atan_table, "atan", out.device(), dtype,
-                                        "float32, float64");
+                                        "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype));
 }
 }  // namespace
@@ -423,11 +423,11 @@ namespace {
 using ceil_kernel = void (*)(const Tensor&, const Tensor&);
 constexpr ceil_kernel ceil_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::ceil<float>, &cpu::ceil<double>, &cpu::ceil<int64_t>, nullptr, nullptr, nullptr},
-    {&cuda::ceil<float>, &cuda::ceil<double>, &cuda::ceil<int64_t>, nullptr, nullptr, nullptr},
+    {&cuda::ceil<float>, &cuda::ceil<double>, &cuda::ceil<int64_t>, nullptr, &cuda::ceil<dg::Half>, &cuda::ceil<dg::BFloat16>},
 };
 void ceil_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(ceil_table, "ceil", out.device(), dtype,
-                                        "float32, float64, int64");
+                                        "float32, float64, int64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype));
 }
 }  // namespace
@@ -464,11 +464,11 @@ namespace {
 using trunc_kernel = void (*)(const Tensor&, const Tensor&);
 constexpr trunc_kernel trunc_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::trunc<float>, &cpu::trunc<double>, &cpu::trunc<int64_t>, nullptr, nullptr, nullptr},
-    {&cuda::trunc<float>, &cuda::trunc<double>, &cuda::trunc<int64_t>, nullptr, nullptr, nullptr},
+    {&cuda::trunc<float>, &cuda::trunc<double>, &cuda::trunc<int64_t>, nullptr, &cuda::trunc<dg::Half>, &cuda::trunc<dg::BFloat16>},
 };
 void trunc_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(trunc_table, "trunc", out.device(), dtype,
-                                        "float32, float64, int64");
+                                        "float32, float64, int64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype));
 }
 }  // namespace
@@ -505,11 +505,11 @@ namespace {
 using leaky_relu_backward_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&, const Scalar&, bool);
 constexpr leaky_relu_backward_kernel leaky_relu_backward_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::leaky_relu_backward<float>, &cpu::leaky_relu_backward<double>, nullptr, nullptr, nullptr, nullptr},
-    {&cuda::leaky_relu_backward<float>, &cuda::leaky_relu_backward<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cuda::leaky_relu_backward<float>, &cuda::leaky_relu_backward<double>, nullptr, nullptr, &cuda::leaky_relu_backward<dg::Half>, &cuda::leaky_relu_backward<dg::BFloat16>},
 };
 void leaky_relu_backward_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, const Tensor& self, const Scalar& negative_slope, bool self_is_result) {
   const auto fn = detail::lookup_kernel(leaky_relu_backward_table, "leaky_relu_backward", out.device(), dtype,
-                                        "float32, float64");
+                                        "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(grad_output, dtype), detail::cast_for_compute(self, dtype), negative_slope, self_is_result);
 }
 }  // namespace
@@ -528,11 +528,11 @@ namespace {
 using softplus_kernel = void (*)(const Tensor&, const Tensor&, const Scalar&, const Scalar&);
 constexpr softplus_kernel softplus_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::softplus<float>, &cpu::softplus<double>, nullptr, nullptr, nullptr, nullptr},
-    {&cuda::softplus<float>, &cuda::softplus<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cuda::softplus<float>, &cuda::softplus<double>, nullptr, nullptr, &cuda::softplus<dg::Half>, &cuda::softplus<dg::BFloat16>},
 };
 void softplus_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& beta, const Scalar& threshold) {
   const auto fn = detail::lookup_kernel(softplus_table, "softplus", out.device(), dtype,
-                                        "float32, float64");
+                                        "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), beta, threshold);
 }
 }  // namespace
@@ -560,11 +560,11 @@ namespace {
 using clamp_min_kernel = void (*)(const Tensor&, const Tensor&, const Scalar&);
 constexpr clamp_min_kernel clamp_min_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::clamp_min<float>, &cpu::clamp_min<double>, &cpu::clamp_min<int64_t>, nullptr, nullptr, nullptr},
-    {&cuda::clamp_min<float>, &cuda::clamp_min<double>, &cuda::clamp_min<int64_t>, nullptr, nullptr, nullptr},
+    {&cuda::clamp_min<float>, &cuda::clamp_min<double>, &cuda::clamp_min<int64_t>, nullptr, &cuda::clamp_min<dg::Half>, &cuda::clamp_min<dg::BFloat16>},
 };
 void clamp_min_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& min) {
   const auto fn = detail::lookup_kernel(clamp_min_table, "clamp_min", out.device(), dtype,
-                                        "float32, float64, int64");
+                                        "float32, float64, int64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), min);
 }
 }  // namespace
@@ -601,11 +601,11 @@ namespace {
 using fmod_Tensor_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&);
 constexpr fmod_Tensor_kernel fmod_Tensor_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::fmod<float>, &cpu::fmod<double>, &cpu::fmod<int64_t>, nullptr, nullptr, nullptr},
-    {&cuda::fmod<float>, &cuda::fmod<double>, &cuda::fmod<int64_t>, nullptr, nullptr, nullptr},
+    {&cuda::fmod<float>, &cuda::fmod<double>, &cuda::fmod<int64_t>, nullptr, &cuda::fmod<dg::Half>, &cuda::fmod<dg::BFloat16>},
 };
 void fmod_Tensor_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
   const auto fn = detail::lookup_kernel(fmod_Tensor_table, "fmod", out.device(), dtype,
-                                        "float32, float64, int64");
+                                        "float32, float64, int64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), detail::cast_for_compute(other, dtype));
 }
 }  // namespace
@@ -645,11 +645,11 @@ namespace {
 using ne_Tensor_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&);
 constexpr ne_Tensor_kernel ne_Tensor_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::ne<float>, &cpu::ne<double>, &cpu::ne<int64_t>, &cpu::ne<bool>, nullptr, nullptr},
-    {&cuda::ne<float>, &cuda::ne<double>, &cuda::ne<int64_t>, &cuda::ne<bool>, nullptr, nullptr},
+    {&cuda::ne<float>, &cuda::ne<double>, &cuda::ne<int64_t>, &cuda::ne<bool>, &cuda::ne<dg::Half>, &cuda::ne<dg::BFloat16>},
 };
 void ne_Tensor_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
   const auto fn = detail::lookup_kernel(ne_Tensor_table, "ne", out.device(), dtype,
-                                        "float32, float64, int64, bool");
+                                        "float32, float64, int64, bool (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), detail::cast_for_compute(other, dtype));
 }
 }  // namespace
@@ -683,11 +683,11 @@ namespace {
 using logical_and_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&);
 constexpr logical_and_kernel logical_and_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::logical_and<float>, &cpu::logical_and<double>, &cpu::logical_and<int64_t>, &cpu::logical_and<bool>, nullptr, nullptr},
-    {&cuda::logical_and<float>, &cuda::logical_and<double>, &cuda::logical_and<int64_t>, &cuda::logical_and<bool>, nullptr, nullptr},
+    {&cuda::logical_and<float>, &cuda::logical_and<double>, &cuda::logical_and<int64_t>, &cuda::logical_and<bool>, &cuda::logical_and<dg::Half>, &cuda::logical_and<dg::BFloat16>},
 };
 void logical_and_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
   const auto fn = detail::lookup_kernel(logical_and_table, "logical_and", out.device(), dtype,
-                                        "float32, float64, int64, bool");
+                                        "float32, float64, int64, bool (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), detail::cast_for_compute(other, dtype));
 }
 }  // namespace

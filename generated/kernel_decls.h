@@ -24,7 +24,9 @@ void add(const Tensor& out, const Tensor& self, const Tensor& other, const Scala
 #define DG_INSTANTIATE_KERNEL_cuda_add \
   template void dg::cuda::add<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
   template void dg::cuda::add<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
-  template void dg::cuda::add<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, const dg::Scalar&);
+  template void dg::cuda::add<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
+  template void dg::cuda::add<dg::Half>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
+  template void dg::cuda::add<dg::BFloat16>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, const dg::Scalar&);
 
 // add.Scalar
 namespace dg::cpu {
@@ -44,7 +46,9 @@ void add_scalar(const Tensor& out, const Tensor& self, const Scalar& other, cons
 #define DG_INSTANTIATE_KERNEL_cuda_add_scalar \
   template void dg::cuda::add_scalar<float>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&, const dg::Scalar&); \
   template void dg::cuda::add_scalar<double>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&, const dg::Scalar&); \
-  template void dg::cuda::add_scalar<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&, const dg::Scalar&);
+  template void dg::cuda::add_scalar<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&, const dg::Scalar&); \
+  template void dg::cuda::add_scalar<dg::Half>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&, const dg::Scalar&); \
+  template void dg::cuda::add_scalar<dg::BFloat16>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&, const dg::Scalar&);
 
 // sub.Tensor
 namespace dg::cpu {
@@ -64,7 +68,9 @@ void sub(const Tensor& out, const Tensor& self, const Tensor& other, const Scala
 #define DG_INSTANTIATE_KERNEL_cuda_sub \
   template void dg::cuda::sub<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
   template void dg::cuda::sub<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
-  template void dg::cuda::sub<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, const dg::Scalar&);
+  template void dg::cuda::sub<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
+  template void dg::cuda::sub<dg::Half>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
+  template void dg::cuda::sub<dg::BFloat16>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, const dg::Scalar&);
 
 // sub.Scalar
 namespace dg::cpu {
@@ -84,7 +90,9 @@ void sub_scalar(const Tensor& out, const Tensor& self, const Scalar& other, cons
 #define DG_INSTANTIATE_KERNEL_cuda_sub_scalar \
   template void dg::cuda::sub_scalar<float>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&, const dg::Scalar&); \
   template void dg::cuda::sub_scalar<double>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&, const dg::Scalar&); \
-  template void dg::cuda::sub_scalar<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&, const dg::Scalar&);
+  template void dg::cuda::sub_scalar<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&, const dg::Scalar&); \
+  template void dg::cuda::sub_scalar<dg::Half>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&, const dg::Scalar&); \
+  template void dg::cuda::sub_scalar<dg::BFloat16>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&, const dg::Scalar&);
 
 // mul.Tensor
 namespace dg::cpu {
@@ -104,7 +112,9 @@ void mul(const Tensor& out, const Tensor& self, const Tensor& other);
 #define DG_INSTANTIATE_KERNEL_cuda_mul \
   template void dg::cuda::mul<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
   template void dg::cuda::mul<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
-  template void dg::cuda::mul<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
+  template void dg::cuda::mul<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::mul<dg::Half>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::mul<dg::BFloat16>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
 
 // mul.Scalar
 namespace dg::cpu {
@@ -124,7 +134,9 @@ void mul_scalar(const Tensor& out, const Tensor& self, const Scalar& other);
 #define DG_INSTANTIATE_KERNEL_cuda_mul_scalar \
   template void dg::cuda::mul_scalar<float>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
   template void dg::cuda::mul_scalar<double>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
-  template void dg::cuda::mul_scalar<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&);
+  template void dg::cuda::mul_scalar<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
+  template void dg::cuda::mul_scalar<dg::Half>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
+  template void dg::cuda::mul_scalar<dg::BFloat16>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&);
 
 // div.Tensor
 namespace dg::cpu {
@@ -142,7 +154,9 @@ void div(const Tensor& out, const Tensor& self, const Tensor& other);
 }  // namespace dg::cuda
 #define DG_INSTANTIATE_KERNEL_cuda_div \
   template void dg::cuda::div<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
-  template void dg::cuda::div<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
+  template void dg::cuda::div<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::div<dg::Half>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::div<dg::BFloat16>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
 
 // div.Scalar
 namespace dg::cpu {
@@ -160,7 +174,9 @@ void div_scalar(const Tensor& out, const Tensor& self, const Scalar& other);
 }  // namespace dg::cuda
 #define DG_INSTANTIATE_KERNEL_cuda_div_scalar \
   template void dg::cuda::div_scalar<float>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
-  template void dg::cuda::div_scalar<double>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&);
+  template void dg::cuda::div_scalar<double>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
+  template void dg::cuda::div_scalar<dg::Half>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
+  template void dg::cuda::div_scalar<dg::BFloat16>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&);
 
 // pow.Tensor_Tensor
 namespace dg::cpu {
@@ -178,7 +194,9 @@ void pow(const Tensor& out, const Tensor& self, const Tensor& exponent);
 }  // namespace dg::cuda
 #define DG_INSTANTIATE_KERNEL_cuda_pow \
   template void dg::cuda::pow<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
-  template void dg::cuda::pow<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
+  template void dg::cuda::pow<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::pow<dg::Half>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::pow<dg::BFloat16>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
 
 // pow.Tensor_Scalar
 namespace dg::cpu {
@@ -198,7 +216,9 @@ void pow_scalar(const Tensor& out, const Tensor& self, const Scalar& exponent);
 #define DG_INSTANTIATE_KERNEL_cuda_pow_scalar \
   template void dg::cuda::pow_scalar<float>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
   template void dg::cuda::pow_scalar<double>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
-  template void dg::cuda::pow_scalar<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&);
+  template void dg::cuda::pow_scalar<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
+  template void dg::cuda::pow_scalar<dg::Half>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
+  template void dg::cuda::pow_scalar<dg::BFloat16>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&);
 
 // neg
 namespace dg::cpu {
@@ -218,7 +238,9 @@ void neg(const Tensor& out, const Tensor& self);
 #define DG_INSTANTIATE_KERNEL_cuda_neg \
   template void dg::cuda::neg<float>(const dg::Tensor&, const dg::Tensor&); \
   template void dg::cuda::neg<double>(const dg::Tensor&, const dg::Tensor&); \
-  template void dg::cuda::neg<int64_t>(const dg::Tensor&, const dg::Tensor&);
+  template void dg::cuda::neg<int64_t>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::neg<dg::Half>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::neg<dg::BFloat16>(const dg::Tensor&, const dg::Tensor&);
 
 // exp
 namespace dg::cpu {
@@ -236,7 +258,9 @@ void exp(const Tensor& out, const Tensor& self);
 }  // namespace dg::cuda
 #define DG_INSTANTIATE_KERNEL_cuda_exp \
   template void dg::cuda::exp<float>(const dg::Tensor&, const dg::Tensor&); \
-  template void dg::cuda::exp<double>(const dg::Tensor&, const dg::Tensor&);
+  template void dg::cuda::exp<double>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::exp<dg::Half>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::exp<dg::BFloat16>(const dg::Tensor&, const dg::Tensor&);
 
 // log
 namespace dg::cpu {
@@ -254,7 +278,9 @@ void log(const Tensor& out, const Tensor& self);
 }  // namespace dg::cuda
 #define DG_INSTANTIATE_KERNEL_cuda_log \
   template void dg::cuda::log<float>(const dg::Tensor&, const dg::Tensor&); \
-  template void dg::cuda::log<double>(const dg::Tensor&, const dg::Tensor&);
+  template void dg::cuda::log<double>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::log<dg::Half>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::log<dg::BFloat16>(const dg::Tensor&, const dg::Tensor&);
 
 // sin
 namespace dg::cpu {
@@ -272,7 +298,9 @@ void sin(const Tensor& out, const Tensor& self);
 }  // namespace dg::cuda
 #define DG_INSTANTIATE_KERNEL_cuda_sin \
   template void dg::cuda::sin<float>(const dg::Tensor&, const dg::Tensor&); \
-  template void dg::cuda::sin<double>(const dg::Tensor&, const dg::Tensor&);
+  template void dg::cuda::sin<double>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::sin<dg::Half>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::sin<dg::BFloat16>(const dg::Tensor&, const dg::Tensor&);
 
 // cos
 namespace dg::cpu {
@@ -290,7 +318,9 @@ void cos(const Tensor& out, const Tensor& self);
 }  // namespace dg::cuda
 #define DG_INSTANTIATE_KERNEL_cuda_cos \
   template void dg::cuda::cos<float>(const dg::Tensor&, const dg::Tensor&); \
-  template void dg::cuda::cos<double>(const dg::Tensor&, const dg::Tensor&);
+  template void dg::cuda::cos<double>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::cos<dg::Half>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::cos<dg::BFloat16>(const dg::Tensor&, const dg::Tensor&);
 
 // tanh
 namespace dg::cpu {
@@ -308,7 +338,9 @@ void tanh(const Tensor& out, const Tensor& self);
 }  // namespace dg::cuda
 #define DG_INSTANTIATE_KERNEL_cuda_tanh \
   template void dg::cuda::tanh<float>(const dg::Tensor&, const dg::Tensor&); \
-  template void dg::cuda::tanh<double>(const dg::Tensor&, const dg::Tensor&);
+  template void dg::cuda::tanh<double>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::tanh<dg::Half>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::tanh<dg::BFloat16>(const dg::Tensor&, const dg::Tensor&);
 
 // sigmoid
 namespace dg::cpu {
@@ -326,7 +358,9 @@ void sigmoid(const Tensor& out, const Tensor& self);
 }  // namespace dg::cuda
 #define DG_INSTANTIATE_KERNEL_cuda_sigmoid \
   template void dg::cuda::sigmoid<float>(const dg::Tensor&, const dg::Tensor&); \
-  template void dg::cuda::sigmoid<double>(const dg::Tensor&, const dg::Tensor&);
+  template void dg::cuda::sigmoid<double>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::sigmoid<dg::Half>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::sigmoid<dg::BFloat16>(const dg::Tensor&, const dg::Tensor&);
 
 // relu
 namespace dg::cpu {
@@ -346,7 +380,9 @@ void relu(const Tensor& out, const Tensor& self);
 #define DG_INSTANTIATE_KERNEL_cuda_relu \
   template void dg::cuda::relu<float>(const dg::Tensor&, const dg::Tensor&); \
   template void dg::cuda::relu<double>(const dg::Tensor&, const dg::Tensor&); \
-  template void dg::cuda::relu<int64_t>(const dg::Tensor&, const dg::Tensor&);
+  template void dg::cuda::relu<int64_t>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::relu<dg::Half>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::relu<dg::BFloat16>(const dg::Tensor&, const dg::Tensor&);
 
 // sqrt
 namespace dg::cpu {
@@ -364,7 +400,9 @@ void sqrt(const Tensor& out, const Tensor& self);
 }  // namespace dg::cuda
 #define DG_INSTANTIATE_KERNEL_cuda_sqrt \
   template void dg::cuda::sqrt<float>(const dg::Tensor&, const dg::Tensor&); \
-  template void dg::cuda::sqrt<double>(const dg::Tensor&, const dg::Tensor&);
+  template void dg::cuda::sqrt<double>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::sqrt<dg::Half>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::sqrt<dg::BFloat16>(const dg::Tensor&, const dg::Tensor&);
 
 // abs
 namespace dg::cpu {
@@ -384,7 +422,9 @@ void abs(const Tensor& out, const Tensor& self);
 #define DG_INSTANTIATE_KERNEL_cuda_abs \
   template void dg::cuda::abs<float>(const dg::Tensor&, const dg::Tensor&); \
   template void dg::cuda::abs<double>(const dg::Tensor&, const dg::Tensor&); \
-  template void dg::cuda::abs<int64_t>(const dg::Tensor&, const dg::Tensor&);
+  template void dg::cuda::abs<int64_t>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::abs<dg::Half>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::abs<dg::BFloat16>(const dg::Tensor&, const dg::Tensor&);
 
 // sign
 namespace dg::cpu {
@@ -404,7 +444,9 @@ void sign(const Tensor& out, const Tensor& self);
 #define DG_INSTANTIATE_KERNEL_cuda_sign \
   template void dg::cuda::sign<float>(const dg::Tensor&, const dg::Tensor&); \
   template void dg::cuda::sign<double>(const dg::Tensor&, const dg::Tensor&); \
-  template void dg::cuda::sign<int64_t>(const dg::Tensor&, const dg::Tensor&);
+  template void dg::cuda::sign<int64_t>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::sign<dg::Half>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::sign<dg::BFloat16>(const dg::Tensor&, const dg::Tensor&);
 
 // reciprocal
 namespace dg::cpu {
@@ -422,7 +464,9 @@ void reciprocal(const Tensor& out, const Tensor& self);
 }  // namespace dg::cuda
 #define DG_INSTANTIATE_KERNEL_cuda_reciprocal \
   template void dg::cuda::reciprocal<float>(const dg::Tensor&, const dg::Tensor&); \
-  template void dg::cuda::reciprocal<double>(const dg::Tensor&, const dg::Tensor&);
+  template void dg::cuda::reciprocal<double>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::reciprocal<dg::Half>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::reciprocal<dg::BFloat16>(const dg::Tensor&, const dg::Tensor&);
 
 // tanh_backward
 namespace dg::cpu {
@@ -440,7 +484,9 @@ void tanh_backward(const Tensor& out, const Tensor& grad_output, const Tensor& o
 }  // namespace dg::cuda
 #define DG_INSTANTIATE_KERNEL_cuda_tanh_backward \
   template void dg::cuda::tanh_backward<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
-  template void dg::cuda::tanh_backward<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
+  template void dg::cuda::tanh_backward<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::tanh_backward<dg::Half>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::tanh_backward<dg::BFloat16>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
 
 // sigmoid_backward
 namespace dg::cpu {
@@ -458,7 +504,9 @@ void sigmoid_backward(const Tensor& out, const Tensor& grad_output, const Tensor
 }  // namespace dg::cuda
 #define DG_INSTANTIATE_KERNEL_cuda_sigmoid_backward \
   template void dg::cuda::sigmoid_backward<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
-  template void dg::cuda::sigmoid_backward<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
+  template void dg::cuda::sigmoid_backward<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::sigmoid_backward<dg::Half>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::sigmoid_backward<dg::BFloat16>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
 
 // sin_backward
 namespace dg::cpu {
@@ -476,7 +524,9 @@ void sin_backward(const Tensor& out, const Tensor& grad_output, const Tensor& se
 }  // namespace dg::cuda
 #define DG_INSTANTIATE_KERNEL_cuda_sin_backward \
   template void dg::cuda::sin_backward<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
-  template void dg::cuda::sin_backward<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
+  template void dg::cuda::sin_backward<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::sin_backward<dg::Half>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::sin_backward<dg::BFloat16>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
 
 // cos_backward
 namespace dg::cpu {
@@ -494,7 +544,9 @@ void cos_backward(const Tensor& out, const Tensor& grad_output, const Tensor& se
 }  // namespace dg::cuda
 #define DG_INSTANTIATE_KERNEL_cuda_cos_backward \
   template void dg::cuda::cos_backward<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
-  template void dg::cuda::cos_backward<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
+  template void dg::cuda::cos_backward<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::cos_backward<dg::Half>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::cos_backward<dg::BFloat16>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
 
 // threshold_backward
 namespace dg::cpu {
@@ -514,7 +566,9 @@ void threshold_backward(const Tensor& out, const Tensor& grad_output, const Tens
 #define DG_INSTANTIATE_KERNEL_cuda_threshold_backward \
   template void dg::cuda::threshold_backward<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
   template void dg::cuda::threshold_backward<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
-  template void dg::cuda::threshold_backward<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, const dg::Scalar&);
+  template void dg::cuda::threshold_backward<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
+  template void dg::cuda::threshold_backward<dg::Half>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
+  template void dg::cuda::threshold_backward<dg::BFloat16>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, const dg::Scalar&);
 
 // sum
 namespace dg::cpu {
@@ -534,7 +588,9 @@ void sum(const Tensor& out, const Tensor& self);
 #define DG_INSTANTIATE_KERNEL_cuda_sum \
   template void dg::cuda::sum<float>(const dg::Tensor&, const dg::Tensor&); \
   template void dg::cuda::sum<double>(const dg::Tensor&, const dg::Tensor&); \
-  template void dg::cuda::sum<int64_t>(const dg::Tensor&, const dg::Tensor&);
+  template void dg::cuda::sum<int64_t>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::sum<dg::Half>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::sum<dg::BFloat16>(const dg::Tensor&, const dg::Tensor&);
 
 // sum.dim_IntList
 namespace dg::cpu {
@@ -554,7 +610,9 @@ void sum_dim(const Tensor& out, const Tensor& self, IntArrayRef dim, bool keepdi
 #define DG_INSTANTIATE_KERNEL_cuda_sum_dim \
   template void dg::cuda::sum_dim<float>(const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef, bool); \
   template void dg::cuda::sum_dim<double>(const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef, bool); \
-  template void dg::cuda::sum_dim<int64_t>(const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef, bool);
+  template void dg::cuda::sum_dim<int64_t>(const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef, bool); \
+  template void dg::cuda::sum_dim<dg::Half>(const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef, bool); \
+  template void dg::cuda::sum_dim<dg::BFloat16>(const dg::Tensor&, const dg::Tensor&, dg::IntArrayRef, bool);
 
 // mm
 namespace dg::cpu {
@@ -572,7 +630,9 @@ void mm(const Tensor& out, const Tensor& self, const Tensor& mat2);
 }  // namespace dg::cuda
 #define DG_INSTANTIATE_KERNEL_cuda_mm \
   template void dg::cuda::mm<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
-  template void dg::cuda::mm<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
+  template void dg::cuda::mm<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::mm<dg::Half>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::mm<dg::BFloat16>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
 
 // bmm
 namespace dg::cpu {
@@ -590,7 +650,9 @@ void bmm(const Tensor& out, const Tensor& self, const Tensor& mat2);
 }  // namespace dg::cuda
 #define DG_INSTANTIATE_KERNEL_cuda_bmm \
   template void dg::cuda::bmm<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
-  template void dg::cuda::bmm<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
+  template void dg::cuda::bmm<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::bmm<dg::Half>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::bmm<dg::BFloat16>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
 
 // select_backward
 namespace dg::cpu {
@@ -732,7 +794,9 @@ void sinh(const Tensor& out, const Tensor& self);
 }  // namespace dg::cuda
 #define DG_INSTANTIATE_KERNEL_cuda_sinh \
   template void dg::cuda::sinh<float>(const dg::Tensor&, const dg::Tensor&); \
-  template void dg::cuda::sinh<double>(const dg::Tensor&, const dg::Tensor&);
+  template void dg::cuda::sinh<double>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::sinh<dg::Half>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::sinh<dg::BFloat16>(const dg::Tensor&, const dg::Tensor&);
 
 // as_strided_backward
 namespace dg::cpu {
@@ -786,7 +850,9 @@ void expm1(const Tensor& out, const Tensor& self);
 }  // namespace dg::cuda
 #define DG_INSTANTIATE_KERNEL_cuda_expm1 \
   template void dg::cuda::expm1<float>(const dg::Tensor&, const dg::Tensor&); \
-  template void dg::cuda::expm1<double>(const dg::Tensor&, const dg::Tensor&);
+  template void dg::cuda::expm1<double>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::expm1<dg::Half>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::expm1<dg::BFloat16>(const dg::Tensor&, const dg::Tensor&);
 
 // log1p
 namespace dg::cpu {
@@ -804,7 +870,9 @@ void log1p(const Tensor& out, const Tensor& self);
 }  // namespace dg::cuda
 #define DG_INSTANTIATE_KERNEL_cuda_log1p \
   template void dg::cuda::log1p<float>(const dg::Tensor&, const dg::Tensor&); \
-  template void dg::cuda::log1p<double>(const dg::Tensor&, const dg::Tensor&);
+  template void dg::cuda::log1p<double>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::log1p<dg::Half>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::log1p<dg::BFloat16>(const dg::Tensor&, const dg::Tensor&);
 
 // log2
 namespace dg::cpu {
@@ -822,7 +890,9 @@ void log2(const Tensor& out, const Tensor& self);
 }  // namespace dg::cuda
 #define DG_INSTANTIATE_KERNEL_cuda_log2 \
   template void dg::cuda::log2<float>(const dg::Tensor&, const dg::Tensor&); \
-  template void dg::cuda::log2<double>(const dg::Tensor&, const dg::Tensor&);
+  template void dg::cuda::log2<double>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::log2<dg::Half>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::log2<dg::BFloat16>(const dg::Tensor&, const dg::Tensor&);
 
 // rsqrt
 namespace dg::cpu {
@@ -840,7 +910,9 @@ void rsqrt(const Tensor& out, const Tensor& self);
 }  // namespace dg::cuda
 #define DG_INSTANTIATE_KERNEL_cuda_rsqrt \
   template void dg::cuda::rsqrt<float>(const dg::Tensor&, const dg::Tensor&); \
-  template void dg::cuda::rsqrt<double>(const dg::Tensor&, const dg::Tensor&);
+  template void dg::cuda::rsqrt<double>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::rsqrt<dg::Half>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::rsqrt<dg::BFloat16>(const dg::Tensor&, const dg::Tensor&);
 
 // tan
 namespace dg::cpu {
@@ -858,7 +930,9 @@ void tan(const Tensor& out, const Tensor& self);
 }  // namespace dg::cuda
 #define DG_INSTANTIATE_KERNEL_cuda_tan \
   template void dg::cuda::tan<float>(const dg::Tensor&, const dg::Tensor&); \
-  template void dg::cuda::tan<double>(const dg::Tensor&, const dg::Tensor&);
+  template void dg::cuda::tan<double>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::tan<dg::Half>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::tan<dg::BFloat16>(const dg::Tensor&, const dg::Tensor&);
 
 // asin
 namespace dg::cpu {
@@ -876,7 +950,9 @@ void asin(const Tensor& out, const Tensor& self);
 }  // namespace dg::cuda
 #define DG_INSTANTIATE_KERNEL_cuda_asin \
   template void dg::cuda::asin<float>(const dg::Tensor&, const dg::Tensor&); \
-  template void dg::cuda::asin<double>(const dg::Tensor&, const dg::Tensor&);
+  template void dg::cuda::asin<double>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::asin<dg::Half>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::asin<dg::BFloat16>(const dg::Tensor&, const dg::Tensor&);
 
 // acos
 namespace dg::cpu {
@@ -894,7 +970,9 @@ void acos(const Tensor& out, const Tensor& self);
 }  // namespace dg::cuda
 #define DG_INSTANTIATE_KERNEL_cuda_acos \
   template void dg::cuda::acos<float>(const dg::Tensor&, const dg::Tensor&); \
-  template void dg::cuda::acos<double>(const dg::Tensor&, const dg::Tensor&);
+  template void dg::cuda::acos<double>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::acos<dg::Half>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::acos<dg::BFloat16>(const dg::Tensor&, const dg::Tensor&);
 
 // atan
 namespace dg::cpu {
@@ -912,7 +990,9 @@ void atan(const Tensor& out, const Tensor& self);
 }  // namespace dg::cuda
 #define DG_INSTANTIATE_KERNEL_cuda_atan \
   template void dg::cuda::atan<float>(const dg::Tensor&, const dg::Tensor&); \
-  template void dg::cuda::atan<double>(const dg::Tensor&, const dg::Tensor&);
+  template void dg::cuda::atan<double>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::atan<dg::Half>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::atan<dg::BFloat16>(const dg::Tensor&, const dg::Tensor&);
 
 // cosh
 namespace dg::cpu {
@@ -930,7 +1010,9 @@ void cosh(const Tensor& out, const Tensor& self);
 }  // namespace dg::cuda
 #define DG_INSTANTIATE_KERNEL_cuda_cosh \
   template void dg::cuda::cosh<float>(const dg::Tensor&, const dg::Tensor&); \
-  template void dg::cuda::cosh<double>(const dg::Tensor&, const dg::Tensor&);
+  template void dg::cuda::cosh<double>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::cosh<dg::Half>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::cosh<dg::BFloat16>(const dg::Tensor&, const dg::Tensor&);
 
 // square
 namespace dg::cpu {
@@ -950,7 +1032,9 @@ void square(const Tensor& out, const Tensor& self);
 #define DG_INSTANTIATE_KERNEL_cuda_square \
   template void dg::cuda::square<float>(const dg::Tensor&, const dg::Tensor&); \
   template void dg::cuda::square<double>(const dg::Tensor&, const dg::Tensor&); \
-  template void dg::cuda::square<int64_t>(const dg::Tensor&, const dg::Tensor&);
+  template void dg::cuda::square<int64_t>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::square<dg::Half>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::square<dg::BFloat16>(const dg::Tensor&, const dg::Tensor&);
 
 // erf
 namespace dg::cpu {
@@ -968,7 +1052,9 @@ void erf(const Tensor& out, const Tensor& self);
 }  // namespace dg::cuda
 #define DG_INSTANTIATE_KERNEL_cuda_erf \
   template void dg::cuda::erf<float>(const dg::Tensor&, const dg::Tensor&); \
-  template void dg::cuda::erf<double>(const dg::Tensor&, const dg::Tensor&);
+  template void dg::cuda::erf<double>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::erf<dg::Half>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::erf<dg::BFloat16>(const dg::Tensor&, const dg::Tensor&);
 
 // floor
 namespace dg::cpu {
@@ -988,7 +1074,9 @@ void floor(const Tensor& out, const Tensor& self);
 #define DG_INSTANTIATE_KERNEL_cuda_floor \
   template void dg::cuda::floor<float>(const dg::Tensor&, const dg::Tensor&); \
   template void dg::cuda::floor<double>(const dg::Tensor&, const dg::Tensor&); \
-  template void dg::cuda::floor<int64_t>(const dg::Tensor&, const dg::Tensor&);
+  template void dg::cuda::floor<int64_t>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::floor<dg::Half>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::floor<dg::BFloat16>(const dg::Tensor&, const dg::Tensor&);
 
 // ceil
 namespace dg::cpu {
@@ -1008,7 +1096,9 @@ void ceil(const Tensor& out, const Tensor& self);
 #define DG_INSTANTIATE_KERNEL_cuda_ceil \
   template void dg::cuda::ceil<float>(const dg::Tensor&, const dg::Tensor&); \
   template void dg::cuda::ceil<double>(const dg::Tensor&, const dg::Tensor&); \
-  template void dg::cuda::ceil<int64_t>(const dg::Tensor&, const dg::Tensor&);
+  template void dg::cuda::ceil<int64_t>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::ceil<dg::Half>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::ceil<dg::BFloat16>(const dg::Tensor&, const dg::Tensor&);
 
 // round
 namespace dg::cpu {
@@ -1028,7 +1118,9 @@ void round(const Tensor& out, const Tensor& self);
 #define DG_INSTANTIATE_KERNEL_cuda_round \
   template void dg::cuda::round<float>(const dg::Tensor&, const dg::Tensor&); \
   template void dg::cuda::round<double>(const dg::Tensor&, const dg::Tensor&); \
-  template void dg::cuda::round<int64_t>(const dg::Tensor&, const dg::Tensor&);
+  template void dg::cuda::round<int64_t>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::round<dg::Half>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::round<dg::BFloat16>(const dg::Tensor&, const dg::Tensor&);
 
 // trunc
 namespace dg::cpu {
@@ -1048,7 +1140,9 @@ void trunc(const Tensor& out, const Tensor& self);
 #define DG_INSTANTIATE_KERNEL_cuda_trunc \
   template void dg::cuda::trunc<float>(const dg::Tensor&, const dg::Tensor&); \
   template void dg::cuda::trunc<double>(const dg::Tensor&, const dg::Tensor&); \
-  template void dg::cuda::trunc<int64_t>(const dg::Tensor&, const dg::Tensor&);
+  template void dg::cuda::trunc<int64_t>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::trunc<dg::Half>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::trunc<dg::BFloat16>(const dg::Tensor&, const dg::Tensor&);
 
 // leaky_relu
 namespace dg::cpu {
@@ -1066,7 +1160,9 @@ void leaky_relu(const Tensor& out, const Tensor& self, const Scalar& negative_sl
 }  // namespace dg::cuda
 #define DG_INSTANTIATE_KERNEL_cuda_leaky_relu \
   template void dg::cuda::leaky_relu<float>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
-  template void dg::cuda::leaky_relu<double>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&);
+  template void dg::cuda::leaky_relu<double>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
+  template void dg::cuda::leaky_relu<dg::Half>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
+  template void dg::cuda::leaky_relu<dg::BFloat16>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&);
 
 // leaky_relu_backward
 namespace dg::cpu {
@@ -1084,7 +1180,9 @@ void leaky_relu_backward(const Tensor& out, const Tensor& grad_output, const Ten
 }  // namespace dg::cuda
 #define DG_INSTANTIATE_KERNEL_cuda_leaky_relu_backward \
   template void dg::cuda::leaky_relu_backward<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, const dg::Scalar&, bool); \
-  template void dg::cuda::leaky_relu_backward<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, const dg::Scalar&, bool);
+  template void dg::cuda::leaky_relu_backward<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, const dg::Scalar&, bool); \
+  template void dg::cuda::leaky_relu_backward<dg::Half>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, const dg::Scalar&, bool); \
+  template void dg::cuda::leaky_relu_backward<dg::BFloat16>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, const dg::Scalar&, bool);
 
 // elu
 namespace dg::cpu {
@@ -1102,7 +1200,9 @@ void elu(const Tensor& out, const Tensor& self, const Scalar& alpha, const Scala
 }  // namespace dg::cuda
 #define DG_INSTANTIATE_KERNEL_cuda_elu \
   template void dg::cuda::elu<float>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&, const dg::Scalar&, const dg::Scalar&); \
-  template void dg::cuda::elu<double>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&, const dg::Scalar&, const dg::Scalar&);
+  template void dg::cuda::elu<double>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&, const dg::Scalar&, const dg::Scalar&); \
+  template void dg::cuda::elu<dg::Half>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&, const dg::Scalar&, const dg::Scalar&); \
+  template void dg::cuda::elu<dg::BFloat16>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&, const dg::Scalar&, const dg::Scalar&);
 
 // elu_backward
 namespace dg::cpu {
@@ -1120,7 +1220,9 @@ void elu_backward(const Tensor& out, const Tensor& grad_output, const Scalar& al
 }  // namespace dg::cuda
 #define DG_INSTANTIATE_KERNEL_cuda_elu_backward \
   template void dg::cuda::elu_backward<float>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&, const dg::Scalar&, const dg::Scalar&, bool, const dg::Tensor&); \
-  template void dg::cuda::elu_backward<double>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&, const dg::Scalar&, const dg::Scalar&, bool, const dg::Tensor&);
+  template void dg::cuda::elu_backward<double>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&, const dg::Scalar&, const dg::Scalar&, bool, const dg::Tensor&); \
+  template void dg::cuda::elu_backward<dg::Half>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&, const dg::Scalar&, const dg::Scalar&, bool, const dg::Tensor&); \
+  template void dg::cuda::elu_backward<dg::BFloat16>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&, const dg::Scalar&, const dg::Scalar&, bool, const dg::Tensor&);
 
 // gelu
 namespace dg::cpu {
@@ -1138,7 +1240,9 @@ void gelu(const Tensor& out, const Tensor& self, std::string_view approximate);
 }  // namespace dg::cuda
 #define DG_INSTANTIATE_KERNEL_cuda_gelu \
   template void dg::cuda::gelu<float>(const dg::Tensor&, const dg::Tensor&, std::string_view); \
-  template void dg::cuda::gelu<double>(const dg::Tensor&, const dg::Tensor&, std::string_view);
+  template void dg::cuda::gelu<double>(const dg::Tensor&, const dg::Tensor&, std::string_view); \
+  template void dg::cuda::gelu<dg::Half>(const dg::Tensor&, const dg::Tensor&, std::string_view); \
+  template void dg::cuda::gelu<dg::BFloat16>(const dg::Tensor&, const dg::Tensor&, std::string_view);
 
 // gelu_backward
 namespace dg::cpu {
@@ -1156,7 +1260,9 @@ void gelu_backward(const Tensor& out, const Tensor& grad_output, const Tensor& s
 }  // namespace dg::cuda
 #define DG_INSTANTIATE_KERNEL_cuda_gelu_backward \
   template void dg::cuda::gelu_backward<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, std::string_view); \
-  template void dg::cuda::gelu_backward<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, std::string_view);
+  template void dg::cuda::gelu_backward<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, std::string_view); \
+  template void dg::cuda::gelu_backward<dg::Half>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, std::string_view); \
+  template void dg::cuda::gelu_backward<dg::BFloat16>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, std::string_view);
 
 // silu
 namespace dg::cpu {
@@ -1174,7 +1280,9 @@ void silu(const Tensor& out, const Tensor& self);
 }  // namespace dg::cuda
 #define DG_INSTANTIATE_KERNEL_cuda_silu \
   template void dg::cuda::silu<float>(const dg::Tensor&, const dg::Tensor&); \
-  template void dg::cuda::silu<double>(const dg::Tensor&, const dg::Tensor&);
+  template void dg::cuda::silu<double>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::silu<dg::Half>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::silu<dg::BFloat16>(const dg::Tensor&, const dg::Tensor&);
 
 // silu_backward
 namespace dg::cpu {
@@ -1192,7 +1300,9 @@ void silu_backward(const Tensor& out, const Tensor& grad_output, const Tensor& s
 }  // namespace dg::cuda
 #define DG_INSTANTIATE_KERNEL_cuda_silu_backward \
   template void dg::cuda::silu_backward<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
-  template void dg::cuda::silu_backward<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
+  template void dg::cuda::silu_backward<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::silu_backward<dg::Half>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::silu_backward<dg::BFloat16>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
 
 // softplus
 namespace dg::cpu {
@@ -1210,7 +1320,9 @@ void softplus(const Tensor& out, const Tensor& self, const Scalar& beta, const S
 }  // namespace dg::cuda
 #define DG_INSTANTIATE_KERNEL_cuda_softplus \
   template void dg::cuda::softplus<float>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&, const dg::Scalar&); \
-  template void dg::cuda::softplus<double>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&, const dg::Scalar&);
+  template void dg::cuda::softplus<double>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&, const dg::Scalar&); \
+  template void dg::cuda::softplus<dg::Half>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&, const dg::Scalar&); \
+  template void dg::cuda::softplus<dg::BFloat16>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&, const dg::Scalar&);
 
 // softplus_backward
 namespace dg::cpu {
@@ -1228,7 +1340,9 @@ void softplus_backward(const Tensor& out, const Tensor& grad_output, const Tenso
 }  // namespace dg::cuda
 #define DG_INSTANTIATE_KERNEL_cuda_softplus_backward \
   template void dg::cuda::softplus_backward<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, const dg::Scalar&, const dg::Scalar&); \
-  template void dg::cuda::softplus_backward<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, const dg::Scalar&, const dg::Scalar&);
+  template void dg::cuda::softplus_backward<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, const dg::Scalar&, const dg::Scalar&); \
+  template void dg::cuda::softplus_backward<dg::Half>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, const dg::Scalar&, const dg::Scalar&); \
+  template void dg::cuda::softplus_backward<dg::BFloat16>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, const dg::Scalar&, const dg::Scalar&);
 
 // clamp
 namespace dg::cpu {
@@ -1248,7 +1362,9 @@ void clamp(const Tensor& out, const Tensor& self, const std::optional<Scalar>& m
 #define DG_INSTANTIATE_KERNEL_cuda_clamp \
   template void dg::cuda::clamp<float>(const dg::Tensor&, const dg::Tensor&, const std::optional<dg::Scalar>&, const std::optional<dg::Scalar>&); \
   template void dg::cuda::clamp<double>(const dg::Tensor&, const dg::Tensor&, const std::optional<dg::Scalar>&, const std::optional<dg::Scalar>&); \
-  template void dg::cuda::clamp<int64_t>(const dg::Tensor&, const dg::Tensor&, const std::optional<dg::Scalar>&, const std::optional<dg::Scalar>&);
+  template void dg::cuda::clamp<int64_t>(const dg::Tensor&, const dg::Tensor&, const std::optional<dg::Scalar>&, const std::optional<dg::Scalar>&); \
+  template void dg::cuda::clamp<dg::Half>(const dg::Tensor&, const dg::Tensor&, const std::optional<dg::Scalar>&, const std::optional<dg::Scalar>&); \
+  template void dg::cuda::clamp<dg::BFloat16>(const dg::Tensor&, const dg::Tensor&, const std::optional<dg::Scalar>&, const std::optional<dg::Scalar>&);
 
 // clamp_min
 namespace dg::cpu {
@@ -1268,7 +1384,9 @@ void clamp_min(const Tensor& out, const Tensor& self, const Scalar& min);
 #define DG_INSTANTIATE_KERNEL_cuda_clamp_min \
   template void dg::cuda::clamp_min<float>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
   template void dg::cuda::clamp_min<double>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
-  template void dg::cuda::clamp_min<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&);
+  template void dg::cuda::clamp_min<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
+  template void dg::cuda::clamp_min<dg::Half>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
+  template void dg::cuda::clamp_min<dg::BFloat16>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&);
 
 // clamp_max
 namespace dg::cpu {
@@ -1288,7 +1406,9 @@ void clamp_max(const Tensor& out, const Tensor& self, const Scalar& max);
 #define DG_INSTANTIATE_KERNEL_cuda_clamp_max \
   template void dg::cuda::clamp_max<float>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
   template void dg::cuda::clamp_max<double>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
-  template void dg::cuda::clamp_max<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&);
+  template void dg::cuda::clamp_max<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
+  template void dg::cuda::clamp_max<dg::Half>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
+  template void dg::cuda::clamp_max<dg::BFloat16>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&);
 
 // atan2
 namespace dg::cpu {
@@ -1306,7 +1426,9 @@ void atan2(const Tensor& out, const Tensor& self, const Tensor& other);
 }  // namespace dg::cuda
 #define DG_INSTANTIATE_KERNEL_cuda_atan2 \
   template void dg::cuda::atan2<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
-  template void dg::cuda::atan2<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
+  template void dg::cuda::atan2<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::atan2<dg::Half>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::atan2<dg::BFloat16>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
 
 // maximum
 namespace dg::cpu {
@@ -1328,7 +1450,9 @@ void maximum(const Tensor& out, const Tensor& self, const Tensor& other);
   template void dg::cuda::maximum<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
   template void dg::cuda::maximum<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
   template void dg::cuda::maximum<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
-  template void dg::cuda::maximum<bool>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
+  template void dg::cuda::maximum<bool>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::maximum<dg::Half>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::maximum<dg::BFloat16>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
 
 // minimum
 namespace dg::cpu {
@@ -1350,7 +1474,9 @@ void minimum(const Tensor& out, const Tensor& self, const Tensor& other);
   template void dg::cuda::minimum<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
   template void dg::cuda::minimum<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
   template void dg::cuda::minimum<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
-  template void dg::cuda::minimum<bool>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
+  template void dg::cuda::minimum<bool>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::minimum<dg::Half>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::minimum<dg::BFloat16>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
 
 // fmod.Tensor
 namespace dg::cpu {
@@ -1370,7 +1496,9 @@ void fmod(const Tensor& out, const Tensor& self, const Tensor& other);
 #define DG_INSTANTIATE_KERNEL_cuda_fmod \
   template void dg::cuda::fmod<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
   template void dg::cuda::fmod<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
-  template void dg::cuda::fmod<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
+  template void dg::cuda::fmod<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::fmod<dg::Half>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::fmod<dg::BFloat16>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
 
 // fmod.Scalar
 namespace dg::cpu {
@@ -1390,7 +1518,9 @@ void fmod_scalar(const Tensor& out, const Tensor& self, const Scalar& other);
 #define DG_INSTANTIATE_KERNEL_cuda_fmod_scalar \
   template void dg::cuda::fmod_scalar<float>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
   template void dg::cuda::fmod_scalar<double>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
-  template void dg::cuda::fmod_scalar<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&);
+  template void dg::cuda::fmod_scalar<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
+  template void dg::cuda::fmod_scalar<dg::Half>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
+  template void dg::cuda::fmod_scalar<dg::BFloat16>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&);
 
 // eq.Tensor
 namespace dg::cpu {
@@ -1412,7 +1542,9 @@ void eq(const Tensor& out, const Tensor& self, const Tensor& other);
   template void dg::cuda::eq<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
   template void dg::cuda::eq<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
   template void dg::cuda::eq<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
-  template void dg::cuda::eq<bool>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
+  template void dg::cuda::eq<bool>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::eq<dg::Half>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::eq<dg::BFloat16>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
 
 // eq.Scalar
 namespace dg::cpu {
@@ -1434,7 +1566,9 @@ void eq_scalar(const Tensor& out, const Tensor& self, const Scalar& other);
   template void dg::cuda::eq_scalar<float>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
   template void dg::cuda::eq_scalar<double>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
   template void dg::cuda::eq_scalar<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
-  template void dg::cuda::eq_scalar<bool>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&);
+  template void dg::cuda::eq_scalar<bool>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
+  template void dg::cuda::eq_scalar<dg::Half>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
+  template void dg::cuda::eq_scalar<dg::BFloat16>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&);
 
 // ne.Tensor
 namespace dg::cpu {
@@ -1456,7 +1590,9 @@ void ne(const Tensor& out, const Tensor& self, const Tensor& other);
   template void dg::cuda::ne<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
   template void dg::cuda::ne<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
   template void dg::cuda::ne<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
-  template void dg::cuda::ne<bool>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
+  template void dg::cuda::ne<bool>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::ne<dg::Half>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::ne<dg::BFloat16>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
 
 // ne.Scalar
 namespace dg::cpu {
@@ -1478,7 +1614,9 @@ void ne_scalar(const Tensor& out, const Tensor& self, const Scalar& other);
   template void dg::cuda::ne_scalar<float>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
   template void dg::cuda::ne_scalar<double>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
   template void dg::cuda::ne_scalar<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
-  template void dg::cuda::ne_scalar<bool>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&);
+  template void dg::cuda::ne_scalar<bool>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
+  template void dg::cuda::ne_scalar<dg::Half>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
+  template void dg::cuda::ne_scalar<dg::BFloat16>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&);
 
 // lt.Tensor
 namespace dg::cpu {
@@ -1500,7 +1638,9 @@ void lt(const Tensor& out, const Tensor& self, const Tensor& other);
   template void dg::cuda::lt<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
   template void dg::cuda::lt<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
   template void dg::cuda::lt<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
-  template void dg::cuda::lt<bool>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
+  template void dg::cuda::lt<bool>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::lt<dg::Half>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::lt<dg::BFloat16>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
 
 // lt.Scalar
 namespace dg::cpu {
@@ -1522,7 +1662,9 @@ void lt_scalar(const Tensor& out, const Tensor& self, const Scalar& other);
   template void dg::cuda::lt_scalar<float>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
   template void dg::cuda::lt_scalar<double>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
   template void dg::cuda::lt_scalar<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
-  template void dg::cuda::lt_scalar<bool>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&);
+  template void dg::cuda::lt_scalar<bool>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
+  template void dg::cuda::lt_scalar<dg::Half>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
+  template void dg::cuda::lt_scalar<dg::BFloat16>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&);
 
 // le.Tensor
 namespace dg::cpu {
@@ -1544,7 +1686,9 @@ void le(const Tensor& out, const Tensor& self, const Tensor& other);
   template void dg::cuda::le<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
   template void dg::cuda::le<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
   template void dg::cuda::le<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
-  template void dg::cuda::le<bool>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
+  template void dg::cuda::le<bool>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::le<dg::Half>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::le<dg::BFloat16>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
 
 // le.Scalar
 namespace dg::cpu {
@@ -1566,7 +1710,9 @@ void le_scalar(const Tensor& out, const Tensor& self, const Scalar& other);
   template void dg::cuda::le_scalar<float>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
   template void dg::cuda::le_scalar<double>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
   template void dg::cuda::le_scalar<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
-  template void dg::cuda::le_scalar<bool>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&);
+  template void dg::cuda::le_scalar<bool>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
+  template void dg::cuda::le_scalar<dg::Half>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
+  template void dg::cuda::le_scalar<dg::BFloat16>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&);
 
 // gt.Tensor
 namespace dg::cpu {
@@ -1588,7 +1734,9 @@ void gt(const Tensor& out, const Tensor& self, const Tensor& other);
   template void dg::cuda::gt<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
   template void dg::cuda::gt<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
   template void dg::cuda::gt<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
-  template void dg::cuda::gt<bool>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
+  template void dg::cuda::gt<bool>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::gt<dg::Half>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::gt<dg::BFloat16>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
 
 // gt.Scalar
 namespace dg::cpu {
@@ -1610,7 +1758,9 @@ void gt_scalar(const Tensor& out, const Tensor& self, const Scalar& other);
   template void dg::cuda::gt_scalar<float>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
   template void dg::cuda::gt_scalar<double>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
   template void dg::cuda::gt_scalar<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
-  template void dg::cuda::gt_scalar<bool>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&);
+  template void dg::cuda::gt_scalar<bool>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
+  template void dg::cuda::gt_scalar<dg::Half>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
+  template void dg::cuda::gt_scalar<dg::BFloat16>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&);
 
 // ge.Tensor
 namespace dg::cpu {
@@ -1632,7 +1782,9 @@ void ge(const Tensor& out, const Tensor& self, const Tensor& other);
   template void dg::cuda::ge<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
   template void dg::cuda::ge<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
   template void dg::cuda::ge<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
-  template void dg::cuda::ge<bool>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
+  template void dg::cuda::ge<bool>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::ge<dg::Half>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::ge<dg::BFloat16>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
 
 // ge.Scalar
 namespace dg::cpu {
@@ -1654,7 +1806,9 @@ void ge_scalar(const Tensor& out, const Tensor& self, const Scalar& other);
   template void dg::cuda::ge_scalar<float>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
   template void dg::cuda::ge_scalar<double>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
   template void dg::cuda::ge_scalar<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
-  template void dg::cuda::ge_scalar<bool>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&);
+  template void dg::cuda::ge_scalar<bool>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
+  template void dg::cuda::ge_scalar<dg::Half>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&); \
+  template void dg::cuda::ge_scalar<dg::BFloat16>(const dg::Tensor&, const dg::Tensor&, const dg::Scalar&);
 
 // logical_and
 namespace dg::cpu {
@@ -1676,7 +1830,9 @@ void logical_and(const Tensor& out, const Tensor& self, const Tensor& other);
   template void dg::cuda::logical_and<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
   template void dg::cuda::logical_and<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
   template void dg::cuda::logical_and<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
-  template void dg::cuda::logical_and<bool>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
+  template void dg::cuda::logical_and<bool>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::logical_and<dg::Half>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::logical_and<dg::BFloat16>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
 
 // logical_or
 namespace dg::cpu {
@@ -1698,7 +1854,9 @@ void logical_or(const Tensor& out, const Tensor& self, const Tensor& other);
   template void dg::cuda::logical_or<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
   template void dg::cuda::logical_or<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
   template void dg::cuda::logical_or<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
-  template void dg::cuda::logical_or<bool>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
+  template void dg::cuda::logical_or<bool>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::logical_or<dg::Half>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::logical_or<dg::BFloat16>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
 
 // logical_xor
 namespace dg::cpu {
@@ -1720,7 +1878,9 @@ void logical_xor(const Tensor& out, const Tensor& self, const Tensor& other);
   template void dg::cuda::logical_xor<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
   template void dg::cuda::logical_xor<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
   template void dg::cuda::logical_xor<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
-  template void dg::cuda::logical_xor<bool>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
+  template void dg::cuda::logical_xor<bool>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::logical_xor<dg::Half>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::logical_xor<dg::BFloat16>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
 
 // logical_not
 namespace dg::cpu {
@@ -1742,7 +1902,9 @@ void logical_not(const Tensor& out, const Tensor& self);
   template void dg::cuda::logical_not<float>(const dg::Tensor&, const dg::Tensor&); \
   template void dg::cuda::logical_not<double>(const dg::Tensor&, const dg::Tensor&); \
   template void dg::cuda::logical_not<int64_t>(const dg::Tensor&, const dg::Tensor&); \
-  template void dg::cuda::logical_not<bool>(const dg::Tensor&, const dg::Tensor&);
+  template void dg::cuda::logical_not<bool>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::logical_not<dg::Half>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::logical_not<dg::BFloat16>(const dg::Tensor&, const dg::Tensor&);
 
 // where.self
 namespace dg::cpu {
@@ -1764,7 +1926,9 @@ void where(const Tensor& out, const Tensor& condition, const Tensor& self, const
   template void dg::cuda::where<float>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
   template void dg::cuda::where<double>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
   template void dg::cuda::where<int64_t>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
-  template void dg::cuda::where<bool>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
+  template void dg::cuda::where<bool>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::where<dg::Half>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::where<dg::BFloat16>(const dg::Tensor&, const dg::Tensor&, const dg::Tensor&, const dg::Tensor&);
 
 // softmax.int
 namespace dg::cpu {
@@ -1854,7 +2018,9 @@ void log_sigmoid(const Tensor& out, const Tensor& self);
 }  // namespace dg::cuda
 #define DG_INSTANTIATE_KERNEL_cuda_log_sigmoid \
   template void dg::cuda::log_sigmoid<float>(const dg::Tensor&, const dg::Tensor&); \
-  template void dg::cuda::log_sigmoid<double>(const dg::Tensor&, const dg::Tensor&);
+  template void dg::cuda::log_sigmoid<double>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::log_sigmoid<dg::Half>(const dg::Tensor&, const dg::Tensor&); \
+  template void dg::cuda::log_sigmoid<dg::BFloat16>(const dg::Tensor&, const dg::Tensor&);
 
 // _nll_pick
 namespace dg::cpu {

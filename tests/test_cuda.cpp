@@ -194,6 +194,25 @@ TEST_CASE("CUDA tensors: devices, copies, backward across devices, errors", "[cu
     dg::cuda::empty_cache();
     CHECK(dg::cuda::memory_cached() == 0);
   }
+  SECTION("16-bit floats: arithmetic and matmul on the device, training-style backward") {
+    const dg::Tensor a32 = dg::randn({64, 32}, dg::kFloat32), b32 = dg::randn({32, 16}, dg::kFloat32);
+    for (dg::ScalarType t : {dg::kFloat16, dg::kBFloat16}) {
+      INFO(t);
+      const dg::Tensor a = a32.to(t), b = b32.to(t);  // rounded on the host
+      const dg::Tensor want = a.to(dg::kFloat32).mm(b.to(dg::kFloat32));
+      dg::Tensor ga = a.cuda().requires_grad_(), gb = b.cuda();
+      dg::Tensor y = ga.mm(gb);
+      CHECK(y.dtype() == t);
+      const double tol = t == dg::kFloat16 ? 2e-2 : 1.5e-1;  // one rounding of |y| up to ~20
+      CHECK(dg::allclose(y.to(dg::kFloat32).cpu(), want, tol, tol));
+      (y.relu() * 2).sum().backward();
+      CHECK(ga.grad().dtype() == t);
+      // The mask from the GPU's own forward: a y within rounding of 0 may flip sign.
+      const dg::Tensor mask = y.detach().to(dg::kFloat32).cpu().gt(0).to(dg::kFloat32);
+      const dg::Tensor g_want = (mask * 2.0).mm(b.to(dg::kFloat32).t());
+      CHECK(dg::allclose(ga.grad().to(dg::kFloat32).cpu(), g_want, tol, tol));
+    }
+  }
   SECTION("in-place ops and views on the device bump versions like on the CPU") {
     dg::Tensor x = h.cuda().requires_grad_();
     dg::Tensor y = x.exp();

@@ -9,7 +9,8 @@
 //                   requires grad (graph recording + launch), synchronised at the end
 //   op_backward_us  per op: the backward of that chain
 //   add_GBps        c = a + b on 2^26 floats: bytes moved / time
-//   matmul4096_TFLOPs  4096^2 mm forward + backward (3 products)
+//   matmul4096_TFLOPs  4096^2 mm forward + backward (3 products), float32;
+//   matmul4096_bf16_TFLOPs the same in bfloat16 (float accumulation)
 //   mlp_step_ms     one SGD step of a 1024-4096-4096-10 ReLU MLP, batch 512
 //   cnn_step_ms     one SGD step of conv(3->32)-pool-conv(32->64)-pool-linear, batch 128, 32x32
 #include <algorithm>
@@ -98,17 +99,19 @@ int main() {
     const double t = time_it(3, 20, [&] { dg::Tensor c = a + b; });
     std::printf("add_GBps %.1f GB/s\n", 3.0 * 4.0 * static_cast<double>(n) / t / 1e9);
   }
-  // 4096^2 matmul forward + backward.
-  {
+  // 4096^2 matmul forward + backward, in float32 and in bfloat16.
+  for (dg::ScalarType dtype : {dg::kFloat32, dg::kBFloat16}) {
     const int64_t n = 4096;
-    dg::Tensor a = dg::randn({n, n}, cuda()).requires_grad_(), b = dg::randn({n, n}, cuda()).requires_grad_();
-    dg::Tensor g = dg::randn({n, n}, cuda());
+    const auto o = cuda().dtype(dtype);
+    dg::Tensor a = dg::randn({n, n}, o).requires_grad_(), b = dg::randn({n, n}, o).requires_grad_();
+    dg::Tensor g = dg::randn({n, n}, o);
     const double t = time_it(2, 10, [&] {
       a.mutable_grad().reset();
       b.mutable_grad().reset();
       a.mm(b).backward(g);
     });
-    std::printf("matmul4096_TFLOPs %.2f TFLOP/s\n", 6.0 * double(n) * double(n) * double(n) / t / 1e12);
+    std::printf("matmul4096%s_TFLOPs %.2f TFLOP/s\n", dtype == dg::kFloat32 ? "" : "_bf16",
+                6.0 * double(n) * double(n) * double(n) / t / 1e12);
   }
   // MLP training step.
   {

@@ -23,8 +23,10 @@ DG_CMP_FUNCTOR(Gt, >)
 DG_CMP_FUNCTOR(Ge, >=)
 #undef DG_CMP_FUNCTOR
 
-// x against a number fixed for the whole kernel, converted to T first (so a
-// float32 tensor compares with float32(0.1)).
+// x against a number fixed for the whole kernel, converted to the tensor's
+// dtype first (so a float32 tensor compares with float32(0.1)); T is the
+// compute type (float for the 16-bit floats, after rounding the number to
+// the 16-bit type).
 template <typename Cmp, typename T>
 struct Against {
   T c;
@@ -77,7 +79,8 @@ inline void check_where_condition(const Tensor& condition) {
 // The kernels eq, ne, lt, le, gt, ge (each with its _scalar form),
 // logical_and, logical_or, logical_xor and logical_not, each written once, on
 // the including file's compare_kernel<T>(op, out, a, b, f) and
-// compare_scalar_kernel<T>(op, out, a, f).
+// compare_scalar_kernel<T>(op, out, a, f). For the CPU's dtypes the compute
+// type opmath_t<T> is T itself.
 #define DG_CMP_BINARY_KERNEL(name, F)                                                               \
   template <typename T>                                                                             \
   void name(const Tensor& out, const Tensor& self, const Tensor& other) {                           \
@@ -87,7 +90,9 @@ inline void check_where_condition(const Tensor& condition) {
   DG_CMP_BINARY_KERNEL(name, Cmp)                                                                   \
   template <typename T>                                                                             \
   void name##_scalar(const Tensor& out, const Tensor& self, const Scalar& other) {                  \
-    compare_scalar_kernel<T>(#name, out, self, ::dg::cmp::Against<::dg::cmp::Cmp, T>{other.to<T>()}); \
+    using C = ::dg::opmath_t<T>;                                                                    \
+    const C c = static_cast<C>(other.to<T>());                                                      \
+    compare_scalar_kernel<T>(#name, out, self, ::dg::cmp::Against<::dg::cmp::Cmp, C>{c});           \
   }
 #define DG_DEFINE_COMPARE_KERNELS()                                                                 \
   DG_CMP_KERNELS(eq, Eq)                                                                            \

@@ -18,6 +18,7 @@
 #include <type_traits>
 
 #include "dynagrad/error.h"
+#include "dynagrad/half.h"  // opmath_t
 #include "dynagrad/scalar.h"
 #include "offset_calc.h"  // DG_HOST_DEVICE
 
@@ -39,6 +40,15 @@ struct StdMath {
     return std::expm1(x);
   }
 };
+
+// A number that stands for a tensor operand (x + 2.5, fmod(x, 0.1)): rounded
+// to T as a tensor of it would be, then widened to the compute type
+// opmath_t<T> (float for the 16-bit floats; T itself for every other dtype,
+// where this is just other.to<T>()).
+template <typename T>
+opmath_t<T> operand_scalar(const Scalar& other) {
+  return static_cast<opmath_t<T>>(other.to<T>());
+}
 
 // ---------------------------------------------------------------- host checks
 

@@ -8,9 +8,14 @@
 // Math calls are written `::exp(x)`: inside dg::cuda an unqualified `exp`
 // would find the kernel templates of the same names. CUDA overloads the
 // global functions for float and double, so float stays float.
+//
+// Each kernel computes in C = opmath_t<T>: T itself, except float for the
+// 16-bit floats (Half, BFloat16), which the loops convert to float on the
+// call and round back to T on the store, as PyTorch's kernels do.
 #include <cstdint>
 #include <type_traits>
 
+#include "../common/pointwise_math.h"
 #include "kernel_decls.h"
 #include "loops.cuh"
 
@@ -38,87 +43,97 @@ __device__ T int_pow(T base, int64_t e) {
 
 template <typename T>
 void add(const Tensor& out, const Tensor& self, const Tensor& other, const Scalar& alpha) {
-  const T a = alpha.to<T>();
-  if (a == T(1)) {
-    gpu_binary<T>("add", out, self, other, [] __device__(T x, T y) { return static_cast<T>(x + y); });
+  using C = opmath_t<T>;
+  const C a = alpha.to<C>();
+  if (a == C(1)) {
+    gpu_binary<T>("add", out, self, other, [] __device__(C x, C y) { return static_cast<C>(x + y); });
   } else {
-    gpu_binary<T>("add", out, self, other, [a] __device__(T x, T y) { return static_cast<T>(x + a * y); });
+    gpu_binary<T>("add", out, self, other, [a] __device__(C x, C y) { return static_cast<C>(x + a * y); });
   }
 }
 
 template <typename T>
 void add_scalar(const Tensor& out, const Tensor& self, const Scalar& other, const Scalar& alpha) {
-  const T c = static_cast<T>(other.to<T>() * alpha.to<T>());
-  gpu_unary<T>("add", out, self, [c] __device__(T x) { return static_cast<T>(x + c); });
+  using C = opmath_t<T>;
+  const C c = pwmath::operand_scalar<T>(other) * alpha.to<C>();
+  gpu_unary<T>("add", out, self, [c] __device__(C x) { return static_cast<C>(x + c); });
 }
 
 template <typename T>
 void sub(const Tensor& out, const Tensor& self, const Tensor& other, const Scalar& alpha) {
-  const T a = alpha.to<T>();
-  if (a == T(1)) {
-    gpu_binary<T>("sub", out, self, other, [] __device__(T x, T y) { return static_cast<T>(x - y); });
+  using C = opmath_t<T>;
+  const C a = alpha.to<C>();
+  if (a == C(1)) {
+    gpu_binary<T>("sub", out, self, other, [] __device__(C x, C y) { return static_cast<C>(x - y); });
   } else {
-    gpu_binary<T>("sub", out, self, other, [a] __device__(T x, T y) { return static_cast<T>(x - a * y); });
+    gpu_binary<T>("sub", out, self, other, [a] __device__(C x, C y) { return static_cast<C>(x - a * y); });
   }
 }
 
 template <typename T>
 void sub_scalar(const Tensor& out, const Tensor& self, const Scalar& other, const Scalar& alpha) {
-  const T c = static_cast<T>(other.to<T>() * alpha.to<T>());
-  gpu_unary<T>("sub", out, self, [c] __device__(T x) { return static_cast<T>(x - c); });
+  using C = opmath_t<T>;
+  const C c = pwmath::operand_scalar<T>(other) * alpha.to<C>();
+  gpu_unary<T>("sub", out, self, [c] __device__(C x) { return static_cast<C>(x - c); });
 }
 
 template <typename T>
 void mul(const Tensor& out, const Tensor& self, const Tensor& other) {
-  gpu_binary<T>("mul", out, self, other, [] __device__(T x, T y) { return static_cast<T>(x * y); });
+  using C = opmath_t<T>;
+  gpu_binary<T>("mul", out, self, other, [] __device__(C x, C y) { return static_cast<C>(x * y); });
 }
 
 template <typename T>
 void mul_scalar(const Tensor& out, const Tensor& self, const Scalar& other) {
-  const T c = other.to<T>();
-  gpu_unary<T>("mul", out, self, [c] __device__(T x) { return static_cast<T>(x * c); });
+  using C = opmath_t<T>;
+  const C c = pwmath::operand_scalar<T>(other);
+  gpu_unary<T>("mul", out, self, [c] __device__(C x) { return static_cast<C>(x * c); });
 }
 
 template <typename T>
 void div(const Tensor& out, const Tensor& self, const Tensor& other) {
-  gpu_binary<T>("div", out, self, other, [] __device__(T x, T y) { return x / y; });
+  using C = opmath_t<T>;
+  gpu_binary<T>("div", out, self, other, [] __device__(C x, C y) { return x / y; });
 }
 
 template <typename T>
 void div_scalar(const Tensor& out, const Tensor& self, const Scalar& other) {
+  using C = opmath_t<T>;
   // Divide rather than multiply by the reciprocal: bit for bit the same as
   // dividing by a tensor of c.
-  const T c = other.to<T>();
-  gpu_unary<T>("div", out, self, [c] __device__(T x) { return x / c; });
+  const C c = pwmath::operand_scalar<T>(other);
+  gpu_unary<T>("div", out, self, [c] __device__(C x) { return x / c; });
 }
 
 // ---------------------------------------------------------------- pow
 
 template <typename T>
 void pow(const Tensor& out, const Tensor& self, const Tensor& exponent) {
-  gpu_binary<T>("pow", out, self, exponent, [] __device__(T x, T y) { return ::pow(x, y); });
+  using C = opmath_t<T>;
+  gpu_binary<T>("pow", out, self, exponent, [] __device__(C x, C y) { return ::pow(x, y); });
 }
 
 template <typename T>
 void pow_scalar(const Tensor& out, const Tensor& self, const Scalar& exponent) {
-  if constexpr (std::is_integral_v<T>) {
+  using C = opmath_t<T>;
+  if constexpr (std::is_integral_v<C>) {
     // The meta promotes an integer tensor to float32 for a floating exponent,
     // so here the exponent is integral (or bool).
     const int64_t e = exponent.toLong();
     DG_CHECK(e >= 0, "pow: integers to negative integer powers are not allowed (got exponent ", exponent, ")");
-    gpu_unary<T>("pow", out, self, [e] __device__(T x) { return int_pow(x, e); });
+    gpu_unary<T>("pow", out, self, [e] __device__(C x) { return int_pow(x, e); });
   } else {
     // The exponents the CPU kernel computes exactly get the same exact forms.
     const double e = exponent.toDouble();
-    if (e == 0) return gpu_unary<T>("pow", out, self, [] __device__(T) { return T(1); });
-    if (e == 1) return gpu_unary<T>("pow", out, self, [] __device__(T x) { return x; });
-    if (e == 2) return gpu_unary<T>("pow", out, self, [] __device__(T x) { return x * x; });
-    if (e == 3) return gpu_unary<T>("pow", out, self, [] __device__(T x) { return x * x * x; });
-    if (e == 0.5) return gpu_unary<T>("pow", out, self, [] __device__(T x) { return ::sqrt(x); });
-    if (e == -1) return gpu_unary<T>("pow", out, self, [] __device__(T x) { return T(1) / x; });
-    if (e == -2) return gpu_unary<T>("pow", out, self, [] __device__(T x) { return T(1) / (x * x); });
-    const T te = static_cast<T>(e);
-    gpu_unary<T>("pow", out, self, [te] __device__(T x) { return ::pow(x, te); });
+    if (e == 0) return gpu_unary<T>("pow", out, self, [] __device__(C) { return C(1); });
+    if (e == 1) return gpu_unary<T>("pow", out, self, [] __device__(C x) { return x; });
+    if (e == 2) return gpu_unary<T>("pow", out, self, [] __device__(C x) { return x * x; });
+    if (e == 3) return gpu_unary<T>("pow", out, self, [] __device__(C x) { return x * x * x; });
+    if (e == 0.5) return gpu_unary<T>("pow", out, self, [] __device__(C x) { return ::sqrt(x); });
+    if (e == -1) return gpu_unary<T>("pow", out, self, [] __device__(C x) { return C(1) / x; });
+    if (e == -2) return gpu_unary<T>("pow", out, self, [] __device__(C x) { return C(1) / (x * x); });
+    const C te = static_cast<C>(e);
+    gpu_unary<T>("pow", out, self, [te] __device__(C x) { return ::pow(x, te); });
   }
 }
 
@@ -126,108 +141,126 @@ void pow_scalar(const Tensor& out, const Tensor& self, const Scalar& exponent) {
 
 template <typename T>
 void neg(const Tensor& out, const Tensor& self) {
-  gpu_unary<T>("neg", out, self, [] __device__(T x) { return static_cast<T>(-x); });
+  using C = opmath_t<T>;
+  gpu_unary<T>("neg", out, self, [] __device__(C x) { return static_cast<C>(-x); });
 }
 
 template <typename T>
 void exp(const Tensor& out, const Tensor& self) {
-  gpu_unary<T>("exp", out, self, [] __device__(T x) { return ::exp(x); });
+  using C = opmath_t<T>;
+  gpu_unary<T>("exp", out, self, [] __device__(C x) { return ::exp(x); });
 }
 
 template <typename T>
 void log(const Tensor& out, const Tensor& self) {
-  gpu_unary<T>("log", out, self, [] __device__(T x) { return ::log(x); });
+  using C = opmath_t<T>;
+  gpu_unary<T>("log", out, self, [] __device__(C x) { return ::log(x); });
 }
 
 template <typename T>
 void sin(const Tensor& out, const Tensor& self) {
-  gpu_unary<T>("sin", out, self, [] __device__(T x) { return ::sin(x); });
+  using C = opmath_t<T>;
+  gpu_unary<T>("sin", out, self, [] __device__(C x) { return ::sin(x); });
 }
 
 template <typename T>
 void cos(const Tensor& out, const Tensor& self) {
-  gpu_unary<T>("cos", out, self, [] __device__(T x) { return ::cos(x); });
+  using C = opmath_t<T>;
+  gpu_unary<T>("cos", out, self, [] __device__(C x) { return ::cos(x); });
 }
 
 template <typename T>
 void sinh(const Tensor& out, const Tensor& self) {
-  gpu_unary<T>("sinh", out, self, [] __device__(T x) { return ::sinh(x); });
+  using C = opmath_t<T>;
+  gpu_unary<T>("sinh", out, self, [] __device__(C x) { return ::sinh(x); });
 }
 
 template <typename T>
 void tanh(const Tensor& out, const Tensor& self) {
-  gpu_unary<T>("tanh", out, self, [] __device__(T x) { return ::tanh(x); });
+  using C = opmath_t<T>;
+  gpu_unary<T>("tanh", out, self, [] __device__(C x) { return ::tanh(x); });
 }
 
 template <typename T>
 void sigmoid(const Tensor& out, const Tensor& self) {
+  using C = opmath_t<T>;
   // For very negative x, exp(-x) overflows to inf and 1 / inf = 0, the right
   // limit, so no branch is needed.
-  gpu_unary<T>("sigmoid", out, self, [] __device__(T x) { return T(1) / (T(1) + ::exp(-x)); });
+  gpu_unary<T>("sigmoid", out, self, [] __device__(C x) { return C(1) / (C(1) + ::exp(-x)); });
 }
 
 template <typename T>
 void relu(const Tensor& out, const Tensor& self) {
+  using C = opmath_t<T>;
   // `x < 0 ? 0 : x` keeps NaN as NaN, like PyTorch.
-  gpu_unary<T>("relu", out, self, [] __device__(T x) { return x < T(0) ? T(0) : x; });
+  gpu_unary<T>("relu", out, self, [] __device__(C x) { return x < C(0) ? C(0) : x; });
 }
 
 template <typename T>
 void sqrt(const Tensor& out, const Tensor& self) {
-  gpu_unary<T>("sqrt", out, self, [] __device__(T x) { return ::sqrt(x); });
+  using C = opmath_t<T>;
+  gpu_unary<T>("sqrt", out, self, [] __device__(C x) { return ::sqrt(x); });
 }
 
 template <typename T>
 void abs(const Tensor& out, const Tensor& self) {
-  if constexpr (std::is_floating_point_v<T>) {
-    gpu_unary<T>("abs", out, self, [] __device__(T x) { return ::fabs(x); });
+  using C = opmath_t<T>;
+  if constexpr (std::is_floating_point_v<C>) {
+    gpu_unary<T>("abs", out, self, [] __device__(C x) { return ::fabs(x); });
   } else {
-    gpu_unary<T>("abs", out, self, [] __device__(T x) { return x < T(0) ? static_cast<T>(-x) : x; });
+    gpu_unary<T>("abs", out, self, [] __device__(C x) { return x < C(0) ? static_cast<C>(-x) : x; });
   }
 }
 
 template <typename T>
 void sign(const Tensor& out, const Tensor& self) {
+  using C = opmath_t<T>;
   // sign(0) = 0 and sign(NaN) = 0: both comparisons are false.
-  gpu_unary<T>("sign", out, self, [] __device__(T x) { return static_cast<T>((T(0) < x) - (x < T(0))); });
+  gpu_unary<T>("sign", out, self, [] __device__(C x) { return static_cast<C>((C(0) < x) - (x < C(0))); });
 }
 
 template <typename T>
 void reciprocal(const Tensor& out, const Tensor& self) {
-  gpu_unary<T>("reciprocal", out, self, [] __device__(T x) { return T(1) / x; });
+  using C = opmath_t<T>;
+  gpu_unary<T>("reciprocal", out, self, [] __device__(C x) { return C(1) / x; });
 }
 
 // ---------------------------------------------------------------- backward helpers
 
 template <typename T>
 void tanh_backward(const Tensor& out, const Tensor& grad_output, const Tensor& output) {
+  using C = opmath_t<T>;
   gpu_binary<T>("tanh_backward", out, grad_output, output,
-                [] __device__(T g, T y) { return g * (T(1) - y * y); });
+                [] __device__(C g, C y) { return g * (C(1) - y * y); });
 }
 
 template <typename T>
 void sigmoid_backward(const Tensor& out, const Tensor& grad_output, const Tensor& output) {
+  using C = opmath_t<T>;
   gpu_binary<T>("sigmoid_backward", out, grad_output, output,
-                [] __device__(T g, T y) { return g * y * (T(1) - y); });
+                [] __device__(C g, C y) { return g * y * (C(1) - y); });
 }
 
 template <typename T>
 void threshold_backward(const Tensor& out, const Tensor& grad_output, const Tensor& self,
                         const Scalar& threshold) {
-  const T th = threshold.to<T>();
+  using C = opmath_t<T>;
+  const C th = pwmath::operand_scalar<T>(threshold);
   gpu_binary<T>("threshold_backward", out, grad_output, self,
-                [th] __device__(T g, T x) { return x > th ? g : T(0); });
+                [th] __device__(C g, C x) { return x > th ? g : C(0); });
 }
 
 // grad * cos(x) and -grad * sin(x) fused in one pass each.
 template <typename T>
 void sin_backward(const Tensor& out, const Tensor& grad_output, const Tensor& self) {
-  gpu_binary<T>("sin_backward", out, grad_output, self, [] __device__(T g, T x) { return g * ::cos(x); });
+  using C = opmath_t<T>;
+  gpu_binary<T>("sin_backward", out, grad_output, self, [] __device__(C g, C x) { return g * ::cos(x); });
 }
 
 template <typename T>
 void cos_backward(const Tensor& out, const Tensor& grad_output, const Tensor& self) {
-  gpu_binary<T>("cos_backward", out, grad_output, self, [] __device__(T g, T x) { return -g * ::sin(x); });
+  using C = opmath_t<T>;
+  gpu_binary<T>("cos_backward", out, grad_output, self, [] __device__(C g, C x) { return -g * ::sin(x); });
 }
 
 }  // namespace dg::cuda

@@ -9,6 +9,10 @@
 // Math calls are written `::exp(x)`: inside dg::cuda an unqualified `exp`
 // would find the kernel templates of the same names. CUDA overloads the
 // global functions for float and double, so float stays float.
+//
+// Each kernel computes in C = opmath_t<T>: T itself, except float for the
+// 16-bit floats (Half, BFloat16), which the loops convert to float on the
+// call and round back to T on the store, as PyTorch's kernels do.
 #include <cmath>
 #include <cstdint>
 #include <optional>
@@ -26,17 +30,36 @@ namespace {
 using pwmath::Round;
 using pwmath::Rounder;
 
-// The tanh form of gelu in double for both dtypes (see pwmath::gelu_tanh).
-template <typename T>
+// The tanh form of gelu in double for every dtype (see pwmath::gelu_tanh).
+template <typename C>
 struct GeluTanh {
-  __device__ T operator()(T x) const { return static_cast<T>(pwmath::gelu_tanh(static_cast<double>(x))); }
+  __device__ C operator()(C x) const { return static_cast<C>(pwmath::gelu_tanh(static_cast<double>(x))); }
 };
-template <typename T>
+template <typename C>
 struct GeluTanhBackward {
-  __device__ T operator()(T g, T x) const {
-    return g * static_cast<T>(pwmath::gelu_tanh_derivative(static_cast<double>(x)));
+  __device__ C operator()(C g, C x) const {
+    return g * static_cast<C>(pwmath::gelu_tanh_derivative(static_cast<double>(x)));
   }
 };
+
+// f applied to its arguments converted to the compute type C. pwmath's
+// functors that take their type from their arguments (Rounder, Maximum,
+// Silu, ...) would otherwise be called with T itself, which for Half and
+// BFloat16 is a storage type: they compute in float this way.
+template <typename C, typename F>
+struct InOpmath {
+  F f;
+  template <typename... A>
+  __device__ C operator()(A... a) const {
+    return f(static_cast<C>(a)...);
+  }
+};
+// f itself where T is its own compute type.
+template <typename T, typename F>
+auto in_opmath(const F& f) {
+  if constexpr (std::is_same_v<opmath_t<T>, T>) return f;
+  else return InOpmath<opmath_t<T>, F>{f};
+}
 
 }  // namespace
 
@@ -44,162 +67,182 @@ struct GeluTanhBackward {
 
 template <typename T>
 void expm1(const Tensor& out, const Tensor& self) {
-  gpu_unary<T>("expm1", out, self, [] __device__(T x) { return ::expm1(x); });
+  using C = opmath_t<T>;
+  gpu_unary<T>("expm1", out, self, [] __device__(C x) { return ::expm1(x); });
 }
 
 template <typename T>
 void log1p(const Tensor& out, const Tensor& self) {
-  gpu_unary<T>("log1p", out, self, [] __device__(T x) { return ::log1p(x); });
+  using C = opmath_t<T>;
+  gpu_unary<T>("log1p", out, self, [] __device__(C x) { return ::log1p(x); });
 }
 
 template <typename T>
 void log2(const Tensor& out, const Tensor& self) {
-  gpu_unary<T>("log2", out, self, [] __device__(T x) { return ::log2(x); });
+  using C = opmath_t<T>;
+  gpu_unary<T>("log2", out, self, [] __device__(C x) { return ::log2(x); });
 }
 
 template <typename T>
 void rsqrt(const Tensor& out, const Tensor& self) {
-  gpu_unary<T>("rsqrt", out, self, [] __device__(T x) { return T(1) / ::sqrt(x); });
+  using C = opmath_t<T>;
+  gpu_unary<T>("rsqrt", out, self, [] __device__(C x) { return C(1) / ::sqrt(x); });
 }
 
 template <typename T>
 void tan(const Tensor& out, const Tensor& self) {
-  gpu_unary<T>("tan", out, self, [] __device__(T x) { return ::tan(x); });
+  using C = opmath_t<T>;
+  gpu_unary<T>("tan", out, self, [] __device__(C x) { return ::tan(x); });
 }
 
 template <typename T>
 void asin(const Tensor& out, const Tensor& self) {
-  gpu_unary<T>("asin", out, self, [] __device__(T x) { return ::asin(x); });
+  using C = opmath_t<T>;
+  gpu_unary<T>("asin", out, self, [] __device__(C x) { return ::asin(x); });
 }
 
 template <typename T>
 void acos(const Tensor& out, const Tensor& self) {
-  gpu_unary<T>("acos", out, self, [] __device__(T x) { return ::acos(x); });
+  using C = opmath_t<T>;
+  gpu_unary<T>("acos", out, self, [] __device__(C x) { return ::acos(x); });
 }
 
 template <typename T>
 void atan(const Tensor& out, const Tensor& self) {
-  gpu_unary<T>("atan", out, self, [] __device__(T x) { return ::atan(x); });
+  using C = opmath_t<T>;
+  gpu_unary<T>("atan", out, self, [] __device__(C x) { return ::atan(x); });
 }
 
 template <typename T>
 void cosh(const Tensor& out, const Tensor& self) {
-  gpu_unary<T>("cosh", out, self, [] __device__(T x) { return ::cosh(x); });
+  using C = opmath_t<T>;
+  gpu_unary<T>("cosh", out, self, [] __device__(C x) { return ::cosh(x); });
 }
 
 template <typename T>
 void square(const Tensor& out, const Tensor& self) {
-  gpu_unary<T>("square", out, self, [] __device__(T x) { return pwmath::square(x); });
+  using C = opmath_t<T>;
+  gpu_unary<T>("square", out, self, [] __device__(C x) { return pwmath::square(x); });
 }
 
 template <typename T>
 void erf(const Tensor& out, const Tensor& self) {
-  gpu_unary<T>("erf", out, self, [] __device__(T x) { return ::erf(x); });
+  using C = opmath_t<T>;
+  gpu_unary<T>("erf", out, self, [] __device__(C x) { return ::erf(x); });
 }
 
 // ---------------------------------------------------------------- rounding
 
 template <typename T>
 void floor(const Tensor& out, const Tensor& self) {
-  gpu_unary<T>("floor", out, self, Rounder<Round::Floor>{});
+  gpu_unary<T>("floor", out, self, in_opmath<T>(Rounder<Round::Floor>{}));
 }
 
 template <typename T>
 void ceil(const Tensor& out, const Tensor& self) {
-  gpu_unary<T>("ceil", out, self, Rounder<Round::Ceil>{});
+  gpu_unary<T>("ceil", out, self, in_opmath<T>(Rounder<Round::Ceil>{}));
 }
 
 template <typename T>
 void round(const Tensor& out, const Tensor& self) {
-  gpu_unary<T>("round", out, self, Rounder<Round::Nearest>{});
+  gpu_unary<T>("round", out, self, in_opmath<T>(Rounder<Round::Nearest>{}));
 }
 
 template <typename T>
 void trunc(const Tensor& out, const Tensor& self) {
-  gpu_unary<T>("trunc", out, self, Rounder<Round::Trunc>{});
+  gpu_unary<T>("trunc", out, self, in_opmath<T>(Rounder<Round::Trunc>{}));
 }
 
 // ---------------------------------------------------------------- activations
 
 template <typename T>
 void leaky_relu(const Tensor& out, const Tensor& self, const Scalar& negative_slope) {
-  gpu_unary<T>("leaky_relu", out, self, pwmath::LeakyRelu<T>{negative_slope.to<T>()});
+  using C = opmath_t<T>;
+  gpu_unary<T>("leaky_relu", out, self, pwmath::LeakyRelu<C>{negative_slope.to<C>()});
 }
 
 template <typename T>
 void leaky_relu_backward(const Tensor& out, const Tensor& grad_output, const Tensor& self,
                          const Scalar& negative_slope, bool self_is_result) {
+  using C = opmath_t<T>;
   pwmath::check_leaky_relu_backward(negative_slope, self_is_result);
   gpu_binary<T>("leaky_relu_backward", out, grad_output, self,
-                pwmath::LeakyReluBackward<T>{negative_slope.to<T>()});
+                pwmath::LeakyReluBackward<C>{negative_slope.to<C>()});
 }
 
 template <typename T>
 void elu(const Tensor& out, const Tensor& self, const Scalar& alpha, const Scalar& scale,
          const Scalar& input_scale) {
-  gpu_unary<T>("elu", out, self, pwmath::Elu<T>(alpha, scale, input_scale));
+  using C = opmath_t<T>;
+  gpu_unary<T>("elu", out, self, pwmath::Elu<C>(alpha, scale, input_scale));
 }
 
 template <typename T>
 void elu_backward(const Tensor& out, const Tensor& grad_output, const Scalar& alpha, const Scalar& scale,
                   const Scalar& input_scale, bool is_result, const Tensor& self_or_result) {
+  using C = opmath_t<T>;
   pwmath::check_elu_backward(alpha, is_result);
-  const pwmath::Elu<T> e(alpha, scale, input_scale);
+  const pwmath::Elu<C> e(alpha, scale, input_scale);
   if (is_result) {
     gpu_binary<T>("elu_backward", out, grad_output, self_or_result,
-                  [e] __device__(T g, T y) { return e.backward_from_result(g, y); });
+                  [e] __device__(C g, C y) { return e.backward_from_result(g, y); });
   } else {
     gpu_binary<T>("elu_backward", out, grad_output, self_or_result,
-                  [e] __device__(T g, T x) { return e.backward(g, x); });
+                  [e] __device__(C g, C x) { return e.backward(g, x); });
   }
 }
 
 template <typename T>
 void gelu(const Tensor& out, const Tensor& self, std::string_view approximate) {
+  using C = opmath_t<T>;
   if (pwmath::gelu_mode("gelu", approximate) == pwmath::Gelu::Exact) {
-    gpu_unary<T>("gelu", out, self, [] __device__(T x) { return pwmath::gelu_exact(x); });
+    gpu_unary<T>("gelu", out, self, [] __device__(C x) { return pwmath::gelu_exact(x); });
   } else {
-    gpu_unary<T>("gelu", out, self, GeluTanh<T>{});
+    gpu_unary<T>("gelu", out, self, GeluTanh<C>{});
   }
 }
 
 template <typename T>
 void gelu_backward(const Tensor& out, const Tensor& grad_output, const Tensor& self,
                    std::string_view approximate) {
+  using C = opmath_t<T>;
   if (pwmath::gelu_mode("gelu_backward", approximate) == pwmath::Gelu::Exact) {
     gpu_binary<T>("gelu_backward", out, grad_output, self,
-                  [] __device__(T g, T x) { return pwmath::gelu_exact_backward(g, x); });
+                  [] __device__(C g, C x) { return pwmath::gelu_exact_backward(g, x); });
   } else {
-    gpu_binary<T>("gelu_backward", out, grad_output, self, GeluTanhBackward<T>{});
+    gpu_binary<T>("gelu_backward", out, grad_output, self, GeluTanhBackward<C>{});
   }
 }
 
 template <typename T>
 void silu(const Tensor& out, const Tensor& self) {
-  gpu_unary<T>("silu", out, self, pwmath::Silu<>{});
+  gpu_unary<T>("silu", out, self, in_opmath<T>(pwmath::Silu<>{}));
 }
 
 template <typename T>
 void silu_backward(const Tensor& out, const Tensor& grad_output, const Tensor& self) {
-  gpu_binary<T>("silu_backward", out, grad_output, self, pwmath::SiluBackward<>{});
+  gpu_binary<T>("silu_backward", out, grad_output, self, in_opmath<T>(pwmath::SiluBackward<>{}));
 }
 
 template <typename T>
 void softplus(const Tensor& out, const Tensor& self, const Scalar& beta, const Scalar& threshold) {
-  gpu_unary<T>("softplus", out, self, pwmath::Softplus<T>(beta, threshold));
+  using C = opmath_t<T>;
+  gpu_unary<T>("softplus", out, self, pwmath::Softplus<C>(beta, threshold));
 }
 
 template <typename T>
 void softplus_backward(const Tensor& out, const Tensor& grad_output, const Tensor& self, const Scalar& beta,
                        const Scalar& threshold) {
-  const pwmath::Softplus<T> sp(beta, threshold);
+  using C = opmath_t<T>;
+  const pwmath::Softplus<C> sp(beta, threshold);
   gpu_binary<T>("softplus_backward", out, grad_output, self,
-                [sp] __device__(T g, T x) { return sp.backward(g, x); });
+                [sp] __device__(C g, C x) { return sp.backward(g, x); });
 }
 
 template <typename T>
 void log_sigmoid(const Tensor& out, const Tensor& self) {
-  gpu_unary<T>("log_sigmoid", out, self, [] __device__(T x) { return pwmath::log_sigmoid(x); });
+  using C = opmath_t<T>;
+  gpu_unary<T>("log_sigmoid", out, self, [] __device__(C x) { return pwmath::log_sigmoid(x); });
 }
 
 // ---------------------------------------------------------------- clamping
@@ -207,51 +250,57 @@ void log_sigmoid(const Tensor& out, const Tensor& self) {
 template <typename T>
 void clamp(const Tensor& out, const Tensor& self, const std::optional<Scalar>& min,
            const std::optional<Scalar>& max) {
-  pwmath::check_clamp_bounds<T>(min, max);
-  if (min && max) gpu_unary<T>("clamp", out, self, pwmath::Clamp<T>{min->to<T>(), max->to<T>()});
-  else if (min) gpu_unary<T>("clamp", out, self, pwmath::ClampMin<T>{min->to<T>()});
-  else gpu_unary<T>("clamp", out, self, pwmath::ClampMax<T>{max->to<T>()});
+  using C = opmath_t<T>;
+  pwmath::check_clamp_bounds<C>(min, max);
+  if (min && max) gpu_unary<T>("clamp", out, self, pwmath::Clamp<C>{min->to<C>(), max->to<C>()});
+  else if (min) gpu_unary<T>("clamp", out, self, pwmath::ClampMin<C>{min->to<C>()});
+  else gpu_unary<T>("clamp", out, self, pwmath::ClampMax<C>{max->to<C>()});
 }
 
 template <typename T>
 void clamp_min(const Tensor& out, const Tensor& self, const Scalar& min) {
-  gpu_unary<T>("clamp_min", out, self, pwmath::ClampMin<T>{min.to<T>()});
+  using C = opmath_t<T>;
+  gpu_unary<T>("clamp_min", out, self, pwmath::ClampMin<C>{min.to<C>()});
 }
 
 template <typename T>
 void clamp_max(const Tensor& out, const Tensor& self, const Scalar& max) {
-  gpu_unary<T>("clamp_max", out, self, pwmath::ClampMax<T>{max.to<T>()});
+  using C = opmath_t<T>;
+  gpu_unary<T>("clamp_max", out, self, pwmath::ClampMax<C>{max.to<C>()});
 }
 
 // ---------------------------------------------------------------- binary
 
 template <typename T>
 void atan2(const Tensor& out, const Tensor& self, const Tensor& other) {
-  gpu_binary<T>("atan2", out, self, other, [] __device__(T y, T x) { return ::atan2(y, x); });
+  using C = opmath_t<T>;
+  gpu_binary<T>("atan2", out, self, other, [] __device__(C y, C x) { return ::atan2(y, x); });
 }
 
 template <typename T>
 void maximum(const Tensor& out, const Tensor& self, const Tensor& other) {
-  gpu_binary<T>("maximum", out, self, other, pwmath::Maximum{});
+  gpu_binary<T>("maximum", out, self, other, in_opmath<T>(pwmath::Maximum{}));
 }
 
 template <typename T>
 void minimum(const Tensor& out, const Tensor& self, const Tensor& other) {
-  gpu_binary<T>("minimum", out, self, other, pwmath::Minimum{});
+  gpu_binary<T>("minimum", out, self, other, in_opmath<T>(pwmath::Minimum{}));
 }
 
 template <typename T>
 void fmod(const Tensor& out, const Tensor& self, const Tensor& other) {
+  using C = opmath_t<T>;
   // An integer zero divisor gives 0 here: refusing it as the CPU does would
   // need its values on the host.
-  gpu_binary<T>("fmod", out, self, other, [] __device__(T x, T y) { return pwmath::fmod(x, y); });
+  gpu_binary<T>("fmod", out, self, other, [] __device__(C x, C y) { return pwmath::fmod(x, y); });
 }
 
 template <typename T>
 void fmod_scalar(const Tensor& out, const Tensor& self, const Scalar& other) {
-  const T c = other.to<T>();
+  using C = opmath_t<T>;
+  const C c = pwmath::operand_scalar<T>(other);
   pwmath::check_fmod_divisor(c, other);
-  gpu_unary<T>("fmod", out, self, pwmath::FmodBy<T>{c});
+  gpu_unary<T>("fmod", out, self, pwmath::FmodBy<C>{c});
 }
 
 }  // namespace dg::cuda

@@ -1,7 +1,8 @@
 // CUDA comparisons, logical ops and where; the counterparts of
 // kernels/cpu/pw_compare.cpp. The comparison and logical kernels run in the
-// promoted compute dtype T and write bool; where reads a bool condition
-// next to two operands of dtype T.
+// promoted dtype T (compared as float for the 16-bit floats) and write
+// bool; where reads a bool condition next to two operands of dtype T and
+// copies the one it selects unchanged.
 #include <cstdint>
 
 #include "../common/compare_ops.h"
@@ -12,14 +13,18 @@ namespace dg::cuda {
 
 namespace {
 
+// The functors compare in the compute type: Half and BFloat16 values are
+// widened to float first (exactly), so the float comparison decides.
 template <typename T, typename F>
 void compare_kernel(const char* op, const Tensor& out, const Tensor& a, const Tensor& b, const F& f) {
-  gpu_elementwise<bool, T, T>(op, out, f, a, b);
+  using C = opmath_t<T>;
+  gpu_elementwise<bool, T, T>(op, out, [f] __device__(C x, C y) { return f(x, y); }, a, b);
 }
 
 template <typename T, typename F>
 void compare_scalar_kernel(const char* op, const Tensor& out, const Tensor& a, const F& f) {
-  gpu_elementwise<bool, T>(op, out, f, a);
+  using C = opmath_t<T>;
+  gpu_elementwise<bool, T>(op, out, [f] __device__(C x) { return f(x); }, a);
 }
 
 }  // namespace

@@ -167,11 +167,17 @@ __device__ V group_allreduce(V v, const F& f) {
 
 // ---- reducers ------------------------------------------------------------------
 
-// Sum (Product false) or product, accumulated in acc_t<T>.
+// The accumulator of sums and products: as on the CPU (acc_t: double for
+// float32/float64, int64 for integers), and float for the 16-bit floats, as
+// PyTorch has it (their opmath type; the result is rounded to 16 bits anyway).
+template <typename T>
+using arith_acc_t = std::conditional_t<std::is_same_v<opmath_t<T>, T>, acc_t<T>, opmath_t<T>>;
+
+// Sum (Product false) or product, accumulated in arith_acc_t<T>.
 template <typename T, bool Product>
 struct ArithReducer {
   using In = T;
-  using Acc = acc_t<T>;
+  using Acc = arith_acc_t<T>;
   using Out = T;
   __device__ Acc identity() const { return Acc(Product ? 1 : 0); }
   __device__ Acc load(T v, int64_t) const { return static_cast<Acc>(v); }

@@ -60,19 +60,20 @@ def main():
     print(f"add_GBps {3 * 4 * n / t / 1e9:.1f} GB/s")
     del a, b
 
-    n = 4096
-    a = torch.randn(n, n, **f32, requires_grad=True)
-    b = torch.randn(n, n, **f32, requires_grad=True)
-    g = torch.randn(n, n, **f32)
+    for dtype, name in ((torch.float32, "matmul4096_TFLOPs"), (torch.bfloat16, "matmul4096_bf16_TFLOPs")):
+        n = 4096
+        a = torch.randn(n, n, dtype=dtype, device=dev, requires_grad=True)
+        b = torch.randn(n, n, dtype=dtype, device=dev, requires_grad=True)
+        g = torch.randn(n, n, dtype=dtype, device=dev)
 
-    def mm():
-        a.grad = None
-        b.grad = None
-        a.mm(b).backward(g)
+        def mm():
+            a.grad = None
+            b.grad = None
+            a.mm(b).backward(g)
 
-    t = time_it(2, 10, mm)
-    print(f"matmul4096_TFLOPs {6 * n ** 3 / t / 1e12:.2f} TFLOP/s")
-    del a, b, g
+        t = time_it(2, 10, mm)
+        print(f"{name} {6 * n ** 3 / t / 1e12:.2f} TFLOP/s")
+        del a, b, g
 
     def param(shape, fan_in):
         return (torch.randn(*shape, **f32) / math.sqrt(fan_in)).requires_grad_()
