@@ -76,37 +76,36 @@ DG_HOST_DEVICE inline uint16_t float_to_bfloat16_bits(float f) {
 
 DG_HOST_DEVICE inline float bfloat16_bits_to_float(uint16_t b) { return bits_float(static_cast<uint32_t>(b) << 16); }
 
+// The two formats, as bit conversions.
+struct HalfFormat {
+  DG_HOST_DEVICE static uint16_t encode(float f) { return float_to_half_bits(f); }
+  DG_HOST_DEVICE static float decode(uint16_t b) { return half_bits_to_float(b); }
+};
+struct BFloat16Format {
+  DG_HOST_DEVICE static uint16_t encode(float f) { return float_to_bfloat16_bits(f); }
+  DG_HOST_DEVICE static float decode(uint16_t b) { return bfloat16_bits_to_float(b); }
+};
+
 }  // namespace detail
 
-// Constructed explicitly from any arithmetic value (through float), read
-// implicitly as a float.
-struct alignas(2) Half {
+// A 16-bit float of `Format`: constructed explicitly from any arithmetic
+// value (through float), read implicitly as a float.
+template <typename Format>
+struct alignas(2) Float16Storage {
   uint16_t bits = 0;
-  Half() = default;
-  DG_HOST_DEVICE explicit Half(float f) : bits(detail::float_to_half_bits(f)) {}
+  Float16Storage() = default;
+  DG_HOST_DEVICE explicit Float16Storage(float f) : bits(Format::encode(f)) {}
   template <typename T, std::enable_if_t<std::is_arithmetic_v<T> && !std::is_same_v<T, float>, int> = 0>
-  DG_HOST_DEVICE explicit Half(T v) : Half(static_cast<float>(v)) {}
-  DG_HOST_DEVICE operator float() const { return detail::half_bits_to_float(bits); }  // NOLINT
-  DG_HOST_DEVICE static Half from_bits(uint16_t b) {
-    Half h;
+  DG_HOST_DEVICE explicit Float16Storage(T v) : Float16Storage(static_cast<float>(v)) {}
+  DG_HOST_DEVICE operator float() const { return Format::decode(bits); }  // NOLINT
+  DG_HOST_DEVICE static Float16Storage from_bits(uint16_t b) {
+    Float16Storage h;
     h.bits = b;
     return h;
   }
 };
-
-struct alignas(2) BFloat16 {
-  uint16_t bits = 0;
-  BFloat16() = default;
-  DG_HOST_DEVICE explicit BFloat16(float f) : bits(detail::float_to_bfloat16_bits(f)) {}
-  template <typename T, std::enable_if_t<std::is_arithmetic_v<T> && !std::is_same_v<T, float>, int> = 0>
-  DG_HOST_DEVICE explicit BFloat16(T v) : BFloat16(static_cast<float>(v)) {}
-  DG_HOST_DEVICE operator float() const { return detail::bfloat16_bits_to_float(bits); }  // NOLINT
-  DG_HOST_DEVICE static BFloat16 from_bits(uint16_t b) {
-    BFloat16 h;
-    h.bits = b;
-    return h;
-  }
-};
+using Half = Float16Storage<detail::HalfFormat>;
+using BFloat16 = Float16Storage<detail::BFloat16Format>;
 
 // The type a kernel computes in for element type T: float for the 16-bit
 // floats, T itself otherwise.
