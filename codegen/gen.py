@@ -30,6 +30,9 @@ except ImportError as e:  # pragma: no cover - depends on the machine
 from load import SpecErrors, load  # noqa: E402
 from model import CPP_DTYPE, DEVICES, DTYPES, Op  # noqa: E402
 
+# The macro a device's kernels are compiled under (CMakeLists.txt defines it).
+DEVICE_BUILD_GUARD = {"cuda": "DG_WITH_CUDA"}
+
 # template -> output path under --out
 OUTPUTS = {
     "ops.h.j2": "dynagrad/ops.h",
@@ -183,11 +186,15 @@ def op_context(op: Op) -> dict:
         ctx["kernel_params"] = ", ".join(_kernel_params(op, False))
         ctx["kernel_types"] = ", ".join(p.rsplit(" ", 1)[0] for p in _kernel_params(op, False))
         rows = []
+        null_row = "{" + ", ".join("nullptr" for _ in DTYPES) + "}"
         for dev in DEVICES:
             k = op.kernels.get(dev)
             on = op.dtypes_on(dev)
-            rows.append("{" + ", ".join(f"&{k}<{CPP_DTYPE[d]}>" if k and d in on else "nullptr"
-                                        for d in DTYPES) + "}")
+            text = "{" + ", ".join(f"&{k}<{CPP_DTYPE[d]}>" if k and d in on else "nullptr" for d in DTYPES) + "}"
+            # A build without CUDA (DG_WITH_CUDA undefined) compiles no CUDA
+            # kernels: its CUDA row names none.
+            guard = DEVICE_BUILD_GUARD.get(dev) if k else None
+            rows.append({"text": text, "guard": guard, "null": null_row})
         ctx["table_rows"] = rows
         ctx["kernel_call_args"] = ", ".join(
             (f"detail::cast_for_compute({a.name}, dtype)"

@@ -12,7 +12,11 @@ namespace {
 using pow_Tensor_Tensor_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&);
 constexpr pow_Tensor_Tensor_kernel pow_Tensor_Tensor_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::pow<float>, &cpu::pow<double>, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::pow<float>, &cuda::pow<double>, nullptr, nullptr, &cuda::pow<dg::Half>, &cuda::pow<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void pow_Tensor_Tensor_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& exponent) {
   const auto fn = detail::lookup_kernel(pow_Tensor_Tensor_table, "pow", out.device(), dtype,
@@ -56,7 +60,11 @@ namespace {
 using sign_kernel = void (*)(const Tensor&, const Tensor&);
 constexpr sign_kernel sign_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::sign<float>, &cpu::sign<double>, &cpu::sign<int64_t>, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::sign<float>, &cuda::sign<double>, &cuda::sign<int64_t>, nullptr, &cuda::sign<dg::Half>, &cuda::sign<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void sign_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(sign_table, "sign", out.device(), dtype,
@@ -97,7 +105,11 @@ namespace {
 using tanh_backward_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&);
 constexpr tanh_backward_kernel tanh_backward_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::tanh_backward<float>, &cpu::tanh_backward<double>, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::tanh_backward<float>, &cuda::tanh_backward<double>, nullptr, nullptr, &cuda::tanh_backward<dg::Half>, &cuda::tanh_backward<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void tanh_backward_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, const Tensor& output) {
   const auto fn = detail::lookup_kernel(tanh_backward_table, "tanh_backward", out.device(), dtype,
@@ -120,7 +132,11 @@ namespace {
 using sum_dim_IntList_kernel = void (*)(const Tensor&, const Tensor&, IntArrayRef, bool);
 constexpr sum_dim_IntList_kernel sum_dim_IntList_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::sum_dim<float>, &cpu::sum_dim<double>, &cpu::sum_dim<int64_t>, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::sum_dim<float>, &cuda::sum_dim<double>, &cuda::sum_dim<int64_t>, nullptr, &cuda::sum_dim<dg::Half>, &cuda::sum_dim<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void sum_dim_IntList_run(ScalarType dtype, const Tensor& out, const Tensor& self, IntArrayRef dim, bool keepdim) {
   const auto fn = detail::lookup_kernel(sum_dim_IntList_table, "sum", out.device(), dtype,
@@ -142,7 +158,11 @@ namespace {
 using clone_kernel = void (*)(const Tensor&, const Tensor&);
 constexpr clone_kernel clone_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::clone<float>, &cpu::clone<double>, &cpu::clone<int64_t>, &cpu::clone<bool>, &cpu::clone<dg::Half>, &cpu::clone<dg::BFloat16>},
+#if defined(DG_WITH_CUDA)
     {&cuda::clone<float>, &cuda::clone<double>, &cuda::clone<int64_t>, &cuda::clone<bool>, &cuda::clone<dg::Half>, &cuda::clone<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void clone_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(clone_table, "clone", out.device(), dtype,
@@ -164,7 +184,11 @@ namespace {
 using sinh_kernel = void (*)(const Tensor&, const Tensor&);
 constexpr sinh_kernel sinh_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::sinh<float>, &cpu::sinh<double>, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::sinh<float>, &cuda::sinh<double>, nullptr, nullptr, &cuda::sinh<dg::Half>, &cuda::sinh<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void sinh_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(sinh_table, "sinh", out.device(), dtype,
@@ -226,7 +250,11 @@ namespace {
 using rsqrt_kernel = void (*)(const Tensor&, const Tensor&);
 constexpr rsqrt_kernel rsqrt_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::rsqrt<float>, &cpu::rsqrt<double>, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::rsqrt<float>, &cuda::rsqrt<double>, nullptr, nullptr, &cuda::rsqrt<dg::Half>, &cuda::rsqrt<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void rsqrt_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(rsqrt_table, "rsqrt", out.device(), dtype,
@@ -267,7 +295,11 @@ namespace {
 using asin_kernel = void (*)(const Tensor&, const Tensor&);
 constexpr asin_kernel asin_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::asin<float>, &cpu::asin<double>, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::asin<float>, &cuda::asin<double>, nullptr, nullptr, &cuda::asin<dg::Half>, &cuda::asin<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void asin_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(asin_table, "asin", out.device(), dtype,
@@ -308,7 +340,11 @@ namespace {
 using erf_kernel = void (*)(const Tensor&, const Tensor&);
 constexpr erf_kernel erf_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::erf<float>, &cpu::erf<double>, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::erf<float>, &cuda::erf<double>, nullptr, nullptr, &cuda::erf<dg::Half>, &cuda::erf<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void erf_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(erf_table, "erf", out.device(), dtype,
@@ -349,7 +385,11 @@ namespace {
 using floor_kernel = void (*)(const Tensor&, const Tensor&);
 constexpr floor_kernel floor_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::floor<float>, &cpu::floor<double>, &cpu::floor<int64_t>, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::floor<float>, &cuda::floor<double>, &cuda::floor<int64_t>, nullptr, &cuda::floor<dg::Half>, &cuda::floor<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void floor_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(floor_table, "floor", out.device(), dtype,
@@ -390,7 +430,11 @@ namespace {
 using leaky_relu_kernel = void (*)(const Tensor&, const Tensor&, const Scalar&);
 constexpr leaky_relu_kernel leaky_relu_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::leaky_relu<float>, &cpu::leaky_relu<double>, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::leaky_relu<float>, &cuda::leaky_relu<double>, nullptr, nullptr, &cuda::leaky_relu<dg::Half>, &cuda::leaky_relu<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void leaky_relu_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& negative_slope) {
   const auto fn = detail::lookup_kernel(leaky_relu_table, "leaky_relu", out.device(), dtype,
@@ -431,7 +475,11 @@ namespace {
 using gelu_backward_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&, std::string_view);
 constexpr gelu_backward_kernel gelu_backward_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::gelu_backward<float>, &cpu::gelu_backward<double>, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::gelu_backward<float>, &cuda::gelu_backward<double>, nullptr, nullptr, &cuda::gelu_backward<dg::Half>, &cuda::gelu_backward<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void gelu_backward_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, const Tensor& self, std::string_view approximate) {
   const auto fn = detail::lookup_kernel(gelu_backward_table, "gelu_backward", out.device(), dtype,
@@ -454,7 +502,11 @@ namespace {
 using softplus_backward_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&, const Scalar&, const Scalar&);
 constexpr softplus_backward_kernel softplus_backward_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::softplus_backward<float>, &cpu::softplus_backward<double>, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::softplus_backward<float>, &cuda::softplus_backward<double>, nullptr, nullptr, &cuda::softplus_backward<dg::Half>, &cuda::softplus_backward<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void softplus_backward_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, const Tensor& self, const Scalar& beta, const Scalar& threshold) {
   const auto fn = detail::lookup_kernel(softplus_backward_table, "softplus_backward", out.device(), dtype,
@@ -477,7 +529,11 @@ namespace {
 using gt_Scalar_kernel = void (*)(const Tensor&, const Tensor&, const Scalar&);
 constexpr gt_Scalar_kernel gt_Scalar_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::gt_scalar<float>, &cpu::gt_scalar<double>, &cpu::gt_scalar<int64_t>, &cpu::gt_scalar<bool>, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::gt_scalar<float>, &cuda::gt_scalar<double>, &cuda::gt_scalar<int64_t>, &cuda::gt_scalar<bool>, &cuda::gt_scalar<dg::Half>, &cuda::gt_scalar<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void gt_Scalar_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& other) {
   const auto fn = detail::lookup_kernel(gt_Scalar_table, "gt", out.device(), dtype,
@@ -513,7 +569,11 @@ namespace {
 using logical_or_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&);
 constexpr logical_or_kernel logical_or_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::logical_or<float>, &cpu::logical_or<double>, &cpu::logical_or<int64_t>, &cpu::logical_or<bool>, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::logical_or<float>, &cuda::logical_or<double>, &cuda::logical_or<int64_t>, &cuda::logical_or<bool>, &cuda::logical_or<dg::Half>, &cuda::logical_or<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void logical_or_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
   const auto fn = detail::lookup_kernel(logical_or_table, "logical_or", out.device(), dtype,
@@ -551,7 +611,11 @@ namespace {
 using logical_xor_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&);
 constexpr logical_xor_kernel logical_xor_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::logical_xor<float>, &cpu::logical_xor<double>, &cpu::logical_xor<int64_t>, &cpu::logical_xor<bool>, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::logical_xor<float>, &cuda::logical_xor<double>, &cuda::logical_xor<int64_t>, &cuda::logical_xor<bool>, &cuda::logical_xor<dg::Half>, &cuda::logical_xor<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void logical_xor_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
   const auto fn = detail::lookup_kernel(logical_xor_table, "logical_xor", out.device(), dtype,
@@ -589,7 +653,11 @@ namespace {
 using log_sigmoid_kernel = void (*)(const Tensor&, const Tensor&);
 constexpr log_sigmoid_kernel log_sigmoid_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::log_sigmoid<float>, &cpu::log_sigmoid<double>, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::log_sigmoid<float>, &cuda::log_sigmoid<double>, nullptr, nullptr, &cuda::log_sigmoid<dg::Half>, &cuda::log_sigmoid<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void log_sigmoid_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(log_sigmoid_table, "log_sigmoid", out.device(), dtype,
@@ -621,7 +689,11 @@ namespace {
 using _embedding_backward_adjoint_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&, int64_t, bool);
 constexpr _embedding_backward_adjoint_kernel _embedding_backward_adjoint_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::embedding_backward_adjoint<float>, &cpu::embedding_backward_adjoint<double>, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::embedding_backward_adjoint<float>, &cuda::embedding_backward_adjoint<double>, nullptr, nullptr, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void _embedding_backward_adjoint_run(ScalarType dtype, const Tensor& out, const Tensor& grad_weight, const Tensor& indices, int64_t padding_idx, bool scale_grad_by_freq) {
   const auto fn = detail::lookup_kernel(_embedding_backward_adjoint_table, "_embedding_backward_adjoint", out.device(), dtype,
@@ -644,7 +716,11 @@ namespace {
 using convolution_nobias_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&, IntArrayRef, IntArrayRef, IntArrayRef, bool, IntArrayRef, int64_t);
 constexpr convolution_nobias_kernel convolution_nobias_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::convolution_nobias<float>, &cpu::convolution_nobias<double>, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::convolution_nobias<float>, &cuda::convolution_nobias<double>, nullptr, nullptr, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void convolution_nobias_run(ScalarType dtype, const Tensor& out, const Tensor& input, const Tensor& weight, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool transposed, IntArrayRef output_padding, int64_t groups) {
   const auto fn = detail::lookup_kernel(convolution_nobias_table, "convolution_nobias", out.device(), dtype,
@@ -667,7 +743,11 @@ namespace {
 using max_pool2d_indices_kernel = void (*)(const Tensor&, const Tensor&, IntArrayRef, IntArrayRef, IntArrayRef, IntArrayRef, bool);
 constexpr max_pool2d_indices_kernel max_pool2d_indices_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::max_pool2d_indices<float>, &cpu::max_pool2d_indices<double>, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::max_pool2d_indices<float>, &cuda::max_pool2d_indices<double>, nullptr, nullptr, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void max_pool2d_indices_run(ScalarType dtype, const Tensor& out, const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool ceil_mode) {
   const auto fn = detail::lookup_kernel(max_pool2d_indices_table, "max_pool2d_indices", out.device(), dtype,
@@ -689,7 +769,11 @@ namespace {
 using avg_pool2d_backward_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&, IntArrayRef, IntArrayRef, IntArrayRef, bool, bool, std::optional<int64_t>);
 constexpr avg_pool2d_backward_kernel avg_pool2d_backward_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::avg_pool2d_backward<float>, &cpu::avg_pool2d_backward<double>, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::avg_pool2d_backward<float>, &cuda::avg_pool2d_backward<double>, nullptr, nullptr, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void avg_pool2d_backward_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, bool ceil_mode, bool count_include_pad, std::optional<int64_t> divisor_override) {
   const auto fn = detail::lookup_kernel(avg_pool2d_backward_table, "avg_pool2d_backward", out.device(), dtype,
@@ -712,7 +796,11 @@ namespace {
 using masked_fill_Scalar_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&, const Scalar&);
 constexpr masked_fill_Scalar_kernel masked_fill_Scalar_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::masked_fill<float>, &cpu::masked_fill<double>, &cpu::masked_fill<int64_t>, &cpu::masked_fill<bool>, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::masked_fill<float>, &cuda::masked_fill<double>, &cuda::masked_fill<int64_t>, &cuda::masked_fill<bool>, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void masked_fill_Scalar_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& mask, const Scalar& value) {
   const auto fn = detail::lookup_kernel(masked_fill_Scalar_table, "masked_fill", out.device(), dtype,

@@ -12,7 +12,11 @@ namespace {
 using sub_Tensor_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&, const Scalar&);
 constexpr sub_Tensor_kernel sub_Tensor_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::sub<float>, &cpu::sub<double>, &cpu::sub<int64_t>, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::sub<float>, &cuda::sub<double>, &cuda::sub<int64_t>, nullptr, &cuda::sub<dg::Half>, &cuda::sub<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void sub_Tensor_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other, const Scalar& alpha) {
   const auto fn = detail::lookup_kernel(sub_Tensor_table, "sub", out.device(), dtype,
@@ -56,7 +60,11 @@ namespace {
 using neg_kernel = void (*)(const Tensor&, const Tensor&);
 constexpr neg_kernel neg_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::neg<float>, &cpu::neg<double>, &cpu::neg<int64_t>, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::neg<float>, &cuda::neg<double>, &cuda::neg<int64_t>, nullptr, &cuda::neg<dg::Half>, &cuda::neg<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void neg_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(neg_table, "neg", out.device(), dtype,
@@ -97,7 +105,11 @@ namespace {
 using cos_kernel = void (*)(const Tensor&, const Tensor&);
 constexpr cos_kernel cos_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::cos<float>, &cpu::cos<double>, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::cos<float>, &cuda::cos<double>, nullptr, nullptr, &cuda::cos<dg::Half>, &cuda::cos<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void cos_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(cos_table, "cos", out.device(), dtype,
@@ -138,7 +150,11 @@ namespace {
 using reciprocal_kernel = void (*)(const Tensor&, const Tensor&);
 constexpr reciprocal_kernel reciprocal_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::reciprocal<float>, &cpu::reciprocal<double>, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::reciprocal<float>, &cuda::reciprocal<double>, nullptr, nullptr, &cuda::reciprocal<dg::Half>, &cuda::reciprocal<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void reciprocal_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(reciprocal_table, "reciprocal", out.device(), dtype,
@@ -179,7 +195,11 @@ namespace {
 using cos_backward_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&);
 constexpr cos_backward_kernel cos_backward_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::cos_backward<float>, &cpu::cos_backward<double>, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::cos_backward<float>, &cuda::cos_backward<double>, nullptr, nullptr, &cuda::cos_backward<dg::Half>, &cuda::cos_backward<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void cos_backward_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, const Tensor& self) {
   const auto fn = detail::lookup_kernel(cos_backward_table, "cos_backward", out.device(), dtype,
@@ -202,7 +222,11 @@ namespace {
 using sum_kernel = void (*)(const Tensor&, const Tensor&);
 constexpr sum_kernel sum_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::sum<float>, &cpu::sum<double>, &cpu::sum<int64_t>, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::sum<float>, &cuda::sum<double>, &cuda::sum<int64_t>, nullptr, &cuda::sum<dg::Half>, &cuda::sum<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void sum_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(sum_table, "sum", out.device(), dtype,
@@ -224,7 +248,11 @@ namespace {
 using bmm_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&);
 constexpr bmm_kernel bmm_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::bmm<float>, &cpu::bmm<double>, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::bmm<float>, &cuda::bmm<double>, nullptr, nullptr, &cuda::bmm<dg::Half>, &cuda::bmm<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void bmm_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& mat2) {
   const auto fn = detail::lookup_kernel(bmm_table, "bmm", out.device(), dtype,
@@ -247,7 +275,11 @@ namespace {
 using fill__Scalar_kernel = void (*)(const Tensor&, const Scalar&);
 constexpr fill__Scalar_kernel fill__Scalar_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::fill_<float>, &cpu::fill_<double>, &cpu::fill_<int64_t>, &cpu::fill_<bool>, &cpu::fill_<dg::Half>, &cpu::fill_<dg::BFloat16>},
+#if defined(DG_WITH_CUDA)
     {&cuda::fill_<float>, &cuda::fill_<double>, &cuda::fill_<int64_t>, &cuda::fill_<bool>, &cuda::fill_<dg::Half>, &cuda::fill_<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void fill__Scalar_run(ScalarType dtype, const Tensor& self, const Scalar& value) {
   const auto fn = detail::lookup_kernel(fill__Scalar_table, "fill_", self.device(), dtype,
@@ -268,7 +300,11 @@ namespace {
 using copy__kernel = void (*)(const Tensor&, const Tensor&);
 constexpr copy__kernel copy__table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::copy_<float>, &cpu::copy_<double>, &cpu::copy_<int64_t>, &cpu::copy_<bool>, &cpu::copy_<dg::Half>, &cpu::copy_<dg::BFloat16>},
+#if defined(DG_WITH_CUDA)
     {&cuda::copy_<float>, &cuda::copy_<double>, &cuda::copy_<int64_t>, &cuda::copy_<bool>, &cuda::copy_<dg::Half>, &cuda::copy_<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void copy__run(ScalarType dtype, const Tensor& self, const Tensor& src) {
   const auto fn = detail::lookup_kernel(copy__table, "copy_", self.device(), dtype,
@@ -291,7 +327,11 @@ namespace {
 using cosh_kernel = void (*)(const Tensor&, const Tensor&);
 constexpr cosh_kernel cosh_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::cosh<float>, &cpu::cosh<double>, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::cosh<float>, &cuda::cosh<double>, nullptr, nullptr, &cuda::cosh<dg::Half>, &cuda::cosh<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void cosh_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(cosh_table, "cosh", out.device(), dtype,
@@ -332,7 +372,11 @@ namespace {
 using gelu_kernel = void (*)(const Tensor&, const Tensor&, std::string_view);
 constexpr gelu_kernel gelu_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::gelu<float>, &cpu::gelu<double>, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::gelu<float>, &cuda::gelu<double>, nullptr, nullptr, &cuda::gelu<dg::Half>, &cuda::gelu<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void gelu_run(ScalarType dtype, const Tensor& out, const Tensor& self, std::string_view approximate) {
   const auto fn = detail::lookup_kernel(gelu_table, "gelu", out.device(), dtype,
@@ -373,7 +417,11 @@ namespace {
 using silu_backward_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&);
 constexpr silu_backward_kernel silu_backward_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::silu_backward<float>, &cpu::silu_backward<double>, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::silu_backward<float>, &cuda::silu_backward<double>, nullptr, nullptr, &cuda::silu_backward<dg::Half>, &cuda::silu_backward<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void silu_backward_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, const Tensor& self) {
   const auto fn = detail::lookup_kernel(silu_backward_table, "silu_backward", out.device(), dtype,
@@ -396,7 +444,11 @@ namespace {
 using atan2_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&);
 constexpr atan2_kernel atan2_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::atan2<float>, &cpu::atan2<double>, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::atan2<float>, &cuda::atan2<double>, nullptr, nullptr, &cuda::atan2<dg::Half>, &cuda::atan2<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void atan2_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
   const auto fn = detail::lookup_kernel(atan2_table, "atan2", out.device(), dtype,
@@ -440,7 +492,11 @@ namespace {
 using minimum_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&);
 constexpr minimum_kernel minimum_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::minimum<float>, &cpu::minimum<double>, &cpu::minimum<int64_t>, &cpu::minimum<bool>, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::minimum<float>, &cuda::minimum<double>, &cuda::minimum<int64_t>, &cuda::minimum<bool>, &cuda::minimum<dg::Half>, &cuda::minimum<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void minimum_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
   const auto fn = detail::lookup_kernel(minimum_table, "minimum", out.device(), dtype,
@@ -474,7 +530,11 @@ namespace {
 using ge_Scalar_kernel = void (*)(const Tensor&, const Tensor&, const Scalar&);
 constexpr ge_Scalar_kernel ge_Scalar_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::ge_scalar<float>, &cpu::ge_scalar<double>, &cpu::ge_scalar<int64_t>, &cpu::ge_scalar<bool>, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::ge_scalar<float>, &cuda::ge_scalar<double>, &cuda::ge_scalar<int64_t>, &cuda::ge_scalar<bool>, &cuda::ge_scalar<dg::Half>, &cuda::ge_scalar<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void ge_Scalar_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& other) {
   const auto fn = detail::lookup_kernel(ge_Scalar_table, "ge", out.device(), dtype,
@@ -510,7 +570,11 @@ namespace {
 using logical_not_kernel = void (*)(const Tensor&, const Tensor&);
 constexpr logical_not_kernel logical_not_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::logical_not<float>, &cpu::logical_not<double>, &cpu::logical_not<int64_t>, &cpu::logical_not<bool>, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::logical_not<float>, &cuda::logical_not<double>, &cuda::logical_not<int64_t>, &cuda::logical_not<bool>, &cuda::logical_not<dg::Half>, &cuda::logical_not<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void logical_not_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(logical_not_table, "logical_not", out.device(), dtype,
@@ -546,7 +610,11 @@ namespace {
 using log_softmax_int_kernel = void (*)(const Tensor&, const Tensor&, int64_t);
 constexpr log_softmax_int_kernel log_softmax_int_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::log_softmax<float>, &cpu::log_softmax<double>, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::log_softmax<float>, &cuda::log_softmax<double>, nullptr, nullptr, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void log_softmax_int_run(ScalarType dtype, const Tensor& out, const Tensor& self, int64_t dim) {
   const auto fn = detail::lookup_kernel(log_softmax_int_table, "log_softmax", out.device(), dtype,
@@ -568,7 +636,11 @@ namespace {
 using _log_softmax_backward_data_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&, int64_t);
 constexpr _log_softmax_backward_data_kernel _log_softmax_backward_data_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::log_softmax_backward_data<float>, &cpu::log_softmax_backward_data<double>, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::log_softmax_backward_data<float>, &cuda::log_softmax_backward_data<double>, nullptr, nullptr, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void _log_softmax_backward_data_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, const Tensor& output, int64_t dim) {
   const auto fn = detail::lookup_kernel(_log_softmax_backward_data_table, "_log_softmax_backward_data", out.device(), dtype,
@@ -591,7 +663,11 @@ namespace {
 using convolution_backward_input_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&, IntArrayRef, IntArrayRef, IntArrayRef, IntArrayRef, bool, IntArrayRef, int64_t);
 constexpr convolution_backward_input_kernel convolution_backward_input_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::convolution_backward_input<float>, &cpu::convolution_backward_input<double>, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::convolution_backward_input<float>, &cuda::convolution_backward_input<double>, nullptr, nullptr, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void convolution_backward_input_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, const Tensor& weight, IntArrayRef input_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool transposed, IntArrayRef output_padding, int64_t groups) {
   const auto fn = detail::lookup_kernel(convolution_backward_input_table, "convolution_backward_input", out.device(), dtype,
@@ -614,7 +690,11 @@ namespace {
 using max_pool2d_backward_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&, IntArrayRef, IntArrayRef, IntArrayRef, IntArrayRef, bool);
 constexpr max_pool2d_backward_kernel max_pool2d_backward_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::max_pool2d_backward<float>, &cpu::max_pool2d_backward<double>, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::max_pool2d_backward<float>, &cuda::max_pool2d_backward<double>, nullptr, nullptr, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void max_pool2d_backward_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool ceil_mode) {
   const auto fn = detail::lookup_kernel(max_pool2d_backward_table, "max_pool2d_backward", out.device(), dtype,
@@ -637,7 +717,11 @@ namespace {
 using adaptive_avg_pool2d_kernel = void (*)(const Tensor&, const Tensor&, IntArrayRef);
 constexpr adaptive_avg_pool2d_kernel adaptive_avg_pool2d_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::adaptive_avg_pool2d<float>, &cpu::adaptive_avg_pool2d<double>, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::adaptive_avg_pool2d<float>, &cuda::adaptive_avg_pool2d<double>, nullptr, nullptr, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void adaptive_avg_pool2d_run(ScalarType dtype, const Tensor& out, const Tensor& self, IntArrayRef output_size) {
   const auto fn = detail::lookup_kernel(adaptive_avg_pool2d_table, "adaptive_avg_pool2d", out.device(), dtype,
@@ -659,7 +743,11 @@ namespace {
 using prod_kernel = void (*)(const Tensor&, const Tensor&);
 constexpr prod_kernel prod_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::prod<float>, &cpu::prod<double>, &cpu::prod<int64_t>, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::prod<float>, &cuda::prod<double>, &cuda::prod<int64_t>, nullptr, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void prod_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(prod_table, "prod", out.device(), dtype,
@@ -681,7 +769,11 @@ namespace {
 using cumsum_kernel = void (*)(const Tensor&, const Tensor&, int64_t);
 constexpr cumsum_kernel cumsum_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::cumsum<float>, &cpu::cumsum<double>, &cpu::cumsum<int64_t>, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::cumsum<float>, &cuda::cumsum<double>, &cuda::cumsum<int64_t>, nullptr, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void cumsum_run(ScalarType dtype, const Tensor& out, const Tensor& self, int64_t dim) {
   const auto fn = detail::lookup_kernel(cumsum_table, "cumsum", out.device(), dtype,
@@ -703,7 +795,11 @@ namespace {
 using scatter_add_kernel = void (*)(const Tensor&, const Tensor&, int64_t, const Tensor&, const Tensor&);
 constexpr scatter_add_kernel scatter_add_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::scatter_add<float>, &cpu::scatter_add<double>, &cpu::scatter_add<int64_t>, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::scatter_add<float>, &cuda::scatter_add<double>, &cuda::scatter_add<int64_t>, nullptr, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void scatter_add_run(ScalarType dtype, const Tensor& out, const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src) {
   const auto fn = detail::lookup_kernel(scatter_add_table, "scatter_add", out.device(), dtype,
@@ -738,7 +834,11 @@ namespace {
 using masked_fill_Tensor_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&, const Tensor&);
 constexpr masked_fill_Tensor_kernel masked_fill_Tensor_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::masked_fill_tensor<float>, &cpu::masked_fill_tensor<double>, &cpu::masked_fill_tensor<int64_t>, &cpu::masked_fill_tensor<bool>, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::masked_fill_tensor<float>, &cuda::masked_fill_tensor<double>, &cuda::masked_fill_tensor<int64_t>, &cuda::masked_fill_tensor<bool>, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void masked_fill_Tensor_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& mask, const Tensor& value) {
   const auto fn = detail::lookup_kernel(masked_fill_Tensor_table, "masked_fill", out.device(), dtype,
@@ -773,7 +873,11 @@ namespace {
 using flip_kernel = void (*)(const Tensor&, const Tensor&, IntArrayRef);
 constexpr flip_kernel flip_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::flip<float>, &cpu::flip<double>, &cpu::flip<int64_t>, &cpu::flip<bool>, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::flip<float>, &cuda::flip<double>, &cuda::flip<int64_t>, &cuda::flip<bool>, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void flip_run(ScalarType dtype, const Tensor& out, const Tensor& self, IntArrayRef dims) {
   const auto fn = detail::lookup_kernel(flip_table, "flip", out.device(), dtype,

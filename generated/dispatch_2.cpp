@@ -12,7 +12,11 @@ namespace {
 using sub_Scalar_kernel = void (*)(const Tensor&, const Tensor&, const Scalar&, const Scalar&);
 constexpr sub_Scalar_kernel sub_Scalar_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::sub_scalar<float>, &cpu::sub_scalar<double>, &cpu::sub_scalar<int64_t>, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::sub_scalar<float>, &cuda::sub_scalar<double>, &cuda::sub_scalar<int64_t>, nullptr, &cuda::sub_scalar<dg::Half>, &cuda::sub_scalar<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void sub_Scalar_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& other, const Scalar& alpha) {
   const auto fn = detail::lookup_kernel(sub_Scalar_table, "sub", out.device(), dtype,
@@ -53,7 +57,11 @@ namespace {
 using mul_Tensor_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&);
 constexpr mul_Tensor_kernel mul_Tensor_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::mul<float>, &cpu::mul<double>, &cpu::mul<int64_t>, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::mul<float>, &cuda::mul<double>, &cuda::mul<int64_t>, nullptr, &cuda::mul<dg::Half>, &cuda::mul<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void mul_Tensor_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
   const auto fn = detail::lookup_kernel(mul_Tensor_table, "mul", out.device(), dtype,
@@ -97,7 +105,11 @@ namespace {
 using div_Tensor_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&);
 constexpr div_Tensor_kernel div_Tensor_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::div<float>, &cpu::div<double>, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::div<float>, &cuda::div<double>, nullptr, nullptr, &cuda::div<dg::Half>, &cuda::div<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void div_Tensor_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
   const auto fn = detail::lookup_kernel(div_Tensor_table, "div", out.device(), dtype,
@@ -141,7 +153,11 @@ namespace {
 using sin_kernel = void (*)(const Tensor&, const Tensor&);
 constexpr sin_kernel sin_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::sin<float>, &cpu::sin<double>, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::sin<float>, &cuda::sin<double>, nullptr, nullptr, &cuda::sin<dg::Half>, &cuda::sin<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void sin_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(sin_table, "sin", out.device(), dtype,
@@ -182,7 +198,11 @@ namespace {
 using abs_kernel = void (*)(const Tensor&, const Tensor&);
 constexpr abs_kernel abs_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::abs<float>, &cpu::abs<double>, &cpu::abs<int64_t>, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::abs<float>, &cuda::abs<double>, &cuda::abs<int64_t>, nullptr, &cuda::abs<dg::Half>, &cuda::abs<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void abs_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(abs_table, "abs", out.device(), dtype,
@@ -230,7 +250,11 @@ namespace {
 using clamp_max_kernel = void (*)(const Tensor&, const Tensor&, const Scalar&);
 constexpr clamp_max_kernel clamp_max_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::clamp_max<float>, &cpu::clamp_max<double>, &cpu::clamp_max<int64_t>, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::clamp_max<float>, &cuda::clamp_max<double>, &cuda::clamp_max<int64_t>, nullptr, &cuda::clamp_max<dg::Half>, &cuda::clamp_max<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void clamp_max_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& max) {
   const auto fn = detail::lookup_kernel(clamp_max_table, "clamp_max", out.device(), dtype,
@@ -271,7 +295,11 @@ namespace {
 using maximum_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&);
 constexpr maximum_kernel maximum_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::maximum<float>, &cpu::maximum<double>, &cpu::maximum<int64_t>, &cpu::maximum<bool>, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::maximum<float>, &cuda::maximum<double>, &cuda::maximum<int64_t>, &cuda::maximum<bool>, &cuda::maximum<dg::Half>, &cuda::maximum<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void maximum_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
   const auto fn = detail::lookup_kernel(maximum_table, "maximum", out.device(), dtype,
@@ -305,7 +333,11 @@ namespace {
 using fmod_Scalar_kernel = void (*)(const Tensor&, const Tensor&, const Scalar&);
 constexpr fmod_Scalar_kernel fmod_Scalar_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::fmod_scalar<float>, &cpu::fmod_scalar<double>, &cpu::fmod_scalar<int64_t>, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::fmod_scalar<float>, &cuda::fmod_scalar<double>, &cuda::fmod_scalar<int64_t>, nullptr, &cuda::fmod_scalar<dg::Half>, &cuda::fmod_scalar<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void fmod_Scalar_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& other) {
   const auto fn = detail::lookup_kernel(fmod_Scalar_table, "fmod", out.device(), dtype,
@@ -346,7 +378,11 @@ namespace {
 using eq_Scalar_kernel = void (*)(const Tensor&, const Tensor&, const Scalar&);
 constexpr eq_Scalar_kernel eq_Scalar_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::eq_scalar<float>, &cpu::eq_scalar<double>, &cpu::eq_scalar<int64_t>, &cpu::eq_scalar<bool>, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::eq_scalar<float>, &cuda::eq_scalar<double>, &cuda::eq_scalar<int64_t>, &cuda::eq_scalar<bool>, &cuda::eq_scalar<dg::Half>, &cuda::eq_scalar<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void eq_Scalar_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& other) {
   const auto fn = detail::lookup_kernel(eq_Scalar_table, "eq", out.device(), dtype,
@@ -382,7 +418,11 @@ namespace {
 using ne_Scalar_kernel = void (*)(const Tensor&, const Tensor&, const Scalar&);
 constexpr ne_Scalar_kernel ne_Scalar_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::ne_scalar<float>, &cpu::ne_scalar<double>, &cpu::ne_scalar<int64_t>, &cpu::ne_scalar<bool>, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::ne_scalar<float>, &cuda::ne_scalar<double>, &cuda::ne_scalar<int64_t>, &cuda::ne_scalar<bool>, &cuda::ne_scalar<dg::Half>, &cuda::ne_scalar<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void ne_Scalar_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& other) {
   const auto fn = detail::lookup_kernel(ne_Scalar_table, "ne", out.device(), dtype,
@@ -418,7 +458,11 @@ namespace {
 using le_Scalar_kernel = void (*)(const Tensor&, const Tensor&, const Scalar&);
 constexpr le_Scalar_kernel le_Scalar_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::le_scalar<float>, &cpu::le_scalar<double>, &cpu::le_scalar<int64_t>, &cpu::le_scalar<bool>, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::le_scalar<float>, &cuda::le_scalar<double>, &cuda::le_scalar<int64_t>, &cuda::le_scalar<bool>, &cuda::le_scalar<dg::Half>, &cuda::le_scalar<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void le_Scalar_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& other) {
   const auto fn = detail::lookup_kernel(le_Scalar_table, "le", out.device(), dtype,
@@ -454,7 +498,11 @@ namespace {
 using embedding_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&, int64_t, bool, bool);
 constexpr embedding_kernel embedding_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::embedding<float>, &cpu::embedding<double>, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::embedding<float>, &cuda::embedding<double>, nullptr, nullptr, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void embedding_run(ScalarType dtype, const Tensor& out, const Tensor& weight, const Tensor& indices, int64_t padding_idx, bool scale_grad_by_freq, bool sparse) {
   const auto fn = detail::lookup_kernel(embedding_table, "embedding", out.device(), dtype,
@@ -477,7 +525,11 @@ namespace {
 using max_pool2d_kernel = void (*)(const Tensor&, const Tensor&, IntArrayRef, IntArrayRef, IntArrayRef, IntArrayRef, bool);
 constexpr max_pool2d_kernel max_pool2d_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::max_pool2d<float>, &cpu::max_pool2d<double>, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::max_pool2d<float>, &cuda::max_pool2d<double>, nullptr, nullptr, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void max_pool2d_run(ScalarType dtype, const Tensor& out, const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool ceil_mode) {
   const auto fn = detail::lookup_kernel(max_pool2d_table, "max_pool2d", out.device(), dtype,
@@ -499,7 +551,11 @@ namespace {
 using amin_kernel = void (*)(const Tensor&, const Tensor&, IntArrayRef, bool);
 constexpr amin_kernel amin_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::amin<float>, &cpu::amin<double>, &cpu::amin<int64_t>, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::amin<float>, &cuda::amin<double>, &cuda::amin<int64_t>, nullptr, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void amin_run(ScalarType dtype, const Tensor& out, const Tensor& self, IntArrayRef dim, bool keepdim) {
   const auto fn = detail::lookup_kernel(amin_table, "amin", out.device(), dtype,
@@ -521,7 +577,11 @@ namespace {
 using tril_kernel = void (*)(const Tensor&, const Tensor&, int64_t);
 constexpr tril_kernel tril_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::tril<float>, &cpu::tril<double>, &cpu::tril<int64_t>, &cpu::tril<bool>, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::tril<float>, &cuda::tril<double>, &cuda::tril<int64_t>, &cuda::tril<bool>, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void tril_run(ScalarType dtype, const Tensor& out, const Tensor& self, int64_t diagonal) {
   const auto fn = detail::lookup_kernel(tril_table, "tril", out.device(), dtype,

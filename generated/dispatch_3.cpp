@@ -12,7 +12,11 @@ namespace {
 using mul_Scalar_kernel = void (*)(const Tensor&, const Tensor&, const Scalar&);
 constexpr mul_Scalar_kernel mul_Scalar_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::mul_scalar<float>, &cpu::mul_scalar<double>, &cpu::mul_scalar<int64_t>, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::mul_scalar<float>, &cuda::mul_scalar<double>, &cuda::mul_scalar<int64_t>, nullptr, &cuda::mul_scalar<dg::Half>, &cuda::mul_scalar<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void mul_Scalar_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& other) {
   const auto fn = detail::lookup_kernel(mul_Scalar_table, "mul", out.device(), dtype,
@@ -53,7 +57,11 @@ namespace {
 using log_kernel = void (*)(const Tensor&, const Tensor&);
 constexpr log_kernel log_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::log<float>, &cpu::log<double>, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::log<float>, &cuda::log<double>, nullptr, nullptr, &cuda::log<dg::Half>, &cuda::log<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void log_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(log_table, "log", out.device(), dtype,
@@ -94,7 +102,11 @@ namespace {
 using sigmoid_kernel = void (*)(const Tensor&, const Tensor&);
 constexpr sigmoid_kernel sigmoid_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::sigmoid<float>, &cpu::sigmoid<double>, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::sigmoid<float>, &cuda::sigmoid<double>, nullptr, nullptr, &cuda::sigmoid<dg::Half>, &cuda::sigmoid<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void sigmoid_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(sigmoid_table, "sigmoid", out.device(), dtype,
@@ -135,7 +147,11 @@ namespace {
 using select_backward_kernel = void (*)(const Tensor&, const Tensor&, IntArrayRef, int64_t, int64_t);
 constexpr select_backward_kernel select_backward_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::select_backward<float>, &cpu::select_backward<double>, &cpu::select_backward<int64_t>, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::select_backward<float>, &cuda::select_backward<double>, &cuda::select_backward<int64_t>, nullptr, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void select_backward_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, IntArrayRef input_sizes, int64_t dim, int64_t index) {
   const auto fn = detail::lookup_kernel(select_backward_table, "select_backward", out.device(), dtype,
@@ -157,7 +173,11 @@ namespace {
 using zero__kernel = void (*)(const Tensor&);
 constexpr zero__kernel zero__table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::zero_<float>, &cpu::zero_<double>, &cpu::zero_<int64_t>, &cpu::zero_<bool>, &cpu::zero_<dg::Half>, &cpu::zero_<dg::BFloat16>},
+#if defined(DG_WITH_CUDA)
     {&cuda::zero_<float>, &cuda::zero_<double>, &cuda::zero_<int64_t>, &cuda::zero_<bool>, &cuda::zero_<dg::Half>, &cuda::zero_<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void zero__run(ScalarType dtype, const Tensor& self) {
   const auto fn = detail::lookup_kernel(zero__table, "zero_", self.device(), dtype,
@@ -178,7 +198,11 @@ namespace {
 using as_strided_backward_kernel = void (*)(const Tensor&, const Tensor&, IntArrayRef, IntArrayRef, int64_t, IntArrayRef, IntArrayRef, int64_t);
 constexpr as_strided_backward_kernel as_strided_backward_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::as_strided_backward<float>, &cpu::as_strided_backward<double>, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::as_strided_backward<float>, &cuda::as_strided_backward<double>, nullptr, nullptr, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void as_strided_backward_run(ScalarType dtype, const Tensor& out, const Tensor& grad, IntArrayRef input_sizes, IntArrayRef input_strides, int64_t input_storage_offset, IntArrayRef size, IntArrayRef stride, int64_t storage_offset) {
   const auto fn = detail::lookup_kernel(as_strided_backward_table, "as_strided_backward", out.device(), dtype,
@@ -200,7 +224,11 @@ namespace {
 using tan_kernel = void (*)(const Tensor&, const Tensor&);
 constexpr tan_kernel tan_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::tan<float>, &cpu::tan<double>, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::tan<float>, &cuda::tan<double>, nullptr, nullptr, &cuda::tan<dg::Half>, &cuda::tan<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void tan_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(tan_table, "tan", out.device(), dtype,
@@ -241,7 +269,11 @@ namespace {
 using acos_kernel = void (*)(const Tensor&, const Tensor&);
 constexpr acos_kernel acos_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::acos<float>, &cpu::acos<double>, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::acos<float>, &cuda::acos<double>, nullptr, nullptr, &cuda::acos<dg::Half>, &cuda::acos<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void acos_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(acos_table, "acos", out.device(), dtype,
@@ -282,7 +314,11 @@ namespace {
 using square_kernel = void (*)(const Tensor&, const Tensor&);
 constexpr square_kernel square_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::square<float>, &cpu::square<double>, &cpu::square<int64_t>, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::square<float>, &cuda::square<double>, &cuda::square<int64_t>, nullptr, &cuda::square<dg::Half>, &cuda::square<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void square_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(square_table, "square", out.device(), dtype,
@@ -323,7 +359,11 @@ namespace {
 using elu_kernel = void (*)(const Tensor&, const Tensor&, const Scalar&, const Scalar&, const Scalar&);
 constexpr elu_kernel elu_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::elu<float>, &cpu::elu<double>, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::elu<float>, &cuda::elu<double>, nullptr, nullptr, &cuda::elu<dg::Half>, &cuda::elu<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void elu_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& alpha, const Scalar& scale, const Scalar& input_scale) {
   const auto fn = detail::lookup_kernel(elu_table, "elu", out.device(), dtype,
@@ -364,7 +404,11 @@ namespace {
 using elu_backward_kernel = void (*)(const Tensor&, const Tensor&, const Scalar&, const Scalar&, const Scalar&, bool, const Tensor&);
 constexpr elu_backward_kernel elu_backward_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::elu_backward<float>, &cpu::elu_backward<double>, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::elu_backward<float>, &cuda::elu_backward<double>, nullptr, nullptr, &cuda::elu_backward<dg::Half>, &cuda::elu_backward<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void elu_backward_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, const Scalar& alpha, const Scalar& scale, const Scalar& input_scale, bool is_result, const Tensor& self_or_result) {
   const auto fn = detail::lookup_kernel(elu_backward_table, "elu_backward", out.device(), dtype,
@@ -387,7 +431,11 @@ namespace {
 using silu_kernel = void (*)(const Tensor&, const Tensor&);
 constexpr silu_kernel silu_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::silu<float>, &cpu::silu<double>, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::silu<float>, &cuda::silu<double>, nullptr, nullptr, &cuda::silu<dg::Half>, &cuda::silu<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void silu_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(silu_table, "silu", out.device(), dtype,
@@ -428,7 +476,11 @@ namespace {
 using eq_Tensor_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&);
 constexpr eq_Tensor_kernel eq_Tensor_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::eq<float>, &cpu::eq<double>, &cpu::eq<int64_t>, &cpu::eq<bool>, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::eq<float>, &cuda::eq<double>, &cuda::eq<int64_t>, &cuda::eq<bool>, &cuda::eq<dg::Half>, &cuda::eq<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void eq_Tensor_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
   const auto fn = detail::lookup_kernel(eq_Tensor_table, "eq", out.device(), dtype,
@@ -466,7 +518,11 @@ namespace {
 using lt_Scalar_kernel = void (*)(const Tensor&, const Tensor&, const Scalar&);
 constexpr lt_Scalar_kernel lt_Scalar_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::lt_scalar<float>, &cpu::lt_scalar<double>, &cpu::lt_scalar<int64_t>, &cpu::lt_scalar<bool>, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::lt_scalar<float>, &cuda::lt_scalar<double>, &cuda::lt_scalar<int64_t>, &cuda::lt_scalar<bool>, &cuda::lt_scalar<dg::Half>, &cuda::lt_scalar<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void lt_Scalar_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& other) {
   const auto fn = detail::lookup_kernel(lt_Scalar_table, "lt", out.device(), dtype,
@@ -502,7 +558,11 @@ namespace {
 using le_Tensor_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&);
 constexpr le_Tensor_kernel le_Tensor_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::le<float>, &cpu::le<double>, &cpu::le<int64_t>, &cpu::le<bool>, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::le<float>, &cuda::le<double>, &cuda::le<int64_t>, &cuda::le<bool>, &cuda::le<dg::Half>, &cuda::le<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void le_Tensor_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
   const auto fn = detail::lookup_kernel(le_Tensor_table, "le", out.device(), dtype,
@@ -540,7 +600,11 @@ namespace {
 using gt_Tensor_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&);
 constexpr gt_Tensor_kernel gt_Tensor_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::gt<float>, &cpu::gt<double>, &cpu::gt<int64_t>, &cpu::gt<bool>, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::gt<float>, &cuda::gt<double>, &cuda::gt<int64_t>, &cuda::gt<bool>, &cuda::gt<dg::Half>, &cuda::gt<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void gt_Tensor_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
   const auto fn = detail::lookup_kernel(gt_Tensor_table, "gt", out.device(), dtype,
@@ -578,7 +642,11 @@ namespace {
 using where_self_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&, const Tensor&);
 constexpr where_self_kernel where_self_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::where<float>, &cpu::where<double>, &cpu::where<int64_t>, &cpu::where<bool>, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::where<float>, &cuda::where<double>, &cuda::where<int64_t>, &cuda::where<bool>, &cuda::where<dg::Half>, &cuda::where<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void where_self_run(ScalarType dtype, const Tensor& out, const Tensor& condition, const Tensor& self, const Tensor& other) {
   const auto fn = detail::lookup_kernel(where_self_table, "where", out.device(), dtype,
@@ -614,7 +682,11 @@ namespace {
 using softmax_int_kernel = void (*)(const Tensor&, const Tensor&, int64_t);
 constexpr softmax_int_kernel softmax_int_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::softmax<float>, &cpu::softmax<double>, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::softmax<float>, &cuda::softmax<double>, nullptr, nullptr, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void softmax_int_run(ScalarType dtype, const Tensor& out, const Tensor& self, int64_t dim) {
   const auto fn = detail::lookup_kernel(softmax_int_table, "softmax", out.device(), dtype,
@@ -636,7 +708,11 @@ namespace {
 using _softmax_backward_data_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&, int64_t);
 constexpr _softmax_backward_data_kernel _softmax_backward_data_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::softmax_backward_data<float>, &cpu::softmax_backward_data<double>, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::softmax_backward_data<float>, &cuda::softmax_backward_data<double>, nullptr, nullptr, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void _softmax_backward_data_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, const Tensor& output, int64_t dim) {
   const auto fn = detail::lookup_kernel(_softmax_backward_data_table, "_softmax_backward_data", out.device(), dtype,
@@ -659,7 +735,11 @@ namespace {
 using max_pool2d_gather_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&, IntArrayRef, IntArrayRef, IntArrayRef, IntArrayRef, bool);
 constexpr max_pool2d_gather_kernel max_pool2d_gather_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::max_pool2d_gather<float>, &cpu::max_pool2d_gather<double>, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::max_pool2d_gather<float>, &cuda::max_pool2d_gather<double>, nullptr, nullptr, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void max_pool2d_gather_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& source, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool ceil_mode) {
   const auto fn = detail::lookup_kernel(max_pool2d_gather_table, "max_pool2d_gather", out.device(), dtype,
@@ -682,7 +762,11 @@ namespace {
 using prod_dim_int_kernel = void (*)(const Tensor&, const Tensor&, int64_t, bool);
 constexpr prod_dim_int_kernel prod_dim_int_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::prod_dim<float>, &cpu::prod_dim<double>, &cpu::prod_dim<int64_t>, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::prod_dim<float>, &cuda::prod_dim<double>, &cuda::prod_dim<int64_t>, nullptr, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void prod_dim_int_run(ScalarType dtype, const Tensor& out, const Tensor& self, int64_t dim, bool keepdim) {
   const auto fn = detail::lookup_kernel(prod_dim_int_table, "prod", out.device(), dtype,

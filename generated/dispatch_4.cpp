@@ -12,7 +12,11 @@ namespace {
 using add_Scalar_kernel = void (*)(const Tensor&, const Tensor&, const Scalar&, const Scalar&);
 constexpr add_Scalar_kernel add_Scalar_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::add_scalar<float>, &cpu::add_scalar<double>, &cpu::add_scalar<int64_t>, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::add_scalar<float>, &cuda::add_scalar<double>, &cuda::add_scalar<int64_t>, nullptr, &cuda::add_scalar<dg::Half>, &cuda::add_scalar<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void add_Scalar_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& other, const Scalar& alpha) {
   const auto fn = detail::lookup_kernel(add_Scalar_table, "add", out.device(), dtype,
@@ -53,7 +57,11 @@ namespace {
 using relu_kernel = void (*)(const Tensor&, const Tensor&);
 constexpr relu_kernel relu_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::relu<float>, &cpu::relu<double>, &cpu::relu<int64_t>, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::relu<float>, &cuda::relu<double>, &cuda::relu<int64_t>, nullptr, &cuda::relu<dg::Half>, &cuda::relu<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void relu_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(relu_table, "relu", out.device(), dtype,
@@ -94,7 +102,11 @@ namespace {
 using sqrt_kernel = void (*)(const Tensor&, const Tensor&);
 constexpr sqrt_kernel sqrt_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::sqrt<float>, &cpu::sqrt<double>, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::sqrt<float>, &cuda::sqrt<double>, nullptr, nullptr, &cuda::sqrt<dg::Half>, &cuda::sqrt<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void sqrt_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(sqrt_table, "sqrt", out.device(), dtype,
@@ -135,7 +147,11 @@ namespace {
 using sigmoid_backward_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&);
 constexpr sigmoid_backward_kernel sigmoid_backward_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::sigmoid_backward<float>, &cpu::sigmoid_backward<double>, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::sigmoid_backward<float>, &cuda::sigmoid_backward<double>, nullptr, nullptr, &cuda::sigmoid_backward<dg::Half>, &cuda::sigmoid_backward<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void sigmoid_backward_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, const Tensor& output) {
   const auto fn = detail::lookup_kernel(sigmoid_backward_table, "sigmoid_backward", out.device(), dtype,
@@ -158,7 +174,11 @@ namespace {
 using sin_backward_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&);
 constexpr sin_backward_kernel sin_backward_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::sin_backward<float>, &cpu::sin_backward<double>, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::sin_backward<float>, &cuda::sin_backward<double>, nullptr, nullptr, &cuda::sin_backward<dg::Half>, &cuda::sin_backward<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void sin_backward_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, const Tensor& self) {
   const auto fn = detail::lookup_kernel(sin_backward_table, "sin_backward", out.device(), dtype,
@@ -181,7 +201,11 @@ namespace {
 using mm_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&);
 constexpr mm_kernel mm_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::mm<float>, &cpu::mm<double>, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::mm<float>, &cuda::mm<double>, nullptr, nullptr, &cuda::mm<dg::Half>, &cuda::mm<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void mm_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& mat2) {
   const auto fn = detail::lookup_kernel(mm_table, "mm", out.device(), dtype,
@@ -218,7 +242,11 @@ namespace {
 using log2_kernel = void (*)(const Tensor&, const Tensor&);
 constexpr log2_kernel log2_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::log2<float>, &cpu::log2<double>, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::log2<float>, &cuda::log2<double>, nullptr, nullptr, &cuda::log2<dg::Half>, &cuda::log2<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void log2_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(log2_table, "log2", out.device(), dtype,
@@ -259,7 +287,11 @@ namespace {
 using round_kernel = void (*)(const Tensor&, const Tensor&);
 constexpr round_kernel round_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::round<float>, &cpu::round<double>, &cpu::round<int64_t>, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::round<float>, &cuda::round<double>, &cuda::round<int64_t>, nullptr, &cuda::round<dg::Half>, &cuda::round<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void round_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(round_table, "round", out.device(), dtype,
@@ -300,7 +332,11 @@ namespace {
 using clamp_kernel = void (*)(const Tensor&, const Tensor&, const std::optional<Scalar>&, const std::optional<Scalar>&);
 constexpr clamp_kernel clamp_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::clamp<float>, &cpu::clamp<double>, &cpu::clamp<int64_t>, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::clamp<float>, &cuda::clamp<double>, &cuda::clamp<int64_t>, nullptr, &cuda::clamp<dg::Half>, &cuda::clamp<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void clamp_run(ScalarType dtype, const Tensor& out, const Tensor& self, const std::optional<Scalar>& min, const std::optional<Scalar>& max) {
   const auto fn = detail::lookup_kernel(clamp_table, "clamp", out.device(), dtype,
@@ -341,7 +377,11 @@ namespace {
 using lt_Tensor_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&);
 constexpr lt_Tensor_kernel lt_Tensor_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::lt<float>, &cpu::lt<double>, &cpu::lt<int64_t>, &cpu::lt<bool>, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::lt<float>, &cuda::lt<double>, &cuda::lt<int64_t>, &cuda::lt<bool>, &cuda::lt<dg::Half>, &cuda::lt<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void lt_Tensor_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
   const auto fn = detail::lookup_kernel(lt_Tensor_table, "lt", out.device(), dtype,
@@ -379,7 +419,11 @@ namespace {
 using ge_Tensor_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&);
 constexpr ge_Tensor_kernel ge_Tensor_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::ge<float>, &cpu::ge<double>, &cpu::ge<int64_t>, &cpu::ge<bool>, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::ge<float>, &cuda::ge<double>, &cuda::ge<int64_t>, &cuda::ge<bool>, &cuda::ge<dg::Half>, &cuda::ge<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void ge_Tensor_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
   const auto fn = detail::lookup_kernel(ge_Tensor_table, "ge", out.device(), dtype,
@@ -417,7 +461,11 @@ namespace {
 using _nll_pick_backward_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&, IntArrayRef, int64_t);
 constexpr _nll_pick_backward_kernel _nll_pick_backward_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::nll_pick_backward<float>, &cpu::nll_pick_backward<double>, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::nll_pick_backward<float>, &cuda::nll_pick_backward<double>, nullptr, nullptr, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void _nll_pick_backward_run(ScalarType dtype, const Tensor& out, const Tensor& grad, const Tensor& target, IntArrayRef self_sizes, int64_t ignore_index) {
   const auto fn = detail::lookup_kernel(_nll_pick_backward_table, "_nll_pick_backward", out.device(), dtype,
@@ -440,7 +488,11 @@ namespace {
 using convolution_backward_weight_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&, IntArrayRef, IntArrayRef, IntArrayRef, IntArrayRef, bool, IntArrayRef, int64_t);
 constexpr convolution_backward_weight_kernel convolution_backward_weight_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::convolution_backward_weight<float>, &cpu::convolution_backward_weight<double>, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::convolution_backward_weight<float>, &cuda::convolution_backward_weight<double>, nullptr, nullptr, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void convolution_backward_weight_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, const Tensor& input, IntArrayRef weight_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool transposed, IntArrayRef output_padding, int64_t groups) {
   const auto fn = detail::lookup_kernel(convolution_backward_weight_table, "convolution_backward_weight", out.device(), dtype,
@@ -463,7 +515,11 @@ namespace {
 using argmax_kernel = void (*)(const Tensor&, const Tensor&, std::optional<int64_t>, bool);
 constexpr argmax_kernel argmax_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::argmax<float>, &cpu::argmax<double>, &cpu::argmax<int64_t>, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::argmax<float>, &cuda::argmax<double>, &cuda::argmax<int64_t>, nullptr, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void argmax_run(ScalarType dtype, const Tensor& out, const Tensor& self, std::optional<int64_t> dim, bool keepdim) {
   const auto fn = detail::lookup_kernel(argmax_table, "argmax", out.device(), dtype,
@@ -485,7 +541,11 @@ namespace {
 using index_add_kernel = void (*)(const Tensor&, const Tensor&, int64_t, const Tensor&, const Tensor&, const Scalar&);
 constexpr index_add_kernel index_add_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::index_add<float>, &cpu::index_add<double>, &cpu::index_add<int64_t>, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::index_add<float>, &cuda::index_add<double>, &cuda::index_add<int64_t>, nullptr, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void index_add_run(ScalarType dtype, const Tensor& out, const Tensor& self, int64_t dim, const Tensor& index, const Tensor& source, const Scalar& alpha) {
   const auto fn = detail::lookup_kernel(index_add_table, "index_add", out.device(), dtype,
@@ -520,7 +580,11 @@ namespace {
 using triu_kernel = void (*)(const Tensor&, const Tensor&, int64_t);
 constexpr triu_kernel triu_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::triu<float>, &cpu::triu<double>, &cpu::triu<int64_t>, &cpu::triu<bool>, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::triu<float>, &cuda::triu<double>, &cuda::triu<int64_t>, &cuda::triu<bool>, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void triu_run(ScalarType dtype, const Tensor& out, const Tensor& self, int64_t diagonal) {
   const auto fn = detail::lookup_kernel(triu_table, "triu", out.device(), dtype,

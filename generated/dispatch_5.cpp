@@ -12,7 +12,11 @@ namespace {
 using add_Tensor_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&, const Scalar&);
 constexpr add_Tensor_kernel add_Tensor_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::add<float>, &cpu::add<double>, &cpu::add<int64_t>, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::add<float>, &cuda::add<double>, &cuda::add<int64_t>, nullptr, &cuda::add<dg::Half>, &cuda::add<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void add_Tensor_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other, const Scalar& alpha) {
   const auto fn = detail::lookup_kernel(add_Tensor_table, "add", out.device(), dtype,
@@ -56,7 +60,11 @@ namespace {
 using div_Scalar_kernel = void (*)(const Tensor&, const Tensor&, const Scalar&);
 constexpr div_Scalar_kernel div_Scalar_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::div_scalar<float>, &cpu::div_scalar<double>, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::div_scalar<float>, &cuda::div_scalar<double>, nullptr, nullptr, &cuda::div_scalar<dg::Half>, &cuda::div_scalar<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void div_Scalar_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& other) {
   const auto fn = detail::lookup_kernel(div_Scalar_table, "div", out.device(), dtype,
@@ -97,7 +105,11 @@ namespace {
 using pow_Tensor_Scalar_kernel = void (*)(const Tensor&, const Tensor&, const Scalar&);
 constexpr pow_Tensor_Scalar_kernel pow_Tensor_Scalar_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::pow_scalar<float>, &cpu::pow_scalar<double>, &cpu::pow_scalar<int64_t>, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::pow_scalar<float>, &cuda::pow_scalar<double>, &cuda::pow_scalar<int64_t>, nullptr, &cuda::pow_scalar<dg::Half>, &cuda::pow_scalar<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void pow_Tensor_Scalar_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& exponent) {
   const auto fn = detail::lookup_kernel(pow_Tensor_Scalar_table, "pow", out.device(), dtype,
@@ -138,7 +150,11 @@ namespace {
 using exp_kernel = void (*)(const Tensor&, const Tensor&);
 constexpr exp_kernel exp_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::exp<float>, &cpu::exp<double>, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::exp<float>, &cuda::exp<double>, nullptr, nullptr, &cuda::exp<dg::Half>, &cuda::exp<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void exp_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(exp_table, "exp", out.device(), dtype,
@@ -179,7 +195,11 @@ namespace {
 using tanh_kernel = void (*)(const Tensor&, const Tensor&);
 constexpr tanh_kernel tanh_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::tanh<float>, &cpu::tanh<double>, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::tanh<float>, &cuda::tanh<double>, nullptr, nullptr, &cuda::tanh<dg::Half>, &cuda::tanh<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void tanh_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(tanh_table, "tanh", out.device(), dtype,
@@ -220,7 +240,11 @@ namespace {
 using threshold_backward_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&, const Scalar&);
 constexpr threshold_backward_kernel threshold_backward_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::threshold_backward<float>, &cpu::threshold_backward<double>, &cpu::threshold_backward<int64_t>, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::threshold_backward<float>, &cuda::threshold_backward<double>, &cuda::threshold_backward<int64_t>, nullptr, &cuda::threshold_backward<dg::Half>, &cuda::threshold_backward<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void threshold_backward_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, const Tensor& self, const Scalar& threshold) {
   const auto fn = detail::lookup_kernel(threshold_backward_table, "threshold_backward", out.device(), dtype,
@@ -278,7 +302,11 @@ namespace {
 using as_strided_backward_adjoint_kernel = void (*)(const Tensor&, const Tensor&, IntArrayRef, IntArrayRef, int64_t, IntArrayRef, IntArrayRef, int64_t);
 constexpr as_strided_backward_adjoint_kernel as_strided_backward_adjoint_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::as_strided_backward_adjoint<float>, &cpu::as_strided_backward_adjoint<double>, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::as_strided_backward_adjoint<float>, &cuda::as_strided_backward_adjoint<double>, nullptr, nullptr, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void as_strided_backward_adjoint_run(ScalarType dtype, const Tensor& out, const Tensor& grad, IntArrayRef input_sizes, IntArrayRef input_strides, int64_t input_storage_offset, IntArrayRef size, IntArrayRef stride, int64_t storage_offset) {
   const auto fn = detail::lookup_kernel(as_strided_backward_adjoint_table, "as_strided_backward_adjoint", out.device(), dtype,
@@ -300,7 +328,11 @@ namespace {
 using expm1_kernel = void (*)(const Tensor&, const Tensor&);
 constexpr expm1_kernel expm1_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::expm1<float>, &cpu::expm1<double>, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::expm1<float>, &cuda::expm1<double>, nullptr, nullptr, &cuda::expm1<dg::Half>, &cuda::expm1<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void expm1_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(expm1_table, "expm1", out.device(), dtype,
@@ -341,7 +373,11 @@ namespace {
 using log1p_kernel = void (*)(const Tensor&, const Tensor&);
 constexpr log1p_kernel log1p_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::log1p<float>, &cpu::log1p<double>, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::log1p<float>, &cuda::log1p<double>, nullptr, nullptr, &cuda::log1p<dg::Half>, &cuda::log1p<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void log1p_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(log1p_table, "log1p", out.device(), dtype,
@@ -382,7 +418,11 @@ namespace {
 using atan_kernel = void (*)(const Tensor&, const Tensor&);
 constexpr atan_kernel atan_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::atan<float>, &cpu::atan<double>, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::atan<float>, &cuda::atan<double>, nullptr, nullptr, &cuda::atan<dg::Half>, &cuda::atan<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void atan_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(atan_table, "atan", out.device(), dtype,
@@ -423,7 +463,11 @@ namespace {
 using ceil_kernel = void (*)(const Tensor&, const Tensor&);
 constexpr ceil_kernel ceil_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::ceil<float>, &cpu::ceil<double>, &cpu::ceil<int64_t>, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::ceil<float>, &cuda::ceil<double>, &cuda::ceil<int64_t>, nullptr, &cuda::ceil<dg::Half>, &cuda::ceil<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void ceil_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(ceil_table, "ceil", out.device(), dtype,
@@ -464,7 +508,11 @@ namespace {
 using trunc_kernel = void (*)(const Tensor&, const Tensor&);
 constexpr trunc_kernel trunc_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::trunc<float>, &cpu::trunc<double>, &cpu::trunc<int64_t>, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::trunc<float>, &cuda::trunc<double>, &cuda::trunc<int64_t>, nullptr, &cuda::trunc<dg::Half>, &cuda::trunc<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void trunc_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(trunc_table, "trunc", out.device(), dtype,
@@ -505,7 +553,11 @@ namespace {
 using leaky_relu_backward_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&, const Scalar&, bool);
 constexpr leaky_relu_backward_kernel leaky_relu_backward_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::leaky_relu_backward<float>, &cpu::leaky_relu_backward<double>, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::leaky_relu_backward<float>, &cuda::leaky_relu_backward<double>, nullptr, nullptr, &cuda::leaky_relu_backward<dg::Half>, &cuda::leaky_relu_backward<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void leaky_relu_backward_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, const Tensor& self, const Scalar& negative_slope, bool self_is_result) {
   const auto fn = detail::lookup_kernel(leaky_relu_backward_table, "leaky_relu_backward", out.device(), dtype,
@@ -528,7 +580,11 @@ namespace {
 using softplus_kernel = void (*)(const Tensor&, const Tensor&, const Scalar&, const Scalar&);
 constexpr softplus_kernel softplus_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::softplus<float>, &cpu::softplus<double>, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::softplus<float>, &cuda::softplus<double>, nullptr, nullptr, &cuda::softplus<dg::Half>, &cuda::softplus<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void softplus_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& beta, const Scalar& threshold) {
   const auto fn = detail::lookup_kernel(softplus_table, "softplus", out.device(), dtype,
@@ -560,7 +616,11 @@ namespace {
 using clamp_min_kernel = void (*)(const Tensor&, const Tensor&, const Scalar&);
 constexpr clamp_min_kernel clamp_min_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::clamp_min<float>, &cpu::clamp_min<double>, &cpu::clamp_min<int64_t>, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::clamp_min<float>, &cuda::clamp_min<double>, &cuda::clamp_min<int64_t>, nullptr, &cuda::clamp_min<dg::Half>, &cuda::clamp_min<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void clamp_min_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& min) {
   const auto fn = detail::lookup_kernel(clamp_min_table, "clamp_min", out.device(), dtype,
@@ -601,7 +661,11 @@ namespace {
 using fmod_Tensor_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&);
 constexpr fmod_Tensor_kernel fmod_Tensor_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::fmod<float>, &cpu::fmod<double>, &cpu::fmod<int64_t>, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::fmod<float>, &cuda::fmod<double>, &cuda::fmod<int64_t>, nullptr, &cuda::fmod<dg::Half>, &cuda::fmod<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void fmod_Tensor_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
   const auto fn = detail::lookup_kernel(fmod_Tensor_table, "fmod", out.device(), dtype,
@@ -645,7 +709,11 @@ namespace {
 using ne_Tensor_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&);
 constexpr ne_Tensor_kernel ne_Tensor_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::ne<float>, &cpu::ne<double>, &cpu::ne<int64_t>, &cpu::ne<bool>, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::ne<float>, &cuda::ne<double>, &cuda::ne<int64_t>, &cuda::ne<bool>, &cuda::ne<dg::Half>, &cuda::ne<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void ne_Tensor_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
   const auto fn = detail::lookup_kernel(ne_Tensor_table, "ne", out.device(), dtype,
@@ -683,7 +751,11 @@ namespace {
 using logical_and_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&);
 constexpr logical_and_kernel logical_and_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::logical_and<float>, &cpu::logical_and<double>, &cpu::logical_and<int64_t>, &cpu::logical_and<bool>, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::logical_and<float>, &cuda::logical_and<double>, &cuda::logical_and<int64_t>, &cuda::logical_and<bool>, &cuda::logical_and<dg::Half>, &cuda::logical_and<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void logical_and_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
   const auto fn = detail::lookup_kernel(logical_and_table, "logical_and", out.device(), dtype,
@@ -721,7 +793,11 @@ namespace {
 using _nll_pick_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&, int64_t);
 constexpr _nll_pick_kernel _nll_pick_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::nll_pick<float>, &cpu::nll_pick<double>, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::nll_pick<float>, &cuda::nll_pick<double>, nullptr, nullptr, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void _nll_pick_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& target, int64_t ignore_index) {
   const auto fn = detail::lookup_kernel(_nll_pick_table, "_nll_pick", out.device(), dtype,
@@ -744,7 +820,11 @@ namespace {
 using embedding_backward_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&, int64_t, int64_t, bool, bool);
 constexpr embedding_backward_kernel embedding_backward_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::embedding_backward<float>, &cpu::embedding_backward<double>, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::embedding_backward<float>, &cuda::embedding_backward<double>, nullptr, nullptr, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void embedding_backward_run(ScalarType dtype, const Tensor& out, const Tensor& grad, const Tensor& indices, int64_t num_weights, int64_t padding_idx, bool scale_grad_by_freq, bool sparse) {
   const auto fn = detail::lookup_kernel(embedding_backward_table, "embedding_backward", out.device(), dtype,
@@ -767,7 +847,11 @@ namespace {
 using avg_pool2d_kernel = void (*)(const Tensor&, const Tensor&, IntArrayRef, IntArrayRef, IntArrayRef, bool, bool, std::optional<int64_t>);
 constexpr avg_pool2d_kernel avg_pool2d_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::avg_pool2d<float>, &cpu::avg_pool2d<double>, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::avg_pool2d<float>, &cuda::avg_pool2d<double>, nullptr, nullptr, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void avg_pool2d_run(ScalarType dtype, const Tensor& out, const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, bool ceil_mode, bool count_include_pad, std::optional<int64_t> divisor_override) {
   const auto fn = detail::lookup_kernel(avg_pool2d_table, "avg_pool2d", out.device(), dtype,
@@ -789,7 +873,11 @@ namespace {
 using adaptive_avg_pool2d_backward_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&);
 constexpr adaptive_avg_pool2d_backward_kernel adaptive_avg_pool2d_backward_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::adaptive_avg_pool2d_backward<float>, &cpu::adaptive_avg_pool2d_backward<double>, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::adaptive_avg_pool2d_backward<float>, &cuda::adaptive_avg_pool2d_backward<double>, nullptr, nullptr, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void adaptive_avg_pool2d_backward_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, const Tensor& self) {
   const auto fn = detail::lookup_kernel(adaptive_avg_pool2d_backward_table, "adaptive_avg_pool2d_backward", out.device(), dtype,
@@ -812,7 +900,11 @@ namespace {
 using amax_kernel = void (*)(const Tensor&, const Tensor&, IntArrayRef, bool);
 constexpr amax_kernel amax_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::amax<float>, &cpu::amax<double>, &cpu::amax<int64_t>, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::amax<float>, &cuda::amax<double>, &cuda::amax<int64_t>, nullptr, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void amax_run(ScalarType dtype, const Tensor& out, const Tensor& self, IntArrayRef dim, bool keepdim) {
   const auto fn = detail::lookup_kernel(amax_table, "amax", out.device(), dtype,
@@ -834,7 +926,11 @@ namespace {
 using argmin_kernel = void (*)(const Tensor&, const Tensor&, std::optional<int64_t>, bool);
 constexpr argmin_kernel argmin_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::argmin<float>, &cpu::argmin<double>, &cpu::argmin<int64_t>, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::argmin<float>, &cuda::argmin<double>, &cuda::argmin<int64_t>, nullptr, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void argmin_run(ScalarType dtype, const Tensor& out, const Tensor& self, std::optional<int64_t> dim, bool keepdim) {
   const auto fn = detail::lookup_kernel(argmin_table, "argmin", out.device(), dtype,
@@ -856,7 +952,11 @@ namespace {
 using index_select_kernel = void (*)(const Tensor&, const Tensor&, int64_t, const Tensor&);
 constexpr index_select_kernel index_select_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::index_select<float>, &cpu::index_select<double>, &cpu::index_select<int64_t>, &cpu::index_select<bool>, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::index_select<float>, &cuda::index_select<double>, &cuda::index_select<int64_t>, &cuda::index_select<bool>, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void index_select_run(ScalarType dtype, const Tensor& out, const Tensor& self, int64_t dim, const Tensor& index) {
   const auto fn = detail::lookup_kernel(index_select_table, "index_select", out.device(), dtype,
@@ -879,7 +979,11 @@ namespace {
 using gather_kernel = void (*)(const Tensor&, const Tensor&, int64_t, const Tensor&, bool);
 constexpr gather_kernel gather_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::gather<float>, &cpu::gather<double>, &cpu::gather<int64_t>, &cpu::gather<bool>, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
     {&cuda::gather<float>, &cuda::gather<double>, &cuda::gather<int64_t>, &cuda::gather<bool>, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
 };
 void gather_run(ScalarType dtype, const Tensor& out, const Tensor& self, int64_t dim, const Tensor& index, bool sparse_grad) {
   const auto fn = detail::lookup_kernel(gather_table, "gather", out.device(), dtype,
