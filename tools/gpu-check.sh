@@ -25,6 +25,9 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 OUTDIR=${OUT:-}
 log() { echo "gpu-check: $*"; }
+# Where the dynamic linker finds a library ("" when it does not). awk reads
+# all of ldconfig's output: stopping early would fail the pipe (pipefail).
+lib_path() { ldconfig -p | awk -v l="$1" '$1 == l && !found { print $NF; found = 1 }'; }
 
 build() {
   local dir=${DG_GPU_BUILD_DIR:-build-gpu}
@@ -84,10 +87,11 @@ case "${1:-}" in
     stage=$(mktemp -d)
     cp -a "$BIN"/libdynagrad.so* "$BIN/tests/dg_tests" "$BIN/tools/dg_gpu_bench" "$stage/"
     cp tests/golden/ops_golden.yaml "$stage/"
-    # What a bare GPU machine lacks; the CUDA runtime and cuBLAS come with its toolkit.
-    for lib in libdnnl.so.2 libyaml-cpp.so.0.7; do
-      p=$(ldconfig -p | awk -v l="$lib" '$1 == l { print $NF; exit }')
-      [ -n "$p" ] && cp -L "$p" "$stage/$lib"
+    # What a bare GPU machine may lack (oneDNN and what it loads, yaml-cpp);
+    # the CUDA runtime and cuBLAS come with its toolkit.
+    for lib in libdnnl.so.2 libyaml-cpp.so.0.7 libgomp.so.1 libOpenCL.so.1; do
+      p=$(lib_path "$lib")
+      if [ -n "$p" ]; then cp -L "$p" "$stage/$lib"; fi
     done
     mkdir -p "$dir"
     tar -C "$stage" -cJf "$dir/bundle.tar.xz" .
@@ -98,7 +102,8 @@ case "${1:-}" in
     dir=${2:?"--from-bundle needs a directory"}
     run=$(mktemp -d)
     tar -C "$run" -xJf "$dir/bundle.tar.xz"
-    cuda_libs=$(dirname "$(ldconfig -p | awk '$1 == "libcublas.so.13" { print $NF; exit }')" 2>/dev/null || true)
+    cublas=$(lib_path libcublas.so.13)
+    cuda_libs=${cublas:+$(dirname "$cublas")}
     for d in /usr/local/cuda/lib64 /usr/local/cuda/lib $cuda_libs; do
       [ -d "$d" ] && LD_LIBRARY_PATH=${LD_LIBRARY_PATH:+$LD_LIBRARY_PATH:}$d
     done
