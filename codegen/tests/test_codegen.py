@@ -156,6 +156,20 @@ class ValidationTest(unittest.TestCase):
         op = next(o for o in load(fx.ops, fx.der) if o.name == "exp")
         self.assertEqual(op.dtypes_on("cpu"), ["float32", "float64"])
         self.assertEqual(op.dtypes_on("cuda"), ["float32", "float64", "float16", "bfloat16"])
+        # The CUDA row names kernels only in a CUDA build; the CUDA macro
+        # instantiates the extra dtypes, the CPU one does not.
+        r = fx.run_generator()
+        self.assertEqual(r.returncode, 0, r.stderr)
+        gen = os.path.join(fx.dir, "generated")
+        dispatch = "".join(read(os.path.join(gen, f)) for f in sorted(os.listdir(gen)) if f.startswith("dispatch_"))
+        row = dispatch[dispatch.index("exp_table"):]
+        self.assertIn("#if defined(DG_WITH_CUDA)\n    {&cuda::exp<float>, &cuda::exp<double>, nullptr, nullptr, "
+                      "&cuda::exp<dg::Half>, &cuda::exp<dg::BFloat16>},\n#else\n    {nullptr", row)
+        decls = read(os.path.join(gen, "kernel_decls.h"))
+        cpu_macro = decls[decls.index("#define DG_INSTANTIATE_KERNEL_cpu_exp"):]
+        cpu_macro = cpu_macro[:cpu_macro.index("\n\n")]
+        self.assertNotIn("Half", cpu_macro)
+        self.assertIn("dg::cuda::exp<dg::BFloat16>", decls)
         no_kernel = GOOD_OPS.replace(base, base + "\n  extra_dtypes: {cuda: [float16]}")
         self.assertOneError(no_kernel, GOOD_DERIVATIVES, "entry 'exp'", "key 'extra_dtypes'", "has no kernel")
         twice = GOOD_OPS.replace(base, base + "\n  extra_dtypes: {cpu: [float64]}")
