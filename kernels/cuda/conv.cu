@@ -268,12 +268,14 @@ void conv_backward_data(const char* op, const Tensor& gx, const conv::Plan& p) {
   });
 }
 
-// gw from gy and x, the plan's a and b; zeros without samples.
+// gw from gy and x, the plan's a and b; zeros without samples or without
+// output positions (L == 0: a transposed convolution of an empty input can
+// have a non-empty weight gradient, and a k == 0 gemm is not relied on).
 template <typename T>
 void conv_backward_weight(const char* op, const Tensor& gw, const conv::Plan& p) {
   const ConvGeom& g = p.g;
   const int64_t K = g.taps(), L = g.out_numel(), CgK = g.Cg() * K, Og = g.Og();
-  for_each_chunk<T>(op, gw, p, g.N == 0, [&](const Chunk<T>& c) {
+  for_each_chunk<T>(op, gw, p, g.N == 0 || L == 0, [&](const Chunk<T>& c) {
     const T* cols = columns<T>(op, c.dev, g, c.b, c.n0, c.nb, c.scratch);
     // gw_g [Og, CgK] (+)= gy_ng [Og, L] x cols_ng^T (cols_ng is [CgK, L]),
     // one sample at a time: every sample adds into the same gw.

@@ -38,7 +38,14 @@ void copy_(const Tensor& self, const Tensor& src_any) {
   const bool here = src_any.is_cuda() && src_any.device().index == self.device().index;
   const Tensor src = here ? src_any : dg::detail::copy_to_device(src_any, self.device());
   switch (copying::route(self, src)) {
-    case copying::Route::ViaTemporary: copy_from<T>(self, src.clone()); return;
+    case copying::Route::ViaTemporary: {
+      // A private copy made below autograd (src.clone() would record history
+      // from inside a kernel), as on the CPU.
+      Tensor tmp = make_empty(src.sizes(), src.dtype(), src.device());
+      visit_dtype(src.dtype(), [&]<typename S>() { gpu_elementwise<S, S>("copy_", tmp, Convert<S, S>{}, src); });
+      copy_from<T>(self, tmp);
+      return;
+    }
     case copying::Route::Bytes: device_memcpy("copy_", self, src); return;
     case copying::Route::Elementwise: copy_from<T>(self, src); return;
   }

@@ -138,6 +138,14 @@ void copy_bytes(const char* op, void* dst, Device dst_device, const void* src, D
     // destination's stream.
     check(cudaStreamSynchronize(stream(src_device.index)), op, "peer copy");
     check(cudaMemcpyPeerAsync(dst, g.device(), src, src_device.index, nbytes, s), op, "peer copy");
+    // The copy still reads src after we return: later work on the source's
+    // stream (a write to src, or its block reused once the caller frees it)
+    // must wait for it.
+    cudaEvent_t read_done;
+    check(cudaEventCreateWithFlags(&read_done, cudaEventDisableTiming), op, "peer copy");
+    check(cudaEventRecord(read_done, s), op, "peer copy");
+    check(cudaStreamWaitEvent(stream(src_device.index), read_done, 0), op, "peer copy");
+    check(cudaEventDestroy(read_done), op, "peer copy");  // released once it completes
   }
 }
 

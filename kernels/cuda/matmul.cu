@@ -4,10 +4,16 @@
 #include "../common/mat_view.h"
 #include "blas.cuh"
 #include "kernel_decls.h"
+#include "loops.cuh"
 
 namespace dg::cuda {
 
 namespace {
+
+template <typename T>
+struct Identity {
+  __device__ T operator()(T x) const { return x; }
+};
 
 // A BLAS view of t: row-major with leading dimension ld, or (trans) the
 // row-major view of its transpose. `keep` holds a contiguous copy when t's
@@ -19,11 +25,15 @@ struct Operand {
   Tensor keep;
 };
 
-Operand operand(const Tensor& t) {
+// (The copies here are kernels, not Tensor ops: a kernel runs below autograd
+// and must not record history, as on the CPU.)
+template <typename T>
+Operand operand(const char* op, const Tensor& t) {
   matrix::MatView v = matrix::mat_view(t);
   Tensor src = t;
   if (!matrix::blas_layout(v)) {
-    src = t.contiguous();
+    src = make_empty(t.sizes(), t.dtype(), t.device());
+    gpu_unary<T>(op, src, t, Identity<T>{});
     v = matrix::mat_view(src);
     matrix::blas_layout(v);
   }
@@ -42,14 +52,14 @@ void matmul_impl(const char* op, const Tensor& out, const Tensor& self, const Te
   matrix::MatView ov = matrix::mat_view(c);
   matrix::blas_layout(ov);
   if (k == 0) {
-    c.zero_();  // an empty sum; cuBLAS would leave beta * C
+    zero_<T>(c);  // an empty sum; cuBLAS would leave beta * C
   } else {
-    const Operand a = operand(self), b = operand(mat2);
+    const Operand a = operand<T>(op, self), b = operand<T>(op, mat2);
     gemm<T>(op, out.device().index, a.trans, b.trans, m, n, k, T(1), static_cast<const T*>(a.data), a.ld, a.stride,
             static_cast<const T*>(b.data), b.ld, b.stride, T(0), static_cast<T*>(c.data_ptr()), ov.sr, ov.sb,
             ov.batch);
   }
-  if (!direct) out.copy_(c);
+  if (!direct) gpu_unary<T>(op, out, c, Identity<T>{});
 }
 
 }  // namespace
