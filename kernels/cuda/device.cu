@@ -77,8 +77,7 @@ void set_device(int index) {
   t_current = index;
 }
 
-Device resolve(Device device) {
-  if (!device.is_cuda()) return device;
+Device resolve_cuda(Device device) {
   require_device("cuda");
   const int index = device.index < 0 ? current_device() : device.index;
   DG_CHECK(index < device_count(), "cuda: expected a device index in [0, ", device_count(), "), got cuda:", index);

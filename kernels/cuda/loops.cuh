@@ -80,7 +80,7 @@ void gpu_elementwise(const char* op, const Tensor& out, const F& f, const Ts&...
   bool flat = g.ndim() <= 1 && (g.ndim() == 0 || g.strides[0][0] == int64_t(sizeof(Out)));
   DevArray<int64_t, sizeof...(In)> step{};
   {
-    constexpr size_t sizes[] = {sizeof(In)...};
+    constexpr size_t sizes[sizeof...(In) + 1] = {sizeof(In)...};  // + 1: a nullary loop has none
     for (size_t k = 1; flat && k < NT; ++k) {
       const int64_t st = g.ndim() == 0 ? 0 : g.strides[k][0];
       flat = st == 0 || st == int64_t(sizes[k - 1]);

@@ -35,8 +35,10 @@ const char* unavailable_reason();
 int current_device();
 void set_device(int index);
 // `device` with its index filled in (kCUDA without an index is the current
-// device); checks that the index names a device. CPU devices pass through.
-Device resolve(Device device);
+// device); checks that the index names a device. CPU devices pass through
+// without a call: every allocation asks.
+Device resolve_cuda(Device device);
+inline Device resolve(Device device) { return device.is_cuda() ? resolve_cuda(device) : device; }
 
 // The caching allocator (detail::BlockCache over cudaMalloc/cudaFree), per
 // device (-1: the current one): bytes held by tensors now and at most so far,
