@@ -5,8 +5,8 @@
 // layer, and set the output's history. Composite ops call their C++ body.
 #include "backward_nodes.h"
 #include "dispatch.h"
-#include "dynagrad/composite.h"
-#include "dynagrad/detail/op_support.h"
+#include "ops/composite.h"
+#include "autograd/recording.h"
 
 namespace dg {
 

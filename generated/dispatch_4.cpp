@@ -2,7 +2,7 @@
 // templates or the generator, then rebuild.
 #include "dispatch.h"
 
-#include "dynagrad/detail/op_support.h"
+#include "ops/dispatch_support.h"
 #include "kernel_decls.h"
 
 namespace dg::dispatch {

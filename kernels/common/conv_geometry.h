@@ -5,7 +5,7 @@
 // (kernels/*/conv.*), so both read the op's parameters the same way.
 #include <cstdint>
 
-#include "dynagrad/meta.h"
+#include "ops/meta.h"
 #include "dynagrad/tensor.h"
 #include "offset_calc.h"
 

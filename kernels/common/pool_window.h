@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <optional>
 
-#include "dynagrad/meta.h"
+#include "ops/meta.h"
 #include "dynagrad/tensor.h"
 #include "offset_calc.h"
 

@@ -10,7 +10,7 @@
 
 #include "../common/pool_window.h"
 #include "cv_common.h"
-#include "dynagrad/meta.h"
+#include "ops/meta.h"
 #include "kernel_decls.h"
 #include "parallel.h"
 

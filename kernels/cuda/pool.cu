@@ -14,7 +14,7 @@
 
 #include "../common/pool_window.h"
 #include "cuda_common.cuh"
-#include "dynagrad/meta.h"
+#include "ops/meta.h"
 #include "kernel_decls.h"
 #include "loops.cuh"
 

@@ -1,0 +1,299 @@
+#include "dynagrad/factory.h"
+
+#include <cmath>
+#include <cstring>
+#include <mutex>
+#include <random>
+
+#include "dynagrad/cuda.h"
+#include "core/element_access.h"
+
+namespace dg {
+
+namespace {
+
+Tensor finish(Tensor t, const TensorOptions& options, const char* op) {
+  if (options.requires_grad()) {
+    DG_CHECK(is_floating_point(t.dtype()), op,
+             ": only tensors of floating point dtype can require gradients, got ", t.dtype());
+    t.requires_grad_(true);
+  }
+  return t;
+}
+
+Tensor alloc(const char* op, IntArrayRef size, const TensorOptions& options) {
+  DG_CHECK(!options.requires_grad() || is_floating_point(options.dtype()), op,
+           ": only tensors of floating point dtype can require gradients, got ", options.dtype());
+  return make_empty(size, options.dtype(), options.device());
+}
+
+// Factories that fill on the host (random numbers, ranges, literal values)
+// fill a CPU tensor and copy it to a CUDA device at the end, so one seed
+// gives the same values on every device.
+Tensor alloc_host(const char* op, IntArrayRef size, const TensorOptions& options) {
+  cuda::resolve(options.device());  // a missing device fails before any work
+  return alloc(op, size, options.device(Device(kCPU)));
+}
+Tensor finish_host(const Tensor& t, const TensorOptions& options, const char* op) {
+  return finish(options.device().is_cuda() ? detail::copy_to_device(t, options.device()) : t, options, op);
+}
+
+template <typename T>
+void fill_typed(const Tensor& t, T v) {
+  T* p = static_cast<T*>(t.data_ptr());
+  for (int64_t i = 0, n = t.numel(); i < n; ++i) p[i] = v;
+}
+
+// Fills a freshly made (contiguous) tensor.
+void fill_all(const Tensor& t, const Scalar& v) {
+  visit_dtype(t.dtype(), [&]<typename T>() { fill_typed<T>(t, v.to<T>()); });
+}
+
+std::mutex g_rng_mutex;
+std::mt19937_64& rng() {
+  static std::mt19937_64 gen(5489u);
+  return gen;
+}
+
+template <typename T>
+Tensor from_values(const char* op, const std::vector<T>& values, IntArrayRef shape, ScalarType natural,
+                   const TensorOptions& options) {
+  TensorOptions o = options.has_dtype() ? options : options.dtype(natural);
+  Tensor t = alloc_host(op, shape, o);
+  char* p = static_cast<char*>(t.data_ptr());
+  const size_t es = element_size(t.dtype());
+  for (size_t i = 0; i < values.size(); ++i)
+    detail::store_from_double(p + i * es, t.dtype(), static_cast<double>(values[i]));
+  if (t.dtype() == kInt64 && natural == kInt64) {
+    // Exact for values beyond 2^53.
+    int64_t* q = static_cast<int64_t*>(t.data_ptr());
+    for (size_t i = 0; i < values.size(); ++i) q[i] = static_cast<int64_t>(values[i]);
+  }
+  return finish_host(t, o, op);
+}
+
+TensorOptions like_options(const Tensor& t, const std::optional<TensorOptions>& options) {
+  TensorOptions o = options.value_or(TensorOptions());
+  o = o.dtype(options && options->has_dtype() ? options->dtype() : t.dtype());
+  if (!(options && options->device().is_cuda())) o = o.device(t.device());
+  return o;
+}
+
+}  // namespace
+
+Tensor empty(IntArrayRef size, TensorOptions options) { return finish(alloc("empty", size, options), options, "empty"); }
+
+Tensor zeros(IntArrayRef size, TensorOptions options) {
+  Tensor t = alloc("zeros", size, options);
+  if (t.is_cuda()) {
+    t.zero_();
+  } else {
+    std::memset(t.data_ptr(), 0, t.nbytes());  // all-zero bits are 0 / 0.0 / false in every dtype
+  }
+  return finish(t, options, "zeros");
+}
+
+Tensor ones(IntArrayRef size, TensorOptions options) { return full(size, 1, options); }
+
+Tensor full(IntArrayRef size, const Scalar& fill_value, TensorOptions options) {
+  Tensor t = alloc("full", size, options);
+  if (t.is_cuda()) {
+    t.fill_(fill_value);
+  } else {
+    fill_all(t, fill_value);
+  }
+  return finish(t, options, "full");
+}
+
+Tensor scalar_tensor(const Scalar& value, TensorOptions options) { return full({}, value, options); }
+
+Tensor arange(const Scalar& end, TensorOptions options) { return arange(0, end, 1, options); }
+
+Tensor arange(const Scalar& start, const Scalar& end, const Scalar& step, TensorOptions options) {
+  const bool integral = !start.is_floating_point() && !end.is_floating_point() && !step.is_floating_point();
+  const ScalarType dtype = options.has_dtype() ? options.dtype() : (integral ? kInt64 : kFloat32);
+  const double s = start.toDouble(), e = end.toDouble(), st = step.toDouble();
+  DG_CHECK(st != 0, "arange: step must be nonzero");
+  DG_CHECK(std::isfinite(s) && std::isfinite(e), "arange: unsupported range: ", start, " -> ", end);
+  DG_CHECK((st > 0 && e >= s) || (st < 0 && e <= s), "arange: upper bound and lower bound inconsistent with step sign (start ",
+           start, ", end ", end, ", step ", step, ")");
+  int64_t n;
+  if (integral) {
+    const int64_t a = start.toLong(), b = end.toLong(), c = step.toLong();
+    n = c > 0 ? (b - a + c - 1) / c : (a - b + (-c) - 1) / (-c);
+  } else {
+    n = static_cast<int64_t>(std::ceil((e - s) / st));
+  }
+  Tensor t = alloc_host("arange", {n}, options.dtype(dtype));
+  char* p = static_cast<char*>(t.data_ptr());
+  const size_t es = element_size(dtype);
+  for (int64_t i = 0; i < n; ++i) {
+    if (dtype == kInt64 && integral)
+      reinterpret_cast<int64_t*>(p)[i] = start.toLong() + i * step.toLong();
+    else
+      detail::store_from_double(p + i * es, dtype, s + static_cast<double>(i) * st);
+  }
+  return finish_host(t, options.dtype(dtype), "arange");
+}
+
+Tensor rand(IntArrayRef size, TensorOptions options) {
+  DG_CHECK(is_floating_point(options.dtype()), "rand: expected a floating point dtype, got ", options.dtype());
+  Tensor t = alloc_host("rand", size, options);
+  {
+    std::lock_guard<std::mutex> lock(g_rng_mutex);
+    auto& gen = rng();
+    if (t.dtype() == kFloat64) {
+      double* p = static_cast<double*>(t.data_ptr());
+      for (int64_t i = 0, n = t.numel(); i < n; ++i) p[i] = static_cast<double>(gen() >> 11) * 0x1.0p-53;
+    } else if (t.dtype() == kFloat32) {
+      float* p = static_cast<float*>(t.data_ptr());
+      for (int64_t i = 0, n = t.numel(); i < n; ++i) p[i] = static_cast<float>(gen() >> 40) * 0x1.0p-24f;
+    } else {
+      // The 16-bit floats: as many random bits as the dtype has significant
+      // bits (11 for float16, 8 for bfloat16), so every draw is exact and < 1.
+      const int bits = t.dtype() == kFloat16 ? 11 : 8;
+      char* p = static_cast<char*>(t.data_ptr());
+      const size_t es = t.element_size();
+      for (int64_t i = 0, n = t.numel(); i < n; ++i)
+        detail::store_from_double(p + i * es, t.dtype(), std::ldexp(static_cast<double>(gen() >> (64 - bits)), -bits));
+    }
+  }
+  return finish_host(t, options, "rand");
+}
+
+Tensor randn(IntArrayRef size, TensorOptions options) {
+  DG_CHECK(is_floating_point(options.dtype()), "randn: expected a floating point dtype, got ", options.dtype());
+  Tensor t = alloc_host("randn", size, options);
+  {
+    std::lock_guard<std::mutex> lock(g_rng_mutex);
+    std::normal_distribution<double> normal(0.0, 1.0);
+    auto& gen = rng();
+    char* p = static_cast<char*>(t.data_ptr());
+    const size_t es = t.element_size();
+    for (int64_t i = 0, n = t.numel(); i < n; ++i) detail::store_from_double(p + i * es, t.dtype(), normal(gen));
+  }
+  return finish_host(t, options, "randn");
+}
+
+void manual_seed(uint64_t seed) {
+  std::lock_guard<std::mutex> lock(g_rng_mutex);
+  rng().seed(seed);
+}
+
+Tensor tensor(const std::vector<double>& values, TensorOptions options) {
+  return from_values("tensor", values, {static_cast<int64_t>(values.size())}, kFloat64, options);
+}
+Tensor tensor(const std::vector<float>& values, TensorOptions options) {
+  return from_values("tensor", values, {static_cast<int64_t>(values.size())}, kFloat32, options);
+}
+Tensor tensor(const std::vector<int64_t>& values, TensorOptions options) {
+  return from_values("tensor", values, {static_cast<int64_t>(values.size())}, kInt64, options);
+}
+Tensor tensor(std::initializer_list<double> values, TensorOptions options) {
+  return tensor(std::vector<double>(values), options);
+}
+Tensor tensor(std::initializer_list<float> values, TensorOptions options) {
+  return tensor(std::vector<float>(values), options);
+}
+Tensor tensor(std::initializer_list<int> values, TensorOptions options) {
+  return tensor(std::vector<int64_t>(values.begin(), values.end()), options);
+}
+Tensor tensor(std::initializer_list<int64_t> values, TensorOptions options) {
+  return tensor(std::vector<int64_t>(values), options);
+}
+Tensor tensor(std::initializer_list<std::initializer_list<double>> rows, TensorOptions options) {
+  std::vector<double> flat;
+  const size_t cols = rows.size() ? rows.begin()->size() : 0;
+  size_t r = 0;
+  for (const auto& row : rows) {
+    DG_CHECK(row.size() == cols, "tensor: rows must all have the same length, but row ", r, " has ", row.size(),
+             " elements and row 0 has ", cols);
+    flat.insert(flat.end(), row.begin(), row.end());
+    ++r;
+  }
+  return from_values("tensor", flat, {static_cast<int64_t>(rows.size()), static_cast<int64_t>(cols)}, kFloat64,
+                     options);
+}
+Tensor tensor(double value, TensorOptions options) {
+  return from_values("tensor", std::vector<double>{value}, {}, kFloat64, options);
+}
+
+Tensor empty_like(const Tensor& t, std::optional<TensorOptions> options) {
+  return empty(t.sizes(), like_options(t, options));
+}
+Tensor zeros_like(const Tensor& t, std::optional<TensorOptions> options) {
+  return zeros(t.sizes(), like_options(t, options));
+}
+Tensor ones_like(const Tensor& t, std::optional<TensorOptions> options) {
+  return ones(t.sizes(), like_options(t, options));
+}
+Tensor full_like(const Tensor& t, const Scalar& fill_value, std::optional<TensorOptions> options) {
+  return full(t.sizes(), fill_value, like_options(t, options));
+}
+Tensor rand_like(const Tensor& t, std::optional<TensorOptions> options) {
+  return rand(t.sizes(), like_options(t, options));
+}
+Tensor randn_like(const Tensor& t, std::optional<TensorOptions> options) {
+  return randn(t.sizes(), like_options(t, options));
+}
+
+namespace {
+// Strides of `t` as seen from the broadcast shape `shape` (0 where broadcast).
+DimVector broadcast_strides(const Tensor& t, IntArrayRef shape) {
+  DimVector s(shape.size(), 0);
+  const size_t lead = shape.size() - t.sizes().size();
+  for (size_t i = 0; i < t.sizes().size(); ++i) s[lead + i] = t.sizes()[i] == 1 ? 0 : t.strides()[i];
+  return s;
+}
+}  // namespace
+
+bool allclose(const Tensor& a, const Tensor& b, double rtol, double atol, bool equal_nan) {
+  DG_CHECK(a.defined() && b.defined(), "allclose: expected defined tensors");
+  if (!a.is_cpu() || !b.is_cpu())  // compared on the host, like the values a user would print
+    return allclose(detail::to_host(a), detail::to_host(b), rtol, atol, equal_nan);
+  const IntArrayRef sa = a.sizes(), sb = b.sizes();
+  const size_t nd = std::max(sa.size(), sb.size());
+  DimVector shape(nd, 1);
+  for (size_t i = 0; i < nd; ++i) {
+    const int64_t x = i < nd - sa.size() ? 1 : sa[i - (nd - sa.size())];
+    const int64_t y = i < nd - sb.size() ? 1 : sb[i - (nd - sb.size())];
+    DG_CHECK(x == y || x == 1 || y == 1, "allclose: shapes ", sa, " and ", sb, " are not broadcastable");
+    shape[i] = x == 1 ? y : x;
+  }
+  const DimVector st_a = broadcast_strides(a, shape), st_b = broadcast_strides(b, shape);
+  const int64_t n = multiply_integers(shape);
+  const char* pa = static_cast<const char*>(a.data_ptr());
+  const char* pb = static_cast<const char*>(b.data_ptr());
+  for (int64_t k = 0; k < n; ++k) {
+    const double x = detail::load_as_double(pa + detail::offset_of(shape, st_a, k) * int64_t(a.element_size()), a.dtype());
+    const double y = detail::load_as_double(pb + detail::offset_of(shape, st_b, k) * int64_t(b.element_size()), b.dtype());
+    if (std::isnan(x) || std::isnan(y)) {
+      if (equal_nan && std::isnan(x) && std::isnan(y)) continue;
+      return false;
+    }
+    if (x == y) continue;  // equal infinities
+    if (!(std::fabs(x - y) <= atol + rtol * std::fabs(y))) return false;
+  }
+  return true;
+}
+
+bool equal(const Tensor& a, const Tensor& b) {
+  DG_CHECK(a.defined() && b.defined(), "equal: expected defined tensors");
+  if (!a.is_cpu() || !b.is_cpu()) return equal(detail::to_host(a), detail::to_host(b));
+  if (a.sizes() != b.sizes()) return false;
+  const char* pa = static_cast<const char*>(a.data_ptr());
+  const char* pb = static_cast<const char*>(b.data_ptr());
+  const bool both_int = a.dtype() == kInt64 && b.dtype() == kInt64;
+  for (int64_t k = 0, n = a.numel(); k < n; ++k) {
+    const int64_t oa = detail::offset_of(a.sizes(), a.strides(), k) * int64_t(a.element_size());
+    const int64_t ob = detail::offset_of(b.sizes(), b.strides(), k) * int64_t(b.element_size());
+    if (both_int) {
+      if (*reinterpret_cast<const int64_t*>(pa + oa) != *reinterpret_cast<const int64_t*>(pb + ob)) return false;
+    } else if (detail::load_as_double(pa + oa, a.dtype()) != detail::load_as_double(pb + ob, b.dtype())) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace dg

@@ -1,0 +1,114 @@
+// The tensor core: metadata queries, item(), conversions between dtypes and
+// devices, views and allocation. Tensor's autograd methods are autograd's
+// (autograd/autograd_meta.cpp); printing is in printing.cpp.
+#include "dynagrad/tensor.h"
+
+#include "dynagrad/cuda.h"
+#include "dynagrad/factory.h"
+#include "dynagrad/grad_mode.h"
+
+namespace dg {
+
+namespace {
+int64_t wrap(const char* what, int64_t d, int64_t ndim) {
+  const int64_t lo = ndim == 0 ? -1 : -ndim;
+  const int64_t hi = ndim == 0 ? 0 : ndim - 1;
+  DG_CHECK(d >= lo && d <= hi, what, ": dimension ", d, " is out of range for a tensor of ", ndim,
+           " dimensions (expected a value in [", lo, ", ", hi, "])");
+  return d < 0 ? d + (ndim == 0 ? 1 : ndim) : d;
+}
+}  // namespace
+
+int64_t Tensor::size(int64_t d) const {
+  const int64_t nd = dim();
+  DG_CHECK(nd > 0, "size: dimension ", d, " requested of a 0-dim tensor, which has no dimensions");
+  return sizes()[wrap("size", d, nd)];
+}
+
+int64_t Tensor::stride(int64_t d) const {
+  const int64_t nd = dim();
+  DG_CHECK(nd > 0, "stride: dimension ", d, " requested of a 0-dim tensor, which has no dimensions");
+  return strides()[wrap("stride", d, nd)];
+}
+
+Scalar Tensor::item() const {
+  DG_CHECK(numel() == 1, "item: expected a tensor with one element, got shape ", sizes());
+  if (is_cuda()) return detail::to_host(*this).item();
+  const void* p = data_ptr();
+  switch (dtype()) {
+    case kFloat32: return Scalar(static_cast<double>(*static_cast<const float*>(p)));
+    case kFloat64: return Scalar(*static_cast<const double*>(p));
+    case kInt64: return Scalar(*static_cast<const int64_t*>(p));
+    case kBool: return Scalar(*static_cast<const bool*>(p));
+    case kFloat16: return Scalar(static_cast<double>(static_cast<float>(*static_cast<const Half*>(p))));
+    case kBFloat16: return Scalar(static_cast<double>(static_cast<float>(*static_cast<const BFloat16*>(p))));
+  }
+  throw Error("item: unknown dtype");
+}
+
+Tensor Tensor::_base() const {
+  const auto& base = impl()->view_base();
+  return base ? Tensor(base) : Tensor();
+}
+
+// ---- conversions ---------------------------------------------------------------
+
+Tensor Tensor::to(ScalarType dtype, bool copy) const { return to(device(), dtype, copy); }
+
+Tensor Tensor::to(Device device, bool copy) const { return to(device, dtype(), copy); }
+
+Tensor Tensor::to(Device device, ScalarType dtype, bool copy) const {
+  device = cuda::resolve(device);
+  if (dtype == this->dtype() && device == this->device() && !copy) return *this;
+  Tensor r = dg::empty(sizes(), TensorOptions().dtype(dtype).device(device));
+  r.copy_(*this);  // copy_ records (across devices too), so the conversion is differentiable
+  return r;
+}
+
+Tensor Tensor::operator[](int64_t index) const { return select(0, index); }
+
+Tensor detail::copy_to_device(const Tensor& t, Device device) {
+  device = cuda::resolve(device);
+  Tensor c;
+  {
+    NoGradGuard no_grad;
+    c = t.detach().contiguous();  // on t's own device
+  }
+  if (c.device().type == device.type && c.device().index == device.index) return c;
+  Tensor r = make_empty(c.sizes(), c.dtype(), device);
+  cuda::copy_bytes("to", r.data_ptr(), device, c.data_ptr(), c.device(), c.nbytes());
+  return r;
+}
+
+// ---- views and allocation ----------------------------------------------------------
+
+Tensor make_view(const Tensor& base, IntArrayRef sizes, IntArrayRef strides, int64_t offset, ViewKind kind) {
+  const TensorImpl* b = base.unsafeGetTensorImpl();
+  DG_CHECK(b, "make_view: undefined base tensor");
+  auto impl = make_intrusive<TensorImpl>(b->storage(), b->dtype(), sizes, strides, offset);
+  if (kind == ViewKind::None) {
+    kind = InferenceMode::is_enabled() ? ViewKind::Inference
+           : GradMode::is_enabled()    ? ViewKind::Default
+                                       : ViewKind::NoGrad;
+  }
+  // A view of a detached alias is detached too: it never had history to follow.
+  if (b->view_kind() == ViewKind::Detached) kind = ViewKind::Detached;
+  // Always point at the root, so chains of views never chain TensorImpls.
+  impl->set_view_base(b->view_base() ? b->view_base() : base.getIntrusivePtr(), kind);
+  impl->set_inference(b->is_inference());
+  return Tensor(std::move(impl));
+}
+
+Tensor make_empty(IntArrayRef sizes, ScalarType dtype, Device device) {
+  int64_t n = 1;
+  for (int64_t s : sizes) {
+    DG_CHECK(s >= 0, "empty: negative dimension ", s, " in shape ", sizes);
+    n *= s;
+  }
+  auto storage = make_intrusive<StorageImpl>(static_cast<size_t>(n) * element_size(dtype), device);
+  auto impl = make_intrusive<TensorImpl>(std::move(storage), dtype, sizes, contiguous_strides(sizes), 0);
+  if (InferenceMode::is_enabled()) impl->set_inference(true);
+  return Tensor(std::move(impl));
+}
+
+}  // namespace dg

@@ -1,0 +1,86 @@
+// Composites of the pointwise group: the second derivatives of the
+// activation kernels, clamp's gradient mask, and clamp with tensor bounds.
+#include "ops/composite.h"
+
+#include "dynagrad/error.h"
+#include "dynagrad/factory.h"
+#include "dynagrad/operators.h"
+
+namespace dg::composite {
+
+namespace {
+
+constexpr double kInvSqrt2Pi = 0.39894228040143267794;   // 1 / sqrt(2 pi)
+constexpr double kSqrt2OverPi = 0.79788456080286535588;  // sqrt(2 / pi)
+constexpr double kGeluCubic = 0.044715;
+
+Tensor masked(const Tensor& mask, const Tensor& value) { return where(mask, value, zeros_like(value)); }
+
+}  // namespace
+
+Tensor elu_double_backward(const Tensor& grad, const Tensor& grad_output, const Scalar& alpha, const Scalar& scale,
+                           const Scalar& input_scale, bool is_result, const Tensor& self_or_result) {
+  const double neg = alpha.toDouble() * scale.toDouble(), in = input_scale.toDouble();
+  const Tensor gg = grad * grad_output;
+  // From the output y the negative branch of elu_backward is g * in * (y + neg),
+  // linear in y; from the input x it is g * in * neg * e^(x in).
+  if (is_result) return masked(self_or_result.le(0), gg * in);
+  return masked(self_or_result.le(0), gg * (self_or_result * in).exp() * (in * in * neg));
+}
+
+Tensor gelu_double_backward(const Tensor& grad, const Tensor& grad_output, const Tensor& self,
+                            std::string_view approximate) {
+  const Tensor gg = grad * grad_output;
+  const Tensor& x = self;
+  if (approximate == "none") {
+    // gelu'' = pdf(x) (2 - x^2)
+    const Tensor pdf = (x * x * -0.5).exp() * kInvSqrt2Pi;
+    return gg * pdf * (2 - x * x);
+  }
+  DG_CHECK(approximate == "tanh", "gelu_double_backward: approximate must be 'none' or 'tanh', got '", approximate,
+           "'");
+  // gelu = x (1 + tanh u) / 2 with u = k (x + c x^3):
+  // gelu'' = (1 - t^2) (u' - x t u'^2 + x u'' / 2).
+  const Tensor x2 = x * x;
+  const Tensor t = ((x + x2 * x * kGeluCubic) * kSqrt2OverPi).tanh();
+  const Tensor du = (x2 * (3 * kGeluCubic) + 1) * kSqrt2OverPi;
+  const Tensor d2u_half = x * (3 * kGeluCubic * kSqrt2OverPi);
+  return gg * (1 - t * t) * (du - x * t * du * du + x * d2u_half);
+}
+
+Tensor silu_double_backward(const Tensor& grad, const Tensor& grad_output, const Tensor& self) {
+  // silu'' = s (1 - s) (2 + x (1 - 2 s)) with s = sigmoid(x).
+  const Tensor s = self.sigmoid();
+  return grad * grad_output * s * (1 - s) * (2 + self * (1 - 2 * s));
+}
+
+Tensor softplus_double_backward(const Tensor& grad, const Tensor& self, const Scalar& beta, const Scalar& threshold) {
+  // softplus' = sigmoid(beta x) below the threshold, 1 above it (constant).
+  const Tensor z = self * beta;
+  const Tensor s = z.sigmoid();
+  return masked(z.le(threshold), grad * s * (1 - s) * beta);
+}
+
+Tensor clamp_backward(const Tensor& grad, const Tensor& self, const std::optional<Scalar>& min,
+                      const std::optional<Scalar>& max) {
+  DG_CHECK(min || max, "clamp_backward: at least one of 'min' or 'max' must not be None");
+  // Inclusive bounds: an element sitting exactly on a bound passes its gradient.
+  Tensor mask;
+  if (min && max) mask = self.ge(*min).logical_and(self.le(*max));
+  else if (min) mask = self.ge(*min);
+  else mask = self.le(*max);
+  return masked(mask, grad);
+}
+
+Tensor clamp_tensor(const Tensor& self, const std::optional<Tensor>& min, const std::optional<Tensor>& max) {
+  const bool has_min = min && min->defined(), has_max = max && max->defined();
+  DG_CHECK(has_min || has_max, "clamp: at least one of 'min' or 'max' must not be None");
+  // where, not maximum/minimum: the gradient goes wholly to self on a tie with
+  // a bound (like clamp with numbers), and a NaN bound yields NaN.
+  Tensor r = self;
+  if (has_min) r = where(r.lt(*min).logical_or(min->ne(*min)), *min, r);
+  if (has_max) r = where(r.gt(*max).logical_or(max->ne(*max)), *max, r);
+  return r;
+}
+
+}  // namespace dg::composite

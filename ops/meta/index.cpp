@@ -1,0 +1,215 @@
+// Shape rules of the reductions, linear algebra, shape and indexing ops. As in
+// meta.cpp, every check runs before anything is allocated or written; index
+// tensors are read here too, so an out-of-range index never reaches a kernel.
+#include <string>
+
+#include "ops/meta.h"
+#include "core/element_access.h"
+
+namespace dg::meta {
+
+namespace {
+
+const char* plural(int64_t n) { return n == 1 ? "" : "s"; }
+
+// A 0-dim tensor behaves as one of shape [1] in the indexing ops.
+int64_t size_or_one(const Tensor& t, int64_t d) { return t.dim() == 0 ? 1 : t.size(d); }
+
+void check_index_vector(const char* op, const Tensor& index) {
+  check_index_dtype(op, "index", index);
+  DG_CHECK(index.dim() <= 1, op, ": expected index to be a 1-D (or 0-dim) tensor, got one of shape ", index.sizes());
+}
+
+}  // namespace
+
+void check_index_dtype(const char* op, const char* what, const Tensor& index) {
+  DG_CHECK(index.dtype() == kInt64, op, ": expected ", what, " of dtype int64, got ", index.dtype());
+}
+
+std::optional<int64_t> find_index_out_of_range(const Tensor& index, int64_t size, std::optional<int64_t> allowed) {
+  // A CUDA index is checked on the host too: a clear error is worth the wait.
+  const Tensor host = detail::to_host(index);
+  const int64_t* p = static_cast<const int64_t*>(host.data_ptr());
+  std::optional<int64_t> bad;
+  detail::for_each_offset(host.sizes(), host.strides(), [&](int64_t off) {
+    const int64_t v = p[off];
+    if (!bad && (v < 0 || v >= size) && v != allowed) bad = v;
+  });
+  return bad;
+}
+
+void check_index_range(const char* op, const Tensor& index, int64_t size, int64_t dim) {
+  const std::optional<int64_t> bad = find_index_out_of_range(index, size);
+  DG_CHECK(!bad, op, ": index ", *bad, " is out of range for dimension ", dim, " of size ", size, " (expected 0..",
+           size - 1, ")");
+}
+
+std::vector<bool> reduced_mask(const char* op, IntArrayRef dim, int64_t ndim) {
+  std::vector<bool> reduced(static_cast<size_t>(std::max<int64_t>(ndim, 1)), dim.empty());
+  for (int64_t d : dim) {
+    const int64_t w = wrap_dim(op, d, ndim);
+    DG_CHECK(!reduced[w] || dim.empty(), op, ": dim ", w, " appears more than once in the list of dims ", dim);
+    reduced[w] = true;
+  }
+  if (ndim == 0) reduced.clear();
+  return reduced;
+}
+
+TensorMeta reduce_one_dim(const char* op, const Tensor& self, int64_t dim, bool keepdim) {
+  TensorMeta m = reduce_dims(op, self, IntArrayRef(dim), keepdim);
+  m.dtype = self.dtype() == kBool ? kInt64 : self.dtype();
+  return m;
+}
+
+TensorMeta reduce_minmax(const char* op, const Tensor& self, IntArrayRef dim, bool keepdim) {
+  const std::vector<bool> reduced = reduced_mask(op, dim, self.dim());
+  TensorMeta m{DimVector(), self.dtype(), self.device()};
+  for (int64_t d = 0; d < self.dim(); ++d) {
+    if (!reduced[d]) {
+      m.sizes.push_back(self.size(d));
+      continue;
+    }
+    DG_CHECK(self.size(d) > 0, op, ": expected reduction dim ", d, " to have non-zero size (the ", op,
+             " of no elements is undefined), got self of shape ", self.sizes());
+    if (keepdim) m.sizes.push_back(1);
+  }
+  return m;
+}
+
+TensorMeta arg_reduce(const char* op, const Tensor& self, std::optional<int64_t> dim, bool keepdim) {
+  TensorMeta m{DimVector(), kInt64, self.device()};
+  if (!dim) {
+    DG_CHECK(self.numel() > 0, op, ": expected a non-empty tensor (the ", op,
+             " of no elements is undefined), got self of shape ", self.sizes());
+    if (keepdim) m.sizes = DimVector(static_cast<size_t>(self.dim()), 1);
+    return m;
+  }
+  const int64_t d = wrap_dim(op, *dim, self.dim());
+  for (int64_t k = 0; k < self.dim(); ++k) {
+    if (k != d) {
+      m.sizes.push_back(self.size(k));
+      continue;
+    }
+    DG_CHECK(self.size(k) > 0, op, ": expected reduction dim ", k, " to have non-zero size, got self of shape ",
+             self.sizes());
+    if (keepdim) m.sizes.push_back(1);
+  }
+  return m;
+}
+
+TensorMeta cumsum(const char* op, const Tensor& self, int64_t dim) {
+  wrap_dim(op, dim, self.dim());
+  return TensorMeta{DimVector(self.sizes()), self.dtype() == kBool ? kInt64 : self.dtype(), self.device()};
+}
+
+TensorMeta index_select(const char* op, const Tensor& self, int64_t dim, const Tensor& index) {
+  check_same_device(op, {&self, &index});
+  const int64_t d = wrap_dim(op, dim, self.dim());
+  check_index_vector(op, index);
+  check_index_range(op, index, size_or_one(self, d), d);
+  TensorMeta m{DimVector(self.sizes()), self.dtype(), self.device()};
+  if (self.dim() > 0) m.sizes[d] = index.numel();
+  else DG_CHECK(index.numel() == 1, op, ": a 0-dim self takes one index, got ", index.numel());
+  return m;
+}
+
+TensorMeta gather(const char* op, const Tensor& self, int64_t dim, const Tensor& index, bool sparse_grad) {
+  (void)sparse_grad;  // the gradient is always dense
+  check_same_device(op, {&self, &index});
+  const int64_t d = wrap_dim(op, dim, self.dim());
+  check_index_dtype(op, "index", index);
+  DG_CHECK(index.dim() == self.dim() || (self.dim() <= 1 && index.dim() <= 1), op,
+           ": expected index to have as many dimensions as self (", self.dim(), "), got index of shape ",
+           index.sizes(), " and self of shape ", self.sizes());
+  for (int64_t k = 0; k < index.dim(); ++k) {
+    if (k == d) continue;
+    DG_CHECK(index.size(k) <= size_or_one(self, k), op, ": index of shape ", index.sizes(),
+             " is larger than self of shape ", self.sizes(), " in dimension ", k, " (expected at most ",
+             size_or_one(self, k), ")");
+  }
+  check_index_range(op, index, size_or_one(self, d), d);
+  return TensorMeta{DimVector(index.sizes()), self.dtype(), self.device()};
+}
+
+TensorMeta scatter_add(const char* op, const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src) {
+  check_same_device(op, {&self, &index, &src});
+  const int64_t d = wrap_dim(op, dim, self.dim());
+  check_index_dtype(op, "index", index);
+  DG_CHECK(src.dtype() == self.dtype(), op, ": expected src of self's dtype ", self.dtype(), ", got ", src.dtype());
+  DG_CHECK(index.dim() == self.dim() && src.dim() == self.dim(), op,
+           ": expected index and src to have as many dimensions as self (", self.dim(), "), got index of shape ",
+           index.sizes(), " and src of shape ", src.sizes());
+  for (int64_t k = 0; k < index.dim(); ++k) {
+    DG_CHECK(index.size(k) <= src.size(k), op, ": index of shape ", index.sizes(), " is larger than src of shape ",
+             src.sizes(), " in dimension ", k);
+    if (k == d) continue;
+    DG_CHECK(index.size(k) <= self.size(k), op, ": index of shape ", index.sizes(), " is larger than self of shape ",
+             self.sizes(), " in dimension ", k);
+  }
+  check_index_range(op, index, size_or_one(self, d), d);
+  return TensorMeta{DimVector(self.sizes()), self.dtype(), self.device()};
+}
+
+TensorMeta index_add(const char* op, const Tensor& self, int64_t dim, const Tensor& index, const Tensor& source,
+                     const Scalar& alpha) {
+  check_same_device(op, {&self, &index, &source});
+  const int64_t d = wrap_dim(op, dim, self.dim());
+  check_index_vector(op, index);
+  DG_CHECK(source.dtype() == self.dtype(), op, ": expected source of self's dtype ", self.dtype(), ", got ",
+           source.dtype());
+  DG_CHECK(!alpha.is_floating_point() || self.is_floating_point(), op, ": a floating alpha (", alpha,
+           ") needs a floating self, got ", self.dtype());
+  if (self.dim() == 0) {
+    DG_CHECK(source.numel() == 1 && index.numel() == 1, op,
+             ": a 0-dim self takes one index and a one-element source, got index of shape ", index.sizes(),
+             " and source of shape ", source.sizes());
+  } else {
+    DG_CHECK(source.dim() == self.dim(), op, ": expected source to have as many dimensions as self (", self.dim(),
+             "), got source of shape ", source.sizes());
+    for (int64_t k = 0; k < self.dim(); ++k) {
+      const int64_t want = k == d ? index.numel() : self.size(k);
+      DG_CHECK(source.size(k) == want, op, ": expected source of shape ", self.sizes(), " with dimension ", d,
+               " of size ", index.numel(), " (the number of indices), got source of shape ", source.sizes());
+    }
+  }
+  check_index_range(op, index, size_or_one(self, d), d);
+  return TensorMeta{DimVector(self.sizes()), self.dtype(), self.device()};
+}
+
+namespace {
+TensorMeta masked(const char* op, const Tensor& self, const Tensor& mask) {
+  check_same_device(op, {&self, &mask});
+  DG_CHECK(mask.dtype() == kBool, op, ": expected mask of dtype bool, got ", mask.dtype());
+  return TensorMeta{broadcast_shapes(op, self.sizes(), mask.sizes()), self.dtype(), self.device()};
+}
+}  // namespace
+
+TensorMeta masked_fill(const char* op, const Tensor& self, const Tensor& mask, const Scalar& value) {
+  (void)value;  // converted to self's dtype, as in PyTorch
+  return masked(op, self, mask);
+}
+
+TensorMeta masked_fill_tensor(const char* op, const Tensor& self, const Tensor& mask, const Tensor& value) {
+  DG_CHECK(value.dim() == 0, op, ": expected value to be a 0-dim tensor, got one of shape ", value.sizes());
+  check_same_device(op, {&self, &value});
+  return masked(op, self, mask);
+}
+
+TensorMeta flip(const char* op, const Tensor& self, IntArrayRef dims) {
+  std::vector<bool> seen(static_cast<size_t>(std::max<int64_t>(self.dim(), 1)), false);
+  for (int64_t d : dims) {
+    const int64_t w = wrap_dim(op, d, self.dim());
+    DG_CHECK(!seen[w], op, ": dim ", w, " appears more than once in dims ", dims);
+    seen[w] = true;
+  }
+  return TensorMeta{DimVector(self.sizes()), self.dtype(), self.device()};
+}
+
+TensorMeta triangle(const char* op, const Tensor& self, int64_t diagonal) {
+  (void)diagonal;
+  DG_CHECK(self.dim() >= 2, op, ": expected a tensor of at least 2 dimensions, got one of shape ", self.sizes(),
+           " (", self.dim(), " dimension", plural(self.dim()), ")");
+  return TensorMeta{DimVector(self.sizes()), self.dtype(), self.device()};
+}
+
+}  // namespace dg::meta
