@@ -35,7 +35,7 @@ Tensor alloc_host(const char* op, IntArrayRef size, const TensorOptions& options
   return alloc(op, size, options.device(Device(kCPU)));
 }
 Tensor finish_host(const Tensor& t, const TensorOptions& options, const char* op) {
-  return finish(options.device().is_cuda() ? detail::copy_to_device(t, options.device()) : t, options, op);
+  return finish(options.device().is_cuda() ? Tensor(detail::copy_to_device(t, options.device())) : t, options, op);
 }
 
 template <typename T>

@@ -19,19 +19,19 @@ int64_t wrap(const char* what, int64_t d, int64_t ndim) {
 }
 }  // namespace
 
-int64_t Tensor::size(int64_t d) const {
+int64_t TensorBase::size(int64_t d) const {
   const int64_t nd = dim();
   DG_CHECK(nd > 0, "size: dimension ", d, " requested of a 0-dim tensor, which has no dimensions");
   return sizes()[wrap("size", d, nd)];
 }
 
-int64_t Tensor::stride(int64_t d) const {
+int64_t TensorBase::stride(int64_t d) const {
   const int64_t nd = dim();
   DG_CHECK(nd > 0, "stride: dimension ", d, " requested of a 0-dim tensor, which has no dimensions");
   return strides()[wrap("stride", d, nd)];
 }
 
-Scalar Tensor::item() const {
+Scalar TensorBase::item() const {
   DG_CHECK(numel() == 1, "item: expected a tensor with one element, got shape ", sizes());
   if (is_cuda()) return detail::to_host(*this).item();
   const void* p = data_ptr();
@@ -67,22 +67,23 @@ Tensor Tensor::to(Device device, ScalarType dtype, bool copy) const {
 
 Tensor Tensor::operator[](int64_t index) const { return select(0, index); }
 
-Tensor detail::copy_to_device(const Tensor& t, Device device) {
+TensorBase detail::copy_to_device(const TensorBase& t, Device device) {
   device = cuda::resolve(device);
   Tensor c;
   {
-    NoGradGuard no_grad;
-    c = t.detach().contiguous();  // on t's own device
+    NoGradGuard no_grad;  // a copy of the values, never part of a graph
+    c = Tensor(t).detach().contiguous();  // on t's own device
   }
   if (c.device().type == device.type && c.device().index == device.index) return c;
-  Tensor r = make_empty(c.sizes(), c.dtype(), device);
+  TensorBase r = make_empty(c.sizes(), c.dtype(), device);
   cuda::copy_bytes("to", r.data_ptr(), device, c.data_ptr(), c.device(), c.nbytes());
   return r;
 }
 
 // ---- views and allocation ----------------------------------------------------------
 
-Tensor make_view(const Tensor& base, IntArrayRef sizes, IntArrayRef strides, int64_t offset, ViewKind kind) {
+TensorBase make_view(const TensorBase& base, IntArrayRef sizes, IntArrayRef strides, int64_t offset,
+                     ViewKind kind) {
   const TensorImpl* b = base.unsafeGetTensorImpl();
   DG_CHECK(b, "make_view: undefined base tensor");
   auto impl = make_intrusive<TensorImpl>(b->storage(), b->dtype(), sizes, strides, offset);
@@ -96,10 +97,10 @@ Tensor make_view(const Tensor& base, IntArrayRef sizes, IntArrayRef strides, int
   // Always point at the root, so chains of views never chain TensorImpls.
   impl->set_view_base(b->view_base() ? b->view_base() : base.getIntrusivePtr(), kind);
   impl->set_inference(b->is_inference());
-  return Tensor(std::move(impl));
+  return TensorBase(std::move(impl));
 }
 
-Tensor make_empty(IntArrayRef sizes, ScalarType dtype, Device device) {
+TensorBase make_empty(IntArrayRef sizes, ScalarType dtype, Device device) {
   int64_t n = 1;
   for (int64_t s : sizes) {
     DG_CHECK(s >= 0, "empty: negative dimension ", s, " in shape ", sizes);
@@ -108,7 +109,7 @@ Tensor make_empty(IntArrayRef sizes, ScalarType dtype, Device device) {
   auto storage = make_intrusive<StorageImpl>(static_cast<size_t>(n) * element_size(dtype), device);
   auto impl = make_intrusive<TensorImpl>(std::move(storage), dtype, sizes, contiguous_strides(sizes), 0);
   if (InferenceMode::is_enabled()) impl->set_inference(true);
-  return Tensor(std::move(impl));
+  return TensorBase(std::move(impl));
 }
 
 }  // namespace dg

@@ -41,8 +41,7 @@ const Tensor& pow_(const Tensor& self, const Tensor& exponent) {
   dispatch::pow_(self, exponent);
   if (record) {
     detail::rebase_history(self, node);
-    [[maybe_unused]] const Tensor& result = self;
-    if (node->needs_input_grad(1)) node->result_ = SavedVariable(result, true);
+    if (node->needs_input_grad(1)) node->result_ = SavedVariable(self, true);
   }
   return self;
 }
@@ -78,7 +77,6 @@ const Tensor& sign_(const Tensor& self) {
   dispatch::sign_(self);
   if (record) {
     detail::rebase_history(self, node);
-    [[maybe_unused]] const Tensor& result = self;
   }
   return self;
 }
@@ -169,7 +167,6 @@ const Tensor& sinh_(const Tensor& self) {
   dispatch::sinh_(self);
   if (record) {
     detail::rebase_history(self, node);
-    [[maybe_unused]] const Tensor& result = self;
   }
   return self;
 }
@@ -269,8 +266,7 @@ const Tensor& rsqrt_(const Tensor& self) {
   dispatch::rsqrt_(self);
   if (record) {
     detail::rebase_history(self, node);
-    [[maybe_unused]] const Tensor& result = self;
-    if (node->needs_input_grad(0)) node->result_ = SavedVariable(result, true);
+    if (node->needs_input_grad(0)) node->result_ = SavedVariable(self, true);
   }
   return self;
 }
@@ -308,7 +304,6 @@ const Tensor& asin_(const Tensor& self) {
   dispatch::asin_(self);
   if (record) {
     detail::rebase_history(self, node);
-    [[maybe_unused]] const Tensor& result = self;
   }
   return self;
 }
@@ -346,7 +341,6 @@ const Tensor& erf_(const Tensor& self) {
   dispatch::erf_(self);
   if (record) {
     detail::rebase_history(self, node);
-    [[maybe_unused]] const Tensor& result = self;
   }
   return self;
 }
@@ -382,7 +376,6 @@ const Tensor& floor_(const Tensor& self) {
   dispatch::floor_(self);
   if (record) {
     detail::rebase_history(self, node);
-    [[maybe_unused]] const Tensor& result = self;
   }
   return self;
 }
@@ -422,7 +415,6 @@ const Tensor& leaky_relu_(const Tensor& self, const Scalar& negative_slope) {
   dispatch::leaky_relu_(self, negative_slope);
   if (record) {
     detail::rebase_history(self, node);
-    [[maybe_unused]] const Tensor& result = self;
   }
   return self;
 }
@@ -633,7 +625,6 @@ const Tensor& masked_fill_(const Tensor& self, const Tensor& mask, const Scalar&
   dispatch::masked_fill_(self, mask, value);
   if (record) {
     detail::rebase_history(self, node);
-    [[maybe_unused]] const Tensor& result = self;
   }
   return self;
 }

@@ -38,7 +38,6 @@ const Tensor& sub_(const Tensor& self, const Tensor& other, const Scalar& alpha)
   dispatch::sub_(self, other, alpha);
   if (record) {
     detail::rebase_history(self, node);
-    [[maybe_unused]] const Tensor& result = self;
   }
   return self;
 }
@@ -74,7 +73,6 @@ const Tensor& neg_(const Tensor& self) {
   dispatch::neg_(self);
   if (record) {
     detail::rebase_history(self, node);
-    [[maybe_unused]] const Tensor& result = self;
   }
   return self;
 }
@@ -112,7 +110,6 @@ const Tensor& cos_(const Tensor& self) {
   dispatch::cos_(self);
   if (record) {
     detail::rebase_history(self, node);
-    [[maybe_unused]] const Tensor& result = self;
   }
   return self;
 }
@@ -149,8 +146,7 @@ const Tensor& reciprocal_(const Tensor& self) {
   dispatch::reciprocal_(self);
   if (record) {
     detail::rebase_history(self, node);
-    [[maybe_unused]] const Tensor& result = self;
-    if (node->needs_input_grad(0)) node->result_ = SavedVariable(result, true);
+    if (node->needs_input_grad(0)) node->result_ = SavedVariable(self, true);
   }
   return self;
 }
@@ -280,7 +276,6 @@ const Tensor& cosh_(const Tensor& self) {
   dispatch::cosh_(self);
   if (record) {
     detail::rebase_history(self, node);
-    [[maybe_unused]] const Tensor& result = self;
   }
   return self;
 }
@@ -323,7 +318,6 @@ const Tensor& gelu_(const Tensor& self, std::string_view approximate) {
   dispatch::gelu_(self, approximate);
   if (record) {
     detail::rebase_history(self, node);
-    [[maybe_unused]] const Tensor& result = self;
   }
   return self;
 }
@@ -383,7 +377,6 @@ const Tensor& atan2_(const Tensor& self, const Tensor& other) {
   dispatch::atan2_(self, other);
   if (record) {
     detail::rebase_history(self, node);
-    [[maybe_unused]] const Tensor& result = self;
   }
   return self;
 }
@@ -622,7 +615,6 @@ const Tensor& scatter_add_(const Tensor& self, int64_t dim, const Tensor& index,
   dispatch::scatter_add_(self, dim, index, src);
   if (record) {
     detail::rebase_history(self, node);
-    [[maybe_unused]] const Tensor& result = self;
   }
   return self;
 }
@@ -658,7 +650,6 @@ const Tensor& masked_fill_(const Tensor& self, const Tensor& mask, const Tensor&
   dispatch::masked_fill_(self, mask, value);
   if (record) {
     detail::rebase_history(self, node);
-    [[maybe_unused]] const Tensor& result = self;
   }
   return self;
 }

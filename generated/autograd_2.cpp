@@ -36,7 +36,6 @@ const Tensor& sub_(const Tensor& self, const Scalar& other, const Scalar& alpha)
   dispatch::sub_(self, other, alpha);
   if (record) {
     detail::rebase_history(self, node);
-    [[maybe_unused]] const Tensor& result = self;
   }
   return self;
 }
@@ -76,7 +75,6 @@ const Tensor& mul_(const Tensor& self, const Tensor& other) {
   dispatch::mul_(self, other);
   if (record) {
     detail::rebase_history(self, node);
-    [[maybe_unused]] const Tensor& result = self;
   }
   return self;
 }
@@ -116,7 +114,6 @@ const Tensor& div_(const Tensor& self, const Tensor& other) {
   dispatch::div_(self, other);
   if (record) {
     detail::rebase_history(self, node);
-    [[maybe_unused]] const Tensor& result = self;
   }
   return self;
 }
@@ -154,7 +151,6 @@ const Tensor& sin_(const Tensor& self) {
   dispatch::sin_(self);
   if (record) {
     detail::rebase_history(self, node);
-    [[maybe_unused]] const Tensor& result = self;
   }
   return self;
 }
@@ -192,7 +188,6 @@ const Tensor& abs_(const Tensor& self) {
   dispatch::abs_(self);
   if (record) {
     detail::rebase_history(self, node);
-    [[maybe_unused]] const Tensor& result = self;
   }
   return self;
 }
@@ -258,7 +253,6 @@ const Tensor& clamp_max_(const Tensor& self, const Scalar& max) {
   dispatch::clamp_max_(self, max);
   if (record) {
     detail::rebase_history(self, node);
-    [[maybe_unused]] const Tensor& result = self;
   }
   return self;
 }
@@ -316,7 +310,6 @@ const Tensor& fmod_(const Tensor& self, const Scalar& other) {
   dispatch::fmod_(self, other);
   if (record) {
     detail::rebase_history(self, node);
-    [[maybe_unused]] const Tensor& result = self;
   }
   return self;
 }
@@ -459,7 +452,6 @@ const Tensor& tril_(const Tensor& self, int64_t diagonal) {
   dispatch::tril_(self, diagonal);
   if (record) {
     detail::rebase_history(self, node);
-    [[maybe_unused]] const Tensor& result = self;
   }
   return self;
 }

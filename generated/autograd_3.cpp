@@ -38,7 +38,6 @@ const Tensor& mul_(const Tensor& self, const Scalar& other) {
   dispatch::mul_(self, other);
   if (record) {
     detail::rebase_history(self, node);
-    [[maybe_unused]] const Tensor& result = self;
   }
   return self;
 }
@@ -76,7 +75,6 @@ const Tensor& log_(const Tensor& self) {
   dispatch::log_(self);
   if (record) {
     detail::rebase_history(self, node);
-    [[maybe_unused]] const Tensor& result = self;
   }
   return self;
 }
@@ -113,8 +111,7 @@ const Tensor& sigmoid_(const Tensor& self) {
   dispatch::sigmoid_(self);
   if (record) {
     detail::rebase_history(self, node);
-    [[maybe_unused]] const Tensor& result = self;
-    if (node->needs_input_grad(0)) node->result_ = SavedVariable(result, true);
+    if (node->needs_input_grad(0)) node->result_ = SavedVariable(self, true);
   }
   return self;
 }
@@ -214,8 +211,7 @@ const Tensor& tan_(const Tensor& self) {
   dispatch::tan_(self);
   if (record) {
     detail::rebase_history(self, node);
-    [[maybe_unused]] const Tensor& result = self;
-    if (node->needs_input_grad(0)) node->result_ = SavedVariable(result, true);
+    if (node->needs_input_grad(0)) node->result_ = SavedVariable(self, true);
   }
   return self;
 }
@@ -253,7 +249,6 @@ const Tensor& acos_(const Tensor& self) {
   dispatch::acos_(self);
   if (record) {
     detail::rebase_history(self, node);
-    [[maybe_unused]] const Tensor& result = self;
   }
   return self;
 }
@@ -291,7 +286,6 @@ const Tensor& square_(const Tensor& self) {
   dispatch::square_(self);
   if (record) {
     detail::rebase_history(self, node);
-    [[maybe_unused]] const Tensor& result = self;
   }
   return self;
 }
@@ -335,7 +329,6 @@ const Tensor& elu_(const Tensor& self, const Scalar& alpha, const Scalar& scale,
   dispatch::elu_(self, alpha, scale, input_scale);
   if (record) {
     detail::rebase_history(self, node);
-    [[maybe_unused]] const Tensor& result = self;
   }
   return self;
 }
@@ -394,7 +387,6 @@ const Tensor& silu_(const Tensor& self) {
   dispatch::silu_(self);
   if (record) {
     detail::rebase_history(self, node);
-    [[maybe_unused]] const Tensor& result = self;
   }
   return self;
 }

@@ -36,7 +36,6 @@ const Tensor& add_(const Tensor& self, const Scalar& other, const Scalar& alpha)
   dispatch::add_(self, other, alpha);
   if (record) {
     detail::rebase_history(self, node);
-    [[maybe_unused]] const Tensor& result = self;
   }
   return self;
 }
@@ -73,8 +72,7 @@ const Tensor& relu_(const Tensor& self) {
   dispatch::relu_(self);
   if (record) {
     detail::rebase_history(self, node);
-    [[maybe_unused]] const Tensor& result = self;
-    if (node->needs_input_grad(0)) node->result_ = SavedVariable(result, true);
+    if (node->needs_input_grad(0)) node->result_ = SavedVariable(self, true);
   }
   return self;
 }
@@ -111,8 +109,7 @@ const Tensor& sqrt_(const Tensor& self) {
   dispatch::sqrt_(self);
   if (record) {
     detail::rebase_history(self, node);
-    [[maybe_unused]] const Tensor& result = self;
-    if (node->needs_input_grad(0)) node->result_ = SavedVariable(result, true);
+    if (node->needs_input_grad(0)) node->result_ = SavedVariable(self, true);
   }
   return self;
 }
@@ -249,7 +246,6 @@ const Tensor& log2_(const Tensor& self) {
   dispatch::log2_(self);
   if (record) {
     detail::rebase_history(self, node);
-    [[maybe_unused]] const Tensor& result = self;
   }
   return self;
 }
@@ -285,7 +281,6 @@ const Tensor& round_(const Tensor& self) {
   dispatch::round_(self);
   if (record) {
     detail::rebase_history(self, node);
-    [[maybe_unused]] const Tensor& result = self;
   }
   return self;
 }
@@ -330,7 +325,6 @@ const Tensor& clamp_(const Tensor& self, const std::optional<Scalar>& min, const
   dispatch::clamp_(self, min, max);
   if (record) {
     detail::rebase_history(self, node);
-    [[maybe_unused]] const Tensor& result = self;
   }
   return self;
 }
@@ -456,7 +450,6 @@ const Tensor& index_add_(const Tensor& self, int64_t dim, const Tensor& index, c
   dispatch::index_add_(self, dim, index, source, alpha);
   if (record) {
     detail::rebase_history(self, node);
-    [[maybe_unused]] const Tensor& result = self;
   }
   return self;
 }
@@ -492,7 +485,6 @@ const Tensor& triu_(const Tensor& self, int64_t diagonal) {
   dispatch::triu_(self, diagonal);
   if (record) {
     detail::rebase_history(self, node);
-    [[maybe_unused]] const Tensor& result = self;
   }
   return self;
 }

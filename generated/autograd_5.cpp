@@ -38,7 +38,6 @@ const Tensor& add_(const Tensor& self, const Tensor& other, const Scalar& alpha)
   dispatch::add_(self, other, alpha);
   if (record) {
     detail::rebase_history(self, node);
-    [[maybe_unused]] const Tensor& result = self;
   }
   return self;
 }
@@ -76,7 +75,6 @@ const Tensor& div_(const Tensor& self, const Scalar& other) {
   dispatch::div_(self, other);
   if (record) {
     detail::rebase_history(self, node);
-    [[maybe_unused]] const Tensor& result = self;
   }
   return self;
 }
@@ -116,7 +114,6 @@ const Tensor& pow_(const Tensor& self, const Scalar& exponent) {
   dispatch::pow_(self, exponent);
   if (record) {
     detail::rebase_history(self, node);
-    [[maybe_unused]] const Tensor& result = self;
   }
   return self;
 }
@@ -156,8 +153,7 @@ const Tensor& exp_(const Tensor& self) {
   dispatch::exp_(self);
   if (record) {
     detail::rebase_history(self, node);
-    [[maybe_unused]] const Tensor& result = self;
-    if (node->needs_input_grad(0)) node->result_ = SavedVariable(result, true);
+    if (node->needs_input_grad(0)) node->result_ = SavedVariable(self, true);
   }
   return self;
 }
@@ -194,8 +190,7 @@ const Tensor& tanh_(const Tensor& self) {
   dispatch::tanh_(self);
   if (record) {
     detail::rebase_history(self, node);
-    [[maybe_unused]] const Tensor& result = self;
-    if (node->needs_input_grad(0)) node->result_ = SavedVariable(result, true);
+    if (node->needs_input_grad(0)) node->result_ = SavedVariable(self, true);
   }
   return self;
 }
@@ -358,8 +353,7 @@ const Tensor& expm1_(const Tensor& self) {
   dispatch::expm1_(self);
   if (record) {
     detail::rebase_history(self, node);
-    [[maybe_unused]] const Tensor& result = self;
-    if (node->needs_input_grad(0)) node->result_ = SavedVariable(result, true);
+    if (node->needs_input_grad(0)) node->result_ = SavedVariable(self, true);
   }
   return self;
 }
@@ -397,7 +391,6 @@ const Tensor& log1p_(const Tensor& self) {
   dispatch::log1p_(self);
   if (record) {
     detail::rebase_history(self, node);
-    [[maybe_unused]] const Tensor& result = self;
   }
   return self;
 }
@@ -435,7 +428,6 @@ const Tensor& atan_(const Tensor& self) {
   dispatch::atan_(self);
   if (record) {
     detail::rebase_history(self, node);
-    [[maybe_unused]] const Tensor& result = self;
   }
   return self;
 }
@@ -471,7 +463,6 @@ const Tensor& ceil_(const Tensor& self) {
   dispatch::ceil_(self);
   if (record) {
     detail::rebase_history(self, node);
-    [[maybe_unused]] const Tensor& result = self;
   }
   return self;
 }
@@ -507,7 +498,6 @@ const Tensor& trunc_(const Tensor& self) {
   dispatch::trunc_(self);
   if (record) {
     detail::rebase_history(self, node);
-    [[maybe_unused]] const Tensor& result = self;
   }
   return self;
 }
@@ -591,7 +581,6 @@ const Tensor& clamp_min_(const Tensor& self, const Scalar& min) {
   dispatch::clamp_min_(self, min);
   if (record) {
     detail::rebase_history(self, node);
-    [[maybe_unused]] const Tensor& result = self;
   }
   return self;
 }
@@ -631,7 +620,6 @@ const Tensor& fmod_(const Tensor& self, const Tensor& other) {
   dispatch::fmod_(self, other);
   if (record) {
     detail::rebase_history(self, node);
-    [[maybe_unused]] const Tensor& result = self;
   }
   return self;
 }

@@ -9,7 +9,7 @@ namespace dg::generated {
 // derivatives.yaml: pow.Tensor_Tensor
 variable_list PowBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(2);
   if (needs_input_grad(0)) {  // self: grad * exponent * self.pow(exponent - 1)
     const Tensor exponent = exponent_.unpack(this);
@@ -33,7 +33,7 @@ void PowBackward0::release_saved() {
 
 // derivatives.yaml: sign
 variable_list SignBackward0::apply(variable_list&& grads) {
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(1);
   if (needs_input_grad(0)) {  // self: zeros_like(grad)
     grad_inputs[0] = zeros_like(grad);
@@ -44,7 +44,7 @@ variable_list SignBackward0::apply(variable_list&& grads) {
 // derivatives.yaml: tanh_backward
 variable_list TanhBackwardBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(2);
   if (needs_input_grad(0)) {  // grad_output: tanh_backward(grad, output)
     const Tensor output = output_.unpack(this);
@@ -66,7 +66,7 @@ void TanhBackwardBackward0::release_saved() {
 
 // derivatives.yaml: sum.dim_IntList
 variable_list SumBackward1::apply(variable_list&& grads) {
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(1);
   if (needs_input_grad(0)) {  // self: sum_backward(grad, self.sizes(), dim, keepdim)
     grad_inputs[0] = sum_backward(grad, self_sizes, dim, keepdim);
@@ -76,7 +76,7 @@ variable_list SumBackward1::apply(variable_list&& grads) {
 
 // derivatives.yaml: clone
 variable_list CloneBackward0::apply(variable_list&& grads) {
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(1);
   if (needs_input_grad(0)) {  // self: grad
     grad_inputs[0] = grad;
@@ -87,7 +87,7 @@ variable_list CloneBackward0::apply(variable_list&& grads) {
 // derivatives.yaml: sinh
 variable_list SinhBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(1);
   if (needs_input_grad(0)) {  // self: grad * (self.exp() + (-self).exp()) / 2
     const Tensor self = self_.unpack(this);
@@ -103,7 +103,7 @@ void SinhBackward0::release_saved() {
 
 // derivatives.yaml: slice.Tensor
 variable_list SliceBackward0::apply(variable_list&& grads) {
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(1);
   if (needs_input_grad(0)) {  // self: slice_backward(grad, self.sizes(), dim, start, end, step)
     grad_inputs[0] = slice_backward(grad, self_sizes, dim, start, end, step);
@@ -113,7 +113,7 @@ variable_list SliceBackward0::apply(variable_list&& grads) {
 
 // derivatives.yaml: diagonal
 variable_list DiagonalBackward0::apply(variable_list&& grads) {
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(1);
   if (needs_input_grad(0)) {  // self: diagonal_backward(grad, self.sizes(), offset, dim1, dim2)
     grad_inputs[0] = diagonal_backward(grad, self_sizes, offset, dim1, dim2);
@@ -123,7 +123,7 @@ variable_list DiagonalBackward0::apply(variable_list&& grads) {
 
 // derivatives.yaml: as_strided
 variable_list AsStridedBackward0::apply(variable_list&& grads) {
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(1);
   if (needs_input_grad(0)) {  // self: as_strided_backward(grad, self.sizes(), self.strides(), self.storage_offset(), size, stride, storage_offset.value_or(self.storage_offset()))
     grad_inputs[0] = as_strided_backward(grad, self_sizes, self_strides, self_storage_offset, size, stride, storage_offset.value_or(self_storage_offset));
@@ -134,7 +134,7 @@ variable_list AsStridedBackward0::apply(variable_list&& grads) {
 // derivatives.yaml: rsqrt
 variable_list RsqrtBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(1);
   if (needs_input_grad(0)) {  // self: -0.5 * grad * result.pow(3)
     const Tensor result = result_.unpack(this);
@@ -151,7 +151,7 @@ void RsqrtBackward0::release_saved() {
 // derivatives.yaml: asin
 variable_list AsinBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(1);
   if (needs_input_grad(0)) {  // self: grad * (1 - self * self).rsqrt()
     const Tensor self = self_.unpack(this);
@@ -168,7 +168,7 @@ void AsinBackward0::release_saved() {
 // derivatives.yaml: erf
 variable_list ErfBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(1);
   if (needs_input_grad(0)) {  // self: 1.1283791670955126 * grad * (-self * self).exp()
     const Tensor self = self_.unpack(this);
@@ -184,7 +184,7 @@ void ErfBackward0::release_saved() {
 
 // derivatives.yaml: floor
 variable_list FloorBackward0::apply(variable_list&& grads) {
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(1);
   if (needs_input_grad(0)) {  // self: zeros_like(grad)
     grad_inputs[0] = zeros_like(grad);
@@ -195,7 +195,7 @@ variable_list FloorBackward0::apply(variable_list&& grads) {
 // derivatives.yaml: leaky_relu
 variable_list LeakyReluBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(1);
   if (needs_input_grad(0)) {  // self: leaky_relu_backward(grad, self, negative_slope, false)
     const Tensor self = self_.unpack(this);
@@ -212,7 +212,7 @@ void LeakyReluBackward0::release_saved() {
 // derivatives.yaml: gelu_backward
 variable_list GeluBackwardBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(2);
   if (needs_input_grad(0)) {  // grad_output: gelu_backward(grad, self, approximate)
     const Tensor self = self_.unpack(this);
@@ -235,7 +235,7 @@ void GeluBackwardBackward0::release_saved() {
 // derivatives.yaml: softplus_backward
 variable_list SoftplusBackwardBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(2);
   if (needs_input_grad(0)) {  // grad_output: softplus_backward(grad, self, beta, threshold)
     const Tensor self = self_.unpack(this);
@@ -258,7 +258,7 @@ void SoftplusBackwardBackward0::release_saved() {
 // derivatives.yaml: log_sigmoid
 variable_list LogSigmoidBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(1);
   if (needs_input_grad(0)) {  // self: grad * (-self).sigmoid()
     const Tensor self = self_.unpack(this);
@@ -275,7 +275,7 @@ void LogSigmoidBackward0::release_saved() {
 // derivatives.yaml: _embedding_backward_adjoint
 variable_list EmbeddingBackwardAdjointBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(2);
   if (needs_input_grad(0)) {  // grad_weight: embedding_backward(grad, indices, grad_weight.sizes()[0], padding_idx, scale_grad_by_freq, false)
     const Tensor indices = indices_.unpack(this);
@@ -292,7 +292,7 @@ void EmbeddingBackwardAdjointBackward0::release_saved() {
 // derivatives.yaml: convolution_nobias
 variable_list ConvolutionNobiasBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(2);
   if (needs_input_grad(0)) {  // input: convolution_backward_input(grad, weight, input.sizes(), stride, padding, dilation, transposed, output_padding, groups)
     const Tensor weight = weight_.unpack(this);
@@ -313,7 +313,7 @@ void ConvolutionNobiasBackward0::release_saved() {
 
 // derivatives.yaml: avg_pool2d_backward
 variable_list AvgPool2dBackwardBackward0::apply(variable_list&& grads) {
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(2);
   if (needs_input_grad(0)) {  // grad_output: avg_pool2d(grad, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)
     grad_inputs[0] = avg_pool2d(grad, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override);
@@ -327,7 +327,7 @@ variable_list AvgPool2dBackwardBackward0::apply(variable_list&& grads) {
 // derivatives.yaml: masked_fill.Scalar
 variable_list MaskedFillBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(2);
   if (needs_input_grad(0)) {  // self: grad.masked_fill(mask, 0)
     const Tensor mask = mask_.unpack(this);

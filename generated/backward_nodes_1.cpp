@@ -8,7 +8,7 @@ namespace dg::generated {
 
 // derivatives.yaml: sub.Tensor
 variable_list SubBackward0::apply(variable_list&& grads) {
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(2);
   if (needs_input_grad(0)) {  // self: grad
     grad_inputs[0] = grad;
@@ -21,7 +21,7 @@ variable_list SubBackward0::apply(variable_list&& grads) {
 
 // derivatives.yaml: neg
 variable_list NegBackward0::apply(variable_list&& grads) {
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(1);
   if (needs_input_grad(0)) {  // self: -grad
     grad_inputs[0] = -grad;
@@ -32,7 +32,7 @@ variable_list NegBackward0::apply(variable_list&& grads) {
 // derivatives.yaml: cos
 variable_list CosBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(1);
   if (needs_input_grad(0)) {  // self: cos_backward(grad, self)
     const Tensor self = self_.unpack(this);
@@ -49,7 +49,7 @@ void CosBackward0::release_saved() {
 // derivatives.yaml: reciprocal
 variable_list ReciprocalBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(1);
   if (needs_input_grad(0)) {  // self: -grad * result * result
     const Tensor result = result_.unpack(this);
@@ -66,7 +66,7 @@ void ReciprocalBackward0::release_saved() {
 // derivatives.yaml: cos_backward
 variable_list CosBackwardBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(2);
   if (needs_input_grad(0)) {  // grad_output: cos_backward(grad, self)
     const Tensor self = self_.unpack(this);
@@ -88,7 +88,7 @@ void CosBackwardBackward0::release_saved() {
 
 // derivatives.yaml: sum
 variable_list SumBackward0::apply(variable_list&& grads) {
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(1);
   if (needs_input_grad(0)) {  // self: grad.expand(self.sizes())
     grad_inputs[0] = grad.expand(self_sizes);
@@ -99,7 +99,7 @@ variable_list SumBackward0::apply(variable_list&& grads) {
 // derivatives.yaml: bmm
 variable_list BmmBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(2);
   if (needs_input_grad(0)) {  // self: grad.bmm(mat2.transpose(1, 2))
     const Tensor mat2 = mat2_.unpack(this);
@@ -120,7 +120,7 @@ void BmmBackward0::release_saved() {
 
 // derivatives.yaml: fill_.Scalar
 variable_list FillBackward0::apply(variable_list&& grads) {
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(1);
   if (needs_input_grad(0)) {  // self: zeros_like(grad)
     grad_inputs[0] = zeros_like(grad);
@@ -130,7 +130,7 @@ variable_list FillBackward0::apply(variable_list&& grads) {
 
 // derivatives.yaml: copy_
 variable_list CopyBackward0::apply(variable_list&& grads) {
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(2);
   if (needs_input_grad(0)) {  // self: zeros_like(grad)
     grad_inputs[0] = zeros_like(grad);
@@ -144,7 +144,7 @@ variable_list CopyBackward0::apply(variable_list&& grads) {
 // derivatives.yaml: cosh
 variable_list CoshBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(1);
   if (needs_input_grad(0)) {  // self: grad * self.sinh()
     const Tensor self = self_.unpack(this);
@@ -161,7 +161,7 @@ void CoshBackward0::release_saved() {
 // derivatives.yaml: gelu
 variable_list GeluBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(1);
   if (needs_input_grad(0)) {  // self: gelu_backward(grad, self, approximate)
     const Tensor self = self_.unpack(this);
@@ -178,7 +178,7 @@ void GeluBackward0::release_saved() {
 // derivatives.yaml: silu_backward
 variable_list SiluBackwardBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(2);
   if (needs_input_grad(0)) {  // grad_output: silu_backward(grad, self)
     const Tensor self = self_.unpack(this);
@@ -201,7 +201,7 @@ void SiluBackwardBackward0::release_saved() {
 // derivatives.yaml: atan2
 variable_list Atan2Backward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(2);
   if (needs_input_grad(0)) {  // self: grad * other / (self * self + other * other)
     const Tensor other = other_.unpack(this);
@@ -225,7 +225,7 @@ void Atan2Backward0::release_saved() {
 // derivatives.yaml: minimum
 variable_list MinimumBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(2);
   if (needs_input_grad(0)) {  // self: where(self.gt(other), zeros_like(grad), where(self.eq(other), grad / 2, grad))
     const Tensor other = other_.unpack(this);
@@ -249,7 +249,7 @@ void MinimumBackward0::release_saved() {
 // derivatives.yaml: log_softmax.int
 variable_list LogSoftmaxBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(1);
   if (needs_input_grad(0)) {  // self: _log_softmax_backward_data(grad, result, dim)
     const Tensor result = result_.unpack(this);
@@ -266,7 +266,7 @@ void LogSoftmaxBackward0::release_saved() {
 // derivatives.yaml: _log_softmax_backward_data
 variable_list LogSoftmaxBackwardDataBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(2);
   if (needs_input_grad(0)) {  // grad_output: grad - (grad * output.exp()).sum(dim, true)
     const Tensor output = output_.unpack(this);
@@ -289,7 +289,7 @@ void LogSoftmaxBackwardDataBackward0::release_saved() {
 // derivatives.yaml: convolution_backward_input
 variable_list ConvolutionBackwardInputBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(2);
   if (needs_input_grad(0)) {  // grad_output: convolution_nobias(grad, weight, stride, padding, dilation, transposed, output_padding, groups)
     const Tensor weight = weight_.unpack(this);
@@ -311,7 +311,7 @@ void ConvolutionBackwardInputBackward0::release_saved() {
 // derivatives.yaml: max_pool2d_backward
 variable_list MaxPool2dBackwardBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(2);
   if (needs_input_grad(0)) {  // grad_output: max_pool2d_gather(self, grad, kernel_size, stride, padding, dilation, ceil_mode)
     const Tensor self = self_.unpack(this);
@@ -331,7 +331,7 @@ void MaxPool2dBackwardBackward0::release_saved() {
 // derivatives.yaml: adaptive_avg_pool2d
 variable_list AdaptiveAvgPool2dBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(1);
   if (needs_input_grad(0)) {  // self: adaptive_avg_pool2d_backward(grad, self)
     const Tensor self = self_.unpack(this);
@@ -348,7 +348,7 @@ void AdaptiveAvgPool2dBackward0::release_saved() {
 // derivatives.yaml: prod
 variable_list ProdBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(1);
   if (needs_input_grad(0)) {  // self: prod_backward(grad, self, std::nullopt, false)
     const Tensor self = self_.unpack(this);
@@ -364,7 +364,7 @@ void ProdBackward0::release_saved() {
 
 // derivatives.yaml: cumsum
 variable_list CumsumBackward0::apply(variable_list&& grads) {
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(1);
   if (needs_input_grad(0)) {  // self: cumsum_backward(grad, dim)
     grad_inputs[0] = cumsum_backward(grad, dim);
@@ -375,7 +375,7 @@ variable_list CumsumBackward0::apply(variable_list&& grads) {
 // derivatives.yaml: scatter_add
 variable_list ScatterAddBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(3);
   if (needs_input_grad(0)) {  // self: grad
     grad_inputs[0] = grad;
@@ -395,7 +395,7 @@ void ScatterAddBackward0::release_saved() {
 // derivatives.yaml: masked_fill.Tensor
 variable_list MaskedFillBackward1::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(3);
   if (needs_input_grad(0)) {  // self: grad.masked_fill(mask, 0)
     const Tensor mask = mask_.unpack(this);
@@ -415,7 +415,7 @@ void MaskedFillBackward1::release_saved() {
 
 // derivatives.yaml: flip
 variable_list FlipBackward0::apply(variable_list&& grads) {
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(1);
   if (needs_input_grad(0)) {  // self: grad.flip(dims)
     grad_inputs[0] = grad.flip(dims);

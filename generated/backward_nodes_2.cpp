@@ -8,7 +8,7 @@ namespace dg::generated {
 
 // derivatives.yaml: sub.Scalar
 variable_list SubBackward1::apply(variable_list&& grads) {
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(1);
   if (needs_input_grad(0)) {  // self: grad
     grad_inputs[0] = grad;
@@ -19,7 +19,7 @@ variable_list SubBackward1::apply(variable_list&& grads) {
 // derivatives.yaml: mul.Tensor
 variable_list MulBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(2);
   if (needs_input_grad(0)) {  // self: grad * other
     const Tensor other = other_.unpack(this);
@@ -41,7 +41,7 @@ void MulBackward0::release_saved() {
 // derivatives.yaml: div.Tensor
 variable_list DivBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(2);
   if (needs_input_grad(0)) {  // self: grad / other
     const Tensor other = other_.unpack(this);
@@ -64,7 +64,7 @@ void DivBackward0::release_saved() {
 // derivatives.yaml: sin
 variable_list SinBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(1);
   if (needs_input_grad(0)) {  // self: sin_backward(grad, self)
     const Tensor self = self_.unpack(this);
@@ -81,7 +81,7 @@ void SinBackward0::release_saved() {
 // derivatives.yaml: abs
 variable_list AbsBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(1);
   if (needs_input_grad(0)) {  // self: grad * self.sign()
     const Tensor self = self_.unpack(this);
@@ -97,7 +97,7 @@ void AbsBackward0::release_saved() {
 
 // derivatives.yaml: transpose.int
 variable_list TransposeBackward0::apply(variable_list&& grads) {
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(1);
   if (needs_input_grad(0)) {  // self: grad.transpose(dim0, dim1)
     grad_inputs[0] = grad.transpose(dim0, dim1);
@@ -108,7 +108,7 @@ variable_list TransposeBackward0::apply(variable_list&& grads) {
 // derivatives.yaml: clamp_max
 variable_list ClampMaxBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(1);
   if (needs_input_grad(0)) {  // self: where(self.le(max), grad, zeros_like(grad))
     const Tensor self = self_.unpack(this);
@@ -125,7 +125,7 @@ void ClampMaxBackward0::release_saved() {
 // derivatives.yaml: maximum
 variable_list MaximumBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(2);
   if (needs_input_grad(0)) {  // self: where(self.lt(other), zeros_like(grad), where(self.eq(other), grad / 2, grad))
     const Tensor other = other_.unpack(this);
@@ -148,7 +148,7 @@ void MaximumBackward0::release_saved() {
 
 // derivatives.yaml: fmod.Scalar
 variable_list FmodBackward1::apply(variable_list&& grads) {
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(1);
   if (needs_input_grad(0)) {  // self: grad
     grad_inputs[0] = grad;
@@ -159,7 +159,7 @@ variable_list FmodBackward1::apply(variable_list&& grads) {
 // derivatives.yaml: embedding
 variable_list EmbeddingBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(2);
   if (needs_input_grad(0)) {  // weight: embedding_backward(grad, indices, weight.sizes()[0], padding_idx, scale_grad_by_freq, sparse)
     const Tensor indices = indices_.unpack(this);
@@ -176,7 +176,7 @@ void EmbeddingBackward0::release_saved() {
 // derivatives.yaml: max_pool2d
 variable_list MaxPool2dBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(1);
   if (needs_input_grad(0)) {  // self: max_pool2d_backward(grad, self, kernel_size, stride, padding, dilation, ceil_mode)
     const Tensor self = self_.unpack(this);
@@ -193,7 +193,7 @@ void MaxPool2dBackward0::release_saved() {
 // derivatives.yaml: amin
 variable_list AminBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(1);
   if (needs_input_grad(0)) {  // self: minmax_backward(grad, self, result, dim, keepdim)
     const Tensor result = result_.unpack(this);
@@ -211,7 +211,7 @@ void AminBackward0::release_saved() {
 
 // derivatives.yaml: tril
 variable_list TrilBackward0::apply(variable_list&& grads) {
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(1);
   if (needs_input_grad(0)) {  // self: grad.tril(diagonal)
     grad_inputs[0] = grad.tril(diagonal);

@@ -8,7 +8,7 @@ namespace dg::generated {
 
 // derivatives.yaml: mul.Scalar
 variable_list MulBackward1::apply(variable_list&& grads) {
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(1);
   if (needs_input_grad(0)) {  // self: grad * other
     grad_inputs[0] = grad * other;
@@ -19,7 +19,7 @@ variable_list MulBackward1::apply(variable_list&& grads) {
 // derivatives.yaml: log
 variable_list LogBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(1);
   if (needs_input_grad(0)) {  // self: grad / self
     const Tensor self = self_.unpack(this);
@@ -36,7 +36,7 @@ void LogBackward0::release_saved() {
 // derivatives.yaml: sigmoid
 variable_list SigmoidBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(1);
   if (needs_input_grad(0)) {  // self: sigmoid_backward(grad, result)
     const Tensor result = result_.unpack(this);
@@ -52,7 +52,7 @@ void SigmoidBackward0::release_saved() {
 
 // derivatives.yaml: select_backward
 variable_list SelectBackwardBackward0::apply(variable_list&& grads) {
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(1);
   if (needs_input_grad(0)) {  // grad_output: grad.select(dim, index)
     grad_inputs[0] = grad.select(dim, index);
@@ -62,7 +62,7 @@ variable_list SelectBackwardBackward0::apply(variable_list&& grads) {
 
 // derivatives.yaml: zero_
 variable_list ZeroBackward0::apply(variable_list&& grads) {
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(1);
   if (needs_input_grad(0)) {  // self: zeros_like(grad)
     grad_inputs[0] = zeros_like(grad);
@@ -72,7 +72,7 @@ variable_list ZeroBackward0::apply(variable_list&& grads) {
 
 // derivatives.yaml: as_strided_backward
 variable_list AsStridedBackwardBackward0::apply(variable_list&& grads) {
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(1);
   if (needs_input_grad(0)) {  // grad: as_strided_backward_adjoint(grad, input_sizes, input_strides, input_storage_offset, size, stride, storage_offset)
     grad_inputs[0] = as_strided_backward_adjoint(grad, input_sizes, input_strides, input_storage_offset, size, stride, storage_offset);
@@ -83,7 +83,7 @@ variable_list AsStridedBackwardBackward0::apply(variable_list&& grads) {
 // derivatives.yaml: tan
 variable_list TanBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(1);
   if (needs_input_grad(0)) {  // self: grad * (1 + result * result)
     const Tensor result = result_.unpack(this);
@@ -100,7 +100,7 @@ void TanBackward0::release_saved() {
 // derivatives.yaml: acos
 variable_list AcosBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(1);
   if (needs_input_grad(0)) {  // self: -grad * (1 - self * self).rsqrt()
     const Tensor self = self_.unpack(this);
@@ -117,7 +117,7 @@ void AcosBackward0::release_saved() {
 // derivatives.yaml: square
 variable_list SquareBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(1);
   if (needs_input_grad(0)) {  // self: 2 * grad * self
     const Tensor self = self_.unpack(this);
@@ -134,7 +134,7 @@ void SquareBackward0::release_saved() {
 // derivatives.yaml: elu
 variable_list EluBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(1);
   if (needs_input_grad(0)) {  // self: elu_backward(grad, alpha, scale, input_scale, false, self)
     const Tensor self = self_.unpack(this);
@@ -151,7 +151,7 @@ void EluBackward0::release_saved() {
 // derivatives.yaml: elu_backward
 variable_list EluBackwardBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(2);
   if (needs_input_grad(0)) {  // grad_output: elu_backward(grad, alpha, scale, input_scale, is_result, self_or_result)
     const Tensor self_or_result = self_or_result_.unpack(this);
@@ -174,7 +174,7 @@ void EluBackwardBackward0::release_saved() {
 // derivatives.yaml: silu
 variable_list SiluBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(1);
   if (needs_input_grad(0)) {  // self: silu_backward(grad, self)
     const Tensor self = self_.unpack(this);
@@ -191,7 +191,7 @@ void SiluBackward0::release_saved() {
 // derivatives.yaml: where.self
 variable_list WhereBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(3);
   if (needs_input_grad(1)) {  // self: where(condition, grad, zeros_like(grad))
     const Tensor condition = condition_.unpack(this);
@@ -212,7 +212,7 @@ void WhereBackward0::release_saved() {
 // derivatives.yaml: softmax.int
 variable_list SoftmaxBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(1);
   if (needs_input_grad(0)) {  // self: _softmax_backward_data(grad, result, dim)
     const Tensor result = result_.unpack(this);
@@ -229,7 +229,7 @@ void SoftmaxBackward0::release_saved() {
 // derivatives.yaml: _softmax_backward_data
 variable_list SoftmaxBackwardDataBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(2);
   if (needs_input_grad(0)) {  // grad_output: _softmax_backward_data(grad, output, dim)
     const Tensor output = output_.unpack(this);
@@ -252,7 +252,7 @@ void SoftmaxBackwardDataBackward0::release_saved() {
 // derivatives.yaml: max_pool2d_gather
 variable_list MaxPool2dGatherBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(2);
   if (needs_input_grad(1)) {  // source: max_pool2d_backward(grad, self, kernel_size, stride, padding, dilation, ceil_mode)
     const Tensor self = self_.unpack(this);
@@ -272,7 +272,7 @@ void MaxPool2dGatherBackward0::release_saved() {
 // derivatives.yaml: prod.dim_int
 variable_list ProdBackward1::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(1);
   if (needs_input_grad(0)) {  // self: prod_backward(grad, self, dim, keepdim)
     const Tensor self = self_.unpack(this);

@@ -8,7 +8,7 @@ namespace dg::generated {
 
 // derivatives.yaml: add.Scalar
 variable_list AddBackward1::apply(variable_list&& grads) {
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(1);
   if (needs_input_grad(0)) {  // self: grad
     grad_inputs[0] = grad;
@@ -19,7 +19,7 @@ variable_list AddBackward1::apply(variable_list&& grads) {
 // derivatives.yaml: relu
 variable_list ReluBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(1);
   if (needs_input_grad(0)) {  // self: threshold_backward(grad, result, 0)
     const Tensor result = result_.unpack(this);
@@ -36,7 +36,7 @@ void ReluBackward0::release_saved() {
 // derivatives.yaml: sqrt
 variable_list SqrtBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(1);
   if (needs_input_grad(0)) {  // self: grad / (2 * result)
     const Tensor result = result_.unpack(this);
@@ -53,7 +53,7 @@ void SqrtBackward0::release_saved() {
 // derivatives.yaml: sigmoid_backward
 variable_list SigmoidBackwardBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(2);
   if (needs_input_grad(0)) {  // grad_output: sigmoid_backward(grad, output)
     const Tensor output = output_.unpack(this);
@@ -76,7 +76,7 @@ void SigmoidBackwardBackward0::release_saved() {
 // derivatives.yaml: sin_backward
 variable_list SinBackwardBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(2);
   if (needs_input_grad(0)) {  // grad_output: sin_backward(grad, self)
     const Tensor self = self_.unpack(this);
@@ -99,7 +99,7 @@ void SinBackwardBackward0::release_saved() {
 // derivatives.yaml: mm
 variable_list MmBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(2);
   if (needs_input_grad(0)) {  // self: self.strides()[0] == 1 && self.strides()[1] == self.sizes()[0] && self.sizes()[0] > 1 ? mat2.mm(grad.t()).t() : grad.mm(mat2.t())
     const Tensor mat2 = mat2_.unpack(this);
@@ -120,7 +120,7 @@ void MmBackward0::release_saved() {
 
 // derivatives.yaml: view
 variable_list ViewBackward0::apply(variable_list&& grads) {
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(1);
   if (needs_input_grad(0)) {  // self: grad.reshape(self.sizes())
     grad_inputs[0] = grad.reshape(self_sizes);
@@ -130,7 +130,7 @@ variable_list ViewBackward0::apply(variable_list&& grads) {
 
 // derivatives.yaml: squeeze
 variable_list SqueezeBackward0::apply(variable_list&& grads) {
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(1);
   if (needs_input_grad(0)) {  // self: grad.reshape(self.sizes())
     grad_inputs[0] = grad.reshape(self_sizes);
@@ -141,7 +141,7 @@ variable_list SqueezeBackward0::apply(variable_list&& grads) {
 // derivatives.yaml: log2
 variable_list Log2Backward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(1);
   if (needs_input_grad(0)) {  // self: grad / (self * 0.6931471805599453)
     const Tensor self = self_.unpack(this);
@@ -157,7 +157,7 @@ void Log2Backward0::release_saved() {
 
 // derivatives.yaml: round
 variable_list RoundBackward0::apply(variable_list&& grads) {
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(1);
   if (needs_input_grad(0)) {  // self: zeros_like(grad)
     grad_inputs[0] = zeros_like(grad);
@@ -168,7 +168,7 @@ variable_list RoundBackward0::apply(variable_list&& grads) {
 // derivatives.yaml: clamp
 variable_list ClampBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(1);
   if (needs_input_grad(0)) {  // self: clamp_backward(grad, self, min, max)
     const Tensor self = self_.unpack(this);
@@ -185,7 +185,7 @@ void ClampBackward0::release_saved() {
 // derivatives.yaml: _nll_pick_backward
 variable_list NllPickBackwardBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(2);
   if (needs_input_grad(0)) {  // grad: _nll_pick(grad, target, ignore_index)
     const Tensor target = target_.unpack(this);
@@ -202,7 +202,7 @@ void NllPickBackwardBackward0::release_saved() {
 // derivatives.yaml: convolution_backward_weight
 variable_list ConvolutionBackwardWeightBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(2);
   if (needs_input_grad(0)) {  // grad_output: convolution_nobias(input, grad, stride, padding, dilation, transposed, output_padding, groups)
     const Tensor input = input_.unpack(this);
@@ -224,7 +224,7 @@ void ConvolutionBackwardWeightBackward0::release_saved() {
 // derivatives.yaml: index_add
 variable_list IndexAddBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(3);
   if (needs_input_grad(0)) {  // self: grad
     grad_inputs[0] = grad;
@@ -243,7 +243,7 @@ void IndexAddBackward0::release_saved() {
 
 // derivatives.yaml: triu
 variable_list TriuBackward0::apply(variable_list&& grads) {
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(1);
   if (needs_input_grad(0)) {  // self: grad.triu(diagonal)
     grad_inputs[0] = grad.triu(diagonal);

@@ -8,7 +8,7 @@ namespace dg::generated {
 
 // derivatives.yaml: add.Tensor
 variable_list AddBackward0::apply(variable_list&& grads) {
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(2);
   if (needs_input_grad(0)) {  // self: grad
     grad_inputs[0] = grad;
@@ -21,7 +21,7 @@ variable_list AddBackward0::apply(variable_list&& grads) {
 
 // derivatives.yaml: div.Scalar
 variable_list DivBackward1::apply(variable_list&& grads) {
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(1);
   if (needs_input_grad(0)) {  // self: grad / other
     grad_inputs[0] = grad / other;
@@ -32,7 +32,7 @@ variable_list DivBackward1::apply(variable_list&& grads) {
 // derivatives.yaml: pow.Tensor_Scalar
 variable_list PowBackward1::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(1);
   if (needs_input_grad(0)) {  // self: pow_backward(grad, self, exponent)
     const Tensor self = self_.unpack(this);
@@ -49,7 +49,7 @@ void PowBackward1::release_saved() {
 // derivatives.yaml: exp
 variable_list ExpBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(1);
   if (needs_input_grad(0)) {  // self: grad * result
     const Tensor result = result_.unpack(this);
@@ -66,7 +66,7 @@ void ExpBackward0::release_saved() {
 // derivatives.yaml: tanh
 variable_list TanhBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(1);
   if (needs_input_grad(0)) {  // self: tanh_backward(grad, result)
     const Tensor result = result_.unpack(this);
@@ -83,7 +83,7 @@ void TanhBackward0::release_saved() {
 // derivatives.yaml: threshold_backward
 variable_list ThresholdBackwardBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(2);
   if (needs_input_grad(0)) {  // grad_output: threshold_backward(grad, self, threshold)
     const Tensor self = self_.unpack(this);
@@ -102,7 +102,7 @@ void ThresholdBackwardBackward0::release_saved() {
 
 // derivatives.yaml: expand
 variable_list ExpandBackward0::apply(variable_list&& grads) {
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(1);
   if (needs_input_grad(0)) {  // self: grad.sum_to(self.sizes())
     grad_inputs[0] = grad.sum_to(self_sizes);
@@ -112,7 +112,7 @@ variable_list ExpandBackward0::apply(variable_list&& grads) {
 
 // derivatives.yaml: squeeze.dim
 variable_list SqueezeBackward1::apply(variable_list&& grads) {
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(1);
   if (needs_input_grad(0)) {  // self: grad.reshape(self.sizes())
     grad_inputs[0] = grad.reshape(self_sizes);
@@ -122,7 +122,7 @@ variable_list SqueezeBackward1::apply(variable_list&& grads) {
 
 // derivatives.yaml: unsqueeze
 variable_list UnsqueezeBackward0::apply(variable_list&& grads) {
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(1);
   if (needs_input_grad(0)) {  // self: grad.squeeze(dim)
     grad_inputs[0] = grad.squeeze(dim);
@@ -132,7 +132,7 @@ variable_list UnsqueezeBackward0::apply(variable_list&& grads) {
 
 // derivatives.yaml: select.int
 variable_list SelectBackward0::apply(variable_list&& grads) {
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(1);
   if (needs_input_grad(0)) {  // self: select_backward(grad, self.sizes(), dim, index)
     grad_inputs[0] = select_backward(grad, self_sizes, dim, index);
@@ -142,7 +142,7 @@ variable_list SelectBackward0::apply(variable_list&& grads) {
 
 // derivatives.yaml: permute
 variable_list PermuteBackward0::apply(variable_list&& grads) {
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(1);
   if (needs_input_grad(0)) {  // self: permute_backward(grad, dims)
     grad_inputs[0] = permute_backward(grad, dims);
@@ -152,7 +152,7 @@ variable_list PermuteBackward0::apply(variable_list&& grads) {
 
 // derivatives.yaml: as_strided_backward_adjoint
 variable_list AsStridedBackwardAdjointBackward0::apply(variable_list&& grads) {
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(1);
   if (needs_input_grad(0)) {  // grad: as_strided_backward(grad, input_sizes, input_strides, input_storage_offset, size, stride, storage_offset)
     grad_inputs[0] = as_strided_backward(grad, input_sizes, input_strides, input_storage_offset, size, stride, storage_offset);
@@ -163,7 +163,7 @@ variable_list AsStridedBackwardAdjointBackward0::apply(variable_list&& grads) {
 // derivatives.yaml: expm1
 variable_list Expm1Backward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(1);
   if (needs_input_grad(0)) {  // self: grad * (result + 1)
     const Tensor result = result_.unpack(this);
@@ -180,7 +180,7 @@ void Expm1Backward0::release_saved() {
 // derivatives.yaml: log1p
 variable_list Log1pBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(1);
   if (needs_input_grad(0)) {  // self: grad / (self + 1)
     const Tensor self = self_.unpack(this);
@@ -197,7 +197,7 @@ void Log1pBackward0::release_saved() {
 // derivatives.yaml: atan
 variable_list AtanBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(1);
   if (needs_input_grad(0)) {  // self: grad / (1 + self * self)
     const Tensor self = self_.unpack(this);
@@ -213,7 +213,7 @@ void AtanBackward0::release_saved() {
 
 // derivatives.yaml: ceil
 variable_list CeilBackward0::apply(variable_list&& grads) {
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(1);
   if (needs_input_grad(0)) {  // self: zeros_like(grad)
     grad_inputs[0] = zeros_like(grad);
@@ -223,7 +223,7 @@ variable_list CeilBackward0::apply(variable_list&& grads) {
 
 // derivatives.yaml: trunc
 variable_list TruncBackward0::apply(variable_list&& grads) {
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(1);
   if (needs_input_grad(0)) {  // self: zeros_like(grad)
     grad_inputs[0] = zeros_like(grad);
@@ -234,7 +234,7 @@ variable_list TruncBackward0::apply(variable_list&& grads) {
 // derivatives.yaml: leaky_relu_backward
 variable_list LeakyReluBackwardBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(2);
   if (needs_input_grad(0)) {  // grad_output: leaky_relu_backward(grad, self, negative_slope, self_is_result)
     const Tensor self = self_.unpack(this);
@@ -254,7 +254,7 @@ void LeakyReluBackwardBackward0::release_saved() {
 // derivatives.yaml: softplus
 variable_list SoftplusBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(1);
   if (needs_input_grad(0)) {  // self: softplus_backward(grad, self, beta, threshold)
     const Tensor self = self_.unpack(this);
@@ -271,7 +271,7 @@ void SoftplusBackward0::release_saved() {
 // derivatives.yaml: clamp_min
 variable_list ClampMinBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(1);
   if (needs_input_grad(0)) {  // self: where(self.ge(min), grad, zeros_like(grad))
     const Tensor self = self_.unpack(this);
@@ -288,7 +288,7 @@ void ClampMinBackward0::release_saved() {
 // derivatives.yaml: fmod.Tensor
 variable_list FmodBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(2);
   if (needs_input_grad(0)) {  // self: grad
     grad_inputs[0] = grad;
@@ -310,7 +310,7 @@ void FmodBackward0::release_saved() {
 // derivatives.yaml: _nll_pick
 variable_list NllPickBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(2);
   if (needs_input_grad(0)) {  // self: _nll_pick_backward(grad, target, self.sizes(), ignore_index)
     const Tensor target = target_.unpack(this);
@@ -327,7 +327,7 @@ void NllPickBackward0::release_saved() {
 // derivatives.yaml: embedding_backward
 variable_list EmbeddingBackwardBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(2);
   if (needs_input_grad(0)) {  // grad: _embedding_backward_adjoint(grad, indices, padding_idx, scale_grad_by_freq)
     const Tensor indices = indices_.unpack(this);
@@ -344,7 +344,7 @@ void EmbeddingBackwardBackward0::release_saved() {
 // derivatives.yaml: avg_pool2d
 variable_list AvgPool2dBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(1);
   if (needs_input_grad(0)) {  // self: avg_pool2d_backward(grad, self, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)
     const Tensor self = self_.unpack(this);
@@ -360,7 +360,7 @@ void AvgPool2dBackward0::release_saved() {
 
 // derivatives.yaml: adaptive_avg_pool2d_backward
 variable_list AdaptiveAvgPool2dBackwardBackward0::apply(variable_list&& grads) {
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(2);
   if (needs_input_grad(0)) {  // grad_output: adaptive_avg_pool2d(grad, std::vector<int64_t>(grad_output.sizes().end() - 2, grad_output.sizes().end()))
     grad_inputs[0] = adaptive_avg_pool2d(grad, std::vector<int64_t>(grad_output_sizes.end() - 2, grad_output_sizes.end()));
@@ -374,7 +374,7 @@ variable_list AdaptiveAvgPool2dBackwardBackward0::apply(variable_list&& grads) {
 // derivatives.yaml: amax
 variable_list AmaxBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(1);
   if (needs_input_grad(0)) {  // self: minmax_backward(grad, self, result, dim, keepdim)
     const Tensor result = result_.unpack(this);
@@ -393,7 +393,7 @@ void AmaxBackward0::release_saved() {
 // derivatives.yaml: index_select
 variable_list IndexSelectBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(2);
   if (needs_input_grad(0)) {  // self: zeros(self.sizes(), grad.options()).index_add(dim, index, grad)
     const Tensor index = index_.unpack(this);
@@ -410,7 +410,7 @@ void IndexSelectBackward0::release_saved() {
 // derivatives.yaml: gather
 variable_list GatherBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
-  [[maybe_unused]] const Tensor& grad = grads[0];
+  const Tensor& grad = grads[0];
   variable_list grad_inputs(2);
   if (needs_input_grad(0)) {  // self: zeros(self.sizes(), grad.options()).scatter_add(dim, index, grad)
     const Tensor index = index_.unpack(this);

@@ -3,13 +3,13 @@
 #include "dispatch.h"
 
 #include "ops/dispatch_support.h"
-#include "kernel_decls.h"
+#include "kernels/kernel_decls.h"
 
 namespace dg::dispatch {
 
 // ---- pow.Tensor_Tensor (ops.yaml) ------------------------------------------------
 namespace {
-using pow_Tensor_Tensor_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&);
+using pow_Tensor_Tensor_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&);
 constexpr pow_Tensor_Tensor_kernel pow_Tensor_Tensor_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::pow<float>, &cpu::pow<double>, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -18,7 +18,7 @@ constexpr pow_Tensor_Tensor_kernel pow_Tensor_Tensor_table[kNumDeviceTypes][kNum
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void pow_Tensor_Tensor_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& exponent) {
+void pow_Tensor_Tensor_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, const TensorBase& exponent) {
   const auto fn = detail::lookup_kernel(pow_Tensor_Tensor_table, "pow", out.device(), dtype,
                                         "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), detail::cast_for_compute(exponent, dtype));
@@ -57,7 +57,7 @@ const Tensor& pow_out(const Tensor& out, const Tensor& self, const Tensor& expon
 
 // ---- sign (ops.yaml) ------------------------------------------------
 namespace {
-using sign_kernel = void (*)(const Tensor&, const Tensor&);
+using sign_kernel = void (*)(const TensorBase&, const TensorBase&);
 constexpr sign_kernel sign_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::sign<float>, &cpu::sign<double>, &cpu::sign<int64_t>, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -66,7 +66,7 @@ constexpr sign_kernel sign_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void sign_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
+void sign_run(ScalarType dtype, const TensorBase& out, const TensorBase& self) {
   const auto fn = detail::lookup_kernel(sign_table, "sign", out.device(), dtype,
                                         "float32, float64, int64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype));
@@ -102,7 +102,7 @@ const Tensor& sign_out(const Tensor& out, const Tensor& self) {
 
 // ---- tanh_backward (ops.yaml) ------------------------------------------------
 namespace {
-using tanh_backward_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&);
+using tanh_backward_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&);
 constexpr tanh_backward_kernel tanh_backward_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::tanh_backward<float>, &cpu::tanh_backward<double>, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -111,7 +111,7 @@ constexpr tanh_backward_kernel tanh_backward_table[kNumDeviceTypes][kNumScalarTy
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void tanh_backward_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, const Tensor& output) {
+void tanh_backward_run(ScalarType dtype, const TensorBase& out, const TensorBase& grad_output, const TensorBase& output) {
   const auto fn = detail::lookup_kernel(tanh_backward_table, "tanh_backward", out.device(), dtype,
                                         "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(grad_output, dtype), detail::cast_for_compute(output, dtype));
@@ -129,7 +129,7 @@ Tensor tanh_backward(const Tensor& grad_output, const Tensor& output) {
 
 // ---- sum.dim_IntList (ops.yaml) ------------------------------------------------
 namespace {
-using sum_dim_IntList_kernel = void (*)(const Tensor&, const Tensor&, IntArrayRef, bool);
+using sum_dim_IntList_kernel = void (*)(const TensorBase&, const TensorBase&, IntArrayRef, bool);
 constexpr sum_dim_IntList_kernel sum_dim_IntList_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::sum_dim<float>, &cpu::sum_dim<double>, &cpu::sum_dim<int64_t>, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -138,7 +138,7 @@ constexpr sum_dim_IntList_kernel sum_dim_IntList_table[kNumDeviceTypes][kNumScal
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void sum_dim_IntList_run(ScalarType dtype, const Tensor& out, const Tensor& self, IntArrayRef dim, bool keepdim) {
+void sum_dim_IntList_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, IntArrayRef dim, bool keepdim) {
   const auto fn = detail::lookup_kernel(sum_dim_IntList_table, "sum", out.device(), dtype,
                                         "float32, float64, int64 (cuda also float16, bfloat16)");
   fn(out, self, dim, keepdim);
@@ -155,7 +155,7 @@ Tensor sum(const Tensor& self, IntArrayRef dim, bool keepdim) {
 
 // ---- clone (ops.yaml) ------------------------------------------------
 namespace {
-using clone_kernel = void (*)(const Tensor&, const Tensor&);
+using clone_kernel = void (*)(const TensorBase&, const TensorBase&);
 constexpr clone_kernel clone_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::clone<float>, &cpu::clone<double>, &cpu::clone<int64_t>, &cpu::clone<bool>, &cpu::clone<dg::Half>, &cpu::clone<dg::BFloat16>},
 #if defined(DG_WITH_CUDA)
@@ -164,7 +164,7 @@ constexpr clone_kernel clone_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void clone_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
+void clone_run(ScalarType dtype, const TensorBase& out, const TensorBase& self) {
   const auto fn = detail::lookup_kernel(clone_table, "clone", out.device(), dtype,
                                         "float32, float64, int64, bool, float16, bfloat16");
   fn(out, self);
@@ -181,7 +181,7 @@ Tensor clone(const Tensor& self) {
 
 // ---- sinh (ops.yaml) ------------------------------------------------
 namespace {
-using sinh_kernel = void (*)(const Tensor&, const Tensor&);
+using sinh_kernel = void (*)(const TensorBase&, const TensorBase&);
 constexpr sinh_kernel sinh_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::sinh<float>, &cpu::sinh<double>, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -190,7 +190,7 @@ constexpr sinh_kernel sinh_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void sinh_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
+void sinh_run(ScalarType dtype, const TensorBase& out, const TensorBase& self) {
   const auto fn = detail::lookup_kernel(sinh_table, "sinh", out.device(), dtype,
                                         "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype));
@@ -247,7 +247,7 @@ Tensor as_strided(const Tensor& self, IntArrayRef size, IntArrayRef stride, std:
 
 // ---- rsqrt (ops.yaml) ------------------------------------------------
 namespace {
-using rsqrt_kernel = void (*)(const Tensor&, const Tensor&);
+using rsqrt_kernel = void (*)(const TensorBase&, const TensorBase&);
 constexpr rsqrt_kernel rsqrt_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::rsqrt<float>, &cpu::rsqrt<double>, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -256,7 +256,7 @@ constexpr rsqrt_kernel rsqrt_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void rsqrt_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
+void rsqrt_run(ScalarType dtype, const TensorBase& out, const TensorBase& self) {
   const auto fn = detail::lookup_kernel(rsqrt_table, "rsqrt", out.device(), dtype,
                                         "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype));
@@ -292,7 +292,7 @@ const Tensor& rsqrt_out(const Tensor& out, const Tensor& self) {
 
 // ---- asin (ops.yaml) ------------------------------------------------
 namespace {
-using asin_kernel = void (*)(const Tensor&, const Tensor&);
+using asin_kernel = void (*)(const TensorBase&, const TensorBase&);
 constexpr asin_kernel asin_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::asin<float>, &cpu::asin<double>, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -301,7 +301,7 @@ constexpr asin_kernel asin_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void asin_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
+void asin_run(ScalarType dtype, const TensorBase& out, const TensorBase& self) {
   const auto fn = detail::lookup_kernel(asin_table, "asin", out.device(), dtype,
                                         "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype));
@@ -337,7 +337,7 @@ const Tensor& asin_out(const Tensor& out, const Tensor& self) {
 
 // ---- erf (ops.yaml) ------------------------------------------------
 namespace {
-using erf_kernel = void (*)(const Tensor&, const Tensor&);
+using erf_kernel = void (*)(const TensorBase&, const TensorBase&);
 constexpr erf_kernel erf_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::erf<float>, &cpu::erf<double>, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -346,7 +346,7 @@ constexpr erf_kernel erf_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void erf_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
+void erf_run(ScalarType dtype, const TensorBase& out, const TensorBase& self) {
   const auto fn = detail::lookup_kernel(erf_table, "erf", out.device(), dtype,
                                         "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype));
@@ -382,7 +382,7 @@ const Tensor& erf_out(const Tensor& out, const Tensor& self) {
 
 // ---- floor (ops.yaml) ------------------------------------------------
 namespace {
-using floor_kernel = void (*)(const Tensor&, const Tensor&);
+using floor_kernel = void (*)(const TensorBase&, const TensorBase&);
 constexpr floor_kernel floor_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::floor<float>, &cpu::floor<double>, &cpu::floor<int64_t>, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -391,7 +391,7 @@ constexpr floor_kernel floor_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void floor_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
+void floor_run(ScalarType dtype, const TensorBase& out, const TensorBase& self) {
   const auto fn = detail::lookup_kernel(floor_table, "floor", out.device(), dtype,
                                         "float32, float64, int64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype));
@@ -427,7 +427,7 @@ const Tensor& floor_out(const Tensor& out, const Tensor& self) {
 
 // ---- leaky_relu (ops.yaml) ------------------------------------------------
 namespace {
-using leaky_relu_kernel = void (*)(const Tensor&, const Tensor&, const Scalar&);
+using leaky_relu_kernel = void (*)(const TensorBase&, const TensorBase&, const Scalar&);
 constexpr leaky_relu_kernel leaky_relu_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::leaky_relu<float>, &cpu::leaky_relu<double>, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -436,7 +436,7 @@ constexpr leaky_relu_kernel leaky_relu_table[kNumDeviceTypes][kNumScalarTypes] =
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void leaky_relu_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& negative_slope) {
+void leaky_relu_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, const Scalar& negative_slope) {
   const auto fn = detail::lookup_kernel(leaky_relu_table, "leaky_relu", out.device(), dtype,
                                         "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), negative_slope);
@@ -472,7 +472,7 @@ const Tensor& leaky_relu_out(const Tensor& out, const Tensor& self, const Scalar
 
 // ---- gelu_backward (ops.yaml) ------------------------------------------------
 namespace {
-using gelu_backward_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&, std::string_view);
+using gelu_backward_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&, std::string_view);
 constexpr gelu_backward_kernel gelu_backward_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::gelu_backward<float>, &cpu::gelu_backward<double>, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -481,7 +481,7 @@ constexpr gelu_backward_kernel gelu_backward_table[kNumDeviceTypes][kNumScalarTy
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void gelu_backward_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, const Tensor& self, std::string_view approximate) {
+void gelu_backward_run(ScalarType dtype, const TensorBase& out, const TensorBase& grad_output, const TensorBase& self, std::string_view approximate) {
   const auto fn = detail::lookup_kernel(gelu_backward_table, "gelu_backward", out.device(), dtype,
                                         "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(grad_output, dtype), detail::cast_for_compute(self, dtype), approximate);
@@ -499,7 +499,7 @@ Tensor gelu_backward(const Tensor& grad_output, const Tensor& self, std::string_
 
 // ---- softplus_backward (ops.yaml) ------------------------------------------------
 namespace {
-using softplus_backward_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&, const Scalar&, const Scalar&);
+using softplus_backward_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&, const Scalar&, const Scalar&);
 constexpr softplus_backward_kernel softplus_backward_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::softplus_backward<float>, &cpu::softplus_backward<double>, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -508,7 +508,7 @@ constexpr softplus_backward_kernel softplus_backward_table[kNumDeviceTypes][kNum
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void softplus_backward_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, const Tensor& self, const Scalar& beta, const Scalar& threshold) {
+void softplus_backward_run(ScalarType dtype, const TensorBase& out, const TensorBase& grad_output, const TensorBase& self, const Scalar& beta, const Scalar& threshold) {
   const auto fn = detail::lookup_kernel(softplus_backward_table, "softplus_backward", out.device(), dtype,
                                         "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(grad_output, dtype), detail::cast_for_compute(self, dtype), beta, threshold);
@@ -526,7 +526,7 @@ Tensor softplus_backward(const Tensor& grad_output, const Tensor& self, const Sc
 
 // ---- gt.Scalar (ops.yaml) ------------------------------------------------
 namespace {
-using gt_Scalar_kernel = void (*)(const Tensor&, const Tensor&, const Scalar&);
+using gt_Scalar_kernel = void (*)(const TensorBase&, const TensorBase&, const Scalar&);
 constexpr gt_Scalar_kernel gt_Scalar_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::gt_scalar<float>, &cpu::gt_scalar<double>, &cpu::gt_scalar<int64_t>, &cpu::gt_scalar<bool>, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -535,7 +535,7 @@ constexpr gt_Scalar_kernel gt_Scalar_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void gt_Scalar_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& other) {
+void gt_Scalar_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, const Scalar& other) {
   const auto fn = detail::lookup_kernel(gt_Scalar_table, "gt", out.device(), dtype,
                                         "float32, float64, int64, bool (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), other);
@@ -566,7 +566,7 @@ const Tensor& gt_out(const Tensor& out, const Tensor& self, const Scalar& other)
 
 // ---- logical_or (ops.yaml) ------------------------------------------------
 namespace {
-using logical_or_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&);
+using logical_or_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&);
 constexpr logical_or_kernel logical_or_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::logical_or<float>, &cpu::logical_or<double>, &cpu::logical_or<int64_t>, &cpu::logical_or<bool>, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -575,7 +575,7 @@ constexpr logical_or_kernel logical_or_table[kNumDeviceTypes][kNumScalarTypes] =
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void logical_or_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
+void logical_or_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, const TensorBase& other) {
   const auto fn = detail::lookup_kernel(logical_or_table, "logical_or", out.device(), dtype,
                                         "float32, float64, int64, bool (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), detail::cast_for_compute(other, dtype));
@@ -608,7 +608,7 @@ const Tensor& logical_or_out(const Tensor& out, const Tensor& self, const Tensor
 
 // ---- logical_xor (ops.yaml) ------------------------------------------------
 namespace {
-using logical_xor_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&);
+using logical_xor_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&);
 constexpr logical_xor_kernel logical_xor_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::logical_xor<float>, &cpu::logical_xor<double>, &cpu::logical_xor<int64_t>, &cpu::logical_xor<bool>, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -617,7 +617,7 @@ constexpr logical_xor_kernel logical_xor_table[kNumDeviceTypes][kNumScalarTypes]
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void logical_xor_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
+void logical_xor_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, const TensorBase& other) {
   const auto fn = detail::lookup_kernel(logical_xor_table, "logical_xor", out.device(), dtype,
                                         "float32, float64, int64, bool (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), detail::cast_for_compute(other, dtype));
@@ -650,7 +650,7 @@ const Tensor& logical_xor_out(const Tensor& out, const Tensor& self, const Tenso
 
 // ---- log_sigmoid (ops.yaml) ------------------------------------------------
 namespace {
-using log_sigmoid_kernel = void (*)(const Tensor&, const Tensor&);
+using log_sigmoid_kernel = void (*)(const TensorBase&, const TensorBase&);
 constexpr log_sigmoid_kernel log_sigmoid_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::log_sigmoid<float>, &cpu::log_sigmoid<double>, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -659,7 +659,7 @@ constexpr log_sigmoid_kernel log_sigmoid_table[kNumDeviceTypes][kNumScalarTypes]
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void log_sigmoid_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
+void log_sigmoid_run(ScalarType dtype, const TensorBase& out, const TensorBase& self) {
   const auto fn = detail::lookup_kernel(log_sigmoid_table, "log_sigmoid", out.device(), dtype,
                                         "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype));
@@ -686,7 +686,7 @@ const Tensor& log_sigmoid_out(const Tensor& out, const Tensor& self) {
 
 // ---- _embedding_backward_adjoint (ops.yaml) ------------------------------------------------
 namespace {
-using _embedding_backward_adjoint_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&, int64_t, bool);
+using _embedding_backward_adjoint_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&, int64_t, bool);
 constexpr _embedding_backward_adjoint_kernel _embedding_backward_adjoint_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::embedding_backward_adjoint<float>, &cpu::embedding_backward_adjoint<double>, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -695,7 +695,7 @@ constexpr _embedding_backward_adjoint_kernel _embedding_backward_adjoint_table[k
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void _embedding_backward_adjoint_run(ScalarType dtype, const Tensor& out, const Tensor& grad_weight, const Tensor& indices, int64_t padding_idx, bool scale_grad_by_freq) {
+void _embedding_backward_adjoint_run(ScalarType dtype, const TensorBase& out, const TensorBase& grad_weight, const TensorBase& indices, int64_t padding_idx, bool scale_grad_by_freq) {
   const auto fn = detail::lookup_kernel(_embedding_backward_adjoint_table, "_embedding_backward_adjoint", out.device(), dtype,
                                         "float32, float64");
   fn(out, grad_weight, indices, padding_idx, scale_grad_by_freq);
@@ -713,7 +713,7 @@ Tensor _embedding_backward_adjoint(const Tensor& grad_weight, const Tensor& indi
 
 // ---- convolution_nobias (ops.yaml) ------------------------------------------------
 namespace {
-using convolution_nobias_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&, IntArrayRef, IntArrayRef, IntArrayRef, bool, IntArrayRef, int64_t);
+using convolution_nobias_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&, IntArrayRef, IntArrayRef, IntArrayRef, bool, IntArrayRef, int64_t);
 constexpr convolution_nobias_kernel convolution_nobias_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::convolution_nobias<float>, &cpu::convolution_nobias<double>, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -722,7 +722,7 @@ constexpr convolution_nobias_kernel convolution_nobias_table[kNumDeviceTypes][kN
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void convolution_nobias_run(ScalarType dtype, const Tensor& out, const Tensor& input, const Tensor& weight, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool transposed, IntArrayRef output_padding, int64_t groups) {
+void convolution_nobias_run(ScalarType dtype, const TensorBase& out, const TensorBase& input, const TensorBase& weight, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool transposed, IntArrayRef output_padding, int64_t groups) {
   const auto fn = detail::lookup_kernel(convolution_nobias_table, "convolution_nobias", out.device(), dtype,
                                         "float32, float64");
   fn(out, input, weight, stride, padding, dilation, transposed, output_padding, groups);
@@ -740,7 +740,7 @@ Tensor convolution_nobias(const Tensor& input, const Tensor& weight, IntArrayRef
 
 // ---- max_pool2d_indices (ops.yaml) ------------------------------------------------
 namespace {
-using max_pool2d_indices_kernel = void (*)(const Tensor&, const Tensor&, IntArrayRef, IntArrayRef, IntArrayRef, IntArrayRef, bool);
+using max_pool2d_indices_kernel = void (*)(const TensorBase&, const TensorBase&, IntArrayRef, IntArrayRef, IntArrayRef, IntArrayRef, bool);
 constexpr max_pool2d_indices_kernel max_pool2d_indices_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::max_pool2d_indices<float>, &cpu::max_pool2d_indices<double>, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -749,7 +749,7 @@ constexpr max_pool2d_indices_kernel max_pool2d_indices_table[kNumDeviceTypes][kN
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void max_pool2d_indices_run(ScalarType dtype, const Tensor& out, const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool ceil_mode) {
+void max_pool2d_indices_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool ceil_mode) {
   const auto fn = detail::lookup_kernel(max_pool2d_indices_table, "max_pool2d_indices", out.device(), dtype,
                                         "float32, float64");
   fn(out, self, kernel_size, stride, padding, dilation, ceil_mode);
@@ -766,7 +766,7 @@ Tensor max_pool2d_indices(const Tensor& self, IntArrayRef kernel_size, IntArrayR
 
 // ---- avg_pool2d_backward (ops.yaml) ------------------------------------------------
 namespace {
-using avg_pool2d_backward_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&, IntArrayRef, IntArrayRef, IntArrayRef, bool, bool, std::optional<int64_t>);
+using avg_pool2d_backward_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&, IntArrayRef, IntArrayRef, IntArrayRef, bool, bool, std::optional<int64_t>);
 constexpr avg_pool2d_backward_kernel avg_pool2d_backward_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::avg_pool2d_backward<float>, &cpu::avg_pool2d_backward<double>, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -775,7 +775,7 @@ constexpr avg_pool2d_backward_kernel avg_pool2d_backward_table[kNumDeviceTypes][
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void avg_pool2d_backward_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, bool ceil_mode, bool count_include_pad, std::optional<int64_t> divisor_override) {
+void avg_pool2d_backward_run(ScalarType dtype, const TensorBase& out, const TensorBase& grad_output, const TensorBase& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, bool ceil_mode, bool count_include_pad, std::optional<int64_t> divisor_override) {
   const auto fn = detail::lookup_kernel(avg_pool2d_backward_table, "avg_pool2d_backward", out.device(), dtype,
                                         "float32, float64");
   fn(out, grad_output, self, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override);
@@ -793,7 +793,7 @@ Tensor avg_pool2d_backward(const Tensor& grad_output, const Tensor& self, IntArr
 
 // ---- masked_fill.Scalar (ops.yaml) ------------------------------------------------
 namespace {
-using masked_fill_Scalar_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&, const Scalar&);
+using masked_fill_Scalar_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&, const Scalar&);
 constexpr masked_fill_Scalar_kernel masked_fill_Scalar_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::masked_fill<float>, &cpu::masked_fill<double>, &cpu::masked_fill<int64_t>, &cpu::masked_fill<bool>, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -802,7 +802,7 @@ constexpr masked_fill_Scalar_kernel masked_fill_Scalar_table[kNumDeviceTypes][kN
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void masked_fill_Scalar_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& mask, const Scalar& value) {
+void masked_fill_Scalar_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, const TensorBase& mask, const Scalar& value) {
   const auto fn = detail::lookup_kernel(masked_fill_Scalar_table, "masked_fill", out.device(), dtype,
                                         "float32, float64, int64, bool");
   fn(out, self, mask, value);

@@ -3,13 +3,13 @@
 #include "dispatch.h"
 
 #include "ops/dispatch_support.h"
-#include "kernel_decls.h"
+#include "kernels/kernel_decls.h"
 
 namespace dg::dispatch {
 
 // ---- sub.Tensor (ops.yaml) ------------------------------------------------
 namespace {
-using sub_Tensor_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&, const Scalar&);
+using sub_Tensor_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&, const Scalar&);
 constexpr sub_Tensor_kernel sub_Tensor_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::sub<float>, &cpu::sub<double>, &cpu::sub<int64_t>, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -18,7 +18,7 @@ constexpr sub_Tensor_kernel sub_Tensor_table[kNumDeviceTypes][kNumScalarTypes] =
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void sub_Tensor_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other, const Scalar& alpha) {
+void sub_Tensor_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, const TensorBase& other, const Scalar& alpha) {
   const auto fn = detail::lookup_kernel(sub_Tensor_table, "sub", out.device(), dtype,
                                         "float32, float64, int64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), detail::cast_for_compute(other, dtype), alpha);
@@ -57,7 +57,7 @@ const Tensor& sub_out(const Tensor& out, const Tensor& self, const Tensor& other
 
 // ---- neg (ops.yaml) ------------------------------------------------
 namespace {
-using neg_kernel = void (*)(const Tensor&, const Tensor&);
+using neg_kernel = void (*)(const TensorBase&, const TensorBase&);
 constexpr neg_kernel neg_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::neg<float>, &cpu::neg<double>, &cpu::neg<int64_t>, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -66,7 +66,7 @@ constexpr neg_kernel neg_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void neg_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
+void neg_run(ScalarType dtype, const TensorBase& out, const TensorBase& self) {
   const auto fn = detail::lookup_kernel(neg_table, "neg", out.device(), dtype,
                                         "float32, float64, int64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype));
@@ -102,7 +102,7 @@ const Tensor& neg_out(const Tensor& out, const Tensor& self) {
 
 // ---- cos (ops.yaml) ------------------------------------------------
 namespace {
-using cos_kernel = void (*)(const Tensor&, const Tensor&);
+using cos_kernel = void (*)(const TensorBase&, const TensorBase&);
 constexpr cos_kernel cos_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::cos<float>, &cpu::cos<double>, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -111,7 +111,7 @@ constexpr cos_kernel cos_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void cos_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
+void cos_run(ScalarType dtype, const TensorBase& out, const TensorBase& self) {
   const auto fn = detail::lookup_kernel(cos_table, "cos", out.device(), dtype,
                                         "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype));
@@ -147,7 +147,7 @@ const Tensor& cos_out(const Tensor& out, const Tensor& self) {
 
 // ---- reciprocal (ops.yaml) ------------------------------------------------
 namespace {
-using reciprocal_kernel = void (*)(const Tensor&, const Tensor&);
+using reciprocal_kernel = void (*)(const TensorBase&, const TensorBase&);
 constexpr reciprocal_kernel reciprocal_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::reciprocal<float>, &cpu::reciprocal<double>, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -156,7 +156,7 @@ constexpr reciprocal_kernel reciprocal_table[kNumDeviceTypes][kNumScalarTypes] =
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void reciprocal_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
+void reciprocal_run(ScalarType dtype, const TensorBase& out, const TensorBase& self) {
   const auto fn = detail::lookup_kernel(reciprocal_table, "reciprocal", out.device(), dtype,
                                         "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype));
@@ -192,7 +192,7 @@ const Tensor& reciprocal_out(const Tensor& out, const Tensor& self) {
 
 // ---- cos_backward (ops.yaml) ------------------------------------------------
 namespace {
-using cos_backward_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&);
+using cos_backward_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&);
 constexpr cos_backward_kernel cos_backward_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::cos_backward<float>, &cpu::cos_backward<double>, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -201,7 +201,7 @@ constexpr cos_backward_kernel cos_backward_table[kNumDeviceTypes][kNumScalarType
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void cos_backward_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, const Tensor& self) {
+void cos_backward_run(ScalarType dtype, const TensorBase& out, const TensorBase& grad_output, const TensorBase& self) {
   const auto fn = detail::lookup_kernel(cos_backward_table, "cos_backward", out.device(), dtype,
                                         "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(grad_output, dtype), detail::cast_for_compute(self, dtype));
@@ -219,7 +219,7 @@ Tensor cos_backward(const Tensor& grad_output, const Tensor& self) {
 
 // ---- sum (ops.yaml) ------------------------------------------------
 namespace {
-using sum_kernel = void (*)(const Tensor&, const Tensor&);
+using sum_kernel = void (*)(const TensorBase&, const TensorBase&);
 constexpr sum_kernel sum_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::sum<float>, &cpu::sum<double>, &cpu::sum<int64_t>, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -228,7 +228,7 @@ constexpr sum_kernel sum_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void sum_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
+void sum_run(ScalarType dtype, const TensorBase& out, const TensorBase& self) {
   const auto fn = detail::lookup_kernel(sum_table, "sum", out.device(), dtype,
                                         "float32, float64, int64 (cuda also float16, bfloat16)");
   fn(out, self);
@@ -245,7 +245,7 @@ Tensor sum(const Tensor& self) {
 
 // ---- bmm (ops.yaml) ------------------------------------------------
 namespace {
-using bmm_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&);
+using bmm_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&);
 constexpr bmm_kernel bmm_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::bmm<float>, &cpu::bmm<double>, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -254,7 +254,7 @@ constexpr bmm_kernel bmm_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void bmm_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& mat2) {
+void bmm_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, const TensorBase& mat2) {
   const auto fn = detail::lookup_kernel(bmm_table, "bmm", out.device(), dtype,
                                         "float32, float64 (cuda also float16, bfloat16)");
   fn(out, self, mat2);
@@ -272,7 +272,7 @@ Tensor bmm(const Tensor& self, const Tensor& mat2) {
 
 // ---- fill_.Scalar (ops.yaml) ------------------------------------------------
 namespace {
-using fill__Scalar_kernel = void (*)(const Tensor&, const Scalar&);
+using fill__Scalar_kernel = void (*)(const TensorBase&, const Scalar&);
 constexpr fill__Scalar_kernel fill__Scalar_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::fill_<float>, &cpu::fill_<double>, &cpu::fill_<int64_t>, &cpu::fill_<bool>, &cpu::fill_<dg::Half>, &cpu::fill_<dg::BFloat16>},
 #if defined(DG_WITH_CUDA)
@@ -281,7 +281,7 @@ constexpr fill__Scalar_kernel fill__Scalar_table[kNumDeviceTypes][kNumScalarType
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void fill__Scalar_run(ScalarType dtype, const Tensor& self, const Scalar& value) {
+void fill__Scalar_run(ScalarType dtype, const TensorBase& self, const Scalar& value) {
   const auto fn = detail::lookup_kernel(fill__Scalar_table, "fill_", self.device(), dtype,
                                         "float32, float64, int64, bool, float16, bfloat16");
   fn(self, value);
@@ -297,7 +297,7 @@ const Tensor& fill_(const Tensor& self, const Scalar& value) {
 
 // ---- copy_ (ops.yaml) ------------------------------------------------
 namespace {
-using copy__kernel = void (*)(const Tensor&, const Tensor&);
+using copy__kernel = void (*)(const TensorBase&, const TensorBase&);
 constexpr copy__kernel copy__table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::copy_<float>, &cpu::copy_<double>, &cpu::copy_<int64_t>, &cpu::copy_<bool>, &cpu::copy_<dg::Half>, &cpu::copy_<dg::BFloat16>},
 #if defined(DG_WITH_CUDA)
@@ -306,7 +306,7 @@ constexpr copy__kernel copy__table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void copy__run(ScalarType dtype, const Tensor& self, const Tensor& src) {
+void copy__run(ScalarType dtype, const TensorBase& self, const TensorBase& src) {
   const auto fn = detail::lookup_kernel(copy__table, "copy_", self.device(), dtype,
                                         "float32, float64, int64, bool, float16, bfloat16");
   fn(self, src);
@@ -324,7 +324,7 @@ const Tensor& copy_(const Tensor& self, const Tensor& src) {
 
 // ---- cosh (ops.yaml) ------------------------------------------------
 namespace {
-using cosh_kernel = void (*)(const Tensor&, const Tensor&);
+using cosh_kernel = void (*)(const TensorBase&, const TensorBase&);
 constexpr cosh_kernel cosh_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::cosh<float>, &cpu::cosh<double>, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -333,7 +333,7 @@ constexpr cosh_kernel cosh_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void cosh_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
+void cosh_run(ScalarType dtype, const TensorBase& out, const TensorBase& self) {
   const auto fn = detail::lookup_kernel(cosh_table, "cosh", out.device(), dtype,
                                         "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype));
@@ -369,7 +369,7 @@ const Tensor& cosh_out(const Tensor& out, const Tensor& self) {
 
 // ---- gelu (ops.yaml) ------------------------------------------------
 namespace {
-using gelu_kernel = void (*)(const Tensor&, const Tensor&, std::string_view);
+using gelu_kernel = void (*)(const TensorBase&, const TensorBase&, std::string_view);
 constexpr gelu_kernel gelu_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::gelu<float>, &cpu::gelu<double>, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -378,7 +378,7 @@ constexpr gelu_kernel gelu_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void gelu_run(ScalarType dtype, const Tensor& out, const Tensor& self, std::string_view approximate) {
+void gelu_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, std::string_view approximate) {
   const auto fn = detail::lookup_kernel(gelu_table, "gelu", out.device(), dtype,
                                         "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), approximate);
@@ -414,7 +414,7 @@ const Tensor& gelu_out(const Tensor& out, const Tensor& self, std::string_view a
 
 // ---- silu_backward (ops.yaml) ------------------------------------------------
 namespace {
-using silu_backward_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&);
+using silu_backward_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&);
 constexpr silu_backward_kernel silu_backward_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::silu_backward<float>, &cpu::silu_backward<double>, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -423,7 +423,7 @@ constexpr silu_backward_kernel silu_backward_table[kNumDeviceTypes][kNumScalarTy
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void silu_backward_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, const Tensor& self) {
+void silu_backward_run(ScalarType dtype, const TensorBase& out, const TensorBase& grad_output, const TensorBase& self) {
   const auto fn = detail::lookup_kernel(silu_backward_table, "silu_backward", out.device(), dtype,
                                         "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(grad_output, dtype), detail::cast_for_compute(self, dtype));
@@ -441,7 +441,7 @@ Tensor silu_backward(const Tensor& grad_output, const Tensor& self) {
 
 // ---- atan2 (ops.yaml) ------------------------------------------------
 namespace {
-using atan2_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&);
+using atan2_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&);
 constexpr atan2_kernel atan2_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::atan2<float>, &cpu::atan2<double>, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -450,7 +450,7 @@ constexpr atan2_kernel atan2_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void atan2_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
+void atan2_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, const TensorBase& other) {
   const auto fn = detail::lookup_kernel(atan2_table, "atan2", out.device(), dtype,
                                         "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), detail::cast_for_compute(other, dtype));
@@ -489,7 +489,7 @@ const Tensor& atan2_out(const Tensor& out, const Tensor& self, const Tensor& oth
 
 // ---- minimum (ops.yaml) ------------------------------------------------
 namespace {
-using minimum_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&);
+using minimum_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&);
 constexpr minimum_kernel minimum_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::minimum<float>, &cpu::minimum<double>, &cpu::minimum<int64_t>, &cpu::minimum<bool>, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -498,7 +498,7 @@ constexpr minimum_kernel minimum_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void minimum_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
+void minimum_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, const TensorBase& other) {
   const auto fn = detail::lookup_kernel(minimum_table, "minimum", out.device(), dtype,
                                         "float32, float64, int64, bool (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), detail::cast_for_compute(other, dtype));
@@ -527,7 +527,7 @@ const Tensor& minimum_out(const Tensor& out, const Tensor& self, const Tensor& o
 
 // ---- ge.Scalar (ops.yaml) ------------------------------------------------
 namespace {
-using ge_Scalar_kernel = void (*)(const Tensor&, const Tensor&, const Scalar&);
+using ge_Scalar_kernel = void (*)(const TensorBase&, const TensorBase&, const Scalar&);
 constexpr ge_Scalar_kernel ge_Scalar_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::ge_scalar<float>, &cpu::ge_scalar<double>, &cpu::ge_scalar<int64_t>, &cpu::ge_scalar<bool>, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -536,7 +536,7 @@ constexpr ge_Scalar_kernel ge_Scalar_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void ge_Scalar_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& other) {
+void ge_Scalar_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, const Scalar& other) {
   const auto fn = detail::lookup_kernel(ge_Scalar_table, "ge", out.device(), dtype,
                                         "float32, float64, int64, bool (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), other);
@@ -567,7 +567,7 @@ const Tensor& ge_out(const Tensor& out, const Tensor& self, const Scalar& other)
 
 // ---- logical_not (ops.yaml) ------------------------------------------------
 namespace {
-using logical_not_kernel = void (*)(const Tensor&, const Tensor&);
+using logical_not_kernel = void (*)(const TensorBase&, const TensorBase&);
 constexpr logical_not_kernel logical_not_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::logical_not<float>, &cpu::logical_not<double>, &cpu::logical_not<int64_t>, &cpu::logical_not<bool>, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -576,7 +576,7 @@ constexpr logical_not_kernel logical_not_table[kNumDeviceTypes][kNumScalarTypes]
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void logical_not_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
+void logical_not_run(ScalarType dtype, const TensorBase& out, const TensorBase& self) {
   const auto fn = detail::lookup_kernel(logical_not_table, "logical_not", out.device(), dtype,
                                         "float32, float64, int64, bool (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype));
@@ -607,7 +607,7 @@ const Tensor& logical_not_out(const Tensor& out, const Tensor& self) {
 
 // ---- log_softmax.int (ops.yaml) ------------------------------------------------
 namespace {
-using log_softmax_int_kernel = void (*)(const Tensor&, const Tensor&, int64_t);
+using log_softmax_int_kernel = void (*)(const TensorBase&, const TensorBase&, int64_t);
 constexpr log_softmax_int_kernel log_softmax_int_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::log_softmax<float>, &cpu::log_softmax<double>, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -616,7 +616,7 @@ constexpr log_softmax_int_kernel log_softmax_int_table[kNumDeviceTypes][kNumScal
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void log_softmax_int_run(ScalarType dtype, const Tensor& out, const Tensor& self, int64_t dim) {
+void log_softmax_int_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, int64_t dim) {
   const auto fn = detail::lookup_kernel(log_softmax_int_table, "log_softmax", out.device(), dtype,
                                         "float32, float64");
   fn(out, self, dim);
@@ -633,7 +633,7 @@ Tensor log_softmax(const Tensor& self, int64_t dim) {
 
 // ---- _log_softmax_backward_data (ops.yaml) ------------------------------------------------
 namespace {
-using _log_softmax_backward_data_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&, int64_t);
+using _log_softmax_backward_data_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&, int64_t);
 constexpr _log_softmax_backward_data_kernel _log_softmax_backward_data_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::log_softmax_backward_data<float>, &cpu::log_softmax_backward_data<double>, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -642,7 +642,7 @@ constexpr _log_softmax_backward_data_kernel _log_softmax_backward_data_table[kNu
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void _log_softmax_backward_data_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, const Tensor& output, int64_t dim) {
+void _log_softmax_backward_data_run(ScalarType dtype, const TensorBase& out, const TensorBase& grad_output, const TensorBase& output, int64_t dim) {
   const auto fn = detail::lookup_kernel(_log_softmax_backward_data_table, "_log_softmax_backward_data", out.device(), dtype,
                                         "float32, float64");
   fn(out, grad_output, output, dim);
@@ -660,7 +660,7 @@ Tensor _log_softmax_backward_data(const Tensor& grad_output, const Tensor& outpu
 
 // ---- convolution_backward_input (ops.yaml) ------------------------------------------------
 namespace {
-using convolution_backward_input_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&, IntArrayRef, IntArrayRef, IntArrayRef, IntArrayRef, bool, IntArrayRef, int64_t);
+using convolution_backward_input_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&, IntArrayRef, IntArrayRef, IntArrayRef, IntArrayRef, bool, IntArrayRef, int64_t);
 constexpr convolution_backward_input_kernel convolution_backward_input_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::convolution_backward_input<float>, &cpu::convolution_backward_input<double>, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -669,7 +669,7 @@ constexpr convolution_backward_input_kernel convolution_backward_input_table[kNu
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void convolution_backward_input_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, const Tensor& weight, IntArrayRef input_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool transposed, IntArrayRef output_padding, int64_t groups) {
+void convolution_backward_input_run(ScalarType dtype, const TensorBase& out, const TensorBase& grad_output, const TensorBase& weight, IntArrayRef input_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool transposed, IntArrayRef output_padding, int64_t groups) {
   const auto fn = detail::lookup_kernel(convolution_backward_input_table, "convolution_backward_input", out.device(), dtype,
                                         "float32, float64");
   fn(out, grad_output, weight, input_size, stride, padding, dilation, transposed, output_padding, groups);
@@ -687,7 +687,7 @@ Tensor convolution_backward_input(const Tensor& grad_output, const Tensor& weigh
 
 // ---- max_pool2d_backward (ops.yaml) ------------------------------------------------
 namespace {
-using max_pool2d_backward_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&, IntArrayRef, IntArrayRef, IntArrayRef, IntArrayRef, bool);
+using max_pool2d_backward_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&, IntArrayRef, IntArrayRef, IntArrayRef, IntArrayRef, bool);
 constexpr max_pool2d_backward_kernel max_pool2d_backward_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::max_pool2d_backward<float>, &cpu::max_pool2d_backward<double>, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -696,7 +696,7 @@ constexpr max_pool2d_backward_kernel max_pool2d_backward_table[kNumDeviceTypes][
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void max_pool2d_backward_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool ceil_mode) {
+void max_pool2d_backward_run(ScalarType dtype, const TensorBase& out, const TensorBase& grad_output, const TensorBase& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool ceil_mode) {
   const auto fn = detail::lookup_kernel(max_pool2d_backward_table, "max_pool2d_backward", out.device(), dtype,
                                         "float32, float64");
   fn(out, grad_output, self, kernel_size, stride, padding, dilation, ceil_mode);
@@ -714,7 +714,7 @@ Tensor max_pool2d_backward(const Tensor& grad_output, const Tensor& self, IntArr
 
 // ---- adaptive_avg_pool2d (ops.yaml) ------------------------------------------------
 namespace {
-using adaptive_avg_pool2d_kernel = void (*)(const Tensor&, const Tensor&, IntArrayRef);
+using adaptive_avg_pool2d_kernel = void (*)(const TensorBase&, const TensorBase&, IntArrayRef);
 constexpr adaptive_avg_pool2d_kernel adaptive_avg_pool2d_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::adaptive_avg_pool2d<float>, &cpu::adaptive_avg_pool2d<double>, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -723,7 +723,7 @@ constexpr adaptive_avg_pool2d_kernel adaptive_avg_pool2d_table[kNumDeviceTypes][
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void adaptive_avg_pool2d_run(ScalarType dtype, const Tensor& out, const Tensor& self, IntArrayRef output_size) {
+void adaptive_avg_pool2d_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, IntArrayRef output_size) {
   const auto fn = detail::lookup_kernel(adaptive_avg_pool2d_table, "adaptive_avg_pool2d", out.device(), dtype,
                                         "float32, float64");
   fn(out, self, output_size);
@@ -740,7 +740,7 @@ Tensor adaptive_avg_pool2d(const Tensor& self, IntArrayRef output_size) {
 
 // ---- prod (ops.yaml) ------------------------------------------------
 namespace {
-using prod_kernel = void (*)(const Tensor&, const Tensor&);
+using prod_kernel = void (*)(const TensorBase&, const TensorBase&);
 constexpr prod_kernel prod_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::prod<float>, &cpu::prod<double>, &cpu::prod<int64_t>, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -749,7 +749,7 @@ constexpr prod_kernel prod_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void prod_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
+void prod_run(ScalarType dtype, const TensorBase& out, const TensorBase& self) {
   const auto fn = detail::lookup_kernel(prod_table, "prod", out.device(), dtype,
                                         "float32, float64, int64");
   fn(out, self);
@@ -766,7 +766,7 @@ Tensor prod(const Tensor& self) {
 
 // ---- cumsum (ops.yaml) ------------------------------------------------
 namespace {
-using cumsum_kernel = void (*)(const Tensor&, const Tensor&, int64_t);
+using cumsum_kernel = void (*)(const TensorBase&, const TensorBase&, int64_t);
 constexpr cumsum_kernel cumsum_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::cumsum<float>, &cpu::cumsum<double>, &cpu::cumsum<int64_t>, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -775,7 +775,7 @@ constexpr cumsum_kernel cumsum_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void cumsum_run(ScalarType dtype, const Tensor& out, const Tensor& self, int64_t dim) {
+void cumsum_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, int64_t dim) {
   const auto fn = detail::lookup_kernel(cumsum_table, "cumsum", out.device(), dtype,
                                         "float32, float64, int64");
   fn(out, self, dim);
@@ -792,7 +792,7 @@ Tensor cumsum(const Tensor& self, int64_t dim) {
 
 // ---- scatter_add (ops.yaml) ------------------------------------------------
 namespace {
-using scatter_add_kernel = void (*)(const Tensor&, const Tensor&, int64_t, const Tensor&, const Tensor&);
+using scatter_add_kernel = void (*)(const TensorBase&, const TensorBase&, int64_t, const TensorBase&, const TensorBase&);
 constexpr scatter_add_kernel scatter_add_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::scatter_add<float>, &cpu::scatter_add<double>, &cpu::scatter_add<int64_t>, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -801,7 +801,7 @@ constexpr scatter_add_kernel scatter_add_table[kNumDeviceTypes][kNumScalarTypes]
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void scatter_add_run(ScalarType dtype, const Tensor& out, const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src) {
+void scatter_add_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, int64_t dim, const TensorBase& index, const TensorBase& src) {
   const auto fn = detail::lookup_kernel(scatter_add_table, "scatter_add", out.device(), dtype,
                                         "float32, float64, int64");
   fn(out, self, dim, index, src);
@@ -831,7 +831,7 @@ const Tensor& scatter_add_(const Tensor& self, int64_t dim, const Tensor& index,
 
 // ---- masked_fill.Tensor (ops.yaml) ------------------------------------------------
 namespace {
-using masked_fill_Tensor_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&, const Tensor&);
+using masked_fill_Tensor_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&, const TensorBase&);
 constexpr masked_fill_Tensor_kernel masked_fill_Tensor_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::masked_fill_tensor<float>, &cpu::masked_fill_tensor<double>, &cpu::masked_fill_tensor<int64_t>, &cpu::masked_fill_tensor<bool>, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -840,7 +840,7 @@ constexpr masked_fill_Tensor_kernel masked_fill_Tensor_table[kNumDeviceTypes][kN
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void masked_fill_Tensor_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& mask, const Tensor& value) {
+void masked_fill_Tensor_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, const TensorBase& mask, const TensorBase& value) {
   const auto fn = detail::lookup_kernel(masked_fill_Tensor_table, "masked_fill", out.device(), dtype,
                                         "float32, float64, int64, bool");
   fn(out, self, mask, value);
@@ -870,7 +870,7 @@ const Tensor& masked_fill_(const Tensor& self, const Tensor& mask, const Tensor&
 
 // ---- flip (ops.yaml) ------------------------------------------------
 namespace {
-using flip_kernel = void (*)(const Tensor&, const Tensor&, IntArrayRef);
+using flip_kernel = void (*)(const TensorBase&, const TensorBase&, IntArrayRef);
 constexpr flip_kernel flip_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::flip<float>, &cpu::flip<double>, &cpu::flip<int64_t>, &cpu::flip<bool>, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -879,7 +879,7 @@ constexpr flip_kernel flip_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void flip_run(ScalarType dtype, const Tensor& out, const Tensor& self, IntArrayRef dims) {
+void flip_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, IntArrayRef dims) {
   const auto fn = detail::lookup_kernel(flip_table, "flip", out.device(), dtype,
                                         "float32, float64, int64, bool");
   fn(out, self, dims);

@@ -3,13 +3,13 @@
 #include "dispatch.h"
 
 #include "ops/dispatch_support.h"
-#include "kernel_decls.h"
+#include "kernels/kernel_decls.h"
 
 namespace dg::dispatch {
 
 // ---- sub.Scalar (ops.yaml) ------------------------------------------------
 namespace {
-using sub_Scalar_kernel = void (*)(const Tensor&, const Tensor&, const Scalar&, const Scalar&);
+using sub_Scalar_kernel = void (*)(const TensorBase&, const TensorBase&, const Scalar&, const Scalar&);
 constexpr sub_Scalar_kernel sub_Scalar_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::sub_scalar<float>, &cpu::sub_scalar<double>, &cpu::sub_scalar<int64_t>, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -18,7 +18,7 @@ constexpr sub_Scalar_kernel sub_Scalar_table[kNumDeviceTypes][kNumScalarTypes] =
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void sub_Scalar_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& other, const Scalar& alpha) {
+void sub_Scalar_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, const Scalar& other, const Scalar& alpha) {
   const auto fn = detail::lookup_kernel(sub_Scalar_table, "sub", out.device(), dtype,
                                         "float32, float64, int64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), other, alpha);
@@ -54,7 +54,7 @@ const Tensor& sub_out(const Tensor& out, const Tensor& self, const Scalar& other
 
 // ---- mul.Tensor (ops.yaml) ------------------------------------------------
 namespace {
-using mul_Tensor_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&);
+using mul_Tensor_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&);
 constexpr mul_Tensor_kernel mul_Tensor_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::mul<float>, &cpu::mul<double>, &cpu::mul<int64_t>, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -63,7 +63,7 @@ constexpr mul_Tensor_kernel mul_Tensor_table[kNumDeviceTypes][kNumScalarTypes] =
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void mul_Tensor_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
+void mul_Tensor_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, const TensorBase& other) {
   const auto fn = detail::lookup_kernel(mul_Tensor_table, "mul", out.device(), dtype,
                                         "float32, float64, int64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), detail::cast_for_compute(other, dtype));
@@ -102,7 +102,7 @@ const Tensor& mul_out(const Tensor& out, const Tensor& self, const Tensor& other
 
 // ---- div.Tensor (ops.yaml) ------------------------------------------------
 namespace {
-using div_Tensor_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&);
+using div_Tensor_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&);
 constexpr div_Tensor_kernel div_Tensor_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::div<float>, &cpu::div<double>, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -111,7 +111,7 @@ constexpr div_Tensor_kernel div_Tensor_table[kNumDeviceTypes][kNumScalarTypes] =
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void div_Tensor_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
+void div_Tensor_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, const TensorBase& other) {
   const auto fn = detail::lookup_kernel(div_Tensor_table, "div", out.device(), dtype,
                                         "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), detail::cast_for_compute(other, dtype));
@@ -150,7 +150,7 @@ const Tensor& div_out(const Tensor& out, const Tensor& self, const Tensor& other
 
 // ---- sin (ops.yaml) ------------------------------------------------
 namespace {
-using sin_kernel = void (*)(const Tensor&, const Tensor&);
+using sin_kernel = void (*)(const TensorBase&, const TensorBase&);
 constexpr sin_kernel sin_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::sin<float>, &cpu::sin<double>, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -159,7 +159,7 @@ constexpr sin_kernel sin_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void sin_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
+void sin_run(ScalarType dtype, const TensorBase& out, const TensorBase& self) {
   const auto fn = detail::lookup_kernel(sin_table, "sin", out.device(), dtype,
                                         "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype));
@@ -195,7 +195,7 @@ const Tensor& sin_out(const Tensor& out, const Tensor& self) {
 
 // ---- abs (ops.yaml) ------------------------------------------------
 namespace {
-using abs_kernel = void (*)(const Tensor&, const Tensor&);
+using abs_kernel = void (*)(const TensorBase&, const TensorBase&);
 constexpr abs_kernel abs_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::abs<float>, &cpu::abs<double>, &cpu::abs<int64_t>, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -204,7 +204,7 @@ constexpr abs_kernel abs_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void abs_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
+void abs_run(ScalarType dtype, const TensorBase& out, const TensorBase& self) {
   const auto fn = detail::lookup_kernel(abs_table, "abs", out.device(), dtype,
                                         "float32, float64, int64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype));
@@ -247,7 +247,7 @@ Tensor transpose(const Tensor& self, int64_t dim0, int64_t dim1) {
 
 // ---- clamp_max (ops.yaml) ------------------------------------------------
 namespace {
-using clamp_max_kernel = void (*)(const Tensor&, const Tensor&, const Scalar&);
+using clamp_max_kernel = void (*)(const TensorBase&, const TensorBase&, const Scalar&);
 constexpr clamp_max_kernel clamp_max_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::clamp_max<float>, &cpu::clamp_max<double>, &cpu::clamp_max<int64_t>, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -256,7 +256,7 @@ constexpr clamp_max_kernel clamp_max_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void clamp_max_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& max) {
+void clamp_max_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, const Scalar& max) {
   const auto fn = detail::lookup_kernel(clamp_max_table, "clamp_max", out.device(), dtype,
                                         "float32, float64, int64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), max);
@@ -292,7 +292,7 @@ const Tensor& clamp_max_out(const Tensor& out, const Tensor& self, const Scalar&
 
 // ---- maximum (ops.yaml) ------------------------------------------------
 namespace {
-using maximum_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&);
+using maximum_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&);
 constexpr maximum_kernel maximum_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::maximum<float>, &cpu::maximum<double>, &cpu::maximum<int64_t>, &cpu::maximum<bool>, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -301,7 +301,7 @@ constexpr maximum_kernel maximum_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void maximum_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
+void maximum_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, const TensorBase& other) {
   const auto fn = detail::lookup_kernel(maximum_table, "maximum", out.device(), dtype,
                                         "float32, float64, int64, bool (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), detail::cast_for_compute(other, dtype));
@@ -330,7 +330,7 @@ const Tensor& maximum_out(const Tensor& out, const Tensor& self, const Tensor& o
 
 // ---- fmod.Scalar (ops.yaml) ------------------------------------------------
 namespace {
-using fmod_Scalar_kernel = void (*)(const Tensor&, const Tensor&, const Scalar&);
+using fmod_Scalar_kernel = void (*)(const TensorBase&, const TensorBase&, const Scalar&);
 constexpr fmod_Scalar_kernel fmod_Scalar_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::fmod_scalar<float>, &cpu::fmod_scalar<double>, &cpu::fmod_scalar<int64_t>, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -339,7 +339,7 @@ constexpr fmod_Scalar_kernel fmod_Scalar_table[kNumDeviceTypes][kNumScalarTypes]
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void fmod_Scalar_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& other) {
+void fmod_Scalar_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, const Scalar& other) {
   const auto fn = detail::lookup_kernel(fmod_Scalar_table, "fmod", out.device(), dtype,
                                         "float32, float64, int64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), other);
@@ -375,7 +375,7 @@ const Tensor& fmod_out(const Tensor& out, const Tensor& self, const Scalar& othe
 
 // ---- eq.Scalar (ops.yaml) ------------------------------------------------
 namespace {
-using eq_Scalar_kernel = void (*)(const Tensor&, const Tensor&, const Scalar&);
+using eq_Scalar_kernel = void (*)(const TensorBase&, const TensorBase&, const Scalar&);
 constexpr eq_Scalar_kernel eq_Scalar_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::eq_scalar<float>, &cpu::eq_scalar<double>, &cpu::eq_scalar<int64_t>, &cpu::eq_scalar<bool>, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -384,7 +384,7 @@ constexpr eq_Scalar_kernel eq_Scalar_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void eq_Scalar_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& other) {
+void eq_Scalar_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, const Scalar& other) {
   const auto fn = detail::lookup_kernel(eq_Scalar_table, "eq", out.device(), dtype,
                                         "float32, float64, int64, bool (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), other);
@@ -415,7 +415,7 @@ const Tensor& eq_out(const Tensor& out, const Tensor& self, const Scalar& other)
 
 // ---- ne.Scalar (ops.yaml) ------------------------------------------------
 namespace {
-using ne_Scalar_kernel = void (*)(const Tensor&, const Tensor&, const Scalar&);
+using ne_Scalar_kernel = void (*)(const TensorBase&, const TensorBase&, const Scalar&);
 constexpr ne_Scalar_kernel ne_Scalar_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::ne_scalar<float>, &cpu::ne_scalar<double>, &cpu::ne_scalar<int64_t>, &cpu::ne_scalar<bool>, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -424,7 +424,7 @@ constexpr ne_Scalar_kernel ne_Scalar_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void ne_Scalar_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& other) {
+void ne_Scalar_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, const Scalar& other) {
   const auto fn = detail::lookup_kernel(ne_Scalar_table, "ne", out.device(), dtype,
                                         "float32, float64, int64, bool (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), other);
@@ -455,7 +455,7 @@ const Tensor& ne_out(const Tensor& out, const Tensor& self, const Scalar& other)
 
 // ---- le.Scalar (ops.yaml) ------------------------------------------------
 namespace {
-using le_Scalar_kernel = void (*)(const Tensor&, const Tensor&, const Scalar&);
+using le_Scalar_kernel = void (*)(const TensorBase&, const TensorBase&, const Scalar&);
 constexpr le_Scalar_kernel le_Scalar_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::le_scalar<float>, &cpu::le_scalar<double>, &cpu::le_scalar<int64_t>, &cpu::le_scalar<bool>, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -464,7 +464,7 @@ constexpr le_Scalar_kernel le_Scalar_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void le_Scalar_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& other) {
+void le_Scalar_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, const Scalar& other) {
   const auto fn = detail::lookup_kernel(le_Scalar_table, "le", out.device(), dtype,
                                         "float32, float64, int64, bool (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), other);
@@ -495,7 +495,7 @@ const Tensor& le_out(const Tensor& out, const Tensor& self, const Scalar& other)
 
 // ---- embedding (ops.yaml) ------------------------------------------------
 namespace {
-using embedding_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&, int64_t, bool, bool);
+using embedding_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&, int64_t, bool, bool);
 constexpr embedding_kernel embedding_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::embedding<float>, &cpu::embedding<double>, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -504,7 +504,7 @@ constexpr embedding_kernel embedding_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void embedding_run(ScalarType dtype, const Tensor& out, const Tensor& weight, const Tensor& indices, int64_t padding_idx, bool scale_grad_by_freq, bool sparse) {
+void embedding_run(ScalarType dtype, const TensorBase& out, const TensorBase& weight, const TensorBase& indices, int64_t padding_idx, bool scale_grad_by_freq, bool sparse) {
   const auto fn = detail::lookup_kernel(embedding_table, "embedding", out.device(), dtype,
                                         "float32, float64");
   fn(out, weight, indices, padding_idx, scale_grad_by_freq, sparse);
@@ -522,7 +522,7 @@ Tensor embedding(const Tensor& weight, const Tensor& indices, int64_t padding_id
 
 // ---- max_pool2d (ops.yaml) ------------------------------------------------
 namespace {
-using max_pool2d_kernel = void (*)(const Tensor&, const Tensor&, IntArrayRef, IntArrayRef, IntArrayRef, IntArrayRef, bool);
+using max_pool2d_kernel = void (*)(const TensorBase&, const TensorBase&, IntArrayRef, IntArrayRef, IntArrayRef, IntArrayRef, bool);
 constexpr max_pool2d_kernel max_pool2d_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::max_pool2d<float>, &cpu::max_pool2d<double>, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -531,7 +531,7 @@ constexpr max_pool2d_kernel max_pool2d_table[kNumDeviceTypes][kNumScalarTypes] =
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void max_pool2d_run(ScalarType dtype, const Tensor& out, const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool ceil_mode) {
+void max_pool2d_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool ceil_mode) {
   const auto fn = detail::lookup_kernel(max_pool2d_table, "max_pool2d", out.device(), dtype,
                                         "float32, float64");
   fn(out, self, kernel_size, stride, padding, dilation, ceil_mode);
@@ -548,7 +548,7 @@ Tensor max_pool2d(const Tensor& self, IntArrayRef kernel_size, IntArrayRef strid
 
 // ---- amin (ops.yaml) ------------------------------------------------
 namespace {
-using amin_kernel = void (*)(const Tensor&, const Tensor&, IntArrayRef, bool);
+using amin_kernel = void (*)(const TensorBase&, const TensorBase&, IntArrayRef, bool);
 constexpr amin_kernel amin_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::amin<float>, &cpu::amin<double>, &cpu::amin<int64_t>, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -557,7 +557,7 @@ constexpr amin_kernel amin_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void amin_run(ScalarType dtype, const Tensor& out, const Tensor& self, IntArrayRef dim, bool keepdim) {
+void amin_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, IntArrayRef dim, bool keepdim) {
   const auto fn = detail::lookup_kernel(amin_table, "amin", out.device(), dtype,
                                         "float32, float64, int64");
   fn(out, self, dim, keepdim);
@@ -574,7 +574,7 @@ Tensor amin(const Tensor& self, IntArrayRef dim, bool keepdim) {
 
 // ---- tril (ops.yaml) ------------------------------------------------
 namespace {
-using tril_kernel = void (*)(const Tensor&, const Tensor&, int64_t);
+using tril_kernel = void (*)(const TensorBase&, const TensorBase&, int64_t);
 constexpr tril_kernel tril_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::tril<float>, &cpu::tril<double>, &cpu::tril<int64_t>, &cpu::tril<bool>, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -583,7 +583,7 @@ constexpr tril_kernel tril_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void tril_run(ScalarType dtype, const Tensor& out, const Tensor& self, int64_t diagonal) {
+void tril_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, int64_t diagonal) {
   const auto fn = detail::lookup_kernel(tril_table, "tril", out.device(), dtype,
                                         "float32, float64, int64, bool");
   fn(out, self, diagonal);

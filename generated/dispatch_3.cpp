@@ -3,13 +3,13 @@
 #include "dispatch.h"
 
 #include "ops/dispatch_support.h"
-#include "kernel_decls.h"
+#include "kernels/kernel_decls.h"
 
 namespace dg::dispatch {
 
 // ---- mul.Scalar (ops.yaml) ------------------------------------------------
 namespace {
-using mul_Scalar_kernel = void (*)(const Tensor&, const Tensor&, const Scalar&);
+using mul_Scalar_kernel = void (*)(const TensorBase&, const TensorBase&, const Scalar&);
 constexpr mul_Scalar_kernel mul_Scalar_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::mul_scalar<float>, &cpu::mul_scalar<double>, &cpu::mul_scalar<int64_t>, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -18,7 +18,7 @@ constexpr mul_Scalar_kernel mul_Scalar_table[kNumDeviceTypes][kNumScalarTypes] =
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void mul_Scalar_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& other) {
+void mul_Scalar_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, const Scalar& other) {
   const auto fn = detail::lookup_kernel(mul_Scalar_table, "mul", out.device(), dtype,
                                         "float32, float64, int64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), other);
@@ -54,7 +54,7 @@ const Tensor& mul_out(const Tensor& out, const Tensor& self, const Scalar& other
 
 // ---- log (ops.yaml) ------------------------------------------------
 namespace {
-using log_kernel = void (*)(const Tensor&, const Tensor&);
+using log_kernel = void (*)(const TensorBase&, const TensorBase&);
 constexpr log_kernel log_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::log<float>, &cpu::log<double>, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -63,7 +63,7 @@ constexpr log_kernel log_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void log_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
+void log_run(ScalarType dtype, const TensorBase& out, const TensorBase& self) {
   const auto fn = detail::lookup_kernel(log_table, "log", out.device(), dtype,
                                         "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype));
@@ -99,7 +99,7 @@ const Tensor& log_out(const Tensor& out, const Tensor& self) {
 
 // ---- sigmoid (ops.yaml) ------------------------------------------------
 namespace {
-using sigmoid_kernel = void (*)(const Tensor&, const Tensor&);
+using sigmoid_kernel = void (*)(const TensorBase&, const TensorBase&);
 constexpr sigmoid_kernel sigmoid_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::sigmoid<float>, &cpu::sigmoid<double>, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -108,7 +108,7 @@ constexpr sigmoid_kernel sigmoid_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void sigmoid_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
+void sigmoid_run(ScalarType dtype, const TensorBase& out, const TensorBase& self) {
   const auto fn = detail::lookup_kernel(sigmoid_table, "sigmoid", out.device(), dtype,
                                         "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype));
@@ -144,7 +144,7 @@ const Tensor& sigmoid_out(const Tensor& out, const Tensor& self) {
 
 // ---- select_backward (ops.yaml) ------------------------------------------------
 namespace {
-using select_backward_kernel = void (*)(const Tensor&, const Tensor&, IntArrayRef, int64_t, int64_t);
+using select_backward_kernel = void (*)(const TensorBase&, const TensorBase&, IntArrayRef, int64_t, int64_t);
 constexpr select_backward_kernel select_backward_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::select_backward<float>, &cpu::select_backward<double>, &cpu::select_backward<int64_t>, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -153,7 +153,7 @@ constexpr select_backward_kernel select_backward_table[kNumDeviceTypes][kNumScal
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void select_backward_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, IntArrayRef input_sizes, int64_t dim, int64_t index) {
+void select_backward_run(ScalarType dtype, const TensorBase& out, const TensorBase& grad_output, IntArrayRef input_sizes, int64_t dim, int64_t index) {
   const auto fn = detail::lookup_kernel(select_backward_table, "select_backward", out.device(), dtype,
                                         "float32, float64, int64");
   fn(out, grad_output, input_sizes, dim, index);
@@ -170,7 +170,7 @@ Tensor select_backward(const Tensor& grad_output, IntArrayRef input_sizes, int64
 
 // ---- zero_ (ops.yaml) ------------------------------------------------
 namespace {
-using zero__kernel = void (*)(const Tensor&);
+using zero__kernel = void (*)(const TensorBase&);
 constexpr zero__kernel zero__table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::zero_<float>, &cpu::zero_<double>, &cpu::zero_<int64_t>, &cpu::zero_<bool>, &cpu::zero_<dg::Half>, &cpu::zero_<dg::BFloat16>},
 #if defined(DG_WITH_CUDA)
@@ -179,7 +179,7 @@ constexpr zero__kernel zero__table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void zero__run(ScalarType dtype, const Tensor& self) {
+void zero__run(ScalarType dtype, const TensorBase& self) {
   const auto fn = detail::lookup_kernel(zero__table, "zero_", self.device(), dtype,
                                         "float32, float64, int64, bool, float16, bfloat16");
   fn(self);
@@ -195,7 +195,7 @@ const Tensor& zero_(const Tensor& self) {
 
 // ---- as_strided_backward (ops.yaml) ------------------------------------------------
 namespace {
-using as_strided_backward_kernel = void (*)(const Tensor&, const Tensor&, IntArrayRef, IntArrayRef, int64_t, IntArrayRef, IntArrayRef, int64_t);
+using as_strided_backward_kernel = void (*)(const TensorBase&, const TensorBase&, IntArrayRef, IntArrayRef, int64_t, IntArrayRef, IntArrayRef, int64_t);
 constexpr as_strided_backward_kernel as_strided_backward_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::as_strided_backward<float>, &cpu::as_strided_backward<double>, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -204,7 +204,7 @@ constexpr as_strided_backward_kernel as_strided_backward_table[kNumDeviceTypes][
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void as_strided_backward_run(ScalarType dtype, const Tensor& out, const Tensor& grad, IntArrayRef input_sizes, IntArrayRef input_strides, int64_t input_storage_offset, IntArrayRef size, IntArrayRef stride, int64_t storage_offset) {
+void as_strided_backward_run(ScalarType dtype, const TensorBase& out, const TensorBase& grad, IntArrayRef input_sizes, IntArrayRef input_strides, int64_t input_storage_offset, IntArrayRef size, IntArrayRef stride, int64_t storage_offset) {
   const auto fn = detail::lookup_kernel(as_strided_backward_table, "as_strided_backward", out.device(), dtype,
                                         "float32, float64");
   fn(out, grad, input_sizes, input_strides, input_storage_offset, size, stride, storage_offset);
@@ -221,7 +221,7 @@ Tensor as_strided_backward(const Tensor& grad, IntArrayRef input_sizes, IntArray
 
 // ---- tan (ops.yaml) ------------------------------------------------
 namespace {
-using tan_kernel = void (*)(const Tensor&, const Tensor&);
+using tan_kernel = void (*)(const TensorBase&, const TensorBase&);
 constexpr tan_kernel tan_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::tan<float>, &cpu::tan<double>, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -230,7 +230,7 @@ constexpr tan_kernel tan_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void tan_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
+void tan_run(ScalarType dtype, const TensorBase& out, const TensorBase& self) {
   const auto fn = detail::lookup_kernel(tan_table, "tan", out.device(), dtype,
                                         "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype));
@@ -266,7 +266,7 @@ const Tensor& tan_out(const Tensor& out, const Tensor& self) {
 
 // ---- acos (ops.yaml) ------------------------------------------------
 namespace {
-using acos_kernel = void (*)(const Tensor&, const Tensor&);
+using acos_kernel = void (*)(const TensorBase&, const TensorBase&);
 constexpr acos_kernel acos_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::acos<float>, &cpu::acos<double>, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -275,7 +275,7 @@ constexpr acos_kernel acos_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void acos_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
+void acos_run(ScalarType dtype, const TensorBase& out, const TensorBase& self) {
   const auto fn = detail::lookup_kernel(acos_table, "acos", out.device(), dtype,
                                         "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype));
@@ -311,7 +311,7 @@ const Tensor& acos_out(const Tensor& out, const Tensor& self) {
 
 // ---- square (ops.yaml) ------------------------------------------------
 namespace {
-using square_kernel = void (*)(const Tensor&, const Tensor&);
+using square_kernel = void (*)(const TensorBase&, const TensorBase&);
 constexpr square_kernel square_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::square<float>, &cpu::square<double>, &cpu::square<int64_t>, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -320,7 +320,7 @@ constexpr square_kernel square_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void square_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
+void square_run(ScalarType dtype, const TensorBase& out, const TensorBase& self) {
   const auto fn = detail::lookup_kernel(square_table, "square", out.device(), dtype,
                                         "float32, float64, int64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype));
@@ -356,7 +356,7 @@ const Tensor& square_out(const Tensor& out, const Tensor& self) {
 
 // ---- elu (ops.yaml) ------------------------------------------------
 namespace {
-using elu_kernel = void (*)(const Tensor&, const Tensor&, const Scalar&, const Scalar&, const Scalar&);
+using elu_kernel = void (*)(const TensorBase&, const TensorBase&, const Scalar&, const Scalar&, const Scalar&);
 constexpr elu_kernel elu_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::elu<float>, &cpu::elu<double>, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -365,7 +365,7 @@ constexpr elu_kernel elu_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void elu_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& alpha, const Scalar& scale, const Scalar& input_scale) {
+void elu_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, const Scalar& alpha, const Scalar& scale, const Scalar& input_scale) {
   const auto fn = detail::lookup_kernel(elu_table, "elu", out.device(), dtype,
                                         "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), alpha, scale, input_scale);
@@ -401,7 +401,7 @@ const Tensor& elu_out(const Tensor& out, const Tensor& self, const Scalar& alpha
 
 // ---- elu_backward (ops.yaml) ------------------------------------------------
 namespace {
-using elu_backward_kernel = void (*)(const Tensor&, const Tensor&, const Scalar&, const Scalar&, const Scalar&, bool, const Tensor&);
+using elu_backward_kernel = void (*)(const TensorBase&, const TensorBase&, const Scalar&, const Scalar&, const Scalar&, bool, const TensorBase&);
 constexpr elu_backward_kernel elu_backward_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::elu_backward<float>, &cpu::elu_backward<double>, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -410,7 +410,7 @@ constexpr elu_backward_kernel elu_backward_table[kNumDeviceTypes][kNumScalarType
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void elu_backward_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, const Scalar& alpha, const Scalar& scale, const Scalar& input_scale, bool is_result, const Tensor& self_or_result) {
+void elu_backward_run(ScalarType dtype, const TensorBase& out, const TensorBase& grad_output, const Scalar& alpha, const Scalar& scale, const Scalar& input_scale, bool is_result, const TensorBase& self_or_result) {
   const auto fn = detail::lookup_kernel(elu_backward_table, "elu_backward", out.device(), dtype,
                                         "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(grad_output, dtype), alpha, scale, input_scale, is_result, detail::cast_for_compute(self_or_result, dtype));
@@ -428,7 +428,7 @@ Tensor elu_backward(const Tensor& grad_output, const Scalar& alpha, const Scalar
 
 // ---- silu (ops.yaml) ------------------------------------------------
 namespace {
-using silu_kernel = void (*)(const Tensor&, const Tensor&);
+using silu_kernel = void (*)(const TensorBase&, const TensorBase&);
 constexpr silu_kernel silu_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::silu<float>, &cpu::silu<double>, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -437,7 +437,7 @@ constexpr silu_kernel silu_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void silu_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
+void silu_run(ScalarType dtype, const TensorBase& out, const TensorBase& self) {
   const auto fn = detail::lookup_kernel(silu_table, "silu", out.device(), dtype,
                                         "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype));
@@ -473,7 +473,7 @@ const Tensor& silu_out(const Tensor& out, const Tensor& self) {
 
 // ---- eq.Tensor (ops.yaml) ------------------------------------------------
 namespace {
-using eq_Tensor_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&);
+using eq_Tensor_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&);
 constexpr eq_Tensor_kernel eq_Tensor_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::eq<float>, &cpu::eq<double>, &cpu::eq<int64_t>, &cpu::eq<bool>, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -482,7 +482,7 @@ constexpr eq_Tensor_kernel eq_Tensor_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void eq_Tensor_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
+void eq_Tensor_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, const TensorBase& other) {
   const auto fn = detail::lookup_kernel(eq_Tensor_table, "eq", out.device(), dtype,
                                         "float32, float64, int64, bool (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), detail::cast_for_compute(other, dtype));
@@ -515,7 +515,7 @@ const Tensor& eq_out(const Tensor& out, const Tensor& self, const Tensor& other)
 
 // ---- lt.Scalar (ops.yaml) ------------------------------------------------
 namespace {
-using lt_Scalar_kernel = void (*)(const Tensor&, const Tensor&, const Scalar&);
+using lt_Scalar_kernel = void (*)(const TensorBase&, const TensorBase&, const Scalar&);
 constexpr lt_Scalar_kernel lt_Scalar_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::lt_scalar<float>, &cpu::lt_scalar<double>, &cpu::lt_scalar<int64_t>, &cpu::lt_scalar<bool>, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -524,7 +524,7 @@ constexpr lt_Scalar_kernel lt_Scalar_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void lt_Scalar_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& other) {
+void lt_Scalar_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, const Scalar& other) {
   const auto fn = detail::lookup_kernel(lt_Scalar_table, "lt", out.device(), dtype,
                                         "float32, float64, int64, bool (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), other);
@@ -555,7 +555,7 @@ const Tensor& lt_out(const Tensor& out, const Tensor& self, const Scalar& other)
 
 // ---- le.Tensor (ops.yaml) ------------------------------------------------
 namespace {
-using le_Tensor_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&);
+using le_Tensor_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&);
 constexpr le_Tensor_kernel le_Tensor_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::le<float>, &cpu::le<double>, &cpu::le<int64_t>, &cpu::le<bool>, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -564,7 +564,7 @@ constexpr le_Tensor_kernel le_Tensor_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void le_Tensor_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
+void le_Tensor_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, const TensorBase& other) {
   const auto fn = detail::lookup_kernel(le_Tensor_table, "le", out.device(), dtype,
                                         "float32, float64, int64, bool (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), detail::cast_for_compute(other, dtype));
@@ -597,7 +597,7 @@ const Tensor& le_out(const Tensor& out, const Tensor& self, const Tensor& other)
 
 // ---- gt.Tensor (ops.yaml) ------------------------------------------------
 namespace {
-using gt_Tensor_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&);
+using gt_Tensor_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&);
 constexpr gt_Tensor_kernel gt_Tensor_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::gt<float>, &cpu::gt<double>, &cpu::gt<int64_t>, &cpu::gt<bool>, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -606,7 +606,7 @@ constexpr gt_Tensor_kernel gt_Tensor_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void gt_Tensor_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
+void gt_Tensor_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, const TensorBase& other) {
   const auto fn = detail::lookup_kernel(gt_Tensor_table, "gt", out.device(), dtype,
                                         "float32, float64, int64, bool (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), detail::cast_for_compute(other, dtype));
@@ -639,7 +639,7 @@ const Tensor& gt_out(const Tensor& out, const Tensor& self, const Tensor& other)
 
 // ---- where.self (ops.yaml) ------------------------------------------------
 namespace {
-using where_self_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&, const Tensor&);
+using where_self_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&, const TensorBase&);
 constexpr where_self_kernel where_self_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::where<float>, &cpu::where<double>, &cpu::where<int64_t>, &cpu::where<bool>, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -648,7 +648,7 @@ constexpr where_self_kernel where_self_table[kNumDeviceTypes][kNumScalarTypes] =
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void where_self_run(ScalarType dtype, const Tensor& out, const Tensor& condition, const Tensor& self, const Tensor& other) {
+void where_self_run(ScalarType dtype, const TensorBase& out, const TensorBase& condition, const TensorBase& self, const TensorBase& other) {
   const auto fn = detail::lookup_kernel(where_self_table, "where", out.device(), dtype,
                                         "float32, float64, int64, bool (cuda also float16, bfloat16)");
   fn(out, condition, detail::cast_for_compute(self, dtype), detail::cast_for_compute(other, dtype));
@@ -679,7 +679,7 @@ const Tensor& where_out(const Tensor& out, const Tensor& condition, const Tensor
 
 // ---- softmax.int (ops.yaml) ------------------------------------------------
 namespace {
-using softmax_int_kernel = void (*)(const Tensor&, const Tensor&, int64_t);
+using softmax_int_kernel = void (*)(const TensorBase&, const TensorBase&, int64_t);
 constexpr softmax_int_kernel softmax_int_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::softmax<float>, &cpu::softmax<double>, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -688,7 +688,7 @@ constexpr softmax_int_kernel softmax_int_table[kNumDeviceTypes][kNumScalarTypes]
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void softmax_int_run(ScalarType dtype, const Tensor& out, const Tensor& self, int64_t dim) {
+void softmax_int_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, int64_t dim) {
   const auto fn = detail::lookup_kernel(softmax_int_table, "softmax", out.device(), dtype,
                                         "float32, float64");
   fn(out, self, dim);
@@ -705,7 +705,7 @@ Tensor softmax(const Tensor& self, int64_t dim) {
 
 // ---- _softmax_backward_data (ops.yaml) ------------------------------------------------
 namespace {
-using _softmax_backward_data_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&, int64_t);
+using _softmax_backward_data_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&, int64_t);
 constexpr _softmax_backward_data_kernel _softmax_backward_data_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::softmax_backward_data<float>, &cpu::softmax_backward_data<double>, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -714,7 +714,7 @@ constexpr _softmax_backward_data_kernel _softmax_backward_data_table[kNumDeviceT
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void _softmax_backward_data_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, const Tensor& output, int64_t dim) {
+void _softmax_backward_data_run(ScalarType dtype, const TensorBase& out, const TensorBase& grad_output, const TensorBase& output, int64_t dim) {
   const auto fn = detail::lookup_kernel(_softmax_backward_data_table, "_softmax_backward_data", out.device(), dtype,
                                         "float32, float64");
   fn(out, grad_output, output, dim);
@@ -732,7 +732,7 @@ Tensor _softmax_backward_data(const Tensor& grad_output, const Tensor& output, i
 
 // ---- max_pool2d_gather (ops.yaml) ------------------------------------------------
 namespace {
-using max_pool2d_gather_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&, IntArrayRef, IntArrayRef, IntArrayRef, IntArrayRef, bool);
+using max_pool2d_gather_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&, IntArrayRef, IntArrayRef, IntArrayRef, IntArrayRef, bool);
 constexpr max_pool2d_gather_kernel max_pool2d_gather_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::max_pool2d_gather<float>, &cpu::max_pool2d_gather<double>, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -741,7 +741,7 @@ constexpr max_pool2d_gather_kernel max_pool2d_gather_table[kNumDeviceTypes][kNum
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void max_pool2d_gather_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& source, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool ceil_mode) {
+void max_pool2d_gather_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, const TensorBase& source, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool ceil_mode) {
   const auto fn = detail::lookup_kernel(max_pool2d_gather_table, "max_pool2d_gather", out.device(), dtype,
                                         "float32, float64");
   fn(out, self, source, kernel_size, stride, padding, dilation, ceil_mode);
@@ -759,7 +759,7 @@ Tensor max_pool2d_gather(const Tensor& self, const Tensor& source, IntArrayRef k
 
 // ---- prod.dim_int (ops.yaml) ------------------------------------------------
 namespace {
-using prod_dim_int_kernel = void (*)(const Tensor&, const Tensor&, int64_t, bool);
+using prod_dim_int_kernel = void (*)(const TensorBase&, const TensorBase&, int64_t, bool);
 constexpr prod_dim_int_kernel prod_dim_int_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::prod_dim<float>, &cpu::prod_dim<double>, &cpu::prod_dim<int64_t>, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -768,7 +768,7 @@ constexpr prod_dim_int_kernel prod_dim_int_table[kNumDeviceTypes][kNumScalarType
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void prod_dim_int_run(ScalarType dtype, const Tensor& out, const Tensor& self, int64_t dim, bool keepdim) {
+void prod_dim_int_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, int64_t dim, bool keepdim) {
   const auto fn = detail::lookup_kernel(prod_dim_int_table, "prod", out.device(), dtype,
                                         "float32, float64, int64");
   fn(out, self, dim, keepdim);

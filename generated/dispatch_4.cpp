@@ -3,13 +3,13 @@
 #include "dispatch.h"
 
 #include "ops/dispatch_support.h"
-#include "kernel_decls.h"
+#include "kernels/kernel_decls.h"
 
 namespace dg::dispatch {
 
 // ---- add.Scalar (ops.yaml) ------------------------------------------------
 namespace {
-using add_Scalar_kernel = void (*)(const Tensor&, const Tensor&, const Scalar&, const Scalar&);
+using add_Scalar_kernel = void (*)(const TensorBase&, const TensorBase&, const Scalar&, const Scalar&);
 constexpr add_Scalar_kernel add_Scalar_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::add_scalar<float>, &cpu::add_scalar<double>, &cpu::add_scalar<int64_t>, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -18,7 +18,7 @@ constexpr add_Scalar_kernel add_Scalar_table[kNumDeviceTypes][kNumScalarTypes] =
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void add_Scalar_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& other, const Scalar& alpha) {
+void add_Scalar_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, const Scalar& other, const Scalar& alpha) {
   const auto fn = detail::lookup_kernel(add_Scalar_table, "add", out.device(), dtype,
                                         "float32, float64, int64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), other, alpha);
@@ -54,7 +54,7 @@ const Tensor& add_out(const Tensor& out, const Tensor& self, const Scalar& other
 
 // ---- relu (ops.yaml) ------------------------------------------------
 namespace {
-using relu_kernel = void (*)(const Tensor&, const Tensor&);
+using relu_kernel = void (*)(const TensorBase&, const TensorBase&);
 constexpr relu_kernel relu_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::relu<float>, &cpu::relu<double>, &cpu::relu<int64_t>, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -63,7 +63,7 @@ constexpr relu_kernel relu_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void relu_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
+void relu_run(ScalarType dtype, const TensorBase& out, const TensorBase& self) {
   const auto fn = detail::lookup_kernel(relu_table, "relu", out.device(), dtype,
                                         "float32, float64, int64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype));
@@ -99,7 +99,7 @@ const Tensor& relu_out(const Tensor& out, const Tensor& self) {
 
 // ---- sqrt (ops.yaml) ------------------------------------------------
 namespace {
-using sqrt_kernel = void (*)(const Tensor&, const Tensor&);
+using sqrt_kernel = void (*)(const TensorBase&, const TensorBase&);
 constexpr sqrt_kernel sqrt_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::sqrt<float>, &cpu::sqrt<double>, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -108,7 +108,7 @@ constexpr sqrt_kernel sqrt_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void sqrt_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
+void sqrt_run(ScalarType dtype, const TensorBase& out, const TensorBase& self) {
   const auto fn = detail::lookup_kernel(sqrt_table, "sqrt", out.device(), dtype,
                                         "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype));
@@ -144,7 +144,7 @@ const Tensor& sqrt_out(const Tensor& out, const Tensor& self) {
 
 // ---- sigmoid_backward (ops.yaml) ------------------------------------------------
 namespace {
-using sigmoid_backward_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&);
+using sigmoid_backward_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&);
 constexpr sigmoid_backward_kernel sigmoid_backward_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::sigmoid_backward<float>, &cpu::sigmoid_backward<double>, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -153,7 +153,7 @@ constexpr sigmoid_backward_kernel sigmoid_backward_table[kNumDeviceTypes][kNumSc
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void sigmoid_backward_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, const Tensor& output) {
+void sigmoid_backward_run(ScalarType dtype, const TensorBase& out, const TensorBase& grad_output, const TensorBase& output) {
   const auto fn = detail::lookup_kernel(sigmoid_backward_table, "sigmoid_backward", out.device(), dtype,
                                         "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(grad_output, dtype), detail::cast_for_compute(output, dtype));
@@ -171,7 +171,7 @@ Tensor sigmoid_backward(const Tensor& grad_output, const Tensor& output) {
 
 // ---- sin_backward (ops.yaml) ------------------------------------------------
 namespace {
-using sin_backward_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&);
+using sin_backward_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&);
 constexpr sin_backward_kernel sin_backward_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::sin_backward<float>, &cpu::sin_backward<double>, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -180,7 +180,7 @@ constexpr sin_backward_kernel sin_backward_table[kNumDeviceTypes][kNumScalarType
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void sin_backward_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, const Tensor& self) {
+void sin_backward_run(ScalarType dtype, const TensorBase& out, const TensorBase& grad_output, const TensorBase& self) {
   const auto fn = detail::lookup_kernel(sin_backward_table, "sin_backward", out.device(), dtype,
                                         "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(grad_output, dtype), detail::cast_for_compute(self, dtype));
@@ -198,7 +198,7 @@ Tensor sin_backward(const Tensor& grad_output, const Tensor& self) {
 
 // ---- mm (ops.yaml) ------------------------------------------------
 namespace {
-using mm_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&);
+using mm_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&);
 constexpr mm_kernel mm_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::mm<float>, &cpu::mm<double>, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -207,7 +207,7 @@ constexpr mm_kernel mm_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void mm_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& mat2) {
+void mm_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, const TensorBase& mat2) {
   const auto fn = detail::lookup_kernel(mm_table, "mm", out.device(), dtype,
                                         "float32, float64 (cuda also float16, bfloat16)");
   fn(out, self, mat2);
@@ -239,7 +239,7 @@ Tensor squeeze(const Tensor& self) {
 
 // ---- log2 (ops.yaml) ------------------------------------------------
 namespace {
-using log2_kernel = void (*)(const Tensor&, const Tensor&);
+using log2_kernel = void (*)(const TensorBase&, const TensorBase&);
 constexpr log2_kernel log2_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::log2<float>, &cpu::log2<double>, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -248,7 +248,7 @@ constexpr log2_kernel log2_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void log2_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
+void log2_run(ScalarType dtype, const TensorBase& out, const TensorBase& self) {
   const auto fn = detail::lookup_kernel(log2_table, "log2", out.device(), dtype,
                                         "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype));
@@ -284,7 +284,7 @@ const Tensor& log2_out(const Tensor& out, const Tensor& self) {
 
 // ---- round (ops.yaml) ------------------------------------------------
 namespace {
-using round_kernel = void (*)(const Tensor&, const Tensor&);
+using round_kernel = void (*)(const TensorBase&, const TensorBase&);
 constexpr round_kernel round_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::round<float>, &cpu::round<double>, &cpu::round<int64_t>, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -293,7 +293,7 @@ constexpr round_kernel round_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void round_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
+void round_run(ScalarType dtype, const TensorBase& out, const TensorBase& self) {
   const auto fn = detail::lookup_kernel(round_table, "round", out.device(), dtype,
                                         "float32, float64, int64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype));
@@ -329,7 +329,7 @@ const Tensor& round_out(const Tensor& out, const Tensor& self) {
 
 // ---- clamp (ops.yaml) ------------------------------------------------
 namespace {
-using clamp_kernel = void (*)(const Tensor&, const Tensor&, const std::optional<Scalar>&, const std::optional<Scalar>&);
+using clamp_kernel = void (*)(const TensorBase&, const TensorBase&, const std::optional<Scalar>&, const std::optional<Scalar>&);
 constexpr clamp_kernel clamp_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::clamp<float>, &cpu::clamp<double>, &cpu::clamp<int64_t>, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -338,7 +338,7 @@ constexpr clamp_kernel clamp_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void clamp_run(ScalarType dtype, const Tensor& out, const Tensor& self, const std::optional<Scalar>& min, const std::optional<Scalar>& max) {
+void clamp_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, const std::optional<Scalar>& min, const std::optional<Scalar>& max) {
   const auto fn = detail::lookup_kernel(clamp_table, "clamp", out.device(), dtype,
                                         "float32, float64, int64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), min, max);
@@ -374,7 +374,7 @@ const Tensor& clamp_out(const Tensor& out, const Tensor& self, const std::option
 
 // ---- lt.Tensor (ops.yaml) ------------------------------------------------
 namespace {
-using lt_Tensor_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&);
+using lt_Tensor_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&);
 constexpr lt_Tensor_kernel lt_Tensor_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::lt<float>, &cpu::lt<double>, &cpu::lt<int64_t>, &cpu::lt<bool>, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -383,7 +383,7 @@ constexpr lt_Tensor_kernel lt_Tensor_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void lt_Tensor_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
+void lt_Tensor_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, const TensorBase& other) {
   const auto fn = detail::lookup_kernel(lt_Tensor_table, "lt", out.device(), dtype,
                                         "float32, float64, int64, bool (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), detail::cast_for_compute(other, dtype));
@@ -416,7 +416,7 @@ const Tensor& lt_out(const Tensor& out, const Tensor& self, const Tensor& other)
 
 // ---- ge.Tensor (ops.yaml) ------------------------------------------------
 namespace {
-using ge_Tensor_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&);
+using ge_Tensor_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&);
 constexpr ge_Tensor_kernel ge_Tensor_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::ge<float>, &cpu::ge<double>, &cpu::ge<int64_t>, &cpu::ge<bool>, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -425,7 +425,7 @@ constexpr ge_Tensor_kernel ge_Tensor_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void ge_Tensor_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
+void ge_Tensor_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, const TensorBase& other) {
   const auto fn = detail::lookup_kernel(ge_Tensor_table, "ge", out.device(), dtype,
                                         "float32, float64, int64, bool (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), detail::cast_for_compute(other, dtype));
@@ -458,7 +458,7 @@ const Tensor& ge_out(const Tensor& out, const Tensor& self, const Tensor& other)
 
 // ---- _nll_pick_backward (ops.yaml) ------------------------------------------------
 namespace {
-using _nll_pick_backward_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&, IntArrayRef, int64_t);
+using _nll_pick_backward_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&, IntArrayRef, int64_t);
 constexpr _nll_pick_backward_kernel _nll_pick_backward_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::nll_pick_backward<float>, &cpu::nll_pick_backward<double>, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -467,7 +467,7 @@ constexpr _nll_pick_backward_kernel _nll_pick_backward_table[kNumDeviceTypes][kN
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void _nll_pick_backward_run(ScalarType dtype, const Tensor& out, const Tensor& grad, const Tensor& target, IntArrayRef self_sizes, int64_t ignore_index) {
+void _nll_pick_backward_run(ScalarType dtype, const TensorBase& out, const TensorBase& grad, const TensorBase& target, IntArrayRef self_sizes, int64_t ignore_index) {
   const auto fn = detail::lookup_kernel(_nll_pick_backward_table, "_nll_pick_backward", out.device(), dtype,
                                         "float32, float64");
   fn(out, grad, target, self_sizes, ignore_index);
@@ -485,7 +485,7 @@ Tensor _nll_pick_backward(const Tensor& grad, const Tensor& target, IntArrayRef 
 
 // ---- convolution_backward_weight (ops.yaml) ------------------------------------------------
 namespace {
-using convolution_backward_weight_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&, IntArrayRef, IntArrayRef, IntArrayRef, IntArrayRef, bool, IntArrayRef, int64_t);
+using convolution_backward_weight_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&, IntArrayRef, IntArrayRef, IntArrayRef, IntArrayRef, bool, IntArrayRef, int64_t);
 constexpr convolution_backward_weight_kernel convolution_backward_weight_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::convolution_backward_weight<float>, &cpu::convolution_backward_weight<double>, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -494,7 +494,7 @@ constexpr convolution_backward_weight_kernel convolution_backward_weight_table[k
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void convolution_backward_weight_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, const Tensor& input, IntArrayRef weight_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool transposed, IntArrayRef output_padding, int64_t groups) {
+void convolution_backward_weight_run(ScalarType dtype, const TensorBase& out, const TensorBase& grad_output, const TensorBase& input, IntArrayRef weight_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool transposed, IntArrayRef output_padding, int64_t groups) {
   const auto fn = detail::lookup_kernel(convolution_backward_weight_table, "convolution_backward_weight", out.device(), dtype,
                                         "float32, float64");
   fn(out, grad_output, input, weight_size, stride, padding, dilation, transposed, output_padding, groups);
@@ -512,7 +512,7 @@ Tensor convolution_backward_weight(const Tensor& grad_output, const Tensor& inpu
 
 // ---- argmax (ops.yaml) ------------------------------------------------
 namespace {
-using argmax_kernel = void (*)(const Tensor&, const Tensor&, std::optional<int64_t>, bool);
+using argmax_kernel = void (*)(const TensorBase&, const TensorBase&, std::optional<int64_t>, bool);
 constexpr argmax_kernel argmax_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::argmax<float>, &cpu::argmax<double>, &cpu::argmax<int64_t>, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -521,7 +521,7 @@ constexpr argmax_kernel argmax_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void argmax_run(ScalarType dtype, const Tensor& out, const Tensor& self, std::optional<int64_t> dim, bool keepdim) {
+void argmax_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, std::optional<int64_t> dim, bool keepdim) {
   const auto fn = detail::lookup_kernel(argmax_table, "argmax", out.device(), dtype,
                                         "float32, float64, int64");
   fn(out, self, dim, keepdim);
@@ -538,7 +538,7 @@ Tensor argmax(const Tensor& self, std::optional<int64_t> dim, bool keepdim) {
 
 // ---- index_add (ops.yaml) ------------------------------------------------
 namespace {
-using index_add_kernel = void (*)(const Tensor&, const Tensor&, int64_t, const Tensor&, const Tensor&, const Scalar&);
+using index_add_kernel = void (*)(const TensorBase&, const TensorBase&, int64_t, const TensorBase&, const TensorBase&, const Scalar&);
 constexpr index_add_kernel index_add_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::index_add<float>, &cpu::index_add<double>, &cpu::index_add<int64_t>, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -547,7 +547,7 @@ constexpr index_add_kernel index_add_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void index_add_run(ScalarType dtype, const Tensor& out, const Tensor& self, int64_t dim, const Tensor& index, const Tensor& source, const Scalar& alpha) {
+void index_add_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, int64_t dim, const TensorBase& index, const TensorBase& source, const Scalar& alpha) {
   const auto fn = detail::lookup_kernel(index_add_table, "index_add", out.device(), dtype,
                                         "float32, float64, int64");
   fn(out, self, dim, index, source, alpha);
@@ -577,7 +577,7 @@ const Tensor& index_add_(const Tensor& self, int64_t dim, const Tensor& index, c
 
 // ---- triu (ops.yaml) ------------------------------------------------
 namespace {
-using triu_kernel = void (*)(const Tensor&, const Tensor&, int64_t);
+using triu_kernel = void (*)(const TensorBase&, const TensorBase&, int64_t);
 constexpr triu_kernel triu_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::triu<float>, &cpu::triu<double>, &cpu::triu<int64_t>, &cpu::triu<bool>, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -586,7 +586,7 @@ constexpr triu_kernel triu_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void triu_run(ScalarType dtype, const Tensor& out, const Tensor& self, int64_t diagonal) {
+void triu_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, int64_t diagonal) {
   const auto fn = detail::lookup_kernel(triu_table, "triu", out.device(), dtype,
                                         "float32, float64, int64, bool");
   fn(out, self, diagonal);

@@ -3,13 +3,13 @@
 #include "dispatch.h"
 
 #include "ops/dispatch_support.h"
-#include "kernel_decls.h"
+#include "kernels/kernel_decls.h"
 
 namespace dg::dispatch {
 
 // ---- add.Tensor (ops.yaml) ------------------------------------------------
 namespace {
-using add_Tensor_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&, const Scalar&);
+using add_Tensor_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&, const Scalar&);
 constexpr add_Tensor_kernel add_Tensor_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::add<float>, &cpu::add<double>, &cpu::add<int64_t>, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -18,7 +18,7 @@ constexpr add_Tensor_kernel add_Tensor_table[kNumDeviceTypes][kNumScalarTypes] =
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void add_Tensor_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other, const Scalar& alpha) {
+void add_Tensor_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, const TensorBase& other, const Scalar& alpha) {
   const auto fn = detail::lookup_kernel(add_Tensor_table, "add", out.device(), dtype,
                                         "float32, float64, int64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), detail::cast_for_compute(other, dtype), alpha);
@@ -57,7 +57,7 @@ const Tensor& add_out(const Tensor& out, const Tensor& self, const Tensor& other
 
 // ---- div.Scalar (ops.yaml) ------------------------------------------------
 namespace {
-using div_Scalar_kernel = void (*)(const Tensor&, const Tensor&, const Scalar&);
+using div_Scalar_kernel = void (*)(const TensorBase&, const TensorBase&, const Scalar&);
 constexpr div_Scalar_kernel div_Scalar_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::div_scalar<float>, &cpu::div_scalar<double>, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -66,7 +66,7 @@ constexpr div_Scalar_kernel div_Scalar_table[kNumDeviceTypes][kNumScalarTypes] =
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void div_Scalar_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& other) {
+void div_Scalar_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, const Scalar& other) {
   const auto fn = detail::lookup_kernel(div_Scalar_table, "div", out.device(), dtype,
                                         "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), other);
@@ -102,7 +102,7 @@ const Tensor& div_out(const Tensor& out, const Tensor& self, const Scalar& other
 
 // ---- pow.Tensor_Scalar (ops.yaml) ------------------------------------------------
 namespace {
-using pow_Tensor_Scalar_kernel = void (*)(const Tensor&, const Tensor&, const Scalar&);
+using pow_Tensor_Scalar_kernel = void (*)(const TensorBase&, const TensorBase&, const Scalar&);
 constexpr pow_Tensor_Scalar_kernel pow_Tensor_Scalar_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::pow_scalar<float>, &cpu::pow_scalar<double>, &cpu::pow_scalar<int64_t>, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -111,7 +111,7 @@ constexpr pow_Tensor_Scalar_kernel pow_Tensor_Scalar_table[kNumDeviceTypes][kNum
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void pow_Tensor_Scalar_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& exponent) {
+void pow_Tensor_Scalar_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, const Scalar& exponent) {
   const auto fn = detail::lookup_kernel(pow_Tensor_Scalar_table, "pow", out.device(), dtype,
                                         "float32, float64, int64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), exponent);
@@ -147,7 +147,7 @@ const Tensor& pow_out(const Tensor& out, const Tensor& self, const Scalar& expon
 
 // ---- exp (ops.yaml) ------------------------------------------------
 namespace {
-using exp_kernel = void (*)(const Tensor&, const Tensor&);
+using exp_kernel = void (*)(const TensorBase&, const TensorBase&);
 constexpr exp_kernel exp_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::exp<float>, &cpu::exp<double>, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -156,7 +156,7 @@ constexpr exp_kernel exp_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void exp_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
+void exp_run(ScalarType dtype, const TensorBase& out, const TensorBase& self) {
   const auto fn = detail::lookup_kernel(exp_table, "exp", out.device(), dtype,
                                         "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype));
@@ -192,7 +192,7 @@ const Tensor& exp_out(const Tensor& out, const Tensor& self) {
 
 // ---- tanh (ops.yaml) ------------------------------------------------
 namespace {
-using tanh_kernel = void (*)(const Tensor&, const Tensor&);
+using tanh_kernel = void (*)(const TensorBase&, const TensorBase&);
 constexpr tanh_kernel tanh_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::tanh<float>, &cpu::tanh<double>, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -201,7 +201,7 @@ constexpr tanh_kernel tanh_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void tanh_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
+void tanh_run(ScalarType dtype, const TensorBase& out, const TensorBase& self) {
   const auto fn = detail::lookup_kernel(tanh_table, "tanh", out.device(), dtype,
                                         "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype));
@@ -237,7 +237,7 @@ const Tensor& tanh_out(const Tensor& out, const Tensor& self) {
 
 // ---- threshold_backward (ops.yaml) ------------------------------------------------
 namespace {
-using threshold_backward_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&, const Scalar&);
+using threshold_backward_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&, const Scalar&);
 constexpr threshold_backward_kernel threshold_backward_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::threshold_backward<float>, &cpu::threshold_backward<double>, &cpu::threshold_backward<int64_t>, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -246,7 +246,7 @@ constexpr threshold_backward_kernel threshold_backward_table[kNumDeviceTypes][kN
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void threshold_backward_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, const Tensor& self, const Scalar& threshold) {
+void threshold_backward_run(ScalarType dtype, const TensorBase& out, const TensorBase& grad_output, const TensorBase& self, const Scalar& threshold) {
   const auto fn = detail::lookup_kernel(threshold_backward_table, "threshold_backward", out.device(), dtype,
                                         "float32, float64, int64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(grad_output, dtype), detail::cast_for_compute(self, dtype), threshold);
@@ -299,7 +299,7 @@ Tensor permute(const Tensor& self, IntArrayRef dims) {
 
 // ---- as_strided_backward_adjoint (ops.yaml) ------------------------------------------------
 namespace {
-using as_strided_backward_adjoint_kernel = void (*)(const Tensor&, const Tensor&, IntArrayRef, IntArrayRef, int64_t, IntArrayRef, IntArrayRef, int64_t);
+using as_strided_backward_adjoint_kernel = void (*)(const TensorBase&, const TensorBase&, IntArrayRef, IntArrayRef, int64_t, IntArrayRef, IntArrayRef, int64_t);
 constexpr as_strided_backward_adjoint_kernel as_strided_backward_adjoint_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::as_strided_backward_adjoint<float>, &cpu::as_strided_backward_adjoint<double>, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -308,7 +308,7 @@ constexpr as_strided_backward_adjoint_kernel as_strided_backward_adjoint_table[k
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void as_strided_backward_adjoint_run(ScalarType dtype, const Tensor& out, const Tensor& grad, IntArrayRef input_sizes, IntArrayRef input_strides, int64_t input_storage_offset, IntArrayRef size, IntArrayRef stride, int64_t storage_offset) {
+void as_strided_backward_adjoint_run(ScalarType dtype, const TensorBase& out, const TensorBase& grad, IntArrayRef input_sizes, IntArrayRef input_strides, int64_t input_storage_offset, IntArrayRef size, IntArrayRef stride, int64_t storage_offset) {
   const auto fn = detail::lookup_kernel(as_strided_backward_adjoint_table, "as_strided_backward_adjoint", out.device(), dtype,
                                         "float32, float64");
   fn(out, grad, input_sizes, input_strides, input_storage_offset, size, stride, storage_offset);
@@ -325,7 +325,7 @@ Tensor as_strided_backward_adjoint(const Tensor& grad, IntArrayRef input_sizes, 
 
 // ---- expm1 (ops.yaml) ------------------------------------------------
 namespace {
-using expm1_kernel = void (*)(const Tensor&, const Tensor&);
+using expm1_kernel = void (*)(const TensorBase&, const TensorBase&);
 constexpr expm1_kernel expm1_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::expm1<float>, &cpu::expm1<double>, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -334,7 +334,7 @@ constexpr expm1_kernel expm1_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void expm1_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
+void expm1_run(ScalarType dtype, const TensorBase& out, const TensorBase& self) {
   const auto fn = detail::lookup_kernel(expm1_table, "expm1", out.device(), dtype,
                                         "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype));
@@ -370,7 +370,7 @@ const Tensor& expm1_out(const Tensor& out, const Tensor& self) {
 
 // ---- log1p (ops.yaml) ------------------------------------------------
 namespace {
-using log1p_kernel = void (*)(const Tensor&, const Tensor&);
+using log1p_kernel = void (*)(const TensorBase&, const TensorBase&);
 constexpr log1p_kernel log1p_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::log1p<float>, &cpu::log1p<double>, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -379,7 +379,7 @@ constexpr log1p_kernel log1p_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void log1p_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
+void log1p_run(ScalarType dtype, const TensorBase& out, const TensorBase& self) {
   const auto fn = detail::lookup_kernel(log1p_table, "log1p", out.device(), dtype,
                                         "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype));
@@ -415,7 +415,7 @@ const Tensor& log1p_out(const Tensor& out, const Tensor& self) {
 
 // ---- atan (ops.yaml) ------------------------------------------------
 namespace {
-using atan_kernel = void (*)(const Tensor&, const Tensor&);
+using atan_kernel = void (*)(const TensorBase&, const TensorBase&);
 constexpr atan_kernel atan_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::atan<float>, &cpu::atan<double>, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -424,7 +424,7 @@ constexpr atan_kernel atan_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void atan_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
+void atan_run(ScalarType dtype, const TensorBase& out, const TensorBase& self) {
   const auto fn = detail::lookup_kernel(atan_table, "atan", out.device(), dtype,
                                         "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype));
@@ -460,7 +460,7 @@ const Tensor& atan_out(const Tensor& out, const Tensor& self) {
 
 // ---- ceil (ops.yaml) ------------------------------------------------
 namespace {
-using ceil_kernel = void (*)(const Tensor&, const Tensor&);
+using ceil_kernel = void (*)(const TensorBase&, const TensorBase&);
 constexpr ceil_kernel ceil_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::ceil<float>, &cpu::ceil<double>, &cpu::ceil<int64_t>, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -469,7 +469,7 @@ constexpr ceil_kernel ceil_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void ceil_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
+void ceil_run(ScalarType dtype, const TensorBase& out, const TensorBase& self) {
   const auto fn = detail::lookup_kernel(ceil_table, "ceil", out.device(), dtype,
                                         "float32, float64, int64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype));
@@ -505,7 +505,7 @@ const Tensor& ceil_out(const Tensor& out, const Tensor& self) {
 
 // ---- trunc (ops.yaml) ------------------------------------------------
 namespace {
-using trunc_kernel = void (*)(const Tensor&, const Tensor&);
+using trunc_kernel = void (*)(const TensorBase&, const TensorBase&);
 constexpr trunc_kernel trunc_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::trunc<float>, &cpu::trunc<double>, &cpu::trunc<int64_t>, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -514,7 +514,7 @@ constexpr trunc_kernel trunc_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void trunc_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
+void trunc_run(ScalarType dtype, const TensorBase& out, const TensorBase& self) {
   const auto fn = detail::lookup_kernel(trunc_table, "trunc", out.device(), dtype,
                                         "float32, float64, int64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype));
@@ -550,7 +550,7 @@ const Tensor& trunc_out(const Tensor& out, const Tensor& self) {
 
 // ---- leaky_relu_backward (ops.yaml) ------------------------------------------------
 namespace {
-using leaky_relu_backward_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&, const Scalar&, bool);
+using leaky_relu_backward_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&, const Scalar&, bool);
 constexpr leaky_relu_backward_kernel leaky_relu_backward_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::leaky_relu_backward<float>, &cpu::leaky_relu_backward<double>, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -559,7 +559,7 @@ constexpr leaky_relu_backward_kernel leaky_relu_backward_table[kNumDeviceTypes][
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void leaky_relu_backward_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, const Tensor& self, const Scalar& negative_slope, bool self_is_result) {
+void leaky_relu_backward_run(ScalarType dtype, const TensorBase& out, const TensorBase& grad_output, const TensorBase& self, const Scalar& negative_slope, bool self_is_result) {
   const auto fn = detail::lookup_kernel(leaky_relu_backward_table, "leaky_relu_backward", out.device(), dtype,
                                         "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(grad_output, dtype), detail::cast_for_compute(self, dtype), negative_slope, self_is_result);
@@ -577,7 +577,7 @@ Tensor leaky_relu_backward(const Tensor& grad_output, const Tensor& self, const 
 
 // ---- softplus (ops.yaml) ------------------------------------------------
 namespace {
-using softplus_kernel = void (*)(const Tensor&, const Tensor&, const Scalar&, const Scalar&);
+using softplus_kernel = void (*)(const TensorBase&, const TensorBase&, const Scalar&, const Scalar&);
 constexpr softplus_kernel softplus_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::softplus<float>, &cpu::softplus<double>, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -586,7 +586,7 @@ constexpr softplus_kernel softplus_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void softplus_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& beta, const Scalar& threshold) {
+void softplus_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, const Scalar& beta, const Scalar& threshold) {
   const auto fn = detail::lookup_kernel(softplus_table, "softplus", out.device(), dtype,
                                         "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), beta, threshold);
@@ -613,7 +613,7 @@ const Tensor& softplus_out(const Tensor& out, const Tensor& self, const Scalar& 
 
 // ---- clamp_min (ops.yaml) ------------------------------------------------
 namespace {
-using clamp_min_kernel = void (*)(const Tensor&, const Tensor&, const Scalar&);
+using clamp_min_kernel = void (*)(const TensorBase&, const TensorBase&, const Scalar&);
 constexpr clamp_min_kernel clamp_min_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::clamp_min<float>, &cpu::clamp_min<double>, &cpu::clamp_min<int64_t>, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -622,7 +622,7 @@ constexpr clamp_min_kernel clamp_min_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void clamp_min_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& min) {
+void clamp_min_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, const Scalar& min) {
   const auto fn = detail::lookup_kernel(clamp_min_table, "clamp_min", out.device(), dtype,
                                         "float32, float64, int64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), min);
@@ -658,7 +658,7 @@ const Tensor& clamp_min_out(const Tensor& out, const Tensor& self, const Scalar&
 
 // ---- fmod.Tensor (ops.yaml) ------------------------------------------------
 namespace {
-using fmod_Tensor_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&);
+using fmod_Tensor_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&);
 constexpr fmod_Tensor_kernel fmod_Tensor_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::fmod<float>, &cpu::fmod<double>, &cpu::fmod<int64_t>, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -667,7 +667,7 @@ constexpr fmod_Tensor_kernel fmod_Tensor_table[kNumDeviceTypes][kNumScalarTypes]
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void fmod_Tensor_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
+void fmod_Tensor_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, const TensorBase& other) {
   const auto fn = detail::lookup_kernel(fmod_Tensor_table, "fmod", out.device(), dtype,
                                         "float32, float64, int64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), detail::cast_for_compute(other, dtype));
@@ -706,7 +706,7 @@ const Tensor& fmod_out(const Tensor& out, const Tensor& self, const Tensor& othe
 
 // ---- ne.Tensor (ops.yaml) ------------------------------------------------
 namespace {
-using ne_Tensor_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&);
+using ne_Tensor_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&);
 constexpr ne_Tensor_kernel ne_Tensor_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::ne<float>, &cpu::ne<double>, &cpu::ne<int64_t>, &cpu::ne<bool>, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -715,7 +715,7 @@ constexpr ne_Tensor_kernel ne_Tensor_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void ne_Tensor_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
+void ne_Tensor_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, const TensorBase& other) {
   const auto fn = detail::lookup_kernel(ne_Tensor_table, "ne", out.device(), dtype,
                                         "float32, float64, int64, bool (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), detail::cast_for_compute(other, dtype));
@@ -748,7 +748,7 @@ const Tensor& ne_out(const Tensor& out, const Tensor& self, const Tensor& other)
 
 // ---- logical_and (ops.yaml) ------------------------------------------------
 namespace {
-using logical_and_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&);
+using logical_and_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&);
 constexpr logical_and_kernel logical_and_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::logical_and<float>, &cpu::logical_and<double>, &cpu::logical_and<int64_t>, &cpu::logical_and<bool>, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -757,7 +757,7 @@ constexpr logical_and_kernel logical_and_table[kNumDeviceTypes][kNumScalarTypes]
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void logical_and_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
+void logical_and_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, const TensorBase& other) {
   const auto fn = detail::lookup_kernel(logical_and_table, "logical_and", out.device(), dtype,
                                         "float32, float64, int64, bool (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), detail::cast_for_compute(other, dtype));
@@ -790,7 +790,7 @@ const Tensor& logical_and_out(const Tensor& out, const Tensor& self, const Tenso
 
 // ---- _nll_pick (ops.yaml) ------------------------------------------------
 namespace {
-using _nll_pick_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&, int64_t);
+using _nll_pick_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&, int64_t);
 constexpr _nll_pick_kernel _nll_pick_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::nll_pick<float>, &cpu::nll_pick<double>, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -799,7 +799,7 @@ constexpr _nll_pick_kernel _nll_pick_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void _nll_pick_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& target, int64_t ignore_index) {
+void _nll_pick_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, const TensorBase& target, int64_t ignore_index) {
   const auto fn = detail::lookup_kernel(_nll_pick_table, "_nll_pick", out.device(), dtype,
                                         "float32, float64");
   fn(out, self, target, ignore_index);
@@ -817,7 +817,7 @@ Tensor _nll_pick(const Tensor& self, const Tensor& target, int64_t ignore_index)
 
 // ---- embedding_backward (ops.yaml) ------------------------------------------------
 namespace {
-using embedding_backward_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&, int64_t, int64_t, bool, bool);
+using embedding_backward_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&, int64_t, int64_t, bool, bool);
 constexpr embedding_backward_kernel embedding_backward_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::embedding_backward<float>, &cpu::embedding_backward<double>, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -826,7 +826,7 @@ constexpr embedding_backward_kernel embedding_backward_table[kNumDeviceTypes][kN
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void embedding_backward_run(ScalarType dtype, const Tensor& out, const Tensor& grad, const Tensor& indices, int64_t num_weights, int64_t padding_idx, bool scale_grad_by_freq, bool sparse) {
+void embedding_backward_run(ScalarType dtype, const TensorBase& out, const TensorBase& grad, const TensorBase& indices, int64_t num_weights, int64_t padding_idx, bool scale_grad_by_freq, bool sparse) {
   const auto fn = detail::lookup_kernel(embedding_backward_table, "embedding_backward", out.device(), dtype,
                                         "float32, float64");
   fn(out, grad, indices, num_weights, padding_idx, scale_grad_by_freq, sparse);
@@ -844,7 +844,7 @@ Tensor embedding_backward(const Tensor& grad, const Tensor& indices, int64_t num
 
 // ---- avg_pool2d (ops.yaml) ------------------------------------------------
 namespace {
-using avg_pool2d_kernel = void (*)(const Tensor&, const Tensor&, IntArrayRef, IntArrayRef, IntArrayRef, bool, bool, std::optional<int64_t>);
+using avg_pool2d_kernel = void (*)(const TensorBase&, const TensorBase&, IntArrayRef, IntArrayRef, IntArrayRef, bool, bool, std::optional<int64_t>);
 constexpr avg_pool2d_kernel avg_pool2d_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::avg_pool2d<float>, &cpu::avg_pool2d<double>, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -853,7 +853,7 @@ constexpr avg_pool2d_kernel avg_pool2d_table[kNumDeviceTypes][kNumScalarTypes] =
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void avg_pool2d_run(ScalarType dtype, const Tensor& out, const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, bool ceil_mode, bool count_include_pad, std::optional<int64_t> divisor_override) {
+void avg_pool2d_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, bool ceil_mode, bool count_include_pad, std::optional<int64_t> divisor_override) {
   const auto fn = detail::lookup_kernel(avg_pool2d_table, "avg_pool2d", out.device(), dtype,
                                         "float32, float64");
   fn(out, self, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override);
@@ -870,7 +870,7 @@ Tensor avg_pool2d(const Tensor& self, IntArrayRef kernel_size, IntArrayRef strid
 
 // ---- adaptive_avg_pool2d_backward (ops.yaml) ------------------------------------------------
 namespace {
-using adaptive_avg_pool2d_backward_kernel = void (*)(const Tensor&, const Tensor&, const Tensor&);
+using adaptive_avg_pool2d_backward_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&);
 constexpr adaptive_avg_pool2d_backward_kernel adaptive_avg_pool2d_backward_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::adaptive_avg_pool2d_backward<float>, &cpu::adaptive_avg_pool2d_backward<double>, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -879,7 +879,7 @@ constexpr adaptive_avg_pool2d_backward_kernel adaptive_avg_pool2d_backward_table
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void adaptive_avg_pool2d_backward_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, const Tensor& self) {
+void adaptive_avg_pool2d_backward_run(ScalarType dtype, const TensorBase& out, const TensorBase& grad_output, const TensorBase& self) {
   const auto fn = detail::lookup_kernel(adaptive_avg_pool2d_backward_table, "adaptive_avg_pool2d_backward", out.device(), dtype,
                                         "float32, float64");
   fn(out, grad_output, self);
@@ -897,7 +897,7 @@ Tensor adaptive_avg_pool2d_backward(const Tensor& grad_output, const Tensor& sel
 
 // ---- amax (ops.yaml) ------------------------------------------------
 namespace {
-using amax_kernel = void (*)(const Tensor&, const Tensor&, IntArrayRef, bool);
+using amax_kernel = void (*)(const TensorBase&, const TensorBase&, IntArrayRef, bool);
 constexpr amax_kernel amax_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::amax<float>, &cpu::amax<double>, &cpu::amax<int64_t>, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -906,7 +906,7 @@ constexpr amax_kernel amax_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void amax_run(ScalarType dtype, const Tensor& out, const Tensor& self, IntArrayRef dim, bool keepdim) {
+void amax_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, IntArrayRef dim, bool keepdim) {
   const auto fn = detail::lookup_kernel(amax_table, "amax", out.device(), dtype,
                                         "float32, float64, int64");
   fn(out, self, dim, keepdim);
@@ -923,7 +923,7 @@ Tensor amax(const Tensor& self, IntArrayRef dim, bool keepdim) {
 
 // ---- argmin (ops.yaml) ------------------------------------------------
 namespace {
-using argmin_kernel = void (*)(const Tensor&, const Tensor&, std::optional<int64_t>, bool);
+using argmin_kernel = void (*)(const TensorBase&, const TensorBase&, std::optional<int64_t>, bool);
 constexpr argmin_kernel argmin_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::argmin<float>, &cpu::argmin<double>, &cpu::argmin<int64_t>, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -932,7 +932,7 @@ constexpr argmin_kernel argmin_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void argmin_run(ScalarType dtype, const Tensor& out, const Tensor& self, std::optional<int64_t> dim, bool keepdim) {
+void argmin_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, std::optional<int64_t> dim, bool keepdim) {
   const auto fn = detail::lookup_kernel(argmin_table, "argmin", out.device(), dtype,
                                         "float32, float64, int64");
   fn(out, self, dim, keepdim);
@@ -949,7 +949,7 @@ Tensor argmin(const Tensor& self, std::optional<int64_t> dim, bool keepdim) {
 
 // ---- index_select (ops.yaml) ------------------------------------------------
 namespace {
-using index_select_kernel = void (*)(const Tensor&, const Tensor&, int64_t, const Tensor&);
+using index_select_kernel = void (*)(const TensorBase&, const TensorBase&, int64_t, const TensorBase&);
 constexpr index_select_kernel index_select_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::index_select<float>, &cpu::index_select<double>, &cpu::index_select<int64_t>, &cpu::index_select<bool>, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -958,7 +958,7 @@ constexpr index_select_kernel index_select_table[kNumDeviceTypes][kNumScalarType
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void index_select_run(ScalarType dtype, const Tensor& out, const Tensor& self, int64_t dim, const Tensor& index) {
+void index_select_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, int64_t dim, const TensorBase& index) {
   const auto fn = detail::lookup_kernel(index_select_table, "index_select", out.device(), dtype,
                                         "float32, float64, int64, bool");
   fn(out, self, dim, index);
@@ -976,7 +976,7 @@ Tensor index_select(const Tensor& self, int64_t dim, const Tensor& index) {
 
 // ---- gather (ops.yaml) ------------------------------------------------
 namespace {
-using gather_kernel = void (*)(const Tensor&, const Tensor&, int64_t, const Tensor&, bool);
+using gather_kernel = void (*)(const TensorBase&, const TensorBase&, int64_t, const TensorBase&, bool);
 constexpr gather_kernel gather_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::gather<float>, &cpu::gather<double>, &cpu::gather<int64_t>, &cpu::gather<bool>, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
@@ -985,7 +985,7 @@ constexpr gather_kernel gather_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void gather_run(ScalarType dtype, const Tensor& out, const Tensor& self, int64_t dim, const Tensor& index, bool sparse_grad) {
+void gather_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, int64_t dim, const TensorBase& index, bool sparse_grad) {
   const auto fn = detail::lookup_kernel(gather_table, "gather", out.device(), dtype,
                                         "float32, float64, int64, bool");
   fn(out, self, dim, index, sparse_grad);

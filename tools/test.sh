@@ -7,6 +7,10 @@ cd "$(dirname "$0")/.."
 
 tools/install-deps.sh
 
+# Every #include runs along an arrow of docs/ARCHITECTURE.md (before building:
+# a layering mistake is reported in a second, not after a build).
+python3 tools/check_layers.py
+
 BUILD=${DG_BUILD_DIR:-build}
 cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release
 cmake --build "$BUILD" -j2

@@ -165,7 +165,7 @@ class ValidationTest(unittest.TestCase):
         row = dispatch[dispatch.index("exp_table"):]
         self.assertIn("#if defined(DG_WITH_CUDA)\n    {&cuda::exp<float>, &cuda::exp<double>, nullptr, nullptr, "
                       "&cuda::exp<dg::Half>, &cuda::exp<dg::BFloat16>},\n#else\n    {nullptr", row)
-        decls = read(os.path.join(gen, "kernel_decls.h"))
+        decls = read(os.path.join(gen, "kernels", "kernel_decls.h"))
         cpu_macro = decls[decls.index("#define DG_INSTANTIATE_KERNEL_cpu_exp"):]
         cpu_macro = cpu_macro[:cpu_macro.index("\n\n")]
         self.assertNotIn("Half", cpu_macro)

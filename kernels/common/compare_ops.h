@@ -3,7 +3,7 @@
 // kernel templates of the comparisons, shared by kernels/cpu/pw_compare.cpp
 // and kernels/cuda/pw_compare.cu. Each functor is DG_HOST_DEVICE, so the
 // CPU loops and the CUDA ones run the same code.
-#include "dynagrad/tensor.h"
+#include "dynagrad/tensor_base.h"
 #include "offset_calc.h"  // DG_HOST_DEVICE
 
 namespace dg::cmp {
@@ -69,7 +69,7 @@ struct Select {
 
 // condition is kept out of promotion, so it arrives in its own dtype; the
 // loops read it as bool, so anything else must be refused.
-inline void check_where_condition(const Tensor& condition) {
+inline void check_where_condition(const TensorBase& condition) {
   DG_CHECK(condition.dtype() == kBool, "where: expected condition to be a bool tensor, got ", condition.dtype(),
            " (compare first, e.g. x.gt(0), or convert with ne(0))");
 }
@@ -83,13 +83,13 @@ inline void check_where_condition(const Tensor& condition) {
 // type opmath_t<T> is T itself.
 #define DG_CMP_BINARY_KERNEL(name, F)                                                               \
   template <typename T>                                                                             \
-  void name(const Tensor& out, const Tensor& self, const Tensor& other) {                           \
+  void name(const TensorBase& out, const TensorBase& self, const TensorBase& other) {                           \
     compare_kernel<T>(#name, out, self, other, ::dg::cmp::F{});                                     \
   }
 #define DG_CMP_KERNELS(name, Cmp)                                                                   \
   DG_CMP_BINARY_KERNEL(name, Cmp)                                                                   \
   template <typename T>                                                                             \
-  void name##_scalar(const Tensor& out, const Tensor& self, const Scalar& other) {                  \
+  void name##_scalar(const TensorBase& out, const TensorBase& self, const Scalar& other) {                  \
     using C = ::dg::opmath_t<T>;                                                                    \
     const C c = static_cast<C>(other.to<T>());                                                      \
     compare_scalar_kernel<T>(#name, out, self, ::dg::cmp::Against<::dg::cmp::Cmp, C>{c});           \
@@ -105,6 +105,6 @@ inline void check_where_condition(const Tensor& condition) {
   DG_CMP_BINARY_KERNEL(logical_or, LogicalOr)                                                       \
   DG_CMP_BINARY_KERNEL(logical_xor, LogicalXor)                                                     \
   template <typename T>                                                                             \
-  void logical_not(const Tensor& out, const Tensor& self) {                                         \
+  void logical_not(const TensorBase& out, const TensorBase& self) {                                         \
     compare_scalar_kernel<T>("logical_not", out, self, ::dg::cmp::LogicalNot{});                    \
   }

@@ -5,8 +5,8 @@
 // (kernels/*/conv.*), so both read the op's parameters the same way.
 #include <cstdint>
 
-#include "ops/meta.h"
-#include "dynagrad/tensor.h"
+#include "spatial_params.h"
+#include "dynagrad/tensor_base.h"
 #include "offset_calc.h"
 
 namespace dg::conv {
@@ -38,9 +38,9 @@ inline Geom make_geom(IntArrayRef x, IntArrayRef w, IntArrayRef y, IntArrayRef s
   const int64_t spatial = static_cast<int64_t>(w.size()) - 2;
   DG_CHECK(spatial >= 1 && spatial <= kMaxSpatial, op, ": expected 1 to ", kMaxSpatial,
            " spatial dimensions, got weight of shape ", w);
-  const DimVector s = meta::expand_param(op, "stride", stride, spatial);
-  const DimVector p = meta::expand_param(op, "padding", padding, spatial);
-  const DimVector d = meta::expand_param(op, "dilation", dilation, spatial);
+  const DimVector s = param::expand(op, "stride", stride, spatial);
+  const DimVector p = param::expand(op, "padding", padding, spatial);
+  const DimVector d = param::expand(op, "dilation", dilation, spatial);
   Geom g{};
   g.N = x[0], g.C = x[1], g.O = w[0], g.G = groups, g.spatial = spatial;
   const int64_t lead = kMaxSpatial - spatial;
@@ -66,15 +66,15 @@ enum class Product { kForward, kBackwardData, kBackwardWeight };
 
 struct Plan {
   Product product;
-  const Tensor& a;
-  const Tensor& b;
+  const TensorBase& a;
+  const TensorBase& b;
   Geom g;
 };
 
 // The product that writes one role of the ordinary convolution whose x, w
 // and y (or gx, gw, gy) are the given tensors; the role it writes is the
 // op's `out`.
-inline Plan make_plan(Product product, const Tensor& x, const Tensor& w, const Tensor& y, IntArrayRef stride,
+inline Plan make_plan(Product product, const TensorBase& x, const TensorBase& w, const TensorBase& y, IntArrayRef stride,
                       IntArrayRef padding, IntArrayRef dilation, int64_t groups) {
   const Geom g = make_geom(x.sizes(), w.sizes(), y.sizes(), stride, padding, dilation, groups);
   switch (product) {
@@ -88,20 +88,20 @@ inline Plan make_plan(Product product, const Tensor& x, const Tensor& w, const T
 // What each op runs. A transposed convolution is the backward-data product
 // of the ordinary convolution it inverts (so its input plays that
 // convolution's y, its output x); output_padding is already in the shapes.
-inline Plan plan_convolution(const Tensor& out, const Tensor& input, const Tensor& weight, IntArrayRef stride,
+inline Plan plan_convolution(const TensorBase& out, const TensorBase& input, const TensorBase& weight, IntArrayRef stride,
                              IntArrayRef padding, IntArrayRef dilation, bool transposed, int64_t groups) {
   return transposed ? make_plan(Product::kBackwardData, out, weight, input, stride, padding, dilation, groups)
                     : make_plan(Product::kForward, input, weight, out, stride, padding, dilation, groups);
 }
 
-inline Plan plan_backward_input(const Tensor& out, const Tensor& grad_output, const Tensor& weight,
+inline Plan plan_backward_input(const TensorBase& out, const TensorBase& grad_output, const TensorBase& weight,
                                 IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool transposed,
                                 int64_t groups) {
   return transposed ? make_plan(Product::kForward, grad_output, weight, out, stride, padding, dilation, groups)
                     : make_plan(Product::kBackwardData, out, weight, grad_output, stride, padding, dilation, groups);
 }
 
-inline Plan plan_backward_weight(const Tensor& out, const Tensor& grad_output, const Tensor& input,
+inline Plan plan_backward_weight(const TensorBase& out, const TensorBase& grad_output, const TensorBase& input,
                                  IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool transposed,
                                  int64_t groups) {
   return transposed

@@ -31,7 +31,7 @@ enum class Route {
 };
 
 // src is on self's device already.
-inline Route route(const Tensor& self, const Tensor& src) {
+inline Route route(const TensorBase& self, const TensorBase& src) {
   if (loop::partially_overlaps(self, src)) return Route::ViaTemporary;
   if (self.is_contiguous() && src.is_contiguous() && src.dtype() == self.dtype() && src.sizes() == self.sizes())
     return Route::Bytes;

@@ -5,7 +5,7 @@
 // use, and where a flipped read starts.
 #include <cstdint>
 
-#include "dynagrad/tensor.h"
+#include "dynagrad/tensor_base.h"
 
 namespace dg::ixgeom {
 
@@ -14,12 +14,12 @@ namespace dg::ixgeom {
 inline int64_t wrap(int64_t dim, int64_t ndim) { return dim < 0 ? dim + (ndim == 0 ? 1 : ndim) : dim; }
 
 // The stride of dim d, or 0 for a 0-dim tensor (which acts as shape [1]).
-inline int64_t stride_or_zero(const Tensor& t, int64_t d) { return t.dim() == 0 ? 0 : t.stride(d); }
+inline int64_t stride_or_zero(const TensorBase& t, int64_t d) { return t.dim() == 0 ? 0 : t.stride(d); }
 
 // t's strides over the first `nd` dims with dim d (and dims t lacks) at 0,
 // for the gather/scatter walk over the index's shape: positions along every
 // dim but d are shared with the index, the one along d comes from its value.
-inline DimVector strides_except(const Tensor& t, int64_t d, int64_t nd) {
+inline DimVector strides_except(const TensorBase& t, int64_t d, int64_t nd) {
   DimVector s(static_cast<size_t>(nd), 0);
   for (int64_t k = 0; k < nd; ++k) {
     if (k != d && k < t.dim()) s[k] = t.stride(k);
@@ -35,7 +35,7 @@ struct FlippedRead {
   DimVector strides;
 };
 
-inline FlippedRead flipped_read(const Tensor& self, IntArrayRef dims) {
+inline FlippedRead flipped_read(const TensorBase& self, IntArrayRef dims) {
   FlippedRead r{0, DimVector(self.strides())};
   if (self.dim() == 0) return r;
   for (int64_t dim : dims) {

@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <utility>
 
-#include "dynagrad/tensor.h"
+#include "dynagrad/tensor_base.h"
 
 namespace dg::loop {
 
@@ -27,7 +27,7 @@ struct LoopGeometry {
 
 // Strides of `t` (in bytes) as seen from a tensor of shape `shape` that `t`
 // broadcasts to: right-aligned, 0 on dims that `t` lacks or has as size 1.
-inline DimVector broadcast_byte_strides(const Tensor& t, IntArrayRef shape) {
+inline DimVector broadcast_byte_strides(const TensorBase& t, IntArrayRef shape) {
   const int64_t nd = static_cast<int64_t>(shape.size());
   const int64_t td = t.dim();
   const int64_t es = static_cast<int64_t>(t.element_size());
@@ -85,7 +85,7 @@ void coalesce(LoopGeometry<NT>& g, IntArrayRef shape, int order_operand) {
 }
 
 template <size_t NT>
-LoopGeometry<NT> make_geometry(const Tensor& out, const std::array<const Tensor*, NT - 1>& inputs) {
+LoopGeometry<NT> make_geometry(const TensorBase& out, const std::array<const TensorBase*, NT - 1>& inputs) {
   LoopGeometry<NT> g;
   IntArrayRef shape = out.sizes();
   g.numel = out.numel();
@@ -105,7 +105,7 @@ LoopGeometry<NT> make_geometry(const Tensor& out, const std::array<const Tensor*
 
 // Elementwise writes are only safe when each output element depends on the
 // input element at the same address (or on memory it does not overlap).
-inline bool partially_overlaps(const Tensor& self, const Tensor& src) {
+inline bool partially_overlaps(const TensorBase& self, const TensorBase& src) {
   if (self.unsafeGetTensorImpl()->storage().get() != src.unsafeGetTensorImpl()->storage().get()) return false;
   const bool same_geometry = self.data_ptr() == src.data_ptr() && self.sizes() == src.sizes() &&
                              self.strides() == src.strides() && self.dtype() == src.dtype();
@@ -115,7 +115,7 @@ inline bool partially_overlaps(const Tensor& self, const Tensor& src) {
 // The view of t at `index` along `dim` (both may be negative, counted from
 // the end; the caller checked them): select() without autograd, for kernels
 // that write one slice of their output.
-inline Tensor selected_slice(const Tensor& t, int64_t dim, int64_t index) {
+inline TensorBase selected_slice(const TensorBase& t, int64_t dim, int64_t index) {
   const int64_t nd = t.dim();
   if (dim < 0) dim += nd;
   if (index < 0) index += t.size(dim);

@@ -3,7 +3,7 @@
 // CUDA (cuBLAS) matmul kernels.
 #include <cstdint>
 
-#include "dynagrad/tensor.h"
+#include "dynagrad/tensor_base.h"
 
 namespace dg::matrix {
 
@@ -13,7 +13,7 @@ struct MatView {
   int64_t sb, sr, sc;
 };
 
-inline MatView mat_view(const Tensor& t) {
+inline MatView mat_view(const TensorBase& t) {
   if (t.dim() == 2) return {1, t.size(0), t.size(1), 0, t.stride(0), t.stride(1)};
   return {t.size(0), t.size(1), t.size(2), t.stride(0), t.stride(1), t.stride(2)};
 }

@@ -8,7 +8,7 @@
 #include <utility>
 #include <vector>
 
-#include "dynagrad/tensor.h"
+#include "dynagrad/tensor_base.h"
 
 namespace dg::storage {
 

@@ -372,8 +372,8 @@ bool dnnl_conv(ConvKind kind, const ConvGeom& g, float* x, float* w, float* y) {
 // ---------------------------------------------------------------- the three products
 
 template <typename T>
-void conv_forward(const Tensor& y, const Tensor& x, const Tensor& w, const ConvGeom& g) {
-  const Tensor xd = cv::dense<T>(x), wd = cv::dense<T>(w);
+void conv_forward(const TensorBase& y, const TensorBase& x, const TensorBase& w, const ConvGeom& g) {
+  const TensorBase xd = cv::dense<T>(x), wd = cv::dense<T>(w);
   cv::DenseOut<T> yd(y);
   bool done = false;
   if constexpr (std::is_same_v<T, float>)
@@ -383,8 +383,8 @@ void conv_forward(const Tensor& y, const Tensor& x, const Tensor& w, const ConvG
 }
 
 template <typename T>
-void conv_backward_data(const Tensor& gx, const Tensor& gy, const Tensor& w, const ConvGeom& g) {
-  const Tensor gyd = cv::dense<T>(gy), wd = cv::dense<T>(w);
+void conv_backward_data(const TensorBase& gx, const TensorBase& gy, const TensorBase& w, const ConvGeom& g) {
+  const TensorBase gyd = cv::dense<T>(gy), wd = cv::dense<T>(w);
   cv::DenseOut<T> gxd(gx);
   bool done = false;
   if constexpr (std::is_same_v<T, float>)
@@ -394,8 +394,8 @@ void conv_backward_data(const Tensor& gx, const Tensor& gy, const Tensor& w, con
 }
 
 template <typename T>
-void conv_backward_weight(const Tensor& gw, const Tensor& gy, const Tensor& x, const ConvGeom& g) {
-  const Tensor gyd = cv::dense<T>(gy), xd = cv::dense<T>(x);
+void conv_backward_weight(const TensorBase& gw, const TensorBase& gy, const TensorBase& x, const ConvGeom& g) {
+  const TensorBase gyd = cv::dense<T>(gy), xd = cv::dense<T>(x);
   cv::DenseOut<T> gwd(gw);
   bool done = false;
   if constexpr (std::is_same_v<T, float>)
@@ -406,7 +406,7 @@ void conv_backward_weight(const Tensor& gw, const Tensor& gy, const Tensor& x, c
 
 // Runs the product an op's plan names (kernels/common/conv_geometry.h).
 template <typename T>
-void run(const Tensor& out, const conv::Plan& p) {
+void run(const TensorBase& out, const conv::Plan& p) {
   if (out.numel() == 0) return;
   const ConvGeom g = geom_2d(p.g);
   switch (p.product) {
@@ -421,21 +421,21 @@ void run(const Tensor& out, const conv::Plan& p) {
 // output_padding is already in the shapes, and so are input_size and
 // weight_size (out's).
 template <typename T>
-void convolution_nobias(const Tensor& out, const Tensor& input, const Tensor& weight, IntArrayRef stride,
+void convolution_nobias(const TensorBase& out, const TensorBase& input, const TensorBase& weight, IntArrayRef stride,
                         IntArrayRef padding, IntArrayRef dilation, bool transposed, IntArrayRef /*output_padding*/,
                         int64_t groups) {
   run<T>(out, conv::plan_convolution(out, input, weight, stride, padding, dilation, transposed, groups));
 }
 
 template <typename T>
-void convolution_backward_input(const Tensor& out, const Tensor& grad_output, const Tensor& weight,
+void convolution_backward_input(const TensorBase& out, const TensorBase& grad_output, const TensorBase& weight,
                                 IntArrayRef /*input_size*/, IntArrayRef stride, IntArrayRef padding,
                                 IntArrayRef dilation, bool transposed, IntArrayRef /*output_padding*/, int64_t groups) {
   run<T>(out, conv::plan_backward_input(out, grad_output, weight, stride, padding, dilation, transposed, groups));
 }
 
 template <typename T>
-void convolution_backward_weight(const Tensor& out, const Tensor& grad_output, const Tensor& input,
+void convolution_backward_weight(const TensorBase& out, const TensorBase& grad_output, const TensorBase& input,
                                  IntArrayRef /*weight_size*/, IntArrayRef stride, IntArrayRef padding,
                                  IntArrayRef dilation, bool transposed, IntArrayRef /*output_padding*/,
                                  int64_t groups) {

@@ -26,7 +26,7 @@ void parallel_memcpy(void* dst, const void* src, size_t nbytes) {
 namespace {
 
 template <typename T>
-void copy_from(const Tensor& self, const Tensor& src) {
+void copy_from(const TensorBase& self, const TensorBase& src) {
   visit_dtype(src.dtype(), [&]<typename S>() {
     elementwise<T, S>(self, [](S v) { return copying::convert<T>(v); }, src);
   });
@@ -35,14 +35,14 @@ void copy_from(const Tensor& self, const Tensor& src) {
 }  // namespace
 
 template <typename T>
-void copy_(const Tensor& self, const Tensor& src_any) {
+void copy_(const TensorBase& self, const TensorBase& src_any) {
   if (self.numel() == 0) return;
   // From a CUDA tensor: its values come over first (contiguous, in its dtype).
-  const Tensor src = src_any.is_cpu() ? src_any : dg::detail::to_host(src_any);
+  const TensorBase src = src_any.is_cpu() ? src_any : dg::detail::to_host(src_any);
   if (self.is_same(src)) return;
   switch (copying::route(self, src)) {
     case copying::Route::ViaTemporary: {
-      Tensor tmp = make_empty(src.sizes(), src.dtype(), src.device());
+      TensorBase tmp = make_empty(src.sizes(), src.dtype(), src.device());
       visit_dtype(src.dtype(), [&]<typename S>() {
         elementwise<S, S>(tmp, [](S v) { return v; }, src);
       });
@@ -55,7 +55,7 @@ void copy_(const Tensor& self, const Tensor& src_any) {
 }
 
 template <typename T>
-void clone(const Tensor& out, const Tensor& self) {
+void clone(const TensorBase& out, const TensorBase& self) {
   if (out.numel() == 0) return;
   if (self.is_contiguous()) {
     parallel_memcpy(out.data_ptr(), self.data_ptr(), out.nbytes());
@@ -65,13 +65,13 @@ void clone(const Tensor& out, const Tensor& self) {
 }
 
 template <typename T>
-void fill_(const Tensor& self, const Scalar& value) {
+void fill_(const TensorBase& self, const Scalar& value) {
   const T v = value.to<T>();
   nullary_kernel<T>(self, [v]() { return v; });
 }
 
 template <typename T>
-void zero_(const Tensor& self) {
+void zero_(const TensorBase& self) {
   if (self.is_contiguous()) {
     // All-zero bytes are 0 for every dtype we have (IEEE +0.0, 0, false).
     if (self.numel() > 0) std::memset(self.data_ptr(), 0, self.nbytes());
@@ -81,12 +81,12 @@ void zero_(const Tensor& self) {
 }
 
 template <typename T>
-void select_backward(const Tensor& out, const Tensor& grad_output, IntArrayRef input_sizes, int64_t dim,
+void select_backward(const TensorBase& out, const TensorBase& grad_output, IntArrayRef input_sizes, int64_t dim,
                      int64_t index) {
   (void)input_sizes;  // out already has these sizes
   zero_<T>(out);
   if (out.numel() == 0) return;
-  const Tensor slice = loop::selected_slice(out, dim, index);
+  const TensorBase slice = loop::selected_slice(out, dim, index);
   unary_kernel<T>(slice, grad_output, [](T x) { return x; });
 }
 

@@ -2,7 +2,7 @@
 // Small helpers shared by the convolution and pooling kernels.
 #include <cstdint>
 
-#include "dynagrad/tensor.h"
+#include "dynagrad/tensor_base.h"
 #include "loops.h"
 
 namespace dg::cpu::cv {
@@ -10,9 +10,9 @@ namespace dg::cpu::cv {
 // `t` itself when it is contiguous, else a contiguous copy (same dtype): the
 // conv and pool loops index dense NCHW memory.
 template <typename T>
-Tensor dense(const Tensor& t) {
+TensorBase dense(const TensorBase& t) {
   if (t.is_contiguous()) return t;
-  Tensor c = make_empty(t.sizes(), t.dtype(), t.device());
+  TensorBase c = make_empty(t.sizes(), t.dtype(), t.device());
   unary_kernel<T>(c, t, [](T x) { return x; });
   return c;
 }
@@ -21,9 +21,9 @@ Tensor dense(const Tensor& t) {
 // not dense itself.
 template <typename T>
 struct DenseOut {
-  const Tensor& out;
-  Tensor dst;
-  explicit DenseOut(const Tensor& o)
+  const TensorBase& out;
+  TensorBase dst;
+  explicit DenseOut(const TensorBase& o)
       : out(o), dst(o.is_contiguous() ? o : make_empty(o.sizes(), o.dtype(), o.device())) {}
   T* data() const { return dst.template data_ptr<T>(); }
   void finish() const {

@@ -15,20 +15,20 @@ namespace dg::cpu {
 
 namespace {
 
-DimVector strides_or_empty(const Tensor& t) { return DimVector(t.strides()); }
+DimVector strides_or_empty(const TensorBase& t) { return DimVector(t.strides()); }
 
 using ixgeom::stride_or_zero;
 using ixgeom::wrap;
 
 // out = self unless they are one tensor (in-place), before accumulating into out.
 template <typename T>
-void copy_unless_same(const Tensor& out, const Tensor& self) {
+void copy_unless_same(const TensorBase& out, const TensorBase& self) {
   if (out.is_same(self)) return;
   unary_kernel<T>(out, self, [](T x) { return x; });
 }
 
 // Offsets of every slice position: all dims but `d` of t (empty for 0-dim t).
-std::vector<int64_t> slice_offsets(const Tensor& t, int64_t d) {
+std::vector<int64_t> slice_offsets(const TensorBase& t, int64_t d) {
   if (t.dim() == 0) return {0};
   std::vector<bool> pick(static_cast<size_t>(t.dim()), false);
   pick[d] = true;
@@ -41,7 +41,7 @@ std::vector<int64_t> slice_offsets(const Tensor& t, int64_t d) {
 // shares the index's position and `target` (self for gather, out for
 // scatter) takes the index's value as its position along dim.
 template <typename F>
-void walk_index(const Tensor& index, const Tensor& other, const Tensor& target, int64_t dim, F&& f) {
+void walk_index(const TensorBase& index, const TensorBase& other, const TensorBase& target, int64_t dim, F&& f) {
   const int64_t d = wrap(dim, target.dim());
   const int64_t* ip = static_cast<const int64_t*>(index.data_ptr());
   const int64_t s_d = stride_or_zero(target, d);
@@ -53,7 +53,7 @@ void walk_index(const Tensor& index, const Tensor& other, const Tensor& target, 
 }  // namespace
 
 template <typename T>
-void index_select(const Tensor& out, const Tensor& self, int64_t dim, const Tensor& index) {
+void index_select(const TensorBase& out, const TensorBase& self, int64_t dim, const TensorBase& index) {
   if (out.numel() == 0) return;
   const int64_t d = wrap(dim, self.dim());
   const std::vector<int64_t> idx = ix::index_values(index);
@@ -69,7 +69,7 @@ void index_select(const Tensor& out, const Tensor& self, int64_t dim, const Tens
 }
 
 template <typename T>
-void gather(const Tensor& out, const Tensor& self, int64_t dim, const Tensor& index, bool sparse_grad) {
+void gather(const TensorBase& out, const TensorBase& self, int64_t dim, const TensorBase& index, bool sparse_grad) {
   (void)sparse_grad;
   const T* in = static_cast<const T*>(self.data_ptr());
   T* o = static_cast<T*>(out.data_ptr());
@@ -77,7 +77,7 @@ void gather(const Tensor& out, const Tensor& self, int64_t dim, const Tensor& in
 }
 
 template <typename T>
-void scatter_add(const Tensor& out, const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src) {
+void scatter_add(const TensorBase& out, const TensorBase& self, int64_t dim, const TensorBase& index, const TensorBase& src) {
   copy_unless_same<T>(out, self);
   const T* sp = static_cast<const T*>(src.data_ptr());
   T* o = static_cast<T*>(out.data_ptr());
@@ -85,7 +85,7 @@ void scatter_add(const Tensor& out, const Tensor& self, int64_t dim, const Tenso
 }
 
 template <typename T>
-void index_add(const Tensor& out, const Tensor& self, int64_t dim, const Tensor& index, const Tensor& source,
+void index_add(const TensorBase& out, const TensorBase& self, int64_t dim, const TensorBase& index, const TensorBase& source,
                const Scalar& alpha) {
   copy_unless_same<T>(out, self);
   const int64_t d = wrap(dim, self.dim());
@@ -108,19 +108,19 @@ void index_add(const Tensor& out, const Tensor& self, int64_t dim, const Tensor&
 }
 
 template <typename T>
-void masked_fill(const Tensor& out, const Tensor& self, const Tensor& mask, const Scalar& value) {
+void masked_fill(const TensorBase& out, const TensorBase& self, const TensorBase& mask, const Scalar& value) {
   const T v = value.to<T>();
   elementwise<T, T, bool>(out, [v](T x, bool m) { return m ? v : x; }, self, mask);
 }
 
 template <typename T>
-void masked_fill_tensor(const Tensor& out, const Tensor& self, const Tensor& mask, const Tensor& value) {
+void masked_fill_tensor(const TensorBase& out, const TensorBase& self, const TensorBase& mask, const TensorBase& value) {
   const T v = value.item().to<T>();
   elementwise<T, T, bool>(out, [v](T x, bool m) { return m ? v : x; }, self, mask);
 }
 
 template <typename T>
-void flip(const Tensor& out, const Tensor& self, IntArrayRef dims) {
+void flip(const TensorBase& out, const TensorBase& self, IntArrayRef dims) {
   if (out.numel() == 0) return;
   // out is fresh and contiguous: written in the walk's order.
   const ixgeom::FlippedRead r = ixgeom::flipped_read(self, dims);
@@ -132,7 +132,7 @@ void flip(const Tensor& out, const Tensor& self, IntArrayRef dims) {
 
 namespace {
 template <typename T, bool Lower>
-void triangle(const Tensor& out, const Tensor& self, int64_t diagonal) {
+void triangle(const TensorBase& out, const TensorBase& self, int64_t diagonal) {
   if (out.numel() == 0) return;
   const int64_t nd = self.dim();
   const T* in = static_cast<const T*>(self.data_ptr());
@@ -147,12 +147,12 @@ void triangle(const Tensor& out, const Tensor& self, int64_t diagonal) {
 }  // namespace
 
 template <typename T>
-void tril(const Tensor& out, const Tensor& self, int64_t diagonal) {
+void tril(const TensorBase& out, const TensorBase& self, int64_t diagonal) {
   triangle<T, true>(out, self, diagonal);
 }
 
 template <typename T>
-void triu(const Tensor& out, const Tensor& self, int64_t diagonal) {
+void triu(const TensorBase& out, const TensorBase& self, int64_t diagonal) {
   triangle<T, false>(out, self, diagonal);
 }
 

@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "dynagrad/tensor.h"
+#include "dynagrad/tensor_base.h"
 
 namespace dg::cpu::ix {
 
@@ -45,7 +45,7 @@ inline std::vector<int64_t> offsets(IntArrayRef sizes, IntArrayRef strides) {
 struct Split {
   DimVector kept_sizes, kept_strides, picked_sizes, picked_strides;
 };
-inline Split split_dims(const Tensor& t, const std::vector<bool>& pick) {
+inline Split split_dims(const TensorBase& t, const std::vector<bool>& pick) {
   Split s;
   for (int64_t d = 0; d < t.dim(); ++d) {
     if (pick[d]) {
@@ -60,7 +60,7 @@ inline Split split_dims(const Tensor& t, const std::vector<bool>& pick) {
 }
 
 // The int64 values of an index tensor, row-major (any strides).
-inline std::vector<int64_t> index_values(const Tensor& index) {
+inline std::vector<int64_t> index_values(const TensorBase& index) {
   std::vector<int64_t> v;
   v.reserve(static_cast<size_t>(index.numel()));
   const int64_t* p = static_cast<const int64_t*>(index.data_ptr());

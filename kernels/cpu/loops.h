@@ -27,7 +27,7 @@
 #include <type_traits>
 #include <utility>
 
-#include "dynagrad/tensor.h"
+#include "dynagrad/tensor_base.h"
 #include "../common/loop_geometry.h"
 #include "parallel.h"
 
@@ -236,12 +236,12 @@ inline void fast_row(char* o, const std::array<char*, sizeof...(In_)>& in, int64
 // dtypes (the dispatch layer guarantees it; copy_ picks In_ from src).
 // `guard` is loops_detail::NoGuard or a loops_detail::Guard (see there).
 template <typename Out, typename... In_, typename F, typename G, typename... Ts>
-void elementwise_guarded(const Tensor& out, const F& f, const G& guard, const Ts&... inputs) {
+void elementwise_guarded(const TensorBase& out, const F& f, const G& guard, const Ts&... inputs) {
   static_assert(sizeof...(In_) == sizeof...(Ts));
   constexpr size_t N = sizeof...(In_);
   constexpr size_t NT = N + 1;
   if (out.numel() == 0) return;
-  std::array<const Tensor*, N> ins{&inputs...};
+  std::array<const TensorBase*, N> ins{&inputs...};
   LoopGeometry<NT> g = make_geometry<NT>(out, ins);
   using Seq = std::make_index_sequence<N>;
   constexpr std::array<int64_t, N> esize{static_cast<int64_t>(sizeof(In_))...};
@@ -271,33 +271,33 @@ void elementwise_guarded(const Tensor& out, const F& f, const G& guard, const Ts
 }
 
 template <typename Out, typename... In_, typename F, typename... Ts>
-void elementwise(const Tensor& out, const F& f, const Ts&... inputs) {
+void elementwise(const TensorBase& out, const F& f, const Ts&... inputs) {
   elementwise_guarded<Out, In_...>(out, f, loops_detail::NoGuard{}, inputs...);
 }
 
 // The forms kernels use: every tensor of element type T.
 template <typename T, typename F>
-void nullary_kernel(const Tensor& out, const F& f) {
+void nullary_kernel(const TensorBase& out, const F& f) {
   elementwise<T>(out, f);
 }
 template <typename T, typename F>
-void unary_kernel(const Tensor& out, const Tensor& a, const F& f) {
+void unary_kernel(const TensorBase& out, const TensorBase& a, const F& f) {
   elementwise<T, T>(out, f, a);
 }
 // out = f(a), except where rare(a) holds: there slow(a). For vectorised
 // functions that are only right on part of the domain (sin, cos).
 template <typename T, typename F, typename Rare, typename Slow>
-void unary_kernel_guarded(const Tensor& out, const Tensor& a, const F& f, const Rare& rare, const Slow& slow) {
+void unary_kernel_guarded(const TensorBase& out, const TensorBase& a, const F& f, const Rare& rare, const Slow& slow) {
   elementwise_guarded<T, T>(out, f, loops_detail::Guard<Rare, Slow>{rare, slow}, a);
 }
 template <typename T, typename F>
-void binary_kernel(const Tensor& out, const Tensor& a, const Tensor& b, const F& f) {
+void binary_kernel(const TensorBase& out, const TensorBase& a, const TensorBase& b, const F& f) {
   elementwise<T, T, T>(out, f, a, b);
 }
 // The same for two inputs: rare(a, b) picks slow(a, b) (sin_backward's
 // g * cos(x) beyond vec::kTrigMaxArg).
 template <typename T, typename F, typename Rare, typename Slow>
-void binary_kernel_guarded(const Tensor& out, const Tensor& a, const Tensor& b, const F& f, const Rare& rare,
+void binary_kernel_guarded(const TensorBase& out, const TensorBase& a, const TensorBase& b, const F& f, const Rare& rare,
                            const Slow& slow) {
   elementwise_guarded<T, T, T>(out, f, loops_detail::Guard<Rare, Slow>{rare, slow}, a, b);
 }

@@ -28,8 +28,8 @@ using matrix::MatView;
 
 // A contiguous copy of t (same dtype): for layouts oneDNN or the f64 kernel
 // cannot read directly (expanded rows, arbitrary 2-D strides).
-Tensor contiguous_copy(const Tensor& t) {
-  Tensor c = make_empty(t.sizes(), t.dtype(), t.device());
+TensorBase contiguous_copy(const TensorBase& t) {
+  TensorBase c = make_empty(t.sizes(), t.dtype(), t.device());
   visit_dtype(t.dtype(), [&]<typename S>() { unary_kernel<S>(c, t, [](S x) { return x; }); });
   return c;
 }
@@ -295,17 +295,17 @@ void loop_matmul(T* out, const T* a_ptr, const MatView& a, const T* b_ptr, const
 constexpr int64_t kSmallMatmulMacs = int64_t(64) * 64 * 64;
 
 template <typename T>
-void matmul_impl(const Tensor& out, const Tensor& self, const Tensor& mat2) {
+void matmul_impl(const TensorBase& out, const TensorBase& self, const TensorBase& mat2) {
   MatView a = mat_view(self), b = mat_view(mat2);
   const int64_t batch = self.dim() == 3 ? self.size(0) : 1;
   const int64_t M = a.rows, K = a.cols, N = b.cols;
   if (out.numel() == 0) return;
-  Tensor dst = out.is_contiguous() ? out : make_empty(out.sizes(), out.dtype(), out.device());
+  TensorBase dst = out.is_contiguous() ? out : make_empty(out.sizes(), out.dtype(), out.device());
   if (K == 0) {
     std::memset(dst.data_ptr(), 0, dst.nbytes());
   } else {
     // Layouts neither kernel reads directly are packed once up front.
-    Tensor sa = self, sb = mat2;
+    TensorBase sa = self, sb = mat2;
     if (!blas_layout(a)) {
       sa = contiguous_copy(self);
       a = mat_view(sa);
@@ -319,7 +319,7 @@ void matmul_impl(const Tensor& out, const Tensor& self, const Tensor& mat2) {
     if (a.batch > 1 && a.sb == 0 && b.batch > 1 && b.sb == 0) {
       // Both operands broadcast over the batch: one product, copied out.
       a.batch = b.batch = 1;
-      Tensor one = make_empty({M, N}, out.dtype(), out.device());
+      TensorBase one = make_empty({M, N}, out.dtype(), out.device());
       if constexpr (std::is_same_v<T, float>) {
         dnnl_matmul(one.data_ptr<T>(), sa.data_ptr<T>(), a, sb.data_ptr<T>(), b, 1);
       } else {
@@ -348,12 +348,12 @@ void matmul_impl(const Tensor& out, const Tensor& self, const Tensor& mat2) {
 }  // namespace
 
 template <typename T>
-void mm(const Tensor& out, const Tensor& self, const Tensor& mat2) {
+void mm(const TensorBase& out, const TensorBase& self, const TensorBase& mat2) {
   matmul_impl<T>(out, self, mat2);
 }
 
 template <typename T>
-void bmm(const Tensor& out, const Tensor& self, const Tensor& mat2) {
+void bmm(const TensorBase& out, const TensorBase& self, const TensorBase& mat2) {
   matmul_impl<T>(out, self, mat2);
 }
 

@@ -25,7 +25,7 @@ struct Lines {
   std::array<int64_t, N> step{};         // stride along the line
   int64_t count = 1, len = 1;
 
-  Lines(IntArrayRef sizes, int64_t dim, const std::array<const Tensor*, N>& ts) {
+  Lines(IntArrayRef sizes, int64_t dim, const std::array<const TensorBase*, N>& ts) {
     // A 0-dim tensor is one line of one element.
     for (size_t k = 0; k < N; ++k) step[k] = sizes.empty() ? 0 : ts[k]->stride(dim);
     if (!sizes.empty()) len = sizes[static_cast<size_t>(dim)];
@@ -49,7 +49,7 @@ struct Lines {
 };
 
 // Element offset of the k-th element (row-major logical order) of t.
-inline int64_t offset_of(const Tensor& t, int64_t k, int64_t ndim) {
+inline int64_t offset_of(const TensorBase& t, int64_t k, int64_t ndim) {
   int64_t off = 0;
   for (int64_t d = ndim; d-- > 0;) {
     const int64_t s = t.size(d);
@@ -69,7 +69,7 @@ void for_each_line(const Lines<N>& lines, const F& f) {
 }
 
 template <typename T>
-void softmax_impl(const Tensor& out, const Tensor& self, int64_t dim, bool log) {
+void softmax_impl(const TensorBase& out, const TensorBase& self, int64_t dim, bool log) {
   if (out.numel() == 0) return;
   const int64_t d = self.dim() == 0 ? 0 : (dim < 0 ? dim + self.dim() : dim);
   const Lines<2> lines(self.sizes(), d, {&out, &self});
@@ -103,7 +103,7 @@ void softmax_impl(const Tensor& out, const Tensor& self, int64_t dim, bool log) 
 }
 
 template <typename T>
-void softmax_backward_impl(const Tensor& out, const Tensor& grad_output, const Tensor& output, int64_t dim,
+void softmax_backward_impl(const TensorBase& out, const TensorBase& grad_output, const TensorBase& output, int64_t dim,
                            bool log) {
   if (out.numel() == 0) return;
   const int64_t d = output.dim() == 0 ? 0 : (dim < 0 ? dim + output.dim() : dim);
@@ -133,7 +133,7 @@ void softmax_backward_impl(const Tensor& out, const Tensor& grad_output, const T
 
 // Offset, in a [N, C, d...] tensor, of element (n, c, d...) where k is the
 // row-major index of (n, d...) in the [N, d...] target shape.
-inline int64_t class_offset(const Tensor& t, int64_t k, int64_t c) {
+inline int64_t class_offset(const TensorBase& t, int64_t k, int64_t c) {
   int64_t off = c * t.stride(1);
   for (int64_t d = t.dim(); d-- > 0;) {
     if (d == 1) continue;
@@ -146,7 +146,7 @@ inline int64_t class_offset(const Tensor& t, int64_t k, int64_t c) {
 
 // Per-index gradient factor: 0 for padding_idx, 1 / (occurrences of the
 // index) with scale_grad_by_freq, else 1.
-std::vector<double> index_scales(const Tensor& indices, int64_t rows, int64_t padding_idx, bool scale) {
+std::vector<double> index_scales(const TensorBase& indices, int64_t rows, int64_t padding_idx, bool scale) {
   const int64_t* ix = indices.data_ptr<int64_t>();
   const int64_t nd = indices.dim(), n = indices.numel();
   std::vector<int64_t> idx(static_cast<size_t>(n));
@@ -167,27 +167,27 @@ std::vector<double> index_scales(const Tensor& indices, int64_t rows, int64_t pa
 }  // namespace
 
 template <typename T>
-void softmax(const Tensor& out, const Tensor& self, int64_t dim) {
+void softmax(const TensorBase& out, const TensorBase& self, int64_t dim) {
   softmax_impl<T>(out, self, dim, false);
 }
 
 template <typename T>
-void log_softmax(const Tensor& out, const Tensor& self, int64_t dim) {
+void log_softmax(const TensorBase& out, const TensorBase& self, int64_t dim) {
   softmax_impl<T>(out, self, dim, true);
 }
 
 template <typename T>
-void softmax_backward_data(const Tensor& out, const Tensor& grad_output, const Tensor& output, int64_t dim) {
+void softmax_backward_data(const TensorBase& out, const TensorBase& grad_output, const TensorBase& output, int64_t dim) {
   softmax_backward_impl<T>(out, grad_output, output, dim, false);
 }
 
 template <typename T>
-void log_softmax_backward_data(const Tensor& out, const Tensor& grad_output, const Tensor& output, int64_t dim) {
+void log_softmax_backward_data(const TensorBase& out, const TensorBase& grad_output, const TensorBase& output, int64_t dim) {
   softmax_backward_impl<T>(out, grad_output, output, dim, true);
 }
 
 template <typename T>
-void nll_pick(const Tensor& out, const Tensor& self, const Tensor& target, int64_t ignore_index) {
+void nll_pick(const TensorBase& out, const TensorBase& self, const TensorBase& target, int64_t ignore_index) {
   const int64_t* t = target.data_ptr<int64_t>();
   const T* x = self.data_ptr<T>();
   T* o = out.data_ptr<T>();
@@ -199,7 +199,7 @@ void nll_pick(const Tensor& out, const Tensor& self, const Tensor& target, int64
 }
 
 template <typename T>
-void nll_pick_backward(const Tensor& out, const Tensor& grad, const Tensor& target, IntArrayRef self_sizes,
+void nll_pick_backward(const TensorBase& out, const TensorBase& grad, const TensorBase& target, IntArrayRef self_sizes,
                        int64_t ignore_index) {
   (void)self_sizes;  // out already has them
   T* o = out.data_ptr<T>();
@@ -215,7 +215,7 @@ void nll_pick_backward(const Tensor& out, const Tensor& grad, const Tensor& targ
 }
 
 template <typename T>
-void embedding(const Tensor& out, const Tensor& weight, const Tensor& indices, int64_t padding_idx,
+void embedding(const TensorBase& out, const TensorBase& weight, const TensorBase& indices, int64_t padding_idx,
                bool scale_grad_by_freq, bool sparse) {
   (void)padding_idx;
   (void)scale_grad_by_freq;
@@ -234,7 +234,7 @@ void embedding(const Tensor& out, const Tensor& weight, const Tensor& indices, i
 }
 
 template <typename T>
-void embedding_backward(const Tensor& out, const Tensor& grad, const Tensor& indices, int64_t num_weights,
+void embedding_backward(const TensorBase& out, const TensorBase& grad, const TensorBase& indices, int64_t num_weights,
                         int64_t padding_idx, bool scale_grad_by_freq, bool sparse) {
   (void)sparse;
   const std::vector<double> f = index_scales(indices, num_weights, padding_idx, scale_grad_by_freq);
@@ -256,7 +256,7 @@ void embedding_backward(const Tensor& out, const Tensor& grad, const Tensor& ind
 }
 
 template <typename T>
-void embedding_backward_adjoint(const Tensor& out, const Tensor& grad_weight, const Tensor& indices,
+void embedding_backward_adjoint(const TensorBase& out, const TensorBase& grad_weight, const TensorBase& indices,
                                 int64_t padding_idx, bool scale_grad_by_freq) {
   const std::vector<double> f = index_scales(indices, grad_weight.size(0), padding_idx, scale_grad_by_freq);
   const int64_t* ix = indices.data_ptr<int64_t>();
@@ -274,7 +274,7 @@ void embedding_backward_adjoint(const Tensor& out, const Tensor& grad_weight, co
 }
 
 template <typename T>
-void log_sigmoid(const Tensor& out, const Tensor& self) {
+void log_sigmoid(const TensorBase& out, const TensorBase& self) {
   unary_kernel<T>(out, self, [](T x) { return pwmath::log_sigmoid(x); });
 }
 

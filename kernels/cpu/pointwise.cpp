@@ -55,7 +55,7 @@ int set_max_level(int max_level) {
 }  // namespace simd
 
 template <typename T>
-void add(const Tensor& out, const Tensor& self, const Tensor& other, const Scalar& alpha) {
+void add(const TensorBase& out, const TensorBase& self, const TensorBase& other, const Scalar& alpha) {
   const T a = alpha.to<T>();
   if (a == T(1)) {
     binary_kernel<T>(out, self, other, [](T x, T y) { return x + y; });
@@ -65,13 +65,13 @@ void add(const Tensor& out, const Tensor& self, const Tensor& other, const Scala
 }
 
 template <typename T>
-void add_scalar(const Tensor& out, const Tensor& self, const Scalar& other, const Scalar& alpha) {
+void add_scalar(const TensorBase& out, const TensorBase& self, const Scalar& other, const Scalar& alpha) {
   const T c = static_cast<T>(other.to<T>() * alpha.to<T>());
   unary_kernel<T>(out, self, [c](T x) { return x + c; });
 }
 
 template <typename T>
-void sub(const Tensor& out, const Tensor& self, const Tensor& other, const Scalar& alpha) {
+void sub(const TensorBase& out, const TensorBase& self, const TensorBase& other, const Scalar& alpha) {
   const T a = alpha.to<T>();
   if (a == T(1)) {
     binary_kernel<T>(out, self, other, [](T x, T y) { return x - y; });
@@ -81,29 +81,29 @@ void sub(const Tensor& out, const Tensor& self, const Tensor& other, const Scala
 }
 
 template <typename T>
-void sub_scalar(const Tensor& out, const Tensor& self, const Scalar& other, const Scalar& alpha) {
+void sub_scalar(const TensorBase& out, const TensorBase& self, const Scalar& other, const Scalar& alpha) {
   const T c = static_cast<T>(other.to<T>() * alpha.to<T>());
   unary_kernel<T>(out, self, [c](T x) { return x - c; });
 }
 
 template <typename T>
-void mul(const Tensor& out, const Tensor& self, const Tensor& other) {
+void mul(const TensorBase& out, const TensorBase& self, const TensorBase& other) {
   binary_kernel<T>(out, self, other, [](T x, T y) { return x * y; });
 }
 
 template <typename T>
-void mul_scalar(const Tensor& out, const Tensor& self, const Scalar& other) {
+void mul_scalar(const TensorBase& out, const TensorBase& self, const Scalar& other) {
   const T c = other.to<T>();
   unary_kernel<T>(out, self, [c](T x) { return x * c; });
 }
 
 template <typename T>
-void div(const Tensor& out, const Tensor& self, const Tensor& other) {
+void div(const TensorBase& out, const TensorBase& self, const TensorBase& other) {
   binary_kernel<T>(out, self, other, [](T x, T y) { return x / y; });
 }
 
 template <typename T>
-void div_scalar(const Tensor& out, const Tensor& self, const Scalar& other) {
+void div_scalar(const TensorBase& out, const TensorBase& self, const Scalar& other) {
   // Divide rather than multiply by the reciprocal: x / 3 must equal x / 3
   // computed elementwise against a tensor of threes, bit for bit.
   const T c = other.to<T>();
@@ -111,7 +111,7 @@ void div_scalar(const Tensor& out, const Tensor& self, const Scalar& other) {
 }
 
 template <typename T>
-void pow(const Tensor& out, const Tensor& self, const Tensor& exponent) {
+void pow(const TensorBase& out, const TensorBase& self, const TensorBase& exponent) {
   binary_kernel<T>(out, self, exponent, [](T x, T y) { return std::pow(x, y); });
 }
 
@@ -130,7 +130,7 @@ T int_pow(T base, int64_t e) {
 }  // namespace
 
 template <typename T>
-void pow_scalar(const Tensor& out, const Tensor& self, const Scalar& exponent) {
+void pow_scalar(const TensorBase& out, const TensorBase& self, const Scalar& exponent) {
   if constexpr (std::is_integral_v<T>) {
     // The meta promotes an integer tensor to float32 for a floating exponent,
     // so here the exponent is integral (or bool).
@@ -158,12 +158,12 @@ void pow_scalar(const Tensor& out, const Tensor& self, const Scalar& exponent) {
 }
 
 template <typename T>
-void neg(const Tensor& out, const Tensor& self) {
+void neg(const TensorBase& out, const TensorBase& self) {
   unary_kernel<T>(out, self, [](T x) { return static_cast<T>(-x); });
 }
 
 template <typename T>
-void exp(const Tensor& out, const Tensor& self) {
+void exp(const TensorBase& out, const TensorBase& self) {
   if constexpr (std::is_same_v<T, float>) {
     unary_kernel<T>(out, self, [](T x) { return vec::exp(x); });
   } else {
@@ -172,7 +172,7 @@ void exp(const Tensor& out, const Tensor& self) {
 }
 
 template <typename T>
-void log(const Tensor& out, const Tensor& self) {
+void log(const TensorBase& out, const TensorBase& self) {
   if constexpr (std::is_same_v<T, float>) {
     unary_kernel<T>(out, self, [](T x) { return vec::log(x); });
   } else {
@@ -181,7 +181,7 @@ void log(const Tensor& out, const Tensor& self) {
 }
 
 template <typename T>
-void sin(const Tensor& out, const Tensor& self) {
+void sin(const TensorBase& out, const TensorBase& self) {
   if constexpr (std::is_same_v<T, float>) {
     unary_kernel_guarded<T>(
         out, self, [](T x) { return vec::sin_reduced(x); }, [](T x) { return vec::trig_needs_libm(x); },
@@ -192,7 +192,7 @@ void sin(const Tensor& out, const Tensor& self) {
 }
 
 template <typename T>
-void cos(const Tensor& out, const Tensor& self) {
+void cos(const TensorBase& out, const TensorBase& self) {
   if constexpr (std::is_same_v<T, float>) {
     unary_kernel_guarded<T>(
         out, self, [](T x) { return vec::cos_reduced(x); }, [](T x) { return vec::trig_needs_libm(x); },
@@ -203,7 +203,7 @@ void cos(const Tensor& out, const Tensor& self) {
 }
 
 template <typename T>
-void tanh(const Tensor& out, const Tensor& self) {
+void tanh(const TensorBase& out, const TensorBase& self) {
   if constexpr (std::is_same_v<T, float>) {
     unary_kernel<T>(out, self, [](T x) { return vec::tanh(x); });
   } else {
@@ -212,7 +212,7 @@ void tanh(const Tensor& out, const Tensor& self) {
 }
 
 template <typename T>
-void sigmoid(const Tensor& out, const Tensor& self) {
+void sigmoid(const TensorBase& out, const TensorBase& self) {
   // float64: exp(-x) overflows to inf for very negative x, giving 1 / inf =
   // 0, the right limit, so no branch is needed.
   if constexpr (std::is_same_v<T, float>) {
@@ -223,18 +223,18 @@ void sigmoid(const Tensor& out, const Tensor& self) {
 }
 
 template <typename T>
-void relu(const Tensor& out, const Tensor& self) {
+void relu(const TensorBase& out, const TensorBase& self) {
   // `x < 0 ? 0 : x` keeps NaN as NaN, like PyTorch.
   unary_kernel<T>(out, self, [](T x) { return x < T(0) ? T(0) : x; });
 }
 
 template <typename T>
-void sqrt(const Tensor& out, const Tensor& self) {
+void sqrt(const TensorBase& out, const TensorBase& self) {
   unary_kernel<T>(out, self, [](T x) { return std::sqrt(x); });
 }
 
 template <typename T>
-void abs(const Tensor& out, const Tensor& self) {
+void abs(const TensorBase& out, const TensorBase& self) {
   if constexpr (std::is_floating_point_v<T>) {
     unary_kernel<T>(out, self, [](T x) { return std::fabs(x); });
   } else {
@@ -243,27 +243,27 @@ void abs(const Tensor& out, const Tensor& self) {
 }
 
 template <typename T>
-void sign(const Tensor& out, const Tensor& self) {
+void sign(const TensorBase& out, const TensorBase& self) {
   unary_kernel<T>(out, self, [](T x) { return static_cast<T>((T(0) < x) - (x < T(0))); });
 }
 
 template <typename T>
-void reciprocal(const Tensor& out, const Tensor& self) {
+void reciprocal(const TensorBase& out, const TensorBase& self) {
   unary_kernel<T>(out, self, [](T x) { return T(1) / x; });
 }
 
 template <typename T>
-void tanh_backward(const Tensor& out, const Tensor& grad_output, const Tensor& output) {
+void tanh_backward(const TensorBase& out, const TensorBase& grad_output, const TensorBase& output) {
   binary_kernel<T>(out, grad_output, output, [](T g, T y) { return g * (T(1) - y * y); });
 }
 
 template <typename T>
-void sigmoid_backward(const Tensor& out, const Tensor& grad_output, const Tensor& output) {
+void sigmoid_backward(const TensorBase& out, const TensorBase& grad_output, const TensorBase& output) {
   binary_kernel<T>(out, grad_output, output, [](T g, T y) { return g * y * (T(1) - y); });
 }
 
 template <typename T>
-void threshold_backward(const Tensor& out, const Tensor& grad_output, const Tensor& self,
+void threshold_backward(const TensorBase& out, const TensorBase& grad_output, const TensorBase& self,
                         const Scalar& threshold) {
   const T th = threshold.to<T>();
   binary_kernel<T>(out, grad_output, self, [th](T g, T x) { return x > th ? g : T(0); });

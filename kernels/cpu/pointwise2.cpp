@@ -51,7 +51,7 @@ using pwmath::Rounder;
 // ---------------------------------------------------------------- unary math
 
 template <typename T>
-void expm1(const Tensor& out, const Tensor& self) {
+void expm1(const TensorBase& out, const TensorBase& self) {
   if constexpr (std::is_same_v<T, float>) {
     unary_kernel<T>(out, self, [](T x) { return vec::expm1(x); });
   } else {
@@ -60,7 +60,7 @@ void expm1(const Tensor& out, const Tensor& self) {
 }
 
 template <typename T>
-void log1p(const Tensor& out, const Tensor& self) {
+void log1p(const TensorBase& out, const TensorBase& self) {
   if constexpr (std::is_same_v<T, float>) {
     unary_kernel<T>(out, self, [](T x) { return vec::log1p(x); });
   } else {
@@ -69,96 +69,96 @@ void log1p(const Tensor& out, const Tensor& self) {
 }
 
 template <typename T>
-void log2(const Tensor& out, const Tensor& self) {
+void log2(const TensorBase& out, const TensorBase& self) {
   unary_kernel<T>(out, self, [](T x) { return std::log2(x); });
 }
 
 template <typename T>
-void rsqrt(const Tensor& out, const Tensor& self) {
+void rsqrt(const TensorBase& out, const TensorBase& self) {
   unary_kernel<T>(out, self, [](T x) { return T(1) / std::sqrt(x); });
 }
 
 template <typename T>
-void tan(const Tensor& out, const Tensor& self) {
+void tan(const TensorBase& out, const TensorBase& self) {
   unary_kernel<T>(out, self, [](T x) { return std::tan(x); });
 }
 
 template <typename T>
-void asin(const Tensor& out, const Tensor& self) {
+void asin(const TensorBase& out, const TensorBase& self) {
   unary_kernel<T>(out, self, [](T x) { return std::asin(x); });
 }
 
 template <typename T>
-void acos(const Tensor& out, const Tensor& self) {
+void acos(const TensorBase& out, const TensorBase& self) {
   unary_kernel<T>(out, self, [](T x) { return std::acos(x); });
 }
 
 template <typename T>
-void atan(const Tensor& out, const Tensor& self) {
+void atan(const TensorBase& out, const TensorBase& self) {
   unary_kernel<T>(out, self, [](T x) { return std::atan(x); });
 }
 
 template <typename T>
-void cosh(const Tensor& out, const Tensor& self) {
+void cosh(const TensorBase& out, const TensorBase& self) {
   unary_kernel<T>(out, self, [](T x) { return std::cosh(x); });
 }
 
 template <typename T>
-void square(const Tensor& out, const Tensor& self) {
+void square(const TensorBase& out, const TensorBase& self) {
   unary_kernel<T>(out, self, [](T x) { return pwmath::square(x); });
 }
 
 template <typename T>
-void erf(const Tensor& out, const Tensor& self) {
+void erf(const TensorBase& out, const TensorBase& self) {
   unary_kernel<T>(out, self, [](T x) { return std::erf(x); });
 }
 
 // ---------------------------------------------------------------- rounding
 
 template <typename T>
-void floor(const Tensor& out, const Tensor& self) {
+void floor(const TensorBase& out, const TensorBase& self) {
   unary_kernel<T>(out, self, Rounder<Round::Floor>{});
 }
 
 template <typename T>
-void ceil(const Tensor& out, const Tensor& self) {
+void ceil(const TensorBase& out, const TensorBase& self) {
   unary_kernel<T>(out, self, Rounder<Round::Ceil>{});
 }
 
 template <typename T>
-void round(const Tensor& out, const Tensor& self) {
+void round(const TensorBase& out, const TensorBase& self) {
   unary_kernel<T>(out, self, Rounder<Round::Nearest>{});
 }
 
 template <typename T>
-void trunc(const Tensor& out, const Tensor& self) {
+void trunc(const TensorBase& out, const TensorBase& self) {
   unary_kernel<T>(out, self, Rounder<Round::Trunc>{});
 }
 
 // ---------------------------------------------------------------- activations
 
 template <typename T>
-void leaky_relu(const Tensor& out, const Tensor& self, const Scalar& negative_slope) {
+void leaky_relu(const TensorBase& out, const TensorBase& self, const Scalar& negative_slope) {
   unary_kernel<T>(out, self, pwmath::LeakyRelu<T>{negative_slope.to<T>()});
 }
 
 template <typename T>
-void leaky_relu_backward(const Tensor& out, const Tensor& grad_output, const Tensor& self,
+void leaky_relu_backward(const TensorBase& out, const TensorBase& grad_output, const TensorBase& self,
                          const Scalar& negative_slope, bool self_is_result) {
   pwmath::check_leaky_relu_backward(negative_slope, self_is_result);
   binary_kernel<T>(out, grad_output, self, pwmath::LeakyReluBackward<T>{negative_slope.to<T>()});
 }
 
 template <typename T>
-void elu(const Tensor& out, const Tensor& self, const Scalar& alpha, const Scalar& scale,
+void elu(const TensorBase& out, const TensorBase& self, const Scalar& alpha, const Scalar& scale,
          const Scalar& input_scale) {
   const pwmath::Elu<T, FastMath> e(alpha, scale, input_scale);
   unary_kernel<T>(out, self, [e](T x) { return e(x); });
 }
 
 template <typename T>
-void elu_backward(const Tensor& out, const Tensor& grad_output, const Scalar& alpha, const Scalar& scale,
-                  const Scalar& input_scale, bool is_result, const Tensor& self_or_result) {
+void elu_backward(const TensorBase& out, const TensorBase& grad_output, const Scalar& alpha, const Scalar& scale,
+                  const Scalar& input_scale, bool is_result, const TensorBase& self_or_result) {
   pwmath::check_elu_backward(alpha, is_result);
   const pwmath::Elu<T, FastMath> e(alpha, scale, input_scale);
   if (is_result) {
@@ -169,7 +169,7 @@ void elu_backward(const Tensor& out, const Tensor& grad_output, const Scalar& al
 }
 
 template <typename T>
-void gelu(const Tensor& out, const Tensor& self, std::string_view approximate) {
+void gelu(const TensorBase& out, const TensorBase& self, std::string_view approximate) {
   if (pwmath::gelu_mode("gelu", approximate) == pwmath::Gelu::Exact) {
     if constexpr (std::is_same_v<T, float>) {
       unary_kernel<T>(out, self, [](T x) { return vec::gelu(x); });
@@ -184,7 +184,7 @@ void gelu(const Tensor& out, const Tensor& self, std::string_view approximate) {
 }
 
 template <typename T>
-void gelu_backward(const Tensor& out, const Tensor& grad_output, const Tensor& self,
+void gelu_backward(const TensorBase& out, const TensorBase& grad_output, const TensorBase& self,
                    std::string_view approximate) {
   if (pwmath::gelu_mode("gelu_backward", approximate) == pwmath::Gelu::Exact) {
     if constexpr (std::is_same_v<T, float>) {
@@ -200,17 +200,17 @@ void gelu_backward(const Tensor& out, const Tensor& grad_output, const Tensor& s
 }
 
 template <typename T>
-void silu(const Tensor& out, const Tensor& self) {
+void silu(const TensorBase& out, const TensorBase& self) {
   unary_kernel<T>(out, self, pwmath::Silu<FastMath>{});
 }
 
 template <typename T>
-void silu_backward(const Tensor& out, const Tensor& grad_output, const Tensor& self) {
+void silu_backward(const TensorBase& out, const TensorBase& grad_output, const TensorBase& self) {
   binary_kernel<T>(out, grad_output, self, pwmath::SiluBackward<FastMath>{});
 }
 
 template <typename T>
-void softplus(const Tensor& out, const Tensor& self, const Scalar& beta, const Scalar& threshold) {
+void softplus(const TensorBase& out, const TensorBase& self, const Scalar& beta, const Scalar& threshold) {
   if constexpr (std::is_same_v<T, float>) {
     // The formula of pwmath::Softplus with both sides computed and selected,
     // max as a compare: no branch or call left in the loop, so it vectorises.
@@ -226,7 +226,7 @@ void softplus(const Tensor& out, const Tensor& self, const Scalar& beta, const S
 }
 
 template <typename T>
-void softplus_backward(const Tensor& out, const Tensor& grad_output, const Tensor& self, const Scalar& beta,
+void softplus_backward(const TensorBase& out, const TensorBase& grad_output, const TensorBase& self, const Scalar& beta,
                        const Scalar& threshold) {
   const pwmath::Softplus<T, FastMath> sp(beta, threshold);
   binary_kernel<T>(out, grad_output, self, [sp](T g, T x) { return sp.backward(g, x); });
@@ -235,7 +235,7 @@ void softplus_backward(const Tensor& out, const Tensor& grad_output, const Tenso
 // ---------------------------------------------------------------- clamping
 
 template <typename T>
-void clamp(const Tensor& out, const Tensor& self, const std::optional<Scalar>& min,
+void clamp(const TensorBase& out, const TensorBase& self, const std::optional<Scalar>& min,
            const std::optional<Scalar>& max) {
   pwmath::check_clamp_bounds<T>(min, max);
   if (min && max) unary_kernel<T>(out, self, pwmath::Clamp<T>{min->to<T>(), max->to<T>()});
@@ -244,29 +244,29 @@ void clamp(const Tensor& out, const Tensor& self, const std::optional<Scalar>& m
 }
 
 template <typename T>
-void clamp_min(const Tensor& out, const Tensor& self, const Scalar& min) {
+void clamp_min(const TensorBase& out, const TensorBase& self, const Scalar& min) {
   unary_kernel<T>(out, self, pwmath::ClampMin<T>{min.to<T>()});
 }
 
 template <typename T>
-void clamp_max(const Tensor& out, const Tensor& self, const Scalar& max) {
+void clamp_max(const TensorBase& out, const TensorBase& self, const Scalar& max) {
   unary_kernel<T>(out, self, pwmath::ClampMax<T>{max.to<T>()});
 }
 
 // ---------------------------------------------------------------- binary
 
 template <typename T>
-void atan2(const Tensor& out, const Tensor& self, const Tensor& other) {
+void atan2(const TensorBase& out, const TensorBase& self, const TensorBase& other) {
   binary_kernel<T>(out, self, other, [](T y, T x) { return std::atan2(y, x); });
 }
 
 template <typename T>
-void maximum(const Tensor& out, const Tensor& self, const Tensor& other) {
+void maximum(const TensorBase& out, const TensorBase& self, const TensorBase& other) {
   binary_kernel<T>(out, self, other, pwmath::Maximum{});
 }
 
 template <typename T>
-void minimum(const Tensor& out, const Tensor& self, const Tensor& other) {
+void minimum(const TensorBase& out, const TensorBase& self, const TensorBase& other) {
   binary_kernel<T>(out, self, other, pwmath::Minimum{});
 }
 
@@ -274,7 +274,7 @@ namespace {
 
 // Whether any element of t (int64) is zero. Runs before anything is
 // written, so a bad divisor leaves the output (or self, in place) intact.
-bool any_zero(const Tensor& t) {
+bool any_zero(const TensorBase& t) {
   if (t.numel() == 0) return false;
   LoopGeometry<1> g = make_geometry<1>(t, {});
   bool found = false;
@@ -288,7 +288,7 @@ bool any_zero(const Tensor& t) {
 }  // namespace
 
 template <typename T>
-void fmod(const Tensor& out, const Tensor& self, const Tensor& other) {
+void fmod(const TensorBase& out, const TensorBase& self, const TensorBase& other) {
   if constexpr (std::is_integral_v<T>) {
     DG_CHECK(out.numel() == 0 || !any_zero(other), "fmod: integer division by zero (other has a zero element)");
   }
@@ -296,7 +296,7 @@ void fmod(const Tensor& out, const Tensor& self, const Tensor& other) {
 }
 
 template <typename T>
-void fmod_scalar(const Tensor& out, const Tensor& self, const Scalar& other) {
+void fmod_scalar(const TensorBase& out, const TensorBase& self, const Scalar& other) {
   const T c = other.to<T>();
   pwmath::check_fmod_divisor(c, other);
   unary_kernel<T>(out, self, pwmath::FmodBy<T>{c});

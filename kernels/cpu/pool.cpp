@@ -10,7 +10,6 @@
 
 #include "../common/pool_window.h"
 #include "cv_common.h"
-#include "ops/meta.h"
 #include "kernel_decls.h"
 #include "parallel.h"
 
@@ -21,20 +20,20 @@ namespace {
 // Flat index (ih * W + iw) of window (oh, ow)'s argmax in one plane
 // (pool::window_argmax's rule), or -1 for a window without input elements.
 template <typename T>
-inline int64_t window_argmax(const T* plane, const meta::Pool2d& g, int64_t oh, int64_t ow) {
+inline int64_t window_argmax(const T* plane, const pool::Pool2d& g, int64_t oh, int64_t ow) {
   const pool::Argmax<T> a =
       pool::window_argmax<T>(g, oh, ow, [plane, &g](int64_t ih, int64_t iw) { return plane[ih * g.iw + iw]; });
   return a.h < 0 ? -1 : a.h * g.iw + a.w;
 }
 
-meta::Pool2d max_geom(const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding,
+pool::Pool2d max_geom(const TensorBase& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding,
                       IntArrayRef dilation, bool ceil_mode) {
-  return meta::pool2d_geometry("max_pool2d", self.sizes(), kernel_size, stride, padding, dilation, ceil_mode);
+  return pool::pool2d_geometry("max_pool2d", self.sizes(), kernel_size, stride, padding, dilation, ceil_mode);
 }
 
 // The common 2x2 window at stride 2 (no padding or dilation) with every
 // window inside the plane: the loops below read it without bounds checks.
-bool is_plain_2x2(const meta::Pool2d& g) {
+bool is_plain_2x2(const pool::Pool2d& g) {
   return g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 && g.ph == 0 && g.pw == 0 && g.dh == 1 && g.dw == 1 &&
          2 * g.oh <= g.ih && 2 * g.ow <= g.iw;
 }
@@ -60,7 +59,7 @@ inline Pick4 pick4(T a, T b, T c, T d) {
 
 // Calls f(plane, oh, ow, argmax) for every output element, planes in parallel.
 template <typename T, typename F>
-void for_each_argmax(const T* x, const meta::Pool2d& g, const F& f) {
+void for_each_argmax(const T* x, const pool::Pool2d& g, const F& f) {
   const int64_t HW = g.ih * g.iw;
   const bool two_by_two = is_plain_2x2(g);
   parallel_for(g.planes, g.oh * g.ow * g.kh * g.kw, [&](int64_t b, int64_t e) {
@@ -85,11 +84,11 @@ void for_each_argmax(const T* x, const meta::Pool2d& g, const F& f) {
 }  // namespace
 
 template <typename T>
-void max_pool2d(const Tensor& out, const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride,
+void max_pool2d(const TensorBase& out, const TensorBase& self, IntArrayRef kernel_size, IntArrayRef stride,
                 IntArrayRef padding, IntArrayRef dilation, bool ceil_mode) {
   if (out.numel() == 0) return;
-  const meta::Pool2d g = max_geom(self, kernel_size, stride, padding, dilation, ceil_mode);
-  const Tensor x = cv::dense<T>(self);
+  const pool::Pool2d g = max_geom(self, kernel_size, stride, padding, dilation, ceil_mode);
+  const TensorBase x = cv::dense<T>(self);
   const T* xp = x.data_ptr<T>();
   cv::DenseOut<T> y(out);
   T* yp = y.data();
@@ -120,11 +119,11 @@ void max_pool2d(const Tensor& out, const Tensor& self, IntArrayRef kernel_size, 
 }
 
 template <typename T>
-void max_pool2d_indices(const Tensor& out, const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride,
+void max_pool2d_indices(const TensorBase& out, const TensorBase& self, IntArrayRef kernel_size, IntArrayRef stride,
                         IntArrayRef padding, IntArrayRef dilation, bool ceil_mode) {
   if (out.numel() == 0) return;
-  const meta::Pool2d g = max_geom(self, kernel_size, stride, padding, dilation, ceil_mode);
-  const Tensor x = cv::dense<T>(self);
+  const pool::Pool2d g = max_geom(self, kernel_size, stride, padding, dilation, ceil_mode);
+  const TensorBase x = cv::dense<T>(self);
   cv::DenseOut<int64_t> y(out);
   int64_t* yp = y.data();
   const int64_t OHW = g.oh * g.ow;
@@ -134,11 +133,11 @@ void max_pool2d_indices(const Tensor& out, const Tensor& self, IntArrayRef kerne
 }
 
 template <typename T>
-void max_pool2d_backward(const Tensor& out, const Tensor& grad_output, const Tensor& self, IntArrayRef kernel_size,
+void max_pool2d_backward(const TensorBase& out, const TensorBase& grad_output, const TensorBase& self, IntArrayRef kernel_size,
                          IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool ceil_mode) {
   if (out.numel() == 0) return;
-  const meta::Pool2d g = max_geom(self, kernel_size, stride, padding, dilation, ceil_mode);
-  const Tensor x = cv::dense<T>(self), gy = cv::dense<T>(grad_output);
+  const pool::Pool2d g = max_geom(self, kernel_size, stride, padding, dilation, ceil_mode);
+  const TensorBase x = cv::dense<T>(self), gy = cv::dense<T>(grad_output);
   const T* gyp = gy.data_ptr<T>();
   cv::DenseOut<T> gx(out);
   T* gxp = gx.data();
@@ -181,11 +180,11 @@ void max_pool2d_backward(const Tensor& out, const Tensor& grad_output, const Ten
 }
 
 template <typename T>
-void max_pool2d_gather(const Tensor& out, const Tensor& self, const Tensor& source, IntArrayRef kernel_size,
+void max_pool2d_gather(const TensorBase& out, const TensorBase& self, const TensorBase& source, IntArrayRef kernel_size,
                        IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool ceil_mode) {
   if (out.numel() == 0) return;
-  const meta::Pool2d g = max_geom(self, kernel_size, stride, padding, dilation, ceil_mode);
-  const Tensor x = cv::dense<T>(self), src = cv::dense<T>(source);
+  const pool::Pool2d g = max_geom(self, kernel_size, stride, padding, dilation, ceil_mode);
+  const TensorBase x = cv::dense<T>(self), src = cv::dense<T>(source);
   const T* sp = src.data_ptr<T>();
   cv::DenseOut<T> y(out);
   T* yp = y.data();
@@ -197,12 +196,12 @@ void max_pool2d_gather(const Tensor& out, const Tensor& self, const Tensor& sour
 }
 
 template <typename T>
-void avg_pool2d(const Tensor& out, const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride,
+void avg_pool2d(const TensorBase& out, const TensorBase& self, IntArrayRef kernel_size, IntArrayRef stride,
                 IntArrayRef padding, bool ceil_mode, bool count_include_pad, std::optional<int64_t> divisor_override) {
   if (out.numel() == 0) return;
-  const meta::Pool2d g =
-      meta::pool2d_geometry("avg_pool2d", self.sizes(), kernel_size, stride, padding, {1}, ceil_mode);
-  const Tensor x = cv::dense<T>(self);
+  const pool::Pool2d g =
+      pool::pool2d_geometry("avg_pool2d", self.sizes(), kernel_size, stride, padding, {1}, ceil_mode);
+  const TensorBase x = cv::dense<T>(self);
   const T* xp = x.data_ptr<T>();
   cv::DenseOut<T> y(out);
   T* yp = y.data();
@@ -226,13 +225,13 @@ void avg_pool2d(const Tensor& out, const Tensor& self, IntArrayRef kernel_size, 
 }
 
 template <typename T>
-void avg_pool2d_backward(const Tensor& out, const Tensor& grad_output, const Tensor& self, IntArrayRef kernel_size,
+void avg_pool2d_backward(const TensorBase& out, const TensorBase& grad_output, const TensorBase& self, IntArrayRef kernel_size,
                          IntArrayRef stride, IntArrayRef padding, bool ceil_mode, bool count_include_pad,
                          std::optional<int64_t> divisor_override) {
   if (out.numel() == 0) return;
-  const meta::Pool2d g =
-      meta::pool2d_geometry("avg_pool2d_backward", self.sizes(), kernel_size, stride, padding, {1}, ceil_mode);
-  const Tensor gy = cv::dense<T>(grad_output);
+  const pool::Pool2d g =
+      pool::pool2d_geometry("avg_pool2d_backward", self.sizes(), kernel_size, stride, padding, {1}, ceil_mode);
+  const TensorBase gy = cv::dense<T>(grad_output);
   const T* gyp = gy.data_ptr<T>();
   cv::DenseOut<T> gx(out);
   T* gxp = gx.data();
@@ -257,12 +256,12 @@ void avg_pool2d_backward(const Tensor& out, const Tensor& grad_output, const Ten
 }
 
 template <typename T>
-void adaptive_avg_pool2d(const Tensor& out, const Tensor& self, IntArrayRef output_size) {
+void adaptive_avg_pool2d(const TensorBase& out, const TensorBase& self, IntArrayRef output_size) {
   (void)output_size;  // out has it
   if (out.numel() == 0) return;
   const pool::Adaptive g = pool::adaptive_geom(self, out);
   const int64_t planes = g.planes, H = g.ih, W = g.iw, OH = g.oh, OW = g.ow;
-  const Tensor x = cv::dense<T>(self);
+  const TensorBase x = cv::dense<T>(self);
   const T* xp = x.data_ptr<T>();
   cv::DenseOut<T> y(out);
   T* yp = y.data();
@@ -287,12 +286,12 @@ void adaptive_avg_pool2d(const Tensor& out, const Tensor& self, IntArrayRef outp
 }
 
 template <typename T>
-void adaptive_avg_pool2d_backward(const Tensor& out, const Tensor& grad_output, const Tensor& self) {
+void adaptive_avg_pool2d_backward(const TensorBase& out, const TensorBase& grad_output, const TensorBase& self) {
   (void)self;  // out has its shape
   if (out.numel() == 0) return;
   const pool::Adaptive g = pool::adaptive_geom(out, grad_output);
   const int64_t planes = g.planes, H = g.ih, W = g.iw, OH = g.oh, OW = g.ow;
-  const Tensor gy = cv::dense<T>(grad_output);
+  const TensorBase gy = cv::dense<T>(grad_output);
   const T* gyp = gy.data_ptr<T>();
   cv::DenseOut<T> gx(out);
   T* gxp = gx.data();

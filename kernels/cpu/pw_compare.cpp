@@ -13,12 +13,12 @@ namespace {
 
 // `op` names the op for the CUDA loops' errors; the CPU loops have none.
 template <typename T, typename F>
-void compare_kernel(const char* /*op*/, const Tensor& out, const Tensor& a, const Tensor& b, const F& f) {
+void compare_kernel(const char* /*op*/, const TensorBase& out, const TensorBase& a, const TensorBase& b, const F& f) {
   elementwise<bool, T, T>(out, f, a, b);
 }
 
 template <typename T, typename F>
-void compare_scalar_kernel(const char* /*op*/, const Tensor& out, const Tensor& a, const F& f) {
+void compare_scalar_kernel(const char* /*op*/, const TensorBase& out, const TensorBase& a, const F& f) {
   elementwise<bool, T>(out, f, a);
 }
 
@@ -28,7 +28,7 @@ void compare_scalar_kernel(const char* /*op*/, const Tensor& out, const Tensor& 
 DG_DEFINE_COMPARE_KERNELS()
 
 template <typename T>
-void where(const Tensor& out, const Tensor& condition, const Tensor& self, const Tensor& other) {
+void where(const TensorBase& out, const TensorBase& condition, const TensorBase& self, const TensorBase& other) {
   cmp::check_where_condition(condition);
   elementwise<T, bool, T, T>(out, cmp::Select{}, condition, self, other);
 }

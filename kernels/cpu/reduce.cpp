@@ -58,12 +58,12 @@ void row_accumulate(acc_t<T>* acc, int64_t sa, const T* in, int64_t si, int64_t 
 // are laid out like self's shape with reduced dims set to 1 (true both with
 // and without keepdim for a contiguous out).
 template <typename T>
-void reduce_sum(const Tensor& out, const Tensor& self, const std::vector<bool>& reduced) {
+void reduce_sum(const TensorBase& out, const TensorBase& self, const std::vector<bool>& reduced) {
   using A = acc_t<T>;
   if (out.numel() == 0) return;
   if (self.dtype() != scalar_type_of<T>) {
     // Summing bools: the meta makes the result int64, so widen first.
-    Tensor wide = make_empty(self.sizes(), scalar_type_of<T>, self.device());
+    TensorBase wide = make_empty(self.sizes(), scalar_type_of<T>, self.device());
     visit_dtype(self.dtype(), [&]<typename S>() {
       elementwise<T, S>(wide, [](S v) { return static_cast<T>(v); }, self);
     });
@@ -71,7 +71,7 @@ void reduce_sum(const Tensor& out, const Tensor& self, const std::vector<bool>& 
     return;
   }
   if (!out.is_contiguous()) {
-    Tensor tmp = make_empty(out.sizes(), out.dtype(), out.device());
+    TensorBase tmp = make_empty(out.sizes(), out.dtype(), out.device());
     reduce_sum<T>(tmp, self, reduced);
     unary_kernel<T>(out, tmp, [](T x) { return x; });
     return;
@@ -146,12 +146,12 @@ void reduce_sum(const Tensor& out, const Tensor& self, const std::vector<bool>& 
 }  // namespace
 
 template <typename T>
-void sum(const Tensor& out, const Tensor& self) {
+void sum(const TensorBase& out, const TensorBase& self) {
   reduce_sum<T>(out, self, std::vector<bool>(static_cast<size_t>(self.dim()), true));
 }
 
 template <typename T>
-void sum_dim(const Tensor& out, const Tensor& self, IntArrayRef dim, bool keepdim) {
+void sum_dim(const TensorBase& out, const TensorBase& self, IntArrayRef dim, bool keepdim) {
   (void)keepdim;  // out's layout is the same either way
   const int64_t nd = self.dim();
   std::vector<bool> reduced(static_cast<size_t>(nd), dim.empty());

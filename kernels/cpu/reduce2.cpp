@@ -24,7 +24,7 @@ struct Plan {
   std::vector<int64_t> outer, inner;  // offsets into self, in elements
 };
 
-Plan plan(const Tensor& self, const std::vector<bool>& reduced) {
+Plan plan(const TensorBase& self, const std::vector<bool>& reduced) {
   const ix::Split s = ix::split_dims(self, reduced);
   return Plan{ix::offsets(s.kept_sizes, s.kept_strides), ix::offsets(s.picked_sizes, s.picked_strides)};
 }
@@ -33,7 +33,7 @@ Plan plan(const Tensor& self, const std::vector<bool>& reduced) {
 // fresh contiguous tensor (these ops have no out= or in-place variant), laid
 // out in the kept dims' row-major order whether or not keepdim is set.
 template <typename T, typename O, typename F>
-void reduce(const Tensor& out, const Tensor& self, const std::vector<bool>& reduced, F&& fold) {
+void reduce(const TensorBase& out, const TensorBase& self, const std::vector<bool>& reduced, F&& fold) {
   if (out.numel() == 0) return;
   const Plan p = plan(self, reduced);
   const T* in = static_cast<const T*>(self.data_ptr());
@@ -87,7 +87,7 @@ int64_t arg_extreme(const T* base, const std::vector<int64_t>& inner) {
 }
 
 template <typename T, bool Max>
-void arg_reduce(const Tensor& out, const Tensor& self, std::optional<int64_t> dim) {
+void arg_reduce(const TensorBase& out, const TensorBase& self, std::optional<int64_t> dim) {
   reduce<T, int64_t>(out, self, reducing::arg_dims(self.dim(), dim), [](const T* b, const std::vector<int64_t>& in) {
     return arg_extreme<T, Max>(b, in);
   });
@@ -96,42 +96,42 @@ void arg_reduce(const Tensor& out, const Tensor& self, std::optional<int64_t> di
 }  // namespace
 
 template <typename T>
-void prod(const Tensor& out, const Tensor& self) {
+void prod(const TensorBase& out, const TensorBase& self) {
   reduce<T, T>(out, self, all_dims(self.dim()), product<T>);
 }
 
 template <typename T>
-void prod_dim(const Tensor& out, const Tensor& self, int64_t dim, bool keepdim) {
+void prod_dim(const TensorBase& out, const TensorBase& self, int64_t dim, bool keepdim) {
   (void)keepdim;
   reduce<T, T>(out, self, dims_mask(self.dim(), IntArrayRef(dim)), product<T>);
 }
 
 template <typename T>
-void amax(const Tensor& out, const Tensor& self, IntArrayRef dim, bool keepdim) {
+void amax(const TensorBase& out, const TensorBase& self, IntArrayRef dim, bool keepdim) {
   (void)keepdim;
   reduce<T, T>(out, self, dims_mask(self.dim(), dim), extreme<T, true>);
 }
 
 template <typename T>
-void amin(const Tensor& out, const Tensor& self, IntArrayRef dim, bool keepdim) {
+void amin(const TensorBase& out, const TensorBase& self, IntArrayRef dim, bool keepdim) {
   (void)keepdim;
   reduce<T, T>(out, self, dims_mask(self.dim(), dim), extreme<T, false>);
 }
 
 template <typename T>
-void argmax(const Tensor& out, const Tensor& self, std::optional<int64_t> dim, bool keepdim) {
+void argmax(const TensorBase& out, const TensorBase& self, std::optional<int64_t> dim, bool keepdim) {
   (void)keepdim;
   arg_reduce<T, true>(out, self, dim);
 }
 
 template <typename T>
-void argmin(const Tensor& out, const Tensor& self, std::optional<int64_t> dim, bool keepdim) {
+void argmin(const TensorBase& out, const TensorBase& self, std::optional<int64_t> dim, bool keepdim) {
   (void)keepdim;
   arg_reduce<T, false>(out, self, dim);
 }
 
 template <typename T>
-void cumsum(const Tensor& out, const Tensor& self, int64_t dim) {
+void cumsum(const TensorBase& out, const TensorBase& self, int64_t dim) {
   if (out.numel() == 0) return;
   const T* in = static_cast<const T*>(self.data_ptr());
   T* o = static_cast<T*>(out.data_ptr());

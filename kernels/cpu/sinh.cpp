@@ -5,7 +5,7 @@
 
 namespace dg::cpu {
 template <typename T>
-void sinh(const Tensor& out, const Tensor& self) {
+void sinh(const TensorBase& out, const TensorBase& self) {
   unary_kernel<T>(out, self, [](T x) { return std::sinh(x); });
 }
 }  // namespace dg::cpu

@@ -53,7 +53,7 @@ std::vector<int64_t> counts(const Geometry& g, int64_t lo, int64_t n) {
 // share its storage index. divide_out: divide each read value by how many
 // elements of `to` share its storage index.
 template <typename T>
-void scatter_gather(const Tensor& out, const Tensor& src, const Geometry& from, const Geometry& to, bool divide_src,
+void scatter_gather(const TensorBase& out, const TensorBase& src, const Geometry& from, const Geometry& to, bool divide_src,
                     bool divide_out) {  // divide_* are skipped for geometries that cannot overlap
   T* o = out.data_ptr<T>();
   if (out.numel() == 0 || to.empty()) return;
@@ -91,7 +91,7 @@ void scatter_gather(const Tensor& out, const Tensor& src, const Geometry& from, 
 // read back by the input's geometry; an input element that shares its storage
 // index with others gets an equal share (PyTorch's rule for expanded inputs).
 template <typename T>
-void as_strided_backward(const Tensor& out, const Tensor& grad, IntArrayRef input_sizes, IntArrayRef input_strides,
+void as_strided_backward(const TensorBase& out, const TensorBase& grad, IntArrayRef input_sizes, IntArrayRef input_strides,
                          int64_t input_storage_offset, IntArrayRef size, IntArrayRef stride, int64_t storage_offset) {
   scatter_gather<T>(out, grad, Geometry{size, stride, storage_offset},
                     Geometry{input_sizes, input_strides, input_storage_offset}, /*divide_src=*/false,
@@ -102,7 +102,7 @@ void as_strided_backward(const Tensor& out, const Tensor& grad, IntArrayRef inpu
 // out equally over input elements that alias one storage index, summed into
 // the storage and read by the view's geometry.
 template <typename T>
-void as_strided_backward_adjoint(const Tensor& out, const Tensor& grad, IntArrayRef input_sizes,
+void as_strided_backward_adjoint(const TensorBase& out, const TensorBase& grad, IntArrayRef input_sizes,
                                  IntArrayRef input_strides, int64_t input_storage_offset, IntArrayRef size,
                                  IntArrayRef stride, int64_t storage_offset) {
   scatter_gather<T>(out, grad, Geometry{input_sizes, input_strides, input_storage_offset},

@@ -14,7 +14,7 @@ namespace dg::cpu {
 // float32 uses the vectorised sin/cos of vec_math.h, with libm for the
 // arguments outside their range (|x| > 8192, inf, NaN), as sin/cos do.
 template <typename T>
-void sin_backward(const Tensor& out, const Tensor& grad_output, const Tensor& self) {
+void sin_backward(const TensorBase& out, const TensorBase& grad_output, const TensorBase& self) {
   if constexpr (std::is_same_v<T, float>) {
     binary_kernel_guarded<T>(
         out, grad_output, self, [](T g, T x) { return g * vec::cos_reduced(x); },
@@ -25,7 +25,7 @@ void sin_backward(const Tensor& out, const Tensor& grad_output, const Tensor& se
 }
 
 template <typename T>
-void cos_backward(const Tensor& out, const Tensor& grad_output, const Tensor& self) {
+void cos_backward(const TensorBase& out, const TensorBase& grad_output, const TensorBase& self) {
   if constexpr (std::is_same_v<T, float>) {
     binary_kernel_guarded<T>(
         out, grad_output, self, [](T g, T x) { return -g * vec::sin_reduced(x); },

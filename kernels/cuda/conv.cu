@@ -117,9 +117,9 @@ struct Identity {
 // `t` itself when contiguous, else a contiguous copy: the products index
 // dense [N, C, *spatial] memory.
 template <typename T>
-Tensor dense(const char* op, const Tensor& t) {
+TensorBase dense(const char* op, const TensorBase& t) {
   if (t.is_contiguous()) return t;
-  Tensor c = make_empty(t.sizes(), t.dtype(), t.device());
+  TensorBase c = make_empty(t.sizes(), t.dtype(), t.device());
   gpu_unary<T>(op, c, t, Identity<T>{});
   return c;
 }
@@ -129,9 +129,9 @@ Tensor dense(const char* op, const Tensor& t) {
 template <typename T>
 struct DenseOut {
   const char* op;
-  const Tensor& out;
-  Tensor dst;
-  DenseOut(const char* o, const Tensor& t)
+  const TensorBase& out;
+  TensorBase dst;
+  DenseOut(const char* o, const TensorBase& t)
       : op(o), out(t), dst(t.is_contiguous() ? t : make_empty(t.sizes(), t.dtype(), t.device())) {}
   T* data() const { return dst.template data_ptr<T>(); }
   void zero(int device) const {
@@ -193,13 +193,13 @@ const T* columns(const char* op, int device, const ConvGeom& g, const T* x, int6
 }
 
 // A scratch column buffer for `chunk` samples, or none when pointwise.
-Tensor column_buffer(const ConvGeom& g, int64_t chunk, ScalarType dtype, Device device) {
-  if (pointwise(g)) return Tensor();
+TensorBase column_buffer(const ConvGeom& g, int64_t chunk, ScalarType dtype, Device device) {
+  if (pointwise(g)) return TensorBase();
   return make_empty({chunk * g.C * g.taps() * g.out_numel()}, dtype, device);
 }
 
 template <typename T>
-T* data_or_null(const Tensor& t) {
+T* data_or_null(const TensorBase& t) {
   return t.defined() ? t.data_ptr<T>() : nullptr;
 }
 
@@ -220,7 +220,7 @@ struct Chunk {
 // Runs `body` on every chunk of the plan's samples, writing `out` through a
 // dense copy; zeros when `empty_sum` (the product sums over nothing).
 template <typename T, typename Body>
-void for_each_chunk(const char* op, const Tensor& out, const conv::Plan& p, bool empty_sum, const Body& body) {
+void for_each_chunk(const char* op, const TensorBase& out, const conv::Plan& p, bool empty_sum, const Body& body) {
   DeviceGuard guard(out);
   DenseOut<T> od(op, out);
   if (empty_sum) {
@@ -228,10 +228,10 @@ void for_each_chunk(const char* op, const Tensor& out, const conv::Plan& p, bool
     od.finish();
     return;
   }
-  const Tensor ad = dense<T>(op, p.a), bd = dense<T>(op, p.b);
+  const TensorBase ad = dense<T>(op, p.a), bd = dense<T>(op, p.b);
   const ConvGeom& g = p.g;
   const int64_t chunk = chunk_samples(g.N, g.C * g.taps() * g.out_numel(), sizeof(T));
-  const Tensor scratch = column_buffer(g, chunk, out.dtype(), out.device());
+  const TensorBase scratch = column_buffer(g, chunk, out.dtype(), out.device());
   for (int64_t n0 = 0; n0 < g.N; n0 += chunk) {
     body(Chunk<T>{guard.device(), ad.data_ptr<T>(), bd.data_ptr<T>(), od.data(), data_or_null<T>(scratch), n0,
                   std::min(chunk, g.N - n0)});
@@ -241,7 +241,7 @@ void for_each_chunk(const char* op, const Tensor& out, const conv::Plan& p, bool
 
 // y = conv(x, w), x and w being the plan's a and b.
 template <typename T>
-void conv_forward(const char* op, const Tensor& y, const conv::Plan& p) {
+void conv_forward(const char* op, const TensorBase& y, const conv::Plan& p) {
   const ConvGeom& g = p.g;
   const int64_t L = g.out_numel(), CgK = g.Cg() * g.taps(), Og = g.Og();
   for_each_chunk<T>(op, y, p, g.Cg() == 0, [&](const Chunk<T>& c) {
@@ -255,7 +255,7 @@ void conv_forward(const char* op, const Tensor& y, const conv::Plan& p) {
 // gx from gy and w, the plan's a and b; nothing feeds gx without output
 // channels.
 template <typename T>
-void conv_backward_data(const char* op, const Tensor& gx, const conv::Plan& p) {
+void conv_backward_data(const char* op, const TensorBase& gx, const conv::Plan& p) {
   const ConvGeom& g = p.g;
   const int64_t L = g.out_numel(), CgK = g.Cg() * g.taps(), Og = g.Og(), IN = g.in_numel();
   for_each_chunk<T>(op, gx, p, Og == 0, [&](const Chunk<T>& c) {
@@ -272,7 +272,7 @@ void conv_backward_data(const char* op, const Tensor& gx, const conv::Plan& p) {
 // output positions (L == 0: a transposed convolution of an empty input can
 // have a non-empty weight gradient, and a k == 0 gemm is not relied on).
 template <typename T>
-void conv_backward_weight(const char* op, const Tensor& gw, const conv::Plan& p) {
+void conv_backward_weight(const char* op, const TensorBase& gw, const conv::Plan& p) {
   const ConvGeom& g = p.g;
   const int64_t K = g.taps(), L = g.out_numel(), CgK = g.Cg() * K, Og = g.Og();
   for_each_chunk<T>(op, gw, p, g.N == 0 || L == 0, [&](const Chunk<T>& c) {
@@ -289,7 +289,7 @@ void conv_backward_weight(const char* op, const Tensor& gw, const conv::Plan& p)
 
 // Runs the product an op's plan names (kernels/common/conv_geometry.h).
 template <typename T>
-void run(const char* op, const Tensor& out, const conv::Plan& p) {
+void run(const char* op, const TensorBase& out, const conv::Plan& p) {
   if (out.numel() == 0) return;
   switch (p.product) {
     case conv::Product::kForward: return conv_forward<T>(op, out, p);
@@ -303,14 +303,14 @@ void run(const char* op, const Tensor& out, const conv::Plan& p) {
 // output_padding is already in the shapes, and so are input_size and
 // weight_size (out's).
 template <typename T>
-void convolution_nobias(const Tensor& out, const Tensor& input, const Tensor& weight, IntArrayRef stride,
+void convolution_nobias(const TensorBase& out, const TensorBase& input, const TensorBase& weight, IntArrayRef stride,
                         IntArrayRef padding, IntArrayRef dilation, bool transposed, IntArrayRef /*output_padding*/,
                         int64_t groups) {
   run<T>("convolution", out, conv::plan_convolution(out, input, weight, stride, padding, dilation, transposed, groups));
 }
 
 template <typename T>
-void convolution_backward_input(const Tensor& out, const Tensor& grad_output, const Tensor& weight,
+void convolution_backward_input(const TensorBase& out, const TensorBase& grad_output, const TensorBase& weight,
                                 IntArrayRef /*input_size*/, IntArrayRef stride, IntArrayRef padding,
                                 IntArrayRef dilation, bool transposed, IntArrayRef /*output_padding*/, int64_t groups) {
   run<T>("convolution_backward_input", out,
@@ -318,7 +318,7 @@ void convolution_backward_input(const Tensor& out, const Tensor& grad_output, co
 }
 
 template <typename T>
-void convolution_backward_weight(const Tensor& out, const Tensor& grad_output, const Tensor& input,
+void convolution_backward_weight(const TensorBase& out, const TensorBase& grad_output, const TensorBase& input,
                                  IntArrayRef /*weight_size*/, IntArrayRef stride, IntArrayRef padding,
                                  IntArrayRef dilation, bool transposed, IntArrayRef /*output_padding*/,
                                  int64_t groups) {

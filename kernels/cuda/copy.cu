@@ -17,31 +17,31 @@ struct Convert {
 };
 
 template <typename T>
-void copy_from(const Tensor& self, const Tensor& src) {
+void copy_from(const TensorBase& self, const TensorBase& src) {
   visit_dtype(src.dtype(), [&]<typename S>() {
     gpu_elementwise<T, S>("copy_", self, Convert<T, S>{}, src);
   });
 }
 
-void device_memcpy(const char* op, const Tensor& dst, const Tensor& src) {
+void device_memcpy(const char* op, const TensorBase& dst, const TensorBase& src) {
   copy_bytes(op, dst.data_ptr(), dst.device(), src.data_ptr(), src.device(), dst.nbytes());
 }
 
 }  // namespace
 
 template <typename T>
-void copy_(const Tensor& self, const Tensor& src_any) {
+void copy_(const TensorBase& self, const TensorBase& src_any) {
   if (self.numel() == 0) return;
   if (self.is_same(src_any)) return;
   // From the host or another GPU: the values come over contiguous, in src's
   // dtype; the conversion and any broadcast then run here.
   const bool here = src_any.is_cuda() && src_any.device().index == self.device().index;
-  const Tensor src = here ? src_any : dg::detail::copy_to_device(src_any, self.device());
+  const TensorBase src = here ? src_any : dg::detail::copy_to_device(src_any, self.device());
   switch (copying::route(self, src)) {
     case copying::Route::ViaTemporary: {
       // A private copy made below autograd (src.clone() would record history
       // from inside a kernel), as on the CPU.
-      Tensor tmp = make_empty(src.sizes(), src.dtype(), src.device());
+      TensorBase tmp = make_empty(src.sizes(), src.dtype(), src.device());
       visit_dtype(src.dtype(), [&]<typename S>() { gpu_elementwise<S, S>("copy_", tmp, Convert<S, S>{}, src); });
       copy_from<T>(self, tmp);
       return;
@@ -52,7 +52,7 @@ void copy_(const Tensor& self, const Tensor& src_any) {
 }
 
 template <typename T>
-void clone(const Tensor& out, const Tensor& self) {
+void clone(const TensorBase& out, const TensorBase& self) {
   if (out.numel() == 0) return;
   if (self.is_contiguous()) {
     device_memcpy("clone", out, self);
@@ -62,13 +62,13 @@ void clone(const Tensor& out, const Tensor& self) {
 }
 
 template <typename T>
-void fill_(const Tensor& self, const Scalar& value) {
+void fill_(const TensorBase& self, const Scalar& value) {
   const T v = value.to<T>();
   gpu_nullary<T>("fill_", self, [v] __device__() { return v; });
 }
 
 template <typename T>
-void zero_(const Tensor& self) {
+void zero_(const TensorBase& self) {
   if (self.numel() == 0) return;
   if (self.is_contiguous()) {
     // All-zero bytes are 0 for every dtype we have (IEEE +0.0, 0, false).
@@ -80,12 +80,12 @@ void zero_(const Tensor& self) {
 }
 
 template <typename T>
-void select_backward(const Tensor& out, const Tensor& grad_output, IntArrayRef input_sizes, int64_t dim,
+void select_backward(const TensorBase& out, const TensorBase& grad_output, IntArrayRef input_sizes, int64_t dim,
                      int64_t index) {
   (void)input_sizes;  // out already has these sizes
   zero_<T>(out);
   if (out.numel() == 0) return;
-  const Tensor slice = loop::selected_slice(out, dim, index);
+  const TensorBase slice = loop::selected_slice(out, dim, index);
   gpu_unary<T>("select_backward", slice, grad_output, [] __device__(T x) { return x; });
 }
 

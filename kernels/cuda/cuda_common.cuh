@@ -5,7 +5,7 @@
 #include <cuda_runtime.h>
 
 #include "dynagrad/cuda.h"
-#include "dynagrad/tensor.h"
+#include "dynagrad/tensor_base.h"
 
 namespace dg::cuda {
 
@@ -23,7 +23,7 @@ inline void check_launch(const char* op) { check(cudaGetLastError(), op, "kernel
 class DeviceGuard {
  public:
   explicit DeviceGuard(int device);
-  explicit DeviceGuard(const Tensor& t) : DeviceGuard(t.device().index) {}
+  explicit DeviceGuard(const TensorBase& t) : DeviceGuard(t.device().index) {}
   ~DeviceGuard();
   DeviceGuard(const DeviceGuard&) = delete;
   DeviceGuard& operator=(const DeviceGuard&) = delete;
@@ -35,7 +35,7 @@ class DeviceGuard {
 };
 
 // The stream of the device `t` lives on.
-inline cudaStream_t stream_of(const Tensor& t) { return stream(t.device().index); }
+inline cudaStream_t stream_of(const TensorBase& t) { return stream(t.device().index); }
 
 // Threads per block of the generic kernels, and the grid that covers n items
 // (capped; the kernels loop over the rest with a grid stride).

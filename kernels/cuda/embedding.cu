@@ -33,9 +33,9 @@ struct RowScale {
 // The occurrences of each row among the indices (a first pass, atomic), or an
 // undefined tensor when not scaling. Kept alive by the caller until the
 // kernels reading it are queued (its memory is freed stream-ordered).
-Tensor row_counts(const char* op, const Tensor& indices, int64_t rows, bool scale) {
-  if (!scale) return Tensor();
-  Tensor c = walk::zeroed_scratch(op, {rows}, kInt64, indices);
+TensorBase row_counts(const char* op, const TensorBase& indices, int64_t rows, bool scale) {
+  if (!scale) return TensorBase();
+  TensorBase c = walk::zeroed_scratch(op, {rows}, kInt64, indices);
   int64_t* cp = c.data_ptr<int64_t>();
   const int64_t* ix = indices.data_ptr<int64_t>();
   walk::for_each<1>(op, indices, indices.sizes(), {DimVector(indices.strides())},
@@ -43,7 +43,7 @@ Tensor row_counts(const char* op, const Tensor& indices, int64_t rows, bool scal
   return c;
 }
 
-RowScale row_scale(const Tensor& counts, int64_t padding_idx) {
+RowScale row_scale(const TensorBase& counts, int64_t padding_idx) {
   return RowScale{counts.defined() ? counts.data_ptr<int64_t>() : nullptr, padding_idx};
 }
 
@@ -66,7 +66,7 @@ struct Lookup {
 
 // The walk over out = indices.sizes() + [D] of a lookup from `weight`.
 template <typename T>
-void lookup(const char* op, const Tensor& out, const Tensor& weight, const Tensor& indices, bool scaled,
+void lookup(const char* op, const TensorBase& out, const TensorBase& weight, const TensorBase& indices, bool scaled,
             RowScale scale) {
   const size_t nd = static_cast<size_t>(indices.dim());
   walk::for_each<3>(op, out, out.sizes(),
@@ -78,7 +78,7 @@ void lookup(const char* op, const Tensor& out, const Tensor& weight, const Tenso
 }  // namespace
 
 template <typename T>
-void embedding(const Tensor& out, const Tensor& weight, const Tensor& indices, int64_t padding_idx,
+void embedding(const TensorBase& out, const TensorBase& weight, const TensorBase& indices, int64_t padding_idx,
                bool scale_grad_by_freq, bool sparse) {
   (void)scale_grad_by_freq;
   (void)sparse;
@@ -86,13 +86,13 @@ void embedding(const Tensor& out, const Tensor& weight, const Tensor& indices, i
 }
 
 template <typename T>
-void embedding_backward(const Tensor& out, const Tensor& grad, const Tensor& indices, int64_t num_weights,
+void embedding_backward(const TensorBase& out, const TensorBase& grad, const TensorBase& indices, int64_t num_weights,
                         int64_t padding_idx, bool scale_grad_by_freq, bool sparse) {
   (void)sparse;
   const char* op = "embedding_backward";
   zero_<T>(out);
   if (out.numel() == 0) return;
-  const Tensor counts = row_counts(op, indices, num_weights, scale_grad_by_freq);
+  const TensorBase counts = row_counts(op, indices, num_weights, scale_grad_by_freq);
   const RowScale scale = row_scale(counts, padding_idx);
   const int64_t* ix = indices.data_ptr<int64_t>();
   const T* g = grad.data_ptr<T>();
@@ -111,11 +111,11 @@ void embedding_backward(const Tensor& out, const Tensor& grad, const Tensor& ind
 }
 
 template <typename T>
-void embedding_backward_adjoint(const Tensor& out, const Tensor& grad_weight, const Tensor& indices,
+void embedding_backward_adjoint(const TensorBase& out, const TensorBase& grad_weight, const TensorBase& indices,
                                 int64_t padding_idx, bool scale_grad_by_freq) {
   const char* op = "embedding_backward_adjoint";
   if (out.numel() == 0) return;
-  const Tensor counts = row_counts(op, indices, grad_weight.size(0), scale_grad_by_freq);
+  const TensorBase counts = row_counts(op, indices, grad_weight.size(0), scale_grad_by_freq);
   lookup<T>(op, out, grad_weight, indices, /*scaled=*/true, row_scale(counts, padding_idx));
 }
 

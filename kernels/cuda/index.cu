@@ -33,7 +33,7 @@ struct AtIndex {
 // src for scatter) shares the index's position, `target` (self for gather,
 // out for scatter) takes the index's value along dim.
 template <typename F>
-void walk_index(const char* op, const Tensor& out, const Tensor& index, const Tensor& other, const Tensor& target,
+void walk_index(const char* op, const TensorBase& out, const TensorBase& index, const TensorBase& other, const TensorBase& target,
                 int64_t dim, const F& f) {
   const int64_t d = wrap(dim, target.dim());
   walk::for_each<3>(op, out, index.sizes(),
@@ -50,7 +50,7 @@ struct Identity {
 // out = self unless they are one tensor (in-place), before accumulating into
 // out. Queued on the same stream, so it is done before the adds start.
 template <typename T>
-void copy_unless_same(const char* op, const Tensor& out, const Tensor& self) {
+void copy_unless_same(const char* op, const TensorBase& out, const TensorBase& self) {
   if (out.is_same(self)) return;
   gpu_unary<T>(op, out, self, Identity<T>{});
 }
@@ -87,7 +87,7 @@ struct Triangle {
 };
 
 template <typename T, bool Lower>
-void triangle(const char* op, const Tensor& out, const Tensor& self, int64_t diagonal) {
+void triangle(const char* op, const TensorBase& out, const TensorBase& self, int64_t diagonal) {
   if (out.numel() == 0) return;
   // The meta guarantees at least 2 dims; this operand's "offset" is the
   // element's column minus its row.
@@ -102,7 +102,7 @@ void triangle(const char* op, const Tensor& out, const Tensor& self, int64_t dia
 }  // namespace
 
 template <typename T>
-void index_select(const Tensor& out, const Tensor& self, int64_t dim, const Tensor& index) {
+void index_select(const TensorBase& out, const TensorBase& self, int64_t dim, const TensorBase& index) {
   if (out.numel() == 0) return;
   const int64_t d = wrap(dim, self.dim());
   const int64_t* ip = index.data_ptr<int64_t>();
@@ -120,7 +120,7 @@ void index_select(const Tensor& out, const Tensor& self, int64_t dim, const Tens
 }
 
 template <typename T>
-void gather(const Tensor& out, const Tensor& self, int64_t dim, const Tensor& index, bool sparse_grad) {
+void gather(const TensorBase& out, const TensorBase& self, int64_t dim, const TensorBase& index, bool sparse_grad) {
   (void)sparse_grad;
   const T* in = self.data_ptr<T>();
   T* o = out.data_ptr<T>();
@@ -128,7 +128,7 @@ void gather(const Tensor& out, const Tensor& self, int64_t dim, const Tensor& in
 }
 
 template <typename T>
-void scatter_add(const Tensor& out, const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src) {
+void scatter_add(const TensorBase& out, const TensorBase& self, int64_t dim, const TensorBase& index, const TensorBase& src) {
   copy_unless_same<T>("scatter_add", out, self);
   const T* sp = src.data_ptr<T>();
   T* o = out.data_ptr<T>();
@@ -137,7 +137,7 @@ void scatter_add(const Tensor& out, const Tensor& self, int64_t dim, const Tenso
 }
 
 template <typename T>
-void index_add(const Tensor& out, const Tensor& self, int64_t dim, const Tensor& index, const Tensor& source,
+void index_add(const TensorBase& out, const TensorBase& self, int64_t dim, const TensorBase& index, const TensorBase& source,
                const Scalar& alpha) {
   copy_unless_same<T>("index_add", out, self);
   const int64_t d = wrap(dim, self.dim());
@@ -157,12 +157,12 @@ void index_add(const Tensor& out, const Tensor& self, int64_t dim, const Tensor&
 }
 
 template <typename T>
-void masked_fill(const Tensor& out, const Tensor& self, const Tensor& mask, const Scalar& value) {
+void masked_fill(const TensorBase& out, const TensorBase& self, const TensorBase& mask, const Scalar& value) {
   gpu_elementwise<T, T, bool>("masked_fill", out, MaskedFill<T>{value.to<T>()}, self, mask);
 }
 
 template <typename T>
-void masked_fill_tensor(const Tensor& out, const Tensor& self, const Tensor& mask, const Tensor& value) {
+void masked_fill_tensor(const TensorBase& out, const TensorBase& self, const TensorBase& mask, const TensorBase& value) {
   // value (0-dim, on out's device) is broadcast like a third input, so it is
   // read on the device rather than copied to the host.
   visit_dtype(value.dtype(), [&]<typename S>() {
@@ -171,7 +171,7 @@ void masked_fill_tensor(const Tensor& out, const Tensor& self, const Tensor& mas
 }
 
 template <typename T>
-void flip(const Tensor& out, const Tensor& self, IntArrayRef dims) {
+void flip(const TensorBase& out, const TensorBase& self, IntArrayRef dims) {
   if (out.numel() == 0) return;
   const ixgeom::FlippedRead r = ixgeom::flipped_read(self, dims);
   const T* in = self.data_ptr<T>() + r.start;
@@ -181,12 +181,12 @@ void flip(const Tensor& out, const Tensor& self, IntArrayRef dims) {
 }
 
 template <typename T>
-void tril(const Tensor& out, const Tensor& self, int64_t diagonal) {
+void tril(const TensorBase& out, const TensorBase& self, int64_t diagonal) {
   triangle<T, true>("tril", out, self, diagonal);
 }
 
 template <typename T>
-void triu(const Tensor& out, const Tensor& self, int64_t diagonal) {
+void triu(const TensorBase& out, const TensorBase& self, int64_t diagonal) {
   triangle<T, false>("triu", out, self, diagonal);
 }
 

@@ -70,7 +70,7 @@ __global__ void walk_kernel(int64_t n, loop::OffsetCalc<N> calc, F f) {
 // calls run in parallel, in no order: f must not depend on another call's
 // writes, and must add atomically where two calls may share an element.
 template <int N, typename F>
-void for_each(const char* op, const Tensor& on, IntArrayRef sizes, const Strides<N>& strides, const F& f) {
+void for_each(const char* op, const TensorBase& on, IntArrayRef sizes, const Strides<N>& strides, const F& f) {
   const int64_t n = multiply_integers(sizes);
   if (n == 0) return;
   const loop::OffsetCalc<N> calc = make_calc<N>(op, sizes, strides);
@@ -81,8 +81,8 @@ void for_each(const char* op, const Tensor& on, IntArrayRef sizes, const Strides
 
 // A zeroed contiguous scratch tensor on `on`'s device, for accumulating into
 // (all-zero bytes are 0 in every dtype), zeroed on the device's stream.
-inline Tensor zeroed_scratch(const char* op, IntArrayRef sizes, ScalarType dtype, const Tensor& on) {
-  Tensor t = make_empty(sizes, dtype, on.device());
+inline TensorBase zeroed_scratch(const char* op, IntArrayRef sizes, ScalarType dtype, const TensorBase& on) {
+  TensorBase t = make_empty(sizes, dtype, on.device());
   if (t.numel() == 0) return t;
   DeviceGuard g(on);
   check(cudaMemsetAsync(t.data_ptr(), 0, t.nbytes(), stream(g.device())), op, "cudaMemsetAsync");

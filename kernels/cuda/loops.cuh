@@ -67,7 +67,7 @@ __global__ void strided_kernel(int64_t n, Body body) {
 // checked it). Aliasing as on the CPU: out may be an input with the same
 // geometry (in-place), nothing partially overlapping.
 template <typename Out, typename... In, typename F, typename... Ts>
-void gpu_elementwise(const char* op, const Tensor& out, const F& f, const Ts&... inputs) {
+void gpu_elementwise(const char* op, const TensorBase& out, const F& f, const Ts&... inputs) {
   static_assert(sizeof...(In) == sizeof...(Ts), "one element type per input");
   constexpr size_t NT = sizeof...(Ts) + 1;
   const int64_t n = out.numel();
@@ -100,19 +100,19 @@ void gpu_elementwise(const char* op, const Tensor& out, const F& f, const Ts&...
 
 // The forms kernels use: every tensor of element type T.
 template <typename T, typename F>
-void gpu_nullary(const char* op, const Tensor& out, const F& f) {
+void gpu_nullary(const char* op, const TensorBase& out, const F& f) {
   gpu_elementwise<T>(op, out, f);
 }
 template <typename T, typename F>
-void gpu_unary(const char* op, const Tensor& out, const Tensor& a, const F& f) {
+void gpu_unary(const char* op, const TensorBase& out, const TensorBase& a, const F& f) {
   gpu_elementwise<T, T>(op, out, f, a);
 }
 template <typename T, typename F>
-void gpu_binary(const char* op, const Tensor& out, const Tensor& a, const Tensor& b, const F& f) {
+void gpu_binary(const char* op, const TensorBase& out, const TensorBase& a, const TensorBase& b, const F& f) {
   gpu_elementwise<T, T, T>(op, out, f, a, b);
 }
 template <typename T, typename F>
-void gpu_ternary(const char* op, const Tensor& out, const Tensor& a, const Tensor& b, const Tensor& c, const F& f) {
+void gpu_ternary(const char* op, const TensorBase& out, const TensorBase& a, const TensorBase& b, const TensorBase& c, const F& f) {
   gpu_elementwise<T, T, T, T>(op, out, f, a, b, c);
 }
 

@@ -22,15 +22,15 @@ struct Operand {
   const void* data;
   bool trans;
   int64_t ld, stride;
-  Tensor keep;
+  TensorBase keep;
 };
 
-// (The copies here are kernels, not Tensor ops: a kernel runs below autograd
+// (The copies here are kernels, not TensorBase ops: a kernel runs below autograd
 // and must not record history, as on the CPU.)
 template <typename T>
-Operand operand(const char* op, const Tensor& t) {
+Operand operand(const char* op, const TensorBase& t) {
   matrix::MatView v = matrix::mat_view(t);
-  Tensor src = t;
+  TensorBase src = t;
   if (!matrix::blas_layout(v)) {
     src = make_empty(t.sizes(), t.dtype(), t.device());
     gpu_unary<T>(op, src, t, Identity<T>{});
@@ -42,13 +42,13 @@ Operand operand(const char* op, const Tensor& t) {
 }
 
 template <typename T>
-void matmul_impl(const char* op, const Tensor& out, const Tensor& self, const Tensor& mat2) {
+void matmul_impl(const char* op, const TensorBase& out, const TensorBase& self, const TensorBase& mat2) {
   const matrix::MatView o0 = matrix::mat_view(out);
   const int64_t m = o0.rows, n = o0.cols, k = self.size(self.dim() - 1);
   if (out.numel() == 0) return;
   // cuBLAS writes C row-major (unit column stride) with rows ldc apart.
   const bool direct = (n == 1 || o0.sc == 1) && (m == 1 || o0.sr >= n) && (o0.batch == 1 || o0.sb >= m * n);
-  const Tensor c = direct ? out : make_empty(out.sizes(), out.dtype(), out.device());
+  const TensorBase c = direct ? out : make_empty(out.sizes(), out.dtype(), out.device());
   matrix::MatView ov = matrix::mat_view(c);
   matrix::blas_layout(ov);
   if (k == 0) {
@@ -65,12 +65,12 @@ void matmul_impl(const char* op, const Tensor& out, const Tensor& self, const Te
 }  // namespace
 
 template <typename T>
-void mm(const Tensor& out, const Tensor& self, const Tensor& mat2) {
+void mm(const TensorBase& out, const TensorBase& self, const TensorBase& mat2) {
   matmul_impl<T>("mm", out, self, mat2);
 }
 
 template <typename T>
-void bmm(const Tensor& out, const Tensor& self, const Tensor& mat2) {
+void bmm(const TensorBase& out, const TensorBase& self, const TensorBase& mat2) {
   matmul_impl<T>("bmm", out, self, mat2);
 }
 

@@ -49,7 +49,7 @@ __global__ void lines_kernel(int64_t count, Body body) {
 }
 
 template <typename Body>
-void launch_lines(const char* op, const Tensor& out, int64_t count, int64_t len, const Body& body) {
+void launch_lines(const char* op, const TensorBase& out, int64_t count, int64_t len, const Body& body) {
   DeviceGuard g(out);
   cudaStream_t st = stream(g.device());
   if (len >= kBlockLine) {
@@ -120,16 +120,16 @@ struct SoftmaxBackwardLine {
 
 // A line body template, given its group size, for the launch that picks it.
 template <template <typename, bool, int> class Line, typename T, bool Log, typename... Args>
-void run_lines(const char* op, const Tensor& out, int64_t count, int64_t len, const Args&... args) {
+void run_lines(const char* op, const TensorBase& out, int64_t count, int64_t len, const Args&... args) {
   if (count == 0 || len == 0) return;
   if (len >= kBlockLine) launch_lines(op, out, count, len, Line<T, Log, kBlock>{args...});
   else launch_lines(op, out, count, len, Line<T, Log, 32>{args...});
 }
 
-int64_t line_dim(const Tensor& t, int64_t dim) { return t.dim() == 0 ? 0 : (dim < 0 ? dim + t.dim() : dim); }
+int64_t line_dim(const TensorBase& t, int64_t dim) { return t.dim() == 0 ? 0 : (dim < 0 ? dim + t.dim() : dim); }
 
 template <typename T, bool Log>
-void softmax_impl(const char* op, const Tensor& out, const Tensor& self, int64_t dim) {
+void softmax_impl(const char* op, const TensorBase& out, const TensorBase& self, int64_t dim) {
   if (out.numel() == 0) return;
   const Lines<2> lines = make_lines<2>(self.sizes(), line_dim(self, dim), {&out, &self}, op);
   run_lines<SoftmaxLine, T, Log>(op, out, lines.count, lines.len, static_cast<T*>(out.data_ptr()),
@@ -137,7 +137,7 @@ void softmax_impl(const char* op, const Tensor& out, const Tensor& self, int64_t
 }
 
 template <typename T, bool Log>
-void softmax_backward_impl(const char* op, const Tensor& out, const Tensor& grad_output, const Tensor& output,
+void softmax_backward_impl(const char* op, const TensorBase& out, const TensorBase& grad_output, const TensorBase& output,
                            int64_t dim) {
   if (out.numel() == 0) return;
   const Lines<3> lines =
@@ -156,7 +156,7 @@ struct ClassView {
   int64_t class_stride;
 };
 
-ClassView class_view(const Tensor& t, const char* op) {
+ClassView class_view(const TensorBase& t, const char* op) {
   DimVector sizes, strides;
   for (int64_t d = 0; d < t.dim(); ++d) {
     if (d == 1) continue;
@@ -192,9 +192,9 @@ struct PickElement {
 };
 
 template <typename T, bool Backward>
-void pick(const char* op, const Tensor& dst, const Tensor& src, const Tensor& target, int64_t ignore_index) {
-  const Tensor& flat = Backward ? src : dst;
-  const Tensor& wide = Backward ? dst : src;
+void pick(const char* op, const TensorBase& dst, const TensorBase& src, const TensorBase& target, int64_t ignore_index) {
+  const TensorBase& flat = Backward ? src : dst;
+  const TensorBase& wide = Backward ? dst : src;
   const PickElement<T, Backward> f{static_cast<const int64_t*>(target.data_ptr()),
                                    compact_strided(target.sizes(), target.strides(), op),
                                    static_cast<T*>(dst.data_ptr()),
@@ -213,32 +213,32 @@ struct Zero {
 }  // namespace
 
 template <typename T>
-void softmax(const Tensor& out, const Tensor& self, int64_t dim) {
+void softmax(const TensorBase& out, const TensorBase& self, int64_t dim) {
   softmax_impl<T, false>("softmax", out, self, dim);
 }
 
 template <typename T>
-void log_softmax(const Tensor& out, const Tensor& self, int64_t dim) {
+void log_softmax(const TensorBase& out, const TensorBase& self, int64_t dim) {
   softmax_impl<T, true>("log_softmax", out, self, dim);
 }
 
 template <typename T>
-void softmax_backward_data(const Tensor& out, const Tensor& grad_output, const Tensor& output, int64_t dim) {
+void softmax_backward_data(const TensorBase& out, const TensorBase& grad_output, const TensorBase& output, int64_t dim) {
   softmax_backward_impl<T, false>("_softmax_backward_data", out, grad_output, output, dim);
 }
 
 template <typename T>
-void log_softmax_backward_data(const Tensor& out, const Tensor& grad_output, const Tensor& output, int64_t dim) {
+void log_softmax_backward_data(const TensorBase& out, const TensorBase& grad_output, const TensorBase& output, int64_t dim) {
   softmax_backward_impl<T, true>("_log_softmax_backward_data", out, grad_output, output, dim);
 }
 
 template <typename T>
-void nll_pick(const Tensor& out, const Tensor& self, const Tensor& target, int64_t ignore_index) {
+void nll_pick(const TensorBase& out, const TensorBase& self, const TensorBase& target, int64_t ignore_index) {
   pick<T, false>("_nll_pick", out, self, target, ignore_index);
 }
 
 template <typename T>
-void nll_pick_backward(const Tensor& out, const Tensor& grad, const Tensor& target, IntArrayRef self_sizes,
+void nll_pick_backward(const TensorBase& out, const TensorBase& grad, const TensorBase& target, IntArrayRef self_sizes,
                        int64_t ignore_index) {
   (void)self_sizes;  // out already has them
   gpu_nullary<T>("_nll_pick_backward", out, Zero<T>{});

@@ -42,7 +42,7 @@ __device__ T int_pow(T base, int64_t e) {
 // ---------------------------------------------------------------- arithmetic
 
 template <typename T>
-void add(const Tensor& out, const Tensor& self, const Tensor& other, const Scalar& alpha) {
+void add(const TensorBase& out, const TensorBase& self, const TensorBase& other, const Scalar& alpha) {
   using C = opmath_t<T>;
   const C a = alpha.to<C>();
   if (a == C(1)) {
@@ -53,14 +53,14 @@ void add(const Tensor& out, const Tensor& self, const Tensor& other, const Scala
 }
 
 template <typename T>
-void add_scalar(const Tensor& out, const Tensor& self, const Scalar& other, const Scalar& alpha) {
+void add_scalar(const TensorBase& out, const TensorBase& self, const Scalar& other, const Scalar& alpha) {
   using C = opmath_t<T>;
   const C c = pwmath::operand_scalar<T>(other) * alpha.to<C>();
   gpu_unary<T>("add", out, self, [c] __device__(C x) { return static_cast<C>(x + c); });
 }
 
 template <typename T>
-void sub(const Tensor& out, const Tensor& self, const Tensor& other, const Scalar& alpha) {
+void sub(const TensorBase& out, const TensorBase& self, const TensorBase& other, const Scalar& alpha) {
   using C = opmath_t<T>;
   const C a = alpha.to<C>();
   if (a == C(1)) {
@@ -71,33 +71,33 @@ void sub(const Tensor& out, const Tensor& self, const Tensor& other, const Scala
 }
 
 template <typename T>
-void sub_scalar(const Tensor& out, const Tensor& self, const Scalar& other, const Scalar& alpha) {
+void sub_scalar(const TensorBase& out, const TensorBase& self, const Scalar& other, const Scalar& alpha) {
   using C = opmath_t<T>;
   const C c = pwmath::operand_scalar<T>(other) * alpha.to<C>();
   gpu_unary<T>("sub", out, self, [c] __device__(C x) { return static_cast<C>(x - c); });
 }
 
 template <typename T>
-void mul(const Tensor& out, const Tensor& self, const Tensor& other) {
+void mul(const TensorBase& out, const TensorBase& self, const TensorBase& other) {
   using C = opmath_t<T>;
   gpu_binary<T>("mul", out, self, other, [] __device__(C x, C y) { return static_cast<C>(x * y); });
 }
 
 template <typename T>
-void mul_scalar(const Tensor& out, const Tensor& self, const Scalar& other) {
+void mul_scalar(const TensorBase& out, const TensorBase& self, const Scalar& other) {
   using C = opmath_t<T>;
   const C c = pwmath::operand_scalar<T>(other);
   gpu_unary<T>("mul", out, self, [c] __device__(C x) { return static_cast<C>(x * c); });
 }
 
 template <typename T>
-void div(const Tensor& out, const Tensor& self, const Tensor& other) {
+void div(const TensorBase& out, const TensorBase& self, const TensorBase& other) {
   using C = opmath_t<T>;
   gpu_binary<T>("div", out, self, other, [] __device__(C x, C y) { return x / y; });
 }
 
 template <typename T>
-void div_scalar(const Tensor& out, const Tensor& self, const Scalar& other) {
+void div_scalar(const TensorBase& out, const TensorBase& self, const Scalar& other) {
   using C = opmath_t<T>;
   // Divide rather than multiply by the reciprocal: bit for bit the same as
   // dividing by a tensor of c.
@@ -108,13 +108,13 @@ void div_scalar(const Tensor& out, const Tensor& self, const Scalar& other) {
 // ---------------------------------------------------------------- pow
 
 template <typename T>
-void pow(const Tensor& out, const Tensor& self, const Tensor& exponent) {
+void pow(const TensorBase& out, const TensorBase& self, const TensorBase& exponent) {
   using C = opmath_t<T>;
   gpu_binary<T>("pow", out, self, exponent, [] __device__(C x, C y) { return ::pow(x, y); });
 }
 
 template <typename T>
-void pow_scalar(const Tensor& out, const Tensor& self, const Scalar& exponent) {
+void pow_scalar(const TensorBase& out, const TensorBase& self, const Scalar& exponent) {
   using C = opmath_t<T>;
   if constexpr (std::is_integral_v<C>) {
     // The meta promotes an integer tensor to float32 for a floating exponent,
@@ -140,49 +140,49 @@ void pow_scalar(const Tensor& out, const Tensor& self, const Scalar& exponent) {
 // ---------------------------------------------------------------- unary
 
 template <typename T>
-void neg(const Tensor& out, const Tensor& self) {
+void neg(const TensorBase& out, const TensorBase& self) {
   using C = opmath_t<T>;
   gpu_unary<T>("neg", out, self, [] __device__(C x) { return static_cast<C>(-x); });
 }
 
 template <typename T>
-void exp(const Tensor& out, const Tensor& self) {
+void exp(const TensorBase& out, const TensorBase& self) {
   using C = opmath_t<T>;
   gpu_unary<T>("exp", out, self, [] __device__(C x) { return ::exp(x); });
 }
 
 template <typename T>
-void log(const Tensor& out, const Tensor& self) {
+void log(const TensorBase& out, const TensorBase& self) {
   using C = opmath_t<T>;
   gpu_unary<T>("log", out, self, [] __device__(C x) { return ::log(x); });
 }
 
 template <typename T>
-void sin(const Tensor& out, const Tensor& self) {
+void sin(const TensorBase& out, const TensorBase& self) {
   using C = opmath_t<T>;
   gpu_unary<T>("sin", out, self, [] __device__(C x) { return ::sin(x); });
 }
 
 template <typename T>
-void cos(const Tensor& out, const Tensor& self) {
+void cos(const TensorBase& out, const TensorBase& self) {
   using C = opmath_t<T>;
   gpu_unary<T>("cos", out, self, [] __device__(C x) { return ::cos(x); });
 }
 
 template <typename T>
-void sinh(const Tensor& out, const Tensor& self) {
+void sinh(const TensorBase& out, const TensorBase& self) {
   using C = opmath_t<T>;
   gpu_unary<T>("sinh", out, self, [] __device__(C x) { return ::sinh(x); });
 }
 
 template <typename T>
-void tanh(const Tensor& out, const Tensor& self) {
+void tanh(const TensorBase& out, const TensorBase& self) {
   using C = opmath_t<T>;
   gpu_unary<T>("tanh", out, self, [] __device__(C x) { return ::tanh(x); });
 }
 
 template <typename T>
-void sigmoid(const Tensor& out, const Tensor& self) {
+void sigmoid(const TensorBase& out, const TensorBase& self) {
   using C = opmath_t<T>;
   // For very negative x, exp(-x) overflows to inf and 1 / inf = 0, the right
   // limit, so no branch is needed.
@@ -190,20 +190,20 @@ void sigmoid(const Tensor& out, const Tensor& self) {
 }
 
 template <typename T>
-void relu(const Tensor& out, const Tensor& self) {
+void relu(const TensorBase& out, const TensorBase& self) {
   using C = opmath_t<T>;
   // `x < 0 ? 0 : x` keeps NaN as NaN, like PyTorch.
   gpu_unary<T>("relu", out, self, [] __device__(C x) { return x < C(0) ? C(0) : x; });
 }
 
 template <typename T>
-void sqrt(const Tensor& out, const Tensor& self) {
+void sqrt(const TensorBase& out, const TensorBase& self) {
   using C = opmath_t<T>;
   gpu_unary<T>("sqrt", out, self, [] __device__(C x) { return ::sqrt(x); });
 }
 
 template <typename T>
-void abs(const Tensor& out, const Tensor& self) {
+void abs(const TensorBase& out, const TensorBase& self) {
   using C = opmath_t<T>;
   if constexpr (std::is_floating_point_v<C>) {
     gpu_unary<T>("abs", out, self, [] __device__(C x) { return ::fabs(x); });
@@ -213,14 +213,14 @@ void abs(const Tensor& out, const Tensor& self) {
 }
 
 template <typename T>
-void sign(const Tensor& out, const Tensor& self) {
+void sign(const TensorBase& out, const TensorBase& self) {
   using C = opmath_t<T>;
   // sign(0) = 0 and sign(NaN) = 0: both comparisons are false.
   gpu_unary<T>("sign", out, self, [] __device__(C x) { return static_cast<C>((C(0) < x) - (x < C(0))); });
 }
 
 template <typename T>
-void reciprocal(const Tensor& out, const Tensor& self) {
+void reciprocal(const TensorBase& out, const TensorBase& self) {
   using C = opmath_t<T>;
   gpu_unary<T>("reciprocal", out, self, [] __device__(C x) { return C(1) / x; });
 }
@@ -228,21 +228,21 @@ void reciprocal(const Tensor& out, const Tensor& self) {
 // ---------------------------------------------------------------- backward helpers
 
 template <typename T>
-void tanh_backward(const Tensor& out, const Tensor& grad_output, const Tensor& output) {
+void tanh_backward(const TensorBase& out, const TensorBase& grad_output, const TensorBase& output) {
   using C = opmath_t<T>;
   gpu_binary<T>("tanh_backward", out, grad_output, output,
                 [] __device__(C g, C y) { return g * (C(1) - y * y); });
 }
 
 template <typename T>
-void sigmoid_backward(const Tensor& out, const Tensor& grad_output, const Tensor& output) {
+void sigmoid_backward(const TensorBase& out, const TensorBase& grad_output, const TensorBase& output) {
   using C = opmath_t<T>;
   gpu_binary<T>("sigmoid_backward", out, grad_output, output,
                 [] __device__(C g, C y) { return g * y * (C(1) - y); });
 }
 
 template <typename T>
-void threshold_backward(const Tensor& out, const Tensor& grad_output, const Tensor& self,
+void threshold_backward(const TensorBase& out, const TensorBase& grad_output, const TensorBase& self,
                         const Scalar& threshold) {
   using C = opmath_t<T>;
   const C th = pwmath::operand_scalar<T>(threshold);
@@ -252,13 +252,13 @@ void threshold_backward(const Tensor& out, const Tensor& grad_output, const Tens
 
 // grad * cos(x) and -grad * sin(x) fused in one pass each.
 template <typename T>
-void sin_backward(const Tensor& out, const Tensor& grad_output, const Tensor& self) {
+void sin_backward(const TensorBase& out, const TensorBase& grad_output, const TensorBase& self) {
   using C = opmath_t<T>;
   gpu_binary<T>("sin_backward", out, grad_output, self, [] __device__(C g, C x) { return g * ::cos(x); });
 }
 
 template <typename T>
-void cos_backward(const Tensor& out, const Tensor& grad_output, const Tensor& self) {
+void cos_backward(const TensorBase& out, const TensorBase& grad_output, const TensorBase& self) {
   using C = opmath_t<T>;
   gpu_binary<T>("cos_backward", out, grad_output, self, [] __device__(C g, C x) { return -g * ::sin(x); });
 }

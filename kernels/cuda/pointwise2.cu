@@ -66,67 +66,67 @@ auto in_opmath(const F& f) {
 // ---------------------------------------------------------------- unary math
 
 template <typename T>
-void expm1(const Tensor& out, const Tensor& self) {
+void expm1(const TensorBase& out, const TensorBase& self) {
   using C = opmath_t<T>;
   gpu_unary<T>("expm1", out, self, [] __device__(C x) { return ::expm1(x); });
 }
 
 template <typename T>
-void log1p(const Tensor& out, const Tensor& self) {
+void log1p(const TensorBase& out, const TensorBase& self) {
   using C = opmath_t<T>;
   gpu_unary<T>("log1p", out, self, [] __device__(C x) { return ::log1p(x); });
 }
 
 template <typename T>
-void log2(const Tensor& out, const Tensor& self) {
+void log2(const TensorBase& out, const TensorBase& self) {
   using C = opmath_t<T>;
   gpu_unary<T>("log2", out, self, [] __device__(C x) { return ::log2(x); });
 }
 
 template <typename T>
-void rsqrt(const Tensor& out, const Tensor& self) {
+void rsqrt(const TensorBase& out, const TensorBase& self) {
   using C = opmath_t<T>;
   gpu_unary<T>("rsqrt", out, self, [] __device__(C x) { return C(1) / ::sqrt(x); });
 }
 
 template <typename T>
-void tan(const Tensor& out, const Tensor& self) {
+void tan(const TensorBase& out, const TensorBase& self) {
   using C = opmath_t<T>;
   gpu_unary<T>("tan", out, self, [] __device__(C x) { return ::tan(x); });
 }
 
 template <typename T>
-void asin(const Tensor& out, const Tensor& self) {
+void asin(const TensorBase& out, const TensorBase& self) {
   using C = opmath_t<T>;
   gpu_unary<T>("asin", out, self, [] __device__(C x) { return ::asin(x); });
 }
 
 template <typename T>
-void acos(const Tensor& out, const Tensor& self) {
+void acos(const TensorBase& out, const TensorBase& self) {
   using C = opmath_t<T>;
   gpu_unary<T>("acos", out, self, [] __device__(C x) { return ::acos(x); });
 }
 
 template <typename T>
-void atan(const Tensor& out, const Tensor& self) {
+void atan(const TensorBase& out, const TensorBase& self) {
   using C = opmath_t<T>;
   gpu_unary<T>("atan", out, self, [] __device__(C x) { return ::atan(x); });
 }
 
 template <typename T>
-void cosh(const Tensor& out, const Tensor& self) {
+void cosh(const TensorBase& out, const TensorBase& self) {
   using C = opmath_t<T>;
   gpu_unary<T>("cosh", out, self, [] __device__(C x) { return ::cosh(x); });
 }
 
 template <typename T>
-void square(const Tensor& out, const Tensor& self) {
+void square(const TensorBase& out, const TensorBase& self) {
   using C = opmath_t<T>;
   gpu_unary<T>("square", out, self, [] __device__(C x) { return pwmath::square(x); });
 }
 
 template <typename T>
-void erf(const Tensor& out, const Tensor& self) {
+void erf(const TensorBase& out, const TensorBase& self) {
   using C = opmath_t<T>;
   gpu_unary<T>("erf", out, self, [] __device__(C x) { return ::erf(x); });
 }
@@ -134,35 +134,35 @@ void erf(const Tensor& out, const Tensor& self) {
 // ---------------------------------------------------------------- rounding
 
 template <typename T>
-void floor(const Tensor& out, const Tensor& self) {
+void floor(const TensorBase& out, const TensorBase& self) {
   gpu_unary<T>("floor", out, self, in_opmath<T>(Rounder<Round::Floor>{}));
 }
 
 template <typename T>
-void ceil(const Tensor& out, const Tensor& self) {
+void ceil(const TensorBase& out, const TensorBase& self) {
   gpu_unary<T>("ceil", out, self, in_opmath<T>(Rounder<Round::Ceil>{}));
 }
 
 template <typename T>
-void round(const Tensor& out, const Tensor& self) {
+void round(const TensorBase& out, const TensorBase& self) {
   gpu_unary<T>("round", out, self, in_opmath<T>(Rounder<Round::Nearest>{}));
 }
 
 template <typename T>
-void trunc(const Tensor& out, const Tensor& self) {
+void trunc(const TensorBase& out, const TensorBase& self) {
   gpu_unary<T>("trunc", out, self, in_opmath<T>(Rounder<Round::Trunc>{}));
 }
 
 // ---------------------------------------------------------------- activations
 
 template <typename T>
-void leaky_relu(const Tensor& out, const Tensor& self, const Scalar& negative_slope) {
+void leaky_relu(const TensorBase& out, const TensorBase& self, const Scalar& negative_slope) {
   using C = opmath_t<T>;
   gpu_unary<T>("leaky_relu", out, self, pwmath::LeakyRelu<C>{negative_slope.to<C>()});
 }
 
 template <typename T>
-void leaky_relu_backward(const Tensor& out, const Tensor& grad_output, const Tensor& self,
+void leaky_relu_backward(const TensorBase& out, const TensorBase& grad_output, const TensorBase& self,
                          const Scalar& negative_slope, bool self_is_result) {
   using C = opmath_t<T>;
   pwmath::check_leaky_relu_backward(negative_slope, self_is_result);
@@ -171,15 +171,15 @@ void leaky_relu_backward(const Tensor& out, const Tensor& grad_output, const Ten
 }
 
 template <typename T>
-void elu(const Tensor& out, const Tensor& self, const Scalar& alpha, const Scalar& scale,
+void elu(const TensorBase& out, const TensorBase& self, const Scalar& alpha, const Scalar& scale,
          const Scalar& input_scale) {
   using C = opmath_t<T>;
   gpu_unary<T>("elu", out, self, pwmath::Elu<C>(alpha, scale, input_scale));
 }
 
 template <typename T>
-void elu_backward(const Tensor& out, const Tensor& grad_output, const Scalar& alpha, const Scalar& scale,
-                  const Scalar& input_scale, bool is_result, const Tensor& self_or_result) {
+void elu_backward(const TensorBase& out, const TensorBase& grad_output, const Scalar& alpha, const Scalar& scale,
+                  const Scalar& input_scale, bool is_result, const TensorBase& self_or_result) {
   using C = opmath_t<T>;
   pwmath::check_elu_backward(alpha, is_result);
   const pwmath::Elu<C> e(alpha, scale, input_scale);
@@ -193,7 +193,7 @@ void elu_backward(const Tensor& out, const Tensor& grad_output, const Scalar& al
 }
 
 template <typename T>
-void gelu(const Tensor& out, const Tensor& self, std::string_view approximate) {
+void gelu(const TensorBase& out, const TensorBase& self, std::string_view approximate) {
   using C = opmath_t<T>;
   if (pwmath::gelu_mode("gelu", approximate) == pwmath::Gelu::Exact) {
     gpu_unary<T>("gelu", out, self, [] __device__(C x) { return pwmath::gelu_exact(x); });
@@ -203,7 +203,7 @@ void gelu(const Tensor& out, const Tensor& self, std::string_view approximate) {
 }
 
 template <typename T>
-void gelu_backward(const Tensor& out, const Tensor& grad_output, const Tensor& self,
+void gelu_backward(const TensorBase& out, const TensorBase& grad_output, const TensorBase& self,
                    std::string_view approximate) {
   using C = opmath_t<T>;
   if (pwmath::gelu_mode("gelu_backward", approximate) == pwmath::Gelu::Exact) {
@@ -215,23 +215,23 @@ void gelu_backward(const Tensor& out, const Tensor& grad_output, const Tensor& s
 }
 
 template <typename T>
-void silu(const Tensor& out, const Tensor& self) {
+void silu(const TensorBase& out, const TensorBase& self) {
   gpu_unary<T>("silu", out, self, in_opmath<T>(pwmath::Silu<>{}));
 }
 
 template <typename T>
-void silu_backward(const Tensor& out, const Tensor& grad_output, const Tensor& self) {
+void silu_backward(const TensorBase& out, const TensorBase& grad_output, const TensorBase& self) {
   gpu_binary<T>("silu_backward", out, grad_output, self, in_opmath<T>(pwmath::SiluBackward<>{}));
 }
 
 template <typename T>
-void softplus(const Tensor& out, const Tensor& self, const Scalar& beta, const Scalar& threshold) {
+void softplus(const TensorBase& out, const TensorBase& self, const Scalar& beta, const Scalar& threshold) {
   using C = opmath_t<T>;
   gpu_unary<T>("softplus", out, self, pwmath::Softplus<C>(beta, threshold));
 }
 
 template <typename T>
-void softplus_backward(const Tensor& out, const Tensor& grad_output, const Tensor& self, const Scalar& beta,
+void softplus_backward(const TensorBase& out, const TensorBase& grad_output, const TensorBase& self, const Scalar& beta,
                        const Scalar& threshold) {
   using C = opmath_t<T>;
   const pwmath::Softplus<C> sp(beta, threshold);
@@ -240,7 +240,7 @@ void softplus_backward(const Tensor& out, const Tensor& grad_output, const Tenso
 }
 
 template <typename T>
-void log_sigmoid(const Tensor& out, const Tensor& self) {
+void log_sigmoid(const TensorBase& out, const TensorBase& self) {
   using C = opmath_t<T>;
   gpu_unary<T>("log_sigmoid", out, self, [] __device__(C x) { return pwmath::log_sigmoid(x); });
 }
@@ -248,7 +248,7 @@ void log_sigmoid(const Tensor& out, const Tensor& self) {
 // ---------------------------------------------------------------- clamping
 
 template <typename T>
-void clamp(const Tensor& out, const Tensor& self, const std::optional<Scalar>& min,
+void clamp(const TensorBase& out, const TensorBase& self, const std::optional<Scalar>& min,
            const std::optional<Scalar>& max) {
   using C = opmath_t<T>;
   pwmath::check_clamp_bounds<C>(min, max);
@@ -258,13 +258,13 @@ void clamp(const Tensor& out, const Tensor& self, const std::optional<Scalar>& m
 }
 
 template <typename T>
-void clamp_min(const Tensor& out, const Tensor& self, const Scalar& min) {
+void clamp_min(const TensorBase& out, const TensorBase& self, const Scalar& min) {
   using C = opmath_t<T>;
   gpu_unary<T>("clamp_min", out, self, pwmath::ClampMin<C>{min.to<C>()});
 }
 
 template <typename T>
-void clamp_max(const Tensor& out, const Tensor& self, const Scalar& max) {
+void clamp_max(const TensorBase& out, const TensorBase& self, const Scalar& max) {
   using C = opmath_t<T>;
   gpu_unary<T>("clamp_max", out, self, pwmath::ClampMax<C>{max.to<C>()});
 }
@@ -272,23 +272,23 @@ void clamp_max(const Tensor& out, const Tensor& self, const Scalar& max) {
 // ---------------------------------------------------------------- binary
 
 template <typename T>
-void atan2(const Tensor& out, const Tensor& self, const Tensor& other) {
+void atan2(const TensorBase& out, const TensorBase& self, const TensorBase& other) {
   using C = opmath_t<T>;
   gpu_binary<T>("atan2", out, self, other, [] __device__(C y, C x) { return ::atan2(y, x); });
 }
 
 template <typename T>
-void maximum(const Tensor& out, const Tensor& self, const Tensor& other) {
+void maximum(const TensorBase& out, const TensorBase& self, const TensorBase& other) {
   gpu_binary<T>("maximum", out, self, other, in_opmath<T>(pwmath::Maximum{}));
 }
 
 template <typename T>
-void minimum(const Tensor& out, const Tensor& self, const Tensor& other) {
+void minimum(const TensorBase& out, const TensorBase& self, const TensorBase& other) {
   gpu_binary<T>("minimum", out, self, other, in_opmath<T>(pwmath::Minimum{}));
 }
 
 template <typename T>
-void fmod(const Tensor& out, const Tensor& self, const Tensor& other) {
+void fmod(const TensorBase& out, const TensorBase& self, const TensorBase& other) {
   using C = opmath_t<T>;
   // An integer zero divisor gives 0 here: refusing it as the CPU does would
   // need its values on the host.
@@ -296,7 +296,7 @@ void fmod(const Tensor& out, const Tensor& self, const Tensor& other) {
 }
 
 template <typename T>
-void fmod_scalar(const Tensor& out, const Tensor& self, const Scalar& other) {
+void fmod_scalar(const TensorBase& out, const TensorBase& self, const Scalar& other) {
   using C = opmath_t<T>;
   const C c = pwmath::operand_scalar<T>(other);
   pwmath::check_fmod_divisor(c, other);

@@ -1,6 +1,6 @@
 // 2-D pooling on CUDA: max (value, argmax, backward, argmax gather), average
 // and adaptive average, forward and backward. The counterparts of
-// kernels/cpu/pool.cpp, with the same window rules (meta::pool2d_geometry,
+// kernels/cpu/pool.cpp, with the same window rules (pool::pool2d_geometry,
 // PyTorch's divisor and adaptive-window rules) and the same argmax: the
 // first maximum in row-major window order, or the last NaN if there is one.
 //
@@ -14,7 +14,6 @@
 
 #include "../common/pool_window.h"
 #include "cuda_common.cuh"
-#include "ops/meta.h"
 #include "kernel_decls.h"
 #include "loops.cuh"
 
@@ -22,7 +21,7 @@ namespace dg::cuda {
 
 namespace {
 
-using meta::Pool2d;
+using pool::Pool2d;
 
 // A [..., H, W] tensor seen as planes of H x W: the leading dims (one or
 // two) map a plane index to its offset, then H and W have their strides.
@@ -37,7 +36,7 @@ struct Planes {
 };
 
 template <typename P>
-Planes<P> planes_of(const Tensor& t, P* data, const char* op) {
+Planes<P> planes_of(const TensorBase& t, P* data, const char* op) {
   const size_t lead = static_cast<size_t>(t.dim() - 2);
   return {data, loop::make_strided(IntArrayRef(t.sizes().data(), lead), IntArrayRef(t.strides().data(), lead), op),
           t.stride(-2), t.stride(-1)};
@@ -76,11 +75,11 @@ __global__ void max_pool_kernel(Pool2d g, Planes<const T> x, Planes<const T> src
 }
 
 template <typename T, typename O, MaxOut M>
-void launch_max_pool(const char* op, const Tensor& out, const Tensor& self, const Tensor& source,
+void launch_max_pool(const char* op, const TensorBase& out, const TensorBase& self, const TensorBase& source,
                      IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation,
                      bool ceil_mode) {
   if (out.numel() == 0) return;
-  const Pool2d g = meta::pool2d_geometry(op, self.sizes(), kernel_size, stride, padding, dilation, ceil_mode);
+  const Pool2d g = pool::pool2d_geometry(op, self.sizes(), kernel_size, stride, padding, dilation, ceil_mode);
   DeviceGuard guard(out);
   const T* sp = source.defined() ? source.data_ptr<T>() : nullptr;
   const Planes<const T> x = planes_of<const T>(self, self.data_ptr<T>(), op);
@@ -202,7 +201,7 @@ __global__ void mean_pool_backward_kernel(Rule r, Planes<T> gx, Planes<const T> 
 // The forward (x -> y) or backward (gy -> gx) of a mean pool, each tensor at
 // its own strides.
 template <typename T, typename Rule>
-void launch_mean_pool(const char* op, const Rule& r, const Tensor& out, const Tensor& in, bool backward) {
+void launch_mean_pool(const char* op, const Rule& r, const TensorBase& out, const TensorBase& in, bool backward) {
   DeviceGuard guard(out);
   if (backward) {
     mean_pool_backward_kernel<T, Rule><<<grid_for(out.numel()), kBlock, 0, stream(guard.device())>>>(
@@ -217,36 +216,36 @@ void launch_mean_pool(const char* op, const Rule& r, const Tensor& out, const Te
 }  // namespace
 
 template <typename T>
-void max_pool2d(const Tensor& out, const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride,
+void max_pool2d(const TensorBase& out, const TensorBase& self, IntArrayRef kernel_size, IntArrayRef stride,
                 IntArrayRef padding, IntArrayRef dilation, bool ceil_mode) {
-  launch_max_pool<T, T, MaxOut::kValue>("max_pool2d", out, self, Tensor(), kernel_size, stride, padding, dilation,
+  launch_max_pool<T, T, MaxOut::kValue>("max_pool2d", out, self, TensorBase(), kernel_size, stride, padding, dilation,
                                         ceil_mode);
 }
 
 template <typename T>
-void max_pool2d_indices(const Tensor& out, const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride,
+void max_pool2d_indices(const TensorBase& out, const TensorBase& self, IntArrayRef kernel_size, IntArrayRef stride,
                         IntArrayRef padding, IntArrayRef dilation, bool ceil_mode) {
-  launch_max_pool<T, int64_t, MaxOut::kIndex>("max_pool2d_indices", out, self, Tensor(), kernel_size, stride,
+  launch_max_pool<T, int64_t, MaxOut::kIndex>("max_pool2d_indices", out, self, TensorBase(), kernel_size, stride,
                                               padding, dilation, ceil_mode);
 }
 
 template <typename T>
-void max_pool2d_gather(const Tensor& out, const Tensor& self, const Tensor& source, IntArrayRef kernel_size,
+void max_pool2d_gather(const TensorBase& out, const TensorBase& self, const TensorBase& source, IntArrayRef kernel_size,
                        IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool ceil_mode) {
   launch_max_pool<T, T, MaxOut::kGather>("max_pool2d_gather", out, self, source, kernel_size, stride, padding,
                                          dilation, ceil_mode);
 }
 
 template <typename T>
-void max_pool2d_backward(const Tensor& out, const Tensor& grad_output, const Tensor& self, IntArrayRef kernel_size,
+void max_pool2d_backward(const TensorBase& out, const TensorBase& grad_output, const TensorBase& self, IntArrayRef kernel_size,
                          IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool ceil_mode) {
   constexpr const char* op = "max_pool2d_backward";
   if (out.numel() == 0) return;
-  const Pool2d g = meta::pool2d_geometry(op, self.sizes(), kernel_size, stride, padding, dilation, ceil_mode);
+  const Pool2d g = pool::pool2d_geometry(op, self.sizes(), kernel_size, stride, padding, dilation, ceil_mode);
   DeviceGuard guard(out);
   // Each window's argmax once, then every input element collects its own.
-  const Tensor argmax = make_empty({g.planes, g.oh, g.ow}, kInt64, out.device());
-  launch_max_pool<T, int64_t, MaxOut::kIndex>(op, argmax, self, Tensor(), kernel_size, stride, padding, dilation,
+  const TensorBase argmax = make_empty({g.planes, g.oh, g.ow}, kInt64, out.device());
+  launch_max_pool<T, int64_t, MaxOut::kIndex>(op, argmax, self, TensorBase(), kernel_size, stride, padding, dilation,
                                               ceil_mode);
   max_pool_backward_kernel<T><<<grid_for(out.numel()), kBlock, 0, stream(guard.device())>>>(
       g, planes_of<T>(out, out.data_ptr<T>(), op), planes_of<const T>(grad_output, grad_output.data_ptr<T>(), op),
@@ -255,32 +254,32 @@ void max_pool2d_backward(const Tensor& out, const Tensor& grad_output, const Ten
 }
 
 template <typename T>
-void avg_pool2d(const Tensor& out, const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride,
+void avg_pool2d(const TensorBase& out, const TensorBase& self, IntArrayRef kernel_size, IntArrayRef stride,
                 IntArrayRef padding, bool ceil_mode, bool count_include_pad, std::optional<int64_t> divisor_override) {
   constexpr const char* op = "avg_pool2d";
   if (out.numel() == 0) return;
-  const Pool2d g = meta::pool2d_geometry(op, self.sizes(), kernel_size, stride, padding, {1}, ceil_mode);
+  const Pool2d g = pool::pool2d_geometry(op, self.sizes(), kernel_size, stride, padding, {1}, ceil_mode);
   launch_mean_pool<T>(op, AvgPool{g, pool::avg_rule(count_include_pad, divisor_override)}, out, self, false);
 }
 
 template <typename T>
-void avg_pool2d_backward(const Tensor& out, const Tensor& grad_output, const Tensor& self, IntArrayRef kernel_size,
+void avg_pool2d_backward(const TensorBase& out, const TensorBase& grad_output, const TensorBase& self, IntArrayRef kernel_size,
                          IntArrayRef stride, IntArrayRef padding, bool ceil_mode, bool count_include_pad,
                          std::optional<int64_t> divisor_override) {
   constexpr const char* op = "avg_pool2d_backward";
   if (out.numel() == 0) return;
-  const Pool2d g = meta::pool2d_geometry(op, self.sizes(), kernel_size, stride, padding, {1}, ceil_mode);
+  const Pool2d g = pool::pool2d_geometry(op, self.sizes(), kernel_size, stride, padding, {1}, ceil_mode);
   launch_mean_pool<T>(op, AvgPool{g, pool::avg_rule(count_include_pad, divisor_override)}, out, grad_output, true);
 }
 
 template <typename T>
-void adaptive_avg_pool2d(const Tensor& out, const Tensor& self, IntArrayRef /*output_size: out's*/) {
+void adaptive_avg_pool2d(const TensorBase& out, const TensorBase& self, IntArrayRef /*output_size: out's*/) {
   if (out.numel() == 0) return;
   launch_mean_pool<T>("adaptive_avg_pool2d", AdaptivePool{pool::adaptive_geom(self, out)}, out, self, false);
 }
 
 template <typename T>
-void adaptive_avg_pool2d_backward(const Tensor& out, const Tensor& grad_output, const Tensor& /*self: out's shape*/) {
+void adaptive_avg_pool2d_backward(const TensorBase& out, const TensorBase& grad_output, const TensorBase& /*self: out's shape*/) {
   if (out.numel() == 0) return;
   // An empty grad_output (output size 0) leaves every window list empty: zeros.
   launch_mean_pool<T>("adaptive_avg_pool2d_backward", AdaptivePool{pool::adaptive_geom(out, grad_output)}, out,

@@ -16,13 +16,13 @@ namespace {
 // The functors compare in the compute type: Half and BFloat16 values are
 // widened to float first (exactly), so the float comparison decides.
 template <typename T, typename F>
-void compare_kernel(const char* op, const Tensor& out, const Tensor& a, const Tensor& b, const F& f) {
+void compare_kernel(const char* op, const TensorBase& out, const TensorBase& a, const TensorBase& b, const F& f) {
   using C = opmath_t<T>;
   gpu_elementwise<bool, T, T>(op, out, [f] __device__(C x, C y) { return f(x, y); }, a, b);
 }
 
 template <typename T, typename F>
-void compare_scalar_kernel(const char* op, const Tensor& out, const Tensor& a, const F& f) {
+void compare_scalar_kernel(const char* op, const TensorBase& out, const TensorBase& a, const F& f) {
   using C = opmath_t<T>;
   gpu_elementwise<bool, T>(op, out, [f] __device__(C x) { return f(x); }, a);
 }
@@ -33,7 +33,7 @@ void compare_scalar_kernel(const char* op, const Tensor& out, const Tensor& a, c
 DG_DEFINE_COMPARE_KERNELS()
 
 template <typename T>
-void where(const Tensor& out, const Tensor& condition, const Tensor& self, const Tensor& other) {
+void where(const TensorBase& out, const TensorBase& condition, const TensorBase& self, const TensorBase& other) {
   cmp::check_where_condition(condition);
   gpu_elementwise<T, bool, T, T>("where", out, cmp::Select{}, condition, self, other);
 }

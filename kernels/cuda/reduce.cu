@@ -25,10 +25,10 @@ struct Widen {
 };
 
 template <typename T>
-void reduce_sum(const Tensor& out, const Tensor& self, const std::vector<bool>& reduced) {
+void reduce_sum(const TensorBase& out, const TensorBase& self, const std::vector<bool>& reduced) {
   if (self.dtype() != scalar_type_of<T>) {
     // Summing bools: the meta makes the result int64, so widen first.
-    Tensor wide = make_empty(self.sizes(), scalar_type_of<T>, self.device());
+    TensorBase wide = make_empty(self.sizes(), scalar_type_of<T>, self.device());
     visit_dtype(self.dtype(), [&]<typename S>() { gpu_elementwise<T, S>("sum", wide, Widen<T, S>{}, self); });
     gpu_reduce("sum", out, wide, reduced, SumReducer<T>{});
     return;
@@ -37,7 +37,7 @@ void reduce_sum(const Tensor& out, const Tensor& self, const std::vector<bool>& 
 }
 
 template <typename T, bool Max>
-void arg_reduce(const char* op, const Tensor& out, const Tensor& self, std::optional<int64_t> dim) {
+void arg_reduce(const char* op, const TensorBase& out, const TensorBase& self, std::optional<int64_t> dim) {
   gpu_reduce(op, out, self, reducing::arg_dims(self.dim(), dim), ExtremeReducer<T, Max, true>{});
 }
 
@@ -63,53 +63,53 @@ struct CumsumLine {
 }  // namespace
 
 template <typename T>
-void sum(const Tensor& out, const Tensor& self) {
+void sum(const TensorBase& out, const TensorBase& self) {
   reduce_sum<T>(out, self, all_dims(self.dim()));
 }
 
 template <typename T>
-void sum_dim(const Tensor& out, const Tensor& self, IntArrayRef dim, bool keepdim) {
+void sum_dim(const TensorBase& out, const TensorBase& self, IntArrayRef dim, bool keepdim) {
   (void)keepdim;  // out's element order is the same either way
   reduce_sum<T>(out, self, dims_mask(self.dim(), dim));
 }
 
 template <typename T>
-void prod(const Tensor& out, const Tensor& self) {
+void prod(const TensorBase& out, const TensorBase& self) {
   gpu_reduce("prod", out, self, all_dims(self.dim()), ProdReducer<T>{});
 }
 
 template <typename T>
-void prod_dim(const Tensor& out, const Tensor& self, int64_t dim, bool keepdim) {
+void prod_dim(const TensorBase& out, const TensorBase& self, int64_t dim, bool keepdim) {
   (void)keepdim;
   gpu_reduce("prod", out, self, dims_mask(self.dim(), IntArrayRef(dim)), ProdReducer<T>{});
 }
 
 template <typename T>
-void amax(const Tensor& out, const Tensor& self, IntArrayRef dim, bool keepdim) {
+void amax(const TensorBase& out, const TensorBase& self, IntArrayRef dim, bool keepdim) {
   (void)keepdim;
   gpu_reduce("amax", out, self, dims_mask(self.dim(), dim), ExtremeReducer<T, true, false>{});
 }
 
 template <typename T>
-void amin(const Tensor& out, const Tensor& self, IntArrayRef dim, bool keepdim) {
+void amin(const TensorBase& out, const TensorBase& self, IntArrayRef dim, bool keepdim) {
   (void)keepdim;
   gpu_reduce("amin", out, self, dims_mask(self.dim(), dim), ExtremeReducer<T, false, false>{});
 }
 
 template <typename T>
-void argmax(const Tensor& out, const Tensor& self, std::optional<int64_t> dim, bool keepdim) {
+void argmax(const TensorBase& out, const TensorBase& self, std::optional<int64_t> dim, bool keepdim) {
   (void)keepdim;
   arg_reduce<T, true>("argmax", out, self, dim);
 }
 
 template <typename T>
-void argmin(const Tensor& out, const Tensor& self, std::optional<int64_t> dim, bool keepdim) {
+void argmin(const TensorBase& out, const TensorBase& self, std::optional<int64_t> dim, bool keepdim) {
   (void)keepdim;
   arg_reduce<T, false>("argmin", out, self, dim);
 }
 
 template <typename T>
-void cumsum(const Tensor& out, const Tensor& self, int64_t dim) {
+void cumsum(const TensorBase& out, const TensorBase& self, int64_t dim) {
   if (out.numel() == 0) return;
   const int64_t d = self.dim() == 0 ? 0 : (dim < 0 ? dim + self.dim() : dim);
   const Lines<2> lines = make_lines<2>(self.sizes(), d, {&out, &self}, "cumsum");

@@ -67,7 +67,7 @@ struct ReducePlan {
 // `reduced` flags self's dims (one flag per dim; empty for a 0-dim self,
 // which is one slice of one element). out's elements, row-major, follow the
 // kept dims' row-major order with or without keepdim.
-inline ReducePlan make_reduce_plan(const Tensor& out, const Tensor& self, const std::vector<bool>& reduced,
+inline ReducePlan make_reduce_plan(const TensorBase& out, const TensorBase& self, const std::vector<bool>& reduced,
                                    const char* op) {
   DimVector ks, kst, rs, rst;
   ReducePlan p;
@@ -95,7 +95,7 @@ struct Lines {
 };
 
 template <size_t N>
-Lines<N> make_lines(IntArrayRef sizes, int64_t dim, const std::array<const Tensor*, N>& ts, const char* op) {
+Lines<N> make_lines(IntArrayRef sizes, int64_t dim, const std::array<const TensorBase*, N>& ts, const char* op) {
   Lines<N> l;
   const size_t nd = sizes.size();
   if (nd > 0) l.len = sizes[static_cast<size_t>(dim)];
@@ -131,7 +131,7 @@ __global__ void for_each_kernel(int64_t n, F f) {
 }
 
 template <typename F>
-void launch_for_each(const char* op, const Tensor& out, int64_t n, const F& f) {
+void launch_for_each(const char* op, const TensorBase& out, int64_t n, const F& f) {
   if (n == 0) return;
   DeviceGuard g(out);
   for_each_kernel<<<grid_for(n), kBlock, 0, stream(g.device())>>>(n, f);
@@ -344,7 +344,7 @@ inline bool innermost_unit(const loop::Strided& s) { return s.ndim > 0 && s.stri
 // `reduced`. self's element type is R::In, out's R::Out; an empty slice
 // gives r.identity().
 template <typename R>
-void gpu_reduce(const char* op, const Tensor& out, const Tensor& self, const std::vector<bool>& reduced, const R& r) {
+void gpu_reduce(const char* op, const TensorBase& out, const TensorBase& self, const std::vector<bool>& reduced, const R& r) {
   using Acc = typename R::Acc;
   if (out.numel() == 0) return;
   const ReducePlan p = make_reduce_plan(out, self, reduced, op);
@@ -362,7 +362,7 @@ void gpu_reduce(const char* op, const Tensor& out, const Tensor& self, const std
   // a second fold over each output's `parts` partials.
   const int64_t n_slots = p.n_out * parts;
   const int64_t words = (n_slots * int64_t(sizeof(Acc)) + 7) / 8;
-  Tensor scratch = make_empty(IntArrayRef(words), kInt64, out.device());
+  TensorBase scratch = make_empty(IntArrayRef(words), kInt64, out.device());
   Acc* partial = static_cast<Acc*>(scratch.data_ptr());
   reduce_block_kernel<<<block_grid(n_slots), kBlock, 0, st>>>(r, src, PartialSink<R>{partial}, n_slots, p.n_in,
                                                               parts);

@@ -22,9 +22,9 @@ using storage::Geometry;
 // elements (no division needed). The count tensor must outlive the kernels
 // that read it; its memory is freed stream-ordered, so holding it until they
 // are queued is enough.
-Tensor overlap_counts(const char* op, const Geometry& g, int64_t lo, int64_t n, const Tensor& on) {
-  if (!storage::may_share(g)) return Tensor();
-  Tensor c = walk::zeroed_scratch(op, {n}, kInt64, on);
+TensorBase overlap_counts(const char* op, const Geometry& g, int64_t lo, int64_t n, const TensorBase& on) {
+  if (!storage::may_share(g)) return TensorBase();
+  TensorBase c = walk::zeroed_scratch(op, {n}, kInt64, on);
   int64_t* cp = c.data_ptr<int64_t>() + (g.offset - lo);
   walk::for_each<1>(op, on, g.sizes, {DimVector(g.strides)},
                     [=] __device__(const int64_t* off) { walk::atomic_add(cp + off[0], int64_t(1)); });
@@ -38,14 +38,14 @@ Tensor overlap_counts(const char* op, const Geometry& g, int64_t lo, int64_t n, 
 // elements of `to` share its storage index. (Both are skipped for
 // geometries that cannot overlap: every count would be 1.)
 template <typename T>
-void scatter_gather(const char* op, const Tensor& out, const Tensor& src, const Geometry& from, const Geometry& to,
+void scatter_gather(const char* op, const TensorBase& out, const TensorBase& src, const Geometry& from, const Geometry& to,
                     bool divide_src, bool divide_out) {
   if (out.numel() == 0 || to.empty()) return;
   const storage::Range r = storage::storage_range(from, to);
   const int64_t lo = r.lo, n = r.n;
-  const Tensor buf = walk::zeroed_scratch(op, {n}, out.dtype(), out);
-  const Tensor c_src = divide_src ? overlap_counts(op, from, lo, n, out) : Tensor();
-  const Tensor c_out = divide_out ? overlap_counts(op, to, lo, n, out) : Tensor();
+  const TensorBase buf = walk::zeroed_scratch(op, {n}, out.dtype(), out);
+  const TensorBase c_src = divide_src ? overlap_counts(op, from, lo, n, out) : TensorBase();
+  const TensorBase c_out = divide_out ? overlap_counts(op, to, lo, n, out) : TensorBase();
   // Pointers shifted so that a geometry's own offset indexes the scratch
   // (and its counts) directly; null counts: no division.
   const int64_t from_base = from.offset - lo, to_base = to.offset - lo;
@@ -72,7 +72,7 @@ void scatter_gather(const char* op, const Tensor& out, const Tensor& src, const 
 // read back by the input's geometry; an input element that shares its storage
 // index with others gets an equal share (PyTorch's rule for expanded inputs).
 template <typename T>
-void as_strided_backward(const Tensor& out, const Tensor& grad, IntArrayRef input_sizes, IntArrayRef input_strides,
+void as_strided_backward(const TensorBase& out, const TensorBase& grad, IntArrayRef input_sizes, IntArrayRef input_strides,
                          int64_t input_storage_offset, IntArrayRef size, IntArrayRef stride, int64_t storage_offset) {
   scatter_gather<T>("as_strided_backward", out, grad, Geometry{size, stride, storage_offset},
                     Geometry{input_sizes, input_strides, input_storage_offset}, /*divide_src=*/false,
@@ -83,7 +83,7 @@ void as_strided_backward(const Tensor& out, const Tensor& grad, IntArrayRef inpu
 // out equally over input elements that alias one storage index, summed into
 // the storage and read by the view's geometry.
 template <typename T>
-void as_strided_backward_adjoint(const Tensor& out, const Tensor& grad, IntArrayRef input_sizes,
+void as_strided_backward_adjoint(const TensorBase& out, const TensorBase& grad, IntArrayRef input_sizes,
                                  IntArrayRef input_strides, int64_t input_storage_offset, IntArrayRef size,
                                  IntArrayRef stride, int64_t storage_offset) {
   scatter_gather<T>("as_strided_backward_adjoint", out, grad,

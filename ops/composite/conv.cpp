@@ -5,8 +5,9 @@
 #include "ops/composite.h"
 
 #include "ops/meta.h"
+#include "kernels/common/pool_window.h"
 #include "ops/meta/conv.h"
-#include "dynagrad/ops.h"
+#include "dynagrad/tensor.h"
 
 namespace dg::composite {
 
@@ -84,7 +85,7 @@ Tensor conv_transpose2d(const Tensor& input, const Tensor& weight, const std::op
 std::tuple<Tensor, Tensor> max_pool2d_with_indices(const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride,
                                                    IntArrayRef padding, IntArrayRef dilation, bool ceil_mode) {
   DG_CHECK(self.defined(), "max_pool2d_with_indices: self must be a defined tensor");
-  meta::pool2d_geometry("max_pool2d_with_indices", self.sizes(), kernel_size, stride, padding, dilation, ceil_mode);
+  pool::pool2d_geometry("max_pool2d_with_indices", self.sizes(), kernel_size, stride, padding, dilation, ceil_mode);
   return {dg::max_pool2d(self, kernel_size, stride, padding, dilation, ceil_mode),
           dg::max_pool2d_indices(self, kernel_size, stride, padding, dilation, ceil_mode)};
 }

@@ -187,7 +187,7 @@ Tensor logsumexp(const Tensor& self, IntArrayRef dim, bool keepdim) {
   Tensor m;
   {
     NoGradGuard no_grad;
-    m = detail::to_host(dg::amax(self.detach(), dim, true).contiguous()).clone();
+    m = Tensor(detail::to_host(dg::amax(self.detach(), dim, true).contiguous())).clone();
     visit_dtype(m.dtype(), [&]<typename T>() {
       if constexpr (std::is_floating_point_v<T>) {
         T* p = m.data_ptr<T>();

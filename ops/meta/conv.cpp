@@ -3,31 +3,14 @@
 // the op name and give what was expected and what was given.
 #include <algorithm>
 
+#include "kernels/common/pool_window.h"
+#include "kernels/common/spatial_params.h"
 #include "ops/meta.h"
 #include "ops/meta/conv.h"
 
 namespace dg::meta {
 
 namespace {
-
-void check_all(const char* op, const char* name, IntArrayRef v, int64_t min_value, const char* what) {
-  for (int64_t x : v) DG_CHECK(x >= min_value, op, ": ", name, " must be ", what, ", got ", v);
-}
-
-// Which dims of an input are the batch (and channel) dims: the last two are
-// the pooled plane.
-int64_t planes_of(IntArrayRef input) {
-  int64_t n = 1;
-  for (size_t i = 0; i + 2 < input.size(); ++i) n *= input[i];
-  return n;
-}
-
-void check_pool_input(const char* op, IntArrayRef input) {
-  DG_CHECK(input.size() == 3 || input.size() == 4, op,
-           ": expected a 3-D (unbatched) or 4-D (batched) input, got input of shape ", input);
-  DG_CHECK(input[input.size() - 2] > 0 && input[input.size() - 1] > 0, op,
-           ": expected an input of non-zero height and width, got input of shape ", input);
-}
 
 void check_same_dtype(const char* op, const char* a_name, const Tensor& a, const char* b_name, const Tensor& b) {
   DG_CHECK(a.dtype() == b.dtype(), op, ": expected ", a_name, " and ", b_name, " to have the same dtype, got ",
@@ -37,13 +20,6 @@ void check_same_dtype(const char* op, const char* a_name, const Tensor& a, const
 }  // namespace
 
 // ---- convolution ---------------------------------------------------------------
-
-DimVector expand_param(const char* op, const char* name, IntArrayRef list, int64_t spatial) {
-  DG_CHECK(static_cast<int64_t>(list.size()) == spatial || list.size() == 1, op, ": expected ", name, " to have 1 or ",
-           spatial, " values (one per spatial dimension), got ", list);
-  if (list.size() == 1) return DimVector(static_cast<size_t>(spatial), list[0]);
-  return DimVector(list);
-}
 
 DimVector conv_output_sizes(const char* op, int64_t spatial, IntArrayRef input, IntArrayRef weight,
                             IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool transposed,
@@ -55,12 +31,12 @@ DimVector conv_output_sizes(const char* op, int64_t spatial, IntArrayRef input, 
   DG_CHECK(static_cast<int64_t>(input.size()) == nd, op, ": expected input of ", nd,
            " dimensions (batch, channels, ", spatial == 1 ? "length" : "height, width", "), got ", input);
   DG_CHECK(groups > 0, op, ": groups must be positive, got ", groups);
-  const DimVector s = expand_param(op, "stride", stride, spatial);
-  const DimVector p = expand_param(op, "padding", padding, spatial);
-  const DimVector d = expand_param(op, "dilation", dilation, spatial);
-  check_all(op, "stride", s, 1, "positive");
-  check_all(op, "padding", p, 0, "non-negative");
-  check_all(op, "dilation", d, 1, "positive");
+  const DimVector s = param::expand(op, "stride", stride, spatial);
+  const DimVector p = param::expand(op, "padding", padding, spatial);
+  const DimVector d = param::expand(op, "dilation", dilation, spatial);
+  param::check_all(op, "stride", s, 1, "positive");
+  param::check_all(op, "padding", p, 0, "non-negative");
+  param::check_all(op, "dilation", d, 1, "positive");
   for (int64_t i = 0; i < spatial; ++i)
     DG_CHECK(weight[2 + i] > 0, op, ": expected a kernel of positive size, got weight of shape ", weight);
 
@@ -81,8 +57,8 @@ DimVector conv_output_sizes(const char* op, int64_t spatial, IntArrayRef input, 
       out[2 + i] = (padded - kernel) / s[i] + 1;
     }
   } else {
-    const DimVector op_ = expand_param(op, "output_padding", output_padding, spatial);
-    check_all(op, "output_padding", op_, 0, "non-negative");
+    const DimVector op_ = param::expand(op, "output_padding", output_padding, spatial);
+    param::check_all(op, "output_padding", op_, 0, "non-negative");
     DG_CHECK(input[1] == weight[0], op, ": input has ", input[1], " channels but weight expects ", weight[0],
              " (groups=", groups, ")");
     DG_CHECK(weight[0] % groups == 0, op, ": weight has ", weight[0], " input channels, which groups=", groups,
@@ -146,46 +122,9 @@ DimVector pooled_sizes(IntArrayRef input, int64_t oh, int64_t ow) {
   return out;
 }
 
-Pool2d pool2d_geometry(const char* op, IntArrayRef input, IntArrayRef kernel_size, IntArrayRef stride,
-                       IntArrayRef padding, IntArrayRef dilation, bool ceil_mode) {
-  check_pool_input(op, input);
-  const DimVector k = expand_param(op, "kernel_size", kernel_size, 2);
-  const DimVector s = stride.empty() ? k : expand_param(op, "stride", stride, 2);
-  const DimVector p = expand_param(op, "padding", padding, 2);
-  const DimVector d = expand_param(op, "dilation", dilation, 2);
-  check_all(op, "kernel_size", k, 1, "positive");
-  check_all(op, "stride", s, 1, "positive");
-  check_all(op, "padding", p, 0, "non-negative");
-  check_all(op, "dilation", d, 1, "positive");
-  Pool2d g;
-  g.planes = planes_of(input);
-  g.ih = input[input.size() - 2];
-  g.iw = input[input.size() - 1];
-  g.kh = k[0], g.kw = k[1], g.sh = s[0], g.sw = s[1], g.ph = p[0], g.pw = p[1], g.dh = d[0], g.dw = d[1];
-  int64_t o[2];
-  const int64_t in[2] = {g.ih, g.iw};
-  for (int i = 0; i < 2; ++i) {
-    const int64_t kernel = d[i] * (k[i] - 1) + 1;
-    DG_CHECK(p[i] <= kernel / 2, op, ": padding should be at most half of the (dilated) kernel size, got padding ", p,
-             " for kernel_size ", k, " and dilation ", d);
-    const int64_t span = in[i] + 2 * p[i] - kernel;
-    // Floor or ceil of span / stride; with ceil_mode the last window must
-    // still start inside the input or its left padding, as in PyTorch.
-    const int64_t num = span + (ceil_mode ? s[i] - 1 : 0);
-    int64_t n = (num >= 0 ? num / s[i] : -((-num + s[i] - 1) / s[i])) + 1;  // floor division
-    if (ceil_mode && n > 0 && (n - 1) * s[i] >= in[i] + p[i]) --n;
-    DG_CHECK(n > 0, op, ": the output would be empty: input of shape ", input, " is too small for kernel_size ", k,
-             " with padding ", p, " and dilation ", d);
-    o[i] = n;
-  }
-  g.oh = o[0];
-  g.ow = o[1];
-  return g;
-}
-
 TensorMeta max_pool2d(const char* op, const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride,
                       IntArrayRef padding, IntArrayRef dilation, bool ceil_mode) {
-  const Pool2d g = pool2d_geometry(op, self.sizes(), kernel_size, stride, padding, dilation, ceil_mode);
+  const pool::Pool2d g = pool::pool2d_geometry(op, self.sizes(), kernel_size, stride, padding, dilation, ceil_mode);
   return TensorMeta{pooled_sizes(self.sizes(), g.oh, g.ow), self.dtype(), self.device()};
 }
 
@@ -201,7 +140,7 @@ TensorMeta max_pool2d_backward(const char* op, const Tensor& grad_output, const 
                                bool ceil_mode) {
   check_same_device(op, {&grad_output, &self});
   check_same_dtype(op, "grad_output", grad_output, "self", self);
-  const Pool2d g = pool2d_geometry(op, self.sizes(), kernel_size, stride, padding, dilation, ceil_mode);
+  const pool::Pool2d g = pool::pool2d_geometry(op, self.sizes(), kernel_size, stride, padding, dilation, ceil_mode);
   const DimVector expected = pooled_sizes(self.sizes(), g.oh, g.ow);
   DG_CHECK(grad_output.sizes() == IntArrayRef(expected), op, ": expected grad_output of shape ", expected,
            " (the output of max_pool2d), got ", grad_output.sizes());
@@ -222,7 +161,7 @@ TensorMeta avg_pool2d(const char* op, const Tensor& self, IntArrayRef kernel_siz
                       std::optional<int64_t> divisor_override) {
   (void)count_include_pad;
   DG_CHECK(!divisor_override || *divisor_override != 0, op, ": divisor_override must not be zero");
-  const Pool2d g = pool2d_geometry(op, self.sizes(), kernel_size, stride, padding, {1}, ceil_mode);
+  const pool::Pool2d g = pool::pool2d_geometry(op, self.sizes(), kernel_size, stride, padding, {1}, ceil_mode);
   return TensorMeta{pooled_sizes(self.sizes(), g.oh, g.ow), self.dtype(), self.device()};
 }
 
@@ -238,9 +177,9 @@ TensorMeta avg_pool2d_backward(const char* op, const Tensor& grad_output, const 
 }
 
 DimVector adaptive_pool_output(const char* op, IntArrayRef input, IntArrayRef output_size) {
-  check_pool_input(op, input);
-  const DimVector o = expand_param(op, "output_size", output_size, 2);
-  check_all(op, "output_size", o, 0, "non-negative");
+  pool::check_pool_input(op, input);
+  const DimVector o = param::expand(op, "output_size", output_size, 2);
+  param::check_all(op, "output_size", o, 0, "non-negative");
   return pooled_sizes(input, o[0], o[1]);
 }
 
@@ -250,7 +189,7 @@ TensorMeta adaptive_avg_pool2d(const char* op, const Tensor& self, IntArrayRef o
 
 TensorMeta adaptive_avg_pool2d_backward(const char* op, const Tensor& grad_output, const Tensor& self) {
   check_same_device(op, {&grad_output, &self});
-  check_pool_input(op, self.sizes());
+  pool::check_pool_input(op, self.sizes());
   const int64_t nd = self.dim();
   bool ok = grad_output.dim() == nd;
   for (int64_t i = 0; ok && i < nd - 2; ++i) ok = grad_output.size(i) == self.size(i);

@@ -10,10 +10,6 @@
 namespace dg::meta {
 
 // ---- convolution ---------------------------------------------------------------
-// `list` with one value per spatial dim: a single value is repeated (like
-// PyTorch's int[2] arguments accepting an int); any other length is an error.
-DimVector expand_param(const char* op, const char* name, IntArrayRef list, int64_t spatial);
-
 // Checks a batched convolution (input [N, C, *spatial] with `spatial` = 1 or
 // 2 spatial dims) and returns the output sizes. transposed: weight is [C_in, C_out / groups,
 // *kernel] and the output is the input's adjoint shape (plus output_padding).
@@ -34,18 +30,6 @@ TensorMeta convolution_backward_weight(const char* op, const Tensor& grad_output
                                        int64_t groups);
 
 // ---- pooling -------------------------------------------------------------------
-// One 2-D pooling window geometry over an input [..., H, W] seen as `planes`
-// planes of H x W.
-struct Pool2d {
-  int64_t planes = 0, ih = 0, iw = 0, oh = 0, ow = 0;
-  int64_t kh = 1, kw = 1, sh = 1, sw = 1, ph = 0, pw = 0, dh = 1, dw = 1;
-};
-// kernel_size, stride (empty = kernel_size), padding, dilation as PyTorch's
-// max_pool2d/avg_pool2d take them; checks the input is 3-D or 4-D and that
-// padding is at most half the (dilated) kernel, so that every window holds at
-// least one input element.
-Pool2d pool2d_geometry(const char* op, IntArrayRef input, IntArrayRef kernel_size, IntArrayRef stride,
-                       IntArrayRef padding, IntArrayRef dilation, bool ceil_mode);
 // Input sizes with the last two dims replaced by (oh, ow).
 DimVector pooled_sizes(IntArrayRef input, int64_t oh, int64_t ow);
 

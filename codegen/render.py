@@ -1,0 +1,454 @@
+"""The C++ rendering layer: typed views of the model that know how each
+generated line is spelled.
+
+load.py turns the YAML into the model (model.py); this module turns each Op
+into an OpView whose fields are C++ fragments with names — a function's
+declaration, a kernel table row, the statements that save a tensor for
+backward — and the templates (codegen/templates/*.j2) only place them. To
+find where a generated line comes from, find the OpView field the template
+prints; it is computed in one place here.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Optional
+
+from model import CPP_DTYPE, DEVICES, DTYPES, Arg, Op
+
+# The macro a device's kernels are compiled under (CMakeLists.txt defines it).
+DEVICE_BUILD_GUARD = {"cuda": "DG_WITH_CUDA"}
+CPP_SCALAR_TYPE = {"float32": "kFloat32", "float64": "kFloat64", "int64": "kInt64", "bool": "kBool"}
+
+
+# ---------------------------------------------------------------- C++ functions
+
+@dataclass
+class Param:
+    type: str
+    name: str
+    default: Optional[str] = None
+
+    def decl(self) -> str:
+        return f"{self.type} {self.name}" + (f" = {self.default}" if self.default is not None else "")
+
+    def defn(self) -> str:
+        return f"{self.type} {self.name}"
+
+
+@dataclass
+class Fn:
+    """One C++ function: `ret name(params)`."""
+    ret: str
+    name: str
+    params: list
+
+    @property
+    def decl_params(self) -> str:
+        return ", ".join(p.decl() for p in self.params)
+
+    @property
+    def defn_params(self) -> str:
+        return ", ".join(p.defn() for p in self.params)
+
+    @property
+    def call_args(self) -> str:
+        return ", ".join(p.name for p in self.params)
+
+    @property
+    def types(self) -> str:
+        return ", ".join(p.type for p in self.params)
+
+
+def params_of(args: list) -> list:
+    return [Param(a.cpp_type, a.name, a.default) for a in args]
+
+
+def kernel_params(op: Op, qualified: bool = False) -> list:
+    """A kernel's parameters: `out` (unless the op writes its own first
+    argument), then the op's arguments, tensors as TensorBase (kernels see no
+    op API, so they cannot record history)."""
+    def ty(a: Arg) -> str:
+        t = a.cpp_qualified_type if qualified else a.cpp_type
+        return t.replace("Tensor&", "TensorBase&")
+    base = "const dg::TensorBase&" if qualified else "const TensorBase&"
+    out = [] if op.is_inplace_op else [Param(base, "out")]
+    return out + [Param(ty(a), a.name) for a in op.sig.args]
+
+
+# ---------------------------------------------------------------- dispatch
+
+@dataclass
+class TableRow:
+    """One device's row of a [device][dtype] kernel table."""
+    entries: str               # "{&cpu::mul<float>, ..., nullptr}"
+    guard: Optional[str]       # build macro the row needs (CUDA), or None
+    null: str                  # the row without kernels, for builds without the device
+
+
+@dataclass
+class DispatchView:
+    kind: str                  # 'kernel', 'view' or 'composite'
+    meta: Optional[str]        # the meta function's name (non-pointwise kernel ops, views)
+    meta_args: str             # the op's arguments, as the meta function is called with them
+    kernel_type: str = ""      # the kernel's function-pointer parameter types
+    kernel_params: str = ""    # the same with names, for the _run helper
+    kernel_call: str = ""      # the kernel's arguments as the _run helper passes them
+    kernel_dtype: str = ""     # the dtype the kernel is chosen by
+    table: list = field(default_factory=list)
+    out_dtype: str = ""        # kBool for comparisons: the output's dtype differs from the compute dtype
+    pointwise: bool = False    # category pointwise: meta::pointwise broadcasts and promotes
+    pointwise_tensors: str = ""
+    pointwise_scalars: str = ""
+    int_to_float: str = "false"
+
+    def meta_call(self, op_label: str) -> str:
+        """The shape rule's call, naming the op as its errors should
+        (mul, mul_ or mul_out)."""
+        if self.pointwise:
+            return (f'meta::pointwise("{op_label}", {{{self.pointwise_tensors}}}, {{{self.pointwise_scalars}}}, '
+                    f'{self.int_to_float})')
+        return f'{self.meta}("{op_label}", {self.meta_args})'
+
+
+def dispatch_view(op: Op) -> DispatchView:
+    args = op.sig.args
+    kind = "composite" if op.composite else "view" if op.view_of else "kernel"
+    d = DispatchView(kind=kind, meta=op.meta, meta_args=", ".join(a.name for a in args))
+    if op.is_pointwise:
+        d.pointwise = True
+        d.pointwise_tensors = ", ".join(
+            f'{{"{a.name}", &{a.name}{", false" if a.name in op.no_promote else ""}}}' for a in op.sig.tensor_args)
+        d.pointwise_scalars = ", ".join(f"&{a.name}" for a in args if a.type == "Scalar")
+        d.int_to_float = "true" if op.int_to_float else "false"
+    d.out_dtype = CPP_SCALAR_TYPE.get(op.out_dtype or "", "")
+    if op.kernels:
+        params = kernel_params(op)
+        d.kernel_type = ", ".join(p.type for p in params)
+        d.kernel_params = ", ".join(p.defn() for p in params)
+        d.kernel_call = ", ".join(
+            f"detail::cast_for_compute({a.name}, dtype)"
+            if (a.is_tensor and op.is_pointwise and a.name not in op.no_promote) else a.name for a in args)
+        # Kernels are chosen by the compute dtype: the promoted one for
+        # pointwise ops, else the first Tensor argument's (argmax of float32
+        # runs the float kernel and writes int64).
+        d.kernel_dtype = "m.dtype" if op.is_pointwise else f"{op.sig.tensor_args[0].name}.dtype()"
+        null = "{" + ", ".join("nullptr" for _ in DTYPES) + "}"
+        for dev in DEVICES:
+            k = op.kernels.get(dev)
+            on = op.dtypes_on(dev)
+            entries = "{" + ", ".join(f"&{k}<{CPP_DTYPE[t]}>" if k and t in on else "nullptr" for t in DTYPES) + "}"
+            # A build without CUDA (DG_WITH_CUDA undefined) compiles no CUDA
+            # kernels: its CUDA row names none.
+            d.table.append(TableRow(entries, DEVICE_BUILD_GUARD.get(dev) if k else None, null))
+    return d
+
+
+# ---------------------------------------------------------------- autograd
+
+@dataclass
+class NodeMember:
+    type: str
+    name: str
+
+    @property
+    def decl(self) -> str:
+        return f"{self.type} {self.name}" + ("" if self.type == "SavedVariable" else "{}")
+
+
+@dataclass
+class FormulaView:
+    index: int                 # the input's position among the op's Tensor arguments
+    input: str
+    text: str                  # as written in derivatives.yaml
+    cpp: str                   # as compiled (attributes read from saved members)
+    unpack: list               # saved tensors the formula reads
+
+
+@dataclass
+class NodeView:
+    """A backward node class and the forward wrapper's saves."""
+    name: str                  # MulBackward0
+    members: list
+    released: list             # SavedVariable members freed after backward
+    formulas: list
+    num_inputs: int
+    uses_grad: bool
+    saves_before: list         # statements before the kernel runs (functional variant)
+    saves_before_inplace: list  # the same when the op writes self (saves a copy of self's old value)
+    saves_after: list          # statements after (the result)
+    saves_after_inplace: list  # the same when the result is self
+
+
+def node_view(op: Op) -> Optional[NodeView]:
+    d = op.derivative
+    if d is None:
+        return None
+    sig = op.sig
+    before, before_inplace, after, after_inplace = [], [], [], []
+    for s in d.saved:
+        guard = "if (" + " || ".join(f"node->needs_input_grad({i})" for i in s.needed_by) + ") "
+        if s.kind == "result":
+            after.append(f"{guard}node->result_ = SavedVariable(result, true);")
+            after_inplace.append(f"{guard}node->result_ = SavedVariable(self, true);")
+        elif s.kind == "tensor":
+            # An in-place write destroys self's old value: save a (recorded) copy.
+            before_write = f"{s.name}.clone()" if s.name == sig.args[0].name else s.name
+            plain = before_write if op.is_inplace_op else s.name
+            before.append(f"{guard}node->{s.name}_ = SavedVariable({plain}, false);")
+            before_inplace.append(f"{guard}node->{s.name}_ = SavedVariable({before_write}, false);")
+        else:
+            before.append(f"node->{s.name} = {s.source};")
+            before_inplace.append(f"node->{s.name} = {s.source};")
+    if op.is_inplace_op:
+        after_inplace = after  # the op itself returns self as `result`
+    members = [NodeMember(s.cpp_type, s.name + ("_" if s.kind in ("tensor", "result") else "")) for s in d.saved]
+    released = [s.name + "_" for s in d.saved if s.kind in ("tensor", "result")]
+    formulas = []
+    for f in d.formulas:
+        unpack = [s.name for s in d.saved if s.kind in ("tensor", "result") and s.name in f.uses]
+        formulas.append(FormulaView(f.index, f.input, f.text, f.cpp, unpack))
+    uses_grad = any(re.search(r"\bgrad\b", f.cpp) for f in d.formulas)
+    return NodeView(op.node_name, members, released, formulas, len(sig.tensor_args), uses_grad,
+                    before, before_inplace, after, after_inplace)
+
+
+# ---------------------------------------------------------------- the public API
+
+@dataclass
+class ApiView:
+    fn_ns: str                 # dg, or dg::detail for ops without the function variant
+    function: Fn               # the op's C++ function
+    has_function: bool
+    has_method: bool
+    has_inplace: bool
+    has_out: bool
+    method_params: list        # the Tensor method's parameters (all but self)
+    operator: Optional[str]
+    unary_operator: bool
+
+    @property
+    def method_decl(self) -> str:
+        return ", ".join(p.decl() for p in self.method_params)
+
+    @property
+    def method_defn(self) -> str:
+        return ", ".join(p.defn() for p in self.method_params)
+
+    @property
+    def method_call(self) -> str:
+        return ", ".join(["*this"] + [p.name for p in self.method_params])
+
+
+def api_view(op: Op) -> ApiView:
+    args = op.sig.args
+    params = params_of(args)
+    has_function = "function" in op.variants
+    return ApiView(
+        fn_ns="dg" if has_function else "dg::detail",
+        function=Fn(op.cpp_return, op.base, params),
+        has_function=has_function,
+        has_method="method" in op.variants and bool(args) and args[0].is_tensor,
+        has_inplace="inplace" in op.variants,
+        has_out="out" in op.variants,
+        method_params=params[1:],
+        operator=op.operator,
+        unary_operator=op.operator == "-" and len(args) == 1,
+    )
+
+
+# ---------------------------------------------------------------- test samples
+
+@dataclass
+class SampleRow:
+    """One registry row: a variant of an op run on one sample's inputs."""
+    sample: int
+    variant: str               # function, method, inplace, out
+    specs: str                 # the inputs' TensorSpecs
+    grad: bool                 # whether gradcheck applies
+    body: str                  # the C++ body of the row's lambda
+
+
+def _num(v) -> str:
+    if isinstance(v, float) and (v != v or v in (float("inf"), float("-inf"))):
+        name = "quiet_NaN" if v != v else "infinity"
+        return ("-" if v < 0 else "") + f"std::numeric_limits<double>::{name}()"
+    if isinstance(v, float):
+        r = repr(v)
+        return r if ("." in r or "e" in r or "inf" in r or "nan" in r) else r + ".0"
+    return str(v)
+
+
+def _sample_literal(arg: Arg, value) -> str:
+    if value is None:
+        return "std::nullopt"
+    if arg.type in ("Scalar", "Scalar?"):
+        return f"Scalar({_num(value)})"
+    if arg.type in ("float", "float?"):
+        return f"double({_num(value)})"
+    if arg.type in ("int", "int?"):
+        return f"int64_t({value})"
+    if arg.type == "int[]":
+        return "std::vector<int64_t>{" + ", ".join(str(v) for v in value) + "}"
+    if arg.type == "bool":
+        return "true" if value else "false"
+    if arg.type == "str":
+        return f'std::string_view("{value}")'
+    raise AssertionError(arg.type)
+
+
+def _tensor_spec(value) -> str:
+    if isinstance(value, dict):
+        shape, low, high = value["shape"], value.get("low", -1.0), value.get("high", 1.0)
+        transposed = bool(value.get("transposed", False))
+        dtype = value.get("dtype", "float64")
+    else:
+        shape, low, high, transposed, dtype = value, -1.0, 1.0, False, "float64"
+    dims = ", ".join(str(s) for s in shape)
+    return (f"TensorSpec{{{{{dims}}}, {_num(float(low))}, {_num(float(high))}, "
+            f"{'true' if transposed else 'false'}, {CPP_SCALAR_TYPE[dtype]}}}")
+
+
+def _shape_of(value) -> list:
+    return list(value["shape"]) if isinstance(value, dict) else list(value)
+
+
+def _broadcast(shapes: list) -> list:
+    n = max(len(s) for s in shapes)
+    out = [1] * n
+    for s in shapes:
+        for i, d in enumerate(s):
+            j = n - len(s) + i
+            out[j] = d if out[j] == 1 else out[j]
+    return out
+
+
+def sample_rows(op: Op, api: ApiView, kind: str) -> list:
+    args = op.sig.args
+    rows = []
+    for i, s in enumerate(op.samples):
+        specs, call = [], []
+        ti = 0
+        for a in args:
+            if a.type == "Tensor?" and s.values.get(a.name) is None:
+                call.append("std::nullopt" if a.name in s.values else None)
+            elif a.type in ("Tensor", "Tensor?"):
+                specs.append(_tensor_spec(s.values[a.name]))
+                call.append(f"in[{ti}]")
+                ti += 1
+            elif a.type == "Tensor[]":
+                items = s.values[a.name]
+                specs += [_tensor_spec(v) for v in items]
+                call.append(f"variable_list(in.begin() + {ti}, in.begin() + {ti + len(items)})")
+                ti += len(items)
+            elif a.name in s.values:
+                call.append(_sample_literal(a, s.values[a.name]))
+            else:
+                call.append(None)  # default
+        # Trailing defaults are left out; a default before a given value is spelled.
+        while call and call[-1] is None:
+            call.pop()
+        call = [c if c is not None else args[k].default for k, c in enumerate(call)]
+        spec_text = ", ".join(specs)
+        rest = ", ".join(call[1:])
+        fn_call = f"dg::{op.base}({', '.join(call)})" if api.has_function else f"{call[0]}.{op.base}({rest})"
+        if op.is_inplace_op:
+            body = f"auto self = {call[0]}.clone(); self.{op.base}({rest}); return {{self}};"
+            rows.append(SampleRow(i, "inplace", spec_text, op.derivative is not None, body))
+            continue
+        if op.returns_tensor_list:
+            ret = f"return {fn_call};"
+        elif op.returns_tuple:
+            gets = ", ".join(f"std::get<{k}>(r)" for k in range(len(op.sig.returns)))
+            ret = f"auto r = {fn_call}; return {{{gets}}};"
+        else:
+            ret = f"return {{{fn_call}}};"
+        # Ops without a gradient (comparisons, argmax) are only run forward.
+        differentiable = op.derivative is not None or kind != "kernel"
+        rows.append(SampleRow(i, "function" if api.has_function else "method", spec_text, differentiable, ret))
+        # An in-place variant needs self to hold the broadcast result.
+        shapes = [_shape_of(s.values[a.name]) for a in op.sig.tensor_args if s.values.get(a.name) is not None]
+        if api.has_inplace and (not shapes or _broadcast(shapes) == shapes[0]):
+            body = f"auto self = {call[0]}.clone(); self.{op.base}_({rest}); return {{self}};"
+            rows.append(SampleRow(i, "inplace", spec_text, differentiable, body))
+        if api.has_out:
+            body = (f"auto expected = {fn_call}; auto out = dg::empty({{0}}, expected.options()); "
+                    f"dg::{op.base}_out(out, {', '.join(call)}); return {{out, expected}};")
+            rows.append(SampleRow(i, "out", spec_text, False, body))
+    return rows
+
+
+# ---------------------------------------------------------------- kernels
+
+@dataclass
+class KernelDecl:
+    """A kernel template ops.yaml names, and its instantiation macro."""
+    device: str
+    name: str
+    op: str                    # the first op that names it
+    params: str                # its parameter list
+    qualified_types: str       # the parameter types spelled outside namespace dg
+    cpp_types: list            # the element types it is instantiated for
+
+    @property
+    def ident(self) -> str:
+        return f"{self.device}_{self.name}"
+
+
+def kernel_decls(ops: list) -> list:
+    decls, seen = [], set()
+    for op in ops:
+        for dev, k in op.kernels.items():
+            if k in seen:
+                continue
+            seen.add(k)
+            decls.append(KernelDecl(
+                device=dev, name=k.split("::")[1], op=op.name,
+                params=", ".join(p.defn() for p in kernel_params(op)),
+                qualified_types=", ".join(p.type for p in kernel_params(op, qualified=True)),
+                cpp_types=[CPP_DTYPE[t] for t in op.dtypes_on(dev)]))
+    return decls
+
+
+# ---------------------------------------------------------------- one op
+
+@dataclass
+class OpView:
+    op: Op
+    name: str
+    base: str
+    ident: str
+    summary: str
+    kind: str
+    api: ApiView
+    dispatch: DispatchView
+    node: Optional[NodeView]
+    composite: Optional[str]
+    view_of: Optional[str]
+    samples: list
+    dtypes_text: str
+    dtype_strings: str
+    kernel_device_strings: str
+    cuda_extra_dtype_strings: str
+
+    @property
+    def tensor_names(self) -> list:
+        return [a.name for a in self.op.sig.tensor_args]
+
+    @property
+    def tensor_list(self) -> str:
+        return ", ".join(self.tensor_names)
+
+
+def op_view(op: Op) -> OpView:
+    api = api_view(op)
+    dispatch = dispatch_view(op)
+    return OpView(
+        op=op, name=op.name, base=op.base, ident=op.ident, summary=op.summary, kind=dispatch.kind,
+        api=api, dispatch=dispatch, node=node_view(op), composite=op.composite, view_of=op.view_of,
+        samples=sample_rows(op, api, dispatch.kind),
+        dtypes_text=op.dtypes_text,
+        dtype_strings=", ".join(f'"{d}"' for d in op.dtypes),
+        kernel_device_strings=", ".join(f'"{d}"' for d in DEVICES if d in op.kernels),
+        cuda_extra_dtype_strings=", ".join(f'"{d}"' for d in op.extra_dtypes.get("cuda", [])),
+    )
