@@ -16,9 +16,13 @@ from model import (DEVICES, DTYPES, SUPPORTED_TYPES, Arg, Derivative, Formula, O
                    Signature, SpecError)
 
 OP_KEYS = {"name", "signature", "summary", "variants", "category", "int_to_float", "meta", "view_of",
-           "composite", "dtypes", "extra_dtypes", "devices", "kernels", "operator", "differentiable", "samples",
-           "out_dtype",
-           "no_promote"}
+           "composite", "dtypes", "extra_dtypes", "devices", "kernel", "kernels", "scalar", "operator",
+           "differentiable", "samples", "out_dtype", "no_promote"}
+# The 16-bit floats a floating pointwise op gets on CUDA unless it says
+# otherwise (`extra_dtypes: {}`).
+HALF_DTYPES = ["float16", "bfloat16"]
+# What an expression in `scalar:` may name besides the op's arguments.
+SCALAR_WORDS = {"C", "T", "Math", "std", "pwmath", "static_cast", "true", "false"}
 DERIV_FIXED_KEYS = {"name", "forward"}
 VARIANTS = ["function", "method", "inplace", "out"]
 OPERATORS = {"+", "-", "*", "/"}
@@ -261,44 +265,22 @@ def _fill_op(fname: str, entry: dict, op: Op) -> None:
             raise SpecError(fname, kl("variants"), name, "variants",
                             f"an in-place op has only function and method variants, not {bad}")
     op.dtypes = _check_list_of(fname, entry, name, "dtypes", DTYPES) if "dtypes" in entry else []
-    kernels = entry.get("kernels", {})
-    if not isinstance(kernels, dict):
-        raise SpecError(fname, kl("kernels"), name, "kernels", "expected a map from device to kernel name")
-    op.kernels = {k: v for k, v in _plain(kernels).items()}
-    # The devices an op runs on: those it has kernels for, unless listed.
-    op.devices = (_check_list_of(fname, entry, name, "devices", DEVICES) if "devices" in entry
-                  else [d for d in DEVICES if d in op.kernels] or ["cpu"])
-    for dev, kname in op.kernels.items():
-        if dev not in DEVICES:
-            raise SpecError(fname, kl("kernels"), name, "kernels", f"unknown device '{dev}' (expected {DEVICES})")
-        if not isinstance(kname, str) or not re.fullmatch(rf"{dev}::[A-Za-z_]\w*", kname):
-            raise SpecError(fname, kl("kernels"), name, "kernels",
-                            f"kernel for {dev} must be a name in namespace {dev}:: (like {dev}::{op.base}), got {kname!r}")
-    extra = entry.get("extra_dtypes", {})
-    if not isinstance(extra, dict):
-        raise SpecError(fname, kl("extra_dtypes"), name, "extra_dtypes",
-                        "expected a map from device to a list of dtypes (like {cuda: [float16, bfloat16]})")
-    for dev, lst in _plain(extra).items():
-        if dev not in op.kernels:
-            raise SpecError(fname, kl("extra_dtypes"), name, "extra_dtypes",
-                            f"device '{dev}' has no kernel in `kernels` {sorted(op.kernels)}")
-        if not isinstance(lst, list) or not lst or any(d not in DTYPES for d in lst):
-            raise SpecError(fname, kl("extra_dtypes"), name, "extra_dtypes",
-                            f"expected a non-empty list of dtypes from {DTYPES} for {dev}, got {lst!r}")
-        both = [d for d in lst if d in op.dtypes]
-        if both:
-            raise SpecError(fname, kl("extra_dtypes"), name, "extra_dtypes",
-                            f"{both} already in `dtypes` (extra_dtypes lists only what {dev} adds)")
-        op.extra_dtypes[dev] = list(lst)
+    _fill_kernels(fname, entry, op)
     if op.operator is not None and op.operator not in OPERATORS:
         raise SpecError(fname, kl("operator"), name, "operator", f"unknown operator '{op.operator}' (expected one of + - * /)")
 
-    # What implements the op: exactly one of kernel, view, composite.
-    kinds = [k for k in ("kernels", "view_of", "composite") if entry.get(k)]
+    # What implements the op: kernels (hand-written or generated from
+    # `scalar`), a view, or a composite — exactly one of them.
+    kinds = [k for k in ("kernel", "view_of", "composite") if entry.get(k) or (k == "kernel" and op.kernels)]
     if len(kinds) != 1:
         raise SpecError(fname, op.line, name, None,
-                        "needs exactly one of `kernels`, `view_of` or `composite`" +
+                        "needs exactly one of `kernel`/`kernels`/`scalar`, `view_of` or `composite`" +
                         (f" (has {', '.join(kinds)})" if kinds else ""))
+    if op.meta and not re.fullmatch(r"meta::[A-Za-z_]\w*", op.meta):
+        raise SpecError(fname, kl("meta"), name, "meta", f"expected a shape rule named meta::<name>, got {op.meta!r}")
+    if op.composite and not re.fullmatch(r"composite::[A-Za-z_]\w*", op.composite):
+        raise SpecError(fname, kl("composite"), name, "composite",
+                        f"expected a body named composite::<name>, got {op.composite!r}")
     if op.composite:
         for k in ("meta", "dtypes", "category"):
             if k in entry:
@@ -352,6 +334,102 @@ def _fill_op(fname: str, entry: dict, op: Op) -> None:
                 raise SpecError(fname, s.get("__line__", kl("samples")), name, "samples",
                                 f"sample gives no value for '{a.name}', which has no default")
         op.samples.append(Sample(values, s.get("__line__", 0)))
+
+
+def _fill_kernels(fname: str, entry: dict, op: Op) -> None:
+    """devices, kernels, the generated scalar kernels and extra_dtypes, with
+    the family defaults: `kernel: name` names every device's kernel, `scalar`
+    generates the kernel of every device without one, devices default to all
+    of them, and a floating pointwise op gets CUDA's 16-bit dtypes."""
+    name = op.name
+    kl = lambda k: _key_line(entry, k)  # noqa: E731
+    kernels = entry.get("kernels", {})
+    if not isinstance(kernels, dict):
+        raise SpecError(fname, kl("kernels"), name, "kernels", "expected a map from device to kernel name")
+    op.kernels = dict(_plain(kernels))
+    for dev, kname in op.kernels.items():
+        if dev not in DEVICES:
+            raise SpecError(fname, kl("kernels"), name, "kernels", f"unknown device '{dev}' (expected {DEVICES})")
+        if not isinstance(kname, str) or not re.fullmatch(rf"{dev}::[A-Za-z_]\w*", kname):
+            raise SpecError(fname, kl("kernels"), name, "kernels",
+                            f"kernel for {dev} must be a name in namespace {dev}:: (like {dev}::{op.base}), got {kname!r}")
+    one = entry.get("kernel")
+    if one is not None and (not isinstance(one, str) or not re.fullmatch(r"[A-Za-z_]\w*", one)):
+        raise SpecError(fname, kl("kernel"), name, "kernel",
+                        f"expected a kernel name (each device's namespace is added: cpu::{op.base}), got {one!r}")
+    scalar = entry.get("scalar")
+    if scalar is not None:
+        _check_scalar(fname, kl("scalar"), op, scalar)
+    # The devices an op runs on: listed, or those its kernels name, or all
+    # when a kernel name or scalar function serves every device.
+    if "devices" in entry:
+        op.devices = _check_list_of(fname, entry, name, "devices", DEVICES)
+    elif one is not None or scalar is not None:
+        op.devices = list(DEVICES)
+    else:
+        op.devices = [d for d in DEVICES if d in op.kernels] or ["cpu"]
+    if one is not None:
+        for dev in op.devices:
+            op.kernels.setdefault(dev, f"{dev}::{one}")
+    if scalar is not None:
+        generated = [d for d in op.devices if d not in op.kernels]
+        if not generated:
+            raise SpecError(fname, kl("scalar"), name, "scalar",
+                            f"every device of {op.devices} has a hand-written kernel: the scalar function is unused")
+        for dev in generated:
+            op.kernels[dev] = f"{dev}::{op.ident.lower()}"
+        op.generated_kernels = generated
+    extra = entry.get("extra_dtypes")
+    if extra is None:
+        floating = any(d in ("float32", "float64") for d in op.dtypes)
+        extra = {"cuda": list(HALF_DTYPES)} if op.is_pointwise and floating and "cuda" in op.kernels else {}
+    if not isinstance(extra, dict):
+        raise SpecError(fname, kl("extra_dtypes"), name, "extra_dtypes",
+                        "expected a map from device to a list of dtypes (like {cuda: [float16, bfloat16]})")
+    for dev, lst in _plain(extra).items():
+        if dev not in op.kernels:
+            raise SpecError(fname, kl("extra_dtypes"), name, "extra_dtypes",
+                            f"device '{dev}' has no kernel in `kernels` {sorted(op.kernels)}")
+        if not isinstance(lst, list) or not lst or any(d not in DTYPES for d in lst):
+            raise SpecError(fname, kl("extra_dtypes"), name, "extra_dtypes",
+                            f"expected a non-empty list of dtypes from {DTYPES} for {dev}, got {lst!r}")
+        both = [d for d in lst if d in op.dtypes]
+        if both:
+            raise SpecError(fname, kl("extra_dtypes"), name, "extra_dtypes",
+                            f"{both} already in `dtypes` (extra_dtypes lists only what {dev} adds)")
+        op.extra_dtypes[dev] = list(lst)
+
+
+def _check_scalar(fname: str, line: int, op: Op, scalar) -> None:
+    """`scalar:` is a functor's name (pwmath::Exp) or a C++ expression of the
+    op's arguments; either way the generator writes the op's kernels."""
+    name = op.name
+    if not op.is_pointwise:
+        raise SpecError(fname, line, name, "scalar", "only a category: pointwise op has a scalar function")
+    if op.no_promote:
+        raise SpecError(fname, line, name, "scalar",
+                        f"the generated kernels read every input in the compute dtype, but {op.no_promote} keep "
+                        f"their own: write the kernels (`kernel:`)")
+    if not isinstance(scalar, str) or not scalar.strip():
+        raise SpecError(fname, line, name, "scalar", "expected a functor name (pwmath::Name) or a C++ expression")
+    text = scalar.strip()
+    if re.fullmatch(r"[A-Za-z_]\w*(::[A-Za-z_]\w*)+", text):
+        op.scalar, op.scalar_is_expr = text, False
+        return
+    for a in op.sig.args:
+        if not a.is_tensor and a.type not in ("Scalar", "int", "float", "bool"):
+            raise SpecError(fname, line, name, "scalar",
+                            f"argument '{a.name}' ({a.type}) cannot be read by an expression: name a functor that "
+                            f"takes it (scalar: pwmath::Name)")
+    names = {a.name for a in op.sig.args}
+    for m in _IDENT_RE.finditer(_strip_strings(text)):
+        ident = m.group(1)
+        if ident not in names and ident not in SCALAR_WORDS:
+            raise SpecError(fname, line, name, "scalar",
+                            f"expression uses '{ident}', which is not an argument of {name} (names an expression "
+                            f"may use: {', '.join(a.name for a in op.sig.args)}, C (the compute type), Math "
+                            f"(Math::exp, ...), std::, pwmath::)")
+    op.scalar, op.scalar_is_expr = text, True
 
 
 def _is_shape(v) -> bool:

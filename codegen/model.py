@@ -146,6 +146,9 @@ class Op:
     dtypes: list[str] = field(default_factory=list)
     devices: list[str] = field(default_factory=lambda: ["cpu"])
     kernels: dict = field(default_factory=dict)   # device -> kernel name (qualified, e.g. cpu::mul)
+    scalar: Optional[str] = None          # pointwise: the scalar function (functor name or expression)
+    scalar_is_expr: bool = False          # scalar is an expression of the arguments, not a functor's name
+    generated_kernels: list = field(default_factory=list)  # devices whose kernel the generator writes
     extra_dtypes: dict = field(default_factory=dict)  # device -> dtypes beyond `dtypes` (cuda: [float16])
     operator: Optional[str] = None
     out_dtype: Optional[str] = None       # pointwise: output dtype (comparisons: bool)

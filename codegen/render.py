@@ -426,6 +426,9 @@ class OpView:
     composite: Optional[str]
     view_of: Optional[str]
     samples: list
+    jvp: Optional[JvpFn]
+    functor: Optional[ScalarFunctor]
+    scalar_kernels: list
     dtypes_text: str
     dtype_strings: str
     kernel_device_strings: str
@@ -447,8 +450,150 @@ def op_view(op: Op) -> OpView:
         op=op, name=op.name, base=op.base, ident=op.ident, summary=op.summary, kind=dispatch.kind,
         api=api, dispatch=dispatch, node=node_view(op), composite=op.composite, view_of=op.view_of,
         samples=sample_rows(op, api, dispatch.kind),
+        jvp=jvp_fn(op), functor=scalar_functor(op), scalar_kernels=scalar_kernels(op),
         dtypes_text=op.dtypes_text,
         dtype_strings=", ".join(f'"{d}"' for d in op.dtypes),
         kernel_device_strings=", ".join(f'"{d}"' for d in DEVICES if d in op.kernels),
         cuda_extra_dtype_strings=", ".join(f'"{d}"' for d in op.extra_dtypes.get("cuda", [])),
     )
+
+
+# ---------------------------------------------------------------- generated pointwise kernels
+
+# Each device's Math policy for the scalar functions (Math::exp, ...): the CPU's
+# vectorisable float32 forms (kernels/cpu/vec_math.h), libm / CUDA's math
+# everywhere else (kernels/common/pointwise_math.h).
+DEVICE_MATH = {"cpu": "VecMath", "cuda": "pwmath::StdMath"}
+# How an expression functor keeps a non-Tensor argument, and from what.
+FUNCTOR_MEMBER = {"Scalar": ("C", "{n}.to<C>()"), "int": ("int64_t", "{n}"), "float": ("C", "static_cast<C>({n})"),
+                  "bool": ("bool", "{n}")}
+
+
+def _camel(ident: str) -> str:
+    return "".join(p[:1].upper() + p[1:] for p in ident.split("_") if p)
+
+
+@dataclass
+class ScalarFunctor:
+    """The functor an expression in `scalar:` becomes (generated/kernels/
+    pointwise_functors.h): members for the non-Tensor arguments, converted
+    once on the host; operator() on the compute type C, host and device."""
+    name: str                  # Sinh (in namespace dg::pw)
+    op: str
+    text: str
+    result: str                # C, or bool for comparisons
+    members: list              # (type, name, initialiser)
+    ctor_params: str
+    call_params: str           # "C self, C other"
+
+
+@dataclass
+class ScalarKernel:
+    """One device's kernel written from an op's scalar function."""
+    device: str
+    name: str                  # the kernel's name in dg::<device>
+    op: str
+    label: str                 # the op's name in CUDA launch errors
+    scalar: str                # as written in ops.yaml
+    params: str
+    out_type: str              # the output's element type: T, or bool
+    functor: str               # the functor's construction
+    inputs: str                # the Tensor arguments, in order
+
+    @property
+    def ident(self) -> str:
+        return f"{self.device}_{self.name}"
+
+
+def scalar_functor(op: Op) -> Optional[ScalarFunctor]:
+    if not (op.scalar and op.scalar_is_expr):
+        return None
+    members = []
+    for a in op.sig.args:
+        if not a.is_tensor:
+            ty, init = FUNCTOR_MEMBER[a.type]
+            members.append((ty, a.name, init.format(n=a.name)))
+    return ScalarFunctor(
+        name=_camel(op.ident), op=op.name, text=op.scalar,
+        result="bool" if op.out_dtype == "bool" else "C", members=members,
+        ctor_params=", ".join(f"{a.cpp_type} {a.name}" for a in op.sig.args if not a.is_tensor),
+        call_params=", ".join(f"C {a.name}" for a in op.sig.tensor_args))
+
+
+def scalar_kernels(op: Op) -> list:
+    out = []
+    for dev in op.generated_kernels:
+        functor = f"pw::{_camel(op.ident)}" if op.scalar_is_expr else op.scalar
+        ctor_args = ", ".join(a.name for a in op.sig.args if not a.is_tensor)
+        out.append(ScalarKernel(
+            device=dev, name=op.kernels[dev].split("::")[1], op=op.name, label=op.base, scalar=op.scalar,
+            params=", ".join(p.defn() for p in kernel_params(op)),
+            out_type="bool" if op.out_dtype == "bool" else "T",
+            functor=f"{functor}<T, {DEVICE_MATH[dev]}>({ctor_args})",
+            inputs=", ".join(a.name for a in op.sig.tensor_args)))
+    return out
+
+
+# ---------------------------------------------------------------- the hand-written halves
+
+@dataclass
+class BodyDecl:
+    """The declaration of a function a human writes the body of: a shape rule
+    (ops/meta/*.cpp) or a composite (ops/composite/*.cpp), from the
+    signature of the op(s) that name it."""
+    ret: str
+    name: str
+    params: str
+    ops: list                  # the ops naming it, for the comment
+
+
+def _dedupe(decls: list) -> list:
+    out = {}
+    for d in decls:
+        key = (d.name, d.params)
+        if key in out:
+            out[key].ops += d.ops
+        else:
+            out[key] = d
+    return list(out.values())
+
+
+def meta_decls(ops: list) -> list:
+    decls = []
+    for op in ops:
+        if not op.meta:
+            continue
+        ret = "ViewMeta" if op.view_of else "void" if op.is_inplace_op else "TensorMeta"
+        params = ", ".join(["const char* op"] + [p.defn() for p in params_of(op.sig.args)])
+        decls.append(BodyDecl(ret, op.meta.split("::", 1)[1], params, [op.name]))
+    return _dedupe(decls)
+
+
+def composite_decls(ops: list) -> list:
+    return _dedupe([BodyDecl(op.cpp_return, op.composite.split("::", 1)[1],
+                             ", ".join(p.defn() for p in params_of(op.sig.args)), [op.name])
+                    for op in ops if op.composite])
+
+
+# ---------------------------------------------------------------- forward-mode formulas
+
+@dataclass
+class JvpFn:
+    """An op's forward-mode (JVP) formula from derivatives.yaml, compiled as a
+    function of the op's arguments, their tangents (`<input>_t`) and its
+    result: unused until forward mode lands, but a formula that names a
+    missing function or argument fails the build now."""
+    name: str                  # mul_Tensor, in namespace dg::generated::jvp
+    op: str
+    params: str
+    text: str
+
+
+def jvp_fn(op: Op) -> Optional[JvpFn]:
+    d = op.derivative
+    if d is None or d.forward is None:
+        return None
+    params = [p.defn() for p in params_of(op.sig.args)]
+    params += [f"const Tensor& {a.name}_t" for a in op.sig.tensor_args]
+    params.append("const Tensor& result")
+    return JvpFn(op.ident, op.name, ", ".join(params), " ".join(str(d.forward).split()))

@@ -1062,4 +1062,118 @@ struct TriuBackward0 final : public Node {
   int64_t diagonal{};
 };
 
+// Forward-mode (JVP) formulas, derivatives.yaml `forward:`: the output's
+// tangent from the inputs' values and tangents (`<input>_t`) and the result.
+// Compiled so that a formula naming a missing function fails the build;
+// forward mode will call them.
+namespace jvp {
+Tensor add_Tensor(const Tensor& self, const Tensor& other, const Scalar& alpha, const Tensor& self_t, const Tensor& other_t, const Tensor& result);  // add.Tensor
+Tensor add_Scalar(const Tensor& self, const Scalar& other, const Scalar& alpha, const Tensor& self_t, const Tensor& result);  // add.Scalar
+Tensor sub_Tensor(const Tensor& self, const Tensor& other, const Scalar& alpha, const Tensor& self_t, const Tensor& other_t, const Tensor& result);  // sub.Tensor
+Tensor sub_Scalar(const Tensor& self, const Scalar& other, const Scalar& alpha, const Tensor& self_t, const Tensor& result);  // sub.Scalar
+Tensor mul_Tensor(const Tensor& self, const Tensor& other, const Tensor& self_t, const Tensor& other_t, const Tensor& result);  // mul.Tensor
+Tensor mul_Scalar(const Tensor& self, const Scalar& other, const Tensor& self_t, const Tensor& result);  // mul.Scalar
+Tensor div_Tensor(const Tensor& self, const Tensor& other, const Tensor& self_t, const Tensor& other_t, const Tensor& result);  // div.Tensor
+Tensor div_Scalar(const Tensor& self, const Scalar& other, const Tensor& self_t, const Tensor& result);  // div.Scalar
+Tensor pow_Tensor_Tensor(const Tensor& self, const Tensor& exponent, const Tensor& self_t, const Tensor& exponent_t, const Tensor& result);  // pow.Tensor_Tensor
+Tensor pow_Tensor_Scalar(const Tensor& self, const Scalar& exponent, const Tensor& self_t, const Tensor& result);  // pow.Tensor_Scalar
+Tensor neg(const Tensor& self, const Tensor& self_t, const Tensor& result);  // neg
+Tensor exp(const Tensor& self, const Tensor& self_t, const Tensor& result);  // exp
+Tensor log(const Tensor& self, const Tensor& self_t, const Tensor& result);  // log
+Tensor sin(const Tensor& self, const Tensor& self_t, const Tensor& result);  // sin
+Tensor cos(const Tensor& self, const Tensor& self_t, const Tensor& result);  // cos
+Tensor tanh(const Tensor& self, const Tensor& self_t, const Tensor& result);  // tanh
+Tensor sigmoid(const Tensor& self, const Tensor& self_t, const Tensor& result);  // sigmoid
+Tensor relu(const Tensor& self, const Tensor& self_t, const Tensor& result);  // relu
+Tensor sqrt(const Tensor& self, const Tensor& self_t, const Tensor& result);  // sqrt
+Tensor abs(const Tensor& self, const Tensor& self_t, const Tensor& result);  // abs
+Tensor sign(const Tensor& self, const Tensor& self_t, const Tensor& result);  // sign
+Tensor reciprocal(const Tensor& self, const Tensor& self_t, const Tensor& result);  // reciprocal
+Tensor tanh_backward(const Tensor& grad_output, const Tensor& output, const Tensor& grad_output_t, const Tensor& output_t, const Tensor& result);  // tanh_backward
+Tensor sigmoid_backward(const Tensor& grad_output, const Tensor& output, const Tensor& grad_output_t, const Tensor& output_t, const Tensor& result);  // sigmoid_backward
+Tensor sin_backward(const Tensor& grad_output, const Tensor& self, const Tensor& grad_output_t, const Tensor& self_t, const Tensor& result);  // sin_backward
+Tensor cos_backward(const Tensor& grad_output, const Tensor& self, const Tensor& grad_output_t, const Tensor& self_t, const Tensor& result);  // cos_backward
+Tensor threshold_backward(const Tensor& grad_output, const Tensor& self, const Scalar& threshold, const Tensor& grad_output_t, const Tensor& self_t, const Tensor& result);  // threshold_backward
+Tensor sum(const Tensor& self, const Tensor& self_t, const Tensor& result);  // sum
+Tensor sum_dim_IntList(const Tensor& self, IntArrayRef dim, bool keepdim, const Tensor& self_t, const Tensor& result);  // sum.dim_IntList
+Tensor mm(const Tensor& self, const Tensor& mat2, const Tensor& self_t, const Tensor& mat2_t, const Tensor& result);  // mm
+Tensor bmm(const Tensor& self, const Tensor& mat2, const Tensor& self_t, const Tensor& mat2_t, const Tensor& result);  // bmm
+Tensor view(const Tensor& self, IntArrayRef size, const Tensor& self_t, const Tensor& result);  // view
+Tensor expand(const Tensor& self, IntArrayRef size, const Tensor& self_t, const Tensor& result);  // expand
+Tensor transpose_int(const Tensor& self, int64_t dim0, int64_t dim1, const Tensor& self_t, const Tensor& result);  // transpose.int
+Tensor squeeze(const Tensor& self, const Tensor& self_t, const Tensor& result);  // squeeze
+Tensor squeeze_dim(const Tensor& self, int64_t dim, const Tensor& self_t, const Tensor& result);  // squeeze.dim
+Tensor unsqueeze(const Tensor& self, int64_t dim, const Tensor& self_t, const Tensor& result);  // unsqueeze
+Tensor select_int(const Tensor& self, int64_t dim, int64_t index, const Tensor& self_t, const Tensor& result);  // select.int
+Tensor select_backward(const Tensor& grad_output, IntArrayRef input_sizes, int64_t dim, int64_t index, const Tensor& grad_output_t, const Tensor& result);  // select_backward
+Tensor clone(const Tensor& self, const Tensor& self_t, const Tensor& result);  // clone
+Tensor zero_(const Tensor& self, const Tensor& self_t, const Tensor& result);  // zero_
+Tensor fill__Scalar(const Tensor& self, const Scalar& value, const Tensor& self_t, const Tensor& result);  // fill_.Scalar
+Tensor copy_(const Tensor& self, const Tensor& src, const Tensor& self_t, const Tensor& src_t, const Tensor& result);  // copy_
+Tensor permute(const Tensor& self, IntArrayRef dims, const Tensor& self_t, const Tensor& result);  // permute
+Tensor slice_Tensor(const Tensor& self, int64_t dim, std::optional<int64_t> start, std::optional<int64_t> end, int64_t step, const Tensor& self_t, const Tensor& result);  // slice.Tensor
+Tensor diagonal(const Tensor& self, int64_t offset, int64_t dim1, int64_t dim2, const Tensor& self_t, const Tensor& result);  // diagonal
+Tensor as_strided(const Tensor& self, IntArrayRef size, IntArrayRef stride, std::optional<int64_t> storage_offset, const Tensor& self_t, const Tensor& result);  // as_strided
+Tensor as_strided_backward(const Tensor& grad, IntArrayRef input_sizes, IntArrayRef input_strides, int64_t input_storage_offset, IntArrayRef size, IntArrayRef stride, int64_t storage_offset, const Tensor& grad_t, const Tensor& result);  // as_strided_backward
+Tensor as_strided_backward_adjoint(const Tensor& grad, IntArrayRef input_sizes, IntArrayRef input_strides, int64_t input_storage_offset, IntArrayRef size, IntArrayRef stride, int64_t storage_offset, const Tensor& grad_t, const Tensor& result);  // as_strided_backward_adjoint
+Tensor expm1(const Tensor& self, const Tensor& self_t, const Tensor& result);  // expm1
+Tensor log1p(const Tensor& self, const Tensor& self_t, const Tensor& result);  // log1p
+Tensor log2(const Tensor& self, const Tensor& self_t, const Tensor& result);  // log2
+Tensor rsqrt(const Tensor& self, const Tensor& self_t, const Tensor& result);  // rsqrt
+Tensor tan(const Tensor& self, const Tensor& self_t, const Tensor& result);  // tan
+Tensor asin(const Tensor& self, const Tensor& self_t, const Tensor& result);  // asin
+Tensor acos(const Tensor& self, const Tensor& self_t, const Tensor& result);  // acos
+Tensor atan(const Tensor& self, const Tensor& self_t, const Tensor& result);  // atan
+Tensor cosh(const Tensor& self, const Tensor& self_t, const Tensor& result);  // cosh
+Tensor square(const Tensor& self, const Tensor& self_t, const Tensor& result);  // square
+Tensor erf(const Tensor& self, const Tensor& self_t, const Tensor& result);  // erf
+Tensor floor(const Tensor& self, const Tensor& self_t, const Tensor& result);  // floor
+Tensor ceil(const Tensor& self, const Tensor& self_t, const Tensor& result);  // ceil
+Tensor round(const Tensor& self, const Tensor& self_t, const Tensor& result);  // round
+Tensor trunc(const Tensor& self, const Tensor& self_t, const Tensor& result);  // trunc
+Tensor leaky_relu(const Tensor& self, const Scalar& negative_slope, const Tensor& self_t, const Tensor& result);  // leaky_relu
+Tensor leaky_relu_backward(const Tensor& grad_output, const Tensor& self, const Scalar& negative_slope, bool self_is_result, const Tensor& grad_output_t, const Tensor& self_t, const Tensor& result);  // leaky_relu_backward
+Tensor elu(const Tensor& self, const Scalar& alpha, const Scalar& scale, const Scalar& input_scale, const Tensor& self_t, const Tensor& result);  // elu
+Tensor gelu(const Tensor& self, std::string_view approximate, const Tensor& self_t, const Tensor& result);  // gelu
+Tensor silu(const Tensor& self, const Tensor& self_t, const Tensor& result);  // silu
+Tensor softplus(const Tensor& self, const Scalar& beta, const Scalar& threshold, const Tensor& self_t, const Tensor& result);  // softplus
+Tensor clamp(const Tensor& self, const std::optional<Scalar>& min, const std::optional<Scalar>& max, const Tensor& self_t, const Tensor& result);  // clamp
+Tensor clamp_min(const Tensor& self, const Scalar& min, const Tensor& self_t, const Tensor& result);  // clamp_min
+Tensor clamp_max(const Tensor& self, const Scalar& max, const Tensor& self_t, const Tensor& result);  // clamp_max
+Tensor atan2(const Tensor& self, const Tensor& other, const Tensor& self_t, const Tensor& other_t, const Tensor& result);  // atan2
+Tensor fmod_Tensor(const Tensor& self, const Tensor& other, const Tensor& self_t, const Tensor& other_t, const Tensor& result);  // fmod.Tensor
+Tensor fmod_Scalar(const Tensor& self, const Scalar& other, const Tensor& self_t, const Tensor& result);  // fmod.Scalar
+Tensor where_self(const Tensor& condition, const Tensor& self, const Tensor& other, const Tensor& condition_t, const Tensor& self_t, const Tensor& other_t, const Tensor& result);  // where.self
+Tensor softmax_int(const Tensor& self, int64_t dim, const Tensor& self_t, const Tensor& result);  // softmax.int
+Tensor log_softmax_int(const Tensor& self, int64_t dim, const Tensor& self_t, const Tensor& result);  // log_softmax.int
+Tensor _softmax_backward_data(const Tensor& grad_output, const Tensor& output, int64_t dim, const Tensor& grad_output_t, const Tensor& output_t, const Tensor& result);  // _softmax_backward_data
+Tensor _log_softmax_backward_data(const Tensor& grad_output, const Tensor& output, int64_t dim, const Tensor& grad_output_t, const Tensor& output_t, const Tensor& result);  // _log_softmax_backward_data
+Tensor log_sigmoid(const Tensor& self, const Tensor& self_t, const Tensor& result);  // log_sigmoid
+Tensor _nll_pick(const Tensor& self, const Tensor& target, int64_t ignore_index, const Tensor& self_t, const Tensor& target_t, const Tensor& result);  // _nll_pick
+Tensor _nll_pick_backward(const Tensor& grad, const Tensor& target, IntArrayRef self_sizes, int64_t ignore_index, const Tensor& grad_t, const Tensor& target_t, const Tensor& result);  // _nll_pick_backward
+Tensor embedding(const Tensor& weight, const Tensor& indices, int64_t padding_idx, bool scale_grad_by_freq, bool sparse, const Tensor& weight_t, const Tensor& indices_t, const Tensor& result);  // embedding
+Tensor embedding_backward(const Tensor& grad, const Tensor& indices, int64_t num_weights, int64_t padding_idx, bool scale_grad_by_freq, bool sparse, const Tensor& grad_t, const Tensor& indices_t, const Tensor& result);  // embedding_backward
+Tensor _embedding_backward_adjoint(const Tensor& grad_weight, const Tensor& indices, int64_t padding_idx, bool scale_grad_by_freq, const Tensor& grad_weight_t, const Tensor& indices_t, const Tensor& result);  // _embedding_backward_adjoint
+Tensor convolution_nobias(const Tensor& input, const Tensor& weight, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool transposed, IntArrayRef output_padding, int64_t groups, const Tensor& input_t, const Tensor& weight_t, const Tensor& result);  // convolution_nobias
+Tensor convolution_backward_input(const Tensor& grad_output, const Tensor& weight, IntArrayRef input_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool transposed, IntArrayRef output_padding, int64_t groups, const Tensor& grad_output_t, const Tensor& weight_t, const Tensor& result);  // convolution_backward_input
+Tensor convolution_backward_weight(const Tensor& grad_output, const Tensor& input, IntArrayRef weight_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool transposed, IntArrayRef output_padding, int64_t groups, const Tensor& grad_output_t, const Tensor& input_t, const Tensor& result);  // convolution_backward_weight
+Tensor max_pool2d(const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool ceil_mode, const Tensor& self_t, const Tensor& result);  // max_pool2d
+Tensor max_pool2d_backward(const Tensor& grad_output, const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool ceil_mode, const Tensor& grad_output_t, const Tensor& self_t, const Tensor& result);  // max_pool2d_backward
+Tensor max_pool2d_gather(const Tensor& self, const Tensor& source, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool ceil_mode, const Tensor& self_t, const Tensor& source_t, const Tensor& result);  // max_pool2d_gather
+Tensor avg_pool2d(const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, bool ceil_mode, bool count_include_pad, std::optional<int64_t> divisor_override, const Tensor& self_t, const Tensor& result);  // avg_pool2d
+Tensor avg_pool2d_backward(const Tensor& grad_output, const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, bool ceil_mode, bool count_include_pad, std::optional<int64_t> divisor_override, const Tensor& grad_output_t, const Tensor& self_t, const Tensor& result);  // avg_pool2d_backward
+Tensor adaptive_avg_pool2d(const Tensor& self, IntArrayRef output_size, const Tensor& self_t, const Tensor& result);  // adaptive_avg_pool2d
+Tensor adaptive_avg_pool2d_backward(const Tensor& grad_output, const Tensor& self, const Tensor& grad_output_t, const Tensor& self_t, const Tensor& result);  // adaptive_avg_pool2d_backward
+Tensor cumsum(const Tensor& self, int64_t dim, const Tensor& self_t, const Tensor& result);  // cumsum
+Tensor index_select(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& self_t, const Tensor& index_t, const Tensor& result);  // index_select
+Tensor gather(const Tensor& self, int64_t dim, const Tensor& index, bool sparse_grad, const Tensor& self_t, const Tensor& index_t, const Tensor& result);  // gather
+Tensor scatter_add(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src, const Tensor& self_t, const Tensor& index_t, const Tensor& src_t, const Tensor& result);  // scatter_add
+Tensor index_add(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& source, const Scalar& alpha, const Tensor& self_t, const Tensor& index_t, const Tensor& source_t, const Tensor& result);  // index_add
+Tensor masked_fill_Scalar(const Tensor& self, const Tensor& mask, const Scalar& value, const Tensor& self_t, const Tensor& mask_t, const Tensor& result);  // masked_fill.Scalar
+Tensor masked_fill_Tensor(const Tensor& self, const Tensor& mask, const Tensor& value, const Tensor& self_t, const Tensor& mask_t, const Tensor& value_t, const Tensor& result);  // masked_fill.Tensor
+Tensor flip(const Tensor& self, IntArrayRef dims, const Tensor& self_t, const Tensor& result);  // flip
+Tensor tril(const Tensor& self, int64_t diagonal, const Tensor& self_t, const Tensor& result);  // tril
+Tensor triu(const Tensor& self, int64_t diagonal, const Tensor& self_t, const Tensor& result);  // triu
+}  // namespace jvp
+
 }  // namespace dg::generated

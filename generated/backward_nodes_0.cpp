@@ -31,6 +31,9 @@ void PowBackward0::release_saved() {
   saved_released_ = true;
 }
 
+// derivatives.yaml: pow.Tensor_Tensor, forward: self_t * exponent * self.pow(exponent - 1) + exponent_t * result * self.log()
+Tensor jvp::pow_Tensor_Tensor(const Tensor& self, const Tensor& exponent, const Tensor& self_t, const Tensor& exponent_t, const Tensor& result) { return self_t * exponent * self.pow(exponent - 1) + exponent_t * result * self.log(); }
+
 // derivatives.yaml: sign
 variable_list SignBackward0::apply(variable_list&& grads) {
   const Tensor& grad = grads[0];
@@ -40,6 +43,9 @@ variable_list SignBackward0::apply(variable_list&& grads) {
   }
   return grad_inputs;
 }
+
+// derivatives.yaml: sign, forward: zeros_like(self_t)
+Tensor jvp::sign(const Tensor& self, const Tensor& self_t, const Tensor& result) { return zeros_like(self_t); }
 
 // derivatives.yaml: tanh_backward
 variable_list TanhBackwardBackward0::apply(variable_list&& grads) {
@@ -64,6 +70,9 @@ void TanhBackwardBackward0::release_saved() {
   saved_released_ = true;
 }
 
+// derivatives.yaml: tanh_backward, forward: tanh_backward(grad_output_t, output) - 2 * output * grad_output * output_t
+Tensor jvp::tanh_backward(const Tensor& grad_output, const Tensor& output, const Tensor& grad_output_t, const Tensor& output_t, const Tensor& result) { return tanh_backward(grad_output_t, output) - 2 * output * grad_output * output_t; }
+
 // derivatives.yaml: sum.dim_IntList
 variable_list SumBackward1::apply(variable_list&& grads) {
   const Tensor& grad = grads[0];
@@ -74,6 +83,9 @@ variable_list SumBackward1::apply(variable_list&& grads) {
   return grad_inputs;
 }
 
+// derivatives.yaml: sum.dim_IntList, forward: self_t.sum(dim, keepdim)
+Tensor jvp::sum_dim_IntList(const Tensor& self, IntArrayRef dim, bool keepdim, const Tensor& self_t, const Tensor& result) { return self_t.sum(dim, keepdim); }
+
 // derivatives.yaml: clone
 variable_list CloneBackward0::apply(variable_list&& grads) {
   const Tensor& grad = grads[0];
@@ -83,6 +95,9 @@ variable_list CloneBackward0::apply(variable_list&& grads) {
   }
   return grad_inputs;
 }
+
+// derivatives.yaml: clone, forward: self_t
+Tensor jvp::clone(const Tensor& self, const Tensor& self_t, const Tensor& result) { return self_t; }
 
 // derivatives.yaml: sinh
 variable_list SinhBackward0::apply(variable_list&& grads) {
@@ -111,6 +126,9 @@ variable_list SliceBackward0::apply(variable_list&& grads) {
   return grad_inputs;
 }
 
+// derivatives.yaml: slice.Tensor, forward: self_t.slice(dim, start, end, step)
+Tensor jvp::slice_Tensor(const Tensor& self, int64_t dim, std::optional<int64_t> start, std::optional<int64_t> end, int64_t step, const Tensor& self_t, const Tensor& result) { return self_t.slice(dim, start, end, step); }
+
 // derivatives.yaml: diagonal
 variable_list DiagonalBackward0::apply(variable_list&& grads) {
   const Tensor& grad = grads[0];
@@ -121,6 +139,9 @@ variable_list DiagonalBackward0::apply(variable_list&& grads) {
   return grad_inputs;
 }
 
+// derivatives.yaml: diagonal, forward: self_t.diagonal(offset, dim1, dim2)
+Tensor jvp::diagonal(const Tensor& self, int64_t offset, int64_t dim1, int64_t dim2, const Tensor& self_t, const Tensor& result) { return self_t.diagonal(offset, dim1, dim2); }
+
 // derivatives.yaml: as_strided
 variable_list AsStridedBackward0::apply(variable_list&& grads) {
   const Tensor& grad = grads[0];
@@ -130,6 +151,9 @@ variable_list AsStridedBackward0::apply(variable_list&& grads) {
   }
   return grad_inputs;
 }
+
+// derivatives.yaml: as_strided, forward: self_t.as_strided(size, stride, storage_offset.value_or(self.storage_offset()))
+Tensor jvp::as_strided(const Tensor& self, IntArrayRef size, IntArrayRef stride, std::optional<int64_t> storage_offset, const Tensor& self_t, const Tensor& result) { return self_t.as_strided(size, stride, storage_offset.value_or(self.storage_offset())); }
 
 // derivatives.yaml: rsqrt
 variable_list RsqrtBackward0::apply(variable_list&& grads) {
@@ -148,6 +172,9 @@ void RsqrtBackward0::release_saved() {
   saved_released_ = true;
 }
 
+// derivatives.yaml: rsqrt, forward: -0.5 * self_t * result.pow(3)
+Tensor jvp::rsqrt(const Tensor& self, const Tensor& self_t, const Tensor& result) { return -0.5 * self_t * result.pow(3); }
+
 // derivatives.yaml: asin
 variable_list AsinBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
@@ -164,6 +191,9 @@ void AsinBackward0::release_saved() {
   self_.reset_data();
   saved_released_ = true;
 }
+
+// derivatives.yaml: asin, forward: self_t * (1 - self * self).rsqrt()
+Tensor jvp::asin(const Tensor& self, const Tensor& self_t, const Tensor& result) { return self_t * (1 - self * self).rsqrt(); }
 
 // derivatives.yaml: erf
 variable_list ErfBackward0::apply(variable_list&& grads) {
@@ -182,6 +212,9 @@ void ErfBackward0::release_saved() {
   saved_released_ = true;
 }
 
+// derivatives.yaml: erf, forward: 1.1283791670955126 * self_t * (-self * self).exp()
+Tensor jvp::erf(const Tensor& self, const Tensor& self_t, const Tensor& result) { return 1.1283791670955126 * self_t * (-self * self).exp(); }
+
 // derivatives.yaml: floor
 variable_list FloorBackward0::apply(variable_list&& grads) {
   const Tensor& grad = grads[0];
@@ -191,6 +224,9 @@ variable_list FloorBackward0::apply(variable_list&& grads) {
   }
   return grad_inputs;
 }
+
+// derivatives.yaml: floor, forward: zeros_like(self_t)
+Tensor jvp::floor(const Tensor& self, const Tensor& self_t, const Tensor& result) { return zeros_like(self_t); }
 
 // derivatives.yaml: leaky_relu
 variable_list LeakyReluBackward0::apply(variable_list&& grads) {
@@ -208,6 +244,9 @@ void LeakyReluBackward0::release_saved() {
   self_.reset_data();
   saved_released_ = true;
 }
+
+// derivatives.yaml: leaky_relu, forward: leaky_relu_backward(self_t, self, negative_slope, false)
+Tensor jvp::leaky_relu(const Tensor& self, const Scalar& negative_slope, const Tensor& self_t, const Tensor& result) { return leaky_relu_backward(self_t, self, negative_slope, false); }
 
 // derivatives.yaml: gelu_backward
 variable_list GeluBackwardBackward0::apply(variable_list&& grads) {
@@ -272,6 +311,9 @@ void LogSigmoidBackward0::release_saved() {
   saved_released_ = true;
 }
 
+// derivatives.yaml: log_sigmoid, forward: self_t * (-self).sigmoid()
+Tensor jvp::log_sigmoid(const Tensor& self, const Tensor& self_t, const Tensor& result) { return self_t * (-self).sigmoid(); }
+
 // derivatives.yaml: _embedding_backward_adjoint
 variable_list EmbeddingBackwardAdjointBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
@@ -288,6 +330,9 @@ void EmbeddingBackwardAdjointBackward0::release_saved() {
   indices_.reset_data();
   saved_released_ = true;
 }
+
+// derivatives.yaml: _embedding_backward_adjoint, forward: _embedding_backward_adjoint(grad_weight_t, indices, padding_idx, scale_grad_by_freq)
+Tensor jvp::_embedding_backward_adjoint(const Tensor& grad_weight, const Tensor& indices, int64_t padding_idx, bool scale_grad_by_freq, const Tensor& grad_weight_t, const Tensor& indices_t, const Tensor& result) { return _embedding_backward_adjoint(grad_weight_t, indices, padding_idx, scale_grad_by_freq); }
 
 // derivatives.yaml: convolution_nobias
 variable_list ConvolutionNobiasBackward0::apply(variable_list&& grads) {
@@ -311,6 +356,9 @@ void ConvolutionNobiasBackward0::release_saved() {
   saved_released_ = true;
 }
 
+// derivatives.yaml: convolution_nobias, forward: convolution_nobias(input_t, weight, stride, padding, dilation, transposed, output_padding, groups) + convolution_nobias(input, weight_t, stride, padding, dilation, transposed, output_padding, groups)
+Tensor jvp::convolution_nobias(const Tensor& input, const Tensor& weight, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool transposed, IntArrayRef output_padding, int64_t groups, const Tensor& input_t, const Tensor& weight_t, const Tensor& result) { return convolution_nobias(input_t, weight, stride, padding, dilation, transposed, output_padding, groups) + convolution_nobias(input, weight_t, stride, padding, dilation, transposed, output_padding, groups); }
+
 // derivatives.yaml: avg_pool2d_backward
 variable_list AvgPool2dBackwardBackward0::apply(variable_list&& grads) {
   const Tensor& grad = grads[0];
@@ -323,6 +371,9 @@ variable_list AvgPool2dBackwardBackward0::apply(variable_list&& grads) {
   }
   return grad_inputs;
 }
+
+// derivatives.yaml: avg_pool2d_backward, forward: avg_pool2d_backward(grad_output_t, self, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)
+Tensor jvp::avg_pool2d_backward(const Tensor& grad_output, const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, bool ceil_mode, bool count_include_pad, std::optional<int64_t> divisor_override, const Tensor& grad_output_t, const Tensor& self_t, const Tensor& result) { return avg_pool2d_backward(grad_output_t, self, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override); }
 
 // derivatives.yaml: masked_fill.Scalar
 variable_list MaskedFillBackward0::apply(variable_list&& grads) {
@@ -340,5 +391,8 @@ void MaskedFillBackward0::release_saved() {
   mask_.reset_data();
   saved_released_ = true;
 }
+
+// derivatives.yaml: masked_fill.Scalar, forward: self_t.masked_fill(mask, 0)
+Tensor jvp::masked_fill_Scalar(const Tensor& self, const Tensor& mask, const Scalar& value, const Tensor& self_t, const Tensor& mask_t, const Tensor& result) { return self_t.masked_fill(mask, 0); }
 
 }  // namespace dg::generated

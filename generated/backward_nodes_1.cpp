@@ -19,6 +19,9 @@ variable_list SubBackward0::apply(variable_list&& grads) {
   return grad_inputs;
 }
 
+// derivatives.yaml: sub.Tensor, forward: self_t - maybe_multiply(other_t, alpha)
+Tensor jvp::sub_Tensor(const Tensor& self, const Tensor& other, const Scalar& alpha, const Tensor& self_t, const Tensor& other_t, const Tensor& result) { return self_t - maybe_multiply(other_t, alpha); }
+
 // derivatives.yaml: neg
 variable_list NegBackward0::apply(variable_list&& grads) {
   const Tensor& grad = grads[0];
@@ -28,6 +31,9 @@ variable_list NegBackward0::apply(variable_list&& grads) {
   }
   return grad_inputs;
 }
+
+// derivatives.yaml: neg, forward: -self_t
+Tensor jvp::neg(const Tensor& self, const Tensor& self_t, const Tensor& result) { return -self_t; }
 
 // derivatives.yaml: cos
 variable_list CosBackward0::apply(variable_list&& grads) {
@@ -46,6 +52,9 @@ void CosBackward0::release_saved() {
   saved_released_ = true;
 }
 
+// derivatives.yaml: cos, forward: cos_backward(self_t, self)
+Tensor jvp::cos(const Tensor& self, const Tensor& self_t, const Tensor& result) { return cos_backward(self_t, self); }
+
 // derivatives.yaml: reciprocal
 variable_list ReciprocalBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
@@ -62,6 +71,9 @@ void ReciprocalBackward0::release_saved() {
   result_.reset_data();
   saved_released_ = true;
 }
+
+// derivatives.yaml: reciprocal, forward: -self_t * result * result
+Tensor jvp::reciprocal(const Tensor& self, const Tensor& self_t, const Tensor& result) { return -self_t * result * result; }
 
 // derivatives.yaml: cos_backward
 variable_list CosBackwardBackward0::apply(variable_list&& grads) {
@@ -86,6 +98,9 @@ void CosBackwardBackward0::release_saved() {
   saved_released_ = true;
 }
 
+// derivatives.yaml: cos_backward, forward: cos_backward(grad_output_t, self) - sin_backward(grad_output * self_t, self)
+Tensor jvp::cos_backward(const Tensor& grad_output, const Tensor& self, const Tensor& grad_output_t, const Tensor& self_t, const Tensor& result) { return cos_backward(grad_output_t, self) - sin_backward(grad_output * self_t, self); }
+
 // derivatives.yaml: sum
 variable_list SumBackward0::apply(variable_list&& grads) {
   const Tensor& grad = grads[0];
@@ -95,6 +110,9 @@ variable_list SumBackward0::apply(variable_list&& grads) {
   }
   return grad_inputs;
 }
+
+// derivatives.yaml: sum, forward: self_t.sum()
+Tensor jvp::sum(const Tensor& self, const Tensor& self_t, const Tensor& result) { return self_t.sum(); }
 
 // derivatives.yaml: bmm
 variable_list BmmBackward0::apply(variable_list&& grads) {
@@ -118,6 +136,9 @@ void BmmBackward0::release_saved() {
   saved_released_ = true;
 }
 
+// derivatives.yaml: bmm, forward: self_t.bmm(mat2) + self.bmm(mat2_t)
+Tensor jvp::bmm(const Tensor& self, const Tensor& mat2, const Tensor& self_t, const Tensor& mat2_t, const Tensor& result) { return self_t.bmm(mat2) + self.bmm(mat2_t); }
+
 // derivatives.yaml: fill_.Scalar
 variable_list FillBackward0::apply(variable_list&& grads) {
   const Tensor& grad = grads[0];
@@ -127,6 +148,9 @@ variable_list FillBackward0::apply(variable_list&& grads) {
   }
   return grad_inputs;
 }
+
+// derivatives.yaml: fill_.Scalar, forward: zeros_like(self_t)
+Tensor jvp::fill__Scalar(const Tensor& self, const Scalar& value, const Tensor& self_t, const Tensor& result) { return zeros_like(self_t); }
 
 // derivatives.yaml: copy_
 variable_list CopyBackward0::apply(variable_list&& grads) {
@@ -140,6 +164,9 @@ variable_list CopyBackward0::apply(variable_list&& grads) {
   }
   return grad_inputs;
 }
+
+// derivatives.yaml: copy_, forward: src_t
+Tensor jvp::copy_(const Tensor& self, const Tensor& src, const Tensor& self_t, const Tensor& src_t, const Tensor& result) { return src_t; }
 
 // derivatives.yaml: cosh
 variable_list CoshBackward0::apply(variable_list&& grads) {
@@ -158,6 +185,9 @@ void CoshBackward0::release_saved() {
   saved_released_ = true;
 }
 
+// derivatives.yaml: cosh, forward: self_t * self.sinh()
+Tensor jvp::cosh(const Tensor& self, const Tensor& self_t, const Tensor& result) { return self_t * self.sinh(); }
+
 // derivatives.yaml: gelu
 variable_list GeluBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
@@ -174,6 +204,9 @@ void GeluBackward0::release_saved() {
   self_.reset_data();
   saved_released_ = true;
 }
+
+// derivatives.yaml: gelu, forward: gelu_backward(self_t, self, approximate)
+Tensor jvp::gelu(const Tensor& self, std::string_view approximate, const Tensor& self_t, const Tensor& result) { return gelu_backward(self_t, self, approximate); }
 
 // derivatives.yaml: silu_backward
 variable_list SiluBackwardBackward0::apply(variable_list&& grads) {
@@ -222,6 +255,9 @@ void Atan2Backward0::release_saved() {
   saved_released_ = true;
 }
 
+// derivatives.yaml: atan2, forward: (self_t * other - other_t * self) / (self * self + other * other)
+Tensor jvp::atan2(const Tensor& self, const Tensor& other, const Tensor& self_t, const Tensor& other_t, const Tensor& result) { return (self_t * other - other_t * self) / (self * self + other * other); }
+
 // derivatives.yaml: minimum
 variable_list MinimumBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
@@ -263,6 +299,9 @@ void LogSoftmaxBackward0::release_saved() {
   saved_released_ = true;
 }
 
+// derivatives.yaml: log_softmax.int, forward: _log_softmax_backward_data(self_t, result, dim)
+Tensor jvp::log_softmax_int(const Tensor& self, int64_t dim, const Tensor& self_t, const Tensor& result) { return _log_softmax_backward_data(self_t, result, dim); }
+
 // derivatives.yaml: _log_softmax_backward_data
 variable_list LogSoftmaxBackwardDataBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
@@ -286,6 +325,9 @@ void LogSoftmaxBackwardDataBackward0::release_saved() {
   saved_released_ = true;
 }
 
+// derivatives.yaml: _log_softmax_backward_data, forward: _log_softmax_backward_data(grad_output_t, output, dim) - output_t * output.exp() * grad_output.sum(dim, true)
+Tensor jvp::_log_softmax_backward_data(const Tensor& grad_output, const Tensor& output, int64_t dim, const Tensor& grad_output_t, const Tensor& output_t, const Tensor& result) { return _log_softmax_backward_data(grad_output_t, output, dim) - output_t * output.exp() * grad_output.sum(dim, true); }
+
 // derivatives.yaml: convolution_backward_input
 variable_list ConvolutionBackwardInputBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
@@ -308,6 +350,9 @@ void ConvolutionBackwardInputBackward0::release_saved() {
   saved_released_ = true;
 }
 
+// derivatives.yaml: convolution_backward_input, forward: convolution_backward_input(grad_output_t, weight, input_size, stride, padding, dilation, transposed, output_padding, groups) + convolution_backward_input(grad_output, weight_t, input_size, stride, padding, dilation, transposed, output_padding, groups)
+Tensor jvp::convolution_backward_input(const Tensor& grad_output, const Tensor& weight, IntArrayRef input_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool transposed, IntArrayRef output_padding, int64_t groups, const Tensor& grad_output_t, const Tensor& weight_t, const Tensor& result) { return convolution_backward_input(grad_output_t, weight, input_size, stride, padding, dilation, transposed, output_padding, groups) + convolution_backward_input(grad_output, weight_t, input_size, stride, padding, dilation, transposed, output_padding, groups); }
+
 // derivatives.yaml: max_pool2d_backward
 variable_list MaxPool2dBackwardBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
@@ -328,6 +373,9 @@ void MaxPool2dBackwardBackward0::release_saved() {
   saved_released_ = true;
 }
 
+// derivatives.yaml: max_pool2d_backward, forward: max_pool2d_backward(grad_output_t, self, kernel_size, stride, padding, dilation, ceil_mode)
+Tensor jvp::max_pool2d_backward(const Tensor& grad_output, const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool ceil_mode, const Tensor& grad_output_t, const Tensor& self_t, const Tensor& result) { return max_pool2d_backward(grad_output_t, self, kernel_size, stride, padding, dilation, ceil_mode); }
+
 // derivatives.yaml: adaptive_avg_pool2d
 variable_list AdaptiveAvgPool2dBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
@@ -344,6 +392,9 @@ void AdaptiveAvgPool2dBackward0::release_saved() {
   self_.reset_data();
   saved_released_ = true;
 }
+
+// derivatives.yaml: adaptive_avg_pool2d, forward: adaptive_avg_pool2d(self_t, output_size)
+Tensor jvp::adaptive_avg_pool2d(const Tensor& self, IntArrayRef output_size, const Tensor& self_t, const Tensor& result) { return adaptive_avg_pool2d(self_t, output_size); }
 
 // derivatives.yaml: prod
 variable_list ProdBackward0::apply(variable_list&& grads) {
@@ -372,6 +423,9 @@ variable_list CumsumBackward0::apply(variable_list&& grads) {
   return grad_inputs;
 }
 
+// derivatives.yaml: cumsum, forward: self_t.cumsum(dim)
+Tensor jvp::cumsum(const Tensor& self, int64_t dim, const Tensor& self_t, const Tensor& result) { return self_t.cumsum(dim); }
+
 // derivatives.yaml: scatter_add
 variable_list ScatterAddBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
@@ -391,6 +445,9 @@ void ScatterAddBackward0::release_saved() {
   index_.reset_data();
   saved_released_ = true;
 }
+
+// derivatives.yaml: scatter_add, forward: self_t.scatter_add(dim, index, src_t)
+Tensor jvp::scatter_add(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src, const Tensor& self_t, const Tensor& index_t, const Tensor& src_t, const Tensor& result) { return self_t.scatter_add(dim, index, src_t); }
 
 // derivatives.yaml: masked_fill.Tensor
 variable_list MaskedFillBackward1::apply(variable_list&& grads) {
@@ -413,6 +470,9 @@ void MaskedFillBackward1::release_saved() {
   saved_released_ = true;
 }
 
+// derivatives.yaml: masked_fill.Tensor, forward: self_t.masked_fill(mask, value_t)
+Tensor jvp::masked_fill_Tensor(const Tensor& self, const Tensor& mask, const Tensor& value, const Tensor& self_t, const Tensor& mask_t, const Tensor& value_t, const Tensor& result) { return self_t.masked_fill(mask, value_t); }
+
 // derivatives.yaml: flip
 variable_list FlipBackward0::apply(variable_list&& grads) {
   const Tensor& grad = grads[0];
@@ -422,5 +482,8 @@ variable_list FlipBackward0::apply(variable_list&& grads) {
   }
   return grad_inputs;
 }
+
+// derivatives.yaml: flip, forward: self_t.flip(dims)
+Tensor jvp::flip(const Tensor& self, IntArrayRef dims, const Tensor& self_t, const Tensor& result) { return self_t.flip(dims); }
 
 }  // namespace dg::generated

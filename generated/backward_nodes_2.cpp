@@ -16,6 +16,9 @@ variable_list SubBackward1::apply(variable_list&& grads) {
   return grad_inputs;
 }
 
+// derivatives.yaml: sub.Scalar, forward: self_t
+Tensor jvp::sub_Scalar(const Tensor& self, const Scalar& other, const Scalar& alpha, const Tensor& self_t, const Tensor& result) { return self_t; }
+
 // derivatives.yaml: mul.Tensor
 variable_list MulBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
@@ -37,6 +40,9 @@ void MulBackward0::release_saved() {
   self_.reset_data();
   saved_released_ = true;
 }
+
+// derivatives.yaml: mul.Tensor, forward: self_t * other + self * other_t
+Tensor jvp::mul_Tensor(const Tensor& self, const Tensor& other, const Tensor& self_t, const Tensor& other_t, const Tensor& result) { return self_t * other + self * other_t; }
 
 // derivatives.yaml: div.Tensor
 variable_list DivBackward0::apply(variable_list&& grads) {
@@ -61,6 +67,9 @@ void DivBackward0::release_saved() {
   saved_released_ = true;
 }
 
+// derivatives.yaml: div.Tensor, forward: (self_t - other_t * result) / other
+Tensor jvp::div_Tensor(const Tensor& self, const Tensor& other, const Tensor& self_t, const Tensor& other_t, const Tensor& result) { return (self_t - other_t * result) / other; }
+
 // derivatives.yaml: sin
 variable_list SinBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
@@ -77,6 +86,9 @@ void SinBackward0::release_saved() {
   self_.reset_data();
   saved_released_ = true;
 }
+
+// derivatives.yaml: sin, forward: sin_backward(self_t, self)
+Tensor jvp::sin(const Tensor& self, const Tensor& self_t, const Tensor& result) { return sin_backward(self_t, self); }
 
 // derivatives.yaml: abs
 variable_list AbsBackward0::apply(variable_list&& grads) {
@@ -95,6 +107,9 @@ void AbsBackward0::release_saved() {
   saved_released_ = true;
 }
 
+// derivatives.yaml: abs, forward: self_t * self.sign()
+Tensor jvp::abs(const Tensor& self, const Tensor& self_t, const Tensor& result) { return self_t * self.sign(); }
+
 // derivatives.yaml: transpose.int
 variable_list TransposeBackward0::apply(variable_list&& grads) {
   const Tensor& grad = grads[0];
@@ -104,6 +119,9 @@ variable_list TransposeBackward0::apply(variable_list&& grads) {
   }
   return grad_inputs;
 }
+
+// derivatives.yaml: transpose.int, forward: self_t.transpose(dim0, dim1)
+Tensor jvp::transpose_int(const Tensor& self, int64_t dim0, int64_t dim1, const Tensor& self_t, const Tensor& result) { return self_t.transpose(dim0, dim1); }
 
 // derivatives.yaml: clamp_max
 variable_list ClampMaxBackward0::apply(variable_list&& grads) {
@@ -121,6 +139,9 @@ void ClampMaxBackward0::release_saved() {
   self_.reset_data();
   saved_released_ = true;
 }
+
+// derivatives.yaml: clamp_max, forward: where(self.le(max), self_t, zeros_like(self_t))
+Tensor jvp::clamp_max(const Tensor& self, const Scalar& max, const Tensor& self_t, const Tensor& result) { return where(self.le(max), self_t, zeros_like(self_t)); }
 
 // derivatives.yaml: maximum
 variable_list MaximumBackward0::apply(variable_list&& grads) {
@@ -156,6 +177,9 @@ variable_list FmodBackward1::apply(variable_list&& grads) {
   return grad_inputs;
 }
 
+// derivatives.yaml: fmod.Scalar, forward: self_t
+Tensor jvp::fmod_Scalar(const Tensor& self, const Scalar& other, const Tensor& self_t, const Tensor& result) { return self_t; }
+
 // derivatives.yaml: embedding
 variable_list EmbeddingBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
@@ -173,6 +197,9 @@ void EmbeddingBackward0::release_saved() {
   saved_released_ = true;
 }
 
+// derivatives.yaml: embedding, forward: embedding(weight_t, indices, padding_idx, scale_grad_by_freq, sparse)
+Tensor jvp::embedding(const Tensor& weight, const Tensor& indices, int64_t padding_idx, bool scale_grad_by_freq, bool sparse, const Tensor& weight_t, const Tensor& indices_t, const Tensor& result) { return embedding(weight_t, indices, padding_idx, scale_grad_by_freq, sparse); }
+
 // derivatives.yaml: max_pool2d
 variable_list MaxPool2dBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
@@ -189,6 +216,9 @@ void MaxPool2dBackward0::release_saved() {
   self_.reset_data();
   saved_released_ = true;
 }
+
+// derivatives.yaml: max_pool2d, forward: max_pool2d_gather(self, self_t, kernel_size, stride, padding, dilation, ceil_mode)
+Tensor jvp::max_pool2d(const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool ceil_mode, const Tensor& self_t, const Tensor& result) { return max_pool2d_gather(self, self_t, kernel_size, stride, padding, dilation, ceil_mode); }
 
 // derivatives.yaml: amin
 variable_list AminBackward0::apply(variable_list&& grads) {
@@ -218,5 +248,8 @@ variable_list TrilBackward0::apply(variable_list&& grads) {
   }
   return grad_inputs;
 }
+
+// derivatives.yaml: tril, forward: self_t.tril(diagonal)
+Tensor jvp::tril(const Tensor& self, int64_t diagonal, const Tensor& self_t, const Tensor& result) { return self_t.tril(diagonal); }
 
 }  // namespace dg::generated

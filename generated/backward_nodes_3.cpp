@@ -16,6 +16,9 @@ variable_list MulBackward1::apply(variable_list&& grads) {
   return grad_inputs;
 }
 
+// derivatives.yaml: mul.Scalar, forward: self_t * other
+Tensor jvp::mul_Scalar(const Tensor& self, const Scalar& other, const Tensor& self_t, const Tensor& result) { return self_t * other; }
+
 // derivatives.yaml: log
 variable_list LogBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
@@ -32,6 +35,9 @@ void LogBackward0::release_saved() {
   self_.reset_data();
   saved_released_ = true;
 }
+
+// derivatives.yaml: log, forward: self_t / self
+Tensor jvp::log(const Tensor& self, const Tensor& self_t, const Tensor& result) { return self_t / self; }
 
 // derivatives.yaml: sigmoid
 variable_list SigmoidBackward0::apply(variable_list&& grads) {
@@ -50,6 +56,9 @@ void SigmoidBackward0::release_saved() {
   saved_released_ = true;
 }
 
+// derivatives.yaml: sigmoid, forward: sigmoid_backward(self_t, result)
+Tensor jvp::sigmoid(const Tensor& self, const Tensor& self_t, const Tensor& result) { return sigmoid_backward(self_t, result); }
+
 // derivatives.yaml: select_backward
 variable_list SelectBackwardBackward0::apply(variable_list&& grads) {
   const Tensor& grad = grads[0];
@@ -59,6 +68,9 @@ variable_list SelectBackwardBackward0::apply(variable_list&& grads) {
   }
   return grad_inputs;
 }
+
+// derivatives.yaml: select_backward, forward: select_backward(grad_output_t, input_sizes, dim, index)
+Tensor jvp::select_backward(const Tensor& grad_output, IntArrayRef input_sizes, int64_t dim, int64_t index, const Tensor& grad_output_t, const Tensor& result) { return select_backward(grad_output_t, input_sizes, dim, index); }
 
 // derivatives.yaml: zero_
 variable_list ZeroBackward0::apply(variable_list&& grads) {
@@ -70,6 +82,9 @@ variable_list ZeroBackward0::apply(variable_list&& grads) {
   return grad_inputs;
 }
 
+// derivatives.yaml: zero_, forward: zeros_like(self_t)
+Tensor jvp::zero_(const Tensor& self, const Tensor& self_t, const Tensor& result) { return zeros_like(self_t); }
+
 // derivatives.yaml: as_strided_backward
 variable_list AsStridedBackwardBackward0::apply(variable_list&& grads) {
   const Tensor& grad = grads[0];
@@ -79,6 +94,9 @@ variable_list AsStridedBackwardBackward0::apply(variable_list&& grads) {
   }
   return grad_inputs;
 }
+
+// derivatives.yaml: as_strided_backward, forward: as_strided_backward(grad_t, input_sizes, input_strides, input_storage_offset, size, stride, storage_offset)
+Tensor jvp::as_strided_backward(const Tensor& grad, IntArrayRef input_sizes, IntArrayRef input_strides, int64_t input_storage_offset, IntArrayRef size, IntArrayRef stride, int64_t storage_offset, const Tensor& grad_t, const Tensor& result) { return as_strided_backward(grad_t, input_sizes, input_strides, input_storage_offset, size, stride, storage_offset); }
 
 // derivatives.yaml: tan
 variable_list TanBackward0::apply(variable_list&& grads) {
@@ -97,6 +115,9 @@ void TanBackward0::release_saved() {
   saved_released_ = true;
 }
 
+// derivatives.yaml: tan, forward: self_t * (1 + result * result)
+Tensor jvp::tan(const Tensor& self, const Tensor& self_t, const Tensor& result) { return self_t * (1 + result * result); }
+
 // derivatives.yaml: acos
 variable_list AcosBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
@@ -113,6 +134,9 @@ void AcosBackward0::release_saved() {
   self_.reset_data();
   saved_released_ = true;
 }
+
+// derivatives.yaml: acos, forward: -self_t * (1 - self * self).rsqrt()
+Tensor jvp::acos(const Tensor& self, const Tensor& self_t, const Tensor& result) { return -self_t * (1 - self * self).rsqrt(); }
 
 // derivatives.yaml: square
 variable_list SquareBackward0::apply(variable_list&& grads) {
@@ -131,6 +155,9 @@ void SquareBackward0::release_saved() {
   saved_released_ = true;
 }
 
+// derivatives.yaml: square, forward: 2 * self_t * self
+Tensor jvp::square(const Tensor& self, const Tensor& self_t, const Tensor& result) { return 2 * self_t * self; }
+
 // derivatives.yaml: elu
 variable_list EluBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
@@ -147,6 +174,9 @@ void EluBackward0::release_saved() {
   self_.reset_data();
   saved_released_ = true;
 }
+
+// derivatives.yaml: elu, forward: elu_backward(self_t, alpha, scale, input_scale, false, self)
+Tensor jvp::elu(const Tensor& self, const Scalar& alpha, const Scalar& scale, const Scalar& input_scale, const Tensor& self_t, const Tensor& result) { return elu_backward(self_t, alpha, scale, input_scale, false, self); }
 
 // derivatives.yaml: elu_backward
 variable_list EluBackwardBackward0::apply(variable_list&& grads) {
@@ -188,6 +218,9 @@ void SiluBackward0::release_saved() {
   saved_released_ = true;
 }
 
+// derivatives.yaml: silu, forward: silu_backward(self_t, self)
+Tensor jvp::silu(const Tensor& self, const Tensor& self_t, const Tensor& result) { return silu_backward(self_t, self); }
+
 // derivatives.yaml: where.self
 variable_list WhereBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
@@ -209,6 +242,9 @@ void WhereBackward0::release_saved() {
   saved_released_ = true;
 }
 
+// derivatives.yaml: where.self, forward: where(condition, self_t, other_t)
+Tensor jvp::where_self(const Tensor& condition, const Tensor& self, const Tensor& other, const Tensor& condition_t, const Tensor& self_t, const Tensor& other_t, const Tensor& result) { return where(condition, self_t, other_t); }
+
 // derivatives.yaml: softmax.int
 variable_list SoftmaxBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
@@ -225,6 +261,9 @@ void SoftmaxBackward0::release_saved() {
   result_.reset_data();
   saved_released_ = true;
 }
+
+// derivatives.yaml: softmax.int, forward: _softmax_backward_data(self_t, result, dim)
+Tensor jvp::softmax_int(const Tensor& self, int64_t dim, const Tensor& self_t, const Tensor& result) { return _softmax_backward_data(self_t, result, dim); }
 
 // derivatives.yaml: _softmax_backward_data
 variable_list SoftmaxBackwardDataBackward0::apply(variable_list&& grads) {
@@ -249,6 +288,9 @@ void SoftmaxBackwardDataBackward0::release_saved() {
   saved_released_ = true;
 }
 
+// derivatives.yaml: _softmax_backward_data, forward: _softmax_backward_data(grad_output_t, output, dim) + output_t * (grad_output - (grad_output * output).sum(dim, true)) - output * (grad_output * output_t).sum(dim, true)
+Tensor jvp::_softmax_backward_data(const Tensor& grad_output, const Tensor& output, int64_t dim, const Tensor& grad_output_t, const Tensor& output_t, const Tensor& result) { return _softmax_backward_data(grad_output_t, output, dim) + output_t * (grad_output - (grad_output * output).sum(dim, true)) - output * (grad_output * output_t).sum(dim, true); }
+
 // derivatives.yaml: max_pool2d_gather
 variable_list MaxPool2dGatherBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
@@ -268,6 +310,9 @@ void MaxPool2dGatherBackward0::release_saved() {
   self_.reset_data();
   saved_released_ = true;
 }
+
+// derivatives.yaml: max_pool2d_gather, forward: max_pool2d_gather(self, source_t, kernel_size, stride, padding, dilation, ceil_mode)
+Tensor jvp::max_pool2d_gather(const Tensor& self, const Tensor& source, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool ceil_mode, const Tensor& self_t, const Tensor& source_t, const Tensor& result) { return max_pool2d_gather(self, source_t, kernel_size, stride, padding, dilation, ceil_mode); }
 
 // derivatives.yaml: prod.dim_int
 variable_list ProdBackward1::apply(variable_list&& grads) {

@@ -16,6 +16,9 @@ variable_list AddBackward1::apply(variable_list&& grads) {
   return grad_inputs;
 }
 
+// derivatives.yaml: add.Scalar, forward: self_t
+Tensor jvp::add_Scalar(const Tensor& self, const Scalar& other, const Scalar& alpha, const Tensor& self_t, const Tensor& result) { return self_t; }
+
 // derivatives.yaml: relu
 variable_list ReluBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
@@ -33,6 +36,9 @@ void ReluBackward0::release_saved() {
   saved_released_ = true;
 }
 
+// derivatives.yaml: relu, forward: threshold_backward(self_t, result, 0)
+Tensor jvp::relu(const Tensor& self, const Tensor& self_t, const Tensor& result) { return threshold_backward(self_t, result, 0); }
+
 // derivatives.yaml: sqrt
 variable_list SqrtBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
@@ -49,6 +55,9 @@ void SqrtBackward0::release_saved() {
   result_.reset_data();
   saved_released_ = true;
 }
+
+// derivatives.yaml: sqrt, forward: self_t / (2 * result)
+Tensor jvp::sqrt(const Tensor& self, const Tensor& self_t, const Tensor& result) { return self_t / (2 * result); }
 
 // derivatives.yaml: sigmoid_backward
 variable_list SigmoidBackwardBackward0::apply(variable_list&& grads) {
@@ -73,6 +82,9 @@ void SigmoidBackwardBackward0::release_saved() {
   saved_released_ = true;
 }
 
+// derivatives.yaml: sigmoid_backward, forward: sigmoid_backward(grad_output_t, output) + grad_output * (1 - 2 * output) * output_t
+Tensor jvp::sigmoid_backward(const Tensor& grad_output, const Tensor& output, const Tensor& grad_output_t, const Tensor& output_t, const Tensor& result) { return sigmoid_backward(grad_output_t, output) + grad_output * (1 - 2 * output) * output_t; }
+
 // derivatives.yaml: sin_backward
 variable_list SinBackwardBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
@@ -96,6 +108,9 @@ void SinBackwardBackward0::release_saved() {
   saved_released_ = true;
 }
 
+// derivatives.yaml: sin_backward, forward: sin_backward(grad_output_t, self) + cos_backward(grad_output * self_t, self)
+Tensor jvp::sin_backward(const Tensor& grad_output, const Tensor& self, const Tensor& grad_output_t, const Tensor& self_t, const Tensor& result) { return sin_backward(grad_output_t, self) + cos_backward(grad_output * self_t, self); }
+
 // derivatives.yaml: mm
 variable_list MmBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
@@ -118,6 +133,9 @@ void MmBackward0::release_saved() {
   saved_released_ = true;
 }
 
+// derivatives.yaml: mm, forward: self_t.mm(mat2) + self.mm(mat2_t)
+Tensor jvp::mm(const Tensor& self, const Tensor& mat2, const Tensor& self_t, const Tensor& mat2_t, const Tensor& result) { return self_t.mm(mat2) + self.mm(mat2_t); }
+
 // derivatives.yaml: view
 variable_list ViewBackward0::apply(variable_list&& grads) {
   const Tensor& grad = grads[0];
@@ -128,6 +146,9 @@ variable_list ViewBackward0::apply(variable_list&& grads) {
   return grad_inputs;
 }
 
+// derivatives.yaml: view, forward: self_t.view(size)
+Tensor jvp::view(const Tensor& self, IntArrayRef size, const Tensor& self_t, const Tensor& result) { return self_t.view(size); }
+
 // derivatives.yaml: squeeze
 variable_list SqueezeBackward0::apply(variable_list&& grads) {
   const Tensor& grad = grads[0];
@@ -137,6 +158,9 @@ variable_list SqueezeBackward0::apply(variable_list&& grads) {
   }
   return grad_inputs;
 }
+
+// derivatives.yaml: squeeze, forward: self_t.squeeze()
+Tensor jvp::squeeze(const Tensor& self, const Tensor& self_t, const Tensor& result) { return self_t.squeeze(); }
 
 // derivatives.yaml: log2
 variable_list Log2Backward0::apply(variable_list&& grads) {
@@ -155,6 +179,9 @@ void Log2Backward0::release_saved() {
   saved_released_ = true;
 }
 
+// derivatives.yaml: log2, forward: self_t / (self * 0.6931471805599453)
+Tensor jvp::log2(const Tensor& self, const Tensor& self_t, const Tensor& result) { return self_t / (self * 0.6931471805599453); }
+
 // derivatives.yaml: round
 variable_list RoundBackward0::apply(variable_list&& grads) {
   const Tensor& grad = grads[0];
@@ -164,6 +191,9 @@ variable_list RoundBackward0::apply(variable_list&& grads) {
   }
   return grad_inputs;
 }
+
+// derivatives.yaml: round, forward: zeros_like(self_t)
+Tensor jvp::round(const Tensor& self, const Tensor& self_t, const Tensor& result) { return zeros_like(self_t); }
 
 // derivatives.yaml: clamp
 variable_list ClampBackward0::apply(variable_list&& grads) {
@@ -182,6 +212,9 @@ void ClampBackward0::release_saved() {
   saved_released_ = true;
 }
 
+// derivatives.yaml: clamp, forward: clamp_backward(self_t, self, min, max)
+Tensor jvp::clamp(const Tensor& self, const std::optional<Scalar>& min, const std::optional<Scalar>& max, const Tensor& self_t, const Tensor& result) { return clamp_backward(self_t, self, min, max); }
+
 // derivatives.yaml: _nll_pick_backward
 variable_list NllPickBackwardBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
@@ -198,6 +231,9 @@ void NllPickBackwardBackward0::release_saved() {
   target_.reset_data();
   saved_released_ = true;
 }
+
+// derivatives.yaml: _nll_pick_backward, forward: _nll_pick_backward(grad_t, target, self_sizes, ignore_index)
+Tensor jvp::_nll_pick_backward(const Tensor& grad, const Tensor& target, IntArrayRef self_sizes, int64_t ignore_index, const Tensor& grad_t, const Tensor& target_t, const Tensor& result) { return _nll_pick_backward(grad_t, target, self_sizes, ignore_index); }
 
 // derivatives.yaml: convolution_backward_weight
 variable_list ConvolutionBackwardWeightBackward0::apply(variable_list&& grads) {
@@ -221,6 +257,9 @@ void ConvolutionBackwardWeightBackward0::release_saved() {
   saved_released_ = true;
 }
 
+// derivatives.yaml: convolution_backward_weight, forward: convolution_backward_weight(grad_output_t, input, weight_size, stride, padding, dilation, transposed, output_padding, groups) + convolution_backward_weight(grad_output, input_t, weight_size, stride, padding, dilation, transposed, output_padding, groups)
+Tensor jvp::convolution_backward_weight(const Tensor& grad_output, const Tensor& input, IntArrayRef weight_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool transposed, IntArrayRef output_padding, int64_t groups, const Tensor& grad_output_t, const Tensor& input_t, const Tensor& result) { return convolution_backward_weight(grad_output_t, input, weight_size, stride, padding, dilation, transposed, output_padding, groups) + convolution_backward_weight(grad_output, input_t, weight_size, stride, padding, dilation, transposed, output_padding, groups); }
+
 // derivatives.yaml: index_add
 variable_list IndexAddBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
@@ -241,6 +280,9 @@ void IndexAddBackward0::release_saved() {
   saved_released_ = true;
 }
 
+// derivatives.yaml: index_add, forward: self_t.index_add(dim, index, source_t, alpha)
+Tensor jvp::index_add(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& source, const Scalar& alpha, const Tensor& self_t, const Tensor& index_t, const Tensor& source_t, const Tensor& result) { return self_t.index_add(dim, index, source_t, alpha); }
+
 // derivatives.yaml: triu
 variable_list TriuBackward0::apply(variable_list&& grads) {
   const Tensor& grad = grads[0];
@@ -250,5 +292,8 @@ variable_list TriuBackward0::apply(variable_list&& grads) {
   }
   return grad_inputs;
 }
+
+// derivatives.yaml: triu, forward: self_t.triu(diagonal)
+Tensor jvp::triu(const Tensor& self, int64_t diagonal, const Tensor& self_t, const Tensor& result) { return self_t.triu(diagonal); }
 
 }  // namespace dg::generated

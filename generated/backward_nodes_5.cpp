@@ -19,6 +19,9 @@ variable_list AddBackward0::apply(variable_list&& grads) {
   return grad_inputs;
 }
 
+// derivatives.yaml: add.Tensor, forward: self_t + maybe_multiply(other_t, alpha)
+Tensor jvp::add_Tensor(const Tensor& self, const Tensor& other, const Scalar& alpha, const Tensor& self_t, const Tensor& other_t, const Tensor& result) { return self_t + maybe_multiply(other_t, alpha); }
+
 // derivatives.yaml: div.Scalar
 variable_list DivBackward1::apply(variable_list&& grads) {
   const Tensor& grad = grads[0];
@@ -28,6 +31,9 @@ variable_list DivBackward1::apply(variable_list&& grads) {
   }
   return grad_inputs;
 }
+
+// derivatives.yaml: div.Scalar, forward: self_t / other
+Tensor jvp::div_Scalar(const Tensor& self, const Scalar& other, const Tensor& self_t, const Tensor& result) { return self_t / other; }
 
 // derivatives.yaml: pow.Tensor_Scalar
 variable_list PowBackward1::apply(variable_list&& grads) {
@@ -46,6 +52,9 @@ void PowBackward1::release_saved() {
   saved_released_ = true;
 }
 
+// derivatives.yaml: pow.Tensor_Scalar, forward: pow_backward(self_t, self, exponent)
+Tensor jvp::pow_Tensor_Scalar(const Tensor& self, const Scalar& exponent, const Tensor& self_t, const Tensor& result) { return pow_backward(self_t, self, exponent); }
+
 // derivatives.yaml: exp
 variable_list ExpBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
@@ -63,6 +72,9 @@ void ExpBackward0::release_saved() {
   saved_released_ = true;
 }
 
+// derivatives.yaml: exp, forward: self_t * result
+Tensor jvp::exp(const Tensor& self, const Tensor& self_t, const Tensor& result) { return self_t * result; }
+
 // derivatives.yaml: tanh
 variable_list TanhBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
@@ -79,6 +91,9 @@ void TanhBackward0::release_saved() {
   result_.reset_data();
   saved_released_ = true;
 }
+
+// derivatives.yaml: tanh, forward: tanh_backward(self_t, result)
+Tensor jvp::tanh(const Tensor& self, const Tensor& self_t, const Tensor& result) { return tanh_backward(self_t, result); }
 
 // derivatives.yaml: threshold_backward
 variable_list ThresholdBackwardBackward0::apply(variable_list&& grads) {
@@ -100,6 +115,9 @@ void ThresholdBackwardBackward0::release_saved() {
   saved_released_ = true;
 }
 
+// derivatives.yaml: threshold_backward, forward: threshold_backward(grad_output_t, self, threshold)
+Tensor jvp::threshold_backward(const Tensor& grad_output, const Tensor& self, const Scalar& threshold, const Tensor& grad_output_t, const Tensor& self_t, const Tensor& result) { return threshold_backward(grad_output_t, self, threshold); }
+
 // derivatives.yaml: expand
 variable_list ExpandBackward0::apply(variable_list&& grads) {
   const Tensor& grad = grads[0];
@@ -109,6 +127,9 @@ variable_list ExpandBackward0::apply(variable_list&& grads) {
   }
   return grad_inputs;
 }
+
+// derivatives.yaml: expand, forward: self_t.expand(size)
+Tensor jvp::expand(const Tensor& self, IntArrayRef size, const Tensor& self_t, const Tensor& result) { return self_t.expand(size); }
 
 // derivatives.yaml: squeeze.dim
 variable_list SqueezeBackward1::apply(variable_list&& grads) {
@@ -120,6 +141,9 @@ variable_list SqueezeBackward1::apply(variable_list&& grads) {
   return grad_inputs;
 }
 
+// derivatives.yaml: squeeze.dim, forward: self_t.squeeze(dim)
+Tensor jvp::squeeze_dim(const Tensor& self, int64_t dim, const Tensor& self_t, const Tensor& result) { return self_t.squeeze(dim); }
+
 // derivatives.yaml: unsqueeze
 variable_list UnsqueezeBackward0::apply(variable_list&& grads) {
   const Tensor& grad = grads[0];
@@ -129,6 +153,9 @@ variable_list UnsqueezeBackward0::apply(variable_list&& grads) {
   }
   return grad_inputs;
 }
+
+// derivatives.yaml: unsqueeze, forward: self_t.unsqueeze(dim)
+Tensor jvp::unsqueeze(const Tensor& self, int64_t dim, const Tensor& self_t, const Tensor& result) { return self_t.unsqueeze(dim); }
 
 // derivatives.yaml: select.int
 variable_list SelectBackward0::apply(variable_list&& grads) {
@@ -140,6 +167,9 @@ variable_list SelectBackward0::apply(variable_list&& grads) {
   return grad_inputs;
 }
 
+// derivatives.yaml: select.int, forward: self_t.select(dim, index)
+Tensor jvp::select_int(const Tensor& self, int64_t dim, int64_t index, const Tensor& self_t, const Tensor& result) { return self_t.select(dim, index); }
+
 // derivatives.yaml: permute
 variable_list PermuteBackward0::apply(variable_list&& grads) {
   const Tensor& grad = grads[0];
@@ -150,6 +180,9 @@ variable_list PermuteBackward0::apply(variable_list&& grads) {
   return grad_inputs;
 }
 
+// derivatives.yaml: permute, forward: self_t.permute(dims)
+Tensor jvp::permute(const Tensor& self, IntArrayRef dims, const Tensor& self_t, const Tensor& result) { return self_t.permute(dims); }
+
 // derivatives.yaml: as_strided_backward_adjoint
 variable_list AsStridedBackwardAdjointBackward0::apply(variable_list&& grads) {
   const Tensor& grad = grads[0];
@@ -159,6 +192,9 @@ variable_list AsStridedBackwardAdjointBackward0::apply(variable_list&& grads) {
   }
   return grad_inputs;
 }
+
+// derivatives.yaml: as_strided_backward_adjoint, forward: as_strided_backward_adjoint(grad_t, input_sizes, input_strides, input_storage_offset, size, stride, storage_offset)
+Tensor jvp::as_strided_backward_adjoint(const Tensor& grad, IntArrayRef input_sizes, IntArrayRef input_strides, int64_t input_storage_offset, IntArrayRef size, IntArrayRef stride, int64_t storage_offset, const Tensor& grad_t, const Tensor& result) { return as_strided_backward_adjoint(grad_t, input_sizes, input_strides, input_storage_offset, size, stride, storage_offset); }
 
 // derivatives.yaml: expm1
 variable_list Expm1Backward0::apply(variable_list&& grads) {
@@ -177,6 +213,9 @@ void Expm1Backward0::release_saved() {
   saved_released_ = true;
 }
 
+// derivatives.yaml: expm1, forward: self_t * (result + 1)
+Tensor jvp::expm1(const Tensor& self, const Tensor& self_t, const Tensor& result) { return self_t * (result + 1); }
+
 // derivatives.yaml: log1p
 variable_list Log1pBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
@@ -193,6 +232,9 @@ void Log1pBackward0::release_saved() {
   self_.reset_data();
   saved_released_ = true;
 }
+
+// derivatives.yaml: log1p, forward: self_t / (self + 1)
+Tensor jvp::log1p(const Tensor& self, const Tensor& self_t, const Tensor& result) { return self_t / (self + 1); }
 
 // derivatives.yaml: atan
 variable_list AtanBackward0::apply(variable_list&& grads) {
@@ -211,6 +253,9 @@ void AtanBackward0::release_saved() {
   saved_released_ = true;
 }
 
+// derivatives.yaml: atan, forward: self_t / (1 + self * self)
+Tensor jvp::atan(const Tensor& self, const Tensor& self_t, const Tensor& result) { return self_t / (1 + self * self); }
+
 // derivatives.yaml: ceil
 variable_list CeilBackward0::apply(variable_list&& grads) {
   const Tensor& grad = grads[0];
@@ -221,6 +266,9 @@ variable_list CeilBackward0::apply(variable_list&& grads) {
   return grad_inputs;
 }
 
+// derivatives.yaml: ceil, forward: zeros_like(self_t)
+Tensor jvp::ceil(const Tensor& self, const Tensor& self_t, const Tensor& result) { return zeros_like(self_t); }
+
 // derivatives.yaml: trunc
 variable_list TruncBackward0::apply(variable_list&& grads) {
   const Tensor& grad = grads[0];
@@ -230,6 +278,9 @@ variable_list TruncBackward0::apply(variable_list&& grads) {
   }
   return grad_inputs;
 }
+
+// derivatives.yaml: trunc, forward: zeros_like(self_t)
+Tensor jvp::trunc(const Tensor& self, const Tensor& self_t, const Tensor& result) { return zeros_like(self_t); }
 
 // derivatives.yaml: leaky_relu_backward
 variable_list LeakyReluBackwardBackward0::apply(variable_list&& grads) {
@@ -251,6 +302,9 @@ void LeakyReluBackwardBackward0::release_saved() {
   saved_released_ = true;
 }
 
+// derivatives.yaml: leaky_relu_backward, forward: leaky_relu_backward(grad_output_t, self, negative_slope, self_is_result)
+Tensor jvp::leaky_relu_backward(const Tensor& grad_output, const Tensor& self, const Scalar& negative_slope, bool self_is_result, const Tensor& grad_output_t, const Tensor& self_t, const Tensor& result) { return leaky_relu_backward(grad_output_t, self, negative_slope, self_is_result); }
+
 // derivatives.yaml: softplus
 variable_list SoftplusBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
@@ -268,6 +322,9 @@ void SoftplusBackward0::release_saved() {
   saved_released_ = true;
 }
 
+// derivatives.yaml: softplus, forward: softplus_backward(self_t, self, beta, threshold)
+Tensor jvp::softplus(const Tensor& self, const Scalar& beta, const Scalar& threshold, const Tensor& self_t, const Tensor& result) { return softplus_backward(self_t, self, beta, threshold); }
+
 // derivatives.yaml: clamp_min
 variable_list ClampMinBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
@@ -284,6 +341,9 @@ void ClampMinBackward0::release_saved() {
   self_.reset_data();
   saved_released_ = true;
 }
+
+// derivatives.yaml: clamp_min, forward: where(self.ge(min), self_t, zeros_like(self_t))
+Tensor jvp::clamp_min(const Tensor& self, const Scalar& min, const Tensor& self_t, const Tensor& result) { return where(self.ge(min), self_t, zeros_like(self_t)); }
 
 // derivatives.yaml: fmod.Tensor
 variable_list FmodBackward0::apply(variable_list&& grads) {
@@ -307,6 +367,9 @@ void FmodBackward0::release_saved() {
   saved_released_ = true;
 }
 
+// derivatives.yaml: fmod.Tensor, forward: self_t - other_t * (self / other).trunc()
+Tensor jvp::fmod_Tensor(const Tensor& self, const Tensor& other, const Tensor& self_t, const Tensor& other_t, const Tensor& result) { return self_t - other_t * (self / other).trunc(); }
+
 // derivatives.yaml: _nll_pick
 variable_list NllPickBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
@@ -323,6 +386,9 @@ void NllPickBackward0::release_saved() {
   target_.reset_data();
   saved_released_ = true;
 }
+
+// derivatives.yaml: _nll_pick, forward: _nll_pick(self_t, target, ignore_index)
+Tensor jvp::_nll_pick(const Tensor& self, const Tensor& target, int64_t ignore_index, const Tensor& self_t, const Tensor& target_t, const Tensor& result) { return _nll_pick(self_t, target, ignore_index); }
 
 // derivatives.yaml: embedding_backward
 variable_list EmbeddingBackwardBackward0::apply(variable_list&& grads) {
@@ -341,6 +407,9 @@ void EmbeddingBackwardBackward0::release_saved() {
   saved_released_ = true;
 }
 
+// derivatives.yaml: embedding_backward, forward: embedding_backward(grad_t, indices, num_weights, padding_idx, scale_grad_by_freq, sparse)
+Tensor jvp::embedding_backward(const Tensor& grad, const Tensor& indices, int64_t num_weights, int64_t padding_idx, bool scale_grad_by_freq, bool sparse, const Tensor& grad_t, const Tensor& indices_t, const Tensor& result) { return embedding_backward(grad_t, indices, num_weights, padding_idx, scale_grad_by_freq, sparse); }
+
 // derivatives.yaml: avg_pool2d
 variable_list AvgPool2dBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
@@ -358,6 +427,9 @@ void AvgPool2dBackward0::release_saved() {
   saved_released_ = true;
 }
 
+// derivatives.yaml: avg_pool2d, forward: avg_pool2d(self_t, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)
+Tensor jvp::avg_pool2d(const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, bool ceil_mode, bool count_include_pad, std::optional<int64_t> divisor_override, const Tensor& self_t, const Tensor& result) { return avg_pool2d(self_t, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override); }
+
 // derivatives.yaml: adaptive_avg_pool2d_backward
 variable_list AdaptiveAvgPool2dBackwardBackward0::apply(variable_list&& grads) {
   const Tensor& grad = grads[0];
@@ -370,6 +442,9 @@ variable_list AdaptiveAvgPool2dBackwardBackward0::apply(variable_list&& grads) {
   }
   return grad_inputs;
 }
+
+// derivatives.yaml: adaptive_avg_pool2d_backward, forward: adaptive_avg_pool2d_backward(grad_output_t, self)
+Tensor jvp::adaptive_avg_pool2d_backward(const Tensor& grad_output, const Tensor& self, const Tensor& grad_output_t, const Tensor& self_t, const Tensor& result) { return adaptive_avg_pool2d_backward(grad_output_t, self); }
 
 // derivatives.yaml: amax
 variable_list AmaxBackward0::apply(variable_list&& grads) {
@@ -407,6 +482,9 @@ void IndexSelectBackward0::release_saved() {
   saved_released_ = true;
 }
 
+// derivatives.yaml: index_select, forward: self_t.index_select(dim, index)
+Tensor jvp::index_select(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& self_t, const Tensor& index_t, const Tensor& result) { return self_t.index_select(dim, index); }
+
 // derivatives.yaml: gather
 variable_list GatherBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
@@ -423,5 +501,8 @@ void GatherBackward0::release_saved() {
   index_.reset_data();
   saved_released_ = true;
 }
+
+// derivatives.yaml: gather, forward: self_t.gather(dim, index)
+Tensor jvp::gather(const Tensor& self, int64_t dim, const Tensor& index, bool sparse_grad, const Tensor& self_t, const Tensor& index_t, const Tensor& result) { return self_t.gather(dim, index); }
 
 }  // namespace dg::generated

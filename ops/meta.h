@@ -1,28 +1,34 @@
 #pragma once
 // Shape rules ("meta functions"): given an op's arguments, check them and say
 // what the output looks like, before anything is allocated or written. The
-// generated dispatch layer calls them; ops.yaml names them (`meta:`).
-// Every error names the op (first argument) and the offending argument.
+// generated dispatch layer calls them; ops.yaml names them (`meta:`), and the
+// generator declares each from its op's signature (generated/ops/
+// meta_decls.h, included at the end). ops/meta/*.cpp hold the bodies, one
+// file per family. Every error names the op (first argument) and the
+// offending argument.
 #include <initializer_list>
 #include <optional>
+#include <vector>
 
 #include "dynagrad/tensor.h"
 
 namespace dg::meta {
 
+// What a kernel op's shape rule answers: the output to allocate.
 struct TensorMeta {
   DimVector sizes;
   ScalarType dtype = kFloat32;
   Device device;
 };
 
+// What a view op's shape rule answers: the geometry of the alias.
 struct ViewMeta {
   DimVector sizes;
   DimVector strides;
   int64_t offset = 0;
 };
 
-// ---- shared helpers ---------------------------------------------------------
+// ---- shared helpers (common.cpp) ----------------------------------------------
 // Wraps a possibly negative dim into [0, ndim) (ndim 0 accepts -1 and 0).
 int64_t wrap_dim(const char* op, int64_t dim, int64_t ndim);
 // NumPy broadcasting of two shapes.
@@ -34,8 +40,24 @@ DimVector infer_size(const char* op, IntArrayRef shape, int64_t numel);
 std::optional<DimVector> view_strides(IntArrayRef sizes, IntArrayRef strides, IntArrayRef new_sizes);
 // All tensors on one device, or an error naming the op.
 void check_same_device(const char* op, std::initializer_list<const Tensor*> tensors);
+// a and b of one dtype, or an error naming the op and both arguments.
+void check_same_dtype(const char* op, const char* a_name, const Tensor& a, const char* b_name, const Tensor& b);
+// Flags of the dims a reduction over `dim` (empty: all dims) covers, each
+// wrapped and checked for repeats.
+std::vector<bool> reduced_mask(const char* op, IntArrayRef dim, int64_t ndim);
+// `index` must be int64; `what` names the argument ("index").
+void check_index_dtype(const char* op, const char* what, const Tensor& index);
+// Every value of `index` lies in [0, size) (negative values are refused, as in
+// PyTorch's gather/scatter/index_select); reads the values, so it runs before
+// anything is written.
+void check_index_range(const char* op, const Tensor& index, int64_t size, int64_t dim);
+// The first value of `index` (int64, row-major order) outside [0, size) that
+// is not `allowed`, if any: the reading behind check_index_range, for checks
+// with their own message. A CUDA index is read on the host.
+std::optional<int64_t> find_index_out_of_range(const Tensor& index, int64_t size,
+                                               std::optional<int64_t> allowed = std::nullopt);
 
-// ---- pointwise (category: pointwise) ------------------------------------------
+// ---- pointwise (category: pointwise; pointwise.cpp) ---------------------------
 // A tensor argument with its name, so messages can say which one is wrong.
 struct NamedTensor {
   const char* name;
@@ -47,25 +69,7 @@ struct NamedTensor {
 TensorMeta pointwise(const char* op, std::initializer_list<NamedTensor> tensors,
                      std::initializer_list<const Scalar*> scalars, bool int_to_float);
 
-// ---- named rules (ops.yaml `meta:`) ------------------------------------------
-TensorMeta reduce_all(const char* op, const Tensor& self);
-TensorMeta reduce_dims(const char* op, const Tensor& self, IntArrayRef dim, bool keepdim);
-TensorMeta mm(const char* op, const Tensor& self, const Tensor& mat2);
-TensorMeta bmm(const char* op, const Tensor& self, const Tensor& mat2);
-TensorMeta same_shape(const char* op, const Tensor& self);
-TensorMeta select_backward(const char* op, const Tensor& grad_output, IntArrayRef input_sizes, int64_t dim,
-                           int64_t index);
-void check_copy(const char* op, const Tensor& self, const Tensor& src);
-
-ViewMeta view(const char* op, const Tensor& self, IntArrayRef size);
-ViewMeta expand(const char* op, const Tensor& self, IntArrayRef size);
-ViewMeta transpose(const char* op, const Tensor& self, int64_t dim0, int64_t dim1);
-ViewMeta squeeze(const char* op, const Tensor& self);
-ViewMeta squeeze_dim(const char* op, const Tensor& self, int64_t dim);
-ViewMeta unsqueeze(const char* op, const Tensor& self, int64_t dim);
-ViewMeta select(const char* op, const Tensor& self, int64_t dim, int64_t index);
-
-// ---- more views: permute, slice, diagonal, as_strided -------------------------
+// ---- views (shape.cpp) ----------------------------------------------------------
 // Python's rule for self[start:end:step] along a dim of `size` elements: a
 // missing start is 0, a missing end is `size`, negative ones count from the
 // end, both are then clamped into [0, size] and end to at least start.
@@ -89,22 +93,21 @@ DiagonalShape diagonal_shape(const char* op, IntArrayRef sizes, int64_t offset, 
 // negative, storage offset not negative); `what` names it in messages.
 void check_geometry(const char* op, const char* what, IntArrayRef size, IntArrayRef stride, int64_t storage_offset);
 
-ViewMeta permute(const char* op, const Tensor& self, IntArrayRef dims);
-ViewMeta slice(const char* op, const Tensor& self, int64_t dim, std::optional<int64_t> start,
-               std::optional<int64_t> end, int64_t step);
-ViewMeta diagonal(const char* op, const Tensor& self, int64_t offset, int64_t dim1, int64_t dim2);
-ViewMeta as_strided(const char* op, const Tensor& self, IntArrayRef size, IntArrayRef stride,
-                    std::optional<int64_t> storage_offset);
-TensorMeta as_strided_backward(const char* op, const Tensor& grad, IntArrayRef input_sizes, IntArrayRef input_strides,
-                               int64_t input_storage_offset, IntArrayRef size, IntArrayRef stride,
-                               int64_t storage_offset);
-TensorMeta as_strided_backward_adjoint(const char* op, const Tensor& grad, IntArrayRef input_sizes,
-                                       IntArrayRef input_strides, int64_t input_storage_offset, IntArrayRef size,
-                                       IntArrayRef stride, int64_t storage_offset);
+// ---- convolution and pooling (conv.cpp, pool.cpp) -------------------------------
+// Checks a batched convolution (input [N, C, *spatial] with `spatial` = 1 or
+// 2 spatial dims) and returns the output sizes. transposed: weight is
+// [C_in, C_out / groups, *kernel] and the output is the input's adjoint shape
+// (plus output_padding). The composites (conv2d, ...) call it with their own
+// name before anything runs.
+DimVector conv_output_sizes(const char* op, int64_t spatial, IntArrayRef input, IntArrayRef weight,
+                            IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool transposed,
+                            IntArrayRef output_padding, int64_t groups);
+// Input sizes with the last two dims replaced by (oh, ow).
+DimVector pooled_sizes(IntArrayRef input, int64_t oh, int64_t ow);
+// output_size: [oh, ow] (one value means a square).
+DimVector adaptive_pool_output(const char* op, IntArrayRef input, IntArrayRef output_size);
 
 }  // namespace dg::meta
 
-// Shape rules of the operator groups, one header each.
-#include "ops/meta/index.h"
-#include "ops/meta/nn.h"
-#include "ops/meta/conv.h"
+// The rules ops.yaml names, declared from the ops' signatures.
+#include "generated/ops/meta_decls.h"

@@ -73,7 +73,8 @@ def resolve(including: str, name: str) -> str | None:
     here = os.path.dirname(including)
     candidates = [os.path.join(here, name), name]
     candidates += [os.path.join(r, name) for r in PUBLIC_ROOTS]
-    candidates += [os.path.join("generated", "kernels", name)]  # the kernels' include folder
+    candidates += [os.path.join("generated", "kernels", name)]  # the kernels' include folders
+    candidates += [os.path.join("kernels", name)]
     candidates += [os.path.join("tests", name)]  # the test programs' include folder
     for c in candidates:
         c = os.path.normpath(c)

@@ -137,7 +137,7 @@ class ValidationTest(unittest.TestCase):
 
     def test_declared_dtypes_without_kernel(self):
         ops = GOOD_OPS.replace("  kernels: {cpu: cpu::exp}\n", "")
-        self.assertOneError(ops, GOOD_DERIVATIVES, "entry 'exp'", "needs exactly one of `kernels`, `view_of` or `composite`")
+        self.assertOneError(ops, GOOD_DERIVATIVES, "entry 'exp'", "needs exactly one of `kernel`/`kernels`/`scalar`, `view_of` or `composite`")
 
     def test_kernel_without_dtypes(self):
         ops = GOOD_OPS.replace("  dtypes: [float32, float64]\n  kernels: {cpu: cpu::exp}", "  kernels: {cpu: cpu::exp}")

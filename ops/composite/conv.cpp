@@ -1,13 +1,17 @@
-// Convolution front ends (conv1d, conv2d, conv_transpose*, convolution) and
-// max_pool2d_with_indices, built on the kernel ops. They check the arguments
-// under their own name first, so errors say "conv2d: ..." rather than naming
-// the kernel op underneath.
-#include "ops/composite.h"
+// Convolution front ends (conv1d, conv2d, conv_transpose*, convolution),
+// built on the kernel ops. They check the arguments under their own name
+// first, so errors say "conv2d: ..." rather than naming the kernel op
+// underneath.
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <vector>
 
+#include "dynagrad/factory.h"
+#include "dynagrad/grad_mode.h"
+#include "dynagrad/operators.h"
+#include "ops/composite.h"
 #include "ops/meta.h"
-#include "kernels/common/pool_window.h"
-#include "ops/meta/conv.h"
-#include "dynagrad/tensor.h"
 
 namespace dg::composite {
 
@@ -80,14 +84,6 @@ Tensor conv_transpose2d(const Tensor& input, const Tensor& weight, const std::op
                         IntArrayRef dilation) {
   return conv_impl("conv_transpose2d", 2, input, weight, bias, stride, padding, dilation, true, output_padding,
                    groups, true);
-}
-
-std::tuple<Tensor, Tensor> max_pool2d_with_indices(const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride,
-                                                   IntArrayRef padding, IntArrayRef dilation, bool ceil_mode) {
-  DG_CHECK(self.defined(), "max_pool2d_with_indices: self must be a defined tensor");
-  pool::pool2d_geometry("max_pool2d_with_indices", self.sizes(), kernel_size, stride, padding, dilation, ceil_mode);
-  return {dg::max_pool2d(self, kernel_size, stride, padding, dilation, ceil_mode),
-          dg::max_pool2d_indices(self, kernel_size, stride, padding, dilation, ceil_mode)};
 }
 
 }  // namespace dg::composite

@@ -1,69 +1,19 @@
-// Neural-network functions written with other ops: losses, dropout,
-// normalisations, attention. Their gradients (and double backward) are those
-// of the ops they call; only the class pick of nll_loss, softmax and
-// embedding have kernels of their own (kernels/cpu/nn.cpp).
+// Neural-network functions built from other ops: dropout, layer/group/batch
+// normalisation, scaled dot-product attention.
 #include <algorithm>
 #include <cmath>
-#include <limits>
 #include <string>
 #include <vector>
 
-#include "ops/composite.h"
 #include "dynagrad/factory.h"
 #include "dynagrad/grad_mode.h"
+#include "dynagrad/operators.h"
+#include "ops/composite.h"
 #include "ops/meta.h"
 
 namespace dg::composite {
 
 namespace {
-
-enum class NnReduction { None, Mean, Sum };
-
-NnReduction nn_parse_reduction(const char* op, std::string_view reduction) {
-  if (reduction == "none") return NnReduction::None;
-  if (reduction == "mean") return NnReduction::Mean;
-  if (reduction == "sum") return NnReduction::Sum;
-  DG_CHECK(false, op, ": reduction '", std::string(reduction),
-           "' is not a valid value (expected 'none', 'mean' or 'sum')");
-  return NnReduction::None;
-}
-
-Tensor nn_reduce(const Tensor& loss, NnReduction r) {
-  switch (r) {
-    case NnReduction::None: return loss;
-    case NnReduction::Sum: return loss.sum();
-    case NnReduction::Mean: return loss.mean();
-  }
-  return loss;
-}
-
-void nn_check_floating(const char* op, const char* name, const Tensor& t) {
-  DG_CHECK(t.is_floating_point(), op, ": expected ", name, " to be a floating point tensor, got ", t.dtype());
-}
-
-void nn_check_same_shape(const char* op, const Tensor& input, const Tensor& target) {
-  DG_CHECK(input.sizes() == target.sizes(), op, ": expected target of the input's shape ", input.sizes(), ", got ",
-           target.sizes());
-}
-
-// A per-channel tensor [C] viewed so it broadcasts against [N, C, d...].
-Tensor nn_channel_view(const Tensor& t, int64_t ndim) {
-  std::vector<int64_t> shape(static_cast<size_t>(ndim), 1);
-  shape[1] = t.numel();
-  return t.reshape(shape);
-}
-
-// 1 for targets that take part, 0 for ignore_index ([N, d...] like target).
-Tensor nn_target_mask(const Tensor& like, const Tensor& target, int64_t ignore_index) {
-  return _nll_pick(ones({1}, like.options()).expand(like.sizes()), target, ignore_index);
-}
-
-// max(v, tiny) without a kink anywhere a real probability lands.
-Tensor nn_clamp_log(const Tensor& v) {
-  // PyTorch clamps log() at -100 so that p == 0 gives a finite loss.
-  const double floor = std::exp(-100.0);
-  return ((v - floor).relu() + floor).log();
-}
 
 // 0 where keep is true, -inf where it is false: an additive attention mask.
 Tensor nn_bool_to_additive(const Tensor& keep, ScalarType dtype) {
@@ -83,153 +33,10 @@ Tensor nn_bool_to_additive(const Tensor& keep, ScalarType dtype) {
 
 }  // namespace
 
-Tensor nll_loss(const Tensor& input, const Tensor& target, const std::optional<Tensor>& weight, int64_t ignore_index,
-                std::string_view reduction) {
-  const NnReduction r = nn_parse_reduction("nll_loss", reduction);
-  DG_CHECK(input.dim() >= 1, "nll_loss: expected input of shape [C], [N, C] or [N, C, d...], got a 0-dim tensor");
-  if (input.dim() == 1) {
-    DG_CHECK(target.dim() == 0, "nll_loss: expected a 0-dim target for input of shape ", input.sizes(), ", got shape ",
-             target.sizes());
-    Tensor out = dg::nll_loss(input.unsqueeze(0), target.unsqueeze(0), weight, ignore_index, reduction);
-    return r == NnReduction::None ? out.squeeze(0) : out;
-  }
-  DG_CHECK(target.dtype() == kInt64, "nll_loss: expected target of dtype int64 (class indices), got ", target.dtype());
-  std::vector<int64_t> expected;
-  for (int64_t d = 0; d < input.dim(); ++d)
-    if (d != 1) expected.push_back(input.size(d));
-  DG_CHECK(target.sizes() == IntArrayRef(expected), "nll_loss: expected target of shape ", IntArrayRef(expected),
-           " for input of shape ", input.sizes(), ", got ", target.sizes());
-  const int64_t classes = input.size(1);
-  Tensor picked = _nll_pick(input, target, ignore_index);
-  Tensor w;
-  if (weight && weight->defined()) {
-    DG_CHECK(weight->dim() == 1 && weight->size(0) == classes, "nll_loss: expected weight of shape [", classes,
-             "] (one per class), got ", weight->sizes());
-    w = _nll_pick(nn_channel_view(*weight, input.dim()).expand(input.sizes()), target, ignore_index);
-    picked = picked * w;
-  }
-  Tensor loss = -picked;
-  if (r != NnReduction::Mean) return nn_reduce(loss, r);
-  // The mean is weighted: divided by the total weight of the counted targets.
-  if (!w.defined()) w = nn_target_mask(input, target, ignore_index);
-  return loss.sum() / w.sum();
-}
-
-Tensor cross_entropy(const Tensor& input, const Tensor& target, const std::optional<Tensor>& weight,
-                     int64_t ignore_index, std::string_view reduction, double label_smoothing) {
-  const NnReduction r = nn_parse_reduction("cross_entropy", reduction);
-  DG_CHECK(label_smoothing >= 0.0 && label_smoothing <= 1.0,
-           "cross_entropy: label_smoothing must be between 0.0 and 1.0, got ", label_smoothing);
-  DG_CHECK(input.dim() >= 1, "cross_entropy: expected input of shape [C], [N, C] or [N, C, d...], got a 0-dim tensor");
-  const bool probabilities = target.is_floating_point();
-  DG_CHECK(probabilities || target.dtype() == kInt64, "cross_entropy: expected target of dtype int64 (class indices) ",
-           "or floating point (class probabilities), got ", target.dtype());
-  if (input.dim() == 1) {
-    DG_CHECK(probabilities ? target.dim() == 1 : target.dim() == 0, "cross_entropy: expected target of shape ",
-             probabilities ? "[C]" : "[] (0-dim)", " for input of shape ", input.sizes(), ", got ", target.sizes());
-    Tensor out = dg::cross_entropy(input.unsqueeze(0), target.unsqueeze(0), weight, ignore_index, reduction,
-                               label_smoothing);
-    return r == NnReduction::None ? out.squeeze(0) : out;
-  }
-  const int64_t classes = input.size(1);
-  const bool has_weight = weight && weight->defined();
-  if (has_weight) {
-    DG_CHECK(weight->dim() == 1 && weight->size(0) == classes, "cross_entropy: expected weight of shape [", classes,
-             "] (one per class), got ", weight->sizes());
-  }
-  Tensor lsm = log_softmax(input, 1);
-  if (probabilities) {
-    DG_CHECK(target.sizes() == input.sizes(), "cross_entropy: expected probability target of the input's shape ",
-             input.sizes(), ", got ", target.sizes());
-    Tensor t = label_smoothing > 0 ? target * (1.0 - label_smoothing) + label_smoothing / static_cast<double>(classes)
-                                   : target;
-    Tensor per = lsm * t;
-    if (has_weight) per = per * nn_channel_view(*weight, input.dim());
-    Tensor loss = -per.sum(1);
-    // The mean of probability targets is over the batch, not the weights.
-    return nn_reduce(loss, r);
-  }
-  Tensor nll = dg::nll_loss(lsm, target, weight, ignore_index, reduction);
-  if (label_smoothing == 0.0) return nll;
-  // The smoothing term: uniform target mass over the classes, the same
-  // ignore rule and the same (weighted) mean as the nll term.
-  Tensor mask = nn_target_mask(input, target, ignore_index);
-  Tensor per = has_weight ? lsm * nn_channel_view(*weight, input.dim()) : lsm;
-  Tensor smooth = -per.sum(1) * mask;
-  Tensor smooth_red;
-  if (r == NnReduction::Mean) {
-    Tensor denom = has_weight
-                       ? _nll_pick(nn_channel_view(*weight, input.dim()).expand(input.sizes()), target, ignore_index).sum()
-                       : mask.sum();
-    smooth_red = smooth.sum() / denom;
-  } else {
-    smooth_red = nn_reduce(smooth, r);
-  }
-  return nll * (1.0 - label_smoothing) + smooth_red * (label_smoothing / static_cast<double>(classes));
-}
-
-Tensor mse_loss(const Tensor& input, const Tensor& target, std::string_view reduction) {
-  const NnReduction r = nn_parse_reduction("mse_loss", reduction);
-  Tensor d = input - target;
-  return nn_reduce(d * d, r);
-}
-
-Tensor l1_loss(const Tensor& input, const Tensor& target, std::string_view reduction) {
-  const NnReduction r = nn_parse_reduction("l1_loss", reduction);
-  return nn_reduce((input - target).abs(), r);
-}
-
-Tensor smooth_l1_loss(const Tensor& input, const Tensor& target, std::string_view reduction, double beta) {
-  const NnReduction r = nn_parse_reduction("smooth_l1_loss", reduction);
-  DG_CHECK(beta >= 0, "smooth_l1_loss: beta must be non-negative, got ", beta);
-  Tensor a = (input - target).abs();
-  if (beta == 0.0) return nn_reduce(a, r);
-  // m = min(|d|, beta): the quadratic part below beta, the linear rest above.
-  Tensor m = -(-a + beta).relu() + beta;
-  return nn_reduce(m * m * (0.5 / beta) + (a - m), r);
-}
-
-Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, const std::optional<Tensor>& weight,
-                            std::string_view reduction) {
-  const NnReduction r = nn_parse_reduction("binary_cross_entropy", reduction);
-  nn_check_floating("binary_cross_entropy", "input", input);
-  nn_check_same_shape("binary_cross_entropy", input, target);
-  {
-    NoGradGuard g;
-    Tensor x = detail::to_host(input.detach().to(kFloat64).contiguous());
-    const double* p = x.data_ptr<double>();
-    for (int64_t i = 0, n = x.numel(); i < n; ++i)
-      DG_CHECK(p[i] >= 0.0 && p[i] <= 1.0, "binary_cross_entropy: expected every element of input in [0, 1], got ",
-               p[i]);
-  }
-  Tensor loss = -(target * nn_clamp_log(input) + (-target + 1.0) * nn_clamp_log(-input + 1.0));
-  if (weight && weight->defined()) loss = loss * *weight;
-  return nn_reduce(loss, r);
-}
-
-Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& target, const std::optional<Tensor>& weight,
-                                        std::string_view reduction, const std::optional<Tensor>& pos_weight) {
-  const NnReduction r = nn_parse_reduction("binary_cross_entropy_with_logits", reduction);
-  nn_check_floating("binary_cross_entropy_with_logits", "input", input);
-  nn_check_same_shape("binary_cross_entropy_with_logits", input, target);
-  // -[pw t log s(x) + (1 - t) log(1 - s(x))] with log(1 - s(x)) = log s(x) - x:
-  // only log_sigmoid, which is stable, sees x.
-  Tensor ls = log_sigmoid(input);
-  Tensor loss;
-  if (pos_weight && pos_weight->defined()) {
-    Tensor lw = (*pos_weight - 1.0) * target + 1.0;
-    loss = (-target + 1.0) * input - lw * ls;
-  } else {
-    loss = (-target + 1.0) * input - ls;
-  }
-  if (weight && weight->defined()) loss = loss * *weight;
-  return nn_reduce(loss, r);
-}
-
 Tensor dropout(const Tensor& input, double p, bool train) {
   DG_CHECK(p >= 0.0 && p <= 1.0, "dropout: probability p has to be between 0 and 1, got ", p);
   if (!train || p == 0.0) return input;
-  nn_check_floating("dropout", "input", input);
+  check_floating("dropout", input, "input");
   Tensor mask;
   {
     // The mask is a constant of the graph: backward multiplies by the same
@@ -294,8 +101,8 @@ Tensor group_norm(const Tensor& input, int64_t num_groups, const std::optional<T
   Tensor xc = x - x.mean(2, true);
   Tensor var = (xc * xc).mean(2, true);
   Tensor y = (xc / (var + eps).sqrt()).reshape(input.sizes());
-  if (weight && weight->defined()) y = y * nn_channel_view(*weight, input.dim());
-  if (bias && bias->defined()) y = y + nn_channel_view(*bias, input.dim());
+  if (weight && weight->defined()) y = y * channel_view(*weight, input.dim());
+  if (bias && bias->defined()) y = y + channel_view(*bias, input.dim());
   return y;
 }
 
@@ -321,7 +128,7 @@ Tensor batch_norm(const Tensor& input, const std::optional<Tensor>& running_mean
     DG_CHECK(count > 1, "batch_norm: expected more than 1 value per channel when training, got input of shape ",
              input.sizes());
     mean = input.mean(dims);
-    Tensor xc = input - nn_channel_view(mean, input.dim());
+    Tensor xc = input - channel_view(mean, input.dim());
     var = (xc * xc).mean(dims);
     if (has_rm || has_rv) {
       NoGradGuard g;
@@ -337,9 +144,9 @@ Tensor batch_norm(const Tensor& input, const std::optional<Tensor>& running_mean
     mean = *running_mean;
     var = *running_var;
   }
-  Tensor y = (input - nn_channel_view(mean, input.dim())) / (nn_channel_view(var, input.dim()) + eps).sqrt();
-  if (weight && weight->defined()) y = y * nn_channel_view(*weight, input.dim());
-  if (bias && bias->defined()) y = y + nn_channel_view(*bias, input.dim());
+  Tensor y = (input - channel_view(mean, input.dim())) / (channel_view(var, input.dim()) + eps).sqrt();
+  if (weight && weight->defined()) y = y * channel_view(*weight, input.dim());
+  if (bias && bias->defined()) y = y + channel_view(*bias, input.dim());
   return y;
 }
 

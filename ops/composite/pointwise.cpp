@@ -1,14 +1,25 @@
-// Composites of the pointwise group: the second derivatives of the
-// activation kernels, clamp's gradient mask, and clamp with tensor bounds.
-#include "ops/composite.h"
+// Pointwise composites: maybe_multiply and pow's gradient, the second
+// derivatives of the activation kernels, clamp's gradient mask, and clamp
+// with tensor bounds.
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <vector>
 
-#include "dynagrad/error.h"
 #include "dynagrad/factory.h"
+#include "dynagrad/grad_mode.h"
 #include "dynagrad/operators.h"
+#include "ops/composite.h"
+#include "ops/meta.h"
 
 namespace dg::composite {
 
 namespace {
+
+Scalar minus_one(const Scalar& s) {
+  // Keep an integral exponent integral so int64 pow stays exact.
+  return s.is_floating_point() ? Scalar(s.toDouble() - 1.0) : Scalar(s.toLong() - 1);
+}
 
 constexpr double kInvSqrt2Pi = 0.39894228040143267794;   // 1 / sqrt(2 pi)
 constexpr double kSqrt2OverPi = 0.79788456080286535588;  // sqrt(2 / pi)
@@ -17,6 +28,17 @@ constexpr double kGeluCubic = 0.044715;
 Tensor masked(const Tensor& mask, const Tensor& value) { return where(mask, value, zeros_like(value)); }
 
 }  // namespace
+
+Tensor maybe_multiply(const Tensor& self, const Scalar& other) {
+  if (other == Scalar(1)) return self;
+  return self * other;
+}
+
+Tensor pow_backward(const Tensor& grad, const Tensor& self, const Scalar& exponent) {
+  // Exactly zero, not 0 * x^-1 (which would be NaN at x == 0).
+  if (exponent == Scalar(0)) return zeros_like(self);
+  return grad * (self.pow(minus_one(exponent)) * exponent);
+}
 
 Tensor elu_double_backward(const Tensor& grad, const Tensor& grad_output, const Scalar& alpha, const Scalar& scale,
                            const Scalar& input_scale, bool is_result, const Tensor& self_or_result) {

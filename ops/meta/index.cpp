@@ -1,10 +1,9 @@
-// Shape rules of the reductions, linear algebra, shape and indexing ops. As in
-// meta.cpp, every check runs before anything is allocated or written; index
-// tensors are read here too, so an out-of-range index never reaches a kernel.
+// Shape rules of the indexing ops: index_select, gather, scatter_add,
+// index_add, masked_fill, flip, tril/triu. Index tensors are read here, so an
+// out-of-range index never reaches a kernel.
 #include <string>
 
 #include "ops/meta.h"
-#include "core/element_access.h"
 
 namespace dg::meta {
 
@@ -20,87 +19,13 @@ void check_index_vector(const char* op, const Tensor& index) {
   DG_CHECK(index.dim() <= 1, op, ": expected index to be a 1-D (or 0-dim) tensor, got one of shape ", index.sizes());
 }
 
+TensorMeta masked(const char* op, const Tensor& self, const Tensor& mask) {
+  check_same_device(op, {&self, &mask});
+  DG_CHECK(mask.dtype() == kBool, op, ": expected mask of dtype bool, got ", mask.dtype());
+  return TensorMeta{broadcast_shapes(op, self.sizes(), mask.sizes()), self.dtype(), self.device()};
+}
+
 }  // namespace
-
-void check_index_dtype(const char* op, const char* what, const Tensor& index) {
-  DG_CHECK(index.dtype() == kInt64, op, ": expected ", what, " of dtype int64, got ", index.dtype());
-}
-
-std::optional<int64_t> find_index_out_of_range(const Tensor& index, int64_t size, std::optional<int64_t> allowed) {
-  // A CUDA index is checked on the host too: a clear error is worth the wait.
-  const Tensor host = detail::to_host(index);
-  const int64_t* p = static_cast<const int64_t*>(host.data_ptr());
-  std::optional<int64_t> bad;
-  detail::for_each_offset(host.sizes(), host.strides(), [&](int64_t off) {
-    const int64_t v = p[off];
-    if (!bad && (v < 0 || v >= size) && v != allowed) bad = v;
-  });
-  return bad;
-}
-
-void check_index_range(const char* op, const Tensor& index, int64_t size, int64_t dim) {
-  const std::optional<int64_t> bad = find_index_out_of_range(index, size);
-  DG_CHECK(!bad, op, ": index ", *bad, " is out of range for dimension ", dim, " of size ", size, " (expected 0..",
-           size - 1, ")");
-}
-
-std::vector<bool> reduced_mask(const char* op, IntArrayRef dim, int64_t ndim) {
-  std::vector<bool> reduced(static_cast<size_t>(std::max<int64_t>(ndim, 1)), dim.empty());
-  for (int64_t d : dim) {
-    const int64_t w = wrap_dim(op, d, ndim);
-    DG_CHECK(!reduced[w] || dim.empty(), op, ": dim ", w, " appears more than once in the list of dims ", dim);
-    reduced[w] = true;
-  }
-  if (ndim == 0) reduced.clear();
-  return reduced;
-}
-
-TensorMeta reduce_one_dim(const char* op, const Tensor& self, int64_t dim, bool keepdim) {
-  TensorMeta m = reduce_dims(op, self, IntArrayRef(dim), keepdim);
-  m.dtype = self.dtype() == kBool ? kInt64 : self.dtype();
-  return m;
-}
-
-TensorMeta reduce_minmax(const char* op, const Tensor& self, IntArrayRef dim, bool keepdim) {
-  const std::vector<bool> reduced = reduced_mask(op, dim, self.dim());
-  TensorMeta m{DimVector(), self.dtype(), self.device()};
-  for (int64_t d = 0; d < self.dim(); ++d) {
-    if (!reduced[d]) {
-      m.sizes.push_back(self.size(d));
-      continue;
-    }
-    DG_CHECK(self.size(d) > 0, op, ": expected reduction dim ", d, " to have non-zero size (the ", op,
-             " of no elements is undefined), got self of shape ", self.sizes());
-    if (keepdim) m.sizes.push_back(1);
-  }
-  return m;
-}
-
-TensorMeta arg_reduce(const char* op, const Tensor& self, std::optional<int64_t> dim, bool keepdim) {
-  TensorMeta m{DimVector(), kInt64, self.device()};
-  if (!dim) {
-    DG_CHECK(self.numel() > 0, op, ": expected a non-empty tensor (the ", op,
-             " of no elements is undefined), got self of shape ", self.sizes());
-    if (keepdim) m.sizes = DimVector(static_cast<size_t>(self.dim()), 1);
-    return m;
-  }
-  const int64_t d = wrap_dim(op, *dim, self.dim());
-  for (int64_t k = 0; k < self.dim(); ++k) {
-    if (k != d) {
-      m.sizes.push_back(self.size(k));
-      continue;
-    }
-    DG_CHECK(self.size(k) > 0, op, ": expected reduction dim ", k, " to have non-zero size, got self of shape ",
-             self.sizes());
-    if (keepdim) m.sizes.push_back(1);
-  }
-  return m;
-}
-
-TensorMeta cumsum(const char* op, const Tensor& self, int64_t dim) {
-  wrap_dim(op, dim, self.dim());
-  return TensorMeta{DimVector(self.sizes()), self.dtype() == kBool ? kInt64 : self.dtype(), self.device()};
-}
 
 TensorMeta index_select(const char* op, const Tensor& self, int64_t dim, const Tensor& index) {
   check_same_device(op, {&self, &index});
@@ -175,14 +100,6 @@ TensorMeta index_add(const char* op, const Tensor& self, int64_t dim, const Tens
   check_index_range(op, index, size_or_one(self, d), d);
   return TensorMeta{DimVector(self.sizes()), self.dtype(), self.device()};
 }
-
-namespace {
-TensorMeta masked(const char* op, const Tensor& self, const Tensor& mask) {
-  check_same_device(op, {&self, &mask});
-  DG_CHECK(mask.dtype() == kBool, op, ": expected mask of dtype bool, got ", mask.dtype());
-  return TensorMeta{broadcast_shapes(op, self.sizes(), mask.sizes()), self.dtype(), self.device()};
-}
-}  // namespace
 
 TensorMeta masked_fill(const char* op, const Tensor& self, const Tensor& mask, const Scalar& value) {
   (void)value;  // converted to self's dtype, as in PyTorch

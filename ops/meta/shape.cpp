@@ -1,11 +1,11 @@
-// Shape rules. Each check runs before anything is allocated or written, so a
-// failing op leaves every tensor untouched; each message starts with the op
-// name and states what was expected and what was given.
-#include "ops/meta.h"
-
+// Shape rules of the views (view, expand, transpose, squeeze, unsqueeze,
+// select, permute, slice, diagonal, as_strided) and of the gradients of
+// views: the alias's geometry, checked before it is made.
 #include <algorithm>
 #include <cstring>
 #include <string>
+
+#include "ops/meta.h"
 
 namespace dg::meta {
 
@@ -17,216 +17,7 @@ DimVector with_dim_removed(IntArrayRef a, int64_t d) {
   return v;
 }
 
-ScalarType reduced_dtype(ScalarType t) {
-  // As in PyTorch, summing integers or bools gives int64.
-  return t == kBool ? kInt64 : t;
-}
-
 }  // namespace
-
-// ---- shared helpers ---------------------------------------------------------
-
-int64_t wrap_dim(const char* op, int64_t dim, int64_t ndim) {
-  const int64_t n = ndim == 0 ? 1 : ndim;  // a 0-dim tensor accepts 0 and -1
-  DG_CHECK(dim >= -n && dim < n, op, ": dim ", dim, " is out of range for a tensor of ", ndim,
-           " dimension", ndim == 1 ? "" : "s", " (expected ", -n, "..", n - 1, ")");
-  return dim < 0 ? dim + n : dim;
-}
-
-DimVector broadcast_shapes(const char* op, IntArrayRef a, IntArrayRef b) {
-  const size_t n = std::max(a.size(), b.size());
-  DimVector out(n, 1);
-  for (size_t i = 0; i < n; ++i) {
-    const int64_t da = i < n - a.size() ? 1 : a[i - (n - a.size())];
-    const int64_t db = i < n - b.size() ? 1 : b[i - (n - b.size())];
-    DG_CHECK(da == db || da == 1 || db == 1, op, ": the shapes ", a, " and ", b,
-             " cannot be broadcast together (dimension ", static_cast<int64_t>(i) - static_cast<int64_t>(n),
-             " has sizes ", da, " and ", db, ")");
-    out[i] = da == 1 ? db : da;
-  }
-  return out;
-}
-
-DimVector infer_size(const char* op, IntArrayRef shape, int64_t numel) {
-  DimVector out(shape);
-  int64_t known = 1;
-  int64_t infer_at = -1;
-  for (size_t i = 0; i < shape.size(); ++i) {
-    if (shape[i] == -1) {
-      DG_CHECK(infer_at < 0, op, ": only one dimension can be inferred (-1), got shape ", shape);
-      infer_at = static_cast<int64_t>(i);
-    } else {
-      DG_CHECK(shape[i] >= 0, op, ": invalid size ", shape[i], " at dimension ", i, " of shape ", shape);
-      known *= shape[i];
-    }
-  }
-  if (infer_at >= 0) {
-    DG_CHECK(known != 0, op, ": cannot reshape a tensor of ", numel, " elements into shape ", shape,
-             " because the size of the -1 dimension could be any value");
-    DG_CHECK(numel % known == 0, op, ": shape ", shape, " is invalid for an input of ", numel, " elements");
-    out[infer_at] = numel / known;
-  } else {
-    DG_CHECK(known == numel, op, ": shape ", shape, " is invalid for an input of ", numel, " elements");
-  }
-  return out;
-}
-
-std::optional<DimVector> view_strides(IntArrayRef sizes, IntArrayRef strides, IntArrayRef new_sizes) {
-  const int64_t nnew = static_cast<int64_t>(new_sizes.size());
-  DimVector out(new_sizes.size(), 1);
-  if (sizes.empty()) return out;  // one element: any strides do
-  const int64_t numel = multiply_integers(sizes);
-  if (numel == 0) {
-    if (sizes == new_sizes) return DimVector(strides);
-    // No memory is touched, so plain row-major strides are always valid.
-    for (int64_t d = nnew - 2; d >= 0; --d) out[d] = std::max<int64_t>(new_sizes[d + 1], 1) * out[d + 1];
-    return out;
-  }
-  // Walk the old dims from the innermost, grouping them into chunks that are
-  // contiguous in memory; each chunk must be split exactly by new dims.
-  int64_t view_d = nnew - 1;
-  int64_t chunk_base_stride = strides.back();
-  int64_t tensor_numel = 1, view_numel = 1;
-  for (int64_t d = static_cast<int64_t>(sizes.size()) - 1; d >= 0; --d) {
-    tensor_numel *= sizes[d];
-    const bool chunk_ends = d == 0 || (sizes[d - 1] != 1 && strides[d - 1] != tensor_numel * chunk_base_stride);
-    if (!chunk_ends) continue;
-    while (view_d >= 0 && (view_numel < tensor_numel || new_sizes[view_d] == 1)) {
-      out[view_d] = view_numel * chunk_base_stride;
-      view_numel *= new_sizes[view_d];
-      --view_d;
-    }
-    if (view_numel != tensor_numel) return std::nullopt;
-    if (d > 0) {
-      chunk_base_stride = strides[d - 1];
-      tensor_numel = 1;
-      view_numel = 1;
-    }
-  }
-  if (view_d != -1) return std::nullopt;
-  return out;
-}
-
-void check_same_device(const char* op, std::initializer_list<const Tensor*> tensors) {
-  const Tensor* first = nullptr;
-  for (const Tensor* t : tensors) {
-    if (!t || !t->defined()) continue;
-    if (!first) {
-      first = t;
-      continue;
-    }
-    DG_CHECK(t->device() == first->device(), op, ": expected all tensors to be on the same device, got ",
-             first->device(), " and ", t->device());
-  }
-}
-
-// ---- pointwise ----------------------------------------------------------------
-
-TensorMeta pointwise(const char* op, std::initializer_list<NamedTensor> tensors,
-                     std::initializer_list<const Scalar*> scalars, bool int_to_float) {
-  TensorMeta m;
-  bool first = true;
-  size_t i = 0;
-  const NamedTensor* first_arg = nullptr;
-  bool have_dtype = false;
-  const Tensor* first_tensor = nullptr;
-  for (const NamedTensor& arg : tensors) {
-    const Tensor* t = arg.tensor;
-    if (!first) {
-      DG_CHECK(t->device() == first_tensor->device(), op, ": expected all tensors to be on the same device, got ",
-               first_arg->name, " on ", first_tensor->device(), " and ", arg.name, " on ", t->device());
-    }
-    if (arg.promote) {
-      m.dtype = have_dtype ? promote_types(m.dtype, t->dtype()) : t->dtype();
-      have_dtype = true;
-    }
-    if (first) {
-      m.sizes = DimVector(t->sizes());
-      m.device = t->device();
-      first_tensor = t;
-      first_arg = &arg;
-      first = false;
-    } else {
-      // Broadcast by hand (not broadcast_shapes) to name both arguments.
-      IntArrayRef a = m.sizes, b = t->sizes();
-      const size_t n = std::max(a.size(), b.size());
-      DimVector out(n, 1);
-      for (size_t k = 0; k < n; ++k) {
-        const int64_t da = k < n - a.size() ? 1 : a[k - (n - a.size())];
-        const int64_t db = k < n - b.size() ? 1 : b[k - (n - b.size())];
-        if (!(da == db || da == 1 || db == 1)) {
-          if (i == 1) {
-            detail::fail(detail::str(op, ": the shapes of ", first_arg->name, " ", first_tensor->sizes(), " and ",
-                                     arg.name, " ", b, " cannot be broadcast together"));
-          }
-          detail::fail(detail::str(op, ": the shape ", b, " of ", arg.name,
-                                   " cannot be broadcast with the shape ", a, " of the other arguments"));
-        }
-        out[k] = da == 1 ? db : da;
-      }
-      m.sizes = std::move(out);
-    }
-    ++i;
-  }
-  for (const Scalar* s : scalars) {
-    if (s->is_floating_point() && !is_floating_point(m.dtype)) m.dtype = kFloat32;
-    else if (s->is_integral() && m.dtype == kBool) m.dtype = kInt64;
-  }
-  if (int_to_float && !is_floating_point(m.dtype)) m.dtype = kFloat32;
-  return m;
-}
-
-// ---- named rules --------------------------------------------------------------
-
-TensorMeta reduce_all(const char* op, const Tensor& self) {
-  (void)op;
-  return TensorMeta{DimVector(), reduced_dtype(self.dtype()), self.device()};
-}
-
-TensorMeta reduce_dims(const char* op, const Tensor& self, IntArrayRef dim, bool keepdim) {
-  const int64_t nd = self.dim();
-  std::vector<bool> reduced(static_cast<size_t>(std::max<int64_t>(nd, 1)), dim.empty());
-  for (int64_t d : dim) {
-    const int64_t w = wrap_dim(op, d, nd);
-    DG_CHECK(!reduced[w], op, ": dim ", w, " appears more than once in the list of dims ", dim);
-    reduced[w] = true;
-  }
-  TensorMeta m{DimVector(), reduced_dtype(self.dtype()), self.device()};
-  for (int64_t d = 0; d < nd; ++d) {
-    if (!reduced[d]) m.sizes.push_back(self.size(d));
-    else if (keepdim) m.sizes.push_back(1);
-  }
-  return m;
-}
-
-TensorMeta mm(const char* op, const Tensor& self, const Tensor& mat2) {
-  check_same_device(op, {&self, &mat2});
-  DG_CHECK(self.dim() == 2 && mat2.dim() == 2, op, ": expected self and mat2 to be 2-D, got self of shape ",
-           self.sizes(), " and mat2 of shape ", mat2.sizes());
-  DG_CHECK(self.size(1) == mat2.size(0), op, ": self and mat2 shapes cannot be multiplied (", self.sizes(),
-           " and ", mat2.sizes(), "): self has ", self.size(1), " columns but mat2 has ", mat2.size(0), " rows");
-  DG_CHECK(self.dtype() == mat2.dtype(), op, ": expected self and mat2 to have the same dtype, got ",
-           self.dtype(), " and ", mat2.dtype());
-  return TensorMeta{DimVector{self.size(0), mat2.size(1)}, self.dtype(), self.device()};
-}
-
-TensorMeta bmm(const char* op, const Tensor& self, const Tensor& mat2) {
-  check_same_device(op, {&self, &mat2});
-  DG_CHECK(self.dim() == 3 && mat2.dim() == 3, op, ": expected self and mat2 to be 3-D, got self of shape ",
-           self.sizes(), " and mat2 of shape ", mat2.sizes());
-  DG_CHECK(self.size(0) == mat2.size(0), op, ": expected self and mat2 to have the same batch size, got self of shape ",
-           self.sizes(), " and mat2 of shape ", mat2.sizes());
-  DG_CHECK(self.size(2) == mat2.size(1), op, ": self and mat2 shapes cannot be multiplied (", self.sizes(),
-           " and ", mat2.sizes(), "): self has ", self.size(2), " columns but mat2 has ", mat2.size(1), " rows");
-  DG_CHECK(self.dtype() == mat2.dtype(), op, ": expected self and mat2 to have the same dtype, got ",
-           self.dtype(), " and ", mat2.dtype());
-  return TensorMeta{DimVector{self.size(0), self.size(1), mat2.size(2)}, self.dtype(), self.device()};
-}
-
-TensorMeta same_shape(const char* op, const Tensor& self) {
-  (void)op;
-  return TensorMeta{DimVector(self.sizes()), self.dtype(), self.device()};
-}
 
 TensorMeta select_backward(const char* op, const Tensor& grad_output, IntArrayRef input_sizes, int64_t dim,
                            int64_t index) {
@@ -240,17 +31,6 @@ TensorMeta select_backward(const char* op, const Tensor& grad_output, IntArrayRe
   DG_CHECK(grad_output.sizes() == expected.ref(), op, ": expected grad_output of shape ", expected.ref(),
            " (input_sizes ", input_sizes, " without dim ", d, "), got ", grad_output.sizes());
   return TensorMeta{DimVector(input_sizes), grad_output.dtype(), grad_output.device()};
-}
-
-void check_copy(const char* op, const Tensor& self, const Tensor& src) {
-  // src may live on another device: the kernel of self's device brings it over.
-  IntArrayRef a = self.sizes(), b = src.sizes();
-  bool ok = b.size() <= a.size();
-  for (size_t i = 0; ok && i < b.size(); ++i) {
-    const int64_t db = b[b.size() - 1 - i], da = a[a.size() - 1 - i];
-    ok = db == da || db == 1;
-  }
-  DG_CHECK(ok, op, ": src of shape ", b, " cannot be broadcast to self of shape ", a);
 }
 
 // ---- views ----------------------------------------------------------------------

@@ -1,0 +1,63 @@
+// The shape rule of every category: pointwise op: broadcast shape, promoted
+// dtype, one device.
+#include "ops/meta.h"
+
+namespace dg::meta {
+
+// ---- pointwise ----------------------------------------------------------------
+
+TensorMeta pointwise(const char* op, std::initializer_list<NamedTensor> tensors,
+                     std::initializer_list<const Scalar*> scalars, bool int_to_float) {
+  TensorMeta m;
+  bool first = true;
+  size_t i = 0;
+  const NamedTensor* first_arg = nullptr;
+  bool have_dtype = false;
+  const Tensor* first_tensor = nullptr;
+  for (const NamedTensor& arg : tensors) {
+    const Tensor* t = arg.tensor;
+    if (!first) {
+      DG_CHECK(t->device() == first_tensor->device(), op, ": expected all tensors to be on the same device, got ",
+               first_arg->name, " on ", first_tensor->device(), " and ", arg.name, " on ", t->device());
+    }
+    if (arg.promote) {
+      m.dtype = have_dtype ? promote_types(m.dtype, t->dtype()) : t->dtype();
+      have_dtype = true;
+    }
+    if (first) {
+      m.sizes = DimVector(t->sizes());
+      m.device = t->device();
+      first_tensor = t;
+      first_arg = &arg;
+      first = false;
+    } else {
+      // Broadcast by hand (not broadcast_shapes) to name both arguments.
+      IntArrayRef a = m.sizes, b = t->sizes();
+      const size_t n = std::max(a.size(), b.size());
+      DimVector out(n, 1);
+      for (size_t k = 0; k < n; ++k) {
+        const int64_t da = k < n - a.size() ? 1 : a[k - (n - a.size())];
+        const int64_t db = k < n - b.size() ? 1 : b[k - (n - b.size())];
+        if (!(da == db || da == 1 || db == 1)) {
+          if (i == 1) {
+            detail::fail(detail::str(op, ": the shapes of ", first_arg->name, " ", first_tensor->sizes(), " and ",
+                                     arg.name, " ", b, " cannot be broadcast together"));
+          }
+          detail::fail(detail::str(op, ": the shape ", b, " of ", arg.name,
+                                   " cannot be broadcast with the shape ", a, " of the other arguments"));
+        }
+        out[k] = da == 1 ? db : da;
+      }
+      m.sizes = std::move(out);
+    }
+    ++i;
+  }
+  for (const Scalar* s : scalars) {
+    if (s->is_floating_point() && !is_floating_point(m.dtype)) m.dtype = kFloat32;
+    else if (s->is_integral() && m.dtype == kBool) m.dtype = kInt64;
+  }
+  if (int_to_float && !is_floating_point(m.dtype)) m.dtype = kFloat32;
+  return m;
+}
+
+}  // namespace dg::meta
