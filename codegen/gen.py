@@ -111,13 +111,16 @@ def main(argv=None) -> int:
     if args.list_outputs:
         print(";".join(os.path.join(args.out, o) for o in all_outputs()))
         return 0
+    warnings: list = []
     try:
-        ops = load(args.ops, args.derivatives)
+        ops = load(args.ops, args.derivatives, warnings)
     except SpecErrors as e:
         for err in e.errors:
             sys.stderr.write(f"{err}\n")
         sys.stderr.write(f"dynagrad codegen: {len(e.errors)} error(s); nothing was generated.\n")
         return 1
+    for w in warnings:
+        sys.stderr.write(f"warning: {w}\n")
     files = render_all(ops, (os.path.basename(args.ops), os.path.basename(args.derivatives)))
     stale = []
     for rel, text in files.items():

@@ -606,9 +606,10 @@ def _saved_for(op: Op) -> list:
 
 # ---------------------------------------------------------------- entry point
 
-def load(ops_path: str, derivatives_path: str) -> list:
+def load(ops_path: str, derivatives_path: str, warnings: Optional[list] = None) -> list:
     """Returns the list of Ops (with derivatives attached). Raises a list of
-    SpecErrors via SpecErrors when anything is wrong."""
+    SpecErrors via SpecErrors when anything is wrong; appends what is only
+    untidy (derivatives out of the ops' order) to `warnings` as SpecErrors."""
     ops_file, der_file = os.path.basename(ops_path), os.path.basename(derivatives_path)
     errors: list = []
     ops: list = []
@@ -642,7 +643,23 @@ def load(ops_path: str, derivatives_path: str) -> list:
                                     "(add one, or mark the op `differentiable: false`)"))
     if errors:
         raise SpecErrors(errors)
+    if warnings is not None:
+        warnings += _order_warnings(der_file, ops_file, ops)
     return ops
+
+
+def _order_warnings(der_file: str, ops_file: str, ops: list) -> list:
+    """derivatives.yaml keeps the families in ops.yaml's order, so that an
+    op's two records are found at the same place in both files."""
+    position = {op.name: i for i, op in enumerate(ops)}
+    entries = sorted((op.derivative for op in ops if op.derivative), key=lambda d: d.line)
+    out = []
+    for prev, cur in zip(entries, entries[1:]):
+        if position[cur.name] < position[prev.name]:
+            out.append(SpecError(der_file, cur.line, cur.name, None,
+                                 f"comes after '{prev.name}' here but before it in {ops_file}: keep "
+                                 f"{der_file} in the order of {ops_file} (families, then ops)"))
+    return out
 
 
 def _check_overloads(fname: str, ops: list, errors: list) -> None:

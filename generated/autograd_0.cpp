@@ -51,6 +51,43 @@ const Tensor& pow_out(const Tensor& out, const Tensor& self, const Tensor& expon
   return dispatch::pow_out(out, self, exponent);
 }
 
+// ---- rsqrt: 1 / sqrt(self).
+Tensor rsqrt(const Tensor& self) {
+  const bool record = detail::should_record("rsqrt", self);
+  intrusive_ptr<generated::RsqrtBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::RsqrtBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+  }
+  Tensor result = dispatch::rsqrt(self);
+  if (record) {
+    detail::set_history(result, node);
+    if (node->needs_input_grad(0)) node->result_ = SavedVariable(result, true);
+  }
+  return result;
+}
+
+const Tensor& rsqrt_(const Tensor& self) {
+  const bool record = detail::should_record("rsqrt_", self);
+  detail::check_inplace("rsqrt_", self, record);
+  intrusive_ptr<generated::RsqrtBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::RsqrtBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+  }
+  dispatch::rsqrt_(self);
+  if (record) {
+    detail::rebase_history(self, node);
+    if (node->needs_input_grad(0)) node->result_ = SavedVariable(self, true);
+  }
+  return self;
+}
+
+const Tensor& rsqrt_out(const Tensor& out, const Tensor& self) {
+  detail::check_out_no_grad("rsqrt_out", detail::should_record("rsqrt_out", out, self));
+  return dispatch::rsqrt_out(out, self);
+}
+
 // ---- sign: -1, 0 or 1 by the sign of self (zero gradient).
 Tensor sign(const Tensor& self) {
   const bool record = detail::should_record("sign", self);
@@ -86,57 +123,41 @@ const Tensor& sign_out(const Tensor& out, const Tensor& self) {
   return dispatch::sign_out(out, self);
 }
 
-// ---- tanh_backward: grad_output * (1 - output ** 2), the gradient of tanh from its output.
-Tensor tanh_backward(const Tensor& grad_output, const Tensor& output) {
-  const bool record = detail::should_record("tanh_backward", grad_output, output);
-  intrusive_ptr<generated::TanhBackwardBackward0> node;
+// ---- asin: Arcsine.
+Tensor asin(const Tensor& self) {
+  const bool record = detail::should_record("asin", self);
+  intrusive_ptr<generated::AsinBackward0> node;
   if (record) {
-    node = make_intrusive<generated::TanhBackwardBackward0>();
-    node->set_next_edges(detail::collect_next_edges(grad_output, output));
-    if (node->needs_input_grad(0) || node->needs_input_grad(1)) node->output_ = SavedVariable(output, false);
-    if (node->needs_input_grad(1)) node->grad_output_ = SavedVariable(grad_output, false);
+    node = make_intrusive<generated::AsinBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
   }
-  Tensor result = dispatch::tanh_backward(grad_output, output);
+  Tensor result = dispatch::asin(self);
   if (record) {
     detail::set_history(result, node);
   }
   return result;
 }
 
-// ---- sum.dim_IntList: Sum over the dimensions `dim` (negative counts from the end).
-Tensor sum(const Tensor& self, IntArrayRef dim, bool keepdim) {
-  const bool record = detail::should_record("sum", self);
-  intrusive_ptr<generated::SumBackward1> node;
+const Tensor& asin_(const Tensor& self) {
+  const bool record = detail::should_record("asin_", self);
+  detail::check_inplace("asin_", self, record);
+  intrusive_ptr<generated::AsinBackward0> node;
   if (record) {
-    node = make_intrusive<generated::SumBackward1>();
+    node = make_intrusive<generated::AsinBackward0>();
     node->set_next_edges(detail::collect_next_edges(self));
-    node->dim = dim.vec();
-    node->keepdim = keepdim;
-    node->self_sizes = self.sizes().vec();
+    if (node->needs_input_grad(0)) node->self_ = SavedVariable(self.clone(), false);
   }
-  Tensor result = dispatch::sum(self, dim, keepdim);
+  dispatch::asin_(self);
   if (record) {
-    detail::set_history(result, node);
+    detail::rebase_history(self, node);
   }
-  return result;
+  return self;
 }
 
-// ---- matmul: Matrix product with NumPy semantics (1-D, 2-D, batched with broadcasting).
-Tensor matmul(const Tensor& self, const Tensor& other) { return composite::matmul(self, other); }
-
-// ---- clone: A contiguous copy that records history.
-Tensor clone(const Tensor& self) {
-  const bool record = detail::should_record("clone", self);
-  intrusive_ptr<generated::CloneBackward0> node;
-  if (record) {
-    node = make_intrusive<generated::CloneBackward0>();
-    node->set_next_edges(detail::collect_next_edges(self));
-  }
-  Tensor result = dispatch::clone(self);
-  if (record) {
-    detail::set_history(result, node);
-  }
-  return result;
+const Tensor& asin_out(const Tensor& out, const Tensor& self) {
+  detail::check_out_no_grad("asin_out", detail::should_record("asin_out", out, self));
+  return dispatch::asin_out(out, self);
 }
 
 // ---- sinh: Hyperbolic sine.
@@ -176,141 +197,21 @@ const Tensor& sinh_out(const Tensor& out, const Tensor& self) {
   return dispatch::sinh_out(out, self);
 }
 
-// ---- slice.Tensor: self[start:end:step] along `dim` (bounds clamped into range, negative ones count from the end); no copy.
-Tensor slice(const Tensor& self, int64_t dim, std::optional<int64_t> start, std::optional<int64_t> end, int64_t step) {
-  const bool record = detail::should_record("slice", self);
-  intrusive_ptr<generated::SliceBackward0> node;
+// ---- tanh_backward: grad_output * (1 - output ** 2), the gradient of tanh from its output.
+Tensor tanh_backward(const Tensor& grad_output, const Tensor& output) {
+  const bool record = detail::should_record("tanh_backward", grad_output, output);
+  intrusive_ptr<generated::TanhBackwardBackward0> node;
   if (record) {
-    node = make_intrusive<generated::SliceBackward0>();
-    node->set_next_edges(detail::collect_next_edges(self));
-    node->dim = dim;
-    node->end = end;
-    node->self_sizes = self.sizes().vec();
-    node->start = start;
-    node->step = step;
+    node = make_intrusive<generated::TanhBackwardBackward0>();
+    node->set_next_edges(detail::collect_next_edges(grad_output, output));
+    if (node->needs_input_grad(0) || node->needs_input_grad(1)) node->output_ = SavedVariable(output, false);
+    if (node->needs_input_grad(1)) node->grad_output_ = SavedVariable(grad_output, false);
   }
-  Tensor result = dispatch::slice(self, dim, start, end, step);
+  Tensor result = dispatch::tanh_backward(grad_output, output);
   if (record) {
     detail::set_history(result, node);
   }
   return result;
-}
-
-// ---- narrow: The `length` elements from `start` along `dim` (start may be negative); no copy.
-Tensor narrow(const Tensor& self, int64_t dim, int64_t start, int64_t length) { return composite::narrow(self, dim, start, length); }
-
-// ---- diagonal: The diagonal of the (dim1, dim2) planes as the last dimension (offset > 0 above, < 0 below); no copy.
-Tensor diagonal(const Tensor& self, int64_t offset, int64_t dim1, int64_t dim2) {
-  const bool record = detail::should_record("diagonal", self);
-  intrusive_ptr<generated::DiagonalBackward0> node;
-  if (record) {
-    node = make_intrusive<generated::DiagonalBackward0>();
-    node->set_next_edges(detail::collect_next_edges(self));
-    node->dim1 = dim1;
-    node->dim2 = dim2;
-    node->offset = offset;
-    node->self_sizes = self.sizes().vec();
-  }
-  Tensor result = dispatch::diagonal(self, offset, dim1, dim2);
-  if (record) {
-    detail::set_history(result, node);
-  }
-  return result;
-}
-
-// ---- as_strided: A view of self's storage with the given sizes, strides and (absolute) storage offset, default self's own.
-Tensor as_strided(const Tensor& self, IntArrayRef size, IntArrayRef stride, std::optional<int64_t> storage_offset) {
-  const bool record = detail::should_record("as_strided", self);
-  intrusive_ptr<generated::AsStridedBackward0> node;
-  if (record) {
-    node = make_intrusive<generated::AsStridedBackward0>();
-    node->set_next_edges(detail::collect_next_edges(self));
-    node->self_sizes = self.sizes().vec();
-    node->self_storage_offset = self.storage_offset();
-    node->self_strides = self.strides().vec();
-    node->size = size.vec();
-    node->storage_offset = storage_offset;
-    node->stride = stride.vec();
-  }
-  Tensor result = dispatch::as_strided(self, size, stride, storage_offset);
-  if (record) {
-    detail::set_history(result, node);
-  }
-  return result;
-}
-
-// ---- rsqrt: 1 / sqrt(self).
-Tensor rsqrt(const Tensor& self) {
-  const bool record = detail::should_record("rsqrt", self);
-  intrusive_ptr<generated::RsqrtBackward0> node;
-  if (record) {
-    node = make_intrusive<generated::RsqrtBackward0>();
-    node->set_next_edges(detail::collect_next_edges(self));
-  }
-  Tensor result = dispatch::rsqrt(self);
-  if (record) {
-    detail::set_history(result, node);
-    if (node->needs_input_grad(0)) node->result_ = SavedVariable(result, true);
-  }
-  return result;
-}
-
-const Tensor& rsqrt_(const Tensor& self) {
-  const bool record = detail::should_record("rsqrt_", self);
-  detail::check_inplace("rsqrt_", self, record);
-  intrusive_ptr<generated::RsqrtBackward0> node;
-  if (record) {
-    node = make_intrusive<generated::RsqrtBackward0>();
-    node->set_next_edges(detail::collect_next_edges(self));
-  }
-  dispatch::rsqrt_(self);
-  if (record) {
-    detail::rebase_history(self, node);
-    if (node->needs_input_grad(0)) node->result_ = SavedVariable(self, true);
-  }
-  return self;
-}
-
-const Tensor& rsqrt_out(const Tensor& out, const Tensor& self) {
-  detail::check_out_no_grad("rsqrt_out", detail::should_record("rsqrt_out", out, self));
-  return dispatch::rsqrt_out(out, self);
-}
-
-// ---- asin: Arcsine.
-Tensor asin(const Tensor& self) {
-  const bool record = detail::should_record("asin", self);
-  intrusive_ptr<generated::AsinBackward0> node;
-  if (record) {
-    node = make_intrusive<generated::AsinBackward0>();
-    node->set_next_edges(detail::collect_next_edges(self));
-    if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
-  }
-  Tensor result = dispatch::asin(self);
-  if (record) {
-    detail::set_history(result, node);
-  }
-  return result;
-}
-
-const Tensor& asin_(const Tensor& self) {
-  const bool record = detail::should_record("asin_", self);
-  detail::check_inplace("asin_", self, record);
-  intrusive_ptr<generated::AsinBackward0> node;
-  if (record) {
-    node = make_intrusive<generated::AsinBackward0>();
-    node->set_next_edges(detail::collect_next_edges(self));
-    if (node->needs_input_grad(0)) node->self_ = SavedVariable(self.clone(), false);
-  }
-  dispatch::asin_(self);
-  if (record) {
-    detail::rebase_history(self, node);
-  }
-  return self;
-}
-
-const Tensor& asin_out(const Tensor& out, const Tensor& self) {
-  detail::check_out_no_grad("asin_out", detail::should_record("asin_out", out, self));
-  return dispatch::asin_out(out, self);
 }
 
 // ---- erf: The error function.
@@ -383,6 +284,27 @@ const Tensor& floor_(const Tensor& self) {
 const Tensor& floor_out(const Tensor& out, const Tensor& self) {
   detail::check_out_no_grad("floor_out", detail::should_record("floor_out", out, self));
   return dispatch::floor_out(out, self);
+}
+
+// ---- log_sigmoid: log(sigmoid(self)) = min(self, 0) - log1p(exp(-|self|)), stable for any magnitude (F.logsigmoid).
+Tensor log_sigmoid(const Tensor& self) {
+  const bool record = detail::should_record("log_sigmoid", self);
+  intrusive_ptr<generated::LogSigmoidBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::LogSigmoidBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
+  }
+  Tensor result = dispatch::log_sigmoid(self);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+const Tensor& log_sigmoid_out(const Tensor& out, const Tensor& self) {
+  detail::check_out_no_grad("log_sigmoid_out", detail::should_record("log_sigmoid_out", out, self));
+  return dispatch::log_sigmoid_out(out, self);
 }
 
 // ---- leaky_relu: self where self > 0, else negative_slope * self.
@@ -494,25 +416,147 @@ const Tensor& logical_xor_out(const Tensor& out, const Tensor& self, const Tenso
   return dispatch::logical_xor_out(out, self, other);
 }
 
-// ---- log_sigmoid: log(sigmoid(self)) = min(self, 0) - log1p(exp(-|self|)), stable for any magnitude (F.logsigmoid).
-Tensor log_sigmoid(const Tensor& self) {
-  const bool record = detail::should_record("log_sigmoid", self);
-  intrusive_ptr<generated::LogSigmoidBackward0> node;
+// ---- sum.dim_IntList: Sum over the dimensions `dim` (negative counts from the end).
+Tensor sum(const Tensor& self, IntArrayRef dim, bool keepdim) {
+  const bool record = detail::should_record("sum", self);
+  intrusive_ptr<generated::SumBackward1> node;
   if (record) {
-    node = make_intrusive<generated::LogSigmoidBackward0>();
+    node = make_intrusive<generated::SumBackward1>();
     node->set_next_edges(detail::collect_next_edges(self));
-    if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
+    node->dim = dim.vec();
+    node->keepdim = keepdim;
+    node->self_sizes = self.sizes().vec();
   }
-  Tensor result = dispatch::log_sigmoid(self);
+  Tensor result = dispatch::sum(self, dim, keepdim);
   if (record) {
     detail::set_history(result, node);
   }
   return result;
 }
 
-const Tensor& log_sigmoid_out(const Tensor& out, const Tensor& self) {
-  detail::check_out_no_grad("log_sigmoid_out", detail::should_record("log_sigmoid_out", out, self));
-  return dispatch::log_sigmoid_out(out, self);
+// ---- max.dim: Largest values along `dim` and their (first) indices; ties share the gradient evenly.
+std::tuple<Tensor, Tensor> max(const Tensor& self, int64_t dim, bool keepdim) { return composite::max_dim(self, dim, keepdim); }
+
+// ---- norm.ScalarOpt_dim: The p-norm over `dim` (p None means 2).
+Tensor norm(const Tensor& self, const std::optional<Scalar>& p, IntArrayRef dim, bool keepdim) { return composite::norm_dim(self, p, dim, keepdim); }
+
+// ---- matmul: Matrix product with NumPy semantics (1-D, 2-D, batched with broadcasting).
+Tensor matmul(const Tensor& self, const Tensor& other) { return composite::matmul(self, other); }
+
+// ---- slice.Tensor: self[start:end:step] along `dim` (bounds clamped into range, negative ones count from the end); no copy.
+Tensor slice(const Tensor& self, int64_t dim, std::optional<int64_t> start, std::optional<int64_t> end, int64_t step) {
+  const bool record = detail::should_record("slice", self);
+  intrusive_ptr<generated::SliceBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::SliceBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    node->dim = dim;
+    node->end = end;
+    node->self_sizes = self.sizes().vec();
+    node->start = start;
+    node->step = step;
+  }
+  Tensor result = dispatch::slice(self, dim, start, end, step);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+// ---- narrow: The `length` elements from `start` along `dim` (start may be negative); no copy.
+Tensor narrow(const Tensor& self, int64_t dim, int64_t start, int64_t length) { return composite::narrow(self, dim, start, length); }
+
+// ---- diagonal: The diagonal of the (dim1, dim2) planes as the last dimension (offset > 0 above, < 0 below); no copy.
+Tensor diagonal(const Tensor& self, int64_t offset, int64_t dim1, int64_t dim2) {
+  const bool record = detail::should_record("diagonal", self);
+  intrusive_ptr<generated::DiagonalBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::DiagonalBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    node->dim1 = dim1;
+    node->dim2 = dim2;
+    node->offset = offset;
+    node->self_sizes = self.sizes().vec();
+  }
+  Tensor result = dispatch::diagonal(self, offset, dim1, dim2);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+// ---- as_strided: A view of self's storage with the given sizes, strides and (absolute) storage offset, default self's own.
+Tensor as_strided(const Tensor& self, IntArrayRef size, IntArrayRef stride, std::optional<int64_t> storage_offset) {
+  const bool record = detail::should_record("as_strided", self);
+  intrusive_ptr<generated::AsStridedBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::AsStridedBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    node->self_sizes = self.sizes().vec();
+    node->self_storage_offset = self.storage_offset();
+    node->self_strides = self.strides().vec();
+    node->size = size.vec();
+    node->storage_offset = storage_offset;
+    node->stride = stride.vec();
+  }
+  Tensor result = dispatch::as_strided(self, size, stride, storage_offset);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+// ---- stack: Stacks tensors of one shape along a new dimension `dim`.
+Tensor stack(const std::vector<Tensor>& tensors, int64_t dim) { return composite::stack(tensors, dim); }
+
+// ---- roll: Rotates elements along `dims` by `shifts` (the flattened tensor when dims is empty).
+Tensor roll(const Tensor& self, IntArrayRef shifts, IntArrayRef dims) { return composite::roll(self, shifts, dims); }
+
+// ---- masked_fill.Scalar: self with value where the bool mask (broadcast) is true; the result keeps self's dtype.
+Tensor masked_fill(const Tensor& self, const Tensor& mask, const Scalar& value) {
+  const bool record = detail::should_record("masked_fill", self, mask);
+  intrusive_ptr<generated::MaskedFillBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::MaskedFillBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self, mask));
+    if (node->needs_input_grad(0)) node->mask_ = SavedVariable(mask, false);
+  }
+  Tensor result = dispatch::masked_fill(self, mask, value);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+const Tensor& masked_fill_(const Tensor& self, const Tensor& mask, const Scalar& value) {
+  const bool record = detail::should_record("masked_fill_", self, mask);
+  detail::check_inplace("masked_fill_", self, record);
+  intrusive_ptr<generated::MaskedFillBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::MaskedFillBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self, mask));
+    if (node->needs_input_grad(0)) node->mask_ = SavedVariable(mask, false);
+  }
+  dispatch::masked_fill_(self, mask, value);
+  if (record) {
+    detail::rebase_history(self, node);
+  }
+  return self;
+}
+
+// ---- clone: A contiguous copy that records history.
+Tensor clone(const Tensor& self) {
+  const bool record = detail::should_record("clone", self);
+  intrusive_ptr<generated::CloneBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::CloneBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+  }
+  Tensor result = dispatch::clone(self);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
 }
 
 // ---- binary_cross_entropy_with_logits: binary_cross_entropy(sigmoid(input), target) computed through log_sigmoid (stable for logits of any magnitude); pos_weight weighs the positive term.
@@ -590,49 +634,5 @@ Tensor avg_pool2d_backward(const Tensor& grad_output, const Tensor& self, IntArr
   }
   return result;
 }
-
-// ---- max.dim: Largest values along `dim` and their (first) indices; ties share the gradient evenly.
-std::tuple<Tensor, Tensor> max(const Tensor& self, int64_t dim, bool keepdim) { return composite::max_dim(self, dim, keepdim); }
-
-// ---- norm.ScalarOpt_dim: The p-norm over `dim` (p None means 2).
-Tensor norm(const Tensor& self, const std::optional<Scalar>& p, IntArrayRef dim, bool keepdim) { return composite::norm_dim(self, p, dim, keepdim); }
-
-// ---- masked_fill.Scalar: self with value where the bool mask (broadcast) is true; the result keeps self's dtype.
-Tensor masked_fill(const Tensor& self, const Tensor& mask, const Scalar& value) {
-  const bool record = detail::should_record("masked_fill", self, mask);
-  intrusive_ptr<generated::MaskedFillBackward0> node;
-  if (record) {
-    node = make_intrusive<generated::MaskedFillBackward0>();
-    node->set_next_edges(detail::collect_next_edges(self, mask));
-    if (node->needs_input_grad(0)) node->mask_ = SavedVariable(mask, false);
-  }
-  Tensor result = dispatch::masked_fill(self, mask, value);
-  if (record) {
-    detail::set_history(result, node);
-  }
-  return result;
-}
-
-const Tensor& masked_fill_(const Tensor& self, const Tensor& mask, const Scalar& value) {
-  const bool record = detail::should_record("masked_fill_", self, mask);
-  detail::check_inplace("masked_fill_", self, record);
-  intrusive_ptr<generated::MaskedFillBackward0> node;
-  if (record) {
-    node = make_intrusive<generated::MaskedFillBackward0>();
-    node->set_next_edges(detail::collect_next_edges(self, mask));
-    if (node->needs_input_grad(0)) node->mask_ = SavedVariable(mask, false);
-  }
-  dispatch::masked_fill_(self, mask, value);
-  if (record) {
-    detail::rebase_history(self, node);
-  }
-  return self;
-}
-
-// ---- stack: Stacks tensors of one shape along a new dimension `dim`.
-Tensor stack(const std::vector<Tensor>& tensors, int64_t dim) { return composite::stack(tensors, dim); }
-
-// ---- roll: Rotates elements along `dims` by `shifts` (the flattened tensor when dims is empty).
-Tensor roll(const Tensor& self, IntArrayRef shifts, IntArrayRef dims) { return composite::roll(self, shifts, dims); }
 
 }  // namespace dg

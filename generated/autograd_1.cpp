@@ -82,43 +82,6 @@ const Tensor& neg_out(const Tensor& out, const Tensor& self) {
   return dispatch::neg_out(out, self);
 }
 
-// ---- cos: Cosine.
-Tensor cos(const Tensor& self) {
-  const bool record = detail::should_record("cos", self);
-  intrusive_ptr<generated::CosBackward0> node;
-  if (record) {
-    node = make_intrusive<generated::CosBackward0>();
-    node->set_next_edges(detail::collect_next_edges(self));
-    if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
-  }
-  Tensor result = dispatch::cos(self);
-  if (record) {
-    detail::set_history(result, node);
-  }
-  return result;
-}
-
-const Tensor& cos_(const Tensor& self) {
-  const bool record = detail::should_record("cos_", self);
-  detail::check_inplace("cos_", self, record);
-  intrusive_ptr<generated::CosBackward0> node;
-  if (record) {
-    node = make_intrusive<generated::CosBackward0>();
-    node->set_next_edges(detail::collect_next_edges(self));
-    if (node->needs_input_grad(0)) node->self_ = SavedVariable(self.clone(), false);
-  }
-  dispatch::cos_(self);
-  if (record) {
-    detail::rebase_history(self, node);
-  }
-  return self;
-}
-
-const Tensor& cos_out(const Tensor& out, const Tensor& self) {
-  detail::check_out_no_grad("cos_out", detail::should_record("cos_out", out, self));
-  return dispatch::cos_out(out, self);
-}
-
 // ---- reciprocal: 1 / self.
 Tensor reciprocal(const Tensor& self) {
   const bool record = detail::should_record("reciprocal", self);
@@ -156,6 +119,43 @@ const Tensor& reciprocal_out(const Tensor& out, const Tensor& self) {
   return dispatch::reciprocal_out(out, self);
 }
 
+// ---- cos: Cosine.
+Tensor cos(const Tensor& self) {
+  const bool record = detail::should_record("cos", self);
+  intrusive_ptr<generated::CosBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::CosBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
+  }
+  Tensor result = dispatch::cos(self);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+const Tensor& cos_(const Tensor& self) {
+  const bool record = detail::should_record("cos_", self);
+  detail::check_inplace("cos_", self, record);
+  intrusive_ptr<generated::CosBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::CosBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    if (node->needs_input_grad(0)) node->self_ = SavedVariable(self.clone(), false);
+  }
+  dispatch::cos_(self);
+  if (record) {
+    detail::rebase_history(self, node);
+  }
+  return self;
+}
+
+const Tensor& cos_out(const Tensor& out, const Tensor& self) {
+  detail::check_out_no_grad("cos_out", detail::should_record("cos_out", out, self));
+  return dispatch::cos_out(out, self);
+}
+
 // ---- cos_backward: -grad_output * sin(self) in one pass, the gradient of cos.
 Tensor cos_backward(const Tensor& grad_output, const Tensor& self) {
   const bool record = detail::should_record("cos_backward", grad_output, self);
@@ -172,81 +172,6 @@ Tensor cos_backward(const Tensor& grad_output, const Tensor& self) {
   }
   return result;
 }
-
-// ---- sum: Sum of all elements (a 0-dim tensor).
-Tensor sum(const Tensor& self) {
-  const bool record = detail::should_record("sum", self);
-  intrusive_ptr<generated::SumBackward0> node;
-  if (record) {
-    node = make_intrusive<generated::SumBackward0>();
-    node->set_next_edges(detail::collect_next_edges(self));
-    node->self_sizes = self.sizes().vec();
-  }
-  Tensor result = dispatch::sum(self);
-  if (record) {
-    detail::set_history(result, node);
-  }
-  return result;
-}
-
-// ---- sum_backward: Broadcasts the gradient of sum(self, dim, keepdim) back to self's sizes.
-Tensor sum_backward(const Tensor& grad, IntArrayRef sizes, IntArrayRef dim, bool keepdim) { return composite::sum_backward(grad, sizes, dim, keepdim); }
-
-// ---- bmm: Batched matrix product of two 3-D tensors.
-Tensor bmm(const Tensor& self, const Tensor& mat2) {
-  const bool record = detail::should_record("bmm", self, mat2);
-  intrusive_ptr<generated::BmmBackward0> node;
-  if (record) {
-    node = make_intrusive<generated::BmmBackward0>();
-    node->set_next_edges(detail::collect_next_edges(self, mat2));
-    if (node->needs_input_grad(0)) node->mat2_ = SavedVariable(mat2, false);
-    if (node->needs_input_grad(1)) node->self_ = SavedVariable(self, false);
-  }
-  Tensor result = dispatch::bmm(self, mat2);
-  if (record) {
-    detail::set_history(result, node);
-  }
-  return result;
-}
-
-// ---- fill_.Scalar: Fills self with value.
-const Tensor& fill_(const Tensor& self, const Scalar& value) {
-  const bool record = detail::should_record("fill_", self);
-  detail::check_inplace("fill_", self, record);
-  intrusive_ptr<generated::FillBackward0> node;
-  if (record) {
-    node = make_intrusive<generated::FillBackward0>();
-    node->set_next_edges(detail::collect_next_edges(self));
-  }
-  const Tensor& result = dispatch::fill_(self, value);
-  if (record) {
-    detail::rebase_history(result, node);
-  }
-  return result;
-}
-
-// ---- copy_: Copies src into self, broadcasting src and converting its dtype.
-const Tensor& copy_(const Tensor& self, const Tensor& src) {
-  const bool record = detail::should_record("copy_", self, src);
-  detail::check_inplace("copy_", self, record);
-  intrusive_ptr<generated::CopyBackward0> node;
-  if (record) {
-    node = make_intrusive<generated::CopyBackward0>();
-    node->set_next_edges(detail::collect_next_edges(self, src));
-    node->src_device = src.device();
-  }
-  const Tensor& result = dispatch::copy_(self, src);
-  if (record) {
-    detail::rebase_history(result, node);
-  }
-  return result;
-}
-
-// ---- flatten.using_ints: Merges the dimensions start_dim..end_dim into one (a view when the strides allow).
-Tensor flatten(const Tensor& self, int64_t start_dim, int64_t end_dim) { return composite::flatten(self, start_dim, end_dim); }
-
-// ---- split.Tensor: Pieces of split_size along `dim` (the last may be smaller); views.
-std::vector<Tensor> split(const Tensor& self, int64_t split_size, int64_t dim) { return composite::split(self, split_size, dim); }
 
 // ---- cosh: Hyperbolic cosine.
 Tensor cosh(const Tensor& self) {
@@ -428,6 +353,221 @@ const Tensor& logical_not_out(const Tensor& out, const Tensor& self) {
   return dispatch::logical_not_out(out, self);
 }
 
+// ---- sum: Sum of all elements (a 0-dim tensor).
+Tensor sum(const Tensor& self) {
+  const bool record = detail::should_record("sum", self);
+  intrusive_ptr<generated::SumBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::SumBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    node->self_sizes = self.sizes().vec();
+  }
+  Tensor result = dispatch::sum(self);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+// ---- sum_backward: Broadcasts the gradient of sum(self, dim, keepdim) back to self's sizes.
+Tensor sum_backward(const Tensor& grad, IntArrayRef sizes, IntArrayRef dim, bool keepdim) { return composite::sum_backward(grad, sizes, dim, keepdim); }
+
+// ---- prod: Product of all elements (a 0-dim tensor).
+Tensor prod(const Tensor& self) {
+  const bool record = detail::should_record("prod", self);
+  intrusive_ptr<generated::ProdBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::ProdBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
+  }
+  Tensor result = dispatch::prod(self);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+// ---- var.correction: Variance over `dim` (all dims when empty) with divisor N - correction (default 1); a bool correction means unbiased.
+Tensor var(const Tensor& self, IntArrayRef dim, const std::optional<Scalar>& correction, bool keepdim) { return composite::var(self, dim, correction, keepdim); }
+
+// ---- std.correction: Standard deviation over `dim` (all dims when empty), sqrt of var.
+Tensor std(const Tensor& self, IntArrayRef dim, const std::optional<Scalar>& correction, bool keepdim) { return composite::std(self, dim, correction, keepdim); }
+
+// ---- min.dim: Smallest values along `dim` and their (first) indices; ties share the gradient evenly.
+std::tuple<Tensor, Tensor> min(const Tensor& self, int64_t dim, bool keepdim) { return composite::min_dim(self, dim, keepdim); }
+
+// ---- cumsum: Cumulative sum along `dim`.
+Tensor cumsum(const Tensor& self, int64_t dim) {
+  const bool record = detail::should_record("cumsum", self);
+  intrusive_ptr<generated::CumsumBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::CumsumBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    node->dim = dim;
+  }
+  Tensor result = dispatch::cumsum(self, dim);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+// ---- bmm: Batched matrix product of two 3-D tensors.
+Tensor bmm(const Tensor& self, const Tensor& mat2) {
+  const bool record = detail::should_record("bmm", self, mat2);
+  intrusive_ptr<generated::BmmBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::BmmBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self, mat2));
+    if (node->needs_input_grad(0)) node->mat2_ = SavedVariable(mat2, false);
+    if (node->needs_input_grad(1)) node->self_ = SavedVariable(self, false);
+  }
+  Tensor result = dispatch::bmm(self, mat2);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+// ---- addmm: beta * self + alpha * (mat1 @ mat2), self broadcast to the product's shape (ignored when beta is 0).
+Tensor addmm(const Tensor& self, const Tensor& mat1, const Tensor& mat2, const Scalar& beta, const Scalar& alpha) { return composite::addmm(self, mat1, mat2, beta, alpha); }
+
+// ---- linear: input @ weight.T + bias.
+Tensor linear(const Tensor& input, const Tensor& weight, const std::optional<Tensor>& bias) { return composite::linear(input, weight, bias); }
+
+// ---- outer: Outer product of two 1-D tensors.
+Tensor outer(const Tensor& self, const Tensor& vec2) { return composite::outer(self, vec2); }
+
+// ---- flatten.using_ints: Merges the dimensions start_dim..end_dim into one (a view when the strides allow).
+Tensor flatten(const Tensor& self, int64_t start_dim, int64_t end_dim) { return composite::flatten(self, start_dim, end_dim); }
+
+// ---- split.Tensor: Pieces of split_size along `dim` (the last may be smaller); views.
+std::vector<Tensor> split(const Tensor& self, int64_t split_size, int64_t dim) { return composite::split(self, split_size, dim); }
+
+// ---- pad: Pads (negative values crop) the last dims by (left, right) pairs from the last dim backwards; only mode "constant".
+Tensor pad(const Tensor& self, IntArrayRef pad, std::string_view mode, std::optional<double> value) { return composite::pad(self, pad, mode, value); }
+
+// ---- scatter_add: self with src[i][j] added at [index[i][j]][j] (dim 0), repeated indices accumulating.
+Tensor scatter_add(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src) {
+  const bool record = detail::should_record("scatter_add", self, index, src);
+  intrusive_ptr<generated::ScatterAddBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::ScatterAddBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self, index, src));
+    node->dim = dim;
+    if (node->needs_input_grad(2)) node->index_ = SavedVariable(index, false);
+    node->src_sizes = src.sizes().vec();
+  }
+  Tensor result = dispatch::scatter_add(self, dim, index, src);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+const Tensor& scatter_add_(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src) {
+  const bool record = detail::should_record("scatter_add_", self, index, src);
+  detail::check_inplace("scatter_add_", self, record);
+  intrusive_ptr<generated::ScatterAddBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::ScatterAddBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self, index, src));
+    node->dim = dim;
+    if (node->needs_input_grad(2)) node->index_ = SavedVariable(index, false);
+    node->src_sizes = src.sizes().vec();
+  }
+  dispatch::scatter_add_(self, dim, index, src);
+  if (record) {
+    detail::rebase_history(self, node);
+  }
+  return self;
+}
+
+// ---- scatter_src_backward: The gradient of scatter_add's src, grad.gather(dim, index) zero-padded to src's shape.
+Tensor scatter_src_backward(const Tensor& grad, int64_t dim, const Tensor& index, IntArrayRef src_sizes) { return composite::scatter_src_backward(grad, dim, index, src_sizes); }
+
+// ---- masked_fill.Tensor: self with the 0-dim tensor value where the bool mask (broadcast) is true.
+Tensor masked_fill(const Tensor& self, const Tensor& mask, const Tensor& value) {
+  const bool record = detail::should_record("masked_fill", self, mask, value);
+  intrusive_ptr<generated::MaskedFillBackward1> node;
+  if (record) {
+    node = make_intrusive<generated::MaskedFillBackward1>();
+    node->set_next_edges(detail::collect_next_edges(self, mask, value));
+    if (node->needs_input_grad(0) || node->needs_input_grad(2)) node->mask_ = SavedVariable(mask, false);
+  }
+  Tensor result = dispatch::masked_fill(self, mask, value);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+const Tensor& masked_fill_(const Tensor& self, const Tensor& mask, const Tensor& value) {
+  const bool record = detail::should_record("masked_fill_", self, mask, value);
+  detail::check_inplace("masked_fill_", self, record);
+  intrusive_ptr<generated::MaskedFillBackward1> node;
+  if (record) {
+    node = make_intrusive<generated::MaskedFillBackward1>();
+    node->set_next_edges(detail::collect_next_edges(self, mask, value));
+    if (node->needs_input_grad(0) || node->needs_input_grad(2)) node->mask_ = SavedVariable(mask, false);
+  }
+  dispatch::masked_fill_(self, mask, value);
+  if (record) {
+    detail::rebase_history(self, node);
+  }
+  return self;
+}
+
+// ---- flip: Reverses the order of elements along each dim in `dims` (a copy).
+Tensor flip(const Tensor& self, IntArrayRef dims) {
+  const bool record = detail::should_record("flip", self);
+  intrusive_ptr<generated::FlipBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::FlipBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    node->dims = dims.vec();
+  }
+  Tensor result = dispatch::flip(self, dims);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+// ---- fill_.Scalar: Fills self with value.
+const Tensor& fill_(const Tensor& self, const Scalar& value) {
+  const bool record = detail::should_record("fill_", self);
+  detail::check_inplace("fill_", self, record);
+  intrusive_ptr<generated::FillBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::FillBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+  }
+  const Tensor& result = dispatch::fill_(self, value);
+  if (record) {
+    detail::rebase_history(result, node);
+  }
+  return result;
+}
+
+// ---- copy_: Copies src into self, broadcasting src and converting its dtype.
+const Tensor& copy_(const Tensor& self, const Tensor& src) {
+  const bool record = detail::should_record("copy_", self, src);
+  detail::check_inplace("copy_", self, record);
+  intrusive_ptr<generated::CopyBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::CopyBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self, src));
+    node->src_device = src.device();
+  }
+  const Tensor& result = dispatch::copy_(self, src);
+  if (record) {
+    detail::rebase_history(result, node);
+  }
+  return result;
+}
+
 // ---- log_softmax.int: self - logsumexp(self, dim), stable for inputs of any magnitude.
 Tensor log_softmax(const Tensor& self, int64_t dim) {
   const bool record = detail::should_record("log_softmax", self);
@@ -532,145 +672,5 @@ Tensor adaptive_avg_pool2d(const Tensor& self, IntArrayRef output_size) {
   }
   return result;
 }
-
-// ---- prod: Product of all elements (a 0-dim tensor).
-Tensor prod(const Tensor& self) {
-  const bool record = detail::should_record("prod", self);
-  intrusive_ptr<generated::ProdBackward0> node;
-  if (record) {
-    node = make_intrusive<generated::ProdBackward0>();
-    node->set_next_edges(detail::collect_next_edges(self));
-    if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
-  }
-  Tensor result = dispatch::prod(self);
-  if (record) {
-    detail::set_history(result, node);
-  }
-  return result;
-}
-
-// ---- var.correction: Variance over `dim` (all dims when empty) with divisor N - correction (default 1); a bool correction means unbiased.
-Tensor var(const Tensor& self, IntArrayRef dim, const std::optional<Scalar>& correction, bool keepdim) { return composite::var(self, dim, correction, keepdim); }
-
-// ---- std.correction: Standard deviation over `dim` (all dims when empty), sqrt of var.
-Tensor std(const Tensor& self, IntArrayRef dim, const std::optional<Scalar>& correction, bool keepdim) { return composite::std(self, dim, correction, keepdim); }
-
-// ---- min.dim: Smallest values along `dim` and their (first) indices; ties share the gradient evenly.
-std::tuple<Tensor, Tensor> min(const Tensor& self, int64_t dim, bool keepdim) { return composite::min_dim(self, dim, keepdim); }
-
-// ---- cumsum: Cumulative sum along `dim`.
-Tensor cumsum(const Tensor& self, int64_t dim) {
-  const bool record = detail::should_record("cumsum", self);
-  intrusive_ptr<generated::CumsumBackward0> node;
-  if (record) {
-    node = make_intrusive<generated::CumsumBackward0>();
-    node->set_next_edges(detail::collect_next_edges(self));
-    node->dim = dim;
-  }
-  Tensor result = dispatch::cumsum(self, dim);
-  if (record) {
-    detail::set_history(result, node);
-  }
-  return result;
-}
-
-// ---- addmm: beta * self + alpha * (mat1 @ mat2), self broadcast to the product's shape (ignored when beta is 0).
-Tensor addmm(const Tensor& self, const Tensor& mat1, const Tensor& mat2, const Scalar& beta, const Scalar& alpha) { return composite::addmm(self, mat1, mat2, beta, alpha); }
-
-// ---- linear: input @ weight.T + bias.
-Tensor linear(const Tensor& input, const Tensor& weight, const std::optional<Tensor>& bias) { return composite::linear(input, weight, bias); }
-
-// ---- outer: Outer product of two 1-D tensors.
-Tensor outer(const Tensor& self, const Tensor& vec2) { return composite::outer(self, vec2); }
-
-// ---- scatter_add: self with src[i][j] added at [index[i][j]][j] (dim 0), repeated indices accumulating.
-Tensor scatter_add(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src) {
-  const bool record = detail::should_record("scatter_add", self, index, src);
-  intrusive_ptr<generated::ScatterAddBackward0> node;
-  if (record) {
-    node = make_intrusive<generated::ScatterAddBackward0>();
-    node->set_next_edges(detail::collect_next_edges(self, index, src));
-    node->dim = dim;
-    if (node->needs_input_grad(2)) node->index_ = SavedVariable(index, false);
-    node->src_sizes = src.sizes().vec();
-  }
-  Tensor result = dispatch::scatter_add(self, dim, index, src);
-  if (record) {
-    detail::set_history(result, node);
-  }
-  return result;
-}
-
-const Tensor& scatter_add_(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src) {
-  const bool record = detail::should_record("scatter_add_", self, index, src);
-  detail::check_inplace("scatter_add_", self, record);
-  intrusive_ptr<generated::ScatterAddBackward0> node;
-  if (record) {
-    node = make_intrusive<generated::ScatterAddBackward0>();
-    node->set_next_edges(detail::collect_next_edges(self, index, src));
-    node->dim = dim;
-    if (node->needs_input_grad(2)) node->index_ = SavedVariable(index, false);
-    node->src_sizes = src.sizes().vec();
-  }
-  dispatch::scatter_add_(self, dim, index, src);
-  if (record) {
-    detail::rebase_history(self, node);
-  }
-  return self;
-}
-
-// ---- scatter_src_backward: The gradient of scatter_add's src, grad.gather(dim, index) zero-padded to src's shape.
-Tensor scatter_src_backward(const Tensor& grad, int64_t dim, const Tensor& index, IntArrayRef src_sizes) { return composite::scatter_src_backward(grad, dim, index, src_sizes); }
-
-// ---- masked_fill.Tensor: self with the 0-dim tensor value where the bool mask (broadcast) is true.
-Tensor masked_fill(const Tensor& self, const Tensor& mask, const Tensor& value) {
-  const bool record = detail::should_record("masked_fill", self, mask, value);
-  intrusive_ptr<generated::MaskedFillBackward1> node;
-  if (record) {
-    node = make_intrusive<generated::MaskedFillBackward1>();
-    node->set_next_edges(detail::collect_next_edges(self, mask, value));
-    if (node->needs_input_grad(0) || node->needs_input_grad(2)) node->mask_ = SavedVariable(mask, false);
-  }
-  Tensor result = dispatch::masked_fill(self, mask, value);
-  if (record) {
-    detail::set_history(result, node);
-  }
-  return result;
-}
-
-const Tensor& masked_fill_(const Tensor& self, const Tensor& mask, const Tensor& value) {
-  const bool record = detail::should_record("masked_fill_", self, mask, value);
-  detail::check_inplace("masked_fill_", self, record);
-  intrusive_ptr<generated::MaskedFillBackward1> node;
-  if (record) {
-    node = make_intrusive<generated::MaskedFillBackward1>();
-    node->set_next_edges(detail::collect_next_edges(self, mask, value));
-    if (node->needs_input_grad(0) || node->needs_input_grad(2)) node->mask_ = SavedVariable(mask, false);
-  }
-  dispatch::masked_fill_(self, mask, value);
-  if (record) {
-    detail::rebase_history(self, node);
-  }
-  return self;
-}
-
-// ---- flip: Reverses the order of elements along each dim in `dims` (a copy).
-Tensor flip(const Tensor& self, IntArrayRef dims) {
-  const bool record = detail::should_record("flip", self);
-  intrusive_ptr<generated::FlipBackward0> node;
-  if (record) {
-    node = make_intrusive<generated::FlipBackward0>();
-    node->set_next_edges(detail::collect_next_edges(self));
-    node->dims = dims.vec();
-  }
-  Tensor result = dispatch::flip(self, dims);
-  if (record) {
-    detail::set_history(result, node);
-  }
-  return result;
-}
-
-// ---- pad: Pads (negative values crop) the last dims by (left, right) pairs from the last dim backwards; only mode "constant".
-Tensor pad(const Tensor& self, IntArrayRef pad, std::string_view mode, std::optional<double> value) { return composite::pad(self, pad, mode, value); }
 
 }  // namespace dg

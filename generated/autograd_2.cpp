@@ -123,43 +123,6 @@ const Tensor& div_out(const Tensor& out, const Tensor& self, const Tensor& other
   return dispatch::div_out(out, self, other);
 }
 
-// ---- sin: Sine.
-Tensor sin(const Tensor& self) {
-  const bool record = detail::should_record("sin", self);
-  intrusive_ptr<generated::SinBackward0> node;
-  if (record) {
-    node = make_intrusive<generated::SinBackward0>();
-    node->set_next_edges(detail::collect_next_edges(self));
-    if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
-  }
-  Tensor result = dispatch::sin(self);
-  if (record) {
-    detail::set_history(result, node);
-  }
-  return result;
-}
-
-const Tensor& sin_(const Tensor& self) {
-  const bool record = detail::should_record("sin_", self);
-  detail::check_inplace("sin_", self, record);
-  intrusive_ptr<generated::SinBackward0> node;
-  if (record) {
-    node = make_intrusive<generated::SinBackward0>();
-    node->set_next_edges(detail::collect_next_edges(self));
-    if (node->needs_input_grad(0)) node->self_ = SavedVariable(self.clone(), false);
-  }
-  dispatch::sin_(self);
-  if (record) {
-    detail::rebase_history(self, node);
-  }
-  return self;
-}
-
-const Tensor& sin_out(const Tensor& out, const Tensor& self) {
-  detail::check_out_no_grad("sin_out", detail::should_record("sin_out", out, self));
-  return dispatch::sin_out(out, self);
-}
-
 // ---- abs: |self|.
 Tensor abs(const Tensor& self) {
   const bool record = detail::should_record("abs", self);
@@ -197,31 +160,42 @@ const Tensor& abs_out(const Tensor& out, const Tensor& self) {
   return dispatch::abs_out(out, self);
 }
 
-// ---- reshape: view() when the strides allow it, else a contiguous copy.
-Tensor reshape(const Tensor& self, IntArrayRef shape) { return composite::reshape(self, shape); }
-
-// ---- transpose.int: Swaps two dimensions; no copy.
-Tensor transpose(const Tensor& self, int64_t dim0, int64_t dim1) {
-  const bool record = detail::should_record("transpose", self);
-  intrusive_ptr<generated::TransposeBackward0> node;
+// ---- sin: Sine.
+Tensor sin(const Tensor& self) {
+  const bool record = detail::should_record("sin", self);
+  intrusive_ptr<generated::SinBackward0> node;
   if (record) {
-    node = make_intrusive<generated::TransposeBackward0>();
+    node = make_intrusive<generated::SinBackward0>();
     node->set_next_edges(detail::collect_next_edges(self));
-    node->dim0 = dim0;
-    node->dim1 = dim1;
+    if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
   }
-  Tensor result = dispatch::transpose(self, dim0, dim1);
+  Tensor result = dispatch::sin(self);
   if (record) {
     detail::set_history(result, node);
   }
   return result;
 }
 
-// ---- t: Transpose of a tensor of at most 2 dimensions.
-Tensor t(const Tensor& self) { return composite::t(self); }
+const Tensor& sin_(const Tensor& self) {
+  const bool record = detail::should_record("sin_", self);
+  detail::check_inplace("sin_", self, record);
+  intrusive_ptr<generated::SinBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::SinBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    if (node->needs_input_grad(0)) node->self_ = SavedVariable(self.clone(), false);
+  }
+  dispatch::sin_(self);
+  if (record) {
+    detail::rebase_history(self, node);
+  }
+  return self;
+}
 
-// ---- chunk: At most `chunks` pieces of equal size along `dim` (the last may be smaller); views.
-std::vector<Tensor> chunk(const Tensor& self, int64_t chunks, int64_t dim) { return composite::chunk(self, chunks, dim); }
+const Tensor& sin_out(const Tensor& out, const Tensor& self) {
+  detail::check_out_no_grad("sin_out", detail::should_record("sin_out", out, self));
+  return dispatch::sin_out(out, self);
+}
 
 // ---- clamp_max: min(self, max); NaN stays NaN.
 Tensor clamp_max(const Tensor& self, const Scalar& max) {
@@ -349,6 +323,89 @@ const Tensor& le_out(const Tensor& out, const Tensor& self, const Scalar& other)
   return dispatch::le_out(out, self, other);
 }
 
+// ---- amin: Minimum over `dim` (all dims when empty); the gradient is split evenly among ties.
+Tensor amin(const Tensor& self, IntArrayRef dim, bool keepdim) {
+  const bool record = detail::should_record("amin", self);
+  intrusive_ptr<generated::AminBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::AminBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    node->dim = dim.vec();
+    node->keepdim = keepdim;
+    if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
+  }
+  Tensor result = dispatch::amin(self, dim, keepdim);
+  if (record) {
+    detail::set_history(result, node);
+    if (node->needs_input_grad(0)) node->result_ = SavedVariable(result, true);
+  }
+  return result;
+}
+
+// ---- min: The smallest element (a 0-dim tensor); ties share the gradient evenly.
+Tensor min(const Tensor& self) { return composite::min(self); }
+
+// ---- reshape: view() when the strides allow it, else a contiguous copy.
+Tensor reshape(const Tensor& self, IntArrayRef shape) { return composite::reshape(self, shape); }
+
+// ---- transpose.int: Swaps two dimensions; no copy.
+Tensor transpose(const Tensor& self, int64_t dim0, int64_t dim1) {
+  const bool record = detail::should_record("transpose", self);
+  intrusive_ptr<generated::TransposeBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::TransposeBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    node->dim0 = dim0;
+    node->dim1 = dim1;
+  }
+  Tensor result = dispatch::transpose(self, dim0, dim1);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+// ---- t: Transpose of a tensor of at most 2 dimensions.
+Tensor t(const Tensor& self) { return composite::t(self); }
+
+// ---- chunk: At most `chunks` pieces of equal size along `dim` (the last may be smaller); views.
+std::vector<Tensor> chunk(const Tensor& self, int64_t chunks, int64_t dim) { return composite::chunk(self, chunks, dim); }
+
+// ---- repeat: Tiles self repeats[i] times along each dim (more repeats than dims add leading dims).
+Tensor detail::repeat(const Tensor& self, IntArrayRef repeats) { return composite::repeat(self, repeats); }
+
+// ---- tril: The lower triangle of the last two dims (elements with column - row <= diagonal), the rest zero.
+Tensor tril(const Tensor& self, int64_t diagonal) {
+  const bool record = detail::should_record("tril", self);
+  intrusive_ptr<generated::TrilBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::TrilBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    node->diagonal = diagonal;
+  }
+  Tensor result = dispatch::tril(self, diagonal);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+const Tensor& tril_(const Tensor& self, int64_t diagonal) {
+  const bool record = detail::should_record("tril_", self);
+  detail::check_inplace("tril_", self, record);
+  intrusive_ptr<generated::TrilBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::TrilBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    node->diagonal = diagonal;
+  }
+  dispatch::tril_(self, diagonal);
+  if (record) {
+    detail::rebase_history(self, node);
+  }
+  return self;
+}
+
 // ---- l1_loss: |input - target|, reduced.
 Tensor l1_loss(const Tensor& input, const Tensor& target, std::string_view reduction) { return composite::l1_loss(input, target, reduction); }
 
@@ -397,63 +454,6 @@ Tensor max_pool2d(const Tensor& self, IntArrayRef kernel_size, IntArrayRef strid
     detail::set_history(result, node);
   }
   return result;
-}
-
-// ---- amin: Minimum over `dim` (all dims when empty); the gradient is split evenly among ties.
-Tensor amin(const Tensor& self, IntArrayRef dim, bool keepdim) {
-  const bool record = detail::should_record("amin", self);
-  intrusive_ptr<generated::AminBackward0> node;
-  if (record) {
-    node = make_intrusive<generated::AminBackward0>();
-    node->set_next_edges(detail::collect_next_edges(self));
-    node->dim = dim.vec();
-    node->keepdim = keepdim;
-    if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
-  }
-  Tensor result = dispatch::amin(self, dim, keepdim);
-  if (record) {
-    detail::set_history(result, node);
-    if (node->needs_input_grad(0)) node->result_ = SavedVariable(result, true);
-  }
-  return result;
-}
-
-// ---- min: The smallest element (a 0-dim tensor); ties share the gradient evenly.
-Tensor min(const Tensor& self) { return composite::min(self); }
-
-// ---- repeat: Tiles self repeats[i] times along each dim (more repeats than dims add leading dims).
-Tensor detail::repeat(const Tensor& self, IntArrayRef repeats) { return composite::repeat(self, repeats); }
-
-// ---- tril: The lower triangle of the last two dims (elements with column - row <= diagonal), the rest zero.
-Tensor tril(const Tensor& self, int64_t diagonal) {
-  const bool record = detail::should_record("tril", self);
-  intrusive_ptr<generated::TrilBackward0> node;
-  if (record) {
-    node = make_intrusive<generated::TrilBackward0>();
-    node->set_next_edges(detail::collect_next_edges(self));
-    node->diagonal = diagonal;
-  }
-  Tensor result = dispatch::tril(self, diagonal);
-  if (record) {
-    detail::set_history(result, node);
-  }
-  return result;
-}
-
-const Tensor& tril_(const Tensor& self, int64_t diagonal) {
-  const bool record = detail::should_record("tril_", self);
-  detail::check_inplace("tril_", self, record);
-  intrusive_ptr<generated::TrilBackward0> node;
-  if (record) {
-    node = make_intrusive<generated::TrilBackward0>();
-    node->set_next_edges(detail::collect_next_edges(self));
-    node->diagonal = diagonal;
-  }
-  dispatch::tril_(self, diagonal);
-  if (record) {
-    detail::rebase_history(self, node);
-  }
-  return self;
 }
 
 }  // namespace dg

@@ -84,105 +84,42 @@ const Tensor& log_out(const Tensor& out, const Tensor& self) {
   return dispatch::log_out(out, self);
 }
 
-// ---- sigmoid: 1 / (1 + e ** -self).
-Tensor sigmoid(const Tensor& self) {
-  const bool record = detail::should_record("sigmoid", self);
-  intrusive_ptr<generated::SigmoidBackward0> node;
+// ---- square: self * self.
+Tensor square(const Tensor& self) {
+  const bool record = detail::should_record("square", self);
+  intrusive_ptr<generated::SquareBackward0> node;
   if (record) {
-    node = make_intrusive<generated::SigmoidBackward0>();
+    node = make_intrusive<generated::SquareBackward0>();
     node->set_next_edges(detail::collect_next_edges(self));
+    if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
   }
-  Tensor result = dispatch::sigmoid(self);
+  Tensor result = dispatch::square(self);
   if (record) {
     detail::set_history(result, node);
-    if (node->needs_input_grad(0)) node->result_ = SavedVariable(result, true);
   }
   return result;
 }
 
-const Tensor& sigmoid_(const Tensor& self) {
-  const bool record = detail::should_record("sigmoid_", self);
-  detail::check_inplace("sigmoid_", self, record);
-  intrusive_ptr<generated::SigmoidBackward0> node;
+const Tensor& square_(const Tensor& self) {
+  const bool record = detail::should_record("square_", self);
+  detail::check_inplace("square_", self, record);
+  intrusive_ptr<generated::SquareBackward0> node;
   if (record) {
-    node = make_intrusive<generated::SigmoidBackward0>();
+    node = make_intrusive<generated::SquareBackward0>();
     node->set_next_edges(detail::collect_next_edges(self));
+    if (node->needs_input_grad(0)) node->self_ = SavedVariable(self.clone(), false);
   }
-  dispatch::sigmoid_(self);
+  dispatch::square_(self);
   if (record) {
     detail::rebase_history(self, node);
-    if (node->needs_input_grad(0)) node->result_ = SavedVariable(self, true);
   }
   return self;
 }
 
-const Tensor& sigmoid_out(const Tensor& out, const Tensor& self) {
-  detail::check_out_no_grad("sigmoid_out", detail::should_record("sigmoid_out", out, self));
-  return dispatch::sigmoid_out(out, self);
+const Tensor& square_out(const Tensor& out, const Tensor& self) {
+  detail::check_out_no_grad("square_out", detail::should_record("square_out", out, self));
+  return dispatch::square_out(out, self);
 }
-
-// ---- sum_to: Sums a broadcast tensor back to `size` (the reverse of expand).
-Tensor sum_to(const Tensor& self, IntArrayRef size) { return composite::sum_to(self, size); }
-
-// ---- select_backward: Zeros of input_sizes with grad_output placed at `index` along `dim`.
-Tensor select_backward(const Tensor& grad_output, IntArrayRef input_sizes, int64_t dim, int64_t index) {
-  const bool record = detail::should_record("select_backward", grad_output);
-  intrusive_ptr<generated::SelectBackwardBackward0> node;
-  if (record) {
-    node = make_intrusive<generated::SelectBackwardBackward0>();
-    node->set_next_edges(detail::collect_next_edges(grad_output));
-    node->dim = dim;
-    node->index = index;
-  }
-  Tensor result = dispatch::select_backward(grad_output, input_sizes, dim, index);
-  if (record) {
-    detail::set_history(result, node);
-  }
-  return result;
-}
-
-// ---- zero_: Fills self with zeros.
-const Tensor& zero_(const Tensor& self) {
-  const bool record = detail::should_record("zero_", self);
-  detail::check_inplace("zero_", self, record);
-  intrusive_ptr<generated::ZeroBackward0> node;
-  if (record) {
-    node = make_intrusive<generated::ZeroBackward0>();
-    node->set_next_edges(detail::collect_next_edges(self));
-  }
-  const Tensor& result = dispatch::zero_(self);
-  if (record) {
-    detail::rebase_history(result, node);
-  }
-  return result;
-}
-
-// ---- diagonal_backward: Zeros of input_sizes with grad_output written into the diagonal (the gradient of diagonal).
-Tensor diagonal_backward(const Tensor& grad_output, IntArrayRef input_sizes, int64_t offset, int64_t dim1, int64_t dim2) { return composite::diagonal_backward(grad_output, input_sizes, offset, dim1, dim2); }
-
-// ---- as_strided_backward: The gradient of as_strided; grad is summed into the storage it views, then read back by the input geometry.
-Tensor as_strided_backward(const Tensor& grad, IntArrayRef input_sizes, IntArrayRef input_strides, int64_t input_storage_offset, IntArrayRef size, IntArrayRef stride, int64_t storage_offset) {
-  const bool record = detail::should_record("as_strided_backward", grad);
-  intrusive_ptr<generated::AsStridedBackwardBackward0> node;
-  if (record) {
-    node = make_intrusive<generated::AsStridedBackwardBackward0>();
-    node->set_next_edges(detail::collect_next_edges(grad));
-    node->input_sizes = input_sizes.vec();
-    node->input_storage_offset = input_storage_offset;
-    node->input_strides = input_strides.vec();
-    node->size = size.vec();
-    node->storage_offset = storage_offset;
-    node->stride = stride.vec();
-  }
-  Tensor result = dispatch::as_strided_backward(grad, input_sizes, input_strides, input_storage_offset, size, stride, storage_offset);
-  if (record) {
-    detail::set_history(result, node);
-  }
-  return result;
-}
-
-// ---- unbind.int: The slices along `dim`, each without that dimension (views).
-std::vector<Tensor> unbind(const Tensor& self, int64_t dim) { return composite::unbind(self, dim); }
 
 // ---- tan: Tangent.
 Tensor tan(const Tensor& self) {
@@ -258,41 +195,41 @@ const Tensor& acos_out(const Tensor& out, const Tensor& self) {
   return dispatch::acos_out(out, self);
 }
 
-// ---- square: self * self.
-Tensor square(const Tensor& self) {
-  const bool record = detail::should_record("square", self);
-  intrusive_ptr<generated::SquareBackward0> node;
+// ---- sigmoid: 1 / (1 + e ** -self).
+Tensor sigmoid(const Tensor& self) {
+  const bool record = detail::should_record("sigmoid", self);
+  intrusive_ptr<generated::SigmoidBackward0> node;
   if (record) {
-    node = make_intrusive<generated::SquareBackward0>();
+    node = make_intrusive<generated::SigmoidBackward0>();
     node->set_next_edges(detail::collect_next_edges(self));
-    if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
   }
-  Tensor result = dispatch::square(self);
+  Tensor result = dispatch::sigmoid(self);
   if (record) {
     detail::set_history(result, node);
+    if (node->needs_input_grad(0)) node->result_ = SavedVariable(result, true);
   }
   return result;
 }
 
-const Tensor& square_(const Tensor& self) {
-  const bool record = detail::should_record("square_", self);
-  detail::check_inplace("square_", self, record);
-  intrusive_ptr<generated::SquareBackward0> node;
+const Tensor& sigmoid_(const Tensor& self) {
+  const bool record = detail::should_record("sigmoid_", self);
+  detail::check_inplace("sigmoid_", self, record);
+  intrusive_ptr<generated::SigmoidBackward0> node;
   if (record) {
-    node = make_intrusive<generated::SquareBackward0>();
+    node = make_intrusive<generated::SigmoidBackward0>();
     node->set_next_edges(detail::collect_next_edges(self));
-    if (node->needs_input_grad(0)) node->self_ = SavedVariable(self.clone(), false);
   }
-  dispatch::square_(self);
+  dispatch::sigmoid_(self);
   if (record) {
     detail::rebase_history(self, node);
+    if (node->needs_input_grad(0)) node->result_ = SavedVariable(self, true);
   }
   return self;
 }
 
-const Tensor& square_out(const Tensor& out, const Tensor& self) {
-  detail::check_out_no_grad("square_out", detail::should_record("square_out", out, self));
-  return dispatch::square_out(out, self);
+const Tensor& sigmoid_out(const Tensor& out, const Tensor& self) {
+  detail::check_out_no_grad("sigmoid_out", detail::should_record("sigmoid_out", out, self));
+  return dispatch::sigmoid_out(out, self);
 }
 
 // ---- elu: scale * self where self > 0, else scale * alpha * (exp(self * input_scale) - 1).
@@ -460,6 +397,93 @@ const Tensor& where_out(const Tensor& out, const Tensor& condition, const Tensor
   return dispatch::where_out(out, condition, self, other);
 }
 
+// ---- sum_to: Sums a broadcast tensor back to `size` (the reverse of expand).
+Tensor sum_to(const Tensor& self, IntArrayRef size) { return composite::sum_to(self, size); }
+
+// ---- prod.dim_int: Product over dimension `dim`.
+Tensor prod(const Tensor& self, int64_t dim, bool keepdim) {
+  const bool record = detail::should_record("prod", self);
+  intrusive_ptr<generated::ProdBackward1> node;
+  if (record) {
+    node = make_intrusive<generated::ProdBackward1>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    node->dim = dim;
+    node->keepdim = keepdim;
+    if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
+  }
+  Tensor result = dispatch::prod(self, dim, keepdim);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+// ---- norm.Scalar: The p-norm of all elements (p = 2, 1, inf, -inf, 0 or any other number); the 2-norm's gradient at 0 is 0.
+Tensor norm(const Tensor& self, const Scalar& p) { return composite::norm(self, p); }
+
+// ---- cumsum_backward: The gradient of cumsum, a cumulative sum from the end (flip, cumsum, flip).
+Tensor cumsum_backward(const Tensor& grad, int64_t dim) { return composite::cumsum_backward(grad, dim); }
+
+// ---- select_backward: Zeros of input_sizes with grad_output placed at `index` along `dim`.
+Tensor select_backward(const Tensor& grad_output, IntArrayRef input_sizes, int64_t dim, int64_t index) {
+  const bool record = detail::should_record("select_backward", grad_output);
+  intrusive_ptr<generated::SelectBackwardBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::SelectBackwardBackward0>();
+    node->set_next_edges(detail::collect_next_edges(grad_output));
+    node->dim = dim;
+    node->index = index;
+  }
+  Tensor result = dispatch::select_backward(grad_output, input_sizes, dim, index);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+// ---- diagonal_backward: Zeros of input_sizes with grad_output written into the diagonal (the gradient of diagonal).
+Tensor diagonal_backward(const Tensor& grad_output, IntArrayRef input_sizes, int64_t offset, int64_t dim1, int64_t dim2) { return composite::diagonal_backward(grad_output, input_sizes, offset, dim1, dim2); }
+
+// ---- as_strided_backward: The gradient of as_strided; grad is summed into the storage it views, then read back by the input geometry.
+Tensor as_strided_backward(const Tensor& grad, IntArrayRef input_sizes, IntArrayRef input_strides, int64_t input_storage_offset, IntArrayRef size, IntArrayRef stride, int64_t storage_offset) {
+  const bool record = detail::should_record("as_strided_backward", grad);
+  intrusive_ptr<generated::AsStridedBackwardBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::AsStridedBackwardBackward0>();
+    node->set_next_edges(detail::collect_next_edges(grad));
+    node->input_sizes = input_sizes.vec();
+    node->input_storage_offset = input_storage_offset;
+    node->input_strides = input_strides.vec();
+    node->size = size.vec();
+    node->storage_offset = storage_offset;
+    node->stride = stride.vec();
+  }
+  Tensor result = dispatch::as_strided_backward(grad, input_sizes, input_strides, input_storage_offset, size, stride, storage_offset);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+// ---- unbind.int: The slices along `dim`, each without that dimension (views).
+std::vector<Tensor> unbind(const Tensor& self, int64_t dim) { return composite::unbind(self, dim); }
+
+// ---- zero_: Fills self with zeros.
+const Tensor& zero_(const Tensor& self) {
+  const bool record = detail::should_record("zero_", self);
+  detail::check_inplace("zero_", self, record);
+  intrusive_ptr<generated::ZeroBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::ZeroBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+  }
+  const Tensor& result = dispatch::zero_(self);
+  if (record) {
+    detail::rebase_history(result, node);
+  }
+  return result;
+}
+
 // ---- softmax.int: exp(self) / sum(exp(self)) along dim, computed from self - max (no overflow for any magnitude).
 Tensor softmax(const Tensor& self, int64_t dim) {
   const bool record = detail::should_record("softmax", self);
@@ -528,29 +552,5 @@ Tensor max_pool2d_gather(const Tensor& self, const Tensor& source, IntArrayRef k
   }
   return result;
 }
-
-// ---- prod.dim_int: Product over dimension `dim`.
-Tensor prod(const Tensor& self, int64_t dim, bool keepdim) {
-  const bool record = detail::should_record("prod", self);
-  intrusive_ptr<generated::ProdBackward1> node;
-  if (record) {
-    node = make_intrusive<generated::ProdBackward1>();
-    node->set_next_edges(detail::collect_next_edges(self));
-    node->dim = dim;
-    node->keepdim = keepdim;
-    if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
-  }
-  Tensor result = dispatch::prod(self, dim, keepdim);
-  if (record) {
-    detail::set_history(result, node);
-  }
-  return result;
-}
-
-// ---- norm.Scalar: The p-norm of all elements (p = 2, 1, inf, -inf, 0 or any other number); the 2-norm's gradient at 0 is 0.
-Tensor norm(const Tensor& self, const Scalar& p) { return composite::norm(self, p); }
-
-// ---- cumsum_backward: The gradient of cumsum, a cumulative sum from the end (flip, cumsum, flip).
-Tensor cumsum_backward(const Tensor& grad, int64_t dim) { return composite::cumsum_backward(grad, dim); }
 
 }  // namespace dg

@@ -45,41 +45,41 @@ const Tensor& add_out(const Tensor& out, const Tensor& self, const Scalar& other
   return dispatch::add_out(out, self, other, alpha);
 }
 
-// ---- relu: max(self, 0).
-Tensor relu(const Tensor& self) {
-  const bool record = detail::should_record("relu", self);
-  intrusive_ptr<generated::ReluBackward0> node;
+// ---- log2: Base-2 logarithm.
+Tensor log2(const Tensor& self) {
+  const bool record = detail::should_record("log2", self);
+  intrusive_ptr<generated::Log2Backward0> node;
   if (record) {
-    node = make_intrusive<generated::ReluBackward0>();
+    node = make_intrusive<generated::Log2Backward0>();
     node->set_next_edges(detail::collect_next_edges(self));
+    if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
   }
-  Tensor result = dispatch::relu(self);
+  Tensor result = dispatch::log2(self);
   if (record) {
     detail::set_history(result, node);
-    if (node->needs_input_grad(0)) node->result_ = SavedVariable(result, true);
   }
   return result;
 }
 
-const Tensor& relu_(const Tensor& self) {
-  const bool record = detail::should_record("relu_", self);
-  detail::check_inplace("relu_", self, record);
-  intrusive_ptr<generated::ReluBackward0> node;
+const Tensor& log2_(const Tensor& self) {
+  const bool record = detail::should_record("log2_", self);
+  detail::check_inplace("log2_", self, record);
+  intrusive_ptr<generated::Log2Backward0> node;
   if (record) {
-    node = make_intrusive<generated::ReluBackward0>();
+    node = make_intrusive<generated::Log2Backward0>();
     node->set_next_edges(detail::collect_next_edges(self));
+    if (node->needs_input_grad(0)) node->self_ = SavedVariable(self.clone(), false);
   }
-  dispatch::relu_(self);
+  dispatch::log2_(self);
   if (record) {
     detail::rebase_history(self, node);
-    if (node->needs_input_grad(0)) node->result_ = SavedVariable(self, true);
   }
   return self;
 }
 
-const Tensor& relu_out(const Tensor& out, const Tensor& self) {
-  detail::check_out_no_grad("relu_out", detail::should_record("relu_out", out, self));
-  return dispatch::relu_out(out, self);
+const Tensor& log2_out(const Tensor& out, const Tensor& self) {
+  detail::check_out_no_grad("log2_out", detail::should_record("log2_out", out, self));
+  return dispatch::log2_out(out, self);
 }
 
 // ---- sqrt: Square root.
@@ -119,23 +119,6 @@ const Tensor& sqrt_out(const Tensor& out, const Tensor& self) {
   return dispatch::sqrt_out(out, self);
 }
 
-// ---- sigmoid_backward: grad_output * output * (1 - output), the gradient of sigmoid from its output.
-Tensor sigmoid_backward(const Tensor& grad_output, const Tensor& output) {
-  const bool record = detail::should_record("sigmoid_backward", grad_output, output);
-  intrusive_ptr<generated::SigmoidBackwardBackward0> node;
-  if (record) {
-    node = make_intrusive<generated::SigmoidBackwardBackward0>();
-    node->set_next_edges(detail::collect_next_edges(grad_output, output));
-    if (node->needs_input_grad(0) || node->needs_input_grad(1)) node->output_ = SavedVariable(output, false);
-    if (node->needs_input_grad(1)) node->grad_output_ = SavedVariable(grad_output, false);
-  }
-  Tensor result = dispatch::sigmoid_backward(grad_output, output);
-  if (record) {
-    detail::set_history(result, node);
-  }
-  return result;
-}
-
 // ---- sin_backward: grad_output * cos(self) in one pass, the gradient of sin.
 Tensor sin_backward(const Tensor& grad_output, const Tensor& self) {
   const bool record = detail::should_record("sin_backward", grad_output, self);
@@ -151,108 +134,6 @@ Tensor sin_backward(const Tensor& grad_output, const Tensor& self) {
     detail::set_history(result, node);
   }
   return result;
-}
-
-// ---- mean: Mean of all elements.
-Tensor mean(const Tensor& self) { return composite::mean(self); }
-
-// ---- mean.dim: Mean over the dimensions `dim`.
-Tensor mean(const Tensor& self, IntArrayRef dim, bool keepdim) { return composite::mean_dim(self, dim, keepdim); }
-
-// ---- mm: Matrix product of two 2-D tensors (oneDNN for float32).
-Tensor mm(const Tensor& self, const Tensor& mat2) {
-  const bool record = detail::should_record("mm", self, mat2);
-  intrusive_ptr<generated::MmBackward0> node;
-  if (record) {
-    node = make_intrusive<generated::MmBackward0>();
-    node->set_next_edges(detail::collect_next_edges(self, mat2));
-    if (node->needs_input_grad(0)) node->mat2_ = SavedVariable(mat2, false);
-    node->self_sizes = self.sizes().vec();
-    node->self_strides = self.strides().vec();
-    node->mat2_sizes = mat2.sizes().vec();
-    node->mat2_strides = mat2.strides().vec();
-    if (node->needs_input_grad(1)) node->self_ = SavedVariable(self, false);
-  }
-  Tensor result = dispatch::mm(self, mat2);
-  if (record) {
-    detail::set_history(result, node);
-  }
-  return result;
-}
-
-// ---- view: The same data with a new shape (one size may be -1); no copy.
-Tensor detail::view(const Tensor& self, IntArrayRef size) {
-  const bool record = detail::should_record("view", self);
-  intrusive_ptr<generated::ViewBackward0> node;
-  if (record) {
-    node = make_intrusive<generated::ViewBackward0>();
-    node->set_next_edges(detail::collect_next_edges(self));
-    node->self_sizes = self.sizes().vec();
-  }
-  Tensor result = dispatch::view(self, size);
-  if (record) {
-    detail::set_history(result, node);
-  }
-  return result;
-}
-
-// ---- squeeze: Drops every size-1 dimension; no copy.
-Tensor squeeze(const Tensor& self) {
-  const bool record = detail::should_record("squeeze", self);
-  intrusive_ptr<generated::SqueezeBackward0> node;
-  if (record) {
-    node = make_intrusive<generated::SqueezeBackward0>();
-    node->set_next_edges(detail::collect_next_edges(self));
-    node->self_sizes = self.sizes().vec();
-  }
-  Tensor result = dispatch::squeeze(self);
-  if (record) {
-    detail::set_history(result, node);
-  }
-  return result;
-}
-
-// ---- contiguous: self if it is contiguous, else clone().
-Tensor detail::contiguous(const Tensor& self) { return composite::contiguous(self); }
-
-// ---- permute_backward: grad permuted by the inverse of `dims` (the gradient of permute).
-Tensor permute_backward(const Tensor& grad, IntArrayRef dims) { return composite::permute_backward(grad, dims); }
-
-// ---- log2: Base-2 logarithm.
-Tensor log2(const Tensor& self) {
-  const bool record = detail::should_record("log2", self);
-  intrusive_ptr<generated::Log2Backward0> node;
-  if (record) {
-    node = make_intrusive<generated::Log2Backward0>();
-    node->set_next_edges(detail::collect_next_edges(self));
-    if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
-  }
-  Tensor result = dispatch::log2(self);
-  if (record) {
-    detail::set_history(result, node);
-  }
-  return result;
-}
-
-const Tensor& log2_(const Tensor& self) {
-  const bool record = detail::should_record("log2_", self);
-  detail::check_inplace("log2_", self, record);
-  intrusive_ptr<generated::Log2Backward0> node;
-  if (record) {
-    node = make_intrusive<generated::Log2Backward0>();
-    node->set_next_edges(detail::collect_next_edges(self));
-    if (node->needs_input_grad(0)) node->self_ = SavedVariable(self.clone(), false);
-  }
-  dispatch::log2_(self);
-  if (record) {
-    detail::rebase_history(self, node);
-  }
-  return self;
-}
-
-const Tensor& log2_out(const Tensor& out, const Tensor& self) {
-  detail::check_out_no_grad("log2_out", detail::should_record("log2_out", out, self));
-  return dispatch::log2_out(out, self);
 }
 
 // ---- round: The nearest integer, halves to even like PyTorch (integers unchanged; zero gradient).
@@ -288,6 +169,60 @@ const Tensor& round_(const Tensor& self) {
 const Tensor& round_out(const Tensor& out, const Tensor& self) {
   detail::check_out_no_grad("round_out", detail::should_record("round_out", out, self));
   return dispatch::round_out(out, self);
+}
+
+// ---- relu: max(self, 0).
+Tensor relu(const Tensor& self) {
+  const bool record = detail::should_record("relu", self);
+  intrusive_ptr<generated::ReluBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::ReluBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+  }
+  Tensor result = dispatch::relu(self);
+  if (record) {
+    detail::set_history(result, node);
+    if (node->needs_input_grad(0)) node->result_ = SavedVariable(result, true);
+  }
+  return result;
+}
+
+const Tensor& relu_(const Tensor& self) {
+  const bool record = detail::should_record("relu_", self);
+  detail::check_inplace("relu_", self, record);
+  intrusive_ptr<generated::ReluBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::ReluBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+  }
+  dispatch::relu_(self);
+  if (record) {
+    detail::rebase_history(self, node);
+    if (node->needs_input_grad(0)) node->result_ = SavedVariable(self, true);
+  }
+  return self;
+}
+
+const Tensor& relu_out(const Tensor& out, const Tensor& self) {
+  detail::check_out_no_grad("relu_out", detail::should_record("relu_out", out, self));
+  return dispatch::relu_out(out, self);
+}
+
+// ---- sigmoid_backward: grad_output * output * (1 - output), the gradient of sigmoid from its output.
+Tensor sigmoid_backward(const Tensor& grad_output, const Tensor& output) {
+  const bool record = detail::should_record("sigmoid_backward", grad_output, output);
+  intrusive_ptr<generated::SigmoidBackwardBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::SigmoidBackwardBackward0>();
+    node->set_next_edges(detail::collect_next_edges(grad_output, output));
+    if (node->needs_input_grad(0) || node->needs_input_grad(1)) node->output_ = SavedVariable(output, false);
+    if (node->needs_input_grad(1)) node->grad_output_ = SavedVariable(grad_output, false);
+  }
+  Tensor result = dispatch::sigmoid_backward(grad_output, output);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
 }
 
 // ---- softplus_double_backward: grad * d/dself of softplus' gradient factor (zero where beta * self > threshold).
@@ -354,6 +289,153 @@ const Tensor& ge_out(const Tensor& out, const Tensor& self, const Tensor& other)
   return dispatch::ge_out(out, self, other);
 }
 
+// ---- mean: Mean of all elements.
+Tensor mean(const Tensor& self) { return composite::mean(self); }
+
+// ---- mean.dim: Mean over the dimensions `dim`.
+Tensor mean(const Tensor& self, IntArrayRef dim, bool keepdim) { return composite::mean_dim(self, dim, keepdim); }
+
+// ---- prod_backward: The gradient of prod (all elements when dim is None), exact when self has zeros.
+Tensor prod_backward(const Tensor& grad, const Tensor& self, std::optional<int64_t> dim, bool keepdim) { return composite::prod_backward(grad, self, dim, keepdim); }
+
+// ---- minmax_backward: The gradient of amax/amin (result), split evenly among the elements equal to the extreme.
+Tensor minmax_backward(const Tensor& grad, const Tensor& self, const Tensor& result, IntArrayRef dim, bool keepdim) { return composite::minmax_backward(grad, self, result, dim, keepdim); }
+
+// ---- argmax: Index (int64) of the first largest element along `dim`, or in the flattened tensor when dim is None.
+Tensor argmax(const Tensor& self, std::optional<int64_t> dim, bool keepdim) {
+  return dispatch::argmax(self, dim, keepdim);
+}
+
+// ---- mm: Matrix product of two 2-D tensors (oneDNN for float32).
+Tensor mm(const Tensor& self, const Tensor& mat2) {
+  const bool record = detail::should_record("mm", self, mat2);
+  intrusive_ptr<generated::MmBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::MmBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self, mat2));
+    if (node->needs_input_grad(0)) node->mat2_ = SavedVariable(mat2, false);
+    node->self_sizes = self.sizes().vec();
+    node->self_strides = self.strides().vec();
+    node->mat2_sizes = mat2.sizes().vec();
+    node->mat2_strides = mat2.strides().vec();
+    if (node->needs_input_grad(1)) node->self_ = SavedVariable(self, false);
+  }
+  Tensor result = dispatch::mm(self, mat2);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+// ---- view: The same data with a new shape (one size may be -1); no copy.
+Tensor detail::view(const Tensor& self, IntArrayRef size) {
+  const bool record = detail::should_record("view", self);
+  intrusive_ptr<generated::ViewBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::ViewBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    node->self_sizes = self.sizes().vec();
+  }
+  Tensor result = dispatch::view(self, size);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+// ---- squeeze: Drops every size-1 dimension; no copy.
+Tensor squeeze(const Tensor& self) {
+  const bool record = detail::should_record("squeeze", self);
+  intrusive_ptr<generated::SqueezeBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::SqueezeBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    node->self_sizes = self.sizes().vec();
+  }
+  Tensor result = dispatch::squeeze(self);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+// ---- permute_backward: grad permuted by the inverse of `dims` (the gradient of permute).
+Tensor permute_backward(const Tensor& grad, IntArrayRef dims) { return composite::permute_backward(grad, dims); }
+
+// ---- cat: Concatenation along `dim` (dtypes promoted; 1-D empty tensors are skipped, as in PyTorch).
+Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) { return composite::cat(tensors, dim); }
+
+// ---- index_add: self with alpha * source's slices added at the (int64, 1-D) indices along `dim`, repeated indices accumulating.
+Tensor index_add(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& source, const Scalar& alpha) {
+  const bool record = detail::should_record("index_add", self, index, source);
+  intrusive_ptr<generated::IndexAddBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::IndexAddBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self, index, source));
+    node->alpha = alpha;
+    node->dim = dim;
+    if (node->needs_input_grad(2)) node->index_ = SavedVariable(index, false);
+  }
+  Tensor result = dispatch::index_add(self, dim, index, source, alpha);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+const Tensor& index_add_(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& source, const Scalar& alpha) {
+  const bool record = detail::should_record("index_add_", self, index, source);
+  detail::check_inplace("index_add_", self, record);
+  intrusive_ptr<generated::IndexAddBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::IndexAddBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self, index, source));
+    node->alpha = alpha;
+    node->dim = dim;
+    if (node->needs_input_grad(2)) node->index_ = SavedVariable(index, false);
+  }
+  dispatch::index_add_(self, dim, index, source, alpha);
+  if (record) {
+    detail::rebase_history(self, node);
+  }
+  return self;
+}
+
+// ---- triu: The upper triangle of the last two dims (elements with column - row >= diagonal), the rest zero.
+Tensor triu(const Tensor& self, int64_t diagonal) {
+  const bool record = detail::should_record("triu", self);
+  intrusive_ptr<generated::TriuBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::TriuBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    node->diagonal = diagonal;
+  }
+  Tensor result = dispatch::triu(self, diagonal);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+const Tensor& triu_(const Tensor& self, int64_t diagonal) {
+  const bool record = detail::should_record("triu_", self);
+  detail::check_inplace("triu_", self, record);
+  intrusive_ptr<generated::TriuBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::TriuBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    node->diagonal = diagonal;
+  }
+  dispatch::triu_(self, diagonal);
+  if (record) {
+    detail::rebase_history(self, node);
+  }
+  return self;
+}
+
+// ---- contiguous: self if it is contiguous, else clone().
+Tensor detail::contiguous(const Tensor& self) { return composite::contiguous(self); }
+
 // ---- _nll_pick_backward: Zeros of self_sizes with grad written at the picked classes (the gradient of _nll_pick).
 Tensor _nll_pick_backward(const Tensor& grad, const Tensor& target, IntArrayRef self_sizes, int64_t ignore_index) {
   const bool record = detail::should_record("_nll_pick_backward", grad, target);
@@ -406,87 +488,5 @@ Tensor convolution(const Tensor& input, const Tensor& weight, const std::optiona
 
 // ---- conv1d: 1-D convolution over input [N, C, L] (or unbatched [C, L]) with weight [C_out, C / groups, K].
 Tensor conv1d(const Tensor& input, const Tensor& weight, const std::optional<Tensor>& bias, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, int64_t groups) { return composite::conv1d(input, weight, bias, stride, padding, dilation, groups); }
-
-// ---- prod_backward: The gradient of prod (all elements when dim is None), exact when self has zeros.
-Tensor prod_backward(const Tensor& grad, const Tensor& self, std::optional<int64_t> dim, bool keepdim) { return composite::prod_backward(grad, self, dim, keepdim); }
-
-// ---- minmax_backward: The gradient of amax/amin (result), split evenly among the elements equal to the extreme.
-Tensor minmax_backward(const Tensor& grad, const Tensor& self, const Tensor& result, IntArrayRef dim, bool keepdim) { return composite::minmax_backward(grad, self, result, dim, keepdim); }
-
-// ---- argmax: Index (int64) of the first largest element along `dim`, or in the flattened tensor when dim is None.
-Tensor argmax(const Tensor& self, std::optional<int64_t> dim, bool keepdim) {
-  return dispatch::argmax(self, dim, keepdim);
-}
-
-// ---- index_add: self with alpha * source's slices added at the (int64, 1-D) indices along `dim`, repeated indices accumulating.
-Tensor index_add(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& source, const Scalar& alpha) {
-  const bool record = detail::should_record("index_add", self, index, source);
-  intrusive_ptr<generated::IndexAddBackward0> node;
-  if (record) {
-    node = make_intrusive<generated::IndexAddBackward0>();
-    node->set_next_edges(detail::collect_next_edges(self, index, source));
-    node->alpha = alpha;
-    node->dim = dim;
-    if (node->needs_input_grad(2)) node->index_ = SavedVariable(index, false);
-  }
-  Tensor result = dispatch::index_add(self, dim, index, source, alpha);
-  if (record) {
-    detail::set_history(result, node);
-  }
-  return result;
-}
-
-const Tensor& index_add_(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& source, const Scalar& alpha) {
-  const bool record = detail::should_record("index_add_", self, index, source);
-  detail::check_inplace("index_add_", self, record);
-  intrusive_ptr<generated::IndexAddBackward0> node;
-  if (record) {
-    node = make_intrusive<generated::IndexAddBackward0>();
-    node->set_next_edges(detail::collect_next_edges(self, index, source));
-    node->alpha = alpha;
-    node->dim = dim;
-    if (node->needs_input_grad(2)) node->index_ = SavedVariable(index, false);
-  }
-  dispatch::index_add_(self, dim, index, source, alpha);
-  if (record) {
-    detail::rebase_history(self, node);
-  }
-  return self;
-}
-
-// ---- cat: Concatenation along `dim` (dtypes promoted; 1-D empty tensors are skipped, as in PyTorch).
-Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) { return composite::cat(tensors, dim); }
-
-// ---- triu: The upper triangle of the last two dims (elements with column - row >= diagonal), the rest zero.
-Tensor triu(const Tensor& self, int64_t diagonal) {
-  const bool record = detail::should_record("triu", self);
-  intrusive_ptr<generated::TriuBackward0> node;
-  if (record) {
-    node = make_intrusive<generated::TriuBackward0>();
-    node->set_next_edges(detail::collect_next_edges(self));
-    node->diagonal = diagonal;
-  }
-  Tensor result = dispatch::triu(self, diagonal);
-  if (record) {
-    detail::set_history(result, node);
-  }
-  return result;
-}
-
-const Tensor& triu_(const Tensor& self, int64_t diagonal) {
-  const bool record = detail::should_record("triu_", self);
-  detail::check_inplace("triu_", self, record);
-  intrusive_ptr<generated::TriuBackward0> node;
-  if (record) {
-    node = make_intrusive<generated::TriuBackward0>();
-    node->set_next_edges(detail::collect_next_edges(self));
-    node->diagonal = diagonal;
-  }
-  dispatch::triu_(self, diagonal);
-  if (record) {
-    detail::rebase_history(self, node);
-  }
-  return self;
-}
 
 }  // namespace dg

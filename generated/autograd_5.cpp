@@ -126,6 +126,9 @@ const Tensor& pow_out(const Tensor& out, const Tensor& self, const Scalar& expon
 // ---- pow_backward: The gradient of self ** exponent; exactly zero when exponent is 0.
 Tensor pow_backward(const Tensor& grad, const Tensor& self, const Scalar& exponent) { return composite::pow_backward(grad, self, exponent); }
 
+// ---- maybe_multiply: self * other, or self itself when other is 1 (saves a multiply in formulas).
+Tensor maybe_multiply(const Tensor& self, const Scalar& other) { return composite::maybe_multiply(self, other); }
+
 // ---- exp: e ** self.
 Tensor exp(const Tensor& self) {
   const bool record = detail::should_record("exp", self);
@@ -161,169 +164,6 @@ const Tensor& exp_(const Tensor& self) {
 const Tensor& exp_out(const Tensor& out, const Tensor& self) {
   detail::check_out_no_grad("exp_out", detail::should_record("exp_out", out, self));
   return dispatch::exp_out(out, self);
-}
-
-// ---- tanh: Hyperbolic tangent.
-Tensor tanh(const Tensor& self) {
-  const bool record = detail::should_record("tanh", self);
-  intrusive_ptr<generated::TanhBackward0> node;
-  if (record) {
-    node = make_intrusive<generated::TanhBackward0>();
-    node->set_next_edges(detail::collect_next_edges(self));
-  }
-  Tensor result = dispatch::tanh(self);
-  if (record) {
-    detail::set_history(result, node);
-    if (node->needs_input_grad(0)) node->result_ = SavedVariable(result, true);
-  }
-  return result;
-}
-
-const Tensor& tanh_(const Tensor& self) {
-  const bool record = detail::should_record("tanh_", self);
-  detail::check_inplace("tanh_", self, record);
-  intrusive_ptr<generated::TanhBackward0> node;
-  if (record) {
-    node = make_intrusive<generated::TanhBackward0>();
-    node->set_next_edges(detail::collect_next_edges(self));
-  }
-  dispatch::tanh_(self);
-  if (record) {
-    detail::rebase_history(self, node);
-    if (node->needs_input_grad(0)) node->result_ = SavedVariable(self, true);
-  }
-  return self;
-}
-
-const Tensor& tanh_out(const Tensor& out, const Tensor& self) {
-  detail::check_out_no_grad("tanh_out", detail::should_record("tanh_out", out, self));
-  return dispatch::tanh_out(out, self);
-}
-
-// ---- threshold_backward: grad_output where self > threshold, else 0 (the gradient of relu/threshold).
-Tensor threshold_backward(const Tensor& grad_output, const Tensor& self, const Scalar& threshold) {
-  const bool record = detail::should_record("threshold_backward", grad_output, self);
-  intrusive_ptr<generated::ThresholdBackwardBackward0> node;
-  if (record) {
-    node = make_intrusive<generated::ThresholdBackwardBackward0>();
-    node->set_next_edges(detail::collect_next_edges(grad_output, self));
-    if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
-    node->threshold = threshold;
-  }
-  Tensor result = dispatch::threshold_backward(grad_output, self, threshold);
-  if (record) {
-    detail::set_history(result, node);
-  }
-  return result;
-}
-
-// ---- maybe_multiply: self * other, or self itself when other is 1 (saves a multiply in formulas).
-Tensor maybe_multiply(const Tensor& self, const Scalar& other) { return composite::maybe_multiply(self, other); }
-
-// ---- expand: Broadcasts size-1 dimensions to `size` (-1 keeps a size); no copy.
-Tensor detail::expand(const Tensor& self, IntArrayRef size) {
-  const bool record = detail::should_record("expand", self);
-  intrusive_ptr<generated::ExpandBackward0> node;
-  if (record) {
-    node = make_intrusive<generated::ExpandBackward0>();
-    node->set_next_edges(detail::collect_next_edges(self));
-    node->self_sizes = self.sizes().vec();
-  }
-  Tensor result = dispatch::expand(self, size);
-  if (record) {
-    detail::set_history(result, node);
-  }
-  return result;
-}
-
-// ---- squeeze.dim: Drops dimension `dim` if its size is 1; no copy.
-Tensor squeeze(const Tensor& self, int64_t dim) {
-  const bool record = detail::should_record("squeeze", self);
-  intrusive_ptr<generated::SqueezeBackward1> node;
-  if (record) {
-    node = make_intrusive<generated::SqueezeBackward1>();
-    node->set_next_edges(detail::collect_next_edges(self));
-    node->self_sizes = self.sizes().vec();
-  }
-  Tensor result = dispatch::squeeze(self, dim);
-  if (record) {
-    detail::set_history(result, node);
-  }
-  return result;
-}
-
-// ---- unsqueeze: Inserts a size-1 dimension at `dim`; no copy.
-Tensor unsqueeze(const Tensor& self, int64_t dim) {
-  const bool record = detail::should_record("unsqueeze", self);
-  intrusive_ptr<generated::UnsqueezeBackward0> node;
-  if (record) {
-    node = make_intrusive<generated::UnsqueezeBackward0>();
-    node->set_next_edges(detail::collect_next_edges(self));
-    node->dim = dim;
-  }
-  Tensor result = dispatch::unsqueeze(self, dim);
-  if (record) {
-    detail::set_history(result, node);
-  }
-  return result;
-}
-
-// ---- select.int: The slice at `index` along `dim`, without that dimension; no copy.
-Tensor select(const Tensor& self, int64_t dim, int64_t index) {
-  const bool record = detail::should_record("select", self);
-  intrusive_ptr<generated::SelectBackward0> node;
-  if (record) {
-    node = make_intrusive<generated::SelectBackward0>();
-    node->set_next_edges(detail::collect_next_edges(self));
-    node->dim = dim;
-    node->index = index;
-    node->self_sizes = self.sizes().vec();
-  }
-  Tensor result = dispatch::select(self, dim, index);
-  if (record) {
-    detail::set_history(result, node);
-  }
-  return result;
-}
-
-// ---- permute: Reorders the dimensions (dims is a permutation of 0..dim-1, negative allowed); no copy.
-Tensor permute(const Tensor& self, IntArrayRef dims) {
-  const bool record = detail::should_record("permute", self);
-  intrusive_ptr<generated::PermuteBackward0> node;
-  if (record) {
-    node = make_intrusive<generated::PermuteBackward0>();
-    node->set_next_edges(detail::collect_next_edges(self));
-    node->dims = dims.vec();
-  }
-  Tensor result = dispatch::permute(self, dims);
-  if (record) {
-    detail::set_history(result, node);
-  }
-  return result;
-}
-
-// ---- slice_backward: Zeros of input_sizes with grad_output written into the slice [start:end:step] along `dim`.
-Tensor slice_backward(const Tensor& grad_output, IntArrayRef input_sizes, int64_t dim, std::optional<int64_t> start, std::optional<int64_t> end, int64_t step) { return composite::slice_backward(grad_output, input_sizes, dim, start, end, step); }
-
-// ---- as_strided_backward_adjoint: The adjoint of as_strided_backward (its gradient): grad over the input geometry, read back as the view (size, stride).
-Tensor as_strided_backward_adjoint(const Tensor& grad, IntArrayRef input_sizes, IntArrayRef input_strides, int64_t input_storage_offset, IntArrayRef size, IntArrayRef stride, int64_t storage_offset) {
-  const bool record = detail::should_record("as_strided_backward_adjoint", grad);
-  intrusive_ptr<generated::AsStridedBackwardAdjointBackward0> node;
-  if (record) {
-    node = make_intrusive<generated::AsStridedBackwardAdjointBackward0>();
-    node->set_next_edges(detail::collect_next_edges(grad));
-    node->input_sizes = input_sizes.vec();
-    node->input_storage_offset = input_storage_offset;
-    node->input_strides = input_strides.vec();
-    node->size = size.vec();
-    node->storage_offset = storage_offset;
-    node->stride = stride.vec();
-  }
-  Tensor result = dispatch::as_strided_backward_adjoint(grad, input_sizes, input_strides, input_storage_offset, size, stride, storage_offset);
-  if (record) {
-    detail::set_history(result, node);
-  }
-  return result;
 }
 
 // ---- expm1: e ** self - 1, accurate for self near 0.
@@ -437,6 +277,43 @@ const Tensor& atan_out(const Tensor& out, const Tensor& self) {
   return dispatch::atan_out(out, self);
 }
 
+// ---- tanh: Hyperbolic tangent.
+Tensor tanh(const Tensor& self) {
+  const bool record = detail::should_record("tanh", self);
+  intrusive_ptr<generated::TanhBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::TanhBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+  }
+  Tensor result = dispatch::tanh(self);
+  if (record) {
+    detail::set_history(result, node);
+    if (node->needs_input_grad(0)) node->result_ = SavedVariable(result, true);
+  }
+  return result;
+}
+
+const Tensor& tanh_(const Tensor& self) {
+  const bool record = detail::should_record("tanh_", self);
+  detail::check_inplace("tanh_", self, record);
+  intrusive_ptr<generated::TanhBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::TanhBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+  }
+  dispatch::tanh_(self);
+  if (record) {
+    detail::rebase_history(self, node);
+    if (node->needs_input_grad(0)) node->result_ = SavedVariable(self, true);
+  }
+  return self;
+}
+
+const Tensor& tanh_out(const Tensor& out, const Tensor& self) {
+  detail::check_out_no_grad("tanh_out", detail::should_record("tanh_out", out, self));
+  return dispatch::tanh_out(out, self);
+}
+
 // ---- ceil: The smallest integer not less than self (integers unchanged; zero gradient).
 Tensor ceil(const Tensor& self) {
   const bool record = detail::should_record("ceil", self);
@@ -505,6 +382,23 @@ const Tensor& trunc_(const Tensor& self) {
 const Tensor& trunc_out(const Tensor& out, const Tensor& self) {
   detail::check_out_no_grad("trunc_out", detail::should_record("trunc_out", out, self));
   return dispatch::trunc_out(out, self);
+}
+
+// ---- threshold_backward: grad_output where self > threshold, else 0 (the gradient of relu/threshold).
+Tensor threshold_backward(const Tensor& grad_output, const Tensor& self, const Scalar& threshold) {
+  const bool record = detail::should_record("threshold_backward", grad_output, self);
+  intrusive_ptr<generated::ThresholdBackwardBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::ThresholdBackwardBackward0>();
+    node->set_next_edges(detail::collect_next_edges(grad_output, self));
+    if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
+    node->threshold = threshold;
+  }
+  Tensor result = dispatch::threshold_backward(grad_output, self, threshold);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
 }
 
 // ---- leaky_relu_backward: grad_output where self > 0, else negative_slope * grad_output (the gradient of leaky_relu).
@@ -649,6 +543,181 @@ const Tensor& logical_and_out(const Tensor& out, const Tensor& self, const Tenso
   return dispatch::logical_and_out(out, self, other);
 }
 
+// ---- amax: Maximum over `dim` (all dims when empty); the gradient is split evenly among ties.
+Tensor amax(const Tensor& self, IntArrayRef dim, bool keepdim) {
+  const bool record = detail::should_record("amax", self);
+  intrusive_ptr<generated::AmaxBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::AmaxBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    node->dim = dim.vec();
+    node->keepdim = keepdim;
+    if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
+  }
+  Tensor result = dispatch::amax(self, dim, keepdim);
+  if (record) {
+    detail::set_history(result, node);
+    if (node->needs_input_grad(0)) node->result_ = SavedVariable(result, true);
+  }
+  return result;
+}
+
+// ---- max: The largest element (a 0-dim tensor); ties share the gradient evenly.
+Tensor max(const Tensor& self) { return composite::max(self); }
+
+// ---- argmin: Index (int64) of the first smallest element along `dim`, or in the flattened tensor when dim is None.
+Tensor argmin(const Tensor& self, std::optional<int64_t> dim, bool keepdim) {
+  return dispatch::argmin(self, dim, keepdim);
+}
+
+// ---- logsumexp: log(sum(exp(self))) over `dim`, computed stably (shifted by the maximum).
+Tensor logsumexp(const Tensor& self, IntArrayRef dim, bool keepdim) { return composite::logsumexp(self, dim, keepdim); }
+
+// ---- dot: Inner product of two 1-D tensors of the same size.
+Tensor dot(const Tensor& self, const Tensor& tensor) { return composite::dot(self, tensor); }
+
+// ---- expand: Broadcasts size-1 dimensions to `size` (-1 keeps a size); no copy.
+Tensor detail::expand(const Tensor& self, IntArrayRef size) {
+  const bool record = detail::should_record("expand", self);
+  intrusive_ptr<generated::ExpandBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::ExpandBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    node->self_sizes = self.sizes().vec();
+  }
+  Tensor result = dispatch::expand(self, size);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+// ---- squeeze.dim: Drops dimension `dim` if its size is 1; no copy.
+Tensor squeeze(const Tensor& self, int64_t dim) {
+  const bool record = detail::should_record("squeeze", self);
+  intrusive_ptr<generated::SqueezeBackward1> node;
+  if (record) {
+    node = make_intrusive<generated::SqueezeBackward1>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    node->self_sizes = self.sizes().vec();
+  }
+  Tensor result = dispatch::squeeze(self, dim);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+// ---- unsqueeze: Inserts a size-1 dimension at `dim`; no copy.
+Tensor unsqueeze(const Tensor& self, int64_t dim) {
+  const bool record = detail::should_record("unsqueeze", self);
+  intrusive_ptr<generated::UnsqueezeBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::UnsqueezeBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    node->dim = dim;
+  }
+  Tensor result = dispatch::unsqueeze(self, dim);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+// ---- select.int: The slice at `index` along `dim`, without that dimension; no copy.
+Tensor select(const Tensor& self, int64_t dim, int64_t index) {
+  const bool record = detail::should_record("select", self);
+  intrusive_ptr<generated::SelectBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::SelectBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    node->dim = dim;
+    node->index = index;
+    node->self_sizes = self.sizes().vec();
+  }
+  Tensor result = dispatch::select(self, dim, index);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+// ---- permute: Reorders the dimensions (dims is a permutation of 0..dim-1, negative allowed); no copy.
+Tensor permute(const Tensor& self, IntArrayRef dims) {
+  const bool record = detail::should_record("permute", self);
+  intrusive_ptr<generated::PermuteBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::PermuteBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    node->dims = dims.vec();
+  }
+  Tensor result = dispatch::permute(self, dims);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+// ---- slice_backward: Zeros of input_sizes with grad_output written into the slice [start:end:step] along `dim`.
+Tensor slice_backward(const Tensor& grad_output, IntArrayRef input_sizes, int64_t dim, std::optional<int64_t> start, std::optional<int64_t> end, int64_t step) { return composite::slice_backward(grad_output, input_sizes, dim, start, end, step); }
+
+// ---- as_strided_backward_adjoint: The adjoint of as_strided_backward (its gradient): grad over the input geometry, read back as the view (size, stride).
+Tensor as_strided_backward_adjoint(const Tensor& grad, IntArrayRef input_sizes, IntArrayRef input_strides, int64_t input_storage_offset, IntArrayRef size, IntArrayRef stride, int64_t storage_offset) {
+  const bool record = detail::should_record("as_strided_backward_adjoint", grad);
+  intrusive_ptr<generated::AsStridedBackwardAdjointBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::AsStridedBackwardAdjointBackward0>();
+    node->set_next_edges(detail::collect_next_edges(grad));
+    node->input_sizes = input_sizes.vec();
+    node->input_storage_offset = input_storage_offset;
+    node->input_strides = input_strides.vec();
+    node->size = size.vec();
+    node->storage_offset = storage_offset;
+    node->stride = stride.vec();
+  }
+  Tensor result = dispatch::as_strided_backward_adjoint(grad, input_sizes, input_strides, input_storage_offset, size, stride, storage_offset);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+// ---- index_select: The slices of self at the (int64, 1-D) indices along `dim`.
+Tensor index_select(const Tensor& self, int64_t dim, const Tensor& index) {
+  const bool record = detail::should_record("index_select", self, index);
+  intrusive_ptr<generated::IndexSelectBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::IndexSelectBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self, index));
+    node->dim = dim;
+    if (node->needs_input_grad(0)) node->index_ = SavedVariable(index, false);
+    node->self_sizes = self.sizes().vec();
+  }
+  Tensor result = dispatch::index_select(self, dim, index);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+// ---- gather: out[i][j] = self[index[i][j]][j] (dim 0); index has self's number of dims.
+Tensor gather(const Tensor& self, int64_t dim, const Tensor& index, bool sparse_grad) {
+  const bool record = detail::should_record("gather", self, index);
+  intrusive_ptr<generated::GatherBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::GatherBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self, index));
+    node->dim = dim;
+    if (node->needs_input_grad(0)) node->index_ = SavedVariable(index, false);
+    node->self_sizes = self.sizes().vec();
+  }
+  Tensor result = dispatch::gather(self, dim, index, sparse_grad);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
 // ---- _nll_pick: self[n, target[n, d...], d...] (class dim 1), 0 where target == ignore_index: the class pick of nll_loss; targets out of range are an error.
 Tensor _nll_pick(const Tensor& self, const Tensor& target, int64_t ignore_index) {
   const bool record = detail::should_record("_nll_pick", self, target);
@@ -723,75 +792,6 @@ Tensor adaptive_avg_pool2d_backward(const Tensor& grad_output, const Tensor& sel
     node->grad_output_sizes = grad_output.sizes().vec();
   }
   Tensor result = dispatch::adaptive_avg_pool2d_backward(grad_output, self);
-  if (record) {
-    detail::set_history(result, node);
-  }
-  return result;
-}
-
-// ---- amax: Maximum over `dim` (all dims when empty); the gradient is split evenly among ties.
-Tensor amax(const Tensor& self, IntArrayRef dim, bool keepdim) {
-  const bool record = detail::should_record("amax", self);
-  intrusive_ptr<generated::AmaxBackward0> node;
-  if (record) {
-    node = make_intrusive<generated::AmaxBackward0>();
-    node->set_next_edges(detail::collect_next_edges(self));
-    node->dim = dim.vec();
-    node->keepdim = keepdim;
-    if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
-  }
-  Tensor result = dispatch::amax(self, dim, keepdim);
-  if (record) {
-    detail::set_history(result, node);
-    if (node->needs_input_grad(0)) node->result_ = SavedVariable(result, true);
-  }
-  return result;
-}
-
-// ---- max: The largest element (a 0-dim tensor); ties share the gradient evenly.
-Tensor max(const Tensor& self) { return composite::max(self); }
-
-// ---- argmin: Index (int64) of the first smallest element along `dim`, or in the flattened tensor when dim is None.
-Tensor argmin(const Tensor& self, std::optional<int64_t> dim, bool keepdim) {
-  return dispatch::argmin(self, dim, keepdim);
-}
-
-// ---- logsumexp: log(sum(exp(self))) over `dim`, computed stably (shifted by the maximum).
-Tensor logsumexp(const Tensor& self, IntArrayRef dim, bool keepdim) { return composite::logsumexp(self, dim, keepdim); }
-
-// ---- dot: Inner product of two 1-D tensors of the same size.
-Tensor dot(const Tensor& self, const Tensor& tensor) { return composite::dot(self, tensor); }
-
-// ---- index_select: The slices of self at the (int64, 1-D) indices along `dim`.
-Tensor index_select(const Tensor& self, int64_t dim, const Tensor& index) {
-  const bool record = detail::should_record("index_select", self, index);
-  intrusive_ptr<generated::IndexSelectBackward0> node;
-  if (record) {
-    node = make_intrusive<generated::IndexSelectBackward0>();
-    node->set_next_edges(detail::collect_next_edges(self, index));
-    node->dim = dim;
-    if (node->needs_input_grad(0)) node->index_ = SavedVariable(index, false);
-    node->self_sizes = self.sizes().vec();
-  }
-  Tensor result = dispatch::index_select(self, dim, index);
-  if (record) {
-    detail::set_history(result, node);
-  }
-  return result;
-}
-
-// ---- gather: out[i][j] = self[index[i][j]][j] (dim 0); index has self's number of dims.
-Tensor gather(const Tensor& self, int64_t dim, const Tensor& index, bool sparse_grad) {
-  const bool record = detail::should_record("gather", self, index);
-  intrusive_ptr<generated::GatherBackward0> node;
-  if (record) {
-    node = make_intrusive<generated::GatherBackward0>();
-    node->set_next_edges(detail::collect_next_edges(self, index));
-    node->dim = dim;
-    if (node->needs_input_grad(0)) node->index_ = SavedVariable(index, false);
-    node->self_sizes = self.sizes().vec();
-  }
-  Tensor result = dispatch::gather(self, dim, index, sparse_grad);
   if (record) {
     detail::set_history(result, node);
   }

@@ -110,49 +110,41 @@ struct LogBackward0 final : public Node {
   SavedVariable self_;
 };
 
-// derivatives.yaml: sin
-struct SinBackward0 final : public Node {
-  std::string name() const override { return "SinBackward0"; }
+// derivatives.yaml: expm1
+struct Expm1Backward0 final : public Node {
+  std::string name() const override { return "Expm1Backward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  SavedVariable result_;
+};
+
+// derivatives.yaml: log1p
+struct Log1pBackward0 final : public Node {
+  std::string name() const override { return "Log1pBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
   SavedVariable self_;
 };
 
-// derivatives.yaml: cos
-struct CosBackward0 final : public Node {
-  std::string name() const override { return "CosBackward0"; }
+// derivatives.yaml: log2
+struct Log2Backward0 final : public Node {
+  std::string name() const override { return "Log2Backward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
   SavedVariable self_;
-};
-
-// derivatives.yaml: tanh
-struct TanhBackward0 final : public Node {
-  std::string name() const override { return "TanhBackward0"; }
-  variable_list apply(variable_list&& grads) override;
-  void release_saved() override;
-  SavedVariable result_;
-};
-
-// derivatives.yaml: sigmoid
-struct SigmoidBackward0 final : public Node {
-  std::string name() const override { return "SigmoidBackward0"; }
-  variable_list apply(variable_list&& grads) override;
-  void release_saved() override;
-  SavedVariable result_;
-};
-
-// derivatives.yaml: relu
-struct ReluBackward0 final : public Node {
-  std::string name() const override { return "ReluBackward0"; }
-  variable_list apply(variable_list&& grads) override;
-  void release_saved() override;
-  SavedVariable result_;
 };
 
 // derivatives.yaml: sqrt
 struct SqrtBackward0 final : public Node {
   std::string name() const override { return "SqrtBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  SavedVariable result_;
+};
+
+// derivatives.yaml: rsqrt
+struct RsqrtBackward0 final : public Node {
+  std::string name() const override { return "RsqrtBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
   SavedVariable result_;
@@ -180,22 +172,20 @@ struct ReciprocalBackward0 final : public Node {
   SavedVariable result_;
 };
 
-// derivatives.yaml: tanh_backward
-struct TanhBackwardBackward0 final : public Node {
-  std::string name() const override { return "TanhBackwardBackward0"; }
+// derivatives.yaml: square
+struct SquareBackward0 final : public Node {
+  std::string name() const override { return "SquareBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
-  SavedVariable output_;
-  SavedVariable grad_output_;
+  SavedVariable self_;
 };
 
-// derivatives.yaml: sigmoid_backward
-struct SigmoidBackwardBackward0 final : public Node {
-  std::string name() const override { return "SigmoidBackwardBackward0"; }
+// derivatives.yaml: sin
+struct SinBackward0 final : public Node {
+  std::string name() const override { return "SinBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
-  SavedVariable output_;
-  SavedVariable grad_output_;
+  SavedVariable self_;
 };
 
 // derivatives.yaml: sin_backward
@@ -207,6 +197,14 @@ struct SinBackwardBackward0 final : public Node {
   SavedVariable grad_output_;
 };
 
+// derivatives.yaml: cos
+struct CosBackward0 final : public Node {
+  std::string name() const override { return "CosBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  SavedVariable self_;
+};
+
 // derivatives.yaml: cos_backward
 struct CosBackwardBackward0 final : public Node {
   std::string name() const override { return "CosBackwardBackward0"; }
@@ -214,242 +212,6 @@ struct CosBackwardBackward0 final : public Node {
   void release_saved() override;
   SavedVariable self_;
   SavedVariable grad_output_;
-};
-
-// derivatives.yaml: threshold_backward
-struct ThresholdBackwardBackward0 final : public Node {
-  std::string name() const override { return "ThresholdBackwardBackward0"; }
-  variable_list apply(variable_list&& grads) override;
-  void release_saved() override;
-  SavedVariable self_;
-  Scalar threshold{};
-};
-
-// derivatives.yaml: sum
-struct SumBackward0 final : public Node {
-  std::string name() const override { return "SumBackward0"; }
-  variable_list apply(variable_list&& grads) override;
-  std::vector<int64_t> self_sizes{};
-};
-
-// derivatives.yaml: sum.dim_IntList
-struct SumBackward1 final : public Node {
-  std::string name() const override { return "SumBackward1"; }
-  variable_list apply(variable_list&& grads) override;
-  std::vector<int64_t> dim{};
-  bool keepdim{};
-  std::vector<int64_t> self_sizes{};
-};
-
-// derivatives.yaml: mm
-struct MmBackward0 final : public Node {
-  std::string name() const override { return "MmBackward0"; }
-  variable_list apply(variable_list&& grads) override;
-  void release_saved() override;
-  SavedVariable mat2_;
-  std::vector<int64_t> self_sizes{};
-  std::vector<int64_t> self_strides{};
-  std::vector<int64_t> mat2_sizes{};
-  std::vector<int64_t> mat2_strides{};
-  SavedVariable self_;
-};
-
-// derivatives.yaml: bmm
-struct BmmBackward0 final : public Node {
-  std::string name() const override { return "BmmBackward0"; }
-  variable_list apply(variable_list&& grads) override;
-  void release_saved() override;
-  SavedVariable mat2_;
-  SavedVariable self_;
-};
-
-// derivatives.yaml: view
-struct ViewBackward0 final : public Node {
-  std::string name() const override { return "ViewBackward0"; }
-  variable_list apply(variable_list&& grads) override;
-  std::vector<int64_t> self_sizes{};
-};
-
-// derivatives.yaml: expand
-struct ExpandBackward0 final : public Node {
-  std::string name() const override { return "ExpandBackward0"; }
-  variable_list apply(variable_list&& grads) override;
-  std::vector<int64_t> self_sizes{};
-};
-
-// derivatives.yaml: transpose.int
-struct TransposeBackward0 final : public Node {
-  std::string name() const override { return "TransposeBackward0"; }
-  variable_list apply(variable_list&& grads) override;
-  int64_t dim0{};
-  int64_t dim1{};
-};
-
-// derivatives.yaml: squeeze
-struct SqueezeBackward0 final : public Node {
-  std::string name() const override { return "SqueezeBackward0"; }
-  variable_list apply(variable_list&& grads) override;
-  std::vector<int64_t> self_sizes{};
-};
-
-// derivatives.yaml: squeeze.dim
-struct SqueezeBackward1 final : public Node {
-  std::string name() const override { return "SqueezeBackward1"; }
-  variable_list apply(variable_list&& grads) override;
-  std::vector<int64_t> self_sizes{};
-};
-
-// derivatives.yaml: unsqueeze
-struct UnsqueezeBackward0 final : public Node {
-  std::string name() const override { return "UnsqueezeBackward0"; }
-  variable_list apply(variable_list&& grads) override;
-  int64_t dim{};
-};
-
-// derivatives.yaml: select.int
-struct SelectBackward0 final : public Node {
-  std::string name() const override { return "SelectBackward0"; }
-  variable_list apply(variable_list&& grads) override;
-  int64_t dim{};
-  int64_t index{};
-  std::vector<int64_t> self_sizes{};
-};
-
-// derivatives.yaml: select_backward
-struct SelectBackwardBackward0 final : public Node {
-  std::string name() const override { return "SelectBackwardBackward0"; }
-  variable_list apply(variable_list&& grads) override;
-  int64_t dim{};
-  int64_t index{};
-};
-
-// derivatives.yaml: clone
-struct CloneBackward0 final : public Node {
-  std::string name() const override { return "CloneBackward0"; }
-  variable_list apply(variable_list&& grads) override;
-};
-
-// derivatives.yaml: zero_
-struct ZeroBackward0 final : public Node {
-  std::string name() const override { return "ZeroBackward0"; }
-  variable_list apply(variable_list&& grads) override;
-};
-
-// derivatives.yaml: fill_.Scalar
-struct FillBackward0 final : public Node {
-  std::string name() const override { return "FillBackward0"; }
-  variable_list apply(variable_list&& grads) override;
-};
-
-// derivatives.yaml: copy_
-struct CopyBackward0 final : public Node {
-  std::string name() const override { return "CopyBackward0"; }
-  variable_list apply(variable_list&& grads) override;
-  Device src_device{};
-};
-
-// derivatives.yaml: sinh
-struct SinhBackward0 final : public Node {
-  std::string name() const override { return "SinhBackward0"; }
-  variable_list apply(variable_list&& grads) override;
-  void release_saved() override;
-  SavedVariable self_;
-};
-
-// derivatives.yaml: permute
-struct PermuteBackward0 final : public Node {
-  std::string name() const override { return "PermuteBackward0"; }
-  variable_list apply(variable_list&& grads) override;
-  std::vector<int64_t> dims{};
-};
-
-// derivatives.yaml: slice.Tensor
-struct SliceBackward0 final : public Node {
-  std::string name() const override { return "SliceBackward0"; }
-  variable_list apply(variable_list&& grads) override;
-  int64_t dim{};
-  std::optional<int64_t> end{};
-  std::vector<int64_t> self_sizes{};
-  std::optional<int64_t> start{};
-  int64_t step{};
-};
-
-// derivatives.yaml: diagonal
-struct DiagonalBackward0 final : public Node {
-  std::string name() const override { return "DiagonalBackward0"; }
-  variable_list apply(variable_list&& grads) override;
-  int64_t dim1{};
-  int64_t dim2{};
-  int64_t offset{};
-  std::vector<int64_t> self_sizes{};
-};
-
-// derivatives.yaml: as_strided
-struct AsStridedBackward0 final : public Node {
-  std::string name() const override { return "AsStridedBackward0"; }
-  variable_list apply(variable_list&& grads) override;
-  std::vector<int64_t> self_sizes{};
-  int64_t self_storage_offset{};
-  std::vector<int64_t> self_strides{};
-  std::vector<int64_t> size{};
-  std::optional<int64_t> storage_offset{};
-  std::vector<int64_t> stride{};
-};
-
-// derivatives.yaml: as_strided_backward
-struct AsStridedBackwardBackward0 final : public Node {
-  std::string name() const override { return "AsStridedBackwardBackward0"; }
-  variable_list apply(variable_list&& grads) override;
-  std::vector<int64_t> input_sizes{};
-  int64_t input_storage_offset{};
-  std::vector<int64_t> input_strides{};
-  std::vector<int64_t> size{};
-  int64_t storage_offset{};
-  std::vector<int64_t> stride{};
-};
-
-// derivatives.yaml: as_strided_backward_adjoint
-struct AsStridedBackwardAdjointBackward0 final : public Node {
-  std::string name() const override { return "AsStridedBackwardAdjointBackward0"; }
-  variable_list apply(variable_list&& grads) override;
-  std::vector<int64_t> input_sizes{};
-  int64_t input_storage_offset{};
-  std::vector<int64_t> input_strides{};
-  std::vector<int64_t> size{};
-  int64_t storage_offset{};
-  std::vector<int64_t> stride{};
-};
-
-// derivatives.yaml: expm1
-struct Expm1Backward0 final : public Node {
-  std::string name() const override { return "Expm1Backward0"; }
-  variable_list apply(variable_list&& grads) override;
-  void release_saved() override;
-  SavedVariable result_;
-};
-
-// derivatives.yaml: log1p
-struct Log1pBackward0 final : public Node {
-  std::string name() const override { return "Log1pBackward0"; }
-  variable_list apply(variable_list&& grads) override;
-  void release_saved() override;
-  SavedVariable self_;
-};
-
-// derivatives.yaml: log2
-struct Log2Backward0 final : public Node {
-  std::string name() const override { return "Log2Backward0"; }
-  variable_list apply(variable_list&& grads) override;
-  void release_saved() override;
-  SavedVariable self_;
-};
-
-// derivatives.yaml: rsqrt
-struct RsqrtBackward0 final : public Node {
-  std::string name() const override { return "RsqrtBackward0"; }
-  variable_list apply(variable_list&& grads) override;
-  void release_saved() override;
-  SavedVariable result_;
 };
 
 // derivatives.yaml: tan
@@ -484,6 +246,14 @@ struct AtanBackward0 final : public Node {
   SavedVariable self_;
 };
 
+// derivatives.yaml: sinh
+struct SinhBackward0 final : public Node {
+  std::string name() const override { return "SinhBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  SavedVariable self_;
+};
+
 // derivatives.yaml: cosh
 struct CoshBackward0 final : public Node {
   std::string name() const override { return "CoshBackward0"; }
@@ -492,12 +262,21 @@ struct CoshBackward0 final : public Node {
   SavedVariable self_;
 };
 
-// derivatives.yaml: square
-struct SquareBackward0 final : public Node {
-  std::string name() const override { return "SquareBackward0"; }
+// derivatives.yaml: tanh
+struct TanhBackward0 final : public Node {
+  std::string name() const override { return "TanhBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
-  SavedVariable self_;
+  SavedVariable result_;
+};
+
+// derivatives.yaml: tanh_backward
+struct TanhBackwardBackward0 final : public Node {
+  std::string name() const override { return "TanhBackwardBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  SavedVariable output_;
+  SavedVariable grad_output_;
 };
 
 // derivatives.yaml: erf
@@ -530,6 +309,48 @@ struct RoundBackward0 final : public Node {
 struct TruncBackward0 final : public Node {
   std::string name() const override { return "TruncBackward0"; }
   variable_list apply(variable_list&& grads) override;
+};
+
+// derivatives.yaml: relu
+struct ReluBackward0 final : public Node {
+  std::string name() const override { return "ReluBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  SavedVariable result_;
+};
+
+// derivatives.yaml: threshold_backward
+struct ThresholdBackwardBackward0 final : public Node {
+  std::string name() const override { return "ThresholdBackwardBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  SavedVariable self_;
+  Scalar threshold{};
+};
+
+// derivatives.yaml: sigmoid
+struct SigmoidBackward0 final : public Node {
+  std::string name() const override { return "SigmoidBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  SavedVariable result_;
+};
+
+// derivatives.yaml: sigmoid_backward
+struct SigmoidBackwardBackward0 final : public Node {
+  std::string name() const override { return "SigmoidBackwardBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  SavedVariable output_;
+  SavedVariable grad_output_;
+};
+
+// derivatives.yaml: log_sigmoid
+struct LogSigmoidBackward0 final : public Node {
+  std::string name() const override { return "LogSigmoidBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  SavedVariable self_;
 };
 
 // derivatives.yaml: leaky_relu
@@ -710,6 +531,317 @@ struct WhereBackward0 final : public Node {
   SavedVariable condition_;
 };
 
+// derivatives.yaml: sum
+struct SumBackward0 final : public Node {
+  std::string name() const override { return "SumBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  std::vector<int64_t> self_sizes{};
+};
+
+// derivatives.yaml: sum.dim_IntList
+struct SumBackward1 final : public Node {
+  std::string name() const override { return "SumBackward1"; }
+  variable_list apply(variable_list&& grads) override;
+  std::vector<int64_t> dim{};
+  bool keepdim{};
+  std::vector<int64_t> self_sizes{};
+};
+
+// derivatives.yaml: prod
+struct ProdBackward0 final : public Node {
+  std::string name() const override { return "ProdBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  SavedVariable self_;
+};
+
+// derivatives.yaml: prod.dim_int
+struct ProdBackward1 final : public Node {
+  std::string name() const override { return "ProdBackward1"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  int64_t dim{};
+  bool keepdim{};
+  SavedVariable self_;
+};
+
+// derivatives.yaml: amax
+struct AmaxBackward0 final : public Node {
+  std::string name() const override { return "AmaxBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  std::vector<int64_t> dim{};
+  bool keepdim{};
+  SavedVariable result_;
+  SavedVariable self_;
+};
+
+// derivatives.yaml: amin
+struct AminBackward0 final : public Node {
+  std::string name() const override { return "AminBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  std::vector<int64_t> dim{};
+  bool keepdim{};
+  SavedVariable result_;
+  SavedVariable self_;
+};
+
+// derivatives.yaml: cumsum
+struct CumsumBackward0 final : public Node {
+  std::string name() const override { return "CumsumBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  int64_t dim{};
+};
+
+// derivatives.yaml: mm
+struct MmBackward0 final : public Node {
+  std::string name() const override { return "MmBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  SavedVariable mat2_;
+  std::vector<int64_t> self_sizes{};
+  std::vector<int64_t> self_strides{};
+  std::vector<int64_t> mat2_sizes{};
+  std::vector<int64_t> mat2_strides{};
+  SavedVariable self_;
+};
+
+// derivatives.yaml: bmm
+struct BmmBackward0 final : public Node {
+  std::string name() const override { return "BmmBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  SavedVariable mat2_;
+  SavedVariable self_;
+};
+
+// derivatives.yaml: view
+struct ViewBackward0 final : public Node {
+  std::string name() const override { return "ViewBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  std::vector<int64_t> self_sizes{};
+};
+
+// derivatives.yaml: expand
+struct ExpandBackward0 final : public Node {
+  std::string name() const override { return "ExpandBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  std::vector<int64_t> self_sizes{};
+};
+
+// derivatives.yaml: transpose.int
+struct TransposeBackward0 final : public Node {
+  std::string name() const override { return "TransposeBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  int64_t dim0{};
+  int64_t dim1{};
+};
+
+// derivatives.yaml: squeeze
+struct SqueezeBackward0 final : public Node {
+  std::string name() const override { return "SqueezeBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  std::vector<int64_t> self_sizes{};
+};
+
+// derivatives.yaml: squeeze.dim
+struct SqueezeBackward1 final : public Node {
+  std::string name() const override { return "SqueezeBackward1"; }
+  variable_list apply(variable_list&& grads) override;
+  std::vector<int64_t> self_sizes{};
+};
+
+// derivatives.yaml: unsqueeze
+struct UnsqueezeBackward0 final : public Node {
+  std::string name() const override { return "UnsqueezeBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  int64_t dim{};
+};
+
+// derivatives.yaml: select.int
+struct SelectBackward0 final : public Node {
+  std::string name() const override { return "SelectBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  int64_t dim{};
+  int64_t index{};
+  std::vector<int64_t> self_sizes{};
+};
+
+// derivatives.yaml: select_backward
+struct SelectBackwardBackward0 final : public Node {
+  std::string name() const override { return "SelectBackwardBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  int64_t dim{};
+  int64_t index{};
+};
+
+// derivatives.yaml: permute
+struct PermuteBackward0 final : public Node {
+  std::string name() const override { return "PermuteBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  std::vector<int64_t> dims{};
+};
+
+// derivatives.yaml: slice.Tensor
+struct SliceBackward0 final : public Node {
+  std::string name() const override { return "SliceBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  int64_t dim{};
+  std::optional<int64_t> end{};
+  std::vector<int64_t> self_sizes{};
+  std::optional<int64_t> start{};
+  int64_t step{};
+};
+
+// derivatives.yaml: diagonal
+struct DiagonalBackward0 final : public Node {
+  std::string name() const override { return "DiagonalBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  int64_t dim1{};
+  int64_t dim2{};
+  int64_t offset{};
+  std::vector<int64_t> self_sizes{};
+};
+
+// derivatives.yaml: as_strided
+struct AsStridedBackward0 final : public Node {
+  std::string name() const override { return "AsStridedBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  std::vector<int64_t> self_sizes{};
+  int64_t self_storage_offset{};
+  std::vector<int64_t> self_strides{};
+  std::vector<int64_t> size{};
+  std::optional<int64_t> storage_offset{};
+  std::vector<int64_t> stride{};
+};
+
+// derivatives.yaml: as_strided_backward
+struct AsStridedBackwardBackward0 final : public Node {
+  std::string name() const override { return "AsStridedBackwardBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  std::vector<int64_t> input_sizes{};
+  int64_t input_storage_offset{};
+  std::vector<int64_t> input_strides{};
+  std::vector<int64_t> size{};
+  int64_t storage_offset{};
+  std::vector<int64_t> stride{};
+};
+
+// derivatives.yaml: as_strided_backward_adjoint
+struct AsStridedBackwardAdjointBackward0 final : public Node {
+  std::string name() const override { return "AsStridedBackwardAdjointBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  std::vector<int64_t> input_sizes{};
+  int64_t input_storage_offset{};
+  std::vector<int64_t> input_strides{};
+  std::vector<int64_t> size{};
+  int64_t storage_offset{};
+  std::vector<int64_t> stride{};
+};
+
+// derivatives.yaml: index_select
+struct IndexSelectBackward0 final : public Node {
+  std::string name() const override { return "IndexSelectBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  int64_t dim{};
+  SavedVariable index_;
+  std::vector<int64_t> self_sizes{};
+};
+
+// derivatives.yaml: gather
+struct GatherBackward0 final : public Node {
+  std::string name() const override { return "GatherBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  int64_t dim{};
+  SavedVariable index_;
+  std::vector<int64_t> self_sizes{};
+};
+
+// derivatives.yaml: scatter_add
+struct ScatterAddBackward0 final : public Node {
+  std::string name() const override { return "ScatterAddBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  int64_t dim{};
+  SavedVariable index_;
+  std::vector<int64_t> src_sizes{};
+};
+
+// derivatives.yaml: index_add
+struct IndexAddBackward0 final : public Node {
+  std::string name() const override { return "IndexAddBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  Scalar alpha{};
+  int64_t dim{};
+  SavedVariable index_;
+};
+
+// derivatives.yaml: masked_fill.Scalar
+struct MaskedFillBackward0 final : public Node {
+  std::string name() const override { return "MaskedFillBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  SavedVariable mask_;
+};
+
+// derivatives.yaml: masked_fill.Tensor
+struct MaskedFillBackward1 final : public Node {
+  std::string name() const override { return "MaskedFillBackward1"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  SavedVariable mask_;
+};
+
+// derivatives.yaml: flip
+struct FlipBackward0 final : public Node {
+  std::string name() const override { return "FlipBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  std::vector<int64_t> dims{};
+};
+
+// derivatives.yaml: tril
+struct TrilBackward0 final : public Node {
+  std::string name() const override { return "TrilBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  int64_t diagonal{};
+};
+
+// derivatives.yaml: triu
+struct TriuBackward0 final : public Node {
+  std::string name() const override { return "TriuBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  int64_t diagonal{};
+};
+
+// derivatives.yaml: clone
+struct CloneBackward0 final : public Node {
+  std::string name() const override { return "CloneBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+};
+
+// derivatives.yaml: zero_
+struct ZeroBackward0 final : public Node {
+  std::string name() const override { return "ZeroBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+};
+
+// derivatives.yaml: fill_.Scalar
+struct FillBackward0 final : public Node {
+  std::string name() const override { return "FillBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+};
+
+// derivatives.yaml: copy_
+struct CopyBackward0 final : public Node {
+  std::string name() const override { return "CopyBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  Device src_device{};
+};
+
 // derivatives.yaml: softmax.int
 struct SoftmaxBackward0 final : public Node {
   std::string name() const override { return "SoftmaxBackward0"; }
@@ -746,14 +878,6 @@ struct LogSoftmaxBackwardDataBackward0 final : public Node {
   int64_t dim{};
   SavedVariable output_;
   SavedVariable grad_output_;
-};
-
-// derivatives.yaml: log_sigmoid
-struct LogSigmoidBackward0 final : public Node {
-  std::string name() const override { return "LogSigmoidBackward0"; }
-  variable_list apply(variable_list&& grads) override;
-  void release_saved() override;
-  SavedVariable self_;
 };
 
 // derivatives.yaml: _nll_pick
@@ -938,130 +1062,6 @@ struct AdaptiveAvgPool2dBackwardBackward0 final : public Node {
   std::vector<int64_t> grad_output_sizes{};
 };
 
-// derivatives.yaml: prod
-struct ProdBackward0 final : public Node {
-  std::string name() const override { return "ProdBackward0"; }
-  variable_list apply(variable_list&& grads) override;
-  void release_saved() override;
-  SavedVariable self_;
-};
-
-// derivatives.yaml: prod.dim_int
-struct ProdBackward1 final : public Node {
-  std::string name() const override { return "ProdBackward1"; }
-  variable_list apply(variable_list&& grads) override;
-  void release_saved() override;
-  int64_t dim{};
-  bool keepdim{};
-  SavedVariable self_;
-};
-
-// derivatives.yaml: amax
-struct AmaxBackward0 final : public Node {
-  std::string name() const override { return "AmaxBackward0"; }
-  variable_list apply(variable_list&& grads) override;
-  void release_saved() override;
-  std::vector<int64_t> dim{};
-  bool keepdim{};
-  SavedVariable result_;
-  SavedVariable self_;
-};
-
-// derivatives.yaml: amin
-struct AminBackward0 final : public Node {
-  std::string name() const override { return "AminBackward0"; }
-  variable_list apply(variable_list&& grads) override;
-  void release_saved() override;
-  std::vector<int64_t> dim{};
-  bool keepdim{};
-  SavedVariable result_;
-  SavedVariable self_;
-};
-
-// derivatives.yaml: cumsum
-struct CumsumBackward0 final : public Node {
-  std::string name() const override { return "CumsumBackward0"; }
-  variable_list apply(variable_list&& grads) override;
-  int64_t dim{};
-};
-
-// derivatives.yaml: index_select
-struct IndexSelectBackward0 final : public Node {
-  std::string name() const override { return "IndexSelectBackward0"; }
-  variable_list apply(variable_list&& grads) override;
-  void release_saved() override;
-  int64_t dim{};
-  SavedVariable index_;
-  std::vector<int64_t> self_sizes{};
-};
-
-// derivatives.yaml: gather
-struct GatherBackward0 final : public Node {
-  std::string name() const override { return "GatherBackward0"; }
-  variable_list apply(variable_list&& grads) override;
-  void release_saved() override;
-  int64_t dim{};
-  SavedVariable index_;
-  std::vector<int64_t> self_sizes{};
-};
-
-// derivatives.yaml: scatter_add
-struct ScatterAddBackward0 final : public Node {
-  std::string name() const override { return "ScatterAddBackward0"; }
-  variable_list apply(variable_list&& grads) override;
-  void release_saved() override;
-  int64_t dim{};
-  SavedVariable index_;
-  std::vector<int64_t> src_sizes{};
-};
-
-// derivatives.yaml: index_add
-struct IndexAddBackward0 final : public Node {
-  std::string name() const override { return "IndexAddBackward0"; }
-  variable_list apply(variable_list&& grads) override;
-  void release_saved() override;
-  Scalar alpha{};
-  int64_t dim{};
-  SavedVariable index_;
-};
-
-// derivatives.yaml: masked_fill.Scalar
-struct MaskedFillBackward0 final : public Node {
-  std::string name() const override { return "MaskedFillBackward0"; }
-  variable_list apply(variable_list&& grads) override;
-  void release_saved() override;
-  SavedVariable mask_;
-};
-
-// derivatives.yaml: masked_fill.Tensor
-struct MaskedFillBackward1 final : public Node {
-  std::string name() const override { return "MaskedFillBackward1"; }
-  variable_list apply(variable_list&& grads) override;
-  void release_saved() override;
-  SavedVariable mask_;
-};
-
-// derivatives.yaml: flip
-struct FlipBackward0 final : public Node {
-  std::string name() const override { return "FlipBackward0"; }
-  variable_list apply(variable_list&& grads) override;
-  std::vector<int64_t> dims{};
-};
-
-// derivatives.yaml: tril
-struct TrilBackward0 final : public Node {
-  std::string name() const override { return "TrilBackward0"; }
-  variable_list apply(variable_list&& grads) override;
-  int64_t diagonal{};
-};
-
-// derivatives.yaml: triu
-struct TriuBackward0 final : public Node {
-  std::string name() const override { return "TriuBackward0"; }
-  variable_list apply(variable_list&& grads) override;
-  int64_t diagonal{};
-};
-
 // Forward-mode (JVP) formulas, derivatives.yaml `forward:`: the output's
 // tangent from the inputs' values and tangents (`<input>_t`) and the result.
 // Compiled so that a formula naming a missing function fails the build;
@@ -1080,57 +1080,36 @@ Tensor pow_Tensor_Scalar(const Tensor& self, const Scalar& exponent, const Tenso
 Tensor neg(const Tensor& self, const Tensor& self_t, const Tensor& result);  // neg
 Tensor exp(const Tensor& self, const Tensor& self_t, const Tensor& result);  // exp
 Tensor log(const Tensor& self, const Tensor& self_t, const Tensor& result);  // log
-Tensor sin(const Tensor& self, const Tensor& self_t, const Tensor& result);  // sin
-Tensor cos(const Tensor& self, const Tensor& self_t, const Tensor& result);  // cos
-Tensor tanh(const Tensor& self, const Tensor& self_t, const Tensor& result);  // tanh
-Tensor sigmoid(const Tensor& self, const Tensor& self_t, const Tensor& result);  // sigmoid
-Tensor relu(const Tensor& self, const Tensor& self_t, const Tensor& result);  // relu
-Tensor sqrt(const Tensor& self, const Tensor& self_t, const Tensor& result);  // sqrt
-Tensor abs(const Tensor& self, const Tensor& self_t, const Tensor& result);  // abs
-Tensor sign(const Tensor& self, const Tensor& self_t, const Tensor& result);  // sign
-Tensor reciprocal(const Tensor& self, const Tensor& self_t, const Tensor& result);  // reciprocal
-Tensor tanh_backward(const Tensor& grad_output, const Tensor& output, const Tensor& grad_output_t, const Tensor& output_t, const Tensor& result);  // tanh_backward
-Tensor sigmoid_backward(const Tensor& grad_output, const Tensor& output, const Tensor& grad_output_t, const Tensor& output_t, const Tensor& result);  // sigmoid_backward
-Tensor sin_backward(const Tensor& grad_output, const Tensor& self, const Tensor& grad_output_t, const Tensor& self_t, const Tensor& result);  // sin_backward
-Tensor cos_backward(const Tensor& grad_output, const Tensor& self, const Tensor& grad_output_t, const Tensor& self_t, const Tensor& result);  // cos_backward
-Tensor threshold_backward(const Tensor& grad_output, const Tensor& self, const Scalar& threshold, const Tensor& grad_output_t, const Tensor& self_t, const Tensor& result);  // threshold_backward
-Tensor sum(const Tensor& self, const Tensor& self_t, const Tensor& result);  // sum
-Tensor sum_dim_IntList(const Tensor& self, IntArrayRef dim, bool keepdim, const Tensor& self_t, const Tensor& result);  // sum.dim_IntList
-Tensor mm(const Tensor& self, const Tensor& mat2, const Tensor& self_t, const Tensor& mat2_t, const Tensor& result);  // mm
-Tensor bmm(const Tensor& self, const Tensor& mat2, const Tensor& self_t, const Tensor& mat2_t, const Tensor& result);  // bmm
-Tensor view(const Tensor& self, IntArrayRef size, const Tensor& self_t, const Tensor& result);  // view
-Tensor expand(const Tensor& self, IntArrayRef size, const Tensor& self_t, const Tensor& result);  // expand
-Tensor transpose_int(const Tensor& self, int64_t dim0, int64_t dim1, const Tensor& self_t, const Tensor& result);  // transpose.int
-Tensor squeeze(const Tensor& self, const Tensor& self_t, const Tensor& result);  // squeeze
-Tensor squeeze_dim(const Tensor& self, int64_t dim, const Tensor& self_t, const Tensor& result);  // squeeze.dim
-Tensor unsqueeze(const Tensor& self, int64_t dim, const Tensor& self_t, const Tensor& result);  // unsqueeze
-Tensor select_int(const Tensor& self, int64_t dim, int64_t index, const Tensor& self_t, const Tensor& result);  // select.int
-Tensor select_backward(const Tensor& grad_output, IntArrayRef input_sizes, int64_t dim, int64_t index, const Tensor& grad_output_t, const Tensor& result);  // select_backward
-Tensor clone(const Tensor& self, const Tensor& self_t, const Tensor& result);  // clone
-Tensor zero_(const Tensor& self, const Tensor& self_t, const Tensor& result);  // zero_
-Tensor fill__Scalar(const Tensor& self, const Scalar& value, const Tensor& self_t, const Tensor& result);  // fill_.Scalar
-Tensor copy_(const Tensor& self, const Tensor& src, const Tensor& self_t, const Tensor& src_t, const Tensor& result);  // copy_
-Tensor permute(const Tensor& self, IntArrayRef dims, const Tensor& self_t, const Tensor& result);  // permute
-Tensor slice_Tensor(const Tensor& self, int64_t dim, std::optional<int64_t> start, std::optional<int64_t> end, int64_t step, const Tensor& self_t, const Tensor& result);  // slice.Tensor
-Tensor diagonal(const Tensor& self, int64_t offset, int64_t dim1, int64_t dim2, const Tensor& self_t, const Tensor& result);  // diagonal
-Tensor as_strided(const Tensor& self, IntArrayRef size, IntArrayRef stride, std::optional<int64_t> storage_offset, const Tensor& self_t, const Tensor& result);  // as_strided
-Tensor as_strided_backward(const Tensor& grad, IntArrayRef input_sizes, IntArrayRef input_strides, int64_t input_storage_offset, IntArrayRef size, IntArrayRef stride, int64_t storage_offset, const Tensor& grad_t, const Tensor& result);  // as_strided_backward
-Tensor as_strided_backward_adjoint(const Tensor& grad, IntArrayRef input_sizes, IntArrayRef input_strides, int64_t input_storage_offset, IntArrayRef size, IntArrayRef stride, int64_t storage_offset, const Tensor& grad_t, const Tensor& result);  // as_strided_backward_adjoint
 Tensor expm1(const Tensor& self, const Tensor& self_t, const Tensor& result);  // expm1
 Tensor log1p(const Tensor& self, const Tensor& self_t, const Tensor& result);  // log1p
 Tensor log2(const Tensor& self, const Tensor& self_t, const Tensor& result);  // log2
+Tensor sqrt(const Tensor& self, const Tensor& self_t, const Tensor& result);  // sqrt
 Tensor rsqrt(const Tensor& self, const Tensor& self_t, const Tensor& result);  // rsqrt
+Tensor abs(const Tensor& self, const Tensor& self_t, const Tensor& result);  // abs
+Tensor sign(const Tensor& self, const Tensor& self_t, const Tensor& result);  // sign
+Tensor reciprocal(const Tensor& self, const Tensor& self_t, const Tensor& result);  // reciprocal
+Tensor square(const Tensor& self, const Tensor& self_t, const Tensor& result);  // square
+Tensor sin(const Tensor& self, const Tensor& self_t, const Tensor& result);  // sin
+Tensor sin_backward(const Tensor& grad_output, const Tensor& self, const Tensor& grad_output_t, const Tensor& self_t, const Tensor& result);  // sin_backward
+Tensor cos(const Tensor& self, const Tensor& self_t, const Tensor& result);  // cos
+Tensor cos_backward(const Tensor& grad_output, const Tensor& self, const Tensor& grad_output_t, const Tensor& self_t, const Tensor& result);  // cos_backward
 Tensor tan(const Tensor& self, const Tensor& self_t, const Tensor& result);  // tan
 Tensor asin(const Tensor& self, const Tensor& self_t, const Tensor& result);  // asin
 Tensor acos(const Tensor& self, const Tensor& self_t, const Tensor& result);  // acos
 Tensor atan(const Tensor& self, const Tensor& self_t, const Tensor& result);  // atan
 Tensor cosh(const Tensor& self, const Tensor& self_t, const Tensor& result);  // cosh
-Tensor square(const Tensor& self, const Tensor& self_t, const Tensor& result);  // square
+Tensor tanh(const Tensor& self, const Tensor& self_t, const Tensor& result);  // tanh
+Tensor tanh_backward(const Tensor& grad_output, const Tensor& output, const Tensor& grad_output_t, const Tensor& output_t, const Tensor& result);  // tanh_backward
 Tensor erf(const Tensor& self, const Tensor& self_t, const Tensor& result);  // erf
 Tensor floor(const Tensor& self, const Tensor& self_t, const Tensor& result);  // floor
 Tensor ceil(const Tensor& self, const Tensor& self_t, const Tensor& result);  // ceil
 Tensor round(const Tensor& self, const Tensor& self_t, const Tensor& result);  // round
 Tensor trunc(const Tensor& self, const Tensor& self_t, const Tensor& result);  // trunc
+Tensor relu(const Tensor& self, const Tensor& self_t, const Tensor& result);  // relu
+Tensor threshold_backward(const Tensor& grad_output, const Tensor& self, const Scalar& threshold, const Tensor& grad_output_t, const Tensor& self_t, const Tensor& result);  // threshold_backward
+Tensor sigmoid(const Tensor& self, const Tensor& self_t, const Tensor& result);  // sigmoid
+Tensor sigmoid_backward(const Tensor& grad_output, const Tensor& output, const Tensor& grad_output_t, const Tensor& output_t, const Tensor& result);  // sigmoid_backward
+Tensor log_sigmoid(const Tensor& self, const Tensor& self_t, const Tensor& result);  // log_sigmoid
 Tensor leaky_relu(const Tensor& self, const Scalar& negative_slope, const Tensor& self_t, const Tensor& result);  // leaky_relu
 Tensor leaky_relu_backward(const Tensor& grad_output, const Tensor& self, const Scalar& negative_slope, bool self_is_result, const Tensor& grad_output_t, const Tensor& self_t, const Tensor& result);  // leaky_relu_backward
 Tensor elu(const Tensor& self, const Scalar& alpha, const Scalar& scale, const Scalar& input_scale, const Tensor& self_t, const Tensor& result);  // elu
@@ -1144,11 +1123,42 @@ Tensor atan2(const Tensor& self, const Tensor& other, const Tensor& self_t, cons
 Tensor fmod_Tensor(const Tensor& self, const Tensor& other, const Tensor& self_t, const Tensor& other_t, const Tensor& result);  // fmod.Tensor
 Tensor fmod_Scalar(const Tensor& self, const Scalar& other, const Tensor& self_t, const Tensor& result);  // fmod.Scalar
 Tensor where_self(const Tensor& condition, const Tensor& self, const Tensor& other, const Tensor& condition_t, const Tensor& self_t, const Tensor& other_t, const Tensor& result);  // where.self
+Tensor sum(const Tensor& self, const Tensor& self_t, const Tensor& result);  // sum
+Tensor sum_dim_IntList(const Tensor& self, IntArrayRef dim, bool keepdim, const Tensor& self_t, const Tensor& result);  // sum.dim_IntList
+Tensor cumsum(const Tensor& self, int64_t dim, const Tensor& self_t, const Tensor& result);  // cumsum
+Tensor mm(const Tensor& self, const Tensor& mat2, const Tensor& self_t, const Tensor& mat2_t, const Tensor& result);  // mm
+Tensor bmm(const Tensor& self, const Tensor& mat2, const Tensor& self_t, const Tensor& mat2_t, const Tensor& result);  // bmm
+Tensor view(const Tensor& self, IntArrayRef size, const Tensor& self_t, const Tensor& result);  // view
+Tensor expand(const Tensor& self, IntArrayRef size, const Tensor& self_t, const Tensor& result);  // expand
+Tensor transpose_int(const Tensor& self, int64_t dim0, int64_t dim1, const Tensor& self_t, const Tensor& result);  // transpose.int
+Tensor squeeze(const Tensor& self, const Tensor& self_t, const Tensor& result);  // squeeze
+Tensor squeeze_dim(const Tensor& self, int64_t dim, const Tensor& self_t, const Tensor& result);  // squeeze.dim
+Tensor unsqueeze(const Tensor& self, int64_t dim, const Tensor& self_t, const Tensor& result);  // unsqueeze
+Tensor select_int(const Tensor& self, int64_t dim, int64_t index, const Tensor& self_t, const Tensor& result);  // select.int
+Tensor select_backward(const Tensor& grad_output, IntArrayRef input_sizes, int64_t dim, int64_t index, const Tensor& grad_output_t, const Tensor& result);  // select_backward
+Tensor permute(const Tensor& self, IntArrayRef dims, const Tensor& self_t, const Tensor& result);  // permute
+Tensor slice_Tensor(const Tensor& self, int64_t dim, std::optional<int64_t> start, std::optional<int64_t> end, int64_t step, const Tensor& self_t, const Tensor& result);  // slice.Tensor
+Tensor diagonal(const Tensor& self, int64_t offset, int64_t dim1, int64_t dim2, const Tensor& self_t, const Tensor& result);  // diagonal
+Tensor as_strided(const Tensor& self, IntArrayRef size, IntArrayRef stride, std::optional<int64_t> storage_offset, const Tensor& self_t, const Tensor& result);  // as_strided
+Tensor as_strided_backward(const Tensor& grad, IntArrayRef input_sizes, IntArrayRef input_strides, int64_t input_storage_offset, IntArrayRef size, IntArrayRef stride, int64_t storage_offset, const Tensor& grad_t, const Tensor& result);  // as_strided_backward
+Tensor as_strided_backward_adjoint(const Tensor& grad, IntArrayRef input_sizes, IntArrayRef input_strides, int64_t input_storage_offset, IntArrayRef size, IntArrayRef stride, int64_t storage_offset, const Tensor& grad_t, const Tensor& result);  // as_strided_backward_adjoint
+Tensor index_select(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& self_t, const Tensor& index_t, const Tensor& result);  // index_select
+Tensor gather(const Tensor& self, int64_t dim, const Tensor& index, bool sparse_grad, const Tensor& self_t, const Tensor& index_t, const Tensor& result);  // gather
+Tensor scatter_add(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src, const Tensor& self_t, const Tensor& index_t, const Tensor& src_t, const Tensor& result);  // scatter_add
+Tensor index_add(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& source, const Scalar& alpha, const Tensor& self_t, const Tensor& index_t, const Tensor& source_t, const Tensor& result);  // index_add
+Tensor masked_fill_Scalar(const Tensor& self, const Tensor& mask, const Scalar& value, const Tensor& self_t, const Tensor& mask_t, const Tensor& result);  // masked_fill.Scalar
+Tensor masked_fill_Tensor(const Tensor& self, const Tensor& mask, const Tensor& value, const Tensor& self_t, const Tensor& mask_t, const Tensor& value_t, const Tensor& result);  // masked_fill.Tensor
+Tensor flip(const Tensor& self, IntArrayRef dims, const Tensor& self_t, const Tensor& result);  // flip
+Tensor tril(const Tensor& self, int64_t diagonal, const Tensor& self_t, const Tensor& result);  // tril
+Tensor triu(const Tensor& self, int64_t diagonal, const Tensor& self_t, const Tensor& result);  // triu
+Tensor clone(const Tensor& self, const Tensor& self_t, const Tensor& result);  // clone
+Tensor zero_(const Tensor& self, const Tensor& self_t, const Tensor& result);  // zero_
+Tensor fill__Scalar(const Tensor& self, const Scalar& value, const Tensor& self_t, const Tensor& result);  // fill_.Scalar
+Tensor copy_(const Tensor& self, const Tensor& src, const Tensor& self_t, const Tensor& src_t, const Tensor& result);  // copy_
 Tensor softmax_int(const Tensor& self, int64_t dim, const Tensor& self_t, const Tensor& result);  // softmax.int
 Tensor log_softmax_int(const Tensor& self, int64_t dim, const Tensor& self_t, const Tensor& result);  // log_softmax.int
 Tensor _softmax_backward_data(const Tensor& grad_output, const Tensor& output, int64_t dim, const Tensor& grad_output_t, const Tensor& output_t, const Tensor& result);  // _softmax_backward_data
 Tensor _log_softmax_backward_data(const Tensor& grad_output, const Tensor& output, int64_t dim, const Tensor& grad_output_t, const Tensor& output_t, const Tensor& result);  // _log_softmax_backward_data
-Tensor log_sigmoid(const Tensor& self, const Tensor& self_t, const Tensor& result);  // log_sigmoid
 Tensor _nll_pick(const Tensor& self, const Tensor& target, int64_t ignore_index, const Tensor& self_t, const Tensor& target_t, const Tensor& result);  // _nll_pick
 Tensor _nll_pick_backward(const Tensor& grad, const Tensor& target, IntArrayRef self_sizes, int64_t ignore_index, const Tensor& grad_t, const Tensor& target_t, const Tensor& result);  // _nll_pick_backward
 Tensor embedding(const Tensor& weight, const Tensor& indices, int64_t padding_idx, bool scale_grad_by_freq, bool sparse, const Tensor& weight_t, const Tensor& indices_t, const Tensor& result);  // embedding
@@ -1164,16 +1174,6 @@ Tensor avg_pool2d(const Tensor& self, IntArrayRef kernel_size, IntArrayRef strid
 Tensor avg_pool2d_backward(const Tensor& grad_output, const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, bool ceil_mode, bool count_include_pad, std::optional<int64_t> divisor_override, const Tensor& grad_output_t, const Tensor& self_t, const Tensor& result);  // avg_pool2d_backward
 Tensor adaptive_avg_pool2d(const Tensor& self, IntArrayRef output_size, const Tensor& self_t, const Tensor& result);  // adaptive_avg_pool2d
 Tensor adaptive_avg_pool2d_backward(const Tensor& grad_output, const Tensor& self, const Tensor& grad_output_t, const Tensor& self_t, const Tensor& result);  // adaptive_avg_pool2d_backward
-Tensor cumsum(const Tensor& self, int64_t dim, const Tensor& self_t, const Tensor& result);  // cumsum
-Tensor index_select(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& self_t, const Tensor& index_t, const Tensor& result);  // index_select
-Tensor gather(const Tensor& self, int64_t dim, const Tensor& index, bool sparse_grad, const Tensor& self_t, const Tensor& index_t, const Tensor& result);  // gather
-Tensor scatter_add(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src, const Tensor& self_t, const Tensor& index_t, const Tensor& src_t, const Tensor& result);  // scatter_add
-Tensor index_add(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& source, const Scalar& alpha, const Tensor& self_t, const Tensor& index_t, const Tensor& source_t, const Tensor& result);  // index_add
-Tensor masked_fill_Scalar(const Tensor& self, const Tensor& mask, const Scalar& value, const Tensor& self_t, const Tensor& mask_t, const Tensor& result);  // masked_fill.Scalar
-Tensor masked_fill_Tensor(const Tensor& self, const Tensor& mask, const Tensor& value, const Tensor& self_t, const Tensor& mask_t, const Tensor& value_t, const Tensor& result);  // masked_fill.Tensor
-Tensor flip(const Tensor& self, IntArrayRef dims, const Tensor& self_t, const Tensor& result);  // flip
-Tensor tril(const Tensor& self, int64_t diagonal, const Tensor& self_t, const Tensor& result);  // tril
-Tensor triu(const Tensor& self, int64_t diagonal, const Tensor& self_t, const Tensor& result);  // triu
 }  // namespace jvp
 
 }  // namespace dg::generated

@@ -34,6 +34,26 @@ void PowBackward0::release_saved() {
 // derivatives.yaml: pow.Tensor_Tensor, forward: self_t * exponent * self.pow(exponent - 1) + exponent_t * result * self.log()
 Tensor jvp::pow_Tensor_Tensor(const Tensor& self, const Tensor& exponent, const Tensor& self_t, const Tensor& exponent_t, const Tensor& result) { return self_t * exponent * self.pow(exponent - 1) + exponent_t * result * self.log(); }
 
+// derivatives.yaml: rsqrt
+variable_list RsqrtBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: -0.5 * grad * result.pow(3)
+    const Tensor result = result_.unpack(this);
+    grad_inputs[0] = -0.5 * grad * result.pow(3);
+  }
+  return grad_inputs;
+}
+
+void RsqrtBackward0::release_saved() {
+  result_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: rsqrt, forward: -0.5 * self_t * result.pow(3)
+Tensor jvp::rsqrt(const Tensor& self, const Tensor& self_t, const Tensor& result) { return -0.5 * self_t * result.pow(3); }
+
 // derivatives.yaml: sign
 variable_list SignBackward0::apply(variable_list&& grads) {
   const Tensor& grad = grads[0];
@@ -46,6 +66,43 @@ variable_list SignBackward0::apply(variable_list&& grads) {
 
 // derivatives.yaml: sign, forward: zeros_like(self_t)
 Tensor jvp::sign(const Tensor& self, const Tensor& self_t, const Tensor& result) { return zeros_like(self_t); }
+
+// derivatives.yaml: asin
+variable_list AsinBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: grad * (1 - self * self).rsqrt()
+    const Tensor self = self_.unpack(this);
+    grad_inputs[0] = grad * (1 - self * self).rsqrt();
+  }
+  return grad_inputs;
+}
+
+void AsinBackward0::release_saved() {
+  self_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: asin, forward: self_t * (1 - self * self).rsqrt()
+Tensor jvp::asin(const Tensor& self, const Tensor& self_t, const Tensor& result) { return self_t * (1 - self * self).rsqrt(); }
+
+// derivatives.yaml: sinh
+variable_list SinhBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: grad * (self.exp() + (-self).exp()) / 2
+    const Tensor self = self_.unpack(this);
+    grad_inputs[0] = grad * (self.exp() + (-self).exp()) / 2;
+  }
+  return grad_inputs;
+}
+
+void SinhBackward0::release_saved() {
+  self_.reset_data();
+  saved_released_ = true;
+}
 
 // derivatives.yaml: tanh_backward
 variable_list TanhBackwardBackward0::apply(variable_list&& grads) {
@@ -72,128 +129,6 @@ void TanhBackwardBackward0::release_saved() {
 
 // derivatives.yaml: tanh_backward, forward: tanh_backward(grad_output_t, output) - 2 * output * grad_output * output_t
 Tensor jvp::tanh_backward(const Tensor& grad_output, const Tensor& output, const Tensor& grad_output_t, const Tensor& output_t, const Tensor& result) { return tanh_backward(grad_output_t, output) - 2 * output * grad_output * output_t; }
-
-// derivatives.yaml: sum.dim_IntList
-variable_list SumBackward1::apply(variable_list&& grads) {
-  const Tensor& grad = grads[0];
-  variable_list grad_inputs(1);
-  if (needs_input_grad(0)) {  // self: sum_backward(grad, self.sizes(), dim, keepdim)
-    grad_inputs[0] = sum_backward(grad, self_sizes, dim, keepdim);
-  }
-  return grad_inputs;
-}
-
-// derivatives.yaml: sum.dim_IntList, forward: self_t.sum(dim, keepdim)
-Tensor jvp::sum_dim_IntList(const Tensor& self, IntArrayRef dim, bool keepdim, const Tensor& self_t, const Tensor& result) { return self_t.sum(dim, keepdim); }
-
-// derivatives.yaml: clone
-variable_list CloneBackward0::apply(variable_list&& grads) {
-  const Tensor& grad = grads[0];
-  variable_list grad_inputs(1);
-  if (needs_input_grad(0)) {  // self: grad
-    grad_inputs[0] = grad;
-  }
-  return grad_inputs;
-}
-
-// derivatives.yaml: clone, forward: self_t
-Tensor jvp::clone(const Tensor& self, const Tensor& self_t, const Tensor& result) { return self_t; }
-
-// derivatives.yaml: sinh
-variable_list SinhBackward0::apply(variable_list&& grads) {
-  if (saved_released_) throw_released();
-  const Tensor& grad = grads[0];
-  variable_list grad_inputs(1);
-  if (needs_input_grad(0)) {  // self: grad * (self.exp() + (-self).exp()) / 2
-    const Tensor self = self_.unpack(this);
-    grad_inputs[0] = grad * (self.exp() + (-self).exp()) / 2;
-  }
-  return grad_inputs;
-}
-
-void SinhBackward0::release_saved() {
-  self_.reset_data();
-  saved_released_ = true;
-}
-
-// derivatives.yaml: slice.Tensor
-variable_list SliceBackward0::apply(variable_list&& grads) {
-  const Tensor& grad = grads[0];
-  variable_list grad_inputs(1);
-  if (needs_input_grad(0)) {  // self: slice_backward(grad, self.sizes(), dim, start, end, step)
-    grad_inputs[0] = slice_backward(grad, self_sizes, dim, start, end, step);
-  }
-  return grad_inputs;
-}
-
-// derivatives.yaml: slice.Tensor, forward: self_t.slice(dim, start, end, step)
-Tensor jvp::slice_Tensor(const Tensor& self, int64_t dim, std::optional<int64_t> start, std::optional<int64_t> end, int64_t step, const Tensor& self_t, const Tensor& result) { return self_t.slice(dim, start, end, step); }
-
-// derivatives.yaml: diagonal
-variable_list DiagonalBackward0::apply(variable_list&& grads) {
-  const Tensor& grad = grads[0];
-  variable_list grad_inputs(1);
-  if (needs_input_grad(0)) {  // self: diagonal_backward(grad, self.sizes(), offset, dim1, dim2)
-    grad_inputs[0] = diagonal_backward(grad, self_sizes, offset, dim1, dim2);
-  }
-  return grad_inputs;
-}
-
-// derivatives.yaml: diagonal, forward: self_t.diagonal(offset, dim1, dim2)
-Tensor jvp::diagonal(const Tensor& self, int64_t offset, int64_t dim1, int64_t dim2, const Tensor& self_t, const Tensor& result) { return self_t.diagonal(offset, dim1, dim2); }
-
-// derivatives.yaml: as_strided
-variable_list AsStridedBackward0::apply(variable_list&& grads) {
-  const Tensor& grad = grads[0];
-  variable_list grad_inputs(1);
-  if (needs_input_grad(0)) {  // self: as_strided_backward(grad, self.sizes(), self.strides(), self.storage_offset(), size, stride, storage_offset.value_or(self.storage_offset()))
-    grad_inputs[0] = as_strided_backward(grad, self_sizes, self_strides, self_storage_offset, size, stride, storage_offset.value_or(self_storage_offset));
-  }
-  return grad_inputs;
-}
-
-// derivatives.yaml: as_strided, forward: self_t.as_strided(size, stride, storage_offset.value_or(self.storage_offset()))
-Tensor jvp::as_strided(const Tensor& self, IntArrayRef size, IntArrayRef stride, std::optional<int64_t> storage_offset, const Tensor& self_t, const Tensor& result) { return self_t.as_strided(size, stride, storage_offset.value_or(self.storage_offset())); }
-
-// derivatives.yaml: rsqrt
-variable_list RsqrtBackward0::apply(variable_list&& grads) {
-  if (saved_released_) throw_released();
-  const Tensor& grad = grads[0];
-  variable_list grad_inputs(1);
-  if (needs_input_grad(0)) {  // self: -0.5 * grad * result.pow(3)
-    const Tensor result = result_.unpack(this);
-    grad_inputs[0] = -0.5 * grad * result.pow(3);
-  }
-  return grad_inputs;
-}
-
-void RsqrtBackward0::release_saved() {
-  result_.reset_data();
-  saved_released_ = true;
-}
-
-// derivatives.yaml: rsqrt, forward: -0.5 * self_t * result.pow(3)
-Tensor jvp::rsqrt(const Tensor& self, const Tensor& self_t, const Tensor& result) { return -0.5 * self_t * result.pow(3); }
-
-// derivatives.yaml: asin
-variable_list AsinBackward0::apply(variable_list&& grads) {
-  if (saved_released_) throw_released();
-  const Tensor& grad = grads[0];
-  variable_list grad_inputs(1);
-  if (needs_input_grad(0)) {  // self: grad * (1 - self * self).rsqrt()
-    const Tensor self = self_.unpack(this);
-    grad_inputs[0] = grad * (1 - self * self).rsqrt();
-  }
-  return grad_inputs;
-}
-
-void AsinBackward0::release_saved() {
-  self_.reset_data();
-  saved_released_ = true;
-}
-
-// derivatives.yaml: asin, forward: self_t * (1 - self * self).rsqrt()
-Tensor jvp::asin(const Tensor& self, const Tensor& self_t, const Tensor& result) { return self_t * (1 - self * self).rsqrt(); }
 
 // derivatives.yaml: erf
 variable_list ErfBackward0::apply(variable_list&& grads) {
@@ -227,6 +162,26 @@ variable_list FloorBackward0::apply(variable_list&& grads) {
 
 // derivatives.yaml: floor, forward: zeros_like(self_t)
 Tensor jvp::floor(const Tensor& self, const Tensor& self_t, const Tensor& result) { return zeros_like(self_t); }
+
+// derivatives.yaml: log_sigmoid
+variable_list LogSigmoidBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: grad * (-self).sigmoid()
+    const Tensor self = self_.unpack(this);
+    grad_inputs[0] = grad * (-self).sigmoid();
+  }
+  return grad_inputs;
+}
+
+void LogSigmoidBackward0::release_saved() {
+  self_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: log_sigmoid, forward: self_t * (-self).sigmoid()
+Tensor jvp::log_sigmoid(const Tensor& self, const Tensor& self_t, const Tensor& result) { return self_t * (-self).sigmoid(); }
 
 // derivatives.yaml: leaky_relu
 variable_list LeakyReluBackward0::apply(variable_list&& grads) {
@@ -294,25 +249,90 @@ void SoftplusBackwardBackward0::release_saved() {
   saved_released_ = true;
 }
 
-// derivatives.yaml: log_sigmoid
-variable_list LogSigmoidBackward0::apply(variable_list&& grads) {
-  if (saved_released_) throw_released();
+// derivatives.yaml: sum.dim_IntList
+variable_list SumBackward1::apply(variable_list&& grads) {
   const Tensor& grad = grads[0];
   variable_list grad_inputs(1);
-  if (needs_input_grad(0)) {  // self: grad * (-self).sigmoid()
-    const Tensor self = self_.unpack(this);
-    grad_inputs[0] = grad * (-self).sigmoid();
+  if (needs_input_grad(0)) {  // self: sum_backward(grad, self.sizes(), dim, keepdim)
+    grad_inputs[0] = sum_backward(grad, self_sizes, dim, keepdim);
   }
   return grad_inputs;
 }
 
-void LogSigmoidBackward0::release_saved() {
-  self_.reset_data();
+// derivatives.yaml: sum.dim_IntList, forward: self_t.sum(dim, keepdim)
+Tensor jvp::sum_dim_IntList(const Tensor& self, IntArrayRef dim, bool keepdim, const Tensor& self_t, const Tensor& result) { return self_t.sum(dim, keepdim); }
+
+// derivatives.yaml: slice.Tensor
+variable_list SliceBackward0::apply(variable_list&& grads) {
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: slice_backward(grad, self.sizes(), dim, start, end, step)
+    grad_inputs[0] = slice_backward(grad, self_sizes, dim, start, end, step);
+  }
+  return grad_inputs;
+}
+
+// derivatives.yaml: slice.Tensor, forward: self_t.slice(dim, start, end, step)
+Tensor jvp::slice_Tensor(const Tensor& self, int64_t dim, std::optional<int64_t> start, std::optional<int64_t> end, int64_t step, const Tensor& self_t, const Tensor& result) { return self_t.slice(dim, start, end, step); }
+
+// derivatives.yaml: diagonal
+variable_list DiagonalBackward0::apply(variable_list&& grads) {
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: diagonal_backward(grad, self.sizes(), offset, dim1, dim2)
+    grad_inputs[0] = diagonal_backward(grad, self_sizes, offset, dim1, dim2);
+  }
+  return grad_inputs;
+}
+
+// derivatives.yaml: diagonal, forward: self_t.diagonal(offset, dim1, dim2)
+Tensor jvp::diagonal(const Tensor& self, int64_t offset, int64_t dim1, int64_t dim2, const Tensor& self_t, const Tensor& result) { return self_t.diagonal(offset, dim1, dim2); }
+
+// derivatives.yaml: as_strided
+variable_list AsStridedBackward0::apply(variable_list&& grads) {
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: as_strided_backward(grad, self.sizes(), self.strides(), self.storage_offset(), size, stride, storage_offset.value_or(self.storage_offset()))
+    grad_inputs[0] = as_strided_backward(grad, self_sizes, self_strides, self_storage_offset, size, stride, storage_offset.value_or(self_storage_offset));
+  }
+  return grad_inputs;
+}
+
+// derivatives.yaml: as_strided, forward: self_t.as_strided(size, stride, storage_offset.value_or(self.storage_offset()))
+Tensor jvp::as_strided(const Tensor& self, IntArrayRef size, IntArrayRef stride, std::optional<int64_t> storage_offset, const Tensor& self_t, const Tensor& result) { return self_t.as_strided(size, stride, storage_offset.value_or(self.storage_offset())); }
+
+// derivatives.yaml: masked_fill.Scalar
+variable_list MaskedFillBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(2);
+  if (needs_input_grad(0)) {  // self: grad.masked_fill(mask, 0)
+    const Tensor mask = mask_.unpack(this);
+    grad_inputs[0] = grad.masked_fill(mask, 0);
+  }
+  return grad_inputs;
+}
+
+void MaskedFillBackward0::release_saved() {
+  mask_.reset_data();
   saved_released_ = true;
 }
 
-// derivatives.yaml: log_sigmoid, forward: self_t * (-self).sigmoid()
-Tensor jvp::log_sigmoid(const Tensor& self, const Tensor& self_t, const Tensor& result) { return self_t * (-self).sigmoid(); }
+// derivatives.yaml: masked_fill.Scalar, forward: self_t.masked_fill(mask, 0)
+Tensor jvp::masked_fill_Scalar(const Tensor& self, const Tensor& mask, const Scalar& value, const Tensor& self_t, const Tensor& mask_t, const Tensor& result) { return self_t.masked_fill(mask, 0); }
+
+// derivatives.yaml: clone
+variable_list CloneBackward0::apply(variable_list&& grads) {
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: grad
+    grad_inputs[0] = grad;
+  }
+  return grad_inputs;
+}
+
+// derivatives.yaml: clone, forward: self_t
+Tensor jvp::clone(const Tensor& self, const Tensor& self_t, const Tensor& result) { return self_t; }
 
 // derivatives.yaml: _embedding_backward_adjoint
 variable_list EmbeddingBackwardAdjointBackward0::apply(variable_list&& grads) {
@@ -374,25 +394,5 @@ variable_list AvgPool2dBackwardBackward0::apply(variable_list&& grads) {
 
 // derivatives.yaml: avg_pool2d_backward, forward: avg_pool2d_backward(grad_output_t, self, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)
 Tensor jvp::avg_pool2d_backward(const Tensor& grad_output, const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, bool ceil_mode, bool count_include_pad, std::optional<int64_t> divisor_override, const Tensor& grad_output_t, const Tensor& self_t, const Tensor& result) { return avg_pool2d_backward(grad_output_t, self, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override); }
-
-// derivatives.yaml: masked_fill.Scalar
-variable_list MaskedFillBackward0::apply(variable_list&& grads) {
-  if (saved_released_) throw_released();
-  const Tensor& grad = grads[0];
-  variable_list grad_inputs(2);
-  if (needs_input_grad(0)) {  // self: grad.masked_fill(mask, 0)
-    const Tensor mask = mask_.unpack(this);
-    grad_inputs[0] = grad.masked_fill(mask, 0);
-  }
-  return grad_inputs;
-}
-
-void MaskedFillBackward0::release_saved() {
-  mask_.reset_data();
-  saved_released_ = true;
-}
-
-// derivatives.yaml: masked_fill.Scalar, forward: self_t.masked_fill(mask, 0)
-Tensor jvp::masked_fill_Scalar(const Tensor& self, const Tensor& mask, const Scalar& value, const Tensor& self_t, const Tensor& mask_t, const Tensor& result) { return self_t.masked_fill(mask, 0); }
 
 }  // namespace dg::generated

@@ -35,26 +35,6 @@ variable_list NegBackward0::apply(variable_list&& grads) {
 // derivatives.yaml: neg, forward: -self_t
 Tensor jvp::neg(const Tensor& self, const Tensor& self_t, const Tensor& result) { return -self_t; }
 
-// derivatives.yaml: cos
-variable_list CosBackward0::apply(variable_list&& grads) {
-  if (saved_released_) throw_released();
-  const Tensor& grad = grads[0];
-  variable_list grad_inputs(1);
-  if (needs_input_grad(0)) {  // self: cos_backward(grad, self)
-    const Tensor self = self_.unpack(this);
-    grad_inputs[0] = cos_backward(grad, self);
-  }
-  return grad_inputs;
-}
-
-void CosBackward0::release_saved() {
-  self_.reset_data();
-  saved_released_ = true;
-}
-
-// derivatives.yaml: cos, forward: cos_backward(self_t, self)
-Tensor jvp::cos(const Tensor& self, const Tensor& self_t, const Tensor& result) { return cos_backward(self_t, self); }
-
 // derivatives.yaml: reciprocal
 variable_list ReciprocalBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
@@ -74,6 +54,26 @@ void ReciprocalBackward0::release_saved() {
 
 // derivatives.yaml: reciprocal, forward: -self_t * result * result
 Tensor jvp::reciprocal(const Tensor& self, const Tensor& self_t, const Tensor& result) { return -self_t * result * result; }
+
+// derivatives.yaml: cos
+variable_list CosBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: cos_backward(grad, self)
+    const Tensor self = self_.unpack(this);
+    grad_inputs[0] = cos_backward(grad, self);
+  }
+  return grad_inputs;
+}
+
+void CosBackward0::release_saved() {
+  self_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: cos, forward: cos_backward(self_t, self)
+Tensor jvp::cos(const Tensor& self, const Tensor& self_t, const Tensor& result) { return cos_backward(self_t, self); }
 
 // derivatives.yaml: cos_backward
 variable_list CosBackwardBackward0::apply(variable_list&& grads) {
@@ -100,73 +100,6 @@ void CosBackwardBackward0::release_saved() {
 
 // derivatives.yaml: cos_backward, forward: cos_backward(grad_output_t, self) - sin_backward(grad_output * self_t, self)
 Tensor jvp::cos_backward(const Tensor& grad_output, const Tensor& self, const Tensor& grad_output_t, const Tensor& self_t, const Tensor& result) { return cos_backward(grad_output_t, self) - sin_backward(grad_output * self_t, self); }
-
-// derivatives.yaml: sum
-variable_list SumBackward0::apply(variable_list&& grads) {
-  const Tensor& grad = grads[0];
-  variable_list grad_inputs(1);
-  if (needs_input_grad(0)) {  // self: grad.expand(self.sizes())
-    grad_inputs[0] = grad.expand(self_sizes);
-  }
-  return grad_inputs;
-}
-
-// derivatives.yaml: sum, forward: self_t.sum()
-Tensor jvp::sum(const Tensor& self, const Tensor& self_t, const Tensor& result) { return self_t.sum(); }
-
-// derivatives.yaml: bmm
-variable_list BmmBackward0::apply(variable_list&& grads) {
-  if (saved_released_) throw_released();
-  const Tensor& grad = grads[0];
-  variable_list grad_inputs(2);
-  if (needs_input_grad(0)) {  // self: grad.bmm(mat2.transpose(1, 2))
-    const Tensor mat2 = mat2_.unpack(this);
-    grad_inputs[0] = grad.bmm(mat2.transpose(1, 2));
-  }
-  if (needs_input_grad(1)) {  // mat2: self.transpose(1, 2).bmm(grad)
-    const Tensor self = self_.unpack(this);
-    grad_inputs[1] = self.transpose(1, 2).bmm(grad);
-  }
-  return grad_inputs;
-}
-
-void BmmBackward0::release_saved() {
-  mat2_.reset_data();
-  self_.reset_data();
-  saved_released_ = true;
-}
-
-// derivatives.yaml: bmm, forward: self_t.bmm(mat2) + self.bmm(mat2_t)
-Tensor jvp::bmm(const Tensor& self, const Tensor& mat2, const Tensor& self_t, const Tensor& mat2_t, const Tensor& result) { return self_t.bmm(mat2) + self.bmm(mat2_t); }
-
-// derivatives.yaml: fill_.Scalar
-variable_list FillBackward0::apply(variable_list&& grads) {
-  const Tensor& grad = grads[0];
-  variable_list grad_inputs(1);
-  if (needs_input_grad(0)) {  // self: zeros_like(grad)
-    grad_inputs[0] = zeros_like(grad);
-  }
-  return grad_inputs;
-}
-
-// derivatives.yaml: fill_.Scalar, forward: zeros_like(self_t)
-Tensor jvp::fill__Scalar(const Tensor& self, const Scalar& value, const Tensor& self_t, const Tensor& result) { return zeros_like(self_t); }
-
-// derivatives.yaml: copy_
-variable_list CopyBackward0::apply(variable_list&& grads) {
-  const Tensor& grad = grads[0];
-  variable_list grad_inputs(2);
-  if (needs_input_grad(0)) {  // self: zeros_like(grad)
-    grad_inputs[0] = zeros_like(grad);
-  }
-  if (needs_input_grad(1)) {  // src: grad.to(src.device())
-    grad_inputs[1] = grad.to(src_device);
-  }
-  return grad_inputs;
-}
-
-// derivatives.yaml: copy_, forward: src_t
-Tensor jvp::copy_(const Tensor& self, const Tensor& src, const Tensor& self_t, const Tensor& src_t, const Tensor& result) { return src_t; }
 
 // derivatives.yaml: cosh
 variable_list CoshBackward0::apply(variable_list&& grads) {
@@ -282,6 +215,163 @@ void MinimumBackward0::release_saved() {
   saved_released_ = true;
 }
 
+// derivatives.yaml: sum
+variable_list SumBackward0::apply(variable_list&& grads) {
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: grad.expand(self.sizes())
+    grad_inputs[0] = grad.expand(self_sizes);
+  }
+  return grad_inputs;
+}
+
+// derivatives.yaml: sum, forward: self_t.sum()
+Tensor jvp::sum(const Tensor& self, const Tensor& self_t, const Tensor& result) { return self_t.sum(); }
+
+// derivatives.yaml: prod
+variable_list ProdBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: prod_backward(grad, self, std::nullopt, false)
+    const Tensor self = self_.unpack(this);
+    grad_inputs[0] = prod_backward(grad, self, std::nullopt, false);
+  }
+  return grad_inputs;
+}
+
+void ProdBackward0::release_saved() {
+  self_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: cumsum
+variable_list CumsumBackward0::apply(variable_list&& grads) {
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: cumsum_backward(grad, dim)
+    grad_inputs[0] = cumsum_backward(grad, dim);
+  }
+  return grad_inputs;
+}
+
+// derivatives.yaml: cumsum, forward: self_t.cumsum(dim)
+Tensor jvp::cumsum(const Tensor& self, int64_t dim, const Tensor& self_t, const Tensor& result) { return self_t.cumsum(dim); }
+
+// derivatives.yaml: bmm
+variable_list BmmBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(2);
+  if (needs_input_grad(0)) {  // self: grad.bmm(mat2.transpose(1, 2))
+    const Tensor mat2 = mat2_.unpack(this);
+    grad_inputs[0] = grad.bmm(mat2.transpose(1, 2));
+  }
+  if (needs_input_grad(1)) {  // mat2: self.transpose(1, 2).bmm(grad)
+    const Tensor self = self_.unpack(this);
+    grad_inputs[1] = self.transpose(1, 2).bmm(grad);
+  }
+  return grad_inputs;
+}
+
+void BmmBackward0::release_saved() {
+  mat2_.reset_data();
+  self_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: bmm, forward: self_t.bmm(mat2) + self.bmm(mat2_t)
+Tensor jvp::bmm(const Tensor& self, const Tensor& mat2, const Tensor& self_t, const Tensor& mat2_t, const Tensor& result) { return self_t.bmm(mat2) + self.bmm(mat2_t); }
+
+// derivatives.yaml: scatter_add
+variable_list ScatterAddBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(3);
+  if (needs_input_grad(0)) {  // self: grad
+    grad_inputs[0] = grad;
+  }
+  if (needs_input_grad(2)) {  // src: scatter_src_backward(grad, dim, index, src.sizes())
+    const Tensor index = index_.unpack(this);
+    grad_inputs[2] = scatter_src_backward(grad, dim, index, src_sizes);
+  }
+  return grad_inputs;
+}
+
+void ScatterAddBackward0::release_saved() {
+  index_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: scatter_add, forward: self_t.scatter_add(dim, index, src_t)
+Tensor jvp::scatter_add(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src, const Tensor& self_t, const Tensor& index_t, const Tensor& src_t, const Tensor& result) { return self_t.scatter_add(dim, index, src_t); }
+
+// derivatives.yaml: masked_fill.Tensor
+variable_list MaskedFillBackward1::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(3);
+  if (needs_input_grad(0)) {  // self: grad.masked_fill(mask, 0)
+    const Tensor mask = mask_.unpack(this);
+    grad_inputs[0] = grad.masked_fill(mask, 0);
+  }
+  if (needs_input_grad(2)) {  // value: grad * mask
+    const Tensor mask = mask_.unpack(this);
+    grad_inputs[2] = grad * mask;
+  }
+  return grad_inputs;
+}
+
+void MaskedFillBackward1::release_saved() {
+  mask_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: masked_fill.Tensor, forward: self_t.masked_fill(mask, value_t)
+Tensor jvp::masked_fill_Tensor(const Tensor& self, const Tensor& mask, const Tensor& value, const Tensor& self_t, const Tensor& mask_t, const Tensor& value_t, const Tensor& result) { return self_t.masked_fill(mask, value_t); }
+
+// derivatives.yaml: flip
+variable_list FlipBackward0::apply(variable_list&& grads) {
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: grad.flip(dims)
+    grad_inputs[0] = grad.flip(dims);
+  }
+  return grad_inputs;
+}
+
+// derivatives.yaml: flip, forward: self_t.flip(dims)
+Tensor jvp::flip(const Tensor& self, IntArrayRef dims, const Tensor& self_t, const Tensor& result) { return self_t.flip(dims); }
+
+// derivatives.yaml: fill_.Scalar
+variable_list FillBackward0::apply(variable_list&& grads) {
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: zeros_like(grad)
+    grad_inputs[0] = zeros_like(grad);
+  }
+  return grad_inputs;
+}
+
+// derivatives.yaml: fill_.Scalar, forward: zeros_like(self_t)
+Tensor jvp::fill__Scalar(const Tensor& self, const Scalar& value, const Tensor& self_t, const Tensor& result) { return zeros_like(self_t); }
+
+// derivatives.yaml: copy_
+variable_list CopyBackward0::apply(variable_list&& grads) {
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(2);
+  if (needs_input_grad(0)) {  // self: zeros_like(grad)
+    grad_inputs[0] = zeros_like(grad);
+  }
+  if (needs_input_grad(1)) {  // src: grad.to(src.device())
+    grad_inputs[1] = grad.to(src_device);
+  }
+  return grad_inputs;
+}
+
+// derivatives.yaml: copy_, forward: src_t
+Tensor jvp::copy_(const Tensor& self, const Tensor& src, const Tensor& self_t, const Tensor& src_t, const Tensor& result) { return src_t; }
+
 // derivatives.yaml: log_softmax.int
 variable_list LogSoftmaxBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
@@ -395,95 +485,5 @@ void AdaptiveAvgPool2dBackward0::release_saved() {
 
 // derivatives.yaml: adaptive_avg_pool2d, forward: adaptive_avg_pool2d(self_t, output_size)
 Tensor jvp::adaptive_avg_pool2d(const Tensor& self, IntArrayRef output_size, const Tensor& self_t, const Tensor& result) { return adaptive_avg_pool2d(self_t, output_size); }
-
-// derivatives.yaml: prod
-variable_list ProdBackward0::apply(variable_list&& grads) {
-  if (saved_released_) throw_released();
-  const Tensor& grad = grads[0];
-  variable_list grad_inputs(1);
-  if (needs_input_grad(0)) {  // self: prod_backward(grad, self, std::nullopt, false)
-    const Tensor self = self_.unpack(this);
-    grad_inputs[0] = prod_backward(grad, self, std::nullopt, false);
-  }
-  return grad_inputs;
-}
-
-void ProdBackward0::release_saved() {
-  self_.reset_data();
-  saved_released_ = true;
-}
-
-// derivatives.yaml: cumsum
-variable_list CumsumBackward0::apply(variable_list&& grads) {
-  const Tensor& grad = grads[0];
-  variable_list grad_inputs(1);
-  if (needs_input_grad(0)) {  // self: cumsum_backward(grad, dim)
-    grad_inputs[0] = cumsum_backward(grad, dim);
-  }
-  return grad_inputs;
-}
-
-// derivatives.yaml: cumsum, forward: self_t.cumsum(dim)
-Tensor jvp::cumsum(const Tensor& self, int64_t dim, const Tensor& self_t, const Tensor& result) { return self_t.cumsum(dim); }
-
-// derivatives.yaml: scatter_add
-variable_list ScatterAddBackward0::apply(variable_list&& grads) {
-  if (saved_released_) throw_released();
-  const Tensor& grad = grads[0];
-  variable_list grad_inputs(3);
-  if (needs_input_grad(0)) {  // self: grad
-    grad_inputs[0] = grad;
-  }
-  if (needs_input_grad(2)) {  // src: scatter_src_backward(grad, dim, index, src.sizes())
-    const Tensor index = index_.unpack(this);
-    grad_inputs[2] = scatter_src_backward(grad, dim, index, src_sizes);
-  }
-  return grad_inputs;
-}
-
-void ScatterAddBackward0::release_saved() {
-  index_.reset_data();
-  saved_released_ = true;
-}
-
-// derivatives.yaml: scatter_add, forward: self_t.scatter_add(dim, index, src_t)
-Tensor jvp::scatter_add(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src, const Tensor& self_t, const Tensor& index_t, const Tensor& src_t, const Tensor& result) { return self_t.scatter_add(dim, index, src_t); }
-
-// derivatives.yaml: masked_fill.Tensor
-variable_list MaskedFillBackward1::apply(variable_list&& grads) {
-  if (saved_released_) throw_released();
-  const Tensor& grad = grads[0];
-  variable_list grad_inputs(3);
-  if (needs_input_grad(0)) {  // self: grad.masked_fill(mask, 0)
-    const Tensor mask = mask_.unpack(this);
-    grad_inputs[0] = grad.masked_fill(mask, 0);
-  }
-  if (needs_input_grad(2)) {  // value: grad * mask
-    const Tensor mask = mask_.unpack(this);
-    grad_inputs[2] = grad * mask;
-  }
-  return grad_inputs;
-}
-
-void MaskedFillBackward1::release_saved() {
-  mask_.reset_data();
-  saved_released_ = true;
-}
-
-// derivatives.yaml: masked_fill.Tensor, forward: self_t.masked_fill(mask, value_t)
-Tensor jvp::masked_fill_Tensor(const Tensor& self, const Tensor& mask, const Tensor& value, const Tensor& self_t, const Tensor& mask_t, const Tensor& value_t, const Tensor& result) { return self_t.masked_fill(mask, value_t); }
-
-// derivatives.yaml: flip
-variable_list FlipBackward0::apply(variable_list&& grads) {
-  const Tensor& grad = grads[0];
-  variable_list grad_inputs(1);
-  if (needs_input_grad(0)) {  // self: grad.flip(dims)
-    grad_inputs[0] = grad.flip(dims);
-  }
-  return grad_inputs;
-}
-
-// derivatives.yaml: flip, forward: self_t.flip(dims)
-Tensor jvp::flip(const Tensor& self, IntArrayRef dims, const Tensor& self_t, const Tensor& result) { return self_t.flip(dims); }
 
 }  // namespace dg::generated

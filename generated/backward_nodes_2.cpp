@@ -70,26 +70,6 @@ void DivBackward0::release_saved() {
 // derivatives.yaml: div.Tensor, forward: (self_t - other_t * result) / other
 Tensor jvp::div_Tensor(const Tensor& self, const Tensor& other, const Tensor& self_t, const Tensor& other_t, const Tensor& result) { return (self_t - other_t * result) / other; }
 
-// derivatives.yaml: sin
-variable_list SinBackward0::apply(variable_list&& grads) {
-  if (saved_released_) throw_released();
-  const Tensor& grad = grads[0];
-  variable_list grad_inputs(1);
-  if (needs_input_grad(0)) {  // self: sin_backward(grad, self)
-    const Tensor self = self_.unpack(this);
-    grad_inputs[0] = sin_backward(grad, self);
-  }
-  return grad_inputs;
-}
-
-void SinBackward0::release_saved() {
-  self_.reset_data();
-  saved_released_ = true;
-}
-
-// derivatives.yaml: sin, forward: sin_backward(self_t, self)
-Tensor jvp::sin(const Tensor& self, const Tensor& self_t, const Tensor& result) { return sin_backward(self_t, self); }
-
 // derivatives.yaml: abs
 variable_list AbsBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
@@ -110,18 +90,25 @@ void AbsBackward0::release_saved() {
 // derivatives.yaml: abs, forward: self_t * self.sign()
 Tensor jvp::abs(const Tensor& self, const Tensor& self_t, const Tensor& result) { return self_t * self.sign(); }
 
-// derivatives.yaml: transpose.int
-variable_list TransposeBackward0::apply(variable_list&& grads) {
+// derivatives.yaml: sin
+variable_list SinBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
   const Tensor& grad = grads[0];
   variable_list grad_inputs(1);
-  if (needs_input_grad(0)) {  // self: grad.transpose(dim0, dim1)
-    grad_inputs[0] = grad.transpose(dim0, dim1);
+  if (needs_input_grad(0)) {  // self: sin_backward(grad, self)
+    const Tensor self = self_.unpack(this);
+    grad_inputs[0] = sin_backward(grad, self);
   }
   return grad_inputs;
 }
 
-// derivatives.yaml: transpose.int, forward: self_t.transpose(dim0, dim1)
-Tensor jvp::transpose_int(const Tensor& self, int64_t dim0, int64_t dim1, const Tensor& self_t, const Tensor& result) { return self_t.transpose(dim0, dim1); }
+void SinBackward0::release_saved() {
+  self_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: sin, forward: sin_backward(self_t, self)
+Tensor jvp::sin(const Tensor& self, const Tensor& self_t, const Tensor& result) { return sin_backward(self_t, self); }
 
 // derivatives.yaml: clamp_max
 variable_list ClampMaxBackward0::apply(variable_list&& grads) {
@@ -180,6 +167,51 @@ variable_list FmodBackward1::apply(variable_list&& grads) {
 // derivatives.yaml: fmod.Scalar, forward: self_t
 Tensor jvp::fmod_Scalar(const Tensor& self, const Scalar& other, const Tensor& self_t, const Tensor& result) { return self_t; }
 
+// derivatives.yaml: amin
+variable_list AminBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: minmax_backward(grad, self, result, dim, keepdim)
+    const Tensor result = result_.unpack(this);
+    const Tensor self = self_.unpack(this);
+    grad_inputs[0] = minmax_backward(grad, self, result, dim, keepdim);
+  }
+  return grad_inputs;
+}
+
+void AminBackward0::release_saved() {
+  result_.reset_data();
+  self_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: transpose.int
+variable_list TransposeBackward0::apply(variable_list&& grads) {
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: grad.transpose(dim0, dim1)
+    grad_inputs[0] = grad.transpose(dim0, dim1);
+  }
+  return grad_inputs;
+}
+
+// derivatives.yaml: transpose.int, forward: self_t.transpose(dim0, dim1)
+Tensor jvp::transpose_int(const Tensor& self, int64_t dim0, int64_t dim1, const Tensor& self_t, const Tensor& result) { return self_t.transpose(dim0, dim1); }
+
+// derivatives.yaml: tril
+variable_list TrilBackward0::apply(variable_list&& grads) {
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: grad.tril(diagonal)
+    grad_inputs[0] = grad.tril(diagonal);
+  }
+  return grad_inputs;
+}
+
+// derivatives.yaml: tril, forward: self_t.tril(diagonal)
+Tensor jvp::tril(const Tensor& self, int64_t diagonal, const Tensor& self_t, const Tensor& result) { return self_t.tril(diagonal); }
+
 // derivatives.yaml: embedding
 variable_list EmbeddingBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
@@ -219,37 +251,5 @@ void MaxPool2dBackward0::release_saved() {
 
 // derivatives.yaml: max_pool2d, forward: max_pool2d_gather(self, self_t, kernel_size, stride, padding, dilation, ceil_mode)
 Tensor jvp::max_pool2d(const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool ceil_mode, const Tensor& self_t, const Tensor& result) { return max_pool2d_gather(self, self_t, kernel_size, stride, padding, dilation, ceil_mode); }
-
-// derivatives.yaml: amin
-variable_list AminBackward0::apply(variable_list&& grads) {
-  if (saved_released_) throw_released();
-  const Tensor& grad = grads[0];
-  variable_list grad_inputs(1);
-  if (needs_input_grad(0)) {  // self: minmax_backward(grad, self, result, dim, keepdim)
-    const Tensor result = result_.unpack(this);
-    const Tensor self = self_.unpack(this);
-    grad_inputs[0] = minmax_backward(grad, self, result, dim, keepdim);
-  }
-  return grad_inputs;
-}
-
-void AminBackward0::release_saved() {
-  result_.reset_data();
-  self_.reset_data();
-  saved_released_ = true;
-}
-
-// derivatives.yaml: tril
-variable_list TrilBackward0::apply(variable_list&& grads) {
-  const Tensor& grad = grads[0];
-  variable_list grad_inputs(1);
-  if (needs_input_grad(0)) {  // self: grad.tril(diagonal)
-    grad_inputs[0] = grad.tril(diagonal);
-  }
-  return grad_inputs;
-}
-
-// derivatives.yaml: tril, forward: self_t.tril(diagonal)
-Tensor jvp::tril(const Tensor& self, int64_t diagonal, const Tensor& self_t, const Tensor& result) { return self_t.tril(diagonal); }
 
 }  // namespace dg::generated

@@ -39,64 +39,25 @@ void LogBackward0::release_saved() {
 // derivatives.yaml: log, forward: self_t / self
 Tensor jvp::log(const Tensor& self, const Tensor& self_t, const Tensor& result) { return self_t / self; }
 
-// derivatives.yaml: sigmoid
-variable_list SigmoidBackward0::apply(variable_list&& grads) {
+// derivatives.yaml: square
+variable_list SquareBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
   const Tensor& grad = grads[0];
   variable_list grad_inputs(1);
-  if (needs_input_grad(0)) {  // self: sigmoid_backward(grad, result)
-    const Tensor result = result_.unpack(this);
-    grad_inputs[0] = sigmoid_backward(grad, result);
+  if (needs_input_grad(0)) {  // self: 2 * grad * self
+    const Tensor self = self_.unpack(this);
+    grad_inputs[0] = 2 * grad * self;
   }
   return grad_inputs;
 }
 
-void SigmoidBackward0::release_saved() {
-  result_.reset_data();
+void SquareBackward0::release_saved() {
+  self_.reset_data();
   saved_released_ = true;
 }
 
-// derivatives.yaml: sigmoid, forward: sigmoid_backward(self_t, result)
-Tensor jvp::sigmoid(const Tensor& self, const Tensor& self_t, const Tensor& result) { return sigmoid_backward(self_t, result); }
-
-// derivatives.yaml: select_backward
-variable_list SelectBackwardBackward0::apply(variable_list&& grads) {
-  const Tensor& grad = grads[0];
-  variable_list grad_inputs(1);
-  if (needs_input_grad(0)) {  // grad_output: grad.select(dim, index)
-    grad_inputs[0] = grad.select(dim, index);
-  }
-  return grad_inputs;
-}
-
-// derivatives.yaml: select_backward, forward: select_backward(grad_output_t, input_sizes, dim, index)
-Tensor jvp::select_backward(const Tensor& grad_output, IntArrayRef input_sizes, int64_t dim, int64_t index, const Tensor& grad_output_t, const Tensor& result) { return select_backward(grad_output_t, input_sizes, dim, index); }
-
-// derivatives.yaml: zero_
-variable_list ZeroBackward0::apply(variable_list&& grads) {
-  const Tensor& grad = grads[0];
-  variable_list grad_inputs(1);
-  if (needs_input_grad(0)) {  // self: zeros_like(grad)
-    grad_inputs[0] = zeros_like(grad);
-  }
-  return grad_inputs;
-}
-
-// derivatives.yaml: zero_, forward: zeros_like(self_t)
-Tensor jvp::zero_(const Tensor& self, const Tensor& self_t, const Tensor& result) { return zeros_like(self_t); }
-
-// derivatives.yaml: as_strided_backward
-variable_list AsStridedBackwardBackward0::apply(variable_list&& grads) {
-  const Tensor& grad = grads[0];
-  variable_list grad_inputs(1);
-  if (needs_input_grad(0)) {  // grad: as_strided_backward_adjoint(grad, input_sizes, input_strides, input_storage_offset, size, stride, storage_offset)
-    grad_inputs[0] = as_strided_backward_adjoint(grad, input_sizes, input_strides, input_storage_offset, size, stride, storage_offset);
-  }
-  return grad_inputs;
-}
-
-// derivatives.yaml: as_strided_backward, forward: as_strided_backward(grad_t, input_sizes, input_strides, input_storage_offset, size, stride, storage_offset)
-Tensor jvp::as_strided_backward(const Tensor& grad, IntArrayRef input_sizes, IntArrayRef input_strides, int64_t input_storage_offset, IntArrayRef size, IntArrayRef stride, int64_t storage_offset, const Tensor& grad_t, const Tensor& result) { return as_strided_backward(grad_t, input_sizes, input_strides, input_storage_offset, size, stride, storage_offset); }
+// derivatives.yaml: square, forward: 2 * self_t * self
+Tensor jvp::square(const Tensor& self, const Tensor& self_t, const Tensor& result) { return 2 * self_t * self; }
 
 // derivatives.yaml: tan
 variable_list TanBackward0::apply(variable_list&& grads) {
@@ -138,25 +99,25 @@ void AcosBackward0::release_saved() {
 // derivatives.yaml: acos, forward: -self_t * (1 - self * self).rsqrt()
 Tensor jvp::acos(const Tensor& self, const Tensor& self_t, const Tensor& result) { return -self_t * (1 - self * self).rsqrt(); }
 
-// derivatives.yaml: square
-variable_list SquareBackward0::apply(variable_list&& grads) {
+// derivatives.yaml: sigmoid
+variable_list SigmoidBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
   const Tensor& grad = grads[0];
   variable_list grad_inputs(1);
-  if (needs_input_grad(0)) {  // self: 2 * grad * self
-    const Tensor self = self_.unpack(this);
-    grad_inputs[0] = 2 * grad * self;
+  if (needs_input_grad(0)) {  // self: sigmoid_backward(grad, result)
+    const Tensor result = result_.unpack(this);
+    grad_inputs[0] = sigmoid_backward(grad, result);
   }
   return grad_inputs;
 }
 
-void SquareBackward0::release_saved() {
-  self_.reset_data();
+void SigmoidBackward0::release_saved() {
+  result_.reset_data();
   saved_released_ = true;
 }
 
-// derivatives.yaml: square, forward: 2 * self_t * self
-Tensor jvp::square(const Tensor& self, const Tensor& self_t, const Tensor& result) { return 2 * self_t * self; }
+// derivatives.yaml: sigmoid, forward: sigmoid_backward(self_t, result)
+Tensor jvp::sigmoid(const Tensor& self, const Tensor& self_t, const Tensor& result) { return sigmoid_backward(self_t, result); }
 
 // derivatives.yaml: elu
 variable_list EluBackward0::apply(variable_list&& grads) {
@@ -245,6 +206,62 @@ void WhereBackward0::release_saved() {
 // derivatives.yaml: where.self, forward: where(condition, self_t, other_t)
 Tensor jvp::where_self(const Tensor& condition, const Tensor& self, const Tensor& other, const Tensor& condition_t, const Tensor& self_t, const Tensor& other_t, const Tensor& result) { return where(condition, self_t, other_t); }
 
+// derivatives.yaml: prod.dim_int
+variable_list ProdBackward1::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: prod_backward(grad, self, dim, keepdim)
+    const Tensor self = self_.unpack(this);
+    grad_inputs[0] = prod_backward(grad, self, dim, keepdim);
+  }
+  return grad_inputs;
+}
+
+void ProdBackward1::release_saved() {
+  self_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: select_backward
+variable_list SelectBackwardBackward0::apply(variable_list&& grads) {
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // grad_output: grad.select(dim, index)
+    grad_inputs[0] = grad.select(dim, index);
+  }
+  return grad_inputs;
+}
+
+// derivatives.yaml: select_backward, forward: select_backward(grad_output_t, input_sizes, dim, index)
+Tensor jvp::select_backward(const Tensor& grad_output, IntArrayRef input_sizes, int64_t dim, int64_t index, const Tensor& grad_output_t, const Tensor& result) { return select_backward(grad_output_t, input_sizes, dim, index); }
+
+// derivatives.yaml: as_strided_backward
+variable_list AsStridedBackwardBackward0::apply(variable_list&& grads) {
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // grad: as_strided_backward_adjoint(grad, input_sizes, input_strides, input_storage_offset, size, stride, storage_offset)
+    grad_inputs[0] = as_strided_backward_adjoint(grad, input_sizes, input_strides, input_storage_offset, size, stride, storage_offset);
+  }
+  return grad_inputs;
+}
+
+// derivatives.yaml: as_strided_backward, forward: as_strided_backward(grad_t, input_sizes, input_strides, input_storage_offset, size, stride, storage_offset)
+Tensor jvp::as_strided_backward(const Tensor& grad, IntArrayRef input_sizes, IntArrayRef input_strides, int64_t input_storage_offset, IntArrayRef size, IntArrayRef stride, int64_t storage_offset, const Tensor& grad_t, const Tensor& result) { return as_strided_backward(grad_t, input_sizes, input_strides, input_storage_offset, size, stride, storage_offset); }
+
+// derivatives.yaml: zero_
+variable_list ZeroBackward0::apply(variable_list&& grads) {
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: zeros_like(grad)
+    grad_inputs[0] = zeros_like(grad);
+  }
+  return grad_inputs;
+}
+
+// derivatives.yaml: zero_, forward: zeros_like(self_t)
+Tensor jvp::zero_(const Tensor& self, const Tensor& self_t, const Tensor& result) { return zeros_like(self_t); }
+
 // derivatives.yaml: softmax.int
 variable_list SoftmaxBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
@@ -313,22 +330,5 @@ void MaxPool2dGatherBackward0::release_saved() {
 
 // derivatives.yaml: max_pool2d_gather, forward: max_pool2d_gather(self, source_t, kernel_size, stride, padding, dilation, ceil_mode)
 Tensor jvp::max_pool2d_gather(const Tensor& self, const Tensor& source, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool ceil_mode, const Tensor& self_t, const Tensor& source_t, const Tensor& result) { return max_pool2d_gather(self, source_t, kernel_size, stride, padding, dilation, ceil_mode); }
-
-// derivatives.yaml: prod.dim_int
-variable_list ProdBackward1::apply(variable_list&& grads) {
-  if (saved_released_) throw_released();
-  const Tensor& grad = grads[0];
-  variable_list grad_inputs(1);
-  if (needs_input_grad(0)) {  // self: prod_backward(grad, self, dim, keepdim)
-    const Tensor self = self_.unpack(this);
-    grad_inputs[0] = prod_backward(grad, self, dim, keepdim);
-  }
-  return grad_inputs;
-}
-
-void ProdBackward1::release_saved() {
-  self_.reset_data();
-  saved_released_ = true;
-}
 
 }  // namespace dg::generated

@@ -19,25 +19,25 @@ variable_list AddBackward1::apply(variable_list&& grads) {
 // derivatives.yaml: add.Scalar, forward: self_t
 Tensor jvp::add_Scalar(const Tensor& self, const Scalar& other, const Scalar& alpha, const Tensor& self_t, const Tensor& result) { return self_t; }
 
-// derivatives.yaml: relu
-variable_list ReluBackward0::apply(variable_list&& grads) {
+// derivatives.yaml: log2
+variable_list Log2Backward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
   const Tensor& grad = grads[0];
   variable_list grad_inputs(1);
-  if (needs_input_grad(0)) {  // self: threshold_backward(grad, result, 0)
-    const Tensor result = result_.unpack(this);
-    grad_inputs[0] = threshold_backward(grad, result, 0);
+  if (needs_input_grad(0)) {  // self: grad / (self * 0.6931471805599453)
+    const Tensor self = self_.unpack(this);
+    grad_inputs[0] = grad / (self * 0.6931471805599453);
   }
   return grad_inputs;
 }
 
-void ReluBackward0::release_saved() {
-  result_.reset_data();
+void Log2Backward0::release_saved() {
+  self_.reset_data();
   saved_released_ = true;
 }
 
-// derivatives.yaml: relu, forward: threshold_backward(self_t, result, 0)
-Tensor jvp::relu(const Tensor& self, const Tensor& self_t, const Tensor& result) { return threshold_backward(self_t, result, 0); }
+// derivatives.yaml: log2, forward: self_t / (self * 0.6931471805599453)
+Tensor jvp::log2(const Tensor& self, const Tensor& self_t, const Tensor& result) { return self_t / (self * 0.6931471805599453); }
 
 // derivatives.yaml: sqrt
 variable_list SqrtBackward0::apply(variable_list&& grads) {
@@ -58,6 +58,65 @@ void SqrtBackward0::release_saved() {
 
 // derivatives.yaml: sqrt, forward: self_t / (2 * result)
 Tensor jvp::sqrt(const Tensor& self, const Tensor& self_t, const Tensor& result) { return self_t / (2 * result); }
+
+// derivatives.yaml: sin_backward
+variable_list SinBackwardBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(2);
+  if (needs_input_grad(0)) {  // grad_output: sin_backward(grad, self)
+    const Tensor self = self_.unpack(this);
+    grad_inputs[0] = sin_backward(grad, self);
+  }
+  if (needs_input_grad(1)) {  // self: cos_backward(grad * grad_output, self)
+    const Tensor self = self_.unpack(this);
+    const Tensor grad_output = grad_output_.unpack(this);
+    grad_inputs[1] = cos_backward(grad * grad_output, self);
+  }
+  return grad_inputs;
+}
+
+void SinBackwardBackward0::release_saved() {
+  self_.reset_data();
+  grad_output_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: sin_backward, forward: sin_backward(grad_output_t, self) + cos_backward(grad_output * self_t, self)
+Tensor jvp::sin_backward(const Tensor& grad_output, const Tensor& self, const Tensor& grad_output_t, const Tensor& self_t, const Tensor& result) { return sin_backward(grad_output_t, self) + cos_backward(grad_output * self_t, self); }
+
+// derivatives.yaml: round
+variable_list RoundBackward0::apply(variable_list&& grads) {
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: zeros_like(grad)
+    grad_inputs[0] = zeros_like(grad);
+  }
+  return grad_inputs;
+}
+
+// derivatives.yaml: round, forward: zeros_like(self_t)
+Tensor jvp::round(const Tensor& self, const Tensor& self_t, const Tensor& result) { return zeros_like(self_t); }
+
+// derivatives.yaml: relu
+variable_list ReluBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: threshold_backward(grad, result, 0)
+    const Tensor result = result_.unpack(this);
+    grad_inputs[0] = threshold_backward(grad, result, 0);
+  }
+  return grad_inputs;
+}
+
+void ReluBackward0::release_saved() {
+  result_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: relu, forward: threshold_backward(self_t, result, 0)
+Tensor jvp::relu(const Tensor& self, const Tensor& self_t, const Tensor& result) { return threshold_backward(self_t, result, 0); }
 
 // derivatives.yaml: sigmoid_backward
 variable_list SigmoidBackwardBackward0::apply(variable_list&& grads) {
@@ -85,31 +144,25 @@ void SigmoidBackwardBackward0::release_saved() {
 // derivatives.yaml: sigmoid_backward, forward: sigmoid_backward(grad_output_t, output) + grad_output * (1 - 2 * output) * output_t
 Tensor jvp::sigmoid_backward(const Tensor& grad_output, const Tensor& output, const Tensor& grad_output_t, const Tensor& output_t, const Tensor& result) { return sigmoid_backward(grad_output_t, output) + grad_output * (1 - 2 * output) * output_t; }
 
-// derivatives.yaml: sin_backward
-variable_list SinBackwardBackward0::apply(variable_list&& grads) {
+// derivatives.yaml: clamp
+variable_list ClampBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
   const Tensor& grad = grads[0];
-  variable_list grad_inputs(2);
-  if (needs_input_grad(0)) {  // grad_output: sin_backward(grad, self)
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: clamp_backward(grad, self, min, max)
     const Tensor self = self_.unpack(this);
-    grad_inputs[0] = sin_backward(grad, self);
-  }
-  if (needs_input_grad(1)) {  // self: cos_backward(grad * grad_output, self)
-    const Tensor self = self_.unpack(this);
-    const Tensor grad_output = grad_output_.unpack(this);
-    grad_inputs[1] = cos_backward(grad * grad_output, self);
+    grad_inputs[0] = clamp_backward(grad, self, min, max);
   }
   return grad_inputs;
 }
 
-void SinBackwardBackward0::release_saved() {
+void ClampBackward0::release_saved() {
   self_.reset_data();
-  grad_output_.reset_data();
   saved_released_ = true;
 }
 
-// derivatives.yaml: sin_backward, forward: sin_backward(grad_output_t, self) + cos_backward(grad_output * self_t, self)
-Tensor jvp::sin_backward(const Tensor& grad_output, const Tensor& self, const Tensor& grad_output_t, const Tensor& self_t, const Tensor& result) { return sin_backward(grad_output_t, self) + cos_backward(grad_output * self_t, self); }
+// derivatives.yaml: clamp, forward: clamp_backward(self_t, self, min, max)
+Tensor jvp::clamp(const Tensor& self, const std::optional<Scalar>& min, const std::optional<Scalar>& max, const Tensor& self_t, const Tensor& result) { return clamp_backward(self_t, self, min, max); }
 
 // derivatives.yaml: mm
 variable_list MmBackward0::apply(variable_list&& grads) {
@@ -162,58 +215,41 @@ variable_list SqueezeBackward0::apply(variable_list&& grads) {
 // derivatives.yaml: squeeze, forward: self_t.squeeze()
 Tensor jvp::squeeze(const Tensor& self, const Tensor& self_t, const Tensor& result) { return self_t.squeeze(); }
 
-// derivatives.yaml: log2
-variable_list Log2Backward0::apply(variable_list&& grads) {
+// derivatives.yaml: index_add
+variable_list IndexAddBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
   const Tensor& grad = grads[0];
-  variable_list grad_inputs(1);
-  if (needs_input_grad(0)) {  // self: grad / (self * 0.6931471805599453)
-    const Tensor self = self_.unpack(this);
-    grad_inputs[0] = grad / (self * 0.6931471805599453);
+  variable_list grad_inputs(3);
+  if (needs_input_grad(0)) {  // self: grad
+    grad_inputs[0] = grad;
+  }
+  if (needs_input_grad(2)) {  // source: maybe_multiply(grad.index_select(dim, index), alpha)
+    const Tensor index = index_.unpack(this);
+    grad_inputs[2] = maybe_multiply(grad.index_select(dim, index), alpha);
   }
   return grad_inputs;
 }
 
-void Log2Backward0::release_saved() {
-  self_.reset_data();
+void IndexAddBackward0::release_saved() {
+  index_.reset_data();
   saved_released_ = true;
 }
 
-// derivatives.yaml: log2, forward: self_t / (self * 0.6931471805599453)
-Tensor jvp::log2(const Tensor& self, const Tensor& self_t, const Tensor& result) { return self_t / (self * 0.6931471805599453); }
+// derivatives.yaml: index_add, forward: self_t.index_add(dim, index, source_t, alpha)
+Tensor jvp::index_add(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& source, const Scalar& alpha, const Tensor& self_t, const Tensor& index_t, const Tensor& source_t, const Tensor& result) { return self_t.index_add(dim, index, source_t, alpha); }
 
-// derivatives.yaml: round
-variable_list RoundBackward0::apply(variable_list&& grads) {
+// derivatives.yaml: triu
+variable_list TriuBackward0::apply(variable_list&& grads) {
   const Tensor& grad = grads[0];
   variable_list grad_inputs(1);
-  if (needs_input_grad(0)) {  // self: zeros_like(grad)
-    grad_inputs[0] = zeros_like(grad);
+  if (needs_input_grad(0)) {  // self: grad.triu(diagonal)
+    grad_inputs[0] = grad.triu(diagonal);
   }
   return grad_inputs;
 }
 
-// derivatives.yaml: round, forward: zeros_like(self_t)
-Tensor jvp::round(const Tensor& self, const Tensor& self_t, const Tensor& result) { return zeros_like(self_t); }
-
-// derivatives.yaml: clamp
-variable_list ClampBackward0::apply(variable_list&& grads) {
-  if (saved_released_) throw_released();
-  const Tensor& grad = grads[0];
-  variable_list grad_inputs(1);
-  if (needs_input_grad(0)) {  // self: clamp_backward(grad, self, min, max)
-    const Tensor self = self_.unpack(this);
-    grad_inputs[0] = clamp_backward(grad, self, min, max);
-  }
-  return grad_inputs;
-}
-
-void ClampBackward0::release_saved() {
-  self_.reset_data();
-  saved_released_ = true;
-}
-
-// derivatives.yaml: clamp, forward: clamp_backward(self_t, self, min, max)
-Tensor jvp::clamp(const Tensor& self, const std::optional<Scalar>& min, const std::optional<Scalar>& max, const Tensor& self_t, const Tensor& result) { return clamp_backward(self_t, self, min, max); }
+// derivatives.yaml: triu, forward: self_t.triu(diagonal)
+Tensor jvp::triu(const Tensor& self, int64_t diagonal, const Tensor& self_t, const Tensor& result) { return self_t.triu(diagonal); }
 
 // derivatives.yaml: _nll_pick_backward
 variable_list NllPickBackwardBackward0::apply(variable_list&& grads) {
@@ -259,41 +295,5 @@ void ConvolutionBackwardWeightBackward0::release_saved() {
 
 // derivatives.yaml: convolution_backward_weight, forward: convolution_backward_weight(grad_output_t, input, weight_size, stride, padding, dilation, transposed, output_padding, groups) + convolution_backward_weight(grad_output, input_t, weight_size, stride, padding, dilation, transposed, output_padding, groups)
 Tensor jvp::convolution_backward_weight(const Tensor& grad_output, const Tensor& input, IntArrayRef weight_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool transposed, IntArrayRef output_padding, int64_t groups, const Tensor& grad_output_t, const Tensor& input_t, const Tensor& result) { return convolution_backward_weight(grad_output_t, input, weight_size, stride, padding, dilation, transposed, output_padding, groups) + convolution_backward_weight(grad_output, input_t, weight_size, stride, padding, dilation, transposed, output_padding, groups); }
-
-// derivatives.yaml: index_add
-variable_list IndexAddBackward0::apply(variable_list&& grads) {
-  if (saved_released_) throw_released();
-  const Tensor& grad = grads[0];
-  variable_list grad_inputs(3);
-  if (needs_input_grad(0)) {  // self: grad
-    grad_inputs[0] = grad;
-  }
-  if (needs_input_grad(2)) {  // source: maybe_multiply(grad.index_select(dim, index), alpha)
-    const Tensor index = index_.unpack(this);
-    grad_inputs[2] = maybe_multiply(grad.index_select(dim, index), alpha);
-  }
-  return grad_inputs;
-}
-
-void IndexAddBackward0::release_saved() {
-  index_.reset_data();
-  saved_released_ = true;
-}
-
-// derivatives.yaml: index_add, forward: self_t.index_add(dim, index, source_t, alpha)
-Tensor jvp::index_add(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& source, const Scalar& alpha, const Tensor& self_t, const Tensor& index_t, const Tensor& source_t, const Tensor& result) { return self_t.index_add(dim, index, source_t, alpha); }
-
-// derivatives.yaml: triu
-variable_list TriuBackward0::apply(variable_list&& grads) {
-  const Tensor& grad = grads[0];
-  variable_list grad_inputs(1);
-  if (needs_input_grad(0)) {  // self: grad.triu(diagonal)
-    grad_inputs[0] = grad.triu(diagonal);
-  }
-  return grad_inputs;
-}
-
-// derivatives.yaml: triu, forward: self_t.triu(diagonal)
-Tensor jvp::triu(const Tensor& self, int64_t diagonal, const Tensor& self_t, const Tensor& result) { return self_t.triu(diagonal); }
 
 }  // namespace dg::generated

@@ -75,127 +75,6 @@ void ExpBackward0::release_saved() {
 // derivatives.yaml: exp, forward: self_t * result
 Tensor jvp::exp(const Tensor& self, const Tensor& self_t, const Tensor& result) { return self_t * result; }
 
-// derivatives.yaml: tanh
-variable_list TanhBackward0::apply(variable_list&& grads) {
-  if (saved_released_) throw_released();
-  const Tensor& grad = grads[0];
-  variable_list grad_inputs(1);
-  if (needs_input_grad(0)) {  // self: tanh_backward(grad, result)
-    const Tensor result = result_.unpack(this);
-    grad_inputs[0] = tanh_backward(grad, result);
-  }
-  return grad_inputs;
-}
-
-void TanhBackward0::release_saved() {
-  result_.reset_data();
-  saved_released_ = true;
-}
-
-// derivatives.yaml: tanh, forward: tanh_backward(self_t, result)
-Tensor jvp::tanh(const Tensor& self, const Tensor& self_t, const Tensor& result) { return tanh_backward(self_t, result); }
-
-// derivatives.yaml: threshold_backward
-variable_list ThresholdBackwardBackward0::apply(variable_list&& grads) {
-  if (saved_released_) throw_released();
-  const Tensor& grad = grads[0];
-  variable_list grad_inputs(2);
-  if (needs_input_grad(0)) {  // grad_output: threshold_backward(grad, self, threshold)
-    const Tensor self = self_.unpack(this);
-    grad_inputs[0] = threshold_backward(grad, self, threshold);
-  }
-  if (needs_input_grad(1)) {  // self: zeros_like(grad)
-    grad_inputs[1] = zeros_like(grad);
-  }
-  return grad_inputs;
-}
-
-void ThresholdBackwardBackward0::release_saved() {
-  self_.reset_data();
-  saved_released_ = true;
-}
-
-// derivatives.yaml: threshold_backward, forward: threshold_backward(grad_output_t, self, threshold)
-Tensor jvp::threshold_backward(const Tensor& grad_output, const Tensor& self, const Scalar& threshold, const Tensor& grad_output_t, const Tensor& self_t, const Tensor& result) { return threshold_backward(grad_output_t, self, threshold); }
-
-// derivatives.yaml: expand
-variable_list ExpandBackward0::apply(variable_list&& grads) {
-  const Tensor& grad = grads[0];
-  variable_list grad_inputs(1);
-  if (needs_input_grad(0)) {  // self: grad.sum_to(self.sizes())
-    grad_inputs[0] = grad.sum_to(self_sizes);
-  }
-  return grad_inputs;
-}
-
-// derivatives.yaml: expand, forward: self_t.expand(size)
-Tensor jvp::expand(const Tensor& self, IntArrayRef size, const Tensor& self_t, const Tensor& result) { return self_t.expand(size); }
-
-// derivatives.yaml: squeeze.dim
-variable_list SqueezeBackward1::apply(variable_list&& grads) {
-  const Tensor& grad = grads[0];
-  variable_list grad_inputs(1);
-  if (needs_input_grad(0)) {  // self: grad.reshape(self.sizes())
-    grad_inputs[0] = grad.reshape(self_sizes);
-  }
-  return grad_inputs;
-}
-
-// derivatives.yaml: squeeze.dim, forward: self_t.squeeze(dim)
-Tensor jvp::squeeze_dim(const Tensor& self, int64_t dim, const Tensor& self_t, const Tensor& result) { return self_t.squeeze(dim); }
-
-// derivatives.yaml: unsqueeze
-variable_list UnsqueezeBackward0::apply(variable_list&& grads) {
-  const Tensor& grad = grads[0];
-  variable_list grad_inputs(1);
-  if (needs_input_grad(0)) {  // self: grad.squeeze(dim)
-    grad_inputs[0] = grad.squeeze(dim);
-  }
-  return grad_inputs;
-}
-
-// derivatives.yaml: unsqueeze, forward: self_t.unsqueeze(dim)
-Tensor jvp::unsqueeze(const Tensor& self, int64_t dim, const Tensor& self_t, const Tensor& result) { return self_t.unsqueeze(dim); }
-
-// derivatives.yaml: select.int
-variable_list SelectBackward0::apply(variable_list&& grads) {
-  const Tensor& grad = grads[0];
-  variable_list grad_inputs(1);
-  if (needs_input_grad(0)) {  // self: select_backward(grad, self.sizes(), dim, index)
-    grad_inputs[0] = select_backward(grad, self_sizes, dim, index);
-  }
-  return grad_inputs;
-}
-
-// derivatives.yaml: select.int, forward: self_t.select(dim, index)
-Tensor jvp::select_int(const Tensor& self, int64_t dim, int64_t index, const Tensor& self_t, const Tensor& result) { return self_t.select(dim, index); }
-
-// derivatives.yaml: permute
-variable_list PermuteBackward0::apply(variable_list&& grads) {
-  const Tensor& grad = grads[0];
-  variable_list grad_inputs(1);
-  if (needs_input_grad(0)) {  // self: permute_backward(grad, dims)
-    grad_inputs[0] = permute_backward(grad, dims);
-  }
-  return grad_inputs;
-}
-
-// derivatives.yaml: permute, forward: self_t.permute(dims)
-Tensor jvp::permute(const Tensor& self, IntArrayRef dims, const Tensor& self_t, const Tensor& result) { return self_t.permute(dims); }
-
-// derivatives.yaml: as_strided_backward_adjoint
-variable_list AsStridedBackwardAdjointBackward0::apply(variable_list&& grads) {
-  const Tensor& grad = grads[0];
-  variable_list grad_inputs(1);
-  if (needs_input_grad(0)) {  // grad: as_strided_backward(grad, input_sizes, input_strides, input_storage_offset, size, stride, storage_offset)
-    grad_inputs[0] = as_strided_backward(grad, input_sizes, input_strides, input_storage_offset, size, stride, storage_offset);
-  }
-  return grad_inputs;
-}
-
-// derivatives.yaml: as_strided_backward_adjoint, forward: as_strided_backward_adjoint(grad_t, input_sizes, input_strides, input_storage_offset, size, stride, storage_offset)
-Tensor jvp::as_strided_backward_adjoint(const Tensor& grad, IntArrayRef input_sizes, IntArrayRef input_strides, int64_t input_storage_offset, IntArrayRef size, IntArrayRef stride, int64_t storage_offset, const Tensor& grad_t, const Tensor& result) { return as_strided_backward_adjoint(grad_t, input_sizes, input_strides, input_storage_offset, size, stride, storage_offset); }
-
 // derivatives.yaml: expm1
 variable_list Expm1Backward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
@@ -256,6 +135,26 @@ void AtanBackward0::release_saved() {
 // derivatives.yaml: atan, forward: self_t / (1 + self * self)
 Tensor jvp::atan(const Tensor& self, const Tensor& self_t, const Tensor& result) { return self_t / (1 + self * self); }
 
+// derivatives.yaml: tanh
+variable_list TanhBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: tanh_backward(grad, result)
+    const Tensor result = result_.unpack(this);
+    grad_inputs[0] = tanh_backward(grad, result);
+  }
+  return grad_inputs;
+}
+
+void TanhBackward0::release_saved() {
+  result_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: tanh, forward: tanh_backward(self_t, result)
+Tensor jvp::tanh(const Tensor& self, const Tensor& self_t, const Tensor& result) { return tanh_backward(self_t, result); }
+
 // derivatives.yaml: ceil
 variable_list CeilBackward0::apply(variable_list&& grads) {
   const Tensor& grad = grads[0];
@@ -281,6 +180,29 @@ variable_list TruncBackward0::apply(variable_list&& grads) {
 
 // derivatives.yaml: trunc, forward: zeros_like(self_t)
 Tensor jvp::trunc(const Tensor& self, const Tensor& self_t, const Tensor& result) { return zeros_like(self_t); }
+
+// derivatives.yaml: threshold_backward
+variable_list ThresholdBackwardBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(2);
+  if (needs_input_grad(0)) {  // grad_output: threshold_backward(grad, self, threshold)
+    const Tensor self = self_.unpack(this);
+    grad_inputs[0] = threshold_backward(grad, self, threshold);
+  }
+  if (needs_input_grad(1)) {  // self: zeros_like(grad)
+    grad_inputs[1] = zeros_like(grad);
+  }
+  return grad_inputs;
+}
+
+void ThresholdBackwardBackward0::release_saved() {
+  self_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: threshold_backward, forward: threshold_backward(grad_output_t, self, threshold)
+Tensor jvp::threshold_backward(const Tensor& grad_output, const Tensor& self, const Scalar& threshold, const Tensor& grad_output_t, const Tensor& self_t, const Tensor& result) { return threshold_backward(grad_output_t, self, threshold); }
 
 // derivatives.yaml: leaky_relu_backward
 variable_list LeakyReluBackwardBackward0::apply(variable_list&& grads) {
@@ -370,6 +292,143 @@ void FmodBackward0::release_saved() {
 // derivatives.yaml: fmod.Tensor, forward: self_t - other_t * (self / other).trunc()
 Tensor jvp::fmod_Tensor(const Tensor& self, const Tensor& other, const Tensor& self_t, const Tensor& other_t, const Tensor& result) { return self_t - other_t * (self / other).trunc(); }
 
+// derivatives.yaml: amax
+variable_list AmaxBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: minmax_backward(grad, self, result, dim, keepdim)
+    const Tensor result = result_.unpack(this);
+    const Tensor self = self_.unpack(this);
+    grad_inputs[0] = minmax_backward(grad, self, result, dim, keepdim);
+  }
+  return grad_inputs;
+}
+
+void AmaxBackward0::release_saved() {
+  result_.reset_data();
+  self_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: expand
+variable_list ExpandBackward0::apply(variable_list&& grads) {
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: grad.sum_to(self.sizes())
+    grad_inputs[0] = grad.sum_to(self_sizes);
+  }
+  return grad_inputs;
+}
+
+// derivatives.yaml: expand, forward: self_t.expand(size)
+Tensor jvp::expand(const Tensor& self, IntArrayRef size, const Tensor& self_t, const Tensor& result) { return self_t.expand(size); }
+
+// derivatives.yaml: squeeze.dim
+variable_list SqueezeBackward1::apply(variable_list&& grads) {
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: grad.reshape(self.sizes())
+    grad_inputs[0] = grad.reshape(self_sizes);
+  }
+  return grad_inputs;
+}
+
+// derivatives.yaml: squeeze.dim, forward: self_t.squeeze(dim)
+Tensor jvp::squeeze_dim(const Tensor& self, int64_t dim, const Tensor& self_t, const Tensor& result) { return self_t.squeeze(dim); }
+
+// derivatives.yaml: unsqueeze
+variable_list UnsqueezeBackward0::apply(variable_list&& grads) {
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: grad.squeeze(dim)
+    grad_inputs[0] = grad.squeeze(dim);
+  }
+  return grad_inputs;
+}
+
+// derivatives.yaml: unsqueeze, forward: self_t.unsqueeze(dim)
+Tensor jvp::unsqueeze(const Tensor& self, int64_t dim, const Tensor& self_t, const Tensor& result) { return self_t.unsqueeze(dim); }
+
+// derivatives.yaml: select.int
+variable_list SelectBackward0::apply(variable_list&& grads) {
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: select_backward(grad, self.sizes(), dim, index)
+    grad_inputs[0] = select_backward(grad, self_sizes, dim, index);
+  }
+  return grad_inputs;
+}
+
+// derivatives.yaml: select.int, forward: self_t.select(dim, index)
+Tensor jvp::select_int(const Tensor& self, int64_t dim, int64_t index, const Tensor& self_t, const Tensor& result) { return self_t.select(dim, index); }
+
+// derivatives.yaml: permute
+variable_list PermuteBackward0::apply(variable_list&& grads) {
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: permute_backward(grad, dims)
+    grad_inputs[0] = permute_backward(grad, dims);
+  }
+  return grad_inputs;
+}
+
+// derivatives.yaml: permute, forward: self_t.permute(dims)
+Tensor jvp::permute(const Tensor& self, IntArrayRef dims, const Tensor& self_t, const Tensor& result) { return self_t.permute(dims); }
+
+// derivatives.yaml: as_strided_backward_adjoint
+variable_list AsStridedBackwardAdjointBackward0::apply(variable_list&& grads) {
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // grad: as_strided_backward(grad, input_sizes, input_strides, input_storage_offset, size, stride, storage_offset)
+    grad_inputs[0] = as_strided_backward(grad, input_sizes, input_strides, input_storage_offset, size, stride, storage_offset);
+  }
+  return grad_inputs;
+}
+
+// derivatives.yaml: as_strided_backward_adjoint, forward: as_strided_backward_adjoint(grad_t, input_sizes, input_strides, input_storage_offset, size, stride, storage_offset)
+Tensor jvp::as_strided_backward_adjoint(const Tensor& grad, IntArrayRef input_sizes, IntArrayRef input_strides, int64_t input_storage_offset, IntArrayRef size, IntArrayRef stride, int64_t storage_offset, const Tensor& grad_t, const Tensor& result) { return as_strided_backward_adjoint(grad_t, input_sizes, input_strides, input_storage_offset, size, stride, storage_offset); }
+
+// derivatives.yaml: index_select
+variable_list IndexSelectBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(2);
+  if (needs_input_grad(0)) {  // self: zeros(self.sizes(), grad.options()).index_add(dim, index, grad)
+    const Tensor index = index_.unpack(this);
+    grad_inputs[0] = zeros(self_sizes, grad.options()).index_add(dim, index, grad);
+  }
+  return grad_inputs;
+}
+
+void IndexSelectBackward0::release_saved() {
+  index_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: index_select, forward: self_t.index_select(dim, index)
+Tensor jvp::index_select(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& self_t, const Tensor& index_t, const Tensor& result) { return self_t.index_select(dim, index); }
+
+// derivatives.yaml: gather
+variable_list GatherBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(2);
+  if (needs_input_grad(0)) {  // self: zeros(self.sizes(), grad.options()).scatter_add(dim, index, grad)
+    const Tensor index = index_.unpack(this);
+    grad_inputs[0] = zeros(self_sizes, grad.options()).scatter_add(dim, index, grad);
+  }
+  return grad_inputs;
+}
+
+void GatherBackward0::release_saved() {
+  index_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: gather, forward: self_t.gather(dim, index)
+Tensor jvp::gather(const Tensor& self, int64_t dim, const Tensor& index, bool sparse_grad, const Tensor& self_t, const Tensor& index_t, const Tensor& result) { return self_t.gather(dim, index); }
+
 // derivatives.yaml: _nll_pick
 variable_list NllPickBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
@@ -445,64 +504,5 @@ variable_list AdaptiveAvgPool2dBackwardBackward0::apply(variable_list&& grads) {
 
 // derivatives.yaml: adaptive_avg_pool2d_backward, forward: adaptive_avg_pool2d_backward(grad_output_t, self)
 Tensor jvp::adaptive_avg_pool2d_backward(const Tensor& grad_output, const Tensor& self, const Tensor& grad_output_t, const Tensor& self_t, const Tensor& result) { return adaptive_avg_pool2d_backward(grad_output_t, self); }
-
-// derivatives.yaml: amax
-variable_list AmaxBackward0::apply(variable_list&& grads) {
-  if (saved_released_) throw_released();
-  const Tensor& grad = grads[0];
-  variable_list grad_inputs(1);
-  if (needs_input_grad(0)) {  // self: minmax_backward(grad, self, result, dim, keepdim)
-    const Tensor result = result_.unpack(this);
-    const Tensor self = self_.unpack(this);
-    grad_inputs[0] = minmax_backward(grad, self, result, dim, keepdim);
-  }
-  return grad_inputs;
-}
-
-void AmaxBackward0::release_saved() {
-  result_.reset_data();
-  self_.reset_data();
-  saved_released_ = true;
-}
-
-// derivatives.yaml: index_select
-variable_list IndexSelectBackward0::apply(variable_list&& grads) {
-  if (saved_released_) throw_released();
-  const Tensor& grad = grads[0];
-  variable_list grad_inputs(2);
-  if (needs_input_grad(0)) {  // self: zeros(self.sizes(), grad.options()).index_add(dim, index, grad)
-    const Tensor index = index_.unpack(this);
-    grad_inputs[0] = zeros(self_sizes, grad.options()).index_add(dim, index, grad);
-  }
-  return grad_inputs;
-}
-
-void IndexSelectBackward0::release_saved() {
-  index_.reset_data();
-  saved_released_ = true;
-}
-
-// derivatives.yaml: index_select, forward: self_t.index_select(dim, index)
-Tensor jvp::index_select(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& self_t, const Tensor& index_t, const Tensor& result) { return self_t.index_select(dim, index); }
-
-// derivatives.yaml: gather
-variable_list GatherBackward0::apply(variable_list&& grads) {
-  if (saved_released_) throw_released();
-  const Tensor& grad = grads[0];
-  variable_list grad_inputs(2);
-  if (needs_input_grad(0)) {  // self: zeros(self.sizes(), grad.options()).scatter_add(dim, index, grad)
-    const Tensor index = index_.unpack(this);
-    grad_inputs[0] = zeros(self_sizes, grad.options()).scatter_add(dim, index, grad);
-  }
-  return grad_inputs;
-}
-
-void GatherBackward0::release_saved() {
-  index_.reset_data();
-  saved_released_ = true;
-}
-
-// derivatives.yaml: gather, forward: self_t.gather(dim, index)
-Tensor jvp::gather(const Tensor& self, int64_t dim, const Tensor& index, bool sparse_grad, const Tensor& self_t, const Tensor& index_t, const Tensor& result) { return self_t.gather(dim, index); }
 
 }  // namespace dg::generated

@@ -46,63 +46,6 @@ const Tensor& exp_out(const Tensor& out, const Tensor& self);
 Tensor log(const Tensor& self);  // log
 const Tensor& log_(const Tensor& self);
 const Tensor& log_out(const Tensor& out, const Tensor& self);
-Tensor sin(const Tensor& self);  // sin
-const Tensor& sin_(const Tensor& self);
-const Tensor& sin_out(const Tensor& out, const Tensor& self);
-Tensor cos(const Tensor& self);  // cos
-const Tensor& cos_(const Tensor& self);
-const Tensor& cos_out(const Tensor& out, const Tensor& self);
-Tensor tanh(const Tensor& self);  // tanh
-const Tensor& tanh_(const Tensor& self);
-const Tensor& tanh_out(const Tensor& out, const Tensor& self);
-Tensor sigmoid(const Tensor& self);  // sigmoid
-const Tensor& sigmoid_(const Tensor& self);
-const Tensor& sigmoid_out(const Tensor& out, const Tensor& self);
-Tensor relu(const Tensor& self);  // relu
-const Tensor& relu_(const Tensor& self);
-const Tensor& relu_out(const Tensor& out, const Tensor& self);
-Tensor sqrt(const Tensor& self);  // sqrt
-const Tensor& sqrt_(const Tensor& self);
-const Tensor& sqrt_out(const Tensor& out, const Tensor& self);
-Tensor abs(const Tensor& self);  // abs
-const Tensor& abs_(const Tensor& self);
-const Tensor& abs_out(const Tensor& out, const Tensor& self);
-Tensor sign(const Tensor& self);  // sign
-const Tensor& sign_(const Tensor& self);
-const Tensor& sign_out(const Tensor& out, const Tensor& self);
-Tensor reciprocal(const Tensor& self);  // reciprocal
-const Tensor& reciprocal_(const Tensor& self);
-const Tensor& reciprocal_out(const Tensor& out, const Tensor& self);
-Tensor tanh_backward(const Tensor& grad_output, const Tensor& output);  // tanh_backward
-Tensor sigmoid_backward(const Tensor& grad_output, const Tensor& output);  // sigmoid_backward
-Tensor sin_backward(const Tensor& grad_output, const Tensor& self);  // sin_backward
-Tensor cos_backward(const Tensor& grad_output, const Tensor& self);  // cos_backward
-Tensor threshold_backward(const Tensor& grad_output, const Tensor& self, const Scalar& threshold);  // threshold_backward
-Tensor sum(const Tensor& self);  // sum
-Tensor sum(const Tensor& self, IntArrayRef dim, bool keepdim);  // sum.dim_IntList
-Tensor mm(const Tensor& self, const Tensor& mat2);  // mm
-Tensor bmm(const Tensor& self, const Tensor& mat2);  // bmm
-Tensor view(const Tensor& self, IntArrayRef size);  // view
-Tensor expand(const Tensor& self, IntArrayRef size);  // expand
-Tensor transpose(const Tensor& self, int64_t dim0, int64_t dim1);  // transpose.int
-Tensor squeeze(const Tensor& self);  // squeeze
-Tensor squeeze(const Tensor& self, int64_t dim);  // squeeze.dim
-Tensor unsqueeze(const Tensor& self, int64_t dim);  // unsqueeze
-Tensor select(const Tensor& self, int64_t dim, int64_t index);  // select.int
-Tensor select_backward(const Tensor& grad_output, IntArrayRef input_sizes, int64_t dim, int64_t index);  // select_backward
-Tensor clone(const Tensor& self);  // clone
-const Tensor& zero_(const Tensor& self);  // zero_
-const Tensor& fill_(const Tensor& self, const Scalar& value);  // fill_.Scalar
-const Tensor& copy_(const Tensor& self, const Tensor& src);  // copy_
-Tensor sinh(const Tensor& self);  // sinh
-const Tensor& sinh_(const Tensor& self);
-const Tensor& sinh_out(const Tensor& out, const Tensor& self);
-Tensor permute(const Tensor& self, IntArrayRef dims);  // permute
-Tensor slice(const Tensor& self, int64_t dim, std::optional<int64_t> start, std::optional<int64_t> end, int64_t step);  // slice.Tensor
-Tensor diagonal(const Tensor& self, int64_t offset, int64_t dim1, int64_t dim2);  // diagonal
-Tensor as_strided(const Tensor& self, IntArrayRef size, IntArrayRef stride, std::optional<int64_t> storage_offset);  // as_strided
-Tensor as_strided_backward(const Tensor& grad, IntArrayRef input_sizes, IntArrayRef input_strides, int64_t input_storage_offset, IntArrayRef size, IntArrayRef stride, int64_t storage_offset);  // as_strided_backward
-Tensor as_strided_backward_adjoint(const Tensor& grad, IntArrayRef input_sizes, IntArrayRef input_strides, int64_t input_storage_offset, IntArrayRef size, IntArrayRef stride, int64_t storage_offset);  // as_strided_backward_adjoint
 Tensor expm1(const Tensor& self);  // expm1
 const Tensor& expm1_(const Tensor& self);
 const Tensor& expm1_out(const Tensor& out, const Tensor& self);
@@ -112,9 +55,32 @@ const Tensor& log1p_out(const Tensor& out, const Tensor& self);
 Tensor log2(const Tensor& self);  // log2
 const Tensor& log2_(const Tensor& self);
 const Tensor& log2_out(const Tensor& out, const Tensor& self);
+Tensor sqrt(const Tensor& self);  // sqrt
+const Tensor& sqrt_(const Tensor& self);
+const Tensor& sqrt_out(const Tensor& out, const Tensor& self);
 Tensor rsqrt(const Tensor& self);  // rsqrt
 const Tensor& rsqrt_(const Tensor& self);
 const Tensor& rsqrt_out(const Tensor& out, const Tensor& self);
+Tensor abs(const Tensor& self);  // abs
+const Tensor& abs_(const Tensor& self);
+const Tensor& abs_out(const Tensor& out, const Tensor& self);
+Tensor sign(const Tensor& self);  // sign
+const Tensor& sign_(const Tensor& self);
+const Tensor& sign_out(const Tensor& out, const Tensor& self);
+Tensor reciprocal(const Tensor& self);  // reciprocal
+const Tensor& reciprocal_(const Tensor& self);
+const Tensor& reciprocal_out(const Tensor& out, const Tensor& self);
+Tensor square(const Tensor& self);  // square
+const Tensor& square_(const Tensor& self);
+const Tensor& square_out(const Tensor& out, const Tensor& self);
+Tensor sin(const Tensor& self);  // sin
+const Tensor& sin_(const Tensor& self);
+const Tensor& sin_out(const Tensor& out, const Tensor& self);
+Tensor sin_backward(const Tensor& grad_output, const Tensor& self);  // sin_backward
+Tensor cos(const Tensor& self);  // cos
+const Tensor& cos_(const Tensor& self);
+const Tensor& cos_out(const Tensor& out, const Tensor& self);
+Tensor cos_backward(const Tensor& grad_output, const Tensor& self);  // cos_backward
 Tensor tan(const Tensor& self);  // tan
 const Tensor& tan_(const Tensor& self);
 const Tensor& tan_out(const Tensor& out, const Tensor& self);
@@ -127,12 +93,16 @@ const Tensor& acos_out(const Tensor& out, const Tensor& self);
 Tensor atan(const Tensor& self);  // atan
 const Tensor& atan_(const Tensor& self);
 const Tensor& atan_out(const Tensor& out, const Tensor& self);
+Tensor sinh(const Tensor& self);  // sinh
+const Tensor& sinh_(const Tensor& self);
+const Tensor& sinh_out(const Tensor& out, const Tensor& self);
 Tensor cosh(const Tensor& self);  // cosh
 const Tensor& cosh_(const Tensor& self);
 const Tensor& cosh_out(const Tensor& out, const Tensor& self);
-Tensor square(const Tensor& self);  // square
-const Tensor& square_(const Tensor& self);
-const Tensor& square_out(const Tensor& out, const Tensor& self);
+Tensor tanh(const Tensor& self);  // tanh
+const Tensor& tanh_(const Tensor& self);
+const Tensor& tanh_out(const Tensor& out, const Tensor& self);
+Tensor tanh_backward(const Tensor& grad_output, const Tensor& output);  // tanh_backward
 Tensor erf(const Tensor& self);  // erf
 const Tensor& erf_(const Tensor& self);
 const Tensor& erf_out(const Tensor& out, const Tensor& self);
@@ -148,6 +118,16 @@ const Tensor& round_out(const Tensor& out, const Tensor& self);
 Tensor trunc(const Tensor& self);  // trunc
 const Tensor& trunc_(const Tensor& self);
 const Tensor& trunc_out(const Tensor& out, const Tensor& self);
+Tensor relu(const Tensor& self);  // relu
+const Tensor& relu_(const Tensor& self);
+const Tensor& relu_out(const Tensor& out, const Tensor& self);
+Tensor threshold_backward(const Tensor& grad_output, const Tensor& self, const Scalar& threshold);  // threshold_backward
+Tensor sigmoid(const Tensor& self);  // sigmoid
+const Tensor& sigmoid_(const Tensor& self);
+const Tensor& sigmoid_out(const Tensor& out, const Tensor& self);
+Tensor sigmoid_backward(const Tensor& grad_output, const Tensor& output);  // sigmoid_backward
+Tensor log_sigmoid(const Tensor& self);  // log_sigmoid
+const Tensor& log_sigmoid_out(const Tensor& out, const Tensor& self);
 Tensor leaky_relu(const Tensor& self, const Scalar& negative_slope);  // leaky_relu
 const Tensor& leaky_relu_(const Tensor& self, const Scalar& negative_slope);
 const Tensor& leaky_relu_out(const Tensor& out, const Tensor& self, const Scalar& negative_slope);
@@ -223,12 +203,54 @@ Tensor logical_not(const Tensor& self);  // logical_not
 const Tensor& logical_not_out(const Tensor& out, const Tensor& self);
 Tensor where(const Tensor& condition, const Tensor& self, const Tensor& other);  // where.self
 const Tensor& where_out(const Tensor& out, const Tensor& condition, const Tensor& self, const Tensor& other);
+Tensor sum(const Tensor& self);  // sum
+Tensor sum(const Tensor& self, IntArrayRef dim, bool keepdim);  // sum.dim_IntList
+Tensor prod(const Tensor& self);  // prod
+Tensor prod(const Tensor& self, int64_t dim, bool keepdim);  // prod.dim_int
+Tensor amax(const Tensor& self, IntArrayRef dim, bool keepdim);  // amax
+Tensor amin(const Tensor& self, IntArrayRef dim, bool keepdim);  // amin
+Tensor argmax(const Tensor& self, std::optional<int64_t> dim, bool keepdim);  // argmax
+Tensor argmin(const Tensor& self, std::optional<int64_t> dim, bool keepdim);  // argmin
+Tensor cumsum(const Tensor& self, int64_t dim);  // cumsum
+Tensor mm(const Tensor& self, const Tensor& mat2);  // mm
+Tensor bmm(const Tensor& self, const Tensor& mat2);  // bmm
+Tensor view(const Tensor& self, IntArrayRef size);  // view
+Tensor expand(const Tensor& self, IntArrayRef size);  // expand
+Tensor transpose(const Tensor& self, int64_t dim0, int64_t dim1);  // transpose.int
+Tensor squeeze(const Tensor& self);  // squeeze
+Tensor squeeze(const Tensor& self, int64_t dim);  // squeeze.dim
+Tensor unsqueeze(const Tensor& self, int64_t dim);  // unsqueeze
+Tensor select(const Tensor& self, int64_t dim, int64_t index);  // select.int
+Tensor select_backward(const Tensor& grad_output, IntArrayRef input_sizes, int64_t dim, int64_t index);  // select_backward
+Tensor permute(const Tensor& self, IntArrayRef dims);  // permute
+Tensor slice(const Tensor& self, int64_t dim, std::optional<int64_t> start, std::optional<int64_t> end, int64_t step);  // slice.Tensor
+Tensor diagonal(const Tensor& self, int64_t offset, int64_t dim1, int64_t dim2);  // diagonal
+Tensor as_strided(const Tensor& self, IntArrayRef size, IntArrayRef stride, std::optional<int64_t> storage_offset);  // as_strided
+Tensor as_strided_backward(const Tensor& grad, IntArrayRef input_sizes, IntArrayRef input_strides, int64_t input_storage_offset, IntArrayRef size, IntArrayRef stride, int64_t storage_offset);  // as_strided_backward
+Tensor as_strided_backward_adjoint(const Tensor& grad, IntArrayRef input_sizes, IntArrayRef input_strides, int64_t input_storage_offset, IntArrayRef size, IntArrayRef stride, int64_t storage_offset);  // as_strided_backward_adjoint
+Tensor index_select(const Tensor& self, int64_t dim, const Tensor& index);  // index_select
+Tensor gather(const Tensor& self, int64_t dim, const Tensor& index, bool sparse_grad);  // gather
+Tensor scatter_add(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src);  // scatter_add
+const Tensor& scatter_add_(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src);
+Tensor index_add(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& source, const Scalar& alpha);  // index_add
+const Tensor& index_add_(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& source, const Scalar& alpha);
+Tensor masked_fill(const Tensor& self, const Tensor& mask, const Scalar& value);  // masked_fill.Scalar
+const Tensor& masked_fill_(const Tensor& self, const Tensor& mask, const Scalar& value);
+Tensor masked_fill(const Tensor& self, const Tensor& mask, const Tensor& value);  // masked_fill.Tensor
+const Tensor& masked_fill_(const Tensor& self, const Tensor& mask, const Tensor& value);
+Tensor flip(const Tensor& self, IntArrayRef dims);  // flip
+Tensor tril(const Tensor& self, int64_t diagonal);  // tril
+const Tensor& tril_(const Tensor& self, int64_t diagonal);
+Tensor triu(const Tensor& self, int64_t diagonal);  // triu
+const Tensor& triu_(const Tensor& self, int64_t diagonal);
+Tensor clone(const Tensor& self);  // clone
+const Tensor& zero_(const Tensor& self);  // zero_
+const Tensor& fill_(const Tensor& self, const Scalar& value);  // fill_.Scalar
+const Tensor& copy_(const Tensor& self, const Tensor& src);  // copy_
 Tensor softmax(const Tensor& self, int64_t dim);  // softmax.int
 Tensor log_softmax(const Tensor& self, int64_t dim);  // log_softmax.int
 Tensor _softmax_backward_data(const Tensor& grad_output, const Tensor& output, int64_t dim);  // _softmax_backward_data
 Tensor _log_softmax_backward_data(const Tensor& grad_output, const Tensor& output, int64_t dim);  // _log_softmax_backward_data
-Tensor log_sigmoid(const Tensor& self);  // log_sigmoid
-const Tensor& log_sigmoid_out(const Tensor& out, const Tensor& self);
 Tensor _nll_pick(const Tensor& self, const Tensor& target, int64_t ignore_index);  // _nll_pick
 Tensor _nll_pick_backward(const Tensor& grad, const Tensor& target, IntArrayRef self_sizes, int64_t ignore_index);  // _nll_pick_backward
 Tensor embedding(const Tensor& weight, const Tensor& indices, int64_t padding_idx, bool scale_grad_by_freq, bool sparse);  // embedding
@@ -245,27 +267,5 @@ Tensor avg_pool2d(const Tensor& self, IntArrayRef kernel_size, IntArrayRef strid
 Tensor avg_pool2d_backward(const Tensor& grad_output, const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, bool ceil_mode, bool count_include_pad, std::optional<int64_t> divisor_override);  // avg_pool2d_backward
 Tensor adaptive_avg_pool2d(const Tensor& self, IntArrayRef output_size);  // adaptive_avg_pool2d
 Tensor adaptive_avg_pool2d_backward(const Tensor& grad_output, const Tensor& self);  // adaptive_avg_pool2d_backward
-Tensor prod(const Tensor& self);  // prod
-Tensor prod(const Tensor& self, int64_t dim, bool keepdim);  // prod.dim_int
-Tensor amax(const Tensor& self, IntArrayRef dim, bool keepdim);  // amax
-Tensor amin(const Tensor& self, IntArrayRef dim, bool keepdim);  // amin
-Tensor argmax(const Tensor& self, std::optional<int64_t> dim, bool keepdim);  // argmax
-Tensor argmin(const Tensor& self, std::optional<int64_t> dim, bool keepdim);  // argmin
-Tensor cumsum(const Tensor& self, int64_t dim);  // cumsum
-Tensor index_select(const Tensor& self, int64_t dim, const Tensor& index);  // index_select
-Tensor gather(const Tensor& self, int64_t dim, const Tensor& index, bool sparse_grad);  // gather
-Tensor scatter_add(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src);  // scatter_add
-const Tensor& scatter_add_(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src);
-Tensor index_add(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& source, const Scalar& alpha);  // index_add
-const Tensor& index_add_(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& source, const Scalar& alpha);
-Tensor masked_fill(const Tensor& self, const Tensor& mask, const Scalar& value);  // masked_fill.Scalar
-const Tensor& masked_fill_(const Tensor& self, const Tensor& mask, const Scalar& value);
-Tensor masked_fill(const Tensor& self, const Tensor& mask, const Tensor& value);  // masked_fill.Tensor
-const Tensor& masked_fill_(const Tensor& self, const Tensor& mask, const Tensor& value);
-Tensor flip(const Tensor& self, IntArrayRef dims);  // flip
-Tensor tril(const Tensor& self, int64_t diagonal);  // tril
-const Tensor& tril_(const Tensor& self, int64_t diagonal);
-Tensor triu(const Tensor& self, int64_t diagonal);  // triu
-const Tensor& triu_(const Tensor& self, int64_t diagonal);
 
 }  // namespace dg::dispatch

@@ -11,9 +11,9 @@ namespace dg::dispatch {
 namespace {
 using pow_Tensor_Tensor_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&);
 constexpr pow_Tensor_Tensor_kernel pow_Tensor_Tensor_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::pow<float>, &cpu::pow<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cpu::pow_tensor_tensor<float>, &cpu::pow_tensor_tensor<double>, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::pow<float>, &cuda::pow<double>, nullptr, nullptr, &cuda::pow<dg::Half>, &cuda::pow<dg::BFloat16>},
+    {&cuda::pow_tensor_tensor<float>, &cuda::pow_tensor_tensor<double>, nullptr, nullptr, &cuda::pow_tensor_tensor<dg::Half>, &cuda::pow_tensor_tensor<dg::BFloat16>},
 #else
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
@@ -52,6 +52,51 @@ const Tensor& pow_out(const Tensor& out, const Tensor& self, const Tensor& expon
   detail::resize_out("pow_out", out, m);
   pow_Tensor_Tensor_run(m.dtype, out, self, exponent);
   detail::bump_version(out, "pow_out");
+  return out;
+}
+
+// ---- rsqrt (ops.yaml) ------------------------------------------------
+namespace {
+using rsqrt_kernel = void (*)(const TensorBase&, const TensorBase&);
+constexpr rsqrt_kernel rsqrt_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::rsqrt<float>, &cpu::rsqrt<double>, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::rsqrt<float>, &cuda::rsqrt<double>, nullptr, nullptr, &cuda::rsqrt<dg::Half>, &cuda::rsqrt<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void rsqrt_run(ScalarType dtype, const TensorBase& out, const TensorBase& self) {
+  const auto fn = detail::lookup_kernel(rsqrt_table, "rsqrt", out.device(), dtype,
+                                        "float32, float64 (cuda also float16, bfloat16)");
+  fn(out, detail::cast_for_compute(self, dtype));
+}
+}  // namespace
+
+Tensor rsqrt(const Tensor& self) {
+  detail::check_defined("rsqrt", "self", self);
+  const meta::TensorMeta m = meta::pointwise("rsqrt", {{"self", &self}}, {}, true);
+  Tensor out = detail::make_output(m);
+  rsqrt_run(m.dtype, out, self);
+  return out;
+}
+
+const Tensor& rsqrt_(const Tensor& self) {
+  detail::check_defined("rsqrt_", "self", self);
+  const meta::TensorMeta m = meta::pointwise("rsqrt_", {{"self", &self}}, {}, true);
+  const ScalarType dtype = detail::check_inplace_result("rsqrt_", self, m);
+  rsqrt_run(dtype, self, self);
+  detail::bump_version(self, "rsqrt_");
+  return self;
+}
+
+const Tensor& rsqrt_out(const Tensor& out, const Tensor& self) {
+  detail::check_defined("rsqrt_out", "out", out);
+  detail::check_defined("rsqrt_out", "self", self);
+  const meta::TensorMeta m = meta::pointwise("rsqrt_out", {{"self", &self}}, {}, true);
+  detail::resize_out("rsqrt_out", out, m);
+  rsqrt_run(m.dtype, out, self);
+  detail::bump_version(out, "rsqrt_out");
   return out;
 }
 
@@ -100,82 +145,48 @@ const Tensor& sign_out(const Tensor& out, const Tensor& self) {
   return out;
 }
 
-// ---- tanh_backward (ops.yaml) ------------------------------------------------
+// ---- asin (ops.yaml) ------------------------------------------------
 namespace {
-using tanh_backward_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&);
-constexpr tanh_backward_kernel tanh_backward_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::tanh_backward<float>, &cpu::tanh_backward<double>, nullptr, nullptr, nullptr, nullptr},
+using asin_kernel = void (*)(const TensorBase&, const TensorBase&);
+constexpr asin_kernel asin_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::asin<float>, &cpu::asin<double>, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::tanh_backward<float>, &cuda::tanh_backward<double>, nullptr, nullptr, &cuda::tanh_backward<dg::Half>, &cuda::tanh_backward<dg::BFloat16>},
+    {&cuda::asin<float>, &cuda::asin<double>, nullptr, nullptr, &cuda::asin<dg::Half>, &cuda::asin<dg::BFloat16>},
 #else
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void tanh_backward_run(ScalarType dtype, const TensorBase& out, const TensorBase& grad_output, const TensorBase& output) {
-  const auto fn = detail::lookup_kernel(tanh_backward_table, "tanh_backward", out.device(), dtype,
+void asin_run(ScalarType dtype, const TensorBase& out, const TensorBase& self) {
+  const auto fn = detail::lookup_kernel(asin_table, "asin", out.device(), dtype,
                                         "float32, float64 (cuda also float16, bfloat16)");
-  fn(out, detail::cast_for_compute(grad_output, dtype), detail::cast_for_compute(output, dtype));
+  fn(out, detail::cast_for_compute(self, dtype));
 }
 }  // namespace
 
-Tensor tanh_backward(const Tensor& grad_output, const Tensor& output) {
-  detail::check_defined("tanh_backward", "grad_output", grad_output);
-  detail::check_defined("tanh_backward", "output", output);
-  const meta::TensorMeta m = meta::pointwise("tanh_backward", {{"grad_output", &grad_output}, {"output", &output}}, {}, false);
+Tensor asin(const Tensor& self) {
+  detail::check_defined("asin", "self", self);
+  const meta::TensorMeta m = meta::pointwise("asin", {{"self", &self}}, {}, true);
   Tensor out = detail::make_output(m);
-  tanh_backward_run(m.dtype, out, grad_output, output);
+  asin_run(m.dtype, out, self);
   return out;
 }
 
-// ---- sum.dim_IntList (ops.yaml) ------------------------------------------------
-namespace {
-using sum_dim_IntList_kernel = void (*)(const TensorBase&, const TensorBase&, IntArrayRef, bool);
-constexpr sum_dim_IntList_kernel sum_dim_IntList_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::sum_dim<float>, &cpu::sum_dim<double>, &cpu::sum_dim<int64_t>, nullptr, nullptr, nullptr},
-#if defined(DG_WITH_CUDA)
-    {&cuda::sum_dim<float>, &cuda::sum_dim<double>, &cuda::sum_dim<int64_t>, nullptr, &cuda::sum_dim<dg::Half>, &cuda::sum_dim<dg::BFloat16>},
-#else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
-#endif
-};
-void sum_dim_IntList_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, IntArrayRef dim, bool keepdim) {
-  const auto fn = detail::lookup_kernel(sum_dim_IntList_table, "sum", out.device(), dtype,
-                                        "float32, float64, int64 (cuda also float16, bfloat16)");
-  fn(out, self, dim, keepdim);
-}
-}  // namespace
-
-Tensor sum(const Tensor& self, IntArrayRef dim, bool keepdim) {
-  detail::check_defined("sum", "self", self);
-  const meta::TensorMeta m = meta::reduce_dims("sum", self, dim, keepdim);
-  Tensor out = detail::make_output(m);
-  sum_dim_IntList_run(self.dtype(), out, self, dim, keepdim);
-  return out;
+const Tensor& asin_(const Tensor& self) {
+  detail::check_defined("asin_", "self", self);
+  const meta::TensorMeta m = meta::pointwise("asin_", {{"self", &self}}, {}, true);
+  const ScalarType dtype = detail::check_inplace_result("asin_", self, m);
+  asin_run(dtype, self, self);
+  detail::bump_version(self, "asin_");
+  return self;
 }
 
-// ---- clone (ops.yaml) ------------------------------------------------
-namespace {
-using clone_kernel = void (*)(const TensorBase&, const TensorBase&);
-constexpr clone_kernel clone_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::clone<float>, &cpu::clone<double>, &cpu::clone<int64_t>, &cpu::clone<bool>, &cpu::clone<dg::Half>, &cpu::clone<dg::BFloat16>},
-#if defined(DG_WITH_CUDA)
-    {&cuda::clone<float>, &cuda::clone<double>, &cuda::clone<int64_t>, &cuda::clone<bool>, &cuda::clone<dg::Half>, &cuda::clone<dg::BFloat16>},
-#else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
-#endif
-};
-void clone_run(ScalarType dtype, const TensorBase& out, const TensorBase& self) {
-  const auto fn = detail::lookup_kernel(clone_table, "clone", out.device(), dtype,
-                                        "float32, float64, int64, bool, float16, bfloat16");
-  fn(out, self);
-}
-}  // namespace
-
-Tensor clone(const Tensor& self) {
-  detail::check_defined("clone", "self", self);
-  const meta::TensorMeta m = meta::same_shape("clone", self);
-  Tensor out = detail::make_output(m);
-  clone_run(self.dtype(), out, self);
+const Tensor& asin_out(const Tensor& out, const Tensor& self) {
+  detail::check_defined("asin_out", "out", out);
+  detail::check_defined("asin_out", "self", self);
+  const meta::TensorMeta m = meta::pointwise("asin_out", {{"self", &self}}, {}, true);
+  detail::resize_out("asin_out", out, m);
+  asin_run(m.dtype, out, self);
+  detail::bump_version(out, "asin_out");
   return out;
 }
 
@@ -224,114 +235,30 @@ const Tensor& sinh_out(const Tensor& out, const Tensor& self) {
   return out;
 }
 
-// ---- slice.Tensor (ops.yaml) ------------------------------------------------
-Tensor slice(const Tensor& self, int64_t dim, std::optional<int64_t> start, std::optional<int64_t> end, int64_t step) {
-  detail::check_defined("slice", "self", self);
-  const meta::ViewMeta m = meta::slice("slice", self, dim, start, end, step);
-  return make_view(self, m.sizes, m.strides, m.offset);
-}
-
-// ---- diagonal (ops.yaml) ------------------------------------------------
-Tensor diagonal(const Tensor& self, int64_t offset, int64_t dim1, int64_t dim2) {
-  detail::check_defined("diagonal", "self", self);
-  const meta::ViewMeta m = meta::diagonal("diagonal", self, offset, dim1, dim2);
-  return make_view(self, m.sizes, m.strides, m.offset);
-}
-
-// ---- as_strided (ops.yaml) ------------------------------------------------
-Tensor as_strided(const Tensor& self, IntArrayRef size, IntArrayRef stride, std::optional<int64_t> storage_offset) {
-  detail::check_defined("as_strided", "self", self);
-  const meta::ViewMeta m = meta::as_strided("as_strided", self, size, stride, storage_offset);
-  return make_view(self, m.sizes, m.strides, m.offset);
-}
-
-// ---- rsqrt (ops.yaml) ------------------------------------------------
+// ---- tanh_backward (ops.yaml) ------------------------------------------------
 namespace {
-using rsqrt_kernel = void (*)(const TensorBase&, const TensorBase&);
-constexpr rsqrt_kernel rsqrt_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::rsqrt<float>, &cpu::rsqrt<double>, nullptr, nullptr, nullptr, nullptr},
+using tanh_backward_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&);
+constexpr tanh_backward_kernel tanh_backward_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::tanh_backward<float>, &cpu::tanh_backward<double>, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::rsqrt<float>, &cuda::rsqrt<double>, nullptr, nullptr, &cuda::rsqrt<dg::Half>, &cuda::rsqrt<dg::BFloat16>},
+    {&cuda::tanh_backward<float>, &cuda::tanh_backward<double>, nullptr, nullptr, &cuda::tanh_backward<dg::Half>, &cuda::tanh_backward<dg::BFloat16>},
 #else
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void rsqrt_run(ScalarType dtype, const TensorBase& out, const TensorBase& self) {
-  const auto fn = detail::lookup_kernel(rsqrt_table, "rsqrt", out.device(), dtype,
+void tanh_backward_run(ScalarType dtype, const TensorBase& out, const TensorBase& grad_output, const TensorBase& output) {
+  const auto fn = detail::lookup_kernel(tanh_backward_table, "tanh_backward", out.device(), dtype,
                                         "float32, float64 (cuda also float16, bfloat16)");
-  fn(out, detail::cast_for_compute(self, dtype));
+  fn(out, detail::cast_for_compute(grad_output, dtype), detail::cast_for_compute(output, dtype));
 }
 }  // namespace
 
-Tensor rsqrt(const Tensor& self) {
-  detail::check_defined("rsqrt", "self", self);
-  const meta::TensorMeta m = meta::pointwise("rsqrt", {{"self", &self}}, {}, true);
+Tensor tanh_backward(const Tensor& grad_output, const Tensor& output) {
+  detail::check_defined("tanh_backward", "grad_output", grad_output);
+  detail::check_defined("tanh_backward", "output", output);
+  const meta::TensorMeta m = meta::pointwise("tanh_backward", {{"grad_output", &grad_output}, {"output", &output}}, {}, false);
   Tensor out = detail::make_output(m);
-  rsqrt_run(m.dtype, out, self);
-  return out;
-}
-
-const Tensor& rsqrt_(const Tensor& self) {
-  detail::check_defined("rsqrt_", "self", self);
-  const meta::TensorMeta m = meta::pointwise("rsqrt_", {{"self", &self}}, {}, true);
-  const ScalarType dtype = detail::check_inplace_result("rsqrt_", self, m);
-  rsqrt_run(dtype, self, self);
-  detail::bump_version(self, "rsqrt_");
-  return self;
-}
-
-const Tensor& rsqrt_out(const Tensor& out, const Tensor& self) {
-  detail::check_defined("rsqrt_out", "out", out);
-  detail::check_defined("rsqrt_out", "self", self);
-  const meta::TensorMeta m = meta::pointwise("rsqrt_out", {{"self", &self}}, {}, true);
-  detail::resize_out("rsqrt_out", out, m);
-  rsqrt_run(m.dtype, out, self);
-  detail::bump_version(out, "rsqrt_out");
-  return out;
-}
-
-// ---- asin (ops.yaml) ------------------------------------------------
-namespace {
-using asin_kernel = void (*)(const TensorBase&, const TensorBase&);
-constexpr asin_kernel asin_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::asin<float>, &cpu::asin<double>, nullptr, nullptr, nullptr, nullptr},
-#if defined(DG_WITH_CUDA)
-    {&cuda::asin<float>, &cuda::asin<double>, nullptr, nullptr, &cuda::asin<dg::Half>, &cuda::asin<dg::BFloat16>},
-#else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
-#endif
-};
-void asin_run(ScalarType dtype, const TensorBase& out, const TensorBase& self) {
-  const auto fn = detail::lookup_kernel(asin_table, "asin", out.device(), dtype,
-                                        "float32, float64 (cuda also float16, bfloat16)");
-  fn(out, detail::cast_for_compute(self, dtype));
-}
-}  // namespace
-
-Tensor asin(const Tensor& self) {
-  detail::check_defined("asin", "self", self);
-  const meta::TensorMeta m = meta::pointwise("asin", {{"self", &self}}, {}, true);
-  Tensor out = detail::make_output(m);
-  asin_run(m.dtype, out, self);
-  return out;
-}
-
-const Tensor& asin_(const Tensor& self) {
-  detail::check_defined("asin_", "self", self);
-  const meta::TensorMeta m = meta::pointwise("asin_", {{"self", &self}}, {}, true);
-  const ScalarType dtype = detail::check_inplace_result("asin_", self, m);
-  asin_run(dtype, self, self);
-  detail::bump_version(self, "asin_");
-  return self;
-}
-
-const Tensor& asin_out(const Tensor& out, const Tensor& self) {
-  detail::check_defined("asin_out", "out", out);
-  detail::check_defined("asin_out", "self", self);
-  const meta::TensorMeta m = meta::pointwise("asin_out", {{"self", &self}}, {}, true);
-  detail::resize_out("asin_out", out, m);
-  asin_run(m.dtype, out, self);
-  detail::bump_version(out, "asin_out");
+  tanh_backward_run(m.dtype, out, grad_output, output);
   return out;
 }
 
@@ -422,6 +349,42 @@ const Tensor& floor_out(const Tensor& out, const Tensor& self) {
   detail::resize_out("floor_out", out, m);
   floor_run(m.dtype, out, self);
   detail::bump_version(out, "floor_out");
+  return out;
+}
+
+// ---- log_sigmoid (ops.yaml) ------------------------------------------------
+namespace {
+using log_sigmoid_kernel = void (*)(const TensorBase&, const TensorBase&);
+constexpr log_sigmoid_kernel log_sigmoid_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::log_sigmoid<float>, &cpu::log_sigmoid<double>, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::log_sigmoid<float>, &cuda::log_sigmoid<double>, nullptr, nullptr, &cuda::log_sigmoid<dg::Half>, &cuda::log_sigmoid<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void log_sigmoid_run(ScalarType dtype, const TensorBase& out, const TensorBase& self) {
+  const auto fn = detail::lookup_kernel(log_sigmoid_table, "log_sigmoid", out.device(), dtype,
+                                        "float32, float64 (cuda also float16, bfloat16)");
+  fn(out, detail::cast_for_compute(self, dtype));
+}
+}  // namespace
+
+Tensor log_sigmoid(const Tensor& self) {
+  detail::check_defined("log_sigmoid", "self", self);
+  const meta::TensorMeta m = meta::pointwise("log_sigmoid", {{"self", &self}}, {}, true);
+  Tensor out = detail::make_output(m);
+  log_sigmoid_run(m.dtype, out, self);
+  return out;
+}
+
+const Tensor& log_sigmoid_out(const Tensor& out, const Tensor& self) {
+  detail::check_defined("log_sigmoid_out", "out", out);
+  detail::check_defined("log_sigmoid_out", "self", self);
+  const meta::TensorMeta m = meta::pointwise("log_sigmoid_out", {{"self", &self}}, {}, true);
+  detail::resize_out("log_sigmoid_out", out, m);
+  log_sigmoid_run(m.dtype, out, self);
+  detail::bump_version(out, "log_sigmoid_out");
   return out;
 }
 
@@ -648,39 +611,113 @@ const Tensor& logical_xor_out(const Tensor& out, const Tensor& self, const Tenso
   return out;
 }
 
-// ---- log_sigmoid (ops.yaml) ------------------------------------------------
+// ---- sum.dim_IntList (ops.yaml) ------------------------------------------------
 namespace {
-using log_sigmoid_kernel = void (*)(const TensorBase&, const TensorBase&);
-constexpr log_sigmoid_kernel log_sigmoid_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::log_sigmoid<float>, &cpu::log_sigmoid<double>, nullptr, nullptr, nullptr, nullptr},
+using sum_dim_IntList_kernel = void (*)(const TensorBase&, const TensorBase&, IntArrayRef, bool);
+constexpr sum_dim_IntList_kernel sum_dim_IntList_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::sum_dim<float>, &cpu::sum_dim<double>, &cpu::sum_dim<int64_t>, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::log_sigmoid<float>, &cuda::log_sigmoid<double>, nullptr, nullptr, &cuda::log_sigmoid<dg::Half>, &cuda::log_sigmoid<dg::BFloat16>},
+    {&cuda::sum_dim<float>, &cuda::sum_dim<double>, &cuda::sum_dim<int64_t>, nullptr, &cuda::sum_dim<dg::Half>, &cuda::sum_dim<dg::BFloat16>},
 #else
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void log_sigmoid_run(ScalarType dtype, const TensorBase& out, const TensorBase& self) {
-  const auto fn = detail::lookup_kernel(log_sigmoid_table, "log_sigmoid", out.device(), dtype,
-                                        "float32, float64 (cuda also float16, bfloat16)");
-  fn(out, detail::cast_for_compute(self, dtype));
+void sum_dim_IntList_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, IntArrayRef dim, bool keepdim) {
+  const auto fn = detail::lookup_kernel(sum_dim_IntList_table, "sum", out.device(), dtype,
+                                        "float32, float64, int64 (cuda also float16, bfloat16)");
+  fn(out, self, dim, keepdim);
 }
 }  // namespace
 
-Tensor log_sigmoid(const Tensor& self) {
-  detail::check_defined("log_sigmoid", "self", self);
-  const meta::TensorMeta m = meta::pointwise("log_sigmoid", {{"self", &self}}, {}, true);
+Tensor sum(const Tensor& self, IntArrayRef dim, bool keepdim) {
+  detail::check_defined("sum", "self", self);
+  const meta::TensorMeta m = meta::reduce_dims("sum", self, dim, keepdim);
   Tensor out = detail::make_output(m);
-  log_sigmoid_run(m.dtype, out, self);
+  sum_dim_IntList_run(self.dtype(), out, self, dim, keepdim);
   return out;
 }
 
-const Tensor& log_sigmoid_out(const Tensor& out, const Tensor& self) {
-  detail::check_defined("log_sigmoid_out", "out", out);
-  detail::check_defined("log_sigmoid_out", "self", self);
-  const meta::TensorMeta m = meta::pointwise("log_sigmoid_out", {{"self", &self}}, {}, true);
-  detail::resize_out("log_sigmoid_out", out, m);
-  log_sigmoid_run(m.dtype, out, self);
-  detail::bump_version(out, "log_sigmoid_out");
+// ---- slice.Tensor (ops.yaml) ------------------------------------------------
+Tensor slice(const Tensor& self, int64_t dim, std::optional<int64_t> start, std::optional<int64_t> end, int64_t step) {
+  detail::check_defined("slice", "self", self);
+  const meta::ViewMeta m = meta::slice("slice", self, dim, start, end, step);
+  return make_view(self, m.sizes, m.strides, m.offset);
+}
+
+// ---- diagonal (ops.yaml) ------------------------------------------------
+Tensor diagonal(const Tensor& self, int64_t offset, int64_t dim1, int64_t dim2) {
+  detail::check_defined("diagonal", "self", self);
+  const meta::ViewMeta m = meta::diagonal("diagonal", self, offset, dim1, dim2);
+  return make_view(self, m.sizes, m.strides, m.offset);
+}
+
+// ---- as_strided (ops.yaml) ------------------------------------------------
+Tensor as_strided(const Tensor& self, IntArrayRef size, IntArrayRef stride, std::optional<int64_t> storage_offset) {
+  detail::check_defined("as_strided", "self", self);
+  const meta::ViewMeta m = meta::as_strided("as_strided", self, size, stride, storage_offset);
+  return make_view(self, m.sizes, m.strides, m.offset);
+}
+
+// ---- masked_fill.Scalar (ops.yaml) ------------------------------------------------
+namespace {
+using masked_fill_Scalar_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&, const Scalar&);
+constexpr masked_fill_Scalar_kernel masked_fill_Scalar_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::masked_fill<float>, &cpu::masked_fill<double>, &cpu::masked_fill<int64_t>, &cpu::masked_fill<bool>, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::masked_fill<float>, &cuda::masked_fill<double>, &cuda::masked_fill<int64_t>, &cuda::masked_fill<bool>, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void masked_fill_Scalar_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, const TensorBase& mask, const Scalar& value) {
+  const auto fn = detail::lookup_kernel(masked_fill_Scalar_table, "masked_fill", out.device(), dtype,
+                                        "float32, float64, int64, bool");
+  fn(out, self, mask, value);
+}
+}  // namespace
+
+Tensor masked_fill(const Tensor& self, const Tensor& mask, const Scalar& value) {
+  detail::check_defined("masked_fill", "self", self);
+  detail::check_defined("masked_fill", "mask", mask);
+  const meta::TensorMeta m = meta::masked_fill("masked_fill", self, mask, value);
+  Tensor out = detail::make_output(m);
+  masked_fill_Scalar_run(self.dtype(), out, self, mask, value);
+  return out;
+}
+
+const Tensor& masked_fill_(const Tensor& self, const Tensor& mask, const Scalar& value) {
+  detail::check_defined("masked_fill_", "self", self);
+  detail::check_defined("masked_fill_", "mask", mask);
+  const meta::TensorMeta m = meta::masked_fill("masked_fill_", self, mask, value);
+  const ScalarType dtype = detail::check_inplace_result("masked_fill_", self, m);
+  masked_fill_Scalar_run(dtype, self, self, mask, value);
+  detail::bump_version(self, "masked_fill_");
+  return self;
+}
+
+// ---- clone (ops.yaml) ------------------------------------------------
+namespace {
+using clone_kernel = void (*)(const TensorBase&, const TensorBase&);
+constexpr clone_kernel clone_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::clone<float>, &cpu::clone<double>, &cpu::clone<int64_t>, &cpu::clone<bool>, &cpu::clone<dg::Half>, &cpu::clone<dg::BFloat16>},
+#if defined(DG_WITH_CUDA)
+    {&cuda::clone<float>, &cuda::clone<double>, &cuda::clone<int64_t>, &cuda::clone<bool>, &cuda::clone<dg::Half>, &cuda::clone<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void clone_run(ScalarType dtype, const TensorBase& out, const TensorBase& self) {
+  const auto fn = detail::lookup_kernel(clone_table, "clone", out.device(), dtype,
+                                        "float32, float64, int64, bool, float16, bfloat16");
+  fn(out, self);
+}
+}  // namespace
+
+Tensor clone(const Tensor& self) {
+  detail::check_defined("clone", "self", self);
+  const meta::TensorMeta m = meta::same_shape("clone", self);
+  Tensor out = detail::make_output(m);
+  clone_run(self.dtype(), out, self);
   return out;
 }
 
@@ -789,43 +826,6 @@ Tensor avg_pool2d_backward(const Tensor& grad_output, const Tensor& self, IntArr
   Tensor out = detail::make_output(m);
   avg_pool2d_backward_run(grad_output.dtype(), out, grad_output, self, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override);
   return out;
-}
-
-// ---- masked_fill.Scalar (ops.yaml) ------------------------------------------------
-namespace {
-using masked_fill_Scalar_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&, const Scalar&);
-constexpr masked_fill_Scalar_kernel masked_fill_Scalar_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::masked_fill<float>, &cpu::masked_fill<double>, &cpu::masked_fill<int64_t>, &cpu::masked_fill<bool>, nullptr, nullptr},
-#if defined(DG_WITH_CUDA)
-    {&cuda::masked_fill<float>, &cuda::masked_fill<double>, &cuda::masked_fill<int64_t>, &cuda::masked_fill<bool>, nullptr, nullptr},
-#else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
-#endif
-};
-void masked_fill_Scalar_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, const TensorBase& mask, const Scalar& value) {
-  const auto fn = detail::lookup_kernel(masked_fill_Scalar_table, "masked_fill", out.device(), dtype,
-                                        "float32, float64, int64, bool");
-  fn(out, self, mask, value);
-}
-}  // namespace
-
-Tensor masked_fill(const Tensor& self, const Tensor& mask, const Scalar& value) {
-  detail::check_defined("masked_fill", "self", self);
-  detail::check_defined("masked_fill", "mask", mask);
-  const meta::TensorMeta m = meta::masked_fill("masked_fill", self, mask, value);
-  Tensor out = detail::make_output(m);
-  masked_fill_Scalar_run(self.dtype(), out, self, mask, value);
-  return out;
-}
-
-const Tensor& masked_fill_(const Tensor& self, const Tensor& mask, const Scalar& value) {
-  detail::check_defined("masked_fill_", "self", self);
-  detail::check_defined("masked_fill_", "mask", mask);
-  const meta::TensorMeta m = meta::masked_fill("masked_fill_", self, mask, value);
-  const ScalarType dtype = detail::check_inplace_result("masked_fill_", self, m);
-  masked_fill_Scalar_run(dtype, self, self, mask, value);
-  detail::bump_version(self, "masked_fill_");
-  return self;
 }
 
 }  // namespace dg::dispatch

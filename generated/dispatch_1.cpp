@@ -11,9 +11,9 @@ namespace dg::dispatch {
 namespace {
 using sub_Tensor_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&, const Scalar&);
 constexpr sub_Tensor_kernel sub_Tensor_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::sub<float>, &cpu::sub<double>, &cpu::sub<int64_t>, nullptr, nullptr, nullptr},
+    {&cpu::sub_tensor<float>, &cpu::sub_tensor<double>, &cpu::sub_tensor<int64_t>, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::sub<float>, &cuda::sub<double>, &cuda::sub<int64_t>, nullptr, &cuda::sub<dg::Half>, &cuda::sub<dg::BFloat16>},
+    {&cuda::sub_tensor<float>, &cuda::sub_tensor<double>, &cuda::sub_tensor<int64_t>, nullptr, &cuda::sub_tensor<dg::Half>, &cuda::sub_tensor<dg::BFloat16>},
 #else
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
@@ -100,51 +100,6 @@ const Tensor& neg_out(const Tensor& out, const Tensor& self) {
   return out;
 }
 
-// ---- cos (ops.yaml) ------------------------------------------------
-namespace {
-using cos_kernel = void (*)(const TensorBase&, const TensorBase&);
-constexpr cos_kernel cos_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::cos<float>, &cpu::cos<double>, nullptr, nullptr, nullptr, nullptr},
-#if defined(DG_WITH_CUDA)
-    {&cuda::cos<float>, &cuda::cos<double>, nullptr, nullptr, &cuda::cos<dg::Half>, &cuda::cos<dg::BFloat16>},
-#else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
-#endif
-};
-void cos_run(ScalarType dtype, const TensorBase& out, const TensorBase& self) {
-  const auto fn = detail::lookup_kernel(cos_table, "cos", out.device(), dtype,
-                                        "float32, float64 (cuda also float16, bfloat16)");
-  fn(out, detail::cast_for_compute(self, dtype));
-}
-}  // namespace
-
-Tensor cos(const Tensor& self) {
-  detail::check_defined("cos", "self", self);
-  const meta::TensorMeta m = meta::pointwise("cos", {{"self", &self}}, {}, true);
-  Tensor out = detail::make_output(m);
-  cos_run(m.dtype, out, self);
-  return out;
-}
-
-const Tensor& cos_(const Tensor& self) {
-  detail::check_defined("cos_", "self", self);
-  const meta::TensorMeta m = meta::pointwise("cos_", {{"self", &self}}, {}, true);
-  const ScalarType dtype = detail::check_inplace_result("cos_", self, m);
-  cos_run(dtype, self, self);
-  detail::bump_version(self, "cos_");
-  return self;
-}
-
-const Tensor& cos_out(const Tensor& out, const Tensor& self) {
-  detail::check_defined("cos_out", "out", out);
-  detail::check_defined("cos_out", "self", self);
-  const meta::TensorMeta m = meta::pointwise("cos_out", {{"self", &self}}, {}, true);
-  detail::resize_out("cos_out", out, m);
-  cos_run(m.dtype, out, self);
-  detail::bump_version(out, "cos_out");
-  return out;
-}
-
 // ---- reciprocal (ops.yaml) ------------------------------------------------
 namespace {
 using reciprocal_kernel = void (*)(const TensorBase&, const TensorBase&);
@@ -190,6 +145,51 @@ const Tensor& reciprocal_out(const Tensor& out, const Tensor& self) {
   return out;
 }
 
+// ---- cos (ops.yaml) ------------------------------------------------
+namespace {
+using cos_kernel = void (*)(const TensorBase&, const TensorBase&);
+constexpr cos_kernel cos_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::cos<float>, &cpu::cos<double>, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::cos<float>, &cuda::cos<double>, nullptr, nullptr, &cuda::cos<dg::Half>, &cuda::cos<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void cos_run(ScalarType dtype, const TensorBase& out, const TensorBase& self) {
+  const auto fn = detail::lookup_kernel(cos_table, "cos", out.device(), dtype,
+                                        "float32, float64 (cuda also float16, bfloat16)");
+  fn(out, detail::cast_for_compute(self, dtype));
+}
+}  // namespace
+
+Tensor cos(const Tensor& self) {
+  detail::check_defined("cos", "self", self);
+  const meta::TensorMeta m = meta::pointwise("cos", {{"self", &self}}, {}, true);
+  Tensor out = detail::make_output(m);
+  cos_run(m.dtype, out, self);
+  return out;
+}
+
+const Tensor& cos_(const Tensor& self) {
+  detail::check_defined("cos_", "self", self);
+  const meta::TensorMeta m = meta::pointwise("cos_", {{"self", &self}}, {}, true);
+  const ScalarType dtype = detail::check_inplace_result("cos_", self, m);
+  cos_run(dtype, self, self);
+  detail::bump_version(self, "cos_");
+  return self;
+}
+
+const Tensor& cos_out(const Tensor& out, const Tensor& self) {
+  detail::check_defined("cos_out", "out", out);
+  detail::check_defined("cos_out", "self", self);
+  const meta::TensorMeta m = meta::pointwise("cos_out", {{"self", &self}}, {}, true);
+  detail::resize_out("cos_out", out, m);
+  cos_run(m.dtype, out, self);
+  detail::bump_version(out, "cos_out");
+  return out;
+}
+
 // ---- cos_backward (ops.yaml) ------------------------------------------------
 namespace {
 using cos_backward_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&);
@@ -215,111 +215,6 @@ Tensor cos_backward(const Tensor& grad_output, const Tensor& self) {
   Tensor out = detail::make_output(m);
   cos_backward_run(m.dtype, out, grad_output, self);
   return out;
-}
-
-// ---- sum (ops.yaml) ------------------------------------------------
-namespace {
-using sum_kernel = void (*)(const TensorBase&, const TensorBase&);
-constexpr sum_kernel sum_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::sum<float>, &cpu::sum<double>, &cpu::sum<int64_t>, nullptr, nullptr, nullptr},
-#if defined(DG_WITH_CUDA)
-    {&cuda::sum<float>, &cuda::sum<double>, &cuda::sum<int64_t>, nullptr, &cuda::sum<dg::Half>, &cuda::sum<dg::BFloat16>},
-#else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
-#endif
-};
-void sum_run(ScalarType dtype, const TensorBase& out, const TensorBase& self) {
-  const auto fn = detail::lookup_kernel(sum_table, "sum", out.device(), dtype,
-                                        "float32, float64, int64 (cuda also float16, bfloat16)");
-  fn(out, self);
-}
-}  // namespace
-
-Tensor sum(const Tensor& self) {
-  detail::check_defined("sum", "self", self);
-  const meta::TensorMeta m = meta::reduce_all("sum", self);
-  Tensor out = detail::make_output(m);
-  sum_run(self.dtype(), out, self);
-  return out;
-}
-
-// ---- bmm (ops.yaml) ------------------------------------------------
-namespace {
-using bmm_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&);
-constexpr bmm_kernel bmm_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::bmm<float>, &cpu::bmm<double>, nullptr, nullptr, nullptr, nullptr},
-#if defined(DG_WITH_CUDA)
-    {&cuda::bmm<float>, &cuda::bmm<double>, nullptr, nullptr, &cuda::bmm<dg::Half>, &cuda::bmm<dg::BFloat16>},
-#else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
-#endif
-};
-void bmm_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, const TensorBase& mat2) {
-  const auto fn = detail::lookup_kernel(bmm_table, "bmm", out.device(), dtype,
-                                        "float32, float64 (cuda also float16, bfloat16)");
-  fn(out, self, mat2);
-}
-}  // namespace
-
-Tensor bmm(const Tensor& self, const Tensor& mat2) {
-  detail::check_defined("bmm", "self", self);
-  detail::check_defined("bmm", "mat2", mat2);
-  const meta::TensorMeta m = meta::bmm("bmm", self, mat2);
-  Tensor out = detail::make_output(m);
-  bmm_run(self.dtype(), out, self, mat2);
-  return out;
-}
-
-// ---- fill_.Scalar (ops.yaml) ------------------------------------------------
-namespace {
-using fill__Scalar_kernel = void (*)(const TensorBase&, const Scalar&);
-constexpr fill__Scalar_kernel fill__Scalar_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::fill_<float>, &cpu::fill_<double>, &cpu::fill_<int64_t>, &cpu::fill_<bool>, &cpu::fill_<dg::Half>, &cpu::fill_<dg::BFloat16>},
-#if defined(DG_WITH_CUDA)
-    {&cuda::fill_<float>, &cuda::fill_<double>, &cuda::fill_<int64_t>, &cuda::fill_<bool>, &cuda::fill_<dg::Half>, &cuda::fill_<dg::BFloat16>},
-#else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
-#endif
-};
-void fill__Scalar_run(ScalarType dtype, const TensorBase& self, const Scalar& value) {
-  const auto fn = detail::lookup_kernel(fill__Scalar_table, "fill_", self.device(), dtype,
-                                        "float32, float64, int64, bool, float16, bfloat16");
-  fn(self, value);
-}
-}  // namespace
-
-const Tensor& fill_(const Tensor& self, const Scalar& value) {
-  detail::check_defined("fill_", "self", self);
-  fill__Scalar_run(self.dtype(), self, value);
-  detail::bump_version(self, "fill_");
-  return self;
-}
-
-// ---- copy_ (ops.yaml) ------------------------------------------------
-namespace {
-using copy__kernel = void (*)(const TensorBase&, const TensorBase&);
-constexpr copy__kernel copy__table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::copy_<float>, &cpu::copy_<double>, &cpu::copy_<int64_t>, &cpu::copy_<bool>, &cpu::copy_<dg::Half>, &cpu::copy_<dg::BFloat16>},
-#if defined(DG_WITH_CUDA)
-    {&cuda::copy_<float>, &cuda::copy_<double>, &cuda::copy_<int64_t>, &cuda::copy_<bool>, &cuda::copy_<dg::Half>, &cuda::copy_<dg::BFloat16>},
-#else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
-#endif
-};
-void copy__run(ScalarType dtype, const TensorBase& self, const TensorBase& src) {
-  const auto fn = detail::lookup_kernel(copy__table, "copy_", self.device(), dtype,
-                                        "float32, float64, int64, bool, float16, bfloat16");
-  fn(self, src);
-}
-}  // namespace
-
-const Tensor& copy_(const Tensor& self, const Tensor& src) {
-  detail::check_defined("copy_", "self", self);
-  detail::check_defined("copy_", "src", src);
-  meta::check_copy("copy_", self, src);
-  copy__run(self.dtype(), self, src);
-  detail::bump_version(self, "copy_");
-  return self;
 }
 
 // ---- cosh (ops.yaml) ------------------------------------------------
@@ -605,6 +500,267 @@ const Tensor& logical_not_out(const Tensor& out, const Tensor& self) {
   return out;
 }
 
+// ---- sum (ops.yaml) ------------------------------------------------
+namespace {
+using sum_kernel = void (*)(const TensorBase&, const TensorBase&);
+constexpr sum_kernel sum_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::sum<float>, &cpu::sum<double>, &cpu::sum<int64_t>, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::sum<float>, &cuda::sum<double>, &cuda::sum<int64_t>, nullptr, &cuda::sum<dg::Half>, &cuda::sum<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void sum_run(ScalarType dtype, const TensorBase& out, const TensorBase& self) {
+  const auto fn = detail::lookup_kernel(sum_table, "sum", out.device(), dtype,
+                                        "float32, float64, int64 (cuda also float16, bfloat16)");
+  fn(out, self);
+}
+}  // namespace
+
+Tensor sum(const Tensor& self) {
+  detail::check_defined("sum", "self", self);
+  const meta::TensorMeta m = meta::reduce_all("sum", self);
+  Tensor out = detail::make_output(m);
+  sum_run(self.dtype(), out, self);
+  return out;
+}
+
+// ---- prod (ops.yaml) ------------------------------------------------
+namespace {
+using prod_kernel = void (*)(const TensorBase&, const TensorBase&);
+constexpr prod_kernel prod_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::prod<float>, &cpu::prod<double>, &cpu::prod<int64_t>, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::prod<float>, &cuda::prod<double>, &cuda::prod<int64_t>, nullptr, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void prod_run(ScalarType dtype, const TensorBase& out, const TensorBase& self) {
+  const auto fn = detail::lookup_kernel(prod_table, "prod", out.device(), dtype,
+                                        "float32, float64, int64");
+  fn(out, self);
+}
+}  // namespace
+
+Tensor prod(const Tensor& self) {
+  detail::check_defined("prod", "self", self);
+  const meta::TensorMeta m = meta::reduce_all("prod", self);
+  Tensor out = detail::make_output(m);
+  prod_run(self.dtype(), out, self);
+  return out;
+}
+
+// ---- cumsum (ops.yaml) ------------------------------------------------
+namespace {
+using cumsum_kernel = void (*)(const TensorBase&, const TensorBase&, int64_t);
+constexpr cumsum_kernel cumsum_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::cumsum<float>, &cpu::cumsum<double>, &cpu::cumsum<int64_t>, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::cumsum<float>, &cuda::cumsum<double>, &cuda::cumsum<int64_t>, nullptr, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void cumsum_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, int64_t dim) {
+  const auto fn = detail::lookup_kernel(cumsum_table, "cumsum", out.device(), dtype,
+                                        "float32, float64, int64");
+  fn(out, self, dim);
+}
+}  // namespace
+
+Tensor cumsum(const Tensor& self, int64_t dim) {
+  detail::check_defined("cumsum", "self", self);
+  const meta::TensorMeta m = meta::cumsum("cumsum", self, dim);
+  Tensor out = detail::make_output(m);
+  cumsum_run(self.dtype(), out, self, dim);
+  return out;
+}
+
+// ---- bmm (ops.yaml) ------------------------------------------------
+namespace {
+using bmm_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&);
+constexpr bmm_kernel bmm_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::bmm<float>, &cpu::bmm<double>, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::bmm<float>, &cuda::bmm<double>, nullptr, nullptr, &cuda::bmm<dg::Half>, &cuda::bmm<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void bmm_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, const TensorBase& mat2) {
+  const auto fn = detail::lookup_kernel(bmm_table, "bmm", out.device(), dtype,
+                                        "float32, float64 (cuda also float16, bfloat16)");
+  fn(out, self, mat2);
+}
+}  // namespace
+
+Tensor bmm(const Tensor& self, const Tensor& mat2) {
+  detail::check_defined("bmm", "self", self);
+  detail::check_defined("bmm", "mat2", mat2);
+  const meta::TensorMeta m = meta::bmm("bmm", self, mat2);
+  Tensor out = detail::make_output(m);
+  bmm_run(self.dtype(), out, self, mat2);
+  return out;
+}
+
+// ---- scatter_add (ops.yaml) ------------------------------------------------
+namespace {
+using scatter_add_kernel = void (*)(const TensorBase&, const TensorBase&, int64_t, const TensorBase&, const TensorBase&);
+constexpr scatter_add_kernel scatter_add_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::scatter_add<float>, &cpu::scatter_add<double>, &cpu::scatter_add<int64_t>, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::scatter_add<float>, &cuda::scatter_add<double>, &cuda::scatter_add<int64_t>, nullptr, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void scatter_add_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, int64_t dim, const TensorBase& index, const TensorBase& src) {
+  const auto fn = detail::lookup_kernel(scatter_add_table, "scatter_add", out.device(), dtype,
+                                        "float32, float64, int64");
+  fn(out, self, dim, index, src);
+}
+}  // namespace
+
+Tensor scatter_add(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src) {
+  detail::check_defined("scatter_add", "self", self);
+  detail::check_defined("scatter_add", "index", index);
+  detail::check_defined("scatter_add", "src", src);
+  const meta::TensorMeta m = meta::scatter_add("scatter_add", self, dim, index, src);
+  Tensor out = detail::make_output(m);
+  scatter_add_run(self.dtype(), out, self, dim, index, src);
+  return out;
+}
+
+const Tensor& scatter_add_(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src) {
+  detail::check_defined("scatter_add_", "self", self);
+  detail::check_defined("scatter_add_", "index", index);
+  detail::check_defined("scatter_add_", "src", src);
+  const meta::TensorMeta m = meta::scatter_add("scatter_add_", self, dim, index, src);
+  const ScalarType dtype = detail::check_inplace_result("scatter_add_", self, m);
+  scatter_add_run(dtype, self, self, dim, index, src);
+  detail::bump_version(self, "scatter_add_");
+  return self;
+}
+
+// ---- masked_fill.Tensor (ops.yaml) ------------------------------------------------
+namespace {
+using masked_fill_Tensor_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&, const TensorBase&);
+constexpr masked_fill_Tensor_kernel masked_fill_Tensor_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::masked_fill_tensor<float>, &cpu::masked_fill_tensor<double>, &cpu::masked_fill_tensor<int64_t>, &cpu::masked_fill_tensor<bool>, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::masked_fill_tensor<float>, &cuda::masked_fill_tensor<double>, &cuda::masked_fill_tensor<int64_t>, &cuda::masked_fill_tensor<bool>, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void masked_fill_Tensor_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, const TensorBase& mask, const TensorBase& value) {
+  const auto fn = detail::lookup_kernel(masked_fill_Tensor_table, "masked_fill", out.device(), dtype,
+                                        "float32, float64, int64, bool");
+  fn(out, self, mask, value);
+}
+}  // namespace
+
+Tensor masked_fill(const Tensor& self, const Tensor& mask, const Tensor& value) {
+  detail::check_defined("masked_fill", "self", self);
+  detail::check_defined("masked_fill", "mask", mask);
+  detail::check_defined("masked_fill", "value", value);
+  const meta::TensorMeta m = meta::masked_fill_tensor("masked_fill", self, mask, value);
+  Tensor out = detail::make_output(m);
+  masked_fill_Tensor_run(self.dtype(), out, self, mask, value);
+  return out;
+}
+
+const Tensor& masked_fill_(const Tensor& self, const Tensor& mask, const Tensor& value) {
+  detail::check_defined("masked_fill_", "self", self);
+  detail::check_defined("masked_fill_", "mask", mask);
+  detail::check_defined("masked_fill_", "value", value);
+  const meta::TensorMeta m = meta::masked_fill_tensor("masked_fill_", self, mask, value);
+  const ScalarType dtype = detail::check_inplace_result("masked_fill_", self, m);
+  masked_fill_Tensor_run(dtype, self, self, mask, value);
+  detail::bump_version(self, "masked_fill_");
+  return self;
+}
+
+// ---- flip (ops.yaml) ------------------------------------------------
+namespace {
+using flip_kernel = void (*)(const TensorBase&, const TensorBase&, IntArrayRef);
+constexpr flip_kernel flip_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::flip<float>, &cpu::flip<double>, &cpu::flip<int64_t>, &cpu::flip<bool>, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::flip<float>, &cuda::flip<double>, &cuda::flip<int64_t>, &cuda::flip<bool>, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void flip_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, IntArrayRef dims) {
+  const auto fn = detail::lookup_kernel(flip_table, "flip", out.device(), dtype,
+                                        "float32, float64, int64, bool");
+  fn(out, self, dims);
+}
+}  // namespace
+
+Tensor flip(const Tensor& self, IntArrayRef dims) {
+  detail::check_defined("flip", "self", self);
+  const meta::TensorMeta m = meta::flip("flip", self, dims);
+  Tensor out = detail::make_output(m);
+  flip_run(self.dtype(), out, self, dims);
+  return out;
+}
+
+// ---- fill_.Scalar (ops.yaml) ------------------------------------------------
+namespace {
+using fill__Scalar_kernel = void (*)(const TensorBase&, const Scalar&);
+constexpr fill__Scalar_kernel fill__Scalar_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::fill_<float>, &cpu::fill_<double>, &cpu::fill_<int64_t>, &cpu::fill_<bool>, &cpu::fill_<dg::Half>, &cpu::fill_<dg::BFloat16>},
+#if defined(DG_WITH_CUDA)
+    {&cuda::fill_<float>, &cuda::fill_<double>, &cuda::fill_<int64_t>, &cuda::fill_<bool>, &cuda::fill_<dg::Half>, &cuda::fill_<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void fill__Scalar_run(ScalarType dtype, const TensorBase& self, const Scalar& value) {
+  const auto fn = detail::lookup_kernel(fill__Scalar_table, "fill_", self.device(), dtype,
+                                        "float32, float64, int64, bool, float16, bfloat16");
+  fn(self, value);
+}
+}  // namespace
+
+const Tensor& fill_(const Tensor& self, const Scalar& value) {
+  detail::check_defined("fill_", "self", self);
+  fill__Scalar_run(self.dtype(), self, value);
+  detail::bump_version(self, "fill_");
+  return self;
+}
+
+// ---- copy_ (ops.yaml) ------------------------------------------------
+namespace {
+using copy__kernel = void (*)(const TensorBase&, const TensorBase&);
+constexpr copy__kernel copy__table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::copy_<float>, &cpu::copy_<double>, &cpu::copy_<int64_t>, &cpu::copy_<bool>, &cpu::copy_<dg::Half>, &cpu::copy_<dg::BFloat16>},
+#if defined(DG_WITH_CUDA)
+    {&cuda::copy_<float>, &cuda::copy_<double>, &cuda::copy_<int64_t>, &cuda::copy_<bool>, &cuda::copy_<dg::Half>, &cuda::copy_<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void copy__run(ScalarType dtype, const TensorBase& self, const TensorBase& src) {
+  const auto fn = detail::lookup_kernel(copy__table, "copy_", self.device(), dtype,
+                                        "float32, float64, int64, bool, float16, bfloat16");
+  fn(self, src);
+}
+}  // namespace
+
+const Tensor& copy_(const Tensor& self, const Tensor& src) {
+  detail::check_defined("copy_", "self", self);
+  detail::check_defined("copy_", "src", src);
+  meta::check_copy("copy_", self, src);
+  copy__run(self.dtype(), self, src);
+  detail::bump_version(self, "copy_");
+  return self;
+}
+
 // ---- log_softmax.int (ops.yaml) ------------------------------------------------
 namespace {
 using log_softmax_int_kernel = void (*)(const TensorBase&, const TensorBase&, int64_t);
@@ -735,162 +891,6 @@ Tensor adaptive_avg_pool2d(const Tensor& self, IntArrayRef output_size) {
   const meta::TensorMeta m = meta::adaptive_avg_pool2d("adaptive_avg_pool2d", self, output_size);
   Tensor out = detail::make_output(m);
   adaptive_avg_pool2d_run(self.dtype(), out, self, output_size);
-  return out;
-}
-
-// ---- prod (ops.yaml) ------------------------------------------------
-namespace {
-using prod_kernel = void (*)(const TensorBase&, const TensorBase&);
-constexpr prod_kernel prod_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::prod<float>, &cpu::prod<double>, &cpu::prod<int64_t>, nullptr, nullptr, nullptr},
-#if defined(DG_WITH_CUDA)
-    {&cuda::prod<float>, &cuda::prod<double>, &cuda::prod<int64_t>, nullptr, nullptr, nullptr},
-#else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
-#endif
-};
-void prod_run(ScalarType dtype, const TensorBase& out, const TensorBase& self) {
-  const auto fn = detail::lookup_kernel(prod_table, "prod", out.device(), dtype,
-                                        "float32, float64, int64");
-  fn(out, self);
-}
-}  // namespace
-
-Tensor prod(const Tensor& self) {
-  detail::check_defined("prod", "self", self);
-  const meta::TensorMeta m = meta::reduce_all("prod", self);
-  Tensor out = detail::make_output(m);
-  prod_run(self.dtype(), out, self);
-  return out;
-}
-
-// ---- cumsum (ops.yaml) ------------------------------------------------
-namespace {
-using cumsum_kernel = void (*)(const TensorBase&, const TensorBase&, int64_t);
-constexpr cumsum_kernel cumsum_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::cumsum<float>, &cpu::cumsum<double>, &cpu::cumsum<int64_t>, nullptr, nullptr, nullptr},
-#if defined(DG_WITH_CUDA)
-    {&cuda::cumsum<float>, &cuda::cumsum<double>, &cuda::cumsum<int64_t>, nullptr, nullptr, nullptr},
-#else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
-#endif
-};
-void cumsum_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, int64_t dim) {
-  const auto fn = detail::lookup_kernel(cumsum_table, "cumsum", out.device(), dtype,
-                                        "float32, float64, int64");
-  fn(out, self, dim);
-}
-}  // namespace
-
-Tensor cumsum(const Tensor& self, int64_t dim) {
-  detail::check_defined("cumsum", "self", self);
-  const meta::TensorMeta m = meta::cumsum("cumsum", self, dim);
-  Tensor out = detail::make_output(m);
-  cumsum_run(self.dtype(), out, self, dim);
-  return out;
-}
-
-// ---- scatter_add (ops.yaml) ------------------------------------------------
-namespace {
-using scatter_add_kernel = void (*)(const TensorBase&, const TensorBase&, int64_t, const TensorBase&, const TensorBase&);
-constexpr scatter_add_kernel scatter_add_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::scatter_add<float>, &cpu::scatter_add<double>, &cpu::scatter_add<int64_t>, nullptr, nullptr, nullptr},
-#if defined(DG_WITH_CUDA)
-    {&cuda::scatter_add<float>, &cuda::scatter_add<double>, &cuda::scatter_add<int64_t>, nullptr, nullptr, nullptr},
-#else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
-#endif
-};
-void scatter_add_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, int64_t dim, const TensorBase& index, const TensorBase& src) {
-  const auto fn = detail::lookup_kernel(scatter_add_table, "scatter_add", out.device(), dtype,
-                                        "float32, float64, int64");
-  fn(out, self, dim, index, src);
-}
-}  // namespace
-
-Tensor scatter_add(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src) {
-  detail::check_defined("scatter_add", "self", self);
-  detail::check_defined("scatter_add", "index", index);
-  detail::check_defined("scatter_add", "src", src);
-  const meta::TensorMeta m = meta::scatter_add("scatter_add", self, dim, index, src);
-  Tensor out = detail::make_output(m);
-  scatter_add_run(self.dtype(), out, self, dim, index, src);
-  return out;
-}
-
-const Tensor& scatter_add_(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src) {
-  detail::check_defined("scatter_add_", "self", self);
-  detail::check_defined("scatter_add_", "index", index);
-  detail::check_defined("scatter_add_", "src", src);
-  const meta::TensorMeta m = meta::scatter_add("scatter_add_", self, dim, index, src);
-  const ScalarType dtype = detail::check_inplace_result("scatter_add_", self, m);
-  scatter_add_run(dtype, self, self, dim, index, src);
-  detail::bump_version(self, "scatter_add_");
-  return self;
-}
-
-// ---- masked_fill.Tensor (ops.yaml) ------------------------------------------------
-namespace {
-using masked_fill_Tensor_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&, const TensorBase&);
-constexpr masked_fill_Tensor_kernel masked_fill_Tensor_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::masked_fill_tensor<float>, &cpu::masked_fill_tensor<double>, &cpu::masked_fill_tensor<int64_t>, &cpu::masked_fill_tensor<bool>, nullptr, nullptr},
-#if defined(DG_WITH_CUDA)
-    {&cuda::masked_fill_tensor<float>, &cuda::masked_fill_tensor<double>, &cuda::masked_fill_tensor<int64_t>, &cuda::masked_fill_tensor<bool>, nullptr, nullptr},
-#else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
-#endif
-};
-void masked_fill_Tensor_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, const TensorBase& mask, const TensorBase& value) {
-  const auto fn = detail::lookup_kernel(masked_fill_Tensor_table, "masked_fill", out.device(), dtype,
-                                        "float32, float64, int64, bool");
-  fn(out, self, mask, value);
-}
-}  // namespace
-
-Tensor masked_fill(const Tensor& self, const Tensor& mask, const Tensor& value) {
-  detail::check_defined("masked_fill", "self", self);
-  detail::check_defined("masked_fill", "mask", mask);
-  detail::check_defined("masked_fill", "value", value);
-  const meta::TensorMeta m = meta::masked_fill_tensor("masked_fill", self, mask, value);
-  Tensor out = detail::make_output(m);
-  masked_fill_Tensor_run(self.dtype(), out, self, mask, value);
-  return out;
-}
-
-const Tensor& masked_fill_(const Tensor& self, const Tensor& mask, const Tensor& value) {
-  detail::check_defined("masked_fill_", "self", self);
-  detail::check_defined("masked_fill_", "mask", mask);
-  detail::check_defined("masked_fill_", "value", value);
-  const meta::TensorMeta m = meta::masked_fill_tensor("masked_fill_", self, mask, value);
-  const ScalarType dtype = detail::check_inplace_result("masked_fill_", self, m);
-  masked_fill_Tensor_run(dtype, self, self, mask, value);
-  detail::bump_version(self, "masked_fill_");
-  return self;
-}
-
-// ---- flip (ops.yaml) ------------------------------------------------
-namespace {
-using flip_kernel = void (*)(const TensorBase&, const TensorBase&, IntArrayRef);
-constexpr flip_kernel flip_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::flip<float>, &cpu::flip<double>, &cpu::flip<int64_t>, &cpu::flip<bool>, nullptr, nullptr},
-#if defined(DG_WITH_CUDA)
-    {&cuda::flip<float>, &cuda::flip<double>, &cuda::flip<int64_t>, &cuda::flip<bool>, nullptr, nullptr},
-#else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
-#endif
-};
-void flip_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, IntArrayRef dims) {
-  const auto fn = detail::lookup_kernel(flip_table, "flip", out.device(), dtype,
-                                        "float32, float64, int64, bool");
-  fn(out, self, dims);
-}
-}  // namespace
-
-Tensor flip(const Tensor& self, IntArrayRef dims) {
-  detail::check_defined("flip", "self", self);
-  const meta::TensorMeta m = meta::flip("flip", self, dims);
-  Tensor out = detail::make_output(m);
-  flip_run(self.dtype(), out, self, dims);
   return out;
 }
 

@@ -56,9 +56,9 @@ const Tensor& sub_out(const Tensor& out, const Tensor& self, const Scalar& other
 namespace {
 using mul_Tensor_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&);
 constexpr mul_Tensor_kernel mul_Tensor_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::mul<float>, &cpu::mul<double>, &cpu::mul<int64_t>, nullptr, nullptr, nullptr},
+    {&cpu::mul_tensor<float>, &cpu::mul_tensor<double>, &cpu::mul_tensor<int64_t>, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::mul<float>, &cuda::mul<double>, &cuda::mul<int64_t>, nullptr, &cuda::mul<dg::Half>, &cuda::mul<dg::BFloat16>},
+    {&cuda::mul_tensor<float>, &cuda::mul_tensor<double>, &cuda::mul_tensor<int64_t>, nullptr, &cuda::mul_tensor<dg::Half>, &cuda::mul_tensor<dg::BFloat16>},
 #else
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
@@ -104,9 +104,9 @@ const Tensor& mul_out(const Tensor& out, const Tensor& self, const Tensor& other
 namespace {
 using div_Tensor_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&);
 constexpr div_Tensor_kernel div_Tensor_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::div<float>, &cpu::div<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cpu::div_tensor<float>, &cpu::div_tensor<double>, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::div<float>, &cuda::div<double>, nullptr, nullptr, &cuda::div<dg::Half>, &cuda::div<dg::BFloat16>},
+    {&cuda::div_tensor<float>, &cuda::div_tensor<double>, nullptr, nullptr, &cuda::div_tensor<dg::Half>, &cuda::div_tensor<dg::BFloat16>},
 #else
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
@@ -145,51 +145,6 @@ const Tensor& div_out(const Tensor& out, const Tensor& self, const Tensor& other
   detail::resize_out("div_out", out, m);
   div_Tensor_run(m.dtype, out, self, other);
   detail::bump_version(out, "div_out");
-  return out;
-}
-
-// ---- sin (ops.yaml) ------------------------------------------------
-namespace {
-using sin_kernel = void (*)(const TensorBase&, const TensorBase&);
-constexpr sin_kernel sin_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::sin<float>, &cpu::sin<double>, nullptr, nullptr, nullptr, nullptr},
-#if defined(DG_WITH_CUDA)
-    {&cuda::sin<float>, &cuda::sin<double>, nullptr, nullptr, &cuda::sin<dg::Half>, &cuda::sin<dg::BFloat16>},
-#else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
-#endif
-};
-void sin_run(ScalarType dtype, const TensorBase& out, const TensorBase& self) {
-  const auto fn = detail::lookup_kernel(sin_table, "sin", out.device(), dtype,
-                                        "float32, float64 (cuda also float16, bfloat16)");
-  fn(out, detail::cast_for_compute(self, dtype));
-}
-}  // namespace
-
-Tensor sin(const Tensor& self) {
-  detail::check_defined("sin", "self", self);
-  const meta::TensorMeta m = meta::pointwise("sin", {{"self", &self}}, {}, true);
-  Tensor out = detail::make_output(m);
-  sin_run(m.dtype, out, self);
-  return out;
-}
-
-const Tensor& sin_(const Tensor& self) {
-  detail::check_defined("sin_", "self", self);
-  const meta::TensorMeta m = meta::pointwise("sin_", {{"self", &self}}, {}, true);
-  const ScalarType dtype = detail::check_inplace_result("sin_", self, m);
-  sin_run(dtype, self, self);
-  detail::bump_version(self, "sin_");
-  return self;
-}
-
-const Tensor& sin_out(const Tensor& out, const Tensor& self) {
-  detail::check_defined("sin_out", "out", out);
-  detail::check_defined("sin_out", "self", self);
-  const meta::TensorMeta m = meta::pointwise("sin_out", {{"self", &self}}, {}, true);
-  detail::resize_out("sin_out", out, m);
-  sin_run(m.dtype, out, self);
-  detail::bump_version(out, "sin_out");
   return out;
 }
 
@@ -238,11 +193,49 @@ const Tensor& abs_out(const Tensor& out, const Tensor& self) {
   return out;
 }
 
-// ---- transpose.int (ops.yaml) ------------------------------------------------
-Tensor transpose(const Tensor& self, int64_t dim0, int64_t dim1) {
-  detail::check_defined("transpose", "self", self);
-  const meta::ViewMeta m = meta::transpose("transpose", self, dim0, dim1);
-  return make_view(self, m.sizes, m.strides, m.offset);
+// ---- sin (ops.yaml) ------------------------------------------------
+namespace {
+using sin_kernel = void (*)(const TensorBase&, const TensorBase&);
+constexpr sin_kernel sin_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::sin<float>, &cpu::sin<double>, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::sin<float>, &cuda::sin<double>, nullptr, nullptr, &cuda::sin<dg::Half>, &cuda::sin<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void sin_run(ScalarType dtype, const TensorBase& out, const TensorBase& self) {
+  const auto fn = detail::lookup_kernel(sin_table, "sin", out.device(), dtype,
+                                        "float32, float64 (cuda also float16, bfloat16)");
+  fn(out, detail::cast_for_compute(self, dtype));
+}
+}  // namespace
+
+Tensor sin(const Tensor& self) {
+  detail::check_defined("sin", "self", self);
+  const meta::TensorMeta m = meta::pointwise("sin", {{"self", &self}}, {}, true);
+  Tensor out = detail::make_output(m);
+  sin_run(m.dtype, out, self);
+  return out;
+}
+
+const Tensor& sin_(const Tensor& self) {
+  detail::check_defined("sin_", "self", self);
+  const meta::TensorMeta m = meta::pointwise("sin_", {{"self", &self}}, {}, true);
+  const ScalarType dtype = detail::check_inplace_result("sin_", self, m);
+  sin_run(dtype, self, self);
+  detail::bump_version(self, "sin_");
+  return self;
+}
+
+const Tensor& sin_out(const Tensor& out, const Tensor& self) {
+  detail::check_defined("sin_out", "out", out);
+  detail::check_defined("sin_out", "self", self);
+  const meta::TensorMeta m = meta::pointwise("sin_out", {{"self", &self}}, {}, true);
+  detail::resize_out("sin_out", out, m);
+  sin_run(m.dtype, out, self);
+  detail::bump_version(out, "sin_out");
+  return out;
 }
 
 // ---- clamp_max (ops.yaml) ------------------------------------------------
@@ -493,6 +486,74 @@ const Tensor& le_out(const Tensor& out, const Tensor& self, const Scalar& other)
   return out;
 }
 
+// ---- amin (ops.yaml) ------------------------------------------------
+namespace {
+using amin_kernel = void (*)(const TensorBase&, const TensorBase&, IntArrayRef, bool);
+constexpr amin_kernel amin_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::amin<float>, &cpu::amin<double>, &cpu::amin<int64_t>, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::amin<float>, &cuda::amin<double>, &cuda::amin<int64_t>, nullptr, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void amin_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, IntArrayRef dim, bool keepdim) {
+  const auto fn = detail::lookup_kernel(amin_table, "amin", out.device(), dtype,
+                                        "float32, float64, int64");
+  fn(out, self, dim, keepdim);
+}
+}  // namespace
+
+Tensor amin(const Tensor& self, IntArrayRef dim, bool keepdim) {
+  detail::check_defined("amin", "self", self);
+  const meta::TensorMeta m = meta::reduce_minmax("amin", self, dim, keepdim);
+  Tensor out = detail::make_output(m);
+  amin_run(self.dtype(), out, self, dim, keepdim);
+  return out;
+}
+
+// ---- transpose.int (ops.yaml) ------------------------------------------------
+Tensor transpose(const Tensor& self, int64_t dim0, int64_t dim1) {
+  detail::check_defined("transpose", "self", self);
+  const meta::ViewMeta m = meta::transpose("transpose", self, dim0, dim1);
+  return make_view(self, m.sizes, m.strides, m.offset);
+}
+
+// ---- tril (ops.yaml) ------------------------------------------------
+namespace {
+using tril_kernel = void (*)(const TensorBase&, const TensorBase&, int64_t);
+constexpr tril_kernel tril_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::tril<float>, &cpu::tril<double>, &cpu::tril<int64_t>, &cpu::tril<bool>, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::tril<float>, &cuda::tril<double>, &cuda::tril<int64_t>, &cuda::tril<bool>, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void tril_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, int64_t diagonal) {
+  const auto fn = detail::lookup_kernel(tril_table, "tril", out.device(), dtype,
+                                        "float32, float64, int64, bool");
+  fn(out, self, diagonal);
+}
+}  // namespace
+
+Tensor tril(const Tensor& self, int64_t diagonal) {
+  detail::check_defined("tril", "self", self);
+  const meta::TensorMeta m = meta::triangle("tril", self, diagonal);
+  Tensor out = detail::make_output(m);
+  tril_run(self.dtype(), out, self, diagonal);
+  return out;
+}
+
+const Tensor& tril_(const Tensor& self, int64_t diagonal) {
+  detail::check_defined("tril_", "self", self);
+  const meta::TensorMeta m = meta::triangle("tril_", self, diagonal);
+  const ScalarType dtype = detail::check_inplace_result("tril_", self, m);
+  tril_run(dtype, self, self, diagonal);
+  detail::bump_version(self, "tril_");
+  return self;
+}
+
 // ---- embedding (ops.yaml) ------------------------------------------------
 namespace {
 using embedding_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&, int64_t, bool, bool);
@@ -544,67 +605,6 @@ Tensor max_pool2d(const Tensor& self, IntArrayRef kernel_size, IntArrayRef strid
   Tensor out = detail::make_output(m);
   max_pool2d_run(self.dtype(), out, self, kernel_size, stride, padding, dilation, ceil_mode);
   return out;
-}
-
-// ---- amin (ops.yaml) ------------------------------------------------
-namespace {
-using amin_kernel = void (*)(const TensorBase&, const TensorBase&, IntArrayRef, bool);
-constexpr amin_kernel amin_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::amin<float>, &cpu::amin<double>, &cpu::amin<int64_t>, nullptr, nullptr, nullptr},
-#if defined(DG_WITH_CUDA)
-    {&cuda::amin<float>, &cuda::amin<double>, &cuda::amin<int64_t>, nullptr, nullptr, nullptr},
-#else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
-#endif
-};
-void amin_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, IntArrayRef dim, bool keepdim) {
-  const auto fn = detail::lookup_kernel(amin_table, "amin", out.device(), dtype,
-                                        "float32, float64, int64");
-  fn(out, self, dim, keepdim);
-}
-}  // namespace
-
-Tensor amin(const Tensor& self, IntArrayRef dim, bool keepdim) {
-  detail::check_defined("amin", "self", self);
-  const meta::TensorMeta m = meta::reduce_minmax("amin", self, dim, keepdim);
-  Tensor out = detail::make_output(m);
-  amin_run(self.dtype(), out, self, dim, keepdim);
-  return out;
-}
-
-// ---- tril (ops.yaml) ------------------------------------------------
-namespace {
-using tril_kernel = void (*)(const TensorBase&, const TensorBase&, int64_t);
-constexpr tril_kernel tril_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::tril<float>, &cpu::tril<double>, &cpu::tril<int64_t>, &cpu::tril<bool>, nullptr, nullptr},
-#if defined(DG_WITH_CUDA)
-    {&cuda::tril<float>, &cuda::tril<double>, &cuda::tril<int64_t>, &cuda::tril<bool>, nullptr, nullptr},
-#else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
-#endif
-};
-void tril_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, int64_t diagonal) {
-  const auto fn = detail::lookup_kernel(tril_table, "tril", out.device(), dtype,
-                                        "float32, float64, int64, bool");
-  fn(out, self, diagonal);
-}
-}  // namespace
-
-Tensor tril(const Tensor& self, int64_t diagonal) {
-  detail::check_defined("tril", "self", self);
-  const meta::TensorMeta m = meta::triangle("tril", self, diagonal);
-  Tensor out = detail::make_output(m);
-  tril_run(self.dtype(), out, self, diagonal);
-  return out;
-}
-
-const Tensor& tril_(const Tensor& self, int64_t diagonal) {
-  detail::check_defined("tril_", "self", self);
-  const meta::TensorMeta m = meta::triangle("tril_", self, diagonal);
-  const ScalarType dtype = detail::check_inplace_result("tril_", self, m);
-  tril_run(dtype, self, self, diagonal);
-  detail::bump_version(self, "tril_");
-  return self;
 }
 
 }  // namespace dg::dispatch

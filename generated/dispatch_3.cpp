@@ -97,125 +97,48 @@ const Tensor& log_out(const Tensor& out, const Tensor& self) {
   return out;
 }
 
-// ---- sigmoid (ops.yaml) ------------------------------------------------
+// ---- square (ops.yaml) ------------------------------------------------
 namespace {
-using sigmoid_kernel = void (*)(const TensorBase&, const TensorBase&);
-constexpr sigmoid_kernel sigmoid_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::sigmoid<float>, &cpu::sigmoid<double>, nullptr, nullptr, nullptr, nullptr},
+using square_kernel = void (*)(const TensorBase&, const TensorBase&);
+constexpr square_kernel square_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::square<float>, &cpu::square<double>, &cpu::square<int64_t>, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::sigmoid<float>, &cuda::sigmoid<double>, nullptr, nullptr, &cuda::sigmoid<dg::Half>, &cuda::sigmoid<dg::BFloat16>},
+    {&cuda::square<float>, &cuda::square<double>, &cuda::square<int64_t>, nullptr, &cuda::square<dg::Half>, &cuda::square<dg::BFloat16>},
 #else
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void sigmoid_run(ScalarType dtype, const TensorBase& out, const TensorBase& self) {
-  const auto fn = detail::lookup_kernel(sigmoid_table, "sigmoid", out.device(), dtype,
-                                        "float32, float64 (cuda also float16, bfloat16)");
+void square_run(ScalarType dtype, const TensorBase& out, const TensorBase& self) {
+  const auto fn = detail::lookup_kernel(square_table, "square", out.device(), dtype,
+                                        "float32, float64, int64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype));
 }
 }  // namespace
 
-Tensor sigmoid(const Tensor& self) {
-  detail::check_defined("sigmoid", "self", self);
-  const meta::TensorMeta m = meta::pointwise("sigmoid", {{"self", &self}}, {}, true);
+Tensor square(const Tensor& self) {
+  detail::check_defined("square", "self", self);
+  const meta::TensorMeta m = meta::pointwise("square", {{"self", &self}}, {}, false);
   Tensor out = detail::make_output(m);
-  sigmoid_run(m.dtype, out, self);
+  square_run(m.dtype, out, self);
   return out;
 }
 
-const Tensor& sigmoid_(const Tensor& self) {
-  detail::check_defined("sigmoid_", "self", self);
-  const meta::TensorMeta m = meta::pointwise("sigmoid_", {{"self", &self}}, {}, true);
-  const ScalarType dtype = detail::check_inplace_result("sigmoid_", self, m);
-  sigmoid_run(dtype, self, self);
-  detail::bump_version(self, "sigmoid_");
+const Tensor& square_(const Tensor& self) {
+  detail::check_defined("square_", "self", self);
+  const meta::TensorMeta m = meta::pointwise("square_", {{"self", &self}}, {}, false);
+  const ScalarType dtype = detail::check_inplace_result("square_", self, m);
+  square_run(dtype, self, self);
+  detail::bump_version(self, "square_");
   return self;
 }
 
-const Tensor& sigmoid_out(const Tensor& out, const Tensor& self) {
-  detail::check_defined("sigmoid_out", "out", out);
-  detail::check_defined("sigmoid_out", "self", self);
-  const meta::TensorMeta m = meta::pointwise("sigmoid_out", {{"self", &self}}, {}, true);
-  detail::resize_out("sigmoid_out", out, m);
-  sigmoid_run(m.dtype, out, self);
-  detail::bump_version(out, "sigmoid_out");
-  return out;
-}
-
-// ---- select_backward (ops.yaml) ------------------------------------------------
-namespace {
-using select_backward_kernel = void (*)(const TensorBase&, const TensorBase&, IntArrayRef, int64_t, int64_t);
-constexpr select_backward_kernel select_backward_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::select_backward<float>, &cpu::select_backward<double>, &cpu::select_backward<int64_t>, nullptr, nullptr, nullptr},
-#if defined(DG_WITH_CUDA)
-    {&cuda::select_backward<float>, &cuda::select_backward<double>, &cuda::select_backward<int64_t>, nullptr, nullptr, nullptr},
-#else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
-#endif
-};
-void select_backward_run(ScalarType dtype, const TensorBase& out, const TensorBase& grad_output, IntArrayRef input_sizes, int64_t dim, int64_t index) {
-  const auto fn = detail::lookup_kernel(select_backward_table, "select_backward", out.device(), dtype,
-                                        "float32, float64, int64");
-  fn(out, grad_output, input_sizes, dim, index);
-}
-}  // namespace
-
-Tensor select_backward(const Tensor& grad_output, IntArrayRef input_sizes, int64_t dim, int64_t index) {
-  detail::check_defined("select_backward", "grad_output", grad_output);
-  const meta::TensorMeta m = meta::select_backward("select_backward", grad_output, input_sizes, dim, index);
-  Tensor out = detail::make_output(m);
-  select_backward_run(grad_output.dtype(), out, grad_output, input_sizes, dim, index);
-  return out;
-}
-
-// ---- zero_ (ops.yaml) ------------------------------------------------
-namespace {
-using zero__kernel = void (*)(const TensorBase&);
-constexpr zero__kernel zero__table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::zero_<float>, &cpu::zero_<double>, &cpu::zero_<int64_t>, &cpu::zero_<bool>, &cpu::zero_<dg::Half>, &cpu::zero_<dg::BFloat16>},
-#if defined(DG_WITH_CUDA)
-    {&cuda::zero_<float>, &cuda::zero_<double>, &cuda::zero_<int64_t>, &cuda::zero_<bool>, &cuda::zero_<dg::Half>, &cuda::zero_<dg::BFloat16>},
-#else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
-#endif
-};
-void zero__run(ScalarType dtype, const TensorBase& self) {
-  const auto fn = detail::lookup_kernel(zero__table, "zero_", self.device(), dtype,
-                                        "float32, float64, int64, bool, float16, bfloat16");
-  fn(self);
-}
-}  // namespace
-
-const Tensor& zero_(const Tensor& self) {
-  detail::check_defined("zero_", "self", self);
-  zero__run(self.dtype(), self);
-  detail::bump_version(self, "zero_");
-  return self;
-}
-
-// ---- as_strided_backward (ops.yaml) ------------------------------------------------
-namespace {
-using as_strided_backward_kernel = void (*)(const TensorBase&, const TensorBase&, IntArrayRef, IntArrayRef, int64_t, IntArrayRef, IntArrayRef, int64_t);
-constexpr as_strided_backward_kernel as_strided_backward_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::as_strided_backward<float>, &cpu::as_strided_backward<double>, nullptr, nullptr, nullptr, nullptr},
-#if defined(DG_WITH_CUDA)
-    {&cuda::as_strided_backward<float>, &cuda::as_strided_backward<double>, nullptr, nullptr, nullptr, nullptr},
-#else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
-#endif
-};
-void as_strided_backward_run(ScalarType dtype, const TensorBase& out, const TensorBase& grad, IntArrayRef input_sizes, IntArrayRef input_strides, int64_t input_storage_offset, IntArrayRef size, IntArrayRef stride, int64_t storage_offset) {
-  const auto fn = detail::lookup_kernel(as_strided_backward_table, "as_strided_backward", out.device(), dtype,
-                                        "float32, float64");
-  fn(out, grad, input_sizes, input_strides, input_storage_offset, size, stride, storage_offset);
-}
-}  // namespace
-
-Tensor as_strided_backward(const Tensor& grad, IntArrayRef input_sizes, IntArrayRef input_strides, int64_t input_storage_offset, IntArrayRef size, IntArrayRef stride, int64_t storage_offset) {
-  detail::check_defined("as_strided_backward", "grad", grad);
-  const meta::TensorMeta m = meta::as_strided_backward("as_strided_backward", grad, input_sizes, input_strides, input_storage_offset, size, stride, storage_offset);
-  Tensor out = detail::make_output(m);
-  as_strided_backward_run(grad.dtype(), out, grad, input_sizes, input_strides, input_storage_offset, size, stride, storage_offset);
+const Tensor& square_out(const Tensor& out, const Tensor& self) {
+  detail::check_defined("square_out", "out", out);
+  detail::check_defined("square_out", "self", self);
+  const meta::TensorMeta m = meta::pointwise("square_out", {{"self", &self}}, {}, false);
+  detail::resize_out("square_out", out, m);
+  square_run(m.dtype, out, self);
+  detail::bump_version(out, "square_out");
   return out;
 }
 
@@ -309,48 +232,48 @@ const Tensor& acos_out(const Tensor& out, const Tensor& self) {
   return out;
 }
 
-// ---- square (ops.yaml) ------------------------------------------------
+// ---- sigmoid (ops.yaml) ------------------------------------------------
 namespace {
-using square_kernel = void (*)(const TensorBase&, const TensorBase&);
-constexpr square_kernel square_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::square<float>, &cpu::square<double>, &cpu::square<int64_t>, nullptr, nullptr, nullptr},
+using sigmoid_kernel = void (*)(const TensorBase&, const TensorBase&);
+constexpr sigmoid_kernel sigmoid_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::sigmoid<float>, &cpu::sigmoid<double>, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::square<float>, &cuda::square<double>, &cuda::square<int64_t>, nullptr, &cuda::square<dg::Half>, &cuda::square<dg::BFloat16>},
+    {&cuda::sigmoid<float>, &cuda::sigmoid<double>, nullptr, nullptr, &cuda::sigmoid<dg::Half>, &cuda::sigmoid<dg::BFloat16>},
 #else
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void square_run(ScalarType dtype, const TensorBase& out, const TensorBase& self) {
-  const auto fn = detail::lookup_kernel(square_table, "square", out.device(), dtype,
-                                        "float32, float64, int64 (cuda also float16, bfloat16)");
+void sigmoid_run(ScalarType dtype, const TensorBase& out, const TensorBase& self) {
+  const auto fn = detail::lookup_kernel(sigmoid_table, "sigmoid", out.device(), dtype,
+                                        "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype));
 }
 }  // namespace
 
-Tensor square(const Tensor& self) {
-  detail::check_defined("square", "self", self);
-  const meta::TensorMeta m = meta::pointwise("square", {{"self", &self}}, {}, false);
+Tensor sigmoid(const Tensor& self) {
+  detail::check_defined("sigmoid", "self", self);
+  const meta::TensorMeta m = meta::pointwise("sigmoid", {{"self", &self}}, {}, true);
   Tensor out = detail::make_output(m);
-  square_run(m.dtype, out, self);
+  sigmoid_run(m.dtype, out, self);
   return out;
 }
 
-const Tensor& square_(const Tensor& self) {
-  detail::check_defined("square_", "self", self);
-  const meta::TensorMeta m = meta::pointwise("square_", {{"self", &self}}, {}, false);
-  const ScalarType dtype = detail::check_inplace_result("square_", self, m);
-  square_run(dtype, self, self);
-  detail::bump_version(self, "square_");
+const Tensor& sigmoid_(const Tensor& self) {
+  detail::check_defined("sigmoid_", "self", self);
+  const meta::TensorMeta m = meta::pointwise("sigmoid_", {{"self", &self}}, {}, true);
+  const ScalarType dtype = detail::check_inplace_result("sigmoid_", self, m);
+  sigmoid_run(dtype, self, self);
+  detail::bump_version(self, "sigmoid_");
   return self;
 }
 
-const Tensor& square_out(const Tensor& out, const Tensor& self) {
-  detail::check_defined("square_out", "out", out);
-  detail::check_defined("square_out", "self", self);
-  const meta::TensorMeta m = meta::pointwise("square_out", {{"self", &self}}, {}, false);
-  detail::resize_out("square_out", out, m);
-  square_run(m.dtype, out, self);
-  detail::bump_version(out, "square_out");
+const Tensor& sigmoid_out(const Tensor& out, const Tensor& self) {
+  detail::check_defined("sigmoid_out", "out", out);
+  detail::check_defined("sigmoid_out", "self", self);
+  const meta::TensorMeta m = meta::pointwise("sigmoid_out", {{"self", &self}}, {}, true);
+  detail::resize_out("sigmoid_out", out, m);
+  sigmoid_run(m.dtype, out, self);
+  detail::bump_version(out, "sigmoid_out");
   return out;
 }
 
@@ -475,9 +398,9 @@ const Tensor& silu_out(const Tensor& out, const Tensor& self) {
 namespace {
 using eq_Tensor_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&);
 constexpr eq_Tensor_kernel eq_Tensor_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::eq<float>, &cpu::eq<double>, &cpu::eq<int64_t>, &cpu::eq<bool>, nullptr, nullptr},
+    {&cpu::eq_tensor<float>, &cpu::eq_tensor<double>, &cpu::eq_tensor<int64_t>, &cpu::eq_tensor<bool>, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::eq<float>, &cuda::eq<double>, &cuda::eq<int64_t>, &cuda::eq<bool>, &cuda::eq<dg::Half>, &cuda::eq<dg::BFloat16>},
+    {&cuda::eq_tensor<float>, &cuda::eq_tensor<double>, &cuda::eq_tensor<int64_t>, &cuda::eq_tensor<bool>, &cuda::eq_tensor<dg::Half>, &cuda::eq_tensor<dg::BFloat16>},
 #else
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
@@ -557,9 +480,9 @@ const Tensor& lt_out(const Tensor& out, const Tensor& self, const Scalar& other)
 namespace {
 using le_Tensor_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&);
 constexpr le_Tensor_kernel le_Tensor_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::le<float>, &cpu::le<double>, &cpu::le<int64_t>, &cpu::le<bool>, nullptr, nullptr},
+    {&cpu::le_tensor<float>, &cpu::le_tensor<double>, &cpu::le_tensor<int64_t>, &cpu::le_tensor<bool>, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::le<float>, &cuda::le<double>, &cuda::le<int64_t>, &cuda::le<bool>, &cuda::le<dg::Half>, &cuda::le<dg::BFloat16>},
+    {&cuda::le_tensor<float>, &cuda::le_tensor<double>, &cuda::le_tensor<int64_t>, &cuda::le_tensor<bool>, &cuda::le_tensor<dg::Half>, &cuda::le_tensor<dg::BFloat16>},
 #else
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
@@ -599,9 +522,9 @@ const Tensor& le_out(const Tensor& out, const Tensor& self, const Tensor& other)
 namespace {
 using gt_Tensor_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&);
 constexpr gt_Tensor_kernel gt_Tensor_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::gt<float>, &cpu::gt<double>, &cpu::gt<int64_t>, &cpu::gt<bool>, nullptr, nullptr},
+    {&cpu::gt_tensor<float>, &cpu::gt_tensor<double>, &cpu::gt_tensor<int64_t>, &cpu::gt_tensor<bool>, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::gt<float>, &cuda::gt<double>, &cuda::gt<int64_t>, &cuda::gt<bool>, &cuda::gt<dg::Half>, &cuda::gt<dg::BFloat16>},
+    {&cuda::gt_tensor<float>, &cuda::gt_tensor<double>, &cuda::gt_tensor<int64_t>, &cuda::gt_tensor<bool>, &cuda::gt_tensor<dg::Half>, &cuda::gt_tensor<dg::BFloat16>},
 #else
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
@@ -675,6 +598,109 @@ const Tensor& where_out(const Tensor& out, const Tensor& condition, const Tensor
   where_self_run(m.dtype, out, condition, self, other);
   detail::bump_version(out, "where_out");
   return out;
+}
+
+// ---- prod.dim_int (ops.yaml) ------------------------------------------------
+namespace {
+using prod_dim_int_kernel = void (*)(const TensorBase&, const TensorBase&, int64_t, bool);
+constexpr prod_dim_int_kernel prod_dim_int_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::prod_dim<float>, &cpu::prod_dim<double>, &cpu::prod_dim<int64_t>, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::prod_dim<float>, &cuda::prod_dim<double>, &cuda::prod_dim<int64_t>, nullptr, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void prod_dim_int_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, int64_t dim, bool keepdim) {
+  const auto fn = detail::lookup_kernel(prod_dim_int_table, "prod", out.device(), dtype,
+                                        "float32, float64, int64");
+  fn(out, self, dim, keepdim);
+}
+}  // namespace
+
+Tensor prod(const Tensor& self, int64_t dim, bool keepdim) {
+  detail::check_defined("prod", "self", self);
+  const meta::TensorMeta m = meta::reduce_one_dim("prod", self, dim, keepdim);
+  Tensor out = detail::make_output(m);
+  prod_dim_int_run(self.dtype(), out, self, dim, keepdim);
+  return out;
+}
+
+// ---- select_backward (ops.yaml) ------------------------------------------------
+namespace {
+using select_backward_kernel = void (*)(const TensorBase&, const TensorBase&, IntArrayRef, int64_t, int64_t);
+constexpr select_backward_kernel select_backward_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::select_backward<float>, &cpu::select_backward<double>, &cpu::select_backward<int64_t>, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::select_backward<float>, &cuda::select_backward<double>, &cuda::select_backward<int64_t>, nullptr, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void select_backward_run(ScalarType dtype, const TensorBase& out, const TensorBase& grad_output, IntArrayRef input_sizes, int64_t dim, int64_t index) {
+  const auto fn = detail::lookup_kernel(select_backward_table, "select_backward", out.device(), dtype,
+                                        "float32, float64, int64");
+  fn(out, grad_output, input_sizes, dim, index);
+}
+}  // namespace
+
+Tensor select_backward(const Tensor& grad_output, IntArrayRef input_sizes, int64_t dim, int64_t index) {
+  detail::check_defined("select_backward", "grad_output", grad_output);
+  const meta::TensorMeta m = meta::select_backward("select_backward", grad_output, input_sizes, dim, index);
+  Tensor out = detail::make_output(m);
+  select_backward_run(grad_output.dtype(), out, grad_output, input_sizes, dim, index);
+  return out;
+}
+
+// ---- as_strided_backward (ops.yaml) ------------------------------------------------
+namespace {
+using as_strided_backward_kernel = void (*)(const TensorBase&, const TensorBase&, IntArrayRef, IntArrayRef, int64_t, IntArrayRef, IntArrayRef, int64_t);
+constexpr as_strided_backward_kernel as_strided_backward_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::as_strided_backward<float>, &cpu::as_strided_backward<double>, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::as_strided_backward<float>, &cuda::as_strided_backward<double>, nullptr, nullptr, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void as_strided_backward_run(ScalarType dtype, const TensorBase& out, const TensorBase& grad, IntArrayRef input_sizes, IntArrayRef input_strides, int64_t input_storage_offset, IntArrayRef size, IntArrayRef stride, int64_t storage_offset) {
+  const auto fn = detail::lookup_kernel(as_strided_backward_table, "as_strided_backward", out.device(), dtype,
+                                        "float32, float64");
+  fn(out, grad, input_sizes, input_strides, input_storage_offset, size, stride, storage_offset);
+}
+}  // namespace
+
+Tensor as_strided_backward(const Tensor& grad, IntArrayRef input_sizes, IntArrayRef input_strides, int64_t input_storage_offset, IntArrayRef size, IntArrayRef stride, int64_t storage_offset) {
+  detail::check_defined("as_strided_backward", "grad", grad);
+  const meta::TensorMeta m = meta::as_strided_backward("as_strided_backward", grad, input_sizes, input_strides, input_storage_offset, size, stride, storage_offset);
+  Tensor out = detail::make_output(m);
+  as_strided_backward_run(grad.dtype(), out, grad, input_sizes, input_strides, input_storage_offset, size, stride, storage_offset);
+  return out;
+}
+
+// ---- zero_ (ops.yaml) ------------------------------------------------
+namespace {
+using zero__kernel = void (*)(const TensorBase&);
+constexpr zero__kernel zero__table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::zero_<float>, &cpu::zero_<double>, &cpu::zero_<int64_t>, &cpu::zero_<bool>, &cpu::zero_<dg::Half>, &cpu::zero_<dg::BFloat16>},
+#if defined(DG_WITH_CUDA)
+    {&cuda::zero_<float>, &cuda::zero_<double>, &cuda::zero_<int64_t>, &cuda::zero_<bool>, &cuda::zero_<dg::Half>, &cuda::zero_<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void zero__run(ScalarType dtype, const TensorBase& self) {
+  const auto fn = detail::lookup_kernel(zero__table, "zero_", self.device(), dtype,
+                                        "float32, float64, int64, bool, float16, bfloat16");
+  fn(self);
+}
+}  // namespace
+
+const Tensor& zero_(const Tensor& self) {
+  detail::check_defined("zero_", "self", self);
+  zero__run(self.dtype(), self);
+  detail::bump_version(self, "zero_");
+  return self;
 }
 
 // ---- softmax.int (ops.yaml) ------------------------------------------------
@@ -754,32 +780,6 @@ Tensor max_pool2d_gather(const Tensor& self, const Tensor& source, IntArrayRef k
   const meta::TensorMeta m = meta::max_pool2d_gather("max_pool2d_gather", self, source, kernel_size, stride, padding, dilation, ceil_mode);
   Tensor out = detail::make_output(m);
   max_pool2d_gather_run(self.dtype(), out, self, source, kernel_size, stride, padding, dilation, ceil_mode);
-  return out;
-}
-
-// ---- prod.dim_int (ops.yaml) ------------------------------------------------
-namespace {
-using prod_dim_int_kernel = void (*)(const TensorBase&, const TensorBase&, int64_t, bool);
-constexpr prod_dim_int_kernel prod_dim_int_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::prod_dim<float>, &cpu::prod_dim<double>, &cpu::prod_dim<int64_t>, nullptr, nullptr, nullptr},
-#if defined(DG_WITH_CUDA)
-    {&cuda::prod_dim<float>, &cuda::prod_dim<double>, &cuda::prod_dim<int64_t>, nullptr, nullptr, nullptr},
-#else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
-#endif
-};
-void prod_dim_int_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, int64_t dim, bool keepdim) {
-  const auto fn = detail::lookup_kernel(prod_dim_int_table, "prod", out.device(), dtype,
-                                        "float32, float64, int64");
-  fn(out, self, dim, keepdim);
-}
-}  // namespace
-
-Tensor prod(const Tensor& self, int64_t dim, bool keepdim) {
-  detail::check_defined("prod", "self", self);
-  const meta::TensorMeta m = meta::reduce_one_dim("prod", self, dim, keepdim);
-  Tensor out = detail::make_output(m);
-  prod_dim_int_run(self.dtype(), out, self, dim, keepdim);
   return out;
 }
 

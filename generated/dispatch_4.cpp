@@ -52,48 +52,48 @@ const Tensor& add_out(const Tensor& out, const Tensor& self, const Scalar& other
   return out;
 }
 
-// ---- relu (ops.yaml) ------------------------------------------------
+// ---- log2 (ops.yaml) ------------------------------------------------
 namespace {
-using relu_kernel = void (*)(const TensorBase&, const TensorBase&);
-constexpr relu_kernel relu_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::relu<float>, &cpu::relu<double>, &cpu::relu<int64_t>, nullptr, nullptr, nullptr},
+using log2_kernel = void (*)(const TensorBase&, const TensorBase&);
+constexpr log2_kernel log2_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::log2<float>, &cpu::log2<double>, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::relu<float>, &cuda::relu<double>, &cuda::relu<int64_t>, nullptr, &cuda::relu<dg::Half>, &cuda::relu<dg::BFloat16>},
+    {&cuda::log2<float>, &cuda::log2<double>, nullptr, nullptr, &cuda::log2<dg::Half>, &cuda::log2<dg::BFloat16>},
 #else
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void relu_run(ScalarType dtype, const TensorBase& out, const TensorBase& self) {
-  const auto fn = detail::lookup_kernel(relu_table, "relu", out.device(), dtype,
-                                        "float32, float64, int64 (cuda also float16, bfloat16)");
+void log2_run(ScalarType dtype, const TensorBase& out, const TensorBase& self) {
+  const auto fn = detail::lookup_kernel(log2_table, "log2", out.device(), dtype,
+                                        "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype));
 }
 }  // namespace
 
-Tensor relu(const Tensor& self) {
-  detail::check_defined("relu", "self", self);
-  const meta::TensorMeta m = meta::pointwise("relu", {{"self", &self}}, {}, false);
+Tensor log2(const Tensor& self) {
+  detail::check_defined("log2", "self", self);
+  const meta::TensorMeta m = meta::pointwise("log2", {{"self", &self}}, {}, true);
   Tensor out = detail::make_output(m);
-  relu_run(m.dtype, out, self);
+  log2_run(m.dtype, out, self);
   return out;
 }
 
-const Tensor& relu_(const Tensor& self) {
-  detail::check_defined("relu_", "self", self);
-  const meta::TensorMeta m = meta::pointwise("relu_", {{"self", &self}}, {}, false);
-  const ScalarType dtype = detail::check_inplace_result("relu_", self, m);
-  relu_run(dtype, self, self);
-  detail::bump_version(self, "relu_");
+const Tensor& log2_(const Tensor& self) {
+  detail::check_defined("log2_", "self", self);
+  const meta::TensorMeta m = meta::pointwise("log2_", {{"self", &self}}, {}, true);
+  const ScalarType dtype = detail::check_inplace_result("log2_", self, m);
+  log2_run(dtype, self, self);
+  detail::bump_version(self, "log2_");
   return self;
 }
 
-const Tensor& relu_out(const Tensor& out, const Tensor& self) {
-  detail::check_defined("relu_out", "out", out);
-  detail::check_defined("relu_out", "self", self);
-  const meta::TensorMeta m = meta::pointwise("relu_out", {{"self", &self}}, {}, false);
-  detail::resize_out("relu_out", out, m);
-  relu_run(m.dtype, out, self);
-  detail::bump_version(out, "relu_out");
+const Tensor& log2_out(const Tensor& out, const Tensor& self) {
+  detail::check_defined("log2_out", "out", out);
+  detail::check_defined("log2_out", "self", self);
+  const meta::TensorMeta m = meta::pointwise("log2_out", {{"self", &self}}, {}, true);
+  detail::resize_out("log2_out", out, m);
+  log2_run(m.dtype, out, self);
+  detail::bump_version(out, "log2_out");
   return out;
 }
 
@@ -142,33 +142,6 @@ const Tensor& sqrt_out(const Tensor& out, const Tensor& self) {
   return out;
 }
 
-// ---- sigmoid_backward (ops.yaml) ------------------------------------------------
-namespace {
-using sigmoid_backward_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&);
-constexpr sigmoid_backward_kernel sigmoid_backward_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::sigmoid_backward<float>, &cpu::sigmoid_backward<double>, nullptr, nullptr, nullptr, nullptr},
-#if defined(DG_WITH_CUDA)
-    {&cuda::sigmoid_backward<float>, &cuda::sigmoid_backward<double>, nullptr, nullptr, &cuda::sigmoid_backward<dg::Half>, &cuda::sigmoid_backward<dg::BFloat16>},
-#else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
-#endif
-};
-void sigmoid_backward_run(ScalarType dtype, const TensorBase& out, const TensorBase& grad_output, const TensorBase& output) {
-  const auto fn = detail::lookup_kernel(sigmoid_backward_table, "sigmoid_backward", out.device(), dtype,
-                                        "float32, float64 (cuda also float16, bfloat16)");
-  fn(out, detail::cast_for_compute(grad_output, dtype), detail::cast_for_compute(output, dtype));
-}
-}  // namespace
-
-Tensor sigmoid_backward(const Tensor& grad_output, const Tensor& output) {
-  detail::check_defined("sigmoid_backward", "grad_output", grad_output);
-  detail::check_defined("sigmoid_backward", "output", output);
-  const meta::TensorMeta m = meta::pointwise("sigmoid_backward", {{"grad_output", &grad_output}, {"output", &output}}, {}, false);
-  Tensor out = detail::make_output(m);
-  sigmoid_backward_run(m.dtype, out, grad_output, output);
-  return out;
-}
-
 // ---- sin_backward (ops.yaml) ------------------------------------------------
 namespace {
 using sin_backward_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&);
@@ -193,92 +166,6 @@ Tensor sin_backward(const Tensor& grad_output, const Tensor& self) {
   const meta::TensorMeta m = meta::pointwise("sin_backward", {{"grad_output", &grad_output}, {"self", &self}}, {}, false);
   Tensor out = detail::make_output(m);
   sin_backward_run(m.dtype, out, grad_output, self);
-  return out;
-}
-
-// ---- mm (ops.yaml) ------------------------------------------------
-namespace {
-using mm_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&);
-constexpr mm_kernel mm_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::mm<float>, &cpu::mm<double>, nullptr, nullptr, nullptr, nullptr},
-#if defined(DG_WITH_CUDA)
-    {&cuda::mm<float>, &cuda::mm<double>, nullptr, nullptr, &cuda::mm<dg::Half>, &cuda::mm<dg::BFloat16>},
-#else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
-#endif
-};
-void mm_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, const TensorBase& mat2) {
-  const auto fn = detail::lookup_kernel(mm_table, "mm", out.device(), dtype,
-                                        "float32, float64 (cuda also float16, bfloat16)");
-  fn(out, self, mat2);
-}
-}  // namespace
-
-Tensor mm(const Tensor& self, const Tensor& mat2) {
-  detail::check_defined("mm", "self", self);
-  detail::check_defined("mm", "mat2", mat2);
-  const meta::TensorMeta m = meta::mm("mm", self, mat2);
-  Tensor out = detail::make_output(m);
-  mm_run(self.dtype(), out, self, mat2);
-  return out;
-}
-
-// ---- view (ops.yaml) ------------------------------------------------
-Tensor view(const Tensor& self, IntArrayRef size) {
-  detail::check_defined("view", "self", self);
-  const meta::ViewMeta m = meta::view("view", self, size);
-  return make_view(self, m.sizes, m.strides, m.offset);
-}
-
-// ---- squeeze (ops.yaml) ------------------------------------------------
-Tensor squeeze(const Tensor& self) {
-  detail::check_defined("squeeze", "self", self);
-  const meta::ViewMeta m = meta::squeeze("squeeze", self);
-  return make_view(self, m.sizes, m.strides, m.offset);
-}
-
-// ---- log2 (ops.yaml) ------------------------------------------------
-namespace {
-using log2_kernel = void (*)(const TensorBase&, const TensorBase&);
-constexpr log2_kernel log2_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::log2<float>, &cpu::log2<double>, nullptr, nullptr, nullptr, nullptr},
-#if defined(DG_WITH_CUDA)
-    {&cuda::log2<float>, &cuda::log2<double>, nullptr, nullptr, &cuda::log2<dg::Half>, &cuda::log2<dg::BFloat16>},
-#else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
-#endif
-};
-void log2_run(ScalarType dtype, const TensorBase& out, const TensorBase& self) {
-  const auto fn = detail::lookup_kernel(log2_table, "log2", out.device(), dtype,
-                                        "float32, float64 (cuda also float16, bfloat16)");
-  fn(out, detail::cast_for_compute(self, dtype));
-}
-}  // namespace
-
-Tensor log2(const Tensor& self) {
-  detail::check_defined("log2", "self", self);
-  const meta::TensorMeta m = meta::pointwise("log2", {{"self", &self}}, {}, true);
-  Tensor out = detail::make_output(m);
-  log2_run(m.dtype, out, self);
-  return out;
-}
-
-const Tensor& log2_(const Tensor& self) {
-  detail::check_defined("log2_", "self", self);
-  const meta::TensorMeta m = meta::pointwise("log2_", {{"self", &self}}, {}, true);
-  const ScalarType dtype = detail::check_inplace_result("log2_", self, m);
-  log2_run(dtype, self, self);
-  detail::bump_version(self, "log2_");
-  return self;
-}
-
-const Tensor& log2_out(const Tensor& out, const Tensor& self) {
-  detail::check_defined("log2_out", "out", out);
-  detail::check_defined("log2_out", "self", self);
-  const meta::TensorMeta m = meta::pointwise("log2_out", {{"self", &self}}, {}, true);
-  detail::resize_out("log2_out", out, m);
-  log2_run(m.dtype, out, self);
-  detail::bump_version(out, "log2_out");
   return out;
 }
 
@@ -324,6 +211,78 @@ const Tensor& round_out(const Tensor& out, const Tensor& self) {
   detail::resize_out("round_out", out, m);
   round_run(m.dtype, out, self);
   detail::bump_version(out, "round_out");
+  return out;
+}
+
+// ---- relu (ops.yaml) ------------------------------------------------
+namespace {
+using relu_kernel = void (*)(const TensorBase&, const TensorBase&);
+constexpr relu_kernel relu_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::relu<float>, &cpu::relu<double>, &cpu::relu<int64_t>, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::relu<float>, &cuda::relu<double>, &cuda::relu<int64_t>, nullptr, &cuda::relu<dg::Half>, &cuda::relu<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void relu_run(ScalarType dtype, const TensorBase& out, const TensorBase& self) {
+  const auto fn = detail::lookup_kernel(relu_table, "relu", out.device(), dtype,
+                                        "float32, float64, int64 (cuda also float16, bfloat16)");
+  fn(out, detail::cast_for_compute(self, dtype));
+}
+}  // namespace
+
+Tensor relu(const Tensor& self) {
+  detail::check_defined("relu", "self", self);
+  const meta::TensorMeta m = meta::pointwise("relu", {{"self", &self}}, {}, false);
+  Tensor out = detail::make_output(m);
+  relu_run(m.dtype, out, self);
+  return out;
+}
+
+const Tensor& relu_(const Tensor& self) {
+  detail::check_defined("relu_", "self", self);
+  const meta::TensorMeta m = meta::pointwise("relu_", {{"self", &self}}, {}, false);
+  const ScalarType dtype = detail::check_inplace_result("relu_", self, m);
+  relu_run(dtype, self, self);
+  detail::bump_version(self, "relu_");
+  return self;
+}
+
+const Tensor& relu_out(const Tensor& out, const Tensor& self) {
+  detail::check_defined("relu_out", "out", out);
+  detail::check_defined("relu_out", "self", self);
+  const meta::TensorMeta m = meta::pointwise("relu_out", {{"self", &self}}, {}, false);
+  detail::resize_out("relu_out", out, m);
+  relu_run(m.dtype, out, self);
+  detail::bump_version(out, "relu_out");
+  return out;
+}
+
+// ---- sigmoid_backward (ops.yaml) ------------------------------------------------
+namespace {
+using sigmoid_backward_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&);
+constexpr sigmoid_backward_kernel sigmoid_backward_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::sigmoid_backward<float>, &cpu::sigmoid_backward<double>, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::sigmoid_backward<float>, &cuda::sigmoid_backward<double>, nullptr, nullptr, &cuda::sigmoid_backward<dg::Half>, &cuda::sigmoid_backward<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void sigmoid_backward_run(ScalarType dtype, const TensorBase& out, const TensorBase& grad_output, const TensorBase& output) {
+  const auto fn = detail::lookup_kernel(sigmoid_backward_table, "sigmoid_backward", out.device(), dtype,
+                                        "float32, float64 (cuda also float16, bfloat16)");
+  fn(out, detail::cast_for_compute(grad_output, dtype), detail::cast_for_compute(output, dtype));
+}
+}  // namespace
+
+Tensor sigmoid_backward(const Tensor& grad_output, const Tensor& output) {
+  detail::check_defined("sigmoid_backward", "grad_output", grad_output);
+  detail::check_defined("sigmoid_backward", "output", output);
+  const meta::TensorMeta m = meta::pointwise("sigmoid_backward", {{"grad_output", &grad_output}, {"output", &output}}, {}, false);
+  Tensor out = detail::make_output(m);
+  sigmoid_backward_run(m.dtype, out, grad_output, output);
   return out;
 }
 
@@ -376,9 +335,9 @@ const Tensor& clamp_out(const Tensor& out, const Tensor& self, const std::option
 namespace {
 using lt_Tensor_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&);
 constexpr lt_Tensor_kernel lt_Tensor_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::lt<float>, &cpu::lt<double>, &cpu::lt<int64_t>, &cpu::lt<bool>, nullptr, nullptr},
+    {&cpu::lt_tensor<float>, &cpu::lt_tensor<double>, &cpu::lt_tensor<int64_t>, &cpu::lt_tensor<bool>, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::lt<float>, &cuda::lt<double>, &cuda::lt<int64_t>, &cuda::lt<bool>, &cuda::lt<dg::Half>, &cuda::lt<dg::BFloat16>},
+    {&cuda::lt_tensor<float>, &cuda::lt_tensor<double>, &cuda::lt_tensor<int64_t>, &cuda::lt_tensor<bool>, &cuda::lt_tensor<dg::Half>, &cuda::lt_tensor<dg::BFloat16>},
 #else
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
@@ -418,9 +377,9 @@ const Tensor& lt_out(const Tensor& out, const Tensor& self, const Tensor& other)
 namespace {
 using ge_Tensor_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&);
 constexpr ge_Tensor_kernel ge_Tensor_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::ge<float>, &cpu::ge<double>, &cpu::ge<int64_t>, &cpu::ge<bool>, nullptr, nullptr},
+    {&cpu::ge_tensor<float>, &cpu::ge_tensor<double>, &cpu::ge_tensor<int64_t>, &cpu::ge_tensor<bool>, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::ge<float>, &cuda::ge<double>, &cuda::ge<int64_t>, &cuda::ge<bool>, &cuda::ge<dg::Half>, &cuda::ge<dg::BFloat16>},
+    {&cuda::ge_tensor<float>, &cuda::ge_tensor<double>, &cuda::ge_tensor<int64_t>, &cuda::ge_tensor<bool>, &cuda::ge_tensor<dg::Half>, &cuda::ge_tensor<dg::BFloat16>},
 #else
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
@@ -456,60 +415,6 @@ const Tensor& ge_out(const Tensor& out, const Tensor& self, const Tensor& other)
   return out;
 }
 
-// ---- _nll_pick_backward (ops.yaml) ------------------------------------------------
-namespace {
-using _nll_pick_backward_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&, IntArrayRef, int64_t);
-constexpr _nll_pick_backward_kernel _nll_pick_backward_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::nll_pick_backward<float>, &cpu::nll_pick_backward<double>, nullptr, nullptr, nullptr, nullptr},
-#if defined(DG_WITH_CUDA)
-    {&cuda::nll_pick_backward<float>, &cuda::nll_pick_backward<double>, nullptr, nullptr, nullptr, nullptr},
-#else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
-#endif
-};
-void _nll_pick_backward_run(ScalarType dtype, const TensorBase& out, const TensorBase& grad, const TensorBase& target, IntArrayRef self_sizes, int64_t ignore_index) {
-  const auto fn = detail::lookup_kernel(_nll_pick_backward_table, "_nll_pick_backward", out.device(), dtype,
-                                        "float32, float64");
-  fn(out, grad, target, self_sizes, ignore_index);
-}
-}  // namespace
-
-Tensor _nll_pick_backward(const Tensor& grad, const Tensor& target, IntArrayRef self_sizes, int64_t ignore_index) {
-  detail::check_defined("_nll_pick_backward", "grad", grad);
-  detail::check_defined("_nll_pick_backward", "target", target);
-  const meta::TensorMeta m = meta::nll_pick_backward("_nll_pick_backward", grad, target, self_sizes, ignore_index);
-  Tensor out = detail::make_output(m);
-  _nll_pick_backward_run(grad.dtype(), out, grad, target, self_sizes, ignore_index);
-  return out;
-}
-
-// ---- convolution_backward_weight (ops.yaml) ------------------------------------------------
-namespace {
-using convolution_backward_weight_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&, IntArrayRef, IntArrayRef, IntArrayRef, IntArrayRef, bool, IntArrayRef, int64_t);
-constexpr convolution_backward_weight_kernel convolution_backward_weight_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::convolution_backward_weight<float>, &cpu::convolution_backward_weight<double>, nullptr, nullptr, nullptr, nullptr},
-#if defined(DG_WITH_CUDA)
-    {&cuda::convolution_backward_weight<float>, &cuda::convolution_backward_weight<double>, nullptr, nullptr, nullptr, nullptr},
-#else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
-#endif
-};
-void convolution_backward_weight_run(ScalarType dtype, const TensorBase& out, const TensorBase& grad_output, const TensorBase& input, IntArrayRef weight_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool transposed, IntArrayRef output_padding, int64_t groups) {
-  const auto fn = detail::lookup_kernel(convolution_backward_weight_table, "convolution_backward_weight", out.device(), dtype,
-                                        "float32, float64");
-  fn(out, grad_output, input, weight_size, stride, padding, dilation, transposed, output_padding, groups);
-}
-}  // namespace
-
-Tensor convolution_backward_weight(const Tensor& grad_output, const Tensor& input, IntArrayRef weight_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool transposed, IntArrayRef output_padding, int64_t groups) {
-  detail::check_defined("convolution_backward_weight", "grad_output", grad_output);
-  detail::check_defined("convolution_backward_weight", "input", input);
-  const meta::TensorMeta m = meta::convolution_backward_weight("convolution_backward_weight", grad_output, input, weight_size, stride, padding, dilation, transposed, output_padding, groups);
-  Tensor out = detail::make_output(m);
-  convolution_backward_weight_run(grad_output.dtype(), out, grad_output, input, weight_size, stride, padding, dilation, transposed, output_padding, groups);
-  return out;
-}
-
 // ---- argmax (ops.yaml) ------------------------------------------------
 namespace {
 using argmax_kernel = void (*)(const TensorBase&, const TensorBase&, std::optional<int64_t>, bool);
@@ -534,6 +439,47 @@ Tensor argmax(const Tensor& self, std::optional<int64_t> dim, bool keepdim) {
   Tensor out = detail::make_output(m);
   argmax_run(self.dtype(), out, self, dim, keepdim);
   return out;
+}
+
+// ---- mm (ops.yaml) ------------------------------------------------
+namespace {
+using mm_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&);
+constexpr mm_kernel mm_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::mm<float>, &cpu::mm<double>, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::mm<float>, &cuda::mm<double>, nullptr, nullptr, &cuda::mm<dg::Half>, &cuda::mm<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void mm_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, const TensorBase& mat2) {
+  const auto fn = detail::lookup_kernel(mm_table, "mm", out.device(), dtype,
+                                        "float32, float64 (cuda also float16, bfloat16)");
+  fn(out, self, mat2);
+}
+}  // namespace
+
+Tensor mm(const Tensor& self, const Tensor& mat2) {
+  detail::check_defined("mm", "self", self);
+  detail::check_defined("mm", "mat2", mat2);
+  const meta::TensorMeta m = meta::mm("mm", self, mat2);
+  Tensor out = detail::make_output(m);
+  mm_run(self.dtype(), out, self, mat2);
+  return out;
+}
+
+// ---- view (ops.yaml) ------------------------------------------------
+Tensor view(const Tensor& self, IntArrayRef size) {
+  detail::check_defined("view", "self", self);
+  const meta::ViewMeta m = meta::view("view", self, size);
+  return make_view(self, m.sizes, m.strides, m.offset);
+}
+
+// ---- squeeze (ops.yaml) ------------------------------------------------
+Tensor squeeze(const Tensor& self) {
+  detail::check_defined("squeeze", "self", self);
+  const meta::ViewMeta m = meta::squeeze("squeeze", self);
+  return make_view(self, m.sizes, m.strides, m.offset);
 }
 
 // ---- index_add (ops.yaml) ------------------------------------------------
@@ -608,6 +554,60 @@ const Tensor& triu_(const Tensor& self, int64_t diagonal) {
   triu_run(dtype, self, self, diagonal);
   detail::bump_version(self, "triu_");
   return self;
+}
+
+// ---- _nll_pick_backward (ops.yaml) ------------------------------------------------
+namespace {
+using _nll_pick_backward_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&, IntArrayRef, int64_t);
+constexpr _nll_pick_backward_kernel _nll_pick_backward_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::nll_pick_backward<float>, &cpu::nll_pick_backward<double>, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::nll_pick_backward<float>, &cuda::nll_pick_backward<double>, nullptr, nullptr, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void _nll_pick_backward_run(ScalarType dtype, const TensorBase& out, const TensorBase& grad, const TensorBase& target, IntArrayRef self_sizes, int64_t ignore_index) {
+  const auto fn = detail::lookup_kernel(_nll_pick_backward_table, "_nll_pick_backward", out.device(), dtype,
+                                        "float32, float64");
+  fn(out, grad, target, self_sizes, ignore_index);
+}
+}  // namespace
+
+Tensor _nll_pick_backward(const Tensor& grad, const Tensor& target, IntArrayRef self_sizes, int64_t ignore_index) {
+  detail::check_defined("_nll_pick_backward", "grad", grad);
+  detail::check_defined("_nll_pick_backward", "target", target);
+  const meta::TensorMeta m = meta::nll_pick_backward("_nll_pick_backward", grad, target, self_sizes, ignore_index);
+  Tensor out = detail::make_output(m);
+  _nll_pick_backward_run(grad.dtype(), out, grad, target, self_sizes, ignore_index);
+  return out;
+}
+
+// ---- convolution_backward_weight (ops.yaml) ------------------------------------------------
+namespace {
+using convolution_backward_weight_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&, IntArrayRef, IntArrayRef, IntArrayRef, IntArrayRef, bool, IntArrayRef, int64_t);
+constexpr convolution_backward_weight_kernel convolution_backward_weight_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::convolution_backward_weight<float>, &cpu::convolution_backward_weight<double>, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::convolution_backward_weight<float>, &cuda::convolution_backward_weight<double>, nullptr, nullptr, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void convolution_backward_weight_run(ScalarType dtype, const TensorBase& out, const TensorBase& grad_output, const TensorBase& input, IntArrayRef weight_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool transposed, IntArrayRef output_padding, int64_t groups) {
+  const auto fn = detail::lookup_kernel(convolution_backward_weight_table, "convolution_backward_weight", out.device(), dtype,
+                                        "float32, float64");
+  fn(out, grad_output, input, weight_size, stride, padding, dilation, transposed, output_padding, groups);
+}
+}  // namespace
+
+Tensor convolution_backward_weight(const Tensor& grad_output, const Tensor& input, IntArrayRef weight_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool transposed, IntArrayRef output_padding, int64_t groups) {
+  detail::check_defined("convolution_backward_weight", "grad_output", grad_output);
+  detail::check_defined("convolution_backward_weight", "input", input);
+  const meta::TensorMeta m = meta::convolution_backward_weight("convolution_backward_weight", grad_output, input, weight_size, stride, padding, dilation, transposed, output_padding, groups);
+  Tensor out = detail::make_output(m);
+  convolution_backward_weight_run(grad_output.dtype(), out, grad_output, input, weight_size, stride, padding, dilation, transposed, output_padding, groups);
+  return out;
 }
 
 }  // namespace dg::dispatch

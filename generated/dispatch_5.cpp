@@ -11,9 +11,9 @@ namespace dg::dispatch {
 namespace {
 using add_Tensor_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&, const Scalar&);
 constexpr add_Tensor_kernel add_Tensor_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::add<float>, &cpu::add<double>, &cpu::add<int64_t>, nullptr, nullptr, nullptr},
+    {&cpu::add_tensor<float>, &cpu::add_tensor<double>, &cpu::add_tensor<int64_t>, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::add<float>, &cuda::add<double>, &cuda::add<int64_t>, nullptr, &cuda::add<dg::Half>, &cuda::add<dg::BFloat16>},
+    {&cuda::add_tensor<float>, &cuda::add_tensor<double>, &cuda::add_tensor<int64_t>, nullptr, &cuda::add_tensor<dg::Half>, &cuda::add_tensor<dg::BFloat16>},
 #else
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
@@ -190,139 +190,6 @@ const Tensor& exp_out(const Tensor& out, const Tensor& self) {
   return out;
 }
 
-// ---- tanh (ops.yaml) ------------------------------------------------
-namespace {
-using tanh_kernel = void (*)(const TensorBase&, const TensorBase&);
-constexpr tanh_kernel tanh_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::tanh<float>, &cpu::tanh<double>, nullptr, nullptr, nullptr, nullptr},
-#if defined(DG_WITH_CUDA)
-    {&cuda::tanh<float>, &cuda::tanh<double>, nullptr, nullptr, &cuda::tanh<dg::Half>, &cuda::tanh<dg::BFloat16>},
-#else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
-#endif
-};
-void tanh_run(ScalarType dtype, const TensorBase& out, const TensorBase& self) {
-  const auto fn = detail::lookup_kernel(tanh_table, "tanh", out.device(), dtype,
-                                        "float32, float64 (cuda also float16, bfloat16)");
-  fn(out, detail::cast_for_compute(self, dtype));
-}
-}  // namespace
-
-Tensor tanh(const Tensor& self) {
-  detail::check_defined("tanh", "self", self);
-  const meta::TensorMeta m = meta::pointwise("tanh", {{"self", &self}}, {}, true);
-  Tensor out = detail::make_output(m);
-  tanh_run(m.dtype, out, self);
-  return out;
-}
-
-const Tensor& tanh_(const Tensor& self) {
-  detail::check_defined("tanh_", "self", self);
-  const meta::TensorMeta m = meta::pointwise("tanh_", {{"self", &self}}, {}, true);
-  const ScalarType dtype = detail::check_inplace_result("tanh_", self, m);
-  tanh_run(dtype, self, self);
-  detail::bump_version(self, "tanh_");
-  return self;
-}
-
-const Tensor& tanh_out(const Tensor& out, const Tensor& self) {
-  detail::check_defined("tanh_out", "out", out);
-  detail::check_defined("tanh_out", "self", self);
-  const meta::TensorMeta m = meta::pointwise("tanh_out", {{"self", &self}}, {}, true);
-  detail::resize_out("tanh_out", out, m);
-  tanh_run(m.dtype, out, self);
-  detail::bump_version(out, "tanh_out");
-  return out;
-}
-
-// ---- threshold_backward (ops.yaml) ------------------------------------------------
-namespace {
-using threshold_backward_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&, const Scalar&);
-constexpr threshold_backward_kernel threshold_backward_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::threshold_backward<float>, &cpu::threshold_backward<double>, &cpu::threshold_backward<int64_t>, nullptr, nullptr, nullptr},
-#if defined(DG_WITH_CUDA)
-    {&cuda::threshold_backward<float>, &cuda::threshold_backward<double>, &cuda::threshold_backward<int64_t>, nullptr, &cuda::threshold_backward<dg::Half>, &cuda::threshold_backward<dg::BFloat16>},
-#else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
-#endif
-};
-void threshold_backward_run(ScalarType dtype, const TensorBase& out, const TensorBase& grad_output, const TensorBase& self, const Scalar& threshold) {
-  const auto fn = detail::lookup_kernel(threshold_backward_table, "threshold_backward", out.device(), dtype,
-                                        "float32, float64, int64 (cuda also float16, bfloat16)");
-  fn(out, detail::cast_for_compute(grad_output, dtype), detail::cast_for_compute(self, dtype), threshold);
-}
-}  // namespace
-
-Tensor threshold_backward(const Tensor& grad_output, const Tensor& self, const Scalar& threshold) {
-  detail::check_defined("threshold_backward", "grad_output", grad_output);
-  detail::check_defined("threshold_backward", "self", self);
-  const meta::TensorMeta m = meta::pointwise("threshold_backward", {{"grad_output", &grad_output}, {"self", &self}}, {&threshold}, false);
-  Tensor out = detail::make_output(m);
-  threshold_backward_run(m.dtype, out, grad_output, self, threshold);
-  return out;
-}
-
-// ---- expand (ops.yaml) ------------------------------------------------
-Tensor expand(const Tensor& self, IntArrayRef size) {
-  detail::check_defined("expand", "self", self);
-  const meta::ViewMeta m = meta::expand("expand", self, size);
-  return make_view(self, m.sizes, m.strides, m.offset);
-}
-
-// ---- squeeze.dim (ops.yaml) ------------------------------------------------
-Tensor squeeze(const Tensor& self, int64_t dim) {
-  detail::check_defined("squeeze", "self", self);
-  const meta::ViewMeta m = meta::squeeze_dim("squeeze", self, dim);
-  return make_view(self, m.sizes, m.strides, m.offset);
-}
-
-// ---- unsqueeze (ops.yaml) ------------------------------------------------
-Tensor unsqueeze(const Tensor& self, int64_t dim) {
-  detail::check_defined("unsqueeze", "self", self);
-  const meta::ViewMeta m = meta::unsqueeze("unsqueeze", self, dim);
-  return make_view(self, m.sizes, m.strides, m.offset);
-}
-
-// ---- select.int (ops.yaml) ------------------------------------------------
-Tensor select(const Tensor& self, int64_t dim, int64_t index) {
-  detail::check_defined("select", "self", self);
-  const meta::ViewMeta m = meta::select("select", self, dim, index);
-  return make_view(self, m.sizes, m.strides, m.offset);
-}
-
-// ---- permute (ops.yaml) ------------------------------------------------
-Tensor permute(const Tensor& self, IntArrayRef dims) {
-  detail::check_defined("permute", "self", self);
-  const meta::ViewMeta m = meta::permute("permute", self, dims);
-  return make_view(self, m.sizes, m.strides, m.offset);
-}
-
-// ---- as_strided_backward_adjoint (ops.yaml) ------------------------------------------------
-namespace {
-using as_strided_backward_adjoint_kernel = void (*)(const TensorBase&, const TensorBase&, IntArrayRef, IntArrayRef, int64_t, IntArrayRef, IntArrayRef, int64_t);
-constexpr as_strided_backward_adjoint_kernel as_strided_backward_adjoint_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::as_strided_backward_adjoint<float>, &cpu::as_strided_backward_adjoint<double>, nullptr, nullptr, nullptr, nullptr},
-#if defined(DG_WITH_CUDA)
-    {&cuda::as_strided_backward_adjoint<float>, &cuda::as_strided_backward_adjoint<double>, nullptr, nullptr, nullptr, nullptr},
-#else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
-#endif
-};
-void as_strided_backward_adjoint_run(ScalarType dtype, const TensorBase& out, const TensorBase& grad, IntArrayRef input_sizes, IntArrayRef input_strides, int64_t input_storage_offset, IntArrayRef size, IntArrayRef stride, int64_t storage_offset) {
-  const auto fn = detail::lookup_kernel(as_strided_backward_adjoint_table, "as_strided_backward_adjoint", out.device(), dtype,
-                                        "float32, float64");
-  fn(out, grad, input_sizes, input_strides, input_storage_offset, size, stride, storage_offset);
-}
-}  // namespace
-
-Tensor as_strided_backward_adjoint(const Tensor& grad, IntArrayRef input_sizes, IntArrayRef input_strides, int64_t input_storage_offset, IntArrayRef size, IntArrayRef stride, int64_t storage_offset) {
-  detail::check_defined("as_strided_backward_adjoint", "grad", grad);
-  const meta::TensorMeta m = meta::as_strided_backward_adjoint("as_strided_backward_adjoint", grad, input_sizes, input_strides, input_storage_offset, size, stride, storage_offset);
-  Tensor out = detail::make_output(m);
-  as_strided_backward_adjoint_run(grad.dtype(), out, grad, input_sizes, input_strides, input_storage_offset, size, stride, storage_offset);
-  return out;
-}
-
 // ---- expm1 (ops.yaml) ------------------------------------------------
 namespace {
 using expm1_kernel = void (*)(const TensorBase&, const TensorBase&);
@@ -458,6 +325,51 @@ const Tensor& atan_out(const Tensor& out, const Tensor& self) {
   return out;
 }
 
+// ---- tanh (ops.yaml) ------------------------------------------------
+namespace {
+using tanh_kernel = void (*)(const TensorBase&, const TensorBase&);
+constexpr tanh_kernel tanh_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::tanh<float>, &cpu::tanh<double>, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::tanh<float>, &cuda::tanh<double>, nullptr, nullptr, &cuda::tanh<dg::Half>, &cuda::tanh<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void tanh_run(ScalarType dtype, const TensorBase& out, const TensorBase& self) {
+  const auto fn = detail::lookup_kernel(tanh_table, "tanh", out.device(), dtype,
+                                        "float32, float64 (cuda also float16, bfloat16)");
+  fn(out, detail::cast_for_compute(self, dtype));
+}
+}  // namespace
+
+Tensor tanh(const Tensor& self) {
+  detail::check_defined("tanh", "self", self);
+  const meta::TensorMeta m = meta::pointwise("tanh", {{"self", &self}}, {}, true);
+  Tensor out = detail::make_output(m);
+  tanh_run(m.dtype, out, self);
+  return out;
+}
+
+const Tensor& tanh_(const Tensor& self) {
+  detail::check_defined("tanh_", "self", self);
+  const meta::TensorMeta m = meta::pointwise("tanh_", {{"self", &self}}, {}, true);
+  const ScalarType dtype = detail::check_inplace_result("tanh_", self, m);
+  tanh_run(dtype, self, self);
+  detail::bump_version(self, "tanh_");
+  return self;
+}
+
+const Tensor& tanh_out(const Tensor& out, const Tensor& self) {
+  detail::check_defined("tanh_out", "out", out);
+  detail::check_defined("tanh_out", "self", self);
+  const meta::TensorMeta m = meta::pointwise("tanh_out", {{"self", &self}}, {}, true);
+  detail::resize_out("tanh_out", out, m);
+  tanh_run(m.dtype, out, self);
+  detail::bump_version(out, "tanh_out");
+  return out;
+}
+
 // ---- ceil (ops.yaml) ------------------------------------------------
 namespace {
 using ceil_kernel = void (*)(const TensorBase&, const TensorBase&);
@@ -545,6 +457,33 @@ const Tensor& trunc_out(const Tensor& out, const Tensor& self) {
   detail::resize_out("trunc_out", out, m);
   trunc_run(m.dtype, out, self);
   detail::bump_version(out, "trunc_out");
+  return out;
+}
+
+// ---- threshold_backward (ops.yaml) ------------------------------------------------
+namespace {
+using threshold_backward_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&, const Scalar&);
+constexpr threshold_backward_kernel threshold_backward_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::threshold_backward<float>, &cpu::threshold_backward<double>, &cpu::threshold_backward<int64_t>, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::threshold_backward<float>, &cuda::threshold_backward<double>, &cuda::threshold_backward<int64_t>, nullptr, &cuda::threshold_backward<dg::Half>, &cuda::threshold_backward<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void threshold_backward_run(ScalarType dtype, const TensorBase& out, const TensorBase& grad_output, const TensorBase& self, const Scalar& threshold) {
+  const auto fn = detail::lookup_kernel(threshold_backward_table, "threshold_backward", out.device(), dtype,
+                                        "float32, float64, int64 (cuda also float16, bfloat16)");
+  fn(out, detail::cast_for_compute(grad_output, dtype), detail::cast_for_compute(self, dtype), threshold);
+}
+}  // namespace
+
+Tensor threshold_backward(const Tensor& grad_output, const Tensor& self, const Scalar& threshold) {
+  detail::check_defined("threshold_backward", "grad_output", grad_output);
+  detail::check_defined("threshold_backward", "self", self);
+  const meta::TensorMeta m = meta::pointwise("threshold_backward", {{"grad_output", &grad_output}, {"self", &self}}, {&threshold}, false);
+  Tensor out = detail::make_output(m);
+  threshold_backward_run(m.dtype, out, grad_output, self, threshold);
   return out;
 }
 
@@ -662,7 +601,7 @@ using fmod_Tensor_kernel = void (*)(const TensorBase&, const TensorBase&, const 
 constexpr fmod_Tensor_kernel fmod_Tensor_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::fmod<float>, &cpu::fmod<double>, &cpu::fmod<int64_t>, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::fmod<float>, &cuda::fmod<double>, &cuda::fmod<int64_t>, nullptr, &cuda::fmod<dg::Half>, &cuda::fmod<dg::BFloat16>},
+    {&cuda::fmod_tensor<float>, &cuda::fmod_tensor<double>, &cuda::fmod_tensor<int64_t>, nullptr, &cuda::fmod_tensor<dg::Half>, &cuda::fmod_tensor<dg::BFloat16>},
 #else
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
@@ -708,9 +647,9 @@ const Tensor& fmod_out(const Tensor& out, const Tensor& self, const Tensor& othe
 namespace {
 using ne_Tensor_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&);
 constexpr ne_Tensor_kernel ne_Tensor_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::ne<float>, &cpu::ne<double>, &cpu::ne<int64_t>, &cpu::ne<bool>, nullptr, nullptr},
+    {&cpu::ne_tensor<float>, &cpu::ne_tensor<double>, &cpu::ne_tensor<int64_t>, &cpu::ne_tensor<bool>, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::ne<float>, &cuda::ne<double>, &cuda::ne<int64_t>, &cuda::ne<bool>, &cuda::ne<dg::Half>, &cuda::ne<dg::BFloat16>},
+    {&cuda::ne_tensor<float>, &cuda::ne_tensor<double>, &cuda::ne_tensor<int64_t>, &cuda::ne_tensor<bool>, &cuda::ne_tensor<dg::Half>, &cuda::ne_tensor<dg::BFloat16>},
 #else
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
@@ -785,6 +724,173 @@ const Tensor& logical_and_out(const Tensor& out, const Tensor& self, const Tenso
   detail::resize_out("logical_and_out", out, m);
   logical_and_run(compute, out, self, other);
   detail::bump_version(out, "logical_and_out");
+  return out;
+}
+
+// ---- amax (ops.yaml) ------------------------------------------------
+namespace {
+using amax_kernel = void (*)(const TensorBase&, const TensorBase&, IntArrayRef, bool);
+constexpr amax_kernel amax_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::amax<float>, &cpu::amax<double>, &cpu::amax<int64_t>, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::amax<float>, &cuda::amax<double>, &cuda::amax<int64_t>, nullptr, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void amax_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, IntArrayRef dim, bool keepdim) {
+  const auto fn = detail::lookup_kernel(amax_table, "amax", out.device(), dtype,
+                                        "float32, float64, int64");
+  fn(out, self, dim, keepdim);
+}
+}  // namespace
+
+Tensor amax(const Tensor& self, IntArrayRef dim, bool keepdim) {
+  detail::check_defined("amax", "self", self);
+  const meta::TensorMeta m = meta::reduce_minmax("amax", self, dim, keepdim);
+  Tensor out = detail::make_output(m);
+  amax_run(self.dtype(), out, self, dim, keepdim);
+  return out;
+}
+
+// ---- argmin (ops.yaml) ------------------------------------------------
+namespace {
+using argmin_kernel = void (*)(const TensorBase&, const TensorBase&, std::optional<int64_t>, bool);
+constexpr argmin_kernel argmin_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::argmin<float>, &cpu::argmin<double>, &cpu::argmin<int64_t>, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::argmin<float>, &cuda::argmin<double>, &cuda::argmin<int64_t>, nullptr, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void argmin_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, std::optional<int64_t> dim, bool keepdim) {
+  const auto fn = detail::lookup_kernel(argmin_table, "argmin", out.device(), dtype,
+                                        "float32, float64, int64");
+  fn(out, self, dim, keepdim);
+}
+}  // namespace
+
+Tensor argmin(const Tensor& self, std::optional<int64_t> dim, bool keepdim) {
+  detail::check_defined("argmin", "self", self);
+  const meta::TensorMeta m = meta::arg_reduce("argmin", self, dim, keepdim);
+  Tensor out = detail::make_output(m);
+  argmin_run(self.dtype(), out, self, dim, keepdim);
+  return out;
+}
+
+// ---- expand (ops.yaml) ------------------------------------------------
+Tensor expand(const Tensor& self, IntArrayRef size) {
+  detail::check_defined("expand", "self", self);
+  const meta::ViewMeta m = meta::expand("expand", self, size);
+  return make_view(self, m.sizes, m.strides, m.offset);
+}
+
+// ---- squeeze.dim (ops.yaml) ------------------------------------------------
+Tensor squeeze(const Tensor& self, int64_t dim) {
+  detail::check_defined("squeeze", "self", self);
+  const meta::ViewMeta m = meta::squeeze_dim("squeeze", self, dim);
+  return make_view(self, m.sizes, m.strides, m.offset);
+}
+
+// ---- unsqueeze (ops.yaml) ------------------------------------------------
+Tensor unsqueeze(const Tensor& self, int64_t dim) {
+  detail::check_defined("unsqueeze", "self", self);
+  const meta::ViewMeta m = meta::unsqueeze("unsqueeze", self, dim);
+  return make_view(self, m.sizes, m.strides, m.offset);
+}
+
+// ---- select.int (ops.yaml) ------------------------------------------------
+Tensor select(const Tensor& self, int64_t dim, int64_t index) {
+  detail::check_defined("select", "self", self);
+  const meta::ViewMeta m = meta::select("select", self, dim, index);
+  return make_view(self, m.sizes, m.strides, m.offset);
+}
+
+// ---- permute (ops.yaml) ------------------------------------------------
+Tensor permute(const Tensor& self, IntArrayRef dims) {
+  detail::check_defined("permute", "self", self);
+  const meta::ViewMeta m = meta::permute("permute", self, dims);
+  return make_view(self, m.sizes, m.strides, m.offset);
+}
+
+// ---- as_strided_backward_adjoint (ops.yaml) ------------------------------------------------
+namespace {
+using as_strided_backward_adjoint_kernel = void (*)(const TensorBase&, const TensorBase&, IntArrayRef, IntArrayRef, int64_t, IntArrayRef, IntArrayRef, int64_t);
+constexpr as_strided_backward_adjoint_kernel as_strided_backward_adjoint_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::as_strided_backward_adjoint<float>, &cpu::as_strided_backward_adjoint<double>, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::as_strided_backward_adjoint<float>, &cuda::as_strided_backward_adjoint<double>, nullptr, nullptr, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void as_strided_backward_adjoint_run(ScalarType dtype, const TensorBase& out, const TensorBase& grad, IntArrayRef input_sizes, IntArrayRef input_strides, int64_t input_storage_offset, IntArrayRef size, IntArrayRef stride, int64_t storage_offset) {
+  const auto fn = detail::lookup_kernel(as_strided_backward_adjoint_table, "as_strided_backward_adjoint", out.device(), dtype,
+                                        "float32, float64");
+  fn(out, grad, input_sizes, input_strides, input_storage_offset, size, stride, storage_offset);
+}
+}  // namespace
+
+Tensor as_strided_backward_adjoint(const Tensor& grad, IntArrayRef input_sizes, IntArrayRef input_strides, int64_t input_storage_offset, IntArrayRef size, IntArrayRef stride, int64_t storage_offset) {
+  detail::check_defined("as_strided_backward_adjoint", "grad", grad);
+  const meta::TensorMeta m = meta::as_strided_backward_adjoint("as_strided_backward_adjoint", grad, input_sizes, input_strides, input_storage_offset, size, stride, storage_offset);
+  Tensor out = detail::make_output(m);
+  as_strided_backward_adjoint_run(grad.dtype(), out, grad, input_sizes, input_strides, input_storage_offset, size, stride, storage_offset);
+  return out;
+}
+
+// ---- index_select (ops.yaml) ------------------------------------------------
+namespace {
+using index_select_kernel = void (*)(const TensorBase&, const TensorBase&, int64_t, const TensorBase&);
+constexpr index_select_kernel index_select_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::index_select<float>, &cpu::index_select<double>, &cpu::index_select<int64_t>, &cpu::index_select<bool>, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::index_select<float>, &cuda::index_select<double>, &cuda::index_select<int64_t>, &cuda::index_select<bool>, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void index_select_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, int64_t dim, const TensorBase& index) {
+  const auto fn = detail::lookup_kernel(index_select_table, "index_select", out.device(), dtype,
+                                        "float32, float64, int64, bool");
+  fn(out, self, dim, index);
+}
+}  // namespace
+
+Tensor index_select(const Tensor& self, int64_t dim, const Tensor& index) {
+  detail::check_defined("index_select", "self", self);
+  detail::check_defined("index_select", "index", index);
+  const meta::TensorMeta m = meta::index_select("index_select", self, dim, index);
+  Tensor out = detail::make_output(m);
+  index_select_run(self.dtype(), out, self, dim, index);
+  return out;
+}
+
+// ---- gather (ops.yaml) ------------------------------------------------
+namespace {
+using gather_kernel = void (*)(const TensorBase&, const TensorBase&, int64_t, const TensorBase&, bool);
+constexpr gather_kernel gather_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::gather<float>, &cpu::gather<double>, &cpu::gather<int64_t>, &cpu::gather<bool>, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::gather<float>, &cuda::gather<double>, &cuda::gather<int64_t>, &cuda::gather<bool>, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void gather_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, int64_t dim, const TensorBase& index, bool sparse_grad) {
+  const auto fn = detail::lookup_kernel(gather_table, "gather", out.device(), dtype,
+                                        "float32, float64, int64, bool");
+  fn(out, self, dim, index, sparse_grad);
+}
+}  // namespace
+
+Tensor gather(const Tensor& self, int64_t dim, const Tensor& index, bool sparse_grad) {
+  detail::check_defined("gather", "self", self);
+  detail::check_defined("gather", "index", index);
+  const meta::TensorMeta m = meta::gather("gather", self, dim, index, sparse_grad);
+  Tensor out = detail::make_output(m);
+  gather_run(self.dtype(), out, self, dim, index, sparse_grad);
   return out;
 }
 
@@ -892,112 +998,6 @@ Tensor adaptive_avg_pool2d_backward(const Tensor& grad_output, const Tensor& sel
   const meta::TensorMeta m = meta::adaptive_avg_pool2d_backward("adaptive_avg_pool2d_backward", grad_output, self);
   Tensor out = detail::make_output(m);
   adaptive_avg_pool2d_backward_run(grad_output.dtype(), out, grad_output, self);
-  return out;
-}
-
-// ---- amax (ops.yaml) ------------------------------------------------
-namespace {
-using amax_kernel = void (*)(const TensorBase&, const TensorBase&, IntArrayRef, bool);
-constexpr amax_kernel amax_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::amax<float>, &cpu::amax<double>, &cpu::amax<int64_t>, nullptr, nullptr, nullptr},
-#if defined(DG_WITH_CUDA)
-    {&cuda::amax<float>, &cuda::amax<double>, &cuda::amax<int64_t>, nullptr, nullptr, nullptr},
-#else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
-#endif
-};
-void amax_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, IntArrayRef dim, bool keepdim) {
-  const auto fn = detail::lookup_kernel(amax_table, "amax", out.device(), dtype,
-                                        "float32, float64, int64");
-  fn(out, self, dim, keepdim);
-}
-}  // namespace
-
-Tensor amax(const Tensor& self, IntArrayRef dim, bool keepdim) {
-  detail::check_defined("amax", "self", self);
-  const meta::TensorMeta m = meta::reduce_minmax("amax", self, dim, keepdim);
-  Tensor out = detail::make_output(m);
-  amax_run(self.dtype(), out, self, dim, keepdim);
-  return out;
-}
-
-// ---- argmin (ops.yaml) ------------------------------------------------
-namespace {
-using argmin_kernel = void (*)(const TensorBase&, const TensorBase&, std::optional<int64_t>, bool);
-constexpr argmin_kernel argmin_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::argmin<float>, &cpu::argmin<double>, &cpu::argmin<int64_t>, nullptr, nullptr, nullptr},
-#if defined(DG_WITH_CUDA)
-    {&cuda::argmin<float>, &cuda::argmin<double>, &cuda::argmin<int64_t>, nullptr, nullptr, nullptr},
-#else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
-#endif
-};
-void argmin_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, std::optional<int64_t> dim, bool keepdim) {
-  const auto fn = detail::lookup_kernel(argmin_table, "argmin", out.device(), dtype,
-                                        "float32, float64, int64");
-  fn(out, self, dim, keepdim);
-}
-}  // namespace
-
-Tensor argmin(const Tensor& self, std::optional<int64_t> dim, bool keepdim) {
-  detail::check_defined("argmin", "self", self);
-  const meta::TensorMeta m = meta::arg_reduce("argmin", self, dim, keepdim);
-  Tensor out = detail::make_output(m);
-  argmin_run(self.dtype(), out, self, dim, keepdim);
-  return out;
-}
-
-// ---- index_select (ops.yaml) ------------------------------------------------
-namespace {
-using index_select_kernel = void (*)(const TensorBase&, const TensorBase&, int64_t, const TensorBase&);
-constexpr index_select_kernel index_select_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::index_select<float>, &cpu::index_select<double>, &cpu::index_select<int64_t>, &cpu::index_select<bool>, nullptr, nullptr},
-#if defined(DG_WITH_CUDA)
-    {&cuda::index_select<float>, &cuda::index_select<double>, &cuda::index_select<int64_t>, &cuda::index_select<bool>, nullptr, nullptr},
-#else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
-#endif
-};
-void index_select_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, int64_t dim, const TensorBase& index) {
-  const auto fn = detail::lookup_kernel(index_select_table, "index_select", out.device(), dtype,
-                                        "float32, float64, int64, bool");
-  fn(out, self, dim, index);
-}
-}  // namespace
-
-Tensor index_select(const Tensor& self, int64_t dim, const Tensor& index) {
-  detail::check_defined("index_select", "self", self);
-  detail::check_defined("index_select", "index", index);
-  const meta::TensorMeta m = meta::index_select("index_select", self, dim, index);
-  Tensor out = detail::make_output(m);
-  index_select_run(self.dtype(), out, self, dim, index);
-  return out;
-}
-
-// ---- gather (ops.yaml) ------------------------------------------------
-namespace {
-using gather_kernel = void (*)(const TensorBase&, const TensorBase&, int64_t, const TensorBase&, bool);
-constexpr gather_kernel gather_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::gather<float>, &cpu::gather<double>, &cpu::gather<int64_t>, &cpu::gather<bool>, nullptr, nullptr},
-#if defined(DG_WITH_CUDA)
-    {&cuda::gather<float>, &cuda::gather<double>, &cuda::gather<int64_t>, &cuda::gather<bool>, nullptr, nullptr},
-#else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
-#endif
-};
-void gather_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, int64_t dim, const TensorBase& index, bool sparse_grad) {
-  const auto fn = detail::lookup_kernel(gather_table, "gather", out.device(), dtype,
-                                        "float32, float64, int64, bool");
-  fn(out, self, dim, index, sparse_grad);
-}
-}  // namespace
-
-Tensor gather(const Tensor& self, int64_t dim, const Tensor& index, bool sparse_grad) {
-  detail::check_defined("gather", "self", self);
-  detail::check_defined("gather", "index", index);
-  const meta::TensorMeta m = meta::gather("gather", self, dim, index, sparse_grad);
-  Tensor out = detail::make_output(m);
-  gather_run(self.dtype(), out, self, dim, index, sparse_grad);
   return out;
 }
 

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "../kernels/common/offset_calc.h"
+#include "common/offset_calc.h"
 #include "dynagrad/dynagrad.h"
 
 using Catch::Matchers::Contains;

@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "../kernels/cpu/loops.h"
+#include "cpu/loops.h"
 #include "dynagrad/dynagrad.h"
 
 using namespace dg;

@@ -196,11 +196,118 @@ class ValidationTest(unittest.TestCase):
 
     def test_repository_yaml_is_valid(self):
         root = os.path.dirname(CODEGEN)
-        ops = load(os.path.join(root, "ops.yaml"), os.path.join(root, "derivatives.yaml"))
+        warnings = []
+        ops = load(os.path.join(root, "ops.yaml"), os.path.join(root, "derivatives.yaml"), warnings)
+        self.assertEqual([str(w) for w in warnings], [], "derivatives.yaml is out of ops.yaml's order")
         self.assertTrue(any(o.name == "mul.Tensor" for o in ops))
         for op in ops:
             if op.derivative is not None:
                 self.assertTrue(op.samples, f"differentiable op {op.name} has no samples")
+
+
+class ScalarAndDefaultsTest(unittest.TestCase):
+    """`scalar:` writes an op's kernels; `kernel:` names every device's;
+    families carry defaults; the hand-written halves get declarations; the
+    forward formulas are compiled; derivatives.yaml keeps ops.yaml's order."""
+
+    def generate(self, ops, derivatives=GOOD_DERIVATIVES):
+        fx = Fixture(ops, derivatives)
+        r = fx.run_generator()
+        self.assertEqual(r.returncode, 0, r.stderr)
+        gen = os.path.join(fx.dir, "generated")
+        return gen, r, load(fx.ops, fx.der)
+
+    def all_of(self, gen, prefix):
+        d = os.path.join(gen, os.path.dirname(prefix))
+        return "".join(read(os.path.join(d, f)) for f in sorted(os.listdir(d))
+                       if f.startswith(os.path.basename(prefix)))
+
+    def test_an_expression_writes_both_devices_kernels_and_one_functor(self):
+        ops = GOOD_OPS.replace("  kernels: {cpu: cpu::exp}", '  scalar: "Math::exp(self)"')
+        gen, _, loaded = self.generate(ops)
+        op = next(o for o in loaded if o.name == "exp")
+        self.assertEqual(op.kernels, {"cpu": "cpu::exp", "cuda": "cuda::exp"})
+        self.assertEqual(op.generated_kernels, ["cpu", "cuda"])
+        # A floating pointwise op gets CUDA's 16-bit dtypes by default.
+        self.assertEqual(op.extra_dtypes, {"cuda": ["float16", "bfloat16"]})
+        functors = read(os.path.join(gen, "kernels", "pointwise_functors.h"))
+        self.assertIn("struct Exp {", functors)
+        self.assertIn("DG_HOST_DEVICE C operator()(C self) const { return Math::exp(self); }", functors)
+        cpu = self.all_of(gen, "kernels/pointwise_cpu_")
+        self.assertIn("pointwise<T>(out, pw::Exp<T, VecMath>(), self);", cpu)
+        self.assertIn("DG_INSTANTIATE_KERNEL_cpu_exp", cpu)
+        cuda = self.all_of(gen, "kernels/pointwise_cuda_")
+        self.assertIn('pointwise<T>("exp", out, pw::Exp<T, pwmath::StdMath>(), self);', cuda)
+
+    def test_a_hand_written_kernel_overrides_one_device(self):
+        ops = GOOD_OPS.replace("  kernels: {cpu: cpu::exp}", '  scalar: "Math::exp(self)"\n  kernels: {cpu: cpu::exp}')
+        gen, _, loaded = self.generate(ops)
+        op = next(o for o in loaded if o.name == "exp")
+        self.assertEqual(op.generated_kernels, ["cuda"])
+        self.assertNotIn("void exp(", self.all_of(gen, "kernels/pointwise_cpu_"))
+        self.assertIn("void exp(", self.all_of(gen, "kernels/pointwise_cuda_"))
+
+    def test_a_named_functor_gets_the_non_tensor_arguments(self):
+        ops = GOOD_OPS.replace("mul(Tensor self, Tensor other) -> Tensor", "mul(Tensor self, Scalar other) -> Tensor")
+        ops = ops.replace("  kernels: {cpu: cpu::mul}", "  scalar: pwmath::MulScalar")
+        ops = ops.replace("samples: [{self: [3], other: [3]}]", "samples: [{self: [3], other: 2.0}]")
+        der = GOOD_DERIVATIVES.replace("  other: grad * self\n", "")
+        gen, _, _ = self.generate(ops, der)
+        self.assertIn("pointwise<T>(out, pwmath::MulScalar<T, VecMath>(other), self);",
+                      self.all_of(gen, "kernels/pointwise_cpu_"))
+
+    def test_scalar_mistakes_name_the_entry_and_key(self):
+        base = "  kernels: {cpu: cpu::exp}"
+        unknown = GOOD_OPS.replace(base, '  scalar: "std::exp(slef)"')
+        self_ = ValidationTest("test_invalid_yaml")
+        self_.assertOneError(unknown, GOOD_DERIVATIVES, "entry 'exp'", "key 'scalar'",
+                             "expression uses 'slef', which is not an argument of exp")
+        unused = GOOD_OPS.replace(base, '  scalar: "std::exp(self)"\n  kernels: {cpu: cpu::exp, cuda: cuda::exp}')
+        self_.assertOneError(unused, GOOD_DERIVATIVES, "entry 'exp'", "key 'scalar'",
+                             "the scalar function is unused")
+        not_pointwise = GOOD_OPS.replace("  category: pointwise\n  dtypes: [float32, float64]\n  kernels: {cpu: cpu::exp}",
+                                         '  meta: meta::same_shape\n  dtypes: [float32, float64]\n  scalar: "self"')
+        self_.assertOneError(not_pointwise, GOOD_DERIVATIVES, "entry 'exp'", "key 'scalar'",
+                             "only a category: pointwise op has a scalar function")
+
+    def test_kernel_names_every_devices_kernel_and_16_bit_dtypes_can_be_declined(self):
+        ops = GOOD_OPS.replace("  kernels: {cpu: cpu::exp}", "  kernel: exp_kernel\n  extra_dtypes: {}")
+        _, _, loaded = self.generate(ops)
+        op = next(o for o in loaded if o.name == "exp")
+        self.assertEqual(op.kernels, {"cpu": "cpu::exp_kernel", "cuda": "cuda::exp_kernel"})
+        self.assertEqual(op.extra_dtypes, {})
+
+    def test_shape_rules_and_composites_are_declared_from_their_signatures(self):
+        ops = GOOD_OPS + textwrap.dedent("""
+            - name: twice
+              signature: twice(Tensor self, int[] dims, bool keepdim=False) -> Tensor
+              composite: composite::twice
+            - name: clone
+              signature: clone(Tensor self) -> Tensor
+              meta: meta::same_shape
+              dtypes: [float64]
+              kernels: {cpu: cpu::clone}
+              differentiable: false
+            """)
+        gen, _, _ = self.generate(ops)
+        self.assertIn("Tensor twice(const Tensor& self, IntArrayRef dims, bool keepdim);",
+                      read(os.path.join(gen, "ops", "composite_decls.h")))
+        self.assertIn("TensorMeta same_shape(const char* op, const Tensor& self);",
+                      read(os.path.join(gen, "ops", "meta_decls.h")))
+
+    def test_forward_formulas_become_functions(self):
+        der = GOOD_DERIVATIVES.replace("  self: grad * result", "  self: grad * result\n  forward: self_t * result")
+        gen, _, _ = self.generate(GOOD_OPS, der)
+        nodes = self.all_of(gen, "backward_nodes_")
+        self.assertIn("Tensor jvp::exp(const Tensor& self, const Tensor& self_t, const Tensor& result) "
+                      "{ return self_t * result; }", nodes)
+
+    def test_derivatives_out_of_the_ops_order_warn(self):
+        swapped = GOOD_DERIVATIVES.split("\n\n")
+        der = "\n\n".join([swapped[1], swapped[0]]) + "\n"
+        _, r, _ = self.generate(GOOD_OPS, der)
+        self.assertIn("warning: derivatives.yaml:", r.stderr)
+        self.assertIn("entry 'mul.Tensor': comes after 'exp' here but before it in ops.yaml", r.stderr)
 
 
 if __name__ == "__main__":

@@ -59,6 +59,9 @@ const Tensor& pow_out(const Tensor& out, const Tensor& self, const Scalar& expon
 // pow_backward: The gradient of self ** exponent; exactly zero when exponent is 0.
 Tensor pow_backward(const Tensor& grad, const Tensor& self, const Scalar& exponent);
 
+// maybe_multiply: self * other, or self itself when other is 1 (saves a multiply in formulas).
+Tensor maybe_multiply(const Tensor& self, const Scalar& other);
+
 // neg: -self.
 Tensor neg(const Tensor& self);
 const Tensor& neg_(const Tensor& self);
@@ -73,179 +76,6 @@ const Tensor& exp_out(const Tensor& out, const Tensor& self);
 Tensor log(const Tensor& self);
 const Tensor& log_(const Tensor& self);
 const Tensor& log_out(const Tensor& out, const Tensor& self);
-
-// sin: Sine.
-Tensor sin(const Tensor& self);
-const Tensor& sin_(const Tensor& self);
-const Tensor& sin_out(const Tensor& out, const Tensor& self);
-
-// cos: Cosine.
-Tensor cos(const Tensor& self);
-const Tensor& cos_(const Tensor& self);
-const Tensor& cos_out(const Tensor& out, const Tensor& self);
-
-// tanh: Hyperbolic tangent.
-Tensor tanh(const Tensor& self);
-const Tensor& tanh_(const Tensor& self);
-const Tensor& tanh_out(const Tensor& out, const Tensor& self);
-
-// sigmoid: 1 / (1 + e ** -self).
-Tensor sigmoid(const Tensor& self);
-const Tensor& sigmoid_(const Tensor& self);
-const Tensor& sigmoid_out(const Tensor& out, const Tensor& self);
-
-// relu: max(self, 0).
-Tensor relu(const Tensor& self);
-const Tensor& relu_(const Tensor& self);
-const Tensor& relu_out(const Tensor& out, const Tensor& self);
-
-// sqrt: Square root.
-Tensor sqrt(const Tensor& self);
-const Tensor& sqrt_(const Tensor& self);
-const Tensor& sqrt_out(const Tensor& out, const Tensor& self);
-
-// abs: |self|.
-Tensor abs(const Tensor& self);
-const Tensor& abs_(const Tensor& self);
-const Tensor& abs_out(const Tensor& out, const Tensor& self);
-
-// sign: -1, 0 or 1 by the sign of self (zero gradient).
-Tensor sign(const Tensor& self);
-const Tensor& sign_(const Tensor& self);
-const Tensor& sign_out(const Tensor& out, const Tensor& self);
-
-// reciprocal: 1 / self.
-Tensor reciprocal(const Tensor& self);
-const Tensor& reciprocal_(const Tensor& self);
-const Tensor& reciprocal_out(const Tensor& out, const Tensor& self);
-
-// tanh_backward: grad_output * (1 - output ** 2), the gradient of tanh from its output.
-Tensor tanh_backward(const Tensor& grad_output, const Tensor& output);
-
-// sigmoid_backward: grad_output * output * (1 - output), the gradient of sigmoid from its output.
-Tensor sigmoid_backward(const Tensor& grad_output, const Tensor& output);
-
-// sin_backward: grad_output * cos(self) in one pass, the gradient of sin.
-Tensor sin_backward(const Tensor& grad_output, const Tensor& self);
-
-// cos_backward: -grad_output * sin(self) in one pass, the gradient of cos.
-Tensor cos_backward(const Tensor& grad_output, const Tensor& self);
-
-// threshold_backward: grad_output where self > threshold, else 0 (the gradient of relu/threshold).
-Tensor threshold_backward(const Tensor& grad_output, const Tensor& self, const Scalar& threshold);
-
-// maybe_multiply: self * other, or self itself when other is 1 (saves a multiply in formulas).
-Tensor maybe_multiply(const Tensor& self, const Scalar& other);
-
-// sum: Sum of all elements (a 0-dim tensor).
-Tensor sum(const Tensor& self);
-
-// sum.dim_IntList: Sum over the dimensions `dim` (negative counts from the end).
-Tensor sum(const Tensor& self, IntArrayRef dim, bool keepdim = false);
-
-// sum_backward: Broadcasts the gradient of sum(self, dim, keepdim) back to self's sizes.
-Tensor sum_backward(const Tensor& grad, IntArrayRef sizes, IntArrayRef dim, bool keepdim);
-
-// sum_to: Sums a broadcast tensor back to `size` (the reverse of expand).
-Tensor sum_to(const Tensor& self, IntArrayRef size);
-
-// mean: Mean of all elements.
-Tensor mean(const Tensor& self);
-
-// mean.dim: Mean over the dimensions `dim`.
-Tensor mean(const Tensor& self, IntArrayRef dim, bool keepdim = false);
-
-// mm: Matrix product of two 2-D tensors (oneDNN for float32).
-Tensor mm(const Tensor& self, const Tensor& mat2);
-
-// bmm: Batched matrix product of two 3-D tensors.
-Tensor bmm(const Tensor& self, const Tensor& mat2);
-
-// matmul: Matrix product with NumPy semantics (1-D, 2-D, batched with broadcasting).
-Tensor matmul(const Tensor& self, const Tensor& other);
-
-// reshape: view() when the strides allow it, else a contiguous copy.
-Tensor reshape(const Tensor& self, IntArrayRef shape);
-
-// transpose.int: Swaps two dimensions; no copy.
-Tensor transpose(const Tensor& self, int64_t dim0, int64_t dim1);
-
-// t: Transpose of a tensor of at most 2 dimensions.
-Tensor t(const Tensor& self);
-
-// squeeze: Drops every size-1 dimension; no copy.
-Tensor squeeze(const Tensor& self);
-
-// squeeze.dim: Drops dimension `dim` if its size is 1; no copy.
-Tensor squeeze(const Tensor& self, int64_t dim);
-
-// unsqueeze: Inserts a size-1 dimension at `dim`; no copy.
-Tensor unsqueeze(const Tensor& self, int64_t dim);
-
-// select.int: The slice at `index` along `dim`, without that dimension; no copy.
-Tensor select(const Tensor& self, int64_t dim, int64_t index);
-
-// select_backward: Zeros of input_sizes with grad_output placed at `index` along `dim`.
-Tensor select_backward(const Tensor& grad_output, IntArrayRef input_sizes, int64_t dim, int64_t index);
-
-// clone: A contiguous copy that records history.
-Tensor clone(const Tensor& self);
-
-// zero_: Fills self with zeros.
-const Tensor& zero_(const Tensor& self);
-
-// fill_.Scalar: Fills self with value.
-const Tensor& fill_(const Tensor& self, const Scalar& value);
-
-// copy_: Copies src into self, broadcasting src and converting its dtype.
-const Tensor& copy_(const Tensor& self, const Tensor& src);
-
-// sinh: Hyperbolic sine.
-Tensor sinh(const Tensor& self);
-const Tensor& sinh_(const Tensor& self);
-const Tensor& sinh_out(const Tensor& out, const Tensor& self);
-
-// permute: Reorders the dimensions (dims is a permutation of 0..dim-1, negative allowed); no copy.
-Tensor permute(const Tensor& self, IntArrayRef dims);
-
-// permute_backward: grad permuted by the inverse of `dims` (the gradient of permute).
-Tensor permute_backward(const Tensor& grad, IntArrayRef dims);
-
-// slice.Tensor: self[start:end:step] along `dim` (bounds clamped into range, negative ones count from the end); no copy.
-Tensor slice(const Tensor& self, int64_t dim = 0, std::optional<int64_t> start = std::nullopt, std::optional<int64_t> end = std::nullopt, int64_t step = 1);
-
-// slice_backward: Zeros of input_sizes with grad_output written into the slice [start:end:step] along `dim`.
-Tensor slice_backward(const Tensor& grad_output, IntArrayRef input_sizes, int64_t dim, std::optional<int64_t> start, std::optional<int64_t> end, int64_t step);
-
-// narrow: The `length` elements from `start` along `dim` (start may be negative); no copy.
-Tensor narrow(const Tensor& self, int64_t dim, int64_t start, int64_t length);
-
-// diagonal: The diagonal of the (dim1, dim2) planes as the last dimension (offset > 0 above, < 0 below); no copy.
-Tensor diagonal(const Tensor& self, int64_t offset = 0, int64_t dim1 = 0, int64_t dim2 = 1);
-
-// diagonal_backward: Zeros of input_sizes with grad_output written into the diagonal (the gradient of diagonal).
-Tensor diagonal_backward(const Tensor& grad_output, IntArrayRef input_sizes, int64_t offset, int64_t dim1, int64_t dim2);
-
-// as_strided: A view of self's storage with the given sizes, strides and (absolute) storage offset, default self's own.
-Tensor as_strided(const Tensor& self, IntArrayRef size, IntArrayRef stride, std::optional<int64_t> storage_offset = std::nullopt);
-
-// as_strided_backward: The gradient of as_strided; grad is summed into the storage it views, then read back by the input geometry.
-Tensor as_strided_backward(const Tensor& grad, IntArrayRef input_sizes, IntArrayRef input_strides, int64_t input_storage_offset, IntArrayRef size, IntArrayRef stride, int64_t storage_offset);
-
-// as_strided_backward_adjoint: The adjoint of as_strided_backward (its gradient): grad over the input geometry, read back as the view (size, stride).
-Tensor as_strided_backward_adjoint(const Tensor& grad, IntArrayRef input_sizes, IntArrayRef input_strides, int64_t input_storage_offset, IntArrayRef size, IntArrayRef stride, int64_t storage_offset);
-
-// flatten.using_ints: Merges the dimensions start_dim..end_dim into one (a view when the strides allow).
-Tensor flatten(const Tensor& self, int64_t start_dim = 0, int64_t end_dim = -1);
-
-// unbind.int: The slices along `dim`, each without that dimension (views).
-std::vector<Tensor> unbind(const Tensor& self, int64_t dim = 0);
-
-// split.Tensor: Pieces of split_size along `dim` (the last may be smaller); views.
-std::vector<Tensor> split(const Tensor& self, int64_t split_size, int64_t dim = 0);
-
-// chunk: At most `chunks` pieces of equal size along `dim` (the last may be smaller); views.
-std::vector<Tensor> chunk(const Tensor& self, int64_t chunks, int64_t dim = 0);
 
 // expm1: e ** self - 1, accurate for self near 0.
 Tensor expm1(const Tensor& self);
@@ -262,10 +92,51 @@ Tensor log2(const Tensor& self);
 const Tensor& log2_(const Tensor& self);
 const Tensor& log2_out(const Tensor& out, const Tensor& self);
 
+// sqrt: Square root.
+Tensor sqrt(const Tensor& self);
+const Tensor& sqrt_(const Tensor& self);
+const Tensor& sqrt_out(const Tensor& out, const Tensor& self);
+
 // rsqrt: 1 / sqrt(self).
 Tensor rsqrt(const Tensor& self);
 const Tensor& rsqrt_(const Tensor& self);
 const Tensor& rsqrt_out(const Tensor& out, const Tensor& self);
+
+// abs: |self|.
+Tensor abs(const Tensor& self);
+const Tensor& abs_(const Tensor& self);
+const Tensor& abs_out(const Tensor& out, const Tensor& self);
+
+// sign: -1, 0 or 1 by the sign of self (zero gradient).
+Tensor sign(const Tensor& self);
+const Tensor& sign_(const Tensor& self);
+const Tensor& sign_out(const Tensor& out, const Tensor& self);
+
+// reciprocal: 1 / self.
+Tensor reciprocal(const Tensor& self);
+const Tensor& reciprocal_(const Tensor& self);
+const Tensor& reciprocal_out(const Tensor& out, const Tensor& self);
+
+// square: self * self.
+Tensor square(const Tensor& self);
+const Tensor& square_(const Tensor& self);
+const Tensor& square_out(const Tensor& out, const Tensor& self);
+
+// sin: Sine.
+Tensor sin(const Tensor& self);
+const Tensor& sin_(const Tensor& self);
+const Tensor& sin_out(const Tensor& out, const Tensor& self);
+
+// sin_backward: grad_output * cos(self) in one pass, the gradient of sin.
+Tensor sin_backward(const Tensor& grad_output, const Tensor& self);
+
+// cos: Cosine.
+Tensor cos(const Tensor& self);
+const Tensor& cos_(const Tensor& self);
+const Tensor& cos_out(const Tensor& out, const Tensor& self);
+
+// cos_backward: -grad_output * sin(self) in one pass, the gradient of cos.
+Tensor cos_backward(const Tensor& grad_output, const Tensor& self);
 
 // tan: Tangent.
 Tensor tan(const Tensor& self);
@@ -287,15 +158,23 @@ Tensor atan(const Tensor& self);
 const Tensor& atan_(const Tensor& self);
 const Tensor& atan_out(const Tensor& out, const Tensor& self);
 
+// sinh: Hyperbolic sine.
+Tensor sinh(const Tensor& self);
+const Tensor& sinh_(const Tensor& self);
+const Tensor& sinh_out(const Tensor& out, const Tensor& self);
+
 // cosh: Hyperbolic cosine.
 Tensor cosh(const Tensor& self);
 const Tensor& cosh_(const Tensor& self);
 const Tensor& cosh_out(const Tensor& out, const Tensor& self);
 
-// square: self * self.
-Tensor square(const Tensor& self);
-const Tensor& square_(const Tensor& self);
-const Tensor& square_out(const Tensor& out, const Tensor& self);
+// tanh: Hyperbolic tangent.
+Tensor tanh(const Tensor& self);
+const Tensor& tanh_(const Tensor& self);
+const Tensor& tanh_out(const Tensor& out, const Tensor& self);
+
+// tanh_backward: grad_output * (1 - output ** 2), the gradient of tanh from its output.
+Tensor tanh_backward(const Tensor& grad_output, const Tensor& output);
 
 // erf: The error function.
 Tensor erf(const Tensor& self);
@@ -321,6 +200,26 @@ const Tensor& round_out(const Tensor& out, const Tensor& self);
 Tensor trunc(const Tensor& self);
 const Tensor& trunc_(const Tensor& self);
 const Tensor& trunc_out(const Tensor& out, const Tensor& self);
+
+// relu: max(self, 0).
+Tensor relu(const Tensor& self);
+const Tensor& relu_(const Tensor& self);
+const Tensor& relu_out(const Tensor& out, const Tensor& self);
+
+// threshold_backward: grad_output where self > threshold, else 0 (the gradient of relu/threshold).
+Tensor threshold_backward(const Tensor& grad_output, const Tensor& self, const Scalar& threshold);
+
+// sigmoid: 1 / (1 + e ** -self).
+Tensor sigmoid(const Tensor& self);
+const Tensor& sigmoid_(const Tensor& self);
+const Tensor& sigmoid_out(const Tensor& out, const Tensor& self);
+
+// sigmoid_backward: grad_output * output * (1 - output), the gradient of sigmoid from its output.
+Tensor sigmoid_backward(const Tensor& grad_output, const Tensor& output);
+
+// log_sigmoid: log(sigmoid(self)) = min(self, 0) - log1p(exp(-|self|)), stable for any magnitude (F.logsigmoid).
+Tensor log_sigmoid(const Tensor& self);
+const Tensor& log_sigmoid_out(const Tensor& out, const Tensor& self);
 
 // leaky_relu: self where self > 0, else negative_slope * self.
 Tensor leaky_relu(const Tensor& self, const Scalar& negative_slope = 0.01);
@@ -485,6 +384,228 @@ const Tensor& logical_not_out(const Tensor& out, const Tensor& self);
 Tensor where(const Tensor& condition, const Tensor& self, const Tensor& other);
 const Tensor& where_out(const Tensor& out, const Tensor& condition, const Tensor& self, const Tensor& other);
 
+// sum: Sum of all elements (a 0-dim tensor).
+Tensor sum(const Tensor& self);
+
+// sum.dim_IntList: Sum over the dimensions `dim` (negative counts from the end).
+Tensor sum(const Tensor& self, IntArrayRef dim, bool keepdim = false);
+
+// sum_backward: Broadcasts the gradient of sum(self, dim, keepdim) back to self's sizes.
+Tensor sum_backward(const Tensor& grad, IntArrayRef sizes, IntArrayRef dim, bool keepdim);
+
+// sum_to: Sums a broadcast tensor back to `size` (the reverse of expand).
+Tensor sum_to(const Tensor& self, IntArrayRef size);
+
+// mean: Mean of all elements.
+Tensor mean(const Tensor& self);
+
+// mean.dim: Mean over the dimensions `dim`.
+Tensor mean(const Tensor& self, IntArrayRef dim, bool keepdim = false);
+
+// prod: Product of all elements (a 0-dim tensor).
+Tensor prod(const Tensor& self);
+
+// prod.dim_int: Product over dimension `dim`.
+Tensor prod(const Tensor& self, int64_t dim, bool keepdim = false);
+
+// prod_backward: The gradient of prod (all elements when dim is None), exact when self has zeros.
+Tensor prod_backward(const Tensor& grad, const Tensor& self, std::optional<int64_t> dim, bool keepdim);
+
+// var.correction: Variance over `dim` (all dims when empty) with divisor N - correction (default 1); a bool correction means unbiased.
+Tensor var(const Tensor& self, IntArrayRef dim = {}, const std::optional<Scalar>& correction = std::nullopt, bool keepdim = false);
+
+// std.correction: Standard deviation over `dim` (all dims when empty), sqrt of var.
+Tensor std(const Tensor& self, IntArrayRef dim = {}, const std::optional<Scalar>& correction = std::nullopt, bool keepdim = false);
+
+// amax: Maximum over `dim` (all dims when empty); the gradient is split evenly among ties.
+Tensor amax(const Tensor& self, IntArrayRef dim = {}, bool keepdim = false);
+
+// amin: Minimum over `dim` (all dims when empty); the gradient is split evenly among ties.
+Tensor amin(const Tensor& self, IntArrayRef dim = {}, bool keepdim = false);
+
+// minmax_backward: The gradient of amax/amin (result), split evenly among the elements equal to the extreme.
+Tensor minmax_backward(const Tensor& grad, const Tensor& self, const Tensor& result, IntArrayRef dim, bool keepdim);
+
+// max: The largest element (a 0-dim tensor); ties share the gradient evenly.
+Tensor max(const Tensor& self);
+
+// max.dim: Largest values along `dim` and their (first) indices; ties share the gradient evenly.
+std::tuple<Tensor, Tensor> max(const Tensor& self, int64_t dim, bool keepdim = false);
+
+// min: The smallest element (a 0-dim tensor); ties share the gradient evenly.
+Tensor min(const Tensor& self);
+
+// min.dim: Smallest values along `dim` and their (first) indices; ties share the gradient evenly.
+std::tuple<Tensor, Tensor> min(const Tensor& self, int64_t dim, bool keepdim = false);
+
+// argmax: Index (int64) of the first largest element along `dim`, or in the flattened tensor when dim is None.
+Tensor argmax(const Tensor& self, std::optional<int64_t> dim = std::nullopt, bool keepdim = false);
+
+// argmin: Index (int64) of the first smallest element along `dim`, or in the flattened tensor when dim is None.
+Tensor argmin(const Tensor& self, std::optional<int64_t> dim = std::nullopt, bool keepdim = false);
+
+// logsumexp: log(sum(exp(self))) over `dim`, computed stably (shifted by the maximum).
+Tensor logsumexp(const Tensor& self, IntArrayRef dim, bool keepdim = false);
+
+// norm.Scalar: The p-norm of all elements (p = 2, 1, inf, -inf, 0 or any other number); the 2-norm's gradient at 0 is 0.
+Tensor norm(const Tensor& self, const Scalar& p = 2);
+
+// norm.ScalarOpt_dim: The p-norm over `dim` (p None means 2).
+Tensor norm(const Tensor& self, const std::optional<Scalar>& p, IntArrayRef dim, bool keepdim = false);
+
+// cumsum: Cumulative sum along `dim`.
+Tensor cumsum(const Tensor& self, int64_t dim);
+
+// cumsum_backward: The gradient of cumsum, a cumulative sum from the end (flip, cumsum, flip).
+Tensor cumsum_backward(const Tensor& grad, int64_t dim);
+
+// mm: Matrix product of two 2-D tensors (oneDNN for float32).
+Tensor mm(const Tensor& self, const Tensor& mat2);
+
+// bmm: Batched matrix product of two 3-D tensors.
+Tensor bmm(const Tensor& self, const Tensor& mat2);
+
+// matmul: Matrix product with NumPy semantics (1-D, 2-D, batched with broadcasting).
+Tensor matmul(const Tensor& self, const Tensor& other);
+
+// addmm: beta * self + alpha * (mat1 @ mat2), self broadcast to the product's shape (ignored when beta is 0).
+Tensor addmm(const Tensor& self, const Tensor& mat1, const Tensor& mat2, const Scalar& beta = 1, const Scalar& alpha = 1);
+
+// linear: input @ weight.T + bias.
+Tensor linear(const Tensor& input, const Tensor& weight, const std::optional<Tensor>& bias = std::nullopt);
+
+// dot: Inner product of two 1-D tensors of the same size.
+Tensor dot(const Tensor& self, const Tensor& tensor);
+
+// outer: Outer product of two 1-D tensors.
+Tensor outer(const Tensor& self, const Tensor& vec2);
+
+// reshape: view() when the strides allow it, else a contiguous copy.
+Tensor reshape(const Tensor& self, IntArrayRef shape);
+
+// transpose.int: Swaps two dimensions; no copy.
+Tensor transpose(const Tensor& self, int64_t dim0, int64_t dim1);
+
+// t: Transpose of a tensor of at most 2 dimensions.
+Tensor t(const Tensor& self);
+
+// squeeze: Drops every size-1 dimension; no copy.
+Tensor squeeze(const Tensor& self);
+
+// squeeze.dim: Drops dimension `dim` if its size is 1; no copy.
+Tensor squeeze(const Tensor& self, int64_t dim);
+
+// unsqueeze: Inserts a size-1 dimension at `dim`; no copy.
+Tensor unsqueeze(const Tensor& self, int64_t dim);
+
+// select.int: The slice at `index` along `dim`, without that dimension; no copy.
+Tensor select(const Tensor& self, int64_t dim, int64_t index);
+
+// select_backward: Zeros of input_sizes with grad_output placed at `index` along `dim`.
+Tensor select_backward(const Tensor& grad_output, IntArrayRef input_sizes, int64_t dim, int64_t index);
+
+// permute: Reorders the dimensions (dims is a permutation of 0..dim-1, negative allowed); no copy.
+Tensor permute(const Tensor& self, IntArrayRef dims);
+
+// permute_backward: grad permuted by the inverse of `dims` (the gradient of permute).
+Tensor permute_backward(const Tensor& grad, IntArrayRef dims);
+
+// slice.Tensor: self[start:end:step] along `dim` (bounds clamped into range, negative ones count from the end); no copy.
+Tensor slice(const Tensor& self, int64_t dim = 0, std::optional<int64_t> start = std::nullopt, std::optional<int64_t> end = std::nullopt, int64_t step = 1);
+
+// slice_backward: Zeros of input_sizes with grad_output written into the slice [start:end:step] along `dim`.
+Tensor slice_backward(const Tensor& grad_output, IntArrayRef input_sizes, int64_t dim, std::optional<int64_t> start, std::optional<int64_t> end, int64_t step);
+
+// narrow: The `length` elements from `start` along `dim` (start may be negative); no copy.
+Tensor narrow(const Tensor& self, int64_t dim, int64_t start, int64_t length);
+
+// diagonal: The diagonal of the (dim1, dim2) planes as the last dimension (offset > 0 above, < 0 below); no copy.
+Tensor diagonal(const Tensor& self, int64_t offset = 0, int64_t dim1 = 0, int64_t dim2 = 1);
+
+// diagonal_backward: Zeros of input_sizes with grad_output written into the diagonal (the gradient of diagonal).
+Tensor diagonal_backward(const Tensor& grad_output, IntArrayRef input_sizes, int64_t offset, int64_t dim1, int64_t dim2);
+
+// as_strided: A view of self's storage with the given sizes, strides and (absolute) storage offset, default self's own.
+Tensor as_strided(const Tensor& self, IntArrayRef size, IntArrayRef stride, std::optional<int64_t> storage_offset = std::nullopt);
+
+// as_strided_backward: The gradient of as_strided; grad is summed into the storage it views, then read back by the input geometry.
+Tensor as_strided_backward(const Tensor& grad, IntArrayRef input_sizes, IntArrayRef input_strides, int64_t input_storage_offset, IntArrayRef size, IntArrayRef stride, int64_t storage_offset);
+
+// as_strided_backward_adjoint: The adjoint of as_strided_backward (its gradient): grad over the input geometry, read back as the view (size, stride).
+Tensor as_strided_backward_adjoint(const Tensor& grad, IntArrayRef input_sizes, IntArrayRef input_strides, int64_t input_storage_offset, IntArrayRef size, IntArrayRef stride, int64_t storage_offset);
+
+// flatten.using_ints: Merges the dimensions start_dim..end_dim into one (a view when the strides allow).
+Tensor flatten(const Tensor& self, int64_t start_dim = 0, int64_t end_dim = -1);
+
+// unbind.int: The slices along `dim`, each without that dimension (views).
+std::vector<Tensor> unbind(const Tensor& self, int64_t dim = 0);
+
+// split.Tensor: Pieces of split_size along `dim` (the last may be smaller); views.
+std::vector<Tensor> split(const Tensor& self, int64_t split_size, int64_t dim = 0);
+
+// chunk: At most `chunks` pieces of equal size along `dim` (the last may be smaller); views.
+std::vector<Tensor> chunk(const Tensor& self, int64_t chunks, int64_t dim = 0);
+
+// cat: Concatenation along `dim` (dtypes promoted; 1-D empty tensors are skipped, as in PyTorch).
+Tensor cat(const std::vector<Tensor>& tensors, int64_t dim = 0);
+
+// stack: Stacks tensors of one shape along a new dimension `dim`.
+Tensor stack(const std::vector<Tensor>& tensors, int64_t dim = 0);
+
+// roll: Rotates elements along `dims` by `shifts` (the flattened tensor when dims is empty).
+Tensor roll(const Tensor& self, IntArrayRef shifts, IntArrayRef dims = {});
+
+// pad: Pads (negative values crop) the last dims by (left, right) pairs from the last dim backwards; only mode "constant".
+Tensor pad(const Tensor& self, IntArrayRef pad, std::string_view mode = "constant", std::optional<double> value = std::nullopt);
+
+// index_select: The slices of self at the (int64, 1-D) indices along `dim`.
+Tensor index_select(const Tensor& self, int64_t dim, const Tensor& index);
+
+// gather: out[i][j] = self[index[i][j]][j] (dim 0); index has self's number of dims.
+Tensor gather(const Tensor& self, int64_t dim, const Tensor& index, bool sparse_grad = false);
+
+// scatter_add: self with src[i][j] added at [index[i][j]][j] (dim 0), repeated indices accumulating.
+Tensor scatter_add(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src);
+const Tensor& scatter_add_(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src);
+
+// scatter_src_backward: The gradient of scatter_add's src, grad.gather(dim, index) zero-padded to src's shape.
+Tensor scatter_src_backward(const Tensor& grad, int64_t dim, const Tensor& index, IntArrayRef src_sizes);
+
+// index_add: self with alpha * source's slices added at the (int64, 1-D) indices along `dim`, repeated indices accumulating.
+Tensor index_add(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& source, const Scalar& alpha = 1);
+const Tensor& index_add_(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& source, const Scalar& alpha = 1);
+
+// masked_fill.Scalar: self with value where the bool mask (broadcast) is true; the result keeps self's dtype.
+Tensor masked_fill(const Tensor& self, const Tensor& mask, const Scalar& value);
+const Tensor& masked_fill_(const Tensor& self, const Tensor& mask, const Scalar& value);
+
+// masked_fill.Tensor: self with the 0-dim tensor value where the bool mask (broadcast) is true.
+Tensor masked_fill(const Tensor& self, const Tensor& mask, const Tensor& value);
+const Tensor& masked_fill_(const Tensor& self, const Tensor& mask, const Tensor& value);
+
+// flip: Reverses the order of elements along each dim in `dims` (a copy).
+Tensor flip(const Tensor& self, IntArrayRef dims);
+
+// tril: The lower triangle of the last two dims (elements with column - row <= diagonal), the rest zero.
+Tensor tril(const Tensor& self, int64_t diagonal = 0);
+const Tensor& tril_(const Tensor& self, int64_t diagonal = 0);
+
+// triu: The upper triangle of the last two dims (elements with column - row >= diagonal), the rest zero.
+Tensor triu(const Tensor& self, int64_t diagonal = 0);
+const Tensor& triu_(const Tensor& self, int64_t diagonal = 0);
+
+// clone: A contiguous copy that records history.
+Tensor clone(const Tensor& self);
+
+// zero_: Fills self with zeros.
+const Tensor& zero_(const Tensor& self);
+
+// fill_.Scalar: Fills self with value.
+const Tensor& fill_(const Tensor& self, const Scalar& value);
+
+// copy_: Copies src into self, broadcasting src and converting its dtype.
+const Tensor& copy_(const Tensor& self, const Tensor& src);
+
 // softmax.int: exp(self) / sum(exp(self)) along dim, computed from self - max (no overflow for any magnitude).
 Tensor softmax(const Tensor& self, int64_t dim);
 
@@ -496,10 +617,6 @@ Tensor _softmax_backward_data(const Tensor& grad_output, const Tensor& output, i
 
 // _log_softmax_backward_data: grad_output - exp(output) * sum(grad_output, dim), the gradient of log_softmax from its output.
 Tensor _log_softmax_backward_data(const Tensor& grad_output, const Tensor& output, int64_t dim);
-
-// log_sigmoid: log(sigmoid(self)) = min(self, 0) - log1p(exp(-|self|)), stable for any magnitude (F.logsigmoid).
-Tensor log_sigmoid(const Tensor& self);
-const Tensor& log_sigmoid_out(const Tensor& out, const Tensor& self);
 
 // _nll_pick: self[n, target[n, d...], d...] (class dim 1), 0 where target == ignore_index: the class pick of nll_loss; targets out of range are an error.
 Tensor _nll_pick(const Tensor& self, const Tensor& target, int64_t ignore_index);
@@ -603,129 +720,12 @@ Tensor adaptive_avg_pool2d(const Tensor& self, IntArrayRef output_size);
 // adaptive_avg_pool2d_backward: The gradient of adaptive_avg_pool2d (output size from grad_output, input size from self).
 Tensor adaptive_avg_pool2d_backward(const Tensor& grad_output, const Tensor& self);
 
-// prod: Product of all elements (a 0-dim tensor).
-Tensor prod(const Tensor& self);
-
-// prod.dim_int: Product over dimension `dim`.
-Tensor prod(const Tensor& self, int64_t dim, bool keepdim = false);
-
-// prod_backward: The gradient of prod (all elements when dim is None), exact when self has zeros.
-Tensor prod_backward(const Tensor& grad, const Tensor& self, std::optional<int64_t> dim, bool keepdim);
-
-// var.correction: Variance over `dim` (all dims when empty) with divisor N - correction (default 1); a bool correction means unbiased.
-Tensor var(const Tensor& self, IntArrayRef dim = {}, const std::optional<Scalar>& correction = std::nullopt, bool keepdim = false);
-
-// std.correction: Standard deviation over `dim` (all dims when empty), sqrt of var.
-Tensor std(const Tensor& self, IntArrayRef dim = {}, const std::optional<Scalar>& correction = std::nullopt, bool keepdim = false);
-
-// amax: Maximum over `dim` (all dims when empty); the gradient is split evenly among ties.
-Tensor amax(const Tensor& self, IntArrayRef dim = {}, bool keepdim = false);
-
-// amin: Minimum over `dim` (all dims when empty); the gradient is split evenly among ties.
-Tensor amin(const Tensor& self, IntArrayRef dim = {}, bool keepdim = false);
-
-// minmax_backward: The gradient of amax/amin (result), split evenly among the elements equal to the extreme.
-Tensor minmax_backward(const Tensor& grad, const Tensor& self, const Tensor& result, IntArrayRef dim, bool keepdim);
-
-// max: The largest element (a 0-dim tensor); ties share the gradient evenly.
-Tensor max(const Tensor& self);
-
-// max.dim: Largest values along `dim` and their (first) indices; ties share the gradient evenly.
-std::tuple<Tensor, Tensor> max(const Tensor& self, int64_t dim, bool keepdim = false);
-
-// min: The smallest element (a 0-dim tensor); ties share the gradient evenly.
-Tensor min(const Tensor& self);
-
-// min.dim: Smallest values along `dim` and their (first) indices; ties share the gradient evenly.
-std::tuple<Tensor, Tensor> min(const Tensor& self, int64_t dim, bool keepdim = false);
-
-// argmax: Index (int64) of the first largest element along `dim`, or in the flattened tensor when dim is None.
-Tensor argmax(const Tensor& self, std::optional<int64_t> dim = std::nullopt, bool keepdim = false);
-
-// argmin: Index (int64) of the first smallest element along `dim`, or in the flattened tensor when dim is None.
-Tensor argmin(const Tensor& self, std::optional<int64_t> dim = std::nullopt, bool keepdim = false);
-
-// logsumexp: log(sum(exp(self))) over `dim`, computed stably (shifted by the maximum).
-Tensor logsumexp(const Tensor& self, IntArrayRef dim, bool keepdim = false);
-
-// norm.Scalar: The p-norm of all elements (p = 2, 1, inf, -inf, 0 or any other number); the 2-norm's gradient at 0 is 0.
-Tensor norm(const Tensor& self, const Scalar& p = 2);
-
-// norm.ScalarOpt_dim: The p-norm over `dim` (p None means 2).
-Tensor norm(const Tensor& self, const std::optional<Scalar>& p, IntArrayRef dim, bool keepdim = false);
-
-// cumsum: Cumulative sum along `dim`.
-Tensor cumsum(const Tensor& self, int64_t dim);
-
-// cumsum_backward: The gradient of cumsum, a cumulative sum from the end (flip, cumsum, flip).
-Tensor cumsum_backward(const Tensor& grad, int64_t dim);
-
-// addmm: beta * self + alpha * (mat1 @ mat2), self broadcast to the product's shape (ignored when beta is 0).
-Tensor addmm(const Tensor& self, const Tensor& mat1, const Tensor& mat2, const Scalar& beta = 1, const Scalar& alpha = 1);
-
-// linear: input @ weight.T + bias.
-Tensor linear(const Tensor& input, const Tensor& weight, const std::optional<Tensor>& bias = std::nullopt);
-
-// dot: Inner product of two 1-D tensors of the same size.
-Tensor dot(const Tensor& self, const Tensor& tensor);
-
-// outer: Outer product of two 1-D tensors.
-Tensor outer(const Tensor& self, const Tensor& vec2);
-
-// index_select: The slices of self at the (int64, 1-D) indices along `dim`.
-Tensor index_select(const Tensor& self, int64_t dim, const Tensor& index);
-
-// gather: out[i][j] = self[index[i][j]][j] (dim 0); index has self's number of dims.
-Tensor gather(const Tensor& self, int64_t dim, const Tensor& index, bool sparse_grad = false);
-
-// scatter_add: self with src[i][j] added at [index[i][j]][j] (dim 0), repeated indices accumulating.
-Tensor scatter_add(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src);
-const Tensor& scatter_add_(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src);
-
-// scatter_src_backward: The gradient of scatter_add's src, grad.gather(dim, index) zero-padded to src's shape.
-Tensor scatter_src_backward(const Tensor& grad, int64_t dim, const Tensor& index, IntArrayRef src_sizes);
-
-// index_add: self with alpha * source's slices added at the (int64, 1-D) indices along `dim`, repeated indices accumulating.
-Tensor index_add(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& source, const Scalar& alpha = 1);
-const Tensor& index_add_(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& source, const Scalar& alpha = 1);
-
-// masked_fill.Scalar: self with value where the bool mask (broadcast) is true; the result keeps self's dtype.
-Tensor masked_fill(const Tensor& self, const Tensor& mask, const Scalar& value);
-const Tensor& masked_fill_(const Tensor& self, const Tensor& mask, const Scalar& value);
-
-// masked_fill.Tensor: self with the 0-dim tensor value where the bool mask (broadcast) is true.
-Tensor masked_fill(const Tensor& self, const Tensor& mask, const Tensor& value);
-const Tensor& masked_fill_(const Tensor& self, const Tensor& mask, const Tensor& value);
-
-// cat: Concatenation along `dim` (dtypes promoted; 1-D empty tensors are skipped, as in PyTorch).
-Tensor cat(const std::vector<Tensor>& tensors, int64_t dim = 0);
-
-// stack: Stacks tensors of one shape along a new dimension `dim`.
-Tensor stack(const std::vector<Tensor>& tensors, int64_t dim = 0);
-
-// flip: Reverses the order of elements along each dim in `dims` (a copy).
-Tensor flip(const Tensor& self, IntArrayRef dims);
-
-// roll: Rotates elements along `dims` by `shifts` (the flattened tensor when dims is empty).
-Tensor roll(const Tensor& self, IntArrayRef shifts, IntArrayRef dims = {});
-
-// tril: The lower triangle of the last two dims (elements with column - row <= diagonal), the rest zero.
-Tensor tril(const Tensor& self, int64_t diagonal = 0);
-const Tensor& tril_(const Tensor& self, int64_t diagonal = 0);
-
-// triu: The upper triangle of the last two dims (elements with column - row >= diagonal), the rest zero.
-Tensor triu(const Tensor& self, int64_t diagonal = 0);
-const Tensor& triu_(const Tensor& self, int64_t diagonal = 0);
-
-// pad: Pads (negative values crop) the last dims by (left, right) pairs from the last dim backwards; only mode "constant".
-Tensor pad(const Tensor& self, IntArrayRef pad, std::string_view mode = "constant", std::optional<double> value = std::nullopt);
-
 namespace detail {
 // Ops without the `function` variant; reached through their Tensor methods.
 Tensor view(const Tensor& self, IntArrayRef size);  // view: The same data with a new shape (one size may be -1); no copy.
 Tensor expand(const Tensor& self, IntArrayRef size);  // expand: Broadcasts size-1 dimensions to `size` (-1 keeps a size); no copy.
-Tensor contiguous(const Tensor& self);  // contiguous: self if it is contiguous, else clone().
 Tensor repeat(const Tensor& self, IntArrayRef repeats);  // repeat: Tiles self repeats[i] times along each dim (more repeats than dims add leading dims).
+Tensor contiguous(const Tensor& self);  // contiguous: self if it is contiguous, else clone().
 }  // namespace detail
 
 // ---- operators (ops.yaml `operator:`) ----------------------------------------

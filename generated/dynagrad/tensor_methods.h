@@ -16,62 +16,31 @@
   Tensor neg() const;  // neg
   Tensor exp() const;  // exp
   Tensor log() const;  // log
-  Tensor sin() const;  // sin
-  Tensor cos() const;  // cos
-  Tensor tanh() const;  // tanh
-  Tensor sigmoid() const;  // sigmoid
-  Tensor relu() const;  // relu
-  Tensor sqrt() const;  // sqrt
-  Tensor abs() const;  // abs
-  Tensor sign() const;  // sign
-  Tensor reciprocal() const;  // reciprocal
-  Tensor sum() const;  // sum
-  Tensor sum(IntArrayRef dim, bool keepdim = false) const;  // sum.dim_IntList
-  Tensor sum_to(IntArrayRef size) const;  // sum_to
-  Tensor mean() const;  // mean
-  Tensor mean(IntArrayRef dim, bool keepdim = false) const;  // mean.dim
-  Tensor mm(const Tensor& mat2) const;  // mm
-  Tensor bmm(const Tensor& mat2) const;  // bmm
-  Tensor matmul(const Tensor& other) const;  // matmul
-  Tensor view(IntArrayRef size) const;  // view
-  Tensor reshape(IntArrayRef shape) const;  // reshape
-  Tensor expand(IntArrayRef size) const;  // expand
-  Tensor transpose(int64_t dim0, int64_t dim1) const;  // transpose.int
-  Tensor t() const;  // t
-  Tensor squeeze() const;  // squeeze
-  Tensor squeeze(int64_t dim) const;  // squeeze.dim
-  Tensor unsqueeze(int64_t dim) const;  // unsqueeze
-  Tensor select(int64_t dim, int64_t index) const;  // select.int
-  Tensor clone() const;  // clone
-  Tensor contiguous() const;  // contiguous
-  const Tensor& zero_() const;  // zero_
-  const Tensor& fill_(const Scalar& value) const;  // fill_.Scalar
-  const Tensor& copy_(const Tensor& src) const;  // copy_
-  Tensor sinh() const;  // sinh
-  Tensor permute(IntArrayRef dims) const;  // permute
-  Tensor slice(int64_t dim = 0, std::optional<int64_t> start = std::nullopt, std::optional<int64_t> end = std::nullopt, int64_t step = 1) const;  // slice.Tensor
-  Tensor narrow(int64_t dim, int64_t start, int64_t length) const;  // narrow
-  Tensor diagonal(int64_t offset = 0, int64_t dim1 = 0, int64_t dim2 = 1) const;  // diagonal
-  Tensor as_strided(IntArrayRef size, IntArrayRef stride, std::optional<int64_t> storage_offset = std::nullopt) const;  // as_strided
-  Tensor flatten(int64_t start_dim = 0, int64_t end_dim = -1) const;  // flatten.using_ints
-  std::vector<Tensor> unbind(int64_t dim = 0) const;  // unbind.int
-  std::vector<Tensor> split(int64_t split_size, int64_t dim = 0) const;  // split.Tensor
-  std::vector<Tensor> chunk(int64_t chunks, int64_t dim = 0) const;  // chunk
   Tensor expm1() const;  // expm1
   Tensor log1p() const;  // log1p
   Tensor log2() const;  // log2
+  Tensor sqrt() const;  // sqrt
   Tensor rsqrt() const;  // rsqrt
+  Tensor abs() const;  // abs
+  Tensor sign() const;  // sign
+  Tensor reciprocal() const;  // reciprocal
+  Tensor square() const;  // square
+  Tensor sin() const;  // sin
+  Tensor cos() const;  // cos
   Tensor tan() const;  // tan
   Tensor asin() const;  // asin
   Tensor acos() const;  // acos
   Tensor atan() const;  // atan
+  Tensor sinh() const;  // sinh
   Tensor cosh() const;  // cosh
-  Tensor square() const;  // square
+  Tensor tanh() const;  // tanh
   Tensor erf() const;  // erf
   Tensor floor() const;  // floor
   Tensor ceil() const;  // ceil
   Tensor round() const;  // round
   Tensor trunc() const;  // trunc
+  Tensor relu() const;  // relu
+  Tensor sigmoid() const;  // sigmoid
   Tensor clamp(const std::optional<Scalar>& min = std::nullopt, const std::optional<Scalar>& max = std::nullopt) const;  // clamp
   Tensor clamp(const std::optional<Tensor>& min = std::nullopt, const std::optional<Tensor>& max = std::nullopt) const;  // clamp.Tensor
   Tensor clamp_min(const Scalar& min) const;  // clamp_min
@@ -97,8 +66,11 @@
   Tensor logical_or(const Tensor& other) const;  // logical_or
   Tensor logical_xor(const Tensor& other) const;  // logical_xor
   Tensor logical_not() const;  // logical_not
-  Tensor softmax(int64_t dim) const;  // softmax.int
-  Tensor log_softmax(int64_t dim) const;  // log_softmax.int
+  Tensor sum() const;  // sum
+  Tensor sum(IntArrayRef dim, bool keepdim = false) const;  // sum.dim_IntList
+  Tensor sum_to(IntArrayRef size) const;  // sum_to
+  Tensor mean() const;  // mean
+  Tensor mean(IntArrayRef dim, bool keepdim = false) const;  // mean.dim
   Tensor prod() const;  // prod
   Tensor prod(int64_t dim, bool keepdim = false) const;  // prod.dim_int
   Tensor var(IntArrayRef dim = {}, const std::optional<Scalar>& correction = std::nullopt, bool keepdim = false) const;  // var.correction
@@ -115,20 +87,48 @@
   Tensor norm(const Scalar& p = 2) const;  // norm.Scalar
   Tensor norm(const std::optional<Scalar>& p, IntArrayRef dim, bool keepdim = false) const;  // norm.ScalarOpt_dim
   Tensor cumsum(int64_t dim) const;  // cumsum
+  Tensor mm(const Tensor& mat2) const;  // mm
+  Tensor bmm(const Tensor& mat2) const;  // bmm
+  Tensor matmul(const Tensor& other) const;  // matmul
   Tensor addmm(const Tensor& mat1, const Tensor& mat2, const Scalar& beta = 1, const Scalar& alpha = 1) const;  // addmm
   Tensor dot(const Tensor& tensor) const;  // dot
   Tensor outer(const Tensor& vec2) const;  // outer
+  Tensor view(IntArrayRef size) const;  // view
+  Tensor reshape(IntArrayRef shape) const;  // reshape
+  Tensor expand(IntArrayRef size) const;  // expand
+  Tensor transpose(int64_t dim0, int64_t dim1) const;  // transpose.int
+  Tensor t() const;  // t
+  Tensor squeeze() const;  // squeeze
+  Tensor squeeze(int64_t dim) const;  // squeeze.dim
+  Tensor unsqueeze(int64_t dim) const;  // unsqueeze
+  Tensor select(int64_t dim, int64_t index) const;  // select.int
+  Tensor permute(IntArrayRef dims) const;  // permute
+  Tensor slice(int64_t dim = 0, std::optional<int64_t> start = std::nullopt, std::optional<int64_t> end = std::nullopt, int64_t step = 1) const;  // slice.Tensor
+  Tensor narrow(int64_t dim, int64_t start, int64_t length) const;  // narrow
+  Tensor diagonal(int64_t offset = 0, int64_t dim1 = 0, int64_t dim2 = 1) const;  // diagonal
+  Tensor as_strided(IntArrayRef size, IntArrayRef stride, std::optional<int64_t> storage_offset = std::nullopt) const;  // as_strided
+  Tensor flatten(int64_t start_dim = 0, int64_t end_dim = -1) const;  // flatten.using_ints
+  std::vector<Tensor> unbind(int64_t dim = 0) const;  // unbind.int
+  std::vector<Tensor> split(int64_t split_size, int64_t dim = 0) const;  // split.Tensor
+  std::vector<Tensor> chunk(int64_t chunks, int64_t dim = 0) const;  // chunk
+  Tensor repeat(IntArrayRef repeats) const;  // repeat
+  Tensor roll(IntArrayRef shifts, IntArrayRef dims = {}) const;  // roll
   Tensor index_select(int64_t dim, const Tensor& index) const;  // index_select
   Tensor gather(int64_t dim, const Tensor& index, bool sparse_grad = false) const;  // gather
   Tensor scatter_add(int64_t dim, const Tensor& index, const Tensor& src) const;  // scatter_add
   Tensor index_add(int64_t dim, const Tensor& index, const Tensor& source, const Scalar& alpha = 1) const;  // index_add
   Tensor masked_fill(const Tensor& mask, const Scalar& value) const;  // masked_fill.Scalar
   Tensor masked_fill(const Tensor& mask, const Tensor& value) const;  // masked_fill.Tensor
-  Tensor repeat(IntArrayRef repeats) const;  // repeat
   Tensor flip(IntArrayRef dims) const;  // flip
-  Tensor roll(IntArrayRef shifts, IntArrayRef dims = {}) const;  // roll
   Tensor tril(int64_t diagonal = 0) const;  // tril
   Tensor triu(int64_t diagonal = 0) const;  // triu
+  Tensor clone() const;  // clone
+  Tensor contiguous() const;  // contiguous
+  const Tensor& zero_() const;  // zero_
+  const Tensor& fill_(const Scalar& value) const;  // fill_.Scalar
+  const Tensor& copy_(const Tensor& src) const;  // copy_
+  Tensor softmax(int64_t dim) const;  // softmax.int
+  Tensor log_softmax(int64_t dim) const;  // log_softmax.int
   const Tensor& add_(const Tensor& other, const Scalar& alpha = 1) const;  // add.Tensor, in place
   const Tensor& add_(const Scalar& other, const Scalar& alpha = 1) const;  // add.Scalar, in place
   const Tensor& sub_(const Tensor& other, const Scalar& alpha = 1) const;  // sub.Tensor, in place
@@ -142,31 +142,31 @@
   const Tensor& neg_() const;  // neg, in place
   const Tensor& exp_() const;  // exp, in place
   const Tensor& log_() const;  // log, in place
-  const Tensor& sin_() const;  // sin, in place
-  const Tensor& cos_() const;  // cos, in place
-  const Tensor& tanh_() const;  // tanh, in place
-  const Tensor& sigmoid_() const;  // sigmoid, in place
-  const Tensor& relu_() const;  // relu, in place
-  const Tensor& sqrt_() const;  // sqrt, in place
-  const Tensor& abs_() const;  // abs, in place
-  const Tensor& sign_() const;  // sign, in place
-  const Tensor& reciprocal_() const;  // reciprocal, in place
-  const Tensor& sinh_() const;  // sinh, in place
   const Tensor& expm1_() const;  // expm1, in place
   const Tensor& log1p_() const;  // log1p, in place
   const Tensor& log2_() const;  // log2, in place
+  const Tensor& sqrt_() const;  // sqrt, in place
   const Tensor& rsqrt_() const;  // rsqrt, in place
+  const Tensor& abs_() const;  // abs, in place
+  const Tensor& sign_() const;  // sign, in place
+  const Tensor& reciprocal_() const;  // reciprocal, in place
+  const Tensor& square_() const;  // square, in place
+  const Tensor& sin_() const;  // sin, in place
+  const Tensor& cos_() const;  // cos, in place
   const Tensor& tan_() const;  // tan, in place
   const Tensor& asin_() const;  // asin, in place
   const Tensor& acos_() const;  // acos, in place
   const Tensor& atan_() const;  // atan, in place
+  const Tensor& sinh_() const;  // sinh, in place
   const Tensor& cosh_() const;  // cosh, in place
-  const Tensor& square_() const;  // square, in place
+  const Tensor& tanh_() const;  // tanh, in place
   const Tensor& erf_() const;  // erf, in place
   const Tensor& floor_() const;  // floor, in place
   const Tensor& ceil_() const;  // ceil, in place
   const Tensor& round_() const;  // round, in place
   const Tensor& trunc_() const;  // trunc, in place
+  const Tensor& relu_() const;  // relu, in place
+  const Tensor& sigmoid_() const;  // sigmoid, in place
   const Tensor& leaky_relu_(const Scalar& negative_slope = 0.01) const;  // leaky_relu, in place
   const Tensor& elu_(const Scalar& alpha = 1, const Scalar& scale = 1, const Scalar& input_scale = 1) const;  // elu, in place
   const Tensor& gelu_(std::string_view approximate = "none") const;  // gelu, in place

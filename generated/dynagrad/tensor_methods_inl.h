@@ -18,62 +18,31 @@ inline Tensor Tensor::pow(const Scalar& exponent) const { return dg::pow(*this, 
 inline Tensor Tensor::neg() const { return dg::neg(*this); }
 inline Tensor Tensor::exp() const { return dg::exp(*this); }
 inline Tensor Tensor::log() const { return dg::log(*this); }
-inline Tensor Tensor::sin() const { return dg::sin(*this); }
-inline Tensor Tensor::cos() const { return dg::cos(*this); }
-inline Tensor Tensor::tanh() const { return dg::tanh(*this); }
-inline Tensor Tensor::sigmoid() const { return dg::sigmoid(*this); }
-inline Tensor Tensor::relu() const { return dg::relu(*this); }
-inline Tensor Tensor::sqrt() const { return dg::sqrt(*this); }
-inline Tensor Tensor::abs() const { return dg::abs(*this); }
-inline Tensor Tensor::sign() const { return dg::sign(*this); }
-inline Tensor Tensor::reciprocal() const { return dg::reciprocal(*this); }
-inline Tensor Tensor::sum() const { return dg::sum(*this); }
-inline Tensor Tensor::sum(IntArrayRef dim, bool keepdim) const { return dg::sum(*this, dim, keepdim); }
-inline Tensor Tensor::sum_to(IntArrayRef size) const { return dg::sum_to(*this, size); }
-inline Tensor Tensor::mean() const { return dg::mean(*this); }
-inline Tensor Tensor::mean(IntArrayRef dim, bool keepdim) const { return dg::mean(*this, dim, keepdim); }
-inline Tensor Tensor::mm(const Tensor& mat2) const { return dg::mm(*this, mat2); }
-inline Tensor Tensor::bmm(const Tensor& mat2) const { return dg::bmm(*this, mat2); }
-inline Tensor Tensor::matmul(const Tensor& other) const { return dg::matmul(*this, other); }
-inline Tensor Tensor::view(IntArrayRef size) const { return dg::detail::view(*this, size); }
-inline Tensor Tensor::reshape(IntArrayRef shape) const { return dg::reshape(*this, shape); }
-inline Tensor Tensor::expand(IntArrayRef size) const { return dg::detail::expand(*this, size); }
-inline Tensor Tensor::transpose(int64_t dim0, int64_t dim1) const { return dg::transpose(*this, dim0, dim1); }
-inline Tensor Tensor::t() const { return dg::t(*this); }
-inline Tensor Tensor::squeeze() const { return dg::squeeze(*this); }
-inline Tensor Tensor::squeeze(int64_t dim) const { return dg::squeeze(*this, dim); }
-inline Tensor Tensor::unsqueeze(int64_t dim) const { return dg::unsqueeze(*this, dim); }
-inline Tensor Tensor::select(int64_t dim, int64_t index) const { return dg::select(*this, dim, index); }
-inline Tensor Tensor::clone() const { return dg::clone(*this); }
-inline Tensor Tensor::contiguous() const { return dg::detail::contiguous(*this); }
-inline const Tensor& Tensor::zero_() const { return dg::zero_(*this); }
-inline const Tensor& Tensor::fill_(const Scalar& value) const { return dg::fill_(*this, value); }
-inline const Tensor& Tensor::copy_(const Tensor& src) const { return dg::copy_(*this, src); }
-inline Tensor Tensor::sinh() const { return dg::sinh(*this); }
-inline Tensor Tensor::permute(IntArrayRef dims) const { return dg::permute(*this, dims); }
-inline Tensor Tensor::slice(int64_t dim, std::optional<int64_t> start, std::optional<int64_t> end, int64_t step) const { return dg::slice(*this, dim, start, end, step); }
-inline Tensor Tensor::narrow(int64_t dim, int64_t start, int64_t length) const { return dg::narrow(*this, dim, start, length); }
-inline Tensor Tensor::diagonal(int64_t offset, int64_t dim1, int64_t dim2) const { return dg::diagonal(*this, offset, dim1, dim2); }
-inline Tensor Tensor::as_strided(IntArrayRef size, IntArrayRef stride, std::optional<int64_t> storage_offset) const { return dg::as_strided(*this, size, stride, storage_offset); }
-inline Tensor Tensor::flatten(int64_t start_dim, int64_t end_dim) const { return dg::flatten(*this, start_dim, end_dim); }
-inline std::vector<Tensor> Tensor::unbind(int64_t dim) const { return dg::unbind(*this, dim); }
-inline std::vector<Tensor> Tensor::split(int64_t split_size, int64_t dim) const { return dg::split(*this, split_size, dim); }
-inline std::vector<Tensor> Tensor::chunk(int64_t chunks, int64_t dim) const { return dg::chunk(*this, chunks, dim); }
 inline Tensor Tensor::expm1() const { return dg::expm1(*this); }
 inline Tensor Tensor::log1p() const { return dg::log1p(*this); }
 inline Tensor Tensor::log2() const { return dg::log2(*this); }
+inline Tensor Tensor::sqrt() const { return dg::sqrt(*this); }
 inline Tensor Tensor::rsqrt() const { return dg::rsqrt(*this); }
+inline Tensor Tensor::abs() const { return dg::abs(*this); }
+inline Tensor Tensor::sign() const { return dg::sign(*this); }
+inline Tensor Tensor::reciprocal() const { return dg::reciprocal(*this); }
+inline Tensor Tensor::square() const { return dg::square(*this); }
+inline Tensor Tensor::sin() const { return dg::sin(*this); }
+inline Tensor Tensor::cos() const { return dg::cos(*this); }
 inline Tensor Tensor::tan() const { return dg::tan(*this); }
 inline Tensor Tensor::asin() const { return dg::asin(*this); }
 inline Tensor Tensor::acos() const { return dg::acos(*this); }
 inline Tensor Tensor::atan() const { return dg::atan(*this); }
+inline Tensor Tensor::sinh() const { return dg::sinh(*this); }
 inline Tensor Tensor::cosh() const { return dg::cosh(*this); }
-inline Tensor Tensor::square() const { return dg::square(*this); }
+inline Tensor Tensor::tanh() const { return dg::tanh(*this); }
 inline Tensor Tensor::erf() const { return dg::erf(*this); }
 inline Tensor Tensor::floor() const { return dg::floor(*this); }
 inline Tensor Tensor::ceil() const { return dg::ceil(*this); }
 inline Tensor Tensor::round() const { return dg::round(*this); }
 inline Tensor Tensor::trunc() const { return dg::trunc(*this); }
+inline Tensor Tensor::relu() const { return dg::relu(*this); }
+inline Tensor Tensor::sigmoid() const { return dg::sigmoid(*this); }
 inline Tensor Tensor::clamp(const std::optional<Scalar>& min, const std::optional<Scalar>& max) const { return dg::clamp(*this, min, max); }
 inline Tensor Tensor::clamp(const std::optional<Tensor>& min, const std::optional<Tensor>& max) const { return dg::clamp(*this, min, max); }
 inline Tensor Tensor::clamp_min(const Scalar& min) const { return dg::clamp_min(*this, min); }
@@ -99,8 +68,11 @@ inline Tensor Tensor::logical_and(const Tensor& other) const { return dg::logica
 inline Tensor Tensor::logical_or(const Tensor& other) const { return dg::logical_or(*this, other); }
 inline Tensor Tensor::logical_xor(const Tensor& other) const { return dg::logical_xor(*this, other); }
 inline Tensor Tensor::logical_not() const { return dg::logical_not(*this); }
-inline Tensor Tensor::softmax(int64_t dim) const { return dg::softmax(*this, dim); }
-inline Tensor Tensor::log_softmax(int64_t dim) const { return dg::log_softmax(*this, dim); }
+inline Tensor Tensor::sum() const { return dg::sum(*this); }
+inline Tensor Tensor::sum(IntArrayRef dim, bool keepdim) const { return dg::sum(*this, dim, keepdim); }
+inline Tensor Tensor::sum_to(IntArrayRef size) const { return dg::sum_to(*this, size); }
+inline Tensor Tensor::mean() const { return dg::mean(*this); }
+inline Tensor Tensor::mean(IntArrayRef dim, bool keepdim) const { return dg::mean(*this, dim, keepdim); }
 inline Tensor Tensor::prod() const { return dg::prod(*this); }
 inline Tensor Tensor::prod(int64_t dim, bool keepdim) const { return dg::prod(*this, dim, keepdim); }
 inline Tensor Tensor::var(IntArrayRef dim, const std::optional<Scalar>& correction, bool keepdim) const { return dg::var(*this, dim, correction, keepdim); }
@@ -117,20 +89,48 @@ inline Tensor Tensor::logsumexp(IntArrayRef dim, bool keepdim) const { return dg
 inline Tensor Tensor::norm(const Scalar& p) const { return dg::norm(*this, p); }
 inline Tensor Tensor::norm(const std::optional<Scalar>& p, IntArrayRef dim, bool keepdim) const { return dg::norm(*this, p, dim, keepdim); }
 inline Tensor Tensor::cumsum(int64_t dim) const { return dg::cumsum(*this, dim); }
+inline Tensor Tensor::mm(const Tensor& mat2) const { return dg::mm(*this, mat2); }
+inline Tensor Tensor::bmm(const Tensor& mat2) const { return dg::bmm(*this, mat2); }
+inline Tensor Tensor::matmul(const Tensor& other) const { return dg::matmul(*this, other); }
 inline Tensor Tensor::addmm(const Tensor& mat1, const Tensor& mat2, const Scalar& beta, const Scalar& alpha) const { return dg::addmm(*this, mat1, mat2, beta, alpha); }
 inline Tensor Tensor::dot(const Tensor& tensor) const { return dg::dot(*this, tensor); }
 inline Tensor Tensor::outer(const Tensor& vec2) const { return dg::outer(*this, vec2); }
+inline Tensor Tensor::view(IntArrayRef size) const { return dg::detail::view(*this, size); }
+inline Tensor Tensor::reshape(IntArrayRef shape) const { return dg::reshape(*this, shape); }
+inline Tensor Tensor::expand(IntArrayRef size) const { return dg::detail::expand(*this, size); }
+inline Tensor Tensor::transpose(int64_t dim0, int64_t dim1) const { return dg::transpose(*this, dim0, dim1); }
+inline Tensor Tensor::t() const { return dg::t(*this); }
+inline Tensor Tensor::squeeze() const { return dg::squeeze(*this); }
+inline Tensor Tensor::squeeze(int64_t dim) const { return dg::squeeze(*this, dim); }
+inline Tensor Tensor::unsqueeze(int64_t dim) const { return dg::unsqueeze(*this, dim); }
+inline Tensor Tensor::select(int64_t dim, int64_t index) const { return dg::select(*this, dim, index); }
+inline Tensor Tensor::permute(IntArrayRef dims) const { return dg::permute(*this, dims); }
+inline Tensor Tensor::slice(int64_t dim, std::optional<int64_t> start, std::optional<int64_t> end, int64_t step) const { return dg::slice(*this, dim, start, end, step); }
+inline Tensor Tensor::narrow(int64_t dim, int64_t start, int64_t length) const { return dg::narrow(*this, dim, start, length); }
+inline Tensor Tensor::diagonal(int64_t offset, int64_t dim1, int64_t dim2) const { return dg::diagonal(*this, offset, dim1, dim2); }
+inline Tensor Tensor::as_strided(IntArrayRef size, IntArrayRef stride, std::optional<int64_t> storage_offset) const { return dg::as_strided(*this, size, stride, storage_offset); }
+inline Tensor Tensor::flatten(int64_t start_dim, int64_t end_dim) const { return dg::flatten(*this, start_dim, end_dim); }
+inline std::vector<Tensor> Tensor::unbind(int64_t dim) const { return dg::unbind(*this, dim); }
+inline std::vector<Tensor> Tensor::split(int64_t split_size, int64_t dim) const { return dg::split(*this, split_size, dim); }
+inline std::vector<Tensor> Tensor::chunk(int64_t chunks, int64_t dim) const { return dg::chunk(*this, chunks, dim); }
+inline Tensor Tensor::repeat(IntArrayRef repeats) const { return dg::detail::repeat(*this, repeats); }
+inline Tensor Tensor::roll(IntArrayRef shifts, IntArrayRef dims) const { return dg::roll(*this, shifts, dims); }
 inline Tensor Tensor::index_select(int64_t dim, const Tensor& index) const { return dg::index_select(*this, dim, index); }
 inline Tensor Tensor::gather(int64_t dim, const Tensor& index, bool sparse_grad) const { return dg::gather(*this, dim, index, sparse_grad); }
 inline Tensor Tensor::scatter_add(int64_t dim, const Tensor& index, const Tensor& src) const { return dg::scatter_add(*this, dim, index, src); }
 inline Tensor Tensor::index_add(int64_t dim, const Tensor& index, const Tensor& source, const Scalar& alpha) const { return dg::index_add(*this, dim, index, source, alpha); }
 inline Tensor Tensor::masked_fill(const Tensor& mask, const Scalar& value) const { return dg::masked_fill(*this, mask, value); }
 inline Tensor Tensor::masked_fill(const Tensor& mask, const Tensor& value) const { return dg::masked_fill(*this, mask, value); }
-inline Tensor Tensor::repeat(IntArrayRef repeats) const { return dg::detail::repeat(*this, repeats); }
 inline Tensor Tensor::flip(IntArrayRef dims) const { return dg::flip(*this, dims); }
-inline Tensor Tensor::roll(IntArrayRef shifts, IntArrayRef dims) const { return dg::roll(*this, shifts, dims); }
 inline Tensor Tensor::tril(int64_t diagonal) const { return dg::tril(*this, diagonal); }
 inline Tensor Tensor::triu(int64_t diagonal) const { return dg::triu(*this, diagonal); }
+inline Tensor Tensor::clone() const { return dg::clone(*this); }
+inline Tensor Tensor::contiguous() const { return dg::detail::contiguous(*this); }
+inline const Tensor& Tensor::zero_() const { return dg::zero_(*this); }
+inline const Tensor& Tensor::fill_(const Scalar& value) const { return dg::fill_(*this, value); }
+inline const Tensor& Tensor::copy_(const Tensor& src) const { return dg::copy_(*this, src); }
+inline Tensor Tensor::softmax(int64_t dim) const { return dg::softmax(*this, dim); }
+inline Tensor Tensor::log_softmax(int64_t dim) const { return dg::log_softmax(*this, dim); }
 inline const Tensor& Tensor::add_(const Tensor& other, const Scalar& alpha) const { return dg::add_(*this, other, alpha); }
 inline const Tensor& Tensor::add_(const Scalar& other, const Scalar& alpha) const { return dg::add_(*this, other, alpha); }
 inline const Tensor& Tensor::sub_(const Tensor& other, const Scalar& alpha) const { return dg::sub_(*this, other, alpha); }
@@ -144,31 +144,31 @@ inline const Tensor& Tensor::pow_(const Scalar& exponent) const { return dg::pow
 inline const Tensor& Tensor::neg_() const { return dg::neg_(*this); }
 inline const Tensor& Tensor::exp_() const { return dg::exp_(*this); }
 inline const Tensor& Tensor::log_() const { return dg::log_(*this); }
-inline const Tensor& Tensor::sin_() const { return dg::sin_(*this); }
-inline const Tensor& Tensor::cos_() const { return dg::cos_(*this); }
-inline const Tensor& Tensor::tanh_() const { return dg::tanh_(*this); }
-inline const Tensor& Tensor::sigmoid_() const { return dg::sigmoid_(*this); }
-inline const Tensor& Tensor::relu_() const { return dg::relu_(*this); }
-inline const Tensor& Tensor::sqrt_() const { return dg::sqrt_(*this); }
-inline const Tensor& Tensor::abs_() const { return dg::abs_(*this); }
-inline const Tensor& Tensor::sign_() const { return dg::sign_(*this); }
-inline const Tensor& Tensor::reciprocal_() const { return dg::reciprocal_(*this); }
-inline const Tensor& Tensor::sinh_() const { return dg::sinh_(*this); }
 inline const Tensor& Tensor::expm1_() const { return dg::expm1_(*this); }
 inline const Tensor& Tensor::log1p_() const { return dg::log1p_(*this); }
 inline const Tensor& Tensor::log2_() const { return dg::log2_(*this); }
+inline const Tensor& Tensor::sqrt_() const { return dg::sqrt_(*this); }
 inline const Tensor& Tensor::rsqrt_() const { return dg::rsqrt_(*this); }
+inline const Tensor& Tensor::abs_() const { return dg::abs_(*this); }
+inline const Tensor& Tensor::sign_() const { return dg::sign_(*this); }
+inline const Tensor& Tensor::reciprocal_() const { return dg::reciprocal_(*this); }
+inline const Tensor& Tensor::square_() const { return dg::square_(*this); }
+inline const Tensor& Tensor::sin_() const { return dg::sin_(*this); }
+inline const Tensor& Tensor::cos_() const { return dg::cos_(*this); }
 inline const Tensor& Tensor::tan_() const { return dg::tan_(*this); }
 inline const Tensor& Tensor::asin_() const { return dg::asin_(*this); }
 inline const Tensor& Tensor::acos_() const { return dg::acos_(*this); }
 inline const Tensor& Tensor::atan_() const { return dg::atan_(*this); }
+inline const Tensor& Tensor::sinh_() const { return dg::sinh_(*this); }
 inline const Tensor& Tensor::cosh_() const { return dg::cosh_(*this); }
-inline const Tensor& Tensor::square_() const { return dg::square_(*this); }
+inline const Tensor& Tensor::tanh_() const { return dg::tanh_(*this); }
 inline const Tensor& Tensor::erf_() const { return dg::erf_(*this); }
 inline const Tensor& Tensor::floor_() const { return dg::floor_(*this); }
 inline const Tensor& Tensor::ceil_() const { return dg::ceil_(*this); }
 inline const Tensor& Tensor::round_() const { return dg::round_(*this); }
 inline const Tensor& Tensor::trunc_() const { return dg::trunc_(*this); }
+inline const Tensor& Tensor::relu_() const { return dg::relu_(*this); }
+inline const Tensor& Tensor::sigmoid_() const { return dg::sigmoid_(*this); }
 inline const Tensor& Tensor::leaky_relu_(const Scalar& negative_slope) const { return dg::leaky_relu_(*this, negative_slope); }
 inline const Tensor& Tensor::elu_(const Scalar& alpha, const Scalar& scale, const Scalar& input_scale) const { return dg::elu_(*this, alpha, scale, input_scale); }
 inline const Tensor& Tensor::gelu_(std::string_view approximate) const { return dg::gelu_(*this, approximate); }

@@ -9,24 +9,24 @@
 // add.Tensor
 namespace dg::cpu {
 template <typename T>
-void add(const TensorBase& out, const TensorBase& self, const TensorBase& other, const Scalar& alpha);
+void add_tensor(const TensorBase& out, const TensorBase& self, const TensorBase& other, const Scalar& alpha);
 }  // namespace dg::cpu
-#define DG_INSTANTIATE_KERNEL_cpu_add \
-  template void dg::cpu::add<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
-  template void dg::cpu::add<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
-  template void dg::cpu::add<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&);
+#define DG_INSTANTIATE_KERNEL_cpu_add_tensor \
+  template void dg::cpu::add_tensor<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
+  template void dg::cpu::add_tensor<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
+  template void dg::cpu::add_tensor<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&);
 
 // add.Tensor
 namespace dg::cuda {
 template <typename T>
-void add(const TensorBase& out, const TensorBase& self, const TensorBase& other, const Scalar& alpha);
+void add_tensor(const TensorBase& out, const TensorBase& self, const TensorBase& other, const Scalar& alpha);
 }  // namespace dg::cuda
-#define DG_INSTANTIATE_KERNEL_cuda_add \
-  template void dg::cuda::add<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
-  template void dg::cuda::add<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
-  template void dg::cuda::add<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
-  template void dg::cuda::add<dg::Half>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
-  template void dg::cuda::add<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&);
+#define DG_INSTANTIATE_KERNEL_cuda_add_tensor \
+  template void dg::cuda::add_tensor<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
+  template void dg::cuda::add_tensor<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
+  template void dg::cuda::add_tensor<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
+  template void dg::cuda::add_tensor<dg::Half>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
+  template void dg::cuda::add_tensor<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&);
 
 // add.Scalar
 namespace dg::cpu {
@@ -53,24 +53,24 @@ void add_scalar(const TensorBase& out, const TensorBase& self, const Scalar& oth
 // sub.Tensor
 namespace dg::cpu {
 template <typename T>
-void sub(const TensorBase& out, const TensorBase& self, const TensorBase& other, const Scalar& alpha);
+void sub_tensor(const TensorBase& out, const TensorBase& self, const TensorBase& other, const Scalar& alpha);
 }  // namespace dg::cpu
-#define DG_INSTANTIATE_KERNEL_cpu_sub \
-  template void dg::cpu::sub<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
-  template void dg::cpu::sub<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
-  template void dg::cpu::sub<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&);
+#define DG_INSTANTIATE_KERNEL_cpu_sub_tensor \
+  template void dg::cpu::sub_tensor<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
+  template void dg::cpu::sub_tensor<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
+  template void dg::cpu::sub_tensor<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&);
 
 // sub.Tensor
 namespace dg::cuda {
 template <typename T>
-void sub(const TensorBase& out, const TensorBase& self, const TensorBase& other, const Scalar& alpha);
+void sub_tensor(const TensorBase& out, const TensorBase& self, const TensorBase& other, const Scalar& alpha);
 }  // namespace dg::cuda
-#define DG_INSTANTIATE_KERNEL_cuda_sub \
-  template void dg::cuda::sub<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
-  template void dg::cuda::sub<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
-  template void dg::cuda::sub<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
-  template void dg::cuda::sub<dg::Half>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
-  template void dg::cuda::sub<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&);
+#define DG_INSTANTIATE_KERNEL_cuda_sub_tensor \
+  template void dg::cuda::sub_tensor<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
+  template void dg::cuda::sub_tensor<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
+  template void dg::cuda::sub_tensor<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
+  template void dg::cuda::sub_tensor<dg::Half>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
+  template void dg::cuda::sub_tensor<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&);
 
 // sub.Scalar
 namespace dg::cpu {
@@ -97,24 +97,24 @@ void sub_scalar(const TensorBase& out, const TensorBase& self, const Scalar& oth
 // mul.Tensor
 namespace dg::cpu {
 template <typename T>
-void mul(const TensorBase& out, const TensorBase& self, const TensorBase& other);
+void mul_tensor(const TensorBase& out, const TensorBase& self, const TensorBase& other);
 }  // namespace dg::cpu
-#define DG_INSTANTIATE_KERNEL_cpu_mul \
-  template void dg::cpu::mul<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::mul<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::mul<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
+#define DG_INSTANTIATE_KERNEL_cpu_mul_tensor \
+  template void dg::cpu::mul_tensor<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::mul_tensor<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::mul_tensor<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
 
 // mul.Tensor
 namespace dg::cuda {
 template <typename T>
-void mul(const TensorBase& out, const TensorBase& self, const TensorBase& other);
+void mul_tensor(const TensorBase& out, const TensorBase& self, const TensorBase& other);
 }  // namespace dg::cuda
-#define DG_INSTANTIATE_KERNEL_cuda_mul \
-  template void dg::cuda::mul<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::mul<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::mul<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::mul<dg::Half>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::mul<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
+#define DG_INSTANTIATE_KERNEL_cuda_mul_tensor \
+  template void dg::cuda::mul_tensor<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::mul_tensor<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::mul_tensor<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::mul_tensor<dg::Half>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::mul_tensor<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
 
 // mul.Scalar
 namespace dg::cpu {
@@ -141,22 +141,22 @@ void mul_scalar(const TensorBase& out, const TensorBase& self, const Scalar& oth
 // div.Tensor
 namespace dg::cpu {
 template <typename T>
-void div(const TensorBase& out, const TensorBase& self, const TensorBase& other);
+void div_tensor(const TensorBase& out, const TensorBase& self, const TensorBase& other);
 }  // namespace dg::cpu
-#define DG_INSTANTIATE_KERNEL_cpu_div \
-  template void dg::cpu::div<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::div<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
+#define DG_INSTANTIATE_KERNEL_cpu_div_tensor \
+  template void dg::cpu::div_tensor<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::div_tensor<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
 
 // div.Tensor
 namespace dg::cuda {
 template <typename T>
-void div(const TensorBase& out, const TensorBase& self, const TensorBase& other);
+void div_tensor(const TensorBase& out, const TensorBase& self, const TensorBase& other);
 }  // namespace dg::cuda
-#define DG_INSTANTIATE_KERNEL_cuda_div \
-  template void dg::cuda::div<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::div<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::div<dg::Half>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::div<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
+#define DG_INSTANTIATE_KERNEL_cuda_div_tensor \
+  template void dg::cuda::div_tensor<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::div_tensor<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::div_tensor<dg::Half>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::div_tensor<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
 
 // div.Scalar
 namespace dg::cpu {
@@ -181,22 +181,22 @@ void div_scalar(const TensorBase& out, const TensorBase& self, const Scalar& oth
 // pow.Tensor_Tensor
 namespace dg::cpu {
 template <typename T>
-void pow(const TensorBase& out, const TensorBase& self, const TensorBase& exponent);
+void pow_tensor_tensor(const TensorBase& out, const TensorBase& self, const TensorBase& exponent);
 }  // namespace dg::cpu
-#define DG_INSTANTIATE_KERNEL_cpu_pow \
-  template void dg::cpu::pow<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::pow<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
+#define DG_INSTANTIATE_KERNEL_cpu_pow_tensor_tensor \
+  template void dg::cpu::pow_tensor_tensor<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::pow_tensor_tensor<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
 
 // pow.Tensor_Tensor
 namespace dg::cuda {
 template <typename T>
-void pow(const TensorBase& out, const TensorBase& self, const TensorBase& exponent);
+void pow_tensor_tensor(const TensorBase& out, const TensorBase& self, const TensorBase& exponent);
 }  // namespace dg::cuda
-#define DG_INSTANTIATE_KERNEL_cuda_pow \
-  template void dg::cuda::pow<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::pow<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::pow<dg::Half>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::pow<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
+#define DG_INSTANTIATE_KERNEL_cuda_pow_tensor_tensor \
+  template void dg::cuda::pow_tensor_tensor<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::pow_tensor_tensor<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::pow_tensor_tensor<dg::Half>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::pow_tensor_tensor<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
 
 // pow.Tensor_Scalar
 namespace dg::cpu {
@@ -282,107 +282,65 @@ void log(const TensorBase& out, const TensorBase& self);
   template void dg::cuda::log<dg::Half>(const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::log<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&);
 
-// sin
+// expm1
 namespace dg::cpu {
 template <typename T>
-void sin(const TensorBase& out, const TensorBase& self);
+void expm1(const TensorBase& out, const TensorBase& self);
 }  // namespace dg::cpu
-#define DG_INSTANTIATE_KERNEL_cpu_sin \
-  template void dg::cpu::sin<float>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::sin<double>(const dg::TensorBase&, const dg::TensorBase&);
+#define DG_INSTANTIATE_KERNEL_cpu_expm1 \
+  template void dg::cpu::expm1<float>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::expm1<double>(const dg::TensorBase&, const dg::TensorBase&);
 
-// sin
+// expm1
 namespace dg::cuda {
 template <typename T>
-void sin(const TensorBase& out, const TensorBase& self);
+void expm1(const TensorBase& out, const TensorBase& self);
 }  // namespace dg::cuda
-#define DG_INSTANTIATE_KERNEL_cuda_sin \
-  template void dg::cuda::sin<float>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::sin<double>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::sin<dg::Half>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::sin<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&);
+#define DG_INSTANTIATE_KERNEL_cuda_expm1 \
+  template void dg::cuda::expm1<float>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::expm1<double>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::expm1<dg::Half>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::expm1<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&);
 
-// cos
+// log1p
 namespace dg::cpu {
 template <typename T>
-void cos(const TensorBase& out, const TensorBase& self);
+void log1p(const TensorBase& out, const TensorBase& self);
 }  // namespace dg::cpu
-#define DG_INSTANTIATE_KERNEL_cpu_cos \
-  template void dg::cpu::cos<float>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::cos<double>(const dg::TensorBase&, const dg::TensorBase&);
+#define DG_INSTANTIATE_KERNEL_cpu_log1p \
+  template void dg::cpu::log1p<float>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::log1p<double>(const dg::TensorBase&, const dg::TensorBase&);
 
-// cos
+// log1p
 namespace dg::cuda {
 template <typename T>
-void cos(const TensorBase& out, const TensorBase& self);
+void log1p(const TensorBase& out, const TensorBase& self);
 }  // namespace dg::cuda
-#define DG_INSTANTIATE_KERNEL_cuda_cos \
-  template void dg::cuda::cos<float>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::cos<double>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::cos<dg::Half>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::cos<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&);
+#define DG_INSTANTIATE_KERNEL_cuda_log1p \
+  template void dg::cuda::log1p<float>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::log1p<double>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::log1p<dg::Half>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::log1p<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&);
 
-// tanh
+// log2
 namespace dg::cpu {
 template <typename T>
-void tanh(const TensorBase& out, const TensorBase& self);
+void log2(const TensorBase& out, const TensorBase& self);
 }  // namespace dg::cpu
-#define DG_INSTANTIATE_KERNEL_cpu_tanh \
-  template void dg::cpu::tanh<float>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::tanh<double>(const dg::TensorBase&, const dg::TensorBase&);
+#define DG_INSTANTIATE_KERNEL_cpu_log2 \
+  template void dg::cpu::log2<float>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::log2<double>(const dg::TensorBase&, const dg::TensorBase&);
 
-// tanh
+// log2
 namespace dg::cuda {
 template <typename T>
-void tanh(const TensorBase& out, const TensorBase& self);
+void log2(const TensorBase& out, const TensorBase& self);
 }  // namespace dg::cuda
-#define DG_INSTANTIATE_KERNEL_cuda_tanh \
-  template void dg::cuda::tanh<float>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::tanh<double>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::tanh<dg::Half>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::tanh<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&);
-
-// sigmoid
-namespace dg::cpu {
-template <typename T>
-void sigmoid(const TensorBase& out, const TensorBase& self);
-}  // namespace dg::cpu
-#define DG_INSTANTIATE_KERNEL_cpu_sigmoid \
-  template void dg::cpu::sigmoid<float>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::sigmoid<double>(const dg::TensorBase&, const dg::TensorBase&);
-
-// sigmoid
-namespace dg::cuda {
-template <typename T>
-void sigmoid(const TensorBase& out, const TensorBase& self);
-}  // namespace dg::cuda
-#define DG_INSTANTIATE_KERNEL_cuda_sigmoid \
-  template void dg::cuda::sigmoid<float>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::sigmoid<double>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::sigmoid<dg::Half>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::sigmoid<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&);
-
-// relu
-namespace dg::cpu {
-template <typename T>
-void relu(const TensorBase& out, const TensorBase& self);
-}  // namespace dg::cpu
-#define DG_INSTANTIATE_KERNEL_cpu_relu \
-  template void dg::cpu::relu<float>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::relu<double>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::relu<int64_t>(const dg::TensorBase&, const dg::TensorBase&);
-
-// relu
-namespace dg::cuda {
-template <typename T>
-void relu(const TensorBase& out, const TensorBase& self);
-}  // namespace dg::cuda
-#define DG_INSTANTIATE_KERNEL_cuda_relu \
-  template void dg::cuda::relu<float>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::relu<double>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::relu<int64_t>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::relu<dg::Half>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::relu<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&);
+#define DG_INSTANTIATE_KERNEL_cuda_log2 \
+  template void dg::cuda::log2<float>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::log2<double>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::log2<dg::Half>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::log2<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&);
 
 // sqrt
 namespace dg::cpu {
@@ -403,6 +361,26 @@ void sqrt(const TensorBase& out, const TensorBase& self);
   template void dg::cuda::sqrt<double>(const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::sqrt<dg::Half>(const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::sqrt<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&);
+
+// rsqrt
+namespace dg::cpu {
+template <typename T>
+void rsqrt(const TensorBase& out, const TensorBase& self);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_rsqrt \
+  template void dg::cpu::rsqrt<float>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::rsqrt<double>(const dg::TensorBase&, const dg::TensorBase&);
+
+// rsqrt
+namespace dg::cuda {
+template <typename T>
+void rsqrt(const TensorBase& out, const TensorBase& self);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_rsqrt \
+  template void dg::cuda::rsqrt<float>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::rsqrt<double>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::rsqrt<dg::Half>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::rsqrt<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&);
 
 // abs
 namespace dg::cpu {
@@ -468,45 +446,47 @@ void reciprocal(const TensorBase& out, const TensorBase& self);
   template void dg::cuda::reciprocal<dg::Half>(const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::reciprocal<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&);
 
-// tanh_backward
+// square
 namespace dg::cpu {
 template <typename T>
-void tanh_backward(const TensorBase& out, const TensorBase& grad_output, const TensorBase& output);
+void square(const TensorBase& out, const TensorBase& self);
 }  // namespace dg::cpu
-#define DG_INSTANTIATE_KERNEL_cpu_tanh_backward \
-  template void dg::cpu::tanh_backward<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::tanh_backward<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
+#define DG_INSTANTIATE_KERNEL_cpu_square \
+  template void dg::cpu::square<float>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::square<double>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::square<int64_t>(const dg::TensorBase&, const dg::TensorBase&);
 
-// tanh_backward
+// square
 namespace dg::cuda {
 template <typename T>
-void tanh_backward(const TensorBase& out, const TensorBase& grad_output, const TensorBase& output);
+void square(const TensorBase& out, const TensorBase& self);
 }  // namespace dg::cuda
-#define DG_INSTANTIATE_KERNEL_cuda_tanh_backward \
-  template void dg::cuda::tanh_backward<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::tanh_backward<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::tanh_backward<dg::Half>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::tanh_backward<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
+#define DG_INSTANTIATE_KERNEL_cuda_square \
+  template void dg::cuda::square<float>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::square<double>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::square<int64_t>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::square<dg::Half>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::square<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&);
 
-// sigmoid_backward
+// sin
 namespace dg::cpu {
 template <typename T>
-void sigmoid_backward(const TensorBase& out, const TensorBase& grad_output, const TensorBase& output);
+void sin(const TensorBase& out, const TensorBase& self);
 }  // namespace dg::cpu
-#define DG_INSTANTIATE_KERNEL_cpu_sigmoid_backward \
-  template void dg::cpu::sigmoid_backward<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::sigmoid_backward<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
+#define DG_INSTANTIATE_KERNEL_cpu_sin \
+  template void dg::cpu::sin<float>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::sin<double>(const dg::TensorBase&, const dg::TensorBase&);
 
-// sigmoid_backward
+// sin
 namespace dg::cuda {
 template <typename T>
-void sigmoid_backward(const TensorBase& out, const TensorBase& grad_output, const TensorBase& output);
+void sin(const TensorBase& out, const TensorBase& self);
 }  // namespace dg::cuda
-#define DG_INSTANTIATE_KERNEL_cuda_sigmoid_backward \
-  template void dg::cuda::sigmoid_backward<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::sigmoid_backward<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::sigmoid_backward<dg::Half>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::sigmoid_backward<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
+#define DG_INSTANTIATE_KERNEL_cuda_sin \
+  template void dg::cuda::sin<float>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::sin<double>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::sin<dg::Half>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::sin<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&);
 
 // sin_backward
 namespace dg::cpu {
@@ -528,6 +508,26 @@ void sin_backward(const TensorBase& out, const TensorBase& grad_output, const Te
   template void dg::cuda::sin_backward<dg::Half>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::sin_backward<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
 
+// cos
+namespace dg::cpu {
+template <typename T>
+void cos(const TensorBase& out, const TensorBase& self);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_cos \
+  template void dg::cpu::cos<float>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::cos<double>(const dg::TensorBase&, const dg::TensorBase&);
+
+// cos
+namespace dg::cuda {
+template <typename T>
+void cos(const TensorBase& out, const TensorBase& self);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_cos \
+  template void dg::cuda::cos<float>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::cos<double>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::cos<dg::Half>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::cos<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&);
+
 // cos_backward
 namespace dg::cpu {
 template <typename T>
@@ -547,372 +547,6 @@ void cos_backward(const TensorBase& out, const TensorBase& grad_output, const Te
   template void dg::cuda::cos_backward<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::cos_backward<dg::Half>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::cos_backward<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
-
-// threshold_backward
-namespace dg::cpu {
-template <typename T>
-void threshold_backward(const TensorBase& out, const TensorBase& grad_output, const TensorBase& self, const Scalar& threshold);
-}  // namespace dg::cpu
-#define DG_INSTANTIATE_KERNEL_cpu_threshold_backward \
-  template void dg::cpu::threshold_backward<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
-  template void dg::cpu::threshold_backward<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
-  template void dg::cpu::threshold_backward<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&);
-
-// threshold_backward
-namespace dg::cuda {
-template <typename T>
-void threshold_backward(const TensorBase& out, const TensorBase& grad_output, const TensorBase& self, const Scalar& threshold);
-}  // namespace dg::cuda
-#define DG_INSTANTIATE_KERNEL_cuda_threshold_backward \
-  template void dg::cuda::threshold_backward<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
-  template void dg::cuda::threshold_backward<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
-  template void dg::cuda::threshold_backward<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
-  template void dg::cuda::threshold_backward<dg::Half>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
-  template void dg::cuda::threshold_backward<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&);
-
-// sum
-namespace dg::cpu {
-template <typename T>
-void sum(const TensorBase& out, const TensorBase& self);
-}  // namespace dg::cpu
-#define DG_INSTANTIATE_KERNEL_cpu_sum \
-  template void dg::cpu::sum<float>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::sum<double>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::sum<int64_t>(const dg::TensorBase&, const dg::TensorBase&);
-
-// sum
-namespace dg::cuda {
-template <typename T>
-void sum(const TensorBase& out, const TensorBase& self);
-}  // namespace dg::cuda
-#define DG_INSTANTIATE_KERNEL_cuda_sum \
-  template void dg::cuda::sum<float>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::sum<double>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::sum<int64_t>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::sum<dg::Half>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::sum<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&);
-
-// sum.dim_IntList
-namespace dg::cpu {
-template <typename T>
-void sum_dim(const TensorBase& out, const TensorBase& self, IntArrayRef dim, bool keepdim);
-}  // namespace dg::cpu
-#define DG_INSTANTIATE_KERNEL_cpu_sum_dim \
-  template void dg::cpu::sum_dim<float>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, bool); \
-  template void dg::cpu::sum_dim<double>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, bool); \
-  template void dg::cpu::sum_dim<int64_t>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, bool);
-
-// sum.dim_IntList
-namespace dg::cuda {
-template <typename T>
-void sum_dim(const TensorBase& out, const TensorBase& self, IntArrayRef dim, bool keepdim);
-}  // namespace dg::cuda
-#define DG_INSTANTIATE_KERNEL_cuda_sum_dim \
-  template void dg::cuda::sum_dim<float>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, bool); \
-  template void dg::cuda::sum_dim<double>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, bool); \
-  template void dg::cuda::sum_dim<int64_t>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, bool); \
-  template void dg::cuda::sum_dim<dg::Half>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, bool); \
-  template void dg::cuda::sum_dim<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, bool);
-
-// mm
-namespace dg::cpu {
-template <typename T>
-void mm(const TensorBase& out, const TensorBase& self, const TensorBase& mat2);
-}  // namespace dg::cpu
-#define DG_INSTANTIATE_KERNEL_cpu_mm \
-  template void dg::cpu::mm<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::mm<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
-
-// mm
-namespace dg::cuda {
-template <typename T>
-void mm(const TensorBase& out, const TensorBase& self, const TensorBase& mat2);
-}  // namespace dg::cuda
-#define DG_INSTANTIATE_KERNEL_cuda_mm \
-  template void dg::cuda::mm<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::mm<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::mm<dg::Half>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::mm<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
-
-// bmm
-namespace dg::cpu {
-template <typename T>
-void bmm(const TensorBase& out, const TensorBase& self, const TensorBase& mat2);
-}  // namespace dg::cpu
-#define DG_INSTANTIATE_KERNEL_cpu_bmm \
-  template void dg::cpu::bmm<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::bmm<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
-
-// bmm
-namespace dg::cuda {
-template <typename T>
-void bmm(const TensorBase& out, const TensorBase& self, const TensorBase& mat2);
-}  // namespace dg::cuda
-#define DG_INSTANTIATE_KERNEL_cuda_bmm \
-  template void dg::cuda::bmm<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::bmm<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::bmm<dg::Half>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::bmm<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
-
-// select_backward
-namespace dg::cpu {
-template <typename T>
-void select_backward(const TensorBase& out, const TensorBase& grad_output, IntArrayRef input_sizes, int64_t dim, int64_t index);
-}  // namespace dg::cpu
-#define DG_INSTANTIATE_KERNEL_cpu_select_backward \
-  template void dg::cpu::select_backward<float>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, int64_t, int64_t); \
-  template void dg::cpu::select_backward<double>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, int64_t, int64_t); \
-  template void dg::cpu::select_backward<int64_t>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, int64_t, int64_t);
-
-// select_backward
-namespace dg::cuda {
-template <typename T>
-void select_backward(const TensorBase& out, const TensorBase& grad_output, IntArrayRef input_sizes, int64_t dim, int64_t index);
-}  // namespace dg::cuda
-#define DG_INSTANTIATE_KERNEL_cuda_select_backward \
-  template void dg::cuda::select_backward<float>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, int64_t, int64_t); \
-  template void dg::cuda::select_backward<double>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, int64_t, int64_t); \
-  template void dg::cuda::select_backward<int64_t>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, int64_t, int64_t);
-
-// clone
-namespace dg::cpu {
-template <typename T>
-void clone(const TensorBase& out, const TensorBase& self);
-}  // namespace dg::cpu
-#define DG_INSTANTIATE_KERNEL_cpu_clone \
-  template void dg::cpu::clone<float>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::clone<double>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::clone<int64_t>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::clone<bool>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::clone<dg::Half>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::clone<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&);
-
-// clone
-namespace dg::cuda {
-template <typename T>
-void clone(const TensorBase& out, const TensorBase& self);
-}  // namespace dg::cuda
-#define DG_INSTANTIATE_KERNEL_cuda_clone \
-  template void dg::cuda::clone<float>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::clone<double>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::clone<int64_t>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::clone<bool>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::clone<dg::Half>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::clone<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&);
-
-// zero_
-namespace dg::cpu {
-template <typename T>
-void zero_(const TensorBase& self);
-}  // namespace dg::cpu
-#define DG_INSTANTIATE_KERNEL_cpu_zero_ \
-  template void dg::cpu::zero_<float>(const dg::TensorBase&); \
-  template void dg::cpu::zero_<double>(const dg::TensorBase&); \
-  template void dg::cpu::zero_<int64_t>(const dg::TensorBase&); \
-  template void dg::cpu::zero_<bool>(const dg::TensorBase&); \
-  template void dg::cpu::zero_<dg::Half>(const dg::TensorBase&); \
-  template void dg::cpu::zero_<dg::BFloat16>(const dg::TensorBase&);
-
-// zero_
-namespace dg::cuda {
-template <typename T>
-void zero_(const TensorBase& self);
-}  // namespace dg::cuda
-#define DG_INSTANTIATE_KERNEL_cuda_zero_ \
-  template void dg::cuda::zero_<float>(const dg::TensorBase&); \
-  template void dg::cuda::zero_<double>(const dg::TensorBase&); \
-  template void dg::cuda::zero_<int64_t>(const dg::TensorBase&); \
-  template void dg::cuda::zero_<bool>(const dg::TensorBase&); \
-  template void dg::cuda::zero_<dg::Half>(const dg::TensorBase&); \
-  template void dg::cuda::zero_<dg::BFloat16>(const dg::TensorBase&);
-
-// fill_.Scalar
-namespace dg::cpu {
-template <typename T>
-void fill_(const TensorBase& self, const Scalar& value);
-}  // namespace dg::cpu
-#define DG_INSTANTIATE_KERNEL_cpu_fill_ \
-  template void dg::cpu::fill_<float>(const dg::TensorBase&, const dg::Scalar&); \
-  template void dg::cpu::fill_<double>(const dg::TensorBase&, const dg::Scalar&); \
-  template void dg::cpu::fill_<int64_t>(const dg::TensorBase&, const dg::Scalar&); \
-  template void dg::cpu::fill_<bool>(const dg::TensorBase&, const dg::Scalar&); \
-  template void dg::cpu::fill_<dg::Half>(const dg::TensorBase&, const dg::Scalar&); \
-  template void dg::cpu::fill_<dg::BFloat16>(const dg::TensorBase&, const dg::Scalar&);
-
-// fill_.Scalar
-namespace dg::cuda {
-template <typename T>
-void fill_(const TensorBase& self, const Scalar& value);
-}  // namespace dg::cuda
-#define DG_INSTANTIATE_KERNEL_cuda_fill_ \
-  template void dg::cuda::fill_<float>(const dg::TensorBase&, const dg::Scalar&); \
-  template void dg::cuda::fill_<double>(const dg::TensorBase&, const dg::Scalar&); \
-  template void dg::cuda::fill_<int64_t>(const dg::TensorBase&, const dg::Scalar&); \
-  template void dg::cuda::fill_<bool>(const dg::TensorBase&, const dg::Scalar&); \
-  template void dg::cuda::fill_<dg::Half>(const dg::TensorBase&, const dg::Scalar&); \
-  template void dg::cuda::fill_<dg::BFloat16>(const dg::TensorBase&, const dg::Scalar&);
-
-// copy_
-namespace dg::cpu {
-template <typename T>
-void copy_(const TensorBase& self, const TensorBase& src);
-}  // namespace dg::cpu
-#define DG_INSTANTIATE_KERNEL_cpu_copy_ \
-  template void dg::cpu::copy_<float>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::copy_<double>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::copy_<int64_t>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::copy_<bool>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::copy_<dg::Half>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::copy_<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&);
-
-// copy_
-namespace dg::cuda {
-template <typename T>
-void copy_(const TensorBase& self, const TensorBase& src);
-}  // namespace dg::cuda
-#define DG_INSTANTIATE_KERNEL_cuda_copy_ \
-  template void dg::cuda::copy_<float>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::copy_<double>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::copy_<int64_t>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::copy_<bool>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::copy_<dg::Half>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::copy_<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&);
-
-// sinh
-namespace dg::cpu {
-template <typename T>
-void sinh(const TensorBase& out, const TensorBase& self);
-}  // namespace dg::cpu
-#define DG_INSTANTIATE_KERNEL_cpu_sinh \
-  template void dg::cpu::sinh<float>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::sinh<double>(const dg::TensorBase&, const dg::TensorBase&);
-
-// sinh
-namespace dg::cuda {
-template <typename T>
-void sinh(const TensorBase& out, const TensorBase& self);
-}  // namespace dg::cuda
-#define DG_INSTANTIATE_KERNEL_cuda_sinh \
-  template void dg::cuda::sinh<float>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::sinh<double>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::sinh<dg::Half>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::sinh<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&);
-
-// as_strided_backward
-namespace dg::cpu {
-template <typename T>
-void as_strided_backward(const TensorBase& out, const TensorBase& grad, IntArrayRef input_sizes, IntArrayRef input_strides, int64_t input_storage_offset, IntArrayRef size, IntArrayRef stride, int64_t storage_offset);
-}  // namespace dg::cpu
-#define DG_INSTANTIATE_KERNEL_cpu_as_strided_backward \
-  template void dg::cpu::as_strided_backward<float>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, int64_t, dg::IntArrayRef, dg::IntArrayRef, int64_t); \
-  template void dg::cpu::as_strided_backward<double>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, int64_t, dg::IntArrayRef, dg::IntArrayRef, int64_t);
-
-// as_strided_backward
-namespace dg::cuda {
-template <typename T>
-void as_strided_backward(const TensorBase& out, const TensorBase& grad, IntArrayRef input_sizes, IntArrayRef input_strides, int64_t input_storage_offset, IntArrayRef size, IntArrayRef stride, int64_t storage_offset);
-}  // namespace dg::cuda
-#define DG_INSTANTIATE_KERNEL_cuda_as_strided_backward \
-  template void dg::cuda::as_strided_backward<float>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, int64_t, dg::IntArrayRef, dg::IntArrayRef, int64_t); \
-  template void dg::cuda::as_strided_backward<double>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, int64_t, dg::IntArrayRef, dg::IntArrayRef, int64_t);
-
-// as_strided_backward_adjoint
-namespace dg::cpu {
-template <typename T>
-void as_strided_backward_adjoint(const TensorBase& out, const TensorBase& grad, IntArrayRef input_sizes, IntArrayRef input_strides, int64_t input_storage_offset, IntArrayRef size, IntArrayRef stride, int64_t storage_offset);
-}  // namespace dg::cpu
-#define DG_INSTANTIATE_KERNEL_cpu_as_strided_backward_adjoint \
-  template void dg::cpu::as_strided_backward_adjoint<float>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, int64_t, dg::IntArrayRef, dg::IntArrayRef, int64_t); \
-  template void dg::cpu::as_strided_backward_adjoint<double>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, int64_t, dg::IntArrayRef, dg::IntArrayRef, int64_t);
-
-// as_strided_backward_adjoint
-namespace dg::cuda {
-template <typename T>
-void as_strided_backward_adjoint(const TensorBase& out, const TensorBase& grad, IntArrayRef input_sizes, IntArrayRef input_strides, int64_t input_storage_offset, IntArrayRef size, IntArrayRef stride, int64_t storage_offset);
-}  // namespace dg::cuda
-#define DG_INSTANTIATE_KERNEL_cuda_as_strided_backward_adjoint \
-  template void dg::cuda::as_strided_backward_adjoint<float>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, int64_t, dg::IntArrayRef, dg::IntArrayRef, int64_t); \
-  template void dg::cuda::as_strided_backward_adjoint<double>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, int64_t, dg::IntArrayRef, dg::IntArrayRef, int64_t);
-
-// expm1
-namespace dg::cpu {
-template <typename T>
-void expm1(const TensorBase& out, const TensorBase& self);
-}  // namespace dg::cpu
-#define DG_INSTANTIATE_KERNEL_cpu_expm1 \
-  template void dg::cpu::expm1<float>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::expm1<double>(const dg::TensorBase&, const dg::TensorBase&);
-
-// expm1
-namespace dg::cuda {
-template <typename T>
-void expm1(const TensorBase& out, const TensorBase& self);
-}  // namespace dg::cuda
-#define DG_INSTANTIATE_KERNEL_cuda_expm1 \
-  template void dg::cuda::expm1<float>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::expm1<double>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::expm1<dg::Half>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::expm1<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&);
-
-// log1p
-namespace dg::cpu {
-template <typename T>
-void log1p(const TensorBase& out, const TensorBase& self);
-}  // namespace dg::cpu
-#define DG_INSTANTIATE_KERNEL_cpu_log1p \
-  template void dg::cpu::log1p<float>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::log1p<double>(const dg::TensorBase&, const dg::TensorBase&);
-
-// log1p
-namespace dg::cuda {
-template <typename T>
-void log1p(const TensorBase& out, const TensorBase& self);
-}  // namespace dg::cuda
-#define DG_INSTANTIATE_KERNEL_cuda_log1p \
-  template void dg::cuda::log1p<float>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::log1p<double>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::log1p<dg::Half>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::log1p<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&);
-
-// log2
-namespace dg::cpu {
-template <typename T>
-void log2(const TensorBase& out, const TensorBase& self);
-}  // namespace dg::cpu
-#define DG_INSTANTIATE_KERNEL_cpu_log2 \
-  template void dg::cpu::log2<float>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::log2<double>(const dg::TensorBase&, const dg::TensorBase&);
-
-// log2
-namespace dg::cuda {
-template <typename T>
-void log2(const TensorBase& out, const TensorBase& self);
-}  // namespace dg::cuda
-#define DG_INSTANTIATE_KERNEL_cuda_log2 \
-  template void dg::cuda::log2<float>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::log2<double>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::log2<dg::Half>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::log2<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&);
-
-// rsqrt
-namespace dg::cpu {
-template <typename T>
-void rsqrt(const TensorBase& out, const TensorBase& self);
-}  // namespace dg::cpu
-#define DG_INSTANTIATE_KERNEL_cpu_rsqrt \
-  template void dg::cpu::rsqrt<float>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::rsqrt<double>(const dg::TensorBase&, const dg::TensorBase&);
-
-// rsqrt
-namespace dg::cuda {
-template <typename T>
-void rsqrt(const TensorBase& out, const TensorBase& self);
-}  // namespace dg::cuda
-#define DG_INSTANTIATE_KERNEL_cuda_rsqrt \
-  template void dg::cuda::rsqrt<float>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::rsqrt<double>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::rsqrt<dg::Half>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::rsqrt<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&);
 
 // tan
 namespace dg::cpu {
@@ -994,6 +628,26 @@ void atan(const TensorBase& out, const TensorBase& self);
   template void dg::cuda::atan<dg::Half>(const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::atan<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&);
 
+// sinh
+namespace dg::cpu {
+template <typename T>
+void sinh(const TensorBase& out, const TensorBase& self);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_sinh \
+  template void dg::cpu::sinh<float>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::sinh<double>(const dg::TensorBase&, const dg::TensorBase&);
+
+// sinh
+namespace dg::cuda {
+template <typename T>
+void sinh(const TensorBase& out, const TensorBase& self);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_sinh \
+  template void dg::cuda::sinh<float>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::sinh<double>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::sinh<dg::Half>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::sinh<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&);
+
 // cosh
 namespace dg::cpu {
 template <typename T>
@@ -1014,27 +668,45 @@ void cosh(const TensorBase& out, const TensorBase& self);
   template void dg::cuda::cosh<dg::Half>(const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::cosh<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&);
 
-// square
+// tanh
 namespace dg::cpu {
 template <typename T>
-void square(const TensorBase& out, const TensorBase& self);
+void tanh(const TensorBase& out, const TensorBase& self);
 }  // namespace dg::cpu
-#define DG_INSTANTIATE_KERNEL_cpu_square \
-  template void dg::cpu::square<float>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::square<double>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::square<int64_t>(const dg::TensorBase&, const dg::TensorBase&);
+#define DG_INSTANTIATE_KERNEL_cpu_tanh \
+  template void dg::cpu::tanh<float>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::tanh<double>(const dg::TensorBase&, const dg::TensorBase&);
 
-// square
+// tanh
 namespace dg::cuda {
 template <typename T>
-void square(const TensorBase& out, const TensorBase& self);
+void tanh(const TensorBase& out, const TensorBase& self);
 }  // namespace dg::cuda
-#define DG_INSTANTIATE_KERNEL_cuda_square \
-  template void dg::cuda::square<float>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::square<double>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::square<int64_t>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::square<dg::Half>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::square<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&);
+#define DG_INSTANTIATE_KERNEL_cuda_tanh \
+  template void dg::cuda::tanh<float>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::tanh<double>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::tanh<dg::Half>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::tanh<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&);
+
+// tanh_backward
+namespace dg::cpu {
+template <typename T>
+void tanh_backward(const TensorBase& out, const TensorBase& grad_output, const TensorBase& output);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_tanh_backward \
+  template void dg::cpu::tanh_backward<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::tanh_backward<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
+
+// tanh_backward
+namespace dg::cuda {
+template <typename T>
+void tanh_backward(const TensorBase& out, const TensorBase& grad_output, const TensorBase& output);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_tanh_backward \
+  template void dg::cuda::tanh_backward<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::tanh_backward<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::tanh_backward<dg::Half>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::tanh_backward<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
 
 // erf
 namespace dg::cpu {
@@ -1143,6 +815,110 @@ void trunc(const TensorBase& out, const TensorBase& self);
   template void dg::cuda::trunc<int64_t>(const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::trunc<dg::Half>(const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::trunc<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&);
+
+// relu
+namespace dg::cpu {
+template <typename T>
+void relu(const TensorBase& out, const TensorBase& self);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_relu \
+  template void dg::cpu::relu<float>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::relu<double>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::relu<int64_t>(const dg::TensorBase&, const dg::TensorBase&);
+
+// relu
+namespace dg::cuda {
+template <typename T>
+void relu(const TensorBase& out, const TensorBase& self);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_relu \
+  template void dg::cuda::relu<float>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::relu<double>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::relu<int64_t>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::relu<dg::Half>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::relu<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&);
+
+// threshold_backward
+namespace dg::cpu {
+template <typename T>
+void threshold_backward(const TensorBase& out, const TensorBase& grad_output, const TensorBase& self, const Scalar& threshold);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_threshold_backward \
+  template void dg::cpu::threshold_backward<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
+  template void dg::cpu::threshold_backward<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
+  template void dg::cpu::threshold_backward<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&);
+
+// threshold_backward
+namespace dg::cuda {
+template <typename T>
+void threshold_backward(const TensorBase& out, const TensorBase& grad_output, const TensorBase& self, const Scalar& threshold);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_threshold_backward \
+  template void dg::cuda::threshold_backward<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
+  template void dg::cuda::threshold_backward<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
+  template void dg::cuda::threshold_backward<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
+  template void dg::cuda::threshold_backward<dg::Half>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
+  template void dg::cuda::threshold_backward<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&);
+
+// sigmoid
+namespace dg::cpu {
+template <typename T>
+void sigmoid(const TensorBase& out, const TensorBase& self);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_sigmoid \
+  template void dg::cpu::sigmoid<float>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::sigmoid<double>(const dg::TensorBase&, const dg::TensorBase&);
+
+// sigmoid
+namespace dg::cuda {
+template <typename T>
+void sigmoid(const TensorBase& out, const TensorBase& self);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_sigmoid \
+  template void dg::cuda::sigmoid<float>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::sigmoid<double>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::sigmoid<dg::Half>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::sigmoid<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&);
+
+// sigmoid_backward
+namespace dg::cpu {
+template <typename T>
+void sigmoid_backward(const TensorBase& out, const TensorBase& grad_output, const TensorBase& output);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_sigmoid_backward \
+  template void dg::cpu::sigmoid_backward<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::sigmoid_backward<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
+
+// sigmoid_backward
+namespace dg::cuda {
+template <typename T>
+void sigmoid_backward(const TensorBase& out, const TensorBase& grad_output, const TensorBase& output);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_sigmoid_backward \
+  template void dg::cuda::sigmoid_backward<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::sigmoid_backward<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::sigmoid_backward<dg::Half>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::sigmoid_backward<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
+
+// log_sigmoid
+namespace dg::cpu {
+template <typename T>
+void log_sigmoid(const TensorBase& out, const TensorBase& self);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_log_sigmoid \
+  template void dg::cpu::log_sigmoid<float>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::log_sigmoid<double>(const dg::TensorBase&, const dg::TensorBase&);
+
+// log_sigmoid
+namespace dg::cuda {
+template <typename T>
+void log_sigmoid(const TensorBase& out, const TensorBase& self);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_log_sigmoid \
+  template void dg::cuda::log_sigmoid<float>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::log_sigmoid<double>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::log_sigmoid<dg::Half>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::log_sigmoid<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&);
 
 // leaky_relu
 namespace dg::cpu {
@@ -1491,14 +1267,14 @@ void fmod(const TensorBase& out, const TensorBase& self, const TensorBase& other
 // fmod.Tensor
 namespace dg::cuda {
 template <typename T>
-void fmod(const TensorBase& out, const TensorBase& self, const TensorBase& other);
+void fmod_tensor(const TensorBase& out, const TensorBase& self, const TensorBase& other);
 }  // namespace dg::cuda
-#define DG_INSTANTIATE_KERNEL_cuda_fmod \
-  template void dg::cuda::fmod<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::fmod<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::fmod<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::fmod<dg::Half>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::fmod<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
+#define DG_INSTANTIATE_KERNEL_cuda_fmod_tensor \
+  template void dg::cuda::fmod_tensor<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::fmod_tensor<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::fmod_tensor<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::fmod_tensor<dg::Half>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::fmod_tensor<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
 
 // fmod.Scalar
 namespace dg::cpu {
@@ -1525,26 +1301,26 @@ void fmod_scalar(const TensorBase& out, const TensorBase& self, const Scalar& ot
 // eq.Tensor
 namespace dg::cpu {
 template <typename T>
-void eq(const TensorBase& out, const TensorBase& self, const TensorBase& other);
+void eq_tensor(const TensorBase& out, const TensorBase& self, const TensorBase& other);
 }  // namespace dg::cpu
-#define DG_INSTANTIATE_KERNEL_cpu_eq \
-  template void dg::cpu::eq<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::eq<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::eq<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::eq<bool>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
+#define DG_INSTANTIATE_KERNEL_cpu_eq_tensor \
+  template void dg::cpu::eq_tensor<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::eq_tensor<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::eq_tensor<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::eq_tensor<bool>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
 
 // eq.Tensor
 namespace dg::cuda {
 template <typename T>
-void eq(const TensorBase& out, const TensorBase& self, const TensorBase& other);
+void eq_tensor(const TensorBase& out, const TensorBase& self, const TensorBase& other);
 }  // namespace dg::cuda
-#define DG_INSTANTIATE_KERNEL_cuda_eq \
-  template void dg::cuda::eq<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::eq<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::eq<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::eq<bool>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::eq<dg::Half>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::eq<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
+#define DG_INSTANTIATE_KERNEL_cuda_eq_tensor \
+  template void dg::cuda::eq_tensor<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::eq_tensor<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::eq_tensor<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::eq_tensor<bool>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::eq_tensor<dg::Half>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::eq_tensor<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
 
 // eq.Scalar
 namespace dg::cpu {
@@ -1573,26 +1349,26 @@ void eq_scalar(const TensorBase& out, const TensorBase& self, const Scalar& othe
 // ne.Tensor
 namespace dg::cpu {
 template <typename T>
-void ne(const TensorBase& out, const TensorBase& self, const TensorBase& other);
+void ne_tensor(const TensorBase& out, const TensorBase& self, const TensorBase& other);
 }  // namespace dg::cpu
-#define DG_INSTANTIATE_KERNEL_cpu_ne \
-  template void dg::cpu::ne<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::ne<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::ne<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::ne<bool>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
+#define DG_INSTANTIATE_KERNEL_cpu_ne_tensor \
+  template void dg::cpu::ne_tensor<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::ne_tensor<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::ne_tensor<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::ne_tensor<bool>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
 
 // ne.Tensor
 namespace dg::cuda {
 template <typename T>
-void ne(const TensorBase& out, const TensorBase& self, const TensorBase& other);
+void ne_tensor(const TensorBase& out, const TensorBase& self, const TensorBase& other);
 }  // namespace dg::cuda
-#define DG_INSTANTIATE_KERNEL_cuda_ne \
-  template void dg::cuda::ne<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::ne<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::ne<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::ne<bool>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::ne<dg::Half>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::ne<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
+#define DG_INSTANTIATE_KERNEL_cuda_ne_tensor \
+  template void dg::cuda::ne_tensor<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::ne_tensor<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::ne_tensor<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::ne_tensor<bool>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::ne_tensor<dg::Half>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::ne_tensor<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
 
 // ne.Scalar
 namespace dg::cpu {
@@ -1621,26 +1397,26 @@ void ne_scalar(const TensorBase& out, const TensorBase& self, const Scalar& othe
 // lt.Tensor
 namespace dg::cpu {
 template <typename T>
-void lt(const TensorBase& out, const TensorBase& self, const TensorBase& other);
+void lt_tensor(const TensorBase& out, const TensorBase& self, const TensorBase& other);
 }  // namespace dg::cpu
-#define DG_INSTANTIATE_KERNEL_cpu_lt \
-  template void dg::cpu::lt<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::lt<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::lt<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::lt<bool>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
+#define DG_INSTANTIATE_KERNEL_cpu_lt_tensor \
+  template void dg::cpu::lt_tensor<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::lt_tensor<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::lt_tensor<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::lt_tensor<bool>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
 
 // lt.Tensor
 namespace dg::cuda {
 template <typename T>
-void lt(const TensorBase& out, const TensorBase& self, const TensorBase& other);
+void lt_tensor(const TensorBase& out, const TensorBase& self, const TensorBase& other);
 }  // namespace dg::cuda
-#define DG_INSTANTIATE_KERNEL_cuda_lt \
-  template void dg::cuda::lt<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::lt<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::lt<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::lt<bool>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::lt<dg::Half>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::lt<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
+#define DG_INSTANTIATE_KERNEL_cuda_lt_tensor \
+  template void dg::cuda::lt_tensor<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::lt_tensor<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::lt_tensor<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::lt_tensor<bool>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::lt_tensor<dg::Half>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::lt_tensor<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
 
 // lt.Scalar
 namespace dg::cpu {
@@ -1669,26 +1445,26 @@ void lt_scalar(const TensorBase& out, const TensorBase& self, const Scalar& othe
 // le.Tensor
 namespace dg::cpu {
 template <typename T>
-void le(const TensorBase& out, const TensorBase& self, const TensorBase& other);
+void le_tensor(const TensorBase& out, const TensorBase& self, const TensorBase& other);
 }  // namespace dg::cpu
-#define DG_INSTANTIATE_KERNEL_cpu_le \
-  template void dg::cpu::le<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::le<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::le<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::le<bool>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
+#define DG_INSTANTIATE_KERNEL_cpu_le_tensor \
+  template void dg::cpu::le_tensor<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::le_tensor<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::le_tensor<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::le_tensor<bool>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
 
 // le.Tensor
 namespace dg::cuda {
 template <typename T>
-void le(const TensorBase& out, const TensorBase& self, const TensorBase& other);
+void le_tensor(const TensorBase& out, const TensorBase& self, const TensorBase& other);
 }  // namespace dg::cuda
-#define DG_INSTANTIATE_KERNEL_cuda_le \
-  template void dg::cuda::le<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::le<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::le<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::le<bool>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::le<dg::Half>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::le<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
+#define DG_INSTANTIATE_KERNEL_cuda_le_tensor \
+  template void dg::cuda::le_tensor<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::le_tensor<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::le_tensor<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::le_tensor<bool>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::le_tensor<dg::Half>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::le_tensor<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
 
 // le.Scalar
 namespace dg::cpu {
@@ -1717,26 +1493,26 @@ void le_scalar(const TensorBase& out, const TensorBase& self, const Scalar& othe
 // gt.Tensor
 namespace dg::cpu {
 template <typename T>
-void gt(const TensorBase& out, const TensorBase& self, const TensorBase& other);
+void gt_tensor(const TensorBase& out, const TensorBase& self, const TensorBase& other);
 }  // namespace dg::cpu
-#define DG_INSTANTIATE_KERNEL_cpu_gt \
-  template void dg::cpu::gt<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::gt<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::gt<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::gt<bool>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
+#define DG_INSTANTIATE_KERNEL_cpu_gt_tensor \
+  template void dg::cpu::gt_tensor<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::gt_tensor<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::gt_tensor<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::gt_tensor<bool>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
 
 // gt.Tensor
 namespace dg::cuda {
 template <typename T>
-void gt(const TensorBase& out, const TensorBase& self, const TensorBase& other);
+void gt_tensor(const TensorBase& out, const TensorBase& self, const TensorBase& other);
 }  // namespace dg::cuda
-#define DG_INSTANTIATE_KERNEL_cuda_gt \
-  template void dg::cuda::gt<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::gt<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::gt<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::gt<bool>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::gt<dg::Half>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::gt<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
+#define DG_INSTANTIATE_KERNEL_cuda_gt_tensor \
+  template void dg::cuda::gt_tensor<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::gt_tensor<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::gt_tensor<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::gt_tensor<bool>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::gt_tensor<dg::Half>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::gt_tensor<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
 
 // gt.Scalar
 namespace dg::cpu {
@@ -1765,26 +1541,26 @@ void gt_scalar(const TensorBase& out, const TensorBase& self, const Scalar& othe
 // ge.Tensor
 namespace dg::cpu {
 template <typename T>
-void ge(const TensorBase& out, const TensorBase& self, const TensorBase& other);
+void ge_tensor(const TensorBase& out, const TensorBase& self, const TensorBase& other);
 }  // namespace dg::cpu
-#define DG_INSTANTIATE_KERNEL_cpu_ge \
-  template void dg::cpu::ge<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::ge<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::ge<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::ge<bool>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
+#define DG_INSTANTIATE_KERNEL_cpu_ge_tensor \
+  template void dg::cpu::ge_tensor<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::ge_tensor<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::ge_tensor<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::ge_tensor<bool>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
 
 // ge.Tensor
 namespace dg::cuda {
 template <typename T>
-void ge(const TensorBase& out, const TensorBase& self, const TensorBase& other);
+void ge_tensor(const TensorBase& out, const TensorBase& self, const TensorBase& other);
 }  // namespace dg::cuda
-#define DG_INSTANTIATE_KERNEL_cuda_ge \
-  template void dg::cuda::ge<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::ge<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::ge<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::ge<bool>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::ge<dg::Half>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::ge<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
+#define DG_INSTANTIATE_KERNEL_cuda_ge_tensor \
+  template void dg::cuda::ge_tensor<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::ge_tensor<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::ge_tensor<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::ge_tensor<bool>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::ge_tensor<dg::Half>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::ge_tensor<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
 
 // ge.Scalar
 namespace dg::cpu {
@@ -1930,6 +1706,584 @@ void where(const TensorBase& out, const TensorBase& condition, const TensorBase&
   template void dg::cuda::where<dg::Half>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::where<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
 
+// sum
+namespace dg::cpu {
+template <typename T>
+void sum(const TensorBase& out, const TensorBase& self);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_sum \
+  template void dg::cpu::sum<float>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::sum<double>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::sum<int64_t>(const dg::TensorBase&, const dg::TensorBase&);
+
+// sum
+namespace dg::cuda {
+template <typename T>
+void sum(const TensorBase& out, const TensorBase& self);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_sum \
+  template void dg::cuda::sum<float>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::sum<double>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::sum<int64_t>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::sum<dg::Half>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::sum<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&);
+
+// sum.dim_IntList
+namespace dg::cpu {
+template <typename T>
+void sum_dim(const TensorBase& out, const TensorBase& self, IntArrayRef dim, bool keepdim);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_sum_dim \
+  template void dg::cpu::sum_dim<float>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, bool); \
+  template void dg::cpu::sum_dim<double>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, bool); \
+  template void dg::cpu::sum_dim<int64_t>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, bool);
+
+// sum.dim_IntList
+namespace dg::cuda {
+template <typename T>
+void sum_dim(const TensorBase& out, const TensorBase& self, IntArrayRef dim, bool keepdim);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_sum_dim \
+  template void dg::cuda::sum_dim<float>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, bool); \
+  template void dg::cuda::sum_dim<double>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, bool); \
+  template void dg::cuda::sum_dim<int64_t>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, bool); \
+  template void dg::cuda::sum_dim<dg::Half>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, bool); \
+  template void dg::cuda::sum_dim<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, bool);
+
+// prod
+namespace dg::cpu {
+template <typename T>
+void prod(const TensorBase& out, const TensorBase& self);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_prod \
+  template void dg::cpu::prod<float>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::prod<double>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::prod<int64_t>(const dg::TensorBase&, const dg::TensorBase&);
+
+// prod
+namespace dg::cuda {
+template <typename T>
+void prod(const TensorBase& out, const TensorBase& self);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_prod \
+  template void dg::cuda::prod<float>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::prod<double>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::prod<int64_t>(const dg::TensorBase&, const dg::TensorBase&);
+
+// prod.dim_int
+namespace dg::cpu {
+template <typename T>
+void prod_dim(const TensorBase& out, const TensorBase& self, int64_t dim, bool keepdim);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_prod_dim \
+  template void dg::cpu::prod_dim<float>(const dg::TensorBase&, const dg::TensorBase&, int64_t, bool); \
+  template void dg::cpu::prod_dim<double>(const dg::TensorBase&, const dg::TensorBase&, int64_t, bool); \
+  template void dg::cpu::prod_dim<int64_t>(const dg::TensorBase&, const dg::TensorBase&, int64_t, bool);
+
+// prod.dim_int
+namespace dg::cuda {
+template <typename T>
+void prod_dim(const TensorBase& out, const TensorBase& self, int64_t dim, bool keepdim);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_prod_dim \
+  template void dg::cuda::prod_dim<float>(const dg::TensorBase&, const dg::TensorBase&, int64_t, bool); \
+  template void dg::cuda::prod_dim<double>(const dg::TensorBase&, const dg::TensorBase&, int64_t, bool); \
+  template void dg::cuda::prod_dim<int64_t>(const dg::TensorBase&, const dg::TensorBase&, int64_t, bool);
+
+// amax
+namespace dg::cpu {
+template <typename T>
+void amax(const TensorBase& out, const TensorBase& self, IntArrayRef dim, bool keepdim);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_amax \
+  template void dg::cpu::amax<float>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, bool); \
+  template void dg::cpu::amax<double>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, bool); \
+  template void dg::cpu::amax<int64_t>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, bool);
+
+// amax
+namespace dg::cuda {
+template <typename T>
+void amax(const TensorBase& out, const TensorBase& self, IntArrayRef dim, bool keepdim);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_amax \
+  template void dg::cuda::amax<float>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, bool); \
+  template void dg::cuda::amax<double>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, bool); \
+  template void dg::cuda::amax<int64_t>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, bool);
+
+// amin
+namespace dg::cpu {
+template <typename T>
+void amin(const TensorBase& out, const TensorBase& self, IntArrayRef dim, bool keepdim);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_amin \
+  template void dg::cpu::amin<float>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, bool); \
+  template void dg::cpu::amin<double>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, bool); \
+  template void dg::cpu::amin<int64_t>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, bool);
+
+// amin
+namespace dg::cuda {
+template <typename T>
+void amin(const TensorBase& out, const TensorBase& self, IntArrayRef dim, bool keepdim);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_amin \
+  template void dg::cuda::amin<float>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, bool); \
+  template void dg::cuda::amin<double>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, bool); \
+  template void dg::cuda::amin<int64_t>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, bool);
+
+// argmax
+namespace dg::cpu {
+template <typename T>
+void argmax(const TensorBase& out, const TensorBase& self, std::optional<int64_t> dim, bool keepdim);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_argmax \
+  template void dg::cpu::argmax<float>(const dg::TensorBase&, const dg::TensorBase&, std::optional<int64_t>, bool); \
+  template void dg::cpu::argmax<double>(const dg::TensorBase&, const dg::TensorBase&, std::optional<int64_t>, bool); \
+  template void dg::cpu::argmax<int64_t>(const dg::TensorBase&, const dg::TensorBase&, std::optional<int64_t>, bool);
+
+// argmax
+namespace dg::cuda {
+template <typename T>
+void argmax(const TensorBase& out, const TensorBase& self, std::optional<int64_t> dim, bool keepdim);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_argmax \
+  template void dg::cuda::argmax<float>(const dg::TensorBase&, const dg::TensorBase&, std::optional<int64_t>, bool); \
+  template void dg::cuda::argmax<double>(const dg::TensorBase&, const dg::TensorBase&, std::optional<int64_t>, bool); \
+  template void dg::cuda::argmax<int64_t>(const dg::TensorBase&, const dg::TensorBase&, std::optional<int64_t>, bool);
+
+// argmin
+namespace dg::cpu {
+template <typename T>
+void argmin(const TensorBase& out, const TensorBase& self, std::optional<int64_t> dim, bool keepdim);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_argmin \
+  template void dg::cpu::argmin<float>(const dg::TensorBase&, const dg::TensorBase&, std::optional<int64_t>, bool); \
+  template void dg::cpu::argmin<double>(const dg::TensorBase&, const dg::TensorBase&, std::optional<int64_t>, bool); \
+  template void dg::cpu::argmin<int64_t>(const dg::TensorBase&, const dg::TensorBase&, std::optional<int64_t>, bool);
+
+// argmin
+namespace dg::cuda {
+template <typename T>
+void argmin(const TensorBase& out, const TensorBase& self, std::optional<int64_t> dim, bool keepdim);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_argmin \
+  template void dg::cuda::argmin<float>(const dg::TensorBase&, const dg::TensorBase&, std::optional<int64_t>, bool); \
+  template void dg::cuda::argmin<double>(const dg::TensorBase&, const dg::TensorBase&, std::optional<int64_t>, bool); \
+  template void dg::cuda::argmin<int64_t>(const dg::TensorBase&, const dg::TensorBase&, std::optional<int64_t>, bool);
+
+// cumsum
+namespace dg::cpu {
+template <typename T>
+void cumsum(const TensorBase& out, const TensorBase& self, int64_t dim);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_cumsum \
+  template void dg::cpu::cumsum<float>(const dg::TensorBase&, const dg::TensorBase&, int64_t); \
+  template void dg::cpu::cumsum<double>(const dg::TensorBase&, const dg::TensorBase&, int64_t); \
+  template void dg::cpu::cumsum<int64_t>(const dg::TensorBase&, const dg::TensorBase&, int64_t);
+
+// cumsum
+namespace dg::cuda {
+template <typename T>
+void cumsum(const TensorBase& out, const TensorBase& self, int64_t dim);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_cumsum \
+  template void dg::cuda::cumsum<float>(const dg::TensorBase&, const dg::TensorBase&, int64_t); \
+  template void dg::cuda::cumsum<double>(const dg::TensorBase&, const dg::TensorBase&, int64_t); \
+  template void dg::cuda::cumsum<int64_t>(const dg::TensorBase&, const dg::TensorBase&, int64_t);
+
+// mm
+namespace dg::cpu {
+template <typename T>
+void mm(const TensorBase& out, const TensorBase& self, const TensorBase& mat2);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_mm \
+  template void dg::cpu::mm<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::mm<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
+
+// mm
+namespace dg::cuda {
+template <typename T>
+void mm(const TensorBase& out, const TensorBase& self, const TensorBase& mat2);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_mm \
+  template void dg::cuda::mm<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::mm<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::mm<dg::Half>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::mm<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
+
+// bmm
+namespace dg::cpu {
+template <typename T>
+void bmm(const TensorBase& out, const TensorBase& self, const TensorBase& mat2);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_bmm \
+  template void dg::cpu::bmm<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::bmm<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
+
+// bmm
+namespace dg::cuda {
+template <typename T>
+void bmm(const TensorBase& out, const TensorBase& self, const TensorBase& mat2);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_bmm \
+  template void dg::cuda::bmm<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::bmm<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::bmm<dg::Half>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::bmm<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
+
+// select_backward
+namespace dg::cpu {
+template <typename T>
+void select_backward(const TensorBase& out, const TensorBase& grad_output, IntArrayRef input_sizes, int64_t dim, int64_t index);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_select_backward \
+  template void dg::cpu::select_backward<float>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, int64_t, int64_t); \
+  template void dg::cpu::select_backward<double>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, int64_t, int64_t); \
+  template void dg::cpu::select_backward<int64_t>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, int64_t, int64_t);
+
+// select_backward
+namespace dg::cuda {
+template <typename T>
+void select_backward(const TensorBase& out, const TensorBase& grad_output, IntArrayRef input_sizes, int64_t dim, int64_t index);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_select_backward \
+  template void dg::cuda::select_backward<float>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, int64_t, int64_t); \
+  template void dg::cuda::select_backward<double>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, int64_t, int64_t); \
+  template void dg::cuda::select_backward<int64_t>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, int64_t, int64_t);
+
+// as_strided_backward
+namespace dg::cpu {
+template <typename T>
+void as_strided_backward(const TensorBase& out, const TensorBase& grad, IntArrayRef input_sizes, IntArrayRef input_strides, int64_t input_storage_offset, IntArrayRef size, IntArrayRef stride, int64_t storage_offset);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_as_strided_backward \
+  template void dg::cpu::as_strided_backward<float>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, int64_t, dg::IntArrayRef, dg::IntArrayRef, int64_t); \
+  template void dg::cpu::as_strided_backward<double>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, int64_t, dg::IntArrayRef, dg::IntArrayRef, int64_t);
+
+// as_strided_backward
+namespace dg::cuda {
+template <typename T>
+void as_strided_backward(const TensorBase& out, const TensorBase& grad, IntArrayRef input_sizes, IntArrayRef input_strides, int64_t input_storage_offset, IntArrayRef size, IntArrayRef stride, int64_t storage_offset);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_as_strided_backward \
+  template void dg::cuda::as_strided_backward<float>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, int64_t, dg::IntArrayRef, dg::IntArrayRef, int64_t); \
+  template void dg::cuda::as_strided_backward<double>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, int64_t, dg::IntArrayRef, dg::IntArrayRef, int64_t);
+
+// as_strided_backward_adjoint
+namespace dg::cpu {
+template <typename T>
+void as_strided_backward_adjoint(const TensorBase& out, const TensorBase& grad, IntArrayRef input_sizes, IntArrayRef input_strides, int64_t input_storage_offset, IntArrayRef size, IntArrayRef stride, int64_t storage_offset);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_as_strided_backward_adjoint \
+  template void dg::cpu::as_strided_backward_adjoint<float>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, int64_t, dg::IntArrayRef, dg::IntArrayRef, int64_t); \
+  template void dg::cpu::as_strided_backward_adjoint<double>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, int64_t, dg::IntArrayRef, dg::IntArrayRef, int64_t);
+
+// as_strided_backward_adjoint
+namespace dg::cuda {
+template <typename T>
+void as_strided_backward_adjoint(const TensorBase& out, const TensorBase& grad, IntArrayRef input_sizes, IntArrayRef input_strides, int64_t input_storage_offset, IntArrayRef size, IntArrayRef stride, int64_t storage_offset);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_as_strided_backward_adjoint \
+  template void dg::cuda::as_strided_backward_adjoint<float>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, int64_t, dg::IntArrayRef, dg::IntArrayRef, int64_t); \
+  template void dg::cuda::as_strided_backward_adjoint<double>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, int64_t, dg::IntArrayRef, dg::IntArrayRef, int64_t);
+
+// index_select
+namespace dg::cpu {
+template <typename T>
+void index_select(const TensorBase& out, const TensorBase& self, int64_t dim, const TensorBase& index);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_index_select \
+  template void dg::cpu::index_select<float>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&); \
+  template void dg::cpu::index_select<double>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&); \
+  template void dg::cpu::index_select<int64_t>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&); \
+  template void dg::cpu::index_select<bool>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&);
+
+// index_select
+namespace dg::cuda {
+template <typename T>
+void index_select(const TensorBase& out, const TensorBase& self, int64_t dim, const TensorBase& index);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_index_select \
+  template void dg::cuda::index_select<float>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&); \
+  template void dg::cuda::index_select<double>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&); \
+  template void dg::cuda::index_select<int64_t>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&); \
+  template void dg::cuda::index_select<bool>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&);
+
+// gather
+namespace dg::cpu {
+template <typename T>
+void gather(const TensorBase& out, const TensorBase& self, int64_t dim, const TensorBase& index, bool sparse_grad);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_gather \
+  template void dg::cpu::gather<float>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&, bool); \
+  template void dg::cpu::gather<double>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&, bool); \
+  template void dg::cpu::gather<int64_t>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&, bool); \
+  template void dg::cpu::gather<bool>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&, bool);
+
+// gather
+namespace dg::cuda {
+template <typename T>
+void gather(const TensorBase& out, const TensorBase& self, int64_t dim, const TensorBase& index, bool sparse_grad);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_gather \
+  template void dg::cuda::gather<float>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&, bool); \
+  template void dg::cuda::gather<double>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&, bool); \
+  template void dg::cuda::gather<int64_t>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&, bool); \
+  template void dg::cuda::gather<bool>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&, bool);
+
+// scatter_add
+namespace dg::cpu {
+template <typename T>
+void scatter_add(const TensorBase& out, const TensorBase& self, int64_t dim, const TensorBase& index, const TensorBase& src);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_scatter_add \
+  template void dg::cpu::scatter_add<float>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::scatter_add<double>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::scatter_add<int64_t>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&, const dg::TensorBase&);
+
+// scatter_add
+namespace dg::cuda {
+template <typename T>
+void scatter_add(const TensorBase& out, const TensorBase& self, int64_t dim, const TensorBase& index, const TensorBase& src);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_scatter_add \
+  template void dg::cuda::scatter_add<float>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::scatter_add<double>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::scatter_add<int64_t>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&, const dg::TensorBase&);
+
+// index_add
+namespace dg::cpu {
+template <typename T>
+void index_add(const TensorBase& out, const TensorBase& self, int64_t dim, const TensorBase& index, const TensorBase& source, const Scalar& alpha);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_index_add \
+  template void dg::cpu::index_add<float>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
+  template void dg::cpu::index_add<double>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
+  template void dg::cpu::index_add<int64_t>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&);
+
+// index_add
+namespace dg::cuda {
+template <typename T>
+void index_add(const TensorBase& out, const TensorBase& self, int64_t dim, const TensorBase& index, const TensorBase& source, const Scalar& alpha);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_index_add \
+  template void dg::cuda::index_add<float>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
+  template void dg::cuda::index_add<double>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
+  template void dg::cuda::index_add<int64_t>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&);
+
+// masked_fill.Scalar
+namespace dg::cpu {
+template <typename T>
+void masked_fill(const TensorBase& out, const TensorBase& self, const TensorBase& mask, const Scalar& value);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_masked_fill \
+  template void dg::cpu::masked_fill<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
+  template void dg::cpu::masked_fill<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
+  template void dg::cpu::masked_fill<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
+  template void dg::cpu::masked_fill<bool>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&);
+
+// masked_fill.Scalar
+namespace dg::cuda {
+template <typename T>
+void masked_fill(const TensorBase& out, const TensorBase& self, const TensorBase& mask, const Scalar& value);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_masked_fill \
+  template void dg::cuda::masked_fill<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
+  template void dg::cuda::masked_fill<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
+  template void dg::cuda::masked_fill<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
+  template void dg::cuda::masked_fill<bool>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&);
+
+// masked_fill.Tensor
+namespace dg::cpu {
+template <typename T>
+void masked_fill_tensor(const TensorBase& out, const TensorBase& self, const TensorBase& mask, const TensorBase& value);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_masked_fill_tensor \
+  template void dg::cpu::masked_fill_tensor<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::masked_fill_tensor<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::masked_fill_tensor<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::masked_fill_tensor<bool>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
+
+// masked_fill.Tensor
+namespace dg::cuda {
+template <typename T>
+void masked_fill_tensor(const TensorBase& out, const TensorBase& self, const TensorBase& mask, const TensorBase& value);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_masked_fill_tensor \
+  template void dg::cuda::masked_fill_tensor<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::masked_fill_tensor<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::masked_fill_tensor<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::masked_fill_tensor<bool>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
+
+// flip
+namespace dg::cpu {
+template <typename T>
+void flip(const TensorBase& out, const TensorBase& self, IntArrayRef dims);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_flip \
+  template void dg::cpu::flip<float>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef); \
+  template void dg::cpu::flip<double>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef); \
+  template void dg::cpu::flip<int64_t>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef); \
+  template void dg::cpu::flip<bool>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef);
+
+// flip
+namespace dg::cuda {
+template <typename T>
+void flip(const TensorBase& out, const TensorBase& self, IntArrayRef dims);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_flip \
+  template void dg::cuda::flip<float>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef); \
+  template void dg::cuda::flip<double>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef); \
+  template void dg::cuda::flip<int64_t>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef); \
+  template void dg::cuda::flip<bool>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef);
+
+// tril
+namespace dg::cpu {
+template <typename T>
+void tril(const TensorBase& out, const TensorBase& self, int64_t diagonal);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_tril \
+  template void dg::cpu::tril<float>(const dg::TensorBase&, const dg::TensorBase&, int64_t); \
+  template void dg::cpu::tril<double>(const dg::TensorBase&, const dg::TensorBase&, int64_t); \
+  template void dg::cpu::tril<int64_t>(const dg::TensorBase&, const dg::TensorBase&, int64_t); \
+  template void dg::cpu::tril<bool>(const dg::TensorBase&, const dg::TensorBase&, int64_t);
+
+// tril
+namespace dg::cuda {
+template <typename T>
+void tril(const TensorBase& out, const TensorBase& self, int64_t diagonal);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_tril \
+  template void dg::cuda::tril<float>(const dg::TensorBase&, const dg::TensorBase&, int64_t); \
+  template void dg::cuda::tril<double>(const dg::TensorBase&, const dg::TensorBase&, int64_t); \
+  template void dg::cuda::tril<int64_t>(const dg::TensorBase&, const dg::TensorBase&, int64_t); \
+  template void dg::cuda::tril<bool>(const dg::TensorBase&, const dg::TensorBase&, int64_t);
+
+// triu
+namespace dg::cpu {
+template <typename T>
+void triu(const TensorBase& out, const TensorBase& self, int64_t diagonal);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_triu \
+  template void dg::cpu::triu<float>(const dg::TensorBase&, const dg::TensorBase&, int64_t); \
+  template void dg::cpu::triu<double>(const dg::TensorBase&, const dg::TensorBase&, int64_t); \
+  template void dg::cpu::triu<int64_t>(const dg::TensorBase&, const dg::TensorBase&, int64_t); \
+  template void dg::cpu::triu<bool>(const dg::TensorBase&, const dg::TensorBase&, int64_t);
+
+// triu
+namespace dg::cuda {
+template <typename T>
+void triu(const TensorBase& out, const TensorBase& self, int64_t diagonal);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_triu \
+  template void dg::cuda::triu<float>(const dg::TensorBase&, const dg::TensorBase&, int64_t); \
+  template void dg::cuda::triu<double>(const dg::TensorBase&, const dg::TensorBase&, int64_t); \
+  template void dg::cuda::triu<int64_t>(const dg::TensorBase&, const dg::TensorBase&, int64_t); \
+  template void dg::cuda::triu<bool>(const dg::TensorBase&, const dg::TensorBase&, int64_t);
+
+// clone
+namespace dg::cpu {
+template <typename T>
+void clone(const TensorBase& out, const TensorBase& self);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_clone \
+  template void dg::cpu::clone<float>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::clone<double>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::clone<int64_t>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::clone<bool>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::clone<dg::Half>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::clone<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&);
+
+// clone
+namespace dg::cuda {
+template <typename T>
+void clone(const TensorBase& out, const TensorBase& self);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_clone \
+  template void dg::cuda::clone<float>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::clone<double>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::clone<int64_t>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::clone<bool>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::clone<dg::Half>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::clone<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&);
+
+// zero_
+namespace dg::cpu {
+template <typename T>
+void zero_(const TensorBase& self);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_zero_ \
+  template void dg::cpu::zero_<float>(const dg::TensorBase&); \
+  template void dg::cpu::zero_<double>(const dg::TensorBase&); \
+  template void dg::cpu::zero_<int64_t>(const dg::TensorBase&); \
+  template void dg::cpu::zero_<bool>(const dg::TensorBase&); \
+  template void dg::cpu::zero_<dg::Half>(const dg::TensorBase&); \
+  template void dg::cpu::zero_<dg::BFloat16>(const dg::TensorBase&);
+
+// zero_
+namespace dg::cuda {
+template <typename T>
+void zero_(const TensorBase& self);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_zero_ \
+  template void dg::cuda::zero_<float>(const dg::TensorBase&); \
+  template void dg::cuda::zero_<double>(const dg::TensorBase&); \
+  template void dg::cuda::zero_<int64_t>(const dg::TensorBase&); \
+  template void dg::cuda::zero_<bool>(const dg::TensorBase&); \
+  template void dg::cuda::zero_<dg::Half>(const dg::TensorBase&); \
+  template void dg::cuda::zero_<dg::BFloat16>(const dg::TensorBase&);
+
+// fill_.Scalar
+namespace dg::cpu {
+template <typename T>
+void fill_(const TensorBase& self, const Scalar& value);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_fill_ \
+  template void dg::cpu::fill_<float>(const dg::TensorBase&, const dg::Scalar&); \
+  template void dg::cpu::fill_<double>(const dg::TensorBase&, const dg::Scalar&); \
+  template void dg::cpu::fill_<int64_t>(const dg::TensorBase&, const dg::Scalar&); \
+  template void dg::cpu::fill_<bool>(const dg::TensorBase&, const dg::Scalar&); \
+  template void dg::cpu::fill_<dg::Half>(const dg::TensorBase&, const dg::Scalar&); \
+  template void dg::cpu::fill_<dg::BFloat16>(const dg::TensorBase&, const dg::Scalar&);
+
+// fill_.Scalar
+namespace dg::cuda {
+template <typename T>
+void fill_(const TensorBase& self, const Scalar& value);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_fill_ \
+  template void dg::cuda::fill_<float>(const dg::TensorBase&, const dg::Scalar&); \
+  template void dg::cuda::fill_<double>(const dg::TensorBase&, const dg::Scalar&); \
+  template void dg::cuda::fill_<int64_t>(const dg::TensorBase&, const dg::Scalar&); \
+  template void dg::cuda::fill_<bool>(const dg::TensorBase&, const dg::Scalar&); \
+  template void dg::cuda::fill_<dg::Half>(const dg::TensorBase&, const dg::Scalar&); \
+  template void dg::cuda::fill_<dg::BFloat16>(const dg::TensorBase&, const dg::Scalar&);
+
+// copy_
+namespace dg::cpu {
+template <typename T>
+void copy_(const TensorBase& self, const TensorBase& src);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_copy_ \
+  template void dg::cpu::copy_<float>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::copy_<double>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::copy_<int64_t>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::copy_<bool>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::copy_<dg::Half>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::copy_<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&);
+
+// copy_
+namespace dg::cuda {
+template <typename T>
+void copy_(const TensorBase& self, const TensorBase& src);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_copy_ \
+  template void dg::cuda::copy_<float>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::copy_<double>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::copy_<int64_t>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::copy_<bool>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::copy_<dg::Half>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::copy_<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&);
+
 // softmax.int
 namespace dg::cpu {
 template <typename T>
@@ -2001,26 +2355,6 @@ void log_softmax_backward_data(const TensorBase& out, const TensorBase& grad_out
 #define DG_INSTANTIATE_KERNEL_cuda_log_softmax_backward_data \
   template void dg::cuda::log_softmax_backward_data<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, int64_t); \
   template void dg::cuda::log_softmax_backward_data<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, int64_t);
-
-// log_sigmoid
-namespace dg::cpu {
-template <typename T>
-void log_sigmoid(const TensorBase& out, const TensorBase& self);
-}  // namespace dg::cpu
-#define DG_INSTANTIATE_KERNEL_cpu_log_sigmoid \
-  template void dg::cpu::log_sigmoid<float>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::log_sigmoid<double>(const dg::TensorBase&, const dg::TensorBase&);
-
-// log_sigmoid
-namespace dg::cuda {
-template <typename T>
-void log_sigmoid(const TensorBase& out, const TensorBase& self);
-}  // namespace dg::cuda
-#define DG_INSTANTIATE_KERNEL_cuda_log_sigmoid \
-  template void dg::cuda::log_sigmoid<float>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::log_sigmoid<double>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::log_sigmoid<dg::Half>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::log_sigmoid<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&);
 
 // _nll_pick
 namespace dg::cpu {
@@ -2309,338 +2643,4 @@ void adaptive_avg_pool2d_backward(const TensorBase& out, const TensorBase& grad_
 #define DG_INSTANTIATE_KERNEL_cuda_adaptive_avg_pool2d_backward \
   template void dg::cuda::adaptive_avg_pool2d_backward<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::adaptive_avg_pool2d_backward<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
-
-// prod
-namespace dg::cpu {
-template <typename T>
-void prod(const TensorBase& out, const TensorBase& self);
-}  // namespace dg::cpu
-#define DG_INSTANTIATE_KERNEL_cpu_prod \
-  template void dg::cpu::prod<float>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::prod<double>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::prod<int64_t>(const dg::TensorBase&, const dg::TensorBase&);
-
-// prod
-namespace dg::cuda {
-template <typename T>
-void prod(const TensorBase& out, const TensorBase& self);
-}  // namespace dg::cuda
-#define DG_INSTANTIATE_KERNEL_cuda_prod \
-  template void dg::cuda::prod<float>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::prod<double>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::prod<int64_t>(const dg::TensorBase&, const dg::TensorBase&);
-
-// prod.dim_int
-namespace dg::cpu {
-template <typename T>
-void prod_dim(const TensorBase& out, const TensorBase& self, int64_t dim, bool keepdim);
-}  // namespace dg::cpu
-#define DG_INSTANTIATE_KERNEL_cpu_prod_dim \
-  template void dg::cpu::prod_dim<float>(const dg::TensorBase&, const dg::TensorBase&, int64_t, bool); \
-  template void dg::cpu::prod_dim<double>(const dg::TensorBase&, const dg::TensorBase&, int64_t, bool); \
-  template void dg::cpu::prod_dim<int64_t>(const dg::TensorBase&, const dg::TensorBase&, int64_t, bool);
-
-// prod.dim_int
-namespace dg::cuda {
-template <typename T>
-void prod_dim(const TensorBase& out, const TensorBase& self, int64_t dim, bool keepdim);
-}  // namespace dg::cuda
-#define DG_INSTANTIATE_KERNEL_cuda_prod_dim \
-  template void dg::cuda::prod_dim<float>(const dg::TensorBase&, const dg::TensorBase&, int64_t, bool); \
-  template void dg::cuda::prod_dim<double>(const dg::TensorBase&, const dg::TensorBase&, int64_t, bool); \
-  template void dg::cuda::prod_dim<int64_t>(const dg::TensorBase&, const dg::TensorBase&, int64_t, bool);
-
-// amax
-namespace dg::cpu {
-template <typename T>
-void amax(const TensorBase& out, const TensorBase& self, IntArrayRef dim, bool keepdim);
-}  // namespace dg::cpu
-#define DG_INSTANTIATE_KERNEL_cpu_amax \
-  template void dg::cpu::amax<float>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, bool); \
-  template void dg::cpu::amax<double>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, bool); \
-  template void dg::cpu::amax<int64_t>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, bool);
-
-// amax
-namespace dg::cuda {
-template <typename T>
-void amax(const TensorBase& out, const TensorBase& self, IntArrayRef dim, bool keepdim);
-}  // namespace dg::cuda
-#define DG_INSTANTIATE_KERNEL_cuda_amax \
-  template void dg::cuda::amax<float>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, bool); \
-  template void dg::cuda::amax<double>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, bool); \
-  template void dg::cuda::amax<int64_t>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, bool);
-
-// amin
-namespace dg::cpu {
-template <typename T>
-void amin(const TensorBase& out, const TensorBase& self, IntArrayRef dim, bool keepdim);
-}  // namespace dg::cpu
-#define DG_INSTANTIATE_KERNEL_cpu_amin \
-  template void dg::cpu::amin<float>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, bool); \
-  template void dg::cpu::amin<double>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, bool); \
-  template void dg::cpu::amin<int64_t>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, bool);
-
-// amin
-namespace dg::cuda {
-template <typename T>
-void amin(const TensorBase& out, const TensorBase& self, IntArrayRef dim, bool keepdim);
-}  // namespace dg::cuda
-#define DG_INSTANTIATE_KERNEL_cuda_amin \
-  template void dg::cuda::amin<float>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, bool); \
-  template void dg::cuda::amin<double>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, bool); \
-  template void dg::cuda::amin<int64_t>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, bool);
-
-// argmax
-namespace dg::cpu {
-template <typename T>
-void argmax(const TensorBase& out, const TensorBase& self, std::optional<int64_t> dim, bool keepdim);
-}  // namespace dg::cpu
-#define DG_INSTANTIATE_KERNEL_cpu_argmax \
-  template void dg::cpu::argmax<float>(const dg::TensorBase&, const dg::TensorBase&, std::optional<int64_t>, bool); \
-  template void dg::cpu::argmax<double>(const dg::TensorBase&, const dg::TensorBase&, std::optional<int64_t>, bool); \
-  template void dg::cpu::argmax<int64_t>(const dg::TensorBase&, const dg::TensorBase&, std::optional<int64_t>, bool);
-
-// argmax
-namespace dg::cuda {
-template <typename T>
-void argmax(const TensorBase& out, const TensorBase& self, std::optional<int64_t> dim, bool keepdim);
-}  // namespace dg::cuda
-#define DG_INSTANTIATE_KERNEL_cuda_argmax \
-  template void dg::cuda::argmax<float>(const dg::TensorBase&, const dg::TensorBase&, std::optional<int64_t>, bool); \
-  template void dg::cuda::argmax<double>(const dg::TensorBase&, const dg::TensorBase&, std::optional<int64_t>, bool); \
-  template void dg::cuda::argmax<int64_t>(const dg::TensorBase&, const dg::TensorBase&, std::optional<int64_t>, bool);
-
-// argmin
-namespace dg::cpu {
-template <typename T>
-void argmin(const TensorBase& out, const TensorBase& self, std::optional<int64_t> dim, bool keepdim);
-}  // namespace dg::cpu
-#define DG_INSTANTIATE_KERNEL_cpu_argmin \
-  template void dg::cpu::argmin<float>(const dg::TensorBase&, const dg::TensorBase&, std::optional<int64_t>, bool); \
-  template void dg::cpu::argmin<double>(const dg::TensorBase&, const dg::TensorBase&, std::optional<int64_t>, bool); \
-  template void dg::cpu::argmin<int64_t>(const dg::TensorBase&, const dg::TensorBase&, std::optional<int64_t>, bool);
-
-// argmin
-namespace dg::cuda {
-template <typename T>
-void argmin(const TensorBase& out, const TensorBase& self, std::optional<int64_t> dim, bool keepdim);
-}  // namespace dg::cuda
-#define DG_INSTANTIATE_KERNEL_cuda_argmin \
-  template void dg::cuda::argmin<float>(const dg::TensorBase&, const dg::TensorBase&, std::optional<int64_t>, bool); \
-  template void dg::cuda::argmin<double>(const dg::TensorBase&, const dg::TensorBase&, std::optional<int64_t>, bool); \
-  template void dg::cuda::argmin<int64_t>(const dg::TensorBase&, const dg::TensorBase&, std::optional<int64_t>, bool);
-
-// cumsum
-namespace dg::cpu {
-template <typename T>
-void cumsum(const TensorBase& out, const TensorBase& self, int64_t dim);
-}  // namespace dg::cpu
-#define DG_INSTANTIATE_KERNEL_cpu_cumsum \
-  template void dg::cpu::cumsum<float>(const dg::TensorBase&, const dg::TensorBase&, int64_t); \
-  template void dg::cpu::cumsum<double>(const dg::TensorBase&, const dg::TensorBase&, int64_t); \
-  template void dg::cpu::cumsum<int64_t>(const dg::TensorBase&, const dg::TensorBase&, int64_t);
-
-// cumsum
-namespace dg::cuda {
-template <typename T>
-void cumsum(const TensorBase& out, const TensorBase& self, int64_t dim);
-}  // namespace dg::cuda
-#define DG_INSTANTIATE_KERNEL_cuda_cumsum \
-  template void dg::cuda::cumsum<float>(const dg::TensorBase&, const dg::TensorBase&, int64_t); \
-  template void dg::cuda::cumsum<double>(const dg::TensorBase&, const dg::TensorBase&, int64_t); \
-  template void dg::cuda::cumsum<int64_t>(const dg::TensorBase&, const dg::TensorBase&, int64_t);
-
-// index_select
-namespace dg::cpu {
-template <typename T>
-void index_select(const TensorBase& out, const TensorBase& self, int64_t dim, const TensorBase& index);
-}  // namespace dg::cpu
-#define DG_INSTANTIATE_KERNEL_cpu_index_select \
-  template void dg::cpu::index_select<float>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&); \
-  template void dg::cpu::index_select<double>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&); \
-  template void dg::cpu::index_select<int64_t>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&); \
-  template void dg::cpu::index_select<bool>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&);
-
-// index_select
-namespace dg::cuda {
-template <typename T>
-void index_select(const TensorBase& out, const TensorBase& self, int64_t dim, const TensorBase& index);
-}  // namespace dg::cuda
-#define DG_INSTANTIATE_KERNEL_cuda_index_select \
-  template void dg::cuda::index_select<float>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&); \
-  template void dg::cuda::index_select<double>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&); \
-  template void dg::cuda::index_select<int64_t>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&); \
-  template void dg::cuda::index_select<bool>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&);
-
-// gather
-namespace dg::cpu {
-template <typename T>
-void gather(const TensorBase& out, const TensorBase& self, int64_t dim, const TensorBase& index, bool sparse_grad);
-}  // namespace dg::cpu
-#define DG_INSTANTIATE_KERNEL_cpu_gather \
-  template void dg::cpu::gather<float>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&, bool); \
-  template void dg::cpu::gather<double>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&, bool); \
-  template void dg::cpu::gather<int64_t>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&, bool); \
-  template void dg::cpu::gather<bool>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&, bool);
-
-// gather
-namespace dg::cuda {
-template <typename T>
-void gather(const TensorBase& out, const TensorBase& self, int64_t dim, const TensorBase& index, bool sparse_grad);
-}  // namespace dg::cuda
-#define DG_INSTANTIATE_KERNEL_cuda_gather \
-  template void dg::cuda::gather<float>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&, bool); \
-  template void dg::cuda::gather<double>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&, bool); \
-  template void dg::cuda::gather<int64_t>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&, bool); \
-  template void dg::cuda::gather<bool>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&, bool);
-
-// scatter_add
-namespace dg::cpu {
-template <typename T>
-void scatter_add(const TensorBase& out, const TensorBase& self, int64_t dim, const TensorBase& index, const TensorBase& src);
-}  // namespace dg::cpu
-#define DG_INSTANTIATE_KERNEL_cpu_scatter_add \
-  template void dg::cpu::scatter_add<float>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::scatter_add<double>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::scatter_add<int64_t>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&, const dg::TensorBase&);
-
-// scatter_add
-namespace dg::cuda {
-template <typename T>
-void scatter_add(const TensorBase& out, const TensorBase& self, int64_t dim, const TensorBase& index, const TensorBase& src);
-}  // namespace dg::cuda
-#define DG_INSTANTIATE_KERNEL_cuda_scatter_add \
-  template void dg::cuda::scatter_add<float>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::scatter_add<double>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::scatter_add<int64_t>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&, const dg::TensorBase&);
-
-// index_add
-namespace dg::cpu {
-template <typename T>
-void index_add(const TensorBase& out, const TensorBase& self, int64_t dim, const TensorBase& index, const TensorBase& source, const Scalar& alpha);
-}  // namespace dg::cpu
-#define DG_INSTANTIATE_KERNEL_cpu_index_add \
-  template void dg::cpu::index_add<float>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
-  template void dg::cpu::index_add<double>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
-  template void dg::cpu::index_add<int64_t>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&);
-
-// index_add
-namespace dg::cuda {
-template <typename T>
-void index_add(const TensorBase& out, const TensorBase& self, int64_t dim, const TensorBase& index, const TensorBase& source, const Scalar& alpha);
-}  // namespace dg::cuda
-#define DG_INSTANTIATE_KERNEL_cuda_index_add \
-  template void dg::cuda::index_add<float>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
-  template void dg::cuda::index_add<double>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
-  template void dg::cuda::index_add<int64_t>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&);
-
-// masked_fill.Scalar
-namespace dg::cpu {
-template <typename T>
-void masked_fill(const TensorBase& out, const TensorBase& self, const TensorBase& mask, const Scalar& value);
-}  // namespace dg::cpu
-#define DG_INSTANTIATE_KERNEL_cpu_masked_fill \
-  template void dg::cpu::masked_fill<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
-  template void dg::cpu::masked_fill<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
-  template void dg::cpu::masked_fill<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
-  template void dg::cpu::masked_fill<bool>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&);
-
-// masked_fill.Scalar
-namespace dg::cuda {
-template <typename T>
-void masked_fill(const TensorBase& out, const TensorBase& self, const TensorBase& mask, const Scalar& value);
-}  // namespace dg::cuda
-#define DG_INSTANTIATE_KERNEL_cuda_masked_fill \
-  template void dg::cuda::masked_fill<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
-  template void dg::cuda::masked_fill<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
-  template void dg::cuda::masked_fill<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
-  template void dg::cuda::masked_fill<bool>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&);
-
-// masked_fill.Tensor
-namespace dg::cpu {
-template <typename T>
-void masked_fill_tensor(const TensorBase& out, const TensorBase& self, const TensorBase& mask, const TensorBase& value);
-}  // namespace dg::cpu
-#define DG_INSTANTIATE_KERNEL_cpu_masked_fill_tensor \
-  template void dg::cpu::masked_fill_tensor<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::masked_fill_tensor<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::masked_fill_tensor<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::masked_fill_tensor<bool>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
-
-// masked_fill.Tensor
-namespace dg::cuda {
-template <typename T>
-void masked_fill_tensor(const TensorBase& out, const TensorBase& self, const TensorBase& mask, const TensorBase& value);
-}  // namespace dg::cuda
-#define DG_INSTANTIATE_KERNEL_cuda_masked_fill_tensor \
-  template void dg::cuda::masked_fill_tensor<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::masked_fill_tensor<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::masked_fill_tensor<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::masked_fill_tensor<bool>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
-
-// flip
-namespace dg::cpu {
-template <typename T>
-void flip(const TensorBase& out, const TensorBase& self, IntArrayRef dims);
-}  // namespace dg::cpu
-#define DG_INSTANTIATE_KERNEL_cpu_flip \
-  template void dg::cpu::flip<float>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef); \
-  template void dg::cpu::flip<double>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef); \
-  template void dg::cpu::flip<int64_t>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef); \
-  template void dg::cpu::flip<bool>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef);
-
-// flip
-namespace dg::cuda {
-template <typename T>
-void flip(const TensorBase& out, const TensorBase& self, IntArrayRef dims);
-}  // namespace dg::cuda
-#define DG_INSTANTIATE_KERNEL_cuda_flip \
-  template void dg::cuda::flip<float>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef); \
-  template void dg::cuda::flip<double>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef); \
-  template void dg::cuda::flip<int64_t>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef); \
-  template void dg::cuda::flip<bool>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef);
-
-// tril
-namespace dg::cpu {
-template <typename T>
-void tril(const TensorBase& out, const TensorBase& self, int64_t diagonal);
-}  // namespace dg::cpu
-#define DG_INSTANTIATE_KERNEL_cpu_tril \
-  template void dg::cpu::tril<float>(const dg::TensorBase&, const dg::TensorBase&, int64_t); \
-  template void dg::cpu::tril<double>(const dg::TensorBase&, const dg::TensorBase&, int64_t); \
-  template void dg::cpu::tril<int64_t>(const dg::TensorBase&, const dg::TensorBase&, int64_t); \
-  template void dg::cpu::tril<bool>(const dg::TensorBase&, const dg::TensorBase&, int64_t);
-
-// tril
-namespace dg::cuda {
-template <typename T>
-void tril(const TensorBase& out, const TensorBase& self, int64_t diagonal);
-}  // namespace dg::cuda
-#define DG_INSTANTIATE_KERNEL_cuda_tril \
-  template void dg::cuda::tril<float>(const dg::TensorBase&, const dg::TensorBase&, int64_t); \
-  template void dg::cuda::tril<double>(const dg::TensorBase&, const dg::TensorBase&, int64_t); \
-  template void dg::cuda::tril<int64_t>(const dg::TensorBase&, const dg::TensorBase&, int64_t); \
-  template void dg::cuda::tril<bool>(const dg::TensorBase&, const dg::TensorBase&, int64_t);
-
-// triu
-namespace dg::cpu {
-template <typename T>
-void triu(const TensorBase& out, const TensorBase& self, int64_t diagonal);
-}  // namespace dg::cpu
-#define DG_INSTANTIATE_KERNEL_cpu_triu \
-  template void dg::cpu::triu<float>(const dg::TensorBase&, const dg::TensorBase&, int64_t); \
-  template void dg::cpu::triu<double>(const dg::TensorBase&, const dg::TensorBase&, int64_t); \
-  template void dg::cpu::triu<int64_t>(const dg::TensorBase&, const dg::TensorBase&, int64_t); \
-  template void dg::cpu::triu<bool>(const dg::TensorBase&, const dg::TensorBase&, int64_t);
-
-// triu
-namespace dg::cuda {
-template <typename T>
-void triu(const TensorBase& out, const TensorBase& self, int64_t diagonal);
-}  // namespace dg::cuda
-#define DG_INSTANTIATE_KERNEL_cuda_triu \
-  template void dg::cuda::triu<float>(const dg::TensorBase&, const dg::TensorBase&, int64_t); \
-  template void dg::cuda::triu<double>(const dg::TensorBase&, const dg::TensorBase&, int64_t); \
-  template void dg::cuda::triu<int64_t>(const dg::TensorBase&, const dg::TensorBase&, int64_t); \
-  template void dg::cuda::triu<bool>(const dg::TensorBase&, const dg::TensorBase&, int64_t);
 

@@ -11,5 +11,194 @@
 
 namespace dg::cpu {
 
+// ops.yaml: mul.Scalar — pwmath::MulScalar
+template <typename T>
+void mul_scalar(const TensorBase& out, const TensorBase& self, const Scalar& other) {
+  pointwise<T>(out, pwmath::MulScalar<T, VecMath>(other), self);
+}
+
+// ops.yaml: pow.Tensor_Tensor — std::pow(self, exponent)
+template <typename T>
+void pow_tensor_tensor(const TensorBase& out, const TensorBase& self, const TensorBase& exponent) {
+  pointwise<T>(out, pw::PowTensorTensor<T, VecMath>(), self, exponent);
+}
+
+// ops.yaml: log — Math::log(self)
+template <typename T>
+void log(const TensorBase& out, const TensorBase& self) {
+  pointwise<T>(out, pw::Log<T, VecMath>(), self);
+}
+
+// ops.yaml: rsqrt — C(1) / std::sqrt(self)
+template <typename T>
+void rsqrt(const TensorBase& out, const TensorBase& self) {
+  pointwise<T>(out, pw::Rsqrt<T, VecMath>(), self);
+}
+
+// ops.yaml: sign — static_cast<C>((C(0) < self) - (self < C(0)))
+template <typename T>
+void sign(const TensorBase& out, const TensorBase& self) {
+  pointwise<T>(out, pw::Sign<T, VecMath>(), self);
+}
+
+// ops.yaml: square — pwmath::Square
+template <typename T>
+void square(const TensorBase& out, const TensorBase& self) {
+  pointwise<T>(out, pwmath::Square<T, VecMath>(), self);
+}
+
+// ops.yaml: tan — std::tan(self)
+template <typename T>
+void tan(const TensorBase& out, const TensorBase& self) {
+  pointwise<T>(out, pw::Tan<T, VecMath>(), self);
+}
+
+// ops.yaml: asin — std::asin(self)
+template <typename T>
+void asin(const TensorBase& out, const TensorBase& self) {
+  pointwise<T>(out, pw::Asin<T, VecMath>(), self);
+}
+
+// ops.yaml: acos — std::acos(self)
+template <typename T>
+void acos(const TensorBase& out, const TensorBase& self) {
+  pointwise<T>(out, pw::Acos<T, VecMath>(), self);
+}
+
+// ops.yaml: sinh — std::sinh(self)
+template <typename T>
+void sinh(const TensorBase& out, const TensorBase& self) {
+  pointwise<T>(out, pw::Sinh<T, VecMath>(), self);
+}
+
+// ops.yaml: tanh_backward — grad_output * (C(1) - output * output)
+template <typename T>
+void tanh_backward(const TensorBase& out, const TensorBase& grad_output, const TensorBase& output) {
+  pointwise<T>(out, pw::TanhBackward<T, VecMath>(), grad_output, output);
+}
+
+// ops.yaml: erf — std::erf(self)
+template <typename T>
+void erf(const TensorBase& out, const TensorBase& self) {
+  pointwise<T>(out, pw::Erf<T, VecMath>(), self);
+}
+
+// ops.yaml: floor — pwmath::Floor
+template <typename T>
+void floor(const TensorBase& out, const TensorBase& self) {
+  pointwise<T>(out, pwmath::Floor<T, VecMath>(), self);
+}
+
+// ops.yaml: sigmoid — Math::sigmoid(self)
+template <typename T>
+void sigmoid(const TensorBase& out, const TensorBase& self) {
+  pointwise<T>(out, pw::Sigmoid<T, VecMath>(), self);
+}
+
+// ops.yaml: log_sigmoid — pwmath::log_sigmoid(self)
+template <typename T>
+void log_sigmoid(const TensorBase& out, const TensorBase& self) {
+  pointwise<T>(out, pw::LogSigmoid<T, VecMath>(), self);
+}
+
+// ops.yaml: leaky_relu — self > C(0) ? self : self * negative_slope
+template <typename T>
+void leaky_relu(const TensorBase& out, const TensorBase& self, const Scalar& negative_slope) {
+  pointwise<T>(out, pw::LeakyRelu<T, VecMath>(negative_slope), self);
+}
+
+// ops.yaml: elu — pwmath::Elu
+template <typename T>
+void elu(const TensorBase& out, const TensorBase& self, const Scalar& alpha, const Scalar& scale, const Scalar& input_scale) {
+  pointwise<T>(out, pwmath::Elu<T, VecMath>(alpha, scale, input_scale), self);
+}
+
+// ops.yaml: elu_backward — pwmath::EluBackward
+template <typename T>
+void elu_backward(const TensorBase& out, const TensorBase& grad_output, const Scalar& alpha, const Scalar& scale, const Scalar& input_scale, bool is_result, const TensorBase& self_or_result) {
+  pointwise<T>(out, pwmath::EluBackward<T, VecMath>(alpha, scale, input_scale, is_result), grad_output, self_or_result);
+}
+
+// ops.yaml: silu — self / (C(1) + Math::exp(-self))
+template <typename T>
+void silu(const TensorBase& out, const TensorBase& self) {
+  pointwise<T>(out, pw::Silu<T, VecMath>(), self);
+}
+
+// ops.yaml: softplus_backward — pwmath::SoftplusBackward
+template <typename T>
+void softplus_backward(const TensorBase& out, const TensorBase& grad_output, const TensorBase& self, const Scalar& beta, const Scalar& threshold) {
+  pointwise<T>(out, pwmath::SoftplusBackward<T, VecMath>(beta, threshold), grad_output, self);
+}
+
+// ops.yaml: eq.Tensor — self == other
+template <typename T>
+void eq_tensor(const TensorBase& out, const TensorBase& self, const TensorBase& other) {
+  pointwise<T, bool>(out, pw::EqTensor<T, VecMath>(), self, other);
+}
+
+// ops.yaml: lt.Scalar — cmp::LtScalar
+template <typename T>
+void lt_scalar(const TensorBase& out, const TensorBase& self, const Scalar& other) {
+  pointwise<T, bool>(out, cmp::LtScalar<T, VecMath>(other), self);
+}
+
+// ops.yaml: le.Tensor — self <= other
+template <typename T>
+void le_tensor(const TensorBase& out, const TensorBase& self, const TensorBase& other) {
+  pointwise<T, bool>(out, pw::LeTensor<T, VecMath>(), self, other);
+}
+
+// ops.yaml: gt.Tensor — self > other
+template <typename T>
+void gt_tensor(const TensorBase& out, const TensorBase& self, const TensorBase& other) {
+  pointwise<T, bool>(out, pw::GtTensor<T, VecMath>(), self, other);
+}
+
+// ops.yaml: gt.Scalar — cmp::GtScalar
+template <typename T>
+void gt_scalar(const TensorBase& out, const TensorBase& self, const Scalar& other) {
+  pointwise<T, bool>(out, cmp::GtScalar<T, VecMath>(other), self);
+}
+
+// ops.yaml: logical_or — (self != C(0)) | (other != C(0))
+template <typename T>
+void logical_or(const TensorBase& out, const TensorBase& self, const TensorBase& other) {
+  pointwise<T, bool>(out, pw::LogicalOr<T, VecMath>(), self, other);
+}
+
+// ops.yaml: logical_xor — (self != C(0)) != (other != C(0))
+template <typename T>
+void logical_xor(const TensorBase& out, const TensorBase& self, const TensorBase& other) {
+  pointwise<T, bool>(out, pw::LogicalXor<T, VecMath>(), self, other);
+}
+
 }  // namespace dg::cpu
 
+DG_INSTANTIATE_KERNEL_cpu_mul_scalar
+DG_INSTANTIATE_KERNEL_cpu_pow_tensor_tensor
+DG_INSTANTIATE_KERNEL_cpu_log
+DG_INSTANTIATE_KERNEL_cpu_rsqrt
+DG_INSTANTIATE_KERNEL_cpu_sign
+DG_INSTANTIATE_KERNEL_cpu_square
+DG_INSTANTIATE_KERNEL_cpu_tan
+DG_INSTANTIATE_KERNEL_cpu_asin
+DG_INSTANTIATE_KERNEL_cpu_acos
+DG_INSTANTIATE_KERNEL_cpu_sinh
+DG_INSTANTIATE_KERNEL_cpu_tanh_backward
+DG_INSTANTIATE_KERNEL_cpu_erf
+DG_INSTANTIATE_KERNEL_cpu_floor
+DG_INSTANTIATE_KERNEL_cpu_sigmoid
+DG_INSTANTIATE_KERNEL_cpu_log_sigmoid
+DG_INSTANTIATE_KERNEL_cpu_leaky_relu
+DG_INSTANTIATE_KERNEL_cpu_elu
+DG_INSTANTIATE_KERNEL_cpu_elu_backward
+DG_INSTANTIATE_KERNEL_cpu_silu
+DG_INSTANTIATE_KERNEL_cpu_softplus_backward
+DG_INSTANTIATE_KERNEL_cpu_eq_tensor
+DG_INSTANTIATE_KERNEL_cpu_lt_scalar
+DG_INSTANTIATE_KERNEL_cpu_le_tensor
+DG_INSTANTIATE_KERNEL_cpu_gt_tensor
+DG_INSTANTIATE_KERNEL_cpu_gt_scalar
+DG_INSTANTIATE_KERNEL_cpu_logical_or
+DG_INSTANTIATE_KERNEL_cpu_logical_xor

@@ -11,5 +11,131 @@
 
 namespace dg::cpu {
 
+// ops.yaml: add.Scalar — pwmath::AddScalar
+template <typename T>
+void add_scalar(const TensorBase& out, const TensorBase& self, const Scalar& other, const Scalar& alpha) {
+  pointwise<T>(out, pwmath::AddScalar<T, VecMath>(other, alpha), self);
+}
+
+// ops.yaml: sub.Tensor — self - alpha * other
+template <typename T>
+void sub_tensor(const TensorBase& out, const TensorBase& self, const TensorBase& other, const Scalar& alpha) {
+  pointwise<T>(out, pw::SubTensor<T, VecMath>(alpha), self, other);
+}
+
+// ops.yaml: neg — -self
+template <typename T>
+void neg(const TensorBase& out, const TensorBase& self) {
+  pointwise<T>(out, pw::Neg<T, VecMath>(), self);
+}
+
+// ops.yaml: log2 — std::log2(self)
+template <typename T>
+void log2(const TensorBase& out, const TensorBase& self) {
+  pointwise<T>(out, pw::Log2<T, VecMath>(), self);
+}
+
+// ops.yaml: sqrt — std::sqrt(self)
+template <typename T>
+void sqrt(const TensorBase& out, const TensorBase& self) {
+  pointwise<T>(out, pw::Sqrt<T, VecMath>(), self);
+}
+
+// ops.yaml: reciprocal — C(1) / self
+template <typename T>
+void reciprocal(const TensorBase& out, const TensorBase& self) {
+  pointwise<T>(out, pw::Reciprocal<T, VecMath>(), self);
+}
+
+// ops.yaml: cosh — std::cosh(self)
+template <typename T>
+void cosh(const TensorBase& out, const TensorBase& self) {
+  pointwise<T>(out, pw::Cosh<T, VecMath>(), self);
+}
+
+// ops.yaml: round — pwmath::RoundHalfEven
+template <typename T>
+void round(const TensorBase& out, const TensorBase& self) {
+  pointwise<T>(out, pwmath::RoundHalfEven<T, VecMath>(), self);
+}
+
+// ops.yaml: relu — self < C(0) ? C(0) : self
+template <typename T>
+void relu(const TensorBase& out, const TensorBase& self) {
+  pointwise<T>(out, pw::Relu<T, VecMath>(), self);
+}
+
+// ops.yaml: sigmoid_backward — grad_output * output * (C(1) - output)
+template <typename T>
+void sigmoid_backward(const TensorBase& out, const TensorBase& grad_output, const TensorBase& output) {
+  pointwise<T>(out, pw::SigmoidBackward<T, VecMath>(), grad_output, output);
+}
+
+// ops.yaml: silu_backward — pwmath::SiluBackward
+template <typename T>
+void silu_backward(const TensorBase& out, const TensorBase& grad_output, const TensorBase& self) {
+  pointwise<T>(out, pwmath::SiluBackward<T, VecMath>(), grad_output, self);
+}
+
+// ops.yaml: clamp — pwmath::Clamp
+template <typename T>
+void clamp(const TensorBase& out, const TensorBase& self, const std::optional<Scalar>& min, const std::optional<Scalar>& max) {
+  pointwise<T>(out, pwmath::Clamp<T, VecMath>(min, max), self);
+}
+
+// ops.yaml: atan2 — std::atan2(self, other)
+template <typename T>
+void atan2(const TensorBase& out, const TensorBase& self, const TensorBase& other) {
+  pointwise<T>(out, pw::Atan2<T, VecMath>(), self, other);
+}
+
+// ops.yaml: minimum — (self < other || self != self) ? self : other
+template <typename T>
+void minimum(const TensorBase& out, const TensorBase& self, const TensorBase& other) {
+  pointwise<T>(out, pw::Minimum<T, VecMath>(), self, other);
+}
+
+// ops.yaml: lt.Tensor — self < other
+template <typename T>
+void lt_tensor(const TensorBase& out, const TensorBase& self, const TensorBase& other) {
+  pointwise<T, bool>(out, pw::LtTensor<T, VecMath>(), self, other);
+}
+
+// ops.yaml: ge.Tensor — self >= other
+template <typename T>
+void ge_tensor(const TensorBase& out, const TensorBase& self, const TensorBase& other) {
+  pointwise<T, bool>(out, pw::GeTensor<T, VecMath>(), self, other);
+}
+
+// ops.yaml: ge.Scalar — cmp::GeScalar
+template <typename T>
+void ge_scalar(const TensorBase& out, const TensorBase& self, const Scalar& other) {
+  pointwise<T, bool>(out, cmp::GeScalar<T, VecMath>(other), self);
+}
+
+// ops.yaml: logical_not — self == C(0)
+template <typename T>
+void logical_not(const TensorBase& out, const TensorBase& self) {
+  pointwise<T, bool>(out, pw::LogicalNot<T, VecMath>(), self);
+}
+
 }  // namespace dg::cpu
 
+DG_INSTANTIATE_KERNEL_cpu_add_scalar
+DG_INSTANTIATE_KERNEL_cpu_sub_tensor
+DG_INSTANTIATE_KERNEL_cpu_neg
+DG_INSTANTIATE_KERNEL_cpu_log2
+DG_INSTANTIATE_KERNEL_cpu_sqrt
+DG_INSTANTIATE_KERNEL_cpu_reciprocal
+DG_INSTANTIATE_KERNEL_cpu_cosh
+DG_INSTANTIATE_KERNEL_cpu_round
+DG_INSTANTIATE_KERNEL_cpu_relu
+DG_INSTANTIATE_KERNEL_cpu_sigmoid_backward
+DG_INSTANTIATE_KERNEL_cpu_silu_backward
+DG_INSTANTIATE_KERNEL_cpu_clamp
+DG_INSTANTIATE_KERNEL_cpu_atan2
+DG_INSTANTIATE_KERNEL_cpu_minimum
+DG_INSTANTIATE_KERNEL_cpu_lt_tensor
+DG_INSTANTIATE_KERNEL_cpu_ge_tensor
+DG_INSTANTIATE_KERNEL_cpu_ge_scalar
+DG_INSTANTIATE_KERNEL_cpu_logical_not

@@ -11,5 +11,173 @@
 
 namespace dg::cpu {
 
+// ops.yaml: add.Tensor — self + alpha * other
+template <typename T>
+void add_tensor(const TensorBase& out, const TensorBase& self, const TensorBase& other, const Scalar& alpha) {
+  pointwise<T>(out, pw::AddTensor<T, VecMath>(alpha), self, other);
+}
+
+// ops.yaml: sub.Scalar — pwmath::SubScalar
+template <typename T>
+void sub_scalar(const TensorBase& out, const TensorBase& self, const Scalar& other, const Scalar& alpha) {
+  pointwise<T>(out, pwmath::SubScalar<T, VecMath>(other, alpha), self);
+}
+
+// ops.yaml: mul.Tensor — self * other
+template <typename T>
+void mul_tensor(const TensorBase& out, const TensorBase& self, const TensorBase& other) {
+  pointwise<T>(out, pw::MulTensor<T, VecMath>(), self, other);
+}
+
+// ops.yaml: div.Tensor — self / other
+template <typename T>
+void div_tensor(const TensorBase& out, const TensorBase& self, const TensorBase& other) {
+  pointwise<T>(out, pw::DivTensor<T, VecMath>(), self, other);
+}
+
+// ops.yaml: div.Scalar — pwmath::DivScalar
+template <typename T>
+void div_scalar(const TensorBase& out, const TensorBase& self, const Scalar& other) {
+  pointwise<T>(out, pwmath::DivScalar<T, VecMath>(other), self);
+}
+
+// ops.yaml: exp — Math::exp(self)
+template <typename T>
+void exp(const TensorBase& out, const TensorBase& self) {
+  pointwise<T>(out, pw::Exp<T, VecMath>(), self);
+}
+
+// ops.yaml: expm1 — Math::expm1(self)
+template <typename T>
+void expm1(const TensorBase& out, const TensorBase& self) {
+  pointwise<T>(out, pw::Expm1<T, VecMath>(), self);
+}
+
+// ops.yaml: log1p — Math::log1p(self)
+template <typename T>
+void log1p(const TensorBase& out, const TensorBase& self) {
+  pointwise<T>(out, pw::Log1p<T, VecMath>(), self);
+}
+
+// ops.yaml: abs — pwmath::Abs
+template <typename T>
+void abs(const TensorBase& out, const TensorBase& self) {
+  pointwise<T>(out, pwmath::Abs<T, VecMath>(), self);
+}
+
+// ops.yaml: atan — std::atan(self)
+template <typename T>
+void atan(const TensorBase& out, const TensorBase& self) {
+  pointwise<T>(out, pw::Atan<T, VecMath>(), self);
+}
+
+// ops.yaml: tanh — Math::tanh(self)
+template <typename T>
+void tanh(const TensorBase& out, const TensorBase& self) {
+  pointwise<T>(out, pw::Tanh<T, VecMath>(), self);
+}
+
+// ops.yaml: ceil — pwmath::Ceil
+template <typename T>
+void ceil(const TensorBase& out, const TensorBase& self) {
+  pointwise<T>(out, pwmath::Ceil<T, VecMath>(), self);
+}
+
+// ops.yaml: trunc — pwmath::Trunc
+template <typename T>
+void trunc(const TensorBase& out, const TensorBase& self) {
+  pointwise<T>(out, pwmath::Trunc<T, VecMath>(), self);
+}
+
+// ops.yaml: threshold_backward — pwmath::ThresholdBackward
+template <typename T>
+void threshold_backward(const TensorBase& out, const TensorBase& grad_output, const TensorBase& self, const Scalar& threshold) {
+  pointwise<T>(out, pwmath::ThresholdBackward<T, VecMath>(threshold), grad_output, self);
+}
+
+// ops.yaml: leaky_relu_backward — pwmath::LeakyReluBackward
+template <typename T>
+void leaky_relu_backward(const TensorBase& out, const TensorBase& grad_output, const TensorBase& self, const Scalar& negative_slope, bool self_is_result) {
+  pointwise<T>(out, pwmath::LeakyReluBackward<T, VecMath>(negative_slope, self_is_result), grad_output, self);
+}
+
+// ops.yaml: clamp_min — self < min ? min : self
+template <typename T>
+void clamp_min(const TensorBase& out, const TensorBase& self, const Scalar& min) {
+  pointwise<T>(out, pw::ClampMin<T, VecMath>(min), self);
+}
+
+// ops.yaml: clamp_max — self > max ? max : self
+template <typename T>
+void clamp_max(const TensorBase& out, const TensorBase& self, const Scalar& max) {
+  pointwise<T>(out, pw::ClampMax<T, VecMath>(max), self);
+}
+
+// ops.yaml: maximum — (self > other || self != self) ? self : other
+template <typename T>
+void maximum(const TensorBase& out, const TensorBase& self, const TensorBase& other) {
+  pointwise<T>(out, pw::Maximum<T, VecMath>(), self, other);
+}
+
+// ops.yaml: fmod.Scalar — pwmath::FmodScalar
+template <typename T>
+void fmod_scalar(const TensorBase& out, const TensorBase& self, const Scalar& other) {
+  pointwise<T>(out, pwmath::FmodScalar<T, VecMath>(other), self);
+}
+
+// ops.yaml: eq.Scalar — cmp::EqScalar
+template <typename T>
+void eq_scalar(const TensorBase& out, const TensorBase& self, const Scalar& other) {
+  pointwise<T, bool>(out, cmp::EqScalar<T, VecMath>(other), self);
+}
+
+// ops.yaml: ne.Tensor — self != other
+template <typename T>
+void ne_tensor(const TensorBase& out, const TensorBase& self, const TensorBase& other) {
+  pointwise<T, bool>(out, pw::NeTensor<T, VecMath>(), self, other);
+}
+
+// ops.yaml: ne.Scalar — cmp::NeScalar
+template <typename T>
+void ne_scalar(const TensorBase& out, const TensorBase& self, const Scalar& other) {
+  pointwise<T, bool>(out, cmp::NeScalar<T, VecMath>(other), self);
+}
+
+// ops.yaml: le.Scalar — cmp::LeScalar
+template <typename T>
+void le_scalar(const TensorBase& out, const TensorBase& self, const Scalar& other) {
+  pointwise<T, bool>(out, cmp::LeScalar<T, VecMath>(other), self);
+}
+
+// ops.yaml: logical_and — (self != C(0)) & (other != C(0))
+template <typename T>
+void logical_and(const TensorBase& out, const TensorBase& self, const TensorBase& other) {
+  pointwise<T, bool>(out, pw::LogicalAnd<T, VecMath>(), self, other);
+}
+
 }  // namespace dg::cpu
 
+DG_INSTANTIATE_KERNEL_cpu_add_tensor
+DG_INSTANTIATE_KERNEL_cpu_sub_scalar
+DG_INSTANTIATE_KERNEL_cpu_mul_tensor
+DG_INSTANTIATE_KERNEL_cpu_div_tensor
+DG_INSTANTIATE_KERNEL_cpu_div_scalar
+DG_INSTANTIATE_KERNEL_cpu_exp
+DG_INSTANTIATE_KERNEL_cpu_expm1
+DG_INSTANTIATE_KERNEL_cpu_log1p
+DG_INSTANTIATE_KERNEL_cpu_abs
+DG_INSTANTIATE_KERNEL_cpu_atan
+DG_INSTANTIATE_KERNEL_cpu_tanh
+DG_INSTANTIATE_KERNEL_cpu_ceil
+DG_INSTANTIATE_KERNEL_cpu_trunc
+DG_INSTANTIATE_KERNEL_cpu_threshold_backward
+DG_INSTANTIATE_KERNEL_cpu_leaky_relu_backward
+DG_INSTANTIATE_KERNEL_cpu_clamp_min
+DG_INSTANTIATE_KERNEL_cpu_clamp_max
+DG_INSTANTIATE_KERNEL_cpu_maximum
+DG_INSTANTIATE_KERNEL_cpu_fmod_scalar
+DG_INSTANTIATE_KERNEL_cpu_eq_scalar
+DG_INSTANTIATE_KERNEL_cpu_ne_tensor
+DG_INSTANTIATE_KERNEL_cpu_ne_scalar
+DG_INSTANTIATE_KERNEL_cpu_le_scalar
+DG_INSTANTIATE_KERNEL_cpu_logical_and

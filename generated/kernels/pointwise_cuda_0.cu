@@ -10,5 +10,194 @@
 
 namespace dg::cuda {
 
+// ops.yaml: mul.Scalar — pwmath::MulScalar
+template <typename T>
+void mul_scalar(const TensorBase& out, const TensorBase& self, const Scalar& other) {
+  pointwise<T>("mul", out, pwmath::MulScalar<T, pwmath::StdMath>(other), self);
+}
+
+// ops.yaml: pow.Tensor_Tensor — std::pow(self, exponent)
+template <typename T>
+void pow_tensor_tensor(const TensorBase& out, const TensorBase& self, const TensorBase& exponent) {
+  pointwise<T>("pow", out, pw::PowTensorTensor<T, pwmath::StdMath>(), self, exponent);
+}
+
+// ops.yaml: log — Math::log(self)
+template <typename T>
+void log(const TensorBase& out, const TensorBase& self) {
+  pointwise<T>("log", out, pw::Log<T, pwmath::StdMath>(), self);
+}
+
+// ops.yaml: rsqrt — C(1) / std::sqrt(self)
+template <typename T>
+void rsqrt(const TensorBase& out, const TensorBase& self) {
+  pointwise<T>("rsqrt", out, pw::Rsqrt<T, pwmath::StdMath>(), self);
+}
+
+// ops.yaml: sign — static_cast<C>((C(0) < self) - (self < C(0)))
+template <typename T>
+void sign(const TensorBase& out, const TensorBase& self) {
+  pointwise<T>("sign", out, pw::Sign<T, pwmath::StdMath>(), self);
+}
+
+// ops.yaml: square — pwmath::Square
+template <typename T>
+void square(const TensorBase& out, const TensorBase& self) {
+  pointwise<T>("square", out, pwmath::Square<T, pwmath::StdMath>(), self);
+}
+
+// ops.yaml: tan — std::tan(self)
+template <typename T>
+void tan(const TensorBase& out, const TensorBase& self) {
+  pointwise<T>("tan", out, pw::Tan<T, pwmath::StdMath>(), self);
+}
+
+// ops.yaml: asin — std::asin(self)
+template <typename T>
+void asin(const TensorBase& out, const TensorBase& self) {
+  pointwise<T>("asin", out, pw::Asin<T, pwmath::StdMath>(), self);
+}
+
+// ops.yaml: acos — std::acos(self)
+template <typename T>
+void acos(const TensorBase& out, const TensorBase& self) {
+  pointwise<T>("acos", out, pw::Acos<T, pwmath::StdMath>(), self);
+}
+
+// ops.yaml: sinh — std::sinh(self)
+template <typename T>
+void sinh(const TensorBase& out, const TensorBase& self) {
+  pointwise<T>("sinh", out, pw::Sinh<T, pwmath::StdMath>(), self);
+}
+
+// ops.yaml: tanh_backward — grad_output * (C(1) - output * output)
+template <typename T>
+void tanh_backward(const TensorBase& out, const TensorBase& grad_output, const TensorBase& output) {
+  pointwise<T>("tanh_backward", out, pw::TanhBackward<T, pwmath::StdMath>(), grad_output, output);
+}
+
+// ops.yaml: erf — std::erf(self)
+template <typename T>
+void erf(const TensorBase& out, const TensorBase& self) {
+  pointwise<T>("erf", out, pw::Erf<T, pwmath::StdMath>(), self);
+}
+
+// ops.yaml: floor — pwmath::Floor
+template <typename T>
+void floor(const TensorBase& out, const TensorBase& self) {
+  pointwise<T>("floor", out, pwmath::Floor<T, pwmath::StdMath>(), self);
+}
+
+// ops.yaml: sigmoid — Math::sigmoid(self)
+template <typename T>
+void sigmoid(const TensorBase& out, const TensorBase& self) {
+  pointwise<T>("sigmoid", out, pw::Sigmoid<T, pwmath::StdMath>(), self);
+}
+
+// ops.yaml: log_sigmoid — pwmath::log_sigmoid(self)
+template <typename T>
+void log_sigmoid(const TensorBase& out, const TensorBase& self) {
+  pointwise<T>("log_sigmoid", out, pw::LogSigmoid<T, pwmath::StdMath>(), self);
+}
+
+// ops.yaml: leaky_relu — self > C(0) ? self : self * negative_slope
+template <typename T>
+void leaky_relu(const TensorBase& out, const TensorBase& self, const Scalar& negative_slope) {
+  pointwise<T>("leaky_relu", out, pw::LeakyRelu<T, pwmath::StdMath>(negative_slope), self);
+}
+
+// ops.yaml: elu — pwmath::Elu
+template <typename T>
+void elu(const TensorBase& out, const TensorBase& self, const Scalar& alpha, const Scalar& scale, const Scalar& input_scale) {
+  pointwise<T>("elu", out, pwmath::Elu<T, pwmath::StdMath>(alpha, scale, input_scale), self);
+}
+
+// ops.yaml: elu_backward — pwmath::EluBackward
+template <typename T>
+void elu_backward(const TensorBase& out, const TensorBase& grad_output, const Scalar& alpha, const Scalar& scale, const Scalar& input_scale, bool is_result, const TensorBase& self_or_result) {
+  pointwise<T>("elu_backward", out, pwmath::EluBackward<T, pwmath::StdMath>(alpha, scale, input_scale, is_result), grad_output, self_or_result);
+}
+
+// ops.yaml: silu — self / (C(1) + Math::exp(-self))
+template <typename T>
+void silu(const TensorBase& out, const TensorBase& self) {
+  pointwise<T>("silu", out, pw::Silu<T, pwmath::StdMath>(), self);
+}
+
+// ops.yaml: softplus_backward — pwmath::SoftplusBackward
+template <typename T>
+void softplus_backward(const TensorBase& out, const TensorBase& grad_output, const TensorBase& self, const Scalar& beta, const Scalar& threshold) {
+  pointwise<T>("softplus_backward", out, pwmath::SoftplusBackward<T, pwmath::StdMath>(beta, threshold), grad_output, self);
+}
+
+// ops.yaml: eq.Tensor — self == other
+template <typename T>
+void eq_tensor(const TensorBase& out, const TensorBase& self, const TensorBase& other) {
+  pointwise<T, bool>("eq", out, pw::EqTensor<T, pwmath::StdMath>(), self, other);
+}
+
+// ops.yaml: lt.Scalar — cmp::LtScalar
+template <typename T>
+void lt_scalar(const TensorBase& out, const TensorBase& self, const Scalar& other) {
+  pointwise<T, bool>("lt", out, cmp::LtScalar<T, pwmath::StdMath>(other), self);
+}
+
+// ops.yaml: le.Tensor — self <= other
+template <typename T>
+void le_tensor(const TensorBase& out, const TensorBase& self, const TensorBase& other) {
+  pointwise<T, bool>("le", out, pw::LeTensor<T, pwmath::StdMath>(), self, other);
+}
+
+// ops.yaml: gt.Tensor — self > other
+template <typename T>
+void gt_tensor(const TensorBase& out, const TensorBase& self, const TensorBase& other) {
+  pointwise<T, bool>("gt", out, pw::GtTensor<T, pwmath::StdMath>(), self, other);
+}
+
+// ops.yaml: gt.Scalar — cmp::GtScalar
+template <typename T>
+void gt_scalar(const TensorBase& out, const TensorBase& self, const Scalar& other) {
+  pointwise<T, bool>("gt", out, cmp::GtScalar<T, pwmath::StdMath>(other), self);
+}
+
+// ops.yaml: logical_or — (self != C(0)) | (other != C(0))
+template <typename T>
+void logical_or(const TensorBase& out, const TensorBase& self, const TensorBase& other) {
+  pointwise<T, bool>("logical_or", out, pw::LogicalOr<T, pwmath::StdMath>(), self, other);
+}
+
+// ops.yaml: logical_xor — (self != C(0)) != (other != C(0))
+template <typename T>
+void logical_xor(const TensorBase& out, const TensorBase& self, const TensorBase& other) {
+  pointwise<T, bool>("logical_xor", out, pw::LogicalXor<T, pwmath::StdMath>(), self, other);
+}
+
 }  // namespace dg::cuda
 
+DG_INSTANTIATE_KERNEL_cuda_mul_scalar
+DG_INSTANTIATE_KERNEL_cuda_pow_tensor_tensor
+DG_INSTANTIATE_KERNEL_cuda_log
+DG_INSTANTIATE_KERNEL_cuda_rsqrt
+DG_INSTANTIATE_KERNEL_cuda_sign
+DG_INSTANTIATE_KERNEL_cuda_square
+DG_INSTANTIATE_KERNEL_cuda_tan
+DG_INSTANTIATE_KERNEL_cuda_asin
+DG_INSTANTIATE_KERNEL_cuda_acos
+DG_INSTANTIATE_KERNEL_cuda_sinh
+DG_INSTANTIATE_KERNEL_cuda_tanh_backward
+DG_INSTANTIATE_KERNEL_cuda_erf
+DG_INSTANTIATE_KERNEL_cuda_floor
+DG_INSTANTIATE_KERNEL_cuda_sigmoid
+DG_INSTANTIATE_KERNEL_cuda_log_sigmoid
+DG_INSTANTIATE_KERNEL_cuda_leaky_relu
+DG_INSTANTIATE_KERNEL_cuda_elu
+DG_INSTANTIATE_KERNEL_cuda_elu_backward
+DG_INSTANTIATE_KERNEL_cuda_silu
+DG_INSTANTIATE_KERNEL_cuda_softplus_backward
+DG_INSTANTIATE_KERNEL_cuda_eq_tensor
+DG_INSTANTIATE_KERNEL_cuda_lt_scalar
+DG_INSTANTIATE_KERNEL_cuda_le_tensor
+DG_INSTANTIATE_KERNEL_cuda_gt_tensor
+DG_INSTANTIATE_KERNEL_cuda_gt_scalar
+DG_INSTANTIATE_KERNEL_cuda_logical_or
+DG_INSTANTIATE_KERNEL_cuda_logical_xor

@@ -10,5 +10,152 @@
 
 namespace dg::cuda {
 
+// ops.yaml: add.Scalar — pwmath::AddScalar
+template <typename T>
+void add_scalar(const TensorBase& out, const TensorBase& self, const Scalar& other, const Scalar& alpha) {
+  pointwise<T>("add", out, pwmath::AddScalar<T, pwmath::StdMath>(other, alpha), self);
+}
+
+// ops.yaml: sub.Tensor — self - alpha * other
+template <typename T>
+void sub_tensor(const TensorBase& out, const TensorBase& self, const TensorBase& other, const Scalar& alpha) {
+  pointwise<T>("sub", out, pw::SubTensor<T, pwmath::StdMath>(alpha), self, other);
+}
+
+// ops.yaml: neg — -self
+template <typename T>
+void neg(const TensorBase& out, const TensorBase& self) {
+  pointwise<T>("neg", out, pw::Neg<T, pwmath::StdMath>(), self);
+}
+
+// ops.yaml: log2 — std::log2(self)
+template <typename T>
+void log2(const TensorBase& out, const TensorBase& self) {
+  pointwise<T>("log2", out, pw::Log2<T, pwmath::StdMath>(), self);
+}
+
+// ops.yaml: sqrt — std::sqrt(self)
+template <typename T>
+void sqrt(const TensorBase& out, const TensorBase& self) {
+  pointwise<T>("sqrt", out, pw::Sqrt<T, pwmath::StdMath>(), self);
+}
+
+// ops.yaml: reciprocal — C(1) / self
+template <typename T>
+void reciprocal(const TensorBase& out, const TensorBase& self) {
+  pointwise<T>("reciprocal", out, pw::Reciprocal<T, pwmath::StdMath>(), self);
+}
+
+// ops.yaml: sin_backward — grad_output * std::cos(self)
+template <typename T>
+void sin_backward(const TensorBase& out, const TensorBase& grad_output, const TensorBase& self) {
+  pointwise<T>("sin_backward", out, pw::SinBackward<T, pwmath::StdMath>(), grad_output, self);
+}
+
+// ops.yaml: cos — std::cos(self)
+template <typename T>
+void cos(const TensorBase& out, const TensorBase& self) {
+  pointwise<T>("cos", out, pw::Cos<T, pwmath::StdMath>(), self);
+}
+
+// ops.yaml: cos_backward — -grad_output * std::sin(self)
+template <typename T>
+void cos_backward(const TensorBase& out, const TensorBase& grad_output, const TensorBase& self) {
+  pointwise<T>("cos_backward", out, pw::CosBackward<T, pwmath::StdMath>(), grad_output, self);
+}
+
+// ops.yaml: cosh — std::cosh(self)
+template <typename T>
+void cosh(const TensorBase& out, const TensorBase& self) {
+  pointwise<T>("cosh", out, pw::Cosh<T, pwmath::StdMath>(), self);
+}
+
+// ops.yaml: round — pwmath::RoundHalfEven
+template <typename T>
+void round(const TensorBase& out, const TensorBase& self) {
+  pointwise<T>("round", out, pwmath::RoundHalfEven<T, pwmath::StdMath>(), self);
+}
+
+// ops.yaml: relu — self < C(0) ? C(0) : self
+template <typename T>
+void relu(const TensorBase& out, const TensorBase& self) {
+  pointwise<T>("relu", out, pw::Relu<T, pwmath::StdMath>(), self);
+}
+
+// ops.yaml: sigmoid_backward — grad_output * output * (C(1) - output)
+template <typename T>
+void sigmoid_backward(const TensorBase& out, const TensorBase& grad_output, const TensorBase& output) {
+  pointwise<T>("sigmoid_backward", out, pw::SigmoidBackward<T, pwmath::StdMath>(), grad_output, output);
+}
+
+// ops.yaml: silu_backward — pwmath::SiluBackward
+template <typename T>
+void silu_backward(const TensorBase& out, const TensorBase& grad_output, const TensorBase& self) {
+  pointwise<T>("silu_backward", out, pwmath::SiluBackward<T, pwmath::StdMath>(), grad_output, self);
+}
+
+// ops.yaml: clamp — pwmath::Clamp
+template <typename T>
+void clamp(const TensorBase& out, const TensorBase& self, const std::optional<Scalar>& min, const std::optional<Scalar>& max) {
+  pointwise<T>("clamp", out, pwmath::Clamp<T, pwmath::StdMath>(min, max), self);
+}
+
+// ops.yaml: atan2 — std::atan2(self, other)
+template <typename T>
+void atan2(const TensorBase& out, const TensorBase& self, const TensorBase& other) {
+  pointwise<T>("atan2", out, pw::Atan2<T, pwmath::StdMath>(), self, other);
+}
+
+// ops.yaml: minimum — (self < other || self != self) ? self : other
+template <typename T>
+void minimum(const TensorBase& out, const TensorBase& self, const TensorBase& other) {
+  pointwise<T>("minimum", out, pw::Minimum<T, pwmath::StdMath>(), self, other);
+}
+
+// ops.yaml: lt.Tensor — self < other
+template <typename T>
+void lt_tensor(const TensorBase& out, const TensorBase& self, const TensorBase& other) {
+  pointwise<T, bool>("lt", out, pw::LtTensor<T, pwmath::StdMath>(), self, other);
+}
+
+// ops.yaml: ge.Tensor — self >= other
+template <typename T>
+void ge_tensor(const TensorBase& out, const TensorBase& self, const TensorBase& other) {
+  pointwise<T, bool>("ge", out, pw::GeTensor<T, pwmath::StdMath>(), self, other);
+}
+
+// ops.yaml: ge.Scalar — cmp::GeScalar
+template <typename T>
+void ge_scalar(const TensorBase& out, const TensorBase& self, const Scalar& other) {
+  pointwise<T, bool>("ge", out, cmp::GeScalar<T, pwmath::StdMath>(other), self);
+}
+
+// ops.yaml: logical_not — self == C(0)
+template <typename T>
+void logical_not(const TensorBase& out, const TensorBase& self) {
+  pointwise<T, bool>("logical_not", out, pw::LogicalNot<T, pwmath::StdMath>(), self);
+}
+
 }  // namespace dg::cuda
 
+DG_INSTANTIATE_KERNEL_cuda_add_scalar
+DG_INSTANTIATE_KERNEL_cuda_sub_tensor
+DG_INSTANTIATE_KERNEL_cuda_neg
+DG_INSTANTIATE_KERNEL_cuda_log2
+DG_INSTANTIATE_KERNEL_cuda_sqrt
+DG_INSTANTIATE_KERNEL_cuda_reciprocal
+DG_INSTANTIATE_KERNEL_cuda_sin_backward
+DG_INSTANTIATE_KERNEL_cuda_cos
+DG_INSTANTIATE_KERNEL_cuda_cos_backward
+DG_INSTANTIATE_KERNEL_cuda_cosh
+DG_INSTANTIATE_KERNEL_cuda_round
+DG_INSTANTIATE_KERNEL_cuda_relu
+DG_INSTANTIATE_KERNEL_cuda_sigmoid_backward
+DG_INSTANTIATE_KERNEL_cuda_silu_backward
+DG_INSTANTIATE_KERNEL_cuda_clamp
+DG_INSTANTIATE_KERNEL_cuda_atan2
+DG_INSTANTIATE_KERNEL_cuda_minimum
+DG_INSTANTIATE_KERNEL_cuda_lt_tensor
+DG_INSTANTIATE_KERNEL_cuda_ge_tensor
+DG_INSTANTIATE_KERNEL_cuda_ge_scalar
+DG_INSTANTIATE_KERNEL_cuda_logical_not

@@ -10,5 +10,194 @@
 
 namespace dg::cuda {
 
+// ops.yaml: add.Tensor — self + alpha * other
+template <typename T>
+void add_tensor(const TensorBase& out, const TensorBase& self, const TensorBase& other, const Scalar& alpha) {
+  pointwise<T>("add", out, pw::AddTensor<T, pwmath::StdMath>(alpha), self, other);
+}
+
+// ops.yaml: sub.Scalar — pwmath::SubScalar
+template <typename T>
+void sub_scalar(const TensorBase& out, const TensorBase& self, const Scalar& other, const Scalar& alpha) {
+  pointwise<T>("sub", out, pwmath::SubScalar<T, pwmath::StdMath>(other, alpha), self);
+}
+
+// ops.yaml: mul.Tensor — self * other
+template <typename T>
+void mul_tensor(const TensorBase& out, const TensorBase& self, const TensorBase& other) {
+  pointwise<T>("mul", out, pw::MulTensor<T, pwmath::StdMath>(), self, other);
+}
+
+// ops.yaml: div.Tensor — self / other
+template <typename T>
+void div_tensor(const TensorBase& out, const TensorBase& self, const TensorBase& other) {
+  pointwise<T>("div", out, pw::DivTensor<T, pwmath::StdMath>(), self, other);
+}
+
+// ops.yaml: div.Scalar — pwmath::DivScalar
+template <typename T>
+void div_scalar(const TensorBase& out, const TensorBase& self, const Scalar& other) {
+  pointwise<T>("div", out, pwmath::DivScalar<T, pwmath::StdMath>(other), self);
+}
+
+// ops.yaml: exp — Math::exp(self)
+template <typename T>
+void exp(const TensorBase& out, const TensorBase& self) {
+  pointwise<T>("exp", out, pw::Exp<T, pwmath::StdMath>(), self);
+}
+
+// ops.yaml: expm1 — Math::expm1(self)
+template <typename T>
+void expm1(const TensorBase& out, const TensorBase& self) {
+  pointwise<T>("expm1", out, pw::Expm1<T, pwmath::StdMath>(), self);
+}
+
+// ops.yaml: log1p — Math::log1p(self)
+template <typename T>
+void log1p(const TensorBase& out, const TensorBase& self) {
+  pointwise<T>("log1p", out, pw::Log1p<T, pwmath::StdMath>(), self);
+}
+
+// ops.yaml: abs — pwmath::Abs
+template <typename T>
+void abs(const TensorBase& out, const TensorBase& self) {
+  pointwise<T>("abs", out, pwmath::Abs<T, pwmath::StdMath>(), self);
+}
+
+// ops.yaml: sin — std::sin(self)
+template <typename T>
+void sin(const TensorBase& out, const TensorBase& self) {
+  pointwise<T>("sin", out, pw::Sin<T, pwmath::StdMath>(), self);
+}
+
+// ops.yaml: atan — std::atan(self)
+template <typename T>
+void atan(const TensorBase& out, const TensorBase& self) {
+  pointwise<T>("atan", out, pw::Atan<T, pwmath::StdMath>(), self);
+}
+
+// ops.yaml: tanh — Math::tanh(self)
+template <typename T>
+void tanh(const TensorBase& out, const TensorBase& self) {
+  pointwise<T>("tanh", out, pw::Tanh<T, pwmath::StdMath>(), self);
+}
+
+// ops.yaml: ceil — pwmath::Ceil
+template <typename T>
+void ceil(const TensorBase& out, const TensorBase& self) {
+  pointwise<T>("ceil", out, pwmath::Ceil<T, pwmath::StdMath>(), self);
+}
+
+// ops.yaml: trunc — pwmath::Trunc
+template <typename T>
+void trunc(const TensorBase& out, const TensorBase& self) {
+  pointwise<T>("trunc", out, pwmath::Trunc<T, pwmath::StdMath>(), self);
+}
+
+// ops.yaml: threshold_backward — pwmath::ThresholdBackward
+template <typename T>
+void threshold_backward(const TensorBase& out, const TensorBase& grad_output, const TensorBase& self, const Scalar& threshold) {
+  pointwise<T>("threshold_backward", out, pwmath::ThresholdBackward<T, pwmath::StdMath>(threshold), grad_output, self);
+}
+
+// ops.yaml: leaky_relu_backward — pwmath::LeakyReluBackward
+template <typename T>
+void leaky_relu_backward(const TensorBase& out, const TensorBase& grad_output, const TensorBase& self, const Scalar& negative_slope, bool self_is_result) {
+  pointwise<T>("leaky_relu_backward", out, pwmath::LeakyReluBackward<T, pwmath::StdMath>(negative_slope, self_is_result), grad_output, self);
+}
+
+// ops.yaml: softplus — pwmath::Softplus
+template <typename T>
+void softplus(const TensorBase& out, const TensorBase& self, const Scalar& beta, const Scalar& threshold) {
+  pointwise<T>("softplus", out, pwmath::Softplus<T, pwmath::StdMath>(beta, threshold), self);
+}
+
+// ops.yaml: clamp_min — self < min ? min : self
+template <typename T>
+void clamp_min(const TensorBase& out, const TensorBase& self, const Scalar& min) {
+  pointwise<T>("clamp_min", out, pw::ClampMin<T, pwmath::StdMath>(min), self);
+}
+
+// ops.yaml: clamp_max — self > max ? max : self
+template <typename T>
+void clamp_max(const TensorBase& out, const TensorBase& self, const Scalar& max) {
+  pointwise<T>("clamp_max", out, pw::ClampMax<T, pwmath::StdMath>(max), self);
+}
+
+// ops.yaml: maximum — (self > other || self != self) ? self : other
+template <typename T>
+void maximum(const TensorBase& out, const TensorBase& self, const TensorBase& other) {
+  pointwise<T>("maximum", out, pw::Maximum<T, pwmath::StdMath>(), self, other);
+}
+
+// ops.yaml: fmod.Tensor — pwmath::fmod(self, other)
+template <typename T>
+void fmod_tensor(const TensorBase& out, const TensorBase& self, const TensorBase& other) {
+  pointwise<T>("fmod", out, pw::FmodTensor<T, pwmath::StdMath>(), self, other);
+}
+
+// ops.yaml: fmod.Scalar — pwmath::FmodScalar
+template <typename T>
+void fmod_scalar(const TensorBase& out, const TensorBase& self, const Scalar& other) {
+  pointwise<T>("fmod", out, pwmath::FmodScalar<T, pwmath::StdMath>(other), self);
+}
+
+// ops.yaml: eq.Scalar — cmp::EqScalar
+template <typename T>
+void eq_scalar(const TensorBase& out, const TensorBase& self, const Scalar& other) {
+  pointwise<T, bool>("eq", out, cmp::EqScalar<T, pwmath::StdMath>(other), self);
+}
+
+// ops.yaml: ne.Tensor — self != other
+template <typename T>
+void ne_tensor(const TensorBase& out, const TensorBase& self, const TensorBase& other) {
+  pointwise<T, bool>("ne", out, pw::NeTensor<T, pwmath::StdMath>(), self, other);
+}
+
+// ops.yaml: ne.Scalar — cmp::NeScalar
+template <typename T>
+void ne_scalar(const TensorBase& out, const TensorBase& self, const Scalar& other) {
+  pointwise<T, bool>("ne", out, cmp::NeScalar<T, pwmath::StdMath>(other), self);
+}
+
+// ops.yaml: le.Scalar — cmp::LeScalar
+template <typename T>
+void le_scalar(const TensorBase& out, const TensorBase& self, const Scalar& other) {
+  pointwise<T, bool>("le", out, cmp::LeScalar<T, pwmath::StdMath>(other), self);
+}
+
+// ops.yaml: logical_and — (self != C(0)) & (other != C(0))
+template <typename T>
+void logical_and(const TensorBase& out, const TensorBase& self, const TensorBase& other) {
+  pointwise<T, bool>("logical_and", out, pw::LogicalAnd<T, pwmath::StdMath>(), self, other);
+}
+
 }  // namespace dg::cuda
 
+DG_INSTANTIATE_KERNEL_cuda_add_tensor
+DG_INSTANTIATE_KERNEL_cuda_sub_scalar
+DG_INSTANTIATE_KERNEL_cuda_mul_tensor
+DG_INSTANTIATE_KERNEL_cuda_div_tensor
+DG_INSTANTIATE_KERNEL_cuda_div_scalar
+DG_INSTANTIATE_KERNEL_cuda_exp
+DG_INSTANTIATE_KERNEL_cuda_expm1
+DG_INSTANTIATE_KERNEL_cuda_log1p
+DG_INSTANTIATE_KERNEL_cuda_abs
+DG_INSTANTIATE_KERNEL_cuda_sin
+DG_INSTANTIATE_KERNEL_cuda_atan
+DG_INSTANTIATE_KERNEL_cuda_tanh
+DG_INSTANTIATE_KERNEL_cuda_ceil
+DG_INSTANTIATE_KERNEL_cuda_trunc
+DG_INSTANTIATE_KERNEL_cuda_threshold_backward
+DG_INSTANTIATE_KERNEL_cuda_leaky_relu_backward
+DG_INSTANTIATE_KERNEL_cuda_softplus
+DG_INSTANTIATE_KERNEL_cuda_clamp_min
+DG_INSTANTIATE_KERNEL_cuda_clamp_max
+DG_INSTANTIATE_KERNEL_cuda_maximum
+DG_INSTANTIATE_KERNEL_cuda_fmod_tensor
+DG_INSTANTIATE_KERNEL_cuda_fmod_scalar
+DG_INSTANTIATE_KERNEL_cuda_eq_scalar
+DG_INSTANTIATE_KERNEL_cuda_ne_tensor
+DG_INSTANTIATE_KERNEL_cuda_ne_scalar
+DG_INSTANTIATE_KERNEL_cuda_le_scalar
+DG_INSTANTIATE_KERNEL_cuda_logical_and

@@ -10,4 +10,364 @@
 
 namespace dg::pw {
 
+// ops.yaml: add.Tensor — self + alpha * other
+template <typename T, typename Math>
+struct AddTensor {
+  using C = opmath_t<T>;
+  C alpha;
+  explicit AddTensor(const Scalar& alpha) : alpha(alpha.to<C>()) {}
+  DG_HOST_DEVICE C operator()(C self, C other) const { return self + alpha * other; }
+};
+
+// ops.yaml: sub.Tensor — self - alpha * other
+template <typename T, typename Math>
+struct SubTensor {
+  using C = opmath_t<T>;
+  C alpha;
+  explicit SubTensor(const Scalar& alpha) : alpha(alpha.to<C>()) {}
+  DG_HOST_DEVICE C operator()(C self, C other) const { return self - alpha * other; }
+};
+
+// ops.yaml: mul.Tensor — self * other
+template <typename T, typename Math>
+struct MulTensor {
+  using C = opmath_t<T>;
+  DG_HOST_DEVICE C operator()(C self, C other) const { return self * other; }
+};
+
+// ops.yaml: div.Tensor — self / other
+template <typename T, typename Math>
+struct DivTensor {
+  using C = opmath_t<T>;
+  DG_HOST_DEVICE C operator()(C self, C other) const { return self / other; }
+};
+
+// ops.yaml: pow.Tensor_Tensor — std::pow(self, exponent)
+template <typename T, typename Math>
+struct PowTensorTensor {
+  using C = opmath_t<T>;
+  DG_HOST_DEVICE C operator()(C self, C exponent) const { return std::pow(self, exponent); }
+};
+
+// ops.yaml: neg — -self
+template <typename T, typename Math>
+struct Neg {
+  using C = opmath_t<T>;
+  DG_HOST_DEVICE C operator()(C self) const { return -self; }
+};
+
+// ops.yaml: exp — Math::exp(self)
+template <typename T, typename Math>
+struct Exp {
+  using C = opmath_t<T>;
+  DG_HOST_DEVICE C operator()(C self) const { return Math::exp(self); }
+};
+
+// ops.yaml: log — Math::log(self)
+template <typename T, typename Math>
+struct Log {
+  using C = opmath_t<T>;
+  DG_HOST_DEVICE C operator()(C self) const { return Math::log(self); }
+};
+
+// ops.yaml: expm1 — Math::expm1(self)
+template <typename T, typename Math>
+struct Expm1 {
+  using C = opmath_t<T>;
+  DG_HOST_DEVICE C operator()(C self) const { return Math::expm1(self); }
+};
+
+// ops.yaml: log1p — Math::log1p(self)
+template <typename T, typename Math>
+struct Log1p {
+  using C = opmath_t<T>;
+  DG_HOST_DEVICE C operator()(C self) const { return Math::log1p(self); }
+};
+
+// ops.yaml: log2 — std::log2(self)
+template <typename T, typename Math>
+struct Log2 {
+  using C = opmath_t<T>;
+  DG_HOST_DEVICE C operator()(C self) const { return std::log2(self); }
+};
+
+// ops.yaml: sqrt — std::sqrt(self)
+template <typename T, typename Math>
+struct Sqrt {
+  using C = opmath_t<T>;
+  DG_HOST_DEVICE C operator()(C self) const { return std::sqrt(self); }
+};
+
+// ops.yaml: rsqrt — C(1) / std::sqrt(self)
+template <typename T, typename Math>
+struct Rsqrt {
+  using C = opmath_t<T>;
+  DG_HOST_DEVICE C operator()(C self) const { return C(1) / std::sqrt(self); }
+};
+
+// ops.yaml: sign — static_cast<C>((C(0) < self) - (self < C(0)))
+template <typename T, typename Math>
+struct Sign {
+  using C = opmath_t<T>;
+  DG_HOST_DEVICE C operator()(C self) const { return static_cast<C>((C(0) < self) - (self < C(0))); }
+};
+
+// ops.yaml: reciprocal — C(1) / self
+template <typename T, typename Math>
+struct Reciprocal {
+  using C = opmath_t<T>;
+  DG_HOST_DEVICE C operator()(C self) const { return C(1) / self; }
+};
+
+// ops.yaml: sin — std::sin(self)
+template <typename T, typename Math>
+struct Sin {
+  using C = opmath_t<T>;
+  DG_HOST_DEVICE C operator()(C self) const { return std::sin(self); }
+};
+
+// ops.yaml: sin_backward — grad_output * std::cos(self)
+template <typename T, typename Math>
+struct SinBackward {
+  using C = opmath_t<T>;
+  DG_HOST_DEVICE C operator()(C grad_output, C self) const { return grad_output * std::cos(self); }
+};
+
+// ops.yaml: cos — std::cos(self)
+template <typename T, typename Math>
+struct Cos {
+  using C = opmath_t<T>;
+  DG_HOST_DEVICE C operator()(C self) const { return std::cos(self); }
+};
+
+// ops.yaml: cos_backward — -grad_output * std::sin(self)
+template <typename T, typename Math>
+struct CosBackward {
+  using C = opmath_t<T>;
+  DG_HOST_DEVICE C operator()(C grad_output, C self) const { return -grad_output * std::sin(self); }
+};
+
+// ops.yaml: tan — std::tan(self)
+template <typename T, typename Math>
+struct Tan {
+  using C = opmath_t<T>;
+  DG_HOST_DEVICE C operator()(C self) const { return std::tan(self); }
+};
+
+// ops.yaml: asin — std::asin(self)
+template <typename T, typename Math>
+struct Asin {
+  using C = opmath_t<T>;
+  DG_HOST_DEVICE C operator()(C self) const { return std::asin(self); }
+};
+
+// ops.yaml: acos — std::acos(self)
+template <typename T, typename Math>
+struct Acos {
+  using C = opmath_t<T>;
+  DG_HOST_DEVICE C operator()(C self) const { return std::acos(self); }
+};
+
+// ops.yaml: atan — std::atan(self)
+template <typename T, typename Math>
+struct Atan {
+  using C = opmath_t<T>;
+  DG_HOST_DEVICE C operator()(C self) const { return std::atan(self); }
+};
+
+// ops.yaml: sinh — std::sinh(self)
+template <typename T, typename Math>
+struct Sinh {
+  using C = opmath_t<T>;
+  DG_HOST_DEVICE C operator()(C self) const { return std::sinh(self); }
+};
+
+// ops.yaml: cosh — std::cosh(self)
+template <typename T, typename Math>
+struct Cosh {
+  using C = opmath_t<T>;
+  DG_HOST_DEVICE C operator()(C self) const { return std::cosh(self); }
+};
+
+// ops.yaml: tanh — Math::tanh(self)
+template <typename T, typename Math>
+struct Tanh {
+  using C = opmath_t<T>;
+  DG_HOST_DEVICE C operator()(C self) const { return Math::tanh(self); }
+};
+
+// ops.yaml: tanh_backward — grad_output * (C(1) - output * output)
+template <typename T, typename Math>
+struct TanhBackward {
+  using C = opmath_t<T>;
+  DG_HOST_DEVICE C operator()(C grad_output, C output) const { return grad_output * (C(1) - output * output); }
+};
+
+// ops.yaml: erf — std::erf(self)
+template <typename T, typename Math>
+struct Erf {
+  using C = opmath_t<T>;
+  DG_HOST_DEVICE C operator()(C self) const { return std::erf(self); }
+};
+
+// ops.yaml: relu — self < C(0) ? C(0) : self
+template <typename T, typename Math>
+struct Relu {
+  using C = opmath_t<T>;
+  DG_HOST_DEVICE C operator()(C self) const { return self < C(0) ? C(0) : self; }
+};
+
+// ops.yaml: sigmoid — Math::sigmoid(self)
+template <typename T, typename Math>
+struct Sigmoid {
+  using C = opmath_t<T>;
+  DG_HOST_DEVICE C operator()(C self) const { return Math::sigmoid(self); }
+};
+
+// ops.yaml: sigmoid_backward — grad_output * output * (C(1) - output)
+template <typename T, typename Math>
+struct SigmoidBackward {
+  using C = opmath_t<T>;
+  DG_HOST_DEVICE C operator()(C grad_output, C output) const { return grad_output * output * (C(1) - output); }
+};
+
+// ops.yaml: log_sigmoid — pwmath::log_sigmoid(self)
+template <typename T, typename Math>
+struct LogSigmoid {
+  using C = opmath_t<T>;
+  DG_HOST_DEVICE C operator()(C self) const { return pwmath::log_sigmoid(self); }
+};
+
+// ops.yaml: leaky_relu — self > C(0) ? self : self * negative_slope
+template <typename T, typename Math>
+struct LeakyRelu {
+  using C = opmath_t<T>;
+  C negative_slope;
+  explicit LeakyRelu(const Scalar& negative_slope) : negative_slope(negative_slope.to<C>()) {}
+  DG_HOST_DEVICE C operator()(C self) const { return self > C(0) ? self : self * negative_slope; }
+};
+
+// ops.yaml: silu — self / (C(1) + Math::exp(-self))
+template <typename T, typename Math>
+struct Silu {
+  using C = opmath_t<T>;
+  DG_HOST_DEVICE C operator()(C self) const { return self / (C(1) + Math::exp(-self)); }
+};
+
+// ops.yaml: clamp_min — self < min ? min : self
+template <typename T, typename Math>
+struct ClampMin {
+  using C = opmath_t<T>;
+  C min;
+  explicit ClampMin(const Scalar& min) : min(min.to<C>()) {}
+  DG_HOST_DEVICE C operator()(C self) const { return self < min ? min : self; }
+};
+
+// ops.yaml: clamp_max — self > max ? max : self
+template <typename T, typename Math>
+struct ClampMax {
+  using C = opmath_t<T>;
+  C max;
+  explicit ClampMax(const Scalar& max) : max(max.to<C>()) {}
+  DG_HOST_DEVICE C operator()(C self) const { return self > max ? max : self; }
+};
+
+// ops.yaml: atan2 — std::atan2(self, other)
+template <typename T, typename Math>
+struct Atan2 {
+  using C = opmath_t<T>;
+  DG_HOST_DEVICE C operator()(C self, C other) const { return std::atan2(self, other); }
+};
+
+// ops.yaml: maximum — (self > other || self != self) ? self : other
+template <typename T, typename Math>
+struct Maximum {
+  using C = opmath_t<T>;
+  DG_HOST_DEVICE C operator()(C self, C other) const { return (self > other || self != self) ? self : other; }
+};
+
+// ops.yaml: minimum — (self < other || self != self) ? self : other
+template <typename T, typename Math>
+struct Minimum {
+  using C = opmath_t<T>;
+  DG_HOST_DEVICE C operator()(C self, C other) const { return (self < other || self != self) ? self : other; }
+};
+
+// ops.yaml: fmod.Tensor — pwmath::fmod(self, other)
+template <typename T, typename Math>
+struct FmodTensor {
+  using C = opmath_t<T>;
+  DG_HOST_DEVICE C operator()(C self, C other) const { return pwmath::fmod(self, other); }
+};
+
+// ops.yaml: eq.Tensor — self == other
+template <typename T, typename Math>
+struct EqTensor {
+  using C = opmath_t<T>;
+  DG_HOST_DEVICE bool operator()(C self, C other) const { return self == other; }
+};
+
+// ops.yaml: ne.Tensor — self != other
+template <typename T, typename Math>
+struct NeTensor {
+  using C = opmath_t<T>;
+  DG_HOST_DEVICE bool operator()(C self, C other) const { return self != other; }
+};
+
+// ops.yaml: lt.Tensor — self < other
+template <typename T, typename Math>
+struct LtTensor {
+  using C = opmath_t<T>;
+  DG_HOST_DEVICE bool operator()(C self, C other) const { return self < other; }
+};
+
+// ops.yaml: le.Tensor — self <= other
+template <typename T, typename Math>
+struct LeTensor {
+  using C = opmath_t<T>;
+  DG_HOST_DEVICE bool operator()(C self, C other) const { return self <= other; }
+};
+
+// ops.yaml: gt.Tensor — self > other
+template <typename T, typename Math>
+struct GtTensor {
+  using C = opmath_t<T>;
+  DG_HOST_DEVICE bool operator()(C self, C other) const { return self > other; }
+};
+
+// ops.yaml: ge.Tensor — self >= other
+template <typename T, typename Math>
+struct GeTensor {
+  using C = opmath_t<T>;
+  DG_HOST_DEVICE bool operator()(C self, C other) const { return self >= other; }
+};
+
+// ops.yaml: logical_and — (self != C(0)) & (other != C(0))
+template <typename T, typename Math>
+struct LogicalAnd {
+  using C = opmath_t<T>;
+  DG_HOST_DEVICE bool operator()(C self, C other) const { return (self != C(0)) & (other != C(0)); }
+};
+
+// ops.yaml: logical_or — (self != C(0)) | (other != C(0))
+template <typename T, typename Math>
+struct LogicalOr {
+  using C = opmath_t<T>;
+  DG_HOST_DEVICE bool operator()(C self, C other) const { return (self != C(0)) | (other != C(0)); }
+};
+
+// ops.yaml: logical_xor — (self != C(0)) != (other != C(0))
+template <typename T, typename Math>
+struct LogicalXor {
+  using C = opmath_t<T>;
+  DG_HOST_DEVICE bool operator()(C self, C other) const { return (self != C(0)) != (other != C(0)); }
+};
+
+// ops.yaml: logical_not — self == C(0)
+template <typename T, typename Math>
+struct LogicalNot {
+  using C = opmath_t<T>;
+  DG_HOST_DEVICE bool operator()(C self) const { return self == C(0); }
+};
+
 }  // namespace dg::pw

@@ -15,14 +15,35 @@ namespace dg::composite {
 
 Tensor pow_backward(const Tensor& grad, const Tensor& self, const Scalar& exponent);  // pow_backward
 Tensor maybe_multiply(const Tensor& self, const Scalar& other);  // maybe_multiply
+Tensor elu_double_backward(const Tensor& grad, const Tensor& grad_output, const Scalar& alpha, const Scalar& scale, const Scalar& input_scale, bool is_result, const Tensor& self_or_result);  // elu_double_backward
+Tensor gelu_double_backward(const Tensor& grad, const Tensor& grad_output, const Tensor& self, std::string_view approximate);  // gelu_double_backward
+Tensor silu_double_backward(const Tensor& grad, const Tensor& grad_output, const Tensor& self);  // silu_double_backward
+Tensor softplus_double_backward(const Tensor& grad, const Tensor& self, const Scalar& beta, const Scalar& threshold);  // softplus_double_backward
+Tensor clamp_backward(const Tensor& grad, const Tensor& self, const std::optional<Scalar>& min, const std::optional<Scalar>& max);  // clamp_backward
+Tensor clamp_tensor(const Tensor& self, const std::optional<Tensor>& min, const std::optional<Tensor>& max);  // clamp.Tensor
 Tensor sum_backward(const Tensor& grad, IntArrayRef sizes, IntArrayRef dim, bool keepdim);  // sum_backward
 Tensor sum_to(const Tensor& self, IntArrayRef size);  // sum_to
 Tensor mean(const Tensor& self);  // mean
 Tensor mean_dim(const Tensor& self, IntArrayRef dim, bool keepdim);  // mean.dim
+Tensor prod_backward(const Tensor& grad, const Tensor& self, std::optional<int64_t> dim, bool keepdim);  // prod_backward
+Tensor var(const Tensor& self, IntArrayRef dim, const std::optional<Scalar>& correction, bool keepdim);  // var.correction
+Tensor std(const Tensor& self, IntArrayRef dim, const std::optional<Scalar>& correction, bool keepdim);  // std.correction
+Tensor minmax_backward(const Tensor& grad, const Tensor& self, const Tensor& result, IntArrayRef dim, bool keepdim);  // minmax_backward
+Tensor max(const Tensor& self);  // max
+std::tuple<Tensor, Tensor> max_dim(const Tensor& self, int64_t dim, bool keepdim);  // max.dim
+Tensor min(const Tensor& self);  // min
+std::tuple<Tensor, Tensor> min_dim(const Tensor& self, int64_t dim, bool keepdim);  // min.dim
+Tensor logsumexp(const Tensor& self, IntArrayRef dim, bool keepdim);  // logsumexp
+Tensor norm(const Tensor& self, const Scalar& p);  // norm.Scalar
+Tensor norm_dim(const Tensor& self, const std::optional<Scalar>& p, IntArrayRef dim, bool keepdim);  // norm.ScalarOpt_dim
+Tensor cumsum_backward(const Tensor& grad, int64_t dim);  // cumsum_backward
 Tensor matmul(const Tensor& self, const Tensor& other);  // matmul
+Tensor addmm(const Tensor& self, const Tensor& mat1, const Tensor& mat2, const Scalar& beta, const Scalar& alpha);  // addmm
+Tensor linear(const Tensor& input, const Tensor& weight, const std::optional<Tensor>& bias);  // linear
+Tensor dot(const Tensor& self, const Tensor& tensor);  // dot
+Tensor outer(const Tensor& self, const Tensor& vec2);  // outer
 Tensor reshape(const Tensor& self, IntArrayRef shape);  // reshape
 Tensor t(const Tensor& self);  // t
-Tensor contiguous(const Tensor& self);  // contiguous
 Tensor permute_backward(const Tensor& grad, IntArrayRef dims);  // permute_backward
 Tensor slice_backward(const Tensor& grad_output, IntArrayRef input_sizes, int64_t dim, std::optional<int64_t> start, std::optional<int64_t> end, int64_t step);  // slice_backward
 Tensor narrow(const Tensor& self, int64_t dim, int64_t start, int64_t length);  // narrow
@@ -31,12 +52,13 @@ Tensor flatten(const Tensor& self, int64_t start_dim, int64_t end_dim);  // flat
 std::vector<Tensor> unbind(const Tensor& self, int64_t dim);  // unbind.int
 std::vector<Tensor> split(const Tensor& self, int64_t split_size, int64_t dim);  // split.Tensor
 std::vector<Tensor> chunk(const Tensor& self, int64_t chunks, int64_t dim);  // chunk
-Tensor elu_double_backward(const Tensor& grad, const Tensor& grad_output, const Scalar& alpha, const Scalar& scale, const Scalar& input_scale, bool is_result, const Tensor& self_or_result);  // elu_double_backward
-Tensor gelu_double_backward(const Tensor& grad, const Tensor& grad_output, const Tensor& self, std::string_view approximate);  // gelu_double_backward
-Tensor silu_double_backward(const Tensor& grad, const Tensor& grad_output, const Tensor& self);  // silu_double_backward
-Tensor softplus_double_backward(const Tensor& grad, const Tensor& self, const Scalar& beta, const Scalar& threshold);  // softplus_double_backward
-Tensor clamp_backward(const Tensor& grad, const Tensor& self, const std::optional<Scalar>& min, const std::optional<Scalar>& max);  // clamp_backward
-Tensor clamp_tensor(const Tensor& self, const std::optional<Tensor>& min, const std::optional<Tensor>& max);  // clamp.Tensor
+Tensor cat(const std::vector<Tensor>& tensors, int64_t dim);  // cat
+Tensor stack(const std::vector<Tensor>& tensors, int64_t dim);  // stack
+Tensor repeat(const Tensor& self, IntArrayRef repeats);  // repeat
+Tensor roll(const Tensor& self, IntArrayRef shifts, IntArrayRef dims);  // roll
+Tensor pad(const Tensor& self, IntArrayRef pad, std::string_view mode, std::optional<double> value);  // pad
+Tensor scatter_src_backward(const Tensor& grad, int64_t dim, const Tensor& index, IntArrayRef src_sizes);  // scatter_src_backward
+Tensor contiguous(const Tensor& self);  // contiguous
 Tensor nll_loss(const Tensor& input, const Tensor& target, const std::optional<Tensor>& weight, int64_t ignore_index, std::string_view reduction);  // nll_loss
 Tensor cross_entropy(const Tensor& input, const Tensor& target, const std::optional<Tensor>& weight, int64_t ignore_index, std::string_view reduction, double label_smoothing);  // cross_entropy
 Tensor mse_loss(const Tensor& input, const Tensor& target, std::string_view reduction);  // mse_loss
@@ -55,27 +77,5 @@ Tensor conv2d(const Tensor& input, const Tensor& weight, const std::optional<Ten
 Tensor conv_transpose1d(const Tensor& input, const Tensor& weight, const std::optional<Tensor>& bias, IntArrayRef stride, IntArrayRef padding, IntArrayRef output_padding, int64_t groups, IntArrayRef dilation);  // conv_transpose1d
 Tensor conv_transpose2d(const Tensor& input, const Tensor& weight, const std::optional<Tensor>& bias, IntArrayRef stride, IntArrayRef padding, IntArrayRef output_padding, int64_t groups, IntArrayRef dilation);  // conv_transpose2d
 std::tuple<Tensor, Tensor> max_pool2d_with_indices(const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool ceil_mode);  // max_pool2d_with_indices
-Tensor prod_backward(const Tensor& grad, const Tensor& self, std::optional<int64_t> dim, bool keepdim);  // prod_backward
-Tensor var(const Tensor& self, IntArrayRef dim, const std::optional<Scalar>& correction, bool keepdim);  // var.correction
-Tensor std(const Tensor& self, IntArrayRef dim, const std::optional<Scalar>& correction, bool keepdim);  // std.correction
-Tensor minmax_backward(const Tensor& grad, const Tensor& self, const Tensor& result, IntArrayRef dim, bool keepdim);  // minmax_backward
-Tensor max(const Tensor& self);  // max
-std::tuple<Tensor, Tensor> max_dim(const Tensor& self, int64_t dim, bool keepdim);  // max.dim
-Tensor min(const Tensor& self);  // min
-std::tuple<Tensor, Tensor> min_dim(const Tensor& self, int64_t dim, bool keepdim);  // min.dim
-Tensor logsumexp(const Tensor& self, IntArrayRef dim, bool keepdim);  // logsumexp
-Tensor norm(const Tensor& self, const Scalar& p);  // norm.Scalar
-Tensor norm_dim(const Tensor& self, const std::optional<Scalar>& p, IntArrayRef dim, bool keepdim);  // norm.ScalarOpt_dim
-Tensor cumsum_backward(const Tensor& grad, int64_t dim);  // cumsum_backward
-Tensor addmm(const Tensor& self, const Tensor& mat1, const Tensor& mat2, const Scalar& beta, const Scalar& alpha);  // addmm
-Tensor linear(const Tensor& input, const Tensor& weight, const std::optional<Tensor>& bias);  // linear
-Tensor dot(const Tensor& self, const Tensor& tensor);  // dot
-Tensor outer(const Tensor& self, const Tensor& vec2);  // outer
-Tensor scatter_src_backward(const Tensor& grad, int64_t dim, const Tensor& index, IntArrayRef src_sizes);  // scatter_src_backward
-Tensor cat(const std::vector<Tensor>& tensors, int64_t dim);  // cat
-Tensor stack(const std::vector<Tensor>& tensors, int64_t dim);  // stack
-Tensor repeat(const Tensor& self, IntArrayRef repeats);  // repeat
-Tensor roll(const Tensor& self, IntArrayRef shifts, IntArrayRef dims);  // roll
-Tensor pad(const Tensor& self, IntArrayRef pad, std::string_view mode, std::optional<double> value);  // pad
 
 }  // namespace dg::composite

@@ -13,6 +13,14 @@ namespace dg::meta {
 TensorMeta reduce_all(const char* op, const Tensor& self);
 // sum.dim_IntList
 TensorMeta reduce_dims(const char* op, const Tensor& self, IntArrayRef dim, bool keepdim);
+// prod.dim_int
+TensorMeta reduce_one_dim(const char* op, const Tensor& self, int64_t dim, bool keepdim);
+// amax, amin
+TensorMeta reduce_minmax(const char* op, const Tensor& self, IntArrayRef dim, bool keepdim);
+// argmax, argmin
+TensorMeta arg_reduce(const char* op, const Tensor& self, std::optional<int64_t> dim, bool keepdim);
+// cumsum
+TensorMeta cumsum(const char* op, const Tensor& self, int64_t dim);
 // mm
 TensorMeta mm(const char* op, const Tensor& self, const Tensor& mat2);
 // bmm
@@ -33,10 +41,6 @@ ViewMeta unsqueeze(const char* op, const Tensor& self, int64_t dim);
 ViewMeta select(const char* op, const Tensor& self, int64_t dim, int64_t index);
 // select_backward
 TensorMeta select_backward(const char* op, const Tensor& grad_output, IntArrayRef input_sizes, int64_t dim, int64_t index);
-// clone
-TensorMeta same_shape(const char* op, const Tensor& self);
-// copy_
-void check_copy(const char* op, const Tensor& self, const Tensor& src);
 // permute
 ViewMeta permute(const char* op, const Tensor& self, IntArrayRef dims);
 // slice.Tensor
@@ -49,6 +53,26 @@ ViewMeta as_strided(const char* op, const Tensor& self, IntArrayRef size, IntArr
 TensorMeta as_strided_backward(const char* op, const Tensor& grad, IntArrayRef input_sizes, IntArrayRef input_strides, int64_t input_storage_offset, IntArrayRef size, IntArrayRef stride, int64_t storage_offset);
 // as_strided_backward_adjoint
 TensorMeta as_strided_backward_adjoint(const char* op, const Tensor& grad, IntArrayRef input_sizes, IntArrayRef input_strides, int64_t input_storage_offset, IntArrayRef size, IntArrayRef stride, int64_t storage_offset);
+// index_select
+TensorMeta index_select(const char* op, const Tensor& self, int64_t dim, const Tensor& index);
+// gather
+TensorMeta gather(const char* op, const Tensor& self, int64_t dim, const Tensor& index, bool sparse_grad);
+// scatter_add
+TensorMeta scatter_add(const char* op, const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src);
+// index_add
+TensorMeta index_add(const char* op, const Tensor& self, int64_t dim, const Tensor& index, const Tensor& source, const Scalar& alpha);
+// masked_fill.Scalar
+TensorMeta masked_fill(const char* op, const Tensor& self, const Tensor& mask, const Scalar& value);
+// masked_fill.Tensor
+TensorMeta masked_fill_tensor(const char* op, const Tensor& self, const Tensor& mask, const Tensor& value);
+// flip
+TensorMeta flip(const char* op, const Tensor& self, IntArrayRef dims);
+// tril, triu
+TensorMeta triangle(const char* op, const Tensor& self, int64_t diagonal);
+// clone
+TensorMeta same_shape(const char* op, const Tensor& self);
+// copy_
+void check_copy(const char* op, const Tensor& self, const Tensor& src);
 // softmax.int, log_softmax.int
 TensorMeta softmax(const char* op, const Tensor& self, int64_t dim);
 // _softmax_backward_data, _log_softmax_backward_data
@@ -85,29 +109,5 @@ TensorMeta avg_pool2d_backward(const char* op, const Tensor& grad_output, const 
 TensorMeta adaptive_avg_pool2d(const char* op, const Tensor& self, IntArrayRef output_size);
 // adaptive_avg_pool2d_backward
 TensorMeta adaptive_avg_pool2d_backward(const char* op, const Tensor& grad_output, const Tensor& self);
-// prod.dim_int
-TensorMeta reduce_one_dim(const char* op, const Tensor& self, int64_t dim, bool keepdim);
-// amax, amin
-TensorMeta reduce_minmax(const char* op, const Tensor& self, IntArrayRef dim, bool keepdim);
-// argmax, argmin
-TensorMeta arg_reduce(const char* op, const Tensor& self, std::optional<int64_t> dim, bool keepdim);
-// cumsum
-TensorMeta cumsum(const char* op, const Tensor& self, int64_t dim);
-// index_select
-TensorMeta index_select(const char* op, const Tensor& self, int64_t dim, const Tensor& index);
-// gather
-TensorMeta gather(const char* op, const Tensor& self, int64_t dim, const Tensor& index, bool sparse_grad);
-// scatter_add
-TensorMeta scatter_add(const char* op, const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src);
-// index_add
-TensorMeta index_add(const char* op, const Tensor& self, int64_t dim, const Tensor& index, const Tensor& source, const Scalar& alpha);
-// masked_fill.Scalar
-TensorMeta masked_fill(const char* op, const Tensor& self, const Tensor& mask, const Scalar& value);
-// masked_fill.Tensor
-TensorMeta masked_fill_tensor(const char* op, const Tensor& self, const Tensor& mask, const Tensor& value);
-// flip
-TensorMeta flip(const char* op, const Tensor& self, IntArrayRef dims);
-// tril, triu
-TensorMeta triangle(const char* op, const Tensor& self, int64_t diagonal);
 
 }  // namespace dg::meta

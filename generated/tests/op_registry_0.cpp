@@ -27,6 +27,22 @@ void add_pow_Tensor_Tensor(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { auto expected = dg::pow(in[0], in[1]); auto out = dg::empty({0}, expected.options()); dg::pow_out(out, in[0], in[1]); return {out, expected}; }});
 }
 
+// rsqrt
+void add_rsqrt(std::vector<OpSample>& rows) {
+  rows.push_back({"rsqrt", "function", 0, {TensorSpec{{3, 4}, 0.5, 2.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::rsqrt(in[0])}; }});
+  rows.push_back({"rsqrt", "inplace", 0, {TensorSpec{{3, 4}, 0.5, 2.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.rsqrt_(); return {self}; }});
+  rows.push_back({"rsqrt", "out", 0, {TensorSpec{{3, 4}, 0.5, 2.0, false, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { auto expected = dg::rsqrt(in[0]); auto out = dg::empty({0}, expected.options()); dg::rsqrt_out(out, in[0]); return {out, expected}; }});
+  rows.push_back({"rsqrt", "function", 1, {TensorSpec{{}, 0.5, 2.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::rsqrt(in[0])}; }});
+  rows.push_back({"rsqrt", "inplace", 1, {TensorSpec{{}, 0.5, 2.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.rsqrt_(); return {self}; }});
+  rows.push_back({"rsqrt", "out", 1, {TensorSpec{{}, 0.5, 2.0, false, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { auto expected = dg::rsqrt(in[0]); auto out = dg::empty({0}, expected.options()); dg::rsqrt_out(out, in[0]); return {out, expected}; }});
+}
+
 // sign
 void add_sign(std::vector<OpSample>& rows) {
   rows.push_back({"sign", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
@@ -37,44 +53,20 @@ void add_sign(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { auto expected = dg::sign(in[0]); auto out = dg::empty({0}, expected.options()); dg::sign_out(out, in[0]); return {out, expected}; }});
 }
 
-// tanh_backward
-void add_tanh_backward(std::vector<OpSample>& rows) {
-  rows.push_back({"tanh_backward", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::tanh_backward(in[0], in[1])}; }});
-}
-
-// sum.dim_IntList
-void add_sum_dim_IntList(std::vector<OpSample>& rows) {
-  rows.push_back({"sum.dim_IntList", "function", 0, {TensorSpec{{3, 4, 5}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::sum(in[0], std::vector<int64_t>{1})}; }});
-  rows.push_back({"sum.dim_IntList", "function", 1, {TensorSpec{{3, 4, 5}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::sum(in[0], std::vector<int64_t>{0, 2}, true)}; }});
-  rows.push_back({"sum.dim_IntList", "function", 2, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::sum(in[0], std::vector<int64_t>{-1})}; }});
-}
-
-// matmul
-void add_matmul(std::vector<OpSample>& rows) {
-  rows.push_back({"matmul", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{4, 5}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::matmul(in[0], in[1])}; }});
-  rows.push_back({"matmul", "function", 1, {TensorSpec{{2, 3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{4, 2}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::matmul(in[0], in[1])}; }});
-  rows.push_back({"matmul", "function", 2, {TensorSpec{{4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::matmul(in[0], in[1])}; }});
-  rows.push_back({"matmul", "function", 3, {TensorSpec{{4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{4, 3}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::matmul(in[0], in[1])}; }});
-  rows.push_back({"matmul", "function", 4, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::matmul(in[0], in[1])}; }});
-  rows.push_back({"matmul", "function", 5, {TensorSpec{{2, 1, 2, 3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 3, 4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::matmul(in[0], in[1])}; }});
-}
-
-// clone
-void add_clone(std::vector<OpSample>& rows) {
-  rows.push_back({"clone", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::clone(in[0])}; }});
-  rows.push_back({"clone", "function", 1, {TensorSpec{{4, 3}, -1.0, 1.0, true, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::clone(in[0])}; }});
+// asin
+void add_asin(std::vector<OpSample>& rows) {
+  rows.push_back({"asin", "function", 0, {TensorSpec{{3, 4}, -0.9, 0.9, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::asin(in[0])}; }});
+  rows.push_back({"asin", "inplace", 0, {TensorSpec{{3, 4}, -0.9, 0.9, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.asin_(); return {self}; }});
+  rows.push_back({"asin", "out", 0, {TensorSpec{{3, 4}, -0.9, 0.9, false, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { auto expected = dg::asin(in[0]); auto out = dg::empty({0}, expected.options()); dg::asin_out(out, in[0]); return {out, expected}; }});
+  rows.push_back({"asin", "function", 1, {TensorSpec{{}, -0.9, 0.9, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::asin(in[0])}; }});
+  rows.push_back({"asin", "inplace", 1, {TensorSpec{{}, -0.9, 0.9, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.asin_(); return {self}; }});
+  rows.push_back({"asin", "out", 1, {TensorSpec{{}, -0.9, 0.9, false, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { auto expected = dg::asin(in[0]); auto out = dg::empty({0}, expected.options()); dg::asin_out(out, in[0]); return {out, expected}; }});
 }
 
 // sinh
@@ -93,88 +85,10 @@ void add_sinh(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { auto expected = dg::sinh(in[0]); auto out = dg::empty({0}, expected.options()); dg::sinh_out(out, in[0]); return {out, expected}; }});
 }
 
-// slice.Tensor
-void add_slice_Tensor(std::vector<OpSample>& rows) {
-  rows.push_back({"slice.Tensor", "function", 0, {TensorSpec{{5, 4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::slice(in[0], int64_t(0), int64_t(1), int64_t(4))}; }});
-  rows.push_back({"slice.Tensor", "function", 1, {TensorSpec{{5, 4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::slice(in[0], int64_t(-1), std::nullopt, std::nullopt, int64_t(2))}; }});
-  rows.push_back({"slice.Tensor", "function", 2, {TensorSpec{{3, 6}, -1.0, 1.0, true, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::slice(in[0], int64_t(0), int64_t(-5), std::nullopt, int64_t(3))}; }});
-  rows.push_back({"slice.Tensor", "function", 3, {TensorSpec{{3, 6}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::slice(in[0], int64_t(1), int64_t(2), int64_t(100))}; }});
-  rows.push_back({"slice.Tensor", "function", 4, {TensorSpec{{3, 6}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::slice(in[0], int64_t(1), int64_t(4), int64_t(2))}; }});
-}
-
-// narrow
-void add_narrow(std::vector<OpSample>& rows) {
-  rows.push_back({"narrow", "function", 0, {TensorSpec{{5, 4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::narrow(in[0], int64_t(0), int64_t(1), int64_t(3))}; }});
-  rows.push_back({"narrow", "function", 1, {TensorSpec{{4, 5}, -1.0, 1.0, true, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::narrow(in[0], int64_t(-1), int64_t(-3), int64_t(2))}; }});
-}
-
-// diagonal
-void add_diagonal(std::vector<OpSample>& rows) {
-  rows.push_back({"diagonal", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::diagonal(in[0])}; }});
-  rows.push_back({"diagonal", "function", 1, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::diagonal(in[0], int64_t(1))}; }});
-  rows.push_back({"diagonal", "function", 2, {TensorSpec{{4, 3}, -1.0, 1.0, true, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::diagonal(in[0], int64_t(-1))}; }});
-  rows.push_back({"diagonal", "function", 3, {TensorSpec{{2, 3, 4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::diagonal(in[0], int64_t(0), int64_t(-1), int64_t(0))}; }});
-  rows.push_back({"diagonal", "function", 4, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::diagonal(in[0], int64_t(5))}; }});
-}
-
-// as_strided
-void add_as_strided(std::vector<OpSample>& rows) {
-  rows.push_back({"as_strided", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::as_strided(in[0], std::vector<int64_t>{2, 2}, std::vector<int64_t>{1, 2}, int64_t(1))}; }});
-  rows.push_back({"as_strided", "function", 1, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::as_strided(in[0], std::vector<int64_t>{3, 2}, std::vector<int64_t>{0, 1})}; }});
-  rows.push_back({"as_strided", "function", 2, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::as_strided(in[0], std::vector<int64_t>{2, 2}, std::vector<int64_t>{4, 4}, int64_t(2))}; }});
-  rows.push_back({"as_strided", "function", 3, {TensorSpec{{3, 4}, -1.0, 1.0, true, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::as_strided(in[0], std::vector<int64_t>{2, 3}, std::vector<int64_t>{3, 1}, int64_t(2))}; }});
-  rows.push_back({"as_strided", "function", 4, {TensorSpec{{4, 3}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::as_strided(in[0], std::vector<int64_t>{6}, std::vector<int64_t>{2})}; }});
-  rows.push_back({"as_strided", "function", 5, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::as_strided(in[0], std::vector<int64_t>{}, std::vector<int64_t>{}, int64_t(11))}; }});
-}
-
-// rsqrt
-void add_rsqrt(std::vector<OpSample>& rows) {
-  rows.push_back({"rsqrt", "function", 0, {TensorSpec{{3, 4}, 0.5, 2.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::rsqrt(in[0])}; }});
-  rows.push_back({"rsqrt", "inplace", 0, {TensorSpec{{3, 4}, 0.5, 2.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.rsqrt_(); return {self}; }});
-  rows.push_back({"rsqrt", "out", 0, {TensorSpec{{3, 4}, 0.5, 2.0, false, kFloat64}}, false,
-                  [](const variable_list& in) -> variable_list { auto expected = dg::rsqrt(in[0]); auto out = dg::empty({0}, expected.options()); dg::rsqrt_out(out, in[0]); return {out, expected}; }});
-  rows.push_back({"rsqrt", "function", 1, {TensorSpec{{}, 0.5, 2.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::rsqrt(in[0])}; }});
-  rows.push_back({"rsqrt", "inplace", 1, {TensorSpec{{}, 0.5, 2.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.rsqrt_(); return {self}; }});
-  rows.push_back({"rsqrt", "out", 1, {TensorSpec{{}, 0.5, 2.0, false, kFloat64}}, false,
-                  [](const variable_list& in) -> variable_list { auto expected = dg::rsqrt(in[0]); auto out = dg::empty({0}, expected.options()); dg::rsqrt_out(out, in[0]); return {out, expected}; }});
-}
-
-// asin
-void add_asin(std::vector<OpSample>& rows) {
-  rows.push_back({"asin", "function", 0, {TensorSpec{{3, 4}, -0.9, 0.9, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::asin(in[0])}; }});
-  rows.push_back({"asin", "inplace", 0, {TensorSpec{{3, 4}, -0.9, 0.9, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.asin_(); return {self}; }});
-  rows.push_back({"asin", "out", 0, {TensorSpec{{3, 4}, -0.9, 0.9, false, kFloat64}}, false,
-                  [](const variable_list& in) -> variable_list { auto expected = dg::asin(in[0]); auto out = dg::empty({0}, expected.options()); dg::asin_out(out, in[0]); return {out, expected}; }});
-  rows.push_back({"asin", "function", 1, {TensorSpec{{}, -0.9, 0.9, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::asin(in[0])}; }});
-  rows.push_back({"asin", "inplace", 1, {TensorSpec{{}, -0.9, 0.9, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.asin_(); return {self}; }});
-  rows.push_back({"asin", "out", 1, {TensorSpec{{}, -0.9, 0.9, false, kFloat64}}, false,
-                  [](const variable_list& in) -> variable_list { auto expected = dg::asin(in[0]); auto out = dg::empty({0}, expected.options()); dg::asin_out(out, in[0]); return {out, expected}; }});
+// tanh_backward
+void add_tanh_backward(std::vector<OpSample>& rows) {
+  rows.push_back({"tanh_backward", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::tanh_backward(in[0], in[1])}; }});
 }
 
 // erf
@@ -207,6 +121,22 @@ void add_floor(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.floor_(); return {self}; }});
   rows.push_back({"floor", "out", 1, {TensorSpec{{}, -1.0, 1.0, false, kFloat64}}, false,
                   [](const variable_list& in) -> variable_list { auto expected = dg::floor(in[0]); auto out = dg::empty({0}, expected.options()); dg::floor_out(out, in[0]); return {out, expected}; }});
+}
+
+// log_sigmoid
+void add_log_sigmoid(std::vector<OpSample>& rows) {
+  rows.push_back({"log_sigmoid", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::log_sigmoid(in[0])}; }});
+  rows.push_back({"log_sigmoid", "out", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { auto expected = dg::log_sigmoid(in[0]); auto out = dg::empty({0}, expected.options()); dg::log_sigmoid_out(out, in[0]); return {out, expected}; }});
+  rows.push_back({"log_sigmoid", "function", 1, {TensorSpec{{4, 3}, -20.0, 20.0, true, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::log_sigmoid(in[0])}; }});
+  rows.push_back({"log_sigmoid", "out", 1, {TensorSpec{{4, 3}, -20.0, 20.0, true, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { auto expected = dg::log_sigmoid(in[0]); auto out = dg::empty({0}, expected.options()); dg::log_sigmoid_out(out, in[0]); return {out, expected}; }});
+  rows.push_back({"log_sigmoid", "function", 2, {TensorSpec{{}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::log_sigmoid(in[0])}; }});
+  rows.push_back({"log_sigmoid", "out", 2, {TensorSpec{{}, -1.0, 1.0, false, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { auto expected = dg::log_sigmoid(in[0]); auto out = dg::empty({0}, expected.options()); dg::log_sigmoid_out(out, in[0]); return {out, expected}; }});
 }
 
 // leaky_relu
@@ -289,20 +219,144 @@ void add_logical_xor(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { auto expected = dg::logical_xor(in[0], in[1]); auto out = dg::empty({0}, expected.options()); dg::logical_xor_out(out, in[0], in[1]); return {out, expected}; }});
 }
 
-// log_sigmoid
-void add_log_sigmoid(std::vector<OpSample>& rows) {
-  rows.push_back({"log_sigmoid", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::log_sigmoid(in[0])}; }});
-  rows.push_back({"log_sigmoid", "out", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, false,
-                  [](const variable_list& in) -> variable_list { auto expected = dg::log_sigmoid(in[0]); auto out = dg::empty({0}, expected.options()); dg::log_sigmoid_out(out, in[0]); return {out, expected}; }});
-  rows.push_back({"log_sigmoid", "function", 1, {TensorSpec{{4, 3}, -20.0, 20.0, true, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::log_sigmoid(in[0])}; }});
-  rows.push_back({"log_sigmoid", "out", 1, {TensorSpec{{4, 3}, -20.0, 20.0, true, kFloat64}}, false,
-                  [](const variable_list& in) -> variable_list { auto expected = dg::log_sigmoid(in[0]); auto out = dg::empty({0}, expected.options()); dg::log_sigmoid_out(out, in[0]); return {out, expected}; }});
-  rows.push_back({"log_sigmoid", "function", 2, {TensorSpec{{}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::log_sigmoid(in[0])}; }});
-  rows.push_back({"log_sigmoid", "out", 2, {TensorSpec{{}, -1.0, 1.0, false, kFloat64}}, false,
-                  [](const variable_list& in) -> variable_list { auto expected = dg::log_sigmoid(in[0]); auto out = dg::empty({0}, expected.options()); dg::log_sigmoid_out(out, in[0]); return {out, expected}; }});
+// sum.dim_IntList
+void add_sum_dim_IntList(std::vector<OpSample>& rows) {
+  rows.push_back({"sum.dim_IntList", "function", 0, {TensorSpec{{3, 4, 5}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::sum(in[0], std::vector<int64_t>{1})}; }});
+  rows.push_back({"sum.dim_IntList", "function", 1, {TensorSpec{{3, 4, 5}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::sum(in[0], std::vector<int64_t>{0, 2}, true)}; }});
+  rows.push_back({"sum.dim_IntList", "function", 2, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::sum(in[0], std::vector<int64_t>{-1})}; }});
+}
+
+// max.dim
+void add_max_dim(std::vector<OpSample>& rows) {
+  rows.push_back({"max.dim", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto r = dg::max(in[0], int64_t(1)); return {std::get<0>(r), std::get<1>(r)}; }});
+  rows.push_back({"max.dim", "function", 1, {TensorSpec{{4, 3}, -1.0, 1.0, true, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto r = dg::max(in[0], int64_t(0), true); return {std::get<0>(r), std::get<1>(r)}; }});
+}
+
+// norm.ScalarOpt_dim
+void add_norm_ScalarOpt_dim(std::vector<OpSample>& rows) {
+  rows.push_back({"norm.ScalarOpt_dim", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::norm(in[0], Scalar(2), std::vector<int64_t>{1})}; }});
+  rows.push_back({"norm.ScalarOpt_dim", "function", 1, {TensorSpec{{4, 3}, -1.0, 1.0, true, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::norm(in[0], std::nullopt, std::vector<int64_t>{0}, true)}; }});
+  rows.push_back({"norm.ScalarOpt_dim", "function", 2, {TensorSpec{{3, 4}, 0.2, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::norm(in[0], Scalar(1), std::vector<int64_t>{-1})}; }});
+  rows.push_back({"norm.ScalarOpt_dim", "function", 3, {TensorSpec{{2, 3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::norm(in[0], Scalar(3), std::vector<int64_t>{0, 2})}; }});
+}
+
+// matmul
+void add_matmul(std::vector<OpSample>& rows) {
+  rows.push_back({"matmul", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{4, 5}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::matmul(in[0], in[1])}; }});
+  rows.push_back({"matmul", "function", 1, {TensorSpec{{2, 3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{4, 2}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::matmul(in[0], in[1])}; }});
+  rows.push_back({"matmul", "function", 2, {TensorSpec{{4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::matmul(in[0], in[1])}; }});
+  rows.push_back({"matmul", "function", 3, {TensorSpec{{4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{4, 3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::matmul(in[0], in[1])}; }});
+  rows.push_back({"matmul", "function", 4, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::matmul(in[0], in[1])}; }});
+  rows.push_back({"matmul", "function", 5, {TensorSpec{{2, 1, 2, 3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::matmul(in[0], in[1])}; }});
+}
+
+// slice.Tensor
+void add_slice_Tensor(std::vector<OpSample>& rows) {
+  rows.push_back({"slice.Tensor", "function", 0, {TensorSpec{{5, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::slice(in[0], int64_t(0), int64_t(1), int64_t(4))}; }});
+  rows.push_back({"slice.Tensor", "function", 1, {TensorSpec{{5, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::slice(in[0], int64_t(-1), std::nullopt, std::nullopt, int64_t(2))}; }});
+  rows.push_back({"slice.Tensor", "function", 2, {TensorSpec{{3, 6}, -1.0, 1.0, true, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::slice(in[0], int64_t(0), int64_t(-5), std::nullopt, int64_t(3))}; }});
+  rows.push_back({"slice.Tensor", "function", 3, {TensorSpec{{3, 6}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::slice(in[0], int64_t(1), int64_t(2), int64_t(100))}; }});
+  rows.push_back({"slice.Tensor", "function", 4, {TensorSpec{{3, 6}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::slice(in[0], int64_t(1), int64_t(4), int64_t(2))}; }});
+}
+
+// narrow
+void add_narrow(std::vector<OpSample>& rows) {
+  rows.push_back({"narrow", "function", 0, {TensorSpec{{5, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::narrow(in[0], int64_t(0), int64_t(1), int64_t(3))}; }});
+  rows.push_back({"narrow", "function", 1, {TensorSpec{{4, 5}, -1.0, 1.0, true, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::narrow(in[0], int64_t(-1), int64_t(-3), int64_t(2))}; }});
+}
+
+// diagonal
+void add_diagonal(std::vector<OpSample>& rows) {
+  rows.push_back({"diagonal", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::diagonal(in[0])}; }});
+  rows.push_back({"diagonal", "function", 1, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::diagonal(in[0], int64_t(1))}; }});
+  rows.push_back({"diagonal", "function", 2, {TensorSpec{{4, 3}, -1.0, 1.0, true, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::diagonal(in[0], int64_t(-1))}; }});
+  rows.push_back({"diagonal", "function", 3, {TensorSpec{{2, 3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::diagonal(in[0], int64_t(0), int64_t(-1), int64_t(0))}; }});
+  rows.push_back({"diagonal", "function", 4, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::diagonal(in[0], int64_t(5))}; }});
+}
+
+// as_strided
+void add_as_strided(std::vector<OpSample>& rows) {
+  rows.push_back({"as_strided", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::as_strided(in[0], std::vector<int64_t>{2, 2}, std::vector<int64_t>{1, 2}, int64_t(1))}; }});
+  rows.push_back({"as_strided", "function", 1, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::as_strided(in[0], std::vector<int64_t>{3, 2}, std::vector<int64_t>{0, 1})}; }});
+  rows.push_back({"as_strided", "function", 2, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::as_strided(in[0], std::vector<int64_t>{2, 2}, std::vector<int64_t>{4, 4}, int64_t(2))}; }});
+  rows.push_back({"as_strided", "function", 3, {TensorSpec{{3, 4}, -1.0, 1.0, true, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::as_strided(in[0], std::vector<int64_t>{2, 3}, std::vector<int64_t>{3, 1}, int64_t(2))}; }});
+  rows.push_back({"as_strided", "function", 4, {TensorSpec{{4, 3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::as_strided(in[0], std::vector<int64_t>{6}, std::vector<int64_t>{2})}; }});
+  rows.push_back({"as_strided", "function", 5, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::as_strided(in[0], std::vector<int64_t>{}, std::vector<int64_t>{}, int64_t(11))}; }});
+}
+
+// stack
+void add_stack(std::vector<OpSample>& rows) {
+  rows.push_back({"stack", "function", 0, {TensorSpec{{2, 3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{2, 3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::stack(variable_list(in.begin() + 0, in.begin() + 2))}; }});
+  rows.push_back({"stack", "function", 1, {TensorSpec{{2, 3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{2, 3}, -1.0, 1.0, true, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::stack(variable_list(in.begin() + 0, in.begin() + 2), int64_t(-1))}; }});
+  rows.push_back({"stack", "function", 2, {TensorSpec{{}, -1.0, 1.0, false, kFloat64}, TensorSpec{{}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::stack(variable_list(in.begin() + 0, in.begin() + 2), int64_t(0))}; }});
+}
+
+// roll
+void add_roll(std::vector<OpSample>& rows) {
+  rows.push_back({"roll", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::roll(in[0], std::vector<int64_t>{1}, std::vector<int64_t>{1})}; }});
+  rows.push_back({"roll", "function", 1, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::roll(in[0], std::vector<int64_t>{-2})}; }});
+  rows.push_back({"roll", "function", 2, {TensorSpec{{4, 3}, -1.0, 1.0, true, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::roll(in[0], std::vector<int64_t>{5, -1}, std::vector<int64_t>{0, 1})}; }});
+}
+
+// masked_fill.Scalar
+void add_masked_fill_Scalar(std::vector<OpSample>& rows) {
+  rows.push_back({"masked_fill.Scalar", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kBool}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::masked_fill(in[0], in[1], Scalar(2.5))}; }});
+  rows.push_back({"masked_fill.Scalar", "inplace", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kBool}}, true,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.masked_fill_(in[1], Scalar(2.5)); return {self}; }});
+  rows.push_back({"masked_fill.Scalar", "function", 1, {TensorSpec{{4, 3}, -1.0, 1.0, true, kFloat64}, TensorSpec{{3}, -1.0, 1.0, false, kBool}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::masked_fill(in[0], in[1], Scalar(-1))}; }});
+  rows.push_back({"masked_fill.Scalar", "inplace", 1, {TensorSpec{{4, 3}, -1.0, 1.0, true, kFloat64}, TensorSpec{{3}, -1.0, 1.0, false, kBool}}, true,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.masked_fill_(in[1], Scalar(-1)); return {self}; }});
+  rows.push_back({"masked_fill.Scalar", "function", 2, {TensorSpec{{3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{2, 3}, -1.0, 1.0, false, kBool}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::masked_fill(in[0], in[1], Scalar(0))}; }});
+}
+
+// clone
+void add_clone(std::vector<OpSample>& rows) {
+  rows.push_back({"clone", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::clone(in[0])}; }});
+  rows.push_back({"clone", "function", 1, {TensorSpec{{4, 3}, -1.0, 1.0, true, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::clone(in[0])}; }});
 }
 
 // binary_cross_entropy_with_logits
@@ -365,78 +419,18 @@ void add_avg_pool2d_backward(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { return {dg::avg_pool2d_backward(in[0], in[1], std::vector<int64_t>{3}, std::vector<int64_t>{2}, std::vector<int64_t>{1}, false, true, int64_t(4))}; }});
 }
 
-// max.dim
-void add_max_dim(std::vector<OpSample>& rows) {
-  rows.push_back({"max.dim", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { auto r = dg::max(in[0], int64_t(1)); return {std::get<0>(r), std::get<1>(r)}; }});
-  rows.push_back({"max.dim", "function", 1, {TensorSpec{{4, 3}, -1.0, 1.0, true, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { auto r = dg::max(in[0], int64_t(0), true); return {std::get<0>(r), std::get<1>(r)}; }});
-}
-
-// norm.ScalarOpt_dim
-void add_norm_ScalarOpt_dim(std::vector<OpSample>& rows) {
-  rows.push_back({"norm.ScalarOpt_dim", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::norm(in[0], Scalar(2), std::vector<int64_t>{1})}; }});
-  rows.push_back({"norm.ScalarOpt_dim", "function", 1, {TensorSpec{{4, 3}, -1.0, 1.0, true, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::norm(in[0], std::nullopt, std::vector<int64_t>{0}, true)}; }});
-  rows.push_back({"norm.ScalarOpt_dim", "function", 2, {TensorSpec{{3, 4}, 0.2, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::norm(in[0], Scalar(1), std::vector<int64_t>{-1})}; }});
-  rows.push_back({"norm.ScalarOpt_dim", "function", 3, {TensorSpec{{2, 3, 4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::norm(in[0], Scalar(3), std::vector<int64_t>{0, 2})}; }});
-}
-
-// masked_fill.Scalar
-void add_masked_fill_Scalar(std::vector<OpSample>& rows) {
-  rows.push_back({"masked_fill.Scalar", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kBool}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::masked_fill(in[0], in[1], Scalar(2.5))}; }});
-  rows.push_back({"masked_fill.Scalar", "inplace", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kBool}}, true,
-                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.masked_fill_(in[1], Scalar(2.5)); return {self}; }});
-  rows.push_back({"masked_fill.Scalar", "function", 1, {TensorSpec{{4, 3}, -1.0, 1.0, true, kFloat64}, TensorSpec{{3}, -1.0, 1.0, false, kBool}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::masked_fill(in[0], in[1], Scalar(-1))}; }});
-  rows.push_back({"masked_fill.Scalar", "inplace", 1, {TensorSpec{{4, 3}, -1.0, 1.0, true, kFloat64}, TensorSpec{{3}, -1.0, 1.0, false, kBool}}, true,
-                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.masked_fill_(in[1], Scalar(-1)); return {self}; }});
-  rows.push_back({"masked_fill.Scalar", "function", 2, {TensorSpec{{3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{2, 3}, -1.0, 1.0, false, kBool}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::masked_fill(in[0], in[1], Scalar(0))}; }});
-}
-
-// stack
-void add_stack(std::vector<OpSample>& rows) {
-  rows.push_back({"stack", "function", 0, {TensorSpec{{2, 3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{2, 3}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::stack(variable_list(in.begin() + 0, in.begin() + 2))}; }});
-  rows.push_back({"stack", "function", 1, {TensorSpec{{2, 3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{2, 3}, -1.0, 1.0, true, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::stack(variable_list(in.begin() + 0, in.begin() + 2), int64_t(-1))}; }});
-  rows.push_back({"stack", "function", 2, {TensorSpec{{}, -1.0, 1.0, false, kFloat64}, TensorSpec{{}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::stack(variable_list(in.begin() + 0, in.begin() + 2), int64_t(0))}; }});
-}
-
-// roll
-void add_roll(std::vector<OpSample>& rows) {
-  rows.push_back({"roll", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::roll(in[0], std::vector<int64_t>{1}, std::vector<int64_t>{1})}; }});
-  rows.push_back({"roll", "function", 1, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::roll(in[0], std::vector<int64_t>{-2})}; }});
-  rows.push_back({"roll", "function", 2, {TensorSpec{{4, 3}, -1.0, 1.0, true, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::roll(in[0], std::vector<int64_t>{5, -1}, std::vector<int64_t>{0, 1})}; }});
-}
-
 }  // namespace
 
 void add_samples_0(std::vector<OpSample>& rows) {
   add_pow_Tensor_Tensor(rows);
-  add_sign(rows);
-  add_tanh_backward(rows);
-  add_sum_dim_IntList(rows);
-  add_matmul(rows);
-  add_clone(rows);
-  add_sinh(rows);
-  add_slice_Tensor(rows);
-  add_narrow(rows);
-  add_diagonal(rows);
-  add_as_strided(rows);
   add_rsqrt(rows);
+  add_sign(rows);
   add_asin(rows);
+  add_sinh(rows);
+  add_tanh_backward(rows);
   add_erf(rows);
   add_floor(rows);
+  add_log_sigmoid(rows);
   add_leaky_relu(rows);
   add_gelu_backward(rows);
   add_silu_double_backward(rows);
@@ -444,17 +438,23 @@ void add_samples_0(std::vector<OpSample>& rows) {
   add_gt_Scalar(rows);
   add_logical_or(rows);
   add_logical_xor(rows);
-  add_log_sigmoid(rows);
+  add_sum_dim_IntList(rows);
+  add_max_dim(rows);
+  add_norm_ScalarOpt_dim(rows);
+  add_matmul(rows);
+  add_slice_Tensor(rows);
+  add_narrow(rows);
+  add_diagonal(rows);
+  add_as_strided(rows);
+  add_stack(rows);
+  add_roll(rows);
+  add_masked_fill_Scalar(rows);
+  add_clone(rows);
   add_binary_cross_entropy_with_logits(rows);
   add__embedding_backward_adjoint(rows);
   add_group_norm(rows);
   add_convolution_nobias(rows);
   add_avg_pool2d_backward(rows);
-  add_max_dim(rows);
-  add_norm_ScalarOpt_dim(rows);
-  add_masked_fill_Scalar(rows);
-  add_stack(rows);
-  add_roll(rows);
 }
 
 }  // namespace dg::testing

@@ -35,16 +35,6 @@ void add_neg(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { auto expected = dg::neg(in[0]); auto out = dg::empty({0}, expected.options()); dg::neg_out(out, in[0]); return {out, expected}; }});
 }
 
-// cos
-void add_cos(std::vector<OpSample>& rows) {
-  rows.push_back({"cos", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::cos(in[0])}; }});
-  rows.push_back({"cos", "inplace", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.cos_(); return {self}; }});
-  rows.push_back({"cos", "out", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, false,
-                  [](const variable_list& in) -> variable_list { auto expected = dg::cos(in[0]); auto out = dg::empty({0}, expected.options()); dg::cos_out(out, in[0]); return {out, expected}; }});
-}
-
 // reciprocal
 void add_reciprocal(std::vector<OpSample>& rows) {
   rows.push_back({"reciprocal", "function", 0, {TensorSpec{{3, 4}, 0.5, 2.0, false, kFloat64}}, true,
@@ -55,70 +45,22 @@ void add_reciprocal(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { auto expected = dg::reciprocal(in[0]); auto out = dg::empty({0}, expected.options()); dg::reciprocal_out(out, in[0]); return {out, expected}; }});
 }
 
+// cos
+void add_cos(std::vector<OpSample>& rows) {
+  rows.push_back({"cos", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::cos(in[0])}; }});
+  rows.push_back({"cos", "inplace", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.cos_(); return {self}; }});
+  rows.push_back({"cos", "out", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { auto expected = dg::cos(in[0]); auto out = dg::empty({0}, expected.options()); dg::cos_out(out, in[0]); return {out, expected}; }});
+}
+
 // cos_backward
 void add_cos_backward(std::vector<OpSample>& rows) {
   rows.push_back({"cos_backward", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
                   [](const variable_list& in) -> variable_list { return {dg::cos_backward(in[0], in[1])}; }});
   rows.push_back({"cos_backward", "function", 1, {TensorSpec{{3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{2, 3}, -1.0, 1.0, false, kFloat64}}, true,
                   [](const variable_list& in) -> variable_list { return {dg::cos_backward(in[0], in[1])}; }});
-}
-
-// sum
-void add_sum(std::vector<OpSample>& rows) {
-  rows.push_back({"sum", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::sum(in[0])}; }});
-  rows.push_back({"sum", "function", 1, {TensorSpec{{}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::sum(in[0])}; }});
-  rows.push_back({"sum", "function", 2, {TensorSpec{{4, 3}, -1.0, 1.0, true, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::sum(in[0])}; }});
-}
-
-// sum_backward
-void add_sum_backward(std::vector<OpSample>& rows) {
-  rows.push_back({"sum_backward", "function", 0, {TensorSpec{{3}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::sum_backward(in[0], std::vector<int64_t>{3, 4}, std::vector<int64_t>{1}, false)}; }});
-  rows.push_back({"sum_backward", "function", 1, {TensorSpec{{1, 4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::sum_backward(in[0], std::vector<int64_t>{3, 4}, std::vector<int64_t>{0}, true)}; }});
-}
-
-// bmm
-void add_bmm(std::vector<OpSample>& rows) {
-  rows.push_back({"bmm", "function", 0, {TensorSpec{{2, 3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{2, 4, 5}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::bmm(in[0], in[1])}; }});
-}
-
-// fill_.Scalar
-void add_fill__Scalar(std::vector<OpSample>& rows) {
-  rows.push_back({"fill_.Scalar", "inplace", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.fill_(Scalar(1.5)); return {self}; }});
-}
-
-// copy_
-void add_copy_(std::vector<OpSample>& rows) {
-  rows.push_back({"copy_", "inplace", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.copy_(in[1]); return {self}; }});
-  rows.push_back({"copy_", "inplace", 1, {TensorSpec{{2, 3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.copy_(in[1]); return {self}; }});
-}
-
-// flatten.using_ints
-void add_flatten_using_ints(std::vector<OpSample>& rows) {
-  rows.push_back({"flatten.using_ints", "function", 0, {TensorSpec{{2, 3, 4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::flatten(in[0])}; }});
-  rows.push_back({"flatten.using_ints", "function", 1, {TensorSpec{{2, 3, 4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::flatten(in[0], int64_t(1))}; }});
-  rows.push_back({"flatten.using_ints", "function", 2, {TensorSpec{{3, 4}, -1.0, 1.0, true, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::flatten(in[0], int64_t(-2), int64_t(-1))}; }});
-  rows.push_back({"flatten.using_ints", "function", 3, {TensorSpec{{}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::flatten(in[0])}; }});
-}
-
-// split.Tensor
-void add_split_Tensor(std::vector<OpSample>& rows) {
-  rows.push_back({"split.Tensor", "function", 0, {TensorSpec{{5, 4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return dg::split(in[0], int64_t(2)); }});
-  rows.push_back({"split.Tensor", "function", 1, {TensorSpec{{3, 4}, -1.0, 1.0, true, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return dg::split(in[0], int64_t(3), int64_t(-1)); }});
 }
 
 // cosh
@@ -247,6 +189,194 @@ void add_logical_not(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { auto expected = dg::logical_not(in[0]); auto out = dg::empty({0}, expected.options()); dg::logical_not_out(out, in[0]); return {out, expected}; }});
 }
 
+// sum
+void add_sum(std::vector<OpSample>& rows) {
+  rows.push_back({"sum", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::sum(in[0])}; }});
+  rows.push_back({"sum", "function", 1, {TensorSpec{{}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::sum(in[0])}; }});
+  rows.push_back({"sum", "function", 2, {TensorSpec{{4, 3}, -1.0, 1.0, true, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::sum(in[0])}; }});
+}
+
+// sum_backward
+void add_sum_backward(std::vector<OpSample>& rows) {
+  rows.push_back({"sum_backward", "function", 0, {TensorSpec{{3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::sum_backward(in[0], std::vector<int64_t>{3, 4}, std::vector<int64_t>{1}, false)}; }});
+  rows.push_back({"sum_backward", "function", 1, {TensorSpec{{1, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::sum_backward(in[0], std::vector<int64_t>{3, 4}, std::vector<int64_t>{0}, true)}; }});
+}
+
+// prod
+void add_prod(std::vector<OpSample>& rows) {
+  rows.push_back({"prod", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::prod(in[0])}; }});
+  rows.push_back({"prod", "function", 1, {TensorSpec{{}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::prod(in[0])}; }});
+  rows.push_back({"prod", "function", 2, {TensorSpec{{4, 3}, -1.0, 1.0, true, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::prod(in[0])}; }});
+  rows.push_back({"prod", "function", 3, {TensorSpec{{0, 3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::prod(in[0])}; }});
+}
+
+// var.correction
+void add_var_correction(std::vector<OpSample>& rows) {
+  rows.push_back({"var.correction", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::var(in[0])}; }});
+  rows.push_back({"var.correction", "function", 1, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::var(in[0], std::vector<int64_t>{1}, Scalar(0))}; }});
+  rows.push_back({"var.correction", "function", 2, {TensorSpec{{4, 3}, -1.0, 1.0, true, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::var(in[0], std::vector<int64_t>{0}, std::nullopt, true)}; }});
+  rows.push_back({"var.correction", "function", 3, {TensorSpec{{2, 3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::var(in[0], std::vector<int64_t>{0, 2}, Scalar(2))}; }});
+}
+
+// std.correction
+void add_std_correction(std::vector<OpSample>& rows) {
+  rows.push_back({"std.correction", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::std(in[0])}; }});
+  rows.push_back({"std.correction", "function", 1, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::std(in[0], std::vector<int64_t>{1}, Scalar(0), true)}; }});
+  rows.push_back({"std.correction", "function", 2, {TensorSpec{{4, 3}, -1.0, 1.0, true, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::std(in[0], std::vector<int64_t>{-1})}; }});
+}
+
+// min.dim
+void add_min_dim(std::vector<OpSample>& rows) {
+  rows.push_back({"min.dim", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto r = dg::min(in[0], int64_t(-1)); return {std::get<0>(r), std::get<1>(r)}; }});
+}
+
+// cumsum
+void add_cumsum(std::vector<OpSample>& rows) {
+  rows.push_back({"cumsum", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::cumsum(in[0], int64_t(1))}; }});
+  rows.push_back({"cumsum", "function", 1, {TensorSpec{{4, 3}, -1.0, 1.0, true, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::cumsum(in[0], int64_t(0))}; }});
+  rows.push_back({"cumsum", "function", 2, {TensorSpec{{}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::cumsum(in[0], int64_t(0))}; }});
+  rows.push_back({"cumsum", "function", 3, {TensorSpec{{2, 0}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::cumsum(in[0], int64_t(1))}; }});
+}
+
+// bmm
+void add_bmm(std::vector<OpSample>& rows) {
+  rows.push_back({"bmm", "function", 0, {TensorSpec{{2, 3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{2, 4, 5}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::bmm(in[0], in[1])}; }});
+}
+
+// addmm
+void add_addmm(std::vector<OpSample>& rows) {
+  rows.push_back({"addmm", "function", 0, {TensorSpec{{3, 5}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{4, 5}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::addmm(in[0], in[1], in[2])}; }});
+  rows.push_back({"addmm", "function", 1, {TensorSpec{{5}, -1.0, 1.0, false, kFloat64}, TensorSpec{{4, 3}, -1.0, 1.0, true, kFloat64}, TensorSpec{{3, 5}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::addmm(in[0], in[1], in[2], Scalar(0.5), Scalar(2))}; }});
+  rows.push_back({"addmm", "function", 2, {TensorSpec{{3, 1}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{4, 2}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::addmm(in[0], in[1], in[2], Scalar(0))}; }});
+}
+
+// linear
+void add_linear(std::vector<OpSample>& rows) {
+  rows.push_back({"linear", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{5, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{5}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::linear(in[0], in[1], in[2])}; }});
+  rows.push_back({"linear", "function", 1, {TensorSpec{{2, 3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{5, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::linear(in[0], in[1])}; }});
+  rows.push_back({"linear", "function", 2, {TensorSpec{{4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{2, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{2}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::linear(in[0], in[1], in[2])}; }});
+}
+
+// outer
+void add_outer(std::vector<OpSample>& rows) {
+  rows.push_back({"outer", "function", 0, {TensorSpec{{3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::outer(in[0], in[1])}; }});
+}
+
+// flatten.using_ints
+void add_flatten_using_ints(std::vector<OpSample>& rows) {
+  rows.push_back({"flatten.using_ints", "function", 0, {TensorSpec{{2, 3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::flatten(in[0])}; }});
+  rows.push_back({"flatten.using_ints", "function", 1, {TensorSpec{{2, 3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::flatten(in[0], int64_t(1))}; }});
+  rows.push_back({"flatten.using_ints", "function", 2, {TensorSpec{{3, 4}, -1.0, 1.0, true, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::flatten(in[0], int64_t(-2), int64_t(-1))}; }});
+  rows.push_back({"flatten.using_ints", "function", 3, {TensorSpec{{}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::flatten(in[0])}; }});
+}
+
+// split.Tensor
+void add_split_Tensor(std::vector<OpSample>& rows) {
+  rows.push_back({"split.Tensor", "function", 0, {TensorSpec{{5, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return dg::split(in[0], int64_t(2)); }});
+  rows.push_back({"split.Tensor", "function", 1, {TensorSpec{{3, 4}, -1.0, 1.0, true, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return dg::split(in[0], int64_t(3), int64_t(-1)); }});
+}
+
+// pad
+void add_pad(std::vector<OpSample>& rows) {
+  rows.push_back({"pad", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::pad(in[0], std::vector<int64_t>{1, 2}, std::string_view("constant"))}; }});
+  rows.push_back({"pad", "function", 1, {TensorSpec{{4, 3}, -1.0, 1.0, true, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::pad(in[0], std::vector<int64_t>{0, 1, 2, 0}, std::string_view("constant"), double(1.5))}; }});
+  rows.push_back({"pad", "function", 2, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::pad(in[0], std::vector<int64_t>{-1, 1, 1, -2}, std::string_view("constant"))}; }});
+}
+
+// scatter_add
+void add_scatter_add(std::vector<OpSample>& rows) {
+  rows.push_back({"scatter_add", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{5, 4}, 0.0, 3.0, false, kInt64}, TensorSpec{{5, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::scatter_add(in[0], int64_t(0), in[1], in[2])}; }});
+  rows.push_back({"scatter_add", "inplace", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{5, 4}, 0.0, 3.0, false, kInt64}, TensorSpec{{5, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.scatter_add_(int64_t(0), in[1], in[2]); return {self}; }});
+  rows.push_back({"scatter_add", "function", 1, {TensorSpec{{4, 3}, -1.0, 1.0, true, kFloat64}, TensorSpec{{2, 2}, 0.0, 3.0, false, kInt64}, TensorSpec{{3, 3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::scatter_add(in[0], int64_t(1), in[1], in[2])}; }});
+  rows.push_back({"scatter_add", "inplace", 1, {TensorSpec{{4, 3}, -1.0, 1.0, true, kFloat64}, TensorSpec{{2, 2}, 0.0, 3.0, false, kInt64}, TensorSpec{{3, 3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.scatter_add_(int64_t(1), in[1], in[2]); return {self}; }});
+}
+
+// scatter_src_backward
+void add_scatter_src_backward(std::vector<OpSample>& rows) {
+  rows.push_back({"scatter_src_backward", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{2, 2}, 0.0, 3.0, false, kInt64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::scatter_src_backward(in[0], int64_t(0), in[1], std::vector<int64_t>{2, 3})}; }});
+}
+
+// masked_fill.Tensor
+void add_masked_fill_Tensor(std::vector<OpSample>& rows) {
+  rows.push_back({"masked_fill.Tensor", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kBool}, TensorSpec{{}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::masked_fill(in[0], in[1], in[2])}; }});
+  rows.push_back({"masked_fill.Tensor", "inplace", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kBool}, TensorSpec{{}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.masked_fill_(in[1], in[2]); return {self}; }});
+  rows.push_back({"masked_fill.Tensor", "function", 1, {TensorSpec{{2, 3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3}, -1.0, 1.0, false, kBool}, TensorSpec{{}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::masked_fill(in[0], in[1], in[2])}; }});
+  rows.push_back({"masked_fill.Tensor", "inplace", 1, {TensorSpec{{2, 3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3}, -1.0, 1.0, false, kBool}, TensorSpec{{}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.masked_fill_(in[1], in[2]); return {self}; }});
+}
+
+// flip
+void add_flip(std::vector<OpSample>& rows) {
+  rows.push_back({"flip", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::flip(in[0], std::vector<int64_t>{1})}; }});
+  rows.push_back({"flip", "function", 1, {TensorSpec{{4, 3}, -1.0, 1.0, true, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::flip(in[0], std::vector<int64_t>{0, -1})}; }});
+  rows.push_back({"flip", "function", 2, {TensorSpec{{2, 3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::flip(in[0], std::vector<int64_t>{})}; }});
+  rows.push_back({"flip", "function", 3, {TensorSpec{{}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::flip(in[0], std::vector<int64_t>{0})}; }});
+}
+
+// fill_.Scalar
+void add_fill__Scalar(std::vector<OpSample>& rows) {
+  rows.push_back({"fill_.Scalar", "inplace", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.fill_(Scalar(1.5)); return {self}; }});
+}
+
+// copy_
+void add_copy_(std::vector<OpSample>& rows) {
+  rows.push_back({"copy_", "inplace", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.copy_(in[1]); return {self}; }});
+  rows.push_back({"copy_", "inplace", 1, {TensorSpec{{2, 3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.copy_(in[1]); return {self}; }});
+}
+
 // log_softmax.int
 void add_log_softmax_int(std::vector<OpSample>& rows) {
   rows.push_back({"log_softmax.int", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
@@ -331,151 +461,14 @@ void add_adaptive_avg_pool2d(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { return {dg::adaptive_avg_pool2d(in[0], std::vector<int64_t>{1, 1})}; }});
 }
 
-// prod
-void add_prod(std::vector<OpSample>& rows) {
-  rows.push_back({"prod", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::prod(in[0])}; }});
-  rows.push_back({"prod", "function", 1, {TensorSpec{{}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::prod(in[0])}; }});
-  rows.push_back({"prod", "function", 2, {TensorSpec{{4, 3}, -1.0, 1.0, true, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::prod(in[0])}; }});
-  rows.push_back({"prod", "function", 3, {TensorSpec{{0, 3}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::prod(in[0])}; }});
-}
-
-// var.correction
-void add_var_correction(std::vector<OpSample>& rows) {
-  rows.push_back({"var.correction", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::var(in[0])}; }});
-  rows.push_back({"var.correction", "function", 1, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::var(in[0], std::vector<int64_t>{1}, Scalar(0))}; }});
-  rows.push_back({"var.correction", "function", 2, {TensorSpec{{4, 3}, -1.0, 1.0, true, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::var(in[0], std::vector<int64_t>{0}, std::nullopt, true)}; }});
-  rows.push_back({"var.correction", "function", 3, {TensorSpec{{2, 3, 4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::var(in[0], std::vector<int64_t>{0, 2}, Scalar(2))}; }});
-}
-
-// std.correction
-void add_std_correction(std::vector<OpSample>& rows) {
-  rows.push_back({"std.correction", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::std(in[0])}; }});
-  rows.push_back({"std.correction", "function", 1, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::std(in[0], std::vector<int64_t>{1}, Scalar(0), true)}; }});
-  rows.push_back({"std.correction", "function", 2, {TensorSpec{{4, 3}, -1.0, 1.0, true, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::std(in[0], std::vector<int64_t>{-1})}; }});
-}
-
-// min.dim
-void add_min_dim(std::vector<OpSample>& rows) {
-  rows.push_back({"min.dim", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { auto r = dg::min(in[0], int64_t(-1)); return {std::get<0>(r), std::get<1>(r)}; }});
-}
-
-// cumsum
-void add_cumsum(std::vector<OpSample>& rows) {
-  rows.push_back({"cumsum", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::cumsum(in[0], int64_t(1))}; }});
-  rows.push_back({"cumsum", "function", 1, {TensorSpec{{4, 3}, -1.0, 1.0, true, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::cumsum(in[0], int64_t(0))}; }});
-  rows.push_back({"cumsum", "function", 2, {TensorSpec{{}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::cumsum(in[0], int64_t(0))}; }});
-  rows.push_back({"cumsum", "function", 3, {TensorSpec{{2, 0}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::cumsum(in[0], int64_t(1))}; }});
-}
-
-// addmm
-void add_addmm(std::vector<OpSample>& rows) {
-  rows.push_back({"addmm", "function", 0, {TensorSpec{{3, 5}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{4, 5}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::addmm(in[0], in[1], in[2])}; }});
-  rows.push_back({"addmm", "function", 1, {TensorSpec{{5}, -1.0, 1.0, false, kFloat64}, TensorSpec{{4, 3}, -1.0, 1.0, true, kFloat64}, TensorSpec{{3, 5}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::addmm(in[0], in[1], in[2], Scalar(0.5), Scalar(2))}; }});
-  rows.push_back({"addmm", "function", 2, {TensorSpec{{3, 1}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{4, 2}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::addmm(in[0], in[1], in[2], Scalar(0))}; }});
-}
-
-// linear
-void add_linear(std::vector<OpSample>& rows) {
-  rows.push_back({"linear", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{5, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{5}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::linear(in[0], in[1], in[2])}; }});
-  rows.push_back({"linear", "function", 1, {TensorSpec{{2, 3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{5, 4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::linear(in[0], in[1])}; }});
-  rows.push_back({"linear", "function", 2, {TensorSpec{{4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{2, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{2}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::linear(in[0], in[1], in[2])}; }});
-}
-
-// outer
-void add_outer(std::vector<OpSample>& rows) {
-  rows.push_back({"outer", "function", 0, {TensorSpec{{3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::outer(in[0], in[1])}; }});
-}
-
-// scatter_add
-void add_scatter_add(std::vector<OpSample>& rows) {
-  rows.push_back({"scatter_add", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{5, 4}, 0.0, 3.0, false, kInt64}, TensorSpec{{5, 4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::scatter_add(in[0], int64_t(0), in[1], in[2])}; }});
-  rows.push_back({"scatter_add", "inplace", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{5, 4}, 0.0, 3.0, false, kInt64}, TensorSpec{{5, 4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.scatter_add_(int64_t(0), in[1], in[2]); return {self}; }});
-  rows.push_back({"scatter_add", "function", 1, {TensorSpec{{4, 3}, -1.0, 1.0, true, kFloat64}, TensorSpec{{2, 2}, 0.0, 3.0, false, kInt64}, TensorSpec{{3, 3}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::scatter_add(in[0], int64_t(1), in[1], in[2])}; }});
-  rows.push_back({"scatter_add", "inplace", 1, {TensorSpec{{4, 3}, -1.0, 1.0, true, kFloat64}, TensorSpec{{2, 2}, 0.0, 3.0, false, kInt64}, TensorSpec{{3, 3}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.scatter_add_(int64_t(1), in[1], in[2]); return {self}; }});
-}
-
-// scatter_src_backward
-void add_scatter_src_backward(std::vector<OpSample>& rows) {
-  rows.push_back({"scatter_src_backward", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{2, 2}, 0.0, 3.0, false, kInt64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::scatter_src_backward(in[0], int64_t(0), in[1], std::vector<int64_t>{2, 3})}; }});
-}
-
-// masked_fill.Tensor
-void add_masked_fill_Tensor(std::vector<OpSample>& rows) {
-  rows.push_back({"masked_fill.Tensor", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kBool}, TensorSpec{{}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::masked_fill(in[0], in[1], in[2])}; }});
-  rows.push_back({"masked_fill.Tensor", "inplace", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kBool}, TensorSpec{{}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.masked_fill_(in[1], in[2]); return {self}; }});
-  rows.push_back({"masked_fill.Tensor", "function", 1, {TensorSpec{{2, 3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3}, -1.0, 1.0, false, kBool}, TensorSpec{{}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::masked_fill(in[0], in[1], in[2])}; }});
-  rows.push_back({"masked_fill.Tensor", "inplace", 1, {TensorSpec{{2, 3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3}, -1.0, 1.0, false, kBool}, TensorSpec{{}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.masked_fill_(in[1], in[2]); return {self}; }});
-}
-
-// flip
-void add_flip(std::vector<OpSample>& rows) {
-  rows.push_back({"flip", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::flip(in[0], std::vector<int64_t>{1})}; }});
-  rows.push_back({"flip", "function", 1, {TensorSpec{{4, 3}, -1.0, 1.0, true, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::flip(in[0], std::vector<int64_t>{0, -1})}; }});
-  rows.push_back({"flip", "function", 2, {TensorSpec{{2, 3, 4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::flip(in[0], std::vector<int64_t>{})}; }});
-  rows.push_back({"flip", "function", 3, {TensorSpec{{}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::flip(in[0], std::vector<int64_t>{0})}; }});
-}
-
-// pad
-void add_pad(std::vector<OpSample>& rows) {
-  rows.push_back({"pad", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::pad(in[0], std::vector<int64_t>{1, 2}, std::string_view("constant"))}; }});
-  rows.push_back({"pad", "function", 1, {TensorSpec{{4, 3}, -1.0, 1.0, true, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::pad(in[0], std::vector<int64_t>{0, 1, 2, 0}, std::string_view("constant"), double(1.5))}; }});
-  rows.push_back({"pad", "function", 2, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::pad(in[0], std::vector<int64_t>{-1, 1, 1, -2}, std::string_view("constant"))}; }});
-}
-
 }  // namespace
 
 void add_samples_1(std::vector<OpSample>& rows) {
   add_sub_Tensor(rows);
   add_neg(rows);
-  add_cos(rows);
   add_reciprocal(rows);
+  add_cos(rows);
   add_cos_backward(rows);
-  add_sum(rows);
-  add_sum_backward(rows);
-  add_bmm(rows);
-  add_fill__Scalar(rows);
-  add_copy_(rows);
-  add_flatten_using_ints(rows);
-  add_split_Tensor(rows);
   add_cosh(rows);
   add_elu_double_backward(rows);
   add_gelu(rows);
@@ -485,6 +478,26 @@ void add_samples_1(std::vector<OpSample>& rows) {
   add_minimum(rows);
   add_ge_Scalar(rows);
   add_logical_not(rows);
+  add_sum(rows);
+  add_sum_backward(rows);
+  add_prod(rows);
+  add_var_correction(rows);
+  add_std_correction(rows);
+  add_min_dim(rows);
+  add_cumsum(rows);
+  add_bmm(rows);
+  add_addmm(rows);
+  add_linear(rows);
+  add_outer(rows);
+  add_flatten_using_ints(rows);
+  add_split_Tensor(rows);
+  add_pad(rows);
+  add_scatter_add(rows);
+  add_scatter_src_backward(rows);
+  add_masked_fill_Tensor(rows);
+  add_flip(rows);
+  add_fill__Scalar(rows);
+  add_copy_(rows);
   add_log_softmax_int(rows);
   add__log_softmax_backward_data(rows);
   add_batch_norm(rows);
@@ -493,19 +506,6 @@ void add_samples_1(std::vector<OpSample>& rows) {
   add_max_pool2d_with_indices(rows);
   add_max_pool2d_backward(rows);
   add_adaptive_avg_pool2d(rows);
-  add_prod(rows);
-  add_var_correction(rows);
-  add_std_correction(rows);
-  add_min_dim(rows);
-  add_cumsum(rows);
-  add_addmm(rows);
-  add_linear(rows);
-  add_outer(rows);
-  add_scatter_add(rows);
-  add_scatter_src_backward(rows);
-  add_masked_fill_Tensor(rows);
-  add_flip(rows);
-  add_pad(rows);
 }
 
 }  // namespace dg::testing

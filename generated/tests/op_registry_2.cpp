@@ -57,6 +57,16 @@ void add_div_Tensor(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { auto expected = dg::div(in[0], in[1]); auto out = dg::empty({0}, expected.options()); dg::div_out(out, in[0], in[1]); return {out, expected}; }});
 }
 
+// abs
+void add_abs(std::vector<OpSample>& rows) {
+  rows.push_back({"abs", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::abs(in[0])}; }});
+  rows.push_back({"abs", "inplace", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.abs_(); return {self}; }});
+  rows.push_back({"abs", "out", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { auto expected = dg::abs(in[0]); auto out = dg::empty({0}, expected.options()); dg::abs_out(out, in[0]); return {out, expected}; }});
+}
+
 // sin
 void add_sin(std::vector<OpSample>& rows) {
   rows.push_back({"sin", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
@@ -71,48 +81,6 @@ void add_sin(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.sin_(); return {self}; }});
   rows.push_back({"sin", "out", 1, {TensorSpec{{4, 3}, -1.0, 1.0, true, kFloat64}}, false,
                   [](const variable_list& in) -> variable_list { auto expected = dg::sin(in[0]); auto out = dg::empty({0}, expected.options()); dg::sin_out(out, in[0]); return {out, expected}; }});
-}
-
-// abs
-void add_abs(std::vector<OpSample>& rows) {
-  rows.push_back({"abs", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::abs(in[0])}; }});
-  rows.push_back({"abs", "inplace", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.abs_(); return {self}; }});
-  rows.push_back({"abs", "out", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, false,
-                  [](const variable_list& in) -> variable_list { auto expected = dg::abs(in[0]); auto out = dg::empty({0}, expected.options()); dg::abs_out(out, in[0]); return {out, expected}; }});
-}
-
-// reshape
-void add_reshape(std::vector<OpSample>& rows) {
-  rows.push_back({"reshape", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::reshape(in[0], std::vector<int64_t>{4, 3})}; }});
-  rows.push_back({"reshape", "function", 1, {TensorSpec{{3, 4}, -1.0, 1.0, true, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::reshape(in[0], std::vector<int64_t>{-1})}; }});
-}
-
-// transpose.int
-void add_transpose_int(std::vector<OpSample>& rows) {
-  rows.push_back({"transpose.int", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::transpose(in[0], int64_t(0), int64_t(1))}; }});
-  rows.push_back({"transpose.int", "function", 1, {TensorSpec{{2, 3, 4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::transpose(in[0], int64_t(-1), int64_t(0))}; }});
-}
-
-// t
-void add_t(std::vector<OpSample>& rows) {
-  rows.push_back({"t", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::t(in[0])}; }});
-  rows.push_back({"t", "function", 1, {TensorSpec{{3}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::t(in[0])}; }});
-}
-
-// chunk
-void add_chunk(std::vector<OpSample>& rows) {
-  rows.push_back({"chunk", "function", 0, {TensorSpec{{5, 4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return dg::chunk(in[0], int64_t(3)); }});
-  rows.push_back({"chunk", "function", 1, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return dg::chunk(in[0], int64_t(2), int64_t(-1)); }});
 }
 
 // clamp_max
@@ -203,6 +171,80 @@ void add_le_Scalar(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { auto expected = dg::le(in[0], Scalar(1)); auto out = dg::empty({0}, expected.options()); dg::le_out(out, in[0], Scalar(1)); return {out, expected}; }});
 }
 
+// amin
+void add_amin(std::vector<OpSample>& rows) {
+  rows.push_back({"amin", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::amin(in[0])}; }});
+  rows.push_back({"amin", "function", 1, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::amin(in[0], std::vector<int64_t>{-1}, true)}; }});
+  rows.push_back({"amin", "function", 2, {TensorSpec{{4, 3}, -1.0, 1.0, true, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::amin(in[0], std::vector<int64_t>{0})}; }});
+}
+
+// min
+void add_min(std::vector<OpSample>& rows) {
+  rows.push_back({"min", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::min(in[0])}; }});
+}
+
+// reshape
+void add_reshape(std::vector<OpSample>& rows) {
+  rows.push_back({"reshape", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::reshape(in[0], std::vector<int64_t>{4, 3})}; }});
+  rows.push_back({"reshape", "function", 1, {TensorSpec{{3, 4}, -1.0, 1.0, true, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::reshape(in[0], std::vector<int64_t>{-1})}; }});
+}
+
+// transpose.int
+void add_transpose_int(std::vector<OpSample>& rows) {
+  rows.push_back({"transpose.int", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::transpose(in[0], int64_t(0), int64_t(1))}; }});
+  rows.push_back({"transpose.int", "function", 1, {TensorSpec{{2, 3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::transpose(in[0], int64_t(-1), int64_t(0))}; }});
+}
+
+// t
+void add_t(std::vector<OpSample>& rows) {
+  rows.push_back({"t", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::t(in[0])}; }});
+  rows.push_back({"t", "function", 1, {TensorSpec{{3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::t(in[0])}; }});
+}
+
+// chunk
+void add_chunk(std::vector<OpSample>& rows) {
+  rows.push_back({"chunk", "function", 0, {TensorSpec{{5, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return dg::chunk(in[0], int64_t(3)); }});
+  rows.push_back({"chunk", "function", 1, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return dg::chunk(in[0], int64_t(2), int64_t(-1)); }});
+}
+
+// repeat
+void add_repeat(std::vector<OpSample>& rows) {
+  rows.push_back({"repeat", "method", 0, {TensorSpec{{2, 3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {in[0].repeat(std::vector<int64_t>{2, 1})}; }});
+  rows.push_back({"repeat", "method", 1, {TensorSpec{{3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {in[0].repeat(std::vector<int64_t>{2, 2})}; }});
+  rows.push_back({"repeat", "method", 2, {TensorSpec{{2, 3}, -1.0, 1.0, true, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {in[0].repeat(std::vector<int64_t>{1, 2, 0})}; }});
+}
+
+// tril
+void add_tril(std::vector<OpSample>& rows) {
+  rows.push_back({"tril", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::tril(in[0])}; }});
+  rows.push_back({"tril", "inplace", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.tril_(); return {self}; }});
+  rows.push_back({"tril", "function", 1, {TensorSpec{{4, 3}, -1.0, 1.0, true, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::tril(in[0], int64_t(1))}; }});
+  rows.push_back({"tril", "inplace", 1, {TensorSpec{{4, 3}, -1.0, 1.0, true, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.tril_(int64_t(1)); return {self}; }});
+  rows.push_back({"tril", "function", 2, {TensorSpec{{2, 3, 3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::tril(in[0], int64_t(-1))}; }});
+  rows.push_back({"tril", "inplace", 2, {TensorSpec{{2, 3, 3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.tril_(int64_t(-1)); return {self}; }});
+}
+
 // l1_loss
 void add_l1_loss(std::vector<OpSample>& rows) {
   rows.push_back({"l1_loss", "function", 0, {TensorSpec{{3, 4}, 1.0, 2.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
@@ -255,75 +297,33 @@ void add_max_pool2d(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { return {dg::max_pool2d(in[0], std::vector<int64_t>{2})}; }});
 }
 
-// amin
-void add_amin(std::vector<OpSample>& rows) {
-  rows.push_back({"amin", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::amin(in[0])}; }});
-  rows.push_back({"amin", "function", 1, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::amin(in[0], std::vector<int64_t>{-1}, true)}; }});
-  rows.push_back({"amin", "function", 2, {TensorSpec{{4, 3}, -1.0, 1.0, true, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::amin(in[0], std::vector<int64_t>{0})}; }});
-}
-
-// min
-void add_min(std::vector<OpSample>& rows) {
-  rows.push_back({"min", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::min(in[0])}; }});
-}
-
-// repeat
-void add_repeat(std::vector<OpSample>& rows) {
-  rows.push_back({"repeat", "method", 0, {TensorSpec{{2, 3}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {in[0].repeat(std::vector<int64_t>{2, 1})}; }});
-  rows.push_back({"repeat", "method", 1, {TensorSpec{{3}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {in[0].repeat(std::vector<int64_t>{2, 2})}; }});
-  rows.push_back({"repeat", "method", 2, {TensorSpec{{2, 3}, -1.0, 1.0, true, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {in[0].repeat(std::vector<int64_t>{1, 2, 0})}; }});
-}
-
-// tril
-void add_tril(std::vector<OpSample>& rows) {
-  rows.push_back({"tril", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::tril(in[0])}; }});
-  rows.push_back({"tril", "inplace", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.tril_(); return {self}; }});
-  rows.push_back({"tril", "function", 1, {TensorSpec{{4, 3}, -1.0, 1.0, true, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::tril(in[0], int64_t(1))}; }});
-  rows.push_back({"tril", "inplace", 1, {TensorSpec{{4, 3}, -1.0, 1.0, true, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.tril_(int64_t(1)); return {self}; }});
-  rows.push_back({"tril", "function", 2, {TensorSpec{{2, 3, 3}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::tril(in[0], int64_t(-1))}; }});
-  rows.push_back({"tril", "inplace", 2, {TensorSpec{{2, 3, 3}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.tril_(int64_t(-1)); return {self}; }});
-}
-
 }  // namespace
 
 void add_samples_2(std::vector<OpSample>& rows) {
   add_sub_Scalar(rows);
   add_mul_Tensor(rows);
   add_div_Tensor(rows);
-  add_sin(rows);
   add_abs(rows);
-  add_reshape(rows);
-  add_transpose_int(rows);
-  add_t(rows);
-  add_chunk(rows);
+  add_sin(rows);
   add_clamp_max(rows);
   add_maximum(rows);
   add_fmod_Scalar(rows);
   add_eq_Scalar(rows);
   add_ne_Scalar(rows);
   add_le_Scalar(rows);
+  add_amin(rows);
+  add_min(rows);
+  add_reshape(rows);
+  add_transpose_int(rows);
+  add_t(rows);
+  add_chunk(rows);
+  add_repeat(rows);
+  add_tril(rows);
   add_l1_loss(rows);
   add_smooth_l1_loss(rows);
   add_embedding(rows);
   add_conv_transpose1d(rows);
   add_max_pool2d(rows);
-  add_amin(rows);
-  add_min(rows);
-  add_repeat(rows);
-  add_tril(rows);
 }
 
 }  // namespace dg::testing

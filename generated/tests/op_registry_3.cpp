@@ -31,62 +31,26 @@ void add_log(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { auto expected = dg::log(in[0]); auto out = dg::empty({0}, expected.options()); dg::log_out(out, in[0]); return {out, expected}; }});
 }
 
-// sigmoid
-void add_sigmoid(std::vector<OpSample>& rows) {
-  rows.push_back({"sigmoid", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::sigmoid(in[0])}; }});
-  rows.push_back({"sigmoid", "inplace", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.sigmoid_(); return {self}; }});
-  rows.push_back({"sigmoid", "out", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, false,
-                  [](const variable_list& in) -> variable_list { auto expected = dg::sigmoid(in[0]); auto out = dg::empty({0}, expected.options()); dg::sigmoid_out(out, in[0]); return {out, expected}; }});
-}
-
-// sum_to
-void add_sum_to(std::vector<OpSample>& rows) {
-  rows.push_back({"sum_to", "function", 0, {TensorSpec{{2, 3, 4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::sum_to(in[0], std::vector<int64_t>{3, 1})}; }});
-  rows.push_back({"sum_to", "function", 1, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::sum_to(in[0], std::vector<int64_t>{3, 4})}; }});
-}
-
-// select_backward
-void add_select_backward(std::vector<OpSample>& rows) {
-  rows.push_back({"select_backward", "function", 0, {TensorSpec{{4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::select_backward(in[0], std::vector<int64_t>{3, 4}, int64_t(0), int64_t(1))}; }});
-}
-
-// zero_
-void add_zero_(std::vector<OpSample>& rows) {
-  rows.push_back({"zero_", "inplace", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.zero_(); return {self}; }});
-}
-
-// diagonal_backward
-void add_diagonal_backward(std::vector<OpSample>& rows) {
-  rows.push_back({"diagonal_backward", "function", 0, {TensorSpec{{3}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::diagonal_backward(in[0], std::vector<int64_t>{3, 4}, int64_t(0), int64_t(0), int64_t(1))}; }});
-  rows.push_back({"diagonal_backward", "function", 1, {TensorSpec{{3, 2}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::diagonal_backward(in[0], std::vector<int64_t>{2, 3, 4}, int64_t(-1), int64_t(2), int64_t(0))}; }});
-}
-
-// as_strided_backward
-void add_as_strided_backward(std::vector<OpSample>& rows) {
-  rows.push_back({"as_strided_backward", "function", 0, {TensorSpec{{2, 2}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::as_strided_backward(in[0], std::vector<int64_t>{3, 4}, std::vector<int64_t>{4, 1}, int64_t(0), std::vector<int64_t>{2, 2}, std::vector<int64_t>{1, 2}, int64_t(1))}; }});
-  rows.push_back({"as_strided_backward", "function", 1, {TensorSpec{{3, 2}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::as_strided_backward(in[0], std::vector<int64_t>{3, 4}, std::vector<int64_t>{4, 1}, int64_t(0), std::vector<int64_t>{3, 2}, std::vector<int64_t>{0, 1}, int64_t(0))}; }});
-  rows.push_back({"as_strided_backward", "function", 2, {TensorSpec{{2, 3}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::as_strided_backward(in[0], std::vector<int64_t>{3, 4}, std::vector<int64_t>{1, 3}, int64_t(0), std::vector<int64_t>{2, 3}, std::vector<int64_t>{3, 1}, int64_t(2))}; }});
-  rows.push_back({"as_strided_backward", "function", 3, {TensorSpec{{3}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::as_strided_backward(in[0], std::vector<int64_t>{2, 3}, std::vector<int64_t>{0, 1}, int64_t(1), std::vector<int64_t>{3}, std::vector<int64_t>{1}, int64_t(0))}; }});
-}
-
-// unbind.int
-void add_unbind_int(std::vector<OpSample>& rows) {
-  rows.push_back({"unbind.int", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return dg::unbind(in[0]); }});
-  rows.push_back({"unbind.int", "function", 1, {TensorSpec{{3, 4}, -1.0, 1.0, true, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return dg::unbind(in[0], int64_t(-1)); }});
+// square
+void add_square(std::vector<OpSample>& rows) {
+  rows.push_back({"square", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::square(in[0])}; }});
+  rows.push_back({"square", "inplace", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.square_(); return {self}; }});
+  rows.push_back({"square", "out", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { auto expected = dg::square(in[0]); auto out = dg::empty({0}, expected.options()); dg::square_out(out, in[0]); return {out, expected}; }});
+  rows.push_back({"square", "function", 1, {TensorSpec{{}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::square(in[0])}; }});
+  rows.push_back({"square", "inplace", 1, {TensorSpec{{}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.square_(); return {self}; }});
+  rows.push_back({"square", "out", 1, {TensorSpec{{}, -1.0, 1.0, false, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { auto expected = dg::square(in[0]); auto out = dg::empty({0}, expected.options()); dg::square_out(out, in[0]); return {out, expected}; }});
+  rows.push_back({"square", "function", 2, {TensorSpec{{4, 3}, -1.0, 1.0, true, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::square(in[0])}; }});
+  rows.push_back({"square", "inplace", 2, {TensorSpec{{4, 3}, -1.0, 1.0, true, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.square_(); return {self}; }});
+  rows.push_back({"square", "out", 2, {TensorSpec{{4, 3}, -1.0, 1.0, true, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { auto expected = dg::square(in[0]); auto out = dg::empty({0}, expected.options()); dg::square_out(out, in[0]); return {out, expected}; }});
 }
 
 // tan
@@ -121,26 +85,14 @@ void add_acos(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { auto expected = dg::acos(in[0]); auto out = dg::empty({0}, expected.options()); dg::acos_out(out, in[0]); return {out, expected}; }});
 }
 
-// square
-void add_square(std::vector<OpSample>& rows) {
-  rows.push_back({"square", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::square(in[0])}; }});
-  rows.push_back({"square", "inplace", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.square_(); return {self}; }});
-  rows.push_back({"square", "out", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, false,
-                  [](const variable_list& in) -> variable_list { auto expected = dg::square(in[0]); auto out = dg::empty({0}, expected.options()); dg::square_out(out, in[0]); return {out, expected}; }});
-  rows.push_back({"square", "function", 1, {TensorSpec{{}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::square(in[0])}; }});
-  rows.push_back({"square", "inplace", 1, {TensorSpec{{}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.square_(); return {self}; }});
-  rows.push_back({"square", "out", 1, {TensorSpec{{}, -1.0, 1.0, false, kFloat64}}, false,
-                  [](const variable_list& in) -> variable_list { auto expected = dg::square(in[0]); auto out = dg::empty({0}, expected.options()); dg::square_out(out, in[0]); return {out, expected}; }});
-  rows.push_back({"square", "function", 2, {TensorSpec{{4, 3}, -1.0, 1.0, true, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::square(in[0])}; }});
-  rows.push_back({"square", "inplace", 2, {TensorSpec{{4, 3}, -1.0, 1.0, true, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.square_(); return {self}; }});
-  rows.push_back({"square", "out", 2, {TensorSpec{{4, 3}, -1.0, 1.0, true, kFloat64}}, false,
-                  [](const variable_list& in) -> variable_list { auto expected = dg::square(in[0]); auto out = dg::empty({0}, expected.options()); dg::square_out(out, in[0]); return {out, expected}; }});
+// sigmoid
+void add_sigmoid(std::vector<OpSample>& rows) {
+  rows.push_back({"sigmoid", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::sigmoid(in[0])}; }});
+  rows.push_back({"sigmoid", "inplace", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.sigmoid_(); return {self}; }});
+  rows.push_back({"sigmoid", "out", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { auto expected = dg::sigmoid(in[0]); auto out = dg::empty({0}, expected.options()); dg::sigmoid_out(out, in[0]); return {out, expected}; }});
 }
 
 // elu
@@ -283,6 +235,84 @@ void add_where_self(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { auto expected = dg::where(in[0], in[1], in[2]); auto out = dg::empty({0}, expected.options()); dg::where_out(out, in[0], in[1], in[2]); return {out, expected}; }});
 }
 
+// sum_to
+void add_sum_to(std::vector<OpSample>& rows) {
+  rows.push_back({"sum_to", "function", 0, {TensorSpec{{2, 3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::sum_to(in[0], std::vector<int64_t>{3, 1})}; }});
+  rows.push_back({"sum_to", "function", 1, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::sum_to(in[0], std::vector<int64_t>{3, 4})}; }});
+}
+
+// prod.dim_int
+void add_prod_dim_int(std::vector<OpSample>& rows) {
+  rows.push_back({"prod.dim_int", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::prod(in[0], int64_t(1))}; }});
+  rows.push_back({"prod.dim_int", "function", 1, {TensorSpec{{2, 3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::prod(in[0], int64_t(0), true)}; }});
+  rows.push_back({"prod.dim_int", "function", 2, {TensorSpec{{3, 4}, -1.0, 1.0, true, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::prod(in[0], int64_t(-1))}; }});
+  rows.push_back({"prod.dim_int", "function", 3, {TensorSpec{{}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::prod(in[0], int64_t(0))}; }});
+  rows.push_back({"prod.dim_int", "function", 4, {TensorSpec{{2, 0}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::prod(in[0], int64_t(0))}; }});
+}
+
+// norm.Scalar
+void add_norm_Scalar(std::vector<OpSample>& rows) {
+  rows.push_back({"norm.Scalar", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::norm(in[0])}; }});
+  rows.push_back({"norm.Scalar", "function", 1, {TensorSpec{{3, 4}, 0.2, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::norm(in[0], Scalar(1))}; }});
+  rows.push_back({"norm.Scalar", "function", 2, {TensorSpec{{4}, 0.5, 1.5, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::norm(in[0], Scalar(3))}; }});
+}
+
+// cumsum_backward
+void add_cumsum_backward(std::vector<OpSample>& rows) {
+  rows.push_back({"cumsum_backward", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::cumsum_backward(in[0], int64_t(1))}; }});
+}
+
+// select_backward
+void add_select_backward(std::vector<OpSample>& rows) {
+  rows.push_back({"select_backward", "function", 0, {TensorSpec{{4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::select_backward(in[0], std::vector<int64_t>{3, 4}, int64_t(0), int64_t(1))}; }});
+}
+
+// diagonal_backward
+void add_diagonal_backward(std::vector<OpSample>& rows) {
+  rows.push_back({"diagonal_backward", "function", 0, {TensorSpec{{3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::diagonal_backward(in[0], std::vector<int64_t>{3, 4}, int64_t(0), int64_t(0), int64_t(1))}; }});
+  rows.push_back({"diagonal_backward", "function", 1, {TensorSpec{{3, 2}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::diagonal_backward(in[0], std::vector<int64_t>{2, 3, 4}, int64_t(-1), int64_t(2), int64_t(0))}; }});
+}
+
+// as_strided_backward
+void add_as_strided_backward(std::vector<OpSample>& rows) {
+  rows.push_back({"as_strided_backward", "function", 0, {TensorSpec{{2, 2}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::as_strided_backward(in[0], std::vector<int64_t>{3, 4}, std::vector<int64_t>{4, 1}, int64_t(0), std::vector<int64_t>{2, 2}, std::vector<int64_t>{1, 2}, int64_t(1))}; }});
+  rows.push_back({"as_strided_backward", "function", 1, {TensorSpec{{3, 2}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::as_strided_backward(in[0], std::vector<int64_t>{3, 4}, std::vector<int64_t>{4, 1}, int64_t(0), std::vector<int64_t>{3, 2}, std::vector<int64_t>{0, 1}, int64_t(0))}; }});
+  rows.push_back({"as_strided_backward", "function", 2, {TensorSpec{{2, 3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::as_strided_backward(in[0], std::vector<int64_t>{3, 4}, std::vector<int64_t>{1, 3}, int64_t(0), std::vector<int64_t>{2, 3}, std::vector<int64_t>{3, 1}, int64_t(2))}; }});
+  rows.push_back({"as_strided_backward", "function", 3, {TensorSpec{{3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::as_strided_backward(in[0], std::vector<int64_t>{2, 3}, std::vector<int64_t>{0, 1}, int64_t(1), std::vector<int64_t>{3}, std::vector<int64_t>{1}, int64_t(0))}; }});
+}
+
+// unbind.int
+void add_unbind_int(std::vector<OpSample>& rows) {
+  rows.push_back({"unbind.int", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return dg::unbind(in[0]); }});
+  rows.push_back({"unbind.int", "function", 1, {TensorSpec{{3, 4}, -1.0, 1.0, true, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return dg::unbind(in[0], int64_t(-1)); }});
+}
+
+// zero_
+void add_zero_(std::vector<OpSample>& rows) {
+  rows.push_back({"zero_", "inplace", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.zero_(); return {self}; }});
+}
+
 // softmax.int
 void add_softmax_int(std::vector<OpSample>& rows) {
   rows.push_back({"softmax.int", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
@@ -357,51 +387,15 @@ void add_max_pool2d_gather(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { return {dg::max_pool2d_gather(in[0], in[1], std::vector<int64_t>{3}, std::vector<int64_t>{2}, std::vector<int64_t>{1}, std::vector<int64_t>{1}, true)}; }});
 }
 
-// prod.dim_int
-void add_prod_dim_int(std::vector<OpSample>& rows) {
-  rows.push_back({"prod.dim_int", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::prod(in[0], int64_t(1))}; }});
-  rows.push_back({"prod.dim_int", "function", 1, {TensorSpec{{2, 3, 4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::prod(in[0], int64_t(0), true)}; }});
-  rows.push_back({"prod.dim_int", "function", 2, {TensorSpec{{3, 4}, -1.0, 1.0, true, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::prod(in[0], int64_t(-1))}; }});
-  rows.push_back({"prod.dim_int", "function", 3, {TensorSpec{{}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::prod(in[0], int64_t(0))}; }});
-  rows.push_back({"prod.dim_int", "function", 4, {TensorSpec{{2, 0}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::prod(in[0], int64_t(0))}; }});
-}
-
-// norm.Scalar
-void add_norm_Scalar(std::vector<OpSample>& rows) {
-  rows.push_back({"norm.Scalar", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::norm(in[0])}; }});
-  rows.push_back({"norm.Scalar", "function", 1, {TensorSpec{{3, 4}, 0.2, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::norm(in[0], Scalar(1))}; }});
-  rows.push_back({"norm.Scalar", "function", 2, {TensorSpec{{4}, 0.5, 1.5, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::norm(in[0], Scalar(3))}; }});
-}
-
-// cumsum_backward
-void add_cumsum_backward(std::vector<OpSample>& rows) {
-  rows.push_back({"cumsum_backward", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::cumsum_backward(in[0], int64_t(1))}; }});
-}
-
 }  // namespace
 
 void add_samples_3(std::vector<OpSample>& rows) {
   add_mul_Scalar(rows);
   add_log(rows);
-  add_sigmoid(rows);
-  add_sum_to(rows);
-  add_select_backward(rows);
-  add_zero_(rows);
-  add_diagonal_backward(rows);
-  add_as_strided_backward(rows);
-  add_unbind_int(rows);
+  add_square(rows);
   add_tan(rows);
   add_acos(rows);
-  add_square(rows);
+  add_sigmoid(rows);
   add_elu(rows);
   add_elu_backward(rows);
   add_silu(rows);
@@ -411,6 +405,15 @@ void add_samples_3(std::vector<OpSample>& rows) {
   add_le_Tensor(rows);
   add_gt_Tensor(rows);
   add_where_self(rows);
+  add_sum_to(rows);
+  add_prod_dim_int(rows);
+  add_norm_Scalar(rows);
+  add_cumsum_backward(rows);
+  add_select_backward(rows);
+  add_diagonal_backward(rows);
+  add_as_strided_backward(rows);
+  add_unbind_int(rows);
+  add_zero_(rows);
   add_softmax_int(rows);
   add__softmax_backward_data(rows);
   add_nll_loss(rows);
@@ -418,9 +421,6 @@ void add_samples_3(std::vector<OpSample>& rows) {
   add_conv2d(rows);
   add_conv_transpose2d(rows);
   add_max_pool2d_gather(rows);
-  add_prod_dim_int(rows);
-  add_norm_Scalar(rows);
-  add_cumsum_backward(rows);
 }
 
 }  // namespace dg::testing

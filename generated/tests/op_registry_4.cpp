@@ -21,92 +21,6 @@ void add_add_Scalar(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { auto expected = dg::add(in[0], Scalar(2.5)); auto out = dg::empty({0}, expected.options()); dg::add_out(out, in[0], Scalar(2.5)); return {out, expected}; }});
 }
 
-// relu
-void add_relu(std::vector<OpSample>& rows) {
-  rows.push_back({"relu", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::relu(in[0])}; }});
-  rows.push_back({"relu", "inplace", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.relu_(); return {self}; }});
-  rows.push_back({"relu", "out", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, false,
-                  [](const variable_list& in) -> variable_list { auto expected = dg::relu(in[0]); auto out = dg::empty({0}, expected.options()); dg::relu_out(out, in[0]); return {out, expected}; }});
-}
-
-// sqrt
-void add_sqrt(std::vector<OpSample>& rows) {
-  rows.push_back({"sqrt", "function", 0, {TensorSpec{{3, 4}, 0.5, 2.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::sqrt(in[0])}; }});
-  rows.push_back({"sqrt", "inplace", 0, {TensorSpec{{3, 4}, 0.5, 2.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.sqrt_(); return {self}; }});
-  rows.push_back({"sqrt", "out", 0, {TensorSpec{{3, 4}, 0.5, 2.0, false, kFloat64}}, false,
-                  [](const variable_list& in) -> variable_list { auto expected = dg::sqrt(in[0]); auto out = dg::empty({0}, expected.options()); dg::sqrt_out(out, in[0]); return {out, expected}; }});
-}
-
-// sigmoid_backward
-void add_sigmoid_backward(std::vector<OpSample>& rows) {
-  rows.push_back({"sigmoid_backward", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::sigmoid_backward(in[0], in[1])}; }});
-}
-
-// sin_backward
-void add_sin_backward(std::vector<OpSample>& rows) {
-  rows.push_back({"sin_backward", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::sin_backward(in[0], in[1])}; }});
-  rows.push_back({"sin_backward", "function", 1, {TensorSpec{{2, 3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::sin_backward(in[0], in[1])}; }});
-}
-
-// mean
-void add_mean(std::vector<OpSample>& rows) {
-  rows.push_back({"mean", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::mean(in[0])}; }});
-}
-
-// mean.dim
-void add_mean_dim(std::vector<OpSample>& rows) {
-  rows.push_back({"mean.dim", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::mean(in[0], std::vector<int64_t>{1})}; }});
-  rows.push_back({"mean.dim", "function", 1, {TensorSpec{{2, 3, 4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::mean(in[0], std::vector<int64_t>{0, 2}, true)}; }});
-}
-
-// mm
-void add_mm(std::vector<OpSample>& rows) {
-  rows.push_back({"mm", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{4, 5}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::mm(in[0], in[1])}; }});
-  rows.push_back({"mm", "function", 1, {TensorSpec{{4, 3}, -1.0, 1.0, true, kFloat64}, TensorSpec{{3, 2}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::mm(in[0], in[1])}; }});
-  rows.push_back({"mm", "function", 2, {TensorSpec{{2, 3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, true, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::mm(in[0], in[1])}; }});
-}
-
-// view
-void add_view(std::vector<OpSample>& rows) {
-  rows.push_back({"view", "method", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {in[0].view(std::vector<int64_t>{2, 6})}; }});
-  rows.push_back({"view", "method", 1, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {in[0].view(std::vector<int64_t>{-1})}; }});
-}
-
-// squeeze
-void add_squeeze(std::vector<OpSample>& rows) {
-  rows.push_back({"squeeze", "function", 0, {TensorSpec{{3, 1, 4, 1}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::squeeze(in[0])}; }});
-}
-
-// contiguous
-void add_contiguous(std::vector<OpSample>& rows) {
-  rows.push_back({"contiguous", "method", 0, {TensorSpec{{3, 4}, -1.0, 1.0, true, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {in[0].contiguous()}; }});
-}
-
-// permute_backward
-void add_permute_backward(std::vector<OpSample>& rows) {
-  rows.push_back({"permute_backward", "function", 0, {TensorSpec{{4, 2, 3}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::permute_backward(in[0], std::vector<int64_t>{2, 0, 1})}; }});
-  rows.push_back({"permute_backward", "function", 1, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::permute_backward(in[0], std::vector<int64_t>{-1, 0})}; }});
-}
-
 // log2
 void add_log2(std::vector<OpSample>& rows) {
   rows.push_back({"log2", "function", 0, {TensorSpec{{3, 4}, 0.5, 2.0, false, kFloat64}}, true,
@@ -123,6 +37,24 @@ void add_log2(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { auto expected = dg::log2(in[0]); auto out = dg::empty({0}, expected.options()); dg::log2_out(out, in[0]); return {out, expected}; }});
 }
 
+// sqrt
+void add_sqrt(std::vector<OpSample>& rows) {
+  rows.push_back({"sqrt", "function", 0, {TensorSpec{{3, 4}, 0.5, 2.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::sqrt(in[0])}; }});
+  rows.push_back({"sqrt", "inplace", 0, {TensorSpec{{3, 4}, 0.5, 2.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.sqrt_(); return {self}; }});
+  rows.push_back({"sqrt", "out", 0, {TensorSpec{{3, 4}, 0.5, 2.0, false, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { auto expected = dg::sqrt(in[0]); auto out = dg::empty({0}, expected.options()); dg::sqrt_out(out, in[0]); return {out, expected}; }});
+}
+
+// sin_backward
+void add_sin_backward(std::vector<OpSample>& rows) {
+  rows.push_back({"sin_backward", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::sin_backward(in[0], in[1])}; }});
+  rows.push_back({"sin_backward", "function", 1, {TensorSpec{{2, 3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::sin_backward(in[0], in[1])}; }});
+}
+
 // round
 void add_round(std::vector<OpSample>& rows) {
   rows.push_back({"round", "function", 0, {TensorSpec{{3, 4}, -3.0, 3.0, false, kFloat64}}, true,
@@ -131,6 +63,22 @@ void add_round(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.round_(); return {self}; }});
   rows.push_back({"round", "out", 0, {TensorSpec{{3, 4}, -3.0, 3.0, false, kFloat64}}, false,
                   [](const variable_list& in) -> variable_list { auto expected = dg::round(in[0]); auto out = dg::empty({0}, expected.options()); dg::round_out(out, in[0]); return {out, expected}; }});
+}
+
+// relu
+void add_relu(std::vector<OpSample>& rows) {
+  rows.push_back({"relu", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::relu(in[0])}; }});
+  rows.push_back({"relu", "inplace", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.relu_(); return {self}; }});
+  rows.push_back({"relu", "out", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { auto expected = dg::relu(in[0]); auto out = dg::empty({0}, expected.options()); dg::relu_out(out, in[0]); return {out, expected}; }});
+}
+
+// sigmoid_backward
+void add_sigmoid_backward(std::vector<OpSample>& rows) {
+  rows.push_back({"sigmoid_backward", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::sigmoid_backward(in[0], in[1])}; }});
 }
 
 // softplus_double_backward
@@ -213,6 +161,108 @@ void add_ge_Tensor(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { auto expected = dg::ge(in[0], in[1]); auto out = dg::empty({0}, expected.options()); dg::ge_out(out, in[0], in[1]); return {out, expected}; }});
 }
 
+// mean
+void add_mean(std::vector<OpSample>& rows) {
+  rows.push_back({"mean", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::mean(in[0])}; }});
+}
+
+// mean.dim
+void add_mean_dim(std::vector<OpSample>& rows) {
+  rows.push_back({"mean.dim", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::mean(in[0], std::vector<int64_t>{1})}; }});
+  rows.push_back({"mean.dim", "function", 1, {TensorSpec{{2, 3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::mean(in[0], std::vector<int64_t>{0, 2}, true)}; }});
+}
+
+// prod_backward
+void add_prod_backward(std::vector<OpSample>& rows) {
+  rows.push_back({"prod_backward", "function", 0, {TensorSpec{{3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::prod_backward(in[0], in[1], int64_t(1), false)}; }});
+  rows.push_back({"prod_backward", "function", 1, {TensorSpec{{}, -1.0, 1.0, false, kFloat64}, TensorSpec{{2, 3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::prod_backward(in[0], in[1], std::nullopt, false)}; }});
+}
+
+// mm
+void add_mm(std::vector<OpSample>& rows) {
+  rows.push_back({"mm", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{4, 5}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::mm(in[0], in[1])}; }});
+  rows.push_back({"mm", "function", 1, {TensorSpec{{4, 3}, -1.0, 1.0, true, kFloat64}, TensorSpec{{3, 2}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::mm(in[0], in[1])}; }});
+  rows.push_back({"mm", "function", 2, {TensorSpec{{2, 3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, true, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::mm(in[0], in[1])}; }});
+}
+
+// view
+void add_view(std::vector<OpSample>& rows) {
+  rows.push_back({"view", "method", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {in[0].view(std::vector<int64_t>{2, 6})}; }});
+  rows.push_back({"view", "method", 1, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {in[0].view(std::vector<int64_t>{-1})}; }});
+}
+
+// squeeze
+void add_squeeze(std::vector<OpSample>& rows) {
+  rows.push_back({"squeeze", "function", 0, {TensorSpec{{3, 1, 4, 1}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::squeeze(in[0])}; }});
+}
+
+// permute_backward
+void add_permute_backward(std::vector<OpSample>& rows) {
+  rows.push_back({"permute_backward", "function", 0, {TensorSpec{{4, 2, 3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::permute_backward(in[0], std::vector<int64_t>{2, 0, 1})}; }});
+  rows.push_back({"permute_backward", "function", 1, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::permute_backward(in[0], std::vector<int64_t>{-1, 0})}; }});
+}
+
+// cat
+void add_cat(std::vector<OpSample>& rows) {
+  rows.push_back({"cat", "function", 0, {TensorSpec{{2, 3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{4, 3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::cat(variable_list(in.begin() + 0, in.begin() + 2))}; }});
+  rows.push_back({"cat", "function", 1, {TensorSpec{{2, 3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{2, 2}, -1.0, 1.0, true, kFloat64}, TensorSpec{{2, 0}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::cat(variable_list(in.begin() + 0, in.begin() + 3), int64_t(1))}; }});
+  rows.push_back({"cat", "function", 2, {TensorSpec{{3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{0}, -1.0, 1.0, false, kFloat64}, TensorSpec{{2}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::cat(variable_list(in.begin() + 0, in.begin() + 3), int64_t(-1))}; }});
+}
+
+// index_add
+void add_index_add(std::vector<OpSample>& rows) {
+  rows.push_back({"index_add", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{5}, 0.0, 3.0, false, kInt64}, TensorSpec{{5, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::index_add(in[0], int64_t(0), in[1], in[2])}; }});
+  rows.push_back({"index_add", "inplace", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{5}, 0.0, 3.0, false, kInt64}, TensorSpec{{5, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.index_add_(int64_t(0), in[1], in[2]); return {self}; }});
+  rows.push_back({"index_add", "function", 1, {TensorSpec{{4, 3}, -1.0, 1.0, true, kFloat64}, TensorSpec{{2}, 0.0, 3.0, false, kInt64}, TensorSpec{{4, 2}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::index_add(in[0], int64_t(-1), in[1], in[2], Scalar(0.5))}; }});
+  rows.push_back({"index_add", "inplace", 1, {TensorSpec{{4, 3}, -1.0, 1.0, true, kFloat64}, TensorSpec{{2}, 0.0, 3.0, false, kInt64}, TensorSpec{{4, 2}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.index_add_(int64_t(-1), in[1], in[2], Scalar(0.5)); return {self}; }});
+  rows.push_back({"index_add", "function", 2, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{0}, 0.0, 4.0, false, kInt64}, TensorSpec{{3, 0}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::index_add(in[0], int64_t(1), in[1], in[2])}; }});
+  rows.push_back({"index_add", "inplace", 2, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{0}, 0.0, 4.0, false, kInt64}, TensorSpec{{3, 0}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.index_add_(int64_t(1), in[1], in[2]); return {self}; }});
+}
+
+// triu
+void add_triu(std::vector<OpSample>& rows) {
+  rows.push_back({"triu", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::triu(in[0])}; }});
+  rows.push_back({"triu", "inplace", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.triu_(); return {self}; }});
+  rows.push_back({"triu", "function", 1, {TensorSpec{{4, 3}, -1.0, 1.0, true, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::triu(in[0], int64_t(-1))}; }});
+  rows.push_back({"triu", "inplace", 1, {TensorSpec{{4, 3}, -1.0, 1.0, true, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.triu_(int64_t(-1)); return {self}; }});
+  rows.push_back({"triu", "function", 2, {TensorSpec{{2, 3, 3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::triu(in[0], int64_t(2))}; }});
+  rows.push_back({"triu", "inplace", 2, {TensorSpec{{2, 3, 3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.triu_(int64_t(2)); return {self}; }});
+}
+
+// contiguous
+void add_contiguous(std::vector<OpSample>& rows) {
+  rows.push_back({"contiguous", "method", 0, {TensorSpec{{3, 4}, -1.0, 1.0, true, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {in[0].contiguous()}; }});
+}
+
 // _nll_pick_backward
 void add__nll_pick_backward(std::vector<OpSample>& rows) {
   rows.push_back({"_nll_pick_backward", "function", 0, {TensorSpec{{4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{4}, 0.0, 5.0, false, kInt64}}, true,
@@ -269,87 +319,37 @@ void add_conv1d(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { return {dg::conv1d(in[0], in[1], in[2], 1, std::vector<int64_t>{1}, 1, int64_t(2))}; }});
 }
 
-// prod_backward
-void add_prod_backward(std::vector<OpSample>& rows) {
-  rows.push_back({"prod_backward", "function", 0, {TensorSpec{{3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::prod_backward(in[0], in[1], int64_t(1), false)}; }});
-  rows.push_back({"prod_backward", "function", 1, {TensorSpec{{}, -1.0, 1.0, false, kFloat64}, TensorSpec{{2, 3}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::prod_backward(in[0], in[1], std::nullopt, false)}; }});
-}
-
-// index_add
-void add_index_add(std::vector<OpSample>& rows) {
-  rows.push_back({"index_add", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{5}, 0.0, 3.0, false, kInt64}, TensorSpec{{5, 4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::index_add(in[0], int64_t(0), in[1], in[2])}; }});
-  rows.push_back({"index_add", "inplace", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{5}, 0.0, 3.0, false, kInt64}, TensorSpec{{5, 4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.index_add_(int64_t(0), in[1], in[2]); return {self}; }});
-  rows.push_back({"index_add", "function", 1, {TensorSpec{{4, 3}, -1.0, 1.0, true, kFloat64}, TensorSpec{{2}, 0.0, 3.0, false, kInt64}, TensorSpec{{4, 2}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::index_add(in[0], int64_t(-1), in[1], in[2], Scalar(0.5))}; }});
-  rows.push_back({"index_add", "inplace", 1, {TensorSpec{{4, 3}, -1.0, 1.0, true, kFloat64}, TensorSpec{{2}, 0.0, 3.0, false, kInt64}, TensorSpec{{4, 2}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.index_add_(int64_t(-1), in[1], in[2], Scalar(0.5)); return {self}; }});
-  rows.push_back({"index_add", "function", 2, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{0}, 0.0, 4.0, false, kInt64}, TensorSpec{{3, 0}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::index_add(in[0], int64_t(1), in[1], in[2])}; }});
-  rows.push_back({"index_add", "inplace", 2, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{0}, 0.0, 4.0, false, kInt64}, TensorSpec{{3, 0}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.index_add_(int64_t(1), in[1], in[2]); return {self}; }});
-}
-
-// cat
-void add_cat(std::vector<OpSample>& rows) {
-  rows.push_back({"cat", "function", 0, {TensorSpec{{2, 3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{4, 3}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::cat(variable_list(in.begin() + 0, in.begin() + 2))}; }});
-  rows.push_back({"cat", "function", 1, {TensorSpec{{2, 3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{2, 2}, -1.0, 1.0, true, kFloat64}, TensorSpec{{2, 0}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::cat(variable_list(in.begin() + 0, in.begin() + 3), int64_t(1))}; }});
-  rows.push_back({"cat", "function", 2, {TensorSpec{{3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{0}, -1.0, 1.0, false, kFloat64}, TensorSpec{{2}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::cat(variable_list(in.begin() + 0, in.begin() + 3), int64_t(-1))}; }});
-}
-
-// triu
-void add_triu(std::vector<OpSample>& rows) {
-  rows.push_back({"triu", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::triu(in[0])}; }});
-  rows.push_back({"triu", "inplace", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.triu_(); return {self}; }});
-  rows.push_back({"triu", "function", 1, {TensorSpec{{4, 3}, -1.0, 1.0, true, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::triu(in[0], int64_t(-1))}; }});
-  rows.push_back({"triu", "inplace", 1, {TensorSpec{{4, 3}, -1.0, 1.0, true, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.triu_(int64_t(-1)); return {self}; }});
-  rows.push_back({"triu", "function", 2, {TensorSpec{{2, 3, 3}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::triu(in[0], int64_t(2))}; }});
-  rows.push_back({"triu", "inplace", 2, {TensorSpec{{2, 3, 3}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.triu_(int64_t(2)); return {self}; }});
-}
-
 }  // namespace
 
 void add_samples_4(std::vector<OpSample>& rows) {
   add_add_Scalar(rows);
-  add_relu(rows);
-  add_sqrt(rows);
-  add_sigmoid_backward(rows);
-  add_sin_backward(rows);
-  add_mean(rows);
-  add_mean_dim(rows);
-  add_mm(rows);
-  add_view(rows);
-  add_squeeze(rows);
-  add_contiguous(rows);
-  add_permute_backward(rows);
   add_log2(rows);
+  add_sqrt(rows);
+  add_sin_backward(rows);
   add_round(rows);
+  add_relu(rows);
+  add_sigmoid_backward(rows);
   add_softplus_double_backward(rows);
   add_clamp(rows);
   add_lt_Tensor(rows);
   add_ge_Tensor(rows);
+  add_mean(rows);
+  add_mean_dim(rows);
+  add_prod_backward(rows);
+  add_mm(rows);
+  add_view(rows);
+  add_squeeze(rows);
+  add_permute_backward(rows);
+  add_cat(rows);
+  add_index_add(rows);
+  add_triu(rows);
+  add_contiguous(rows);
   add__nll_pick_backward(rows);
   add_binary_cross_entropy(rows);
   add_layer_norm(rows);
   add_convolution_backward_weight(rows);
   add_convolution(rows);
   add_conv1d(rows);
-  add_prod_backward(rows);
-  add_index_add(rows);
-  add_cat(rows);
-  add_triu(rows);
 }
 
 }  // namespace dg::testing

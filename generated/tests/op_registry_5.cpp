@@ -69,6 +69,14 @@ void add_pow_backward(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { return {dg::pow_backward(in[0], in[1], Scalar(0))}; }});
 }
 
+// maybe_multiply
+void add_maybe_multiply(std::vector<OpSample>& rows) {
+  rows.push_back({"maybe_multiply", "function", 0, {TensorSpec{{3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::maybe_multiply(in[0], Scalar(2.0))}; }});
+  rows.push_back({"maybe_multiply", "function", 1, {TensorSpec{{3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::maybe_multiply(in[0], Scalar(1))}; }});
+}
+
 // exp
 void add_exp(std::vector<OpSample>& rows) {
   rows.push_back({"exp", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
@@ -83,92 +91,6 @@ void add_exp(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.exp_(); return {self}; }});
   rows.push_back({"exp", "out", 1, {TensorSpec{{}, -1.0, 1.0, false, kFloat64}}, false,
                   [](const variable_list& in) -> variable_list { auto expected = dg::exp(in[0]); auto out = dg::empty({0}, expected.options()); dg::exp_out(out, in[0]); return {out, expected}; }});
-}
-
-// tanh
-void add_tanh(std::vector<OpSample>& rows) {
-  rows.push_back({"tanh", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::tanh(in[0])}; }});
-  rows.push_back({"tanh", "inplace", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.tanh_(); return {self}; }});
-  rows.push_back({"tanh", "out", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, false,
-                  [](const variable_list& in) -> variable_list { auto expected = dg::tanh(in[0]); auto out = dg::empty({0}, expected.options()); dg::tanh_out(out, in[0]); return {out, expected}; }});
-}
-
-// threshold_backward
-void add_threshold_backward(std::vector<OpSample>& rows) {
-  rows.push_back({"threshold_backward", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::threshold_backward(in[0], in[1], Scalar(0.1))}; }});
-}
-
-// maybe_multiply
-void add_maybe_multiply(std::vector<OpSample>& rows) {
-  rows.push_back({"maybe_multiply", "function", 0, {TensorSpec{{3}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::maybe_multiply(in[0], Scalar(2.0))}; }});
-  rows.push_back({"maybe_multiply", "function", 1, {TensorSpec{{3}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::maybe_multiply(in[0], Scalar(1))}; }});
-}
-
-// expand
-void add_expand(std::vector<OpSample>& rows) {
-  rows.push_back({"expand", "method", 0, {TensorSpec{{3, 1}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {in[0].expand(std::vector<int64_t>{3, 4})}; }});
-  rows.push_back({"expand", "method", 1, {TensorSpec{{4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {in[0].expand(std::vector<int64_t>{2, 3, 4})}; }});
-}
-
-// squeeze.dim
-void add_squeeze_dim(std::vector<OpSample>& rows) {
-  rows.push_back({"squeeze.dim", "function", 0, {TensorSpec{{3, 1, 4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::squeeze(in[0], int64_t(1))}; }});
-  rows.push_back({"squeeze.dim", "function", 1, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::squeeze(in[0], int64_t(0))}; }});
-}
-
-// unsqueeze
-void add_unsqueeze(std::vector<OpSample>& rows) {
-  rows.push_back({"unsqueeze", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::unsqueeze(in[0], int64_t(1))}; }});
-  rows.push_back({"unsqueeze", "function", 1, {TensorSpec{{3}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::unsqueeze(in[0], int64_t(-1))}; }});
-}
-
-// select.int
-void add_select_int(std::vector<OpSample>& rows) {
-  rows.push_back({"select.int", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::select(in[0], int64_t(0), int64_t(1))}; }});
-  rows.push_back({"select.int", "function", 1, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::select(in[0], int64_t(1), int64_t(-1))}; }});
-}
-
-// permute
-void add_permute(std::vector<OpSample>& rows) {
-  rows.push_back({"permute", "function", 0, {TensorSpec{{2, 3, 4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::permute(in[0], std::vector<int64_t>{2, 0, 1})}; }});
-  rows.push_back({"permute", "function", 1, {TensorSpec{{3, 4}, -1.0, 1.0, true, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::permute(in[0], std::vector<int64_t>{1, 0})}; }});
-  rows.push_back({"permute", "function", 2, {TensorSpec{{2, 3, 4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::permute(in[0], std::vector<int64_t>{-1, -3, -2})}; }});
-  rows.push_back({"permute", "function", 3, {TensorSpec{{}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::permute(in[0], std::vector<int64_t>{})}; }});
-}
-
-// slice_backward
-void add_slice_backward(std::vector<OpSample>& rows) {
-  rows.push_back({"slice_backward", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::slice_backward(in[0], std::vector<int64_t>{5, 4}, int64_t(0), int64_t(1), int64_t(4), int64_t(1))}; }});
-  rows.push_back({"slice_backward", "function", 1, {TensorSpec{{3, 2}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::slice_backward(in[0], std::vector<int64_t>{3, 6}, int64_t(-1), std::nullopt, std::nullopt, int64_t(3))}; }});
-}
-
-// as_strided_backward_adjoint
-void add_as_strided_backward_adjoint(std::vector<OpSample>& rows) {
-  rows.push_back({"as_strided_backward_adjoint", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::as_strided_backward_adjoint(in[0], std::vector<int64_t>{3, 4}, std::vector<int64_t>{4, 1}, int64_t(0), std::vector<int64_t>{2, 2}, std::vector<int64_t>{1, 2}, int64_t(1))}; }});
-  rows.push_back({"as_strided_backward_adjoint", "function", 1, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::as_strided_backward_adjoint(in[0], std::vector<int64_t>{3, 4}, std::vector<int64_t>{4, 1}, int64_t(0), std::vector<int64_t>{3, 2}, std::vector<int64_t>{0, 1}, int64_t(0))}; }});
-  rows.push_back({"as_strided_backward_adjoint", "function", 2, {TensorSpec{{2, 3}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::as_strided_backward_adjoint(in[0], std::vector<int64_t>{2, 3}, std::vector<int64_t>{0, 1}, int64_t(1), std::vector<int64_t>{3}, std::vector<int64_t>{1}, int64_t(0))}; }});
 }
 
 // expm1
@@ -231,6 +153,16 @@ void add_atan(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { auto expected = dg::atan(in[0]); auto out = dg::empty({0}, expected.options()); dg::atan_out(out, in[0]); return {out, expected}; }});
 }
 
+// tanh
+void add_tanh(std::vector<OpSample>& rows) {
+  rows.push_back({"tanh", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::tanh(in[0])}; }});
+  rows.push_back({"tanh", "inplace", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.tanh_(); return {self}; }});
+  rows.push_back({"tanh", "out", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { auto expected = dg::tanh(in[0]); auto out = dg::empty({0}, expected.options()); dg::tanh_out(out, in[0]); return {out, expected}; }});
+}
+
 // ceil
 void add_ceil(std::vector<OpSample>& rows) {
   rows.push_back({"ceil", "function", 0, {TensorSpec{{3, 4}, -3.0, 3.0, false, kFloat64}}, true,
@@ -255,6 +187,12 @@ void add_trunc(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.trunc_(); return {self}; }});
   rows.push_back({"trunc", "out", 0, {TensorSpec{{3, 4}, -3.0, 3.0, false, kFloat64}}, false,
                   [](const variable_list& in) -> variable_list { auto expected = dg::trunc(in[0]); auto out = dg::empty({0}, expected.options()); dg::trunc_out(out, in[0]); return {out, expected}; }});
+}
+
+// threshold_backward
+void add_threshold_backward(std::vector<OpSample>& rows) {
+  rows.push_back({"threshold_backward", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::threshold_backward(in[0], in[1], Scalar(0.1))}; }});
 }
 
 // leaky_relu_backward
@@ -355,6 +293,132 @@ void add_logical_and(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { auto expected = dg::logical_and(in[0], in[1]); auto out = dg::empty({0}, expected.options()); dg::logical_and_out(out, in[0], in[1]); return {out, expected}; }});
 }
 
+// amax
+void add_amax(std::vector<OpSample>& rows) {
+  rows.push_back({"amax", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::amax(in[0])}; }});
+  rows.push_back({"amax", "function", 1, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::amax(in[0], std::vector<int64_t>{1})}; }});
+  rows.push_back({"amax", "function", 2, {TensorSpec{{4, 3}, -1.0, 1.0, true, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::amax(in[0], std::vector<int64_t>{0}, true)}; }});
+  rows.push_back({"amax", "function", 3, {TensorSpec{{2, 3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::amax(in[0], std::vector<int64_t>{0, 2})}; }});
+  rows.push_back({"amax", "function", 4, {TensorSpec{{}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::amax(in[0])}; }});
+  rows.push_back({"amax", "function", 5, {TensorSpec{{0, 3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::amax(in[0], std::vector<int64_t>{1})}; }});
+}
+
+// max
+void add_max(std::vector<OpSample>& rows) {
+  rows.push_back({"max", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::max(in[0])}; }});
+  rows.push_back({"max", "function", 1, {TensorSpec{{}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::max(in[0])}; }});
+}
+
+// logsumexp
+void add_logsumexp(std::vector<OpSample>& rows) {
+  rows.push_back({"logsumexp", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::logsumexp(in[0], std::vector<int64_t>{1})}; }});
+  rows.push_back({"logsumexp", "function", 1, {TensorSpec{{2, 3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::logsumexp(in[0], std::vector<int64_t>{0, 2}, true)}; }});
+  rows.push_back({"logsumexp", "function", 2, {TensorSpec{{4, 3}, -1.0, 1.0, true, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::logsumexp(in[0], std::vector<int64_t>{-1})}; }});
+}
+
+// dot
+void add_dot(std::vector<OpSample>& rows) {
+  rows.push_back({"dot", "function", 0, {TensorSpec{{5}, -1.0, 1.0, false, kFloat64}, TensorSpec{{5}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::dot(in[0], in[1])}; }});
+  rows.push_back({"dot", "function", 1, {TensorSpec{{0}, -1.0, 1.0, false, kFloat64}, TensorSpec{{0}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::dot(in[0], in[1])}; }});
+}
+
+// expand
+void add_expand(std::vector<OpSample>& rows) {
+  rows.push_back({"expand", "method", 0, {TensorSpec{{3, 1}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {in[0].expand(std::vector<int64_t>{3, 4})}; }});
+  rows.push_back({"expand", "method", 1, {TensorSpec{{4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {in[0].expand(std::vector<int64_t>{2, 3, 4})}; }});
+}
+
+// squeeze.dim
+void add_squeeze_dim(std::vector<OpSample>& rows) {
+  rows.push_back({"squeeze.dim", "function", 0, {TensorSpec{{3, 1, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::squeeze(in[0], int64_t(1))}; }});
+  rows.push_back({"squeeze.dim", "function", 1, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::squeeze(in[0], int64_t(0))}; }});
+}
+
+// unsqueeze
+void add_unsqueeze(std::vector<OpSample>& rows) {
+  rows.push_back({"unsqueeze", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::unsqueeze(in[0], int64_t(1))}; }});
+  rows.push_back({"unsqueeze", "function", 1, {TensorSpec{{3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::unsqueeze(in[0], int64_t(-1))}; }});
+}
+
+// select.int
+void add_select_int(std::vector<OpSample>& rows) {
+  rows.push_back({"select.int", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::select(in[0], int64_t(0), int64_t(1))}; }});
+  rows.push_back({"select.int", "function", 1, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::select(in[0], int64_t(1), int64_t(-1))}; }});
+}
+
+// permute
+void add_permute(std::vector<OpSample>& rows) {
+  rows.push_back({"permute", "function", 0, {TensorSpec{{2, 3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::permute(in[0], std::vector<int64_t>{2, 0, 1})}; }});
+  rows.push_back({"permute", "function", 1, {TensorSpec{{3, 4}, -1.0, 1.0, true, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::permute(in[0], std::vector<int64_t>{1, 0})}; }});
+  rows.push_back({"permute", "function", 2, {TensorSpec{{2, 3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::permute(in[0], std::vector<int64_t>{-1, -3, -2})}; }});
+  rows.push_back({"permute", "function", 3, {TensorSpec{{}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::permute(in[0], std::vector<int64_t>{})}; }});
+}
+
+// slice_backward
+void add_slice_backward(std::vector<OpSample>& rows) {
+  rows.push_back({"slice_backward", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::slice_backward(in[0], std::vector<int64_t>{5, 4}, int64_t(0), int64_t(1), int64_t(4), int64_t(1))}; }});
+  rows.push_back({"slice_backward", "function", 1, {TensorSpec{{3, 2}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::slice_backward(in[0], std::vector<int64_t>{3, 6}, int64_t(-1), std::nullopt, std::nullopt, int64_t(3))}; }});
+}
+
+// as_strided_backward_adjoint
+void add_as_strided_backward_adjoint(std::vector<OpSample>& rows) {
+  rows.push_back({"as_strided_backward_adjoint", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::as_strided_backward_adjoint(in[0], std::vector<int64_t>{3, 4}, std::vector<int64_t>{4, 1}, int64_t(0), std::vector<int64_t>{2, 2}, std::vector<int64_t>{1, 2}, int64_t(1))}; }});
+  rows.push_back({"as_strided_backward_adjoint", "function", 1, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::as_strided_backward_adjoint(in[0], std::vector<int64_t>{3, 4}, std::vector<int64_t>{4, 1}, int64_t(0), std::vector<int64_t>{3, 2}, std::vector<int64_t>{0, 1}, int64_t(0))}; }});
+  rows.push_back({"as_strided_backward_adjoint", "function", 2, {TensorSpec{{2, 3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::as_strided_backward_adjoint(in[0], std::vector<int64_t>{2, 3}, std::vector<int64_t>{0, 1}, int64_t(1), std::vector<int64_t>{3}, std::vector<int64_t>{1}, int64_t(0))}; }});
+}
+
+// index_select
+void add_index_select(std::vector<OpSample>& rows) {
+  rows.push_back({"index_select", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{5}, 0.0, 4.0, false, kInt64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::index_select(in[0], int64_t(1), in[1])}; }});
+  rows.push_back({"index_select", "function", 1, {TensorSpec{{4, 3}, -1.0, 1.0, true, kFloat64}, TensorSpec{{2}, 0.0, 4.0, false, kInt64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::index_select(in[0], int64_t(0), in[1])}; }});
+  rows.push_back({"index_select", "function", 2, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{0}, 0.0, 3.0, false, kInt64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::index_select(in[0], int64_t(0), in[1])}; }});
+  rows.push_back({"index_select", "function", 3, {TensorSpec{{4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{}, 0.0, 4.0, false, kInt64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::index_select(in[0], int64_t(0), in[1])}; }});
+}
+
+// gather
+void add_gather(std::vector<OpSample>& rows) {
+  rows.push_back({"gather", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 6}, 0.0, 4.0, false, kInt64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::gather(in[0], int64_t(1), in[1])}; }});
+  rows.push_back({"gather", "function", 1, {TensorSpec{{4, 3}, -1.0, 1.0, true, kFloat64}, TensorSpec{{2, 2}, 0.0, 4.0, false, kInt64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::gather(in[0], int64_t(0), in[1])}; }});
+  rows.push_back({"gather", "function", 2, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 0}, 0.0, 4.0, false, kInt64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::gather(in[0], int64_t(-1), in[1])}; }});
+}
+
 // _nll_pick
 void add__nll_pick(std::vector<OpSample>& rows) {
   rows.push_back({"_nll_pick", "function", 0, {TensorSpec{{4, 5}, -1.0, 1.0, false, kFloat64}, TensorSpec{{4}, 0.0, 5.0, false, kInt64}}, true,
@@ -423,70 +487,6 @@ void add_adaptive_avg_pool2d_backward(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { return {dg::adaptive_avg_pool2d_backward(in[0], in[1])}; }});
 }
 
-// amax
-void add_amax(std::vector<OpSample>& rows) {
-  rows.push_back({"amax", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::amax(in[0])}; }});
-  rows.push_back({"amax", "function", 1, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::amax(in[0], std::vector<int64_t>{1})}; }});
-  rows.push_back({"amax", "function", 2, {TensorSpec{{4, 3}, -1.0, 1.0, true, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::amax(in[0], std::vector<int64_t>{0}, true)}; }});
-  rows.push_back({"amax", "function", 3, {TensorSpec{{2, 3, 4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::amax(in[0], std::vector<int64_t>{0, 2})}; }});
-  rows.push_back({"amax", "function", 4, {TensorSpec{{}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::amax(in[0])}; }});
-  rows.push_back({"amax", "function", 5, {TensorSpec{{0, 3}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::amax(in[0], std::vector<int64_t>{1})}; }});
-}
-
-// max
-void add_max(std::vector<OpSample>& rows) {
-  rows.push_back({"max", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::max(in[0])}; }});
-  rows.push_back({"max", "function", 1, {TensorSpec{{}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::max(in[0])}; }});
-}
-
-// logsumexp
-void add_logsumexp(std::vector<OpSample>& rows) {
-  rows.push_back({"logsumexp", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::logsumexp(in[0], std::vector<int64_t>{1})}; }});
-  rows.push_back({"logsumexp", "function", 1, {TensorSpec{{2, 3, 4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::logsumexp(in[0], std::vector<int64_t>{0, 2}, true)}; }});
-  rows.push_back({"logsumexp", "function", 2, {TensorSpec{{4, 3}, -1.0, 1.0, true, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::logsumexp(in[0], std::vector<int64_t>{-1})}; }});
-}
-
-// dot
-void add_dot(std::vector<OpSample>& rows) {
-  rows.push_back({"dot", "function", 0, {TensorSpec{{5}, -1.0, 1.0, false, kFloat64}, TensorSpec{{5}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::dot(in[0], in[1])}; }});
-  rows.push_back({"dot", "function", 1, {TensorSpec{{0}, -1.0, 1.0, false, kFloat64}, TensorSpec{{0}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::dot(in[0], in[1])}; }});
-}
-
-// index_select
-void add_index_select(std::vector<OpSample>& rows) {
-  rows.push_back({"index_select", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{5}, 0.0, 4.0, false, kInt64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::index_select(in[0], int64_t(1), in[1])}; }});
-  rows.push_back({"index_select", "function", 1, {TensorSpec{{4, 3}, -1.0, 1.0, true, kFloat64}, TensorSpec{{2}, 0.0, 4.0, false, kInt64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::index_select(in[0], int64_t(0), in[1])}; }});
-  rows.push_back({"index_select", "function", 2, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{0}, 0.0, 3.0, false, kInt64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::index_select(in[0], int64_t(0), in[1])}; }});
-  rows.push_back({"index_select", "function", 3, {TensorSpec{{4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{}, 0.0, 4.0, false, kInt64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::index_select(in[0], int64_t(0), in[1])}; }});
-}
-
-// gather
-void add_gather(std::vector<OpSample>& rows) {
-  rows.push_back({"gather", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 6}, 0.0, 4.0, false, kInt64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::gather(in[0], int64_t(1), in[1])}; }});
-  rows.push_back({"gather", "function", 1, {TensorSpec{{4, 3}, -1.0, 1.0, true, kFloat64}, TensorSpec{{2, 2}, 0.0, 4.0, false, kInt64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::gather(in[0], int64_t(0), in[1])}; }});
-  rows.push_back({"gather", "function", 2, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 0}, 0.0, 4.0, false, kInt64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::gather(in[0], int64_t(-1), in[1])}; }});
-}
-
 }  // namespace
 
 void add_samples_5(std::vector<OpSample>& rows) {
@@ -494,22 +494,15 @@ void add_samples_5(std::vector<OpSample>& rows) {
   add_div_Scalar(rows);
   add_pow_Tensor_Scalar(rows);
   add_pow_backward(rows);
-  add_exp(rows);
-  add_tanh(rows);
-  add_threshold_backward(rows);
   add_maybe_multiply(rows);
-  add_expand(rows);
-  add_squeeze_dim(rows);
-  add_unsqueeze(rows);
-  add_select_int(rows);
-  add_permute(rows);
-  add_slice_backward(rows);
-  add_as_strided_backward_adjoint(rows);
+  add_exp(rows);
   add_expm1(rows);
   add_log1p(rows);
   add_atan(rows);
+  add_tanh(rows);
   add_ceil(rows);
   add_trunc(rows);
+  add_threshold_backward(rows);
   add_leaky_relu_backward(rows);
   add_softplus(rows);
   add_clamp_Tensor(rows);
@@ -517,18 +510,25 @@ void add_samples_5(std::vector<OpSample>& rows) {
   add_fmod_Tensor(rows);
   add_ne_Tensor(rows);
   add_logical_and(rows);
+  add_amax(rows);
+  add_max(rows);
+  add_logsumexp(rows);
+  add_dot(rows);
+  add_expand(rows);
+  add_squeeze_dim(rows);
+  add_unsqueeze(rows);
+  add_select_int(rows);
+  add_permute(rows);
+  add_slice_backward(rows);
+  add_as_strided_backward_adjoint(rows);
+  add_index_select(rows);
+  add_gather(rows);
   add__nll_pick(rows);
   add_cross_entropy(rows);
   add_mse_loss(rows);
   add_embedding_backward(rows);
   add_avg_pool2d(rows);
   add_adaptive_avg_pool2d_backward(rows);
-  add_amax(rows);
-  add_max(rows);
-  add_logsumexp(rows);
-  add_dot(rows);
-  add_index_select(rows);
-  add_gather(rows);
 }
 
 }  // namespace dg::testing

@@ -1,10 +1,11 @@
 #pragma once
-// The scalar functions of the comparisons, logical ops and where, and the
-// kernel templates of the comparisons, shared by kernels/cpu/pw_compare.cpp
-// and kernels/cuda/pw_compare.cu. Each functor is DG_HOST_DEVICE, so the
-// CPU loops and the CUDA ones run the same code.
+// The comparisons against a number (ops.yaml `scalar: cmp::EqScalar`, ...)
+// and where's selection, shared by the CPU and CUDA kernels; each functor is
+// DG_HOST_DEVICE, so both devices run the same code. (The comparisons of two
+// tensors and the logical ops are expressions in ops.yaml.)
+#include "dynagrad/half.h"  // opmath_t, DG_HOST_DEVICE
+#include "dynagrad/scalar.h"
 #include "dynagrad/tensor_base.h"
-#include "offset_calc.h"  // DG_HOST_DEVICE
 
 namespace dg::cmp {
 
@@ -24,41 +25,24 @@ DG_CMP_FUNCTOR(Ge, >=)
 #undef DG_CMP_FUNCTOR
 
 // x against a number fixed for the whole kernel, converted to the tensor's
-// dtype first (so a float32 tensor compares with float32(0.1)); T is the
+// dtype first (so a float32 tensor compares with float32(0.1)); C is the
 // compute type (float for the 16-bit floats, after rounding the number to
 // the 16-bit type).
-template <typename Cmp, typename T>
-struct Against {
-  T c;
-  DG_HOST_DEVICE bool operator()(T x) const { return Cmp{}(x, c); }
-};
-
-// Truth is "nonzero": NaN counts as true, as in PyTorch. `&` and `|`, not
-// `&&` and `||`: no branch, so the CPU loops vectorise.
-struct LogicalAnd {
-  template <typename T>
-  DG_HOST_DEVICE bool operator()(T x, T y) const {
-    return (x != T(0)) & (y != T(0));
-  }
-};
-struct LogicalOr {
-  template <typename T>
-  DG_HOST_DEVICE bool operator()(T x, T y) const {
-    return (x != T(0)) | (y != T(0));
-  }
-};
-struct LogicalXor {
-  template <typename T>
-  DG_HOST_DEVICE bool operator()(T x, T y) const {
-    return (x != T(0)) != (y != T(0));
-  }
-};
-struct LogicalNot {
-  template <typename T>
-  DG_HOST_DEVICE bool operator()(T x) const {
-    return x == T(0);
-  }
-};
+#define DG_CMP_SCALAR_FUNCTOR(Name, Cmp)                                                            \
+  template <typename T, typename Math>                                                              \
+  struct Name {                                                                                     \
+    using C = opmath_t<T>;                                                                          \
+    C c;                                                                                            \
+    explicit Name(const Scalar& other) : c(static_cast<C>(other.to<T>())) {}                        \
+    DG_HOST_DEVICE bool operator()(C x) const { return Cmp{}(x, c); }                               \
+  };
+DG_CMP_SCALAR_FUNCTOR(EqScalar, Eq)
+DG_CMP_SCALAR_FUNCTOR(NeScalar, Ne)
+DG_CMP_SCALAR_FUNCTOR(LtScalar, Lt)
+DG_CMP_SCALAR_FUNCTOR(LeScalar, Le)
+DG_CMP_SCALAR_FUNCTOR(GtScalar, Gt)
+DG_CMP_SCALAR_FUNCTOR(GeScalar, Ge)
+#undef DG_CMP_SCALAR_FUNCTOR
 
 struct Select {
   template <typename T>
@@ -75,36 +59,3 @@ inline void check_where_condition(const TensorBase& condition) {
 }
 
 }  // namespace dg::cmp
-
-// The kernels eq, ne, lt, le, gt, ge (each with its _scalar form),
-// logical_and, logical_or, logical_xor and logical_not, each written once, on
-// the including file's compare_kernel<T>(op, out, a, b, f) and
-// compare_scalar_kernel<T>(op, out, a, f). For the CPU's dtypes the compute
-// type opmath_t<T> is T itself.
-#define DG_CMP_BINARY_KERNEL(name, F)                                                               \
-  template <typename T>                                                                             \
-  void name(const TensorBase& out, const TensorBase& self, const TensorBase& other) {                           \
-    compare_kernel<T>(#name, out, self, other, ::dg::cmp::F{});                                     \
-  }
-#define DG_CMP_KERNELS(name, Cmp)                                                                   \
-  DG_CMP_BINARY_KERNEL(name, Cmp)                                                                   \
-  template <typename T>                                                                             \
-  void name##_scalar(const TensorBase& out, const TensorBase& self, const Scalar& other) {                  \
-    using C = ::dg::opmath_t<T>;                                                                    \
-    const C c = static_cast<C>(other.to<T>());                                                      \
-    compare_scalar_kernel<T>(#name, out, self, ::dg::cmp::Against<::dg::cmp::Cmp, C>{c});           \
-  }
-#define DG_DEFINE_COMPARE_KERNELS()                                                                 \
-  DG_CMP_KERNELS(eq, Eq)                                                                            \
-  DG_CMP_KERNELS(ne, Ne)                                                                            \
-  DG_CMP_KERNELS(lt, Lt)                                                                            \
-  DG_CMP_KERNELS(le, Le)                                                                            \
-  DG_CMP_KERNELS(gt, Gt)                                                                            \
-  DG_CMP_KERNELS(ge, Ge)                                                                            \
-  DG_CMP_BINARY_KERNEL(logical_and, LogicalAnd)                                                     \
-  DG_CMP_BINARY_KERNEL(logical_or, LogicalOr)                                                       \
-  DG_CMP_BINARY_KERNEL(logical_xor, LogicalXor)                                                     \
-  template <typename T>                                                                             \
-  void logical_not(const TensorBase& out, const TensorBase& self) {                                         \
-    compare_scalar_kernel<T>("logical_not", out, self, ::dg::cmp::LogicalNot{});                    \
-  }

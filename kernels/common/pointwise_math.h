@@ -1,18 +1,23 @@
 #pragma once
-// The scalar formulas of the pointwise math and activation kernels, and the
-// checks and parameter unpacking around them, shared by the CPU kernels
-// (kernels/cpu/pointwise2.cpp, nn.cpp) and the CUDA ones
-// (kernels/cuda/pointwise2.cu). Functions are DG_HOST_DEVICE; std:: math
-// calls work in device code too (CUDA declares float and double overloads of
-// them for the device), so float stays float on both.
+// The scalar functions of the pointwise ops that are more than an expression
+// (ops.yaml `scalar: pwmath::Name`), and the checks and helpers around them,
+// shared by the CPU and CUDA kernels: the generated ones
+// (generated/kernels/pointwise_*) and the hand-written overrides
+// (kernels/*/pointwise.*). Functions are DG_HOST_DEVICE; std:: math calls
+// work in device code too (CUDA declares float and double overloads of them
+// for the device), so float stays float on both.
 //
-// Where the CPU computes float32 through vec_math.h's vectorised forms, it
-// keeps its own loops (kernels/cpu/pointwise2.cpp); the formulas here are the
-// ones the CPU's float64 path and the GPU share. Formulas built on exp take
-// the exp they use as a policy (`Math`): the CPU passes vec::exp for float32,
-// the GPU StdMath.
+// Every functor has the shape the generator instantiates:
+//   template <typename T, typename Math> struct Name {
+//     using C = opmath_t<T>;             // the compute type: T, or float for 16-bit floats
+//     Name(<the op's non-Tensor arguments>);   // host: converts and checks them once
+//     DG_HOST_DEVICE C operator()(C <each Tensor argument>) const;
+//   };
+// Math is the device's exp/log/tanh/... (StdMath below; the CPU passes its
+// vectorisable float32 forms, kernels/cpu/vec_math.h's VecMath).
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string_view>
 #include <type_traits>
@@ -29,7 +34,8 @@ constexpr double kInvSqrt2Pi = 0.39894228040143267794;   // 1 / sqrt(2 pi)
 constexpr double kSqrt2OverPi = 0.79788456080286535588;  // sqrt(2 / pi)
 constexpr double kGeluCubic = 0.044715;
 
-// exp and expm1 as the standard library has them.
+// The transcendentals as the standard library (or CUDA's math library, on
+// the device) has them: the Math policy of the GPU, and of the CPU's float64.
 struct StdMath {
   template <typename T>
   DG_HOST_DEVICE static T exp(T x) {
@@ -38,6 +44,24 @@ struct StdMath {
   template <typename T>
   DG_HOST_DEVICE static T expm1(T x) {
     return std::expm1(x);
+  }
+  template <typename T>
+  DG_HOST_DEVICE static T log(T x) {
+    return std::log(x);
+  }
+  template <typename T>
+  DG_HOST_DEVICE static T log1p(T x) {
+    return std::log1p(x);
+  }
+  template <typename T>
+  DG_HOST_DEVICE static T tanh(T x) {
+    return std::tanh(x);
+  }
+  // For very negative x, exp(-x) overflows to inf and 1 / inf = 0, the right
+  // limit, so no branch is needed.
+  template <typename T>
+  DG_HOST_DEVICE static T sigmoid(T x) {
+    return T(1) / (T(1) + std::exp(-x));
   }
 };
 
@@ -71,13 +95,6 @@ void check_integral_bound(const char* op, const char* name, const Scalar& bound)
   }
 }
 
-template <typename T>
-void check_clamp_bounds(const std::optional<Scalar>& min, const std::optional<Scalar>& max) {
-  DG_CHECK(min || max, "clamp: at least one of 'min' or 'max' must not be None");
-  if (min) check_integral_bound<T>("clamp", "min", *min);
-  if (max) check_integral_bound<T>("clamp", "max", *max);
-}
-
 // From the output, the sign test only recovers the input's sign when the
 // slope is non-negative.
 inline void check_leaky_relu_backward(const Scalar& negative_slope, bool self_is_result) {
@@ -95,26 +112,7 @@ void check_fmod_divisor(T c, const Scalar& other) {
   }
 }
 
-// ---------------------------------------------------------------- rounding
-
-enum class Round { Floor, Ceil, Nearest, Trunc };
-
-// Integers are already whole: they come back unchanged.
-template <Round R>
-struct Rounder {
-  template <typename T>
-  DG_HOST_DEVICE T operator()(T x) const {
-    if constexpr (std::is_integral_v<T>) return x;
-    else if constexpr (R == Round::Floor) return std::floor(x);
-    else if constexpr (R == Round::Ceil) return std::ceil(x);
-    // nearbyint in the default rounding mode sends halves to the even
-    // neighbour (2.5 -> 2), as PyTorch does; std::round would give 3.
-    else if constexpr (R == Round::Nearest) return std::nearbyint(x);
-    else return std::trunc(x);
-  }
-};
-
-// ---------------------------------------------------------------- simple formulas
+// ---------------------------------------------------------------- helpers
 
 template <typename T>
 DG_HOST_DEVICE T square(T x) {
@@ -139,84 +137,6 @@ template <typename T>
 DG_HOST_DEVICE T fmod(T x, T y) {
   if constexpr (std::is_integral_v<T>) return int_fmod(x, y);
   else return std::fmod(x, y);
-}
-
-// x against a divisor fixed for the whole kernel (fmod_scalar).
-template <typename T>
-struct FmodBy {
-  T c;
-  DG_HOST_DEVICE T operator()(T x) const { return fmod(x, c); }
-};
-
-// `x != x` is NaN: either operand's NaN wins (y's through the false branch).
-struct Maximum {
-  template <typename T>
-  DG_HOST_DEVICE T operator()(T x, T y) const {
-    return (x > y || x != x) ? x : y;
-  }
-};
-struct Minimum {
-  template <typename T>
-  DG_HOST_DEVICE T operator()(T x, T y) const {
-    return (x < y || x != x) ? x : y;
-  }
-};
-
-// Compare-and-select keeps NaN inputs NaN (every comparison with NaN fails).
-// Both bounds: min first, then max, so with min > max every element becomes
-// max, as in PyTorch.
-template <typename T>
-struct ClampMin {
-  T lo;
-  DG_HOST_DEVICE T operator()(T x) const { return x < lo ? lo : x; }
-};
-template <typename T>
-struct ClampMax {
-  T hi;
-  DG_HOST_DEVICE T operator()(T x) const { return x > hi ? hi : x; }
-};
-template <typename T>
-struct Clamp {
-  T lo, hi;
-  DG_HOST_DEVICE T operator()(T x) const { return ClampMax<T>{hi}(ClampMin<T>{lo}(x)); }
-};
-
-// ---------------------------------------------------------------- activations
-
-// `x > 0 ? ...` sends NaN down the scaled branch, where it stays NaN.
-template <typename T>
-struct LeakyRelu {
-  T a;
-  DG_HOST_DEVICE T operator()(T x) const { return x > T(0) ? x : x * a; }
-};
-template <typename T>
-struct LeakyReluBackward {
-  T a;
-  DG_HOST_DEVICE T operator()(T g, T x) const { return x > T(0) ? g : g * a; }
-};
-
-// elu with PyTorch's three parameters: scale * x for x > 0, else
-// alpha * scale * (e^(x * input_scale) - 1).
-template <typename T, typename Math = StdMath>
-struct Elu {
-  T neg, pos, in;  // alpha * scale, scale, input_scale
-
-  Elu(const Scalar& alpha, const Scalar& scale, const Scalar& input_scale)
-      : neg(static_cast<T>(alpha.toDouble() * scale.toDouble())), pos(scale.to<T>()), in(input_scale.to<T>()) {}
-
-  // expm1, not exp - 1: keeps the relative accuracy for inputs near 0.
-  DG_HOST_DEVICE T operator()(T x) const { return x > T(0) ? pos * x : neg * Math::expm1(x * in); }
-  // The gradient from the input x.
-  DG_HOST_DEVICE T backward(T g, T x) const { return x <= T(0) ? g * in * neg * Math::exp(x * in) : g * pos; }
-  // The gradient from the output y: y = neg * (e^(x in) - 1) on the negative
-  // side, so e^(x in) = y / neg + 1.
-  DG_HOST_DEVICE T backward_from_result(T g, T y) const { return y <= T(0) ? g * in * (y + neg) : g * pos; }
-};
-
-// The output's sign only tells the input's when alpha is non-negative.
-inline void check_elu_backward(const Scalar& alpha, bool is_result) {
-  DG_CHECK(!is_result || alpha.toDouble() >= 0, "elu_backward: is_result=True needs a non-negative alpha (the ",
-           "input's sign cannot be recovered from the output), got ", alpha);
 }
 
 // The exact gelu, x * Phi(x): erfc(-x / sqrt 2) / 2 = Phi(x) without the
@@ -248,44 +168,6 @@ DG_HOST_DEVICE T gelu_tanh_derivative(T x) {
   return T(0.5) * (T(1) + t) + T(0.5) * x * (T(1) - t * t) * du;
 }
 
-// For very negative x, e^-x overflows to inf and x / inf = -0: the limit.
-template <typename Math = StdMath>
-struct Silu {
-  template <typename T>
-  DG_HOST_DEVICE T operator()(T x) const {
-    return x / (T(1) + Math::exp(-x));
-  }
-};
-template <typename Math = StdMath>
-struct SiluBackward {
-  template <typename T>
-  DG_HOST_DEVICE T operator()(T g, T x) const {
-    const T s = T(1) / (T(1) + Math::exp(-x));
-    return g * s * (T(1) + x * (T(1) - s));
-  }
-};
-
-// softplus with beta and threshold: x itself where x * beta > threshold.
-template <typename T, typename Math = StdMath>
-struct Softplus {
-  T b, th;
-
-  Softplus(const Scalar& beta, const Scalar& threshold) : b(beta.to<T>()), th(threshold.to<T>()) {}
-
-  // log(1 + e^z) = max(z, 0) + log1p(e^-|z|): never overflows, so the result
-  // stays finite even when a large threshold lets |z| reach 1e4.
-  DG_HOST_DEVICE T operator()(T x) const {
-    const T z = x * b;
-    if (z > th) return x;
-    return (std::fmax(z, T(0)) + std::log1p(std::exp(-std::fabs(z)))) / b;
-  }
-  // sigmoid(z) as 1 / (1 + e^-z): e^-z = inf for very negative z gives 0.
-  DG_HOST_DEVICE T backward(T g, T x) const {
-    const T z = x * b;
-    return z > th ? g : g / (T(1) + Math::exp(-z));
-  }
-};
-
 // min(x, 0) - log1p(exp(-|x|)): exp never overflows, and for large |x| the
 // log1p term underflows to 0 instead of cancelling. The min is spelled as
 // std::min does it, so a NaN x stays NaN.
@@ -293,5 +175,214 @@ template <typename T>
 DG_HOST_DEVICE T log_sigmoid(T x) {
   return (T(0) < x ? T(0) : x) - std::log1p(std::exp(-std::fabs(x)));
 }
+
+// ---------------------------------------------------------------- arithmetic with a number
+
+// The .Scalar overloads (x + 2.5): the number stands for a tensor operand, so
+// it is rounded to T first (operand_scalar), as a tensor of it would be.
+template <typename T, typename Math = StdMath>
+struct AddScalar {
+  using C = opmath_t<T>;
+  C c;
+  AddScalar(const Scalar& other, const Scalar& alpha) : c(static_cast<C>(operand_scalar<T>(other) * alpha.to<C>())) {}
+  DG_HOST_DEVICE C operator()(C x) const { return static_cast<C>(x + c); }
+};
+template <typename T, typename Math = StdMath>
+struct SubScalar {
+  using C = opmath_t<T>;
+  C c;
+  SubScalar(const Scalar& other, const Scalar& alpha) : c(static_cast<C>(operand_scalar<T>(other) * alpha.to<C>())) {}
+  DG_HOST_DEVICE C operator()(C x) const { return static_cast<C>(x - c); }
+};
+template <typename T, typename Math = StdMath>
+struct MulScalar {
+  using C = opmath_t<T>;
+  C c;
+  explicit MulScalar(const Scalar& other) : c(operand_scalar<T>(other)) {}
+  DG_HOST_DEVICE C operator()(C x) const { return static_cast<C>(x * c); }
+};
+// Divides rather than multiplies by the reciprocal: x / 3 equals x / 3
+// computed against a tensor of threes, bit for bit.
+template <typename T, typename Math = StdMath>
+struct DivScalar {
+  using C = opmath_t<T>;
+  C c;
+  explicit DivScalar(const Scalar& other) : c(operand_scalar<T>(other)) {}
+  DG_HOST_DEVICE C operator()(C x) const { return x / c; }
+};
+// x against a divisor fixed for the whole kernel; an integer zero divisor is
+// refused before anything is written.
+template <typename T, typename Math = StdMath>
+struct FmodScalar {
+  using C = opmath_t<T>;
+  C c;
+  explicit FmodScalar(const Scalar& other) : c(operand_scalar<T>(other)) { check_fmod_divisor(c, other); }
+  DG_HOST_DEVICE C operator()(C x) const { return fmod(x, c); }
+};
+
+// ---------------------------------------------------------------- unary
+
+template <typename T, typename Math = StdMath>
+struct Abs {
+  using C = opmath_t<T>;
+  DG_HOST_DEVICE C operator()(C x) const {
+    if constexpr (std::is_floating_point_v<C>) return std::fabs(x);
+    else return x < C(0) ? static_cast<C>(-x) : x;
+  }
+};
+template <typename T, typename Math = StdMath>
+struct Square {
+  using C = opmath_t<T>;
+  DG_HOST_DEVICE C operator()(C x) const { return square(x); }
+};
+
+// Rounding; integers are already whole and come back unchanged.
+enum class Round { Floor, Ceil, Nearest, Trunc };
+template <Round R, typename T>
+struct Rounder {
+  using C = opmath_t<T>;
+  DG_HOST_DEVICE C operator()(C x) const {
+    if constexpr (std::is_integral_v<C>) return x;
+    else if constexpr (R == Round::Floor) return std::floor(x);
+    else if constexpr (R == Round::Ceil) return std::ceil(x);
+    // nearbyint in the default rounding mode sends halves to the even
+    // neighbour (2.5 -> 2), as PyTorch does; std::round would give 3.
+    else if constexpr (R == Round::Nearest) return std::nearbyint(x);
+    else return std::trunc(x);
+  }
+};
+template <typename T, typename Math = StdMath>
+using Floor = Rounder<Round::Floor, T>;
+template <typename T, typename Math = StdMath>
+using Ceil = Rounder<Round::Ceil, T>;
+template <typename T, typename Math = StdMath>
+using RoundHalfEven = Rounder<Round::Nearest, T>;
+template <typename T, typename Math = StdMath>
+using Trunc = Rounder<Round::Trunc, T>;
+
+// Compare-and-select keeps NaN inputs NaN (every comparison with NaN fails).
+// Min first, then max, so with min > max every element becomes max, as in
+// PyTorch. A missing bound is the type's extreme, which no value passes.
+template <typename T, typename Math = StdMath>
+struct Clamp {
+  using C = opmath_t<T>;
+  C lo, hi;
+  Clamp(const std::optional<Scalar>& min, const std::optional<Scalar>& max)
+      : lo(min ? min->to<C>() : lowest()), hi(max ? max->to<C>() : highest()) {
+    DG_CHECK(min || max, "clamp: at least one of 'min' or 'max' must not be None");
+    if (min) check_integral_bound<T>("clamp", "min", *min);
+    if (max) check_integral_bound<T>("clamp", "max", *max);
+  }
+  DG_HOST_DEVICE C operator()(C x) const {
+    const C y = x < lo ? lo : x;
+    return y > hi ? hi : y;
+  }
+
+ private:
+  static C lowest() {
+    if constexpr (std::is_floating_point_v<C>) return -std::numeric_limits<C>::infinity();
+    else return std::numeric_limits<C>::lowest();
+  }
+  static C highest() {
+    if constexpr (std::is_floating_point_v<C>) return std::numeric_limits<C>::infinity();
+    else return std::numeric_limits<C>::max();
+  }
+};
+
+// ---------------------------------------------------------------- backward helpers
+
+template <typename T, typename Math = StdMath>
+struct ThresholdBackward {
+  using C = opmath_t<T>;
+  C th;
+  explicit ThresholdBackward(const Scalar& threshold) : th(operand_scalar<T>(threshold)) {}
+  DG_HOST_DEVICE C operator()(C g, C x) const { return x > th ? g : C(0); }
+};
+
+// ---------------------------------------------------------------- activations
+
+// `x > 0 ? ...` sends NaN down the scaled branch, where it stays NaN.
+template <typename T, typename Math = StdMath>
+struct LeakyReluBackward {
+  using C = opmath_t<T>;
+  C a;
+  LeakyReluBackward(const Scalar& negative_slope, bool self_is_result) : a(negative_slope.to<C>()) {
+    check_leaky_relu_backward(negative_slope, self_is_result);
+  }
+  DG_HOST_DEVICE C operator()(C g, C x) const { return x > C(0) ? g : g * a; }
+};
+
+// elu with PyTorch's three parameters: scale * x for x > 0, else
+// alpha * scale * (e^(x * input_scale) - 1).
+template <typename T, typename Math = StdMath>
+struct Elu {
+  using C = opmath_t<T>;
+  C neg, pos, in;  // alpha * scale, scale, input_scale
+
+  Elu(const Scalar& alpha, const Scalar& scale, const Scalar& input_scale)
+      : neg(static_cast<C>(alpha.toDouble() * scale.toDouble())), pos(scale.to<C>()), in(input_scale.to<C>()) {}
+
+  // expm1, not exp - 1: keeps the relative accuracy for inputs near 0.
+  DG_HOST_DEVICE C operator()(C x) const { return x > C(0) ? pos * x : neg * Math::expm1(x * in); }
+};
+
+// elu's gradient from the input x, or (is_result) from the output y: there
+// y = neg * (e^(x in) - 1) on the negative side, so e^(x in) = y / neg + 1.
+// The output's sign only tells the input's when alpha is non-negative.
+template <typename T, typename Math = StdMath>
+struct EluBackward {
+  using C = opmath_t<T>;
+  Elu<T, Math> e;
+  bool is_result;
+
+  EluBackward(const Scalar& alpha, const Scalar& scale, const Scalar& input_scale, bool is_result_)
+      : e(alpha, scale, input_scale), is_result(is_result_) {
+    DG_CHECK(!is_result || alpha.toDouble() >= 0, "elu_backward: is_result=True needs a non-negative alpha (the ",
+             "input's sign cannot be recovered from the output), got ", alpha);
+  }
+  DG_HOST_DEVICE C operator()(C g, C v) const {
+    if (is_result) return v <= C(0) ? g * e.in * (v + e.neg) : g * e.pos;
+    return v <= C(0) ? g * e.in * e.neg * Math::exp(v * e.in) : g * e.pos;
+  }
+};
+
+template <typename T, typename Math = StdMath>
+struct SiluBackward {
+  using C = opmath_t<T>;
+  DG_HOST_DEVICE C operator()(C g, C x) const {
+    const C s = C(1) / (C(1) + Math::exp(-x));
+    return g * s * (C(1) + x * (C(1) - s));
+  }
+};
+
+// softplus with beta and threshold: x itself where x * beta > threshold.
+template <typename T, typename Math = StdMath>
+struct Softplus {
+  using C = opmath_t<T>;
+  C b, th;
+
+  Softplus(const Scalar& beta, const Scalar& threshold) : b(beta.to<C>()), th(threshold.to<C>()) {}
+
+  // log(1 + e^z) = max(z, 0) + log1p(e^-|z|): never overflows, so the result
+  // stays finite even when a large threshold lets |z| reach 1e4.
+  DG_HOST_DEVICE C operator()(C x) const {
+    const C z = x * b;
+    if (z > th) return x;
+    return (std::fmax(z, C(0)) + std::log1p(std::exp(-std::fabs(z)))) / b;
+  }
+};
+
+// sigmoid(z) as 1 / (1 + e^-z): e^-z = inf for very negative z gives 0.
+template <typename T, typename Math = StdMath>
+struct SoftplusBackward {
+  using C = opmath_t<T>;
+  C b, th;
+
+  SoftplusBackward(const Scalar& beta, const Scalar& threshold) : b(beta.to<C>()), th(threshold.to<C>()) {}
+  DG_HOST_DEVICE C operator()(C g, C x) const {
+    const C z = x * b;
+    return z > th ? g : g / (C(1) + Math::exp(-z));
+  }
+};
 
 }  // namespace dg::pwmath

@@ -1,5 +1,5 @@
 #pragma once
-// What the reductions decide on the host, shared by kernels/cpu/reduce2.cpp
+// What the reductions decide on the host, shared by kernels/cpu/reduce.cpp
 // and kernels/cuda/reduce.cu(h): the accumulator type, and which dims a
 // reduction covers.
 #include <cstdint>

@@ -24,11 +24,11 @@
 
 #include <oneapi/dnnl/dnnl.hpp>
 
-#include "../common/conv_geometry.h"
-#include "cv_common.h"
+#include "common/conv_geometry.h"
+#include "cpu/dense.h"
 #include "dynagrad/cpu_allocator.h"
 #include "kernel_decls.h"
-#include "parallel.h"
+#include "cpu/parallel.h"
 
 namespace dg::cpu {
 

@@ -4,9 +4,9 @@
 #include <cstdint>
 #include <cstring>
 
-#include "../common/copy_route.h"
+#include "common/copy_route.h"
 #include "kernel_decls.h"
-#include "loops.h"
+#include "cpu/loops.h"
 
 namespace dg::cpu {
 

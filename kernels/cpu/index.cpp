@@ -6,10 +6,10 @@
 #include <cstdint>
 #include <vector>
 
-#include "../common/index_geometry.h"
-#include "ix_walk.h"
+#include "common/index_geometry.h"
+#include "cpu/index_walk.h"
 #include "kernel_decls.h"
-#include "loops.h"
+#include "cpu/loops.h"
 
 namespace dg::cpu {
 

@@ -28,8 +28,8 @@
 #include <utility>
 
 #include "dynagrad/tensor_base.h"
-#include "../common/loop_geometry.h"
-#include "parallel.h"
+#include "common/loop_geometry.h"
+#include "cpu/parallel.h"
 
 namespace dg::cpu {
 
@@ -275,7 +275,16 @@ void elementwise(const TensorBase& out, const F& f, const Ts&... inputs) {
   elementwise_guarded<Out, In_...>(out, f, loops_detail::NoGuard{}, inputs...);
 }
 
-// The forms kernels use: every tensor of element type T.
+// The entry of the generated pointwise kernels (ops.yaml `scalar:`): every
+// input read as T, the output written as Out (bool for comparisons).
+template <typename T, typename>
+using as_t = T;
+template <typename T, typename Out = T, typename F, typename... Ts>
+void pointwise(const TensorBase& out, const F& f, const Ts&... inputs) {
+  elementwise<Out, as_t<T, Ts>...>(out, f, inputs...);
+}
+
+// The forms hand-written kernels use: every tensor of element type T.
 template <typename T, typename F>
 void nullary_kernel(const TensorBase& out, const F& f) {
   elementwise<T>(out, f);

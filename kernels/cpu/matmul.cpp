@@ -14,9 +14,9 @@
 #include <immintrin.h>
 #include <oneapi/dnnl/dnnl.hpp>
 
-#include "../common/mat_view.h"
+#include "common/mat_view.h"
 #include "kernel_decls.h"
-#include "loops.h"
+#include "cpu/loops.h"
 
 namespace dg::cpu {
 

@@ -1,119 +1,24 @@
-// Pointwise kernels. The dispatch layer has already broadcast-checked the
-// shapes, promoted and cast the inputs to T and allocated `out`; each kernel
-// only names its scalar function.
-
-// (CMakeLists.txt builds kernels with -fno-trapping-math: the loops select
-// between values with comparisons — clamps in vec::exp, relu,
-// threshold_backward — which GCC only turns into vector blends without it.)
-
-#include <algorithm>
+// The CPU pointwise kernels written by hand: those that pick a different
+// loop per argument value (pow with common exponents), use the vectorised
+// float32 math in a way no scalar function can (sin, cos and their gradients
+// hand huge arguments to libm; softplus selects between two computed forms;
+// gelu picks its formula from `approximate`), check their inputs' values
+// (an integer fmod by zero), or read an operand in its own dtype (where's
+// bool condition). Every other pointwise op declares its scalar function in
+// ops.yaml and the generator writes its kernels
+// (generated/kernels/pointwise_cpu_*.cpp).
 #include <cmath>
 #include <cstdint>
-#include <cstdlib>
-#include <cstring>
+#include <string_view>
 #include <type_traits>
 
+#include "common/compare_ops.h"
+#include "common/pointwise_math.h"
+#include "cpu/loops.h"
+#include "cpu/vec_math.h"
 #include "kernel_decls.h"
-#include "loops.h"
-#include "vec_math.h"
 
 namespace dg::cpu {
-
-// loops.h's choice of instruction set (declared there).
-namespace simd {
-std::atomic<int> g_level{-1};
-
-namespace {
-bool env_set(const char* name) {
-  const char* v = std::getenv(name);
-  return v != nullptr && *v != '\0' && std::strcmp(v, "0") != 0;
-}
-}  // namespace
-
-int cpu_level() {
-  __builtin_cpu_init();  // may run before the constructors that would call it
-  // __builtin_cpu_supports also checks that the OS saves the wide registers.
-  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
-      __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl"))
-    return 2;
-  return __builtin_cpu_supports("avx2") ? 1 : 0;
-}
-
-int detect_level() {
-  int v = cpu_level();
-  if (env_set("DG_DISABLE_AVX512")) v = std::min(v, 1);
-  if (env_set("DG_DISABLE_AVX2")) v = 0;
-  g_level.store(v, std::memory_order_relaxed);
-  return v;
-}
-
-int set_max_level(int max_level) {
-  const int was = level();
-  g_level.store(std::min(max_level, cpu_level()), std::memory_order_relaxed);
-  return was;
-}
-}  // namespace simd
-
-template <typename T>
-void add(const TensorBase& out, const TensorBase& self, const TensorBase& other, const Scalar& alpha) {
-  const T a = alpha.to<T>();
-  if (a == T(1)) {
-    binary_kernel<T>(out, self, other, [](T x, T y) { return x + y; });
-  } else {
-    binary_kernel<T>(out, self, other, [a](T x, T y) { return x + a * y; });
-  }
-}
-
-template <typename T>
-void add_scalar(const TensorBase& out, const TensorBase& self, const Scalar& other, const Scalar& alpha) {
-  const T c = static_cast<T>(other.to<T>() * alpha.to<T>());
-  unary_kernel<T>(out, self, [c](T x) { return x + c; });
-}
-
-template <typename T>
-void sub(const TensorBase& out, const TensorBase& self, const TensorBase& other, const Scalar& alpha) {
-  const T a = alpha.to<T>();
-  if (a == T(1)) {
-    binary_kernel<T>(out, self, other, [](T x, T y) { return x - y; });
-  } else {
-    binary_kernel<T>(out, self, other, [a](T x, T y) { return x - a * y; });
-  }
-}
-
-template <typename T>
-void sub_scalar(const TensorBase& out, const TensorBase& self, const Scalar& other, const Scalar& alpha) {
-  const T c = static_cast<T>(other.to<T>() * alpha.to<T>());
-  unary_kernel<T>(out, self, [c](T x) { return x - c; });
-}
-
-template <typename T>
-void mul(const TensorBase& out, const TensorBase& self, const TensorBase& other) {
-  binary_kernel<T>(out, self, other, [](T x, T y) { return x * y; });
-}
-
-template <typename T>
-void mul_scalar(const TensorBase& out, const TensorBase& self, const Scalar& other) {
-  const T c = other.to<T>();
-  unary_kernel<T>(out, self, [c](T x) { return x * c; });
-}
-
-template <typename T>
-void div(const TensorBase& out, const TensorBase& self, const TensorBase& other) {
-  binary_kernel<T>(out, self, other, [](T x, T y) { return x / y; });
-}
-
-template <typename T>
-void div_scalar(const TensorBase& out, const TensorBase& self, const Scalar& other) {
-  // Divide rather than multiply by the reciprocal: x / 3 must equal x / 3
-  // computed elementwise against a tensor of threes, bit for bit.
-  const T c = other.to<T>();
-  unary_kernel<T>(out, self, [c](T x) { return x / c; });
-}
-
-template <typename T>
-void pow(const TensorBase& out, const TensorBase& self, const TensorBase& exponent) {
-  binary_kernel<T>(out, self, exponent, [](T x, T y) { return std::pow(x, y); });
-}
 
 namespace {
 // Exponentiation by squaring; exact for integers (wraps on overflow like PyTorch).
@@ -158,29 +63,6 @@ void pow_scalar(const TensorBase& out, const TensorBase& self, const Scalar& exp
 }
 
 template <typename T>
-void neg(const TensorBase& out, const TensorBase& self) {
-  unary_kernel<T>(out, self, [](T x) { return static_cast<T>(-x); });
-}
-
-template <typename T>
-void exp(const TensorBase& out, const TensorBase& self) {
-  if constexpr (std::is_same_v<T, float>) {
-    unary_kernel<T>(out, self, [](T x) { return vec::exp(x); });
-  } else {
-    unary_kernel<T>(out, self, [](T x) { return std::exp(x); });
-  }
-}
-
-template <typename T>
-void log(const TensorBase& out, const TensorBase& self) {
-  if constexpr (std::is_same_v<T, float>) {
-    unary_kernel<T>(out, self, [](T x) { return vec::log(x); });
-  } else {
-    unary_kernel<T>(out, self, [](T x) { return std::log(x); });
-  }
-}
-
-template <typename T>
 void sin(const TensorBase& out, const TensorBase& self) {
   if constexpr (std::is_same_v<T, float>) {
     unary_kernel_guarded<T>(
@@ -202,97 +84,117 @@ void cos(const TensorBase& out, const TensorBase& self) {
   }
 }
 
+// float32 uses the vectorised sin/cos of vec_math.h, with libm for the
+// arguments outside their range (|x| > 8192, inf, NaN), as sin/cos do.
 template <typename T>
-void tanh(const TensorBase& out, const TensorBase& self) {
+void sin_backward(const TensorBase& out, const TensorBase& grad_output, const TensorBase& self) {
   if constexpr (std::is_same_v<T, float>) {
-    unary_kernel<T>(out, self, [](T x) { return vec::tanh(x); });
+    binary_kernel_guarded<T>(
+        out, grad_output, self, [](T g, T x) { return g * vec::cos_reduced(x); },
+        [](T, T x) { return vec::trig_needs_libm(x); }, [](T g, T x) { return g * std::cos(x); });
   } else {
-    unary_kernel<T>(out, self, [](T x) { return std::tanh(x); });
+    binary_kernel<T>(out, grad_output, self, [](T g, T x) { return g * std::cos(x); });
   }
 }
 
 template <typename T>
-void sigmoid(const TensorBase& out, const TensorBase& self) {
-  // float64: exp(-x) overflows to inf for very negative x, giving 1 / inf =
-  // 0, the right limit, so no branch is needed.
+void cos_backward(const TensorBase& out, const TensorBase& grad_output, const TensorBase& self) {
   if constexpr (std::is_same_v<T, float>) {
-    unary_kernel<T>(out, self, [](T x) { return vec::sigmoid(x); });
+    binary_kernel_guarded<T>(
+        out, grad_output, self, [](T g, T x) { return -g * vec::sin_reduced(x); },
+        [](T, T x) { return vec::trig_needs_libm(x); }, [](T g, T x) { return -g * std::sin(x); });
   } else {
-    unary_kernel<T>(out, self, [](T x) { return T(1) / (T(1) + std::exp(-x)); });
+    binary_kernel<T>(out, grad_output, self, [](T g, T x) { return -g * std::sin(x); });
   }
 }
 
 template <typename T>
-void relu(const TensorBase& out, const TensorBase& self) {
-  // `x < 0 ? 0 : x` keeps NaN as NaN, like PyTorch.
-  unary_kernel<T>(out, self, [](T x) { return x < T(0) ? T(0) : x; });
-}
-
-template <typename T>
-void sqrt(const TensorBase& out, const TensorBase& self) {
-  unary_kernel<T>(out, self, [](T x) { return std::sqrt(x); });
-}
-
-template <typename T>
-void abs(const TensorBase& out, const TensorBase& self) {
-  if constexpr (std::is_floating_point_v<T>) {
-    unary_kernel<T>(out, self, [](T x) { return std::fabs(x); });
+void gelu(const TensorBase& out, const TensorBase& self, std::string_view approximate) {
+  if (pwmath::gelu_mode("gelu", approximate) == pwmath::Gelu::Exact) {
+    if constexpr (std::is_same_v<T, float>) {
+      unary_kernel<T>(out, self, [](T x) { return vec::gelu(x); });
+    } else {
+      unary_kernel<T>(out, self, [](T x) { return pwmath::gelu_exact(x); });
+    }
+  } else if constexpr (std::is_same_v<T, float>) {
+    unary_kernel<T>(out, self, [](T x) { return vec::gelu_tanh(x); });
   } else {
-    unary_kernel<T>(out, self, [](T x) { return x < T(0) ? static_cast<T>(-x) : x; });
+    unary_kernel<T>(out, self, [](T x) { return pwmath::gelu_tanh(x); });
   }
 }
 
 template <typename T>
-void sign(const TensorBase& out, const TensorBase& self) {
-  unary_kernel<T>(out, self, [](T x) { return static_cast<T>((T(0) < x) - (x < T(0))); });
+void gelu_backward(const TensorBase& out, const TensorBase& grad_output, const TensorBase& self,
+                   std::string_view approximate) {
+  if (pwmath::gelu_mode("gelu_backward", approximate) == pwmath::Gelu::Exact) {
+    if constexpr (std::is_same_v<T, float>) {
+      binary_kernel<T>(out, grad_output, self, [](T g, T x) { return vec::gelu_backward(g, x); });
+    } else {
+      binary_kernel<T>(out, grad_output, self, [](T g, T x) { return pwmath::gelu_exact_backward(g, x); });
+    }
+  } else if constexpr (std::is_same_v<T, float>) {
+    binary_kernel<T>(out, grad_output, self, [](T g, T x) { return vec::gelu_tanh_backward(g, x); });
+  } else {
+    binary_kernel<T>(out, grad_output, self, [](T g, T x) { return g * pwmath::gelu_tanh_derivative(x); });
+  }
 }
 
 template <typename T>
-void reciprocal(const TensorBase& out, const TensorBase& self) {
-  unary_kernel<T>(out, self, [](T x) { return T(1) / x; });
+void softplus(const TensorBase& out, const TensorBase& self, const Scalar& beta, const Scalar& threshold) {
+  if constexpr (std::is_same_v<T, float>) {
+    // The formula of pwmath::Softplus with both sides computed and selected,
+    // max as a compare: no branch or call left in the loop, so it vectorises.
+    const T b = beta.to<T>(), th = threshold.to<T>();
+    unary_kernel<T>(out, self, [b, th](T x) {
+      const T z = x * b;
+      const T soft = ((z > T(0) ? z : T(0)) + vec::log1p(vec::exp(-std::fabs(z)))) / b;
+      return z > th ? x : soft;
+    });
+  } else {
+    unary_kernel<T>(out, self, pwmath::Softplus<T>(beta, threshold));
+  }
+}
+
+namespace {
+
+// Whether any element of t (int64) is zero. Runs before anything is
+// written, so a bad divisor leaves the output (or self, in place) intact.
+bool any_zero(const TensorBase& t) {
+  if (t.numel() == 0) return false;
+  LoopGeometry<1> g = make_geometry<1>(t, {});
+  bool found = false;
+  for_each_row(g, 0, g.numel, [&](const std::array<char*, 1>& p, int64_t n) {
+    const int64_t s = g.inner_stride(0);
+    for (int64_t i = 0; i < n; ++i) found |= *reinterpret_cast<const int64_t*>(p[0] + i * s) == 0;
+  });
+  return found;
+}
+
+}  // namespace
+
+template <typename T>
+void fmod(const TensorBase& out, const TensorBase& self, const TensorBase& other) {
+  if constexpr (std::is_integral_v<T>) {
+    DG_CHECK(out.numel() == 0 || !any_zero(other), "fmod: integer division by zero (other has a zero element)");
+  }
+  binary_kernel<T>(out, self, other, [](T x, T y) { return pwmath::fmod(x, y); });
 }
 
 template <typename T>
-void tanh_backward(const TensorBase& out, const TensorBase& grad_output, const TensorBase& output) {
-  binary_kernel<T>(out, grad_output, output, [](T g, T y) { return g * (T(1) - y * y); });
-}
-
-template <typename T>
-void sigmoid_backward(const TensorBase& out, const TensorBase& grad_output, const TensorBase& output) {
-  binary_kernel<T>(out, grad_output, output, [](T g, T y) { return g * y * (T(1) - y); });
-}
-
-template <typename T>
-void threshold_backward(const TensorBase& out, const TensorBase& grad_output, const TensorBase& self,
-                        const Scalar& threshold) {
-  const T th = threshold.to<T>();
-  binary_kernel<T>(out, grad_output, self, [th](T g, T x) { return x > th ? g : T(0); });
+void where(const TensorBase& out, const TensorBase& condition, const TensorBase& self, const TensorBase& other) {
+  cmp::check_where_condition(condition);
+  elementwise<T, bool, T, T>(out, cmp::Select{}, condition, self, other);
 }
 
 }  // namespace dg::cpu
 
-DG_INSTANTIATE_KERNEL_cpu_add
-DG_INSTANTIATE_KERNEL_cpu_add_scalar
-DG_INSTANTIATE_KERNEL_cpu_sub
-DG_INSTANTIATE_KERNEL_cpu_sub_scalar
-DG_INSTANTIATE_KERNEL_cpu_mul
-DG_INSTANTIATE_KERNEL_cpu_mul_scalar
-DG_INSTANTIATE_KERNEL_cpu_div
-DG_INSTANTIATE_KERNEL_cpu_div_scalar
-DG_INSTANTIATE_KERNEL_cpu_pow
 DG_INSTANTIATE_KERNEL_cpu_pow_scalar
-DG_INSTANTIATE_KERNEL_cpu_neg
-DG_INSTANTIATE_KERNEL_cpu_exp
-DG_INSTANTIATE_KERNEL_cpu_log
 DG_INSTANTIATE_KERNEL_cpu_sin
 DG_INSTANTIATE_KERNEL_cpu_cos
-DG_INSTANTIATE_KERNEL_cpu_tanh
-DG_INSTANTIATE_KERNEL_cpu_sigmoid
-DG_INSTANTIATE_KERNEL_cpu_relu
-DG_INSTANTIATE_KERNEL_cpu_sqrt
-DG_INSTANTIATE_KERNEL_cpu_abs
-DG_INSTANTIATE_KERNEL_cpu_sign
-DG_INSTANTIATE_KERNEL_cpu_reciprocal
-DG_INSTANTIATE_KERNEL_cpu_tanh_backward
-DG_INSTANTIATE_KERNEL_cpu_sigmoid_backward
-DG_INSTANTIATE_KERNEL_cpu_threshold_backward
+DG_INSTANTIATE_KERNEL_cpu_sin_backward
+DG_INSTANTIATE_KERNEL_cpu_cos_backward
+DG_INSTANTIATE_KERNEL_cpu_gelu
+DG_INSTANTIATE_KERNEL_cpu_gelu_backward
+DG_INSTANTIATE_KERNEL_cpu_softplus
+DG_INSTANTIATE_KERNEL_cpu_fmod
+DG_INSTANTIATE_KERNEL_cpu_where

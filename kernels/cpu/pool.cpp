@@ -8,10 +8,10 @@
 #include <optional>
 #include <type_traits>
 
-#include "../common/pool_window.h"
-#include "cv_common.h"
+#include "common/pool_window.h"
+#include "cpu/dense.h"
 #include "kernel_decls.h"
-#include "parallel.h"
+#include "cpu/parallel.h"
 
 namespace dg::cpu {
 

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <type_traits>
 
 namespace dg::cpu::vec {
 
@@ -381,3 +382,28 @@ __attribute__((always_inline)) inline float gelu_tanh_backward(float g, float x)
 }
 
 }  // namespace dg::cpu::vec
+
+namespace dg::cpu {
+
+// The Math policy of the pointwise functors on the CPU (kernels/common/
+// pointwise_math.h): float32 through the vectorisable forms above, every
+// other type through libm, as pwmath::StdMath has it.
+struct VecMath {
+#define DG_VEC_OR_STD(name, std_form)                                         \
+  template <typename T>                                                       \
+  __attribute__((always_inline)) static T name(T x) {                         \
+    if constexpr (std::is_same_v<T, float>) return vec::name(x);              \
+    else return std_form;                                                     \
+  }
+  DG_VEC_OR_STD(exp, std::exp(x))
+  DG_VEC_OR_STD(expm1, std::expm1(x))
+  DG_VEC_OR_STD(log, std::log(x))
+  DG_VEC_OR_STD(log1p, std::log1p(x))
+  DG_VEC_OR_STD(tanh, std::tanh(x))
+  // float64: exp(-x) overflows to inf for very negative x, giving 1 / inf = 0,
+  // the right limit, so no branch is needed.
+  DG_VEC_OR_STD(sigmoid, T(1) / (T(1) + std::exp(-x)))
+#undef DG_VEC_OR_STD
+};
+
+}  // namespace dg::cpu

@@ -8,7 +8,7 @@
 #include <cstdlib>
 #include <mutex>
 
-#include "cuda_common.cuh"
+#include "cuda/cuda_common.cuh"
 #include "dynagrad/detail/block_cache.h"
 #include "dynagrad/error.h"
 

@@ -7,7 +7,7 @@
 #include <mutex>
 #include <type_traits>
 
-#include "blas.cuh"
+#include "cuda/blas.cuh"
 #include "dynagrad/error.h"
 
 namespace dg::cuda {

@@ -4,7 +4,7 @@
 // cuBLAS's column-major convention (C^T = B^T A^T), so no operand is copied.
 #include <cstdint>
 
-#include "cuda_common.cuh"
+#include "cuda/cuda_common.cuh"
 
 namespace dg::cuda {
 

@@ -17,11 +17,11 @@
 #include <algorithm>
 #include <cstdint>
 
-#include "../common/conv_geometry.h"
-#include "blas.cuh"
-#include "cuda_common.cuh"
+#include "common/conv_geometry.h"
+#include "cuda/blas.cuh"
+#include "cuda/cuda_common.cuh"
 #include "kernel_decls.h"
-#include "loops.cuh"
+#include "cuda/loops.cuh"
 
 namespace dg::cuda {
 

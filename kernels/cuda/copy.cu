@@ -3,9 +3,9 @@
 // kernels/cpu/copy.cpp.
 #include <type_traits>
 
-#include "../common/copy_route.h"
+#include "common/copy_route.h"
 #include "kernel_decls.h"
-#include "loops.cuh"
+#include "cuda/loops.cuh"
 
 namespace dg::cuda {
 

@@ -7,7 +7,7 @@
 #include <mutex>
 #include <string>
 
-#include "cuda_common.cuh"
+#include "cuda/cuda_common.cuh"
 #include "dynagrad/error.h"
 
 namespace dg::cuda {

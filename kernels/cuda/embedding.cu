@@ -5,7 +5,7 @@
 // index (on the host), so the kernels index unchecked.
 #include <cstdint>
 
-#include "index_walk.cuh"
+#include "cuda/index_walk.cuh"
 #include "kernel_decls.h"
 
 namespace dg::cuda {

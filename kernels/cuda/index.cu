@@ -7,10 +7,10 @@
 // call these with out == self.
 #include <cstdint>
 
-#include "../common/index_geometry.h"
-#include "index_walk.cuh"
+#include "common/index_geometry.h"
+#include "cuda/index_walk.cuh"
 #include "kernel_decls.h"
-#include "loops.cuh"
+#include "cuda/loops.cuh"
 
 namespace dg::cuda {
 

@@ -13,8 +13,8 @@
 #include <array>
 #include <cstdint>
 
-#include "cuda_common.cuh"
-#include "../common/offset_calc.h"
+#include "cuda/cuda_common.cuh"
+#include "common/offset_calc.h"
 
 namespace dg::cuda {
 
@@ -98,7 +98,17 @@ void gpu_elementwise(const char* op, const TensorBase& out, const F& f, const Ts
   check_launch(op);
 }
 
-// The forms kernels use: every tensor of element type T.
+// The entry of the generated pointwise kernels (ops.yaml `scalar:`): every
+// input read as T, the output written as Out (bool for comparisons); f
+// computes in opmath_t<T>.
+template <typename T, typename>
+using as_t = T;
+template <typename T, typename Out = T, typename F, typename... Ts>
+void pointwise(const char* op, const TensorBase& out, const F& f, const Ts&... inputs) {
+  gpu_elementwise<Out, as_t<T, Ts>...>(op, out, f, inputs...);
+}
+
+// The forms hand-written kernels use: every tensor of element type T.
 template <typename T, typename F>
 void gpu_nullary(const char* op, const TensorBase& out, const F& f) {
   gpu_elementwise<T>(op, out, f);

@@ -1,10 +1,10 @@
 // mm and bmm on cuBLAS. Operands reach cuBLAS in their own layout when it is
 // row- or column-major (a transposed weight costs no copy); anything else is
 // copied contiguous first, as on the CPU.
-#include "../common/mat_view.h"
-#include "blas.cuh"
+#include "common/mat_view.h"
+#include "cuda/blas.cuh"
 #include "kernel_decls.h"
-#include "loops.cuh"
+#include "cuda/loops.cuh"
 
 namespace dg::cuda {
 

@@ -1,23 +1,22 @@
-// CUDA pointwise kernels: arithmetic, pow, the basic unary math and the
-// backward helpers of tanh, sigmoid, relu, sin and cos. The counterparts of
-// kernels/cpu/pointwise.cpp, sinh.cpp and trig_backward.cpp, with the same
-// scalar functions. The dispatch layer has broadcast-checked the shapes,
-// promoted and cast the inputs to T and allocated `out`; each kernel only
-// names its scalar function for the loops of loops.cuh.
+// The CUDA pointwise kernels written by hand: pow with the exact forms of
+// the common exponents (one loop per exponent, as on the CPU), gelu with its
+// formula picked from `approximate` (the tanh form in double), and where,
+// which reads its condition as bool. Every other pointwise op declares its
+// scalar function in ops.yaml and the generator writes its kernels
+// (generated/kernels/pointwise_cuda_*.cu).
 //
 // Math calls are written `::exp(x)`: inside dg::cuda an unqualified `exp`
 // would find the kernel templates of the same names. CUDA overloads the
-// global functions for float and double, so float stays float.
-//
-// Each kernel computes in C = opmath_t<T>: T itself, except float for the
-// 16-bit floats (Half, BFloat16), which the loops convert to float on the
-// call and round back to T on the store, as PyTorch's kernels do.
+// global functions for float and double, so float stays float. Each kernel
+// computes in C = opmath_t<T> (float for the 16-bit floats).
 #include <cstdint>
+#include <string_view>
 #include <type_traits>
 
-#include "../common/pointwise_math.h"
+#include "common/compare_ops.h"
+#include "common/pointwise_math.h"
+#include "cuda/loops.cuh"
 #include "kernel_decls.h"
-#include "loops.cuh"
 
 namespace dg::cuda {
 
@@ -37,81 +36,19 @@ __device__ T int_pow(T base, int64_t e) {
   return static_cast<T>(r);
 }
 
+// The tanh form of gelu in double for every dtype (see pwmath::gelu_tanh).
+template <typename C>
+struct GeluTanh {
+  __device__ C operator()(C x) const { return static_cast<C>(pwmath::gelu_tanh(static_cast<double>(x))); }
+};
+template <typename C>
+struct GeluTanhBackward {
+  __device__ C operator()(C g, C x) const {
+    return g * static_cast<C>(pwmath::gelu_tanh_derivative(static_cast<double>(x)));
+  }
+};
+
 }  // namespace
-
-// ---------------------------------------------------------------- arithmetic
-
-template <typename T>
-void add(const TensorBase& out, const TensorBase& self, const TensorBase& other, const Scalar& alpha) {
-  using C = opmath_t<T>;
-  const C a = alpha.to<C>();
-  if (a == C(1)) {
-    gpu_binary<T>("add", out, self, other, [] __device__(C x, C y) { return static_cast<C>(x + y); });
-  } else {
-    gpu_binary<T>("add", out, self, other, [a] __device__(C x, C y) { return static_cast<C>(x + a * y); });
-  }
-}
-
-template <typename T>
-void add_scalar(const TensorBase& out, const TensorBase& self, const Scalar& other, const Scalar& alpha) {
-  using C = opmath_t<T>;
-  const C c = pwmath::operand_scalar<T>(other) * alpha.to<C>();
-  gpu_unary<T>("add", out, self, [c] __device__(C x) { return static_cast<C>(x + c); });
-}
-
-template <typename T>
-void sub(const TensorBase& out, const TensorBase& self, const TensorBase& other, const Scalar& alpha) {
-  using C = opmath_t<T>;
-  const C a = alpha.to<C>();
-  if (a == C(1)) {
-    gpu_binary<T>("sub", out, self, other, [] __device__(C x, C y) { return static_cast<C>(x - y); });
-  } else {
-    gpu_binary<T>("sub", out, self, other, [a] __device__(C x, C y) { return static_cast<C>(x - a * y); });
-  }
-}
-
-template <typename T>
-void sub_scalar(const TensorBase& out, const TensorBase& self, const Scalar& other, const Scalar& alpha) {
-  using C = opmath_t<T>;
-  const C c = pwmath::operand_scalar<T>(other) * alpha.to<C>();
-  gpu_unary<T>("sub", out, self, [c] __device__(C x) { return static_cast<C>(x - c); });
-}
-
-template <typename T>
-void mul(const TensorBase& out, const TensorBase& self, const TensorBase& other) {
-  using C = opmath_t<T>;
-  gpu_binary<T>("mul", out, self, other, [] __device__(C x, C y) { return static_cast<C>(x * y); });
-}
-
-template <typename T>
-void mul_scalar(const TensorBase& out, const TensorBase& self, const Scalar& other) {
-  using C = opmath_t<T>;
-  const C c = pwmath::operand_scalar<T>(other);
-  gpu_unary<T>("mul", out, self, [c] __device__(C x) { return static_cast<C>(x * c); });
-}
-
-template <typename T>
-void div(const TensorBase& out, const TensorBase& self, const TensorBase& other) {
-  using C = opmath_t<T>;
-  gpu_binary<T>("div", out, self, other, [] __device__(C x, C y) { return x / y; });
-}
-
-template <typename T>
-void div_scalar(const TensorBase& out, const TensorBase& self, const Scalar& other) {
-  using C = opmath_t<T>;
-  // Divide rather than multiply by the reciprocal: bit for bit the same as
-  // dividing by a tensor of c.
-  const C c = pwmath::operand_scalar<T>(other);
-  gpu_unary<T>("div", out, self, [c] __device__(C x) { return x / c; });
-}
-
-// ---------------------------------------------------------------- pow
-
-template <typename T>
-void pow(const TensorBase& out, const TensorBase& self, const TensorBase& exponent) {
-  using C = opmath_t<T>;
-  gpu_binary<T>("pow", out, self, exponent, [] __device__(C x, C y) { return ::pow(x, y); });
-}
 
 template <typename T>
 void pow_scalar(const TensorBase& out, const TensorBase& self, const Scalar& exponent) {
@@ -137,159 +74,37 @@ void pow_scalar(const TensorBase& out, const TensorBase& self, const Scalar& exp
   }
 }
 
-// ---------------------------------------------------------------- unary
-
 template <typename T>
-void neg(const TensorBase& out, const TensorBase& self) {
+void gelu(const TensorBase& out, const TensorBase& self, std::string_view approximate) {
   using C = opmath_t<T>;
-  gpu_unary<T>("neg", out, self, [] __device__(C x) { return static_cast<C>(-x); });
-}
-
-template <typename T>
-void exp(const TensorBase& out, const TensorBase& self) {
-  using C = opmath_t<T>;
-  gpu_unary<T>("exp", out, self, [] __device__(C x) { return ::exp(x); });
-}
-
-template <typename T>
-void log(const TensorBase& out, const TensorBase& self) {
-  using C = opmath_t<T>;
-  gpu_unary<T>("log", out, self, [] __device__(C x) { return ::log(x); });
-}
-
-template <typename T>
-void sin(const TensorBase& out, const TensorBase& self) {
-  using C = opmath_t<T>;
-  gpu_unary<T>("sin", out, self, [] __device__(C x) { return ::sin(x); });
-}
-
-template <typename T>
-void cos(const TensorBase& out, const TensorBase& self) {
-  using C = opmath_t<T>;
-  gpu_unary<T>("cos", out, self, [] __device__(C x) { return ::cos(x); });
-}
-
-template <typename T>
-void sinh(const TensorBase& out, const TensorBase& self) {
-  using C = opmath_t<T>;
-  gpu_unary<T>("sinh", out, self, [] __device__(C x) { return ::sinh(x); });
-}
-
-template <typename T>
-void tanh(const TensorBase& out, const TensorBase& self) {
-  using C = opmath_t<T>;
-  gpu_unary<T>("tanh", out, self, [] __device__(C x) { return ::tanh(x); });
-}
-
-template <typename T>
-void sigmoid(const TensorBase& out, const TensorBase& self) {
-  using C = opmath_t<T>;
-  // For very negative x, exp(-x) overflows to inf and 1 / inf = 0, the right
-  // limit, so no branch is needed.
-  gpu_unary<T>("sigmoid", out, self, [] __device__(C x) { return C(1) / (C(1) + ::exp(-x)); });
-}
-
-template <typename T>
-void relu(const TensorBase& out, const TensorBase& self) {
-  using C = opmath_t<T>;
-  // `x < 0 ? 0 : x` keeps NaN as NaN, like PyTorch.
-  gpu_unary<T>("relu", out, self, [] __device__(C x) { return x < C(0) ? C(0) : x; });
-}
-
-template <typename T>
-void sqrt(const TensorBase& out, const TensorBase& self) {
-  using C = opmath_t<T>;
-  gpu_unary<T>("sqrt", out, self, [] __device__(C x) { return ::sqrt(x); });
-}
-
-template <typename T>
-void abs(const TensorBase& out, const TensorBase& self) {
-  using C = opmath_t<T>;
-  if constexpr (std::is_floating_point_v<C>) {
-    gpu_unary<T>("abs", out, self, [] __device__(C x) { return ::fabs(x); });
+  if (pwmath::gelu_mode("gelu", approximate) == pwmath::Gelu::Exact) {
+    gpu_unary<T>("gelu", out, self, [] __device__(C x) { return pwmath::gelu_exact(x); });
   } else {
-    gpu_unary<T>("abs", out, self, [] __device__(C x) { return x < C(0) ? static_cast<C>(-x) : x; });
+    gpu_unary<T>("gelu", out, self, GeluTanh<C>{});
   }
 }
 
 template <typename T>
-void sign(const TensorBase& out, const TensorBase& self) {
+void gelu_backward(const TensorBase& out, const TensorBase& grad_output, const TensorBase& self,
+                   std::string_view approximate) {
   using C = opmath_t<T>;
-  // sign(0) = 0 and sign(NaN) = 0: both comparisons are false.
-  gpu_unary<T>("sign", out, self, [] __device__(C x) { return static_cast<C>((C(0) < x) - (x < C(0))); });
+  if (pwmath::gelu_mode("gelu_backward", approximate) == pwmath::Gelu::Exact) {
+    gpu_binary<T>("gelu_backward", out, grad_output, self,
+                  [] __device__(C g, C x) { return pwmath::gelu_exact_backward(g, x); });
+  } else {
+    gpu_binary<T>("gelu_backward", out, grad_output, self, GeluTanhBackward<C>{});
+  }
 }
 
 template <typename T>
-void reciprocal(const TensorBase& out, const TensorBase& self) {
-  using C = opmath_t<T>;
-  gpu_unary<T>("reciprocal", out, self, [] __device__(C x) { return C(1) / x; });
-}
-
-// ---------------------------------------------------------------- backward helpers
-
-template <typename T>
-void tanh_backward(const TensorBase& out, const TensorBase& grad_output, const TensorBase& output) {
-  using C = opmath_t<T>;
-  gpu_binary<T>("tanh_backward", out, grad_output, output,
-                [] __device__(C g, C y) { return g * (C(1) - y * y); });
-}
-
-template <typename T>
-void sigmoid_backward(const TensorBase& out, const TensorBase& grad_output, const TensorBase& output) {
-  using C = opmath_t<T>;
-  gpu_binary<T>("sigmoid_backward", out, grad_output, output,
-                [] __device__(C g, C y) { return g * y * (C(1) - y); });
-}
-
-template <typename T>
-void threshold_backward(const TensorBase& out, const TensorBase& grad_output, const TensorBase& self,
-                        const Scalar& threshold) {
-  using C = opmath_t<T>;
-  const C th = pwmath::operand_scalar<T>(threshold);
-  gpu_binary<T>("threshold_backward", out, grad_output, self,
-                [th] __device__(C g, C x) { return x > th ? g : C(0); });
-}
-
-// grad * cos(x) and -grad * sin(x) fused in one pass each.
-template <typename T>
-void sin_backward(const TensorBase& out, const TensorBase& grad_output, const TensorBase& self) {
-  using C = opmath_t<T>;
-  gpu_binary<T>("sin_backward", out, grad_output, self, [] __device__(C g, C x) { return g * ::cos(x); });
-}
-
-template <typename T>
-void cos_backward(const TensorBase& out, const TensorBase& grad_output, const TensorBase& self) {
-  using C = opmath_t<T>;
-  gpu_binary<T>("cos_backward", out, grad_output, self, [] __device__(C g, C x) { return -g * ::sin(x); });
+void where(const TensorBase& out, const TensorBase& condition, const TensorBase& self, const TensorBase& other) {
+  cmp::check_where_condition(condition);
+  gpu_elementwise<T, bool, T, T>("where", out, cmp::Select{}, condition, self, other);
 }
 
 }  // namespace dg::cuda
 
-DG_INSTANTIATE_KERNEL_cuda_add
-DG_INSTANTIATE_KERNEL_cuda_add_scalar
-DG_INSTANTIATE_KERNEL_cuda_sub
-DG_INSTANTIATE_KERNEL_cuda_sub_scalar
-DG_INSTANTIATE_KERNEL_cuda_mul
-DG_INSTANTIATE_KERNEL_cuda_mul_scalar
-DG_INSTANTIATE_KERNEL_cuda_div
-DG_INSTANTIATE_KERNEL_cuda_div_scalar
-DG_INSTANTIATE_KERNEL_cuda_pow
 DG_INSTANTIATE_KERNEL_cuda_pow_scalar
-DG_INSTANTIATE_KERNEL_cuda_neg
-DG_INSTANTIATE_KERNEL_cuda_exp
-DG_INSTANTIATE_KERNEL_cuda_log
-DG_INSTANTIATE_KERNEL_cuda_sin
-DG_INSTANTIATE_KERNEL_cuda_cos
-DG_INSTANTIATE_KERNEL_cuda_sinh
-DG_INSTANTIATE_KERNEL_cuda_tanh
-DG_INSTANTIATE_KERNEL_cuda_sigmoid
-DG_INSTANTIATE_KERNEL_cuda_relu
-DG_INSTANTIATE_KERNEL_cuda_sqrt
-DG_INSTANTIATE_KERNEL_cuda_abs
-DG_INSTANTIATE_KERNEL_cuda_sign
-DG_INSTANTIATE_KERNEL_cuda_reciprocal
-DG_INSTANTIATE_KERNEL_cuda_tanh_backward
-DG_INSTANTIATE_KERNEL_cuda_sigmoid_backward
-DG_INSTANTIATE_KERNEL_cuda_threshold_backward
-DG_INSTANTIATE_KERNEL_cuda_sin_backward
-DG_INSTANTIATE_KERNEL_cuda_cos_backward
+DG_INSTANTIATE_KERNEL_cuda_gelu
+DG_INSTANTIATE_KERNEL_cuda_gelu_backward
+DG_INSTANTIATE_KERNEL_cuda_where

@@ -12,10 +12,10 @@
 #include <limits>
 #include <optional>
 
-#include "../common/pool_window.h"
-#include "cuda_common.cuh"
+#include "common/pool_window.h"
+#include "cuda/cuda_common.cuh"
 #include "kernel_decls.h"
-#include "loops.cuh"
+#include "cuda/loops.cuh"
 
 namespace dg::cuda {
 

@@ -7,8 +7,8 @@
 #include <vector>
 
 #include "kernel_decls.h"
-#include "loops.cuh"
-#include "reduce.cuh"
+#include "cuda/loops.cuh"
+#include "cuda/reduce.cuh"
 
 namespace dg::cuda {
 

@@ -26,9 +26,9 @@
 #include <type_traits>
 #include <vector>
 
-#include "cuda_common.cuh"
-#include "../common/offset_calc.h"
-#include "../common/reduce_dims.h"
+#include "cuda/cuda_common.cuh"
+#include "common/offset_calc.h"
+#include "common/reduce_dims.h"
 
 namespace dg::cuda::reduction {
 

@@ -3,7 +3,7 @@
 #include <cstdint>
 
 #include "dynagrad/tensor_base.h"
-#include "loops.h"
+#include "cpu/loops.h"
 
 namespace dg::cpu::cv {
 

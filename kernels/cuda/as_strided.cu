@@ -7,8 +7,8 @@
 // strides, overlapping ones (stride 0, expanded tensors) included.
 #include <cstdint>
 
-#include "../common/storage_geometry.h"
-#include "index_walk.cuh"
+#include "common/storage_geometry.h"
+#include "cuda/index_walk.cuh"
 #include "kernel_decls.h"
 
 namespace dg::cuda {

@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "../common/storage_geometry.h"
+#include "common/storage_geometry.h"
 #include "kernel_decls.h"
 
 namespace dg::cpu {
