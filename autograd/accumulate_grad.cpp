@@ -28,8 +28,8 @@ namespace {
 // Whether `t` may become .grad as is: nobody else can see or write its memory.
 bool can_steal(const Tensor& t) {
   const TensorImpl* impl = t.unsafeGetTensorImpl();
-  return t.use_count() == 1 && impl->storage().use_count() == 1 && impl->is_contiguous() &&
-         !impl->view_base() && !impl->autograd_meta();
+  return t.use_count() == 1 && impl->storage().use_count() == 1 && impl->is_contiguous() && !impl->view_base() &&
+         !impl->autograd_meta();
 }
 
 // A tensor sharing `t`'s memory but none of its autograd state.

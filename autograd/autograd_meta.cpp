@@ -56,8 +56,8 @@ const Tensor& Tensor::requires_grad_(bool requires_grad) const {
     return *this;
   }
   if (requires_grad) {
-    DG_CHECK(is_floating_point(),
-             "requires_grad_: only tensors of floating point dtype can require gradients, got ", dtype());
+    DG_CHECK(is_floating_point(), "requires_grad_: only tensors of floating point dtype can require gradients, got ",
+             dtype());
     DG_CHECK(!self->is_inference() || InferenceMode::is_enabled(),
              "requires_grad_: setting requires_grad=true on an inference tensor outside InferenceMode is not "
              "allowed; clone() it first");

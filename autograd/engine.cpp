@@ -68,10 +68,8 @@ class GraphTask final : public dg::detail::EdgeFilter {
       const Edge& e = capture[k];
       if (!e.is_valid()) continue;
       const uint32_t s = slot(e.function.get());
-      if (accumulate && dynamic_cast<AccumulateGrad*>(e.function.get()))
-        tasks_[s].run_target = true;
-      else
-        tasks_[s].captures.emplace_back(e.input_nr, k);
+      if (accumulate && dynamic_cast<AccumulateGrad*>(e.function.get())) tasks_[s].run_target = true;
+      else tasks_[s].captures.emplace_back(e.input_nr, k);
     }
     std::vector<uint32_t> root_slots;
     for (const Edge& e : roots)
@@ -155,9 +153,9 @@ class GraphTask final : public dg::detail::EdgeFilter {
     DG_CHECK(input_nr < node->num_inputs(), "backward: ", node->name(), " has no input ", input_nr);
     const InputMetadata& m = node->input_metadata(input_nr);
     if (grad.sizes() != IntArrayRef(m.sizes)) {
-      DG_CHECK(expandable_to(m.sizes, grad.sizes()), "Function ",
-               producer ? producer->name() : std::string("backward"), " returned an invalid gradient at index ",
-               out_index, " - got ", grad.sizes(), " but expected shape compatible with ", IntArrayRef(m.sizes));
+      DG_CHECK(expandable_to(m.sizes, grad.sizes()), "Function ", producer ? producer->name() : std::string("backward"),
+               " returned an invalid gradient at index ", out_index, " - got ", grad.sizes(),
+               " but expected shape compatible with ", IntArrayRef(m.sizes));
       grad = dg::sum_to(grad, m.sizes);
     }
     DG_CHECK(grad.device() == m.device, "Function ", producer ? producer->name() : std::string("backward"),
@@ -179,8 +177,7 @@ class GraphTask final : public dg::detail::EdgeFilter {
       }
       if (hooks->retains_grad) {
         // Under the engine's grad mode, so create_graph keeps the graph.
-        hooks->retained_grad =
-            hooks->retained_grad.defined() ? dg::add(hooks->retained_grad, g) : dg::clone(g);
+        hooks->retained_grad = hooks->retained_grad.defined() ? dg::add(hooks->retained_grad, g) : dg::clone(g);
       }
     }
   }
@@ -289,8 +286,8 @@ variable_list make_root_grads(const char* api, const char* what, const variable_
     const Tensor& o = outputs[i];
     const Tensor g = i < grads.size() ? grads[i] : Tensor();
     if (!g.defined()) {
-      DG_CHECK(o.numel() == 1, api, ": grad can be implicitly created only for scalar outputs (got shape ",
-               o.sizes(), ")");
+      DG_CHECK(o.numel() == 1, api, ": grad can be implicitly created only for scalar outputs (got shape ", o.sizes(),
+               ")");
       out[i] = dg::ones(o.sizes(), TensorOptions().dtype(o.dtype()).device(o.device()));
     } else {
       DG_CHECK(g.sizes() == o.sizes(), api, ": mismatch in shape: the gradient for element ", i, " of ", what,

@@ -37,8 +37,8 @@ variable_list CppNodeBase::apply(variable_list&& grads) {
   if (ctx.materialize_grads_) {
     for (size_t i = 0; i < grads.size() && i < output_info.size(); ++i)
       if (!grads[i].defined())
-        grads[i] = dg::zeros(output_info[i].sizes,
-                             TensorOptions().dtype(output_info[i].dtype).device(output_info[i].device));
+        grads[i] =
+            dg::zeros(output_info[i].sizes, TensorOptions().dtype(output_info[i].dtype).device(output_info[i].device));
   }
   variable_list out = call_backward(std::move(grads));
   const size_t num_tensors = num_outputs();
@@ -108,8 +108,8 @@ void wrap_outputs(CppNodeBase* node, const variable_list& inputs, variable_list&
       // Written through a view: the base's history must change too (CopySlices),
       // which hands the node one gradient, so only single-output functions can.
       DG_CHECK(outputs.size() == 1, "function ", node->name(),
-               ": an input that is a view was modified in place (mark_dirty) by a function with ",
-               outputs.size(), " outputs; only single-output functions may modify views in place");
+               ": an input that is a view was modified in place (mark_dirty) by a function with ", outputs.size(),
+               " outputs; only single-output functions may modify views in place");
       size_t input = 0;
       for (size_t i = 0; i < inputs.size(); ++i)
         if (inputs[i].unsafeGetTensorImpl() == impl) input = i;

@@ -3,10 +3,10 @@
 #include <cmath>
 #include <random>
 
+#include "core/element_access.h"
 #include "dynagrad/engine.h"
 #include "dynagrad/factory.h"
 #include "dynagrad/grad_mode.h"
-#include "core/element_access.h"
 
 namespace dg::autograd {
 
@@ -123,9 +123,8 @@ bool gradcheck(const GradcheckFn& fn, const variable_list& inputs, const Gradche
           const double n = num[o][j][static_cast<size_t>(k * out_numel + m)];
           if (!(std::fabs(a - n) <= opts.atol + opts.rtol * std::fabs(n)))
             return fail(opts, detail::str("gradcheck: Jacobian mismatch for output ", o, " with respect to input ",
-                                          diff[j], " at (output element ", m, ", input element ", k,
-                                          "): numerical ", n, ", analytical ", a, " (atol ", opts.atol, ", rtol ",
-                                          opts.rtol, ")"));
+                                          diff[j], " at (output element ", m, ", input element ", k, "): numerical ", n,
+                                          ", analytical ", a, " (atol ", opts.atol, ", rtol ", opts.rtol, ")"));
         }
       }
     }

@@ -3,7 +3,6 @@
 #include <atomic>
 #include <mutex>
 
-
 namespace dg {
 
 namespace {
@@ -43,9 +42,7 @@ void detail::throw_saved_released(const std::string& node_name) {
 
 Node::Node() : Node(g_next_sequence_nr.fetch_add(1, std::memory_order_relaxed)) {}
 
-Node::Node(uint64_t sequence_nr) : sequence_nr_(sequence_nr) {
-  g_live_nodes.fetch_add(1, std::memory_order_relaxed);
-}
+Node::Node(uint64_t sequence_nr) : sequence_nr_(sequence_nr) { g_live_nodes.fetch_add(1, std::memory_order_relaxed); }
 
 Node::~Node() { g_live_nodes.fetch_sub(1, std::memory_order_relaxed); }
 

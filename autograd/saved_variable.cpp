@@ -12,8 +12,8 @@ namespace {
 // that saves this alias: a cycle).
 Tensor alias_without_history(const Tensor& t) {
   const TensorImpl* src = t.unsafeGetTensorImpl();
-  auto impl = make_intrusive<TensorImpl>(src->storage(), src->dtype(), src->sizes(), src->strides(),
-                                         src->storage_offset());
+  auto impl =
+      make_intrusive<TensorImpl>(src->storage(), src->dtype(), src->sizes(), src->strides(), src->storage_offset());
   impl->set_inference(src->is_inference());
   return Tensor(std::move(impl));
 }
@@ -23,9 +23,9 @@ std::string describe_version_error(const Tensor& data, const std::string& what, 
   const char* writer = data.unsafeGetTensorImpl()->storage()->last_writer();
   const std::string saver = saved_for ? saved_for->name() : std::string("a backward node");
   return detail::str(
-      "one of the variables needed for gradient computation has been modified by an inplace operation: [",
-      data.dtype(), " ", data.sizes(), "], which is ", what, ", is at version ", now, "; expected version ", saved,
-      " instead. ", saver, " saved it at version ", saved,
+      "one of the variables needed for gradient computation has been modified by an inplace operation: [", data.dtype(),
+      " ", data.sizes(), "], which is ", what, ", is at version ", now, "; expected version ", saved, " instead. ",
+      saver, " saved it at version ", saved,
       writer ? detail::str(" and then ", writer, " (the latest in-place op on its memory) changed it") : std::string(),
       ". Hint: clone() the tensor before modifying it in place, use the out-of-place op (e.g. mul instead of "
       "mul_), or do the in-place op after backward.");

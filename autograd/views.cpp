@@ -111,7 +111,8 @@ void check_inplace(const char* op, const Tensor& self, bool record) {
   const TensorImpl* base = impl->view_base().get();
   DG_CHECK(!is_leaf_requiring_grad(base), op,
            ": a view of a leaf tensor that requires grad is being used in an in-place operation (the view has "
-           "shape ", self.sizes(), ", its base ", base->sizes(),
+           "shape ",
+           self.sizes(), ", its base ", base->sizes(),
            "). Modify the leaf under dg::NoGradGuard, or clone() it and work on the copy.");
   if (kind == ViewKind::NoGrad) {
     // Recorded or not, the base's values change without its history knowing.

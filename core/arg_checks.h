@@ -16,7 +16,9 @@ inline void check_no_internal_overlap(const char* op, const Tensor& t) {
   for (size_t d = 0; d < sizes.size(); ++d) {
     DG_CHECK(!(sizes[d] > 1 && strides[d] == 0), op,
              ": unsupported operation: more than one element of the written-to tensor refers to a single memory "
-             "location (stride 0 along dimension ", d, " of size ", sizes[d], ", e.g. after expand()). clone() it "
+             "location (stride 0 along dimension ",
+             d, " of size ", sizes[d],
+             ", e.g. after expand()). clone() it "
              "before writing to it.");
   }
 }

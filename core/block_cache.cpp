@@ -56,8 +56,7 @@ BlockCache::StreamLists& BlockCache::lists(uint64_t stream) {
 void BlockCache::count_allocated(size_t bytes) {
   const size_t now = allocated_.fetch_add(bytes, std::memory_order_relaxed) + bytes;
   size_t peak = max_allocated_.load(std::memory_order_relaxed);
-  while (now > peak && !max_allocated_.compare_exchange_weak(peak, now, std::memory_order_relaxed)) {
-  }
+  while (now > peak && !max_allocated_.compare_exchange_weak(peak, now, std::memory_order_relaxed)) {}
 }
 
 void* BlockCache::allocate(size_t nbytes, uint64_t stream) {

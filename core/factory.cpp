@@ -5,8 +5,8 @@
 #include <mutex>
 #include <random>
 
-#include "dynagrad/cuda.h"
 #include "core/element_access.h"
+#include "dynagrad/cuda.h"
 
 namespace dg {
 
@@ -14,8 +14,8 @@ namespace {
 
 Tensor finish(Tensor t, const TensorOptions& options, const char* op) {
   if (options.requires_grad()) {
-    DG_CHECK(is_floating_point(t.dtype()), op,
-             ": only tensors of floating point dtype can require gradients, got ", t.dtype());
+    DG_CHECK(is_floating_point(t.dtype()), op, ": only tensors of floating point dtype can require gradients, got ",
+             t.dtype());
     t.requires_grad_(true);
   }
   return t;
@@ -81,7 +81,9 @@ TensorOptions like_options(const Tensor& t, const std::optional<TensorOptions>& 
 
 }  // namespace
 
-Tensor empty(IntArrayRef size, TensorOptions options) { return finish(alloc("empty", size, options), options, "empty"); }
+Tensor empty(IntArrayRef size, TensorOptions options) {
+  return finish(alloc("empty", size, options), options, "empty");
+}
 
 Tensor zeros(IntArrayRef size, TensorOptions options) {
   Tensor t = alloc("zeros", size, options);
@@ -115,8 +117,9 @@ Tensor arange(const Scalar& start, const Scalar& end, const Scalar& step, Tensor
   const double s = start.toDouble(), e = end.toDouble(), st = step.toDouble();
   DG_CHECK(st != 0, "arange: step must be nonzero");
   DG_CHECK(std::isfinite(s) && std::isfinite(e), "arange: unsupported range: ", start, " -> ", end);
-  DG_CHECK((st > 0 && e >= s) || (st < 0 && e <= s), "arange: upper bound and lower bound inconsistent with step sign (start ",
-           start, ", end ", end, ", step ", step, ")");
+  DG_CHECK((st > 0 && e >= s) || (st < 0 && e <= s),
+           "arange: upper bound and lower bound inconsistent with step sign (start ", start, ", end ", end, ", step ",
+           step, ")");
   int64_t n;
   if (integral) {
     const int64_t a = start.toLong(), b = end.toLong(), c = step.toLong();
@@ -128,10 +131,8 @@ Tensor arange(const Scalar& start, const Scalar& end, const Scalar& step, Tensor
   char* p = static_cast<char*>(t.data_ptr());
   const size_t es = element_size(dtype);
   for (int64_t i = 0; i < n; ++i) {
-    if (dtype == kInt64 && integral)
-      reinterpret_cast<int64_t*>(p)[i] = start.toLong() + i * step.toLong();
-    else
-      detail::store_from_double(p + i * es, dtype, s + static_cast<double>(i) * st);
+    if (dtype == kInt64 && integral) reinterpret_cast<int64_t*>(p)[i] = start.toLong() + i * step.toLong();
+    else detail::store_from_double(p + i * es, dtype, s + static_cast<double>(i) * st);
   }
   return finish_host(t, options.dtype(dtype), "arange");
 }
@@ -265,8 +266,10 @@ bool allclose(const Tensor& a, const Tensor& b, double rtol, double atol, bool e
   const char* pa = static_cast<const char*>(a.data_ptr());
   const char* pb = static_cast<const char*>(b.data_ptr());
   for (int64_t k = 0; k < n; ++k) {
-    const double x = detail::load_as_double(pa + detail::offset_of(shape, st_a, k) * int64_t(a.element_size()), a.dtype());
-    const double y = detail::load_as_double(pb + detail::offset_of(shape, st_b, k) * int64_t(b.element_size()), b.dtype());
+    const double x =
+        detail::load_as_double(pa + detail::offset_of(shape, st_a, k) * int64_t(a.element_size()), a.dtype());
+    const double y =
+        detail::load_as_double(pb + detail::offset_of(shape, st_b, k) * int64_t(b.element_size()), b.dtype());
     if (std::isnan(x) || std::isnan(y)) {
       if (equal_nan && std::isnan(x) && std::isnan(y)) continue;
       return false;

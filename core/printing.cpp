@@ -91,8 +91,7 @@ struct Printer {
   }
   std::string element(int64_t off) const {
     if (t.dtype() == kInt64) {
-      std::string s = std::to_string(*reinterpret_cast<const int64_t*>(t.unsafeGetTensorImpl()->data() +
-                                                                        off * 8));
+      std::string s = std::to_string(*reinterpret_cast<const int64_t*>(t.unsafeGetTensorImpl()->data() + off * 8));
       return s.size() < f.width ? std::string(f.width - s.size(), ' ') + s : s;
     }
     return f(value(off));
@@ -128,7 +127,8 @@ struct Printer {
       }
       return s + "]";
     }
-    std::string sep = "," + std::string(nd - d - 1, '\n') + std::string(indent + 1, ' ');
+    std::string sep = ",";
+    sep.append(static_cast<size_t>(nd) - d - 1, '\n').append(static_cast<size_t>(indent) + 1, ' ');
     std::string s = "[";
     bool first = true;
     for (int64_t i : shown(n)) {
@@ -152,8 +152,7 @@ void collect(const Tensor& t, size_t d, int64_t off, bool summarize, std::vector
     if (static_cast<int64_t>(d) + 1 == t.dim())
       out.push_back(detail::load_as_double(
           t.unsafeGetTensorImpl()->data() + (off + i * stride) * int64_t(t.element_size()), t.dtype()));
-    else
-      collect(t, d + 1, off + i * stride, summarize, out);
+    else collect(t, d + 1, off + i * stride, summarize, out);
   };
   if (summarize && n > 2 * kEdgeItems) {
     for (int64_t i = 0; i < kEdgeItems; ++i) visit(i);

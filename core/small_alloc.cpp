@@ -14,7 +14,7 @@ constexpr bool kPooling = true;
 #endif
 
 constexpr size_t kGranule = 16;
-constexpr size_t kClasses = 32;        // 16, 32, ..., 512 bytes
+constexpr size_t kClasses = 32;          // 16, 32, ..., 512 bytes
 constexpr uint32_t kMaxPerClass = 4096;  // beyond this a thread gives blocks back
 
 struct Block {
@@ -72,7 +72,7 @@ void* small_alloc(size_t nbytes) {
       return b;
     }
   }
-  return ::operator new(c * kGranule);  // the whole class, so any request of it can reuse the block
+  return ::operator new(c* kGranule);  // the whole class, so any request of it can reuse the block
 }
 
 void small_free(void* p, size_t nbytes) noexcept {

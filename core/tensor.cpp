@@ -71,7 +71,7 @@ TensorBase detail::copy_to_device(const TensorBase& t, Device device) {
   device = cuda::resolve(device);
   Tensor c;
   {
-    NoGradGuard no_grad;  // a copy of the values, never part of a graph
+    NoGradGuard no_grad;                  // a copy of the values, never part of a graph
     c = Tensor(t).detach().contiguous();  // on t's own device
   }
   if (c.device().type == device.type && c.device().index == device.index) return c;
@@ -82,8 +82,7 @@ TensorBase detail::copy_to_device(const TensorBase& t, Device device) {
 
 // ---- views and allocation ----------------------------------------------------------
 
-TensorBase make_view(const TensorBase& base, IntArrayRef sizes, IntArrayRef strides, int64_t offset,
-                     ViewKind kind) {
+TensorBase make_view(const TensorBase& base, IntArrayRef sizes, IntArrayRef strides, int64_t offset, ViewKind kind) {
   const TensorImpl* b = base.unsafeGetTensorImpl();
   DG_CHECK(b, "make_view: undefined base tensor");
   auto impl = make_intrusive<TensorImpl>(b->storage(), b->dtype(), sizes, strides, offset);

@@ -2,7 +2,6 @@
 
 #include <atomic>
 
-
 namespace dg {
 
 namespace {
@@ -13,8 +12,7 @@ int64_t detail::live_tensor_impls() { return g_live_impls.load(std::memory_order
 
 TensorImpl::TensorImpl(Storage storage, ScalarType dtype, IntArrayRef sizes, IntArrayRef strides, int64_t offset)
     : storage_(std::move(storage)), sizes_(sizes), strides_(strides), offset_(offset), dtype_(dtype) {
-  DG_CHECK(sizes.size() == strides.size(), "TensorImpl: ", sizes.size(), " sizes but ", strides.size(),
-           " strides");
+  DG_CHECK(sizes.size() == strides.size(), "TensorImpl: ", sizes.size(), " sizes but ", strides.size(), " strides");
   refresh();
   g_live_impls.fetch_add(1, std::memory_order_relaxed);
 }
@@ -22,8 +20,7 @@ TensorImpl::TensorImpl(Storage storage, ScalarType dtype, IntArrayRef sizes, Int
 TensorImpl::~TensorImpl() { g_live_impls.fetch_sub(1, std::memory_order_relaxed); }
 
 void TensorImpl::set_sizes_and_strides(IntArrayRef sizes, IntArrayRef strides, int64_t offset) {
-  DG_CHECK(sizes.size() == strides.size(), "TensorImpl: ", sizes.size(), " sizes but ", strides.size(),
-           " strides");
+  DG_CHECK(sizes.size() == strides.size(), "TensorImpl: ", sizes.size(), " sizes but ", strides.size(), " strides");
   sizes_ = sizes;
   strides_ = strides;
   offset_ = offset;

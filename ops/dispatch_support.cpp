@@ -39,8 +39,8 @@ Tensor cast_for_compute(const Tensor& t, ScalarType dtype) {
 }
 
 void no_kernel(const char* op, Device device, ScalarType dtype, const char* supported) {
-  throw Error(str(op, ": no ", device_type_name(device.type), " kernel for dtype ", dtype, " (supported: ",
-                  supported, ")"));
+  throw Error(
+      str(op, ": no ", device_type_name(device.type), " kernel for dtype ", dtype, " (supported: ", supported, ")"));
 }
 
 }  // namespace dg::detail

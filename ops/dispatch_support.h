@@ -25,8 +25,8 @@ Tensor cast_for_compute(const Tensor& t, ScalarType dtype);
 [[noreturn]] void no_kernel(const char* op, Device device, ScalarType dtype, const char* supported);
 
 template <typename Fn>
-Fn lookup_kernel(const Fn (&table)[kNumDeviceTypes][kNumScalarTypes], const char* op, Device device,
-                 ScalarType dtype, const char* supported) {
+Fn lookup_kernel(const Fn (&table)[kNumDeviceTypes][kNumScalarTypes], const char* op, Device device, ScalarType dtype,
+                 const char* supported) {
   Fn fn = table[static_cast<int>(device.type)][static_cast<int>(dtype)];
   if (!fn) no_kernel(op, device, dtype, supported);
   return fn;

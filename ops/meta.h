@@ -99,9 +99,9 @@ void check_geometry(const char* op, const char* what, IntArrayRef size, IntArray
 // [C_in, C_out / groups, *kernel] and the output is the input's adjoint shape
 // (plus output_padding). The composites (conv2d, ...) call it with their own
 // name before anything runs.
-DimVector conv_output_sizes(const char* op, int64_t spatial, IntArrayRef input, IntArrayRef weight,
-                            IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool transposed,
-                            IntArrayRef output_padding, int64_t groups);
+DimVector conv_output_sizes(const char* op, int64_t spatial, IntArrayRef input, IntArrayRef weight, IntArrayRef stride,
+                            IntArrayRef padding, IntArrayRef dilation, bool transposed, IntArrayRef output_padding,
+                            int64_t groups);
 // Input sizes with the last two dims replaced by (oh, ow).
 DimVector pooled_sizes(IntArrayRef input, int64_t oh, int64_t ow);
 // output_size: [oh, ow] (one value means a square).

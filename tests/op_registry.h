@@ -15,7 +15,7 @@ struct TensorSpec {
   std::vector<int64_t> shape;
   double low = -1.0;
   double high = 1.0;
-  bool transposed = false;  // stored with the last two dims swapped
+  bool transposed = false;      // stored with the last two dims swapped
   ScalarType dtype = kFloat64;  // float64 inputs require grad; int64 (indices) in [low, high); bool masks
 };
 
@@ -24,8 +24,8 @@ struct OpInfo {
   bool differentiable;  // has a backward node
   const char* kind;     // kernel, view, composite
   int num_samples;
-  std::vector<const char*> dtypes;  // declared in ops.yaml (kernel ops)
-  std::vector<const char*> kernel_devices;  // devices with a kernel: "cpu", "cuda" (kernel ops)
+  std::vector<const char*> dtypes;             // declared in ops.yaml (kernel ops)
+  std::vector<const char*> kernel_devices;     // devices with a kernel: "cpu", "cuda" (kernel ops)
   std::vector<const char*> cuda_extra_dtypes;  // what the CUDA kernel adds to dtypes (float16, bfloat16)
 };
 
@@ -34,7 +34,7 @@ struct OpSample {
   const char* variant;  // function, method, inplace, out
   int sample;           // index in the op's samples
   std::vector<TensorSpec> inputs;
-  bool check_grad;      // false for out=: outputs are {out, expected}
+  bool check_grad;  // false for out=: outputs are {out, expected}
   std::function<variable_list(const variable_list&)> fn;
 };
 
@@ -55,7 +55,8 @@ inline Tensor make_input(const TensorSpec& s) {
     t = dg::empty(stored, kInt64);
     const double* src = u.data_ptr<double>();
     int64_t* dst = t.data_ptr<int64_t>();
-    for (int64_t i = 0; i < u.numel(); ++i) dst[i] = static_cast<int64_t>(std::floor(src[i] * (s.high - s.low) + s.low));
+    for (int64_t i = 0; i < u.numel(); ++i)
+      dst[i] = static_cast<int64_t>(std::floor(src[i] * (s.high - s.low) + s.low));
   } else {
     t = dg::empty(stored, kBool);
     const double* src = u.data_ptr<double>();

@@ -103,8 +103,7 @@ TEST_CASE("tensor hooks: order, replacement, removal, leaves and non-leaves", "[
   (x * 3).sum().backward();
   CHECK(order == std::vector<int>{1});
   CHECK(dg::allclose(x.grad(), dg::tensor({3.0, 3.0})));
-  REQUIRE_THROWS_WITH(dg::ones({1}).register_hook([](const Tensor& g) { return g; }),
-                      Contains("require"));
+  REQUIRE_THROWS_WITH(dg::ones({1}).register_hook([](const Tensor& g) { return g; }), Contains("require"));
 }
 
 TEST_CASE("retain_grad keeps a non-leaf's gradient and accumulates it", "[autograd]") {

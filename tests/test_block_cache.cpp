@@ -13,9 +13,9 @@
 #include "dynagrad/detail/block_cache.h"
 #include "dynagrad/error.h"
 
+using Catch::Matchers::Contains;
 using dg::detail::BlockBackend;
 using dg::detail::BlockCache;
-using Catch::Matchers::Contains;
 
 namespace {
 
@@ -140,8 +140,8 @@ TEST_CASE("out of device memory: the cache is emptied and the request retried, t
   CHECK(b != nullptr);
   CHECK(cache.cached() == 0);
   CHECK(dev.frees == 1);
-  CHECK_THROWS_WITH(cache.allocate(9000), Contains("Fake allocator: out of memory allocating 9000 bytes") &&
-                                              Contains("in use by tensors"));
+  CHECK_THROWS_WITH(cache.allocate(9000),
+                    Contains("Fake allocator: out of memory allocating 9000 bytes") && Contains("in use by tensors"));
   cache.deallocate(b, 8000);
 }
 

@@ -36,7 +36,7 @@ TEST_CASE("small float32 matmuls agree with float64 on every layout and edge", "
   manual_seed(7);
   // M, N, K around the 4-row and 16/8-column tiles, up to the size where
   // oneDNN takes over, plus empty inner dims.
-  const int64_t shapes[][3] = {{1, 1, 1},  {3, 5, 7},   {4, 16, 3},  {5, 17, 9},  {8, 32, 32},
+  const int64_t shapes[][3] = {{1, 1, 1},  {3, 5, 7},    {4, 16, 3},   {5, 17, 9}, {8, 32, 32},
                                {9, 24, 1}, {13, 40, 31}, {64, 64, 64}, {2, 3, 0},  {7, 8, 65}};
   for (const auto& s : shapes) {
     const int64_t M = s[0], N = s[1], K = s[2];
@@ -139,7 +139,7 @@ TEST_CASE("pointwise loops split across threads give every element", "[ops][cpu]
     const Tensor x = arange(n, TensorOptions().dtype(kFloat64));
     const Tensor y = x * 2 + 1;
     CHECK(y.sum().item<double>() == static_cast<double>(n) * static_cast<double>(n));  // sum of 2i+1
-    const Tensor s = x.view({n, 1}).expand({n, 2}).t() * 1.0;  // strided reads, both rows
+    const Tensor s = x.view({n, 1}).expand({n, 2}).t() * 1.0;                          // strided reads, both rows
     CHECK(s.sum().item<double>() == static_cast<double>(n) * static_cast<double>(n - 1));
   }
 }

@@ -86,9 +86,7 @@ TEST_CASE("the CUDA loops' offset calculator visits what the CPU loop visits", "
   SECTION("contiguous, merged to one dim") {
     check_case(dg::empty({4, 5, 6}), dg::empty({4, 5, 6}), dg::empty({4, 5, 6}));
   }
-  SECTION("broadcast inputs") {
-    check_case(dg::empty({4, 5, 6}), dg::empty({5, 1}), dg::empty({4, 1, 6}));
-  }
+  SECTION("broadcast inputs") { check_case(dg::empty({4, 5, 6}), dg::empty({5, 1}), dg::empty({4, 1, 6})); }
   SECTION("transposed and sliced operands, a transposed out") {
     dg::Tensor out = dg::empty({6, 4}).t();
     dg::Tensor a = dg::empty({8, 6}).slice(0, 1, 8, 2).t();

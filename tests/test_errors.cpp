@@ -43,8 +43,7 @@ TEST_CASE("out= checks dtype and refuses to record", "[errors]") {
   dg::mul_out(o2, dg::ones({2}), dg::full({2}, 3.0));
   CHECK(o2.sizes() == IntArrayRef({2}));
   CHECK(dg::allclose(o2, dg::full({2}, 3.0)));
-  REQUIRE_THROWS_WITH(dg::mul_out(o2, dg::ones({2}, dg::requires_grad()), dg::ones({2})),
-                      Contains("mul_out"));
+  REQUIRE_THROWS_WITH(dg::mul_out(o2, dg::ones({2}, dg::requires_grad()), dg::ones({2})), Contains("mul_out"));
 }
 
 TEST_CASE("misuse of tensors and autograd raises dg::Error", "[errors]") {

@@ -27,14 +27,14 @@ TEST_CASE("float16 conversions follow IEEE binary16 with round to nearest even",
   CHECK(Half(-2.0f).bits == 0xc000);
   CHECK(Half(0.0f).bits == 0x0000);
   CHECK(Half(-0.0f).bits == 0x8000);
-  CHECK(Half(65504.0f).bits == 0x7bff);                // the largest finite
-  CHECK(Half(65519.0f).bits == 0x7bff);                // below the rounding midpoint
-  CHECK(Half(65520.0f).bits == 0x7c00);                // the midpoint rounds to even: infinity
+  CHECK(Half(65504.0f).bits == 0x7bff);  // the largest finite
+  CHECK(Half(65519.0f).bits == 0x7bff);  // below the rounding midpoint
+  CHECK(Half(65520.0f).bits == 0x7c00);  // the midpoint rounds to even: infinity
   CHECK(Half(std::numeric_limits<float>::infinity()).bits == 0x7c00);
-  CHECK(Half(std::ldexp(1.0f, -24)).bits == 0x0001);   // the smallest subnormal
-  CHECK(Half(std::ldexp(1.0f, -25)).bits == 0x0000);   // half of it: a tie, to even (zero)
-  CHECK(Half(std::ldexp(3.0f, -25)).bits == 0x0002);   // 1.5 ulp: a tie, to even (2)
-  CHECK(Half(std::ldexp(1.0f, -14)).bits == 0x0400);   // the smallest normal
+  CHECK(Half(std::ldexp(1.0f, -24)).bits == 0x0001);         // the smallest subnormal
+  CHECK(Half(std::ldexp(1.0f, -25)).bits == 0x0000);         // half of it: a tie, to even (zero)
+  CHECK(Half(std::ldexp(3.0f, -25)).bits == 0x0002);         // 1.5 ulp: a tie, to even (2)
+  CHECK(Half(std::ldexp(1.0f, -14)).bits == 0x0400);         // the smallest normal
   CHECK(Half(1.0f + std::ldexp(1.0f, -11)).bits == 0x3c00);  // tie between 1 and 1+2^-10: even
   CHECK(Half(1.0f + std::ldexp(3.0f, -11)).bits == 0x3c02);  // tie between 1+2^-10 and 1+2^-9: even
   CHECK(std::isnan(static_cast<float>(Half(std::nanf("")))));
@@ -48,8 +48,9 @@ TEST_CASE("float16 conversions follow IEEE binary16 with round to nearest even",
       CHECK(std::isnan(f));
       continue;
     }
-    const double want = (b & 0x8000 ? -1.0 : 1.0) *
-                        (e == 0x1f ? INFINITY : e == 0 ? std::ldexp(double(m), -24) : std::ldexp(1024.0 + m, int(e) - 25));
+    const double want = (b & 0x8000 ? -1.0 : 1.0) * (e == 0x1f ? INFINITY
+                                                     : e == 0  ? std::ldexp(double(m), -24)
+                                                               : std::ldexp(1024.0 + m, int(e) - 25));
     if (double(f) != want || Half(f).bits != b) {
       FAIL_CHECK("float16 bits " << b << " -> " << f << " (want " << want << ") -> bits " << Half(f).bits);
     }
@@ -59,11 +60,11 @@ TEST_CASE("float16 conversions follow IEEE binary16 with round to nearest even",
 TEST_CASE("bfloat16 conversions keep float's exponent and round the mantissa to nearest even", "[half]") {
   CHECK(BFloat16(1.0f).bits == 0x3f80);
   CHECK(BFloat16(-1.0f).bits == 0xbf80);
-  CHECK(BFloat16(1.0f + std::ldexp(1.0f, -8)).bits == 0x3f80);       // tie: to even
-  CHECK(BFloat16(1.0f + std::ldexp(3.0f, -8)).bits == 0x3f82);       // tie: to even (up)
+  CHECK(BFloat16(1.0f + std::ldexp(1.0f, -8)).bits == 0x3f80);                          // tie: to even
+  CHECK(BFloat16(1.0f + std::ldexp(3.0f, -8)).bits == 0x3f82);                          // tie: to even (up)
   CHECK(BFloat16(1.0f + std::ldexp(1.0f, -8) + std::ldexp(1.0f, -20)).bits == 0x3f81);  // above the tie
   CHECK(BFloat16(3.0e38f).bits == 0x7f62);
-  CHECK(BFloat16(3.4e38f).bits == 0x7f80);                            // rounds past the largest: infinity
+  CHECK(BFloat16(3.4e38f).bits == 0x7f80);  // rounds past the largest: infinity
   CHECK(std::isnan(static_cast<float>(BFloat16(std::nanf("")))));
   for (uint32_t b = 0; b < 0x10000; ++b) {
     const BFloat16 h = BFloat16::from_bits(static_cast<uint16_t>(b));

@@ -8,9 +8,9 @@
 #include "dynagrad/dynagrad.h"
 
 using namespace dg;
+using Catch::Matchers::Contains;
 using dg::autograd::gradcheck;
 using dg::autograd::gradgradcheck;
-using Catch::Matchers::Contains;
 
 namespace {
 Tensor leaf(IntArrayRef shape) { return dg::randn(shape, dg::kFloat64).requires_grad_(); }
@@ -20,8 +20,8 @@ using Fn = dg::autograd::GradcheckFn;
 TEST_CASE("in-place op on a slice of a non-leaf: the base's gradient covers written and unwritten elements",
           "[views][inplace]") {
   Fn fn = [](const variable_list& in) -> variable_list {
-    Tensor y = in[0] * 1;          // non-leaf [4, 3]
-    y.narrow(0, 1, 2).mul_(in[1]); // rows 1..2 scaled by w [3]
+    Tensor y = in[0] * 1;           // non-leaf [4, 3]
+    y.narrow(0, 1, 2).mul_(in[1]);  // rows 1..2 scaled by w [3]
     return {(y * y).sum()};
   };
   variable_list in{leaf({4, 3}), leaf({3})};
@@ -35,8 +35,8 @@ TEST_CASE("in-place op on a slice of a non-leaf: the base's gradient covers writ
 TEST_CASE("x[0] = y style copies into a slice: select(...).copy_()", "[views][inplace]") {
   Fn fn = [](const variable_list& in) -> variable_list {
     Tensor z = dg::zeros({3, 4}, dg::kFloat64);  // does not require grad
-    z.select(0, 0).copy_(in[0]);                  // z[0] = a
-    z.select(0, 2).copy_(in[1] * 2);              // z[2] = 2b
+    z.select(0, 0).copy_(in[0]);                 // z[0] = a
+    z.select(0, 2).copy_(in[1] * 2);             // z[2] = 2b
     return {(z * z.sum(std::vector<int64_t>{0}, true)).sum()};
   };
   variable_list in{leaf({4}), leaf({4})};
@@ -81,10 +81,10 @@ TEST_CASE("in-place ops whose backward needs their input or output, on views", "
 
 TEST_CASE("chains of views, and other views of the base, see the right gradients", "[views][inplace]") {
   Fn fn = [](const variable_list& in) -> variable_list {
-    Tensor y = in[0] * 1;                   // [2, 6]
-    Tensor other = y.select(0, 1);          // made before the in-place op
+    Tensor y = in[0] * 1;                                       // [2, 6]
+    Tensor other = y.select(0, 1);                              // made before the in-place op
     Tensor v = y.view({2, 3, 2}).select(1, 1).narrow(1, 0, 1);  // a view of a view of a view
-    v.mul_(in[1]);                          // in[1]: [1]
+    v.mul_(in[1]);                                              // in[1]: [1]
     return {(other * 3).sum() + (y * y).sum() + v.sum()};
   };
   variable_list in{leaf({2, 6}), leaf({1})};
@@ -96,9 +96,8 @@ TEST_CASE("in-place ReLU after a saved activation, and relu_ saving its own outp
   Tensor x = leaf({5});
   Tensor a = x.sigmoid();  // SigmoidBackward0 saves its output a
   a.relu_();               // changes a: the saved output is stale
-  REQUIRE_THROWS_WITH(a.sum().backward(),
-                      Contains("SigmoidBackward0") && Contains("relu_") && Contains("version 1") &&
-                          Contains("version 0"));
+  REQUIRE_THROWS_WITH(a.sum().backward(), Contains("SigmoidBackward0") && Contains("relu_") && Contains("version 1") &&
+                                              Contains("version 0"));
   // relu_ on a fresh result is fine: ReluBackward0 saves the output relu_ made.
   Fn fn = [](const variable_list& in) -> variable_list {
     Tensor h = in[0] * in[1];
@@ -196,8 +195,7 @@ TEST_CASE("a saved tensor changed through a detached alias is caught", "[inplace
   Tensor x = leaf({3});
   Tensor y = x.exp();  // saves its output
   y.detach().zero_();
-  REQUIRE_THROWS_WITH(y.sum().backward(),
-                      Contains("ExpBackward0") && Contains("zero_") && Contains("[float64 [3]]"));
+  REQUIRE_THROWS_WITH(y.sum().backward(), Contains("ExpBackward0") && Contains("zero_") && Contains("[float64 [3]]"));
 }
 
 TEST_CASE("the version-mismatch error names shape, dtype, both ops, both versions and a fix", "[inplace][version]") {

@@ -46,8 +46,8 @@ TEST_CASE("conv2d forward values", "[ops][conv]") {
     CHECK(close(dg::conv2d(x, dg::ones({1, 1, 2, 2}, dt)), vals({12, 16, 24, 28}, {1, 1, 2, 2}, dt)));
     // With a bias, per output channel.
     const Tensor w2 = vals({1, 1, 1, 1, -1, -1, -1, -1}, {2, 1, 2, 2}, dt);
-    CHECK(close(dg::conv2d(x, w2, vals({1, 2}, {2}, dt)),
-                vals({13, 17, 25, 29, -10, -14, -22, -26}, {1, 2, 2, 2}, dt)));
+    CHECK(
+        close(dg::conv2d(x, w2, vals({1, 2}, {2}, dt)), vals({13, 17, 25, 29, -10, -14, -22, -26}, {1, 2, 2, 2}, dt)));
     // 3x3 box with padding 1: sums of the 3x3 neighbourhoods; stride 2 keeps the corners.
     const Tensor box = dg::ones({1, 1, 3, 3}, dt);
     CHECK(close(dg::conv2d(x, box, std::nullopt, {1}, {1}),
@@ -257,7 +257,8 @@ TEST_CASE("conv and pool errors name the op, the argument and the shapes", "[ops
   CHECK_THROWS_WITH(dg::max_pool2d_with_indices(x, {7}), Contains("max_pool2d_with_indices"));
   CHECK_THROWS_WITH(dg::avg_pool2d(x, {2}, {}, {0}, false, true, 0),
                     Contains("avg_pool2d: divisor_override must not be zero"));
-  CHECK_THROWS_WITH(dg::adaptive_avg_pool2d(x, {-1}), Contains("adaptive_avg_pool2d: output_size must be non-negative"));
+  CHECK_THROWS_WITH(dg::adaptive_avg_pool2d(x, {-1}),
+                    Contains("adaptive_avg_pool2d: output_size must be non-negative"));
   CHECK_THROWS_WITH(dg::adaptive_avg_pool2d(dg::ones({1, 3, 0, 4}), {2}),
                     Contains("adaptive_avg_pool2d") && Contains("non-zero height and width"));
   CHECK_THROWS_WITH(dg::max_pool2d_backward(dg::ones({1, 3, 3, 3}), x, {2}, {}, {0}, {1}, false),
@@ -280,8 +281,8 @@ TEST_CASE("conv and pool stay finite for inputs of magnitude 1e4", "[ops][conv][
 // The generated checks of the samples in ops.yaml, restricted to this group's
 // ops, so `dg_tests "[conv]"` covers them without running every op.
 TEST_CASE("conv and pool samples pass gradcheck and gradgradcheck", "[ops][conv][gradcheck]") {
-  const std::vector<std::string> ours = {"convolution",  "conv1d",     "conv2d",   "conv_transpose",
-                                         "max_pool2d",   "avg_pool2d", "adaptive_avg_pool2d"};
+  const std::vector<std::string> ours = {
+      "convolution", "conv1d", "conv2d", "conv_transpose", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d"};
   dg::manual_seed(2024);
   int checked = 0;
   for (const auto& s : dg::testing::all_samples()) {

@@ -43,9 +43,7 @@ void check_values(const Tensor& t, const std::vector<double>& expected, double t
 
 void check_shape(const Tensor& t, const std::vector<int64_t>& shape) { CHECK(t.sizes() == IntArrayRef(shape)); }
 
-Tensor grad_of(const Tensor& x, const Tensor& y) {
-  return dg::autograd::grad({y.sum()}, {x})[0];
-}
+Tensor grad_of(const Tensor& x, const Tensor& y) { return dg::autograd::grad({y.sum()}, {x})[0]; }
 
 bool all_finite(const Tensor& t) {
   for (double v : values(t))
@@ -218,7 +216,8 @@ TEST_CASE("index errors name the op and the argument, and write nothing", "[ops]
                     Contains("gather: index 7 is out of range for dimension 1 of size 4"));
   CHECK_THROWS_WITH(m.gather(1, i64({-1}, {1, 1})), Contains("gather: index -1 is out of range"));
   CHECK_THROWS_WITH(m.gather(0, i64({0, 0, 0, 0, 0}, {1, 5})), Contains("gather: index of shape [1, 5] is larger"));
-  CHECK_THROWS_WITH(m.index_select(0, i64({3})), Contains("index_select: index 3 is out of range for dimension 0 of size 3"));
+  CHECK_THROWS_WITH(m.index_select(0, i64({3})),
+                    Contains("index_select: index 3 is out of range for dimension 0 of size 3"));
   CHECK_THROWS_WITH(m.index_select(0, i64({0}, {1, 1})), Contains("index_select: expected index to be a 1-D"));
   CHECK_THROWS_WITH(m.index_select(2, i64({0})), Contains("index_select: dim 2 is out of range"));
 

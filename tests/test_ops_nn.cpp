@@ -78,13 +78,13 @@ TEST_CASE("nll_loss: reductions, weights, ignore_index, errors", "[nn]") {
   CHECK(one.item<double>() == 2.0);
   CHECK_THROWS_WITH(dg::nll_loss(lp, i64({3, 0}), std::nullopt, -100, "mean"),
                     Contains("nll_loss: target 3 is out of range for input with 3 classes"));
-  CHECK_THROWS_WITH(dg::nll_loss(lp, i64({-1, 0}), std::nullopt, -100, "mean"),
-                    Contains("target -1 is out of range"));
+  CHECK_THROWS_WITH(dg::nll_loss(lp, i64({-1, 0}), std::nullopt, -100, "mean"), Contains("target -1 is out of range"));
   CHECK_THROWS_WITH(dg::nll_loss(lp, t, std::nullopt, -100, "avg"),
                     Contains("nll_loss: reduction 'avg' is not a valid value (expected 'none', 'mean' or 'sum')"));
   CHECK_THROWS_WITH(dg::nll_loss(lp, i64({1, 2, 0}), std::nullopt, -100, "mean"),
                     Contains("nll_loss: expected target of shape [2]"));
-  CHECK_THROWS_WITH(dg::nll_loss(lp, lp, std::nullopt, -100, "mean"), Contains("nll_loss: expected target of dtype int64 (class indices), got float64"));
+  CHECK_THROWS_WITH(dg::nll_loss(lp, lp, std::nullopt, -100, "mean"),
+                    Contains("nll_loss: expected target of dtype int64 (class indices), got float64"));
   CHECK_THROWS_WITH(dg::nll_loss(lp, t, f64({1.0}), -100, "mean"), Contains("nll_loss: expected weight of shape [3]"));
 }
 

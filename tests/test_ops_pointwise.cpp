@@ -118,8 +118,7 @@ TEST_CASE("activations: values", "[ops][pointwise]") {
 
   // elu: scale * x for x > 0, scale * alpha * (exp(input_scale * x) - 1) else.
   check_values(dg::elu(x), {std::exp(-2.0) - 1, std::exp(-0.5) - 1, 0.0, 1.0});
-  check_values(dg::elu(x, 1.5, 2.0, 0.5),
-               {3.0 * (std::exp(-1.0) - 1), 3.0 * (std::exp(-0.25) - 1), 0.0, 2.0});
+  check_values(dg::elu(x, 1.5, 2.0, 0.5), {3.0 * (std::exp(-1.0) - 1), 3.0 * (std::exp(-0.25) - 1), 0.0, 2.0});
 
   check_values(dg::gelu(t64({1.0, -1.0, 0.0})), {0.8413447460685429, -0.15865525393145707, 0.0});
   check_values(dg::gelu(t64({1.0, -1.0, 0.0}), "none"), {0.8413447460685429, -0.15865525393145707, 0.0});
@@ -149,8 +148,7 @@ TEST_CASE("activations: values", "[ops][pointwise]") {
   // The backward helpers match finite differences of the forward.
   Tensor g = t64({1.0, 1.0});
   Tensor p = t64({0.3, -0.7});
-  check_values(dg::gelu_backward(g, p, "none"),
-               values((dg::gelu(p + 1e-6) - dg::gelu(p - 1e-6)) / 2e-6), 1e-8);
+  check_values(dg::gelu_backward(g, p, "none"), values((dg::gelu(p + 1e-6) - dg::gelu(p - 1e-6)) / 2e-6), 1e-8);
   check_values(dg::gelu_backward(g, p, "tanh"),
                values((dg::gelu(p + 1e-6, "tanh") - dg::gelu(p - 1e-6, "tanh")) / 2e-6), 1e-8);
   check_values(dg::silu_backward(g, p), values((dg::silu(p + 1e-6) - dg::silu(p - 1e-6)) / 2e-6), 1e-8);
@@ -216,8 +214,7 @@ TEST_CASE("clamp: values, NaN, bounds and tensor bounds", "[ops][pointwise]") {
   Tensor r = dg::clamp(t64({-3.0, 3.0}), lo, hi);
   CHECK(r.sizes() == IntArrayRef({2, 2}));
   check_values(r, {-1.0, 0.5, -1.0, 2.0});
-  check_values(dg::clamp(t64({-3.0, 3.0}), std::optional<Tensor>(), std::optional<Tensor>(t64({1.0}))),
-               {-3.0, 1.0});
+  check_values(dg::clamp(t64({-3.0, 3.0}), std::optional<Tensor>(), std::optional<Tensor>(t64({1.0}))), {-3.0, 1.0});
   check_values(dg::clamp(t64({1.0}), std::optional<Tensor>(t64({kNaN}))), {kNaN});
 }
 
@@ -337,8 +334,7 @@ TEST_CASE("pointwise group errors name the op and the argument", "[ops][pointwis
                       Contains("clamp") && Contains("min") && Contains("max"));
   Tensor i = dg::tensor({1, 2}, dg::kInt64);
   REQUIRE_THROWS_WITH(dg::clamp(i, 0.5, 3), Contains("clamp") && Contains("min") && Contains("0.5"));
-  REQUIRE_THROWS_WITH(dg::leaky_relu(dg::tensor({1, 2}, dg::kInt64), 1),
-                      Contains("leaky_relu") && Contains("int64"));
+  REQUIRE_THROWS_WITH(dg::leaky_relu(dg::tensor({1, 2}, dg::kInt64), 1), Contains("leaky_relu") && Contains("int64"));
   REQUIRE_THROWS_WITH(dg::maximum(dg::ones({2}), dg::ones({3})), Contains("maximum") && Contains("[3]"));
   REQUIRE_THROWS_WITH(dg::elu_backward(x, -1.0, 1, 1, true, x), Contains("elu_backward") && Contains("alpha"));
 }

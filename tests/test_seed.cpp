@@ -104,13 +104,12 @@ TEST_CASE("a custom Square function gives 2x", "[seed]") {
 
 TEST_CASE("modifying a saved tensor in place, then backward, names the op and both versions", "[seed]") {
   Tensor x = dg::tensor({1.0, 2.0}, dg::requires_grad());
-  Tensor a = x * 1;      // non-leaf, version 0
-  Tensor y = a * a;      // MulBackward0 saves a at version 0
-  a.add_(1.0);           // version 1
+  Tensor a = x * 1;  // non-leaf, version 0
+  Tensor y = a * a;  // MulBackward0 saves a at version 0
+  a.add_(1.0);       // version 1
   REQUIRE(a._version() == 1);
-  REQUIRE_THROWS_WITH(y.sum().backward(),
-                      Contains("MulBackward0") && Contains("version 1") && Contains("version 0") &&
-                          Contains("inplace"));
+  REQUIRE_THROWS_WITH(y.sum().backward(), Contains("MulBackward0") && Contains("version 1") && Contains("version 0") &&
+                                              Contains("inplace"));
 }
 
 TEST_CASE("an in-place op on a leaf that requires grad throws", "[seed]") {

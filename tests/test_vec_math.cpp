@@ -67,11 +67,40 @@ void sweep(std::vector<float>& v, float lo, float hi, uint32_t count) {
 }
 
 std::vector<float> inputs(float lo, float hi) {
-  std::vector<float> v = {0.0f,    -0.0f,   kInf,     -kInf,        std::numeric_limits<float>::quiet_NaN(),
-                          kFltMin, -kFltMin, 0x1p-149f, -0x1p-149f,  std::numeric_limits<float>::max(),
-                          -std::numeric_limits<float>::max(), 1.0f, -1.0f, 0.5f, 88.7228317f, 88.7228394f,
-                          -87.3365479f, -103.97f, 8192.0f, 8192.0005f, -8192.0005f, 1e4f, 3.4e38f, 0x1p-25f,
-                          0x1p-24f, -0x1p-24f, 0.55f, 0.8f, -0.8f, 9.01f, 13.2f, -13.5f, -14.0f, -14.1f};
+  std::vector<float> v = {0.0f,
+                          -0.0f,
+                          kInf,
+                          -kInf,
+                          std::numeric_limits<float>::quiet_NaN(),
+                          kFltMin,
+                          -kFltMin,
+                          0x1p-149f,
+                          -0x1p-149f,
+                          std::numeric_limits<float>::max(),
+                          -std::numeric_limits<float>::max(),
+                          1.0f,
+                          -1.0f,
+                          0.5f,
+                          88.7228317f,
+                          88.7228394f,
+                          -87.3365479f,
+                          -103.97f,
+                          8192.0f,
+                          8192.0005f,
+                          -8192.0005f,
+                          1e4f,
+                          3.4e38f,
+                          0x1p-25f,
+                          0x1p-24f,
+                          -0x1p-24f,
+                          0.55f,
+                          0.8f,
+                          -0.8f,
+                          9.01f,
+                          13.2f,
+                          -13.5f,
+                          -14.0f,
+                          -14.1f};
   sweep(v, 0x1p-30f, 1.0f, 60000);
   sweep(v, lo, hi, 200000);
   std::mt19937 rng(12345);
@@ -198,9 +227,10 @@ TEST_CASE("the AVX-512, AVX2 and baseline loops give the same bits", "[ops][cpu]
   all.push_back({"elu", [](const Tensor& t) { return dg::elu(t); }, 0, true, 1e-3f, 100.0f});
   all.push_back(
       {"gelu_backward", [](const Tensor& t) { return dg::gelu_backward(t.cos(), t); }, 0, true, 1e-3f, 16.0f});
-  all.push_back({"gelu_backward_tanh", [](const Tensor& t) { return dg::gelu_backward(t.cos(), t, "tanh"); }, 0,
-                 true, 1e-3f, 16.0f});
-  all.push_back({"int64 add, mul", [](const Tensor& t) {
+  all.push_back({"gelu_backward_tanh", [](const Tensor& t) { return dg::gelu_backward(t.cos(), t, "tanh"); }, 0, true,
+                 1e-3f, 16.0f});
+  all.push_back({"int64 add, mul",
+                 [](const Tensor& t) {
                    const Tensor f = t.to(kFloat32).contiguous();
                    std::vector<int64_t> bits(static_cast<size_t>(f.numel()));
                    for (size_t k = 0; k < bits.size(); ++k) bits[k] = to_bits(f.data_ptr<float>()[k]);

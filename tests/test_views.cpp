@@ -54,8 +54,8 @@ TEST_CASE("permute reorders dims without copying", "[views][permute]") {
   CHECK(dg::equal(dg::permute_backward(p, {2, 0, 1}), x));
 
   CHECK_THROWS_WITH(x.permute({0, 1}), Contains("permute") && Contains("[0, 1]") && Contains("3 dimensions"));
-  CHECK_THROWS_WITH(x.permute({0, 1, 1}), Contains("permute") && Contains("permutation") &&
-                                              Contains("appears more than once"));
+  CHECK_THROWS_WITH(x.permute({0, 1, 1}),
+                    Contains("permute") && Contains("permutation") && Contains("appears more than once"));
   CHECK_THROWS_WITH(x.permute({0, 1, 3}), Contains("permute") && Contains("out of range") && Contains("-3..2"));
 }
 
@@ -65,9 +65,9 @@ TEST_CASE("slice follows Python's start:end:step rules", "[views][slice]") {
   CHECK(values(x.slice(0, std::nullopt, std::nullopt, 2)) == V{0, 2, 4, 6, 8});
   CHECK(values(x.slice(0, -3)) == V{7, 8, 9});
   CHECK(values(x.slice(0, std::nullopt, -8)) == V{0, 1});
-  CHECK(values(x.slice(0, 5, 100)) == V{5, 6, 7, 8, 9});   // end clamped
-  CHECK(values(x.slice(0, -100, 3)) == V{0, 1, 2});        // start clamped
-  CHECK(x.slice(0, 8, 2).numel() == 0);                     // end before start: empty
+  CHECK(values(x.slice(0, 5, 100)) == V{5, 6, 7, 8, 9});  // end clamped
+  CHECK(values(x.slice(0, -100, 3)) == V{0, 1, 2});       // start clamped
+  CHECK(x.slice(0, 8, 2).numel() == 0);                   // end before start: empty
   CHECK(x.slice(0, 20).numel() == 0);
   CHECK(x.slice(0, 7, 10, 5).sizes() == IntArrayRef({1}));
   CHECK(dg::equal(dg::slice(x), x));
@@ -112,8 +112,8 @@ TEST_CASE("narrow is a slice of a given length", "[views][narrow]") {
   CHECK(m.narrow(0, 4, 0).numel() == 0);
 
   CHECK_THROWS_WITH(m.narrow(0, 5, 0), Contains("narrow") && Contains("start 5 is out of range") && Contains("-4..4"));
-  CHECK_THROWS_WITH(m.narrow(0, 3, 2), Contains("narrow") && Contains("start (3) + length (2) exceeds") &&
-                                           Contains("size 4"));
+  CHECK_THROWS_WITH(m.narrow(0, 3, 2),
+                    Contains("narrow") && Contains("start (3) + length (2) exceeds") && Contains("size 4"));
   CHECK_THROWS_WITH(m.narrow(1, 0, -1), Contains("narrow") && Contains("non-negative length"));
   CHECK_THROWS_WITH(dg::tensor(1.0).narrow(0, 0, 1), Contains("narrow") && Contains("0-dim"));
 }
@@ -142,8 +142,7 @@ TEST_CASE("diagonal views the diagonal of a plane", "[views][diagonal]") {
 
   CHECK_THROWS_WITH(m.diagonal(0, 1, -1), Contains("diagonal") && Contains("two different dimensions") &&
                                               Contains("dim1=1") && Contains("dim2=-1"));
-  CHECK_THROWS_WITH(iota({3}).diagonal(), Contains("diagonal") && Contains("at least 2 dimensions") &&
-                                              Contains("[3]"));
+  CHECK_THROWS_WITH(iota({3}).diagonal(), Contains("diagonal") && Contains("at least 2 dimensions") && Contains("[3]"));
   CHECK_THROWS_WITH(m.diagonal(0, 0, 2), Contains("diagonal") && Contains("dim 2 is out of range"));
 }
 
@@ -166,8 +165,14 @@ TEST_CASE("as_strided views the storage with any geometry", "[views][as_strided]
   check_aliases(row.as_strided({2}, {1}), m);
 
   // It reproduces every view of a contiguous base exactly.
-  std::vector<Tensor> views = {m.t(), m.slice(1, 1, std::nullopt, 2), m.diagonal(1), m[2], m.expand({2, 3, 4}),
-                               m.unsqueeze(1).narrow(2, 1, 3), m.permute({1, 0}).slice(0, 3), m.view({2, 6})};
+  std::vector<Tensor> views = {m.t(),
+                               m.slice(1, 1, std::nullopt, 2),
+                               m.diagonal(1),
+                               m[2],
+                               m.expand({2, 3, 4}),
+                               m.unsqueeze(1).narrow(2, 1, 3),
+                               m.permute({1, 0}).slice(0, 3),
+                               m.view({2, 6})};
   for (const Tensor& v : views) {
     Tensor r = m.as_strided(v.sizes(), v.strides(), v.storage_offset());
     CHECK(r.sizes() == v.sizes());
@@ -179,8 +184,8 @@ TEST_CASE("as_strided views the storage with any geometry", "[views][as_strided]
   CHECK_THROWS_WITH(m.as_strided({2, 2}, {4, 8}), Contains("as_strided") && Contains("reaches storage element 12") &&
                                                       Contains("storage of 12 elements"));
   CHECK_THROWS_WITH(m.as_strided({2}, {1}, 11), Contains("as_strided") && Contains("storage element 12"));
-  CHECK_THROWS_WITH(m.as_strided({2, 2}, {1}), Contains("as_strided") && Contains("same length") &&
-                                                   Contains("[2, 2]") && Contains("[1]"));
+  CHECK_THROWS_WITH(m.as_strided({2, 2}, {1}),
+                    Contains("as_strided") && Contains("same length") && Contains("[2, 2]") && Contains("[1]"));
   CHECK_THROWS_WITH(m.as_strided({2}, {-1}, 3), Contains("as_strided") && Contains("non-negative view strides"));
   CHECK_THROWS_WITH(m.as_strided({-2}, {1}), Contains("as_strided") && Contains("non-negative view sizes"));
   CHECK_THROWS_WITH(m.as_strided({2}, {1}, -1), Contains("as_strided") && Contains("storage offset, got -1"));

@@ -51,13 +51,13 @@ namespace {
 
 struct Config {
   bool quick = false;
-  int threads = 0;          // OpenMP / OpenBLAS / LibTorch intra-op threads
-  double min_batch_s = 0.1; // one timed batch lasts at least this long
-  int batches = 7;          // the median of this many batches is reported
+  int threads = 0;           // OpenMP / OpenBLAS / LibTorch intra-op threads
+  double min_batch_s = 0.1;  // one timed batch lasts at least this long
+  int batches = 7;           // the median of this many batches is reported
   bool torch_only = false;
-  std::string rss;          // "mlp-dg" / "mlp-torch": the peak-RSS child mode
-  std::string noop;         // "dg" / "torch": the start-up child mode
-  std::string only;         // comma-separated case groups; empty: all
+  std::string rss;   // "mlp-dg" / "mlp-torch": the peak-RSS child mode
+  std::string noop;  // "dg" / "torch": the start-up child mode
+  std::string only;  // comma-separated case groups; empty: all
   // For iterating on one case without the others' minutes.
   bool wants(const char* group) const {
     return only.empty() || ("," + only + ",").find(std::string(",") + group + ",") != std::string::npos;
@@ -174,16 +174,16 @@ typename Api::Tensor leaf(const dg::Tensor& src) {
 
 struct Inputs {
   dg::Tensor chain_x, chain_w;
-  dg::Tensor pw_a, pw_b, pw_g;           // 4M elements each
+  dg::Tensor pw_a, pw_b, pw_g;  // 4M elements each
   std::vector<dg::Tensor> mat_a, mat_b, mat_g;
   dg::Tensor mlp_x, mlp_t;
-  std::vector<dg::Tensor> mlp_params;    // w1 b1 w2 b2 w3 b3
+  std::vector<dg::Tensor> mlp_params;  // w1 b1 w2 b2 w3 b3
   dg::Tensor cnn_x, cnn_t;
-  std::vector<dg::Tensor> cnn_params;    // conv1 w b, conv2 w b, head w b
+  std::vector<dg::Tensor> cnn_params;  // conv1 w b, conv2 w b, head w b
   dg::Tensor dbl_x;
   dg::Tensor rnn_h0;
-  std::vector<dg::Tensor> rnn_xs;        // 50 steps of [8, 32]
-  std::vector<dg::Tensor> rnn_params;    // W U
+  std::vector<dg::Tensor> rnn_xs;      // 50 steps of [8, 32]
+  std::vector<dg::Tensor> rnn_params;  // W U
 };
 
 dg::Tensor scaled_randn(std::vector<int64_t> shape, double fan_in) {
@@ -199,8 +199,8 @@ dg::Tensor class_targets(int64_t n, int64_t classes) {
 void make_mlp_inputs(Inputs& in) {
   in.mlp_x = dg::randn({128, 784});
   in.mlp_t = class_targets(128, 10);
-  in.mlp_params = {scaled_randn({512, 784}, 784), dg::zeros({512}), scaled_randn({512, 512}, 512),
-                   dg::zeros({512}),              scaled_randn({10, 512}, 512), dg::zeros({10})};
+  in.mlp_params = {scaled_randn({512, 784}, 784), dg::zeros({512}), scaled_randn({512, 512}, 512), dg::zeros({512}),
+                   scaled_randn({10, 512}, 512),  dg::zeros({10})};
 }
 
 Inputs make_inputs() {
@@ -220,8 +220,12 @@ Inputs make_inputs() {
   make_mlp_inputs(in);
   in.cnn_x = dg::randn({64, 1, 28, 28});
   in.cnn_t = class_targets(64, 10);
-  in.cnn_params = {scaled_randn({8, 1, 3, 3}, 9),   dg::zeros({8}),  scaled_randn({16, 8, 3, 3}, 72),
-                   dg::zeros({16}),                 scaled_randn({10, 16 * 7 * 7}, 16 * 7 * 7), dg::zeros({10})};
+  in.cnn_params = {scaled_randn({8, 1, 3, 3}, 9),
+                   dg::zeros({8}),
+                   scaled_randn({16, 8, 3, 3}, 72),
+                   dg::zeros({16}),
+                   scaled_randn({10, 16 * 7 * 7}, 16 * 7 * 7),
+                   dg::zeros({10})};
   in.dbl_x = dg::randn({kDoubleBackwardN});
   in.rnn_h0 = dg::zeros({8, 32});
   for (int s = 0; s < 50; ++s) in.rnn_xs.push_back(dg::randn({8, 32}));
@@ -235,9 +239,9 @@ template <typename T>
 T op_chain(T y, const T& w) {
   static_assert(kChainOps % 4 == 0);
   for (int i = 0; i < kChainOps / 4; ++i) {
-    y = y * w;       // tensor-tensor
-    y = y + 0.001;   // tensor-scalar
-    y = y.sin();     // unary; sin and tanh keep the value in (-1, 1)
+    y = y * w;      // tensor-tensor
+    y = y + 0.001;  // tensor-scalar
+    y = y.sin();    // unary; sin and tanh keep the value in (-1, 1)
     y = y.tanh();
   }
   return y;
@@ -313,7 +317,8 @@ void run_mlp(const Config& cfg, const Inputs& in, Results& r) {
   const auto t = Api::copy_of(in.mlp_t);
   auto loss = [&] { return mlp_loss<Api>(params, x, t); };
   first_step_checks<Api>("mlp", params, loss, r);
-  r["mlp"] = measure(cfg, [] {}, [&] { train_step<Api>(params, loss); });
+  r["mlp"] = measure(
+      cfg, [] {}, [&] { train_step<Api>(params, loss); });
 }
 
 template <typename Api>
@@ -333,7 +338,9 @@ void run_cases(const Config& cfg, const Inputs& in, Results& r) {
   const Tensor xr = leaf<Api>(in.chain_x);
   if (cfg.wants("chain")) {  // the previous graph is freed in setup, off the clock, so only recording is timed
     Tensor y;
-    r["chain_record"] = measure(cfg, [&] { y.reset(); }, [&] { y = op_chain(xr, w); }) / kChainOps;
+    r["chain_record"] = measure(
+                            cfg, [&] { y.reset(); }, [&] { y = op_chain(xr, w); }) /
+                        kChainOps;
   }
   if (cfg.wants("chain")) {
     Tensor y;
@@ -352,7 +359,8 @@ void run_cases(const Config& cfg, const Inputs& in, Results& r) {
     const Tensor b = leaf<Api>(in.pw_b);
     const Tensor g = Api::copy_of(in.pw_g);
     auto unary = [&](const char* key, auto&& f) {
-      r[std::string("pw_") + key] = measure(cfg, [&] { Api::clear_grad(a); }, [&] { f(a).backward(g); });
+      r[std::string("pw_") + key] = measure(
+          cfg, [&] { Api::clear_grad(a); }, [&] { f(a).backward(g); });
       r[std::string("check.pw_") + key] = a.grad().sum().template item<double>();
     };
     unary("tanh", [](const Tensor& v) { return v.tanh(); });
@@ -384,8 +392,8 @@ void run_cases(const Config& cfg, const Inputs& in, Results& r) {
     };
     const std::string n = std::to_string(kMatSizes[i]);
     r["mm" + n] = measure(cfg, clear, [&] { a.mm(b).backward(g); });
-    r["check.mm" + n] = (a.grad() * a.grad()).sum().template item<double>() +
-                        (b.grad() * b.grad()).sum().template item<double>();
+    r["check.mm" + n] =
+        (a.grad() * a.grad()).sum().template item<double>() + (b.grad() * b.grad()).sum().template item<double>();
   }
 
   // (4) MLP and (5) CNN training steps
@@ -406,7 +414,8 @@ void run_cases(const Config& cfg, const Inputs& in, Results& r) {
       const Tensor gx = Api::grad_with_graph((dx.sin() * dx).sum(), dx);
       gx.sum().backward();
     };
-    r["double_backward"] = measure(cfg, [&] { Api::clear_grad(dx); }, run);
+    r["double_backward"] = measure(
+        cfg, [&] { Api::clear_grad(dx); }, run);
     r["check.double_backward"] = dx.grad().sum().template item<double>();
   }
 
@@ -434,12 +443,14 @@ double triad_seconds(const Config& cfg, int threads) {
     const float* __restrict cp = c.data();
     for (int64_t i = lo; i < hi; ++i) ap[i] = bp[i] + s * cp[i];
   };
-  const double t = measure(cfg, [] {}, [&] {
-    std::vector<std::thread> pool;
-    for (int k = 1; k < threads; ++k) pool.emplace_back(part, k);
-    part(0);
-    for (auto& th : pool) th.join();
-  });
+  const double t = measure(
+      cfg, [] {},
+      [&] {
+        std::vector<std::thread> pool;
+        for (int k = 1; k < threads; ++k) pool.emplace_back(part, k);
+        part(0);
+        for (auto& th : pool) th.join();
+      });
   if (a[kTriadN / 2] != 7.0f) std::fprintf(stderr, "dg_bench: triad computed a wrong value\n");
   return t;
 }
@@ -449,11 +460,13 @@ double sgemm_seconds(const Config& cfg, const Inputs& in, size_t i) {
   const dg::Tensor c = dg::empty({n, n});
   const float* a = in.mat_a[i].data_ptr<float>();
   const float* b = in.mat_b[i].data_ptr<float>();
-  return measure(cfg, [] {}, [&] {
-    if (dnnl_sgemm('N', 'N', n, n, n, 1.0f, a, n, b, n, 0.0f, c.data_ptr<float>(), n) != dnnl_success) {
-      throw std::runtime_error("dnnl_sgemm failed");
-    }
-  });
+  return measure(
+      cfg, [] {},
+      [&] {
+        if (dnnl_sgemm('N', 'N', n, n, n, 1.0f, a, n, b, n, 0.0f, c.data_ptr<float>(), n) != dnnl_success) {
+          throw std::runtime_error("dnnl_sgemm failed");
+        }
+      });
 }
 
 // ---- machine and thread setup -------------------------------------------------------
@@ -626,8 +639,8 @@ double median(std::vector<double> v) {
 
 // Peak RSS (KiB) and start-up (s) for one library's process.
 void measure_process(const Config& cfg, const std::string& exe, const char* lib, Results& r) {
-  r["rss_mlp"] = parse_results(run_child(exe, with(child_flags(cfg), "--rss", std::string("mlp-") + lib), {}).out)
-                     .at("rss_mlp");
+  r["rss_mlp"] =
+      parse_results(run_child(exe, with(child_flags(cfg), "--rss", std::string("mlp-") + lib), {}).out).at("rss_mlp");
   const std::string noop = std::string("--noop-") + lib;
   run_child(exe, {noop}, {});  // warm-up: the binary and its libraries into the page cache
   std::vector<double> t;
@@ -640,23 +653,26 @@ void measure_process(const Config& cfg, const std::string& exe, const char* lib,
 void print_header(const Config& cfg, const ThreadReport& threads) {
   std::printf("dg_bench%s: %s, %d CPU(s) available (nproc)\n", cfg.quick ? " --quick" : "", cpu_model().c_str(),
               cpus_available());
-  std::printf("threads: dynagrad = one OpenMP pool for its own loops (large tensors only) and oneDNN's "
-              "matmul/conv = %s\n",
-              count_or_absent(threads.openmp).c_str());
+  std::printf(
+      "threads: dynagrad = one OpenMP pool for its own loops (large tensors only) and oneDNN's "
+      "matmul/conv = %s\n",
+      count_or_absent(threads.openmp).c_str());
 #ifdef DG_HAVE_LIBTORCH
   const char* blas_kind = threads.openblas_parallel == 1   ? " (pthreads build)"
                           : threads.openblas_parallel == 0 ? " (SEQUENTIAL build: LibTorch's matmul gets one core)"
                                                            : "";
   std::printf("         LibTorch %s intra-op = %d; OpenBLAS (LibTorch's matmul) = %s%s\n", TORCH_VERSION,
               threads.libtorch, count_or_absent(threads.openblas).c_str(), blas_kind);
-  std::printf("note: LibTorch's CPU matmul goes through the system BLAS; without libopenblas0-pthread\n"
-              "      (tools/install-deps.sh installs it) its matmul column is not a fair comparison.\n");
+  std::printf(
+      "note: LibTorch's CPU matmul goes through the system BLAS; without libopenblas0-pthread\n"
+      "      (tools/install-deps.sh installs it) its matmul column is not a fair comparison.\n");
   if (const char* policy = std::getenv("OMP_WAIT_POLICY")) {
     std::printf("WARNING: OMP_WAIT_POLICY=%s is set, so the 'LibTorch' column is not LibTorch as shipped.\n", policy);
   }
 #else
-  std::printf("LibTorch: not in this build (dg_bench_dgonly, or LibTorch not found when configuring);\n"
-              "          the LibTorch columns are skipped.\n");
+  std::printf(
+      "LibTorch: not in this build (dg_bench_dgonly, or LibTorch not found when configuring);\n"
+      "          the LibTorch columns are skipped.\n");
 #endif
   std::printf("timing: median of %d batches, each >= %.2f s\n\n", cfg.batches, cfg.min_batch_s);
 }
@@ -736,8 +752,8 @@ double ratio(const Row& row, const Results& d, const Results& t) {
 }
 
 void print_table(const Results& d, const Results& t, const Results& p, const Results& limits) {
-  std::printf("%-42s %-8s %10s %10s %7s %10s %7s %8s\n", "case", "unit", "dynagrad", "LibTorch", "ratio",
-              "LT passiv", "ratio", "dg/limit");
+  std::printf("%-42s %-8s %10s %10s %7s %10s %7s %8s\n", "case", "unit", "dynagrad", "LibTorch", "ratio", "LT passiv",
+              "ratio", "dg/limit");
   const auto lim_rows = limit_rows();
   for (const Row& row : table_rows()) {
     if (!d.count(row.key) && !t.count(row.key) && !p.count(row.key)) continue;  // not run (--only)
@@ -752,10 +768,11 @@ void print_table(const Results& d, const Results& t, const Results& p, const Res
                 cell(shown(row, t)).c_str(), cell(ratio(row, d, t), 7).c_str(), cell(shown(row, p)).c_str(),
                 cell(ratio(row, d, p), 7).c_str(), vs_limit.c_str());
   }
-  std::printf("ratio = dynagrad / LibTorch in time (and in MiB): below 1, dynagrad is faster (smaller),\n"
-              "        in the GB/s and GFLOP/s rows too. 'LT passiv' = LibTorch re-run with OMP_WAIT_POLICY=passive.\n"
-              "GB/s counts each array a fused kernel must touch once (unary 5, add 6, mul 8 arrays of 16 MiB).\n"
-              "GFLOP/s counts 3 matmuls (6 n^3 flops). dg/limit: dynagrad against the row below it is held to.\n\n");
+  std::printf(
+      "ratio = dynagrad / LibTorch in time (and in MiB): below 1, dynagrad is faster (smaller),\n"
+      "        in the GB/s and GFLOP/s rows too. 'LT passiv' = LibTorch re-run with OMP_WAIT_POLICY=passive.\n"
+      "GB/s counts each array a fused kernel must touch once (unary 5, add 6, mul 8 arrays of 16 MiB).\n"
+      "GFLOP/s counts 3 matmuls (6 n^3 flops). dg/limit: dynagrad against the row below it is held to.\n\n");
   if (!limits.empty()) std::printf("machine limits (no dynagrad or LibTorch code):\n");
   for (const Row& row : lim_rows) {
     if (!limits.count(row.key)) continue;
@@ -776,8 +793,7 @@ bool agree(double a, double b, double rel) { return std::abs(a - b) <= rel * (1.
     if (it == t.end() || !agree(v, it->second, 1e-3)) {
       ok = false;
       char buf[160];
-      std::snprintf(buf, sizeof buf, "  %s: dynagrad %.8g vs %.8g\n", k.c_str(), v,
-                    it == t.end() ? NAN : it->second);
+      std::snprintf(buf, sizeof buf, "  %s: dynagrad %.8g vs %.8g\n", k.c_str(), v, it == t.end() ? NAN : it->second);
       bad += buf;
     }
   }

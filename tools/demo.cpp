@@ -24,9 +24,7 @@ void report(const std::string& what, double got, double want, double tol = 1e-5)
 void section(const char* title) { std::printf("\n== %s\n", title); }
 
 // PyTorch's torch.tensor(2.0, requires_grad=True): a float32 0-dim leaf.
-dg::Tensor scalar_leaf(double v) {
-  return dg::tensor(v, dg::TensorOptions().dtype(dg::kFloat32).requires_grad(true));
-}
+dg::Tensor scalar_leaf(double v) { return dg::tensor(v, dg::TensorOptions().dtype(dg::kFloat32).requires_grad(true)); }
 
 std::string grad_fn_name(const dg::Tensor& t) { return t.grad_fn() ? t.grad_fn()->name() : "None"; }
 
@@ -48,8 +46,8 @@ void leaves_and_grads() {
   auto y = w * 2 + b;
   auto loss = y.sum();
   loss.backward();
-  std::printf("  w.is_leaf() = %d, y.is_leaf() = %d, y.grad() defined = %d\n", int(w.is_leaf()),
-              int(y.is_leaf()), int(y.grad().defined()));
+  std::printf("  w.is_leaf() = %d, y.is_leaf() = %d, y.grad() defined = %d\n", int(w.is_leaf()), int(y.is_leaf()),
+              int(y.grad().defined()));
   // Every element of w.grad is 2 and of b.grad is 1, so their sums say it all.
   report("w.grad().sum()  (10 * 2)", w.grad().sum().item<double>(), 20.0);
   report("b.grad().sum()  (10 * 1)", b.grad().sum().item<double>(), 10.0);
@@ -106,8 +104,7 @@ struct Square : dg::autograd::Function<Square> {
     ctx->save_for_backward({x});
     return x * x;
   }
-  static dg::autograd::variable_list backward(dg::autograd::AutogradContext* ctx,
-                                              dg::autograd::variable_list grads) {
+  static dg::autograd::variable_list backward(dg::autograd::AutogradContext* ctx, dg::autograd::variable_list grads) {
     auto x = ctx->get_saved_variables()[0];
     return {grads[0] * 2 * x};
   }

@@ -129,9 +129,12 @@ int main() {
   }
   // Small CNN training step.
   {
-    std::vector<dg::Tensor> p = {param({32, 3, 3, 3}, 27),          dg::zeros({32}, cuda()).requires_grad_(),
-                                 param({64, 32, 3, 3}, 288),        dg::zeros({64}, cuda()).requires_grad_(),
-                                 param({10, 64 * 8 * 8}, 64 * 8 * 8), dg::zeros({10}, cuda()).requires_grad_()};
+    std::vector<dg::Tensor> p = {param({32, 3, 3, 3}, 27),
+                                 dg::zeros({32}, cuda()).requires_grad_(),
+                                 param({64, 32, 3, 3}, 288),
+                                 dg::zeros({64}, cuda()).requires_grad_(),
+                                 param({10, 64 * 8 * 8}, 64 * 8 * 8),
+                                 dg::zeros({10}, cuda()).requires_grad_()};
     dg::Tensor x = dg::randn({128, 3, 32, 32}, cuda());
     dg::Tensor t = targets(128, 10);
     auto loss = [&] {

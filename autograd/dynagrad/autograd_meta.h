@@ -28,14 +28,14 @@ struct AutogradMeta {
   static void* operator new(size_t nbytes) { return detail::small_alloc(nbytes); }
   static void operator delete(void* p, size_t nbytes) noexcept { detail::small_free(p, nbytes); }
 
-  Tensor grad;                 // .grad() of a leaf
-  NodePtr grad_fn;             // null for leaves
+  Tensor grad;                          // .grad() of a leaf
+  NodePtr grad_fn;                      // null for leaves
   std::shared_ptr<LeafLink> leaf_link;  // leaves that require grad, made on first use
   std::shared_ptr<TensorHooks> hooks;
-  std::mutex mutex;            // guards grad and leaf_link creation
+  std::mutex mutex;  // guards grad and leaf_link creation
   uint32_t output_nr = 0;
-  bool requires_grad = false;  // only meaningful for leaves
-  bool owns_leaf_link = false; // false for aliases a SavedVariable unpacked
+  bool requires_grad = false;   // only meaningful for leaves
+  bool owns_leaf_link = false;  // false for aliases a SavedVariable unpacked
 };
 
 namespace detail {

@@ -19,9 +19,9 @@ void backward(const variable_list& tensors, const variable_list& grad_tensors = 
 // Returns d(sum of outputs * grad_outputs)/d(input) for each input, without
 // touching any .grad. An input the outputs do not depend on is an error unless
 // allow_unused, when its gradient is undefined.
-variable_list grad(const variable_list& outputs, const variable_list& inputs,
-                   const variable_list& grad_outputs = {}, std::optional<bool> retain_graph = std::nullopt,
-                   bool create_graph = false, bool allow_unused = false);
+variable_list grad(const variable_list& outputs, const variable_list& inputs, const variable_list& grad_outputs = {},
+                   std::optional<bool> retain_graph = std::nullopt, bool create_graph = false,
+                   bool allow_unused = false);
 
 // The engine proper. `roots` carry the root gradients; `capture` lists edges
 // whose incoming gradient is returned (in order) instead of flowing on; with

@@ -51,7 +51,8 @@ class AutogradContext {
   std::unordered_map<std::string, std::any> saved_data;
 
  private:
-  template <typename T> friend struct Function;
+  template <typename T>
+  friend struct Function;
   friend class CppNodeBase;
   friend void detail::wrap_outputs(CppNodeBase*, const variable_list&, variable_list&, bool);
   variable_list to_save_;

@@ -25,7 +25,7 @@ class SavedVariable {
 
  private:
   Tensor data_;
-  NodePtr grad_accumulator_;           // leaves that require grad
+  NodePtr grad_accumulator_;             // leaves that require grad
   std::shared_ptr<LeafLink> leaf_link_;  // likewise
   uint32_t saved_version_ = 0;
   uint32_t output_nr_ = 0;

@@ -15,7 +15,7 @@
 
 namespace dg::cpu {
 
-void* allocate(size_t nbytes);    // never null: throws dg::Error when out of memory
+void* allocate(size_t nbytes);            // never null: throws dg::Error when out of memory
 void deallocate(void* p, size_t nbytes);  // nbytes: what was passed to allocate
 
 // Frees every cached block back to the system.

@@ -32,8 +32,7 @@ std::string str(const Args&... args) {
 
 // DG_CHECK(cond, parts...): throws dg::Error with the concatenated parts.
 // The message is only built on failure, so the check is cheap on hot paths.
-#define DG_CHECK(cond, ...)                                      \
-  do {                                                           \
-    if (__builtin_expect(!(cond), 0))                            \
-      ::dg::detail::fail(::dg::detail::str(__VA_ARGS__));        \
+#define DG_CHECK(cond, ...)                                                               \
+  do {                                                                                    \
+    if (__builtin_expect(!(cond), 0)) ::dg::detail::fail(::dg::detail::str(__VA_ARGS__)); \
   } while (0)

@@ -36,7 +36,8 @@ class intrusive_target {
   virtual void release_self() { delete this; }
 
  private:
-  template <typename T> friend class intrusive_ptr;
+  template <typename T>
+  friend class intrusive_ptr;
   mutable std::atomic<uint32_t> refcount_{0};
 };
 
@@ -49,7 +50,9 @@ class intrusive_ptr {
   intrusive_ptr(const intrusive_ptr& o) : p_(o.p_) { retain(); }
   intrusive_ptr(intrusive_ptr&& o) noexcept : p_(o.p_) { o.p_ = nullptr; }
   template <typename U, typename = std::enable_if_t<std::is_convertible_v<U*, T*>>>
-  intrusive_ptr(const intrusive_ptr<U>& o) : p_(o.get()) { retain(); }  // NOLINT
+  intrusive_ptr(const intrusive_ptr<U>& o) : p_(o.get()) {
+    retain();
+  }  // NOLINT
   template <typename U, typename = std::enable_if_t<std::is_convertible_v<U*, T*>>>
   intrusive_ptr(intrusive_ptr<U>&& o) noexcept : p_(o.release()) {}  // NOLINT
   ~intrusive_ptr() { reset(); }

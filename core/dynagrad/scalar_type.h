@@ -59,8 +59,7 @@ constexpr size_t element_size(ScalarType t) {
   return 0;
 }
 constexpr bool is_floating_point(ScalarType t) {
-  return t == ScalarType::Float32 || t == ScalarType::Float64 || t == ScalarType::Float16 ||
-         t == ScalarType::BFloat16;
+  return t == ScalarType::Float32 || t == ScalarType::Float64 || t == ScalarType::Float16 || t == ScalarType::BFloat16;
 }
 
 // Type promotion as PyTorch does it for our dtypes: bool < int64 <
@@ -82,14 +81,34 @@ constexpr ScalarType promote_types(ScalarType a, ScalarType b) {
   return rank(a) >= rank(b) ? a : b;
 }
 
-template <typename T> struct CppTypeToScalarType;
-template <> struct CppTypeToScalarType<float> { static constexpr ScalarType value = kFloat32; };
-template <> struct CppTypeToScalarType<double> { static constexpr ScalarType value = kFloat64; };
-template <> struct CppTypeToScalarType<int64_t> { static constexpr ScalarType value = kInt64; };
-template <> struct CppTypeToScalarType<bool> { static constexpr ScalarType value = kBool; };
-template <> struct CppTypeToScalarType<Half> { static constexpr ScalarType value = kFloat16; };
-template <> struct CppTypeToScalarType<BFloat16> { static constexpr ScalarType value = kBFloat16; };
-template <typename T> constexpr ScalarType scalar_type_of = CppTypeToScalarType<T>::value;
+template <typename T>
+struct CppTypeToScalarType;
+template <>
+struct CppTypeToScalarType<float> {
+  static constexpr ScalarType value = kFloat32;
+};
+template <>
+struct CppTypeToScalarType<double> {
+  static constexpr ScalarType value = kFloat64;
+};
+template <>
+struct CppTypeToScalarType<int64_t> {
+  static constexpr ScalarType value = kInt64;
+};
+template <>
+struct CppTypeToScalarType<bool> {
+  static constexpr ScalarType value = kBool;
+};
+template <>
+struct CppTypeToScalarType<Half> {
+  static constexpr ScalarType value = kFloat16;
+};
+template <>
+struct CppTypeToScalarType<BFloat16> {
+  static constexpr ScalarType value = kBFloat16;
+};
+template <typename T>
+constexpr ScalarType scalar_type_of = CppTypeToScalarType<T>::value;
 
 // Calls f.template operator()<T>() with the C++ type of `t` (cold paths: printing, casts).
 template <typename F>

@@ -4,7 +4,8 @@
 // functions in ops.h — and the autograd methods (defined by autograd/). This
 // is the one place the core includes generated code.
 #if defined(DG_KERNEL_BUILD)
-#error "dynagrad/tensor.h is the recording op API, which kernels must not use: include dynagrad/tensor_base.h and take const TensorBase& (kernels compute into allocated outputs and record nothing)"
+#error \
+    "dynagrad/tensor.h is the recording op API, which kernels must not use: include dynagrad/tensor_base.h and take const TensorBase& (kernels compute into allocated outputs and record nothing)"
 #endif
 #include <functional>
 #include <optional>
@@ -29,7 +30,7 @@ class Tensor : public TensorBase {
   explicit Tensor(intrusive_ptr<TensorImpl> impl) : TensorBase(std::move(impl)) {}
   // Implicit: what the core and the kernels make (make_empty, make_view)
   // becomes a full Tensor in the layers above them.
-  Tensor(const TensorBase& t) : TensorBase(t) {}  // NOLINT
+  Tensor(const TensorBase& t) : TensorBase(t) {}        // NOLINT
   Tensor(TensorBase&& t) : TensorBase(std::move(t)) {}  // NOLINT
 
   Tensor _base() const;  // undefined unless is_view()
@@ -38,14 +39,14 @@ class Tensor : public TensorBase {
   bool requires_grad() const;
   const Tensor& requires_grad_(bool requires_grad = true) const;
   bool is_leaf() const;
-  const Tensor& grad() const;   // undefined until a backward fills it
+  const Tensor& grad() const;  // undefined until a backward fills it
   Tensor& mutable_grad() const;
   const NodePtr& grad_fn() const;  // null for leaves and tensors without history
   uint32_t output_nr() const;
   void retain_grad() const;
   bool retains_grad() const;
-  void backward(const Tensor& gradient = {}, std::optional<bool> retain_graph = std::nullopt,
-                bool create_graph = false, std::optional<TensorList> inputs = std::nullopt) const;
+  void backward(const Tensor& gradient = {}, std::optional<bool> retain_graph = std::nullopt, bool create_graph = false,
+                std::optional<TensorList> inputs = std::nullopt) const;
   Tensor detach() const;
   const Tensor& detach_() const;
 
@@ -61,14 +62,14 @@ class Tensor : public TensorBase {
   void remove_hook(unsigned handle) const;
 
   // ---- conversions ---------------------------------------------------------
-  Tensor to(ScalarType dtype, bool copy = false) const;   // differentiable (copy_)
+  Tensor to(ScalarType dtype, bool copy = false) const;  // differentiable (copy_)
   // To another device (and dtype): differentiable, the gradient flows back
   // to this tensor's device. No copy when nothing changes and !copy.
   Tensor to(Device device, bool copy = false) const;
   Tensor to(Device device, ScalarType dtype, bool copy = false) const;
   Tensor cpu() const { return to(Device(kCPU)); }
   Tensor cuda(int index = -1) const { return to(Device(kCUDA, static_cast<int8_t>(index))); }
-  Tensor operator[](int64_t index) const;                  // select(0, index)
+  Tensor operator[](int64_t index) const;  // select(0, index)
 
   // ---- generated op methods (ops.yaml, variants: method) -------------------
 #include "dynagrad/tensor_methods.h"
@@ -83,5 +84,5 @@ std::string grad_fn_name(const Tensor& t);
 
 }  // namespace dg
 
-#include "dynagrad/ops.h"  // generated: free functions for every op
+#include "dynagrad/ops.h"                 // generated: free functions for every op
 #include "dynagrad/tensor_methods_inl.h"  // generated: method bodies

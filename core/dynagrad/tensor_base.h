@@ -33,7 +33,7 @@ class TensorBase {
   int64_t ndimension() const { return dim(); }
   IntArrayRef sizes() const { return impl()->sizes(); }
   IntArrayRef strides() const { return impl()->strides(); }
-  int64_t size(int64_t d) const;    // negative d counts from the end
+  int64_t size(int64_t d) const;  // negative d counts from the end
   int64_t stride(int64_t d) const;
   int64_t numel() const { return impl()->numel(); }
   ScalarType scalar_type() const { return impl()->dtype(); }
@@ -49,8 +49,10 @@ class TensorBase {
   size_t nbytes() const { return static_cast<size_t>(numel()) * element_size(); }
 
   void* data_ptr() const { return impl()->data(); }
-  template <typename T> T* data_ptr() const;   // checks T against dtype()
-  template <typename T> T item() const;        // one-element tensors, any dtype
+  template <typename T>
+  T* data_ptr() const;  // checks T against dtype()
+  template <typename T>
+  T item() const;  // one-element tensors, any dtype
   Scalar item() const;
 
   // ---- versions and views --------------------------------------------------

@@ -11,14 +11,26 @@ namespace dg {
 class TensorOptions {
  public:
   TensorOptions() = default;
-  TensorOptions(ScalarType t) : dtype_(t) {}  // NOLINT: zeros({2}, kFloat64)
-  TensorOptions(Device d) : device_(d) {}  // NOLINT
+  TensorOptions(ScalarType t) : dtype_(t) {}   // NOLINT: zeros({2}, kFloat64)
+  TensorOptions(Device d) : device_(d) {}      // NOLINT
   TensorOptions(DeviceType d) : device_(d) {}  // NOLINT
 
-  TensorOptions dtype(ScalarType t) const { auto r = *this; r.dtype_ = t; return r; }
-  TensorOptions device(Device d) const { auto r = *this; r.device_ = d; return r; }
+  TensorOptions dtype(ScalarType t) const {
+    auto r = *this;
+    r.dtype_ = t;
+    return r;
+  }
+  TensorOptions device(Device d) const {
+    auto r = *this;
+    r.device_ = d;
+    return r;
+  }
   // No default argument: `requires_grad()` is the getter below (as in LibTorch).
-  TensorOptions requires_grad(bool r) const { auto o = *this; o.requires_grad_ = r; return o; }
+  TensorOptions requires_grad(bool r) const {
+    auto o = *this;
+    o.requires_grad_ = r;
+    return o;
+  }
 
   ScalarType dtype() const { return dtype_.value_or(kFloat32); }
   bool has_dtype() const { return dtype_.has_value(); }

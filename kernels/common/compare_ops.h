@@ -9,12 +9,12 @@
 
 namespace dg::cmp {
 
-#define DG_CMP_FUNCTOR(Name, op)                                                                    \
-  struct Name {                                                                                     \
-    template <typename T>                                                                           \
-    DG_HOST_DEVICE bool operator()(T x, T y) const {                                                \
-      return x op y;                                                                                \
-    }                                                                                               \
+#define DG_CMP_FUNCTOR(Name, op)                     \
+  struct Name {                                      \
+    template <typename T>                            \
+    DG_HOST_DEVICE bool operator()(T x, T y) const { \
+      return x op y;                                 \
+    }                                                \
   };
 DG_CMP_FUNCTOR(Eq, ==)
 DG_CMP_FUNCTOR(Ne, !=)
@@ -28,13 +28,13 @@ DG_CMP_FUNCTOR(Ge, >=)
 // dtype first (so a float32 tensor compares with float32(0.1)); C is the
 // compute type (float for the 16-bit floats, after rounding the number to
 // the 16-bit type).
-#define DG_CMP_SCALAR_FUNCTOR(Name, Cmp)                                                            \
-  template <typename T, typename Math>                                                              \
-  struct Name {                                                                                     \
-    using C = opmath_t<T>;                                                                          \
-    C c;                                                                                            \
-    explicit Name(const Scalar& other) : c(static_cast<C>(other.to<T>())) {}                        \
-    DG_HOST_DEVICE bool operator()(C x) const { return Cmp{}(x, c); }                               \
+#define DG_CMP_SCALAR_FUNCTOR(Name, Cmp)                                     \
+  template <typename T, typename Math>                                       \
+  struct Name {                                                              \
+    using C = opmath_t<T>;                                                   \
+    C c;                                                                     \
+    explicit Name(const Scalar& other) : c(static_cast<C>(other.to<T>())) {} \
+    DG_HOST_DEVICE bool operator()(C x) const { return Cmp{}(x, c); }        \
   };
 DG_CMP_SCALAR_FUNCTOR(EqScalar, Eq)
 DG_CMP_SCALAR_FUNCTOR(NeScalar, Ne)

@@ -5,9 +5,9 @@
 // (kernels/*/conv.*), so both read the op's parameters the same way.
 #include <cstdint>
 
-#include "spatial_params.h"
 #include "dynagrad/tensor_base.h"
 #include "offset_calc.h"
+#include "spatial_params.h"
 
 namespace dg::conv {
 
@@ -74,8 +74,8 @@ struct Plan {
 // The product that writes one role of the ordinary convolution whose x, w
 // and y (or gx, gw, gy) are the given tensors; the role it writes is the
 // op's `out`.
-inline Plan make_plan(Product product, const TensorBase& x, const TensorBase& w, const TensorBase& y, IntArrayRef stride,
-                      IntArrayRef padding, IntArrayRef dilation, int64_t groups) {
+inline Plan make_plan(Product product, const TensorBase& x, const TensorBase& w, const TensorBase& y,
+                      IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, int64_t groups) {
   const Geom g = make_geom(x.sizes(), w.sizes(), y.sizes(), stride, padding, dilation, groups);
   switch (product) {
     case Product::kForward: return {product, x, w, g};
@@ -88,8 +88,9 @@ inline Plan make_plan(Product product, const TensorBase& x, const TensorBase& w,
 // What each op runs. A transposed convolution is the backward-data product
 // of the ordinary convolution it inverts (so its input plays that
 // convolution's y, its output x); output_padding is already in the shapes.
-inline Plan plan_convolution(const TensorBase& out, const TensorBase& input, const TensorBase& weight, IntArrayRef stride,
-                             IntArrayRef padding, IntArrayRef dilation, bool transposed, int64_t groups) {
+inline Plan plan_convolution(const TensorBase& out, const TensorBase& input, const TensorBase& weight,
+                             IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool transposed,
+                             int64_t groups) {
   return transposed ? make_plan(Product::kBackwardData, out, weight, input, stride, padding, dilation, groups)
                     : make_plan(Product::kForward, input, weight, out, stride, padding, dilation, groups);
 }
@@ -104,9 +105,8 @@ inline Plan plan_backward_input(const TensorBase& out, const TensorBase& grad_ou
 inline Plan plan_backward_weight(const TensorBase& out, const TensorBase& grad_output, const TensorBase& input,
                                  IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool transposed,
                                  int64_t groups) {
-  return transposed
-             ? make_plan(Product::kBackwardWeight, grad_output, out, input, stride, padding, dilation, groups)
-             : make_plan(Product::kBackwardWeight, input, out, grad_output, stride, padding, dilation, groups);
+  return transposed ? make_plan(Product::kBackwardWeight, grad_output, out, input, stride, padding, dilation, groups)
+                    : make_plan(Product::kBackwardWeight, input, out, grad_output, stride, padding, dilation, groups);
 }
 
 }  // namespace dg::conv

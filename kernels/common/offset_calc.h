@@ -9,7 +9,6 @@
 #include "dynagrad/half.h"  // DG_HOST_DEVICE
 #include "loop_geometry.h"
 
-
 namespace dg::loop {
 
 // Dims a loop may keep after coalescing (a tensor has at most this many
@@ -19,7 +18,7 @@ constexpr int kMaxLoopDims = 16;
 template <int NT>
 struct OffsetCalc {
   int ndim = 0;
-  int64_t sizes[kMaxLoopDims];       // coalesced, outermost first
+  int64_t sizes[kMaxLoopDims];        // coalesced, outermost first
   int64_t strides[kMaxLoopDims][NT];  // bytes, per dim then operand
 
   // Byte offsets of element `linear` (row-major over sizes) of each operand.
@@ -38,8 +37,8 @@ struct OffsetCalc {
 template <size_t NT>
 OffsetCalc<static_cast<int>(NT)> make_offset_calc(const LoopGeometry<NT>& g, const char* op) {
   OffsetCalc<static_cast<int>(NT)> c;
-  DG_CHECK(g.ndim() <= kMaxLoopDims, op, ": expected at most ", kMaxLoopDims,
-           " dimensions that cannot be merged, got ", g.ndim());
+  DG_CHECK(g.ndim() <= kMaxLoopDims, op, ": expected at most ", kMaxLoopDims, " dimensions that cannot be merged, got ",
+           g.ndim());
   c.ndim = static_cast<int>(g.ndim());
   for (int d = 0; d < c.ndim; ++d) {
     c.sizes[d] = g.sizes[d];

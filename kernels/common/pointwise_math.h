@@ -99,8 +99,7 @@ void check_integral_bound(const char* op, const char* name, const Scalar& bound)
 // slope is non-negative.
 inline void check_leaky_relu_backward(const Scalar& negative_slope, bool self_is_result) {
   DG_CHECK(!self_is_result || negative_slope.toDouble() >= 0, "leaky_relu_backward: self_is_result=True needs a ",
-           "non-negative negative_slope (the input's sign cannot be recovered from the output), got ",
-           negative_slope);
+           "non-negative negative_slope (the input's sign cannot be recovered from the output), got ", negative_slope);
 }
 
 // An integer fmod by a zero scalar has no value; refused before anything is

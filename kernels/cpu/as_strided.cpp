@@ -53,7 +53,8 @@ std::vector<int64_t> counts(const Geometry& g, int64_t lo, int64_t n) {
 // share its storage index. divide_out: divide each read value by how many
 // elements of `to` share its storage index.
 template <typename T>
-void scatter_gather(const TensorBase& out, const TensorBase& src, const Geometry& from, const Geometry& to, bool divide_src,
+void scatter_gather(const TensorBase& out, const TensorBase& src, const Geometry& from, const Geometry& to,
+                    bool divide_src,
                     bool divide_out) {  // divide_* are skipped for geometries that cannot overlap
   T* o = out.data_ptr<T>();
   if (out.numel() == 0 || to.empty()) return;
@@ -91,8 +92,9 @@ void scatter_gather(const TensorBase& out, const TensorBase& src, const Geometry
 // read back by the input's geometry; an input element that shares its storage
 // index with others gets an equal share (PyTorch's rule for expanded inputs).
 template <typename T>
-void as_strided_backward(const TensorBase& out, const TensorBase& grad, IntArrayRef input_sizes, IntArrayRef input_strides,
-                         int64_t input_storage_offset, IntArrayRef size, IntArrayRef stride, int64_t storage_offset) {
+void as_strided_backward(const TensorBase& out, const TensorBase& grad, IntArrayRef input_sizes,
+                         IntArrayRef input_strides, int64_t input_storage_offset, IntArrayRef size, IntArrayRef stride,
+                         int64_t storage_offset) {
   scatter_gather<T>(out, grad, Geometry{size, stride, storage_offset},
                     Geometry{input_sizes, input_strides, input_storage_offset}, /*divide_src=*/false,
                     /*divide_out=*/true);
@@ -111,5 +113,4 @@ void as_strided_backward_adjoint(const TensorBase& out, const TensorBase& grad, 
 
 }  // namespace dg::cpu
 
-DG_INSTANTIATE_KERNEL_cpu_as_strided_backward
-DG_INSTANTIATE_KERNEL_cpu_as_strided_backward_adjoint
+DG_INSTANTIATE_KERNEL_cpu_as_strided_backward DG_INSTANTIATE_KERNEL_cpu_as_strided_backward_adjoint

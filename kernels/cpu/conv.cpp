@@ -26,9 +26,9 @@
 
 #include "common/conv_geometry.h"
 #include "cpu/dense.h"
+#include "cpu/parallel.h"
 #include "dynagrad/cpu_allocator.h"
 #include "kernel_decls.h"
-#include "cpu/parallel.h"
 
 namespace dg::cpu {
 
@@ -247,8 +247,8 @@ class ConvContext {
   // One argument in the primitive's layout: the user's memory itself, or a
   // temporary reordered from it (input) or into it (output, on finish()).
   struct Staged {
-    Staged(const ConvContext& ctx, dnnl::stream& stream, const dnnl::memory::desc& user,
-           const dnnl::memory::desc& impl, float* data, bool is_output)
+    Staged(const ConvContext& ctx, dnnl::stream& stream, const dnnl::memory::desc& user, const dnnl::memory::desc& impl,
+           float* data, bool is_output)
         : user_mem(user, ctx.engine_, data), output(is_output) {
       if (impl == user) {
         mem = user_mem;
@@ -329,12 +329,10 @@ class ConvContext {
     Entry plain, blocked;
     try {
       if (layout != Layout::kBlocked) plain = create(kind, g, false);
-    } catch (const dnnl::error&) {
-    }
+    } catch (const dnnl::error&) {}
     try {
       if (layout != Layout::kPlain) blocked = create(kind, g, true);
-    } catch (const dnnl::error&) {
-    }
+    } catch (const dnnl::error&) {}
     if (!blocked.ok) return plain;
     if (!plain.ok) return blocked;
     if (blocked.impl.x == plain.impl.x && blocked.impl.w == plain.impl.w && blocked.impl.y == plain.impl.y)
@@ -444,6 +442,5 @@ void convolution_backward_weight(const TensorBase& out, const TensorBase& grad_o
 
 }  // namespace dg::cpu
 
-DG_INSTANTIATE_KERNEL_cpu_convolution_nobias
-DG_INSTANTIATE_KERNEL_cpu_convolution_backward_input
-DG_INSTANTIATE_KERNEL_cpu_convolution_backward_weight
+DG_INSTANTIATE_KERNEL_cpu_convolution_nobias DG_INSTANTIATE_KERNEL_cpu_convolution_backward_input
+    DG_INSTANTIATE_KERNEL_cpu_convolution_backward_weight

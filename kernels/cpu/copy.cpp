@@ -5,8 +5,8 @@
 #include <cstring>
 
 #include "common/copy_route.h"
-#include "kernel_decls.h"
 #include "cpu/loops.h"
+#include "kernel_decls.h"
 
 namespace dg::cpu {
 
@@ -28,7 +28,8 @@ namespace {
 template <typename T>
 void copy_from(const TensorBase& self, const TensorBase& src) {
   visit_dtype(src.dtype(), [&]<typename S>() {
-    elementwise<T, S>(self, [](S v) { return copying::convert<T>(v); }, src);
+    elementwise<T, S>(
+        self, [](S v) { return copying::convert<T>(v); }, src);
   });
 }
 
@@ -44,7 +45,8 @@ void copy_(const TensorBase& self, const TensorBase& src_any) {
     case copying::Route::ViaTemporary: {
       TensorBase tmp = make_empty(src.sizes(), src.dtype(), src.device());
       visit_dtype(src.dtype(), [&]<typename S>() {
-        elementwise<S, S>(tmp, [](S v) { return v; }, src);
+        elementwise<S, S>(
+            tmp, [](S v) { return v; }, src);
       });
       copy_from<T>(self, tmp);
       return;
@@ -92,8 +94,5 @@ void select_backward(const TensorBase& out, const TensorBase& grad_output, IntAr
 
 }  // namespace dg::cpu
 
-DG_INSTANTIATE_KERNEL_cpu_copy_
-DG_INSTANTIATE_KERNEL_cpu_clone
-DG_INSTANTIATE_KERNEL_cpu_fill_
-DG_INSTANTIATE_KERNEL_cpu_zero_
-DG_INSTANTIATE_KERNEL_cpu_select_backward
+DG_INSTANTIATE_KERNEL_cpu_copy_ DG_INSTANTIATE_KERNEL_cpu_clone DG_INSTANTIATE_KERNEL_cpu_fill_
+    DG_INSTANTIATE_KERNEL_cpu_zero_ DG_INSTANTIATE_KERNEL_cpu_select_backward

@@ -2,8 +2,8 @@
 // Small helpers shared by the convolution and pooling kernels.
 #include <cstdint>
 
-#include "dynagrad/tensor_base.h"
 #include "cpu/loops.h"
+#include "dynagrad/tensor_base.h"
 
 namespace dg::cpu::cv {
 

@@ -8,8 +8,8 @@
 
 #include "common/index_geometry.h"
 #include "cpu/index_walk.h"
-#include "kernel_decls.h"
 #include "cpu/loops.h"
+#include "kernel_decls.h"
 
 namespace dg::cpu {
 
@@ -77,7 +77,8 @@ void gather(const TensorBase& out, const TensorBase& self, int64_t dim, const Te
 }
 
 template <typename T>
-void scatter_add(const TensorBase& out, const TensorBase& self, int64_t dim, const TensorBase& index, const TensorBase& src) {
+void scatter_add(const TensorBase& out, const TensorBase& self, int64_t dim, const TensorBase& index,
+                 const TensorBase& src) {
   copy_unless_same<T>(out, self);
   const T* sp = static_cast<const T*>(src.data_ptr());
   T* o = static_cast<T*>(out.data_ptr());
@@ -85,8 +86,8 @@ void scatter_add(const TensorBase& out, const TensorBase& self, int64_t dim, con
 }
 
 template <typename T>
-void index_add(const TensorBase& out, const TensorBase& self, int64_t dim, const TensorBase& index, const TensorBase& source,
-               const Scalar& alpha) {
+void index_add(const TensorBase& out, const TensorBase& self, int64_t dim, const TensorBase& index,
+               const TensorBase& source, const Scalar& alpha) {
   copy_unless_same<T>(out, self);
   const int64_t d = wrap(dim, self.dim());
   const std::vector<int64_t> idx = ix::index_values(index);
@@ -110,13 +111,16 @@ void index_add(const TensorBase& out, const TensorBase& self, int64_t dim, const
 template <typename T>
 void masked_fill(const TensorBase& out, const TensorBase& self, const TensorBase& mask, const Scalar& value) {
   const T v = value.to<T>();
-  elementwise<T, T, bool>(out, [v](T x, bool m) { return m ? v : x; }, self, mask);
+  elementwise<T, T, bool>(
+      out, [v](T x, bool m) { return m ? v : x; }, self, mask);
 }
 
 template <typename T>
-void masked_fill_tensor(const TensorBase& out, const TensorBase& self, const TensorBase& mask, const TensorBase& value) {
+void masked_fill_tensor(const TensorBase& out, const TensorBase& self, const TensorBase& mask,
+                        const TensorBase& value) {
   const T v = value.item().to<T>();
-  elementwise<T, T, bool>(out, [v](T x, bool m) { return m ? v : x; }, self, mask);
+  elementwise<T, T, bool>(
+      out, [v](T x, bool m) { return m ? v : x; }, self, mask);
 }
 
 template <typename T>
@@ -127,7 +131,8 @@ void flip(const TensorBase& out, const TensorBase& self, IntArrayRef dims) {
   const T* in = static_cast<const T*>(self.data_ptr()) + r.start;
   T* o = static_cast<T*>(out.data_ptr());
   int64_t k = 0;
-  ix::walk<1>(self.sizes(), {r.strides}, [&](const std::array<int64_t, 1>& off, const DimVector&) { o[k++] = in[off[0]]; });
+  ix::walk<1>(self.sizes(), {r.strides},
+              [&](const std::array<int64_t, 1>& off, const DimVector&) { o[k++] = in[off[0]]; });
 }
 
 namespace {
@@ -158,12 +163,7 @@ void triu(const TensorBase& out, const TensorBase& self, int64_t diagonal) {
 
 }  // namespace dg::cpu
 
-DG_INSTANTIATE_KERNEL_cpu_index_select
-DG_INSTANTIATE_KERNEL_cpu_gather
-DG_INSTANTIATE_KERNEL_cpu_scatter_add
-DG_INSTANTIATE_KERNEL_cpu_index_add
-DG_INSTANTIATE_KERNEL_cpu_masked_fill
-DG_INSTANTIATE_KERNEL_cpu_masked_fill_tensor
-DG_INSTANTIATE_KERNEL_cpu_flip
-DG_INSTANTIATE_KERNEL_cpu_tril
-DG_INSTANTIATE_KERNEL_cpu_triu
+DG_INSTANTIATE_KERNEL_cpu_index_select DG_INSTANTIATE_KERNEL_cpu_gather DG_INSTANTIATE_KERNEL_cpu_scatter_add
+    DG_INSTANTIATE_KERNEL_cpu_index_add DG_INSTANTIATE_KERNEL_cpu_masked_fill
+        DG_INSTANTIATE_KERNEL_cpu_masked_fill_tensor DG_INSTANTIATE_KERNEL_cpu_flip DG_INSTANTIATE_KERNEL_cpu_tril
+            DG_INSTANTIATE_KERNEL_cpu_triu

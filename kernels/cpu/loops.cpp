@@ -23,8 +23,8 @@ bool env_set(const char* name) {
 int cpu_level() {
   __builtin_cpu_init();  // may run before the constructors that would call it
   // __builtin_cpu_supports also checks that the OS saves the wide registers.
-  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
-      __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl"))
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw") &&
+      __builtin_cpu_supports("avx512vl"))
     return 2;
   return __builtin_cpu_supports("avx2") ? 1 : 0;
 }

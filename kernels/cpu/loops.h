@@ -27,9 +27,9 @@
 #include <type_traits>
 #include <utility>
 
-#include "dynagrad/tensor_base.h"
 #include "common/loop_geometry.h"
 #include "cpu/parallel.h"
+#include "dynagrad/tensor_base.h"
 
 namespace dg::cpu {
 
@@ -139,8 +139,8 @@ struct Guard {
 constexpr int64_t kGuardBlock = 2048;
 
 template <typename Out, typename... Ins, typename F, size_t... I>
-__attribute__((always_inline)) inline void contiguous_loop(Out* o, const std::tuple<Ins...>& in, int64_t n,
-                                                           const F& f, std::index_sequence<I...>) {
+__attribute__((always_inline)) inline void contiguous_loop(Out* o, const std::tuple<Ins...>& in, int64_t n, const F& f,
+                                                           std::index_sequence<I...>) {
 #pragma GCC ivdep
   for (int64_t i = 0; i < n; ++i) o[i] = f(std::get<I>(in)[i]...);
 }
@@ -169,8 +169,8 @@ __attribute__((always_inline)) inline void row_body(Out* o, const std::tuple<Ins
 }
 
 template <typename Out, typename... Ins, typename F, typename G, size_t... I>
-__attribute__((target("avx2"), noinline)) void row_avx2(Out* o, const std::tuple<Ins...>& in, int64_t n,
-                                                         const F& f, const G& g, std::index_sequence<I...> seq) {
+__attribute__((target("avx2"), noinline)) void row_avx2(Out* o, const std::tuple<Ins...>& in, int64_t n, const F& f,
+                                                        const G& g, std::index_sequence<I...> seq) {
   row_body(o, in, n, f, g, seq);
 }
 
@@ -260,9 +260,8 @@ void elementwise_guarded(const TensorBase& out, const F& f, const G& guard, cons
       else fast = s[k] == esize[k];
     }
     if (fast) {
-      loops_detail::mask_switch<0, (1u << N)>(mask, [&](auto m) {
-        loops_detail::fast_row<Out, In_...>(p[0], in, n, f, guard, Seq{}, m);
-      });
+      loops_detail::mask_switch<0, (1u << N)>(
+          mask, [&](auto m) { loops_detail::fast_row<Out, In_...>(p[0], in, n, f, guard, Seq{}, m); });
     } else {
       loops_detail::strided_row<Out, In_...>(p[0], g.inner_stride(0), in, s, n, f, guard, Seq{});
     }
@@ -306,8 +305,8 @@ void binary_kernel(const TensorBase& out, const TensorBase& a, const TensorBase&
 // The same for two inputs: rare(a, b) picks slow(a, b) (sin_backward's
 // g * cos(x) beyond vec::kTrigMaxArg).
 template <typename T, typename F, typename Rare, typename Slow>
-void binary_kernel_guarded(const TensorBase& out, const TensorBase& a, const TensorBase& b, const F& f, const Rare& rare,
-                           const Slow& slow) {
+void binary_kernel_guarded(const TensorBase& out, const TensorBase& a, const TensorBase& b, const F& f,
+                           const Rare& rare, const Slow& slow) {
   elementwise_guarded<T, T, T>(out, f, loops_detail::Guard<Rare, Slow>{rare, slow}, a, b);
 }
 

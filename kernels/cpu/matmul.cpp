@@ -15,8 +15,8 @@
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include "common/mat_view.h"
-#include "kernel_decls.h"
 #include "cpu/loops.h"
+#include "kernel_decls.h"
 
 namespace dg::cpu {
 
@@ -177,14 +177,13 @@ void gemm_dense(T* C, const T* A, const T* B, int64_t M, int64_t N, int64_t K) {
 // panel (packed when B is not already one). Compiled for AVX2+FMA and
 // chosen at run time; machines without them take loop_matmul below.
 __attribute__((target("avx2,fma"))) void small_sgemm_avx2(float* C, const float* A, int64_t ars, int64_t acs,
-                                                           const float* B, int64_t M, int64_t N, int64_t K) {
+                                                          const float* B, int64_t M, int64_t N, int64_t K) {
   int64_t j = 0;
   for (; j + 16 <= N; j += 16) {
     int64_t i = 0;
     for (; i + 4 <= M; i += 4) {
-      __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps(), c10 = _mm256_setzero_ps(),
-             c11 = _mm256_setzero_ps(), c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps(),
-             c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
+      __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps(), c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps(),
+             c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps(), c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
       const float* a = A + i * ars;
       for (int64_t k = 0; k < K; ++k) {
         const __m256 b0 = _mm256_loadu_ps(B + k * N + j), b1 = _mm256_loadu_ps(B + k * N + j + 8);
@@ -325,8 +324,7 @@ void matmul_impl(const TensorBase& out, const TensorBase& self, const TensorBase
       } else {
         loop_matmul<T>(one.data_ptr<T>(), sa.data_ptr<T>(), a, sb.data_ptr<T>(), b, 1);
       }
-      for (int64_t i = 0; i < batch; ++i)
-        std::memcpy(dst.data_ptr<T>() + i * M * N, one.data_ptr<T>(), one.nbytes());
+      for (int64_t i = 0; i < batch; ++i) std::memcpy(dst.data_ptr<T>() + i * M * N, one.data_ptr<T>(), one.nbytes());
     } else if (std::is_same_v<T, float> && (batch * M * N * K > kSmallMatmulMacs || !cpu_has_avx2_fma())) {
       // (oneDNN reads a batch stride of 0 as a broadcast itself.)
       dnnl_matmul(reinterpret_cast<float*>(dst.data_ptr<T>()), reinterpret_cast<const float*>(sa.data_ptr<T>()), a,
@@ -359,5 +357,4 @@ void bmm(const TensorBase& out, const TensorBase& self, const TensorBase& mat2) 
 
 }  // namespace dg::cpu
 
-DG_INSTANTIATE_KERNEL_cpu_mm
-DG_INSTANTIATE_KERNEL_cpu_bmm
+DG_INSTANTIATE_KERNEL_cpu_mm DG_INSTANTIATE_KERNEL_cpu_bmm

@@ -40,8 +40,7 @@ void pow_scalar(const TensorBase& out, const TensorBase& self, const Scalar& exp
     // The meta promotes an integer tensor to float32 for a floating exponent,
     // so here the exponent is integral (or bool).
     const int64_t e = exponent.toLong();
-    DG_CHECK(e >= 0, "pow: integers to negative integer powers are not allowed (got exponent ", exponent,
-             ")");
+    DG_CHECK(e >= 0, "pow: integers to negative integer powers are not allowed (got exponent ", exponent, ")");
     if (e == 0) return unary_kernel<T>(out, self, [](T) { return T(1); });
     if (e == 1) return unary_kernel<T>(out, self, [](T x) { return x; });
     if (e == 2) return unary_kernel<T>(out, self, [](T x) { return x * x; });
@@ -188,13 +187,7 @@ void where(const TensorBase& out, const TensorBase& condition, const TensorBase&
 
 }  // namespace dg::cpu
 
-DG_INSTANTIATE_KERNEL_cpu_pow_scalar
-DG_INSTANTIATE_KERNEL_cpu_sin
-DG_INSTANTIATE_KERNEL_cpu_cos
-DG_INSTANTIATE_KERNEL_cpu_sin_backward
-DG_INSTANTIATE_KERNEL_cpu_cos_backward
-DG_INSTANTIATE_KERNEL_cpu_gelu
-DG_INSTANTIATE_KERNEL_cpu_gelu_backward
-DG_INSTANTIATE_KERNEL_cpu_softplus
-DG_INSTANTIATE_KERNEL_cpu_fmod
-DG_INSTANTIATE_KERNEL_cpu_where
+DG_INSTANTIATE_KERNEL_cpu_pow_scalar DG_INSTANTIATE_KERNEL_cpu_sin DG_INSTANTIATE_KERNEL_cpu_cos
+    DG_INSTANTIATE_KERNEL_cpu_sin_backward DG_INSTANTIATE_KERNEL_cpu_cos_backward DG_INSTANTIATE_KERNEL_cpu_gelu
+        DG_INSTANTIATE_KERNEL_cpu_gelu_backward DG_INSTANTIATE_KERNEL_cpu_softplus DG_INSTANTIATE_KERNEL_cpu_fmod
+            DG_INSTANTIATE_KERNEL_cpu_where

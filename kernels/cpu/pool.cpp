@@ -10,8 +10,8 @@
 
 #include "common/pool_window.h"
 #include "cpu/dense.h"
-#include "kernel_decls.h"
 #include "cpu/parallel.h"
+#include "kernel_decls.h"
 
 namespace dg::cpu {
 
@@ -53,8 +53,8 @@ inline Pick4 pick4(T a, T b, T c, T d) {
   const int na = a != a, nb = b != b, nc = c != c, nd = d != d;
   const int nan = na | nb | nc | nd;
   const int ea = a == m, eb = (b == m) & (1 - ea), ec = (c == m) & (1 - ea) & (1 - eb);
-  return {nan ? na & (1 - nb) & (1 - nc) & (1 - nd) : ea, nan ? nb & (1 - nc) & (1 - nd) : eb,
-          nan ? nc & (1 - nd) : ec, nan ? nd : 1 - (ea | eb | ec)};
+  return {nan ? na & (1 - nb) & (1 - nc) & (1 - nd) : ea, nan ? nb & (1 - nc) & (1 - nd) : eb, nan ? nc & (1 - nd) : ec,
+          nan ? nd : 1 - (ea | eb | ec)};
 }
 
 // Calls f(plane, oh, ow, argmax) for every output element, planes in parallel.
@@ -133,8 +133,9 @@ void max_pool2d_indices(const TensorBase& out, const TensorBase& self, IntArrayR
 }
 
 template <typename T>
-void max_pool2d_backward(const TensorBase& out, const TensorBase& grad_output, const TensorBase& self, IntArrayRef kernel_size,
-                         IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool ceil_mode) {
+void max_pool2d_backward(const TensorBase& out, const TensorBase& grad_output, const TensorBase& self,
+                         IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation,
+                         bool ceil_mode) {
   if (out.numel() == 0) return;
   const pool::Pool2d g = max_geom(self, kernel_size, stride, padding, dilation, ceil_mode);
   const TensorBase x = cv::dense<T>(self), gy = cv::dense<T>(grad_output);
@@ -225,9 +226,9 @@ void avg_pool2d(const TensorBase& out, const TensorBase& self, IntArrayRef kerne
 }
 
 template <typename T>
-void avg_pool2d_backward(const TensorBase& out, const TensorBase& grad_output, const TensorBase& self, IntArrayRef kernel_size,
-                         IntArrayRef stride, IntArrayRef padding, bool ceil_mode, bool count_include_pad,
-                         std::optional<int64_t> divisor_override) {
+void avg_pool2d_backward(const TensorBase& out, const TensorBase& grad_output, const TensorBase& self,
+                         IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, bool ceil_mode,
+                         bool count_include_pad, std::optional<int64_t> divisor_override) {
   if (out.numel() == 0) return;
   const pool::Pool2d g =
       pool::pool2d_geometry("avg_pool2d_backward", self.sizes(), kernel_size, stride, padding, {1}, ceil_mode);
@@ -317,11 +318,7 @@ void adaptive_avg_pool2d_backward(const TensorBase& out, const TensorBase& grad_
 
 }  // namespace dg::cpu
 
-DG_INSTANTIATE_KERNEL_cpu_max_pool2d
-DG_INSTANTIATE_KERNEL_cpu_max_pool2d_indices
-DG_INSTANTIATE_KERNEL_cpu_max_pool2d_backward
-DG_INSTANTIATE_KERNEL_cpu_max_pool2d_gather
-DG_INSTANTIATE_KERNEL_cpu_avg_pool2d
-DG_INSTANTIATE_KERNEL_cpu_avg_pool2d_backward
-DG_INSTANTIATE_KERNEL_cpu_adaptive_avg_pool2d
-DG_INSTANTIATE_KERNEL_cpu_adaptive_avg_pool2d_backward
+DG_INSTANTIATE_KERNEL_cpu_max_pool2d DG_INSTANTIATE_KERNEL_cpu_max_pool2d_indices
+    DG_INSTANTIATE_KERNEL_cpu_max_pool2d_backward DG_INSTANTIATE_KERNEL_cpu_max_pool2d_gather
+        DG_INSTANTIATE_KERNEL_cpu_avg_pool2d DG_INSTANTIATE_KERNEL_cpu_avg_pool2d_backward
+            DG_INSTANTIATE_KERNEL_cpu_adaptive_avg_pool2d DG_INSTANTIATE_KERNEL_cpu_adaptive_avg_pool2d_backward

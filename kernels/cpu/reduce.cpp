@@ -71,7 +71,8 @@ void reduce_sum(const TensorBase& out, const TensorBase& self, const std::vector
     // Summing bools: the meta makes the result int64, so widen first.
     TensorBase wide = make_empty(self.sizes(), scalar_type_of<T>, self.device());
     visit_dtype(self.dtype(), [&]<typename S>() {
-      elementwise<T, S>(wide, [](S v) { return static_cast<T>(v); }, self);
+      elementwise<T, S>(
+          wide, [](S v) { return static_cast<T>(v); }, self);
     });
     reduce_sum<T>(out, wide, reduced);
     return;
@@ -241,9 +242,8 @@ int64_t arg_extreme(const T* base, const std::vector<int64_t>& inner) {
 
 template <typename T, bool Max>
 void arg_reduce(const TensorBase& out, const TensorBase& self, std::optional<int64_t> dim) {
-  reduce<T, int64_t>(out, self, reducing::arg_dims(self.dim(), dim), [](const T* b, const std::vector<int64_t>& in) {
-    return arg_extreme<T, Max>(b, in);
-  });
+  reduce<T, int64_t>(out, self, reducing::arg_dims(self.dim(), dim),
+                     [](const T* b, const std::vector<int64_t>& in) { return arg_extreme<T, Max>(b, in); });
 }
 
 }  // namespace
@@ -312,12 +312,6 @@ void cumsum(const TensorBase& out, const TensorBase& self, int64_t dim) {
 
 }  // namespace dg::cpu
 
-DG_INSTANTIATE_KERNEL_cpu_sum
-DG_INSTANTIATE_KERNEL_cpu_sum_dim
-DG_INSTANTIATE_KERNEL_cpu_prod
-DG_INSTANTIATE_KERNEL_cpu_prod_dim
-DG_INSTANTIATE_KERNEL_cpu_amax
-DG_INSTANTIATE_KERNEL_cpu_amin
-DG_INSTANTIATE_KERNEL_cpu_argmax
-DG_INSTANTIATE_KERNEL_cpu_argmin
-DG_INSTANTIATE_KERNEL_cpu_cumsum
+DG_INSTANTIATE_KERNEL_cpu_sum DG_INSTANTIATE_KERNEL_cpu_sum_dim DG_INSTANTIATE_KERNEL_cpu_prod
+    DG_INSTANTIATE_KERNEL_cpu_prod_dim DG_INSTANTIATE_KERNEL_cpu_amax DG_INSTANTIATE_KERNEL_cpu_amin
+        DG_INSTANTIATE_KERNEL_cpu_argmax DG_INSTANTIATE_KERNEL_cpu_argmin DG_INSTANTIATE_KERNEL_cpu_cumsum

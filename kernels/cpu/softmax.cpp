@@ -17,9 +17,9 @@ namespace {
 // other dims is one line of `len` elements. Element strides per operand.
 template <size_t N>
 struct Lines {
-  DimVector outer;                       // sizes without the line dim
+  DimVector outer;  // sizes without the line dim
   std::array<DimVector, N> outer_stride;
-  std::array<int64_t, N> step{};         // stride along the line
+  std::array<int64_t, N> step{};  // stride along the line
   int64_t count = 1, len = 1;
 
   Lines(IntArrayRef sizes, int64_t dim, const std::array<const TensorBase*, N>& ts) {
@@ -130,18 +130,18 @@ void log_softmax(const TensorBase& out, const TensorBase& self, int64_t dim) {
 }
 
 template <typename T>
-void softmax_backward_data(const TensorBase& out, const TensorBase& grad_output, const TensorBase& output, int64_t dim) {
+void softmax_backward_data(const TensorBase& out, const TensorBase& grad_output, const TensorBase& output,
+                           int64_t dim) {
   softmax_backward_impl<T>(out, grad_output, output, dim, false);
 }
 
 template <typename T>
-void log_softmax_backward_data(const TensorBase& out, const TensorBase& grad_output, const TensorBase& output, int64_t dim) {
+void log_softmax_backward_data(const TensorBase& out, const TensorBase& grad_output, const TensorBase& output,
+                               int64_t dim) {
   softmax_backward_impl<T>(out, grad_output, output, dim, true);
 }
 
 }  // namespace dg::cpu
 
-DG_INSTANTIATE_KERNEL_cpu_softmax
-DG_INSTANTIATE_KERNEL_cpu_log_softmax
-DG_INSTANTIATE_KERNEL_cpu_softmax_backward_data
-DG_INSTANTIATE_KERNEL_cpu_log_softmax_backward_data
+DG_INSTANTIATE_KERNEL_cpu_softmax DG_INSTANTIATE_KERNEL_cpu_log_softmax DG_INSTANTIATE_KERNEL_cpu_softmax_backward_data
+    DG_INSTANTIATE_KERNEL_cpu_log_softmax_backward_data

@@ -95,7 +95,6 @@ __attribute__((always_inline)) inline float exp(float x) {
   return y;
 }
 
-
 // expm1f, within 1.5 ulp (1.46). -0 stays -0, overflow gives +inf, results
 // round to -1 below -20.
 __attribute__((always_inline)) inline float expm1(float x) {
@@ -389,11 +388,11 @@ namespace dg::cpu {
 // pointwise_math.h): float32 through the vectorisable forms above, every
 // other type through libm, as pwmath::StdMath has it.
 struct VecMath {
-#define DG_VEC_OR_STD(name, std_form)                                         \
-  template <typename T>                                                       \
-  __attribute__((always_inline)) static T name(T x) {                         \
-    if constexpr (std::is_same_v<T, float>) return vec::name(x);              \
-    else return std_form;                                                     \
+#define DG_VEC_OR_STD(name, std_form)                            \
+  template <typename T>                                          \
+  __attribute__((always_inline)) static T name(T x) {            \
+    if constexpr (std::is_same_v<T, float>) return vec::name(x); \
+    else return std_form;                                        \
   }
   DG_VEC_OR_STD(exp, std::exp(x))
   DG_VEC_OR_STD(expm1, std::expm1(x))

@@ -44,8 +44,7 @@ detail::BlockCache& cache(int device) {
   static std::array<std::atomic<detail::BlockCache*>, kMaxDevices> caches{};
   static std::mutex made;
   if (device < 0) device = current_device();
-  DG_CHECK(device < kMaxDevices, "cuda::allocate: device index ", device, " is beyond the ", kMaxDevices,
-           " supported");
+  DG_CHECK(device < kMaxDevices, "cuda::allocate: device index ", device, " is beyond the ", kMaxDevices, " supported");
   detail::BlockCache* c = caches[device].load(std::memory_order_acquire);
   if (!c) {
     std::lock_guard<std::mutex> lock(made);
@@ -64,8 +63,8 @@ detail::BlockCache& cache(int device) {
 // cache), so a block freed by the host may be handed out again at once: the
 // next user's work is queued after the last user's.
 void* allocate(size_t nbytes, int device) {
-  DG_CHECK(is_available(), "cuda::allocate: cannot allocate ", nbytes, " bytes: no CUDA device is available: ",
-           unavailable_reason());
+  DG_CHECK(is_available(), "cuda::allocate: cannot allocate ", nbytes,
+           " bytes: no CUDA device is available: ", unavailable_reason());
   DeviceGuard g(device);
   return cache(g.device()).allocate(nbytes);
 }

@@ -38,8 +38,8 @@ TensorBase overlap_counts(const char* op, const Geometry& g, int64_t lo, int64_t
 // elements of `to` share its storage index. (Both are skipped for
 // geometries that cannot overlap: every count would be 1.)
 template <typename T>
-void scatter_gather(const char* op, const TensorBase& out, const TensorBase& src, const Geometry& from, const Geometry& to,
-                    bool divide_src, bool divide_out) {
+void scatter_gather(const char* op, const TensorBase& out, const TensorBase& src, const Geometry& from,
+                    const Geometry& to, bool divide_src, bool divide_out) {
   if (out.numel() == 0 || to.empty()) return;
   const storage::Range r = storage::storage_range(from, to);
   const int64_t lo = r.lo, n = r.n;
@@ -72,8 +72,9 @@ void scatter_gather(const char* op, const TensorBase& out, const TensorBase& src
 // read back by the input's geometry; an input element that shares its storage
 // index with others gets an equal share (PyTorch's rule for expanded inputs).
 template <typename T>
-void as_strided_backward(const TensorBase& out, const TensorBase& grad, IntArrayRef input_sizes, IntArrayRef input_strides,
-                         int64_t input_storage_offset, IntArrayRef size, IntArrayRef stride, int64_t storage_offset) {
+void as_strided_backward(const TensorBase& out, const TensorBase& grad, IntArrayRef input_sizes,
+                         IntArrayRef input_strides, int64_t input_storage_offset, IntArrayRef size, IntArrayRef stride,
+                         int64_t storage_offset) {
   scatter_gather<T>("as_strided_backward", out, grad, Geometry{size, stride, storage_offset},
                     Geometry{input_sizes, input_strides, input_storage_offset}, /*divide_src=*/false,
                     /*divide_out=*/true);
@@ -93,5 +94,4 @@ void as_strided_backward_adjoint(const TensorBase& out, const TensorBase& grad, 
 
 }  // namespace dg::cuda
 
-DG_INSTANTIATE_KERNEL_cuda_as_strided_backward
-DG_INSTANTIATE_KERNEL_cuda_as_strided_backward_adjoint
+DG_INSTANTIATE_KERNEL_cuda_as_strided_backward DG_INSTANTIATE_KERNEL_cuda_as_strided_backward_adjoint

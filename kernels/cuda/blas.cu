@@ -71,29 +71,27 @@ cublasStatus_t strided_batched_16(cublasHandle_t h, cublasOperation_t ta, cublas
                                   float alpha, const T* a, int lda, long long sa, const T* b, int ldb, long long sb,
                                   float beta, T* c, int ldc, long long sc, int batch) {
   const cudaDataType_t type = std::is_same_v<T, Half> ? CUDA_R_16F : CUDA_R_16BF;
-  return cublasGemmStridedBatchedEx(h, ta, tb, m, n, k, &alpha, a, type, lda, sa, b, type, ldb, sb, &beta, c, type,
-                                    ldc, sc, batch, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
+  return cublasGemmStridedBatchedEx(h, ta, tb, m, n, k, &alpha, a, type, lda, sa, b, type, ldb, sb, &beta, c, type, ldc,
+                                    sc, batch, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
 }
 cublasStatus_t strided_batched(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k,
                                const Half* alpha, const Half* a, int lda, long long sa, const Half* b, int ldb,
                                long long sb, const Half* beta, Half* c, int ldc, long long sc, int batch) {
-  return strided_batched_16(h, ta, tb, m, n, k, float(*alpha), a, lda, sa, b, ldb, sb, float(*beta), c, ldc, sc,
-                            batch);
+  return strided_batched_16(h, ta, tb, m, n, k, float(*alpha), a, lda, sa, b, ldb, sb, float(*beta), c, ldc, sc, batch);
 }
 cublasStatus_t strided_batched(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k,
                                const BFloat16* alpha, const BFloat16* a, int lda, long long sa, const BFloat16* b,
                                int ldb, long long sb, const BFloat16* beta, BFloat16* c, int ldc, long long sc,
                                int batch) {
-  return strided_batched_16(h, ta, tb, m, n, k, float(*alpha), a, lda, sa, b, ldb, sb, float(*beta), c, ldc, sc,
-                            batch);
+  return strided_batched_16(h, ta, tb, m, n, k, float(*alpha), a, lda, sa, b, ldb, sb, float(*beta), c, ldc, sc, batch);
 }
 
 }  // namespace
 
 template <typename T>
-void gemm(const char* op, int device, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha,
-          const T* a, int64_t lda, int64_t stride_a, const T* b, int64_t ldb, int64_t stride_b, T beta, T* c,
-          int64_t ldc, int64_t stride_c, int64_t batch) {
+void gemm(const char* op, int device, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha, const T* a,
+          int64_t lda, int64_t stride_a, const T* b, int64_t ldb, int64_t stride_b, T beta, T* c, int64_t ldc,
+          int64_t stride_c, int64_t batch) {
   if (m == 0 || n == 0 || batch == 0) return;
   DeviceGuard g(device);
   cublasHandle_t h = handle(op, g.device());
@@ -101,10 +99,10 @@ void gemm(const char* op, int device, bool trans_a, bool trans_b, int64_t m, int
   // memory, with the operands swapped.
   const cublasOperation_t ob = trans_b ? CUBLAS_OP_T : CUBLAS_OP_N;
   const cublasOperation_t oa = trans_a ? CUBLAS_OP_T : CUBLAS_OP_N;
-  check_blas(strided_batched(h, ob, oa, narrow(op, n), narrow(op, m), narrow(op, k), &alpha, b, narrow(op, ldb),
-                             stride_b, a, narrow(op, lda), stride_a, &beta, c, narrow(op, ldc), stride_c,
-                             narrow(op, batch)),
-             op, "cuBLAS gemm");
+  check_blas(
+      strided_batched(h, ob, oa, narrow(op, n), narrow(op, m), narrow(op, k), &alpha, b, narrow(op, ldb), stride_b, a,
+                      narrow(op, lda), stride_a, &beta, c, narrow(op, ldc), stride_c, narrow(op, batch)),
+      op, "cuBLAS gemm");
 }
 
 template void gemm<float>(const char*, int, bool, bool, int64_t, int64_t, int64_t, float, const float*, int64_t,

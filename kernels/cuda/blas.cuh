@@ -16,8 +16,8 @@ namespace dg::cuda {
 // float, double, and the 16-bit floats (accumulating in float). Throws a
 // dg::Error naming `op` if cuBLAS fails.
 template <typename T>
-void gemm(const char* op, int device, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha,
-          const T* a, int64_t lda, int64_t stride_a, const T* b, int64_t ldb, int64_t stride_b, T beta, T* c,
-          int64_t ldc, int64_t stride_c, int64_t batch = 1);
+void gemm(const char* op, int device, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha, const T* a,
+          int64_t lda, int64_t stride_a, const T* b, int64_t ldb, int64_t stride_b, T beta, T* c, int64_t ldc,
+          int64_t stride_c, int64_t batch = 1);
 
 }  // namespace dg::cuda

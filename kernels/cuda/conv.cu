@@ -20,8 +20,8 @@
 #include "common/conv_geometry.h"
 #include "cuda/blas.cuh"
 #include "cuda/cuda_common.cuh"
-#include "kernel_decls.h"
 #include "cuda/loops.cuh"
+#include "kernel_decls.h"
 
 namespace dg::cuda {
 
@@ -96,8 +96,8 @@ __global__ void col2im_kernel(ConvGeom g, int64_t samples, const T* cols, T* x) 
 
 template <typename T>
 void im2col(const char* op, int device, const ConvGeom& g, int64_t samples, const T* x, T* cols) {
-  im2col_kernel<T><<<grid_for(samples * g.C * g.taps() * g.out_numel()), kBlock, 0, stream(device)>>>(g, samples, x,
-                                                                                                      cols);
+  im2col_kernel<T>
+      <<<grid_for(samples * g.C * g.taps() * g.out_numel()), kBlock, 0, stream(device)>>>(g, samples, x, cols);
   check_launch(op);
 }
 
@@ -166,8 +166,8 @@ void grouped_gemm(const char* op, int device, bool ta, bool tb, int64_t m, int64
                   Mats<const T> b, T beta, Mats<T> c, int64_t samples, int64_t groups) {
   if (samples >= groups) {
     for (int64_t g = 0; g < groups; ++g)
-      gemm<T>(op, device, ta, tb, m, n, k, T(1), a.p + g * a.per_group, a.ld, a.per_sample, b.p + g * b.per_group,
-              b.ld, b.per_sample, beta, c.p + g * c.per_group, c.ld, c.per_sample, samples);
+      gemm<T>(op, device, ta, tb, m, n, k, T(1), a.p + g * a.per_group, a.ld, a.per_sample, b.p + g * b.per_group, b.ld,
+              b.per_sample, beta, c.p + g * c.per_group, c.ld, c.per_sample, samples);
   } else {
     for (int64_t s = 0; s < samples; ++s)
       gemm<T>(op, device, ta, tb, m, n, k, T(1), a.p + s * a.per_sample, a.ld, a.per_group, b.p + s * b.per_sample,
@@ -328,6 +328,5 @@ void convolution_backward_weight(const TensorBase& out, const TensorBase& grad_o
 
 }  // namespace dg::cuda
 
-DG_INSTANTIATE_KERNEL_cuda_convolution_nobias
-DG_INSTANTIATE_KERNEL_cuda_convolution_backward_input
-DG_INSTANTIATE_KERNEL_cuda_convolution_backward_weight
+DG_INSTANTIATE_KERNEL_cuda_convolution_nobias DG_INSTANTIATE_KERNEL_cuda_convolution_backward_input
+    DG_INSTANTIATE_KERNEL_cuda_convolution_backward_weight

@@ -4,8 +4,8 @@
 #include <type_traits>
 
 #include "common/copy_route.h"
-#include "kernel_decls.h"
 #include "cuda/loops.cuh"
+#include "kernel_decls.h"
 
 namespace dg::cuda {
 
@@ -18,9 +18,7 @@ struct Convert {
 
 template <typename T>
 void copy_from(const TensorBase& self, const TensorBase& src) {
-  visit_dtype(src.dtype(), [&]<typename S>() {
-    gpu_elementwise<T, S>("copy_", self, Convert<T, S>{}, src);
-  });
+  visit_dtype(src.dtype(), [&]<typename S>() { gpu_elementwise<T, S>("copy_", self, Convert<T, S>{}, src); });
 }
 
 void device_memcpy(const char* op, const TensorBase& dst, const TensorBase& src) {
@@ -91,8 +89,5 @@ void select_backward(const TensorBase& out, const TensorBase& grad_output, IntAr
 
 }  // namespace dg::cuda
 
-DG_INSTANTIATE_KERNEL_cuda_copy_
-DG_INSTANTIATE_KERNEL_cuda_clone
-DG_INSTANTIATE_KERNEL_cuda_fill_
-DG_INSTANTIATE_KERNEL_cuda_zero_
-DG_INSTANTIATE_KERNEL_cuda_select_backward
+DG_INSTANTIATE_KERNEL_cuda_copy_ DG_INSTANTIATE_KERNEL_cuda_clone DG_INSTANTIATE_KERNEL_cuda_fill_
+    DG_INSTANTIATE_KERNEL_cuda_zero_ DG_INSTANTIATE_KERNEL_cuda_select_backward

@@ -69,10 +69,10 @@ template <typename T>
 void lookup(const char* op, const TensorBase& out, const TensorBase& weight, const TensorBase& indices, bool scaled,
             RowScale scale) {
   const size_t nd = static_cast<size_t>(indices.dim());
-  walk::for_each<3>(op, out, out.sizes(),
-                    {DimVector(out.strides()), append(indices.strides(), 0), walk::along(nd + 1, nd, weight.stride(1))},
-                    Lookup<T>{indices.data_ptr<int64_t>(), weight.data_ptr<T>(), out.data_ptr<T>(), weight.stride(0),
-                              scaled, scale});
+  walk::for_each<3>(
+      op, out, out.sizes(),
+      {DimVector(out.strides()), append(indices.strides(), 0), walk::along(nd + 1, nd, weight.stride(1))},
+      Lookup<T>{indices.data_ptr<int64_t>(), weight.data_ptr<T>(), out.data_ptr<T>(), weight.stride(0), scaled, scale});
 }
 
 }  // namespace
@@ -121,6 +121,5 @@ void embedding_backward_adjoint(const TensorBase& out, const TensorBase& grad_we
 
 }  // namespace dg::cuda
 
-DG_INSTANTIATE_KERNEL_cuda_embedding
-DG_INSTANTIATE_KERNEL_cuda_embedding_backward
-DG_INSTANTIATE_KERNEL_cuda_embedding_backward_adjoint
+DG_INSTANTIATE_KERNEL_cuda_embedding DG_INSTANTIATE_KERNEL_cuda_embedding_backward
+    DG_INSTANTIATE_KERNEL_cuda_embedding_backward_adjoint

@@ -9,8 +9,8 @@
 
 #include "common/index_geometry.h"
 #include "cuda/index_walk.cuh"
-#include "kernel_decls.h"
 #include "cuda/loops.cuh"
+#include "kernel_decls.h"
 
 namespace dg::cuda {
 
@@ -33,13 +33,13 @@ struct AtIndex {
 // src for scatter) shares the index's position, `target` (self for gather,
 // out for scatter) takes the index's value along dim.
 template <typename F>
-void walk_index(const char* op, const TensorBase& out, const TensorBase& index, const TensorBase& other, const TensorBase& target,
-                int64_t dim, const F& f) {
+void walk_index(const char* op, const TensorBase& out, const TensorBase& index, const TensorBase& other,
+                const TensorBase& target, int64_t dim, const F& f) {
   const int64_t d = wrap(dim, target.dim());
-  walk::for_each<3>(op, out, index.sizes(),
-                    {DimVector(index.strides()), DimVector(other.strides()),
-                     ixgeom::strides_except(target, d, index.dim())},
-                    AtIndex<F>{index.data_ptr<int64_t>(), stride_or_zero(target, d), f});
+  walk::for_each<3>(
+      op, out, index.sizes(),
+      {DimVector(index.strides()), DimVector(other.strides()), ixgeom::strides_except(target, d, index.dim())},
+      AtIndex<F>{index.data_ptr<int64_t>(), stride_or_zero(target, d), f});
 }
 
 template <typename T>
@@ -113,10 +113,10 @@ void index_select(const TensorBase& out, const TensorBase& self, int64_t dim, co
   // offset of the index that out's position along d reads (index is 1-D or
   // 0-dim; a 0-dim self makes a one-index walk with every offset 0).
   const size_t nd = static_cast<size_t>(out.dim());
-  walk::for_each<3>("index_select", out, out.sizes(),
-                    {DimVector(out.strides()), walk::with_dim(self.strides(), d, 0),
-                     walk::along(nd, d, stride_or_zero(index, 0))},
-                    [=] __device__(const int64_t* off) { o[off[0]] = in[off[1] + ip[off[2]] * s_in]; });
+  walk::for_each<3>(
+      "index_select", out, out.sizes(),
+      {DimVector(out.strides()), walk::with_dim(self.strides(), d, 0), walk::along(nd, d, stride_or_zero(index, 0))},
+      [=] __device__(const int64_t* off) { o[off[0]] = in[off[1] + ip[off[2]] * s_in]; });
 }
 
 template <typename T>
@@ -128,7 +128,8 @@ void gather(const TensorBase& out, const TensorBase& self, int64_t dim, const Te
 }
 
 template <typename T>
-void scatter_add(const TensorBase& out, const TensorBase& self, int64_t dim, const TensorBase& index, const TensorBase& src) {
+void scatter_add(const TensorBase& out, const TensorBase& self, int64_t dim, const TensorBase& index,
+                 const TensorBase& src) {
   copy_unless_same<T>("scatter_add", out, self);
   const T* sp = src.data_ptr<T>();
   T* o = out.data_ptr<T>();
@@ -137,8 +138,8 @@ void scatter_add(const TensorBase& out, const TensorBase& self, int64_t dim, con
 }
 
 template <typename T>
-void index_add(const TensorBase& out, const TensorBase& self, int64_t dim, const TensorBase& index, const TensorBase& source,
-               const Scalar& alpha) {
+void index_add(const TensorBase& out, const TensorBase& self, int64_t dim, const TensorBase& index,
+               const TensorBase& source, const Scalar& alpha) {
   copy_unless_same<T>("index_add", out, self);
   const int64_t d = wrap(dim, self.dim());
   const int64_t* ip = index.data_ptr<int64_t>();
@@ -150,10 +151,11 @@ void index_add(const TensorBase& out, const TensorBase& self, int64_t dim, const
   // source's position along d names. A 0-dim self takes one index and one
   // source element whatever source's shape: a one-index walk, offsets 0.
   const IntArrayRef sizes = self.dim() == 0 ? IntArrayRef() : source.sizes();
-  walk::for_each<3>("index_add", out, sizes,
-                    {DimVector(source.strides()), walk::with_dim(out.strides(), d, 0),
-                     walk::along(sizes.size(), d, stride_or_zero(index, 0))},
-                    [=] __device__(const int64_t* off) { walk::atomic_add(o + off[1] + ip[off[2]] * s_out, a * sp[off[0]]); });
+  walk::for_each<3>(
+      "index_add", out, sizes,
+      {DimVector(source.strides()), walk::with_dim(out.strides(), d, 0),
+       walk::along(sizes.size(), d, stride_or_zero(index, 0))},
+      [=] __device__(const int64_t* off) { walk::atomic_add(o + off[1] + ip[off[2]] * s_out, a * sp[off[0]]); });
 }
 
 template <typename T>
@@ -162,7 +164,8 @@ void masked_fill(const TensorBase& out, const TensorBase& self, const TensorBase
 }
 
 template <typename T>
-void masked_fill_tensor(const TensorBase& out, const TensorBase& self, const TensorBase& mask, const TensorBase& value) {
+void masked_fill_tensor(const TensorBase& out, const TensorBase& self, const TensorBase& mask,
+                        const TensorBase& value) {
   // value (0-dim, on out's device) is broadcast like a third input, so it is
   // read on the device rather than copied to the host.
   visit_dtype(value.dtype(), [&]<typename S>() {
@@ -192,12 +195,7 @@ void triu(const TensorBase& out, const TensorBase& self, int64_t diagonal) {
 
 }  // namespace dg::cuda
 
-DG_INSTANTIATE_KERNEL_cuda_index_select
-DG_INSTANTIATE_KERNEL_cuda_gather
-DG_INSTANTIATE_KERNEL_cuda_scatter_add
-DG_INSTANTIATE_KERNEL_cuda_index_add
-DG_INSTANTIATE_KERNEL_cuda_masked_fill
-DG_INSTANTIATE_KERNEL_cuda_masked_fill_tensor
-DG_INSTANTIATE_KERNEL_cuda_flip
-DG_INSTANTIATE_KERNEL_cuda_tril
-DG_INSTANTIATE_KERNEL_cuda_triu
+DG_INSTANTIATE_KERNEL_cuda_index_select DG_INSTANTIATE_KERNEL_cuda_gather DG_INSTANTIATE_KERNEL_cuda_scatter_add
+    DG_INSTANTIATE_KERNEL_cuda_index_add DG_INSTANTIATE_KERNEL_cuda_masked_fill
+        DG_INSTANTIATE_KERNEL_cuda_masked_fill_tensor DG_INSTANTIATE_KERNEL_cuda_flip DG_INSTANTIATE_KERNEL_cuda_tril
+            DG_INSTANTIATE_KERNEL_cuda_triu

@@ -8,8 +8,8 @@
 #include <cstdint>
 #include <type_traits>
 
-#include "cuda/cuda_common.cuh"
 #include "common/offset_calc.h"
+#include "cuda/cuda_common.cuh"
 
 namespace dg::cuda::walk {
 

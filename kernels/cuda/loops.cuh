@@ -13,8 +13,8 @@
 #include <array>
 #include <cstdint>
 
-#include "cuda/cuda_common.cuh"
 #include "common/offset_calc.h"
+#include "cuda/cuda_common.cuh"
 
 namespace dg::cuda {
 
@@ -30,9 +30,9 @@ template <typename Out, typename F, typename... In>
 struct PointwiseBody {
   static constexpr int NT = int(sizeof...(In)) + 1;
   F f;
-  DevArray<char*, sizeof...(In) + 1> data;     // out, then the inputs
-  DevArray<int64_t, sizeof...(In)> step;        // flat: 1 contiguous, 0 broadcast
-  loop::OffsetCalc<NT> calc;                     // strided
+  DevArray<char*, sizeof...(In) + 1> data;  // out, then the inputs
+  DevArray<int64_t, sizeof...(In)> step;    // flat: 1 contiguous, 0 broadcast
+  loop::OffsetCalc<NT> calc;                // strided
 
   template <size_t... I>
   __device__ void flat(int64_t i, std::index_sequence<I...>) const {
@@ -122,7 +122,8 @@ void gpu_binary(const char* op, const TensorBase& out, const TensorBase& a, cons
   gpu_elementwise<T, T, T>(op, out, f, a, b);
 }
 template <typename T, typename F>
-void gpu_ternary(const char* op, const TensorBase& out, const TensorBase& a, const TensorBase& b, const TensorBase& c, const F& f) {
+void gpu_ternary(const char* op, const TensorBase& out, const TensorBase& a, const TensorBase& b, const TensorBase& c,
+                 const F& f) {
   gpu_elementwise<T, T, T, T>(op, out, f, a, b, c);
 }
 

@@ -56,7 +56,8 @@ struct PickElement {
 };
 
 template <typename T, bool Backward>
-void pick(const char* op, const TensorBase& dst, const TensorBase& src, const TensorBase& target, int64_t ignore_index) {
+void pick(const char* op, const TensorBase& dst, const TensorBase& src, const TensorBase& target,
+          int64_t ignore_index) {
   const TensorBase& flat = Backward ? src : dst;
   const TensorBase& wide = Backward ? dst : src;
   const PickElement<T, Backward> f{static_cast<const int64_t*>(target.data_ptr()),
@@ -91,5 +92,4 @@ void nll_pick_backward(const TensorBase& out, const TensorBase& grad, const Tens
 
 }  // namespace dg::cuda
 
-DG_INSTANTIATE_KERNEL_cuda_nll_pick
-DG_INSTANTIATE_KERNEL_cuda_nll_pick_backward
+DG_INSTANTIATE_KERNEL_cuda_nll_pick DG_INSTANTIATE_KERNEL_cuda_nll_pick_backward

@@ -3,8 +3,8 @@
 // copied contiguous first, as on the CPU.
 #include "common/mat_view.h"
 #include "cuda/blas.cuh"
-#include "kernel_decls.h"
 #include "cuda/loops.cuh"
+#include "kernel_decls.h"
 
 namespace dg::cuda {
 
@@ -56,8 +56,7 @@ void matmul_impl(const char* op, const TensorBase& out, const TensorBase& self, 
   } else {
     const Operand a = operand<T>(op, self), b = operand<T>(op, mat2);
     gemm<T>(op, out.device().index, a.trans, b.trans, m, n, k, T(1), static_cast<const T*>(a.data), a.ld, a.stride,
-            static_cast<const T*>(b.data), b.ld, b.stride, T(0), static_cast<T*>(c.data_ptr()), ov.sr, ov.sb,
-            ov.batch);
+            static_cast<const T*>(b.data), b.ld, b.stride, T(0), static_cast<T*>(c.data_ptr()), ov.sr, ov.sb, ov.batch);
   }
   if (!direct) gpu_unary<T>(op, out, c, Identity<T>{});
 }
@@ -76,5 +75,4 @@ void bmm(const TensorBase& out, const TensorBase& self, const TensorBase& mat2) 
 
 }  // namespace dg::cuda
 
-DG_INSTANTIATE_KERNEL_cuda_mm
-DG_INSTANTIATE_KERNEL_cuda_bmm
+DG_INSTANTIATE_KERNEL_cuda_mm DG_INSTANTIATE_KERNEL_cuda_bmm

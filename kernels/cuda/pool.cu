@@ -14,8 +14,8 @@
 
 #include "common/pool_window.h"
 #include "cuda/cuda_common.cuh"
-#include "kernel_decls.h"
 #include "cuda/loops.cuh"
+#include "kernel_decls.h"
 
 namespace dg::cuda {
 
@@ -102,8 +102,8 @@ __device__ inline void starts_in(int64_t lo_in, int64_t hi_in, int64_t stride, i
 // The output positions [oh0, oh1) x [ow0, ow1) whose window may hold input
 // position (ih, iw): a window with dilation d covers ih when ih = start + k *
 // d, so its start lies in [ih - (kh - 1) * dh, ih].
-__device__ inline void window_cover(const Pool2d& g, int64_t ih, int64_t iw, int64_t& oh0, int64_t& oh1,
-                                    int64_t& ow0, int64_t& ow1) {
+__device__ inline void window_cover(const Pool2d& g, int64_t ih, int64_t iw, int64_t& oh0, int64_t& oh1, int64_t& ow0,
+                                    int64_t& ow1) {
   starts_in(ih - (g.kh - 1) * g.dh, ih, g.sh, g.ph, g.oh, oh0, oh1);
   starts_in(iw - (g.kw - 1) * g.dw, iw, g.sw, g.pw, g.ow, ow0, ow1);
 }
@@ -232,13 +232,14 @@ void max_pool2d_indices(const TensorBase& out, const TensorBase& self, IntArrayR
 template <typename T>
 void max_pool2d_gather(const TensorBase& out, const TensorBase& self, const TensorBase& source, IntArrayRef kernel_size,
                        IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool ceil_mode) {
-  launch_max_pool<T, T, MaxOut::kGather>("max_pool2d_gather", out, self, source, kernel_size, stride, padding,
-                                         dilation, ceil_mode);
+  launch_max_pool<T, T, MaxOut::kGather>("max_pool2d_gather", out, self, source, kernel_size, stride, padding, dilation,
+                                         ceil_mode);
 }
 
 template <typename T>
-void max_pool2d_backward(const TensorBase& out, const TensorBase& grad_output, const TensorBase& self, IntArrayRef kernel_size,
-                         IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool ceil_mode) {
+void max_pool2d_backward(const TensorBase& out, const TensorBase& grad_output, const TensorBase& self,
+                         IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation,
+                         bool ceil_mode) {
   constexpr const char* op = "max_pool2d_backward";
   if (out.numel() == 0) return;
   const Pool2d g = pool::pool2d_geometry(op, self.sizes(), kernel_size, stride, padding, dilation, ceil_mode);
@@ -263,9 +264,9 @@ void avg_pool2d(const TensorBase& out, const TensorBase& self, IntArrayRef kerne
 }
 
 template <typename T>
-void avg_pool2d_backward(const TensorBase& out, const TensorBase& grad_output, const TensorBase& self, IntArrayRef kernel_size,
-                         IntArrayRef stride, IntArrayRef padding, bool ceil_mode, bool count_include_pad,
-                         std::optional<int64_t> divisor_override) {
+void avg_pool2d_backward(const TensorBase& out, const TensorBase& grad_output, const TensorBase& self,
+                         IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, bool ceil_mode,
+                         bool count_include_pad, std::optional<int64_t> divisor_override) {
   constexpr const char* op = "avg_pool2d_backward";
   if (out.numel() == 0) return;
   const Pool2d g = pool::pool2d_geometry(op, self.sizes(), kernel_size, stride, padding, {1}, ceil_mode);
@@ -279,7 +280,8 @@ void adaptive_avg_pool2d(const TensorBase& out, const TensorBase& self, IntArray
 }
 
 template <typename T>
-void adaptive_avg_pool2d_backward(const TensorBase& out, const TensorBase& grad_output, const TensorBase& /*self: out's shape*/) {
+void adaptive_avg_pool2d_backward(const TensorBase& out, const TensorBase& grad_output,
+                                  const TensorBase& /*self: out's shape*/) {
   if (out.numel() == 0) return;
   // An empty grad_output (output size 0) leaves every window list empty: zeros.
   launch_mean_pool<T>("adaptive_avg_pool2d_backward", AdaptivePool{pool::adaptive_geom(out, grad_output)}, out,
@@ -288,11 +290,7 @@ void adaptive_avg_pool2d_backward(const TensorBase& out, const TensorBase& grad_
 
 }  // namespace dg::cuda
 
-DG_INSTANTIATE_KERNEL_cuda_max_pool2d
-DG_INSTANTIATE_KERNEL_cuda_max_pool2d_indices
-DG_INSTANTIATE_KERNEL_cuda_max_pool2d_backward
-DG_INSTANTIATE_KERNEL_cuda_max_pool2d_gather
-DG_INSTANTIATE_KERNEL_cuda_avg_pool2d
-DG_INSTANTIATE_KERNEL_cuda_avg_pool2d_backward
-DG_INSTANTIATE_KERNEL_cuda_adaptive_avg_pool2d
-DG_INSTANTIATE_KERNEL_cuda_adaptive_avg_pool2d_backward
+DG_INSTANTIATE_KERNEL_cuda_max_pool2d DG_INSTANTIATE_KERNEL_cuda_max_pool2d_indices
+    DG_INSTANTIATE_KERNEL_cuda_max_pool2d_backward DG_INSTANTIATE_KERNEL_cuda_max_pool2d_gather
+        DG_INSTANTIATE_KERNEL_cuda_avg_pool2d DG_INSTANTIATE_KERNEL_cuda_avg_pool2d_backward
+            DG_INSTANTIATE_KERNEL_cuda_adaptive_avg_pool2d DG_INSTANTIATE_KERNEL_cuda_adaptive_avg_pool2d_backward

@@ -26,9 +26,9 @@
 #include <type_traits>
 #include <vector>
 
-#include "cuda/cuda_common.cuh"
 #include "common/offset_calc.h"
 #include "common/reduce_dims.h"
+#include "cuda/cuda_common.cuh"
 
 namespace dg::cuda::reduction {
 
@@ -245,9 +245,7 @@ struct InputSource {
   const T* in;
   loop::Strided outer, inner;
   __device__ const T* base(int64_t o) const { return in + offset_at(outer, o); }
-  __device__ typename R::Acc get(const R& r, const T* b, int64_t i) const {
-    return r.load(b[offset_at(inner, i)], i);
-  }
+  __device__ typename R::Acc get(const R& r, const T* b, int64_t i) const { return r.load(b[offset_at(inner, i)], i); }
 };
 
 // The partials of a split reduction: `parts` consecutive Accs per output.
@@ -264,9 +262,7 @@ template <typename R>
 struct OutputSink {
   typename R::Out* out;
   loop::Strided geom;
-  __device__ void put(const R& r, int64_t o, const typename R::Acc& a) const {
-    out[offset_at(geom, o)] = r.finish(a);
-  }
+  __device__ void put(const R& r, int64_t o, const typename R::Acc& a) const { out[offset_at(geom, o)] = r.finish(a); }
 };
 
 template <typename R>
@@ -300,9 +296,8 @@ __global__ void reduce_block_kernel(R r, Src src, Sink sink, int64_t n_slots, in
     const auto b = src.base(o);
     typename R::Acc acc = r.identity();
     for (int64_t i = begin + threadIdx.x; i < end; i += blockDim.x) acc = r.combine(acc, src.get(r, b, i));
-    acc = group_allreduce<kBlock>(acc, [&r](const typename R::Acc& x, const typename R::Acc& y) {
-      return r.combine(x, y);
-    });
+    acc = group_allreduce<kBlock>(acc,
+                                  [&r](const typename R::Acc& x, const typename R::Acc& y) { return r.combine(x, y); });
     if (threadIdx.x == 0) sink.put(r, s, acc);
   }
 }
@@ -317,9 +312,7 @@ constexpr int64_t kMinBlockSlice = 64;
 constexpr int64_t kSplitBlocks = 1024;
 constexpr int64_t kMinPart = 8192;
 
-inline unsigned block_grid(int64_t slots) {
-  return static_cast<unsigned>(slots < 65535 * 8 ? slots : 65535 * 8);
-}
+inline unsigned block_grid(int64_t slots) { return static_cast<unsigned>(slots < 65535 * 8 ? slots : 65535 * 8); }
 
 // Folds n_in elements of each of n_out slices from src into sink, with
 // one thread or one block per output. `columns`: neighbouring outputs sit
@@ -344,7 +337,8 @@ inline bool innermost_unit(const loop::Strided& s) { return s.ndim > 0 && s.stri
 // `reduced`. self's element type is R::In, out's R::Out; an empty slice
 // gives r.identity().
 template <typename R>
-void gpu_reduce(const char* op, const TensorBase& out, const TensorBase& self, const std::vector<bool>& reduced, const R& r) {
+void gpu_reduce(const char* op, const TensorBase& out, const TensorBase& self, const std::vector<bool>& reduced,
+                const R& r) {
   using Acc = typename R::Acc;
   if (out.numel() == 0) return;
   const ReducePlan p = make_reduce_plan(out, self, reduced, op);
@@ -364,8 +358,7 @@ void gpu_reduce(const char* op, const TensorBase& out, const TensorBase& self, c
   const int64_t words = (n_slots * int64_t(sizeof(Acc)) + 7) / 8;
   TensorBase scratch = make_empty(IntArrayRef(words), kInt64, out.device());
   Acc* partial = static_cast<Acc*>(scratch.data_ptr());
-  reduce_block_kernel<<<block_grid(n_slots), kBlock, 0, st>>>(r, src, PartialSink<R>{partial}, n_slots, p.n_in,
-                                                              parts);
+  reduce_block_kernel<<<block_grid(n_slots), kBlock, 0, st>>>(r, src, PartialSink<R>{partial}, n_slots, p.n_in, parts);
   check_launch(op);
   launch_fold(op, st, r, PartialSource<R>{partial, parts}, sink, p.n_out, parts, false);
 }

@@ -134,11 +134,10 @@ void softmax_impl(const char* op, const TensorBase& out, const TensorBase& self,
 }
 
 template <typename T, bool Log>
-void softmax_backward_impl(const char* op, const TensorBase& out, const TensorBase& grad_output, const TensorBase& output,
-                           int64_t dim) {
+void softmax_backward_impl(const char* op, const TensorBase& out, const TensorBase& grad_output,
+                           const TensorBase& output, int64_t dim) {
   if (out.numel() == 0) return;
-  const Lines<3> lines =
-      make_lines<3>(output.sizes(), line_dim(output, dim), {&out, &grad_output, &output}, op);
+  const Lines<3> lines = make_lines<3>(output.sizes(), line_dim(output, dim), {&out, &grad_output, &output}, op);
   run_lines<SoftmaxBackwardLine, T, Log>(op, out, lines.count, lines.len, static_cast<T*>(out.data_ptr()),
                                          static_cast<const T*>(grad_output.data_ptr()),
                                          static_cast<const T*>(output.data_ptr()), lines);
@@ -157,18 +156,18 @@ void log_softmax(const TensorBase& out, const TensorBase& self, int64_t dim) {
 }
 
 template <typename T>
-void softmax_backward_data(const TensorBase& out, const TensorBase& grad_output, const TensorBase& output, int64_t dim) {
+void softmax_backward_data(const TensorBase& out, const TensorBase& grad_output, const TensorBase& output,
+                           int64_t dim) {
   softmax_backward_impl<T, false>("_softmax_backward_data", out, grad_output, output, dim);
 }
 
 template <typename T>
-void log_softmax_backward_data(const TensorBase& out, const TensorBase& grad_output, const TensorBase& output, int64_t dim) {
+void log_softmax_backward_data(const TensorBase& out, const TensorBase& grad_output, const TensorBase& output,
+                               int64_t dim) {
   softmax_backward_impl<T, true>("_log_softmax_backward_data", out, grad_output, output, dim);
 }
 
 }  // namespace dg::cuda
 
-DG_INSTANTIATE_KERNEL_cuda_softmax
-DG_INSTANTIATE_KERNEL_cuda_log_softmax
-DG_INSTANTIATE_KERNEL_cuda_softmax_backward_data
-DG_INSTANTIATE_KERNEL_cuda_log_softmax_backward_data
+DG_INSTANTIATE_KERNEL_cuda_softmax DG_INSTANTIATE_KERNEL_cuda_log_softmax
+    DG_INSTANTIATE_KERNEL_cuda_softmax_backward_data DG_INSTANTIATE_KERNEL_cuda_log_softmax_backward_data

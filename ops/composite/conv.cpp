@@ -22,8 +22,7 @@ Tensor conv_impl(const char* op, int64_t spatial, const Tensor& input, const Ten
                  const std::optional<Tensor>& bias, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation,
                  bool transposed, IntArrayRef output_padding, int64_t groups, bool allow_unbatched) {
   DG_CHECK(input.defined() && weight.defined(), op, ": input and weight must be defined tensors");
-  DG_CHECK(weight.dim() == spatial + 2, op, ": expected weight of ", spatial + 2, " dimensions, got ",
-           weight.sizes());
+  DG_CHECK(weight.dim() == spatial + 2, op, ": expected weight of ", spatial + 2, " dimensions, got ", weight.sizes());
   const bool batched = input.dim() == spatial + 2;
   DG_CHECK(batched || (allow_unbatched && input.dim() == spatial + 1), op, ": expected input of ", spatial + 1,
            " (unbatched) or ", spatial + 2, " (batched) dimensions, got ", input.sizes());
@@ -38,8 +37,7 @@ Tensor conv_impl(const char* op, int64_t spatial, const Tensor& input, const Ten
     meta::check_same_device(op, {&input, &*bias});
     DG_CHECK(bias->dim() == 1 && bias->size(0) == out[1], op, ": expected bias of shape [", out[1],
              "] (one per output channel), got ", bias->sizes());
-    DG_CHECK(bias->dtype() == input.dtype(), op, ": expected bias of dtype ", input.dtype(), ", got ",
-             bias->dtype());
+    DG_CHECK(bias->dtype() == input.dtype(), op, ": expected bias of dtype ", input.dtype(), ", got ", bias->dtype());
   }
   Tensor y = dg::convolution_nobias(x, weight, stride, padding, dilation, transposed, output_padding, groups);
   if (has_bias) {
@@ -75,15 +73,15 @@ Tensor conv2d(const Tensor& input, const Tensor& weight, const std::optional<Ten
 Tensor conv_transpose1d(const Tensor& input, const Tensor& weight, const std::optional<Tensor>& bias,
                         IntArrayRef stride, IntArrayRef padding, IntArrayRef output_padding, int64_t groups,
                         IntArrayRef dilation) {
-  return conv_impl("conv_transpose1d", 1, input, weight, bias, stride, padding, dilation, true, output_padding,
-                   groups, true);
+  return conv_impl("conv_transpose1d", 1, input, weight, bias, stride, padding, dilation, true, output_padding, groups,
+                   true);
 }
 
 Tensor conv_transpose2d(const Tensor& input, const Tensor& weight, const std::optional<Tensor>& bias,
                         IntArrayRef stride, IntArrayRef padding, IntArrayRef output_padding, int64_t groups,
                         IntArrayRef dilation) {
-  return conv_impl("conv_transpose2d", 2, input, weight, bias, stride, padding, dilation, true, output_padding,
-                   groups, true);
+  return conv_impl("conv_transpose2d", 2, input, weight, bias, stride, padding, dilation, true, output_padding, groups,
+                   true);
 }
 
 }  // namespace dg::composite

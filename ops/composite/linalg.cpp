@@ -16,15 +16,15 @@ namespace dg::composite {
 Tensor matmul(const Tensor& self, const Tensor& other) {
   meta::check_same_device("matmul", {&self, &other});
   const int64_t d1 = self.dim(), d2 = other.dim();
-  DG_CHECK(d1 >= 1 && d2 >= 1, "matmul: both arguments need to be at least 1-D, got self of shape ",
-           self.sizes(), " and other of shape ", other.sizes());
-  DG_CHECK(self.dtype() == other.dtype(), "matmul: expected self and other to have the same dtype, got ",
-           self.dtype(), " and ", other.dtype());
+  DG_CHECK(d1 >= 1 && d2 >= 1, "matmul: both arguments need to be at least 1-D, got self of shape ", self.sizes(),
+           " and other of shape ", other.sizes());
+  DG_CHECK(self.dtype() == other.dtype(), "matmul: expected self and other to have the same dtype, got ", self.dtype(),
+           " and ", other.dtype());
   const int64_t k1 = self.size(-1);
   const int64_t k2 = d2 == 1 ? other.size(0) : other.size(-2);
-  DG_CHECK(k1 == k2, "matmul: self and other shapes cannot be multiplied (", self.sizes(), " and ",
-           other.sizes(), "): self's last dimension has size ", k1, " but other's ",
-           d2 == 1 ? "only" : "second-to-last", " dimension has size ", k2);
+  DG_CHECK(k1 == k2, "matmul: self and other shapes cannot be multiplied (", self.sizes(), " and ", other.sizes(),
+           "): self's last dimension has size ", k1, " but other's ", d2 == 1 ? "only" : "second-to-last",
+           " dimension has size ", k2);
 
   if (d1 == 1 && d2 == 1) return (self * other).sum();
   if (d1 == 2 && d2 == 2) return dg::mm(self, other);

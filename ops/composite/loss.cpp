@@ -99,8 +99,8 @@ Tensor cross_entropy(const Tensor& input, const Tensor& target, const std::optio
   if (input.dim() == 1) {
     DG_CHECK(probabilities ? target.dim() == 1 : target.dim() == 0, "cross_entropy: expected target of shape ",
              probabilities ? "[C]" : "[] (0-dim)", " for input of shape ", input.sizes(), ", got ", target.sizes());
-    Tensor out = dg::cross_entropy(input.unsqueeze(0), target.unsqueeze(0), weight, ignore_index, reduction,
-                               label_smoothing);
+    Tensor out =
+        dg::cross_entropy(input.unsqueeze(0), target.unsqueeze(0), weight, ignore_index, reduction, label_smoothing);
     return r == NnReduction::None ? out.squeeze(0) : out;
   }
   const int64_t classes = input.size(1);

@@ -117,8 +117,8 @@ Tensor batch_norm(const Tensor& input, const std::optional<Tensor>& running_mean
       {&running_mean, "running_mean"}, {&running_var, "running_var"}, {&weight, "weight"}, {&bias, "bias"}};
   for (const auto& [t, name] : per_channel) {
     if (*t && (*t)->defined())
-      DG_CHECK((*t)->numel() == c, "batch_norm: expected ", name, " with ", c, " elements (one per channel), got shape ",
-               (*t)->sizes());
+      DG_CHECK((*t)->numel() == c, "batch_norm: expected ", name, " with ", c,
+               " elements (one per channel), got shape ", (*t)->sizes());
   }
   std::vector<int64_t> dims{0};
   for (int64_t d = 2; d < input.dim(); ++d) dims.push_back(d);

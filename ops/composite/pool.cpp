@@ -8,8 +8,8 @@
 #include "dynagrad/factory.h"
 #include "dynagrad/grad_mode.h"
 #include "dynagrad/operators.h"
-#include "ops/composite.h"
 #include "kernels/common/pool_window.h"
+#include "ops/composite.h"
 #include "ops/meta.h"
 
 namespace dg::composite {

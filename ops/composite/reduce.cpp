@@ -33,9 +33,8 @@ Tensor bool_mask(IntArrayRef shape, Device device, F&& pred) {
 Tensor equal_mask(const Tensor& a, const Tensor& b) {
   NoGradGuard no_grad;
   const std::vector<double> va = values(a), vb = values(b.detach().expand(a.sizes()));
-  return bool_mask(a.sizes(), a.device(), [&](int64_t i) {
-    return va[i] == vb[i] || (std::isnan(va[i]) && std::isnan(vb[i]));
-  });
+  return bool_mask(a.sizes(), a.device(),
+                   [&](int64_t i) { return va[i] == vb[i] || (std::isnan(va[i]) && std::isnan(vb[i])); });
 }
 
 Tensor value_mask(const Tensor& a, double v) {

@@ -47,15 +47,13 @@ Tensor reshape(const Tensor& self, IntArrayRef shape) {
 }
 
 Tensor t(const Tensor& self) {
-  DG_CHECK(self.dim() <= 2, "t: expected a tensor with at most 2 dimensions, got a tensor of shape ",
-           self.sizes(), " (", self.dim(), " dimensions); use transpose(dim0, dim1)");
+  DG_CHECK(self.dim() <= 2, "t: expected a tensor with at most 2 dimensions, got a tensor of shape ", self.sizes(),
+           " (", self.dim(), " dimensions); use transpose(dim0, dim1)");
   if (self.dim() < 2) return self.view(self.sizes());
   return self.transpose(0, 1);
 }
 
-Tensor contiguous(const Tensor& self) {
-  return self.is_contiguous() ? self : self.clone();
-}
+Tensor contiguous(const Tensor& self) { return self.is_contiguous() ? self : self.clone(); }
 
 // ---- views built from other views, and the gradients of views ----------------
 
@@ -168,8 +166,8 @@ Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
              parts[0], " of shape ", ref.sizes(), "), got tensor ", i, " of shape ", t.sizes());
     for (int64_t k = 0; k < t.dim(); ++k) {
       DG_CHECK(k == d || t.size(k) == ref.size(k), "cat: sizes of tensors must match except in dimension ", d,
-               ": expected size ", ref.size(k), " in dimension ", k, " but got size ", t.size(k),
-               " for tensor ", i, " of shape ", t.sizes());
+               ": expected size ", ref.size(k), " in dimension ", k, " but got size ", t.size(k), " for tensor ", i,
+               " of shape ", t.sizes());
     }
     shape[d] += t.size(d);
   }
@@ -222,8 +220,8 @@ Tensor repeat(const Tensor& self, IntArrayRef repeats) {
 
 Tensor roll(const Tensor& self, IntArrayRef shifts, IntArrayRef dims) {
   if (dims.empty()) {
-    DG_CHECK(shifts.size() == 1, "roll: expected one shift when dims is empty (rolling the flattened tensor), got shifts ",
-             shifts);
+    DG_CHECK(shifts.size() == 1,
+             "roll: expected one shift when dims is empty (rolling the flattened tensor), got shifts ", shifts);
     return roll_one(self.reshape({-1}), shifts[0], 0).view(self.sizes());
   }
   DG_CHECK(shifts.size() == dims.size(), "roll: expected shifts and dims of the same length, got shifts ", shifts,

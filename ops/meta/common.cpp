@@ -13,8 +13,8 @@ namespace dg::meta {
 
 int64_t wrap_dim(const char* op, int64_t dim, int64_t ndim) {
   const int64_t n = ndim == 0 ? 1 : ndim;  // a 0-dim tensor accepts 0 and -1
-  DG_CHECK(dim >= -n && dim < n, op, ": dim ", dim, " is out of range for a tensor of ", ndim,
-           " dimension", ndim == 1 ? "" : "s", " (expected ", -n, "..", n - 1, ")");
+  DG_CHECK(dim >= -n && dim < n, op, ": dim ", dim, " is out of range for a tensor of ", ndim, " dimension",
+           ndim == 1 ? "" : "s", " (expected ", -n, "..", n - 1, ")");
   return dim < 0 ? dim + n : dim;
 }
 

@@ -10,15 +10,15 @@ namespace dg::meta {
 
 // ---- convolution ---------------------------------------------------------------
 
-DimVector conv_output_sizes(const char* op, int64_t spatial, IntArrayRef input, IntArrayRef weight,
-                            IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool transposed,
-                            IntArrayRef output_padding, int64_t groups) {
+DimVector conv_output_sizes(const char* op, int64_t spatial, IntArrayRef input, IntArrayRef weight, IntArrayRef stride,
+                            IntArrayRef padding, IntArrayRef dilation, bool transposed, IntArrayRef output_padding,
+                            int64_t groups) {
   const int64_t nd = spatial + 2;
   DG_CHECK(spatial == 1 || spatial == 2, op, ": only 1 and 2 spatial dimensions are supported, got weight of shape ",
            weight);
   DG_CHECK(static_cast<int64_t>(weight.size()) == nd, op, ": expected weight of ", nd, " dimensions, got ", weight);
-  DG_CHECK(static_cast<int64_t>(input.size()) == nd, op, ": expected input of ", nd,
-           " dimensions (batch, channels, ", spatial == 1 ? "length" : "height, width", "), got ", input);
+  DG_CHECK(static_cast<int64_t>(input.size()) == nd, op, ": expected input of ", nd, " dimensions (batch, channels, ",
+           spatial == 1 ? "length" : "height, width", "), got ", input);
   DG_CHECK(groups > 0, op, ": groups must be positive, got ", groups);
   const DimVector s = param::expand(op, "stride", stride, spatial);
   const DimVector p = param::expand(op, "padding", padding, spatial);
@@ -54,11 +54,12 @@ DimVector conv_output_sizes(const char* op, int64_t spatial, IntArrayRef input, 
              " does not divide");
     out[1] = weight[1] * groups;
     for (int64_t i = 0; i < spatial; ++i) {
-      DG_CHECK(op_[i] < s[i] || op_[i] < d[i], op, ": output_padding must be smaller than either stride or dilation, got output_padding ",
-               op_, ", stride ", s, ", dilation ", d);
+      DG_CHECK(op_[i] < s[i] || op_[i] < d[i], op,
+               ": output_padding must be smaller than either stride or dilation, got output_padding ", op_, ", stride ",
+               s, ", dilation ", d);
       out[2 + i] = (input[2 + i] - 1) * s[i] - 2 * p[i] + d[i] * (weight[2 + i] - 1) + op_[i] + 1;
-      DG_CHECK(out[2 + i] > 0, op, ": the output would have size ", out[2 + i], " in spatial dimension ", i,
-               " (input ", input, ", weight ", weight, ", stride ", s, ", padding ", p, ")");
+      DG_CHECK(out[2 + i] > 0, op, ": the output would have size ", out[2 + i], " in spatial dimension ", i, " (input ",
+               input, ", weight ", weight, ", stride ", s, ", padding ", p, ")");
     }
   }
   return out;
@@ -80,9 +81,8 @@ TensorMeta convolution_backward_input(const char* op, const Tensor& grad_output,
                                       int64_t groups) {
   check_same_device(op, {&grad_output, &weight});
   check_same_dtype(op, "grad_output", grad_output, "weight", weight);
-  const DimVector expected = conv_output_sizes(op, std::max<int64_t>(weight.dim() - 2, 1), input_size,
-                                               weight.sizes(), stride, padding, dilation, transposed, output_padding,
-                                               groups);
+  const DimVector expected = conv_output_sizes(op, std::max<int64_t>(weight.dim() - 2, 1), input_size, weight.sizes(),
+                                               stride, padding, dilation, transposed, output_padding, groups);
   DG_CHECK(grad_output.sizes() == IntArrayRef(expected), op, ": expected grad_output of shape ", expected,
            " (the output of the convolution), got ", grad_output.sizes());
   return TensorMeta{DimVector(input_size), grad_output.dtype(), grad_output.device()};

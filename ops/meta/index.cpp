@@ -44,8 +44,8 @@ TensorMeta gather(const char* op, const Tensor& self, int64_t dim, const Tensor&
   const int64_t d = wrap_dim(op, dim, self.dim());
   check_index_dtype(op, "index", index);
   DG_CHECK(index.dim() == self.dim() || (self.dim() <= 1 && index.dim() <= 1), op,
-           ": expected index to have as many dimensions as self (", self.dim(), "), got index of shape ",
-           index.sizes(), " and self of shape ", self.sizes());
+           ": expected index to have as many dimensions as self (", self.dim(), "), got index of shape ", index.sizes(),
+           " and self of shape ", self.sizes());
   for (int64_t k = 0; k < index.dim(); ++k) {
     if (k == d) continue;
     DG_CHECK(index.size(k) <= size_or_one(self, k), op, ": index of shape ", index.sizes(),
@@ -124,8 +124,8 @@ TensorMeta flip(const char* op, const Tensor& self, IntArrayRef dims) {
 
 TensorMeta triangle(const char* op, const Tensor& self, int64_t diagonal) {
   (void)diagonal;
-  DG_CHECK(self.dim() >= 2, op, ": expected a tensor of at least 2 dimensions, got one of shape ", self.sizes(),
-           " (", self.dim(), " dimension", plural(self.dim()), ")");
+  DG_CHECK(self.dim() >= 2, op, ": expected a tensor of at least 2 dimensions, got one of shape ", self.sizes(), " (",
+           self.dim(), " dimension", plural(self.dim()), ")");
   return TensorMeta{DimVector(self.sizes()), self.dtype(), self.device()};
 }
 

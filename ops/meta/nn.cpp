@@ -25,8 +25,8 @@ void nn_check_targets(const Tensor& target, int64_t classes, int64_t ignore_inde
 // Every embedding index names one of weight's `rows` rows.
 void nn_check_rows(const Tensor& indices, int64_t rows) {
   const std::optional<int64_t> bad = find_index_out_of_range(indices, rows);
-  DG_CHECK(!bad, "embedding: index ", *bad, " is out of range for weight with ", rows, " rows (expected 0..",
-           rows - 1, ")");
+  DG_CHECK(!bad, "embedding: index ", *bad, " is out of range for weight with ", rows, " rows (expected 0..", rows - 1,
+           ")");
 }
 
 DimVector nn_without_dim1(IntArrayRef sizes) {

@@ -43,8 +43,8 @@ TensorMeta pointwise(const char* op, std::initializer_list<NamedTensor> tensors,
             detail::fail(detail::str(op, ": the shapes of ", first_arg->name, " ", first_tensor->sizes(), " and ",
                                      arg.name, " ", b, " cannot be broadcast together"));
           }
-          detail::fail(detail::str(op, ": the shape ", b, " of ", arg.name,
-                                   " cannot be broadcast with the shape ", a, " of the other arguments"));
+          detail::fail(detail::str(op, ": the shape ", b, " of ", arg.name, " cannot be broadcast with the shape ", a,
+                                   " of the other arguments"));
         }
         out[k] = da == 1 ? db : da;
       }

@@ -30,9 +30,8 @@ TensorMeta max_pool2d_indices(const char* op, const Tensor& self, IntArrayRef ke
   return m;
 }
 
-TensorMeta max_pool2d_backward(const char* op, const Tensor& grad_output, const Tensor& self,
-                               IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation,
-                               bool ceil_mode) {
+TensorMeta max_pool2d_backward(const char* op, const Tensor& grad_output, const Tensor& self, IntArrayRef kernel_size,
+                               IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool ceil_mode) {
   check_same_device(op, {&grad_output, &self});
   check_same_dtype(op, "grad_output", grad_output, "self", self);
   const pool::Pool2d g = pool::pool2d_geometry(op, self.sizes(), kernel_size, stride, padding, dilation, ceil_mode);
@@ -60,12 +59,12 @@ TensorMeta avg_pool2d(const char* op, const Tensor& self, IntArrayRef kernel_siz
   return TensorMeta{pooled_sizes(self.sizes(), g.oh, g.ow), self.dtype(), self.device()};
 }
 
-TensorMeta avg_pool2d_backward(const char* op, const Tensor& grad_output, const Tensor& self,
-                               IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, bool ceil_mode,
-                               bool count_include_pad, std::optional<int64_t> divisor_override) {
+TensorMeta avg_pool2d_backward(const char* op, const Tensor& grad_output, const Tensor& self, IntArrayRef kernel_size,
+                               IntArrayRef stride, IntArrayRef padding, bool ceil_mode, bool count_include_pad,
+                               std::optional<int64_t> divisor_override) {
   check_same_device(op, {&grad_output, &self});
-  const TensorMeta fwd = avg_pool2d(op, self, kernel_size, stride, padding, ceil_mode, count_include_pad,
-                                    divisor_override);
+  const TensorMeta fwd =
+      avg_pool2d(op, self, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override);
   DG_CHECK(grad_output.sizes() == IntArrayRef(fwd.sizes), op, ": expected grad_output of shape ", fwd.sizes,
            " (the output of avg_pool2d), got ", grad_output.sizes());
   return TensorMeta{DimVector(self.sizes()), grad_output.dtype(), grad_output.device()};

@@ -69,8 +69,8 @@ ViewMeta expand(const char* op, const Tensor& self, IntArrayRef size) {
       m.strides[i] = self.stride(d);
     } else {
       DG_CHECK(have == 1 && target >= 0, op, ": the expanded size of the tensor (", target,
-               ") must match the existing size (", have, ") at non-singleton dimension ", i, ". Target sizes: ",
-               size, ". Tensor sizes: ", self.sizes());
+               ") must match the existing size (", have, ") at non-singleton dimension ", i, ". Target sizes: ", size,
+               ". Tensor sizes: ", self.sizes());
       m.sizes[i] = target;
       m.strides[i] = 0;
     }
@@ -146,14 +146,14 @@ SliceBounds slice_bounds(const char* op, int64_t size, std::optional<int64_t> st
 }
 
 DimVector permutation(const char* op, IntArrayRef dims, int64_t ndim) {
-  DG_CHECK(static_cast<int64_t>(dims.size()) == ndim, op, ": expected dims to list each of the ", ndim,
-           " dimension", ndim == 1 ? "" : "s", " of the tensor once, got dims ", dims, " of length ", dims.size());
+  DG_CHECK(static_cast<int64_t>(dims.size()) == ndim, op, ": expected dims to list each of the ", ndim, " dimension",
+           ndim == 1 ? "" : "s", " of the tensor once, got dims ", dims, " of length ", dims.size());
   DimVector out(dims.size(), 0);
   std::vector<bool> seen(dims.size(), false);
   for (size_t i = 0; i < dims.size(); ++i) {
     DG_CHECK(dims[i] >= -ndim && dims[i] < ndim, op, ": dim ", dims[i], " in dims ", dims,
-             " is out of range for a tensor of ", ndim, " dimension", ndim == 1 ? "" : "s", " (expected ", -ndim,
-             "..", ndim - 1, ")");
+             " is out of range for a tensor of ", ndim, " dimension", ndim == 1 ? "" : "s", " (expected ", -ndim, "..",
+             ndim - 1, ")");
     const int64_t d = dims[i] < 0 ? dims[i] + ndim : dims[i];
     DG_CHECK(!seen[d], op, ": expected dims to be a permutation of 0..", ndim - 1, ", got dims ", dims,
              " in which dim ", d, " appears more than once");
@@ -183,8 +183,8 @@ void check_geometry(const char* op, const char* what, IntArrayRef size, IntArray
            size, " (", size.size(), " dims) and strides ", stride, " (", stride.size(), " dims)");
   for (size_t i = 0; i < size.size(); ++i) {
     DG_CHECK(size[i] >= 0, op, ": expected non-negative ", what, " sizes, got ", size);
-    DG_CHECK(stride[i] >= 0, op, ": expected non-negative ", what, " strides (negative strides are not supported), got ",
-             stride);
+    DG_CHECK(stride[i] >= 0, op, ": expected non-negative ", what,
+             " strides (negative strides are not supported), got ", stride);
   }
   DG_CHECK(storage_offset >= 0, op, ": expected a non-negative ", what, " storage offset, got ", storage_offset);
   // The last storage element it reaches must be representable.
@@ -256,9 +256,9 @@ ViewMeta as_strided(const char* op, const Tensor& self, IntArrayRef size, IntArr
                  __builtin_add_overflow(last, span, &last);
     }
     DG_CHECK(!overflow && last < storage_numel, op, ": a view of sizes ", size, ", strides ", stride,
-             " and storage offset ", offset, " reaches storage element ", overflow ? std::string("(overflow)") :
-             std::to_string(last), ", outside a storage of ", storage_numel, " element", storage_numel == 1 ? "" : "s",
-             " (expected every element in 0..", storage_numel - 1, ")");
+             " and storage offset ", offset, " reaches storage element ",
+             overflow ? std::string("(overflow)") : std::to_string(last), ", outside a storage of ", storage_numel,
+             " element", storage_numel == 1 ? "" : "s", " (expected every element in 0..", storage_numel - 1, ")");
   } else {
     DG_CHECK(offset <= storage_numel, op, ": storage offset ", offset, " is outside a storage of ", storage_numel,
              " element", storage_numel == 1 ? "" : "s");

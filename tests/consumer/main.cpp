@@ -19,8 +19,8 @@ int main() {
     const double want[] = {5, 7, 9};
     bool ok = true;
     for (int i = 0; i < 3; ++i) ok = ok && std::abs(gp[i] - want[i]) < 1e-12;
-    std::printf("consumer (%s): y = %g, x.grad = [%g, %g, %g] (want [5, 7, 9])\n", DG_CONSUMER_MODE,
-                y.item<double>(), gp[0], gp[1], gp[2]);
+    std::printf("consumer (%s): y = %g, x.grad = [%g, %g, %g] (want [5, 7, 9])\n", DG_CONSUMER_MODE, y.item<double>(),
+                gp[0], gp[1], gp[2]);
     return ok ? 0 : 1;
   } catch (const dg::Error& e) {
     std::fprintf(stderr, "consumer: dynagrad error: %s\n", e.what());

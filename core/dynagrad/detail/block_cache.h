@@ -56,7 +56,7 @@ class BlockCache {
   bool caching() const { return caching_; }
 
  private:
-  struct StreamLists;  // one stream's free lists, by class
+  struct StreamLists;                   // one stream's free lists, by class
   StreamLists& lists(uint64_t stream);  // with mutex_ held
   void count_allocated(size_t bytes);
 
