@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
-# The one test command: installs dependencies, configures, builds, runs every
-# test, checks the installed-package and add_subdirectory consumers, and
+# The one test command: installs dependencies, checks the include directions
+# and the formatting, configures, builds, runs every test, checks the
+# installed-package and add_subdirectory consumers, replays the README's
+# "add an op" walk-through, runs everything again under the sanitizers, and
 # checks that generated/ is exactly what the generator makes from the YAML.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 tools/install-deps.sh
 
-# Every #include runs along an arrow of docs/ARCHITECTURE.md (before building:
-# a layering mistake is reported in a second, not after a build).
+# Every #include runs along an arrow of docs/ARCHITECTURE.md, and the
+# hand-written C++ is formatted with .clang-format (before building: such
+# mistakes are reported in seconds, not after a build).
 python3 tools/check_layers.py
+tools/format.sh --check
 
 BUILD=${DG_BUILD_DIR:-build}
 cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release
@@ -18,6 +22,10 @@ cmake --build "$BUILD" -j2
 (cd "$BUILD" && ctest --output-on-failure)
 
 tests/consumer/run.sh "$BUILD"
+
+# The README's "Adding an operator" walk-through, replayed on a scratch copy:
+# two YAML entries, regenerate, build, gradcheck (a few minutes).
+tests/readme/replay.sh
 
 # The whole suite again under AddressSanitizer (with LeakSanitizer) and
 # UndefinedBehaviorSanitizer: memory errors, leaks (reference cycles in the
