@@ -1,6 +1,8 @@
 #pragma once
-// The generated registry of every op's samples (generated/op_registry.cpp,
-// from ops.yaml). Tests iterate it; nothing here is per-op.
+// The generic op harness: the generated registry of every op's samples
+// (generated/tests/op_registry*.cpp, from ops.yaml) and the one way tests
+// turn a sample into inputs, in any dtype. Tests iterate it; nothing here is
+// per-op. (Value helpers shared by the suites are in helpers.h.)
 #include <cmath>
 #include <functional>
 #include <string>
@@ -42,14 +44,18 @@ const std::vector<OpInfo>& all_ops();
 const std::vector<OpSample>& all_samples();
 
 // A random input as `s` describes it, on the CPU (drawn from dg::rand, so
-// manual_seed makes it reproducible). Float64 inputs require grad.
-inline Tensor make_input(const TensorSpec& s) {
+// manual_seed makes it reproducible). Floating inputs are drawn in float64
+// and converted to `float_dtype`; float64 ones require grad (the gradient
+// checks), others do not. Index (int64) and mask (bool) inputs keep their
+// dtype whatever `float_dtype` is.
+inline Tensor make_input(const TensorSpec& s, ScalarType float_dtype = kFloat64) {
   std::vector<int64_t> stored = s.shape;
   if (s.transposed) std::swap(stored[stored.size() - 1], stored[stored.size() - 2]);
   Tensor u = dg::rand(stored, dg::kFloat64);
   Tensor t;
   if (s.dtype == kFloat64) {
     t = u * (s.high - s.low) + s.low;
+    if (float_dtype != kFloat64) t = t.to(float_dtype);
   } else if (s.dtype == kInt64) {
     // Integers uniform in [low, high): indices, class labels.
     t = dg::empty(stored, kInt64);
@@ -65,14 +71,23 @@ inline Tensor make_input(const TensorSpec& s) {
   }
   if (s.transposed) t = t.transpose(-1, -2);
   t = t.detach();
-  if (s.dtype == kFloat64) t.requires_grad_();
+  if (s.dtype == kFloat64 && float_dtype == kFloat64) t.requires_grad_();
   return t;
 }
 
-inline variable_list make_inputs(const OpSample& s) {
+inline variable_list make_inputs(const OpSample& s, ScalarType float_dtype = kFloat64) {
   variable_list in;
-  for (const auto& spec : s.inputs) in.push_back(make_input(spec));
+  for (const auto& spec : s.inputs) in.push_back(make_input(spec, float_dtype));
   return in;
+}
+
+// Whether the sample belongs to one of the ops named (an op's overloads and
+// its helpers share the prefix: "max_pool2d" covers max_pool2d_backward).
+inline bool of_ops(const OpSample& s, std::initializer_list<const char*> prefixes) {
+  const std::string op = s.op;
+  for (const char* p : prefixes)
+    if (op.rfind(p, 0) == 0) return true;
+  return false;
 }
 
 inline std::string label(const OpSample& s) {

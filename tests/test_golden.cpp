@@ -103,11 +103,7 @@ TEST_CASE("every declared dtype of every kernel op has a kernel", "[ops][dtypes]
       for (const auto& s : dg::testing::all_samples()) {
         if (std::string(s.op) != info.name || std::string(s.variant) == "out") continue;
         INFO(info.name << " in " << dt << " [" << s.variant << "]");
-        variable_list in;
-        for (const auto& spec : s.inputs) {
-          Tensor t = dg::rand(spec.shape, kFloat64) * (spec.high - spec.low) + spec.low;
-          in.push_back(spec.dtype == kFloat64 ? t.to(dtype) : t.to(spec.dtype));
-        }
+        const variable_list in = dg::testing::make_inputs(s, dtype);
         dg::NoGradGuard no_grad;
         variable_list out;
         CHECK_NOTHROW(out = s.fn(in));

@@ -6,15 +6,18 @@
 #include <cmath>
 
 #include "dynagrad/dynagrad.h"
+#include "helpers.h"
 
 using namespace dg;
+using namespace dg::testing;
 using Catch::Matchers::Contains;
 using dg::autograd::gradcheck;
 using dg::autograd::gradgradcheck;
 
 namespace {
-Tensor leaf(IntArrayRef shape) { return dg::randn(shape, dg::kFloat64).requires_grad_(); }
+
 using Fn = dg::autograd::GradcheckFn;
+
 }  // namespace
 
 TEST_CASE("in-place op on a slice of a non-leaf: the base's gradient covers written and unwritten elements",

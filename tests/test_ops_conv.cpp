@@ -12,36 +12,17 @@
 #include <vector>
 
 #include "dynagrad/dynagrad.h"
+#include "helpers.h"
 #include "op_registry.h"
 
 using namespace dg;
+using namespace dg::testing;
 using Catch::Matchers::Contains;
 
-namespace {
-
-Tensor vals(std::vector<double> v, IntArrayRef shape, ScalarType dtype) {
-  return dg::tensor(v, TensorOptions().dtype(kFloat64)).view(shape).to(dtype);
-}
-
-// 1, 2, ..., n in `shape`.
-Tensor iota(IntArrayRef shape, ScalarType dtype, double start = 1) {
-  std::vector<double> v(static_cast<size_t>(multiply_integers(shape)));
-  for (size_t i = 0; i < v.size(); ++i) v[i] = start + static_cast<double>(i);
-  return vals(v, shape, dtype);
-}
-
-bool close(const Tensor& a, const Tensor& b, double tol = 1e-5) {
-  return a.sizes() == b.sizes() && dg::allclose(a.to(kFloat64), b.to(kFloat64), tol, tol);
-}
-
-const ScalarType kBoth[] = {kFloat32, kFloat64};
-
-}  // namespace
-
 TEST_CASE("conv2d forward values", "[ops][conv]") {
-  for (ScalarType dt : kBoth) {
+  for (ScalarType dt : kBothFloats) {
     INFO(dt);
-    const Tensor x = iota({1, 1, 3, 3}, dt);
+    const Tensor x = iota({1, 1, 3, 3}, dt, 1);
     // 2x2 box filter: sums of each 2x2 block.
     CHECK(close(dg::conv2d(x, dg::ones({1, 1, 2, 2}, dt)), vals({12, 16, 24, 28}, {1, 1, 2, 2}, dt)));
     // With a bias, per output channel.
@@ -66,9 +47,9 @@ TEST_CASE("conv2d forward values", "[ops][conv]") {
 }
 
 TEST_CASE("conv1d and transposed convolution forward values", "[ops][conv]") {
-  for (ScalarType dt : kBoth) {
+  for (ScalarType dt : kBothFloats) {
     INFO(dt);
-    const Tensor x = iota({1, 1, 5}, dt);
+    const Tensor x = iota({1, 1, 5}, dt, 1);
     CHECK(close(dg::conv1d(x, dg::ones({1, 1, 2}, dt), std::nullopt, {1}, {0}, {2}), vals({4, 6, 8}, {1, 1, 3}, dt)));
     CHECK(close(dg::conv1d(x, vals({1, -1}, {1, 1, 2}, dt), vals({0.5}, {1}, dt), {2}),
                 vals({-0.5, -0.5}, {1, 1, 2}, dt)));
@@ -78,10 +59,10 @@ TEST_CASE("conv1d and transposed convolution forward values", "[ops][conv]") {
                 vals({1, 1, 3, 2, 2}, {1, 1, 5}, dt)));
     CHECK(close(dg::conv_transpose1d(t, dg::ones({1, 1, 3}, dt), std::nullopt, {2}, {0}, {1}),
                 vals({1, 1, 3, 2, 2, 0}, {1, 1, 6}, dt)));
-    CHECK(close(dg::conv_transpose2d(iota({1, 1, 2, 2}, dt), dg::ones({1, 1, 2, 2}, dt)),
+    CHECK(close(dg::conv_transpose2d(iota({1, 1, 2, 2}, dt, 1), dg::ones({1, 1, 2, 2}, dt)),
                 vals({1, 3, 2, 4, 10, 6, 3, 7, 4}, {1, 1, 3, 3}, dt)));
     // Padding crops the full transposed output.
-    CHECK(close(dg::conv_transpose2d(iota({1, 1, 2, 2}, dt), dg::ones({1, 1, 2, 2}, dt), std::nullopt, {1}, {1}),
+    CHECK(close(dg::conv_transpose2d(iota({1, 1, 2, 2}, dt, 1), dg::ones({1, 1, 2, 2}, dt), std::nullopt, {1}, {1}),
                 vals({10}, {1, 1, 1, 1}, dt)));
     // torch.convolution: the general entry point.
     CHECK(close(dg::convolution(t, dg::ones({1, 1, 3}, dt), vals({1}, {1}, dt), {2}, {0}, {1}, true, {0}, 1),
@@ -138,7 +119,7 @@ TEST_CASE("conv float32 (oneDNN) matches float64 (loops), forward and backward",
 }
 
 TEST_CASE("conv on non-contiguous inputs and empty batches", "[ops][conv]") {
-  for (ScalarType dt : kBoth) {
+  for (ScalarType dt : kBothFloats) {
     const Tensor x = dg::randn({2, 3, 6, 5}, dt);
     const Tensor w = dg::randn({4, 3, 3, 3}, dt);
     const Tensor xt = x.transpose(2, 3).contiguous().transpose(2, 3);  // same values, other strides
@@ -150,7 +131,7 @@ TEST_CASE("conv on non-contiguous inputs and empty batches", "[ops][conv]") {
 }
 
 TEST_CASE("max_pool2d forward values and indices", "[ops][pool]") {
-  for (ScalarType dt : kBoth) {
+  for (ScalarType dt : kBothFloats) {
     INFO(dt);
     const Tensor x = iota({1, 1, 4, 4}, dt, 0);
     CHECK(close(dg::max_pool2d(x, {2}), vals({5, 7, 13, 15}, {1, 1, 2, 2}, dt)));
@@ -159,7 +140,7 @@ TEST_CASE("max_pool2d forward values and indices", "[ops][pool]") {
     REQUIRE(i.dtype() == kInt64);
     CHECK(dg::equal(i, dg::tensor(std::vector<int64_t>{5, 7, 13, 15}).view({1, 1, 2, 2})));
     // Padding never wins (it is -inf), even over negative inputs.
-    const Tensor neg = -iota({1, 3, 3}, dt);
+    const Tensor neg = -iota({1, 3, 3}, dt, 1);
     CHECK(close(dg::max_pool2d(neg, {3}, {2}, {1}), vals({-1, -2, -4, -5}, {1, 2, 2}, dt)));
     // ceil_mode keeps the partial last window.
     const Tensor x5 = iota({1, 5, 5}, dt, 0);
@@ -174,7 +155,7 @@ TEST_CASE("max_pool2d forward values and indices", "[ops][pool]") {
 }
 
 TEST_CASE("max_pool2d backward routes the gradient to each maximum", "[ops][pool]") {
-  for (ScalarType dt : kBoth) {
+  for (ScalarType dt : kBothFloats) {
     // Overlapping windows (stride 1) that share a maximum add up there.
     const Tensor x = vals({1, 2, 3, 4, 9, 5, 6, 7, 8}, {1, 1, 3, 3}, dt).detach().requires_grad_();
     dg::max_pool2d(x, {2}, {1}).sum().backward();
@@ -189,7 +170,7 @@ TEST_CASE("max_pool2d backward routes the gradient to each maximum", "[ops][pool
 }
 
 TEST_CASE("avg_pool2d forward values", "[ops][pool]") {
-  for (ScalarType dt : kBoth) {
+  for (ScalarType dt : kBothFloats) {
     INFO(dt);
     CHECK(close(dg::avg_pool2d(iota({1, 1, 4, 4}, dt, 0), {2}), vals({2.5, 4.5, 10.5, 12.5}, {1, 1, 2, 2}, dt)));
     const Tensor ones = dg::ones({1, 2, 2}, dt);
@@ -208,9 +189,9 @@ TEST_CASE("avg_pool2d forward values", "[ops][pool]") {
 }
 
 TEST_CASE("adaptive_avg_pool2d forward values", "[ops][pool]") {
-  for (ScalarType dt : kBoth) {
+  for (ScalarType dt : kBothFloats) {
     INFO(dt);
-    const Tensor x = iota({1, 3, 3}, dt);
+    const Tensor x = iota({1, 3, 3}, dt, 1);
     // Windows [0, 2) and [1, 3) in each dim overlap.
     CHECK(close(dg::adaptive_avg_pool2d(x, {2}), vals({3, 4, 6, 7}, {1, 2, 2}, dt)));
     CHECK(close(dg::adaptive_avg_pool2d(x.unsqueeze(0), {1, 1}), vals({5}, {1, 1, 1, 1}, dt)));
@@ -266,7 +247,7 @@ TEST_CASE("conv and pool errors name the op, the argument and the shapes", "[ops
 }
 
 TEST_CASE("conv and pool stay finite for inputs of magnitude 1e4", "[ops][conv][stability]") {
-  for (ScalarType dt : kBoth) {
+  for (ScalarType dt : kBothFloats) {
     const Tensor x = (dg::randn({2, 3, 8, 8}, dt) * 1e4).detach().requires_grad_();
     const Tensor w = (dg::randn({4, 3, 3, 3}, dt) * 1e4).detach().requires_grad_();
     Tensor y = dg::conv2d(x, w, std::nullopt, {1}, {1});
@@ -281,24 +262,14 @@ TEST_CASE("conv and pool stay finite for inputs of magnitude 1e4", "[ops][conv][
 // The generated checks of the samples in ops.yaml, restricted to this group's
 // ops, so `dg_tests "[conv]"` covers them without running every op.
 TEST_CASE("conv and pool samples pass gradcheck and gradgradcheck", "[ops][conv][gradcheck]") {
-  const std::vector<std::string> ours = {
-      "convolution", "conv1d", "conv2d", "conv_transpose", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d"};
   dg::manual_seed(2024);
   int checked = 0;
-  for (const auto& s : dg::testing::all_samples()) {
-    const std::string op = s.op;
-    bool mine = false;
-    for (const auto& p : ours) mine = mine || op.rfind(p, 0) == 0;
-    if (!mine || !s.check_grad) continue;
-    INFO(op << " [" << s.variant << ", sample " << s.sample << "]");
-    variable_list in;
-    for (const auto& spec : s.inputs) {
-      std::vector<int64_t> stored = spec.shape;
-      if (spec.transposed) std::swap(stored[stored.size() - 1], stored[stored.size() - 2]);
-      Tensor t = dg::rand(stored, kFloat64) * (spec.high - spec.low) + spec.low;
-      if (spec.transposed) t = t.transpose(-1, -2);
-      in.push_back(t.detach().requires_grad_());
-    }
+  for (const auto& s : all_samples()) {
+    if (!s.check_grad || !of_ops(s, {"convolution", "conv1d", "conv2d", "conv_transpose", "max_pool2d", "avg_pool2d",
+                                     "adaptive_avg_pool2d"}))
+      continue;
+    INFO(label(s));
+    const variable_list in = make_inputs(s);
     CHECK_NOTHROW(dg::autograd::gradcheck(s.fn, in));
     CHECK_NOTHROW(dg::autograd::gradgradcheck(s.fn, in));
     ++checked;

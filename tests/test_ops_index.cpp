@@ -10,48 +10,11 @@
 #include <vector>
 
 #include "dynagrad/dynagrad.h"
+#include "helpers.h"
 
 using namespace dg;
+using namespace dg::testing;
 using Catch::Matchers::Contains;
-
-namespace {
-
-const double kInf = std::numeric_limits<double>::infinity();
-
-Tensor t64(const std::vector<double>& v) { return dg::tensor(v, dg::kFloat64); }
-Tensor t64(const std::vector<double>& v, std::vector<int64_t> shape) { return t64(v).reshape(shape); }
-Tensor i64(const std::vector<int64_t>& v) { return dg::tensor(v, dg::kInt64); }
-Tensor i64(const std::vector<int64_t>& v, std::vector<int64_t> shape) { return i64(v).reshape(shape); }
-Tensor b8(const std::vector<double>& v) { return t64(v).to(dg::kBool); }
-
-std::vector<double> values(const Tensor& t) {
-  Tensor c = t.detach().to(dg::kFloat64).contiguous();
-  const double* p = c.data_ptr<double>();
-  return std::vector<double>(p, p + c.numel());
-}
-
-void check_values(const Tensor& t, const std::vector<double>& expected, double tol = 1e-12) {
-  const std::vector<double> got = values(t);
-  REQUIRE(got.size() == expected.size());
-  for (size_t i = 0; i < got.size(); ++i) {
-    INFO("element " << i << ": got " << got[i] << ", expected " << expected[i]);
-    if (std::isnan(expected[i])) CHECK(std::isnan(got[i]));
-    else if (std::isinf(expected[i])) CHECK(got[i] == expected[i]);
-    else CHECK(std::abs(got[i] - expected[i]) <= tol * (1 + std::abs(expected[i])));
-  }
-}
-
-void check_shape(const Tensor& t, const std::vector<int64_t>& shape) { CHECK(t.sizes() == IntArrayRef(shape)); }
-
-Tensor grad_of(const Tensor& x, const Tensor& y) { return dg::autograd::grad({y.sum()}, {x})[0]; }
-
-bool all_finite(const Tensor& t) {
-  for (double v : values(t))
-    if (!std::isfinite(v)) return false;
-  return true;
-}
-
-}  // namespace
 
 // ---- reductions ------------------------------------------------------------------
 

@@ -6,26 +6,14 @@
 #include <vector>
 
 #include "dynagrad/dynagrad.h"
+#include "helpers.h"
 
 using namespace dg;
+using namespace dg::testing;
 using Catch::Matchers::Contains;
 
-namespace {
-
-Tensor f64(std::initializer_list<double> v) { return dg::tensor(v, TensorOptions().dtype(kFloat64)); }
-Tensor i64(std::initializer_list<int64_t> v) { return dg::tensor(v); }
-double at(const Tensor& t, int64_t i) { return t.reshape({-1})[i].item<double>(); }
-
-bool all_finite(const Tensor& t) {
-  for (int64_t i = 0; i < t.numel(); ++i)
-    if (!std::isfinite(at(t, i))) return false;
-  return true;
-}
-
-}  // namespace
-
 TEST_CASE("softmax and log_softmax: values, any dim, 0-dim", "[nn]") {
-  Tensor x = f64({0.0, std::log(2.0), std::log(5.0)});
+  Tensor x = t64({0.0, std::log(2.0), std::log(5.0)});
   Tensor s = dg::softmax(x, 0);
   CHECK(at(s, 0) == Approx(1.0 / 8));
   CHECK(at(s, 1) == Approx(2.0 / 8));
@@ -68,12 +56,12 @@ TEST_CASE("nll_loss: reductions, weights, ignore_index, errors", "[nn]") {
   CHECK(none.sizes() == IntArrayRef{2});
   CHECK(at(none, 0) == 3.0);
   // Weighted mean: (3 * 0.5 + 4 * 2) / (0.5 + 2).
-  Tensor w = f64({2.0, 1.0, 0.5});
+  Tensor w = t64({2.0, 1.0, 0.5});
   CHECK(dg::nll_loss(lp, t, w, -100, "mean").item<double>() == Approx((1.5 + 8.0) / 2.5));
   // Ignored targets count neither in the sum nor in the mean's denominator.
   CHECK(dg::nll_loss(lp, i64({2, 7}), std::nullopt, 7, "mean").item<double>() == Approx(3.0));
   // [C] input with a 0-dim target.
-  Tensor one = dg::nll_loss(f64({-1.0, -2.0}), i64({1}).view({}), std::nullopt, -100, "none");
+  Tensor one = dg::nll_loss(t64({-1.0, -2.0}), i64({1}).view({}), std::nullopt, -100, "none");
   CHECK(one.dim() == 0);
   CHECK(one.item<double>() == 2.0);
   CHECK_THROWS_WITH(dg::nll_loss(lp, i64({3, 0}), std::nullopt, -100, "mean"),
@@ -85,7 +73,7 @@ TEST_CASE("nll_loss: reductions, weights, ignore_index, errors", "[nn]") {
                     Contains("nll_loss: expected target of shape [2]"));
   CHECK_THROWS_WITH(dg::nll_loss(lp, lp, std::nullopt, -100, "mean"),
                     Contains("nll_loss: expected target of dtype int64 (class indices), got float64"));
-  CHECK_THROWS_WITH(dg::nll_loss(lp, t, f64({1.0}), -100, "mean"), Contains("nll_loss: expected weight of shape [3]"));
+  CHECK_THROWS_WITH(dg::nll_loss(lp, t, t64({1.0}), -100, "mean"), Contains("nll_loss: expected weight of shape [3]"));
 }
 
 TEST_CASE("cross_entropy: class indices, probabilities, label smoothing", "[nn]") {
@@ -114,7 +102,7 @@ TEST_CASE("cross_entropy: class indices, probabilities, label smoothing", "[nn]"
 }
 
 TEST_CASE("mse, l1, smooth_l1 losses", "[nn]") {
-  Tensor a = f64({1.0, 2.0, -3.0}), b = f64({0.0, 4.0, -3.5});
+  Tensor a = t64({1.0, 2.0, -3.0}), b = t64({0.0, 4.0, -3.5});
   CHECK(dg::mse_loss(a, b, "mean").item<double>() == Approx((1.0 + 4.0 + 0.25) / 3));
   CHECK(dg::l1_loss(a, b, "sum").item<double>() == Approx(3.5));
   Tensor s = dg::smooth_l1_loss(a, b, "none", 1.0);
@@ -126,19 +114,19 @@ TEST_CASE("mse, l1, smooth_l1 losses", "[nn]") {
 }
 
 TEST_CASE("binary_cross_entropy and the stable with_logits form", "[nn]") {
-  Tensor x = f64({0.25, 0.5}), y = f64({1.0, 0.0});
+  Tensor x = t64({0.25, 0.5}), y = t64({1.0, 0.0});
   CHECK(dg::binary_cross_entropy(x, y, std::nullopt, "mean").item<double>() ==
         Approx((-std::log(0.25) - std::log(0.5)) / 2));
   // p == 0 with target 1: the log is clamped at -100, as PyTorch does.
-  CHECK(dg::binary_cross_entropy(f64({0.0}), f64({1.0}), std::nullopt, "sum").item<double>() == Approx(100.0));
-  CHECK_THROWS_WITH(dg::binary_cross_entropy(f64({1.5}), f64({1.0}), std::nullopt, "sum"),
+  CHECK(dg::binary_cross_entropy(t64({0.0}), t64({1.0}), std::nullopt, "sum").item<double>() == Approx(100.0));
+  CHECK_THROWS_WITH(dg::binary_cross_entropy(t64({1.5}), t64({1.0}), std::nullopt, "sum"),
                     Contains("binary_cross_entropy: expected every element of input in [0, 1], got 1.5"));
-  Tensor z = f64({0.0, 2.0});
+  Tensor z = t64({0.0, 2.0});
   const double s2 = 1.0 / (1.0 + std::exp(-2.0));
   Tensor l = dg::binary_cross_entropy_with_logits(z, y, std::nullopt, "none");
   CHECK(at(l, 0) == Approx(std::log(2.0)));
   CHECK(at(l, 1) == Approx(-std::log(1 - s2)));
-  Tensor lp = dg::binary_cross_entropy_with_logits(z, y, std::nullopt, "none", f64({3.0}));
+  Tensor lp = dg::binary_cross_entropy_with_logits(z, y, std::nullopt, "none", t64({3.0}));
   CHECK(at(lp, 0) == Approx(3 * std::log(2.0)));
   // Logits of magnitude 1e4: finite loss and gradient in both dtypes.
   for (ScalarType dt : {kFloat32, kFloat64}) {
@@ -190,7 +178,7 @@ TEST_CASE("embedding: lookup, padding_idx gets no gradient, errors", "[nn]") {
   CHECK(at(w2.grad(), 4) == Approx(1.0));  // row 2 seen twice, each gradient halved
   CHECK_THROWS_WITH(dg::embedding(w, i64({0, 3})),
                     Contains("embedding: index 3 is out of range for weight with 3 rows (expected 0..2)"));
-  CHECK_THROWS_WITH(dg::embedding(w, f64({0.0})), Contains("embedding: expected indices of dtype int64, got float64"));
+  CHECK_THROWS_WITH(dg::embedding(w, t64({0.0})), Contains("embedding: expected indices of dtype int64, got float64"));
   CHECK_THROWS_WITH(dg::embedding(w, idx, -1, false, true), Contains("embedding: sparse=True"));
 }
 
@@ -200,7 +188,7 @@ TEST_CASE("layer_norm, group_norm, batch_norm: values and running statistics", "
   // Row 0: mean 2.5, biased var 1.25.
   CHECK(at(y, 0) == Approx(-1.5 / std::sqrt(1.25)));
   CHECK(at(y, 7) == Approx(3.0 / std::sqrt(3.0)));  // row 1: mean 3, var 3
-  Tensor yw = dg::layer_norm(x, {4}, f64({2.0, 2.0, 2.0, 2.0}), f64({1.0, 1.0, 1.0, 1.0}), 0.0);
+  Tensor yw = dg::layer_norm(x, {4}, t64({2.0, 2.0, 2.0, 2.0}), t64({1.0, 1.0, 1.0, 1.0}), 0.0);
   CHECK(at(yw, 0) == Approx(1.0 - 3.0 / std::sqrt(1.25)));
   CHECK_THROWS_WITH(dg::layer_norm(x, {3}), Contains("layer_norm: expected input with trailing dimensions"));
 

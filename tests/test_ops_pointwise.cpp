@@ -9,49 +9,11 @@
 #include <vector>
 
 #include "dynagrad/dynagrad.h"
+#include "helpers.h"
 
 using namespace dg;
+using namespace dg::testing;
 using Catch::Matchers::Contains;
-
-namespace {
-
-const double kNaN = std::numeric_limits<double>::quiet_NaN();
-
-Tensor t64(std::initializer_list<double> v) { return dg::tensor(v, dg::kFloat64); }
-
-std::vector<double> values(const Tensor& t) {
-  Tensor c = t.to(dg::kFloat64).contiguous();
-  const double* p = c.data_ptr<double>();
-  return std::vector<double>(p, p + c.numel());
-}
-
-std::vector<bool> bools(const Tensor& t) {
-  REQUIRE(t.dtype() == dg::kBool);
-  Tensor c = t.contiguous();
-  const bool* p = c.data_ptr<bool>();
-  return std::vector<bool>(p, p + c.numel());
-}
-
-void check_values(const Tensor& t, const std::vector<double>& expected, double tol = 1e-12) {
-  const std::vector<double> got = values(t);
-  REQUIRE(got.size() == expected.size());
-  for (size_t i = 0; i < got.size(); ++i) {
-    INFO("element " << i << ": got " << got[i] << ", expected " << expected[i]);
-    if (std::isnan(expected[i])) {
-      CHECK(std::isnan(got[i]));
-    } else {
-      CHECK(std::fabs(got[i] - expected[i]) <= tol * std::max(1.0, std::fabs(expected[i])));
-    }
-  }
-}
-
-Tensor grad_of(const Tensor& x, const std::function<Tensor(const Tensor&)>& f) {
-  Tensor leaf = x.detach().requires_grad_();
-  f(leaf).sum().backward();
-  return leaf.grad();
-}
-
-}  // namespace
 
 TEST_CASE("pointwise unary math: values", "[ops][pointwise]") {
   const double pi = 3.14159265358979323846;

@@ -6,25 +6,13 @@
 #include <vector>
 
 #include "dynagrad/dynagrad.h"
+#include "helpers.h"
 
 using namespace dg;
+using namespace dg::testing;
 using Catch::Matchers::Contains;
 
 namespace {
-
-// 0, 1, ..., n-1 as float64, viewed as `shape`.
-Tensor iota(std::vector<int64_t> shape) {
-  int64_t n = 1;
-  for (int64_t s : shape) n *= s;
-  return dg::arange(0.0, static_cast<double>(n), 1.0, kFloat64).view(shape).clone();  // not a view itself
-}
-
-// Values in logical (row-major) order, whatever the strides.
-std::vector<double> values(const Tensor& t) {
-  Tensor c = t.contiguous();
-  const double* p = c.data_ptr<double>();
-  return std::vector<double>(p, p + c.numel());
-}
 
 using V = std::vector<double>;
 
