@@ -83,30 +83,19 @@ constexpr ScalarType promote_types(ScalarType a, ScalarType b) {
 
 template <typename T>
 struct CppTypeToScalarType;
-template <>
-struct CppTypeToScalarType<float> {
-  static constexpr ScalarType value = kFloat32;
-};
-template <>
-struct CppTypeToScalarType<double> {
-  static constexpr ScalarType value = kFloat64;
-};
-template <>
-struct CppTypeToScalarType<int64_t> {
-  static constexpr ScalarType value = kInt64;
-};
-template <>
-struct CppTypeToScalarType<bool> {
-  static constexpr ScalarType value = kBool;
-};
-template <>
-struct CppTypeToScalarType<Half> {
-  static constexpr ScalarType value = kFloat16;
-};
-template <>
-struct CppTypeToScalarType<BFloat16> {
-  static constexpr ScalarType value = kBFloat16;
-};
+// One specialisation per dtype; the macro keeps them one line each.
+#define DG_CPP_TYPE_TO_SCALAR_TYPE(T, v)   \
+  template <>                              \
+  struct CppTypeToScalarType<T> {          \
+    static constexpr ScalarType value = v; \
+  };
+DG_CPP_TYPE_TO_SCALAR_TYPE(float, kFloat32)
+DG_CPP_TYPE_TO_SCALAR_TYPE(double, kFloat64)
+DG_CPP_TYPE_TO_SCALAR_TYPE(int64_t, kInt64)
+DG_CPP_TYPE_TO_SCALAR_TYPE(bool, kBool)
+DG_CPP_TYPE_TO_SCALAR_TYPE(Half, kFloat16)
+DG_CPP_TYPE_TO_SCALAR_TYPE(BFloat16, kBFloat16)
+#undef DG_CPP_TYPE_TO_SCALAR_TYPE
 template <typename T>
 constexpr ScalarType scalar_type_of = CppTypeToScalarType<T>::value;
 
