@@ -395,11 +395,15 @@ class KernelDecl:
         return f"{self.device}_{self.name}"
 
 
-def kernel_decls(ops: list) -> list:
+def kernel_decls(ops: list, generated: bool) -> list:
+    """The kernels written by hand (generated=False) or by the generator from
+    scalar functions (generated=True). They live in two headers, so that
+    adding a pointwise op leaves the hand-written kernels' header, and every
+    object that includes it, unchanged."""
     decls, seen = [], set()
     for op in ops:
         for dev, k in op.kernels.items():
-            if k in seen:
+            if k in seen or (dev in op.generated_kernels) != generated:
                 continue
             seen.add(k)
             decls.append(KernelDecl(

@@ -4,6 +4,7 @@
 
 #include "ops/dispatch_support.h"
 #include "kernels/kernel_decls.h"
+#include "kernels/pointwise_decls.h"
 
 namespace dg::dispatch {
 

@@ -6,7 +6,7 @@
 set -euo pipefail
 
 pkgs=(g++ cmake ninja-build libyaml-cpp-dev catch2 libdnnl-dev
-      python3 python3-jinja2 python3-yaml clang-format git)
+      python3 python3-jinja2 python3-yaml clang-format git ccache)
 if [ "${DG_SKIP_LIBTORCH:-0}" != 1 ]; then
   pkgs+=(libtorch-dev libopenblas0-pthread)
 fi

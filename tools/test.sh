@@ -9,6 +9,11 @@ cd "$(dirname "$0")/.."
 
 tools/install-deps.sh
 
+# ccache (CMake uses it when installed, DG_CCACHE): paths below the checkout
+# are hashed relative to it, so the consumer build and the README replay
+# (a copy of the checkout) reuse the objects of the build below.
+export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=1
+
 # Every #include runs along an arrow of docs/ARCHITECTURE.md, and the
 # hand-written C++ is formatted with .clang-format (before building: such
 # mistakes are reported in seconds, not after a build).

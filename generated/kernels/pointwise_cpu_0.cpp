@@ -6,7 +6,7 @@
 #include "cpu/loops.h"
 #include "cpu/vec_math.h"
 #include "common/compare_ops.h"
-#include "kernel_decls.h"
+#include "pointwise_decls.h"
 #include "pointwise_functors.h"
 
 namespace dg::cpu {

@@ -5,7 +5,7 @@
 // (kernels/cuda/loops.cuh) over the function, in CUDA's math.
 #include "cuda/loops.cuh"
 #include "common/compare_ops.h"
-#include "kernel_decls.h"
+#include "pointwise_decls.h"
 #include "pointwise_functors.h"
 
 namespace dg::cuda {

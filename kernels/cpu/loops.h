@@ -36,7 +36,7 @@ namespace dg::cpu {
 namespace simd {
 // Which copy of the contiguous row loops runs: 0 the baseline (SSE2), 1 the
 // AVX2 one, 2 the AVX-512 one; -1 until the first row asks (defined in
-// pointwise.cpp).
+// loops.cpp).
 extern std::atomic<int> g_level;
 // Sets g_level to the best the CPU (and OS) supports, capped by
 // DG_DISABLE_AVX2=1 (baseline only) or DG_DISABLE_AVX512=1 (AVX2 at most);

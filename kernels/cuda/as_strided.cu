@@ -1,5 +1,5 @@
 // CUDA kernels of as_strided's gradient; the counterparts of
-// kernels/cpu/strided.cpp. A geometry (sizes, strides, storage offset) maps
+// kernels/cpu/as_strided.cpp. A geometry (sizes, strides, storage offset) maps
 // each element of a tensor to an index of a storage; values move between
 // two geometries through a zeroed scratch storage on the device that covers
 // both: summed into it through one geometry (atomically, since elements may

@@ -1,6 +1,6 @@
 // CUDA embedding lookups and their gradient: embedding, embedding_backward,
 // embedding_backward_adjoint; the counterparts of those in
-// kernels/cpu/nn.cpp. One thread per (index, column) element; the backward
+// kernels/cpu/embedding.cpp. One thread per (index, column) element; the backward
 // adds rows atomically, since indices repeat. The metas have checked every
 // index (on the host), so the kernels index unchecked.
 #include <cstdint>

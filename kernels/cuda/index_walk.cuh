@@ -1,9 +1,9 @@
 #pragma once
-// What the indexing kernels (index.cu, strided.cu, embedding.cu) share: a
+// What the indexing kernels (index.cu, as_strided.cu, embedding.cu) share: a
 // walk that hands every index of one shape to its own thread together with
 // that index's offset in several tensors (each through its own strides), and
 // the atomic add the accumulating kernels need when two indices land on one
-// element. The counterpart of kernels/cpu/ix_walk.h.
+// element. The counterpart of kernels/cpu/index_walk.h.
 #include <array>
 #include <cstdint>
 #include <type_traits>

@@ -1,6 +1,6 @@
 // CUDA reductions: sum, sum_dim, prod, prod_dim, amax, amin, argmax,
 // argmin (all on the engine of reduce.cuh) and cumsum (one thread per
-// line). The counterparts of kernels/cpu/reduce.cpp and reduce2.cpp.
+// line). The counterpart of kernels/cpu/reduce.cpp.
 #include <cstdint>
 #include <optional>
 #include <type_traits>

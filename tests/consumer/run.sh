@@ -19,7 +19,7 @@ which="${2:-all}"
 case "$which" in a|b|all) ;; *) echo "$0: mode must be a, b or all, not '$which'" >&2; exit 2;; esac
 
 scratch="$(mktemp -d "${TMPDIR:-/tmp}/dg-consumer.XXXXXX")"
-trap 'rm -rf "$scratch"' EXIT
+trap 'rm -rf "$scratch" "$root/build-consumer"' EXIT
 
 gen=()
 command -v ninja >/dev/null 2>&1 && gen=(-G Ninja)
@@ -35,9 +35,13 @@ step() {
 }
 
 mode_a() {
-  local b="$scratch/a"
+  # Inside the checkout (and git-ignored, /build*): with CCACHE_BASEDIR set
+  # to the checkout, its compiles then match the main build's and come from
+  # ccache when it is installed.
+  local b="$root/build-consumer"
+  rm -rf "$b"
   step cmake -S "$here" -B "$b" "${gen[@]}" -DCMAKE_BUILD_TYPE=Release -DDG_SOURCE_DIR="$root" \
-    -DDG_BUILD_TESTS=OFF -DDG_BUILD_TOOLS=OFF || return 1
+    -DDG_BUILD_TESTS=OFF -DDG_BUILD_TOOLS=OFF -DDG_CCACHE=ON || return 1
   step cmake --build "$b" --target consumer -j2 || return 1
   "$b/consumer"
 }

@@ -47,15 +47,19 @@ grep -q "void $op(" "$src"/generated/kernels/pointwise_cuda_*.cu || fail "no gen
 
 echo "readme replay: building the library (CPU)"
 gen=(); command -v ninja >/dev/null 2>&1 && gen=(-G Ninja)
-cmake -S "$src" -B "$scratch/build" "${gen[@]}" -DCMAKE_BUILD_TYPE=Release -DDG_BUILD_TESTS=OFF \
-  -DDG_BUILD_TOOLS=OFF -DDG_CUDA=OFF >"$scratch/cmake.log" 2>&1 || { tail -30 "$scratch/cmake.log"; fail "configure"; }
-cmake --build "$scratch/build" --target dynagrad -j2 >"$scratch/build.log" 2>&1 ||
+# The build folders sit inside the copy, as build/ sits in the checkout: with
+# ccache's paths taken relative to the copy, the kernels the new op does not
+# touch come from the cache of the checkout's own build.
+export CCACHE_BASEDIR="$src" CCACHE_NOHASHDIR=1
+cmake -S "$src" -B "$src/build" "${gen[@]}" -DCMAKE_BUILD_TYPE=Release -DDG_BUILD_TESTS=OFF \
+  -DDG_BUILD_TOOLS=OFF -DDG_CUDA=OFF -DDG_CCACHE=ON >"$scratch/cmake.log" 2>&1 || { tail -30 "$scratch/cmake.log"; fail "configure"; }
+cmake --build "$src/build" --target dynagrad -j2 >"$scratch/build.log" 2>&1 ||
   { tail -40 "$scratch/build.log"; fail "build"; }
 
 echo "readme replay: running the README's program"
 "${CXX:-c++}" -std=c++20 -O1 "$scratch/program.cpp" -o "$scratch/program" \
   -I"$src/core" -I"$src/autograd" -I"$src/api" -I"$src/generated" \
-  -L"$scratch/build" -ldynagrad -Wl,-rpath,"$scratch/build" -pthread ||
+  -L"$src/build" -ldynagrad -Wl,-rpath,"$src/build" -pthread ||
   fail "the README's program does not compile"
 "$scratch/program" || fail "the README's program returned $? (its gradient or gradcheck is wrong)"
 
@@ -63,9 +67,9 @@ nvcc=$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)
 if [ -x "$nvcc" ]; then
   echo "readme replay: compiling the generated CUDA kernel"
   shard=$(grep -l "void $op(" "$src"/generated/kernels/pointwise_cuda_*.cu | head -1)
-  cmake -S "$src" -B "$scratch/build-cuda" "${gen[@]}" -DCMAKE_BUILD_TYPE=Release -DDG_BUILD_TESTS=OFF \
-    -DDG_BUILD_TOOLS=OFF -DDG_CUDA=ON >"$scratch/cmake-cuda.log" 2>&1 || { tail -30 "$scratch/cmake-cuda.log"; fail "configure (CUDA)"; }
-  cmake --build "$scratch/build-cuda" --target "CMakeFiles/dynagrad_kernels.dir/generated/kernels/$(basename "$shard").o" \
+  cmake -S "$src" -B "$src/build-cuda" "${gen[@]}" -DCMAKE_BUILD_TYPE=Release -DDG_BUILD_TESTS=OFF \
+    -DDG_BUILD_TOOLS=OFF -DDG_CUDA=ON -DDG_CCACHE=ON >"$scratch/cmake-cuda.log" 2>&1 || { tail -30 "$scratch/cmake-cuda.log"; fail "configure (CUDA)"; }
+  cmake --build "$src/build-cuda" --target "CMakeFiles/dynagrad_kernels.dir/generated/kernels/$(basename "$shard").o" \
     >"$scratch/build-cuda.log" 2>&1 || { tail -40 "$scratch/build-cuda.log"; fail "the generated CUDA kernel does not compile"; }
 else
   echo "readme replay: no nvcc; the generated CUDA kernel was not compiled"
