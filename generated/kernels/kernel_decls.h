@@ -16,7 +16,7 @@ void pow_scalar(const TensorBase& out, const TensorBase& self, const Scalar& exp
 #define DG_INSTANTIATE_KERNEL_cpu_pow_scalar \
   template void dg::cpu::pow_scalar<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
   template void dg::cpu::pow_scalar<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
-  template void dg::cpu::pow_scalar<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&);
+  template void dg::cpu::pow_scalar<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&)
 
 
 // pow.Tensor_Scalar
@@ -29,7 +29,7 @@ void pow_scalar(const TensorBase& out, const TensorBase& self, const Scalar& exp
   template void dg::cuda::pow_scalar<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
   template void dg::cuda::pow_scalar<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
   template void dg::cuda::pow_scalar<dg::Half>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
-  template void dg::cuda::pow_scalar<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&);
+  template void dg::cuda::pow_scalar<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&)
 
 
 // sin
@@ -39,7 +39,7 @@ void sin(const TensorBase& out, const TensorBase& self);
 }  // namespace dg::cpu
 #define DG_INSTANTIATE_KERNEL_cpu_sin \
   template void dg::cpu::sin<float>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::sin<double>(const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cpu::sin<double>(const dg::TensorBase&, const dg::TensorBase&)
 
 
 // sin_backward
@@ -49,7 +49,7 @@ void sin_backward(const TensorBase& out, const TensorBase& grad_output, const Te
 }  // namespace dg::cpu
 #define DG_INSTANTIATE_KERNEL_cpu_sin_backward \
   template void dg::cpu::sin_backward<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::sin_backward<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cpu::sin_backward<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&)
 
 
 // cos
@@ -59,7 +59,7 @@ void cos(const TensorBase& out, const TensorBase& self);
 }  // namespace dg::cpu
 #define DG_INSTANTIATE_KERNEL_cpu_cos \
   template void dg::cpu::cos<float>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::cos<double>(const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cpu::cos<double>(const dg::TensorBase&, const dg::TensorBase&)
 
 
 // cos_backward
@@ -69,7 +69,7 @@ void cos_backward(const TensorBase& out, const TensorBase& grad_output, const Te
 }  // namespace dg::cpu
 #define DG_INSTANTIATE_KERNEL_cpu_cos_backward \
   template void dg::cpu::cos_backward<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::cos_backward<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cpu::cos_backward<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&)
 
 
 // gelu
@@ -79,7 +79,7 @@ void gelu(const TensorBase& out, const TensorBase& self, std::string_view approx
 }  // namespace dg::cpu
 #define DG_INSTANTIATE_KERNEL_cpu_gelu \
   template void dg::cpu::gelu<float>(const dg::TensorBase&, const dg::TensorBase&, std::string_view); \
-  template void dg::cpu::gelu<double>(const dg::TensorBase&, const dg::TensorBase&, std::string_view);
+  template void dg::cpu::gelu<double>(const dg::TensorBase&, const dg::TensorBase&, std::string_view)
 
 
 // gelu
@@ -91,7 +91,7 @@ void gelu(const TensorBase& out, const TensorBase& self, std::string_view approx
   template void dg::cuda::gelu<float>(const dg::TensorBase&, const dg::TensorBase&, std::string_view); \
   template void dg::cuda::gelu<double>(const dg::TensorBase&, const dg::TensorBase&, std::string_view); \
   template void dg::cuda::gelu<dg::Half>(const dg::TensorBase&, const dg::TensorBase&, std::string_view); \
-  template void dg::cuda::gelu<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, std::string_view);
+  template void dg::cuda::gelu<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, std::string_view)
 
 
 // gelu_backward
@@ -101,7 +101,7 @@ void gelu_backward(const TensorBase& out, const TensorBase& grad_output, const T
 }  // namespace dg::cpu
 #define DG_INSTANTIATE_KERNEL_cpu_gelu_backward \
   template void dg::cpu::gelu_backward<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, std::string_view); \
-  template void dg::cpu::gelu_backward<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, std::string_view);
+  template void dg::cpu::gelu_backward<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, std::string_view)
 
 
 // gelu_backward
@@ -113,7 +113,7 @@ void gelu_backward(const TensorBase& out, const TensorBase& grad_output, const T
   template void dg::cuda::gelu_backward<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, std::string_view); \
   template void dg::cuda::gelu_backward<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, std::string_view); \
   template void dg::cuda::gelu_backward<dg::Half>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, std::string_view); \
-  template void dg::cuda::gelu_backward<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, std::string_view);
+  template void dg::cuda::gelu_backward<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, std::string_view)
 
 
 // softplus
@@ -123,7 +123,7 @@ void softplus(const TensorBase& out, const TensorBase& self, const Scalar& beta,
 }  // namespace dg::cpu
 #define DG_INSTANTIATE_KERNEL_cpu_softplus \
   template void dg::cpu::softplus<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&, const dg::Scalar&); \
-  template void dg::cpu::softplus<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&, const dg::Scalar&);
+  template void dg::cpu::softplus<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&, const dg::Scalar&)
 
 
 // fmod.Tensor
@@ -134,7 +134,7 @@ void fmod(const TensorBase& out, const TensorBase& self, const TensorBase& other
 #define DG_INSTANTIATE_KERNEL_cpu_fmod \
   template void dg::cpu::fmod<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cpu::fmod<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::fmod<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cpu::fmod<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&)
 
 
 // where.self
@@ -146,7 +146,7 @@ void where(const TensorBase& out, const TensorBase& condition, const TensorBase&
   template void dg::cpu::where<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cpu::where<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cpu::where<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::where<bool>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cpu::where<bool>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&)
 
 
 // where.self
@@ -160,7 +160,7 @@ void where(const TensorBase& out, const TensorBase& condition, const TensorBase&
   template void dg::cuda::where<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::where<bool>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::where<dg::Half>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::where<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cuda::where<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&)
 
 
 // sum
@@ -171,7 +171,7 @@ void sum(const TensorBase& out, const TensorBase& self);
 #define DG_INSTANTIATE_KERNEL_cpu_sum \
   template void dg::cpu::sum<float>(const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cpu::sum<double>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::sum<int64_t>(const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cpu::sum<int64_t>(const dg::TensorBase&, const dg::TensorBase&)
 
 
 // sum
@@ -184,7 +184,7 @@ void sum(const TensorBase& out, const TensorBase& self);
   template void dg::cuda::sum<double>(const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::sum<int64_t>(const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::sum<dg::Half>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::sum<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cuda::sum<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&)
 
 
 // sum.dim_IntList
@@ -195,7 +195,7 @@ void sum_dim(const TensorBase& out, const TensorBase& self, IntArrayRef dim, boo
 #define DG_INSTANTIATE_KERNEL_cpu_sum_dim \
   template void dg::cpu::sum_dim<float>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, bool); \
   template void dg::cpu::sum_dim<double>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, bool); \
-  template void dg::cpu::sum_dim<int64_t>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, bool);
+  template void dg::cpu::sum_dim<int64_t>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, bool)
 
 
 // sum.dim_IntList
@@ -208,7 +208,7 @@ void sum_dim(const TensorBase& out, const TensorBase& self, IntArrayRef dim, boo
   template void dg::cuda::sum_dim<double>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, bool); \
   template void dg::cuda::sum_dim<int64_t>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, bool); \
   template void dg::cuda::sum_dim<dg::Half>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, bool); \
-  template void dg::cuda::sum_dim<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, bool);
+  template void dg::cuda::sum_dim<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, bool)
 
 
 // prod
@@ -219,7 +219,7 @@ void prod(const TensorBase& out, const TensorBase& self);
 #define DG_INSTANTIATE_KERNEL_cpu_prod \
   template void dg::cpu::prod<float>(const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cpu::prod<double>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::prod<int64_t>(const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cpu::prod<int64_t>(const dg::TensorBase&, const dg::TensorBase&)
 
 
 // prod
@@ -230,7 +230,7 @@ void prod(const TensorBase& out, const TensorBase& self);
 #define DG_INSTANTIATE_KERNEL_cuda_prod \
   template void dg::cuda::prod<float>(const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::prod<double>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::prod<int64_t>(const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cuda::prod<int64_t>(const dg::TensorBase&, const dg::TensorBase&)
 
 
 // prod.dim_int
@@ -241,7 +241,7 @@ void prod_dim(const TensorBase& out, const TensorBase& self, int64_t dim, bool k
 #define DG_INSTANTIATE_KERNEL_cpu_prod_dim \
   template void dg::cpu::prod_dim<float>(const dg::TensorBase&, const dg::TensorBase&, int64_t, bool); \
   template void dg::cpu::prod_dim<double>(const dg::TensorBase&, const dg::TensorBase&, int64_t, bool); \
-  template void dg::cpu::prod_dim<int64_t>(const dg::TensorBase&, const dg::TensorBase&, int64_t, bool);
+  template void dg::cpu::prod_dim<int64_t>(const dg::TensorBase&, const dg::TensorBase&, int64_t, bool)
 
 
 // prod.dim_int
@@ -252,7 +252,7 @@ void prod_dim(const TensorBase& out, const TensorBase& self, int64_t dim, bool k
 #define DG_INSTANTIATE_KERNEL_cuda_prod_dim \
   template void dg::cuda::prod_dim<float>(const dg::TensorBase&, const dg::TensorBase&, int64_t, bool); \
   template void dg::cuda::prod_dim<double>(const dg::TensorBase&, const dg::TensorBase&, int64_t, bool); \
-  template void dg::cuda::prod_dim<int64_t>(const dg::TensorBase&, const dg::TensorBase&, int64_t, bool);
+  template void dg::cuda::prod_dim<int64_t>(const dg::TensorBase&, const dg::TensorBase&, int64_t, bool)
 
 
 // amax
@@ -263,7 +263,7 @@ void amax(const TensorBase& out, const TensorBase& self, IntArrayRef dim, bool k
 #define DG_INSTANTIATE_KERNEL_cpu_amax \
   template void dg::cpu::amax<float>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, bool); \
   template void dg::cpu::amax<double>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, bool); \
-  template void dg::cpu::amax<int64_t>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, bool);
+  template void dg::cpu::amax<int64_t>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, bool)
 
 
 // amax
@@ -274,7 +274,7 @@ void amax(const TensorBase& out, const TensorBase& self, IntArrayRef dim, bool k
 #define DG_INSTANTIATE_KERNEL_cuda_amax \
   template void dg::cuda::amax<float>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, bool); \
   template void dg::cuda::amax<double>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, bool); \
-  template void dg::cuda::amax<int64_t>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, bool);
+  template void dg::cuda::amax<int64_t>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, bool)
 
 
 // amin
@@ -285,7 +285,7 @@ void amin(const TensorBase& out, const TensorBase& self, IntArrayRef dim, bool k
 #define DG_INSTANTIATE_KERNEL_cpu_amin \
   template void dg::cpu::amin<float>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, bool); \
   template void dg::cpu::amin<double>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, bool); \
-  template void dg::cpu::amin<int64_t>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, bool);
+  template void dg::cpu::amin<int64_t>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, bool)
 
 
 // amin
@@ -296,7 +296,7 @@ void amin(const TensorBase& out, const TensorBase& self, IntArrayRef dim, bool k
 #define DG_INSTANTIATE_KERNEL_cuda_amin \
   template void dg::cuda::amin<float>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, bool); \
   template void dg::cuda::amin<double>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, bool); \
-  template void dg::cuda::amin<int64_t>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, bool);
+  template void dg::cuda::amin<int64_t>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, bool)
 
 
 // argmax
@@ -307,7 +307,7 @@ void argmax(const TensorBase& out, const TensorBase& self, std::optional<int64_t
 #define DG_INSTANTIATE_KERNEL_cpu_argmax \
   template void dg::cpu::argmax<float>(const dg::TensorBase&, const dg::TensorBase&, std::optional<int64_t>, bool); \
   template void dg::cpu::argmax<double>(const dg::TensorBase&, const dg::TensorBase&, std::optional<int64_t>, bool); \
-  template void dg::cpu::argmax<int64_t>(const dg::TensorBase&, const dg::TensorBase&, std::optional<int64_t>, bool);
+  template void dg::cpu::argmax<int64_t>(const dg::TensorBase&, const dg::TensorBase&, std::optional<int64_t>, bool)
 
 
 // argmax
@@ -318,7 +318,7 @@ void argmax(const TensorBase& out, const TensorBase& self, std::optional<int64_t
 #define DG_INSTANTIATE_KERNEL_cuda_argmax \
   template void dg::cuda::argmax<float>(const dg::TensorBase&, const dg::TensorBase&, std::optional<int64_t>, bool); \
   template void dg::cuda::argmax<double>(const dg::TensorBase&, const dg::TensorBase&, std::optional<int64_t>, bool); \
-  template void dg::cuda::argmax<int64_t>(const dg::TensorBase&, const dg::TensorBase&, std::optional<int64_t>, bool);
+  template void dg::cuda::argmax<int64_t>(const dg::TensorBase&, const dg::TensorBase&, std::optional<int64_t>, bool)
 
 
 // argmin
@@ -329,7 +329,7 @@ void argmin(const TensorBase& out, const TensorBase& self, std::optional<int64_t
 #define DG_INSTANTIATE_KERNEL_cpu_argmin \
   template void dg::cpu::argmin<float>(const dg::TensorBase&, const dg::TensorBase&, std::optional<int64_t>, bool); \
   template void dg::cpu::argmin<double>(const dg::TensorBase&, const dg::TensorBase&, std::optional<int64_t>, bool); \
-  template void dg::cpu::argmin<int64_t>(const dg::TensorBase&, const dg::TensorBase&, std::optional<int64_t>, bool);
+  template void dg::cpu::argmin<int64_t>(const dg::TensorBase&, const dg::TensorBase&, std::optional<int64_t>, bool)
 
 
 // argmin
@@ -340,7 +340,7 @@ void argmin(const TensorBase& out, const TensorBase& self, std::optional<int64_t
 #define DG_INSTANTIATE_KERNEL_cuda_argmin \
   template void dg::cuda::argmin<float>(const dg::TensorBase&, const dg::TensorBase&, std::optional<int64_t>, bool); \
   template void dg::cuda::argmin<double>(const dg::TensorBase&, const dg::TensorBase&, std::optional<int64_t>, bool); \
-  template void dg::cuda::argmin<int64_t>(const dg::TensorBase&, const dg::TensorBase&, std::optional<int64_t>, bool);
+  template void dg::cuda::argmin<int64_t>(const dg::TensorBase&, const dg::TensorBase&, std::optional<int64_t>, bool)
 
 
 // cumsum
@@ -351,7 +351,7 @@ void cumsum(const TensorBase& out, const TensorBase& self, int64_t dim);
 #define DG_INSTANTIATE_KERNEL_cpu_cumsum \
   template void dg::cpu::cumsum<float>(const dg::TensorBase&, const dg::TensorBase&, int64_t); \
   template void dg::cpu::cumsum<double>(const dg::TensorBase&, const dg::TensorBase&, int64_t); \
-  template void dg::cpu::cumsum<int64_t>(const dg::TensorBase&, const dg::TensorBase&, int64_t);
+  template void dg::cpu::cumsum<int64_t>(const dg::TensorBase&, const dg::TensorBase&, int64_t)
 
 
 // cumsum
@@ -362,7 +362,7 @@ void cumsum(const TensorBase& out, const TensorBase& self, int64_t dim);
 #define DG_INSTANTIATE_KERNEL_cuda_cumsum \
   template void dg::cuda::cumsum<float>(const dg::TensorBase&, const dg::TensorBase&, int64_t); \
   template void dg::cuda::cumsum<double>(const dg::TensorBase&, const dg::TensorBase&, int64_t); \
-  template void dg::cuda::cumsum<int64_t>(const dg::TensorBase&, const dg::TensorBase&, int64_t);
+  template void dg::cuda::cumsum<int64_t>(const dg::TensorBase&, const dg::TensorBase&, int64_t)
 
 
 // mm
@@ -372,7 +372,7 @@ void mm(const TensorBase& out, const TensorBase& self, const TensorBase& mat2);
 }  // namespace dg::cpu
 #define DG_INSTANTIATE_KERNEL_cpu_mm \
   template void dg::cpu::mm<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::mm<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cpu::mm<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&)
 
 
 // mm
@@ -384,7 +384,7 @@ void mm(const TensorBase& out, const TensorBase& self, const TensorBase& mat2);
   template void dg::cuda::mm<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::mm<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::mm<dg::Half>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::mm<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cuda::mm<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&)
 
 
 // bmm
@@ -394,7 +394,7 @@ void bmm(const TensorBase& out, const TensorBase& self, const TensorBase& mat2);
 }  // namespace dg::cpu
 #define DG_INSTANTIATE_KERNEL_cpu_bmm \
   template void dg::cpu::bmm<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::bmm<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cpu::bmm<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&)
 
 
 // bmm
@@ -406,7 +406,7 @@ void bmm(const TensorBase& out, const TensorBase& self, const TensorBase& mat2);
   template void dg::cuda::bmm<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::bmm<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::bmm<dg::Half>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::bmm<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cuda::bmm<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&)
 
 
 // select_backward
@@ -417,7 +417,7 @@ void select_backward(const TensorBase& out, const TensorBase& grad_output, IntAr
 #define DG_INSTANTIATE_KERNEL_cpu_select_backward \
   template void dg::cpu::select_backward<float>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, int64_t, int64_t); \
   template void dg::cpu::select_backward<double>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, int64_t, int64_t); \
-  template void dg::cpu::select_backward<int64_t>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, int64_t, int64_t);
+  template void dg::cpu::select_backward<int64_t>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, int64_t, int64_t)
 
 
 // select_backward
@@ -428,7 +428,7 @@ void select_backward(const TensorBase& out, const TensorBase& grad_output, IntAr
 #define DG_INSTANTIATE_KERNEL_cuda_select_backward \
   template void dg::cuda::select_backward<float>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, int64_t, int64_t); \
   template void dg::cuda::select_backward<double>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, int64_t, int64_t); \
-  template void dg::cuda::select_backward<int64_t>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, int64_t, int64_t);
+  template void dg::cuda::select_backward<int64_t>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, int64_t, int64_t)
 
 
 // as_strided_backward
@@ -438,7 +438,7 @@ void as_strided_backward(const TensorBase& out, const TensorBase& grad, IntArray
 }  // namespace dg::cpu
 #define DG_INSTANTIATE_KERNEL_cpu_as_strided_backward \
   template void dg::cpu::as_strided_backward<float>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, int64_t, dg::IntArrayRef, dg::IntArrayRef, int64_t); \
-  template void dg::cpu::as_strided_backward<double>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, int64_t, dg::IntArrayRef, dg::IntArrayRef, int64_t);
+  template void dg::cpu::as_strided_backward<double>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, int64_t, dg::IntArrayRef, dg::IntArrayRef, int64_t)
 
 
 // as_strided_backward
@@ -448,7 +448,7 @@ void as_strided_backward(const TensorBase& out, const TensorBase& grad, IntArray
 }  // namespace dg::cuda
 #define DG_INSTANTIATE_KERNEL_cuda_as_strided_backward \
   template void dg::cuda::as_strided_backward<float>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, int64_t, dg::IntArrayRef, dg::IntArrayRef, int64_t); \
-  template void dg::cuda::as_strided_backward<double>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, int64_t, dg::IntArrayRef, dg::IntArrayRef, int64_t);
+  template void dg::cuda::as_strided_backward<double>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, int64_t, dg::IntArrayRef, dg::IntArrayRef, int64_t)
 
 
 // as_strided_backward_adjoint
@@ -458,7 +458,7 @@ void as_strided_backward_adjoint(const TensorBase& out, const TensorBase& grad, 
 }  // namespace dg::cpu
 #define DG_INSTANTIATE_KERNEL_cpu_as_strided_backward_adjoint \
   template void dg::cpu::as_strided_backward_adjoint<float>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, int64_t, dg::IntArrayRef, dg::IntArrayRef, int64_t); \
-  template void dg::cpu::as_strided_backward_adjoint<double>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, int64_t, dg::IntArrayRef, dg::IntArrayRef, int64_t);
+  template void dg::cpu::as_strided_backward_adjoint<double>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, int64_t, dg::IntArrayRef, dg::IntArrayRef, int64_t)
 
 
 // as_strided_backward_adjoint
@@ -468,7 +468,7 @@ void as_strided_backward_adjoint(const TensorBase& out, const TensorBase& grad, 
 }  // namespace dg::cuda
 #define DG_INSTANTIATE_KERNEL_cuda_as_strided_backward_adjoint \
   template void dg::cuda::as_strided_backward_adjoint<float>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, int64_t, dg::IntArrayRef, dg::IntArrayRef, int64_t); \
-  template void dg::cuda::as_strided_backward_adjoint<double>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, int64_t, dg::IntArrayRef, dg::IntArrayRef, int64_t);
+  template void dg::cuda::as_strided_backward_adjoint<double>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, int64_t, dg::IntArrayRef, dg::IntArrayRef, int64_t)
 
 
 // index_select
@@ -480,7 +480,7 @@ void index_select(const TensorBase& out, const TensorBase& self, int64_t dim, co
   template void dg::cpu::index_select<float>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&); \
   template void dg::cpu::index_select<double>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&); \
   template void dg::cpu::index_select<int64_t>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&); \
-  template void dg::cpu::index_select<bool>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&);
+  template void dg::cpu::index_select<bool>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&)
 
 
 // index_select
@@ -492,7 +492,7 @@ void index_select(const TensorBase& out, const TensorBase& self, int64_t dim, co
   template void dg::cuda::index_select<float>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&); \
   template void dg::cuda::index_select<double>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&); \
   template void dg::cuda::index_select<int64_t>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&); \
-  template void dg::cuda::index_select<bool>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&);
+  template void dg::cuda::index_select<bool>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&)
 
 
 // gather
@@ -504,7 +504,7 @@ void gather(const TensorBase& out, const TensorBase& self, int64_t dim, const Te
   template void dg::cpu::gather<float>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&, bool); \
   template void dg::cpu::gather<double>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&, bool); \
   template void dg::cpu::gather<int64_t>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&, bool); \
-  template void dg::cpu::gather<bool>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&, bool);
+  template void dg::cpu::gather<bool>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&, bool)
 
 
 // gather
@@ -516,7 +516,7 @@ void gather(const TensorBase& out, const TensorBase& self, int64_t dim, const Te
   template void dg::cuda::gather<float>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&, bool); \
   template void dg::cuda::gather<double>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&, bool); \
   template void dg::cuda::gather<int64_t>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&, bool); \
-  template void dg::cuda::gather<bool>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&, bool);
+  template void dg::cuda::gather<bool>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&, bool)
 
 
 // scatter_add
@@ -527,7 +527,7 @@ void scatter_add(const TensorBase& out, const TensorBase& self, int64_t dim, con
 #define DG_INSTANTIATE_KERNEL_cpu_scatter_add \
   template void dg::cpu::scatter_add<float>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cpu::scatter_add<double>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::scatter_add<int64_t>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cpu::scatter_add<int64_t>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&, const dg::TensorBase&)
 
 
 // scatter_add
@@ -538,7 +538,7 @@ void scatter_add(const TensorBase& out, const TensorBase& self, int64_t dim, con
 #define DG_INSTANTIATE_KERNEL_cuda_scatter_add \
   template void dg::cuda::scatter_add<float>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::scatter_add<double>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::scatter_add<int64_t>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cuda::scatter_add<int64_t>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&, const dg::TensorBase&)
 
 
 // index_add
@@ -549,7 +549,7 @@ void index_add(const TensorBase& out, const TensorBase& self, int64_t dim, const
 #define DG_INSTANTIATE_KERNEL_cpu_index_add \
   template void dg::cpu::index_add<float>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
   template void dg::cpu::index_add<double>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
-  template void dg::cpu::index_add<int64_t>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&);
+  template void dg::cpu::index_add<int64_t>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&)
 
 
 // index_add
@@ -560,7 +560,7 @@ void index_add(const TensorBase& out, const TensorBase& self, int64_t dim, const
 #define DG_INSTANTIATE_KERNEL_cuda_index_add \
   template void dg::cuda::index_add<float>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
   template void dg::cuda::index_add<double>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
-  template void dg::cuda::index_add<int64_t>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&);
+  template void dg::cuda::index_add<int64_t>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&)
 
 
 // masked_fill.Scalar
@@ -572,7 +572,7 @@ void masked_fill(const TensorBase& out, const TensorBase& self, const TensorBase
   template void dg::cpu::masked_fill<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
   template void dg::cpu::masked_fill<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
   template void dg::cpu::masked_fill<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
-  template void dg::cpu::masked_fill<bool>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&);
+  template void dg::cpu::masked_fill<bool>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&)
 
 
 // masked_fill.Scalar
@@ -584,7 +584,7 @@ void masked_fill(const TensorBase& out, const TensorBase& self, const TensorBase
   template void dg::cuda::masked_fill<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
   template void dg::cuda::masked_fill<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
   template void dg::cuda::masked_fill<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
-  template void dg::cuda::masked_fill<bool>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&);
+  template void dg::cuda::masked_fill<bool>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&)
 
 
 // masked_fill.Tensor
@@ -596,7 +596,7 @@ void masked_fill_tensor(const TensorBase& out, const TensorBase& self, const Ten
   template void dg::cpu::masked_fill_tensor<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cpu::masked_fill_tensor<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cpu::masked_fill_tensor<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::masked_fill_tensor<bool>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cpu::masked_fill_tensor<bool>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&)
 
 
 // masked_fill.Tensor
@@ -608,7 +608,7 @@ void masked_fill_tensor(const TensorBase& out, const TensorBase& self, const Ten
   template void dg::cuda::masked_fill_tensor<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::masked_fill_tensor<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::masked_fill_tensor<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::masked_fill_tensor<bool>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cuda::masked_fill_tensor<bool>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&)
 
 
 // flip
@@ -620,7 +620,7 @@ void flip(const TensorBase& out, const TensorBase& self, IntArrayRef dims);
   template void dg::cpu::flip<float>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef); \
   template void dg::cpu::flip<double>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef); \
   template void dg::cpu::flip<int64_t>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef); \
-  template void dg::cpu::flip<bool>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef);
+  template void dg::cpu::flip<bool>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef)
 
 
 // flip
@@ -632,7 +632,7 @@ void flip(const TensorBase& out, const TensorBase& self, IntArrayRef dims);
   template void dg::cuda::flip<float>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef); \
   template void dg::cuda::flip<double>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef); \
   template void dg::cuda::flip<int64_t>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef); \
-  template void dg::cuda::flip<bool>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef);
+  template void dg::cuda::flip<bool>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef)
 
 
 // tril
@@ -644,7 +644,7 @@ void tril(const TensorBase& out, const TensorBase& self, int64_t diagonal);
   template void dg::cpu::tril<float>(const dg::TensorBase&, const dg::TensorBase&, int64_t); \
   template void dg::cpu::tril<double>(const dg::TensorBase&, const dg::TensorBase&, int64_t); \
   template void dg::cpu::tril<int64_t>(const dg::TensorBase&, const dg::TensorBase&, int64_t); \
-  template void dg::cpu::tril<bool>(const dg::TensorBase&, const dg::TensorBase&, int64_t);
+  template void dg::cpu::tril<bool>(const dg::TensorBase&, const dg::TensorBase&, int64_t)
 
 
 // tril
@@ -656,7 +656,7 @@ void tril(const TensorBase& out, const TensorBase& self, int64_t diagonal);
   template void dg::cuda::tril<float>(const dg::TensorBase&, const dg::TensorBase&, int64_t); \
   template void dg::cuda::tril<double>(const dg::TensorBase&, const dg::TensorBase&, int64_t); \
   template void dg::cuda::tril<int64_t>(const dg::TensorBase&, const dg::TensorBase&, int64_t); \
-  template void dg::cuda::tril<bool>(const dg::TensorBase&, const dg::TensorBase&, int64_t);
+  template void dg::cuda::tril<bool>(const dg::TensorBase&, const dg::TensorBase&, int64_t)
 
 
 // triu
@@ -668,7 +668,7 @@ void triu(const TensorBase& out, const TensorBase& self, int64_t diagonal);
   template void dg::cpu::triu<float>(const dg::TensorBase&, const dg::TensorBase&, int64_t); \
   template void dg::cpu::triu<double>(const dg::TensorBase&, const dg::TensorBase&, int64_t); \
   template void dg::cpu::triu<int64_t>(const dg::TensorBase&, const dg::TensorBase&, int64_t); \
-  template void dg::cpu::triu<bool>(const dg::TensorBase&, const dg::TensorBase&, int64_t);
+  template void dg::cpu::triu<bool>(const dg::TensorBase&, const dg::TensorBase&, int64_t)
 
 
 // triu
@@ -680,7 +680,7 @@ void triu(const TensorBase& out, const TensorBase& self, int64_t diagonal);
   template void dg::cuda::triu<float>(const dg::TensorBase&, const dg::TensorBase&, int64_t); \
   template void dg::cuda::triu<double>(const dg::TensorBase&, const dg::TensorBase&, int64_t); \
   template void dg::cuda::triu<int64_t>(const dg::TensorBase&, const dg::TensorBase&, int64_t); \
-  template void dg::cuda::triu<bool>(const dg::TensorBase&, const dg::TensorBase&, int64_t);
+  template void dg::cuda::triu<bool>(const dg::TensorBase&, const dg::TensorBase&, int64_t)
 
 
 // clone
@@ -694,7 +694,7 @@ void clone(const TensorBase& out, const TensorBase& self);
   template void dg::cpu::clone<int64_t>(const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cpu::clone<bool>(const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cpu::clone<dg::Half>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::clone<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cpu::clone<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&)
 
 
 // clone
@@ -708,7 +708,7 @@ void clone(const TensorBase& out, const TensorBase& self);
   template void dg::cuda::clone<int64_t>(const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::clone<bool>(const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::clone<dg::Half>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::clone<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cuda::clone<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&)
 
 
 // zero_
@@ -722,7 +722,7 @@ void zero_(const TensorBase& self);
   template void dg::cpu::zero_<int64_t>(const dg::TensorBase&); \
   template void dg::cpu::zero_<bool>(const dg::TensorBase&); \
   template void dg::cpu::zero_<dg::Half>(const dg::TensorBase&); \
-  template void dg::cpu::zero_<dg::BFloat16>(const dg::TensorBase&);
+  template void dg::cpu::zero_<dg::BFloat16>(const dg::TensorBase&)
 
 
 // zero_
@@ -736,7 +736,7 @@ void zero_(const TensorBase& self);
   template void dg::cuda::zero_<int64_t>(const dg::TensorBase&); \
   template void dg::cuda::zero_<bool>(const dg::TensorBase&); \
   template void dg::cuda::zero_<dg::Half>(const dg::TensorBase&); \
-  template void dg::cuda::zero_<dg::BFloat16>(const dg::TensorBase&);
+  template void dg::cuda::zero_<dg::BFloat16>(const dg::TensorBase&)
 
 
 // fill_.Scalar
@@ -750,7 +750,7 @@ void fill_(const TensorBase& self, const Scalar& value);
   template void dg::cpu::fill_<int64_t>(const dg::TensorBase&, const dg::Scalar&); \
   template void dg::cpu::fill_<bool>(const dg::TensorBase&, const dg::Scalar&); \
   template void dg::cpu::fill_<dg::Half>(const dg::TensorBase&, const dg::Scalar&); \
-  template void dg::cpu::fill_<dg::BFloat16>(const dg::TensorBase&, const dg::Scalar&);
+  template void dg::cpu::fill_<dg::BFloat16>(const dg::TensorBase&, const dg::Scalar&)
 
 
 // fill_.Scalar
@@ -764,7 +764,7 @@ void fill_(const TensorBase& self, const Scalar& value);
   template void dg::cuda::fill_<int64_t>(const dg::TensorBase&, const dg::Scalar&); \
   template void dg::cuda::fill_<bool>(const dg::TensorBase&, const dg::Scalar&); \
   template void dg::cuda::fill_<dg::Half>(const dg::TensorBase&, const dg::Scalar&); \
-  template void dg::cuda::fill_<dg::BFloat16>(const dg::TensorBase&, const dg::Scalar&);
+  template void dg::cuda::fill_<dg::BFloat16>(const dg::TensorBase&, const dg::Scalar&)
 
 
 // copy_
@@ -778,7 +778,7 @@ void copy_(const TensorBase& self, const TensorBase& src);
   template void dg::cpu::copy_<int64_t>(const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cpu::copy_<bool>(const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cpu::copy_<dg::Half>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::copy_<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cpu::copy_<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&)
 
 
 // copy_
@@ -792,7 +792,7 @@ void copy_(const TensorBase& self, const TensorBase& src);
   template void dg::cuda::copy_<int64_t>(const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::copy_<bool>(const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::copy_<dg::Half>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::copy_<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cuda::copy_<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&)
 
 
 // softmax.int
@@ -802,7 +802,7 @@ void softmax(const TensorBase& out, const TensorBase& self, int64_t dim);
 }  // namespace dg::cpu
 #define DG_INSTANTIATE_KERNEL_cpu_softmax \
   template void dg::cpu::softmax<float>(const dg::TensorBase&, const dg::TensorBase&, int64_t); \
-  template void dg::cpu::softmax<double>(const dg::TensorBase&, const dg::TensorBase&, int64_t);
+  template void dg::cpu::softmax<double>(const dg::TensorBase&, const dg::TensorBase&, int64_t)
 
 
 // softmax.int
@@ -812,7 +812,7 @@ void softmax(const TensorBase& out, const TensorBase& self, int64_t dim);
 }  // namespace dg::cuda
 #define DG_INSTANTIATE_KERNEL_cuda_softmax \
   template void dg::cuda::softmax<float>(const dg::TensorBase&, const dg::TensorBase&, int64_t); \
-  template void dg::cuda::softmax<double>(const dg::TensorBase&, const dg::TensorBase&, int64_t);
+  template void dg::cuda::softmax<double>(const dg::TensorBase&, const dg::TensorBase&, int64_t)
 
 
 // log_softmax.int
@@ -822,7 +822,7 @@ void log_softmax(const TensorBase& out, const TensorBase& self, int64_t dim);
 }  // namespace dg::cpu
 #define DG_INSTANTIATE_KERNEL_cpu_log_softmax \
   template void dg::cpu::log_softmax<float>(const dg::TensorBase&, const dg::TensorBase&, int64_t); \
-  template void dg::cpu::log_softmax<double>(const dg::TensorBase&, const dg::TensorBase&, int64_t);
+  template void dg::cpu::log_softmax<double>(const dg::TensorBase&, const dg::TensorBase&, int64_t)
 
 
 // log_softmax.int
@@ -832,7 +832,7 @@ void log_softmax(const TensorBase& out, const TensorBase& self, int64_t dim);
 }  // namespace dg::cuda
 #define DG_INSTANTIATE_KERNEL_cuda_log_softmax \
   template void dg::cuda::log_softmax<float>(const dg::TensorBase&, const dg::TensorBase&, int64_t); \
-  template void dg::cuda::log_softmax<double>(const dg::TensorBase&, const dg::TensorBase&, int64_t);
+  template void dg::cuda::log_softmax<double>(const dg::TensorBase&, const dg::TensorBase&, int64_t)
 
 
 // _softmax_backward_data
@@ -842,7 +842,7 @@ void softmax_backward_data(const TensorBase& out, const TensorBase& grad_output,
 }  // namespace dg::cpu
 #define DG_INSTANTIATE_KERNEL_cpu_softmax_backward_data \
   template void dg::cpu::softmax_backward_data<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, int64_t); \
-  template void dg::cpu::softmax_backward_data<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, int64_t);
+  template void dg::cpu::softmax_backward_data<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, int64_t)
 
 
 // _softmax_backward_data
@@ -852,7 +852,7 @@ void softmax_backward_data(const TensorBase& out, const TensorBase& grad_output,
 }  // namespace dg::cuda
 #define DG_INSTANTIATE_KERNEL_cuda_softmax_backward_data \
   template void dg::cuda::softmax_backward_data<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, int64_t); \
-  template void dg::cuda::softmax_backward_data<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, int64_t);
+  template void dg::cuda::softmax_backward_data<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, int64_t)
 
 
 // _log_softmax_backward_data
@@ -862,7 +862,7 @@ void log_softmax_backward_data(const TensorBase& out, const TensorBase& grad_out
 }  // namespace dg::cpu
 #define DG_INSTANTIATE_KERNEL_cpu_log_softmax_backward_data \
   template void dg::cpu::log_softmax_backward_data<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, int64_t); \
-  template void dg::cpu::log_softmax_backward_data<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, int64_t);
+  template void dg::cpu::log_softmax_backward_data<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, int64_t)
 
 
 // _log_softmax_backward_data
@@ -872,7 +872,7 @@ void log_softmax_backward_data(const TensorBase& out, const TensorBase& grad_out
 }  // namespace dg::cuda
 #define DG_INSTANTIATE_KERNEL_cuda_log_softmax_backward_data \
   template void dg::cuda::log_softmax_backward_data<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, int64_t); \
-  template void dg::cuda::log_softmax_backward_data<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, int64_t);
+  template void dg::cuda::log_softmax_backward_data<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, int64_t)
 
 
 // _nll_pick
@@ -882,7 +882,7 @@ void nll_pick(const TensorBase& out, const TensorBase& self, const TensorBase& t
 }  // namespace dg::cpu
 #define DG_INSTANTIATE_KERNEL_cpu_nll_pick \
   template void dg::cpu::nll_pick<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, int64_t); \
-  template void dg::cpu::nll_pick<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, int64_t);
+  template void dg::cpu::nll_pick<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, int64_t)
 
 
 // _nll_pick
@@ -892,7 +892,7 @@ void nll_pick(const TensorBase& out, const TensorBase& self, const TensorBase& t
 }  // namespace dg::cuda
 #define DG_INSTANTIATE_KERNEL_cuda_nll_pick \
   template void dg::cuda::nll_pick<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, int64_t); \
-  template void dg::cuda::nll_pick<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, int64_t);
+  template void dg::cuda::nll_pick<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, int64_t)
 
 
 // _nll_pick_backward
@@ -902,7 +902,7 @@ void nll_pick_backward(const TensorBase& out, const TensorBase& grad, const Tens
 }  // namespace dg::cpu
 #define DG_INSTANTIATE_KERNEL_cpu_nll_pick_backward \
   template void dg::cpu::nll_pick_backward<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, int64_t); \
-  template void dg::cpu::nll_pick_backward<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, int64_t);
+  template void dg::cpu::nll_pick_backward<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, int64_t)
 
 
 // _nll_pick_backward
@@ -912,7 +912,7 @@ void nll_pick_backward(const TensorBase& out, const TensorBase& grad, const Tens
 }  // namespace dg::cuda
 #define DG_INSTANTIATE_KERNEL_cuda_nll_pick_backward \
   template void dg::cuda::nll_pick_backward<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, int64_t); \
-  template void dg::cuda::nll_pick_backward<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, int64_t);
+  template void dg::cuda::nll_pick_backward<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, int64_t)
 
 
 // embedding
@@ -922,7 +922,7 @@ void embedding(const TensorBase& out, const TensorBase& weight, const TensorBase
 }  // namespace dg::cpu
 #define DG_INSTANTIATE_KERNEL_cpu_embedding \
   template void dg::cpu::embedding<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, int64_t, bool, bool); \
-  template void dg::cpu::embedding<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, int64_t, bool, bool);
+  template void dg::cpu::embedding<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, int64_t, bool, bool)
 
 
 // embedding
@@ -932,7 +932,7 @@ void embedding(const TensorBase& out, const TensorBase& weight, const TensorBase
 }  // namespace dg::cuda
 #define DG_INSTANTIATE_KERNEL_cuda_embedding \
   template void dg::cuda::embedding<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, int64_t, bool, bool); \
-  template void dg::cuda::embedding<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, int64_t, bool, bool);
+  template void dg::cuda::embedding<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, int64_t, bool, bool)
 
 
 // embedding_backward
@@ -942,7 +942,7 @@ void embedding_backward(const TensorBase& out, const TensorBase& grad, const Ten
 }  // namespace dg::cpu
 #define DG_INSTANTIATE_KERNEL_cpu_embedding_backward \
   template void dg::cpu::embedding_backward<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, int64_t, int64_t, bool, bool); \
-  template void dg::cpu::embedding_backward<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, int64_t, int64_t, bool, bool);
+  template void dg::cpu::embedding_backward<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, int64_t, int64_t, bool, bool)
 
 
 // embedding_backward
@@ -952,7 +952,7 @@ void embedding_backward(const TensorBase& out, const TensorBase& grad, const Ten
 }  // namespace dg::cuda
 #define DG_INSTANTIATE_KERNEL_cuda_embedding_backward \
   template void dg::cuda::embedding_backward<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, int64_t, int64_t, bool, bool); \
-  template void dg::cuda::embedding_backward<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, int64_t, int64_t, bool, bool);
+  template void dg::cuda::embedding_backward<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, int64_t, int64_t, bool, bool)
 
 
 // _embedding_backward_adjoint
@@ -962,7 +962,7 @@ void embedding_backward_adjoint(const TensorBase& out, const TensorBase& grad_we
 }  // namespace dg::cpu
 #define DG_INSTANTIATE_KERNEL_cpu_embedding_backward_adjoint \
   template void dg::cpu::embedding_backward_adjoint<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, int64_t, bool); \
-  template void dg::cpu::embedding_backward_adjoint<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, int64_t, bool);
+  template void dg::cpu::embedding_backward_adjoint<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, int64_t, bool)
 
 
 // _embedding_backward_adjoint
@@ -972,7 +972,7 @@ void embedding_backward_adjoint(const TensorBase& out, const TensorBase& grad_we
 }  // namespace dg::cuda
 #define DG_INSTANTIATE_KERNEL_cuda_embedding_backward_adjoint \
   template void dg::cuda::embedding_backward_adjoint<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, int64_t, bool); \
-  template void dg::cuda::embedding_backward_adjoint<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, int64_t, bool);
+  template void dg::cuda::embedding_backward_adjoint<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, int64_t, bool)
 
 
 // convolution_nobias
@@ -982,7 +982,7 @@ void convolution_nobias(const TensorBase& out, const TensorBase& input, const Te
 }  // namespace dg::cpu
 #define DG_INSTANTIATE_KERNEL_cpu_convolution_nobias \
   template void dg::cpu::convolution_nobias<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, bool, dg::IntArrayRef, int64_t); \
-  template void dg::cpu::convolution_nobias<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, bool, dg::IntArrayRef, int64_t);
+  template void dg::cpu::convolution_nobias<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, bool, dg::IntArrayRef, int64_t)
 
 
 // convolution_nobias
@@ -992,7 +992,7 @@ void convolution_nobias(const TensorBase& out, const TensorBase& input, const Te
 }  // namespace dg::cuda
 #define DG_INSTANTIATE_KERNEL_cuda_convolution_nobias \
   template void dg::cuda::convolution_nobias<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, bool, dg::IntArrayRef, int64_t); \
-  template void dg::cuda::convolution_nobias<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, bool, dg::IntArrayRef, int64_t);
+  template void dg::cuda::convolution_nobias<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, bool, dg::IntArrayRef, int64_t)
 
 
 // convolution_backward_input
@@ -1002,7 +1002,7 @@ void convolution_backward_input(const TensorBase& out, const TensorBase& grad_ou
 }  // namespace dg::cpu
 #define DG_INSTANTIATE_KERNEL_cpu_convolution_backward_input \
   template void dg::cpu::convolution_backward_input<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, bool, dg::IntArrayRef, int64_t); \
-  template void dg::cpu::convolution_backward_input<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, bool, dg::IntArrayRef, int64_t);
+  template void dg::cpu::convolution_backward_input<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, bool, dg::IntArrayRef, int64_t)
 
 
 // convolution_backward_input
@@ -1012,7 +1012,7 @@ void convolution_backward_input(const TensorBase& out, const TensorBase& grad_ou
 }  // namespace dg::cuda
 #define DG_INSTANTIATE_KERNEL_cuda_convolution_backward_input \
   template void dg::cuda::convolution_backward_input<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, bool, dg::IntArrayRef, int64_t); \
-  template void dg::cuda::convolution_backward_input<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, bool, dg::IntArrayRef, int64_t);
+  template void dg::cuda::convolution_backward_input<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, bool, dg::IntArrayRef, int64_t)
 
 
 // convolution_backward_weight
@@ -1022,7 +1022,7 @@ void convolution_backward_weight(const TensorBase& out, const TensorBase& grad_o
 }  // namespace dg::cpu
 #define DG_INSTANTIATE_KERNEL_cpu_convolution_backward_weight \
   template void dg::cpu::convolution_backward_weight<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, bool, dg::IntArrayRef, int64_t); \
-  template void dg::cpu::convolution_backward_weight<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, bool, dg::IntArrayRef, int64_t);
+  template void dg::cpu::convolution_backward_weight<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, bool, dg::IntArrayRef, int64_t)
 
 
 // convolution_backward_weight
@@ -1032,7 +1032,7 @@ void convolution_backward_weight(const TensorBase& out, const TensorBase& grad_o
 }  // namespace dg::cuda
 #define DG_INSTANTIATE_KERNEL_cuda_convolution_backward_weight \
   template void dg::cuda::convolution_backward_weight<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, bool, dg::IntArrayRef, int64_t); \
-  template void dg::cuda::convolution_backward_weight<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, bool, dg::IntArrayRef, int64_t);
+  template void dg::cuda::convolution_backward_weight<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, bool, dg::IntArrayRef, int64_t)
 
 
 // max_pool2d
@@ -1042,7 +1042,7 @@ void max_pool2d(const TensorBase& out, const TensorBase& self, IntArrayRef kerne
 }  // namespace dg::cpu
 #define DG_INSTANTIATE_KERNEL_cpu_max_pool2d \
   template void dg::cpu::max_pool2d<float>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, bool); \
-  template void dg::cpu::max_pool2d<double>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, bool);
+  template void dg::cpu::max_pool2d<double>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, bool)
 
 
 // max_pool2d
@@ -1052,7 +1052,7 @@ void max_pool2d(const TensorBase& out, const TensorBase& self, IntArrayRef kerne
 }  // namespace dg::cuda
 #define DG_INSTANTIATE_KERNEL_cuda_max_pool2d \
   template void dg::cuda::max_pool2d<float>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, bool); \
-  template void dg::cuda::max_pool2d<double>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, bool);
+  template void dg::cuda::max_pool2d<double>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, bool)
 
 
 // max_pool2d_indices
@@ -1062,7 +1062,7 @@ void max_pool2d_indices(const TensorBase& out, const TensorBase& self, IntArrayR
 }  // namespace dg::cpu
 #define DG_INSTANTIATE_KERNEL_cpu_max_pool2d_indices \
   template void dg::cpu::max_pool2d_indices<float>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, bool); \
-  template void dg::cpu::max_pool2d_indices<double>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, bool);
+  template void dg::cpu::max_pool2d_indices<double>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, bool)
 
 
 // max_pool2d_indices
@@ -1072,7 +1072,7 @@ void max_pool2d_indices(const TensorBase& out, const TensorBase& self, IntArrayR
 }  // namespace dg::cuda
 #define DG_INSTANTIATE_KERNEL_cuda_max_pool2d_indices \
   template void dg::cuda::max_pool2d_indices<float>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, bool); \
-  template void dg::cuda::max_pool2d_indices<double>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, bool);
+  template void dg::cuda::max_pool2d_indices<double>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, bool)
 
 
 // max_pool2d_backward
@@ -1082,7 +1082,7 @@ void max_pool2d_backward(const TensorBase& out, const TensorBase& grad_output, c
 }  // namespace dg::cpu
 #define DG_INSTANTIATE_KERNEL_cpu_max_pool2d_backward \
   template void dg::cpu::max_pool2d_backward<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, bool); \
-  template void dg::cpu::max_pool2d_backward<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, bool);
+  template void dg::cpu::max_pool2d_backward<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, bool)
 
 
 // max_pool2d_backward
@@ -1092,7 +1092,7 @@ void max_pool2d_backward(const TensorBase& out, const TensorBase& grad_output, c
 }  // namespace dg::cuda
 #define DG_INSTANTIATE_KERNEL_cuda_max_pool2d_backward \
   template void dg::cuda::max_pool2d_backward<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, bool); \
-  template void dg::cuda::max_pool2d_backward<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, bool);
+  template void dg::cuda::max_pool2d_backward<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, bool)
 
 
 // max_pool2d_gather
@@ -1102,7 +1102,7 @@ void max_pool2d_gather(const TensorBase& out, const TensorBase& self, const Tens
 }  // namespace dg::cpu
 #define DG_INSTANTIATE_KERNEL_cpu_max_pool2d_gather \
   template void dg::cpu::max_pool2d_gather<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, bool); \
-  template void dg::cpu::max_pool2d_gather<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, bool);
+  template void dg::cpu::max_pool2d_gather<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, bool)
 
 
 // max_pool2d_gather
@@ -1112,7 +1112,7 @@ void max_pool2d_gather(const TensorBase& out, const TensorBase& self, const Tens
 }  // namespace dg::cuda
 #define DG_INSTANTIATE_KERNEL_cuda_max_pool2d_gather \
   template void dg::cuda::max_pool2d_gather<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, bool); \
-  template void dg::cuda::max_pool2d_gather<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, bool);
+  template void dg::cuda::max_pool2d_gather<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, bool)
 
 
 // avg_pool2d
@@ -1122,7 +1122,7 @@ void avg_pool2d(const TensorBase& out, const TensorBase& self, IntArrayRef kerne
 }  // namespace dg::cpu
 #define DG_INSTANTIATE_KERNEL_cpu_avg_pool2d \
   template void dg::cpu::avg_pool2d<float>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, bool, bool, std::optional<int64_t>); \
-  template void dg::cpu::avg_pool2d<double>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, bool, bool, std::optional<int64_t>);
+  template void dg::cpu::avg_pool2d<double>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, bool, bool, std::optional<int64_t>)
 
 
 // avg_pool2d
@@ -1132,7 +1132,7 @@ void avg_pool2d(const TensorBase& out, const TensorBase& self, IntArrayRef kerne
 }  // namespace dg::cuda
 #define DG_INSTANTIATE_KERNEL_cuda_avg_pool2d \
   template void dg::cuda::avg_pool2d<float>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, bool, bool, std::optional<int64_t>); \
-  template void dg::cuda::avg_pool2d<double>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, bool, bool, std::optional<int64_t>);
+  template void dg::cuda::avg_pool2d<double>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, bool, bool, std::optional<int64_t>)
 
 
 // avg_pool2d_backward
@@ -1142,7 +1142,7 @@ void avg_pool2d_backward(const TensorBase& out, const TensorBase& grad_output, c
 }  // namespace dg::cpu
 #define DG_INSTANTIATE_KERNEL_cpu_avg_pool2d_backward \
   template void dg::cpu::avg_pool2d_backward<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, bool, bool, std::optional<int64_t>); \
-  template void dg::cpu::avg_pool2d_backward<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, bool, bool, std::optional<int64_t>);
+  template void dg::cpu::avg_pool2d_backward<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, bool, bool, std::optional<int64_t>)
 
 
 // avg_pool2d_backward
@@ -1152,7 +1152,7 @@ void avg_pool2d_backward(const TensorBase& out, const TensorBase& grad_output, c
 }  // namespace dg::cuda
 #define DG_INSTANTIATE_KERNEL_cuda_avg_pool2d_backward \
   template void dg::cuda::avg_pool2d_backward<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, bool, bool, std::optional<int64_t>); \
-  template void dg::cuda::avg_pool2d_backward<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, bool, bool, std::optional<int64_t>);
+  template void dg::cuda::avg_pool2d_backward<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, dg::IntArrayRef, bool, bool, std::optional<int64_t>)
 
 
 // adaptive_avg_pool2d
@@ -1162,7 +1162,7 @@ void adaptive_avg_pool2d(const TensorBase& out, const TensorBase& self, IntArray
 }  // namespace dg::cpu
 #define DG_INSTANTIATE_KERNEL_cpu_adaptive_avg_pool2d \
   template void dg::cpu::adaptive_avg_pool2d<float>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef); \
-  template void dg::cpu::adaptive_avg_pool2d<double>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef);
+  template void dg::cpu::adaptive_avg_pool2d<double>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef)
 
 
 // adaptive_avg_pool2d
@@ -1172,7 +1172,7 @@ void adaptive_avg_pool2d(const TensorBase& out, const TensorBase& self, IntArray
 }  // namespace dg::cuda
 #define DG_INSTANTIATE_KERNEL_cuda_adaptive_avg_pool2d \
   template void dg::cuda::adaptive_avg_pool2d<float>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef); \
-  template void dg::cuda::adaptive_avg_pool2d<double>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef);
+  template void dg::cuda::adaptive_avg_pool2d<double>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef)
 
 
 // adaptive_avg_pool2d_backward
@@ -1182,7 +1182,7 @@ void adaptive_avg_pool2d_backward(const TensorBase& out, const TensorBase& grad_
 }  // namespace dg::cpu
 #define DG_INSTANTIATE_KERNEL_cpu_adaptive_avg_pool2d_backward \
   template void dg::cpu::adaptive_avg_pool2d_backward<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::adaptive_avg_pool2d_backward<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cpu::adaptive_avg_pool2d_backward<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&)
 
 
 // adaptive_avg_pool2d_backward
@@ -1192,6 +1192,6 @@ void adaptive_avg_pool2d_backward(const TensorBase& out, const TensorBase& grad_
 }  // namespace dg::cuda
 #define DG_INSTANTIATE_KERNEL_cuda_adaptive_avg_pool2d_backward \
   template void dg::cuda::adaptive_avg_pool2d_backward<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::adaptive_avg_pool2d_backward<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cuda::adaptive_avg_pool2d_backward<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&)
 
 

@@ -15,7 +15,7 @@ void add_tensor(const TensorBase& out, const TensorBase& self, const TensorBase&
 #define DG_INSTANTIATE_KERNEL_cpu_add_tensor \
   template void dg::cpu::add_tensor<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
   template void dg::cpu::add_tensor<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
-  template void dg::cpu::add_tensor<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&);
+  template void dg::cpu::add_tensor<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&)
 
 
 // add.Tensor
@@ -28,7 +28,7 @@ void add_tensor(const TensorBase& out, const TensorBase& self, const TensorBase&
   template void dg::cuda::add_tensor<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
   template void dg::cuda::add_tensor<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
   template void dg::cuda::add_tensor<dg::Half>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
-  template void dg::cuda::add_tensor<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&);
+  template void dg::cuda::add_tensor<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&)
 
 
 // add.Scalar
@@ -39,7 +39,7 @@ void add_scalar(const TensorBase& out, const TensorBase& self, const Scalar& oth
 #define DG_INSTANTIATE_KERNEL_cpu_add_scalar \
   template void dg::cpu::add_scalar<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&, const dg::Scalar&); \
   template void dg::cpu::add_scalar<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&, const dg::Scalar&); \
-  template void dg::cpu::add_scalar<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&, const dg::Scalar&);
+  template void dg::cpu::add_scalar<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&, const dg::Scalar&)
 
 
 // add.Scalar
@@ -52,7 +52,7 @@ void add_scalar(const TensorBase& out, const TensorBase& self, const Scalar& oth
   template void dg::cuda::add_scalar<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&, const dg::Scalar&); \
   template void dg::cuda::add_scalar<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&, const dg::Scalar&); \
   template void dg::cuda::add_scalar<dg::Half>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&, const dg::Scalar&); \
-  template void dg::cuda::add_scalar<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&, const dg::Scalar&);
+  template void dg::cuda::add_scalar<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&, const dg::Scalar&)
 
 
 // sub.Tensor
@@ -63,7 +63,7 @@ void sub_tensor(const TensorBase& out, const TensorBase& self, const TensorBase&
 #define DG_INSTANTIATE_KERNEL_cpu_sub_tensor \
   template void dg::cpu::sub_tensor<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
   template void dg::cpu::sub_tensor<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
-  template void dg::cpu::sub_tensor<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&);
+  template void dg::cpu::sub_tensor<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&)
 
 
 // sub.Tensor
@@ -76,7 +76,7 @@ void sub_tensor(const TensorBase& out, const TensorBase& self, const TensorBase&
   template void dg::cuda::sub_tensor<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
   template void dg::cuda::sub_tensor<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
   template void dg::cuda::sub_tensor<dg::Half>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
-  template void dg::cuda::sub_tensor<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&);
+  template void dg::cuda::sub_tensor<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&)
 
 
 // sub.Scalar
@@ -87,7 +87,7 @@ void sub_scalar(const TensorBase& out, const TensorBase& self, const Scalar& oth
 #define DG_INSTANTIATE_KERNEL_cpu_sub_scalar \
   template void dg::cpu::sub_scalar<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&, const dg::Scalar&); \
   template void dg::cpu::sub_scalar<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&, const dg::Scalar&); \
-  template void dg::cpu::sub_scalar<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&, const dg::Scalar&);
+  template void dg::cpu::sub_scalar<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&, const dg::Scalar&)
 
 
 // sub.Scalar
@@ -100,7 +100,7 @@ void sub_scalar(const TensorBase& out, const TensorBase& self, const Scalar& oth
   template void dg::cuda::sub_scalar<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&, const dg::Scalar&); \
   template void dg::cuda::sub_scalar<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&, const dg::Scalar&); \
   template void dg::cuda::sub_scalar<dg::Half>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&, const dg::Scalar&); \
-  template void dg::cuda::sub_scalar<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&, const dg::Scalar&);
+  template void dg::cuda::sub_scalar<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&, const dg::Scalar&)
 
 
 // mul.Tensor
@@ -111,7 +111,7 @@ void mul_tensor(const TensorBase& out, const TensorBase& self, const TensorBase&
 #define DG_INSTANTIATE_KERNEL_cpu_mul_tensor \
   template void dg::cpu::mul_tensor<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cpu::mul_tensor<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::mul_tensor<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cpu::mul_tensor<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&)
 
 
 // mul.Tensor
@@ -124,7 +124,7 @@ void mul_tensor(const TensorBase& out, const TensorBase& self, const TensorBase&
   template void dg::cuda::mul_tensor<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::mul_tensor<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::mul_tensor<dg::Half>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::mul_tensor<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cuda::mul_tensor<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&)
 
 
 // mul.Scalar
@@ -135,7 +135,7 @@ void mul_scalar(const TensorBase& out, const TensorBase& self, const Scalar& oth
 #define DG_INSTANTIATE_KERNEL_cpu_mul_scalar \
   template void dg::cpu::mul_scalar<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
   template void dg::cpu::mul_scalar<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
-  template void dg::cpu::mul_scalar<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&);
+  template void dg::cpu::mul_scalar<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&)
 
 
 // mul.Scalar
@@ -148,7 +148,7 @@ void mul_scalar(const TensorBase& out, const TensorBase& self, const Scalar& oth
   template void dg::cuda::mul_scalar<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
   template void dg::cuda::mul_scalar<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
   template void dg::cuda::mul_scalar<dg::Half>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
-  template void dg::cuda::mul_scalar<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&);
+  template void dg::cuda::mul_scalar<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&)
 
 
 // div.Tensor
@@ -158,7 +158,7 @@ void div_tensor(const TensorBase& out, const TensorBase& self, const TensorBase&
 }  // namespace dg::cpu
 #define DG_INSTANTIATE_KERNEL_cpu_div_tensor \
   template void dg::cpu::div_tensor<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::div_tensor<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cpu::div_tensor<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&)
 
 
 // div.Tensor
@@ -170,7 +170,7 @@ void div_tensor(const TensorBase& out, const TensorBase& self, const TensorBase&
   template void dg::cuda::div_tensor<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::div_tensor<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::div_tensor<dg::Half>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::div_tensor<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cuda::div_tensor<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&)
 
 
 // div.Scalar
@@ -180,7 +180,7 @@ void div_scalar(const TensorBase& out, const TensorBase& self, const Scalar& oth
 }  // namespace dg::cpu
 #define DG_INSTANTIATE_KERNEL_cpu_div_scalar \
   template void dg::cpu::div_scalar<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
-  template void dg::cpu::div_scalar<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&);
+  template void dg::cpu::div_scalar<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&)
 
 
 // div.Scalar
@@ -192,7 +192,7 @@ void div_scalar(const TensorBase& out, const TensorBase& self, const Scalar& oth
   template void dg::cuda::div_scalar<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
   template void dg::cuda::div_scalar<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
   template void dg::cuda::div_scalar<dg::Half>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
-  template void dg::cuda::div_scalar<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&);
+  template void dg::cuda::div_scalar<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&)
 
 
 // pow.Tensor_Tensor
@@ -202,7 +202,7 @@ void pow_tensor_tensor(const TensorBase& out, const TensorBase& self, const Tens
 }  // namespace dg::cpu
 #define DG_INSTANTIATE_KERNEL_cpu_pow_tensor_tensor \
   template void dg::cpu::pow_tensor_tensor<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::pow_tensor_tensor<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cpu::pow_tensor_tensor<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&)
 
 
 // pow.Tensor_Tensor
@@ -214,7 +214,7 @@ void pow_tensor_tensor(const TensorBase& out, const TensorBase& self, const Tens
   template void dg::cuda::pow_tensor_tensor<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::pow_tensor_tensor<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::pow_tensor_tensor<dg::Half>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::pow_tensor_tensor<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cuda::pow_tensor_tensor<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&)
 
 
 // neg
@@ -225,7 +225,7 @@ void neg(const TensorBase& out, const TensorBase& self);
 #define DG_INSTANTIATE_KERNEL_cpu_neg \
   template void dg::cpu::neg<float>(const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cpu::neg<double>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::neg<int64_t>(const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cpu::neg<int64_t>(const dg::TensorBase&, const dg::TensorBase&)
 
 
 // neg
@@ -238,7 +238,7 @@ void neg(const TensorBase& out, const TensorBase& self);
   template void dg::cuda::neg<double>(const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::neg<int64_t>(const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::neg<dg::Half>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::neg<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cuda::neg<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&)
 
 
 // exp
@@ -248,7 +248,7 @@ void exp(const TensorBase& out, const TensorBase& self);
 }  // namespace dg::cpu
 #define DG_INSTANTIATE_KERNEL_cpu_exp \
   template void dg::cpu::exp<float>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::exp<double>(const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cpu::exp<double>(const dg::TensorBase&, const dg::TensorBase&)
 
 
 // exp
@@ -260,7 +260,7 @@ void exp(const TensorBase& out, const TensorBase& self);
   template void dg::cuda::exp<float>(const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::exp<double>(const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::exp<dg::Half>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::exp<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cuda::exp<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&)
 
 
 // log
@@ -270,7 +270,7 @@ void log(const TensorBase& out, const TensorBase& self);
 }  // namespace dg::cpu
 #define DG_INSTANTIATE_KERNEL_cpu_log \
   template void dg::cpu::log<float>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::log<double>(const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cpu::log<double>(const dg::TensorBase&, const dg::TensorBase&)
 
 
 // log
@@ -282,7 +282,7 @@ void log(const TensorBase& out, const TensorBase& self);
   template void dg::cuda::log<float>(const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::log<double>(const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::log<dg::Half>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::log<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cuda::log<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&)
 
 
 // expm1
@@ -292,7 +292,7 @@ void expm1(const TensorBase& out, const TensorBase& self);
 }  // namespace dg::cpu
 #define DG_INSTANTIATE_KERNEL_cpu_expm1 \
   template void dg::cpu::expm1<float>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::expm1<double>(const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cpu::expm1<double>(const dg::TensorBase&, const dg::TensorBase&)
 
 
 // expm1
@@ -304,7 +304,7 @@ void expm1(const TensorBase& out, const TensorBase& self);
   template void dg::cuda::expm1<float>(const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::expm1<double>(const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::expm1<dg::Half>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::expm1<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cuda::expm1<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&)
 
 
 // log1p
@@ -314,7 +314,7 @@ void log1p(const TensorBase& out, const TensorBase& self);
 }  // namespace dg::cpu
 #define DG_INSTANTIATE_KERNEL_cpu_log1p \
   template void dg::cpu::log1p<float>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::log1p<double>(const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cpu::log1p<double>(const dg::TensorBase&, const dg::TensorBase&)
 
 
 // log1p
@@ -326,7 +326,7 @@ void log1p(const TensorBase& out, const TensorBase& self);
   template void dg::cuda::log1p<float>(const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::log1p<double>(const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::log1p<dg::Half>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::log1p<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cuda::log1p<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&)
 
 
 // log2
@@ -336,7 +336,7 @@ void log2(const TensorBase& out, const TensorBase& self);
 }  // namespace dg::cpu
 #define DG_INSTANTIATE_KERNEL_cpu_log2 \
   template void dg::cpu::log2<float>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::log2<double>(const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cpu::log2<double>(const dg::TensorBase&, const dg::TensorBase&)
 
 
 // log2
@@ -348,7 +348,7 @@ void log2(const TensorBase& out, const TensorBase& self);
   template void dg::cuda::log2<float>(const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::log2<double>(const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::log2<dg::Half>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::log2<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cuda::log2<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&)
 
 
 // sqrt
@@ -358,7 +358,7 @@ void sqrt(const TensorBase& out, const TensorBase& self);
 }  // namespace dg::cpu
 #define DG_INSTANTIATE_KERNEL_cpu_sqrt \
   template void dg::cpu::sqrt<float>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::sqrt<double>(const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cpu::sqrt<double>(const dg::TensorBase&, const dg::TensorBase&)
 
 
 // sqrt
@@ -370,7 +370,7 @@ void sqrt(const TensorBase& out, const TensorBase& self);
   template void dg::cuda::sqrt<float>(const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::sqrt<double>(const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::sqrt<dg::Half>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::sqrt<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cuda::sqrt<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&)
 
 
 // rsqrt
@@ -380,7 +380,7 @@ void rsqrt(const TensorBase& out, const TensorBase& self);
 }  // namespace dg::cpu
 #define DG_INSTANTIATE_KERNEL_cpu_rsqrt \
   template void dg::cpu::rsqrt<float>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::rsqrt<double>(const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cpu::rsqrt<double>(const dg::TensorBase&, const dg::TensorBase&)
 
 
 // rsqrt
@@ -392,7 +392,7 @@ void rsqrt(const TensorBase& out, const TensorBase& self);
   template void dg::cuda::rsqrt<float>(const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::rsqrt<double>(const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::rsqrt<dg::Half>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::rsqrt<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cuda::rsqrt<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&)
 
 
 // abs
@@ -403,7 +403,7 @@ void abs(const TensorBase& out, const TensorBase& self);
 #define DG_INSTANTIATE_KERNEL_cpu_abs \
   template void dg::cpu::abs<float>(const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cpu::abs<double>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::abs<int64_t>(const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cpu::abs<int64_t>(const dg::TensorBase&, const dg::TensorBase&)
 
 
 // abs
@@ -416,7 +416,7 @@ void abs(const TensorBase& out, const TensorBase& self);
   template void dg::cuda::abs<double>(const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::abs<int64_t>(const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::abs<dg::Half>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::abs<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cuda::abs<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&)
 
 
 // sign
@@ -427,7 +427,7 @@ void sign(const TensorBase& out, const TensorBase& self);
 #define DG_INSTANTIATE_KERNEL_cpu_sign \
   template void dg::cpu::sign<float>(const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cpu::sign<double>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::sign<int64_t>(const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cpu::sign<int64_t>(const dg::TensorBase&, const dg::TensorBase&)
 
 
 // sign
@@ -440,7 +440,7 @@ void sign(const TensorBase& out, const TensorBase& self);
   template void dg::cuda::sign<double>(const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::sign<int64_t>(const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::sign<dg::Half>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::sign<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cuda::sign<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&)
 
 
 // reciprocal
@@ -450,7 +450,7 @@ void reciprocal(const TensorBase& out, const TensorBase& self);
 }  // namespace dg::cpu
 #define DG_INSTANTIATE_KERNEL_cpu_reciprocal \
   template void dg::cpu::reciprocal<float>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::reciprocal<double>(const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cpu::reciprocal<double>(const dg::TensorBase&, const dg::TensorBase&)
 
 
 // reciprocal
@@ -462,7 +462,7 @@ void reciprocal(const TensorBase& out, const TensorBase& self);
   template void dg::cuda::reciprocal<float>(const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::reciprocal<double>(const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::reciprocal<dg::Half>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::reciprocal<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cuda::reciprocal<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&)
 
 
 // square
@@ -473,7 +473,7 @@ void square(const TensorBase& out, const TensorBase& self);
 #define DG_INSTANTIATE_KERNEL_cpu_square \
   template void dg::cpu::square<float>(const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cpu::square<double>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::square<int64_t>(const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cpu::square<int64_t>(const dg::TensorBase&, const dg::TensorBase&)
 
 
 // square
@@ -486,7 +486,7 @@ void square(const TensorBase& out, const TensorBase& self);
   template void dg::cuda::square<double>(const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::square<int64_t>(const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::square<dg::Half>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::square<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cuda::square<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&)
 
 
 // sin
@@ -498,7 +498,7 @@ void sin(const TensorBase& out, const TensorBase& self);
   template void dg::cuda::sin<float>(const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::sin<double>(const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::sin<dg::Half>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::sin<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cuda::sin<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&)
 
 
 // sin_backward
@@ -510,7 +510,7 @@ void sin_backward(const TensorBase& out, const TensorBase& grad_output, const Te
   template void dg::cuda::sin_backward<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::sin_backward<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::sin_backward<dg::Half>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::sin_backward<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cuda::sin_backward<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&)
 
 
 // cos
@@ -522,7 +522,7 @@ void cos(const TensorBase& out, const TensorBase& self);
   template void dg::cuda::cos<float>(const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::cos<double>(const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::cos<dg::Half>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::cos<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cuda::cos<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&)
 
 
 // cos_backward
@@ -534,7 +534,7 @@ void cos_backward(const TensorBase& out, const TensorBase& grad_output, const Te
   template void dg::cuda::cos_backward<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::cos_backward<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::cos_backward<dg::Half>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::cos_backward<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cuda::cos_backward<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&)
 
 
 // tan
@@ -544,7 +544,7 @@ void tan(const TensorBase& out, const TensorBase& self);
 }  // namespace dg::cpu
 #define DG_INSTANTIATE_KERNEL_cpu_tan \
   template void dg::cpu::tan<float>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::tan<double>(const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cpu::tan<double>(const dg::TensorBase&, const dg::TensorBase&)
 
 
 // tan
@@ -556,7 +556,7 @@ void tan(const TensorBase& out, const TensorBase& self);
   template void dg::cuda::tan<float>(const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::tan<double>(const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::tan<dg::Half>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::tan<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cuda::tan<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&)
 
 
 // asin
@@ -566,7 +566,7 @@ void asin(const TensorBase& out, const TensorBase& self);
 }  // namespace dg::cpu
 #define DG_INSTANTIATE_KERNEL_cpu_asin \
   template void dg::cpu::asin<float>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::asin<double>(const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cpu::asin<double>(const dg::TensorBase&, const dg::TensorBase&)
 
 
 // asin
@@ -578,7 +578,7 @@ void asin(const TensorBase& out, const TensorBase& self);
   template void dg::cuda::asin<float>(const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::asin<double>(const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::asin<dg::Half>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::asin<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cuda::asin<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&)
 
 
 // acos
@@ -588,7 +588,7 @@ void acos(const TensorBase& out, const TensorBase& self);
 }  // namespace dg::cpu
 #define DG_INSTANTIATE_KERNEL_cpu_acos \
   template void dg::cpu::acos<float>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::acos<double>(const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cpu::acos<double>(const dg::TensorBase&, const dg::TensorBase&)
 
 
 // acos
@@ -600,7 +600,7 @@ void acos(const TensorBase& out, const TensorBase& self);
   template void dg::cuda::acos<float>(const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::acos<double>(const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::acos<dg::Half>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::acos<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cuda::acos<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&)
 
 
 // atan
@@ -610,7 +610,7 @@ void atan(const TensorBase& out, const TensorBase& self);
 }  // namespace dg::cpu
 #define DG_INSTANTIATE_KERNEL_cpu_atan \
   template void dg::cpu::atan<float>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::atan<double>(const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cpu::atan<double>(const dg::TensorBase&, const dg::TensorBase&)
 
 
 // atan
@@ -622,7 +622,7 @@ void atan(const TensorBase& out, const TensorBase& self);
   template void dg::cuda::atan<float>(const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::atan<double>(const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::atan<dg::Half>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::atan<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cuda::atan<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&)
 
 
 // sinh
@@ -632,7 +632,7 @@ void sinh(const TensorBase& out, const TensorBase& self);
 }  // namespace dg::cpu
 #define DG_INSTANTIATE_KERNEL_cpu_sinh \
   template void dg::cpu::sinh<float>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::sinh<double>(const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cpu::sinh<double>(const dg::TensorBase&, const dg::TensorBase&)
 
 
 // sinh
@@ -644,7 +644,7 @@ void sinh(const TensorBase& out, const TensorBase& self);
   template void dg::cuda::sinh<float>(const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::sinh<double>(const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::sinh<dg::Half>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::sinh<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cuda::sinh<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&)
 
 
 // cosh
@@ -654,7 +654,7 @@ void cosh(const TensorBase& out, const TensorBase& self);
 }  // namespace dg::cpu
 #define DG_INSTANTIATE_KERNEL_cpu_cosh \
   template void dg::cpu::cosh<float>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::cosh<double>(const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cpu::cosh<double>(const dg::TensorBase&, const dg::TensorBase&)
 
 
 // cosh
@@ -666,7 +666,7 @@ void cosh(const TensorBase& out, const TensorBase& self);
   template void dg::cuda::cosh<float>(const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::cosh<double>(const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::cosh<dg::Half>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::cosh<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cuda::cosh<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&)
 
 
 // tanh
@@ -676,7 +676,7 @@ void tanh(const TensorBase& out, const TensorBase& self);
 }  // namespace dg::cpu
 #define DG_INSTANTIATE_KERNEL_cpu_tanh \
   template void dg::cpu::tanh<float>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::tanh<double>(const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cpu::tanh<double>(const dg::TensorBase&, const dg::TensorBase&)
 
 
 // tanh
@@ -688,7 +688,7 @@ void tanh(const TensorBase& out, const TensorBase& self);
   template void dg::cuda::tanh<float>(const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::tanh<double>(const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::tanh<dg::Half>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::tanh<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cuda::tanh<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&)
 
 
 // tanh_backward
@@ -698,7 +698,7 @@ void tanh_backward(const TensorBase& out, const TensorBase& grad_output, const T
 }  // namespace dg::cpu
 #define DG_INSTANTIATE_KERNEL_cpu_tanh_backward \
   template void dg::cpu::tanh_backward<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::tanh_backward<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cpu::tanh_backward<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&)
 
 
 // tanh_backward
@@ -710,7 +710,7 @@ void tanh_backward(const TensorBase& out, const TensorBase& grad_output, const T
   template void dg::cuda::tanh_backward<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::tanh_backward<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::tanh_backward<dg::Half>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::tanh_backward<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cuda::tanh_backward<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&)
 
 
 // erf
@@ -720,7 +720,7 @@ void erf(const TensorBase& out, const TensorBase& self);
 }  // namespace dg::cpu
 #define DG_INSTANTIATE_KERNEL_cpu_erf \
   template void dg::cpu::erf<float>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::erf<double>(const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cpu::erf<double>(const dg::TensorBase&, const dg::TensorBase&)
 
 
 // erf
@@ -732,7 +732,7 @@ void erf(const TensorBase& out, const TensorBase& self);
   template void dg::cuda::erf<float>(const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::erf<double>(const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::erf<dg::Half>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::erf<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cuda::erf<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&)
 
 
 // floor
@@ -743,7 +743,7 @@ void floor(const TensorBase& out, const TensorBase& self);
 #define DG_INSTANTIATE_KERNEL_cpu_floor \
   template void dg::cpu::floor<float>(const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cpu::floor<double>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::floor<int64_t>(const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cpu::floor<int64_t>(const dg::TensorBase&, const dg::TensorBase&)
 
 
 // floor
@@ -756,7 +756,7 @@ void floor(const TensorBase& out, const TensorBase& self);
   template void dg::cuda::floor<double>(const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::floor<int64_t>(const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::floor<dg::Half>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::floor<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cuda::floor<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&)
 
 
 // ceil
@@ -767,7 +767,7 @@ void ceil(const TensorBase& out, const TensorBase& self);
 #define DG_INSTANTIATE_KERNEL_cpu_ceil \
   template void dg::cpu::ceil<float>(const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cpu::ceil<double>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::ceil<int64_t>(const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cpu::ceil<int64_t>(const dg::TensorBase&, const dg::TensorBase&)
 
 
 // ceil
@@ -780,7 +780,7 @@ void ceil(const TensorBase& out, const TensorBase& self);
   template void dg::cuda::ceil<double>(const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::ceil<int64_t>(const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::ceil<dg::Half>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::ceil<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cuda::ceil<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&)
 
 
 // round
@@ -791,7 +791,7 @@ void round(const TensorBase& out, const TensorBase& self);
 #define DG_INSTANTIATE_KERNEL_cpu_round \
   template void dg::cpu::round<float>(const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cpu::round<double>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::round<int64_t>(const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cpu::round<int64_t>(const dg::TensorBase&, const dg::TensorBase&)
 
 
 // round
@@ -804,7 +804,7 @@ void round(const TensorBase& out, const TensorBase& self);
   template void dg::cuda::round<double>(const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::round<int64_t>(const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::round<dg::Half>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::round<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cuda::round<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&)
 
 
 // trunc
@@ -815,7 +815,7 @@ void trunc(const TensorBase& out, const TensorBase& self);
 #define DG_INSTANTIATE_KERNEL_cpu_trunc \
   template void dg::cpu::trunc<float>(const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cpu::trunc<double>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::trunc<int64_t>(const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cpu::trunc<int64_t>(const dg::TensorBase&, const dg::TensorBase&)
 
 
 // trunc
@@ -828,7 +828,7 @@ void trunc(const TensorBase& out, const TensorBase& self);
   template void dg::cuda::trunc<double>(const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::trunc<int64_t>(const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::trunc<dg::Half>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::trunc<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cuda::trunc<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&)
 
 
 // relu
@@ -839,7 +839,7 @@ void relu(const TensorBase& out, const TensorBase& self);
 #define DG_INSTANTIATE_KERNEL_cpu_relu \
   template void dg::cpu::relu<float>(const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cpu::relu<double>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::relu<int64_t>(const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cpu::relu<int64_t>(const dg::TensorBase&, const dg::TensorBase&)
 
 
 // relu
@@ -852,7 +852,7 @@ void relu(const TensorBase& out, const TensorBase& self);
   template void dg::cuda::relu<double>(const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::relu<int64_t>(const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::relu<dg::Half>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::relu<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cuda::relu<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&)
 
 
 // threshold_backward
@@ -863,7 +863,7 @@ void threshold_backward(const TensorBase& out, const TensorBase& grad_output, co
 #define DG_INSTANTIATE_KERNEL_cpu_threshold_backward \
   template void dg::cpu::threshold_backward<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
   template void dg::cpu::threshold_backward<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
-  template void dg::cpu::threshold_backward<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&);
+  template void dg::cpu::threshold_backward<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&)
 
 
 // threshold_backward
@@ -876,7 +876,7 @@ void threshold_backward(const TensorBase& out, const TensorBase& grad_output, co
   template void dg::cuda::threshold_backward<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
   template void dg::cuda::threshold_backward<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
   template void dg::cuda::threshold_backward<dg::Half>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
-  template void dg::cuda::threshold_backward<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&);
+  template void dg::cuda::threshold_backward<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&)
 
 
 // sigmoid
@@ -886,7 +886,7 @@ void sigmoid(const TensorBase& out, const TensorBase& self);
 }  // namespace dg::cpu
 #define DG_INSTANTIATE_KERNEL_cpu_sigmoid \
   template void dg::cpu::sigmoid<float>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::sigmoid<double>(const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cpu::sigmoid<double>(const dg::TensorBase&, const dg::TensorBase&)
 
 
 // sigmoid
@@ -898,7 +898,7 @@ void sigmoid(const TensorBase& out, const TensorBase& self);
   template void dg::cuda::sigmoid<float>(const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::sigmoid<double>(const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::sigmoid<dg::Half>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::sigmoid<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cuda::sigmoid<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&)
 
 
 // sigmoid_backward
@@ -908,7 +908,7 @@ void sigmoid_backward(const TensorBase& out, const TensorBase& grad_output, cons
 }  // namespace dg::cpu
 #define DG_INSTANTIATE_KERNEL_cpu_sigmoid_backward \
   template void dg::cpu::sigmoid_backward<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::sigmoid_backward<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cpu::sigmoid_backward<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&)
 
 
 // sigmoid_backward
@@ -920,7 +920,7 @@ void sigmoid_backward(const TensorBase& out, const TensorBase& grad_output, cons
   template void dg::cuda::sigmoid_backward<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::sigmoid_backward<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::sigmoid_backward<dg::Half>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::sigmoid_backward<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cuda::sigmoid_backward<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&)
 
 
 // log_sigmoid
@@ -930,7 +930,7 @@ void log_sigmoid(const TensorBase& out, const TensorBase& self);
 }  // namespace dg::cpu
 #define DG_INSTANTIATE_KERNEL_cpu_log_sigmoid \
   template void dg::cpu::log_sigmoid<float>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::log_sigmoid<double>(const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cpu::log_sigmoid<double>(const dg::TensorBase&, const dg::TensorBase&)
 
 
 // log_sigmoid
@@ -942,7 +942,7 @@ void log_sigmoid(const TensorBase& out, const TensorBase& self);
   template void dg::cuda::log_sigmoid<float>(const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::log_sigmoid<double>(const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::log_sigmoid<dg::Half>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::log_sigmoid<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cuda::log_sigmoid<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&)
 
 
 // leaky_relu
@@ -952,7 +952,7 @@ void leaky_relu(const TensorBase& out, const TensorBase& self, const Scalar& neg
 }  // namespace dg::cpu
 #define DG_INSTANTIATE_KERNEL_cpu_leaky_relu \
   template void dg::cpu::leaky_relu<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
-  template void dg::cpu::leaky_relu<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&);
+  template void dg::cpu::leaky_relu<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&)
 
 
 // leaky_relu
@@ -964,7 +964,7 @@ void leaky_relu(const TensorBase& out, const TensorBase& self, const Scalar& neg
   template void dg::cuda::leaky_relu<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
   template void dg::cuda::leaky_relu<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
   template void dg::cuda::leaky_relu<dg::Half>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
-  template void dg::cuda::leaky_relu<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&);
+  template void dg::cuda::leaky_relu<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&)
 
 
 // leaky_relu_backward
@@ -974,7 +974,7 @@ void leaky_relu_backward(const TensorBase& out, const TensorBase& grad_output, c
 }  // namespace dg::cpu
 #define DG_INSTANTIATE_KERNEL_cpu_leaky_relu_backward \
   template void dg::cpu::leaky_relu_backward<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&, bool); \
-  template void dg::cpu::leaky_relu_backward<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&, bool);
+  template void dg::cpu::leaky_relu_backward<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&, bool)
 
 
 // leaky_relu_backward
@@ -986,7 +986,7 @@ void leaky_relu_backward(const TensorBase& out, const TensorBase& grad_output, c
   template void dg::cuda::leaky_relu_backward<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&, bool); \
   template void dg::cuda::leaky_relu_backward<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&, bool); \
   template void dg::cuda::leaky_relu_backward<dg::Half>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&, bool); \
-  template void dg::cuda::leaky_relu_backward<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&, bool);
+  template void dg::cuda::leaky_relu_backward<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&, bool)
 
 
 // elu
@@ -996,7 +996,7 @@ void elu(const TensorBase& out, const TensorBase& self, const Scalar& alpha, con
 }  // namespace dg::cpu
 #define DG_INSTANTIATE_KERNEL_cpu_elu \
   template void dg::cpu::elu<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&, const dg::Scalar&, const dg::Scalar&); \
-  template void dg::cpu::elu<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&, const dg::Scalar&, const dg::Scalar&);
+  template void dg::cpu::elu<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&, const dg::Scalar&, const dg::Scalar&)
 
 
 // elu
@@ -1008,7 +1008,7 @@ void elu(const TensorBase& out, const TensorBase& self, const Scalar& alpha, con
   template void dg::cuda::elu<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&, const dg::Scalar&, const dg::Scalar&); \
   template void dg::cuda::elu<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&, const dg::Scalar&, const dg::Scalar&); \
   template void dg::cuda::elu<dg::Half>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&, const dg::Scalar&, const dg::Scalar&); \
-  template void dg::cuda::elu<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&, const dg::Scalar&, const dg::Scalar&);
+  template void dg::cuda::elu<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&, const dg::Scalar&, const dg::Scalar&)
 
 
 // elu_backward
@@ -1018,7 +1018,7 @@ void elu_backward(const TensorBase& out, const TensorBase& grad_output, const Sc
 }  // namespace dg::cpu
 #define DG_INSTANTIATE_KERNEL_cpu_elu_backward \
   template void dg::cpu::elu_backward<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&, const dg::Scalar&, const dg::Scalar&, bool, const dg::TensorBase&); \
-  template void dg::cpu::elu_backward<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&, const dg::Scalar&, const dg::Scalar&, bool, const dg::TensorBase&);
+  template void dg::cpu::elu_backward<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&, const dg::Scalar&, const dg::Scalar&, bool, const dg::TensorBase&)
 
 
 // elu_backward
@@ -1030,7 +1030,7 @@ void elu_backward(const TensorBase& out, const TensorBase& grad_output, const Sc
   template void dg::cuda::elu_backward<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&, const dg::Scalar&, const dg::Scalar&, bool, const dg::TensorBase&); \
   template void dg::cuda::elu_backward<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&, const dg::Scalar&, const dg::Scalar&, bool, const dg::TensorBase&); \
   template void dg::cuda::elu_backward<dg::Half>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&, const dg::Scalar&, const dg::Scalar&, bool, const dg::TensorBase&); \
-  template void dg::cuda::elu_backward<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&, const dg::Scalar&, const dg::Scalar&, bool, const dg::TensorBase&);
+  template void dg::cuda::elu_backward<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&, const dg::Scalar&, const dg::Scalar&, bool, const dg::TensorBase&)
 
 
 // silu
@@ -1040,7 +1040,7 @@ void silu(const TensorBase& out, const TensorBase& self);
 }  // namespace dg::cpu
 #define DG_INSTANTIATE_KERNEL_cpu_silu \
   template void dg::cpu::silu<float>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::silu<double>(const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cpu::silu<double>(const dg::TensorBase&, const dg::TensorBase&)
 
 
 // silu
@@ -1052,7 +1052,7 @@ void silu(const TensorBase& out, const TensorBase& self);
   template void dg::cuda::silu<float>(const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::silu<double>(const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::silu<dg::Half>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::silu<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cuda::silu<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&)
 
 
 // silu_backward
@@ -1062,7 +1062,7 @@ void silu_backward(const TensorBase& out, const TensorBase& grad_output, const T
 }  // namespace dg::cpu
 #define DG_INSTANTIATE_KERNEL_cpu_silu_backward \
   template void dg::cpu::silu_backward<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::silu_backward<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cpu::silu_backward<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&)
 
 
 // silu_backward
@@ -1074,7 +1074,7 @@ void silu_backward(const TensorBase& out, const TensorBase& grad_output, const T
   template void dg::cuda::silu_backward<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::silu_backward<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::silu_backward<dg::Half>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::silu_backward<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cuda::silu_backward<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&)
 
 
 // softplus
@@ -1086,7 +1086,7 @@ void softplus(const TensorBase& out, const TensorBase& self, const Scalar& beta,
   template void dg::cuda::softplus<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&, const dg::Scalar&); \
   template void dg::cuda::softplus<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&, const dg::Scalar&); \
   template void dg::cuda::softplus<dg::Half>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&, const dg::Scalar&); \
-  template void dg::cuda::softplus<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&, const dg::Scalar&);
+  template void dg::cuda::softplus<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&, const dg::Scalar&)
 
 
 // softplus_backward
@@ -1096,7 +1096,7 @@ void softplus_backward(const TensorBase& out, const TensorBase& grad_output, con
 }  // namespace dg::cpu
 #define DG_INSTANTIATE_KERNEL_cpu_softplus_backward \
   template void dg::cpu::softplus_backward<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&, const dg::Scalar&); \
-  template void dg::cpu::softplus_backward<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&, const dg::Scalar&);
+  template void dg::cpu::softplus_backward<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&, const dg::Scalar&)
 
 
 // softplus_backward
@@ -1108,7 +1108,7 @@ void softplus_backward(const TensorBase& out, const TensorBase& grad_output, con
   template void dg::cuda::softplus_backward<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&, const dg::Scalar&); \
   template void dg::cuda::softplus_backward<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&, const dg::Scalar&); \
   template void dg::cuda::softplus_backward<dg::Half>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&, const dg::Scalar&); \
-  template void dg::cuda::softplus_backward<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&, const dg::Scalar&);
+  template void dg::cuda::softplus_backward<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&, const dg::Scalar&)
 
 
 // clamp
@@ -1119,7 +1119,7 @@ void clamp(const TensorBase& out, const TensorBase& self, const std::optional<Sc
 #define DG_INSTANTIATE_KERNEL_cpu_clamp \
   template void dg::cpu::clamp<float>(const dg::TensorBase&, const dg::TensorBase&, const std::optional<dg::Scalar>&, const std::optional<dg::Scalar>&); \
   template void dg::cpu::clamp<double>(const dg::TensorBase&, const dg::TensorBase&, const std::optional<dg::Scalar>&, const std::optional<dg::Scalar>&); \
-  template void dg::cpu::clamp<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const std::optional<dg::Scalar>&, const std::optional<dg::Scalar>&);
+  template void dg::cpu::clamp<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const std::optional<dg::Scalar>&, const std::optional<dg::Scalar>&)
 
 
 // clamp
@@ -1132,7 +1132,7 @@ void clamp(const TensorBase& out, const TensorBase& self, const std::optional<Sc
   template void dg::cuda::clamp<double>(const dg::TensorBase&, const dg::TensorBase&, const std::optional<dg::Scalar>&, const std::optional<dg::Scalar>&); \
   template void dg::cuda::clamp<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const std::optional<dg::Scalar>&, const std::optional<dg::Scalar>&); \
   template void dg::cuda::clamp<dg::Half>(const dg::TensorBase&, const dg::TensorBase&, const std::optional<dg::Scalar>&, const std::optional<dg::Scalar>&); \
-  template void dg::cuda::clamp<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const std::optional<dg::Scalar>&, const std::optional<dg::Scalar>&);
+  template void dg::cuda::clamp<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const std::optional<dg::Scalar>&, const std::optional<dg::Scalar>&)
 
 
 // clamp_min
@@ -1143,7 +1143,7 @@ void clamp_min(const TensorBase& out, const TensorBase& self, const Scalar& min)
 #define DG_INSTANTIATE_KERNEL_cpu_clamp_min \
   template void dg::cpu::clamp_min<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
   template void dg::cpu::clamp_min<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
-  template void dg::cpu::clamp_min<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&);
+  template void dg::cpu::clamp_min<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&)
 
 
 // clamp_min
@@ -1156,7 +1156,7 @@ void clamp_min(const TensorBase& out, const TensorBase& self, const Scalar& min)
   template void dg::cuda::clamp_min<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
   template void dg::cuda::clamp_min<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
   template void dg::cuda::clamp_min<dg::Half>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
-  template void dg::cuda::clamp_min<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&);
+  template void dg::cuda::clamp_min<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&)
 
 
 // clamp_max
@@ -1167,7 +1167,7 @@ void clamp_max(const TensorBase& out, const TensorBase& self, const Scalar& max)
 #define DG_INSTANTIATE_KERNEL_cpu_clamp_max \
   template void dg::cpu::clamp_max<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
   template void dg::cpu::clamp_max<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
-  template void dg::cpu::clamp_max<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&);
+  template void dg::cpu::clamp_max<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&)
 
 
 // clamp_max
@@ -1180,7 +1180,7 @@ void clamp_max(const TensorBase& out, const TensorBase& self, const Scalar& max)
   template void dg::cuda::clamp_max<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
   template void dg::cuda::clamp_max<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
   template void dg::cuda::clamp_max<dg::Half>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
-  template void dg::cuda::clamp_max<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&);
+  template void dg::cuda::clamp_max<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&)
 
 
 // atan2
@@ -1190,7 +1190,7 @@ void atan2(const TensorBase& out, const TensorBase& self, const TensorBase& othe
 }  // namespace dg::cpu
 #define DG_INSTANTIATE_KERNEL_cpu_atan2 \
   template void dg::cpu::atan2<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::atan2<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cpu::atan2<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&)
 
 
 // atan2
@@ -1202,7 +1202,7 @@ void atan2(const TensorBase& out, const TensorBase& self, const TensorBase& othe
   template void dg::cuda::atan2<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::atan2<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::atan2<dg::Half>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::atan2<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cuda::atan2<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&)
 
 
 // maximum
@@ -1214,7 +1214,7 @@ void maximum(const TensorBase& out, const TensorBase& self, const TensorBase& ot
   template void dg::cpu::maximum<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cpu::maximum<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cpu::maximum<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::maximum<bool>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cpu::maximum<bool>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&)
 
 
 // maximum
@@ -1228,7 +1228,7 @@ void maximum(const TensorBase& out, const TensorBase& self, const TensorBase& ot
   template void dg::cuda::maximum<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::maximum<bool>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::maximum<dg::Half>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::maximum<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cuda::maximum<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&)
 
 
 // minimum
@@ -1240,7 +1240,7 @@ void minimum(const TensorBase& out, const TensorBase& self, const TensorBase& ot
   template void dg::cpu::minimum<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cpu::minimum<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cpu::minimum<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::minimum<bool>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cpu::minimum<bool>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&)
 
 
 // minimum
@@ -1254,7 +1254,7 @@ void minimum(const TensorBase& out, const TensorBase& self, const TensorBase& ot
   template void dg::cuda::minimum<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::minimum<bool>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::minimum<dg::Half>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::minimum<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cuda::minimum<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&)
 
 
 // fmod.Tensor
@@ -1267,7 +1267,7 @@ void fmod_tensor(const TensorBase& out, const TensorBase& self, const TensorBase
   template void dg::cuda::fmod_tensor<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::fmod_tensor<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::fmod_tensor<dg::Half>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::fmod_tensor<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cuda::fmod_tensor<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&)
 
 
 // fmod.Scalar
@@ -1278,7 +1278,7 @@ void fmod_scalar(const TensorBase& out, const TensorBase& self, const Scalar& ot
 #define DG_INSTANTIATE_KERNEL_cpu_fmod_scalar \
   template void dg::cpu::fmod_scalar<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
   template void dg::cpu::fmod_scalar<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
-  template void dg::cpu::fmod_scalar<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&);
+  template void dg::cpu::fmod_scalar<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&)
 
 
 // fmod.Scalar
@@ -1291,7 +1291,7 @@ void fmod_scalar(const TensorBase& out, const TensorBase& self, const Scalar& ot
   template void dg::cuda::fmod_scalar<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
   template void dg::cuda::fmod_scalar<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
   template void dg::cuda::fmod_scalar<dg::Half>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
-  template void dg::cuda::fmod_scalar<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&);
+  template void dg::cuda::fmod_scalar<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&)
 
 
 // eq.Tensor
@@ -1303,7 +1303,7 @@ void eq_tensor(const TensorBase& out, const TensorBase& self, const TensorBase& 
   template void dg::cpu::eq_tensor<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cpu::eq_tensor<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cpu::eq_tensor<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::eq_tensor<bool>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cpu::eq_tensor<bool>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&)
 
 
 // eq.Tensor
@@ -1317,7 +1317,7 @@ void eq_tensor(const TensorBase& out, const TensorBase& self, const TensorBase& 
   template void dg::cuda::eq_tensor<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::eq_tensor<bool>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::eq_tensor<dg::Half>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::eq_tensor<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cuda::eq_tensor<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&)
 
 
 // eq.Scalar
@@ -1329,7 +1329,7 @@ void eq_scalar(const TensorBase& out, const TensorBase& self, const Scalar& othe
   template void dg::cpu::eq_scalar<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
   template void dg::cpu::eq_scalar<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
   template void dg::cpu::eq_scalar<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
-  template void dg::cpu::eq_scalar<bool>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&);
+  template void dg::cpu::eq_scalar<bool>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&)
 
 
 // eq.Scalar
@@ -1343,7 +1343,7 @@ void eq_scalar(const TensorBase& out, const TensorBase& self, const Scalar& othe
   template void dg::cuda::eq_scalar<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
   template void dg::cuda::eq_scalar<bool>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
   template void dg::cuda::eq_scalar<dg::Half>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
-  template void dg::cuda::eq_scalar<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&);
+  template void dg::cuda::eq_scalar<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&)
 
 
 // ne.Tensor
@@ -1355,7 +1355,7 @@ void ne_tensor(const TensorBase& out, const TensorBase& self, const TensorBase& 
   template void dg::cpu::ne_tensor<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cpu::ne_tensor<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cpu::ne_tensor<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::ne_tensor<bool>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cpu::ne_tensor<bool>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&)
 
 
 // ne.Tensor
@@ -1369,7 +1369,7 @@ void ne_tensor(const TensorBase& out, const TensorBase& self, const TensorBase& 
   template void dg::cuda::ne_tensor<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::ne_tensor<bool>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::ne_tensor<dg::Half>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::ne_tensor<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cuda::ne_tensor<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&)
 
 
 // ne.Scalar
@@ -1381,7 +1381,7 @@ void ne_scalar(const TensorBase& out, const TensorBase& self, const Scalar& othe
   template void dg::cpu::ne_scalar<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
   template void dg::cpu::ne_scalar<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
   template void dg::cpu::ne_scalar<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
-  template void dg::cpu::ne_scalar<bool>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&);
+  template void dg::cpu::ne_scalar<bool>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&)
 
 
 // ne.Scalar
@@ -1395,7 +1395,7 @@ void ne_scalar(const TensorBase& out, const TensorBase& self, const Scalar& othe
   template void dg::cuda::ne_scalar<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
   template void dg::cuda::ne_scalar<bool>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
   template void dg::cuda::ne_scalar<dg::Half>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
-  template void dg::cuda::ne_scalar<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&);
+  template void dg::cuda::ne_scalar<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&)
 
 
 // lt.Tensor
@@ -1407,7 +1407,7 @@ void lt_tensor(const TensorBase& out, const TensorBase& self, const TensorBase& 
   template void dg::cpu::lt_tensor<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cpu::lt_tensor<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cpu::lt_tensor<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::lt_tensor<bool>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cpu::lt_tensor<bool>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&)
 
 
 // lt.Tensor
@@ -1421,7 +1421,7 @@ void lt_tensor(const TensorBase& out, const TensorBase& self, const TensorBase& 
   template void dg::cuda::lt_tensor<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::lt_tensor<bool>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::lt_tensor<dg::Half>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::lt_tensor<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cuda::lt_tensor<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&)
 
 
 // lt.Scalar
@@ -1433,7 +1433,7 @@ void lt_scalar(const TensorBase& out, const TensorBase& self, const Scalar& othe
   template void dg::cpu::lt_scalar<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
   template void dg::cpu::lt_scalar<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
   template void dg::cpu::lt_scalar<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
-  template void dg::cpu::lt_scalar<bool>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&);
+  template void dg::cpu::lt_scalar<bool>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&)
 
 
 // lt.Scalar
@@ -1447,7 +1447,7 @@ void lt_scalar(const TensorBase& out, const TensorBase& self, const Scalar& othe
   template void dg::cuda::lt_scalar<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
   template void dg::cuda::lt_scalar<bool>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
   template void dg::cuda::lt_scalar<dg::Half>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
-  template void dg::cuda::lt_scalar<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&);
+  template void dg::cuda::lt_scalar<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&)
 
 
 // le.Tensor
@@ -1459,7 +1459,7 @@ void le_tensor(const TensorBase& out, const TensorBase& self, const TensorBase& 
   template void dg::cpu::le_tensor<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cpu::le_tensor<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cpu::le_tensor<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::le_tensor<bool>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cpu::le_tensor<bool>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&)
 
 
 // le.Tensor
@@ -1473,7 +1473,7 @@ void le_tensor(const TensorBase& out, const TensorBase& self, const TensorBase& 
   template void dg::cuda::le_tensor<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::le_tensor<bool>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::le_tensor<dg::Half>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::le_tensor<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cuda::le_tensor<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&)
 
 
 // le.Scalar
@@ -1485,7 +1485,7 @@ void le_scalar(const TensorBase& out, const TensorBase& self, const Scalar& othe
   template void dg::cpu::le_scalar<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
   template void dg::cpu::le_scalar<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
   template void dg::cpu::le_scalar<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
-  template void dg::cpu::le_scalar<bool>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&);
+  template void dg::cpu::le_scalar<bool>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&)
 
 
 // le.Scalar
@@ -1499,7 +1499,7 @@ void le_scalar(const TensorBase& out, const TensorBase& self, const Scalar& othe
   template void dg::cuda::le_scalar<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
   template void dg::cuda::le_scalar<bool>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
   template void dg::cuda::le_scalar<dg::Half>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
-  template void dg::cuda::le_scalar<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&);
+  template void dg::cuda::le_scalar<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&)
 
 
 // gt.Tensor
@@ -1511,7 +1511,7 @@ void gt_tensor(const TensorBase& out, const TensorBase& self, const TensorBase& 
   template void dg::cpu::gt_tensor<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cpu::gt_tensor<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cpu::gt_tensor<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::gt_tensor<bool>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cpu::gt_tensor<bool>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&)
 
 
 // gt.Tensor
@@ -1525,7 +1525,7 @@ void gt_tensor(const TensorBase& out, const TensorBase& self, const TensorBase& 
   template void dg::cuda::gt_tensor<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::gt_tensor<bool>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::gt_tensor<dg::Half>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::gt_tensor<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cuda::gt_tensor<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&)
 
 
 // gt.Scalar
@@ -1537,7 +1537,7 @@ void gt_scalar(const TensorBase& out, const TensorBase& self, const Scalar& othe
   template void dg::cpu::gt_scalar<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
   template void dg::cpu::gt_scalar<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
   template void dg::cpu::gt_scalar<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
-  template void dg::cpu::gt_scalar<bool>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&);
+  template void dg::cpu::gt_scalar<bool>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&)
 
 
 // gt.Scalar
@@ -1551,7 +1551,7 @@ void gt_scalar(const TensorBase& out, const TensorBase& self, const Scalar& othe
   template void dg::cuda::gt_scalar<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
   template void dg::cuda::gt_scalar<bool>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
   template void dg::cuda::gt_scalar<dg::Half>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
-  template void dg::cuda::gt_scalar<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&);
+  template void dg::cuda::gt_scalar<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&)
 
 
 // ge.Tensor
@@ -1563,7 +1563,7 @@ void ge_tensor(const TensorBase& out, const TensorBase& self, const TensorBase& 
   template void dg::cpu::ge_tensor<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cpu::ge_tensor<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cpu::ge_tensor<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::ge_tensor<bool>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cpu::ge_tensor<bool>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&)
 
 
 // ge.Tensor
@@ -1577,7 +1577,7 @@ void ge_tensor(const TensorBase& out, const TensorBase& self, const TensorBase& 
   template void dg::cuda::ge_tensor<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::ge_tensor<bool>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::ge_tensor<dg::Half>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::ge_tensor<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cuda::ge_tensor<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&)
 
 
 // ge.Scalar
@@ -1589,7 +1589,7 @@ void ge_scalar(const TensorBase& out, const TensorBase& self, const Scalar& othe
   template void dg::cpu::ge_scalar<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
   template void dg::cpu::ge_scalar<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
   template void dg::cpu::ge_scalar<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
-  template void dg::cpu::ge_scalar<bool>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&);
+  template void dg::cpu::ge_scalar<bool>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&)
 
 
 // ge.Scalar
@@ -1603,7 +1603,7 @@ void ge_scalar(const TensorBase& out, const TensorBase& self, const Scalar& othe
   template void dg::cuda::ge_scalar<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
   template void dg::cuda::ge_scalar<bool>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
   template void dg::cuda::ge_scalar<dg::Half>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
-  template void dg::cuda::ge_scalar<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&);
+  template void dg::cuda::ge_scalar<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&)
 
 
 // logical_and
@@ -1615,7 +1615,7 @@ void logical_and(const TensorBase& out, const TensorBase& self, const TensorBase
   template void dg::cpu::logical_and<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cpu::logical_and<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cpu::logical_and<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::logical_and<bool>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cpu::logical_and<bool>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&)
 
 
 // logical_and
@@ -1629,7 +1629,7 @@ void logical_and(const TensorBase& out, const TensorBase& self, const TensorBase
   template void dg::cuda::logical_and<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::logical_and<bool>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::logical_and<dg::Half>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::logical_and<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cuda::logical_and<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&)
 
 
 // logical_or
@@ -1641,7 +1641,7 @@ void logical_or(const TensorBase& out, const TensorBase& self, const TensorBase&
   template void dg::cpu::logical_or<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cpu::logical_or<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cpu::logical_or<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::logical_or<bool>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cpu::logical_or<bool>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&)
 
 
 // logical_or
@@ -1655,7 +1655,7 @@ void logical_or(const TensorBase& out, const TensorBase& self, const TensorBase&
   template void dg::cuda::logical_or<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::logical_or<bool>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::logical_or<dg::Half>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::logical_or<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cuda::logical_or<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&)
 
 
 // logical_xor
@@ -1667,7 +1667,7 @@ void logical_xor(const TensorBase& out, const TensorBase& self, const TensorBase
   template void dg::cpu::logical_xor<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cpu::logical_xor<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cpu::logical_xor<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::logical_xor<bool>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cpu::logical_xor<bool>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&)
 
 
 // logical_xor
@@ -1681,7 +1681,7 @@ void logical_xor(const TensorBase& out, const TensorBase& self, const TensorBase
   template void dg::cuda::logical_xor<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::logical_xor<bool>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::logical_xor<dg::Half>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::logical_xor<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cuda::logical_xor<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&)
 
 
 // logical_not
@@ -1693,7 +1693,7 @@ void logical_not(const TensorBase& out, const TensorBase& self);
   template void dg::cpu::logical_not<float>(const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cpu::logical_not<double>(const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cpu::logical_not<int64_t>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::logical_not<bool>(const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cpu::logical_not<bool>(const dg::TensorBase&, const dg::TensorBase&)
 
 
 // logical_not
@@ -1707,6 +1707,6 @@ void logical_not(const TensorBase& out, const TensorBase& self);
   template void dg::cuda::logical_not<int64_t>(const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::logical_not<bool>(const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::logical_not<dg::Half>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::logical_not<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&);
+  template void dg::cuda::logical_not<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&)
 
 

@@ -1,7 +1,7 @@
 #pragma once
 // What copy_ decides before it moves a value, shared by kernels/cpu/copy.cpp
-// and kernels/cuda/copy.cu: the value conversion between dtypes, and which
-// route a copy takes once src is on self's device.
+// and kernels/cuda/copy.cu: the value conversion between dtypes, which route
+// a copy takes once src is on self's device, and select_backward's steps.
 #include <type_traits>
 
 #include "loop_geometry.h"
@@ -36,6 +36,22 @@ inline Route route(const TensorBase& self, const TensorBase& src) {
   if (self.is_contiguous() && src.is_contiguous() && src.dtype() == self.dtype() && src.sizes() == self.sizes())
     return Route::Bytes;
   return Route::Elementwise;
+}
+
+template <typename T>
+struct Identity {
+  DG_HOST_DEVICE T operator()(T x) const { return x; }
+};
+
+// select_backward on either device: out = 0, then grad_output into the
+// slice `index` of `dim` (which the meta checked). `zero(t)` and
+// `copy(dst, src)` are the device's own fill and elementwise copy.
+template <typename Zero, typename Copy>
+void select_backward_into(const TensorBase& out, const TensorBase& grad_output, int64_t dim, int64_t index,
+                          const Zero& zero, const Copy& copy) {
+  zero(out);
+  if (out.numel() == 0) return;
+  copy(loop::selected_slice(out, dim, index), grad_output);
 }
 
 }  // namespace dg::copying

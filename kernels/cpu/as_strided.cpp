@@ -113,4 +113,5 @@ void as_strided_backward_adjoint(const TensorBase& out, const TensorBase& grad, 
 
 }  // namespace dg::cpu
 
-DG_INSTANTIATE_KERNEL_cpu_as_strided_backward DG_INSTANTIATE_KERNEL_cpu_as_strided_backward_adjoint
+DG_INSTANTIATE_KERNEL_cpu_as_strided_backward;
+DG_INSTANTIATE_KERNEL_cpu_as_strided_backward_adjoint;

@@ -442,5 +442,6 @@ void convolution_backward_weight(const TensorBase& out, const TensorBase& grad_o
 
 }  // namespace dg::cpu
 
-DG_INSTANTIATE_KERNEL_cpu_convolution_nobias DG_INSTANTIATE_KERNEL_cpu_convolution_backward_input
-    DG_INSTANTIATE_KERNEL_cpu_convolution_backward_weight
+DG_INSTANTIATE_KERNEL_cpu_convolution_nobias;
+DG_INSTANTIATE_KERNEL_cpu_convolution_backward_input;
+DG_INSTANTIATE_KERNEL_cpu_convolution_backward_weight;

@@ -85,14 +85,15 @@ void zero_(const TensorBase& self) {
 template <typename T>
 void select_backward(const TensorBase& out, const TensorBase& grad_output, IntArrayRef input_sizes, int64_t dim,
                      int64_t index) {
-  (void)input_sizes;  // out already has these sizes
-  zero_<T>(out);
-  if (out.numel() == 0) return;
-  const TensorBase slice = loop::selected_slice(out, dim, index);
-  unary_kernel<T>(slice, grad_output, [](T x) { return x; });
+  copying::select_backward_into(
+      out, grad_output, dim, index, zero_<T>,
+      [](const TensorBase& dst, const TensorBase& src) { unary_kernel<T>(dst, src, copying::Identity<T>{}); });
 }
 
 }  // namespace dg::cpu
 
-DG_INSTANTIATE_KERNEL_cpu_copy_ DG_INSTANTIATE_KERNEL_cpu_clone DG_INSTANTIATE_KERNEL_cpu_fill_
-    DG_INSTANTIATE_KERNEL_cpu_zero_ DG_INSTANTIATE_KERNEL_cpu_select_backward
+DG_INSTANTIATE_KERNEL_cpu_copy_;
+DG_INSTANTIATE_KERNEL_cpu_clone;
+DG_INSTANTIATE_KERNEL_cpu_fill_;
+DG_INSTANTIATE_KERNEL_cpu_zero_;
+DG_INSTANTIATE_KERNEL_cpu_select_backward;

@@ -93,5 +93,6 @@ void embedding_backward_adjoint(const TensorBase& out, const TensorBase& grad_we
 
 }  // namespace dg::cpu
 
-DG_INSTANTIATE_KERNEL_cpu_embedding DG_INSTANTIATE_KERNEL_cpu_embedding_backward
-    DG_INSTANTIATE_KERNEL_cpu_embedding_backward_adjoint
+DG_INSTANTIATE_KERNEL_cpu_embedding;
+DG_INSTANTIATE_KERNEL_cpu_embedding_backward;
+DG_INSTANTIATE_KERNEL_cpu_embedding_backward_adjoint;

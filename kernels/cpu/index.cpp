@@ -163,7 +163,12 @@ void triu(const TensorBase& out, const TensorBase& self, int64_t diagonal) {
 
 }  // namespace dg::cpu
 
-DG_INSTANTIATE_KERNEL_cpu_index_select DG_INSTANTIATE_KERNEL_cpu_gather DG_INSTANTIATE_KERNEL_cpu_scatter_add
-    DG_INSTANTIATE_KERNEL_cpu_index_add DG_INSTANTIATE_KERNEL_cpu_masked_fill
-        DG_INSTANTIATE_KERNEL_cpu_masked_fill_tensor DG_INSTANTIATE_KERNEL_cpu_flip DG_INSTANTIATE_KERNEL_cpu_tril
-            DG_INSTANTIATE_KERNEL_cpu_triu
+DG_INSTANTIATE_KERNEL_cpu_index_select;
+DG_INSTANTIATE_KERNEL_cpu_gather;
+DG_INSTANTIATE_KERNEL_cpu_scatter_add;
+DG_INSTANTIATE_KERNEL_cpu_index_add;
+DG_INSTANTIATE_KERNEL_cpu_masked_fill;
+DG_INSTANTIATE_KERNEL_cpu_masked_fill_tensor;
+DG_INSTANTIATE_KERNEL_cpu_flip;
+DG_INSTANTIATE_KERNEL_cpu_tril;
+DG_INSTANTIATE_KERNEL_cpu_triu;

@@ -55,4 +55,5 @@ void nll_pick_backward(const TensorBase& out, const TensorBase& grad, const Tens
 
 }  // namespace dg::cpu
 
-DG_INSTANTIATE_KERNEL_cpu_nll_pick DG_INSTANTIATE_KERNEL_cpu_nll_pick_backward
+DG_INSTANTIATE_KERNEL_cpu_nll_pick;
+DG_INSTANTIATE_KERNEL_cpu_nll_pick_backward;

@@ -357,4 +357,5 @@ void bmm(const TensorBase& out, const TensorBase& self, const TensorBase& mat2) 
 
 }  // namespace dg::cpu
 
-DG_INSTANTIATE_KERNEL_cpu_mm DG_INSTANTIATE_KERNEL_cpu_bmm
+DG_INSTANTIATE_KERNEL_cpu_mm;
+DG_INSTANTIATE_KERNEL_cpu_bmm;

@@ -187,7 +187,13 @@ void where(const TensorBase& out, const TensorBase& condition, const TensorBase&
 
 }  // namespace dg::cpu
 
-DG_INSTANTIATE_KERNEL_cpu_pow_scalar DG_INSTANTIATE_KERNEL_cpu_sin DG_INSTANTIATE_KERNEL_cpu_cos
-    DG_INSTANTIATE_KERNEL_cpu_sin_backward DG_INSTANTIATE_KERNEL_cpu_cos_backward DG_INSTANTIATE_KERNEL_cpu_gelu
-        DG_INSTANTIATE_KERNEL_cpu_gelu_backward DG_INSTANTIATE_KERNEL_cpu_softplus DG_INSTANTIATE_KERNEL_cpu_fmod
-            DG_INSTANTIATE_KERNEL_cpu_where
+DG_INSTANTIATE_KERNEL_cpu_pow_scalar;
+DG_INSTANTIATE_KERNEL_cpu_sin;
+DG_INSTANTIATE_KERNEL_cpu_cos;
+DG_INSTANTIATE_KERNEL_cpu_sin_backward;
+DG_INSTANTIATE_KERNEL_cpu_cos_backward;
+DG_INSTANTIATE_KERNEL_cpu_gelu;
+DG_INSTANTIATE_KERNEL_cpu_gelu_backward;
+DG_INSTANTIATE_KERNEL_cpu_softplus;
+DG_INSTANTIATE_KERNEL_cpu_fmod;
+DG_INSTANTIATE_KERNEL_cpu_where;

@@ -318,7 +318,11 @@ void adaptive_avg_pool2d_backward(const TensorBase& out, const TensorBase& grad_
 
 }  // namespace dg::cpu
 
-DG_INSTANTIATE_KERNEL_cpu_max_pool2d DG_INSTANTIATE_KERNEL_cpu_max_pool2d_indices
-    DG_INSTANTIATE_KERNEL_cpu_max_pool2d_backward DG_INSTANTIATE_KERNEL_cpu_max_pool2d_gather
-        DG_INSTANTIATE_KERNEL_cpu_avg_pool2d DG_INSTANTIATE_KERNEL_cpu_avg_pool2d_backward
-            DG_INSTANTIATE_KERNEL_cpu_adaptive_avg_pool2d DG_INSTANTIATE_KERNEL_cpu_adaptive_avg_pool2d_backward
+DG_INSTANTIATE_KERNEL_cpu_max_pool2d;
+DG_INSTANTIATE_KERNEL_cpu_max_pool2d_indices;
+DG_INSTANTIATE_KERNEL_cpu_max_pool2d_backward;
+DG_INSTANTIATE_KERNEL_cpu_max_pool2d_gather;
+DG_INSTANTIATE_KERNEL_cpu_avg_pool2d;
+DG_INSTANTIATE_KERNEL_cpu_avg_pool2d_backward;
+DG_INSTANTIATE_KERNEL_cpu_adaptive_avg_pool2d;
+DG_INSTANTIATE_KERNEL_cpu_adaptive_avg_pool2d_backward;

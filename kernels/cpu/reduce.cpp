@@ -312,6 +312,12 @@ void cumsum(const TensorBase& out, const TensorBase& self, int64_t dim) {
 
 }  // namespace dg::cpu
 
-DG_INSTANTIATE_KERNEL_cpu_sum DG_INSTANTIATE_KERNEL_cpu_sum_dim DG_INSTANTIATE_KERNEL_cpu_prod
-    DG_INSTANTIATE_KERNEL_cpu_prod_dim DG_INSTANTIATE_KERNEL_cpu_amax DG_INSTANTIATE_KERNEL_cpu_amin
-        DG_INSTANTIATE_KERNEL_cpu_argmax DG_INSTANTIATE_KERNEL_cpu_argmin DG_INSTANTIATE_KERNEL_cpu_cumsum
+DG_INSTANTIATE_KERNEL_cpu_sum;
+DG_INSTANTIATE_KERNEL_cpu_sum_dim;
+DG_INSTANTIATE_KERNEL_cpu_prod;
+DG_INSTANTIATE_KERNEL_cpu_prod_dim;
+DG_INSTANTIATE_KERNEL_cpu_amax;
+DG_INSTANTIATE_KERNEL_cpu_amin;
+DG_INSTANTIATE_KERNEL_cpu_argmax;
+DG_INSTANTIATE_KERNEL_cpu_argmin;
+DG_INSTANTIATE_KERNEL_cpu_cumsum;

@@ -143,5 +143,7 @@ void log_softmax_backward_data(const TensorBase& out, const TensorBase& grad_out
 
 }  // namespace dg::cpu
 
-DG_INSTANTIATE_KERNEL_cpu_softmax DG_INSTANTIATE_KERNEL_cpu_log_softmax DG_INSTANTIATE_KERNEL_cpu_softmax_backward_data
-    DG_INSTANTIATE_KERNEL_cpu_log_softmax_backward_data
+DG_INSTANTIATE_KERNEL_cpu_softmax;
+DG_INSTANTIATE_KERNEL_cpu_log_softmax;
+DG_INSTANTIATE_KERNEL_cpu_softmax_backward_data;
+DG_INSTANTIATE_KERNEL_cpu_log_softmax_backward_data;

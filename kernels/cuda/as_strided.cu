@@ -94,4 +94,5 @@ void as_strided_backward_adjoint(const TensorBase& out, const TensorBase& grad, 
 
 }  // namespace dg::cuda
 
-DG_INSTANTIATE_KERNEL_cuda_as_strided_backward DG_INSTANTIATE_KERNEL_cuda_as_strided_backward_adjoint
+DG_INSTANTIATE_KERNEL_cuda_as_strided_backward;
+DG_INSTANTIATE_KERNEL_cuda_as_strided_backward_adjoint;

@@ -328,5 +328,6 @@ void convolution_backward_weight(const TensorBase& out, const TensorBase& grad_o
 
 }  // namespace dg::cuda
 
-DG_INSTANTIATE_KERNEL_cuda_convolution_nobias DG_INSTANTIATE_KERNEL_cuda_convolution_backward_input
-    DG_INSTANTIATE_KERNEL_cuda_convolution_backward_weight
+DG_INSTANTIATE_KERNEL_cuda_convolution_nobias;
+DG_INSTANTIATE_KERNEL_cuda_convolution_backward_input;
+DG_INSTANTIATE_KERNEL_cuda_convolution_backward_weight;

@@ -80,14 +80,16 @@ void zero_(const TensorBase& self) {
 template <typename T>
 void select_backward(const TensorBase& out, const TensorBase& grad_output, IntArrayRef input_sizes, int64_t dim,
                      int64_t index) {
-  (void)input_sizes;  // out already has these sizes
-  zero_<T>(out);
-  if (out.numel() == 0) return;
-  const TensorBase slice = loop::selected_slice(out, dim, index);
-  gpu_unary<T>("select_backward", slice, grad_output, [] __device__(T x) { return x; });
+  copying::select_backward_into(out, grad_output, dim, index, zero_<T>,
+                                [](const TensorBase& dst, const TensorBase& src) {
+                                  gpu_unary<T>("select_backward", dst, src, copying::Identity<T>{});
+                                });
 }
 
 }  // namespace dg::cuda
 
-DG_INSTANTIATE_KERNEL_cuda_copy_ DG_INSTANTIATE_KERNEL_cuda_clone DG_INSTANTIATE_KERNEL_cuda_fill_
-    DG_INSTANTIATE_KERNEL_cuda_zero_ DG_INSTANTIATE_KERNEL_cuda_select_backward
+DG_INSTANTIATE_KERNEL_cuda_copy_;
+DG_INSTANTIATE_KERNEL_cuda_clone;
+DG_INSTANTIATE_KERNEL_cuda_fill_;
+DG_INSTANTIATE_KERNEL_cuda_zero_;
+DG_INSTANTIATE_KERNEL_cuda_select_backward;

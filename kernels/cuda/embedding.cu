@@ -121,5 +121,6 @@ void embedding_backward_adjoint(const TensorBase& out, const TensorBase& grad_we
 
 }  // namespace dg::cuda
 
-DG_INSTANTIATE_KERNEL_cuda_embedding DG_INSTANTIATE_KERNEL_cuda_embedding_backward
-    DG_INSTANTIATE_KERNEL_cuda_embedding_backward_adjoint
+DG_INSTANTIATE_KERNEL_cuda_embedding;
+DG_INSTANTIATE_KERNEL_cuda_embedding_backward;
+DG_INSTANTIATE_KERNEL_cuda_embedding_backward_adjoint;

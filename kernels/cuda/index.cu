@@ -195,7 +195,12 @@ void triu(const TensorBase& out, const TensorBase& self, int64_t diagonal) {
 
 }  // namespace dg::cuda
 
-DG_INSTANTIATE_KERNEL_cuda_index_select DG_INSTANTIATE_KERNEL_cuda_gather DG_INSTANTIATE_KERNEL_cuda_scatter_add
-    DG_INSTANTIATE_KERNEL_cuda_index_add DG_INSTANTIATE_KERNEL_cuda_masked_fill
-        DG_INSTANTIATE_KERNEL_cuda_masked_fill_tensor DG_INSTANTIATE_KERNEL_cuda_flip DG_INSTANTIATE_KERNEL_cuda_tril
-            DG_INSTANTIATE_KERNEL_cuda_triu
+DG_INSTANTIATE_KERNEL_cuda_index_select;
+DG_INSTANTIATE_KERNEL_cuda_gather;
+DG_INSTANTIATE_KERNEL_cuda_scatter_add;
+DG_INSTANTIATE_KERNEL_cuda_index_add;
+DG_INSTANTIATE_KERNEL_cuda_masked_fill;
+DG_INSTANTIATE_KERNEL_cuda_masked_fill_tensor;
+DG_INSTANTIATE_KERNEL_cuda_flip;
+DG_INSTANTIATE_KERNEL_cuda_tril;
+DG_INSTANTIATE_KERNEL_cuda_triu;

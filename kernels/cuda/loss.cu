@@ -92,4 +92,5 @@ void nll_pick_backward(const TensorBase& out, const TensorBase& grad, const Tens
 
 }  // namespace dg::cuda
 
-DG_INSTANTIATE_KERNEL_cuda_nll_pick DG_INSTANTIATE_KERNEL_cuda_nll_pick_backward
+DG_INSTANTIATE_KERNEL_cuda_nll_pick;
+DG_INSTANTIATE_KERNEL_cuda_nll_pick_backward;

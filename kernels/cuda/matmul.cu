@@ -75,4 +75,5 @@ void bmm(const TensorBase& out, const TensorBase& self, const TensorBase& mat2) 
 
 }  // namespace dg::cuda
 
-DG_INSTANTIATE_KERNEL_cuda_mm DG_INSTANTIATE_KERNEL_cuda_bmm
+DG_INSTANTIATE_KERNEL_cuda_mm;
+DG_INSTANTIATE_KERNEL_cuda_bmm;

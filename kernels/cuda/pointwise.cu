@@ -104,5 +104,7 @@ void where(const TensorBase& out, const TensorBase& condition, const TensorBase&
 
 }  // namespace dg::cuda
 
-DG_INSTANTIATE_KERNEL_cuda_pow_scalar DG_INSTANTIATE_KERNEL_cuda_gelu DG_INSTANTIATE_KERNEL_cuda_gelu_backward
-    DG_INSTANTIATE_KERNEL_cuda_where
+DG_INSTANTIATE_KERNEL_cuda_pow_scalar;
+DG_INSTANTIATE_KERNEL_cuda_gelu;
+DG_INSTANTIATE_KERNEL_cuda_gelu_backward;
+DG_INSTANTIATE_KERNEL_cuda_where;

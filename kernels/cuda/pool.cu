@@ -290,7 +290,11 @@ void adaptive_avg_pool2d_backward(const TensorBase& out, const TensorBase& grad_
 
 }  // namespace dg::cuda
 
-DG_INSTANTIATE_KERNEL_cuda_max_pool2d DG_INSTANTIATE_KERNEL_cuda_max_pool2d_indices
-    DG_INSTANTIATE_KERNEL_cuda_max_pool2d_backward DG_INSTANTIATE_KERNEL_cuda_max_pool2d_gather
-        DG_INSTANTIATE_KERNEL_cuda_avg_pool2d DG_INSTANTIATE_KERNEL_cuda_avg_pool2d_backward
-            DG_INSTANTIATE_KERNEL_cuda_adaptive_avg_pool2d DG_INSTANTIATE_KERNEL_cuda_adaptive_avg_pool2d_backward
+DG_INSTANTIATE_KERNEL_cuda_max_pool2d;
+DG_INSTANTIATE_KERNEL_cuda_max_pool2d_indices;
+DG_INSTANTIATE_KERNEL_cuda_max_pool2d_backward;
+DG_INSTANTIATE_KERNEL_cuda_max_pool2d_gather;
+DG_INSTANTIATE_KERNEL_cuda_avg_pool2d;
+DG_INSTANTIATE_KERNEL_cuda_avg_pool2d_backward;
+DG_INSTANTIATE_KERNEL_cuda_adaptive_avg_pool2d;
+DG_INSTANTIATE_KERNEL_cuda_adaptive_avg_pool2d_backward;

@@ -119,6 +119,12 @@ void cumsum(const TensorBase& out, const TensorBase& self, int64_t dim) {
 
 }  // namespace dg::cuda
 
-DG_INSTANTIATE_KERNEL_cuda_sum DG_INSTANTIATE_KERNEL_cuda_sum_dim DG_INSTANTIATE_KERNEL_cuda_prod
-    DG_INSTANTIATE_KERNEL_cuda_prod_dim DG_INSTANTIATE_KERNEL_cuda_amax DG_INSTANTIATE_KERNEL_cuda_amin
-        DG_INSTANTIATE_KERNEL_cuda_argmax DG_INSTANTIATE_KERNEL_cuda_argmin DG_INSTANTIATE_KERNEL_cuda_cumsum
+DG_INSTANTIATE_KERNEL_cuda_sum;
+DG_INSTANTIATE_KERNEL_cuda_sum_dim;
+DG_INSTANTIATE_KERNEL_cuda_prod;
+DG_INSTANTIATE_KERNEL_cuda_prod_dim;
+DG_INSTANTIATE_KERNEL_cuda_amax;
+DG_INSTANTIATE_KERNEL_cuda_amin;
+DG_INSTANTIATE_KERNEL_cuda_argmax;
+DG_INSTANTIATE_KERNEL_cuda_argmin;
+DG_INSTANTIATE_KERNEL_cuda_cumsum;

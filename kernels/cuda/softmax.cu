@@ -169,5 +169,7 @@ void log_softmax_backward_data(const TensorBase& out, const TensorBase& grad_out
 
 }  // namespace dg::cuda
 
-DG_INSTANTIATE_KERNEL_cuda_softmax DG_INSTANTIATE_KERNEL_cuda_log_softmax
-    DG_INSTANTIATE_KERNEL_cuda_softmax_backward_data DG_INSTANTIATE_KERNEL_cuda_log_softmax_backward_data
+DG_INSTANTIATE_KERNEL_cuda_softmax;
+DG_INSTANTIATE_KERNEL_cuda_log_softmax;
+DG_INSTANTIATE_KERNEL_cuda_softmax_backward_data;
+DG_INSTANTIATE_KERNEL_cuda_log_softmax_backward_data;
