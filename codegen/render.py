@@ -92,7 +92,7 @@ class DispatchView:
     meta: Optional[str]        # the meta function's name (non-pointwise kernel ops, views)
     meta_args: str             # the op's arguments, as the meta function is called with them
     kernel_type: str = ""      # the kernel's function-pointer parameter types
-    kernel_params: str = ""    # the same with names, for the _run helper
+    kernel_params: str = ""    # the _run helper's parameters (the op's own types)
     kernel_call: str = ""      # the kernel's arguments as the _run helper passes them
     kernel_dtype: str = ""     # the dtype the kernel is chosen by
     table: list = field(default_factory=list)
@@ -123,9 +123,12 @@ def dispatch_view(op: Op) -> DispatchView:
         d.int_to_float = "true" if op.int_to_float else "false"
     d.out_dtype = CPP_SCALAR_TYPE.get(op.out_dtype or "", "")
     if op.kernels:
-        params = kernel_params(op)
-        d.kernel_type = ", ".join(p.type for p in params)
-        d.kernel_params = ", ".join(p.defn() for p in params)
+        # The table holds kernels of TensorBase parameters; the _run helper
+        # keeps the op's own types, so a Tensor reaches the kernel by a
+        # reference conversion, never a copy of its handle.
+        d.kernel_type = ", ".join(p.type for p in kernel_params(op))
+        run_params = ([] if op.is_inplace_op else [Param("const Tensor&", "out")]) + params_of(args)
+        d.kernel_params = ", ".join(p.defn() for p in run_params)
         d.kernel_call = ", ".join(
             f"detail::cast_for_compute({a.name}, dtype)"
             if (a.is_tensor and op.is_pointwise and a.name not in op.no_promote) else a.name for a in args)

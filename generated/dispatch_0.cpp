@@ -19,7 +19,7 @@ constexpr pow_Tensor_Tensor_kernel pow_Tensor_Tensor_table[kNumDeviceTypes][kNum
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void pow_Tensor_Tensor_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, const TensorBase& exponent) {
+void pow_Tensor_Tensor_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& exponent) {
   const auto fn = detail::lookup_kernel(pow_Tensor_Tensor_table, "pow", out.device(), dtype,
                                         "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), detail::cast_for_compute(exponent, dtype));
@@ -67,7 +67,7 @@ constexpr rsqrt_kernel rsqrt_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void rsqrt_run(ScalarType dtype, const TensorBase& out, const TensorBase& self) {
+void rsqrt_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(rsqrt_table, "rsqrt", out.device(), dtype,
                                         "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype));
@@ -112,7 +112,7 @@ constexpr sign_kernel sign_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void sign_run(ScalarType dtype, const TensorBase& out, const TensorBase& self) {
+void sign_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(sign_table, "sign", out.device(), dtype,
                                         "float32, float64, int64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype));
@@ -157,7 +157,7 @@ constexpr asin_kernel asin_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void asin_run(ScalarType dtype, const TensorBase& out, const TensorBase& self) {
+void asin_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(asin_table, "asin", out.device(), dtype,
                                         "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype));
@@ -202,7 +202,7 @@ constexpr sinh_kernel sinh_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void sinh_run(ScalarType dtype, const TensorBase& out, const TensorBase& self) {
+void sinh_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(sinh_table, "sinh", out.device(), dtype,
                                         "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype));
@@ -247,7 +247,7 @@ constexpr tanh_backward_kernel tanh_backward_table[kNumDeviceTypes][kNumScalarTy
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void tanh_backward_run(ScalarType dtype, const TensorBase& out, const TensorBase& grad_output, const TensorBase& output) {
+void tanh_backward_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, const Tensor& output) {
   const auto fn = detail::lookup_kernel(tanh_backward_table, "tanh_backward", out.device(), dtype,
                                         "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(grad_output, dtype), detail::cast_for_compute(output, dtype));
@@ -274,7 +274,7 @@ constexpr erf_kernel erf_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void erf_run(ScalarType dtype, const TensorBase& out, const TensorBase& self) {
+void erf_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(erf_table, "erf", out.device(), dtype,
                                         "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype));
@@ -319,7 +319,7 @@ constexpr floor_kernel floor_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void floor_run(ScalarType dtype, const TensorBase& out, const TensorBase& self) {
+void floor_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(floor_table, "floor", out.device(), dtype,
                                         "float32, float64, int64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype));
@@ -364,7 +364,7 @@ constexpr log_sigmoid_kernel log_sigmoid_table[kNumDeviceTypes][kNumScalarTypes]
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void log_sigmoid_run(ScalarType dtype, const TensorBase& out, const TensorBase& self) {
+void log_sigmoid_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(log_sigmoid_table, "log_sigmoid", out.device(), dtype,
                                         "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype));
@@ -400,7 +400,7 @@ constexpr leaky_relu_kernel leaky_relu_table[kNumDeviceTypes][kNumScalarTypes] =
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void leaky_relu_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, const Scalar& negative_slope) {
+void leaky_relu_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& negative_slope) {
   const auto fn = detail::lookup_kernel(leaky_relu_table, "leaky_relu", out.device(), dtype,
                                         "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), negative_slope);
@@ -445,7 +445,7 @@ constexpr gelu_backward_kernel gelu_backward_table[kNumDeviceTypes][kNumScalarTy
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void gelu_backward_run(ScalarType dtype, const TensorBase& out, const TensorBase& grad_output, const TensorBase& self, std::string_view approximate) {
+void gelu_backward_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, const Tensor& self, std::string_view approximate) {
   const auto fn = detail::lookup_kernel(gelu_backward_table, "gelu_backward", out.device(), dtype,
                                         "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(grad_output, dtype), detail::cast_for_compute(self, dtype), approximate);
@@ -472,7 +472,7 @@ constexpr softplus_backward_kernel softplus_backward_table[kNumDeviceTypes][kNum
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void softplus_backward_run(ScalarType dtype, const TensorBase& out, const TensorBase& grad_output, const TensorBase& self, const Scalar& beta, const Scalar& threshold) {
+void softplus_backward_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, const Tensor& self, const Scalar& beta, const Scalar& threshold) {
   const auto fn = detail::lookup_kernel(softplus_backward_table, "softplus_backward", out.device(), dtype,
                                         "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(grad_output, dtype), detail::cast_for_compute(self, dtype), beta, threshold);
@@ -499,7 +499,7 @@ constexpr gt_Scalar_kernel gt_Scalar_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void gt_Scalar_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, const Scalar& other) {
+void gt_Scalar_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& other) {
   const auto fn = detail::lookup_kernel(gt_Scalar_table, "gt", out.device(), dtype,
                                         "float32, float64, int64, bool (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), other);
@@ -539,7 +539,7 @@ constexpr logical_or_kernel logical_or_table[kNumDeviceTypes][kNumScalarTypes] =
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void logical_or_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, const TensorBase& other) {
+void logical_or_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
   const auto fn = detail::lookup_kernel(logical_or_table, "logical_or", out.device(), dtype,
                                         "float32, float64, int64, bool (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), detail::cast_for_compute(other, dtype));
@@ -581,7 +581,7 @@ constexpr logical_xor_kernel logical_xor_table[kNumDeviceTypes][kNumScalarTypes]
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void logical_xor_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, const TensorBase& other) {
+void logical_xor_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
   const auto fn = detail::lookup_kernel(logical_xor_table, "logical_xor", out.device(), dtype,
                                         "float32, float64, int64, bool (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), detail::cast_for_compute(other, dtype));
@@ -623,7 +623,7 @@ constexpr sum_dim_IntList_kernel sum_dim_IntList_table[kNumDeviceTypes][kNumScal
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void sum_dim_IntList_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, IntArrayRef dim, bool keepdim) {
+void sum_dim_IntList_run(ScalarType dtype, const Tensor& out, const Tensor& self, IntArrayRef dim, bool keepdim) {
   const auto fn = detail::lookup_kernel(sum_dim_IntList_table, "sum", out.device(), dtype,
                                         "float32, float64, int64 (cuda also float16, bfloat16)");
   fn(out, self, dim, keepdim);
@@ -670,7 +670,7 @@ constexpr masked_fill_Scalar_kernel masked_fill_Scalar_table[kNumDeviceTypes][kN
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void masked_fill_Scalar_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, const TensorBase& mask, const Scalar& value) {
+void masked_fill_Scalar_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& mask, const Scalar& value) {
   const auto fn = detail::lookup_kernel(masked_fill_Scalar_table, "masked_fill", out.device(), dtype,
                                         "float32, float64, int64, bool");
   fn(out, self, mask, value);
@@ -707,7 +707,7 @@ constexpr clone_kernel clone_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void clone_run(ScalarType dtype, const TensorBase& out, const TensorBase& self) {
+void clone_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(clone_table, "clone", out.device(), dtype,
                                         "float32, float64, int64, bool, float16, bfloat16");
   fn(out, self);
@@ -733,7 +733,7 @@ constexpr _embedding_backward_adjoint_kernel _embedding_backward_adjoint_table[k
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void _embedding_backward_adjoint_run(ScalarType dtype, const TensorBase& out, const TensorBase& grad_weight, const TensorBase& indices, int64_t padding_idx, bool scale_grad_by_freq) {
+void _embedding_backward_adjoint_run(ScalarType dtype, const Tensor& out, const Tensor& grad_weight, const Tensor& indices, int64_t padding_idx, bool scale_grad_by_freq) {
   const auto fn = detail::lookup_kernel(_embedding_backward_adjoint_table, "_embedding_backward_adjoint", out.device(), dtype,
                                         "float32, float64");
   fn(out, grad_weight, indices, padding_idx, scale_grad_by_freq);
@@ -760,7 +760,7 @@ constexpr convolution_nobias_kernel convolution_nobias_table[kNumDeviceTypes][kN
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void convolution_nobias_run(ScalarType dtype, const TensorBase& out, const TensorBase& input, const TensorBase& weight, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool transposed, IntArrayRef output_padding, int64_t groups) {
+void convolution_nobias_run(ScalarType dtype, const Tensor& out, const Tensor& input, const Tensor& weight, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool transposed, IntArrayRef output_padding, int64_t groups) {
   const auto fn = detail::lookup_kernel(convolution_nobias_table, "convolution_nobias", out.device(), dtype,
                                         "float32, float64");
   fn(out, input, weight, stride, padding, dilation, transposed, output_padding, groups);
@@ -787,7 +787,7 @@ constexpr max_pool2d_indices_kernel max_pool2d_indices_table[kNumDeviceTypes][kN
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void max_pool2d_indices_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool ceil_mode) {
+void max_pool2d_indices_run(ScalarType dtype, const Tensor& out, const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool ceil_mode) {
   const auto fn = detail::lookup_kernel(max_pool2d_indices_table, "max_pool2d_indices", out.device(), dtype,
                                         "float32, float64");
   fn(out, self, kernel_size, stride, padding, dilation, ceil_mode);
@@ -813,7 +813,7 @@ constexpr avg_pool2d_backward_kernel avg_pool2d_backward_table[kNumDeviceTypes][
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void avg_pool2d_backward_run(ScalarType dtype, const TensorBase& out, const TensorBase& grad_output, const TensorBase& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, bool ceil_mode, bool count_include_pad, std::optional<int64_t> divisor_override) {
+void avg_pool2d_backward_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, bool ceil_mode, bool count_include_pad, std::optional<int64_t> divisor_override) {
   const auto fn = detail::lookup_kernel(avg_pool2d_backward_table, "avg_pool2d_backward", out.device(), dtype,
                                         "float32, float64");
   fn(out, grad_output, self, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override);

@@ -19,7 +19,7 @@ constexpr sub_Tensor_kernel sub_Tensor_table[kNumDeviceTypes][kNumScalarTypes] =
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void sub_Tensor_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, const TensorBase& other, const Scalar& alpha) {
+void sub_Tensor_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other, const Scalar& alpha) {
   const auto fn = detail::lookup_kernel(sub_Tensor_table, "sub", out.device(), dtype,
                                         "float32, float64, int64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), detail::cast_for_compute(other, dtype), alpha);
@@ -67,7 +67,7 @@ constexpr neg_kernel neg_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void neg_run(ScalarType dtype, const TensorBase& out, const TensorBase& self) {
+void neg_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(neg_table, "neg", out.device(), dtype,
                                         "float32, float64, int64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype));
@@ -112,7 +112,7 @@ constexpr reciprocal_kernel reciprocal_table[kNumDeviceTypes][kNumScalarTypes] =
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void reciprocal_run(ScalarType dtype, const TensorBase& out, const TensorBase& self) {
+void reciprocal_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(reciprocal_table, "reciprocal", out.device(), dtype,
                                         "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype));
@@ -157,7 +157,7 @@ constexpr cos_kernel cos_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void cos_run(ScalarType dtype, const TensorBase& out, const TensorBase& self) {
+void cos_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(cos_table, "cos", out.device(), dtype,
                                         "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype));
@@ -202,7 +202,7 @@ constexpr cos_backward_kernel cos_backward_table[kNumDeviceTypes][kNumScalarType
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void cos_backward_run(ScalarType dtype, const TensorBase& out, const TensorBase& grad_output, const TensorBase& self) {
+void cos_backward_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, const Tensor& self) {
   const auto fn = detail::lookup_kernel(cos_backward_table, "cos_backward", out.device(), dtype,
                                         "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(grad_output, dtype), detail::cast_for_compute(self, dtype));
@@ -229,7 +229,7 @@ constexpr cosh_kernel cosh_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void cosh_run(ScalarType dtype, const TensorBase& out, const TensorBase& self) {
+void cosh_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(cosh_table, "cosh", out.device(), dtype,
                                         "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype));
@@ -274,7 +274,7 @@ constexpr gelu_kernel gelu_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void gelu_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, std::string_view approximate) {
+void gelu_run(ScalarType dtype, const Tensor& out, const Tensor& self, std::string_view approximate) {
   const auto fn = detail::lookup_kernel(gelu_table, "gelu", out.device(), dtype,
                                         "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), approximate);
@@ -319,7 +319,7 @@ constexpr silu_backward_kernel silu_backward_table[kNumDeviceTypes][kNumScalarTy
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void silu_backward_run(ScalarType dtype, const TensorBase& out, const TensorBase& grad_output, const TensorBase& self) {
+void silu_backward_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, const Tensor& self) {
   const auto fn = detail::lookup_kernel(silu_backward_table, "silu_backward", out.device(), dtype,
                                         "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(grad_output, dtype), detail::cast_for_compute(self, dtype));
@@ -346,7 +346,7 @@ constexpr atan2_kernel atan2_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void atan2_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, const TensorBase& other) {
+void atan2_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
   const auto fn = detail::lookup_kernel(atan2_table, "atan2", out.device(), dtype,
                                         "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), detail::cast_for_compute(other, dtype));
@@ -394,7 +394,7 @@ constexpr minimum_kernel minimum_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void minimum_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, const TensorBase& other) {
+void minimum_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
   const auto fn = detail::lookup_kernel(minimum_table, "minimum", out.device(), dtype,
                                         "float32, float64, int64, bool (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), detail::cast_for_compute(other, dtype));
@@ -432,7 +432,7 @@ constexpr ge_Scalar_kernel ge_Scalar_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void ge_Scalar_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, const Scalar& other) {
+void ge_Scalar_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& other) {
   const auto fn = detail::lookup_kernel(ge_Scalar_table, "ge", out.device(), dtype,
                                         "float32, float64, int64, bool (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), other);
@@ -472,7 +472,7 @@ constexpr logical_not_kernel logical_not_table[kNumDeviceTypes][kNumScalarTypes]
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void logical_not_run(ScalarType dtype, const TensorBase& out, const TensorBase& self) {
+void logical_not_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(logical_not_table, "logical_not", out.device(), dtype,
                                         "float32, float64, int64, bool (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype));
@@ -512,7 +512,7 @@ constexpr sum_kernel sum_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void sum_run(ScalarType dtype, const TensorBase& out, const TensorBase& self) {
+void sum_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(sum_table, "sum", out.device(), dtype,
                                         "float32, float64, int64 (cuda also float16, bfloat16)");
   fn(out, self);
@@ -538,7 +538,7 @@ constexpr prod_kernel prod_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void prod_run(ScalarType dtype, const TensorBase& out, const TensorBase& self) {
+void prod_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(prod_table, "prod", out.device(), dtype,
                                         "float32, float64, int64");
   fn(out, self);
@@ -564,7 +564,7 @@ constexpr cumsum_kernel cumsum_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void cumsum_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, int64_t dim) {
+void cumsum_run(ScalarType dtype, const Tensor& out, const Tensor& self, int64_t dim) {
   const auto fn = detail::lookup_kernel(cumsum_table, "cumsum", out.device(), dtype,
                                         "float32, float64, int64");
   fn(out, self, dim);
@@ -590,7 +590,7 @@ constexpr bmm_kernel bmm_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void bmm_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, const TensorBase& mat2) {
+void bmm_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& mat2) {
   const auto fn = detail::lookup_kernel(bmm_table, "bmm", out.device(), dtype,
                                         "float32, float64 (cuda also float16, bfloat16)");
   fn(out, self, mat2);
@@ -617,7 +617,7 @@ constexpr scatter_add_kernel scatter_add_table[kNumDeviceTypes][kNumScalarTypes]
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void scatter_add_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, int64_t dim, const TensorBase& index, const TensorBase& src) {
+void scatter_add_run(ScalarType dtype, const Tensor& out, const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src) {
   const auto fn = detail::lookup_kernel(scatter_add_table, "scatter_add", out.device(), dtype,
                                         "float32, float64, int64");
   fn(out, self, dim, index, src);
@@ -656,7 +656,7 @@ constexpr masked_fill_Tensor_kernel masked_fill_Tensor_table[kNumDeviceTypes][kN
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void masked_fill_Tensor_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, const TensorBase& mask, const TensorBase& value) {
+void masked_fill_Tensor_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& mask, const Tensor& value) {
   const auto fn = detail::lookup_kernel(masked_fill_Tensor_table, "masked_fill", out.device(), dtype,
                                         "float32, float64, int64, bool");
   fn(out, self, mask, value);
@@ -695,7 +695,7 @@ constexpr flip_kernel flip_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void flip_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, IntArrayRef dims) {
+void flip_run(ScalarType dtype, const Tensor& out, const Tensor& self, IntArrayRef dims) {
   const auto fn = detail::lookup_kernel(flip_table, "flip", out.device(), dtype,
                                         "float32, float64, int64, bool");
   fn(out, self, dims);
@@ -721,7 +721,7 @@ constexpr fill__Scalar_kernel fill__Scalar_table[kNumDeviceTypes][kNumScalarType
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void fill__Scalar_run(ScalarType dtype, const TensorBase& self, const Scalar& value) {
+void fill__Scalar_run(ScalarType dtype, const Tensor& self, const Scalar& value) {
   const auto fn = detail::lookup_kernel(fill__Scalar_table, "fill_", self.device(), dtype,
                                         "float32, float64, int64, bool, float16, bfloat16");
   fn(self, value);
@@ -746,7 +746,7 @@ constexpr copy__kernel copy__table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void copy__run(ScalarType dtype, const TensorBase& self, const TensorBase& src) {
+void copy__run(ScalarType dtype, const Tensor& self, const Tensor& src) {
   const auto fn = detail::lookup_kernel(copy__table, "copy_", self.device(), dtype,
                                         "float32, float64, int64, bool, float16, bfloat16");
   fn(self, src);
@@ -773,7 +773,7 @@ constexpr log_softmax_int_kernel log_softmax_int_table[kNumDeviceTypes][kNumScal
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void log_softmax_int_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, int64_t dim) {
+void log_softmax_int_run(ScalarType dtype, const Tensor& out, const Tensor& self, int64_t dim) {
   const auto fn = detail::lookup_kernel(log_softmax_int_table, "log_softmax", out.device(), dtype,
                                         "float32, float64");
   fn(out, self, dim);
@@ -799,7 +799,7 @@ constexpr _log_softmax_backward_data_kernel _log_softmax_backward_data_table[kNu
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void _log_softmax_backward_data_run(ScalarType dtype, const TensorBase& out, const TensorBase& grad_output, const TensorBase& output, int64_t dim) {
+void _log_softmax_backward_data_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, const Tensor& output, int64_t dim) {
   const auto fn = detail::lookup_kernel(_log_softmax_backward_data_table, "_log_softmax_backward_data", out.device(), dtype,
                                         "float32, float64");
   fn(out, grad_output, output, dim);
@@ -826,7 +826,7 @@ constexpr convolution_backward_input_kernel convolution_backward_input_table[kNu
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void convolution_backward_input_run(ScalarType dtype, const TensorBase& out, const TensorBase& grad_output, const TensorBase& weight, IntArrayRef input_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool transposed, IntArrayRef output_padding, int64_t groups) {
+void convolution_backward_input_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, const Tensor& weight, IntArrayRef input_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool transposed, IntArrayRef output_padding, int64_t groups) {
   const auto fn = detail::lookup_kernel(convolution_backward_input_table, "convolution_backward_input", out.device(), dtype,
                                         "float32, float64");
   fn(out, grad_output, weight, input_size, stride, padding, dilation, transposed, output_padding, groups);
@@ -853,7 +853,7 @@ constexpr max_pool2d_backward_kernel max_pool2d_backward_table[kNumDeviceTypes][
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void max_pool2d_backward_run(ScalarType dtype, const TensorBase& out, const TensorBase& grad_output, const TensorBase& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool ceil_mode) {
+void max_pool2d_backward_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool ceil_mode) {
   const auto fn = detail::lookup_kernel(max_pool2d_backward_table, "max_pool2d_backward", out.device(), dtype,
                                         "float32, float64");
   fn(out, grad_output, self, kernel_size, stride, padding, dilation, ceil_mode);
@@ -880,7 +880,7 @@ constexpr adaptive_avg_pool2d_kernel adaptive_avg_pool2d_table[kNumDeviceTypes][
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void adaptive_avg_pool2d_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, IntArrayRef output_size) {
+void adaptive_avg_pool2d_run(ScalarType dtype, const Tensor& out, const Tensor& self, IntArrayRef output_size) {
   const auto fn = detail::lookup_kernel(adaptive_avg_pool2d_table, "adaptive_avg_pool2d", out.device(), dtype,
                                         "float32, float64");
   fn(out, self, output_size);

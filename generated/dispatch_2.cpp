@@ -19,7 +19,7 @@ constexpr sub_Scalar_kernel sub_Scalar_table[kNumDeviceTypes][kNumScalarTypes] =
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void sub_Scalar_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, const Scalar& other, const Scalar& alpha) {
+void sub_Scalar_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& other, const Scalar& alpha) {
   const auto fn = detail::lookup_kernel(sub_Scalar_table, "sub", out.device(), dtype,
                                         "float32, float64, int64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), other, alpha);
@@ -64,7 +64,7 @@ constexpr mul_Tensor_kernel mul_Tensor_table[kNumDeviceTypes][kNumScalarTypes] =
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void mul_Tensor_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, const TensorBase& other) {
+void mul_Tensor_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
   const auto fn = detail::lookup_kernel(mul_Tensor_table, "mul", out.device(), dtype,
                                         "float32, float64, int64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), detail::cast_for_compute(other, dtype));
@@ -112,7 +112,7 @@ constexpr div_Tensor_kernel div_Tensor_table[kNumDeviceTypes][kNumScalarTypes] =
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void div_Tensor_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, const TensorBase& other) {
+void div_Tensor_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
   const auto fn = detail::lookup_kernel(div_Tensor_table, "div", out.device(), dtype,
                                         "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), detail::cast_for_compute(other, dtype));
@@ -160,7 +160,7 @@ constexpr abs_kernel abs_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void abs_run(ScalarType dtype, const TensorBase& out, const TensorBase& self) {
+void abs_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(abs_table, "abs", out.device(), dtype,
                                         "float32, float64, int64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype));
@@ -205,7 +205,7 @@ constexpr sin_kernel sin_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void sin_run(ScalarType dtype, const TensorBase& out, const TensorBase& self) {
+void sin_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(sin_table, "sin", out.device(), dtype,
                                         "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype));
@@ -250,7 +250,7 @@ constexpr clamp_max_kernel clamp_max_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void clamp_max_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, const Scalar& max) {
+void clamp_max_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& max) {
   const auto fn = detail::lookup_kernel(clamp_max_table, "clamp_max", out.device(), dtype,
                                         "float32, float64, int64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), max);
@@ -295,7 +295,7 @@ constexpr maximum_kernel maximum_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void maximum_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, const TensorBase& other) {
+void maximum_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
   const auto fn = detail::lookup_kernel(maximum_table, "maximum", out.device(), dtype,
                                         "float32, float64, int64, bool (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), detail::cast_for_compute(other, dtype));
@@ -333,7 +333,7 @@ constexpr fmod_Scalar_kernel fmod_Scalar_table[kNumDeviceTypes][kNumScalarTypes]
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void fmod_Scalar_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, const Scalar& other) {
+void fmod_Scalar_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& other) {
   const auto fn = detail::lookup_kernel(fmod_Scalar_table, "fmod", out.device(), dtype,
                                         "float32, float64, int64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), other);
@@ -378,7 +378,7 @@ constexpr eq_Scalar_kernel eq_Scalar_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void eq_Scalar_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, const Scalar& other) {
+void eq_Scalar_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& other) {
   const auto fn = detail::lookup_kernel(eq_Scalar_table, "eq", out.device(), dtype,
                                         "float32, float64, int64, bool (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), other);
@@ -418,7 +418,7 @@ constexpr ne_Scalar_kernel ne_Scalar_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void ne_Scalar_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, const Scalar& other) {
+void ne_Scalar_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& other) {
   const auto fn = detail::lookup_kernel(ne_Scalar_table, "ne", out.device(), dtype,
                                         "float32, float64, int64, bool (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), other);
@@ -458,7 +458,7 @@ constexpr le_Scalar_kernel le_Scalar_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void le_Scalar_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, const Scalar& other) {
+void le_Scalar_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& other) {
   const auto fn = detail::lookup_kernel(le_Scalar_table, "le", out.device(), dtype,
                                         "float32, float64, int64, bool (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), other);
@@ -498,7 +498,7 @@ constexpr amin_kernel amin_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void amin_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, IntArrayRef dim, bool keepdim) {
+void amin_run(ScalarType dtype, const Tensor& out, const Tensor& self, IntArrayRef dim, bool keepdim) {
   const auto fn = detail::lookup_kernel(amin_table, "amin", out.device(), dtype,
                                         "float32, float64, int64");
   fn(out, self, dim, keepdim);
@@ -531,7 +531,7 @@ constexpr tril_kernel tril_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void tril_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, int64_t diagonal) {
+void tril_run(ScalarType dtype, const Tensor& out, const Tensor& self, int64_t diagonal) {
   const auto fn = detail::lookup_kernel(tril_table, "tril", out.device(), dtype,
                                         "float32, float64, int64, bool");
   fn(out, self, diagonal);
@@ -566,7 +566,7 @@ constexpr embedding_kernel embedding_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void embedding_run(ScalarType dtype, const TensorBase& out, const TensorBase& weight, const TensorBase& indices, int64_t padding_idx, bool scale_grad_by_freq, bool sparse) {
+void embedding_run(ScalarType dtype, const Tensor& out, const Tensor& weight, const Tensor& indices, int64_t padding_idx, bool scale_grad_by_freq, bool sparse) {
   const auto fn = detail::lookup_kernel(embedding_table, "embedding", out.device(), dtype,
                                         "float32, float64");
   fn(out, weight, indices, padding_idx, scale_grad_by_freq, sparse);
@@ -593,7 +593,7 @@ constexpr max_pool2d_kernel max_pool2d_table[kNumDeviceTypes][kNumScalarTypes] =
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void max_pool2d_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool ceil_mode) {
+void max_pool2d_run(ScalarType dtype, const Tensor& out, const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool ceil_mode) {
   const auto fn = detail::lookup_kernel(max_pool2d_table, "max_pool2d", out.device(), dtype,
                                         "float32, float64");
   fn(out, self, kernel_size, stride, padding, dilation, ceil_mode);

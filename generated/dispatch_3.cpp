@@ -19,7 +19,7 @@ constexpr mul_Scalar_kernel mul_Scalar_table[kNumDeviceTypes][kNumScalarTypes] =
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void mul_Scalar_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, const Scalar& other) {
+void mul_Scalar_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& other) {
   const auto fn = detail::lookup_kernel(mul_Scalar_table, "mul", out.device(), dtype,
                                         "float32, float64, int64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), other);
@@ -64,7 +64,7 @@ constexpr log_kernel log_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void log_run(ScalarType dtype, const TensorBase& out, const TensorBase& self) {
+void log_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(log_table, "log", out.device(), dtype,
                                         "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype));
@@ -109,7 +109,7 @@ constexpr square_kernel square_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void square_run(ScalarType dtype, const TensorBase& out, const TensorBase& self) {
+void square_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(square_table, "square", out.device(), dtype,
                                         "float32, float64, int64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype));
@@ -154,7 +154,7 @@ constexpr tan_kernel tan_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void tan_run(ScalarType dtype, const TensorBase& out, const TensorBase& self) {
+void tan_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(tan_table, "tan", out.device(), dtype,
                                         "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype));
@@ -199,7 +199,7 @@ constexpr acos_kernel acos_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void acos_run(ScalarType dtype, const TensorBase& out, const TensorBase& self) {
+void acos_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(acos_table, "acos", out.device(), dtype,
                                         "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype));
@@ -244,7 +244,7 @@ constexpr sigmoid_kernel sigmoid_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void sigmoid_run(ScalarType dtype, const TensorBase& out, const TensorBase& self) {
+void sigmoid_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(sigmoid_table, "sigmoid", out.device(), dtype,
                                         "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype));
@@ -289,7 +289,7 @@ constexpr elu_kernel elu_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void elu_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, const Scalar& alpha, const Scalar& scale, const Scalar& input_scale) {
+void elu_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& alpha, const Scalar& scale, const Scalar& input_scale) {
   const auto fn = detail::lookup_kernel(elu_table, "elu", out.device(), dtype,
                                         "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), alpha, scale, input_scale);
@@ -334,7 +334,7 @@ constexpr elu_backward_kernel elu_backward_table[kNumDeviceTypes][kNumScalarType
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void elu_backward_run(ScalarType dtype, const TensorBase& out, const TensorBase& grad_output, const Scalar& alpha, const Scalar& scale, const Scalar& input_scale, bool is_result, const TensorBase& self_or_result) {
+void elu_backward_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, const Scalar& alpha, const Scalar& scale, const Scalar& input_scale, bool is_result, const Tensor& self_or_result) {
   const auto fn = detail::lookup_kernel(elu_backward_table, "elu_backward", out.device(), dtype,
                                         "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(grad_output, dtype), alpha, scale, input_scale, is_result, detail::cast_for_compute(self_or_result, dtype));
@@ -361,7 +361,7 @@ constexpr silu_kernel silu_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void silu_run(ScalarType dtype, const TensorBase& out, const TensorBase& self) {
+void silu_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(silu_table, "silu", out.device(), dtype,
                                         "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype));
@@ -406,7 +406,7 @@ constexpr eq_Tensor_kernel eq_Tensor_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void eq_Tensor_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, const TensorBase& other) {
+void eq_Tensor_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
   const auto fn = detail::lookup_kernel(eq_Tensor_table, "eq", out.device(), dtype,
                                         "float32, float64, int64, bool (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), detail::cast_for_compute(other, dtype));
@@ -448,7 +448,7 @@ constexpr lt_Scalar_kernel lt_Scalar_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void lt_Scalar_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, const Scalar& other) {
+void lt_Scalar_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& other) {
   const auto fn = detail::lookup_kernel(lt_Scalar_table, "lt", out.device(), dtype,
                                         "float32, float64, int64, bool (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), other);
@@ -488,7 +488,7 @@ constexpr le_Tensor_kernel le_Tensor_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void le_Tensor_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, const TensorBase& other) {
+void le_Tensor_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
   const auto fn = detail::lookup_kernel(le_Tensor_table, "le", out.device(), dtype,
                                         "float32, float64, int64, bool (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), detail::cast_for_compute(other, dtype));
@@ -530,7 +530,7 @@ constexpr gt_Tensor_kernel gt_Tensor_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void gt_Tensor_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, const TensorBase& other) {
+void gt_Tensor_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
   const auto fn = detail::lookup_kernel(gt_Tensor_table, "gt", out.device(), dtype,
                                         "float32, float64, int64, bool (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), detail::cast_for_compute(other, dtype));
@@ -572,7 +572,7 @@ constexpr where_self_kernel where_self_table[kNumDeviceTypes][kNumScalarTypes] =
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void where_self_run(ScalarType dtype, const TensorBase& out, const TensorBase& condition, const TensorBase& self, const TensorBase& other) {
+void where_self_run(ScalarType dtype, const Tensor& out, const Tensor& condition, const Tensor& self, const Tensor& other) {
   const auto fn = detail::lookup_kernel(where_self_table, "where", out.device(), dtype,
                                         "float32, float64, int64, bool (cuda also float16, bfloat16)");
   fn(out, condition, detail::cast_for_compute(self, dtype), detail::cast_for_compute(other, dtype));
@@ -612,7 +612,7 @@ constexpr prod_dim_int_kernel prod_dim_int_table[kNumDeviceTypes][kNumScalarType
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void prod_dim_int_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, int64_t dim, bool keepdim) {
+void prod_dim_int_run(ScalarType dtype, const Tensor& out, const Tensor& self, int64_t dim, bool keepdim) {
   const auto fn = detail::lookup_kernel(prod_dim_int_table, "prod", out.device(), dtype,
                                         "float32, float64, int64");
   fn(out, self, dim, keepdim);
@@ -638,7 +638,7 @@ constexpr select_backward_kernel select_backward_table[kNumDeviceTypes][kNumScal
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void select_backward_run(ScalarType dtype, const TensorBase& out, const TensorBase& grad_output, IntArrayRef input_sizes, int64_t dim, int64_t index) {
+void select_backward_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, IntArrayRef input_sizes, int64_t dim, int64_t index) {
   const auto fn = detail::lookup_kernel(select_backward_table, "select_backward", out.device(), dtype,
                                         "float32, float64, int64");
   fn(out, grad_output, input_sizes, dim, index);
@@ -664,7 +664,7 @@ constexpr as_strided_backward_kernel as_strided_backward_table[kNumDeviceTypes][
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void as_strided_backward_run(ScalarType dtype, const TensorBase& out, const TensorBase& grad, IntArrayRef input_sizes, IntArrayRef input_strides, int64_t input_storage_offset, IntArrayRef size, IntArrayRef stride, int64_t storage_offset) {
+void as_strided_backward_run(ScalarType dtype, const Tensor& out, const Tensor& grad, IntArrayRef input_sizes, IntArrayRef input_strides, int64_t input_storage_offset, IntArrayRef size, IntArrayRef stride, int64_t storage_offset) {
   const auto fn = detail::lookup_kernel(as_strided_backward_table, "as_strided_backward", out.device(), dtype,
                                         "float32, float64");
   fn(out, grad, input_sizes, input_strides, input_storage_offset, size, stride, storage_offset);
@@ -690,7 +690,7 @@ constexpr zero__kernel zero__table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void zero__run(ScalarType dtype, const TensorBase& self) {
+void zero__run(ScalarType dtype, const Tensor& self) {
   const auto fn = detail::lookup_kernel(zero__table, "zero_", self.device(), dtype,
                                         "float32, float64, int64, bool, float16, bfloat16");
   fn(self);
@@ -715,7 +715,7 @@ constexpr softmax_int_kernel softmax_int_table[kNumDeviceTypes][kNumScalarTypes]
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void softmax_int_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, int64_t dim) {
+void softmax_int_run(ScalarType dtype, const Tensor& out, const Tensor& self, int64_t dim) {
   const auto fn = detail::lookup_kernel(softmax_int_table, "softmax", out.device(), dtype,
                                         "float32, float64");
   fn(out, self, dim);
@@ -741,7 +741,7 @@ constexpr _softmax_backward_data_kernel _softmax_backward_data_table[kNumDeviceT
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void _softmax_backward_data_run(ScalarType dtype, const TensorBase& out, const TensorBase& grad_output, const TensorBase& output, int64_t dim) {
+void _softmax_backward_data_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, const Tensor& output, int64_t dim) {
   const auto fn = detail::lookup_kernel(_softmax_backward_data_table, "_softmax_backward_data", out.device(), dtype,
                                         "float32, float64");
   fn(out, grad_output, output, dim);
@@ -768,7 +768,7 @@ constexpr max_pool2d_gather_kernel max_pool2d_gather_table[kNumDeviceTypes][kNum
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void max_pool2d_gather_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, const TensorBase& source, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool ceil_mode) {
+void max_pool2d_gather_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& source, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool ceil_mode) {
   const auto fn = detail::lookup_kernel(max_pool2d_gather_table, "max_pool2d_gather", out.device(), dtype,
                                         "float32, float64");
   fn(out, self, source, kernel_size, stride, padding, dilation, ceil_mode);

@@ -19,7 +19,7 @@ constexpr add_Scalar_kernel add_Scalar_table[kNumDeviceTypes][kNumScalarTypes] =
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void add_Scalar_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, const Scalar& other, const Scalar& alpha) {
+void add_Scalar_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& other, const Scalar& alpha) {
   const auto fn = detail::lookup_kernel(add_Scalar_table, "add", out.device(), dtype,
                                         "float32, float64, int64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), other, alpha);
@@ -64,7 +64,7 @@ constexpr log2_kernel log2_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void log2_run(ScalarType dtype, const TensorBase& out, const TensorBase& self) {
+void log2_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(log2_table, "log2", out.device(), dtype,
                                         "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype));
@@ -109,7 +109,7 @@ constexpr sqrt_kernel sqrt_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void sqrt_run(ScalarType dtype, const TensorBase& out, const TensorBase& self) {
+void sqrt_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(sqrt_table, "sqrt", out.device(), dtype,
                                         "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype));
@@ -154,7 +154,7 @@ constexpr sin_backward_kernel sin_backward_table[kNumDeviceTypes][kNumScalarType
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void sin_backward_run(ScalarType dtype, const TensorBase& out, const TensorBase& grad_output, const TensorBase& self) {
+void sin_backward_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, const Tensor& self) {
   const auto fn = detail::lookup_kernel(sin_backward_table, "sin_backward", out.device(), dtype,
                                         "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(grad_output, dtype), detail::cast_for_compute(self, dtype));
@@ -181,7 +181,7 @@ constexpr round_kernel round_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void round_run(ScalarType dtype, const TensorBase& out, const TensorBase& self) {
+void round_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(round_table, "round", out.device(), dtype,
                                         "float32, float64, int64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype));
@@ -226,7 +226,7 @@ constexpr relu_kernel relu_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void relu_run(ScalarType dtype, const TensorBase& out, const TensorBase& self) {
+void relu_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(relu_table, "relu", out.device(), dtype,
                                         "float32, float64, int64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype));
@@ -271,7 +271,7 @@ constexpr sigmoid_backward_kernel sigmoid_backward_table[kNumDeviceTypes][kNumSc
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void sigmoid_backward_run(ScalarType dtype, const TensorBase& out, const TensorBase& grad_output, const TensorBase& output) {
+void sigmoid_backward_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, const Tensor& output) {
   const auto fn = detail::lookup_kernel(sigmoid_backward_table, "sigmoid_backward", out.device(), dtype,
                                         "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(grad_output, dtype), detail::cast_for_compute(output, dtype));
@@ -298,7 +298,7 @@ constexpr clamp_kernel clamp_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void clamp_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, const std::optional<Scalar>& min, const std::optional<Scalar>& max) {
+void clamp_run(ScalarType dtype, const Tensor& out, const Tensor& self, const std::optional<Scalar>& min, const std::optional<Scalar>& max) {
   const auto fn = detail::lookup_kernel(clamp_table, "clamp", out.device(), dtype,
                                         "float32, float64, int64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), min, max);
@@ -343,7 +343,7 @@ constexpr lt_Tensor_kernel lt_Tensor_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void lt_Tensor_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, const TensorBase& other) {
+void lt_Tensor_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
   const auto fn = detail::lookup_kernel(lt_Tensor_table, "lt", out.device(), dtype,
                                         "float32, float64, int64, bool (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), detail::cast_for_compute(other, dtype));
@@ -385,7 +385,7 @@ constexpr ge_Tensor_kernel ge_Tensor_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void ge_Tensor_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, const TensorBase& other) {
+void ge_Tensor_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
   const auto fn = detail::lookup_kernel(ge_Tensor_table, "ge", out.device(), dtype,
                                         "float32, float64, int64, bool (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), detail::cast_for_compute(other, dtype));
@@ -427,7 +427,7 @@ constexpr argmax_kernel argmax_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void argmax_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, std::optional<int64_t> dim, bool keepdim) {
+void argmax_run(ScalarType dtype, const Tensor& out, const Tensor& self, std::optional<int64_t> dim, bool keepdim) {
   const auto fn = detail::lookup_kernel(argmax_table, "argmax", out.device(), dtype,
                                         "float32, float64, int64");
   fn(out, self, dim, keepdim);
@@ -453,7 +453,7 @@ constexpr mm_kernel mm_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void mm_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, const TensorBase& mat2) {
+void mm_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& mat2) {
   const auto fn = detail::lookup_kernel(mm_table, "mm", out.device(), dtype,
                                         "float32, float64 (cuda also float16, bfloat16)");
   fn(out, self, mat2);
@@ -494,7 +494,7 @@ constexpr index_add_kernel index_add_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void index_add_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, int64_t dim, const TensorBase& index, const TensorBase& source, const Scalar& alpha) {
+void index_add_run(ScalarType dtype, const Tensor& out, const Tensor& self, int64_t dim, const Tensor& index, const Tensor& source, const Scalar& alpha) {
   const auto fn = detail::lookup_kernel(index_add_table, "index_add", out.device(), dtype,
                                         "float32, float64, int64");
   fn(out, self, dim, index, source, alpha);
@@ -533,7 +533,7 @@ constexpr triu_kernel triu_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void triu_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, int64_t diagonal) {
+void triu_run(ScalarType dtype, const Tensor& out, const Tensor& self, int64_t diagonal) {
   const auto fn = detail::lookup_kernel(triu_table, "triu", out.device(), dtype,
                                         "float32, float64, int64, bool");
   fn(out, self, diagonal);
@@ -568,7 +568,7 @@ constexpr _nll_pick_backward_kernel _nll_pick_backward_table[kNumDeviceTypes][kN
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void _nll_pick_backward_run(ScalarType dtype, const TensorBase& out, const TensorBase& grad, const TensorBase& target, IntArrayRef self_sizes, int64_t ignore_index) {
+void _nll_pick_backward_run(ScalarType dtype, const Tensor& out, const Tensor& grad, const Tensor& target, IntArrayRef self_sizes, int64_t ignore_index) {
   const auto fn = detail::lookup_kernel(_nll_pick_backward_table, "_nll_pick_backward", out.device(), dtype,
                                         "float32, float64");
   fn(out, grad, target, self_sizes, ignore_index);
@@ -595,7 +595,7 @@ constexpr convolution_backward_weight_kernel convolution_backward_weight_table[k
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void convolution_backward_weight_run(ScalarType dtype, const TensorBase& out, const TensorBase& grad_output, const TensorBase& input, IntArrayRef weight_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool transposed, IntArrayRef output_padding, int64_t groups) {
+void convolution_backward_weight_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, const Tensor& input, IntArrayRef weight_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool transposed, IntArrayRef output_padding, int64_t groups) {
   const auto fn = detail::lookup_kernel(convolution_backward_weight_table, "convolution_backward_weight", out.device(), dtype,
                                         "float32, float64");
   fn(out, grad_output, input, weight_size, stride, padding, dilation, transposed, output_padding, groups);

@@ -19,7 +19,7 @@ constexpr add_Tensor_kernel add_Tensor_table[kNumDeviceTypes][kNumScalarTypes] =
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void add_Tensor_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, const TensorBase& other, const Scalar& alpha) {
+void add_Tensor_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other, const Scalar& alpha) {
   const auto fn = detail::lookup_kernel(add_Tensor_table, "add", out.device(), dtype,
                                         "float32, float64, int64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), detail::cast_for_compute(other, dtype), alpha);
@@ -67,7 +67,7 @@ constexpr div_Scalar_kernel div_Scalar_table[kNumDeviceTypes][kNumScalarTypes] =
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void div_Scalar_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, const Scalar& other) {
+void div_Scalar_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& other) {
   const auto fn = detail::lookup_kernel(div_Scalar_table, "div", out.device(), dtype,
                                         "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), other);
@@ -112,7 +112,7 @@ constexpr pow_Tensor_Scalar_kernel pow_Tensor_Scalar_table[kNumDeviceTypes][kNum
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void pow_Tensor_Scalar_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, const Scalar& exponent) {
+void pow_Tensor_Scalar_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& exponent) {
   const auto fn = detail::lookup_kernel(pow_Tensor_Scalar_table, "pow", out.device(), dtype,
                                         "float32, float64, int64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), exponent);
@@ -157,7 +157,7 @@ constexpr exp_kernel exp_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void exp_run(ScalarType dtype, const TensorBase& out, const TensorBase& self) {
+void exp_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(exp_table, "exp", out.device(), dtype,
                                         "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype));
@@ -202,7 +202,7 @@ constexpr expm1_kernel expm1_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void expm1_run(ScalarType dtype, const TensorBase& out, const TensorBase& self) {
+void expm1_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(expm1_table, "expm1", out.device(), dtype,
                                         "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype));
@@ -247,7 +247,7 @@ constexpr log1p_kernel log1p_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void log1p_run(ScalarType dtype, const TensorBase& out, const TensorBase& self) {
+void log1p_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(log1p_table, "log1p", out.device(), dtype,
                                         "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype));
@@ -292,7 +292,7 @@ constexpr atan_kernel atan_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void atan_run(ScalarType dtype, const TensorBase& out, const TensorBase& self) {
+void atan_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(atan_table, "atan", out.device(), dtype,
                                         "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype));
@@ -337,7 +337,7 @@ constexpr tanh_kernel tanh_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void tanh_run(ScalarType dtype, const TensorBase& out, const TensorBase& self) {
+void tanh_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(tanh_table, "tanh", out.device(), dtype,
                                         "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype));
@@ -382,7 +382,7 @@ constexpr ceil_kernel ceil_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void ceil_run(ScalarType dtype, const TensorBase& out, const TensorBase& self) {
+void ceil_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(ceil_table, "ceil", out.device(), dtype,
                                         "float32, float64, int64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype));
@@ -427,7 +427,7 @@ constexpr trunc_kernel trunc_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void trunc_run(ScalarType dtype, const TensorBase& out, const TensorBase& self) {
+void trunc_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(trunc_table, "trunc", out.device(), dtype,
                                         "float32, float64, int64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype));
@@ -472,7 +472,7 @@ constexpr threshold_backward_kernel threshold_backward_table[kNumDeviceTypes][kN
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void threshold_backward_run(ScalarType dtype, const TensorBase& out, const TensorBase& grad_output, const TensorBase& self, const Scalar& threshold) {
+void threshold_backward_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, const Tensor& self, const Scalar& threshold) {
   const auto fn = detail::lookup_kernel(threshold_backward_table, "threshold_backward", out.device(), dtype,
                                         "float32, float64, int64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(grad_output, dtype), detail::cast_for_compute(self, dtype), threshold);
@@ -499,7 +499,7 @@ constexpr leaky_relu_backward_kernel leaky_relu_backward_table[kNumDeviceTypes][
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void leaky_relu_backward_run(ScalarType dtype, const TensorBase& out, const TensorBase& grad_output, const TensorBase& self, const Scalar& negative_slope, bool self_is_result) {
+void leaky_relu_backward_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, const Tensor& self, const Scalar& negative_slope, bool self_is_result) {
   const auto fn = detail::lookup_kernel(leaky_relu_backward_table, "leaky_relu_backward", out.device(), dtype,
                                         "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(grad_output, dtype), detail::cast_for_compute(self, dtype), negative_slope, self_is_result);
@@ -526,7 +526,7 @@ constexpr softplus_kernel softplus_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void softplus_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, const Scalar& beta, const Scalar& threshold) {
+void softplus_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& beta, const Scalar& threshold) {
   const auto fn = detail::lookup_kernel(softplus_table, "softplus", out.device(), dtype,
                                         "float32, float64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), beta, threshold);
@@ -562,7 +562,7 @@ constexpr clamp_min_kernel clamp_min_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void clamp_min_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, const Scalar& min) {
+void clamp_min_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& min) {
   const auto fn = detail::lookup_kernel(clamp_min_table, "clamp_min", out.device(), dtype,
                                         "float32, float64, int64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), min);
@@ -607,7 +607,7 @@ constexpr fmod_Tensor_kernel fmod_Tensor_table[kNumDeviceTypes][kNumScalarTypes]
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void fmod_Tensor_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, const TensorBase& other) {
+void fmod_Tensor_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
   const auto fn = detail::lookup_kernel(fmod_Tensor_table, "fmod", out.device(), dtype,
                                         "float32, float64, int64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), detail::cast_for_compute(other, dtype));
@@ -655,7 +655,7 @@ constexpr ne_Tensor_kernel ne_Tensor_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void ne_Tensor_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, const TensorBase& other) {
+void ne_Tensor_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
   const auto fn = detail::lookup_kernel(ne_Tensor_table, "ne", out.device(), dtype,
                                         "float32, float64, int64, bool (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), detail::cast_for_compute(other, dtype));
@@ -697,7 +697,7 @@ constexpr logical_and_kernel logical_and_table[kNumDeviceTypes][kNumScalarTypes]
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void logical_and_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, const TensorBase& other) {
+void logical_and_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
   const auto fn = detail::lookup_kernel(logical_and_table, "logical_and", out.device(), dtype,
                                         "float32, float64, int64, bool (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), detail::cast_for_compute(other, dtype));
@@ -739,7 +739,7 @@ constexpr amax_kernel amax_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void amax_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, IntArrayRef dim, bool keepdim) {
+void amax_run(ScalarType dtype, const Tensor& out, const Tensor& self, IntArrayRef dim, bool keepdim) {
   const auto fn = detail::lookup_kernel(amax_table, "amax", out.device(), dtype,
                                         "float32, float64, int64");
   fn(out, self, dim, keepdim);
@@ -765,7 +765,7 @@ constexpr argmin_kernel argmin_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void argmin_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, std::optional<int64_t> dim, bool keepdim) {
+void argmin_run(ScalarType dtype, const Tensor& out, const Tensor& self, std::optional<int64_t> dim, bool keepdim) {
   const auto fn = detail::lookup_kernel(argmin_table, "argmin", out.device(), dtype,
                                         "float32, float64, int64");
   fn(out, self, dim, keepdim);
@@ -826,7 +826,7 @@ constexpr as_strided_backward_adjoint_kernel as_strided_backward_adjoint_table[k
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void as_strided_backward_adjoint_run(ScalarType dtype, const TensorBase& out, const TensorBase& grad, IntArrayRef input_sizes, IntArrayRef input_strides, int64_t input_storage_offset, IntArrayRef size, IntArrayRef stride, int64_t storage_offset) {
+void as_strided_backward_adjoint_run(ScalarType dtype, const Tensor& out, const Tensor& grad, IntArrayRef input_sizes, IntArrayRef input_strides, int64_t input_storage_offset, IntArrayRef size, IntArrayRef stride, int64_t storage_offset) {
   const auto fn = detail::lookup_kernel(as_strided_backward_adjoint_table, "as_strided_backward_adjoint", out.device(), dtype,
                                         "float32, float64");
   fn(out, grad, input_sizes, input_strides, input_storage_offset, size, stride, storage_offset);
@@ -852,7 +852,7 @@ constexpr index_select_kernel index_select_table[kNumDeviceTypes][kNumScalarType
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void index_select_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, int64_t dim, const TensorBase& index) {
+void index_select_run(ScalarType dtype, const Tensor& out, const Tensor& self, int64_t dim, const Tensor& index) {
   const auto fn = detail::lookup_kernel(index_select_table, "index_select", out.device(), dtype,
                                         "float32, float64, int64, bool");
   fn(out, self, dim, index);
@@ -879,7 +879,7 @@ constexpr gather_kernel gather_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void gather_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, int64_t dim, const TensorBase& index, bool sparse_grad) {
+void gather_run(ScalarType dtype, const Tensor& out, const Tensor& self, int64_t dim, const Tensor& index, bool sparse_grad) {
   const auto fn = detail::lookup_kernel(gather_table, "gather", out.device(), dtype,
                                         "float32, float64, int64, bool");
   fn(out, self, dim, index, sparse_grad);
@@ -906,7 +906,7 @@ constexpr _nll_pick_kernel _nll_pick_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void _nll_pick_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, const TensorBase& target, int64_t ignore_index) {
+void _nll_pick_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& target, int64_t ignore_index) {
   const auto fn = detail::lookup_kernel(_nll_pick_table, "_nll_pick", out.device(), dtype,
                                         "float32, float64");
   fn(out, self, target, ignore_index);
@@ -933,7 +933,7 @@ constexpr embedding_backward_kernel embedding_backward_table[kNumDeviceTypes][kN
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void embedding_backward_run(ScalarType dtype, const TensorBase& out, const TensorBase& grad, const TensorBase& indices, int64_t num_weights, int64_t padding_idx, bool scale_grad_by_freq, bool sparse) {
+void embedding_backward_run(ScalarType dtype, const Tensor& out, const Tensor& grad, const Tensor& indices, int64_t num_weights, int64_t padding_idx, bool scale_grad_by_freq, bool sparse) {
   const auto fn = detail::lookup_kernel(embedding_backward_table, "embedding_backward", out.device(), dtype,
                                         "float32, float64");
   fn(out, grad, indices, num_weights, padding_idx, scale_grad_by_freq, sparse);
@@ -960,7 +960,7 @@ constexpr avg_pool2d_kernel avg_pool2d_table[kNumDeviceTypes][kNumScalarTypes] =
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void avg_pool2d_run(ScalarType dtype, const TensorBase& out, const TensorBase& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, bool ceil_mode, bool count_include_pad, std::optional<int64_t> divisor_override) {
+void avg_pool2d_run(ScalarType dtype, const Tensor& out, const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, bool ceil_mode, bool count_include_pad, std::optional<int64_t> divisor_override) {
   const auto fn = detail::lookup_kernel(avg_pool2d_table, "avg_pool2d", out.device(), dtype,
                                         "float32, float64");
   fn(out, self, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override);
@@ -986,7 +986,7 @@ constexpr adaptive_avg_pool2d_backward_kernel adaptive_avg_pool2d_backward_table
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void adaptive_avg_pool2d_backward_run(ScalarType dtype, const TensorBase& out, const TensorBase& grad_output, const TensorBase& self) {
+void adaptive_avg_pool2d_backward_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, const Tensor& self) {
   const auto fn = detail::lookup_kernel(adaptive_avg_pool2d_backward_table, "adaptive_avg_pool2d_backward", out.device(), dtype,
                                         "float32, float64");
   fn(out, grad_output, self);
