@@ -25,7 +25,10 @@ HALF_DTYPES = ["float16", "bfloat16"]
 SCALAR_WORDS = {"C", "T", "Math", "std", "pwmath", "static_cast", "true", "false"}
 DERIV_FIXED_KEYS = {"name", "forward"}
 VARIANTS = ["function", "method", "inplace", "out"]
-OPERATORS = {"+", "-", "*", "/"}
+# C++ operators an op may declare (`operator:`): binary ones take (Tensor,
+# Tensor) or (Tensor, Scalar); "-", "~" and "!" on a one-argument op are unary.
+OPERATORS = {"+", "-", "*", "/", "%", "&", "|", "^", "==", "!=", "<", "<=", ">", ">=", "~", "!"}
+UNARY_OPERATORS = {"-", "~", "!"}
 # Tensor attributes a formula may read without keeping the tensor alive.
 TENSOR_ATTRS = {"sizes": "std::vector<int64_t>", "strides": "std::vector<int64_t>", "storage_offset": "int64_t",
                 "dim": "int64_t", "scalar_type": "ScalarType", "device": "Device"}
@@ -253,6 +256,7 @@ def _fill_op(fname: str, entry: dict, op: Op) -> None:
             raise SpecError(fname, kl("no_promote"), name, "no_promote",
                             f"'{a}' is not a Tensor argument of this pointwise op")
     op.differentiable = bool(entry.get("differentiable", True))
+    op.declared_nondifferentiable = not op.differentiable
     default_variants = (["function", "method", "out"] if op.out_dtype else ["function", "method", "inplace", "out"]
                         if op.is_pointwise else ["function", "method"])
     op.variants = _check_list_of(fname, entry, name, "variants", VARIANTS) if "variants" in entry else default_variants
@@ -267,7 +271,7 @@ def _fill_op(fname: str, entry: dict, op: Op) -> None:
     op.dtypes = _check_list_of(fname, entry, name, "dtypes", DTYPES) if "dtypes" in entry else []
     _fill_kernels(fname, entry, op)
     if op.operator is not None and op.operator not in OPERATORS:
-        raise SpecError(fname, kl("operator"), name, "operator", f"unknown operator '{op.operator}' (expected one of + - * /)")
+        raise SpecError(fname, kl("operator"), name, "operator", f"unknown operator '{op.operator}' (expected one of {' '.join(sorted(OPERATORS))})")
 
     # What implements the op: kernels (hand-written or generated from
     # `scalar`), a view, or a composite — exactly one of them.
@@ -285,7 +289,11 @@ def _fill_op(fname: str, entry: dict, op: Op) -> None:
         for k in ("meta", "dtypes", "category"):
             if k in entry:
                 raise SpecError(fname, kl(k), name, k, "a composite op takes no `%s` (it is built from other ops)" % k)
-        op.differentiable = False  # no node of its own
+        # No node of its own (its gradient comes from the ops it calls),
+        # unless derivatives.yaml gives it one: then it is recorded as one
+        # node and its body runs with grad mode off (PyTorch's
+        # CompositeExplicitAutograd), e.g. mean -> MeanBackward0.
+        op.differentiable = False
     if op.view_of:
         if op.sig.arg(op.view_of) is None or not op.sig.arg(op.view_of).is_tensor:
             raise SpecError(fname, kl("view_of"), name, "view_of", f"'{op.view_of}' is not a Tensor argument")
@@ -531,8 +539,15 @@ def _load_derivative(fname: str, entry, ops_by_name: dict, errors: list) -> None
     if op.derivative is not None:
         errors.append(SpecError(fname, line, name, "name", f"duplicate entry (first at line {op.derivative.line})"))
         return
+    if op.composite and not op.declared_nondifferentiable:
+        if not op.returns_tensor:
+            errors.append(SpecError(fname, line, name, None,
+                                    f"'{name}' is a composite with several outputs: only a single-Tensor composite "
+                                    "can be recorded as one node"))
+            return
+        op.differentiable = True  # a composite with its own node
     if not op.differentiable:
-        why = "a composite" if op.composite else "marked differentiable: false"
+        why = "a composite marked differentiable: false" if op.composite else "marked differentiable: false"
         errors.append(SpecError(fname, line, name, None, f"'{name}' is {why} in ops.yaml and takes no derivative entry"))
         return
     tensor_args = op.sig.tensor_args
@@ -593,6 +608,10 @@ def _saved_for(op: Op) -> list:
             saved.append(Saved("result", "result", "SavedVariable", "result", needed_by))
         elif u in tensor_names:
             saved.append(Saved(u, "tensor", "SavedVariable", u, needed_by))
+        elif op.sig.arg(u) is not None and op.sig.arg(u).type == "Tensor?":
+            # An optional tensor is saved as a (possibly undefined) tensor;
+            # the formula sees a Tensor, which converts back to the optional.
+            saved.append(Saved(u, "tensor", "SavedVariable", f"({u} ? *{u} : Tensor())", needed_by))
         elif any(u == f"{t}_{w}" for t in tensor_names for w in TENSOR_ATTRS):
             t, w = next((t, w) for t in tensor_names for w in TENSOR_ATTRS if u == f"{t}_{w}")
             src = f"{t}.{w}().vec()" if w in ("sizes", "strides") else f"{t}.{w}()"

@@ -154,6 +154,7 @@ class Op:
     out_dtype: Optional[str] = None       # pointwise: output dtype (comparisons: bool)
     no_promote: list = field(default_factory=list)  # pointwise: tensors kept out of type promotion
     differentiable: bool = True
+    declared_nondifferentiable: bool = False  # the entry says `differentiable: false`
     samples: list[Sample] = field(default_factory=list)
     derivative: Optional["Derivative"] = None
     overload_index: int = 0  # among ops with the same base name, in file order

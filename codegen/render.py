@@ -196,8 +196,8 @@ def node_view(op: Op) -> Optional[NodeView]:
             after_inplace.append(f"{guard}node->result_ = SavedVariable(self, true);")
         elif s.kind == "tensor":
             # An in-place write destroys self's old value: save a (recorded) copy.
-            before_write = f"{s.name}.clone()" if s.name == sig.args[0].name else s.name
-            plain = before_write if op.is_inplace_op else s.name
+            before_write = f"{s.name}.clone()" if s.name == sig.args[0].name else s.source
+            plain = before_write if op.is_inplace_op else s.source
             before.append(f"{guard}node->{s.name}_ = SavedVariable({plain}, false);")
             before_inplace.append(f"{guard}node->{s.name}_ = SavedVariable({before_write}, false);")
         else:
@@ -229,6 +229,8 @@ class ApiView:
     method_params: list        # the Tensor method's parameters (all but self)
     operator: Optional[str]
     unary_operator: bool
+    compound_operator: bool    # also `a op= b` (from the inplace variant)
+    mirrored_operator: Optional[str]  # the number-first form: `2 < t` is gt(t, 2)
 
     @property
     def method_decl(self) -> str:
@@ -256,8 +258,19 @@ def api_view(op: Op) -> ApiView:
         has_out="out" in op.variants,
         method_params=params[1:],
         operator=op.operator,
-        unary_operator=op.operator == "-" and len(args) == 1,
+        unary_operator=op.operator in ("-", "~", "!") and len(args) == 1,
+        compound_operator=op.operator in COMPOUND_OPERATORS and "inplace" in op.variants,
+        mirrored_operator=(MIRRORED_OPERATORS.get(op.operator or "")
+                           if len(args) >= 2 and args[1].type == "Scalar" else None),
     )
+
+
+# Operators with an `op=` form, and the operator of the number-first form of
+# a (Tensor, Scalar) operator (`2 * t`, `0.5 < t`). "-" and "/" have no
+# mirror: dynagrad/operators.h writes their number-first forms.
+COMPOUND_OPERATORS = {"+", "-", "*", "/", "%", "&", "|", "^"}
+MIRRORED_OPERATORS = {"+": "+", "*": "*", "&": "&", "|": "|", "^": "^", "==": "==", "!=": "!=",
+                      "<": ">", "<=": ">=", ">": "<", ">=": "<="}
 
 
 # ---------------------------------------------------------------- test samples
@@ -367,7 +380,7 @@ def sample_rows(op: Op, api: ApiView, kind: str) -> list:
         else:
             ret = f"return {{{fn_call}}};"
         # Ops without a gradient (comparisons, argmax) are only run forward.
-        differentiable = op.derivative is not None or kind != "kernel"
+        differentiable = op.derivative is not None or (kind != "kernel" and not op.declared_nondifferentiable)
         rows.append(SampleRow(i, "function" if api.has_function else "method", spec_text, differentiable, ret))
         # An in-place variant needs self to hold the broadcast result.
         shapes = [_shape_of(s.values[a.name]) for a in op.sig.tensor_args if s.values.get(a.name) is not None]

@@ -286,6 +286,71 @@ const Tensor& floor_out(const Tensor& out, const Tensor& self) {
   return dispatch::floor_out(out, self);
 }
 
+// ---- threshold: self where self > threshold, else value.
+Tensor threshold(const Tensor& self, const Scalar& threshold, const Scalar& value) {
+  const bool record = detail::should_record("threshold", self);
+  intrusive_ptr<generated::ThresholdBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::ThresholdBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
+    node->threshold = threshold;
+  }
+  Tensor result = dispatch::threshold(self, threshold, value);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+const Tensor& threshold_(const Tensor& self, const Scalar& threshold, const Scalar& value) {
+  const bool record = detail::should_record("threshold_", self);
+  detail::check_inplace("threshold_", self, record);
+  intrusive_ptr<generated::ThresholdBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::ThresholdBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    if (node->needs_input_grad(0)) node->self_ = SavedVariable(self.clone(), false);
+    node->threshold = threshold;
+  }
+  dispatch::threshold_(self, threshold, value);
+  if (record) {
+    detail::rebase_history(self, node);
+  }
+  return self;
+}
+
+const Tensor& threshold_out(const Tensor& out, const Tensor& self, const Scalar& threshold, const Scalar& value) {
+  detail::check_out_no_grad("threshold_out", detail::should_record("threshold_out", out, self));
+  return dispatch::threshold_out(out, self, threshold, value);
+}
+
+// ---- hardswish_backward: The gradient of hardswish, grad_output * (0, self / 3 + 1 / 2 or 1).
+Tensor hardswish_backward(const Tensor& grad_output, const Tensor& self) {
+  const bool record = detail::should_record("hardswish_backward", grad_output, self);
+  intrusive_ptr<generated::HardswishBackwardBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::HardswishBackwardBackward0>();
+    node->set_next_edges(detail::collect_next_edges(grad_output, self));
+    if (node->needs_input_grad(0) || node->needs_input_grad(1)) node->self_ = SavedVariable(self, false);
+    if (node->needs_input_grad(1)) node->grad_output_ = SavedVariable(grad_output, false);
+  }
+  Tensor result = dispatch::hardswish_backward(grad_output, self);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+// ---- mish: self * tanh(softplus(self)).
+Tensor mish(const Tensor& self) { return composite::mish(self); }
+
+// ---- celu: max(0, self) + min(0, alpha (exp(self / alpha) - 1)).
+Tensor celu(const Tensor& self, const Scalar& alpha) { return composite::celu(self, alpha); }
+
+// ---- prelu: self where positive, else weight * self; weight has one element or one per channel (dim 1).
+Tensor prelu(const Tensor& self, const Tensor& weight) { return composite::prelu(self, weight); }
+
 // ---- log_sigmoid: log(sigmoid(self)) = min(self, 0) - log1p(exp(-|self|)), stable for any magnitude (F.logsigmoid).
 Tensor log_sigmoid(const Tensor& self) {
   const bool record = detail::should_record("log_sigmoid", self);
@@ -386,6 +451,82 @@ Tensor softplus_backward(const Tensor& grad_output, const Tensor& self, const Sc
   return result;
 }
 
+// ---- remainder.Scalar: Python's modulo by a number (the result has other's sign).
+Tensor remainder(const Tensor& self, const Scalar& other) {
+  const bool record = detail::should_record("remainder", self);
+  intrusive_ptr<generated::RemainderBackward1> node;
+  if (record) {
+    node = make_intrusive<generated::RemainderBackward1>();
+    node->set_next_edges(detail::collect_next_edges(self));
+  }
+  Tensor result = dispatch::remainder(self, other);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+const Tensor& remainder_(const Tensor& self, const Scalar& other) {
+  const bool record = detail::should_record("remainder_", self);
+  detail::check_inplace("remainder_", self, record);
+  intrusive_ptr<generated::RemainderBackward1> node;
+  if (record) {
+    node = make_intrusive<generated::RemainderBackward1>();
+    node->set_next_edges(detail::collect_next_edges(self));
+  }
+  dispatch::remainder_(self, other);
+  if (record) {
+    detail::rebase_history(self, node);
+  }
+  return self;
+}
+
+const Tensor& remainder_out(const Tensor& out, const Tensor& self, const Scalar& other) {
+  detail::check_out_no_grad("remainder_out", detail::should_record("remainder_out", out, self));
+  return dispatch::remainder_out(out, self, other);
+}
+
+// ---- addcmul: self + value * tensor1 * tensor2, broadcasting (optimizers use addcmul_).
+Tensor addcmul(const Tensor& self, const Tensor& tensor1, const Tensor& tensor2, const Scalar& value) {
+  const bool record = detail::should_record("addcmul", self, tensor1, tensor2);
+  intrusive_ptr<generated::AddcmulBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::AddcmulBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self, tensor1, tensor2));
+    if (node->needs_input_grad(1)) node->tensor2_ = SavedVariable(tensor2, false);
+    node->value = value;
+    if (node->needs_input_grad(2)) node->tensor1_ = SavedVariable(tensor1, false);
+  }
+  Tensor result = dispatch::addcmul(self, tensor1, tensor2, value);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+const Tensor& addcmul_(const Tensor& self, const Tensor& tensor1, const Tensor& tensor2, const Scalar& value) {
+  const bool record = detail::should_record("addcmul_", self, tensor1, tensor2);
+  detail::check_inplace("addcmul_", self, record);
+  intrusive_ptr<generated::AddcmulBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::AddcmulBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self, tensor1, tensor2));
+    if (node->needs_input_grad(1)) node->tensor2_ = SavedVariable(tensor2, false);
+    node->value = value;
+    if (node->needs_input_grad(2)) node->tensor1_ = SavedVariable(tensor1, false);
+  }
+  dispatch::addcmul_(self, tensor1, tensor2, value);
+  if (record) {
+    detail::rebase_history(self, node);
+  }
+  return self;
+}
+
+const Tensor& addcmul_out(const Tensor& out, const Tensor& self, const Tensor& tensor1, const Tensor& tensor2, const Scalar& value) {
+  detail::check_out_no_grad("addcmul_out", detail::should_record("addcmul_out", out, self, tensor1, tensor2));
+  return dispatch::addcmul_out(out, self, tensor1, tensor2, value);
+}
+
 // ---- gt.Scalar: self > other elementwise (bool) for a number other.
 Tensor gt(const Tensor& self, const Scalar& other) {
   return dispatch::gt(self, other);
@@ -414,6 +555,51 @@ Tensor logical_xor(const Tensor& self, const Tensor& other) {
 const Tensor& logical_xor_out(const Tensor& out, const Tensor& self, const Tensor& other) {
   detail::check_out_no_grad("logical_xor_out", detail::should_record("logical_xor_out", out, self, other));
   return dispatch::logical_xor_out(out, self, other);
+}
+
+// ---- bitwise_and.Scalar: self & other for a number other.
+Tensor bitwise_and(const Tensor& self, const Scalar& other) {
+  return dispatch::bitwise_and(self, other);
+}
+
+const Tensor& bitwise_and_(const Tensor& self, const Scalar& other) {
+  detail::check_inplace("bitwise_and_", self, false);
+  return dispatch::bitwise_and_(self, other);
+}
+
+const Tensor& bitwise_and_out(const Tensor& out, const Tensor& self, const Scalar& other) {
+  detail::check_out_no_grad("bitwise_and_out", detail::should_record("bitwise_and_out", out, self));
+  return dispatch::bitwise_and_out(out, self, other);
+}
+
+// ---- bitwise_or.Tensor: self | other for integer and bool tensors, broadcasting.
+Tensor bitwise_or(const Tensor& self, const Tensor& other) {
+  return dispatch::bitwise_or(self, other);
+}
+
+const Tensor& bitwise_or_(const Tensor& self, const Tensor& other) {
+  detail::check_inplace("bitwise_or_", self, false);
+  return dispatch::bitwise_or_(self, other);
+}
+
+const Tensor& bitwise_or_out(const Tensor& out, const Tensor& self, const Tensor& other) {
+  detail::check_out_no_grad("bitwise_or_out", detail::should_record("bitwise_or_out", out, self, other));
+  return dispatch::bitwise_or_out(out, self, other);
+}
+
+// ---- isnan: self is NaN (bool; false for integers).
+Tensor isnan(const Tensor& self) {
+  return dispatch::isnan(self);
+}
+
+// ---- isinf: self is +inf or -inf (bool; false for integers).
+Tensor isinf(const Tensor& self) {
+  return dispatch::isinf(self);
+}
+
+// ---- isfinite: self is neither NaN nor infinite (bool; true for integers).
+Tensor isfinite(const Tensor& self) {
+  return dispatch::isfinite(self);
 }
 
 // ---- sum.dim_IntList: Sum over the dimensions `dim` (negative counts from the end).
@@ -512,6 +698,18 @@ Tensor stack(const std::vector<Tensor>& tensors, int64_t dim) { return composite
 // ---- roll: Rotates elements along `dims` by `shifts` (the flattened tensor when dims is empty).
 Tensor roll(const Tensor& self, IntArrayRef shifts, IntArrayRef dims) { return composite::roll(self, shifts, dims); }
 
+// ---- type_as: self converted to other's dtype (self itself when it already has it).
+Tensor detail::type_as(const Tensor& self, const Tensor& other) { return composite::type_as(self, other); }
+
+// ---- unflatten.int: Dim `dim` of self split into `sizes` (one may be -1; a view when possible).
+Tensor unflatten(const Tensor& self, int64_t dim, IntArrayRef sizes) { return composite::unflatten(self, dim, sizes); }
+
+// ---- atleast_3d: self with at least 3 dims ([n] becomes [1, n, 1], [m, n] becomes [m, n, 1], as NumPy).
+Tensor atleast_3d(const Tensor& self) { return composite::atleast_3d(self); }
+
+// ---- diag: A 1-D self as the `diagonal`-th diagonal of a square matrix, or a copy of a 2-D self's `diagonal`-th diagonal.
+Tensor diag(const Tensor& self, int64_t diagonal) { return composite::diag(self, diagonal); }
+
 // ---- masked_fill.Scalar: self with value where the bool mask (broadcast) is true; the result keeps self's dtype.
 Tensor masked_fill(const Tensor& self, const Tensor& mask, const Scalar& value) {
   const bool record = detail::should_record("masked_fill", self, mask);
@@ -559,8 +757,11 @@ Tensor clone(const Tensor& self) {
   return result;
 }
 
+// ---- cross_entropy_loss: LibTorch's ATen spelling of cross_entropy (integer reduction, dg::Reduction::Mean): log_softmax over the class dim then nll_loss, or class probabilities.
+Tensor cross_entropy_loss(const Tensor& self, const Tensor& target, const std::optional<Tensor>& weight, int64_t reduction, int64_t ignore_index, double label_smoothing) { return composite::cross_entropy_loss(self, target, weight, reduction, ignore_index, label_smoothing); }
+
 // ---- binary_cross_entropy_with_logits: binary_cross_entropy(sigmoid(input), target) computed through log_sigmoid (stable for logits of any magnitude); pos_weight weighs the positive term.
-Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& target, const std::optional<Tensor>& weight, std::string_view reduction, const std::optional<Tensor>& pos_weight) { return composite::binary_cross_entropy_with_logits(input, target, weight, reduction, pos_weight); }
+Tensor binary_cross_entropy_with_logits(const Tensor& self, const Tensor& target, const std::optional<Tensor>& weight, const std::optional<Tensor>& pos_weight, int64_t reduction) { return composite::binary_cross_entropy_with_logits(self, target, weight, pos_weight, reduction); }
 
 // ---- _embedding_backward_adjoint: The adjoint of embedding_backward (its gradient w.r.t. grad), an embedding lookup with the same row scaling.
 Tensor _embedding_backward_adjoint(const Tensor& grad_weight, const Tensor& indices, int64_t padding_idx, bool scale_grad_by_freq) {

@@ -47,6 +47,9 @@ const Tensor& sub_out(const Tensor& out, const Tensor& self, const Tensor& other
   return dispatch::sub_out(out, self, other, alpha);
 }
 
+// ---- pow.Scalar: A number raised to the tensor `exponent`, elementwise.
+Tensor pow(const Scalar& self, const Tensor& exponent) { return composite::pow_scalar_base(self, exponent); }
+
 // ---- neg: -self.
 Tensor neg(const Tensor& self) {
   const bool record = detail::should_record("neg", self);
@@ -210,6 +213,46 @@ const Tensor& cosh_out(const Tensor& out, const Tensor& self) {
   return dispatch::cosh_out(out, self);
 }
 
+// ---- hardswish: self * hardsigmoid(self).
+Tensor hardswish(const Tensor& self) {
+  const bool record = detail::should_record("hardswish", self);
+  intrusive_ptr<generated::HardswishBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::HardswishBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
+  }
+  Tensor result = dispatch::hardswish(self);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+const Tensor& hardswish_(const Tensor& self) {
+  const bool record = detail::should_record("hardswish_", self);
+  detail::check_inplace("hardswish_", self, record);
+  intrusive_ptr<generated::HardswishBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::HardswishBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    if (node->needs_input_grad(0)) node->self_ = SavedVariable(self.clone(), false);
+  }
+  dispatch::hardswish_(self);
+  if (record) {
+    detail::rebase_history(self, node);
+  }
+  return self;
+}
+
+const Tensor& hardswish_out(const Tensor& out, const Tensor& self) {
+  detail::check_out_no_grad("hardswish_out", detail::should_record("hardswish_out", out, self));
+  return dispatch::hardswish_out(out, self);
+}
+
+// ---- glu: a * sigmoid(b) for the halves a, b of self along `dim` (of even size).
+Tensor glu(const Tensor& self, int64_t dim) { return composite::glu(self, dim); }
+
 // ---- elu_double_backward: The gradient of elu_backward with respect to self_or_result.
 Tensor elu_double_backward(const Tensor& grad, const Tensor& grad_output, const Scalar& alpha, const Scalar& scale, const Scalar& input_scale, bool is_result, const Tensor& self_or_result) { return composite::elu_double_backward(grad, grad_output, alpha, scale, input_scale, is_result, self_or_result); }
 
@@ -333,6 +376,84 @@ const Tensor& minimum_out(const Tensor& out, const Tensor& self, const Tensor& o
   return dispatch::minimum_out(out, self, other);
 }
 
+// ---- remainder.Tensor: Python's modulo, self - floor(self / other) * other (sign of other), broadcasting.
+Tensor remainder(const Tensor& self, const Tensor& other) {
+  const bool record = detail::should_record("remainder", self, other);
+  intrusive_ptr<generated::RemainderBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::RemainderBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self, other));
+    if (node->needs_input_grad(1)) node->other_ = SavedVariable(other, false);
+    if (node->needs_input_grad(1)) node->self_ = SavedVariable(self, false);
+  }
+  Tensor result = dispatch::remainder(self, other);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+const Tensor& remainder_(const Tensor& self, const Tensor& other) {
+  const bool record = detail::should_record("remainder_", self, other);
+  detail::check_inplace("remainder_", self, record);
+  intrusive_ptr<generated::RemainderBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::RemainderBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self, other));
+    if (node->needs_input_grad(1)) node->other_ = SavedVariable(other, false);
+    if (node->needs_input_grad(1)) node->self_ = SavedVariable(self.clone(), false);
+  }
+  dispatch::remainder_(self, other);
+  if (record) {
+    detail::rebase_history(self, node);
+  }
+  return self;
+}
+
+const Tensor& remainder_out(const Tensor& out, const Tensor& self, const Tensor& other) {
+  detail::check_out_no_grad("remainder_out", detail::should_record("remainder_out", out, self, other));
+  return dispatch::remainder_out(out, self, other);
+}
+
+// ---- logaddexp: log(exp(self) + exp(other)) without overflow, broadcasting.
+Tensor logaddexp(const Tensor& self, const Tensor& other) {
+  const bool record = detail::should_record("logaddexp", self, other);
+  intrusive_ptr<generated::LogaddexpBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::LogaddexpBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self, other));
+    if (node->needs_input_grad(0) || node->needs_input_grad(1)) node->other_ = SavedVariable(other, false);
+    if (node->needs_input_grad(0) || node->needs_input_grad(1)) node->self_ = SavedVariable(self, false);
+  }
+  Tensor result = dispatch::logaddexp(self, other);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+const Tensor& logaddexp_(const Tensor& self, const Tensor& other) {
+  const bool record = detail::should_record("logaddexp_", self, other);
+  detail::check_inplace("logaddexp_", self, record);
+  intrusive_ptr<generated::LogaddexpBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::LogaddexpBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self, other));
+    if (node->needs_input_grad(0) || node->needs_input_grad(1)) node->other_ = SavedVariable(other, false);
+    if (node->needs_input_grad(0) || node->needs_input_grad(1)) node->self_ = SavedVariable(self.clone(), false);
+  }
+  dispatch::logaddexp_(self, other);
+  if (record) {
+    detail::rebase_history(self, node);
+  }
+  return self;
+}
+
+const Tensor& logaddexp_out(const Tensor& out, const Tensor& self, const Tensor& other) {
+  detail::check_out_no_grad("logaddexp_out", detail::should_record("logaddexp_out", out, self, other));
+  return dispatch::logaddexp_out(out, self, other);
+}
+
 // ---- ge.Scalar: self >= other elementwise (bool) for a number other.
 Tensor ge(const Tensor& self, const Scalar& other) {
   return dispatch::ge(self, other);
@@ -351,6 +472,36 @@ Tensor logical_not(const Tensor& self) {
 const Tensor& logical_not_out(const Tensor& out, const Tensor& self) {
   detail::check_out_no_grad("logical_not_out", detail::should_record("logical_not_out", out, self));
   return dispatch::logical_not_out(out, self);
+}
+
+// ---- bitwise_or.Scalar: self | other for a number other.
+Tensor bitwise_or(const Tensor& self, const Scalar& other) {
+  return dispatch::bitwise_or(self, other);
+}
+
+const Tensor& bitwise_or_(const Tensor& self, const Scalar& other) {
+  detail::check_inplace("bitwise_or_", self, false);
+  return dispatch::bitwise_or_(self, other);
+}
+
+const Tensor& bitwise_or_out(const Tensor& out, const Tensor& self, const Scalar& other) {
+  detail::check_out_no_grad("bitwise_or_out", detail::should_record("bitwise_or_out", out, self));
+  return dispatch::bitwise_or_out(out, self, other);
+}
+
+// ---- bitwise_xor.Scalar: self ^ other for a number other.
+Tensor bitwise_xor(const Tensor& self, const Scalar& other) {
+  return dispatch::bitwise_xor(self, other);
+}
+
+const Tensor& bitwise_xor_(const Tensor& self, const Scalar& other) {
+  detail::check_inplace("bitwise_xor_", self, false);
+  return dispatch::bitwise_xor_(self, other);
+}
+
+const Tensor& bitwise_xor_out(const Tensor& out, const Tensor& self, const Scalar& other) {
+  detail::check_out_no_grad("bitwise_xor_out", detail::should_record("bitwise_xor_out", out, self));
+  return dispatch::bitwise_xor_out(out, self, other);
 }
 
 // ---- sum: Sum of all elements (a 0-dim tensor).
@@ -389,10 +540,51 @@ Tensor prod(const Tensor& self) {
 }
 
 // ---- var.correction: Variance over `dim` (all dims when empty) with divisor N - correction (default 1); a bool correction means unbiased.
-Tensor var(const Tensor& self, IntArrayRef dim, const std::optional<Scalar>& correction, bool keepdim) { return composite::var(self, dim, correction, keepdim); }
+Tensor var(const Tensor& self, IntArrayRef dim, const std::optional<Scalar>& correction, bool keepdim) {
+  const bool record = detail::should_record("var", self);
+  intrusive_ptr<generated::VarBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::VarBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    node->correction = correction;
+    node->dim = dim.vec();
+    node->keepdim = keepdim;
+    if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
+  }
+  Tensor result;
+  {
+    NoGradGuard body_only;  // one node: the body's own ops do not record
+    result = composite::var(self, dim, correction, keepdim);
+  }
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
 
 // ---- std.correction: Standard deviation over `dim` (all dims when empty), sqrt of var.
-Tensor std(const Tensor& self, IntArrayRef dim, const std::optional<Scalar>& correction, bool keepdim) { return composite::std(self, dim, correction, keepdim); }
+Tensor std(const Tensor& self, IntArrayRef dim, const std::optional<Scalar>& correction, bool keepdim) {
+  const bool record = detail::should_record("std", self);
+  intrusive_ptr<generated::StdBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::StdBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    node->correction = correction;
+    node->dim = dim.vec();
+    node->keepdim = keepdim;
+    if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
+  }
+  Tensor result;
+  {
+    NoGradGuard body_only;  // one node: the body's own ops do not record
+    result = composite::std(self, dim, correction, keepdim);
+  }
+  if (record) {
+    detail::set_history(result, node);
+    if (node->needs_input_grad(0)) node->result_ = SavedVariable(result, true);
+  }
+  return result;
+}
 
 // ---- min.dim: Smallest values along `dim` and their (first) indices; ties share the gradient evenly.
 std::tuple<Tensor, Tensor> min(const Tensor& self, int64_t dim, bool keepdim) { return composite::min_dim(self, dim, keepdim); }
@@ -448,6 +640,18 @@ std::vector<Tensor> split(const Tensor& self, int64_t split_size, int64_t dim) {
 // ---- pad: Pads (negative values crop) the last dims by (left, right) pairs from the last dim backwards; only mode "constant".
 Tensor pad(const Tensor& self, IntArrayRef pad, std::string_view mode, std::optional<double> value) { return composite::pad(self, pad, mode, value); }
 
+// ---- diag_embed: A tensor whose diagonals (offset, over dims dim1 and dim2 of the output) hold self's last dim; zeros elsewhere.
+Tensor diag_embed(const Tensor& self, int64_t offset, int64_t dim1, int64_t dim2) { return composite::diag_embed(self, offset, dim1, dim2); }
+
+// ---- trace: The sum of a 2-D tensor's main diagonal.
+Tensor trace(const Tensor& self) { return composite::trace(self); }
+
+// ---- kron: The Kronecker product (dims aligned from the right, shape self.size(i) * other.size(i)).
+Tensor kron(const Tensor& self, const Tensor& other) { return composite::kron(self, other); }
+
+// ---- block_diag: The tensors (0-, 1- or 2-D) on the diagonal of a block matrix, zeros elsewhere.
+Tensor block_diag(const std::vector<Tensor>& tensors) { return composite::block_diag(tensors); }
+
 // ---- scatter_add: self with src[i][j] added at [index[i][j]][j] (dim 0), repeated indices accumulating.
 Tensor scatter_add(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src) {
   const bool record = detail::should_record("scatter_add", self, index, src);
@@ -486,6 +690,9 @@ const Tensor& scatter_add_(const Tensor& self, int64_t dim, const Tensor& index,
 
 // ---- scatter_src_backward: The gradient of scatter_add's src, grad.gather(dim, index) zero-padded to src's shape.
 Tensor scatter_src_backward(const Tensor& grad, int64_t dim, const Tensor& index, IntArrayRef src_sizes) { return composite::scatter_src_backward(grad, dim, index, src_sizes); }
+
+// ---- nonzero: The indices of the non-zero elements, one row each ([n, self.dim()], int64, row-major order).
+Tensor nonzero(const Tensor& self) { return composite::nonzero(self); }
 
 // ---- masked_fill.Tensor: self with the 0-dim tensor value where the bool mask (broadcast) is true.
 Tensor masked_fill(const Tensor& self, const Tensor& mask, const Tensor& value) {
@@ -603,8 +810,14 @@ Tensor _log_softmax_backward_data(const Tensor& grad_output, const Tensor& outpu
   return result;
 }
 
+// ---- mse_loss_backward: The gradient of mse_loss w.r.t. self, 2 (self - target) grad (over the element count for mean).
+Tensor mse_loss_backward(const Tensor& grad, const Tensor& self, const Tensor& target, int64_t reduction) { return composite::mse_loss_backward(grad, self, target, reduction); }
+
 // ---- batch_norm: Per-channel normalisation of input [N, C, ...]: batch statistics when training (updating running_mean / running_var in place, unbiased var), running statistics otherwise.
 Tensor batch_norm(const Tensor& input, const std::optional<Tensor>& running_mean, const std::optional<Tensor>& running_var, const std::optional<Tensor>& weight, const std::optional<Tensor>& bias, bool training, double momentum, double eps) { return composite::batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps); }
+
+// ---- batch_norm.cudnn: LibTorch's ATen argument order of batch_norm (weight and bias first; cudnn_enabled is accepted and has no effect).
+Tensor batch_norm(const Tensor& input, const std::optional<Tensor>& weight, const std::optional<Tensor>& bias, const std::optional<Tensor>& running_mean, const std::optional<Tensor>& running_var, bool training, double momentum, double eps, bool cudnn_enabled) { return composite::batch_norm_aten(input, weight, bias, running_mean, running_var, training, momentum, eps, cudnn_enabled); }
 
 // ---- scaled_dot_product_attention: softmax(query @ key^T * scale + mask) @ value; a bool attn_mask keeps where true, a float one is added; is_causal masks keys after the query.
 Tensor scaled_dot_product_attention(const Tensor& query, const Tensor& key, const Tensor& value, const std::optional<Tensor>& attn_mask, double dropout_p, bool is_causal, std::optional<double> scale) { return composite::scaled_dot_product_attention(query, key, value, attn_mask, dropout_p, is_causal, scale); }

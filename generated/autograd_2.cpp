@@ -197,6 +197,9 @@ const Tensor& sin_out(const Tensor& out, const Tensor& self) {
   return dispatch::sin_out(out, self);
 }
 
+// ---- tanhshrink: self - tanh(self).
+Tensor tanhshrink(const Tensor& self) { return composite::tanhshrink(self); }
+
 // ---- clamp_max: min(self, max); NaN stays NaN.
 Tensor clamp_max(const Tensor& self, const Scalar& max) {
   const bool record = detail::should_record("clamp_max", self);
@@ -293,6 +296,62 @@ const Tensor& fmod_out(const Tensor& out, const Tensor& self, const Scalar& othe
   return dispatch::fmod_out(out, self, other);
 }
 
+// ---- floor_divide: Python's floor division, floor(self / other) (integers round towards minus infinity), broadcasting.
+Tensor floor_divide(const Tensor& self, const Tensor& other) {
+  return dispatch::floor_divide(self, other);
+}
+
+const Tensor& floor_divide_(const Tensor& self, const Tensor& other) {
+  detail::check_inplace("floor_divide_", self, false);
+  return dispatch::floor_divide_(self, other);
+}
+
+const Tensor& floor_divide_out(const Tensor& out, const Tensor& self, const Tensor& other) {
+  detail::check_out_no_grad("floor_divide_out", detail::should_record("floor_divide_out", out, self, other));
+  return dispatch::floor_divide_out(out, self, other);
+}
+
+// ---- lerp.Tensor: self + weight * (end - self) with a tensor of weights, broadcasting.
+Tensor lerp(const Tensor& self, const Tensor& end, const Tensor& weight) {
+  const bool record = detail::should_record("lerp", self, end, weight);
+  intrusive_ptr<generated::LerpBackward1> node;
+  if (record) {
+    node = make_intrusive<generated::LerpBackward1>();
+    node->set_next_edges(detail::collect_next_edges(self, end, weight));
+    if (node->needs_input_grad(0) || node->needs_input_grad(1)) node->weight_ = SavedVariable(weight, false);
+    if (node->needs_input_grad(2)) node->end_ = SavedVariable(end, false);
+    if (node->needs_input_grad(2)) node->self_ = SavedVariable(self, false);
+  }
+  Tensor result = dispatch::lerp(self, end, weight);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+const Tensor& lerp_(const Tensor& self, const Tensor& end, const Tensor& weight) {
+  const bool record = detail::should_record("lerp_", self, end, weight);
+  detail::check_inplace("lerp_", self, record);
+  intrusive_ptr<generated::LerpBackward1> node;
+  if (record) {
+    node = make_intrusive<generated::LerpBackward1>();
+    node->set_next_edges(detail::collect_next_edges(self, end, weight));
+    if (node->needs_input_grad(0) || node->needs_input_grad(1)) node->weight_ = SavedVariable(weight, false);
+    if (node->needs_input_grad(2)) node->end_ = SavedVariable(end, false);
+    if (node->needs_input_grad(2)) node->self_ = SavedVariable(self.clone(), false);
+  }
+  dispatch::lerp_(self, end, weight);
+  if (record) {
+    detail::rebase_history(self, node);
+  }
+  return self;
+}
+
+const Tensor& lerp_out(const Tensor& out, const Tensor& self, const Tensor& end, const Tensor& weight) {
+  detail::check_out_no_grad("lerp_out", detail::should_record("lerp_out", out, self, end, weight));
+  return dispatch::lerp_out(out, self, end, weight);
+}
+
 // ---- eq.Scalar: self == other elementwise (bool) for a number other.
 Tensor eq(const Tensor& self, const Scalar& other) {
   return dispatch::eq(self, other);
@@ -323,6 +382,29 @@ const Tensor& le_out(const Tensor& out, const Tensor& self, const Scalar& other)
   return dispatch::le_out(out, self, other);
 }
 
+// ---- bitwise_not: ~self, the complement of integers and the negation of bools.
+Tensor bitwise_not(const Tensor& self) {
+  return dispatch::bitwise_not(self);
+}
+
+const Tensor& bitwise_not_(const Tensor& self) {
+  detail::check_inplace("bitwise_not_", self, false);
+  return dispatch::bitwise_not_(self);
+}
+
+const Tensor& bitwise_not_out(const Tensor& out, const Tensor& self) {
+  detail::check_out_no_grad("bitwise_not_out", detail::should_record("bitwise_not_out", out, self));
+  return dispatch::bitwise_not_out(out, self);
+}
+
+// ---- isclose: |self - other| <= atol + rtol |other| elementwise (bool), equal infinities close, NaN close to NaN only with equal_nan.
+Tensor isclose(const Tensor& self, const Tensor& other, double rtol, double atol, bool equal_nan) {
+  return dispatch::isclose(self, other, rtol, atol, equal_nan);
+}
+
+// ---- mean_backward: The gradient of mean(self, dim, keepdim) (all dims when dim is empty), spread evenly over self's sizes.
+Tensor mean_backward(const Tensor& grad, IntArrayRef sizes, IntArrayRef dim, bool keepdim) { return composite::mean_backward(grad, sizes, dim, keepdim); }
+
 // ---- amin: Minimum over `dim` (all dims when empty); the gradient is split evenly among ties.
 Tensor amin(const Tensor& self, IntArrayRef dim, bool keepdim) {
   const bool record = detail::should_record("amin", self);
@@ -344,6 +426,9 @@ Tensor amin(const Tensor& self, IntArrayRef dim, bool keepdim) {
 
 // ---- min: The smallest element (a 0-dim tensor); ties share the gradient evenly.
 Tensor min(const Tensor& self) { return composite::min(self); }
+
+// ---- any: Whether some element is non-zero (a 0-dim bool; false for no elements).
+Tensor any(const Tensor& self) { return composite::any(self); }
 
 // ---- reshape: view() when the strides allow it, else a contiguous copy.
 Tensor reshape(const Tensor& self, IntArrayRef shape) { return composite::reshape(self, shape); }
@@ -373,6 +458,18 @@ std::vector<Tensor> chunk(const Tensor& self, int64_t chunks, int64_t dim) { ret
 
 // ---- repeat: Tiles self repeats[i] times along each dim (more repeats than dims add leading dims).
 Tensor detail::repeat(const Tensor& self, IntArrayRef repeats) { return composite::repeat(self, repeats); }
+
+// ---- broadcast_to: self broadcast to `size` (expand; a view).
+Tensor broadcast_to(const Tensor& self, IntArrayRef size) { return composite::broadcast_to(self, size); }
+
+// ---- view_as: self viewed with other's sizes.
+Tensor detail::view_as(const Tensor& self, const Tensor& other) { return composite::view_as(self, other); }
+
+// ---- movedim.intlist: self with dims `source` moved to positions `destination`, the others keeping their order (a view).
+Tensor movedim(const Tensor& self, IntArrayRef source, IntArrayRef destination) { return composite::movedim(self, source, destination); }
+
+// ---- meshgrid.indexing: Coordinate grids of 1-D tensors: output i varies along dim i ('ij') or with the first two dims swapped ('xy'); views.
+std::vector<Tensor> meshgrid(const std::vector<Tensor>& tensors, std::string_view indexing) { return composite::meshgrid(tensors, indexing); }
 
 // ---- tril: The lower triangle of the last two dims (elements with column - row <= diagonal), the rest zero.
 Tensor tril(const Tensor& self, int64_t diagonal) {
@@ -406,11 +503,14 @@ const Tensor& tril_(const Tensor& self, int64_t diagonal) {
   return self;
 }
 
+// ---- nll_loss_backward: The gradient of nll_loss w.r.t. self, -grad (times the target's class weight, over the weight total for mean) at each target's class.
+Tensor nll_loss_backward(const Tensor& grad, const Tensor& self, const Tensor& target, const std::optional<Tensor>& weight, int64_t reduction, int64_t ignore_index) { return composite::nll_loss_backward(grad, self, target, weight, reduction, ignore_index); }
+
 // ---- l1_loss: |input - target|, reduced.
-Tensor l1_loss(const Tensor& input, const Tensor& target, std::string_view reduction) { return composite::l1_loss(input, target, reduction); }
+Tensor l1_loss(const Tensor& self, const Tensor& target, int64_t reduction) { return composite::l1_loss(self, target, reduction); }
 
 // ---- smooth_l1_loss: 0.5 d ** 2 / beta where |d| < beta, else |d| - 0.5 beta (d = input - target), reduced; beta 0 is l1_loss.
-Tensor smooth_l1_loss(const Tensor& input, const Tensor& target, std::string_view reduction, double beta) { return composite::smooth_l1_loss(input, target, reduction, beta); }
+Tensor smooth_l1_loss(const Tensor& self, const Tensor& target, int64_t reduction, double beta) { return composite::smooth_l1_loss(self, target, reduction, beta); }
 
 // ---- embedding: Rows of weight [num, D] picked by int64 indices of any shape; row padding_idx (>= 0) gets no gradient, scale_grad_by_freq divides a row's gradient by its index's count.
 Tensor embedding(const Tensor& weight, const Tensor& indices, int64_t padding_idx, bool scale_grad_by_freq, bool sparse) {

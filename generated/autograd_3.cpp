@@ -195,6 +195,79 @@ const Tensor& acos_out(const Tensor& out, const Tensor& self) {
   return dispatch::acos_out(out, self);
 }
 
+// ---- deg2rad: Degrees to radians.
+Tensor deg2rad(const Tensor& self) {
+  const bool record = detail::should_record("deg2rad", self);
+  intrusive_ptr<generated::Deg2radBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::Deg2radBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+  }
+  Tensor result = dispatch::deg2rad(self);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+const Tensor& deg2rad_(const Tensor& self) {
+  const bool record = detail::should_record("deg2rad_", self);
+  detail::check_inplace("deg2rad_", self, record);
+  intrusive_ptr<generated::Deg2radBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::Deg2radBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+  }
+  dispatch::deg2rad_(self);
+  if (record) {
+    detail::rebase_history(self, node);
+  }
+  return self;
+}
+
+const Tensor& deg2rad_out(const Tensor& out, const Tensor& self) {
+  detail::check_out_no_grad("deg2rad_out", detail::should_record("deg2rad_out", out, self));
+  return dispatch::deg2rad_out(out, self);
+}
+
+// ---- rad2deg: Radians to degrees.
+Tensor rad2deg(const Tensor& self) {
+  const bool record = detail::should_record("rad2deg", self);
+  intrusive_ptr<generated::Rad2degBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::Rad2degBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+  }
+  Tensor result = dispatch::rad2deg(self);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+const Tensor& rad2deg_(const Tensor& self) {
+  const bool record = detail::should_record("rad2deg_", self);
+  detail::check_inplace("rad2deg_", self, record);
+  intrusive_ptr<generated::Rad2degBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::Rad2degBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+  }
+  dispatch::rad2deg_(self);
+  if (record) {
+    detail::rebase_history(self, node);
+  }
+  return self;
+}
+
+const Tensor& rad2deg_out(const Tensor& out, const Tensor& self) {
+  detail::check_out_no_grad("rad2deg_out", detail::should_record("rad2deg_out", out, self));
+  return dispatch::rad2deg_out(out, self);
+}
+
+// ---- relu6: min(max(self, 0), 6), hardtanh(self, 0, 6).
+Tensor relu6(const Tensor& self) { return composite::relu6(self); }
+
 // ---- sigmoid: 1 / (1 + e ** -self).
 Tensor sigmoid(const Tensor& self) {
   const bool record = detail::should_record("sigmoid", self);
@@ -336,6 +409,45 @@ const Tensor& silu_out(const Tensor& out, const Tensor& self) {
 // ---- clamp_backward: grad where min <= self <= max, else 0 (the gradient of clamp).
 Tensor clamp_backward(const Tensor& grad, const Tensor& self, const std::optional<Scalar>& min, const std::optional<Scalar>& max) { return composite::clamp_backward(grad, self, min, max); }
 
+// ---- xlogy.Tensor: self * log(other), 0 where self is 0 (unless other is NaN), broadcasting.
+Tensor xlogy(const Tensor& self, const Tensor& other) {
+  const bool record = detail::should_record("xlogy", self, other);
+  intrusive_ptr<generated::XlogyBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::XlogyBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self, other));
+    if (node->needs_input_grad(0) || node->needs_input_grad(1)) node->other_ = SavedVariable(other, false);
+    if (node->needs_input_grad(0) || node->needs_input_grad(1)) node->self_ = SavedVariable(self, false);
+  }
+  Tensor result = dispatch::xlogy(self, other);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+const Tensor& xlogy_(const Tensor& self, const Tensor& other) {
+  const bool record = detail::should_record("xlogy_", self, other);
+  detail::check_inplace("xlogy_", self, record);
+  intrusive_ptr<generated::XlogyBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::XlogyBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self, other));
+    if (node->needs_input_grad(0) || node->needs_input_grad(1)) node->other_ = SavedVariable(other, false);
+    if (node->needs_input_grad(0) || node->needs_input_grad(1)) node->self_ = SavedVariable(self.clone(), false);
+  }
+  dispatch::xlogy_(self, other);
+  if (record) {
+    detail::rebase_history(self, node);
+  }
+  return self;
+}
+
+const Tensor& xlogy_out(const Tensor& out, const Tensor& self, const Tensor& other) {
+  detail::check_out_no_grad("xlogy_out", detail::should_record("xlogy_out", out, self, other));
+  return dispatch::xlogy_out(out, self, other);
+}
+
 // ---- eq.Tensor: self == other elementwise (bool), broadcasting and comparing in the promoted dtype.
 Tensor eq(const Tensor& self, const Tensor& other) {
   return dispatch::eq(self, other);
@@ -418,6 +530,9 @@ Tensor prod(const Tensor& self, int64_t dim, bool keepdim) {
   return result;
 }
 
+// ---- all: Whether every element is non-zero (a 0-dim bool; true for no elements).
+Tensor all(const Tensor& self) { return composite::all(self); }
+
 // ---- norm.Scalar: The p-norm of all elements (p = 2, 1, inf, -inf, 0 or any other number); the 2-norm's gradient at 0 is 0.
 Tensor norm(const Tensor& self, const Scalar& p) { return composite::norm(self, p); }
 
@@ -467,6 +582,15 @@ Tensor as_strided_backward(const Tensor& grad, IntArrayRef input_sizes, IntArray
 
 // ---- unbind.int: The slices along `dim`, each without that dimension (views).
 std::vector<Tensor> unbind(const Tensor& self, int64_t dim) { return composite::unbind(self, dim); }
+
+// ---- moveaxis.int: NumPy's name for movedim.
+Tensor moveaxis(const Tensor& self, int64_t source, int64_t destination) { return composite::movedim_int(self, source, destination); }
+
+// ---- swapaxes: NumPy's name for transpose.
+Tensor swapaxes(const Tensor& self, int64_t axis0, int64_t axis1) { return composite::swapaxes(self, axis0, axis1); }
+
+// ---- atleast_2d: self with at least 2 dims (leading 1s added).
+Tensor atleast_2d(const Tensor& self) { return composite::atleast_2d(self); }
 
 // ---- zero_: Fills self with zeros.
 const Tensor& zero_(const Tensor& self) {
@@ -520,7 +644,28 @@ Tensor _softmax_backward_data(const Tensor& grad_output, const Tensor& output, i
 }
 
 // ---- nll_loss: Negative log likelihood of class targets (int64) for log-probabilities input [C], [N, C] or [N, C, d...]; 'mean' divides by the summed weight of the counted targets.
-Tensor nll_loss(const Tensor& input, const Tensor& target, const std::optional<Tensor>& weight, int64_t ignore_index, std::string_view reduction) { return composite::nll_loss(input, target, weight, ignore_index, reduction); }
+Tensor nll_loss(const Tensor& self, const Tensor& target, const std::optional<Tensor>& weight, int64_t reduction, int64_t ignore_index) {
+  const bool record = detail::should_record("nll_loss", self, target);
+  intrusive_ptr<generated::NllLossBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::NllLossBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self, target));
+    node->ignore_index = ignore_index;
+    node->reduction = reduction;
+    if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
+    if (node->needs_input_grad(0)) node->target_ = SavedVariable(target, false);
+    if (node->needs_input_grad(0)) node->weight_ = SavedVariable((weight ? *weight : Tensor()), false);
+  }
+  Tensor result;
+  {
+    NoGradGuard body_only;  // one node: the body's own ops do not record
+    result = composite::nll_loss(self, target, weight, reduction, ignore_index);
+  }
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
 
 // ---- dropout: Zeroes each element with probability p and scales the rest by 1 / (1 - p) (global generator, dg::manual_seed); identity when train is false.
 Tensor dropout(const Tensor& input, double p, bool train) { return composite::dropout(input, p, train); }

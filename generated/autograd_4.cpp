@@ -136,6 +136,80 @@ Tensor sin_backward(const Tensor& grad_output, const Tensor& self) {
   return result;
 }
 
+// ---- erfc: 1 - erf(self), accurate where erf is near 1.
+Tensor erfc(const Tensor& self) {
+  const bool record = detail::should_record("erfc", self);
+  intrusive_ptr<generated::ErfcBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::ErfcBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
+  }
+  Tensor result = dispatch::erfc(self);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+const Tensor& erfc_(const Tensor& self) {
+  const bool record = detail::should_record("erfc_", self);
+  detail::check_inplace("erfc_", self, record);
+  intrusive_ptr<generated::ErfcBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::ErfcBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    if (node->needs_input_grad(0)) node->self_ = SavedVariable(self.clone(), false);
+  }
+  dispatch::erfc_(self);
+  if (record) {
+    detail::rebase_history(self, node);
+  }
+  return self;
+}
+
+const Tensor& erfc_out(const Tensor& out, const Tensor& self) {
+  detail::check_out_no_grad("erfc_out", detail::should_record("erfc_out", out, self));
+  return dispatch::erfc_out(out, self);
+}
+
+// ---- sinc: sin(pi self) / (pi self), 1 at 0.
+Tensor sinc(const Tensor& self) {
+  const bool record = detail::should_record("sinc", self);
+  intrusive_ptr<generated::SincBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::SincBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
+  }
+  Tensor result = dispatch::sinc(self);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+const Tensor& sinc_(const Tensor& self) {
+  const bool record = detail::should_record("sinc_", self);
+  detail::check_inplace("sinc_", self, record);
+  intrusive_ptr<generated::SincBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::SincBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    if (node->needs_input_grad(0)) node->self_ = SavedVariable(self.clone(), false);
+  }
+  dispatch::sinc_(self);
+  if (record) {
+    detail::rebase_history(self, node);
+  }
+  return self;
+}
+
+const Tensor& sinc_out(const Tensor& out, const Tensor& self) {
+  detail::check_out_no_grad("sinc_out", detail::should_record("sinc_out", out, self));
+  return dispatch::sinc_out(out, self);
+}
+
 // ---- round: The nearest integer, halves to even like PyTorch (integers unchanged; zero gradient).
 Tensor round(const Tensor& self) {
   const bool record = detail::should_record("round", self);
@@ -208,6 +282,102 @@ const Tensor& relu_out(const Tensor& out, const Tensor& self) {
   return dispatch::relu_out(out, self);
 }
 
+// ---- hardtanh: self clamped to [min_val, max_val].
+Tensor hardtanh(const Tensor& self, const Scalar& min_val, const Scalar& max_val) {
+  const bool record = detail::should_record("hardtanh", self);
+  intrusive_ptr<generated::HardtanhBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::HardtanhBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    node->max_val = max_val;
+    node->min_val = min_val;
+    if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
+  }
+  Tensor result = dispatch::hardtanh(self, min_val, max_val);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+const Tensor& hardtanh_(const Tensor& self, const Scalar& min_val, const Scalar& max_val) {
+  const bool record = detail::should_record("hardtanh_", self);
+  detail::check_inplace("hardtanh_", self, record);
+  intrusive_ptr<generated::HardtanhBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::HardtanhBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    node->max_val = max_val;
+    node->min_val = min_val;
+    if (node->needs_input_grad(0)) node->self_ = SavedVariable(self.clone(), false);
+  }
+  dispatch::hardtanh_(self, min_val, max_val);
+  if (record) {
+    detail::rebase_history(self, node);
+  }
+  return self;
+}
+
+const Tensor& hardtanh_out(const Tensor& out, const Tensor& self, const Scalar& min_val, const Scalar& max_val) {
+  detail::check_out_no_grad("hardtanh_out", detail::should_record("hardtanh_out", out, self));
+  return dispatch::hardtanh_out(out, self, min_val, max_val);
+}
+
+// ---- hardtanh_backward: grad_output where min_val < self < max_val, else 0 (the gradient of hardtanh).
+Tensor hardtanh_backward(const Tensor& grad_output, const Tensor& self, const Scalar& min_val, const Scalar& max_val) {
+  const bool record = detail::should_record("hardtanh_backward", grad_output, self);
+  intrusive_ptr<generated::HardtanhBackwardBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::HardtanhBackwardBackward0>();
+    node->set_next_edges(detail::collect_next_edges(grad_output, self));
+    node->max_val = max_val;
+    node->min_val = min_val;
+    if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
+  }
+  Tensor result = dispatch::hardtanh_backward(grad_output, self, min_val, max_val);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+// ---- hardsigmoid: 0 below -3, 1 above 3, self / 6 + 1 / 2 between.
+Tensor hardsigmoid(const Tensor& self) {
+  const bool record = detail::should_record("hardsigmoid", self);
+  intrusive_ptr<generated::HardsigmoidBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::HardsigmoidBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
+  }
+  Tensor result = dispatch::hardsigmoid(self);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+const Tensor& hardsigmoid_(const Tensor& self) {
+  const bool record = detail::should_record("hardsigmoid_", self);
+  detail::check_inplace("hardsigmoid_", self, record);
+  intrusive_ptr<generated::HardsigmoidBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::HardsigmoidBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    if (node->needs_input_grad(0)) node->self_ = SavedVariable(self.clone(), false);
+  }
+  dispatch::hardsigmoid_(self);
+  if (record) {
+    detail::rebase_history(self, node);
+  }
+  return self;
+}
+
+const Tensor& hardsigmoid_out(const Tensor& out, const Tensor& self) {
+  detail::check_out_no_grad("hardsigmoid_out", detail::should_record("hardsigmoid_out", out, self));
+  return dispatch::hardsigmoid_out(out, self);
+}
+
 // ---- sigmoid_backward: grad_output * output * (1 - output), the gradient of sigmoid from its output.
 Tensor sigmoid_backward(const Tensor& grad_output, const Tensor& output) {
   const bool record = detail::should_record("sigmoid_backward", grad_output, output);
@@ -269,6 +439,88 @@ const Tensor& clamp_out(const Tensor& out, const Tensor& self, const std::option
   return dispatch::clamp_out(out, self, min, max);
 }
 
+// ---- addcdiv: self + value * tensor1 / tensor2, broadcasting (optimizers use addcdiv_).
+Tensor addcdiv(const Tensor& self, const Tensor& tensor1, const Tensor& tensor2, const Scalar& value) {
+  const bool record = detail::should_record("addcdiv", self, tensor1, tensor2);
+  intrusive_ptr<generated::AddcdivBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::AddcdivBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self, tensor1, tensor2));
+    if (node->needs_input_grad(1) || node->needs_input_grad(2)) node->tensor2_ = SavedVariable(tensor2, false);
+    node->value = value;
+    if (node->needs_input_grad(2)) node->tensor1_ = SavedVariable(tensor1, false);
+  }
+  Tensor result = dispatch::addcdiv(self, tensor1, tensor2, value);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+const Tensor& addcdiv_(const Tensor& self, const Tensor& tensor1, const Tensor& tensor2, const Scalar& value) {
+  const bool record = detail::should_record("addcdiv_", self, tensor1, tensor2);
+  detail::check_inplace("addcdiv_", self, record);
+  intrusive_ptr<generated::AddcdivBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::AddcdivBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self, tensor1, tensor2));
+    if (node->needs_input_grad(1) || node->needs_input_grad(2)) node->tensor2_ = SavedVariable(tensor2, false);
+    node->value = value;
+    if (node->needs_input_grad(2)) node->tensor1_ = SavedVariable(tensor1, false);
+  }
+  dispatch::addcdiv_(self, tensor1, tensor2, value);
+  if (record) {
+    detail::rebase_history(self, node);
+  }
+  return self;
+}
+
+const Tensor& addcdiv_out(const Tensor& out, const Tensor& self, const Tensor& tensor1, const Tensor& tensor2, const Scalar& value) {
+  detail::check_out_no_grad("addcdiv_out", detail::should_record("addcdiv_out", out, self, tensor1, tensor2));
+  return dispatch::addcdiv_out(out, self, tensor1, tensor2, value);
+}
+
+// ---- hypot: sqrt(self ** 2 + other ** 2) without overflow, broadcasting.
+Tensor hypot(const Tensor& self, const Tensor& other) {
+  const bool record = detail::should_record("hypot", self, other);
+  intrusive_ptr<generated::HypotBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::HypotBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self, other));
+    if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
+    if (node->needs_input_grad(1)) node->other_ = SavedVariable(other, false);
+  }
+  Tensor result = dispatch::hypot(self, other);
+  if (record) {
+    detail::set_history(result, node);
+    if (node->needs_input_grad(0) || node->needs_input_grad(1)) node->result_ = SavedVariable(result, true);
+  }
+  return result;
+}
+
+const Tensor& hypot_(const Tensor& self, const Tensor& other) {
+  const bool record = detail::should_record("hypot_", self, other);
+  detail::check_inplace("hypot_", self, record);
+  intrusive_ptr<generated::HypotBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::HypotBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self, other));
+    if (node->needs_input_grad(0)) node->self_ = SavedVariable(self.clone(), false);
+    if (node->needs_input_grad(1)) node->other_ = SavedVariable(other, false);
+  }
+  dispatch::hypot_(self, other);
+  if (record) {
+    detail::rebase_history(self, node);
+    if (node->needs_input_grad(0) || node->needs_input_grad(1)) node->result_ = SavedVariable(self, true);
+  }
+  return self;
+}
+
+const Tensor& hypot_out(const Tensor& out, const Tensor& self, const Tensor& other) {
+  detail::check_out_no_grad("hypot_out", detail::should_record("hypot_out", out, self, other));
+  return dispatch::hypot_out(out, self, other);
+}
+
 // ---- lt.Tensor: self < other elementwise (bool), broadcasting and comparing in the promoted dtype.
 Tensor lt(const Tensor& self, const Tensor& other) {
   return dispatch::lt(self, other);
@@ -289,11 +541,62 @@ const Tensor& ge_out(const Tensor& out, const Tensor& self, const Tensor& other)
   return dispatch::ge_out(out, self, other);
 }
 
+// ---- bitwise_xor.Tensor: self ^ other for integer and bool tensors, broadcasting.
+Tensor bitwise_xor(const Tensor& self, const Tensor& other) {
+  return dispatch::bitwise_xor(self, other);
+}
+
+const Tensor& bitwise_xor_(const Tensor& self, const Tensor& other) {
+  detail::check_inplace("bitwise_xor_", self, false);
+  return dispatch::bitwise_xor_(self, other);
+}
+
+const Tensor& bitwise_xor_out(const Tensor& out, const Tensor& self, const Tensor& other) {
+  detail::check_out_no_grad("bitwise_xor_out", detail::should_record("bitwise_xor_out", out, self, other));
+  return dispatch::bitwise_xor_out(out, self, other);
+}
+
 // ---- mean: Mean of all elements.
-Tensor mean(const Tensor& self) { return composite::mean(self); }
+Tensor mean(const Tensor& self) {
+  const bool record = detail::should_record("mean", self);
+  intrusive_ptr<generated::MeanBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::MeanBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    node->self_sizes = self.sizes().vec();
+  }
+  Tensor result;
+  {
+    NoGradGuard body_only;  // one node: the body's own ops do not record
+    result = composite::mean(self);
+  }
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
 
 // ---- mean.dim: Mean over the dimensions `dim`.
-Tensor mean(const Tensor& self, IntArrayRef dim, bool keepdim) { return composite::mean_dim(self, dim, keepdim); }
+Tensor mean(const Tensor& self, IntArrayRef dim, bool keepdim) {
+  const bool record = detail::should_record("mean", self);
+  intrusive_ptr<generated::MeanBackward1> node;
+  if (record) {
+    node = make_intrusive<generated::MeanBackward1>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    node->dim = dim.vec();
+    node->keepdim = keepdim;
+    node->self_sizes = self.sizes().vec();
+  }
+  Tensor result;
+  {
+    NoGradGuard body_only;  // one node: the body's own ops do not record
+    result = composite::mean_dim(self, dim, keepdim);
+  }
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
 
 // ---- prod_backward: The gradient of prod (all elements when dim is None), exact when self has zeros.
 Tensor prod_backward(const Tensor& grad, const Tensor& self, std::optional<int64_t> dim, bool keepdim) { return composite::prod_backward(grad, self, dim, keepdim); }
@@ -305,6 +608,9 @@ Tensor minmax_backward(const Tensor& grad, const Tensor& self, const Tensor& res
 Tensor argmax(const Tensor& self, std::optional<int64_t> dim, bool keepdim) {
   return dispatch::argmax(self, dim, keepdim);
 }
+
+// ---- all.dim: Whether every element along `dim` is non-zero (bool).
+Tensor all(const Tensor& self, int64_t dim, bool keepdim) { return composite::all_dim(self, dim, keepdim); }
 
 // ---- mm: Matrix product of two 2-D tensors (oneDNN for float32).
 Tensor mm(const Tensor& self, const Tensor& mat2) {
@@ -364,6 +670,18 @@ Tensor permute_backward(const Tensor& grad, IntArrayRef dims) { return composite
 
 // ---- cat: Concatenation along `dim` (dtypes promoted; 1-D empty tensors are skipped, as in PyTorch).
 Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) { return composite::cat(tensors, dim); }
+
+// ---- movedim.int: self with dim `source` moved to position `destination` (a view).
+Tensor movedim(const Tensor& self, int64_t source, int64_t destination) { return composite::movedim_int(self, source, destination); }
+
+// ---- swapdims: Another name for transpose.
+Tensor swapdims(const Tensor& self, int64_t dim0, int64_t dim1) { return composite::swapaxes(self, dim0, dim1); }
+
+// ---- atleast_1d: self with at least 1 dim (a 0-dim tensor becomes [1]).
+Tensor atleast_1d(const Tensor& self) { return composite::atleast_1d(self); }
+
+// ---- constant_pad_nd: pad(self, pad, "constant", value): pairs (before, after) from the last dim backwards; negative pads crop.
+Tensor constant_pad_nd(const Tensor& self, IntArrayRef pad, const Scalar& value) { return composite::constant_pad_nd(self, pad, value); }
 
 // ---- index_add: self with alpha * source's slices added at the (int64, 1-D) indices along `dim`, repeated indices accumulating.
 Tensor index_add(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& source, const Scalar& alpha) {
@@ -454,7 +772,13 @@ Tensor _nll_pick_backward(const Tensor& grad, const Tensor& target, IntArrayRef 
 }
 
 // ---- binary_cross_entropy: -w (t log(x) + (1 - t) log(1 - x)) for probabilities x in [0, 1] (logs clamped at -100, as PyTorch), reduced.
-Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, const std::optional<Tensor>& weight, std::string_view reduction) { return composite::binary_cross_entropy(input, target, weight, reduction); }
+Tensor binary_cross_entropy(const Tensor& self, const Tensor& target, const std::optional<Tensor>& weight, int64_t reduction) { return composite::binary_cross_entropy(self, target, weight, reduction); }
+
+// ---- cosine_similarity: sum(x1 * x2) / sqrt(max(|x1|^2 |x2|^2, eps^2)) along `dim`, broadcasting.
+Tensor cosine_similarity(const Tensor& x1, const Tensor& x2, int64_t dim, double eps) { return composite::cosine_similarity(x1, x2, dim, eps); }
+
+// ---- pairwise_distance: The p-norm of x1 - x2 + eps over the last dim.
+Tensor pairwise_distance(const Tensor& x1, const Tensor& x2, double p, double eps, bool keepdim) { return composite::pairwise_distance(x1, x2, p, eps, keepdim); }
 
 // ---- layer_norm: (input - mean) / sqrt(var + eps) over the trailing normalized_shape dims (biased var), then * weight + bias.
 Tensor layer_norm(const Tensor& input, IntArrayRef normalized_shape, const std::optional<Tensor>& weight, const std::optional<Tensor>& bias, double eps) { return composite::layer_norm(input, normalized_shape, weight, bias, eps); }

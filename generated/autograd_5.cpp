@@ -314,6 +314,41 @@ const Tensor& tanh_out(const Tensor& out, const Tensor& self) {
   return dispatch::tanh_out(out, self);
 }
 
+// ---- frac: self - trunc(self), the fractional part with self's sign.
+Tensor frac(const Tensor& self) {
+  const bool record = detail::should_record("frac", self);
+  intrusive_ptr<generated::FracBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::FracBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+  }
+  Tensor result = dispatch::frac(self);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+const Tensor& frac_(const Tensor& self) {
+  const bool record = detail::should_record("frac_", self);
+  detail::check_inplace("frac_", self, record);
+  intrusive_ptr<generated::FracBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::FracBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+  }
+  dispatch::frac_(self);
+  if (record) {
+    detail::rebase_history(self, node);
+  }
+  return self;
+}
+
+const Tensor& frac_out(const Tensor& out, const Tensor& self) {
+  detail::check_out_no_grad("frac_out", detail::should_record("frac_out", out, self));
+  return dispatch::frac_out(out, self);
+}
+
 // ---- ceil: The smallest integer not less than self (integers unchanged; zero gradient).
 Tensor ceil(const Tensor& self) {
   const bool record = detail::should_record("ceil", self);
@@ -400,6 +435,9 @@ Tensor threshold_backward(const Tensor& grad_output, const Tensor& self, const S
   }
   return result;
 }
+
+// ---- selu: scale * elu(self, alpha) with the self-normalising constants (alpha 1.6733, scale 1.0507).
+Tensor selu(const Tensor& self) { return composite::selu(self); }
 
 // ---- leaky_relu_backward: grad_output where self > 0, else negative_slope * grad_output (the gradient of leaky_relu).
 Tensor leaky_relu_backward(const Tensor& grad_output, const Tensor& self, const Scalar& negative_slope, bool self_is_result) {
@@ -523,6 +561,58 @@ const Tensor& fmod_out(const Tensor& out, const Tensor& self, const Tensor& othe
   return dispatch::fmod_out(out, self, other);
 }
 
+// ---- floor_divide.Scalar: Python's floor division by a number.
+Tensor floor_divide(const Tensor& self, const Scalar& other) {
+  return dispatch::floor_divide(self, other);
+}
+
+const Tensor& floor_divide_(const Tensor& self, const Scalar& other) {
+  detail::check_inplace("floor_divide_", self, false);
+  return dispatch::floor_divide_(self, other);
+}
+
+const Tensor& floor_divide_out(const Tensor& out, const Tensor& self, const Scalar& other) {
+  detail::check_out_no_grad("floor_divide_out", detail::should_record("floor_divide_out", out, self));
+  return dispatch::floor_divide_out(out, self, other);
+}
+
+// ---- lerp.Scalar: self + weight * (end - self), computed from the nearer end for accuracy, broadcasting.
+Tensor lerp(const Tensor& self, const Tensor& end, const Scalar& weight) {
+  const bool record = detail::should_record("lerp", self, end);
+  intrusive_ptr<generated::LerpBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::LerpBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self, end));
+    node->weight = weight;
+  }
+  Tensor result = dispatch::lerp(self, end, weight);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+const Tensor& lerp_(const Tensor& self, const Tensor& end, const Scalar& weight) {
+  const bool record = detail::should_record("lerp_", self, end);
+  detail::check_inplace("lerp_", self, record);
+  intrusive_ptr<generated::LerpBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::LerpBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self, end));
+    node->weight = weight;
+  }
+  dispatch::lerp_(self, end, weight);
+  if (record) {
+    detail::rebase_history(self, node);
+  }
+  return self;
+}
+
+const Tensor& lerp_out(const Tensor& out, const Tensor& self, const Tensor& end, const Scalar& weight) {
+  detail::check_out_no_grad("lerp_out", detail::should_record("lerp_out", out, self, end));
+  return dispatch::lerp_out(out, self, end, weight);
+}
+
 // ---- ne.Tensor: self != other elementwise (bool), broadcasting and comparing in the promoted dtype.
 Tensor ne(const Tensor& self, const Tensor& other) {
   return dispatch::ne(self, other);
@@ -542,6 +632,27 @@ const Tensor& logical_and_out(const Tensor& out, const Tensor& self, const Tenso
   detail::check_out_no_grad("logical_and_out", detail::should_record("logical_and_out", out, self, other));
   return dispatch::logical_and_out(out, self, other);
 }
+
+// ---- bitwise_and.Tensor: self & other for integer and bool tensors (logical and on bool), broadcasting.
+Tensor bitwise_and(const Tensor& self, const Tensor& other) {
+  return dispatch::bitwise_and(self, other);
+}
+
+const Tensor& bitwise_and_(const Tensor& self, const Tensor& other) {
+  detail::check_inplace("bitwise_and_", self, false);
+  return dispatch::bitwise_and_(self, other);
+}
+
+const Tensor& bitwise_and_out(const Tensor& out, const Tensor& self, const Tensor& other) {
+  detail::check_out_no_grad("bitwise_and_out", detail::should_record("bitwise_and_out", out, self, other));
+  return dispatch::bitwise_and_out(out, self, other);
+}
+
+// ---- var_backward: The gradient of var(self, dim, correction, keepdim), 2 (self - mean) grad / (N - correction).
+Tensor var_backward(const Tensor& grad, const Tensor& self, IntArrayRef dim, const std::optional<Scalar>& correction, bool keepdim) { return composite::var_backward(grad, self, dim, correction, keepdim); }
+
+// ---- std_backward: The gradient of std (result = std(self, ...)), var_backward of grad / (2 result), 0 where result is 0.
+Tensor std_backward(const Tensor& grad, const Tensor& self, const Tensor& result, IntArrayRef dim, const std::optional<Scalar>& correction, bool keepdim) { return composite::std_backward(grad, self, result, dim, correction, keepdim); }
 
 // ---- amax: Maximum over `dim` (all dims when empty); the gradient is split evenly among ties.
 Tensor amax(const Tensor& self, IntArrayRef dim, bool keepdim) {
@@ -569,6 +680,12 @@ Tensor max(const Tensor& self) { return composite::max(self); }
 Tensor argmin(const Tensor& self, std::optional<int64_t> dim, bool keepdim) {
   return dispatch::argmin(self, dim, keepdim);
 }
+
+// ---- any.dim: Whether some element along `dim` is non-zero (bool).
+Tensor any(const Tensor& self, int64_t dim, bool keepdim) { return composite::any_dim(self, dim, keepdim); }
+
+// ---- count_nonzero: The number of non-zero elements over `dim` (all dims when empty; int64).
+Tensor count_nonzero(const Tensor& self, IntArrayRef dim) { return composite::count_nonzero(self, dim); }
 
 // ---- logsumexp: log(sum(exp(self))) over `dim`, computed stably (shifted by the maximum).
 Tensor logsumexp(const Tensor& self, IntArrayRef dim, bool keepdim) { return composite::logsumexp(self, dim, keepdim); }
@@ -682,6 +799,18 @@ Tensor as_strided_backward_adjoint(const Tensor& grad, IntArrayRef input_sizes, 
   return result;
 }
 
+// ---- expand_as: self expanded to other's sizes (a view).
+Tensor detail::expand_as(const Tensor& self, const Tensor& other) { return composite::expand_as(self, other); }
+
+// ---- broadcast_tensors: The tensors expanded to their common broadcast shape (views).
+std::vector<Tensor> broadcast_tensors(const std::vector<Tensor>& tensors) { return composite::broadcast_tensors(tensors); }
+
+// ---- reshape_as: self reshaped to other's sizes (a view when possible).
+Tensor detail::reshape_as(const Tensor& self, const Tensor& other) { return composite::reshape_as(self, other); }
+
+// ---- moveaxis.intlist: NumPy's name for movedim.
+Tensor moveaxis(const Tensor& self, IntArrayRef source, IntArrayRef destination) { return composite::movedim(self, source, destination); }
+
 // ---- index_select: The slices of self at the (int64, 1-D) indices along `dim`.
 Tensor index_select(const Tensor& self, int64_t dim, const Tensor& index) {
   const bool record = detail::should_record("index_select", self, index);
@@ -718,6 +847,12 @@ Tensor gather(const Tensor& self, int64_t dim, const Tensor& index, bool sparse_
   return result;
 }
 
+// ---- masked_select: The elements of self where the bool mask (broadcast with self) is true, as a 1-D tensor.
+Tensor masked_select(const Tensor& self, const Tensor& mask) { return composite::masked_select(self, mask); }
+
+// ---- take: self read as 1-D at `index` (int64, negative counts from the end); the result has index's shape.
+Tensor take(const Tensor& self, const Tensor& index) { return composite::take(self, index); }
+
 // ---- _nll_pick: self[n, target[n, d...], d...] (class dim 1), 0 where target == ignore_index: the class pick of nll_loss; targets out of range are an error.
 Tensor _nll_pick(const Tensor& self, const Tensor& target, int64_t ignore_index) {
   const bool record = detail::should_record("_nll_pick", self, target);
@@ -740,7 +875,29 @@ Tensor _nll_pick(const Tensor& self, const Tensor& target, int64_t ignore_index)
 Tensor cross_entropy(const Tensor& input, const Tensor& target, const std::optional<Tensor>& weight, int64_t ignore_index, std::string_view reduction, double label_smoothing) { return composite::cross_entropy(input, target, weight, ignore_index, reduction, label_smoothing); }
 
 // ---- mse_loss: (input - target) ** 2, reduced.
-Tensor mse_loss(const Tensor& input, const Tensor& target, std::string_view reduction) { return composite::mse_loss(input, target, reduction); }
+Tensor mse_loss(const Tensor& self, const Tensor& target, int64_t reduction) {
+  const bool record = detail::should_record("mse_loss", self, target);
+  intrusive_ptr<generated::MseLossBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::MseLossBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self, target));
+    node->reduction = reduction;
+    if (node->needs_input_grad(0) || node->needs_input_grad(1)) node->self_ = SavedVariable(self, false);
+    if (node->needs_input_grad(0) || node->needs_input_grad(1)) node->target_ = SavedVariable(target, false);
+  }
+  Tensor result;
+  {
+    NoGradGuard body_only;  // one node: the body's own ops do not record
+    result = composite::mse_loss(self, target, reduction);
+  }
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+// ---- huber_loss: 0.5 d ** 2 where |d| < delta, else delta (|d| - 0.5 delta) (d = self - target), reduced: delta * smooth_l1_loss with beta = delta.
+Tensor huber_loss(const Tensor& self, const Tensor& target, int64_t reduction, double delta) { return composite::huber_loss(self, target, reduction, delta); }
 
 // ---- embedding_backward: The gradient of embedding w.r.t. weight [num_weights, D] (rows summed per index, padding_idx row zero).
 Tensor embedding_backward(const Tensor& grad, const Tensor& indices, int64_t num_weights, int64_t padding_idx, bool scale_grad_by_freq, bool sparse) {

@@ -287,6 +287,40 @@ struct ErfBackward0 final : public Node {
   SavedVariable self_;
 };
 
+// derivatives.yaml: erfc
+struct ErfcBackward0 final : public Node {
+  std::string name() const override { return "ErfcBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  SavedVariable self_;
+};
+
+// derivatives.yaml: sinc
+struct SincBackward0 final : public Node {
+  std::string name() const override { return "SincBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  SavedVariable self_;
+};
+
+// derivatives.yaml: deg2rad
+struct Deg2radBackward0 final : public Node {
+  std::string name() const override { return "Deg2radBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+};
+
+// derivatives.yaml: rad2deg
+struct Rad2degBackward0 final : public Node {
+  std::string name() const override { return "Rad2degBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+};
+
+// derivatives.yaml: frac
+struct FracBackward0 final : public Node {
+  std::string name() const override { return "FracBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+};
+
 // derivatives.yaml: floor
 struct FloorBackward0 final : public Node {
   std::string name() const override { return "FloorBackward0"; }
@@ -326,6 +360,60 @@ struct ThresholdBackwardBackward0 final : public Node {
   void release_saved() override;
   SavedVariable self_;
   Scalar threshold{};
+};
+
+// derivatives.yaml: threshold
+struct ThresholdBackward0 final : public Node {
+  std::string name() const override { return "ThresholdBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  SavedVariable self_;
+  Scalar threshold{};
+};
+
+// derivatives.yaml: hardtanh
+struct HardtanhBackward0 final : public Node {
+  std::string name() const override { return "HardtanhBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  Scalar max_val{};
+  Scalar min_val{};
+  SavedVariable self_;
+};
+
+// derivatives.yaml: hardtanh_backward
+struct HardtanhBackwardBackward0 final : public Node {
+  std::string name() const override { return "HardtanhBackwardBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  Scalar max_val{};
+  Scalar min_val{};
+  SavedVariable self_;
+};
+
+// derivatives.yaml: hardsigmoid
+struct HardsigmoidBackward0 final : public Node {
+  std::string name() const override { return "HardsigmoidBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  SavedVariable self_;
+};
+
+// derivatives.yaml: hardswish
+struct HardswishBackward0 final : public Node {
+  std::string name() const override { return "HardswishBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  SavedVariable self_;
+};
+
+// derivatives.yaml: hardswish_backward
+struct HardswishBackwardBackward0 final : public Node {
+  std::string name() const override { return "HardswishBackwardBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  SavedVariable self_;
+  SavedVariable grad_output_;
 };
 
 // derivatives.yaml: sigmoid
@@ -523,6 +611,86 @@ struct FmodBackward1 final : public Node {
   variable_list apply(variable_list&& grads) override;
 };
 
+// derivatives.yaml: remainder.Tensor
+struct RemainderBackward0 final : public Node {
+  std::string name() const override { return "RemainderBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  SavedVariable other_;
+  SavedVariable self_;
+};
+
+// derivatives.yaml: remainder.Scalar
+struct RemainderBackward1 final : public Node {
+  std::string name() const override { return "RemainderBackward1"; }
+  variable_list apply(variable_list&& grads) override;
+};
+
+// derivatives.yaml: lerp.Scalar
+struct LerpBackward0 final : public Node {
+  std::string name() const override { return "LerpBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  Scalar weight{};
+};
+
+// derivatives.yaml: lerp.Tensor
+struct LerpBackward1 final : public Node {
+  std::string name() const override { return "LerpBackward1"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  SavedVariable weight_;
+  SavedVariable end_;
+  SavedVariable self_;
+};
+
+// derivatives.yaml: addcmul
+struct AddcmulBackward0 final : public Node {
+  std::string name() const override { return "AddcmulBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  SavedVariable tensor2_;
+  Scalar value{};
+  SavedVariable tensor1_;
+};
+
+// derivatives.yaml: addcdiv
+struct AddcdivBackward0 final : public Node {
+  std::string name() const override { return "AddcdivBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  SavedVariable tensor2_;
+  Scalar value{};
+  SavedVariable tensor1_;
+};
+
+// derivatives.yaml: hypot
+struct HypotBackward0 final : public Node {
+  std::string name() const override { return "HypotBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  SavedVariable result_;
+  SavedVariable self_;
+  SavedVariable other_;
+};
+
+// derivatives.yaml: logaddexp
+struct LogaddexpBackward0 final : public Node {
+  std::string name() const override { return "LogaddexpBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  SavedVariable other_;
+  SavedVariable self_;
+};
+
+// derivatives.yaml: xlogy.Tensor
+struct XlogyBackward0 final : public Node {
+  std::string name() const override { return "XlogyBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  SavedVariable other_;
+  SavedVariable self_;
+};
+
 // derivatives.yaml: where.self
 struct WhereBackward0 final : public Node {
   std::string name() const override { return "WhereBackward0"; }
@@ -547,6 +715,22 @@ struct SumBackward1 final : public Node {
   std::vector<int64_t> self_sizes{};
 };
 
+// derivatives.yaml: mean
+struct MeanBackward0 final : public Node {
+  std::string name() const override { return "MeanBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  std::vector<int64_t> self_sizes{};
+};
+
+// derivatives.yaml: mean.dim
+struct MeanBackward1 final : public Node {
+  std::string name() const override { return "MeanBackward1"; }
+  variable_list apply(variable_list&& grads) override;
+  std::vector<int64_t> dim{};
+  bool keepdim{};
+  std::vector<int64_t> self_sizes{};
+};
+
 // derivatives.yaml: prod
 struct ProdBackward0 final : public Node {
   std::string name() const override { return "ProdBackward0"; }
@@ -562,6 +746,29 @@ struct ProdBackward1 final : public Node {
   void release_saved() override;
   int64_t dim{};
   bool keepdim{};
+  SavedVariable self_;
+};
+
+// derivatives.yaml: var.correction
+struct VarBackward0 final : public Node {
+  std::string name() const override { return "VarBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  std::optional<Scalar> correction{};
+  std::vector<int64_t> dim{};
+  bool keepdim{};
+  SavedVariable self_;
+};
+
+// derivatives.yaml: std.correction
+struct StdBackward0 final : public Node {
+  std::string name() const override { return "StdBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  std::optional<Scalar> correction{};
+  std::vector<int64_t> dim{};
+  bool keepdim{};
+  SavedVariable result_;
   SavedVariable self_;
 };
 
@@ -899,6 +1106,28 @@ struct NllPickBackwardBackward0 final : public Node {
   SavedVariable target_;
 };
 
+// derivatives.yaml: nll_loss
+struct NllLossBackward0 final : public Node {
+  std::string name() const override { return "NllLossBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  int64_t ignore_index{};
+  int64_t reduction{};
+  SavedVariable self_;
+  SavedVariable target_;
+  SavedVariable weight_;
+};
+
+// derivatives.yaml: mse_loss
+struct MseLossBackward0 final : public Node {
+  std::string name() const override { return "MseLossBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  int64_t reduction{};
+  SavedVariable self_;
+  SavedVariable target_;
+};
+
 // derivatives.yaml: embedding
 struct EmbeddingBackward0 final : public Node {
   std::string name() const override { return "EmbeddingBackward0"; }
@@ -1101,12 +1330,20 @@ Tensor cosh(const Tensor& self, const Tensor& self_t, const Tensor& result);  //
 Tensor tanh(const Tensor& self, const Tensor& self_t, const Tensor& result);  // tanh
 Tensor tanh_backward(const Tensor& grad_output, const Tensor& output, const Tensor& grad_output_t, const Tensor& output_t, const Tensor& result);  // tanh_backward
 Tensor erf(const Tensor& self, const Tensor& self_t, const Tensor& result);  // erf
+Tensor erfc(const Tensor& self, const Tensor& self_t, const Tensor& result);  // erfc
+Tensor deg2rad(const Tensor& self, const Tensor& self_t, const Tensor& result);  // deg2rad
+Tensor rad2deg(const Tensor& self, const Tensor& self_t, const Tensor& result);  // rad2deg
+Tensor frac(const Tensor& self, const Tensor& self_t, const Tensor& result);  // frac
 Tensor floor(const Tensor& self, const Tensor& self_t, const Tensor& result);  // floor
 Tensor ceil(const Tensor& self, const Tensor& self_t, const Tensor& result);  // ceil
 Tensor round(const Tensor& self, const Tensor& self_t, const Tensor& result);  // round
 Tensor trunc(const Tensor& self, const Tensor& self_t, const Tensor& result);  // trunc
 Tensor relu(const Tensor& self, const Tensor& self_t, const Tensor& result);  // relu
 Tensor threshold_backward(const Tensor& grad_output, const Tensor& self, const Scalar& threshold, const Tensor& grad_output_t, const Tensor& self_t, const Tensor& result);  // threshold_backward
+Tensor threshold(const Tensor& self, const Scalar& threshold, const Scalar& value, const Tensor& self_t, const Tensor& result);  // threshold
+Tensor hardtanh(const Tensor& self, const Scalar& min_val, const Scalar& max_val, const Tensor& self_t, const Tensor& result);  // hardtanh
+Tensor hardtanh_backward(const Tensor& grad_output, const Tensor& self, const Scalar& min_val, const Scalar& max_val, const Tensor& grad_output_t, const Tensor& self_t, const Tensor& result);  // hardtanh_backward
+Tensor hardswish(const Tensor& self, const Tensor& self_t, const Tensor& result);  // hardswish
 Tensor sigmoid(const Tensor& self, const Tensor& self_t, const Tensor& result);  // sigmoid
 Tensor sigmoid_backward(const Tensor& grad_output, const Tensor& output, const Tensor& grad_output_t, const Tensor& output_t, const Tensor& result);  // sigmoid_backward
 Tensor log_sigmoid(const Tensor& self, const Tensor& self_t, const Tensor& result);  // log_sigmoid
@@ -1122,9 +1359,20 @@ Tensor clamp_max(const Tensor& self, const Scalar& max, const Tensor& self_t, co
 Tensor atan2(const Tensor& self, const Tensor& other, const Tensor& self_t, const Tensor& other_t, const Tensor& result);  // atan2
 Tensor fmod_Tensor(const Tensor& self, const Tensor& other, const Tensor& self_t, const Tensor& other_t, const Tensor& result);  // fmod.Tensor
 Tensor fmod_Scalar(const Tensor& self, const Scalar& other, const Tensor& self_t, const Tensor& result);  // fmod.Scalar
+Tensor remainder_Tensor(const Tensor& self, const Tensor& other, const Tensor& self_t, const Tensor& other_t, const Tensor& result);  // remainder.Tensor
+Tensor remainder_Scalar(const Tensor& self, const Scalar& other, const Tensor& self_t, const Tensor& result);  // remainder.Scalar
+Tensor lerp_Scalar(const Tensor& self, const Tensor& end, const Scalar& weight, const Tensor& self_t, const Tensor& end_t, const Tensor& result);  // lerp.Scalar
+Tensor lerp_Tensor(const Tensor& self, const Tensor& end, const Tensor& weight, const Tensor& self_t, const Tensor& end_t, const Tensor& weight_t, const Tensor& result);  // lerp.Tensor
+Tensor addcmul(const Tensor& self, const Tensor& tensor1, const Tensor& tensor2, const Scalar& value, const Tensor& self_t, const Tensor& tensor1_t, const Tensor& tensor2_t, const Tensor& result);  // addcmul
+Tensor addcdiv(const Tensor& self, const Tensor& tensor1, const Tensor& tensor2, const Scalar& value, const Tensor& self_t, const Tensor& tensor1_t, const Tensor& tensor2_t, const Tensor& result);  // addcdiv
+Tensor hypot(const Tensor& self, const Tensor& other, const Tensor& self_t, const Tensor& other_t, const Tensor& result);  // hypot
+Tensor logaddexp(const Tensor& self, const Tensor& other, const Tensor& self_t, const Tensor& other_t, const Tensor& result);  // logaddexp
+Tensor xlogy_Tensor(const Tensor& self, const Tensor& other, const Tensor& self_t, const Tensor& other_t, const Tensor& result);  // xlogy.Tensor
 Tensor where_self(const Tensor& condition, const Tensor& self, const Tensor& other, const Tensor& condition_t, const Tensor& self_t, const Tensor& other_t, const Tensor& result);  // where.self
 Tensor sum(const Tensor& self, const Tensor& self_t, const Tensor& result);  // sum
 Tensor sum_dim_IntList(const Tensor& self, IntArrayRef dim, bool keepdim, const Tensor& self_t, const Tensor& result);  // sum.dim_IntList
+Tensor mean(const Tensor& self, const Tensor& self_t, const Tensor& result);  // mean
+Tensor mean_dim(const Tensor& self, IntArrayRef dim, bool keepdim, const Tensor& self_t, const Tensor& result);  // mean.dim
 Tensor cumsum(const Tensor& self, int64_t dim, const Tensor& self_t, const Tensor& result);  // cumsum
 Tensor mm(const Tensor& self, const Tensor& mat2, const Tensor& self_t, const Tensor& mat2_t, const Tensor& result);  // mm
 Tensor bmm(const Tensor& self, const Tensor& mat2, const Tensor& self_t, const Tensor& mat2_t, const Tensor& result);  // bmm

@@ -163,6 +163,49 @@ variable_list FloorBackward0::apply(variable_list&& grads) {
 // derivatives.yaml: floor, forward: zeros_like(self_t)
 Tensor jvp::floor(const Tensor& self, const Tensor& self_t, const Tensor& result) { return zeros_like(self_t); }
 
+// derivatives.yaml: threshold
+variable_list ThresholdBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: threshold_backward(grad, self, threshold)
+    const Tensor self = self_.unpack(this);
+    grad_inputs[0] = threshold_backward(grad, self, threshold);
+  }
+  return grad_inputs;
+}
+
+void ThresholdBackward0::release_saved() {
+  self_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: threshold, forward: threshold_backward(self_t, self, threshold)
+Tensor jvp::threshold(const Tensor& self, const Scalar& threshold, const Scalar& value, const Tensor& self_t, const Tensor& result) { return threshold_backward(self_t, self, threshold); }
+
+// derivatives.yaml: hardswish_backward
+variable_list HardswishBackwardBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(2);
+  if (needs_input_grad(0)) {  // grad_output: hardswish_backward(grad, self)
+    const Tensor self = self_.unpack(this);
+    grad_inputs[0] = hardswish_backward(grad, self);
+  }
+  if (needs_input_grad(1)) {  // self: grad * grad_output * (self.gt(-3) & self.lt(3)).to(grad.scalar_type()) / 3
+    const Tensor self = self_.unpack(this);
+    const Tensor grad_output = grad_output_.unpack(this);
+    grad_inputs[1] = grad * grad_output * (self.gt(-3) & self.lt(3)).to(grad.scalar_type()) / 3;
+  }
+  return grad_inputs;
+}
+
+void HardswishBackwardBackward0::release_saved() {
+  self_.reset_data();
+  grad_output_.reset_data();
+  saved_released_ = true;
+}
+
 // derivatives.yaml: log_sigmoid
 variable_list LogSigmoidBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
@@ -248,6 +291,47 @@ void SoftplusBackwardBackward0::release_saved() {
   grad_output_.reset_data();
   saved_released_ = true;
 }
+
+// derivatives.yaml: remainder.Scalar
+variable_list RemainderBackward1::apply(variable_list&& grads) {
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: grad
+    grad_inputs[0] = grad;
+  }
+  return grad_inputs;
+}
+
+// derivatives.yaml: remainder.Scalar, forward: self_t
+Tensor jvp::remainder_Scalar(const Tensor& self, const Scalar& other, const Tensor& self_t, const Tensor& result) { return self_t; }
+
+// derivatives.yaml: addcmul
+variable_list AddcmulBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(3);
+  if (needs_input_grad(0)) {  // self: grad
+    grad_inputs[0] = grad;
+  }
+  if (needs_input_grad(1)) {  // tensor1: maybe_multiply(grad * tensor2, value)
+    const Tensor tensor2 = tensor2_.unpack(this);
+    grad_inputs[1] = maybe_multiply(grad * tensor2, value);
+  }
+  if (needs_input_grad(2)) {  // tensor2: maybe_multiply(grad * tensor1, value)
+    const Tensor tensor1 = tensor1_.unpack(this);
+    grad_inputs[2] = maybe_multiply(grad * tensor1, value);
+  }
+  return grad_inputs;
+}
+
+void AddcmulBackward0::release_saved() {
+  tensor2_.reset_data();
+  tensor1_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: addcmul, forward: self_t + maybe_multiply(tensor1_t * tensor2 + tensor1 * tensor2_t, value)
+Tensor jvp::addcmul(const Tensor& self, const Tensor& tensor1, const Tensor& tensor2, const Scalar& value, const Tensor& self_t, const Tensor& tensor1_t, const Tensor& tensor2_t, const Tensor& result) { return self_t + maybe_multiply(tensor1_t * tensor2 + tensor1 * tensor2_t, value); }
 
 // derivatives.yaml: sum.dim_IntList
 variable_list SumBackward1::apply(variable_list&& grads) {

@@ -121,6 +121,26 @@ void CoshBackward0::release_saved() {
 // derivatives.yaml: cosh, forward: self_t * self.sinh()
 Tensor jvp::cosh(const Tensor& self, const Tensor& self_t, const Tensor& result) { return self_t * self.sinh(); }
 
+// derivatives.yaml: hardswish
+variable_list HardswishBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: hardswish_backward(grad, self)
+    const Tensor self = self_.unpack(this);
+    grad_inputs[0] = hardswish_backward(grad, self);
+  }
+  return grad_inputs;
+}
+
+void HardswishBackward0::release_saved() {
+  self_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: hardswish, forward: hardswish_backward(self_t, self)
+Tensor jvp::hardswish(const Tensor& self, const Tensor& self_t, const Tensor& result) { return hardswish_backward(self_t, self); }
+
 // derivatives.yaml: gelu
 variable_list GeluBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
@@ -215,6 +235,58 @@ void MinimumBackward0::release_saved() {
   saved_released_ = true;
 }
 
+// derivatives.yaml: remainder.Tensor
+variable_list RemainderBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(2);
+  if (needs_input_grad(0)) {  // self: grad
+    grad_inputs[0] = grad;
+  }
+  if (needs_input_grad(1)) {  // other: -grad * (self / other).floor()
+    const Tensor other = other_.unpack(this);
+    const Tensor self = self_.unpack(this);
+    grad_inputs[1] = -grad * (self / other).floor();
+  }
+  return grad_inputs;
+}
+
+void RemainderBackward0::release_saved() {
+  other_.reset_data();
+  self_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: remainder.Tensor, forward: self_t - other_t * (self / other).floor()
+Tensor jvp::remainder_Tensor(const Tensor& self, const Tensor& other, const Tensor& self_t, const Tensor& other_t, const Tensor& result) { return self_t - other_t * (self / other).floor(); }
+
+// derivatives.yaml: logaddexp
+variable_list LogaddexpBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(2);
+  if (needs_input_grad(0)) {  // self: grad / (1 + (other - self).exp())
+    const Tensor other = other_.unpack(this);
+    const Tensor self = self_.unpack(this);
+    grad_inputs[0] = grad / (1 + (other - self).exp());
+  }
+  if (needs_input_grad(1)) {  // other: grad / (1 + (self - other).exp())
+    const Tensor other = other_.unpack(this);
+    const Tensor self = self_.unpack(this);
+    grad_inputs[1] = grad / (1 + (self - other).exp());
+  }
+  return grad_inputs;
+}
+
+void LogaddexpBackward0::release_saved() {
+  other_.reset_data();
+  self_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: logaddexp, forward: self_t / (1 + (other - self).exp()) + other_t / (1 + (self - other).exp())
+Tensor jvp::logaddexp(const Tensor& self, const Tensor& other, const Tensor& self_t, const Tensor& other_t, const Tensor& result) { return self_t / (1 + (other - self).exp()) + other_t / (1 + (self - other).exp()); }
+
 // derivatives.yaml: sum
 variable_list SumBackward0::apply(variable_list&& grads) {
   const Tensor& grad = grads[0];
@@ -241,6 +313,42 @@ variable_list ProdBackward0::apply(variable_list&& grads) {
 }
 
 void ProdBackward0::release_saved() {
+  self_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: var.correction
+variable_list VarBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: var_backward(grad, self, dim, correction, keepdim)
+    const Tensor self = self_.unpack(this);
+    grad_inputs[0] = var_backward(grad, self, dim, correction, keepdim);
+  }
+  return grad_inputs;
+}
+
+void VarBackward0::release_saved() {
+  self_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: std.correction
+variable_list StdBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: std_backward(grad, self, result, dim, correction, keepdim)
+    const Tensor result = result_.unpack(this);
+    const Tensor self = self_.unpack(this);
+    grad_inputs[0] = std_backward(grad, self, result, dim, correction, keepdim);
+  }
+  return grad_inputs;
+}
+
+void StdBackward0::release_saved() {
+  result_.reset_data();
   self_.reset_data();
   saved_released_ = true;
 }

@@ -167,6 +167,37 @@ variable_list FmodBackward1::apply(variable_list&& grads) {
 // derivatives.yaml: fmod.Scalar, forward: self_t
 Tensor jvp::fmod_Scalar(const Tensor& self, const Scalar& other, const Tensor& self_t, const Tensor& result) { return self_t; }
 
+// derivatives.yaml: lerp.Tensor
+variable_list LerpBackward1::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(3);
+  if (needs_input_grad(0)) {  // self: grad * (1 - weight)
+    const Tensor weight = weight_.unpack(this);
+    grad_inputs[0] = grad * (1 - weight);
+  }
+  if (needs_input_grad(1)) {  // end: grad * weight
+    const Tensor weight = weight_.unpack(this);
+    grad_inputs[1] = grad * weight;
+  }
+  if (needs_input_grad(2)) {  // weight: grad * (end - self)
+    const Tensor end = end_.unpack(this);
+    const Tensor self = self_.unpack(this);
+    grad_inputs[2] = grad * (end - self);
+  }
+  return grad_inputs;
+}
+
+void LerpBackward1::release_saved() {
+  weight_.reset_data();
+  end_.reset_data();
+  self_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: lerp.Tensor, forward: self_t * (1 - weight) + end_t * weight + weight_t * (end - self)
+Tensor jvp::lerp_Tensor(const Tensor& self, const Tensor& end, const Tensor& weight, const Tensor& self_t, const Tensor& end_t, const Tensor& weight_t, const Tensor& result) { return self_t * (1 - weight) + end_t * weight + weight_t * (end - self); }
+
 // derivatives.yaml: amin
 variable_list AminBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();

@@ -99,6 +99,32 @@ void AcosBackward0::release_saved() {
 // derivatives.yaml: acos, forward: -self_t * (1 - self * self).rsqrt()
 Tensor jvp::acos(const Tensor& self, const Tensor& self_t, const Tensor& result) { return -self_t * (1 - self * self).rsqrt(); }
 
+// derivatives.yaml: deg2rad
+variable_list Deg2radBackward0::apply(variable_list&& grads) {
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: grad * 0.017453292519943295
+    grad_inputs[0] = grad * 0.017453292519943295;
+  }
+  return grad_inputs;
+}
+
+// derivatives.yaml: deg2rad, forward: self_t * 0.017453292519943295
+Tensor jvp::deg2rad(const Tensor& self, const Tensor& self_t, const Tensor& result) { return self_t * 0.017453292519943295; }
+
+// derivatives.yaml: rad2deg
+variable_list Rad2degBackward0::apply(variable_list&& grads) {
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: grad * 57.29577951308232
+    grad_inputs[0] = grad * 57.29577951308232;
+  }
+  return grad_inputs;
+}
+
+// derivatives.yaml: rad2deg, forward: self_t * 57.29577951308232
+Tensor jvp::rad2deg(const Tensor& self, const Tensor& self_t, const Tensor& result) { return self_t * 57.29577951308232; }
+
 // derivatives.yaml: sigmoid
 variable_list SigmoidBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
@@ -181,6 +207,33 @@ void SiluBackward0::release_saved() {
 
 // derivatives.yaml: silu, forward: silu_backward(self_t, self)
 Tensor jvp::silu(const Tensor& self, const Tensor& self_t, const Tensor& result) { return silu_backward(self_t, self); }
+
+// derivatives.yaml: xlogy.Tensor
+variable_list XlogyBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(2);
+  if (needs_input_grad(0)) {  // self: grad * xlogy(self.ne(0).to(grad.scalar_type()), other)
+    const Tensor other = other_.unpack(this);
+    const Tensor self = self_.unpack(this);
+    grad_inputs[0] = grad * xlogy(self.ne(0).to(grad.scalar_type()), other);
+  }
+  if (needs_input_grad(1)) {  // other: grad * self / other
+    const Tensor other = other_.unpack(this);
+    const Tensor self = self_.unpack(this);
+    grad_inputs[1] = grad * self / other;
+  }
+  return grad_inputs;
+}
+
+void XlogyBackward0::release_saved() {
+  other_.reset_data();
+  self_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: xlogy.Tensor, forward: self_t * xlogy(self.ne(0).to(self_t.scalar_type()), other) + other_t * self / other
+Tensor jvp::xlogy_Tensor(const Tensor& self, const Tensor& other, const Tensor& self_t, const Tensor& other_t, const Tensor& result) { return self_t * xlogy(self.ne(0).to(self_t.scalar_type()), other) + other_t * self / other; }
 
 // derivatives.yaml: where.self
 variable_list WhereBackward0::apply(variable_list&& grads) {
@@ -307,6 +360,27 @@ void SoftmaxBackwardDataBackward0::release_saved() {
 
 // derivatives.yaml: _softmax_backward_data, forward: _softmax_backward_data(grad_output_t, output, dim) + output_t * (grad_output - (grad_output * output).sum(dim, true)) - output * (grad_output * output_t).sum(dim, true)
 Tensor jvp::_softmax_backward_data(const Tensor& grad_output, const Tensor& output, int64_t dim, const Tensor& grad_output_t, const Tensor& output_t, const Tensor& result) { return _softmax_backward_data(grad_output_t, output, dim) + output_t * (grad_output - (grad_output * output).sum(dim, true)) - output * (grad_output * output_t).sum(dim, true); }
+
+// derivatives.yaml: nll_loss
+variable_list NllLossBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(2);
+  if (needs_input_grad(0)) {  // self: nll_loss_backward(grad, self, target, weight, reduction, ignore_index)
+    const Tensor self = self_.unpack(this);
+    const Tensor target = target_.unpack(this);
+    const Tensor weight = weight_.unpack(this);
+    grad_inputs[0] = nll_loss_backward(grad, self, target, weight, reduction, ignore_index);
+  }
+  return grad_inputs;
+}
+
+void NllLossBackward0::release_saved() {
+  self_.reset_data();
+  target_.reset_data();
+  weight_.reset_data();
+  saved_released_ = true;
+}
 
 // derivatives.yaml: max_pool2d_gather
 variable_list MaxPool2dGatherBackward0::apply(variable_list&& grads) {

@@ -85,6 +85,43 @@ void SinBackwardBackward0::release_saved() {
 // derivatives.yaml: sin_backward, forward: sin_backward(grad_output_t, self) + cos_backward(grad_output * self_t, self)
 Tensor jvp::sin_backward(const Tensor& grad_output, const Tensor& self, const Tensor& grad_output_t, const Tensor& self_t, const Tensor& result) { return sin_backward(grad_output_t, self) + cos_backward(grad_output * self_t, self); }
 
+// derivatives.yaml: erfc
+variable_list ErfcBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: grad * (-self * self).exp() * (-1.1283791670955126)
+    const Tensor self = self_.unpack(this);
+    grad_inputs[0] = grad * (-self * self).exp() * (-1.1283791670955126);
+  }
+  return grad_inputs;
+}
+
+void ErfcBackward0::release_saved() {
+  self_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: erfc, forward: self_t * (-self * self).exp() * (-1.1283791670955126)
+Tensor jvp::erfc(const Tensor& self, const Tensor& self_t, const Tensor& result) { return self_t * (-self * self).exp() * (-1.1283791670955126); }
+
+// derivatives.yaml: sinc
+variable_list SincBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: grad * where(self.eq(0), zeros_like(self), ((self * 3.141592653589793).cos() * 3.141592653589793 * self - (self * 3.141592653589793).sin()) / (self * self * 3.141592653589793))
+    const Tensor self = self_.unpack(this);
+    grad_inputs[0] = grad * where(self.eq(0), zeros_like(self), ((self * 3.141592653589793).cos() * 3.141592653589793 * self - (self * 3.141592653589793).sin()) / (self * self * 3.141592653589793));
+  }
+  return grad_inputs;
+}
+
+void SincBackward0::release_saved() {
+  self_.reset_data();
+  saved_released_ = true;
+}
+
 // derivatives.yaml: round
 variable_list RoundBackward0::apply(variable_list&& grads) {
   const Tensor& grad = grads[0];
@@ -117,6 +154,66 @@ void ReluBackward0::release_saved() {
 
 // derivatives.yaml: relu, forward: threshold_backward(self_t, result, 0)
 Tensor jvp::relu(const Tensor& self, const Tensor& self_t, const Tensor& result) { return threshold_backward(self_t, result, 0); }
+
+// derivatives.yaml: hardtanh
+variable_list HardtanhBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: hardtanh_backward(grad, self, min_val, max_val)
+    const Tensor self = self_.unpack(this);
+    grad_inputs[0] = hardtanh_backward(grad, self, min_val, max_val);
+  }
+  return grad_inputs;
+}
+
+void HardtanhBackward0::release_saved() {
+  self_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: hardtanh, forward: hardtanh_backward(self_t, self, min_val, max_val)
+Tensor jvp::hardtanh(const Tensor& self, const Scalar& min_val, const Scalar& max_val, const Tensor& self_t, const Tensor& result) { return hardtanh_backward(self_t, self, min_val, max_val); }
+
+// derivatives.yaml: hardtanh_backward
+variable_list HardtanhBackwardBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(2);
+  if (needs_input_grad(0)) {  // grad_output: hardtanh_backward(grad, self, min_val, max_val)
+    const Tensor self = self_.unpack(this);
+    grad_inputs[0] = hardtanh_backward(grad, self, min_val, max_val);
+  }
+  if (needs_input_grad(1)) {  // self: zeros_like(grad)
+    grad_inputs[1] = zeros_like(grad);
+  }
+  return grad_inputs;
+}
+
+void HardtanhBackwardBackward0::release_saved() {
+  self_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: hardtanh_backward, forward: hardtanh_backward(grad_output_t, self, min_val, max_val)
+Tensor jvp::hardtanh_backward(const Tensor& grad_output, const Tensor& self, const Scalar& min_val, const Scalar& max_val, const Tensor& grad_output_t, const Tensor& self_t, const Tensor& result) { return hardtanh_backward(grad_output_t, self, min_val, max_val); }
+
+// derivatives.yaml: hardsigmoid
+variable_list HardsigmoidBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: grad * (self.gt(-3) & self.lt(3)).to(grad.scalar_type()) / 6
+    const Tensor self = self_.unpack(this);
+    grad_inputs[0] = grad * (self.gt(-3) & self.lt(3)).to(grad.scalar_type()) / 6;
+  }
+  return grad_inputs;
+}
+
+void HardsigmoidBackward0::release_saved() {
+  self_.reset_data();
+  saved_released_ = true;
+}
 
 // derivatives.yaml: sigmoid_backward
 variable_list SigmoidBackwardBackward0::apply(variable_list&& grads) {
@@ -163,6 +260,89 @@ void ClampBackward0::release_saved() {
 
 // derivatives.yaml: clamp, forward: clamp_backward(self_t, self, min, max)
 Tensor jvp::clamp(const Tensor& self, const std::optional<Scalar>& min, const std::optional<Scalar>& max, const Tensor& self_t, const Tensor& result) { return clamp_backward(self_t, self, min, max); }
+
+// derivatives.yaml: addcdiv
+variable_list AddcdivBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(3);
+  if (needs_input_grad(0)) {  // self: grad
+    grad_inputs[0] = grad;
+  }
+  if (needs_input_grad(1)) {  // tensor1: maybe_multiply(grad / tensor2, value)
+    const Tensor tensor2 = tensor2_.unpack(this);
+    grad_inputs[1] = maybe_multiply(grad / tensor2, value);
+  }
+  if (needs_input_grad(2)) {  // tensor2: -maybe_multiply(grad * tensor1 / (tensor2 * tensor2), value)
+    const Tensor tensor2 = tensor2_.unpack(this);
+    const Tensor tensor1 = tensor1_.unpack(this);
+    grad_inputs[2] = -maybe_multiply(grad * tensor1 / (tensor2 * tensor2), value);
+  }
+  return grad_inputs;
+}
+
+void AddcdivBackward0::release_saved() {
+  tensor2_.reset_data();
+  tensor1_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: addcdiv, forward: self_t + maybe_multiply(tensor1_t / tensor2 - tensor1 * tensor2_t / (tensor2 * tensor2), value)
+Tensor jvp::addcdiv(const Tensor& self, const Tensor& tensor1, const Tensor& tensor2, const Scalar& value, const Tensor& self_t, const Tensor& tensor1_t, const Tensor& tensor2_t, const Tensor& result) { return self_t + maybe_multiply(tensor1_t / tensor2 - tensor1 * tensor2_t / (tensor2 * tensor2), value); }
+
+// derivatives.yaml: hypot
+variable_list HypotBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(2);
+  if (needs_input_grad(0)) {  // self: grad * self / result
+    const Tensor result = result_.unpack(this);
+    const Tensor self = self_.unpack(this);
+    grad_inputs[0] = grad * self / result;
+  }
+  if (needs_input_grad(1)) {  // other: grad * other / result
+    const Tensor result = result_.unpack(this);
+    const Tensor other = other_.unpack(this);
+    grad_inputs[1] = grad * other / result;
+  }
+  return grad_inputs;
+}
+
+void HypotBackward0::release_saved() {
+  result_.reset_data();
+  self_.reset_data();
+  other_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: hypot, forward: (self_t * self + other_t * other) / result
+Tensor jvp::hypot(const Tensor& self, const Tensor& other, const Tensor& self_t, const Tensor& other_t, const Tensor& result) { return (self_t * self + other_t * other) / result; }
+
+// derivatives.yaml: mean
+variable_list MeanBackward0::apply(variable_list&& grads) {
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: mean_backward(grad, self.sizes(), std::vector<int64_t>{}, false)
+    grad_inputs[0] = mean_backward(grad, self_sizes, std::vector<int64_t>{}, false);
+  }
+  return grad_inputs;
+}
+
+// derivatives.yaml: mean, forward: self_t.mean()
+Tensor jvp::mean(const Tensor& self, const Tensor& self_t, const Tensor& result) { return self_t.mean(); }
+
+// derivatives.yaml: mean.dim
+variable_list MeanBackward1::apply(variable_list&& grads) {
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: mean_backward(grad, self.sizes(), dim, keepdim)
+    grad_inputs[0] = mean_backward(grad, self_sizes, dim, keepdim);
+  }
+  return grad_inputs;
+}
+
+// derivatives.yaml: mean.dim, forward: self_t.mean(dim, keepdim)
+Tensor jvp::mean_dim(const Tensor& self, IntArrayRef dim, bool keepdim, const Tensor& self_t, const Tensor& result) { return self_t.mean(dim, keepdim); }
 
 // derivatives.yaml: mm
 variable_list MmBackward0::apply(variable_list&& grads) {

@@ -155,6 +155,19 @@ void TanhBackward0::release_saved() {
 // derivatives.yaml: tanh, forward: tanh_backward(self_t, result)
 Tensor jvp::tanh(const Tensor& self, const Tensor& self_t, const Tensor& result) { return tanh_backward(self_t, result); }
 
+// derivatives.yaml: frac
+variable_list FracBackward0::apply(variable_list&& grads) {
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: grad
+    grad_inputs[0] = grad;
+  }
+  return grad_inputs;
+}
+
+// derivatives.yaml: frac, forward: self_t
+Tensor jvp::frac(const Tensor& self, const Tensor& self_t, const Tensor& result) { return self_t; }
+
 // derivatives.yaml: ceil
 variable_list CeilBackward0::apply(variable_list&& grads) {
   const Tensor& grad = grads[0];
@@ -291,6 +304,22 @@ void FmodBackward0::release_saved() {
 
 // derivatives.yaml: fmod.Tensor, forward: self_t - other_t * (self / other).trunc()
 Tensor jvp::fmod_Tensor(const Tensor& self, const Tensor& other, const Tensor& self_t, const Tensor& other_t, const Tensor& result) { return self_t - other_t * (self / other).trunc(); }
+
+// derivatives.yaml: lerp.Scalar
+variable_list LerpBackward0::apply(variable_list&& grads) {
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(2);
+  if (needs_input_grad(0)) {  // self: grad * (1 - weight.toDouble())
+    grad_inputs[0] = grad * (1 - weight.toDouble());
+  }
+  if (needs_input_grad(1)) {  // end: grad * weight
+    grad_inputs[1] = grad * weight;
+  }
+  return grad_inputs;
+}
+
+// derivatives.yaml: lerp.Scalar, forward: self_t * (1 - weight.toDouble()) + end_t * weight
+Tensor jvp::lerp_Scalar(const Tensor& self, const Tensor& end, const Scalar& weight, const Tensor& self_t, const Tensor& end_t, const Tensor& result) { return self_t * (1 - weight.toDouble()) + end_t * weight; }
 
 // derivatives.yaml: amax
 variable_list AmaxBackward0::apply(variable_list&& grads) {
@@ -448,6 +477,30 @@ void NllPickBackward0::release_saved() {
 
 // derivatives.yaml: _nll_pick, forward: _nll_pick(self_t, target, ignore_index)
 Tensor jvp::_nll_pick(const Tensor& self, const Tensor& target, int64_t ignore_index, const Tensor& self_t, const Tensor& target_t, const Tensor& result) { return _nll_pick(self_t, target, ignore_index); }
+
+// derivatives.yaml: mse_loss
+variable_list MseLossBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(2);
+  if (needs_input_grad(0)) {  // self: mse_loss_backward(grad, self, target, reduction)
+    const Tensor self = self_.unpack(this);
+    const Tensor target = target_.unpack(this);
+    grad_inputs[0] = mse_loss_backward(grad, self, target, reduction);
+  }
+  if (needs_input_grad(1)) {  // target: -mse_loss_backward(grad, self, target, reduction)
+    const Tensor self = self_.unpack(this);
+    const Tensor target = target_.unpack(this);
+    grad_inputs[1] = -mse_loss_backward(grad, self, target, reduction);
+  }
+  return grad_inputs;
+}
+
+void MseLossBackward0::release_saved() {
+  self_.reset_data();
+  target_.reset_data();
+  saved_released_ = true;
+}
 
 // derivatives.yaml: embedding_backward
 variable_list EmbeddingBackwardBackward0::apply(variable_list&& grads) {

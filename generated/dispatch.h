@@ -106,6 +106,21 @@ Tensor tanh_backward(const Tensor& grad_output, const Tensor& output);  // tanh_
 Tensor erf(const Tensor& self);  // erf
 const Tensor& erf_(const Tensor& self);
 const Tensor& erf_out(const Tensor& out, const Tensor& self);
+Tensor erfc(const Tensor& self);  // erfc
+const Tensor& erfc_(const Tensor& self);
+const Tensor& erfc_out(const Tensor& out, const Tensor& self);
+Tensor sinc(const Tensor& self);  // sinc
+const Tensor& sinc_(const Tensor& self);
+const Tensor& sinc_out(const Tensor& out, const Tensor& self);
+Tensor deg2rad(const Tensor& self);  // deg2rad
+const Tensor& deg2rad_(const Tensor& self);
+const Tensor& deg2rad_out(const Tensor& out, const Tensor& self);
+Tensor rad2deg(const Tensor& self);  // rad2deg
+const Tensor& rad2deg_(const Tensor& self);
+const Tensor& rad2deg_out(const Tensor& out, const Tensor& self);
+Tensor frac(const Tensor& self);  // frac
+const Tensor& frac_(const Tensor& self);
+const Tensor& frac_out(const Tensor& out, const Tensor& self);
 Tensor floor(const Tensor& self);  // floor
 const Tensor& floor_(const Tensor& self);
 const Tensor& floor_out(const Tensor& out, const Tensor& self);
@@ -122,6 +137,20 @@ Tensor relu(const Tensor& self);  // relu
 const Tensor& relu_(const Tensor& self);
 const Tensor& relu_out(const Tensor& out, const Tensor& self);
 Tensor threshold_backward(const Tensor& grad_output, const Tensor& self, const Scalar& threshold);  // threshold_backward
+Tensor threshold(const Tensor& self, const Scalar& threshold, const Scalar& value);  // threshold
+const Tensor& threshold_(const Tensor& self, const Scalar& threshold, const Scalar& value);
+const Tensor& threshold_out(const Tensor& out, const Tensor& self, const Scalar& threshold, const Scalar& value);
+Tensor hardtanh(const Tensor& self, const Scalar& min_val, const Scalar& max_val);  // hardtanh
+const Tensor& hardtanh_(const Tensor& self, const Scalar& min_val, const Scalar& max_val);
+const Tensor& hardtanh_out(const Tensor& out, const Tensor& self, const Scalar& min_val, const Scalar& max_val);
+Tensor hardtanh_backward(const Tensor& grad_output, const Tensor& self, const Scalar& min_val, const Scalar& max_val);  // hardtanh_backward
+Tensor hardsigmoid(const Tensor& self);  // hardsigmoid
+const Tensor& hardsigmoid_(const Tensor& self);
+const Tensor& hardsigmoid_out(const Tensor& out, const Tensor& self);
+Tensor hardswish(const Tensor& self);  // hardswish
+const Tensor& hardswish_(const Tensor& self);
+const Tensor& hardswish_out(const Tensor& out, const Tensor& self);
+Tensor hardswish_backward(const Tensor& grad_output, const Tensor& self);  // hardswish_backward
 Tensor sigmoid(const Tensor& self);  // sigmoid
 const Tensor& sigmoid_(const Tensor& self);
 const Tensor& sigmoid_out(const Tensor& out, const Tensor& self);
@@ -169,6 +198,39 @@ const Tensor& fmod_out(const Tensor& out, const Tensor& self, const Tensor& othe
 Tensor fmod(const Tensor& self, const Scalar& other);  // fmod.Scalar
 const Tensor& fmod_(const Tensor& self, const Scalar& other);
 const Tensor& fmod_out(const Tensor& out, const Tensor& self, const Scalar& other);
+Tensor remainder(const Tensor& self, const Tensor& other);  // remainder.Tensor
+const Tensor& remainder_(const Tensor& self, const Tensor& other);
+const Tensor& remainder_out(const Tensor& out, const Tensor& self, const Tensor& other);
+Tensor remainder(const Tensor& self, const Scalar& other);  // remainder.Scalar
+const Tensor& remainder_(const Tensor& self, const Scalar& other);
+const Tensor& remainder_out(const Tensor& out, const Tensor& self, const Scalar& other);
+Tensor floor_divide(const Tensor& self, const Tensor& other);  // floor_divide
+const Tensor& floor_divide_(const Tensor& self, const Tensor& other);
+const Tensor& floor_divide_out(const Tensor& out, const Tensor& self, const Tensor& other);
+Tensor floor_divide(const Tensor& self, const Scalar& other);  // floor_divide.Scalar
+const Tensor& floor_divide_(const Tensor& self, const Scalar& other);
+const Tensor& floor_divide_out(const Tensor& out, const Tensor& self, const Scalar& other);
+Tensor lerp(const Tensor& self, const Tensor& end, const Scalar& weight);  // lerp.Scalar
+const Tensor& lerp_(const Tensor& self, const Tensor& end, const Scalar& weight);
+const Tensor& lerp_out(const Tensor& out, const Tensor& self, const Tensor& end, const Scalar& weight);
+Tensor lerp(const Tensor& self, const Tensor& end, const Tensor& weight);  // lerp.Tensor
+const Tensor& lerp_(const Tensor& self, const Tensor& end, const Tensor& weight);
+const Tensor& lerp_out(const Tensor& out, const Tensor& self, const Tensor& end, const Tensor& weight);
+Tensor addcmul(const Tensor& self, const Tensor& tensor1, const Tensor& tensor2, const Scalar& value);  // addcmul
+const Tensor& addcmul_(const Tensor& self, const Tensor& tensor1, const Tensor& tensor2, const Scalar& value);
+const Tensor& addcmul_out(const Tensor& out, const Tensor& self, const Tensor& tensor1, const Tensor& tensor2, const Scalar& value);
+Tensor addcdiv(const Tensor& self, const Tensor& tensor1, const Tensor& tensor2, const Scalar& value);  // addcdiv
+const Tensor& addcdiv_(const Tensor& self, const Tensor& tensor1, const Tensor& tensor2, const Scalar& value);
+const Tensor& addcdiv_out(const Tensor& out, const Tensor& self, const Tensor& tensor1, const Tensor& tensor2, const Scalar& value);
+Tensor hypot(const Tensor& self, const Tensor& other);  // hypot
+const Tensor& hypot_(const Tensor& self, const Tensor& other);
+const Tensor& hypot_out(const Tensor& out, const Tensor& self, const Tensor& other);
+Tensor logaddexp(const Tensor& self, const Tensor& other);  // logaddexp
+const Tensor& logaddexp_(const Tensor& self, const Tensor& other);
+const Tensor& logaddexp_out(const Tensor& out, const Tensor& self, const Tensor& other);
+Tensor xlogy(const Tensor& self, const Tensor& other);  // xlogy.Tensor
+const Tensor& xlogy_(const Tensor& self, const Tensor& other);
+const Tensor& xlogy_out(const Tensor& out, const Tensor& self, const Tensor& other);
 Tensor eq(const Tensor& self, const Tensor& other);  // eq.Tensor
 const Tensor& eq_out(const Tensor& out, const Tensor& self, const Tensor& other);
 Tensor eq(const Tensor& self, const Scalar& other);  // eq.Scalar
@@ -201,6 +263,31 @@ Tensor logical_xor(const Tensor& self, const Tensor& other);  // logical_xor
 const Tensor& logical_xor_out(const Tensor& out, const Tensor& self, const Tensor& other);
 Tensor logical_not(const Tensor& self);  // logical_not
 const Tensor& logical_not_out(const Tensor& out, const Tensor& self);
+Tensor bitwise_and(const Tensor& self, const Tensor& other);  // bitwise_and.Tensor
+const Tensor& bitwise_and_(const Tensor& self, const Tensor& other);
+const Tensor& bitwise_and_out(const Tensor& out, const Tensor& self, const Tensor& other);
+Tensor bitwise_and(const Tensor& self, const Scalar& other);  // bitwise_and.Scalar
+const Tensor& bitwise_and_(const Tensor& self, const Scalar& other);
+const Tensor& bitwise_and_out(const Tensor& out, const Tensor& self, const Scalar& other);
+Tensor bitwise_or(const Tensor& self, const Tensor& other);  // bitwise_or.Tensor
+const Tensor& bitwise_or_(const Tensor& self, const Tensor& other);
+const Tensor& bitwise_or_out(const Tensor& out, const Tensor& self, const Tensor& other);
+Tensor bitwise_or(const Tensor& self, const Scalar& other);  // bitwise_or.Scalar
+const Tensor& bitwise_or_(const Tensor& self, const Scalar& other);
+const Tensor& bitwise_or_out(const Tensor& out, const Tensor& self, const Scalar& other);
+Tensor bitwise_xor(const Tensor& self, const Tensor& other);  // bitwise_xor.Tensor
+const Tensor& bitwise_xor_(const Tensor& self, const Tensor& other);
+const Tensor& bitwise_xor_out(const Tensor& out, const Tensor& self, const Tensor& other);
+Tensor bitwise_xor(const Tensor& self, const Scalar& other);  // bitwise_xor.Scalar
+const Tensor& bitwise_xor_(const Tensor& self, const Scalar& other);
+const Tensor& bitwise_xor_out(const Tensor& out, const Tensor& self, const Scalar& other);
+Tensor bitwise_not(const Tensor& self);  // bitwise_not
+const Tensor& bitwise_not_(const Tensor& self);
+const Tensor& bitwise_not_out(const Tensor& out, const Tensor& self);
+Tensor isnan(const Tensor& self);  // isnan
+Tensor isinf(const Tensor& self);  // isinf
+Tensor isfinite(const Tensor& self);  // isfinite
+Tensor isclose(const Tensor& self, const Tensor& other, double rtol, double atol, bool equal_nan);  // isclose
 Tensor where(const Tensor& condition, const Tensor& self, const Tensor& other);  // where.self
 const Tensor& where_out(const Tensor& out, const Tensor& condition, const Tensor& self, const Tensor& other);
 Tensor sum(const Tensor& self);  // sum

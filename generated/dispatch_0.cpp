@@ -353,6 +353,78 @@ const Tensor& floor_out(const Tensor& out, const Tensor& self) {
   return out;
 }
 
+// ---- threshold (ops.yaml) ------------------------------------------------
+namespace {
+using threshold_kernel = void (*)(const TensorBase&, const TensorBase&, const Scalar&, const Scalar&);
+constexpr threshold_kernel threshold_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::threshold<float>, &cpu::threshold<double>, &cpu::threshold<int64_t>, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::threshold<float>, &cuda::threshold<double>, &cuda::threshold<int64_t>, nullptr, &cuda::threshold<dg::Half>, &cuda::threshold<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void threshold_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& threshold, const Scalar& value) {
+  const auto fn = detail::lookup_kernel(threshold_table, "threshold", out.device(), dtype,
+                                        "float32, float64, int64 (cuda also float16, bfloat16)");
+  fn(out, detail::cast_for_compute(self, dtype), threshold, value);
+}
+}  // namespace
+
+Tensor threshold(const Tensor& self, const Scalar& threshold, const Scalar& value) {
+  detail::check_defined("threshold", "self", self);
+  const meta::TensorMeta m = meta::pointwise("threshold", {{"self", &self}}, {&threshold, &value}, false);
+  Tensor out = detail::make_output(m);
+  threshold_run(m.dtype, out, self, threshold, value);
+  return out;
+}
+
+const Tensor& threshold_(const Tensor& self, const Scalar& threshold, const Scalar& value) {
+  detail::check_defined("threshold_", "self", self);
+  const meta::TensorMeta m = meta::pointwise("threshold_", {{"self", &self}}, {&threshold, &value}, false);
+  const ScalarType dtype = detail::check_inplace_result("threshold_", self, m);
+  threshold_run(dtype, self, self, threshold, value);
+  detail::bump_version(self, "threshold_");
+  return self;
+}
+
+const Tensor& threshold_out(const Tensor& out, const Tensor& self, const Scalar& threshold, const Scalar& value) {
+  detail::check_defined("threshold_out", "out", out);
+  detail::check_defined("threshold_out", "self", self);
+  const meta::TensorMeta m = meta::pointwise("threshold_out", {{"self", &self}}, {&threshold, &value}, false);
+  detail::resize_out("threshold_out", out, m);
+  threshold_run(m.dtype, out, self, threshold, value);
+  detail::bump_version(out, "threshold_out");
+  return out;
+}
+
+// ---- hardswish_backward (ops.yaml) ------------------------------------------------
+namespace {
+using hardswish_backward_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&);
+constexpr hardswish_backward_kernel hardswish_backward_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::hardswish_backward<float>, &cpu::hardswish_backward<double>, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::hardswish_backward<float>, &cuda::hardswish_backward<double>, nullptr, nullptr, &cuda::hardswish_backward<dg::Half>, &cuda::hardswish_backward<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void hardswish_backward_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, const Tensor& self) {
+  const auto fn = detail::lookup_kernel(hardswish_backward_table, "hardswish_backward", out.device(), dtype,
+                                        "float32, float64 (cuda also float16, bfloat16)");
+  fn(out, detail::cast_for_compute(grad_output, dtype), detail::cast_for_compute(self, dtype));
+}
+}  // namespace
+
+Tensor hardswish_backward(const Tensor& grad_output, const Tensor& self) {
+  detail::check_defined("hardswish_backward", "grad_output", grad_output);
+  detail::check_defined("hardswish_backward", "self", self);
+  const meta::TensorMeta m = meta::pointwise("hardswish_backward", {{"grad_output", &grad_output}, {"self", &self}}, {}, false);
+  Tensor out = detail::make_output(m);
+  hardswish_backward_run(m.dtype, out, grad_output, self);
+  return out;
+}
+
 // ---- log_sigmoid (ops.yaml) ------------------------------------------------
 namespace {
 using log_sigmoid_kernel = void (*)(const TensorBase&, const TensorBase&);
@@ -488,6 +560,102 @@ Tensor softplus_backward(const Tensor& grad_output, const Tensor& self, const Sc
   return out;
 }
 
+// ---- remainder.Scalar (ops.yaml) ------------------------------------------------
+namespace {
+using remainder_Scalar_kernel = void (*)(const TensorBase&, const TensorBase&, const Scalar&);
+constexpr remainder_Scalar_kernel remainder_Scalar_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::remainder_scalar<float>, &cpu::remainder_scalar<double>, &cpu::remainder_scalar<int64_t>, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::remainder_scalar<float>, &cuda::remainder_scalar<double>, &cuda::remainder_scalar<int64_t>, nullptr, &cuda::remainder_scalar<dg::Half>, &cuda::remainder_scalar<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void remainder_Scalar_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& other) {
+  const auto fn = detail::lookup_kernel(remainder_Scalar_table, "remainder", out.device(), dtype,
+                                        "float32, float64, int64 (cuda also float16, bfloat16)");
+  fn(out, detail::cast_for_compute(self, dtype), other);
+}
+}  // namespace
+
+Tensor remainder(const Tensor& self, const Scalar& other) {
+  detail::check_defined("remainder", "self", self);
+  const meta::TensorMeta m = meta::pointwise("remainder", {{"self", &self}}, {&other}, false);
+  Tensor out = detail::make_output(m);
+  remainder_Scalar_run(m.dtype, out, self, other);
+  return out;
+}
+
+const Tensor& remainder_(const Tensor& self, const Scalar& other) {
+  detail::check_defined("remainder_", "self", self);
+  const meta::TensorMeta m = meta::pointwise("remainder_", {{"self", &self}}, {&other}, false);
+  const ScalarType dtype = detail::check_inplace_result("remainder_", self, m);
+  remainder_Scalar_run(dtype, self, self, other);
+  detail::bump_version(self, "remainder_");
+  return self;
+}
+
+const Tensor& remainder_out(const Tensor& out, const Tensor& self, const Scalar& other) {
+  detail::check_defined("remainder_out", "out", out);
+  detail::check_defined("remainder_out", "self", self);
+  const meta::TensorMeta m = meta::pointwise("remainder_out", {{"self", &self}}, {&other}, false);
+  detail::resize_out("remainder_out", out, m);
+  remainder_Scalar_run(m.dtype, out, self, other);
+  detail::bump_version(out, "remainder_out");
+  return out;
+}
+
+// ---- addcmul (ops.yaml) ------------------------------------------------
+namespace {
+using addcmul_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&, const TensorBase&, const Scalar&);
+constexpr addcmul_kernel addcmul_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::addcmul<float>, &cpu::addcmul<double>, &cpu::addcmul<int64_t>, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::addcmul<float>, &cuda::addcmul<double>, &cuda::addcmul<int64_t>, nullptr, &cuda::addcmul<dg::Half>, &cuda::addcmul<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void addcmul_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& tensor1, const Tensor& tensor2, const Scalar& value) {
+  const auto fn = detail::lookup_kernel(addcmul_table, "addcmul", out.device(), dtype,
+                                        "float32, float64, int64 (cuda also float16, bfloat16)");
+  fn(out, detail::cast_for_compute(self, dtype), detail::cast_for_compute(tensor1, dtype), detail::cast_for_compute(tensor2, dtype), value);
+}
+}  // namespace
+
+Tensor addcmul(const Tensor& self, const Tensor& tensor1, const Tensor& tensor2, const Scalar& value) {
+  detail::check_defined("addcmul", "self", self);
+  detail::check_defined("addcmul", "tensor1", tensor1);
+  detail::check_defined("addcmul", "tensor2", tensor2);
+  const meta::TensorMeta m = meta::pointwise("addcmul", {{"self", &self}, {"tensor1", &tensor1}, {"tensor2", &tensor2}}, {&value}, false);
+  Tensor out = detail::make_output(m);
+  addcmul_run(m.dtype, out, self, tensor1, tensor2, value);
+  return out;
+}
+
+const Tensor& addcmul_(const Tensor& self, const Tensor& tensor1, const Tensor& tensor2, const Scalar& value) {
+  detail::check_defined("addcmul_", "self", self);
+  detail::check_defined("addcmul_", "tensor1", tensor1);
+  detail::check_defined("addcmul_", "tensor2", tensor2);
+  const meta::TensorMeta m = meta::pointwise("addcmul_", {{"self", &self}, {"tensor1", &tensor1}, {"tensor2", &tensor2}}, {&value}, false);
+  const ScalarType dtype = detail::check_inplace_result("addcmul_", self, m);
+  addcmul_run(dtype, self, self, tensor1, tensor2, value);
+  detail::bump_version(self, "addcmul_");
+  return self;
+}
+
+const Tensor& addcmul_out(const Tensor& out, const Tensor& self, const Tensor& tensor1, const Tensor& tensor2, const Scalar& value) {
+  detail::check_defined("addcmul_out", "out", out);
+  detail::check_defined("addcmul_out", "self", self);
+  detail::check_defined("addcmul_out", "tensor1", tensor1);
+  detail::check_defined("addcmul_out", "tensor2", tensor2);
+  const meta::TensorMeta m = meta::pointwise("addcmul_out", {{"self", &self}, {"tensor1", &tensor1}, {"tensor2", &tensor2}}, {&value}, false);
+  detail::resize_out("addcmul_out", out, m);
+  addcmul_run(m.dtype, out, self, tensor1, tensor2, value);
+  detail::bump_version(out, "addcmul_out");
+  return out;
+}
+
 // ---- gt.Scalar (ops.yaml) ------------------------------------------------
 namespace {
 using gt_Scalar_kernel = void (*)(const TensorBase&, const TensorBase&, const Scalar&);
@@ -609,6 +777,183 @@ const Tensor& logical_xor_out(const Tensor& out, const Tensor& self, const Tenso
   detail::resize_out("logical_xor_out", out, m);
   logical_xor_run(compute, out, self, other);
   detail::bump_version(out, "logical_xor_out");
+  return out;
+}
+
+// ---- bitwise_and.Scalar (ops.yaml) ------------------------------------------------
+namespace {
+using bitwise_and_Scalar_kernel = void (*)(const TensorBase&, const TensorBase&, const Scalar&);
+constexpr bitwise_and_Scalar_kernel bitwise_and_Scalar_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {nullptr, nullptr, &cpu::bitwise_and_scalar<int64_t>, &cpu::bitwise_and_scalar<bool>, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {nullptr, nullptr, &cuda::bitwise_and_scalar<int64_t>, &cuda::bitwise_and_scalar<bool>, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void bitwise_and_Scalar_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& other) {
+  const auto fn = detail::lookup_kernel(bitwise_and_Scalar_table, "bitwise_and", out.device(), dtype,
+                                        "int64, bool");
+  fn(out, detail::cast_for_compute(self, dtype), other);
+}
+}  // namespace
+
+Tensor bitwise_and(const Tensor& self, const Scalar& other) {
+  detail::check_defined("bitwise_and", "self", self);
+  const meta::TensorMeta m = meta::pointwise("bitwise_and", {{"self", &self}}, {&other}, false);
+  Tensor out = detail::make_output(m);
+  bitwise_and_Scalar_run(m.dtype, out, self, other);
+  return out;
+}
+
+const Tensor& bitwise_and_(const Tensor& self, const Scalar& other) {
+  detail::check_defined("bitwise_and_", "self", self);
+  const meta::TensorMeta m = meta::pointwise("bitwise_and_", {{"self", &self}}, {&other}, false);
+  const ScalarType dtype = detail::check_inplace_result("bitwise_and_", self, m);
+  bitwise_and_Scalar_run(dtype, self, self, other);
+  detail::bump_version(self, "bitwise_and_");
+  return self;
+}
+
+const Tensor& bitwise_and_out(const Tensor& out, const Tensor& self, const Scalar& other) {
+  detail::check_defined("bitwise_and_out", "out", out);
+  detail::check_defined("bitwise_and_out", "self", self);
+  const meta::TensorMeta m = meta::pointwise("bitwise_and_out", {{"self", &self}}, {&other}, false);
+  detail::resize_out("bitwise_and_out", out, m);
+  bitwise_and_Scalar_run(m.dtype, out, self, other);
+  detail::bump_version(out, "bitwise_and_out");
+  return out;
+}
+
+// ---- bitwise_or.Tensor (ops.yaml) ------------------------------------------------
+namespace {
+using bitwise_or_Tensor_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&);
+constexpr bitwise_or_Tensor_kernel bitwise_or_Tensor_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {nullptr, nullptr, &cpu::bitwise_or_tensor<int64_t>, &cpu::bitwise_or_tensor<bool>, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {nullptr, nullptr, &cuda::bitwise_or_tensor<int64_t>, &cuda::bitwise_or_tensor<bool>, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void bitwise_or_Tensor_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
+  const auto fn = detail::lookup_kernel(bitwise_or_Tensor_table, "bitwise_or", out.device(), dtype,
+                                        "int64, bool");
+  fn(out, detail::cast_for_compute(self, dtype), detail::cast_for_compute(other, dtype));
+}
+}  // namespace
+
+Tensor bitwise_or(const Tensor& self, const Tensor& other) {
+  detail::check_defined("bitwise_or", "self", self);
+  detail::check_defined("bitwise_or", "other", other);
+  const meta::TensorMeta m = meta::pointwise("bitwise_or", {{"self", &self}, {"other", &other}}, {}, false);
+  Tensor out = detail::make_output(m);
+  bitwise_or_Tensor_run(m.dtype, out, self, other);
+  return out;
+}
+
+const Tensor& bitwise_or_(const Tensor& self, const Tensor& other) {
+  detail::check_defined("bitwise_or_", "self", self);
+  detail::check_defined("bitwise_or_", "other", other);
+  const meta::TensorMeta m = meta::pointwise("bitwise_or_", {{"self", &self}, {"other", &other}}, {}, false);
+  const ScalarType dtype = detail::check_inplace_result("bitwise_or_", self, m);
+  bitwise_or_Tensor_run(dtype, self, self, other);
+  detail::bump_version(self, "bitwise_or_");
+  return self;
+}
+
+const Tensor& bitwise_or_out(const Tensor& out, const Tensor& self, const Tensor& other) {
+  detail::check_defined("bitwise_or_out", "out", out);
+  detail::check_defined("bitwise_or_out", "self", self);
+  detail::check_defined("bitwise_or_out", "other", other);
+  const meta::TensorMeta m = meta::pointwise("bitwise_or_out", {{"self", &self}, {"other", &other}}, {}, false);
+  detail::resize_out("bitwise_or_out", out, m);
+  bitwise_or_Tensor_run(m.dtype, out, self, other);
+  detail::bump_version(out, "bitwise_or_out");
+  return out;
+}
+
+// ---- isnan (ops.yaml) ------------------------------------------------
+namespace {
+using isnan_kernel = void (*)(const TensorBase&, const TensorBase&);
+constexpr isnan_kernel isnan_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::isnan<float>, &cpu::isnan<double>, &cpu::isnan<int64_t>, &cpu::isnan<bool>, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::isnan<float>, &cuda::isnan<double>, &cuda::isnan<int64_t>, &cuda::isnan<bool>, &cuda::isnan<dg::Half>, &cuda::isnan<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void isnan_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
+  const auto fn = detail::lookup_kernel(isnan_table, "isnan", out.device(), dtype,
+                                        "float32, float64, int64, bool (cuda also float16, bfloat16)");
+  fn(out, detail::cast_for_compute(self, dtype));
+}
+}  // namespace
+
+Tensor isnan(const Tensor& self) {
+  detail::check_defined("isnan", "self", self);
+  meta::TensorMeta m = meta::pointwise("isnan", {{"self", &self}}, {}, false);
+  const ScalarType compute = m.dtype;
+  m.dtype = kBool;
+  Tensor out = detail::make_output(m);
+  isnan_run(compute, out, self);
+  return out;
+}
+
+// ---- isinf (ops.yaml) ------------------------------------------------
+namespace {
+using isinf_kernel = void (*)(const TensorBase&, const TensorBase&);
+constexpr isinf_kernel isinf_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::isinf<float>, &cpu::isinf<double>, &cpu::isinf<int64_t>, &cpu::isinf<bool>, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::isinf<float>, &cuda::isinf<double>, &cuda::isinf<int64_t>, &cuda::isinf<bool>, &cuda::isinf<dg::Half>, &cuda::isinf<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void isinf_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
+  const auto fn = detail::lookup_kernel(isinf_table, "isinf", out.device(), dtype,
+                                        "float32, float64, int64, bool (cuda also float16, bfloat16)");
+  fn(out, detail::cast_for_compute(self, dtype));
+}
+}  // namespace
+
+Tensor isinf(const Tensor& self) {
+  detail::check_defined("isinf", "self", self);
+  meta::TensorMeta m = meta::pointwise("isinf", {{"self", &self}}, {}, false);
+  const ScalarType compute = m.dtype;
+  m.dtype = kBool;
+  Tensor out = detail::make_output(m);
+  isinf_run(compute, out, self);
+  return out;
+}
+
+// ---- isfinite (ops.yaml) ------------------------------------------------
+namespace {
+using isfinite_kernel = void (*)(const TensorBase&, const TensorBase&);
+constexpr isfinite_kernel isfinite_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::isfinite<float>, &cpu::isfinite<double>, &cpu::isfinite<int64_t>, &cpu::isfinite<bool>, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::isfinite<float>, &cuda::isfinite<double>, &cuda::isfinite<int64_t>, &cuda::isfinite<bool>, &cuda::isfinite<dg::Half>, &cuda::isfinite<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void isfinite_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
+  const auto fn = detail::lookup_kernel(isfinite_table, "isfinite", out.device(), dtype,
+                                        "float32, float64, int64, bool (cuda also float16, bfloat16)");
+  fn(out, detail::cast_for_compute(self, dtype));
+}
+}  // namespace
+
+Tensor isfinite(const Tensor& self) {
+  detail::check_defined("isfinite", "self", self);
+  meta::TensorMeta m = meta::pointwise("isfinite", {{"self", &self}}, {}, false);
+  const ScalarType compute = m.dtype;
+  m.dtype = kBool;
+  Tensor out = detail::make_output(m);
+  isfinite_run(compute, out, self);
   return out;
 }
 

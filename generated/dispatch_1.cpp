@@ -263,6 +263,51 @@ const Tensor& cosh_out(const Tensor& out, const Tensor& self) {
   return out;
 }
 
+// ---- hardswish (ops.yaml) ------------------------------------------------
+namespace {
+using hardswish_kernel = void (*)(const TensorBase&, const TensorBase&);
+constexpr hardswish_kernel hardswish_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::hardswish<float>, &cpu::hardswish<double>, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::hardswish<float>, &cuda::hardswish<double>, nullptr, nullptr, &cuda::hardswish<dg::Half>, &cuda::hardswish<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void hardswish_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
+  const auto fn = detail::lookup_kernel(hardswish_table, "hardswish", out.device(), dtype,
+                                        "float32, float64 (cuda also float16, bfloat16)");
+  fn(out, detail::cast_for_compute(self, dtype));
+}
+}  // namespace
+
+Tensor hardswish(const Tensor& self) {
+  detail::check_defined("hardswish", "self", self);
+  const meta::TensorMeta m = meta::pointwise("hardswish", {{"self", &self}}, {}, false);
+  Tensor out = detail::make_output(m);
+  hardswish_run(m.dtype, out, self);
+  return out;
+}
+
+const Tensor& hardswish_(const Tensor& self) {
+  detail::check_defined("hardswish_", "self", self);
+  const meta::TensorMeta m = meta::pointwise("hardswish_", {{"self", &self}}, {}, false);
+  const ScalarType dtype = detail::check_inplace_result("hardswish_", self, m);
+  hardswish_run(dtype, self, self);
+  detail::bump_version(self, "hardswish_");
+  return self;
+}
+
+const Tensor& hardswish_out(const Tensor& out, const Tensor& self) {
+  detail::check_defined("hardswish_out", "out", out);
+  detail::check_defined("hardswish_out", "self", self);
+  const meta::TensorMeta m = meta::pointwise("hardswish_out", {{"self", &self}}, {}, false);
+  detail::resize_out("hardswish_out", out, m);
+  hardswish_run(m.dtype, out, self);
+  detail::bump_version(out, "hardswish_out");
+  return out;
+}
+
 // ---- gelu (ops.yaml) ------------------------------------------------
 namespace {
 using gelu_kernel = void (*)(const TensorBase&, const TensorBase&, std::string_view);
@@ -421,6 +466,102 @@ const Tensor& minimum_out(const Tensor& out, const Tensor& self, const Tensor& o
   return out;
 }
 
+// ---- remainder.Tensor (ops.yaml) ------------------------------------------------
+namespace {
+using remainder_Tensor_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&);
+constexpr remainder_Tensor_kernel remainder_Tensor_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::remainder_tensor<float>, &cpu::remainder_tensor<double>, &cpu::remainder_tensor<int64_t>, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::remainder_tensor<float>, &cuda::remainder_tensor<double>, &cuda::remainder_tensor<int64_t>, nullptr, &cuda::remainder_tensor<dg::Half>, &cuda::remainder_tensor<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void remainder_Tensor_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
+  const auto fn = detail::lookup_kernel(remainder_Tensor_table, "remainder", out.device(), dtype,
+                                        "float32, float64, int64 (cuda also float16, bfloat16)");
+  fn(out, detail::cast_for_compute(self, dtype), detail::cast_for_compute(other, dtype));
+}
+}  // namespace
+
+Tensor remainder(const Tensor& self, const Tensor& other) {
+  detail::check_defined("remainder", "self", self);
+  detail::check_defined("remainder", "other", other);
+  const meta::TensorMeta m = meta::pointwise("remainder", {{"self", &self}, {"other", &other}}, {}, false);
+  Tensor out = detail::make_output(m);
+  remainder_Tensor_run(m.dtype, out, self, other);
+  return out;
+}
+
+const Tensor& remainder_(const Tensor& self, const Tensor& other) {
+  detail::check_defined("remainder_", "self", self);
+  detail::check_defined("remainder_", "other", other);
+  const meta::TensorMeta m = meta::pointwise("remainder_", {{"self", &self}, {"other", &other}}, {}, false);
+  const ScalarType dtype = detail::check_inplace_result("remainder_", self, m);
+  remainder_Tensor_run(dtype, self, self, other);
+  detail::bump_version(self, "remainder_");
+  return self;
+}
+
+const Tensor& remainder_out(const Tensor& out, const Tensor& self, const Tensor& other) {
+  detail::check_defined("remainder_out", "out", out);
+  detail::check_defined("remainder_out", "self", self);
+  detail::check_defined("remainder_out", "other", other);
+  const meta::TensorMeta m = meta::pointwise("remainder_out", {{"self", &self}, {"other", &other}}, {}, false);
+  detail::resize_out("remainder_out", out, m);
+  remainder_Tensor_run(m.dtype, out, self, other);
+  detail::bump_version(out, "remainder_out");
+  return out;
+}
+
+// ---- logaddexp (ops.yaml) ------------------------------------------------
+namespace {
+using logaddexp_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&);
+constexpr logaddexp_kernel logaddexp_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::logaddexp<float>, &cpu::logaddexp<double>, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::logaddexp<float>, &cuda::logaddexp<double>, nullptr, nullptr, &cuda::logaddexp<dg::Half>, &cuda::logaddexp<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void logaddexp_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
+  const auto fn = detail::lookup_kernel(logaddexp_table, "logaddexp", out.device(), dtype,
+                                        "float32, float64 (cuda also float16, bfloat16)");
+  fn(out, detail::cast_for_compute(self, dtype), detail::cast_for_compute(other, dtype));
+}
+}  // namespace
+
+Tensor logaddexp(const Tensor& self, const Tensor& other) {
+  detail::check_defined("logaddexp", "self", self);
+  detail::check_defined("logaddexp", "other", other);
+  const meta::TensorMeta m = meta::pointwise("logaddexp", {{"self", &self}, {"other", &other}}, {}, false);
+  Tensor out = detail::make_output(m);
+  logaddexp_run(m.dtype, out, self, other);
+  return out;
+}
+
+const Tensor& logaddexp_(const Tensor& self, const Tensor& other) {
+  detail::check_defined("logaddexp_", "self", self);
+  detail::check_defined("logaddexp_", "other", other);
+  const meta::TensorMeta m = meta::pointwise("logaddexp_", {{"self", &self}, {"other", &other}}, {}, false);
+  const ScalarType dtype = detail::check_inplace_result("logaddexp_", self, m);
+  logaddexp_run(dtype, self, self, other);
+  detail::bump_version(self, "logaddexp_");
+  return self;
+}
+
+const Tensor& logaddexp_out(const Tensor& out, const Tensor& self, const Tensor& other) {
+  detail::check_defined("logaddexp_out", "out", out);
+  detail::check_defined("logaddexp_out", "self", self);
+  detail::check_defined("logaddexp_out", "other", other);
+  const meta::TensorMeta m = meta::pointwise("logaddexp_out", {{"self", &self}, {"other", &other}}, {}, false);
+  detail::resize_out("logaddexp_out", out, m);
+  logaddexp_run(m.dtype, out, self, other);
+  detail::bump_version(out, "logaddexp_out");
+  return out;
+}
+
 // ---- ge.Scalar (ops.yaml) ------------------------------------------------
 namespace {
 using ge_Scalar_kernel = void (*)(const TensorBase&, const TensorBase&, const Scalar&);
@@ -498,6 +639,96 @@ const Tensor& logical_not_out(const Tensor& out, const Tensor& self) {
   detail::resize_out("logical_not_out", out, m);
   logical_not_run(compute, out, self);
   detail::bump_version(out, "logical_not_out");
+  return out;
+}
+
+// ---- bitwise_or.Scalar (ops.yaml) ------------------------------------------------
+namespace {
+using bitwise_or_Scalar_kernel = void (*)(const TensorBase&, const TensorBase&, const Scalar&);
+constexpr bitwise_or_Scalar_kernel bitwise_or_Scalar_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {nullptr, nullptr, &cpu::bitwise_or_scalar<int64_t>, &cpu::bitwise_or_scalar<bool>, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {nullptr, nullptr, &cuda::bitwise_or_scalar<int64_t>, &cuda::bitwise_or_scalar<bool>, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void bitwise_or_Scalar_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& other) {
+  const auto fn = detail::lookup_kernel(bitwise_or_Scalar_table, "bitwise_or", out.device(), dtype,
+                                        "int64, bool");
+  fn(out, detail::cast_for_compute(self, dtype), other);
+}
+}  // namespace
+
+Tensor bitwise_or(const Tensor& self, const Scalar& other) {
+  detail::check_defined("bitwise_or", "self", self);
+  const meta::TensorMeta m = meta::pointwise("bitwise_or", {{"self", &self}}, {&other}, false);
+  Tensor out = detail::make_output(m);
+  bitwise_or_Scalar_run(m.dtype, out, self, other);
+  return out;
+}
+
+const Tensor& bitwise_or_(const Tensor& self, const Scalar& other) {
+  detail::check_defined("bitwise_or_", "self", self);
+  const meta::TensorMeta m = meta::pointwise("bitwise_or_", {{"self", &self}}, {&other}, false);
+  const ScalarType dtype = detail::check_inplace_result("bitwise_or_", self, m);
+  bitwise_or_Scalar_run(dtype, self, self, other);
+  detail::bump_version(self, "bitwise_or_");
+  return self;
+}
+
+const Tensor& bitwise_or_out(const Tensor& out, const Tensor& self, const Scalar& other) {
+  detail::check_defined("bitwise_or_out", "out", out);
+  detail::check_defined("bitwise_or_out", "self", self);
+  const meta::TensorMeta m = meta::pointwise("bitwise_or_out", {{"self", &self}}, {&other}, false);
+  detail::resize_out("bitwise_or_out", out, m);
+  bitwise_or_Scalar_run(m.dtype, out, self, other);
+  detail::bump_version(out, "bitwise_or_out");
+  return out;
+}
+
+// ---- bitwise_xor.Scalar (ops.yaml) ------------------------------------------------
+namespace {
+using bitwise_xor_Scalar_kernel = void (*)(const TensorBase&, const TensorBase&, const Scalar&);
+constexpr bitwise_xor_Scalar_kernel bitwise_xor_Scalar_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {nullptr, nullptr, &cpu::bitwise_xor_scalar<int64_t>, &cpu::bitwise_xor_scalar<bool>, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {nullptr, nullptr, &cuda::bitwise_xor_scalar<int64_t>, &cuda::bitwise_xor_scalar<bool>, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void bitwise_xor_Scalar_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& other) {
+  const auto fn = detail::lookup_kernel(bitwise_xor_Scalar_table, "bitwise_xor", out.device(), dtype,
+                                        "int64, bool");
+  fn(out, detail::cast_for_compute(self, dtype), other);
+}
+}  // namespace
+
+Tensor bitwise_xor(const Tensor& self, const Scalar& other) {
+  detail::check_defined("bitwise_xor", "self", self);
+  const meta::TensorMeta m = meta::pointwise("bitwise_xor", {{"self", &self}}, {&other}, false);
+  Tensor out = detail::make_output(m);
+  bitwise_xor_Scalar_run(m.dtype, out, self, other);
+  return out;
+}
+
+const Tensor& bitwise_xor_(const Tensor& self, const Scalar& other) {
+  detail::check_defined("bitwise_xor_", "self", self);
+  const meta::TensorMeta m = meta::pointwise("bitwise_xor_", {{"self", &self}}, {&other}, false);
+  const ScalarType dtype = detail::check_inplace_result("bitwise_xor_", self, m);
+  bitwise_xor_Scalar_run(dtype, self, self, other);
+  detail::bump_version(self, "bitwise_xor_");
+  return self;
+}
+
+const Tensor& bitwise_xor_out(const Tensor& out, const Tensor& self, const Scalar& other) {
+  detail::check_defined("bitwise_xor_out", "out", out);
+  detail::check_defined("bitwise_xor_out", "self", self);
+  const meta::TensorMeta m = meta::pointwise("bitwise_xor_out", {{"self", &self}}, {&other}, false);
+  detail::resize_out("bitwise_xor_out", out, m);
+  bitwise_xor_Scalar_run(m.dtype, out, self, other);
+  detail::bump_version(out, "bitwise_xor_out");
   return out;
 }
 

@@ -367,6 +367,105 @@ const Tensor& fmod_out(const Tensor& out, const Tensor& self, const Scalar& othe
   return out;
 }
 
+// ---- floor_divide (ops.yaml) ------------------------------------------------
+namespace {
+using floor_divide_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&);
+constexpr floor_divide_kernel floor_divide_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::floor_divide<float>, &cpu::floor_divide<double>, &cpu::floor_divide<int64_t>, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::floor_divide<float>, &cuda::floor_divide<double>, &cuda::floor_divide<int64_t>, nullptr, &cuda::floor_divide<dg::Half>, &cuda::floor_divide<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void floor_divide_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
+  const auto fn = detail::lookup_kernel(floor_divide_table, "floor_divide", out.device(), dtype,
+                                        "float32, float64, int64 (cuda also float16, bfloat16)");
+  fn(out, detail::cast_for_compute(self, dtype), detail::cast_for_compute(other, dtype));
+}
+}  // namespace
+
+Tensor floor_divide(const Tensor& self, const Tensor& other) {
+  detail::check_defined("floor_divide", "self", self);
+  detail::check_defined("floor_divide", "other", other);
+  const meta::TensorMeta m = meta::pointwise("floor_divide", {{"self", &self}, {"other", &other}}, {}, false);
+  Tensor out = detail::make_output(m);
+  floor_divide_run(m.dtype, out, self, other);
+  return out;
+}
+
+const Tensor& floor_divide_(const Tensor& self, const Tensor& other) {
+  detail::check_defined("floor_divide_", "self", self);
+  detail::check_defined("floor_divide_", "other", other);
+  const meta::TensorMeta m = meta::pointwise("floor_divide_", {{"self", &self}, {"other", &other}}, {}, false);
+  const ScalarType dtype = detail::check_inplace_result("floor_divide_", self, m);
+  floor_divide_run(dtype, self, self, other);
+  detail::bump_version(self, "floor_divide_");
+  return self;
+}
+
+const Tensor& floor_divide_out(const Tensor& out, const Tensor& self, const Tensor& other) {
+  detail::check_defined("floor_divide_out", "out", out);
+  detail::check_defined("floor_divide_out", "self", self);
+  detail::check_defined("floor_divide_out", "other", other);
+  const meta::TensorMeta m = meta::pointwise("floor_divide_out", {{"self", &self}, {"other", &other}}, {}, false);
+  detail::resize_out("floor_divide_out", out, m);
+  floor_divide_run(m.dtype, out, self, other);
+  detail::bump_version(out, "floor_divide_out");
+  return out;
+}
+
+// ---- lerp.Tensor (ops.yaml) ------------------------------------------------
+namespace {
+using lerp_Tensor_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&, const TensorBase&);
+constexpr lerp_Tensor_kernel lerp_Tensor_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::lerp_tensor<float>, &cpu::lerp_tensor<double>, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::lerp_tensor<float>, &cuda::lerp_tensor<double>, nullptr, nullptr, &cuda::lerp_tensor<dg::Half>, &cuda::lerp_tensor<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void lerp_Tensor_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& end, const Tensor& weight) {
+  const auto fn = detail::lookup_kernel(lerp_Tensor_table, "lerp", out.device(), dtype,
+                                        "float32, float64 (cuda also float16, bfloat16)");
+  fn(out, detail::cast_for_compute(self, dtype), detail::cast_for_compute(end, dtype), detail::cast_for_compute(weight, dtype));
+}
+}  // namespace
+
+Tensor lerp(const Tensor& self, const Tensor& end, const Tensor& weight) {
+  detail::check_defined("lerp", "self", self);
+  detail::check_defined("lerp", "end", end);
+  detail::check_defined("lerp", "weight", weight);
+  const meta::TensorMeta m = meta::pointwise("lerp", {{"self", &self}, {"end", &end}, {"weight", &weight}}, {}, false);
+  Tensor out = detail::make_output(m);
+  lerp_Tensor_run(m.dtype, out, self, end, weight);
+  return out;
+}
+
+const Tensor& lerp_(const Tensor& self, const Tensor& end, const Tensor& weight) {
+  detail::check_defined("lerp_", "self", self);
+  detail::check_defined("lerp_", "end", end);
+  detail::check_defined("lerp_", "weight", weight);
+  const meta::TensorMeta m = meta::pointwise("lerp_", {{"self", &self}, {"end", &end}, {"weight", &weight}}, {}, false);
+  const ScalarType dtype = detail::check_inplace_result("lerp_", self, m);
+  lerp_Tensor_run(dtype, self, self, end, weight);
+  detail::bump_version(self, "lerp_");
+  return self;
+}
+
+const Tensor& lerp_out(const Tensor& out, const Tensor& self, const Tensor& end, const Tensor& weight) {
+  detail::check_defined("lerp_out", "out", out);
+  detail::check_defined("lerp_out", "self", self);
+  detail::check_defined("lerp_out", "end", end);
+  detail::check_defined("lerp_out", "weight", weight);
+  const meta::TensorMeta m = meta::pointwise("lerp_out", {{"self", &self}, {"end", &end}, {"weight", &weight}}, {}, false);
+  detail::resize_out("lerp_out", out, m);
+  lerp_Tensor_run(m.dtype, out, self, end, weight);
+  detail::bump_version(out, "lerp_out");
+  return out;
+}
+
 // ---- eq.Scalar (ops.yaml) ------------------------------------------------
 namespace {
 using eq_Scalar_kernel = void (*)(const TensorBase&, const TensorBase&, const Scalar&);
@@ -484,6 +583,80 @@ const Tensor& le_out(const Tensor& out, const Tensor& self, const Scalar& other)
   detail::resize_out("le_out", out, m);
   le_Scalar_run(compute, out, self, other);
   detail::bump_version(out, "le_out");
+  return out;
+}
+
+// ---- bitwise_not (ops.yaml) ------------------------------------------------
+namespace {
+using bitwise_not_kernel = void (*)(const TensorBase&, const TensorBase&);
+constexpr bitwise_not_kernel bitwise_not_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {nullptr, nullptr, &cpu::bitwise_not<int64_t>, &cpu::bitwise_not<bool>, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {nullptr, nullptr, &cuda::bitwise_not<int64_t>, &cuda::bitwise_not<bool>, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void bitwise_not_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
+  const auto fn = detail::lookup_kernel(bitwise_not_table, "bitwise_not", out.device(), dtype,
+                                        "int64, bool");
+  fn(out, detail::cast_for_compute(self, dtype));
+}
+}  // namespace
+
+Tensor bitwise_not(const Tensor& self) {
+  detail::check_defined("bitwise_not", "self", self);
+  const meta::TensorMeta m = meta::pointwise("bitwise_not", {{"self", &self}}, {}, false);
+  Tensor out = detail::make_output(m);
+  bitwise_not_run(m.dtype, out, self);
+  return out;
+}
+
+const Tensor& bitwise_not_(const Tensor& self) {
+  detail::check_defined("bitwise_not_", "self", self);
+  const meta::TensorMeta m = meta::pointwise("bitwise_not_", {{"self", &self}}, {}, false);
+  const ScalarType dtype = detail::check_inplace_result("bitwise_not_", self, m);
+  bitwise_not_run(dtype, self, self);
+  detail::bump_version(self, "bitwise_not_");
+  return self;
+}
+
+const Tensor& bitwise_not_out(const Tensor& out, const Tensor& self) {
+  detail::check_defined("bitwise_not_out", "out", out);
+  detail::check_defined("bitwise_not_out", "self", self);
+  const meta::TensorMeta m = meta::pointwise("bitwise_not_out", {{"self", &self}}, {}, false);
+  detail::resize_out("bitwise_not_out", out, m);
+  bitwise_not_run(m.dtype, out, self);
+  detail::bump_version(out, "bitwise_not_out");
+  return out;
+}
+
+// ---- isclose (ops.yaml) ------------------------------------------------
+namespace {
+using isclose_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&, double, double, bool);
+constexpr isclose_kernel isclose_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::isclose<float>, &cpu::isclose<double>, &cpu::isclose<int64_t>, &cpu::isclose<bool>, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::isclose<float>, &cuda::isclose<double>, &cuda::isclose<int64_t>, &cuda::isclose<bool>, &cuda::isclose<dg::Half>, &cuda::isclose<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void isclose_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other, double rtol, double atol, bool equal_nan) {
+  const auto fn = detail::lookup_kernel(isclose_table, "isclose", out.device(), dtype,
+                                        "float32, float64, int64, bool (cuda also float16, bfloat16)");
+  fn(out, detail::cast_for_compute(self, dtype), detail::cast_for_compute(other, dtype), rtol, atol, equal_nan);
+}
+}  // namespace
+
+Tensor isclose(const Tensor& self, const Tensor& other, double rtol, double atol, bool equal_nan) {
+  detail::check_defined("isclose", "self", self);
+  detail::check_defined("isclose", "other", other);
+  meta::TensorMeta m = meta::pointwise("isclose", {{"self", &self}, {"other", &other}}, {}, false);
+  const ScalarType compute = m.dtype;
+  m.dtype = kBool;
+  Tensor out = detail::make_output(m);
+  isclose_run(compute, out, self, other, rtol, atol, equal_nan);
   return out;
 }
 

@@ -233,6 +233,96 @@ const Tensor& acos_out(const Tensor& out, const Tensor& self) {
   return out;
 }
 
+// ---- deg2rad (ops.yaml) ------------------------------------------------
+namespace {
+using deg2rad_kernel = void (*)(const TensorBase&, const TensorBase&);
+constexpr deg2rad_kernel deg2rad_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::deg2rad<float>, &cpu::deg2rad<double>, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::deg2rad<float>, &cuda::deg2rad<double>, nullptr, nullptr, &cuda::deg2rad<dg::Half>, &cuda::deg2rad<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void deg2rad_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
+  const auto fn = detail::lookup_kernel(deg2rad_table, "deg2rad", out.device(), dtype,
+                                        "float32, float64 (cuda also float16, bfloat16)");
+  fn(out, detail::cast_for_compute(self, dtype));
+}
+}  // namespace
+
+Tensor deg2rad(const Tensor& self) {
+  detail::check_defined("deg2rad", "self", self);
+  const meta::TensorMeta m = meta::pointwise("deg2rad", {{"self", &self}}, {}, true);
+  Tensor out = detail::make_output(m);
+  deg2rad_run(m.dtype, out, self);
+  return out;
+}
+
+const Tensor& deg2rad_(const Tensor& self) {
+  detail::check_defined("deg2rad_", "self", self);
+  const meta::TensorMeta m = meta::pointwise("deg2rad_", {{"self", &self}}, {}, true);
+  const ScalarType dtype = detail::check_inplace_result("deg2rad_", self, m);
+  deg2rad_run(dtype, self, self);
+  detail::bump_version(self, "deg2rad_");
+  return self;
+}
+
+const Tensor& deg2rad_out(const Tensor& out, const Tensor& self) {
+  detail::check_defined("deg2rad_out", "out", out);
+  detail::check_defined("deg2rad_out", "self", self);
+  const meta::TensorMeta m = meta::pointwise("deg2rad_out", {{"self", &self}}, {}, true);
+  detail::resize_out("deg2rad_out", out, m);
+  deg2rad_run(m.dtype, out, self);
+  detail::bump_version(out, "deg2rad_out");
+  return out;
+}
+
+// ---- rad2deg (ops.yaml) ------------------------------------------------
+namespace {
+using rad2deg_kernel = void (*)(const TensorBase&, const TensorBase&);
+constexpr rad2deg_kernel rad2deg_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::rad2deg<float>, &cpu::rad2deg<double>, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::rad2deg<float>, &cuda::rad2deg<double>, nullptr, nullptr, &cuda::rad2deg<dg::Half>, &cuda::rad2deg<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void rad2deg_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
+  const auto fn = detail::lookup_kernel(rad2deg_table, "rad2deg", out.device(), dtype,
+                                        "float32, float64 (cuda also float16, bfloat16)");
+  fn(out, detail::cast_for_compute(self, dtype));
+}
+}  // namespace
+
+Tensor rad2deg(const Tensor& self) {
+  detail::check_defined("rad2deg", "self", self);
+  const meta::TensorMeta m = meta::pointwise("rad2deg", {{"self", &self}}, {}, true);
+  Tensor out = detail::make_output(m);
+  rad2deg_run(m.dtype, out, self);
+  return out;
+}
+
+const Tensor& rad2deg_(const Tensor& self) {
+  detail::check_defined("rad2deg_", "self", self);
+  const meta::TensorMeta m = meta::pointwise("rad2deg_", {{"self", &self}}, {}, true);
+  const ScalarType dtype = detail::check_inplace_result("rad2deg_", self, m);
+  rad2deg_run(dtype, self, self);
+  detail::bump_version(self, "rad2deg_");
+  return self;
+}
+
+const Tensor& rad2deg_out(const Tensor& out, const Tensor& self) {
+  detail::check_defined("rad2deg_out", "out", out);
+  detail::check_defined("rad2deg_out", "self", self);
+  const meta::TensorMeta m = meta::pointwise("rad2deg_out", {{"self", &self}}, {}, true);
+  detail::resize_out("rad2deg_out", out, m);
+  rad2deg_run(m.dtype, out, self);
+  detail::bump_version(out, "rad2deg_out");
+  return out;
+}
+
 // ---- sigmoid (ops.yaml) ------------------------------------------------
 namespace {
 using sigmoid_kernel = void (*)(const TensorBase&, const TensorBase&);
@@ -392,6 +482,54 @@ const Tensor& silu_out(const Tensor& out, const Tensor& self) {
   detail::resize_out("silu_out", out, m);
   silu_run(m.dtype, out, self);
   detail::bump_version(out, "silu_out");
+  return out;
+}
+
+// ---- xlogy.Tensor (ops.yaml) ------------------------------------------------
+namespace {
+using xlogy_Tensor_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&);
+constexpr xlogy_Tensor_kernel xlogy_Tensor_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::xlogy_tensor<float>, &cpu::xlogy_tensor<double>, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::xlogy_tensor<float>, &cuda::xlogy_tensor<double>, nullptr, nullptr, &cuda::xlogy_tensor<dg::Half>, &cuda::xlogy_tensor<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void xlogy_Tensor_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
+  const auto fn = detail::lookup_kernel(xlogy_Tensor_table, "xlogy", out.device(), dtype,
+                                        "float32, float64 (cuda also float16, bfloat16)");
+  fn(out, detail::cast_for_compute(self, dtype), detail::cast_for_compute(other, dtype));
+}
+}  // namespace
+
+Tensor xlogy(const Tensor& self, const Tensor& other) {
+  detail::check_defined("xlogy", "self", self);
+  detail::check_defined("xlogy", "other", other);
+  const meta::TensorMeta m = meta::pointwise("xlogy", {{"self", &self}, {"other", &other}}, {}, true);
+  Tensor out = detail::make_output(m);
+  xlogy_Tensor_run(m.dtype, out, self, other);
+  return out;
+}
+
+const Tensor& xlogy_(const Tensor& self, const Tensor& other) {
+  detail::check_defined("xlogy_", "self", self);
+  detail::check_defined("xlogy_", "other", other);
+  const meta::TensorMeta m = meta::pointwise("xlogy_", {{"self", &self}, {"other", &other}}, {}, true);
+  const ScalarType dtype = detail::check_inplace_result("xlogy_", self, m);
+  xlogy_Tensor_run(dtype, self, self, other);
+  detail::bump_version(self, "xlogy_");
+  return self;
+}
+
+const Tensor& xlogy_out(const Tensor& out, const Tensor& self, const Tensor& other) {
+  detail::check_defined("xlogy_out", "out", out);
+  detail::check_defined("xlogy_out", "self", self);
+  detail::check_defined("xlogy_out", "other", other);
+  const meta::TensorMeta m = meta::pointwise("xlogy_out", {{"self", &self}, {"other", &other}}, {}, true);
+  detail::resize_out("xlogy_out", out, m);
+  xlogy_Tensor_run(m.dtype, out, self, other);
+  detail::bump_version(out, "xlogy_out");
   return out;
 }
 

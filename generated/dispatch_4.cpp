@@ -170,6 +170,96 @@ Tensor sin_backward(const Tensor& grad_output, const Tensor& self) {
   return out;
 }
 
+// ---- erfc (ops.yaml) ------------------------------------------------
+namespace {
+using erfc_kernel = void (*)(const TensorBase&, const TensorBase&);
+constexpr erfc_kernel erfc_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::erfc<float>, &cpu::erfc<double>, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::erfc<float>, &cuda::erfc<double>, nullptr, nullptr, &cuda::erfc<dg::Half>, &cuda::erfc<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void erfc_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
+  const auto fn = detail::lookup_kernel(erfc_table, "erfc", out.device(), dtype,
+                                        "float32, float64 (cuda also float16, bfloat16)");
+  fn(out, detail::cast_for_compute(self, dtype));
+}
+}  // namespace
+
+Tensor erfc(const Tensor& self) {
+  detail::check_defined("erfc", "self", self);
+  const meta::TensorMeta m = meta::pointwise("erfc", {{"self", &self}}, {}, true);
+  Tensor out = detail::make_output(m);
+  erfc_run(m.dtype, out, self);
+  return out;
+}
+
+const Tensor& erfc_(const Tensor& self) {
+  detail::check_defined("erfc_", "self", self);
+  const meta::TensorMeta m = meta::pointwise("erfc_", {{"self", &self}}, {}, true);
+  const ScalarType dtype = detail::check_inplace_result("erfc_", self, m);
+  erfc_run(dtype, self, self);
+  detail::bump_version(self, "erfc_");
+  return self;
+}
+
+const Tensor& erfc_out(const Tensor& out, const Tensor& self) {
+  detail::check_defined("erfc_out", "out", out);
+  detail::check_defined("erfc_out", "self", self);
+  const meta::TensorMeta m = meta::pointwise("erfc_out", {{"self", &self}}, {}, true);
+  detail::resize_out("erfc_out", out, m);
+  erfc_run(m.dtype, out, self);
+  detail::bump_version(out, "erfc_out");
+  return out;
+}
+
+// ---- sinc (ops.yaml) ------------------------------------------------
+namespace {
+using sinc_kernel = void (*)(const TensorBase&, const TensorBase&);
+constexpr sinc_kernel sinc_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::sinc<float>, &cpu::sinc<double>, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::sinc<float>, &cuda::sinc<double>, nullptr, nullptr, &cuda::sinc<dg::Half>, &cuda::sinc<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void sinc_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
+  const auto fn = detail::lookup_kernel(sinc_table, "sinc", out.device(), dtype,
+                                        "float32, float64 (cuda also float16, bfloat16)");
+  fn(out, detail::cast_for_compute(self, dtype));
+}
+}  // namespace
+
+Tensor sinc(const Tensor& self) {
+  detail::check_defined("sinc", "self", self);
+  const meta::TensorMeta m = meta::pointwise("sinc", {{"self", &self}}, {}, true);
+  Tensor out = detail::make_output(m);
+  sinc_run(m.dtype, out, self);
+  return out;
+}
+
+const Tensor& sinc_(const Tensor& self) {
+  detail::check_defined("sinc_", "self", self);
+  const meta::TensorMeta m = meta::pointwise("sinc_", {{"self", &self}}, {}, true);
+  const ScalarType dtype = detail::check_inplace_result("sinc_", self, m);
+  sinc_run(dtype, self, self);
+  detail::bump_version(self, "sinc_");
+  return self;
+}
+
+const Tensor& sinc_out(const Tensor& out, const Tensor& self) {
+  detail::check_defined("sinc_out", "out", out);
+  detail::check_defined("sinc_out", "self", self);
+  const meta::TensorMeta m = meta::pointwise("sinc_out", {{"self", &self}}, {}, true);
+  detail::resize_out("sinc_out", out, m);
+  sinc_run(m.dtype, out, self);
+  detail::bump_version(out, "sinc_out");
+  return out;
+}
+
 // ---- round (ops.yaml) ------------------------------------------------
 namespace {
 using round_kernel = void (*)(const TensorBase&, const TensorBase&);
@@ -260,6 +350,123 @@ const Tensor& relu_out(const Tensor& out, const Tensor& self) {
   return out;
 }
 
+// ---- hardtanh (ops.yaml) ------------------------------------------------
+namespace {
+using hardtanh_kernel = void (*)(const TensorBase&, const TensorBase&, const Scalar&, const Scalar&);
+constexpr hardtanh_kernel hardtanh_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::hardtanh<float>, &cpu::hardtanh<double>, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::hardtanh<float>, &cuda::hardtanh<double>, nullptr, nullptr, &cuda::hardtanh<dg::Half>, &cuda::hardtanh<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void hardtanh_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& min_val, const Scalar& max_val) {
+  const auto fn = detail::lookup_kernel(hardtanh_table, "hardtanh", out.device(), dtype,
+                                        "float32, float64 (cuda also float16, bfloat16)");
+  fn(out, detail::cast_for_compute(self, dtype), min_val, max_val);
+}
+}  // namespace
+
+Tensor hardtanh(const Tensor& self, const Scalar& min_val, const Scalar& max_val) {
+  detail::check_defined("hardtanh", "self", self);
+  const meta::TensorMeta m = meta::pointwise("hardtanh", {{"self", &self}}, {&min_val, &max_val}, false);
+  Tensor out = detail::make_output(m);
+  hardtanh_run(m.dtype, out, self, min_val, max_val);
+  return out;
+}
+
+const Tensor& hardtanh_(const Tensor& self, const Scalar& min_val, const Scalar& max_val) {
+  detail::check_defined("hardtanh_", "self", self);
+  const meta::TensorMeta m = meta::pointwise("hardtanh_", {{"self", &self}}, {&min_val, &max_val}, false);
+  const ScalarType dtype = detail::check_inplace_result("hardtanh_", self, m);
+  hardtanh_run(dtype, self, self, min_val, max_val);
+  detail::bump_version(self, "hardtanh_");
+  return self;
+}
+
+const Tensor& hardtanh_out(const Tensor& out, const Tensor& self, const Scalar& min_val, const Scalar& max_val) {
+  detail::check_defined("hardtanh_out", "out", out);
+  detail::check_defined("hardtanh_out", "self", self);
+  const meta::TensorMeta m = meta::pointwise("hardtanh_out", {{"self", &self}}, {&min_val, &max_val}, false);
+  detail::resize_out("hardtanh_out", out, m);
+  hardtanh_run(m.dtype, out, self, min_val, max_val);
+  detail::bump_version(out, "hardtanh_out");
+  return out;
+}
+
+// ---- hardtanh_backward (ops.yaml) ------------------------------------------------
+namespace {
+using hardtanh_backward_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&, const Scalar&, const Scalar&);
+constexpr hardtanh_backward_kernel hardtanh_backward_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::hardtanh_backward<float>, &cpu::hardtanh_backward<double>, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::hardtanh_backward<float>, &cuda::hardtanh_backward<double>, nullptr, nullptr, &cuda::hardtanh_backward<dg::Half>, &cuda::hardtanh_backward<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void hardtanh_backward_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, const Tensor& self, const Scalar& min_val, const Scalar& max_val) {
+  const auto fn = detail::lookup_kernel(hardtanh_backward_table, "hardtanh_backward", out.device(), dtype,
+                                        "float32, float64 (cuda also float16, bfloat16)");
+  fn(out, detail::cast_for_compute(grad_output, dtype), detail::cast_for_compute(self, dtype), min_val, max_val);
+}
+}  // namespace
+
+Tensor hardtanh_backward(const Tensor& grad_output, const Tensor& self, const Scalar& min_val, const Scalar& max_val) {
+  detail::check_defined("hardtanh_backward", "grad_output", grad_output);
+  detail::check_defined("hardtanh_backward", "self", self);
+  const meta::TensorMeta m = meta::pointwise("hardtanh_backward", {{"grad_output", &grad_output}, {"self", &self}}, {&min_val, &max_val}, false);
+  Tensor out = detail::make_output(m);
+  hardtanh_backward_run(m.dtype, out, grad_output, self, min_val, max_val);
+  return out;
+}
+
+// ---- hardsigmoid (ops.yaml) ------------------------------------------------
+namespace {
+using hardsigmoid_kernel = void (*)(const TensorBase&, const TensorBase&);
+constexpr hardsigmoid_kernel hardsigmoid_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::hardsigmoid<float>, &cpu::hardsigmoid<double>, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::hardsigmoid<float>, &cuda::hardsigmoid<double>, nullptr, nullptr, &cuda::hardsigmoid<dg::Half>, &cuda::hardsigmoid<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void hardsigmoid_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
+  const auto fn = detail::lookup_kernel(hardsigmoid_table, "hardsigmoid", out.device(), dtype,
+                                        "float32, float64 (cuda also float16, bfloat16)");
+  fn(out, detail::cast_for_compute(self, dtype));
+}
+}  // namespace
+
+Tensor hardsigmoid(const Tensor& self) {
+  detail::check_defined("hardsigmoid", "self", self);
+  const meta::TensorMeta m = meta::pointwise("hardsigmoid", {{"self", &self}}, {}, false);
+  Tensor out = detail::make_output(m);
+  hardsigmoid_run(m.dtype, out, self);
+  return out;
+}
+
+const Tensor& hardsigmoid_(const Tensor& self) {
+  detail::check_defined("hardsigmoid_", "self", self);
+  const meta::TensorMeta m = meta::pointwise("hardsigmoid_", {{"self", &self}}, {}, false);
+  const ScalarType dtype = detail::check_inplace_result("hardsigmoid_", self, m);
+  hardsigmoid_run(dtype, self, self);
+  detail::bump_version(self, "hardsigmoid_");
+  return self;
+}
+
+const Tensor& hardsigmoid_out(const Tensor& out, const Tensor& self) {
+  detail::check_defined("hardsigmoid_out", "out", out);
+  detail::check_defined("hardsigmoid_out", "self", self);
+  const meta::TensorMeta m = meta::pointwise("hardsigmoid_out", {{"self", &self}}, {}, false);
+  detail::resize_out("hardsigmoid_out", out, m);
+  hardsigmoid_run(m.dtype, out, self);
+  detail::bump_version(out, "hardsigmoid_out");
+  return out;
+}
+
 // ---- sigmoid_backward (ops.yaml) ------------------------------------------------
 namespace {
 using sigmoid_backward_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&);
@@ -329,6 +536,105 @@ const Tensor& clamp_out(const Tensor& out, const Tensor& self, const std::option
   detail::resize_out("clamp_out", out, m);
   clamp_run(m.dtype, out, self, min, max);
   detail::bump_version(out, "clamp_out");
+  return out;
+}
+
+// ---- addcdiv (ops.yaml) ------------------------------------------------
+namespace {
+using addcdiv_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&, const TensorBase&, const Scalar&);
+constexpr addcdiv_kernel addcdiv_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::addcdiv<float>, &cpu::addcdiv<double>, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::addcdiv<float>, &cuda::addcdiv<double>, nullptr, nullptr, &cuda::addcdiv<dg::Half>, &cuda::addcdiv<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void addcdiv_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& tensor1, const Tensor& tensor2, const Scalar& value) {
+  const auto fn = detail::lookup_kernel(addcdiv_table, "addcdiv", out.device(), dtype,
+                                        "float32, float64 (cuda also float16, bfloat16)");
+  fn(out, detail::cast_for_compute(self, dtype), detail::cast_for_compute(tensor1, dtype), detail::cast_for_compute(tensor2, dtype), value);
+}
+}  // namespace
+
+Tensor addcdiv(const Tensor& self, const Tensor& tensor1, const Tensor& tensor2, const Scalar& value) {
+  detail::check_defined("addcdiv", "self", self);
+  detail::check_defined("addcdiv", "tensor1", tensor1);
+  detail::check_defined("addcdiv", "tensor2", tensor2);
+  const meta::TensorMeta m = meta::pointwise("addcdiv", {{"self", &self}, {"tensor1", &tensor1}, {"tensor2", &tensor2}}, {&value}, false);
+  Tensor out = detail::make_output(m);
+  addcdiv_run(m.dtype, out, self, tensor1, tensor2, value);
+  return out;
+}
+
+const Tensor& addcdiv_(const Tensor& self, const Tensor& tensor1, const Tensor& tensor2, const Scalar& value) {
+  detail::check_defined("addcdiv_", "self", self);
+  detail::check_defined("addcdiv_", "tensor1", tensor1);
+  detail::check_defined("addcdiv_", "tensor2", tensor2);
+  const meta::TensorMeta m = meta::pointwise("addcdiv_", {{"self", &self}, {"tensor1", &tensor1}, {"tensor2", &tensor2}}, {&value}, false);
+  const ScalarType dtype = detail::check_inplace_result("addcdiv_", self, m);
+  addcdiv_run(dtype, self, self, tensor1, tensor2, value);
+  detail::bump_version(self, "addcdiv_");
+  return self;
+}
+
+const Tensor& addcdiv_out(const Tensor& out, const Tensor& self, const Tensor& tensor1, const Tensor& tensor2, const Scalar& value) {
+  detail::check_defined("addcdiv_out", "out", out);
+  detail::check_defined("addcdiv_out", "self", self);
+  detail::check_defined("addcdiv_out", "tensor1", tensor1);
+  detail::check_defined("addcdiv_out", "tensor2", tensor2);
+  const meta::TensorMeta m = meta::pointwise("addcdiv_out", {{"self", &self}, {"tensor1", &tensor1}, {"tensor2", &tensor2}}, {&value}, false);
+  detail::resize_out("addcdiv_out", out, m);
+  addcdiv_run(m.dtype, out, self, tensor1, tensor2, value);
+  detail::bump_version(out, "addcdiv_out");
+  return out;
+}
+
+// ---- hypot (ops.yaml) ------------------------------------------------
+namespace {
+using hypot_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&);
+constexpr hypot_kernel hypot_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::hypot<float>, &cpu::hypot<double>, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::hypot<float>, &cuda::hypot<double>, nullptr, nullptr, &cuda::hypot<dg::Half>, &cuda::hypot<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void hypot_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
+  const auto fn = detail::lookup_kernel(hypot_table, "hypot", out.device(), dtype,
+                                        "float32, float64 (cuda also float16, bfloat16)");
+  fn(out, detail::cast_for_compute(self, dtype), detail::cast_for_compute(other, dtype));
+}
+}  // namespace
+
+Tensor hypot(const Tensor& self, const Tensor& other) {
+  detail::check_defined("hypot", "self", self);
+  detail::check_defined("hypot", "other", other);
+  const meta::TensorMeta m = meta::pointwise("hypot", {{"self", &self}, {"other", &other}}, {}, false);
+  Tensor out = detail::make_output(m);
+  hypot_run(m.dtype, out, self, other);
+  return out;
+}
+
+const Tensor& hypot_(const Tensor& self, const Tensor& other) {
+  detail::check_defined("hypot_", "self", self);
+  detail::check_defined("hypot_", "other", other);
+  const meta::TensorMeta m = meta::pointwise("hypot_", {{"self", &self}, {"other", &other}}, {}, false);
+  const ScalarType dtype = detail::check_inplace_result("hypot_", self, m);
+  hypot_run(dtype, self, self, other);
+  detail::bump_version(self, "hypot_");
+  return self;
+}
+
+const Tensor& hypot_out(const Tensor& out, const Tensor& self, const Tensor& other) {
+  detail::check_defined("hypot_out", "out", out);
+  detail::check_defined("hypot_out", "self", self);
+  detail::check_defined("hypot_out", "other", other);
+  const meta::TensorMeta m = meta::pointwise("hypot_out", {{"self", &self}, {"other", &other}}, {}, false);
+  detail::resize_out("hypot_out", out, m);
+  hypot_run(m.dtype, out, self, other);
+  detail::bump_version(out, "hypot_out");
   return out;
 }
 
@@ -413,6 +719,54 @@ const Tensor& ge_out(const Tensor& out, const Tensor& self, const Tensor& other)
   detail::resize_out("ge_out", out, m);
   ge_Tensor_run(compute, out, self, other);
   detail::bump_version(out, "ge_out");
+  return out;
+}
+
+// ---- bitwise_xor.Tensor (ops.yaml) ------------------------------------------------
+namespace {
+using bitwise_xor_Tensor_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&);
+constexpr bitwise_xor_Tensor_kernel bitwise_xor_Tensor_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {nullptr, nullptr, &cpu::bitwise_xor_tensor<int64_t>, &cpu::bitwise_xor_tensor<bool>, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {nullptr, nullptr, &cuda::bitwise_xor_tensor<int64_t>, &cuda::bitwise_xor_tensor<bool>, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void bitwise_xor_Tensor_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
+  const auto fn = detail::lookup_kernel(bitwise_xor_Tensor_table, "bitwise_xor", out.device(), dtype,
+                                        "int64, bool");
+  fn(out, detail::cast_for_compute(self, dtype), detail::cast_for_compute(other, dtype));
+}
+}  // namespace
+
+Tensor bitwise_xor(const Tensor& self, const Tensor& other) {
+  detail::check_defined("bitwise_xor", "self", self);
+  detail::check_defined("bitwise_xor", "other", other);
+  const meta::TensorMeta m = meta::pointwise("bitwise_xor", {{"self", &self}, {"other", &other}}, {}, false);
+  Tensor out = detail::make_output(m);
+  bitwise_xor_Tensor_run(m.dtype, out, self, other);
+  return out;
+}
+
+const Tensor& bitwise_xor_(const Tensor& self, const Tensor& other) {
+  detail::check_defined("bitwise_xor_", "self", self);
+  detail::check_defined("bitwise_xor_", "other", other);
+  const meta::TensorMeta m = meta::pointwise("bitwise_xor_", {{"self", &self}, {"other", &other}}, {}, false);
+  const ScalarType dtype = detail::check_inplace_result("bitwise_xor_", self, m);
+  bitwise_xor_Tensor_run(dtype, self, self, other);
+  detail::bump_version(self, "bitwise_xor_");
+  return self;
+}
+
+const Tensor& bitwise_xor_out(const Tensor& out, const Tensor& self, const Tensor& other) {
+  detail::check_defined("bitwise_xor_out", "out", out);
+  detail::check_defined("bitwise_xor_out", "self", self);
+  detail::check_defined("bitwise_xor_out", "other", other);
+  const meta::TensorMeta m = meta::pointwise("bitwise_xor_out", {{"self", &self}, {"other", &other}}, {}, false);
+  detail::resize_out("bitwise_xor_out", out, m);
+  bitwise_xor_Tensor_run(m.dtype, out, self, other);
+  detail::bump_version(out, "bitwise_xor_out");
   return out;
 }
 

@@ -371,6 +371,51 @@ const Tensor& tanh_out(const Tensor& out, const Tensor& self) {
   return out;
 }
 
+// ---- frac (ops.yaml) ------------------------------------------------
+namespace {
+using frac_kernel = void (*)(const TensorBase&, const TensorBase&);
+constexpr frac_kernel frac_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::frac<float>, &cpu::frac<double>, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::frac<float>, &cuda::frac<double>, nullptr, nullptr, &cuda::frac<dg::Half>, &cuda::frac<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void frac_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
+  const auto fn = detail::lookup_kernel(frac_table, "frac", out.device(), dtype,
+                                        "float32, float64 (cuda also float16, bfloat16)");
+  fn(out, detail::cast_for_compute(self, dtype));
+}
+}  // namespace
+
+Tensor frac(const Tensor& self) {
+  detail::check_defined("frac", "self", self);
+  const meta::TensorMeta m = meta::pointwise("frac", {{"self", &self}}, {}, false);
+  Tensor out = detail::make_output(m);
+  frac_run(m.dtype, out, self);
+  return out;
+}
+
+const Tensor& frac_(const Tensor& self) {
+  detail::check_defined("frac_", "self", self);
+  const meta::TensorMeta m = meta::pointwise("frac_", {{"self", &self}}, {}, false);
+  const ScalarType dtype = detail::check_inplace_result("frac_", self, m);
+  frac_run(dtype, self, self);
+  detail::bump_version(self, "frac_");
+  return self;
+}
+
+const Tensor& frac_out(const Tensor& out, const Tensor& self) {
+  detail::check_defined("frac_out", "out", out);
+  detail::check_defined("frac_out", "self", self);
+  const meta::TensorMeta m = meta::pointwise("frac_out", {{"self", &self}}, {}, false);
+  detail::resize_out("frac_out", out, m);
+  frac_run(m.dtype, out, self);
+  detail::bump_version(out, "frac_out");
+  return out;
+}
+
 // ---- ceil (ops.yaml) ------------------------------------------------
 namespace {
 using ceil_kernel = void (*)(const TensorBase&, const TensorBase&);
@@ -644,6 +689,99 @@ const Tensor& fmod_out(const Tensor& out, const Tensor& self, const Tensor& othe
   return out;
 }
 
+// ---- floor_divide.Scalar (ops.yaml) ------------------------------------------------
+namespace {
+using floor_divide_Scalar_kernel = void (*)(const TensorBase&, const TensorBase&, const Scalar&);
+constexpr floor_divide_Scalar_kernel floor_divide_Scalar_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::floor_divide_scalar<float>, &cpu::floor_divide_scalar<double>, &cpu::floor_divide_scalar<int64_t>, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::floor_divide_scalar<float>, &cuda::floor_divide_scalar<double>, &cuda::floor_divide_scalar<int64_t>, nullptr, &cuda::floor_divide_scalar<dg::Half>, &cuda::floor_divide_scalar<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void floor_divide_Scalar_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& other) {
+  const auto fn = detail::lookup_kernel(floor_divide_Scalar_table, "floor_divide", out.device(), dtype,
+                                        "float32, float64, int64 (cuda also float16, bfloat16)");
+  fn(out, detail::cast_for_compute(self, dtype), other);
+}
+}  // namespace
+
+Tensor floor_divide(const Tensor& self, const Scalar& other) {
+  detail::check_defined("floor_divide", "self", self);
+  const meta::TensorMeta m = meta::pointwise("floor_divide", {{"self", &self}}, {&other}, false);
+  Tensor out = detail::make_output(m);
+  floor_divide_Scalar_run(m.dtype, out, self, other);
+  return out;
+}
+
+const Tensor& floor_divide_(const Tensor& self, const Scalar& other) {
+  detail::check_defined("floor_divide_", "self", self);
+  const meta::TensorMeta m = meta::pointwise("floor_divide_", {{"self", &self}}, {&other}, false);
+  const ScalarType dtype = detail::check_inplace_result("floor_divide_", self, m);
+  floor_divide_Scalar_run(dtype, self, self, other);
+  detail::bump_version(self, "floor_divide_");
+  return self;
+}
+
+const Tensor& floor_divide_out(const Tensor& out, const Tensor& self, const Scalar& other) {
+  detail::check_defined("floor_divide_out", "out", out);
+  detail::check_defined("floor_divide_out", "self", self);
+  const meta::TensorMeta m = meta::pointwise("floor_divide_out", {{"self", &self}}, {&other}, false);
+  detail::resize_out("floor_divide_out", out, m);
+  floor_divide_Scalar_run(m.dtype, out, self, other);
+  detail::bump_version(out, "floor_divide_out");
+  return out;
+}
+
+// ---- lerp.Scalar (ops.yaml) ------------------------------------------------
+namespace {
+using lerp_Scalar_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&, const Scalar&);
+constexpr lerp_Scalar_kernel lerp_Scalar_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::lerp_scalar<float>, &cpu::lerp_scalar<double>, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::lerp_scalar<float>, &cuda::lerp_scalar<double>, nullptr, nullptr, &cuda::lerp_scalar<dg::Half>, &cuda::lerp_scalar<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void lerp_Scalar_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& end, const Scalar& weight) {
+  const auto fn = detail::lookup_kernel(lerp_Scalar_table, "lerp", out.device(), dtype,
+                                        "float32, float64 (cuda also float16, bfloat16)");
+  fn(out, detail::cast_for_compute(self, dtype), detail::cast_for_compute(end, dtype), weight);
+}
+}  // namespace
+
+Tensor lerp(const Tensor& self, const Tensor& end, const Scalar& weight) {
+  detail::check_defined("lerp", "self", self);
+  detail::check_defined("lerp", "end", end);
+  const meta::TensorMeta m = meta::pointwise("lerp", {{"self", &self}, {"end", &end}}, {&weight}, false);
+  Tensor out = detail::make_output(m);
+  lerp_Scalar_run(m.dtype, out, self, end, weight);
+  return out;
+}
+
+const Tensor& lerp_(const Tensor& self, const Tensor& end, const Scalar& weight) {
+  detail::check_defined("lerp_", "self", self);
+  detail::check_defined("lerp_", "end", end);
+  const meta::TensorMeta m = meta::pointwise("lerp_", {{"self", &self}, {"end", &end}}, {&weight}, false);
+  const ScalarType dtype = detail::check_inplace_result("lerp_", self, m);
+  lerp_Scalar_run(dtype, self, self, end, weight);
+  detail::bump_version(self, "lerp_");
+  return self;
+}
+
+const Tensor& lerp_out(const Tensor& out, const Tensor& self, const Tensor& end, const Scalar& weight) {
+  detail::check_defined("lerp_out", "out", out);
+  detail::check_defined("lerp_out", "self", self);
+  detail::check_defined("lerp_out", "end", end);
+  const meta::TensorMeta m = meta::pointwise("lerp_out", {{"self", &self}, {"end", &end}}, {&weight}, false);
+  detail::resize_out("lerp_out", out, m);
+  lerp_Scalar_run(m.dtype, out, self, end, weight);
+  detail::bump_version(out, "lerp_out");
+  return out;
+}
+
 // ---- ne.Tensor (ops.yaml) ------------------------------------------------
 namespace {
 using ne_Tensor_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&);
@@ -725,6 +863,54 @@ const Tensor& logical_and_out(const Tensor& out, const Tensor& self, const Tenso
   detail::resize_out("logical_and_out", out, m);
   logical_and_run(compute, out, self, other);
   detail::bump_version(out, "logical_and_out");
+  return out;
+}
+
+// ---- bitwise_and.Tensor (ops.yaml) ------------------------------------------------
+namespace {
+using bitwise_and_Tensor_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&);
+constexpr bitwise_and_Tensor_kernel bitwise_and_Tensor_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {nullptr, nullptr, &cpu::bitwise_and_tensor<int64_t>, &cpu::bitwise_and_tensor<bool>, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {nullptr, nullptr, &cuda::bitwise_and_tensor<int64_t>, &cuda::bitwise_and_tensor<bool>, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void bitwise_and_Tensor_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
+  const auto fn = detail::lookup_kernel(bitwise_and_Tensor_table, "bitwise_and", out.device(), dtype,
+                                        "int64, bool");
+  fn(out, detail::cast_for_compute(self, dtype), detail::cast_for_compute(other, dtype));
+}
+}  // namespace
+
+Tensor bitwise_and(const Tensor& self, const Tensor& other) {
+  detail::check_defined("bitwise_and", "self", self);
+  detail::check_defined("bitwise_and", "other", other);
+  const meta::TensorMeta m = meta::pointwise("bitwise_and", {{"self", &self}, {"other", &other}}, {}, false);
+  Tensor out = detail::make_output(m);
+  bitwise_and_Tensor_run(m.dtype, out, self, other);
+  return out;
+}
+
+const Tensor& bitwise_and_(const Tensor& self, const Tensor& other) {
+  detail::check_defined("bitwise_and_", "self", self);
+  detail::check_defined("bitwise_and_", "other", other);
+  const meta::TensorMeta m = meta::pointwise("bitwise_and_", {{"self", &self}, {"other", &other}}, {}, false);
+  const ScalarType dtype = detail::check_inplace_result("bitwise_and_", self, m);
+  bitwise_and_Tensor_run(dtype, self, self, other);
+  detail::bump_version(self, "bitwise_and_");
+  return self;
+}
+
+const Tensor& bitwise_and_out(const Tensor& out, const Tensor& self, const Tensor& other) {
+  detail::check_defined("bitwise_and_out", "out", out);
+  detail::check_defined("bitwise_and_out", "self", self);
+  detail::check_defined("bitwise_and_out", "other", other);
+  const meta::TensorMeta m = meta::pointwise("bitwise_and_out", {{"self", &self}, {"other", &other}}, {}, false);
+  detail::resize_out("bitwise_and_out", out, m);
+  bitwise_and_Tensor_run(m.dtype, out, self, other);
+  detail::bump_version(out, "bitwise_and_out");
   return out;
 }
 

@@ -38,7 +38,7 @@ tests/readme/replay.sh
 # code only, so this build leaves the CUDA kernels out (DG_CUDA=OFF: the
 # no-CUDA stub); the build above already compiled and linked them.
 ASAN_BUILD=${DG_ASAN_BUILD_DIR:-build-asan}
-cmake -S . -B "$ASAN_BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDG_BUILD_TOOLS=OFF -DDG_CUDA=OFF \
+cmake -S . -B "$ASAN_BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDG_BUILD_TOOLS=OFF -DDG_CUDA=OFF -DDG_PORT_TESTS=OFF \
   "-DCMAKE_CXX_FLAGS=-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined"
 cmake --build "$ASAN_BUILD" -j2
 (cd "$ASAN_BUILD" && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure)

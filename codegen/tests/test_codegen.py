@@ -309,6 +309,65 @@ class ScalarAndDefaultsTest(unittest.TestCase):
         self.assertIn("warning: derivatives.yaml:", r.stderr)
         self.assertIn("entry 'mul.Tensor': comes after 'exp' here but before it in ops.yaml", r.stderr)
 
+    def test_a_composite_with_a_derivative_is_one_node(self):
+        ops = GOOD_OPS + textwrap.dedent("""
+            - name: mean
+              signature: mean(Tensor self, Tensor? weight=None) -> Tensor
+              composite: composite::mean
+            - name: helper
+              signature: helper(Tensor self) -> Tensor
+              composite: composite::helper
+            """)
+        der = GOOD_DERIVATIVES + textwrap.dedent("""
+            - name: mean
+              self: grad * weight
+            """)
+        gen, _, _ = self.generate(ops, der)
+        api = self.all_of(gen, "autograd_")
+        # mean records MeanBackward0 around its body, run without recording.
+        self.assertIn("make_intrusive<generated::MeanBackward0>()", api)
+        self.assertIn("NoGradGuard body_only;", api)
+        self.assertIn("result = composite::mean(self, weight);", api)
+        # The optional tensor is saved as a (possibly undefined) tensor.
+        self.assertIn("SavedVariable((weight ? *weight : Tensor()), false)", api)
+        # helper, without a derivative, is the plain call of its body.
+        self.assertIn("Tensor helper(const Tensor& self) { return composite::helper(self); }", api)
+
+    def test_a_composite_with_several_outputs_cannot_be_one_node(self):
+        ops = GOOD_OPS + textwrap.dedent("""
+            - name: two
+              signature: two(Tensor self) -> (Tensor a, Tensor b)
+              composite: composite::two
+            """)
+        der = GOOD_DERIVATIVES + "\n- name: two\n  self: grad\n"
+        errors = Fixture(ops, der).errors()
+        self.assertTrue(any("only a single-Tensor composite can be recorded as one node" in e for e in errors), errors)
+
+    def test_comparison_operators_get_their_number_first_mirror(self):
+        ops = GOOD_OPS + textwrap.dedent("""
+            - name: lt.Scalar
+              signature: lt(Tensor self, Scalar other) -> Tensor
+              category: pointwise
+              operator: "<"
+              out_dtype: bool
+              differentiable: false
+              dtypes: [float64]
+              kernels: {cpu: cpu::lt}
+            - name: bitwise_not
+              signature: bitwise_not(Tensor self) -> Tensor
+              category: pointwise
+              operator: "~"
+              differentiable: false
+              dtypes: [int64]
+              kernels: {cpu: cpu::bitwise_not}
+            """)
+        gen, _, _ = self.generate(ops)
+        api = read(os.path.join(gen, "dynagrad", "ops.h"))
+        self.assertIn("inline Tensor operator<(const Tensor& a, const Scalar& b) { return dg::lt(a, b); }", api)
+        self.assertIn("inline Tensor operator>(const Scalar& a, const Tensor& b) { return dg::lt(b, a); }", api)
+        self.assertIn("inline Tensor operator~(const Tensor& self) { return dg::bitwise_not(self); }", api)
+        self.assertNotIn("operator<=(const Tensor& a", api)
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -1,12 +1,11 @@
 #pragma once
-// Number-first arithmetic (`2 * x`, `1 - x`); the tensor-first operators are
-// generated from ops.yaml (`operator:`).
+// Number-first subtraction and division (`1 - x`, `2 / x`). The other
+// operators, tensor-first and number-first, are generated from ops.yaml
+// (`operator:`) into dynagrad/ops.h.
 #include "dynagrad/tensor.h"
 
 namespace dg {
 
-inline Tensor operator+(const Scalar& a, const Tensor& b) { return b.add(a); }
-inline Tensor operator*(const Scalar& a, const Tensor& b) { return b.mul(a); }
 inline Tensor operator-(const Scalar& a, const Tensor& b) { return b.neg().add(a); }
 inline Tensor operator/(const Scalar& a, const Tensor& b) { return b.reciprocal().mul(a); }
 

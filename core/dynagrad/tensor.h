@@ -15,6 +15,8 @@
 #include <tuple>
 #include <vector>
 
+#include "dynagrad/indexing.h"
+#include "dynagrad/reduction.h"
 #include "dynagrad/tensor_base.h"
 
 namespace dg {
@@ -70,6 +72,18 @@ class Tensor : public TensorBase {
   Tensor cpu() const { return to(Device(kCPU)); }
   Tensor cuda(int index = -1) const { return to(Device(kCUDA, static_cast<int8_t>(index))); }
   Tensor operator[](int64_t index) const;  // select(0, index)
+
+  // ---- indexing (dynagrad/indexing.h: x.index({Slice(1, None), 0, mask})) --
+  Tensor index(std::initializer_list<indexing::TensorIndex> indices) const;
+  Tensor index(const std::vector<indexing::TensorIndex>& indices) const;
+  // Writes rhs (broadcast to the indexed shape) or a number into the indexed
+  // elements, in place; accumulate adds instead (repeated indices add up).
+  const Tensor& index_put_(std::initializer_list<indexing::TensorIndex> indices, const Tensor& rhs,
+                           bool accumulate = false) const;
+  const Tensor& index_put_(const std::vector<indexing::TensorIndex>& indices, const Tensor& rhs,
+                           bool accumulate = false) const;
+  const Tensor& index_put_(std::initializer_list<indexing::TensorIndex> indices, const Scalar& v) const;
+  const Tensor& index_put_(const std::vector<indexing::TensorIndex>& indices, const Scalar& v) const;
 
   // ---- generated op methods (ops.yaml, variants: method) -------------------
 #include "dynagrad/tensor_methods.h"

@@ -56,6 +56,9 @@ Tensor pow(const Tensor& self, const Scalar& exponent);
 const Tensor& pow_(const Tensor& self, const Scalar& exponent);
 const Tensor& pow_out(const Tensor& out, const Tensor& self, const Scalar& exponent);
 
+// pow.Scalar: A number raised to the tensor `exponent`, elementwise.
+Tensor pow(const Scalar& self, const Tensor& exponent);
+
 // pow_backward: The gradient of self ** exponent; exactly zero when exponent is 0.
 Tensor pow_backward(const Tensor& grad, const Tensor& self, const Scalar& exponent);
 
@@ -181,6 +184,31 @@ Tensor erf(const Tensor& self);
 const Tensor& erf_(const Tensor& self);
 const Tensor& erf_out(const Tensor& out, const Tensor& self);
 
+// erfc: 1 - erf(self), accurate where erf is near 1.
+Tensor erfc(const Tensor& self);
+const Tensor& erfc_(const Tensor& self);
+const Tensor& erfc_out(const Tensor& out, const Tensor& self);
+
+// sinc: sin(pi self) / (pi self), 1 at 0.
+Tensor sinc(const Tensor& self);
+const Tensor& sinc_(const Tensor& self);
+const Tensor& sinc_out(const Tensor& out, const Tensor& self);
+
+// deg2rad: Degrees to radians.
+Tensor deg2rad(const Tensor& self);
+const Tensor& deg2rad_(const Tensor& self);
+const Tensor& deg2rad_out(const Tensor& out, const Tensor& self);
+
+// rad2deg: Radians to degrees.
+Tensor rad2deg(const Tensor& self);
+const Tensor& rad2deg_(const Tensor& self);
+const Tensor& rad2deg_out(const Tensor& out, const Tensor& self);
+
+// frac: self - trunc(self), the fractional part with self's sign.
+Tensor frac(const Tensor& self);
+const Tensor& frac_(const Tensor& self);
+const Tensor& frac_out(const Tensor& out, const Tensor& self);
+
 // floor: The largest integer not greater than self (integers unchanged; zero gradient).
 Tensor floor(const Tensor& self);
 const Tensor& floor_(const Tensor& self);
@@ -208,6 +236,53 @@ const Tensor& relu_out(const Tensor& out, const Tensor& self);
 
 // threshold_backward: grad_output where self > threshold, else 0 (the gradient of relu/threshold).
 Tensor threshold_backward(const Tensor& grad_output, const Tensor& self, const Scalar& threshold);
+
+// threshold: self where self > threshold, else value.
+Tensor threshold(const Tensor& self, const Scalar& threshold, const Scalar& value);
+const Tensor& threshold_(const Tensor& self, const Scalar& threshold, const Scalar& value);
+const Tensor& threshold_out(const Tensor& out, const Tensor& self, const Scalar& threshold, const Scalar& value);
+
+// hardtanh: self clamped to [min_val, max_val].
+Tensor hardtanh(const Tensor& self, const Scalar& min_val = -1, const Scalar& max_val = 1);
+const Tensor& hardtanh_(const Tensor& self, const Scalar& min_val = -1, const Scalar& max_val = 1);
+const Tensor& hardtanh_out(const Tensor& out, const Tensor& self, const Scalar& min_val = -1, const Scalar& max_val = 1);
+
+// hardtanh_backward: grad_output where min_val < self < max_val, else 0 (the gradient of hardtanh).
+Tensor hardtanh_backward(const Tensor& grad_output, const Tensor& self, const Scalar& min_val, const Scalar& max_val);
+
+// relu6: min(max(self, 0), 6), hardtanh(self, 0, 6).
+Tensor relu6(const Tensor& self);
+
+// hardsigmoid: 0 below -3, 1 above 3, self / 6 + 1 / 2 between.
+Tensor hardsigmoid(const Tensor& self);
+const Tensor& hardsigmoid_(const Tensor& self);
+const Tensor& hardsigmoid_out(const Tensor& out, const Tensor& self);
+
+// hardswish: self * hardsigmoid(self).
+Tensor hardswish(const Tensor& self);
+const Tensor& hardswish_(const Tensor& self);
+const Tensor& hardswish_out(const Tensor& out, const Tensor& self);
+
+// hardswish_backward: The gradient of hardswish, grad_output * (0, self / 3 + 1 / 2 or 1).
+Tensor hardswish_backward(const Tensor& grad_output, const Tensor& self);
+
+// mish: self * tanh(softplus(self)).
+Tensor mish(const Tensor& self);
+
+// selu: scale * elu(self, alpha) with the self-normalising constants (alpha 1.6733, scale 1.0507).
+Tensor selu(const Tensor& self);
+
+// celu: max(0, self) + min(0, alpha (exp(self / alpha) - 1)).
+Tensor celu(const Tensor& self, const Scalar& alpha = 1.0);
+
+// tanhshrink: self - tanh(self).
+Tensor tanhshrink(const Tensor& self);
+
+// glu: a * sigmoid(b) for the halves a, b of self along `dim` (of even size).
+Tensor glu(const Tensor& self, int64_t dim = -1);
+
+// prelu: self where positive, else weight * self; weight has one element or one per channel (dim 1).
+Tensor prelu(const Tensor& self, const Tensor& weight);
 
 // sigmoid: 1 / (1 + e ** -self).
 Tensor sigmoid(const Tensor& self);
@@ -316,6 +391,61 @@ Tensor fmod(const Tensor& self, const Scalar& other);
 const Tensor& fmod_(const Tensor& self, const Scalar& other);
 const Tensor& fmod_out(const Tensor& out, const Tensor& self, const Scalar& other);
 
+// remainder.Tensor: Python's modulo, self - floor(self / other) * other (sign of other), broadcasting.
+Tensor remainder(const Tensor& self, const Tensor& other);
+const Tensor& remainder_(const Tensor& self, const Tensor& other);
+const Tensor& remainder_out(const Tensor& out, const Tensor& self, const Tensor& other);
+
+// remainder.Scalar: Python's modulo by a number (the result has other's sign).
+Tensor remainder(const Tensor& self, const Scalar& other);
+const Tensor& remainder_(const Tensor& self, const Scalar& other);
+const Tensor& remainder_out(const Tensor& out, const Tensor& self, const Scalar& other);
+
+// floor_divide: Python's floor division, floor(self / other) (integers round towards minus infinity), broadcasting.
+Tensor floor_divide(const Tensor& self, const Tensor& other);
+const Tensor& floor_divide_(const Tensor& self, const Tensor& other);
+const Tensor& floor_divide_out(const Tensor& out, const Tensor& self, const Tensor& other);
+
+// floor_divide.Scalar: Python's floor division by a number.
+Tensor floor_divide(const Tensor& self, const Scalar& other);
+const Tensor& floor_divide_(const Tensor& self, const Scalar& other);
+const Tensor& floor_divide_out(const Tensor& out, const Tensor& self, const Scalar& other);
+
+// lerp.Scalar: self + weight * (end - self), computed from the nearer end for accuracy, broadcasting.
+Tensor lerp(const Tensor& self, const Tensor& end, const Scalar& weight);
+const Tensor& lerp_(const Tensor& self, const Tensor& end, const Scalar& weight);
+const Tensor& lerp_out(const Tensor& out, const Tensor& self, const Tensor& end, const Scalar& weight);
+
+// lerp.Tensor: self + weight * (end - self) with a tensor of weights, broadcasting.
+Tensor lerp(const Tensor& self, const Tensor& end, const Tensor& weight);
+const Tensor& lerp_(const Tensor& self, const Tensor& end, const Tensor& weight);
+const Tensor& lerp_out(const Tensor& out, const Tensor& self, const Tensor& end, const Tensor& weight);
+
+// addcmul: self + value * tensor1 * tensor2, broadcasting (optimizers use addcmul_).
+Tensor addcmul(const Tensor& self, const Tensor& tensor1, const Tensor& tensor2, const Scalar& value = 1);
+const Tensor& addcmul_(const Tensor& self, const Tensor& tensor1, const Tensor& tensor2, const Scalar& value = 1);
+const Tensor& addcmul_out(const Tensor& out, const Tensor& self, const Tensor& tensor1, const Tensor& tensor2, const Scalar& value = 1);
+
+// addcdiv: self + value * tensor1 / tensor2, broadcasting (optimizers use addcdiv_).
+Tensor addcdiv(const Tensor& self, const Tensor& tensor1, const Tensor& tensor2, const Scalar& value = 1);
+const Tensor& addcdiv_(const Tensor& self, const Tensor& tensor1, const Tensor& tensor2, const Scalar& value = 1);
+const Tensor& addcdiv_out(const Tensor& out, const Tensor& self, const Tensor& tensor1, const Tensor& tensor2, const Scalar& value = 1);
+
+// hypot: sqrt(self ** 2 + other ** 2) without overflow, broadcasting.
+Tensor hypot(const Tensor& self, const Tensor& other);
+const Tensor& hypot_(const Tensor& self, const Tensor& other);
+const Tensor& hypot_out(const Tensor& out, const Tensor& self, const Tensor& other);
+
+// logaddexp: log(exp(self) + exp(other)) without overflow, broadcasting.
+Tensor logaddexp(const Tensor& self, const Tensor& other);
+const Tensor& logaddexp_(const Tensor& self, const Tensor& other);
+const Tensor& logaddexp_out(const Tensor& out, const Tensor& self, const Tensor& other);
+
+// xlogy.Tensor: self * log(other), 0 where self is 0 (unless other is NaN), broadcasting.
+Tensor xlogy(const Tensor& self, const Tensor& other);
+const Tensor& xlogy_(const Tensor& self, const Tensor& other);
+const Tensor& xlogy_out(const Tensor& out, const Tensor& self, const Tensor& other);
+
 // eq.Tensor: self == other elementwise (bool), broadcasting and comparing in the promoted dtype.
 Tensor eq(const Tensor& self, const Tensor& other);
 const Tensor& eq_out(const Tensor& out, const Tensor& self, const Tensor& other);
@@ -380,6 +510,53 @@ const Tensor& logical_xor_out(const Tensor& out, const Tensor& self, const Tenso
 Tensor logical_not(const Tensor& self);
 const Tensor& logical_not_out(const Tensor& out, const Tensor& self);
 
+// bitwise_and.Tensor: self & other for integer and bool tensors (logical and on bool), broadcasting.
+Tensor bitwise_and(const Tensor& self, const Tensor& other);
+const Tensor& bitwise_and_(const Tensor& self, const Tensor& other);
+const Tensor& bitwise_and_out(const Tensor& out, const Tensor& self, const Tensor& other);
+
+// bitwise_and.Scalar: self & other for a number other.
+Tensor bitwise_and(const Tensor& self, const Scalar& other);
+const Tensor& bitwise_and_(const Tensor& self, const Scalar& other);
+const Tensor& bitwise_and_out(const Tensor& out, const Tensor& self, const Scalar& other);
+
+// bitwise_or.Tensor: self | other for integer and bool tensors, broadcasting.
+Tensor bitwise_or(const Tensor& self, const Tensor& other);
+const Tensor& bitwise_or_(const Tensor& self, const Tensor& other);
+const Tensor& bitwise_or_out(const Tensor& out, const Tensor& self, const Tensor& other);
+
+// bitwise_or.Scalar: self | other for a number other.
+Tensor bitwise_or(const Tensor& self, const Scalar& other);
+const Tensor& bitwise_or_(const Tensor& self, const Scalar& other);
+const Tensor& bitwise_or_out(const Tensor& out, const Tensor& self, const Scalar& other);
+
+// bitwise_xor.Tensor: self ^ other for integer and bool tensors, broadcasting.
+Tensor bitwise_xor(const Tensor& self, const Tensor& other);
+const Tensor& bitwise_xor_(const Tensor& self, const Tensor& other);
+const Tensor& bitwise_xor_out(const Tensor& out, const Tensor& self, const Tensor& other);
+
+// bitwise_xor.Scalar: self ^ other for a number other.
+Tensor bitwise_xor(const Tensor& self, const Scalar& other);
+const Tensor& bitwise_xor_(const Tensor& self, const Scalar& other);
+const Tensor& bitwise_xor_out(const Tensor& out, const Tensor& self, const Scalar& other);
+
+// bitwise_not: ~self, the complement of integers and the negation of bools.
+Tensor bitwise_not(const Tensor& self);
+const Tensor& bitwise_not_(const Tensor& self);
+const Tensor& bitwise_not_out(const Tensor& out, const Tensor& self);
+
+// isnan: self is NaN (bool; false for integers).
+Tensor isnan(const Tensor& self);
+
+// isinf: self is +inf or -inf (bool; false for integers).
+Tensor isinf(const Tensor& self);
+
+// isfinite: self is neither NaN nor infinite (bool; true for integers).
+Tensor isfinite(const Tensor& self);
+
+// isclose: |self - other| <= atol + rtol |other| elementwise (bool), equal infinities close, NaN close to NaN only with equal_nan.
+Tensor isclose(const Tensor& self, const Tensor& other, double rtol = 1e-05, double atol = 1e-08, bool equal_nan = false);
+
 // where.self: self where condition (a bool tensor) is true, else other; all three broadcast, self and other promote.
 Tensor where(const Tensor& condition, const Tensor& self, const Tensor& other);
 const Tensor& where_out(const Tensor& out, const Tensor& condition, const Tensor& self, const Tensor& other);
@@ -401,6 +578,15 @@ Tensor mean(const Tensor& self);
 
 // mean.dim: Mean over the dimensions `dim`.
 Tensor mean(const Tensor& self, IntArrayRef dim, bool keepdim = false);
+
+// mean_backward: The gradient of mean(self, dim, keepdim) (all dims when dim is empty), spread evenly over self's sizes.
+Tensor mean_backward(const Tensor& grad, IntArrayRef sizes, IntArrayRef dim, bool keepdim);
+
+// var_backward: The gradient of var(self, dim, correction, keepdim), 2 (self - mean) grad / (N - correction).
+Tensor var_backward(const Tensor& grad, const Tensor& self, IntArrayRef dim, const std::optional<Scalar>& correction, bool keepdim);
+
+// std_backward: The gradient of std (result = std(self, ...)), var_backward of grad / (2 result), 0 where result is 0.
+Tensor std_backward(const Tensor& grad, const Tensor& self, const Tensor& result, IntArrayRef dim, const std::optional<Scalar>& correction, bool keepdim);
 
 // prod: Product of all elements (a 0-dim tensor).
 Tensor prod(const Tensor& self);
@@ -443,6 +629,21 @@ Tensor argmax(const Tensor& self, std::optional<int64_t> dim = std::nullopt, boo
 
 // argmin: Index (int64) of the first smallest element along `dim`, or in the flattened tensor when dim is None.
 Tensor argmin(const Tensor& self, std::optional<int64_t> dim = std::nullopt, bool keepdim = false);
+
+// all: Whether every element is non-zero (a 0-dim bool; true for no elements).
+Tensor all(const Tensor& self);
+
+// all.dim: Whether every element along `dim` is non-zero (bool).
+Tensor all(const Tensor& self, int64_t dim, bool keepdim = false);
+
+// any: Whether some element is non-zero (a 0-dim bool; false for no elements).
+Tensor any(const Tensor& self);
+
+// any.dim: Whether some element along `dim` is non-zero (bool).
+Tensor any(const Tensor& self, int64_t dim, bool keepdim = false);
+
+// count_nonzero: The number of non-zero elements over `dim` (all dims when empty; int64).
+Tensor count_nonzero(const Tensor& self, IntArrayRef dim = {});
 
 // logsumexp: log(sum(exp(self))) over `dim`, computed stably (shifted by the maximum).
 Tensor logsumexp(const Tensor& self, IntArrayRef dim, bool keepdim = false);
@@ -558,6 +759,63 @@ Tensor roll(const Tensor& self, IntArrayRef shifts, IntArrayRef dims = {});
 // pad: Pads (negative values crop) the last dims by (left, right) pairs from the last dim backwards; only mode "constant".
 Tensor pad(const Tensor& self, IntArrayRef pad, std::string_view mode = "constant", std::optional<double> value = std::nullopt);
 
+// broadcast_to: self broadcast to `size` (expand; a view).
+Tensor broadcast_to(const Tensor& self, IntArrayRef size);
+
+// broadcast_tensors: The tensors expanded to their common broadcast shape (views).
+std::vector<Tensor> broadcast_tensors(const std::vector<Tensor>& tensors);
+
+// movedim.intlist: self with dims `source` moved to positions `destination`, the others keeping their order (a view).
+Tensor movedim(const Tensor& self, IntArrayRef source, IntArrayRef destination);
+
+// movedim.int: self with dim `source` moved to position `destination` (a view).
+Tensor movedim(const Tensor& self, int64_t source, int64_t destination);
+
+// moveaxis.intlist: NumPy's name for movedim.
+Tensor moveaxis(const Tensor& self, IntArrayRef source, IntArrayRef destination);
+
+// moveaxis.int: NumPy's name for movedim.
+Tensor moveaxis(const Tensor& self, int64_t source, int64_t destination);
+
+// swapaxes: NumPy's name for transpose.
+Tensor swapaxes(const Tensor& self, int64_t axis0, int64_t axis1);
+
+// swapdims: Another name for transpose.
+Tensor swapdims(const Tensor& self, int64_t dim0, int64_t dim1);
+
+// unflatten.int: Dim `dim` of self split into `sizes` (one may be -1; a view when possible).
+Tensor unflatten(const Tensor& self, int64_t dim, IntArrayRef sizes);
+
+// atleast_1d: self with at least 1 dim (a 0-dim tensor becomes [1]).
+Tensor atleast_1d(const Tensor& self);
+
+// atleast_2d: self with at least 2 dims (leading 1s added).
+Tensor atleast_2d(const Tensor& self);
+
+// atleast_3d: self with at least 3 dims ([n] becomes [1, n, 1], [m, n] becomes [m, n, 1], as NumPy).
+Tensor atleast_3d(const Tensor& self);
+
+// diag_embed: A tensor whose diagonals (offset, over dims dim1 and dim2 of the output) hold self's last dim; zeros elsewhere.
+Tensor diag_embed(const Tensor& self, int64_t offset = 0, int64_t dim1 = -2, int64_t dim2 = -1);
+
+// diag: A 1-D self as the `diagonal`-th diagonal of a square matrix, or a copy of a 2-D self's `diagonal`-th diagonal.
+Tensor diag(const Tensor& self, int64_t diagonal = 0);
+
+// trace: The sum of a 2-D tensor's main diagonal.
+Tensor trace(const Tensor& self);
+
+// kron: The Kronecker product (dims aligned from the right, shape self.size(i) * other.size(i)).
+Tensor kron(const Tensor& self, const Tensor& other);
+
+// block_diag: The tensors (0-, 1- or 2-D) on the diagonal of a block matrix, zeros elsewhere.
+Tensor block_diag(const std::vector<Tensor>& tensors);
+
+// meshgrid.indexing: Coordinate grids of 1-D tensors: output i varies along dim i ('ij') or with the first two dims swapped ('xy'); views.
+std::vector<Tensor> meshgrid(const std::vector<Tensor>& tensors, std::string_view indexing = "ij");
+
+// constant_pad_nd: pad(self, pad, "constant", value): pairs (before, after) from the last dim backwards; negative pads crop.
+Tensor constant_pad_nd(const Tensor& self, IntArrayRef pad, const Scalar& value = 0);
+
 // index_select: The slices of self at the (int64, 1-D) indices along `dim`.
 Tensor index_select(const Tensor& self, int64_t dim, const Tensor& index);
 
@@ -574,6 +832,15 @@ Tensor scatter_src_backward(const Tensor& grad, int64_t dim, const Tensor& index
 // index_add: self with alpha * source's slices added at the (int64, 1-D) indices along `dim`, repeated indices accumulating.
 Tensor index_add(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& source, const Scalar& alpha = 1);
 const Tensor& index_add_(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& source, const Scalar& alpha = 1);
+
+// nonzero: The indices of the non-zero elements, one row each ([n, self.dim()], int64, row-major order).
+Tensor nonzero(const Tensor& self);
+
+// masked_select: The elements of self where the bool mask (broadcast with self) is true, as a 1-D tensor.
+Tensor masked_select(const Tensor& self, const Tensor& mask);
+
+// take: self read as 1-D at `index` (int64, negative counts from the end); the result has index's shape.
+Tensor take(const Tensor& self, const Tensor& index);
 
 // masked_fill.Scalar: self with value where the bool mask (broadcast) is true; the result keeps self's dtype.
 Tensor masked_fill(const Tensor& self, const Tensor& mask, const Scalar& value);
@@ -624,26 +891,44 @@ Tensor _nll_pick(const Tensor& self, const Tensor& target, int64_t ignore_index)
 // _nll_pick_backward: Zeros of self_sizes with grad written at the picked classes (the gradient of _nll_pick).
 Tensor _nll_pick_backward(const Tensor& grad, const Tensor& target, IntArrayRef self_sizes, int64_t ignore_index);
 
+// nll_loss_backward: The gradient of nll_loss w.r.t. self, -grad (times the target's class weight, over the weight total for mean) at each target's class.
+Tensor nll_loss_backward(const Tensor& grad, const Tensor& self, const Tensor& target, const std::optional<Tensor>& weight, int64_t reduction, int64_t ignore_index);
+
 // nll_loss: Negative log likelihood of class targets (int64) for log-probabilities input [C], [N, C] or [N, C, d...]; 'mean' divides by the summed weight of the counted targets.
-Tensor nll_loss(const Tensor& input, const Tensor& target, const std::optional<Tensor>& weight = std::nullopt, int64_t ignore_index = -100, std::string_view reduction = "mean");
+Tensor nll_loss(const Tensor& self, const Tensor& target, const std::optional<Tensor>& weight = std::nullopt, int64_t reduction = 1, int64_t ignore_index = -100);
 
 // cross_entropy: log_softmax over the class dim (1, or 0 for input [C]) then nll_loss; target holds class indices (int64) or class probabilities (floating, input's shape).
 Tensor cross_entropy(const Tensor& input, const Tensor& target, const std::optional<Tensor>& weight = std::nullopt, int64_t ignore_index = -100, std::string_view reduction = "mean", double label_smoothing = 0.0);
 
+// cross_entropy_loss: LibTorch's ATen spelling of cross_entropy (integer reduction, dg::Reduction::Mean): log_softmax over the class dim then nll_loss, or class probabilities.
+Tensor cross_entropy_loss(const Tensor& self, const Tensor& target, const std::optional<Tensor>& weight = std::nullopt, int64_t reduction = 1, int64_t ignore_index = -100, double label_smoothing = 0.0);
+
+// mse_loss_backward: The gradient of mse_loss w.r.t. self, 2 (self - target) grad (over the element count for mean).
+Tensor mse_loss_backward(const Tensor& grad, const Tensor& self, const Tensor& target, int64_t reduction);
+
 // mse_loss: (input - target) ** 2, reduced.
-Tensor mse_loss(const Tensor& input, const Tensor& target, std::string_view reduction = "mean");
+Tensor mse_loss(const Tensor& self, const Tensor& target, int64_t reduction = 1);
 
 // l1_loss: |input - target|, reduced.
-Tensor l1_loss(const Tensor& input, const Tensor& target, std::string_view reduction = "mean");
+Tensor l1_loss(const Tensor& self, const Tensor& target, int64_t reduction = 1);
 
 // smooth_l1_loss: 0.5 d ** 2 / beta where |d| < beta, else |d| - 0.5 beta (d = input - target), reduced; beta 0 is l1_loss.
-Tensor smooth_l1_loss(const Tensor& input, const Tensor& target, std::string_view reduction = "mean", double beta = 1.0);
+Tensor smooth_l1_loss(const Tensor& self, const Tensor& target, int64_t reduction = 1, double beta = 1.0);
+
+// huber_loss: 0.5 d ** 2 where |d| < delta, else delta (|d| - 0.5 delta) (d = self - target), reduced: delta * smooth_l1_loss with beta = delta.
+Tensor huber_loss(const Tensor& self, const Tensor& target, int64_t reduction = 1, double delta = 1.0);
 
 // binary_cross_entropy: -w (t log(x) + (1 - t) log(1 - x)) for probabilities x in [0, 1] (logs clamped at -100, as PyTorch), reduced.
-Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, const std::optional<Tensor>& weight = std::nullopt, std::string_view reduction = "mean");
+Tensor binary_cross_entropy(const Tensor& self, const Tensor& target, const std::optional<Tensor>& weight = std::nullopt, int64_t reduction = 1);
 
 // binary_cross_entropy_with_logits: binary_cross_entropy(sigmoid(input), target) computed through log_sigmoid (stable for logits of any magnitude); pos_weight weighs the positive term.
-Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& target, const std::optional<Tensor>& weight = std::nullopt, std::string_view reduction = "mean", const std::optional<Tensor>& pos_weight = std::nullopt);
+Tensor binary_cross_entropy_with_logits(const Tensor& self, const Tensor& target, const std::optional<Tensor>& weight = std::nullopt, const std::optional<Tensor>& pos_weight = std::nullopt, int64_t reduction = 1);
+
+// cosine_similarity: sum(x1 * x2) / sqrt(max(|x1|^2 |x2|^2, eps^2)) along `dim`, broadcasting.
+Tensor cosine_similarity(const Tensor& x1, const Tensor& x2, int64_t dim = 1, double eps = 1e-08);
+
+// pairwise_distance: The p-norm of x1 - x2 + eps over the last dim.
+Tensor pairwise_distance(const Tensor& x1, const Tensor& x2, double p = 2, double eps = 1e-06, bool keepdim = false);
 
 // dropout: Zeroes each element with probability p and scales the rest by 1 / (1 - p) (global generator, dg::manual_seed); identity when train is false.
 Tensor dropout(const Tensor& input, double p = 0.5, bool train = true);
@@ -665,6 +950,9 @@ Tensor group_norm(const Tensor& input, int64_t num_groups, const std::optional<T
 
 // batch_norm: Per-channel normalisation of input [N, C, ...]: batch statistics when training (updating running_mean / running_var in place, unbiased var), running statistics otherwise.
 Tensor batch_norm(const Tensor& input, const std::optional<Tensor>& running_mean, const std::optional<Tensor>& running_var, const std::optional<Tensor>& weight = std::nullopt, const std::optional<Tensor>& bias = std::nullopt, bool training = false, double momentum = 0.1, double eps = 1e-05);
+
+// batch_norm.cudnn: LibTorch's ATen argument order of batch_norm (weight and bias first; cudnn_enabled is accepted and has no effect).
+Tensor batch_norm(const Tensor& input, const std::optional<Tensor>& weight, const std::optional<Tensor>& bias, const std::optional<Tensor>& running_mean, const std::optional<Tensor>& running_var, bool training, double momentum, double eps, bool cudnn_enabled);
 
 // scaled_dot_product_attention: softmax(query @ key^T * scale + mask) @ value; a bool attn_mask keeps where true, a float one is added; is_causal masks keys after the query.
 Tensor scaled_dot_product_attention(const Tensor& query, const Tensor& key, const Tensor& value, const std::optional<Tensor>& attn_mask = std::nullopt, double dropout_p = 0.0, bool is_causal = false, std::optional<double> scale = std::nullopt);
@@ -725,6 +1013,10 @@ namespace detail {
 Tensor view(const Tensor& self, IntArrayRef size);  // view: The same data with a new shape (one size may be -1); no copy.
 Tensor expand(const Tensor& self, IntArrayRef size);  // expand: Broadcasts size-1 dimensions to `size` (-1 keeps a size); no copy.
 Tensor repeat(const Tensor& self, IntArrayRef repeats);  // repeat: Tiles self repeats[i] times along each dim (more repeats than dims add leading dims).
+Tensor expand_as(const Tensor& self, const Tensor& other);  // expand_as: self expanded to other's sizes (a view).
+Tensor view_as(const Tensor& self, const Tensor& other);  // view_as: self viewed with other's sizes.
+Tensor reshape_as(const Tensor& self, const Tensor& other);  // reshape_as: self reshaped to other's sizes (a view when possible).
+Tensor type_as(const Tensor& self, const Tensor& other);  // type_as: self converted to other's dtype (self itself when it already has it).
 Tensor contiguous(const Tensor& self);  // contiguous: self if it is contiguous, else clone().
 }  // namespace detail
 
@@ -733,6 +1025,7 @@ inline Tensor operator+(const Tensor& a, const Tensor& b) { return dg::add(a, b)
 inline const Tensor& operator+=(const Tensor& a, const Tensor& b) { return dg::add_(a, b); }
 inline Tensor operator+(const Tensor& a, const Scalar& b) { return dg::add(a, b); }
 inline const Tensor& operator+=(const Tensor& a, const Scalar& b) { return dg::add_(a, b); }
+inline Tensor operator+(const Scalar& a, const Tensor& b) { return dg::add(b, a); }
 inline Tensor operator-(const Tensor& a, const Tensor& b) { return dg::sub(a, b); }
 inline const Tensor& operator-=(const Tensor& a, const Tensor& b) { return dg::sub_(a, b); }
 inline Tensor operator-(const Tensor& a, const Scalar& b) { return dg::sub(a, b); }
@@ -741,10 +1034,50 @@ inline Tensor operator*(const Tensor& a, const Tensor& b) { return dg::mul(a, b)
 inline const Tensor& operator*=(const Tensor& a, const Tensor& b) { return dg::mul_(a, b); }
 inline Tensor operator*(const Tensor& a, const Scalar& b) { return dg::mul(a, b); }
 inline const Tensor& operator*=(const Tensor& a, const Scalar& b) { return dg::mul_(a, b); }
+inline Tensor operator*(const Scalar& a, const Tensor& b) { return dg::mul(b, a); }
 inline Tensor operator/(const Tensor& a, const Tensor& b) { return dg::div(a, b); }
 inline const Tensor& operator/=(const Tensor& a, const Tensor& b) { return dg::div_(a, b); }
 inline Tensor operator/(const Tensor& a, const Scalar& b) { return dg::div(a, b); }
 inline const Tensor& operator/=(const Tensor& a, const Scalar& b) { return dg::div_(a, b); }
 inline Tensor operator-(const Tensor& self) { return dg::neg(self); }
+inline Tensor operator%(const Tensor& a, const Tensor& b) { return dg::remainder(a, b); }
+inline const Tensor& operator%=(const Tensor& a, const Tensor& b) { return dg::remainder_(a, b); }
+inline Tensor operator%(const Tensor& a, const Scalar& b) { return dg::remainder(a, b); }
+inline const Tensor& operator%=(const Tensor& a, const Scalar& b) { return dg::remainder_(a, b); }
+inline Tensor operator==(const Tensor& a, const Tensor& b) { return dg::eq(a, b); }
+inline Tensor operator==(const Tensor& a, const Scalar& b) { return dg::eq(a, b); }
+inline Tensor operator==(const Scalar& a, const Tensor& b) { return dg::eq(b, a); }
+inline Tensor operator!=(const Tensor& a, const Tensor& b) { return dg::ne(a, b); }
+inline Tensor operator!=(const Tensor& a, const Scalar& b) { return dg::ne(a, b); }
+inline Tensor operator!=(const Scalar& a, const Tensor& b) { return dg::ne(b, a); }
+inline Tensor operator<(const Tensor& a, const Tensor& b) { return dg::lt(a, b); }
+inline Tensor operator<(const Tensor& a, const Scalar& b) { return dg::lt(a, b); }
+inline Tensor operator>(const Scalar& a, const Tensor& b) { return dg::lt(b, a); }
+inline Tensor operator<=(const Tensor& a, const Tensor& b) { return dg::le(a, b); }
+inline Tensor operator<=(const Tensor& a, const Scalar& b) { return dg::le(a, b); }
+inline Tensor operator>=(const Scalar& a, const Tensor& b) { return dg::le(b, a); }
+inline Tensor operator>(const Tensor& a, const Tensor& b) { return dg::gt(a, b); }
+inline Tensor operator>(const Tensor& a, const Scalar& b) { return dg::gt(a, b); }
+inline Tensor operator<(const Scalar& a, const Tensor& b) { return dg::gt(b, a); }
+inline Tensor operator>=(const Tensor& a, const Tensor& b) { return dg::ge(a, b); }
+inline Tensor operator>=(const Tensor& a, const Scalar& b) { return dg::ge(a, b); }
+inline Tensor operator<=(const Scalar& a, const Tensor& b) { return dg::ge(b, a); }
+inline Tensor operator!(const Tensor& self) { return dg::logical_not(self); }
+inline Tensor operator&(const Tensor& a, const Tensor& b) { return dg::bitwise_and(a, b); }
+inline const Tensor& operator&=(const Tensor& a, const Tensor& b) { return dg::bitwise_and_(a, b); }
+inline Tensor operator&(const Tensor& a, const Scalar& b) { return dg::bitwise_and(a, b); }
+inline const Tensor& operator&=(const Tensor& a, const Scalar& b) { return dg::bitwise_and_(a, b); }
+inline Tensor operator&(const Scalar& a, const Tensor& b) { return dg::bitwise_and(b, a); }
+inline Tensor operator|(const Tensor& a, const Tensor& b) { return dg::bitwise_or(a, b); }
+inline const Tensor& operator|=(const Tensor& a, const Tensor& b) { return dg::bitwise_or_(a, b); }
+inline Tensor operator|(const Tensor& a, const Scalar& b) { return dg::bitwise_or(a, b); }
+inline const Tensor& operator|=(const Tensor& a, const Scalar& b) { return dg::bitwise_or_(a, b); }
+inline Tensor operator|(const Scalar& a, const Tensor& b) { return dg::bitwise_or(b, a); }
+inline Tensor operator^(const Tensor& a, const Tensor& b) { return dg::bitwise_xor(a, b); }
+inline const Tensor& operator^=(const Tensor& a, const Tensor& b) { return dg::bitwise_xor_(a, b); }
+inline Tensor operator^(const Tensor& a, const Scalar& b) { return dg::bitwise_xor(a, b); }
+inline const Tensor& operator^=(const Tensor& a, const Scalar& b) { return dg::bitwise_xor_(a, b); }
+inline Tensor operator^(const Scalar& a, const Tensor& b) { return dg::bitwise_xor(b, a); }
+inline Tensor operator~(const Tensor& self) { return dg::bitwise_not(self); }
 
 }  // namespace dg

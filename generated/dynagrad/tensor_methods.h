@@ -35,11 +35,27 @@
   Tensor cosh() const;  // cosh
   Tensor tanh() const;  // tanh
   Tensor erf() const;  // erf
+  Tensor erfc() const;  // erfc
+  Tensor sinc() const;  // sinc
+  Tensor deg2rad() const;  // deg2rad
+  Tensor rad2deg() const;  // rad2deg
+  Tensor frac() const;  // frac
   Tensor floor() const;  // floor
   Tensor ceil() const;  // ceil
   Tensor round() const;  // round
   Tensor trunc() const;  // trunc
   Tensor relu() const;  // relu
+  Tensor threshold(const Scalar& threshold, const Scalar& value) const;  // threshold
+  Tensor hardtanh(const Scalar& min_val = -1, const Scalar& max_val = 1) const;  // hardtanh
+  Tensor relu6() const;  // relu6
+  Tensor hardsigmoid() const;  // hardsigmoid
+  Tensor hardswish() const;  // hardswish
+  Tensor mish() const;  // mish
+  Tensor selu() const;  // selu
+  Tensor celu(const Scalar& alpha = 1.0) const;  // celu
+  Tensor tanhshrink() const;  // tanhshrink
+  Tensor glu(int64_t dim = -1) const;  // glu
+  Tensor prelu(const Tensor& weight) const;  // prelu
   Tensor sigmoid() const;  // sigmoid
   Tensor clamp(const std::optional<Scalar>& min = std::nullopt, const std::optional<Scalar>& max = std::nullopt) const;  // clamp
   Tensor clamp(const std::optional<Tensor>& min = std::nullopt, const std::optional<Tensor>& max = std::nullopt) const;  // clamp.Tensor
@@ -50,6 +66,17 @@
   Tensor minimum(const Tensor& other) const;  // minimum
   Tensor fmod(const Tensor& other) const;  // fmod.Tensor
   Tensor fmod(const Scalar& other) const;  // fmod.Scalar
+  Tensor remainder(const Tensor& other) const;  // remainder.Tensor
+  Tensor remainder(const Scalar& other) const;  // remainder.Scalar
+  Tensor floor_divide(const Tensor& other) const;  // floor_divide
+  Tensor floor_divide(const Scalar& other) const;  // floor_divide.Scalar
+  Tensor lerp(const Tensor& end, const Scalar& weight) const;  // lerp.Scalar
+  Tensor lerp(const Tensor& end, const Tensor& weight) const;  // lerp.Tensor
+  Tensor addcmul(const Tensor& tensor1, const Tensor& tensor2, const Scalar& value = 1) const;  // addcmul
+  Tensor addcdiv(const Tensor& tensor1, const Tensor& tensor2, const Scalar& value = 1) const;  // addcdiv
+  Tensor hypot(const Tensor& other) const;  // hypot
+  Tensor logaddexp(const Tensor& other) const;  // logaddexp
+  Tensor xlogy(const Tensor& other) const;  // xlogy.Tensor
   Tensor eq(const Tensor& other) const;  // eq.Tensor
   Tensor eq(const Scalar& other) const;  // eq.Scalar
   Tensor ne(const Tensor& other) const;  // ne.Tensor
@@ -66,6 +93,17 @@
   Tensor logical_or(const Tensor& other) const;  // logical_or
   Tensor logical_xor(const Tensor& other) const;  // logical_xor
   Tensor logical_not() const;  // logical_not
+  Tensor bitwise_and(const Tensor& other) const;  // bitwise_and.Tensor
+  Tensor bitwise_and(const Scalar& other) const;  // bitwise_and.Scalar
+  Tensor bitwise_or(const Tensor& other) const;  // bitwise_or.Tensor
+  Tensor bitwise_or(const Scalar& other) const;  // bitwise_or.Scalar
+  Tensor bitwise_xor(const Tensor& other) const;  // bitwise_xor.Tensor
+  Tensor bitwise_xor(const Scalar& other) const;  // bitwise_xor.Scalar
+  Tensor bitwise_not() const;  // bitwise_not
+  Tensor isnan() const;  // isnan
+  Tensor isinf() const;  // isinf
+  Tensor isfinite() const;  // isfinite
+  Tensor isclose(const Tensor& other, double rtol = 1e-05, double atol = 1e-08, bool equal_nan = false) const;  // isclose
   Tensor sum() const;  // sum
   Tensor sum(IntArrayRef dim, bool keepdim = false) const;  // sum.dim_IntList
   Tensor sum_to(IntArrayRef size) const;  // sum_to
@@ -83,6 +121,11 @@
   std::tuple<Tensor, Tensor> min(int64_t dim, bool keepdim = false) const;  // min.dim
   Tensor argmax(std::optional<int64_t> dim = std::nullopt, bool keepdim = false) const;  // argmax
   Tensor argmin(std::optional<int64_t> dim = std::nullopt, bool keepdim = false) const;  // argmin
+  Tensor all() const;  // all
+  Tensor all(int64_t dim, bool keepdim = false) const;  // all.dim
+  Tensor any() const;  // any
+  Tensor any(int64_t dim, bool keepdim = false) const;  // any.dim
+  Tensor count_nonzero(IntArrayRef dim = {}) const;  // count_nonzero
   Tensor logsumexp(IntArrayRef dim, bool keepdim = false) const;  // logsumexp
   Tensor norm(const Scalar& p = 2) const;  // norm.Scalar
   Tensor norm(const std::optional<Scalar>& p, IntArrayRef dim, bool keepdim = false) const;  // norm.ScalarOpt_dim
@@ -113,10 +156,33 @@
   std::vector<Tensor> chunk(int64_t chunks, int64_t dim = 0) const;  // chunk
   Tensor repeat(IntArrayRef repeats) const;  // repeat
   Tensor roll(IntArrayRef shifts, IntArrayRef dims = {}) const;  // roll
+  Tensor expand_as(const Tensor& other) const;  // expand_as
+  Tensor broadcast_to(IntArrayRef size) const;  // broadcast_to
+  Tensor view_as(const Tensor& other) const;  // view_as
+  Tensor reshape_as(const Tensor& other) const;  // reshape_as
+  Tensor type_as(const Tensor& other) const;  // type_as
+  Tensor movedim(IntArrayRef source, IntArrayRef destination) const;  // movedim.intlist
+  Tensor movedim(int64_t source, int64_t destination) const;  // movedim.int
+  Tensor moveaxis(IntArrayRef source, IntArrayRef destination) const;  // moveaxis.intlist
+  Tensor moveaxis(int64_t source, int64_t destination) const;  // moveaxis.int
+  Tensor swapaxes(int64_t axis0, int64_t axis1) const;  // swapaxes
+  Tensor swapdims(int64_t dim0, int64_t dim1) const;  // swapdims
+  Tensor unflatten(int64_t dim, IntArrayRef sizes) const;  // unflatten.int
+  Tensor atleast_1d() const;  // atleast_1d
+  Tensor atleast_2d() const;  // atleast_2d
+  Tensor atleast_3d() const;  // atleast_3d
+  Tensor diag_embed(int64_t offset = 0, int64_t dim1 = -2, int64_t dim2 = -1) const;  // diag_embed
+  Tensor diag(int64_t diagonal = 0) const;  // diag
+  Tensor trace() const;  // trace
+  Tensor kron(const Tensor& other) const;  // kron
+  Tensor constant_pad_nd(IntArrayRef pad, const Scalar& value = 0) const;  // constant_pad_nd
   Tensor index_select(int64_t dim, const Tensor& index) const;  // index_select
   Tensor gather(int64_t dim, const Tensor& index, bool sparse_grad = false) const;  // gather
   Tensor scatter_add(int64_t dim, const Tensor& index, const Tensor& src) const;  // scatter_add
   Tensor index_add(int64_t dim, const Tensor& index, const Tensor& source, const Scalar& alpha = 1) const;  // index_add
+  Tensor nonzero() const;  // nonzero
+  Tensor masked_select(const Tensor& mask) const;  // masked_select
+  Tensor take(const Tensor& index) const;  // take
   Tensor masked_fill(const Tensor& mask, const Scalar& value) const;  // masked_fill.Scalar
   Tensor masked_fill(const Tensor& mask, const Tensor& value) const;  // masked_fill.Tensor
   Tensor flip(IntArrayRef dims) const;  // flip
@@ -129,6 +195,9 @@
   const Tensor& copy_(const Tensor& src) const;  // copy_
   Tensor softmax(int64_t dim) const;  // softmax.int
   Tensor log_softmax(int64_t dim) const;  // log_softmax.int
+  Tensor cosine_similarity(const Tensor& x2, int64_t dim = 1, double eps = 1e-08) const;  // cosine_similarity
+  Tensor pairwise_distance(const Tensor& x2, double p = 2, double eps = 1e-06, bool keepdim = false) const;  // pairwise_distance
+  Tensor batch_norm(const std::optional<Tensor>& weight, const std::optional<Tensor>& bias, const std::optional<Tensor>& running_mean, const std::optional<Tensor>& running_var, bool training, double momentum, double eps, bool cudnn_enabled) const;  // batch_norm.cudnn
   const Tensor& add_(const Tensor& other, const Scalar& alpha = 1) const;  // add.Tensor, in place
   const Tensor& add_(const Scalar& other, const Scalar& alpha = 1) const;  // add.Scalar, in place
   const Tensor& sub_(const Tensor& other, const Scalar& alpha = 1) const;  // sub.Tensor, in place
@@ -161,11 +230,20 @@
   const Tensor& cosh_() const;  // cosh, in place
   const Tensor& tanh_() const;  // tanh, in place
   const Tensor& erf_() const;  // erf, in place
+  const Tensor& erfc_() const;  // erfc, in place
+  const Tensor& sinc_() const;  // sinc, in place
+  const Tensor& deg2rad_() const;  // deg2rad, in place
+  const Tensor& rad2deg_() const;  // rad2deg, in place
+  const Tensor& frac_() const;  // frac, in place
   const Tensor& floor_() const;  // floor, in place
   const Tensor& ceil_() const;  // ceil, in place
   const Tensor& round_() const;  // round, in place
   const Tensor& trunc_() const;  // trunc, in place
   const Tensor& relu_() const;  // relu, in place
+  const Tensor& threshold_(const Scalar& threshold, const Scalar& value) const;  // threshold, in place
+  const Tensor& hardtanh_(const Scalar& min_val = -1, const Scalar& max_val = 1) const;  // hardtanh, in place
+  const Tensor& hardsigmoid_() const;  // hardsigmoid, in place
+  const Tensor& hardswish_() const;  // hardswish, in place
   const Tensor& sigmoid_() const;  // sigmoid, in place
   const Tensor& leaky_relu_(const Scalar& negative_slope = 0.01) const;  // leaky_relu, in place
   const Tensor& elu_(const Scalar& alpha = 1, const Scalar& scale = 1, const Scalar& input_scale = 1) const;  // elu, in place
@@ -177,6 +255,24 @@
   const Tensor& atan2_(const Tensor& other) const;  // atan2, in place
   const Tensor& fmod_(const Tensor& other) const;  // fmod.Tensor, in place
   const Tensor& fmod_(const Scalar& other) const;  // fmod.Scalar, in place
+  const Tensor& remainder_(const Tensor& other) const;  // remainder.Tensor, in place
+  const Tensor& remainder_(const Scalar& other) const;  // remainder.Scalar, in place
+  const Tensor& floor_divide_(const Tensor& other) const;  // floor_divide, in place
+  const Tensor& floor_divide_(const Scalar& other) const;  // floor_divide.Scalar, in place
+  const Tensor& lerp_(const Tensor& end, const Scalar& weight) const;  // lerp.Scalar, in place
+  const Tensor& lerp_(const Tensor& end, const Tensor& weight) const;  // lerp.Tensor, in place
+  const Tensor& addcmul_(const Tensor& tensor1, const Tensor& tensor2, const Scalar& value = 1) const;  // addcmul, in place
+  const Tensor& addcdiv_(const Tensor& tensor1, const Tensor& tensor2, const Scalar& value = 1) const;  // addcdiv, in place
+  const Tensor& hypot_(const Tensor& other) const;  // hypot, in place
+  const Tensor& logaddexp_(const Tensor& other) const;  // logaddexp, in place
+  const Tensor& xlogy_(const Tensor& other) const;  // xlogy.Tensor, in place
+  const Tensor& bitwise_and_(const Tensor& other) const;  // bitwise_and.Tensor, in place
+  const Tensor& bitwise_and_(const Scalar& other) const;  // bitwise_and.Scalar, in place
+  const Tensor& bitwise_or_(const Tensor& other) const;  // bitwise_or.Tensor, in place
+  const Tensor& bitwise_or_(const Scalar& other) const;  // bitwise_or.Scalar, in place
+  const Tensor& bitwise_xor_(const Tensor& other) const;  // bitwise_xor.Tensor, in place
+  const Tensor& bitwise_xor_(const Scalar& other) const;  // bitwise_xor.Scalar, in place
+  const Tensor& bitwise_not_() const;  // bitwise_not, in place
   const Tensor& scatter_add_(int64_t dim, const Tensor& index, const Tensor& src) const;  // scatter_add, in place
   const Tensor& index_add_(int64_t dim, const Tensor& index, const Tensor& source, const Scalar& alpha = 1) const;  // index_add, in place
   const Tensor& masked_fill_(const Tensor& mask, const Scalar& value) const;  // masked_fill.Scalar, in place

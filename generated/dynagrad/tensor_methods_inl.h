@@ -37,11 +37,27 @@ inline Tensor Tensor::sinh() const { return dg::sinh(*this); }
 inline Tensor Tensor::cosh() const { return dg::cosh(*this); }
 inline Tensor Tensor::tanh() const { return dg::tanh(*this); }
 inline Tensor Tensor::erf() const { return dg::erf(*this); }
+inline Tensor Tensor::erfc() const { return dg::erfc(*this); }
+inline Tensor Tensor::sinc() const { return dg::sinc(*this); }
+inline Tensor Tensor::deg2rad() const { return dg::deg2rad(*this); }
+inline Tensor Tensor::rad2deg() const { return dg::rad2deg(*this); }
+inline Tensor Tensor::frac() const { return dg::frac(*this); }
 inline Tensor Tensor::floor() const { return dg::floor(*this); }
 inline Tensor Tensor::ceil() const { return dg::ceil(*this); }
 inline Tensor Tensor::round() const { return dg::round(*this); }
 inline Tensor Tensor::trunc() const { return dg::trunc(*this); }
 inline Tensor Tensor::relu() const { return dg::relu(*this); }
+inline Tensor Tensor::threshold(const Scalar& threshold, const Scalar& value) const { return dg::threshold(*this, threshold, value); }
+inline Tensor Tensor::hardtanh(const Scalar& min_val, const Scalar& max_val) const { return dg::hardtanh(*this, min_val, max_val); }
+inline Tensor Tensor::relu6() const { return dg::relu6(*this); }
+inline Tensor Tensor::hardsigmoid() const { return dg::hardsigmoid(*this); }
+inline Tensor Tensor::hardswish() const { return dg::hardswish(*this); }
+inline Tensor Tensor::mish() const { return dg::mish(*this); }
+inline Tensor Tensor::selu() const { return dg::selu(*this); }
+inline Tensor Tensor::celu(const Scalar& alpha) const { return dg::celu(*this, alpha); }
+inline Tensor Tensor::tanhshrink() const { return dg::tanhshrink(*this); }
+inline Tensor Tensor::glu(int64_t dim) const { return dg::glu(*this, dim); }
+inline Tensor Tensor::prelu(const Tensor& weight) const { return dg::prelu(*this, weight); }
 inline Tensor Tensor::sigmoid() const { return dg::sigmoid(*this); }
 inline Tensor Tensor::clamp(const std::optional<Scalar>& min, const std::optional<Scalar>& max) const { return dg::clamp(*this, min, max); }
 inline Tensor Tensor::clamp(const std::optional<Tensor>& min, const std::optional<Tensor>& max) const { return dg::clamp(*this, min, max); }
@@ -52,6 +68,17 @@ inline Tensor Tensor::maximum(const Tensor& other) const { return dg::maximum(*t
 inline Tensor Tensor::minimum(const Tensor& other) const { return dg::minimum(*this, other); }
 inline Tensor Tensor::fmod(const Tensor& other) const { return dg::fmod(*this, other); }
 inline Tensor Tensor::fmod(const Scalar& other) const { return dg::fmod(*this, other); }
+inline Tensor Tensor::remainder(const Tensor& other) const { return dg::remainder(*this, other); }
+inline Tensor Tensor::remainder(const Scalar& other) const { return dg::remainder(*this, other); }
+inline Tensor Tensor::floor_divide(const Tensor& other) const { return dg::floor_divide(*this, other); }
+inline Tensor Tensor::floor_divide(const Scalar& other) const { return dg::floor_divide(*this, other); }
+inline Tensor Tensor::lerp(const Tensor& end, const Scalar& weight) const { return dg::lerp(*this, end, weight); }
+inline Tensor Tensor::lerp(const Tensor& end, const Tensor& weight) const { return dg::lerp(*this, end, weight); }
+inline Tensor Tensor::addcmul(const Tensor& tensor1, const Tensor& tensor2, const Scalar& value) const { return dg::addcmul(*this, tensor1, tensor2, value); }
+inline Tensor Tensor::addcdiv(const Tensor& tensor1, const Tensor& tensor2, const Scalar& value) const { return dg::addcdiv(*this, tensor1, tensor2, value); }
+inline Tensor Tensor::hypot(const Tensor& other) const { return dg::hypot(*this, other); }
+inline Tensor Tensor::logaddexp(const Tensor& other) const { return dg::logaddexp(*this, other); }
+inline Tensor Tensor::xlogy(const Tensor& other) const { return dg::xlogy(*this, other); }
 inline Tensor Tensor::eq(const Tensor& other) const { return dg::eq(*this, other); }
 inline Tensor Tensor::eq(const Scalar& other) const { return dg::eq(*this, other); }
 inline Tensor Tensor::ne(const Tensor& other) const { return dg::ne(*this, other); }
@@ -68,6 +95,17 @@ inline Tensor Tensor::logical_and(const Tensor& other) const { return dg::logica
 inline Tensor Tensor::logical_or(const Tensor& other) const { return dg::logical_or(*this, other); }
 inline Tensor Tensor::logical_xor(const Tensor& other) const { return dg::logical_xor(*this, other); }
 inline Tensor Tensor::logical_not() const { return dg::logical_not(*this); }
+inline Tensor Tensor::bitwise_and(const Tensor& other) const { return dg::bitwise_and(*this, other); }
+inline Tensor Tensor::bitwise_and(const Scalar& other) const { return dg::bitwise_and(*this, other); }
+inline Tensor Tensor::bitwise_or(const Tensor& other) const { return dg::bitwise_or(*this, other); }
+inline Tensor Tensor::bitwise_or(const Scalar& other) const { return dg::bitwise_or(*this, other); }
+inline Tensor Tensor::bitwise_xor(const Tensor& other) const { return dg::bitwise_xor(*this, other); }
+inline Tensor Tensor::bitwise_xor(const Scalar& other) const { return dg::bitwise_xor(*this, other); }
+inline Tensor Tensor::bitwise_not() const { return dg::bitwise_not(*this); }
+inline Tensor Tensor::isnan() const { return dg::isnan(*this); }
+inline Tensor Tensor::isinf() const { return dg::isinf(*this); }
+inline Tensor Tensor::isfinite() const { return dg::isfinite(*this); }
+inline Tensor Tensor::isclose(const Tensor& other, double rtol, double atol, bool equal_nan) const { return dg::isclose(*this, other, rtol, atol, equal_nan); }
 inline Tensor Tensor::sum() const { return dg::sum(*this); }
 inline Tensor Tensor::sum(IntArrayRef dim, bool keepdim) const { return dg::sum(*this, dim, keepdim); }
 inline Tensor Tensor::sum_to(IntArrayRef size) const { return dg::sum_to(*this, size); }
@@ -85,6 +123,11 @@ inline Tensor Tensor::min() const { return dg::min(*this); }
 inline std::tuple<Tensor, Tensor> Tensor::min(int64_t dim, bool keepdim) const { return dg::min(*this, dim, keepdim); }
 inline Tensor Tensor::argmax(std::optional<int64_t> dim, bool keepdim) const { return dg::argmax(*this, dim, keepdim); }
 inline Tensor Tensor::argmin(std::optional<int64_t> dim, bool keepdim) const { return dg::argmin(*this, dim, keepdim); }
+inline Tensor Tensor::all() const { return dg::all(*this); }
+inline Tensor Tensor::all(int64_t dim, bool keepdim) const { return dg::all(*this, dim, keepdim); }
+inline Tensor Tensor::any() const { return dg::any(*this); }
+inline Tensor Tensor::any(int64_t dim, bool keepdim) const { return dg::any(*this, dim, keepdim); }
+inline Tensor Tensor::count_nonzero(IntArrayRef dim) const { return dg::count_nonzero(*this, dim); }
 inline Tensor Tensor::logsumexp(IntArrayRef dim, bool keepdim) const { return dg::logsumexp(*this, dim, keepdim); }
 inline Tensor Tensor::norm(const Scalar& p) const { return dg::norm(*this, p); }
 inline Tensor Tensor::norm(const std::optional<Scalar>& p, IntArrayRef dim, bool keepdim) const { return dg::norm(*this, p, dim, keepdim); }
@@ -115,10 +158,33 @@ inline std::vector<Tensor> Tensor::split(int64_t split_size, int64_t dim) const 
 inline std::vector<Tensor> Tensor::chunk(int64_t chunks, int64_t dim) const { return dg::chunk(*this, chunks, dim); }
 inline Tensor Tensor::repeat(IntArrayRef repeats) const { return dg::detail::repeat(*this, repeats); }
 inline Tensor Tensor::roll(IntArrayRef shifts, IntArrayRef dims) const { return dg::roll(*this, shifts, dims); }
+inline Tensor Tensor::expand_as(const Tensor& other) const { return dg::detail::expand_as(*this, other); }
+inline Tensor Tensor::broadcast_to(IntArrayRef size) const { return dg::broadcast_to(*this, size); }
+inline Tensor Tensor::view_as(const Tensor& other) const { return dg::detail::view_as(*this, other); }
+inline Tensor Tensor::reshape_as(const Tensor& other) const { return dg::detail::reshape_as(*this, other); }
+inline Tensor Tensor::type_as(const Tensor& other) const { return dg::detail::type_as(*this, other); }
+inline Tensor Tensor::movedim(IntArrayRef source, IntArrayRef destination) const { return dg::movedim(*this, source, destination); }
+inline Tensor Tensor::movedim(int64_t source, int64_t destination) const { return dg::movedim(*this, source, destination); }
+inline Tensor Tensor::moveaxis(IntArrayRef source, IntArrayRef destination) const { return dg::moveaxis(*this, source, destination); }
+inline Tensor Tensor::moveaxis(int64_t source, int64_t destination) const { return dg::moveaxis(*this, source, destination); }
+inline Tensor Tensor::swapaxes(int64_t axis0, int64_t axis1) const { return dg::swapaxes(*this, axis0, axis1); }
+inline Tensor Tensor::swapdims(int64_t dim0, int64_t dim1) const { return dg::swapdims(*this, dim0, dim1); }
+inline Tensor Tensor::unflatten(int64_t dim, IntArrayRef sizes) const { return dg::unflatten(*this, dim, sizes); }
+inline Tensor Tensor::atleast_1d() const { return dg::atleast_1d(*this); }
+inline Tensor Tensor::atleast_2d() const { return dg::atleast_2d(*this); }
+inline Tensor Tensor::atleast_3d() const { return dg::atleast_3d(*this); }
+inline Tensor Tensor::diag_embed(int64_t offset, int64_t dim1, int64_t dim2) const { return dg::diag_embed(*this, offset, dim1, dim2); }
+inline Tensor Tensor::diag(int64_t diagonal) const { return dg::diag(*this, diagonal); }
+inline Tensor Tensor::trace() const { return dg::trace(*this); }
+inline Tensor Tensor::kron(const Tensor& other) const { return dg::kron(*this, other); }
+inline Tensor Tensor::constant_pad_nd(IntArrayRef pad, const Scalar& value) const { return dg::constant_pad_nd(*this, pad, value); }
 inline Tensor Tensor::index_select(int64_t dim, const Tensor& index) const { return dg::index_select(*this, dim, index); }
 inline Tensor Tensor::gather(int64_t dim, const Tensor& index, bool sparse_grad) const { return dg::gather(*this, dim, index, sparse_grad); }
 inline Tensor Tensor::scatter_add(int64_t dim, const Tensor& index, const Tensor& src) const { return dg::scatter_add(*this, dim, index, src); }
 inline Tensor Tensor::index_add(int64_t dim, const Tensor& index, const Tensor& source, const Scalar& alpha) const { return dg::index_add(*this, dim, index, source, alpha); }
+inline Tensor Tensor::nonzero() const { return dg::nonzero(*this); }
+inline Tensor Tensor::masked_select(const Tensor& mask) const { return dg::masked_select(*this, mask); }
+inline Tensor Tensor::take(const Tensor& index) const { return dg::take(*this, index); }
 inline Tensor Tensor::masked_fill(const Tensor& mask, const Scalar& value) const { return dg::masked_fill(*this, mask, value); }
 inline Tensor Tensor::masked_fill(const Tensor& mask, const Tensor& value) const { return dg::masked_fill(*this, mask, value); }
 inline Tensor Tensor::flip(IntArrayRef dims) const { return dg::flip(*this, dims); }
@@ -131,6 +197,9 @@ inline const Tensor& Tensor::fill_(const Scalar& value) const { return dg::fill_
 inline const Tensor& Tensor::copy_(const Tensor& src) const { return dg::copy_(*this, src); }
 inline Tensor Tensor::softmax(int64_t dim) const { return dg::softmax(*this, dim); }
 inline Tensor Tensor::log_softmax(int64_t dim) const { return dg::log_softmax(*this, dim); }
+inline Tensor Tensor::cosine_similarity(const Tensor& x2, int64_t dim, double eps) const { return dg::cosine_similarity(*this, x2, dim, eps); }
+inline Tensor Tensor::pairwise_distance(const Tensor& x2, double p, double eps, bool keepdim) const { return dg::pairwise_distance(*this, x2, p, eps, keepdim); }
+inline Tensor Tensor::batch_norm(const std::optional<Tensor>& weight, const std::optional<Tensor>& bias, const std::optional<Tensor>& running_mean, const std::optional<Tensor>& running_var, bool training, double momentum, double eps, bool cudnn_enabled) const { return dg::batch_norm(*this, weight, bias, running_mean, running_var, training, momentum, eps, cudnn_enabled); }
 inline const Tensor& Tensor::add_(const Tensor& other, const Scalar& alpha) const { return dg::add_(*this, other, alpha); }
 inline const Tensor& Tensor::add_(const Scalar& other, const Scalar& alpha) const { return dg::add_(*this, other, alpha); }
 inline const Tensor& Tensor::sub_(const Tensor& other, const Scalar& alpha) const { return dg::sub_(*this, other, alpha); }
@@ -163,11 +232,20 @@ inline const Tensor& Tensor::sinh_() const { return dg::sinh_(*this); }
 inline const Tensor& Tensor::cosh_() const { return dg::cosh_(*this); }
 inline const Tensor& Tensor::tanh_() const { return dg::tanh_(*this); }
 inline const Tensor& Tensor::erf_() const { return dg::erf_(*this); }
+inline const Tensor& Tensor::erfc_() const { return dg::erfc_(*this); }
+inline const Tensor& Tensor::sinc_() const { return dg::sinc_(*this); }
+inline const Tensor& Tensor::deg2rad_() const { return dg::deg2rad_(*this); }
+inline const Tensor& Tensor::rad2deg_() const { return dg::rad2deg_(*this); }
+inline const Tensor& Tensor::frac_() const { return dg::frac_(*this); }
 inline const Tensor& Tensor::floor_() const { return dg::floor_(*this); }
 inline const Tensor& Tensor::ceil_() const { return dg::ceil_(*this); }
 inline const Tensor& Tensor::round_() const { return dg::round_(*this); }
 inline const Tensor& Tensor::trunc_() const { return dg::trunc_(*this); }
 inline const Tensor& Tensor::relu_() const { return dg::relu_(*this); }
+inline const Tensor& Tensor::threshold_(const Scalar& threshold, const Scalar& value) const { return dg::threshold_(*this, threshold, value); }
+inline const Tensor& Tensor::hardtanh_(const Scalar& min_val, const Scalar& max_val) const { return dg::hardtanh_(*this, min_val, max_val); }
+inline const Tensor& Tensor::hardsigmoid_() const { return dg::hardsigmoid_(*this); }
+inline const Tensor& Tensor::hardswish_() const { return dg::hardswish_(*this); }
 inline const Tensor& Tensor::sigmoid_() const { return dg::sigmoid_(*this); }
 inline const Tensor& Tensor::leaky_relu_(const Scalar& negative_slope) const { return dg::leaky_relu_(*this, negative_slope); }
 inline const Tensor& Tensor::elu_(const Scalar& alpha, const Scalar& scale, const Scalar& input_scale) const { return dg::elu_(*this, alpha, scale, input_scale); }
@@ -179,6 +257,24 @@ inline const Tensor& Tensor::clamp_max_(const Scalar& max) const { return dg::cl
 inline const Tensor& Tensor::atan2_(const Tensor& other) const { return dg::atan2_(*this, other); }
 inline const Tensor& Tensor::fmod_(const Tensor& other) const { return dg::fmod_(*this, other); }
 inline const Tensor& Tensor::fmod_(const Scalar& other) const { return dg::fmod_(*this, other); }
+inline const Tensor& Tensor::remainder_(const Tensor& other) const { return dg::remainder_(*this, other); }
+inline const Tensor& Tensor::remainder_(const Scalar& other) const { return dg::remainder_(*this, other); }
+inline const Tensor& Tensor::floor_divide_(const Tensor& other) const { return dg::floor_divide_(*this, other); }
+inline const Tensor& Tensor::floor_divide_(const Scalar& other) const { return dg::floor_divide_(*this, other); }
+inline const Tensor& Tensor::lerp_(const Tensor& end, const Scalar& weight) const { return dg::lerp_(*this, end, weight); }
+inline const Tensor& Tensor::lerp_(const Tensor& end, const Tensor& weight) const { return dg::lerp_(*this, end, weight); }
+inline const Tensor& Tensor::addcmul_(const Tensor& tensor1, const Tensor& tensor2, const Scalar& value) const { return dg::addcmul_(*this, tensor1, tensor2, value); }
+inline const Tensor& Tensor::addcdiv_(const Tensor& tensor1, const Tensor& tensor2, const Scalar& value) const { return dg::addcdiv_(*this, tensor1, tensor2, value); }
+inline const Tensor& Tensor::hypot_(const Tensor& other) const { return dg::hypot_(*this, other); }
+inline const Tensor& Tensor::logaddexp_(const Tensor& other) const { return dg::logaddexp_(*this, other); }
+inline const Tensor& Tensor::xlogy_(const Tensor& other) const { return dg::xlogy_(*this, other); }
+inline const Tensor& Tensor::bitwise_and_(const Tensor& other) const { return dg::bitwise_and_(*this, other); }
+inline const Tensor& Tensor::bitwise_and_(const Scalar& other) const { return dg::bitwise_and_(*this, other); }
+inline const Tensor& Tensor::bitwise_or_(const Tensor& other) const { return dg::bitwise_or_(*this, other); }
+inline const Tensor& Tensor::bitwise_or_(const Scalar& other) const { return dg::bitwise_or_(*this, other); }
+inline const Tensor& Tensor::bitwise_xor_(const Tensor& other) const { return dg::bitwise_xor_(*this, other); }
+inline const Tensor& Tensor::bitwise_xor_(const Scalar& other) const { return dg::bitwise_xor_(*this, other); }
+inline const Tensor& Tensor::bitwise_not_() const { return dg::bitwise_not_(*this); }
 inline const Tensor& Tensor::scatter_add_(int64_t dim, const Tensor& index, const Tensor& src) const { return dg::scatter_add_(*this, dim, index, src); }
 inline const Tensor& Tensor::index_add_(int64_t dim, const Tensor& index, const Tensor& source, const Scalar& alpha) const { return dg::index_add_(*this, dim, index, source, alpha); }
 inline const Tensor& Tensor::masked_fill_(const Tensor& mask, const Scalar& value) const { return dg::masked_fill_(*this, mask, value); }

@@ -83,10 +83,34 @@ void erf(const TensorBase& out, const TensorBase& self) {
   pointwise<T>(out, pw::Erf<T, VecMath>(), self);
 }
 
+// ops.yaml: deg2rad — self * C(pwmath::kPi / 180.0)
+template <typename T>
+void deg2rad(const TensorBase& out, const TensorBase& self) {
+  pointwise<T>(out, pw::Deg2rad<T, VecMath>(), self);
+}
+
+// ops.yaml: rad2deg — self * C(180.0 / pwmath::kPi)
+template <typename T>
+void rad2deg(const TensorBase& out, const TensorBase& self) {
+  pointwise<T>(out, pw::Rad2deg<T, VecMath>(), self);
+}
+
 // ops.yaml: floor — pwmath::Floor
 template <typename T>
 void floor(const TensorBase& out, const TensorBase& self) {
   pointwise<T>(out, pwmath::Floor<T, VecMath>(), self);
+}
+
+// ops.yaml: threshold — self > C(threshold) ? self : C(value)
+template <typename T>
+void threshold(const TensorBase& out, const TensorBase& self, const Scalar& threshold, const Scalar& value) {
+  pointwise<T>(out, pw::Threshold<T, VecMath>(threshold, value), self);
+}
+
+// ops.yaml: hardswish_backward — self < C(-3) ? C(0) : (self <= C(3) ? grad_output * (self / C(3) + C(0.5)) : grad_output)
+template <typename T>
+void hardswish_backward(const TensorBase& out, const TensorBase& grad_output, const TensorBase& self) {
+  pointwise<T>(out, pw::HardswishBackward<T, VecMath>(), grad_output, self);
 }
 
 // ops.yaml: sigmoid — Math::sigmoid(self)
@@ -131,6 +155,24 @@ void softplus_backward(const TensorBase& out, const TensorBase& grad_output, con
   pointwise<T>(out, pwmath::SoftplusBackward<T, VecMath>(beta, threshold), grad_output, self);
 }
 
+// ops.yaml: remainder.Scalar — pwmath::RemainderScalar
+template <typename T>
+void remainder_scalar(const TensorBase& out, const TensorBase& self, const Scalar& other) {
+  pointwise<T>(out, pwmath::RemainderScalar<T, VecMath>(other), self);
+}
+
+// ops.yaml: addcmul — self + value * tensor1 * tensor2
+template <typename T>
+void addcmul(const TensorBase& out, const TensorBase& self, const TensorBase& tensor1, const TensorBase& tensor2, const Scalar& value) {
+  pointwise<T>(out, pw::Addcmul<T, VecMath>(value), self, tensor1, tensor2);
+}
+
+// ops.yaml: xlogy.Tensor — pwmath::xlogy(self, other)
+template <typename T>
+void xlogy_tensor(const TensorBase& out, const TensorBase& self, const TensorBase& other) {
+  pointwise<T>(out, pw::XlogyTensor<T, VecMath>(), self, other);
+}
+
 // ops.yaml: eq.Tensor — self == other
 template <typename T>
 void eq_tensor(const TensorBase& out, const TensorBase& self, const TensorBase& other) {
@@ -173,6 +215,36 @@ void logical_xor(const TensorBase& out, const TensorBase& self, const TensorBase
   pointwise<T, bool>(out, pw::LogicalXor<T, VecMath>(), self, other);
 }
 
+// ops.yaml: bitwise_and.Scalar — pwmath::BitwiseAndScalar
+template <typename T>
+void bitwise_and_scalar(const TensorBase& out, const TensorBase& self, const Scalar& other) {
+  pointwise<T>(out, pwmath::BitwiseAndScalar<T, VecMath>(other), self);
+}
+
+// ops.yaml: bitwise_or.Tensor — self | other
+template <typename T>
+void bitwise_or_tensor(const TensorBase& out, const TensorBase& self, const TensorBase& other) {
+  pointwise<T>(out, pw::BitwiseOrTensor<T, VecMath>(), self, other);
+}
+
+// ops.yaml: isnan — pwmath::is_nan(self)
+template <typename T>
+void isnan(const TensorBase& out, const TensorBase& self) {
+  pointwise<T, bool>(out, pw::Isnan<T, VecMath>(), self);
+}
+
+// ops.yaml: isinf — pwmath::is_inf(self)
+template <typename T>
+void isinf(const TensorBase& out, const TensorBase& self) {
+  pointwise<T, bool>(out, pw::Isinf<T, VecMath>(), self);
+}
+
+// ops.yaml: isfinite — pwmath::is_finite(self)
+template <typename T>
+void isfinite(const TensorBase& out, const TensorBase& self) {
+  pointwise<T, bool>(out, pw::Isfinite<T, VecMath>(), self);
+}
+
 }  // namespace dg::cpu
 
 DG_INSTANTIATE_KERNEL_cpu_mul_scalar;
@@ -187,7 +259,11 @@ DG_INSTANTIATE_KERNEL_cpu_acos;
 DG_INSTANTIATE_KERNEL_cpu_sinh;
 DG_INSTANTIATE_KERNEL_cpu_tanh_backward;
 DG_INSTANTIATE_KERNEL_cpu_erf;
+DG_INSTANTIATE_KERNEL_cpu_deg2rad;
+DG_INSTANTIATE_KERNEL_cpu_rad2deg;
 DG_INSTANTIATE_KERNEL_cpu_floor;
+DG_INSTANTIATE_KERNEL_cpu_threshold;
+DG_INSTANTIATE_KERNEL_cpu_hardswish_backward;
 DG_INSTANTIATE_KERNEL_cpu_sigmoid;
 DG_INSTANTIATE_KERNEL_cpu_log_sigmoid;
 DG_INSTANTIATE_KERNEL_cpu_leaky_relu;
@@ -195,6 +271,9 @@ DG_INSTANTIATE_KERNEL_cpu_elu;
 DG_INSTANTIATE_KERNEL_cpu_elu_backward;
 DG_INSTANTIATE_KERNEL_cpu_silu;
 DG_INSTANTIATE_KERNEL_cpu_softplus_backward;
+DG_INSTANTIATE_KERNEL_cpu_remainder_scalar;
+DG_INSTANTIATE_KERNEL_cpu_addcmul;
+DG_INSTANTIATE_KERNEL_cpu_xlogy_tensor;
 DG_INSTANTIATE_KERNEL_cpu_eq_tensor;
 DG_INSTANTIATE_KERNEL_cpu_lt_scalar;
 DG_INSTANTIATE_KERNEL_cpu_le_tensor;
@@ -202,3 +281,8 @@ DG_INSTANTIATE_KERNEL_cpu_gt_tensor;
 DG_INSTANTIATE_KERNEL_cpu_gt_scalar;
 DG_INSTANTIATE_KERNEL_cpu_logical_or;
 DG_INSTANTIATE_KERNEL_cpu_logical_xor;
+DG_INSTANTIATE_KERNEL_cpu_bitwise_and_scalar;
+DG_INSTANTIATE_KERNEL_cpu_bitwise_or_tensor;
+DG_INSTANTIATE_KERNEL_cpu_isnan;
+DG_INSTANTIATE_KERNEL_cpu_isinf;
+DG_INSTANTIATE_KERNEL_cpu_isfinite;

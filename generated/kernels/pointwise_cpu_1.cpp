@@ -53,6 +53,18 @@ void cosh(const TensorBase& out, const TensorBase& self) {
   pointwise<T>(out, pw::Cosh<T, VecMath>(), self);
 }
 
+// ops.yaml: erfc — std::erfc(self)
+template <typename T>
+void erfc(const TensorBase& out, const TensorBase& self) {
+  pointwise<T>(out, pw::Erfc<T, VecMath>(), self);
+}
+
+// ops.yaml: sinc — pwmath::sinc(self)
+template <typename T>
+void sinc(const TensorBase& out, const TensorBase& self) {
+  pointwise<T>(out, pw::Sinc<T, VecMath>(), self);
+}
+
 // ops.yaml: round — pwmath::RoundHalfEven
 template <typename T>
 void round(const TensorBase& out, const TensorBase& self) {
@@ -63,6 +75,30 @@ void round(const TensorBase& out, const TensorBase& self) {
 template <typename T>
 void relu(const TensorBase& out, const TensorBase& self) {
   pointwise<T>(out, pw::Relu<T, VecMath>(), self);
+}
+
+// ops.yaml: hardtanh — self < C(min_val) ? C(min_val) : (self > C(max_val) ? C(max_val) : self)
+template <typename T>
+void hardtanh(const TensorBase& out, const TensorBase& self, const Scalar& min_val, const Scalar& max_val) {
+  pointwise<T>(out, pw::Hardtanh<T, VecMath>(min_val, max_val), self);
+}
+
+// ops.yaml: hardtanh_backward — self > C(min_val) && self < C(max_val) ? grad_output : C(0)
+template <typename T>
+void hardtanh_backward(const TensorBase& out, const TensorBase& grad_output, const TensorBase& self, const Scalar& min_val, const Scalar& max_val) {
+  pointwise<T>(out, pw::HardtanhBackward<T, VecMath>(min_val, max_val), grad_output, self);
+}
+
+// ops.yaml: hardsigmoid — self <= C(-3) ? C(0) : (self >= C(3) ? C(1) : self / C(6) + C(0.5))
+template <typename T>
+void hardsigmoid(const TensorBase& out, const TensorBase& self) {
+  pointwise<T>(out, pw::Hardsigmoid<T, VecMath>(), self);
+}
+
+// ops.yaml: hardswish — self <= C(-3) ? C(0) : (self >= C(3) ? self : self * (self + C(3)) / C(6))
+template <typename T>
+void hardswish(const TensorBase& out, const TensorBase& self) {
+  pointwise<T>(out, pw::Hardswish<T, VecMath>(), self);
 }
 
 // ops.yaml: sigmoid_backward — grad_output * output * (C(1) - output)
@@ -95,6 +131,30 @@ void minimum(const TensorBase& out, const TensorBase& self, const TensorBase& ot
   pointwise<T>(out, pw::Minimum<T, VecMath>(), self, other);
 }
 
+// ops.yaml: remainder.Tensor — pwmath::remainder(self, other)
+template <typename T>
+void remainder_tensor(const TensorBase& out, const TensorBase& self, const TensorBase& other) {
+  pointwise<T>(out, pw::RemainderTensor<T, VecMath>(), self, other);
+}
+
+// ops.yaml: addcdiv — self + value * tensor1 / tensor2
+template <typename T>
+void addcdiv(const TensorBase& out, const TensorBase& self, const TensorBase& tensor1, const TensorBase& tensor2, const Scalar& value) {
+  pointwise<T>(out, pw::Addcdiv<T, VecMath>(value), self, tensor1, tensor2);
+}
+
+// ops.yaml: hypot — std::hypot(self, other)
+template <typename T>
+void hypot(const TensorBase& out, const TensorBase& self, const TensorBase& other) {
+  pointwise<T>(out, pw::Hypot<T, VecMath>(), self, other);
+}
+
+// ops.yaml: logaddexp — pwmath::logaddexp(self, other)
+template <typename T>
+void logaddexp(const TensorBase& out, const TensorBase& self, const TensorBase& other) {
+  pointwise<T>(out, pw::Logaddexp<T, VecMath>(), self, other);
+}
+
 // ops.yaml: lt.Tensor — self < other
 template <typename T>
 void lt_tensor(const TensorBase& out, const TensorBase& self, const TensorBase& other) {
@@ -119,6 +179,24 @@ void logical_not(const TensorBase& out, const TensorBase& self) {
   pointwise<T, bool>(out, pw::LogicalNot<T, VecMath>(), self);
 }
 
+// ops.yaml: bitwise_or.Scalar — pwmath::BitwiseOrScalar
+template <typename T>
+void bitwise_or_scalar(const TensorBase& out, const TensorBase& self, const Scalar& other) {
+  pointwise<T>(out, pwmath::BitwiseOrScalar<T, VecMath>(other), self);
+}
+
+// ops.yaml: bitwise_xor.Tensor — self ^ other
+template <typename T>
+void bitwise_xor_tensor(const TensorBase& out, const TensorBase& self, const TensorBase& other) {
+  pointwise<T>(out, pw::BitwiseXorTensor<T, VecMath>(), self, other);
+}
+
+// ops.yaml: bitwise_xor.Scalar — pwmath::BitwiseXorScalar
+template <typename T>
+void bitwise_xor_scalar(const TensorBase& out, const TensorBase& self, const Scalar& other) {
+  pointwise<T>(out, pwmath::BitwiseXorScalar<T, VecMath>(other), self);
+}
+
 }  // namespace dg::cpu
 
 DG_INSTANTIATE_KERNEL_cpu_add_scalar;
@@ -128,14 +206,27 @@ DG_INSTANTIATE_KERNEL_cpu_log2;
 DG_INSTANTIATE_KERNEL_cpu_sqrt;
 DG_INSTANTIATE_KERNEL_cpu_reciprocal;
 DG_INSTANTIATE_KERNEL_cpu_cosh;
+DG_INSTANTIATE_KERNEL_cpu_erfc;
+DG_INSTANTIATE_KERNEL_cpu_sinc;
 DG_INSTANTIATE_KERNEL_cpu_round;
 DG_INSTANTIATE_KERNEL_cpu_relu;
+DG_INSTANTIATE_KERNEL_cpu_hardtanh;
+DG_INSTANTIATE_KERNEL_cpu_hardtanh_backward;
+DG_INSTANTIATE_KERNEL_cpu_hardsigmoid;
+DG_INSTANTIATE_KERNEL_cpu_hardswish;
 DG_INSTANTIATE_KERNEL_cpu_sigmoid_backward;
 DG_INSTANTIATE_KERNEL_cpu_silu_backward;
 DG_INSTANTIATE_KERNEL_cpu_clamp;
 DG_INSTANTIATE_KERNEL_cpu_atan2;
 DG_INSTANTIATE_KERNEL_cpu_minimum;
+DG_INSTANTIATE_KERNEL_cpu_remainder_tensor;
+DG_INSTANTIATE_KERNEL_cpu_addcdiv;
+DG_INSTANTIATE_KERNEL_cpu_hypot;
+DG_INSTANTIATE_KERNEL_cpu_logaddexp;
 DG_INSTANTIATE_KERNEL_cpu_lt_tensor;
 DG_INSTANTIATE_KERNEL_cpu_ge_tensor;
 DG_INSTANTIATE_KERNEL_cpu_ge_scalar;
 DG_INSTANTIATE_KERNEL_cpu_logical_not;
+DG_INSTANTIATE_KERNEL_cpu_bitwise_or_scalar;
+DG_INSTANTIATE_KERNEL_cpu_bitwise_xor_tensor;
+DG_INSTANTIATE_KERNEL_cpu_bitwise_xor_scalar;

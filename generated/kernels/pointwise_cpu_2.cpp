@@ -77,6 +77,12 @@ void tanh(const TensorBase& out, const TensorBase& self) {
   pointwise<T>(out, pw::Tanh<T, VecMath>(), self);
 }
 
+// ops.yaml: frac — self - std::trunc(self)
+template <typename T>
+void frac(const TensorBase& out, const TensorBase& self) {
+  pointwise<T>(out, pw::Frac<T, VecMath>(), self);
+}
+
 // ops.yaml: ceil — pwmath::Ceil
 template <typename T>
 void ceil(const TensorBase& out, const TensorBase& self) {
@@ -125,6 +131,30 @@ void fmod_scalar(const TensorBase& out, const TensorBase& self, const Scalar& ot
   pointwise<T>(out, pwmath::FmodScalar<T, VecMath>(other), self);
 }
 
+// ops.yaml: floor_divide — pwmath::floor_divide(self, other)
+template <typename T>
+void floor_divide(const TensorBase& out, const TensorBase& self, const TensorBase& other) {
+  pointwise<T>(out, pw::FloorDivide<T, VecMath>(), self, other);
+}
+
+// ops.yaml: floor_divide.Scalar — pwmath::floor_divide(self, C(other))
+template <typename T>
+void floor_divide_scalar(const TensorBase& out, const TensorBase& self, const Scalar& other) {
+  pointwise<T>(out, pw::FloorDivideScalar<T, VecMath>(other), self);
+}
+
+// ops.yaml: lerp.Scalar — weight < C(0.5) ? self + weight * (end - self) : end - (end - self) * (C(1) - weight)
+template <typename T>
+void lerp_scalar(const TensorBase& out, const TensorBase& self, const TensorBase& end, const Scalar& weight) {
+  pointwise<T>(out, pw::LerpScalar<T, VecMath>(weight), self, end);
+}
+
+// ops.yaml: lerp.Tensor — weight < C(0.5) ? self + weight * (end - self) : end - (end - self) * (C(1) - weight)
+template <typename T>
+void lerp_tensor(const TensorBase& out, const TensorBase& self, const TensorBase& end, const TensorBase& weight) {
+  pointwise<T>(out, pw::LerpTensor<T, VecMath>(), self, end, weight);
+}
+
 // ops.yaml: eq.Scalar — cmp::EqScalar
 template <typename T>
 void eq_scalar(const TensorBase& out, const TensorBase& self, const Scalar& other) {
@@ -155,6 +185,24 @@ void logical_and(const TensorBase& out, const TensorBase& self, const TensorBase
   pointwise<T, bool>(out, pw::LogicalAnd<T, VecMath>(), self, other);
 }
 
+// ops.yaml: bitwise_and.Tensor — self & other
+template <typename T>
+void bitwise_and_tensor(const TensorBase& out, const TensorBase& self, const TensorBase& other) {
+  pointwise<T>(out, pw::BitwiseAndTensor<T, VecMath>(), self, other);
+}
+
+// ops.yaml: bitwise_not — pwmath::bitwise_not(self)
+template <typename T>
+void bitwise_not(const TensorBase& out, const TensorBase& self) {
+  pointwise<T>(out, pw::BitwiseNot<T, VecMath>(), self);
+}
+
+// ops.yaml: isclose — pwmath::IsClose
+template <typename T>
+void isclose(const TensorBase& out, const TensorBase& self, const TensorBase& other, double rtol, double atol, bool equal_nan) {
+  pointwise<T, bool>(out, pwmath::IsClose<T, VecMath>(rtol, atol, equal_nan), self, other);
+}
+
 }  // namespace dg::cpu
 
 DG_INSTANTIATE_KERNEL_cpu_add_tensor;
@@ -168,6 +216,7 @@ DG_INSTANTIATE_KERNEL_cpu_log1p;
 DG_INSTANTIATE_KERNEL_cpu_abs;
 DG_INSTANTIATE_KERNEL_cpu_atan;
 DG_INSTANTIATE_KERNEL_cpu_tanh;
+DG_INSTANTIATE_KERNEL_cpu_frac;
 DG_INSTANTIATE_KERNEL_cpu_ceil;
 DG_INSTANTIATE_KERNEL_cpu_trunc;
 DG_INSTANTIATE_KERNEL_cpu_threshold_backward;
@@ -176,8 +225,15 @@ DG_INSTANTIATE_KERNEL_cpu_clamp_min;
 DG_INSTANTIATE_KERNEL_cpu_clamp_max;
 DG_INSTANTIATE_KERNEL_cpu_maximum;
 DG_INSTANTIATE_KERNEL_cpu_fmod_scalar;
+DG_INSTANTIATE_KERNEL_cpu_floor_divide;
+DG_INSTANTIATE_KERNEL_cpu_floor_divide_scalar;
+DG_INSTANTIATE_KERNEL_cpu_lerp_scalar;
+DG_INSTANTIATE_KERNEL_cpu_lerp_tensor;
 DG_INSTANTIATE_KERNEL_cpu_eq_scalar;
 DG_INSTANTIATE_KERNEL_cpu_ne_tensor;
 DG_INSTANTIATE_KERNEL_cpu_ne_scalar;
 DG_INSTANTIATE_KERNEL_cpu_le_scalar;
 DG_INSTANTIATE_KERNEL_cpu_logical_and;
+DG_INSTANTIATE_KERNEL_cpu_bitwise_and_tensor;
+DG_INSTANTIATE_KERNEL_cpu_bitwise_not;
+DG_INSTANTIATE_KERNEL_cpu_isclose;

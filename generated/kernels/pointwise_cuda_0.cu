@@ -82,10 +82,34 @@ void erf(const TensorBase& out, const TensorBase& self) {
   pointwise<T>("erf", out, pw::Erf<T, pwmath::StdMath>(), self);
 }
 
+// ops.yaml: deg2rad — self * C(pwmath::kPi / 180.0)
+template <typename T>
+void deg2rad(const TensorBase& out, const TensorBase& self) {
+  pointwise<T>("deg2rad", out, pw::Deg2rad<T, pwmath::StdMath>(), self);
+}
+
+// ops.yaml: rad2deg — self * C(180.0 / pwmath::kPi)
+template <typename T>
+void rad2deg(const TensorBase& out, const TensorBase& self) {
+  pointwise<T>("rad2deg", out, pw::Rad2deg<T, pwmath::StdMath>(), self);
+}
+
 // ops.yaml: floor — pwmath::Floor
 template <typename T>
 void floor(const TensorBase& out, const TensorBase& self) {
   pointwise<T>("floor", out, pwmath::Floor<T, pwmath::StdMath>(), self);
+}
+
+// ops.yaml: threshold — self > C(threshold) ? self : C(value)
+template <typename T>
+void threshold(const TensorBase& out, const TensorBase& self, const Scalar& threshold, const Scalar& value) {
+  pointwise<T>("threshold", out, pw::Threshold<T, pwmath::StdMath>(threshold, value), self);
+}
+
+// ops.yaml: hardswish_backward — self < C(-3) ? C(0) : (self <= C(3) ? grad_output * (self / C(3) + C(0.5)) : grad_output)
+template <typename T>
+void hardswish_backward(const TensorBase& out, const TensorBase& grad_output, const TensorBase& self) {
+  pointwise<T>("hardswish_backward", out, pw::HardswishBackward<T, pwmath::StdMath>(), grad_output, self);
 }
 
 // ops.yaml: sigmoid — Math::sigmoid(self)
@@ -130,6 +154,24 @@ void softplus_backward(const TensorBase& out, const TensorBase& grad_output, con
   pointwise<T>("softplus_backward", out, pwmath::SoftplusBackward<T, pwmath::StdMath>(beta, threshold), grad_output, self);
 }
 
+// ops.yaml: remainder.Scalar — pwmath::RemainderScalar
+template <typename T>
+void remainder_scalar(const TensorBase& out, const TensorBase& self, const Scalar& other) {
+  pointwise<T>("remainder", out, pwmath::RemainderScalar<T, pwmath::StdMath>(other), self);
+}
+
+// ops.yaml: addcmul — self + value * tensor1 * tensor2
+template <typename T>
+void addcmul(const TensorBase& out, const TensorBase& self, const TensorBase& tensor1, const TensorBase& tensor2, const Scalar& value) {
+  pointwise<T>("addcmul", out, pw::Addcmul<T, pwmath::StdMath>(value), self, tensor1, tensor2);
+}
+
+// ops.yaml: xlogy.Tensor — pwmath::xlogy(self, other)
+template <typename T>
+void xlogy_tensor(const TensorBase& out, const TensorBase& self, const TensorBase& other) {
+  pointwise<T>("xlogy", out, pw::XlogyTensor<T, pwmath::StdMath>(), self, other);
+}
+
 // ops.yaml: eq.Tensor — self == other
 template <typename T>
 void eq_tensor(const TensorBase& out, const TensorBase& self, const TensorBase& other) {
@@ -172,6 +214,36 @@ void logical_xor(const TensorBase& out, const TensorBase& self, const TensorBase
   pointwise<T, bool>("logical_xor", out, pw::LogicalXor<T, pwmath::StdMath>(), self, other);
 }
 
+// ops.yaml: bitwise_and.Scalar — pwmath::BitwiseAndScalar
+template <typename T>
+void bitwise_and_scalar(const TensorBase& out, const TensorBase& self, const Scalar& other) {
+  pointwise<T>("bitwise_and", out, pwmath::BitwiseAndScalar<T, pwmath::StdMath>(other), self);
+}
+
+// ops.yaml: bitwise_or.Tensor — self | other
+template <typename T>
+void bitwise_or_tensor(const TensorBase& out, const TensorBase& self, const TensorBase& other) {
+  pointwise<T>("bitwise_or", out, pw::BitwiseOrTensor<T, pwmath::StdMath>(), self, other);
+}
+
+// ops.yaml: isnan — pwmath::is_nan(self)
+template <typename T>
+void isnan(const TensorBase& out, const TensorBase& self) {
+  pointwise<T, bool>("isnan", out, pw::Isnan<T, pwmath::StdMath>(), self);
+}
+
+// ops.yaml: isinf — pwmath::is_inf(self)
+template <typename T>
+void isinf(const TensorBase& out, const TensorBase& self) {
+  pointwise<T, bool>("isinf", out, pw::Isinf<T, pwmath::StdMath>(), self);
+}
+
+// ops.yaml: isfinite — pwmath::is_finite(self)
+template <typename T>
+void isfinite(const TensorBase& out, const TensorBase& self) {
+  pointwise<T, bool>("isfinite", out, pw::Isfinite<T, pwmath::StdMath>(), self);
+}
+
 }  // namespace dg::cuda
 
 DG_INSTANTIATE_KERNEL_cuda_mul_scalar;
@@ -186,7 +258,11 @@ DG_INSTANTIATE_KERNEL_cuda_acos;
 DG_INSTANTIATE_KERNEL_cuda_sinh;
 DG_INSTANTIATE_KERNEL_cuda_tanh_backward;
 DG_INSTANTIATE_KERNEL_cuda_erf;
+DG_INSTANTIATE_KERNEL_cuda_deg2rad;
+DG_INSTANTIATE_KERNEL_cuda_rad2deg;
 DG_INSTANTIATE_KERNEL_cuda_floor;
+DG_INSTANTIATE_KERNEL_cuda_threshold;
+DG_INSTANTIATE_KERNEL_cuda_hardswish_backward;
 DG_INSTANTIATE_KERNEL_cuda_sigmoid;
 DG_INSTANTIATE_KERNEL_cuda_log_sigmoid;
 DG_INSTANTIATE_KERNEL_cuda_leaky_relu;
@@ -194,6 +270,9 @@ DG_INSTANTIATE_KERNEL_cuda_elu;
 DG_INSTANTIATE_KERNEL_cuda_elu_backward;
 DG_INSTANTIATE_KERNEL_cuda_silu;
 DG_INSTANTIATE_KERNEL_cuda_softplus_backward;
+DG_INSTANTIATE_KERNEL_cuda_remainder_scalar;
+DG_INSTANTIATE_KERNEL_cuda_addcmul;
+DG_INSTANTIATE_KERNEL_cuda_xlogy_tensor;
 DG_INSTANTIATE_KERNEL_cuda_eq_tensor;
 DG_INSTANTIATE_KERNEL_cuda_lt_scalar;
 DG_INSTANTIATE_KERNEL_cuda_le_tensor;
@@ -201,3 +280,8 @@ DG_INSTANTIATE_KERNEL_cuda_gt_tensor;
 DG_INSTANTIATE_KERNEL_cuda_gt_scalar;
 DG_INSTANTIATE_KERNEL_cuda_logical_or;
 DG_INSTANTIATE_KERNEL_cuda_logical_xor;
+DG_INSTANTIATE_KERNEL_cuda_bitwise_and_scalar;
+DG_INSTANTIATE_KERNEL_cuda_bitwise_or_tensor;
+DG_INSTANTIATE_KERNEL_cuda_isnan;
+DG_INSTANTIATE_KERNEL_cuda_isinf;
+DG_INSTANTIATE_KERNEL_cuda_isfinite;

@@ -70,6 +70,18 @@ void cosh(const TensorBase& out, const TensorBase& self) {
   pointwise<T>("cosh", out, pw::Cosh<T, pwmath::StdMath>(), self);
 }
 
+// ops.yaml: erfc — std::erfc(self)
+template <typename T>
+void erfc(const TensorBase& out, const TensorBase& self) {
+  pointwise<T>("erfc", out, pw::Erfc<T, pwmath::StdMath>(), self);
+}
+
+// ops.yaml: sinc — pwmath::sinc(self)
+template <typename T>
+void sinc(const TensorBase& out, const TensorBase& self) {
+  pointwise<T>("sinc", out, pw::Sinc<T, pwmath::StdMath>(), self);
+}
+
 // ops.yaml: round — pwmath::RoundHalfEven
 template <typename T>
 void round(const TensorBase& out, const TensorBase& self) {
@@ -80,6 +92,30 @@ void round(const TensorBase& out, const TensorBase& self) {
 template <typename T>
 void relu(const TensorBase& out, const TensorBase& self) {
   pointwise<T>("relu", out, pw::Relu<T, pwmath::StdMath>(), self);
+}
+
+// ops.yaml: hardtanh — self < C(min_val) ? C(min_val) : (self > C(max_val) ? C(max_val) : self)
+template <typename T>
+void hardtanh(const TensorBase& out, const TensorBase& self, const Scalar& min_val, const Scalar& max_val) {
+  pointwise<T>("hardtanh", out, pw::Hardtanh<T, pwmath::StdMath>(min_val, max_val), self);
+}
+
+// ops.yaml: hardtanh_backward — self > C(min_val) && self < C(max_val) ? grad_output : C(0)
+template <typename T>
+void hardtanh_backward(const TensorBase& out, const TensorBase& grad_output, const TensorBase& self, const Scalar& min_val, const Scalar& max_val) {
+  pointwise<T>("hardtanh_backward", out, pw::HardtanhBackward<T, pwmath::StdMath>(min_val, max_val), grad_output, self);
+}
+
+// ops.yaml: hardsigmoid — self <= C(-3) ? C(0) : (self >= C(3) ? C(1) : self / C(6) + C(0.5))
+template <typename T>
+void hardsigmoid(const TensorBase& out, const TensorBase& self) {
+  pointwise<T>("hardsigmoid", out, pw::Hardsigmoid<T, pwmath::StdMath>(), self);
+}
+
+// ops.yaml: hardswish — self <= C(-3) ? C(0) : (self >= C(3) ? self : self * (self + C(3)) / C(6))
+template <typename T>
+void hardswish(const TensorBase& out, const TensorBase& self) {
+  pointwise<T>("hardswish", out, pw::Hardswish<T, pwmath::StdMath>(), self);
 }
 
 // ops.yaml: sigmoid_backward — grad_output * output * (C(1) - output)
@@ -112,6 +148,30 @@ void minimum(const TensorBase& out, const TensorBase& self, const TensorBase& ot
   pointwise<T>("minimum", out, pw::Minimum<T, pwmath::StdMath>(), self, other);
 }
 
+// ops.yaml: remainder.Tensor — pwmath::remainder(self, other)
+template <typename T>
+void remainder_tensor(const TensorBase& out, const TensorBase& self, const TensorBase& other) {
+  pointwise<T>("remainder", out, pw::RemainderTensor<T, pwmath::StdMath>(), self, other);
+}
+
+// ops.yaml: addcdiv — self + value * tensor1 / tensor2
+template <typename T>
+void addcdiv(const TensorBase& out, const TensorBase& self, const TensorBase& tensor1, const TensorBase& tensor2, const Scalar& value) {
+  pointwise<T>("addcdiv", out, pw::Addcdiv<T, pwmath::StdMath>(value), self, tensor1, tensor2);
+}
+
+// ops.yaml: hypot — std::hypot(self, other)
+template <typename T>
+void hypot(const TensorBase& out, const TensorBase& self, const TensorBase& other) {
+  pointwise<T>("hypot", out, pw::Hypot<T, pwmath::StdMath>(), self, other);
+}
+
+// ops.yaml: logaddexp — pwmath::logaddexp(self, other)
+template <typename T>
+void logaddexp(const TensorBase& out, const TensorBase& self, const TensorBase& other) {
+  pointwise<T>("logaddexp", out, pw::Logaddexp<T, pwmath::StdMath>(), self, other);
+}
+
 // ops.yaml: lt.Tensor — self < other
 template <typename T>
 void lt_tensor(const TensorBase& out, const TensorBase& self, const TensorBase& other) {
@@ -136,6 +196,24 @@ void logical_not(const TensorBase& out, const TensorBase& self) {
   pointwise<T, bool>("logical_not", out, pw::LogicalNot<T, pwmath::StdMath>(), self);
 }
 
+// ops.yaml: bitwise_or.Scalar — pwmath::BitwiseOrScalar
+template <typename T>
+void bitwise_or_scalar(const TensorBase& out, const TensorBase& self, const Scalar& other) {
+  pointwise<T>("bitwise_or", out, pwmath::BitwiseOrScalar<T, pwmath::StdMath>(other), self);
+}
+
+// ops.yaml: bitwise_xor.Tensor — self ^ other
+template <typename T>
+void bitwise_xor_tensor(const TensorBase& out, const TensorBase& self, const TensorBase& other) {
+  pointwise<T>("bitwise_xor", out, pw::BitwiseXorTensor<T, pwmath::StdMath>(), self, other);
+}
+
+// ops.yaml: bitwise_xor.Scalar — pwmath::BitwiseXorScalar
+template <typename T>
+void bitwise_xor_scalar(const TensorBase& out, const TensorBase& self, const Scalar& other) {
+  pointwise<T>("bitwise_xor", out, pwmath::BitwiseXorScalar<T, pwmath::StdMath>(other), self);
+}
+
 }  // namespace dg::cuda
 
 DG_INSTANTIATE_KERNEL_cuda_add_scalar;
@@ -148,14 +226,27 @@ DG_INSTANTIATE_KERNEL_cuda_sin_backward;
 DG_INSTANTIATE_KERNEL_cuda_cos;
 DG_INSTANTIATE_KERNEL_cuda_cos_backward;
 DG_INSTANTIATE_KERNEL_cuda_cosh;
+DG_INSTANTIATE_KERNEL_cuda_erfc;
+DG_INSTANTIATE_KERNEL_cuda_sinc;
 DG_INSTANTIATE_KERNEL_cuda_round;
 DG_INSTANTIATE_KERNEL_cuda_relu;
+DG_INSTANTIATE_KERNEL_cuda_hardtanh;
+DG_INSTANTIATE_KERNEL_cuda_hardtanh_backward;
+DG_INSTANTIATE_KERNEL_cuda_hardsigmoid;
+DG_INSTANTIATE_KERNEL_cuda_hardswish;
 DG_INSTANTIATE_KERNEL_cuda_sigmoid_backward;
 DG_INSTANTIATE_KERNEL_cuda_silu_backward;
 DG_INSTANTIATE_KERNEL_cuda_clamp;
 DG_INSTANTIATE_KERNEL_cuda_atan2;
 DG_INSTANTIATE_KERNEL_cuda_minimum;
+DG_INSTANTIATE_KERNEL_cuda_remainder_tensor;
+DG_INSTANTIATE_KERNEL_cuda_addcdiv;
+DG_INSTANTIATE_KERNEL_cuda_hypot;
+DG_INSTANTIATE_KERNEL_cuda_logaddexp;
 DG_INSTANTIATE_KERNEL_cuda_lt_tensor;
 DG_INSTANTIATE_KERNEL_cuda_ge_tensor;
 DG_INSTANTIATE_KERNEL_cuda_ge_scalar;
 DG_INSTANTIATE_KERNEL_cuda_logical_not;
+DG_INSTANTIATE_KERNEL_cuda_bitwise_or_scalar;
+DG_INSTANTIATE_KERNEL_cuda_bitwise_xor_tensor;
+DG_INSTANTIATE_KERNEL_cuda_bitwise_xor_scalar;

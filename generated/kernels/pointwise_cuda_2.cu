@@ -82,6 +82,12 @@ void tanh(const TensorBase& out, const TensorBase& self) {
   pointwise<T>("tanh", out, pw::Tanh<T, pwmath::StdMath>(), self);
 }
 
+// ops.yaml: frac — self - std::trunc(self)
+template <typename T>
+void frac(const TensorBase& out, const TensorBase& self) {
+  pointwise<T>("frac", out, pw::Frac<T, pwmath::StdMath>(), self);
+}
+
 // ops.yaml: ceil — pwmath::Ceil
 template <typename T>
 void ceil(const TensorBase& out, const TensorBase& self) {
@@ -142,6 +148,30 @@ void fmod_scalar(const TensorBase& out, const TensorBase& self, const Scalar& ot
   pointwise<T>("fmod", out, pwmath::FmodScalar<T, pwmath::StdMath>(other), self);
 }
 
+// ops.yaml: floor_divide — pwmath::floor_divide(self, other)
+template <typename T>
+void floor_divide(const TensorBase& out, const TensorBase& self, const TensorBase& other) {
+  pointwise<T>("floor_divide", out, pw::FloorDivide<T, pwmath::StdMath>(), self, other);
+}
+
+// ops.yaml: floor_divide.Scalar — pwmath::floor_divide(self, C(other))
+template <typename T>
+void floor_divide_scalar(const TensorBase& out, const TensorBase& self, const Scalar& other) {
+  pointwise<T>("floor_divide", out, pw::FloorDivideScalar<T, pwmath::StdMath>(other), self);
+}
+
+// ops.yaml: lerp.Scalar — weight < C(0.5) ? self + weight * (end - self) : end - (end - self) * (C(1) - weight)
+template <typename T>
+void lerp_scalar(const TensorBase& out, const TensorBase& self, const TensorBase& end, const Scalar& weight) {
+  pointwise<T>("lerp", out, pw::LerpScalar<T, pwmath::StdMath>(weight), self, end);
+}
+
+// ops.yaml: lerp.Tensor — weight < C(0.5) ? self + weight * (end - self) : end - (end - self) * (C(1) - weight)
+template <typename T>
+void lerp_tensor(const TensorBase& out, const TensorBase& self, const TensorBase& end, const TensorBase& weight) {
+  pointwise<T>("lerp", out, pw::LerpTensor<T, pwmath::StdMath>(), self, end, weight);
+}
+
 // ops.yaml: eq.Scalar — cmp::EqScalar
 template <typename T>
 void eq_scalar(const TensorBase& out, const TensorBase& self, const Scalar& other) {
@@ -172,6 +202,24 @@ void logical_and(const TensorBase& out, const TensorBase& self, const TensorBase
   pointwise<T, bool>("logical_and", out, pw::LogicalAnd<T, pwmath::StdMath>(), self, other);
 }
 
+// ops.yaml: bitwise_and.Tensor — self & other
+template <typename T>
+void bitwise_and_tensor(const TensorBase& out, const TensorBase& self, const TensorBase& other) {
+  pointwise<T>("bitwise_and", out, pw::BitwiseAndTensor<T, pwmath::StdMath>(), self, other);
+}
+
+// ops.yaml: bitwise_not — pwmath::bitwise_not(self)
+template <typename T>
+void bitwise_not(const TensorBase& out, const TensorBase& self) {
+  pointwise<T>("bitwise_not", out, pw::BitwiseNot<T, pwmath::StdMath>(), self);
+}
+
+// ops.yaml: isclose — pwmath::IsClose
+template <typename T>
+void isclose(const TensorBase& out, const TensorBase& self, const TensorBase& other, double rtol, double atol, bool equal_nan) {
+  pointwise<T, bool>("isclose", out, pwmath::IsClose<T, pwmath::StdMath>(rtol, atol, equal_nan), self, other);
+}
+
 }  // namespace dg::cuda
 
 DG_INSTANTIATE_KERNEL_cuda_add_tensor;
@@ -186,6 +234,7 @@ DG_INSTANTIATE_KERNEL_cuda_abs;
 DG_INSTANTIATE_KERNEL_cuda_sin;
 DG_INSTANTIATE_KERNEL_cuda_atan;
 DG_INSTANTIATE_KERNEL_cuda_tanh;
+DG_INSTANTIATE_KERNEL_cuda_frac;
 DG_INSTANTIATE_KERNEL_cuda_ceil;
 DG_INSTANTIATE_KERNEL_cuda_trunc;
 DG_INSTANTIATE_KERNEL_cuda_threshold_backward;
@@ -196,8 +245,15 @@ DG_INSTANTIATE_KERNEL_cuda_clamp_max;
 DG_INSTANTIATE_KERNEL_cuda_maximum;
 DG_INSTANTIATE_KERNEL_cuda_fmod_tensor;
 DG_INSTANTIATE_KERNEL_cuda_fmod_scalar;
+DG_INSTANTIATE_KERNEL_cuda_floor_divide;
+DG_INSTANTIATE_KERNEL_cuda_floor_divide_scalar;
+DG_INSTANTIATE_KERNEL_cuda_lerp_scalar;
+DG_INSTANTIATE_KERNEL_cuda_lerp_tensor;
 DG_INSTANTIATE_KERNEL_cuda_eq_scalar;
 DG_INSTANTIATE_KERNEL_cuda_ne_tensor;
 DG_INSTANTIATE_KERNEL_cuda_ne_scalar;
 DG_INSTANTIATE_KERNEL_cuda_le_scalar;
 DG_INSTANTIATE_KERNEL_cuda_logical_and;
+DG_INSTANTIATE_KERNEL_cuda_bitwise_and_tensor;
+DG_INSTANTIATE_KERNEL_cuda_bitwise_not;
+DG_INSTANTIATE_KERNEL_cuda_isclose;

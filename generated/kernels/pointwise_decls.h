@@ -735,6 +735,116 @@ void erf(const TensorBase& out, const TensorBase& self);
   template void dg::cuda::erf<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&)
 
 
+// erfc
+namespace dg::cpu {
+template <typename T>
+void erfc(const TensorBase& out, const TensorBase& self);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_erfc \
+  template void dg::cpu::erfc<float>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::erfc<double>(const dg::TensorBase&, const dg::TensorBase&)
+
+
+// erfc
+namespace dg::cuda {
+template <typename T>
+void erfc(const TensorBase& out, const TensorBase& self);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_erfc \
+  template void dg::cuda::erfc<float>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::erfc<double>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::erfc<dg::Half>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::erfc<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&)
+
+
+// sinc
+namespace dg::cpu {
+template <typename T>
+void sinc(const TensorBase& out, const TensorBase& self);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_sinc \
+  template void dg::cpu::sinc<float>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::sinc<double>(const dg::TensorBase&, const dg::TensorBase&)
+
+
+// sinc
+namespace dg::cuda {
+template <typename T>
+void sinc(const TensorBase& out, const TensorBase& self);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_sinc \
+  template void dg::cuda::sinc<float>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::sinc<double>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::sinc<dg::Half>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::sinc<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&)
+
+
+// deg2rad
+namespace dg::cpu {
+template <typename T>
+void deg2rad(const TensorBase& out, const TensorBase& self);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_deg2rad \
+  template void dg::cpu::deg2rad<float>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::deg2rad<double>(const dg::TensorBase&, const dg::TensorBase&)
+
+
+// deg2rad
+namespace dg::cuda {
+template <typename T>
+void deg2rad(const TensorBase& out, const TensorBase& self);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_deg2rad \
+  template void dg::cuda::deg2rad<float>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::deg2rad<double>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::deg2rad<dg::Half>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::deg2rad<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&)
+
+
+// rad2deg
+namespace dg::cpu {
+template <typename T>
+void rad2deg(const TensorBase& out, const TensorBase& self);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_rad2deg \
+  template void dg::cpu::rad2deg<float>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::rad2deg<double>(const dg::TensorBase&, const dg::TensorBase&)
+
+
+// rad2deg
+namespace dg::cuda {
+template <typename T>
+void rad2deg(const TensorBase& out, const TensorBase& self);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_rad2deg \
+  template void dg::cuda::rad2deg<float>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::rad2deg<double>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::rad2deg<dg::Half>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::rad2deg<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&)
+
+
+// frac
+namespace dg::cpu {
+template <typename T>
+void frac(const TensorBase& out, const TensorBase& self);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_frac \
+  template void dg::cpu::frac<float>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::frac<double>(const dg::TensorBase&, const dg::TensorBase&)
+
+
+// frac
+namespace dg::cuda {
+template <typename T>
+void frac(const TensorBase& out, const TensorBase& self);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_frac \
+  template void dg::cuda::frac<float>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::frac<double>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::frac<dg::Half>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::frac<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&)
+
+
 // floor
 namespace dg::cpu {
 template <typename T>
@@ -877,6 +987,140 @@ void threshold_backward(const TensorBase& out, const TensorBase& grad_output, co
   template void dg::cuda::threshold_backward<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
   template void dg::cuda::threshold_backward<dg::Half>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
   template void dg::cuda::threshold_backward<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&)
+
+
+// threshold
+namespace dg::cpu {
+template <typename T>
+void threshold(const TensorBase& out, const TensorBase& self, const Scalar& threshold, const Scalar& value);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_threshold \
+  template void dg::cpu::threshold<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&, const dg::Scalar&); \
+  template void dg::cpu::threshold<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&, const dg::Scalar&); \
+  template void dg::cpu::threshold<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&, const dg::Scalar&)
+
+
+// threshold
+namespace dg::cuda {
+template <typename T>
+void threshold(const TensorBase& out, const TensorBase& self, const Scalar& threshold, const Scalar& value);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_threshold \
+  template void dg::cuda::threshold<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&, const dg::Scalar&); \
+  template void dg::cuda::threshold<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&, const dg::Scalar&); \
+  template void dg::cuda::threshold<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&, const dg::Scalar&); \
+  template void dg::cuda::threshold<dg::Half>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&, const dg::Scalar&); \
+  template void dg::cuda::threshold<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&, const dg::Scalar&)
+
+
+// hardtanh
+namespace dg::cpu {
+template <typename T>
+void hardtanh(const TensorBase& out, const TensorBase& self, const Scalar& min_val, const Scalar& max_val);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_hardtanh \
+  template void dg::cpu::hardtanh<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&, const dg::Scalar&); \
+  template void dg::cpu::hardtanh<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&, const dg::Scalar&)
+
+
+// hardtanh
+namespace dg::cuda {
+template <typename T>
+void hardtanh(const TensorBase& out, const TensorBase& self, const Scalar& min_val, const Scalar& max_val);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_hardtanh \
+  template void dg::cuda::hardtanh<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&, const dg::Scalar&); \
+  template void dg::cuda::hardtanh<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&, const dg::Scalar&); \
+  template void dg::cuda::hardtanh<dg::Half>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&, const dg::Scalar&); \
+  template void dg::cuda::hardtanh<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&, const dg::Scalar&)
+
+
+// hardtanh_backward
+namespace dg::cpu {
+template <typename T>
+void hardtanh_backward(const TensorBase& out, const TensorBase& grad_output, const TensorBase& self, const Scalar& min_val, const Scalar& max_val);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_hardtanh_backward \
+  template void dg::cpu::hardtanh_backward<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&, const dg::Scalar&); \
+  template void dg::cpu::hardtanh_backward<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&, const dg::Scalar&)
+
+
+// hardtanh_backward
+namespace dg::cuda {
+template <typename T>
+void hardtanh_backward(const TensorBase& out, const TensorBase& grad_output, const TensorBase& self, const Scalar& min_val, const Scalar& max_val);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_hardtanh_backward \
+  template void dg::cuda::hardtanh_backward<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&, const dg::Scalar&); \
+  template void dg::cuda::hardtanh_backward<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&, const dg::Scalar&); \
+  template void dg::cuda::hardtanh_backward<dg::Half>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&, const dg::Scalar&); \
+  template void dg::cuda::hardtanh_backward<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&, const dg::Scalar&)
+
+
+// hardsigmoid
+namespace dg::cpu {
+template <typename T>
+void hardsigmoid(const TensorBase& out, const TensorBase& self);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_hardsigmoid \
+  template void dg::cpu::hardsigmoid<float>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::hardsigmoid<double>(const dg::TensorBase&, const dg::TensorBase&)
+
+
+// hardsigmoid
+namespace dg::cuda {
+template <typename T>
+void hardsigmoid(const TensorBase& out, const TensorBase& self);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_hardsigmoid \
+  template void dg::cuda::hardsigmoid<float>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::hardsigmoid<double>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::hardsigmoid<dg::Half>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::hardsigmoid<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&)
+
+
+// hardswish
+namespace dg::cpu {
+template <typename T>
+void hardswish(const TensorBase& out, const TensorBase& self);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_hardswish \
+  template void dg::cpu::hardswish<float>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::hardswish<double>(const dg::TensorBase&, const dg::TensorBase&)
+
+
+// hardswish
+namespace dg::cuda {
+template <typename T>
+void hardswish(const TensorBase& out, const TensorBase& self);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_hardswish \
+  template void dg::cuda::hardswish<float>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::hardswish<double>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::hardswish<dg::Half>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::hardswish<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&)
+
+
+// hardswish_backward
+namespace dg::cpu {
+template <typename T>
+void hardswish_backward(const TensorBase& out, const TensorBase& grad_output, const TensorBase& self);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_hardswish_backward \
+  template void dg::cpu::hardswish_backward<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::hardswish_backward<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&)
+
+
+// hardswish_backward
+namespace dg::cuda {
+template <typename T>
+void hardswish_backward(const TensorBase& out, const TensorBase& grad_output, const TensorBase& self);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_hardswish_backward \
+  template void dg::cuda::hardswish_backward<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::hardswish_backward<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::hardswish_backward<dg::Half>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::hardswish_backward<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&)
 
 
 // sigmoid
@@ -1294,6 +1538,258 @@ void fmod_scalar(const TensorBase& out, const TensorBase& self, const Scalar& ot
   template void dg::cuda::fmod_scalar<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&)
 
 
+// remainder.Tensor
+namespace dg::cpu {
+template <typename T>
+void remainder_tensor(const TensorBase& out, const TensorBase& self, const TensorBase& other);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_remainder_tensor \
+  template void dg::cpu::remainder_tensor<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::remainder_tensor<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::remainder_tensor<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&)
+
+
+// remainder.Tensor
+namespace dg::cuda {
+template <typename T>
+void remainder_tensor(const TensorBase& out, const TensorBase& self, const TensorBase& other);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_remainder_tensor \
+  template void dg::cuda::remainder_tensor<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::remainder_tensor<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::remainder_tensor<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::remainder_tensor<dg::Half>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::remainder_tensor<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&)
+
+
+// remainder.Scalar
+namespace dg::cpu {
+template <typename T>
+void remainder_scalar(const TensorBase& out, const TensorBase& self, const Scalar& other);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_remainder_scalar \
+  template void dg::cpu::remainder_scalar<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
+  template void dg::cpu::remainder_scalar<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
+  template void dg::cpu::remainder_scalar<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&)
+
+
+// remainder.Scalar
+namespace dg::cuda {
+template <typename T>
+void remainder_scalar(const TensorBase& out, const TensorBase& self, const Scalar& other);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_remainder_scalar \
+  template void dg::cuda::remainder_scalar<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
+  template void dg::cuda::remainder_scalar<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
+  template void dg::cuda::remainder_scalar<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
+  template void dg::cuda::remainder_scalar<dg::Half>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
+  template void dg::cuda::remainder_scalar<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&)
+
+
+// floor_divide
+namespace dg::cpu {
+template <typename T>
+void floor_divide(const TensorBase& out, const TensorBase& self, const TensorBase& other);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_floor_divide \
+  template void dg::cpu::floor_divide<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::floor_divide<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::floor_divide<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&)
+
+
+// floor_divide
+namespace dg::cuda {
+template <typename T>
+void floor_divide(const TensorBase& out, const TensorBase& self, const TensorBase& other);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_floor_divide \
+  template void dg::cuda::floor_divide<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::floor_divide<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::floor_divide<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::floor_divide<dg::Half>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::floor_divide<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&)
+
+
+// floor_divide.Scalar
+namespace dg::cpu {
+template <typename T>
+void floor_divide_scalar(const TensorBase& out, const TensorBase& self, const Scalar& other);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_floor_divide_scalar \
+  template void dg::cpu::floor_divide_scalar<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
+  template void dg::cpu::floor_divide_scalar<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
+  template void dg::cpu::floor_divide_scalar<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&)
+
+
+// floor_divide.Scalar
+namespace dg::cuda {
+template <typename T>
+void floor_divide_scalar(const TensorBase& out, const TensorBase& self, const Scalar& other);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_floor_divide_scalar \
+  template void dg::cuda::floor_divide_scalar<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
+  template void dg::cuda::floor_divide_scalar<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
+  template void dg::cuda::floor_divide_scalar<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
+  template void dg::cuda::floor_divide_scalar<dg::Half>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
+  template void dg::cuda::floor_divide_scalar<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&)
+
+
+// lerp.Scalar
+namespace dg::cpu {
+template <typename T>
+void lerp_scalar(const TensorBase& out, const TensorBase& self, const TensorBase& end, const Scalar& weight);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_lerp_scalar \
+  template void dg::cpu::lerp_scalar<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
+  template void dg::cpu::lerp_scalar<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&)
+
+
+// lerp.Scalar
+namespace dg::cuda {
+template <typename T>
+void lerp_scalar(const TensorBase& out, const TensorBase& self, const TensorBase& end, const Scalar& weight);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_lerp_scalar \
+  template void dg::cuda::lerp_scalar<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
+  template void dg::cuda::lerp_scalar<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
+  template void dg::cuda::lerp_scalar<dg::Half>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
+  template void dg::cuda::lerp_scalar<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&)
+
+
+// lerp.Tensor
+namespace dg::cpu {
+template <typename T>
+void lerp_tensor(const TensorBase& out, const TensorBase& self, const TensorBase& end, const TensorBase& weight);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_lerp_tensor \
+  template void dg::cpu::lerp_tensor<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::lerp_tensor<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&)
+
+
+// lerp.Tensor
+namespace dg::cuda {
+template <typename T>
+void lerp_tensor(const TensorBase& out, const TensorBase& self, const TensorBase& end, const TensorBase& weight);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_lerp_tensor \
+  template void dg::cuda::lerp_tensor<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::lerp_tensor<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::lerp_tensor<dg::Half>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::lerp_tensor<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&)
+
+
+// addcmul
+namespace dg::cpu {
+template <typename T>
+void addcmul(const TensorBase& out, const TensorBase& self, const TensorBase& tensor1, const TensorBase& tensor2, const Scalar& value);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_addcmul \
+  template void dg::cpu::addcmul<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
+  template void dg::cpu::addcmul<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
+  template void dg::cpu::addcmul<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&)
+
+
+// addcmul
+namespace dg::cuda {
+template <typename T>
+void addcmul(const TensorBase& out, const TensorBase& self, const TensorBase& tensor1, const TensorBase& tensor2, const Scalar& value);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_addcmul \
+  template void dg::cuda::addcmul<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
+  template void dg::cuda::addcmul<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
+  template void dg::cuda::addcmul<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
+  template void dg::cuda::addcmul<dg::Half>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
+  template void dg::cuda::addcmul<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&)
+
+
+// addcdiv
+namespace dg::cpu {
+template <typename T>
+void addcdiv(const TensorBase& out, const TensorBase& self, const TensorBase& tensor1, const TensorBase& tensor2, const Scalar& value);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_addcdiv \
+  template void dg::cpu::addcdiv<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
+  template void dg::cpu::addcdiv<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&)
+
+
+// addcdiv
+namespace dg::cuda {
+template <typename T>
+void addcdiv(const TensorBase& out, const TensorBase& self, const TensorBase& tensor1, const TensorBase& tensor2, const Scalar& value);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_addcdiv \
+  template void dg::cuda::addcdiv<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
+  template void dg::cuda::addcdiv<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
+  template void dg::cuda::addcdiv<dg::Half>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
+  template void dg::cuda::addcdiv<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&)
+
+
+// hypot
+namespace dg::cpu {
+template <typename T>
+void hypot(const TensorBase& out, const TensorBase& self, const TensorBase& other);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_hypot \
+  template void dg::cpu::hypot<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::hypot<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&)
+
+
+// hypot
+namespace dg::cuda {
+template <typename T>
+void hypot(const TensorBase& out, const TensorBase& self, const TensorBase& other);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_hypot \
+  template void dg::cuda::hypot<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::hypot<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::hypot<dg::Half>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::hypot<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&)
+
+
+// logaddexp
+namespace dg::cpu {
+template <typename T>
+void logaddexp(const TensorBase& out, const TensorBase& self, const TensorBase& other);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_logaddexp \
+  template void dg::cpu::logaddexp<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::logaddexp<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&)
+
+
+// logaddexp
+namespace dg::cuda {
+template <typename T>
+void logaddexp(const TensorBase& out, const TensorBase& self, const TensorBase& other);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_logaddexp \
+  template void dg::cuda::logaddexp<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::logaddexp<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::logaddexp<dg::Half>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::logaddexp<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&)
+
+
+// xlogy.Tensor
+namespace dg::cpu {
+template <typename T>
+void xlogy_tensor(const TensorBase& out, const TensorBase& self, const TensorBase& other);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_xlogy_tensor \
+  template void dg::cpu::xlogy_tensor<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::xlogy_tensor<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&)
+
+
+// xlogy.Tensor
+namespace dg::cuda {
+template <typename T>
+void xlogy_tensor(const TensorBase& out, const TensorBase& self, const TensorBase& other);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_xlogy_tensor \
+  template void dg::cuda::xlogy_tensor<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::xlogy_tensor<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::xlogy_tensor<dg::Half>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::xlogy_tensor<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&)
+
+
 // eq.Tensor
 namespace dg::cpu {
 template <typename T>
@@ -1708,5 +2204,249 @@ void logical_not(const TensorBase& out, const TensorBase& self);
   template void dg::cuda::logical_not<bool>(const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::logical_not<dg::Half>(const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::logical_not<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&)
+
+
+// bitwise_and.Tensor
+namespace dg::cpu {
+template <typename T>
+void bitwise_and_tensor(const TensorBase& out, const TensorBase& self, const TensorBase& other);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_bitwise_and_tensor \
+  template void dg::cpu::bitwise_and_tensor<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::bitwise_and_tensor<bool>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&)
+
+
+// bitwise_and.Tensor
+namespace dg::cuda {
+template <typename T>
+void bitwise_and_tensor(const TensorBase& out, const TensorBase& self, const TensorBase& other);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_bitwise_and_tensor \
+  template void dg::cuda::bitwise_and_tensor<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::bitwise_and_tensor<bool>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&)
+
+
+// bitwise_and.Scalar
+namespace dg::cpu {
+template <typename T>
+void bitwise_and_scalar(const TensorBase& out, const TensorBase& self, const Scalar& other);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_bitwise_and_scalar \
+  template void dg::cpu::bitwise_and_scalar<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
+  template void dg::cpu::bitwise_and_scalar<bool>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&)
+
+
+// bitwise_and.Scalar
+namespace dg::cuda {
+template <typename T>
+void bitwise_and_scalar(const TensorBase& out, const TensorBase& self, const Scalar& other);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_bitwise_and_scalar \
+  template void dg::cuda::bitwise_and_scalar<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
+  template void dg::cuda::bitwise_and_scalar<bool>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&)
+
+
+// bitwise_or.Tensor
+namespace dg::cpu {
+template <typename T>
+void bitwise_or_tensor(const TensorBase& out, const TensorBase& self, const TensorBase& other);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_bitwise_or_tensor \
+  template void dg::cpu::bitwise_or_tensor<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::bitwise_or_tensor<bool>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&)
+
+
+// bitwise_or.Tensor
+namespace dg::cuda {
+template <typename T>
+void bitwise_or_tensor(const TensorBase& out, const TensorBase& self, const TensorBase& other);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_bitwise_or_tensor \
+  template void dg::cuda::bitwise_or_tensor<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::bitwise_or_tensor<bool>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&)
+
+
+// bitwise_or.Scalar
+namespace dg::cpu {
+template <typename T>
+void bitwise_or_scalar(const TensorBase& out, const TensorBase& self, const Scalar& other);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_bitwise_or_scalar \
+  template void dg::cpu::bitwise_or_scalar<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
+  template void dg::cpu::bitwise_or_scalar<bool>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&)
+
+
+// bitwise_or.Scalar
+namespace dg::cuda {
+template <typename T>
+void bitwise_or_scalar(const TensorBase& out, const TensorBase& self, const Scalar& other);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_bitwise_or_scalar \
+  template void dg::cuda::bitwise_or_scalar<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
+  template void dg::cuda::bitwise_or_scalar<bool>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&)
+
+
+// bitwise_xor.Tensor
+namespace dg::cpu {
+template <typename T>
+void bitwise_xor_tensor(const TensorBase& out, const TensorBase& self, const TensorBase& other);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_bitwise_xor_tensor \
+  template void dg::cpu::bitwise_xor_tensor<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::bitwise_xor_tensor<bool>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&)
+
+
+// bitwise_xor.Tensor
+namespace dg::cuda {
+template <typename T>
+void bitwise_xor_tensor(const TensorBase& out, const TensorBase& self, const TensorBase& other);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_bitwise_xor_tensor \
+  template void dg::cuda::bitwise_xor_tensor<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::bitwise_xor_tensor<bool>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&)
+
+
+// bitwise_xor.Scalar
+namespace dg::cpu {
+template <typename T>
+void bitwise_xor_scalar(const TensorBase& out, const TensorBase& self, const Scalar& other);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_bitwise_xor_scalar \
+  template void dg::cpu::bitwise_xor_scalar<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
+  template void dg::cpu::bitwise_xor_scalar<bool>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&)
+
+
+// bitwise_xor.Scalar
+namespace dg::cuda {
+template <typename T>
+void bitwise_xor_scalar(const TensorBase& out, const TensorBase& self, const Scalar& other);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_bitwise_xor_scalar \
+  template void dg::cuda::bitwise_xor_scalar<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&); \
+  template void dg::cuda::bitwise_xor_scalar<bool>(const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&)
+
+
+// bitwise_not
+namespace dg::cpu {
+template <typename T>
+void bitwise_not(const TensorBase& out, const TensorBase& self);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_bitwise_not \
+  template void dg::cpu::bitwise_not<int64_t>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::bitwise_not<bool>(const dg::TensorBase&, const dg::TensorBase&)
+
+
+// bitwise_not
+namespace dg::cuda {
+template <typename T>
+void bitwise_not(const TensorBase& out, const TensorBase& self);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_bitwise_not \
+  template void dg::cuda::bitwise_not<int64_t>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::bitwise_not<bool>(const dg::TensorBase&, const dg::TensorBase&)
+
+
+// isnan
+namespace dg::cpu {
+template <typename T>
+void isnan(const TensorBase& out, const TensorBase& self);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_isnan \
+  template void dg::cpu::isnan<float>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::isnan<double>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::isnan<int64_t>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::isnan<bool>(const dg::TensorBase&, const dg::TensorBase&)
+
+
+// isnan
+namespace dg::cuda {
+template <typename T>
+void isnan(const TensorBase& out, const TensorBase& self);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_isnan \
+  template void dg::cuda::isnan<float>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::isnan<double>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::isnan<int64_t>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::isnan<bool>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::isnan<dg::Half>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::isnan<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&)
+
+
+// isinf
+namespace dg::cpu {
+template <typename T>
+void isinf(const TensorBase& out, const TensorBase& self);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_isinf \
+  template void dg::cpu::isinf<float>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::isinf<double>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::isinf<int64_t>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::isinf<bool>(const dg::TensorBase&, const dg::TensorBase&)
+
+
+// isinf
+namespace dg::cuda {
+template <typename T>
+void isinf(const TensorBase& out, const TensorBase& self);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_isinf \
+  template void dg::cuda::isinf<float>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::isinf<double>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::isinf<int64_t>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::isinf<bool>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::isinf<dg::Half>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::isinf<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&)
+
+
+// isfinite
+namespace dg::cpu {
+template <typename T>
+void isfinite(const TensorBase& out, const TensorBase& self);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_isfinite \
+  template void dg::cpu::isfinite<float>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::isfinite<double>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::isfinite<int64_t>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::isfinite<bool>(const dg::TensorBase&, const dg::TensorBase&)
+
+
+// isfinite
+namespace dg::cuda {
+template <typename T>
+void isfinite(const TensorBase& out, const TensorBase& self);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_isfinite \
+  template void dg::cuda::isfinite<float>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::isfinite<double>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::isfinite<int64_t>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::isfinite<bool>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::isfinite<dg::Half>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::isfinite<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&)
+
+
+// isclose
+namespace dg::cpu {
+template <typename T>
+void isclose(const TensorBase& out, const TensorBase& self, const TensorBase& other, double rtol, double atol, bool equal_nan);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_isclose \
+  template void dg::cpu::isclose<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, double, double, bool); \
+  template void dg::cpu::isclose<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, double, double, bool); \
+  template void dg::cpu::isclose<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, double, double, bool); \
+  template void dg::cpu::isclose<bool>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, double, double, bool)
+
+
+// isclose
+namespace dg::cuda {
+template <typename T>
+void isclose(const TensorBase& out, const TensorBase& self, const TensorBase& other, double rtol, double atol, bool equal_nan);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_isclose \
+  template void dg::cuda::isclose<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, double, double, bool); \
+  template void dg::cuda::isclose<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, double, double, bool); \
+  template void dg::cuda::isclose<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, double, double, bool); \
+  template void dg::cuda::isclose<bool>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, double, double, bool); \
+  template void dg::cuda::isclose<dg::Half>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, double, double, bool); \
+  template void dg::cuda::isclose<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, double, double, bool)
 
 

@@ -210,11 +210,97 @@ struct Erf {
   DG_HOST_DEVICE C operator()(C self) const { return std::erf(self); }
 };
 
+// ops.yaml: erfc — std::erfc(self)
+template <typename T, typename Math>
+struct Erfc {
+  using C = opmath_t<T>;
+  DG_HOST_DEVICE C operator()(C self) const { return std::erfc(self); }
+};
+
+// ops.yaml: sinc — pwmath::sinc(self)
+template <typename T, typename Math>
+struct Sinc {
+  using C = opmath_t<T>;
+  DG_HOST_DEVICE C operator()(C self) const { return pwmath::sinc(self); }
+};
+
+// ops.yaml: deg2rad — self * C(pwmath::kPi / 180.0)
+template <typename T, typename Math>
+struct Deg2rad {
+  using C = opmath_t<T>;
+  DG_HOST_DEVICE C operator()(C self) const { return self * C(pwmath::kPi / 180.0); }
+};
+
+// ops.yaml: rad2deg — self * C(180.0 / pwmath::kPi)
+template <typename T, typename Math>
+struct Rad2deg {
+  using C = opmath_t<T>;
+  DG_HOST_DEVICE C operator()(C self) const { return self * C(180.0 / pwmath::kPi); }
+};
+
+// ops.yaml: frac — self - std::trunc(self)
+template <typename T, typename Math>
+struct Frac {
+  using C = opmath_t<T>;
+  DG_HOST_DEVICE C operator()(C self) const { return self - std::trunc(self); }
+};
+
 // ops.yaml: relu — self < C(0) ? C(0) : self
 template <typename T, typename Math>
 struct Relu {
   using C = opmath_t<T>;
   DG_HOST_DEVICE C operator()(C self) const { return self < C(0) ? C(0) : self; }
+};
+
+// ops.yaml: threshold — self > C(threshold) ? self : C(value)
+template <typename T, typename Math>
+struct Threshold {
+  using C = opmath_t<T>;
+  C threshold;
+  C value;
+  Threshold(const Scalar& threshold, const Scalar& value) : threshold(threshold.to<C>()), value(value.to<C>()) {}
+  DG_HOST_DEVICE C operator()(C self) const { return self > C(threshold) ? self : C(value); }
+};
+
+// ops.yaml: hardtanh — self < C(min_val) ? C(min_val) : (self > C(max_val) ? C(max_val) : self)
+template <typename T, typename Math>
+struct Hardtanh {
+  using C = opmath_t<T>;
+  C min_val;
+  C max_val;
+  Hardtanh(const Scalar& min_val, const Scalar& max_val) : min_val(min_val.to<C>()), max_val(max_val.to<C>()) {}
+  DG_HOST_DEVICE C operator()(C self) const { return self < C(min_val) ? C(min_val) : (self > C(max_val) ? C(max_val) : self); }
+};
+
+// ops.yaml: hardtanh_backward — self > C(min_val) && self < C(max_val) ? grad_output : C(0)
+template <typename T, typename Math>
+struct HardtanhBackward {
+  using C = opmath_t<T>;
+  C min_val;
+  C max_val;
+  HardtanhBackward(const Scalar& min_val, const Scalar& max_val) : min_val(min_val.to<C>()), max_val(max_val.to<C>()) {}
+  DG_HOST_DEVICE C operator()(C grad_output, C self) const { return self > C(min_val) && self < C(max_val) ? grad_output : C(0); }
+};
+
+// ops.yaml: hardsigmoid — self <= C(-3) ? C(0) : (self >= C(3) ? C(1) : self / C(6) + C(0.5))
+template <typename T, typename Math>
+struct Hardsigmoid {
+  using C = opmath_t<T>;
+  DG_HOST_DEVICE C operator()(C self) const { return self <= C(-3) ? C(0) : (self >= C(3) ? C(1) : self / C(6) + C(0.5)); }
+};
+
+// ops.yaml: hardswish — self <= C(-3) ? C(0) : (self >= C(3) ? self : self * (self + C(3)) / C(6))
+template <typename T, typename Math>
+struct Hardswish {
+  using C = opmath_t<T>;
+  DG_HOST_DEVICE C operator()(C self) const { return self <= C(-3) ? C(0) : (self >= C(3) ? self : self * (self + C(3)) / C(6)); }
+};
+
+// ops.yaml: hardswish_backward — self < C(-3) ? C(0) : (self <= C(3) ? grad_output * (self / C(3) + C(0.5)) : grad_output)
+template <typename T, typename Math>
+struct HardswishBackward {
+  using C = opmath_t<T>;
+  DG_HOST_DEVICE C operator()(C grad_output, C self) const { return self < C(-3) ? C(0) : (self <= C(3) ? grad_output * (self / C(3) + C(0.5)) : grad_output); }
 };
 
 // ops.yaml: sigmoid — Math::sigmoid(self)
@@ -300,6 +386,84 @@ struct FmodTensor {
   DG_HOST_DEVICE C operator()(C self, C other) const { return pwmath::fmod(self, other); }
 };
 
+// ops.yaml: remainder.Tensor — pwmath::remainder(self, other)
+template <typename T, typename Math>
+struct RemainderTensor {
+  using C = opmath_t<T>;
+  DG_HOST_DEVICE C operator()(C self, C other) const { return pwmath::remainder(self, other); }
+};
+
+// ops.yaml: floor_divide — pwmath::floor_divide(self, other)
+template <typename T, typename Math>
+struct FloorDivide {
+  using C = opmath_t<T>;
+  DG_HOST_DEVICE C operator()(C self, C other) const { return pwmath::floor_divide(self, other); }
+};
+
+// ops.yaml: floor_divide.Scalar — pwmath::floor_divide(self, C(other))
+template <typename T, typename Math>
+struct FloorDivideScalar {
+  using C = opmath_t<T>;
+  C other;
+  explicit FloorDivideScalar(const Scalar& other) : other(other.to<C>()) {}
+  DG_HOST_DEVICE C operator()(C self) const { return pwmath::floor_divide(self, C(other)); }
+};
+
+// ops.yaml: lerp.Scalar — weight < C(0.5) ? self + weight * (end - self) : end - (end - self) * (C(1) - weight)
+template <typename T, typename Math>
+struct LerpScalar {
+  using C = opmath_t<T>;
+  C weight;
+  explicit LerpScalar(const Scalar& weight) : weight(weight.to<C>()) {}
+  DG_HOST_DEVICE C operator()(C self, C end) const { return weight < C(0.5) ? self + weight * (end - self) : end - (end - self) * (C(1) - weight); }
+};
+
+// ops.yaml: lerp.Tensor — weight < C(0.5) ? self + weight * (end - self) : end - (end - self) * (C(1) - weight)
+template <typename T, typename Math>
+struct LerpTensor {
+  using C = opmath_t<T>;
+  DG_HOST_DEVICE C operator()(C self, C end, C weight) const { return weight < C(0.5) ? self + weight * (end - self) : end - (end - self) * (C(1) - weight); }
+};
+
+// ops.yaml: addcmul — self + value * tensor1 * tensor2
+template <typename T, typename Math>
+struct Addcmul {
+  using C = opmath_t<T>;
+  C value;
+  explicit Addcmul(const Scalar& value) : value(value.to<C>()) {}
+  DG_HOST_DEVICE C operator()(C self, C tensor1, C tensor2) const { return self + value * tensor1 * tensor2; }
+};
+
+// ops.yaml: addcdiv — self + value * tensor1 / tensor2
+template <typename T, typename Math>
+struct Addcdiv {
+  using C = opmath_t<T>;
+  C value;
+  explicit Addcdiv(const Scalar& value) : value(value.to<C>()) {}
+  DG_HOST_DEVICE C operator()(C self, C tensor1, C tensor2) const { return self + value * tensor1 / tensor2; }
+};
+
+// ops.yaml: hypot — std::hypot(self, other)
+template <typename T, typename Math>
+struct Hypot {
+  using C = opmath_t<T>;
+  DG_HOST_DEVICE C operator()(C self, C other) const { return std::hypot(self, other); }
+};
+
+// ops.yaml: logaddexp — pwmath::logaddexp(self, other)
+template <typename T, typename Math>
+struct Logaddexp {
+  using C = opmath_t<T>;
+  DG_HOST_DEVICE C operator()(C self, C other) const { return pwmath::logaddexp(self, other); }
+};
+
+// ops.yaml: xlogy.Tensor — pwmath::xlogy(self, other)
+template <typename T, typename Math>
+struct XlogyTensor {
+  using C = opmath_t<T>;
+  DG_HOST_DEVICE C operator()(C self, C other) const { return pwmath::xlogy(self, other); }
+};
+
 // ops.yaml: eq.Tensor — self == other
 template <typename T, typename Math>
 struct EqTensor {
@@ -368,6 +532,55 @@ template <typename T, typename Math>
 struct LogicalNot {
   using C = opmath_t<T>;
   DG_HOST_DEVICE bool operator()(C self) const { return self == C(0); }
+};
+
+// ops.yaml: bitwise_and.Tensor — self & other
+template <typename T, typename Math>
+struct BitwiseAndTensor {
+  using C = opmath_t<T>;
+  DG_HOST_DEVICE C operator()(C self, C other) const { return self & other; }
+};
+
+// ops.yaml: bitwise_or.Tensor — self | other
+template <typename T, typename Math>
+struct BitwiseOrTensor {
+  using C = opmath_t<T>;
+  DG_HOST_DEVICE C operator()(C self, C other) const { return self | other; }
+};
+
+// ops.yaml: bitwise_xor.Tensor — self ^ other
+template <typename T, typename Math>
+struct BitwiseXorTensor {
+  using C = opmath_t<T>;
+  DG_HOST_DEVICE C operator()(C self, C other) const { return self ^ other; }
+};
+
+// ops.yaml: bitwise_not — pwmath::bitwise_not(self)
+template <typename T, typename Math>
+struct BitwiseNot {
+  using C = opmath_t<T>;
+  DG_HOST_DEVICE C operator()(C self) const { return pwmath::bitwise_not(self); }
+};
+
+// ops.yaml: isnan — pwmath::is_nan(self)
+template <typename T, typename Math>
+struct Isnan {
+  using C = opmath_t<T>;
+  DG_HOST_DEVICE bool operator()(C self) const { return pwmath::is_nan(self); }
+};
+
+// ops.yaml: isinf — pwmath::is_inf(self)
+template <typename T, typename Math>
+struct Isinf {
+  using C = opmath_t<T>;
+  DG_HOST_DEVICE bool operator()(C self) const { return pwmath::is_inf(self); }
+};
+
+// ops.yaml: isfinite — pwmath::is_finite(self)
+template <typename T, typename Math>
+struct Isfinite {
+  using C = opmath_t<T>;
+  DG_HOST_DEVICE bool operator()(C self) const { return pwmath::is_finite(self); }
 };
 
 }  // namespace dg::pw

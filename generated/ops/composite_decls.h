@@ -13,8 +13,16 @@
 
 namespace dg::composite {
 
+Tensor pow_scalar_base(const Scalar& self, const Tensor& exponent);  // pow.Scalar
 Tensor pow_backward(const Tensor& grad, const Tensor& self, const Scalar& exponent);  // pow_backward
 Tensor maybe_multiply(const Tensor& self, const Scalar& other);  // maybe_multiply
+Tensor relu6(const Tensor& self);  // relu6
+Tensor mish(const Tensor& self);  // mish
+Tensor selu(const Tensor& self);  // selu
+Tensor celu(const Tensor& self, const Scalar& alpha);  // celu
+Tensor tanhshrink(const Tensor& self);  // tanhshrink
+Tensor glu(const Tensor& self, int64_t dim);  // glu
+Tensor prelu(const Tensor& self, const Tensor& weight);  // prelu
 Tensor elu_double_backward(const Tensor& grad, const Tensor& grad_output, const Scalar& alpha, const Scalar& scale, const Scalar& input_scale, bool is_result, const Tensor& self_or_result);  // elu_double_backward
 Tensor gelu_double_backward(const Tensor& grad, const Tensor& grad_output, const Tensor& self, std::string_view approximate);  // gelu_double_backward
 Tensor silu_double_backward(const Tensor& grad, const Tensor& grad_output, const Tensor& self);  // silu_double_backward
@@ -25,6 +33,9 @@ Tensor sum_backward(const Tensor& grad, IntArrayRef sizes, IntArrayRef dim, bool
 Tensor sum_to(const Tensor& self, IntArrayRef size);  // sum_to
 Tensor mean(const Tensor& self);  // mean
 Tensor mean_dim(const Tensor& self, IntArrayRef dim, bool keepdim);  // mean.dim
+Tensor mean_backward(const Tensor& grad, IntArrayRef sizes, IntArrayRef dim, bool keepdim);  // mean_backward
+Tensor var_backward(const Tensor& grad, const Tensor& self, IntArrayRef dim, const std::optional<Scalar>& correction, bool keepdim);  // var_backward
+Tensor std_backward(const Tensor& grad, const Tensor& self, const Tensor& result, IntArrayRef dim, const std::optional<Scalar>& correction, bool keepdim);  // std_backward
 Tensor prod_backward(const Tensor& grad, const Tensor& self, std::optional<int64_t> dim, bool keepdim);  // prod_backward
 Tensor var(const Tensor& self, IntArrayRef dim, const std::optional<Scalar>& correction, bool keepdim);  // var.correction
 Tensor std(const Tensor& self, IntArrayRef dim, const std::optional<Scalar>& correction, bool keepdim);  // std.correction
@@ -33,6 +44,11 @@ Tensor max(const Tensor& self);  // max
 std::tuple<Tensor, Tensor> max_dim(const Tensor& self, int64_t dim, bool keepdim);  // max.dim
 Tensor min(const Tensor& self);  // min
 std::tuple<Tensor, Tensor> min_dim(const Tensor& self, int64_t dim, bool keepdim);  // min.dim
+Tensor all(const Tensor& self);  // all
+Tensor all_dim(const Tensor& self, int64_t dim, bool keepdim);  // all.dim
+Tensor any(const Tensor& self);  // any
+Tensor any_dim(const Tensor& self, int64_t dim, bool keepdim);  // any.dim
+Tensor count_nonzero(const Tensor& self, IntArrayRef dim);  // count_nonzero
 Tensor logsumexp(const Tensor& self, IntArrayRef dim, bool keepdim);  // logsumexp
 Tensor norm(const Tensor& self, const Scalar& p);  // norm.Scalar
 Tensor norm_dim(const Tensor& self, const std::optional<Scalar>& p, IntArrayRef dim, bool keepdim);  // norm.ScalarOpt_dim
@@ -57,19 +73,50 @@ Tensor stack(const std::vector<Tensor>& tensors, int64_t dim);  // stack
 Tensor repeat(const Tensor& self, IntArrayRef repeats);  // repeat
 Tensor roll(const Tensor& self, IntArrayRef shifts, IntArrayRef dims);  // roll
 Tensor pad(const Tensor& self, IntArrayRef pad, std::string_view mode, std::optional<double> value);  // pad
+Tensor expand_as(const Tensor& self, const Tensor& other);  // expand_as
+Tensor broadcast_to(const Tensor& self, IntArrayRef size);  // broadcast_to
+std::vector<Tensor> broadcast_tensors(const std::vector<Tensor>& tensors);  // broadcast_tensors
+Tensor view_as(const Tensor& self, const Tensor& other);  // view_as
+Tensor reshape_as(const Tensor& self, const Tensor& other);  // reshape_as
+Tensor type_as(const Tensor& self, const Tensor& other);  // type_as
+Tensor movedim(const Tensor& self, IntArrayRef source, IntArrayRef destination);  // movedim.intlist, moveaxis.intlist
+Tensor movedim_int(const Tensor& self, int64_t source, int64_t destination);  // movedim.int, moveaxis.int
+Tensor swapaxes(const Tensor& self, int64_t axis0, int64_t axis1);  // swapaxes
+Tensor swapaxes(const Tensor& self, int64_t dim0, int64_t dim1);  // swapdims
+Tensor unflatten(const Tensor& self, int64_t dim, IntArrayRef sizes);  // unflatten.int
+Tensor atleast_1d(const Tensor& self);  // atleast_1d
+Tensor atleast_2d(const Tensor& self);  // atleast_2d
+Tensor atleast_3d(const Tensor& self);  // atleast_3d
+Tensor diag_embed(const Tensor& self, int64_t offset, int64_t dim1, int64_t dim2);  // diag_embed
+Tensor diag(const Tensor& self, int64_t diagonal);  // diag
+Tensor trace(const Tensor& self);  // trace
+Tensor kron(const Tensor& self, const Tensor& other);  // kron
+Tensor block_diag(const std::vector<Tensor>& tensors);  // block_diag
+std::vector<Tensor> meshgrid(const std::vector<Tensor>& tensors, std::string_view indexing);  // meshgrid.indexing
+Tensor constant_pad_nd(const Tensor& self, IntArrayRef pad, const Scalar& value);  // constant_pad_nd
 Tensor scatter_src_backward(const Tensor& grad, int64_t dim, const Tensor& index, IntArrayRef src_sizes);  // scatter_src_backward
+Tensor nonzero(const Tensor& self);  // nonzero
+Tensor masked_select(const Tensor& self, const Tensor& mask);  // masked_select
+Tensor take(const Tensor& self, const Tensor& index);  // take
 Tensor contiguous(const Tensor& self);  // contiguous
-Tensor nll_loss(const Tensor& input, const Tensor& target, const std::optional<Tensor>& weight, int64_t ignore_index, std::string_view reduction);  // nll_loss
+Tensor nll_loss_backward(const Tensor& grad, const Tensor& self, const Tensor& target, const std::optional<Tensor>& weight, int64_t reduction, int64_t ignore_index);  // nll_loss_backward
+Tensor nll_loss(const Tensor& self, const Tensor& target, const std::optional<Tensor>& weight, int64_t reduction, int64_t ignore_index);  // nll_loss
 Tensor cross_entropy(const Tensor& input, const Tensor& target, const std::optional<Tensor>& weight, int64_t ignore_index, std::string_view reduction, double label_smoothing);  // cross_entropy
-Tensor mse_loss(const Tensor& input, const Tensor& target, std::string_view reduction);  // mse_loss
-Tensor l1_loss(const Tensor& input, const Tensor& target, std::string_view reduction);  // l1_loss
-Tensor smooth_l1_loss(const Tensor& input, const Tensor& target, std::string_view reduction, double beta);  // smooth_l1_loss
-Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, const std::optional<Tensor>& weight, std::string_view reduction);  // binary_cross_entropy
-Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& target, const std::optional<Tensor>& weight, std::string_view reduction, const std::optional<Tensor>& pos_weight);  // binary_cross_entropy_with_logits
+Tensor cross_entropy_loss(const Tensor& self, const Tensor& target, const std::optional<Tensor>& weight, int64_t reduction, int64_t ignore_index, double label_smoothing);  // cross_entropy_loss
+Tensor mse_loss_backward(const Tensor& grad, const Tensor& self, const Tensor& target, int64_t reduction);  // mse_loss_backward
+Tensor mse_loss(const Tensor& self, const Tensor& target, int64_t reduction);  // mse_loss
+Tensor l1_loss(const Tensor& self, const Tensor& target, int64_t reduction);  // l1_loss
+Tensor smooth_l1_loss(const Tensor& self, const Tensor& target, int64_t reduction, double beta);  // smooth_l1_loss
+Tensor huber_loss(const Tensor& self, const Tensor& target, int64_t reduction, double delta);  // huber_loss
+Tensor binary_cross_entropy(const Tensor& self, const Tensor& target, const std::optional<Tensor>& weight, int64_t reduction);  // binary_cross_entropy
+Tensor binary_cross_entropy_with_logits(const Tensor& self, const Tensor& target, const std::optional<Tensor>& weight, const std::optional<Tensor>& pos_weight, int64_t reduction);  // binary_cross_entropy_with_logits
+Tensor cosine_similarity(const Tensor& x1, const Tensor& x2, int64_t dim, double eps);  // cosine_similarity
+Tensor pairwise_distance(const Tensor& x1, const Tensor& x2, double p, double eps, bool keepdim);  // pairwise_distance
 Tensor dropout(const Tensor& input, double p, bool train);  // dropout
 Tensor layer_norm(const Tensor& input, IntArrayRef normalized_shape, const std::optional<Tensor>& weight, const std::optional<Tensor>& bias, double eps);  // layer_norm
 Tensor group_norm(const Tensor& input, int64_t num_groups, const std::optional<Tensor>& weight, const std::optional<Tensor>& bias, double eps);  // group_norm
 Tensor batch_norm(const Tensor& input, const std::optional<Tensor>& running_mean, const std::optional<Tensor>& running_var, const std::optional<Tensor>& weight, const std::optional<Tensor>& bias, bool training, double momentum, double eps);  // batch_norm
+Tensor batch_norm_aten(const Tensor& input, const std::optional<Tensor>& weight, const std::optional<Tensor>& bias, const std::optional<Tensor>& running_mean, const std::optional<Tensor>& running_var, bool training, double momentum, double eps, bool cudnn_enabled);  // batch_norm.cudnn
 Tensor scaled_dot_product_attention(const Tensor& query, const Tensor& key, const Tensor& value, const std::optional<Tensor>& attn_mask, double dropout_p, bool is_causal, std::optional<double> scale);  // scaled_dot_product_attention
 Tensor convolution(const Tensor& input, const Tensor& weight, const std::optional<Tensor>& bias, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool transposed, IntArrayRef output_padding, int64_t groups);  // convolution
 Tensor conv1d(const Tensor& input, const Tensor& weight, const std::optional<Tensor>& bias, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, int64_t groups);  // conv1d

@@ -123,6 +123,42 @@ void add_floor(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { auto expected = dg::floor(in[0]); auto out = dg::empty({0}, expected.options()); dg::floor_out(out, in[0]); return {out, expected}; }});
 }
 
+// threshold
+void add_threshold(std::vector<OpSample>& rows) {
+  rows.push_back({"threshold", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::threshold(in[0], Scalar(0.1), Scalar(20))}; }});
+  rows.push_back({"threshold", "inplace", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.threshold_(Scalar(0.1), Scalar(20)); return {self}; }});
+  rows.push_back({"threshold", "out", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { auto expected = dg::threshold(in[0], Scalar(0.1), Scalar(20)); auto out = dg::empty({0}, expected.options()); dg::threshold_out(out, in[0], Scalar(0.1), Scalar(20)); return {out, expected}; }});
+}
+
+// hardswish_backward
+void add_hardswish_backward(std::vector<OpSample>& rows) {
+  rows.push_back({"hardswish_backward", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -5.0, 5.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::hardswish_backward(in[0], in[1])}; }});
+}
+
+// mish
+void add_mish(std::vector<OpSample>& rows) {
+  rows.push_back({"mish", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::mish(in[0])}; }});
+}
+
+// celu
+void add_celu(std::vector<OpSample>& rows) {
+  rows.push_back({"celu", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::celu(in[0], Scalar(0.7))}; }});
+}
+
+// prelu
+void add_prelu(std::vector<OpSample>& rows) {
+  rows.push_back({"prelu", "function", 0, {TensorSpec{{2, 3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::prelu(in[0], in[1])}; }});
+  rows.push_back({"prelu", "function", 1, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{1}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::prelu(in[0], in[1])}; }});
+}
+
 // log_sigmoid
 void add_log_sigmoid(std::vector<OpSample>& rows) {
   rows.push_back({"log_sigmoid", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
@@ -183,6 +219,36 @@ void add_softplus_backward(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { return {dg::softplus_backward(in[0], in[1], Scalar(2), Scalar(1))}; }});
 }
 
+// remainder.Scalar
+void add_remainder_Scalar(std::vector<OpSample>& rows) {
+  rows.push_back({"remainder.Scalar", "function", 0, {TensorSpec{{3, 4}, -3.0, 3.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::remainder(in[0], Scalar(0.7))}; }});
+  rows.push_back({"remainder.Scalar", "inplace", 0, {TensorSpec{{3, 4}, -3.0, 3.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.remainder_(Scalar(0.7)); return {self}; }});
+  rows.push_back({"remainder.Scalar", "out", 0, {TensorSpec{{3, 4}, -3.0, 3.0, false, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { auto expected = dg::remainder(in[0], Scalar(0.7)); auto out = dg::empty({0}, expected.options()); dg::remainder_out(out, in[0], Scalar(0.7)); return {out, expected}; }});
+  rows.push_back({"remainder.Scalar", "function", 1, {TensorSpec{{}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::remainder(in[0], Scalar(-1.5))}; }});
+  rows.push_back({"remainder.Scalar", "inplace", 1, {TensorSpec{{}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.remainder_(Scalar(-1.5)); return {self}; }});
+  rows.push_back({"remainder.Scalar", "out", 1, {TensorSpec{{}, -1.0, 1.0, false, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { auto expected = dg::remainder(in[0], Scalar(-1.5)); auto out = dg::empty({0}, expected.options()); dg::remainder_out(out, in[0], Scalar(-1.5)); return {out, expected}; }});
+}
+
+// addcmul
+void add_addcmul(std::vector<OpSample>& rows) {
+  rows.push_back({"addcmul", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::addcmul(in[0], in[1], in[2], Scalar(0.5))}; }});
+  rows.push_back({"addcmul", "inplace", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.addcmul_(in[1], in[2], Scalar(0.5)); return {self}; }});
+  rows.push_back({"addcmul", "out", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { auto expected = dg::addcmul(in[0], in[1], in[2], Scalar(0.5)); auto out = dg::empty({0}, expected.options()); dg::addcmul_out(out, in[0], in[1], in[2], Scalar(0.5)); return {out, expected}; }});
+  rows.push_back({"addcmul", "function", 1, {TensorSpec{{3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{2, 1}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::addcmul(in[0], in[1], in[2])}; }});
+  rows.push_back({"addcmul", "out", 1, {TensorSpec{{3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{2, 1}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3}, -1.0, 1.0, false, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { auto expected = dg::addcmul(in[0], in[1], in[2]); auto out = dg::empty({0}, expected.options()); dg::addcmul_out(out, in[0], in[1], in[2]); return {out, expected}; }});
+}
+
 // gt.Scalar
 void add_gt_Scalar(std::vector<OpSample>& rows) {
   rows.push_back({"gt.Scalar", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, false,
@@ -217,6 +283,50 @@ void add_logical_xor(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { return {dg::logical_xor(in[0], in[1])}; }});
   rows.push_back({"logical_xor", "out", 1, {TensorSpec{{2, 1, 3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{4, 3}, 0.0, 2.0, false, kInt64}}, false,
                   [](const variable_list& in) -> variable_list { auto expected = dg::logical_xor(in[0], in[1]); auto out = dg::empty({0}, expected.options()); dg::logical_xor_out(out, in[0], in[1]); return {out, expected}; }});
+}
+
+// bitwise_and.Scalar
+void add_bitwise_and_Scalar(std::vector<OpSample>& rows) {
+  rows.push_back({"bitwise_and.Scalar", "function", 0, {TensorSpec{{3, 4}, -5.0, 9.0, false, kInt64}}, false,
+                  [](const variable_list& in) -> variable_list { return {dg::bitwise_and(in[0], Scalar(6))}; }});
+  rows.push_back({"bitwise_and.Scalar", "inplace", 0, {TensorSpec{{3, 4}, -5.0, 9.0, false, kInt64}}, false,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.bitwise_and_(Scalar(6)); return {self}; }});
+  rows.push_back({"bitwise_and.Scalar", "out", 0, {TensorSpec{{3, 4}, -5.0, 9.0, false, kInt64}}, false,
+                  [](const variable_list& in) -> variable_list { auto expected = dg::bitwise_and(in[0], Scalar(6)); auto out = dg::empty({0}, expected.options()); dg::bitwise_and_out(out, in[0], Scalar(6)); return {out, expected}; }});
+}
+
+// bitwise_or.Tensor
+void add_bitwise_or_Tensor(std::vector<OpSample>& rows) {
+  rows.push_back({"bitwise_or.Tensor", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kBool}, TensorSpec{{3, 4}, -1.0, 1.0, false, kBool}}, false,
+                  [](const variable_list& in) -> variable_list { return {dg::bitwise_or(in[0], in[1])}; }});
+  rows.push_back({"bitwise_or.Tensor", "inplace", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kBool}, TensorSpec{{3, 4}, -1.0, 1.0, false, kBool}}, false,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.bitwise_or_(in[1]); return {self}; }});
+  rows.push_back({"bitwise_or.Tensor", "out", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kBool}, TensorSpec{{3, 4}, -1.0, 1.0, false, kBool}}, false,
+                  [](const variable_list& in) -> variable_list { auto expected = dg::bitwise_or(in[0], in[1]); auto out = dg::empty({0}, expected.options()); dg::bitwise_or_out(out, in[0], in[1]); return {out, expected}; }});
+  rows.push_back({"bitwise_or.Tensor", "function", 1, {TensorSpec{{2, 3}, -5.0, 9.0, false, kInt64}, TensorSpec{{3}, 0.0, 7.0, false, kInt64}}, false,
+                  [](const variable_list& in) -> variable_list { return {dg::bitwise_or(in[0], in[1])}; }});
+  rows.push_back({"bitwise_or.Tensor", "inplace", 1, {TensorSpec{{2, 3}, -5.0, 9.0, false, kInt64}, TensorSpec{{3}, 0.0, 7.0, false, kInt64}}, false,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.bitwise_or_(in[1]); return {self}; }});
+  rows.push_back({"bitwise_or.Tensor", "out", 1, {TensorSpec{{2, 3}, -5.0, 9.0, false, kInt64}, TensorSpec{{3}, 0.0, 7.0, false, kInt64}}, false,
+                  [](const variable_list& in) -> variable_list { auto expected = dg::bitwise_or(in[0], in[1]); auto out = dg::empty({0}, expected.options()); dg::bitwise_or_out(out, in[0], in[1]); return {out, expected}; }});
+}
+
+// isnan
+void add_isnan(std::vector<OpSample>& rows) {
+  rows.push_back({"isnan", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { return {dg::isnan(in[0])}; }});
+}
+
+// isinf
+void add_isinf(std::vector<OpSample>& rows) {
+  rows.push_back({"isinf", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { return {dg::isinf(in[0])}; }});
+}
+
+// isfinite
+void add_isfinite(std::vector<OpSample>& rows) {
+  rows.push_back({"isfinite", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { return {dg::isfinite(in[0])}; }});
 }
 
 // sum.dim_IntList
@@ -337,6 +447,40 @@ void add_roll(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { return {dg::roll(in[0], std::vector<int64_t>{5, -1}, std::vector<int64_t>{0, 1})}; }});
 }
 
+// type_as
+void add_type_as(std::vector<OpSample>& rows) {
+  rows.push_back({"type_as", "method", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{2}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {in[0].type_as(in[1])}; }});
+}
+
+// unflatten.int
+void add_unflatten_int(std::vector<OpSample>& rows) {
+  rows.push_back({"unflatten.int", "function", 0, {TensorSpec{{2, 12}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::unflatten(in[0], int64_t(1), std::vector<int64_t>{3, -1})}; }});
+  rows.push_back({"unflatten.int", "function", 1, {TensorSpec{{6, 2}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::unflatten(in[0], int64_t(-2), std::vector<int64_t>{2, 3})}; }});
+}
+
+// atleast_3d
+void add_atleast_3d(std::vector<OpSample>& rows) {
+  rows.push_back({"atleast_3d", "function", 0, {TensorSpec{{3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::atleast_3d(in[0])}; }});
+  rows.push_back({"atleast_3d", "function", 1, {TensorSpec{{3, 2}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::atleast_3d(in[0])}; }});
+  rows.push_back({"atleast_3d", "function", 2, {TensorSpec{{}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::atleast_3d(in[0])}; }});
+}
+
+// diag
+void add_diag(std::vector<OpSample>& rows) {
+  rows.push_back({"diag", "function", 0, {TensorSpec{{3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::diag(in[0])}; }});
+  rows.push_back({"diag", "function", 1, {TensorSpec{{3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::diag(in[0], int64_t(-2))}; }});
+  rows.push_back({"diag", "function", 2, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::diag(in[0], int64_t(1))}; }});
+}
+
 // masked_fill.Scalar
 void add_masked_fill_Scalar(std::vector<OpSample>& rows) {
   rows.push_back({"masked_fill.Scalar", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kBool}}, true,
@@ -359,14 +503,30 @@ void add_clone(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { return {dg::clone(in[0])}; }});
 }
 
+// cross_entropy_loss
+void add_cross_entropy_loss(std::vector<OpSample>& rows) {
+  rows.push_back({"cross_entropy_loss", "function", 0, {TensorSpec{{4, 5}, -1.0, 1.0, false, kFloat64}, TensorSpec{{4}, 0.0, 5.0, false, kInt64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::cross_entropy_loss(in[0], in[1], std::nullopt, int64_t(1), int64_t(-100))}; }});
+  rows.push_back({"cross_entropy_loss", "function", 1, {TensorSpec{{6, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{6}, 0.0, 4.0, false, kInt64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::cross_entropy_loss(in[0], in[1], std::nullopt, int64_t(1), int64_t(2), double(0.1))}; }});
+  rows.push_back({"cross_entropy_loss", "function", 2, {TensorSpec{{2, 3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{2, 4}, 0.0, 3.0, false, kInt64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::cross_entropy_loss(in[0], in[1], std::nullopt, int64_t(0), int64_t(-100), double(0.2))}; }});
+  rows.push_back({"cross_entropy_loss", "function", 3, {TensorSpec{{4, 3}, -1.0, 1.0, true, kFloat64}, TensorSpec{{4, 3}, 0.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::cross_entropy_loss(in[0], in[1], std::nullopt, int64_t(1), int64_t(-100))}; }});
+  rows.push_back({"cross_entropy_loss", "function", 4, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, 0.0, 1.0, false, kFloat64}, TensorSpec{{4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::cross_entropy_loss(in[0], in[1], in[2], int64_t(2), int64_t(-100), double(0.3))}; }});
+  rows.push_back({"cross_entropy_loss", "function", 5, {TensorSpec{{5}, -1.0, 1.0, false, kFloat64}, TensorSpec{{}, 0.0, 5.0, false, kInt64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::cross_entropy_loss(in[0], in[1], std::nullopt, int64_t(1), int64_t(-100))}; }});
+}
+
 // binary_cross_entropy_with_logits
 void add_binary_cross_entropy_with_logits(std::vector<OpSample>& rows) {
   rows.push_back({"binary_cross_entropy_with_logits", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, 0.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::binary_cross_entropy_with_logits(in[0], in[1], std::nullopt, std::string_view("mean"))}; }});
+                  [](const variable_list& in) -> variable_list { return {dg::binary_cross_entropy_with_logits(in[0], in[1], std::nullopt, std::nullopt, int64_t(1))}; }});
   rows.push_back({"binary_cross_entropy_with_logits", "function", 1, {TensorSpec{{4, 3}, -5.0, 5.0, true, kFloat64}, TensorSpec{{4, 3}, 0.0, 1.0, false, kFloat64}, TensorSpec{{3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3}, 0.5, 3.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::binary_cross_entropy_with_logits(in[0], in[1], in[2], std::string_view("sum"), in[3])}; }});
+                  [](const variable_list& in) -> variable_list { return {dg::binary_cross_entropy_with_logits(in[0], in[1], in[2], in[3], int64_t(2))}; }});
   rows.push_back({"binary_cross_entropy_with_logits", "function", 2, {TensorSpec{{2, 3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{2, 3}, 0.0, 1.0, false, kFloat64}, TensorSpec{{3}, 0.5, 3.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::binary_cross_entropy_with_logits(in[0], in[1], std::nullopt, std::string_view("none"), in[2])}; }});
+                  [](const variable_list& in) -> variable_list { return {dg::binary_cross_entropy_with_logits(in[0], in[1], std::nullopt, in[2], int64_t(0))}; }});
 }
 
 // _embedding_backward_adjoint
@@ -430,14 +590,26 @@ void add_samples_0(std::vector<OpSample>& rows) {
   add_tanh_backward(rows);
   add_erf(rows);
   add_floor(rows);
+  add_threshold(rows);
+  add_hardswish_backward(rows);
+  add_mish(rows);
+  add_celu(rows);
+  add_prelu(rows);
   add_log_sigmoid(rows);
   add_leaky_relu(rows);
   add_gelu_backward(rows);
   add_silu_double_backward(rows);
   add_softplus_backward(rows);
+  add_remainder_Scalar(rows);
+  add_addcmul(rows);
   add_gt_Scalar(rows);
   add_logical_or(rows);
   add_logical_xor(rows);
+  add_bitwise_and_Scalar(rows);
+  add_bitwise_or_Tensor(rows);
+  add_isnan(rows);
+  add_isinf(rows);
+  add_isfinite(rows);
   add_sum_dim_IntList(rows);
   add_max_dim(rows);
   add_norm_ScalarOpt_dim(rows);
@@ -448,8 +620,13 @@ void add_samples_0(std::vector<OpSample>& rows) {
   add_as_strided(rows);
   add_stack(rows);
   add_roll(rows);
+  add_type_as(rows);
+  add_unflatten_int(rows);
+  add_atleast_3d(rows);
+  add_diag(rows);
   add_masked_fill_Scalar(rows);
   add_clone(rows);
+  add_cross_entropy_loss(rows);
   add_binary_cross_entropy_with_logits(rows);
   add__embedding_backward_adjoint(rows);
   add_group_norm(rows);

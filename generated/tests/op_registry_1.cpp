@@ -25,6 +25,12 @@ void add_sub_Tensor(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { auto expected = dg::sub(in[0], in[1], Scalar(2)); auto out = dg::empty({0}, expected.options()); dg::sub_out(out, in[0], in[1], Scalar(2)); return {out, expected}; }});
 }
 
+// pow.Scalar
+void add_pow_Scalar(std::vector<OpSample>& rows) {
+  rows.push_back({"pow.Scalar", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::pow(Scalar(2.5), in[0])}; }});
+}
+
 // neg
 void add_neg(std::vector<OpSample>& rows) {
   rows.push_back({"neg", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
@@ -77,6 +83,24 @@ void add_cosh(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.cosh_(); return {self}; }});
   rows.push_back({"cosh", "out", 1, {TensorSpec{{4, 3}, -1.0, 1.0, true, kFloat64}}, false,
                   [](const variable_list& in) -> variable_list { auto expected = dg::cosh(in[0]); auto out = dg::empty({0}, expected.options()); dg::cosh_out(out, in[0]); return {out, expected}; }});
+}
+
+// hardswish
+void add_hardswish(std::vector<OpSample>& rows) {
+  rows.push_back({"hardswish", "function", 0, {TensorSpec{{3, 4}, -5.0, 5.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::hardswish(in[0])}; }});
+  rows.push_back({"hardswish", "inplace", 0, {TensorSpec{{3, 4}, -5.0, 5.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.hardswish_(); return {self}; }});
+  rows.push_back({"hardswish", "out", 0, {TensorSpec{{3, 4}, -5.0, 5.0, false, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { auto expected = dg::hardswish(in[0]); auto out = dg::empty({0}, expected.options()); dg::hardswish_out(out, in[0]); return {out, expected}; }});
+}
+
+// glu
+void add_glu(std::vector<OpSample>& rows) {
+  rows.push_back({"glu", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::glu(in[0])}; }});
+  rows.push_back({"glu", "function", 1, {TensorSpec{{4, 3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::glu(in[0], int64_t(0))}; }});
 }
 
 // elu_double_backward
@@ -165,6 +189,34 @@ void add_minimum(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { auto expected = dg::minimum(in[0], in[1]); auto out = dg::empty({0}, expected.options()); dg::minimum_out(out, in[0], in[1]); return {out, expected}; }});
 }
 
+// remainder.Tensor
+void add_remainder_Tensor(std::vector<OpSample>& rows) {
+  rows.push_back({"remainder.Tensor", "function", 0, {TensorSpec{{3, 4}, -3.0, 3.0, false, kFloat64}, TensorSpec{{3, 4}, 1.2, 2.5, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::remainder(in[0], in[1])}; }});
+  rows.push_back({"remainder.Tensor", "inplace", 0, {TensorSpec{{3, 4}, -3.0, 3.0, false, kFloat64}, TensorSpec{{3, 4}, 1.2, 2.5, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.remainder_(in[1]); return {self}; }});
+  rows.push_back({"remainder.Tensor", "out", 0, {TensorSpec{{3, 4}, -3.0, 3.0, false, kFloat64}, TensorSpec{{3, 4}, 1.2, 2.5, false, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { auto expected = dg::remainder(in[0], in[1]); auto out = dg::empty({0}, expected.options()); dg::remainder_out(out, in[0], in[1]); return {out, expected}; }});
+  rows.push_back({"remainder.Tensor", "function", 1, {TensorSpec{{2, 1, 3}, -3.0, 3.0, false, kFloat64}, TensorSpec{{4, 3}, -2.5, -1.2, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::remainder(in[0], in[1])}; }});
+  rows.push_back({"remainder.Tensor", "out", 1, {TensorSpec{{2, 1, 3}, -3.0, 3.0, false, kFloat64}, TensorSpec{{4, 3}, -2.5, -1.2, false, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { auto expected = dg::remainder(in[0], in[1]); auto out = dg::empty({0}, expected.options()); dg::remainder_out(out, in[0], in[1]); return {out, expected}; }});
+}
+
+// logaddexp
+void add_logaddexp(std::vector<OpSample>& rows) {
+  rows.push_back({"logaddexp", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::logaddexp(in[0], in[1])}; }});
+  rows.push_back({"logaddexp", "inplace", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.logaddexp_(in[1]); return {self}; }});
+  rows.push_back({"logaddexp", "out", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { auto expected = dg::logaddexp(in[0], in[1]); auto out = dg::empty({0}, expected.options()); dg::logaddexp_out(out, in[0], in[1]); return {out, expected}; }});
+  rows.push_back({"logaddexp", "function", 1, {TensorSpec{{3}, 50.0, 60.0, false, kFloat64}, TensorSpec{{2, 3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::logaddexp(in[0], in[1])}; }});
+  rows.push_back({"logaddexp", "out", 1, {TensorSpec{{3}, 50.0, 60.0, false, kFloat64}, TensorSpec{{2, 3}, -1.0, 1.0, false, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { auto expected = dg::logaddexp(in[0], in[1]); auto out = dg::empty({0}, expected.options()); dg::logaddexp_out(out, in[0], in[1]); return {out, expected}; }});
+}
+
 // ge.Scalar
 void add_ge_Scalar(std::vector<OpSample>& rows) {
   rows.push_back({"ge.Scalar", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, false,
@@ -187,6 +239,26 @@ void add_logical_not(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { return {dg::logical_not(in[0])}; }});
   rows.push_back({"logical_not", "out", 1, {TensorSpec{{4, 3}, -1.0, 1.0, true, kFloat64}}, false,
                   [](const variable_list& in) -> variable_list { auto expected = dg::logical_not(in[0]); auto out = dg::empty({0}, expected.options()); dg::logical_not_out(out, in[0]); return {out, expected}; }});
+}
+
+// bitwise_or.Scalar
+void add_bitwise_or_Scalar(std::vector<OpSample>& rows) {
+  rows.push_back({"bitwise_or.Scalar", "function", 0, {TensorSpec{{3, 4}, -5.0, 9.0, false, kInt64}}, false,
+                  [](const variable_list& in) -> variable_list { return {dg::bitwise_or(in[0], Scalar(6))}; }});
+  rows.push_back({"bitwise_or.Scalar", "inplace", 0, {TensorSpec{{3, 4}, -5.0, 9.0, false, kInt64}}, false,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.bitwise_or_(Scalar(6)); return {self}; }});
+  rows.push_back({"bitwise_or.Scalar", "out", 0, {TensorSpec{{3, 4}, -5.0, 9.0, false, kInt64}}, false,
+                  [](const variable_list& in) -> variable_list { auto expected = dg::bitwise_or(in[0], Scalar(6)); auto out = dg::empty({0}, expected.options()); dg::bitwise_or_out(out, in[0], Scalar(6)); return {out, expected}; }});
+}
+
+// bitwise_xor.Scalar
+void add_bitwise_xor_Scalar(std::vector<OpSample>& rows) {
+  rows.push_back({"bitwise_xor.Scalar", "function", 0, {TensorSpec{{3, 4}, -5.0, 9.0, false, kInt64}}, false,
+                  [](const variable_list& in) -> variable_list { return {dg::bitwise_xor(in[0], Scalar(6))}; }});
+  rows.push_back({"bitwise_xor.Scalar", "inplace", 0, {TensorSpec{{3, 4}, -5.0, 9.0, false, kInt64}}, false,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.bitwise_xor_(Scalar(6)); return {self}; }});
+  rows.push_back({"bitwise_xor.Scalar", "out", 0, {TensorSpec{{3, 4}, -5.0, 9.0, false, kInt64}}, false,
+                  [](const variable_list& in) -> variable_list { auto expected = dg::bitwise_xor(in[0], Scalar(6)); auto out = dg::empty({0}, expected.options()); dg::bitwise_xor_out(out, in[0], Scalar(6)); return {out, expected}; }});
 }
 
 // sum
@@ -321,6 +393,36 @@ void add_pad(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { return {dg::pad(in[0], std::vector<int64_t>{-1, 1, 1, -2}, std::string_view("constant"))}; }});
 }
 
+// diag_embed
+void add_diag_embed(std::vector<OpSample>& rows) {
+  rows.push_back({"diag_embed", "function", 0, {TensorSpec{{2, 3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::diag_embed(in[0])}; }});
+  rows.push_back({"diag_embed", "function", 1, {TensorSpec{{3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::diag_embed(in[0], int64_t(1))}; }});
+  rows.push_back({"diag_embed", "function", 2, {TensorSpec{{2, 3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::diag_embed(in[0], int64_t(-1), int64_t(0), int64_t(2))}; }});
+}
+
+// trace
+void add_trace(std::vector<OpSample>& rows) {
+  rows.push_back({"trace", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::trace(in[0])}; }});
+}
+
+// kron
+void add_kron(std::vector<OpSample>& rows) {
+  rows.push_back({"kron", "function", 0, {TensorSpec{{2, 3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 2}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::kron(in[0], in[1])}; }});
+  rows.push_back({"kron", "function", 1, {TensorSpec{{2}, -1.0, 1.0, false, kFloat64}, TensorSpec{{2, 3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::kron(in[0], in[1])}; }});
+}
+
+// block_diag
+void add_block_diag(std::vector<OpSample>& rows) {
+  rows.push_back({"block_diag", "function", 0, {TensorSpec{{2, 3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{1, 2}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::block_diag(variable_list(in.begin() + 0, in.begin() + 3))}; }});
+}
+
 // scatter_add
 void add_scatter_add(std::vector<OpSample>& rows) {
   rows.push_back({"scatter_add", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{5, 4}, 0.0, 3.0, false, kInt64}, TensorSpec{{5, 4}, -1.0, 1.0, false, kFloat64}}, true,
@@ -337,6 +439,14 @@ void add_scatter_add(std::vector<OpSample>& rows) {
 void add_scatter_src_backward(std::vector<OpSample>& rows) {
   rows.push_back({"scatter_src_backward", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{2, 2}, 0.0, 3.0, false, kInt64}}, true,
                   [](const variable_list& in) -> variable_list { return {dg::scatter_src_backward(in[0], int64_t(0), in[1], std::vector<int64_t>{2, 3})}; }});
+}
+
+// nonzero
+void add_nonzero(std::vector<OpSample>& rows) {
+  rows.push_back({"nonzero", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kBool}}, false,
+                  [](const variable_list& in) -> variable_list { return {dg::nonzero(in[0])}; }});
+  rows.push_back({"nonzero", "function", 1, {TensorSpec{{5}, 0.0, 2.0, false, kInt64}}, false,
+                  [](const variable_list& in) -> variable_list { return {dg::nonzero(in[0])}; }});
 }
 
 // masked_fill.Tensor
@@ -399,6 +509,14 @@ void add__log_softmax_backward_data(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { return {dg::_log_softmax_backward_data(in[0], in[1], int64_t(-3))}; }});
 }
 
+// mse_loss_backward
+void add_mse_loss_backward(std::vector<OpSample>& rows) {
+  rows.push_back({"mse_loss_backward", "function", 0, {TensorSpec{{}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::mse_loss_backward(in[0], in[1], in[2], int64_t(1))}; }});
+  rows.push_back({"mse_loss_backward", "function", 1, {TensorSpec{{4, 3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{4, 3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{4, 3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::mse_loss_backward(in[0], in[1], in[2], int64_t(0))}; }});
+}
+
 // batch_norm
 void add_batch_norm(std::vector<OpSample>& rows) {
   rows.push_back({"batch_norm", "function", 0, {TensorSpec{{4, 3}, -1.0, 1.0, false, kFloat64}}, true,
@@ -407,6 +525,12 @@ void add_batch_norm(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { return {dg::batch_norm(in[0], std::nullopt, std::nullopt, in[1], in[2], true, 0.1, double(0.001))}; }});
   rows.push_back({"batch_norm", "function", 2, {TensorSpec{{3, 2, 2, 2}, -1.0, 1.0, false, kFloat64}, TensorSpec{{2}, -1.0, 1.0, false, kFloat64}, TensorSpec{{2}, 0.5, 2.0, false, kFloat64}, TensorSpec{{2}, -1.0, 1.0, false, kFloat64}, TensorSpec{{2}, -1.0, 1.0, false, kFloat64}}, true,
                   [](const variable_list& in) -> variable_list { return {dg::batch_norm(in[0], in[1], in[2], in[3], in[4], false)}; }});
+}
+
+// batch_norm.cudnn
+void add_batch_norm_cudnn(std::vector<OpSample>& rows) {
+  rows.push_back({"batch_norm.cudnn", "function", 0, {TensorSpec{{4, 3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::batch_norm(in[0], in[1], in[2], std::nullopt, std::nullopt, true, double(0.1), double(1e-05), true)}; }});
 }
 
 // scaled_dot_product_attention
@@ -465,19 +589,26 @@ void add_adaptive_avg_pool2d(std::vector<OpSample>& rows) {
 
 void add_samples_1(std::vector<OpSample>& rows) {
   add_sub_Tensor(rows);
+  add_pow_Scalar(rows);
   add_neg(rows);
   add_reciprocal(rows);
   add_cos(rows);
   add_cos_backward(rows);
   add_cosh(rows);
+  add_hardswish(rows);
+  add_glu(rows);
   add_elu_double_backward(rows);
   add_gelu(rows);
   add_gelu_double_backward(rows);
   add_silu_backward(rows);
   add_atan2(rows);
   add_minimum(rows);
+  add_remainder_Tensor(rows);
+  add_logaddexp(rows);
   add_ge_Scalar(rows);
   add_logical_not(rows);
+  add_bitwise_or_Scalar(rows);
+  add_bitwise_xor_Scalar(rows);
   add_sum(rows);
   add_sum_backward(rows);
   add_prod(rows);
@@ -492,15 +623,22 @@ void add_samples_1(std::vector<OpSample>& rows) {
   add_flatten_using_ints(rows);
   add_split_Tensor(rows);
   add_pad(rows);
+  add_diag_embed(rows);
+  add_trace(rows);
+  add_kron(rows);
+  add_block_diag(rows);
   add_scatter_add(rows);
   add_scatter_src_backward(rows);
+  add_nonzero(rows);
   add_masked_fill_Tensor(rows);
   add_flip(rows);
   add_fill__Scalar(rows);
   add_copy_(rows);
   add_log_softmax_int(rows);
   add__log_softmax_backward_data(rows);
+  add_mse_loss_backward(rows);
   add_batch_norm(rows);
+  add_batch_norm_cudnn(rows);
   add_scaled_dot_product_attention(rows);
   add_convolution_backward_input(rows);
   add_max_pool2d_with_indices(rows);

@@ -83,6 +83,12 @@ void add_sin(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { auto expected = dg::sin(in[0]); auto out = dg::empty({0}, expected.options()); dg::sin_out(out, in[0]); return {out, expected}; }});
 }
 
+// tanhshrink
+void add_tanhshrink(std::vector<OpSample>& rows) {
+  rows.push_back({"tanhshrink", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::tanhshrink(in[0])}; }});
+}
+
 // clamp_max
 void add_clamp_max(std::vector<OpSample>& rows) {
   rows.push_back({"clamp_max", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
@@ -135,6 +141,30 @@ void add_fmod_Scalar(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { auto expected = dg::fmod(in[0], Scalar(-1.5)); auto out = dg::empty({0}, expected.options()); dg::fmod_out(out, in[0], Scalar(-1.5)); return {out, expected}; }});
 }
 
+// floor_divide
+void add_floor_divide(std::vector<OpSample>& rows) {
+  rows.push_back({"floor_divide", "function", 0, {TensorSpec{{3, 4}, -5.0, 5.0, false, kFloat64}, TensorSpec{{3, 4}, 0.5, 2.0, false, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { return {dg::floor_divide(in[0], in[1])}; }});
+  rows.push_back({"floor_divide", "inplace", 0, {TensorSpec{{3, 4}, -5.0, 5.0, false, kFloat64}, TensorSpec{{3, 4}, 0.5, 2.0, false, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.floor_divide_(in[1]); return {self}; }});
+  rows.push_back({"floor_divide", "out", 0, {TensorSpec{{3, 4}, -5.0, 5.0, false, kFloat64}, TensorSpec{{3, 4}, 0.5, 2.0, false, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { auto expected = dg::floor_divide(in[0], in[1]); auto out = dg::empty({0}, expected.options()); dg::floor_divide_out(out, in[0], in[1]); return {out, expected}; }});
+}
+
+// lerp.Tensor
+void add_lerp_Tensor(std::vector<OpSample>& rows) {
+  rows.push_back({"lerp.Tensor", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, 0.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::lerp(in[0], in[1], in[2])}; }});
+  rows.push_back({"lerp.Tensor", "inplace", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, 0.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.lerp_(in[1], in[2]); return {self}; }});
+  rows.push_back({"lerp.Tensor", "out", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, 0.0, 1.0, false, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { auto expected = dg::lerp(in[0], in[1], in[2]); auto out = dg::empty({0}, expected.options()); dg::lerp_out(out, in[0], in[1], in[2]); return {out, expected}; }});
+  rows.push_back({"lerp.Tensor", "function", 1, {TensorSpec{{2, 1}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{2, 3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::lerp(in[0], in[1], in[2])}; }});
+  rows.push_back({"lerp.Tensor", "out", 1, {TensorSpec{{2, 1}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{2, 3}, -1.0, 1.0, false, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { auto expected = dg::lerp(in[0], in[1], in[2]); auto out = dg::empty({0}, expected.options()); dg::lerp_out(out, in[0], in[1], in[2]); return {out, expected}; }});
+}
+
 // eq.Scalar
 void add_eq_Scalar(std::vector<OpSample>& rows) {
   rows.push_back({"eq.Scalar", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, false,
@@ -171,6 +201,38 @@ void add_le_Scalar(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { auto expected = dg::le(in[0], Scalar(1)); auto out = dg::empty({0}, expected.options()); dg::le_out(out, in[0], Scalar(1)); return {out, expected}; }});
 }
 
+// bitwise_not
+void add_bitwise_not(std::vector<OpSample>& rows) {
+  rows.push_back({"bitwise_not", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kBool}}, false,
+                  [](const variable_list& in) -> variable_list { return {dg::bitwise_not(in[0])}; }});
+  rows.push_back({"bitwise_not", "inplace", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kBool}}, false,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.bitwise_not_(); return {self}; }});
+  rows.push_back({"bitwise_not", "out", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kBool}}, false,
+                  [](const variable_list& in) -> variable_list { auto expected = dg::bitwise_not(in[0]); auto out = dg::empty({0}, expected.options()); dg::bitwise_not_out(out, in[0]); return {out, expected}; }});
+  rows.push_back({"bitwise_not", "function", 1, {TensorSpec{{5}, -5.0, 9.0, false, kInt64}}, false,
+                  [](const variable_list& in) -> variable_list { return {dg::bitwise_not(in[0])}; }});
+  rows.push_back({"bitwise_not", "inplace", 1, {TensorSpec{{5}, -5.0, 9.0, false, kInt64}}, false,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.bitwise_not_(); return {self}; }});
+  rows.push_back({"bitwise_not", "out", 1, {TensorSpec{{5}, -5.0, 9.0, false, kInt64}}, false,
+                  [](const variable_list& in) -> variable_list { auto expected = dg::bitwise_not(in[0]); auto out = dg::empty({0}, expected.options()); dg::bitwise_not_out(out, in[0]); return {out, expected}; }});
+}
+
+// isclose
+void add_isclose(std::vector<OpSample>& rows) {
+  rows.push_back({"isclose", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { return {dg::isclose(in[0], in[1], double(0.5), double(0.1))}; }});
+  rows.push_back({"isclose", "function", 1, {TensorSpec{{2, 3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3}, -1.0, 1.0, false, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { return {dg::isclose(in[0], in[1])}; }});
+}
+
+// mean_backward
+void add_mean_backward(std::vector<OpSample>& rows) {
+  rows.push_back({"mean_backward", "function", 0, {TensorSpec{{}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::mean_backward(in[0], std::vector<int64_t>{3, 4}, std::vector<int64_t>{}, false)}; }});
+  rows.push_back({"mean_backward", "function", 1, {TensorSpec{{1, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::mean_backward(in[0], std::vector<int64_t>{3, 4}, std::vector<int64_t>{0}, true)}; }});
+}
+
 // amin
 void add_amin(std::vector<OpSample>& rows) {
   rows.push_back({"amin", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
@@ -185,6 +247,14 @@ void add_amin(std::vector<OpSample>& rows) {
 void add_min(std::vector<OpSample>& rows) {
   rows.push_back({"min", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
                   [](const variable_list& in) -> variable_list { return {dg::min(in[0])}; }});
+}
+
+// any
+void add_any(std::vector<OpSample>& rows) {
+  rows.push_back({"any", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kBool}}, false,
+                  [](const variable_list& in) -> variable_list { return {dg::any(in[0])}; }});
+  rows.push_back({"any", "function", 1, {TensorSpec{{2, 3}, -1.0, 1.0, false, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { return {dg::any(in[0])}; }});
 }
 
 // reshape
@@ -229,6 +299,32 @@ void add_repeat(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { return {in[0].repeat(std::vector<int64_t>{1, 2, 0})}; }});
 }
 
+// broadcast_to
+void add_broadcast_to(std::vector<OpSample>& rows) {
+  rows.push_back({"broadcast_to", "function", 0, {TensorSpec{{3, 1}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::broadcast_to(in[0], std::vector<int64_t>{2, 3, 4})}; }});
+}
+
+// view_as
+void add_view_as(std::vector<OpSample>& rows) {
+  rows.push_back({"view_as", "method", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{2, 6}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {in[0].view_as(in[1])}; }});
+}
+
+// movedim.intlist
+void add_movedim_intlist(std::vector<OpSample>& rows) {
+  rows.push_back({"movedim.intlist", "function", 0, {TensorSpec{{2, 3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::movedim(in[0], std::vector<int64_t>{0, 1}, std::vector<int64_t>{2, 0})}; }});
+}
+
+// meshgrid.indexing
+void add_meshgrid_indexing(std::vector<OpSample>& rows) {
+  rows.push_back({"meshgrid.indexing", "function", 0, {TensorSpec{{2}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return dg::meshgrid(variable_list(in.begin() + 0, in.begin() + 2)); }});
+  rows.push_back({"meshgrid.indexing", "function", 1, {TensorSpec{{2}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return dg::meshgrid(variable_list(in.begin() + 0, in.begin() + 3), std::string_view("xy")); }});
+}
+
 // tril
 void add_tril(std::vector<OpSample>& rows) {
   rows.push_back({"tril", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
@@ -245,22 +341,30 @@ void add_tril(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.tril_(int64_t(-1)); return {self}; }});
 }
 
+// nll_loss_backward
+void add_nll_loss_backward(std::vector<OpSample>& rows) {
+  rows.push_back({"nll_loss_backward", "function", 0, {TensorSpec{{}, -1.0, 1.0, false, kFloat64}, TensorSpec{{4, 5}, -1.0, 1.0, false, kFloat64}, TensorSpec{{4}, 0.0, 5.0, false, kInt64}, TensorSpec{{5}, 0.5, 2.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::nll_loss_backward(in[0], in[1], in[2], in[3], int64_t(1), int64_t(2))}; }});
+  rows.push_back({"nll_loss_backward", "function", 1, {TensorSpec{{2, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{2, 3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{2, 4}, 0.0, 3.0, false, kInt64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::nll_loss_backward(in[0], in[1], in[2], std::nullopt, int64_t(0), int64_t(-100))}; }});
+}
+
 // l1_loss
 void add_l1_loss(std::vector<OpSample>& rows) {
   rows.push_back({"l1_loss", "function", 0, {TensorSpec{{3, 4}, 1.0, 2.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::l1_loss(in[0], in[1], std::string_view("mean"))}; }});
+                  [](const variable_list& in) -> variable_list { return {dg::l1_loss(in[0], in[1], int64_t(1))}; }});
   rows.push_back({"l1_loss", "function", 1, {TensorSpec{{2, 3}, -2.0, -1.1, false, kFloat64}, TensorSpec{{2, 3}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::l1_loss(in[0], in[1], std::string_view("none"))}; }});
+                  [](const variable_list& in) -> variable_list { return {dg::l1_loss(in[0], in[1], int64_t(0))}; }});
 }
 
 // smooth_l1_loss
 void add_smooth_l1_loss(std::vector<OpSample>& rows) {
   rows.push_back({"smooth_l1_loss", "function", 0, {TensorSpec{{3, 4}, 0.1, 0.45, false, kFloat64}, TensorSpec{{3, 4}, -0.45, -0.1, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::smooth_l1_loss(in[0], in[1], std::string_view("mean"))}; }});
+                  [](const variable_list& in) -> variable_list { return {dg::smooth_l1_loss(in[0], in[1], int64_t(1))}; }});
   rows.push_back({"smooth_l1_loss", "function", 1, {TensorSpec{{2, 3}, 2.0, 3.0, false, kFloat64}, TensorSpec{{2, 3}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::smooth_l1_loss(in[0], in[1], std::string_view("sum"), double(0.5))}; }});
+                  [](const variable_list& in) -> variable_list { return {dg::smooth_l1_loss(in[0], in[1], int64_t(2), double(0.5))}; }});
   rows.push_back({"smooth_l1_loss", "function", 2, {TensorSpec{{2, 3}, 0.05, 0.2, false, kFloat64}, TensorSpec{{2, 3}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::smooth_l1_loss(in[0], in[1], std::string_view("none"), double(2.0))}; }});
+                  [](const variable_list& in) -> variable_list { return {dg::smooth_l1_loss(in[0], in[1], int64_t(0), double(2.0))}; }});
 }
 
 // embedding
@@ -305,20 +409,32 @@ void add_samples_2(std::vector<OpSample>& rows) {
   add_div_Tensor(rows);
   add_abs(rows);
   add_sin(rows);
+  add_tanhshrink(rows);
   add_clamp_max(rows);
   add_maximum(rows);
   add_fmod_Scalar(rows);
+  add_floor_divide(rows);
+  add_lerp_Tensor(rows);
   add_eq_Scalar(rows);
   add_ne_Scalar(rows);
   add_le_Scalar(rows);
+  add_bitwise_not(rows);
+  add_isclose(rows);
+  add_mean_backward(rows);
   add_amin(rows);
   add_min(rows);
+  add_any(rows);
   add_reshape(rows);
   add_transpose_int(rows);
   add_t(rows);
   add_chunk(rows);
   add_repeat(rows);
+  add_broadcast_to(rows);
+  add_view_as(rows);
+  add_movedim_intlist(rows);
+  add_meshgrid_indexing(rows);
   add_tril(rows);
+  add_nll_loss_backward(rows);
   add_l1_loss(rows);
   add_smooth_l1_loss(rows);
   add_embedding(rows);

@@ -85,6 +85,32 @@ void add_acos(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { auto expected = dg::acos(in[0]); auto out = dg::empty({0}, expected.options()); dg::acos_out(out, in[0]); return {out, expected}; }});
 }
 
+// deg2rad
+void add_deg2rad(std::vector<OpSample>& rows) {
+  rows.push_back({"deg2rad", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::deg2rad(in[0])}; }});
+  rows.push_back({"deg2rad", "inplace", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.deg2rad_(); return {self}; }});
+  rows.push_back({"deg2rad", "out", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { auto expected = dg::deg2rad(in[0]); auto out = dg::empty({0}, expected.options()); dg::deg2rad_out(out, in[0]); return {out, expected}; }});
+}
+
+// rad2deg
+void add_rad2deg(std::vector<OpSample>& rows) {
+  rows.push_back({"rad2deg", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::rad2deg(in[0])}; }});
+  rows.push_back({"rad2deg", "inplace", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.rad2deg_(); return {self}; }});
+  rows.push_back({"rad2deg", "out", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { auto expected = dg::rad2deg(in[0]); auto out = dg::empty({0}, expected.options()); dg::rad2deg_out(out, in[0]); return {out, expected}; }});
+}
+
+// relu6
+void add_relu6(std::vector<OpSample>& rows) {
+  rows.push_back({"relu6", "function", 0, {TensorSpec{{3, 4}, -2.0, 8.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::relu6(in[0])}; }});
+}
+
 // sigmoid
 void add_sigmoid(std::vector<OpSample>& rows) {
   rows.push_back({"sigmoid", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
@@ -153,6 +179,16 @@ void add_clamp_backward(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { return {dg::clamp_backward(in[0], in[1], Scalar(-0.5), Scalar(0.5))}; }});
   rows.push_back({"clamp_backward", "function", 1, {TensorSpec{{3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3}, -1.0, 1.0, false, kFloat64}}, true,
                   [](const variable_list& in) -> variable_list { return {dg::clamp_backward(in[0], in[1], std::nullopt, Scalar(0.1))}; }});
+}
+
+// xlogy.Tensor
+void add_xlogy_Tensor(std::vector<OpSample>& rows) {
+  rows.push_back({"xlogy.Tensor", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, 0.1, 2.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::xlogy(in[0], in[1])}; }});
+  rows.push_back({"xlogy.Tensor", "inplace", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, 0.1, 2.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.xlogy_(in[1]); return {self}; }});
+  rows.push_back({"xlogy.Tensor", "out", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, 0.1, 2.0, false, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { auto expected = dg::xlogy(in[0], in[1]); auto out = dg::empty({0}, expected.options()); dg::xlogy_out(out, in[0], in[1]); return {out, expected}; }});
 }
 
 // eq.Tensor
@@ -257,6 +293,14 @@ void add_prod_dim_int(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { return {dg::prod(in[0], int64_t(0))}; }});
 }
 
+// all
+void add_all(std::vector<OpSample>& rows) {
+  rows.push_back({"all", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kBool}}, false,
+                  [](const variable_list& in) -> variable_list { return {dg::all(in[0])}; }});
+  rows.push_back({"all", "function", 1, {TensorSpec{{2, 3}, -1.0, 1.0, false, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { return {dg::all(in[0])}; }});
+}
+
 // norm.Scalar
 void add_norm_Scalar(std::vector<OpSample>& rows) {
   rows.push_back({"norm.Scalar", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
@@ -307,6 +351,26 @@ void add_unbind_int(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { return dg::unbind(in[0], int64_t(-1)); }});
 }
 
+// moveaxis.int
+void add_moveaxis_int(std::vector<OpSample>& rows) {
+  rows.push_back({"moveaxis.int", "function", 0, {TensorSpec{{2, 3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::moveaxis(in[0], int64_t(1), int64_t(0))}; }});
+}
+
+// swapaxes
+void add_swapaxes(std::vector<OpSample>& rows) {
+  rows.push_back({"swapaxes", "function", 0, {TensorSpec{{2, 3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::swapaxes(in[0], int64_t(0), int64_t(2))}; }});
+}
+
+// atleast_2d
+void add_atleast_2d(std::vector<OpSample>& rows) {
+  rows.push_back({"atleast_2d", "function", 0, {TensorSpec{{}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::atleast_2d(in[0])}; }});
+  rows.push_back({"atleast_2d", "function", 1, {TensorSpec{{3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::atleast_2d(in[0])}; }});
+}
+
 // zero_
 void add_zero_(std::vector<OpSample>& rows) {
   rows.push_back({"zero_", "inplace", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
@@ -338,15 +402,15 @@ void add__softmax_backward_data(std::vector<OpSample>& rows) {
 // nll_loss
 void add_nll_loss(std::vector<OpSample>& rows) {
   rows.push_back({"nll_loss", "function", 0, {TensorSpec{{4, 5}, -1.0, 1.0, false, kFloat64}, TensorSpec{{4}, 0.0, 5.0, false, kInt64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::nll_loss(in[0], in[1], std::nullopt, int64_t(-100), std::string_view("mean"))}; }});
-  rows.push_back({"nll_loss", "function", 1, {TensorSpec{{6, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{6}, 0.0, 4.0, false, kInt64}, TensorSpec{{4}, 0.5, 2.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::nll_loss(in[0], in[1], in[2], int64_t(1), std::string_view("mean"))}; }});
+                  [](const variable_list& in) -> variable_list { return {dg::nll_loss(in[0], in[1], std::nullopt, int64_t(1), int64_t(-100))}; }});
+  rows.push_back({"nll_loss", "function", 1, {TensorSpec{{6, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{6}, 0.0, 4.0, false, kInt64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::nll_loss(in[0], in[1], std::nullopt, int64_t(1), int64_t(1))}; }});
   rows.push_back({"nll_loss", "function", 2, {TensorSpec{{2, 3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{2, 4}, 0.0, 3.0, false, kInt64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::nll_loss(in[0], in[1], std::nullopt, int64_t(-100), std::string_view("none"))}; }});
-  rows.push_back({"nll_loss", "function", 3, {TensorSpec{{4, 3}, -1.0, 1.0, true, kFloat64}, TensorSpec{{4}, 0.0, 3.0, false, kInt64}, TensorSpec{{3}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::nll_loss(in[0], in[1], in[2], int64_t(-100), std::string_view("sum"))}; }});
+                  [](const variable_list& in) -> variable_list { return {dg::nll_loss(in[0], in[1], std::nullopt, int64_t(0), int64_t(-100))}; }});
+  rows.push_back({"nll_loss", "function", 3, {TensorSpec{{4, 3}, -1.0, 1.0, true, kFloat64}, TensorSpec{{4}, 0.0, 3.0, false, kInt64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::nll_loss(in[0], in[1], std::nullopt, int64_t(2), int64_t(-100))}; }});
   rows.push_back({"nll_loss", "function", 4, {TensorSpec{{5}, -1.0, 1.0, false, kFloat64}, TensorSpec{{}, 0.0, 5.0, false, kInt64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::nll_loss(in[0], in[1], std::nullopt, int64_t(-100), std::string_view("none"))}; }});
+                  [](const variable_list& in) -> variable_list { return {dg::nll_loss(in[0], in[1], std::nullopt, int64_t(0), int64_t(-100))}; }});
 }
 
 // dropout
@@ -395,11 +459,15 @@ void add_samples_3(std::vector<OpSample>& rows) {
   add_square(rows);
   add_tan(rows);
   add_acos(rows);
+  add_deg2rad(rows);
+  add_rad2deg(rows);
+  add_relu6(rows);
   add_sigmoid(rows);
   add_elu(rows);
   add_elu_backward(rows);
   add_silu(rows);
   add_clamp_backward(rows);
+  add_xlogy_Tensor(rows);
   add_eq_Tensor(rows);
   add_lt_Scalar(rows);
   add_le_Tensor(rows);
@@ -407,12 +475,16 @@ void add_samples_3(std::vector<OpSample>& rows) {
   add_where_self(rows);
   add_sum_to(rows);
   add_prod_dim_int(rows);
+  add_all(rows);
   add_norm_Scalar(rows);
   add_cumsum_backward(rows);
   add_select_backward(rows);
   add_diagonal_backward(rows);
   add_as_strided_backward(rows);
   add_unbind_int(rows);
+  add_moveaxis_int(rows);
+  add_swapaxes(rows);
+  add_atleast_2d(rows);
   add_zero_(rows);
   add_softmax_int(rows);
   add__softmax_backward_data(rows);

@@ -55,6 +55,26 @@ void add_sin_backward(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { return {dg::sin_backward(in[0], in[1])}; }});
 }
 
+// erfc
+void add_erfc(std::vector<OpSample>& rows) {
+  rows.push_back({"erfc", "function", 0, {TensorSpec{{3, 4}, -3.0, 3.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::erfc(in[0])}; }});
+  rows.push_back({"erfc", "inplace", 0, {TensorSpec{{3, 4}, -3.0, 3.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.erfc_(); return {self}; }});
+  rows.push_back({"erfc", "out", 0, {TensorSpec{{3, 4}, -3.0, 3.0, false, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { auto expected = dg::erfc(in[0]); auto out = dg::empty({0}, expected.options()); dg::erfc_out(out, in[0]); return {out, expected}; }});
+}
+
+// sinc
+void add_sinc(std::vector<OpSample>& rows) {
+  rows.push_back({"sinc", "function", 0, {TensorSpec{{3, 4}, 0.1, 2.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::sinc(in[0])}; }});
+  rows.push_back({"sinc", "inplace", 0, {TensorSpec{{3, 4}, 0.1, 2.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.sinc_(); return {self}; }});
+  rows.push_back({"sinc", "out", 0, {TensorSpec{{3, 4}, 0.1, 2.0, false, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { auto expected = dg::sinc(in[0]); auto out = dg::empty({0}, expected.options()); dg::sinc_out(out, in[0]); return {out, expected}; }});
+}
+
 // round
 void add_round(std::vector<OpSample>& rows) {
   rows.push_back({"round", "function", 0, {TensorSpec{{3, 4}, -3.0, 3.0, false, kFloat64}}, true,
@@ -73,6 +93,38 @@ void add_relu(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.relu_(); return {self}; }});
   rows.push_back({"relu", "out", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, false,
                   [](const variable_list& in) -> variable_list { auto expected = dg::relu(in[0]); auto out = dg::empty({0}, expected.options()); dg::relu_out(out, in[0]); return {out, expected}; }});
+}
+
+// hardtanh
+void add_hardtanh(std::vector<OpSample>& rows) {
+  rows.push_back({"hardtanh", "function", 0, {TensorSpec{{3, 4}, -2.0, 2.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::hardtanh(in[0])}; }});
+  rows.push_back({"hardtanh", "inplace", 0, {TensorSpec{{3, 4}, -2.0, 2.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.hardtanh_(); return {self}; }});
+  rows.push_back({"hardtanh", "out", 0, {TensorSpec{{3, 4}, -2.0, 2.0, false, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { auto expected = dg::hardtanh(in[0]); auto out = dg::empty({0}, expected.options()); dg::hardtanh_out(out, in[0]); return {out, expected}; }});
+  rows.push_back({"hardtanh", "function", 1, {TensorSpec{{3, 4}, -1.0, 7.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::hardtanh(in[0], Scalar(0), Scalar(6))}; }});
+  rows.push_back({"hardtanh", "inplace", 1, {TensorSpec{{3, 4}, -1.0, 7.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.hardtanh_(Scalar(0), Scalar(6)); return {self}; }});
+  rows.push_back({"hardtanh", "out", 1, {TensorSpec{{3, 4}, -1.0, 7.0, false, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { auto expected = dg::hardtanh(in[0], Scalar(0), Scalar(6)); auto out = dg::empty({0}, expected.options()); dg::hardtanh_out(out, in[0], Scalar(0), Scalar(6)); return {out, expected}; }});
+}
+
+// hardtanh_backward
+void add_hardtanh_backward(std::vector<OpSample>& rows) {
+  rows.push_back({"hardtanh_backward", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -2.0, 2.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::hardtanh_backward(in[0], in[1], Scalar(-1), Scalar(1))}; }});
+}
+
+// hardsigmoid
+void add_hardsigmoid(std::vector<OpSample>& rows) {
+  rows.push_back({"hardsigmoid", "function", 0, {TensorSpec{{3, 4}, -5.0, 5.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::hardsigmoid(in[0])}; }});
+  rows.push_back({"hardsigmoid", "inplace", 0, {TensorSpec{{3, 4}, -5.0, 5.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.hardsigmoid_(); return {self}; }});
+  rows.push_back({"hardsigmoid", "out", 0, {TensorSpec{{3, 4}, -5.0, 5.0, false, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { auto expected = dg::hardsigmoid(in[0]); auto out = dg::empty({0}, expected.options()); dg::hardsigmoid_out(out, in[0]); return {out, expected}; }});
 }
 
 // sigmoid_backward
@@ -129,6 +181,26 @@ void add_clamp(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { auto expected = dg::clamp(in[0], Scalar(0), Scalar(1)); auto out = dg::empty({0}, expected.options()); dg::clamp_out(out, in[0], Scalar(0), Scalar(1)); return {out, expected}; }});
 }
 
+// addcdiv
+void add_addcdiv(std::vector<OpSample>& rows) {
+  rows.push_back({"addcdiv", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, 0.5, 2.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::addcdiv(in[0], in[1], in[2], Scalar(-2))}; }});
+  rows.push_back({"addcdiv", "inplace", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, 0.5, 2.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.addcdiv_(in[1], in[2], Scalar(-2)); return {self}; }});
+  rows.push_back({"addcdiv", "out", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, 0.5, 2.0, false, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { auto expected = dg::addcdiv(in[0], in[1], in[2], Scalar(-2)); auto out = dg::empty({0}, expected.options()); dg::addcdiv_out(out, in[0], in[1], in[2], Scalar(-2)); return {out, expected}; }});
+}
+
+// hypot
+void add_hypot(std::vector<OpSample>& rows) {
+  rows.push_back({"hypot", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::hypot(in[0], in[1])}; }});
+  rows.push_back({"hypot", "inplace", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.hypot_(in[1]); return {self}; }});
+  rows.push_back({"hypot", "out", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { auto expected = dg::hypot(in[0], in[1]); auto out = dg::empty({0}, expected.options()); dg::hypot_out(out, in[0], in[1]); return {out, expected}; }});
+}
+
 // lt.Tensor
 void add_lt_Tensor(std::vector<OpSample>& rows) {
   rows.push_back({"lt.Tensor", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, false,
@@ -161,6 +233,22 @@ void add_ge_Tensor(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { auto expected = dg::ge(in[0], in[1]); auto out = dg::empty({0}, expected.options()); dg::ge_out(out, in[0], in[1]); return {out, expected}; }});
 }
 
+// bitwise_xor.Tensor
+void add_bitwise_xor_Tensor(std::vector<OpSample>& rows) {
+  rows.push_back({"bitwise_xor.Tensor", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kBool}, TensorSpec{{3, 4}, -1.0, 1.0, false, kBool}}, false,
+                  [](const variable_list& in) -> variable_list { return {dg::bitwise_xor(in[0], in[1])}; }});
+  rows.push_back({"bitwise_xor.Tensor", "inplace", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kBool}, TensorSpec{{3, 4}, -1.0, 1.0, false, kBool}}, false,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.bitwise_xor_(in[1]); return {self}; }});
+  rows.push_back({"bitwise_xor.Tensor", "out", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kBool}, TensorSpec{{3, 4}, -1.0, 1.0, false, kBool}}, false,
+                  [](const variable_list& in) -> variable_list { auto expected = dg::bitwise_xor(in[0], in[1]); auto out = dg::empty({0}, expected.options()); dg::bitwise_xor_out(out, in[0], in[1]); return {out, expected}; }});
+  rows.push_back({"bitwise_xor.Tensor", "function", 1, {TensorSpec{{2, 3}, -5.0, 9.0, false, kInt64}, TensorSpec{{3}, 0.0, 7.0, false, kInt64}}, false,
+                  [](const variable_list& in) -> variable_list { return {dg::bitwise_xor(in[0], in[1])}; }});
+  rows.push_back({"bitwise_xor.Tensor", "inplace", 1, {TensorSpec{{2, 3}, -5.0, 9.0, false, kInt64}, TensorSpec{{3}, 0.0, 7.0, false, kInt64}}, false,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.bitwise_xor_(in[1]); return {self}; }});
+  rows.push_back({"bitwise_xor.Tensor", "out", 1, {TensorSpec{{2, 3}, -5.0, 9.0, false, kInt64}, TensorSpec{{3}, 0.0, 7.0, false, kInt64}}, false,
+                  [](const variable_list& in) -> variable_list { auto expected = dg::bitwise_xor(in[0], in[1]); auto out = dg::empty({0}, expected.options()); dg::bitwise_xor_out(out, in[0], in[1]); return {out, expected}; }});
+}
+
 // mean
 void add_mean(std::vector<OpSample>& rows) {
   rows.push_back({"mean", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
@@ -181,6 +269,14 @@ void add_prod_backward(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { return {dg::prod_backward(in[0], in[1], int64_t(1), false)}; }});
   rows.push_back({"prod_backward", "function", 1, {TensorSpec{{}, -1.0, 1.0, false, kFloat64}, TensorSpec{{2, 3}, -1.0, 1.0, false, kFloat64}}, true,
                   [](const variable_list& in) -> variable_list { return {dg::prod_backward(in[0], in[1], std::nullopt, false)}; }});
+}
+
+// all.dim
+void add_all_dim(std::vector<OpSample>& rows) {
+  rows.push_back({"all.dim", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kBool}}, false,
+                  [](const variable_list& in) -> variable_list { return {dg::all(in[0], int64_t(1))}; }});
+  rows.push_back({"all.dim", "function", 1, {TensorSpec{{2, 3}, 0.0, 2.0, false, kInt64}}, false,
+                  [](const variable_list& in) -> variable_list { return {dg::all(in[0], int64_t(0), true)}; }});
 }
 
 // mm
@@ -223,6 +319,34 @@ void add_cat(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { return {dg::cat(variable_list(in.begin() + 0, in.begin() + 3), int64_t(1))}; }});
   rows.push_back({"cat", "function", 2, {TensorSpec{{3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{0}, -1.0, 1.0, false, kFloat64}, TensorSpec{{2}, -1.0, 1.0, false, kFloat64}}, true,
                   [](const variable_list& in) -> variable_list { return {dg::cat(variable_list(in.begin() + 0, in.begin() + 3), int64_t(-1))}; }});
+}
+
+// movedim.int
+void add_movedim_int(std::vector<OpSample>& rows) {
+  rows.push_back({"movedim.int", "function", 0, {TensorSpec{{2, 3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::movedim(in[0], int64_t(0), int64_t(-1))}; }});
+}
+
+// swapdims
+void add_swapdims(std::vector<OpSample>& rows) {
+  rows.push_back({"swapdims", "function", 0, {TensorSpec{{2, 3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::swapdims(in[0], int64_t(-1), int64_t(1))}; }});
+}
+
+// atleast_1d
+void add_atleast_1d(std::vector<OpSample>& rows) {
+  rows.push_back({"atleast_1d", "function", 0, {TensorSpec{{}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::atleast_1d(in[0])}; }});
+  rows.push_back({"atleast_1d", "function", 1, {TensorSpec{{3, 2}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::atleast_1d(in[0])}; }});
+}
+
+// constant_pad_nd
+void add_constant_pad_nd(std::vector<OpSample>& rows) {
+  rows.push_back({"constant_pad_nd", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::constant_pad_nd(in[0], std::vector<int64_t>{1, 2})}; }});
+  rows.push_back({"constant_pad_nd", "function", 1, {TensorSpec{{2, 3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::constant_pad_nd(in[0], std::vector<int64_t>{0, 1, 2, -1}, Scalar(1.5))}; }});
 }
 
 // index_add
@@ -274,9 +398,25 @@ void add__nll_pick_backward(std::vector<OpSample>& rows) {
 // binary_cross_entropy
 void add_binary_cross_entropy(std::vector<OpSample>& rows) {
   rows.push_back({"binary_cross_entropy", "function", 0, {TensorSpec{{3, 4}, 0.1, 0.9, false, kFloat64}, TensorSpec{{3, 4}, 0.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::binary_cross_entropy(in[0], in[1], std::nullopt, std::string_view("mean"))}; }});
+                  [](const variable_list& in) -> variable_list { return {dg::binary_cross_entropy(in[0], in[1], std::nullopt, int64_t(1))}; }});
   rows.push_back({"binary_cross_entropy", "function", 1, {TensorSpec{{4, 3}, 0.1, 0.9, true, kFloat64}, TensorSpec{{4, 3}, 0.0, 1.0, false, kFloat64}, TensorSpec{{3}, 0.5, 2.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::binary_cross_entropy(in[0], in[1], in[2], std::string_view("none"))}; }});
+                  [](const variable_list& in) -> variable_list { return {dg::binary_cross_entropy(in[0], in[1], in[2], int64_t(0))}; }});
+}
+
+// cosine_similarity
+void add_cosine_similarity(std::vector<OpSample>& rows) {
+  rows.push_back({"cosine_similarity", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::cosine_similarity(in[0], in[1])}; }});
+  rows.push_back({"cosine_similarity", "function", 1, {TensorSpec{{2, 3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::cosine_similarity(in[0], in[1], int64_t(-1))}; }});
+}
+
+// pairwise_distance
+void add_pairwise_distance(std::vector<OpSample>& rows) {
+  rows.push_back({"pairwise_distance", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::pairwise_distance(in[0], in[1])}; }});
+  rows.push_back({"pairwise_distance", "function", 1, {TensorSpec{{2, 3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::pairwise_distance(in[0], in[1], double(1), 1e-06, true)}; }});
 }
 
 // layer_norm
@@ -326,26 +466,41 @@ void add_samples_4(std::vector<OpSample>& rows) {
   add_log2(rows);
   add_sqrt(rows);
   add_sin_backward(rows);
+  add_erfc(rows);
+  add_sinc(rows);
   add_round(rows);
   add_relu(rows);
+  add_hardtanh(rows);
+  add_hardtanh_backward(rows);
+  add_hardsigmoid(rows);
   add_sigmoid_backward(rows);
   add_softplus_double_backward(rows);
   add_clamp(rows);
+  add_addcdiv(rows);
+  add_hypot(rows);
   add_lt_Tensor(rows);
   add_ge_Tensor(rows);
+  add_bitwise_xor_Tensor(rows);
   add_mean(rows);
   add_mean_dim(rows);
   add_prod_backward(rows);
+  add_all_dim(rows);
   add_mm(rows);
   add_view(rows);
   add_squeeze(rows);
   add_permute_backward(rows);
   add_cat(rows);
+  add_movedim_int(rows);
+  add_swapdims(rows);
+  add_atleast_1d(rows);
+  add_constant_pad_nd(rows);
   add_index_add(rows);
   add_triu(rows);
   add_contiguous(rows);
   add__nll_pick_backward(rows);
   add_binary_cross_entropy(rows);
+  add_cosine_similarity(rows);
+  add_pairwise_distance(rows);
   add_layer_norm(rows);
   add_convolution_backward_weight(rows);
   add_convolution(rows);

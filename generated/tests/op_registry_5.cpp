@@ -163,6 +163,16 @@ void add_tanh(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { auto expected = dg::tanh(in[0]); auto out = dg::empty({0}, expected.options()); dg::tanh_out(out, in[0]); return {out, expected}; }});
 }
 
+// frac
+void add_frac(std::vector<OpSample>& rows) {
+  rows.push_back({"frac", "function", 0, {TensorSpec{{3, 4}, -3.0, 3.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::frac(in[0])}; }});
+  rows.push_back({"frac", "inplace", 0, {TensorSpec{{3, 4}, -3.0, 3.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.frac_(); return {self}; }});
+  rows.push_back({"frac", "out", 0, {TensorSpec{{3, 4}, -3.0, 3.0, false, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { auto expected = dg::frac(in[0]); auto out = dg::empty({0}, expected.options()); dg::frac_out(out, in[0]); return {out, expected}; }});
+}
+
 // ceil
 void add_ceil(std::vector<OpSample>& rows) {
   rows.push_back({"ceil", "function", 0, {TensorSpec{{3, 4}, -3.0, 3.0, false, kFloat64}}, true,
@@ -193,6 +203,12 @@ void add_trunc(std::vector<OpSample>& rows) {
 void add_threshold_backward(std::vector<OpSample>& rows) {
   rows.push_back({"threshold_backward", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
                   [](const variable_list& in) -> variable_list { return {dg::threshold_backward(in[0], in[1], Scalar(0.1))}; }});
+}
+
+// selu
+void add_selu(std::vector<OpSample>& rows) {
+  rows.push_back({"selu", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::selu(in[0])}; }});
 }
 
 // leaky_relu_backward
@@ -265,6 +281,30 @@ void add_fmod_Tensor(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { auto expected = dg::fmod(in[0], in[1]); auto out = dg::empty({0}, expected.options()); dg::fmod_out(out, in[0], in[1]); return {out, expected}; }});
 }
 
+// floor_divide.Scalar
+void add_floor_divide_Scalar(std::vector<OpSample>& rows) {
+  rows.push_back({"floor_divide.Scalar", "function", 0, {TensorSpec{{3, 4}, -5.0, 5.0, false, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { return {dg::floor_divide(in[0], Scalar(1.5))}; }});
+  rows.push_back({"floor_divide.Scalar", "inplace", 0, {TensorSpec{{3, 4}, -5.0, 5.0, false, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.floor_divide_(Scalar(1.5)); return {self}; }});
+  rows.push_back({"floor_divide.Scalar", "out", 0, {TensorSpec{{3, 4}, -5.0, 5.0, false, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { auto expected = dg::floor_divide(in[0], Scalar(1.5)); auto out = dg::empty({0}, expected.options()); dg::floor_divide_out(out, in[0], Scalar(1.5)); return {out, expected}; }});
+}
+
+// lerp.Scalar
+void add_lerp_Scalar(std::vector<OpSample>& rows) {
+  rows.push_back({"lerp.Scalar", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::lerp(in[0], in[1], Scalar(0.3))}; }});
+  rows.push_back({"lerp.Scalar", "inplace", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.lerp_(in[1], Scalar(0.3)); return {self}; }});
+  rows.push_back({"lerp.Scalar", "out", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { auto expected = dg::lerp(in[0], in[1], Scalar(0.3)); auto out = dg::empty({0}, expected.options()); dg::lerp_out(out, in[0], in[1], Scalar(0.3)); return {out, expected}; }});
+  rows.push_back({"lerp.Scalar", "function", 1, {TensorSpec{{2, 1}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::lerp(in[0], in[1], Scalar(0.8))}; }});
+  rows.push_back({"lerp.Scalar", "out", 1, {TensorSpec{{2, 1}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3}, -1.0, 1.0, false, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { auto expected = dg::lerp(in[0], in[1], Scalar(0.8)); auto out = dg::empty({0}, expected.options()); dg::lerp_out(out, in[0], in[1], Scalar(0.8)); return {out, expected}; }});
+}
+
 // ne.Tensor
 void add_ne_Tensor(std::vector<OpSample>& rows) {
   rows.push_back({"ne.Tensor", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, false,
@@ -293,6 +333,30 @@ void add_logical_and(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { auto expected = dg::logical_and(in[0], in[1]); auto out = dg::empty({0}, expected.options()); dg::logical_and_out(out, in[0], in[1]); return {out, expected}; }});
 }
 
+// bitwise_and.Tensor
+void add_bitwise_and_Tensor(std::vector<OpSample>& rows) {
+  rows.push_back({"bitwise_and.Tensor", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kBool}, TensorSpec{{3, 4}, -1.0, 1.0, false, kBool}}, false,
+                  [](const variable_list& in) -> variable_list { return {dg::bitwise_and(in[0], in[1])}; }});
+  rows.push_back({"bitwise_and.Tensor", "inplace", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kBool}, TensorSpec{{3, 4}, -1.0, 1.0, false, kBool}}, false,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.bitwise_and_(in[1]); return {self}; }});
+  rows.push_back({"bitwise_and.Tensor", "out", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kBool}, TensorSpec{{3, 4}, -1.0, 1.0, false, kBool}}, false,
+                  [](const variable_list& in) -> variable_list { auto expected = dg::bitwise_and(in[0], in[1]); auto out = dg::empty({0}, expected.options()); dg::bitwise_and_out(out, in[0], in[1]); return {out, expected}; }});
+  rows.push_back({"bitwise_and.Tensor", "function", 1, {TensorSpec{{2, 3}, -5.0, 9.0, false, kInt64}, TensorSpec{{3}, 0.0, 7.0, false, kInt64}}, false,
+                  [](const variable_list& in) -> variable_list { return {dg::bitwise_and(in[0], in[1])}; }});
+  rows.push_back({"bitwise_and.Tensor", "inplace", 1, {TensorSpec{{2, 3}, -5.0, 9.0, false, kInt64}, TensorSpec{{3}, 0.0, 7.0, false, kInt64}}, false,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.bitwise_and_(in[1]); return {self}; }});
+  rows.push_back({"bitwise_and.Tensor", "out", 1, {TensorSpec{{2, 3}, -5.0, 9.0, false, kInt64}, TensorSpec{{3}, 0.0, 7.0, false, kInt64}}, false,
+                  [](const variable_list& in) -> variable_list { auto expected = dg::bitwise_and(in[0], in[1]); auto out = dg::empty({0}, expected.options()); dg::bitwise_and_out(out, in[0], in[1]); return {out, expected}; }});
+}
+
+// var_backward
+void add_var_backward(std::vector<OpSample>& rows) {
+  rows.push_back({"var_backward", "function", 0, {TensorSpec{{3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::var_backward(in[0], in[1], std::vector<int64_t>{1}, Scalar(1), false)}; }});
+  rows.push_back({"var_backward", "function", 1, {TensorSpec{{}, -1.0, 1.0, false, kFloat64}, TensorSpec{{2, 3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::var_backward(in[0], in[1], std::vector<int64_t>{}, std::nullopt, false)}; }});
+}
+
 // amax
 void add_amax(std::vector<OpSample>& rows) {
   rows.push_back({"amax", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
@@ -315,6 +379,22 @@ void add_max(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { return {dg::max(in[0])}; }});
   rows.push_back({"max", "function", 1, {TensorSpec{{}, -1.0, 1.0, false, kFloat64}}, true,
                   [](const variable_list& in) -> variable_list { return {dg::max(in[0])}; }});
+}
+
+// any.dim
+void add_any_dim(std::vector<OpSample>& rows) {
+  rows.push_back({"any.dim", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kBool}}, false,
+                  [](const variable_list& in) -> variable_list { return {dg::any(in[0], int64_t(1))}; }});
+  rows.push_back({"any.dim", "function", 1, {TensorSpec{{2, 3}, 0.0, 2.0, false, kInt64}}, false,
+                  [](const variable_list& in) -> variable_list { return {dg::any(in[0], int64_t(-1), true)}; }});
+}
+
+// count_nonzero
+void add_count_nonzero(std::vector<OpSample>& rows) {
+  rows.push_back({"count_nonzero", "function", 0, {TensorSpec{{3, 4}, 0.0, 2.0, false, kInt64}}, false,
+                  [](const variable_list& in) -> variable_list { return {dg::count_nonzero(in[0])}; }});
+  rows.push_back({"count_nonzero", "function", 1, {TensorSpec{{3, 4}, -1.0, 1.0, false, kBool}}, false,
+                  [](const variable_list& in) -> variable_list { return {dg::count_nonzero(in[0], std::vector<int64_t>{0})}; }});
 }
 
 // logsumexp
@@ -397,6 +477,30 @@ void add_as_strided_backward_adjoint(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { return {dg::as_strided_backward_adjoint(in[0], std::vector<int64_t>{2, 3}, std::vector<int64_t>{0, 1}, int64_t(1), std::vector<int64_t>{3}, std::vector<int64_t>{1}, int64_t(0))}; }});
 }
 
+// expand_as
+void add_expand_as(std::vector<OpSample>& rows) {
+  rows.push_back({"expand_as", "method", 0, {TensorSpec{{3, 1}, -1.0, 1.0, false, kFloat64}, TensorSpec{{2, 3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {in[0].expand_as(in[1])}; }});
+}
+
+// broadcast_tensors
+void add_broadcast_tensors(std::vector<OpSample>& rows) {
+  rows.push_back({"broadcast_tensors", "function", 0, {TensorSpec{{3, 1}, -1.0, 1.0, false, kFloat64}, TensorSpec{{4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{2, 1, 1}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return dg::broadcast_tensors(variable_list(in.begin() + 0, in.begin() + 3)); }});
+}
+
+// reshape_as
+void add_reshape_as(std::vector<OpSample>& rows) {
+  rows.push_back({"reshape_as", "method", 0, {TensorSpec{{4, 3}, -1.0, 1.0, true, kFloat64}, TensorSpec{{12}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {in[0].reshape_as(in[1])}; }});
+}
+
+// moveaxis.intlist
+void add_moveaxis_intlist(std::vector<OpSample>& rows) {
+  rows.push_back({"moveaxis.intlist", "function", 0, {TensorSpec{{2, 3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::moveaxis(in[0], std::vector<int64_t>{2}, std::vector<int64_t>{0})}; }});
+}
+
 // index_select
 void add_index_select(std::vector<OpSample>& rows) {
   rows.push_back({"index_select", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{5}, 0.0, 4.0, false, kInt64}}, true,
@@ -419,6 +523,20 @@ void add_gather(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { return {dg::gather(in[0], int64_t(-1), in[1])}; }});
 }
 
+// masked_select
+void add_masked_select(std::vector<OpSample>& rows) {
+  rows.push_back({"masked_select", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kBool}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::masked_select(in[0], in[1])}; }});
+  rows.push_back({"masked_select", "function", 1, {TensorSpec{{2, 3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3}, -1.0, 1.0, false, kBool}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::masked_select(in[0], in[1])}; }});
+}
+
+// take
+void add_take(std::vector<OpSample>& rows) {
+  rows.push_back({"take", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{2, 3}, -12.0, 12.0, false, kInt64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::take(in[0], in[1])}; }});
+}
+
 // _nll_pick
 void add__nll_pick(std::vector<OpSample>& rows) {
   rows.push_back({"_nll_pick", "function", 0, {TensorSpec{{4, 5}, -1.0, 1.0, false, kFloat64}, TensorSpec{{4}, 0.0, 5.0, false, kInt64}}, true,
@@ -435,8 +553,8 @@ void add__nll_pick(std::vector<OpSample>& rows) {
 void add_cross_entropy(std::vector<OpSample>& rows) {
   rows.push_back({"cross_entropy", "function", 0, {TensorSpec{{4, 5}, -1.0, 1.0, false, kFloat64}, TensorSpec{{4}, 0.0, 5.0, false, kInt64}}, true,
                   [](const variable_list& in) -> variable_list { return {dg::cross_entropy(in[0], in[1], std::nullopt, int64_t(-100), std::string_view("mean"))}; }});
-  rows.push_back({"cross_entropy", "function", 1, {TensorSpec{{6, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{6}, 0.0, 4.0, false, kInt64}, TensorSpec{{4}, 0.5, 2.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::cross_entropy(in[0], in[1], in[2], int64_t(2), std::string_view("mean"), double(0.1))}; }});
+  rows.push_back({"cross_entropy", "function", 1, {TensorSpec{{6, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{6}, 0.0, 4.0, false, kInt64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::cross_entropy(in[0], in[1], std::nullopt, int64_t(2), std::string_view("mean"), double(0.1))}; }});
   rows.push_back({"cross_entropy", "function", 2, {TensorSpec{{2, 3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{2, 4}, 0.0, 3.0, false, kInt64}}, true,
                   [](const variable_list& in) -> variable_list { return {dg::cross_entropy(in[0], in[1], std::nullopt, int64_t(-100), std::string_view("none"), double(0.2))}; }});
   rows.push_back({"cross_entropy", "function", 3, {TensorSpec{{4, 3}, -1.0, 1.0, true, kFloat64}, TensorSpec{{4, 3}, 0.0, 1.0, false, kFloat64}}, true,
@@ -450,11 +568,19 @@ void add_cross_entropy(std::vector<OpSample>& rows) {
 // mse_loss
 void add_mse_loss(std::vector<OpSample>& rows) {
   rows.push_back({"mse_loss", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::mse_loss(in[0], in[1], std::string_view("mean"))}; }});
+                  [](const variable_list& in) -> variable_list { return {dg::mse_loss(in[0], in[1], int64_t(1))}; }});
   rows.push_back({"mse_loss", "function", 1, {TensorSpec{{4, 3}, -1.0, 1.0, true, kFloat64}, TensorSpec{{4, 3}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::mse_loss(in[0], in[1], std::string_view("none"))}; }});
+                  [](const variable_list& in) -> variable_list { return {dg::mse_loss(in[0], in[1], int64_t(0))}; }});
   rows.push_back({"mse_loss", "function", 2, {TensorSpec{{}, -1.0, 1.0, false, kFloat64}, TensorSpec{{}, -1.0, 1.0, false, kFloat64}}, true,
-                  [](const variable_list& in) -> variable_list { return {dg::mse_loss(in[0], in[1], std::string_view("sum"))}; }});
+                  [](const variable_list& in) -> variable_list { return {dg::mse_loss(in[0], in[1], int64_t(2))}; }});
+}
+
+// huber_loss
+void add_huber_loss(std::vector<OpSample>& rows) {
+  rows.push_back({"huber_loss", "function", 0, {TensorSpec{{3, 4}, 0.1, 0.45, false, kFloat64}, TensorSpec{{3, 4}, -0.45, -0.1, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::huber_loss(in[0], in[1], int64_t(1))}; }});
+  rows.push_back({"huber_loss", "function", 1, {TensorSpec{{2, 3}, 2.0, 3.0, false, kFloat64}, TensorSpec{{2, 3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::huber_loss(in[0], in[1], int64_t(2), double(0.5))}; }});
 }
 
 // embedding_backward
@@ -500,18 +626,26 @@ void add_samples_5(std::vector<OpSample>& rows) {
   add_log1p(rows);
   add_atan(rows);
   add_tanh(rows);
+  add_frac(rows);
   add_ceil(rows);
   add_trunc(rows);
   add_threshold_backward(rows);
+  add_selu(rows);
   add_leaky_relu_backward(rows);
   add_softplus(rows);
   add_clamp_Tensor(rows);
   add_clamp_min(rows);
   add_fmod_Tensor(rows);
+  add_floor_divide_Scalar(rows);
+  add_lerp_Scalar(rows);
   add_ne_Tensor(rows);
   add_logical_and(rows);
+  add_bitwise_and_Tensor(rows);
+  add_var_backward(rows);
   add_amax(rows);
   add_max(rows);
+  add_any_dim(rows);
+  add_count_nonzero(rows);
   add_logsumexp(rows);
   add_dot(rows);
   add_expand(rows);
@@ -521,11 +655,18 @@ void add_samples_5(std::vector<OpSample>& rows) {
   add_permute(rows);
   add_slice_backward(rows);
   add_as_strided_backward_adjoint(rows);
+  add_expand_as(rows);
+  add_broadcast_tensors(rows);
+  add_reshape_as(rows);
+  add_moveaxis_intlist(rows);
   add_index_select(rows);
   add_gather(rows);
+  add_masked_select(rows);
+  add_take(rows);
   add__nll_pick(rows);
   add_cross_entropy(rows);
   add_mse_loss(rows);
+  add_huber_loss(rows);
   add_embedding_backward(rows);
   add_avg_pool2d(rows);
   add_adaptive_avg_pool2d_backward(rows);

@@ -33,6 +33,8 @@ constexpr double kSqrt1_2 = 0.70710678118654752440;      // 1 / sqrt(2)
 constexpr double kInvSqrt2Pi = 0.39894228040143267794;   // 1 / sqrt(2 pi)
 constexpr double kSqrt2OverPi = 0.79788456080286535588;  // sqrt(2 / pi)
 constexpr double kGeluCubic = 0.044715;
+constexpr double kPi = 3.14159265358979323846;
+constexpr double k2OverSqrtPi = 1.12837916709551257390;  // 2 / sqrt(pi)
 
 // The transcendentals as the standard library (or CUDA's math library, on
 // the device) has them: the Math policy of the GPU, and of the CPU's float64.
@@ -105,9 +107,9 @@ inline void check_leaky_relu_backward(const Scalar& negative_slope, bool self_is
 // An integer fmod by a zero scalar has no value; refused before anything is
 // written.
 template <typename T>
-void check_fmod_divisor(T c, const Scalar& other) {
+void check_fmod_divisor(T c, const Scalar& other, const char* op = "fmod") {
   if constexpr (std::is_integral_v<T>) {
-    DG_CHECK(c != T(0), "fmod: integer division by zero (other is ", other, ")");
+    DG_CHECK(c != T(0), op, ": integer division by zero (other is ", other, ")");
   }
 }
 
@@ -136,6 +138,75 @@ template <typename T>
 DG_HOST_DEVICE T fmod(T x, T y) {
   if constexpr (std::is_integral_v<T>) return int_fmod(x, y);
   else return std::fmod(x, y);
+}
+
+// Python's modulo: the remainder has the divisor's sign (x - floor(x / y) * y,
+// computed as fmod plus one correction so it stays exact).
+template <typename T>
+DG_HOST_DEVICE T remainder(T x, T y) {
+  const T r = fmod(x, y);
+  return (r != T(0) && ((r < T(0)) != (y < T(0)))) ? static_cast<T>(r + y) : r;
+}
+
+// Classification that is false for every integer (PyTorch's isnan, isinf,
+// isfinite on integer tensors). x - x is NaN exactly for NaN and the infinities.
+template <typename T>
+DG_HOST_DEVICE bool is_nan(T x) {
+  if constexpr (std::is_floating_point_v<T>) return x != x;
+  else return false;
+}
+template <typename T>
+DG_HOST_DEVICE bool is_finite(T x) {
+  if constexpr (std::is_floating_point_v<T>) return x - x == x - x;
+  else return true;
+}
+template <typename T>
+DG_HOST_DEVICE bool is_inf(T x) {
+  return !is_finite(x) && !is_nan(x);
+}
+
+// Python's floor division: floor(x / y) for floats; for integers the
+// quotient rounded towards minus infinity (a zero divisor gives 0, as int_fmod).
+template <typename T>
+DG_HOST_DEVICE T floor_divide(T x, T y) {
+  if constexpr (std::is_integral_v<T>) {
+    if (y == T(0)) return T(0);
+    if (y == T(-1)) return static_cast<T>(T(0) - x);  // no overflow trap for INT64_MIN / -1
+    const T q = static_cast<T>(x / y);
+    return (x % y != T(0) && ((x < T(0)) != (y < T(0)))) ? static_cast<T>(q - 1) : q;
+  } else {
+    return std::floor(x / y);
+  }
+}
+
+// log(e^a + e^b) without overflow; equal infinities give themselves.
+template <typename T>
+DG_HOST_DEVICE T logaddexp(T a, T b) {
+  if (a == b && !is_finite(a)) return a;
+  const T m = a > b ? a : b, d = a > b ? b - a : a - b;
+  return m + std::log1p(std::exp(d));
+}
+
+// x log y, 0 where x is 0 (unless y is NaN).
+template <typename T>
+DG_HOST_DEVICE T xlogy(T x, T y) {
+  if (is_nan(y)) return y;
+  return x == T(0) ? T(0) : x * std::log(y);
+}
+
+// sin(pi x) / (pi x), 1 at 0.
+template <typename T>
+DG_HOST_DEVICE T sinc(T x) {
+  if (x == T(0)) return T(1);
+  const T px = static_cast<T>(kPi) * x;
+  return std::sin(px) / px;
+}
+
+// ~x: the complement of an integer, the negation of a bool.
+template <typename T>
+DG_HOST_DEVICE T bitwise_not(T x) {
+  if constexpr (std::is_same_v<T, bool>) return !x;
+  else return static_cast<T>(~x);
 }
 
 // The exact gelu, x * Phi(x): erfc(-x / sqrt 2) / 2 = Phi(x) without the
@@ -217,6 +288,52 @@ struct FmodScalar {
   C c;
   explicit FmodScalar(const Scalar& other) : c(operand_scalar<T>(other)) { check_fmod_divisor(c, other); }
   DG_HOST_DEVICE C operator()(C x) const { return fmod(x, c); }
+};
+
+template <typename T, typename Math = StdMath>
+struct RemainderScalar {
+  using C = opmath_t<T>;
+  C c;
+  explicit RemainderScalar(const Scalar& other) : c(operand_scalar<T>(other)) {
+    check_fmod_divisor(c, other, "remainder");
+  }
+  DG_HOST_DEVICE C operator()(C x) const { return remainder(x, c); }
+};
+
+// x & c, x | c, x ^ c for a number c (integer and bool tensors).
+#define DG_BITWISE_SCALAR_FUNCTOR(Name, op)                                   \
+  template <typename T, typename Math = StdMath>                              \
+  struct Name {                                                               \
+    using C = opmath_t<T>;                                                    \
+    C c;                                                                      \
+    explicit Name(const Scalar& other) : c(operand_scalar<T>(other)) {}       \
+    DG_HOST_DEVICE C operator()(C x) const { return static_cast<C>(x op c); } \
+  };
+DG_BITWISE_SCALAR_FUNCTOR(BitwiseAndScalar, &)
+DG_BITWISE_SCALAR_FUNCTOR(BitwiseOrScalar, |)
+DG_BITWISE_SCALAR_FUNCTOR(BitwiseXorScalar, ^)
+#undef DG_BITWISE_SCALAR_FUNCTOR
+
+// |a - b| <= atol + rtol |b| (in the compute type; double for integers), or
+// a == b (equal infinities), or both NaN when equal_nan.
+template <typename T, typename Math = StdMath>
+struct IsClose {
+  using C = opmath_t<T>;
+  using F = std::conditional_t<std::is_floating_point_v<C>, C, double>;
+  F rtol, atol;
+  bool equal_nan;
+  IsClose(double rtol_, double atol_, bool equal_nan_)
+      : rtol(static_cast<F>(rtol_)), atol(static_cast<F>(atol_)), equal_nan(equal_nan_) {
+    DG_CHECK(rtol_ >= 0, "isclose: expected rtol >= 0, got ", rtol_);
+    DG_CHECK(atol_ >= 0, "isclose: expected atol >= 0, got ", atol_);
+  }
+  DG_HOST_DEVICE bool operator()(C a, C b) const {
+    if (a == b) return true;
+    if (is_nan(a) || is_nan(b)) return equal_nan && is_nan(a) && is_nan(b);
+    const F x = static_cast<F>(a), y = static_cast<F>(b);
+    const F d = x > y ? x - y : y - x;
+    return is_finite(d) && d <= atol + rtol * (y < F(0) ? -y : y);
+  }
 };
 
 // ---------------------------------------------------------------- unary

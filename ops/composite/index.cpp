@@ -1,4 +1,5 @@
-// The gradients of the indexing kernels that are formulas of other ops.
+// The gradients of the indexing kernels that are formulas of other ops, and
+// the data-dependent selections (nonzero, masked_select, take).
 #include <algorithm>
 #include <cmath>
 #include <string>
@@ -23,6 +24,49 @@ Tensor scatter_src_backward(const Tensor& grad, int64_t dim, const Tensor& index
   for (int64_t k = 0; k < index.dim(); ++k) view = view.narrow(k, 0, index.size(k));
   view.copy_(g);
   return r;
+}
+
+// ---- data-dependent selection ------------------------------------------------------
+
+Tensor nonzero(const Tensor& self) {
+  NoGradGuard no_grad;
+  // The positions are found on the host: the output's size depends on the values.
+  const Tensor mask = detail::to_host(self.ne(0).contiguous());
+  const bool* p = mask.data_ptr<bool>();
+  const int64_t n = mask.numel(), nd = self.dim();
+  std::vector<int64_t> rows;
+  std::vector<int64_t> idx(static_cast<size_t>(nd), 0);
+  for (int64_t i = 0; i < n; ++i) {
+    if (p[i]) rows.insert(rows.end(), idx.begin(), idx.end());
+    for (int64_t d = nd - 1; d >= 0; --d) {  // the next row-major multi-index
+      if (++idx[d] < self.size(d)) break;
+      idx[d] = 0;
+    }
+  }
+  const int64_t count = nd == 0 ? (n > 0 && p[0] ? 1 : 0) : static_cast<int64_t>(rows.size()) / nd;
+  Tensor out = empty({count, nd}, TensorOptions().dtype(kInt64));
+  std::copy(rows.begin(), rows.end(), out.data_ptr<int64_t>());
+  return self.device().is_cpu() ? out : detail::copy_to_device(out, self.device());
+}
+
+Tensor masked_select(const Tensor& self, const Tensor& mask) {
+  DG_CHECK(mask.dtype() == kBool, "masked_select: expected mask of dtype bool, got ", mask.dtype());
+  const std::vector<Tensor> both = dg::broadcast_tensors({self, mask});
+  const Tensor flat = both[0].reshape({-1});
+  return flat.index_select(0, composite::nonzero(both[1].reshape({-1})).view({-1}));
+}
+
+Tensor take(const Tensor& self, const Tensor& index) {
+  DG_CHECK(index.dtype() == kInt64, "take: expected index of dtype int64, got ", index.dtype());
+  const int64_t n = self.numel();
+  const Tensor flat = index.reshape({-1});
+  if (flat.numel() > 0) {
+    const int64_t lo = flat.min().item<int64_t>(), hi = flat.max().item<int64_t>();
+    DG_CHECK(lo >= -n && hi < n, "take: index ", lo < -n ? lo : hi, " is out of range for a tensor of ", n,
+             " elements");
+  }
+  const Tensor wrapped = where(flat.lt(0), flat + n, flat);
+  return self.reshape({-1}).index_select(0, wrapped).view(index.sizes());
 }
 
 }  // namespace dg::composite

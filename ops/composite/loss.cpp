@@ -27,6 +27,14 @@ NnReduction nn_parse_reduction(const char* op, std::string_view reduction) {
   return NnReduction::None;
 }
 
+// The integer reductions of the ATen-level losses (dg::Reduction::Mean).
+NnReduction nn_reduction(const char* op, int64_t reduction) {
+  DG_CHECK(reduction >= Reduction::None && reduction < Reduction::END, op, ": reduction ", reduction,
+           " is not a valid value (expected Reduction::None (0), Reduction::Mean (1) or Reduction::Sum (2))");
+  return static_cast<NnReduction>(reduction);
+}
+int64_t nn_reduction_code(NnReduction r) { return static_cast<int64_t>(r); }
+
 Tensor nn_reduce(const Tensor& loss, NnReduction r) {
   switch (r) {
     case NnReduction::None: return loss;
@@ -53,43 +61,76 @@ Tensor nn_clamp_log(const Tensor& v) {
   return ((v - floor).relu() + floor).log();
 }
 
-}  // namespace
-
-Tensor nll_loss(const Tensor& input, const Tensor& target, const std::optional<Tensor>& weight, int64_t ignore_index,
-                std::string_view reduction) {
-  const NnReduction r = nn_parse_reduction("nll_loss", reduction);
-  DG_CHECK(input.dim() >= 1, "nll_loss: expected input of shape [C], [N, C] or [N, C, d...], got a 0-dim tensor");
-  if (input.dim() == 1) {
-    DG_CHECK(target.dim() == 0, "nll_loss: expected a 0-dim target for input of shape ", input.sizes(), ", got shape ",
-             target.sizes());
-    Tensor out = dg::nll_loss(input.unsqueeze(0), target.unsqueeze(0), weight, ignore_index, reduction);
-    return r == NnReduction::None ? out.squeeze(0) : out;
-  }
+// nll_loss's checks of the input [C], [N, C] or [N, C, d...], target and weight.
+void nll_check(const Tensor& self, const Tensor& target, const std::optional<Tensor>& weight) {
+  DG_CHECK(self.dim() >= 1, "nll_loss: expected input of shape [C], [N, C] or [N, C, d...], got a 0-dim tensor");
   DG_CHECK(target.dtype() == kInt64, "nll_loss: expected target of dtype int64 (class indices), got ", target.dtype());
-  std::vector<int64_t> expected;
-  for (int64_t d = 0; d < input.dim(); ++d)
-    if (d != 1) expected.push_back(input.size(d));
-  DG_CHECK(target.sizes() == IntArrayRef(expected), "nll_loss: expected target of shape ", IntArrayRef(expected),
-           " for input of shape ", input.sizes(), ", got ", target.sizes());
-  const int64_t classes = input.size(1);
-  Tensor picked = _nll_pick(input, target, ignore_index);
-  Tensor w;
+  if (self.dim() == 1) {
+    DG_CHECK(target.dim() == 0, "nll_loss: expected a 0-dim target for input of shape ", self.sizes(), ", got shape ",
+             target.sizes());
+  } else {
+    std::vector<int64_t> expected;
+    for (int64_t d = 0; d < self.dim(); ++d)
+      if (d != 1) expected.push_back(self.size(d));
+    DG_CHECK(target.sizes() == IntArrayRef(expected), "nll_loss: expected target of shape ", IntArrayRef(expected),
+             " for input of shape ", self.sizes(), ", got ", target.sizes());
+  }
+  const int64_t classes = self.dim() == 1 ? self.size(0) : self.size(1);
   if (weight && weight->defined()) {
     DG_CHECK(weight->dim() == 1 && weight->size(0) == classes, "nll_loss: expected weight of shape [", classes,
              "] (one per class), got ", weight->sizes());
-    w = _nll_pick(channel_view(*weight, input.dim()).expand(input.sizes()), target, ignore_index);
-    picked = picked * w;
   }
-  Tensor loss = -picked;
+}
+
+// The weight of each target's class ([N, d...]), 0 for ignored targets.
+Tensor nll_target_weight(const Tensor& self, const Tensor& target, const std::optional<Tensor>& weight,
+                         int64_t ignore_index) {
+  if (weight && weight->defined())
+    return _nll_pick(channel_view(*weight, self.dim()).expand(self.sizes()), target, ignore_index);
+  return nn_target_mask(self, target, ignore_index);
+}
+
+}  // namespace
+
+Tensor nll_loss(const Tensor& self, const Tensor& target, const std::optional<Tensor>& weight, int64_t reduction,
+                int64_t ignore_index) {
+  const NnReduction r = nn_reduction("nll_loss", reduction);
+  nll_check(self, target, weight);
+  // As PyTorch: nll_loss is one node, with no gradient for the class weights.
+  DG_CHECK(!(weight && weight->defined() && weight->requires_grad()),
+           "nll_loss: the derivative for 'weight' is not implemented (detach the class weights)");
+  if (self.dim() == 1) {
+    Tensor out = dg::nll_loss(self.unsqueeze(0), target.unsqueeze(0), weight, reduction, ignore_index);
+    return r == NnReduction::None ? out.squeeze(0) : out;
+  }
+  Tensor picked = _nll_pick(self, target, ignore_index);
+  const bool weighted = weight && weight->defined();
+  const Tensor w =
+      weighted || r == NnReduction::Mean ? nll_target_weight(self, target, weight, ignore_index) : Tensor();
+  Tensor loss = -(weighted ? picked * w : picked);
   if (r != NnReduction::Mean) return nn_reduce(loss, r);
   // The mean is weighted: divided by the total weight of the counted targets.
-  if (!w.defined()) w = nn_target_mask(input, target, ignore_index);
   return loss.sum() / w.sum();
 }
 
-Tensor cross_entropy(const Tensor& input, const Tensor& target, const std::optional<Tensor>& weight,
-                     int64_t ignore_index, std::string_view reduction, double label_smoothing) {
-  const NnReduction r = nn_parse_reduction("cross_entropy", reduction);
+Tensor nll_loss_backward(const Tensor& grad, const Tensor& self, const Tensor& target,
+                         const std::optional<Tensor>& weight, int64_t reduction, int64_t ignore_index) {
+  const NnReduction r = nn_reduction("nll_loss_backward", reduction);
+  nll_check(self, target, weight);
+  if (self.dim() == 1) {
+    const Tensor g = r == NnReduction::None ? grad.unsqueeze(0) : grad;
+    return composite::nll_loss_backward(g, self.unsqueeze(0), target.unsqueeze(0), weight, reduction, ignore_index)
+        .squeeze(0);
+  }
+  const Tensor w = nll_target_weight(self, target, weight, ignore_index);
+  Tensor g = r == NnReduction::None ? grad : grad.expand(target.sizes());
+  if (r == NnReduction::Mean) g = g / w.sum();
+  return _nll_pick_backward(-(g * w), target, self.sizes(), ignore_index);
+}
+
+Tensor cross_entropy_loss(const Tensor& input, const Tensor& target, const std::optional<Tensor>& weight,
+                          int64_t reduction, int64_t ignore_index, double label_smoothing) {
+  const NnReduction r = nn_reduction("cross_entropy", reduction);
   DG_CHECK(label_smoothing >= 0.0 && label_smoothing <= 1.0,
            "cross_entropy: label_smoothing must be between 0.0 and 1.0, got ", label_smoothing);
   DG_CHECK(input.dim() >= 1, "cross_entropy: expected input of shape [C], [N, C] or [N, C, d...], got a 0-dim tensor");
@@ -99,8 +140,8 @@ Tensor cross_entropy(const Tensor& input, const Tensor& target, const std::optio
   if (input.dim() == 1) {
     DG_CHECK(probabilities ? target.dim() == 1 : target.dim() == 0, "cross_entropy: expected target of shape ",
              probabilities ? "[C]" : "[] (0-dim)", " for input of shape ", input.sizes(), ", got ", target.sizes());
-    Tensor out =
-        dg::cross_entropy(input.unsqueeze(0), target.unsqueeze(0), weight, ignore_index, reduction, label_smoothing);
+    Tensor out = dg::cross_entropy_loss(input.unsqueeze(0), target.unsqueeze(0), weight, reduction, ignore_index,
+                                        label_smoothing);
     return r == NnReduction::None ? out.squeeze(0) : out;
   }
   const int64_t classes = input.size(1);
@@ -121,7 +162,7 @@ Tensor cross_entropy(const Tensor& input, const Tensor& target, const std::optio
     // The mean of probability targets is over the batch, not the weights.
     return nn_reduce(loss, r);
   }
-  Tensor nll = dg::nll_loss(lsm, target, weight, ignore_index, reduction);
+  Tensor nll = dg::nll_loss(lsm, target, weight, reduction, ignore_index);
   if (label_smoothing == 0.0) return nll;
   // The smoothing term: uniform target mass over the classes, the same
   // ignore rule and the same (weighted) mean as the nll term.
@@ -140,30 +181,51 @@ Tensor cross_entropy(const Tensor& input, const Tensor& target, const std::optio
   return nll * (1.0 - label_smoothing) + smooth_red * (label_smoothing / static_cast<double>(classes));
 }
 
-Tensor mse_loss(const Tensor& input, const Tensor& target, std::string_view reduction) {
-  const NnReduction r = nn_parse_reduction("mse_loss", reduction);
-  Tensor d = input - target;
+Tensor cross_entropy(const Tensor& input, const Tensor& target, const std::optional<Tensor>& weight,
+                     int64_t ignore_index, std::string_view reduction, double label_smoothing) {
+  const NnReduction r = nn_parse_reduction("cross_entropy", reduction);
+  return dg::cross_entropy_loss(input, target, weight, nn_reduction_code(r), ignore_index, label_smoothing);
+}
+
+Tensor mse_loss(const Tensor& self, const Tensor& target, int64_t reduction) {
+  const NnReduction r = nn_reduction("mse_loss", reduction);
+  nn_check_same_shape("mse_loss", self, target);
+  Tensor d = self - target;
   return nn_reduce(d * d, r);
 }
 
-Tensor l1_loss(const Tensor& input, const Tensor& target, std::string_view reduction) {
-  const NnReduction r = nn_parse_reduction("l1_loss", reduction);
-  return nn_reduce((input - target).abs(), r);
+Tensor mse_loss_backward(const Tensor& grad, const Tensor& self, const Tensor& target, int64_t reduction) {
+  const NnReduction r = nn_reduction("mse_loss_backward", reduction);
+  const double scale = r == NnReduction::Mean ? 2.0 / static_cast<double>(std::max<int64_t>(self.numel(), 1)) : 2.0;
+  return (self - target) * grad * scale;
 }
 
-Tensor smooth_l1_loss(const Tensor& input, const Tensor& target, std::string_view reduction, double beta) {
-  const NnReduction r = nn_parse_reduction("smooth_l1_loss", reduction);
+Tensor l1_loss(const Tensor& self, const Tensor& target, int64_t reduction) {
+  const NnReduction r = nn_reduction("l1_loss", reduction);
+  nn_check_same_shape("l1_loss", self, target);
+  return nn_reduce((self - target).abs(), r);
+}
+
+Tensor smooth_l1_loss(const Tensor& self, const Tensor& target, int64_t reduction, double beta) {
+  const NnReduction r = nn_reduction("smooth_l1_loss", reduction);
   DG_CHECK(beta >= 0, "smooth_l1_loss: beta must be non-negative, got ", beta);
-  Tensor a = (input - target).abs();
+  nn_check_same_shape("smooth_l1_loss", self, target);
+  Tensor a = (self - target).abs();
   if (beta == 0.0) return nn_reduce(a, r);
   // m = min(|d|, beta): the quadratic part below beta, the linear rest above.
   Tensor m = -(-a + beta).relu() + beta;
   return nn_reduce(m * m * (0.5 / beta) + (a - m), r);
 }
 
+Tensor huber_loss(const Tensor& self, const Tensor& target, int64_t reduction, double delta) {
+  nn_reduction("huber_loss", reduction);
+  DG_CHECK(delta > 0, "huber_loss: delta must be positive, got ", delta);
+  return dg::smooth_l1_loss(self, target, reduction, delta) * delta;
+}
+
 Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, const std::optional<Tensor>& weight,
-                            std::string_view reduction) {
-  const NnReduction r = nn_parse_reduction("binary_cross_entropy", reduction);
+                            int64_t reduction) {
+  const NnReduction r = nn_reduction("binary_cross_entropy", reduction);
   check_floating("binary_cross_entropy", input, "input");
   nn_check_same_shape("binary_cross_entropy", input, target);
   {
@@ -180,8 +242,8 @@ Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, const std
 }
 
 Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& target, const std::optional<Tensor>& weight,
-                                        std::string_view reduction, const std::optional<Tensor>& pos_weight) {
-  const NnReduction r = nn_parse_reduction("binary_cross_entropy_with_logits", reduction);
+                                        const std::optional<Tensor>& pos_weight, int64_t reduction) {
+  const NnReduction r = nn_reduction("binary_cross_entropy_with_logits", reduction);
   check_floating("binary_cross_entropy_with_logits", input, "input");
   nn_check_same_shape("binary_cross_entropy_with_logits", input, target);
   // -[pw t log s(x) + (1 - t) log(1 - s(x))] with log(1 - s(x)) = log s(x) - x:

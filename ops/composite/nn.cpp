@@ -106,6 +106,12 @@ Tensor group_norm(const Tensor& input, int64_t num_groups, const std::optional<T
   return y;
 }
 
+Tensor batch_norm_aten(const Tensor& input, const std::optional<Tensor>& weight, const std::optional<Tensor>& bias,
+                       const std::optional<Tensor>& running_mean, const std::optional<Tensor>& running_var,
+                       bool training, double momentum, double eps, bool /*cudnn_enabled*/) {
+  return dg::batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps);
+}
+
 Tensor batch_norm(const Tensor& input, const std::optional<Tensor>& running_mean,
                   const std::optional<Tensor>& running_var, const std::optional<Tensor>& weight,
                   const std::optional<Tensor>& bias, bool training, double momentum, double eps) {
@@ -180,6 +186,27 @@ Tensor scaled_dot_product_attention(const Tensor& query, const Tensor& key, cons
   Tensor attn = softmax(scores, -1);
   if (dropout_p > 0.0) attn = dg::dropout(attn, dropout_p, true);
   return attn.matmul(value);
+}
+
+}  // namespace dg::composite
+
+// ---- distances -------------------------------------------------------------------
+
+namespace dg::composite {
+
+Tensor cosine_similarity(const Tensor& x1, const Tensor& x2, int64_t dim, double eps) {
+  const std::vector<Tensor> b = dg::broadcast_tensors({x1, x2});
+  const int64_t d = meta::wrap_dim("cosine_similarity", dim, b[0].dim());
+  const Tensor w12 = (b[0] * b[1]).sum({d});
+  const Tensor w1 = (b[0] * b[0]).sum({d}), w2 = (b[1] * b[1]).sum({d});
+  // As PyTorch 1.13: the product of the squared norms is clamped, then rooted.
+  return w12 / (w1 * w2).clamp_min(eps * eps).sqrt();
+}
+
+Tensor pairwise_distance(const Tensor& x1, const Tensor& x2, double p, double eps, bool keepdim) {
+  const int64_t nd = std::max(x1.dim(), x2.dim());
+  DG_CHECK(nd >= 1, "pairwise_distance: expected tensors of at least 1 dim, got two 0-dim tensors");
+  return dg::norm(x1 - x2 + eps, p, {-1}, keepdim);
 }
 
 }  // namespace dg::composite

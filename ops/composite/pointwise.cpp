@@ -34,6 +34,13 @@ Tensor maybe_multiply(const Tensor& self, const Scalar& other) {
   return self * other;
 }
 
+Tensor pow_scalar_base(const Scalar& self, const Tensor& exponent) {
+  // A floating number with an integer exponent computes in the default float
+  // dtype; otherwise the exponent's dtype, as for any (number, tensor) pair.
+  const ScalarType dtype = self.is_floating_point() && !exponent.is_floating_point() ? kFloat32 : exponent.dtype();
+  return full_like(exponent, self, TensorOptions().dtype(dtype)).pow(exponent);
+}
+
 Tensor pow_backward(const Tensor& grad, const Tensor& self, const Scalar& exponent) {
   // Exactly zero, not 0 * x^-1 (which would be NaN at x == 0).
   if (exponent == Scalar(0)) return zeros_like(self);
@@ -103,6 +110,42 @@ Tensor clamp_tensor(const Tensor& self, const std::optional<Tensor>& min, const 
   if (has_min) r = where(r.lt(*min).logical_or(min->ne(*min)), *min, r);
   if (has_max) r = where(r.gt(*max).logical_or(max->ne(*max)), *max, r);
   return r;
+}
+
+}  // namespace dg::composite
+
+// ---- activations built from other ops -----------------------------------------------
+
+namespace dg::composite {
+
+Tensor relu6(const Tensor& self) { return dg::hardtanh(self, 0, 6); }
+Tensor mish(const Tensor& self) { return self * dg::tanh(dg::softplus(self)); }
+Tensor selu(const Tensor& self) {
+  constexpr double alpha = 1.6732632423543772848170429916717;
+  constexpr double scale = 1.0507009873554804934193349852946;
+  return dg::elu(self, alpha, scale);
+}
+Tensor celu(const Tensor& self, const Scalar& alpha) {
+  DG_CHECK(alpha.toDouble() != 0, "celu: alpha must not be 0, got ", alpha);
+  return dg::elu(self, alpha, 1, 1.0 / alpha.toDouble());
+}
+Tensor tanhshrink(const Tensor& self) { return self - dg::tanh(self); }
+
+Tensor glu(const Tensor& self, int64_t dim) {
+  DG_CHECK(self.dim() > 0, "glu: expected a tensor of at least 1 dim, got a 0-dim tensor");
+  const int64_t d = meta::wrap_dim("glu", dim, self.dim());
+  const int64_t n = self.size(d);
+  DG_CHECK(n % 2 == 0, "glu: halving dimension must be even, but dimension ", d, " is size ", n);
+  return self.narrow(d, 0, n / 2) * dg::sigmoid(self.narrow(d, n / 2, n / 2));
+}
+
+Tensor prelu(const Tensor& self, const Tensor& weight) {
+  const int64_t channels = self.dim() >= 2 ? self.size(1) : 1;
+  DG_CHECK(weight.dim() <= 1 && (weight.numel() == 1 || weight.numel() == channels),
+           "prelu: expected weight of 1 element or ", channels, " (one per channel of dim 1), got shape ",
+           weight.sizes());
+  const Tensor w = weight.numel() == 1 || self.dim() < 2 ? weight.reshape({}) : channel_view(weight, self.dim());
+  return dg::where(self.gt(0), self, self * w);
 }
 
 }  // namespace dg::composite

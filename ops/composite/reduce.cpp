@@ -113,6 +113,37 @@ Tensor sum_to(const Tensor& self, IntArrayRef size) {
   return self.sum(dims, /*keepdim=*/true).view(size);
 }
 
+Tensor mean_backward(const Tensor& grad, IntArrayRef sizes, IntArrayRef dim, bool keepdim) {
+  const int64_t nd = static_cast<int64_t>(sizes.size());
+  int64_t count = 1;
+  for (int64_t d : dims_of("mean_backward", dim, nd)) count *= sizes[d];
+  return composite::sum_backward(grad, sizes, dim, keepdim) / Scalar(static_cast<double>(count));
+}
+
+namespace {
+// N - correction of a var/std over `dim` of self (never below 0).
+double var_divisor(const char* op, const Tensor& self, IntArrayRef dim, const std::optional<Scalar>& correction) {
+  int64_t n = 1;
+  for (int64_t d : dims_of(op, dim, self.dim())) n *= self.dim() == 0 ? 1 : self.size(d);
+  const double c = correction ? correction->toDouble() : 1.0;
+  return std::max(static_cast<double>(n) - c, 0.0);
+}
+}  // namespace
+
+Tensor var_backward(const Tensor& grad, const Tensor& self, IntArrayRef dim, const std::optional<Scalar>& correction,
+                    bool keepdim) {
+  const Tensor g = unsqueeze_reduced(grad, dims_of("var_backward", dim, self.dim()), keepdim);
+  const Tensor dev = self - self.mean(dim, true);
+  return g * dev * Scalar(2.0 / var_divisor("var_backward", self, dim, correction));
+}
+
+Tensor std_backward(const Tensor& grad, const Tensor& self, const Tensor& result, IntArrayRef dim,
+                    const std::optional<Scalar>& correction, bool keepdim) {
+  // d sqrt(v) = dv / (2 sqrt(v)); where the std is 0 the gradient is 0 (as PyTorch).
+  const Tensor zero = result.detach().eq(0);
+  return composite::var_backward((grad / (result * 2)).masked_fill(zero, 0.0), self, dim, correction, keepdim);
+}
+
 Tensor mean(const Tensor& self) {
   check_floating("mean", self);
   return self.sum() / Scalar(static_cast<double>(self.numel()));
@@ -168,12 +199,9 @@ Tensor prod_backward(const Tensor& grad, const Tensor& self, std::optional<int64
 
 Tensor var(const Tensor& self, IntArrayRef dim, const std::optional<Scalar>& correction, bool keepdim) {
   check_floating("var", self);
-  int64_t n = 1;
-  for (int64_t d : dims_of("var", dim, self.dim())) n *= self.size(d);
-  const double c = correction ? correction->toDouble() : 1.0;
   // Two passes (mean, then squared deviations): no cancellation for large means.
   const Tensor dev = self - self.mean(dim, true);
-  return (dev * dev).sum(dim, keepdim) / Scalar(std::max(static_cast<double>(n) - c, 0.0));
+  return (dev * dev).sum(dim, keepdim) / Scalar(var_divisor("var", self, dim, correction));
 }
 
 Tensor std(const Tensor& self, IntArrayRef dim, const std::optional<Scalar>& correction, bool keepdim) {
@@ -253,5 +281,32 @@ Tensor cumsum_backward(const Tensor& grad, int64_t dim) {
   const int64_t d = meta::wrap_dim("cumsum_backward", dim, grad.dim());
   return grad.flip(d).cumsum(d).flip(d);
 }
+
+}  // namespace dg::composite
+
+// ---- logical reductions ------------------------------------------------------------
+
+namespace dg::composite {
+
+namespace {
+// The number of non-zero elements over `dim` (all when empty), int64.
+Tensor nonzero_count(const Tensor& self, IntArrayRef dim, bool keepdim) {
+  return self.ne(0).to(kInt64).sum(dim, keepdim);
+}
+}  // namespace
+
+Tensor all(const Tensor& self) { return nonzero_count(self, {}, false).eq(self.numel()); }
+Tensor any(const Tensor& self) { return nonzero_count(self, {}, false).gt(0); }
+
+Tensor all_dim(const Tensor& self, int64_t dim, bool keepdim) {
+  const int64_t d = meta::wrap_dim("all", dim, self.dim());
+  return nonzero_count(self, {d}, keepdim).eq(self.dim() == 0 ? 1 : self.size(d));
+}
+Tensor any_dim(const Tensor& self, int64_t dim, bool keepdim) {
+  meta::wrap_dim("any", dim, self.dim());
+  return nonzero_count(self, {dim}, keepdim).gt(0);
+}
+
+Tensor count_nonzero(const Tensor& self, IntArrayRef dim) { return nonzero_count(self, dim, false); }
 
 }  // namespace dg::composite

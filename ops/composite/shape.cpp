@@ -264,3 +264,168 @@ Tensor pad(const Tensor& self, IntArrayRef pad, std::string_view mode, std::opti
 }
 
 }  // namespace dg::composite
+
+// ---- LibTorch's shape helpers ----------------------------------------------------
+
+namespace dg::composite {
+
+Tensor expand_as(const Tensor& self, const Tensor& other) { return self.expand(other.sizes()); }
+Tensor broadcast_to(const Tensor& self, IntArrayRef size) { return self.expand(size); }
+
+std::vector<Tensor> broadcast_tensors(const std::vector<Tensor>& tensors) {
+  std::vector<int64_t> shape;
+  for (const Tensor& t : tensors) shape = meta::broadcast_shapes("broadcast_tensors", shape, t.sizes()).vec();
+  std::vector<Tensor> out;
+  out.reserve(tensors.size());
+  for (const Tensor& t : tensors) out.push_back(t.expand(shape));
+  return out;
+}
+
+Tensor view_as(const Tensor& self, const Tensor& other) { return self.view(other.sizes()); }
+Tensor reshape_as(const Tensor& self, const Tensor& other) { return self.reshape(other.sizes()); }
+Tensor type_as(const Tensor& self, const Tensor& other) { return self.to(other.dtype()); }
+
+Tensor movedim(const Tensor& self, IntArrayRef source, IntArrayRef destination) {
+  const int64_t nd = self.dim();
+  DG_CHECK(source.size() == destination.size(), "movedim: expected source and destination of the same length, got ",
+           source.size(), " source dims and ", destination.size(), " destination dims");
+  std::vector<int64_t> order(static_cast<size_t>(nd), -1);
+  std::vector<bool> moved(static_cast<size_t>(nd), false);
+  for (size_t i = 0; i < source.size(); ++i) {
+    const int64_t s = meta::wrap_dim("movedim", source[i], nd), d = meta::wrap_dim("movedim", destination[i], nd);
+    DG_CHECK(!moved[s], "movedim: repeated dim in source ", source);
+    DG_CHECK(order[d] == -1, "movedim: repeated dim in destination ", destination);
+    moved[s] = true;
+    order[d] = s;
+  }
+  // The dims that do not move fill the free places in their own order.
+  int64_t next = 0;
+  for (auto& o : order) {
+    if (o != -1) continue;
+    while (moved[next]) ++next;
+    o = next++;
+  }
+  return self.permute(order);
+}
+
+Tensor movedim_int(const Tensor& self, int64_t source, int64_t destination) {
+  return composite::movedim(self, {source}, {destination});
+}
+
+Tensor swapaxes(const Tensor& self, int64_t axis0, int64_t axis1) { return self.transpose(axis0, axis1); }
+
+Tensor unflatten(const Tensor& self, int64_t dim, IntArrayRef sizes) {
+  const int64_t d = meta::wrap_dim("unflatten", dim, self.dim());
+  DG_CHECK(!sizes.empty(), "unflatten: expected non-empty sizes, got []");
+  const std::vector<int64_t> inner = meta::infer_size("unflatten", sizes, self.size(d)).vec();
+  std::vector<int64_t> shape(self.sizes().begin(), self.sizes().begin() + d);
+  shape.insert(shape.end(), inner.begin(), inner.end());
+  shape.insert(shape.end(), self.sizes().begin() + d + 1, self.sizes().end());
+  return self.view(shape);
+}
+
+Tensor atleast_1d(const Tensor& self) { return self.dim() >= 1 ? self : self.reshape({1}); }
+Tensor atleast_2d(const Tensor& self) {
+  if (self.dim() >= 2) return self;
+  return self.dim() == 1 ? self.unsqueeze(0) : self.reshape({1, 1});
+}
+Tensor atleast_3d(const Tensor& self) {
+  switch (self.dim()) {
+    case 0: return self.reshape({1, 1, 1});
+    case 1: return self.unsqueeze(0).unsqueeze(-1);
+    case 2: return self.unsqueeze(-1);
+    default: return self;
+  }
+}
+
+Tensor diag_embed(const Tensor& self, int64_t offset, int64_t dim1, int64_t dim2) {
+  const int64_t nd = self.dim() + 1;
+  const int64_t d1 = meta::wrap_dim("diag_embed", dim1, nd), d2 = meta::wrap_dim("diag_embed", dim2, nd);
+  DG_CHECK(d1 != d2, "diag_embed: expected two different dims, got dim1 ", dim1, " and dim2 ", dim2);
+  DG_CHECK(self.dim() >= 1, "diag_embed: expected a tensor of at least 1 dim, got a 0-dim tensor");
+  const int64_t n = self.size(-1) + std::abs(offset);
+  // The output's shape: self's batch dims with n at d1 and d2.
+  std::vector<int64_t> shape;
+  int64_t b = 0;
+  for (int64_t i = 0; i < nd; ++i) shape.push_back(i == d1 || i == d2 ? n : self.size(b++));
+  Tensor out = zeros(shape, self.options());
+  // diagonal() puts the diagonal last, which is where self keeps its values.
+  out.diagonal(offset, d1, d2).copy_(self);
+  return out;
+}
+
+Tensor diag(const Tensor& self, int64_t diagonal) {
+  DG_CHECK(self.dim() == 1 || self.dim() == 2, "diag: expected a 1-D or 2-D tensor, got shape ", self.sizes());
+  if (self.dim() == 1) return composite::diag_embed(self, diagonal, 0, 1);
+  return self.diagonal(diagonal).clone();
+}
+
+Tensor trace(const Tensor& self) {
+  DG_CHECK(self.dim() == 2, "trace: expected a matrix (2-D tensor), got shape ", self.sizes());
+  return self.diagonal().sum();
+}
+
+Tensor kron(const Tensor& self, const Tensor& other) {
+  const int64_t nd = std::max(self.dim(), other.dim());
+  std::vector<int64_t> sa(static_cast<size_t>(nd - self.dim()), 1), sb(static_cast<size_t>(nd - other.dim()), 1);
+  sa.insert(sa.end(), self.sizes().begin(), self.sizes().end());
+  sb.insert(sb.end(), other.sizes().begin(), other.sizes().end());
+  // a as [a0, 1, a1, 1, ...] times b as [1, b0, 1, b1, ...], then merged pairs.
+  std::vector<int64_t> ia, ib, out;
+  for (int64_t i = 0; i < nd; ++i) {
+    ia.insert(ia.end(), {sa[i], 1});
+    ib.insert(ib.end(), {1, sb[i]});
+    out.push_back(sa[i] * sb[i]);
+  }
+  return (self.reshape(ia) * other.reshape(ib)).reshape(out);
+}
+
+Tensor block_diag(const std::vector<Tensor>& tensors) {
+  int64_t rows = 0, cols = 0;
+  std::vector<Tensor> blocks;
+  for (const Tensor& t : tensors) {
+    DG_CHECK(t.dim() <= 2, "block_diag: expected tensors of at most 2 dims, got one of shape ", t.sizes());
+    blocks.push_back(t.dim() == 2 ? t : t.reshape({1, t.dim() == 0 ? 1 : t.size(0)}));
+    rows += blocks.back().size(0);
+    cols += blocks.back().size(1);
+  }
+  ScalarType dtype = tensors.empty() ? kFloat32 : tensors[0].dtype();
+  for (const Tensor& t : tensors) dtype = promote_types(dtype, t.dtype());
+  Tensor out =
+      zeros({rows, cols}, TensorOptions().dtype(dtype).device(tensors.empty() ? Device(kCPU) : tensors[0].device()));
+  int64_t r = 0, c = 0;
+  for (const Tensor& b : blocks) {
+    out.narrow(0, r, b.size(0)).narrow(1, c, b.size(1)).copy_(b);
+    r += b.size(0);
+    c += b.size(1);
+  }
+  return out;
+}
+
+std::vector<Tensor> meshgrid(const std::vector<Tensor>& tensors, std::string_view indexing) {
+  DG_CHECK(indexing == "ij" || indexing == "xy", "meshgrid: indexing must be \"ij\" or \"xy\", got \"",
+           std::string(indexing), "\"");
+  DG_CHECK(!tensors.empty(), "meshgrid: expected at least one tensor");
+  const bool xy = indexing == "xy" && tensors.size() >= 2;
+  std::vector<int64_t> shape;
+  for (const Tensor& t : tensors) {
+    DG_CHECK(t.dim() <= 1, "meshgrid: expected 0-D or 1-D tensors, got one of shape ", t.sizes());
+    shape.push_back(t.numel());
+  }
+  if (xy) std::swap(shape[0], shape[1]);
+  std::vector<Tensor> out;
+  const int64_t n = static_cast<int64_t>(tensors.size());
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t at = xy && i < 2 ? 1 - i : i;  // the dim tensor i varies along
+    std::vector<int64_t> view(static_cast<size_t>(n), 1);
+    view[at] = tensors[i].numel();
+    out.push_back(tensors[i].reshape(view).expand(shape));
+  }
+  return out;
+}
+
+Tensor constant_pad_nd(const Tensor& self, IntArrayRef pad, const Scalar& value) {
+  return dg::pad(self, pad, "constant", value.toDouble());
+}
+
+}  // namespace dg::composite

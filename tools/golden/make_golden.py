@@ -41,10 +41,28 @@ RENAME = {
     "_softmax_backward_data": lambda g, out, dim: torch.ops.aten._softmax_backward_data(g, out, dim, out.dtype),
     "_log_softmax_backward_data":
         lambda g, out, dim: torch.ops.aten._log_softmax_backward_data(g, out, dim, out.dtype),
+    "mean_backward": None, "var_backward": None, "std_backward": None, "nll_loss_backward": None,
+    # The ATen-level losses take an integer reduction (F.* takes a string).
+    "nll_loss": torch._C._nn.nll_loss_nd, "mse_loss": torch._C._nn.mse_loss, "l1_loss": torch._C._nn.l1_loss,
+    "smooth_l1_loss": torch._C._nn.smooth_l1_loss, "huber_loss": torch._C._nn.huber_loss,
+    "binary_cross_entropy": torch._C._nn.binary_cross_entropy,
+    "binary_cross_entropy_with_logits": torch.binary_cross_entropy_with_logits,
+    "cross_entropy_loss": torch._C._nn.cross_entropy_loss, "mse_loss_backward": torch.ops.aten.mse_loss_backward,
+}
+# Overloads whose PyTorch twin differs from their base name's.
+RENAME_OVERLOAD = {
+    "batch_norm.cudnn": torch.batch_norm,
+    "pow.Scalar": torch.pow,
 }
 
 
-def candidates(base):
+def candidates(op):
+    if op.name in RENAME_OVERLOAD:
+        return [RENAME_OVERLOAD[op.name]]
+    return base_candidates(op.base)
+
+
+def base_candidates(base):
     """PyTorch callables that may be this op, most specific first. F.* comes
     before torch.*: the functional forms carry the argument names dynagrad
     uses for them (torch.nll_loss & co. keep legacy positional parameters)."""
@@ -99,7 +117,7 @@ def call(op, sample, rng):
     keyword (what F.* wants: it has legacy positional parameters), then
     everything by position in signature order, switching to keywords after
     the first argument the sample leaves to its default."""
-    fns = candidates(op.base)
+    fns = candidates(op)
     if not fns:
         raise LookupError("no PyTorch function of this name")
     inputs, values = [], []
