@@ -41,6 +41,11 @@ RENAME = {
     "_softmax_backward_data": lambda g, out, dim: torch.ops.aten._softmax_backward_data(g, out, dim, out.dtype),
     "_log_softmax_backward_data":
         lambda g, out, dim: torch.ops.aten._log_softmax_backward_data(g, out, dim, out.dtype),
+    # Python's torch.unique* drop the outputs not asked for; ATen's return all three (empty when not asked).
+    "unique": lambda self, sorted=True, return_inverse=False, return_counts=False, dim=None:
+        torch._unique2(self, sorted, return_inverse, return_counts) if dim is None
+        else torch.ops.aten.unique_dim(self, dim, sorted, return_inverse, return_counts),
+    "unique_consecutive": torch.ops.aten.unique_consecutive,
 }
 
 
