@@ -5,6 +5,7 @@
 // (test_ops_generated.cpp), here only what samples cannot express.
 #include <catch2/catch.hpp>
 
+#include <chrono>
 #include <cmath>
 #include <limits>
 #include <random>
@@ -49,18 +50,35 @@ TEST_CASE("sort: values, stable indices, NaN last, descending", "[ops][sort]") {
   check_values(std::get<1>(dg::sort(dg::tensor(5.0, kFloat64))), {0});
 }
 
-TEST_CASE("sort of a long line matches std::stable_sort", "[ops][sort]") {
+TEST_CASE("sort and topk of a long line match std::stable_sort", "[ops][sort]") {
+  // Long enough for the CPU's split sort; many ties, and NaNs in the second round.
   std::mt19937 gen(7);
-  std::uniform_int_distribution<int> pick(0, 999);  // many ties
+  std::uniform_int_distribution<int> pick(0, 999);
   std::vector<double> x(200000);
   for (double& v : x) v = pick(gen);
-  std::vector<int64_t> order(x.size());
-  for (size_t k = 0; k < order.size(); ++k) order[k] = static_cast<int64_t>(k);
-  std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return x[a] < x[b]; });
-  const std::vector<double> got = values(dg::argsort(dg::tensor(x, kFloat32), int64_t(0)));
-  bool same = true;
-  for (size_t k = 0; k < order.size(); ++k) same = same && got[k] == static_cast<double>(order[k]);
-  CHECK(same);
+  for (int round = 0; round < 2; ++round) {
+    if (round == 1)
+      for (size_t k = 5; k < x.size(); k += 7919) x[k] = kNaN;
+    for (bool descending : {false, true}) {
+      INFO("round " << round << ", descending " << descending);
+      const auto first = [&](int64_t a, int64_t b) {
+        const bool na = std::isnan(x[a]), nb = std::isnan(x[b]);
+        if (descending) return (na && !nb) || (!na && !nb && x[a] > x[b]);
+        return (nb && !na) || (!na && !nb && x[a] < x[b]);
+      };
+      std::vector<int64_t> order(x.size());
+      for (size_t k = 0; k < order.size(); ++k) order[k] = static_cast<int64_t>(k);
+      std::stable_sort(order.begin(), order.end(), first);
+      const Tensor t = dg::tensor(x, kFloat32);
+      const std::vector<double> got = values(dg::argsort(t, int64_t(0), descending));
+      bool same = true;
+      for (size_t k = 0; k < order.size(); ++k) same = same && got[k] == static_cast<double>(order[k]);
+      CHECK(same);
+      // topk (few of many: the one-pass path) picks the same first ten.
+      const std::vector<double> top = values(std::get<1>(dg::topk(t, 10, 0, descending)));
+      for (size_t k = 0; k < top.size(); ++k) CHECK(top[k] == static_cast<double>(order[k]));
+    }
+  }
 }
 
 TEST_CASE("topk and kthvalue", "[ops][sort]") {
@@ -255,5 +273,23 @@ TEST_CASE("sorting and selection on CUDA match the CPU", "[cuda][ops][sort]") {
     CHECK(close(u.cpu(), uc, 0));
     CHECK(close(inv.cpu(), invc, 0));
     CHECK(close(cnt.cpu(), cntc, 0));
+  }
+}
+
+// Not run by default (`dg_tests "[.sortbench]"`): wall time of the issue's
+// bench sizes, for a quick look without tools/bench.
+TEST_CASE("sort and topk timings", "[.sortbench]") {
+  const Tensor x = dg::randn({1000000}, kFloat32);
+  const Tensor m = dg::randn({1000, 1000}, kFloat32);
+  for (int rep = 0; rep < 3; ++rep) {
+    const auto t0 = std::chrono::steady_clock::now();
+    Tensor s = std::get<0>(dg::sort(x));
+    const auto t1 = std::chrono::steady_clock::now();
+    Tensor k = std::get<0>(dg::topk(m, 10));
+    const auto t2 = std::chrono::steady_clock::now();
+    const double sort_ms = std::chrono::duration<double, std::milli>(t1 - t0).count();
+    const double topk_ms = std::chrono::duration<double, std::milli>(t2 - t1).count();
+    WARN("sort 1M float32: " << sort_ms << " ms, topk(10) of 1000x1000: " << topk_ms << " ms");
+    CHECK(s.numel() + k.numel() > 0);
   }
 }

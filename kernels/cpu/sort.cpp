@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <iterator>
 #include <limits>
 #include <type_traits>
 #include <utility>
@@ -52,19 +53,27 @@ Lines lines_of(const TensorBase& out, const TensorBase& self, int64_t dim) {
 }
 
 // Calls f(line, buffer) for every line with the line's (value, position)
-// pairs in the buffer, lines in parallel.
+// pairs in the buffer, lines in parallel. Positions are int32 when they fit:
+// half the bytes to move for float32.
 template <typename T, typename F>
 void for_each_line(const Lines& l, const T* in, const F& f) {
   const int64_t count = static_cast<int64_t>(l.in.size());
   if (count == 0 || l.len == 0) return;
-  parallel_for(count, l.len * 8, [&](int64_t b, int64_t e) {
-    std::vector<std::pair<T, int64_t>> buf(static_cast<size_t>(l.len));
-    for (int64_t i = b; i < e; ++i) {
-      const T* x = in + l.in[i];
-      for (int64_t k = 0; k < l.len; ++k) buf[k] = {x[k * l.in_step], k};
-      f(i, buf);
-    }
-  });
+  const auto run = [&]<typename P>() {
+    parallel_for(count, l.len * 8, [&](int64_t b, int64_t e) {
+      std::vector<std::pair<T, P>> buf(static_cast<size_t>(l.len));
+      for (int64_t i = b; i < e; ++i) {
+        const T* x = in + l.in[i];
+        for (int64_t k = 0; k < l.len; ++k) buf[k] = {x[k * l.in_step], static_cast<P>(k)};
+        f(i, buf);
+      }
+    });
+  };
+  if (l.len <= std::numeric_limits<int32_t>::max()) {
+    run.template operator()<int32_t>();
+  } else {
+    run.template operator()<int64_t>();
+  }
 }
 
 // A strict total order on (value, position): by value (NaN largest), then
@@ -72,12 +81,64 @@ void for_each_line(const Lines& l, const T* in, const F& f) {
 template <typename T>
 struct ByValueThenPosition {
   bool descending;
-  bool operator()(const std::pair<T, int64_t>& a, const std::pair<T, int64_t>& b) const {
+  template <typename Pair>
+  bool operator()(const Pair& a, const Pair& b) const {
     if (before(a.first, b.first, descending)) return true;
     if (before(b.first, a.first, descending)) return false;
     return a.second < b.second;
   }
 };
+
+template <typename T, typename Pair>
+bool any_nan(const std::vector<Pair>& buf) {
+  if constexpr (std::is_floating_point_v<T>) {
+    for (const Pair& p : buf)
+      if (is_nan(p.first)) return true;
+  }
+  return false;
+}
+
+// std::stable_sort of [first, last) by value; without NaN a plain `<`.
+template <typename T, typename It>
+void stable_sort_values(It first, It last, bool descending, bool nan) {
+  using Pair = typename std::iterator_traits<It>::value_type;
+  if (nan) {
+    std::stable_sort(first, last,
+                     [descending](const Pair& a, const Pair& b) { return before(a.first, b.first, descending); });
+  } else if (descending) {
+    std::stable_sort(first, last, [](const Pair& a, const Pair& b) { return b.first < a.first; });
+  } else {
+    std::stable_sort(first, last, [](const Pair& a, const Pair& b) { return a.first < b.first; });
+  }
+}
+
+// The same over one long line: chunks sorted on the thread pool, then
+// merged (std::inplace_merge keeps the left chunk's equal values first, so
+// the whole stays stable).
+template <typename T, typename Pair>
+void stable_sort_long(std::vector<Pair>& buf, bool descending, bool nan) {
+  constexpr int64_t kChunks = 8;
+  const int64_t n = static_cast<int64_t>(buf.size());
+  const auto bound = [n](int64_t c) { return n * c / kChunks; };
+  parallel_for(kChunks, n / kChunks, [&](int64_t b, int64_t e) {
+    for (int64_t c = b; c < e; ++c)
+      stable_sort_values<T>(buf.begin() + bound(c), buf.begin() + bound(c + 1), descending, nan);
+  });
+  for (int64_t width = 1; width < kChunks; width *= 2) {
+    for (int64_t c = 0; c + width < kChunks; c += 2 * width) {
+      const auto first = buf.begin() + bound(c), middle = buf.begin() + bound(c + width);
+      const auto last = buf.begin() + bound(std::min(c + 2 * width, kChunks));
+      if (nan) {
+        std::inplace_merge(first, middle, last,
+                           [descending](const Pair& a, const Pair& b) { return before(a.first, b.first, descending); });
+      } else {
+        std::inplace_merge(first, middle, last, [descending](const Pair& a, const Pair& b) {
+          return descending ? b.first < a.first : a.first < b.first;
+        });
+      }
+    }
+  }
+}
 
 }  // namespace
 
@@ -86,14 +147,14 @@ void sort_indices(const TensorBase& out, const TensorBase& self, int64_t dim, bo
   (void)stable;  // always stable
   const Lines l = lines_of(out, self, dim);
   int64_t* o = static_cast<int64_t*>(out.data_ptr());
-  for_each_line(l, static_cast<const T*>(self.data_ptr()), [&](int64_t i, std::vector<std::pair<T, int64_t>>& buf) {
-    // Value only: std::stable_sort keeps equal values in position order.
-    if (descending) {
-      std::stable_sort(buf.begin(), buf.end(),
-                       [](const auto& a, const auto& b) { return before(a.first, b.first, true); });
+  // One long line (or a few) is split over the threads; many lines are not.
+  const bool split = static_cast<int64_t>(l.in.size()) < 4 && l.len >= (int64_t(1) << 17);
+  for_each_line(l, static_cast<const T*>(self.data_ptr()), [&](int64_t i, auto& buf) {
+    const bool nan = any_nan<T>(buf);
+    if (split) {
+      stable_sort_long<T>(buf, descending, nan);
     } else {
-      std::stable_sort(buf.begin(), buf.end(),
-                       [](const auto& a, const auto& b) { return before(a.first, b.first, false); });
+      stable_sort_values<T>(buf.begin(), buf.end(), descending, nan);
     }
     for (int64_t k = 0; k < l.len; ++k) o[l.out[i] + k * l.out_step] = buf[k].second;
   });
@@ -104,9 +165,30 @@ void topk_indices(const TensorBase& out, const TensorBase& self, int64_t k, int6
   (void)sorted;  // always sorted
   if (k == 0) return;
   const Lines l = lines_of(out, self, dim);
+  const T* in = static_cast<const T*>(self.data_ptr());
   int64_t* o = static_cast<int64_t*>(out.data_ptr());
   const ByValueThenPosition<T> cmp{largest};
-  for_each_line(l, static_cast<const T*>(self.data_ptr()), [&](int64_t i, std::vector<std::pair<T, int64_t>>& buf) {
+  if (k <= 32 && k * 16 <= l.len) {
+    // Few of many: one pass keeping the best k in order; most elements are
+    // turned away by one comparison with the k-th.
+    parallel_for(static_cast<int64_t>(l.in.size()), l.len, [&](int64_t b, int64_t e) {
+      std::vector<std::pair<T, int64_t>> best(static_cast<size_t>(k) + 1);
+      for (int64_t i = b; i < e; ++i) {
+        const T* x = in + l.in[i];
+        int64_t have = 0;
+        for (int64_t p = 0; p < l.len; ++p) {
+          const std::pair<T, int64_t> v{x[p * l.in_step], p};
+          if (have == k && !cmp(v, best[k - 1])) continue;
+          int64_t at = have < k ? have++ : k - 1;
+          for (; at > 0 && cmp(v, best[at - 1]); --at) best[at] = best[at - 1];
+          best[at] = v;
+        }
+        for (int64_t j = 0; j < k; ++j) o[l.out[i] + j * l.out_step] = best[j].second;
+      }
+    });
+    return;
+  }
+  for_each_line(l, in, [&](int64_t i, auto& buf) {
     // Select the first k in O(n), then order only them.
     if (k < l.len) std::nth_element(buf.begin(), buf.begin() + (k - 1), buf.end(), cmp);
     std::sort(buf.begin(), buf.begin() + k, cmp);
@@ -119,7 +201,7 @@ void median_indices(const TensorBase& out, const TensorBase& self, int64_t dim, 
   const Lines l = lines_of(out, self, dim);
   int64_t* o = static_cast<int64_t*>(out.data_ptr());
   const ByValueThenPosition<T> cmp{false};
-  for_each_line(l, static_cast<const T*>(self.data_ptr()), [&](int64_t i, std::vector<std::pair<T, int64_t>>& buf) {
+  for_each_line(l, static_cast<const T*>(self.data_ptr()), [&](int64_t i, auto& buf) {
     int64_t nans = 0, first_nan = -1;
     for (const auto& p : buf) {
       if (!is_nan(p.first)) continue;
@@ -141,7 +223,7 @@ void mode_indices(const TensorBase& out, const TensorBase& self, int64_t dim) {
   const Lines l = lines_of(out, self, dim);
   int64_t* o = static_cast<int64_t*>(out.data_ptr());
   const ByValueThenPosition<T> cmp{false};
-  for_each_line(l, static_cast<const T*>(self.data_ptr()), [&](int64_t i, std::vector<std::pair<T, int64_t>>& buf) {
+  for_each_line(l, static_cast<const T*>(self.data_ptr()), [&](int64_t i, auto& buf) {
     std::sort(buf.begin(), buf.end(), cmp);
     // As PyTorch: the first (smallest) value of the longest run, at the
     // run's last position (here the largest index of that value).
