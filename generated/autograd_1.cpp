@@ -426,6 +426,9 @@ Tensor _topk_indices(const Tensor& self, int64_t k, int64_t dim, bool largest, b
 // ---- mode: The most frequent value along `dim` (the smallest on ties) and the index of its last occurrence.
 std::tuple<Tensor, Tensor> mode(const Tensor& self, int64_t dim, bool keepdim) { return composite::mode(self, dim, keepdim); }
 
+// ---- searchsorted.Scalar: searchsorted of one number in a 1-D sorted_sequence (a 0-dim int64 result).
+Tensor searchsorted(const Tensor& sorted_sequence, const Scalar& self, bool out_int32, bool right) { return composite::searchsorted_scalar(sorted_sequence, self, out_int32, right); }
+
 // ---- cummax: The running maximum along `dim` and its int64 index (the latest on ties; NaN propagates).
 std::tuple<Tensor, Tensor> cummax(const Tensor& self, int64_t dim) { return composite::cummax(self, dim); }
 

@@ -525,6 +525,9 @@ Tensor _searchsorted(const Tensor& sorted_sequence, const Tensor& self, bool rig
 // searchsorted.Tensor: For each value of self, the index where it would be inserted into sorted_sequence (1-D, or rows matching self's leading dims) to keep it sorted; after equal values when right.
 Tensor searchsorted(const Tensor& sorted_sequence, const Tensor& self, bool out_int32 = false, bool right = false);
 
+// searchsorted.Scalar: searchsorted of one number in a 1-D sorted_sequence (a 0-dim int64 result).
+Tensor searchsorted(const Tensor& sorted_sequence, const Scalar& self, bool out_int32 = false, bool right = false);
+
 // bucketize.Tensor: The index of the bucket (between consecutive 1-D sorted boundaries) each element of self falls in.
 Tensor bucketize(const Tensor& self, const Tensor& boundaries, bool out_int32 = false, bool right = false);
 

@@ -54,6 +54,7 @@ std::tuple<Tensor, Tensor, Tensor> unique_consecutive(const Tensor& self, bool r
 std::tuple<Tensor, Tensor, Tensor> unique_dim(const Tensor& self, int64_t dim, bool sorted, bool return_inverse, bool return_counts);  // unique_dim
 std::tuple<Tensor, Tensor, Tensor> unique(const Tensor& self, bool sorted, bool return_inverse, bool return_counts, std::optional<int64_t> dim);  // unique
 Tensor searchsorted(const Tensor& sorted_sequence, const Tensor& self, bool out_int32, bool right);  // searchsorted.Tensor
+Tensor searchsorted_scalar(const Tensor& sorted_sequence, const Scalar& self, bool out_int32, bool right);  // searchsorted.Scalar
 Tensor bucketize(const Tensor& self, const Tensor& boundaries, bool out_int32, bool right);  // bucketize.Tensor
 std::tuple<Tensor, Tensor> cummax(const Tensor& self, int64_t dim);  // cummax
 std::tuple<Tensor, Tensor> cummin(const Tensor& self, int64_t dim);  // cummin

@@ -150,6 +150,7 @@ const std::vector<OpInfo>& all_ops() {
       {"unique", false, "composite", 1, {}, {}, {}},
       {"_searchsorted", false, "kernel", 0, {"float32", "float64", "int64"}, {"cpu", "cuda"}, {}},
       {"searchsorted.Tensor", false, "composite", 2, {}, {}, {}},
+      {"searchsorted.Scalar", false, "composite", 2, {}, {}, {}},
       {"bucketize.Tensor", false, "composite", 2, {}, {}, {}},
       {"_cummaxmin_indices", false, "kernel", 0, {"float32", "float64", "int64"}, {"cpu", "cuda"}, {}},
       {"cummax", false, "composite", 3, {}, {}, {}},

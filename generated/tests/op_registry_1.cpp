@@ -277,6 +277,14 @@ void add_mode(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { auto r = dg::mode(in[0], int64_t(1)); return {std::get<0>(r), std::get<1>(r)}; }});
 }
 
+// searchsorted.Scalar
+void add_searchsorted_Scalar(std::vector<OpSample>& rows) {
+  rows.push_back({"searchsorted.Scalar", "function", 0, {TensorSpec{{4}, 0.0, 0.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::searchsorted(in[0], Scalar(0.5))}; }});
+  rows.push_back({"searchsorted.Scalar", "function", 1, {TensorSpec{{1}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::searchsorted(in[0], Scalar(-2), false, true)}; }});
+}
+
 // cummax
 void add_cummax(std::vector<OpSample>& rows) {
   rows.push_back({"cummax", "function", 0, {TensorSpec{{3, 5}, -1.0, 1.0, false, kFloat64}}, true,
@@ -515,6 +523,7 @@ void add_samples_1(std::vector<OpSample>& rows) {
   add_cumsum(rows);
   add__sort_indices(rows);
   add_mode(rows);
+  add_searchsorted_Scalar(rows);
   add_cummax(rows);
   add_bmm(rows);
   add_addmm(rows);

@@ -225,6 +225,16 @@ Tensor searchsorted(const Tensor& sorted_sequence, const Tensor& self, bool out_
   return dg::_searchsorted(sorted_sequence.to(common), self.to(common), right);
 }
 
+Tensor searchsorted_scalar(const Tensor& sorted_sequence, const Scalar& self, bool out_int32, bool right) {
+  DG_CHECK(sorted_sequence.dim() == 1, "searchsorted: expected a 1-D sorted_sequence for a number, got shape ",
+           sorted_sequence.sizes());
+  // A float number searched among integers compares as float64, as ATen's wrapped number does.
+  const ScalarType dtype =
+      self.is_floating_point() && !sorted_sequence.is_floating_point() ? kFloat64 : sorted_sequence.dtype();
+  return composite::searchsorted(sorted_sequence, dg::scalar_tensor(self, sorted_sequence.options().dtype(dtype)),
+                                 out_int32, right);
+}
+
 Tensor bucketize(const Tensor& self, const Tensor& boundaries, bool out_int32, bool right) {
   DG_CHECK(boundaries.dim() == 1, "bucketize: expected boundaries to be a 1-D tensor, got boundaries of shape ",
            boundaries.sizes());
