@@ -75,6 +75,13 @@ std::tuple<Tensor, Tensor, Tensor> unique_runs(const Tensor& source, int64_t d, 
   return {output, inverse, counts};
 }
 
+// The median of no elements: NaN, or for integers what ATen's NaN cast
+// gives (the smallest int64).
+Tensor median_of_nothing(const Tensor& self) {
+  if (self.is_floating_point()) return dg::full({}, std::numeric_limits<double>::quiet_NaN(), self.options());
+  return dg::full({}, std::numeric_limits<int64_t>::min(), self.options());
+}
+
 }  // namespace
 
 // ---- sort ---------------------------------------------------------------------
@@ -125,7 +132,7 @@ std::tuple<Tensor, Tensor> kthvalue(const Tensor& self, int64_t k, int64_t dim, 
 }
 
 Tensor median(const Tensor& self) {
-  if (self.numel() == 0) return dg::full({}, std::numeric_limits<double>::quiet_NaN(), self.options());
+  if (self.numel() == 0) return median_of_nothing(self);
   const Tensor flat = self.reshape({-1});
   return flat.gather(0, dg::_median_indices(flat, 0, false)).squeeze(0);
 }
@@ -137,7 +144,7 @@ std::tuple<Tensor, Tensor> median_dim(const Tensor& self, int64_t dim, bool keep
 }
 
 Tensor nanmedian(const Tensor& self) {
-  if (self.numel() == 0) return dg::full({}, std::numeric_limits<double>::quiet_NaN(), self.options());
+  if (self.numel() == 0) return median_of_nothing(self);
   const Tensor flat = self.reshape({-1});
   return flat.gather(0, dg::_median_indices(flat, 0, true)).squeeze(0);
 }
