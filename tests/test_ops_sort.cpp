@@ -45,6 +45,13 @@ TEST_CASE("sort: values, stable indices, NaN last, descending", "[ops][sort]") {
   // As in LibTorch, `argsort(t, 1)` is ambiguous between dim and stable (an
   // int converts to both int64_t and bool): write the dim as an int64_t.
   check_values(dg::msort(t64({3, 1, 2, 0}, {2, 2})), {2, 0, 3, 1});
+  // int64: values keep their dtype, indices as for floats.
+  auto [iv, ii] = dg::sort(i64({7, -2, 7, 5}), 0, true);
+  check_values(iv, {7, 7, 5, -2});
+  check_values(ii, {0, 2, 3, 1});
+  CHECK(iv.dtype() == kInt64);
+  check_values(std::get<0>(dg::topk(i64({4, 9, 1, 9, 3}), 2)), {9, 9});
+  check_values(std::get<1>(dg::cummax(i64({1, 3, 3, 2}), 0)), {0, 1, 2, 2});
   // A transposed input and a 0-dim one.
   check_values(std::get<0>(dg::sort(t64({4, 3, 2, 1}, {2, 2}).t(), 1)), {2, 4, 1, 3});
   check_values(std::get<1>(dg::sort(dg::tensor(5.0, kFloat64))), {0});
