@@ -447,7 +447,7 @@ def _is_shape(v) -> bool:
 def _check_sample_value(fname, line, name, arg: Arg, v):
     def bad(msg):
         raise SpecError(fname, line, name, "samples", f"argument '{arg.name}': {msg}")
-    if arg.type in ("Tensor?", "Scalar?", "float?") and v is None:
+    if arg.type in ("Tensor?", "Scalar?", "float?", "bool?") and v is None:
         return
     if arg.type == "Tensor[]":
         if not isinstance(v, list) or not v:
@@ -479,7 +479,7 @@ def _check_sample_value(fname, line, name, arg: Arg, v):
     elif arg.type == "int[]":
         if not (isinstance(v, list) and all(isinstance(x, int) and not isinstance(x, bool) for x in v)):
             bad(f"expected a list of ints, got {v!r}")
-    elif arg.type == "bool":
+    elif arg.type in ("bool", "bool?"):
         if not isinstance(v, bool):
             bad(f"expected true or false, got {v!r}")
     elif arg.type == "str":

@@ -30,7 +30,7 @@ class SpecError(Exception):
 # Types the generator can emit today. Others parse (so the grammar is whole)
 # but are rejected by validation with a clear message.
 SUPPORTED_TYPES = {"Tensor", "Tensor?", "Tensor[]", "Scalar", "Scalar?", "int", "int?", "int[]", "float", "float?",
-                   "bool", "str"}
+                   "bool", "bool?", "str"}
 
 CPP_ARG_TYPE = {
     "Tensor": "const Tensor&",
@@ -45,6 +45,7 @@ CPP_ARG_TYPE = {
     "int[]": "IntArrayRef",
     "float": "double",
     "bool": "bool",
+    "bool?": "std::optional<bool>",
 }
 # How a backward node keeps a non-Tensor argument.
 CPP_MEMBER_TYPE = {
@@ -57,6 +58,7 @@ CPP_MEMBER_TYPE = {
     "int[]": "std::vector<int64_t>",
     "float": "double",
     "bool": "bool",
+    "bool?": "std::optional<bool>",
 }
 
 

@@ -306,7 +306,7 @@ def _sample_literal(arg: Arg, value) -> str:
         return f"int64_t({value})"
     if arg.type == "int[]":
         return "std::vector<int64_t>{" + ", ".join(str(v) for v in value) + "}"
-    if arg.type == "bool":
+    if arg.type in ("bool", "bool?"):
         return "true" if value else "false"
     if arg.type == "str":
         return f'std::string_view("{value}")'
@@ -379,8 +379,10 @@ def sample_rows(op: Op, api: ApiView, kind: str) -> list:
             ret = f"auto r = {fn_call}; return {{{gets}}};"
         else:
             ret = f"return {{{fn_call}}};"
-        # Ops without a gradient (comparisons, argmax) are only run forward.
-        differentiable = op.derivative is not None or (kind != "kernel" and not op.declared_nondifferentiable)
+        # Ops without a gradient (comparisons, argmax) are only run forward,
+        # and so are samples with no floating input (unique of int64 values).
+        differentiable = (op.derivative is not None or (kind != "kernel" and not op.declared_nondifferentiable)) \
+            and "kFloat64" in spec_text
         rows.append(SampleRow(i, "function" if api.has_function else "method", spec_text, differentiable, ret))
         # An in-place variant needs self to hold the broadcast result.
         shapes = [_shape_of(s.values[a.name]) for a in op.sig.tensor_args if s.values.get(a.name) is not None]

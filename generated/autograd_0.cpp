@@ -626,6 +626,14 @@ std::tuple<Tensor, Tensor> max(const Tensor& self, int64_t dim, bool keepdim) { 
 // ---- norm.ScalarOpt_dim: The p-norm over `dim` (p None means 2).
 Tensor norm(const Tensor& self, const std::optional<Scalar>& p, IntArrayRef dim, bool keepdim) { return composite::norm_dim(self, p, dim, keepdim); }
 
+// ---- sort: self sorted along `dim` and the int64 indices of the sorted values (ties keep their order).
+std::tuple<Tensor, Tensor> sort(const Tensor& self, int64_t dim, bool descending) { return composite::sort(self, dim, descending); }
+
+// ---- _searchsorted: searchsorted's kernel, both tensors of one dtype; int64 result.
+Tensor _searchsorted(const Tensor& sorted_sequence, const Tensor& self, bool right) {
+  return dispatch::_searchsorted(sorted_sequence, self, right);
+}
+
 // ---- matmul: Matrix product with NumPy semantics (1-D, 2-D, batched with broadcasting).
 Tensor matmul(const Tensor& self, const Tensor& other) { return composite::matmul(self, other); }
 

@@ -605,6 +605,25 @@ Tensor cumsum(const Tensor& self, int64_t dim) {
   return result;
 }
 
+// ---- _sort_indices: The int64 permutation that sorts self along `dim` (always stable, ties keep their order; NaN is the largest).
+Tensor _sort_indices(const Tensor& self, int64_t dim, bool descending, bool stable) {
+  return dispatch::_sort_indices(self, dim, descending, stable);
+}
+
+// ---- _topk_indices: The int64 indices of the k largest (smallest) elements along `dim`, in order (ties by position).
+Tensor _topk_indices(const Tensor& self, int64_t k, int64_t dim, bool largest, bool sorted) {
+  return dispatch::_topk_indices(self, k, dim, largest, sorted);
+}
+
+// ---- mode: The most frequent value along `dim` (the smallest on ties) and the index of its last occurrence.
+std::tuple<Tensor, Tensor> mode(const Tensor& self, int64_t dim, bool keepdim) { return composite::mode(self, dim, keepdim); }
+
+// ---- searchsorted.Scalar: searchsorted of one number in a 1-D sorted_sequence (a 0-dim int64 result).
+Tensor searchsorted(const Tensor& sorted_sequence, const Scalar& self, bool out_int32, bool right) { return composite::searchsorted_scalar(sorted_sequence, self, out_int32, right); }
+
+// ---- cummax: The running maximum along `dim` and its int64 index (the latest on ties; NaN propagates).
+std::tuple<Tensor, Tensor> cummax(const Tensor& self, int64_t dim) { return composite::cummax(self, dim); }
+
 // ---- bmm: Batched matrix product of two 3-D tensors.
 Tensor bmm(const Tensor& self, const Tensor& mat2) {
   const bool record = detail::should_record("bmm", self, mat2);

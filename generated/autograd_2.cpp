@@ -430,6 +430,44 @@ Tensor min(const Tensor& self) { return composite::min(self); }
 // ---- any: Whether some element is non-zero (a 0-dim bool; false for no elements).
 Tensor any(const Tensor& self) { return composite::any(self); }
 
+// ---- kthvalue: The k-th smallest element along `dim` (k counts from 1) and its int64 index.
+std::tuple<Tensor, Tensor> kthvalue(const Tensor& self, int64_t k, int64_t dim, bool keepdim) { return composite::kthvalue(self, k, dim, keepdim); }
+
+// ---- median: The lower median of all elements (a 0-dim tensor); NaN when any element is NaN.
+Tensor median(const Tensor& self) { return composite::median(self); }
+
+// ---- _mode_indices: The int64 index (the last occurrence) of the most frequent value along `dim`, the smallest such value on ties (kept as size 1).
+Tensor _mode_indices(const Tensor& self, int64_t dim) {
+  return dispatch::_mode_indices(self, dim);
+}
+
+// ---- unique_consecutive: self with each run of equal consecutive elements (or slices along `dim`) kept once, with the inverse indices and run lengths when asked (always with a dim, as ATen).
+std::tuple<Tensor, Tensor, Tensor> unique_consecutive(const Tensor& self, bool return_inverse, bool return_counts, std::optional<int64_t> dim) { return composite::unique_consecutive(self, return_inverse, return_counts, dim); }
+
+// ---- searchsorted.Tensor: For each value of self, the index where it would be inserted into sorted_sequence (1-D, or rows matching self's leading dims) to keep it sorted; after equal values when right.
+Tensor searchsorted(const Tensor& sorted_sequence, const Tensor& self, bool out_int32, bool right) { return composite::searchsorted(sorted_sequence, self, out_int32, right); }
+
+// ---- bucketize.Tensor: The index of the bucket (between consecutive 1-D sorted boundaries) each element of self falls in.
+Tensor bucketize(const Tensor& self, const Tensor& boundaries, bool out_int32, bool right) { return composite::bucketize(self, boundaries, out_int32, right); }
+
+// ---- logcumsumexp: log(cumsum(exp(self))) along `dim`, a running log-add-exp (no overflow, no underflow to -inf).
+Tensor logcumsumexp(const Tensor& self, int64_t dim) {
+  const bool record = detail::should_record("logcumsumexp", self);
+  intrusive_ptr<generated::LogcumsumexpBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::LogcumsumexpBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    node->dim = dim;
+    if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
+  }
+  Tensor result = dispatch::logcumsumexp(self, dim);
+  if (record) {
+    detail::set_history(result, node);
+    if (node->needs_input_grad(0)) node->result_ = SavedVariable(result, true);
+  }
+  return result;
+}
+
 // ---- reshape: view() when the strides allow it, else a contiguous copy.
 Tensor reshape(const Tensor& self, IntArrayRef shape) { return composite::reshape(self, shape); }
 

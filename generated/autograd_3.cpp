@@ -539,6 +539,33 @@ Tensor norm(const Tensor& self, const Scalar& p) { return composite::norm(self, 
 // ---- cumsum_backward: The gradient of cumsum, a cumulative sum from the end (flip, cumsum, flip).
 Tensor cumsum_backward(const Tensor& grad, int64_t dim) { return composite::cumsum_backward(grad, dim); }
 
+// ---- unique: torch.unique's three outputs (_unique2, or unique_dim when dim is given; the inverse and counts are empty unless asked).
+std::tuple<Tensor, Tensor, Tensor> unique(const Tensor& self, bool sorted, bool return_inverse, bool return_counts, std::optional<int64_t> dim) { return composite::unique(self, sorted, return_inverse, return_counts, dim); }
+
+// ---- cumprod: Cumulative product along `dim`.
+Tensor cumprod(const Tensor& self, int64_t dim) {
+  const bool record = detail::should_record("cumprod", self);
+  intrusive_ptr<generated::CumprodBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::CumprodBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    node->dim = dim;
+    if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
+  }
+  Tensor result = dispatch::cumprod(self, dim);
+  if (record) {
+    detail::set_history(result, node);
+    if (node->needs_input_grad(0)) node->result_ = SavedVariable(result, true);
+  }
+  return result;
+}
+
+// ---- cumprod_backward: The gradient of cumprod (result), exact where self has zeros (only the first zero of a slice gets a gradient past it).
+Tensor cumprod_backward(const Tensor& grad, const Tensor& self, int64_t dim, const Tensor& result) { return composite::cumprod_backward(grad, self, dim, result); }
+
+// ---- logcumsumexp_backward: The gradient of logcumsumexp (result), as PyTorch computes it (split by the sign of grad, in log space).
+Tensor logcumsumexp_backward(const Tensor& grad, const Tensor& self, const Tensor& result, int64_t dim) { return composite::logcumsumexp_backward(grad, self, result, dim); }
+
 // ---- select_backward: Zeros of input_sizes with grad_output placed at `index` along `dim`.
 Tensor select_backward(const Tensor& grad_output, IntArrayRef input_sizes, int64_t dim, int64_t index) {
   const bool record = detail::should_record("select_backward", grad_output);

@@ -612,6 +612,31 @@ Tensor argmax(const Tensor& self, std::optional<int64_t> dim, bool keepdim) {
 // ---- all.dim: Whether every element along `dim` is non-zero (bool).
 Tensor all(const Tensor& self, int64_t dim, bool keepdim) { return composite::all_dim(self, dim, keepdim); }
 
+// ---- argsort: The int64 indices that sort self along `dim` (sort's second output).
+Tensor argsort(const Tensor& self, int64_t dim, bool descending) { return composite::argsort(self, dim, descending); }
+
+// ---- topk: The k largest (smallest when not largest) elements along `dim` and their int64 indices, largest first.
+std::tuple<Tensor, Tensor> topk(const Tensor& self, int64_t k, int64_t dim, bool largest, bool sorted) { return composite::topk(self, k, dim, largest, sorted); }
+
+// ---- _median_indices: The int64 index of the lower median along `dim` (kept as size 1); a NaN's when any (the first), unless ignore_nan.
+Tensor _median_indices(const Tensor& self, int64_t dim, bool ignore_nan) {
+  return dispatch::_median_indices(self, dim, ignore_nan);
+}
+
+// ---- nanmedian: The lower median of the elements that are not NaN (NaN when all are).
+Tensor nanmedian(const Tensor& self) { return composite::nanmedian(self); }
+
+// ---- nanmedian.dim: The lower median along `dim` of the elements that are not NaN, and its int64 index.
+std::tuple<Tensor, Tensor> nanmedian(const Tensor& self, int64_t dim, bool keepdim) { return composite::nanmedian_dim(self, dim, keepdim); }
+
+// ---- _cummaxmin_indices: The int64 index of the running maximum (minimum when not max) along `dim`; the latest on ties, NaN propagates.
+Tensor _cummaxmin_indices(const Tensor& self, int64_t dim, bool max) {
+  return dispatch::_cummaxmin_indices(self, dim, max);
+}
+
+// ---- cummin: The running minimum along `dim` and its int64 index (the latest on ties; NaN propagates).
+std::tuple<Tensor, Tensor> cummin(const Tensor& self, int64_t dim) { return composite::cummin(self, dim); }
+
 // ---- mm: Matrix product of two 2-D tensors (oneDNN for float32).
 Tensor mm(const Tensor& self, const Tensor& mat2) {
   const bool record = detail::should_record("mm", self, mat2);

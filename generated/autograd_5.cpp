@@ -690,6 +690,24 @@ Tensor count_nonzero(const Tensor& self, IntArrayRef dim) { return composite::co
 // ---- logsumexp: log(sum(exp(self))) over `dim`, computed stably (shifted by the maximum).
 Tensor logsumexp(const Tensor& self, IntArrayRef dim, bool keepdim) { return composite::logsumexp(self, dim, keepdim); }
 
+// ---- sort.stable: sort with LibTorch's `stable` flag, which must have a value (every dynagrad sort is stable).
+std::tuple<Tensor, Tensor> sort(const Tensor& self, std::optional<bool> stable, int64_t dim, bool descending) { return composite::sort_stable(self, stable, dim, descending); }
+
+// ---- argsort.stable: argsort with LibTorch's `stable` flag (every dynagrad sort is stable).
+Tensor argsort(const Tensor& self, bool stable, int64_t dim, bool descending) { return composite::argsort_stable(self, stable, dim, descending); }
+
+// ---- msort: self sorted along its first dim (sort(self, 0) values).
+Tensor msort(const Tensor& self) { return composite::msort(self); }
+
+// ---- median.dim: The lower median along `dim` and its int64 index; NaN (the first NaN's index) where a slice has a NaN.
+std::tuple<Tensor, Tensor> median(const Tensor& self, int64_t dim, bool keepdim) { return composite::median_dim(self, dim, keepdim); }
+
+// ---- _unique2: The distinct elements of self, sorted, with (when asked, else empty) each element's index into them and their counts; not differentiable.
+std::tuple<Tensor, Tensor, Tensor> _unique2(const Tensor& self, bool sorted, bool return_inverse, bool return_counts) { return composite::_unique2(self, sorted, return_inverse, return_counts); }
+
+// ---- unique_dim: The distinct slices of self along `dim`, sorted lexicographically, with the inverse indices and counts (always computed, as ATen).
+std::tuple<Tensor, Tensor, Tensor> unique_dim(const Tensor& self, int64_t dim, bool sorted, bool return_inverse, bool return_counts) { return composite::unique_dim(self, dim, sorted, return_inverse, return_counts); }
+
 // ---- dot: Inner product of two 1-D tensors of the same size.
 Tensor dot(const Tensor& self, const Tensor& tensor) { return composite::dot(self, tensor); }
 

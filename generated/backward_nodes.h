@@ -801,6 +801,26 @@ struct CumsumBackward0 final : public Node {
   int64_t dim{};
 };
 
+// derivatives.yaml: cumprod
+struct CumprodBackward0 final : public Node {
+  std::string name() const override { return "CumprodBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  int64_t dim{};
+  SavedVariable result_;
+  SavedVariable self_;
+};
+
+// derivatives.yaml: logcumsumexp
+struct LogcumsumexpBackward0 final : public Node {
+  std::string name() const override { return "LogcumsumexpBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  int64_t dim{};
+  SavedVariable result_;
+  SavedVariable self_;
+};
+
 // derivatives.yaml: mm
 struct MmBackward0 final : public Node {
   std::string name() const override { return "MmBackward0"; }

@@ -217,6 +217,25 @@ void AminBackward0::release_saved() {
   saved_released_ = true;
 }
 
+// derivatives.yaml: logcumsumexp
+variable_list LogcumsumexpBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: logcumsumexp_backward(grad, self, result, dim)
+    const Tensor result = result_.unpack(this);
+    const Tensor self = self_.unpack(this);
+    grad_inputs[0] = logcumsumexp_backward(grad, self, result, dim);
+  }
+  return grad_inputs;
+}
+
+void LogcumsumexpBackward0::release_saved() {
+  result_.reset_data();
+  self_.reset_data();
+  saved_released_ = true;
+}
+
 // derivatives.yaml: transpose.int
 variable_list TransposeBackward0::apply(variable_list&& grads) {
   const Tensor& grad = grads[0];

@@ -276,6 +276,25 @@ void ProdBackward1::release_saved() {
   saved_released_ = true;
 }
 
+// derivatives.yaml: cumprod
+variable_list CumprodBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: cumprod_backward(grad, self, dim, result)
+    const Tensor result = result_.unpack(this);
+    const Tensor self = self_.unpack(this);
+    grad_inputs[0] = cumprod_backward(grad, self, dim, result);
+  }
+  return grad_inputs;
+}
+
+void CumprodBackward0::release_saved() {
+  result_.reset_data();
+  self_.reset_data();
+  saved_released_ = true;
+}
+
 // derivatives.yaml: select_backward
 variable_list SelectBackwardBackward0::apply(variable_list&& grads) {
   const Tensor& grad = grads[0];

@@ -299,6 +299,14 @@ Tensor amin(const Tensor& self, IntArrayRef dim, bool keepdim);  // amin
 Tensor argmax(const Tensor& self, std::optional<int64_t> dim, bool keepdim);  // argmax
 Tensor argmin(const Tensor& self, std::optional<int64_t> dim, bool keepdim);  // argmin
 Tensor cumsum(const Tensor& self, int64_t dim);  // cumsum
+Tensor _sort_indices(const Tensor& self, int64_t dim, bool descending, bool stable);  // _sort_indices
+Tensor _topk_indices(const Tensor& self, int64_t k, int64_t dim, bool largest, bool sorted);  // _topk_indices
+Tensor _median_indices(const Tensor& self, int64_t dim, bool ignore_nan);  // _median_indices
+Tensor _mode_indices(const Tensor& self, int64_t dim);  // _mode_indices
+Tensor _searchsorted(const Tensor& sorted_sequence, const Tensor& self, bool right);  // _searchsorted
+Tensor _cummaxmin_indices(const Tensor& self, int64_t dim, bool max);  // _cummaxmin_indices
+Tensor cumprod(const Tensor& self, int64_t dim);  // cumprod
+Tensor logcumsumexp(const Tensor& self, int64_t dim);  // logcumsumexp
 Tensor mm(const Tensor& self, const Tensor& mat2);  // mm
 Tensor bmm(const Tensor& self, const Tensor& mat2);  // bmm
 Tensor view(const Tensor& self, IntArrayRef size);  // view

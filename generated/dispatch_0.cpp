@@ -983,6 +983,33 @@ Tensor sum(const Tensor& self, IntArrayRef dim, bool keepdim) {
   return out;
 }
 
+// ---- _searchsorted (ops.yaml) ------------------------------------------------
+namespace {
+using _searchsorted_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&, bool);
+constexpr _searchsorted_kernel _searchsorted_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::searchsorted<float>, &cpu::searchsorted<double>, &cpu::searchsorted<int64_t>, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::searchsorted<float>, &cuda::searchsorted<double>, &cuda::searchsorted<int64_t>, nullptr, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void _searchsorted_run(ScalarType dtype, const Tensor& out, const Tensor& sorted_sequence, const Tensor& self, bool right) {
+  const auto fn = detail::lookup_kernel(_searchsorted_table, "_searchsorted", out.device(), dtype,
+                                        "float32, float64, int64");
+  fn(out, sorted_sequence, self, right);
+}
+}  // namespace
+
+Tensor _searchsorted(const Tensor& sorted_sequence, const Tensor& self, bool right) {
+  detail::check_defined("_searchsorted", "sorted_sequence", sorted_sequence);
+  detail::check_defined("_searchsorted", "self", self);
+  const meta::TensorMeta m = meta::searchsorted("_searchsorted", sorted_sequence, self, right);
+  Tensor out = detail::make_output(m);
+  _searchsorted_run(sorted_sequence.dtype(), out, sorted_sequence, self, right);
+  return out;
+}
+
 // ---- slice.Tensor (ops.yaml) ------------------------------------------------
 Tensor slice(const Tensor& self, int64_t dim, std::optional<int64_t> start, std::optional<int64_t> end, int64_t step) {
   detail::check_defined("slice", "self", self);

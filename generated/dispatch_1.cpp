@@ -810,6 +810,58 @@ Tensor cumsum(const Tensor& self, int64_t dim) {
   return out;
 }
 
+// ---- _sort_indices (ops.yaml) ------------------------------------------------
+namespace {
+using _sort_indices_kernel = void (*)(const TensorBase&, const TensorBase&, int64_t, bool, bool);
+constexpr _sort_indices_kernel _sort_indices_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::sort_indices<float>, &cpu::sort_indices<double>, &cpu::sort_indices<int64_t>, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::sort_indices<float>, &cuda::sort_indices<double>, &cuda::sort_indices<int64_t>, nullptr, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void _sort_indices_run(ScalarType dtype, const Tensor& out, const Tensor& self, int64_t dim, bool descending, bool stable) {
+  const auto fn = detail::lookup_kernel(_sort_indices_table, "_sort_indices", out.device(), dtype,
+                                        "float32, float64, int64");
+  fn(out, self, dim, descending, stable);
+}
+}  // namespace
+
+Tensor _sort_indices(const Tensor& self, int64_t dim, bool descending, bool stable) {
+  detail::check_defined("_sort_indices", "self", self);
+  const meta::TensorMeta m = meta::sort_indices("_sort_indices", self, dim, descending, stable);
+  Tensor out = detail::make_output(m);
+  _sort_indices_run(self.dtype(), out, self, dim, descending, stable);
+  return out;
+}
+
+// ---- _topk_indices (ops.yaml) ------------------------------------------------
+namespace {
+using _topk_indices_kernel = void (*)(const TensorBase&, const TensorBase&, int64_t, int64_t, bool, bool);
+constexpr _topk_indices_kernel _topk_indices_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::topk_indices<float>, &cpu::topk_indices<double>, &cpu::topk_indices<int64_t>, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::topk_indices<float>, &cuda::topk_indices<double>, &cuda::topk_indices<int64_t>, nullptr, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void _topk_indices_run(ScalarType dtype, const Tensor& out, const Tensor& self, int64_t k, int64_t dim, bool largest, bool sorted) {
+  const auto fn = detail::lookup_kernel(_topk_indices_table, "_topk_indices", out.device(), dtype,
+                                        "float32, float64, int64");
+  fn(out, self, k, dim, largest, sorted);
+}
+}  // namespace
+
+Tensor _topk_indices(const Tensor& self, int64_t k, int64_t dim, bool largest, bool sorted) {
+  detail::check_defined("_topk_indices", "self", self);
+  const meta::TensorMeta m = meta::topk_indices("_topk_indices", self, k, dim, largest, sorted);
+  Tensor out = detail::make_output(m);
+  _topk_indices_run(self.dtype(), out, self, k, dim, largest, sorted);
+  return out;
+}
+
 // ---- bmm (ops.yaml) ------------------------------------------------
 namespace {
 using bmm_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&);

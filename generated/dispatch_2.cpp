@@ -686,6 +686,58 @@ Tensor amin(const Tensor& self, IntArrayRef dim, bool keepdim) {
   return out;
 }
 
+// ---- _mode_indices (ops.yaml) ------------------------------------------------
+namespace {
+using _mode_indices_kernel = void (*)(const TensorBase&, const TensorBase&, int64_t);
+constexpr _mode_indices_kernel _mode_indices_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::mode_indices<float>, &cpu::mode_indices<double>, &cpu::mode_indices<int64_t>, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::mode_indices<float>, &cuda::mode_indices<double>, &cuda::mode_indices<int64_t>, nullptr, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void _mode_indices_run(ScalarType dtype, const Tensor& out, const Tensor& self, int64_t dim) {
+  const auto fn = detail::lookup_kernel(_mode_indices_table, "_mode_indices", out.device(), dtype,
+                                        "float32, float64, int64");
+  fn(out, self, dim);
+}
+}  // namespace
+
+Tensor _mode_indices(const Tensor& self, int64_t dim) {
+  detail::check_defined("_mode_indices", "self", self);
+  const meta::TensorMeta m = meta::mode_indices("_mode_indices", self, dim);
+  Tensor out = detail::make_output(m);
+  _mode_indices_run(self.dtype(), out, self, dim);
+  return out;
+}
+
+// ---- logcumsumexp (ops.yaml) ------------------------------------------------
+namespace {
+using logcumsumexp_kernel = void (*)(const TensorBase&, const TensorBase&, int64_t);
+constexpr logcumsumexp_kernel logcumsumexp_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::logcumsumexp<float>, &cpu::logcumsumexp<double>, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::logcumsumexp<float>, &cuda::logcumsumexp<double>, nullptr, nullptr, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void logcumsumexp_run(ScalarType dtype, const Tensor& out, const Tensor& self, int64_t dim) {
+  const auto fn = detail::lookup_kernel(logcumsumexp_table, "logcumsumexp", out.device(), dtype,
+                                        "float32, float64");
+  fn(out, self, dim);
+}
+}  // namespace
+
+Tensor logcumsumexp(const Tensor& self, int64_t dim) {
+  detail::check_defined("logcumsumexp", "self", self);
+  const meta::TensorMeta m = meta::logcumsumexp("logcumsumexp", self, dim);
+  Tensor out = detail::make_output(m);
+  logcumsumexp_run(self.dtype(), out, self, dim);
+  return out;
+}
+
 // ---- transpose.int (ops.yaml) ------------------------------------------------
 Tensor transpose(const Tensor& self, int64_t dim0, int64_t dim1) {
   detail::check_defined("transpose", "self", self);

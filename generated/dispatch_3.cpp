@@ -765,6 +765,32 @@ Tensor prod(const Tensor& self, int64_t dim, bool keepdim) {
   return out;
 }
 
+// ---- cumprod (ops.yaml) ------------------------------------------------
+namespace {
+using cumprod_kernel = void (*)(const TensorBase&, const TensorBase&, int64_t);
+constexpr cumprod_kernel cumprod_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::cumprod<float>, &cpu::cumprod<double>, &cpu::cumprod<int64_t>, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::cumprod<float>, &cuda::cumprod<double>, &cuda::cumprod<int64_t>, nullptr, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void cumprod_run(ScalarType dtype, const Tensor& out, const Tensor& self, int64_t dim) {
+  const auto fn = detail::lookup_kernel(cumprod_table, "cumprod", out.device(), dtype,
+                                        "float32, float64, int64");
+  fn(out, self, dim);
+}
+}  // namespace
+
+Tensor cumprod(const Tensor& self, int64_t dim) {
+  detail::check_defined("cumprod", "self", self);
+  const meta::TensorMeta m = meta::cumsum("cumprod", self, dim);
+  Tensor out = detail::make_output(m);
+  cumprod_run(self.dtype(), out, self, dim);
+  return out;
+}
+
 // ---- select_backward (ops.yaml) ------------------------------------------------
 namespace {
 using select_backward_kernel = void (*)(const TensorBase&, const TensorBase&, IntArrayRef, int64_t, int64_t);

@@ -796,6 +796,58 @@ Tensor argmax(const Tensor& self, std::optional<int64_t> dim, bool keepdim) {
   return out;
 }
 
+// ---- _median_indices (ops.yaml) ------------------------------------------------
+namespace {
+using _median_indices_kernel = void (*)(const TensorBase&, const TensorBase&, int64_t, bool);
+constexpr _median_indices_kernel _median_indices_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::median_indices<float>, &cpu::median_indices<double>, &cpu::median_indices<int64_t>, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::median_indices<float>, &cuda::median_indices<double>, &cuda::median_indices<int64_t>, nullptr, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void _median_indices_run(ScalarType dtype, const Tensor& out, const Tensor& self, int64_t dim, bool ignore_nan) {
+  const auto fn = detail::lookup_kernel(_median_indices_table, "_median_indices", out.device(), dtype,
+                                        "float32, float64, int64");
+  fn(out, self, dim, ignore_nan);
+}
+}  // namespace
+
+Tensor _median_indices(const Tensor& self, int64_t dim, bool ignore_nan) {
+  detail::check_defined("_median_indices", "self", self);
+  const meta::TensorMeta m = meta::median_indices("_median_indices", self, dim, ignore_nan);
+  Tensor out = detail::make_output(m);
+  _median_indices_run(self.dtype(), out, self, dim, ignore_nan);
+  return out;
+}
+
+// ---- _cummaxmin_indices (ops.yaml) ------------------------------------------------
+namespace {
+using _cummaxmin_indices_kernel = void (*)(const TensorBase&, const TensorBase&, int64_t, bool);
+constexpr _cummaxmin_indices_kernel _cummaxmin_indices_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::cummaxmin_indices<float>, &cpu::cummaxmin_indices<double>, &cpu::cummaxmin_indices<int64_t>, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::cummaxmin_indices<float>, &cuda::cummaxmin_indices<double>, &cuda::cummaxmin_indices<int64_t>, nullptr, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void _cummaxmin_indices_run(ScalarType dtype, const Tensor& out, const Tensor& self, int64_t dim, bool max) {
+  const auto fn = detail::lookup_kernel(_cummaxmin_indices_table, "_cummaxmin_indices", out.device(), dtype,
+                                        "float32, float64, int64");
+  fn(out, self, dim, max);
+}
+}  // namespace
+
+Tensor _cummaxmin_indices(const Tensor& self, int64_t dim, bool max) {
+  detail::check_defined("_cummaxmin_indices", "self", self);
+  const meta::TensorMeta m = meta::cummaxmin_indices("_cummaxmin_indices", self, dim, max);
+  Tensor out = detail::make_output(m);
+  _cummaxmin_indices_run(self.dtype(), out, self, dim, max);
+  return out;
+}
+
 // ---- mm (ops.yaml) ------------------------------------------------
 namespace {
 using mm_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&);

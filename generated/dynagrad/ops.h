@@ -660,6 +660,99 @@ Tensor cumsum(const Tensor& self, int64_t dim);
 // cumsum_backward: The gradient of cumsum, a cumulative sum from the end (flip, cumsum, flip).
 Tensor cumsum_backward(const Tensor& grad, int64_t dim);
 
+// _sort_indices: The int64 permutation that sorts self along `dim` (always stable, ties keep their order; NaN is the largest).
+Tensor _sort_indices(const Tensor& self, int64_t dim = -1, bool descending = false, bool stable = false);
+
+// sort: self sorted along `dim` and the int64 indices of the sorted values (ties keep their order).
+std::tuple<Tensor, Tensor> sort(const Tensor& self, int64_t dim = -1, bool descending = false);
+
+// sort.stable: sort with LibTorch's `stable` flag, which must have a value (every dynagrad sort is stable).
+std::tuple<Tensor, Tensor> sort(const Tensor& self, std::optional<bool> stable, int64_t dim = -1, bool descending = false);
+
+// argsort: The int64 indices that sort self along `dim` (sort's second output).
+Tensor argsort(const Tensor& self, int64_t dim = -1, bool descending = false);
+
+// argsort.stable: argsort with LibTorch's `stable` flag (every dynagrad sort is stable).
+Tensor argsort(const Tensor& self, bool stable, int64_t dim = -1, bool descending = false);
+
+// msort: self sorted along its first dim (sort(self, 0) values).
+Tensor msort(const Tensor& self);
+
+// _topk_indices: The int64 indices of the k largest (smallest) elements along `dim`, in order (ties by position).
+Tensor _topk_indices(const Tensor& self, int64_t k, int64_t dim, bool largest, bool sorted);
+
+// topk: The k largest (smallest when not largest) elements along `dim` and their int64 indices, largest first.
+std::tuple<Tensor, Tensor> topk(const Tensor& self, int64_t k, int64_t dim = -1, bool largest = true, bool sorted = true);
+
+// kthvalue: The k-th smallest element along `dim` (k counts from 1) and its int64 index.
+std::tuple<Tensor, Tensor> kthvalue(const Tensor& self, int64_t k, int64_t dim = -1, bool keepdim = false);
+
+// _median_indices: The int64 index of the lower median along `dim` (kept as size 1); a NaN's when any (the first), unless ignore_nan.
+Tensor _median_indices(const Tensor& self, int64_t dim, bool ignore_nan);
+
+// median: The lower median of all elements (a 0-dim tensor); NaN when any element is NaN.
+Tensor median(const Tensor& self);
+
+// median.dim: The lower median along `dim` and its int64 index; NaN (the first NaN's index) where a slice has a NaN.
+std::tuple<Tensor, Tensor> median(const Tensor& self, int64_t dim, bool keepdim = false);
+
+// nanmedian: The lower median of the elements that are not NaN (NaN when all are).
+Tensor nanmedian(const Tensor& self);
+
+// nanmedian.dim: The lower median along `dim` of the elements that are not NaN, and its int64 index.
+std::tuple<Tensor, Tensor> nanmedian(const Tensor& self, int64_t dim, bool keepdim = false);
+
+// _mode_indices: The int64 index (the last occurrence) of the most frequent value along `dim`, the smallest such value on ties (kept as size 1).
+Tensor _mode_indices(const Tensor& self, int64_t dim);
+
+// mode: The most frequent value along `dim` (the smallest on ties) and the index of its last occurrence.
+std::tuple<Tensor, Tensor> mode(const Tensor& self, int64_t dim = -1, bool keepdim = false);
+
+// _unique2: The distinct elements of self, sorted, with (when asked, else empty) each element's index into them and their counts; not differentiable.
+std::tuple<Tensor, Tensor, Tensor> _unique2(const Tensor& self, bool sorted = true, bool return_inverse = false, bool return_counts = false);
+
+// unique_consecutive: self with each run of equal consecutive elements (or slices along `dim`) kept once, with the inverse indices and run lengths when asked (always with a dim, as ATen).
+std::tuple<Tensor, Tensor, Tensor> unique_consecutive(const Tensor& self, bool return_inverse = false, bool return_counts = false, std::optional<int64_t> dim = std::nullopt);
+
+// unique_dim: The distinct slices of self along `dim`, sorted lexicographically, with the inverse indices and counts (always computed, as ATen).
+std::tuple<Tensor, Tensor, Tensor> unique_dim(const Tensor& self, int64_t dim, bool sorted = true, bool return_inverse = false, bool return_counts = false);
+
+// unique: torch.unique's three outputs (_unique2, or unique_dim when dim is given; the inverse and counts are empty unless asked).
+std::tuple<Tensor, Tensor, Tensor> unique(const Tensor& self, bool sorted = true, bool return_inverse = false, bool return_counts = false, std::optional<int64_t> dim = std::nullopt);
+
+// _searchsorted: searchsorted's kernel, both tensors of one dtype; int64 result.
+Tensor _searchsorted(const Tensor& sorted_sequence, const Tensor& self, bool right);
+
+// searchsorted.Tensor: For each value of self, the index where it would be inserted into sorted_sequence (1-D, or rows matching self's leading dims) to keep it sorted; after equal values when right.
+Tensor searchsorted(const Tensor& sorted_sequence, const Tensor& self, bool out_int32 = false, bool right = false);
+
+// searchsorted.Scalar: searchsorted of one number in a 1-D sorted_sequence (a 0-dim int64 result).
+Tensor searchsorted(const Tensor& sorted_sequence, const Scalar& self, bool out_int32 = false, bool right = false);
+
+// bucketize.Tensor: The index of the bucket (between consecutive 1-D sorted boundaries) each element of self falls in.
+Tensor bucketize(const Tensor& self, const Tensor& boundaries, bool out_int32 = false, bool right = false);
+
+// _cummaxmin_indices: The int64 index of the running maximum (minimum when not max) along `dim`; the latest on ties, NaN propagates.
+Tensor _cummaxmin_indices(const Tensor& self, int64_t dim, bool max);
+
+// cummax: The running maximum along `dim` and its int64 index (the latest on ties; NaN propagates).
+std::tuple<Tensor, Tensor> cummax(const Tensor& self, int64_t dim);
+
+// cummin: The running minimum along `dim` and its int64 index (the latest on ties; NaN propagates).
+std::tuple<Tensor, Tensor> cummin(const Tensor& self, int64_t dim);
+
+// cumprod: Cumulative product along `dim`.
+Tensor cumprod(const Tensor& self, int64_t dim);
+
+// cumprod_backward: The gradient of cumprod (result), exact where self has zeros (only the first zero of a slice gets a gradient past it).
+Tensor cumprod_backward(const Tensor& grad, const Tensor& self, int64_t dim, const Tensor& result);
+
+// logcumsumexp: log(cumsum(exp(self))) along `dim`, a running log-add-exp (no overflow, no underflow to -inf).
+Tensor logcumsumexp(const Tensor& self, int64_t dim);
+
+// logcumsumexp_backward: The gradient of logcumsumexp (result), as PyTorch computes it (split by the sign of grad, in log space).
+Tensor logcumsumexp_backward(const Tensor& grad, const Tensor& self, const Tensor& result, int64_t dim);
+
 // mm: Matrix product of two 2-D tensors (oneDNN for float32).
 Tensor mm(const Tensor& self, const Tensor& mat2);
 

@@ -130,6 +130,22 @@
   Tensor norm(const Scalar& p = 2) const;  // norm.Scalar
   Tensor norm(const std::optional<Scalar>& p, IntArrayRef dim, bool keepdim = false) const;  // norm.ScalarOpt_dim
   Tensor cumsum(int64_t dim) const;  // cumsum
+  std::tuple<Tensor, Tensor> sort(int64_t dim = -1, bool descending = false) const;  // sort
+  std::tuple<Tensor, Tensor> sort(std::optional<bool> stable, int64_t dim = -1, bool descending = false) const;  // sort.stable
+  Tensor argsort(int64_t dim = -1, bool descending = false) const;  // argsort
+  Tensor argsort(bool stable, int64_t dim = -1, bool descending = false) const;  // argsort.stable
+  Tensor msort() const;  // msort
+  std::tuple<Tensor, Tensor> topk(int64_t k, int64_t dim = -1, bool largest = true, bool sorted = true) const;  // topk
+  std::tuple<Tensor, Tensor> kthvalue(int64_t k, int64_t dim = -1, bool keepdim = false) const;  // kthvalue
+  Tensor median() const;  // median
+  std::tuple<Tensor, Tensor> median(int64_t dim, bool keepdim = false) const;  // median.dim
+  Tensor nanmedian() const;  // nanmedian
+  std::tuple<Tensor, Tensor> nanmedian(int64_t dim, bool keepdim = false) const;  // nanmedian.dim
+  std::tuple<Tensor, Tensor> mode(int64_t dim = -1, bool keepdim = false) const;  // mode
+  std::tuple<Tensor, Tensor> cummax(int64_t dim) const;  // cummax
+  std::tuple<Tensor, Tensor> cummin(int64_t dim) const;  // cummin
+  Tensor cumprod(int64_t dim) const;  // cumprod
+  Tensor logcumsumexp(int64_t dim) const;  // logcumsumexp
   Tensor mm(const Tensor& mat2) const;  // mm
   Tensor bmm(const Tensor& mat2) const;  // bmm
   Tensor matmul(const Tensor& other) const;  // matmul

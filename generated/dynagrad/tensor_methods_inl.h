@@ -132,6 +132,22 @@ inline Tensor Tensor::logsumexp(IntArrayRef dim, bool keepdim) const { return dg
 inline Tensor Tensor::norm(const Scalar& p) const { return dg::norm(*this, p); }
 inline Tensor Tensor::norm(const std::optional<Scalar>& p, IntArrayRef dim, bool keepdim) const { return dg::norm(*this, p, dim, keepdim); }
 inline Tensor Tensor::cumsum(int64_t dim) const { return dg::cumsum(*this, dim); }
+inline std::tuple<Tensor, Tensor> Tensor::sort(int64_t dim, bool descending) const { return dg::sort(*this, dim, descending); }
+inline std::tuple<Tensor, Tensor> Tensor::sort(std::optional<bool> stable, int64_t dim, bool descending) const { return dg::sort(*this, stable, dim, descending); }
+inline Tensor Tensor::argsort(int64_t dim, bool descending) const { return dg::argsort(*this, dim, descending); }
+inline Tensor Tensor::argsort(bool stable, int64_t dim, bool descending) const { return dg::argsort(*this, stable, dim, descending); }
+inline Tensor Tensor::msort() const { return dg::msort(*this); }
+inline std::tuple<Tensor, Tensor> Tensor::topk(int64_t k, int64_t dim, bool largest, bool sorted) const { return dg::topk(*this, k, dim, largest, sorted); }
+inline std::tuple<Tensor, Tensor> Tensor::kthvalue(int64_t k, int64_t dim, bool keepdim) const { return dg::kthvalue(*this, k, dim, keepdim); }
+inline Tensor Tensor::median() const { return dg::median(*this); }
+inline std::tuple<Tensor, Tensor> Tensor::median(int64_t dim, bool keepdim) const { return dg::median(*this, dim, keepdim); }
+inline Tensor Tensor::nanmedian() const { return dg::nanmedian(*this); }
+inline std::tuple<Tensor, Tensor> Tensor::nanmedian(int64_t dim, bool keepdim) const { return dg::nanmedian(*this, dim, keepdim); }
+inline std::tuple<Tensor, Tensor> Tensor::mode(int64_t dim, bool keepdim) const { return dg::mode(*this, dim, keepdim); }
+inline std::tuple<Tensor, Tensor> Tensor::cummax(int64_t dim) const { return dg::cummax(*this, dim); }
+inline std::tuple<Tensor, Tensor> Tensor::cummin(int64_t dim) const { return dg::cummin(*this, dim); }
+inline Tensor Tensor::cumprod(int64_t dim) const { return dg::cumprod(*this, dim); }
+inline Tensor Tensor::logcumsumexp(int64_t dim) const { return dg::logcumsumexp(*this, dim); }
 inline Tensor Tensor::mm(const Tensor& mat2) const { return dg::mm(*this, mat2); }
 inline Tensor Tensor::bmm(const Tensor& mat2) const { return dg::bmm(*this, mat2); }
 inline Tensor Tensor::matmul(const Tensor& other) const { return dg::matmul(*this, other); }

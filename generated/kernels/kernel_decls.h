@@ -365,6 +365,180 @@ void cumsum(const TensorBase& out, const TensorBase& self, int64_t dim);
   template void dg::cuda::cumsum<int64_t>(const dg::TensorBase&, const dg::TensorBase&, int64_t)
 
 
+// _sort_indices
+namespace dg::cpu {
+template <typename T>
+void sort_indices(const TensorBase& out, const TensorBase& self, int64_t dim, bool descending, bool stable);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_sort_indices \
+  template void dg::cpu::sort_indices<float>(const dg::TensorBase&, const dg::TensorBase&, int64_t, bool, bool); \
+  template void dg::cpu::sort_indices<double>(const dg::TensorBase&, const dg::TensorBase&, int64_t, bool, bool); \
+  template void dg::cpu::sort_indices<int64_t>(const dg::TensorBase&, const dg::TensorBase&, int64_t, bool, bool)
+
+
+// _sort_indices
+namespace dg::cuda {
+template <typename T>
+void sort_indices(const TensorBase& out, const TensorBase& self, int64_t dim, bool descending, bool stable);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_sort_indices \
+  template void dg::cuda::sort_indices<float>(const dg::TensorBase&, const dg::TensorBase&, int64_t, bool, bool); \
+  template void dg::cuda::sort_indices<double>(const dg::TensorBase&, const dg::TensorBase&, int64_t, bool, bool); \
+  template void dg::cuda::sort_indices<int64_t>(const dg::TensorBase&, const dg::TensorBase&, int64_t, bool, bool)
+
+
+// _topk_indices
+namespace dg::cpu {
+template <typename T>
+void topk_indices(const TensorBase& out, const TensorBase& self, int64_t k, int64_t dim, bool largest, bool sorted);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_topk_indices \
+  template void dg::cpu::topk_indices<float>(const dg::TensorBase&, const dg::TensorBase&, int64_t, int64_t, bool, bool); \
+  template void dg::cpu::topk_indices<double>(const dg::TensorBase&, const dg::TensorBase&, int64_t, int64_t, bool, bool); \
+  template void dg::cpu::topk_indices<int64_t>(const dg::TensorBase&, const dg::TensorBase&, int64_t, int64_t, bool, bool)
+
+
+// _topk_indices
+namespace dg::cuda {
+template <typename T>
+void topk_indices(const TensorBase& out, const TensorBase& self, int64_t k, int64_t dim, bool largest, bool sorted);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_topk_indices \
+  template void dg::cuda::topk_indices<float>(const dg::TensorBase&, const dg::TensorBase&, int64_t, int64_t, bool, bool); \
+  template void dg::cuda::topk_indices<double>(const dg::TensorBase&, const dg::TensorBase&, int64_t, int64_t, bool, bool); \
+  template void dg::cuda::topk_indices<int64_t>(const dg::TensorBase&, const dg::TensorBase&, int64_t, int64_t, bool, bool)
+
+
+// _median_indices
+namespace dg::cpu {
+template <typename T>
+void median_indices(const TensorBase& out, const TensorBase& self, int64_t dim, bool ignore_nan);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_median_indices \
+  template void dg::cpu::median_indices<float>(const dg::TensorBase&, const dg::TensorBase&, int64_t, bool); \
+  template void dg::cpu::median_indices<double>(const dg::TensorBase&, const dg::TensorBase&, int64_t, bool); \
+  template void dg::cpu::median_indices<int64_t>(const dg::TensorBase&, const dg::TensorBase&, int64_t, bool)
+
+
+// _median_indices
+namespace dg::cuda {
+template <typename T>
+void median_indices(const TensorBase& out, const TensorBase& self, int64_t dim, bool ignore_nan);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_median_indices \
+  template void dg::cuda::median_indices<float>(const dg::TensorBase&, const dg::TensorBase&, int64_t, bool); \
+  template void dg::cuda::median_indices<double>(const dg::TensorBase&, const dg::TensorBase&, int64_t, bool); \
+  template void dg::cuda::median_indices<int64_t>(const dg::TensorBase&, const dg::TensorBase&, int64_t, bool)
+
+
+// _mode_indices
+namespace dg::cpu {
+template <typename T>
+void mode_indices(const TensorBase& out, const TensorBase& self, int64_t dim);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_mode_indices \
+  template void dg::cpu::mode_indices<float>(const dg::TensorBase&, const dg::TensorBase&, int64_t); \
+  template void dg::cpu::mode_indices<double>(const dg::TensorBase&, const dg::TensorBase&, int64_t); \
+  template void dg::cpu::mode_indices<int64_t>(const dg::TensorBase&, const dg::TensorBase&, int64_t)
+
+
+// _mode_indices
+namespace dg::cuda {
+template <typename T>
+void mode_indices(const TensorBase& out, const TensorBase& self, int64_t dim);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_mode_indices \
+  template void dg::cuda::mode_indices<float>(const dg::TensorBase&, const dg::TensorBase&, int64_t); \
+  template void dg::cuda::mode_indices<double>(const dg::TensorBase&, const dg::TensorBase&, int64_t); \
+  template void dg::cuda::mode_indices<int64_t>(const dg::TensorBase&, const dg::TensorBase&, int64_t)
+
+
+// _searchsorted
+namespace dg::cpu {
+template <typename T>
+void searchsorted(const TensorBase& out, const TensorBase& sorted_sequence, const TensorBase& self, bool right);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_searchsorted \
+  template void dg::cpu::searchsorted<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, bool); \
+  template void dg::cpu::searchsorted<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, bool); \
+  template void dg::cpu::searchsorted<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, bool)
+
+
+// _searchsorted
+namespace dg::cuda {
+template <typename T>
+void searchsorted(const TensorBase& out, const TensorBase& sorted_sequence, const TensorBase& self, bool right);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_searchsorted \
+  template void dg::cuda::searchsorted<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, bool); \
+  template void dg::cuda::searchsorted<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, bool); \
+  template void dg::cuda::searchsorted<int64_t>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, bool)
+
+
+// _cummaxmin_indices
+namespace dg::cpu {
+template <typename T>
+void cummaxmin_indices(const TensorBase& out, const TensorBase& self, int64_t dim, bool max);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_cummaxmin_indices \
+  template void dg::cpu::cummaxmin_indices<float>(const dg::TensorBase&, const dg::TensorBase&, int64_t, bool); \
+  template void dg::cpu::cummaxmin_indices<double>(const dg::TensorBase&, const dg::TensorBase&, int64_t, bool); \
+  template void dg::cpu::cummaxmin_indices<int64_t>(const dg::TensorBase&, const dg::TensorBase&, int64_t, bool)
+
+
+// _cummaxmin_indices
+namespace dg::cuda {
+template <typename T>
+void cummaxmin_indices(const TensorBase& out, const TensorBase& self, int64_t dim, bool max);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_cummaxmin_indices \
+  template void dg::cuda::cummaxmin_indices<float>(const dg::TensorBase&, const dg::TensorBase&, int64_t, bool); \
+  template void dg::cuda::cummaxmin_indices<double>(const dg::TensorBase&, const dg::TensorBase&, int64_t, bool); \
+  template void dg::cuda::cummaxmin_indices<int64_t>(const dg::TensorBase&, const dg::TensorBase&, int64_t, bool)
+
+
+// cumprod
+namespace dg::cpu {
+template <typename T>
+void cumprod(const TensorBase& out, const TensorBase& self, int64_t dim);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_cumprod \
+  template void dg::cpu::cumprod<float>(const dg::TensorBase&, const dg::TensorBase&, int64_t); \
+  template void dg::cpu::cumprod<double>(const dg::TensorBase&, const dg::TensorBase&, int64_t); \
+  template void dg::cpu::cumprod<int64_t>(const dg::TensorBase&, const dg::TensorBase&, int64_t)
+
+
+// cumprod
+namespace dg::cuda {
+template <typename T>
+void cumprod(const TensorBase& out, const TensorBase& self, int64_t dim);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_cumprod \
+  template void dg::cuda::cumprod<float>(const dg::TensorBase&, const dg::TensorBase&, int64_t); \
+  template void dg::cuda::cumprod<double>(const dg::TensorBase&, const dg::TensorBase&, int64_t); \
+  template void dg::cuda::cumprod<int64_t>(const dg::TensorBase&, const dg::TensorBase&, int64_t)
+
+
+// logcumsumexp
+namespace dg::cpu {
+template <typename T>
+void logcumsumexp(const TensorBase& out, const TensorBase& self, int64_t dim);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_logcumsumexp \
+  template void dg::cpu::logcumsumexp<float>(const dg::TensorBase&, const dg::TensorBase&, int64_t); \
+  template void dg::cpu::logcumsumexp<double>(const dg::TensorBase&, const dg::TensorBase&, int64_t)
+
+
+// logcumsumexp
+namespace dg::cuda {
+template <typename T>
+void logcumsumexp(const TensorBase& out, const TensorBase& self, int64_t dim);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_logcumsumexp \
+  template void dg::cuda::logcumsumexp<float>(const dg::TensorBase&, const dg::TensorBase&, int64_t); \
+  template void dg::cuda::logcumsumexp<double>(const dg::TensorBase&, const dg::TensorBase&, int64_t)
+
+
 // mm
 namespace dg::cpu {
 template <typename T>

@@ -53,6 +53,29 @@ Tensor logsumexp(const Tensor& self, IntArrayRef dim, bool keepdim);  // logsume
 Tensor norm(const Tensor& self, const Scalar& p);  // norm.Scalar
 Tensor norm_dim(const Tensor& self, const std::optional<Scalar>& p, IntArrayRef dim, bool keepdim);  // norm.ScalarOpt_dim
 Tensor cumsum_backward(const Tensor& grad, int64_t dim);  // cumsum_backward
+std::tuple<Tensor, Tensor> sort(const Tensor& self, int64_t dim, bool descending);  // sort
+std::tuple<Tensor, Tensor> sort_stable(const Tensor& self, std::optional<bool> stable, int64_t dim, bool descending);  // sort.stable
+Tensor argsort(const Tensor& self, int64_t dim, bool descending);  // argsort
+Tensor argsort_stable(const Tensor& self, bool stable, int64_t dim, bool descending);  // argsort.stable
+Tensor msort(const Tensor& self);  // msort
+std::tuple<Tensor, Tensor> topk(const Tensor& self, int64_t k, int64_t dim, bool largest, bool sorted);  // topk
+std::tuple<Tensor, Tensor> kthvalue(const Tensor& self, int64_t k, int64_t dim, bool keepdim);  // kthvalue
+Tensor median(const Tensor& self);  // median
+std::tuple<Tensor, Tensor> median_dim(const Tensor& self, int64_t dim, bool keepdim);  // median.dim
+Tensor nanmedian(const Tensor& self);  // nanmedian
+std::tuple<Tensor, Tensor> nanmedian_dim(const Tensor& self, int64_t dim, bool keepdim);  // nanmedian.dim
+std::tuple<Tensor, Tensor> mode(const Tensor& self, int64_t dim, bool keepdim);  // mode
+std::tuple<Tensor, Tensor, Tensor> _unique2(const Tensor& self, bool sorted, bool return_inverse, bool return_counts);  // _unique2
+std::tuple<Tensor, Tensor, Tensor> unique_consecutive(const Tensor& self, bool return_inverse, bool return_counts, std::optional<int64_t> dim);  // unique_consecutive
+std::tuple<Tensor, Tensor, Tensor> unique_dim(const Tensor& self, int64_t dim, bool sorted, bool return_inverse, bool return_counts);  // unique_dim
+std::tuple<Tensor, Tensor, Tensor> unique(const Tensor& self, bool sorted, bool return_inverse, bool return_counts, std::optional<int64_t> dim);  // unique
+Tensor searchsorted(const Tensor& sorted_sequence, const Tensor& self, bool out_int32, bool right);  // searchsorted.Tensor
+Tensor searchsorted_scalar(const Tensor& sorted_sequence, const Scalar& self, bool out_int32, bool right);  // searchsorted.Scalar
+Tensor bucketize(const Tensor& self, const Tensor& boundaries, bool out_int32, bool right);  // bucketize.Tensor
+std::tuple<Tensor, Tensor> cummax(const Tensor& self, int64_t dim);  // cummax
+std::tuple<Tensor, Tensor> cummin(const Tensor& self, int64_t dim);  // cummin
+Tensor cumprod_backward(const Tensor& grad, const Tensor& self, int64_t dim, const Tensor& result);  // cumprod_backward
+Tensor logcumsumexp_backward(const Tensor& grad, const Tensor& self, const Tensor& result, int64_t dim);  // logcumsumexp_backward
 Tensor matmul(const Tensor& self, const Tensor& other);  // matmul
 Tensor addmm(const Tensor& self, const Tensor& mat1, const Tensor& mat2, const Scalar& beta, const Scalar& alpha);  // addmm
 Tensor linear(const Tensor& input, const Tensor& weight, const std::optional<Tensor>& bias);  // linear

@@ -19,8 +19,22 @@ TensorMeta reduce_one_dim(const char* op, const Tensor& self, int64_t dim, bool 
 TensorMeta reduce_minmax(const char* op, const Tensor& self, IntArrayRef dim, bool keepdim);
 // argmax, argmin
 TensorMeta arg_reduce(const char* op, const Tensor& self, std::optional<int64_t> dim, bool keepdim);
-// cumsum
+// cumsum, cumprod
 TensorMeta cumsum(const char* op, const Tensor& self, int64_t dim);
+// _sort_indices
+TensorMeta sort_indices(const char* op, const Tensor& self, int64_t dim, bool descending, bool stable);
+// _topk_indices
+TensorMeta topk_indices(const char* op, const Tensor& self, int64_t k, int64_t dim, bool largest, bool sorted);
+// _median_indices
+TensorMeta median_indices(const char* op, const Tensor& self, int64_t dim, bool ignore_nan);
+// _mode_indices
+TensorMeta mode_indices(const char* op, const Tensor& self, int64_t dim);
+// _searchsorted
+TensorMeta searchsorted(const char* op, const Tensor& sorted_sequence, const Tensor& self, bool right);
+// _cummaxmin_indices
+TensorMeta cummaxmin_indices(const char* op, const Tensor& self, int64_t dim, bool max);
+// logcumsumexp
+TensorMeta logcumsumexp(const char* op, const Tensor& self, int64_t dim);
 // mm
 TensorMeta mm(const char* op, const Tensor& self, const Tensor& mat2);
 // bmm

@@ -359,6 +359,20 @@ void add_norm_ScalarOpt_dim(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { return {dg::norm(in[0], Scalar(3), std::vector<int64_t>{0, 2})}; }});
 }
 
+// sort
+void add_sort(std::vector<OpSample>& rows) {
+  rows.push_back({"sort", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto r = dg::sort(in[0]); return {std::get<0>(r), std::get<1>(r)}; }});
+  rows.push_back({"sort", "function", 1, {TensorSpec{{4, 3}, -1.0, 1.0, true, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto r = dg::sort(in[0], int64_t(0), true); return {std::get<0>(r), std::get<1>(r)}; }});
+  rows.push_back({"sort", "function", 2, {TensorSpec{{5}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto r = dg::sort(in[0]); return {std::get<0>(r), std::get<1>(r)}; }});
+  rows.push_back({"sort", "function", 3, {TensorSpec{{}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto r = dg::sort(in[0]); return {std::get<0>(r), std::get<1>(r)}; }});
+  rows.push_back({"sort", "function", 4, {TensorSpec{{2, 0}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto r = dg::sort(in[0]); return {std::get<0>(r), std::get<1>(r)}; }});
+}
+
 // matmul
 void add_matmul(std::vector<OpSample>& rows) {
   rows.push_back({"matmul", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{4, 5}, -1.0, 1.0, false, kFloat64}}, true,
@@ -613,6 +627,7 @@ void add_samples_0(std::vector<OpSample>& rows) {
   add_sum_dim_IntList(rows);
   add_max_dim(rows);
   add_norm_ScalarOpt_dim(rows);
+  add_sort(rows);
   add_matmul(rows);
   add_slice_Tensor(rows);
   add_narrow(rows);

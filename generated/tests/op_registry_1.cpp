@@ -331,6 +331,42 @@ void add_cumsum(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { return {dg::cumsum(in[0], int64_t(1))}; }});
 }
 
+// _sort_indices
+void add__sort_indices(std::vector<OpSample>& rows) {
+  rows.push_back({"_sort_indices", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { return {dg::_sort_indices(in[0])}; }});
+  rows.push_back({"_sort_indices", "function", 1, {TensorSpec{{4, 3}, -1.0, 1.0, true, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { return {dg::_sort_indices(in[0], int64_t(0), true)}; }});
+}
+
+// mode
+void add_mode(std::vector<OpSample>& rows) {
+  rows.push_back({"mode", "function", 0, {TensorSpec{{3, 5}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto r = dg::mode(in[0]); return {std::get<0>(r), std::get<1>(r)}; }});
+  rows.push_back({"mode", "function", 1, {TensorSpec{{5, 3}, -1.0, 1.0, true, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto r = dg::mode(in[0], int64_t(0), true); return {std::get<0>(r), std::get<1>(r)}; }});
+  rows.push_back({"mode", "function", 2, {TensorSpec{{4, 6}, 0.0, 3.0, false, kInt64}}, false,
+                  [](const variable_list& in) -> variable_list { auto r = dg::mode(in[0], int64_t(1)); return {std::get<0>(r), std::get<1>(r)}; }});
+}
+
+// searchsorted.Scalar
+void add_searchsorted_Scalar(std::vector<OpSample>& rows) {
+  rows.push_back({"searchsorted.Scalar", "function", 0, {TensorSpec{{4}, 0.0, 0.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::searchsorted(in[0], Scalar(0.5))}; }});
+  rows.push_back({"searchsorted.Scalar", "function", 1, {TensorSpec{{1}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::searchsorted(in[0], Scalar(-2), false, true)}; }});
+}
+
+// cummax
+void add_cummax(std::vector<OpSample>& rows) {
+  rows.push_back({"cummax", "function", 0, {TensorSpec{{3, 5}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto r = dg::cummax(in[0], int64_t(1)); return {std::get<0>(r), std::get<1>(r)}; }});
+  rows.push_back({"cummax", "function", 1, {TensorSpec{{5, 3}, -1.0, 1.0, true, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto r = dg::cummax(in[0], int64_t(0)); return {std::get<0>(r), std::get<1>(r)}; }});
+  rows.push_back({"cummax", "function", 2, {TensorSpec{{}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto r = dg::cummax(in[0], int64_t(0)); return {std::get<0>(r), std::get<1>(r)}; }});
+}
+
 // bmm
 void add_bmm(std::vector<OpSample>& rows) {
   rows.push_back({"bmm", "function", 0, {TensorSpec{{2, 3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{2, 4, 5}, -1.0, 1.0, false, kFloat64}}, true,
@@ -616,6 +652,10 @@ void add_samples_1(std::vector<OpSample>& rows) {
   add_std_correction(rows);
   add_min_dim(rows);
   add_cumsum(rows);
+  add__sort_indices(rows);
+  add_mode(rows);
+  add_searchsorted_Scalar(rows);
+  add_cummax(rows);
   add_bmm(rows);
   add_addmm(rows);
   add_linear(rows);

@@ -257,6 +257,58 @@ void add_any(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { return {dg::any(in[0])}; }});
 }
 
+// kthvalue
+void add_kthvalue(std::vector<OpSample>& rows) {
+  rows.push_back({"kthvalue", "function", 0, {TensorSpec{{3, 5}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto r = dg::kthvalue(in[0], int64_t(2)); return {std::get<0>(r), std::get<1>(r)}; }});
+  rows.push_back({"kthvalue", "function", 1, {TensorSpec{{5, 3}, -1.0, 1.0, true, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto r = dg::kthvalue(in[0], int64_t(5), int64_t(0), true); return {std::get<0>(r), std::get<1>(r)}; }});
+}
+
+// median
+void add_median(std::vector<OpSample>& rows) {
+  rows.push_back({"median", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::median(in[0])}; }});
+  rows.push_back({"median", "function", 1, {TensorSpec{{5}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::median(in[0])}; }});
+  rows.push_back({"median", "function", 2, {TensorSpec{{}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::median(in[0])}; }});
+}
+
+// unique_consecutive
+void add_unique_consecutive(std::vector<OpSample>& rows) {
+  rows.push_back({"unique_consecutive", "function", 0, {TensorSpec{{10}, 0.0, 2.0, false, kInt64}}, false,
+                  [](const variable_list& in) -> variable_list { auto r = dg::unique_consecutive(in[0], true, true); return {std::get<0>(r), std::get<1>(r), std::get<2>(r)}; }});
+  rows.push_back({"unique_consecutive", "function", 1, {TensorSpec{{6, 2}, 0.0, 2.0, false, kInt64}}, false,
+                  [](const variable_list& in) -> variable_list { auto r = dg::unique_consecutive(in[0], false, true, int64_t(0)); return {std::get<0>(r), std::get<1>(r), std::get<2>(r)}; }});
+}
+
+// searchsorted.Tensor
+void add_searchsorted_Tensor(std::vector<OpSample>& rows) {
+  rows.push_back({"searchsorted.Tensor", "function", 0, {TensorSpec{{5}, 0.0, 0.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::searchsorted(in[0], in[1])}; }});
+  rows.push_back({"searchsorted.Tensor", "function", 1, {TensorSpec{{2, 1}, 0.0, 0.0, false, kFloat64}, TensorSpec{{2, 3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::searchsorted(in[0], in[1], false, true)}; }});
+}
+
+// bucketize.Tensor
+void add_bucketize_Tensor(std::vector<OpSample>& rows) {
+  rows.push_back({"bucketize.Tensor", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{1}, 0.0, 0.1, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::bucketize(in[0], in[1])}; }});
+  rows.push_back({"bucketize.Tensor", "function", 1, {TensorSpec{{6}, 0.0, 5.0, false, kInt64}, TensorSpec{{3}, 2.0, 3.0, false, kInt64}}, false,
+                  [](const variable_list& in) -> variable_list { return {dg::bucketize(in[0], in[1], false, true)}; }});
+}
+
+// logcumsumexp
+void add_logcumsumexp(std::vector<OpSample>& rows) {
+  rows.push_back({"logcumsumexp", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::logcumsumexp(in[0], int64_t(1))}; }});
+  rows.push_back({"logcumsumexp", "function", 1, {TensorSpec{{4, 3}, -5.0, 5.0, true, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::logcumsumexp(in[0], int64_t(0))}; }});
+  rows.push_back({"logcumsumexp", "function", 2, {TensorSpec{{}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::logcumsumexp(in[0], int64_t(0))}; }});
+}
+
 // reshape
 void add_reshape(std::vector<OpSample>& rows) {
   rows.push_back({"reshape", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
@@ -424,6 +476,12 @@ void add_samples_2(std::vector<OpSample>& rows) {
   add_amin(rows);
   add_min(rows);
   add_any(rows);
+  add_kthvalue(rows);
+  add_median(rows);
+  add_unique_consecutive(rows);
+  add_searchsorted_Tensor(rows);
+  add_bucketize_Tensor(rows);
+  add_logcumsumexp(rows);
   add_reshape(rows);
   add_transpose_int(rows);
   add_t(rows);

@@ -317,6 +317,30 @@ void add_cumsum_backward(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { return {dg::cumsum_backward(in[0], int64_t(1))}; }});
 }
 
+// unique
+void add_unique(std::vector<OpSample>& rows) {
+  rows.push_back({"unique", "function", 0, {TensorSpec{{3, 4}, 0.0, 4.0, false, kInt64}}, false,
+                  [](const variable_list& in) -> variable_list { auto r = dg::unique(in[0], true, true, true); return {std::get<0>(r), std::get<1>(r), std::get<2>(r)}; }});
+}
+
+// cumprod
+void add_cumprod(std::vector<OpSample>& rows) {
+  rows.push_back({"cumprod", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::cumprod(in[0], int64_t(1))}; }});
+  rows.push_back({"cumprod", "function", 1, {TensorSpec{{4, 3}, -1.0, 1.0, true, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::cumprod(in[0], int64_t(0))}; }});
+  rows.push_back({"cumprod", "function", 2, {TensorSpec{{}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::cumprod(in[0], int64_t(0))}; }});
+  rows.push_back({"cumprod", "function", 3, {TensorSpec{{2, 0}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::cumprod(in[0], int64_t(1))}; }});
+}
+
+// cumprod_backward
+void add_cumprod_backward(std::vector<OpSample>& rows) {
+  rows.push_back({"cumprod_backward", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::cumprod_backward(in[0], in[1], int64_t(1), in[2])}; }});
+}
+
 // select_backward
 void add_select_backward(std::vector<OpSample>& rows) {
   rows.push_back({"select_backward", "function", 0, {TensorSpec{{4}, -1.0, 1.0, false, kFloat64}}, true,
@@ -478,6 +502,9 @@ void add_samples_3(std::vector<OpSample>& rows) {
   add_all(rows);
   add_norm_Scalar(rows);
   add_cumsum_backward(rows);
+  add_unique(rows);
+  add_cumprod(rows);
+  add_cumprod_backward(rows);
   add_select_backward(rows);
   add_diagonal_backward(rows);
   add_as_strided_backward(rows);

@@ -279,6 +279,44 @@ void add_all_dim(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { return {dg::all(in[0], int64_t(0), true)}; }});
 }
 
+// argsort
+void add_argsort(std::vector<OpSample>& rows) {
+  rows.push_back({"argsort", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::argsort(in[0])}; }});
+  rows.push_back({"argsort", "function", 1, {TensorSpec{{4, 3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::argsort(in[0], int64_t(0), true)}; }});
+}
+
+// topk
+void add_topk(std::vector<OpSample>& rows) {
+  rows.push_back({"topk", "function", 0, {TensorSpec{{3, 5}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto r = dg::topk(in[0], int64_t(2)); return {std::get<0>(r), std::get<1>(r)}; }});
+  rows.push_back({"topk", "function", 1, {TensorSpec{{5, 3}, -1.0, 1.0, true, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto r = dg::topk(in[0], int64_t(3), int64_t(0), false); return {std::get<0>(r), std::get<1>(r)}; }});
+  rows.push_back({"topk", "function", 2, {TensorSpec{{6}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto r = dg::topk(in[0], int64_t(6)); return {std::get<0>(r), std::get<1>(r)}; }});
+  rows.push_back({"topk", "function", 3, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto r = dg::topk(in[0], int64_t(0)); return {std::get<0>(r), std::get<1>(r)}; }});
+}
+
+// nanmedian
+void add_nanmedian(std::vector<OpSample>& rows) {
+  rows.push_back({"nanmedian", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::nanmedian(in[0])}; }});
+}
+
+// nanmedian.dim
+void add_nanmedian_dim(std::vector<OpSample>& rows) {
+  rows.push_back({"nanmedian.dim", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto r = dg::nanmedian(in[0], int64_t(-1)); return {std::get<0>(r), std::get<1>(r)}; }});
+}
+
+// cummin
+void add_cummin(std::vector<OpSample>& rows) {
+  rows.push_back({"cummin", "function", 0, {TensorSpec{{3, 5}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto r = dg::cummin(in[0], int64_t(-1)); return {std::get<0>(r), std::get<1>(r)}; }});
+}
+
 // mm
 void add_mm(std::vector<OpSample>& rows) {
   rows.push_back({"mm", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{4, 5}, -1.0, 1.0, false, kFloat64}}, true,
@@ -485,6 +523,11 @@ void add_samples_4(std::vector<OpSample>& rows) {
   add_mean_dim(rows);
   add_prod_backward(rows);
   add_all_dim(rows);
+  add_argsort(rows);
+  add_topk(rows);
+  add_nanmedian(rows);
+  add_nanmedian_dim(rows);
+  add_cummin(rows);
   add_mm(rows);
   add_view(rows);
   add_squeeze(rows);

@@ -407,6 +407,52 @@ void add_logsumexp(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { return {dg::logsumexp(in[0], std::vector<int64_t>{-1})}; }});
 }
 
+// sort.stable
+void add_sort_stable(std::vector<OpSample>& rows) {
+  rows.push_back({"sort.stable", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto r = dg::sort(in[0], true, int64_t(0), false); return {std::get<0>(r), std::get<1>(r)}; }});
+  rows.push_back({"sort.stable", "function", 1, {TensorSpec{{2, 5}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto r = dg::sort(in[0], false, int64_t(-1), true); return {std::get<0>(r), std::get<1>(r)}; }});
+}
+
+// argsort.stable
+void add_argsort_stable(std::vector<OpSample>& rows) {
+  rows.push_back({"argsort.stable", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::argsort(in[0], true, int64_t(1), true)}; }});
+}
+
+// msort
+void add_msort(std::vector<OpSample>& rows) {
+  rows.push_back({"msort", "function", 0, {TensorSpec{{4, 3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::msort(in[0])}; }});
+}
+
+// median.dim
+void add_median_dim(std::vector<OpSample>& rows) {
+  rows.push_back({"median.dim", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto r = dg::median(in[0], int64_t(1)); return {std::get<0>(r), std::get<1>(r)}; }});
+  rows.push_back({"median.dim", "function", 1, {TensorSpec{{5, 3}, -1.0, 1.0, true, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto r = dg::median(in[0], int64_t(0), true); return {std::get<0>(r), std::get<1>(r)}; }});
+}
+
+// _unique2
+void add__unique2(std::vector<OpSample>& rows) {
+  rows.push_back({"_unique2", "function", 0, {TensorSpec{{4, 6}, 0.0, 5.0, false, kInt64}}, false,
+                  [](const variable_list& in) -> variable_list { auto r = dg::_unique2(in[0]); return {std::get<0>(r), std::get<1>(r), std::get<2>(r)}; }});
+  rows.push_back({"_unique2", "function", 1, {TensorSpec{{3, 4}, -2.0, 2.0, false, kInt64}}, false,
+                  [](const variable_list& in) -> variable_list { auto r = dg::_unique2(in[0], true, true, true); return {std::get<0>(r), std::get<1>(r), std::get<2>(r)}; }});
+  rows.push_back({"_unique2", "function", 2, {TensorSpec{{5}, 0.0, 3.0, false, kInt64}}, false,
+                  [](const variable_list& in) -> variable_list { auto r = dg::_unique2(in[0], true, true); return {std::get<0>(r), std::get<1>(r), std::get<2>(r)}; }});
+}
+
+// unique_dim
+void add_unique_dim(std::vector<OpSample>& rows) {
+  rows.push_back({"unique_dim", "function", 0, {TensorSpec{{6, 2}, 0.0, 2.0, false, kInt64}}, false,
+                  [](const variable_list& in) -> variable_list { auto r = dg::unique_dim(in[0], int64_t(0), true, true, true); return {std::get<0>(r), std::get<1>(r), std::get<2>(r)}; }});
+  rows.push_back({"unique_dim", "function", 1, {TensorSpec{{2, 5}, 0.0, 2.0, false, kInt64}}, false,
+                  [](const variable_list& in) -> variable_list { auto r = dg::unique_dim(in[0], int64_t(1)); return {std::get<0>(r), std::get<1>(r), std::get<2>(r)}; }});
+}
+
 // dot
 void add_dot(std::vector<OpSample>& rows) {
   rows.push_back({"dot", "function", 0, {TensorSpec{{5}, -1.0, 1.0, false, kFloat64}, TensorSpec{{5}, -1.0, 1.0, false, kFloat64}}, true,
@@ -647,6 +693,12 @@ void add_samples_5(std::vector<OpSample>& rows) {
   add_any_dim(rows);
   add_count_nonzero(rows);
   add_logsumexp(rows);
+  add_sort_stable(rows);
+  add_argsort_stable(rows);
+  add_msort(rows);
+  add_median_dim(rows);
+  add__unique2(rows);
+  add_unique_dim(rows);
   add_dot(rows);
   add_expand(rows);
   add_squeeze_dim(rows);

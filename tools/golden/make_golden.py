@@ -48,6 +48,11 @@ RENAME = {
     "binary_cross_entropy": torch._C._nn.binary_cross_entropy,
     "binary_cross_entropy_with_logits": torch.binary_cross_entropy_with_logits,
     "cross_entropy_loss": torch._C._nn.cross_entropy_loss, "mse_loss_backward": torch.ops.aten.mse_loss_backward,
+    # Python's torch.unique* drop the outputs not asked for; ATen's return all three (empty when not asked).
+    "unique": lambda self, sorted=True, return_inverse=False, return_counts=False, dim=None:
+        torch._unique2(self, sorted, return_inverse, return_counts) if dim is None
+        else torch.ops.aten.unique_dim(self, dim, sorted, return_inverse, return_counts),
+    "unique_consecutive": torch.ops.aten.unique_consecutive,
 }
 # Overloads whose PyTorch twin differs from their base name's.
 RENAME_OVERLOAD = {
