@@ -559,6 +559,23 @@ Tensor clone(const Tensor& self) {
   return result;
 }
 
+// ---- bernoulli_.Tensor: Sets each element of self to 1 with probability p (broadcast to self's shape), else to 0.
+const Tensor& detail::bernoulli_(const Tensor& self, const Tensor& p, std::optional<Generator> generator) {
+  const bool record = detail::should_record("bernoulli_", self, p);
+  detail::check_inplace("bernoulli_", self, record);
+  intrusive_ptr<generated::BernoulliBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::BernoulliBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self, p));
+    if (node->needs_input_grad(1)) node->p_ = SavedVariable(p, false);
+  }
+  const Tensor& result = dispatch::bernoulli_(self, p, generator);
+  if (record) {
+    detail::rebase_history(result, node);
+  }
+  return result;
+}
+
 // ---- binary_cross_entropy_with_logits: binary_cross_entropy(sigmoid(input), target) computed through log_sigmoid (stable for logits of any magnitude); pos_weight weighs the positive term.
 Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& target, const std::optional<Tensor>& weight, std::string_view reduction, const std::optional<Tensor>& pos_weight) { return composite::binary_cross_entropy_with_logits(input, target, weight, reduction, pos_weight); }
 

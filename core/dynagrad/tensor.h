@@ -15,6 +15,7 @@
 #include <tuple>
 #include <vector>
 
+#include "dynagrad/generator.h"
 #include "dynagrad/tensor_base.h"
 
 namespace dg {

@@ -59,6 +59,12 @@ Tensor roll(const Tensor& self, IntArrayRef shifts, IntArrayRef dims);  // roll
 Tensor pad(const Tensor& self, IntArrayRef pad, std::string_view mode, std::optional<double> value);  // pad
 Tensor scatter_src_backward(const Tensor& grad, int64_t dim, const Tensor& index, IntArrayRef src_sizes);  // scatter_src_backward
 Tensor contiguous(const Tensor& self);  // contiguous
+Tensor bernoulli(const Tensor& self, std::optional<Generator> generator);  // bernoulli
+Tensor bernoulli(const Tensor& self, double p, std::optional<Generator> generator);  // bernoulli.p
+Tensor normal(const Tensor& mean, double std, std::optional<Generator> generator);  // normal.Tensor_float
+Tensor normal(double mean, const Tensor& std, std::optional<Generator> generator);  // normal.float_Tensor
+Tensor normal(const Tensor& mean, const Tensor& std, std::optional<Generator> generator);  // normal.Tensor_Tensor
+Tensor multinomial(const Tensor& self, int64_t num_samples, bool replacement, std::optional<Generator> generator);  // multinomial
 Tensor nll_loss(const Tensor& input, const Tensor& target, const std::optional<Tensor>& weight, int64_t ignore_index, std::string_view reduction);  // nll_loss
 Tensor cross_entropy(const Tensor& input, const Tensor& target, const std::optional<Tensor>& weight, int64_t ignore_index, std::string_view reduction, double label_smoothing);  // cross_entropy
 Tensor mse_loss(const Tensor& input, const Tensor& target, std::string_view reduction);  // mse_loss
