@@ -6,6 +6,7 @@
 
 #include "core/element_access.h"
 #include "dynagrad/cuda.h"
+#include "dynagrad/storage.h"
 
 namespace dg {
 
@@ -265,6 +266,56 @@ Tensor tensor(int64_t value, TensorOptions options) {
 }
 Tensor tensor(bool value, TensorOptions options) {
   return from_values("tensor", std::vector<uint8_t>{value}, {}, kBool, options);
+}
+
+// ---- tensors over given memory
+
+namespace {
+// The bytes a tensor of these sizes and strides reaches (0 when it is empty).
+int64_t storage_span(const char* op, IntArrayRef sizes, IntArrayRef strides) {
+  DG_CHECK(sizes.size() == strides.size(), op, ": expected as many strides as sizes, got sizes ", sizes,
+           " and strides ", strides);
+  int64_t span = 1;
+  for (size_t i = 0; i < sizes.size(); ++i) {
+    DG_CHECK(sizes[i] >= 0, op, ": negative dimension ", sizes[i], " in shape ", sizes);
+    DG_CHECK(strides[i] >= 0, op, ": negative stride ", strides[i], " in strides ", strides);
+    if (sizes[i] == 0) return 0;
+    span += (sizes[i] - 1) * strides[i];
+  }
+  return span;
+}
+
+Tensor blob(void* data, IntArrayRef sizes, IntArrayRef strides, std::function<void(void*)> deleter,
+            const TensorOptions& options) {
+  const int64_t span = storage_span("from_blob", sizes, strides);
+  DG_CHECK(data != nullptr || span == 0, "from_blob: expected a non-null data pointer for ", span, " elements");
+  auto storage = make_intrusive<StorageImpl>(data, static_cast<size_t>(span) * element_size(options.dtype()),
+                                             options.device(), std::move(deleter));
+  Tensor t(make_intrusive<TensorImpl>(std::move(storage), options.dtype(), sizes, strides, 0));
+  return finish(t, options, "from_blob");
+}
+}  // namespace
+
+Tensor from_blob(void* data, IntArrayRef sizes, TensorOptions options) {
+  return blob(data, sizes, contiguous_strides(sizes), nullptr, options);
+}
+Tensor from_blob(void* data, IntArrayRef sizes, IntArrayRef strides, TensorOptions options) {
+  return blob(data, sizes, strides, nullptr, options);
+}
+Tensor from_blob(void* data, IntArrayRef sizes, const std::function<void(void*)>& deleter, TensorOptions options) {
+  return blob(data, sizes, contiguous_strides(sizes), deleter, options);
+}
+Tensor from_blob(void* data, IntArrayRef sizes, IntArrayRef strides, const std::function<void(void*)>& deleter,
+                 TensorOptions options) {
+  return blob(data, sizes, strides, deleter, options);
+}
+
+Tensor empty_strided(IntArrayRef size, IntArrayRef stride, TensorOptions options) {
+  const int64_t span = storage_span("empty_strided", size, stride);
+  auto storage =
+      make_intrusive<StorageImpl>(static_cast<size_t>(span) * element_size(options.dtype()), options.device());
+  Tensor t(make_intrusive<TensorImpl>(std::move(storage), options.dtype(), size, stride, 0));
+  return finish(t, options, "empty_strided");
 }
 
 // ---- ranges and structured factories

@@ -118,3 +118,57 @@ TEST_CASE("the *_like factories keep size, dtype and device", "[factory]") {
   CHECK(dg::full_like(src, 1, kInt64).dtype() == kInt64);
   for (double v : values(dg::randint_like(src, 3, 4))) CHECK(v == 3);
 }
+
+TEST_CASE("from_blob wraps memory without copying; a deleter runs when the last tensor goes", "[factory]") {
+  float buf[6] = {1, 2, 3, 4, 5, 6};
+  Tensor t = dg::from_blob(buf, {2, 3});
+  CHECK(t.dtype() == kFloat32);
+  CHECK(t.data_ptr<float>() == buf);
+  check_values(t, {1, 2, 3, 4, 5, 6});
+  t.mul_(2);  // writes through to the caller's memory
+  CHECK(buf[5] == 12);
+  // Strided: a column-major view of the same memory.
+  Tensor c = dg::from_blob(buf, {3, 2}, {1, 3});
+  check_values(c, {2, 8, 4, 10, 6, 12});
+  double d[2] = {0.5, 1.5};
+  CHECK(dg::from_blob(d, {2}, kFloat64).sum().item<double>() == 2.0);
+  int deleted = 0;
+  {
+    Tensor owned = dg::from_blob(
+        d, {2}, [&](void* p) { deleted += p == d; }, kFloat64);
+    Tensor view = owned.view({1, 2});
+    owned.reset();
+    CHECK(deleted == 0);  // the view still holds the storage
+  }
+  CHECK(deleted == 1);
+  // A from_blob tensor cannot grow (out= resizing would reallocate).
+  Tensor small = dg::from_blob(d, {1}, kFloat64);
+  REQUIRE_THROWS_WITH(dg::add_out(small, dg::ones({4}, kFloat64), dg::ones({4}, kFloat64)), Contains("not resizable"));
+  REQUIRE_THROWS_WITH(dg::from_blob(d, {2, 1}, {1}, kFloat64), Contains("from_blob") && Contains("strides"));
+  CHECK(dg::from_blob(buf, {2}, dg::dtype(kFloat32).requires_grad(true)).requires_grad());
+}
+
+TEST_CASE("empty_strided, accessor and data_ptr's dtype check", "[factory]") {
+  Tensor e = dg::empty_strided({2, 3}, {1, 2});
+  CHECK(e.strides() == IntArrayRef({1, 2}));
+  CHECK_FALSE(e.is_contiguous());
+  e.fill_(1);
+  CHECK(e.sum().item<double>() == 6);
+  Tensor t = dg::arange(6, kFloat32).view({2, 3});
+  auto a = t.accessor<float, 2>();
+  CHECK(a.size(0) == 2);
+  CHECK(a.size(1) == 3);
+  CHECK(a[1][0] == 3);
+  a[1][2] = 50;
+  CHECK(t.select(0, 1).select(0, 2).item<double>() == 50);
+  // Through strides: the transpose's [i][j] is the original's [j][i].
+  auto at = t.t().accessor<float, 2>();
+  CHECK(at[2][1] == 50);
+  CHECK(at.stride(0) == 1);
+  auto a3 = dg::zeros({2, 2, 2}, kInt64).accessor<int64_t, 3>();
+  CHECK(a3[1][1][1] == 0);
+  REQUIRE_THROWS_WITH((t.accessor<float, 3>()), Contains("accessor") && Contains("3 dims") && Contains("2"));
+  REQUIRE_THROWS_WITH((t.accessor<double, 2>()), Contains("data_ptr") && Contains("float64") && Contains("float32"));
+  REQUIRE_THROWS_WITH(t.data_ptr<int64_t>(),
+                      Contains("data_ptr<int64>") && Contains("expected scalar type int64 but found float32"));
+}
