@@ -89,9 +89,16 @@ Tensor zeros(IntArrayRef size, TensorOptions options) {
   return finish(t, options, "zeros");
 }
 
-Tensor ones(IntArrayRef size, TensorOptions options) { return full(size, 1, options); }
+Tensor ones(IntArrayRef size, TensorOptions options) { return full(size, 1, options.dtype(options.dtype())); }
 
+// Without a dtype, full's comes from the value (LibTorch 1.13): bool -> bool,
+// integer -> int64, floating -> the default dtype.
 Tensor full(IntArrayRef size, const Scalar& fill_value, TensorOptions options) {
+  if (!options.has_dtype()) {
+    options = options.dtype(fill_value.is_boolean()          ? kBool
+                            : fill_value.is_floating_point() ? get_default_dtype()
+                                                             : kInt64);
+  }
   Tensor t = alloc("full", size, options);
   if (t.is_cuda()) {
     t.fill_(fill_value);
@@ -101,7 +108,9 @@ Tensor full(IntArrayRef size, const Scalar& fill_value, TensorOptions options) {
   return finish(t, options, "full");
 }
 
-Tensor scalar_tensor(const Scalar& value, TensorOptions options) { return full({}, value, options); }
+Tensor scalar_tensor(const Scalar& value, TensorOptions options) {
+  return full({}, value, options.dtype(options.dtype()));  // the default dtype whatever the value, as LibTorch
+}
 
 Tensor arange(const Scalar& end, TensorOptions options) { return arange(0, end, 1, options); }
 

@@ -61,6 +61,16 @@ TEST_CASE("set_default_dtype changes what floating factories give", "[factory]")
   REQUIRE_THROWS_WITH(dg::set_default_dtype(kInt64), Contains("set_default_dtype") && Contains("int64"));
 }
 
+TEST_CASE("full takes its dtype from the value, as LibTorch 1.13", "[factory]") {
+  // libtorch 1.13: full({2}, 1) long, full({2}, 1.5) float.
+  CHECK(dg::full({2}, 1).dtype() == kInt64);
+  CHECK(dg::full({2}, 1.5).dtype() == kFloat32);
+  CHECK(dg::full({2}, true).dtype() == kBool);
+  CHECK(dg::full({2}, 1, kFloat64).dtype() == kFloat64);
+  CHECK(dg::ones({2}).dtype() == kFloat32);
+  CHECK(dg::scalar_tensor(3).dtype() == kFloat32);
+}
+
 TEST_CASE("arange, linspace, logspace, eye as LibTorch", "[factory]") {
   // torch.arange(0, 1, 0.3): float32 [0, 0.3, 0.6, 0.9] (ceil((end - start) / step) values).
   Tensor a = dg::arange(0, 1, 0.3);
