@@ -743,6 +743,7 @@ void bernoulli__Tensor_run(ScalarType dtype, const Tensor& self, const Tensor& p
 const Tensor& bernoulli_(const Tensor& self, const Tensor& p, std::optional<Generator> generator) {
   detail::check_defined("bernoulli_", "self", self);
   detail::check_defined("bernoulli_", "p", p);
+  meta::bernoulli_tensor("bernoulli_", self, p, generator);
   bernoulli__Tensor_run(self.dtype(), self, p, generator);
   detail::bump_version(self, "bernoulli_");
   return self;

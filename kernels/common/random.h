@@ -18,7 +18,6 @@
 
 #include "dynagrad/error.h"
 #include "dynagrad/generator.h"
-#include "dynagrad/int_array.h"
 #include "dynagrad/tensor_base.h"
 #include "offset_calc.h"  // DG_HOST_DEVICE
 
@@ -160,16 +159,6 @@ inline void check_probability(const char* op, double p) {
   DG_CHECK(p >= 0.0 && p <= 1.0, op, ": expects 0 <= p <= 1, but found p=", p);
 }
 
-// bernoulli_(p): p must broadcast to self's shape (it is read, not written).
-inline void check_expandable(const char* op, IntArrayRef p, IntArrayRef self) {
-  bool ok = p.size() <= self.size();
-  for (size_t i = 0; ok && i < p.size(); ++i) {
-    const int64_t d = p[p.size() - 1 - i], s = self[self.size() - 1 - i];
-    ok = d == 1 || d == s;
-  }
-  DG_CHECK(ok, op, ": expected p of a shape that broadcasts to self's shape ", self, ", got ", p);
-}
-
 // random_'s bounds for dtype T: [from, to) with to = nullopt meaning "up to
 // the largest integer T holds exactly" (2^24 for float32, 2^53 for float64,
 // 2^63 - 1 for int64; PyTorch's rule). Returns the range size.
@@ -260,7 +249,7 @@ struct Kernels {
     Device::template fill<T>(self, g, "bernoulli_", BernoulliScalar<T>{p});
   }
   static void bernoulli_tensor_(const TensorBase& self, const TensorBase& p, const Gen& g) {
-    check_expandable("bernoulli_", p.sizes(), self.sizes());
+    // meta::bernoulli_tensor checked p's shape and device.
     DG_CHECK(p.dtype() != kFloat16 && p.dtype() != kBFloat16, "bernoulli_: expected p of dtype float32, float64, ",
              "int64 or bool, got ", p.dtype());
     // Uniform draws first (numbered like every other fill), then compared with p.
