@@ -90,7 +90,7 @@ def _plain(value):
 
 _ARG_RE = re.compile(r"^(?P<type>[A-Za-z]+(?:\((?P<alias>[a-z]!?)\))?(?:\[\d*\])?\??)\s+"
                      r"(?P<name>[A-Za-z_]\w*)(?:\s*=\s*(?P<default>.+))?$")
-_KNOWN_BASE_TYPES = {"Tensor", "Scalar", "int", "float", "bool", "str", "ScalarType"}
+_KNOWN_BASE_TYPES = {"Tensor", "Scalar", "int", "float", "bool", "str", "ScalarType", "Generator"}
 
 
 def _split_top(s: str) -> list:
@@ -447,7 +447,12 @@ def _is_shape(v) -> bool:
 def _check_sample_value(fname, line, name, arg: Arg, v):
     def bad(msg):
         raise SpecError(fname, line, name, "samples", f"argument '{arg.name}': {msg}")
-    if arg.type in ("Tensor?", "Scalar?", "float?", "bool?") and v is None:
+    if arg.type in ("Tensor?", "Scalar?", "float?", "bool?", "Generator?") and v is None:
+        return
+    if arg.type == "Generator?":
+        if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+            bad(f"a Generator sample is a seed (a non-negative int: a generator made from it per call) or null, "
+                f"got {v!r}")
         return
     if arg.type == "Tensor[]":
         if not isinstance(v, list) or not v:

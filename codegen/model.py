@@ -30,7 +30,7 @@ class SpecError(Exception):
 # Types the generator can emit today. Others parse (so the grammar is whole)
 # but are rejected by validation with a clear message.
 SUPPORTED_TYPES = {"Tensor", "Tensor?", "Tensor[]", "Scalar", "Scalar?", "int", "int?", "int[]", "float", "float?",
-                   "bool", "bool?", "str"}
+                   "bool", "bool?", "str", "Generator?"}
 
 CPP_ARG_TYPE = {
     "Tensor": "const Tensor&",
@@ -39,6 +39,7 @@ CPP_ARG_TYPE = {
     "Scalar?": "const std::optional<Scalar>&",
     "float?": "std::optional<double>",
     "str": "std::string_view",
+    "Generator?": "std::optional<Generator>",  # by value, as LibTorch's c10::optional<at::Generator>
     "Scalar": "const Scalar&",
     "int": "int64_t",
     "int?": "std::optional<int64_t>",
@@ -53,6 +54,7 @@ CPP_MEMBER_TYPE = {
     "Scalar?": "std::optional<Scalar>",
     "float?": "std::optional<double>",
     "str": "std::string",
+    "Generator?": "std::optional<Generator>",
     "int": "int64_t",
     "int?": "std::optional<int64_t>",
     "int[]": "std::vector<int64_t>",
@@ -86,7 +88,7 @@ class Arg:
     def cpp_qualified_type(self) -> str:
         """The type spelled with dg:: for use outside the namespace (macros)."""
         t = self.cpp_type
-        for name in ("Tensor", "Scalar", "IntArrayRef"):
+        for name in ("Tensor", "Scalar", "IntArrayRef", "Generator"):
             t = re.sub(rf"\b{name}\b", f"dg::{name}", t)
         return t
 

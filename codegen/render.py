@@ -310,6 +310,10 @@ def _sample_literal(arg: Arg, value) -> str:
         return "true" if value else "false"
     if arg.type == "str":
         return f'std::string_view("{value}")'
+    if arg.type == "Generator?":
+        # A fresh generator per call: the sample draws the same values every
+        # time, so a random op's output is a fixed function for gradcheck.
+        return f"std::optional<Generator>(dg::make_generator(uint64_t({value})))"
     raise AssertionError(arg.type)
 
 

@@ -2,11 +2,11 @@
 
 #include <cmath>
 #include <cstring>
-#include <mutex>
-#include <random>
+#include <vector>
 
 #include "core/element_access.h"
 #include "dynagrad/cuda.h"
+#include "dynagrad/storage.h"
 
 namespace dg {
 
@@ -49,12 +49,6 @@ void fill_all(const Tensor& t, const Scalar& v) {
   visit_dtype(t.dtype(), [&]<typename T>() { fill_typed<T>(t, v.to<T>()); });
 }
 
-std::mutex g_rng_mutex;
-std::mt19937_64& rng() {
-  static std::mt19937_64 gen(5489u);
-  return gen;
-}
-
 template <typename T>
 Tensor from_values(const char* op, const std::vector<T>& values, IntArrayRef shape, ScalarType natural,
                    const TensorOptions& options) {
@@ -95,9 +89,16 @@ Tensor zeros(IntArrayRef size, TensorOptions options) {
   return finish(t, options, "zeros");
 }
 
-Tensor ones(IntArrayRef size, TensorOptions options) { return full(size, 1, options); }
+Tensor ones(IntArrayRef size, TensorOptions options) { return full(size, 1, options.dtype(options.dtype())); }
 
+// Without a dtype, full's comes from the value (LibTorch 1.13): bool -> bool,
+// integer -> int64, floating -> the default dtype.
 Tensor full(IntArrayRef size, const Scalar& fill_value, TensorOptions options) {
+  if (!options.has_dtype()) {
+    options = options.dtype(fill_value.is_boolean()          ? kBool
+                            : fill_value.is_floating_point() ? get_default_dtype()
+                                                             : kInt64);
+  }
   Tensor t = alloc("full", size, options);
   if (t.is_cuda()) {
     t.fill_(fill_value);
@@ -107,13 +108,15 @@ Tensor full(IntArrayRef size, const Scalar& fill_value, TensorOptions options) {
   return finish(t, options, "full");
 }
 
-Tensor scalar_tensor(const Scalar& value, TensorOptions options) { return full({}, value, options); }
+Tensor scalar_tensor(const Scalar& value, TensorOptions options) {
+  return full({}, value, options.dtype(options.dtype()));  // the default dtype whatever the value, as LibTorch
+}
 
 Tensor arange(const Scalar& end, TensorOptions options) { return arange(0, end, 1, options); }
 
 Tensor arange(const Scalar& start, const Scalar& end, const Scalar& step, TensorOptions options) {
   const bool integral = !start.is_floating_point() && !end.is_floating_point() && !step.is_floating_point();
-  const ScalarType dtype = options.has_dtype() ? options.dtype() : (integral ? kInt64 : kFloat32);
+  const ScalarType dtype = options.has_dtype() ? options.dtype() : (integral ? kInt64 : get_default_dtype());
   const double s = start.toDouble(), e = end.toDouble(), st = step.toDouble();
   DG_CHECK(st != 0, "arange: step must be nonzero");
   DG_CHECK(std::isfinite(s) && std::isfinite(e), "arange: unsupported range: ", start, " -> ", end);
@@ -137,58 +140,88 @@ Tensor arange(const Scalar& start, const Scalar& end, const Scalar& step, Tensor
   return finish_host(t, options.dtype(dtype), "arange");
 }
 
-Tensor rand(IntArrayRef size, TensorOptions options) {
-  DG_CHECK(is_floating_point(options.dtype()), "rand: expected a floating point dtype, got ", options.dtype());
-  Tensor t = alloc_host("rand", size, options);
-  {
-    std::lock_guard<std::mutex> lock(g_rng_mutex);
-    auto& gen = rng();
-    if (t.dtype() == kFloat64) {
-      double* p = static_cast<double*>(t.data_ptr());
-      for (int64_t i = 0, n = t.numel(); i < n; ++i) p[i] = static_cast<double>(gen() >> 11) * 0x1.0p-53;
-    } else if (t.dtype() == kFloat32) {
-      float* p = static_cast<float*>(t.data_ptr());
-      for (int64_t i = 0, n = t.numel(); i < n; ++i) p[i] = static_cast<float>(gen() >> 40) * 0x1.0p-24f;
-    } else {
-      // The 16-bit floats: as many random bits as the dtype has significant
-      // bits (11 for float16, 8 for bfloat16), so every draw is exact and < 1.
-      const int bits = t.dtype() == kFloat16 ? 11 : 8;
-      char* p = static_cast<char*>(t.data_ptr());
-      const size_t es = t.element_size();
-      for (int64_t i = 0, n = t.numel(); i < n; ++i)
-        detail::store_from_double(p + i * es, t.dtype(), std::ldexp(static_cast<double>(gen() >> (64 - bits)), -bits));
-    }
-  }
-  return finish_host(t, options, "rand");
+// ---- random factories: a tensor of the asked dtype and device, filled in
+// place by the random ops (the same Philox stream on every device).
+
+namespace {
+void check_random_floating(const char* op, ScalarType dtype) {
+  DG_CHECK(is_floating_point(dtype), op, ": expected a floating point dtype, got ", dtype);
+}
+// The 16-bit floats have no random kernels: they draw in float32 and round.
+template <typename Fill>
+Tensor random_floating(const char* op, IntArrayRef size, const TensorOptions& options, const Fill& fill) {
+  check_random_floating(op, options.dtype());
+  const ScalarType dtype = options.dtype();
+  const bool narrow = dtype == kFloat16 || dtype == kBFloat16;
+  Tensor t = alloc(op, size, narrow ? options.dtype(kFloat32) : options);
+  fill(t);
+  if (narrow) t = t.to(dtype);
+  return finish(t, options, op);
+}
+}  // namespace
+
+Tensor rand(IntArrayRef size, TensorOptions options) { return rand(size, std::nullopt, options); }
+Tensor rand(IntArrayRef size, std::optional<Generator> generator, TensorOptions options) {
+  return random_floating("rand", size, options, [&](const Tensor& t) { t.uniform_(0, 1, generator); });
 }
 
-Tensor randn(IntArrayRef size, TensorOptions options) {
-  DG_CHECK(is_floating_point(options.dtype()), "randn: expected a floating point dtype, got ", options.dtype());
-  Tensor t = alloc_host("randn", size, options);
-  {
-    std::lock_guard<std::mutex> lock(g_rng_mutex);
-    std::normal_distribution<double> normal(0.0, 1.0);
-    auto& gen = rng();
-    char* p = static_cast<char*>(t.data_ptr());
-    const size_t es = t.element_size();
-    for (int64_t i = 0, n = t.numel(); i < n; ++i) detail::store_from_double(p + i * es, t.dtype(), normal(gen));
-  }
-  return finish_host(t, options, "randn");
+Tensor randn(IntArrayRef size, TensorOptions options) { return randn(size, std::nullopt, options); }
+Tensor randn(IntArrayRef size, std::optional<Generator> generator, TensorOptions options) {
+  return random_floating("randn", size, options, [&](const Tensor& t) { t.normal_(0, 1, generator); });
 }
 
-void manual_seed(uint64_t seed) {
-  std::lock_guard<std::mutex> lock(g_rng_mutex);
-  rng().seed(seed);
+Tensor normal(double mean, double std, IntArrayRef size, std::optional<Generator> generator, TensorOptions options) {
+  return random_floating("normal", size, options, [&](const Tensor& t) { t.normal_(mean, std, generator); });
 }
 
+Tensor randint(int64_t high, IntArrayRef size, TensorOptions options) {
+  return randint(0, high, size, std::nullopt, options);
+}
+Tensor randint(int64_t high, IntArrayRef size, std::optional<Generator> generator, TensorOptions options) {
+  return randint(0, high, size, std::move(generator), options);
+}
+Tensor randint(int64_t low, int64_t high, IntArrayRef size, TensorOptions options) {
+  return randint(low, high, size, std::nullopt, options);
+}
+Tensor randint(int64_t low, int64_t high, IntArrayRef size, std::optional<Generator> generator, TensorOptions options) {
+  const ScalarType dtype = options.dtype();
+  DG_CHECK(dtype == kInt64 || dtype == kFloat32 || dtype == kFloat64,
+           "randint: expected dtype int64, float32 or float64, got ", dtype);
+  Tensor t = alloc("randint", size, options);
+  t.random_(low, high, generator);
+  return finish(t, options, "randint");
+}
+
+Tensor randperm(int64_t n, TensorOptions options) { return randperm(n, std::nullopt, options); }
+Tensor randperm(int64_t n, std::optional<Generator> generator, TensorOptions options) {
+  DG_CHECK(n >= 0, "randperm: n must be non-negative, got ", n);
+  // Fisher-Yates on the host over n draws of the stream (the same on every
+  // device): position i swaps with key_i mod (i + 1).
+  Tensor keys = empty({n}, kInt64);
+  keys.random_(generator);
+  const int64_t* k = keys.data_ptr<int64_t>();
+  std::vector<int64_t> perm(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) perm[i] = i;
+  for (int64_t i = n - 1; i > 0; --i) std::swap(perm[i], perm[static_cast<uint64_t>(k[i]) % uint64_t(i + 1)]);
+  const ScalarType dtype = options.dtype();
+  DG_CHECK(dtype != kBool && (dtype != kFloat16 || n <= 2049) && (dtype != kBFloat16 || n <= 257) &&
+               (dtype != kFloat32 || n <= (int64_t(1) << 24)),
+           "randperm: n=", n, " is too large for dtype ", dtype, " (its integers are not all exact)");
+  return from_values("randperm", perm, {n}, kInt64, options.dtype(dtype));
+}
+
+// torch::tensor's dtypes: floating values take the default dtype, integers int64.
 Tensor tensor(const std::vector<double>& values, TensorOptions options) {
-  return from_values("tensor", values, {static_cast<int64_t>(values.size())}, kFloat64, options);
+  return from_values("tensor", values, {static_cast<int64_t>(values.size())}, get_default_dtype(), options);
 }
 Tensor tensor(const std::vector<float>& values, TensorOptions options) {
-  return from_values("tensor", values, {static_cast<int64_t>(values.size())}, kFloat32, options);
+  return from_values("tensor", values, {static_cast<int64_t>(values.size())}, get_default_dtype(), options);
 }
 Tensor tensor(const std::vector<int64_t>& values, TensorOptions options) {
   return from_values("tensor", values, {static_cast<int64_t>(values.size())}, kInt64, options);
+}
+Tensor tensor(const std::vector<int>& values, TensorOptions options) {
+  return tensor(std::vector<int64_t>(values.begin(), values.end()), options);
 }
 Tensor tensor(std::initializer_list<double> values, TensorOptions options) {
   return tensor(std::vector<double>(values), options);
@@ -202,8 +235,16 @@ Tensor tensor(std::initializer_list<int> values, TensorOptions options) {
 Tensor tensor(std::initializer_list<int64_t> values, TensorOptions options) {
   return tensor(std::vector<int64_t>(values), options);
 }
-Tensor tensor(std::initializer_list<std::initializer_list<double>> rows, TensorOptions options) {
-  std::vector<double> flat;
+Tensor tensor(std::initializer_list<bool> values, TensorOptions options) {
+  return from_values("tensor", std::vector<uint8_t>(values.begin(), values.end()),
+                     {static_cast<int64_t>(values.size())}, kBool, options);
+}
+
+namespace {
+template <typename T>
+Tensor from_rows(std::initializer_list<std::initializer_list<T>> rows, ScalarType natural,
+                 const TensorOptions& options) {
+  std::vector<T> flat;
   const size_t cols = rows.size() ? rows.begin()->size() : 0;
   size_t r = 0;
   for (const auto& row : rows) {
@@ -212,11 +253,138 @@ Tensor tensor(std::initializer_list<std::initializer_list<double>> rows, TensorO
     flat.insert(flat.end(), row.begin(), row.end());
     ++r;
   }
-  return from_values("tensor", flat, {static_cast<int64_t>(rows.size()), static_cast<int64_t>(cols)}, kFloat64,
-                     options);
+  return from_values("tensor", flat, {static_cast<int64_t>(rows.size()), static_cast<int64_t>(cols)}, natural, options);
+}
+}  // namespace
+
+Tensor tensor(std::initializer_list<std::initializer_list<double>> rows, TensorOptions options) {
+  return from_rows(rows, get_default_dtype(), options);
+}
+Tensor tensor(std::initializer_list<std::initializer_list<int>> rows, TensorOptions options) {
+  return from_rows(rows, kInt64, options);
 }
 Tensor tensor(double value, TensorOptions options) {
-  return from_values("tensor", std::vector<double>{value}, {}, kFloat64, options);
+  return from_values("tensor", std::vector<double>{value}, {}, get_default_dtype(), options);
+}
+Tensor tensor(float value, TensorOptions options) {
+  return from_values("tensor", std::vector<float>{value}, {}, get_default_dtype(), options);
+}
+Tensor tensor(int value, TensorOptions options) { return tensor(static_cast<int64_t>(value), options); }
+Tensor tensor(int64_t value, TensorOptions options) {
+  return from_values("tensor", std::vector<int64_t>{value}, {}, kInt64, options);
+}
+Tensor tensor(bool value, TensorOptions options) {
+  return from_values("tensor", std::vector<uint8_t>{value}, {}, kBool, options);
+}
+
+// ---- tensors over given memory
+
+namespace {
+// The bytes a tensor of these sizes and strides reaches (0 when it is empty).
+int64_t storage_span(const char* op, IntArrayRef sizes, IntArrayRef strides) {
+  DG_CHECK(sizes.size() == strides.size(), op, ": expected as many strides as sizes, got sizes ", sizes,
+           " and strides ", strides);
+  int64_t span = 1;
+  for (size_t i = 0; i < sizes.size(); ++i) {
+    DG_CHECK(sizes[i] >= 0, op, ": negative dimension ", sizes[i], " in shape ", sizes);
+    DG_CHECK(strides[i] >= 0, op, ": negative stride ", strides[i], " in strides ", strides);
+    if (sizes[i] == 0) return 0;
+    span += (sizes[i] - 1) * strides[i];
+  }
+  return span;
+}
+
+Tensor blob(void* data, IntArrayRef sizes, IntArrayRef strides, std::function<void(void*)> deleter,
+            const TensorOptions& options) {
+  const int64_t span = storage_span("from_blob", sizes, strides);
+  DG_CHECK(data != nullptr || span == 0, "from_blob: expected a non-null data pointer for ", span, " elements");
+  auto storage = make_intrusive<StorageImpl>(data, static_cast<size_t>(span) * element_size(options.dtype()),
+                                             options.device(), std::move(deleter));
+  Tensor t(make_intrusive<TensorImpl>(std::move(storage), options.dtype(), sizes, strides, 0));
+  return finish(t, options, "from_blob");
+}
+}  // namespace
+
+Tensor from_blob(void* data, IntArrayRef sizes, TensorOptions options) {
+  return blob(data, sizes, contiguous_strides(sizes), nullptr, options);
+}
+Tensor from_blob(void* data, IntArrayRef sizes, IntArrayRef strides, TensorOptions options) {
+  return blob(data, sizes, strides, nullptr, options);
+}
+Tensor from_blob(void* data, IntArrayRef sizes, const std::function<void(void*)>& deleter, TensorOptions options) {
+  return blob(data, sizes, contiguous_strides(sizes), deleter, options);
+}
+Tensor from_blob(void* data, IntArrayRef sizes, IntArrayRef strides, const std::function<void(void*)>& deleter,
+                 TensorOptions options) {
+  return blob(data, sizes, strides, deleter, options);
+}
+
+Tensor empty_strided(IntArrayRef size, IntArrayRef stride, TensorOptions options) {
+  const int64_t span = storage_span("empty_strided", size, stride);
+  auto storage =
+      make_intrusive<StorageImpl>(static_cast<size_t>(span) * element_size(options.dtype()), options.device());
+  Tensor t(make_intrusive<TensorImpl>(std::move(storage), options.dtype(), size, stride, 0));
+  return finish(t, options, "empty_strided");
+}
+
+// ---- ranges and structured factories
+
+Tensor linspace(const Scalar& start, const Scalar& end, int64_t steps, TensorOptions options) {
+  DG_CHECK(steps >= 0, "linspace: number of steps must be non-negative, got ", steps);
+  const double a = start.toDouble(), b = end.toDouble();
+  std::vector<double> v(static_cast<size_t>(steps));
+  // PyTorch's form: from start for the first half, back from end for the
+  // second, so both ends are exact (one step: start).
+  const double step = steps > 1 ? (b - a) / static_cast<double>(steps - 1) : 0.0;
+  const int64_t half = steps == 1 ? 1 : steps / 2;
+  for (int64_t i = 0; i < steps; ++i)
+    v[i] = i < half ? a + step * static_cast<double>(i) : b - step * static_cast<double>(steps - 1 - i);
+  return from_values("linspace", v, {steps}, get_default_dtype(), options);
+}
+
+Tensor logspace(const Scalar& start, const Scalar& end, int64_t steps, double base, TensorOptions options) {
+  DG_CHECK(steps >= 0, "logspace: number of steps must be non-negative, got ", steps);
+  const double a = start.toDouble(), b = end.toDouble();
+  const double step = steps > 1 ? (b - a) / static_cast<double>(steps - 1) : 0.0;
+  const int64_t half = steps == 1 ? 1 : steps / 2;
+  std::vector<double> v(static_cast<size_t>(steps));
+  for (int64_t i = 0; i < steps; ++i)
+    v[i] = std::pow(base, i < half ? a + step * static_cast<double>(i) : b - step * static_cast<double>(steps - 1 - i));
+  return from_values("logspace", v, {steps}, get_default_dtype(), options);
+}
+
+Tensor eye(int64_t n, TensorOptions options) { return eye(n, n, options); }
+Tensor eye(int64_t n, int64_t m, TensorOptions options) {
+  DG_CHECK(n >= 0, "eye: n must be greater or equal to 0, got ", n);
+  DG_CHECK(m >= 0, "eye: m must be greater or equal to 0, got ", m);
+  std::vector<double> v(static_cast<size_t>(n * m), 0.0);
+  for (int64_t i = 0; i < std::min(n, m); ++i) v[i * m + i] = 1.0;
+  return from_values("eye", v, {n, m}, get_default_dtype(), options);
+}
+
+namespace {
+Tensor triangle_indices(const char* op, int64_t row, int64_t col, int64_t offset, bool lower,
+                        const TensorOptions& options) {
+  DG_CHECK(row >= 0, op, ": row must be non-negative, got ", row);
+  DG_CHECK(col >= 0, op, ": col must be non-negative, got ", col);
+  std::vector<int64_t> rs, cs;
+  for (int64_t i = 0; i < row; ++i)
+    for (int64_t j = 0; j < col; ++j)
+      if (lower ? j - i <= offset : j - i >= offset) {
+        rs.push_back(i);
+        cs.push_back(j);
+      }
+  const int64_t count = static_cast<int64_t>(rs.size());
+  rs.insert(rs.end(), cs.begin(), cs.end());
+  return from_values(op, rs, {2, count}, kInt64, options.dtype(options.dtype()));
+}
+}  // namespace
+
+Tensor tril_indices(int64_t row, int64_t col, int64_t offset, TensorOptions options) {
+  return triangle_indices("tril_indices", row, col, offset, true, options);
+}
+Tensor triu_indices(int64_t row, int64_t col, int64_t offset, TensorOptions options) {
+  return triangle_indices("triu_indices", row, col, offset, false, options);
 }
 
 Tensor empty_like(const Tensor& t, std::optional<TensorOptions> options) {
@@ -236,6 +404,20 @@ Tensor rand_like(const Tensor& t, std::optional<TensorOptions> options) {
 }
 Tensor randn_like(const Tensor& t, std::optional<TensorOptions> options) {
   return randn(t.sizes(), like_options(t, options));
+}
+Tensor randint_like(const Tensor& t, int64_t high, std::optional<TensorOptions> options) {
+  return randint(0, high, t.sizes(), like_options(t, options));
+}
+Tensor randint_like(const Tensor& t, int64_t low, int64_t high, std::optional<TensorOptions> options) {
+  return randint(low, high, t.sizes(), like_options(t, options));
+}
+
+std::atomic<ScalarType> detail::g_default_dtype{kFloat32};
+
+void set_default_dtype(ScalarType dtype) {
+  DG_CHECK(is_floating_point(dtype),
+           "set_default_dtype: only floating-point types are supported as the default type, got ", dtype);
+  detail::g_default_dtype.store(dtype, std::memory_order_relaxed);
 }
 
 namespace {

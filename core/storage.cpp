@@ -28,9 +28,23 @@ StorageImpl::StorageImpl(size_t nbytes, Device device) : nbytes_(nbytes), device
   data_ = allocate_on(nbytes, device_);
 }
 
-StorageImpl::~StorageImpl() { deallocate_on(data_, nbytes_, device_); }
+StorageImpl::StorageImpl(void* data, size_t nbytes, Device device, std::function<void(void*)> deleter)
+    : data_(data),
+      nbytes_(nbytes),
+      device_(cuda::resolve(device)),
+      external_(std::make_unique<std::function<void(void*)>>(std::move(deleter))) {}
+
+StorageImpl::~StorageImpl() {
+  if (!external_) {
+    deallocate_on(data_, nbytes_, device_);
+  } else if (*external_) {
+    (*external_)(data_);
+  }
+}
 
 void StorageImpl::reallocate(size_t nbytes) {
+  DG_CHECK(!external_, "resize: trying to resize storage that is not resizable (memory from from_blob, ", nbytes_,
+           " bytes, asked for ", nbytes, ")");
   void* p = allocate_on(nbytes, device_);
   const size_t keep = std::min(nbytes, nbytes_);
   if (device_.is_cuda()) {

@@ -765,6 +765,23 @@ Tensor clone(const Tensor& self) {
   return result;
 }
 
+// ---- bernoulli_.Tensor: Sets each element of self to 1 with probability p (broadcast to self's shape), else to 0.
+const Tensor& detail::bernoulli_(const Tensor& self, const Tensor& p, std::optional<Generator> generator) {
+  const bool record = detail::should_record("bernoulli_", self, p);
+  detail::check_inplace("bernoulli_", self, record);
+  intrusive_ptr<generated::BernoulliBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::BernoulliBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self, p));
+    if (node->needs_input_grad(1)) node->p_ = SavedVariable(p, false);
+  }
+  const Tensor& result = dispatch::bernoulli_(self, p, generator);
+  if (record) {
+    detail::rebase_history(result, node);
+  }
+  return result;
+}
+
 // ---- cross_entropy_loss: LibTorch's ATen spelling of cross_entropy (integer reduction, dg::Reduction::Mean): log_softmax over the class dim then nll_loss, or class probabilities.
 Tensor cross_entropy_loss(const Tensor& self, const Tensor& target, const std::optional<Tensor>& weight, int64_t reduction, int64_t ignore_index, double label_smoothing) { return composite::cross_entropy_loss(self, target, weight, reduction, ignore_index, label_smoothing); }
 

@@ -794,6 +794,25 @@ const Tensor& copy_(const Tensor& self, const Tensor& src) {
   return result;
 }
 
+// ---- normal_: Fills self with values drawn from the normal distribution N(mean, std^2).
+const Tensor& detail::normal_(const Tensor& self, double mean, double std, std::optional<Generator> generator) {
+  const bool record = detail::should_record("normal_", self);
+  detail::check_inplace("normal_", self, record);
+  intrusive_ptr<generated::NormalBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::NormalBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+  }
+  const Tensor& result = dispatch::normal_(self, mean, std, generator);
+  if (record) {
+    detail::rebase_history(result, node);
+  }
+  return result;
+}
+
+// ---- normal.float_Tensor: Draws from N(mean, std^2) elementwise, in std's shape and dtype. No gradient.
+Tensor normal(double mean, const Tensor& std, std::optional<Generator> generator) { return composite::normal(mean, std, generator); }
+
 // ---- log_softmax.int: self - logsumexp(self, dim), stable for inputs of any magnitude.
 Tensor log_softmax(const Tensor& self, int64_t dim) {
   const bool record = detail::should_record("log_softmax", self);

@@ -541,6 +541,41 @@ const Tensor& tril_(const Tensor& self, int64_t diagonal) {
   return self;
 }
 
+// ---- random_.from: Fills self with integers drawn uniformly from [from, to) (to=None -> up to the largest integer the dtype holds exactly).
+const Tensor& detail::random_(const Tensor& self, int64_t from, std::optional<int64_t> to, std::optional<Generator> generator) {
+  const bool record = detail::should_record("random_", self);
+  detail::check_inplace("random_", self, record);
+  intrusive_ptr<generated::RandomBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::RandomBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+  }
+  const Tensor& result = dispatch::random_(self, from, to, generator);
+  if (record) {
+    detail::rebase_history(result, node);
+  }
+  return result;
+}
+
+// ---- log_normal_: Fills self with exp(X), X drawn from N(mean, std^2).
+const Tensor& detail::log_normal_(const Tensor& self, double mean, double std, std::optional<Generator> generator) {
+  const bool record = detail::should_record("log_normal_", self);
+  detail::check_inplace("log_normal_", self, record);
+  intrusive_ptr<generated::LogNormalBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::LogNormalBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+  }
+  const Tensor& result = dispatch::log_normal_(self, mean, std, generator);
+  if (record) {
+    detail::rebase_history(result, node);
+  }
+  return result;
+}
+
+// ---- normal.Tensor_Tensor: Draws from N(mean, std^2) elementwise over mean and std broadcast. No gradient.
+Tensor normal(const Tensor& mean, const Tensor& std, std::optional<Generator> generator) { return composite::normal(mean, std, generator); }
+
 // ---- nll_loss_backward: The gradient of nll_loss w.r.t. self, -grad (times the target's class weight, over the weight total for mean) at each target's class.
 Tensor nll_loss_backward(const Tensor& grad, const Tensor& self, const Tensor& target, const std::optional<Tensor>& weight, int64_t reduction, int64_t ignore_index) { return composite::nll_loss_backward(grad, self, target, weight, reduction, ignore_index); }
 

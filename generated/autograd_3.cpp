@@ -635,6 +635,70 @@ const Tensor& zero_(const Tensor& self) {
   return result;
 }
 
+// ---- bernoulli_.float: Sets each element of self to 1 with probability p, else to 0.
+const Tensor& detail::bernoulli_(const Tensor& self, double p, std::optional<Generator> generator) {
+  const bool record = detail::should_record("bernoulli_", self);
+  detail::check_inplace("bernoulli_", self, record);
+  intrusive_ptr<generated::BernoulliBackward1> node;
+  if (record) {
+    node = make_intrusive<generated::BernoulliBackward1>();
+    node->set_next_edges(detail::collect_next_edges(self));
+  }
+  const Tensor& result = dispatch::bernoulli_(self, p, generator);
+  if (record) {
+    detail::rebase_history(result, node);
+  }
+  return result;
+}
+
+// ---- random_.to: Fills self with integers drawn uniformly from [0, to).
+const Tensor& detail::random_(const Tensor& self, int64_t to, std::optional<Generator> generator) {
+  const bool record = detail::should_record("random_", self);
+  detail::check_inplace("random_", self, record);
+  intrusive_ptr<generated::RandomBackward1> node;
+  if (record) {
+    node = make_intrusive<generated::RandomBackward1>();
+    node->set_next_edges(detail::collect_next_edges(self));
+  }
+  const Tensor& result = dispatch::random_(self, to, generator);
+  if (record) {
+    detail::rebase_history(result, node);
+  }
+  return result;
+}
+
+// ---- random_: Fills self with integers drawn uniformly from [0, 2^mantissa] (float32 2^24, float64 2^53; int64 2^63 - 1).
+const Tensor& detail::random_(const Tensor& self, std::optional<Generator> generator) {
+  const bool record = detail::should_record("random_", self);
+  detail::check_inplace("random_", self, record);
+  intrusive_ptr<generated::RandomBackward2> node;
+  if (record) {
+    node = make_intrusive<generated::RandomBackward2>();
+    node->set_next_edges(detail::collect_next_edges(self));
+  }
+  const Tensor& result = dispatch::random_(self, generator);
+  if (record) {
+    detail::rebase_history(result, node);
+  }
+  return result;
+}
+
+// ---- cauchy_: Fills self with values drawn from the Cauchy distribution median + sigma * tan(pi * (U - 1/2)).
+const Tensor& detail::cauchy_(const Tensor& self, double median, double sigma, std::optional<Generator> generator) {
+  const bool record = detail::should_record("cauchy_", self);
+  detail::check_inplace("cauchy_", self, record);
+  intrusive_ptr<generated::CauchyBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::CauchyBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+  }
+  const Tensor& result = dispatch::cauchy_(self, median, sigma, generator);
+  if (record) {
+    detail::rebase_history(result, node);
+  }
+  return result;
+}
+
 // ---- softmax.int: exp(self) / sum(exp(self)) along dim, computed from self - max (no overflow for any magnitude).
 Tensor softmax(const Tensor& self, int64_t dim) {
   const bool record = detail::should_record("softmax", self);

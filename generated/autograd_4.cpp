@@ -779,6 +779,44 @@ const Tensor& triu_(const Tensor& self, int64_t diagonal) {
 // ---- contiguous: self if it is contiguous, else clone().
 Tensor detail::contiguous(const Tensor& self) { return composite::contiguous(self); }
 
+// ---- uniform_: Fills self with values drawn uniformly from [from, to).
+const Tensor& detail::uniform_(const Tensor& self, double from, double to, std::optional<Generator> generator) {
+  const bool record = detail::should_record("uniform_", self);
+  detail::check_inplace("uniform_", self, record);
+  intrusive_ptr<generated::UniformBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::UniformBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+  }
+  const Tensor& result = dispatch::uniform_(self, from, to, generator);
+  if (record) {
+    detail::rebase_history(result, node);
+  }
+  return result;
+}
+
+// ---- exponential_: Fills self with values drawn from the exponential distribution of rate lambd.
+const Tensor& detail::exponential_(const Tensor& self, double lambd, std::optional<Generator> generator) {
+  const bool record = detail::should_record("exponential_", self);
+  detail::check_inplace("exponential_", self, record);
+  intrusive_ptr<generated::ExponentialBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::ExponentialBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+  }
+  const Tensor& result = dispatch::exponential_(self, lambd, generator);
+  if (record) {
+    detail::rebase_history(result, node);
+  }
+  return result;
+}
+
+// ---- bernoulli: 1 with probability self (elementwise, in [0, 1]), else 0; self's dtype. No gradient.
+Tensor bernoulli(const Tensor& self, std::optional<Generator> generator) { return composite::bernoulli(self, generator); }
+
+// ---- normal.Tensor_float: Draws from N(mean, std^2) elementwise, in mean's shape and dtype. No gradient.
+Tensor normal(const Tensor& mean, double std, std::optional<Generator> generator) { return composite::normal(mean, std, generator); }
+
 // ---- _nll_pick_backward: Zeros of self_sizes with grad written at the picked classes (the gradient of _nll_pick).
 Tensor _nll_pick_backward(const Tensor& grad, const Tensor& target, IntArrayRef self_sizes, int64_t ignore_index) {
   const bool record = detail::should_record("_nll_pick_backward", grad, target);

@@ -871,6 +871,28 @@ Tensor masked_select(const Tensor& self, const Tensor& mask) { return composite:
 // ---- take: self read as 1-D at `index` (int64, negative counts from the end); the result has index's shape.
 Tensor take(const Tensor& self, const Tensor& index) { return composite::take(self, index); }
 
+// ---- geometric_: Fills self with the number of Bernoulli(p) trials up to the first success (1, 2, ...).
+const Tensor& detail::geometric_(const Tensor& self, double p, std::optional<Generator> generator) {
+  const bool record = detail::should_record("geometric_", self);
+  detail::check_inplace("geometric_", self, record);
+  intrusive_ptr<generated::GeometricBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::GeometricBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+  }
+  const Tensor& result = dispatch::geometric_(self, p, generator);
+  if (record) {
+    detail::rebase_history(result, node);
+  }
+  return result;
+}
+
+// ---- bernoulli.p: 1 with probability p, else 0, in self's shape and dtype. No gradient.
+Tensor bernoulli(const Tensor& self, double p, std::optional<Generator> generator) { return composite::bernoulli(self, p, generator); }
+
+// ---- multinomial: num_samples category indices (int64) drawn from each row of self's non-negative weights.
+Tensor multinomial(const Tensor& self, int64_t num_samples, bool replacement, std::optional<Generator> generator) { return composite::multinomial(self, num_samples, replacement, generator); }
+
 // ---- _nll_pick: self[n, target[n, d...], d...] (class dim 1), 0 where target == ignore_index: the class pick of nll_loss; targets out of range are an error.
 Tensor _nll_pick(const Tensor& self, const Tensor& target, int64_t ignore_index) {
   const bool record = detail::should_record("_nll_pick", self, target);

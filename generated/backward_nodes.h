@@ -1069,6 +1069,74 @@ struct CopyBackward0 final : public Node {
   Device src_device{};
 };
 
+// derivatives.yaml: uniform_
+struct UniformBackward0 final : public Node {
+  std::string name() const override { return "UniformBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+};
+
+// derivatives.yaml: normal_
+struct NormalBackward0 final : public Node {
+  std::string name() const override { return "NormalBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+};
+
+// derivatives.yaml: bernoulli_.Tensor
+struct BernoulliBackward0 final : public Node {
+  std::string name() const override { return "BernoulliBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  SavedVariable p_;
+};
+
+// derivatives.yaml: bernoulli_.float
+struct BernoulliBackward1 final : public Node {
+  std::string name() const override { return "BernoulliBackward1"; }
+  variable_list apply(variable_list&& grads) override;
+};
+
+// derivatives.yaml: random_.from
+struct RandomBackward0 final : public Node {
+  std::string name() const override { return "RandomBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+};
+
+// derivatives.yaml: random_.to
+struct RandomBackward1 final : public Node {
+  std::string name() const override { return "RandomBackward1"; }
+  variable_list apply(variable_list&& grads) override;
+};
+
+// derivatives.yaml: random_
+struct RandomBackward2 final : public Node {
+  std::string name() const override { return "RandomBackward2"; }
+  variable_list apply(variable_list&& grads) override;
+};
+
+// derivatives.yaml: exponential_
+struct ExponentialBackward0 final : public Node {
+  std::string name() const override { return "ExponentialBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+};
+
+// derivatives.yaml: geometric_
+struct GeometricBackward0 final : public Node {
+  std::string name() const override { return "GeometricBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+};
+
+// derivatives.yaml: cauchy_
+struct CauchyBackward0 final : public Node {
+  std::string name() const override { return "CauchyBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+};
+
+// derivatives.yaml: log_normal_
+struct LogNormalBackward0 final : public Node {
+  std::string name() const override { return "LogNormalBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+};
+
 // derivatives.yaml: softmax.int
 struct SoftmaxBackward0 final : public Node {
   std::string name() const override { return "SoftmaxBackward0"; }
@@ -1423,6 +1491,17 @@ Tensor clone(const Tensor& self, const Tensor& self_t, const Tensor& result);  /
 Tensor zero_(const Tensor& self, const Tensor& self_t, const Tensor& result);  // zero_
 Tensor fill__Scalar(const Tensor& self, const Scalar& value, const Tensor& self_t, const Tensor& result);  // fill_.Scalar
 Tensor copy_(const Tensor& self, const Tensor& src, const Tensor& self_t, const Tensor& src_t, const Tensor& result);  // copy_
+Tensor uniform_(const Tensor& self, double from, double to, std::optional<Generator> generator, const Tensor& self_t, const Tensor& result);  // uniform_
+Tensor normal_(const Tensor& self, double mean, double std, std::optional<Generator> generator, const Tensor& self_t, const Tensor& result);  // normal_
+Tensor bernoulli__Tensor(const Tensor& self, const Tensor& p, std::optional<Generator> generator, const Tensor& self_t, const Tensor& p_t, const Tensor& result);  // bernoulli_.Tensor
+Tensor bernoulli__float(const Tensor& self, double p, std::optional<Generator> generator, const Tensor& self_t, const Tensor& result);  // bernoulli_.float
+Tensor random__from(const Tensor& self, int64_t from, std::optional<int64_t> to, std::optional<Generator> generator, const Tensor& self_t, const Tensor& result);  // random_.from
+Tensor random__to(const Tensor& self, int64_t to, std::optional<Generator> generator, const Tensor& self_t, const Tensor& result);  // random_.to
+Tensor random_(const Tensor& self, std::optional<Generator> generator, const Tensor& self_t, const Tensor& result);  // random_
+Tensor exponential_(const Tensor& self, double lambd, std::optional<Generator> generator, const Tensor& self_t, const Tensor& result);  // exponential_
+Tensor geometric_(const Tensor& self, double p, std::optional<Generator> generator, const Tensor& self_t, const Tensor& result);  // geometric_
+Tensor cauchy_(const Tensor& self, double median, double sigma, std::optional<Generator> generator, const Tensor& self_t, const Tensor& result);  // cauchy_
+Tensor log_normal_(const Tensor& self, double mean, double std, std::optional<Generator> generator, const Tensor& self_t, const Tensor& result);  // log_normal_
 Tensor softmax_int(const Tensor& self, int64_t dim, const Tensor& self_t, const Tensor& result);  // softmax.int
 Tensor log_softmax_int(const Tensor& self, int64_t dim, const Tensor& self_t, const Tensor& result);  // log_softmax.int
 Tensor _softmax_backward_data(const Tensor& grad_output, const Tensor& output, int64_t dim, const Tensor& grad_output_t, const Tensor& output_t, const Tensor& result);  // _softmax_backward_data

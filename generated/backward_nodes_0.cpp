@@ -418,6 +418,29 @@ variable_list CloneBackward0::apply(variable_list&& grads) {
 // derivatives.yaml: clone, forward: self_t
 Tensor jvp::clone(const Tensor& self, const Tensor& self_t, const Tensor& result) { return self_t; }
 
+// derivatives.yaml: bernoulli_.Tensor
+variable_list BernoulliBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(2);
+  if (needs_input_grad(0)) {  // self: zeros_like(grad)
+    grad_inputs[0] = zeros_like(grad);
+  }
+  if (needs_input_grad(1)) {  // p: zeros_like(p)
+    const Tensor p = p_.unpack(this);
+    grad_inputs[1] = zeros_like(p);
+  }
+  return grad_inputs;
+}
+
+void BernoulliBackward0::release_saved() {
+  p_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: bernoulli_.Tensor, forward: zeros_like(self_t)
+Tensor jvp::bernoulli__Tensor(const Tensor& self, const Tensor& p, std::optional<Generator> generator, const Tensor& self_t, const Tensor& p_t, const Tensor& result) { return zeros_like(self_t); }
+
 // derivatives.yaml: _embedding_backward_adjoint
 variable_list EmbeddingBackwardAdjointBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();

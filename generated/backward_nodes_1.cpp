@@ -480,6 +480,19 @@ variable_list CopyBackward0::apply(variable_list&& grads) {
 // derivatives.yaml: copy_, forward: src_t
 Tensor jvp::copy_(const Tensor& self, const Tensor& src, const Tensor& self_t, const Tensor& src_t, const Tensor& result) { return src_t; }
 
+// derivatives.yaml: normal_
+variable_list NormalBackward0::apply(variable_list&& grads) {
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: zeros_like(grad)
+    grad_inputs[0] = zeros_like(grad);
+  }
+  return grad_inputs;
+}
+
+// derivatives.yaml: normal_, forward: zeros_like(self_t)
+Tensor jvp::normal_(const Tensor& self, double mean, double std, std::optional<Generator> generator, const Tensor& self_t, const Tensor& result) { return zeros_like(self_t); }
+
 // derivatives.yaml: log_softmax.int
 variable_list LogSoftmaxBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();

@@ -262,6 +262,32 @@ variable_list TrilBackward0::apply(variable_list&& grads) {
 // derivatives.yaml: tril, forward: self_t.tril(diagonal)
 Tensor jvp::tril(const Tensor& self, int64_t diagonal, const Tensor& self_t, const Tensor& result) { return self_t.tril(diagonal); }
 
+// derivatives.yaml: random_.from
+variable_list RandomBackward0::apply(variable_list&& grads) {
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: zeros_like(grad)
+    grad_inputs[0] = zeros_like(grad);
+  }
+  return grad_inputs;
+}
+
+// derivatives.yaml: random_.from, forward: zeros_like(self_t)
+Tensor jvp::random__from(const Tensor& self, int64_t from, std::optional<int64_t> to, std::optional<Generator> generator, const Tensor& self_t, const Tensor& result) { return zeros_like(self_t); }
+
+// derivatives.yaml: log_normal_
+variable_list LogNormalBackward0::apply(variable_list&& grads) {
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: zeros_like(grad)
+    grad_inputs[0] = zeros_like(grad);
+  }
+  return grad_inputs;
+}
+
+// derivatives.yaml: log_normal_, forward: zeros_like(self_t)
+Tensor jvp::log_normal_(const Tensor& self, double mean, double std, std::optional<Generator> generator, const Tensor& self_t, const Tensor& result) { return zeros_like(self_t); }
+
 // derivatives.yaml: embedding
 variable_list EmbeddingBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();

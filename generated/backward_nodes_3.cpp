@@ -334,6 +334,58 @@ variable_list ZeroBackward0::apply(variable_list&& grads) {
 // derivatives.yaml: zero_, forward: zeros_like(self_t)
 Tensor jvp::zero_(const Tensor& self, const Tensor& self_t, const Tensor& result) { return zeros_like(self_t); }
 
+// derivatives.yaml: bernoulli_.float
+variable_list BernoulliBackward1::apply(variable_list&& grads) {
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: zeros_like(grad)
+    grad_inputs[0] = zeros_like(grad);
+  }
+  return grad_inputs;
+}
+
+// derivatives.yaml: bernoulli_.float, forward: zeros_like(self_t)
+Tensor jvp::bernoulli__float(const Tensor& self, double p, std::optional<Generator> generator, const Tensor& self_t, const Tensor& result) { return zeros_like(self_t); }
+
+// derivatives.yaml: random_.to
+variable_list RandomBackward1::apply(variable_list&& grads) {
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: zeros_like(grad)
+    grad_inputs[0] = zeros_like(grad);
+  }
+  return grad_inputs;
+}
+
+// derivatives.yaml: random_.to, forward: zeros_like(self_t)
+Tensor jvp::random__to(const Tensor& self, int64_t to, std::optional<Generator> generator, const Tensor& self_t, const Tensor& result) { return zeros_like(self_t); }
+
+// derivatives.yaml: random_
+variable_list RandomBackward2::apply(variable_list&& grads) {
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: zeros_like(grad)
+    grad_inputs[0] = zeros_like(grad);
+  }
+  return grad_inputs;
+}
+
+// derivatives.yaml: random_, forward: zeros_like(self_t)
+Tensor jvp::random_(const Tensor& self, std::optional<Generator> generator, const Tensor& self_t, const Tensor& result) { return zeros_like(self_t); }
+
+// derivatives.yaml: cauchy_
+variable_list CauchyBackward0::apply(variable_list&& grads) {
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: zeros_like(grad)
+    grad_inputs[0] = zeros_like(grad);
+  }
+  return grad_inputs;
+}
+
+// derivatives.yaml: cauchy_, forward: zeros_like(self_t)
+Tensor jvp::cauchy_(const Tensor& self, double median, double sigma, std::optional<Generator> generator, const Tensor& self_t, const Tensor& result) { return zeros_like(self_t); }
+
 // derivatives.yaml: softmax.int
 variable_list SoftmaxBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();

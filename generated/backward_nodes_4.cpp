@@ -431,6 +431,32 @@ variable_list TriuBackward0::apply(variable_list&& grads) {
 // derivatives.yaml: triu, forward: self_t.triu(diagonal)
 Tensor jvp::triu(const Tensor& self, int64_t diagonal, const Tensor& self_t, const Tensor& result) { return self_t.triu(diagonal); }
 
+// derivatives.yaml: uniform_
+variable_list UniformBackward0::apply(variable_list&& grads) {
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: zeros_like(grad)
+    grad_inputs[0] = zeros_like(grad);
+  }
+  return grad_inputs;
+}
+
+// derivatives.yaml: uniform_, forward: zeros_like(self_t)
+Tensor jvp::uniform_(const Tensor& self, double from, double to, std::optional<Generator> generator, const Tensor& self_t, const Tensor& result) { return zeros_like(self_t); }
+
+// derivatives.yaml: exponential_
+variable_list ExponentialBackward0::apply(variable_list&& grads) {
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: zeros_like(grad)
+    grad_inputs[0] = zeros_like(grad);
+  }
+  return grad_inputs;
+}
+
+// derivatives.yaml: exponential_, forward: zeros_like(self_t)
+Tensor jvp::exponential_(const Tensor& self, double lambd, std::optional<Generator> generator, const Tensor& self_t, const Tensor& result) { return zeros_like(self_t); }
+
 // derivatives.yaml: _nll_pick_backward
 variable_list NllPickBackwardBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();

@@ -458,6 +458,19 @@ void GatherBackward0::release_saved() {
 // derivatives.yaml: gather, forward: self_t.gather(dim, index)
 Tensor jvp::gather(const Tensor& self, int64_t dim, const Tensor& index, bool sparse_grad, const Tensor& self_t, const Tensor& index_t, const Tensor& result) { return self_t.gather(dim, index); }
 
+// derivatives.yaml: geometric_
+variable_list GeometricBackward0::apply(variable_list&& grads) {
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: zeros_like(grad)
+    grad_inputs[0] = zeros_like(grad);
+  }
+  return grad_inputs;
+}
+
+// derivatives.yaml: geometric_, forward: zeros_like(self_t)
+Tensor jvp::geometric_(const Tensor& self, double p, std::optional<Generator> generator, const Tensor& self_t, const Tensor& result) { return zeros_like(self_t); }
+
 // derivatives.yaml: _nll_pick
 variable_list NllPickBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();

@@ -342,6 +342,17 @@ Tensor clone(const Tensor& self);  // clone
 const Tensor& zero_(const Tensor& self);  // zero_
 const Tensor& fill_(const Tensor& self, const Scalar& value);  // fill_.Scalar
 const Tensor& copy_(const Tensor& self, const Tensor& src);  // copy_
+const Tensor& uniform_(const Tensor& self, double from, double to, std::optional<Generator> generator);  // uniform_
+const Tensor& normal_(const Tensor& self, double mean, double std, std::optional<Generator> generator);  // normal_
+const Tensor& bernoulli_(const Tensor& self, const Tensor& p, std::optional<Generator> generator);  // bernoulli_.Tensor
+const Tensor& bernoulli_(const Tensor& self, double p, std::optional<Generator> generator);  // bernoulli_.float
+const Tensor& random_(const Tensor& self, int64_t from, std::optional<int64_t> to, std::optional<Generator> generator);  // random_.from
+const Tensor& random_(const Tensor& self, int64_t to, std::optional<Generator> generator);  // random_.to
+const Tensor& random_(const Tensor& self, std::optional<Generator> generator);  // random_
+const Tensor& exponential_(const Tensor& self, double lambd, std::optional<Generator> generator);  // exponential_
+const Tensor& geometric_(const Tensor& self, double p, std::optional<Generator> generator);  // geometric_
+const Tensor& cauchy_(const Tensor& self, double median, double sigma, std::optional<Generator> generator);  // cauchy_
+const Tensor& log_normal_(const Tensor& self, double mean, double std, std::optional<Generator> generator);  // log_normal_
 Tensor softmax(const Tensor& self, int64_t dim);  // softmax.int
 Tensor log_softmax(const Tensor& self, int64_t dim);  // log_softmax.int
 Tensor _softmax_backward_data(const Tensor& grad_output, const Tensor& output, int64_t dim);  // _softmax_backward_data

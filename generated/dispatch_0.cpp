@@ -1094,6 +1094,33 @@ Tensor clone(const Tensor& self) {
   return out;
 }
 
+// ---- bernoulli_.Tensor (ops.yaml) ------------------------------------------------
+namespace {
+using bernoulli__Tensor_kernel = void (*)(const TensorBase&, const TensorBase&, std::optional<Generator>);
+constexpr bernoulli__Tensor_kernel bernoulli__Tensor_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::bernoulli_tensor_<float>, &cpu::bernoulli_tensor_<double>, &cpu::bernoulli_tensor_<int64_t>, &cpu::bernoulli_tensor_<bool>, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::bernoulli_tensor_<float>, &cuda::bernoulli_tensor_<double>, &cuda::bernoulli_tensor_<int64_t>, &cuda::bernoulli_tensor_<bool>, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void bernoulli__Tensor_run(ScalarType dtype, const Tensor& self, const Tensor& p, std::optional<Generator> generator) {
+  const auto fn = detail::lookup_kernel(bernoulli__Tensor_table, "bernoulli_", self.device(), dtype,
+                                        "float32, float64, int64, bool");
+  fn(self, p, generator);
+}
+}  // namespace
+
+const Tensor& bernoulli_(const Tensor& self, const Tensor& p, std::optional<Generator> generator) {
+  detail::check_defined("bernoulli_", "self", self);
+  detail::check_defined("bernoulli_", "p", p);
+  meta::bernoulli_tensor("bernoulli_", self, p, generator);
+  bernoulli__Tensor_run(self.dtype(), self, p, generator);
+  detail::bump_version(self, "bernoulli_");
+  return self;
+}
+
 // ---- _embedding_backward_adjoint (ops.yaml) ------------------------------------------------
 namespace {
 using _embedding_backward_adjoint_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&, int64_t, bool);

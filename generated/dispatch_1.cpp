@@ -1045,6 +1045,31 @@ const Tensor& copy_(const Tensor& self, const Tensor& src) {
   return self;
 }
 
+// ---- normal_ (ops.yaml) ------------------------------------------------
+namespace {
+using normal__kernel = void (*)(const TensorBase&, double, double, std::optional<Generator>);
+constexpr normal__kernel normal__table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::normal_<float>, &cpu::normal_<double>, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::normal_<float>, &cuda::normal_<double>, nullptr, nullptr, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void normal__run(ScalarType dtype, const Tensor& self, double mean, double std, std::optional<Generator> generator) {
+  const auto fn = detail::lookup_kernel(normal__table, "normal_", self.device(), dtype,
+                                        "float32, float64");
+  fn(self, mean, std, generator);
+}
+}  // namespace
+
+const Tensor& normal_(const Tensor& self, double mean, double std, std::optional<Generator> generator) {
+  detail::check_defined("normal_", "self", self);
+  normal__run(self.dtype(), self, mean, std, generator);
+  detail::bump_version(self, "normal_");
+  return self;
+}
+
 // ---- log_softmax.int (ops.yaml) ------------------------------------------------
 namespace {
 using log_softmax_int_kernel = void (*)(const TensorBase&, const TensorBase&, int64_t);

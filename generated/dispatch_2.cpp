@@ -780,6 +780,56 @@ const Tensor& tril_(const Tensor& self, int64_t diagonal) {
   return self;
 }
 
+// ---- random_.from (ops.yaml) ------------------------------------------------
+namespace {
+using random__from_kernel = void (*)(const TensorBase&, int64_t, std::optional<int64_t>, std::optional<Generator>);
+constexpr random__from_kernel random__from_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::random_from_<float>, &cpu::random_from_<double>, &cpu::random_from_<int64_t>, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::random_from_<float>, &cuda::random_from_<double>, &cuda::random_from_<int64_t>, nullptr, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void random__from_run(ScalarType dtype, const Tensor& self, int64_t from, std::optional<int64_t> to, std::optional<Generator> generator) {
+  const auto fn = detail::lookup_kernel(random__from_table, "random_", self.device(), dtype,
+                                        "float32, float64, int64");
+  fn(self, from, to, generator);
+}
+}  // namespace
+
+const Tensor& random_(const Tensor& self, int64_t from, std::optional<int64_t> to, std::optional<Generator> generator) {
+  detail::check_defined("random_", "self", self);
+  random__from_run(self.dtype(), self, from, to, generator);
+  detail::bump_version(self, "random_");
+  return self;
+}
+
+// ---- log_normal_ (ops.yaml) ------------------------------------------------
+namespace {
+using log_normal__kernel = void (*)(const TensorBase&, double, double, std::optional<Generator>);
+constexpr log_normal__kernel log_normal__table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::log_normal_<float>, &cpu::log_normal_<double>, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::log_normal_<float>, &cuda::log_normal_<double>, nullptr, nullptr, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void log_normal__run(ScalarType dtype, const Tensor& self, double mean, double std, std::optional<Generator> generator) {
+  const auto fn = detail::lookup_kernel(log_normal__table, "log_normal_", self.device(), dtype,
+                                        "float32, float64");
+  fn(self, mean, std, generator);
+}
+}  // namespace
+
+const Tensor& log_normal_(const Tensor& self, double mean, double std, std::optional<Generator> generator) {
+  detail::check_defined("log_normal_", "self", self);
+  log_normal__run(self.dtype(), self, mean, std, generator);
+  detail::bump_version(self, "log_normal_");
+  return self;
+}
+
 // ---- embedding (ops.yaml) ------------------------------------------------
 namespace {
 using embedding_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&, int64_t, bool, bool);

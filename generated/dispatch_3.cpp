@@ -868,6 +868,106 @@ const Tensor& zero_(const Tensor& self) {
   return self;
 }
 
+// ---- bernoulli_.float (ops.yaml) ------------------------------------------------
+namespace {
+using bernoulli__float_kernel = void (*)(const TensorBase&, double, std::optional<Generator>);
+constexpr bernoulli__float_kernel bernoulli__float_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::bernoulli_scalar_<float>, &cpu::bernoulli_scalar_<double>, &cpu::bernoulli_scalar_<int64_t>, &cpu::bernoulli_scalar_<bool>, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::bernoulli_scalar_<float>, &cuda::bernoulli_scalar_<double>, &cuda::bernoulli_scalar_<int64_t>, &cuda::bernoulli_scalar_<bool>, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void bernoulli__float_run(ScalarType dtype, const Tensor& self, double p, std::optional<Generator> generator) {
+  const auto fn = detail::lookup_kernel(bernoulli__float_table, "bernoulli_", self.device(), dtype,
+                                        "float32, float64, int64, bool");
+  fn(self, p, generator);
+}
+}  // namespace
+
+const Tensor& bernoulli_(const Tensor& self, double p, std::optional<Generator> generator) {
+  detail::check_defined("bernoulli_", "self", self);
+  bernoulli__float_run(self.dtype(), self, p, generator);
+  detail::bump_version(self, "bernoulli_");
+  return self;
+}
+
+// ---- random_.to (ops.yaml) ------------------------------------------------
+namespace {
+using random__to_kernel = void (*)(const TensorBase&, int64_t, std::optional<Generator>);
+constexpr random__to_kernel random__to_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::random_to_<float>, &cpu::random_to_<double>, &cpu::random_to_<int64_t>, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::random_to_<float>, &cuda::random_to_<double>, &cuda::random_to_<int64_t>, nullptr, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void random__to_run(ScalarType dtype, const Tensor& self, int64_t to, std::optional<Generator> generator) {
+  const auto fn = detail::lookup_kernel(random__to_table, "random_", self.device(), dtype,
+                                        "float32, float64, int64");
+  fn(self, to, generator);
+}
+}  // namespace
+
+const Tensor& random_(const Tensor& self, int64_t to, std::optional<Generator> generator) {
+  detail::check_defined("random_", "self", self);
+  random__to_run(self.dtype(), self, to, generator);
+  detail::bump_version(self, "random_");
+  return self;
+}
+
+// ---- random_ (ops.yaml) ------------------------------------------------
+namespace {
+using random__kernel = void (*)(const TensorBase&, std::optional<Generator>);
+constexpr random__kernel random__table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::random_<float>, &cpu::random_<double>, &cpu::random_<int64_t>, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::random_<float>, &cuda::random_<double>, &cuda::random_<int64_t>, nullptr, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void random__run(ScalarType dtype, const Tensor& self, std::optional<Generator> generator) {
+  const auto fn = detail::lookup_kernel(random__table, "random_", self.device(), dtype,
+                                        "float32, float64, int64");
+  fn(self, generator);
+}
+}  // namespace
+
+const Tensor& random_(const Tensor& self, std::optional<Generator> generator) {
+  detail::check_defined("random_", "self", self);
+  random__run(self.dtype(), self, generator);
+  detail::bump_version(self, "random_");
+  return self;
+}
+
+// ---- cauchy_ (ops.yaml) ------------------------------------------------
+namespace {
+using cauchy__kernel = void (*)(const TensorBase&, double, double, std::optional<Generator>);
+constexpr cauchy__kernel cauchy__table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::cauchy_<float>, &cpu::cauchy_<double>, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::cauchy_<float>, &cuda::cauchy_<double>, nullptr, nullptr, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void cauchy__run(ScalarType dtype, const Tensor& self, double median, double sigma, std::optional<Generator> generator) {
+  const auto fn = detail::lookup_kernel(cauchy__table, "cauchy_", self.device(), dtype,
+                                        "float32, float64");
+  fn(self, median, sigma, generator);
+}
+}  // namespace
+
+const Tensor& cauchy_(const Tensor& self, double median, double sigma, std::optional<Generator> generator) {
+  detail::check_defined("cauchy_", "self", self);
+  cauchy__run(self.dtype(), self, median, sigma, generator);
+  detail::bump_version(self, "cauchy_");
+  return self;
+}
+
 // ---- softmax.int (ops.yaml) ------------------------------------------------
 namespace {
 using softmax_int_kernel = void (*)(const TensorBase&, const TensorBase&, int64_t);

@@ -963,6 +963,56 @@ const Tensor& triu_(const Tensor& self, int64_t diagonal) {
   return self;
 }
 
+// ---- uniform_ (ops.yaml) ------------------------------------------------
+namespace {
+using uniform__kernel = void (*)(const TensorBase&, double, double, std::optional<Generator>);
+constexpr uniform__kernel uniform__table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::uniform_<float>, &cpu::uniform_<double>, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::uniform_<float>, &cuda::uniform_<double>, nullptr, nullptr, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void uniform__run(ScalarType dtype, const Tensor& self, double from, double to, std::optional<Generator> generator) {
+  const auto fn = detail::lookup_kernel(uniform__table, "uniform_", self.device(), dtype,
+                                        "float32, float64");
+  fn(self, from, to, generator);
+}
+}  // namespace
+
+const Tensor& uniform_(const Tensor& self, double from, double to, std::optional<Generator> generator) {
+  detail::check_defined("uniform_", "self", self);
+  uniform__run(self.dtype(), self, from, to, generator);
+  detail::bump_version(self, "uniform_");
+  return self;
+}
+
+// ---- exponential_ (ops.yaml) ------------------------------------------------
+namespace {
+using exponential__kernel = void (*)(const TensorBase&, double, std::optional<Generator>);
+constexpr exponential__kernel exponential__table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::exponential_<float>, &cpu::exponential_<double>, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::exponential_<float>, &cuda::exponential_<double>, nullptr, nullptr, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void exponential__run(ScalarType dtype, const Tensor& self, double lambd, std::optional<Generator> generator) {
+  const auto fn = detail::lookup_kernel(exponential__table, "exponential_", self.device(), dtype,
+                                        "float32, float64");
+  fn(self, lambd, generator);
+}
+}  // namespace
+
+const Tensor& exponential_(const Tensor& self, double lambd, std::optional<Generator> generator) {
+  detail::check_defined("exponential_", "self", self);
+  exponential__run(self.dtype(), self, lambd, generator);
+  detail::bump_version(self, "exponential_");
+  return self;
+}
+
 // ---- _nll_pick_backward (ops.yaml) ------------------------------------------------
 namespace {
 using _nll_pick_backward_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&, IntArrayRef, int64_t);

@@ -1081,6 +1081,31 @@ Tensor gather(const Tensor& self, int64_t dim, const Tensor& index, bool sparse_
   return out;
 }
 
+// ---- geometric_ (ops.yaml) ------------------------------------------------
+namespace {
+using geometric__kernel = void (*)(const TensorBase&, double, std::optional<Generator>);
+constexpr geometric__kernel geometric__table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::geometric_<float>, &cpu::geometric_<double>, &cpu::geometric_<int64_t>, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::geometric_<float>, &cuda::geometric_<double>, &cuda::geometric_<int64_t>, nullptr, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void geometric__run(ScalarType dtype, const Tensor& self, double p, std::optional<Generator> generator) {
+  const auto fn = detail::lookup_kernel(geometric__table, "geometric_", self.device(), dtype,
+                                        "float32, float64, int64");
+  fn(self, p, generator);
+}
+}  // namespace
+
+const Tensor& geometric_(const Tensor& self, double p, std::optional<Generator> generator) {
+  detail::check_defined("geometric_", "self", self);
+  geometric__run(self.dtype(), self, p, generator);
+  detail::bump_version(self, "geometric_");
+  return self;
+}
+
 // ---- _nll_pick (ops.yaml) ------------------------------------------------
 namespace {
 using _nll_pick_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&, int64_t);

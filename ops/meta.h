@@ -33,6 +33,8 @@ struct ViewMeta {
 int64_t wrap_dim(const char* op, int64_t dim, int64_t ndim);
 // NumPy broadcasting of two shapes.
 DimVector broadcast_shapes(const char* op, IntArrayRef a, IntArrayRef b);
+// Whether `from` broadcasts to `to` without changing `to` (copy_'s src, bernoulli_'s p).
+bool broadcasts_to(IntArrayRef from, IntArrayRef to);
 // Replaces one -1 in `shape` so it holds `numel` elements.
 DimVector infer_size(const char* op, IntArrayRef shape, int64_t numel);
 // Strides that let a tensor of (sizes, strides) be viewed as new_sizes without

@@ -207,7 +207,7 @@ TEST_CASE("copy_ and fill_ route gradients like PyTorch", "[autograd][inplace]")
 }
 
 TEST_CASE("to(dtype) is differentiable", "[autograd]") {
-  Tensor x = dg::tensor({1.0, 2.0}, dg::requires_grad());
+  Tensor x = dg::tensor({1.0, 2.0}, dg::dtype(dg::kFloat64).requires_grad(true));
   Tensor y = x.to(dg::kFloat32);
   CHECK(y.dtype() == dg::kFloat32);
   (y * y).sum().backward();

@@ -218,7 +218,7 @@ TEST_CASE("the version-mismatch error names shape, dtype, both ops, both version
 }
 
 TEST_CASE("a chain of 10,000 recorded in-place ops backwards correctly", "[inplace][deep]") {
-  Tensor x = dg::tensor({1.0, 2.0}, dg::requires_grad());
+  Tensor x = dg::tensor({1.0, 2.0}, dg::dtype(dg::kFloat64).requires_grad(true));
   Tensor y = x * 1;
   for (int i = 0; i < 10000; ++i) y.mul_(1.0001);
   y.sum().backward();

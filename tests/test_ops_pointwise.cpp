@@ -266,7 +266,7 @@ TEST_CASE("where: selection, broadcasting, promotion, gradients and errors", "[o
   Tensor cond = t64({1.0, -1.0, 2.0}).gt(0);
   check_values(dg::where(cond, t64({1.0, 2.0, 3.0}), t64({-1.0, -2.0, -3.0})), {1.0, -2.0, 3.0});
   // 0-dim other, int64 self: promoted to float64.
-  Tensor w = dg::where(cond, dg::tensor({1, 2, 3}, dg::kInt64), dg::tensor(0.5));
+  Tensor w = dg::where(cond, dg::tensor({1, 2, 3}, dg::kInt64), dg::tensor(0.5, dg::kFloat64));
   CHECK(w.dtype() == dg::kFloat64);
   check_values(w, {1.0, 0.5, 3.0});
   Tensor c2 = t64({1.0, -1.0}).view({2, 1}).gt(0);

@@ -90,7 +90,7 @@ TEST_CASE("printing looks like PyTorch", "[tensor][print]") {
   os << dg::tensor({1.0f, 2.5f});
   CHECK(os.str() == "tensor([1.0000, 2.5000])");
   std::ostringstream os2;
-  Tensor x = dg::tensor({1.0, -2.0}, dg::requires_grad());
+  Tensor x = dg::tensor({1.0, -2.0}, dg::dtype(dg::kFloat64).requires_grad(true));
   os2 << x;
   CHECK(os2.str() == "tensor([ 1., -2.], dtype=torch.float64, requires_grad=True)");
   std::ostringstream os3;

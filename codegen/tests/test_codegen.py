@@ -92,6 +92,45 @@ class ValidationTest(unittest.TestCase):
         self.assertIn("SavedVariable result_;", exp_node)
         self.assertNotIn("self_", exp_node)
 
+    # A random op: `Generator? generator=None` (LibTorch's c10::optional<at::Generator>).
+    RANDOM_OP = """
+- name: uniform_
+  signature: uniform_(Tensor(a!) self, float from=0, float to=1, *, Generator? generator=None) -> Tensor(a!)
+  variants: [method]
+  dtypes: [float32, float64]
+  kernel: uniform_
+  samples: [{self: [3], generator: 7}]
+"""
+    RANDOM_DER = "\n- name: uniform_\n  self: zeros_like(grad)\n"
+
+    def test_generator_argument_generates(self):
+        fx = Fixture(GOOD_OPS + self.RANDOM_OP, GOOD_DERIVATIVES + self.RANDOM_DER)
+        self.assertEqual(fx.errors(), [])
+        r = fx.run_generator()
+        self.assertEqual(r.returncode, 0, r.stderr)
+        gen = os.path.join(fx.dir, "generated")
+        methods = read(os.path.join(gen, "dynagrad", "tensor_methods.h"))
+        self.assertIn("const Tensor& uniform_(double from = 0, double to = 1, "
+                      "std::optional<Generator> generator = std::nullopt) const;", methods)
+        kernels = read(os.path.join(gen, "kernels", "kernel_decls.h"))
+        self.assertIn('#include "dynagrad/generator.h"', kernels)
+        self.assertIn("void uniform_(const TensorBase& self, double from, double to, "
+                      "std::optional<Generator> generator);", kernels)
+        self.assertIn("dg::Generator", kernels)  # the instantiation macros spell it qualified
+        # A sample's seed becomes a fresh generator per call.
+        registry = "".join(read(os.path.join(gen, "tests", f)) for f in os.listdir(os.path.join(gen, "tests")))
+        self.assertIn("std::optional<Generator>(dg::make_generator(uint64_t(7)))", registry)
+
+    def test_generator_sample_must_be_a_seed(self):
+        ops = GOOD_OPS + self.RANDOM_OP.replace("generator: 7", "generator: fast")
+        self.assertOneError(ops, GOOD_DERIVATIVES + self.RANDOM_DER, "entry 'uniform_'", "key 'samples'",
+                            "a Generator sample is a seed")
+
+    def test_generator_must_be_optional(self):
+        ops = GOOD_OPS + self.RANDOM_OP.replace("Generator? generator=None", "Generator generator")
+        self.assertOneError(ops, GOOD_DERIVATIVES + self.RANDOM_DER, "entry 'uniform_'",
+                            "type 'Generator', which the generator does not support yet")
+
     def test_unknown_key(self):
         ops = GOOD_OPS.replace("  category: pointwise\n", "  category: pointwise\n  kernal: x\n", 1)
         errs = self.assertOneError(ops, GOOD_DERIVATIVES, "ops.yaml:", "entry 'mul.Tensor'", "key 'kernal'",

@@ -5,6 +5,8 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <memory>
 
 #include "dynagrad/device.h"
 #include "dynagrad/intrusive_ptr.h"
@@ -16,6 +18,9 @@ class StorageImpl : public intrusive_target {
   using Deleter = void (*)(void* data, Device device);
   // Allocates `nbytes` on `device` (64-byte aligned on the CPU).
   StorageImpl(size_t nbytes, Device device);
+  // Memory the caller owns (from_blob): never freed here; `deleter`, when
+  // given, is called on `data` when the storage goes instead.
+  StorageImpl(void* data, size_t nbytes, Device device, std::function<void(void*)> deleter);
   ~StorageImpl() override;
   StorageImpl(const StorageImpl&) = delete;
   StorageImpl& operator=(const StorageImpl&) = delete;
@@ -23,6 +28,9 @@ class StorageImpl : public intrusive_target {
   void* data() const { return data_; }
   size_t nbytes() const { return nbytes_; }
   Device device() const { return device_; }
+
+  // False for memory from from_blob (which cannot be reallocated).
+  bool owns_data() const { return !external_; }
 
   // Grows (or shrinks) the allocation in place, keeping the first
   // min(old, new) bytes. Used by out= resizing; the version counter is kept so
@@ -42,6 +50,9 @@ class StorageImpl : public intrusive_target {
   void* data_ = nullptr;
   size_t nbytes_ = 0;
   Device device_;
+  // Set for caller-owned memory: its deleter (possibly empty). A pointer, so
+  // owned storages (nearly all) stay small.
+  std::unique_ptr<std::function<void(void*)>> external_;
   std::atomic<uint32_t> version_{0};
   std::atomic<const char*> last_writer_{nullptr};
 };

@@ -15,6 +15,7 @@
 #include <tuple>
 #include <vector>
 
+#include "dynagrad/generator.h"
 #include "dynagrad/indexing.h"
 #include "dynagrad/reduction.h"
 #include "dynagrad/tensor_base.h"

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "dynagrad/accessor.h"
 #include "dynagrad/error.h"
 #include "dynagrad/int_array.h"
 #include "dynagrad/intrusive_ptr.h"
@@ -51,6 +52,10 @@ class TensorBase {
   void* data_ptr() const { return impl()->data(); }
   template <typename T>
   T* data_ptr() const;  // checks T against dtype()
+  // Element access by a[i][j]... over the sizes and strides (CPU tensors of
+  // element type T and N dims; the tensor must outlive the accessor).
+  template <typename T, int64_t N>
+  TensorAccessor<T, N> accessor() const;
   template <typename T>
   T item() const;  // one-element tensors, any dtype
   Scalar item() const;
@@ -71,8 +76,16 @@ class TensorBase {
 template <typename T>
 T* TensorBase::data_ptr() const {
   DG_CHECK(dtype() == scalar_type_of<T>, "Tensor::data_ptr<", scalar_type_name(scalar_type_of<T>),
-           ">: the tensor's dtype is ", dtype());
+           ">: expected scalar type ", scalar_type_name(scalar_type_of<T>), " but found ", dtype());
   return reinterpret_cast<T*>(data_ptr());
+}
+
+template <typename T, int64_t N>
+TensorAccessor<T, N> TensorBase::accessor() const {
+  static_assert(N > 0, "accessor is used for indexing tensor, for scalars use *data_ptr<T>()");
+  DG_CHECK(dim() == N, "Tensor::accessor: TensorAccessor expected ", N, " dims but tensor has ", dim());
+  DG_CHECK(is_cpu(), "Tensor::accessor: expected a CPU tensor, got one on ", device());
+  return TensorAccessor<T, N>(data_ptr<T>(), sizes().data(), strides().data());
 }
 
 template <typename T>

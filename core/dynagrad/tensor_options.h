@@ -1,4 +1,5 @@
 #pragma once
+#include <atomic>
 #include <optional>
 
 #include "dynagrad/device.h"
@@ -6,7 +7,19 @@
 
 namespace dg {
 
-// What a factory function makes: dtype (default float32), device, requires_grad.
+namespace detail {
+extern std::atomic<ScalarType> g_default_dtype;
+}  // namespace detail
+
+// The dtype of factories given no dtype, and of dg::tensor of floating
+// literals: float32 unless set (torch::set_default_dtype/get_default_dtype;
+// LibTorch takes a caffe2::TypeMeta, dynagrad a ScalarType). Only floating
+// dtypes may be the default.
+inline ScalarType get_default_dtype() { return detail::g_default_dtype.load(std::memory_order_relaxed); }
+inline ScalarType get_default_dtype_as_scalartype() { return get_default_dtype(); }  // c10's name
+void set_default_dtype(ScalarType dtype);
+
+// What a factory function makes: dtype (default get_default_dtype()), device, requires_grad.
 // Builder style as in LibTorch: TensorOptions().dtype(kFloat64).requires_grad(true).
 class TensorOptions {
  public:
@@ -32,7 +45,7 @@ class TensorOptions {
     return o;
   }
 
-  ScalarType dtype() const { return dtype_.value_or(kFloat32); }
+  ScalarType dtype() const { return dtype_ ? *dtype_ : get_default_dtype(); }
   bool has_dtype() const { return dtype_.has_value(); }
   Device device() const { return device_; }
   bool requires_grad() const { return requires_grad_; }

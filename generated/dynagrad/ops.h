@@ -966,6 +966,24 @@ const Tensor& fill_(const Tensor& self, const Scalar& value);
 // copy_: Copies src into self, broadcasting src and converting its dtype.
 const Tensor& copy_(const Tensor& self, const Tensor& src);
 
+// bernoulli: 1 with probability self (elementwise, in [0, 1]), else 0; self's dtype. No gradient.
+Tensor bernoulli(const Tensor& self, std::optional<Generator> generator = std::nullopt);
+
+// bernoulli.p: 1 with probability p, else 0, in self's shape and dtype. No gradient.
+Tensor bernoulli(const Tensor& self, double p, std::optional<Generator> generator = std::nullopt);
+
+// normal.Tensor_float: Draws from N(mean, std^2) elementwise, in mean's shape and dtype. No gradient.
+Tensor normal(const Tensor& mean, double std = 1, std::optional<Generator> generator = std::nullopt);
+
+// normal.float_Tensor: Draws from N(mean, std^2) elementwise, in std's shape and dtype. No gradient.
+Tensor normal(double mean, const Tensor& std, std::optional<Generator> generator = std::nullopt);
+
+// normal.Tensor_Tensor: Draws from N(mean, std^2) elementwise over mean and std broadcast. No gradient.
+Tensor normal(const Tensor& mean, const Tensor& std, std::optional<Generator> generator = std::nullopt);
+
+// multinomial: num_samples category indices (int64) drawn from each row of self's non-negative weights.
+Tensor multinomial(const Tensor& self, int64_t num_samples, bool replacement = false, std::optional<Generator> generator = std::nullopt);
+
 // softmax.int: exp(self) / sum(exp(self)) along dim, computed from self - max (no overflow for any magnitude).
 Tensor softmax(const Tensor& self, int64_t dim);
 
@@ -1111,6 +1129,17 @@ Tensor view_as(const Tensor& self, const Tensor& other);  // view_as: self viewe
 Tensor reshape_as(const Tensor& self, const Tensor& other);  // reshape_as: self reshaped to other's sizes (a view when possible).
 Tensor type_as(const Tensor& self, const Tensor& other);  // type_as: self converted to other's dtype (self itself when it already has it).
 Tensor contiguous(const Tensor& self);  // contiguous: self if it is contiguous, else clone().
+const Tensor& uniform_(const Tensor& self, double from = 0, double to = 1, std::optional<Generator> generator = std::nullopt);  // uniform_: Fills self with values drawn uniformly from [from, to).
+const Tensor& normal_(const Tensor& self, double mean = 0, double std = 1, std::optional<Generator> generator = std::nullopt);  // normal_: Fills self with values drawn from the normal distribution N(mean, std^2).
+const Tensor& bernoulli_(const Tensor& self, const Tensor& p, std::optional<Generator> generator = std::nullopt);  // bernoulli_.Tensor: Sets each element of self to 1 with probability p (broadcast to self's shape), else to 0.
+const Tensor& bernoulli_(const Tensor& self, double p = 0.5, std::optional<Generator> generator = std::nullopt);  // bernoulli_.float: Sets each element of self to 1 with probability p, else to 0.
+const Tensor& random_(const Tensor& self, int64_t from, std::optional<int64_t> to, std::optional<Generator> generator = std::nullopt);  // random_.from: Fills self with integers drawn uniformly from [from, to) (to=None -> up to the largest integer the dtype holds exactly).
+const Tensor& random_(const Tensor& self, int64_t to, std::optional<Generator> generator = std::nullopt);  // random_.to: Fills self with integers drawn uniformly from [0, to).
+const Tensor& random_(const Tensor& self, std::optional<Generator> generator = std::nullopt);  // random_: Fills self with integers drawn uniformly from [0, 2^mantissa] (float32 2^24, float64 2^53; int64 2^63 - 1).
+const Tensor& exponential_(const Tensor& self, double lambd = 1, std::optional<Generator> generator = std::nullopt);  // exponential_: Fills self with values drawn from the exponential distribution of rate lambd.
+const Tensor& geometric_(const Tensor& self, double p, std::optional<Generator> generator = std::nullopt);  // geometric_: Fills self with the number of Bernoulli(p) trials up to the first success (1, 2, ...).
+const Tensor& cauchy_(const Tensor& self, double median = 0, double sigma = 1, std::optional<Generator> generator = std::nullopt);  // cauchy_: Fills self with values drawn from the Cauchy distribution median + sigma * tan(pi * (U - 1/2)).
+const Tensor& log_normal_(const Tensor& self, double mean = 1, double std = 2, std::optional<Generator> generator = std::nullopt);  // log_normal_: Fills self with exp(X), X drawn from N(mean, std^2).
 }  // namespace detail
 
 // ---- operators (ops.yaml `operator:`) ----------------------------------------

@@ -209,6 +209,20 @@
   const Tensor& zero_() const;  // zero_
   const Tensor& fill_(const Scalar& value) const;  // fill_.Scalar
   const Tensor& copy_(const Tensor& src) const;  // copy_
+  const Tensor& uniform_(double from = 0, double to = 1, std::optional<Generator> generator = std::nullopt) const;  // uniform_
+  const Tensor& normal_(double mean = 0, double std = 1, std::optional<Generator> generator = std::nullopt) const;  // normal_
+  const Tensor& bernoulli_(const Tensor& p, std::optional<Generator> generator = std::nullopt) const;  // bernoulli_.Tensor
+  const Tensor& bernoulli_(double p = 0.5, std::optional<Generator> generator = std::nullopt) const;  // bernoulli_.float
+  const Tensor& random_(int64_t from, std::optional<int64_t> to, std::optional<Generator> generator = std::nullopt) const;  // random_.from
+  const Tensor& random_(int64_t to, std::optional<Generator> generator = std::nullopt) const;  // random_.to
+  const Tensor& random_(std::optional<Generator> generator = std::nullopt) const;  // random_
+  const Tensor& exponential_(double lambd = 1, std::optional<Generator> generator = std::nullopt) const;  // exponential_
+  const Tensor& geometric_(double p, std::optional<Generator> generator = std::nullopt) const;  // geometric_
+  const Tensor& cauchy_(double median = 0, double sigma = 1, std::optional<Generator> generator = std::nullopt) const;  // cauchy_
+  const Tensor& log_normal_(double mean = 1, double std = 2, std::optional<Generator> generator = std::nullopt) const;  // log_normal_
+  Tensor bernoulli(std::optional<Generator> generator = std::nullopt) const;  // bernoulli
+  Tensor bernoulli(double p, std::optional<Generator> generator = std::nullopt) const;  // bernoulli.p
+  Tensor multinomial(int64_t num_samples, bool replacement = false, std::optional<Generator> generator = std::nullopt) const;  // multinomial
   Tensor softmax(int64_t dim) const;  // softmax.int
   Tensor log_softmax(int64_t dim) const;  // log_softmax.int
   Tensor cosine_similarity(const Tensor& x2, int64_t dim = 1, double eps = 1e-08) const;  // cosine_similarity

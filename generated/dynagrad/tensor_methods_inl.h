@@ -211,6 +211,20 @@ inline Tensor Tensor::contiguous() const { return dg::detail::contiguous(*this);
 inline const Tensor& Tensor::zero_() const { return dg::zero_(*this); }
 inline const Tensor& Tensor::fill_(const Scalar& value) const { return dg::fill_(*this, value); }
 inline const Tensor& Tensor::copy_(const Tensor& src) const { return dg::copy_(*this, src); }
+inline const Tensor& Tensor::uniform_(double from, double to, std::optional<Generator> generator) const { return dg::detail::uniform_(*this, from, to, generator); }
+inline const Tensor& Tensor::normal_(double mean, double std, std::optional<Generator> generator) const { return dg::detail::normal_(*this, mean, std, generator); }
+inline const Tensor& Tensor::bernoulli_(const Tensor& p, std::optional<Generator> generator) const { return dg::detail::bernoulli_(*this, p, generator); }
+inline const Tensor& Tensor::bernoulli_(double p, std::optional<Generator> generator) const { return dg::detail::bernoulli_(*this, p, generator); }
+inline const Tensor& Tensor::random_(int64_t from, std::optional<int64_t> to, std::optional<Generator> generator) const { return dg::detail::random_(*this, from, to, generator); }
+inline const Tensor& Tensor::random_(int64_t to, std::optional<Generator> generator) const { return dg::detail::random_(*this, to, generator); }
+inline const Tensor& Tensor::random_(std::optional<Generator> generator) const { return dg::detail::random_(*this, generator); }
+inline const Tensor& Tensor::exponential_(double lambd, std::optional<Generator> generator) const { return dg::detail::exponential_(*this, lambd, generator); }
+inline const Tensor& Tensor::geometric_(double p, std::optional<Generator> generator) const { return dg::detail::geometric_(*this, p, generator); }
+inline const Tensor& Tensor::cauchy_(double median, double sigma, std::optional<Generator> generator) const { return dg::detail::cauchy_(*this, median, sigma, generator); }
+inline const Tensor& Tensor::log_normal_(double mean, double std, std::optional<Generator> generator) const { return dg::detail::log_normal_(*this, mean, std, generator); }
+inline Tensor Tensor::bernoulli(std::optional<Generator> generator) const { return dg::bernoulli(*this, generator); }
+inline Tensor Tensor::bernoulli(double p, std::optional<Generator> generator) const { return dg::bernoulli(*this, p, generator); }
+inline Tensor Tensor::multinomial(int64_t num_samples, bool replacement, std::optional<Generator> generator) const { return dg::multinomial(*this, num_samples, replacement, generator); }
 inline Tensor Tensor::softmax(int64_t dim) const { return dg::softmax(*this, dim); }
 inline Tensor Tensor::log_softmax(int64_t dim) const { return dg::log_softmax(*this, dim); }
 inline Tensor Tensor::cosine_similarity(const Tensor& x2, int64_t dim, double eps) const { return dg::cosine_similarity(*this, x2, dim, eps); }

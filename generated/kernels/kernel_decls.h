@@ -6,6 +6,7 @@
 // which instantiates it for exactly the dtypes its op declares. Kernels take
 // TensorBase: no op API, no recording. (The kernels the generator writes are
 // declared in pointwise_decls.h.)
+#include "dynagrad/generator.h"
 #include "dynagrad/tensor_base.h"
 
 // pow.Tensor_Scalar
@@ -967,6 +968,242 @@ void copy_(const TensorBase& self, const TensorBase& src);
   template void dg::cuda::copy_<bool>(const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::copy_<dg::Half>(const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::copy_<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&)
+
+
+// uniform_
+namespace dg::cpu {
+template <typename T>
+void uniform_(const TensorBase& self, double from, double to, std::optional<Generator> generator);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_uniform_ \
+  template void dg::cpu::uniform_<float>(const dg::TensorBase&, double, double, std::optional<dg::Generator>); \
+  template void dg::cpu::uniform_<double>(const dg::TensorBase&, double, double, std::optional<dg::Generator>)
+
+
+// uniform_
+namespace dg::cuda {
+template <typename T>
+void uniform_(const TensorBase& self, double from, double to, std::optional<Generator> generator);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_uniform_ \
+  template void dg::cuda::uniform_<float>(const dg::TensorBase&, double, double, std::optional<dg::Generator>); \
+  template void dg::cuda::uniform_<double>(const dg::TensorBase&, double, double, std::optional<dg::Generator>)
+
+
+// normal_
+namespace dg::cpu {
+template <typename T>
+void normal_(const TensorBase& self, double mean, double std, std::optional<Generator> generator);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_normal_ \
+  template void dg::cpu::normal_<float>(const dg::TensorBase&, double, double, std::optional<dg::Generator>); \
+  template void dg::cpu::normal_<double>(const dg::TensorBase&, double, double, std::optional<dg::Generator>)
+
+
+// normal_
+namespace dg::cuda {
+template <typename T>
+void normal_(const TensorBase& self, double mean, double std, std::optional<Generator> generator);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_normal_ \
+  template void dg::cuda::normal_<float>(const dg::TensorBase&, double, double, std::optional<dg::Generator>); \
+  template void dg::cuda::normal_<double>(const dg::TensorBase&, double, double, std::optional<dg::Generator>)
+
+
+// bernoulli_.Tensor
+namespace dg::cpu {
+template <typename T>
+void bernoulli_tensor_(const TensorBase& self, const TensorBase& p, std::optional<Generator> generator);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_bernoulli_tensor_ \
+  template void dg::cpu::bernoulli_tensor_<float>(const dg::TensorBase&, const dg::TensorBase&, std::optional<dg::Generator>); \
+  template void dg::cpu::bernoulli_tensor_<double>(const dg::TensorBase&, const dg::TensorBase&, std::optional<dg::Generator>); \
+  template void dg::cpu::bernoulli_tensor_<int64_t>(const dg::TensorBase&, const dg::TensorBase&, std::optional<dg::Generator>); \
+  template void dg::cpu::bernoulli_tensor_<bool>(const dg::TensorBase&, const dg::TensorBase&, std::optional<dg::Generator>)
+
+
+// bernoulli_.Tensor
+namespace dg::cuda {
+template <typename T>
+void bernoulli_tensor_(const TensorBase& self, const TensorBase& p, std::optional<Generator> generator);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_bernoulli_tensor_ \
+  template void dg::cuda::bernoulli_tensor_<float>(const dg::TensorBase&, const dg::TensorBase&, std::optional<dg::Generator>); \
+  template void dg::cuda::bernoulli_tensor_<double>(const dg::TensorBase&, const dg::TensorBase&, std::optional<dg::Generator>); \
+  template void dg::cuda::bernoulli_tensor_<int64_t>(const dg::TensorBase&, const dg::TensorBase&, std::optional<dg::Generator>); \
+  template void dg::cuda::bernoulli_tensor_<bool>(const dg::TensorBase&, const dg::TensorBase&, std::optional<dg::Generator>)
+
+
+// bernoulli_.float
+namespace dg::cpu {
+template <typename T>
+void bernoulli_scalar_(const TensorBase& self, double p, std::optional<Generator> generator);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_bernoulli_scalar_ \
+  template void dg::cpu::bernoulli_scalar_<float>(const dg::TensorBase&, double, std::optional<dg::Generator>); \
+  template void dg::cpu::bernoulli_scalar_<double>(const dg::TensorBase&, double, std::optional<dg::Generator>); \
+  template void dg::cpu::bernoulli_scalar_<int64_t>(const dg::TensorBase&, double, std::optional<dg::Generator>); \
+  template void dg::cpu::bernoulli_scalar_<bool>(const dg::TensorBase&, double, std::optional<dg::Generator>)
+
+
+// bernoulli_.float
+namespace dg::cuda {
+template <typename T>
+void bernoulli_scalar_(const TensorBase& self, double p, std::optional<Generator> generator);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_bernoulli_scalar_ \
+  template void dg::cuda::bernoulli_scalar_<float>(const dg::TensorBase&, double, std::optional<dg::Generator>); \
+  template void dg::cuda::bernoulli_scalar_<double>(const dg::TensorBase&, double, std::optional<dg::Generator>); \
+  template void dg::cuda::bernoulli_scalar_<int64_t>(const dg::TensorBase&, double, std::optional<dg::Generator>); \
+  template void dg::cuda::bernoulli_scalar_<bool>(const dg::TensorBase&, double, std::optional<dg::Generator>)
+
+
+// random_.from
+namespace dg::cpu {
+template <typename T>
+void random_from_(const TensorBase& self, int64_t from, std::optional<int64_t> to, std::optional<Generator> generator);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_random_from_ \
+  template void dg::cpu::random_from_<float>(const dg::TensorBase&, int64_t, std::optional<int64_t>, std::optional<dg::Generator>); \
+  template void dg::cpu::random_from_<double>(const dg::TensorBase&, int64_t, std::optional<int64_t>, std::optional<dg::Generator>); \
+  template void dg::cpu::random_from_<int64_t>(const dg::TensorBase&, int64_t, std::optional<int64_t>, std::optional<dg::Generator>)
+
+
+// random_.from
+namespace dg::cuda {
+template <typename T>
+void random_from_(const TensorBase& self, int64_t from, std::optional<int64_t> to, std::optional<Generator> generator);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_random_from_ \
+  template void dg::cuda::random_from_<float>(const dg::TensorBase&, int64_t, std::optional<int64_t>, std::optional<dg::Generator>); \
+  template void dg::cuda::random_from_<double>(const dg::TensorBase&, int64_t, std::optional<int64_t>, std::optional<dg::Generator>); \
+  template void dg::cuda::random_from_<int64_t>(const dg::TensorBase&, int64_t, std::optional<int64_t>, std::optional<dg::Generator>)
+
+
+// random_.to
+namespace dg::cpu {
+template <typename T>
+void random_to_(const TensorBase& self, int64_t to, std::optional<Generator> generator);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_random_to_ \
+  template void dg::cpu::random_to_<float>(const dg::TensorBase&, int64_t, std::optional<dg::Generator>); \
+  template void dg::cpu::random_to_<double>(const dg::TensorBase&, int64_t, std::optional<dg::Generator>); \
+  template void dg::cpu::random_to_<int64_t>(const dg::TensorBase&, int64_t, std::optional<dg::Generator>)
+
+
+// random_.to
+namespace dg::cuda {
+template <typename T>
+void random_to_(const TensorBase& self, int64_t to, std::optional<Generator> generator);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_random_to_ \
+  template void dg::cuda::random_to_<float>(const dg::TensorBase&, int64_t, std::optional<dg::Generator>); \
+  template void dg::cuda::random_to_<double>(const dg::TensorBase&, int64_t, std::optional<dg::Generator>); \
+  template void dg::cuda::random_to_<int64_t>(const dg::TensorBase&, int64_t, std::optional<dg::Generator>)
+
+
+// random_
+namespace dg::cpu {
+template <typename T>
+void random_(const TensorBase& self, std::optional<Generator> generator);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_random_ \
+  template void dg::cpu::random_<float>(const dg::TensorBase&, std::optional<dg::Generator>); \
+  template void dg::cpu::random_<double>(const dg::TensorBase&, std::optional<dg::Generator>); \
+  template void dg::cpu::random_<int64_t>(const dg::TensorBase&, std::optional<dg::Generator>)
+
+
+// random_
+namespace dg::cuda {
+template <typename T>
+void random_(const TensorBase& self, std::optional<Generator> generator);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_random_ \
+  template void dg::cuda::random_<float>(const dg::TensorBase&, std::optional<dg::Generator>); \
+  template void dg::cuda::random_<double>(const dg::TensorBase&, std::optional<dg::Generator>); \
+  template void dg::cuda::random_<int64_t>(const dg::TensorBase&, std::optional<dg::Generator>)
+
+
+// exponential_
+namespace dg::cpu {
+template <typename T>
+void exponential_(const TensorBase& self, double lambd, std::optional<Generator> generator);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_exponential_ \
+  template void dg::cpu::exponential_<float>(const dg::TensorBase&, double, std::optional<dg::Generator>); \
+  template void dg::cpu::exponential_<double>(const dg::TensorBase&, double, std::optional<dg::Generator>)
+
+
+// exponential_
+namespace dg::cuda {
+template <typename T>
+void exponential_(const TensorBase& self, double lambd, std::optional<Generator> generator);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_exponential_ \
+  template void dg::cuda::exponential_<float>(const dg::TensorBase&, double, std::optional<dg::Generator>); \
+  template void dg::cuda::exponential_<double>(const dg::TensorBase&, double, std::optional<dg::Generator>)
+
+
+// geometric_
+namespace dg::cpu {
+template <typename T>
+void geometric_(const TensorBase& self, double p, std::optional<Generator> generator);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_geometric_ \
+  template void dg::cpu::geometric_<float>(const dg::TensorBase&, double, std::optional<dg::Generator>); \
+  template void dg::cpu::geometric_<double>(const dg::TensorBase&, double, std::optional<dg::Generator>); \
+  template void dg::cpu::geometric_<int64_t>(const dg::TensorBase&, double, std::optional<dg::Generator>)
+
+
+// geometric_
+namespace dg::cuda {
+template <typename T>
+void geometric_(const TensorBase& self, double p, std::optional<Generator> generator);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_geometric_ \
+  template void dg::cuda::geometric_<float>(const dg::TensorBase&, double, std::optional<dg::Generator>); \
+  template void dg::cuda::geometric_<double>(const dg::TensorBase&, double, std::optional<dg::Generator>); \
+  template void dg::cuda::geometric_<int64_t>(const dg::TensorBase&, double, std::optional<dg::Generator>)
+
+
+// cauchy_
+namespace dg::cpu {
+template <typename T>
+void cauchy_(const TensorBase& self, double median, double sigma, std::optional<Generator> generator);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_cauchy_ \
+  template void dg::cpu::cauchy_<float>(const dg::TensorBase&, double, double, std::optional<dg::Generator>); \
+  template void dg::cpu::cauchy_<double>(const dg::TensorBase&, double, double, std::optional<dg::Generator>)
+
+
+// cauchy_
+namespace dg::cuda {
+template <typename T>
+void cauchy_(const TensorBase& self, double median, double sigma, std::optional<Generator> generator);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_cauchy_ \
+  template void dg::cuda::cauchy_<float>(const dg::TensorBase&, double, double, std::optional<dg::Generator>); \
+  template void dg::cuda::cauchy_<double>(const dg::TensorBase&, double, double, std::optional<dg::Generator>)
+
+
+// log_normal_
+namespace dg::cpu {
+template <typename T>
+void log_normal_(const TensorBase& self, double mean, double std, std::optional<Generator> generator);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_log_normal_ \
+  template void dg::cpu::log_normal_<float>(const dg::TensorBase&, double, double, std::optional<dg::Generator>); \
+  template void dg::cpu::log_normal_<double>(const dg::TensorBase&, double, double, std::optional<dg::Generator>)
+
+
+// log_normal_
+namespace dg::cuda {
+template <typename T>
+void log_normal_(const TensorBase& self, double mean, double std, std::optional<Generator> generator);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_log_normal_ \
+  template void dg::cuda::log_normal_<float>(const dg::TensorBase&, double, double, std::optional<dg::Generator>); \
+  template void dg::cuda::log_normal_<double>(const dg::TensorBase&, double, double, std::optional<dg::Generator>)
 
 
 // softmax.int

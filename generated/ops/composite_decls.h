@@ -122,6 +122,12 @@ Tensor nonzero(const Tensor& self);  // nonzero
 Tensor masked_select(const Tensor& self, const Tensor& mask);  // masked_select
 Tensor take(const Tensor& self, const Tensor& index);  // take
 Tensor contiguous(const Tensor& self);  // contiguous
+Tensor bernoulli(const Tensor& self, std::optional<Generator> generator);  // bernoulli
+Tensor bernoulli(const Tensor& self, double p, std::optional<Generator> generator);  // bernoulli.p
+Tensor normal(const Tensor& mean, double std, std::optional<Generator> generator);  // normal.Tensor_float
+Tensor normal(double mean, const Tensor& std, std::optional<Generator> generator);  // normal.float_Tensor
+Tensor normal(const Tensor& mean, const Tensor& std, std::optional<Generator> generator);  // normal.Tensor_Tensor
+Tensor multinomial(const Tensor& self, int64_t num_samples, bool replacement, std::optional<Generator> generator);  // multinomial
 Tensor nll_loss_backward(const Tensor& grad, const Tensor& self, const Tensor& target, const std::optional<Tensor>& weight, int64_t reduction, int64_t ignore_index);  // nll_loss_backward
 Tensor nll_loss(const Tensor& self, const Tensor& target, const std::optional<Tensor>& weight, int64_t reduction, int64_t ignore_index);  // nll_loss
 Tensor cross_entropy(const Tensor& input, const Tensor& target, const std::optional<Tensor>& weight, int64_t ignore_index, std::string_view reduction, double label_smoothing);  // cross_entropy

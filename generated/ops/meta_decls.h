@@ -87,6 +87,8 @@ TensorMeta triangle(const char* op, const Tensor& self, int64_t diagonal);
 TensorMeta same_shape(const char* op, const Tensor& self);
 // copy_
 void check_copy(const char* op, const Tensor& self, const Tensor& src);
+// bernoulli_.Tensor
+void bernoulli_tensor(const char* op, const Tensor& self, const Tensor& p, std::optional<Generator> generator);
 // softmax.int, log_softmax.int
 TensorMeta softmax(const char* op, const Tensor& self, int64_t dim);
 // _softmax_backward_data, _log_softmax_backward_data

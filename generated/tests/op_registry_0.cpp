@@ -517,6 +517,12 @@ void add_clone(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { return {dg::clone(in[0])}; }});
 }
 
+// bernoulli_.Tensor
+void add_bernoulli__Tensor(std::vector<OpSample>& rows) {
+  rows.push_back({"bernoulli_.Tensor", "inplace", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{4}, 0.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.bernoulli_(in[1], std::optional<Generator>(dg::make_generator(uint64_t(7)))); return {self}; }});
+}
+
 // cross_entropy_loss
 void add_cross_entropy_loss(std::vector<OpSample>& rows) {
   rows.push_back({"cross_entropy_loss", "function", 0, {TensorSpec{{4, 5}, -1.0, 1.0, false, kFloat64}, TensorSpec{{4}, 0.0, 5.0, false, kInt64}}, true,
@@ -641,6 +647,7 @@ void add_samples_0(std::vector<OpSample>& rows) {
   add_diag(rows);
   add_masked_fill_Scalar(rows);
   add_clone(rows);
+  add_bernoulli__Tensor(rows);
   add_cross_entropy_loss(rows);
   add_binary_cross_entropy_with_logits(rows);
   add__embedding_backward_adjoint(rows);

@@ -523,6 +523,12 @@ void add_copy_(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.copy_(in[1]); return {self}; }});
 }
 
+// normal_
+void add_normal_(std::vector<OpSample>& rows) {
+  rows.push_back({"normal_", "inplace", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.normal_(double(1.0), double(2.0), std::optional<Generator>(dg::make_generator(uint64_t(7)))); return {self}; }});
+}
+
 // log_softmax.int
 void add_log_softmax_int(std::vector<OpSample>& rows) {
   rows.push_back({"log_softmax.int", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
@@ -674,6 +680,7 @@ void add_samples_1(std::vector<OpSample>& rows) {
   add_flip(rows);
   add_fill__Scalar(rows);
   add_copy_(rows);
+  add_normal_(rows);
   add_log_softmax_int(rows);
   add__log_softmax_backward_data(rows);
   add_mse_loss_backward(rows);

@@ -393,6 +393,18 @@ void add_tril(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.tril_(int64_t(-1)); return {self}; }});
 }
 
+// random_.from
+void add_random__from(std::vector<OpSample>& rows) {
+  rows.push_back({"random_.from", "inplace", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.random_(int64_t(-3), int64_t(5), std::optional<Generator>(dg::make_generator(uint64_t(7)))); return {self}; }});
+}
+
+// log_normal_
+void add_log_normal_(std::vector<OpSample>& rows) {
+  rows.push_back({"log_normal_", "inplace", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.log_normal_(double(0.5), double(0.25), std::optional<Generator>(dg::make_generator(uint64_t(7)))); return {self}; }});
+}
+
 // nll_loss_backward
 void add_nll_loss_backward(std::vector<OpSample>& rows) {
   rows.push_back({"nll_loss_backward", "function", 0, {TensorSpec{{}, -1.0, 1.0, false, kFloat64}, TensorSpec{{4, 5}, -1.0, 1.0, false, kFloat64}, TensorSpec{{4}, 0.0, 5.0, false, kInt64}, TensorSpec{{5}, 0.5, 2.0, false, kFloat64}}, true,
@@ -492,6 +504,8 @@ void add_samples_2(std::vector<OpSample>& rows) {
   add_movedim_intlist(rows);
   add_meshgrid_indexing(rows);
   add_tril(rows);
+  add_random__from(rows);
+  add_log_normal_(rows);
   add_nll_loss_backward(rows);
   add_l1_loss(rows);
   add_smooth_l1_loss(rows);

@@ -401,6 +401,30 @@ void add_zero_(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.zero_(); return {self}; }});
 }
 
+// bernoulli_.float
+void add_bernoulli__float(std::vector<OpSample>& rows) {
+  rows.push_back({"bernoulli_.float", "inplace", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.bernoulli_(double(0.3), std::optional<Generator>(dg::make_generator(uint64_t(7)))); return {self}; }});
+}
+
+// random_.to
+void add_random__to(std::vector<OpSample>& rows) {
+  rows.push_back({"random_.to", "inplace", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.random_(int64_t(10), std::optional<Generator>(dg::make_generator(uint64_t(7)))); return {self}; }});
+}
+
+// random_
+void add_random_(std::vector<OpSample>& rows) {
+  rows.push_back({"random_", "inplace", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.random_(std::optional<Generator>(dg::make_generator(uint64_t(7)))); return {self}; }});
+}
+
+// cauchy_
+void add_cauchy_(std::vector<OpSample>& rows) {
+  rows.push_back({"cauchy_", "inplace", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.cauchy_(double(1.0), double(0.5), std::optional<Generator>(dg::make_generator(uint64_t(7)))); return {self}; }});
+}
+
 // softmax.int
 void add_softmax_int(std::vector<OpSample>& rows) {
   rows.push_back({"softmax.int", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
@@ -513,6 +537,10 @@ void add_samples_3(std::vector<OpSample>& rows) {
   add_swapaxes(rows);
   add_atleast_2d(rows);
   add_zero_(rows);
+  add_bernoulli__float(rows);
+  add_random__to(rows);
+  add_random_(rows);
+  add_cauchy_(rows);
   add_softmax_int(rows);
   add__softmax_backward_data(rows);
   add_nll_loss(rows);

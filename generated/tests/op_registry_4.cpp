@@ -425,6 +425,18 @@ void add_contiguous(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { return {in[0].contiguous()}; }});
 }
 
+// uniform_
+void add_uniform_(std::vector<OpSample>& rows) {
+  rows.push_back({"uniform_", "inplace", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.uniform_(double(-2.0), double(3.0), std::optional<Generator>(dg::make_generator(uint64_t(7)))); return {self}; }});
+}
+
+// exponential_
+void add_exponential_(std::vector<OpSample>& rows) {
+  rows.push_back({"exponential_", "inplace", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.exponential_(double(2.0), std::optional<Generator>(dg::make_generator(uint64_t(7)))); return {self}; }});
+}
+
 // _nll_pick_backward
 void add__nll_pick_backward(std::vector<OpSample>& rows) {
   rows.push_back({"_nll_pick_backward", "function", 0, {TensorSpec{{4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{4}, 0.0, 5.0, false, kInt64}}, true,
@@ -540,6 +552,8 @@ void add_samples_4(std::vector<OpSample>& rows) {
   add_index_add(rows);
   add_triu(rows);
   add_contiguous(rows);
+  add_uniform_(rows);
+  add_exponential_(rows);
   add__nll_pick_backward(rows);
   add_binary_cross_entropy(rows);
   add_cosine_similarity(rows);

@@ -583,6 +583,12 @@ void add_take(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { return {dg::take(in[0], in[1])}; }});
 }
 
+// geometric_
+void add_geometric_(std::vector<OpSample>& rows) {
+  rows.push_back({"geometric_", "inplace", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.geometric_(double(0.3), std::optional<Generator>(dg::make_generator(uint64_t(7)))); return {self}; }});
+}
+
 // _nll_pick
 void add__nll_pick(std::vector<OpSample>& rows) {
   rows.push_back({"_nll_pick", "function", 0, {TensorSpec{{4, 5}, -1.0, 1.0, false, kFloat64}, TensorSpec{{4}, 0.0, 5.0, false, kInt64}}, true,
@@ -715,6 +721,7 @@ void add_samples_5(std::vector<OpSample>& rows) {
   add_gather(rows);
   add_masked_select(rows);
   add_take(rows);
+  add_geometric_(rows);
   add__nll_pick(rows);
   add_cross_entropy(rows);
   add_mse_loss(rows);

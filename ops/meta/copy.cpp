@@ -10,13 +10,8 @@ TensorMeta same_shape(const char* op, const Tensor& self) {
 
 void check_copy(const char* op, const Tensor& self, const Tensor& src) {
   // src may live on another device: the kernel of self's device brings it over.
-  IntArrayRef a = self.sizes(), b = src.sizes();
-  bool ok = b.size() <= a.size();
-  for (size_t i = 0; ok && i < b.size(); ++i) {
-    const int64_t db = b[b.size() - 1 - i], da = a[a.size() - 1 - i];
-    ok = db == da || db == 1;
-  }
-  DG_CHECK(ok, op, ": src of shape ", b, " cannot be broadcast to self of shape ", a);
+  DG_CHECK(broadcasts_to(src.sizes(), self.sizes()), op, ": src of shape ", src.sizes(),
+           " cannot be broadcast to self of shape ", self.sizes());
 }
 
 }  // namespace dg::meta

@@ -7,7 +7,7 @@
 int main() {
   try {
     // y = sum(x * x + 3x) at x = [1, 2, 3]: dy/dx = 2x + 3 = [5, 7, 9].
-    auto x = dg::tensor({1.0, 2.0, 3.0}, dg::requires_grad());
+    auto x = dg::tensor({1.0, 2.0, 3.0}, dg::dtype(dg::kFloat64).requires_grad(true));
     auto y = (x * x + x * 3).sum();
     y.backward();
     const auto g = x.grad().contiguous();
