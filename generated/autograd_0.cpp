@@ -602,7 +602,7 @@ Tensor isfinite(const Tensor& self) {
   return dispatch::isfinite(self);
 }
 
-// ---- sum.dim_IntList: Sum over the dimensions `dim` (negative counts from the end).
+// ---- sum.dim_IntList: Sum over the dimensions `dim` (negative counts from the end; bool and integers sum as int64).
 Tensor sum(const Tensor& self, IntArrayRef dim, bool keepdim) {
   const bool record = detail::should_record("sum", self);
   intrusive_ptr<generated::SumBackward1> node;
@@ -613,7 +613,11 @@ Tensor sum(const Tensor& self, IntArrayRef dim, bool keepdim) {
     node->keepdim = keepdim;
     node->self_sizes = self.sizes().vec();
   }
-  Tensor result = dispatch::sum(self, dim, keepdim);
+  Tensor result;
+  {
+    NoGradGuard body_only;  // one node: the body's own ops do not record
+    result = composite::sum_dim(self, dim, keepdim);
+  }
   if (record) {
     detail::set_history(result, node);
   }

@@ -504,7 +504,12 @@ const Tensor& bitwise_xor_out(const Tensor& out, const Tensor& self, const Scala
   return dispatch::bitwise_xor_out(out, self, other);
 }
 
-// ---- sum: Sum of all elements (a 0-dim tensor).
+// ---- _sum: The kernel of sum (all elements); bool input is summed by sum as int64.
+Tensor _sum(const Tensor& self) {
+  return dispatch::_sum(self);
+}
+
+// ---- sum: Sum of all elements (a 0-dim tensor; bool and integers sum as int64).
 Tensor sum(const Tensor& self) {
   const bool record = detail::should_record("sum", self);
   intrusive_ptr<generated::SumBackward0> node;
@@ -513,7 +518,11 @@ Tensor sum(const Tensor& self) {
     node->set_next_edges(detail::collect_next_edges(self));
     node->self_sizes = self.sizes().vec();
   }
-  Tensor result = dispatch::sum(self);
+  Tensor result;
+  {
+    NoGradGuard body_only;  // one node: the body's own ops do not record
+    result = composite::sum(self);
+  }
   if (record) {
     detail::set_history(result, node);
   }

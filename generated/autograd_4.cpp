@@ -556,6 +556,11 @@ const Tensor& bitwise_xor_out(const Tensor& out, const Tensor& self, const Tenso
   return dispatch::bitwise_xor_out(out, self, other);
 }
 
+// ---- _sum.dim_IntList: The kernel of sum over dims.
+Tensor _sum(const Tensor& self, IntArrayRef dim, bool keepdim) {
+  return dispatch::_sum(self, dim, keepdim);
+}
+
 // ---- mean: Mean of all elements.
 Tensor mean(const Tensor& self) {
   const bool record = detail::should_record("mean", self);

@@ -290,8 +290,8 @@ Tensor isfinite(const Tensor& self);  // isfinite
 Tensor isclose(const Tensor& self, const Tensor& other, double rtol, double atol, bool equal_nan);  // isclose
 Tensor where(const Tensor& condition, const Tensor& self, const Tensor& other);  // where.self
 const Tensor& where_out(const Tensor& out, const Tensor& condition, const Tensor& self, const Tensor& other);
-Tensor sum(const Tensor& self);  // sum
-Tensor sum(const Tensor& self, IntArrayRef dim, bool keepdim);  // sum.dim_IntList
+Tensor _sum(const Tensor& self);  // _sum
+Tensor _sum(const Tensor& self, IntArrayRef dim, bool keepdim);  // _sum.dim_IntList
 Tensor prod(const Tensor& self);  // prod
 Tensor prod(const Tensor& self, int64_t dim, bool keepdim);  // prod.dim_int
 Tensor amax(const Tensor& self, IntArrayRef dim, bool keepdim);  // amax

@@ -957,32 +957,6 @@ Tensor isfinite(const Tensor& self) {
   return out;
 }
 
-// ---- sum.dim_IntList (ops.yaml) ------------------------------------------------
-namespace {
-using sum_dim_IntList_kernel = void (*)(const TensorBase&, const TensorBase&, IntArrayRef, bool);
-constexpr sum_dim_IntList_kernel sum_dim_IntList_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::sum_dim<float>, &cpu::sum_dim<double>, &cpu::sum_dim<int64_t>, nullptr, nullptr, nullptr},
-#if defined(DG_WITH_CUDA)
-    {&cuda::sum_dim<float>, &cuda::sum_dim<double>, &cuda::sum_dim<int64_t>, nullptr, &cuda::sum_dim<dg::Half>, &cuda::sum_dim<dg::BFloat16>},
-#else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
-#endif
-};
-void sum_dim_IntList_run(ScalarType dtype, const Tensor& out, const Tensor& self, IntArrayRef dim, bool keepdim) {
-  const auto fn = detail::lookup_kernel(sum_dim_IntList_table, "sum", out.device(), dtype,
-                                        "float32, float64, int64 (cuda also float16, bfloat16)");
-  fn(out, self, dim, keepdim);
-}
-}  // namespace
-
-Tensor sum(const Tensor& self, IntArrayRef dim, bool keepdim) {
-  detail::check_defined("sum", "self", self);
-  const meta::TensorMeta m = meta::reduce_dims("sum", self, dim, keepdim);
-  Tensor out = detail::make_output(m);
-  sum_dim_IntList_run(self.dtype(), out, self, dim, keepdim);
-  return out;
-}
-
 // ---- _searchsorted (ops.yaml) ------------------------------------------------
 namespace {
 using _searchsorted_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&, bool);

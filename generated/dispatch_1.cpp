@@ -732,10 +732,10 @@ const Tensor& bitwise_xor_out(const Tensor& out, const Tensor& self, const Scala
   return out;
 }
 
-// ---- sum (ops.yaml) ------------------------------------------------
+// ---- _sum (ops.yaml) ------------------------------------------------
 namespace {
-using sum_kernel = void (*)(const TensorBase&, const TensorBase&);
-constexpr sum_kernel sum_table[kNumDeviceTypes][kNumScalarTypes] = {
+using _sum_kernel = void (*)(const TensorBase&, const TensorBase&);
+constexpr _sum_kernel _sum_table[kNumDeviceTypes][kNumScalarTypes] = {
     {&cpu::sum<float>, &cpu::sum<double>, &cpu::sum<int64_t>, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
     {&cuda::sum<float>, &cuda::sum<double>, &cuda::sum<int64_t>, nullptr, &cuda::sum<dg::Half>, &cuda::sum<dg::BFloat16>},
@@ -743,18 +743,18 @@ constexpr sum_kernel sum_table[kNumDeviceTypes][kNumScalarTypes] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
-void sum_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
-  const auto fn = detail::lookup_kernel(sum_table, "sum", out.device(), dtype,
+void _sum_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
+  const auto fn = detail::lookup_kernel(_sum_table, "_sum", out.device(), dtype,
                                         "float32, float64, int64 (cuda also float16, bfloat16)");
   fn(out, self);
 }
 }  // namespace
 
-Tensor sum(const Tensor& self) {
-  detail::check_defined("sum", "self", self);
-  const meta::TensorMeta m = meta::reduce_all("sum", self);
+Tensor _sum(const Tensor& self) {
+  detail::check_defined("_sum", "self", self);
+  const meta::TensorMeta m = meta::reduce_all("_sum", self);
   Tensor out = detail::make_output(m);
-  sum_run(self.dtype(), out, self);
+  _sum_run(self.dtype(), out, self);
   return out;
 }
 

@@ -770,6 +770,32 @@ const Tensor& bitwise_xor_out(const Tensor& out, const Tensor& self, const Tenso
   return out;
 }
 
+// ---- _sum.dim_IntList (ops.yaml) ------------------------------------------------
+namespace {
+using _sum_dim_IntList_kernel = void (*)(const TensorBase&, const TensorBase&, IntArrayRef, bool);
+constexpr _sum_dim_IntList_kernel _sum_dim_IntList_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::sum_dim<float>, &cpu::sum_dim<double>, &cpu::sum_dim<int64_t>, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::sum_dim<float>, &cuda::sum_dim<double>, &cuda::sum_dim<int64_t>, nullptr, &cuda::sum_dim<dg::Half>, &cuda::sum_dim<dg::BFloat16>},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void _sum_dim_IntList_run(ScalarType dtype, const Tensor& out, const Tensor& self, IntArrayRef dim, bool keepdim) {
+  const auto fn = detail::lookup_kernel(_sum_dim_IntList_table, "_sum", out.device(), dtype,
+                                        "float32, float64, int64 (cuda also float16, bfloat16)");
+  fn(out, self, dim, keepdim);
+}
+}  // namespace
+
+Tensor _sum(const Tensor& self, IntArrayRef dim, bool keepdim) {
+  detail::check_defined("_sum", "self", self);
+  const meta::TensorMeta m = meta::reduce_dims("_sum", self, dim, keepdim);
+  Tensor out = detail::make_output(m);
+  _sum_dim_IntList_run(self.dtype(), out, self, dim, keepdim);
+  return out;
+}
+
 // ---- argmax (ops.yaml) ------------------------------------------------
 namespace {
 using argmax_kernel = void (*)(const TensorBase&, const TensorBase&, std::optional<int64_t>, bool);

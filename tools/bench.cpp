@@ -41,6 +41,7 @@
 #ifdef DG_HAVE_LIBTORCH
 #include <ATen/ATen.h>  // tensors + autograd; the nn frontend is not needed
 #include <ATen/Parallel.h>
+#include <ATen/TensorIndexing.h>
 #include <torch/csrc/autograd/autograd.h>  // torch::autograd::grad, for the double backward
 #include <torch/version.h>
 #endif
@@ -69,6 +70,8 @@ constexpr int64_t kPointwiseN = int64_t{4} << 20;  // 4M float32 = 16 MiB per ar
 constexpr int64_t kTriadN = int64_t{16} << 20;     // 64 MiB per array, twice the L3 here
 constexpr int64_t kMatSizes[] = {256, 1024, 2048};
 constexpr int64_t kDoubleBackwardN = int64_t{1} << 20;
+constexpr int64_t kIndexN = 1000000;     // (9) the indexed and sorted tensors
+constexpr int64_t kIndexPicks = 100000;  // (9) int64 indices into them
 constexpr double kLr = 1e-3;  // small: thousands of steps on one batch must not drive grads denormal
 
 // Every result is a number under a key: seconds per run for timings, and
@@ -133,6 +136,9 @@ struct DgApi {
   static Tensor grad_with_graph(const Tensor& y, const Tensor& x) {
     return dg::autograd::grad({y}, {x}, {}, std::nullopt, /*create_graph=*/true)[0];
   }
+  static Tensor index(const Tensor& x, const Tensor& i) { return x.index({i}); }
+  static void index_put(const Tensor& x, const Tensor& i, const Tensor& v) { x.index_put_({i}, v); }
+  static void index_fill(const Tensor& x, const Tensor& m) { x.index_put_({m}, 0.0); }
 };
 
 #ifdef DG_HAVE_LIBTORCH
@@ -160,6 +166,10 @@ struct TorchApi {
   static Tensor grad_with_graph(const Tensor& y, const Tensor& x) {
     return torch::autograd::grad({y}, {x}, {}, c10::nullopt, /*create_graph=*/true)[0];
   }
+  static Tensor index(const Tensor& x, const Tensor& i) { return x.index({i}); }
+  // ATen's index_put_ is a non-const member: a copy of the handle writes the same tensor.
+  static void index_put(Tensor x, const Tensor& i, const Tensor& v) { x.index_put_({i}, v); }
+  static void index_fill(Tensor x, const Tensor& m) { x.index_put_({m}, 0.0); }
 };
 #endif
 
@@ -184,6 +194,8 @@ struct Inputs {
   dg::Tensor rnn_h0;
   std::vector<dg::Tensor> rnn_xs;      // 50 steps of [8, 32]
   std::vector<dg::Tensor> rnn_params;  // W U
+  dg::Tensor ix_x, ix_idx, ix_vals;      // 1M floats, 100k int64 indices and their values
+  dg::Tensor sort_x, topk_x;             // 1M floats, 1000 x 1000
 };
 
 dg::Tensor scaled_randn(std::vector<int64_t> shape, double fan_in) {
@@ -230,6 +242,12 @@ Inputs make_inputs() {
   in.rnn_h0 = dg::zeros({8, 32});
   for (int s = 0; s < 50; ++s) in.rnn_xs.push_back(dg::randn({8, 32}));
   in.rnn_params = {scaled_randn({32, 32}, 32), scaled_randn({32, 32}, 32)};
+  in.ix_x = dg::randn({kIndexN});
+  // 100k positions spread over the 1M elements, with repeats.
+  in.ix_idx = (dg::rand({kIndexPicks}) * static_cast<double>(kIndexN)).floor().to(dg::kInt64);
+  in.ix_vals = dg::randn({kIndexPicks});
+  in.sort_x = dg::randn({kIndexN});
+  in.topk_x = dg::randn({1000, 1000});
   return in;
 }
 
@@ -417,6 +435,33 @@ void run_cases(const Config& cfg, const Inputs& in, Results& r) {
     r["double_backward"] = measure(
         cfg, [&] { Api::clear_grad(dx); }, run);
     r["check.double_backward"] = dx.grad().sum().template item<double>();
+  }
+
+  // (9) indexing and sorting, forward only: a 1M-element bool mask, 100k
+  // int64 indices, a sort of 1M floats, top-10 of each row of 1000 x 1000.
+  if (cfg.wants("index")) {
+    const Tensor ix = Api::copy_of(in.ix_x);
+    const Tensor mask = ix > 0;
+    const Tensor idx = Api::copy_of(in.ix_idx);
+    const Tensor vals = Api::copy_of(in.ix_vals);
+    Tensor out;
+    r["index_mask"] = measure(cfg, noop, [&] { out = Api::index(ix, mask); });
+    r["check.index_mask"] = out.sum().template item<double>();
+    r["index_int"] = measure(cfg, noop, [&] { out = Api::index(ix, idx); });
+    r["check.index_int"] = out.sum().template item<double>();
+    Tensor y = ix.clone();
+    r["index_put_mask"] = measure(
+        cfg, [&] { y.copy_(ix); }, [&] { Api::index_fill(y, mask); });
+    r["check.index_put_mask"] = y.sum().template item<double>();
+    r["index_put_int"] = measure(
+        cfg, [&] { y.copy_(ix); }, [&] { Api::index_put(y, idx, vals); });
+    r["check.index_put_int"] = (y - ix).abs().sum().template item<double>();
+    const Tensor sx = Api::copy_of(in.sort_x);
+    r["sort"] = measure(cfg, noop, [&] { out = std::get<0>(sx.sort()); });
+    r["check.sort"] = (out.narrow(0, 1, kIndexN - 1) - out.narrow(0, 0, kIndexN - 1)).min().template item<double>();
+    const Tensor tx = Api::copy_of(in.topk_x);
+    r["topk"] = measure(cfg, noop, [&] { out = std::get<0>(tx.topk(10)); });
+    r["check.topk"] = out.sum().template item<double>();
   }
 
   // (7) tiny RNN
@@ -712,6 +757,12 @@ std::vector<Row> table_rows() {
   rows.push_back({"cnn", "(5) CNN step 2x(conv3x3+relu+pool), b64", "ms", 0, 1e3, ""});
   rows.push_back({"double_backward", "(6) double backward sin(x)*x, 1M", "ms", 0, 1e3, ""});
   rows.push_back({"rnn", "(7) tiny-RNN step, 50 x 8x32", "ms", 0, 1e3, ""});
+  rows.push_back({"index_mask", "(9) x[mask], 1M bool mask", "ms", 0, 1e3, ""});
+  rows.push_back({"index_int", "(9) x[idx], 100k int64 of 1M", "ms", 0, 1e3, ""});
+  rows.push_back({"index_put_mask", "(9) x[mask] = 0, 1M bool mask", "ms", 0, 1e3, ""});
+  rows.push_back({"index_put_int", "(9) x[idx] = v, 100k int64 of 1M", "ms", 0, 1e3, ""});
+  rows.push_back({"sort", "(9) sort 1M float32", "ms", 0, 1e3, ""});
+  rows.push_back({"topk", "(9) topk(10) of 1000x1000", "ms", 0, 1e3, ""});
   rows.push_back({"rss_mlp", "(8) peak RSS, MLP process", "MiB", 0, 1.0 / 1024, ""});
   rows.push_back({"startup", "(8) start-up, exec to exit", "ms", 0, 1e3, ""});
   return rows;

@@ -561,10 +561,16 @@ Tensor isclose(const Tensor& self, const Tensor& other, double rtol = 1e-05, dou
 Tensor where(const Tensor& condition, const Tensor& self, const Tensor& other);
 const Tensor& where_out(const Tensor& out, const Tensor& condition, const Tensor& self, const Tensor& other);
 
-// sum: Sum of all elements (a 0-dim tensor).
+// _sum: The kernel of sum (all elements); bool input is summed by sum as int64.
+Tensor _sum(const Tensor& self);
+
+// _sum.dim_IntList: The kernel of sum over dims.
+Tensor _sum(const Tensor& self, IntArrayRef dim, bool keepdim = false);
+
+// sum: Sum of all elements (a 0-dim tensor; bool and integers sum as int64).
 Tensor sum(const Tensor& self);
 
-// sum.dim_IntList: Sum over the dimensions `dim` (negative counts from the end).
+// sum.dim_IntList: Sum over the dimensions `dim` (negative counts from the end; bool and integers sum as int64).
 Tensor sum(const Tensor& self, IntArrayRef dim, bool keepdim = false);
 
 // sum_backward: Broadcasts the gradient of sum(self, dim, keepdim) back to self's sizes.

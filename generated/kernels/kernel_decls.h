@@ -164,7 +164,7 @@ void where(const TensorBase& out, const TensorBase& condition, const TensorBase&
   template void dg::cuda::where<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&)
 
 
-// sum
+// _sum
 namespace dg::cpu {
 template <typename T>
 void sum(const TensorBase& out, const TensorBase& self);
@@ -175,7 +175,7 @@ void sum(const TensorBase& out, const TensorBase& self);
   template void dg::cpu::sum<int64_t>(const dg::TensorBase&, const dg::TensorBase&)
 
 
-// sum
+// _sum
 namespace dg::cuda {
 template <typename T>
 void sum(const TensorBase& out, const TensorBase& self);
@@ -188,7 +188,7 @@ void sum(const TensorBase& out, const TensorBase& self);
   template void dg::cuda::sum<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&)
 
 
-// sum.dim_IntList
+// _sum.dim_IntList
 namespace dg::cpu {
 template <typename T>
 void sum_dim(const TensorBase& out, const TensorBase& self, IntArrayRef dim, bool keepdim);
@@ -199,7 +199,7 @@ void sum_dim(const TensorBase& out, const TensorBase& self, IntArrayRef dim, boo
   template void dg::cpu::sum_dim<int64_t>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, bool)
 
 
-// sum.dim_IntList
+// _sum.dim_IntList
 namespace dg::cuda {
 template <typename T>
 void sum_dim(const TensorBase& out, const TensorBase& self, IntArrayRef dim, bool keepdim);

@@ -29,6 +29,8 @@ Tensor silu_double_backward(const Tensor& grad, const Tensor& grad_output, const
 Tensor softplus_double_backward(const Tensor& grad, const Tensor& self, const Scalar& beta, const Scalar& threshold);  // softplus_double_backward
 Tensor clamp_backward(const Tensor& grad, const Tensor& self, const std::optional<Scalar>& min, const std::optional<Scalar>& max);  // clamp_backward
 Tensor clamp_tensor(const Tensor& self, const std::optional<Tensor>& min, const std::optional<Tensor>& max);  // clamp.Tensor
+Tensor sum(const Tensor& self);  // sum
+Tensor sum_dim(const Tensor& self, IntArrayRef dim, bool keepdim);  // sum.dim_IntList
 Tensor sum_backward(const Tensor& grad, IntArrayRef sizes, IntArrayRef dim, bool keepdim);  // sum_backward
 Tensor sum_to(const Tensor& self, IntArrayRef size);  // sum_to
 Tensor mean(const Tensor& self);  // mean

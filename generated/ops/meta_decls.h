@@ -9,9 +9,9 @@
 
 namespace dg::meta {
 
-// sum, prod
+// _sum, prod
 TensorMeta reduce_all(const char* op, const Tensor& self);
-// sum.dim_IntList
+// _sum.dim_IntList
 TensorMeta reduce_dims(const char* op, const Tensor& self, IntArrayRef dim, bool keepdim);
 // prod.dim_int
 TensorMeta reduce_one_dim(const char* op, const Tensor& self, int64_t dim, bool keepdim);

@@ -337,6 +337,8 @@ void add_sum_dim_IntList(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { return {dg::sum(in[0], std::vector<int64_t>{0, 2}, true)}; }});
   rows.push_back({"sum.dim_IntList", "function", 2, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
                   [](const variable_list& in) -> variable_list { return {dg::sum(in[0], std::vector<int64_t>{-1})}; }});
+  rows.push_back({"sum.dim_IntList", "function", 3, {TensorSpec{{3, 4}, -1.0, 1.0, false, kBool}}, false,
+                  [](const variable_list& in) -> variable_list { return {dg::sum(in[0], std::vector<int64_t>{0})}; }});
 }
 
 // max.dim

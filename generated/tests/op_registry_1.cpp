@@ -269,6 +269,8 @@ void add_sum(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { return {dg::sum(in[0])}; }});
   rows.push_back({"sum", "function", 2, {TensorSpec{{4, 3}, -1.0, 1.0, true, kFloat64}}, true,
                   [](const variable_list& in) -> variable_list { return {dg::sum(in[0])}; }});
+  rows.push_back({"sum", "function", 3, {TensorSpec{{3, 4}, -1.0, 1.0, false, kBool}}, false,
+                  [](const variable_list& in) -> variable_list { return {dg::sum(in[0])}; }});
 }
 
 // sum_backward

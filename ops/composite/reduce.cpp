@@ -113,6 +113,13 @@ Tensor sum_to(const Tensor& self, IntArrayRef size) {
   return self.sum(dims, /*keepdim=*/true).view(size);
 }
 
+// sum is one node (SumBackward0/1) around the kernel op _sum; bool input
+// sums as int64, as in PyTorch (the kernels are for the output dtypes).
+Tensor sum(const Tensor& self) { return dg::_sum(self.dtype() == kBool ? self.to(kInt64) : self); }
+Tensor sum_dim(const Tensor& self, IntArrayRef dim, bool keepdim) {
+  return dg::_sum(self.dtype() == kBool ? self.to(kInt64) : self, dim, keepdim);
+}
+
 Tensor mean_backward(const Tensor& grad, IntArrayRef sizes, IntArrayRef dim, bool keepdim) {
   const int64_t nd = static_cast<int64_t>(sizes.size());
   int64_t count = 1;
