@@ -637,6 +637,9 @@ Tensor _searchsorted(const Tensor& sorted_sequence, const Tensor& self, bool rig
 // ---- matmul: Matrix product with NumPy semantics (1-D, 2-D, batched with broadcasting).
 Tensor matmul(const Tensor& self, const Tensor& other) { return composite::matmul(self, other); }
 
+// ---- addbmm: beta * self + alpha * (the sum over the batch of bmm(batch1, batch2)), self broadcast to the 2-D product's shape.
+Tensor addbmm(const Tensor& self, const Tensor& batch1, const Tensor& batch2, const Scalar& beta, const Scalar& alpha) { return composite::addbmm(self, batch1, batch2, beta, alpha); }
+
 // ---- slice.Tensor: self[start:end:step] along `dim` (bounds clamped into range, negative ones count from the end); no copy.
 Tensor slice(const Tensor& self, int64_t dim, std::optional<int64_t> start, std::optional<int64_t> end, int64_t step) {
   const bool record = detail::should_record("slice", self);

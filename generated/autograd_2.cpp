@@ -468,6 +468,9 @@ Tensor logcumsumexp(const Tensor& self, int64_t dim) {
   return result;
 }
 
+// ---- mv: Matrix-vector product of a 2-D self and a 1-D vec.
+Tensor mv(const Tensor& self, const Tensor& vec) { return composite::mv(self, vec); }
+
 // ---- reshape: view() when the strides allow it, else a contiguous copy.
 Tensor reshape(const Tensor& self, IntArrayRef shape) { return composite::reshape(self, shape); }
 

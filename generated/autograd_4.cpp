@@ -658,6 +658,9 @@ Tensor mm(const Tensor& self, const Tensor& mat2) {
   return result;
 }
 
+// ---- linalg_cross: Cross product of 3-vectors along `dim` (dims of size 3), the other dims broadcast.
+Tensor linalg_cross(const Tensor& self, const Tensor& other, int64_t dim) { return composite::linalg_cross(self, other, dim); }
+
 // ---- view: The same data with a new shape (one size may be -1); no copy.
 Tensor detail::view(const Tensor& self, IntArrayRef size) {
   const bool record = detail::should_record("view", self);
