@@ -229,3 +229,27 @@ TEST_CASE("cross: LibTorch's default dim, linalg::cross, broadcasting, errors", 
   REQUIRE_THROWS_WITH(dg::linalg_cross(dg::ones({4, 3}), dg::ones({3})),
                       Contains("linalg_cross") && Contains("same number of dimensions"));
 }
+
+TEST_CASE("mv, addmv, addr, baddbmm, addbmm, vdot, cross are one node each, as in LibTorch",
+          "[ops][einsum][autograd]") {
+  const auto leaf = [](std::vector<int64_t> shape) { return dg::randn(IntArrayRef(shape), kFloat64).requires_grad_(); };
+  const Tensor m = leaf({2, 3}), v = leaf({3}), w = leaf({2}), b1 = leaf({2, 2, 3}), b2 = leaf({2, 3, 2});
+  // The grad_fn names torch 1.13 gives for the same calls.
+  CHECK(dg::mv(m, v).grad_fn()->name() == "MvBackward0");
+  CHECK(dg::addmv(w, m, v).grad_fn()->name() == "AddmvBackward0");
+  CHECK(dg::addr(m, w, v).grad_fn()->name() == "AddrBackward0");
+  CHECK(dg::baddbmm(w, b1, b2).grad_fn()->name() == "BaddbmmBackward0");
+  CHECK(dg::addbmm(w, b1, b2).grad_fn()->name() == "AddbmmBackward0");
+  CHECK(dg::vdot(v, v).grad_fn()->name() == "VdotBackward0");
+  const Tensor x = leaf({4, 3}), y = leaf({1, 3});
+  CHECK(dg::cross(x, y).grad_fn()->name() == "LinalgCrossBackward0");
+  CHECK(dg::linalg::cross(x, y).grad_fn()->name() == "LinalgCrossBackward0");
+  // Their gradients (the samples' gradcheck covers the rest): a broadcast self
+  // and a broadcast cross operand are summed back to their shapes.
+  const auto f = [](const autograd::variable_list& t) {
+    return autograd::variable_list{dg::addmv(t[0], t[1], t[2], 0.5, 2) + dg::linalg_cross(t[3], t[4]).sum()};
+  };
+  const autograd::variable_list in = {leaf({1}), leaf({2, 3}), leaf({3}), leaf({4, 3}), leaf({1, 3})};
+  CHECK(autograd::gradcheck(f, in));
+  CHECK(autograd::gradgradcheck(f, in));
+}

@@ -737,11 +737,12 @@ Tensor linalg_cross(const Tensor& self, const Tensor& other, int64_t dim) {
   return cross_along("linalg_cross", self, other, dim);
 }
 
+// linalg_cross's node (LinalgCrossBackward0) with LibTorch's default dim.
 Tensor cross(const Tensor& self, const Tensor& other, std::optional<int64_t> dim) {
-  if (dim.has_value()) return cross_along("cross", self, other, *dim);
+  if (dim.has_value()) return dg::linalg_cross(self, other, *dim);
   // LibTorch's deprecated default: self's first dimension of size 3.
   for (int64_t d = 0; d < self.dim(); ++d)
-    if (self.size(d) == 3) return cross_along("cross", self, other, d);
+    if (self.size(d) == 3) return dg::linalg_cross(self, other, d);
   DG_CHECK(false, "cross: no dimension of size 3 in self (shape ", self.sizes(), ") and no dim given");
   return {};
 }
