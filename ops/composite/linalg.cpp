@@ -714,27 +714,22 @@ Tensor matrix_power(const Tensor& self, int64_t n) {
 
 // ---- cross products -------------------------------------------------------------
 
-namespace {
-
-Tensor cross_along(const char* op, const Tensor& self, const Tensor& other, int64_t dim) {
-  DG_CHECK(self.dim() == other.dim(), op, ": expected self and other with the same number of dimensions, got shapes ",
-           self.sizes(), " and ", other.sizes());
-  const int64_t d = meta::wrap_dim(op, dim, self.dim());
-  DG_CHECK(self.size(d) == 3 && other.size(d) == 3, op, ": dimension ", dim,
+// The three components as differences of products of narrowed slices (the
+// other dims broadcast through the products), joined along dim.
+Tensor linalg_cross(const Tensor& self, const Tensor& other, int64_t dim) {
+  DG_CHECK(self.dim() == other.dim(),
+           "linalg_cross: expected self and other with the same number of dimensions, got shapes ", self.sizes(),
+           " and ", other.sizes());
+  const int64_t d = meta::wrap_dim("linalg_cross", dim, self.dim());
+  DG_CHECK(self.size(d) == 3 && other.size(d) == 3, "linalg_cross: dimension ", dim,
            " of self and other must have size 3, got ", self.size(d), " and ", other.size(d));
-  meta::check_same_dtype(op, "self", self, "other", other);
-  meta::broadcast_shapes(op, self.sizes(), other.sizes());
+  meta::check_same_dtype("linalg_cross", "self", self, "other", other);
+  meta::broadcast_shapes("linalg_cross", self.sizes(), other.sizes());
   const auto at = [d](const Tensor& t, int64_t i) { return t.narrow(d, i, 1); };
   return dg::cat(
       {at(self, 1) * at(other, 2) - at(self, 2) * at(other, 1), at(self, 2) * at(other, 0) - at(self, 0) * at(other, 2),
        at(self, 0) * at(other, 1) - at(self, 1) * at(other, 0)},
       d);
-}
-
-}  // namespace
-
-Tensor linalg_cross(const Tensor& self, const Tensor& other, int64_t dim) {
-  return cross_along("linalg_cross", self, other, dim);
 }
 
 // linalg_cross's node (LinalgCrossBackward0) with LibTorch's default dim.
