@@ -641,6 +641,29 @@ Tensor _searchsorted(const Tensor& sorted_sequence, const Tensor& self, bool rig
 // ---- matmul: Matrix product with NumPy semantics (1-D, 2-D, batched with broadcasting).
 Tensor matmul(const Tensor& self, const Tensor& other) { return composite::matmul(self, other); }
 
+// ---- addbmm: beta * self + alpha * (the sum over the batch of bmm(batch1, batch2)), self broadcast to the 2-D product's shape.
+Tensor addbmm(const Tensor& self, const Tensor& batch1, const Tensor& batch2, const Scalar& beta, const Scalar& alpha) {
+  const bool record = detail::should_record("addbmm", self, batch1, batch2);
+  intrusive_ptr<generated::AddbmmBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::AddbmmBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self, batch1, batch2));
+    node->beta = beta;
+    node->alpha = alpha;
+    if (node->needs_input_grad(1)) node->batch2_ = SavedVariable(batch2, false);
+    if (node->needs_input_grad(2)) node->batch1_ = SavedVariable(batch1, false);
+  }
+  Tensor result;
+  {
+    NoGradGuard body_only;  // one node: the body's own ops do not record
+    result = composite::addbmm(self, batch1, batch2, beta, alpha);
+  }
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
 // ---- slice.Tensor: self[start:end:step] along `dim` (bounds clamped into range, negative ones count from the end); no copy.
 Tensor slice(const Tensor& self, int64_t dim, std::optional<int64_t> start, std::optional<int64_t> end, int64_t step) {
   const bool record = detail::should_record("slice", self);

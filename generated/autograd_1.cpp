@@ -659,6 +659,35 @@ Tensor linear(const Tensor& input, const Tensor& weight, const std::optional<Ten
 // ---- outer: Outer product of two 1-D tensors.
 Tensor outer(const Tensor& self, const Tensor& vec2) { return composite::outer(self, vec2); }
 
+// ---- baddbmm: beta * self + alpha * bmm(batch1, batch2), self broadcast to the product's shape (ignored when beta is 0).
+Tensor baddbmm(const Tensor& self, const Tensor& batch1, const Tensor& batch2, const Scalar& beta, const Scalar& alpha) {
+  const bool record = detail::should_record("baddbmm", self, batch1, batch2);
+  intrusive_ptr<generated::BaddbmmBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::BaddbmmBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self, batch1, batch2));
+    node->beta = beta;
+    node->alpha = alpha;
+    if (node->needs_input_grad(1)) node->batch2_ = SavedVariable(batch2, false);
+    if (node->needs_input_grad(2)) node->batch1_ = SavedVariable(batch1, false);
+  }
+  Tensor result;
+  {
+    NoGradGuard body_only;  // one node: the body's own ops do not record
+    result = composite::baddbmm(self, batch1, batch2, beta, alpha);
+  }
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+// ---- inner: Contracts the last dimensions of self and other (a 0-dim argument multiplies): shape self.shape[:-1] + other.shape[:-1].
+Tensor inner(const Tensor& self, const Tensor& other) { return composite::inner(self, other); }
+
+// ---- matrix_power: The n-th power of a (batch of) square matrices by repeated squaring; n >= 0 (negative powers need an inverse, not there yet).
+Tensor matrix_power(const Tensor& self, int64_t n) { return composite::matrix_power(self, n); }
+
 // ---- flatten.using_ints: Merges the dimensions start_dim..end_dim into one (a view when the strides allow).
 Tensor flatten(const Tensor& self, int64_t start_dim, int64_t end_dim) { return composite::flatten(self, start_dim, end_dim); }
 

@@ -468,6 +468,27 @@ Tensor logcumsumexp(const Tensor& self, int64_t dim) {
   return result;
 }
 
+// ---- mv: Matrix-vector product of a 2-D self and a 1-D vec.
+Tensor mv(const Tensor& self, const Tensor& vec) {
+  const bool record = detail::should_record("mv", self, vec);
+  intrusive_ptr<generated::MvBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::MvBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self, vec));
+    if (node->needs_input_grad(0)) node->vec_ = SavedVariable(vec, false);
+    if (node->needs_input_grad(1)) node->self_ = SavedVariable(self, false);
+  }
+  Tensor result;
+  {
+    NoGradGuard body_only;  // one node: the body's own ops do not record
+    result = composite::mv(self, vec);
+  }
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
 // ---- reshape: view() when the strides allow it, else a contiguous copy.
 Tensor reshape(const Tensor& self, IntArrayRef shape) { return composite::reshape(self, shape); }
 

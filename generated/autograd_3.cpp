@@ -566,6 +566,64 @@ Tensor cumprod_backward(const Tensor& grad, const Tensor& self, int64_t dim, con
 // ---- logcumsumexp_backward: The gradient of logcumsumexp (result), as PyTorch computes it (split by the sign of grad, in log space).
 Tensor logcumsumexp_backward(const Tensor& grad, const Tensor& self, const Tensor& result, int64_t dim) { return composite::logcumsumexp_backward(grad, self, result, dim); }
 
+// ---- addmv: beta * self + alpha * (mat @ vec), self broadcast to the product's shape (ignored when beta is 0).
+Tensor addmv(const Tensor& self, const Tensor& mat, const Tensor& vec, const Scalar& beta, const Scalar& alpha) {
+  const bool record = detail::should_record("addmv", self, mat, vec);
+  intrusive_ptr<generated::AddmvBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::AddmvBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self, mat, vec));
+    node->beta = beta;
+    node->alpha = alpha;
+    if (node->needs_input_grad(1)) node->vec_ = SavedVariable(vec, false);
+    if (node->needs_input_grad(2)) node->mat_ = SavedVariable(mat, false);
+  }
+  Tensor result;
+  {
+    NoGradGuard body_only;  // one node: the body's own ops do not record
+    result = composite::addmv(self, mat, vec, beta, alpha);
+  }
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+// ---- addr: beta * self + alpha * outer(vec1, vec2), self broadcast to the product's shape (ignored when beta is 0).
+Tensor addr(const Tensor& self, const Tensor& vec1, const Tensor& vec2, const Scalar& beta, const Scalar& alpha) {
+  const bool record = detail::should_record("addr", self, vec1, vec2);
+  intrusive_ptr<generated::AddrBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::AddrBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self, vec1, vec2));
+    node->beta = beta;
+    node->alpha = alpha;
+    if (node->needs_input_grad(1)) node->vec2_ = SavedVariable(vec2, false);
+    if (node->needs_input_grad(2)) node->vec1_ = SavedVariable(vec1, false);
+  }
+  Tensor result;
+  {
+    NoGradGuard body_only;  // one node: the body's own ops do not record
+    result = composite::addr(self, vec1, vec2, beta, alpha);
+  }
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+// ---- tensordot: Contracts self's dims_self with other's dims_other (pairwise): shape self's other dims + other's other dims, one mm.
+Tensor tensordot(const Tensor& self, const Tensor& other, IntArrayRef dims_self, IntArrayRef dims_other) { return composite::tensordot(self, other, dims_self, dims_other); }
+
+// ---- chain_matmul: The product of one or more 2-D matrices (deprecated in LibTorch for linalg::multi_dot).
+Tensor chain_matmul(const std::vector<Tensor>& matrices) { return composite::chain_matmul(matrices); }
+
+// ---- linalg_multi_dot: The product of two or more matrices, in the cheapest order; the first and last may be 1-D (dg::linalg::multi_dot).
+Tensor linalg_multi_dot(const std::vector<Tensor>& tensors) { return composite::linalg_multi_dot(tensors); }
+
+// ---- cross: linalg_cross along `dim`; without dim, along self's first dimension of size 3 (LibTorch's deprecated default).
+Tensor cross(const Tensor& self, const Tensor& other, std::optional<int64_t> dim) { return composite::cross(self, other, dim); }
+
 // ---- select_backward: Zeros of input_sizes with grad_output placed at `index` along `dim`.
 Tensor select_backward(const Tensor& grad_output, IntArrayRef input_sizes, int64_t dim, int64_t index) {
   const bool record = detail::should_record("select_backward", grad_output);

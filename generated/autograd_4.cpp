@@ -663,6 +663,28 @@ Tensor mm(const Tensor& self, const Tensor& mat2) {
   return result;
 }
 
+// ---- linalg_cross: Cross product of 3-vectors along `dim` (dims of size 3), the other dims broadcast.
+Tensor linalg_cross(const Tensor& self, const Tensor& other, int64_t dim) {
+  const bool record = detail::should_record("linalg_cross", self, other);
+  intrusive_ptr<generated::LinalgCrossBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::LinalgCrossBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self, other));
+    node->dim = dim;
+    if (node->needs_input_grad(0)) node->other_ = SavedVariable(other, false);
+    if (node->needs_input_grad(1)) node->self_ = SavedVariable(self, false);
+  }
+  Tensor result;
+  {
+    NoGradGuard body_only;  // one node: the body's own ops do not record
+    result = composite::linalg_cross(self, other, dim);
+  }
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
 // ---- view: The same data with a new shape (one size may be -1); no copy.
 Tensor detail::view(const Tensor& self, IntArrayRef size) {
   const bool record = detail::should_record("view", self);

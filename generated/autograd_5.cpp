@@ -711,6 +711,30 @@ std::tuple<Tensor, Tensor, Tensor> unique_dim(const Tensor& self, int64_t dim, b
 // ---- dot: Inner product of two 1-D tensors of the same size.
 Tensor dot(const Tensor& self, const Tensor& tensor) { return composite::dot(self, tensor); }
 
+// ---- vdot: Inner product of two 1-D tensors of the same size (real dtypes, so no conjugation).
+Tensor vdot(const Tensor& self, const Tensor& other) {
+  const bool record = detail::should_record("vdot", self, other);
+  intrusive_ptr<generated::VdotBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::VdotBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self, other));
+    if (node->needs_input_grad(0)) node->other_ = SavedVariable(other, false);
+    if (node->needs_input_grad(1)) node->self_ = SavedVariable(self, false);
+  }
+  Tensor result;
+  {
+    NoGradGuard body_only;  // one node: the body's own ops do not record
+    result = composite::vdot(self, other);
+  }
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+// ---- einsum: Einstein summation (explicit or implicit output, '...', repeated letters), contracted pairwise through bmm; `path` lists the pairs to contract, left to right when empty.
+Tensor einsum(std::string_view equation, const std::vector<Tensor>& tensors, IntArrayRef path) { return composite::einsum(equation, tensors, path); }
+
 // ---- expand: Broadcasts size-1 dimensions to `size` (-1 keeps a size); no copy.
 Tensor detail::expand(const Tensor& self, IntArrayRef size) {
   const bool record = detail::should_record("expand", self);

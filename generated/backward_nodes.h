@@ -843,6 +843,78 @@ struct BmmBackward0 final : public Node {
   SavedVariable self_;
 };
 
+// derivatives.yaml: mv
+struct MvBackward0 final : public Node {
+  std::string name() const override { return "MvBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  SavedVariable vec_;
+  SavedVariable self_;
+};
+
+// derivatives.yaml: addmv
+struct AddmvBackward0 final : public Node {
+  std::string name() const override { return "AddmvBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  Scalar beta{};
+  Scalar alpha{};
+  SavedVariable vec_;
+  SavedVariable mat_;
+};
+
+// derivatives.yaml: addr
+struct AddrBackward0 final : public Node {
+  std::string name() const override { return "AddrBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  Scalar beta{};
+  Scalar alpha{};
+  SavedVariable vec2_;
+  SavedVariable vec1_;
+};
+
+// derivatives.yaml: baddbmm
+struct BaddbmmBackward0 final : public Node {
+  std::string name() const override { return "BaddbmmBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  Scalar beta{};
+  Scalar alpha{};
+  SavedVariable batch2_;
+  SavedVariable batch1_;
+};
+
+// derivatives.yaml: addbmm
+struct AddbmmBackward0 final : public Node {
+  std::string name() const override { return "AddbmmBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  Scalar beta{};
+  Scalar alpha{};
+  SavedVariable batch2_;
+  SavedVariable batch1_;
+};
+
+// derivatives.yaml: vdot
+struct VdotBackward0 final : public Node {
+  std::string name() const override { return "VdotBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  SavedVariable other_;
+  SavedVariable self_;
+};
+
+// derivatives.yaml: linalg_cross
+struct LinalgCrossBackward0 final : public Node {
+  std::string name() const override { return "LinalgCrossBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  int64_t dim{};
+  SavedVariable other_;
+  SavedVariable self_;
+};
+
 // derivatives.yaml: view
 struct ViewBackward0 final : public Node {
   std::string name() const override { return "ViewBackward0"; }
@@ -1464,6 +1536,13 @@ Tensor mean_dim(const Tensor& self, IntArrayRef dim, bool keepdim, const Tensor&
 Tensor cumsum(const Tensor& self, int64_t dim, const Tensor& self_t, const Tensor& result);  // cumsum
 Tensor mm(const Tensor& self, const Tensor& mat2, const Tensor& self_t, const Tensor& mat2_t, const Tensor& result);  // mm
 Tensor bmm(const Tensor& self, const Tensor& mat2, const Tensor& self_t, const Tensor& mat2_t, const Tensor& result);  // bmm
+Tensor mv(const Tensor& self, const Tensor& vec, const Tensor& self_t, const Tensor& vec_t, const Tensor& result);  // mv
+Tensor addmv(const Tensor& self, const Tensor& mat, const Tensor& vec, const Scalar& beta, const Scalar& alpha, const Tensor& self_t, const Tensor& mat_t, const Tensor& vec_t, const Tensor& result);  // addmv
+Tensor addr(const Tensor& self, const Tensor& vec1, const Tensor& vec2, const Scalar& beta, const Scalar& alpha, const Tensor& self_t, const Tensor& vec1_t, const Tensor& vec2_t, const Tensor& result);  // addr
+Tensor baddbmm(const Tensor& self, const Tensor& batch1, const Tensor& batch2, const Scalar& beta, const Scalar& alpha, const Tensor& self_t, const Tensor& batch1_t, const Tensor& batch2_t, const Tensor& result);  // baddbmm
+Tensor addbmm(const Tensor& self, const Tensor& batch1, const Tensor& batch2, const Scalar& beta, const Scalar& alpha, const Tensor& self_t, const Tensor& batch1_t, const Tensor& batch2_t, const Tensor& result);  // addbmm
+Tensor vdot(const Tensor& self, const Tensor& other, const Tensor& self_t, const Tensor& other_t, const Tensor& result);  // vdot
+Tensor linalg_cross(const Tensor& self, const Tensor& other, int64_t dim, const Tensor& self_t, const Tensor& other_t, const Tensor& result);  // linalg_cross
 Tensor view(const Tensor& self, IntArrayRef size, const Tensor& self_t, const Tensor& result);  // view
 Tensor expand(const Tensor& self, IntArrayRef size, const Tensor& self_t, const Tensor& result);  // expand
 Tensor transpose_int(const Tensor& self, int64_t dim0, int64_t dim1, const Tensor& self_t, const Tensor& result);  // transpose.int

@@ -346,6 +346,34 @@ variable_list SumBackward1::apply(variable_list&& grads) {
 // derivatives.yaml: sum.dim_IntList, forward: self_t.sum(dim, keepdim)
 Tensor jvp::sum_dim_IntList(const Tensor& self, IntArrayRef dim, bool keepdim, const Tensor& self_t, const Tensor& result) { return self_t.sum(dim, keepdim); }
 
+// derivatives.yaml: addbmm
+variable_list AddbmmBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(3);
+  if (needs_input_grad(0)) {  // self: maybe_multiply(grad, beta)
+    grad_inputs[0] = maybe_multiply(grad, beta);
+  }
+  if (needs_input_grad(1)) {  // batch1: maybe_multiply(dg::matmul(grad, batch2.transpose(1, 2)), alpha)
+    const Tensor batch2 = batch2_.unpack(this);
+    grad_inputs[1] = maybe_multiply(dg::matmul(grad, batch2.transpose(1, 2)), alpha);
+  }
+  if (needs_input_grad(2)) {  // batch2: maybe_multiply(dg::matmul(batch1.transpose(1, 2), grad), alpha)
+    const Tensor batch1 = batch1_.unpack(this);
+    grad_inputs[2] = maybe_multiply(dg::matmul(batch1.transpose(1, 2), grad), alpha);
+  }
+  return grad_inputs;
+}
+
+void AddbmmBackward0::release_saved() {
+  batch2_.reset_data();
+  batch1_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: addbmm, forward: maybe_multiply(self_t, beta) + maybe_multiply((batch1_t.bmm(batch2) + batch1.bmm(batch2_t)).sum(std::vector<int64_t>{0}), alpha)
+Tensor jvp::addbmm(const Tensor& self, const Tensor& batch1, const Tensor& batch2, const Scalar& beta, const Scalar& alpha, const Tensor& self_t, const Tensor& batch1_t, const Tensor& batch2_t, const Tensor& result) { return maybe_multiply(self_t, beta) + maybe_multiply((batch1_t.bmm(batch2) + batch1.bmm(batch2_t)).sum(std::vector<int64_t>{0}), alpha); }
+
 // derivatives.yaml: slice.Tensor
 variable_list SliceBackward0::apply(variable_list&& grads) {
   const Tensor& grad = grads[0];

@@ -391,6 +391,34 @@ void BmmBackward0::release_saved() {
 // derivatives.yaml: bmm, forward: self_t.bmm(mat2) + self.bmm(mat2_t)
 Tensor jvp::bmm(const Tensor& self, const Tensor& mat2, const Tensor& self_t, const Tensor& mat2_t, const Tensor& result) { return self_t.bmm(mat2) + self.bmm(mat2_t); }
 
+// derivatives.yaml: baddbmm
+variable_list BaddbmmBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(3);
+  if (needs_input_grad(0)) {  // self: maybe_multiply(grad, beta)
+    grad_inputs[0] = maybe_multiply(grad, beta);
+  }
+  if (needs_input_grad(1)) {  // batch1: maybe_multiply(grad.bmm(batch2.transpose(1, 2)), alpha)
+    const Tensor batch2 = batch2_.unpack(this);
+    grad_inputs[1] = maybe_multiply(grad.bmm(batch2.transpose(1, 2)), alpha);
+  }
+  if (needs_input_grad(2)) {  // batch2: maybe_multiply(batch1.transpose(1, 2).bmm(grad), alpha)
+    const Tensor batch1 = batch1_.unpack(this);
+    grad_inputs[2] = maybe_multiply(batch1.transpose(1, 2).bmm(grad), alpha);
+  }
+  return grad_inputs;
+}
+
+void BaddbmmBackward0::release_saved() {
+  batch2_.reset_data();
+  batch1_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: baddbmm, forward: maybe_multiply(self_t, beta) + maybe_multiply(batch1_t.bmm(batch2) + batch1.bmm(batch2_t), alpha)
+Tensor jvp::baddbmm(const Tensor& self, const Tensor& batch1, const Tensor& batch2, const Scalar& beta, const Scalar& alpha, const Tensor& self_t, const Tensor& batch1_t, const Tensor& batch2_t, const Tensor& result) { return maybe_multiply(self_t, beta) + maybe_multiply(batch1_t.bmm(batch2) + batch1.bmm(batch2_t), alpha); }
+
 // derivatives.yaml: scatter_add
 variable_list ScatterAddBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();

@@ -236,6 +236,31 @@ void LogcumsumexpBackward0::release_saved() {
   saved_released_ = true;
 }
 
+// derivatives.yaml: mv
+variable_list MvBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(2);
+  if (needs_input_grad(0)) {  // self: dg::outer(grad, vec)
+    const Tensor vec = vec_.unpack(this);
+    grad_inputs[0] = dg::outer(grad, vec);
+  }
+  if (needs_input_grad(1)) {  // vec: self.t().mv(grad)
+    const Tensor self = self_.unpack(this);
+    grad_inputs[1] = self.t().mv(grad);
+  }
+  return grad_inputs;
+}
+
+void MvBackward0::release_saved() {
+  vec_.reset_data();
+  self_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: mv, forward: self_t.mv(vec) + self.mv(vec_t)
+Tensor jvp::mv(const Tensor& self, const Tensor& vec, const Tensor& self_t, const Tensor& vec_t, const Tensor& result) { return self_t.mv(vec) + self.mv(vec_t); }
+
 // derivatives.yaml: transpose.int
 variable_list TransposeBackward0::apply(variable_list&& grads) {
   const Tensor& grad = grads[0];

@@ -295,6 +295,62 @@ void CumprodBackward0::release_saved() {
   saved_released_ = true;
 }
 
+// derivatives.yaml: addmv
+variable_list AddmvBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(3);
+  if (needs_input_grad(0)) {  // self: maybe_multiply(grad, beta)
+    grad_inputs[0] = maybe_multiply(grad, beta);
+  }
+  if (needs_input_grad(1)) {  // mat: maybe_multiply(dg::outer(grad, vec), alpha)
+    const Tensor vec = vec_.unpack(this);
+    grad_inputs[1] = maybe_multiply(dg::outer(grad, vec), alpha);
+  }
+  if (needs_input_grad(2)) {  // vec: maybe_multiply(mat.t().mv(grad), alpha)
+    const Tensor mat = mat_.unpack(this);
+    grad_inputs[2] = maybe_multiply(mat.t().mv(grad), alpha);
+  }
+  return grad_inputs;
+}
+
+void AddmvBackward0::release_saved() {
+  vec_.reset_data();
+  mat_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: addmv, forward: maybe_multiply(self_t, beta) + maybe_multiply(mat_t.mv(vec) + mat.mv(vec_t), alpha)
+Tensor jvp::addmv(const Tensor& self, const Tensor& mat, const Tensor& vec, const Scalar& beta, const Scalar& alpha, const Tensor& self_t, const Tensor& mat_t, const Tensor& vec_t, const Tensor& result) { return maybe_multiply(self_t, beta) + maybe_multiply(mat_t.mv(vec) + mat.mv(vec_t), alpha); }
+
+// derivatives.yaml: addr
+variable_list AddrBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(3);
+  if (needs_input_grad(0)) {  // self: maybe_multiply(grad, beta)
+    grad_inputs[0] = maybe_multiply(grad, beta);
+  }
+  if (needs_input_grad(1)) {  // vec1: maybe_multiply(grad.mv(vec2), alpha)
+    const Tensor vec2 = vec2_.unpack(this);
+    grad_inputs[1] = maybe_multiply(grad.mv(vec2), alpha);
+  }
+  if (needs_input_grad(2)) {  // vec2: maybe_multiply(grad.t().mv(vec1), alpha)
+    const Tensor vec1 = vec1_.unpack(this);
+    grad_inputs[2] = maybe_multiply(grad.t().mv(vec1), alpha);
+  }
+  return grad_inputs;
+}
+
+void AddrBackward0::release_saved() {
+  vec2_.reset_data();
+  vec1_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: addr, forward: maybe_multiply(self_t, beta) + maybe_multiply(dg::outer(vec1_t, vec2) + dg::outer(vec1, vec2_t), alpha)
+Tensor jvp::addr(const Tensor& self, const Tensor& vec1, const Tensor& vec2, const Scalar& beta, const Scalar& alpha, const Tensor& self_t, const Tensor& vec1_t, const Tensor& vec2_t, const Tensor& result) { return maybe_multiply(self_t, beta) + maybe_multiply(dg::outer(vec1_t, vec2) + dg::outer(vec1, vec2_t), alpha); }
+
 // derivatives.yaml: select_backward
 variable_list SelectBackwardBackward0::apply(variable_list&& grads) {
   const Tensor& grad = grads[0];

@@ -369,6 +369,31 @@ void MmBackward0::release_saved() {
 // derivatives.yaml: mm, forward: self_t.mm(mat2) + self.mm(mat2_t)
 Tensor jvp::mm(const Tensor& self, const Tensor& mat2, const Tensor& self_t, const Tensor& mat2_t, const Tensor& result) { return self_t.mm(mat2) + self.mm(mat2_t); }
 
+// derivatives.yaml: linalg_cross
+variable_list LinalgCrossBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(2);
+  if (needs_input_grad(0)) {  // self: dg::linalg_cross(other, grad, dim)
+    const Tensor other = other_.unpack(this);
+    grad_inputs[0] = dg::linalg_cross(other, grad, dim);
+  }
+  if (needs_input_grad(1)) {  // other: dg::linalg_cross(grad, self, dim)
+    const Tensor self = self_.unpack(this);
+    grad_inputs[1] = dg::linalg_cross(grad, self, dim);
+  }
+  return grad_inputs;
+}
+
+void LinalgCrossBackward0::release_saved() {
+  other_.reset_data();
+  self_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: linalg_cross, forward: dg::linalg_cross(self_t, other, dim) + dg::linalg_cross(self, other_t, dim)
+Tensor jvp::linalg_cross(const Tensor& self, const Tensor& other, int64_t dim, const Tensor& self_t, const Tensor& other_t, const Tensor& result) { return dg::linalg_cross(self_t, other, dim) + dg::linalg_cross(self, other_t, dim); }
+
 // derivatives.yaml: view
 variable_list ViewBackward0::apply(variable_list&& grads) {
   const Tensor& grad = grads[0];

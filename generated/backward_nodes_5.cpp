@@ -340,6 +340,31 @@ void AmaxBackward0::release_saved() {
   saved_released_ = true;
 }
 
+// derivatives.yaml: vdot
+variable_list VdotBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(2);
+  if (needs_input_grad(0)) {  // self: grad * other
+    const Tensor other = other_.unpack(this);
+    grad_inputs[0] = grad * other;
+  }
+  if (needs_input_grad(1)) {  // other: grad * self
+    const Tensor self = self_.unpack(this);
+    grad_inputs[1] = grad * self;
+  }
+  return grad_inputs;
+}
+
+void VdotBackward0::release_saved() {
+  other_.reset_data();
+  self_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: vdot, forward: dg::vdot(self_t, other) + dg::vdot(self, other_t)
+Tensor jvp::vdot(const Tensor& self, const Tensor& other, const Tensor& self_t, const Tensor& other_t, const Tensor& result) { return dg::vdot(self_t, other) + dg::vdot(self, other_t); }
+
 // derivatives.yaml: expand
 variable_list ExpandBackward0::apply(variable_list&& grads) {
   const Tensor& grad = grads[0];

@@ -8,6 +8,7 @@
 #include "dynagrad/function.h"
 #include "dynagrad/grad_mode.h"
 #include "dynagrad/gradcheck.h"
+#include "dynagrad/linalg.h"
 #include "dynagrad/node.h"
 #include "dynagrad/operators.h"
 #include "dynagrad/tensor.h"

@@ -780,6 +780,48 @@ Tensor dot(const Tensor& self, const Tensor& tensor);
 // outer: Outer product of two 1-D tensors.
 Tensor outer(const Tensor& self, const Tensor& vec2);
 
+// mv: Matrix-vector product of a 2-D self and a 1-D vec.
+Tensor mv(const Tensor& self, const Tensor& vec);
+
+// addmv: beta * self + alpha * (mat @ vec), self broadcast to the product's shape (ignored when beta is 0).
+Tensor addmv(const Tensor& self, const Tensor& mat, const Tensor& vec, const Scalar& beta = 1, const Scalar& alpha = 1);
+
+// addr: beta * self + alpha * outer(vec1, vec2), self broadcast to the product's shape (ignored when beta is 0).
+Tensor addr(const Tensor& self, const Tensor& vec1, const Tensor& vec2, const Scalar& beta = 1, const Scalar& alpha = 1);
+
+// baddbmm: beta * self + alpha * bmm(batch1, batch2), self broadcast to the product's shape (ignored when beta is 0).
+Tensor baddbmm(const Tensor& self, const Tensor& batch1, const Tensor& batch2, const Scalar& beta = 1, const Scalar& alpha = 1);
+
+// addbmm: beta * self + alpha * (the sum over the batch of bmm(batch1, batch2)), self broadcast to the 2-D product's shape.
+Tensor addbmm(const Tensor& self, const Tensor& batch1, const Tensor& batch2, const Scalar& beta = 1, const Scalar& alpha = 1);
+
+// inner: Contracts the last dimensions of self and other (a 0-dim argument multiplies): shape self.shape[:-1] + other.shape[:-1].
+Tensor inner(const Tensor& self, const Tensor& other);
+
+// vdot: Inner product of two 1-D tensors of the same size (real dtypes, so no conjugation).
+Tensor vdot(const Tensor& self, const Tensor& other);
+
+// tensordot: Contracts self's dims_self with other's dims_other (pairwise): shape self's other dims + other's other dims, one mm.
+Tensor tensordot(const Tensor& self, const Tensor& other, IntArrayRef dims_self, IntArrayRef dims_other);
+
+// einsum: Einstein summation (explicit or implicit output, '...', repeated letters), contracted pairwise through bmm; `path` lists the pairs to contract, left to right when empty.
+Tensor einsum(std::string_view equation, const std::vector<Tensor>& tensors, IntArrayRef path = {});
+
+// chain_matmul: The product of one or more 2-D matrices (deprecated in LibTorch for linalg::multi_dot).
+Tensor chain_matmul(const std::vector<Tensor>& matrices);
+
+// linalg_multi_dot: The product of two or more matrices, in the cheapest order; the first and last may be 1-D (dg::linalg::multi_dot).
+Tensor linalg_multi_dot(const std::vector<Tensor>& tensors);
+
+// matrix_power: The n-th power of a (batch of) square matrices by repeated squaring; n >= 0 (negative powers need an inverse, not there yet).
+Tensor matrix_power(const Tensor& self, int64_t n);
+
+// linalg_cross: Cross product of 3-vectors along `dim` (dims of size 3), the other dims broadcast.
+Tensor linalg_cross(const Tensor& self, const Tensor& other, int64_t dim = -1);
+
+// cross: linalg_cross along `dim`; without dim, along self's first dimension of size 3 (LibTorch's deprecated default).
+Tensor cross(const Tensor& self, const Tensor& other, std::optional<int64_t> dim = std::nullopt);
+
 // reshape: view() when the strides allow it, else a contiguous copy.
 Tensor reshape(const Tensor& self, IntArrayRef shape);
 

@@ -152,6 +152,15 @@
   Tensor addmm(const Tensor& mat1, const Tensor& mat2, const Scalar& beta = 1, const Scalar& alpha = 1) const;  // addmm
   Tensor dot(const Tensor& tensor) const;  // dot
   Tensor outer(const Tensor& vec2) const;  // outer
+  Tensor mv(const Tensor& vec) const;  // mv
+  Tensor addmv(const Tensor& mat, const Tensor& vec, const Scalar& beta = 1, const Scalar& alpha = 1) const;  // addmv
+  Tensor addr(const Tensor& vec1, const Tensor& vec2, const Scalar& beta = 1, const Scalar& alpha = 1) const;  // addr
+  Tensor baddbmm(const Tensor& batch1, const Tensor& batch2, const Scalar& beta = 1, const Scalar& alpha = 1) const;  // baddbmm
+  Tensor addbmm(const Tensor& batch1, const Tensor& batch2, const Scalar& beta = 1, const Scalar& alpha = 1) const;  // addbmm
+  Tensor inner(const Tensor& other) const;  // inner
+  Tensor vdot(const Tensor& other) const;  // vdot
+  Tensor matrix_power(int64_t n) const;  // matrix_power
+  Tensor cross(const Tensor& other, std::optional<int64_t> dim = std::nullopt) const;  // cross
   Tensor view(IntArrayRef size) const;  // view
   Tensor reshape(IntArrayRef shape) const;  // reshape
   Tensor expand(IntArrayRef size) const;  // expand

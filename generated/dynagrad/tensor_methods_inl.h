@@ -154,6 +154,15 @@ inline Tensor Tensor::matmul(const Tensor& other) const { return dg::matmul(*thi
 inline Tensor Tensor::addmm(const Tensor& mat1, const Tensor& mat2, const Scalar& beta, const Scalar& alpha) const { return dg::addmm(*this, mat1, mat2, beta, alpha); }
 inline Tensor Tensor::dot(const Tensor& tensor) const { return dg::dot(*this, tensor); }
 inline Tensor Tensor::outer(const Tensor& vec2) const { return dg::outer(*this, vec2); }
+inline Tensor Tensor::mv(const Tensor& vec) const { return dg::mv(*this, vec); }
+inline Tensor Tensor::addmv(const Tensor& mat, const Tensor& vec, const Scalar& beta, const Scalar& alpha) const { return dg::addmv(*this, mat, vec, beta, alpha); }
+inline Tensor Tensor::addr(const Tensor& vec1, const Tensor& vec2, const Scalar& beta, const Scalar& alpha) const { return dg::addr(*this, vec1, vec2, beta, alpha); }
+inline Tensor Tensor::baddbmm(const Tensor& batch1, const Tensor& batch2, const Scalar& beta, const Scalar& alpha) const { return dg::baddbmm(*this, batch1, batch2, beta, alpha); }
+inline Tensor Tensor::addbmm(const Tensor& batch1, const Tensor& batch2, const Scalar& beta, const Scalar& alpha) const { return dg::addbmm(*this, batch1, batch2, beta, alpha); }
+inline Tensor Tensor::inner(const Tensor& other) const { return dg::inner(*this, other); }
+inline Tensor Tensor::vdot(const Tensor& other) const { return dg::vdot(*this, other); }
+inline Tensor Tensor::matrix_power(int64_t n) const { return dg::matrix_power(*this, n); }
+inline Tensor Tensor::cross(const Tensor& other, std::optional<int64_t> dim) const { return dg::cross(*this, other, dim); }
 inline Tensor Tensor::view(IntArrayRef size) const { return dg::detail::view(*this, size); }
 inline Tensor Tensor::reshape(IntArrayRef shape) const { return dg::reshape(*this, shape); }
 inline Tensor Tensor::expand(IntArrayRef size) const { return dg::detail::expand(*this, size); }

@@ -83,6 +83,20 @@ Tensor addmm(const Tensor& self, const Tensor& mat1, const Tensor& mat2, const S
 Tensor linear(const Tensor& input, const Tensor& weight, const std::optional<Tensor>& bias);  // linear
 Tensor dot(const Tensor& self, const Tensor& tensor);  // dot
 Tensor outer(const Tensor& self, const Tensor& vec2);  // outer
+Tensor mv(const Tensor& self, const Tensor& vec);  // mv
+Tensor addmv(const Tensor& self, const Tensor& mat, const Tensor& vec, const Scalar& beta, const Scalar& alpha);  // addmv
+Tensor addr(const Tensor& self, const Tensor& vec1, const Tensor& vec2, const Scalar& beta, const Scalar& alpha);  // addr
+Tensor baddbmm(const Tensor& self, const Tensor& batch1, const Tensor& batch2, const Scalar& beta, const Scalar& alpha);  // baddbmm
+Tensor addbmm(const Tensor& self, const Tensor& batch1, const Tensor& batch2, const Scalar& beta, const Scalar& alpha);  // addbmm
+Tensor inner(const Tensor& self, const Tensor& other);  // inner
+Tensor vdot(const Tensor& self, const Tensor& other);  // vdot
+Tensor tensordot(const Tensor& self, const Tensor& other, IntArrayRef dims_self, IntArrayRef dims_other);  // tensordot
+Tensor einsum(std::string_view equation, const std::vector<Tensor>& tensors, IntArrayRef path);  // einsum
+Tensor chain_matmul(const std::vector<Tensor>& matrices);  // chain_matmul
+Tensor linalg_multi_dot(const std::vector<Tensor>& tensors);  // linalg_multi_dot
+Tensor matrix_power(const Tensor& self, int64_t n);  // matrix_power
+Tensor linalg_cross(const Tensor& self, const Tensor& other, int64_t dim);  // linalg_cross
+Tensor cross(const Tensor& self, const Tensor& other, std::optional<int64_t> dim);  // cross
 Tensor reshape(const Tensor& self, IntArrayRef shape);  // reshape
 Tensor t(const Tensor& self);  // t
 Tensor permute_backward(const Tensor& grad, IntArrayRef dims);  // permute_backward

@@ -391,6 +391,14 @@ void add_matmul(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { return {dg::matmul(in[0], in[1])}; }});
 }
 
+// addbmm
+void add_addbmm(std::vector<OpSample>& rows) {
+  rows.push_back({"addbmm", "function", 0, {TensorSpec{{3, 2}, -1.0, 1.0, false, kFloat64}, TensorSpec{{2, 3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{2, 4, 2}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::addbmm(in[0], in[1], in[2])}; }});
+  rows.push_back({"addbmm", "function", 1, {TensorSpec{{2}, -1.0, 1.0, false, kFloat64}, TensorSpec{{2, 3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{2, 4, 2}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::addbmm(in[0], in[1], in[2], Scalar(0.5), Scalar(2))}; }});
+}
+
 // slice.Tensor
 void add_slice_Tensor(std::vector<OpSample>& rows) {
   rows.push_back({"slice.Tensor", "function", 0, {TensorSpec{{5, 4}, -1.0, 1.0, false, kFloat64}}, true,
@@ -637,6 +645,7 @@ void add_samples_0(std::vector<OpSample>& rows) {
   add_norm_ScalarOpt_dim(rows);
   add_sort(rows);
   add_matmul(rows);
+  add_addbmm(rows);
   add_slice_Tensor(rows);
   add_narrow(rows);
   add_diagonal(rows);

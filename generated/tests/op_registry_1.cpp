@@ -401,6 +401,38 @@ void add_outer(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { return {dg::outer(in[0], in[1])}; }});
 }
 
+// baddbmm
+void add_baddbmm(std::vector<OpSample>& rows) {
+  rows.push_back({"baddbmm", "function", 0, {TensorSpec{{2, 3, 2}, -1.0, 1.0, false, kFloat64}, TensorSpec{{2, 3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{2, 4, 2}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::baddbmm(in[0], in[1], in[2])}; }});
+  rows.push_back({"baddbmm", "function", 1, {TensorSpec{{2}, -1.0, 1.0, false, kFloat64}, TensorSpec{{2, 3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{2, 4, 2}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::baddbmm(in[0], in[1], in[2], Scalar(0.5), Scalar(2))}; }});
+  rows.push_back({"baddbmm", "function", 2, {TensorSpec{{2, 3, 2}, -1.0, 1.0, false, kFloat64}, TensorSpec{{2, 3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{2, 4, 2}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::baddbmm(in[0], in[1], in[2], Scalar(0))}; }});
+}
+
+// inner
+void add_inner(std::vector<OpSample>& rows) {
+  rows.push_back({"inner", "function", 0, {TensorSpec{{2, 3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{4, 3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::inner(in[0], in[1])}; }});
+  rows.push_back({"inner", "function", 1, {TensorSpec{{3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::inner(in[0], in[1])}; }});
+  rows.push_back({"inner", "function", 2, {TensorSpec{{}, -1.0, 1.0, false, kFloat64}, TensorSpec{{2, 3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::inner(in[0], in[1])}; }});
+}
+
+// matrix_power
+void add_matrix_power(std::vector<OpSample>& rows) {
+  rows.push_back({"matrix_power", "function", 0, {TensorSpec{{3, 3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::matrix_power(in[0], int64_t(3))}; }});
+  rows.push_back({"matrix_power", "function", 1, {TensorSpec{{2, 3, 3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::matrix_power(in[0], int64_t(5))}; }});
+  rows.push_back({"matrix_power", "function", 2, {TensorSpec{{3, 3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::matrix_power(in[0], int64_t(0))}; }});
+  rows.push_back({"matrix_power", "function", 3, {TensorSpec{{2, 2}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::matrix_power(in[0], int64_t(1))}; }});
+}
+
 // flatten.using_ints
 void add_flatten_using_ints(std::vector<OpSample>& rows) {
   rows.push_back({"flatten.using_ints", "function", 0, {TensorSpec{{2, 3, 4}, -1.0, 1.0, false, kFloat64}}, true,
@@ -668,6 +700,9 @@ void add_samples_1(std::vector<OpSample>& rows) {
   add_addmm(rows);
   add_linear(rows);
   add_outer(rows);
+  add_baddbmm(rows);
+  add_inner(rows);
+  add_matrix_power(rows);
   add_flatten_using_ints(rows);
   add_split_Tensor(rows);
   add_pad(rows);

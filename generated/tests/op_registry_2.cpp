@@ -309,6 +309,14 @@ void add_logcumsumexp(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { return {dg::logcumsumexp(in[0], int64_t(0))}; }});
 }
 
+// mv
+void add_mv(std::vector<OpSample>& rows) {
+  rows.push_back({"mv", "function", 0, {TensorSpec{{2, 3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::mv(in[0], in[1])}; }});
+  rows.push_back({"mv", "function", 1, {TensorSpec{{3, 2}, -1.0, 1.0, true, kFloat64}, TensorSpec{{2}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::mv(in[0], in[1])}; }});
+}
+
 // reshape
 void add_reshape(std::vector<OpSample>& rows) {
   rows.push_back({"reshape", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
@@ -494,6 +502,7 @@ void add_samples_2(std::vector<OpSample>& rows) {
   add_searchsorted_Tensor(rows);
   add_bucketize_Tensor(rows);
   add_logcumsumexp(rows);
+  add_mv(rows);
   add_reshape(rows);
   add_transpose_int(rows);
   add_t(rows);

@@ -341,6 +341,60 @@ void add_cumprod_backward(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { return {dg::cumprod_backward(in[0], in[1], int64_t(1), in[2])}; }});
 }
 
+// addmv
+void add_addmv(std::vector<OpSample>& rows) {
+  rows.push_back({"addmv", "function", 0, {TensorSpec{{2}, -1.0, 1.0, false, kFloat64}, TensorSpec{{2, 3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::addmv(in[0], in[1], in[2])}; }});
+  rows.push_back({"addmv", "function", 1, {TensorSpec{{1}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 2}, -1.0, 1.0, true, kFloat64}, TensorSpec{{2}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::addmv(in[0], in[1], in[2], Scalar(0.5), Scalar(2))}; }});
+  rows.push_back({"addmv", "function", 2, {TensorSpec{{2}, -1.0, 1.0, false, kFloat64}, TensorSpec{{2, 3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::addmv(in[0], in[1], in[2], Scalar(0))}; }});
+}
+
+// addr
+void add_addr(std::vector<OpSample>& rows) {
+  rows.push_back({"addr", "function", 0, {TensorSpec{{2, 3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{2}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::addr(in[0], in[1], in[2])}; }});
+  rows.push_back({"addr", "function", 1, {TensorSpec{{3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{2}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::addr(in[0], in[1], in[2], Scalar(2), Scalar(0.5))}; }});
+}
+
+// tensordot
+void add_tensordot(std::vector<OpSample>& rows) {
+  rows.push_back({"tensordot", "function", 0, {TensorSpec{{2, 3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{4, 3, 2}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::tensordot(in[0], in[1], std::vector<int64_t>{1, 2}, std::vector<int64_t>{1, 0})}; }});
+  rows.push_back({"tensordot", "function", 1, {TensorSpec{{2, 3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::tensordot(in[0], in[1], std::vector<int64_t>{}, std::vector<int64_t>{})}; }});
+  rows.push_back({"tensordot", "function", 2, {TensorSpec{{2, 1, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{4, 3, 2}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::tensordot(in[0], in[1], std::vector<int64_t>{-2, -1}, std::vector<int64_t>{1, 0})}; }});
+}
+
+// chain_matmul
+void add_chain_matmul(std::vector<OpSample>& rows) {
+  rows.push_back({"chain_matmul", "function", 0, {TensorSpec{{2, 3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{4, 2}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::chain_matmul(variable_list(in.begin() + 0, in.begin() + 3))}; }});
+  rows.push_back({"chain_matmul", "function", 1, {TensorSpec{{2, 3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::chain_matmul(variable_list(in.begin() + 0, in.begin() + 1))}; }});
+}
+
+// linalg_multi_dot
+void add_linalg_multi_dot(std::vector<OpSample>& rows) {
+  rows.push_back({"linalg_multi_dot", "function", 0, {TensorSpec{{2, 3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{4, 5}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::linalg_multi_dot(variable_list(in.begin() + 0, in.begin() + 3))}; }});
+  rows.push_back({"linalg_multi_dot", "function", 1, {TensorSpec{{3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{4, 2}, -1.0, 1.0, false, kFloat64}, TensorSpec{{2}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::linalg_multi_dot(variable_list(in.begin() + 0, in.begin() + 4))}; }});
+  rows.push_back({"linalg_multi_dot", "function", 2, {TensorSpec{{5, 2}, -1.0, 1.0, false, kFloat64}, TensorSpec{{2, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{4, 3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 1}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::linalg_multi_dot(variable_list(in.begin() + 0, in.begin() + 4))}; }});
+}
+
+// cross
+void add_cross(std::vector<OpSample>& rows) {
+  rows.push_back({"cross", "function", 0, {TensorSpec{{2, 3, 3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{2, 3, 3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::cross(in[0], in[1])}; }});
+  rows.push_back({"cross", "function", 1, {TensorSpec{{1, 3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{4, 3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::cross(in[0], in[1], int64_t(-1))}; }});
+}
+
 // select_backward
 void add_select_backward(std::vector<OpSample>& rows) {
   rows.push_back({"select_backward", "function", 0, {TensorSpec{{4}, -1.0, 1.0, false, kFloat64}}, true,
@@ -529,6 +583,12 @@ void add_samples_3(std::vector<OpSample>& rows) {
   add_unique(rows);
   add_cumprod(rows);
   add_cumprod_backward(rows);
+  add_addmv(rows);
+  add_addr(rows);
+  add_tensordot(rows);
+  add_chain_matmul(rows);
+  add_linalg_multi_dot(rows);
+  add_cross(rows);
   add_select_backward(rows);
   add_diagonal_backward(rows);
   add_as_strided_backward(rows);

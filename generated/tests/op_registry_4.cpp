@@ -327,6 +327,14 @@ void add_mm(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { return {dg::mm(in[0], in[1])}; }});
 }
 
+// linalg_cross
+void add_linalg_cross(std::vector<OpSample>& rows) {
+  rows.push_back({"linalg_cross", "function", 0, {TensorSpec{{4, 3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{4, 3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::linalg_cross(in[0], in[1])}; }});
+  rows.push_back({"linalg_cross", "function", 1, {TensorSpec{{3, 2}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 1}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::linalg_cross(in[0], in[1], int64_t(0))}; }});
+}
+
 // view
 void add_view(std::vector<OpSample>& rows) {
   rows.push_back({"view", "method", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
@@ -541,6 +549,7 @@ void add_samples_4(std::vector<OpSample>& rows) {
   add_nanmedian_dim(rows);
   add_cummin(rows);
   add_mm(rows);
+  add_linalg_cross(rows);
   add_view(rows);
   add_squeeze(rows);
   add_permute_backward(rows);

@@ -461,6 +461,32 @@ void add_dot(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { return {dg::dot(in[0], in[1])}; }});
 }
 
+// vdot
+void add_vdot(std::vector<OpSample>& rows) {
+  rows.push_back({"vdot", "function", 0, {TensorSpec{{4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::vdot(in[0], in[1])}; }});
+}
+
+// einsum
+void add_einsum(std::vector<OpSample>& rows) {
+  rows.push_back({"einsum", "function", 0, {TensorSpec{{2, 3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{2, 4, 2}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::einsum(std::string_view("bij,bjk->bik"), variable_list(in.begin() + 0, in.begin() + 2))}; }});
+  rows.push_back({"einsum", "function", 1, {TensorSpec{{3, 3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::einsum(std::string_view("ii->i"), variable_list(in.begin() + 0, in.begin() + 1))}; }});
+  rows.push_back({"einsum", "function", 2, {TensorSpec{{2, 1, 2, 3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 3, 2}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::einsum(std::string_view("...ij,...jk"), variable_list(in.begin() + 0, in.begin() + 2))}; }});
+  rows.push_back({"einsum", "function", 3, {TensorSpec{{2, 3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{4, 2}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::einsum(std::string_view("ij,jk,kl->il"), variable_list(in.begin() + 0, in.begin() + 3))}; }});
+  rows.push_back({"einsum", "function", 4, {TensorSpec{{2, 3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{4, 3, 5}, -1.0, 1.0, false, kFloat64}, TensorSpec{{2, 5}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::einsum(std::string_view("bn,anm,bm->ba"), variable_list(in.begin() + 0, in.begin() + 3))}; }});
+  rows.push_back({"einsum", "function", 5, {TensorSpec{{1}, -1.0, 1.0, false, kFloat64}, TensorSpec{{4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::einsum(std::string_view("i,i->"), variable_list(in.begin() + 0, in.begin() + 2))}; }});
+  rows.push_back({"einsum", "function", 6, {TensorSpec{{2, 2, 3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::einsum(std::string_view("iij->ji"), variable_list(in.begin() + 0, in.begin() + 1))}; }});
+  rows.push_back({"einsum", "function", 7, {TensorSpec{{2, 3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{4, 2}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::einsum(std::string_view("ij,jk,kl->il"), variable_list(in.begin() + 0, in.begin() + 3), std::vector<int64_t>{1, 2, 0, 1})}; }});
+}
+
 // expand
 void add_expand(std::vector<OpSample>& rows) {
   rows.push_back({"expand", "method", 0, {TensorSpec{{3, 1}, -1.0, 1.0, false, kFloat64}}, true,
@@ -706,6 +732,8 @@ void add_samples_5(std::vector<OpSample>& rows) {
   add__unique2(rows);
   add_unique_dim(rows);
   add_dot(rows);
+  add_vdot(rows);
+  add_einsum(rows);
   add_expand(rows);
   add_squeeze_dim(rows);
   add_unsqueeze(rows);
