@@ -72,7 +72,7 @@ constexpr int64_t kMatSizes[] = {256, 1024, 2048};
 constexpr int64_t kDoubleBackwardN = int64_t{1} << 20;
 constexpr int64_t kIndexN = 1000000;     // (9) the indexed and sorted tensors
 constexpr int64_t kIndexPicks = 100000;  // (9) int64 indices into them
-constexpr double kLr = 1e-3;  // small: thousands of steps on one batch must not drive grads denormal
+constexpr double kLr = 1e-3;             // small: thousands of steps on one batch must not drive grads denormal
 
 // Every result is a number under a key: seconds per run for timings, and
 // "check.*" values that both libraries must agree on.
@@ -194,8 +194,8 @@ struct Inputs {
   dg::Tensor rnn_h0;
   std::vector<dg::Tensor> rnn_xs;      // 50 steps of [8, 32]
   std::vector<dg::Tensor> rnn_params;  // W U
-  dg::Tensor ix_x, ix_idx, ix_vals;      // 1M floats, 100k int64 indices and their values
-  dg::Tensor sort_x, topk_x;             // 1M floats, 1000 x 1000
+  dg::Tensor ix_x, ix_idx, ix_vals;    // 1M floats, 100k int64 indices and their values
+  dg::Tensor sort_x, topk_x;           // 1M floats, 1000 x 1000
 };
 
 dg::Tensor scaled_randn(std::vector<int64_t> shape, double fan_in) {
