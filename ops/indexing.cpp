@@ -77,7 +77,12 @@ using indexing::TensorIndex;
 struct Advanced {
   int64_t dim;
   int64_t span;
-  Tensor linear;
+  Tensor linear;  // undefined for a mask until it is needed (masked_fill_ needs only the mask)
+  Tensor mask;
+  const Tensor& positions() {
+    if (!linear.defined()) linear = nonzero(mask.reshape({-1})).view({-1});
+    return linear;
+  }
 };
 
 struct Indexed {
@@ -95,7 +100,18 @@ int64_t dims_consumed(const TensorIndex& i) {
 // every entry addresses one of `size` elements.
 Tensor wrap_index(const char* op, const Tensor& index, int64_t size, int64_t self_dim) {
   if (index.numel() == 0) return index;
-  const int64_t lo = index.min().item<int64_t>(), hi = index.max().item<int64_t>();
+  int64_t lo = 0, hi = 0;
+  if (index.is_cpu() && index.is_contiguous()) {  // one pass, no reductions
+    const int64_t* p = index.data_ptr<int64_t>();
+    lo = hi = p[0];
+    for (int64_t i = 1, n = index.numel(); i < n; ++i) {
+      lo = std::min(lo, p[i]);
+      hi = std::max(hi, p[i]);
+    }
+  } else {
+    lo = index.min().item<int64_t>();
+    hi = index.max().item<int64_t>();
+  }
   DG_CHECK(lo >= -size && hi < size, op, ": index ", lo < -size ? lo : hi, " is out of bounds for dimension ", self_dim,
            " with size ", size);
   return lo < 0 ? where(index.lt(0), index + size, index) : index;
@@ -159,11 +175,11 @@ Indexed apply_basic(const char* op, const Tensor& self, const std::vector<Tensor
           for (int64_t j = 0; j < t.dim(); ++j)
             DG_CHECK(t.size(j) == r.size(d + j), op, ": the shape of the mask ", t.sizes(), " at index ", j,
                      " does not match the shape of the indexed tensor ", r.sizes(), " at index ", d + j);
-          out.advanced.push_back({d, t.dim(), nonzero(t.reshape({-1})).view({-1})});
+          out.advanced.push_back({d, t.dim(), Tensor(), t});
           d += t.dim();
           sdim += t.dim();
         } else {
-          out.advanced.push_back({d, 1, wrap_index(op, t, r.size(d), sdim)});
+          out.advanced.push_back({d, 1, wrap_index(op, t, r.size(d), sdim), Tensor()});
           ++d;
           ++sdim;
         }
@@ -185,7 +201,7 @@ struct Gather {
   int64_t front;                      // where the index dims land in the result
 };
 
-Gather plan(const Tensor& r, const std::vector<Advanced>& adv) {
+Gather plan(const Tensor& r, std::vector<Advanced>& adv) {
   Gather g;
   std::vector<bool> used(static_cast<size_t>(r.dim()), false);
   for (const Advanced& a : adv)
@@ -208,7 +224,7 @@ Gather plan(const Tensor& r, const std::vector<Advanced>& adv) {
   // The position within the merged dims: the entries' positions, each scaled
   // by the number of positions of the entries after it.
   std::vector<Tensor> idx;
-  for (const Advanced& a : adv) idx.push_back(a.linear);
+  for (Advanced& a : adv) idx.push_back(a.positions());
   if (idx.size() == 1) {
     g.index_shape = std::vector<int64_t>(idx[0].sizes().begin(), idx[0].sizes().end());
     g.flat = idx[0].reshape({-1});
@@ -261,20 +277,23 @@ Tensor index_impl(const Tensor& self, const std::vector<TensorIndex>& indices) {
 
 // The positions of `flat` to keep so that each position is written once, by
 // its last occurrence (PyTorch leaves the winner of repeated indices
-// unspecified; the last one is what a sequential loop gives).
-Tensor last_occurrences(const Tensor& flat) {
+// unspecified; the last one is what a sequential loop gives). Undefined when
+// nothing repeats. `n` is the number of positions flat addresses.
+Tensor last_occurrences(const Tensor& flat, int64_t n) {
   NoGradGuard no_grad;
   const Tensor host = detail::to_host(flat.contiguous());
   const int64_t* p = host.data_ptr<int64_t>();
-  const int64_t n = host.numel();
-  std::vector<int64_t> order(static_cast<size_t>(n));
-  std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return p[a] < p[b]; });
+  const int64_t m = host.numel();
+  std::vector<bool> seen(static_cast<size_t>(n), false);
   std::vector<int64_t> keep;
-  for (int64_t k = 0; k < n; ++k)
-    if (k + 1 == n || p[order[k]] != p[order[k + 1]]) keep.push_back(order[k]);
-  if (static_cast<int64_t>(keep.size()) == n) return Tensor();  // no repeats
-  std::sort(keep.begin(), keep.end());
+  keep.reserve(static_cast<size_t>(m));
+  for (int64_t k = m - 1; k >= 0; --k) {
+    if (seen[p[k]]) continue;
+    seen[p[k]] = true;
+    keep.push_back(k);
+  }
+  if (static_cast<int64_t>(keep.size()) == m) return Tensor();  // no repeats
+  std::reverse(keep.begin(), keep.end());
   Tensor out = empty({static_cast<int64_t>(keep.size())}, TensorOptions().dtype(kInt64));
   std::copy(keep.begin(), keep.end(), out.data_ptr<int64_t>());
   return flat.device().is_cpu() ? out : detail::copy_to_device(out, flat.device());
@@ -330,20 +349,27 @@ const Tensor& index_put_impl(const Tensor& self, const std::vector<TensorIndex>&
       return m;
     }());
   }
-  const Tensor merged = r.permute(g.perm).reshape(g.merged_sizes);
+  // When the advanced dims lead a contiguous r, the merged tensor is a view
+  // of r and is written in place; otherwise a merged copy is updated and
+  // copied back.
+  bool leading = r.is_contiguous();
+  for (size_t k = 0; k < g.perm.size(); ++k) leading = leading && g.perm[k] == static_cast<int64_t>(k);
+  const Tensor merged = leading ? r.view(g.merged_sizes) : r.permute(g.perm).reshape(g.merged_sizes);
   Tensor flat = g.flat;
-  Tensor updated;
-  if (accumulate) {
-    updated = merged.index_add(0, flat, src);
-  } else {
-    const Tensor keep = last_occurrences(flat);
+  if (!accumulate) {
+    const Tensor keep = last_occurrences(flat, g.merged_sizes[0]);
     if (keep.defined()) {
       flat = flat.index_select(0, keep);
       src = src.index_select(0, keep);
     }
     // merged + (src - merged[flat]) at flat: src there, merged elsewhere.
-    updated = merged.index_add(0, flat, src - merged.index_select(0, flat));
+    src = src - merged.index_select(0, flat);
   }
+  if (leading) {
+    merged.index_add_(0, flat, src);
+    return self;
+  }
+  const Tensor updated = merged.index_add(0, flat, src);
   std::vector<int64_t> inverse(g.perm.size());
   for (size_t k = 0; k < g.perm.size(); ++k) inverse[g.perm[k]] = static_cast<int64_t>(k);
   r.copy_(updated.view(g.permuted_sizes).permute(inverse));

@@ -31,21 +31,26 @@ Tensor scatter_src_backward(const Tensor& grad, int64_t dim, const Tensor& index
 Tensor nonzero(const Tensor& self) {
   NoGradGuard no_grad;
   // The positions are found on the host: the output's size depends on the values.
-  const Tensor mask = detail::to_host(self.ne(0).contiguous());
+  const Tensor mask = detail::to_host((self.dtype() == kBool ? self : self.ne(0)).contiguous());
   const bool* p = mask.data_ptr<bool>();
   const int64_t n = mask.numel(), nd = self.dim();
-  std::vector<int64_t> rows;
-  std::vector<int64_t> idx(static_cast<size_t>(nd), 0);
-  for (int64_t i = 0; i < n; ++i) {
-    if (p[i]) rows.insert(rows.end(), idx.begin(), idx.end());
-    for (int64_t d = nd - 1; d >= 0; --d) {  // the next row-major multi-index
-      if (++idx[d] < self.size(d)) break;
-      idx[d] = 0;
+  int64_t count = 0;
+  for (int64_t i = 0; i < n; ++i) count += p[i];
+  Tensor out = empty({count, nd}, TensorOptions().dtype(kInt64));
+  int64_t* o = out.data_ptr<int64_t>();
+  if (nd == 1) {  // the common flat mask: positions only
+    for (int64_t i = 0; i < n; ++i)
+      if (p[i]) *o++ = i;
+  } else if (nd > 1) {
+    std::vector<int64_t> idx(static_cast<size_t>(nd), 0);
+    for (int64_t i = 0; i < n; ++i) {
+      if (p[i]) o = std::copy(idx.begin(), idx.end(), o);
+      for (int64_t d = nd - 1; d >= 0; --d) {  // the next row-major multi-index
+        if (++idx[d] < self.size(d)) break;
+        idx[d] = 0;
+      }
     }
   }
-  const int64_t count = nd == 0 ? (n > 0 && p[0] ? 1 : 0) : static_cast<int64_t>(rows.size()) / nd;
-  Tensor out = empty({count, nd}, TensorOptions().dtype(kInt64));
-  std::copy(rows.begin(), rows.end(), out.data_ptr<int64_t>());
   return self.device().is_cpu() ? out : detail::copy_to_device(out, self.device());
 }
 
