@@ -53,11 +53,17 @@ Tensor Tensor::_base() const {
 
 // ---- conversions ---------------------------------------------------------------
 
-Tensor Tensor::to(ScalarType dtype, bool copy) const { return to(device(), dtype, copy); }
+Tensor Tensor::to(ScalarType dtype, bool non_blocking, bool copy) const {
+  return to(device(), dtype, non_blocking, copy);
+}
 
-Tensor Tensor::to(Device device, bool copy) const { return to(device, dtype(), copy); }
+Tensor Tensor::to(Device device, bool non_blocking, bool copy) const { return to(device, dtype(), non_blocking, copy); }
 
-Tensor Tensor::to(Device device, ScalarType dtype, bool copy) const {
+Tensor Tensor::to(const Tensor& other, bool non_blocking, bool copy) const {
+  return to(other.device(), other.dtype(), non_blocking, copy);
+}
+
+Tensor Tensor::to(Device device, ScalarType dtype, bool /*non_blocking*/, bool copy) const {
   device = cuda::resolve(device);
   if (dtype == this->dtype() && device == this->device() && !copy) return *this;
   Tensor r = dg::empty(sizes(), TensorOptions().dtype(dtype).device(device));

@@ -627,6 +627,9 @@ Tensor sum(const Tensor& self, IntArrayRef dim, bool keepdim) {
 // ---- max.dim: Largest values along `dim` and their (first) indices; ties share the gradient evenly.
 std::tuple<Tensor, Tensor> max(const Tensor& self, int64_t dim, bool keepdim) { return composite::max_dim(self, dim, keepdim); }
 
+// ---- aminmax: amin and amax together, over `dim` or all elements.
+std::tuple<Tensor, Tensor> aminmax(const Tensor& self, std::optional<int64_t> dim, bool keepdim) { return composite::aminmax(self, dim, keepdim); }
+
 // ---- norm.ScalarOpt_dim: The p-norm over `dim` (p None means 2).
 Tensor norm(const Tensor& self, const std::optional<Scalar>& p, IntArrayRef dim, bool keepdim) { return composite::norm_dim(self, p, dim, keepdim); }
 

@@ -598,6 +598,9 @@ Tensor std(const Tensor& self, IntArrayRef dim, const std::optional<Scalar>& cor
 // ---- min.dim: Smallest values along `dim` and their (first) indices; ties share the gradient evenly.
 std::tuple<Tensor, Tensor> min(const Tensor& self, int64_t dim, bool keepdim) { return composite::min_dim(self, dim, keepdim); }
 
+// ---- nansum: Sum over `dim` (all dims when empty) treating NaN as 0.
+Tensor nansum(const Tensor& self, IntArrayRef dim, bool keepdim) { return composite::nansum(self, dim, keepdim); }
+
 // ---- cumsum: Cumulative sum along `dim`.
 Tensor cumsum(const Tensor& self, int64_t dim) {
   const bool record = detail::should_record("cumsum", self);

@@ -427,6 +427,9 @@ Tensor amin(const Tensor& self, IntArrayRef dim, bool keepdim) {
 // ---- min: The smallest element (a 0-dim tensor); ties share the gradient evenly.
 Tensor min(const Tensor& self) { return composite::min(self); }
 
+// ---- std_mean.correction: std and mean over `dim` (all dims when empty) together.
+std::tuple<Tensor, Tensor> std_mean(const Tensor& self, IntArrayRef dim, const std::optional<Scalar>& correction, bool keepdim) { return composite::std_mean(self, dim, correction, keepdim); }
+
 // ---- any: Whether some element is non-zero (a 0-dim bool; false for no elements).
 Tensor any(const Tensor& self) { return composite::any(self); }
 

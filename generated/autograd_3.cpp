@@ -530,6 +530,9 @@ Tensor prod(const Tensor& self, int64_t dim, bool keepdim) {
   return result;
 }
 
+// ---- dist: The p-norm of self - other (broadcasting), a 0-dim tensor.
+Tensor dist(const Tensor& self, const Tensor& other, const Scalar& p) { return composite::dist(self, other, p); }
+
 // ---- all: Whether every element is non-zero (a 0-dim bool; true for no elements).
 Tensor all(const Tensor& self) { return composite::all(self); }
 

@@ -614,6 +614,9 @@ Tensor argmax(const Tensor& self, std::optional<int64_t> dim, bool keepdim) {
   return dispatch::argmax(self, dim, keepdim);
 }
 
+// ---- var_mean.correction: var and mean over `dim` (all dims when empty) together.
+std::tuple<Tensor, Tensor> var_mean(const Tensor& self, IntArrayRef dim, const std::optional<Scalar>& correction, bool keepdim) { return composite::var_mean(self, dim, correction, keepdim); }
+
 // ---- all.dim: Whether every element along `dim` is non-zero (bool).
 Tensor all(const Tensor& self, int64_t dim, bool keepdim) { return composite::all_dim(self, dim, keepdim); }
 

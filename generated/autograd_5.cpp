@@ -681,6 +681,9 @@ Tensor argmin(const Tensor& self, std::optional<int64_t> dim, bool keepdim) {
   return dispatch::argmin(self, dim, keepdim);
 }
 
+// ---- nanmean: Mean over `dim` (all dims when empty) of the elements that are not NaN.
+Tensor nanmean(const Tensor& self, IntArrayRef dim, bool keepdim) { return composite::nanmean(self, dim, keepdim); }
+
 // ---- any.dim: Whether some element along `dim` is non-zero (bool).
 Tensor any(const Tensor& self, int64_t dim, bool keepdim) { return composite::any_dim(self, dim, keepdim); }
 

@@ -172,10 +172,12 @@ TEST_CASE("empty_strided, accessor and data_ptr's dtype check", "[factory]") {
   a[1][2] = 50;
   CHECK(t.select(0, 1).select(0, 2).item<double>() == 50);
   // Through strides: the transpose's [i][j] is the original's [j][i].
-  auto at = t.t().accessor<float, 2>();
+  const Tensor tt = t.t();  // the accessor reads tt's sizes and strides: tt must outlive it
+  auto at = tt.accessor<float, 2>();
   CHECK(at[2][1] == 50);
   CHECK(at.stride(0) == 1);
-  auto a3 = dg::zeros({2, 2, 2}, kInt64).accessor<int64_t, 3>();
+  const Tensor z = dg::zeros({2, 2, 2}, kInt64);
+  auto a3 = z.accessor<int64_t, 3>();
   CHECK(a3[1][1][1] == 0);
   REQUIRE_THROWS_WITH((t.accessor<float, 3>()), Contains("accessor") && Contains("3 dims") && Contains("2"));
   REQUIRE_THROWS_WITH((t.accessor<double, 2>()), Contains("data_ptr") && Contains("float64") && Contains("float32"));

@@ -279,3 +279,19 @@ TEST_CASE("LibTorch's shape helpers and activations: checks", "[ops][errors]") {
   CHECK_THROWS_WITH(dg::meshgrid({t64({1})}, "ji"), Contains("meshgrid: indexing must be \"ij\" or \"xy\""));
   CHECK_THROWS_WITH(dg::diag(x), Contains("diag: expected a 1-D or 2-D tensor, got shape [2, 3, 4]"));
 }
+
+TEST_CASE("nansum, nanmean, aminmax, var_mean, std_mean, dist", "[ops]") {
+  const Tensor x = t64({1, kNaN, 3, 4}).view({2, 2});
+  CHECK(dg::nansum(x).item<double>() == 8);
+  CHECK(values(dg::nanmean(x, {1})) == std::vector<double>{1, 3.5});
+  const auto mm = dg::aminmax(t64({3, -1, 2}));
+  CHECK(std::get<0>(mm).item<double>() == -1);
+  CHECK(std::get<1>(mm).item<double>() == 3);
+  CHECK(std::get<0>(dg::aminmax(iota({2, 3}), 1, true)).sizes() == IntArrayRef{2, 1});
+  const auto vm = dg::var_mean(t64({1, 2, 3, 4}));
+  CHECK(std::get<0>(vm).item<double>() == Approx(5.0 / 3));
+  CHECK(std::get<1>(vm).item<double>() == 2.5);
+  CHECK(dg::dist(t64({0, 0}), t64({3, 4})).item<double>() == Approx(5));
+  CHECK_THROWS_WITH(dg::aminmax(zeros({0})), Contains("aminmax: expected a non-empty tensor"));
+  CHECK_THROWS_WITH(dg::nanmean(i64({1})), Contains("nanmean"));
+}

@@ -107,3 +107,13 @@ TEST_CASE("sinh (the README's worked example) computes sinh", "[tensor][readme]"
   for (int64_t i = 0; i < 4; ++i) CHECK(y[i].item<double>() == Approx(std::sinh(x[i].item<double>())));
   CHECK(dg::sinh(dg::ones({2}, kInt64)).dtype() == kFloat32);
 }
+
+TEST_CASE("to() takes LibTorch's (dtype, non_blocking, copy) and another tensor's options", "[tensor]") {
+  const Tensor x = dg::tensor({1.5, 2.5}, kFloat64);
+  CHECK(x.to(kFloat64).is_same(x));                // nothing changes: x itself
+  CHECK(!x.to(kFloat64, false, true).is_same(x));  // copy=true: a new tensor
+  CHECK(x.to(kFloat64, /*non_blocking=*/true).is_same(x));
+  const Tensor y = x.to(dg::zeros({1}, kInt64));
+  CHECK(y.dtype() == kInt64);
+  CHECK(y.to(x).dtype() == kFloat64);
+}

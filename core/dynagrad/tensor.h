@@ -65,11 +65,15 @@ class Tensor : public TensorBase {
   void remove_hook(unsigned handle) const;
 
   // ---- conversions ---------------------------------------------------------
-  Tensor to(ScalarType dtype, bool copy = false) const;  // differentiable (copy_)
+  // LibTorch's argument order: non_blocking (accepted; copies here are
+  // synchronous), then copy (a new tensor even when nothing changes).
+  Tensor to(ScalarType dtype, bool non_blocking = false, bool copy = false) const;  // differentiable (copy_)
   // To another device (and dtype): differentiable, the gradient flows back
   // to this tensor's device. No copy when nothing changes and !copy.
-  Tensor to(Device device, bool copy = false) const;
-  Tensor to(Device device, ScalarType dtype, bool copy = false) const;
+  Tensor to(Device device, bool non_blocking = false, bool copy = false) const;
+  Tensor to(Device device, ScalarType dtype, bool non_blocking = false, bool copy = false) const;
+  // other's device and dtype.
+  Tensor to(const Tensor& other, bool non_blocking = false, bool copy = false) const;
   Tensor cpu() const { return to(Device(kCPU)); }
   Tensor cuda(int index = -1) const { return to(Device(kCUDA, static_cast<int8_t>(index))); }
   Tensor operator[](int64_t index) const;  // select(0, index)

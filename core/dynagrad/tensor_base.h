@@ -53,9 +53,12 @@ class TensorBase {
   template <typename T>
   T* data_ptr() const;  // checks T against dtype()
   // Element access by a[i][j]... over the sizes and strides (CPU tensors of
-  // element type T and N dims; the tensor must outlive the accessor).
+  // element type T and N dims; the tensor must outlive the accessor, so a
+  // temporary has none, as in LibTorch: name the tensor first).
   template <typename T, int64_t N>
-  TensorAccessor<T, N> accessor() const;
+  TensorAccessor<T, N> accessor() const&;
+  template <typename T, int64_t N>
+  TensorAccessor<T, N> accessor() && = delete;
   template <typename T>
   T item() const;  // one-element tensors, any dtype
   Scalar item() const;
@@ -81,7 +84,7 @@ T* TensorBase::data_ptr() const {
 }
 
 template <typename T, int64_t N>
-TensorAccessor<T, N> TensorBase::accessor() const {
+TensorAccessor<T, N> TensorBase::accessor() const& {
   static_assert(N > 0, "accessor is used for indexing tensor, for scalars use *data_ptr<T>()");
   DG_CHECK(dim() == N, "Tensor::accessor: TensorAccessor expected ", N, " dims but tensor has ", dim());
   DG_CHECK(is_cpu(), "Tensor::accessor: expected a CPU tensor, got one on ", device());

@@ -636,6 +636,24 @@ Tensor argmax(const Tensor& self, std::optional<int64_t> dim = std::nullopt, boo
 // argmin: Index (int64) of the first smallest element along `dim`, or in the flattened tensor when dim is None.
 Tensor argmin(const Tensor& self, std::optional<int64_t> dim = std::nullopt, bool keepdim = false);
 
+// nansum: Sum over `dim` (all dims when empty) treating NaN as 0.
+Tensor nansum(const Tensor& self, IntArrayRef dim = {}, bool keepdim = false);
+
+// nanmean: Mean over `dim` (all dims when empty) of the elements that are not NaN.
+Tensor nanmean(const Tensor& self, IntArrayRef dim = {}, bool keepdim = false);
+
+// aminmax: amin and amax together, over `dim` or all elements.
+std::tuple<Tensor, Tensor> aminmax(const Tensor& self, std::optional<int64_t> dim = std::nullopt, bool keepdim = false);
+
+// var_mean.correction: var and mean over `dim` (all dims when empty) together.
+std::tuple<Tensor, Tensor> var_mean(const Tensor& self, IntArrayRef dim = {}, const std::optional<Scalar>& correction = std::nullopt, bool keepdim = false);
+
+// std_mean.correction: std and mean over `dim` (all dims when empty) together.
+std::tuple<Tensor, Tensor> std_mean(const Tensor& self, IntArrayRef dim = {}, const std::optional<Scalar>& correction = std::nullopt, bool keepdim = false);
+
+// dist: The p-norm of self - other (broadcasting), a 0-dim tensor.
+Tensor dist(const Tensor& self, const Tensor& other, const Scalar& p = 2);
+
 // all: Whether every element is non-zero (a 0-dim bool; true for no elements).
 Tensor all(const Tensor& self);
 

@@ -121,6 +121,12 @@
   std::tuple<Tensor, Tensor> min(int64_t dim, bool keepdim = false) const;  // min.dim
   Tensor argmax(std::optional<int64_t> dim = std::nullopt, bool keepdim = false) const;  // argmax
   Tensor argmin(std::optional<int64_t> dim = std::nullopt, bool keepdim = false) const;  // argmin
+  Tensor nansum(IntArrayRef dim = {}, bool keepdim = false) const;  // nansum
+  Tensor nanmean(IntArrayRef dim = {}, bool keepdim = false) const;  // nanmean
+  std::tuple<Tensor, Tensor> aminmax(std::optional<int64_t> dim = std::nullopt, bool keepdim = false) const;  // aminmax
+  std::tuple<Tensor, Tensor> var_mean(IntArrayRef dim = {}, const std::optional<Scalar>& correction = std::nullopt, bool keepdim = false) const;  // var_mean.correction
+  std::tuple<Tensor, Tensor> std_mean(IntArrayRef dim = {}, const std::optional<Scalar>& correction = std::nullopt, bool keepdim = false) const;  // std_mean.correction
+  Tensor dist(const Tensor& other, const Scalar& p = 2) const;  // dist
   Tensor all() const;  // all
   Tensor all(int64_t dim, bool keepdim = false) const;  // all.dim
   Tensor any() const;  // any

@@ -123,6 +123,12 @@ inline Tensor Tensor::min() const { return dg::min(*this); }
 inline std::tuple<Tensor, Tensor> Tensor::min(int64_t dim, bool keepdim) const { return dg::min(*this, dim, keepdim); }
 inline Tensor Tensor::argmax(std::optional<int64_t> dim, bool keepdim) const { return dg::argmax(*this, dim, keepdim); }
 inline Tensor Tensor::argmin(std::optional<int64_t> dim, bool keepdim) const { return dg::argmin(*this, dim, keepdim); }
+inline Tensor Tensor::nansum(IntArrayRef dim, bool keepdim) const { return dg::nansum(*this, dim, keepdim); }
+inline Tensor Tensor::nanmean(IntArrayRef dim, bool keepdim) const { return dg::nanmean(*this, dim, keepdim); }
+inline std::tuple<Tensor, Tensor> Tensor::aminmax(std::optional<int64_t> dim, bool keepdim) const { return dg::aminmax(*this, dim, keepdim); }
+inline std::tuple<Tensor, Tensor> Tensor::var_mean(IntArrayRef dim, const std::optional<Scalar>& correction, bool keepdim) const { return dg::var_mean(*this, dim, correction, keepdim); }
+inline std::tuple<Tensor, Tensor> Tensor::std_mean(IntArrayRef dim, const std::optional<Scalar>& correction, bool keepdim) const { return dg::std_mean(*this, dim, correction, keepdim); }
+inline Tensor Tensor::dist(const Tensor& other, const Scalar& p) const { return dg::dist(*this, other, p); }
 inline Tensor Tensor::all() const { return dg::all(*this); }
 inline Tensor Tensor::all(int64_t dim, bool keepdim) const { return dg::all(*this, dim, keepdim); }
 inline Tensor Tensor::any() const { return dg::any(*this); }

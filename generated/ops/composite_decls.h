@@ -46,6 +46,12 @@ Tensor max(const Tensor& self);  // max
 std::tuple<Tensor, Tensor> max_dim(const Tensor& self, int64_t dim, bool keepdim);  // max.dim
 Tensor min(const Tensor& self);  // min
 std::tuple<Tensor, Tensor> min_dim(const Tensor& self, int64_t dim, bool keepdim);  // min.dim
+Tensor nansum(const Tensor& self, IntArrayRef dim, bool keepdim);  // nansum
+Tensor nanmean(const Tensor& self, IntArrayRef dim, bool keepdim);  // nanmean
+std::tuple<Tensor, Tensor> aminmax(const Tensor& self, std::optional<int64_t> dim, bool keepdim);  // aminmax
+std::tuple<Tensor, Tensor> var_mean(const Tensor& self, IntArrayRef dim, const std::optional<Scalar>& correction, bool keepdim);  // var_mean.correction
+std::tuple<Tensor, Tensor> std_mean(const Tensor& self, IntArrayRef dim, const std::optional<Scalar>& correction, bool keepdim);  // std_mean.correction
+Tensor dist(const Tensor& self, const Tensor& other, const Scalar& p);  // dist
 Tensor all(const Tensor& self);  // all
 Tensor all_dim(const Tensor& self, int64_t dim, bool keepdim);  // all.dim
 Tensor any(const Tensor& self);  // any

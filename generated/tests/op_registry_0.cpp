@@ -349,6 +349,14 @@ void add_max_dim(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { auto r = dg::max(in[0], int64_t(0), true); return {std::get<0>(r), std::get<1>(r)}; }});
 }
 
+// aminmax
+void add_aminmax(std::vector<OpSample>& rows) {
+  rows.push_back({"aminmax", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto r = dg::aminmax(in[0]); return {std::get<0>(r), std::get<1>(r)}; }});
+  rows.push_back({"aminmax", "function", 1, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto r = dg::aminmax(in[0], int64_t(1), true); return {std::get<0>(r), std::get<1>(r)}; }});
+}
+
 // norm.ScalarOpt_dim
 void add_norm_ScalarOpt_dim(std::vector<OpSample>& rows) {
   rows.push_back({"norm.ScalarOpt_dim", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
@@ -642,6 +650,7 @@ void add_samples_0(std::vector<OpSample>& rows) {
   add_isfinite(rows);
   add_sum_dim_IntList(rows);
   add_max_dim(rows);
+  add_aminmax(rows);
   add_norm_ScalarOpt_dim(rows);
   add_sort(rows);
   add_matmul(rows);

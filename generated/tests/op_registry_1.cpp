@@ -321,6 +321,14 @@ void add_min_dim(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { auto r = dg::min(in[0], int64_t(-1)); return {std::get<0>(r), std::get<1>(r)}; }});
 }
 
+// nansum
+void add_nansum(std::vector<OpSample>& rows) {
+  rows.push_back({"nansum", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::nansum(in[0])}; }});
+  rows.push_back({"nansum", "function", 1, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::nansum(in[0], std::vector<int64_t>{1}, true)}; }});
+}
+
 // cumsum
 void add_cumsum(std::vector<OpSample>& rows) {
   rows.push_back({"cumsum", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
@@ -691,6 +699,7 @@ void add_samples_1(std::vector<OpSample>& rows) {
   add_var_correction(rows);
   add_std_correction(rows);
   add_min_dim(rows);
+  add_nansum(rows);
   add_cumsum(rows);
   add__sort_indices(rows);
   add_mode(rows);

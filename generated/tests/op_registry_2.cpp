@@ -249,6 +249,14 @@ void add_min(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { return {dg::min(in[0])}; }});
 }
 
+// std_mean.correction
+void add_std_mean_correction(std::vector<OpSample>& rows) {
+  rows.push_back({"std_mean.correction", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto r = dg::std_mean(in[0]); return {std::get<0>(r), std::get<1>(r)}; }});
+  rows.push_back({"std_mean.correction", "function", 1, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto r = dg::std_mean(in[0], std::vector<int64_t>{0}, std::nullopt, true); return {std::get<0>(r), std::get<1>(r)}; }});
+}
+
 // any
 void add_any(std::vector<OpSample>& rows) {
   rows.push_back({"any", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kBool}}, false,
@@ -495,6 +503,7 @@ void add_samples_2(std::vector<OpSample>& rows) {
   add_mean_backward(rows);
   add_amin(rows);
   add_min(rows);
+  add_std_mean_correction(rows);
   add_any(rows);
   add_kthvalue(rows);
   add_median(rows);

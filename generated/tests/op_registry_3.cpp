@@ -293,6 +293,14 @@ void add_prod_dim_int(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { return {dg::prod(in[0], int64_t(0))}; }});
 }
 
+// dist
+void add_dist(std::vector<OpSample>& rows) {
+  rows.push_back({"dist", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::dist(in[0], in[1])}; }});
+  rows.push_back({"dist", "function", 1, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::dist(in[0], in[1], Scalar(1))}; }});
+}
+
 // all
 void add_all(std::vector<OpSample>& rows) {
   rows.push_back({"all", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kBool}}, false,
@@ -577,6 +585,7 @@ void add_samples_3(std::vector<OpSample>& rows) {
   add_where_self(rows);
   add_sum_to(rows);
   add_prod_dim_int(rows);
+  add_dist(rows);
   add_all(rows);
   add_norm_Scalar(rows);
   add_cumsum_backward(rows);

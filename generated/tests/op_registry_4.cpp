@@ -271,6 +271,14 @@ void add_prod_backward(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { return {dg::prod_backward(in[0], in[1], std::nullopt, false)}; }});
 }
 
+// var_mean.correction
+void add_var_mean_correction(std::vector<OpSample>& rows) {
+  rows.push_back({"var_mean.correction", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto r = dg::var_mean(in[0]); return {std::get<0>(r), std::get<1>(r)}; }});
+  rows.push_back({"var_mean.correction", "function", 1, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto r = dg::var_mean(in[0], std::vector<int64_t>{1}, Scalar(0)); return {std::get<0>(r), std::get<1>(r)}; }});
+}
+
 // all.dim
 void add_all_dim(std::vector<OpSample>& rows) {
   rows.push_back({"all.dim", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kBool}}, false,
@@ -542,6 +550,7 @@ void add_samples_4(std::vector<OpSample>& rows) {
   add_mean(rows);
   add_mean_dim(rows);
   add_prod_backward(rows);
+  add_var_mean_correction(rows);
   add_all_dim(rows);
   add_argsort(rows);
   add_topk(rows);

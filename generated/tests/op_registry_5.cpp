@@ -381,6 +381,14 @@ void add_max(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { return {dg::max(in[0])}; }});
 }
 
+// nanmean
+void add_nanmean(std::vector<OpSample>& rows) {
+  rows.push_back({"nanmean", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::nanmean(in[0])}; }});
+  rows.push_back({"nanmean", "function", 1, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::nanmean(in[0], std::vector<int64_t>{0})}; }});
+}
+
 // any.dim
 void add_any_dim(std::vector<OpSample>& rows) {
   rows.push_back({"any.dim", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kBool}}, false,
@@ -722,6 +730,7 @@ void add_samples_5(std::vector<OpSample>& rows) {
   add_var_backward(rows);
   add_amax(rows);
   add_max(rows);
+  add_nanmean(rows);
   add_any_dim(rows);
   add_count_nonzero(rows);
   add_logsumexp(rows);

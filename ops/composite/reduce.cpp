@@ -317,3 +317,40 @@ Tensor any_dim(const Tensor& self, int64_t dim, bool keepdim) {
 Tensor count_nonzero(const Tensor& self, IntArrayRef dim) { return nonzero_count(self, dim, false); }
 
 }  // namespace dg::composite
+
+// ---- reductions with options --------------------------------------------------------
+
+namespace dg::composite {
+
+Tensor nansum(const Tensor& self, IntArrayRef dim, bool keepdim) {
+  return dg::where(self.isnan(), zeros_like(self), self).sum(dim, keepdim);
+}
+
+Tensor nanmean(const Tensor& self, IntArrayRef dim, bool keepdim) {
+  check_floating("nanmean", self);
+  const Tensor kept = self.isnan().logical_not();
+  return composite::nansum(self, dim, keepdim) / kept.sum(dim, keepdim);
+}
+
+std::tuple<Tensor, Tensor> aminmax(const Tensor& self, std::optional<int64_t> dim, bool keepdim) {
+  if (dim) return {self.amin({*dim}, keepdim), self.amax({*dim}, keepdim)};
+  DG_CHECK(self.numel() > 0, "aminmax: expected a non-empty tensor (the min and max of no elements are undefined)");
+  return {self.amin({}, false).reshape(keepdim ? std::vector<int64_t>(self.dim(), 1) : std::vector<int64_t>{}),
+          self.amax({}, false).reshape(keepdim ? std::vector<int64_t>(self.dim(), 1) : std::vector<int64_t>{})};
+}
+
+std::tuple<Tensor, Tensor> var_mean(const Tensor& self, IntArrayRef dim, const std::optional<Scalar>& correction,
+                                    bool keepdim) {
+  return {dg::var(self, dim, correction, keepdim), self.mean(dim, keepdim)};
+}
+
+std::tuple<Tensor, Tensor> std_mean(const Tensor& self, IntArrayRef dim, const std::optional<Scalar>& correction,
+                                    bool keepdim) {
+  return {dg::std(self, dim, correction, keepdim), self.mean(dim, keepdim)};
+}
+
+Tensor dist(const Tensor& self, const Tensor& other, const Scalar& p) {
+  return dg::norm(self - other, p.toDouble(), {}, false);
+}
+
+}  // namespace dg::composite
