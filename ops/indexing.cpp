@@ -242,22 +242,15 @@ Gather plan(const Tensor& r, std::vector<Advanced>& adv) {
   return g;
 }
 
-// [index..., rest...] -> the result's order (index dims at g.front).
-Tensor to_result_order(const Tensor& t, const Gather& g) {
+// Moves the index dims between the front, [index..., rest...], and where the
+// result has them (at g.front): to_result, or back from the result's order.
+Tensor move_index_dims(const Tensor& t, const Gather& g, bool to_result) {
   if (g.front == 0) return t;
   const int64_t k = static_cast<int64_t>(g.index_shape.size());
-  std::vector<int64_t> src(k), dst(k);
-  std::iota(src.begin(), src.end(), 0);
-  std::iota(dst.begin(), dst.end(), g.front);
-  return t.movedim(src, dst);
-}
-Tensor from_result_order(const Tensor& t, const Gather& g) {
-  if (g.front == 0) return t;
-  const int64_t k = static_cast<int64_t>(g.index_shape.size());
-  std::vector<int64_t> src(k), dst(k);
-  std::iota(src.begin(), src.end(), g.front);
-  std::iota(dst.begin(), dst.end(), 0);
-  return t.movedim(src, dst);
+  std::vector<int64_t> front(k), placed(k);
+  std::iota(front.begin(), front.end(), 0);
+  std::iota(placed.begin(), placed.end(), g.front);
+  return to_result ? t.movedim(front, placed) : t.movedim(placed, front);
 }
 
 // The shape index() returns, in the order of [index..., rest...].
@@ -272,7 +265,7 @@ Tensor index_impl(const Tensor& self, const std::vector<TensorIndex>& indices) {
   if (ix.advanced.empty()) return ix.view;
   const Gather g = plan(ix.view, ix.advanced);
   const Tensor merged = ix.view.permute(g.perm).reshape(g.merged_sizes);
-  return to_result_order(merged.index_select(0, g.flat).view(gathered_shape(g)), g);
+  return move_index_dims(merged.index_select(0, g.flat).view(gathered_shape(g)), g, true);
 }
 
 // The positions of `flat` to keep so that each position is written once, by
@@ -343,7 +336,7 @@ const Tensor& index_put_impl(const Tensor& self, const std::vector<TensorIndex>&
     }
     DG_CHECK(fits, "index_put_: shape mismatch: values of shape ", v.sizes(),
              " cannot be broadcast to the indexing result of shape ", IntArrayRef(result_shape));
-    src = from_result_order(v.expand(result_shape), g).reshape({-1}).view([&] {
+    src = move_index_dims(v.expand(result_shape), g, false).reshape({-1}).view([&] {
       std::vector<int64_t> m{static_cast<int64_t>(g.flat.numel())};
       m.insert(m.end(), g.merged_sizes.begin() + 1, g.merged_sizes.end());
       return m;

@@ -171,10 +171,7 @@ Tensor cross_entropy_loss(const Tensor& input, const Tensor& target, const std::
   Tensor smooth = -per.sum(1) * mask;
   Tensor smooth_red;
   if (r == NnReduction::Mean) {
-    Tensor denom = has_weight
-                       ? _nll_pick(channel_view(*weight, input.dim()).expand(input.sizes()), target, ignore_index).sum()
-                       : mask.sum();
-    smooth_red = smooth.sum() / denom;
+    smooth_red = smooth.sum() / nll_target_weight(input, target, weight, ignore_index).sum();
   } else {
     smooth_red = nn_reduce(smooth, r);
   }

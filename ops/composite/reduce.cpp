@@ -120,22 +120,25 @@ Tensor sum_dim(const Tensor& self, IntArrayRef dim, bool keepdim) {
   return dg::_sum(self.dtype() == kBool ? self.to(kInt64) : self, dim, keepdim);
 }
 
-Tensor mean_backward(const Tensor& grad, IntArrayRef sizes, IntArrayRef dim, bool keepdim) {
-  const int64_t nd = static_cast<int64_t>(sizes.size());
-  int64_t count = 1;
-  for (int64_t d : dims_of("mean_backward", dim, nd)) count *= sizes[d];
-  return composite::sum_backward(grad, sizes, dim, keepdim) / Scalar(static_cast<double>(count));
+namespace {
+// The number of elements a reduction over `dim` (all when empty) of a tensor
+// of `sizes` combines into each result (1 for a 0-dim tensor).
+double reduced_count(const char* op, IntArrayRef sizes, IntArrayRef dim) {
+  int64_t n = 1;
+  for (int64_t d : dims_of(op, dim, static_cast<int64_t>(sizes.size()))) n *= sizes.empty() ? 1 : sizes[d];
+  return static_cast<double>(n);
 }
 
-namespace {
 // N - correction of a var/std over `dim` of self (never below 0).
 double var_divisor(const char* op, const Tensor& self, IntArrayRef dim, const std::optional<Scalar>& correction) {
-  int64_t n = 1;
-  for (int64_t d : dims_of(op, dim, self.dim())) n *= self.dim() == 0 ? 1 : self.size(d);
   const double c = correction ? correction->toDouble() : 1.0;
-  return std::max(static_cast<double>(n) - c, 0.0);
+  return std::max(reduced_count(op, self.sizes(), dim) - c, 0.0);
 }
 }  // namespace
+
+Tensor mean_backward(const Tensor& grad, IntArrayRef sizes, IntArrayRef dim, bool keepdim) {
+  return composite::sum_backward(grad, sizes, dim, keepdim) / Scalar(reduced_count("mean_backward", sizes, dim));
+}
 
 Tensor var_backward(const Tensor& grad, const Tensor& self, IntArrayRef dim, const std::optional<Scalar>& correction,
                     bool keepdim) {
@@ -159,9 +162,7 @@ Tensor mean(const Tensor& self) {
 Tensor mean_dim(const Tensor& self, IntArrayRef dim, bool keepdim) {
   check_floating("mean", self);
   meta::reduce_dims("mean", self, dim, keepdim);  // validates dims with mean's name on errors
-  int64_t count = 1;
-  for (int64_t d : dims_of("mean", dim, self.dim())) count *= self.dim() == 0 ? 1 : self.size(d);
-  return self.sum(dim, keepdim) / Scalar(static_cast<double>(count));
+  return self.sum(dim, keepdim) / Scalar(reduced_count("mean", self.sizes(), dim));
 }
 
 // ---- reductions ---------------------------------------------------------------
@@ -335,8 +336,9 @@ Tensor nanmean(const Tensor& self, IntArrayRef dim, bool keepdim) {
 std::tuple<Tensor, Tensor> aminmax(const Tensor& self, std::optional<int64_t> dim, bool keepdim) {
   if (dim) return {self.amin({*dim}, keepdim), self.amax({*dim}, keepdim)};
   DG_CHECK(self.numel() > 0, "aminmax: expected a non-empty tensor (the min and max of no elements are undefined)");
-  return {self.amin({}, false).reshape(keepdim ? std::vector<int64_t>(self.dim(), 1) : std::vector<int64_t>{}),
-          self.amax({}, false).reshape(keepdim ? std::vector<int64_t>(self.dim(), 1) : std::vector<int64_t>{})};
+  // Over all elements, keepdim keeps every dim as a 1.
+  const std::vector<int64_t> shape(keepdim ? static_cast<size_t>(self.dim()) : 0, 1);
+  return {self.amin({}, false).reshape(shape), self.amax({}, false).reshape(shape)};
 }
 
 std::tuple<Tensor, Tensor> var_mean(const Tensor& self, IntArrayRef dim, const std::optional<Scalar>& correction,
