@@ -106,6 +106,12 @@ void check_inplace(const char* op, const Tensor& self, bool record) {
   DG_CHECK(!is_leaf_requiring_grad(impl), op,
            ": a leaf tensor that requires grad is being used in an in-place operation. Use it in place only "
            "under dg::NoGradGuard (as optimizers do), or clone() it first.");
+  // An op without a gradient (a comparison, a random fill) would leave self's
+  // history in place under values it no longer describes: refused, as a
+  // silently wrong gradient would be the alternative.
+  DG_CHECK(record || !requires_grad_fast(self), op, ": self requires grad and ", op,
+           " has no gradient: the values it writes would keep self's old history. Run it under dg::NoGradGuard, "
+           "or on self.detach() or a clone.");
   const ViewKind kind = impl->view_kind();
   if (kind == ViewKind::None || kind == ViewKind::Detached) return;
   const TensorImpl* base = impl->view_base().get();

@@ -257,8 +257,7 @@ def _fill_op(fname: str, entry: dict, op: Op) -> None:
                             f"'{a}' is not a Tensor argument of this pointwise op")
     op.differentiable = bool(entry.get("differentiable", True))
     op.declared_nondifferentiable = not op.differentiable
-    default_variants = (["function", "method", "out"] if op.out_dtype else ["function", "method", "inplace", "out"]
-                        if op.is_pointwise else ["function", "method"])
+    default_variants = ["function", "method", "inplace", "out"] if op.is_pointwise else ["function", "method"]
     op.variants = _check_list_of(fname, entry, name, "variants", VARIANTS) if "variants" in entry else default_variants
     if op.is_inplace_op:
         if op.sig.mutated_arg is None or op.sig.args[0] is not op.sig.mutated_arg:
@@ -315,8 +314,6 @@ def _fill_op(fname: str, entry: dict, op: Op) -> None:
                             "an op with a kernel needs `meta` (its shape rule) unless it is category: pointwise")
     elif "dtypes" in entry and not op.composite:
         raise SpecError(fname, kl("dtypes"), name, "dtypes", "dtypes are declared but no kernel implements them")
-    if op.out_dtype and "inplace" in op.variants:
-        raise SpecError(fname, kl("variants"), name, "variants", "an op with out_dtype has no inplace variant")
     if ("inplace" in op.variants or "out" in op.variants) and not op.kernels:
         raise SpecError(fname, kl("variants"), name, "variants", "inplace and out variants need a kernel")
     if op.operator and "function" not in op.variants:
@@ -447,7 +444,7 @@ def _is_shape(v) -> bool:
 def _check_sample_value(fname, line, name, arg: Arg, v):
     def bad(msg):
         raise SpecError(fname, line, name, "samples", f"argument '{arg.name}': {msg}")
-    if arg.type in ("Tensor?", "Scalar?", "float?", "bool?", "Generator?") and v is None:
+    if arg.type in ("Tensor?", "Scalar?", "float?", "bool?", "Generator?", "ScalarType?") and v is None:
         return
     if arg.type == "Generator?":
         if isinstance(v, bool) or not isinstance(v, int) or v < 0:
@@ -490,6 +487,9 @@ def _check_sample_value(fname, line, name, arg: Arg, v):
     elif arg.type == "str":
         if not isinstance(v, str):
             bad(f"expected a string, got {v!r}")
+    elif arg.type == "ScalarType?":
+        if v not in DTYPES:
+            bad(f"expected a dtype name from {DTYPES} or null, got {v!r}")
 
 
 # ---------------------------------------------------------------- derivatives.yaml
@@ -497,7 +497,7 @@ def _check_sample_value(fname, line, name, arg: Arg, v):
 _IDENT_RE = re.compile(r"(?<![\w.:])([A-Za-z_]\w*)\b(?!\s*\()")
 _ATTR_RE = re.compile(r"\b([A-Za-z_]\w*)\.(sizes|strides|storage_offset|dim|scalar_type|device)\(\)")
 CPP_WORDS = {"true", "false", "nullptr", "std", "dg", "static_cast", "int64_t", "kFloat32", "kFloat64",
-             "kInt64", "kBool"}
+             "kInt64", "kBool", "kInt32", "kInt16", "kInt8", "kUInt8"}
 
 
 def _strip_strings(text: str) -> str:

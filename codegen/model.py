@@ -30,7 +30,7 @@ class SpecError(Exception):
 # Types the generator can emit today. Others parse (so the grammar is whole)
 # but are rejected by validation with a clear message.
 SUPPORTED_TYPES = {"Tensor", "Tensor?", "Tensor[]", "Scalar", "Scalar?", "int", "int?", "int[]", "float", "float?",
-                   "bool", "bool?", "str", "Generator?"}
+                   "bool", "bool?", "str", "Generator?", "ScalarType?"}
 
 CPP_ARG_TYPE = {
     "Tensor": "const Tensor&",
@@ -47,6 +47,7 @@ CPP_ARG_TYPE = {
     "float": "double",
     "bool": "bool",
     "bool?": "std::optional<bool>",
+    "ScalarType?": "std::optional<ScalarType>",
 }
 # How a backward node keeps a non-Tensor argument.
 CPP_MEMBER_TYPE = {
@@ -61,6 +62,7 @@ CPP_MEMBER_TYPE = {
     "float": "double",
     "bool": "bool",
     "bool?": "std::optional<bool>",
+    "ScalarType?": "std::optional<ScalarType>",
 }
 
 
@@ -123,9 +125,13 @@ class Signature:
 
 # ---------------------------------------------------------------- ops
 
-DTYPES = ["float32", "float64", "int64", "bool", "float16", "bfloat16"]  # table column order
+# Table column order (core/dynagrad/scalar_type.h's ScalarType order).
+DTYPES = ["float32", "float64", "int64", "bool", "float16", "bfloat16", "int32", "int16", "int8", "uint8"]
 CPP_DTYPE = {"float32": "float", "float64": "double", "int64": "int64_t", "bool": "bool", "float16": "dg::Half",
-             "bfloat16": "dg::BFloat16"}
+             "bfloat16": "dg::BFloat16", "int32": "int32_t", "int16": "int16_t", "int8": "int8_t", "uint8": "uint8_t"}
+# Integer dtypes an op without a kernel of their own runs on its int64 kernel
+# (the dispatch widens the arguments and narrows the result back).
+NARROW_INTS = ["int32", "int16", "int8", "uint8"]
 DEVICES = ["cpu", "cuda"]                                 # table row order
 
 

@@ -14,11 +14,12 @@ import re
 from dataclasses import dataclass, field
 from typing import Optional
 
-from model import CPP_DTYPE, DEVICES, DTYPES, Arg, Op
+from model import CPP_DTYPE, DEVICES, DTYPES, NARROW_INTS, Arg, Op
 
 # The macro a device's kernels are compiled under (CMakeLists.txt defines it).
 DEVICE_BUILD_GUARD = {"cuda": "DG_WITH_CUDA"}
-CPP_SCALAR_TYPE = {"float32": "kFloat32", "float64": "kFloat64", "int64": "kInt64", "bool": "kBool"}
+CPP_SCALAR_TYPE = {d: "k" + d[0].upper() + d[1:] for d in DTYPES}  # float32 -> kFloat32
+CPP_SCALAR_TYPE["uint8"] = "kUInt8"
 
 
 # ---------------------------------------------------------------- C++ functions
@@ -101,6 +102,8 @@ class DispatchView:
     pointwise_tensors: str = ""
     pointwise_scalars: str = ""
     int_to_float: str = "false"
+    widens: bool = False       # narrow integer dtypes run on the int64 kernel (dispatch_support.h, widen)
+    widened_call: str = ""     # the _run helper's arguments for that int64 run
 
     def meta_call(self, op_label: str) -> str:
         """The shape rule's call, naming the op as its errors should
@@ -136,6 +139,12 @@ def dispatch_view(op: Op) -> DispatchView:
         # pointwise ops, else the first Tensor argument's (argmax of float32
         # runs the float kernel and writes int64).
         d.kernel_dtype = "m.dtype" if op.is_pointwise else f"{op.sig.tensor_args[0].name}.dtype()"
+        has = {t for dev in op.kernels for t in op.dtypes_on(dev)}
+        d.widens = "int64" in has and any(t not in has for t in NARROW_INTS)
+        d.widened_call = ", ".join(
+            ([] if op.is_inplace_op else ["wide_out"]) +
+            ["wide_self" if (op.is_inplace_op and a.name == "self") else
+             f"detail::widen({a.name})" if a.is_tensor else a.name for a in args])
         null = "{" + ", ".join("nullptr" for _ in DTYPES) + "}"
         for dev in DEVICES:
             k = op.kernels.get(dev)
@@ -310,6 +319,8 @@ def _sample_literal(arg: Arg, value) -> str:
         return "true" if value else "false"
     if arg.type == "str":
         return f'std::string_view("{value}")'
+    if arg.type == "ScalarType?":
+        return f"std::optional<ScalarType>({CPP_SCALAR_TYPE[value]})"
     if arg.type == "Generator?":
         # A fresh generator per call: the sample draws the same values every
         # time, so a random op's output is a fixed function for gradcheck.

@@ -3,6 +3,7 @@
 // allclose): walks any strided layout in logical row-major order. Kernels have
 // their own fast loops; nothing here is meant to be fast.
 #include <cstdint>
+#include <type_traits>
 
 #include "dynagrad/int_array.h"
 #include "dynagrad/scalar_type.h"
@@ -47,26 +48,19 @@ inline int64_t offset_of(IntArrayRef sizes, IntArrayRef strides, int64_t k) {
 }
 
 inline double load_as_double(const void* p, ScalarType t) {
-  switch (t) {
-    case ScalarType::Float32: return *static_cast<const float*>(p);
-    case ScalarType::Float64: return *static_cast<const double*>(p);
-    case ScalarType::Int64: return static_cast<double>(*static_cast<const int64_t*>(p));
-    case ScalarType::Bool: return *static_cast<const bool*>(p) ? 1.0 : 0.0;
-    case ScalarType::Float16: return static_cast<float>(*static_cast<const Half*>(p));
-    case ScalarType::BFloat16: return static_cast<float>(*static_cast<const BFloat16*>(p));
-  }
-  return 0;
+  return visit_dtype(t, [p]<typename T>() -> double {
+    if constexpr (std::is_same_v<T, bool>) return *static_cast<const bool*>(p) ? 1.0 : 0.0;
+    else if constexpr (std::is_same_v<T, Half> || std::is_same_v<T, BFloat16>)
+      return static_cast<float>(*static_cast<const T*>(p));
+    else return static_cast<double>(*static_cast<const T*>(p));
+  });
 }
 
 inline void store_from_double(void* p, ScalarType t, double v) {
-  switch (t) {
-    case ScalarType::Float32: *static_cast<float*>(p) = static_cast<float>(v); break;
-    case ScalarType::Float64: *static_cast<double*>(p) = v; break;
-    case ScalarType::Int64: *static_cast<int64_t*>(p) = static_cast<int64_t>(v); break;
-    case ScalarType::Bool: *static_cast<bool*>(p) = v != 0; break;
-    case ScalarType::Float16: *static_cast<Half*>(p) = Half(v); break;
-    case ScalarType::BFloat16: *static_cast<BFloat16*>(p) = BFloat16(v); break;
-  }
+  visit_dtype(t, [p, v]<typename T>() {
+    if constexpr (std::is_same_v<T, bool>) *static_cast<bool*>(p) = v != 0;
+    else *static_cast<T*>(p) = static_cast<T>(v);
+  });
 }
 
 }  // namespace dg::detail

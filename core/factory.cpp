@@ -185,8 +185,8 @@ Tensor randint(int64_t low, int64_t high, IntArrayRef size, TensorOptions option
 }
 Tensor randint(int64_t low, int64_t high, IntArrayRef size, std::optional<Generator> generator, TensorOptions options) {
   const ScalarType dtype = options.dtype();
-  DG_CHECK(dtype == kInt64 || dtype == kFloat32 || dtype == kFloat64,
-           "randint: expected dtype int64, float32 or float64, got ", dtype);
+  DG_CHECK(dtype != kBool && dtype != kFloat16 && dtype != kBFloat16,
+           "randint: expected an integer, float32 or float64 dtype, got ", dtype);
   Tensor t = alloc("randint", size, options);
   t.random_(low, high, generator);
   return finish(t, options, "randint");
@@ -468,7 +468,7 @@ bool equal(const Tensor& a, const Tensor& b) {
   if (a.sizes() != b.sizes()) return false;
   const char* pa = static_cast<const char*>(a.data_ptr());
   const char* pb = static_cast<const char*>(b.data_ptr());
-  const bool both_int = a.dtype() == kInt64 && b.dtype() == kInt64;
+  const bool both_int = a.dtype() == kInt64 && b.dtype() == kInt64;  // exact beyond 2^53
   for (int64_t k = 0, n = a.numel(); k < n; ++k) {
     const int64_t oa = detail::offset_of(a.sizes(), a.strides(), k) * int64_t(a.element_size());
     const int64_t ob = detail::offset_of(b.sizes(), b.strides(), k) * int64_t(b.element_size());

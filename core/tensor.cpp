@@ -3,6 +3,8 @@
 // (autograd/autograd_meta.cpp); printing is in printing.cpp.
 #include "dynagrad/tensor.h"
 
+#include <type_traits>
+
 #include "dynagrad/cuda.h"
 #include "dynagrad/factory.h"
 #include "dynagrad/grad_mode.h"
@@ -35,15 +37,14 @@ Scalar TensorBase::item() const {
   DG_CHECK(numel() == 1, "item: expected a tensor with one element, got shape ", sizes());
   if (is_cuda()) return detail::to_host(*this).item();
   const void* p = data_ptr();
-  switch (dtype()) {
-    case kFloat32: return Scalar(static_cast<double>(*static_cast<const float*>(p)));
-    case kFloat64: return Scalar(*static_cast<const double*>(p));
-    case kInt64: return Scalar(*static_cast<const int64_t*>(p));
-    case kBool: return Scalar(*static_cast<const bool*>(p));
-    case kFloat16: return Scalar(static_cast<double>(static_cast<float>(*static_cast<const Half*>(p))));
-    case kBFloat16: return Scalar(static_cast<double>(static_cast<float>(*static_cast<const BFloat16*>(p))));
-  }
-  throw Error("item: unknown dtype");
+  return visit_dtype(dtype(), [p]<typename T>() {
+    const T v = *static_cast<const T*>(p);
+    if constexpr (std::is_same_v<T, bool>) return Scalar(v);
+    else if constexpr (std::is_integral_v<T>) return Scalar(static_cast<int64_t>(v));
+    else if constexpr (std::is_same_v<T, Half> || std::is_same_v<T, BFloat16>)
+      return Scalar(static_cast<double>(static_cast<float>(v)));
+    else return Scalar(static_cast<double>(v));
+  });
 }
 
 Tensor Tensor::_base() const {

@@ -532,6 +532,11 @@ Tensor gt(const Tensor& self, const Scalar& other) {
   return dispatch::gt(self, other);
 }
 
+const Tensor& gt_(const Tensor& self, const Scalar& other) {
+  detail::check_inplace("gt_", self, false);
+  return dispatch::gt_(self, other);
+}
+
 const Tensor& gt_out(const Tensor& out, const Tensor& self, const Scalar& other) {
   detail::check_out_no_grad("gt_out", detail::should_record("gt_out", out, self));
   return dispatch::gt_out(out, self, other);
@@ -542,6 +547,11 @@ Tensor logical_or(const Tensor& self, const Tensor& other) {
   return dispatch::logical_or(self, other);
 }
 
+const Tensor& logical_or_(const Tensor& self, const Tensor& other) {
+  detail::check_inplace("logical_or_", self, false);
+  return dispatch::logical_or_(self, other);
+}
+
 const Tensor& logical_or_out(const Tensor& out, const Tensor& self, const Tensor& other) {
   detail::check_out_no_grad("logical_or_out", detail::should_record("logical_or_out", out, self, other));
   return dispatch::logical_or_out(out, self, other);
@@ -550,6 +560,11 @@ const Tensor& logical_or_out(const Tensor& out, const Tensor& self, const Tensor
 // ---- logical_xor: exactly one of self and other is nonzero (bool), broadcasting.
 Tensor logical_xor(const Tensor& self, const Tensor& other) {
   return dispatch::logical_xor(self, other);
+}
+
+const Tensor& logical_xor_(const Tensor& self, const Tensor& other) {
+  detail::check_inplace("logical_xor_", self, false);
+  return dispatch::logical_xor_(self, other);
 }
 
 const Tensor& logical_xor_out(const Tensor& out, const Tensor& self, const Tensor& other) {
@@ -602,8 +617,8 @@ Tensor isfinite(const Tensor& self) {
   return dispatch::isfinite(self);
 }
 
-// ---- sum.dim_IntList: Sum over the dimensions `dim` (negative counts from the end; bool and integers sum as int64).
-Tensor sum(const Tensor& self, IntArrayRef dim, bool keepdim) {
+// ---- sum.dim_IntList: Sum over the dimensions `dim` (negative counts from the end), in `dtype` when given; bool and integers sum as int64.
+Tensor sum(const Tensor& self, IntArrayRef dim, bool keepdim, std::optional<ScalarType> dtype) {
   const bool record = detail::should_record("sum", self);
   intrusive_ptr<generated::SumBackward1> node;
   if (record) {
@@ -616,7 +631,7 @@ Tensor sum(const Tensor& self, IntArrayRef dim, bool keepdim) {
   Tensor result;
   {
     NoGradGuard body_only;  // one node: the body's own ops do not record
-    result = composite::sum_dim(self, dim, keepdim);
+    result = composite::sum_dim(self, dim, keepdim, dtype);
   }
   if (record) {
     detail::set_history(result, node);

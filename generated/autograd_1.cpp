@@ -459,6 +459,11 @@ Tensor ge(const Tensor& self, const Scalar& other) {
   return dispatch::ge(self, other);
 }
 
+const Tensor& ge_(const Tensor& self, const Scalar& other) {
+  detail::check_inplace("ge_", self, false);
+  return dispatch::ge_(self, other);
+}
+
 const Tensor& ge_out(const Tensor& out, const Tensor& self, const Scalar& other) {
   detail::check_out_no_grad("ge_out", detail::should_record("ge_out", out, self));
   return dispatch::ge_out(out, self, other);
@@ -467,6 +472,11 @@ const Tensor& ge_out(const Tensor& out, const Tensor& self, const Scalar& other)
 // ---- logical_not: self is zero (bool).
 Tensor logical_not(const Tensor& self) {
   return dispatch::logical_not(self);
+}
+
+const Tensor& logical_not_(const Tensor& self) {
+  detail::check_inplace("logical_not_", self, false);
+  return dispatch::logical_not_(self);
 }
 
 const Tensor& logical_not_out(const Tensor& out, const Tensor& self) {
@@ -509,8 +519,8 @@ Tensor _sum(const Tensor& self) {
   return dispatch::_sum(self);
 }
 
-// ---- sum: Sum of all elements (a 0-dim tensor; bool and integers sum as int64).
-Tensor sum(const Tensor& self) {
+// ---- sum: Sum of all elements (a 0-dim tensor), in `dtype` when given (self is cast first); bool and integers sum as int64.
+Tensor sum(const Tensor& self, std::optional<ScalarType> dtype) {
   const bool record = detail::should_record("sum", self);
   intrusive_ptr<generated::SumBackward0> node;
   if (record) {
@@ -521,7 +531,7 @@ Tensor sum(const Tensor& self) {
   Tensor result;
   {
     NoGradGuard body_only;  // one node: the body's own ops do not record
-    result = composite::sum(self);
+    result = composite::sum(self, dtype);
   }
   if (record) {
     detail::set_history(result, node);
@@ -532,8 +542,8 @@ Tensor sum(const Tensor& self) {
 // ---- sum_backward: Broadcasts the gradient of sum(self, dim, keepdim) back to self's sizes.
 Tensor sum_backward(const Tensor& grad, IntArrayRef sizes, IntArrayRef dim, bool keepdim) { return composite::sum_backward(grad, sizes, dim, keepdim); }
 
-// ---- prod: Product of all elements (a 0-dim tensor).
-Tensor prod(const Tensor& self) {
+// ---- prod: Product of all elements (a 0-dim tensor), in `dtype` when given; bool and integers multiply as int64.
+Tensor prod(const Tensor& self, std::optional<ScalarType> dtype) {
   const bool record = detail::should_record("prod", self);
   intrusive_ptr<generated::ProdBackward0> node;
   if (record) {
@@ -541,7 +551,11 @@ Tensor prod(const Tensor& self) {
     node->set_next_edges(detail::collect_next_edges(self));
     if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
   }
-  Tensor result = dispatch::prod(self);
+  Tensor result;
+  {
+    NoGradGuard body_only;  // one node: the body's own ops do not record
+    result = composite::prod(self, dtype);
+  }
   if (record) {
     detail::set_history(result, node);
   }
@@ -601,8 +615,8 @@ std::tuple<Tensor, Tensor> min(const Tensor& self, int64_t dim, bool keepdim) { 
 // ---- nansum: Sum over `dim` (all dims when empty) treating NaN as 0.
 Tensor nansum(const Tensor& self, IntArrayRef dim, bool keepdim) { return composite::nansum(self, dim, keepdim); }
 
-// ---- cumsum: Cumulative sum along `dim`.
-Tensor cumsum(const Tensor& self, int64_t dim) {
+// ---- cumsum: Cumulative sum along `dim`, in `dtype` when given; bool and integers sum as int64.
+Tensor cumsum(const Tensor& self, int64_t dim, std::optional<ScalarType> dtype) {
   const bool record = detail::should_record("cumsum", self);
   intrusive_ptr<generated::CumsumBackward0> node;
   if (record) {
@@ -610,7 +624,11 @@ Tensor cumsum(const Tensor& self, int64_t dim) {
     node->set_next_edges(detail::collect_next_edges(self));
     node->dim = dim;
   }
-  Tensor result = dispatch::cumsum(self, dim);
+  Tensor result;
+  {
+    NoGradGuard body_only;  // one node: the body's own ops do not record
+    result = composite::cumsum(self, dim, dtype);
+  }
   if (record) {
     detail::set_history(result, node);
   }

@@ -357,6 +357,11 @@ Tensor eq(const Tensor& self, const Scalar& other) {
   return dispatch::eq(self, other);
 }
 
+const Tensor& eq_(const Tensor& self, const Scalar& other) {
+  detail::check_inplace("eq_", self, false);
+  return dispatch::eq_(self, other);
+}
+
 const Tensor& eq_out(const Tensor& out, const Tensor& self, const Scalar& other) {
   detail::check_out_no_grad("eq_out", detail::should_record("eq_out", out, self));
   return dispatch::eq_out(out, self, other);
@@ -367,6 +372,11 @@ Tensor ne(const Tensor& self, const Scalar& other) {
   return dispatch::ne(self, other);
 }
 
+const Tensor& ne_(const Tensor& self, const Scalar& other) {
+  detail::check_inplace("ne_", self, false);
+  return dispatch::ne_(self, other);
+}
+
 const Tensor& ne_out(const Tensor& out, const Tensor& self, const Scalar& other) {
   detail::check_out_no_grad("ne_out", detail::should_record("ne_out", out, self));
   return dispatch::ne_out(out, self, other);
@@ -375,6 +385,11 @@ const Tensor& ne_out(const Tensor& out, const Tensor& self, const Scalar& other)
 // ---- le.Scalar: self <= other elementwise (bool) for a number other.
 Tensor le(const Tensor& self, const Scalar& other) {
   return dispatch::le(self, other);
+}
+
+const Tensor& le_(const Tensor& self, const Scalar& other) {
+  detail::check_inplace("le_", self, false);
+  return dispatch::le_(self, other);
 }
 
 const Tensor& le_out(const Tensor& out, const Tensor& self, const Scalar& other) {
@@ -405,6 +420,11 @@ Tensor isclose(const Tensor& self, const Tensor& other, double rtol, double atol
 // ---- mean_backward: The gradient of mean(self, dim, keepdim) (all dims when dim is empty), spread evenly over self's sizes.
 Tensor mean_backward(const Tensor& grad, IntArrayRef sizes, IntArrayRef dim, bool keepdim) { return composite::mean_backward(grad, sizes, dim, keepdim); }
 
+// ---- _prod: The kernel of prod (all elements); prod casts bool and integers to int64 first.
+Tensor _prod(const Tensor& self) {
+  return dispatch::_prod(self);
+}
+
 // ---- amin: Minimum over `dim` (all dims when empty); the gradient is split evenly among ties.
 Tensor amin(const Tensor& self, IntArrayRef dim, bool keepdim) {
   const bool record = detail::should_record("amin", self);
@@ -432,6 +452,11 @@ std::tuple<Tensor, Tensor> std_mean(const Tensor& self, IntArrayRef dim, const s
 
 // ---- any: Whether some element is non-zero (a 0-dim bool; false for no elements).
 Tensor any(const Tensor& self) { return composite::any(self); }
+
+// ---- _cumsum: The kernel of cumsum; cumsum casts bool and integers to int64 first.
+Tensor _cumsum(const Tensor& self, int64_t dim) {
+  return dispatch::_cumsum(self, dim);
+}
 
 // ---- kthvalue: The k-th smallest element along `dim` (k counts from 1) and its int64 index.
 std::tuple<Tensor, Tensor> kthvalue(const Tensor& self, int64_t k, int64_t dim, bool keepdim) { return composite::kthvalue(self, k, dim, keepdim); }

@@ -453,6 +453,11 @@ Tensor eq(const Tensor& self, const Tensor& other) {
   return dispatch::eq(self, other);
 }
 
+const Tensor& eq_(const Tensor& self, const Tensor& other) {
+  detail::check_inplace("eq_", self, false);
+  return dispatch::eq_(self, other);
+}
+
 const Tensor& eq_out(const Tensor& out, const Tensor& self, const Tensor& other) {
   detail::check_out_no_grad("eq_out", detail::should_record("eq_out", out, self, other));
   return dispatch::eq_out(out, self, other);
@@ -461,6 +466,11 @@ const Tensor& eq_out(const Tensor& out, const Tensor& self, const Tensor& other)
 // ---- lt.Scalar: self < other elementwise (bool) for a number other.
 Tensor lt(const Tensor& self, const Scalar& other) {
   return dispatch::lt(self, other);
+}
+
+const Tensor& lt_(const Tensor& self, const Scalar& other) {
+  detail::check_inplace("lt_", self, false);
+  return dispatch::lt_(self, other);
 }
 
 const Tensor& lt_out(const Tensor& out, const Tensor& self, const Scalar& other) {
@@ -473,6 +483,11 @@ Tensor le(const Tensor& self, const Tensor& other) {
   return dispatch::le(self, other);
 }
 
+const Tensor& le_(const Tensor& self, const Tensor& other) {
+  detail::check_inplace("le_", self, false);
+  return dispatch::le_(self, other);
+}
+
 const Tensor& le_out(const Tensor& out, const Tensor& self, const Tensor& other) {
   detail::check_out_no_grad("le_out", detail::should_record("le_out", out, self, other));
   return dispatch::le_out(out, self, other);
@@ -481,6 +496,11 @@ const Tensor& le_out(const Tensor& out, const Tensor& self, const Tensor& other)
 // ---- gt.Tensor: self > other elementwise (bool), broadcasting and comparing in the promoted dtype.
 Tensor gt(const Tensor& self, const Tensor& other) {
   return dispatch::gt(self, other);
+}
+
+const Tensor& gt_(const Tensor& self, const Tensor& other) {
+  detail::check_inplace("gt_", self, false);
+  return dispatch::gt_(self, other);
 }
 
 const Tensor& gt_out(const Tensor& out, const Tensor& self, const Tensor& other) {
@@ -512,8 +532,8 @@ const Tensor& where_out(const Tensor& out, const Tensor& condition, const Tensor
 // ---- sum_to: Sums a broadcast tensor back to `size` (the reverse of expand).
 Tensor sum_to(const Tensor& self, IntArrayRef size) { return composite::sum_to(self, size); }
 
-// ---- prod.dim_int: Product over dimension `dim`.
-Tensor prod(const Tensor& self, int64_t dim, bool keepdim) {
+// ---- prod.dim_int: Product over dimension `dim`, in `dtype` when given; bool and integers multiply as int64.
+Tensor prod(const Tensor& self, int64_t dim, bool keepdim, std::optional<ScalarType> dtype) {
   const bool record = detail::should_record("prod", self);
   intrusive_ptr<generated::ProdBackward1> node;
   if (record) {
@@ -523,7 +543,11 @@ Tensor prod(const Tensor& self, int64_t dim, bool keepdim) {
     node->keepdim = keepdim;
     if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
   }
-  Tensor result = dispatch::prod(self, dim, keepdim);
+  Tensor result;
+  {
+    NoGradGuard body_only;  // one node: the body's own ops do not record
+    result = composite::prod_dim(self, dim, keepdim, dtype);
+  }
   if (record) {
     detail::set_history(result, node);
   }

@@ -526,6 +526,11 @@ Tensor lt(const Tensor& self, const Tensor& other) {
   return dispatch::lt(self, other);
 }
 
+const Tensor& lt_(const Tensor& self, const Tensor& other) {
+  detail::check_inplace("lt_", self, false);
+  return dispatch::lt_(self, other);
+}
+
 const Tensor& lt_out(const Tensor& out, const Tensor& self, const Tensor& other) {
   detail::check_out_no_grad("lt_out", detail::should_record("lt_out", out, self, other));
   return dispatch::lt_out(out, self, other);
@@ -534,6 +539,11 @@ const Tensor& lt_out(const Tensor& out, const Tensor& self, const Tensor& other)
 // ---- ge.Tensor: self >= other elementwise (bool), broadcasting and comparing in the promoted dtype.
 Tensor ge(const Tensor& self, const Tensor& other) {
   return dispatch::ge(self, other);
+}
+
+const Tensor& ge_(const Tensor& self, const Tensor& other) {
+  detail::check_inplace("ge_", self, false);
+  return dispatch::ge_(self, other);
 }
 
 const Tensor& ge_out(const Tensor& out, const Tensor& self, const Tensor& other) {
@@ -561,8 +571,8 @@ Tensor _sum(const Tensor& self, IntArrayRef dim, bool keepdim) {
   return dispatch::_sum(self, dim, keepdim);
 }
 
-// ---- mean: Mean of all elements.
-Tensor mean(const Tensor& self) {
+// ---- mean: Mean of all elements, in `dtype` when given (self is cast first; it must then be floating).
+Tensor mean(const Tensor& self, std::optional<ScalarType> dtype) {
   const bool record = detail::should_record("mean", self);
   intrusive_ptr<generated::MeanBackward0> node;
   if (record) {
@@ -573,7 +583,7 @@ Tensor mean(const Tensor& self) {
   Tensor result;
   {
     NoGradGuard body_only;  // one node: the body's own ops do not record
-    result = composite::mean(self);
+    result = composite::mean(self, dtype);
   }
   if (record) {
     detail::set_history(result, node);
@@ -581,8 +591,8 @@ Tensor mean(const Tensor& self) {
   return result;
 }
 
-// ---- mean.dim: Mean over the dimensions `dim`.
-Tensor mean(const Tensor& self, IntArrayRef dim, bool keepdim) {
+// ---- mean.dim: Mean over the dimensions `dim`, in `dtype` when given.
+Tensor mean(const Tensor& self, IntArrayRef dim, bool keepdim, std::optional<ScalarType> dtype) {
   const bool record = detail::should_record("mean", self);
   intrusive_ptr<generated::MeanBackward1> node;
   if (record) {
@@ -595,12 +605,17 @@ Tensor mean(const Tensor& self, IntArrayRef dim, bool keepdim) {
   Tensor result;
   {
     NoGradGuard body_only;  // one node: the body's own ops do not record
-    result = composite::mean_dim(self, dim, keepdim);
+    result = composite::mean_dim(self, dim, keepdim, dtype);
   }
   if (record) {
     detail::set_history(result, node);
   }
   return result;
+}
+
+// ---- _prod.dim_int: The kernel of prod over one dim.
+Tensor _prod(const Tensor& self, int64_t dim, bool keepdim) {
+  return dispatch::_prod(self, dim, keepdim);
 }
 
 // ---- prod_backward: The gradient of prod (all elements when dim is None), exact when self has zeros.

@@ -618,6 +618,11 @@ Tensor ne(const Tensor& self, const Tensor& other) {
   return dispatch::ne(self, other);
 }
 
+const Tensor& ne_(const Tensor& self, const Tensor& other) {
+  detail::check_inplace("ne_", self, false);
+  return dispatch::ne_(self, other);
+}
+
 const Tensor& ne_out(const Tensor& out, const Tensor& self, const Tensor& other) {
   detail::check_out_no_grad("ne_out", detail::should_record("ne_out", out, self, other));
   return dispatch::ne_out(out, self, other);
@@ -626,6 +631,11 @@ const Tensor& ne_out(const Tensor& out, const Tensor& self, const Tensor& other)
 // ---- logical_and: self and other is nonzero (bool), broadcasting.
 Tensor logical_and(const Tensor& self, const Tensor& other) {
   return dispatch::logical_and(self, other);
+}
+
+const Tensor& logical_and_(const Tensor& self, const Tensor& other) {
+  detail::check_inplace("logical_and_", self, false);
+  return dispatch::logical_and_(self, other);
 }
 
 const Tensor& logical_and_out(const Tensor& out, const Tensor& self, const Tensor& other) {
@@ -890,6 +900,40 @@ Tensor gather(const Tensor& self, int64_t dim, const Tensor& index, bool sparse_
     detail::set_history(result, node);
   }
   return result;
+}
+
+// ---- index_copy: self with source's slices written at the (int64, 1-D) indices along `dim`; a repeated index keeps one of its slices (the last on the CPU).
+Tensor index_copy(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& source) {
+  const bool record = detail::should_record("index_copy", self, index, source);
+  intrusive_ptr<generated::IndexCopyBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::IndexCopyBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self, index, source));
+    node->dim = dim;
+    if (node->needs_input_grad(0) || node->needs_input_grad(2)) node->index_ = SavedVariable(index, false);
+  }
+  Tensor result = dispatch::index_copy(self, dim, index, source);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+const Tensor& index_copy_(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& source) {
+  const bool record = detail::should_record("index_copy_", self, index, source);
+  detail::check_inplace("index_copy_", self, record);
+  intrusive_ptr<generated::IndexCopyBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::IndexCopyBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self, index, source));
+    node->dim = dim;
+    if (node->needs_input_grad(0) || node->needs_input_grad(2)) node->index_ = SavedVariable(index, false);
+  }
+  dispatch::index_copy_(self, dim, index, source);
+  if (record) {
+    detail::rebase_history(self, node);
+  }
+  return self;
 }
 
 // ---- masked_select: The elements of self where the bool mask (broadcast with self) is true, as a 1-D tensor.

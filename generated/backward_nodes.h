@@ -1079,6 +1079,15 @@ struct IndexAddBackward0 final : public Node {
   SavedVariable index_;
 };
 
+// derivatives.yaml: index_copy
+struct IndexCopyBackward0 final : public Node {
+  std::string name() const override { return "IndexCopyBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  int64_t dim{};
+  SavedVariable index_;
+};
+
 // derivatives.yaml: masked_fill.Scalar
 struct MaskedFillBackward0 final : public Node {
   std::string name() const override { return "MaskedFillBackward0"; }
@@ -1529,11 +1538,11 @@ Tensor hypot(const Tensor& self, const Tensor& other, const Tensor& self_t, cons
 Tensor logaddexp(const Tensor& self, const Tensor& other, const Tensor& self_t, const Tensor& other_t, const Tensor& result);  // logaddexp
 Tensor xlogy_Tensor(const Tensor& self, const Tensor& other, const Tensor& self_t, const Tensor& other_t, const Tensor& result);  // xlogy.Tensor
 Tensor where_self(const Tensor& condition, const Tensor& self, const Tensor& other, const Tensor& condition_t, const Tensor& self_t, const Tensor& other_t, const Tensor& result);  // where.self
-Tensor sum(const Tensor& self, const Tensor& self_t, const Tensor& result);  // sum
-Tensor sum_dim_IntList(const Tensor& self, IntArrayRef dim, bool keepdim, const Tensor& self_t, const Tensor& result);  // sum.dim_IntList
-Tensor mean(const Tensor& self, const Tensor& self_t, const Tensor& result);  // mean
-Tensor mean_dim(const Tensor& self, IntArrayRef dim, bool keepdim, const Tensor& self_t, const Tensor& result);  // mean.dim
-Tensor cumsum(const Tensor& self, int64_t dim, const Tensor& self_t, const Tensor& result);  // cumsum
+Tensor sum(const Tensor& self, std::optional<ScalarType> dtype, const Tensor& self_t, const Tensor& result);  // sum
+Tensor sum_dim_IntList(const Tensor& self, IntArrayRef dim, bool keepdim, std::optional<ScalarType> dtype, const Tensor& self_t, const Tensor& result);  // sum.dim_IntList
+Tensor mean(const Tensor& self, std::optional<ScalarType> dtype, const Tensor& self_t, const Tensor& result);  // mean
+Tensor mean_dim(const Tensor& self, IntArrayRef dim, bool keepdim, std::optional<ScalarType> dtype, const Tensor& self_t, const Tensor& result);  // mean.dim
+Tensor cumsum(const Tensor& self, int64_t dim, std::optional<ScalarType> dtype, const Tensor& self_t, const Tensor& result);  // cumsum
 Tensor mm(const Tensor& self, const Tensor& mat2, const Tensor& self_t, const Tensor& mat2_t, const Tensor& result);  // mm
 Tensor bmm(const Tensor& self, const Tensor& mat2, const Tensor& self_t, const Tensor& mat2_t, const Tensor& result);  // bmm
 Tensor mv(const Tensor& self, const Tensor& vec, const Tensor& self_t, const Tensor& vec_t, const Tensor& result);  // mv
@@ -1561,6 +1570,7 @@ Tensor index_select(const Tensor& self, int64_t dim, const Tensor& index, const 
 Tensor gather(const Tensor& self, int64_t dim, const Tensor& index, bool sparse_grad, const Tensor& self_t, const Tensor& index_t, const Tensor& result);  // gather
 Tensor scatter_add(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src, const Tensor& self_t, const Tensor& index_t, const Tensor& src_t, const Tensor& result);  // scatter_add
 Tensor index_add(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& source, const Scalar& alpha, const Tensor& self_t, const Tensor& index_t, const Tensor& source_t, const Tensor& result);  // index_add
+Tensor index_copy(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& source, const Tensor& self_t, const Tensor& index_t, const Tensor& source_t, const Tensor& result);  // index_copy
 Tensor masked_fill_Scalar(const Tensor& self, const Tensor& mask, const Scalar& value, const Tensor& self_t, const Tensor& mask_t, const Tensor& result);  // masked_fill.Scalar
 Tensor masked_fill_Tensor(const Tensor& self, const Tensor& mask, const Tensor& value, const Tensor& self_t, const Tensor& mask_t, const Tensor& value_t, const Tensor& result);  // masked_fill.Tensor
 Tensor flip(const Tensor& self, IntArrayRef dims, const Tensor& self_t, const Tensor& result);  // flip

@@ -343,8 +343,8 @@ variable_list SumBackward1::apply(variable_list&& grads) {
   return grad_inputs;
 }
 
-// derivatives.yaml: sum.dim_IntList, forward: self_t.sum(dim, keepdim)
-Tensor jvp::sum_dim_IntList(const Tensor& self, IntArrayRef dim, bool keepdim, const Tensor& self_t, const Tensor& result) { return self_t.sum(dim, keepdim); }
+// derivatives.yaml: sum.dim_IntList, forward: self_t.sum(dim, keepdim, dtype)
+Tensor jvp::sum_dim_IntList(const Tensor& self, IntArrayRef dim, bool keepdim, std::optional<ScalarType> dtype, const Tensor& self_t, const Tensor& result) { return self_t.sum(dim, keepdim, dtype); }
 
 // derivatives.yaml: addbmm
 variable_list AddbmmBackward0::apply(variable_list&& grads) {

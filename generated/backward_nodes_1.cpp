@@ -297,8 +297,8 @@ variable_list SumBackward0::apply(variable_list&& grads) {
   return grad_inputs;
 }
 
-// derivatives.yaml: sum, forward: self_t.sum()
-Tensor jvp::sum(const Tensor& self, const Tensor& self_t, const Tensor& result) { return self_t.sum(); }
+// derivatives.yaml: sum, forward: self_t.sum(dtype)
+Tensor jvp::sum(const Tensor& self, std::optional<ScalarType> dtype, const Tensor& self_t, const Tensor& result) { return self_t.sum(dtype); }
 
 // derivatives.yaml: prod
 variable_list ProdBackward0::apply(variable_list&& grads) {
@@ -363,8 +363,8 @@ variable_list CumsumBackward0::apply(variable_list&& grads) {
   return grad_inputs;
 }
 
-// derivatives.yaml: cumsum, forward: self_t.cumsum(dim)
-Tensor jvp::cumsum(const Tensor& self, int64_t dim, const Tensor& self_t, const Tensor& result) { return self_t.cumsum(dim); }
+// derivatives.yaml: cumsum, forward: self_t.cumsum(dim, dtype)
+Tensor jvp::cumsum(const Tensor& self, int64_t dim, std::optional<ScalarType> dtype, const Tensor& self_t, const Tensor& result) { return self_t.cumsum(dim, dtype); }
 
 // derivatives.yaml: bmm
 variable_list BmmBackward0::apply(variable_list&& grads) {

@@ -328,8 +328,8 @@ variable_list MeanBackward0::apply(variable_list&& grads) {
   return grad_inputs;
 }
 
-// derivatives.yaml: mean, forward: self_t.mean()
-Tensor jvp::mean(const Tensor& self, const Tensor& self_t, const Tensor& result) { return self_t.mean(); }
+// derivatives.yaml: mean, forward: self_t.mean(dtype)
+Tensor jvp::mean(const Tensor& self, std::optional<ScalarType> dtype, const Tensor& self_t, const Tensor& result) { return self_t.mean(dtype); }
 
 // derivatives.yaml: mean.dim
 variable_list MeanBackward1::apply(variable_list&& grads) {
@@ -341,8 +341,8 @@ variable_list MeanBackward1::apply(variable_list&& grads) {
   return grad_inputs;
 }
 
-// derivatives.yaml: mean.dim, forward: self_t.mean(dim, keepdim)
-Tensor jvp::mean_dim(const Tensor& self, IntArrayRef dim, bool keepdim, const Tensor& self_t, const Tensor& result) { return self_t.mean(dim, keepdim); }
+// derivatives.yaml: mean.dim, forward: self_t.mean(dim, keepdim, dtype)
+Tensor jvp::mean_dim(const Tensor& self, IntArrayRef dim, bool keepdim, std::optional<ScalarType> dtype, const Tensor& self_t, const Tensor& result) { return self_t.mean(dim, keepdim, dtype); }
 
 // derivatives.yaml: mm
 variable_list MmBackward0::apply(variable_list&& grads) {

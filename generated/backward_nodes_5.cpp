@@ -483,6 +483,30 @@ void GatherBackward0::release_saved() {
 // derivatives.yaml: gather, forward: self_t.gather(dim, index)
 Tensor jvp::gather(const Tensor& self, int64_t dim, const Tensor& index, bool sparse_grad, const Tensor& self_t, const Tensor& index_t, const Tensor& result) { return self_t.gather(dim, index); }
 
+// derivatives.yaml: index_copy
+variable_list IndexCopyBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(3);
+  if (needs_input_grad(0)) {  // self: grad.index_copy(dim, index, zeros_like(grad.index_select(dim, index)))
+    const Tensor index = index_.unpack(this);
+    grad_inputs[0] = grad.index_copy(dim, index, zeros_like(grad.index_select(dim, index)));
+  }
+  if (needs_input_grad(2)) {  // source: grad.index_select(dim, index)
+    const Tensor index = index_.unpack(this);
+    grad_inputs[2] = grad.index_select(dim, index);
+  }
+  return grad_inputs;
+}
+
+void IndexCopyBackward0::release_saved() {
+  index_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: index_copy, forward: self_t.index_copy(dim, index, source_t)
+Tensor jvp::index_copy(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& source, const Tensor& self_t, const Tensor& index_t, const Tensor& source_t, const Tensor& result) { return self_t.index_copy(dim, index, source_t); }
+
 // derivatives.yaml: geometric_
 variable_list GeometricBackward0::apply(variable_list&& grads) {
   const Tensor& grad = grads[0];

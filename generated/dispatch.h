@@ -232,36 +232,52 @@ Tensor xlogy(const Tensor& self, const Tensor& other);  // xlogy.Tensor
 const Tensor& xlogy_(const Tensor& self, const Tensor& other);
 const Tensor& xlogy_out(const Tensor& out, const Tensor& self, const Tensor& other);
 Tensor eq(const Tensor& self, const Tensor& other);  // eq.Tensor
+const Tensor& eq_(const Tensor& self, const Tensor& other);
 const Tensor& eq_out(const Tensor& out, const Tensor& self, const Tensor& other);
 Tensor eq(const Tensor& self, const Scalar& other);  // eq.Scalar
+const Tensor& eq_(const Tensor& self, const Scalar& other);
 const Tensor& eq_out(const Tensor& out, const Tensor& self, const Scalar& other);
 Tensor ne(const Tensor& self, const Tensor& other);  // ne.Tensor
+const Tensor& ne_(const Tensor& self, const Tensor& other);
 const Tensor& ne_out(const Tensor& out, const Tensor& self, const Tensor& other);
 Tensor ne(const Tensor& self, const Scalar& other);  // ne.Scalar
+const Tensor& ne_(const Tensor& self, const Scalar& other);
 const Tensor& ne_out(const Tensor& out, const Tensor& self, const Scalar& other);
 Tensor lt(const Tensor& self, const Tensor& other);  // lt.Tensor
+const Tensor& lt_(const Tensor& self, const Tensor& other);
 const Tensor& lt_out(const Tensor& out, const Tensor& self, const Tensor& other);
 Tensor lt(const Tensor& self, const Scalar& other);  // lt.Scalar
+const Tensor& lt_(const Tensor& self, const Scalar& other);
 const Tensor& lt_out(const Tensor& out, const Tensor& self, const Scalar& other);
 Tensor le(const Tensor& self, const Tensor& other);  // le.Tensor
+const Tensor& le_(const Tensor& self, const Tensor& other);
 const Tensor& le_out(const Tensor& out, const Tensor& self, const Tensor& other);
 Tensor le(const Tensor& self, const Scalar& other);  // le.Scalar
+const Tensor& le_(const Tensor& self, const Scalar& other);
 const Tensor& le_out(const Tensor& out, const Tensor& self, const Scalar& other);
 Tensor gt(const Tensor& self, const Tensor& other);  // gt.Tensor
+const Tensor& gt_(const Tensor& self, const Tensor& other);
 const Tensor& gt_out(const Tensor& out, const Tensor& self, const Tensor& other);
 Tensor gt(const Tensor& self, const Scalar& other);  // gt.Scalar
+const Tensor& gt_(const Tensor& self, const Scalar& other);
 const Tensor& gt_out(const Tensor& out, const Tensor& self, const Scalar& other);
 Tensor ge(const Tensor& self, const Tensor& other);  // ge.Tensor
+const Tensor& ge_(const Tensor& self, const Tensor& other);
 const Tensor& ge_out(const Tensor& out, const Tensor& self, const Tensor& other);
 Tensor ge(const Tensor& self, const Scalar& other);  // ge.Scalar
+const Tensor& ge_(const Tensor& self, const Scalar& other);
 const Tensor& ge_out(const Tensor& out, const Tensor& self, const Scalar& other);
 Tensor logical_and(const Tensor& self, const Tensor& other);  // logical_and
+const Tensor& logical_and_(const Tensor& self, const Tensor& other);
 const Tensor& logical_and_out(const Tensor& out, const Tensor& self, const Tensor& other);
 Tensor logical_or(const Tensor& self, const Tensor& other);  // logical_or
+const Tensor& logical_or_(const Tensor& self, const Tensor& other);
 const Tensor& logical_or_out(const Tensor& out, const Tensor& self, const Tensor& other);
 Tensor logical_xor(const Tensor& self, const Tensor& other);  // logical_xor
+const Tensor& logical_xor_(const Tensor& self, const Tensor& other);
 const Tensor& logical_xor_out(const Tensor& out, const Tensor& self, const Tensor& other);
 Tensor logical_not(const Tensor& self);  // logical_not
+const Tensor& logical_not_(const Tensor& self);
 const Tensor& logical_not_out(const Tensor& out, const Tensor& self);
 Tensor bitwise_and(const Tensor& self, const Tensor& other);  // bitwise_and.Tensor
 const Tensor& bitwise_and_(const Tensor& self, const Tensor& other);
@@ -292,13 +308,13 @@ Tensor where(const Tensor& condition, const Tensor& self, const Tensor& other); 
 const Tensor& where_out(const Tensor& out, const Tensor& condition, const Tensor& self, const Tensor& other);
 Tensor _sum(const Tensor& self);  // _sum
 Tensor _sum(const Tensor& self, IntArrayRef dim, bool keepdim);  // _sum.dim_IntList
-Tensor prod(const Tensor& self);  // prod
-Tensor prod(const Tensor& self, int64_t dim, bool keepdim);  // prod.dim_int
+Tensor _prod(const Tensor& self);  // _prod
+Tensor _prod(const Tensor& self, int64_t dim, bool keepdim);  // _prod.dim_int
 Tensor amax(const Tensor& self, IntArrayRef dim, bool keepdim);  // amax
 Tensor amin(const Tensor& self, IntArrayRef dim, bool keepdim);  // amin
 Tensor argmax(const Tensor& self, std::optional<int64_t> dim, bool keepdim);  // argmax
 Tensor argmin(const Tensor& self, std::optional<int64_t> dim, bool keepdim);  // argmin
-Tensor cumsum(const Tensor& self, int64_t dim);  // cumsum
+Tensor _cumsum(const Tensor& self, int64_t dim);  // _cumsum
 Tensor _sort_indices(const Tensor& self, int64_t dim, bool descending, bool stable);  // _sort_indices
 Tensor _topk_indices(const Tensor& self, int64_t k, int64_t dim, bool largest, bool sorted);  // _topk_indices
 Tensor _median_indices(const Tensor& self, int64_t dim, bool ignore_nan);  // _median_indices
@@ -329,6 +345,8 @@ Tensor scatter_add(const Tensor& self, int64_t dim, const Tensor& index, const T
 const Tensor& scatter_add_(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src);
 Tensor index_add(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& source, const Scalar& alpha);  // index_add
 const Tensor& index_add_(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& source, const Scalar& alpha);
+Tensor index_copy(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& source);  // index_copy
+const Tensor& index_copy_(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& source);
 Tensor masked_fill(const Tensor& self, const Tensor& mask, const Scalar& value);  // masked_fill.Scalar
 const Tensor& masked_fill_(const Tensor& self, const Tensor& mask, const Scalar& value);
 Tensor masked_fill(const Tensor& self, const Tensor& mask, const Tensor& value);  // masked_fill.Tensor

@@ -12,11 +12,11 @@ namespace dg::dispatch {
 namespace {
 using pow_Tensor_Tensor_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&);
 constexpr pow_Tensor_Tensor_kernel pow_Tensor_Tensor_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::pow_tensor_tensor<float>, &cpu::pow_tensor_tensor<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cpu::pow_tensor_tensor<float>, &cpu::pow_tensor_tensor<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::pow_tensor_tensor<float>, &cuda::pow_tensor_tensor<double>, nullptr, nullptr, &cuda::pow_tensor_tensor<dg::Half>, &cuda::pow_tensor_tensor<dg::BFloat16>},
+    {&cuda::pow_tensor_tensor<float>, &cuda::pow_tensor_tensor<double>, nullptr, nullptr, &cuda::pow_tensor_tensor<dg::Half>, &cuda::pow_tensor_tensor<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void pow_Tensor_Tensor_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& exponent) {
@@ -60,11 +60,11 @@ const Tensor& pow_out(const Tensor& out, const Tensor& self, const Tensor& expon
 namespace {
 using rsqrt_kernel = void (*)(const TensorBase&, const TensorBase&);
 constexpr rsqrt_kernel rsqrt_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::rsqrt<float>, &cpu::rsqrt<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cpu::rsqrt<float>, &cpu::rsqrt<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::rsqrt<float>, &cuda::rsqrt<double>, nullptr, nullptr, &cuda::rsqrt<dg::Half>, &cuda::rsqrt<dg::BFloat16>},
+    {&cuda::rsqrt<float>, &cuda::rsqrt<double>, nullptr, nullptr, &cuda::rsqrt<dg::Half>, &cuda::rsqrt<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void rsqrt_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
@@ -105,14 +105,20 @@ const Tensor& rsqrt_out(const Tensor& out, const Tensor& self) {
 namespace {
 using sign_kernel = void (*)(const TensorBase&, const TensorBase&);
 constexpr sign_kernel sign_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::sign<float>, &cpu::sign<double>, &cpu::sign<int64_t>, nullptr, nullptr, nullptr},
+    {&cpu::sign<float>, &cpu::sign<double>, &cpu::sign<int64_t>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::sign<float>, &cuda::sign<double>, &cuda::sign<int64_t>, nullptr, &cuda::sign<dg::Half>, &cuda::sign<dg::BFloat16>},
+    {&cuda::sign<float>, &cuda::sign<double>, &cuda::sign<int64_t>, nullptr, &cuda::sign<dg::Half>, &cuda::sign<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void sign_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
+  if (detail::runs_widened(sign_table, out.device(), dtype)) {
+    const Tensor wide_out = detail::widen_output(out);
+    sign_run(kInt64, wide_out, detail::widen(self));
+    detail::copy_back(out, wide_out);
+    return;
+  }
   const auto fn = detail::lookup_kernel(sign_table, "sign", out.device(), dtype,
                                         "float32, float64, int64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype));
@@ -150,11 +156,11 @@ const Tensor& sign_out(const Tensor& out, const Tensor& self) {
 namespace {
 using asin_kernel = void (*)(const TensorBase&, const TensorBase&);
 constexpr asin_kernel asin_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::asin<float>, &cpu::asin<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cpu::asin<float>, &cpu::asin<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::asin<float>, &cuda::asin<double>, nullptr, nullptr, &cuda::asin<dg::Half>, &cuda::asin<dg::BFloat16>},
+    {&cuda::asin<float>, &cuda::asin<double>, nullptr, nullptr, &cuda::asin<dg::Half>, &cuda::asin<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void asin_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
@@ -195,11 +201,11 @@ const Tensor& asin_out(const Tensor& out, const Tensor& self) {
 namespace {
 using sinh_kernel = void (*)(const TensorBase&, const TensorBase&);
 constexpr sinh_kernel sinh_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::sinh<float>, &cpu::sinh<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cpu::sinh<float>, &cpu::sinh<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::sinh<float>, &cuda::sinh<double>, nullptr, nullptr, &cuda::sinh<dg::Half>, &cuda::sinh<dg::BFloat16>},
+    {&cuda::sinh<float>, &cuda::sinh<double>, nullptr, nullptr, &cuda::sinh<dg::Half>, &cuda::sinh<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void sinh_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
@@ -240,11 +246,11 @@ const Tensor& sinh_out(const Tensor& out, const Tensor& self) {
 namespace {
 using tanh_backward_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&);
 constexpr tanh_backward_kernel tanh_backward_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::tanh_backward<float>, &cpu::tanh_backward<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cpu::tanh_backward<float>, &cpu::tanh_backward<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::tanh_backward<float>, &cuda::tanh_backward<double>, nullptr, nullptr, &cuda::tanh_backward<dg::Half>, &cuda::tanh_backward<dg::BFloat16>},
+    {&cuda::tanh_backward<float>, &cuda::tanh_backward<double>, nullptr, nullptr, &cuda::tanh_backward<dg::Half>, &cuda::tanh_backward<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void tanh_backward_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, const Tensor& output) {
@@ -267,11 +273,11 @@ Tensor tanh_backward(const Tensor& grad_output, const Tensor& output) {
 namespace {
 using erf_kernel = void (*)(const TensorBase&, const TensorBase&);
 constexpr erf_kernel erf_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::erf<float>, &cpu::erf<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cpu::erf<float>, &cpu::erf<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::erf<float>, &cuda::erf<double>, nullptr, nullptr, &cuda::erf<dg::Half>, &cuda::erf<dg::BFloat16>},
+    {&cuda::erf<float>, &cuda::erf<double>, nullptr, nullptr, &cuda::erf<dg::Half>, &cuda::erf<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void erf_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
@@ -312,14 +318,20 @@ const Tensor& erf_out(const Tensor& out, const Tensor& self) {
 namespace {
 using floor_kernel = void (*)(const TensorBase&, const TensorBase&);
 constexpr floor_kernel floor_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::floor<float>, &cpu::floor<double>, &cpu::floor<int64_t>, nullptr, nullptr, nullptr},
+    {&cpu::floor<float>, &cpu::floor<double>, &cpu::floor<int64_t>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::floor<float>, &cuda::floor<double>, &cuda::floor<int64_t>, nullptr, &cuda::floor<dg::Half>, &cuda::floor<dg::BFloat16>},
+    {&cuda::floor<float>, &cuda::floor<double>, &cuda::floor<int64_t>, nullptr, &cuda::floor<dg::Half>, &cuda::floor<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void floor_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
+  if (detail::runs_widened(floor_table, out.device(), dtype)) {
+    const Tensor wide_out = detail::widen_output(out);
+    floor_run(kInt64, wide_out, detail::widen(self));
+    detail::copy_back(out, wide_out);
+    return;
+  }
   const auto fn = detail::lookup_kernel(floor_table, "floor", out.device(), dtype,
                                         "float32, float64, int64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype));
@@ -357,14 +369,20 @@ const Tensor& floor_out(const Tensor& out, const Tensor& self) {
 namespace {
 using threshold_kernel = void (*)(const TensorBase&, const TensorBase&, const Scalar&, const Scalar&);
 constexpr threshold_kernel threshold_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::threshold<float>, &cpu::threshold<double>, &cpu::threshold<int64_t>, nullptr, nullptr, nullptr},
+    {&cpu::threshold<float>, &cpu::threshold<double>, &cpu::threshold<int64_t>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::threshold<float>, &cuda::threshold<double>, &cuda::threshold<int64_t>, nullptr, &cuda::threshold<dg::Half>, &cuda::threshold<dg::BFloat16>},
+    {&cuda::threshold<float>, &cuda::threshold<double>, &cuda::threshold<int64_t>, nullptr, &cuda::threshold<dg::Half>, &cuda::threshold<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void threshold_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& threshold, const Scalar& value) {
+  if (detail::runs_widened(threshold_table, out.device(), dtype)) {
+    const Tensor wide_out = detail::widen_output(out);
+    threshold_run(kInt64, wide_out, detail::widen(self), threshold, value);
+    detail::copy_back(out, wide_out);
+    return;
+  }
   const auto fn = detail::lookup_kernel(threshold_table, "threshold", out.device(), dtype,
                                         "float32, float64, int64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), threshold, value);
@@ -402,11 +420,11 @@ const Tensor& threshold_out(const Tensor& out, const Tensor& self, const Scalar&
 namespace {
 using hardswish_backward_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&);
 constexpr hardswish_backward_kernel hardswish_backward_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::hardswish_backward<float>, &cpu::hardswish_backward<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cpu::hardswish_backward<float>, &cpu::hardswish_backward<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::hardswish_backward<float>, &cuda::hardswish_backward<double>, nullptr, nullptr, &cuda::hardswish_backward<dg::Half>, &cuda::hardswish_backward<dg::BFloat16>},
+    {&cuda::hardswish_backward<float>, &cuda::hardswish_backward<double>, nullptr, nullptr, &cuda::hardswish_backward<dg::Half>, &cuda::hardswish_backward<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void hardswish_backward_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, const Tensor& self) {
@@ -429,11 +447,11 @@ Tensor hardswish_backward(const Tensor& grad_output, const Tensor& self) {
 namespace {
 using log_sigmoid_kernel = void (*)(const TensorBase&, const TensorBase&);
 constexpr log_sigmoid_kernel log_sigmoid_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::log_sigmoid<float>, &cpu::log_sigmoid<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cpu::log_sigmoid<float>, &cpu::log_sigmoid<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::log_sigmoid<float>, &cuda::log_sigmoid<double>, nullptr, nullptr, &cuda::log_sigmoid<dg::Half>, &cuda::log_sigmoid<dg::BFloat16>},
+    {&cuda::log_sigmoid<float>, &cuda::log_sigmoid<double>, nullptr, nullptr, &cuda::log_sigmoid<dg::Half>, &cuda::log_sigmoid<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void log_sigmoid_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
@@ -465,11 +483,11 @@ const Tensor& log_sigmoid_out(const Tensor& out, const Tensor& self) {
 namespace {
 using leaky_relu_kernel = void (*)(const TensorBase&, const TensorBase&, const Scalar&);
 constexpr leaky_relu_kernel leaky_relu_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::leaky_relu<float>, &cpu::leaky_relu<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cpu::leaky_relu<float>, &cpu::leaky_relu<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::leaky_relu<float>, &cuda::leaky_relu<double>, nullptr, nullptr, &cuda::leaky_relu<dg::Half>, &cuda::leaky_relu<dg::BFloat16>},
+    {&cuda::leaky_relu<float>, &cuda::leaky_relu<double>, nullptr, nullptr, &cuda::leaky_relu<dg::Half>, &cuda::leaky_relu<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void leaky_relu_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& negative_slope) {
@@ -510,11 +528,11 @@ const Tensor& leaky_relu_out(const Tensor& out, const Tensor& self, const Scalar
 namespace {
 using gelu_backward_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&, std::string_view);
 constexpr gelu_backward_kernel gelu_backward_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::gelu_backward<float>, &cpu::gelu_backward<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cpu::gelu_backward<float>, &cpu::gelu_backward<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::gelu_backward<float>, &cuda::gelu_backward<double>, nullptr, nullptr, &cuda::gelu_backward<dg::Half>, &cuda::gelu_backward<dg::BFloat16>},
+    {&cuda::gelu_backward<float>, &cuda::gelu_backward<double>, nullptr, nullptr, &cuda::gelu_backward<dg::Half>, &cuda::gelu_backward<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void gelu_backward_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, const Tensor& self, std::string_view approximate) {
@@ -537,11 +555,11 @@ Tensor gelu_backward(const Tensor& grad_output, const Tensor& self, std::string_
 namespace {
 using softplus_backward_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&, const Scalar&, const Scalar&);
 constexpr softplus_backward_kernel softplus_backward_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::softplus_backward<float>, &cpu::softplus_backward<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cpu::softplus_backward<float>, &cpu::softplus_backward<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::softplus_backward<float>, &cuda::softplus_backward<double>, nullptr, nullptr, &cuda::softplus_backward<dg::Half>, &cuda::softplus_backward<dg::BFloat16>},
+    {&cuda::softplus_backward<float>, &cuda::softplus_backward<double>, nullptr, nullptr, &cuda::softplus_backward<dg::Half>, &cuda::softplus_backward<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void softplus_backward_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, const Tensor& self, const Scalar& beta, const Scalar& threshold) {
@@ -564,14 +582,20 @@ Tensor softplus_backward(const Tensor& grad_output, const Tensor& self, const Sc
 namespace {
 using remainder_Scalar_kernel = void (*)(const TensorBase&, const TensorBase&, const Scalar&);
 constexpr remainder_Scalar_kernel remainder_Scalar_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::remainder_scalar<float>, &cpu::remainder_scalar<double>, &cpu::remainder_scalar<int64_t>, nullptr, nullptr, nullptr},
+    {&cpu::remainder_scalar<float>, &cpu::remainder_scalar<double>, &cpu::remainder_scalar<int64_t>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::remainder_scalar<float>, &cuda::remainder_scalar<double>, &cuda::remainder_scalar<int64_t>, nullptr, &cuda::remainder_scalar<dg::Half>, &cuda::remainder_scalar<dg::BFloat16>},
+    {&cuda::remainder_scalar<float>, &cuda::remainder_scalar<double>, &cuda::remainder_scalar<int64_t>, nullptr, &cuda::remainder_scalar<dg::Half>, &cuda::remainder_scalar<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void remainder_Scalar_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& other) {
+  if (detail::runs_widened(remainder_Scalar_table, out.device(), dtype)) {
+    const Tensor wide_out = detail::widen_output(out);
+    remainder_Scalar_run(kInt64, wide_out, detail::widen(self), other);
+    detail::copy_back(out, wide_out);
+    return;
+  }
   const auto fn = detail::lookup_kernel(remainder_Scalar_table, "remainder", out.device(), dtype,
                                         "float32, float64, int64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), other);
@@ -609,14 +633,20 @@ const Tensor& remainder_out(const Tensor& out, const Tensor& self, const Scalar&
 namespace {
 using addcmul_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&, const TensorBase&, const Scalar&);
 constexpr addcmul_kernel addcmul_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::addcmul<float>, &cpu::addcmul<double>, &cpu::addcmul<int64_t>, nullptr, nullptr, nullptr},
+    {&cpu::addcmul<float>, &cpu::addcmul<double>, &cpu::addcmul<int64_t>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::addcmul<float>, &cuda::addcmul<double>, &cuda::addcmul<int64_t>, nullptr, &cuda::addcmul<dg::Half>, &cuda::addcmul<dg::BFloat16>},
+    {&cuda::addcmul<float>, &cuda::addcmul<double>, &cuda::addcmul<int64_t>, nullptr, &cuda::addcmul<dg::Half>, &cuda::addcmul<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void addcmul_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& tensor1, const Tensor& tensor2, const Scalar& value) {
+  if (detail::runs_widened(addcmul_table, out.device(), dtype)) {
+    const Tensor wide_out = detail::widen_output(out);
+    addcmul_run(kInt64, wide_out, detail::widen(self), detail::widen(tensor1), detail::widen(tensor2), value);
+    detail::copy_back(out, wide_out);
+    return;
+  }
   const auto fn = detail::lookup_kernel(addcmul_table, "addcmul", out.device(), dtype,
                                         "float32, float64, int64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), detail::cast_for_compute(tensor1, dtype), detail::cast_for_compute(tensor2, dtype), value);
@@ -660,14 +690,20 @@ const Tensor& addcmul_out(const Tensor& out, const Tensor& self, const Tensor& t
 namespace {
 using gt_Scalar_kernel = void (*)(const TensorBase&, const TensorBase&, const Scalar&);
 constexpr gt_Scalar_kernel gt_Scalar_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::gt_scalar<float>, &cpu::gt_scalar<double>, &cpu::gt_scalar<int64_t>, &cpu::gt_scalar<bool>, nullptr, nullptr},
+    {&cpu::gt_scalar<float>, &cpu::gt_scalar<double>, &cpu::gt_scalar<int64_t>, &cpu::gt_scalar<bool>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::gt_scalar<float>, &cuda::gt_scalar<double>, &cuda::gt_scalar<int64_t>, &cuda::gt_scalar<bool>, &cuda::gt_scalar<dg::Half>, &cuda::gt_scalar<dg::BFloat16>},
+    {&cuda::gt_scalar<float>, &cuda::gt_scalar<double>, &cuda::gt_scalar<int64_t>, &cuda::gt_scalar<bool>, &cuda::gt_scalar<dg::Half>, &cuda::gt_scalar<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void gt_Scalar_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& other) {
+  if (detail::runs_widened(gt_Scalar_table, out.device(), dtype)) {
+    const Tensor wide_out = detail::widen_output(out);
+    gt_Scalar_run(kInt64, wide_out, detail::widen(self), other);
+    detail::copy_back(out, wide_out);
+    return;
+  }
   const auto fn = detail::lookup_kernel(gt_Scalar_table, "gt", out.device(), dtype,
                                         "float32, float64, int64, bool (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), other);
@@ -682,6 +718,20 @@ Tensor gt(const Tensor& self, const Scalar& other) {
   Tensor out = detail::make_output(m);
   gt_Scalar_run(compute, out, self, other);
   return out;
+}
+
+const Tensor& gt_(const Tensor& self, const Scalar& other) {
+  detail::check_defined("gt_", "self", self);
+  const meta::TensorMeta m = meta::pointwise("gt_", {{"self", &self}}, {&other}, false);
+  // Computed in the promoted dtype like the function form; self keeps its
+  // dtype and gets the result's values (1 and 0 for a comparison).
+  const meta::TensorMeta r{m.sizes, kBool, m.device};
+  detail::check_inplace_result("gt_", self, r);
+  const Tensor result = detail::make_output(r);
+  gt_Scalar_run(m.dtype, result, self, other);
+  detail::copy_back(self, result);
+  detail::bump_version(self, "gt_");
+  return self;
 }
 
 const Tensor& gt_out(const Tensor& out, const Tensor& self, const Scalar& other) {
@@ -700,14 +750,20 @@ const Tensor& gt_out(const Tensor& out, const Tensor& self, const Scalar& other)
 namespace {
 using logical_or_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&);
 constexpr logical_or_kernel logical_or_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::logical_or<float>, &cpu::logical_or<double>, &cpu::logical_or<int64_t>, &cpu::logical_or<bool>, nullptr, nullptr},
+    {&cpu::logical_or<float>, &cpu::logical_or<double>, &cpu::logical_or<int64_t>, &cpu::logical_or<bool>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::logical_or<float>, &cuda::logical_or<double>, &cuda::logical_or<int64_t>, &cuda::logical_or<bool>, &cuda::logical_or<dg::Half>, &cuda::logical_or<dg::BFloat16>},
+    {&cuda::logical_or<float>, &cuda::logical_or<double>, &cuda::logical_or<int64_t>, &cuda::logical_or<bool>, &cuda::logical_or<dg::Half>, &cuda::logical_or<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void logical_or_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
+  if (detail::runs_widened(logical_or_table, out.device(), dtype)) {
+    const Tensor wide_out = detail::widen_output(out);
+    logical_or_run(kInt64, wide_out, detail::widen(self), detail::widen(other));
+    detail::copy_back(out, wide_out);
+    return;
+  }
   const auto fn = detail::lookup_kernel(logical_or_table, "logical_or", out.device(), dtype,
                                         "float32, float64, int64, bool (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), detail::cast_for_compute(other, dtype));
@@ -723,6 +779,21 @@ Tensor logical_or(const Tensor& self, const Tensor& other) {
   Tensor out = detail::make_output(m);
   logical_or_run(compute, out, self, other);
   return out;
+}
+
+const Tensor& logical_or_(const Tensor& self, const Tensor& other) {
+  detail::check_defined("logical_or_", "self", self);
+  detail::check_defined("logical_or_", "other", other);
+  const meta::TensorMeta m = meta::pointwise("logical_or_", {{"self", &self}, {"other", &other}}, {}, false);
+  // Computed in the promoted dtype like the function form; self keeps its
+  // dtype and gets the result's values (1 and 0 for a comparison).
+  const meta::TensorMeta r{m.sizes, kBool, m.device};
+  detail::check_inplace_result("logical_or_", self, r);
+  const Tensor result = detail::make_output(r);
+  logical_or_run(m.dtype, result, self, other);
+  detail::copy_back(self, result);
+  detail::bump_version(self, "logical_or_");
+  return self;
 }
 
 const Tensor& logical_or_out(const Tensor& out, const Tensor& self, const Tensor& other) {
@@ -742,14 +813,20 @@ const Tensor& logical_or_out(const Tensor& out, const Tensor& self, const Tensor
 namespace {
 using logical_xor_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&);
 constexpr logical_xor_kernel logical_xor_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::logical_xor<float>, &cpu::logical_xor<double>, &cpu::logical_xor<int64_t>, &cpu::logical_xor<bool>, nullptr, nullptr},
+    {&cpu::logical_xor<float>, &cpu::logical_xor<double>, &cpu::logical_xor<int64_t>, &cpu::logical_xor<bool>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::logical_xor<float>, &cuda::logical_xor<double>, &cuda::logical_xor<int64_t>, &cuda::logical_xor<bool>, &cuda::logical_xor<dg::Half>, &cuda::logical_xor<dg::BFloat16>},
+    {&cuda::logical_xor<float>, &cuda::logical_xor<double>, &cuda::logical_xor<int64_t>, &cuda::logical_xor<bool>, &cuda::logical_xor<dg::Half>, &cuda::logical_xor<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void logical_xor_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
+  if (detail::runs_widened(logical_xor_table, out.device(), dtype)) {
+    const Tensor wide_out = detail::widen_output(out);
+    logical_xor_run(kInt64, wide_out, detail::widen(self), detail::widen(other));
+    detail::copy_back(out, wide_out);
+    return;
+  }
   const auto fn = detail::lookup_kernel(logical_xor_table, "logical_xor", out.device(), dtype,
                                         "float32, float64, int64, bool (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), detail::cast_for_compute(other, dtype));
@@ -765,6 +842,21 @@ Tensor logical_xor(const Tensor& self, const Tensor& other) {
   Tensor out = detail::make_output(m);
   logical_xor_run(compute, out, self, other);
   return out;
+}
+
+const Tensor& logical_xor_(const Tensor& self, const Tensor& other) {
+  detail::check_defined("logical_xor_", "self", self);
+  detail::check_defined("logical_xor_", "other", other);
+  const meta::TensorMeta m = meta::pointwise("logical_xor_", {{"self", &self}, {"other", &other}}, {}, false);
+  // Computed in the promoted dtype like the function form; self keeps its
+  // dtype and gets the result's values (1 and 0 for a comparison).
+  const meta::TensorMeta r{m.sizes, kBool, m.device};
+  detail::check_inplace_result("logical_xor_", self, r);
+  const Tensor result = detail::make_output(r);
+  logical_xor_run(m.dtype, result, self, other);
+  detail::copy_back(self, result);
+  detail::bump_version(self, "logical_xor_");
+  return self;
 }
 
 const Tensor& logical_xor_out(const Tensor& out, const Tensor& self, const Tensor& other) {
@@ -784,14 +876,20 @@ const Tensor& logical_xor_out(const Tensor& out, const Tensor& self, const Tenso
 namespace {
 using bitwise_and_Scalar_kernel = void (*)(const TensorBase&, const TensorBase&, const Scalar&);
 constexpr bitwise_and_Scalar_kernel bitwise_and_Scalar_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {nullptr, nullptr, &cpu::bitwise_and_scalar<int64_t>, &cpu::bitwise_and_scalar<bool>, nullptr, nullptr},
+    {nullptr, nullptr, &cpu::bitwise_and_scalar<int64_t>, &cpu::bitwise_and_scalar<bool>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {nullptr, nullptr, &cuda::bitwise_and_scalar<int64_t>, &cuda::bitwise_and_scalar<bool>, nullptr, nullptr},
+    {nullptr, nullptr, &cuda::bitwise_and_scalar<int64_t>, &cuda::bitwise_and_scalar<bool>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void bitwise_and_Scalar_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& other) {
+  if (detail::runs_widened(bitwise_and_Scalar_table, out.device(), dtype)) {
+    const Tensor wide_out = detail::widen_output(out);
+    bitwise_and_Scalar_run(kInt64, wide_out, detail::widen(self), other);
+    detail::copy_back(out, wide_out);
+    return;
+  }
   const auto fn = detail::lookup_kernel(bitwise_and_Scalar_table, "bitwise_and", out.device(), dtype,
                                         "int64, bool");
   fn(out, detail::cast_for_compute(self, dtype), other);
@@ -829,14 +927,20 @@ const Tensor& bitwise_and_out(const Tensor& out, const Tensor& self, const Scala
 namespace {
 using bitwise_or_Tensor_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&);
 constexpr bitwise_or_Tensor_kernel bitwise_or_Tensor_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {nullptr, nullptr, &cpu::bitwise_or_tensor<int64_t>, &cpu::bitwise_or_tensor<bool>, nullptr, nullptr},
+    {nullptr, nullptr, &cpu::bitwise_or_tensor<int64_t>, &cpu::bitwise_or_tensor<bool>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {nullptr, nullptr, &cuda::bitwise_or_tensor<int64_t>, &cuda::bitwise_or_tensor<bool>, nullptr, nullptr},
+    {nullptr, nullptr, &cuda::bitwise_or_tensor<int64_t>, &cuda::bitwise_or_tensor<bool>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void bitwise_or_Tensor_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
+  if (detail::runs_widened(bitwise_or_Tensor_table, out.device(), dtype)) {
+    const Tensor wide_out = detail::widen_output(out);
+    bitwise_or_Tensor_run(kInt64, wide_out, detail::widen(self), detail::widen(other));
+    detail::copy_back(out, wide_out);
+    return;
+  }
   const auto fn = detail::lookup_kernel(bitwise_or_Tensor_table, "bitwise_or", out.device(), dtype,
                                         "int64, bool");
   fn(out, detail::cast_for_compute(self, dtype), detail::cast_for_compute(other, dtype));
@@ -877,14 +981,20 @@ const Tensor& bitwise_or_out(const Tensor& out, const Tensor& self, const Tensor
 namespace {
 using isnan_kernel = void (*)(const TensorBase&, const TensorBase&);
 constexpr isnan_kernel isnan_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::isnan<float>, &cpu::isnan<double>, &cpu::isnan<int64_t>, &cpu::isnan<bool>, nullptr, nullptr},
+    {&cpu::isnan<float>, &cpu::isnan<double>, &cpu::isnan<int64_t>, &cpu::isnan<bool>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::isnan<float>, &cuda::isnan<double>, &cuda::isnan<int64_t>, &cuda::isnan<bool>, &cuda::isnan<dg::Half>, &cuda::isnan<dg::BFloat16>},
+    {&cuda::isnan<float>, &cuda::isnan<double>, &cuda::isnan<int64_t>, &cuda::isnan<bool>, &cuda::isnan<dg::Half>, &cuda::isnan<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void isnan_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
+  if (detail::runs_widened(isnan_table, out.device(), dtype)) {
+    const Tensor wide_out = detail::widen_output(out);
+    isnan_run(kInt64, wide_out, detail::widen(self));
+    detail::copy_back(out, wide_out);
+    return;
+  }
   const auto fn = detail::lookup_kernel(isnan_table, "isnan", out.device(), dtype,
                                         "float32, float64, int64, bool (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype));
@@ -905,14 +1015,20 @@ Tensor isnan(const Tensor& self) {
 namespace {
 using isinf_kernel = void (*)(const TensorBase&, const TensorBase&);
 constexpr isinf_kernel isinf_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::isinf<float>, &cpu::isinf<double>, &cpu::isinf<int64_t>, &cpu::isinf<bool>, nullptr, nullptr},
+    {&cpu::isinf<float>, &cpu::isinf<double>, &cpu::isinf<int64_t>, &cpu::isinf<bool>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::isinf<float>, &cuda::isinf<double>, &cuda::isinf<int64_t>, &cuda::isinf<bool>, &cuda::isinf<dg::Half>, &cuda::isinf<dg::BFloat16>},
+    {&cuda::isinf<float>, &cuda::isinf<double>, &cuda::isinf<int64_t>, &cuda::isinf<bool>, &cuda::isinf<dg::Half>, &cuda::isinf<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void isinf_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
+  if (detail::runs_widened(isinf_table, out.device(), dtype)) {
+    const Tensor wide_out = detail::widen_output(out);
+    isinf_run(kInt64, wide_out, detail::widen(self));
+    detail::copy_back(out, wide_out);
+    return;
+  }
   const auto fn = detail::lookup_kernel(isinf_table, "isinf", out.device(), dtype,
                                         "float32, float64, int64, bool (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype));
@@ -933,14 +1049,20 @@ Tensor isinf(const Tensor& self) {
 namespace {
 using isfinite_kernel = void (*)(const TensorBase&, const TensorBase&);
 constexpr isfinite_kernel isfinite_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::isfinite<float>, &cpu::isfinite<double>, &cpu::isfinite<int64_t>, &cpu::isfinite<bool>, nullptr, nullptr},
+    {&cpu::isfinite<float>, &cpu::isfinite<double>, &cpu::isfinite<int64_t>, &cpu::isfinite<bool>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::isfinite<float>, &cuda::isfinite<double>, &cuda::isfinite<int64_t>, &cuda::isfinite<bool>, &cuda::isfinite<dg::Half>, &cuda::isfinite<dg::BFloat16>},
+    {&cuda::isfinite<float>, &cuda::isfinite<double>, &cuda::isfinite<int64_t>, &cuda::isfinite<bool>, &cuda::isfinite<dg::Half>, &cuda::isfinite<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void isfinite_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
+  if (detail::runs_widened(isfinite_table, out.device(), dtype)) {
+    const Tensor wide_out = detail::widen_output(out);
+    isfinite_run(kInt64, wide_out, detail::widen(self));
+    detail::copy_back(out, wide_out);
+    return;
+  }
   const auto fn = detail::lookup_kernel(isfinite_table, "isfinite", out.device(), dtype,
                                         "float32, float64, int64, bool (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype));
@@ -961,14 +1083,20 @@ Tensor isfinite(const Tensor& self) {
 namespace {
 using _searchsorted_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&, bool);
 constexpr _searchsorted_kernel _searchsorted_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::searchsorted<float>, &cpu::searchsorted<double>, &cpu::searchsorted<int64_t>, nullptr, nullptr, nullptr},
+    {&cpu::searchsorted<float>, &cpu::searchsorted<double>, &cpu::searchsorted<int64_t>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::searchsorted<float>, &cuda::searchsorted<double>, &cuda::searchsorted<int64_t>, nullptr, nullptr, nullptr},
+    {&cuda::searchsorted<float>, &cuda::searchsorted<double>, &cuda::searchsorted<int64_t>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void _searchsorted_run(ScalarType dtype, const Tensor& out, const Tensor& sorted_sequence, const Tensor& self, bool right) {
+  if (detail::runs_widened(_searchsorted_table, out.device(), dtype)) {
+    const Tensor wide_out = detail::widen_output(out);
+    _searchsorted_run(kInt64, wide_out, detail::widen(sorted_sequence), detail::widen(self), right);
+    detail::copy_back(out, wide_out);
+    return;
+  }
   const auto fn = detail::lookup_kernel(_searchsorted_table, "_searchsorted", out.device(), dtype,
                                         "float32, float64, int64");
   fn(out, sorted_sequence, self, right);
@@ -1009,14 +1137,20 @@ Tensor as_strided(const Tensor& self, IntArrayRef size, IntArrayRef stride, std:
 namespace {
 using masked_fill_Scalar_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&, const Scalar&);
 constexpr masked_fill_Scalar_kernel masked_fill_Scalar_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::masked_fill<float>, &cpu::masked_fill<double>, &cpu::masked_fill<int64_t>, &cpu::masked_fill<bool>, nullptr, nullptr},
+    {&cpu::masked_fill<float>, &cpu::masked_fill<double>, &cpu::masked_fill<int64_t>, &cpu::masked_fill<bool>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::masked_fill<float>, &cuda::masked_fill<double>, &cuda::masked_fill<int64_t>, &cuda::masked_fill<bool>, nullptr, nullptr},
+    {&cuda::masked_fill<float>, &cuda::masked_fill<double>, &cuda::masked_fill<int64_t>, &cuda::masked_fill<bool>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void masked_fill_Scalar_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& mask, const Scalar& value) {
+  if (detail::runs_widened(masked_fill_Scalar_table, out.device(), dtype)) {
+    const Tensor wide_out = detail::widen_output(out);
+    masked_fill_Scalar_run(kInt64, wide_out, detail::widen(self), detail::widen(mask), value);
+    detail::copy_back(out, wide_out);
+    return;
+  }
   const auto fn = detail::lookup_kernel(masked_fill_Scalar_table, "masked_fill", out.device(), dtype,
                                         "float32, float64, int64, bool");
   fn(out, self, mask, value);
@@ -1046,16 +1180,16 @@ const Tensor& masked_fill_(const Tensor& self, const Tensor& mask, const Scalar&
 namespace {
 using clone_kernel = void (*)(const TensorBase&, const TensorBase&);
 constexpr clone_kernel clone_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::clone<float>, &cpu::clone<double>, &cpu::clone<int64_t>, &cpu::clone<bool>, &cpu::clone<dg::Half>, &cpu::clone<dg::BFloat16>},
+    {&cpu::clone<float>, &cpu::clone<double>, &cpu::clone<int64_t>, &cpu::clone<bool>, &cpu::clone<dg::Half>, &cpu::clone<dg::BFloat16>, &cpu::clone<int32_t>, &cpu::clone<int16_t>, &cpu::clone<int8_t>, &cpu::clone<uint8_t>},
 #if defined(DG_WITH_CUDA)
-    {&cuda::clone<float>, &cuda::clone<double>, &cuda::clone<int64_t>, &cuda::clone<bool>, &cuda::clone<dg::Half>, &cuda::clone<dg::BFloat16>},
+    {&cuda::clone<float>, &cuda::clone<double>, &cuda::clone<int64_t>, &cuda::clone<bool>, &cuda::clone<dg::Half>, &cuda::clone<dg::BFloat16>, &cuda::clone<int32_t>, &cuda::clone<int16_t>, &cuda::clone<int8_t>, &cuda::clone<uint8_t>},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void clone_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
   const auto fn = detail::lookup_kernel(clone_table, "clone", out.device(), dtype,
-                                        "float32, float64, int64, bool, float16, bfloat16");
+                                        "float32, float64, int64, bool, float16, bfloat16, int32, int16, int8, uint8");
   fn(out, self);
 }
 }  // namespace
@@ -1072,14 +1206,20 @@ Tensor clone(const Tensor& self) {
 namespace {
 using bernoulli__Tensor_kernel = void (*)(const TensorBase&, const TensorBase&, std::optional<Generator>);
 constexpr bernoulli__Tensor_kernel bernoulli__Tensor_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::bernoulli_tensor_<float>, &cpu::bernoulli_tensor_<double>, &cpu::bernoulli_tensor_<int64_t>, &cpu::bernoulli_tensor_<bool>, nullptr, nullptr},
+    {&cpu::bernoulli_tensor_<float>, &cpu::bernoulli_tensor_<double>, &cpu::bernoulli_tensor_<int64_t>, &cpu::bernoulli_tensor_<bool>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::bernoulli_tensor_<float>, &cuda::bernoulli_tensor_<double>, &cuda::bernoulli_tensor_<int64_t>, &cuda::bernoulli_tensor_<bool>, nullptr, nullptr},
+    {&cuda::bernoulli_tensor_<float>, &cuda::bernoulli_tensor_<double>, &cuda::bernoulli_tensor_<int64_t>, &cuda::bernoulli_tensor_<bool>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void bernoulli__Tensor_run(ScalarType dtype, const Tensor& self, const Tensor& p, std::optional<Generator> generator) {
+  if (detail::runs_widened(bernoulli__Tensor_table, self.device(), dtype)) {
+    const Tensor wide_self = detail::widen(self);
+    bernoulli__Tensor_run(kInt64, wide_self, detail::widen(p), generator);
+    detail::copy_back(self, wide_self);
+    return;
+  }
   const auto fn = detail::lookup_kernel(bernoulli__Tensor_table, "bernoulli_", self.device(), dtype,
                                         "float32, float64, int64, bool");
   fn(self, p, generator);
@@ -1099,11 +1239,11 @@ const Tensor& bernoulli_(const Tensor& self, const Tensor& p, std::optional<Gene
 namespace {
 using _embedding_backward_adjoint_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&, int64_t, bool);
 constexpr _embedding_backward_adjoint_kernel _embedding_backward_adjoint_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::embedding_backward_adjoint<float>, &cpu::embedding_backward_adjoint<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cpu::embedding_backward_adjoint<float>, &cpu::embedding_backward_adjoint<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::embedding_backward_adjoint<float>, &cuda::embedding_backward_adjoint<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cuda::embedding_backward_adjoint<float>, &cuda::embedding_backward_adjoint<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void _embedding_backward_adjoint_run(ScalarType dtype, const Tensor& out, const Tensor& grad_weight, const Tensor& indices, int64_t padding_idx, bool scale_grad_by_freq) {
@@ -1126,11 +1266,11 @@ Tensor _embedding_backward_adjoint(const Tensor& grad_weight, const Tensor& indi
 namespace {
 using convolution_nobias_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&, IntArrayRef, IntArrayRef, IntArrayRef, bool, IntArrayRef, int64_t);
 constexpr convolution_nobias_kernel convolution_nobias_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::convolution_nobias<float>, &cpu::convolution_nobias<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cpu::convolution_nobias<float>, &cpu::convolution_nobias<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::convolution_nobias<float>, &cuda::convolution_nobias<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cuda::convolution_nobias<float>, &cuda::convolution_nobias<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void convolution_nobias_run(ScalarType dtype, const Tensor& out, const Tensor& input, const Tensor& weight, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool transposed, IntArrayRef output_padding, int64_t groups) {
@@ -1153,11 +1293,11 @@ Tensor convolution_nobias(const Tensor& input, const Tensor& weight, IntArrayRef
 namespace {
 using max_pool2d_indices_kernel = void (*)(const TensorBase&, const TensorBase&, IntArrayRef, IntArrayRef, IntArrayRef, IntArrayRef, bool);
 constexpr max_pool2d_indices_kernel max_pool2d_indices_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::max_pool2d_indices<float>, &cpu::max_pool2d_indices<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cpu::max_pool2d_indices<float>, &cpu::max_pool2d_indices<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::max_pool2d_indices<float>, &cuda::max_pool2d_indices<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cuda::max_pool2d_indices<float>, &cuda::max_pool2d_indices<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void max_pool2d_indices_run(ScalarType dtype, const Tensor& out, const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool ceil_mode) {
@@ -1179,11 +1319,11 @@ Tensor max_pool2d_indices(const Tensor& self, IntArrayRef kernel_size, IntArrayR
 namespace {
 using avg_pool2d_backward_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&, IntArrayRef, IntArrayRef, IntArrayRef, bool, bool, std::optional<int64_t>);
 constexpr avg_pool2d_backward_kernel avg_pool2d_backward_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::avg_pool2d_backward<float>, &cpu::avg_pool2d_backward<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cpu::avg_pool2d_backward<float>, &cpu::avg_pool2d_backward<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::avg_pool2d_backward<float>, &cuda::avg_pool2d_backward<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cuda::avg_pool2d_backward<float>, &cuda::avg_pool2d_backward<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void avg_pool2d_backward_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, bool ceil_mode, bool count_include_pad, std::optional<int64_t> divisor_override) {

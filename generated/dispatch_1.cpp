@@ -12,14 +12,20 @@ namespace dg::dispatch {
 namespace {
 using sub_Tensor_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&, const Scalar&);
 constexpr sub_Tensor_kernel sub_Tensor_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::sub_tensor<float>, &cpu::sub_tensor<double>, &cpu::sub_tensor<int64_t>, nullptr, nullptr, nullptr},
+    {&cpu::sub_tensor<float>, &cpu::sub_tensor<double>, &cpu::sub_tensor<int64_t>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::sub_tensor<float>, &cuda::sub_tensor<double>, &cuda::sub_tensor<int64_t>, nullptr, &cuda::sub_tensor<dg::Half>, &cuda::sub_tensor<dg::BFloat16>},
+    {&cuda::sub_tensor<float>, &cuda::sub_tensor<double>, &cuda::sub_tensor<int64_t>, nullptr, &cuda::sub_tensor<dg::Half>, &cuda::sub_tensor<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void sub_Tensor_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other, const Scalar& alpha) {
+  if (detail::runs_widened(sub_Tensor_table, out.device(), dtype)) {
+    const Tensor wide_out = detail::widen_output(out);
+    sub_Tensor_run(kInt64, wide_out, detail::widen(self), detail::widen(other), alpha);
+    detail::copy_back(out, wide_out);
+    return;
+  }
   const auto fn = detail::lookup_kernel(sub_Tensor_table, "sub", out.device(), dtype,
                                         "float32, float64, int64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), detail::cast_for_compute(other, dtype), alpha);
@@ -60,14 +66,20 @@ const Tensor& sub_out(const Tensor& out, const Tensor& self, const Tensor& other
 namespace {
 using neg_kernel = void (*)(const TensorBase&, const TensorBase&);
 constexpr neg_kernel neg_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::neg<float>, &cpu::neg<double>, &cpu::neg<int64_t>, nullptr, nullptr, nullptr},
+    {&cpu::neg<float>, &cpu::neg<double>, &cpu::neg<int64_t>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::neg<float>, &cuda::neg<double>, &cuda::neg<int64_t>, nullptr, &cuda::neg<dg::Half>, &cuda::neg<dg::BFloat16>},
+    {&cuda::neg<float>, &cuda::neg<double>, &cuda::neg<int64_t>, nullptr, &cuda::neg<dg::Half>, &cuda::neg<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void neg_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
+  if (detail::runs_widened(neg_table, out.device(), dtype)) {
+    const Tensor wide_out = detail::widen_output(out);
+    neg_run(kInt64, wide_out, detail::widen(self));
+    detail::copy_back(out, wide_out);
+    return;
+  }
   const auto fn = detail::lookup_kernel(neg_table, "neg", out.device(), dtype,
                                         "float32, float64, int64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype));
@@ -105,11 +117,11 @@ const Tensor& neg_out(const Tensor& out, const Tensor& self) {
 namespace {
 using reciprocal_kernel = void (*)(const TensorBase&, const TensorBase&);
 constexpr reciprocal_kernel reciprocal_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::reciprocal<float>, &cpu::reciprocal<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cpu::reciprocal<float>, &cpu::reciprocal<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::reciprocal<float>, &cuda::reciprocal<double>, nullptr, nullptr, &cuda::reciprocal<dg::Half>, &cuda::reciprocal<dg::BFloat16>},
+    {&cuda::reciprocal<float>, &cuda::reciprocal<double>, nullptr, nullptr, &cuda::reciprocal<dg::Half>, &cuda::reciprocal<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void reciprocal_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
@@ -150,11 +162,11 @@ const Tensor& reciprocal_out(const Tensor& out, const Tensor& self) {
 namespace {
 using cos_kernel = void (*)(const TensorBase&, const TensorBase&);
 constexpr cos_kernel cos_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::cos<float>, &cpu::cos<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cpu::cos<float>, &cpu::cos<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::cos<float>, &cuda::cos<double>, nullptr, nullptr, &cuda::cos<dg::Half>, &cuda::cos<dg::BFloat16>},
+    {&cuda::cos<float>, &cuda::cos<double>, nullptr, nullptr, &cuda::cos<dg::Half>, &cuda::cos<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void cos_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
@@ -195,11 +207,11 @@ const Tensor& cos_out(const Tensor& out, const Tensor& self) {
 namespace {
 using cos_backward_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&);
 constexpr cos_backward_kernel cos_backward_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::cos_backward<float>, &cpu::cos_backward<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cpu::cos_backward<float>, &cpu::cos_backward<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::cos_backward<float>, &cuda::cos_backward<double>, nullptr, nullptr, &cuda::cos_backward<dg::Half>, &cuda::cos_backward<dg::BFloat16>},
+    {&cuda::cos_backward<float>, &cuda::cos_backward<double>, nullptr, nullptr, &cuda::cos_backward<dg::Half>, &cuda::cos_backward<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void cos_backward_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, const Tensor& self) {
@@ -222,11 +234,11 @@ Tensor cos_backward(const Tensor& grad_output, const Tensor& self) {
 namespace {
 using cosh_kernel = void (*)(const TensorBase&, const TensorBase&);
 constexpr cosh_kernel cosh_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::cosh<float>, &cpu::cosh<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cpu::cosh<float>, &cpu::cosh<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::cosh<float>, &cuda::cosh<double>, nullptr, nullptr, &cuda::cosh<dg::Half>, &cuda::cosh<dg::BFloat16>},
+    {&cuda::cosh<float>, &cuda::cosh<double>, nullptr, nullptr, &cuda::cosh<dg::Half>, &cuda::cosh<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void cosh_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
@@ -267,11 +279,11 @@ const Tensor& cosh_out(const Tensor& out, const Tensor& self) {
 namespace {
 using hardswish_kernel = void (*)(const TensorBase&, const TensorBase&);
 constexpr hardswish_kernel hardswish_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::hardswish<float>, &cpu::hardswish<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cpu::hardswish<float>, &cpu::hardswish<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::hardswish<float>, &cuda::hardswish<double>, nullptr, nullptr, &cuda::hardswish<dg::Half>, &cuda::hardswish<dg::BFloat16>},
+    {&cuda::hardswish<float>, &cuda::hardswish<double>, nullptr, nullptr, &cuda::hardswish<dg::Half>, &cuda::hardswish<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void hardswish_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
@@ -312,11 +324,11 @@ const Tensor& hardswish_out(const Tensor& out, const Tensor& self) {
 namespace {
 using gelu_kernel = void (*)(const TensorBase&, const TensorBase&, std::string_view);
 constexpr gelu_kernel gelu_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::gelu<float>, &cpu::gelu<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cpu::gelu<float>, &cpu::gelu<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::gelu<float>, &cuda::gelu<double>, nullptr, nullptr, &cuda::gelu<dg::Half>, &cuda::gelu<dg::BFloat16>},
+    {&cuda::gelu<float>, &cuda::gelu<double>, nullptr, nullptr, &cuda::gelu<dg::Half>, &cuda::gelu<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void gelu_run(ScalarType dtype, const Tensor& out, const Tensor& self, std::string_view approximate) {
@@ -357,11 +369,11 @@ const Tensor& gelu_out(const Tensor& out, const Tensor& self, std::string_view a
 namespace {
 using silu_backward_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&);
 constexpr silu_backward_kernel silu_backward_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::silu_backward<float>, &cpu::silu_backward<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cpu::silu_backward<float>, &cpu::silu_backward<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::silu_backward<float>, &cuda::silu_backward<double>, nullptr, nullptr, &cuda::silu_backward<dg::Half>, &cuda::silu_backward<dg::BFloat16>},
+    {&cuda::silu_backward<float>, &cuda::silu_backward<double>, nullptr, nullptr, &cuda::silu_backward<dg::Half>, &cuda::silu_backward<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void silu_backward_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, const Tensor& self) {
@@ -384,11 +396,11 @@ Tensor silu_backward(const Tensor& grad_output, const Tensor& self) {
 namespace {
 using atan2_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&);
 constexpr atan2_kernel atan2_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::atan2<float>, &cpu::atan2<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cpu::atan2<float>, &cpu::atan2<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::atan2<float>, &cuda::atan2<double>, nullptr, nullptr, &cuda::atan2<dg::Half>, &cuda::atan2<dg::BFloat16>},
+    {&cuda::atan2<float>, &cuda::atan2<double>, nullptr, nullptr, &cuda::atan2<dg::Half>, &cuda::atan2<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void atan2_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
@@ -432,14 +444,20 @@ const Tensor& atan2_out(const Tensor& out, const Tensor& self, const Tensor& oth
 namespace {
 using minimum_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&);
 constexpr minimum_kernel minimum_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::minimum<float>, &cpu::minimum<double>, &cpu::minimum<int64_t>, &cpu::minimum<bool>, nullptr, nullptr},
+    {&cpu::minimum<float>, &cpu::minimum<double>, &cpu::minimum<int64_t>, &cpu::minimum<bool>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::minimum<float>, &cuda::minimum<double>, &cuda::minimum<int64_t>, &cuda::minimum<bool>, &cuda::minimum<dg::Half>, &cuda::minimum<dg::BFloat16>},
+    {&cuda::minimum<float>, &cuda::minimum<double>, &cuda::minimum<int64_t>, &cuda::minimum<bool>, &cuda::minimum<dg::Half>, &cuda::minimum<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void minimum_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
+  if (detail::runs_widened(minimum_table, out.device(), dtype)) {
+    const Tensor wide_out = detail::widen_output(out);
+    minimum_run(kInt64, wide_out, detail::widen(self), detail::widen(other));
+    detail::copy_back(out, wide_out);
+    return;
+  }
   const auto fn = detail::lookup_kernel(minimum_table, "minimum", out.device(), dtype,
                                         "float32, float64, int64, bool (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), detail::cast_for_compute(other, dtype));
@@ -470,14 +488,20 @@ const Tensor& minimum_out(const Tensor& out, const Tensor& self, const Tensor& o
 namespace {
 using remainder_Tensor_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&);
 constexpr remainder_Tensor_kernel remainder_Tensor_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::remainder_tensor<float>, &cpu::remainder_tensor<double>, &cpu::remainder_tensor<int64_t>, nullptr, nullptr, nullptr},
+    {&cpu::remainder_tensor<float>, &cpu::remainder_tensor<double>, &cpu::remainder_tensor<int64_t>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::remainder_tensor<float>, &cuda::remainder_tensor<double>, &cuda::remainder_tensor<int64_t>, nullptr, &cuda::remainder_tensor<dg::Half>, &cuda::remainder_tensor<dg::BFloat16>},
+    {&cuda::remainder_tensor<float>, &cuda::remainder_tensor<double>, &cuda::remainder_tensor<int64_t>, nullptr, &cuda::remainder_tensor<dg::Half>, &cuda::remainder_tensor<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void remainder_Tensor_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
+  if (detail::runs_widened(remainder_Tensor_table, out.device(), dtype)) {
+    const Tensor wide_out = detail::widen_output(out);
+    remainder_Tensor_run(kInt64, wide_out, detail::widen(self), detail::widen(other));
+    detail::copy_back(out, wide_out);
+    return;
+  }
   const auto fn = detail::lookup_kernel(remainder_Tensor_table, "remainder", out.device(), dtype,
                                         "float32, float64, int64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), detail::cast_for_compute(other, dtype));
@@ -518,11 +542,11 @@ const Tensor& remainder_out(const Tensor& out, const Tensor& self, const Tensor&
 namespace {
 using logaddexp_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&);
 constexpr logaddexp_kernel logaddexp_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::logaddexp<float>, &cpu::logaddexp<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cpu::logaddexp<float>, &cpu::logaddexp<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::logaddexp<float>, &cuda::logaddexp<double>, nullptr, nullptr, &cuda::logaddexp<dg::Half>, &cuda::logaddexp<dg::BFloat16>},
+    {&cuda::logaddexp<float>, &cuda::logaddexp<double>, nullptr, nullptr, &cuda::logaddexp<dg::Half>, &cuda::logaddexp<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void logaddexp_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
@@ -566,14 +590,20 @@ const Tensor& logaddexp_out(const Tensor& out, const Tensor& self, const Tensor&
 namespace {
 using ge_Scalar_kernel = void (*)(const TensorBase&, const TensorBase&, const Scalar&);
 constexpr ge_Scalar_kernel ge_Scalar_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::ge_scalar<float>, &cpu::ge_scalar<double>, &cpu::ge_scalar<int64_t>, &cpu::ge_scalar<bool>, nullptr, nullptr},
+    {&cpu::ge_scalar<float>, &cpu::ge_scalar<double>, &cpu::ge_scalar<int64_t>, &cpu::ge_scalar<bool>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::ge_scalar<float>, &cuda::ge_scalar<double>, &cuda::ge_scalar<int64_t>, &cuda::ge_scalar<bool>, &cuda::ge_scalar<dg::Half>, &cuda::ge_scalar<dg::BFloat16>},
+    {&cuda::ge_scalar<float>, &cuda::ge_scalar<double>, &cuda::ge_scalar<int64_t>, &cuda::ge_scalar<bool>, &cuda::ge_scalar<dg::Half>, &cuda::ge_scalar<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void ge_Scalar_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& other) {
+  if (detail::runs_widened(ge_Scalar_table, out.device(), dtype)) {
+    const Tensor wide_out = detail::widen_output(out);
+    ge_Scalar_run(kInt64, wide_out, detail::widen(self), other);
+    detail::copy_back(out, wide_out);
+    return;
+  }
   const auto fn = detail::lookup_kernel(ge_Scalar_table, "ge", out.device(), dtype,
                                         "float32, float64, int64, bool (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), other);
@@ -588,6 +618,20 @@ Tensor ge(const Tensor& self, const Scalar& other) {
   Tensor out = detail::make_output(m);
   ge_Scalar_run(compute, out, self, other);
   return out;
+}
+
+const Tensor& ge_(const Tensor& self, const Scalar& other) {
+  detail::check_defined("ge_", "self", self);
+  const meta::TensorMeta m = meta::pointwise("ge_", {{"self", &self}}, {&other}, false);
+  // Computed in the promoted dtype like the function form; self keeps its
+  // dtype and gets the result's values (1 and 0 for a comparison).
+  const meta::TensorMeta r{m.sizes, kBool, m.device};
+  detail::check_inplace_result("ge_", self, r);
+  const Tensor result = detail::make_output(r);
+  ge_Scalar_run(m.dtype, result, self, other);
+  detail::copy_back(self, result);
+  detail::bump_version(self, "ge_");
+  return self;
 }
 
 const Tensor& ge_out(const Tensor& out, const Tensor& self, const Scalar& other) {
@@ -606,14 +650,20 @@ const Tensor& ge_out(const Tensor& out, const Tensor& self, const Scalar& other)
 namespace {
 using logical_not_kernel = void (*)(const TensorBase&, const TensorBase&);
 constexpr logical_not_kernel logical_not_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::logical_not<float>, &cpu::logical_not<double>, &cpu::logical_not<int64_t>, &cpu::logical_not<bool>, nullptr, nullptr},
+    {&cpu::logical_not<float>, &cpu::logical_not<double>, &cpu::logical_not<int64_t>, &cpu::logical_not<bool>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::logical_not<float>, &cuda::logical_not<double>, &cuda::logical_not<int64_t>, &cuda::logical_not<bool>, &cuda::logical_not<dg::Half>, &cuda::logical_not<dg::BFloat16>},
+    {&cuda::logical_not<float>, &cuda::logical_not<double>, &cuda::logical_not<int64_t>, &cuda::logical_not<bool>, &cuda::logical_not<dg::Half>, &cuda::logical_not<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void logical_not_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
+  if (detail::runs_widened(logical_not_table, out.device(), dtype)) {
+    const Tensor wide_out = detail::widen_output(out);
+    logical_not_run(kInt64, wide_out, detail::widen(self));
+    detail::copy_back(out, wide_out);
+    return;
+  }
   const auto fn = detail::lookup_kernel(logical_not_table, "logical_not", out.device(), dtype,
                                         "float32, float64, int64, bool (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype));
@@ -628,6 +678,20 @@ Tensor logical_not(const Tensor& self) {
   Tensor out = detail::make_output(m);
   logical_not_run(compute, out, self);
   return out;
+}
+
+const Tensor& logical_not_(const Tensor& self) {
+  detail::check_defined("logical_not_", "self", self);
+  const meta::TensorMeta m = meta::pointwise("logical_not_", {{"self", &self}}, {}, false);
+  // Computed in the promoted dtype like the function form; self keeps its
+  // dtype and gets the result's values (1 and 0 for a comparison).
+  const meta::TensorMeta r{m.sizes, kBool, m.device};
+  detail::check_inplace_result("logical_not_", self, r);
+  const Tensor result = detail::make_output(r);
+  logical_not_run(m.dtype, result, self);
+  detail::copy_back(self, result);
+  detail::bump_version(self, "logical_not_");
+  return self;
 }
 
 const Tensor& logical_not_out(const Tensor& out, const Tensor& self) {
@@ -646,14 +710,20 @@ const Tensor& logical_not_out(const Tensor& out, const Tensor& self) {
 namespace {
 using bitwise_or_Scalar_kernel = void (*)(const TensorBase&, const TensorBase&, const Scalar&);
 constexpr bitwise_or_Scalar_kernel bitwise_or_Scalar_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {nullptr, nullptr, &cpu::bitwise_or_scalar<int64_t>, &cpu::bitwise_or_scalar<bool>, nullptr, nullptr},
+    {nullptr, nullptr, &cpu::bitwise_or_scalar<int64_t>, &cpu::bitwise_or_scalar<bool>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {nullptr, nullptr, &cuda::bitwise_or_scalar<int64_t>, &cuda::bitwise_or_scalar<bool>, nullptr, nullptr},
+    {nullptr, nullptr, &cuda::bitwise_or_scalar<int64_t>, &cuda::bitwise_or_scalar<bool>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void bitwise_or_Scalar_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& other) {
+  if (detail::runs_widened(bitwise_or_Scalar_table, out.device(), dtype)) {
+    const Tensor wide_out = detail::widen_output(out);
+    bitwise_or_Scalar_run(kInt64, wide_out, detail::widen(self), other);
+    detail::copy_back(out, wide_out);
+    return;
+  }
   const auto fn = detail::lookup_kernel(bitwise_or_Scalar_table, "bitwise_or", out.device(), dtype,
                                         "int64, bool");
   fn(out, detail::cast_for_compute(self, dtype), other);
@@ -691,14 +761,20 @@ const Tensor& bitwise_or_out(const Tensor& out, const Tensor& self, const Scalar
 namespace {
 using bitwise_xor_Scalar_kernel = void (*)(const TensorBase&, const TensorBase&, const Scalar&);
 constexpr bitwise_xor_Scalar_kernel bitwise_xor_Scalar_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {nullptr, nullptr, &cpu::bitwise_xor_scalar<int64_t>, &cpu::bitwise_xor_scalar<bool>, nullptr, nullptr},
+    {nullptr, nullptr, &cpu::bitwise_xor_scalar<int64_t>, &cpu::bitwise_xor_scalar<bool>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {nullptr, nullptr, &cuda::bitwise_xor_scalar<int64_t>, &cuda::bitwise_xor_scalar<bool>, nullptr, nullptr},
+    {nullptr, nullptr, &cuda::bitwise_xor_scalar<int64_t>, &cuda::bitwise_xor_scalar<bool>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void bitwise_xor_Scalar_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& other) {
+  if (detail::runs_widened(bitwise_xor_Scalar_table, out.device(), dtype)) {
+    const Tensor wide_out = detail::widen_output(out);
+    bitwise_xor_Scalar_run(kInt64, wide_out, detail::widen(self), other);
+    detail::copy_back(out, wide_out);
+    return;
+  }
   const auto fn = detail::lookup_kernel(bitwise_xor_Scalar_table, "bitwise_xor", out.device(), dtype,
                                         "int64, bool");
   fn(out, detail::cast_for_compute(self, dtype), other);
@@ -736,14 +812,20 @@ const Tensor& bitwise_xor_out(const Tensor& out, const Tensor& self, const Scala
 namespace {
 using _sum_kernel = void (*)(const TensorBase&, const TensorBase&);
 constexpr _sum_kernel _sum_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::sum<float>, &cpu::sum<double>, &cpu::sum<int64_t>, nullptr, nullptr, nullptr},
+    {&cpu::sum<float>, &cpu::sum<double>, &cpu::sum<int64_t>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::sum<float>, &cuda::sum<double>, &cuda::sum<int64_t>, nullptr, &cuda::sum<dg::Half>, &cuda::sum<dg::BFloat16>},
+    {&cuda::sum<float>, &cuda::sum<double>, &cuda::sum<int64_t>, nullptr, &cuda::sum<dg::Half>, &cuda::sum<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void _sum_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
+  if (detail::runs_widened(_sum_table, out.device(), dtype)) {
+    const Tensor wide_out = detail::widen_output(out);
+    _sum_run(kInt64, wide_out, detail::widen(self));
+    detail::copy_back(out, wide_out);
+    return;
+  }
   const auto fn = detail::lookup_kernel(_sum_table, "_sum", out.device(), dtype,
                                         "float32, float64, int64 (cuda also float16, bfloat16)");
   fn(out, self);
@@ -758,70 +840,24 @@ Tensor _sum(const Tensor& self) {
   return out;
 }
 
-// ---- prod (ops.yaml) ------------------------------------------------
-namespace {
-using prod_kernel = void (*)(const TensorBase&, const TensorBase&);
-constexpr prod_kernel prod_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::prod<float>, &cpu::prod<double>, &cpu::prod<int64_t>, nullptr, nullptr, nullptr},
-#if defined(DG_WITH_CUDA)
-    {&cuda::prod<float>, &cuda::prod<double>, &cuda::prod<int64_t>, nullptr, nullptr, nullptr},
-#else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
-#endif
-};
-void prod_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
-  const auto fn = detail::lookup_kernel(prod_table, "prod", out.device(), dtype,
-                                        "float32, float64, int64");
-  fn(out, self);
-}
-}  // namespace
-
-Tensor prod(const Tensor& self) {
-  detail::check_defined("prod", "self", self);
-  const meta::TensorMeta m = meta::reduce_all("prod", self);
-  Tensor out = detail::make_output(m);
-  prod_run(self.dtype(), out, self);
-  return out;
-}
-
-// ---- cumsum (ops.yaml) ------------------------------------------------
-namespace {
-using cumsum_kernel = void (*)(const TensorBase&, const TensorBase&, int64_t);
-constexpr cumsum_kernel cumsum_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::cumsum<float>, &cpu::cumsum<double>, &cpu::cumsum<int64_t>, nullptr, nullptr, nullptr},
-#if defined(DG_WITH_CUDA)
-    {&cuda::cumsum<float>, &cuda::cumsum<double>, &cuda::cumsum<int64_t>, nullptr, nullptr, nullptr},
-#else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
-#endif
-};
-void cumsum_run(ScalarType dtype, const Tensor& out, const Tensor& self, int64_t dim) {
-  const auto fn = detail::lookup_kernel(cumsum_table, "cumsum", out.device(), dtype,
-                                        "float32, float64, int64");
-  fn(out, self, dim);
-}
-}  // namespace
-
-Tensor cumsum(const Tensor& self, int64_t dim) {
-  detail::check_defined("cumsum", "self", self);
-  const meta::TensorMeta m = meta::cumsum("cumsum", self, dim);
-  Tensor out = detail::make_output(m);
-  cumsum_run(self.dtype(), out, self, dim);
-  return out;
-}
-
 // ---- _sort_indices (ops.yaml) ------------------------------------------------
 namespace {
 using _sort_indices_kernel = void (*)(const TensorBase&, const TensorBase&, int64_t, bool, bool);
 constexpr _sort_indices_kernel _sort_indices_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::sort_indices<float>, &cpu::sort_indices<double>, &cpu::sort_indices<int64_t>, nullptr, nullptr, nullptr},
+    {&cpu::sort_indices<float>, &cpu::sort_indices<double>, &cpu::sort_indices<int64_t>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::sort_indices<float>, &cuda::sort_indices<double>, &cuda::sort_indices<int64_t>, nullptr, nullptr, nullptr},
+    {&cuda::sort_indices<float>, &cuda::sort_indices<double>, &cuda::sort_indices<int64_t>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void _sort_indices_run(ScalarType dtype, const Tensor& out, const Tensor& self, int64_t dim, bool descending, bool stable) {
+  if (detail::runs_widened(_sort_indices_table, out.device(), dtype)) {
+    const Tensor wide_out = detail::widen_output(out);
+    _sort_indices_run(kInt64, wide_out, detail::widen(self), dim, descending, stable);
+    detail::copy_back(out, wide_out);
+    return;
+  }
   const auto fn = detail::lookup_kernel(_sort_indices_table, "_sort_indices", out.device(), dtype,
                                         "float32, float64, int64");
   fn(out, self, dim, descending, stable);
@@ -840,14 +876,20 @@ Tensor _sort_indices(const Tensor& self, int64_t dim, bool descending, bool stab
 namespace {
 using _topk_indices_kernel = void (*)(const TensorBase&, const TensorBase&, int64_t, int64_t, bool, bool);
 constexpr _topk_indices_kernel _topk_indices_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::topk_indices<float>, &cpu::topk_indices<double>, &cpu::topk_indices<int64_t>, nullptr, nullptr, nullptr},
+    {&cpu::topk_indices<float>, &cpu::topk_indices<double>, &cpu::topk_indices<int64_t>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::topk_indices<float>, &cuda::topk_indices<double>, &cuda::topk_indices<int64_t>, nullptr, nullptr, nullptr},
+    {&cuda::topk_indices<float>, &cuda::topk_indices<double>, &cuda::topk_indices<int64_t>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void _topk_indices_run(ScalarType dtype, const Tensor& out, const Tensor& self, int64_t k, int64_t dim, bool largest, bool sorted) {
+  if (detail::runs_widened(_topk_indices_table, out.device(), dtype)) {
+    const Tensor wide_out = detail::widen_output(out);
+    _topk_indices_run(kInt64, wide_out, detail::widen(self), k, dim, largest, sorted);
+    detail::copy_back(out, wide_out);
+    return;
+  }
   const auto fn = detail::lookup_kernel(_topk_indices_table, "_topk_indices", out.device(), dtype,
                                         "float32, float64, int64");
   fn(out, self, k, dim, largest, sorted);
@@ -866,11 +908,11 @@ Tensor _topk_indices(const Tensor& self, int64_t k, int64_t dim, bool largest, b
 namespace {
 using bmm_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&);
 constexpr bmm_kernel bmm_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::bmm<float>, &cpu::bmm<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cpu::bmm<float>, &cpu::bmm<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::bmm<float>, &cuda::bmm<double>, nullptr, nullptr, &cuda::bmm<dg::Half>, &cuda::bmm<dg::BFloat16>},
+    {&cuda::bmm<float>, &cuda::bmm<double>, nullptr, nullptr, &cuda::bmm<dg::Half>, &cuda::bmm<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void bmm_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& mat2) {
@@ -893,14 +935,20 @@ Tensor bmm(const Tensor& self, const Tensor& mat2) {
 namespace {
 using scatter_add_kernel = void (*)(const TensorBase&, const TensorBase&, int64_t, const TensorBase&, const TensorBase&);
 constexpr scatter_add_kernel scatter_add_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::scatter_add<float>, &cpu::scatter_add<double>, &cpu::scatter_add<int64_t>, nullptr, nullptr, nullptr},
+    {&cpu::scatter_add<float>, &cpu::scatter_add<double>, &cpu::scatter_add<int64_t>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::scatter_add<float>, &cuda::scatter_add<double>, &cuda::scatter_add<int64_t>, nullptr, nullptr, nullptr},
+    {&cuda::scatter_add<float>, &cuda::scatter_add<double>, &cuda::scatter_add<int64_t>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void scatter_add_run(ScalarType dtype, const Tensor& out, const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src) {
+  if (detail::runs_widened(scatter_add_table, out.device(), dtype)) {
+    const Tensor wide_out = detail::widen_output(out);
+    scatter_add_run(kInt64, wide_out, detail::widen(self), dim, detail::widen(index), detail::widen(src));
+    detail::copy_back(out, wide_out);
+    return;
+  }
   const auto fn = detail::lookup_kernel(scatter_add_table, "scatter_add", out.device(), dtype,
                                         "float32, float64, int64");
   fn(out, self, dim, index, src);
@@ -932,14 +980,20 @@ const Tensor& scatter_add_(const Tensor& self, int64_t dim, const Tensor& index,
 namespace {
 using masked_fill_Tensor_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&, const TensorBase&);
 constexpr masked_fill_Tensor_kernel masked_fill_Tensor_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::masked_fill_tensor<float>, &cpu::masked_fill_tensor<double>, &cpu::masked_fill_tensor<int64_t>, &cpu::masked_fill_tensor<bool>, nullptr, nullptr},
+    {&cpu::masked_fill_tensor<float>, &cpu::masked_fill_tensor<double>, &cpu::masked_fill_tensor<int64_t>, &cpu::masked_fill_tensor<bool>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::masked_fill_tensor<float>, &cuda::masked_fill_tensor<double>, &cuda::masked_fill_tensor<int64_t>, &cuda::masked_fill_tensor<bool>, nullptr, nullptr},
+    {&cuda::masked_fill_tensor<float>, &cuda::masked_fill_tensor<double>, &cuda::masked_fill_tensor<int64_t>, &cuda::masked_fill_tensor<bool>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void masked_fill_Tensor_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& mask, const Tensor& value) {
+  if (detail::runs_widened(masked_fill_Tensor_table, out.device(), dtype)) {
+    const Tensor wide_out = detail::widen_output(out);
+    masked_fill_Tensor_run(kInt64, wide_out, detail::widen(self), detail::widen(mask), detail::widen(value));
+    detail::copy_back(out, wide_out);
+    return;
+  }
   const auto fn = detail::lookup_kernel(masked_fill_Tensor_table, "masked_fill", out.device(), dtype,
                                         "float32, float64, int64, bool");
   fn(out, self, mask, value);
@@ -971,14 +1025,20 @@ const Tensor& masked_fill_(const Tensor& self, const Tensor& mask, const Tensor&
 namespace {
 using flip_kernel = void (*)(const TensorBase&, const TensorBase&, IntArrayRef);
 constexpr flip_kernel flip_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::flip<float>, &cpu::flip<double>, &cpu::flip<int64_t>, &cpu::flip<bool>, nullptr, nullptr},
+    {&cpu::flip<float>, &cpu::flip<double>, &cpu::flip<int64_t>, &cpu::flip<bool>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::flip<float>, &cuda::flip<double>, &cuda::flip<int64_t>, &cuda::flip<bool>, nullptr, nullptr},
+    {&cuda::flip<float>, &cuda::flip<double>, &cuda::flip<int64_t>, &cuda::flip<bool>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void flip_run(ScalarType dtype, const Tensor& out, const Tensor& self, IntArrayRef dims) {
+  if (detail::runs_widened(flip_table, out.device(), dtype)) {
+    const Tensor wide_out = detail::widen_output(out);
+    flip_run(kInt64, wide_out, detail::widen(self), dims);
+    detail::copy_back(out, wide_out);
+    return;
+  }
   const auto fn = detail::lookup_kernel(flip_table, "flip", out.device(), dtype,
                                         "float32, float64, int64, bool");
   fn(out, self, dims);
@@ -997,16 +1057,16 @@ Tensor flip(const Tensor& self, IntArrayRef dims) {
 namespace {
 using fill__Scalar_kernel = void (*)(const TensorBase&, const Scalar&);
 constexpr fill__Scalar_kernel fill__Scalar_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::fill_<float>, &cpu::fill_<double>, &cpu::fill_<int64_t>, &cpu::fill_<bool>, &cpu::fill_<dg::Half>, &cpu::fill_<dg::BFloat16>},
+    {&cpu::fill_<float>, &cpu::fill_<double>, &cpu::fill_<int64_t>, &cpu::fill_<bool>, &cpu::fill_<dg::Half>, &cpu::fill_<dg::BFloat16>, &cpu::fill_<int32_t>, &cpu::fill_<int16_t>, &cpu::fill_<int8_t>, &cpu::fill_<uint8_t>},
 #if defined(DG_WITH_CUDA)
-    {&cuda::fill_<float>, &cuda::fill_<double>, &cuda::fill_<int64_t>, &cuda::fill_<bool>, &cuda::fill_<dg::Half>, &cuda::fill_<dg::BFloat16>},
+    {&cuda::fill_<float>, &cuda::fill_<double>, &cuda::fill_<int64_t>, &cuda::fill_<bool>, &cuda::fill_<dg::Half>, &cuda::fill_<dg::BFloat16>, &cuda::fill_<int32_t>, &cuda::fill_<int16_t>, &cuda::fill_<int8_t>, &cuda::fill_<uint8_t>},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void fill__Scalar_run(ScalarType dtype, const Tensor& self, const Scalar& value) {
   const auto fn = detail::lookup_kernel(fill__Scalar_table, "fill_", self.device(), dtype,
-                                        "float32, float64, int64, bool, float16, bfloat16");
+                                        "float32, float64, int64, bool, float16, bfloat16, int32, int16, int8, uint8");
   fn(self, value);
 }
 }  // namespace
@@ -1022,16 +1082,16 @@ const Tensor& fill_(const Tensor& self, const Scalar& value) {
 namespace {
 using copy__kernel = void (*)(const TensorBase&, const TensorBase&);
 constexpr copy__kernel copy__table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::copy_<float>, &cpu::copy_<double>, &cpu::copy_<int64_t>, &cpu::copy_<bool>, &cpu::copy_<dg::Half>, &cpu::copy_<dg::BFloat16>},
+    {&cpu::copy_<float>, &cpu::copy_<double>, &cpu::copy_<int64_t>, &cpu::copy_<bool>, &cpu::copy_<dg::Half>, &cpu::copy_<dg::BFloat16>, &cpu::copy_<int32_t>, &cpu::copy_<int16_t>, &cpu::copy_<int8_t>, &cpu::copy_<uint8_t>},
 #if defined(DG_WITH_CUDA)
-    {&cuda::copy_<float>, &cuda::copy_<double>, &cuda::copy_<int64_t>, &cuda::copy_<bool>, &cuda::copy_<dg::Half>, &cuda::copy_<dg::BFloat16>},
+    {&cuda::copy_<float>, &cuda::copy_<double>, &cuda::copy_<int64_t>, &cuda::copy_<bool>, &cuda::copy_<dg::Half>, &cuda::copy_<dg::BFloat16>, &cuda::copy_<int32_t>, &cuda::copy_<int16_t>, &cuda::copy_<int8_t>, &cuda::copy_<uint8_t>},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void copy__run(ScalarType dtype, const Tensor& self, const Tensor& src) {
   const auto fn = detail::lookup_kernel(copy__table, "copy_", self.device(), dtype,
-                                        "float32, float64, int64, bool, float16, bfloat16");
+                                        "float32, float64, int64, bool, float16, bfloat16, int32, int16, int8, uint8");
   fn(self, src);
 }
 }  // namespace
@@ -1049,11 +1109,11 @@ const Tensor& copy_(const Tensor& self, const Tensor& src) {
 namespace {
 using normal__kernel = void (*)(const TensorBase&, double, double, std::optional<Generator>);
 constexpr normal__kernel normal__table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::normal_<float>, &cpu::normal_<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cpu::normal_<float>, &cpu::normal_<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::normal_<float>, &cuda::normal_<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cuda::normal_<float>, &cuda::normal_<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void normal__run(ScalarType dtype, const Tensor& self, double mean, double std, std::optional<Generator> generator) {
@@ -1074,11 +1134,11 @@ const Tensor& normal_(const Tensor& self, double mean, double std, std::optional
 namespace {
 using log_softmax_int_kernel = void (*)(const TensorBase&, const TensorBase&, int64_t);
 constexpr log_softmax_int_kernel log_softmax_int_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::log_softmax<float>, &cpu::log_softmax<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cpu::log_softmax<float>, &cpu::log_softmax<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::log_softmax<float>, &cuda::log_softmax<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cuda::log_softmax<float>, &cuda::log_softmax<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void log_softmax_int_run(ScalarType dtype, const Tensor& out, const Tensor& self, int64_t dim) {
@@ -1100,11 +1160,11 @@ Tensor log_softmax(const Tensor& self, int64_t dim) {
 namespace {
 using _log_softmax_backward_data_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&, int64_t);
 constexpr _log_softmax_backward_data_kernel _log_softmax_backward_data_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::log_softmax_backward_data<float>, &cpu::log_softmax_backward_data<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cpu::log_softmax_backward_data<float>, &cpu::log_softmax_backward_data<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::log_softmax_backward_data<float>, &cuda::log_softmax_backward_data<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cuda::log_softmax_backward_data<float>, &cuda::log_softmax_backward_data<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void _log_softmax_backward_data_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, const Tensor& output, int64_t dim) {
@@ -1127,11 +1187,11 @@ Tensor _log_softmax_backward_data(const Tensor& grad_output, const Tensor& outpu
 namespace {
 using convolution_backward_input_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&, IntArrayRef, IntArrayRef, IntArrayRef, IntArrayRef, bool, IntArrayRef, int64_t);
 constexpr convolution_backward_input_kernel convolution_backward_input_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::convolution_backward_input<float>, &cpu::convolution_backward_input<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cpu::convolution_backward_input<float>, &cpu::convolution_backward_input<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::convolution_backward_input<float>, &cuda::convolution_backward_input<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cuda::convolution_backward_input<float>, &cuda::convolution_backward_input<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void convolution_backward_input_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, const Tensor& weight, IntArrayRef input_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool transposed, IntArrayRef output_padding, int64_t groups) {
@@ -1154,11 +1214,11 @@ Tensor convolution_backward_input(const Tensor& grad_output, const Tensor& weigh
 namespace {
 using max_pool2d_backward_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&, IntArrayRef, IntArrayRef, IntArrayRef, IntArrayRef, bool);
 constexpr max_pool2d_backward_kernel max_pool2d_backward_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::max_pool2d_backward<float>, &cpu::max_pool2d_backward<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cpu::max_pool2d_backward<float>, &cpu::max_pool2d_backward<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::max_pool2d_backward<float>, &cuda::max_pool2d_backward<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cuda::max_pool2d_backward<float>, &cuda::max_pool2d_backward<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void max_pool2d_backward_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool ceil_mode) {
@@ -1181,11 +1241,11 @@ Tensor max_pool2d_backward(const Tensor& grad_output, const Tensor& self, IntArr
 namespace {
 using adaptive_avg_pool2d_kernel = void (*)(const TensorBase&, const TensorBase&, IntArrayRef);
 constexpr adaptive_avg_pool2d_kernel adaptive_avg_pool2d_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::adaptive_avg_pool2d<float>, &cpu::adaptive_avg_pool2d<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cpu::adaptive_avg_pool2d<float>, &cpu::adaptive_avg_pool2d<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::adaptive_avg_pool2d<float>, &cuda::adaptive_avg_pool2d<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cuda::adaptive_avg_pool2d<float>, &cuda::adaptive_avg_pool2d<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void adaptive_avg_pool2d_run(ScalarType dtype, const Tensor& out, const Tensor& self, IntArrayRef output_size) {

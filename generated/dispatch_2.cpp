@@ -12,14 +12,20 @@ namespace dg::dispatch {
 namespace {
 using sub_Scalar_kernel = void (*)(const TensorBase&, const TensorBase&, const Scalar&, const Scalar&);
 constexpr sub_Scalar_kernel sub_Scalar_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::sub_scalar<float>, &cpu::sub_scalar<double>, &cpu::sub_scalar<int64_t>, nullptr, nullptr, nullptr},
+    {&cpu::sub_scalar<float>, &cpu::sub_scalar<double>, &cpu::sub_scalar<int64_t>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::sub_scalar<float>, &cuda::sub_scalar<double>, &cuda::sub_scalar<int64_t>, nullptr, &cuda::sub_scalar<dg::Half>, &cuda::sub_scalar<dg::BFloat16>},
+    {&cuda::sub_scalar<float>, &cuda::sub_scalar<double>, &cuda::sub_scalar<int64_t>, nullptr, &cuda::sub_scalar<dg::Half>, &cuda::sub_scalar<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void sub_Scalar_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& other, const Scalar& alpha) {
+  if (detail::runs_widened(sub_Scalar_table, out.device(), dtype)) {
+    const Tensor wide_out = detail::widen_output(out);
+    sub_Scalar_run(kInt64, wide_out, detail::widen(self), other, alpha);
+    detail::copy_back(out, wide_out);
+    return;
+  }
   const auto fn = detail::lookup_kernel(sub_Scalar_table, "sub", out.device(), dtype,
                                         "float32, float64, int64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), other, alpha);
@@ -57,14 +63,20 @@ const Tensor& sub_out(const Tensor& out, const Tensor& self, const Scalar& other
 namespace {
 using mul_Tensor_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&);
 constexpr mul_Tensor_kernel mul_Tensor_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::mul_tensor<float>, &cpu::mul_tensor<double>, &cpu::mul_tensor<int64_t>, nullptr, nullptr, nullptr},
+    {&cpu::mul_tensor<float>, &cpu::mul_tensor<double>, &cpu::mul_tensor<int64_t>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::mul_tensor<float>, &cuda::mul_tensor<double>, &cuda::mul_tensor<int64_t>, nullptr, &cuda::mul_tensor<dg::Half>, &cuda::mul_tensor<dg::BFloat16>},
+    {&cuda::mul_tensor<float>, &cuda::mul_tensor<double>, &cuda::mul_tensor<int64_t>, nullptr, &cuda::mul_tensor<dg::Half>, &cuda::mul_tensor<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void mul_Tensor_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
+  if (detail::runs_widened(mul_Tensor_table, out.device(), dtype)) {
+    const Tensor wide_out = detail::widen_output(out);
+    mul_Tensor_run(kInt64, wide_out, detail::widen(self), detail::widen(other));
+    detail::copy_back(out, wide_out);
+    return;
+  }
   const auto fn = detail::lookup_kernel(mul_Tensor_table, "mul", out.device(), dtype,
                                         "float32, float64, int64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), detail::cast_for_compute(other, dtype));
@@ -105,11 +117,11 @@ const Tensor& mul_out(const Tensor& out, const Tensor& self, const Tensor& other
 namespace {
 using div_Tensor_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&);
 constexpr div_Tensor_kernel div_Tensor_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::div_tensor<float>, &cpu::div_tensor<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cpu::div_tensor<float>, &cpu::div_tensor<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::div_tensor<float>, &cuda::div_tensor<double>, nullptr, nullptr, &cuda::div_tensor<dg::Half>, &cuda::div_tensor<dg::BFloat16>},
+    {&cuda::div_tensor<float>, &cuda::div_tensor<double>, nullptr, nullptr, &cuda::div_tensor<dg::Half>, &cuda::div_tensor<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void div_Tensor_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
@@ -153,14 +165,20 @@ const Tensor& div_out(const Tensor& out, const Tensor& self, const Tensor& other
 namespace {
 using abs_kernel = void (*)(const TensorBase&, const TensorBase&);
 constexpr abs_kernel abs_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::abs<float>, &cpu::abs<double>, &cpu::abs<int64_t>, nullptr, nullptr, nullptr},
+    {&cpu::abs<float>, &cpu::abs<double>, &cpu::abs<int64_t>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::abs<float>, &cuda::abs<double>, &cuda::abs<int64_t>, nullptr, &cuda::abs<dg::Half>, &cuda::abs<dg::BFloat16>},
+    {&cuda::abs<float>, &cuda::abs<double>, &cuda::abs<int64_t>, nullptr, &cuda::abs<dg::Half>, &cuda::abs<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void abs_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
+  if (detail::runs_widened(abs_table, out.device(), dtype)) {
+    const Tensor wide_out = detail::widen_output(out);
+    abs_run(kInt64, wide_out, detail::widen(self));
+    detail::copy_back(out, wide_out);
+    return;
+  }
   const auto fn = detail::lookup_kernel(abs_table, "abs", out.device(), dtype,
                                         "float32, float64, int64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype));
@@ -198,11 +216,11 @@ const Tensor& abs_out(const Tensor& out, const Tensor& self) {
 namespace {
 using sin_kernel = void (*)(const TensorBase&, const TensorBase&);
 constexpr sin_kernel sin_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::sin<float>, &cpu::sin<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cpu::sin<float>, &cpu::sin<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::sin<float>, &cuda::sin<double>, nullptr, nullptr, &cuda::sin<dg::Half>, &cuda::sin<dg::BFloat16>},
+    {&cuda::sin<float>, &cuda::sin<double>, nullptr, nullptr, &cuda::sin<dg::Half>, &cuda::sin<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void sin_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
@@ -243,14 +261,20 @@ const Tensor& sin_out(const Tensor& out, const Tensor& self) {
 namespace {
 using clamp_max_kernel = void (*)(const TensorBase&, const TensorBase&, const Scalar&);
 constexpr clamp_max_kernel clamp_max_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::clamp_max<float>, &cpu::clamp_max<double>, &cpu::clamp_max<int64_t>, nullptr, nullptr, nullptr},
+    {&cpu::clamp_max<float>, &cpu::clamp_max<double>, &cpu::clamp_max<int64_t>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::clamp_max<float>, &cuda::clamp_max<double>, &cuda::clamp_max<int64_t>, nullptr, &cuda::clamp_max<dg::Half>, &cuda::clamp_max<dg::BFloat16>},
+    {&cuda::clamp_max<float>, &cuda::clamp_max<double>, &cuda::clamp_max<int64_t>, nullptr, &cuda::clamp_max<dg::Half>, &cuda::clamp_max<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void clamp_max_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& max) {
+  if (detail::runs_widened(clamp_max_table, out.device(), dtype)) {
+    const Tensor wide_out = detail::widen_output(out);
+    clamp_max_run(kInt64, wide_out, detail::widen(self), max);
+    detail::copy_back(out, wide_out);
+    return;
+  }
   const auto fn = detail::lookup_kernel(clamp_max_table, "clamp_max", out.device(), dtype,
                                         "float32, float64, int64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), max);
@@ -288,14 +312,20 @@ const Tensor& clamp_max_out(const Tensor& out, const Tensor& self, const Scalar&
 namespace {
 using maximum_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&);
 constexpr maximum_kernel maximum_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::maximum<float>, &cpu::maximum<double>, &cpu::maximum<int64_t>, &cpu::maximum<bool>, nullptr, nullptr},
+    {&cpu::maximum<float>, &cpu::maximum<double>, &cpu::maximum<int64_t>, &cpu::maximum<bool>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::maximum<float>, &cuda::maximum<double>, &cuda::maximum<int64_t>, &cuda::maximum<bool>, &cuda::maximum<dg::Half>, &cuda::maximum<dg::BFloat16>},
+    {&cuda::maximum<float>, &cuda::maximum<double>, &cuda::maximum<int64_t>, &cuda::maximum<bool>, &cuda::maximum<dg::Half>, &cuda::maximum<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void maximum_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
+  if (detail::runs_widened(maximum_table, out.device(), dtype)) {
+    const Tensor wide_out = detail::widen_output(out);
+    maximum_run(kInt64, wide_out, detail::widen(self), detail::widen(other));
+    detail::copy_back(out, wide_out);
+    return;
+  }
   const auto fn = detail::lookup_kernel(maximum_table, "maximum", out.device(), dtype,
                                         "float32, float64, int64, bool (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), detail::cast_for_compute(other, dtype));
@@ -326,14 +356,20 @@ const Tensor& maximum_out(const Tensor& out, const Tensor& self, const Tensor& o
 namespace {
 using fmod_Scalar_kernel = void (*)(const TensorBase&, const TensorBase&, const Scalar&);
 constexpr fmod_Scalar_kernel fmod_Scalar_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::fmod_scalar<float>, &cpu::fmod_scalar<double>, &cpu::fmod_scalar<int64_t>, nullptr, nullptr, nullptr},
+    {&cpu::fmod_scalar<float>, &cpu::fmod_scalar<double>, &cpu::fmod_scalar<int64_t>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::fmod_scalar<float>, &cuda::fmod_scalar<double>, &cuda::fmod_scalar<int64_t>, nullptr, &cuda::fmod_scalar<dg::Half>, &cuda::fmod_scalar<dg::BFloat16>},
+    {&cuda::fmod_scalar<float>, &cuda::fmod_scalar<double>, &cuda::fmod_scalar<int64_t>, nullptr, &cuda::fmod_scalar<dg::Half>, &cuda::fmod_scalar<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void fmod_Scalar_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& other) {
+  if (detail::runs_widened(fmod_Scalar_table, out.device(), dtype)) {
+    const Tensor wide_out = detail::widen_output(out);
+    fmod_Scalar_run(kInt64, wide_out, detail::widen(self), other);
+    detail::copy_back(out, wide_out);
+    return;
+  }
   const auto fn = detail::lookup_kernel(fmod_Scalar_table, "fmod", out.device(), dtype,
                                         "float32, float64, int64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), other);
@@ -371,14 +407,20 @@ const Tensor& fmod_out(const Tensor& out, const Tensor& self, const Scalar& othe
 namespace {
 using floor_divide_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&);
 constexpr floor_divide_kernel floor_divide_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::floor_divide<float>, &cpu::floor_divide<double>, &cpu::floor_divide<int64_t>, nullptr, nullptr, nullptr},
+    {&cpu::floor_divide<float>, &cpu::floor_divide<double>, &cpu::floor_divide<int64_t>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::floor_divide<float>, &cuda::floor_divide<double>, &cuda::floor_divide<int64_t>, nullptr, &cuda::floor_divide<dg::Half>, &cuda::floor_divide<dg::BFloat16>},
+    {&cuda::floor_divide<float>, &cuda::floor_divide<double>, &cuda::floor_divide<int64_t>, nullptr, &cuda::floor_divide<dg::Half>, &cuda::floor_divide<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void floor_divide_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
+  if (detail::runs_widened(floor_divide_table, out.device(), dtype)) {
+    const Tensor wide_out = detail::widen_output(out);
+    floor_divide_run(kInt64, wide_out, detail::widen(self), detail::widen(other));
+    detail::copy_back(out, wide_out);
+    return;
+  }
   const auto fn = detail::lookup_kernel(floor_divide_table, "floor_divide", out.device(), dtype,
                                         "float32, float64, int64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), detail::cast_for_compute(other, dtype));
@@ -419,11 +461,11 @@ const Tensor& floor_divide_out(const Tensor& out, const Tensor& self, const Tens
 namespace {
 using lerp_Tensor_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&, const TensorBase&);
 constexpr lerp_Tensor_kernel lerp_Tensor_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::lerp_tensor<float>, &cpu::lerp_tensor<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cpu::lerp_tensor<float>, &cpu::lerp_tensor<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::lerp_tensor<float>, &cuda::lerp_tensor<double>, nullptr, nullptr, &cuda::lerp_tensor<dg::Half>, &cuda::lerp_tensor<dg::BFloat16>},
+    {&cuda::lerp_tensor<float>, &cuda::lerp_tensor<double>, nullptr, nullptr, &cuda::lerp_tensor<dg::Half>, &cuda::lerp_tensor<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void lerp_Tensor_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& end, const Tensor& weight) {
@@ -470,14 +512,20 @@ const Tensor& lerp_out(const Tensor& out, const Tensor& self, const Tensor& end,
 namespace {
 using eq_Scalar_kernel = void (*)(const TensorBase&, const TensorBase&, const Scalar&);
 constexpr eq_Scalar_kernel eq_Scalar_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::eq_scalar<float>, &cpu::eq_scalar<double>, &cpu::eq_scalar<int64_t>, &cpu::eq_scalar<bool>, nullptr, nullptr},
+    {&cpu::eq_scalar<float>, &cpu::eq_scalar<double>, &cpu::eq_scalar<int64_t>, &cpu::eq_scalar<bool>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::eq_scalar<float>, &cuda::eq_scalar<double>, &cuda::eq_scalar<int64_t>, &cuda::eq_scalar<bool>, &cuda::eq_scalar<dg::Half>, &cuda::eq_scalar<dg::BFloat16>},
+    {&cuda::eq_scalar<float>, &cuda::eq_scalar<double>, &cuda::eq_scalar<int64_t>, &cuda::eq_scalar<bool>, &cuda::eq_scalar<dg::Half>, &cuda::eq_scalar<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void eq_Scalar_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& other) {
+  if (detail::runs_widened(eq_Scalar_table, out.device(), dtype)) {
+    const Tensor wide_out = detail::widen_output(out);
+    eq_Scalar_run(kInt64, wide_out, detail::widen(self), other);
+    detail::copy_back(out, wide_out);
+    return;
+  }
   const auto fn = detail::lookup_kernel(eq_Scalar_table, "eq", out.device(), dtype,
                                         "float32, float64, int64, bool (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), other);
@@ -492,6 +540,20 @@ Tensor eq(const Tensor& self, const Scalar& other) {
   Tensor out = detail::make_output(m);
   eq_Scalar_run(compute, out, self, other);
   return out;
+}
+
+const Tensor& eq_(const Tensor& self, const Scalar& other) {
+  detail::check_defined("eq_", "self", self);
+  const meta::TensorMeta m = meta::pointwise("eq_", {{"self", &self}}, {&other}, false);
+  // Computed in the promoted dtype like the function form; self keeps its
+  // dtype and gets the result's values (1 and 0 for a comparison).
+  const meta::TensorMeta r{m.sizes, kBool, m.device};
+  detail::check_inplace_result("eq_", self, r);
+  const Tensor result = detail::make_output(r);
+  eq_Scalar_run(m.dtype, result, self, other);
+  detail::copy_back(self, result);
+  detail::bump_version(self, "eq_");
+  return self;
 }
 
 const Tensor& eq_out(const Tensor& out, const Tensor& self, const Scalar& other) {
@@ -510,14 +572,20 @@ const Tensor& eq_out(const Tensor& out, const Tensor& self, const Scalar& other)
 namespace {
 using ne_Scalar_kernel = void (*)(const TensorBase&, const TensorBase&, const Scalar&);
 constexpr ne_Scalar_kernel ne_Scalar_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::ne_scalar<float>, &cpu::ne_scalar<double>, &cpu::ne_scalar<int64_t>, &cpu::ne_scalar<bool>, nullptr, nullptr},
+    {&cpu::ne_scalar<float>, &cpu::ne_scalar<double>, &cpu::ne_scalar<int64_t>, &cpu::ne_scalar<bool>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::ne_scalar<float>, &cuda::ne_scalar<double>, &cuda::ne_scalar<int64_t>, &cuda::ne_scalar<bool>, &cuda::ne_scalar<dg::Half>, &cuda::ne_scalar<dg::BFloat16>},
+    {&cuda::ne_scalar<float>, &cuda::ne_scalar<double>, &cuda::ne_scalar<int64_t>, &cuda::ne_scalar<bool>, &cuda::ne_scalar<dg::Half>, &cuda::ne_scalar<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void ne_Scalar_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& other) {
+  if (detail::runs_widened(ne_Scalar_table, out.device(), dtype)) {
+    const Tensor wide_out = detail::widen_output(out);
+    ne_Scalar_run(kInt64, wide_out, detail::widen(self), other);
+    detail::copy_back(out, wide_out);
+    return;
+  }
   const auto fn = detail::lookup_kernel(ne_Scalar_table, "ne", out.device(), dtype,
                                         "float32, float64, int64, bool (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), other);
@@ -532,6 +600,20 @@ Tensor ne(const Tensor& self, const Scalar& other) {
   Tensor out = detail::make_output(m);
   ne_Scalar_run(compute, out, self, other);
   return out;
+}
+
+const Tensor& ne_(const Tensor& self, const Scalar& other) {
+  detail::check_defined("ne_", "self", self);
+  const meta::TensorMeta m = meta::pointwise("ne_", {{"self", &self}}, {&other}, false);
+  // Computed in the promoted dtype like the function form; self keeps its
+  // dtype and gets the result's values (1 and 0 for a comparison).
+  const meta::TensorMeta r{m.sizes, kBool, m.device};
+  detail::check_inplace_result("ne_", self, r);
+  const Tensor result = detail::make_output(r);
+  ne_Scalar_run(m.dtype, result, self, other);
+  detail::copy_back(self, result);
+  detail::bump_version(self, "ne_");
+  return self;
 }
 
 const Tensor& ne_out(const Tensor& out, const Tensor& self, const Scalar& other) {
@@ -550,14 +632,20 @@ const Tensor& ne_out(const Tensor& out, const Tensor& self, const Scalar& other)
 namespace {
 using le_Scalar_kernel = void (*)(const TensorBase&, const TensorBase&, const Scalar&);
 constexpr le_Scalar_kernel le_Scalar_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::le_scalar<float>, &cpu::le_scalar<double>, &cpu::le_scalar<int64_t>, &cpu::le_scalar<bool>, nullptr, nullptr},
+    {&cpu::le_scalar<float>, &cpu::le_scalar<double>, &cpu::le_scalar<int64_t>, &cpu::le_scalar<bool>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::le_scalar<float>, &cuda::le_scalar<double>, &cuda::le_scalar<int64_t>, &cuda::le_scalar<bool>, &cuda::le_scalar<dg::Half>, &cuda::le_scalar<dg::BFloat16>},
+    {&cuda::le_scalar<float>, &cuda::le_scalar<double>, &cuda::le_scalar<int64_t>, &cuda::le_scalar<bool>, &cuda::le_scalar<dg::Half>, &cuda::le_scalar<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void le_Scalar_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& other) {
+  if (detail::runs_widened(le_Scalar_table, out.device(), dtype)) {
+    const Tensor wide_out = detail::widen_output(out);
+    le_Scalar_run(kInt64, wide_out, detail::widen(self), other);
+    detail::copy_back(out, wide_out);
+    return;
+  }
   const auto fn = detail::lookup_kernel(le_Scalar_table, "le", out.device(), dtype,
                                         "float32, float64, int64, bool (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), other);
@@ -572,6 +660,20 @@ Tensor le(const Tensor& self, const Scalar& other) {
   Tensor out = detail::make_output(m);
   le_Scalar_run(compute, out, self, other);
   return out;
+}
+
+const Tensor& le_(const Tensor& self, const Scalar& other) {
+  detail::check_defined("le_", "self", self);
+  const meta::TensorMeta m = meta::pointwise("le_", {{"self", &self}}, {&other}, false);
+  // Computed in the promoted dtype like the function form; self keeps its
+  // dtype and gets the result's values (1 and 0 for a comparison).
+  const meta::TensorMeta r{m.sizes, kBool, m.device};
+  detail::check_inplace_result("le_", self, r);
+  const Tensor result = detail::make_output(r);
+  le_Scalar_run(m.dtype, result, self, other);
+  detail::copy_back(self, result);
+  detail::bump_version(self, "le_");
+  return self;
 }
 
 const Tensor& le_out(const Tensor& out, const Tensor& self, const Scalar& other) {
@@ -590,14 +692,20 @@ const Tensor& le_out(const Tensor& out, const Tensor& self, const Scalar& other)
 namespace {
 using bitwise_not_kernel = void (*)(const TensorBase&, const TensorBase&);
 constexpr bitwise_not_kernel bitwise_not_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {nullptr, nullptr, &cpu::bitwise_not<int64_t>, &cpu::bitwise_not<bool>, nullptr, nullptr},
+    {nullptr, nullptr, &cpu::bitwise_not<int64_t>, &cpu::bitwise_not<bool>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {nullptr, nullptr, &cuda::bitwise_not<int64_t>, &cuda::bitwise_not<bool>, nullptr, nullptr},
+    {nullptr, nullptr, &cuda::bitwise_not<int64_t>, &cuda::bitwise_not<bool>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void bitwise_not_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
+  if (detail::runs_widened(bitwise_not_table, out.device(), dtype)) {
+    const Tensor wide_out = detail::widen_output(out);
+    bitwise_not_run(kInt64, wide_out, detail::widen(self));
+    detail::copy_back(out, wide_out);
+    return;
+  }
   const auto fn = detail::lookup_kernel(bitwise_not_table, "bitwise_not", out.device(), dtype,
                                         "int64, bool");
   fn(out, detail::cast_for_compute(self, dtype));
@@ -635,14 +743,20 @@ const Tensor& bitwise_not_out(const Tensor& out, const Tensor& self) {
 namespace {
 using isclose_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&, double, double, bool);
 constexpr isclose_kernel isclose_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::isclose<float>, &cpu::isclose<double>, &cpu::isclose<int64_t>, &cpu::isclose<bool>, nullptr, nullptr},
+    {&cpu::isclose<float>, &cpu::isclose<double>, &cpu::isclose<int64_t>, &cpu::isclose<bool>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::isclose<float>, &cuda::isclose<double>, &cuda::isclose<int64_t>, &cuda::isclose<bool>, &cuda::isclose<dg::Half>, &cuda::isclose<dg::BFloat16>},
+    {&cuda::isclose<float>, &cuda::isclose<double>, &cuda::isclose<int64_t>, &cuda::isclose<bool>, &cuda::isclose<dg::Half>, &cuda::isclose<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void isclose_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other, double rtol, double atol, bool equal_nan) {
+  if (detail::runs_widened(isclose_table, out.device(), dtype)) {
+    const Tensor wide_out = detail::widen_output(out);
+    isclose_run(kInt64, wide_out, detail::widen(self), detail::widen(other), rtol, atol, equal_nan);
+    detail::copy_back(out, wide_out);
+    return;
+  }
   const auto fn = detail::lookup_kernel(isclose_table, "isclose", out.device(), dtype,
                                         "float32, float64, int64, bool (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), detail::cast_for_compute(other, dtype), rtol, atol, equal_nan);
@@ -660,18 +774,56 @@ Tensor isclose(const Tensor& self, const Tensor& other, double rtol, double atol
   return out;
 }
 
+// ---- _prod (ops.yaml) ------------------------------------------------
+namespace {
+using _prod_kernel = void (*)(const TensorBase&, const TensorBase&);
+constexpr _prod_kernel _prod_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::prod<float>, &cpu::prod<double>, &cpu::prod<int64_t>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::prod<float>, &cuda::prod<double>, &cuda::prod<int64_t>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void _prod_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
+  if (detail::runs_widened(_prod_table, out.device(), dtype)) {
+    const Tensor wide_out = detail::widen_output(out);
+    _prod_run(kInt64, wide_out, detail::widen(self));
+    detail::copy_back(out, wide_out);
+    return;
+  }
+  const auto fn = detail::lookup_kernel(_prod_table, "_prod", out.device(), dtype,
+                                        "float32, float64, int64");
+  fn(out, self);
+}
+}  // namespace
+
+Tensor _prod(const Tensor& self) {
+  detail::check_defined("_prod", "self", self);
+  const meta::TensorMeta m = meta::reduce_all("_prod", self);
+  Tensor out = detail::make_output(m);
+  _prod_run(self.dtype(), out, self);
+  return out;
+}
+
 // ---- amin (ops.yaml) ------------------------------------------------
 namespace {
 using amin_kernel = void (*)(const TensorBase&, const TensorBase&, IntArrayRef, bool);
 constexpr amin_kernel amin_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::amin<float>, &cpu::amin<double>, &cpu::amin<int64_t>, nullptr, nullptr, nullptr},
+    {&cpu::amin<float>, &cpu::amin<double>, &cpu::amin<int64_t>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::amin<float>, &cuda::amin<double>, &cuda::amin<int64_t>, nullptr, nullptr, nullptr},
+    {&cuda::amin<float>, &cuda::amin<double>, &cuda::amin<int64_t>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void amin_run(ScalarType dtype, const Tensor& out, const Tensor& self, IntArrayRef dim, bool keepdim) {
+  if (detail::runs_widened(amin_table, out.device(), dtype)) {
+    const Tensor wide_out = detail::widen_output(out);
+    amin_run(kInt64, wide_out, detail::widen(self), dim, keepdim);
+    detail::copy_back(out, wide_out);
+    return;
+  }
   const auto fn = detail::lookup_kernel(amin_table, "amin", out.device(), dtype,
                                         "float32, float64, int64");
   fn(out, self, dim, keepdim);
@@ -686,18 +838,56 @@ Tensor amin(const Tensor& self, IntArrayRef dim, bool keepdim) {
   return out;
 }
 
+// ---- _cumsum (ops.yaml) ------------------------------------------------
+namespace {
+using _cumsum_kernel = void (*)(const TensorBase&, const TensorBase&, int64_t);
+constexpr _cumsum_kernel _cumsum_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::cumsum<float>, &cpu::cumsum<double>, &cpu::cumsum<int64_t>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::cumsum<float>, &cuda::cumsum<double>, &cuda::cumsum<int64_t>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void _cumsum_run(ScalarType dtype, const Tensor& out, const Tensor& self, int64_t dim) {
+  if (detail::runs_widened(_cumsum_table, out.device(), dtype)) {
+    const Tensor wide_out = detail::widen_output(out);
+    _cumsum_run(kInt64, wide_out, detail::widen(self), dim);
+    detail::copy_back(out, wide_out);
+    return;
+  }
+  const auto fn = detail::lookup_kernel(_cumsum_table, "_cumsum", out.device(), dtype,
+                                        "float32, float64, int64");
+  fn(out, self, dim);
+}
+}  // namespace
+
+Tensor _cumsum(const Tensor& self, int64_t dim) {
+  detail::check_defined("_cumsum", "self", self);
+  const meta::TensorMeta m = meta::scan("_cumsum", self, dim);
+  Tensor out = detail::make_output(m);
+  _cumsum_run(self.dtype(), out, self, dim);
+  return out;
+}
+
 // ---- _mode_indices (ops.yaml) ------------------------------------------------
 namespace {
 using _mode_indices_kernel = void (*)(const TensorBase&, const TensorBase&, int64_t);
 constexpr _mode_indices_kernel _mode_indices_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::mode_indices<float>, &cpu::mode_indices<double>, &cpu::mode_indices<int64_t>, nullptr, nullptr, nullptr},
+    {&cpu::mode_indices<float>, &cpu::mode_indices<double>, &cpu::mode_indices<int64_t>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::mode_indices<float>, &cuda::mode_indices<double>, &cuda::mode_indices<int64_t>, nullptr, nullptr, nullptr},
+    {&cuda::mode_indices<float>, &cuda::mode_indices<double>, &cuda::mode_indices<int64_t>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void _mode_indices_run(ScalarType dtype, const Tensor& out, const Tensor& self, int64_t dim) {
+  if (detail::runs_widened(_mode_indices_table, out.device(), dtype)) {
+    const Tensor wide_out = detail::widen_output(out);
+    _mode_indices_run(kInt64, wide_out, detail::widen(self), dim);
+    detail::copy_back(out, wide_out);
+    return;
+  }
   const auto fn = detail::lookup_kernel(_mode_indices_table, "_mode_indices", out.device(), dtype,
                                         "float32, float64, int64");
   fn(out, self, dim);
@@ -716,11 +906,11 @@ Tensor _mode_indices(const Tensor& self, int64_t dim) {
 namespace {
 using logcumsumexp_kernel = void (*)(const TensorBase&, const TensorBase&, int64_t);
 constexpr logcumsumexp_kernel logcumsumexp_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::logcumsumexp<float>, &cpu::logcumsumexp<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cpu::logcumsumexp<float>, &cpu::logcumsumexp<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::logcumsumexp<float>, &cuda::logcumsumexp<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cuda::logcumsumexp<float>, &cuda::logcumsumexp<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void logcumsumexp_run(ScalarType dtype, const Tensor& out, const Tensor& self, int64_t dim) {
@@ -749,14 +939,20 @@ Tensor transpose(const Tensor& self, int64_t dim0, int64_t dim1) {
 namespace {
 using tril_kernel = void (*)(const TensorBase&, const TensorBase&, int64_t);
 constexpr tril_kernel tril_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::tril<float>, &cpu::tril<double>, &cpu::tril<int64_t>, &cpu::tril<bool>, nullptr, nullptr},
+    {&cpu::tril<float>, &cpu::tril<double>, &cpu::tril<int64_t>, &cpu::tril<bool>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::tril<float>, &cuda::tril<double>, &cuda::tril<int64_t>, &cuda::tril<bool>, nullptr, nullptr},
+    {&cuda::tril<float>, &cuda::tril<double>, &cuda::tril<int64_t>, &cuda::tril<bool>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void tril_run(ScalarType dtype, const Tensor& out, const Tensor& self, int64_t diagonal) {
+  if (detail::runs_widened(tril_table, out.device(), dtype)) {
+    const Tensor wide_out = detail::widen_output(out);
+    tril_run(kInt64, wide_out, detail::widen(self), diagonal);
+    detail::copy_back(out, wide_out);
+    return;
+  }
   const auto fn = detail::lookup_kernel(tril_table, "tril", out.device(), dtype,
                                         "float32, float64, int64, bool");
   fn(out, self, diagonal);
@@ -784,16 +980,16 @@ const Tensor& tril_(const Tensor& self, int64_t diagonal) {
 namespace {
 using random__from_kernel = void (*)(const TensorBase&, int64_t, std::optional<int64_t>, std::optional<Generator>);
 constexpr random__from_kernel random__from_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::random_from_<float>, &cpu::random_from_<double>, &cpu::random_from_<int64_t>, nullptr, nullptr, nullptr},
+    {&cpu::random_from_<float>, &cpu::random_from_<double>, &cpu::random_from_<int64_t>, nullptr, nullptr, nullptr, &cpu::random_from_<int32_t>, &cpu::random_from_<int16_t>, &cpu::random_from_<int8_t>, &cpu::random_from_<uint8_t>},
 #if defined(DG_WITH_CUDA)
-    {&cuda::random_from_<float>, &cuda::random_from_<double>, &cuda::random_from_<int64_t>, nullptr, nullptr, nullptr},
+    {&cuda::random_from_<float>, &cuda::random_from_<double>, &cuda::random_from_<int64_t>, nullptr, nullptr, nullptr, &cuda::random_from_<int32_t>, &cuda::random_from_<int16_t>, &cuda::random_from_<int8_t>, &cuda::random_from_<uint8_t>},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void random__from_run(ScalarType dtype, const Tensor& self, int64_t from, std::optional<int64_t> to, std::optional<Generator> generator) {
   const auto fn = detail::lookup_kernel(random__from_table, "random_", self.device(), dtype,
-                                        "float32, float64, int64");
+                                        "float32, float64, int64, int32, int16, int8, uint8");
   fn(self, from, to, generator);
 }
 }  // namespace
@@ -809,11 +1005,11 @@ const Tensor& random_(const Tensor& self, int64_t from, std::optional<int64_t> t
 namespace {
 using log_normal__kernel = void (*)(const TensorBase&, double, double, std::optional<Generator>);
 constexpr log_normal__kernel log_normal__table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::log_normal_<float>, &cpu::log_normal_<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cpu::log_normal_<float>, &cpu::log_normal_<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::log_normal_<float>, &cuda::log_normal_<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cuda::log_normal_<float>, &cuda::log_normal_<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void log_normal__run(ScalarType dtype, const Tensor& self, double mean, double std, std::optional<Generator> generator) {
@@ -834,11 +1030,11 @@ const Tensor& log_normal_(const Tensor& self, double mean, double std, std::opti
 namespace {
 using embedding_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&, int64_t, bool, bool);
 constexpr embedding_kernel embedding_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::embedding<float>, &cpu::embedding<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cpu::embedding<float>, &cpu::embedding<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::embedding<float>, &cuda::embedding<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cuda::embedding<float>, &cuda::embedding<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void embedding_run(ScalarType dtype, const Tensor& out, const Tensor& weight, const Tensor& indices, int64_t padding_idx, bool scale_grad_by_freq, bool sparse) {
@@ -861,11 +1057,11 @@ Tensor embedding(const Tensor& weight, const Tensor& indices, int64_t padding_id
 namespace {
 using max_pool2d_kernel = void (*)(const TensorBase&, const TensorBase&, IntArrayRef, IntArrayRef, IntArrayRef, IntArrayRef, bool);
 constexpr max_pool2d_kernel max_pool2d_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::max_pool2d<float>, &cpu::max_pool2d<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cpu::max_pool2d<float>, &cpu::max_pool2d<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::max_pool2d<float>, &cuda::max_pool2d<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cuda::max_pool2d<float>, &cuda::max_pool2d<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void max_pool2d_run(ScalarType dtype, const Tensor& out, const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool ceil_mode) {

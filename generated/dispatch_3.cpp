@@ -12,14 +12,20 @@ namespace dg::dispatch {
 namespace {
 using mul_Scalar_kernel = void (*)(const TensorBase&, const TensorBase&, const Scalar&);
 constexpr mul_Scalar_kernel mul_Scalar_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::mul_scalar<float>, &cpu::mul_scalar<double>, &cpu::mul_scalar<int64_t>, nullptr, nullptr, nullptr},
+    {&cpu::mul_scalar<float>, &cpu::mul_scalar<double>, &cpu::mul_scalar<int64_t>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::mul_scalar<float>, &cuda::mul_scalar<double>, &cuda::mul_scalar<int64_t>, nullptr, &cuda::mul_scalar<dg::Half>, &cuda::mul_scalar<dg::BFloat16>},
+    {&cuda::mul_scalar<float>, &cuda::mul_scalar<double>, &cuda::mul_scalar<int64_t>, nullptr, &cuda::mul_scalar<dg::Half>, &cuda::mul_scalar<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void mul_Scalar_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& other) {
+  if (detail::runs_widened(mul_Scalar_table, out.device(), dtype)) {
+    const Tensor wide_out = detail::widen_output(out);
+    mul_Scalar_run(kInt64, wide_out, detail::widen(self), other);
+    detail::copy_back(out, wide_out);
+    return;
+  }
   const auto fn = detail::lookup_kernel(mul_Scalar_table, "mul", out.device(), dtype,
                                         "float32, float64, int64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), other);
@@ -57,11 +63,11 @@ const Tensor& mul_out(const Tensor& out, const Tensor& self, const Scalar& other
 namespace {
 using log_kernel = void (*)(const TensorBase&, const TensorBase&);
 constexpr log_kernel log_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::log<float>, &cpu::log<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cpu::log<float>, &cpu::log<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::log<float>, &cuda::log<double>, nullptr, nullptr, &cuda::log<dg::Half>, &cuda::log<dg::BFloat16>},
+    {&cuda::log<float>, &cuda::log<double>, nullptr, nullptr, &cuda::log<dg::Half>, &cuda::log<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void log_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
@@ -102,14 +108,20 @@ const Tensor& log_out(const Tensor& out, const Tensor& self) {
 namespace {
 using square_kernel = void (*)(const TensorBase&, const TensorBase&);
 constexpr square_kernel square_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::square<float>, &cpu::square<double>, &cpu::square<int64_t>, nullptr, nullptr, nullptr},
+    {&cpu::square<float>, &cpu::square<double>, &cpu::square<int64_t>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::square<float>, &cuda::square<double>, &cuda::square<int64_t>, nullptr, &cuda::square<dg::Half>, &cuda::square<dg::BFloat16>},
+    {&cuda::square<float>, &cuda::square<double>, &cuda::square<int64_t>, nullptr, &cuda::square<dg::Half>, &cuda::square<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void square_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
+  if (detail::runs_widened(square_table, out.device(), dtype)) {
+    const Tensor wide_out = detail::widen_output(out);
+    square_run(kInt64, wide_out, detail::widen(self));
+    detail::copy_back(out, wide_out);
+    return;
+  }
   const auto fn = detail::lookup_kernel(square_table, "square", out.device(), dtype,
                                         "float32, float64, int64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype));
@@ -147,11 +159,11 @@ const Tensor& square_out(const Tensor& out, const Tensor& self) {
 namespace {
 using tan_kernel = void (*)(const TensorBase&, const TensorBase&);
 constexpr tan_kernel tan_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::tan<float>, &cpu::tan<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cpu::tan<float>, &cpu::tan<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::tan<float>, &cuda::tan<double>, nullptr, nullptr, &cuda::tan<dg::Half>, &cuda::tan<dg::BFloat16>},
+    {&cuda::tan<float>, &cuda::tan<double>, nullptr, nullptr, &cuda::tan<dg::Half>, &cuda::tan<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void tan_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
@@ -192,11 +204,11 @@ const Tensor& tan_out(const Tensor& out, const Tensor& self) {
 namespace {
 using acos_kernel = void (*)(const TensorBase&, const TensorBase&);
 constexpr acos_kernel acos_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::acos<float>, &cpu::acos<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cpu::acos<float>, &cpu::acos<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::acos<float>, &cuda::acos<double>, nullptr, nullptr, &cuda::acos<dg::Half>, &cuda::acos<dg::BFloat16>},
+    {&cuda::acos<float>, &cuda::acos<double>, nullptr, nullptr, &cuda::acos<dg::Half>, &cuda::acos<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void acos_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
@@ -237,11 +249,11 @@ const Tensor& acos_out(const Tensor& out, const Tensor& self) {
 namespace {
 using deg2rad_kernel = void (*)(const TensorBase&, const TensorBase&);
 constexpr deg2rad_kernel deg2rad_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::deg2rad<float>, &cpu::deg2rad<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cpu::deg2rad<float>, &cpu::deg2rad<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::deg2rad<float>, &cuda::deg2rad<double>, nullptr, nullptr, &cuda::deg2rad<dg::Half>, &cuda::deg2rad<dg::BFloat16>},
+    {&cuda::deg2rad<float>, &cuda::deg2rad<double>, nullptr, nullptr, &cuda::deg2rad<dg::Half>, &cuda::deg2rad<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void deg2rad_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
@@ -282,11 +294,11 @@ const Tensor& deg2rad_out(const Tensor& out, const Tensor& self) {
 namespace {
 using rad2deg_kernel = void (*)(const TensorBase&, const TensorBase&);
 constexpr rad2deg_kernel rad2deg_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::rad2deg<float>, &cpu::rad2deg<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cpu::rad2deg<float>, &cpu::rad2deg<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::rad2deg<float>, &cuda::rad2deg<double>, nullptr, nullptr, &cuda::rad2deg<dg::Half>, &cuda::rad2deg<dg::BFloat16>},
+    {&cuda::rad2deg<float>, &cuda::rad2deg<double>, nullptr, nullptr, &cuda::rad2deg<dg::Half>, &cuda::rad2deg<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void rad2deg_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
@@ -327,11 +339,11 @@ const Tensor& rad2deg_out(const Tensor& out, const Tensor& self) {
 namespace {
 using sigmoid_kernel = void (*)(const TensorBase&, const TensorBase&);
 constexpr sigmoid_kernel sigmoid_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::sigmoid<float>, &cpu::sigmoid<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cpu::sigmoid<float>, &cpu::sigmoid<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::sigmoid<float>, &cuda::sigmoid<double>, nullptr, nullptr, &cuda::sigmoid<dg::Half>, &cuda::sigmoid<dg::BFloat16>},
+    {&cuda::sigmoid<float>, &cuda::sigmoid<double>, nullptr, nullptr, &cuda::sigmoid<dg::Half>, &cuda::sigmoid<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void sigmoid_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
@@ -372,11 +384,11 @@ const Tensor& sigmoid_out(const Tensor& out, const Tensor& self) {
 namespace {
 using elu_kernel = void (*)(const TensorBase&, const TensorBase&, const Scalar&, const Scalar&, const Scalar&);
 constexpr elu_kernel elu_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::elu<float>, &cpu::elu<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cpu::elu<float>, &cpu::elu<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::elu<float>, &cuda::elu<double>, nullptr, nullptr, &cuda::elu<dg::Half>, &cuda::elu<dg::BFloat16>},
+    {&cuda::elu<float>, &cuda::elu<double>, nullptr, nullptr, &cuda::elu<dg::Half>, &cuda::elu<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void elu_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& alpha, const Scalar& scale, const Scalar& input_scale) {
@@ -417,11 +429,11 @@ const Tensor& elu_out(const Tensor& out, const Tensor& self, const Scalar& alpha
 namespace {
 using elu_backward_kernel = void (*)(const TensorBase&, const TensorBase&, const Scalar&, const Scalar&, const Scalar&, bool, const TensorBase&);
 constexpr elu_backward_kernel elu_backward_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::elu_backward<float>, &cpu::elu_backward<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cpu::elu_backward<float>, &cpu::elu_backward<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::elu_backward<float>, &cuda::elu_backward<double>, nullptr, nullptr, &cuda::elu_backward<dg::Half>, &cuda::elu_backward<dg::BFloat16>},
+    {&cuda::elu_backward<float>, &cuda::elu_backward<double>, nullptr, nullptr, &cuda::elu_backward<dg::Half>, &cuda::elu_backward<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void elu_backward_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, const Scalar& alpha, const Scalar& scale, const Scalar& input_scale, bool is_result, const Tensor& self_or_result) {
@@ -444,11 +456,11 @@ Tensor elu_backward(const Tensor& grad_output, const Scalar& alpha, const Scalar
 namespace {
 using silu_kernel = void (*)(const TensorBase&, const TensorBase&);
 constexpr silu_kernel silu_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::silu<float>, &cpu::silu<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cpu::silu<float>, &cpu::silu<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::silu<float>, &cuda::silu<double>, nullptr, nullptr, &cuda::silu<dg::Half>, &cuda::silu<dg::BFloat16>},
+    {&cuda::silu<float>, &cuda::silu<double>, nullptr, nullptr, &cuda::silu<dg::Half>, &cuda::silu<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void silu_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
@@ -489,11 +501,11 @@ const Tensor& silu_out(const Tensor& out, const Tensor& self) {
 namespace {
 using xlogy_Tensor_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&);
 constexpr xlogy_Tensor_kernel xlogy_Tensor_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::xlogy_tensor<float>, &cpu::xlogy_tensor<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cpu::xlogy_tensor<float>, &cpu::xlogy_tensor<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::xlogy_tensor<float>, &cuda::xlogy_tensor<double>, nullptr, nullptr, &cuda::xlogy_tensor<dg::Half>, &cuda::xlogy_tensor<dg::BFloat16>},
+    {&cuda::xlogy_tensor<float>, &cuda::xlogy_tensor<double>, nullptr, nullptr, &cuda::xlogy_tensor<dg::Half>, &cuda::xlogy_tensor<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void xlogy_Tensor_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
@@ -537,14 +549,20 @@ const Tensor& xlogy_out(const Tensor& out, const Tensor& self, const Tensor& oth
 namespace {
 using eq_Tensor_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&);
 constexpr eq_Tensor_kernel eq_Tensor_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::eq_tensor<float>, &cpu::eq_tensor<double>, &cpu::eq_tensor<int64_t>, &cpu::eq_tensor<bool>, nullptr, nullptr},
+    {&cpu::eq_tensor<float>, &cpu::eq_tensor<double>, &cpu::eq_tensor<int64_t>, &cpu::eq_tensor<bool>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::eq_tensor<float>, &cuda::eq_tensor<double>, &cuda::eq_tensor<int64_t>, &cuda::eq_tensor<bool>, &cuda::eq_tensor<dg::Half>, &cuda::eq_tensor<dg::BFloat16>},
+    {&cuda::eq_tensor<float>, &cuda::eq_tensor<double>, &cuda::eq_tensor<int64_t>, &cuda::eq_tensor<bool>, &cuda::eq_tensor<dg::Half>, &cuda::eq_tensor<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void eq_Tensor_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
+  if (detail::runs_widened(eq_Tensor_table, out.device(), dtype)) {
+    const Tensor wide_out = detail::widen_output(out);
+    eq_Tensor_run(kInt64, wide_out, detail::widen(self), detail::widen(other));
+    detail::copy_back(out, wide_out);
+    return;
+  }
   const auto fn = detail::lookup_kernel(eq_Tensor_table, "eq", out.device(), dtype,
                                         "float32, float64, int64, bool (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), detail::cast_for_compute(other, dtype));
@@ -560,6 +578,21 @@ Tensor eq(const Tensor& self, const Tensor& other) {
   Tensor out = detail::make_output(m);
   eq_Tensor_run(compute, out, self, other);
   return out;
+}
+
+const Tensor& eq_(const Tensor& self, const Tensor& other) {
+  detail::check_defined("eq_", "self", self);
+  detail::check_defined("eq_", "other", other);
+  const meta::TensorMeta m = meta::pointwise("eq_", {{"self", &self}, {"other", &other}}, {}, false);
+  // Computed in the promoted dtype like the function form; self keeps its
+  // dtype and gets the result's values (1 and 0 for a comparison).
+  const meta::TensorMeta r{m.sizes, kBool, m.device};
+  detail::check_inplace_result("eq_", self, r);
+  const Tensor result = detail::make_output(r);
+  eq_Tensor_run(m.dtype, result, self, other);
+  detail::copy_back(self, result);
+  detail::bump_version(self, "eq_");
+  return self;
 }
 
 const Tensor& eq_out(const Tensor& out, const Tensor& self, const Tensor& other) {
@@ -579,14 +612,20 @@ const Tensor& eq_out(const Tensor& out, const Tensor& self, const Tensor& other)
 namespace {
 using lt_Scalar_kernel = void (*)(const TensorBase&, const TensorBase&, const Scalar&);
 constexpr lt_Scalar_kernel lt_Scalar_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::lt_scalar<float>, &cpu::lt_scalar<double>, &cpu::lt_scalar<int64_t>, &cpu::lt_scalar<bool>, nullptr, nullptr},
+    {&cpu::lt_scalar<float>, &cpu::lt_scalar<double>, &cpu::lt_scalar<int64_t>, &cpu::lt_scalar<bool>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::lt_scalar<float>, &cuda::lt_scalar<double>, &cuda::lt_scalar<int64_t>, &cuda::lt_scalar<bool>, &cuda::lt_scalar<dg::Half>, &cuda::lt_scalar<dg::BFloat16>},
+    {&cuda::lt_scalar<float>, &cuda::lt_scalar<double>, &cuda::lt_scalar<int64_t>, &cuda::lt_scalar<bool>, &cuda::lt_scalar<dg::Half>, &cuda::lt_scalar<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void lt_Scalar_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& other) {
+  if (detail::runs_widened(lt_Scalar_table, out.device(), dtype)) {
+    const Tensor wide_out = detail::widen_output(out);
+    lt_Scalar_run(kInt64, wide_out, detail::widen(self), other);
+    detail::copy_back(out, wide_out);
+    return;
+  }
   const auto fn = detail::lookup_kernel(lt_Scalar_table, "lt", out.device(), dtype,
                                         "float32, float64, int64, bool (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), other);
@@ -601,6 +640,20 @@ Tensor lt(const Tensor& self, const Scalar& other) {
   Tensor out = detail::make_output(m);
   lt_Scalar_run(compute, out, self, other);
   return out;
+}
+
+const Tensor& lt_(const Tensor& self, const Scalar& other) {
+  detail::check_defined("lt_", "self", self);
+  const meta::TensorMeta m = meta::pointwise("lt_", {{"self", &self}}, {&other}, false);
+  // Computed in the promoted dtype like the function form; self keeps its
+  // dtype and gets the result's values (1 and 0 for a comparison).
+  const meta::TensorMeta r{m.sizes, kBool, m.device};
+  detail::check_inplace_result("lt_", self, r);
+  const Tensor result = detail::make_output(r);
+  lt_Scalar_run(m.dtype, result, self, other);
+  detail::copy_back(self, result);
+  detail::bump_version(self, "lt_");
+  return self;
 }
 
 const Tensor& lt_out(const Tensor& out, const Tensor& self, const Scalar& other) {
@@ -619,14 +672,20 @@ const Tensor& lt_out(const Tensor& out, const Tensor& self, const Scalar& other)
 namespace {
 using le_Tensor_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&);
 constexpr le_Tensor_kernel le_Tensor_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::le_tensor<float>, &cpu::le_tensor<double>, &cpu::le_tensor<int64_t>, &cpu::le_tensor<bool>, nullptr, nullptr},
+    {&cpu::le_tensor<float>, &cpu::le_tensor<double>, &cpu::le_tensor<int64_t>, &cpu::le_tensor<bool>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::le_tensor<float>, &cuda::le_tensor<double>, &cuda::le_tensor<int64_t>, &cuda::le_tensor<bool>, &cuda::le_tensor<dg::Half>, &cuda::le_tensor<dg::BFloat16>},
+    {&cuda::le_tensor<float>, &cuda::le_tensor<double>, &cuda::le_tensor<int64_t>, &cuda::le_tensor<bool>, &cuda::le_tensor<dg::Half>, &cuda::le_tensor<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void le_Tensor_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
+  if (detail::runs_widened(le_Tensor_table, out.device(), dtype)) {
+    const Tensor wide_out = detail::widen_output(out);
+    le_Tensor_run(kInt64, wide_out, detail::widen(self), detail::widen(other));
+    detail::copy_back(out, wide_out);
+    return;
+  }
   const auto fn = detail::lookup_kernel(le_Tensor_table, "le", out.device(), dtype,
                                         "float32, float64, int64, bool (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), detail::cast_for_compute(other, dtype));
@@ -642,6 +701,21 @@ Tensor le(const Tensor& self, const Tensor& other) {
   Tensor out = detail::make_output(m);
   le_Tensor_run(compute, out, self, other);
   return out;
+}
+
+const Tensor& le_(const Tensor& self, const Tensor& other) {
+  detail::check_defined("le_", "self", self);
+  detail::check_defined("le_", "other", other);
+  const meta::TensorMeta m = meta::pointwise("le_", {{"self", &self}, {"other", &other}}, {}, false);
+  // Computed in the promoted dtype like the function form; self keeps its
+  // dtype and gets the result's values (1 and 0 for a comparison).
+  const meta::TensorMeta r{m.sizes, kBool, m.device};
+  detail::check_inplace_result("le_", self, r);
+  const Tensor result = detail::make_output(r);
+  le_Tensor_run(m.dtype, result, self, other);
+  detail::copy_back(self, result);
+  detail::bump_version(self, "le_");
+  return self;
 }
 
 const Tensor& le_out(const Tensor& out, const Tensor& self, const Tensor& other) {
@@ -661,14 +735,20 @@ const Tensor& le_out(const Tensor& out, const Tensor& self, const Tensor& other)
 namespace {
 using gt_Tensor_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&);
 constexpr gt_Tensor_kernel gt_Tensor_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::gt_tensor<float>, &cpu::gt_tensor<double>, &cpu::gt_tensor<int64_t>, &cpu::gt_tensor<bool>, nullptr, nullptr},
+    {&cpu::gt_tensor<float>, &cpu::gt_tensor<double>, &cpu::gt_tensor<int64_t>, &cpu::gt_tensor<bool>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::gt_tensor<float>, &cuda::gt_tensor<double>, &cuda::gt_tensor<int64_t>, &cuda::gt_tensor<bool>, &cuda::gt_tensor<dg::Half>, &cuda::gt_tensor<dg::BFloat16>},
+    {&cuda::gt_tensor<float>, &cuda::gt_tensor<double>, &cuda::gt_tensor<int64_t>, &cuda::gt_tensor<bool>, &cuda::gt_tensor<dg::Half>, &cuda::gt_tensor<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void gt_Tensor_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
+  if (detail::runs_widened(gt_Tensor_table, out.device(), dtype)) {
+    const Tensor wide_out = detail::widen_output(out);
+    gt_Tensor_run(kInt64, wide_out, detail::widen(self), detail::widen(other));
+    detail::copy_back(out, wide_out);
+    return;
+  }
   const auto fn = detail::lookup_kernel(gt_Tensor_table, "gt", out.device(), dtype,
                                         "float32, float64, int64, bool (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), detail::cast_for_compute(other, dtype));
@@ -684,6 +764,21 @@ Tensor gt(const Tensor& self, const Tensor& other) {
   Tensor out = detail::make_output(m);
   gt_Tensor_run(compute, out, self, other);
   return out;
+}
+
+const Tensor& gt_(const Tensor& self, const Tensor& other) {
+  detail::check_defined("gt_", "self", self);
+  detail::check_defined("gt_", "other", other);
+  const meta::TensorMeta m = meta::pointwise("gt_", {{"self", &self}, {"other", &other}}, {}, false);
+  // Computed in the promoted dtype like the function form; self keeps its
+  // dtype and gets the result's values (1 and 0 for a comparison).
+  const meta::TensorMeta r{m.sizes, kBool, m.device};
+  detail::check_inplace_result("gt_", self, r);
+  const Tensor result = detail::make_output(r);
+  gt_Tensor_run(m.dtype, result, self, other);
+  detail::copy_back(self, result);
+  detail::bump_version(self, "gt_");
+  return self;
 }
 
 const Tensor& gt_out(const Tensor& out, const Tensor& self, const Tensor& other) {
@@ -703,14 +798,20 @@ const Tensor& gt_out(const Tensor& out, const Tensor& self, const Tensor& other)
 namespace {
 using where_self_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&, const TensorBase&);
 constexpr where_self_kernel where_self_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::where<float>, &cpu::where<double>, &cpu::where<int64_t>, &cpu::where<bool>, nullptr, nullptr},
+    {&cpu::where<float>, &cpu::where<double>, &cpu::where<int64_t>, &cpu::where<bool>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::where<float>, &cuda::where<double>, &cuda::where<int64_t>, &cuda::where<bool>, &cuda::where<dg::Half>, &cuda::where<dg::BFloat16>},
+    {&cuda::where<float>, &cuda::where<double>, &cuda::where<int64_t>, &cuda::where<bool>, &cuda::where<dg::Half>, &cuda::where<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void where_self_run(ScalarType dtype, const Tensor& out, const Tensor& condition, const Tensor& self, const Tensor& other) {
+  if (detail::runs_widened(where_self_table, out.device(), dtype)) {
+    const Tensor wide_out = detail::widen_output(out);
+    where_self_run(kInt64, wide_out, detail::widen(condition), detail::widen(self), detail::widen(other));
+    detail::copy_back(out, wide_out);
+    return;
+  }
   const auto fn = detail::lookup_kernel(where_self_table, "where", out.device(), dtype,
                                         "float32, float64, int64, bool (cuda also float16, bfloat16)");
   fn(out, condition, detail::cast_for_compute(self, dtype), detail::cast_for_compute(other, dtype));
@@ -739,44 +840,24 @@ const Tensor& where_out(const Tensor& out, const Tensor& condition, const Tensor
   return out;
 }
 
-// ---- prod.dim_int (ops.yaml) ------------------------------------------------
-namespace {
-using prod_dim_int_kernel = void (*)(const TensorBase&, const TensorBase&, int64_t, bool);
-constexpr prod_dim_int_kernel prod_dim_int_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::prod_dim<float>, &cpu::prod_dim<double>, &cpu::prod_dim<int64_t>, nullptr, nullptr, nullptr},
-#if defined(DG_WITH_CUDA)
-    {&cuda::prod_dim<float>, &cuda::prod_dim<double>, &cuda::prod_dim<int64_t>, nullptr, nullptr, nullptr},
-#else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
-#endif
-};
-void prod_dim_int_run(ScalarType dtype, const Tensor& out, const Tensor& self, int64_t dim, bool keepdim) {
-  const auto fn = detail::lookup_kernel(prod_dim_int_table, "prod", out.device(), dtype,
-                                        "float32, float64, int64");
-  fn(out, self, dim, keepdim);
-}
-}  // namespace
-
-Tensor prod(const Tensor& self, int64_t dim, bool keepdim) {
-  detail::check_defined("prod", "self", self);
-  const meta::TensorMeta m = meta::reduce_one_dim("prod", self, dim, keepdim);
-  Tensor out = detail::make_output(m);
-  prod_dim_int_run(self.dtype(), out, self, dim, keepdim);
-  return out;
-}
-
 // ---- cumprod (ops.yaml) ------------------------------------------------
 namespace {
 using cumprod_kernel = void (*)(const TensorBase&, const TensorBase&, int64_t);
 constexpr cumprod_kernel cumprod_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::cumprod<float>, &cpu::cumprod<double>, &cpu::cumprod<int64_t>, nullptr, nullptr, nullptr},
+    {&cpu::cumprod<float>, &cpu::cumprod<double>, &cpu::cumprod<int64_t>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::cumprod<float>, &cuda::cumprod<double>, &cuda::cumprod<int64_t>, nullptr, nullptr, nullptr},
+    {&cuda::cumprod<float>, &cuda::cumprod<double>, &cuda::cumprod<int64_t>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void cumprod_run(ScalarType dtype, const Tensor& out, const Tensor& self, int64_t dim) {
+  if (detail::runs_widened(cumprod_table, out.device(), dtype)) {
+    const Tensor wide_out = detail::widen_output(out);
+    cumprod_run(kInt64, wide_out, detail::widen(self), dim);
+    detail::copy_back(out, wide_out);
+    return;
+  }
   const auto fn = detail::lookup_kernel(cumprod_table, "cumprod", out.device(), dtype,
                                         "float32, float64, int64");
   fn(out, self, dim);
@@ -785,7 +866,7 @@ void cumprod_run(ScalarType dtype, const Tensor& out, const Tensor& self, int64_
 
 Tensor cumprod(const Tensor& self, int64_t dim) {
   detail::check_defined("cumprod", "self", self);
-  const meta::TensorMeta m = meta::cumsum("cumprod", self, dim);
+  const meta::TensorMeta m = meta::cumprod("cumprod", self, dim);
   Tensor out = detail::make_output(m);
   cumprod_run(self.dtype(), out, self, dim);
   return out;
@@ -795,14 +876,20 @@ Tensor cumprod(const Tensor& self, int64_t dim) {
 namespace {
 using select_backward_kernel = void (*)(const TensorBase&, const TensorBase&, IntArrayRef, int64_t, int64_t);
 constexpr select_backward_kernel select_backward_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::select_backward<float>, &cpu::select_backward<double>, &cpu::select_backward<int64_t>, nullptr, nullptr, nullptr},
+    {&cpu::select_backward<float>, &cpu::select_backward<double>, &cpu::select_backward<int64_t>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::select_backward<float>, &cuda::select_backward<double>, &cuda::select_backward<int64_t>, nullptr, nullptr, nullptr},
+    {&cuda::select_backward<float>, &cuda::select_backward<double>, &cuda::select_backward<int64_t>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void select_backward_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, IntArrayRef input_sizes, int64_t dim, int64_t index) {
+  if (detail::runs_widened(select_backward_table, out.device(), dtype)) {
+    const Tensor wide_out = detail::widen_output(out);
+    select_backward_run(kInt64, wide_out, detail::widen(grad_output), input_sizes, dim, index);
+    detail::copy_back(out, wide_out);
+    return;
+  }
   const auto fn = detail::lookup_kernel(select_backward_table, "select_backward", out.device(), dtype,
                                         "float32, float64, int64");
   fn(out, grad_output, input_sizes, dim, index);
@@ -821,11 +908,11 @@ Tensor select_backward(const Tensor& grad_output, IntArrayRef input_sizes, int64
 namespace {
 using as_strided_backward_kernel = void (*)(const TensorBase&, const TensorBase&, IntArrayRef, IntArrayRef, int64_t, IntArrayRef, IntArrayRef, int64_t);
 constexpr as_strided_backward_kernel as_strided_backward_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::as_strided_backward<float>, &cpu::as_strided_backward<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cpu::as_strided_backward<float>, &cpu::as_strided_backward<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::as_strided_backward<float>, &cuda::as_strided_backward<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cuda::as_strided_backward<float>, &cuda::as_strided_backward<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void as_strided_backward_run(ScalarType dtype, const Tensor& out, const Tensor& grad, IntArrayRef input_sizes, IntArrayRef input_strides, int64_t input_storage_offset, IntArrayRef size, IntArrayRef stride, int64_t storage_offset) {
@@ -847,16 +934,16 @@ Tensor as_strided_backward(const Tensor& grad, IntArrayRef input_sizes, IntArray
 namespace {
 using zero__kernel = void (*)(const TensorBase&);
 constexpr zero__kernel zero__table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::zero_<float>, &cpu::zero_<double>, &cpu::zero_<int64_t>, &cpu::zero_<bool>, &cpu::zero_<dg::Half>, &cpu::zero_<dg::BFloat16>},
+    {&cpu::zero_<float>, &cpu::zero_<double>, &cpu::zero_<int64_t>, &cpu::zero_<bool>, &cpu::zero_<dg::Half>, &cpu::zero_<dg::BFloat16>, &cpu::zero_<int32_t>, &cpu::zero_<int16_t>, &cpu::zero_<int8_t>, &cpu::zero_<uint8_t>},
 #if defined(DG_WITH_CUDA)
-    {&cuda::zero_<float>, &cuda::zero_<double>, &cuda::zero_<int64_t>, &cuda::zero_<bool>, &cuda::zero_<dg::Half>, &cuda::zero_<dg::BFloat16>},
+    {&cuda::zero_<float>, &cuda::zero_<double>, &cuda::zero_<int64_t>, &cuda::zero_<bool>, &cuda::zero_<dg::Half>, &cuda::zero_<dg::BFloat16>, &cuda::zero_<int32_t>, &cuda::zero_<int16_t>, &cuda::zero_<int8_t>, &cuda::zero_<uint8_t>},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void zero__run(ScalarType dtype, const Tensor& self) {
   const auto fn = detail::lookup_kernel(zero__table, "zero_", self.device(), dtype,
-                                        "float32, float64, int64, bool, float16, bfloat16");
+                                        "float32, float64, int64, bool, float16, bfloat16, int32, int16, int8, uint8");
   fn(self);
 }
 }  // namespace
@@ -872,14 +959,20 @@ const Tensor& zero_(const Tensor& self) {
 namespace {
 using bernoulli__float_kernel = void (*)(const TensorBase&, double, std::optional<Generator>);
 constexpr bernoulli__float_kernel bernoulli__float_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::bernoulli_scalar_<float>, &cpu::bernoulli_scalar_<double>, &cpu::bernoulli_scalar_<int64_t>, &cpu::bernoulli_scalar_<bool>, nullptr, nullptr},
+    {&cpu::bernoulli_scalar_<float>, &cpu::bernoulli_scalar_<double>, &cpu::bernoulli_scalar_<int64_t>, &cpu::bernoulli_scalar_<bool>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::bernoulli_scalar_<float>, &cuda::bernoulli_scalar_<double>, &cuda::bernoulli_scalar_<int64_t>, &cuda::bernoulli_scalar_<bool>, nullptr, nullptr},
+    {&cuda::bernoulli_scalar_<float>, &cuda::bernoulli_scalar_<double>, &cuda::bernoulli_scalar_<int64_t>, &cuda::bernoulli_scalar_<bool>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void bernoulli__float_run(ScalarType dtype, const Tensor& self, double p, std::optional<Generator> generator) {
+  if (detail::runs_widened(bernoulli__float_table, self.device(), dtype)) {
+    const Tensor wide_self = detail::widen(self);
+    bernoulli__float_run(kInt64, wide_self, p, generator);
+    detail::copy_back(self, wide_self);
+    return;
+  }
   const auto fn = detail::lookup_kernel(bernoulli__float_table, "bernoulli_", self.device(), dtype,
                                         "float32, float64, int64, bool");
   fn(self, p, generator);
@@ -897,16 +990,16 @@ const Tensor& bernoulli_(const Tensor& self, double p, std::optional<Generator> 
 namespace {
 using random__to_kernel = void (*)(const TensorBase&, int64_t, std::optional<Generator>);
 constexpr random__to_kernel random__to_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::random_to_<float>, &cpu::random_to_<double>, &cpu::random_to_<int64_t>, nullptr, nullptr, nullptr},
+    {&cpu::random_to_<float>, &cpu::random_to_<double>, &cpu::random_to_<int64_t>, nullptr, nullptr, nullptr, &cpu::random_to_<int32_t>, &cpu::random_to_<int16_t>, &cpu::random_to_<int8_t>, &cpu::random_to_<uint8_t>},
 #if defined(DG_WITH_CUDA)
-    {&cuda::random_to_<float>, &cuda::random_to_<double>, &cuda::random_to_<int64_t>, nullptr, nullptr, nullptr},
+    {&cuda::random_to_<float>, &cuda::random_to_<double>, &cuda::random_to_<int64_t>, nullptr, nullptr, nullptr, &cuda::random_to_<int32_t>, &cuda::random_to_<int16_t>, &cuda::random_to_<int8_t>, &cuda::random_to_<uint8_t>},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void random__to_run(ScalarType dtype, const Tensor& self, int64_t to, std::optional<Generator> generator) {
   const auto fn = detail::lookup_kernel(random__to_table, "random_", self.device(), dtype,
-                                        "float32, float64, int64");
+                                        "float32, float64, int64, int32, int16, int8, uint8");
   fn(self, to, generator);
 }
 }  // namespace
@@ -922,16 +1015,16 @@ const Tensor& random_(const Tensor& self, int64_t to, std::optional<Generator> g
 namespace {
 using random__kernel = void (*)(const TensorBase&, std::optional<Generator>);
 constexpr random__kernel random__table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::random_<float>, &cpu::random_<double>, &cpu::random_<int64_t>, nullptr, nullptr, nullptr},
+    {&cpu::random_<float>, &cpu::random_<double>, &cpu::random_<int64_t>, nullptr, nullptr, nullptr, &cpu::random_<int32_t>, &cpu::random_<int16_t>, &cpu::random_<int8_t>, &cpu::random_<uint8_t>},
 #if defined(DG_WITH_CUDA)
-    {&cuda::random_<float>, &cuda::random_<double>, &cuda::random_<int64_t>, nullptr, nullptr, nullptr},
+    {&cuda::random_<float>, &cuda::random_<double>, &cuda::random_<int64_t>, nullptr, nullptr, nullptr, &cuda::random_<int32_t>, &cuda::random_<int16_t>, &cuda::random_<int8_t>, &cuda::random_<uint8_t>},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void random__run(ScalarType dtype, const Tensor& self, std::optional<Generator> generator) {
   const auto fn = detail::lookup_kernel(random__table, "random_", self.device(), dtype,
-                                        "float32, float64, int64");
+                                        "float32, float64, int64, int32, int16, int8, uint8");
   fn(self, generator);
 }
 }  // namespace
@@ -947,11 +1040,11 @@ const Tensor& random_(const Tensor& self, std::optional<Generator> generator) {
 namespace {
 using cauchy__kernel = void (*)(const TensorBase&, double, double, std::optional<Generator>);
 constexpr cauchy__kernel cauchy__table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::cauchy_<float>, &cpu::cauchy_<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cpu::cauchy_<float>, &cpu::cauchy_<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::cauchy_<float>, &cuda::cauchy_<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cuda::cauchy_<float>, &cuda::cauchy_<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void cauchy__run(ScalarType dtype, const Tensor& self, double median, double sigma, std::optional<Generator> generator) {
@@ -972,11 +1065,11 @@ const Tensor& cauchy_(const Tensor& self, double median, double sigma, std::opti
 namespace {
 using softmax_int_kernel = void (*)(const TensorBase&, const TensorBase&, int64_t);
 constexpr softmax_int_kernel softmax_int_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::softmax<float>, &cpu::softmax<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cpu::softmax<float>, &cpu::softmax<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::softmax<float>, &cuda::softmax<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cuda::softmax<float>, &cuda::softmax<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void softmax_int_run(ScalarType dtype, const Tensor& out, const Tensor& self, int64_t dim) {
@@ -998,11 +1091,11 @@ Tensor softmax(const Tensor& self, int64_t dim) {
 namespace {
 using _softmax_backward_data_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&, int64_t);
 constexpr _softmax_backward_data_kernel _softmax_backward_data_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::softmax_backward_data<float>, &cpu::softmax_backward_data<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cpu::softmax_backward_data<float>, &cpu::softmax_backward_data<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::softmax_backward_data<float>, &cuda::softmax_backward_data<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cuda::softmax_backward_data<float>, &cuda::softmax_backward_data<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void _softmax_backward_data_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, const Tensor& output, int64_t dim) {
@@ -1025,11 +1118,11 @@ Tensor _softmax_backward_data(const Tensor& grad_output, const Tensor& output, i
 namespace {
 using max_pool2d_gather_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&, IntArrayRef, IntArrayRef, IntArrayRef, IntArrayRef, bool);
 constexpr max_pool2d_gather_kernel max_pool2d_gather_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::max_pool2d_gather<float>, &cpu::max_pool2d_gather<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cpu::max_pool2d_gather<float>, &cpu::max_pool2d_gather<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::max_pool2d_gather<float>, &cuda::max_pool2d_gather<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cuda::max_pool2d_gather<float>, &cuda::max_pool2d_gather<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void max_pool2d_gather_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& source, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool ceil_mode) {

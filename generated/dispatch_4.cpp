@@ -12,14 +12,20 @@ namespace dg::dispatch {
 namespace {
 using add_Scalar_kernel = void (*)(const TensorBase&, const TensorBase&, const Scalar&, const Scalar&);
 constexpr add_Scalar_kernel add_Scalar_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::add_scalar<float>, &cpu::add_scalar<double>, &cpu::add_scalar<int64_t>, nullptr, nullptr, nullptr},
+    {&cpu::add_scalar<float>, &cpu::add_scalar<double>, &cpu::add_scalar<int64_t>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::add_scalar<float>, &cuda::add_scalar<double>, &cuda::add_scalar<int64_t>, nullptr, &cuda::add_scalar<dg::Half>, &cuda::add_scalar<dg::BFloat16>},
+    {&cuda::add_scalar<float>, &cuda::add_scalar<double>, &cuda::add_scalar<int64_t>, nullptr, &cuda::add_scalar<dg::Half>, &cuda::add_scalar<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void add_Scalar_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& other, const Scalar& alpha) {
+  if (detail::runs_widened(add_Scalar_table, out.device(), dtype)) {
+    const Tensor wide_out = detail::widen_output(out);
+    add_Scalar_run(kInt64, wide_out, detail::widen(self), other, alpha);
+    detail::copy_back(out, wide_out);
+    return;
+  }
   const auto fn = detail::lookup_kernel(add_Scalar_table, "add", out.device(), dtype,
                                         "float32, float64, int64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), other, alpha);
@@ -57,11 +63,11 @@ const Tensor& add_out(const Tensor& out, const Tensor& self, const Scalar& other
 namespace {
 using log2_kernel = void (*)(const TensorBase&, const TensorBase&);
 constexpr log2_kernel log2_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::log2<float>, &cpu::log2<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cpu::log2<float>, &cpu::log2<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::log2<float>, &cuda::log2<double>, nullptr, nullptr, &cuda::log2<dg::Half>, &cuda::log2<dg::BFloat16>},
+    {&cuda::log2<float>, &cuda::log2<double>, nullptr, nullptr, &cuda::log2<dg::Half>, &cuda::log2<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void log2_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
@@ -102,11 +108,11 @@ const Tensor& log2_out(const Tensor& out, const Tensor& self) {
 namespace {
 using sqrt_kernel = void (*)(const TensorBase&, const TensorBase&);
 constexpr sqrt_kernel sqrt_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::sqrt<float>, &cpu::sqrt<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cpu::sqrt<float>, &cpu::sqrt<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::sqrt<float>, &cuda::sqrt<double>, nullptr, nullptr, &cuda::sqrt<dg::Half>, &cuda::sqrt<dg::BFloat16>},
+    {&cuda::sqrt<float>, &cuda::sqrt<double>, nullptr, nullptr, &cuda::sqrt<dg::Half>, &cuda::sqrt<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void sqrt_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
@@ -147,11 +153,11 @@ const Tensor& sqrt_out(const Tensor& out, const Tensor& self) {
 namespace {
 using sin_backward_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&);
 constexpr sin_backward_kernel sin_backward_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::sin_backward<float>, &cpu::sin_backward<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cpu::sin_backward<float>, &cpu::sin_backward<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::sin_backward<float>, &cuda::sin_backward<double>, nullptr, nullptr, &cuda::sin_backward<dg::Half>, &cuda::sin_backward<dg::BFloat16>},
+    {&cuda::sin_backward<float>, &cuda::sin_backward<double>, nullptr, nullptr, &cuda::sin_backward<dg::Half>, &cuda::sin_backward<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void sin_backward_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, const Tensor& self) {
@@ -174,11 +180,11 @@ Tensor sin_backward(const Tensor& grad_output, const Tensor& self) {
 namespace {
 using erfc_kernel = void (*)(const TensorBase&, const TensorBase&);
 constexpr erfc_kernel erfc_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::erfc<float>, &cpu::erfc<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cpu::erfc<float>, &cpu::erfc<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::erfc<float>, &cuda::erfc<double>, nullptr, nullptr, &cuda::erfc<dg::Half>, &cuda::erfc<dg::BFloat16>},
+    {&cuda::erfc<float>, &cuda::erfc<double>, nullptr, nullptr, &cuda::erfc<dg::Half>, &cuda::erfc<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void erfc_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
@@ -219,11 +225,11 @@ const Tensor& erfc_out(const Tensor& out, const Tensor& self) {
 namespace {
 using sinc_kernel = void (*)(const TensorBase&, const TensorBase&);
 constexpr sinc_kernel sinc_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::sinc<float>, &cpu::sinc<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cpu::sinc<float>, &cpu::sinc<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::sinc<float>, &cuda::sinc<double>, nullptr, nullptr, &cuda::sinc<dg::Half>, &cuda::sinc<dg::BFloat16>},
+    {&cuda::sinc<float>, &cuda::sinc<double>, nullptr, nullptr, &cuda::sinc<dg::Half>, &cuda::sinc<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void sinc_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
@@ -264,14 +270,20 @@ const Tensor& sinc_out(const Tensor& out, const Tensor& self) {
 namespace {
 using round_kernel = void (*)(const TensorBase&, const TensorBase&);
 constexpr round_kernel round_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::round<float>, &cpu::round<double>, &cpu::round<int64_t>, nullptr, nullptr, nullptr},
+    {&cpu::round<float>, &cpu::round<double>, &cpu::round<int64_t>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::round<float>, &cuda::round<double>, &cuda::round<int64_t>, nullptr, &cuda::round<dg::Half>, &cuda::round<dg::BFloat16>},
+    {&cuda::round<float>, &cuda::round<double>, &cuda::round<int64_t>, nullptr, &cuda::round<dg::Half>, &cuda::round<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void round_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
+  if (detail::runs_widened(round_table, out.device(), dtype)) {
+    const Tensor wide_out = detail::widen_output(out);
+    round_run(kInt64, wide_out, detail::widen(self));
+    detail::copy_back(out, wide_out);
+    return;
+  }
   const auto fn = detail::lookup_kernel(round_table, "round", out.device(), dtype,
                                         "float32, float64, int64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype));
@@ -309,14 +321,20 @@ const Tensor& round_out(const Tensor& out, const Tensor& self) {
 namespace {
 using relu_kernel = void (*)(const TensorBase&, const TensorBase&);
 constexpr relu_kernel relu_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::relu<float>, &cpu::relu<double>, &cpu::relu<int64_t>, nullptr, nullptr, nullptr},
+    {&cpu::relu<float>, &cpu::relu<double>, &cpu::relu<int64_t>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::relu<float>, &cuda::relu<double>, &cuda::relu<int64_t>, nullptr, &cuda::relu<dg::Half>, &cuda::relu<dg::BFloat16>},
+    {&cuda::relu<float>, &cuda::relu<double>, &cuda::relu<int64_t>, nullptr, &cuda::relu<dg::Half>, &cuda::relu<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void relu_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
+  if (detail::runs_widened(relu_table, out.device(), dtype)) {
+    const Tensor wide_out = detail::widen_output(out);
+    relu_run(kInt64, wide_out, detail::widen(self));
+    detail::copy_back(out, wide_out);
+    return;
+  }
   const auto fn = detail::lookup_kernel(relu_table, "relu", out.device(), dtype,
                                         "float32, float64, int64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype));
@@ -354,11 +372,11 @@ const Tensor& relu_out(const Tensor& out, const Tensor& self) {
 namespace {
 using hardtanh_kernel = void (*)(const TensorBase&, const TensorBase&, const Scalar&, const Scalar&);
 constexpr hardtanh_kernel hardtanh_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::hardtanh<float>, &cpu::hardtanh<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cpu::hardtanh<float>, &cpu::hardtanh<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::hardtanh<float>, &cuda::hardtanh<double>, nullptr, nullptr, &cuda::hardtanh<dg::Half>, &cuda::hardtanh<dg::BFloat16>},
+    {&cuda::hardtanh<float>, &cuda::hardtanh<double>, nullptr, nullptr, &cuda::hardtanh<dg::Half>, &cuda::hardtanh<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void hardtanh_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& min_val, const Scalar& max_val) {
@@ -399,11 +417,11 @@ const Tensor& hardtanh_out(const Tensor& out, const Tensor& self, const Scalar& 
 namespace {
 using hardtanh_backward_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&, const Scalar&, const Scalar&);
 constexpr hardtanh_backward_kernel hardtanh_backward_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::hardtanh_backward<float>, &cpu::hardtanh_backward<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cpu::hardtanh_backward<float>, &cpu::hardtanh_backward<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::hardtanh_backward<float>, &cuda::hardtanh_backward<double>, nullptr, nullptr, &cuda::hardtanh_backward<dg::Half>, &cuda::hardtanh_backward<dg::BFloat16>},
+    {&cuda::hardtanh_backward<float>, &cuda::hardtanh_backward<double>, nullptr, nullptr, &cuda::hardtanh_backward<dg::Half>, &cuda::hardtanh_backward<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void hardtanh_backward_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, const Tensor& self, const Scalar& min_val, const Scalar& max_val) {
@@ -426,11 +444,11 @@ Tensor hardtanh_backward(const Tensor& grad_output, const Tensor& self, const Sc
 namespace {
 using hardsigmoid_kernel = void (*)(const TensorBase&, const TensorBase&);
 constexpr hardsigmoid_kernel hardsigmoid_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::hardsigmoid<float>, &cpu::hardsigmoid<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cpu::hardsigmoid<float>, &cpu::hardsigmoid<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::hardsigmoid<float>, &cuda::hardsigmoid<double>, nullptr, nullptr, &cuda::hardsigmoid<dg::Half>, &cuda::hardsigmoid<dg::BFloat16>},
+    {&cuda::hardsigmoid<float>, &cuda::hardsigmoid<double>, nullptr, nullptr, &cuda::hardsigmoid<dg::Half>, &cuda::hardsigmoid<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void hardsigmoid_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
@@ -471,11 +489,11 @@ const Tensor& hardsigmoid_out(const Tensor& out, const Tensor& self) {
 namespace {
 using sigmoid_backward_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&);
 constexpr sigmoid_backward_kernel sigmoid_backward_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::sigmoid_backward<float>, &cpu::sigmoid_backward<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cpu::sigmoid_backward<float>, &cpu::sigmoid_backward<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::sigmoid_backward<float>, &cuda::sigmoid_backward<double>, nullptr, nullptr, &cuda::sigmoid_backward<dg::Half>, &cuda::sigmoid_backward<dg::BFloat16>},
+    {&cuda::sigmoid_backward<float>, &cuda::sigmoid_backward<double>, nullptr, nullptr, &cuda::sigmoid_backward<dg::Half>, &cuda::sigmoid_backward<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void sigmoid_backward_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, const Tensor& output) {
@@ -498,14 +516,20 @@ Tensor sigmoid_backward(const Tensor& grad_output, const Tensor& output) {
 namespace {
 using clamp_kernel = void (*)(const TensorBase&, const TensorBase&, const std::optional<Scalar>&, const std::optional<Scalar>&);
 constexpr clamp_kernel clamp_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::clamp<float>, &cpu::clamp<double>, &cpu::clamp<int64_t>, nullptr, nullptr, nullptr},
+    {&cpu::clamp<float>, &cpu::clamp<double>, &cpu::clamp<int64_t>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::clamp<float>, &cuda::clamp<double>, &cuda::clamp<int64_t>, nullptr, &cuda::clamp<dg::Half>, &cuda::clamp<dg::BFloat16>},
+    {&cuda::clamp<float>, &cuda::clamp<double>, &cuda::clamp<int64_t>, nullptr, &cuda::clamp<dg::Half>, &cuda::clamp<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void clamp_run(ScalarType dtype, const Tensor& out, const Tensor& self, const std::optional<Scalar>& min, const std::optional<Scalar>& max) {
+  if (detail::runs_widened(clamp_table, out.device(), dtype)) {
+    const Tensor wide_out = detail::widen_output(out);
+    clamp_run(kInt64, wide_out, detail::widen(self), min, max);
+    detail::copy_back(out, wide_out);
+    return;
+  }
   const auto fn = detail::lookup_kernel(clamp_table, "clamp", out.device(), dtype,
                                         "float32, float64, int64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), min, max);
@@ -543,11 +567,11 @@ const Tensor& clamp_out(const Tensor& out, const Tensor& self, const std::option
 namespace {
 using addcdiv_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&, const TensorBase&, const Scalar&);
 constexpr addcdiv_kernel addcdiv_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::addcdiv<float>, &cpu::addcdiv<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cpu::addcdiv<float>, &cpu::addcdiv<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::addcdiv<float>, &cuda::addcdiv<double>, nullptr, nullptr, &cuda::addcdiv<dg::Half>, &cuda::addcdiv<dg::BFloat16>},
+    {&cuda::addcdiv<float>, &cuda::addcdiv<double>, nullptr, nullptr, &cuda::addcdiv<dg::Half>, &cuda::addcdiv<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void addcdiv_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& tensor1, const Tensor& tensor2, const Scalar& value) {
@@ -594,11 +618,11 @@ const Tensor& addcdiv_out(const Tensor& out, const Tensor& self, const Tensor& t
 namespace {
 using hypot_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&);
 constexpr hypot_kernel hypot_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::hypot<float>, &cpu::hypot<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cpu::hypot<float>, &cpu::hypot<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::hypot<float>, &cuda::hypot<double>, nullptr, nullptr, &cuda::hypot<dg::Half>, &cuda::hypot<dg::BFloat16>},
+    {&cuda::hypot<float>, &cuda::hypot<double>, nullptr, nullptr, &cuda::hypot<dg::Half>, &cuda::hypot<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void hypot_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
@@ -642,14 +666,20 @@ const Tensor& hypot_out(const Tensor& out, const Tensor& self, const Tensor& oth
 namespace {
 using lt_Tensor_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&);
 constexpr lt_Tensor_kernel lt_Tensor_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::lt_tensor<float>, &cpu::lt_tensor<double>, &cpu::lt_tensor<int64_t>, &cpu::lt_tensor<bool>, nullptr, nullptr},
+    {&cpu::lt_tensor<float>, &cpu::lt_tensor<double>, &cpu::lt_tensor<int64_t>, &cpu::lt_tensor<bool>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::lt_tensor<float>, &cuda::lt_tensor<double>, &cuda::lt_tensor<int64_t>, &cuda::lt_tensor<bool>, &cuda::lt_tensor<dg::Half>, &cuda::lt_tensor<dg::BFloat16>},
+    {&cuda::lt_tensor<float>, &cuda::lt_tensor<double>, &cuda::lt_tensor<int64_t>, &cuda::lt_tensor<bool>, &cuda::lt_tensor<dg::Half>, &cuda::lt_tensor<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void lt_Tensor_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
+  if (detail::runs_widened(lt_Tensor_table, out.device(), dtype)) {
+    const Tensor wide_out = detail::widen_output(out);
+    lt_Tensor_run(kInt64, wide_out, detail::widen(self), detail::widen(other));
+    detail::copy_back(out, wide_out);
+    return;
+  }
   const auto fn = detail::lookup_kernel(lt_Tensor_table, "lt", out.device(), dtype,
                                         "float32, float64, int64, bool (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), detail::cast_for_compute(other, dtype));
@@ -665,6 +695,21 @@ Tensor lt(const Tensor& self, const Tensor& other) {
   Tensor out = detail::make_output(m);
   lt_Tensor_run(compute, out, self, other);
   return out;
+}
+
+const Tensor& lt_(const Tensor& self, const Tensor& other) {
+  detail::check_defined("lt_", "self", self);
+  detail::check_defined("lt_", "other", other);
+  const meta::TensorMeta m = meta::pointwise("lt_", {{"self", &self}, {"other", &other}}, {}, false);
+  // Computed in the promoted dtype like the function form; self keeps its
+  // dtype and gets the result's values (1 and 0 for a comparison).
+  const meta::TensorMeta r{m.sizes, kBool, m.device};
+  detail::check_inplace_result("lt_", self, r);
+  const Tensor result = detail::make_output(r);
+  lt_Tensor_run(m.dtype, result, self, other);
+  detail::copy_back(self, result);
+  detail::bump_version(self, "lt_");
+  return self;
 }
 
 const Tensor& lt_out(const Tensor& out, const Tensor& self, const Tensor& other) {
@@ -684,14 +729,20 @@ const Tensor& lt_out(const Tensor& out, const Tensor& self, const Tensor& other)
 namespace {
 using ge_Tensor_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&);
 constexpr ge_Tensor_kernel ge_Tensor_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::ge_tensor<float>, &cpu::ge_tensor<double>, &cpu::ge_tensor<int64_t>, &cpu::ge_tensor<bool>, nullptr, nullptr},
+    {&cpu::ge_tensor<float>, &cpu::ge_tensor<double>, &cpu::ge_tensor<int64_t>, &cpu::ge_tensor<bool>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::ge_tensor<float>, &cuda::ge_tensor<double>, &cuda::ge_tensor<int64_t>, &cuda::ge_tensor<bool>, &cuda::ge_tensor<dg::Half>, &cuda::ge_tensor<dg::BFloat16>},
+    {&cuda::ge_tensor<float>, &cuda::ge_tensor<double>, &cuda::ge_tensor<int64_t>, &cuda::ge_tensor<bool>, &cuda::ge_tensor<dg::Half>, &cuda::ge_tensor<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void ge_Tensor_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
+  if (detail::runs_widened(ge_Tensor_table, out.device(), dtype)) {
+    const Tensor wide_out = detail::widen_output(out);
+    ge_Tensor_run(kInt64, wide_out, detail::widen(self), detail::widen(other));
+    detail::copy_back(out, wide_out);
+    return;
+  }
   const auto fn = detail::lookup_kernel(ge_Tensor_table, "ge", out.device(), dtype,
                                         "float32, float64, int64, bool (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), detail::cast_for_compute(other, dtype));
@@ -707,6 +758,21 @@ Tensor ge(const Tensor& self, const Tensor& other) {
   Tensor out = detail::make_output(m);
   ge_Tensor_run(compute, out, self, other);
   return out;
+}
+
+const Tensor& ge_(const Tensor& self, const Tensor& other) {
+  detail::check_defined("ge_", "self", self);
+  detail::check_defined("ge_", "other", other);
+  const meta::TensorMeta m = meta::pointwise("ge_", {{"self", &self}, {"other", &other}}, {}, false);
+  // Computed in the promoted dtype like the function form; self keeps its
+  // dtype and gets the result's values (1 and 0 for a comparison).
+  const meta::TensorMeta r{m.sizes, kBool, m.device};
+  detail::check_inplace_result("ge_", self, r);
+  const Tensor result = detail::make_output(r);
+  ge_Tensor_run(m.dtype, result, self, other);
+  detail::copy_back(self, result);
+  detail::bump_version(self, "ge_");
+  return self;
 }
 
 const Tensor& ge_out(const Tensor& out, const Tensor& self, const Tensor& other) {
@@ -726,14 +792,20 @@ const Tensor& ge_out(const Tensor& out, const Tensor& self, const Tensor& other)
 namespace {
 using bitwise_xor_Tensor_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&);
 constexpr bitwise_xor_Tensor_kernel bitwise_xor_Tensor_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {nullptr, nullptr, &cpu::bitwise_xor_tensor<int64_t>, &cpu::bitwise_xor_tensor<bool>, nullptr, nullptr},
+    {nullptr, nullptr, &cpu::bitwise_xor_tensor<int64_t>, &cpu::bitwise_xor_tensor<bool>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {nullptr, nullptr, &cuda::bitwise_xor_tensor<int64_t>, &cuda::bitwise_xor_tensor<bool>, nullptr, nullptr},
+    {nullptr, nullptr, &cuda::bitwise_xor_tensor<int64_t>, &cuda::bitwise_xor_tensor<bool>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void bitwise_xor_Tensor_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
+  if (detail::runs_widened(bitwise_xor_Tensor_table, out.device(), dtype)) {
+    const Tensor wide_out = detail::widen_output(out);
+    bitwise_xor_Tensor_run(kInt64, wide_out, detail::widen(self), detail::widen(other));
+    detail::copy_back(out, wide_out);
+    return;
+  }
   const auto fn = detail::lookup_kernel(bitwise_xor_Tensor_table, "bitwise_xor", out.device(), dtype,
                                         "int64, bool");
   fn(out, detail::cast_for_compute(self, dtype), detail::cast_for_compute(other, dtype));
@@ -774,14 +846,20 @@ const Tensor& bitwise_xor_out(const Tensor& out, const Tensor& self, const Tenso
 namespace {
 using _sum_dim_IntList_kernel = void (*)(const TensorBase&, const TensorBase&, IntArrayRef, bool);
 constexpr _sum_dim_IntList_kernel _sum_dim_IntList_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::sum_dim<float>, &cpu::sum_dim<double>, &cpu::sum_dim<int64_t>, nullptr, nullptr, nullptr},
+    {&cpu::sum_dim<float>, &cpu::sum_dim<double>, &cpu::sum_dim<int64_t>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::sum_dim<float>, &cuda::sum_dim<double>, &cuda::sum_dim<int64_t>, nullptr, &cuda::sum_dim<dg::Half>, &cuda::sum_dim<dg::BFloat16>},
+    {&cuda::sum_dim<float>, &cuda::sum_dim<double>, &cuda::sum_dim<int64_t>, nullptr, &cuda::sum_dim<dg::Half>, &cuda::sum_dim<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void _sum_dim_IntList_run(ScalarType dtype, const Tensor& out, const Tensor& self, IntArrayRef dim, bool keepdim) {
+  if (detail::runs_widened(_sum_dim_IntList_table, out.device(), dtype)) {
+    const Tensor wide_out = detail::widen_output(out);
+    _sum_dim_IntList_run(kInt64, wide_out, detail::widen(self), dim, keepdim);
+    detail::copy_back(out, wide_out);
+    return;
+  }
   const auto fn = detail::lookup_kernel(_sum_dim_IntList_table, "_sum", out.device(), dtype,
                                         "float32, float64, int64 (cuda also float16, bfloat16)");
   fn(out, self, dim, keepdim);
@@ -796,18 +874,56 @@ Tensor _sum(const Tensor& self, IntArrayRef dim, bool keepdim) {
   return out;
 }
 
+// ---- _prod.dim_int (ops.yaml) ------------------------------------------------
+namespace {
+using _prod_dim_int_kernel = void (*)(const TensorBase&, const TensorBase&, int64_t, bool);
+constexpr _prod_dim_int_kernel _prod_dim_int_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::prod_dim<float>, &cpu::prod_dim<double>, &cpu::prod_dim<int64_t>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::prod_dim<float>, &cuda::prod_dim<double>, &cuda::prod_dim<int64_t>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void _prod_dim_int_run(ScalarType dtype, const Tensor& out, const Tensor& self, int64_t dim, bool keepdim) {
+  if (detail::runs_widened(_prod_dim_int_table, out.device(), dtype)) {
+    const Tensor wide_out = detail::widen_output(out);
+    _prod_dim_int_run(kInt64, wide_out, detail::widen(self), dim, keepdim);
+    detail::copy_back(out, wide_out);
+    return;
+  }
+  const auto fn = detail::lookup_kernel(_prod_dim_int_table, "_prod", out.device(), dtype,
+                                        "float32, float64, int64");
+  fn(out, self, dim, keepdim);
+}
+}  // namespace
+
+Tensor _prod(const Tensor& self, int64_t dim, bool keepdim) {
+  detail::check_defined("_prod", "self", self);
+  const meta::TensorMeta m = meta::reduce_one_dim("_prod", self, dim, keepdim);
+  Tensor out = detail::make_output(m);
+  _prod_dim_int_run(self.dtype(), out, self, dim, keepdim);
+  return out;
+}
+
 // ---- argmax (ops.yaml) ------------------------------------------------
 namespace {
 using argmax_kernel = void (*)(const TensorBase&, const TensorBase&, std::optional<int64_t>, bool);
 constexpr argmax_kernel argmax_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::argmax<float>, &cpu::argmax<double>, &cpu::argmax<int64_t>, nullptr, nullptr, nullptr},
+    {&cpu::argmax<float>, &cpu::argmax<double>, &cpu::argmax<int64_t>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::argmax<float>, &cuda::argmax<double>, &cuda::argmax<int64_t>, nullptr, nullptr, nullptr},
+    {&cuda::argmax<float>, &cuda::argmax<double>, &cuda::argmax<int64_t>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void argmax_run(ScalarType dtype, const Tensor& out, const Tensor& self, std::optional<int64_t> dim, bool keepdim) {
+  if (detail::runs_widened(argmax_table, out.device(), dtype)) {
+    const Tensor wide_out = detail::widen_output(out);
+    argmax_run(kInt64, wide_out, detail::widen(self), dim, keepdim);
+    detail::copy_back(out, wide_out);
+    return;
+  }
   const auto fn = detail::lookup_kernel(argmax_table, "argmax", out.device(), dtype,
                                         "float32, float64, int64");
   fn(out, self, dim, keepdim);
@@ -826,14 +942,20 @@ Tensor argmax(const Tensor& self, std::optional<int64_t> dim, bool keepdim) {
 namespace {
 using _median_indices_kernel = void (*)(const TensorBase&, const TensorBase&, int64_t, bool);
 constexpr _median_indices_kernel _median_indices_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::median_indices<float>, &cpu::median_indices<double>, &cpu::median_indices<int64_t>, nullptr, nullptr, nullptr},
+    {&cpu::median_indices<float>, &cpu::median_indices<double>, &cpu::median_indices<int64_t>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::median_indices<float>, &cuda::median_indices<double>, &cuda::median_indices<int64_t>, nullptr, nullptr, nullptr},
+    {&cuda::median_indices<float>, &cuda::median_indices<double>, &cuda::median_indices<int64_t>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void _median_indices_run(ScalarType dtype, const Tensor& out, const Tensor& self, int64_t dim, bool ignore_nan) {
+  if (detail::runs_widened(_median_indices_table, out.device(), dtype)) {
+    const Tensor wide_out = detail::widen_output(out);
+    _median_indices_run(kInt64, wide_out, detail::widen(self), dim, ignore_nan);
+    detail::copy_back(out, wide_out);
+    return;
+  }
   const auto fn = detail::lookup_kernel(_median_indices_table, "_median_indices", out.device(), dtype,
                                         "float32, float64, int64");
   fn(out, self, dim, ignore_nan);
@@ -852,14 +974,20 @@ Tensor _median_indices(const Tensor& self, int64_t dim, bool ignore_nan) {
 namespace {
 using _cummaxmin_indices_kernel = void (*)(const TensorBase&, const TensorBase&, int64_t, bool);
 constexpr _cummaxmin_indices_kernel _cummaxmin_indices_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::cummaxmin_indices<float>, &cpu::cummaxmin_indices<double>, &cpu::cummaxmin_indices<int64_t>, nullptr, nullptr, nullptr},
+    {&cpu::cummaxmin_indices<float>, &cpu::cummaxmin_indices<double>, &cpu::cummaxmin_indices<int64_t>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::cummaxmin_indices<float>, &cuda::cummaxmin_indices<double>, &cuda::cummaxmin_indices<int64_t>, nullptr, nullptr, nullptr},
+    {&cuda::cummaxmin_indices<float>, &cuda::cummaxmin_indices<double>, &cuda::cummaxmin_indices<int64_t>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void _cummaxmin_indices_run(ScalarType dtype, const Tensor& out, const Tensor& self, int64_t dim, bool max) {
+  if (detail::runs_widened(_cummaxmin_indices_table, out.device(), dtype)) {
+    const Tensor wide_out = detail::widen_output(out);
+    _cummaxmin_indices_run(kInt64, wide_out, detail::widen(self), dim, max);
+    detail::copy_back(out, wide_out);
+    return;
+  }
   const auto fn = detail::lookup_kernel(_cummaxmin_indices_table, "_cummaxmin_indices", out.device(), dtype,
                                         "float32, float64, int64");
   fn(out, self, dim, max);
@@ -878,11 +1006,11 @@ Tensor _cummaxmin_indices(const Tensor& self, int64_t dim, bool max) {
 namespace {
 using mm_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&);
 constexpr mm_kernel mm_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::mm<float>, &cpu::mm<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cpu::mm<float>, &cpu::mm<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::mm<float>, &cuda::mm<double>, nullptr, nullptr, &cuda::mm<dg::Half>, &cuda::mm<dg::BFloat16>},
+    {&cuda::mm<float>, &cuda::mm<double>, nullptr, nullptr, &cuda::mm<dg::Half>, &cuda::mm<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void mm_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& mat2) {
@@ -919,14 +1047,20 @@ Tensor squeeze(const Tensor& self) {
 namespace {
 using index_add_kernel = void (*)(const TensorBase&, const TensorBase&, int64_t, const TensorBase&, const TensorBase&, const Scalar&);
 constexpr index_add_kernel index_add_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::index_add<float>, &cpu::index_add<double>, &cpu::index_add<int64_t>, nullptr, nullptr, nullptr},
+    {&cpu::index_add<float>, &cpu::index_add<double>, &cpu::index_add<int64_t>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::index_add<float>, &cuda::index_add<double>, &cuda::index_add<int64_t>, nullptr, nullptr, nullptr},
+    {&cuda::index_add<float>, &cuda::index_add<double>, &cuda::index_add<int64_t>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void index_add_run(ScalarType dtype, const Tensor& out, const Tensor& self, int64_t dim, const Tensor& index, const Tensor& source, const Scalar& alpha) {
+  if (detail::runs_widened(index_add_table, out.device(), dtype)) {
+    const Tensor wide_out = detail::widen_output(out);
+    index_add_run(kInt64, wide_out, detail::widen(self), dim, detail::widen(index), detail::widen(source), alpha);
+    detail::copy_back(out, wide_out);
+    return;
+  }
   const auto fn = detail::lookup_kernel(index_add_table, "index_add", out.device(), dtype,
                                         "float32, float64, int64");
   fn(out, self, dim, index, source, alpha);
@@ -958,14 +1092,20 @@ const Tensor& index_add_(const Tensor& self, int64_t dim, const Tensor& index, c
 namespace {
 using triu_kernel = void (*)(const TensorBase&, const TensorBase&, int64_t);
 constexpr triu_kernel triu_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::triu<float>, &cpu::triu<double>, &cpu::triu<int64_t>, &cpu::triu<bool>, nullptr, nullptr},
+    {&cpu::triu<float>, &cpu::triu<double>, &cpu::triu<int64_t>, &cpu::triu<bool>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::triu<float>, &cuda::triu<double>, &cuda::triu<int64_t>, &cuda::triu<bool>, nullptr, nullptr},
+    {&cuda::triu<float>, &cuda::triu<double>, &cuda::triu<int64_t>, &cuda::triu<bool>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void triu_run(ScalarType dtype, const Tensor& out, const Tensor& self, int64_t diagonal) {
+  if (detail::runs_widened(triu_table, out.device(), dtype)) {
+    const Tensor wide_out = detail::widen_output(out);
+    triu_run(kInt64, wide_out, detail::widen(self), diagonal);
+    detail::copy_back(out, wide_out);
+    return;
+  }
   const auto fn = detail::lookup_kernel(triu_table, "triu", out.device(), dtype,
                                         "float32, float64, int64, bool");
   fn(out, self, diagonal);
@@ -993,11 +1133,11 @@ const Tensor& triu_(const Tensor& self, int64_t diagonal) {
 namespace {
 using uniform__kernel = void (*)(const TensorBase&, double, double, std::optional<Generator>);
 constexpr uniform__kernel uniform__table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::uniform_<float>, &cpu::uniform_<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cpu::uniform_<float>, &cpu::uniform_<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::uniform_<float>, &cuda::uniform_<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cuda::uniform_<float>, &cuda::uniform_<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void uniform__run(ScalarType dtype, const Tensor& self, double from, double to, std::optional<Generator> generator) {
@@ -1018,11 +1158,11 @@ const Tensor& uniform_(const Tensor& self, double from, double to, std::optional
 namespace {
 using exponential__kernel = void (*)(const TensorBase&, double, std::optional<Generator>);
 constexpr exponential__kernel exponential__table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::exponential_<float>, &cpu::exponential_<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cpu::exponential_<float>, &cpu::exponential_<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::exponential_<float>, &cuda::exponential_<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cuda::exponential_<float>, &cuda::exponential_<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void exponential__run(ScalarType dtype, const Tensor& self, double lambd, std::optional<Generator> generator) {
@@ -1043,11 +1183,11 @@ const Tensor& exponential_(const Tensor& self, double lambd, std::optional<Gener
 namespace {
 using _nll_pick_backward_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&, IntArrayRef, int64_t);
 constexpr _nll_pick_backward_kernel _nll_pick_backward_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::nll_pick_backward<float>, &cpu::nll_pick_backward<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cpu::nll_pick_backward<float>, &cpu::nll_pick_backward<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::nll_pick_backward<float>, &cuda::nll_pick_backward<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cuda::nll_pick_backward<float>, &cuda::nll_pick_backward<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void _nll_pick_backward_run(ScalarType dtype, const Tensor& out, const Tensor& grad, const Tensor& target, IntArrayRef self_sizes, int64_t ignore_index) {
@@ -1070,11 +1210,11 @@ Tensor _nll_pick_backward(const Tensor& grad, const Tensor& target, IntArrayRef 
 namespace {
 using convolution_backward_weight_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&, IntArrayRef, IntArrayRef, IntArrayRef, IntArrayRef, bool, IntArrayRef, int64_t);
 constexpr convolution_backward_weight_kernel convolution_backward_weight_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::convolution_backward_weight<float>, &cpu::convolution_backward_weight<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cpu::convolution_backward_weight<float>, &cpu::convolution_backward_weight<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::convolution_backward_weight<float>, &cuda::convolution_backward_weight<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cuda::convolution_backward_weight<float>, &cuda::convolution_backward_weight<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void convolution_backward_weight_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, const Tensor& input, IntArrayRef weight_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool transposed, IntArrayRef output_padding, int64_t groups) {

@@ -12,14 +12,20 @@ namespace dg::dispatch {
 namespace {
 using add_Tensor_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&, const Scalar&);
 constexpr add_Tensor_kernel add_Tensor_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::add_tensor<float>, &cpu::add_tensor<double>, &cpu::add_tensor<int64_t>, nullptr, nullptr, nullptr},
+    {&cpu::add_tensor<float>, &cpu::add_tensor<double>, &cpu::add_tensor<int64_t>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::add_tensor<float>, &cuda::add_tensor<double>, &cuda::add_tensor<int64_t>, nullptr, &cuda::add_tensor<dg::Half>, &cuda::add_tensor<dg::BFloat16>},
+    {&cuda::add_tensor<float>, &cuda::add_tensor<double>, &cuda::add_tensor<int64_t>, nullptr, &cuda::add_tensor<dg::Half>, &cuda::add_tensor<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void add_Tensor_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other, const Scalar& alpha) {
+  if (detail::runs_widened(add_Tensor_table, out.device(), dtype)) {
+    const Tensor wide_out = detail::widen_output(out);
+    add_Tensor_run(kInt64, wide_out, detail::widen(self), detail::widen(other), alpha);
+    detail::copy_back(out, wide_out);
+    return;
+  }
   const auto fn = detail::lookup_kernel(add_Tensor_table, "add", out.device(), dtype,
                                         "float32, float64, int64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), detail::cast_for_compute(other, dtype), alpha);
@@ -60,11 +66,11 @@ const Tensor& add_out(const Tensor& out, const Tensor& self, const Tensor& other
 namespace {
 using div_Scalar_kernel = void (*)(const TensorBase&, const TensorBase&, const Scalar&);
 constexpr div_Scalar_kernel div_Scalar_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::div_scalar<float>, &cpu::div_scalar<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cpu::div_scalar<float>, &cpu::div_scalar<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::div_scalar<float>, &cuda::div_scalar<double>, nullptr, nullptr, &cuda::div_scalar<dg::Half>, &cuda::div_scalar<dg::BFloat16>},
+    {&cuda::div_scalar<float>, &cuda::div_scalar<double>, nullptr, nullptr, &cuda::div_scalar<dg::Half>, &cuda::div_scalar<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void div_Scalar_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& other) {
@@ -105,14 +111,20 @@ const Tensor& div_out(const Tensor& out, const Tensor& self, const Scalar& other
 namespace {
 using pow_Tensor_Scalar_kernel = void (*)(const TensorBase&, const TensorBase&, const Scalar&);
 constexpr pow_Tensor_Scalar_kernel pow_Tensor_Scalar_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::pow_scalar<float>, &cpu::pow_scalar<double>, &cpu::pow_scalar<int64_t>, nullptr, nullptr, nullptr},
+    {&cpu::pow_scalar<float>, &cpu::pow_scalar<double>, &cpu::pow_scalar<int64_t>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::pow_scalar<float>, &cuda::pow_scalar<double>, &cuda::pow_scalar<int64_t>, nullptr, &cuda::pow_scalar<dg::Half>, &cuda::pow_scalar<dg::BFloat16>},
+    {&cuda::pow_scalar<float>, &cuda::pow_scalar<double>, &cuda::pow_scalar<int64_t>, nullptr, &cuda::pow_scalar<dg::Half>, &cuda::pow_scalar<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void pow_Tensor_Scalar_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& exponent) {
+  if (detail::runs_widened(pow_Tensor_Scalar_table, out.device(), dtype)) {
+    const Tensor wide_out = detail::widen_output(out);
+    pow_Tensor_Scalar_run(kInt64, wide_out, detail::widen(self), exponent);
+    detail::copy_back(out, wide_out);
+    return;
+  }
   const auto fn = detail::lookup_kernel(pow_Tensor_Scalar_table, "pow", out.device(), dtype,
                                         "float32, float64, int64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), exponent);
@@ -150,11 +162,11 @@ const Tensor& pow_out(const Tensor& out, const Tensor& self, const Scalar& expon
 namespace {
 using exp_kernel = void (*)(const TensorBase&, const TensorBase&);
 constexpr exp_kernel exp_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::exp<float>, &cpu::exp<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cpu::exp<float>, &cpu::exp<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::exp<float>, &cuda::exp<double>, nullptr, nullptr, &cuda::exp<dg::Half>, &cuda::exp<dg::BFloat16>},
+    {&cuda::exp<float>, &cuda::exp<double>, nullptr, nullptr, &cuda::exp<dg::Half>, &cuda::exp<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void exp_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
@@ -195,11 +207,11 @@ const Tensor& exp_out(const Tensor& out, const Tensor& self) {
 namespace {
 using expm1_kernel = void (*)(const TensorBase&, const TensorBase&);
 constexpr expm1_kernel expm1_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::expm1<float>, &cpu::expm1<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cpu::expm1<float>, &cpu::expm1<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::expm1<float>, &cuda::expm1<double>, nullptr, nullptr, &cuda::expm1<dg::Half>, &cuda::expm1<dg::BFloat16>},
+    {&cuda::expm1<float>, &cuda::expm1<double>, nullptr, nullptr, &cuda::expm1<dg::Half>, &cuda::expm1<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void expm1_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
@@ -240,11 +252,11 @@ const Tensor& expm1_out(const Tensor& out, const Tensor& self) {
 namespace {
 using log1p_kernel = void (*)(const TensorBase&, const TensorBase&);
 constexpr log1p_kernel log1p_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::log1p<float>, &cpu::log1p<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cpu::log1p<float>, &cpu::log1p<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::log1p<float>, &cuda::log1p<double>, nullptr, nullptr, &cuda::log1p<dg::Half>, &cuda::log1p<dg::BFloat16>},
+    {&cuda::log1p<float>, &cuda::log1p<double>, nullptr, nullptr, &cuda::log1p<dg::Half>, &cuda::log1p<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void log1p_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
@@ -285,11 +297,11 @@ const Tensor& log1p_out(const Tensor& out, const Tensor& self) {
 namespace {
 using atan_kernel = void (*)(const TensorBase&, const TensorBase&);
 constexpr atan_kernel atan_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::atan<float>, &cpu::atan<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cpu::atan<float>, &cpu::atan<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::atan<float>, &cuda::atan<double>, nullptr, nullptr, &cuda::atan<dg::Half>, &cuda::atan<dg::BFloat16>},
+    {&cuda::atan<float>, &cuda::atan<double>, nullptr, nullptr, &cuda::atan<dg::Half>, &cuda::atan<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void atan_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
@@ -330,11 +342,11 @@ const Tensor& atan_out(const Tensor& out, const Tensor& self) {
 namespace {
 using tanh_kernel = void (*)(const TensorBase&, const TensorBase&);
 constexpr tanh_kernel tanh_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::tanh<float>, &cpu::tanh<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cpu::tanh<float>, &cpu::tanh<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::tanh<float>, &cuda::tanh<double>, nullptr, nullptr, &cuda::tanh<dg::Half>, &cuda::tanh<dg::BFloat16>},
+    {&cuda::tanh<float>, &cuda::tanh<double>, nullptr, nullptr, &cuda::tanh<dg::Half>, &cuda::tanh<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void tanh_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
@@ -375,11 +387,11 @@ const Tensor& tanh_out(const Tensor& out, const Tensor& self) {
 namespace {
 using frac_kernel = void (*)(const TensorBase&, const TensorBase&);
 constexpr frac_kernel frac_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::frac<float>, &cpu::frac<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cpu::frac<float>, &cpu::frac<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::frac<float>, &cuda::frac<double>, nullptr, nullptr, &cuda::frac<dg::Half>, &cuda::frac<dg::BFloat16>},
+    {&cuda::frac<float>, &cuda::frac<double>, nullptr, nullptr, &cuda::frac<dg::Half>, &cuda::frac<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void frac_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
@@ -420,14 +432,20 @@ const Tensor& frac_out(const Tensor& out, const Tensor& self) {
 namespace {
 using ceil_kernel = void (*)(const TensorBase&, const TensorBase&);
 constexpr ceil_kernel ceil_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::ceil<float>, &cpu::ceil<double>, &cpu::ceil<int64_t>, nullptr, nullptr, nullptr},
+    {&cpu::ceil<float>, &cpu::ceil<double>, &cpu::ceil<int64_t>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::ceil<float>, &cuda::ceil<double>, &cuda::ceil<int64_t>, nullptr, &cuda::ceil<dg::Half>, &cuda::ceil<dg::BFloat16>},
+    {&cuda::ceil<float>, &cuda::ceil<double>, &cuda::ceil<int64_t>, nullptr, &cuda::ceil<dg::Half>, &cuda::ceil<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void ceil_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
+  if (detail::runs_widened(ceil_table, out.device(), dtype)) {
+    const Tensor wide_out = detail::widen_output(out);
+    ceil_run(kInt64, wide_out, detail::widen(self));
+    detail::copy_back(out, wide_out);
+    return;
+  }
   const auto fn = detail::lookup_kernel(ceil_table, "ceil", out.device(), dtype,
                                         "float32, float64, int64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype));
@@ -465,14 +483,20 @@ const Tensor& ceil_out(const Tensor& out, const Tensor& self) {
 namespace {
 using trunc_kernel = void (*)(const TensorBase&, const TensorBase&);
 constexpr trunc_kernel trunc_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::trunc<float>, &cpu::trunc<double>, &cpu::trunc<int64_t>, nullptr, nullptr, nullptr},
+    {&cpu::trunc<float>, &cpu::trunc<double>, &cpu::trunc<int64_t>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::trunc<float>, &cuda::trunc<double>, &cuda::trunc<int64_t>, nullptr, &cuda::trunc<dg::Half>, &cuda::trunc<dg::BFloat16>},
+    {&cuda::trunc<float>, &cuda::trunc<double>, &cuda::trunc<int64_t>, nullptr, &cuda::trunc<dg::Half>, &cuda::trunc<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void trunc_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
+  if (detail::runs_widened(trunc_table, out.device(), dtype)) {
+    const Tensor wide_out = detail::widen_output(out);
+    trunc_run(kInt64, wide_out, detail::widen(self));
+    detail::copy_back(out, wide_out);
+    return;
+  }
   const auto fn = detail::lookup_kernel(trunc_table, "trunc", out.device(), dtype,
                                         "float32, float64, int64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype));
@@ -510,14 +534,20 @@ const Tensor& trunc_out(const Tensor& out, const Tensor& self) {
 namespace {
 using threshold_backward_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&, const Scalar&);
 constexpr threshold_backward_kernel threshold_backward_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::threshold_backward<float>, &cpu::threshold_backward<double>, &cpu::threshold_backward<int64_t>, nullptr, nullptr, nullptr},
+    {&cpu::threshold_backward<float>, &cpu::threshold_backward<double>, &cpu::threshold_backward<int64_t>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::threshold_backward<float>, &cuda::threshold_backward<double>, &cuda::threshold_backward<int64_t>, nullptr, &cuda::threshold_backward<dg::Half>, &cuda::threshold_backward<dg::BFloat16>},
+    {&cuda::threshold_backward<float>, &cuda::threshold_backward<double>, &cuda::threshold_backward<int64_t>, nullptr, &cuda::threshold_backward<dg::Half>, &cuda::threshold_backward<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void threshold_backward_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, const Tensor& self, const Scalar& threshold) {
+  if (detail::runs_widened(threshold_backward_table, out.device(), dtype)) {
+    const Tensor wide_out = detail::widen_output(out);
+    threshold_backward_run(kInt64, wide_out, detail::widen(grad_output), detail::widen(self), threshold);
+    detail::copy_back(out, wide_out);
+    return;
+  }
   const auto fn = detail::lookup_kernel(threshold_backward_table, "threshold_backward", out.device(), dtype,
                                         "float32, float64, int64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(grad_output, dtype), detail::cast_for_compute(self, dtype), threshold);
@@ -537,11 +567,11 @@ Tensor threshold_backward(const Tensor& grad_output, const Tensor& self, const S
 namespace {
 using leaky_relu_backward_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&, const Scalar&, bool);
 constexpr leaky_relu_backward_kernel leaky_relu_backward_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::leaky_relu_backward<float>, &cpu::leaky_relu_backward<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cpu::leaky_relu_backward<float>, &cpu::leaky_relu_backward<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::leaky_relu_backward<float>, &cuda::leaky_relu_backward<double>, nullptr, nullptr, &cuda::leaky_relu_backward<dg::Half>, &cuda::leaky_relu_backward<dg::BFloat16>},
+    {&cuda::leaky_relu_backward<float>, &cuda::leaky_relu_backward<double>, nullptr, nullptr, &cuda::leaky_relu_backward<dg::Half>, &cuda::leaky_relu_backward<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void leaky_relu_backward_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, const Tensor& self, const Scalar& negative_slope, bool self_is_result) {
@@ -564,11 +594,11 @@ Tensor leaky_relu_backward(const Tensor& grad_output, const Tensor& self, const 
 namespace {
 using softplus_kernel = void (*)(const TensorBase&, const TensorBase&, const Scalar&, const Scalar&);
 constexpr softplus_kernel softplus_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::softplus<float>, &cpu::softplus<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cpu::softplus<float>, &cpu::softplus<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::softplus<float>, &cuda::softplus<double>, nullptr, nullptr, &cuda::softplus<dg::Half>, &cuda::softplus<dg::BFloat16>},
+    {&cuda::softplus<float>, &cuda::softplus<double>, nullptr, nullptr, &cuda::softplus<dg::Half>, &cuda::softplus<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void softplus_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& beta, const Scalar& threshold) {
@@ -600,14 +630,20 @@ const Tensor& softplus_out(const Tensor& out, const Tensor& self, const Scalar& 
 namespace {
 using clamp_min_kernel = void (*)(const TensorBase&, const TensorBase&, const Scalar&);
 constexpr clamp_min_kernel clamp_min_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::clamp_min<float>, &cpu::clamp_min<double>, &cpu::clamp_min<int64_t>, nullptr, nullptr, nullptr},
+    {&cpu::clamp_min<float>, &cpu::clamp_min<double>, &cpu::clamp_min<int64_t>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::clamp_min<float>, &cuda::clamp_min<double>, &cuda::clamp_min<int64_t>, nullptr, &cuda::clamp_min<dg::Half>, &cuda::clamp_min<dg::BFloat16>},
+    {&cuda::clamp_min<float>, &cuda::clamp_min<double>, &cuda::clamp_min<int64_t>, nullptr, &cuda::clamp_min<dg::Half>, &cuda::clamp_min<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void clamp_min_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& min) {
+  if (detail::runs_widened(clamp_min_table, out.device(), dtype)) {
+    const Tensor wide_out = detail::widen_output(out);
+    clamp_min_run(kInt64, wide_out, detail::widen(self), min);
+    detail::copy_back(out, wide_out);
+    return;
+  }
   const auto fn = detail::lookup_kernel(clamp_min_table, "clamp_min", out.device(), dtype,
                                         "float32, float64, int64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), min);
@@ -645,14 +681,20 @@ const Tensor& clamp_min_out(const Tensor& out, const Tensor& self, const Scalar&
 namespace {
 using fmod_Tensor_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&);
 constexpr fmod_Tensor_kernel fmod_Tensor_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::fmod<float>, &cpu::fmod<double>, &cpu::fmod<int64_t>, nullptr, nullptr, nullptr},
+    {&cpu::fmod<float>, &cpu::fmod<double>, &cpu::fmod<int64_t>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::fmod_tensor<float>, &cuda::fmod_tensor<double>, &cuda::fmod_tensor<int64_t>, nullptr, &cuda::fmod_tensor<dg::Half>, &cuda::fmod_tensor<dg::BFloat16>},
+    {&cuda::fmod_tensor<float>, &cuda::fmod_tensor<double>, &cuda::fmod_tensor<int64_t>, nullptr, &cuda::fmod_tensor<dg::Half>, &cuda::fmod_tensor<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void fmod_Tensor_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
+  if (detail::runs_widened(fmod_Tensor_table, out.device(), dtype)) {
+    const Tensor wide_out = detail::widen_output(out);
+    fmod_Tensor_run(kInt64, wide_out, detail::widen(self), detail::widen(other));
+    detail::copy_back(out, wide_out);
+    return;
+  }
   const auto fn = detail::lookup_kernel(fmod_Tensor_table, "fmod", out.device(), dtype,
                                         "float32, float64, int64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), detail::cast_for_compute(other, dtype));
@@ -693,14 +735,20 @@ const Tensor& fmod_out(const Tensor& out, const Tensor& self, const Tensor& othe
 namespace {
 using floor_divide_Scalar_kernel = void (*)(const TensorBase&, const TensorBase&, const Scalar&);
 constexpr floor_divide_Scalar_kernel floor_divide_Scalar_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::floor_divide_scalar<float>, &cpu::floor_divide_scalar<double>, &cpu::floor_divide_scalar<int64_t>, nullptr, nullptr, nullptr},
+    {&cpu::floor_divide_scalar<float>, &cpu::floor_divide_scalar<double>, &cpu::floor_divide_scalar<int64_t>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::floor_divide_scalar<float>, &cuda::floor_divide_scalar<double>, &cuda::floor_divide_scalar<int64_t>, nullptr, &cuda::floor_divide_scalar<dg::Half>, &cuda::floor_divide_scalar<dg::BFloat16>},
+    {&cuda::floor_divide_scalar<float>, &cuda::floor_divide_scalar<double>, &cuda::floor_divide_scalar<int64_t>, nullptr, &cuda::floor_divide_scalar<dg::Half>, &cuda::floor_divide_scalar<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void floor_divide_Scalar_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Scalar& other) {
+  if (detail::runs_widened(floor_divide_Scalar_table, out.device(), dtype)) {
+    const Tensor wide_out = detail::widen_output(out);
+    floor_divide_Scalar_run(kInt64, wide_out, detail::widen(self), other);
+    detail::copy_back(out, wide_out);
+    return;
+  }
   const auto fn = detail::lookup_kernel(floor_divide_Scalar_table, "floor_divide", out.device(), dtype,
                                         "float32, float64, int64 (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), other);
@@ -738,11 +786,11 @@ const Tensor& floor_divide_out(const Tensor& out, const Tensor& self, const Scal
 namespace {
 using lerp_Scalar_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&, const Scalar&);
 constexpr lerp_Scalar_kernel lerp_Scalar_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::lerp_scalar<float>, &cpu::lerp_scalar<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cpu::lerp_scalar<float>, &cpu::lerp_scalar<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::lerp_scalar<float>, &cuda::lerp_scalar<double>, nullptr, nullptr, &cuda::lerp_scalar<dg::Half>, &cuda::lerp_scalar<dg::BFloat16>},
+    {&cuda::lerp_scalar<float>, &cuda::lerp_scalar<double>, nullptr, nullptr, &cuda::lerp_scalar<dg::Half>, &cuda::lerp_scalar<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void lerp_Scalar_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& end, const Scalar& weight) {
@@ -786,14 +834,20 @@ const Tensor& lerp_out(const Tensor& out, const Tensor& self, const Tensor& end,
 namespace {
 using ne_Tensor_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&);
 constexpr ne_Tensor_kernel ne_Tensor_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::ne_tensor<float>, &cpu::ne_tensor<double>, &cpu::ne_tensor<int64_t>, &cpu::ne_tensor<bool>, nullptr, nullptr},
+    {&cpu::ne_tensor<float>, &cpu::ne_tensor<double>, &cpu::ne_tensor<int64_t>, &cpu::ne_tensor<bool>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::ne_tensor<float>, &cuda::ne_tensor<double>, &cuda::ne_tensor<int64_t>, &cuda::ne_tensor<bool>, &cuda::ne_tensor<dg::Half>, &cuda::ne_tensor<dg::BFloat16>},
+    {&cuda::ne_tensor<float>, &cuda::ne_tensor<double>, &cuda::ne_tensor<int64_t>, &cuda::ne_tensor<bool>, &cuda::ne_tensor<dg::Half>, &cuda::ne_tensor<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void ne_Tensor_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
+  if (detail::runs_widened(ne_Tensor_table, out.device(), dtype)) {
+    const Tensor wide_out = detail::widen_output(out);
+    ne_Tensor_run(kInt64, wide_out, detail::widen(self), detail::widen(other));
+    detail::copy_back(out, wide_out);
+    return;
+  }
   const auto fn = detail::lookup_kernel(ne_Tensor_table, "ne", out.device(), dtype,
                                         "float32, float64, int64, bool (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), detail::cast_for_compute(other, dtype));
@@ -809,6 +863,21 @@ Tensor ne(const Tensor& self, const Tensor& other) {
   Tensor out = detail::make_output(m);
   ne_Tensor_run(compute, out, self, other);
   return out;
+}
+
+const Tensor& ne_(const Tensor& self, const Tensor& other) {
+  detail::check_defined("ne_", "self", self);
+  detail::check_defined("ne_", "other", other);
+  const meta::TensorMeta m = meta::pointwise("ne_", {{"self", &self}, {"other", &other}}, {}, false);
+  // Computed in the promoted dtype like the function form; self keeps its
+  // dtype and gets the result's values (1 and 0 for a comparison).
+  const meta::TensorMeta r{m.sizes, kBool, m.device};
+  detail::check_inplace_result("ne_", self, r);
+  const Tensor result = detail::make_output(r);
+  ne_Tensor_run(m.dtype, result, self, other);
+  detail::copy_back(self, result);
+  detail::bump_version(self, "ne_");
+  return self;
 }
 
 const Tensor& ne_out(const Tensor& out, const Tensor& self, const Tensor& other) {
@@ -828,14 +897,20 @@ const Tensor& ne_out(const Tensor& out, const Tensor& self, const Tensor& other)
 namespace {
 using logical_and_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&);
 constexpr logical_and_kernel logical_and_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::logical_and<float>, &cpu::logical_and<double>, &cpu::logical_and<int64_t>, &cpu::logical_and<bool>, nullptr, nullptr},
+    {&cpu::logical_and<float>, &cpu::logical_and<double>, &cpu::logical_and<int64_t>, &cpu::logical_and<bool>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::logical_and<float>, &cuda::logical_and<double>, &cuda::logical_and<int64_t>, &cuda::logical_and<bool>, &cuda::logical_and<dg::Half>, &cuda::logical_and<dg::BFloat16>},
+    {&cuda::logical_and<float>, &cuda::logical_and<double>, &cuda::logical_and<int64_t>, &cuda::logical_and<bool>, &cuda::logical_and<dg::Half>, &cuda::logical_and<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void logical_and_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
+  if (detail::runs_widened(logical_and_table, out.device(), dtype)) {
+    const Tensor wide_out = detail::widen_output(out);
+    logical_and_run(kInt64, wide_out, detail::widen(self), detail::widen(other));
+    detail::copy_back(out, wide_out);
+    return;
+  }
   const auto fn = detail::lookup_kernel(logical_and_table, "logical_and", out.device(), dtype,
                                         "float32, float64, int64, bool (cuda also float16, bfloat16)");
   fn(out, detail::cast_for_compute(self, dtype), detail::cast_for_compute(other, dtype));
@@ -851,6 +926,21 @@ Tensor logical_and(const Tensor& self, const Tensor& other) {
   Tensor out = detail::make_output(m);
   logical_and_run(compute, out, self, other);
   return out;
+}
+
+const Tensor& logical_and_(const Tensor& self, const Tensor& other) {
+  detail::check_defined("logical_and_", "self", self);
+  detail::check_defined("logical_and_", "other", other);
+  const meta::TensorMeta m = meta::pointwise("logical_and_", {{"self", &self}, {"other", &other}}, {}, false);
+  // Computed in the promoted dtype like the function form; self keeps its
+  // dtype and gets the result's values (1 and 0 for a comparison).
+  const meta::TensorMeta r{m.sizes, kBool, m.device};
+  detail::check_inplace_result("logical_and_", self, r);
+  const Tensor result = detail::make_output(r);
+  logical_and_run(m.dtype, result, self, other);
+  detail::copy_back(self, result);
+  detail::bump_version(self, "logical_and_");
+  return self;
 }
 
 const Tensor& logical_and_out(const Tensor& out, const Tensor& self, const Tensor& other) {
@@ -870,14 +960,20 @@ const Tensor& logical_and_out(const Tensor& out, const Tensor& self, const Tenso
 namespace {
 using bitwise_and_Tensor_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&);
 constexpr bitwise_and_Tensor_kernel bitwise_and_Tensor_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {nullptr, nullptr, &cpu::bitwise_and_tensor<int64_t>, &cpu::bitwise_and_tensor<bool>, nullptr, nullptr},
+    {nullptr, nullptr, &cpu::bitwise_and_tensor<int64_t>, &cpu::bitwise_and_tensor<bool>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {nullptr, nullptr, &cuda::bitwise_and_tensor<int64_t>, &cuda::bitwise_and_tensor<bool>, nullptr, nullptr},
+    {nullptr, nullptr, &cuda::bitwise_and_tensor<int64_t>, &cuda::bitwise_and_tensor<bool>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void bitwise_and_Tensor_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& other) {
+  if (detail::runs_widened(bitwise_and_Tensor_table, out.device(), dtype)) {
+    const Tensor wide_out = detail::widen_output(out);
+    bitwise_and_Tensor_run(kInt64, wide_out, detail::widen(self), detail::widen(other));
+    detail::copy_back(out, wide_out);
+    return;
+  }
   const auto fn = detail::lookup_kernel(bitwise_and_Tensor_table, "bitwise_and", out.device(), dtype,
                                         "int64, bool");
   fn(out, detail::cast_for_compute(self, dtype), detail::cast_for_compute(other, dtype));
@@ -918,14 +1014,20 @@ const Tensor& bitwise_and_out(const Tensor& out, const Tensor& self, const Tenso
 namespace {
 using amax_kernel = void (*)(const TensorBase&, const TensorBase&, IntArrayRef, bool);
 constexpr amax_kernel amax_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::amax<float>, &cpu::amax<double>, &cpu::amax<int64_t>, nullptr, nullptr, nullptr},
+    {&cpu::amax<float>, &cpu::amax<double>, &cpu::amax<int64_t>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::amax<float>, &cuda::amax<double>, &cuda::amax<int64_t>, nullptr, nullptr, nullptr},
+    {&cuda::amax<float>, &cuda::amax<double>, &cuda::amax<int64_t>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void amax_run(ScalarType dtype, const Tensor& out, const Tensor& self, IntArrayRef dim, bool keepdim) {
+  if (detail::runs_widened(amax_table, out.device(), dtype)) {
+    const Tensor wide_out = detail::widen_output(out);
+    amax_run(kInt64, wide_out, detail::widen(self), dim, keepdim);
+    detail::copy_back(out, wide_out);
+    return;
+  }
   const auto fn = detail::lookup_kernel(amax_table, "amax", out.device(), dtype,
                                         "float32, float64, int64");
   fn(out, self, dim, keepdim);
@@ -944,14 +1046,20 @@ Tensor amax(const Tensor& self, IntArrayRef dim, bool keepdim) {
 namespace {
 using argmin_kernel = void (*)(const TensorBase&, const TensorBase&, std::optional<int64_t>, bool);
 constexpr argmin_kernel argmin_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::argmin<float>, &cpu::argmin<double>, &cpu::argmin<int64_t>, nullptr, nullptr, nullptr},
+    {&cpu::argmin<float>, &cpu::argmin<double>, &cpu::argmin<int64_t>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::argmin<float>, &cuda::argmin<double>, &cuda::argmin<int64_t>, nullptr, nullptr, nullptr},
+    {&cuda::argmin<float>, &cuda::argmin<double>, &cuda::argmin<int64_t>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void argmin_run(ScalarType dtype, const Tensor& out, const Tensor& self, std::optional<int64_t> dim, bool keepdim) {
+  if (detail::runs_widened(argmin_table, out.device(), dtype)) {
+    const Tensor wide_out = detail::widen_output(out);
+    argmin_run(kInt64, wide_out, detail::widen(self), dim, keepdim);
+    detail::copy_back(out, wide_out);
+    return;
+  }
   const auto fn = detail::lookup_kernel(argmin_table, "argmin", out.device(), dtype,
                                         "float32, float64, int64");
   fn(out, self, dim, keepdim);
@@ -1005,11 +1113,11 @@ Tensor permute(const Tensor& self, IntArrayRef dims) {
 namespace {
 using as_strided_backward_adjoint_kernel = void (*)(const TensorBase&, const TensorBase&, IntArrayRef, IntArrayRef, int64_t, IntArrayRef, IntArrayRef, int64_t);
 constexpr as_strided_backward_adjoint_kernel as_strided_backward_adjoint_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::as_strided_backward_adjoint<float>, &cpu::as_strided_backward_adjoint<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cpu::as_strided_backward_adjoint<float>, &cpu::as_strided_backward_adjoint<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::as_strided_backward_adjoint<float>, &cuda::as_strided_backward_adjoint<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cuda::as_strided_backward_adjoint<float>, &cuda::as_strided_backward_adjoint<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void as_strided_backward_adjoint_run(ScalarType dtype, const Tensor& out, const Tensor& grad, IntArrayRef input_sizes, IntArrayRef input_strides, int64_t input_storage_offset, IntArrayRef size, IntArrayRef stride, int64_t storage_offset) {
@@ -1031,14 +1139,20 @@ Tensor as_strided_backward_adjoint(const Tensor& grad, IntArrayRef input_sizes, 
 namespace {
 using index_select_kernel = void (*)(const TensorBase&, const TensorBase&, int64_t, const TensorBase&);
 constexpr index_select_kernel index_select_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::index_select<float>, &cpu::index_select<double>, &cpu::index_select<int64_t>, &cpu::index_select<bool>, nullptr, nullptr},
+    {&cpu::index_select<float>, &cpu::index_select<double>, &cpu::index_select<int64_t>, &cpu::index_select<bool>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::index_select<float>, &cuda::index_select<double>, &cuda::index_select<int64_t>, &cuda::index_select<bool>, nullptr, nullptr},
+    {&cuda::index_select<float>, &cuda::index_select<double>, &cuda::index_select<int64_t>, &cuda::index_select<bool>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void index_select_run(ScalarType dtype, const Tensor& out, const Tensor& self, int64_t dim, const Tensor& index) {
+  if (detail::runs_widened(index_select_table, out.device(), dtype)) {
+    const Tensor wide_out = detail::widen_output(out);
+    index_select_run(kInt64, wide_out, detail::widen(self), dim, detail::widen(index));
+    detail::copy_back(out, wide_out);
+    return;
+  }
   const auto fn = detail::lookup_kernel(index_select_table, "index_select", out.device(), dtype,
                                         "float32, float64, int64, bool");
   fn(out, self, dim, index);
@@ -1058,14 +1172,20 @@ Tensor index_select(const Tensor& self, int64_t dim, const Tensor& index) {
 namespace {
 using gather_kernel = void (*)(const TensorBase&, const TensorBase&, int64_t, const TensorBase&, bool);
 constexpr gather_kernel gather_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::gather<float>, &cpu::gather<double>, &cpu::gather<int64_t>, &cpu::gather<bool>, nullptr, nullptr},
+    {&cpu::gather<float>, &cpu::gather<double>, &cpu::gather<int64_t>, &cpu::gather<bool>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::gather<float>, &cuda::gather<double>, &cuda::gather<int64_t>, &cuda::gather<bool>, nullptr, nullptr},
+    {&cuda::gather<float>, &cuda::gather<double>, &cuda::gather<int64_t>, &cuda::gather<bool>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void gather_run(ScalarType dtype, const Tensor& out, const Tensor& self, int64_t dim, const Tensor& index, bool sparse_grad) {
+  if (detail::runs_widened(gather_table, out.device(), dtype)) {
+    const Tensor wide_out = detail::widen_output(out);
+    gather_run(kInt64, wide_out, detail::widen(self), dim, detail::widen(index), sparse_grad);
+    detail::copy_back(out, wide_out);
+    return;
+  }
   const auto fn = detail::lookup_kernel(gather_table, "gather", out.device(), dtype,
                                         "float32, float64, int64, bool");
   fn(out, self, dim, index, sparse_grad);
@@ -1081,18 +1201,69 @@ Tensor gather(const Tensor& self, int64_t dim, const Tensor& index, bool sparse_
   return out;
 }
 
+// ---- index_copy (ops.yaml) ------------------------------------------------
+namespace {
+using index_copy_kernel = void (*)(const TensorBase&, const TensorBase&, int64_t, const TensorBase&, const TensorBase&);
+constexpr index_copy_kernel index_copy_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::index_copy<float>, &cpu::index_copy<double>, &cpu::index_copy<int64_t>, &cpu::index_copy<bool>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::index_copy<float>, &cuda::index_copy<double>, &cuda::index_copy<int64_t>, &cuda::index_copy<bool>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void index_copy_run(ScalarType dtype, const Tensor& out, const Tensor& self, int64_t dim, const Tensor& index, const Tensor& source) {
+  if (detail::runs_widened(index_copy_table, out.device(), dtype)) {
+    const Tensor wide_out = detail::widen_output(out);
+    index_copy_run(kInt64, wide_out, detail::widen(self), dim, detail::widen(index), detail::widen(source));
+    detail::copy_back(out, wide_out);
+    return;
+  }
+  const auto fn = detail::lookup_kernel(index_copy_table, "index_copy", out.device(), dtype,
+                                        "float32, float64, int64, bool");
+  fn(out, self, dim, index, source);
+}
+}  // namespace
+
+Tensor index_copy(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& source) {
+  detail::check_defined("index_copy", "self", self);
+  detail::check_defined("index_copy", "index", index);
+  detail::check_defined("index_copy", "source", source);
+  const meta::TensorMeta m = meta::index_copy("index_copy", self, dim, index, source);
+  Tensor out = detail::make_output(m);
+  index_copy_run(self.dtype(), out, self, dim, index, source);
+  return out;
+}
+
+const Tensor& index_copy_(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& source) {
+  detail::check_defined("index_copy_", "self", self);
+  detail::check_defined("index_copy_", "index", index);
+  detail::check_defined("index_copy_", "source", source);
+  const meta::TensorMeta m = meta::index_copy("index_copy_", self, dim, index, source);
+  const ScalarType dtype = detail::check_inplace_result("index_copy_", self, m);
+  index_copy_run(dtype, self, self, dim, index, source);
+  detail::bump_version(self, "index_copy_");
+  return self;
+}
+
 // ---- geometric_ (ops.yaml) ------------------------------------------------
 namespace {
 using geometric__kernel = void (*)(const TensorBase&, double, std::optional<Generator>);
 constexpr geometric__kernel geometric__table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::geometric_<float>, &cpu::geometric_<double>, &cpu::geometric_<int64_t>, nullptr, nullptr, nullptr},
+    {&cpu::geometric_<float>, &cpu::geometric_<double>, &cpu::geometric_<int64_t>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::geometric_<float>, &cuda::geometric_<double>, &cuda::geometric_<int64_t>, nullptr, nullptr, nullptr},
+    {&cuda::geometric_<float>, &cuda::geometric_<double>, &cuda::geometric_<int64_t>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void geometric__run(ScalarType dtype, const Tensor& self, double p, std::optional<Generator> generator) {
+  if (detail::runs_widened(geometric__table, self.device(), dtype)) {
+    const Tensor wide_self = detail::widen(self);
+    geometric__run(kInt64, wide_self, p, generator);
+    detail::copy_back(self, wide_self);
+    return;
+  }
   const auto fn = detail::lookup_kernel(geometric__table, "geometric_", self.device(), dtype,
                                         "float32, float64, int64");
   fn(self, p, generator);
@@ -1110,11 +1281,11 @@ const Tensor& geometric_(const Tensor& self, double p, std::optional<Generator> 
 namespace {
 using _nll_pick_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&, int64_t);
 constexpr _nll_pick_kernel _nll_pick_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::nll_pick<float>, &cpu::nll_pick<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cpu::nll_pick<float>, &cpu::nll_pick<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::nll_pick<float>, &cuda::nll_pick<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cuda::nll_pick<float>, &cuda::nll_pick<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void _nll_pick_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& target, int64_t ignore_index) {
@@ -1137,11 +1308,11 @@ Tensor _nll_pick(const Tensor& self, const Tensor& target, int64_t ignore_index)
 namespace {
 using embedding_backward_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&, int64_t, int64_t, bool, bool);
 constexpr embedding_backward_kernel embedding_backward_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::embedding_backward<float>, &cpu::embedding_backward<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cpu::embedding_backward<float>, &cpu::embedding_backward<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::embedding_backward<float>, &cuda::embedding_backward<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cuda::embedding_backward<float>, &cuda::embedding_backward<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void embedding_backward_run(ScalarType dtype, const Tensor& out, const Tensor& grad, const Tensor& indices, int64_t num_weights, int64_t padding_idx, bool scale_grad_by_freq, bool sparse) {
@@ -1164,11 +1335,11 @@ Tensor embedding_backward(const Tensor& grad, const Tensor& indices, int64_t num
 namespace {
 using avg_pool2d_kernel = void (*)(const TensorBase&, const TensorBase&, IntArrayRef, IntArrayRef, IntArrayRef, bool, bool, std::optional<int64_t>);
 constexpr avg_pool2d_kernel avg_pool2d_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::avg_pool2d<float>, &cpu::avg_pool2d<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cpu::avg_pool2d<float>, &cpu::avg_pool2d<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::avg_pool2d<float>, &cuda::avg_pool2d<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cuda::avg_pool2d<float>, &cuda::avg_pool2d<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void avg_pool2d_run(ScalarType dtype, const Tensor& out, const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, bool ceil_mode, bool count_include_pad, std::optional<int64_t> divisor_override) {
@@ -1190,11 +1361,11 @@ Tensor avg_pool2d(const Tensor& self, IntArrayRef kernel_size, IntArrayRef strid
 namespace {
 using adaptive_avg_pool2d_backward_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&);
 constexpr adaptive_avg_pool2d_backward_kernel adaptive_avg_pool2d_backward_table[kNumDeviceTypes][kNumScalarTypes] = {
-    {&cpu::adaptive_avg_pool2d_backward<float>, &cpu::adaptive_avg_pool2d_backward<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cpu::adaptive_avg_pool2d_backward<float>, &cpu::adaptive_avg_pool2d_backward<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #if defined(DG_WITH_CUDA)
-    {&cuda::adaptive_avg_pool2d_backward<float>, &cuda::adaptive_avg_pool2d_backward<double>, nullptr, nullptr, nullptr, nullptr},
+    {&cuda::adaptive_avg_pool2d_backward<float>, &cuda::adaptive_avg_pool2d_backward<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #else
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
 #endif
 };
 void adaptive_avg_pool2d_backward_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, const Tensor& self) {

@@ -5,6 +5,7 @@
 // gradients) come for free. The generator declares each body from its op's
 // signature (generated/ops/composite_decls.h); below are the helpers the
 // families share (common.cpp).
+#include <string>
 #include <vector>
 
 #include "dynagrad/tensor.h"
@@ -27,5 +28,10 @@ Tensor channel_view(const Tensor& t, int64_t ndim);
 // The reduced dims of a reduction over `dim` (empty: all), wrapped, checked
 // for repeats and sorted.
 std::vector<int64_t> dims_of(const char* op, IntArrayRef dim, int64_t ndim);
+
+// An int64 index tensor with negative entries wrapped (k + size), after
+// checking in one host pass that every entry addresses one of `size`
+// elements: "op: index 7 is out of bounds for <what> with size 5".
+Tensor wrap_index(const char* op, const Tensor& index, int64_t size, const std::string& what);
 
 }  // namespace dg::composite

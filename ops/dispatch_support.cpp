@@ -38,6 +38,19 @@ Tensor cast_for_compute(const Tensor& t, ScalarType dtype) {
   return r;
 }
 
+Tensor widen(const Tensor& t) { return is_narrow_integral(t.dtype()) ? cast_for_compute(t, kInt64) : t; }
+
+Tensor widen_output(const Tensor& out) {
+  if (is_narrow_integral(out.dtype())) return make_empty(out.sizes(), kInt64, out.device());
+  return out;
+}
+
+void copy_back(const Tensor& dst, const Tensor& result) {
+  if (dst.is_same(result)) return;
+  NoGradGuard no_grad;  // part of the kernel's work, not of the graph
+  dst.copy_(result);
+}
+
 void no_kernel(const char* op, Device device, ScalarType dtype, const char* supported) {
   throw Error(
       str(op, ": no ", device_type_name(device.type), " kernel for dtype ", dtype, " (supported: ", supported, ")"));

@@ -32,4 +32,24 @@ Fn lookup_kernel(const Fn (&table)[kNumDeviceTypes][kNumScalarTypes], const char
   return fn;
 }
 
+// Narrow integer dtypes (int32, int16, int8, uint8) run on an op's int64
+// kernel when it has none of their own: the generated _run helper widens
+// every narrow-integer Tensor argument to int64, runs the int64 kernel into
+// int64 scratch and narrows the result back. Two's-complement truncation
+// commutes with +, -, *, bitwise ops and comparisons, so the values are
+// those of native int32 (int8, ...) arithmetic, wrap-around included; only
+// copy_, fill_, zero_, clone and the random fills have narrow kernels.
+template <typename Fn>
+bool runs_widened(const Fn (&table)[kNumDeviceTypes][kNumScalarTypes], Device device, ScalarType dtype) {
+  const Fn* row = table[static_cast<int>(device.type)];
+  return is_narrow_integral(dtype) && !row[static_cast<int>(dtype)] && row[static_cast<int>(kInt64)];
+}
+// t as int64 when its dtype is a narrow integer, else t itself.
+Tensor widen(const Tensor& t);
+// int64 scratch of out's shape when out's dtype is a narrow integer, else out.
+Tensor widen_output(const Tensor& out);
+// Writes `result` (a widen_output scratch, an in-place comparison's bool
+// result) into dst, converting its dtype, when they differ.
+void copy_back(const Tensor& dst, const Tensor& result);
+
 }  // namespace dg::detail

@@ -13,6 +13,7 @@
 #include "dynagrad/factory.h"
 #include "dynagrad/grad_mode.h"
 #include "dynagrad/operators.h"
+#include "ops/composite.h"
 #include "ops/meta.h"
 
 namespace dg {
@@ -96,27 +97,6 @@ int64_t dims_consumed(const TensorIndex& i) {
   return 0;
 }
 
-// An int64 index tensor with negative entries wrapped, after checking that
-// every entry addresses one of `size` elements.
-Tensor wrap_index(const char* op, const Tensor& index, int64_t size, int64_t self_dim) {
-  if (index.numel() == 0) return index;
-  int64_t lo = 0, hi = 0;
-  if (index.is_cpu() && index.is_contiguous()) {  // one pass, no reductions
-    const int64_t* p = index.data_ptr<int64_t>();
-    lo = hi = p[0];
-    for (int64_t i = 1, n = index.numel(); i < n; ++i) {
-      lo = std::min(lo, p[i]);
-      hi = std::max(hi, p[i]);
-    }
-  } else {
-    lo = index.min().item<int64_t>();
-    hi = index.max().item<int64_t>();
-  }
-  DG_CHECK(lo >= -size && hi < size, op, ": index ", lo < -size ? lo : hi, " is out of bounds for dimension ", self_dim,
-           " with size ", size);
-  return lo < 0 ? where(index.lt(0), index + size, index) : index;
-}
-
 Indexed apply_basic(const char* op, const Tensor& self, const std::vector<TensorIndex>& indices) {
   int64_t consumed = 0, ellipses = 0;
   for (const TensorIndex& i : indices) {
@@ -179,7 +159,8 @@ Indexed apply_basic(const char* op, const Tensor& self, const std::vector<Tensor
           d += t.dim();
           sdim += t.dim();
         } else {
-          out.advanced.push_back({d, 1, wrap_index(op, t, r.size(d), sdim), Tensor()});
+          out.advanced.push_back(
+              {d, 1, composite::wrap_index(op, t, r.size(d), "dimension " + std::to_string(sdim)), Tensor()});
           ++d;
           ++sdim;
         }
@@ -268,30 +249,6 @@ Tensor index_impl(const Tensor& self, const std::vector<TensorIndex>& indices) {
   return move_index_dims(merged.index_select(0, g.flat).view(gathered_shape(g)), g, true);
 }
 
-// The positions of `flat` to keep so that each position is written once, by
-// its last occurrence (PyTorch leaves the winner of repeated indices
-// unspecified; the last one is what a sequential loop gives). Undefined when
-// nothing repeats. `n` is the number of positions flat addresses.
-Tensor last_occurrences(const Tensor& flat, int64_t n) {
-  NoGradGuard no_grad;
-  const Tensor host = detail::to_host(flat.contiguous());
-  const int64_t* p = host.data_ptr<int64_t>();
-  const int64_t m = host.numel();
-  std::vector<bool> seen(static_cast<size_t>(n), false);
-  std::vector<int64_t> keep;
-  keep.reserve(static_cast<size_t>(m));
-  for (int64_t k = m - 1; k >= 0; --k) {
-    if (seen[p[k]]) continue;
-    seen[p[k]] = true;
-    keep.push_back(k);
-  }
-  if (static_cast<int64_t>(keep.size()) == m) return Tensor();  // no repeats
-  std::reverse(keep.begin(), keep.end());
-  Tensor out = empty({static_cast<int64_t>(keep.size())}, TensorOptions().dtype(kInt64));
-  std::copy(keep.begin(), keep.end(), out.data_ptr<int64_t>());
-  return flat.device().is_cpu() ? out : detail::copy_to_device(out, flat.device());
-}
-
 const Tensor& index_put_impl(const Tensor& self, const std::vector<TensorIndex>& indices, const Tensor& values,
                              bool accumulate) {
   DG_CHECK(values.defined(), "index_put_: expected a defined values tensor");
@@ -348,21 +305,17 @@ const Tensor& index_put_impl(const Tensor& self, const std::vector<TensorIndex>&
   bool leading = r.is_contiguous();
   for (size_t k = 0; k < g.perm.size(); ++k) leading = leading && g.perm[k] == static_cast<int64_t>(k);
   const Tensor merged = leading ? r.view(g.merged_sizes) : r.permute(g.perm).reshape(g.merged_sizes);
-  Tensor flat = g.flat;
-  if (!accumulate) {
-    const Tensor keep = last_occurrences(flat, g.merged_sizes[0]);
-    if (keep.defined()) {
-      flat = flat.index_select(0, keep);
-      src = src.index_select(0, keep);
-    }
-    // merged + (src - merged[flat]) at flat: src there, merged elsewhere.
-    src = src - merged.index_select(0, flat);
-  }
+  // Assignment is index_copy (of a repeated index the CPU keeps the last
+  // value, CUDA one of them, as LibTorch); accumulation index_add.
+  const auto update = [&](const Tensor& dst, bool in_place) -> Tensor {
+    if (accumulate) return in_place ? dst.index_add_(0, g.flat, src) : dst.index_add(0, g.flat, src);
+    return in_place ? dst.index_copy_(0, g.flat, src) : dst.index_copy(0, g.flat, src);
+  };
   if (leading) {
-    merged.index_add_(0, flat, src);
+    update(merged, true);
     return self;
   }
-  const Tensor updated = merged.index_add(0, flat, src);
+  const Tensor updated = update(merged, false);
   std::vector<int64_t> inverse(g.perm.size());
   for (size_t k = 0; k < g.perm.size(); ++k) inverse[g.perm[k]] = static_cast<int64_t>(k);
   r.copy_(updated.view(g.permuted_sizes).permute(inverse));

@@ -203,7 +203,8 @@ class ValidationTest(unittest.TestCase):
         dispatch = "".join(read(os.path.join(gen, f)) for f in sorted(os.listdir(gen)) if f.startswith("dispatch_"))
         row = dispatch[dispatch.index("exp_table"):]
         self.assertIn("#if defined(DG_WITH_CUDA)\n    {&cuda::exp<float>, &cuda::exp<double>, nullptr, nullptr, "
-                      "&cuda::exp<dg::Half>, &cuda::exp<dg::BFloat16>},\n#else\n    {nullptr", row)
+                      "&cuda::exp<dg::Half>, &cuda::exp<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},\n#else\n    {nullptr",
+                      row)
         decls = read(os.path.join(gen, "kernels", "kernel_decls.h"))
         cpu_macro = decls[decls.index("#define DG_INSTANTIATE_KERNEL_cpu_exp"):]
         cpu_macro = cpu_macro[:cpu_macro.index("\n\n")]
@@ -381,6 +382,31 @@ class ScalarAndDefaultsTest(unittest.TestCase):
         der = GOOD_DERIVATIVES + "\n- name: two\n  self: grad\n"
         errors = Fixture(ops, der).errors()
         self.assertTrue(any("only a single-Tensor composite can be recorded as one node" in e for e in errors), errors)
+
+    def test_narrow_integers_run_on_the_int64_kernel(self):
+        # An op with an int64 kernel (and no int32 one) widens int32/int16/
+        # int8/uint8 arguments; a floating-only op has nothing to widen to.
+        ops = GOOD_OPS.replace("  dtypes: [float32, float64]", "  dtypes: [float32, float64, int64]", 1)
+        fx = Fixture(ops, GOOD_DERIVATIVES)
+        r = fx.run_generator()
+        self.assertEqual(r.returncode, 0, r.stderr)
+        gen = os.path.join(fx.dir, "generated")
+        dispatch = "".join(read(os.path.join(gen, f)) for f in sorted(os.listdir(gen)) if f.startswith("dispatch_"))
+        self.assertIn("if (detail::runs_widened(mul_Tensor_table, out.device(), dtype)) {", dispatch)
+        self.assertIn("mul_Tensor_run(kInt64, wide_out, detail::widen(self), detail::widen(other));", dispatch)
+        self.assertNotIn("runs_widened(exp_table", dispatch)
+
+    def test_scalar_type_arguments(self):
+        ops = GOOD_OPS + textwrap.dedent("""
+            - name: total
+              signature: total(Tensor self, *, ScalarType? dtype=None) -> Tensor
+              composite: composite::total
+              samples: [{self: [3], dtype: float64}, {self: [3], dtype: double}]
+            """)
+        errors = Fixture(ops, GOOD_DERIVATIVES).errors()
+        self.assertEqual(len(errors), 1, errors)
+        self.assertIn("argument 'dtype': expected a dtype name", errors[0])
+        self.assertIn("'double'", errors[0])
 
     def test_comparison_operators_get_their_number_first_mirror(self):
         ops = GOOD_OPS + textwrap.dedent("""

@@ -8,8 +8,19 @@
 namespace dg {
 
 // Order matters: it is the column order of the generated dispatch tables.
-enum class ScalarType : int8_t { Float32 = 0, Float64 = 1, Int64 = 2, Bool = 3, Float16 = 4, BFloat16 = 5 };
-constexpr int kNumScalarTypes = 6;
+enum class ScalarType : int8_t {
+  Float32 = 0,
+  Float64 = 1,
+  Int64 = 2,
+  Bool = 3,
+  Float16 = 4,
+  BFloat16 = 5,
+  Int32 = 6,
+  Int16 = 7,
+  Int8 = 8,
+  UInt8 = 9
+};
+constexpr int kNumScalarTypes = 10;
 
 constexpr ScalarType kFloat32 = ScalarType::Float32;
 constexpr ScalarType kFloat = ScalarType::Float32;
@@ -17,6 +28,14 @@ constexpr ScalarType kFloat64 = ScalarType::Float64;
 constexpr ScalarType kDouble = ScalarType::Float64;
 constexpr ScalarType kInt64 = ScalarType::Int64;
 constexpr ScalarType kLong = ScalarType::Int64;
+constexpr ScalarType kInt32 = ScalarType::Int32;
+constexpr ScalarType kInt = ScalarType::Int32;
+constexpr ScalarType kInt16 = ScalarType::Int16;
+constexpr ScalarType kShort = ScalarType::Int16;
+constexpr ScalarType kInt8 = ScalarType::Int8;
+constexpr ScalarType kChar = ScalarType::Int8;
+constexpr ScalarType kUInt8 = ScalarType::UInt8;
+constexpr ScalarType kByte = ScalarType::UInt8;
 constexpr ScalarType kBool = ScalarType::Bool;
 constexpr ScalarType kFloat16 = ScalarType::Float16;
 constexpr ScalarType kHalf = ScalarType::Float16;
@@ -30,6 +49,10 @@ constexpr const char* scalar_type_name(ScalarType t) {
     case ScalarType::Bool: return "bool";
     case ScalarType::Float16: return "float16";
     case ScalarType::BFloat16: return "bfloat16";
+    case ScalarType::Int32: return "int32";
+    case ScalarType::Int16: return "int16";
+    case ScalarType::Int8: return "int8";
+    case ScalarType::UInt8: return "uint8";
   }
   return "unknown";
 }
@@ -55,6 +78,10 @@ constexpr size_t element_size(ScalarType t) {
     case ScalarType::Bool: return 1;
     case ScalarType::Float16: return 2;
     case ScalarType::BFloat16: return 2;
+    case ScalarType::Int32: return 4;
+    case ScalarType::Int16: return 2;
+    case ScalarType::Int8: return 1;
+    case ScalarType::UInt8: return 1;
   }
   return 0;
 }
@@ -62,22 +89,37 @@ constexpr bool is_floating_point(ScalarType t) {
   return t == ScalarType::Float32 || t == ScalarType::Float64 || t == ScalarType::Float16 || t == ScalarType::BFloat16;
 }
 
-// Type promotion as PyTorch does it for our dtypes: bool < int64 <
-// float16, bfloat16 < float32 < float64; float16 with bfloat16 is float32
-// (neither holds the other's values).
+// Integer dtypes, bool excluded (is_integral(t, true) includes it), as c10's.
+constexpr bool is_integral(ScalarType t, bool include_bool = false) {
+  return t == ScalarType::Int64 || t == ScalarType::Int32 || t == ScalarType::Int16 || t == ScalarType::Int8 ||
+         t == ScalarType::UInt8 || (include_bool && t == ScalarType::Bool);
+}
+// The integer dtypes narrower than int64: ops without a kernel of their own
+// for them run on their int64 kernel (see ops/dispatch_support.h, widen).
+constexpr bool is_narrow_integral(ScalarType t) { return is_integral(t) && t != ScalarType::Int64; }
+
+// Type promotion as PyTorch does it for our dtypes: bool < uint8, int8 <
+// int16 < int32 < int64 < float16, bfloat16 < float32 < float64; uint8 with
+// int8 is int16 and float16 with bfloat16 is float32 (neither holds the
+// other's values).
 constexpr ScalarType promote_types(ScalarType a, ScalarType b) {
   auto rank = [](ScalarType t) {
     switch (t) {
       case ScalarType::Bool: return 0;
-      case ScalarType::Int64: return 1;
-      case ScalarType::Float16: return 2;
-      case ScalarType::BFloat16: return 2;
-      case ScalarType::Float32: return 3;
-      case ScalarType::Float64: return 4;
+      case ScalarType::UInt8: return 1;
+      case ScalarType::Int8: return 1;
+      case ScalarType::Int16: return 2;
+      case ScalarType::Int32: return 3;
+      case ScalarType::Int64: return 4;
+      case ScalarType::Float16: return 5;
+      case ScalarType::BFloat16: return 5;
+      case ScalarType::Float32: return 6;
+      case ScalarType::Float64: return 7;
     }
     return 0;
   };
-  if (a != b && rank(a) == 2 && rank(b) == 2) return ScalarType::Float32;
+  if (a != b && rank(a) == 1 && rank(b) == 1) return ScalarType::Int16;
+  if (a != b && rank(a) == 5 && rank(b) == 5) return ScalarType::Float32;
   return rank(a) >= rank(b) ? a : b;
 }
 
@@ -95,6 +137,10 @@ DG_CPP_TYPE_TO_SCALAR_TYPE(int64_t, kInt64)
 DG_CPP_TYPE_TO_SCALAR_TYPE(bool, kBool)
 DG_CPP_TYPE_TO_SCALAR_TYPE(Half, kFloat16)
 DG_CPP_TYPE_TO_SCALAR_TYPE(BFloat16, kBFloat16)
+DG_CPP_TYPE_TO_SCALAR_TYPE(int32_t, kInt32)
+DG_CPP_TYPE_TO_SCALAR_TYPE(int16_t, kInt16)
+DG_CPP_TYPE_TO_SCALAR_TYPE(int8_t, kInt8)
+DG_CPP_TYPE_TO_SCALAR_TYPE(uint8_t, kUInt8)
 #undef DG_CPP_TYPE_TO_SCALAR_TYPE
 template <typename T>
 constexpr ScalarType scalar_type_of = CppTypeToScalarType<T>::value;
@@ -109,6 +155,10 @@ decltype(auto) visit_dtype(ScalarType t, F&& f) {
     case ScalarType::Bool: return f.template operator()<bool>();
     case ScalarType::Float16: return f.template operator()<Half>();
     case ScalarType::BFloat16: return f.template operator()<BFloat16>();
+    case ScalarType::Int32: return f.template operator()<int32_t>();
+    case ScalarType::Int16: return f.template operator()<int16_t>();
+    case ScalarType::Int8: return f.template operator()<int8_t>();
+    case ScalarType::UInt8: return f.template operator()<uint8_t>();
   }
   throw Error("visit_dtype: unknown dtype");
 }

@@ -448,66 +448,82 @@ const Tensor& xlogy_out(const Tensor& out, const Tensor& self, const Tensor& oth
 
 // eq.Tensor: self == other elementwise (bool), broadcasting and comparing in the promoted dtype.
 Tensor eq(const Tensor& self, const Tensor& other);
+const Tensor& eq_(const Tensor& self, const Tensor& other);
 const Tensor& eq_out(const Tensor& out, const Tensor& self, const Tensor& other);
 
 // eq.Scalar: self == other elementwise (bool) for a number other.
 Tensor eq(const Tensor& self, const Scalar& other);
+const Tensor& eq_(const Tensor& self, const Scalar& other);
 const Tensor& eq_out(const Tensor& out, const Tensor& self, const Scalar& other);
 
 // ne.Tensor: self != other elementwise (bool), broadcasting and comparing in the promoted dtype.
 Tensor ne(const Tensor& self, const Tensor& other);
+const Tensor& ne_(const Tensor& self, const Tensor& other);
 const Tensor& ne_out(const Tensor& out, const Tensor& self, const Tensor& other);
 
 // ne.Scalar: self != other elementwise (bool) for a number other.
 Tensor ne(const Tensor& self, const Scalar& other);
+const Tensor& ne_(const Tensor& self, const Scalar& other);
 const Tensor& ne_out(const Tensor& out, const Tensor& self, const Scalar& other);
 
 // lt.Tensor: self < other elementwise (bool), broadcasting and comparing in the promoted dtype.
 Tensor lt(const Tensor& self, const Tensor& other);
+const Tensor& lt_(const Tensor& self, const Tensor& other);
 const Tensor& lt_out(const Tensor& out, const Tensor& self, const Tensor& other);
 
 // lt.Scalar: self < other elementwise (bool) for a number other.
 Tensor lt(const Tensor& self, const Scalar& other);
+const Tensor& lt_(const Tensor& self, const Scalar& other);
 const Tensor& lt_out(const Tensor& out, const Tensor& self, const Scalar& other);
 
 // le.Tensor: self <= other elementwise (bool), broadcasting and comparing in the promoted dtype.
 Tensor le(const Tensor& self, const Tensor& other);
+const Tensor& le_(const Tensor& self, const Tensor& other);
 const Tensor& le_out(const Tensor& out, const Tensor& self, const Tensor& other);
 
 // le.Scalar: self <= other elementwise (bool) for a number other.
 Tensor le(const Tensor& self, const Scalar& other);
+const Tensor& le_(const Tensor& self, const Scalar& other);
 const Tensor& le_out(const Tensor& out, const Tensor& self, const Scalar& other);
 
 // gt.Tensor: self > other elementwise (bool), broadcasting and comparing in the promoted dtype.
 Tensor gt(const Tensor& self, const Tensor& other);
+const Tensor& gt_(const Tensor& self, const Tensor& other);
 const Tensor& gt_out(const Tensor& out, const Tensor& self, const Tensor& other);
 
 // gt.Scalar: self > other elementwise (bool) for a number other.
 Tensor gt(const Tensor& self, const Scalar& other);
+const Tensor& gt_(const Tensor& self, const Scalar& other);
 const Tensor& gt_out(const Tensor& out, const Tensor& self, const Scalar& other);
 
 // ge.Tensor: self >= other elementwise (bool), broadcasting and comparing in the promoted dtype.
 Tensor ge(const Tensor& self, const Tensor& other);
+const Tensor& ge_(const Tensor& self, const Tensor& other);
 const Tensor& ge_out(const Tensor& out, const Tensor& self, const Tensor& other);
 
 // ge.Scalar: self >= other elementwise (bool) for a number other.
 Tensor ge(const Tensor& self, const Scalar& other);
+const Tensor& ge_(const Tensor& self, const Scalar& other);
 const Tensor& ge_out(const Tensor& out, const Tensor& self, const Scalar& other);
 
 // logical_and: self and other is nonzero (bool), broadcasting.
 Tensor logical_and(const Tensor& self, const Tensor& other);
+const Tensor& logical_and_(const Tensor& self, const Tensor& other);
 const Tensor& logical_and_out(const Tensor& out, const Tensor& self, const Tensor& other);
 
 // logical_or: self or other is nonzero (bool), broadcasting.
 Tensor logical_or(const Tensor& self, const Tensor& other);
+const Tensor& logical_or_(const Tensor& self, const Tensor& other);
 const Tensor& logical_or_out(const Tensor& out, const Tensor& self, const Tensor& other);
 
 // logical_xor: exactly one of self and other is nonzero (bool), broadcasting.
 Tensor logical_xor(const Tensor& self, const Tensor& other);
+const Tensor& logical_xor_(const Tensor& self, const Tensor& other);
 const Tensor& logical_xor_out(const Tensor& out, const Tensor& self, const Tensor& other);
 
 // logical_not: self is zero (bool).
 Tensor logical_not(const Tensor& self);
+const Tensor& logical_not_(const Tensor& self);
 const Tensor& logical_not_out(const Tensor& out, const Tensor& self);
 
 // bitwise_and.Tensor: self & other for integer and bool tensors (logical and on bool), broadcasting.
@@ -567,11 +583,11 @@ Tensor _sum(const Tensor& self);
 // _sum.dim_IntList: The kernel of sum over dims.
 Tensor _sum(const Tensor& self, IntArrayRef dim, bool keepdim = false);
 
-// sum: Sum of all elements (a 0-dim tensor; bool and integers sum as int64).
-Tensor sum(const Tensor& self);
+// sum: Sum of all elements (a 0-dim tensor), in `dtype` when given (self is cast first); bool and integers sum as int64.
+Tensor sum(const Tensor& self, std::optional<ScalarType> dtype = std::nullopt);
 
-// sum.dim_IntList: Sum over the dimensions `dim` (negative counts from the end; bool and integers sum as int64).
-Tensor sum(const Tensor& self, IntArrayRef dim, bool keepdim = false);
+// sum.dim_IntList: Sum over the dimensions `dim` (negative counts from the end), in `dtype` when given; bool and integers sum as int64.
+Tensor sum(const Tensor& self, IntArrayRef dim, bool keepdim = false, std::optional<ScalarType> dtype = std::nullopt);
 
 // sum_backward: Broadcasts the gradient of sum(self, dim, keepdim) back to self's sizes.
 Tensor sum_backward(const Tensor& grad, IntArrayRef sizes, IntArrayRef dim, bool keepdim);
@@ -579,11 +595,11 @@ Tensor sum_backward(const Tensor& grad, IntArrayRef sizes, IntArrayRef dim, bool
 // sum_to: Sums a broadcast tensor back to `size` (the reverse of expand).
 Tensor sum_to(const Tensor& self, IntArrayRef size);
 
-// mean: Mean of all elements.
-Tensor mean(const Tensor& self);
+// mean: Mean of all elements, in `dtype` when given (self is cast first; it must then be floating).
+Tensor mean(const Tensor& self, std::optional<ScalarType> dtype = std::nullopt);
 
-// mean.dim: Mean over the dimensions `dim`.
-Tensor mean(const Tensor& self, IntArrayRef dim, bool keepdim = false);
+// mean.dim: Mean over the dimensions `dim`, in `dtype` when given.
+Tensor mean(const Tensor& self, IntArrayRef dim, bool keepdim = false, std::optional<ScalarType> dtype = std::nullopt);
 
 // mean_backward: The gradient of mean(self, dim, keepdim) (all dims when dim is empty), spread evenly over self's sizes.
 Tensor mean_backward(const Tensor& grad, IntArrayRef sizes, IntArrayRef dim, bool keepdim);
@@ -594,11 +610,17 @@ Tensor var_backward(const Tensor& grad, const Tensor& self, IntArrayRef dim, con
 // std_backward: The gradient of std (result = std(self, ...)), var_backward of grad / (2 result), 0 where result is 0.
 Tensor std_backward(const Tensor& grad, const Tensor& self, const Tensor& result, IntArrayRef dim, const std::optional<Scalar>& correction, bool keepdim);
 
-// prod: Product of all elements (a 0-dim tensor).
-Tensor prod(const Tensor& self);
+// _prod: The kernel of prod (all elements); prod casts bool and integers to int64 first.
+Tensor _prod(const Tensor& self);
 
-// prod.dim_int: Product over dimension `dim`.
-Tensor prod(const Tensor& self, int64_t dim, bool keepdim = false);
+// _prod.dim_int: The kernel of prod over one dim.
+Tensor _prod(const Tensor& self, int64_t dim, bool keepdim = false);
+
+// prod: Product of all elements (a 0-dim tensor), in `dtype` when given; bool and integers multiply as int64.
+Tensor prod(const Tensor& self, std::optional<ScalarType> dtype = std::nullopt);
+
+// prod.dim_int: Product over dimension `dim`, in `dtype` when given; bool and integers multiply as int64.
+Tensor prod(const Tensor& self, int64_t dim, bool keepdim = false, std::optional<ScalarType> dtype = std::nullopt);
 
 // prod_backward: The gradient of prod (all elements when dim is None), exact when self has zeros.
 Tensor prod_backward(const Tensor& grad, const Tensor& self, std::optional<int64_t> dim, bool keepdim);
@@ -678,8 +700,11 @@ Tensor norm(const Tensor& self, const Scalar& p = 2);
 // norm.ScalarOpt_dim: The p-norm over `dim` (p None means 2).
 Tensor norm(const Tensor& self, const std::optional<Scalar>& p, IntArrayRef dim, bool keepdim = false);
 
-// cumsum: Cumulative sum along `dim`.
-Tensor cumsum(const Tensor& self, int64_t dim);
+// _cumsum: The kernel of cumsum; cumsum casts bool and integers to int64 first.
+Tensor _cumsum(const Tensor& self, int64_t dim);
+
+// cumsum: Cumulative sum along `dim`, in `dtype` when given; bool and integers sum as int64.
+Tensor cumsum(const Tensor& self, int64_t dim, std::optional<ScalarType> dtype = std::nullopt);
 
 // cumsum_backward: The gradient of cumsum, a cumulative sum from the end (flip, cumsum, flip).
 Tensor cumsum_backward(const Tensor& grad, int64_t dim);
@@ -991,6 +1016,10 @@ Tensor scatter_src_backward(const Tensor& grad, int64_t dim, const Tensor& index
 // index_add: self with alpha * source's slices added at the (int64, 1-D) indices along `dim`, repeated indices accumulating.
 Tensor index_add(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& source, const Scalar& alpha = 1);
 const Tensor& index_add_(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& source, const Scalar& alpha = 1);
+
+// index_copy: self with source's slices written at the (int64, 1-D) indices along `dim`; a repeated index keeps one of its slices (the last on the CPU).
+Tensor index_copy(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& source);
+const Tensor& index_copy_(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& source);
 
 // nonzero: The indices of the non-zero elements, one row each ([n, self.dim()], int64, row-major order).
 Tensor nonzero(const Tensor& self);

@@ -104,13 +104,13 @@
   Tensor isinf() const;  // isinf
   Tensor isfinite() const;  // isfinite
   Tensor isclose(const Tensor& other, double rtol = 1e-05, double atol = 1e-08, bool equal_nan = false) const;  // isclose
-  Tensor sum() const;  // sum
-  Tensor sum(IntArrayRef dim, bool keepdim = false) const;  // sum.dim_IntList
+  Tensor sum(std::optional<ScalarType> dtype = std::nullopt) const;  // sum
+  Tensor sum(IntArrayRef dim, bool keepdim = false, std::optional<ScalarType> dtype = std::nullopt) const;  // sum.dim_IntList
   Tensor sum_to(IntArrayRef size) const;  // sum_to
-  Tensor mean() const;  // mean
-  Tensor mean(IntArrayRef dim, bool keepdim = false) const;  // mean.dim
-  Tensor prod() const;  // prod
-  Tensor prod(int64_t dim, bool keepdim = false) const;  // prod.dim_int
+  Tensor mean(std::optional<ScalarType> dtype = std::nullopt) const;  // mean
+  Tensor mean(IntArrayRef dim, bool keepdim = false, std::optional<ScalarType> dtype = std::nullopt) const;  // mean.dim
+  Tensor prod(std::optional<ScalarType> dtype = std::nullopt) const;  // prod
+  Tensor prod(int64_t dim, bool keepdim = false, std::optional<ScalarType> dtype = std::nullopt) const;  // prod.dim_int
   Tensor var(IntArrayRef dim = {}, const std::optional<Scalar>& correction = std::nullopt, bool keepdim = false) const;  // var.correction
   Tensor std(IntArrayRef dim = {}, const std::optional<Scalar>& correction = std::nullopt, bool keepdim = false) const;  // std.correction
   Tensor amax(IntArrayRef dim = {}, bool keepdim = false) const;  // amax
@@ -135,7 +135,7 @@
   Tensor logsumexp(IntArrayRef dim, bool keepdim = false) const;  // logsumexp
   Tensor norm(const Scalar& p = 2) const;  // norm.Scalar
   Tensor norm(const std::optional<Scalar>& p, IntArrayRef dim, bool keepdim = false) const;  // norm.ScalarOpt_dim
-  Tensor cumsum(int64_t dim) const;  // cumsum
+  Tensor cumsum(int64_t dim, std::optional<ScalarType> dtype = std::nullopt) const;  // cumsum
   std::tuple<Tensor, Tensor> sort(int64_t dim = -1, bool descending = false) const;  // sort
   std::tuple<Tensor, Tensor> sort(std::optional<bool> stable, int64_t dim = -1, bool descending = false) const;  // sort.stable
   Tensor argsort(int64_t dim = -1, bool descending = false) const;  // argsort
@@ -211,6 +211,7 @@
   Tensor gather(int64_t dim, const Tensor& index, bool sparse_grad = false) const;  // gather
   Tensor scatter_add(int64_t dim, const Tensor& index, const Tensor& src) const;  // scatter_add
   Tensor index_add(int64_t dim, const Tensor& index, const Tensor& source, const Scalar& alpha = 1) const;  // index_add
+  Tensor index_copy(int64_t dim, const Tensor& index, const Tensor& source) const;  // index_copy
   Tensor nonzero() const;  // nonzero
   Tensor masked_select(const Tensor& mask) const;  // masked_select
   Tensor take(const Tensor& index) const;  // take
@@ -311,6 +312,22 @@
   const Tensor& hypot_(const Tensor& other) const;  // hypot, in place
   const Tensor& logaddexp_(const Tensor& other) const;  // logaddexp, in place
   const Tensor& xlogy_(const Tensor& other) const;  // xlogy.Tensor, in place
+  const Tensor& eq_(const Tensor& other) const;  // eq.Tensor, in place
+  const Tensor& eq_(const Scalar& other) const;  // eq.Scalar, in place
+  const Tensor& ne_(const Tensor& other) const;  // ne.Tensor, in place
+  const Tensor& ne_(const Scalar& other) const;  // ne.Scalar, in place
+  const Tensor& lt_(const Tensor& other) const;  // lt.Tensor, in place
+  const Tensor& lt_(const Scalar& other) const;  // lt.Scalar, in place
+  const Tensor& le_(const Tensor& other) const;  // le.Tensor, in place
+  const Tensor& le_(const Scalar& other) const;  // le.Scalar, in place
+  const Tensor& gt_(const Tensor& other) const;  // gt.Tensor, in place
+  const Tensor& gt_(const Scalar& other) const;  // gt.Scalar, in place
+  const Tensor& ge_(const Tensor& other) const;  // ge.Tensor, in place
+  const Tensor& ge_(const Scalar& other) const;  // ge.Scalar, in place
+  const Tensor& logical_and_(const Tensor& other) const;  // logical_and, in place
+  const Tensor& logical_or_(const Tensor& other) const;  // logical_or, in place
+  const Tensor& logical_xor_(const Tensor& other) const;  // logical_xor, in place
+  const Tensor& logical_not_() const;  // logical_not, in place
   const Tensor& bitwise_and_(const Tensor& other) const;  // bitwise_and.Tensor, in place
   const Tensor& bitwise_and_(const Scalar& other) const;  // bitwise_and.Scalar, in place
   const Tensor& bitwise_or_(const Tensor& other) const;  // bitwise_or.Tensor, in place
@@ -320,6 +337,7 @@
   const Tensor& bitwise_not_() const;  // bitwise_not, in place
   const Tensor& scatter_add_(int64_t dim, const Tensor& index, const Tensor& src) const;  // scatter_add, in place
   const Tensor& index_add_(int64_t dim, const Tensor& index, const Tensor& source, const Scalar& alpha = 1) const;  // index_add, in place
+  const Tensor& index_copy_(int64_t dim, const Tensor& index, const Tensor& source) const;  // index_copy, in place
   const Tensor& masked_fill_(const Tensor& mask, const Scalar& value) const;  // masked_fill.Scalar, in place
   const Tensor& masked_fill_(const Tensor& mask, const Tensor& value) const;  // masked_fill.Tensor, in place
   const Tensor& tril_(int64_t diagonal = 0) const;  // tril, in place

@@ -106,13 +106,13 @@ inline Tensor Tensor::isnan() const { return dg::isnan(*this); }
 inline Tensor Tensor::isinf() const { return dg::isinf(*this); }
 inline Tensor Tensor::isfinite() const { return dg::isfinite(*this); }
 inline Tensor Tensor::isclose(const Tensor& other, double rtol, double atol, bool equal_nan) const { return dg::isclose(*this, other, rtol, atol, equal_nan); }
-inline Tensor Tensor::sum() const { return dg::sum(*this); }
-inline Tensor Tensor::sum(IntArrayRef dim, bool keepdim) const { return dg::sum(*this, dim, keepdim); }
+inline Tensor Tensor::sum(std::optional<ScalarType> dtype) const { return dg::sum(*this, dtype); }
+inline Tensor Tensor::sum(IntArrayRef dim, bool keepdim, std::optional<ScalarType> dtype) const { return dg::sum(*this, dim, keepdim, dtype); }
 inline Tensor Tensor::sum_to(IntArrayRef size) const { return dg::sum_to(*this, size); }
-inline Tensor Tensor::mean() const { return dg::mean(*this); }
-inline Tensor Tensor::mean(IntArrayRef dim, bool keepdim) const { return dg::mean(*this, dim, keepdim); }
-inline Tensor Tensor::prod() const { return dg::prod(*this); }
-inline Tensor Tensor::prod(int64_t dim, bool keepdim) const { return dg::prod(*this, dim, keepdim); }
+inline Tensor Tensor::mean(std::optional<ScalarType> dtype) const { return dg::mean(*this, dtype); }
+inline Tensor Tensor::mean(IntArrayRef dim, bool keepdim, std::optional<ScalarType> dtype) const { return dg::mean(*this, dim, keepdim, dtype); }
+inline Tensor Tensor::prod(std::optional<ScalarType> dtype) const { return dg::prod(*this, dtype); }
+inline Tensor Tensor::prod(int64_t dim, bool keepdim, std::optional<ScalarType> dtype) const { return dg::prod(*this, dim, keepdim, dtype); }
 inline Tensor Tensor::var(IntArrayRef dim, const std::optional<Scalar>& correction, bool keepdim) const { return dg::var(*this, dim, correction, keepdim); }
 inline Tensor Tensor::std(IntArrayRef dim, const std::optional<Scalar>& correction, bool keepdim) const { return dg::std(*this, dim, correction, keepdim); }
 inline Tensor Tensor::amax(IntArrayRef dim, bool keepdim) const { return dg::amax(*this, dim, keepdim); }
@@ -137,7 +137,7 @@ inline Tensor Tensor::count_nonzero(IntArrayRef dim) const { return dg::count_no
 inline Tensor Tensor::logsumexp(IntArrayRef dim, bool keepdim) const { return dg::logsumexp(*this, dim, keepdim); }
 inline Tensor Tensor::norm(const Scalar& p) const { return dg::norm(*this, p); }
 inline Tensor Tensor::norm(const std::optional<Scalar>& p, IntArrayRef dim, bool keepdim) const { return dg::norm(*this, p, dim, keepdim); }
-inline Tensor Tensor::cumsum(int64_t dim) const { return dg::cumsum(*this, dim); }
+inline Tensor Tensor::cumsum(int64_t dim, std::optional<ScalarType> dtype) const { return dg::cumsum(*this, dim, dtype); }
 inline std::tuple<Tensor, Tensor> Tensor::sort(int64_t dim, bool descending) const { return dg::sort(*this, dim, descending); }
 inline std::tuple<Tensor, Tensor> Tensor::sort(std::optional<bool> stable, int64_t dim, bool descending) const { return dg::sort(*this, stable, dim, descending); }
 inline Tensor Tensor::argsort(int64_t dim, bool descending) const { return dg::argsort(*this, dim, descending); }
@@ -213,6 +213,7 @@ inline Tensor Tensor::index_select(int64_t dim, const Tensor& index) const { ret
 inline Tensor Tensor::gather(int64_t dim, const Tensor& index, bool sparse_grad) const { return dg::gather(*this, dim, index, sparse_grad); }
 inline Tensor Tensor::scatter_add(int64_t dim, const Tensor& index, const Tensor& src) const { return dg::scatter_add(*this, dim, index, src); }
 inline Tensor Tensor::index_add(int64_t dim, const Tensor& index, const Tensor& source, const Scalar& alpha) const { return dg::index_add(*this, dim, index, source, alpha); }
+inline Tensor Tensor::index_copy(int64_t dim, const Tensor& index, const Tensor& source) const { return dg::index_copy(*this, dim, index, source); }
 inline Tensor Tensor::nonzero() const { return dg::nonzero(*this); }
 inline Tensor Tensor::masked_select(const Tensor& mask) const { return dg::masked_select(*this, mask); }
 inline Tensor Tensor::take(const Tensor& index) const { return dg::take(*this, index); }
@@ -313,6 +314,22 @@ inline const Tensor& Tensor::addcdiv_(const Tensor& tensor1, const Tensor& tenso
 inline const Tensor& Tensor::hypot_(const Tensor& other) const { return dg::hypot_(*this, other); }
 inline const Tensor& Tensor::logaddexp_(const Tensor& other) const { return dg::logaddexp_(*this, other); }
 inline const Tensor& Tensor::xlogy_(const Tensor& other) const { return dg::xlogy_(*this, other); }
+inline const Tensor& Tensor::eq_(const Tensor& other) const { return dg::eq_(*this, other); }
+inline const Tensor& Tensor::eq_(const Scalar& other) const { return dg::eq_(*this, other); }
+inline const Tensor& Tensor::ne_(const Tensor& other) const { return dg::ne_(*this, other); }
+inline const Tensor& Tensor::ne_(const Scalar& other) const { return dg::ne_(*this, other); }
+inline const Tensor& Tensor::lt_(const Tensor& other) const { return dg::lt_(*this, other); }
+inline const Tensor& Tensor::lt_(const Scalar& other) const { return dg::lt_(*this, other); }
+inline const Tensor& Tensor::le_(const Tensor& other) const { return dg::le_(*this, other); }
+inline const Tensor& Tensor::le_(const Scalar& other) const { return dg::le_(*this, other); }
+inline const Tensor& Tensor::gt_(const Tensor& other) const { return dg::gt_(*this, other); }
+inline const Tensor& Tensor::gt_(const Scalar& other) const { return dg::gt_(*this, other); }
+inline const Tensor& Tensor::ge_(const Tensor& other) const { return dg::ge_(*this, other); }
+inline const Tensor& Tensor::ge_(const Scalar& other) const { return dg::ge_(*this, other); }
+inline const Tensor& Tensor::logical_and_(const Tensor& other) const { return dg::logical_and_(*this, other); }
+inline const Tensor& Tensor::logical_or_(const Tensor& other) const { return dg::logical_or_(*this, other); }
+inline const Tensor& Tensor::logical_xor_(const Tensor& other) const { return dg::logical_xor_(*this, other); }
+inline const Tensor& Tensor::logical_not_() const { return dg::logical_not_(*this); }
 inline const Tensor& Tensor::bitwise_and_(const Tensor& other) const { return dg::bitwise_and_(*this, other); }
 inline const Tensor& Tensor::bitwise_and_(const Scalar& other) const { return dg::bitwise_and_(*this, other); }
 inline const Tensor& Tensor::bitwise_or_(const Tensor& other) const { return dg::bitwise_or_(*this, other); }
@@ -322,6 +339,7 @@ inline const Tensor& Tensor::bitwise_xor_(const Scalar& other) const { return dg
 inline const Tensor& Tensor::bitwise_not_() const { return dg::bitwise_not_(*this); }
 inline const Tensor& Tensor::scatter_add_(int64_t dim, const Tensor& index, const Tensor& src) const { return dg::scatter_add_(*this, dim, index, src); }
 inline const Tensor& Tensor::index_add_(int64_t dim, const Tensor& index, const Tensor& source, const Scalar& alpha) const { return dg::index_add_(*this, dim, index, source, alpha); }
+inline const Tensor& Tensor::index_copy_(int64_t dim, const Tensor& index, const Tensor& source) const { return dg::index_copy_(*this, dim, index, source); }
 inline const Tensor& Tensor::masked_fill_(const Tensor& mask, const Scalar& value) const { return dg::masked_fill_(*this, mask, value); }
 inline const Tensor& Tensor::masked_fill_(const Tensor& mask, const Tensor& value) const { return dg::masked_fill_(*this, mask, value); }
 inline const Tensor& Tensor::tril_(int64_t diagonal) const { return dg::tril_(*this, diagonal); }

@@ -212,7 +212,7 @@ void sum_dim(const TensorBase& out, const TensorBase& self, IntArrayRef dim, boo
   template void dg::cuda::sum_dim<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, bool)
 
 
-// prod
+// _prod
 namespace dg::cpu {
 template <typename T>
 void prod(const TensorBase& out, const TensorBase& self);
@@ -223,7 +223,7 @@ void prod(const TensorBase& out, const TensorBase& self);
   template void dg::cpu::prod<int64_t>(const dg::TensorBase&, const dg::TensorBase&)
 
 
-// prod
+// _prod
 namespace dg::cuda {
 template <typename T>
 void prod(const TensorBase& out, const TensorBase& self);
@@ -234,7 +234,7 @@ void prod(const TensorBase& out, const TensorBase& self);
   template void dg::cuda::prod<int64_t>(const dg::TensorBase&, const dg::TensorBase&)
 
 
-// prod.dim_int
+// _prod.dim_int
 namespace dg::cpu {
 template <typename T>
 void prod_dim(const TensorBase& out, const TensorBase& self, int64_t dim, bool keepdim);
@@ -245,7 +245,7 @@ void prod_dim(const TensorBase& out, const TensorBase& self, int64_t dim, bool k
   template void dg::cpu::prod_dim<int64_t>(const dg::TensorBase&, const dg::TensorBase&, int64_t, bool)
 
 
-// prod.dim_int
+// _prod.dim_int
 namespace dg::cuda {
 template <typename T>
 void prod_dim(const TensorBase& out, const TensorBase& self, int64_t dim, bool keepdim);
@@ -344,7 +344,7 @@ void argmin(const TensorBase& out, const TensorBase& self, std::optional<int64_t
   template void dg::cuda::argmin<int64_t>(const dg::TensorBase&, const dg::TensorBase&, std::optional<int64_t>, bool)
 
 
-// cumsum
+// _cumsum
 namespace dg::cpu {
 template <typename T>
 void cumsum(const TensorBase& out, const TensorBase& self, int64_t dim);
@@ -355,7 +355,7 @@ void cumsum(const TensorBase& out, const TensorBase& self, int64_t dim);
   template void dg::cpu::cumsum<int64_t>(const dg::TensorBase&, const dg::TensorBase&, int64_t)
 
 
-// cumsum
+// _cumsum
 namespace dg::cuda {
 template <typename T>
 void cumsum(const TensorBase& out, const TensorBase& self, int64_t dim);
@@ -738,6 +738,30 @@ void index_add(const TensorBase& out, const TensorBase& self, int64_t dim, const
   template void dg::cuda::index_add<int64_t>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&, const dg::TensorBase&, const dg::Scalar&)
 
 
+// index_copy
+namespace dg::cpu {
+template <typename T>
+void index_copy(const TensorBase& out, const TensorBase& self, int64_t dim, const TensorBase& index, const TensorBase& source);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_index_copy \
+  template void dg::cpu::index_copy<float>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::index_copy<double>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::index_copy<int64_t>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::index_copy<bool>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&, const dg::TensorBase&)
+
+
+// index_copy
+namespace dg::cuda {
+template <typename T>
+void index_copy(const TensorBase& out, const TensorBase& self, int64_t dim, const TensorBase& index, const TensorBase& source);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_index_copy \
+  template void dg::cuda::index_copy<float>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::index_copy<double>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::index_copy<int64_t>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::index_copy<bool>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&, const dg::TensorBase&)
+
+
 // masked_fill.Scalar
 namespace dg::cpu {
 template <typename T>
@@ -869,7 +893,11 @@ void clone(const TensorBase& out, const TensorBase& self);
   template void dg::cpu::clone<int64_t>(const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cpu::clone<bool>(const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cpu::clone<dg::Half>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::clone<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&)
+  template void dg::cpu::clone<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::clone<int32_t>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::clone<int16_t>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::clone<int8_t>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::clone<uint8_t>(const dg::TensorBase&, const dg::TensorBase&)
 
 
 // clone
@@ -883,7 +911,11 @@ void clone(const TensorBase& out, const TensorBase& self);
   template void dg::cuda::clone<int64_t>(const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::clone<bool>(const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::clone<dg::Half>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::clone<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&)
+  template void dg::cuda::clone<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::clone<int32_t>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::clone<int16_t>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::clone<int8_t>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::clone<uint8_t>(const dg::TensorBase&, const dg::TensorBase&)
 
 
 // zero_
@@ -897,7 +929,11 @@ void zero_(const TensorBase& self);
   template void dg::cpu::zero_<int64_t>(const dg::TensorBase&); \
   template void dg::cpu::zero_<bool>(const dg::TensorBase&); \
   template void dg::cpu::zero_<dg::Half>(const dg::TensorBase&); \
-  template void dg::cpu::zero_<dg::BFloat16>(const dg::TensorBase&)
+  template void dg::cpu::zero_<dg::BFloat16>(const dg::TensorBase&); \
+  template void dg::cpu::zero_<int32_t>(const dg::TensorBase&); \
+  template void dg::cpu::zero_<int16_t>(const dg::TensorBase&); \
+  template void dg::cpu::zero_<int8_t>(const dg::TensorBase&); \
+  template void dg::cpu::zero_<uint8_t>(const dg::TensorBase&)
 
 
 // zero_
@@ -911,7 +947,11 @@ void zero_(const TensorBase& self);
   template void dg::cuda::zero_<int64_t>(const dg::TensorBase&); \
   template void dg::cuda::zero_<bool>(const dg::TensorBase&); \
   template void dg::cuda::zero_<dg::Half>(const dg::TensorBase&); \
-  template void dg::cuda::zero_<dg::BFloat16>(const dg::TensorBase&)
+  template void dg::cuda::zero_<dg::BFloat16>(const dg::TensorBase&); \
+  template void dg::cuda::zero_<int32_t>(const dg::TensorBase&); \
+  template void dg::cuda::zero_<int16_t>(const dg::TensorBase&); \
+  template void dg::cuda::zero_<int8_t>(const dg::TensorBase&); \
+  template void dg::cuda::zero_<uint8_t>(const dg::TensorBase&)
 
 
 // fill_.Scalar
@@ -925,7 +965,11 @@ void fill_(const TensorBase& self, const Scalar& value);
   template void dg::cpu::fill_<int64_t>(const dg::TensorBase&, const dg::Scalar&); \
   template void dg::cpu::fill_<bool>(const dg::TensorBase&, const dg::Scalar&); \
   template void dg::cpu::fill_<dg::Half>(const dg::TensorBase&, const dg::Scalar&); \
-  template void dg::cpu::fill_<dg::BFloat16>(const dg::TensorBase&, const dg::Scalar&)
+  template void dg::cpu::fill_<dg::BFloat16>(const dg::TensorBase&, const dg::Scalar&); \
+  template void dg::cpu::fill_<int32_t>(const dg::TensorBase&, const dg::Scalar&); \
+  template void dg::cpu::fill_<int16_t>(const dg::TensorBase&, const dg::Scalar&); \
+  template void dg::cpu::fill_<int8_t>(const dg::TensorBase&, const dg::Scalar&); \
+  template void dg::cpu::fill_<uint8_t>(const dg::TensorBase&, const dg::Scalar&)
 
 
 // fill_.Scalar
@@ -939,7 +983,11 @@ void fill_(const TensorBase& self, const Scalar& value);
   template void dg::cuda::fill_<int64_t>(const dg::TensorBase&, const dg::Scalar&); \
   template void dg::cuda::fill_<bool>(const dg::TensorBase&, const dg::Scalar&); \
   template void dg::cuda::fill_<dg::Half>(const dg::TensorBase&, const dg::Scalar&); \
-  template void dg::cuda::fill_<dg::BFloat16>(const dg::TensorBase&, const dg::Scalar&)
+  template void dg::cuda::fill_<dg::BFloat16>(const dg::TensorBase&, const dg::Scalar&); \
+  template void dg::cuda::fill_<int32_t>(const dg::TensorBase&, const dg::Scalar&); \
+  template void dg::cuda::fill_<int16_t>(const dg::TensorBase&, const dg::Scalar&); \
+  template void dg::cuda::fill_<int8_t>(const dg::TensorBase&, const dg::Scalar&); \
+  template void dg::cuda::fill_<uint8_t>(const dg::TensorBase&, const dg::Scalar&)
 
 
 // copy_
@@ -953,7 +1001,11 @@ void copy_(const TensorBase& self, const TensorBase& src);
   template void dg::cpu::copy_<int64_t>(const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cpu::copy_<bool>(const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cpu::copy_<dg::Half>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cpu::copy_<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&)
+  template void dg::cpu::copy_<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::copy_<int32_t>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::copy_<int16_t>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::copy_<int8_t>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::copy_<uint8_t>(const dg::TensorBase&, const dg::TensorBase&)
 
 
 // copy_
@@ -967,7 +1019,11 @@ void copy_(const TensorBase& self, const TensorBase& src);
   template void dg::cuda::copy_<int64_t>(const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::copy_<bool>(const dg::TensorBase&, const dg::TensorBase&); \
   template void dg::cuda::copy_<dg::Half>(const dg::TensorBase&, const dg::TensorBase&); \
-  template void dg::cuda::copy_<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&)
+  template void dg::cuda::copy_<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::copy_<int32_t>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::copy_<int16_t>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::copy_<int8_t>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::copy_<uint8_t>(const dg::TensorBase&, const dg::TensorBase&)
 
 
 // uniform_
@@ -1066,7 +1122,11 @@ void random_from_(const TensorBase& self, int64_t from, std::optional<int64_t> t
 #define DG_INSTANTIATE_KERNEL_cpu_random_from_ \
   template void dg::cpu::random_from_<float>(const dg::TensorBase&, int64_t, std::optional<int64_t>, std::optional<dg::Generator>); \
   template void dg::cpu::random_from_<double>(const dg::TensorBase&, int64_t, std::optional<int64_t>, std::optional<dg::Generator>); \
-  template void dg::cpu::random_from_<int64_t>(const dg::TensorBase&, int64_t, std::optional<int64_t>, std::optional<dg::Generator>)
+  template void dg::cpu::random_from_<int64_t>(const dg::TensorBase&, int64_t, std::optional<int64_t>, std::optional<dg::Generator>); \
+  template void dg::cpu::random_from_<int32_t>(const dg::TensorBase&, int64_t, std::optional<int64_t>, std::optional<dg::Generator>); \
+  template void dg::cpu::random_from_<int16_t>(const dg::TensorBase&, int64_t, std::optional<int64_t>, std::optional<dg::Generator>); \
+  template void dg::cpu::random_from_<int8_t>(const dg::TensorBase&, int64_t, std::optional<int64_t>, std::optional<dg::Generator>); \
+  template void dg::cpu::random_from_<uint8_t>(const dg::TensorBase&, int64_t, std::optional<int64_t>, std::optional<dg::Generator>)
 
 
 // random_.from
@@ -1077,7 +1137,11 @@ void random_from_(const TensorBase& self, int64_t from, std::optional<int64_t> t
 #define DG_INSTANTIATE_KERNEL_cuda_random_from_ \
   template void dg::cuda::random_from_<float>(const dg::TensorBase&, int64_t, std::optional<int64_t>, std::optional<dg::Generator>); \
   template void dg::cuda::random_from_<double>(const dg::TensorBase&, int64_t, std::optional<int64_t>, std::optional<dg::Generator>); \
-  template void dg::cuda::random_from_<int64_t>(const dg::TensorBase&, int64_t, std::optional<int64_t>, std::optional<dg::Generator>)
+  template void dg::cuda::random_from_<int64_t>(const dg::TensorBase&, int64_t, std::optional<int64_t>, std::optional<dg::Generator>); \
+  template void dg::cuda::random_from_<int32_t>(const dg::TensorBase&, int64_t, std::optional<int64_t>, std::optional<dg::Generator>); \
+  template void dg::cuda::random_from_<int16_t>(const dg::TensorBase&, int64_t, std::optional<int64_t>, std::optional<dg::Generator>); \
+  template void dg::cuda::random_from_<int8_t>(const dg::TensorBase&, int64_t, std::optional<int64_t>, std::optional<dg::Generator>); \
+  template void dg::cuda::random_from_<uint8_t>(const dg::TensorBase&, int64_t, std::optional<int64_t>, std::optional<dg::Generator>)
 
 
 // random_.to
@@ -1088,7 +1152,11 @@ void random_to_(const TensorBase& self, int64_t to, std::optional<Generator> gen
 #define DG_INSTANTIATE_KERNEL_cpu_random_to_ \
   template void dg::cpu::random_to_<float>(const dg::TensorBase&, int64_t, std::optional<dg::Generator>); \
   template void dg::cpu::random_to_<double>(const dg::TensorBase&, int64_t, std::optional<dg::Generator>); \
-  template void dg::cpu::random_to_<int64_t>(const dg::TensorBase&, int64_t, std::optional<dg::Generator>)
+  template void dg::cpu::random_to_<int64_t>(const dg::TensorBase&, int64_t, std::optional<dg::Generator>); \
+  template void dg::cpu::random_to_<int32_t>(const dg::TensorBase&, int64_t, std::optional<dg::Generator>); \
+  template void dg::cpu::random_to_<int16_t>(const dg::TensorBase&, int64_t, std::optional<dg::Generator>); \
+  template void dg::cpu::random_to_<int8_t>(const dg::TensorBase&, int64_t, std::optional<dg::Generator>); \
+  template void dg::cpu::random_to_<uint8_t>(const dg::TensorBase&, int64_t, std::optional<dg::Generator>)
 
 
 // random_.to
@@ -1099,7 +1167,11 @@ void random_to_(const TensorBase& self, int64_t to, std::optional<Generator> gen
 #define DG_INSTANTIATE_KERNEL_cuda_random_to_ \
   template void dg::cuda::random_to_<float>(const dg::TensorBase&, int64_t, std::optional<dg::Generator>); \
   template void dg::cuda::random_to_<double>(const dg::TensorBase&, int64_t, std::optional<dg::Generator>); \
-  template void dg::cuda::random_to_<int64_t>(const dg::TensorBase&, int64_t, std::optional<dg::Generator>)
+  template void dg::cuda::random_to_<int64_t>(const dg::TensorBase&, int64_t, std::optional<dg::Generator>); \
+  template void dg::cuda::random_to_<int32_t>(const dg::TensorBase&, int64_t, std::optional<dg::Generator>); \
+  template void dg::cuda::random_to_<int16_t>(const dg::TensorBase&, int64_t, std::optional<dg::Generator>); \
+  template void dg::cuda::random_to_<int8_t>(const dg::TensorBase&, int64_t, std::optional<dg::Generator>); \
+  template void dg::cuda::random_to_<uint8_t>(const dg::TensorBase&, int64_t, std::optional<dg::Generator>)
 
 
 // random_
@@ -1110,7 +1182,11 @@ void random_(const TensorBase& self, std::optional<Generator> generator);
 #define DG_INSTANTIATE_KERNEL_cpu_random_ \
   template void dg::cpu::random_<float>(const dg::TensorBase&, std::optional<dg::Generator>); \
   template void dg::cpu::random_<double>(const dg::TensorBase&, std::optional<dg::Generator>); \
-  template void dg::cpu::random_<int64_t>(const dg::TensorBase&, std::optional<dg::Generator>)
+  template void dg::cpu::random_<int64_t>(const dg::TensorBase&, std::optional<dg::Generator>); \
+  template void dg::cpu::random_<int32_t>(const dg::TensorBase&, std::optional<dg::Generator>); \
+  template void dg::cpu::random_<int16_t>(const dg::TensorBase&, std::optional<dg::Generator>); \
+  template void dg::cpu::random_<int8_t>(const dg::TensorBase&, std::optional<dg::Generator>); \
+  template void dg::cpu::random_<uint8_t>(const dg::TensorBase&, std::optional<dg::Generator>)
 
 
 // random_
@@ -1121,7 +1197,11 @@ void random_(const TensorBase& self, std::optional<Generator> generator);
 #define DG_INSTANTIATE_KERNEL_cuda_random_ \
   template void dg::cuda::random_<float>(const dg::TensorBase&, std::optional<dg::Generator>); \
   template void dg::cuda::random_<double>(const dg::TensorBase&, std::optional<dg::Generator>); \
-  template void dg::cuda::random_<int64_t>(const dg::TensorBase&, std::optional<dg::Generator>)
+  template void dg::cuda::random_<int64_t>(const dg::TensorBase&, std::optional<dg::Generator>); \
+  template void dg::cuda::random_<int32_t>(const dg::TensorBase&, std::optional<dg::Generator>); \
+  template void dg::cuda::random_<int16_t>(const dg::TensorBase&, std::optional<dg::Generator>); \
+  template void dg::cuda::random_<int8_t>(const dg::TensorBase&, std::optional<dg::Generator>); \
+  template void dg::cuda::random_<uint8_t>(const dg::TensorBase&, std::optional<dg::Generator>)
 
 
 // exponential_

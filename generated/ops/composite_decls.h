@@ -29,15 +29,17 @@ Tensor silu_double_backward(const Tensor& grad, const Tensor& grad_output, const
 Tensor softplus_double_backward(const Tensor& grad, const Tensor& self, const Scalar& beta, const Scalar& threshold);  // softplus_double_backward
 Tensor clamp_backward(const Tensor& grad, const Tensor& self, const std::optional<Scalar>& min, const std::optional<Scalar>& max);  // clamp_backward
 Tensor clamp_tensor(const Tensor& self, const std::optional<Tensor>& min, const std::optional<Tensor>& max);  // clamp.Tensor
-Tensor sum(const Tensor& self);  // sum
-Tensor sum_dim(const Tensor& self, IntArrayRef dim, bool keepdim);  // sum.dim_IntList
+Tensor sum(const Tensor& self, std::optional<ScalarType> dtype);  // sum
+Tensor sum_dim(const Tensor& self, IntArrayRef dim, bool keepdim, std::optional<ScalarType> dtype);  // sum.dim_IntList
 Tensor sum_backward(const Tensor& grad, IntArrayRef sizes, IntArrayRef dim, bool keepdim);  // sum_backward
 Tensor sum_to(const Tensor& self, IntArrayRef size);  // sum_to
-Tensor mean(const Tensor& self);  // mean
-Tensor mean_dim(const Tensor& self, IntArrayRef dim, bool keepdim);  // mean.dim
+Tensor mean(const Tensor& self, std::optional<ScalarType> dtype);  // mean
+Tensor mean_dim(const Tensor& self, IntArrayRef dim, bool keepdim, std::optional<ScalarType> dtype);  // mean.dim
 Tensor mean_backward(const Tensor& grad, IntArrayRef sizes, IntArrayRef dim, bool keepdim);  // mean_backward
 Tensor var_backward(const Tensor& grad, const Tensor& self, IntArrayRef dim, const std::optional<Scalar>& correction, bool keepdim);  // var_backward
 Tensor std_backward(const Tensor& grad, const Tensor& self, const Tensor& result, IntArrayRef dim, const std::optional<Scalar>& correction, bool keepdim);  // std_backward
+Tensor prod(const Tensor& self, std::optional<ScalarType> dtype);  // prod
+Tensor prod_dim(const Tensor& self, int64_t dim, bool keepdim, std::optional<ScalarType> dtype);  // prod.dim_int
 Tensor prod_backward(const Tensor& grad, const Tensor& self, std::optional<int64_t> dim, bool keepdim);  // prod_backward
 Tensor var(const Tensor& self, IntArrayRef dim, const std::optional<Scalar>& correction, bool keepdim);  // var.correction
 Tensor std(const Tensor& self, IntArrayRef dim, const std::optional<Scalar>& correction, bool keepdim);  // std.correction
@@ -60,6 +62,7 @@ Tensor count_nonzero(const Tensor& self, IntArrayRef dim);  // count_nonzero
 Tensor logsumexp(const Tensor& self, IntArrayRef dim, bool keepdim);  // logsumexp
 Tensor norm(const Tensor& self, const Scalar& p);  // norm.Scalar
 Tensor norm_dim(const Tensor& self, const std::optional<Scalar>& p, IntArrayRef dim, bool keepdim);  // norm.ScalarOpt_dim
+Tensor cumsum(const Tensor& self, int64_t dim, std::optional<ScalarType> dtype);  // cumsum
 Tensor cumsum_backward(const Tensor& grad, int64_t dim);  // cumsum_backward
 std::tuple<Tensor, Tensor> sort(const Tensor& self, int64_t dim, bool descending);  // sort
 std::tuple<Tensor, Tensor> sort_stable(const Tensor& self, std::optional<bool> stable, int64_t dim, bool descending);  // sort.stable

@@ -9,18 +9,18 @@
 
 namespace dg::meta {
 
-// _sum, prod
+// _sum, _prod
 TensorMeta reduce_all(const char* op, const Tensor& self);
 // _sum.dim_IntList
 TensorMeta reduce_dims(const char* op, const Tensor& self, IntArrayRef dim, bool keepdim);
-// prod.dim_int
+// _prod.dim_int
 TensorMeta reduce_one_dim(const char* op, const Tensor& self, int64_t dim, bool keepdim);
 // amax, amin
 TensorMeta reduce_minmax(const char* op, const Tensor& self, IntArrayRef dim, bool keepdim);
 // argmax, argmin
 TensorMeta arg_reduce(const char* op, const Tensor& self, std::optional<int64_t> dim, bool keepdim);
-// cumsum, cumprod
-TensorMeta cumsum(const char* op, const Tensor& self, int64_t dim);
+// _cumsum
+TensorMeta scan(const char* op, const Tensor& self, int64_t dim);
 // _sort_indices
 TensorMeta sort_indices(const char* op, const Tensor& self, int64_t dim, bool descending, bool stable);
 // _topk_indices
@@ -33,6 +33,8 @@ TensorMeta mode_indices(const char* op, const Tensor& self, int64_t dim);
 TensorMeta searchsorted(const char* op, const Tensor& sorted_sequence, const Tensor& self, bool right);
 // _cummaxmin_indices
 TensorMeta cummaxmin_indices(const char* op, const Tensor& self, int64_t dim, bool max);
+// cumprod
+TensorMeta cumprod(const char* op, const Tensor& self, int64_t dim);
 // logcumsumexp
 TensorMeta logcumsumexp(const char* op, const Tensor& self, int64_t dim);
 // mm
@@ -75,6 +77,8 @@ TensorMeta gather(const char* op, const Tensor& self, int64_t dim, const Tensor&
 TensorMeta scatter_add(const char* op, const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src);
 // index_add
 TensorMeta index_add(const char* op, const Tensor& self, int64_t dim, const Tensor& index, const Tensor& source, const Scalar& alpha);
+// index_copy
+TensorMeta index_copy(const char* op, const Tensor& self, int64_t dim, const Tensor& index, const Tensor& source);
 // masked_fill.Scalar
 TensorMeta masked_fill(const char* op, const Tensor& self, const Tensor& mask, const Scalar& value);
 // masked_fill.Tensor

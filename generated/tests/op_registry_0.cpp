@@ -253,10 +253,14 @@ void add_addcmul(std::vector<OpSample>& rows) {
 void add_gt_Scalar(std::vector<OpSample>& rows) {
   rows.push_back({"gt.Scalar", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, false,
                   [](const variable_list& in) -> variable_list { return {dg::gt(in[0], Scalar(0.25))}; }});
+  rows.push_back({"gt.Scalar", "inplace", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.gt_(Scalar(0.25)); return {self}; }});
   rows.push_back({"gt.Scalar", "out", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, false,
                   [](const variable_list& in) -> variable_list { auto expected = dg::gt(in[0], Scalar(0.25)); auto out = dg::empty({0}, expected.options()); dg::gt_out(out, in[0], Scalar(0.25)); return {out, expected}; }});
   rows.push_back({"gt.Scalar", "function", 1, {TensorSpec{{3}, -2.0, 3.0, false, kFloat64}}, false,
                   [](const variable_list& in) -> variable_list { return {dg::gt(in[0], Scalar(1))}; }});
+  rows.push_back({"gt.Scalar", "inplace", 1, {TensorSpec{{3}, -2.0, 3.0, false, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.gt_(Scalar(1)); return {self}; }});
   rows.push_back({"gt.Scalar", "out", 1, {TensorSpec{{3}, -2.0, 3.0, false, kFloat64}}, false,
                   [](const variable_list& in) -> variable_list { auto expected = dg::gt(in[0], Scalar(1)); auto out = dg::empty({0}, expected.options()); dg::gt_out(out, in[0], Scalar(1)); return {out, expected}; }});
 }
@@ -265,6 +269,8 @@ void add_gt_Scalar(std::vector<OpSample>& rows) {
 void add_logical_or(std::vector<OpSample>& rows) {
   rows.push_back({"logical_or", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kBool}}, false,
                   [](const variable_list& in) -> variable_list { return {dg::logical_or(in[0], in[1])}; }});
+  rows.push_back({"logical_or", "inplace", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kBool}}, false,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.logical_or_(in[1]); return {self}; }});
   rows.push_back({"logical_or", "out", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kBool}}, false,
                   [](const variable_list& in) -> variable_list { auto expected = dg::logical_or(in[0], in[1]); auto out = dg::empty({0}, expected.options()); dg::logical_or_out(out, in[0], in[1]); return {out, expected}; }});
   rows.push_back({"logical_or", "function", 1, {TensorSpec{{2, 1, 3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{4, 3}, 0.0, 2.0, false, kInt64}}, false,
@@ -277,6 +283,8 @@ void add_logical_or(std::vector<OpSample>& rows) {
 void add_logical_xor(std::vector<OpSample>& rows) {
   rows.push_back({"logical_xor", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kBool}}, false,
                   [](const variable_list& in) -> variable_list { return {dg::logical_xor(in[0], in[1])}; }});
+  rows.push_back({"logical_xor", "inplace", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kBool}}, false,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.logical_xor_(in[1]); return {self}; }});
   rows.push_back({"logical_xor", "out", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kBool}}, false,
                   [](const variable_list& in) -> variable_list { auto expected = dg::logical_xor(in[0], in[1]); auto out = dg::empty({0}, expected.options()); dg::logical_xor_out(out, in[0], in[1]); return {out, expected}; }});
   rows.push_back({"logical_xor", "function", 1, {TensorSpec{{2, 1, 3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{4, 3}, 0.0, 2.0, false, kInt64}}, false,
@@ -333,11 +341,13 @@ void add_isfinite(std::vector<OpSample>& rows) {
 void add_sum_dim_IntList(std::vector<OpSample>& rows) {
   rows.push_back({"sum.dim_IntList", "function", 0, {TensorSpec{{3, 4, 5}, -1.0, 1.0, false, kFloat64}}, true,
                   [](const variable_list& in) -> variable_list { return {dg::sum(in[0], std::vector<int64_t>{1})}; }});
-  rows.push_back({"sum.dim_IntList", "function", 1, {TensorSpec{{3, 4, 5}, -1.0, 1.0, false, kFloat64}}, true,
+  rows.push_back({"sum.dim_IntList", "function", 1, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::sum(in[0], std::vector<int64_t>{0}, false, std::optional<ScalarType>(kFloat64))}; }});
+  rows.push_back({"sum.dim_IntList", "function", 2, {TensorSpec{{3, 4, 5}, -1.0, 1.0, false, kFloat64}}, true,
                   [](const variable_list& in) -> variable_list { return {dg::sum(in[0], std::vector<int64_t>{0, 2}, true)}; }});
-  rows.push_back({"sum.dim_IntList", "function", 2, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+  rows.push_back({"sum.dim_IntList", "function", 3, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
                   [](const variable_list& in) -> variable_list { return {dg::sum(in[0], std::vector<int64_t>{-1})}; }});
-  rows.push_back({"sum.dim_IntList", "function", 3, {TensorSpec{{3, 4}, -1.0, 1.0, false, kBool}}, false,
+  rows.push_back({"sum.dim_IntList", "function", 4, {TensorSpec{{3, 4}, -1.0, 1.0, false, kBool}}, false,
                   [](const variable_list& in) -> variable_list { return {dg::sum(in[0], std::vector<int64_t>{0})}; }});
 }
 

@@ -221,10 +221,14 @@ void add_logaddexp(std::vector<OpSample>& rows) {
 void add_ge_Scalar(std::vector<OpSample>& rows) {
   rows.push_back({"ge.Scalar", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, false,
                   [](const variable_list& in) -> variable_list { return {dg::ge(in[0], Scalar(0.25))}; }});
+  rows.push_back({"ge.Scalar", "inplace", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.ge_(Scalar(0.25)); return {self}; }});
   rows.push_back({"ge.Scalar", "out", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, false,
                   [](const variable_list& in) -> variable_list { auto expected = dg::ge(in[0], Scalar(0.25)); auto out = dg::empty({0}, expected.options()); dg::ge_out(out, in[0], Scalar(0.25)); return {out, expected}; }});
   rows.push_back({"ge.Scalar", "function", 1, {TensorSpec{{3}, -2.0, 3.0, false, kFloat64}}, false,
                   [](const variable_list& in) -> variable_list { return {dg::ge(in[0], Scalar(1))}; }});
+  rows.push_back({"ge.Scalar", "inplace", 1, {TensorSpec{{3}, -2.0, 3.0, false, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.ge_(Scalar(1)); return {self}; }});
   rows.push_back({"ge.Scalar", "out", 1, {TensorSpec{{3}, -2.0, 3.0, false, kFloat64}}, false,
                   [](const variable_list& in) -> variable_list { auto expected = dg::ge(in[0], Scalar(1)); auto out = dg::empty({0}, expected.options()); dg::ge_out(out, in[0], Scalar(1)); return {out, expected}; }});
 }
@@ -233,10 +237,14 @@ void add_ge_Scalar(std::vector<OpSample>& rows) {
 void add_logical_not(std::vector<OpSample>& rows) {
   rows.push_back({"logical_not", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, false,
                   [](const variable_list& in) -> variable_list { return {dg::logical_not(in[0])}; }});
+  rows.push_back({"logical_not", "inplace", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.logical_not_(); return {self}; }});
   rows.push_back({"logical_not", "out", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, false,
                   [](const variable_list& in) -> variable_list { auto expected = dg::logical_not(in[0]); auto out = dg::empty({0}, expected.options()); dg::logical_not_out(out, in[0]); return {out, expected}; }});
   rows.push_back({"logical_not", "function", 1, {TensorSpec{{4, 3}, -1.0, 1.0, true, kFloat64}}, false,
                   [](const variable_list& in) -> variable_list { return {dg::logical_not(in[0])}; }});
+  rows.push_back({"logical_not", "inplace", 1, {TensorSpec{{4, 3}, -1.0, 1.0, true, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.logical_not_(); return {self}; }});
   rows.push_back({"logical_not", "out", 1, {TensorSpec{{4, 3}, -1.0, 1.0, true, kFloat64}}, false,
                   [](const variable_list& in) -> variable_list { auto expected = dg::logical_not(in[0]); auto out = dg::empty({0}, expected.options()); dg::logical_not_out(out, in[0]); return {out, expected}; }});
 }
@@ -271,6 +279,8 @@ void add_sum(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { return {dg::sum(in[0])}; }});
   rows.push_back({"sum", "function", 3, {TensorSpec{{3, 4}, -1.0, 1.0, false, kBool}}, false,
                   [](const variable_list& in) -> variable_list { return {dg::sum(in[0])}; }});
+  rows.push_back({"sum", "function", 4, {TensorSpec{{3, 4}, -1.0, 1.0, false, kInt64}}, false,
+                  [](const variable_list& in) -> variable_list { return {dg::sum(in[0], std::optional<ScalarType>(kFloat64))}; }});
 }
 
 // sum_backward
@@ -284,12 +294,14 @@ void add_sum_backward(std::vector<OpSample>& rows) {
 // prod
 void add_prod(std::vector<OpSample>& rows) {
   rows.push_back({"prod", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::prod(in[0], std::optional<ScalarType>(kFloat64))}; }});
+  rows.push_back({"prod", "function", 1, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
                   [](const variable_list& in) -> variable_list { return {dg::prod(in[0])}; }});
-  rows.push_back({"prod", "function", 1, {TensorSpec{{}, -1.0, 1.0, false, kFloat64}}, true,
+  rows.push_back({"prod", "function", 2, {TensorSpec{{}, -1.0, 1.0, false, kFloat64}}, true,
                   [](const variable_list& in) -> variable_list { return {dg::prod(in[0])}; }});
-  rows.push_back({"prod", "function", 2, {TensorSpec{{4, 3}, -1.0, 1.0, true, kFloat64}}, true,
+  rows.push_back({"prod", "function", 3, {TensorSpec{{4, 3}, -1.0, 1.0, true, kFloat64}}, true,
                   [](const variable_list& in) -> variable_list { return {dg::prod(in[0])}; }});
-  rows.push_back({"prod", "function", 3, {TensorSpec{{0, 3}, -1.0, 1.0, false, kFloat64}}, true,
+  rows.push_back({"prod", "function", 4, {TensorSpec{{0, 3}, -1.0, 1.0, false, kFloat64}}, true,
                   [](const variable_list& in) -> variable_list { return {dg::prod(in[0])}; }});
 }
 
@@ -332,12 +344,14 @@ void add_nansum(std::vector<OpSample>& rows) {
 // cumsum
 void add_cumsum(std::vector<OpSample>& rows) {
   rows.push_back({"cumsum", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::cumsum(in[0], int64_t(0), std::optional<ScalarType>(kFloat64))}; }});
+  rows.push_back({"cumsum", "function", 1, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
                   [](const variable_list& in) -> variable_list { return {dg::cumsum(in[0], int64_t(1))}; }});
-  rows.push_back({"cumsum", "function", 1, {TensorSpec{{4, 3}, -1.0, 1.0, true, kFloat64}}, true,
+  rows.push_back({"cumsum", "function", 2, {TensorSpec{{4, 3}, -1.0, 1.0, true, kFloat64}}, true,
                   [](const variable_list& in) -> variable_list { return {dg::cumsum(in[0], int64_t(0))}; }});
-  rows.push_back({"cumsum", "function", 2, {TensorSpec{{}, -1.0, 1.0, false, kFloat64}}, true,
+  rows.push_back({"cumsum", "function", 3, {TensorSpec{{}, -1.0, 1.0, false, kFloat64}}, true,
                   [](const variable_list& in) -> variable_list { return {dg::cumsum(in[0], int64_t(0))}; }});
-  rows.push_back({"cumsum", "function", 3, {TensorSpec{{2, 0}, -1.0, 1.0, false, kFloat64}}, true,
+  rows.push_back({"cumsum", "function", 4, {TensorSpec{{2, 0}, -1.0, 1.0, false, kFloat64}}, true,
                   [](const variable_list& in) -> variable_list { return {dg::cumsum(in[0], int64_t(1))}; }});
 }
 

@@ -169,10 +169,14 @@ void add_lerp_Tensor(std::vector<OpSample>& rows) {
 void add_eq_Scalar(std::vector<OpSample>& rows) {
   rows.push_back({"eq.Scalar", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, false,
                   [](const variable_list& in) -> variable_list { return {dg::eq(in[0], Scalar(0.25))}; }});
+  rows.push_back({"eq.Scalar", "inplace", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.eq_(Scalar(0.25)); return {self}; }});
   rows.push_back({"eq.Scalar", "out", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, false,
                   [](const variable_list& in) -> variable_list { auto expected = dg::eq(in[0], Scalar(0.25)); auto out = dg::empty({0}, expected.options()); dg::eq_out(out, in[0], Scalar(0.25)); return {out, expected}; }});
   rows.push_back({"eq.Scalar", "function", 1, {TensorSpec{{3}, -2.0, 3.0, false, kFloat64}}, false,
                   [](const variable_list& in) -> variable_list { return {dg::eq(in[0], Scalar(1))}; }});
+  rows.push_back({"eq.Scalar", "inplace", 1, {TensorSpec{{3}, -2.0, 3.0, false, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.eq_(Scalar(1)); return {self}; }});
   rows.push_back({"eq.Scalar", "out", 1, {TensorSpec{{3}, -2.0, 3.0, false, kFloat64}}, false,
                   [](const variable_list& in) -> variable_list { auto expected = dg::eq(in[0], Scalar(1)); auto out = dg::empty({0}, expected.options()); dg::eq_out(out, in[0], Scalar(1)); return {out, expected}; }});
 }
@@ -181,10 +185,14 @@ void add_eq_Scalar(std::vector<OpSample>& rows) {
 void add_ne_Scalar(std::vector<OpSample>& rows) {
   rows.push_back({"ne.Scalar", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, false,
                   [](const variable_list& in) -> variable_list { return {dg::ne(in[0], Scalar(0.25))}; }});
+  rows.push_back({"ne.Scalar", "inplace", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.ne_(Scalar(0.25)); return {self}; }});
   rows.push_back({"ne.Scalar", "out", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, false,
                   [](const variable_list& in) -> variable_list { auto expected = dg::ne(in[0], Scalar(0.25)); auto out = dg::empty({0}, expected.options()); dg::ne_out(out, in[0], Scalar(0.25)); return {out, expected}; }});
   rows.push_back({"ne.Scalar", "function", 1, {TensorSpec{{3}, -2.0, 3.0, false, kFloat64}}, false,
                   [](const variable_list& in) -> variable_list { return {dg::ne(in[0], Scalar(1))}; }});
+  rows.push_back({"ne.Scalar", "inplace", 1, {TensorSpec{{3}, -2.0, 3.0, false, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.ne_(Scalar(1)); return {self}; }});
   rows.push_back({"ne.Scalar", "out", 1, {TensorSpec{{3}, -2.0, 3.0, false, kFloat64}}, false,
                   [](const variable_list& in) -> variable_list { auto expected = dg::ne(in[0], Scalar(1)); auto out = dg::empty({0}, expected.options()); dg::ne_out(out, in[0], Scalar(1)); return {out, expected}; }});
 }
@@ -193,10 +201,14 @@ void add_ne_Scalar(std::vector<OpSample>& rows) {
 void add_le_Scalar(std::vector<OpSample>& rows) {
   rows.push_back({"le.Scalar", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, false,
                   [](const variable_list& in) -> variable_list { return {dg::le(in[0], Scalar(0.25))}; }});
+  rows.push_back({"le.Scalar", "inplace", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.le_(Scalar(0.25)); return {self}; }});
   rows.push_back({"le.Scalar", "out", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, false,
                   [](const variable_list& in) -> variable_list { auto expected = dg::le(in[0], Scalar(0.25)); auto out = dg::empty({0}, expected.options()); dg::le_out(out, in[0], Scalar(0.25)); return {out, expected}; }});
   rows.push_back({"le.Scalar", "function", 1, {TensorSpec{{3}, -2.0, 3.0, false, kFloat64}}, false,
                   [](const variable_list& in) -> variable_list { return {dg::le(in[0], Scalar(1))}; }});
+  rows.push_back({"le.Scalar", "inplace", 1, {TensorSpec{{3}, -2.0, 3.0, false, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.le_(Scalar(1)); return {self}; }});
   rows.push_back({"le.Scalar", "out", 1, {TensorSpec{{3}, -2.0, 3.0, false, kFloat64}}, false,
                   [](const variable_list& in) -> variable_list { auto expected = dg::le(in[0], Scalar(1)); auto out = dg::empty({0}, expected.options()); dg::le_out(out, in[0], Scalar(1)); return {out, expected}; }});
 }

@@ -195,6 +195,8 @@ void add_xlogy_Tensor(std::vector<OpSample>& rows) {
 void add_eq_Tensor(std::vector<OpSample>& rows) {
   rows.push_back({"eq.Tensor", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, false,
                   [](const variable_list& in) -> variable_list { return {dg::eq(in[0], in[1])}; }});
+  rows.push_back({"eq.Tensor", "inplace", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.eq_(in[1]); return {self}; }});
   rows.push_back({"eq.Tensor", "out", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, false,
                   [](const variable_list& in) -> variable_list { auto expected = dg::eq(in[0], in[1]); auto out = dg::empty({0}, expected.options()); dg::eq_out(out, in[0], in[1]); return {out, expected}; }});
   rows.push_back({"eq.Tensor", "function", 1, {TensorSpec{{2, 1, 3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{4, 3}, -1.0, 1.0, true, kFloat64}}, false,
@@ -203,6 +205,8 @@ void add_eq_Tensor(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { auto expected = dg::eq(in[0], in[1]); auto out = dg::empty({0}, expected.options()); dg::eq_out(out, in[0], in[1]); return {out, expected}; }});
   rows.push_back({"eq.Tensor", "function", 2, {TensorSpec{{4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{4}, -1.0, 2.0, false, kInt64}}, false,
                   [](const variable_list& in) -> variable_list { return {dg::eq(in[0], in[1])}; }});
+  rows.push_back({"eq.Tensor", "inplace", 2, {TensorSpec{{4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{4}, -1.0, 2.0, false, kInt64}}, false,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.eq_(in[1]); return {self}; }});
   rows.push_back({"eq.Tensor", "out", 2, {TensorSpec{{4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{4}, -1.0, 2.0, false, kInt64}}, false,
                   [](const variable_list& in) -> variable_list { auto expected = dg::eq(in[0], in[1]); auto out = dg::empty({0}, expected.options()); dg::eq_out(out, in[0], in[1]); return {out, expected}; }});
 }
@@ -211,10 +215,14 @@ void add_eq_Tensor(std::vector<OpSample>& rows) {
 void add_lt_Scalar(std::vector<OpSample>& rows) {
   rows.push_back({"lt.Scalar", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, false,
                   [](const variable_list& in) -> variable_list { return {dg::lt(in[0], Scalar(0.25))}; }});
+  rows.push_back({"lt.Scalar", "inplace", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.lt_(Scalar(0.25)); return {self}; }});
   rows.push_back({"lt.Scalar", "out", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, false,
                   [](const variable_list& in) -> variable_list { auto expected = dg::lt(in[0], Scalar(0.25)); auto out = dg::empty({0}, expected.options()); dg::lt_out(out, in[0], Scalar(0.25)); return {out, expected}; }});
   rows.push_back({"lt.Scalar", "function", 1, {TensorSpec{{3}, -2.0, 3.0, false, kFloat64}}, false,
                   [](const variable_list& in) -> variable_list { return {dg::lt(in[0], Scalar(1))}; }});
+  rows.push_back({"lt.Scalar", "inplace", 1, {TensorSpec{{3}, -2.0, 3.0, false, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.lt_(Scalar(1)); return {self}; }});
   rows.push_back({"lt.Scalar", "out", 1, {TensorSpec{{3}, -2.0, 3.0, false, kFloat64}}, false,
                   [](const variable_list& in) -> variable_list { auto expected = dg::lt(in[0], Scalar(1)); auto out = dg::empty({0}, expected.options()); dg::lt_out(out, in[0], Scalar(1)); return {out, expected}; }});
 }
@@ -223,6 +231,8 @@ void add_lt_Scalar(std::vector<OpSample>& rows) {
 void add_le_Tensor(std::vector<OpSample>& rows) {
   rows.push_back({"le.Tensor", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, false,
                   [](const variable_list& in) -> variable_list { return {dg::le(in[0], in[1])}; }});
+  rows.push_back({"le.Tensor", "inplace", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.le_(in[1]); return {self}; }});
   rows.push_back({"le.Tensor", "out", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, false,
                   [](const variable_list& in) -> variable_list { auto expected = dg::le(in[0], in[1]); auto out = dg::empty({0}, expected.options()); dg::le_out(out, in[0], in[1]); return {out, expected}; }});
   rows.push_back({"le.Tensor", "function", 1, {TensorSpec{{2, 1, 3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{4, 3}, -1.0, 1.0, true, kFloat64}}, false,
@@ -231,6 +241,8 @@ void add_le_Tensor(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { auto expected = dg::le(in[0], in[1]); auto out = dg::empty({0}, expected.options()); dg::le_out(out, in[0], in[1]); return {out, expected}; }});
   rows.push_back({"le.Tensor", "function", 2, {TensorSpec{{4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{4}, -1.0, 2.0, false, kInt64}}, false,
                   [](const variable_list& in) -> variable_list { return {dg::le(in[0], in[1])}; }});
+  rows.push_back({"le.Tensor", "inplace", 2, {TensorSpec{{4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{4}, -1.0, 2.0, false, kInt64}}, false,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.le_(in[1]); return {self}; }});
   rows.push_back({"le.Tensor", "out", 2, {TensorSpec{{4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{4}, -1.0, 2.0, false, kInt64}}, false,
                   [](const variable_list& in) -> variable_list { auto expected = dg::le(in[0], in[1]); auto out = dg::empty({0}, expected.options()); dg::le_out(out, in[0], in[1]); return {out, expected}; }});
 }
@@ -239,6 +251,8 @@ void add_le_Tensor(std::vector<OpSample>& rows) {
 void add_gt_Tensor(std::vector<OpSample>& rows) {
   rows.push_back({"gt.Tensor", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, false,
                   [](const variable_list& in) -> variable_list { return {dg::gt(in[0], in[1])}; }});
+  rows.push_back({"gt.Tensor", "inplace", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.gt_(in[1]); return {self}; }});
   rows.push_back({"gt.Tensor", "out", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, false,
                   [](const variable_list& in) -> variable_list { auto expected = dg::gt(in[0], in[1]); auto out = dg::empty({0}, expected.options()); dg::gt_out(out, in[0], in[1]); return {out, expected}; }});
   rows.push_back({"gt.Tensor", "function", 1, {TensorSpec{{2, 1, 3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{4, 3}, -1.0, 1.0, true, kFloat64}}, false,
@@ -247,6 +261,8 @@ void add_gt_Tensor(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { auto expected = dg::gt(in[0], in[1]); auto out = dg::empty({0}, expected.options()); dg::gt_out(out, in[0], in[1]); return {out, expected}; }});
   rows.push_back({"gt.Tensor", "function", 2, {TensorSpec{{4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{4}, -1.0, 2.0, false, kInt64}}, false,
                   [](const variable_list& in) -> variable_list { return {dg::gt(in[0], in[1])}; }});
+  rows.push_back({"gt.Tensor", "inplace", 2, {TensorSpec{{4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{4}, -1.0, 2.0, false, kInt64}}, false,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.gt_(in[1]); return {self}; }});
   rows.push_back({"gt.Tensor", "out", 2, {TensorSpec{{4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{4}, -1.0, 2.0, false, kInt64}}, false,
                   [](const variable_list& in) -> variable_list { auto expected = dg::gt(in[0], in[1]); auto out = dg::empty({0}, expected.options()); dg::gt_out(out, in[0], in[1]); return {out, expected}; }});
 }

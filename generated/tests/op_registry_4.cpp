@@ -205,6 +205,8 @@ void add_hypot(std::vector<OpSample>& rows) {
 void add_lt_Tensor(std::vector<OpSample>& rows) {
   rows.push_back({"lt.Tensor", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, false,
                   [](const variable_list& in) -> variable_list { return {dg::lt(in[0], in[1])}; }});
+  rows.push_back({"lt.Tensor", "inplace", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.lt_(in[1]); return {self}; }});
   rows.push_back({"lt.Tensor", "out", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, false,
                   [](const variable_list& in) -> variable_list { auto expected = dg::lt(in[0], in[1]); auto out = dg::empty({0}, expected.options()); dg::lt_out(out, in[0], in[1]); return {out, expected}; }});
   rows.push_back({"lt.Tensor", "function", 1, {TensorSpec{{2, 1, 3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{4, 3}, -1.0, 1.0, true, kFloat64}}, false,
@@ -213,6 +215,8 @@ void add_lt_Tensor(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { auto expected = dg::lt(in[0], in[1]); auto out = dg::empty({0}, expected.options()); dg::lt_out(out, in[0], in[1]); return {out, expected}; }});
   rows.push_back({"lt.Tensor", "function", 2, {TensorSpec{{4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{4}, -1.0, 2.0, false, kInt64}}, false,
                   [](const variable_list& in) -> variable_list { return {dg::lt(in[0], in[1])}; }});
+  rows.push_back({"lt.Tensor", "inplace", 2, {TensorSpec{{4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{4}, -1.0, 2.0, false, kInt64}}, false,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.lt_(in[1]); return {self}; }});
   rows.push_back({"lt.Tensor", "out", 2, {TensorSpec{{4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{4}, -1.0, 2.0, false, kInt64}}, false,
                   [](const variable_list& in) -> variable_list { auto expected = dg::lt(in[0], in[1]); auto out = dg::empty({0}, expected.options()); dg::lt_out(out, in[0], in[1]); return {out, expected}; }});
 }
@@ -221,6 +225,8 @@ void add_lt_Tensor(std::vector<OpSample>& rows) {
 void add_ge_Tensor(std::vector<OpSample>& rows) {
   rows.push_back({"ge.Tensor", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, false,
                   [](const variable_list& in) -> variable_list { return {dg::ge(in[0], in[1])}; }});
+  rows.push_back({"ge.Tensor", "inplace", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.ge_(in[1]); return {self}; }});
   rows.push_back({"ge.Tensor", "out", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, false,
                   [](const variable_list& in) -> variable_list { auto expected = dg::ge(in[0], in[1]); auto out = dg::empty({0}, expected.options()); dg::ge_out(out, in[0], in[1]); return {out, expected}; }});
   rows.push_back({"ge.Tensor", "function", 1, {TensorSpec{{2, 1, 3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{4, 3}, -1.0, 1.0, true, kFloat64}}, false,
@@ -229,6 +235,8 @@ void add_ge_Tensor(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { auto expected = dg::ge(in[0], in[1]); auto out = dg::empty({0}, expected.options()); dg::ge_out(out, in[0], in[1]); return {out, expected}; }});
   rows.push_back({"ge.Tensor", "function", 2, {TensorSpec{{4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{4}, -1.0, 2.0, false, kInt64}}, false,
                   [](const variable_list& in) -> variable_list { return {dg::ge(in[0], in[1])}; }});
+  rows.push_back({"ge.Tensor", "inplace", 2, {TensorSpec{{4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{4}, -1.0, 2.0, false, kInt64}}, false,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.ge_(in[1]); return {self}; }});
   rows.push_back({"ge.Tensor", "out", 2, {TensorSpec{{4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{4}, -1.0, 2.0, false, kInt64}}, false,
                   [](const variable_list& in) -> variable_list { auto expected = dg::ge(in[0], in[1]); auto out = dg::empty({0}, expected.options()); dg::ge_out(out, in[0], in[1]); return {out, expected}; }});
 }
@@ -253,6 +261,8 @@ void add_bitwise_xor_Tensor(std::vector<OpSample>& rows) {
 void add_mean(std::vector<OpSample>& rows) {
   rows.push_back({"mean", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
                   [](const variable_list& in) -> variable_list { return {dg::mean(in[0])}; }});
+  rows.push_back({"mean", "function", 1, {TensorSpec{{3, 4}, -1.0, 1.0, false, kInt64}}, false,
+                  [](const variable_list& in) -> variable_list { return {dg::mean(in[0], std::optional<ScalarType>(kFloat64))}; }});
 }
 
 // mean.dim
@@ -261,6 +271,8 @@ void add_mean_dim(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { return {dg::mean(in[0], std::vector<int64_t>{1})}; }});
   rows.push_back({"mean.dim", "function", 1, {TensorSpec{{2, 3, 4}, -1.0, 1.0, false, kFloat64}}, true,
                   [](const variable_list& in) -> variable_list { return {dg::mean(in[0], std::vector<int64_t>{0, 2}, true)}; }});
+  rows.push_back({"mean.dim", "function", 2, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::mean(in[0], std::vector<int64_t>{0}, false, std::optional<ScalarType>(kFloat64))}; }});
 }
 
 // prod_backward

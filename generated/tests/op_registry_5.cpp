@@ -309,6 +309,8 @@ void add_lerp_Scalar(std::vector<OpSample>& rows) {
 void add_ne_Tensor(std::vector<OpSample>& rows) {
   rows.push_back({"ne.Tensor", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, false,
                   [](const variable_list& in) -> variable_list { return {dg::ne(in[0], in[1])}; }});
+  rows.push_back({"ne.Tensor", "inplace", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.ne_(in[1]); return {self}; }});
   rows.push_back({"ne.Tensor", "out", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, false,
                   [](const variable_list& in) -> variable_list { auto expected = dg::ne(in[0], in[1]); auto out = dg::empty({0}, expected.options()); dg::ne_out(out, in[0], in[1]); return {out, expected}; }});
   rows.push_back({"ne.Tensor", "function", 1, {TensorSpec{{2, 1, 3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{4, 3}, -1.0, 1.0, true, kFloat64}}, false,
@@ -317,6 +319,8 @@ void add_ne_Tensor(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { auto expected = dg::ne(in[0], in[1]); auto out = dg::empty({0}, expected.options()); dg::ne_out(out, in[0], in[1]); return {out, expected}; }});
   rows.push_back({"ne.Tensor", "function", 2, {TensorSpec{{4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{4}, -1.0, 2.0, false, kInt64}}, false,
                   [](const variable_list& in) -> variable_list { return {dg::ne(in[0], in[1])}; }});
+  rows.push_back({"ne.Tensor", "inplace", 2, {TensorSpec{{4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{4}, -1.0, 2.0, false, kInt64}}, false,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.ne_(in[1]); return {self}; }});
   rows.push_back({"ne.Tensor", "out", 2, {TensorSpec{{4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{4}, -1.0, 2.0, false, kInt64}}, false,
                   [](const variable_list& in) -> variable_list { auto expected = dg::ne(in[0], in[1]); auto out = dg::empty({0}, expected.options()); dg::ne_out(out, in[0], in[1]); return {out, expected}; }});
 }
@@ -325,6 +329,8 @@ void add_ne_Tensor(std::vector<OpSample>& rows) {
 void add_logical_and(std::vector<OpSample>& rows) {
   rows.push_back({"logical_and", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kBool}}, false,
                   [](const variable_list& in) -> variable_list { return {dg::logical_and(in[0], in[1])}; }});
+  rows.push_back({"logical_and", "inplace", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kBool}}, false,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.logical_and_(in[1]); return {self}; }});
   rows.push_back({"logical_and", "out", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kBool}}, false,
                   [](const variable_list& in) -> variable_list { auto expected = dg::logical_and(in[0], in[1]); auto out = dg::empty({0}, expected.options()); dg::logical_and_out(out, in[0], in[1]); return {out, expected}; }});
   rows.push_back({"logical_and", "function", 1, {TensorSpec{{2, 1, 3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{4, 3}, 0.0, 2.0, false, kInt64}}, false,
@@ -603,6 +609,22 @@ void add_gather(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { return {dg::gather(in[0], int64_t(-1), in[1])}; }});
 }
 
+// index_copy
+void add_index_copy(std::vector<OpSample>& rows) {
+  rows.push_back({"index_copy", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{1}, 0.0, 3.0, false, kInt64}, TensorSpec{{1, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::index_copy(in[0], int64_t(0), in[1], in[2])}; }});
+  rows.push_back({"index_copy", "inplace", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{1}, 0.0, 3.0, false, kInt64}, TensorSpec{{1, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.index_copy_(int64_t(0), in[1], in[2]); return {self}; }});
+  rows.push_back({"index_copy", "function", 1, {TensorSpec{{4, 3}, -1.0, 1.0, true, kFloat64}, TensorSpec{{1}, 0.0, 3.0, false, kInt64}, TensorSpec{{4, 1}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::index_copy(in[0], int64_t(-1), in[1], in[2])}; }});
+  rows.push_back({"index_copy", "inplace", 1, {TensorSpec{{4, 3}, -1.0, 1.0, true, kFloat64}, TensorSpec{{1}, 0.0, 3.0, false, kInt64}, TensorSpec{{4, 1}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.index_copy_(int64_t(-1), in[1], in[2]); return {self}; }});
+  rows.push_back({"index_copy", "function", 2, {TensorSpec{{5}, -1.0, 1.0, false, kFloat64}, TensorSpec{{1}, 0.0, 5.0, false, kInt64}, TensorSpec{{1}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::index_copy(in[0], int64_t(0), in[1], in[2])}; }});
+  rows.push_back({"index_copy", "inplace", 2, {TensorSpec{{5}, -1.0, 1.0, false, kFloat64}, TensorSpec{{1}, 0.0, 5.0, false, kInt64}, TensorSpec{{1}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.index_copy_(int64_t(0), in[1], in[2]); return {self}; }});
+}
+
 // masked_select
 void add_masked_select(std::vector<OpSample>& rows) {
   rows.push_back({"masked_select", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kBool}}, true,
@@ -756,6 +778,7 @@ void add_samples_5(std::vector<OpSample>& rows) {
   add_moveaxis_intlist(rows);
   add_index_select(rows);
   add_gather(rows);
+  add_index_copy(rows);
   add_masked_select(rows);
   add_take(rows);
   add_geometric_(rows);

@@ -175,6 +175,8 @@ uint64_t random_range(const char* op, int64_t from, std::optional<int64_t> to) {
       hi = (int64_t(1) << 53) + 1;
     } else if constexpr (std::is_same_v<T, bool>) {
       hi = 2;
+    } else if constexpr (sizeof(T) < sizeof(int64_t)) {
+      hi = int64_t(std::numeric_limits<T>::max()) + 1;  // int32 ... uint8: [0, max]
     } else {
       hi = std::numeric_limits<int64_t>::max();
     }

@@ -56,11 +56,17 @@ template <typename T>
 void index_select(const TensorBase& out, const TensorBase& self, int64_t dim, const TensorBase& index) {
   if (out.numel() == 0) return;
   const int64_t d = wrap(dim, self.dim());
-  const std::vector<int64_t> idx = ix::index_values(index);
-  const std::vector<int64_t> in_off = slice_offsets(self, d), out_off = slice_offsets(out, d);
   const T* in = static_cast<const T*>(self.data_ptr());
   T* o = static_cast<T*>(out.data_ptr());
   const int64_t s_in = stride_or_zero(self, d), s_out = stride_or_zero(out, d);
+  if (self.dim() <= 1 && index.is_contiguous()) {
+    // x[idx] of a vector: one element per index, read straight from index.
+    const int64_t* ip = static_cast<const int64_t*>(index.data_ptr());
+    for (int64_t j = 0, n = index.numel(); j < n; ++j) o[j * s_out] = in[ip[j] * s_in];
+    return;
+  }
+  const std::vector<int64_t> idx = ix::index_values(index);
+  const std::vector<int64_t> in_off = slice_offsets(self, d), out_off = slice_offsets(out, d);
   for (size_t j = 0; j < idx.size(); ++j) {
     const T* src = in + idx[j] * s_in;
     T* dst = o + static_cast<int64_t>(j) * s_out;
@@ -85,27 +91,48 @@ void scatter_add(const TensorBase& out, const TensorBase& self, int64_t dim, con
   walk_index(index, src, out, dim, [&](int64_t so, int64_t oo) { o[oo] += sp[so]; });
 }
 
-template <typename T>
-void index_add(const TensorBase& out, const TensorBase& self, int64_t dim, const TensorBase& index,
-               const TensorBase& source, const Scalar& alpha) {
+namespace {
+// Applies update(dst, src) to out's slice at index[j] and source's slice j
+// along dim, in index order (a repeated index sees every update, the last
+// one last).
+template <typename T, typename Update>
+void index_update(const TensorBase& out, const TensorBase& self, int64_t dim, const TensorBase& index,
+                  const TensorBase& source, Update update) {
   copy_unless_same<T>(out, self);
   const int64_t d = wrap(dim, self.dim());
   const std::vector<int64_t> idx = ix::index_values(index);
-  const T a = alpha.to<T>();
   T* o = static_cast<T*>(out.data_ptr());
   const T* sp = static_cast<const T*>(source.data_ptr());
   if (self.dim() == 0) {
     // One index (0) and one source element, whatever source's shape.
-    if (!idx.empty()) o[0] += a * sp[0];
+    if (!idx.empty()) update(o[0], sp[0]);
+    return;
+  }
+  const int64_t s_out = out.stride(d), s_src = source.stride(d);
+  if (out.dim() == 1) {
+    for (size_t j = 0; j < idx.size(); ++j) update(o[idx[j] * s_out], sp[static_cast<int64_t>(j) * s_src]);
     return;
   }
   const std::vector<int64_t> out_off = slice_offsets(out, d), src_off = slice_offsets(source, d);
-  const int64_t s_out = out.stride(d), s_src = source.stride(d);
   for (size_t j = 0; j < idx.size(); ++j) {
     T* dst = o + idx[j] * s_out;
     const T* src = sp + static_cast<int64_t>(j) * s_src;
-    for (size_t k = 0; k < out_off.size(); ++k) dst[out_off[k]] += a * src[src_off[k]];
+    for (size_t k = 0; k < out_off.size(); ++k) update(dst[out_off[k]], src[src_off[k]]);
   }
+}
+}  // namespace
+
+template <typename T>
+void index_add(const TensorBase& out, const TensorBase& self, int64_t dim, const TensorBase& index,
+               const TensorBase& source, const Scalar& alpha) {
+  const T a = alpha.to<T>();
+  index_update<T>(out, self, dim, index, source, [a](T& dst, T src) { dst += a * src; });
+}
+
+template <typename T>
+void index_copy(const TensorBase& out, const TensorBase& self, int64_t dim, const TensorBase& index,
+                const TensorBase& source) {
+  index_update<T>(out, self, dim, index, source, [](T& dst, T src) { dst = src; });
 }
 
 template <typename T>
@@ -167,6 +194,7 @@ DG_INSTANTIATE_KERNEL_cpu_index_select;
 DG_INSTANTIATE_KERNEL_cpu_gather;
 DG_INSTANTIATE_KERNEL_cpu_scatter_add;
 DG_INSTANTIATE_KERNEL_cpu_index_add;
+DG_INSTANTIATE_KERNEL_cpu_index_copy;
 DG_INSTANTIATE_KERNEL_cpu_masked_fill;
 DG_INSTANTIATE_KERNEL_cpu_masked_fill_tensor;
 DG_INSTANTIATE_KERNEL_cpu_flip;

@@ -137,13 +137,17 @@ void scatter_add(const TensorBase& out, const TensorBase& self, int64_t dim, con
              [=] __device__(int64_t so, int64_t oo) { walk::atomic_add(o + oo, sp[so]); });
 }
 
-template <typename T>
-void index_add(const TensorBase& out, const TensorBase& self, int64_t dim, const TensorBase& index,
-               const TensorBase& source, const Scalar& alpha) {
-  copy_unless_same<T>("index_add", out, self);
+namespace {
+// Applies update(pointer into out, source value) for every element of
+// source: out's slice at index[j] along dim gets source's slice j. Updates of
+// one position run concurrently: index_add passes an atomic add, index_copy a
+// plain store (a repeated index keeps one of its slices, as on LibTorch's GPU).
+template <typename T, typename Update>
+void index_update(const char* op, const TensorBase& out, const TensorBase& self, int64_t dim, const TensorBase& index,
+                  const TensorBase& source, Update update) {
+  copy_unless_same<T>(op, out, self);
   const int64_t d = wrap(dim, self.dim());
   const int64_t* ip = index.data_ptr<int64_t>();
-  const T a = alpha.to<T>();
   T* o = out.data_ptr<T>();
   const T* sp = source.data_ptr<T>();
   const int64_t s_out = stride_or_zero(out, d);
@@ -151,11 +155,33 @@ void index_add(const TensorBase& out, const TensorBase& self, int64_t dim, const
   // source's position along d names. A 0-dim self takes one index and one
   // source element whatever source's shape: a one-index walk, offsets 0.
   const IntArrayRef sizes = self.dim() == 0 ? IntArrayRef() : source.sizes();
-  walk::for_each<3>(
-      "index_add", out, sizes,
-      {DimVector(source.strides()), walk::with_dim(out.strides(), d, 0),
-       walk::along(sizes.size(), d, stride_or_zero(index, 0))},
-      [=] __device__(const int64_t* off) { walk::atomic_add(o + off[1] + ip[off[2]] * s_out, a * sp[off[0]]); });
+  walk::for_each<3>(op, out, sizes,
+                    {DimVector(source.strides()), walk::with_dim(out.strides(), d, 0),
+                     walk::along(sizes.size(), d, stride_or_zero(index, 0))},
+                    [=] __device__(const int64_t* off) { update(o + off[1] + ip[off[2]] * s_out, sp[off[0]]); });
+}
+
+template <typename T>
+struct AtomicAddScaled {
+  T a;
+  __device__ void operator()(T* dst, T src) const { walk::atomic_add(dst, a * src); }
+};
+template <typename T>
+struct Store {
+  __device__ void operator()(T* dst, T src) const { *dst = src; }
+};
+}  // namespace
+
+template <typename T>
+void index_add(const TensorBase& out, const TensorBase& self, int64_t dim, const TensorBase& index,
+               const TensorBase& source, const Scalar& alpha) {
+  index_update<T>("index_add", out, self, dim, index, source, AtomicAddScaled<T>{alpha.to<T>()});
+}
+
+template <typename T>
+void index_copy(const TensorBase& out, const TensorBase& self, int64_t dim, const TensorBase& index,
+                const TensorBase& source) {
+  index_update<T>("index_copy", out, self, dim, index, source, Store<T>{});
 }
 
 template <typename T>
@@ -199,6 +225,7 @@ DG_INSTANTIATE_KERNEL_cuda_index_select;
 DG_INSTANTIATE_KERNEL_cuda_gather;
 DG_INSTANTIATE_KERNEL_cuda_scatter_add;
 DG_INSTANTIATE_KERNEL_cuda_index_add;
+DG_INSTANTIATE_KERNEL_cuda_index_copy;
 DG_INSTANTIATE_KERNEL_cuda_masked_fill;
 DG_INSTANTIATE_KERNEL_cuda_masked_fill_tensor;
 DG_INSTANTIATE_KERNEL_cuda_flip;

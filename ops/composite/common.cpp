@@ -1,7 +1,9 @@
 // Helpers the composite families share (declared in ops/composite.h).
+#include <algorithm>
 #include <vector>
 
 #include "dynagrad/grad_mode.h"
+#include "dynagrad/operators.h"
 #include "ops/composite.h"
 #include "ops/meta.h"
 
@@ -37,6 +39,25 @@ std::vector<int64_t> dims_of(const char* op, IntArrayRef dim, int64_t ndim) {
   for (int64_t d = 0; d < ndim; ++d)
     if (m[d]) out.push_back(d);
   return out;
+}
+
+Tensor wrap_index(const char* op, const Tensor& index, int64_t size, const std::string& what) {
+  if (index.numel() == 0) return index;
+  int64_t lo = 0, hi = 0;
+  if (index.is_cpu() && index.is_contiguous()) {  // one pass, no reductions
+    const int64_t* p = index.data_ptr<int64_t>();
+    lo = hi = p[0];
+    for (int64_t i = 1, n = index.numel(); i < n; ++i) {
+      lo = std::min(lo, p[i]);
+      hi = std::max(hi, p[i]);
+    }
+  } else {
+    lo = index.min().item<int64_t>();
+    hi = index.max().item<int64_t>();
+  }
+  DG_CHECK(lo >= -size && hi < size, op, ": index ", lo < -size ? lo : hi, " is out of bounds for ", what,
+           " with size ", size);
+  return lo < 0 ? dg::where(index.lt(0), index + size, index) : index;
 }
 
 }  // namespace dg::composite

@@ -64,14 +64,8 @@ Tensor masked_select(const Tensor& self, const Tensor& mask) {
 Tensor take(const Tensor& self, const Tensor& index) {
   DG_CHECK(index.dtype() == kInt64, "take: expected index of dtype int64, got ", index.dtype());
   const int64_t n = self.numel();
-  const Tensor flat = index.reshape({-1});
-  if (flat.numel() > 0) {
-    const int64_t lo = flat.min().item<int64_t>(), hi = flat.max().item<int64_t>();
-    DG_CHECK(lo >= -n && hi < n, "take: index ", lo < -n ? lo : hi, " is out of range for a tensor of ", n,
-             " elements");
-  }
-  const Tensor wrapped = where(flat.lt(0), flat + n, flat);
-  return self.reshape({-1}).index_select(0, wrapped).view(index.sizes());
+  const Tensor flat = composite::wrap_index("take", index.reshape({-1}), n, "the flattened input");
+  return self.reshape({-1}).index_select(0, flat).view(index.sizes());
 }
 
 }  // namespace dg::composite

@@ -113,11 +113,28 @@ Tensor sum_to(const Tensor& self, IntArrayRef size) {
   return self.sum(dims, /*keepdim=*/true).view(size);
 }
 
-// sum is one node (SumBackward0/1) around the kernel op _sum; bool input
-// sums as int64, as in PyTorch (the kernels are for the output dtypes).
-Tensor sum(const Tensor& self) { return dg::_sum(self.dtype() == kBool ? self.to(kInt64) : self); }
-Tensor sum_dim(const Tensor& self, IntArrayRef dim, bool keepdim) {
-  return dg::_sum(self.dtype() == kBool ? self.to(kInt64) : self, dim, keepdim);
+// sum, prod and cumsum are one node each (SumBackward0, ProdBackward0, ...)
+// around the kernel ops _sum, _prod and _cumsum: the input is cast to `dtype`
+// when given, else bool and integers to int64, as in PyTorch (the kernels
+// are for the result dtypes).
+namespace {
+Tensor accumulation_input(const Tensor& self, std::optional<ScalarType> dtype) {
+  return self.to(dtype.value_or(is_integral(self.dtype(), /*include_bool=*/true) ? kInt64 : self.dtype()));
+}
+}  // namespace
+
+Tensor sum(const Tensor& self, std::optional<ScalarType> dtype) { return dg::_sum(accumulation_input(self, dtype)); }
+Tensor sum_dim(const Tensor& self, IntArrayRef dim, bool keepdim, std::optional<ScalarType> dtype) {
+  return dg::_sum(accumulation_input(self, dtype), dim, keepdim);
+}
+Tensor prod(const Tensor& self, std::optional<ScalarType> dtype) { return dg::_prod(accumulation_input(self, dtype)); }
+Tensor prod_dim(const Tensor& self, int64_t dim, bool keepdim, std::optional<ScalarType> dtype) {
+  meta::reduce_one_dim("prod", self, dim, keepdim);  // errors name prod, not its kernel
+  return dg::_prod(accumulation_input(self, dtype), dim, keepdim);
+}
+Tensor cumsum(const Tensor& self, int64_t dim, std::optional<ScalarType> dtype) {
+  meta::scan("cumsum", self, dim);
+  return dg::_cumsum(accumulation_input(self, dtype), dim);
 }
 
 namespace {
@@ -154,15 +171,17 @@ Tensor std_backward(const Tensor& grad, const Tensor& self, const Tensor& result
   return composite::var_backward((grad / (result * 2)).masked_fill(zero, 0.0), self, dim, correction, keepdim);
 }
 
-Tensor mean(const Tensor& self) {
-  check_floating("mean", self);
-  return self.sum() / Scalar(static_cast<double>(self.numel()));
+Tensor mean(const Tensor& self, std::optional<ScalarType> dtype) {
+  const Tensor x = dtype ? self.to(*dtype) : self;
+  check_floating("mean", x);
+  return x.sum() / Scalar(static_cast<double>(x.numel()));
 }
 
-Tensor mean_dim(const Tensor& self, IntArrayRef dim, bool keepdim) {
-  check_floating("mean", self);
-  meta::reduce_dims("mean", self, dim, keepdim);  // validates dims with mean's name on errors
-  return self.sum(dim, keepdim) / Scalar(reduced_count("mean", self.sizes(), dim));
+Tensor mean_dim(const Tensor& self, IntArrayRef dim, bool keepdim, std::optional<ScalarType> dtype) {
+  const Tensor x = dtype ? self.to(*dtype) : self;
+  check_floating("mean", x);
+  meta::reduce_dims("mean", x, dim, keepdim);  // validates dims with mean's name on errors
+  return x.sum(dim, keepdim) / Scalar(reduced_count("mean", x.sizes(), dim));
 }
 
 // ---- reductions ---------------------------------------------------------------

@@ -77,13 +77,17 @@ TensorMeta scatter_add(const char* op, const Tensor& self, int64_t dim, const Te
 
 TensorMeta index_add(const char* op, const Tensor& self, int64_t dim, const Tensor& index, const Tensor& source,
                      const Scalar& alpha) {
+  DG_CHECK(!alpha.is_floating_point() || self.is_floating_point(), op, ": a floating alpha (", alpha,
+           ") needs a floating self, got ", self.dtype());
+  return index_copy(op, self, dim, index, source);
+}
+
+TensorMeta index_copy(const char* op, const Tensor& self, int64_t dim, const Tensor& index, const Tensor& source) {
   check_same_device(op, {&self, &index, &source});
   const int64_t d = wrap_dim(op, dim, self.dim());
   check_index_vector(op, index);
   DG_CHECK(source.dtype() == self.dtype(), op, ": expected source of self's dtype ", self.dtype(), ", got ",
            source.dtype());
-  DG_CHECK(!alpha.is_floating_point() || self.is_floating_point(), op, ": a floating alpha (", alpha,
-           ") needs a floating self, got ", self.dtype());
   if (self.dim() == 0) {
     DG_CHECK(source.numel() == 1 && index.numel() == 1, op,
              ": a 0-dim self takes one index and a one-element source, got index of shape ", index.sizes(),

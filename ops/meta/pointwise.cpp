@@ -1,8 +1,29 @@
 // The shape rule of every category: pointwise op: broadcast shape, promoted
 // dtype, one device.
+#include <optional>
+
 #include "ops/meta.h"
 
 namespace dg::meta {
+
+namespace {
+
+// PyTorch's result-type rule: tensors with dimensions decide the dtype; a
+// 0-dim tensor, then a scalar argument, changes it only when it is of a
+// higher category (bool < integer < floating), so a 0-dim float64 tensor
+// times a float32 tensor is float32, and an int32 tensor plus 2 stays int32.
+using MaybeType = std::optional<ScalarType>;
+
+MaybeType promote_defined(MaybeType a, ScalarType b) { return a ? promote_types(*a, b) : b; }
+
+MaybeType combine_categories(MaybeType higher, MaybeType lower) {
+  if (!higher) return lower;
+  if (!lower || is_floating_point(*higher)) return higher;
+  if (*higher == kBool || is_floating_point(*lower)) return promote_types(*higher, *lower);
+  return higher;
+}
+
+}  // namespace
 
 // ---- pointwise ----------------------------------------------------------------
 
@@ -12,7 +33,7 @@ TensorMeta pointwise(const char* op, std::initializer_list<NamedTensor> tensors,
   bool first = true;
   size_t i = 0;
   const NamedTensor* first_arg = nullptr;
-  bool have_dtype = false;
+  MaybeType dim_result, zero_dim_result, scalar_result;
   const Tensor* first_tensor = nullptr;
   for (const NamedTensor& arg : tensors) {
     const Tensor* t = arg.tensor;
@@ -21,8 +42,8 @@ TensorMeta pointwise(const char* op, std::initializer_list<NamedTensor> tensors,
                first_arg->name, " on ", first_tensor->device(), " and ", arg.name, " on ", t->device());
     }
     if (arg.promote) {
-      m.dtype = have_dtype ? promote_types(m.dtype, t->dtype()) : t->dtype();
-      have_dtype = true;
+      MaybeType& r = t->dim() > 0 ? dim_result : zero_dim_result;
+      r = promote_defined(r, t->dtype());
     }
     if (first) {
       m.sizes = DimVector(t->sizes());
@@ -53,9 +74,11 @@ TensorMeta pointwise(const char* op, std::initializer_list<NamedTensor> tensors,
     ++i;
   }
   for (const Scalar* s : scalars) {
-    if (s->is_floating_point() && !is_floating_point(m.dtype)) m.dtype = kFloat32;
-    else if (s->is_integral() && m.dtype == kBool) m.dtype = kInt64;
+    // A floating scalar counts as the default dtype, an integer one as int64.
+    scalar_result = promote_defined(scalar_result, s->is_floating_point() ? get_default_dtype() : s->type());
   }
+  const MaybeType result = combine_categories(dim_result, combine_categories(zero_dim_result, scalar_result));
+  if (result) m.dtype = *result;
   if (int_to_float && !is_floating_point(m.dtype)) m.dtype = kFloat32;
   return m;
 }

@@ -9,8 +9,9 @@ namespace dg::meta {
 namespace {
 
 ScalarType reduced_dtype(ScalarType t) {
-  // As in PyTorch, summing integers or bools gives int64.
-  return t == kBool ? kInt64 : t;
+  // As in PyTorch, multiplying up integers or bools gives int64 (sum, prod
+  // and cumsum cast their input before their kernels; cumprod is a kernel).
+  return is_integral(t, /*include_bool=*/true) ? kInt64 : t;
 }
 
 }  // namespace
@@ -19,7 +20,7 @@ ScalarType reduced_dtype(ScalarType t) {
 
 TensorMeta reduce_all(const char* op, const Tensor& self) {
   (void)op;
-  return TensorMeta{DimVector(), reduced_dtype(self.dtype()), self.device()};
+  return TensorMeta{DimVector(), self.dtype(), self.device()};
 }
 
 TensorMeta reduce_dims(const char* op, const Tensor& self, IntArrayRef dim, bool keepdim) {
@@ -30,7 +31,7 @@ TensorMeta reduce_dims(const char* op, const Tensor& self, IntArrayRef dim, bool
     DG_CHECK(!reduced[w], op, ": dim ", w, " appears more than once in the list of dims ", dim);
     reduced[w] = true;
   }
-  TensorMeta m{DimVector(), reduced_dtype(self.dtype()), self.device()};
+  TensorMeta m{DimVector(), self.dtype(), self.device()};
   for (int64_t d = 0; d < nd; ++d) {
     if (!reduced[d]) m.sizes.push_back(self.size(d));
     else if (keepdim) m.sizes.push_back(1);
@@ -39,9 +40,7 @@ TensorMeta reduce_dims(const char* op, const Tensor& self, IntArrayRef dim, bool
 }
 
 TensorMeta reduce_one_dim(const char* op, const Tensor& self, int64_t dim, bool keepdim) {
-  TensorMeta m = reduce_dims(op, self, IntArrayRef(dim), keepdim);
-  m.dtype = self.dtype() == kBool ? kInt64 : self.dtype();
-  return m;
+  return reduce_dims(op, self, IntArrayRef(dim), keepdim);
 }
 
 TensorMeta reduce_minmax(const char* op, const Tensor& self, IntArrayRef dim, bool keepdim) {
@@ -80,9 +79,15 @@ TensorMeta arg_reduce(const char* op, const Tensor& self, std::optional<int64_t>
   return m;
 }
 
-TensorMeta cumsum(const char* op, const Tensor& self, int64_t dim) {
+TensorMeta scan(const char* op, const Tensor& self, int64_t dim) {
   wrap_dim(op, dim, self.dim());
-  return TensorMeta{DimVector(self.sizes()), self.dtype() == kBool ? kInt64 : self.dtype(), self.device()};
+  return TensorMeta{DimVector(self.sizes()), self.dtype(), self.device()};
+}
+
+TensorMeta cumprod(const char* op, const Tensor& self, int64_t dim) {
+  TensorMeta m = scan(op, self, dim);
+  m.dtype = reduced_dtype(self.dtype());
+  return m;
 }
 
 }  // namespace dg::meta

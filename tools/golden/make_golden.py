@@ -140,6 +140,8 @@ def call(op, sample, rng):
             if t is not None:
                 inputs.append(t)
             values.append((a, True, t))
+        elif a.type == "ScalarType?" and v is not None:
+            values.append((a, True, getattr(torch, v)))  # "float64" -> torch.float64
         else:
             values.append((a, a.name in sample.values, v))
 
