@@ -281,3 +281,28 @@ TEST_CASE("decompositions and norms: errors name the op, what was expected and w
   CHECK_THROWS_WITH(std::get<0>(linalg::qr(T, "complete")).sum().backward(),
                     Contains("not differentiable when mode='complete' and nrows > ncols"));
 }
+
+TEST_CASE("dg::linalg takes LibTorch 1.13's call forms", "[linalg][decompose]") {
+  // The argument lists of torch::linalg:: as LibTorch code spells them (no defaults there).
+  const Tensor X = t64({1, -2, 3, -4, 5, -6}, {2, 3});
+  const Tensor A = A64();
+  auto [U, S, Vh] = linalg::svd(X, false, std::nullopt);
+  CHECK(close(linalg::svdvals(X, std::nullopt), S, 1e-12));
+  CHECK(close((U * S.unsqueeze(-2)).matmul(Vh), X, 1e-12));
+  auto [L, V] = linalg::eigh(A, "L");
+  CHECK(close(linalg::eigvalsh(A, "L"), L, 1e-12));
+  auto [Q, R] = linalg::qr(X.t(), "reduced");
+  CHECK(close(Q.matmul(R), X.t(), 1e-12));
+  check_values(linalg::vector_norm(X, 2, std::nullopt, false, std::nullopt), {9.539392014169456}, 1e-12);
+  check_values(linalg::vector_norm(X, 2, {1}, false, std::nullopt), {3.7416573867739413, 8.774964387392123}, 1e-12);
+  check_values(linalg::matrix_norm(X, "fro", {-2, -1}, false, std::nullopt), {9.539392014169456}, 1e-12);
+  CHECK(linalg::matrix_norm(X, 1, {-2, -1}, false, kFloat32).dtype() == kFloat32);
+  check_values(linalg::norm(X, std::nullopt, std::nullopt, false, std::nullopt), {9.539392014169456}, 1e-12);
+  check_values(linalg::norm(X, "nuc", std::nullopt, false, std::nullopt), {10.280901636369208}, 1e-12);
+  CHECK(linalg::matrix_rank(X, std::nullopt, std::nullopt, false).item<int64_t>() == 2);
+  CHECK(linalg::matrix_rank(X, 1e-8, false).item<int64_t>() == 2);
+  CHECK(linalg::pinv(X).sizes() == IntArrayRef({3, 2}));
+  auto [U1, S1, V1] = X.svd();  // Tensor::svd (some=True): V is 3 x 2
+  check_shape(V1, {3, 2});
+  CHECK(close(S1, S, 1e-12));
+}
