@@ -459,15 +459,19 @@ def _check_sample_value(fname, line, name, arg: Arg, v):
         return
     if arg.type in ("Tensor", "Tensor?"):
         if isinstance(v, dict):
-            unknown = set(v) - {"shape", "low", "high", "transposed", "dtype"}
+            unknown = set(v) - {"shape", "low", "high", "transposed", "dtype", "symmetric"}
             if unknown:
-                bad(f"unknown tensor sample keys {sorted(unknown)} (expected shape, low, high, transposed, dtype)")
+                bad(f"unknown tensor sample keys {sorted(unknown)} "
+                    "(expected shape, low, high, transposed, dtype, symmetric)")
             if v.get("dtype", "float64") not in ("float64", "int64", "bool"):
                 bad("a sample tensor's dtype is float64 (default, gradient-checked), int64 or bool")
             if not _is_shape(v.get("shape")):
                 bad("`shape` must be a list of non-negative ints")
             if v.get("transposed") and len(v["shape"]) < 2:
                 bad("`transposed` needs at least 2 dimensions")
+            if v.get("symmetric") and (len(v["shape"]) < 2 or v["shape"][-1] != v["shape"][-2]
+                                       or v.get("dtype", "float64") != "float64"):
+                bad("`symmetric` needs a floating tensor of square matrices (..., n, n)")
         elif not _is_shape(v):
             bad(f"a Tensor sample is a shape like [3, 4] or {{shape: [3], low: 0.5, high: 2}}, got {v!r}")
     elif arg.type in ("Scalar", "Scalar?", "float", "float?"):

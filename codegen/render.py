@@ -365,7 +365,10 @@ def sample_rows(op: Op, api: ApiView, kind: str) -> list:
                 call.append("std::nullopt" if a.name in s.values else None)
             elif a.type in ("Tensor", "Tensor?"):
                 specs.append(_tensor_spec(s.values[a.name]))
-                call.append(f"in[{ti}]")
+                # A symmetric sample is X + X^T of the random input X: a
+                # function of X, so gradcheck perturbs symmetric matrices.
+                sym = isinstance(s.values[a.name], dict) and s.values[a.name].get("symmetric")
+                call.append(f"(in[{ti}] + in[{ti}].transpose(-2, -1))" if sym else f"in[{ti}]")
                 ti += 1
             elif a.type == "Tensor[]":
                 items = s.values[a.name]

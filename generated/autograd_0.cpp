@@ -682,6 +682,30 @@ Tensor addbmm(const Tensor& self, const Tensor& batch1, const Tensor& batch2, co
   return result;
 }
 
+// ---- _linalg_svd_packed: U, S and Vh of A (..., m, n) packed along one last dim: U (m x m, or m x k when not full_matrices; k = min(m, n)), S (k, descending), Vh (n x n, or k x n), each row-major.
+Tensor _linalg_svd_packed(const Tensor& A, bool full_matrices) {
+  const bool record = detail::should_record("_linalg_svd_packed", A);
+  intrusive_ptr<generated::LinalgSvdPackedBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::LinalgSvdPackedBackward0>();
+    node->set_next_edges(detail::collect_next_edges(A));
+    node->A_sizes = A.sizes().vec();
+    node->full_matrices = full_matrices;
+  }
+  Tensor result = dispatch::_linalg_svd_packed(A, full_matrices);
+  if (record) {
+    detail::set_history(result, node);
+    if (node->needs_input_grad(0)) node->result_ = SavedVariable(result, true);
+  }
+  return result;
+}
+
+// ---- linalg_pinv: linalg_pinv with rtol = rcond (dg::linalg::pinv's rcond form, default 1e-15).
+Tensor linalg_pinv(const Tensor& self, double rcond, bool hermitian) { return composite::linalg_pinv_rcond(self, rcond, hermitian); }
+
+// ---- linalg_matrix_rank.atol_rtol_float: The number of singular values above max(atol, rtol * largest) (int64); tolerances as linalg_pinv's.
+Tensor linalg_matrix_rank(const Tensor& self, std::optional<double> atol, std::optional<double> rtol, bool hermitian) { return composite::linalg_matrix_rank(self, atol, rtol, hermitian); }
+
 // ---- slice.Tensor: self[start:end:step] along `dim` (bounds clamped into range, negative ones count from the end); no copy.
 Tensor slice(const Tensor& self, int64_t dim, std::optional<int64_t> start, std::optional<int64_t> end, int64_t step) {
   const bool record = detail::should_record("slice", self);

@@ -709,6 +709,12 @@ Tensor inner(const Tensor& self, const Tensor& other) { return composite::inner(
 // ---- matrix_power: The n-th power of a (batch of) square matrices by repeated squaring; n >= 0 (negative powers need an inverse, not there yet).
 Tensor matrix_power(const Tensor& self, int64_t n) { return composite::matrix_power(self, n); }
 
+// ---- _linalg_qr_packed_backward: The gradient of _linalg_qr_packed for m >= n or mode 'reduced' (PyTorch's linalg_qr_backward).
+Tensor _linalg_qr_packed_backward(const Tensor& grad, const Tensor& packed, IntArrayRef A_sizes, std::string_view mode) { return composite::linalg_qr_packed_backward(grad, packed, A_sizes, mode); }
+
+// ---- linalg_eigh: Eigenvalues (ascending) and eigenvectors (columns) of symmetric matrices, reading the UPLO triangle (dg::linalg::eigh).
+std::tuple<Tensor, Tensor> linalg_eigh(const Tensor& self, std::string_view UPLO) { return composite::linalg_eigh(self, UPLO); }
+
 // ---- flatten.using_ints: Merges the dimensions start_dim..end_dim into one (a view when the strides allow).
 Tensor flatten(const Tensor& self, int64_t start_dim, int64_t end_dim) { return composite::flatten(self, start_dim, end_dim); }
 

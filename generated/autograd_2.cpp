@@ -517,6 +517,12 @@ Tensor mv(const Tensor& self, const Tensor& vec) {
   return result;
 }
 
+// ---- _linalg_svd_packed_backward: The gradient of _linalg_svd_packed (PyTorch's svd_backward; with full_matrices, the first k columns of U and rows of Vh).
+Tensor _linalg_svd_packed_backward(const Tensor& grad, const Tensor& packed, IntArrayRef A_sizes, bool full_matrices) { return composite::linalg_svd_packed_backward(grad, packed, A_sizes, full_matrices); }
+
+// ---- linalg_eigvalsh: The eigenvalues (ascending) of symmetric matrices (dg::linalg::eigvalsh).
+Tensor linalg_eigvalsh(const Tensor& self, std::string_view UPLO) { return composite::linalg_eigvalsh(self, UPLO); }
+
 // ---- reshape: view() when the strides allow it, else a contiguous copy.
 Tensor reshape(const Tensor& self, IntArrayRef shape) { return composite::reshape(self, shape); }
 

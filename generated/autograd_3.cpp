@@ -651,6 +651,45 @@ Tensor linalg_multi_dot(const std::vector<Tensor>& tensors) { return composite::
 // ---- cross: linalg_cross along `dim`; without dim, along self's first dimension of size 3 (LibTorch's deprecated default).
 Tensor cross(const Tensor& self, const Tensor& other, std::optional<int64_t> dim) { return composite::cross(self, other, dim); }
 
+// ---- _linalg_qr_packed: Q and R of A (..., m, n) packed along one last dim, row-major: Q (m x k, m x m for 'complete', none for 'r'), then R (k x n, m x n for 'complete'); k = min(m, n).
+Tensor _linalg_qr_packed(const Tensor& A, std::string_view mode) {
+  const bool record = detail::should_record("_linalg_qr_packed", A);
+  intrusive_ptr<generated::LinalgQrPackedBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::LinalgQrPackedBackward0>();
+    node->set_next_edges(detail::collect_next_edges(A));
+    node->A_sizes = A.sizes().vec();
+    node->mode = mode;
+  }
+  Tensor result = dispatch::_linalg_qr_packed(A, mode);
+  if (record) {
+    detail::set_history(result, node);
+    if (node->needs_input_grad(0)) node->result_ = SavedVariable(result, true);
+  }
+  return result;
+}
+
+// ---- linalg_svd: A = U diag(S) Vh, S descending; U m x m and Vh n x n with full_matrices, else m x k and k x n (dg::linalg::svd).
+std::tuple<Tensor, Tensor, Tensor> linalg_svd(const Tensor& A, bool full_matrices) { return composite::linalg_svd(A, full_matrices); }
+
+// ---- linalg_svdvals: The singular values, descending (dg::linalg::svdvals).
+Tensor linalg_svdvals(const Tensor& A) { return composite::linalg_svdvals(A); }
+
+// ---- linalg_qr: A = Q R with Q's columns orthonormal and R upper triangular; mode 'reduced', 'complete' or 'r' (R only, Q empty) (dg::linalg::qr).
+std::tuple<Tensor, Tensor> linalg_qr(const Tensor& A, std::string_view mode) { return composite::linalg_qr(A, mode); }
+
+// ---- linalg_vector_norm: The ord-norm (any number, inf, -inf, 0) over `dim`, over all elements when dim is empty (dg::linalg::vector_norm, which also takes dim = nullopt and a dtype).
+Tensor linalg_vector_norm(const Tensor& self, const Scalar& ord, IntArrayRef dim, bool keepdim) { return composite::linalg_vector_norm(self, ord, dim, keepdim); }
+
+// ---- linalg_matrix_norm.str_ord: The Frobenius ('fro') or nuclear ('nuc') norm over the two dims `dim`.
+Tensor linalg_matrix_norm(const Tensor& self, std::string_view ord, IntArrayRef dim, bool keepdim) { return composite::linalg_matrix_norm_str(self, ord, dim, keepdim); }
+
+// ---- linalg_norm.ord_str: The 'fro' or 'nuc' matrix norm over `dim` (two dims; a 2-D self without dim).
+Tensor linalg_norm(const Tensor& self, std::string_view ord, IntArrayRef dim, bool keepdim) { return composite::linalg_norm_str(self, ord, dim, keepdim); }
+
+// ---- linalg_cond: The condition number: largest over smallest singular value (p None or 2; -2 the inverse).
+Tensor linalg_cond(const Tensor& self, const std::optional<Scalar>& p) { return composite::linalg_cond(self, p); }
+
 // ---- select_backward: Zeros of input_sizes with grad_output placed at `index` along `dim`.
 Tensor select_backward(const Tensor& grad_output, IntArrayRef input_sizes, int64_t dim, int64_t index) {
   const bool record = detail::should_record("select_backward", grad_output);

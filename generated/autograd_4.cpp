@@ -703,6 +703,31 @@ Tensor linalg_cross(const Tensor& self, const Tensor& other, int64_t dim) {
   return result;
 }
 
+// ---- _linalg_eigh_packed: Eigenvectors and eigenvalues of symmetric matrices (..., n, n) packed as (..., n, n + 1): columns [0, n) the eigenvectors, column n the eigenvalues (ascending); reads the UPLO triangle only.
+Tensor _linalg_eigh_packed(const Tensor& A, std::string_view UPLO) {
+  const bool record = detail::should_record("_linalg_eigh_packed", A);
+  intrusive_ptr<generated::LinalgEighPackedBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::LinalgEighPackedBackward0>();
+    node->set_next_edges(detail::collect_next_edges(A));
+  }
+  Tensor result = dispatch::_linalg_eigh_packed(A, UPLO);
+  if (record) {
+    detail::set_history(result, node);
+    if (node->needs_input_grad(0)) node->result_ = SavedVariable(result, true);
+  }
+  return result;
+}
+
+// ---- _linalg_eigh_packed_backward: The gradient of _linalg_eigh_packed: V ((skew(V^T gV) / (L_j - L_i)) + diag(gL)) V^T (PyTorch's linalg_eig_backward, hermitian).
+Tensor _linalg_eigh_packed_backward(const Tensor& grad, const Tensor& packed) { return composite::linalg_eigh_packed_backward(grad, packed); }
+
+// ---- svd: LibTorch's older SVD: self = U diag(S) V^T (V, not Vh); some gives the reduced factors; without compute_uv, U and V are zeros (m x m, n x n).
+std::tuple<Tensor, Tensor, Tensor> svd(const Tensor& self, bool some, bool compute_uv) { return composite::svd(self, some, compute_uv); }
+
+// ---- linalg_pinv.atol_rtol_float: The pseudo-inverse from the SVD (eigh when hermitian), dropping singular values <= max(atol, rtol * largest); rtol defaults to eps * max(m, n) when atol is not given.
+Tensor linalg_pinv(const Tensor& self, std::optional<double> atol, std::optional<double> rtol, bool hermitian) { return composite::linalg_pinv(self, atol, rtol, hermitian); }
+
 // ---- view: The same data with a new shape (one size may be -1); no copy.
 Tensor detail::view(const Tensor& self, IntArrayRef size) {
   const bool record = detail::should_record("view", self);

@@ -748,6 +748,12 @@ Tensor vdot(const Tensor& self, const Tensor& other) {
 // ---- einsum: Einstein summation (explicit or implicit output, '...', repeated letters), contracted pairwise through bmm; `path` lists the pairs to contract, left to right when empty.
 Tensor einsum(std::string_view equation, const std::vector<Tensor>& tensors, IntArrayRef path) { return composite::einsum(equation, tensors, path); }
 
+// ---- linalg_matrix_norm: The matrix norm over the two dims `dim`: ord 1, -1 (max/min column sum), inf, -inf (row sums), 2, -2 (largest/smallest singular value).
+Tensor linalg_matrix_norm(const Tensor& self, const Scalar& ord, IntArrayRef dim, bool keepdim) { return composite::linalg_matrix_norm(self, ord, dim, keepdim); }
+
+// ---- linalg_norm: vector_norm over one dim or matrix_norm over two; without dim, the 2-norm of all elements (ord None) or the norm of a 1-D or 2-D self.
+Tensor linalg_norm(const Tensor& self, const std::optional<Scalar>& ord, IntArrayRef dim, bool keepdim) { return composite::linalg_norm(self, ord, dim, keepdim); }
+
 // ---- expand: Broadcasts size-1 dimensions to `size` (-1 keeps a size); no copy.
 Tensor detail::expand(const Tensor& self, IntArrayRef size) {
   const bool record = detail::should_record("expand", self);

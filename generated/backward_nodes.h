@@ -915,6 +915,34 @@ struct LinalgCrossBackward0 final : public Node {
   SavedVariable self_;
 };
 
+// derivatives.yaml: _linalg_eigh_packed
+struct LinalgEighPackedBackward0 final : public Node {
+  std::string name() const override { return "LinalgEighPackedBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  SavedVariable result_;
+};
+
+// derivatives.yaml: _linalg_svd_packed
+struct LinalgSvdPackedBackward0 final : public Node {
+  std::string name() const override { return "LinalgSvdPackedBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  std::vector<int64_t> A_sizes{};
+  bool full_matrices{};
+  SavedVariable result_;
+};
+
+// derivatives.yaml: _linalg_qr_packed
+struct LinalgQrPackedBackward0 final : public Node {
+  std::string name() const override { return "LinalgQrPackedBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  std::vector<int64_t> A_sizes{};
+  std::string mode{};
+  SavedVariable result_;
+};
+
 // derivatives.yaml: view
 struct ViewBackward0 final : public Node {
   std::string name() const override { return "ViewBackward0"; }

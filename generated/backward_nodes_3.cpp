@@ -351,6 +351,23 @@ void AddrBackward0::release_saved() {
 // derivatives.yaml: addr, forward: maybe_multiply(self_t, beta) + maybe_multiply(dg::outer(vec1_t, vec2) + dg::outer(vec1, vec2_t), alpha)
 Tensor jvp::addr(const Tensor& self, const Tensor& vec1, const Tensor& vec2, const Scalar& beta, const Scalar& alpha, const Tensor& self_t, const Tensor& vec1_t, const Tensor& vec2_t, const Tensor& result) { return maybe_multiply(self_t, beta) + maybe_multiply(dg::outer(vec1_t, vec2) + dg::outer(vec1, vec2_t), alpha); }
 
+// derivatives.yaml: _linalg_qr_packed
+variable_list LinalgQrPackedBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // A: dg::_linalg_qr_packed_backward(grad, result, A.sizes(), mode)
+    const Tensor result = result_.unpack(this);
+    grad_inputs[0] = dg::_linalg_qr_packed_backward(grad, result, A_sizes, mode);
+  }
+  return grad_inputs;
+}
+
+void LinalgQrPackedBackward0::release_saved() {
+  result_.reset_data();
+  saved_released_ = true;
+}
+
 // derivatives.yaml: select_backward
 variable_list SelectBackwardBackward0::apply(variable_list&& grads) {
   const Tensor& grad = grads[0];

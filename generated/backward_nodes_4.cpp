@@ -394,6 +394,23 @@ void LinalgCrossBackward0::release_saved() {
 // derivatives.yaml: linalg_cross, forward: dg::linalg_cross(self_t, other, dim) + dg::linalg_cross(self, other_t, dim)
 Tensor jvp::linalg_cross(const Tensor& self, const Tensor& other, int64_t dim, const Tensor& self_t, const Tensor& other_t, const Tensor& result) { return dg::linalg_cross(self_t, other, dim) + dg::linalg_cross(self, other_t, dim); }
 
+// derivatives.yaml: _linalg_eigh_packed
+variable_list LinalgEighPackedBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // A: dg::_linalg_eigh_packed_backward(grad, result)
+    const Tensor result = result_.unpack(this);
+    grad_inputs[0] = dg::_linalg_eigh_packed_backward(grad, result);
+  }
+  return grad_inputs;
+}
+
+void LinalgEighPackedBackward0::release_saved() {
+  result_.reset_data();
+  saved_released_ = true;
+}
+
 // derivatives.yaml: view
 variable_list ViewBackward0::apply(variable_list&& grads) {
   const Tensor& grad = grads[0];

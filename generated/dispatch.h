@@ -325,6 +325,9 @@ Tensor cumprod(const Tensor& self, int64_t dim);  // cumprod
 Tensor logcumsumexp(const Tensor& self, int64_t dim);  // logcumsumexp
 Tensor mm(const Tensor& self, const Tensor& mat2);  // mm
 Tensor bmm(const Tensor& self, const Tensor& mat2);  // bmm
+Tensor _linalg_eigh_packed(const Tensor& A, std::string_view UPLO);  // _linalg_eigh_packed
+Tensor _linalg_svd_packed(const Tensor& A, bool full_matrices);  // _linalg_svd_packed
+Tensor _linalg_qr_packed(const Tensor& A, std::string_view mode);  // _linalg_qr_packed
 Tensor view(const Tensor& self, IntArrayRef size);  // view
 Tensor expand(const Tensor& self, IntArrayRef size);  // expand
 Tensor transpose(const Tensor& self, int64_t dim0, int64_t dim1);  // transpose.int

@@ -1112,6 +1112,32 @@ Tensor _searchsorted(const Tensor& sorted_sequence, const Tensor& self, bool rig
   return out;
 }
 
+// ---- _linalg_svd_packed (ops.yaml) ------------------------------------------------
+namespace {
+using _linalg_svd_packed_kernel = void (*)(const TensorBase&, const TensorBase&, bool);
+constexpr _linalg_svd_packed_kernel _linalg_svd_packed_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::linalg_svd_packed<float>, &cpu::linalg_svd_packed<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::linalg_svd_packed<float>, &cuda::linalg_svd_packed<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void _linalg_svd_packed_run(ScalarType dtype, const Tensor& out, const Tensor& A, bool full_matrices) {
+  const auto fn = detail::lookup_kernel(_linalg_svd_packed_table, "_linalg_svd_packed", out.device(), dtype,
+                                        "float32, float64");
+  fn(out, A, full_matrices);
+}
+}  // namespace
+
+Tensor _linalg_svd_packed(const Tensor& A, bool full_matrices) {
+  detail::check_defined("_linalg_svd_packed", "A", A);
+  const meta::TensorMeta m = meta::linalg_svd_packed("_linalg_svd_packed", A, full_matrices);
+  Tensor out = detail::make_output(m);
+  _linalg_svd_packed_run(A.dtype(), out, A, full_matrices);
+  return out;
+}
+
 // ---- slice.Tensor (ops.yaml) ------------------------------------------------
 Tensor slice(const Tensor& self, int64_t dim, std::optional<int64_t> start, std::optional<int64_t> end, int64_t step) {
   detail::check_defined("slice", "self", self);

@@ -872,6 +872,32 @@ Tensor cumprod(const Tensor& self, int64_t dim) {
   return out;
 }
 
+// ---- _linalg_qr_packed (ops.yaml) ------------------------------------------------
+namespace {
+using _linalg_qr_packed_kernel = void (*)(const TensorBase&, const TensorBase&, std::string_view);
+constexpr _linalg_qr_packed_kernel _linalg_qr_packed_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::linalg_qr_packed<float>, &cpu::linalg_qr_packed<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::linalg_qr_packed<float>, &cuda::linalg_qr_packed<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void _linalg_qr_packed_run(ScalarType dtype, const Tensor& out, const Tensor& A, std::string_view mode) {
+  const auto fn = detail::lookup_kernel(_linalg_qr_packed_table, "_linalg_qr_packed", out.device(), dtype,
+                                        "float32, float64");
+  fn(out, A, mode);
+}
+}  // namespace
+
+Tensor _linalg_qr_packed(const Tensor& A, std::string_view mode) {
+  detail::check_defined("_linalg_qr_packed", "A", A);
+  const meta::TensorMeta m = meta::linalg_qr_packed("_linalg_qr_packed", A, mode);
+  Tensor out = detail::make_output(m);
+  _linalg_qr_packed_run(A.dtype(), out, A, mode);
+  return out;
+}
+
 // ---- select_backward (ops.yaml) ------------------------------------------------
 namespace {
 using select_backward_kernel = void (*)(const TensorBase&, const TensorBase&, IntArrayRef, int64_t, int64_t);

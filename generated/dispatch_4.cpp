@@ -1029,6 +1029,32 @@ Tensor mm(const Tensor& self, const Tensor& mat2) {
   return out;
 }
 
+// ---- _linalg_eigh_packed (ops.yaml) ------------------------------------------------
+namespace {
+using _linalg_eigh_packed_kernel = void (*)(const TensorBase&, const TensorBase&, std::string_view);
+constexpr _linalg_eigh_packed_kernel _linalg_eigh_packed_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::linalg_eigh_packed<float>, &cpu::linalg_eigh_packed<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::linalg_eigh_packed<float>, &cuda::linalg_eigh_packed<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void _linalg_eigh_packed_run(ScalarType dtype, const Tensor& out, const Tensor& A, std::string_view UPLO) {
+  const auto fn = detail::lookup_kernel(_linalg_eigh_packed_table, "_linalg_eigh_packed", out.device(), dtype,
+                                        "float32, float64");
+  fn(out, A, UPLO);
+}
+}  // namespace
+
+Tensor _linalg_eigh_packed(const Tensor& A, std::string_view UPLO) {
+  detail::check_defined("_linalg_eigh_packed", "A", A);
+  const meta::TensorMeta m = meta::linalg_eigh_packed("_linalg_eigh_packed", A, UPLO);
+  Tensor out = detail::make_output(m);
+  _linalg_eigh_packed_run(A.dtype(), out, A, UPLO);
+  return out;
+}
+
 // ---- view (ops.yaml) ------------------------------------------------
 Tensor view(const Tensor& self, IntArrayRef size) {
   detail::check_defined("view", "self", self);

@@ -8,6 +8,7 @@
 // offending argument.
 #include <initializer_list>
 #include <optional>
+#include <string_view>
 #include <vector>
 
 #include "dynagrad/tensor.h"
@@ -27,6 +28,13 @@ struct ViewMeta {
   DimVector strides;
   int64_t offset = 0;
 };
+
+// ---- decompositions (decompose.cpp) ---------------------------------------------
+// A decomposition's input: float32/float64 matrices (..., m, n), square when
+// asked (decompose.cpp); and the length of the packed outputs of svd and qr.
+void check_linalg_input(const char* op, const Tensor& A, bool square);
+int64_t svd_packed_size(int64_t m, int64_t n, bool full_matrices);
+int64_t qr_packed_size(int64_t m, int64_t n, std::string_view mode);
 
 // ---- shared helpers (common.cpp) ----------------------------------------------
 // Wraps a possibly negative dim into [0, ndim) (ndim 0 accepts -1 and 0).

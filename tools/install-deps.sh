@@ -5,7 +5,7 @@
 # benchmark and is installed unless DG_SKIP_LIBTORCH=1.
 set -euo pipefail
 
-pkgs=(g++ cmake ninja-build libyaml-cpp-dev catch2 libdnnl-dev
+pkgs=(g++ cmake ninja-build libyaml-cpp-dev catch2 libdnnl-dev liblapacke-dev
       python3 python3-jinja2 python3-yaml clang-format git ccache)
 if [ "${DG_SKIP_LIBTORCH:-0}" != 1 ]; then
   pkgs+=(libtorch-dev libopenblas0-pthread)

@@ -219,6 +219,11 @@ class ValidationTest(unittest.TestCase):
         ops = GOOD_OPS.replace("samples: [{self: [3]}]", "samples: [{self: [3], other: [3]}]")
         self.assertOneError(ops, GOOD_DERIVATIVES, "entry 'exp'", "key 'samples'", "'other' is not an argument")
 
+    def test_symmetric_sample_needs_square_matrices(self):
+        ops = GOOD_OPS.replace("samples: [{self: [3]}]", "samples: [{self: {shape: [3], symmetric: true}}]")
+        self.assertOneError(ops, GOOD_DERIVATIVES, "entry 'exp'", "key 'samples'",
+                            "`symmetric` needs a floating tensor of square matrices")
+
     def test_duplicate_entry(self):
         ops = GOOD_OPS + GOOD_OPS[GOOD_OPS.index("- name: exp"):]
         self.assertOneError(ops, GOOD_DERIVATIVES, "entry 'exp'", "duplicate entry")

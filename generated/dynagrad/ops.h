@@ -865,6 +865,69 @@ Tensor linalg_cross(const Tensor& self, const Tensor& other, int64_t dim = -1);
 // cross: linalg_cross along `dim`; without dim, along self's first dimension of size 3 (LibTorch's deprecated default).
 Tensor cross(const Tensor& self, const Tensor& other, std::optional<int64_t> dim = std::nullopt);
 
+// _linalg_eigh_packed: Eigenvectors and eigenvalues of symmetric matrices (..., n, n) packed as (..., n, n + 1): columns [0, n) the eigenvectors, column n the eigenvalues (ascending); reads the UPLO triangle only.
+Tensor _linalg_eigh_packed(const Tensor& A, std::string_view UPLO = "L");
+
+// _linalg_eigh_packed_backward: The gradient of _linalg_eigh_packed: V ((skew(V^T gV) / (L_j - L_i)) + diag(gL)) V^T (PyTorch's linalg_eig_backward, hermitian).
+Tensor _linalg_eigh_packed_backward(const Tensor& grad, const Tensor& packed);
+
+// _linalg_svd_packed: U, S and Vh of A (..., m, n) packed along one last dim: U (m x m, or m x k when not full_matrices; k = min(m, n)), S (k, descending), Vh (n x n, or k x n), each row-major.
+Tensor _linalg_svd_packed(const Tensor& A, bool full_matrices = false);
+
+// _linalg_svd_packed_backward: The gradient of _linalg_svd_packed (PyTorch's svd_backward; with full_matrices, the first k columns of U and rows of Vh).
+Tensor _linalg_svd_packed_backward(const Tensor& grad, const Tensor& packed, IntArrayRef A_sizes, bool full_matrices);
+
+// _linalg_qr_packed: Q and R of A (..., m, n) packed along one last dim, row-major: Q (m x k, m x m for 'complete', none for 'r'), then R (k x n, m x n for 'complete'); k = min(m, n).
+Tensor _linalg_qr_packed(const Tensor& A, std::string_view mode = "reduced");
+
+// _linalg_qr_packed_backward: The gradient of _linalg_qr_packed for m >= n or mode 'reduced' (PyTorch's linalg_qr_backward).
+Tensor _linalg_qr_packed_backward(const Tensor& grad, const Tensor& packed, IntArrayRef A_sizes, std::string_view mode);
+
+// linalg_eigh: Eigenvalues (ascending) and eigenvectors (columns) of symmetric matrices, reading the UPLO triangle (dg::linalg::eigh).
+std::tuple<Tensor, Tensor> linalg_eigh(const Tensor& self, std::string_view UPLO = "L");
+
+// linalg_eigvalsh: The eigenvalues (ascending) of symmetric matrices (dg::linalg::eigvalsh).
+Tensor linalg_eigvalsh(const Tensor& self, std::string_view UPLO = "L");
+
+// linalg_svd: A = U diag(S) Vh, S descending; U m x m and Vh n x n with full_matrices, else m x k and k x n (dg::linalg::svd).
+std::tuple<Tensor, Tensor, Tensor> linalg_svd(const Tensor& A, bool full_matrices = true);
+
+// svd: LibTorch's older SVD: self = U diag(S) V^T (V, not Vh); some gives the reduced factors; without compute_uv, U and V are zeros (m x m, n x n).
+std::tuple<Tensor, Tensor, Tensor> svd(const Tensor& self, bool some = true, bool compute_uv = true);
+
+// linalg_svdvals: The singular values, descending (dg::linalg::svdvals).
+Tensor linalg_svdvals(const Tensor& A);
+
+// linalg_qr: A = Q R with Q's columns orthonormal and R upper triangular; mode 'reduced', 'complete' or 'r' (R only, Q empty) (dg::linalg::qr).
+std::tuple<Tensor, Tensor> linalg_qr(const Tensor& A, std::string_view mode = "reduced");
+
+// linalg_pinv.atol_rtol_float: The pseudo-inverse from the SVD (eigh when hermitian), dropping singular values <= max(atol, rtol * largest); rtol defaults to eps * max(m, n) when atol is not given.
+Tensor linalg_pinv(const Tensor& self, std::optional<double> atol = std::nullopt, std::optional<double> rtol = std::nullopt, bool hermitian = false);
+
+// linalg_pinv: linalg_pinv with rtol = rcond (dg::linalg::pinv's rcond form, default 1e-15).
+Tensor linalg_pinv(const Tensor& self, double rcond, bool hermitian = false);
+
+// linalg_matrix_rank.atol_rtol_float: The number of singular values above max(atol, rtol * largest) (int64); tolerances as linalg_pinv's.
+Tensor linalg_matrix_rank(const Tensor& self, std::optional<double> atol = std::nullopt, std::optional<double> rtol = std::nullopt, bool hermitian = false);
+
+// linalg_vector_norm: The ord-norm (any number, inf, -inf, 0) over `dim`, over all elements when dim is empty (dg::linalg::vector_norm, which also takes dim = nullopt and a dtype).
+Tensor linalg_vector_norm(const Tensor& self, const Scalar& ord = 2, IntArrayRef dim = {}, bool keepdim = false);
+
+// linalg_matrix_norm: The matrix norm over the two dims `dim`: ord 1, -1 (max/min column sum), inf, -inf (row sums), 2, -2 (largest/smallest singular value).
+Tensor linalg_matrix_norm(const Tensor& self, const Scalar& ord, IntArrayRef dim = {-2, -1}, bool keepdim = false);
+
+// linalg_matrix_norm.str_ord: The Frobenius ('fro') or nuclear ('nuc') norm over the two dims `dim`.
+Tensor linalg_matrix_norm(const Tensor& self, std::string_view ord = "fro", IntArrayRef dim = {-2, -1}, bool keepdim = false);
+
+// linalg_norm: vector_norm over one dim or matrix_norm over two; without dim, the 2-norm of all elements (ord None) or the norm of a 1-D or 2-D self.
+Tensor linalg_norm(const Tensor& self, const std::optional<Scalar>& ord = std::nullopt, IntArrayRef dim = {}, bool keepdim = false);
+
+// linalg_norm.ord_str: The 'fro' or 'nuc' matrix norm over `dim` (two dims; a 2-D self without dim).
+Tensor linalg_norm(const Tensor& self, std::string_view ord, IntArrayRef dim = {}, bool keepdim = false);
+
+// linalg_cond: The condition number: largest over smallest singular value (p None or 2; -2 the inverse).
+Tensor linalg_cond(const Tensor& self, const std::optional<Scalar>& p = std::nullopt);
+
 // reshape: view() when the strides allow it, else a contiguous copy.
 Tensor reshape(const Tensor& self, IntArrayRef shape);
 

@@ -167,6 +167,7 @@
   Tensor vdot(const Tensor& other) const;  // vdot
   Tensor matrix_power(int64_t n) const;  // matrix_power
   Tensor cross(const Tensor& other, std::optional<int64_t> dim = std::nullopt) const;  // cross
+  std::tuple<Tensor, Tensor, Tensor> svd(bool some = true, bool compute_uv = true) const;  // svd
   Tensor view(IntArrayRef size) const;  // view
   Tensor reshape(IntArrayRef shape) const;  // reshape
   Tensor expand(IntArrayRef size) const;  // expand

@@ -169,6 +169,7 @@ inline Tensor Tensor::inner(const Tensor& other) const { return dg::inner(*this,
 inline Tensor Tensor::vdot(const Tensor& other) const { return dg::vdot(*this, other); }
 inline Tensor Tensor::matrix_power(int64_t n) const { return dg::matrix_power(*this, n); }
 inline Tensor Tensor::cross(const Tensor& other, std::optional<int64_t> dim) const { return dg::cross(*this, other, dim); }
+inline std::tuple<Tensor, Tensor, Tensor> Tensor::svd(bool some, bool compute_uv) const { return dg::svd(*this, some, compute_uv); }
 inline Tensor Tensor::view(IntArrayRef size) const { return dg::detail::view(*this, size); }
 inline Tensor Tensor::reshape(IntArrayRef shape) const { return dg::reshape(*this, shape); }
 inline Tensor Tensor::expand(IntArrayRef size) const { return dg::detail::expand(*this, size); }

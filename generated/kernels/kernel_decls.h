@@ -584,6 +584,66 @@ void bmm(const TensorBase& out, const TensorBase& self, const TensorBase& mat2);
   template void dg::cuda::bmm<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&)
 
 
+// _linalg_eigh_packed
+namespace dg::cpu {
+template <typename T>
+void linalg_eigh_packed(const TensorBase& out, const TensorBase& A, std::string_view UPLO);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_linalg_eigh_packed \
+  template void dg::cpu::linalg_eigh_packed<float>(const dg::TensorBase&, const dg::TensorBase&, std::string_view); \
+  template void dg::cpu::linalg_eigh_packed<double>(const dg::TensorBase&, const dg::TensorBase&, std::string_view)
+
+
+// _linalg_eigh_packed
+namespace dg::cuda {
+template <typename T>
+void linalg_eigh_packed(const TensorBase& out, const TensorBase& A, std::string_view UPLO);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_linalg_eigh_packed \
+  template void dg::cuda::linalg_eigh_packed<float>(const dg::TensorBase&, const dg::TensorBase&, std::string_view); \
+  template void dg::cuda::linalg_eigh_packed<double>(const dg::TensorBase&, const dg::TensorBase&, std::string_view)
+
+
+// _linalg_svd_packed
+namespace dg::cpu {
+template <typename T>
+void linalg_svd_packed(const TensorBase& out, const TensorBase& A, bool full_matrices);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_linalg_svd_packed \
+  template void dg::cpu::linalg_svd_packed<float>(const dg::TensorBase&, const dg::TensorBase&, bool); \
+  template void dg::cpu::linalg_svd_packed<double>(const dg::TensorBase&, const dg::TensorBase&, bool)
+
+
+// _linalg_svd_packed
+namespace dg::cuda {
+template <typename T>
+void linalg_svd_packed(const TensorBase& out, const TensorBase& A, bool full_matrices);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_linalg_svd_packed \
+  template void dg::cuda::linalg_svd_packed<float>(const dg::TensorBase&, const dg::TensorBase&, bool); \
+  template void dg::cuda::linalg_svd_packed<double>(const dg::TensorBase&, const dg::TensorBase&, bool)
+
+
+// _linalg_qr_packed
+namespace dg::cpu {
+template <typename T>
+void linalg_qr_packed(const TensorBase& out, const TensorBase& A, std::string_view mode);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_linalg_qr_packed \
+  template void dg::cpu::linalg_qr_packed<float>(const dg::TensorBase&, const dg::TensorBase&, std::string_view); \
+  template void dg::cpu::linalg_qr_packed<double>(const dg::TensorBase&, const dg::TensorBase&, std::string_view)
+
+
+// _linalg_qr_packed
+namespace dg::cuda {
+template <typename T>
+void linalg_qr_packed(const TensorBase& out, const TensorBase& A, std::string_view mode);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_linalg_qr_packed \
+  template void dg::cuda::linalg_qr_packed<float>(const dg::TensorBase&, const dg::TensorBase&, std::string_view); \
+  template void dg::cuda::linalg_qr_packed<double>(const dg::TensorBase&, const dg::TensorBase&, std::string_view)
+
+
 // select_backward
 namespace dg::cpu {
 template <typename T>

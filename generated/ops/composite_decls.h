@@ -106,6 +106,24 @@ Tensor linalg_multi_dot(const std::vector<Tensor>& tensors);  // linalg_multi_do
 Tensor matrix_power(const Tensor& self, int64_t n);  // matrix_power
 Tensor linalg_cross(const Tensor& self, const Tensor& other, int64_t dim);  // linalg_cross
 Tensor cross(const Tensor& self, const Tensor& other, std::optional<int64_t> dim);  // cross
+Tensor linalg_eigh_packed_backward(const Tensor& grad, const Tensor& packed);  // _linalg_eigh_packed_backward
+Tensor linalg_svd_packed_backward(const Tensor& grad, const Tensor& packed, IntArrayRef A_sizes, bool full_matrices);  // _linalg_svd_packed_backward
+Tensor linalg_qr_packed_backward(const Tensor& grad, const Tensor& packed, IntArrayRef A_sizes, std::string_view mode);  // _linalg_qr_packed_backward
+std::tuple<Tensor, Tensor> linalg_eigh(const Tensor& self, std::string_view UPLO);  // linalg_eigh
+Tensor linalg_eigvalsh(const Tensor& self, std::string_view UPLO);  // linalg_eigvalsh
+std::tuple<Tensor, Tensor, Tensor> linalg_svd(const Tensor& A, bool full_matrices);  // linalg_svd
+std::tuple<Tensor, Tensor, Tensor> svd(const Tensor& self, bool some, bool compute_uv);  // svd
+Tensor linalg_svdvals(const Tensor& A);  // linalg_svdvals
+std::tuple<Tensor, Tensor> linalg_qr(const Tensor& A, std::string_view mode);  // linalg_qr
+Tensor linalg_pinv(const Tensor& self, std::optional<double> atol, std::optional<double> rtol, bool hermitian);  // linalg_pinv.atol_rtol_float
+Tensor linalg_pinv_rcond(const Tensor& self, double rcond, bool hermitian);  // linalg_pinv
+Tensor linalg_matrix_rank(const Tensor& self, std::optional<double> atol, std::optional<double> rtol, bool hermitian);  // linalg_matrix_rank.atol_rtol_float
+Tensor linalg_vector_norm(const Tensor& self, const Scalar& ord, IntArrayRef dim, bool keepdim);  // linalg_vector_norm
+Tensor linalg_matrix_norm(const Tensor& self, const Scalar& ord, IntArrayRef dim, bool keepdim);  // linalg_matrix_norm
+Tensor linalg_matrix_norm_str(const Tensor& self, std::string_view ord, IntArrayRef dim, bool keepdim);  // linalg_matrix_norm.str_ord
+Tensor linalg_norm(const Tensor& self, const std::optional<Scalar>& ord, IntArrayRef dim, bool keepdim);  // linalg_norm
+Tensor linalg_norm_str(const Tensor& self, std::string_view ord, IntArrayRef dim, bool keepdim);  // linalg_norm.ord_str
+Tensor linalg_cond(const Tensor& self, const std::optional<Scalar>& p);  // linalg_cond
 Tensor reshape(const Tensor& self, IntArrayRef shape);  // reshape
 Tensor t(const Tensor& self);  // t
 Tensor permute_backward(const Tensor& grad, IntArrayRef dims);  // permute_backward

@@ -41,6 +41,12 @@ TensorMeta logcumsumexp(const char* op, const Tensor& self, int64_t dim);
 TensorMeta mm(const char* op, const Tensor& self, const Tensor& mat2);
 // bmm
 TensorMeta bmm(const char* op, const Tensor& self, const Tensor& mat2);
+// _linalg_eigh_packed
+TensorMeta linalg_eigh_packed(const char* op, const Tensor& A, std::string_view UPLO);
+// _linalg_svd_packed
+TensorMeta linalg_svd_packed(const char* op, const Tensor& A, bool full_matrices);
+// _linalg_qr_packed
+TensorMeta linalg_qr_packed(const char* op, const Tensor& A, std::string_view mode);
 // view
 ViewMeta view(const char* op, const Tensor& self, IntArrayRef size);
 // expand

@@ -417,6 +417,30 @@ void add_addbmm(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { return {dg::addbmm(in[0], in[1], in[2], Scalar(0.5), Scalar(2))}; }});
 }
 
+// _linalg_svd_packed
+void add__linalg_svd_packed(std::vector<OpSample>& rows) {
+  rows.push_back({"_linalg_svd_packed", "function", 0, {TensorSpec{{4, 3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::_linalg_svd_packed(in[0])}; }});
+  rows.push_back({"_linalg_svd_packed", "function", 1, {TensorSpec{{2, 3, 5}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::_linalg_svd_packed(in[0])}; }});
+  rows.push_back({"_linalg_svd_packed", "function", 2, {TensorSpec{{3, 3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::_linalg_svd_packed(in[0], true)}; }});
+}
+
+// linalg_pinv
+void add_linalg_pinv(std::vector<OpSample>& rows) {
+  rows.push_back({"linalg_pinv", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::linalg_pinv(in[0], double(1e-15))}; }});
+}
+
+// linalg_matrix_rank.atol_rtol_float
+void add_linalg_matrix_rank_atol_rtol_float(std::vector<OpSample>& rows) {
+  rows.push_back({"linalg_matrix_rank.atol_rtol_float", "function", 0, {TensorSpec{{4, 3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::linalg_matrix_rank(in[0])}; }});
+  rows.push_back({"linalg_matrix_rank.atol_rtol_float", "function", 1, {TensorSpec{{2, 3, 3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::linalg_matrix_rank(in[0], double(0.5))}; }});
+}
+
 // slice.Tensor
 void add_slice_Tensor(std::vector<OpSample>& rows) {
   rows.push_back({"slice.Tensor", "function", 0, {TensorSpec{{5, 4}, -1.0, 1.0, false, kFloat64}}, true,
@@ -665,6 +689,9 @@ void add_samples_0(std::vector<OpSample>& rows) {
   add_sort(rows);
   add_matmul(rows);
   add_addbmm(rows);
+  add__linalg_svd_packed(rows);
+  add_linalg_pinv(rows);
+  add_linalg_matrix_rank_atol_rtol_float(rows);
   add_slice_Tensor(rows);
   add_narrow(rows);
   add_diagonal(rows);

@@ -455,6 +455,14 @@ void add_matrix_power(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { return {dg::matrix_power(in[0], int64_t(1))}; }});
 }
 
+// linalg_eigh
+void add_linalg_eigh(std::vector<OpSample>& rows) {
+  rows.push_back({"linalg_eigh", "function", 0, {TensorSpec{{3, 3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto r = dg::linalg_eigh((in[0] + in[0].transpose(-2, -1))); return {std::get<0>(r), std::get<1>(r)}; }});
+  rows.push_back({"linalg_eigh", "function", 1, {TensorSpec{{2, 3, 3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto r = dg::linalg_eigh((in[0] + in[0].transpose(-2, -1)), std::string_view("U")); return {std::get<0>(r), std::get<1>(r)}; }});
+}
+
 // flatten.using_ints
 void add_flatten_using_ints(std::vector<OpSample>& rows) {
   rows.push_back({"flatten.using_ints", "function", 0, {TensorSpec{{2, 3, 4}, -1.0, 1.0, false, kFloat64}}, true,
@@ -726,6 +734,7 @@ void add_samples_1(std::vector<OpSample>& rows) {
   add_baddbmm(rows);
   add_inner(rows);
   add_matrix_power(rows);
+  add_linalg_eigh(rows);
   add_flatten_using_ints(rows);
   add_split_Tensor(rows);
   add_pad(rows);

@@ -337,6 +337,14 @@ void add_mv(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { return {dg::mv(in[0], in[1])}; }});
 }
 
+// linalg_eigvalsh
+void add_linalg_eigvalsh(std::vector<OpSample>& rows) {
+  rows.push_back({"linalg_eigvalsh", "function", 0, {TensorSpec{{4, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::linalg_eigvalsh((in[0] + in[0].transpose(-2, -1)))}; }});
+  rows.push_back({"linalg_eigvalsh", "function", 1, {TensorSpec{{2, 3, 3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::linalg_eigvalsh((in[0] + in[0].transpose(-2, -1)), std::string_view("U"))}; }});
+}
+
 // reshape
 void add_reshape(std::vector<OpSample>& rows) {
   rows.push_back({"reshape", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
@@ -524,6 +532,7 @@ void add_samples_2(std::vector<OpSample>& rows) {
   add_bucketize_Tensor(rows);
   add_logcumsumexp(rows);
   add_mv(rows);
+  add_linalg_eigvalsh(rows);
   add_reshape(rows);
   add_transpose_int(rows);
   add_t(rows);

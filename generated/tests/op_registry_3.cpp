@@ -419,6 +419,86 @@ void add_cross(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { return {dg::cross(in[0], in[1], int64_t(-1))}; }});
 }
 
+// _linalg_qr_packed
+void add__linalg_qr_packed(std::vector<OpSample>& rows) {
+  rows.push_back({"_linalg_qr_packed", "function", 0, {TensorSpec{{4, 3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::_linalg_qr_packed(in[0])}; }});
+  rows.push_back({"_linalg_qr_packed", "function", 1, {TensorSpec{{2, 3, 3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::_linalg_qr_packed(in[0])}; }});
+  rows.push_back({"_linalg_qr_packed", "function", 2, {TensorSpec{{3, 3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::_linalg_qr_packed(in[0], std::string_view("complete"))}; }});
+}
+
+// linalg_svd
+void add_linalg_svd(std::vector<OpSample>& rows) {
+  rows.push_back({"linalg_svd", "function", 0, {TensorSpec{{3, 3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto r = dg::linalg_svd(in[0]); return {std::get<0>(r), std::get<1>(r), std::get<2>(r)}; }});
+  rows.push_back({"linalg_svd", "function", 1, {TensorSpec{{4, 3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto r = dg::linalg_svd(in[0], false); return {std::get<0>(r), std::get<1>(r), std::get<2>(r)}; }});
+  rows.push_back({"linalg_svd", "function", 2, {TensorSpec{{2, 3, 5}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto r = dg::linalg_svd(in[0], false); return {std::get<0>(r), std::get<1>(r), std::get<2>(r)}; }});
+}
+
+// linalg_svdvals
+void add_linalg_svdvals(std::vector<OpSample>& rows) {
+  rows.push_back({"linalg_svdvals", "function", 0, {TensorSpec{{4, 3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::linalg_svdvals(in[0])}; }});
+  rows.push_back({"linalg_svdvals", "function", 1, {TensorSpec{{2, 3, 5}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::linalg_svdvals(in[0])}; }});
+}
+
+// linalg_qr
+void add_linalg_qr(std::vector<OpSample>& rows) {
+  rows.push_back({"linalg_qr", "function", 0, {TensorSpec{{4, 3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto r = dg::linalg_qr(in[0]); return {std::get<0>(r), std::get<1>(r)}; }});
+  rows.push_back({"linalg_qr", "function", 1, {TensorSpec{{2, 3, 3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto r = dg::linalg_qr(in[0]); return {std::get<0>(r), std::get<1>(r)}; }});
+  rows.push_back({"linalg_qr", "function", 2, {TensorSpec{{3, 3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto r = dg::linalg_qr(in[0], std::string_view("complete")); return {std::get<0>(r), std::get<1>(r)}; }});
+  rows.push_back({"linalg_qr", "function", 3, {TensorSpec{{3, 5}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto r = dg::linalg_qr(in[0]); return {std::get<0>(r), std::get<1>(r)}; }});
+}
+
+// linalg_vector_norm
+void add_linalg_vector_norm(std::vector<OpSample>& rows) {
+  rows.push_back({"linalg_vector_norm", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::linalg_vector_norm(in[0])}; }});
+  rows.push_back({"linalg_vector_norm", "function", 1, {TensorSpec{{2, 3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::linalg_vector_norm(in[0], Scalar(1), std::vector<int64_t>{0, 2}, true)}; }});
+  rows.push_back({"linalg_vector_norm", "function", 2, {TensorSpec{{4, 3}, -1.0, 1.0, true, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::linalg_vector_norm(in[0], Scalar(3), std::vector<int64_t>{-1})}; }});
+  rows.push_back({"linalg_vector_norm", "function", 3, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::linalg_vector_norm(in[0], Scalar(std::numeric_limits<double>::infinity()), std::vector<int64_t>{1})}; }});
+  rows.push_back({"linalg_vector_norm", "function", 4, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::linalg_vector_norm(in[0], 2, {}, true)}; }});
+}
+
+// linalg_matrix_norm.str_ord
+void add_linalg_matrix_norm_str_ord(std::vector<OpSample>& rows) {
+  rows.push_back({"linalg_matrix_norm.str_ord", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::linalg_matrix_norm(in[0])}; }});
+  rows.push_back({"linalg_matrix_norm.str_ord", "function", 1, {TensorSpec{{2, 3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::linalg_matrix_norm(in[0], std::string_view("nuc"), {-2, -1}, true)}; }});
+  rows.push_back({"linalg_matrix_norm.str_ord", "function", 2, {TensorSpec{{4, 2, 3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::linalg_matrix_norm(in[0], std::string_view("fro"), std::vector<int64_t>{0, 2})}; }});
+}
+
+// linalg_norm.ord_str
+void add_linalg_norm_ord_str(std::vector<OpSample>& rows) {
+  rows.push_back({"linalg_norm.ord_str", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::linalg_norm(in[0], std::string_view("nuc"))}; }});
+  rows.push_back({"linalg_norm.ord_str", "function", 1, {TensorSpec{{2, 3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::linalg_norm(in[0], std::string_view("fro"), std::vector<int64_t>{0, 2}, true)}; }});
+}
+
+// linalg_cond
+void add_linalg_cond(std::vector<OpSample>& rows) {
+  rows.push_back({"linalg_cond", "function", 0, {TensorSpec{{3, 3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::linalg_cond(in[0])}; }});
+  rows.push_back({"linalg_cond", "function", 1, {TensorSpec{{2, 4, 3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::linalg_cond(in[0], Scalar(-2))}; }});
+}
+
 // select_backward
 void add_select_backward(std::vector<OpSample>& rows) {
   rows.push_back({"select_backward", "function", 0, {TensorSpec{{4}, -1.0, 1.0, false, kFloat64}}, true,
@@ -614,6 +694,14 @@ void add_samples_3(std::vector<OpSample>& rows) {
   add_chain_matmul(rows);
   add_linalg_multi_dot(rows);
   add_cross(rows);
+  add__linalg_qr_packed(rows);
+  add_linalg_svd(rows);
+  add_linalg_svdvals(rows);
+  add_linalg_qr(rows);
+  add_linalg_vector_norm(rows);
+  add_linalg_matrix_norm_str_ord(rows);
+  add_linalg_norm_ord_str(rows);
+  add_linalg_cond(rows);
   add_select_backward(rows);
   add_diagonal_backward(rows);
   add_as_strided_backward(rows);

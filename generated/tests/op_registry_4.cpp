@@ -355,6 +355,36 @@ void add_linalg_cross(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { return {dg::linalg_cross(in[0], in[1], int64_t(0))}; }});
 }
 
+// _linalg_eigh_packed
+void add__linalg_eigh_packed(std::vector<OpSample>& rows) {
+  rows.push_back({"_linalg_eigh_packed", "function", 0, {TensorSpec{{3, 3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::_linalg_eigh_packed((in[0] + in[0].transpose(-2, -1)))}; }});
+  rows.push_back({"_linalg_eigh_packed", "function", 1, {TensorSpec{{2, 4, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::_linalg_eigh_packed((in[0] + in[0].transpose(-2, -1)), std::string_view("U"))}; }});
+}
+
+// svd
+void add_svd(std::vector<OpSample>& rows) {
+  rows.push_back({"svd", "function", 0, {TensorSpec{{4, 3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto r = dg::svd(in[0]); return {std::get<0>(r), std::get<1>(r), std::get<2>(r)}; }});
+  rows.push_back({"svd", "function", 1, {TensorSpec{{2, 3, 3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto r = dg::svd(in[0]); return {std::get<0>(r), std::get<1>(r), std::get<2>(r)}; }});
+  rows.push_back({"svd", "function", 2, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto r = dg::svd(in[0], true, false); return {std::get<0>(r), std::get<1>(r), std::get<2>(r)}; }});
+}
+
+// linalg_pinv.atol_rtol_float
+void add_linalg_pinv_atol_rtol_float(std::vector<OpSample>& rows) {
+  rows.push_back({"linalg_pinv.atol_rtol_float", "function", 0, {TensorSpec{{4, 3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::linalg_pinv(in[0])}; }});
+  rows.push_back({"linalg_pinv.atol_rtol_float", "function", 1, {TensorSpec{{2, 3, 5}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::linalg_pinv(in[0])}; }});
+  rows.push_back({"linalg_pinv.atol_rtol_float", "function", 2, {TensorSpec{{3, 3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::linalg_pinv((in[0] + in[0].transpose(-2, -1)), std::nullopt, std::nullopt, true)}; }});
+  rows.push_back({"linalg_pinv.atol_rtol_float", "function", 3, {TensorSpec{{3, 3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::linalg_pinv(in[0], double(0.1), double(0.01), false)}; }});
+}
+
 // view
 void add_view(std::vector<OpSample>& rows) {
   rows.push_back({"view", "method", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
@@ -571,6 +601,9 @@ void add_samples_4(std::vector<OpSample>& rows) {
   add_cummin(rows);
   add_mm(rows);
   add_linalg_cross(rows);
+  add__linalg_eigh_packed(rows);
+  add_svd(rows);
+  add_linalg_pinv_atol_rtol_float(rows);
   add_view(rows);
   add_squeeze(rows);
   add_permute_backward(rows);

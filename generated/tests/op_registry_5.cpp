@@ -501,6 +501,34 @@ void add_einsum(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { return {dg::einsum(std::string_view("ij,jk,kl->il"), variable_list(in.begin() + 0, in.begin() + 3), std::vector<int64_t>{1, 2, 0, 1})}; }});
 }
 
+// linalg_matrix_norm
+void add_linalg_matrix_norm(std::vector<OpSample>& rows) {
+  rows.push_back({"linalg_matrix_norm", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::linalg_matrix_norm(in[0], Scalar(1))}; }});
+  rows.push_back({"linalg_matrix_norm", "function", 1, {TensorSpec{{2, 3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::linalg_matrix_norm(in[0], Scalar(-1), {-2, -1}, true)}; }});
+  rows.push_back({"linalg_matrix_norm", "function", 2, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::linalg_matrix_norm(in[0], Scalar(std::numeric_limits<double>::infinity()))}; }});
+  rows.push_back({"linalg_matrix_norm", "function", 3, {TensorSpec{{4, 3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::linalg_matrix_norm(in[0], Scalar(-std::numeric_limits<double>::infinity()), std::vector<int64_t>{1, 0})}; }});
+  rows.push_back({"linalg_matrix_norm", "function", 4, {TensorSpec{{2, 3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::linalg_matrix_norm(in[0], Scalar(2))}; }});
+  rows.push_back({"linalg_matrix_norm", "function", 5, {TensorSpec{{3, 3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::linalg_matrix_norm(in[0], Scalar(-2))}; }});
+}
+
+// linalg_norm
+void add_linalg_norm(std::vector<OpSample>& rows) {
+  rows.push_back({"linalg_norm", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::linalg_norm(in[0])}; }});
+  rows.push_back({"linalg_norm", "function", 1, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::linalg_norm(in[0], Scalar(2))}; }});
+  rows.push_back({"linalg_norm", "function", 2, {TensorSpec{{2, 3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::linalg_norm(in[0], Scalar(1), std::vector<int64_t>{1})}; }});
+  rows.push_back({"linalg_norm", "function", 3, {TensorSpec{{2, 3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::linalg_norm(in[0], Scalar(-1), std::vector<int64_t>{2, 1})}; }});
+}
+
 // expand
 void add_expand(std::vector<OpSample>& rows) {
   rows.push_back({"expand", "method", 0, {TensorSpec{{3, 1}, -1.0, 1.0, false, kFloat64}}, true,
@@ -765,6 +793,8 @@ void add_samples_5(std::vector<OpSample>& rows) {
   add_dot(rows);
   add_vdot(rows);
   add_einsum(rows);
+  add_linalg_matrix_norm(rows);
+  add_linalg_norm(rows);
   add_expand(rows);
   add_squeeze_dim(rows);
   add_unsqueeze(rows);

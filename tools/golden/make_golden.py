@@ -56,6 +56,9 @@ RENAME = {
         torch._unique2(self, sorted, return_inverse, return_counts) if dim is None
         else torch.ops.aten.unique_dim(self, dim, sorted, return_inverse, return_counts),
     "unique_consecutive": torch.ops.aten.unique_consecutive,
+    # dynagrad's packed decompositions (one output holding all factors) and their backward helpers.
+    "_linalg_eigh_packed": None, "_linalg_eigh_packed_backward": None, "_linalg_svd_packed": None,
+    "_linalg_svd_packed_backward": None, "_linalg_qr_packed": None, "_linalg_qr_packed_backward": None,
 }
 # Overloads whose PyTorch twin differs from their base name's.
 RENAME_OVERLOAD = {
@@ -139,6 +142,8 @@ def call(op, sample, rng):
             t = None if v is None else draw(v, rng)
             if t is not None:
                 inputs.append(t)
+                if isinstance(v, dict) and v.get("symmetric"):  # the op sees X + X^T (as in the C++ registry)
+                    t = t + t.transpose(-2, -1)
             values.append((a, True, t))
         elif a.type == "ScalarType?" and v is not None:
             values.append((a, True, getattr(torch, v)))  # "float64" -> torch.float64
