@@ -374,6 +374,33 @@ void AddbmmBackward0::release_saved() {
 // derivatives.yaml: addbmm, forward: maybe_multiply(self_t, beta) + maybe_multiply((batch1_t.bmm(batch2) + batch1.bmm(batch2_t)).sum(std::vector<int64_t>{0}), alpha)
 Tensor jvp::addbmm(const Tensor& self, const Tensor& batch1, const Tensor& batch2, const Scalar& beta, const Scalar& alpha, const Tensor& self_t, const Tensor& batch1_t, const Tensor& batch2_t, const Tensor& result) { return maybe_multiply(self_t, beta) + maybe_multiply((batch1_t.bmm(batch2) + batch1.bmm(batch2_t)).sum(std::vector<int64_t>{0}), alpha); }
 
+// derivatives.yaml: _linalg_lstsq
+variable_list LinalgLstsqBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(2);
+  if (needs_input_grad(0)) {  // self: dg::linalg_lstsq_backward(grad, self, b, result, true)
+    const Tensor b = b_.unpack(this);
+    const Tensor result = result_.unpack(this);
+    const Tensor self = self_.unpack(this);
+    grad_inputs[0] = dg::linalg_lstsq_backward(grad, self, b, result, true);
+  }
+  if (needs_input_grad(1)) {  // b: dg::linalg_lstsq_backward(grad, self, b, result, false)
+    const Tensor b = b_.unpack(this);
+    const Tensor result = result_.unpack(this);
+    const Tensor self = self_.unpack(this);
+    grad_inputs[1] = dg::linalg_lstsq_backward(grad, self, b, result, false);
+  }
+  return grad_inputs;
+}
+
+void LinalgLstsqBackward0::release_saved() {
+  b_.reset_data();
+  result_.reset_data();
+  self_.reset_data();
+  saved_released_ = true;
+}
+
 // derivatives.yaml: slice.Tensor
 variable_list SliceBackward0::apply(variable_list&& grads) {
   const Tensor& grad = grads[0];

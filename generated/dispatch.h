@@ -309,6 +309,14 @@ Tensor cumprod(const Tensor& self, int64_t dim);  // cumprod
 Tensor logcumsumexp(const Tensor& self, int64_t dim);  // logcumsumexp
 Tensor mm(const Tensor& self, const Tensor& mat2);  // mm
 Tensor bmm(const Tensor& self, const Tensor& mat2);  // bmm
+Tensor linalg_inv(const Tensor& A);  // linalg_inv
+Tensor linalg_det(const Tensor& A);  // linalg_det
+Tensor _linalg_slogdet(const Tensor& A);  // _linalg_slogdet
+Tensor linalg_cholesky(const Tensor& self, bool upper);  // linalg_cholesky
+Tensor linalg_solve_triangular(const Tensor& self, const Tensor& B, bool upper, bool left, bool unitriangular);  // linalg_solve_triangular
+Tensor _linalg_solve(const Tensor& A, const Tensor& B);  // _linalg_solve
+Tensor _linalg_lu_factor_packed(const Tensor& A);  // _linalg_lu_factor_packed
+Tensor _linalg_lstsq(const Tensor& self, const Tensor& b, std::optional<double> rcond, std::string_view driver);  // _linalg_lstsq
 Tensor view(const Tensor& self, IntArrayRef size);  // view
 Tensor expand(const Tensor& self, IntArrayRef size);  // expand
 Tensor transpose(const Tensor& self, int64_t dim0, int64_t dim1);  // transpose.int

@@ -343,6 +343,28 @@ void add_linalg_cross(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { return {dg::linalg_cross(in[0], in[1], int64_t(0))}; }});
 }
 
+// linalg_inv
+void add_linalg_inv(std::vector<OpSample>& rows) {
+  rows.push_back({"linalg_inv", "function", 0, {TensorSpec{{3, 3}, -1.0, 1.0, false, kFloat64, SampleKind::well_conditioned}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::linalg_inv(in[0])}; }});
+  rows.push_back({"linalg_inv", "function", 1, {TensorSpec{{2, 4, 4}, -1.0, 1.0, true, kFloat64, SampleKind::well_conditioned}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::linalg_inv(in[0])}; }});
+}
+
+// slogdet
+void add_slogdet(std::vector<OpSample>& rows) {
+  rows.push_back({"slogdet", "function", 0, {TensorSpec{{3, 3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto r = dg::slogdet(in[0]); return {std::get<0>(r), std::get<1>(r)}; }});
+}
+
+// _linalg_solve
+void add__linalg_solve(std::vector<OpSample>& rows) {
+  rows.push_back({"_linalg_solve", "function", 0, {TensorSpec{{3, 3}, -1.0, 1.0, false, kFloat64, SampleKind::well_conditioned}, TensorSpec{{3, 2}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::_linalg_solve(in[0], in[1])}; }});
+  rows.push_back({"_linalg_solve", "function", 1, {TensorSpec{{2, 3, 3}, -1.0, 1.0, true, kFloat64, SampleKind::well_conditioned}, TensorSpec{{1, 3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::_linalg_solve(in[0], in[1])}; }});
+}
+
 // view
 void add_view(std::vector<OpSample>& rows) {
   rows.push_back({"view", "method", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
@@ -559,6 +581,9 @@ void add_samples_4(std::vector<OpSample>& rows) {
   add_cummin(rows);
   add_mm(rows);
   add_linalg_cross(rows);
+  add_linalg_inv(rows);
+  add_slogdet(rows);
+  add__linalg_solve(rows);
   add_view(rows);
   add_squeeze(rows);
   add_permute_backward(rows);
