@@ -11,6 +11,7 @@
 // LAPACK otherwise.
 #include <lapacke.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -70,16 +71,23 @@ void to_col_major(T* dst, int64_t ld, const T* src, int64_t rows, int64_t cols, 
     std::swap(rows, cols);
     std::swap(sr, sc);
   }
-  for (int64_t j = 0; j < cols; ++j)
-    for (int64_t i = 0; i < rows; ++i) dst[j * ld + i] = src[i * sr + j * sc];
+  // In tiles, so that a transposing copy stays in cache on both sides.
+  constexpr int64_t kTile = 32;
+  for (int64_t j0 = 0; j0 < cols; j0 += kTile)
+    for (int64_t i0 = 0; i0 < rows; i0 += kTile)
+      for (int64_t j = j0; j < std::min(j0 + kTile, cols); ++j)
+        for (int64_t i = i0; i < std::min(i0 + kTile, rows); ++i) dst[j * ld + i] = src[i * sr + j * sc];
 }
 
 // The strided rows x cols matrix at dst <- the column-major src (leading
 // dimension ld).
 template <typename T>
 void from_col_major(T* dst, int64_t rows, int64_t cols, int64_t sr, int64_t sc, const T* src, int64_t ld) {
-  for (int64_t i = 0; i < rows; ++i)
-    for (int64_t j = 0; j < cols; ++j) dst[i * sr + j * sc] = src[j * ld + i];
+  constexpr int64_t kTile = 32;
+  for (int64_t i0 = 0; i0 < rows; i0 += kTile)
+    for (int64_t j0 = 0; j0 < cols; j0 += kTile)
+      for (int64_t i = i0; i < std::min(i0 + kTile, rows); ++i)
+        for (int64_t j = j0; j < std::min(j0 + kTile, cols); ++j) dst[i * sr + j * sc] = src[j * ld + i];
 }
 
 // "op: (Batch element i): " as PyTorch prefixes a batched linear-algebra

@@ -116,25 +116,25 @@ void linalg_cholesky(const TensorBase& out, const TensorBase& self, bool upper) 
   const Matrices a(self, lapack::batch_shape(self)), o(out, lapack::batch_shape(out));
   const int64_t n = a.rows;
   if (n == 0) return;
+  // potrf with uplo 'L' on A's column-major copy (it reads A's lower
+  // triangle, as PyTorch; OpenBLAS's lower potrf is the faster one), L
+  // written back with its upper triangle zeroed, or Lᵀ when upper.
   std::vector<T> l(n * n);
   const T* src = self.data_ptr<T>();
   for (int64_t i = 0; i < a.count(); ++i) {
-    // The row-major copy read as column-major is Aᵀ, whose upper triangle is
-    // A's lower one; potrf's U (Aᵀ = Uᵀ U) read back as row-major is L.
-    to_row_major(l.data(), src + a.offset(i), n, n, a.sr, a.sc);
-    const lapack_int info = lapack::potrf('U', n, l.data(), n);
+    lapack::to_col_major(l.data(), n, src + a.offset(i), n, n, a.sr, a.sc);
+    const lapack_int info = lapack::potrf('L', n, l.data(), n);
     lapack::check_arguments("linalg.cholesky", "potrf", info);
     DG_CHECK(info == 0, lapack::where("linalg.cholesky", a.count(), i),
              "The factorization could not be completed because the input is not positive-definite (the leading "
              "minor of order ",
              info, " is not positive-definite).");
-    for (int64_t r = 0; r < n; ++r)
-      for (int64_t c = r + 1; c < n; ++c) l[r * n + c] = 0;
+    for (int64_t c = 1; c < n; ++c) std::fill(l.data() + c * n, l.data() + c * n + c, T(0));  // strict upper
     T* dst = out.data_ptr<T>() + o.offset(i);
     if (upper) {
-      from_row_major(dst, n, n, o.sc, o.sr, l.data());  // Lᵀ
+      lapack::from_col_major(dst, n, n, o.sc, o.sr, l.data(), n);  // Lᵀ
     } else {
-      from_row_major(dst, n, n, o.sr, o.sc, l.data());
+      lapack::from_col_major(dst, n, n, o.sr, o.sc, l.data(), n);
     }
   }
 }
