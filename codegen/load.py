@@ -15,6 +15,13 @@ import yaml
 from model import (DEVICES, DTYPES, SUPPORTED_TYPES, Arg, Derivative, Formula, Op, Sample, Saved,
                    Signature, SpecError)
 
+# Sample tensor kinds (tests/op_registry.h, tools/golden/make_golden.py): a
+# square matrix M drawn uniform in [low, high) becomes M + n I (diagonally
+# dominant: invertible and well conditioned) or M Mᵀ + n I (symmetric positive
+# definite; the gradient checks symmetrize it, as PyTorch's do for Hermitian
+# inputs).
+SAMPLE_KINDS = ("well_conditioned", "spd")
+
 OP_KEYS = {"name", "signature", "summary", "variants", "category", "int_to_float", "meta", "view_of",
            "composite", "dtypes", "extra_dtypes", "devices", "kernel", "kernels", "scalar", "operator",
            "differentiable", "samples", "out_dtype", "no_promote"}
@@ -459,10 +466,16 @@ def _check_sample_value(fname, line, name, arg: Arg, v):
         return
     if arg.type in ("Tensor", "Tensor?"):
         if isinstance(v, dict):
-            unknown = set(v) - {"shape", "low", "high", "transposed", "dtype", "symmetric"}
+            unknown = set(v) - {"shape", "low", "high", "transposed", "dtype", "kind", "symmetric"}
             if unknown:
-                bad(f"unknown tensor sample keys {sorted(unknown)} "
-                    "(expected shape, low, high, transposed, dtype, symmetric)")
+                bad(f"unknown tensor sample keys {sorted(unknown)} (expected shape, low, high, transposed, dtype, "
+                    "kind, symmetric)")
+            if "kind" in v:
+                if v["kind"] not in SAMPLE_KINDS:
+                    bad(f"a sample tensor's kind is one of {list(SAMPLE_KINDS)}, got {v['kind']!r}")
+                shp = v.get("shape")
+                if not (_is_shape(shp) and len(shp) >= 2 and shp[-1] == shp[-2]) or v.get("dtype", "float64") != "float64":
+                    bad(f"kind {v['kind']} needs a float64 batch of square matrices (..., n, n), got {shp!r}")
             if v.get("dtype", "float64") not in ("float64", "int64", "bool"):
                 bad("a sample tensor's dtype is float64 (default, gradient-checked), int64 or bool")
             if not _is_shape(v.get("shape")):

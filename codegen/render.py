@@ -329,15 +329,22 @@ def _sample_literal(arg: Arg, value) -> str:
 
 
 def _tensor_spec(value) -> str:
+    kind = None
     if isinstance(value, dict):
         shape, low, high = value["shape"], value.get("low", -1.0), value.get("high", 1.0)
         transposed = bool(value.get("transposed", False))
         dtype = value.get("dtype", "float64")
+        kind = value.get("kind")
     else:
         shape, low, high, transposed, dtype = value, -1.0, 1.0, False, "float64"
     dims = ", ".join(str(s) for s in shape)
+    extra = f", SampleKind::{kind}" if kind else ""
     return (f"TensorSpec{{{{{dims}}}, {_num(float(low))}, {_num(float(high))}, "
-            f"{'true' if transposed else 'false'}, {CPP_SCALAR_TYPE[dtype]}}}")
+            f"{'true' if transposed else 'false'}, {CPP_SCALAR_TYPE[dtype]}{extra}}}")
+
+
+def _is_spd(value) -> bool:
+    return isinstance(value, dict) and value.get("kind") == "spd"
 
 
 def _shape_of(value) -> list:
@@ -367,8 +374,11 @@ def sample_rows(op: Op, api: ApiView, kind: str) -> list:
                 specs.append(_tensor_spec(s.values[a.name]))
                 # A symmetric sample is X + X^T of the random input X: a
                 # function of X, so gradcheck perturbs symmetric matrices.
+                # An spd input is read as (M + Mᵀ) / 2 (the same values): the
+                # gradient checks then see the symmetric gradient PyTorch gives.
                 sym = isinstance(s.values[a.name], dict) and s.values[a.name].get("symmetric")
-                call.append(f"(in[{ti}] + in[{ti}].transpose(-2, -1))" if sym else f"in[{ti}]")
+                call.append(f"(in[{ti}] + in[{ti}].transpose(-2, -1))" if sym else
+                            f"symmetrized(in[{ti}])" if _is_spd(s.values[a.name]) else f"in[{ti}]")
                 ti += 1
             elif a.type == "Tensor[]":
                 items = s.values[a.name]

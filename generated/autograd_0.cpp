@@ -706,6 +706,36 @@ Tensor linalg_pinv(const Tensor& self, double rcond, bool hermitian) { return co
 // ---- linalg_matrix_rank.atol_rtol_float: The number of singular values above max(atol, rtol * largest) (int64); tolerances as linalg_pinv's.
 Tensor linalg_matrix_rank(const Tensor& self, std::optional<double> atol, std::optional<double> rtol, bool hermitian) { return composite::linalg_matrix_rank(self, atol, rtol, hermitian); }
 
+// ---- inverse: linalg_inv (LibTorch's older name).
+Tensor inverse(const Tensor& self) { return composite::inverse(self); }
+
+// ---- linalg_slogdet: The sign (-1, 0 or 1) and the log of the absolute value of the determinant (dg::linalg::slogdet).
+std::tuple<Tensor, Tensor> linalg_slogdet(const Tensor& A) { return composite::linalg_slogdet(A); }
+
+// ---- cholesky: linalg_cholesky (LibTorch's older name, upper as a plain argument).
+Tensor cholesky(const Tensor& self, bool upper) { return composite::cholesky(self, upper); }
+
+// ---- linalg_lu_factor: LAPACK's compact LU factorization P A = L U with partial pivoting: LU (..., m, n) and the 1-based pivots (..., min(m, n)), int64 (int32 in PyTorch); not differentiable yet.
+std::tuple<Tensor, Tensor> linalg_lu_factor(const Tensor& A, bool pivot) { return composite::linalg_lu_factor(A, pivot); }
+
+// ---- _linalg_lstsq: The least-squares solution (..., n, k) of self (..., m, n) X = b (..., m, k) with one more row holding the rank (LAPACK gelsy or gels): linalg_lstsq's kernel. The gradient is that of pinv(A) B for a full-rank A.
+Tensor _linalg_lstsq(const Tensor& self, const Tensor& b, std::optional<double> rcond, std::string_view driver) {
+  const bool record = detail::should_record("_linalg_lstsq", self, b);
+  intrusive_ptr<generated::LinalgLstsqBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::LinalgLstsqBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self, b));
+    if (node->needs_input_grad(0) || node->needs_input_grad(1)) node->b_ = SavedVariable(b, false);
+    if (node->needs_input_grad(0) || node->needs_input_grad(1)) node->self_ = SavedVariable(self, false);
+  }
+  Tensor result = dispatch::_linalg_lstsq(self, b, rcond, driver);
+  if (record) {
+    detail::set_history(result, node);
+    if (node->needs_input_grad(0) || node->needs_input_grad(1)) node->result_ = SavedVariable(result, true);
+  }
+  return result;
+}
+
 // ---- slice.Tensor: self[start:end:step] along `dim` (bounds clamped into range, negative ones count from the end); no copy.
 Tensor slice(const Tensor& self, int64_t dim, std::optional<int64_t> start, std::optional<int64_t> end, int64_t step) {
   const bool record = detail::should_record("slice", self);

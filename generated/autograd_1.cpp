@@ -706,7 +706,7 @@ Tensor baddbmm(const Tensor& self, const Tensor& batch1, const Tensor& batch2, c
 // ---- inner: Contracts the last dimensions of self and other (a 0-dim argument multiplies): shape self.shape[:-1] + other.shape[:-1].
 Tensor inner(const Tensor& self, const Tensor& other) { return composite::inner(self, other); }
 
-// ---- matrix_power: The n-th power of a (batch of) square matrices by repeated squaring; n >= 0 (negative powers need an inverse, not there yet).
+// ---- matrix_power: The n-th power of a (batch of) square matrices by repeated squaring; a negative n powers the inverse (linalg_inv).
 Tensor matrix_power(const Tensor& self, int64_t n) { return composite::matrix_power(self, n); }
 
 // ---- _linalg_qr_packed_backward: The gradient of _linalg_qr_packed for m >= n or mode 'reduced' (PyTorch's linalg_qr_backward).
@@ -714,6 +714,18 @@ Tensor _linalg_qr_packed_backward(const Tensor& grad, const Tensor& packed, IntA
 
 // ---- linalg_eigh: Eigenvalues (ascending) and eigenvectors (columns) of symmetric matrices, reading the UPLO triangle (dg::linalg::eigh).
 std::tuple<Tensor, Tensor> linalg_eigh(const Tensor& self, std::string_view UPLO) { return composite::linalg_eigh(self, UPLO); }
+
+// ---- det: linalg_det.
+Tensor det(const Tensor& self) { return composite::det(self); }
+
+// ---- logdet: log(det(self)): NaN for a negative determinant, -inf for a singular matrix.
+Tensor logdet(const Tensor& self) { return composite::logdet(self); }
+
+// ---- linalg_solve: X with A X = B (X A = B when not left); B (..., n) is a batch of vectors when A is (..., n, n) or B is 1-D, as in PyTorch (dg::linalg::solve).
+Tensor linalg_solve(const Tensor& A, const Tensor& B, bool left) { return composite::linalg_solve(A, B, left); }
+
+// ---- cholesky_inverse: The inverse of A = L Lᵀ (Uᵀ U when upper) given its Cholesky factor self.
+Tensor cholesky_inverse(const Tensor& self, bool upper) { return composite::cholesky_inverse(self, upper); }
 
 // ---- flatten.using_ints: Merges the dimensions start_dim..end_dim into one (a view when the strides allow).
 Tensor flatten(const Tensor& self, int64_t start_dim, int64_t end_dim) { return composite::flatten(self, start_dim, end_dim); }

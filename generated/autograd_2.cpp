@@ -523,6 +523,43 @@ Tensor _linalg_svd_packed_backward(const Tensor& grad, const Tensor& packed, Int
 // ---- linalg_eigvalsh: The eigenvalues (ascending) of symmetric matrices (dg::linalg::eigvalsh).
 Tensor linalg_eigvalsh(const Tensor& self, std::string_view UPLO) { return composite::linalg_eigvalsh(self, UPLO); }
 
+// ---- linalg_det: The determinant of (a batch of) square matrices, from an LU factorization (dg::linalg::det); its gradient needs an invertible A.
+Tensor linalg_det(const Tensor& A) {
+  const bool record = detail::should_record("linalg_det", A);
+  intrusive_ptr<generated::LinalgDetBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::LinalgDetBackward0>();
+    node->set_next_edges(detail::collect_next_edges(A));
+    if (node->needs_input_grad(0)) node->A_ = SavedVariable(A, false);
+  }
+  Tensor result = dispatch::linalg_det(A);
+  if (record) {
+    detail::set_history(result, node);
+    if (node->needs_input_grad(0)) node->result_ = SavedVariable(result, true);
+  }
+  return result;
+}
+
+// ---- linalg_cholesky: The Cholesky factor L (A = L Lᵀ; U = Lᵀ when upper) of (a batch of) symmetric positive-definite matrices, read from the lower triangle (LAPACK potrf; dg::linalg::cholesky).
+Tensor linalg_cholesky(const Tensor& self, bool upper) {
+  const bool record = detail::should_record("linalg_cholesky", self);
+  intrusive_ptr<generated::LinalgCholeskyBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::LinalgCholeskyBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    node->upper = upper;
+  }
+  Tensor result = dispatch::linalg_cholesky(self, upper);
+  if (record) {
+    detail::set_history(result, node);
+    if (node->needs_input_grad(0)) node->result_ = SavedVariable(result, true);
+  }
+  return result;
+}
+
+// ---- cholesky_solve: X with A X = self given A's Cholesky factor input2 (L, or U when upper): two triangular solves.
+Tensor cholesky_solve(const Tensor& self, const Tensor& input2, bool upper) { return composite::cholesky_solve(self, input2, upper); }
+
 // ---- reshape: view() when the strides allow it, else a contiguous copy.
 Tensor reshape(const Tensor& self, IntArrayRef shape) { return composite::reshape(self, shape); }
 

@@ -690,6 +690,15 @@ Tensor linalg_norm(const Tensor& self, std::string_view ord, IntArrayRef dim, bo
 // ---- linalg_cond: The condition number: largest over smallest singular value (p None or 2; -2 the inverse).
 Tensor linalg_cond(const Tensor& self, const std::optional<Scalar>& p) { return composite::linalg_cond(self, p); }
 
+// ---- triangular_solve: LibTorch's older triangular solve: X with op(A) X = self (op(A) = Aᵀ when transpose) and a copy of A.
+std::tuple<Tensor, Tensor> triangular_solve(const Tensor& self, const Tensor& A, bool upper, bool transpose, bool unitriangular) { return composite::triangular_solve(self, A, upper, transpose, unitriangular); }
+
+// ---- linalg_lstsq_backward: The gradient of the full-rank least-squares solution X = pinv(A) B w.r.t. A (wrt_self) or B, from normal-equation solves (no pinv or QR).
+Tensor linalg_lstsq_backward(const Tensor& grad, const Tensor& self, const Tensor& b, const Tensor& solution, bool wrt_self) { return composite::linalg_lstsq_backward(grad, self, b, solution, wrt_self); }
+
+// ---- linalg_lstsq: Least squares min ||A X - B|| (dg::linalg::lstsq): driver gelsy (the CPU default, "") or gels (CUDA's only); residuals for gels when m > n, rank for gelsy, singular_values empty (gelsd/gelss not there yet).
+std::tuple<Tensor, Tensor, Tensor, Tensor> linalg_lstsq(const Tensor& self, const Tensor& b, std::optional<double> rcond, std::string_view driver) { return composite::linalg_lstsq(self, b, rcond, driver); }
+
 // ---- select_backward: Zeros of input_sizes with grad_output placed at `index` along `dim`.
 Tensor select_backward(const Tensor& grad_output, IntArrayRef input_sizes, int64_t dim, int64_t index) {
   const bool record = detail::should_record("select_backward", grad_output);

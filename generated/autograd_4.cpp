@@ -728,6 +728,50 @@ std::tuple<Tensor, Tensor, Tensor> svd(const Tensor& self, bool some, bool compu
 // ---- linalg_pinv.atol_rtol_float: The pseudo-inverse from the SVD (eigh when hermitian), dropping singular values <= max(atol, rtol * largest); rtol defaults to eps * max(m, n) when atol is not given.
 Tensor linalg_pinv(const Tensor& self, std::optional<double> atol, std::optional<double> rtol, bool hermitian) { return composite::linalg_pinv(self, atol, rtol, hermitian); }
 
+// ---- linalg_inv: The inverse of (a batch of) square matrices (LAPACK getrf + getri); a singular matrix is an error naming its batch element (dg::linalg::inv).
+Tensor linalg_inv(const Tensor& A) {
+  const bool record = detail::should_record("linalg_inv", A);
+  intrusive_ptr<generated::LinalgInvBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::LinalgInvBackward0>();
+    node->set_next_edges(detail::collect_next_edges(A));
+  }
+  Tensor result = dispatch::linalg_inv(A);
+  if (record) {
+    detail::set_history(result, node);
+    if (node->needs_input_grad(0)) node->result_ = SavedVariable(result, true);
+  }
+  return result;
+}
+
+// ---- slogdet: linalg_slogdet.
+std::tuple<Tensor, Tensor> slogdet(const Tensor& self) { return composite::slogdet(self); }
+
+// ---- linalg_solve_triangular_backward: The gradient of linalg_solve_triangular w.r.t. A: -(A⁻ᵀ grad) Xᵀ (left) or -Xᵀ (grad A⁻ᵀ), restricted to A's triangle.
+Tensor linalg_solve_triangular_backward(const Tensor& grad, const Tensor& self, const Tensor& result, bool upper, bool left, bool unitriangular) { return composite::linalg_solve_triangular_backward(grad, self, result, upper, left, unitriangular); }
+
+// ---- _linalg_solve: X with A X = B for square A (..., n, n) and B (..., n, k), batch dims broadcast: linalg_solve's kernel (LAPACK getrf + getrs).
+Tensor _linalg_solve(const Tensor& A, const Tensor& B) {
+  const bool record = detail::should_record("_linalg_solve", A, B);
+  intrusive_ptr<generated::LinalgSolveBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::LinalgSolveBackward0>();
+    node->set_next_edges(detail::collect_next_edges(A, B));
+    if (node->needs_input_grad(0) || node->needs_input_grad(1)) node->A_ = SavedVariable(A, false);
+  }
+  Tensor result = dispatch::_linalg_solve(A, B);
+  if (record) {
+    detail::set_history(result, node);
+    if (node->needs_input_grad(0)) node->result_ = SavedVariable(result, true);
+  }
+  return result;
+}
+
+// ---- _linalg_lu_factor_packed: The LU factorization of (..., m, n) matrices with partial pivoting, packed as (..., m, n + 1): LU, then the 1-based pivots in the last column (linalg_lu_factor's kernel).
+Tensor _linalg_lu_factor_packed(const Tensor& A) {
+  return dispatch::_linalg_lu_factor_packed(A);
+}
+
 // ---- view: The same data with a new shape (one size may be -1); no copy.
 Tensor detail::view(const Tensor& self, IntArrayRef size) {
   const bool record = detail::should_record("view", self);

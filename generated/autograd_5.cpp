@@ -754,6 +754,45 @@ Tensor linalg_matrix_norm(const Tensor& self, const Scalar& ord, IntArrayRef dim
 // ---- linalg_norm: vector_norm over one dim or matrix_norm over two; without dim, the 2-norm of all elements (ord None) or the norm of a 1-D or 2-D self.
 Tensor linalg_norm(const Tensor& self, const std::optional<Scalar>& ord, IntArrayRef dim, bool keepdim) { return composite::linalg_norm(self, ord, dim, keepdim); }
 
+// ---- _linalg_slogdet: (sign, log|det|) of (a batch of) square matrices stacked in a last dim of size 2: linalg_slogdet's kernel.
+Tensor _linalg_slogdet(const Tensor& A) {
+  const bool record = detail::should_record("_linalg_slogdet", A);
+  intrusive_ptr<generated::LinalgSlogdetBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::LinalgSlogdetBackward0>();
+    node->set_next_edges(detail::collect_next_edges(A));
+    if (node->needs_input_grad(0)) node->A_ = SavedVariable(A, false);
+  }
+  Tensor result = dispatch::_linalg_slogdet(A);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+// ---- cholesky_backward: The gradient of linalg_cholesky (PyTorch's formula: L⁻ᵀ Φ(Lᵀ gL) L⁻¹, symmetrized) given the factor.
+Tensor cholesky_backward(const Tensor& grad, const Tensor& L, bool upper) { return composite::cholesky_backward(grad, L, upper); }
+
+// ---- linalg_solve_triangular: X with A X = B (X A = B when not left) for a triangular A read from its upper or lower triangle (unit diagonal when unitriangular); batch dims broadcast (dg::linalg::solve_triangular).
+Tensor linalg_solve_triangular(const Tensor& self, const Tensor& B, bool upper, bool left, bool unitriangular) {
+  const bool record = detail::should_record("linalg_solve_triangular", self, B);
+  intrusive_ptr<generated::LinalgSolveTriangularBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::LinalgSolveTriangularBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self, B));
+    node->left = left;
+    if (node->needs_input_grad(0) || node->needs_input_grad(1)) node->self_ = SavedVariable(self, false);
+    node->unitriangular = unitriangular;
+    node->upper = upper;
+  }
+  Tensor result = dispatch::linalg_solve_triangular(self, B, upper, left, unitriangular);
+  if (record) {
+    detail::set_history(result, node);
+    if (node->needs_input_grad(0)) node->result_ = SavedVariable(result, true);
+  }
+  return result;
+}
+
 // ---- expand: Broadcasts size-1 dimensions to `size` (-1 keeps a size); no copy.
 Tensor detail::expand(const Tensor& self, IntArrayRef size) {
   const bool record = detail::should_record("expand", self);

@@ -943,6 +943,71 @@ struct LinalgQrPackedBackward0 final : public Node {
   SavedVariable result_;
 };
 
+// derivatives.yaml: linalg_inv
+struct LinalgInvBackward0 final : public Node {
+  std::string name() const override { return "LinalgInvBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  SavedVariable result_;
+};
+
+// derivatives.yaml: linalg_det
+struct LinalgDetBackward0 final : public Node {
+  std::string name() const override { return "LinalgDetBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  SavedVariable A_;
+  SavedVariable result_;
+};
+
+// derivatives.yaml: _linalg_slogdet
+struct LinalgSlogdetBackward0 final : public Node {
+  std::string name() const override { return "LinalgSlogdetBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  SavedVariable A_;
+};
+
+// derivatives.yaml: linalg_cholesky
+struct LinalgCholeskyBackward0 final : public Node {
+  std::string name() const override { return "LinalgCholeskyBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  SavedVariable result_;
+  bool upper{};
+};
+
+// derivatives.yaml: linalg_solve_triangular
+struct LinalgSolveTriangularBackward0 final : public Node {
+  std::string name() const override { return "LinalgSolveTriangularBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  bool left{};
+  SavedVariable result_;
+  SavedVariable self_;
+  bool unitriangular{};
+  bool upper{};
+};
+
+// derivatives.yaml: _linalg_solve
+struct LinalgSolveBackward0 final : public Node {
+  std::string name() const override { return "LinalgSolveBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  SavedVariable A_;
+  SavedVariable result_;
+};
+
+// derivatives.yaml: _linalg_lstsq
+struct LinalgLstsqBackward0 final : public Node {
+  std::string name() const override { return "LinalgLstsqBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  SavedVariable b_;
+  SavedVariable result_;
+  SavedVariable self_;
+};
+
 // derivatives.yaml: view
 struct ViewBackward0 final : public Node {
   std::string name() const override { return "ViewBackward0"; }
@@ -1580,6 +1645,9 @@ Tensor baddbmm(const Tensor& self, const Tensor& batch1, const Tensor& batch2, c
 Tensor addbmm(const Tensor& self, const Tensor& batch1, const Tensor& batch2, const Scalar& beta, const Scalar& alpha, const Tensor& self_t, const Tensor& batch1_t, const Tensor& batch2_t, const Tensor& result);  // addbmm
 Tensor vdot(const Tensor& self, const Tensor& other, const Tensor& self_t, const Tensor& other_t, const Tensor& result);  // vdot
 Tensor linalg_cross(const Tensor& self, const Tensor& other, int64_t dim, const Tensor& self_t, const Tensor& other_t, const Tensor& result);  // linalg_cross
+Tensor linalg_inv(const Tensor& A, const Tensor& A_t, const Tensor& result);  // linalg_inv
+Tensor linalg_det(const Tensor& A, const Tensor& A_t, const Tensor& result);  // linalg_det
+Tensor _linalg_solve(const Tensor& A, const Tensor& B, const Tensor& A_t, const Tensor& B_t, const Tensor& result);  // _linalg_solve
 Tensor view(const Tensor& self, IntArrayRef size, const Tensor& self_t, const Tensor& result);  // view
 Tensor expand(const Tensor& self, IntArrayRef size, const Tensor& self_t, const Tensor& result);  // expand
 Tensor transpose_int(const Tensor& self, int64_t dim0, int64_t dim1, const Tensor& self_t, const Tensor& result);  // transpose.int

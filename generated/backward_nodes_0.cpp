@@ -391,6 +391,33 @@ void LinalgSvdPackedBackward0::release_saved() {
   saved_released_ = true;
 }
 
+// derivatives.yaml: _linalg_lstsq
+variable_list LinalgLstsqBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(2);
+  if (needs_input_grad(0)) {  // self: dg::linalg_lstsq_backward(grad, self, b, result, true)
+    const Tensor b = b_.unpack(this);
+    const Tensor result = result_.unpack(this);
+    const Tensor self = self_.unpack(this);
+    grad_inputs[0] = dg::linalg_lstsq_backward(grad, self, b, result, true);
+  }
+  if (needs_input_grad(1)) {  // b: dg::linalg_lstsq_backward(grad, self, b, result, false)
+    const Tensor b = b_.unpack(this);
+    const Tensor result = result_.unpack(this);
+    const Tensor self = self_.unpack(this);
+    grad_inputs[1] = dg::linalg_lstsq_backward(grad, self, b, result, false);
+  }
+  return grad_inputs;
+}
+
+void LinalgLstsqBackward0::release_saved() {
+  b_.reset_data();
+  result_.reset_data();
+  self_.reset_data();
+  saved_released_ = true;
+}
+
 // derivatives.yaml: slice.Tensor
 variable_list SliceBackward0::apply(variable_list&& grads) {
   const Tensor& grad = grads[0];

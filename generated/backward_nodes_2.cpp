@@ -261,6 +261,45 @@ void MvBackward0::release_saved() {
 // derivatives.yaml: mv, forward: self_t.mv(vec) + self.mv(vec_t)
 Tensor jvp::mv(const Tensor& self, const Tensor& vec, const Tensor& self_t, const Tensor& vec_t, const Tensor& result) { return self_t.mv(vec) + self.mv(vec_t); }
 
+// derivatives.yaml: linalg_det
+variable_list LinalgDetBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // A: (grad * result).unsqueeze(-1).unsqueeze(-1) * dg::linalg_inv(A).transpose(-2, -1)
+    const Tensor A = A_.unpack(this);
+    const Tensor result = result_.unpack(this);
+    grad_inputs[0] = (grad * result).unsqueeze(-1).unsqueeze(-1) * dg::linalg_inv(A).transpose(-2, -1);
+  }
+  return grad_inputs;
+}
+
+void LinalgDetBackward0::release_saved() {
+  A_.reset_data();
+  result_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: linalg_det, forward: result * (dg::linalg_inv(A).transpose(-2, -1) * A_t).sum(std::vector<int64_t>{-2, -1})
+Tensor jvp::linalg_det(const Tensor& A, const Tensor& A_t, const Tensor& result) { return result * (dg::linalg_inv(A).transpose(-2, -1) * A_t).sum(std::vector<int64_t>{-2, -1}); }
+
+// derivatives.yaml: linalg_cholesky
+variable_list LinalgCholeskyBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: dg::cholesky_backward(grad, result, upper)
+    const Tensor result = result_.unpack(this);
+    grad_inputs[0] = dg::cholesky_backward(grad, result, upper);
+  }
+  return grad_inputs;
+}
+
+void LinalgCholeskyBackward0::release_saved() {
+  result_.reset_data();
+  saved_released_ = true;
+}
+
 // derivatives.yaml: transpose.int
 variable_list TransposeBackward0::apply(variable_list&& grads) {
   const Tensor& grad = grads[0];

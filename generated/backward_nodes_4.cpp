@@ -411,6 +411,52 @@ void LinalgEighPackedBackward0::release_saved() {
   saved_released_ = true;
 }
 
+// derivatives.yaml: linalg_inv
+variable_list LinalgInvBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // A: -dg::matmul(result.transpose(-2, -1), dg::matmul(grad, result.transpose(-2, -1)))
+    const Tensor result = result_.unpack(this);
+    grad_inputs[0] = -dg::matmul(result.transpose(-2, -1), dg::matmul(grad, result.transpose(-2, -1)));
+  }
+  return grad_inputs;
+}
+
+void LinalgInvBackward0::release_saved() {
+  result_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: linalg_inv, forward: -dg::matmul(result, dg::matmul(A_t, result))
+Tensor jvp::linalg_inv(const Tensor& A, const Tensor& A_t, const Tensor& result) { return -dg::matmul(result, dg::matmul(A_t, result)); }
+
+// derivatives.yaml: _linalg_solve
+variable_list LinalgSolveBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(2);
+  if (needs_input_grad(0)) {  // A: -dg::matmul(dg::_linalg_solve(A.transpose(-2, -1), grad), result.transpose(-2, -1))
+    const Tensor A = A_.unpack(this);
+    const Tensor result = result_.unpack(this);
+    grad_inputs[0] = -dg::matmul(dg::_linalg_solve(A.transpose(-2, -1), grad), result.transpose(-2, -1));
+  }
+  if (needs_input_grad(1)) {  // B: dg::_linalg_solve(A.transpose(-2, -1), grad)
+    const Tensor A = A_.unpack(this);
+    grad_inputs[1] = dg::_linalg_solve(A.transpose(-2, -1), grad);
+  }
+  return grad_inputs;
+}
+
+void LinalgSolveBackward0::release_saved() {
+  A_.reset_data();
+  result_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: _linalg_solve, forward: dg::_linalg_solve(A, B_t - dg::matmul(A_t, result))
+Tensor jvp::_linalg_solve(const Tensor& A, const Tensor& B, const Tensor& A_t, const Tensor& B_t, const Tensor& result) { return dg::_linalg_solve(A, B_t - dg::matmul(A_t, result)); }
+
 // derivatives.yaml: view
 variable_list ViewBackward0::apply(variable_list&& grads) {
   const Tensor& grad = grads[0];

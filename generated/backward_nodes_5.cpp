@@ -365,6 +365,46 @@ void VdotBackward0::release_saved() {
 // derivatives.yaml: vdot, forward: dg::vdot(self_t, other) + dg::vdot(self, other_t)
 Tensor jvp::vdot(const Tensor& self, const Tensor& other, const Tensor& self_t, const Tensor& other_t, const Tensor& result) { return dg::vdot(self_t, other) + dg::vdot(self, other_t); }
 
+// derivatives.yaml: _linalg_slogdet
+variable_list LinalgSlogdetBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // A: grad.select(-1, 1).unsqueeze(-1).unsqueeze(-1) * dg::linalg_inv(A).transpose(-2, -1)
+    const Tensor A = A_.unpack(this);
+    grad_inputs[0] = grad.select(-1, 1).unsqueeze(-1).unsqueeze(-1) * dg::linalg_inv(A).transpose(-2, -1);
+  }
+  return grad_inputs;
+}
+
+void LinalgSlogdetBackward0::release_saved() {
+  A_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: linalg_solve_triangular
+variable_list LinalgSolveTriangularBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(2);
+  if (needs_input_grad(0)) {  // self: dg::linalg_solve_triangular_backward(grad, self, result, upper, left, unitriangular)
+    const Tensor result = result_.unpack(this);
+    const Tensor self = self_.unpack(this);
+    grad_inputs[0] = dg::linalg_solve_triangular_backward(grad, self, result, upper, left, unitriangular);
+  }
+  if (needs_input_grad(1)) {  // B: dg::linalg_solve_triangular(self.transpose(-2, -1), grad, !upper, left, unitriangular)
+    const Tensor self = self_.unpack(this);
+    grad_inputs[1] = dg::linalg_solve_triangular(self.transpose(-2, -1), grad, !upper, left, unitriangular);
+  }
+  return grad_inputs;
+}
+
+void LinalgSolveTriangularBackward0::release_saved() {
+  result_.reset_data();
+  self_.reset_data();
+  saved_released_ = true;
+}
+
 // derivatives.yaml: expand
 variable_list ExpandBackward0::apply(variable_list&& grads) {
   const Tensor& grad = grads[0];

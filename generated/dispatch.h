@@ -328,6 +328,14 @@ Tensor bmm(const Tensor& self, const Tensor& mat2);  // bmm
 Tensor _linalg_eigh_packed(const Tensor& A, std::string_view UPLO);  // _linalg_eigh_packed
 Tensor _linalg_svd_packed(const Tensor& A, bool full_matrices);  // _linalg_svd_packed
 Tensor _linalg_qr_packed(const Tensor& A, std::string_view mode);  // _linalg_qr_packed
+Tensor linalg_inv(const Tensor& A);  // linalg_inv
+Tensor linalg_det(const Tensor& A);  // linalg_det
+Tensor _linalg_slogdet(const Tensor& A);  // _linalg_slogdet
+Tensor linalg_cholesky(const Tensor& self, bool upper);  // linalg_cholesky
+Tensor linalg_solve_triangular(const Tensor& self, const Tensor& B, bool upper, bool left, bool unitriangular);  // linalg_solve_triangular
+Tensor _linalg_solve(const Tensor& A, const Tensor& B);  // _linalg_solve
+Tensor _linalg_lu_factor_packed(const Tensor& A);  // _linalg_lu_factor_packed
+Tensor _linalg_lstsq(const Tensor& self, const Tensor& b, std::optional<double> rcond, std::string_view driver);  // _linalg_lstsq
 Tensor view(const Tensor& self, IntArrayRef size);  // view
 Tensor expand(const Tensor& self, IntArrayRef size);  // expand
 Tensor transpose(const Tensor& self, int64_t dim0, int64_t dim1);  // transpose.int

@@ -1138,6 +1138,33 @@ Tensor _linalg_svd_packed(const Tensor& A, bool full_matrices) {
   return out;
 }
 
+// ---- _linalg_lstsq (ops.yaml) ------------------------------------------------
+namespace {
+using _linalg_lstsq_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&, std::optional<double>, std::string_view);
+constexpr _linalg_lstsq_kernel _linalg_lstsq_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::linalg_lstsq<float>, &cpu::linalg_lstsq<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::linalg_lstsq<float>, &cuda::linalg_lstsq<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void _linalg_lstsq_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& b, std::optional<double> rcond, std::string_view driver) {
+  const auto fn = detail::lookup_kernel(_linalg_lstsq_table, "_linalg_lstsq", out.device(), dtype,
+                                        "float32, float64");
+  fn(out, self, b, rcond, driver);
+}
+}  // namespace
+
+Tensor _linalg_lstsq(const Tensor& self, const Tensor& b, std::optional<double> rcond, std::string_view driver) {
+  detail::check_defined("_linalg_lstsq", "self", self);
+  detail::check_defined("_linalg_lstsq", "b", b);
+  const meta::TensorMeta m = meta::linalg_lstsq("_linalg_lstsq", self, b, rcond, driver);
+  Tensor out = detail::make_output(m);
+  _linalg_lstsq_run(self.dtype(), out, self, b, rcond, driver);
+  return out;
+}
+
 // ---- slice.Tensor (ops.yaml) ------------------------------------------------
 Tensor slice(const Tensor& self, int64_t dim, std::optional<int64_t> start, std::optional<int64_t> end, int64_t step) {
   detail::check_defined("slice", "self", self);

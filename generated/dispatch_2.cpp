@@ -928,6 +928,58 @@ Tensor logcumsumexp(const Tensor& self, int64_t dim) {
   return out;
 }
 
+// ---- linalg_det (ops.yaml) ------------------------------------------------
+namespace {
+using linalg_det_kernel = void (*)(const TensorBase&, const TensorBase&);
+constexpr linalg_det_kernel linalg_det_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::linalg_det<float>, &cpu::linalg_det<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::linalg_det<float>, &cuda::linalg_det<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void linalg_det_run(ScalarType dtype, const Tensor& out, const Tensor& A) {
+  const auto fn = detail::lookup_kernel(linalg_det_table, "linalg_det", out.device(), dtype,
+                                        "float32, float64");
+  fn(out, A);
+}
+}  // namespace
+
+Tensor linalg_det(const Tensor& A) {
+  detail::check_defined("linalg_det", "A", A);
+  const meta::TensorMeta m = meta::linalg_det("linalg_det", A);
+  Tensor out = detail::make_output(m);
+  linalg_det_run(A.dtype(), out, A);
+  return out;
+}
+
+// ---- linalg_cholesky (ops.yaml) ------------------------------------------------
+namespace {
+using linalg_cholesky_kernel = void (*)(const TensorBase&, const TensorBase&, bool);
+constexpr linalg_cholesky_kernel linalg_cholesky_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::linalg_cholesky<float>, &cpu::linalg_cholesky<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::linalg_cholesky<float>, &cuda::linalg_cholesky<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void linalg_cholesky_run(ScalarType dtype, const Tensor& out, const Tensor& self, bool upper) {
+  const auto fn = detail::lookup_kernel(linalg_cholesky_table, "linalg_cholesky", out.device(), dtype,
+                                        "float32, float64");
+  fn(out, self, upper);
+}
+}  // namespace
+
+Tensor linalg_cholesky(const Tensor& self, bool upper) {
+  detail::check_defined("linalg_cholesky", "self", self);
+  const meta::TensorMeta m = meta::linalg_square("linalg_cholesky", self, upper);
+  Tensor out = detail::make_output(m);
+  linalg_cholesky_run(self.dtype(), out, self, upper);
+  return out;
+}
+
 // ---- transpose.int (ops.yaml) ------------------------------------------------
 Tensor transpose(const Tensor& self, int64_t dim0, int64_t dim1) {
   detail::check_defined("transpose", "self", self);

@@ -1055,6 +1055,85 @@ Tensor _linalg_eigh_packed(const Tensor& A, std::string_view UPLO) {
   return out;
 }
 
+// ---- linalg_inv (ops.yaml) ------------------------------------------------
+namespace {
+using linalg_inv_kernel = void (*)(const TensorBase&, const TensorBase&);
+constexpr linalg_inv_kernel linalg_inv_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::linalg_inv<float>, &cpu::linalg_inv<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::linalg_inv<float>, &cuda::linalg_inv<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void linalg_inv_run(ScalarType dtype, const Tensor& out, const Tensor& A) {
+  const auto fn = detail::lookup_kernel(linalg_inv_table, "linalg_inv", out.device(), dtype,
+                                        "float32, float64");
+  fn(out, A);
+}
+}  // namespace
+
+Tensor linalg_inv(const Tensor& A) {
+  detail::check_defined("linalg_inv", "A", A);
+  const meta::TensorMeta m = meta::linalg_square("linalg_inv", A);
+  Tensor out = detail::make_output(m);
+  linalg_inv_run(A.dtype(), out, A);
+  return out;
+}
+
+// ---- _linalg_solve (ops.yaml) ------------------------------------------------
+namespace {
+using _linalg_solve_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&);
+constexpr _linalg_solve_kernel _linalg_solve_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::linalg_solve<float>, &cpu::linalg_solve<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::linalg_solve<float>, &cuda::linalg_solve<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void _linalg_solve_run(ScalarType dtype, const Tensor& out, const Tensor& A, const Tensor& B) {
+  const auto fn = detail::lookup_kernel(_linalg_solve_table, "_linalg_solve", out.device(), dtype,
+                                        "float32, float64");
+  fn(out, A, B);
+}
+}  // namespace
+
+Tensor _linalg_solve(const Tensor& A, const Tensor& B) {
+  detail::check_defined("_linalg_solve", "A", A);
+  detail::check_defined("_linalg_solve", "B", B);
+  const meta::TensorMeta m = meta::linalg_solve("_linalg_solve", A, B);
+  Tensor out = detail::make_output(m);
+  _linalg_solve_run(A.dtype(), out, A, B);
+  return out;
+}
+
+// ---- _linalg_lu_factor_packed (ops.yaml) ------------------------------------------------
+namespace {
+using _linalg_lu_factor_packed_kernel = void (*)(const TensorBase&, const TensorBase&);
+constexpr _linalg_lu_factor_packed_kernel _linalg_lu_factor_packed_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::linalg_lu_factor_packed<float>, &cpu::linalg_lu_factor_packed<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::linalg_lu_factor_packed<float>, &cuda::linalg_lu_factor_packed<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void _linalg_lu_factor_packed_run(ScalarType dtype, const Tensor& out, const Tensor& A) {
+  const auto fn = detail::lookup_kernel(_linalg_lu_factor_packed_table, "_linalg_lu_factor_packed", out.device(), dtype,
+                                        "float32, float64");
+  fn(out, A);
+}
+}  // namespace
+
+Tensor _linalg_lu_factor_packed(const Tensor& A) {
+  detail::check_defined("_linalg_lu_factor_packed", "A", A);
+  const meta::TensorMeta m = meta::linalg_lu_factor_packed("_linalg_lu_factor_packed", A);
+  Tensor out = detail::make_output(m);
+  _linalg_lu_factor_packed_run(A.dtype(), out, A);
+  return out;
+}
+
 // ---- view (ops.yaml) ------------------------------------------------
 Tensor view(const Tensor& self, IntArrayRef size) {
   detail::check_defined("view", "self", self);

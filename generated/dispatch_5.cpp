@@ -1074,6 +1074,59 @@ Tensor argmin(const Tensor& self, std::optional<int64_t> dim, bool keepdim) {
   return out;
 }
 
+// ---- _linalg_slogdet (ops.yaml) ------------------------------------------------
+namespace {
+using _linalg_slogdet_kernel = void (*)(const TensorBase&, const TensorBase&);
+constexpr _linalg_slogdet_kernel _linalg_slogdet_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::linalg_slogdet<float>, &cpu::linalg_slogdet<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::linalg_slogdet<float>, &cuda::linalg_slogdet<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void _linalg_slogdet_run(ScalarType dtype, const Tensor& out, const Tensor& A) {
+  const auto fn = detail::lookup_kernel(_linalg_slogdet_table, "_linalg_slogdet", out.device(), dtype,
+                                        "float32, float64");
+  fn(out, A);
+}
+}  // namespace
+
+Tensor _linalg_slogdet(const Tensor& A) {
+  detail::check_defined("_linalg_slogdet", "A", A);
+  const meta::TensorMeta m = meta::linalg_slogdet("_linalg_slogdet", A);
+  Tensor out = detail::make_output(m);
+  _linalg_slogdet_run(A.dtype(), out, A);
+  return out;
+}
+
+// ---- linalg_solve_triangular (ops.yaml) ------------------------------------------------
+namespace {
+using linalg_solve_triangular_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&, bool, bool, bool);
+constexpr linalg_solve_triangular_kernel linalg_solve_triangular_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::linalg_solve_triangular<float>, &cpu::linalg_solve_triangular<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::linalg_solve_triangular<float>, &cuda::linalg_solve_triangular<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void linalg_solve_triangular_run(ScalarType dtype, const Tensor& out, const Tensor& self, const Tensor& B, bool upper, bool left, bool unitriangular) {
+  const auto fn = detail::lookup_kernel(linalg_solve_triangular_table, "linalg_solve_triangular", out.device(), dtype,
+                                        "float32, float64");
+  fn(out, self, B, upper, left, unitriangular);
+}
+}  // namespace
+
+Tensor linalg_solve_triangular(const Tensor& self, const Tensor& B, bool upper, bool left, bool unitriangular) {
+  detail::check_defined("linalg_solve_triangular", "self", self);
+  detail::check_defined("linalg_solve_triangular", "B", B);
+  const meta::TensorMeta m = meta::linalg_solve_triangular("linalg_solve_triangular", self, B, upper, left, unitriangular);
+  Tensor out = detail::make_output(m);
+  linalg_solve_triangular_run(self.dtype(), out, self, B, upper, left, unitriangular);
+  return out;
+}
+
 // ---- expand (ops.yaml) ------------------------------------------------
 Tensor expand(const Tensor& self, IntArrayRef size) {
   detail::check_defined("expand", "self", self);

@@ -13,13 +13,26 @@
 
 namespace dg::testing {
 
+// What a float64 batch of square matrices M (..., n, n) drawn uniform in
+// [low, high) becomes (the linear-algebra samples; make_golden.py draws the
+// same): M + n I is diagonally dominant (invertible, well conditioned), M Mᵀ +
+// n I symmetric positive definite.
+enum class SampleKind { plain, well_conditioned, spd };
+
 struct TensorSpec {
   std::vector<int64_t> shape;
   double low = -1.0;
   double high = 1.0;
   bool transposed = false;      // stored with the last two dims swapped
   ScalarType dtype = kFloat64;  // float64 inputs require grad; int64 (indices) in [low, high); bool masks
+  SampleKind kind = SampleKind::plain;
 };
+
+// (a + aᵀ) / 2: the generated samples pass an spd input through it, so that
+// the gradient checks see the symmetric gradient of a function of symmetric
+// matrices (PyTorch's gradcheck wraps Hermitian inputs the same way). The
+// values of a symmetric a are unchanged.
+inline Tensor symmetrized(const Tensor& a) { return (a + a.transpose(-2, -1)) * 0.5; }
 
 struct OpInfo {
   const char* name;
@@ -55,6 +68,11 @@ inline Tensor make_input(const TensorSpec& s, ScalarType float_dtype = kFloat64)
   Tensor t;
   if (s.dtype == kFloat64) {
     t = u * (s.high - s.low) + s.low;
+    if (s.kind != SampleKind::plain) {
+      const int64_t n = stored.back();
+      const Tensor eye = dg::eye(n, dg::kFloat64) * static_cast<double>(n);
+      t = (s.kind == SampleKind::spd ? dg::matmul(t, t.transpose(-2, -1)) : t) + eye;
+    }
     if (float_dtype != kFloat64) t = t.to(float_dtype);
   } else if (s.dtype == kInt64) {
     // Integers uniform in [low, high): indices, class labels.

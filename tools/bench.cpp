@@ -139,6 +139,8 @@ struct DgApi {
   static Tensor index(const Tensor& x, const Tensor& i) { return x.index({i}); }
   static void index_put(const Tensor& x, const Tensor& i, const Tensor& v) { x.index_put_({i}, v); }
   static void index_fill(const Tensor& x, const Tensor& m) { x.index_put_({m}, 0.0); }
+  static Tensor solve(const Tensor& A, const Tensor& B) { return dg::linalg::solve(A, B, true); }
+  static Tensor cholesky(const Tensor& A) { return dg::linalg::cholesky(A); }
 };
 
 #ifdef DG_HAVE_LIBTORCH
@@ -170,6 +172,8 @@ struct TorchApi {
   // ATen's index_put_ is a non-const member: a copy of the handle writes the same tensor.
   static void index_put(Tensor x, const Tensor& i, const Tensor& v) { x.index_put_({i}, v); }
   static void index_fill(Tensor x, const Tensor& m) { x.index_put_({m}, 0.0); }
+  static Tensor solve(const Tensor& A, const Tensor& B) { return at::linalg_solve(A, B, true); }
+  static Tensor cholesky(const Tensor& A) { return at::linalg_cholesky(A); }
 };
 #endif
 
@@ -196,6 +200,7 @@ struct Inputs {
   std::vector<dg::Tensor> rnn_params;  // W U
   dg::Tensor ix_x, ix_idx, ix_vals;    // 1M floats, 100k int64 indices and their values
   dg::Tensor sort_x, topk_x;           // 1M floats, 1000 x 1000
+  dg::Tensor lin_a, lin_b, chol_a;     // 64 x 128x128 and 64 x 128x1; 1024x1024 SPD
 };
 
 dg::Tensor scaled_randn(std::vector<int64_t> shape, double fan_in) {
@@ -248,6 +253,10 @@ Inputs make_inputs() {
   in.ix_vals = dg::randn({kIndexPicks});
   in.sort_x = dg::randn({kIndexN});
   in.topk_x = dg::randn({1000, 1000});
+  in.lin_a = dg::randn({64, 128, 128});
+  in.lin_b = dg::randn({64, 128, 1});
+  const dg::Tensor g = dg::randn({1024, 1024});
+  in.chol_a = dg::matmul(g, g.t()) / 1024.0 + dg::eye(1024);
   return in;
 }
 
@@ -462,6 +471,18 @@ void run_cases(const Config& cfg, const Inputs& in, Results& r) {
     const Tensor tx = Api::copy_of(in.topk_x);
     r["topk"] = measure(cfg, noop, [&] { out = std::get<0>(tx.topk(10)); });
     r["check.topk"] = out.sum().template item<double>();
+  }
+
+  // (10) linear algebra, forward only: a batch of 64 systems 128x128 with one
+  // right-hand side each (B 64x128x1, the usual batched solve), and the
+  // Cholesky factor of a 1024x1024 SPD matrix.
+  if (cfg.wants("linalg")) {
+    const Tensor la = Api::copy_of(in.lin_a), lb = Api::copy_of(in.lin_b), ca = Api::copy_of(in.chol_a);
+    Tensor out;
+    r["linalg_solve"] = measure(cfg, noop, [&] { out = Api::solve(la, lb); });
+    r["check.linalg_solve"] = out.sum().template item<double>();
+    r["cholesky"] = measure(cfg, noop, [&] { out = Api::cholesky(ca); });
+    r["check.cholesky"] = out.sum().template item<double>();
   }
 
   // (7) tiny RNN
@@ -763,6 +784,8 @@ std::vector<Row> table_rows() {
   rows.push_back({"index_put_int", "(9) x[idx] = v, 100k int64 of 1M", "ms", 0, 1e3, ""});
   rows.push_back({"sort", "(9) sort 1M float32", "ms", 0, 1e3, ""});
   rows.push_back({"topk", "(9) topk(10) of 1000x1000", "ms", 0, 1e3, ""});
+  rows.push_back({"linalg_solve", "(10) linalg::solve 64x128x128, B 64x128x1", "ms", 0, 1e3, ""});
+  rows.push_back({"cholesky", "(10) linalg::cholesky 1024^2 SPD", "ms", 0, 1e3, ""});
   rows.push_back({"rss_mlp", "(8) peak RSS, MLP process", "MiB", 0, 1.0 / 1024, ""});
   rows.push_back({"startup", "(8) start-up, exec to exit", "ms", 0, 1e3, ""});
   return rows;
@@ -858,7 +881,7 @@ bool agree(double a, double b, double rel) { return std::abs(a - b) <= rel * (1.
                "usage: dg_bench [--quick] [--threads N] [--only GROUPS]\n"
                "  --quick      short batches; noisier numbers\n"
                "  --threads N  OpenMP/OpenBLAS/LibTorch threads (default: the CPUs available)\n"
-               "  --only G,..  run only these groups: chain pointwise matmul mlp cnn double rnn process\n"
+               "  --only G,..  run only these groups: chain pointwise matmul mlp cnn double rnn index linalg process\n"
                "internal modes: --torch-only, --rss mlp-dg|mlp-torch, --noop-dg, --noop-torch\n");
   std::exit(code);
 }

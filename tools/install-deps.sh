@@ -5,6 +5,9 @@
 # benchmark and is installed unless DG_SKIP_LIBTORCH=1.
 set -euo pipefail
 
+# liblapacke-dev: the CPU linear algebra (LAPACKE over the liblapack.so.3 the
+# alternatives system selects: OpenBLAS's with libopenblas0-pthread, as
+# LibTorch, else the reference LAPACK).
 pkgs=(g++ cmake ninja-build libyaml-cpp-dev catch2 libdnnl-dev liblapacke-dev
       python3 python3-jinja2 python3-yaml clang-format git ccache)
 if [ "${DG_SKIP_LIBTORCH:-0}" != 1 ]; then

@@ -119,6 +119,35 @@ inline Tensor norm(const Tensor& self, const char* ord, OptionalIntArrayRef dim 
 
 inline Tensor cond(const Tensor& self, const std::optional<Scalar>& p = std::nullopt) {
   return dg::linalg_cond(self, p);
+// ---- solving (LAPACK on the CPU, cuSOLVER on CUDA) ----
+inline Tensor inv(const Tensor& A) { return dg::linalg_inv(A); }
+
+inline Tensor det(const Tensor& A) { return dg::linalg_det(A); }
+
+inline std::tuple<Tensor, Tensor> slogdet(const Tensor& A) { return dg::linalg_slogdet(A); }
+
+// LibTorch's torch::linalg::cholesky takes A only; `upper` is linalg_cholesky's keyword.
+inline Tensor cholesky(const Tensor& A, bool upper = false) { return dg::linalg_cholesky(A, upper); }
+
+// LibTorch spells `left` (no default there); true solves A X = B, false X A = B.
+inline Tensor solve(const Tensor& A, const Tensor& B, bool left = true) { return dg::linalg_solve(A, B, left); }
+
+inline Tensor solve_triangular(const Tensor& A, const Tensor& B, bool upper, bool left = true,
+                               bool unitriangular = false) {
+  return dg::linalg_solve_triangular(A, B, upper, left, unitriangular);
+}
+
+// pivots are int64 (int32 in LibTorch: dynagrad has no int32 dtype yet).
+inline std::tuple<Tensor, Tensor> lu_factor(const Tensor& A, bool pivot = true) {
+  return dg::linalg_lu_factor(A, pivot);
+}
+
+// (solution, residuals, rank, singular_values); driver "gelsy" (the CPU's
+// default) or "gels" (CUDA's only one).
+inline std::tuple<Tensor, Tensor, Tensor, Tensor> lstsq(const Tensor& A, const Tensor& B,
+                                                        std::optional<double> rcond = std::nullopt,
+                                                        std::optional<std::string_view> driver = std::nullopt) {
+  return dg::linalg_lstsq(A, B, rcond, driver ? *driver : std::string_view());
 }
 
 }  // namespace dg::linalg

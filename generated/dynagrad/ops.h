@@ -856,7 +856,7 @@ Tensor chain_matmul(const std::vector<Tensor>& matrices);
 // linalg_multi_dot: The product of two or more matrices, in the cheapest order; the first and last may be 1-D (dg::linalg::multi_dot).
 Tensor linalg_multi_dot(const std::vector<Tensor>& tensors);
 
-// matrix_power: The n-th power of a (batch of) square matrices by repeated squaring; n >= 0 (negative powers need an inverse, not there yet).
+// matrix_power: The n-th power of a (batch of) square matrices by repeated squaring; a negative n powers the inverse (linalg_inv).
 Tensor matrix_power(const Tensor& self, int64_t n);
 
 // linalg_cross: Cross product of 3-vectors along `dim` (dims of size 3), the other dims broadcast.
@@ -927,6 +927,75 @@ Tensor linalg_norm(const Tensor& self, std::string_view ord, IntArrayRef dim = {
 
 // linalg_cond: The condition number: largest over smallest singular value (p None or 2; -2 the inverse).
 Tensor linalg_cond(const Tensor& self, const std::optional<Scalar>& p = std::nullopt);
+
+// linalg_inv: The inverse of (a batch of) square matrices (LAPACK getrf + getri); a singular matrix is an error naming its batch element (dg::linalg::inv).
+Tensor linalg_inv(const Tensor& A);
+
+// inverse: linalg_inv (LibTorch's older name).
+Tensor inverse(const Tensor& self);
+
+// linalg_det: The determinant of (a batch of) square matrices, from an LU factorization (dg::linalg::det); its gradient needs an invertible A.
+Tensor linalg_det(const Tensor& A);
+
+// det: linalg_det.
+Tensor det(const Tensor& self);
+
+// _linalg_slogdet: (sign, log|det|) of (a batch of) square matrices stacked in a last dim of size 2: linalg_slogdet's kernel.
+Tensor _linalg_slogdet(const Tensor& A);
+
+// linalg_slogdet: The sign (-1, 0 or 1) and the log of the absolute value of the determinant (dg::linalg::slogdet).
+std::tuple<Tensor, Tensor> linalg_slogdet(const Tensor& A);
+
+// slogdet: linalg_slogdet.
+std::tuple<Tensor, Tensor> slogdet(const Tensor& self);
+
+// logdet: log(det(self)): NaN for a negative determinant, -inf for a singular matrix.
+Tensor logdet(const Tensor& self);
+
+// linalg_cholesky: The Cholesky factor L (A = L Lᵀ; U = Lᵀ when upper) of (a batch of) symmetric positive-definite matrices, read from the lower triangle (LAPACK potrf; dg::linalg::cholesky).
+Tensor linalg_cholesky(const Tensor& self, bool upper = false);
+
+// cholesky: linalg_cholesky (LibTorch's older name, upper as a plain argument).
+Tensor cholesky(const Tensor& self, bool upper = false);
+
+// cholesky_backward: The gradient of linalg_cholesky (PyTorch's formula: L⁻ᵀ Φ(Lᵀ gL) L⁻¹, symmetrized) given the factor.
+Tensor cholesky_backward(const Tensor& grad, const Tensor& L, bool upper);
+
+// linalg_solve_triangular: X with A X = B (X A = B when not left) for a triangular A read from its upper or lower triangle (unit diagonal when unitriangular); batch dims broadcast (dg::linalg::solve_triangular).
+Tensor linalg_solve_triangular(const Tensor& self, const Tensor& B, bool upper, bool left = true, bool unitriangular = false);
+
+// linalg_solve_triangular_backward: The gradient of linalg_solve_triangular w.r.t. A: -(A⁻ᵀ grad) Xᵀ (left) or -Xᵀ (grad A⁻ᵀ), restricted to A's triangle.
+Tensor linalg_solve_triangular_backward(const Tensor& grad, const Tensor& self, const Tensor& result, bool upper, bool left, bool unitriangular);
+
+// triangular_solve: LibTorch's older triangular solve: X with op(A) X = self (op(A) = Aᵀ when transpose) and a copy of A.
+std::tuple<Tensor, Tensor> triangular_solve(const Tensor& self, const Tensor& A, bool upper = true, bool transpose = false, bool unitriangular = false);
+
+// _linalg_solve: X with A X = B for square A (..., n, n) and B (..., n, k), batch dims broadcast: linalg_solve's kernel (LAPACK getrf + getrs).
+Tensor _linalg_solve(const Tensor& A, const Tensor& B);
+
+// linalg_solve: X with A X = B (X A = B when not left); B (..., n) is a batch of vectors when A is (..., n, n) or B is 1-D, as in PyTorch (dg::linalg::solve).
+Tensor linalg_solve(const Tensor& A, const Tensor& B, bool left = true);
+
+// cholesky_solve: X with A X = self given A's Cholesky factor input2 (L, or U when upper): two triangular solves.
+Tensor cholesky_solve(const Tensor& self, const Tensor& input2, bool upper = false);
+
+// cholesky_inverse: The inverse of A = L Lᵀ (Uᵀ U when upper) given its Cholesky factor self.
+Tensor cholesky_inverse(const Tensor& self, bool upper = false);
+
+// _linalg_lu_factor_packed: The LU factorization of (..., m, n) matrices with partial pivoting, packed as (..., m, n + 1): LU, then the 1-based pivots in the last column (linalg_lu_factor's kernel).
+Tensor _linalg_lu_factor_packed(const Tensor& A);
+
+// linalg_lu_factor: LAPACK's compact LU factorization P A = L U with partial pivoting: LU (..., m, n) and the 1-based pivots (..., min(m, n)), int64 (int32 in PyTorch); not differentiable yet.
+std::tuple<Tensor, Tensor> linalg_lu_factor(const Tensor& A, bool pivot = true);
+
+// _linalg_lstsq: The least-squares solution (..., n, k) of self (..., m, n) X = b (..., m, k) with one more row holding the rank (LAPACK gelsy or gels): linalg_lstsq's kernel. The gradient is that of pinv(A) B for a full-rank A.
+Tensor _linalg_lstsq(const Tensor& self, const Tensor& b, std::optional<double> rcond, std::string_view driver);
+
+// linalg_lstsq_backward: The gradient of the full-rank least-squares solution X = pinv(A) B w.r.t. A (wrt_self) or B, from normal-equation solves (no pinv or QR).
+Tensor linalg_lstsq_backward(const Tensor& grad, const Tensor& self, const Tensor& b, const Tensor& solution, bool wrt_self);
+
+// linalg_lstsq: Least squares min ||A X - B|| (dg::linalg::lstsq): driver gelsy (the CPU default, "") or gels (CUDA's only); residuals for gels when m > n, rank for gelsy, singular_values empty (gelsd/gelss not there yet).
+std::tuple<Tensor, Tensor, Tensor, Tensor> linalg_lstsq(const Tensor& self, const Tensor& b, std::optional<double> rcond = std::nullopt, std::string_view driver = "");
 
 // reshape: view() when the strides allow it, else a contiguous copy.
 Tensor reshape(const Tensor& self, IntArrayRef shape);

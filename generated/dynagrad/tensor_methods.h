@@ -168,6 +168,14 @@
   Tensor matrix_power(int64_t n) const;  // matrix_power
   Tensor cross(const Tensor& other, std::optional<int64_t> dim = std::nullopt) const;  // cross
   std::tuple<Tensor, Tensor, Tensor> svd(bool some = true, bool compute_uv = true) const;  // svd
+  Tensor inverse() const;  // inverse
+  Tensor det() const;  // det
+  std::tuple<Tensor, Tensor> slogdet() const;  // slogdet
+  Tensor logdet() const;  // logdet
+  Tensor cholesky(bool upper = false) const;  // cholesky
+  std::tuple<Tensor, Tensor> triangular_solve(const Tensor& A, bool upper = true, bool transpose = false, bool unitriangular = false) const;  // triangular_solve
+  Tensor cholesky_solve(const Tensor& input2, bool upper = false) const;  // cholesky_solve
+  Tensor cholesky_inverse(bool upper = false) const;  // cholesky_inverse
   Tensor view(IntArrayRef size) const;  // view
   Tensor reshape(IntArrayRef shape) const;  // reshape
   Tensor expand(IntArrayRef size) const;  // expand

@@ -170,6 +170,14 @@ inline Tensor Tensor::vdot(const Tensor& other) const { return dg::vdot(*this, o
 inline Tensor Tensor::matrix_power(int64_t n) const { return dg::matrix_power(*this, n); }
 inline Tensor Tensor::cross(const Tensor& other, std::optional<int64_t> dim) const { return dg::cross(*this, other, dim); }
 inline std::tuple<Tensor, Tensor, Tensor> Tensor::svd(bool some, bool compute_uv) const { return dg::svd(*this, some, compute_uv); }
+inline Tensor Tensor::inverse() const { return dg::inverse(*this); }
+inline Tensor Tensor::det() const { return dg::det(*this); }
+inline std::tuple<Tensor, Tensor> Tensor::slogdet() const { return dg::slogdet(*this); }
+inline Tensor Tensor::logdet() const { return dg::logdet(*this); }
+inline Tensor Tensor::cholesky(bool upper) const { return dg::cholesky(*this, upper); }
+inline std::tuple<Tensor, Tensor> Tensor::triangular_solve(const Tensor& A, bool upper, bool transpose, bool unitriangular) const { return dg::triangular_solve(*this, A, upper, transpose, unitriangular); }
+inline Tensor Tensor::cholesky_solve(const Tensor& input2, bool upper) const { return dg::cholesky_solve(*this, input2, upper); }
+inline Tensor Tensor::cholesky_inverse(bool upper) const { return dg::cholesky_inverse(*this, upper); }
 inline Tensor Tensor::view(IntArrayRef size) const { return dg::detail::view(*this, size); }
 inline Tensor Tensor::reshape(IntArrayRef shape) const { return dg::reshape(*this, shape); }
 inline Tensor Tensor::expand(IntArrayRef size) const { return dg::detail::expand(*this, size); }

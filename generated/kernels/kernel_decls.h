@@ -644,6 +644,166 @@ void linalg_qr_packed(const TensorBase& out, const TensorBase& A, std::string_vi
   template void dg::cuda::linalg_qr_packed<double>(const dg::TensorBase&, const dg::TensorBase&, std::string_view)
 
 
+// linalg_inv
+namespace dg::cpu {
+template <typename T>
+void linalg_inv(const TensorBase& out, const TensorBase& A);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_linalg_inv \
+  template void dg::cpu::linalg_inv<float>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::linalg_inv<double>(const dg::TensorBase&, const dg::TensorBase&)
+
+
+// linalg_inv
+namespace dg::cuda {
+template <typename T>
+void linalg_inv(const TensorBase& out, const TensorBase& A);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_linalg_inv \
+  template void dg::cuda::linalg_inv<float>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::linalg_inv<double>(const dg::TensorBase&, const dg::TensorBase&)
+
+
+// linalg_det
+namespace dg::cpu {
+template <typename T>
+void linalg_det(const TensorBase& out, const TensorBase& A);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_linalg_det \
+  template void dg::cpu::linalg_det<float>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::linalg_det<double>(const dg::TensorBase&, const dg::TensorBase&)
+
+
+// linalg_det
+namespace dg::cuda {
+template <typename T>
+void linalg_det(const TensorBase& out, const TensorBase& A);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_linalg_det \
+  template void dg::cuda::linalg_det<float>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::linalg_det<double>(const dg::TensorBase&, const dg::TensorBase&)
+
+
+// _linalg_slogdet
+namespace dg::cpu {
+template <typename T>
+void linalg_slogdet(const TensorBase& out, const TensorBase& A);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_linalg_slogdet \
+  template void dg::cpu::linalg_slogdet<float>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::linalg_slogdet<double>(const dg::TensorBase&, const dg::TensorBase&)
+
+
+// _linalg_slogdet
+namespace dg::cuda {
+template <typename T>
+void linalg_slogdet(const TensorBase& out, const TensorBase& A);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_linalg_slogdet \
+  template void dg::cuda::linalg_slogdet<float>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::linalg_slogdet<double>(const dg::TensorBase&, const dg::TensorBase&)
+
+
+// linalg_cholesky
+namespace dg::cpu {
+template <typename T>
+void linalg_cholesky(const TensorBase& out, const TensorBase& self, bool upper);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_linalg_cholesky \
+  template void dg::cpu::linalg_cholesky<float>(const dg::TensorBase&, const dg::TensorBase&, bool); \
+  template void dg::cpu::linalg_cholesky<double>(const dg::TensorBase&, const dg::TensorBase&, bool)
+
+
+// linalg_cholesky
+namespace dg::cuda {
+template <typename T>
+void linalg_cholesky(const TensorBase& out, const TensorBase& self, bool upper);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_linalg_cholesky \
+  template void dg::cuda::linalg_cholesky<float>(const dg::TensorBase&, const dg::TensorBase&, bool); \
+  template void dg::cuda::linalg_cholesky<double>(const dg::TensorBase&, const dg::TensorBase&, bool)
+
+
+// linalg_solve_triangular
+namespace dg::cpu {
+template <typename T>
+void linalg_solve_triangular(const TensorBase& out, const TensorBase& self, const TensorBase& B, bool upper, bool left, bool unitriangular);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_linalg_solve_triangular \
+  template void dg::cpu::linalg_solve_triangular<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, bool, bool, bool); \
+  template void dg::cpu::linalg_solve_triangular<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, bool, bool, bool)
+
+
+// linalg_solve_triangular
+namespace dg::cuda {
+template <typename T>
+void linalg_solve_triangular(const TensorBase& out, const TensorBase& self, const TensorBase& B, bool upper, bool left, bool unitriangular);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_linalg_solve_triangular \
+  template void dg::cuda::linalg_solve_triangular<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, bool, bool, bool); \
+  template void dg::cuda::linalg_solve_triangular<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, bool, bool, bool)
+
+
+// _linalg_solve
+namespace dg::cpu {
+template <typename T>
+void linalg_solve(const TensorBase& out, const TensorBase& A, const TensorBase& B);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_linalg_solve \
+  template void dg::cpu::linalg_solve<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::linalg_solve<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&)
+
+
+// _linalg_solve
+namespace dg::cuda {
+template <typename T>
+void linalg_solve(const TensorBase& out, const TensorBase& A, const TensorBase& B);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_linalg_solve \
+  template void dg::cuda::linalg_solve<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::linalg_solve<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&)
+
+
+// _linalg_lu_factor_packed
+namespace dg::cpu {
+template <typename T>
+void linalg_lu_factor_packed(const TensorBase& out, const TensorBase& A);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_linalg_lu_factor_packed \
+  template void dg::cpu::linalg_lu_factor_packed<float>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::linalg_lu_factor_packed<double>(const dg::TensorBase&, const dg::TensorBase&)
+
+
+// _linalg_lu_factor_packed
+namespace dg::cuda {
+template <typename T>
+void linalg_lu_factor_packed(const TensorBase& out, const TensorBase& A);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_linalg_lu_factor_packed \
+  template void dg::cuda::linalg_lu_factor_packed<float>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::linalg_lu_factor_packed<double>(const dg::TensorBase&, const dg::TensorBase&)
+
+
+// _linalg_lstsq
+namespace dg::cpu {
+template <typename T>
+void linalg_lstsq(const TensorBase& out, const TensorBase& self, const TensorBase& b, std::optional<double> rcond, std::string_view driver);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_linalg_lstsq \
+  template void dg::cpu::linalg_lstsq<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, std::optional<double>, std::string_view); \
+  template void dg::cpu::linalg_lstsq<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, std::optional<double>, std::string_view)
+
+
+// _linalg_lstsq
+namespace dg::cuda {
+template <typename T>
+void linalg_lstsq(const TensorBase& out, const TensorBase& self, const TensorBase& b, std::optional<double> rcond, std::string_view driver);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_linalg_lstsq \
+  template void dg::cuda::linalg_lstsq<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, std::optional<double>, std::string_view); \
+  template void dg::cuda::linalg_lstsq<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, std::optional<double>, std::string_view)
+
+
 // select_backward
 namespace dg::cpu {
 template <typename T>

@@ -124,6 +124,21 @@ Tensor linalg_matrix_norm_str(const Tensor& self, std::string_view ord, IntArray
 Tensor linalg_norm(const Tensor& self, const std::optional<Scalar>& ord, IntArrayRef dim, bool keepdim);  // linalg_norm
 Tensor linalg_norm_str(const Tensor& self, std::string_view ord, IntArrayRef dim, bool keepdim);  // linalg_norm.ord_str
 Tensor linalg_cond(const Tensor& self, const std::optional<Scalar>& p);  // linalg_cond
+Tensor inverse(const Tensor& self);  // inverse
+Tensor det(const Tensor& self);  // det
+std::tuple<Tensor, Tensor> linalg_slogdet(const Tensor& A);  // linalg_slogdet
+std::tuple<Tensor, Tensor> slogdet(const Tensor& self);  // slogdet
+Tensor logdet(const Tensor& self);  // logdet
+Tensor cholesky(const Tensor& self, bool upper);  // cholesky
+Tensor cholesky_backward(const Tensor& grad, const Tensor& L, bool upper);  // cholesky_backward
+Tensor linalg_solve_triangular_backward(const Tensor& grad, const Tensor& self, const Tensor& result, bool upper, bool left, bool unitriangular);  // linalg_solve_triangular_backward
+std::tuple<Tensor, Tensor> triangular_solve(const Tensor& self, const Tensor& A, bool upper, bool transpose, bool unitriangular);  // triangular_solve
+Tensor linalg_solve(const Tensor& A, const Tensor& B, bool left);  // linalg_solve
+Tensor cholesky_solve(const Tensor& self, const Tensor& input2, bool upper);  // cholesky_solve
+Tensor cholesky_inverse(const Tensor& self, bool upper);  // cholesky_inverse
+std::tuple<Tensor, Tensor> linalg_lu_factor(const Tensor& A, bool pivot);  // linalg_lu_factor
+Tensor linalg_lstsq_backward(const Tensor& grad, const Tensor& self, const Tensor& b, const Tensor& solution, bool wrt_self);  // linalg_lstsq_backward
+std::tuple<Tensor, Tensor, Tensor, Tensor> linalg_lstsq(const Tensor& self, const Tensor& b, std::optional<double> rcond, std::string_view driver);  // linalg_lstsq
 Tensor reshape(const Tensor& self, IntArrayRef shape);  // reshape
 Tensor t(const Tensor& self);  // t
 Tensor permute_backward(const Tensor& grad, IntArrayRef dims);  // permute_backward

@@ -47,6 +47,22 @@ TensorMeta linalg_eigh_packed(const char* op, const Tensor& A, std::string_view 
 TensorMeta linalg_svd_packed(const char* op, const Tensor& A, bool full_matrices);
 // _linalg_qr_packed
 TensorMeta linalg_qr_packed(const char* op, const Tensor& A, std::string_view mode);
+// linalg_inv
+TensorMeta linalg_square(const char* op, const Tensor& A);
+// linalg_det
+TensorMeta linalg_det(const char* op, const Tensor& A);
+// _linalg_slogdet
+TensorMeta linalg_slogdet(const char* op, const Tensor& A);
+// linalg_cholesky
+TensorMeta linalg_square(const char* op, const Tensor& self, bool upper);
+// linalg_solve_triangular
+TensorMeta linalg_solve_triangular(const char* op, const Tensor& self, const Tensor& B, bool upper, bool left, bool unitriangular);
+// _linalg_solve
+TensorMeta linalg_solve(const char* op, const Tensor& A, const Tensor& B);
+// _linalg_lu_factor_packed
+TensorMeta linalg_lu_factor_packed(const char* op, const Tensor& A);
+// _linalg_lstsq
+TensorMeta linalg_lstsq(const char* op, const Tensor& self, const Tensor& b, std::optional<double> rcond, std::string_view driver);
 // view
 ViewMeta view(const char* op, const Tensor& self, IntArrayRef size);
 // expand

@@ -441,6 +441,46 @@ void add_linalg_matrix_rank_atol_rtol_float(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { return {dg::linalg_matrix_rank(in[0], double(0.5))}; }});
 }
 
+// inverse
+void add_inverse(std::vector<OpSample>& rows) {
+  rows.push_back({"inverse", "function", 0, {TensorSpec{{3, 3}, -1.0, 1.0, false, kFloat64, SampleKind::well_conditioned}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::inverse(in[0])}; }});
+}
+
+// linalg_slogdet
+void add_linalg_slogdet(std::vector<OpSample>& rows) {
+  rows.push_back({"linalg_slogdet", "function", 0, {TensorSpec{{3, 3}, -1.0, 1.0, false, kFloat64, SampleKind::well_conditioned}}, true,
+                  [](const variable_list& in) -> variable_list { auto r = dg::linalg_slogdet(in[0]); return {std::get<0>(r), std::get<1>(r)}; }});
+  rows.push_back({"linalg_slogdet", "function", 1, {TensorSpec{{2, 3, 3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto r = dg::linalg_slogdet(in[0]); return {std::get<0>(r), std::get<1>(r)}; }});
+}
+
+// cholesky
+void add_cholesky(std::vector<OpSample>& rows) {
+  rows.push_back({"cholesky", "function", 0, {TensorSpec{{3, 3}, -1.0, 1.0, false, kFloat64, SampleKind::spd}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::cholesky(symmetrized(in[0]))}; }});
+  rows.push_back({"cholesky", "function", 1, {TensorSpec{{3, 3}, -1.0, 1.0, false, kFloat64, SampleKind::spd}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::cholesky(symmetrized(in[0]), true)}; }});
+}
+
+// linalg_lu_factor
+void add_linalg_lu_factor(std::vector<OpSample>& rows) {
+  rows.push_back({"linalg_lu_factor", "function", 0, {TensorSpec{{3, 3}, -1.0, 1.0, false, kFloat64, SampleKind::well_conditioned}}, false,
+                  [](const variable_list& in) -> variable_list { auto r = dg::linalg_lu_factor(in[0]); return {std::get<0>(r), std::get<1>(r)}; }});
+  rows.push_back({"linalg_lu_factor", "function", 1, {TensorSpec{{2, 4, 3}, -1.0, 1.0, false, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { auto r = dg::linalg_lu_factor(in[0]); return {std::get<0>(r), std::get<1>(r)}; }});
+  rows.push_back({"linalg_lu_factor", "function", 2, {TensorSpec{{3, 5}, -1.0, 1.0, false, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { auto r = dg::linalg_lu_factor(in[0]); return {std::get<0>(r), std::get<1>(r)}; }});
+}
+
+// _linalg_lstsq
+void add__linalg_lstsq(std::vector<OpSample>& rows) {
+  rows.push_back({"_linalg_lstsq", "function", 0, {TensorSpec{{5, 3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{5, 2}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::_linalg_lstsq(in[0], in[1], std::nullopt, std::string_view("gelsy"))}; }});
+  rows.push_back({"_linalg_lstsq", "function", 1, {TensorSpec{{2, 5}, -1.0, 1.0, false, kFloat64}, TensorSpec{{2, 3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::_linalg_lstsq(in[0], in[1], std::nullopt, std::string_view("gels"))}; }});
+}
+
 // slice.Tensor
 void add_slice_Tensor(std::vector<OpSample>& rows) {
   rows.push_back({"slice.Tensor", "function", 0, {TensorSpec{{5, 4}, -1.0, 1.0, false, kFloat64}}, true,
@@ -692,6 +732,11 @@ void add_samples_0(std::vector<OpSample>& rows) {
   add__linalg_svd_packed(rows);
   add_linalg_pinv(rows);
   add_linalg_matrix_rank_atol_rtol_float(rows);
+  add_inverse(rows);
+  add_linalg_slogdet(rows);
+  add_cholesky(rows);
+  add_linalg_lu_factor(rows);
+  add__linalg_lstsq(rows);
   add_slice_Tensor(rows);
   add_narrow(rows);
   add_diagonal(rows);

@@ -453,6 +453,8 @@ void add_matrix_power(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { return {dg::matrix_power(in[0], int64_t(0))}; }});
   rows.push_back({"matrix_power", "function", 3, {TensorSpec{{2, 2}, -1.0, 1.0, false, kFloat64}}, true,
                   [](const variable_list& in) -> variable_list { return {dg::matrix_power(in[0], int64_t(1))}; }});
+  rows.push_back({"matrix_power", "function", 4, {TensorSpec{{2, 3, 3}, -1.0, 1.0, false, kFloat64, SampleKind::well_conditioned}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::matrix_power(in[0], int64_t(-2))}; }});
 }
 
 // linalg_eigh
@@ -461,6 +463,40 @@ void add_linalg_eigh(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { auto r = dg::linalg_eigh((in[0] + in[0].transpose(-2, -1))); return {std::get<0>(r), std::get<1>(r)}; }});
   rows.push_back({"linalg_eigh", "function", 1, {TensorSpec{{2, 3, 3}, -1.0, 1.0, false, kFloat64}}, true,
                   [](const variable_list& in) -> variable_list { auto r = dg::linalg_eigh((in[0] + in[0].transpose(-2, -1)), std::string_view("U")); return {std::get<0>(r), std::get<1>(r)}; }});
+}
+
+// det
+void add_det(std::vector<OpSample>& rows) {
+  rows.push_back({"det", "function", 0, {TensorSpec{{3, 3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::det(in[0])}; }});
+}
+
+// logdet
+void add_logdet(std::vector<OpSample>& rows) {
+  rows.push_back({"logdet", "function", 0, {TensorSpec{{3, 3}, -1.0, 1.0, false, kFloat64, SampleKind::spd}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::logdet(symmetrized(in[0]))}; }});
+  rows.push_back({"logdet", "function", 1, {TensorSpec{{2, 3, 3}, -1.0, 1.0, false, kFloat64, SampleKind::well_conditioned}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::logdet(in[0])}; }});
+}
+
+// linalg_solve
+void add_linalg_solve(std::vector<OpSample>& rows) {
+  rows.push_back({"linalg_solve", "function", 0, {TensorSpec{{3, 3}, -1.0, 1.0, false, kFloat64, SampleKind::well_conditioned}, TensorSpec{{3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::linalg_solve(in[0], in[1])}; }});
+  rows.push_back({"linalg_solve", "function", 1, {TensorSpec{{2, 3, 3}, -1.0, 1.0, false, kFloat64, SampleKind::well_conditioned}, TensorSpec{{2, 3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::linalg_solve(in[0], in[1])}; }});
+  rows.push_back({"linalg_solve", "function", 2, {TensorSpec{{2, 3, 3}, -1.0, 1.0, false, kFloat64, SampleKind::well_conditioned}, TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::linalg_solve(in[0], in[1])}; }});
+  rows.push_back({"linalg_solve", "function", 3, {TensorSpec{{3, 3}, -1.0, 1.0, false, kFloat64, SampleKind::well_conditioned}, TensorSpec{{2, 3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::linalg_solve(in[0], in[1], false)}; }});
+}
+
+// cholesky_inverse
+void add_cholesky_inverse(std::vector<OpSample>& rows) {
+  rows.push_back({"cholesky_inverse", "function", 0, {TensorSpec{{3, 3}, -1.0, 1.0, false, kFloat64, SampleKind::well_conditioned}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::cholesky_inverse(in[0])}; }});
+  rows.push_back({"cholesky_inverse", "function", 1, {TensorSpec{{2, 3, 3}, -1.0, 1.0, false, kFloat64, SampleKind::well_conditioned}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::cholesky_inverse(in[0], true)}; }});
 }
 
 // flatten.using_ints
@@ -735,6 +771,10 @@ void add_samples_1(std::vector<OpSample>& rows) {
   add_inner(rows);
   add_matrix_power(rows);
   add_linalg_eigh(rows);
+  add_det(rows);
+  add_logdet(rows);
+  add_linalg_solve(rows);
+  add_cholesky_inverse(rows);
   add_flatten_using_ints(rows);
   add_split_Tensor(rows);
   add_pad(rows);

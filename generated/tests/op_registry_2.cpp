@@ -345,6 +345,32 @@ void add_linalg_eigvalsh(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { return {dg::linalg_eigvalsh((in[0] + in[0].transpose(-2, -1)), std::string_view("U"))}; }});
 }
 
+// linalg_det
+void add_linalg_det(std::vector<OpSample>& rows) {
+  rows.push_back({"linalg_det", "function", 0, {TensorSpec{{3, 3}, -1.0, 1.0, false, kFloat64, SampleKind::well_conditioned}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::linalg_det(in[0])}; }});
+  rows.push_back({"linalg_det", "function", 1, {TensorSpec{{2, 3, 3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::linalg_det(in[0])}; }});
+  rows.push_back({"linalg_det", "function", 2, {TensorSpec{{4, 4}, -1.0, 1.0, true, kFloat64, SampleKind::well_conditioned}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::linalg_det(in[0])}; }});
+}
+
+// linalg_cholesky
+void add_linalg_cholesky(std::vector<OpSample>& rows) {
+  rows.push_back({"linalg_cholesky", "function", 0, {TensorSpec{{3, 3}, -1.0, 1.0, false, kFloat64, SampleKind::spd}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::linalg_cholesky(symmetrized(in[0]))}; }});
+  rows.push_back({"linalg_cholesky", "function", 1, {TensorSpec{{2, 4, 4}, -1.0, 1.0, false, kFloat64, SampleKind::spd}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::linalg_cholesky(symmetrized(in[0]), true)}; }});
+}
+
+// cholesky_solve
+void add_cholesky_solve(std::vector<OpSample>& rows) {
+  rows.push_back({"cholesky_solve", "function", 0, {TensorSpec{{3, 2}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 3}, -1.0, 1.0, false, kFloat64, SampleKind::well_conditioned}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::cholesky_solve(in[0], in[1])}; }});
+  rows.push_back({"cholesky_solve", "function", 1, {TensorSpec{{2, 3, 1}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 3}, -1.0, 1.0, false, kFloat64, SampleKind::well_conditioned}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::cholesky_solve(in[0], in[1], true)}; }});
+}
+
 // reshape
 void add_reshape(std::vector<OpSample>& rows) {
   rows.push_back({"reshape", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
@@ -533,6 +559,9 @@ void add_samples_2(std::vector<OpSample>& rows) {
   add_logcumsumexp(rows);
   add_mv(rows);
   add_linalg_eigvalsh(rows);
+  add_linalg_det(rows);
+  add_linalg_cholesky(rows);
+  add_cholesky_solve(rows);
   add_reshape(rows);
   add_transpose_int(rows);
   add_t(rows);

@@ -499,6 +499,28 @@ void add_linalg_cond(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { return {dg::linalg_cond(in[0], Scalar(-2))}; }});
 }
 
+// triangular_solve
+void add_triangular_solve(std::vector<OpSample>& rows) {
+  rows.push_back({"triangular_solve", "function", 0, {TensorSpec{{3, 2}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 3}, -1.0, 1.0, false, kFloat64, SampleKind::well_conditioned}}, true,
+                  [](const variable_list& in) -> variable_list { auto r = dg::triangular_solve(in[0], in[1]); return {std::get<0>(r), std::get<1>(r)}; }});
+  rows.push_back({"triangular_solve", "function", 1, {TensorSpec{{2, 3, 2}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 3}, -1.0, 1.0, false, kFloat64, SampleKind::well_conditioned}}, true,
+                  [](const variable_list& in) -> variable_list { auto r = dg::triangular_solve(in[0], in[1], false, true, true); return {std::get<0>(r), std::get<1>(r)}; }});
+}
+
+// linalg_lstsq
+void add_linalg_lstsq(std::vector<OpSample>& rows) {
+  rows.push_back({"linalg_lstsq", "function", 0, {TensorSpec{{5, 3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{5, 2}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto r = dg::linalg_lstsq(in[0], in[1]); return {std::get<0>(r), std::get<1>(r), std::get<2>(r), std::get<3>(r)}; }});
+  rows.push_back({"linalg_lstsq", "function", 1, {TensorSpec{{2, 4, 3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{2, 4, 1}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto r = dg::linalg_lstsq(in[0], in[1]); return {std::get<0>(r), std::get<1>(r), std::get<2>(r), std::get<3>(r)}; }});
+  rows.push_back({"linalg_lstsq", "function", 2, {TensorSpec{{5, 3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{5}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto r = dg::linalg_lstsq(in[0], in[1]); return {std::get<0>(r), std::get<1>(r), std::get<2>(r), std::get<3>(r)}; }});
+  rows.push_back({"linalg_lstsq", "function", 3, {TensorSpec{{3, 5}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 2}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto r = dg::linalg_lstsq(in[0], in[1]); return {std::get<0>(r), std::get<1>(r), std::get<2>(r), std::get<3>(r)}; }});
+  rows.push_back({"linalg_lstsq", "function", 4, {TensorSpec{{6, 3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{6, 2}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto r = dg::linalg_lstsq(in[0], in[1], std::nullopt, std::string_view("gels")); return {std::get<0>(r), std::get<1>(r), std::get<2>(r), std::get<3>(r)}; }});
+}
+
 // select_backward
 void add_select_backward(std::vector<OpSample>& rows) {
   rows.push_back({"select_backward", "function", 0, {TensorSpec{{4}, -1.0, 1.0, false, kFloat64}}, true,
@@ -702,6 +724,8 @@ void add_samples_3(std::vector<OpSample>& rows) {
   add_linalg_matrix_norm_str_ord(rows);
   add_linalg_norm_ord_str(rows);
   add_linalg_cond(rows);
+  add_triangular_solve(rows);
+  add_linalg_lstsq(rows);
   add_select_backward(rows);
   add_diagonal_backward(rows);
   add_as_strided_backward(rows);

@@ -385,6 +385,28 @@ void add_linalg_pinv_atol_rtol_float(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { return {dg::linalg_pinv(in[0], double(0.1), double(0.01), false)}; }});
 }
 
+// linalg_inv
+void add_linalg_inv(std::vector<OpSample>& rows) {
+  rows.push_back({"linalg_inv", "function", 0, {TensorSpec{{3, 3}, -1.0, 1.0, false, kFloat64, SampleKind::well_conditioned}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::linalg_inv(in[0])}; }});
+  rows.push_back({"linalg_inv", "function", 1, {TensorSpec{{2, 4, 4}, -1.0, 1.0, true, kFloat64, SampleKind::well_conditioned}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::linalg_inv(in[0])}; }});
+}
+
+// slogdet
+void add_slogdet(std::vector<OpSample>& rows) {
+  rows.push_back({"slogdet", "function", 0, {TensorSpec{{3, 3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto r = dg::slogdet(in[0]); return {std::get<0>(r), std::get<1>(r)}; }});
+}
+
+// _linalg_solve
+void add__linalg_solve(std::vector<OpSample>& rows) {
+  rows.push_back({"_linalg_solve", "function", 0, {TensorSpec{{3, 3}, -1.0, 1.0, false, kFloat64, SampleKind::well_conditioned}, TensorSpec{{3, 2}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::_linalg_solve(in[0], in[1])}; }});
+  rows.push_back({"_linalg_solve", "function", 1, {TensorSpec{{2, 3, 3}, -1.0, 1.0, true, kFloat64, SampleKind::well_conditioned}, TensorSpec{{1, 3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::_linalg_solve(in[0], in[1])}; }});
+}
+
 // view
 void add_view(std::vector<OpSample>& rows) {
   rows.push_back({"view", "method", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
@@ -604,6 +626,9 @@ void add_samples_4(std::vector<OpSample>& rows) {
   add__linalg_eigh_packed(rows);
   add_svd(rows);
   add_linalg_pinv_atol_rtol_float(rows);
+  add_linalg_inv(rows);
+  add_slogdet(rows);
+  add__linalg_solve(rows);
   add_view(rows);
   add_squeeze(rows);
   add_permute_backward(rows);

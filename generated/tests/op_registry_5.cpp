@@ -529,6 +529,24 @@ void add_linalg_norm(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { return {dg::linalg_norm(in[0], Scalar(-1), std::vector<int64_t>{2, 1})}; }});
 }
 
+// _linalg_slogdet
+void add__linalg_slogdet(std::vector<OpSample>& rows) {
+  rows.push_back({"_linalg_slogdet", "function", 0, {TensorSpec{{2, 3, 3}, -1.0, 1.0, false, kFloat64, SampleKind::well_conditioned}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::_linalg_slogdet(in[0])}; }});
+}
+
+// linalg_solve_triangular
+void add_linalg_solve_triangular(std::vector<OpSample>& rows) {
+  rows.push_back({"linalg_solve_triangular", "function", 0, {TensorSpec{{3, 3}, -1.0, 1.0, false, kFloat64, SampleKind::well_conditioned}, TensorSpec{{3, 2}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::linalg_solve_triangular(in[0], in[1], true)}; }});
+  rows.push_back({"linalg_solve_triangular", "function", 1, {TensorSpec{{2, 3, 3}, -1.0, 1.0, false, kFloat64, SampleKind::well_conditioned}, TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::linalg_solve_triangular(in[0], in[1], false, true, true)}; }});
+  rows.push_back({"linalg_solve_triangular", "function", 2, {TensorSpec{{3, 3}, -1.0, 1.0, true, kFloat64, SampleKind::well_conditioned}, TensorSpec{{2, 2, 3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::linalg_solve_triangular(in[0], in[1], false, false)}; }});
+  rows.push_back({"linalg_solve_triangular", "function", 3, {TensorSpec{{4, 4}, -1.0, 1.0, false, kFloat64, SampleKind::well_conditioned}, TensorSpec{{2, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::linalg_solve_triangular(in[0], in[1], true, false, true)}; }});
+}
+
 // expand
 void add_expand(std::vector<OpSample>& rows) {
   rows.push_back({"expand", "method", 0, {TensorSpec{{3, 1}, -1.0, 1.0, false, kFloat64}}, true,
@@ -795,6 +813,8 @@ void add_samples_5(std::vector<OpSample>& rows) {
   add_einsum(rows);
   add_linalg_matrix_norm(rows);
   add_linalg_norm(rows);
+  add__linalg_slogdet(rows);
+  add_linalg_solve_triangular(rows);
   add_expand(rows);
   add_squeeze_dim(rows);
   add_unsqueeze(rows);

@@ -101,13 +101,12 @@ Tensor linalg_svd_packed_backward(const Tensor& grad, const Tensor& packed, IntA
 
 namespace {
 // gA of A = QR for square R (m >= n, reduced): [gQ + Q copyltu(M)] R^{-T},
-// M = R gR^T - gQ^T Q, copyltu(M) the symmetric matrix of M's lower triangle.
-// TODO(merge): R^{-T} through linalg_solve_triangular once it is in; the
-// pseudo-inverse (from the SVD) is the inverse of this invertible R.
+// M = R gR^T - gQ^T Q, copyltu(M) the symmetric matrix of M's lower triangle;
+// X R^{-T} is the Y of the triangular system Y R^T = X.
 Tensor qr_backward_square_r(const Tensor& gQ, const Tensor& gR, const Tensor& Q, const Tensor& R) {
   const Tensor M = R.matmul(mT(gR)) - mT(gQ).matmul(Q);
   const Tensor copyltu = M.tril() + mT(M.tril(-1));
-  return (gQ + Q.matmul(copyltu)).matmul(mT(dg::linalg_pinv(R)));
+  return dg::linalg_solve_triangular(mT(R), gQ + Q.matmul(copyltu), /*upper=*/false, /*left=*/false);
 }
 }  // namespace
 

@@ -692,8 +692,7 @@ Tensor matrix_power(const Tensor& self, int64_t n) {
   DG_CHECK(self.dim() >= 2, "matrix_power: expected self to have at least 2 dimensions, got shape ", self.sizes());
   DG_CHECK(self.size(-1) == self.size(-2), "matrix_power: expected (batches of) square matrices, got shape ",
            self.sizes());
-  DG_CHECK(n >= 0, "matrix_power: negative powers (n = ", n,
-           ") need the matrix inverse, which dynagrad does not support yet");
+  if (n < 0) return composite::matrix_power(dg::linalg_inv(self), -n);
   if (n == 0) {
     // The identity, still recording from self (a zero gradient), as PyTorch.
     Tensor r = self.clone();

@@ -59,6 +59,14 @@ RENAME = {
     # dynagrad's packed decompositions (one output holding all factors) and their backward helpers.
     "_linalg_eigh_packed": None, "_linalg_eigh_packed_backward": None, "_linalg_svd_packed": None,
     "_linalg_svd_packed_backward": None, "_linalg_qr_packed": None, "_linalg_qr_packed_backward": None,
+    # Linear algebra: dynagrad's kernels of tuple-returning ops and gradient helpers have no PyTorch twin; the
+    # driver "" is the device's default (None in PyTorch).
+    "_linalg_slogdet": None, "_linalg_solve": lambda A, B: torch.linalg.solve(A, B),
+    "_linalg_lu_factor_packed": None, "_linalg_lstsq": None, "cholesky_backward": None,
+    "linalg_solve_triangular_backward": None, "linalg_lstsq_backward": None,
+    "linalg_lstsq": lambda self, b, rcond=None, driver="": torch.linalg.lstsq(self, b, rcond, driver=driver or None),
+    "linalg_lu_factor": lambda A, pivot=True: tuple(t if t.dtype != torch.int32 else t.long()
+                                                    for t in torch.linalg.lu_factor(A, pivot=pivot)),
 }
 # Overloads whose PyTorch twin differs from their base name's.
 RENAME_OVERLOAD = {
@@ -103,7 +111,12 @@ def draw(spec, rng):
         shape, low, high, dtype = spec, -1.0, 1.0, "float64"
     u = rng.random(size=shape)
     if dtype == "float64":
-        return torch.tensor(u * (high - low) + low, dtype=torch.float64)
+        t = torch.tensor(u * (high - low) + low, dtype=torch.float64)
+        kind = spec.get("kind") if isinstance(spec, dict) else None
+        if kind:  # tests/op_registry.h's SampleKind: M + n I, or M Mᵀ + n I
+            n = shape[-1]
+            t = (t @ t.mT if kind == "spd" else t) + n * torch.eye(n, dtype=torch.float64)
+        return t
     if dtype == "int64":
         return torch.tensor(np.floor(u * (high - low) + low), dtype=torch.int64)
     return torch.tensor(u < 0.5, dtype=torch.bool)
