@@ -251,6 +251,65 @@ const Tensor& erf_out(const Tensor& out, const Tensor& self) {
   return dispatch::erf_out(out, self);
 }
 
+// ---- digamma: The logarithmic derivative of Gamma, psi(self) (-+inf at +-0, NaN at the negative integers).
+Tensor digamma(const Tensor& self) {
+  const bool record = detail::should_record("digamma", self);
+  intrusive_ptr<generated::DigammaBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::DigammaBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
+  }
+  Tensor result = dispatch::digamma(self);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+const Tensor& digamma_(const Tensor& self) {
+  const bool record = detail::should_record("digamma_", self);
+  detail::check_inplace("digamma_", self, record);
+  intrusive_ptr<generated::DigammaBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::DigammaBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    if (node->needs_input_grad(0)) node->self_ = SavedVariable(self.clone(), false);
+  }
+  dispatch::digamma_(self);
+  if (record) {
+    detail::rebase_history(self, node);
+  }
+  return self;
+}
+
+const Tensor& digamma_out(const Tensor& out, const Tensor& self) {
+  detail::check_out_no_grad("digamma_out", detail::should_record("digamma_out", out, self));
+  return dispatch::digamma_out(out, self);
+}
+
+// ---- special_i1: The modified Bessel function of the first kind of order 1.
+Tensor special_i1(const Tensor& self) {
+  const bool record = detail::should_record("special_i1", self);
+  intrusive_ptr<generated::SpecialI1Backward0> node;
+  if (record) {
+    node = make_intrusive<generated::SpecialI1Backward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
+  }
+  Tensor result = dispatch::special_i1(self);
+  if (record) {
+    detail::set_history(result, node);
+    if (node->needs_input_grad(0)) node->result_ = SavedVariable(result, true);
+  }
+  return result;
+}
+
+const Tensor& special_i1_out(const Tensor& out, const Tensor& self) {
+  detail::check_out_no_grad("special_i1_out", detail::should_record("special_i1_out", out, self));
+  return dispatch::special_i1_out(out, self);
+}
+
 // ---- floor: The largest integer not greater than self (integers unchanged; zero gradient).
 Tensor floor(const Tensor& self) {
   const bool record = detail::should_record("floor", self);
@@ -648,6 +707,9 @@ std::tuple<Tensor, Tensor> aminmax(const Tensor& self, std::optional<int64_t> di
 // ---- norm.ScalarOpt_dim: The p-norm over `dim` (p None means 2).
 Tensor norm(const Tensor& self, const std::optional<Scalar>& p, IntArrayRef dim, bool keepdim) { return composite::norm_dim(self, p, dim, keepdim); }
 
+// ---- renorm: Each slice of self along `dim` whose p-norm exceeds maxnorm scaled to norm maxnorm (by maxnorm / (norm + 1e-7)).
+Tensor renorm(const Tensor& self, const Scalar& p, int64_t dim, const Scalar& maxnorm) { return composite::renorm(self, p, dim, maxnorm); }
+
 // ---- sort: self sorted along `dim` and the int64 indices of the sorted values (ties keep their order).
 std::tuple<Tensor, Tensor> sort(const Tensor& self, int64_t dim, bool descending) { return composite::sort(self, dim, descending); }
 
@@ -817,6 +879,55 @@ Tensor atleast_3d(const Tensor& self) { return composite::atleast_3d(self); }
 // ---- diag: A 1-D self as the `diagonal`-th diagonal of a square matrix, or a copy of a 2-D self's `diagonal`-th diagonal.
 Tensor diag(const Tensor& self, int64_t diagonal) { return composite::diag(self, diagonal); }
 
+// ---- scatter.src: self with src[i][j] written at [index[i][j]][j] (dim 0); which write lands at a repeated index is unspecified, as in PyTorch.
+Tensor scatter(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src) {
+  const bool record = detail::should_record("scatter", self, index, src);
+  intrusive_ptr<generated::ScatterBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::ScatterBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self, index, src));
+    node->dim = dim;
+    if (node->needs_input_grad(0) || node->needs_input_grad(2)) node->index_ = SavedVariable(index, false);
+    node->src_sizes = src.sizes().vec();
+  }
+  Tensor result = dispatch::scatter(self, dim, index, src);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+const Tensor& scatter_(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src) {
+  const bool record = detail::should_record("scatter_", self, index, src);
+  detail::check_inplace("scatter_", self, record);
+  intrusive_ptr<generated::ScatterBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::ScatterBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self, index, src));
+    node->dim = dim;
+    if (node->needs_input_grad(0) || node->needs_input_grad(2)) node->index_ = SavedVariable(index, false);
+    node->src_sizes = src.sizes().vec();
+  }
+  dispatch::scatter_(self, dim, index, src);
+  if (record) {
+    detail::rebase_history(self, node);
+  }
+  return self;
+}
+
+// ---- scatter.value_reduce: self with value added ('add') or multiplied ('multiply') into [index[i][j]][j] (dim 0) once per index; no gradient, as in PyTorch.
+Tensor scatter(const Tensor& self, int64_t dim, const Tensor& index, const Scalar& value, std::string_view reduce) {
+  return dispatch::scatter(self, dim, index, value, reduce);
+}
+
+const Tensor& scatter_(const Tensor& self, int64_t dim, const Tensor& index, const Scalar& value, std::string_view reduce) {
+  detail::check_inplace("scatter_", self, false);
+  return dispatch::scatter_(self, dim, index, value, reduce);
+}
+
+// ---- masked_scatter: self with the elements where the bool mask (broadcast with self) is true replaced by source's elements in row-major order.
+Tensor masked_scatter(const Tensor& self, const Tensor& mask, const Tensor& source) { return composite::masked_scatter(self, mask, source); }
+
 // ---- masked_fill.Scalar: self with value where the bool mask (broadcast) is true; the result keeps self's dtype.
 Tensor masked_fill(const Tensor& self, const Tensor& mask, const Scalar& value) {
   const bool record = detail::should_record("masked_fill", self, mask);
@@ -883,6 +994,12 @@ const Tensor& detail::bernoulli_(const Tensor& self, const Tensor& p, std::optio
 
 // ---- cross_entropy_loss: LibTorch's ATen spelling of cross_entropy (integer reduction, dg::Reduction::Mean): log_softmax over the class dim then nll_loss, or class probabilities.
 Tensor cross_entropy_loss(const Tensor& self, const Tensor& target, const std::optional<Tensor>& weight, int64_t reduction, int64_t ignore_index, double label_smoothing) { return composite::cross_entropy_loss(self, target, weight, reduction, ignore_index, label_smoothing); }
+
+// ---- margin_ranking_loss: max(0, -target (input1 - input2) + margin) for targets +-1, broadcasting, reduced.
+Tensor margin_ranking_loss(const Tensor& input1, const Tensor& input2, const Tensor& target, double margin, int64_t reduction) { return composite::margin_ranking_loss(input1, input2, target, margin, reduction); }
+
+// ---- gaussian_nll_loss: (log(max(var, eps)) + (input - target) ** 2 / max(var, eps)) / 2 (+ log(2 pi) / 2 when full; var broadcast over a missing last dim), reduced (torch.nn.functional's; the clamp passes var's gradient through).
+Tensor gaussian_nll_loss(const Tensor& input, const Tensor& target, const Tensor& var, bool full, double eps, std::string_view reduction) { return composite::gaussian_nll_loss(input, target, var, full, eps, reduction); }
 
 // ---- binary_cross_entropy_with_logits: binary_cross_entropy(sigmoid(input), target) computed through log_sigmoid (stable for logits of any magnitude); pos_weight weighs the positive term.
 Tensor binary_cross_entropy_with_logits(const Tensor& self, const Tensor& target, const std::optional<Tensor>& weight, const std::optional<Tensor>& pos_weight, int64_t reduction) { return composite::binary_cross_entropy_with_logits(self, target, weight, pos_weight, reduction); }

@@ -213,6 +213,43 @@ const Tensor& cosh_out(const Tensor& out, const Tensor& self) {
   return dispatch::cosh_out(out, self);
 }
 
+// ---- erfinv: The inverse error function (+-inf at +-1, NaN outside [-1, 1]).
+Tensor erfinv(const Tensor& self) {
+  const bool record = detail::should_record("erfinv", self);
+  intrusive_ptr<generated::ErfinvBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::ErfinvBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+  }
+  Tensor result = dispatch::erfinv(self);
+  if (record) {
+    detail::set_history(result, node);
+    if (node->needs_input_grad(0)) node->result_ = SavedVariable(result, true);
+  }
+  return result;
+}
+
+const Tensor& erfinv_(const Tensor& self) {
+  const bool record = detail::should_record("erfinv_", self);
+  detail::check_inplace("erfinv_", self, record);
+  intrusive_ptr<generated::ErfinvBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::ErfinvBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+  }
+  dispatch::erfinv_(self);
+  if (record) {
+    detail::rebase_history(self, node);
+    if (node->needs_input_grad(0)) node->result_ = SavedVariable(self, true);
+  }
+  return self;
+}
+
+const Tensor& erfinv_out(const Tensor& out, const Tensor& self) {
+  detail::check_out_no_grad("erfinv_out", detail::should_record("erfinv_out", out, self));
+  return dispatch::erfinv_out(out, self);
+}
+
 // ---- hardswish: self * hardsigmoid(self).
 Tensor hardswish(const Tensor& self) {
   const bool record = detail::should_record("hardswish", self);
@@ -786,6 +823,27 @@ const Tensor& scatter_add_(const Tensor& self, int64_t dim, const Tensor& index,
 
 // ---- scatter_src_backward: The gradient of scatter_add's src, grad.gather(dim, index) zero-padded to src's shape.
 Tensor scatter_src_backward(const Tensor& grad, int64_t dim, const Tensor& index, IntArrayRef src_sizes) { return composite::scatter_src_backward(grad, dim, index, src_sizes); }
+
+// ---- index_fill.int_Scalar: self with its slices at the (int64, 1-D or 0-dim) indices along `dim` set to value (one node, IndexFillBackward0).
+Tensor index_fill(const Tensor& self, int64_t dim, const Tensor& index, const Scalar& value) {
+  const bool record = detail::should_record("index_fill", self, index);
+  intrusive_ptr<generated::IndexFillBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::IndexFillBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self, index));
+    node->dim = dim;
+    if (node->needs_input_grad(0)) node->index_ = SavedVariable(index, false);
+  }
+  Tensor result;
+  {
+    NoGradGuard body_only;  // one node: the body's own ops do not record
+    result = composite::index_fill(self, dim, index, value);
+  }
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
 
 // ---- nonzero: The indices of the non-zero elements, one row each ([n, self.dim()], int64, row-major order).
 Tensor nonzero(const Tensor& self) { return composite::nonzero(self); }

@@ -197,8 +197,33 @@ const Tensor& sin_out(const Tensor& out, const Tensor& self) {
   return dispatch::sin_out(out, self);
 }
 
+// ---- polygamma: The n-th derivative of digamma (n >= 0).
+Tensor polygamma(int64_t n, const Tensor& self) {
+  const bool record = detail::should_record("polygamma", self);
+  intrusive_ptr<generated::PolygammaBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::PolygammaBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    node->n = n;
+    if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
+  }
+  Tensor result = dispatch::polygamma(n, self);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+const Tensor& polygamma_out(const Tensor& out, int64_t n, const Tensor& self) {
+  detail::check_out_no_grad("polygamma_out", detail::should_record("polygamma_out", out, self));
+  return dispatch::polygamma_out(out, n, self);
+}
+
 // ---- tanhshrink: self - tanh(self).
 Tensor tanhshrink(const Tensor& self) { return composite::tanhshrink(self); }
+
+// ---- softsign: self / (1 + |self|) (torch::nn::functional::softsign; DivBackward0 as there).
+Tensor softsign(const Tensor& self) { return composite::softsign(self); }
 
 // ---- clamp_max: min(self, max); NaN stays NaN.
 Tensor clamp_max(const Tensor& self, const Scalar& max) {
@@ -517,6 +542,9 @@ Tensor mv(const Tensor& self, const Tensor& vec) {
   return result;
 }
 
+// ---- addbmm_: addbmm written into self (of the product's shape [n, p]).
+const Tensor& addbmm_(const Tensor& self, const Tensor& batch1, const Tensor& batch2, const Scalar& beta, const Scalar& alpha) { return composite::addbmm_(self, batch1, batch2, beta, alpha); }
+
 // ---- _linalg_svd_packed_backward: The gradient of _linalg_svd_packed (PyTorch's svd_backward; with full_matrices, the first k columns of U and rows of Vh).
 Tensor _linalg_svd_packed_backward(const Tensor& grad, const Tensor& packed, IntArrayRef A_sizes, bool full_matrices) { return composite::linalg_svd_packed_backward(grad, packed, A_sizes, full_matrices); }
 
@@ -600,6 +628,33 @@ Tensor movedim(const Tensor& self, IntArrayRef source, IntArrayRef destination) 
 
 // ---- meshgrid.indexing: Coordinate grids of 1-D tensors: output i varies along dim i ('ij') or with the first two dims swapped ('xy'); views.
 std::vector<Tensor> meshgrid(const std::vector<Tensor>& tensors, std::string_view indexing) { return composite::meshgrid(tensors, indexing); }
+
+// ---- index_fill.int_Tensor: index_fill with a 0-dim tensor value (differentiable in value too).
+Tensor index_fill(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& value) {
+  const bool record = detail::should_record("index_fill", self, index, value);
+  intrusive_ptr<generated::IndexFillBackward1> node;
+  if (record) {
+    node = make_intrusive<generated::IndexFillBackward1>();
+    node->set_next_edges(detail::collect_next_edges(self, index, value));
+    node->dim = dim;
+    if (node->needs_input_grad(0) || node->needs_input_grad(2)) node->index_ = SavedVariable(index, false);
+  }
+  Tensor result;
+  {
+    NoGradGuard body_only;  // one node: the body's own ops do not record
+    result = composite::index_fill(self, dim, index, value);
+  }
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+// ---- masked_scatter_: masked_scatter written into self (mask broadcast to self's shape).
+const Tensor& masked_scatter_(const Tensor& self, const Tensor& mask, const Tensor& source) { return composite::masked_scatter_(self, mask, source); }
+
+// ---- put_: put written into self.
+const Tensor& put_(const Tensor& self, const Tensor& index, const Tensor& source, bool accumulate) { return composite::put_(self, index, source, accumulate); }
 
 // ---- tril: The lower triangle of the last two dims (elements with column - row <= diagonal), the rest zero.
 Tensor tril(const Tensor& self, int64_t diagonal) {

@@ -195,6 +195,43 @@ const Tensor& acos_out(const Tensor& out, const Tensor& self) {
   return dispatch::acos_out(out, self);
 }
 
+// ---- i0: The modified Bessel function of the first kind of order 0.
+Tensor i0(const Tensor& self) {
+  const bool record = detail::should_record("i0", self);
+  intrusive_ptr<generated::I0Backward0> node;
+  if (record) {
+    node = make_intrusive<generated::I0Backward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
+  }
+  Tensor result = dispatch::i0(self);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+const Tensor& i0_(const Tensor& self) {
+  const bool record = detail::should_record("i0_", self);
+  detail::check_inplace("i0_", self, record);
+  intrusive_ptr<generated::I0Backward0> node;
+  if (record) {
+    node = make_intrusive<generated::I0Backward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    if (node->needs_input_grad(0)) node->self_ = SavedVariable(self.clone(), false);
+  }
+  dispatch::i0_(self);
+  if (record) {
+    detail::rebase_history(self, node);
+  }
+  return self;
+}
+
+const Tensor& i0_out(const Tensor& out, const Tensor& self) {
+  detail::check_out_no_grad("i0_out", detail::should_record("i0_out", out, self));
+  return dispatch::i0_out(out, self);
+}
+
 // ---- deg2rad: Degrees to radians.
 Tensor deg2rad(const Tensor& self) {
   const bool record = detail::should_record("deg2rad", self);
@@ -752,6 +789,43 @@ Tensor swapaxes(const Tensor& self, int64_t axis0, int64_t axis1) { return compo
 // ---- atleast_2d: self with at least 2 dims (leading 1s added).
 Tensor atleast_2d(const Tensor& self) { return composite::atleast_2d(self); }
 
+// ---- scatter.value: self with value written at [index[i][j]][j] (dim 0).
+Tensor scatter(const Tensor& self, int64_t dim, const Tensor& index, const Scalar& value) {
+  const bool record = detail::should_record("scatter", self, index);
+  intrusive_ptr<generated::ScatterBackward1> node;
+  if (record) {
+    node = make_intrusive<generated::ScatterBackward1>();
+    node->set_next_edges(detail::collect_next_edges(self, index));
+    node->dim = dim;
+    if (node->needs_input_grad(0)) node->index_ = SavedVariable(index, false);
+  }
+  Tensor result = dispatch::scatter(self, dim, index, value);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+const Tensor& scatter_(const Tensor& self, int64_t dim, const Tensor& index, const Scalar& value) {
+  const bool record = detail::should_record("scatter_", self, index);
+  detail::check_inplace("scatter_", self, record);
+  intrusive_ptr<generated::ScatterBackward1> node;
+  if (record) {
+    node = make_intrusive<generated::ScatterBackward1>();
+    node->set_next_edges(detail::collect_next_edges(self, index));
+    node->dim = dim;
+    if (node->needs_input_grad(0)) node->index_ = SavedVariable(index, false);
+  }
+  dispatch::scatter_(self, dim, index, value);
+  if (record) {
+    detail::rebase_history(self, node);
+  }
+  return self;
+}
+
+// ---- index_fill_.int_Scalar: index_fill written into self.
+const Tensor& index_fill_(const Tensor& self, int64_t dim, const Tensor& index, const Scalar& value) { return composite::index_fill_(self, dim, index, value); }
+
 // ---- zero_: Fills self with zeros.
 const Tensor& zero_(const Tensor& self) {
   const bool record = detail::should_record("zero_", self);
@@ -890,6 +964,40 @@ Tensor nll_loss(const Tensor& self, const Tensor& target, const std::optional<Te
   }
   return result;
 }
+
+// ---- soft_margin_loss_backward: The gradient of soft_margin_loss w.r.t. self, -target sigmoid(-target self) grad_output (over the element count for mean).
+Tensor soft_margin_loss_backward(const Tensor& grad_output, const Tensor& self, const Tensor& target, int64_t reduction) { return composite::soft_margin_loss_backward(grad_output, self, target, reduction); }
+
+// ---- soft_margin_loss: log(1 + exp(-target self)) for targets +-1, reduced (one node, SoftMarginLossBackward0).
+Tensor soft_margin_loss(const Tensor& self, const Tensor& target, int64_t reduction) {
+  const bool record = detail::should_record("soft_margin_loss", self, target);
+  intrusive_ptr<generated::SoftMarginLossBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::SoftMarginLossBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self, target));
+    node->reduction = reduction;
+    if (node->needs_input_grad(0) || node->needs_input_grad(1)) node->self_ = SavedVariable(self, false);
+    if (node->needs_input_grad(0) || node->needs_input_grad(1)) node->target_ = SavedVariable(target, false);
+  }
+  Tensor result;
+  {
+    NoGradGuard body_only;  // one node: the body's own ops do not record
+    result = composite::soft_margin_loss(self, target, reduction);
+  }
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+// ---- hinge_embedding_loss: self where target is 1, max(0, margin - self) where target is -1 (both terms for any other target), reduced.
+Tensor hinge_embedding_loss(const Tensor& self, const Tensor& target, double margin, int64_t reduction) { return composite::hinge_embedding_loss(self, target, margin, reduction); }
+
+// ---- cosine_embedding_loss: 1 - cos(input1, input2) where target is 1, max(0, cos - margin) where it is -1 (cos over dim 1 of [N, D] inputs, target [N]; or [D] inputs and a 0-dim target), reduced.
+Tensor cosine_embedding_loss(const Tensor& input1, const Tensor& input2, const Tensor& target, double margin, int64_t reduction) { return composite::cosine_embedding_loss(input1, input2, target, margin, reduction); }
+
+// ---- triplet_margin_loss: max(0, margin + d(anchor, positive) - d(anchor, negative)) with d = pairwise_distance (p, eps); swap takes min(d(a, n), d(p, n)); reduced.
+Tensor triplet_margin_loss(const Tensor& anchor, const Tensor& positive, const Tensor& negative, double margin, double p, double eps, bool swap, int64_t reduction) { return composite::triplet_margin_loss(anchor, positive, negative, margin, p, eps, swap, reduction); }
 
 // ---- dropout: Zeroes each element with probability p and scales the rest by 1 / (1 - p) (global generator, dg::manual_seed); identity when train is false.
 Tensor dropout(const Tensor& input, double p, bool train) { return composite::dropout(input, p, train); }

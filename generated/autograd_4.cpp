@@ -210,6 +210,117 @@ const Tensor& sinc_out(const Tensor& out, const Tensor& self) {
   return dispatch::sinc_out(out, self);
 }
 
+// ---- lgamma: log |Gamma(self)|.
+Tensor lgamma(const Tensor& self) {
+  const bool record = detail::should_record("lgamma", self);
+  intrusive_ptr<generated::LgammaBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::LgammaBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
+  }
+  Tensor result = dispatch::lgamma(self);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+const Tensor& lgamma_(const Tensor& self) {
+  const bool record = detail::should_record("lgamma_", self);
+  detail::check_inplace("lgamma_", self, record);
+  intrusive_ptr<generated::LgammaBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::LgammaBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    if (node->needs_input_grad(0)) node->self_ = SavedVariable(self.clone(), false);
+  }
+  dispatch::lgamma_(self);
+  if (record) {
+    detail::rebase_history(self, node);
+  }
+  return self;
+}
+
+const Tensor& lgamma_out(const Tensor& out, const Tensor& self) {
+  detail::check_out_no_grad("lgamma_out", detail::should_record("lgamma_out", out, self));
+  return dispatch::lgamma_out(out, self);
+}
+
+// ---- logit: log(self / (1 - self)), self first clamped to [eps, 1 - eps] when eps is given.
+Tensor logit(const Tensor& self, std::optional<double> eps) {
+  const bool record = detail::should_record("logit", self);
+  intrusive_ptr<generated::LogitBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::LogitBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    node->eps = eps;
+    if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
+  }
+  Tensor result = dispatch::logit(self, eps);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+const Tensor& logit_(const Tensor& self, std::optional<double> eps) {
+  const bool record = detail::should_record("logit_", self);
+  detail::check_inplace("logit_", self, record);
+  intrusive_ptr<generated::LogitBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::LogitBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    node->eps = eps;
+    if (node->needs_input_grad(0)) node->self_ = SavedVariable(self.clone(), false);
+  }
+  dispatch::logit_(self, eps);
+  if (record) {
+    detail::rebase_history(self, node);
+  }
+  return self;
+}
+
+const Tensor& logit_out(const Tensor& out, const Tensor& self, std::optional<double> eps) {
+  detail::check_out_no_grad("logit_out", detail::should_record("logit_out", out, self));
+  return dispatch::logit_out(out, self, eps);
+}
+
+// ---- sgn: The sign of self (-1, 0 or 1) for real tensors, as sign (zero gradient).
+Tensor sgn(const Tensor& self) {
+  const bool record = detail::should_record("sgn", self);
+  intrusive_ptr<generated::SgnBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::SgnBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+  }
+  Tensor result = dispatch::sgn(self);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+const Tensor& sgn_(const Tensor& self) {
+  const bool record = detail::should_record("sgn_", self);
+  detail::check_inplace("sgn_", self, record);
+  intrusive_ptr<generated::SgnBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::SgnBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+  }
+  dispatch::sgn_(self);
+  if (record) {
+    detail::rebase_history(self, node);
+  }
+  return self;
+}
+
+const Tensor& sgn_out(const Tensor& out, const Tensor& self) {
+  detail::check_out_no_grad("sgn_out", detail::should_record("sgn_out", out, self));
+  return dispatch::sgn_out(out, self);
+}
+
 // ---- round: The nearest integer, halves to even like PyTorch (integers unchanged; zero gradient).
 Tensor round(const Tensor& self) {
   const bool record = detail::should_record("round", self);
@@ -857,6 +968,15 @@ const Tensor& index_add_(const Tensor& self, int64_t dim, const Tensor& index, c
   }
   return self;
 }
+
+// ---- index_fill_.int_Tensor: index_fill with a 0-dim tensor value, written into self.
+const Tensor& index_fill_(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& value) { return composite::index_fill_(self, dim, index, value); }
+
+// ---- put: self read as 1-D with source written (accumulate=True adds, repeated indices summing) at the int64 indices (negative counts from the end).
+Tensor put(const Tensor& self, const Tensor& index, const Tensor& source, bool accumulate) { return composite::put(self, index, source, accumulate); }
+
+// ---- one_hot: int64 [..., num_classes] with a 1 at each class of the int64 self (num_classes -1: max(self) + 1).
+Tensor one_hot(const Tensor& self, int64_t num_classes) { return composite::one_hot(self, num_classes); }
 
 // ---- triu: The upper triangle of the last two dims (elements with column - row >= diagonal), the rest zero.
 Tensor triu(const Tensor& self, int64_t diagonal) {

@@ -314,6 +314,24 @@ const Tensor& tanh_out(const Tensor& out, const Tensor& self) {
   return dispatch::tanh_out(out, self);
 }
 
+// ---- logit_backward: grad_output / (self (1 - self)), 0 outside [eps, 1 - eps] when eps is given; the gradient of logit.
+Tensor logit_backward(const Tensor& grad_output, const Tensor& self, std::optional<double> eps) {
+  const bool record = detail::should_record("logit_backward", grad_output, self);
+  intrusive_ptr<generated::LogitBackwardBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::LogitBackwardBackward0>();
+    node->set_next_edges(detail::collect_next_edges(grad_output, self));
+    node->eps = eps;
+    if (node->needs_input_grad(0) || node->needs_input_grad(1)) node->self_ = SavedVariable(self, false);
+    if (node->needs_input_grad(1)) node->grad_output_ = SavedVariable(grad_output, false);
+  }
+  Tensor result = dispatch::logit_backward(grad_output, self, eps);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
 // ---- frac: self - trunc(self), the fractional part with self's sign.
 Tensor frac(const Tensor& self) {
   const bool record = detail::should_record("frac", self);
@@ -724,6 +742,15 @@ std::tuple<Tensor, Tensor, Tensor> unique_dim(const Tensor& self, int64_t dim, b
 // ---- dot: Inner product of two 1-D tensors of the same size.
 Tensor dot(const Tensor& self, const Tensor& tensor) { return composite::dot(self, tensor); }
 
+// ---- addmv_: addmv written into self (of the product's shape [n]).
+const Tensor& addmv_(const Tensor& self, const Tensor& mat, const Tensor& vec, const Scalar& beta, const Scalar& alpha) { return composite::addmv_(self, mat, vec, beta, alpha); }
+
+// ---- addr_: addr written into self (of the product's shape [n, m]).
+const Tensor& addr_(const Tensor& self, const Tensor& vec1, const Tensor& vec2, const Scalar& beta, const Scalar& alpha) { return composite::addr_(self, vec1, vec2, beta, alpha); }
+
+// ---- baddbmm_: baddbmm written into self (of the product's shape [b, n, p]).
+const Tensor& baddbmm_(const Tensor& self, const Tensor& batch1, const Tensor& batch2, const Scalar& beta, const Scalar& alpha) { return composite::baddbmm_(self, batch1, batch2, beta, alpha); }
+
 // ---- vdot: Inner product of two 1-D tensors of the same size (real dtypes, so no conjugation).
 Tensor vdot(const Tensor& self, const Tensor& other) {
   const bool record = detail::should_record("vdot", self, other);
@@ -947,6 +974,16 @@ Tensor gather(const Tensor& self, int64_t dim, const Tensor& index, bool sparse_
   return result;
 }
 
+// ---- scatter.reduce: self with src[i][j] added ('add') or multiplied ('multiply') into [index[i][j]][j] (dim 0), repeated indices accumulating; no gradient, as in PyTorch.
+Tensor scatter(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src, std::string_view reduce) {
+  return dispatch::scatter(self, dim, index, src, reduce);
+}
+
+const Tensor& scatter_(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src, std::string_view reduce) {
+  detail::check_inplace("scatter_", self, false);
+  return dispatch::scatter_(self, dim, index, src, reduce);
+}
+
 // ---- index_copy: self with source's slices written at the (int64, 1-D) indices along `dim`; a repeated index keeps one of its slices (the last on the CPU).
 Tensor index_copy(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& source) {
   const bool record = detail::should_record("index_copy", self, index, source);
@@ -1054,6 +1091,15 @@ Tensor mse_loss(const Tensor& self, const Tensor& target, int64_t reduction) {
 
 // ---- huber_loss: 0.5 d ** 2 where |d| < delta, else delta (|d| - 0.5 delta) (d = self - target), reduced: delta * smooth_l1_loss with beta = delta.
 Tensor huber_loss(const Tensor& self, const Tensor& target, int64_t reduction, double delta) { return composite::huber_loss(self, target, reduction, delta); }
+
+// ---- kl_div: Kullback-Leibler divergence of log-probabilities self from target: target (log target - self) (0 where target is 0), or exp(target) (target - self) with log_target, reduced.
+Tensor kl_div(const Tensor& self, const Tensor& target, int64_t reduction, bool log_target) { return composite::kl_div(self, target, reduction, log_target); }
+
+// ---- poisson_nll_loss: exp(input) - target input (log_input), or input - target log(input + eps); full adds Stirling's term target log(target) - target + log(2 pi target) / 2 where target > 1; reduced.
+Tensor poisson_nll_loss(const Tensor& input, const Tensor& target, bool log_input, bool full, double eps, int64_t reduction) { return composite::poisson_nll_loss(input, target, log_input, full, eps, reduction); }
+
+// ---- multilabel_soft_margin_loss: -(target log_sigmoid(input) + (1 - target) log_sigmoid(-input)) (times weight), averaged over the class dim (the last), then reduced (torch::nn::functional's, string reduction).
+Tensor multilabel_soft_margin_loss(const Tensor& input, const Tensor& target, const std::optional<Tensor>& weight, std::string_view reduction) { return composite::multilabel_soft_margin_loss(input, target, weight, reduction); }
 
 // ---- embedding_backward: The gradient of embedding w.r.t. weight [num_weights, D] (rows summed per index, padding_idx row zero).
 Tensor embedding_backward(const Tensor& grad, const Tensor& indices, int64_t num_weights, int64_t padding_idx, bool scale_grad_by_freq, bool sparse) {

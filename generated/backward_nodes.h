@@ -303,6 +303,81 @@ struct SincBackward0 final : public Node {
   SavedVariable self_;
 };
 
+// derivatives.yaml: erfinv
+struct ErfinvBackward0 final : public Node {
+  std::string name() const override { return "ErfinvBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  SavedVariable result_;
+};
+
+// derivatives.yaml: lgamma
+struct LgammaBackward0 final : public Node {
+  std::string name() const override { return "LgammaBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  SavedVariable self_;
+};
+
+// derivatives.yaml: digamma
+struct DigammaBackward0 final : public Node {
+  std::string name() const override { return "DigammaBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  SavedVariable self_;
+};
+
+// derivatives.yaml: polygamma
+struct PolygammaBackward0 final : public Node {
+  std::string name() const override { return "PolygammaBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  int64_t n{};
+  SavedVariable self_;
+};
+
+// derivatives.yaml: i0
+struct I0Backward0 final : public Node {
+  std::string name() const override { return "I0Backward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  SavedVariable self_;
+};
+
+// derivatives.yaml: special_i1
+struct SpecialI1Backward0 final : public Node {
+  std::string name() const override { return "SpecialI1Backward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  SavedVariable result_;
+  SavedVariable self_;
+};
+
+// derivatives.yaml: logit
+struct LogitBackward0 final : public Node {
+  std::string name() const override { return "LogitBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  std::optional<double> eps{};
+  SavedVariable self_;
+};
+
+// derivatives.yaml: logit_backward
+struct LogitBackwardBackward0 final : public Node {
+  std::string name() const override { return "LogitBackwardBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  std::optional<double> eps{};
+  SavedVariable self_;
+  SavedVariable grad_output_;
+};
+
+// derivatives.yaml: sgn
+struct SgnBackward0 final : public Node {
+  std::string name() const override { return "SgnBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+};
+
 // derivatives.yaml: deg2rad
 struct Deg2radBackward0 final : public Node {
   std::string name() const override { return "Deg2radBackward0"; }
@@ -1162,6 +1237,25 @@ struct ScatterAddBackward0 final : public Node {
   std::vector<int64_t> src_sizes{};
 };
 
+// derivatives.yaml: scatter.src
+struct ScatterBackward0 final : public Node {
+  std::string name() const override { return "ScatterBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  int64_t dim{};
+  SavedVariable index_;
+  std::vector<int64_t> src_sizes{};
+};
+
+// derivatives.yaml: scatter.value
+struct ScatterBackward1 final : public Node {
+  std::string name() const override { return "ScatterBackward1"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  int64_t dim{};
+  SavedVariable index_;
+};
+
 // derivatives.yaml: index_add
 struct IndexAddBackward0 final : public Node {
   std::string name() const override { return "IndexAddBackward0"; }
@@ -1175,6 +1269,24 @@ struct IndexAddBackward0 final : public Node {
 // derivatives.yaml: index_copy
 struct IndexCopyBackward0 final : public Node {
   std::string name() const override { return "IndexCopyBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  int64_t dim{};
+  SavedVariable index_;
+};
+
+// derivatives.yaml: index_fill.int_Scalar
+struct IndexFillBackward0 final : public Node {
+  std::string name() const override { return "IndexFillBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  int64_t dim{};
+  SavedVariable index_;
+};
+
+// derivatives.yaml: index_fill.int_Tensor
+struct IndexFillBackward1 final : public Node {
+  std::string name() const override { return "IndexFillBackward1"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
   int64_t dim{};
@@ -1390,6 +1502,16 @@ struct MseLossBackward0 final : public Node {
   SavedVariable target_;
 };
 
+// derivatives.yaml: soft_margin_loss
+struct SoftMarginLossBackward0 final : public Node {
+  std::string name() const override { return "SoftMarginLossBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  int64_t reduction{};
+  SavedVariable self_;
+  SavedVariable target_;
+};
+
 // derivatives.yaml: embedding
 struct EmbeddingBackward0 final : public Node {
   std::string name() const override { return "EmbeddingBackward0"; }
@@ -1593,6 +1715,15 @@ Tensor tanh(const Tensor& self, const Tensor& self_t, const Tensor& result);  //
 Tensor tanh_backward(const Tensor& grad_output, const Tensor& output, const Tensor& grad_output_t, const Tensor& output_t, const Tensor& result);  // tanh_backward
 Tensor erf(const Tensor& self, const Tensor& self_t, const Tensor& result);  // erf
 Tensor erfc(const Tensor& self, const Tensor& self_t, const Tensor& result);  // erfc
+Tensor erfinv(const Tensor& self, const Tensor& self_t, const Tensor& result);  // erfinv
+Tensor lgamma(const Tensor& self, const Tensor& self_t, const Tensor& result);  // lgamma
+Tensor digamma(const Tensor& self, const Tensor& self_t, const Tensor& result);  // digamma
+Tensor polygamma(int64_t n, const Tensor& self, const Tensor& self_t, const Tensor& result);  // polygamma
+Tensor i0(const Tensor& self, const Tensor& self_t, const Tensor& result);  // i0
+Tensor special_i1(const Tensor& self, const Tensor& self_t, const Tensor& result);  // special_i1
+Tensor logit(const Tensor& self, std::optional<double> eps, const Tensor& self_t, const Tensor& result);  // logit
+Tensor logit_backward(const Tensor& grad_output, const Tensor& self, std::optional<double> eps, const Tensor& grad_output_t, const Tensor& self_t, const Tensor& result);  // logit_backward
+Tensor sgn(const Tensor& self, const Tensor& self_t, const Tensor& result);  // sgn
 Tensor deg2rad(const Tensor& self, const Tensor& self_t, const Tensor& result);  // deg2rad
 Tensor rad2deg(const Tensor& self, const Tensor& self_t, const Tensor& result);  // rad2deg
 Tensor frac(const Tensor& self, const Tensor& self_t, const Tensor& result);  // frac
@@ -1665,6 +1796,8 @@ Tensor as_strided_backward_adjoint(const Tensor& grad, IntArrayRef input_sizes, 
 Tensor index_select(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& self_t, const Tensor& index_t, const Tensor& result);  // index_select
 Tensor gather(const Tensor& self, int64_t dim, const Tensor& index, bool sparse_grad, const Tensor& self_t, const Tensor& index_t, const Tensor& result);  // gather
 Tensor scatter_add(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src, const Tensor& self_t, const Tensor& index_t, const Tensor& src_t, const Tensor& result);  // scatter_add
+Tensor scatter_src(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src, const Tensor& self_t, const Tensor& index_t, const Tensor& src_t, const Tensor& result);  // scatter.src
+Tensor scatter_value(const Tensor& self, int64_t dim, const Tensor& index, const Scalar& value, const Tensor& self_t, const Tensor& index_t, const Tensor& result);  // scatter.value
 Tensor index_add(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& source, const Scalar& alpha, const Tensor& self_t, const Tensor& index_t, const Tensor& source_t, const Tensor& result);  // index_add
 Tensor index_copy(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& source, const Tensor& self_t, const Tensor& index_t, const Tensor& source_t, const Tensor& result);  // index_copy
 Tensor masked_fill_Scalar(const Tensor& self, const Tensor& mask, const Scalar& value, const Tensor& self_t, const Tensor& mask_t, const Tensor& result);  // masked_fill.Scalar

@@ -150,6 +150,48 @@ void ErfBackward0::release_saved() {
 // derivatives.yaml: erf, forward: 1.1283791670955126 * self_t * (-self * self).exp()
 Tensor jvp::erf(const Tensor& self, const Tensor& self_t, const Tensor& result) { return 1.1283791670955126 * self_t * (-self * self).exp(); }
 
+// derivatives.yaml: digamma
+variable_list DigammaBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: grad * polygamma(1, self)
+    const Tensor self = self_.unpack(this);
+    grad_inputs[0] = grad * polygamma(1, self);
+  }
+  return grad_inputs;
+}
+
+void DigammaBackward0::release_saved() {
+  self_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: digamma, forward: self_t * polygamma(1, self)
+Tensor jvp::digamma(const Tensor& self, const Tensor& self_t, const Tensor& result) { return self_t * polygamma(1, self); }
+
+// derivatives.yaml: special_i1
+variable_list SpecialI1Backward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: grad * where(self.eq(0), zeros_like(self) + 0.5, i0(self) - result / self)
+    const Tensor result = result_.unpack(this);
+    const Tensor self = self_.unpack(this);
+    grad_inputs[0] = grad * where(self.eq(0), zeros_like(self) + 0.5, i0(self) - result / self);
+  }
+  return grad_inputs;
+}
+
+void SpecialI1Backward0::release_saved() {
+  result_.reset_data();
+  self_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: special_i1, forward: self_t * where(self.eq(0), zeros_like(self) + 0.5, i0(self) - result / self)
+Tensor jvp::special_i1(const Tensor& self, const Tensor& self_t, const Tensor& result) { return self_t * where(self.eq(0), zeros_like(self) + 0.5, i0(self) - result / self); }
+
 // derivatives.yaml: floor
 variable_list FloorBackward0::apply(variable_list&& grads) {
   const Tensor& grad = grads[0];
@@ -456,6 +498,30 @@ variable_list AsStridedBackward0::apply(variable_list&& grads) {
 
 // derivatives.yaml: as_strided, forward: self_t.as_strided(size, stride, storage_offset.value_or(self.storage_offset()))
 Tensor jvp::as_strided(const Tensor& self, IntArrayRef size, IntArrayRef stride, std::optional<int64_t> storage_offset, const Tensor& self_t, const Tensor& result) { return self_t.as_strided(size, stride, storage_offset.value_or(self.storage_offset())); }
+
+// derivatives.yaml: scatter.src
+variable_list ScatterBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(3);
+  if (needs_input_grad(0)) {  // self: grad.scatter(dim, index, 0)
+    const Tensor index = index_.unpack(this);
+    grad_inputs[0] = grad.scatter(dim, index, 0);
+  }
+  if (needs_input_grad(2)) {  // src: scatter_src_backward(grad, dim, index, src.sizes())
+    const Tensor index = index_.unpack(this);
+    grad_inputs[2] = scatter_src_backward(grad, dim, index, src_sizes);
+  }
+  return grad_inputs;
+}
+
+void ScatterBackward0::release_saved() {
+  index_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: scatter.src, forward: self_t.scatter(dim, index, src_t)
+Tensor jvp::scatter_src(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src, const Tensor& self_t, const Tensor& index_t, const Tensor& src_t, const Tensor& result) { return self_t.scatter(dim, index, src_t); }
 
 // derivatives.yaml: masked_fill.Scalar
 variable_list MaskedFillBackward0::apply(variable_list&& grads) {

@@ -121,6 +121,26 @@ void CoshBackward0::release_saved() {
 // derivatives.yaml: cosh, forward: self_t * self.sinh()
 Tensor jvp::cosh(const Tensor& self, const Tensor& self_t, const Tensor& result) { return self_t * self.sinh(); }
 
+// derivatives.yaml: erfinv
+variable_list ErfinvBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: 0.88622692545275801365 * grad * (result * result).exp()
+    const Tensor result = result_.unpack(this);
+    grad_inputs[0] = 0.88622692545275801365 * grad * (result * result).exp();
+  }
+  return grad_inputs;
+}
+
+void ErfinvBackward0::release_saved() {
+  result_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: erfinv, forward: 0.88622692545275801365 * self_t * (result * result).exp()
+Tensor jvp::erfinv(const Tensor& self, const Tensor& self_t, const Tensor& result) { return 0.88622692545275801365 * self_t * (result * result).exp(); }
+
 // derivatives.yaml: hardswish
 variable_list HardswishBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
@@ -441,6 +461,23 @@ void ScatterAddBackward0::release_saved() {
 
 // derivatives.yaml: scatter_add, forward: self_t.scatter_add(dim, index, src_t)
 Tensor jvp::scatter_add(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src, const Tensor& self_t, const Tensor& index_t, const Tensor& src_t, const Tensor& result) { return self_t.scatter_add(dim, index, src_t); }
+
+// derivatives.yaml: index_fill.int_Scalar
+variable_list IndexFillBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(2);
+  if (needs_input_grad(0)) {  // self: grad.index_fill(dim, index, 0)
+    const Tensor index = index_.unpack(this);
+    grad_inputs[0] = grad.index_fill(dim, index, 0);
+  }
+  return grad_inputs;
+}
+
+void IndexFillBackward0::release_saved() {
+  index_.reset_data();
+  saved_released_ = true;
+}
 
 // derivatives.yaml: masked_fill.Tensor
 variable_list MaskedFillBackward1::apply(variable_list&& grads) {

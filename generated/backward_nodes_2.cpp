@@ -110,6 +110,26 @@ void SinBackward0::release_saved() {
 // derivatives.yaml: sin, forward: sin_backward(self_t, self)
 Tensor jvp::sin(const Tensor& self, const Tensor& self_t, const Tensor& result) { return sin_backward(self_t, self); }
 
+// derivatives.yaml: polygamma
+variable_list PolygammaBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: grad * polygamma(n + 1, self)
+    const Tensor self = self_.unpack(this);
+    grad_inputs[0] = grad * polygamma(n + 1, self);
+  }
+  return grad_inputs;
+}
+
+void PolygammaBackward0::release_saved() {
+  self_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: polygamma, forward: self_t * polygamma(n + 1, self)
+Tensor jvp::polygamma(int64_t n, const Tensor& self, const Tensor& self_t, const Tensor& result) { return self_t * polygamma(n + 1, self); }
+
 // derivatives.yaml: clamp_max
 variable_list ClampMaxBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
@@ -312,6 +332,27 @@ variable_list TransposeBackward0::apply(variable_list&& grads) {
 
 // derivatives.yaml: transpose.int, forward: self_t.transpose(dim0, dim1)
 Tensor jvp::transpose_int(const Tensor& self, int64_t dim0, int64_t dim1, const Tensor& self_t, const Tensor& result) { return self_t.transpose(dim0, dim1); }
+
+// derivatives.yaml: index_fill.int_Tensor
+variable_list IndexFillBackward1::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(3);
+  if (needs_input_grad(0)) {  // self: grad.index_fill(dim, index, 0)
+    const Tensor index = index_.unpack(this);
+    grad_inputs[0] = grad.index_fill(dim, index, 0);
+  }
+  if (needs_input_grad(2)) {  // value: grad.sum() - grad.index_fill(dim, index, 0).sum()
+    const Tensor index = index_.unpack(this);
+    grad_inputs[2] = grad.sum() - grad.index_fill(dim, index, 0).sum();
+  }
+  return grad_inputs;
+}
+
+void IndexFillBackward1::release_saved() {
+  index_.reset_data();
+  saved_released_ = true;
+}
 
 // derivatives.yaml: tril
 variable_list TrilBackward0::apply(variable_list&& grads) {

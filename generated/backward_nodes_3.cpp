@@ -99,6 +99,26 @@ void AcosBackward0::release_saved() {
 // derivatives.yaml: acos, forward: -self_t * (1 - self * self).rsqrt()
 Tensor jvp::acos(const Tensor& self, const Tensor& self_t, const Tensor& result) { return -self_t * (1 - self * self).rsqrt(); }
 
+// derivatives.yaml: i0
+variable_list I0Backward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: grad * special_i1(self)
+    const Tensor self = self_.unpack(this);
+    grad_inputs[0] = grad * special_i1(self);
+  }
+  return grad_inputs;
+}
+
+void I0Backward0::release_saved() {
+  self_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: i0, forward: self_t * special_i1(self)
+Tensor jvp::i0(const Tensor& self, const Tensor& self_t, const Tensor& result) { return self_t * special_i1(self); }
+
 // derivatives.yaml: deg2rad
 variable_list Deg2radBackward0::apply(variable_list&& grads) {
   const Tensor& grad = grads[0];
@@ -394,6 +414,26 @@ variable_list AsStridedBackwardBackward0::apply(variable_list&& grads) {
 // derivatives.yaml: as_strided_backward, forward: as_strided_backward(grad_t, input_sizes, input_strides, input_storage_offset, size, stride, storage_offset)
 Tensor jvp::as_strided_backward(const Tensor& grad, IntArrayRef input_sizes, IntArrayRef input_strides, int64_t input_storage_offset, IntArrayRef size, IntArrayRef stride, int64_t storage_offset, const Tensor& grad_t, const Tensor& result) { return as_strided_backward(grad_t, input_sizes, input_strides, input_storage_offset, size, stride, storage_offset); }
 
+// derivatives.yaml: scatter.value
+variable_list ScatterBackward1::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(2);
+  if (needs_input_grad(0)) {  // self: grad.scatter(dim, index, 0)
+    const Tensor index = index_.unpack(this);
+    grad_inputs[0] = grad.scatter(dim, index, 0);
+  }
+  return grad_inputs;
+}
+
+void ScatterBackward1::release_saved() {
+  index_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: scatter.value, forward: self_t.scatter(dim, index, 0)
+Tensor jvp::scatter_value(const Tensor& self, int64_t dim, const Tensor& index, const Scalar& value, const Tensor& self_t, const Tensor& index_t, const Tensor& result) { return self_t.scatter(dim, index, 0); }
+
 // derivatives.yaml: zero_
 variable_list ZeroBackward0::apply(variable_list&& grads) {
   const Tensor& grad = grads[0];
@@ -523,6 +563,30 @@ void NllLossBackward0::release_saved() {
   self_.reset_data();
   target_.reset_data();
   weight_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: soft_margin_loss
+variable_list SoftMarginLossBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(2);
+  if (needs_input_grad(0)) {  // self: soft_margin_loss_backward(grad, self, target, reduction)
+    const Tensor self = self_.unpack(this);
+    const Tensor target = target_.unpack(this);
+    grad_inputs[0] = soft_margin_loss_backward(grad, self, target, reduction);
+  }
+  if (needs_input_grad(1)) {  // target: soft_margin_loss_backward(grad, target, self, reduction)
+    const Tensor self = self_.unpack(this);
+    const Tensor target = target_.unpack(this);
+    grad_inputs[1] = soft_margin_loss_backward(grad, target, self, reduction);
+  }
+  return grad_inputs;
+}
+
+void SoftMarginLossBackward0::release_saved() {
+  self_.reset_data();
+  target_.reset_data();
   saved_released_ = true;
 }
 

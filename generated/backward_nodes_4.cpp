@@ -122,6 +122,59 @@ void SincBackward0::release_saved() {
   saved_released_ = true;
 }
 
+// derivatives.yaml: lgamma
+variable_list LgammaBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: grad * digamma(self)
+    const Tensor self = self_.unpack(this);
+    grad_inputs[0] = grad * digamma(self);
+  }
+  return grad_inputs;
+}
+
+void LgammaBackward0::release_saved() {
+  self_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: lgamma, forward: self_t * digamma(self)
+Tensor jvp::lgamma(const Tensor& self, const Tensor& self_t, const Tensor& result) { return self_t * digamma(self); }
+
+// derivatives.yaml: logit
+variable_list LogitBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: logit_backward(grad, self, eps)
+    const Tensor self = self_.unpack(this);
+    grad_inputs[0] = logit_backward(grad, self, eps);
+  }
+  return grad_inputs;
+}
+
+void LogitBackward0::release_saved() {
+  self_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: logit, forward: logit_backward(self_t, self, eps)
+Tensor jvp::logit(const Tensor& self, std::optional<double> eps, const Tensor& self_t, const Tensor& result) { return logit_backward(self_t, self, eps); }
+
+// derivatives.yaml: sgn
+variable_list SgnBackward0::apply(variable_list&& grads) {
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: zeros_like(grad)
+    grad_inputs[0] = zeros_like(grad);
+  }
+  return grad_inputs;
+}
+
+// derivatives.yaml: sgn, forward: zeros_like(self_t)
+Tensor jvp::sgn(const Tensor& self, const Tensor& self_t, const Tensor& result) { return zeros_like(self_t); }
+
 // derivatives.yaml: round
 variable_list RoundBackward0::apply(variable_list&& grads) {
   const Tensor& grad = grads[0];

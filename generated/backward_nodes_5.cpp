@@ -155,6 +155,32 @@ void TanhBackward0::release_saved() {
 // derivatives.yaml: tanh, forward: tanh_backward(self_t, result)
 Tensor jvp::tanh(const Tensor& self, const Tensor& self_t, const Tensor& result) { return tanh_backward(self_t, result); }
 
+// derivatives.yaml: logit_backward
+variable_list LogitBackwardBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(2);
+  if (needs_input_grad(0)) {  // grad_output: logit_backward(grad, self, eps)
+    const Tensor self = self_.unpack(this);
+    grad_inputs[0] = logit_backward(grad, self, eps);
+  }
+  if (needs_input_grad(1)) {  // self: logit_backward(grad * grad_output, self, eps) * (2 * self - 1) / (self * (1 - self))
+    const Tensor self = self_.unpack(this);
+    const Tensor grad_output = grad_output_.unpack(this);
+    grad_inputs[1] = logit_backward(grad * grad_output, self, eps) * (2 * self - 1) / (self * (1 - self));
+  }
+  return grad_inputs;
+}
+
+void LogitBackwardBackward0::release_saved() {
+  self_.reset_data();
+  grad_output_.reset_data();
+  saved_released_ = true;
+}
+
+// derivatives.yaml: logit_backward, forward: logit_backward(grad_output_t, self, eps) + logit_backward(grad_output * self_t, self, eps) * (2 * self - 1) / (self * (1 - self))
+Tensor jvp::logit_backward(const Tensor& grad_output, const Tensor& self, std::optional<double> eps, const Tensor& grad_output_t, const Tensor& self_t, const Tensor& result) { return logit_backward(grad_output_t, self, eps) + logit_backward(grad_output * self_t, self, eps) * (2 * self - 1) / (self * (1 - self)); }
+
 // derivatives.yaml: frac
 variable_list FracBackward0::apply(variable_list&& grads) {
   const Tensor& grad = grads[0];
@@ -528,9 +554,9 @@ variable_list IndexCopyBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
   const Tensor& grad = grads[0];
   variable_list grad_inputs(3);
-  if (needs_input_grad(0)) {  // self: grad.index_copy(dim, index, zeros_like(grad.index_select(dim, index)))
+  if (needs_input_grad(0)) {  // self: grad.index_fill(dim, index, 0)
     const Tensor index = index_.unpack(this);
-    grad_inputs[0] = grad.index_copy(dim, index, zeros_like(grad.index_select(dim, index)));
+    grad_inputs[0] = grad.index_fill(dim, index, 0);
   }
   if (needs_input_grad(2)) {  // source: grad.index_select(dim, index)
     const Tensor index = index_.unpack(this);

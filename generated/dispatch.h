@@ -112,6 +112,29 @@ const Tensor& erfc_out(const Tensor& out, const Tensor& self);
 Tensor sinc(const Tensor& self);  // sinc
 const Tensor& sinc_(const Tensor& self);
 const Tensor& sinc_out(const Tensor& out, const Tensor& self);
+Tensor erfinv(const Tensor& self);  // erfinv
+const Tensor& erfinv_(const Tensor& self);
+const Tensor& erfinv_out(const Tensor& out, const Tensor& self);
+Tensor lgamma(const Tensor& self);  // lgamma
+const Tensor& lgamma_(const Tensor& self);
+const Tensor& lgamma_out(const Tensor& out, const Tensor& self);
+Tensor digamma(const Tensor& self);  // digamma
+const Tensor& digamma_(const Tensor& self);
+const Tensor& digamma_out(const Tensor& out, const Tensor& self);
+Tensor polygamma(int64_t n, const Tensor& self);  // polygamma
+const Tensor& polygamma_out(const Tensor& out, int64_t n, const Tensor& self);
+Tensor i0(const Tensor& self);  // i0
+const Tensor& i0_(const Tensor& self);
+const Tensor& i0_out(const Tensor& out, const Tensor& self);
+Tensor special_i1(const Tensor& self);  // special_i1
+const Tensor& special_i1_out(const Tensor& out, const Tensor& self);
+Tensor logit(const Tensor& self, std::optional<double> eps);  // logit
+const Tensor& logit_(const Tensor& self, std::optional<double> eps);
+const Tensor& logit_out(const Tensor& out, const Tensor& self, std::optional<double> eps);
+Tensor logit_backward(const Tensor& grad_output, const Tensor& self, std::optional<double> eps);  // logit_backward
+Tensor sgn(const Tensor& self);  // sgn
+const Tensor& sgn_(const Tensor& self);
+const Tensor& sgn_out(const Tensor& out, const Tensor& self);
 Tensor deg2rad(const Tensor& self);  // deg2rad
 const Tensor& deg2rad_(const Tensor& self);
 const Tensor& deg2rad_out(const Tensor& out, const Tensor& self);
@@ -354,6 +377,14 @@ Tensor index_select(const Tensor& self, int64_t dim, const Tensor& index);  // i
 Tensor gather(const Tensor& self, int64_t dim, const Tensor& index, bool sparse_grad);  // gather
 Tensor scatter_add(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src);  // scatter_add
 const Tensor& scatter_add_(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src);
+Tensor scatter(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src);  // scatter.src
+const Tensor& scatter_(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src);
+Tensor scatter(const Tensor& self, int64_t dim, const Tensor& index, const Scalar& value);  // scatter.value
+const Tensor& scatter_(const Tensor& self, int64_t dim, const Tensor& index, const Scalar& value);
+Tensor scatter(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src, std::string_view reduce);  // scatter.reduce
+const Tensor& scatter_(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src, std::string_view reduce);
+Tensor scatter(const Tensor& self, int64_t dim, const Tensor& index, const Scalar& value, std::string_view reduce);  // scatter.value_reduce
+const Tensor& scatter_(const Tensor& self, int64_t dim, const Tensor& index, const Scalar& value, std::string_view reduce);
 Tensor index_add(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& source, const Scalar& alpha);  // index_add
 const Tensor& index_add_(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& source, const Scalar& alpha);
 Tensor index_copy(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& source);  // index_copy

@@ -314,6 +314,87 @@ const Tensor& erf_out(const Tensor& out, const Tensor& self) {
   return out;
 }
 
+// ---- digamma (ops.yaml) ------------------------------------------------
+namespace {
+using digamma_kernel = void (*)(const TensorBase&, const TensorBase&);
+constexpr digamma_kernel digamma_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::digamma<float>, &cpu::digamma<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::digamma<float>, &cuda::digamma<double>, nullptr, nullptr, &cuda::digamma<dg::Half>, &cuda::digamma<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void digamma_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
+  const auto fn = detail::lookup_kernel(digamma_table, "digamma", out.device(), dtype,
+                                        "float32, float64 (cuda also float16, bfloat16)");
+  fn(out, detail::cast_for_compute(self, dtype));
+}
+}  // namespace
+
+Tensor digamma(const Tensor& self) {
+  detail::check_defined("digamma", "self", self);
+  const meta::TensorMeta m = meta::pointwise("digamma", {{"self", &self}}, {}, true);
+  Tensor out = detail::make_output(m);
+  digamma_run(m.dtype, out, self);
+  return out;
+}
+
+const Tensor& digamma_(const Tensor& self) {
+  detail::check_defined("digamma_", "self", self);
+  const meta::TensorMeta m = meta::pointwise("digamma_", {{"self", &self}}, {}, true);
+  const ScalarType dtype = detail::check_inplace_result("digamma_", self, m);
+  digamma_run(dtype, self, self);
+  detail::bump_version(self, "digamma_");
+  return self;
+}
+
+const Tensor& digamma_out(const Tensor& out, const Tensor& self) {
+  detail::check_defined("digamma_out", "out", out);
+  detail::check_defined("digamma_out", "self", self);
+  const meta::TensorMeta m = meta::pointwise("digamma_out", {{"self", &self}}, {}, true);
+  detail::resize_out("digamma_out", out, m);
+  digamma_run(m.dtype, out, self);
+  detail::bump_version(out, "digamma_out");
+  return out;
+}
+
+// ---- special_i1 (ops.yaml) ------------------------------------------------
+namespace {
+using special_i1_kernel = void (*)(const TensorBase&, const TensorBase&);
+constexpr special_i1_kernel special_i1_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::special_i1<float>, &cpu::special_i1<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::special_i1<float>, &cuda::special_i1<double>, nullptr, nullptr, &cuda::special_i1<dg::Half>, &cuda::special_i1<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void special_i1_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
+  const auto fn = detail::lookup_kernel(special_i1_table, "special_i1", out.device(), dtype,
+                                        "float32, float64 (cuda also float16, bfloat16)");
+  fn(out, detail::cast_for_compute(self, dtype));
+}
+}  // namespace
+
+Tensor special_i1(const Tensor& self) {
+  detail::check_defined("special_i1", "self", self);
+  const meta::TensorMeta m = meta::pointwise("special_i1", {{"self", &self}}, {}, true);
+  Tensor out = detail::make_output(m);
+  special_i1_run(m.dtype, out, self);
+  return out;
+}
+
+const Tensor& special_i1_out(const Tensor& out, const Tensor& self) {
+  detail::check_defined("special_i1_out", "out", out);
+  detail::check_defined("special_i1_out", "self", self);
+  const meta::TensorMeta m = meta::pointwise("special_i1_out", {{"self", &self}}, {}, true);
+  detail::resize_out("special_i1_out", out, m);
+  special_i1_run(m.dtype, out, self);
+  detail::bump_version(out, "special_i1_out");
+  return out;
+}
+
 // ---- floor (ops.yaml) ------------------------------------------------
 namespace {
 using floor_kernel = void (*)(const TensorBase&, const TensorBase&);
@@ -1184,6 +1265,94 @@ Tensor as_strided(const Tensor& self, IntArrayRef size, IntArrayRef stride, std:
   detail::check_defined("as_strided", "self", self);
   const meta::ViewMeta m = meta::as_strided("as_strided", self, size, stride, storage_offset);
   return make_view(self, m.sizes, m.strides, m.offset);
+}
+
+// ---- scatter.src (ops.yaml) ------------------------------------------------
+namespace {
+using scatter_src_kernel = void (*)(const TensorBase&, const TensorBase&, int64_t, const TensorBase&, const TensorBase&);
+constexpr scatter_src_kernel scatter_src_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::scatter<float>, &cpu::scatter<double>, &cpu::scatter<int64_t>, &cpu::scatter<bool>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::scatter<float>, &cuda::scatter<double>, &cuda::scatter<int64_t>, &cuda::scatter<bool>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void scatter_src_run(ScalarType dtype, const Tensor& out, const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src) {
+  if (detail::runs_widened(scatter_src_table, out.device(), dtype)) {
+    const Tensor wide_out = detail::widen_output(out);
+    scatter_src_run(kInt64, wide_out, detail::widen(self), dim, detail::widen(index), detail::widen(src));
+    detail::copy_back(out, wide_out);
+    return;
+  }
+  const auto fn = detail::lookup_kernel(scatter_src_table, "scatter", out.device(), dtype,
+                                        "float32, float64, int64, bool");
+  fn(out, self, dim, index, src);
+}
+}  // namespace
+
+Tensor scatter(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src) {
+  detail::check_defined("scatter", "self", self);
+  detail::check_defined("scatter", "index", index);
+  detail::check_defined("scatter", "src", src);
+  const meta::TensorMeta m = meta::scatter_add("scatter", self, dim, index, src);
+  Tensor out = detail::make_output(m);
+  scatter_src_run(self.dtype(), out, self, dim, index, src);
+  return out;
+}
+
+const Tensor& scatter_(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src) {
+  detail::check_defined("scatter_", "self", self);
+  detail::check_defined("scatter_", "index", index);
+  detail::check_defined("scatter_", "src", src);
+  const meta::TensorMeta m = meta::scatter_add("scatter_", self, dim, index, src);
+  const ScalarType dtype = detail::check_inplace_result("scatter_", self, m);
+  scatter_src_run(dtype, self, self, dim, index, src);
+  detail::bump_version(self, "scatter_");
+  return self;
+}
+
+// ---- scatter.value_reduce (ops.yaml) ------------------------------------------------
+namespace {
+using scatter_value_reduce_kernel = void (*)(const TensorBase&, const TensorBase&, int64_t, const TensorBase&, const Scalar&, std::string_view);
+constexpr scatter_value_reduce_kernel scatter_value_reduce_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::scatter_value_reduce<float>, &cpu::scatter_value_reduce<double>, &cpu::scatter_value_reduce<int64_t>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::scatter_value_reduce<float>, &cuda::scatter_value_reduce<double>, &cuda::scatter_value_reduce<int64_t>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void scatter_value_reduce_run(ScalarType dtype, const Tensor& out, const Tensor& self, int64_t dim, const Tensor& index, const Scalar& value, std::string_view reduce) {
+  if (detail::runs_widened(scatter_value_reduce_table, out.device(), dtype)) {
+    const Tensor wide_out = detail::widen_output(out);
+    scatter_value_reduce_run(kInt64, wide_out, detail::widen(self), dim, detail::widen(index), value, reduce);
+    detail::copy_back(out, wide_out);
+    return;
+  }
+  const auto fn = detail::lookup_kernel(scatter_value_reduce_table, "scatter", out.device(), dtype,
+                                        "float32, float64, int64");
+  fn(out, self, dim, index, value, reduce);
+}
+}  // namespace
+
+Tensor scatter(const Tensor& self, int64_t dim, const Tensor& index, const Scalar& value, std::string_view reduce) {
+  detail::check_defined("scatter", "self", self);
+  detail::check_defined("scatter", "index", index);
+  const meta::TensorMeta m = meta::scatter_value_reduce("scatter", self, dim, index, value, reduce);
+  Tensor out = detail::make_output(m);
+  scatter_value_reduce_run(self.dtype(), out, self, dim, index, value, reduce);
+  return out;
+}
+
+const Tensor& scatter_(const Tensor& self, int64_t dim, const Tensor& index, const Scalar& value, std::string_view reduce) {
+  detail::check_defined("scatter_", "self", self);
+  detail::check_defined("scatter_", "index", index);
+  const meta::TensorMeta m = meta::scatter_value_reduce("scatter_", self, dim, index, value, reduce);
+  const ScalarType dtype = detail::check_inplace_result("scatter_", self, m);
+  scatter_value_reduce_run(dtype, self, self, dim, index, value, reduce);
+  detail::bump_version(self, "scatter_");
+  return self;
 }
 
 // ---- masked_fill.Scalar (ops.yaml) ------------------------------------------------

@@ -275,6 +275,51 @@ const Tensor& cosh_out(const Tensor& out, const Tensor& self) {
   return out;
 }
 
+// ---- erfinv (ops.yaml) ------------------------------------------------
+namespace {
+using erfinv_kernel = void (*)(const TensorBase&, const TensorBase&);
+constexpr erfinv_kernel erfinv_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::erfinv<float>, &cpu::erfinv<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::erfinv<float>, &cuda::erfinv<double>, nullptr, nullptr, &cuda::erfinv<dg::Half>, &cuda::erfinv<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void erfinv_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
+  const auto fn = detail::lookup_kernel(erfinv_table, "erfinv", out.device(), dtype,
+                                        "float32, float64 (cuda also float16, bfloat16)");
+  fn(out, detail::cast_for_compute(self, dtype));
+}
+}  // namespace
+
+Tensor erfinv(const Tensor& self) {
+  detail::check_defined("erfinv", "self", self);
+  const meta::TensorMeta m = meta::pointwise("erfinv", {{"self", &self}}, {}, true);
+  Tensor out = detail::make_output(m);
+  erfinv_run(m.dtype, out, self);
+  return out;
+}
+
+const Tensor& erfinv_(const Tensor& self) {
+  detail::check_defined("erfinv_", "self", self);
+  const meta::TensorMeta m = meta::pointwise("erfinv_", {{"self", &self}}, {}, true);
+  const ScalarType dtype = detail::check_inplace_result("erfinv_", self, m);
+  erfinv_run(dtype, self, self);
+  detail::bump_version(self, "erfinv_");
+  return self;
+}
+
+const Tensor& erfinv_out(const Tensor& out, const Tensor& self) {
+  detail::check_defined("erfinv_out", "out", out);
+  detail::check_defined("erfinv_out", "self", self);
+  const meta::TensorMeta m = meta::pointwise("erfinv_out", {{"self", &self}}, {}, true);
+  detail::resize_out("erfinv_out", out, m);
+  erfinv_run(m.dtype, out, self);
+  detail::bump_version(out, "erfinv_out");
+  return out;
+}
+
 // ---- hardswish (ops.yaml) ------------------------------------------------
 namespace {
 using hardswish_kernel = void (*)(const TensorBase&, const TensorBase&);

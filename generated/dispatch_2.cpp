@@ -257,6 +257,42 @@ const Tensor& sin_out(const Tensor& out, const Tensor& self) {
   return out;
 }
 
+// ---- polygamma (ops.yaml) ------------------------------------------------
+namespace {
+using polygamma_kernel = void (*)(const TensorBase&, int64_t, const TensorBase&);
+constexpr polygamma_kernel polygamma_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::polygamma<float>, &cpu::polygamma<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::polygamma<float>, &cuda::polygamma<double>, nullptr, nullptr, &cuda::polygamma<dg::Half>, &cuda::polygamma<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void polygamma_run(ScalarType dtype, const Tensor& out, int64_t n, const Tensor& self) {
+  const auto fn = detail::lookup_kernel(polygamma_table, "polygamma", out.device(), dtype,
+                                        "float32, float64 (cuda also float16, bfloat16)");
+  fn(out, n, detail::cast_for_compute(self, dtype));
+}
+}  // namespace
+
+Tensor polygamma(int64_t n, const Tensor& self) {
+  detail::check_defined("polygamma", "self", self);
+  const meta::TensorMeta m = meta::pointwise("polygamma", {{"self", &self}}, {}, true);
+  Tensor out = detail::make_output(m);
+  polygamma_run(m.dtype, out, n, self);
+  return out;
+}
+
+const Tensor& polygamma_out(const Tensor& out, int64_t n, const Tensor& self) {
+  detail::check_defined("polygamma_out", "out", out);
+  detail::check_defined("polygamma_out", "self", self);
+  const meta::TensorMeta m = meta::pointwise("polygamma_out", {{"self", &self}}, {}, true);
+  detail::resize_out("polygamma_out", out, m);
+  polygamma_run(m.dtype, out, n, self);
+  detail::bump_version(out, "polygamma_out");
+  return out;
+}
+
 // ---- clamp_max (ops.yaml) ------------------------------------------------
 namespace {
 using clamp_max_kernel = void (*)(const TensorBase&, const TensorBase&, const Scalar&);

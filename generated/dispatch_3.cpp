@@ -245,6 +245,51 @@ const Tensor& acos_out(const Tensor& out, const Tensor& self) {
   return out;
 }
 
+// ---- i0 (ops.yaml) ------------------------------------------------
+namespace {
+using i0_kernel = void (*)(const TensorBase&, const TensorBase&);
+constexpr i0_kernel i0_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::i0<float>, &cpu::i0<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::i0<float>, &cuda::i0<double>, nullptr, nullptr, &cuda::i0<dg::Half>, &cuda::i0<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void i0_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
+  const auto fn = detail::lookup_kernel(i0_table, "i0", out.device(), dtype,
+                                        "float32, float64 (cuda also float16, bfloat16)");
+  fn(out, detail::cast_for_compute(self, dtype));
+}
+}  // namespace
+
+Tensor i0(const Tensor& self) {
+  detail::check_defined("i0", "self", self);
+  const meta::TensorMeta m = meta::pointwise("i0", {{"self", &self}}, {}, true);
+  Tensor out = detail::make_output(m);
+  i0_run(m.dtype, out, self);
+  return out;
+}
+
+const Tensor& i0_(const Tensor& self) {
+  detail::check_defined("i0_", "self", self);
+  const meta::TensorMeta m = meta::pointwise("i0_", {{"self", &self}}, {}, true);
+  const ScalarType dtype = detail::check_inplace_result("i0_", self, m);
+  i0_run(dtype, self, self);
+  detail::bump_version(self, "i0_");
+  return self;
+}
+
+const Tensor& i0_out(const Tensor& out, const Tensor& self) {
+  detail::check_defined("i0_out", "out", out);
+  detail::check_defined("i0_out", "self", self);
+  const meta::TensorMeta m = meta::pointwise("i0_out", {{"self", &self}}, {}, true);
+  detail::resize_out("i0_out", out, m);
+  i0_run(m.dtype, out, self);
+  detail::bump_version(out, "i0_out");
+  return out;
+}
+
 // ---- deg2rad (ops.yaml) ------------------------------------------------
 namespace {
 using deg2rad_kernel = void (*)(const TensorBase&, const TensorBase&);
@@ -954,6 +999,49 @@ Tensor as_strided_backward(const Tensor& grad, IntArrayRef input_sizes, IntArray
   Tensor out = detail::make_output(m);
   as_strided_backward_run(grad.dtype(), out, grad, input_sizes, input_strides, input_storage_offset, size, stride, storage_offset);
   return out;
+}
+
+// ---- scatter.value (ops.yaml) ------------------------------------------------
+namespace {
+using scatter_value_kernel = void (*)(const TensorBase&, const TensorBase&, int64_t, const TensorBase&, const Scalar&);
+constexpr scatter_value_kernel scatter_value_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::scatter_value<float>, &cpu::scatter_value<double>, &cpu::scatter_value<int64_t>, &cpu::scatter_value<bool>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::scatter_value<float>, &cuda::scatter_value<double>, &cuda::scatter_value<int64_t>, &cuda::scatter_value<bool>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void scatter_value_run(ScalarType dtype, const Tensor& out, const Tensor& self, int64_t dim, const Tensor& index, const Scalar& value) {
+  if (detail::runs_widened(scatter_value_table, out.device(), dtype)) {
+    const Tensor wide_out = detail::widen_output(out);
+    scatter_value_run(kInt64, wide_out, detail::widen(self), dim, detail::widen(index), value);
+    detail::copy_back(out, wide_out);
+    return;
+  }
+  const auto fn = detail::lookup_kernel(scatter_value_table, "scatter", out.device(), dtype,
+                                        "float32, float64, int64, bool");
+  fn(out, self, dim, index, value);
+}
+}  // namespace
+
+Tensor scatter(const Tensor& self, int64_t dim, const Tensor& index, const Scalar& value) {
+  detail::check_defined("scatter", "self", self);
+  detail::check_defined("scatter", "index", index);
+  const meta::TensorMeta m = meta::scatter_value("scatter", self, dim, index, value);
+  Tensor out = detail::make_output(m);
+  scatter_value_run(self.dtype(), out, self, dim, index, value);
+  return out;
+}
+
+const Tensor& scatter_(const Tensor& self, int64_t dim, const Tensor& index, const Scalar& value) {
+  detail::check_defined("scatter_", "self", self);
+  detail::check_defined("scatter_", "index", index);
+  const meta::TensorMeta m = meta::scatter_value("scatter_", self, dim, index, value);
+  const ScalarType dtype = detail::check_inplace_result("scatter_", self, m);
+  scatter_value_run(dtype, self, self, dim, index, value);
+  detail::bump_version(self, "scatter_");
+  return self;
 }
 
 // ---- zero_ (ops.yaml) ------------------------------------------------

@@ -266,6 +266,147 @@ const Tensor& sinc_out(const Tensor& out, const Tensor& self) {
   return out;
 }
 
+// ---- lgamma (ops.yaml) ------------------------------------------------
+namespace {
+using lgamma_kernel = void (*)(const TensorBase&, const TensorBase&);
+constexpr lgamma_kernel lgamma_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::lgamma<float>, &cpu::lgamma<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::lgamma<float>, &cuda::lgamma<double>, nullptr, nullptr, &cuda::lgamma<dg::Half>, &cuda::lgamma<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void lgamma_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
+  const auto fn = detail::lookup_kernel(lgamma_table, "lgamma", out.device(), dtype,
+                                        "float32, float64 (cuda also float16, bfloat16)");
+  fn(out, detail::cast_for_compute(self, dtype));
+}
+}  // namespace
+
+Tensor lgamma(const Tensor& self) {
+  detail::check_defined("lgamma", "self", self);
+  const meta::TensorMeta m = meta::pointwise("lgamma", {{"self", &self}}, {}, true);
+  Tensor out = detail::make_output(m);
+  lgamma_run(m.dtype, out, self);
+  return out;
+}
+
+const Tensor& lgamma_(const Tensor& self) {
+  detail::check_defined("lgamma_", "self", self);
+  const meta::TensorMeta m = meta::pointwise("lgamma_", {{"self", &self}}, {}, true);
+  const ScalarType dtype = detail::check_inplace_result("lgamma_", self, m);
+  lgamma_run(dtype, self, self);
+  detail::bump_version(self, "lgamma_");
+  return self;
+}
+
+const Tensor& lgamma_out(const Tensor& out, const Tensor& self) {
+  detail::check_defined("lgamma_out", "out", out);
+  detail::check_defined("lgamma_out", "self", self);
+  const meta::TensorMeta m = meta::pointwise("lgamma_out", {{"self", &self}}, {}, true);
+  detail::resize_out("lgamma_out", out, m);
+  lgamma_run(m.dtype, out, self);
+  detail::bump_version(out, "lgamma_out");
+  return out;
+}
+
+// ---- logit (ops.yaml) ------------------------------------------------
+namespace {
+using logit_kernel = void (*)(const TensorBase&, const TensorBase&, std::optional<double>);
+constexpr logit_kernel logit_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::logit<float>, &cpu::logit<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::logit<float>, &cuda::logit<double>, nullptr, nullptr, &cuda::logit<dg::Half>, &cuda::logit<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void logit_run(ScalarType dtype, const Tensor& out, const Tensor& self, std::optional<double> eps) {
+  const auto fn = detail::lookup_kernel(logit_table, "logit", out.device(), dtype,
+                                        "float32, float64 (cuda also float16, bfloat16)");
+  fn(out, detail::cast_for_compute(self, dtype), eps);
+}
+}  // namespace
+
+Tensor logit(const Tensor& self, std::optional<double> eps) {
+  detail::check_defined("logit", "self", self);
+  const meta::TensorMeta m = meta::pointwise("logit", {{"self", &self}}, {}, true);
+  Tensor out = detail::make_output(m);
+  logit_run(m.dtype, out, self, eps);
+  return out;
+}
+
+const Tensor& logit_(const Tensor& self, std::optional<double> eps) {
+  detail::check_defined("logit_", "self", self);
+  const meta::TensorMeta m = meta::pointwise("logit_", {{"self", &self}}, {}, true);
+  const ScalarType dtype = detail::check_inplace_result("logit_", self, m);
+  logit_run(dtype, self, self, eps);
+  detail::bump_version(self, "logit_");
+  return self;
+}
+
+const Tensor& logit_out(const Tensor& out, const Tensor& self, std::optional<double> eps) {
+  detail::check_defined("logit_out", "out", out);
+  detail::check_defined("logit_out", "self", self);
+  const meta::TensorMeta m = meta::pointwise("logit_out", {{"self", &self}}, {}, true);
+  detail::resize_out("logit_out", out, m);
+  logit_run(m.dtype, out, self, eps);
+  detail::bump_version(out, "logit_out");
+  return out;
+}
+
+// ---- sgn (ops.yaml) ------------------------------------------------
+namespace {
+using sgn_kernel = void (*)(const TensorBase&, const TensorBase&);
+constexpr sgn_kernel sgn_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::sgn<float>, &cpu::sgn<double>, &cpu::sgn<int64_t>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::sgn<float>, &cuda::sgn<double>, &cuda::sgn<int64_t>, nullptr, &cuda::sgn<dg::Half>, &cuda::sgn<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void sgn_run(ScalarType dtype, const Tensor& out, const Tensor& self) {
+  if (detail::runs_widened(sgn_table, out.device(), dtype)) {
+    const Tensor wide_out = detail::widen_output(out);
+    sgn_run(kInt64, wide_out, detail::widen(self));
+    detail::copy_back(out, wide_out);
+    return;
+  }
+  const auto fn = detail::lookup_kernel(sgn_table, "sgn", out.device(), dtype,
+                                        "float32, float64, int64 (cuda also float16, bfloat16)");
+  fn(out, detail::cast_for_compute(self, dtype));
+}
+}  // namespace
+
+Tensor sgn(const Tensor& self) {
+  detail::check_defined("sgn", "self", self);
+  const meta::TensorMeta m = meta::pointwise("sgn", {{"self", &self}}, {}, false);
+  Tensor out = detail::make_output(m);
+  sgn_run(m.dtype, out, self);
+  return out;
+}
+
+const Tensor& sgn_(const Tensor& self) {
+  detail::check_defined("sgn_", "self", self);
+  const meta::TensorMeta m = meta::pointwise("sgn_", {{"self", &self}}, {}, false);
+  const ScalarType dtype = detail::check_inplace_result("sgn_", self, m);
+  sgn_run(dtype, self, self);
+  detail::bump_version(self, "sgn_");
+  return self;
+}
+
+const Tensor& sgn_out(const Tensor& out, const Tensor& self) {
+  detail::check_defined("sgn_out", "out", out);
+  detail::check_defined("sgn_out", "self", self);
+  const meta::TensorMeta m = meta::pointwise("sgn_out", {{"self", &self}}, {}, false);
+  detail::resize_out("sgn_out", out, m);
+  sgn_run(m.dtype, out, self);
+  detail::bump_version(out, "sgn_out");
+  return out;
+}
+
 // ---- round (ops.yaml) ------------------------------------------------
 namespace {
 using round_kernel = void (*)(const TensorBase&, const TensorBase&);

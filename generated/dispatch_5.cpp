@@ -383,6 +383,33 @@ const Tensor& tanh_out(const Tensor& out, const Tensor& self) {
   return out;
 }
 
+// ---- logit_backward (ops.yaml) ------------------------------------------------
+namespace {
+using logit_backward_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&, std::optional<double>);
+constexpr logit_backward_kernel logit_backward_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::logit_backward<float>, &cpu::logit_backward<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::logit_backward<float>, &cuda::logit_backward<double>, nullptr, nullptr, &cuda::logit_backward<dg::Half>, &cuda::logit_backward<dg::BFloat16>, nullptr, nullptr, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void logit_backward_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, const Tensor& self, std::optional<double> eps) {
+  const auto fn = detail::lookup_kernel(logit_backward_table, "logit_backward", out.device(), dtype,
+                                        "float32, float64 (cuda also float16, bfloat16)");
+  fn(out, detail::cast_for_compute(grad_output, dtype), detail::cast_for_compute(self, dtype), eps);
+}
+}  // namespace
+
+Tensor logit_backward(const Tensor& grad_output, const Tensor& self, std::optional<double> eps) {
+  detail::check_defined("logit_backward", "grad_output", grad_output);
+  detail::check_defined("logit_backward", "self", self);
+  const meta::TensorMeta m = meta::pointwise("logit_backward", {{"grad_output", &grad_output}, {"self", &self}}, {}, false);
+  Tensor out = detail::make_output(m);
+  logit_backward_run(m.dtype, out, grad_output, self, eps);
+  return out;
+}
+
 // ---- frac (ops.yaml) ------------------------------------------------
 namespace {
 using frac_kernel = void (*)(const TensorBase&, const TensorBase&);
@@ -1252,6 +1279,51 @@ Tensor gather(const Tensor& self, int64_t dim, const Tensor& index, bool sparse_
   Tensor out = detail::make_output(m);
   gather_run(self.dtype(), out, self, dim, index, sparse_grad);
   return out;
+}
+
+// ---- scatter.reduce (ops.yaml) ------------------------------------------------
+namespace {
+using scatter_reduce_kernel = void (*)(const TensorBase&, const TensorBase&, int64_t, const TensorBase&, const TensorBase&, std::string_view);
+constexpr scatter_reduce_kernel scatter_reduce_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::scatter_src_reduce<float>, &cpu::scatter_src_reduce<double>, &cpu::scatter_src_reduce<int64_t>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::scatter_src_reduce<float>, &cuda::scatter_src_reduce<double>, &cuda::scatter_src_reduce<int64_t>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void scatter_reduce_run(ScalarType dtype, const Tensor& out, const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src, std::string_view reduce) {
+  if (detail::runs_widened(scatter_reduce_table, out.device(), dtype)) {
+    const Tensor wide_out = detail::widen_output(out);
+    scatter_reduce_run(kInt64, wide_out, detail::widen(self), dim, detail::widen(index), detail::widen(src), reduce);
+    detail::copy_back(out, wide_out);
+    return;
+  }
+  const auto fn = detail::lookup_kernel(scatter_reduce_table, "scatter", out.device(), dtype,
+                                        "float32, float64, int64");
+  fn(out, self, dim, index, src, reduce);
+}
+}  // namespace
+
+Tensor scatter(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src, std::string_view reduce) {
+  detail::check_defined("scatter", "self", self);
+  detail::check_defined("scatter", "index", index);
+  detail::check_defined("scatter", "src", src);
+  const meta::TensorMeta m = meta::scatter_src_reduce("scatter", self, dim, index, src, reduce);
+  Tensor out = detail::make_output(m);
+  scatter_reduce_run(self.dtype(), out, self, dim, index, src, reduce);
+  return out;
+}
+
+const Tensor& scatter_(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src, std::string_view reduce) {
+  detail::check_defined("scatter_", "self", self);
+  detail::check_defined("scatter_", "index", index);
+  detail::check_defined("scatter_", "src", src);
+  const meta::TensorMeta m = meta::scatter_src_reduce("scatter_", self, dim, index, src, reduce);
+  const ScalarType dtype = detail::check_inplace_result("scatter_", self, m);
+  scatter_reduce_run(dtype, self, self, dim, index, src, reduce);
+  detail::bump_version(self, "scatter_");
+  return self;
 }
 
 // ---- index_copy (ops.yaml) ------------------------------------------------

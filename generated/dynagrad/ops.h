@@ -194,6 +194,47 @@ Tensor sinc(const Tensor& self);
 const Tensor& sinc_(const Tensor& self);
 const Tensor& sinc_out(const Tensor& out, const Tensor& self);
 
+// erfinv: The inverse error function (+-inf at +-1, NaN outside [-1, 1]).
+Tensor erfinv(const Tensor& self);
+const Tensor& erfinv_(const Tensor& self);
+const Tensor& erfinv_out(const Tensor& out, const Tensor& self);
+
+// lgamma: log |Gamma(self)|.
+Tensor lgamma(const Tensor& self);
+const Tensor& lgamma_(const Tensor& self);
+const Tensor& lgamma_out(const Tensor& out, const Tensor& self);
+
+// digamma: The logarithmic derivative of Gamma, psi(self) (-+inf at +-0, NaN at the negative integers).
+Tensor digamma(const Tensor& self);
+const Tensor& digamma_(const Tensor& self);
+const Tensor& digamma_out(const Tensor& out, const Tensor& self);
+
+// polygamma: The n-th derivative of digamma (n >= 0).
+Tensor polygamma(int64_t n, const Tensor& self);
+const Tensor& polygamma_out(const Tensor& out, int64_t n, const Tensor& self);
+
+// i0: The modified Bessel function of the first kind of order 0.
+Tensor i0(const Tensor& self);
+const Tensor& i0_(const Tensor& self);
+const Tensor& i0_out(const Tensor& out, const Tensor& self);
+
+// special_i1: The modified Bessel function of the first kind of order 1.
+Tensor special_i1(const Tensor& self);
+const Tensor& special_i1_out(const Tensor& out, const Tensor& self);
+
+// logit: log(self / (1 - self)), self first clamped to [eps, 1 - eps] when eps is given.
+Tensor logit(const Tensor& self, std::optional<double> eps = std::nullopt);
+const Tensor& logit_(const Tensor& self, std::optional<double> eps = std::nullopt);
+const Tensor& logit_out(const Tensor& out, const Tensor& self, std::optional<double> eps = std::nullopt);
+
+// logit_backward: grad_output / (self (1 - self)), 0 outside [eps, 1 - eps] when eps is given; the gradient of logit.
+Tensor logit_backward(const Tensor& grad_output, const Tensor& self, std::optional<double> eps = std::nullopt);
+
+// sgn: The sign of self (-1, 0 or 1) for real tensors, as sign (zero gradient).
+Tensor sgn(const Tensor& self);
+const Tensor& sgn_(const Tensor& self);
+const Tensor& sgn_out(const Tensor& out, const Tensor& self);
+
 // deg2rad: Degrees to radians.
 Tensor deg2rad(const Tensor& self);
 const Tensor& deg2rad_(const Tensor& self);
@@ -277,6 +318,9 @@ Tensor celu(const Tensor& self, const Scalar& alpha = 1.0);
 
 // tanhshrink: self - tanh(self).
 Tensor tanhshrink(const Tensor& self);
+
+// softsign: self / (1 + |self|) (torch::nn::functional::softsign; DivBackward0 as there).
+Tensor softsign(const Tensor& self);
 
 // glu: a * sigmoid(b) for the halves a, b of self along `dim` (of even size).
 Tensor glu(const Tensor& self, int64_t dim = -1);
@@ -700,6 +744,9 @@ Tensor norm(const Tensor& self, const Scalar& p = 2);
 // norm.ScalarOpt_dim: The p-norm over `dim` (p None means 2).
 Tensor norm(const Tensor& self, const std::optional<Scalar>& p, IntArrayRef dim, bool keepdim = false);
 
+// renorm: Each slice of self along `dim` whose p-norm exceeds maxnorm scaled to norm maxnorm (by maxnorm / (norm + 1e-7)).
+Tensor renorm(const Tensor& self, const Scalar& p, int64_t dim, const Scalar& maxnorm);
+
 // _cumsum: The kernel of cumsum; cumsum casts bool and integers to int64 first.
 Tensor _cumsum(const Tensor& self, int64_t dim);
 
@@ -837,6 +884,18 @@ Tensor baddbmm(const Tensor& self, const Tensor& batch1, const Tensor& batch2, c
 
 // addbmm: beta * self + alpha * (the sum over the batch of bmm(batch1, batch2)), self broadcast to the 2-D product's shape.
 Tensor addbmm(const Tensor& self, const Tensor& batch1, const Tensor& batch2, const Scalar& beta = 1, const Scalar& alpha = 1);
+
+// addmv_: addmv written into self (of the product's shape [n]).
+const Tensor& addmv_(const Tensor& self, const Tensor& mat, const Tensor& vec, const Scalar& beta = 1, const Scalar& alpha = 1);
+
+// addr_: addr written into self (of the product's shape [n, m]).
+const Tensor& addr_(const Tensor& self, const Tensor& vec1, const Tensor& vec2, const Scalar& beta = 1, const Scalar& alpha = 1);
+
+// baddbmm_: baddbmm written into self (of the product's shape [b, n, p]).
+const Tensor& baddbmm_(const Tensor& self, const Tensor& batch1, const Tensor& batch2, const Scalar& beta = 1, const Scalar& alpha = 1);
+
+// addbmm_: addbmm written into self (of the product's shape [n, p]).
+const Tensor& addbmm_(const Tensor& self, const Tensor& batch1, const Tensor& batch2, const Scalar& beta = 1, const Scalar& alpha = 1);
 
 // inner: Contracts the last dimensions of self and other (a 0-dim argument multiplies): shape self.shape[:-1] + other.shape[:-1].
 Tensor inner(const Tensor& self, const Tensor& other);
@@ -1142,6 +1201,22 @@ Tensor gather(const Tensor& self, int64_t dim, const Tensor& index, bool sparse_
 Tensor scatter_add(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src);
 const Tensor& scatter_add_(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src);
 
+// scatter.src: self with src[i][j] written at [index[i][j]][j] (dim 0); which write lands at a repeated index is unspecified, as in PyTorch.
+Tensor scatter(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src);
+const Tensor& scatter_(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src);
+
+// scatter.value: self with value written at [index[i][j]][j] (dim 0).
+Tensor scatter(const Tensor& self, int64_t dim, const Tensor& index, const Scalar& value);
+const Tensor& scatter_(const Tensor& self, int64_t dim, const Tensor& index, const Scalar& value);
+
+// scatter.reduce: self with src[i][j] added ('add') or multiplied ('multiply') into [index[i][j]][j] (dim 0), repeated indices accumulating; no gradient, as in PyTorch.
+Tensor scatter(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src, std::string_view reduce);
+const Tensor& scatter_(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src, std::string_view reduce);
+
+// scatter.value_reduce: self with value added ('add') or multiplied ('multiply') into [index[i][j]][j] (dim 0) once per index; no gradient, as in PyTorch.
+Tensor scatter(const Tensor& self, int64_t dim, const Tensor& index, const Scalar& value, std::string_view reduce);
+const Tensor& scatter_(const Tensor& self, int64_t dim, const Tensor& index, const Scalar& value, std::string_view reduce);
+
 // scatter_src_backward: The gradient of scatter_add's src, grad.gather(dim, index) zero-padded to src's shape.
 Tensor scatter_src_backward(const Tensor& grad, int64_t dim, const Tensor& index, IntArrayRef src_sizes);
 
@@ -1152,6 +1227,33 @@ const Tensor& index_add_(const Tensor& self, int64_t dim, const Tensor& index, c
 // index_copy: self with source's slices written at the (int64, 1-D) indices along `dim`; a repeated index keeps one of its slices (the last on the CPU).
 Tensor index_copy(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& source);
 const Tensor& index_copy_(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& source);
+
+// index_fill.int_Scalar: self with its slices at the (int64, 1-D or 0-dim) indices along `dim` set to value (one node, IndexFillBackward0).
+Tensor index_fill(const Tensor& self, int64_t dim, const Tensor& index, const Scalar& value);
+
+// index_fill.int_Tensor: index_fill with a 0-dim tensor value (differentiable in value too).
+Tensor index_fill(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& value);
+
+// index_fill_.int_Scalar: index_fill written into self.
+const Tensor& index_fill_(const Tensor& self, int64_t dim, const Tensor& index, const Scalar& value);
+
+// index_fill_.int_Tensor: index_fill with a 0-dim tensor value, written into self.
+const Tensor& index_fill_(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& value);
+
+// masked_scatter: self with the elements where the bool mask (broadcast with self) is true replaced by source's elements in row-major order.
+Tensor masked_scatter(const Tensor& self, const Tensor& mask, const Tensor& source);
+
+// masked_scatter_: masked_scatter written into self (mask broadcast to self's shape).
+const Tensor& masked_scatter_(const Tensor& self, const Tensor& mask, const Tensor& source);
+
+// put: self read as 1-D with source written (accumulate=True adds, repeated indices summing) at the int64 indices (negative counts from the end).
+Tensor put(const Tensor& self, const Tensor& index, const Tensor& source, bool accumulate = false);
+
+// put_: put written into self.
+const Tensor& put_(const Tensor& self, const Tensor& index, const Tensor& source, bool accumulate = false);
+
+// one_hot: int64 [..., num_classes] with a 1 at each class of the int64 self (num_classes -1: max(self) + 1).
+Tensor one_hot(const Tensor& self, int64_t num_classes = -1);
 
 // nonzero: The indices of the non-zero elements, one row each ([n, self.dim()], int64, row-major order).
 Tensor nonzero(const Tensor& self);
@@ -1255,6 +1357,36 @@ Tensor smooth_l1_loss(const Tensor& self, const Tensor& target, int64_t reductio
 
 // huber_loss: 0.5 d ** 2 where |d| < delta, else delta (|d| - 0.5 delta) (d = self - target), reduced: delta * smooth_l1_loss with beta = delta.
 Tensor huber_loss(const Tensor& self, const Tensor& target, int64_t reduction = 1, double delta = 1.0);
+
+// kl_div: Kullback-Leibler divergence of log-probabilities self from target: target (log target - self) (0 where target is 0), or exp(target) (target - self) with log_target, reduced.
+Tensor kl_div(const Tensor& self, const Tensor& target, int64_t reduction = 1, bool log_target = false);
+
+// soft_margin_loss_backward: The gradient of soft_margin_loss w.r.t. self, -target sigmoid(-target self) grad_output (over the element count for mean).
+Tensor soft_margin_loss_backward(const Tensor& grad_output, const Tensor& self, const Tensor& target, int64_t reduction);
+
+// soft_margin_loss: log(1 + exp(-target self)) for targets +-1, reduced (one node, SoftMarginLossBackward0).
+Tensor soft_margin_loss(const Tensor& self, const Tensor& target, int64_t reduction = 1);
+
+// hinge_embedding_loss: self where target is 1, max(0, margin - self) where target is -1 (both terms for any other target), reduced.
+Tensor hinge_embedding_loss(const Tensor& self, const Tensor& target, double margin = 1.0, int64_t reduction = 1);
+
+// margin_ranking_loss: max(0, -target (input1 - input2) + margin) for targets +-1, broadcasting, reduced.
+Tensor margin_ranking_loss(const Tensor& input1, const Tensor& input2, const Tensor& target, double margin = 0.0, int64_t reduction = 1);
+
+// cosine_embedding_loss: 1 - cos(input1, input2) where target is 1, max(0, cos - margin) where it is -1 (cos over dim 1 of [N, D] inputs, target [N]; or [D] inputs and a 0-dim target), reduced.
+Tensor cosine_embedding_loss(const Tensor& input1, const Tensor& input2, const Tensor& target, double margin = 0.0, int64_t reduction = 1);
+
+// triplet_margin_loss: max(0, margin + d(anchor, positive) - d(anchor, negative)) with d = pairwise_distance (p, eps); swap takes min(d(a, n), d(p, n)); reduced.
+Tensor triplet_margin_loss(const Tensor& anchor, const Tensor& positive, const Tensor& negative, double margin = 1.0, double p = 2, double eps = 1e-06, bool swap = false, int64_t reduction = 1);
+
+// poisson_nll_loss: exp(input) - target input (log_input), or input - target log(input + eps); full adds Stirling's term target log(target) - target + log(2 pi target) / 2 where target > 1; reduced.
+Tensor poisson_nll_loss(const Tensor& input, const Tensor& target, bool log_input, bool full, double eps, int64_t reduction);
+
+// multilabel_soft_margin_loss: -(target log_sigmoid(input) + (1 - target) log_sigmoid(-input)) (times weight), averaged over the class dim (the last), then reduced (torch::nn::functional's, string reduction).
+Tensor multilabel_soft_margin_loss(const Tensor& input, const Tensor& target, const std::optional<Tensor>& weight = std::nullopt, std::string_view reduction = "mean");
+
+// gaussian_nll_loss: (log(max(var, eps)) + (input - target) ** 2 / max(var, eps)) / 2 (+ log(2 pi) / 2 when full; var broadcast over a missing last dim), reduced (torch.nn.functional's; the clamp passes var's gradient through).
+Tensor gaussian_nll_loss(const Tensor& input, const Tensor& target, const Tensor& var, bool full = false, double eps = 1e-06, std::string_view reduction = "mean");
 
 // binary_cross_entropy: -w (t log(x) + (1 - t) log(1 - x)) for probabilities x in [0, 1] (logs clamped at -100, as PyTorch), reduced.
 Tensor binary_cross_entropy(const Tensor& self, const Tensor& target, const std::optional<Tensor>& weight = std::nullopt, int64_t reduction = 1);

@@ -37,6 +37,12 @@
   Tensor erf() const;  // erf
   Tensor erfc() const;  // erfc
   Tensor sinc() const;  // sinc
+  Tensor erfinv() const;  // erfinv
+  Tensor lgamma() const;  // lgamma
+  Tensor digamma() const;  // digamma
+  Tensor i0() const;  // i0
+  Tensor logit(std::optional<double> eps = std::nullopt) const;  // logit
+  Tensor sgn() const;  // sgn
   Tensor deg2rad() const;  // deg2rad
   Tensor rad2deg() const;  // rad2deg
   Tensor frac() const;  // frac
@@ -135,6 +141,7 @@
   Tensor logsumexp(IntArrayRef dim, bool keepdim = false) const;  // logsumexp
   Tensor norm(const Scalar& p = 2) const;  // norm.Scalar
   Tensor norm(const std::optional<Scalar>& p, IntArrayRef dim, bool keepdim = false) const;  // norm.ScalarOpt_dim
+  Tensor renorm(const Scalar& p, int64_t dim, const Scalar& maxnorm) const;  // renorm
   Tensor cumsum(int64_t dim, std::optional<ScalarType> dtype = std::nullopt) const;  // cumsum
   std::tuple<Tensor, Tensor> sort(int64_t dim = -1, bool descending = false) const;  // sort
   std::tuple<Tensor, Tensor> sort(std::optional<bool> stable, int64_t dim = -1, bool descending = false) const;  // sort.stable
@@ -163,6 +170,10 @@
   Tensor addr(const Tensor& vec1, const Tensor& vec2, const Scalar& beta = 1, const Scalar& alpha = 1) const;  // addr
   Tensor baddbmm(const Tensor& batch1, const Tensor& batch2, const Scalar& beta = 1, const Scalar& alpha = 1) const;  // baddbmm
   Tensor addbmm(const Tensor& batch1, const Tensor& batch2, const Scalar& beta = 1, const Scalar& alpha = 1) const;  // addbmm
+  const Tensor& addmv_(const Tensor& mat, const Tensor& vec, const Scalar& beta = 1, const Scalar& alpha = 1) const;  // addmv_
+  const Tensor& addr_(const Tensor& vec1, const Tensor& vec2, const Scalar& beta = 1, const Scalar& alpha = 1) const;  // addr_
+  const Tensor& baddbmm_(const Tensor& batch1, const Tensor& batch2, const Scalar& beta = 1, const Scalar& alpha = 1) const;  // baddbmm_
+  const Tensor& addbmm_(const Tensor& batch1, const Tensor& batch2, const Scalar& beta = 1, const Scalar& alpha = 1) const;  // addbmm_
   Tensor inner(const Tensor& other) const;  // inner
   Tensor vdot(const Tensor& other) const;  // vdot
   Tensor matrix_power(int64_t n) const;  // matrix_power
@@ -219,8 +230,20 @@
   Tensor index_select(int64_t dim, const Tensor& index) const;  // index_select
   Tensor gather(int64_t dim, const Tensor& index, bool sparse_grad = false) const;  // gather
   Tensor scatter_add(int64_t dim, const Tensor& index, const Tensor& src) const;  // scatter_add
+  Tensor scatter(int64_t dim, const Tensor& index, const Tensor& src) const;  // scatter.src
+  Tensor scatter(int64_t dim, const Tensor& index, const Scalar& value) const;  // scatter.value
+  Tensor scatter(int64_t dim, const Tensor& index, const Tensor& src, std::string_view reduce) const;  // scatter.reduce
+  Tensor scatter(int64_t dim, const Tensor& index, const Scalar& value, std::string_view reduce) const;  // scatter.value_reduce
   Tensor index_add(int64_t dim, const Tensor& index, const Tensor& source, const Scalar& alpha = 1) const;  // index_add
   Tensor index_copy(int64_t dim, const Tensor& index, const Tensor& source) const;  // index_copy
+  Tensor index_fill(int64_t dim, const Tensor& index, const Scalar& value) const;  // index_fill.int_Scalar
+  Tensor index_fill(int64_t dim, const Tensor& index, const Tensor& value) const;  // index_fill.int_Tensor
+  const Tensor& index_fill_(int64_t dim, const Tensor& index, const Scalar& value) const;  // index_fill_.int_Scalar
+  const Tensor& index_fill_(int64_t dim, const Tensor& index, const Tensor& value) const;  // index_fill_.int_Tensor
+  Tensor masked_scatter(const Tensor& mask, const Tensor& source) const;  // masked_scatter
+  const Tensor& masked_scatter_(const Tensor& mask, const Tensor& source) const;  // masked_scatter_
+  Tensor put(const Tensor& index, const Tensor& source, bool accumulate = false) const;  // put
+  const Tensor& put_(const Tensor& index, const Tensor& source, bool accumulate = false) const;  // put_
   Tensor nonzero() const;  // nonzero
   Tensor masked_select(const Tensor& mask) const;  // masked_select
   Tensor take(const Tensor& index) const;  // take
@@ -287,6 +310,12 @@
   const Tensor& erf_() const;  // erf, in place
   const Tensor& erfc_() const;  // erfc, in place
   const Tensor& sinc_() const;  // sinc, in place
+  const Tensor& erfinv_() const;  // erfinv, in place
+  const Tensor& lgamma_() const;  // lgamma, in place
+  const Tensor& digamma_() const;  // digamma, in place
+  const Tensor& i0_() const;  // i0, in place
+  const Tensor& logit_(std::optional<double> eps = std::nullopt) const;  // logit, in place
+  const Tensor& sgn_() const;  // sgn, in place
   const Tensor& deg2rad_() const;  // deg2rad, in place
   const Tensor& rad2deg_() const;  // rad2deg, in place
   const Tensor& frac_() const;  // frac, in place
@@ -345,6 +374,10 @@
   const Tensor& bitwise_xor_(const Scalar& other) const;  // bitwise_xor.Scalar, in place
   const Tensor& bitwise_not_() const;  // bitwise_not, in place
   const Tensor& scatter_add_(int64_t dim, const Tensor& index, const Tensor& src) const;  // scatter_add, in place
+  const Tensor& scatter_(int64_t dim, const Tensor& index, const Tensor& src) const;  // scatter.src, in place
+  const Tensor& scatter_(int64_t dim, const Tensor& index, const Scalar& value) const;  // scatter.value, in place
+  const Tensor& scatter_(int64_t dim, const Tensor& index, const Tensor& src, std::string_view reduce) const;  // scatter.reduce, in place
+  const Tensor& scatter_(int64_t dim, const Tensor& index, const Scalar& value, std::string_view reduce) const;  // scatter.value_reduce, in place
   const Tensor& index_add_(int64_t dim, const Tensor& index, const Tensor& source, const Scalar& alpha = 1) const;  // index_add, in place
   const Tensor& index_copy_(int64_t dim, const Tensor& index, const Tensor& source) const;  // index_copy, in place
   const Tensor& masked_fill_(const Tensor& mask, const Scalar& value) const;  // masked_fill.Scalar, in place

@@ -39,6 +39,12 @@ inline Tensor Tensor::tanh() const { return dg::tanh(*this); }
 inline Tensor Tensor::erf() const { return dg::erf(*this); }
 inline Tensor Tensor::erfc() const { return dg::erfc(*this); }
 inline Tensor Tensor::sinc() const { return dg::sinc(*this); }
+inline Tensor Tensor::erfinv() const { return dg::erfinv(*this); }
+inline Tensor Tensor::lgamma() const { return dg::lgamma(*this); }
+inline Tensor Tensor::digamma() const { return dg::digamma(*this); }
+inline Tensor Tensor::i0() const { return dg::i0(*this); }
+inline Tensor Tensor::logit(std::optional<double> eps) const { return dg::logit(*this, eps); }
+inline Tensor Tensor::sgn() const { return dg::sgn(*this); }
 inline Tensor Tensor::deg2rad() const { return dg::deg2rad(*this); }
 inline Tensor Tensor::rad2deg() const { return dg::rad2deg(*this); }
 inline Tensor Tensor::frac() const { return dg::frac(*this); }
@@ -137,6 +143,7 @@ inline Tensor Tensor::count_nonzero(IntArrayRef dim) const { return dg::count_no
 inline Tensor Tensor::logsumexp(IntArrayRef dim, bool keepdim) const { return dg::logsumexp(*this, dim, keepdim); }
 inline Tensor Tensor::norm(const Scalar& p) const { return dg::norm(*this, p); }
 inline Tensor Tensor::norm(const std::optional<Scalar>& p, IntArrayRef dim, bool keepdim) const { return dg::norm(*this, p, dim, keepdim); }
+inline Tensor Tensor::renorm(const Scalar& p, int64_t dim, const Scalar& maxnorm) const { return dg::renorm(*this, p, dim, maxnorm); }
 inline Tensor Tensor::cumsum(int64_t dim, std::optional<ScalarType> dtype) const { return dg::cumsum(*this, dim, dtype); }
 inline std::tuple<Tensor, Tensor> Tensor::sort(int64_t dim, bool descending) const { return dg::sort(*this, dim, descending); }
 inline std::tuple<Tensor, Tensor> Tensor::sort(std::optional<bool> stable, int64_t dim, bool descending) const { return dg::sort(*this, stable, dim, descending); }
@@ -165,6 +172,10 @@ inline Tensor Tensor::addmv(const Tensor& mat, const Tensor& vec, const Scalar& 
 inline Tensor Tensor::addr(const Tensor& vec1, const Tensor& vec2, const Scalar& beta, const Scalar& alpha) const { return dg::addr(*this, vec1, vec2, beta, alpha); }
 inline Tensor Tensor::baddbmm(const Tensor& batch1, const Tensor& batch2, const Scalar& beta, const Scalar& alpha) const { return dg::baddbmm(*this, batch1, batch2, beta, alpha); }
 inline Tensor Tensor::addbmm(const Tensor& batch1, const Tensor& batch2, const Scalar& beta, const Scalar& alpha) const { return dg::addbmm(*this, batch1, batch2, beta, alpha); }
+inline const Tensor& Tensor::addmv_(const Tensor& mat, const Tensor& vec, const Scalar& beta, const Scalar& alpha) const { return dg::addmv_(*this, mat, vec, beta, alpha); }
+inline const Tensor& Tensor::addr_(const Tensor& vec1, const Tensor& vec2, const Scalar& beta, const Scalar& alpha) const { return dg::addr_(*this, vec1, vec2, beta, alpha); }
+inline const Tensor& Tensor::baddbmm_(const Tensor& batch1, const Tensor& batch2, const Scalar& beta, const Scalar& alpha) const { return dg::baddbmm_(*this, batch1, batch2, beta, alpha); }
+inline const Tensor& Tensor::addbmm_(const Tensor& batch1, const Tensor& batch2, const Scalar& beta, const Scalar& alpha) const { return dg::addbmm_(*this, batch1, batch2, beta, alpha); }
 inline Tensor Tensor::inner(const Tensor& other) const { return dg::inner(*this, other); }
 inline Tensor Tensor::vdot(const Tensor& other) const { return dg::vdot(*this, other); }
 inline Tensor Tensor::matrix_power(int64_t n) const { return dg::matrix_power(*this, n); }
@@ -221,8 +232,20 @@ inline Tensor Tensor::constant_pad_nd(IntArrayRef pad, const Scalar& value) cons
 inline Tensor Tensor::index_select(int64_t dim, const Tensor& index) const { return dg::index_select(*this, dim, index); }
 inline Tensor Tensor::gather(int64_t dim, const Tensor& index, bool sparse_grad) const { return dg::gather(*this, dim, index, sparse_grad); }
 inline Tensor Tensor::scatter_add(int64_t dim, const Tensor& index, const Tensor& src) const { return dg::scatter_add(*this, dim, index, src); }
+inline Tensor Tensor::scatter(int64_t dim, const Tensor& index, const Tensor& src) const { return dg::scatter(*this, dim, index, src); }
+inline Tensor Tensor::scatter(int64_t dim, const Tensor& index, const Scalar& value) const { return dg::scatter(*this, dim, index, value); }
+inline Tensor Tensor::scatter(int64_t dim, const Tensor& index, const Tensor& src, std::string_view reduce) const { return dg::scatter(*this, dim, index, src, reduce); }
+inline Tensor Tensor::scatter(int64_t dim, const Tensor& index, const Scalar& value, std::string_view reduce) const { return dg::scatter(*this, dim, index, value, reduce); }
 inline Tensor Tensor::index_add(int64_t dim, const Tensor& index, const Tensor& source, const Scalar& alpha) const { return dg::index_add(*this, dim, index, source, alpha); }
 inline Tensor Tensor::index_copy(int64_t dim, const Tensor& index, const Tensor& source) const { return dg::index_copy(*this, dim, index, source); }
+inline Tensor Tensor::index_fill(int64_t dim, const Tensor& index, const Scalar& value) const { return dg::index_fill(*this, dim, index, value); }
+inline Tensor Tensor::index_fill(int64_t dim, const Tensor& index, const Tensor& value) const { return dg::index_fill(*this, dim, index, value); }
+inline const Tensor& Tensor::index_fill_(int64_t dim, const Tensor& index, const Scalar& value) const { return dg::index_fill_(*this, dim, index, value); }
+inline const Tensor& Tensor::index_fill_(int64_t dim, const Tensor& index, const Tensor& value) const { return dg::index_fill_(*this, dim, index, value); }
+inline Tensor Tensor::masked_scatter(const Tensor& mask, const Tensor& source) const { return dg::masked_scatter(*this, mask, source); }
+inline const Tensor& Tensor::masked_scatter_(const Tensor& mask, const Tensor& source) const { return dg::masked_scatter_(*this, mask, source); }
+inline Tensor Tensor::put(const Tensor& index, const Tensor& source, bool accumulate) const { return dg::put(*this, index, source, accumulate); }
+inline const Tensor& Tensor::put_(const Tensor& index, const Tensor& source, bool accumulate) const { return dg::put_(*this, index, source, accumulate); }
 inline Tensor Tensor::nonzero() const { return dg::nonzero(*this); }
 inline Tensor Tensor::masked_select(const Tensor& mask) const { return dg::masked_select(*this, mask); }
 inline Tensor Tensor::take(const Tensor& index) const { return dg::take(*this, index); }
@@ -289,6 +312,12 @@ inline const Tensor& Tensor::tanh_() const { return dg::tanh_(*this); }
 inline const Tensor& Tensor::erf_() const { return dg::erf_(*this); }
 inline const Tensor& Tensor::erfc_() const { return dg::erfc_(*this); }
 inline const Tensor& Tensor::sinc_() const { return dg::sinc_(*this); }
+inline const Tensor& Tensor::erfinv_() const { return dg::erfinv_(*this); }
+inline const Tensor& Tensor::lgamma_() const { return dg::lgamma_(*this); }
+inline const Tensor& Tensor::digamma_() const { return dg::digamma_(*this); }
+inline const Tensor& Tensor::i0_() const { return dg::i0_(*this); }
+inline const Tensor& Tensor::logit_(std::optional<double> eps) const { return dg::logit_(*this, eps); }
+inline const Tensor& Tensor::sgn_() const { return dg::sgn_(*this); }
 inline const Tensor& Tensor::deg2rad_() const { return dg::deg2rad_(*this); }
 inline const Tensor& Tensor::rad2deg_() const { return dg::rad2deg_(*this); }
 inline const Tensor& Tensor::frac_() const { return dg::frac_(*this); }
@@ -347,6 +376,10 @@ inline const Tensor& Tensor::bitwise_xor_(const Tensor& other) const { return dg
 inline const Tensor& Tensor::bitwise_xor_(const Scalar& other) const { return dg::bitwise_xor_(*this, other); }
 inline const Tensor& Tensor::bitwise_not_() const { return dg::bitwise_not_(*this); }
 inline const Tensor& Tensor::scatter_add_(int64_t dim, const Tensor& index, const Tensor& src) const { return dg::scatter_add_(*this, dim, index, src); }
+inline const Tensor& Tensor::scatter_(int64_t dim, const Tensor& index, const Tensor& src) const { return dg::scatter_(*this, dim, index, src); }
+inline const Tensor& Tensor::scatter_(int64_t dim, const Tensor& index, const Scalar& value) const { return dg::scatter_(*this, dim, index, value); }
+inline const Tensor& Tensor::scatter_(int64_t dim, const Tensor& index, const Tensor& src, std::string_view reduce) const { return dg::scatter_(*this, dim, index, src, reduce); }
+inline const Tensor& Tensor::scatter_(int64_t dim, const Tensor& index, const Scalar& value, std::string_view reduce) const { return dg::scatter_(*this, dim, index, value, reduce); }
 inline const Tensor& Tensor::index_add_(int64_t dim, const Tensor& index, const Tensor& source, const Scalar& alpha) const { return dg::index_add_(*this, dim, index, source, alpha); }
 inline const Tensor& Tensor::index_copy_(int64_t dim, const Tensor& index, const Tensor& source) const { return dg::index_copy_(*this, dim, index, source); }
 inline const Tensor& Tensor::masked_fill_(const Tensor& mask, const Scalar& value) const { return dg::masked_fill_(*this, mask, value); }

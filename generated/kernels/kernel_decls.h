@@ -936,6 +936,98 @@ void scatter_add(const TensorBase& out, const TensorBase& self, int64_t dim, con
   template void dg::cuda::scatter_add<int64_t>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&, const dg::TensorBase&)
 
 
+// scatter.src
+namespace dg::cpu {
+template <typename T>
+void scatter(const TensorBase& out, const TensorBase& self, int64_t dim, const TensorBase& index, const TensorBase& src);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_scatter \
+  template void dg::cpu::scatter<float>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::scatter<double>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::scatter<int64_t>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::scatter<bool>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&, const dg::TensorBase&)
+
+
+// scatter.src
+namespace dg::cuda {
+template <typename T>
+void scatter(const TensorBase& out, const TensorBase& self, int64_t dim, const TensorBase& index, const TensorBase& src);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_scatter \
+  template void dg::cuda::scatter<float>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::scatter<double>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::scatter<int64_t>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::scatter<bool>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&, const dg::TensorBase&)
+
+
+// scatter.value
+namespace dg::cpu {
+template <typename T>
+void scatter_value(const TensorBase& out, const TensorBase& self, int64_t dim, const TensorBase& index, const Scalar& value);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_scatter_value \
+  template void dg::cpu::scatter_value<float>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&, const dg::Scalar&); \
+  template void dg::cpu::scatter_value<double>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&, const dg::Scalar&); \
+  template void dg::cpu::scatter_value<int64_t>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&, const dg::Scalar&); \
+  template void dg::cpu::scatter_value<bool>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&, const dg::Scalar&)
+
+
+// scatter.value
+namespace dg::cuda {
+template <typename T>
+void scatter_value(const TensorBase& out, const TensorBase& self, int64_t dim, const TensorBase& index, const Scalar& value);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_scatter_value \
+  template void dg::cuda::scatter_value<float>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&, const dg::Scalar&); \
+  template void dg::cuda::scatter_value<double>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&, const dg::Scalar&); \
+  template void dg::cuda::scatter_value<int64_t>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&, const dg::Scalar&); \
+  template void dg::cuda::scatter_value<bool>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&, const dg::Scalar&)
+
+
+// scatter.reduce
+namespace dg::cpu {
+template <typename T>
+void scatter_src_reduce(const TensorBase& out, const TensorBase& self, int64_t dim, const TensorBase& index, const TensorBase& src, std::string_view reduce);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_scatter_src_reduce \
+  template void dg::cpu::scatter_src_reduce<float>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&, const dg::TensorBase&, std::string_view); \
+  template void dg::cpu::scatter_src_reduce<double>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&, const dg::TensorBase&, std::string_view); \
+  template void dg::cpu::scatter_src_reduce<int64_t>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&, const dg::TensorBase&, std::string_view)
+
+
+// scatter.reduce
+namespace dg::cuda {
+template <typename T>
+void scatter_src_reduce(const TensorBase& out, const TensorBase& self, int64_t dim, const TensorBase& index, const TensorBase& src, std::string_view reduce);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_scatter_src_reduce \
+  template void dg::cuda::scatter_src_reduce<float>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&, const dg::TensorBase&, std::string_view); \
+  template void dg::cuda::scatter_src_reduce<double>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&, const dg::TensorBase&, std::string_view); \
+  template void dg::cuda::scatter_src_reduce<int64_t>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&, const dg::TensorBase&, std::string_view)
+
+
+// scatter.value_reduce
+namespace dg::cpu {
+template <typename T>
+void scatter_value_reduce(const TensorBase& out, const TensorBase& self, int64_t dim, const TensorBase& index, const Scalar& value, std::string_view reduce);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_scatter_value_reduce \
+  template void dg::cpu::scatter_value_reduce<float>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&, const dg::Scalar&, std::string_view); \
+  template void dg::cpu::scatter_value_reduce<double>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&, const dg::Scalar&, std::string_view); \
+  template void dg::cpu::scatter_value_reduce<int64_t>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&, const dg::Scalar&, std::string_view)
+
+
+// scatter.value_reduce
+namespace dg::cuda {
+template <typename T>
+void scatter_value_reduce(const TensorBase& out, const TensorBase& self, int64_t dim, const TensorBase& index, const Scalar& value, std::string_view reduce);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_scatter_value_reduce \
+  template void dg::cuda::scatter_value_reduce<float>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&, const dg::Scalar&, std::string_view); \
+  template void dg::cuda::scatter_value_reduce<double>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&, const dg::Scalar&, std::string_view); \
+  template void dg::cuda::scatter_value_reduce<int64_t>(const dg::TensorBase&, const dg::TensorBase&, int64_t, const dg::TensorBase&, const dg::Scalar&, std::string_view)
+
+
 // index_add
 namespace dg::cpu {
 template <typename T>

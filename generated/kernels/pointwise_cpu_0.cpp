@@ -83,6 +83,24 @@ void erf(const TensorBase& out, const TensorBase& self) {
   pointwise<T>(out, pw::Erf<T, VecMath>(), self);
 }
 
+// ops.yaml: digamma — pwmath::digamma(self)
+template <typename T>
+void digamma(const TensorBase& out, const TensorBase& self) {
+  pointwise<T>(out, pw::Digamma<T, VecMath>(), self);
+}
+
+// ops.yaml: i0 — pwmath::bessel_i0(self)
+template <typename T>
+void i0(const TensorBase& out, const TensorBase& self) {
+  pointwise<T>(out, pw::I0<T, VecMath>(), self);
+}
+
+// ops.yaml: special_i1 — pwmath::bessel_i1(self)
+template <typename T>
+void special_i1(const TensorBase& out, const TensorBase& self) {
+  pointwise<T>(out, pw::SpecialI1<T, VecMath>(), self);
+}
+
 // ops.yaml: deg2rad — self * C(pwmath::kPi / 180.0)
 template <typename T>
 void deg2rad(const TensorBase& out, const TensorBase& self) {
@@ -259,6 +277,9 @@ DG_INSTANTIATE_KERNEL_cpu_acos;
 DG_INSTANTIATE_KERNEL_cpu_sinh;
 DG_INSTANTIATE_KERNEL_cpu_tanh_backward;
 DG_INSTANTIATE_KERNEL_cpu_erf;
+DG_INSTANTIATE_KERNEL_cpu_digamma;
+DG_INSTANTIATE_KERNEL_cpu_i0;
+DG_INSTANTIATE_KERNEL_cpu_special_i1;
 DG_INSTANTIATE_KERNEL_cpu_deg2rad;
 DG_INSTANTIATE_KERNEL_cpu_rad2deg;
 DG_INSTANTIATE_KERNEL_cpu_floor;

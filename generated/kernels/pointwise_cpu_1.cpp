@@ -65,6 +65,30 @@ void sinc(const TensorBase& out, const TensorBase& self) {
   pointwise<T>(out, pw::Sinc<T, VecMath>(), self);
 }
 
+// ops.yaml: erfinv — pwmath::erfinv(self)
+template <typename T>
+void erfinv(const TensorBase& out, const TensorBase& self) {
+  pointwise<T>(out, pw::Erfinv<T, VecMath>(), self);
+}
+
+// ops.yaml: lgamma — std::lgamma(self)
+template <typename T>
+void lgamma(const TensorBase& out, const TensorBase& self) {
+  pointwise<T>(out, pw::Lgamma<T, VecMath>(), self);
+}
+
+// ops.yaml: logit — pwmath::Logit
+template <typename T>
+void logit(const TensorBase& out, const TensorBase& self, std::optional<double> eps) {
+  pointwise<T>(out, pwmath::Logit<T, VecMath>(eps), self);
+}
+
+// ops.yaml: sgn — static_cast<C>((C(0) < self) - (self < C(0)))
+template <typename T>
+void sgn(const TensorBase& out, const TensorBase& self) {
+  pointwise<T>(out, pw::Sgn<T, VecMath>(), self);
+}
+
 // ops.yaml: round — pwmath::RoundHalfEven
 template <typename T>
 void round(const TensorBase& out, const TensorBase& self) {
@@ -208,6 +232,10 @@ DG_INSTANTIATE_KERNEL_cpu_reciprocal;
 DG_INSTANTIATE_KERNEL_cpu_cosh;
 DG_INSTANTIATE_KERNEL_cpu_erfc;
 DG_INSTANTIATE_KERNEL_cpu_sinc;
+DG_INSTANTIATE_KERNEL_cpu_erfinv;
+DG_INSTANTIATE_KERNEL_cpu_lgamma;
+DG_INSTANTIATE_KERNEL_cpu_logit;
+DG_INSTANTIATE_KERNEL_cpu_sgn;
 DG_INSTANTIATE_KERNEL_cpu_round;
 DG_INSTANTIATE_KERNEL_cpu_relu;
 DG_INSTANTIATE_KERNEL_cpu_hardtanh;

@@ -77,6 +77,18 @@ void tanh(const TensorBase& out, const TensorBase& self) {
   pointwise<T>(out, pw::Tanh<T, VecMath>(), self);
 }
 
+// ops.yaml: polygamma — pwmath::Polygamma
+template <typename T>
+void polygamma(const TensorBase& out, int64_t n, const TensorBase& self) {
+  pointwise<T>(out, pwmath::Polygamma<T, VecMath>(n), self);
+}
+
+// ops.yaml: logit_backward — pwmath::LogitBackward
+template <typename T>
+void logit_backward(const TensorBase& out, const TensorBase& grad_output, const TensorBase& self, std::optional<double> eps) {
+  pointwise<T>(out, pwmath::LogitBackward<T, VecMath>(eps), grad_output, self);
+}
+
 // ops.yaml: frac — self - std::trunc(self)
 template <typename T>
 void frac(const TensorBase& out, const TensorBase& self) {
@@ -216,6 +228,8 @@ DG_INSTANTIATE_KERNEL_cpu_log1p;
 DG_INSTANTIATE_KERNEL_cpu_abs;
 DG_INSTANTIATE_KERNEL_cpu_atan;
 DG_INSTANTIATE_KERNEL_cpu_tanh;
+DG_INSTANTIATE_KERNEL_cpu_polygamma;
+DG_INSTANTIATE_KERNEL_cpu_logit_backward;
 DG_INSTANTIATE_KERNEL_cpu_frac;
 DG_INSTANTIATE_KERNEL_cpu_ceil;
 DG_INSTANTIATE_KERNEL_cpu_trunc;

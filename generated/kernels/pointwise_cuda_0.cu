@@ -82,6 +82,24 @@ void erf(const TensorBase& out, const TensorBase& self) {
   pointwise<T>("erf", out, pw::Erf<T, pwmath::StdMath>(), self);
 }
 
+// ops.yaml: digamma — pwmath::digamma(self)
+template <typename T>
+void digamma(const TensorBase& out, const TensorBase& self) {
+  pointwise<T>("digamma", out, pw::Digamma<T, pwmath::StdMath>(), self);
+}
+
+// ops.yaml: i0 — pwmath::bessel_i0(self)
+template <typename T>
+void i0(const TensorBase& out, const TensorBase& self) {
+  pointwise<T>("i0", out, pw::I0<T, pwmath::StdMath>(), self);
+}
+
+// ops.yaml: special_i1 — pwmath::bessel_i1(self)
+template <typename T>
+void special_i1(const TensorBase& out, const TensorBase& self) {
+  pointwise<T>("special_i1", out, pw::SpecialI1<T, pwmath::StdMath>(), self);
+}
+
 // ops.yaml: deg2rad — self * C(pwmath::kPi / 180.0)
 template <typename T>
 void deg2rad(const TensorBase& out, const TensorBase& self) {
@@ -258,6 +276,9 @@ DG_INSTANTIATE_KERNEL_cuda_acos;
 DG_INSTANTIATE_KERNEL_cuda_sinh;
 DG_INSTANTIATE_KERNEL_cuda_tanh_backward;
 DG_INSTANTIATE_KERNEL_cuda_erf;
+DG_INSTANTIATE_KERNEL_cuda_digamma;
+DG_INSTANTIATE_KERNEL_cuda_i0;
+DG_INSTANTIATE_KERNEL_cuda_special_i1;
 DG_INSTANTIATE_KERNEL_cuda_deg2rad;
 DG_INSTANTIATE_KERNEL_cuda_rad2deg;
 DG_INSTANTIATE_KERNEL_cuda_floor;

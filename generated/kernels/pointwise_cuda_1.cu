@@ -82,6 +82,30 @@ void sinc(const TensorBase& out, const TensorBase& self) {
   pointwise<T>("sinc", out, pw::Sinc<T, pwmath::StdMath>(), self);
 }
 
+// ops.yaml: erfinv — pwmath::erfinv(self)
+template <typename T>
+void erfinv(const TensorBase& out, const TensorBase& self) {
+  pointwise<T>("erfinv", out, pw::Erfinv<T, pwmath::StdMath>(), self);
+}
+
+// ops.yaml: lgamma — std::lgamma(self)
+template <typename T>
+void lgamma(const TensorBase& out, const TensorBase& self) {
+  pointwise<T>("lgamma", out, pw::Lgamma<T, pwmath::StdMath>(), self);
+}
+
+// ops.yaml: logit — pwmath::Logit
+template <typename T>
+void logit(const TensorBase& out, const TensorBase& self, std::optional<double> eps) {
+  pointwise<T>("logit", out, pwmath::Logit<T, pwmath::StdMath>(eps), self);
+}
+
+// ops.yaml: sgn — static_cast<C>((C(0) < self) - (self < C(0)))
+template <typename T>
+void sgn(const TensorBase& out, const TensorBase& self) {
+  pointwise<T>("sgn", out, pw::Sgn<T, pwmath::StdMath>(), self);
+}
+
 // ops.yaml: round — pwmath::RoundHalfEven
 template <typename T>
 void round(const TensorBase& out, const TensorBase& self) {
@@ -228,6 +252,10 @@ DG_INSTANTIATE_KERNEL_cuda_cos_backward;
 DG_INSTANTIATE_KERNEL_cuda_cosh;
 DG_INSTANTIATE_KERNEL_cuda_erfc;
 DG_INSTANTIATE_KERNEL_cuda_sinc;
+DG_INSTANTIATE_KERNEL_cuda_erfinv;
+DG_INSTANTIATE_KERNEL_cuda_lgamma;
+DG_INSTANTIATE_KERNEL_cuda_logit;
+DG_INSTANTIATE_KERNEL_cuda_sgn;
 DG_INSTANTIATE_KERNEL_cuda_round;
 DG_INSTANTIATE_KERNEL_cuda_relu;
 DG_INSTANTIATE_KERNEL_cuda_hardtanh;

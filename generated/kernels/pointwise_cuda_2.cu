@@ -82,6 +82,18 @@ void tanh(const TensorBase& out, const TensorBase& self) {
   pointwise<T>("tanh", out, pw::Tanh<T, pwmath::StdMath>(), self);
 }
 
+// ops.yaml: polygamma — pwmath::Polygamma
+template <typename T>
+void polygamma(const TensorBase& out, int64_t n, const TensorBase& self) {
+  pointwise<T>("polygamma", out, pwmath::Polygamma<T, pwmath::StdMath>(n), self);
+}
+
+// ops.yaml: logit_backward — pwmath::LogitBackward
+template <typename T>
+void logit_backward(const TensorBase& out, const TensorBase& grad_output, const TensorBase& self, std::optional<double> eps) {
+  pointwise<T>("logit_backward", out, pwmath::LogitBackward<T, pwmath::StdMath>(eps), grad_output, self);
+}
+
 // ops.yaml: frac — self - std::trunc(self)
 template <typename T>
 void frac(const TensorBase& out, const TensorBase& self) {
@@ -234,6 +246,8 @@ DG_INSTANTIATE_KERNEL_cuda_abs;
 DG_INSTANTIATE_KERNEL_cuda_sin;
 DG_INSTANTIATE_KERNEL_cuda_atan;
 DG_INSTANTIATE_KERNEL_cuda_tanh;
+DG_INSTANTIATE_KERNEL_cuda_polygamma;
+DG_INSTANTIATE_KERNEL_cuda_logit_backward;
 DG_INSTANTIATE_KERNEL_cuda_frac;
 DG_INSTANTIATE_KERNEL_cuda_ceil;
 DG_INSTANTIATE_KERNEL_cuda_trunc;

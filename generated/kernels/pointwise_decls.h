@@ -779,6 +779,206 @@ void sinc(const TensorBase& out, const TensorBase& self);
   template void dg::cuda::sinc<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&)
 
 
+// erfinv
+namespace dg::cpu {
+template <typename T>
+void erfinv(const TensorBase& out, const TensorBase& self);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_erfinv \
+  template void dg::cpu::erfinv<float>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::erfinv<double>(const dg::TensorBase&, const dg::TensorBase&)
+
+
+// erfinv
+namespace dg::cuda {
+template <typename T>
+void erfinv(const TensorBase& out, const TensorBase& self);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_erfinv \
+  template void dg::cuda::erfinv<float>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::erfinv<double>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::erfinv<dg::Half>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::erfinv<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&)
+
+
+// lgamma
+namespace dg::cpu {
+template <typename T>
+void lgamma(const TensorBase& out, const TensorBase& self);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_lgamma \
+  template void dg::cpu::lgamma<float>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::lgamma<double>(const dg::TensorBase&, const dg::TensorBase&)
+
+
+// lgamma
+namespace dg::cuda {
+template <typename T>
+void lgamma(const TensorBase& out, const TensorBase& self);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_lgamma \
+  template void dg::cuda::lgamma<float>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::lgamma<double>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::lgamma<dg::Half>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::lgamma<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&)
+
+
+// digamma
+namespace dg::cpu {
+template <typename T>
+void digamma(const TensorBase& out, const TensorBase& self);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_digamma \
+  template void dg::cpu::digamma<float>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::digamma<double>(const dg::TensorBase&, const dg::TensorBase&)
+
+
+// digamma
+namespace dg::cuda {
+template <typename T>
+void digamma(const TensorBase& out, const TensorBase& self);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_digamma \
+  template void dg::cuda::digamma<float>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::digamma<double>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::digamma<dg::Half>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::digamma<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&)
+
+
+// polygamma
+namespace dg::cpu {
+template <typename T>
+void polygamma(const TensorBase& out, int64_t n, const TensorBase& self);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_polygamma \
+  template void dg::cpu::polygamma<float>(const dg::TensorBase&, int64_t, const dg::TensorBase&); \
+  template void dg::cpu::polygamma<double>(const dg::TensorBase&, int64_t, const dg::TensorBase&)
+
+
+// polygamma
+namespace dg::cuda {
+template <typename T>
+void polygamma(const TensorBase& out, int64_t n, const TensorBase& self);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_polygamma \
+  template void dg::cuda::polygamma<float>(const dg::TensorBase&, int64_t, const dg::TensorBase&); \
+  template void dg::cuda::polygamma<double>(const dg::TensorBase&, int64_t, const dg::TensorBase&); \
+  template void dg::cuda::polygamma<dg::Half>(const dg::TensorBase&, int64_t, const dg::TensorBase&); \
+  template void dg::cuda::polygamma<dg::BFloat16>(const dg::TensorBase&, int64_t, const dg::TensorBase&)
+
+
+// i0
+namespace dg::cpu {
+template <typename T>
+void i0(const TensorBase& out, const TensorBase& self);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_i0 \
+  template void dg::cpu::i0<float>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::i0<double>(const dg::TensorBase&, const dg::TensorBase&)
+
+
+// i0
+namespace dg::cuda {
+template <typename T>
+void i0(const TensorBase& out, const TensorBase& self);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_i0 \
+  template void dg::cuda::i0<float>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::i0<double>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::i0<dg::Half>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::i0<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&)
+
+
+// special_i1
+namespace dg::cpu {
+template <typename T>
+void special_i1(const TensorBase& out, const TensorBase& self);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_special_i1 \
+  template void dg::cpu::special_i1<float>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::special_i1<double>(const dg::TensorBase&, const dg::TensorBase&)
+
+
+// special_i1
+namespace dg::cuda {
+template <typename T>
+void special_i1(const TensorBase& out, const TensorBase& self);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_special_i1 \
+  template void dg::cuda::special_i1<float>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::special_i1<double>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::special_i1<dg::Half>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::special_i1<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&)
+
+
+// logit
+namespace dg::cpu {
+template <typename T>
+void logit(const TensorBase& out, const TensorBase& self, std::optional<double> eps);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_logit \
+  template void dg::cpu::logit<float>(const dg::TensorBase&, const dg::TensorBase&, std::optional<double>); \
+  template void dg::cpu::logit<double>(const dg::TensorBase&, const dg::TensorBase&, std::optional<double>)
+
+
+// logit
+namespace dg::cuda {
+template <typename T>
+void logit(const TensorBase& out, const TensorBase& self, std::optional<double> eps);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_logit \
+  template void dg::cuda::logit<float>(const dg::TensorBase&, const dg::TensorBase&, std::optional<double>); \
+  template void dg::cuda::logit<double>(const dg::TensorBase&, const dg::TensorBase&, std::optional<double>); \
+  template void dg::cuda::logit<dg::Half>(const dg::TensorBase&, const dg::TensorBase&, std::optional<double>); \
+  template void dg::cuda::logit<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, std::optional<double>)
+
+
+// logit_backward
+namespace dg::cpu {
+template <typename T>
+void logit_backward(const TensorBase& out, const TensorBase& grad_output, const TensorBase& self, std::optional<double> eps);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_logit_backward \
+  template void dg::cpu::logit_backward<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, std::optional<double>); \
+  template void dg::cpu::logit_backward<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, std::optional<double>)
+
+
+// logit_backward
+namespace dg::cuda {
+template <typename T>
+void logit_backward(const TensorBase& out, const TensorBase& grad_output, const TensorBase& self, std::optional<double> eps);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_logit_backward \
+  template void dg::cuda::logit_backward<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, std::optional<double>); \
+  template void dg::cuda::logit_backward<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, std::optional<double>); \
+  template void dg::cuda::logit_backward<dg::Half>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, std::optional<double>); \
+  template void dg::cuda::logit_backward<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, std::optional<double>)
+
+
+// sgn
+namespace dg::cpu {
+template <typename T>
+void sgn(const TensorBase& out, const TensorBase& self);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_sgn \
+  template void dg::cpu::sgn<float>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::sgn<double>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cpu::sgn<int64_t>(const dg::TensorBase&, const dg::TensorBase&)
+
+
+// sgn
+namespace dg::cuda {
+template <typename T>
+void sgn(const TensorBase& out, const TensorBase& self);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_sgn \
+  template void dg::cuda::sgn<float>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::sgn<double>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::sgn<int64_t>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::sgn<dg::Half>(const dg::TensorBase&, const dg::TensorBase&); \
+  template void dg::cuda::sgn<dg::BFloat16>(const dg::TensorBase&, const dg::TensorBase&)
+
+
 // deg2rad
 namespace dg::cpu {
 template <typename T>

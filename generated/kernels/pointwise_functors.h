@@ -224,6 +224,48 @@ struct Sinc {
   DG_HOST_DEVICE C operator()(C self) const { return pwmath::sinc(self); }
 };
 
+// ops.yaml: erfinv — pwmath::erfinv(self)
+template <typename T, typename Math>
+struct Erfinv {
+  using C = opmath_t<T>;
+  DG_HOST_DEVICE C operator()(C self) const { return pwmath::erfinv(self); }
+};
+
+// ops.yaml: lgamma — std::lgamma(self)
+template <typename T, typename Math>
+struct Lgamma {
+  using C = opmath_t<T>;
+  DG_HOST_DEVICE C operator()(C self) const { return std::lgamma(self); }
+};
+
+// ops.yaml: digamma — pwmath::digamma(self)
+template <typename T, typename Math>
+struct Digamma {
+  using C = opmath_t<T>;
+  DG_HOST_DEVICE C operator()(C self) const { return pwmath::digamma(self); }
+};
+
+// ops.yaml: i0 — pwmath::bessel_i0(self)
+template <typename T, typename Math>
+struct I0 {
+  using C = opmath_t<T>;
+  DG_HOST_DEVICE C operator()(C self) const { return pwmath::bessel_i0(self); }
+};
+
+// ops.yaml: special_i1 — pwmath::bessel_i1(self)
+template <typename T, typename Math>
+struct SpecialI1 {
+  using C = opmath_t<T>;
+  DG_HOST_DEVICE C operator()(C self) const { return pwmath::bessel_i1(self); }
+};
+
+// ops.yaml: sgn — static_cast<C>((C(0) < self) - (self < C(0)))
+template <typename T, typename Math>
+struct Sgn {
+  using C = opmath_t<T>;
+  DG_HOST_DEVICE C operator()(C self) const { return static_cast<C>((C(0) < self) - (self < C(0))); }
+};
+
 // ops.yaml: deg2rad — self * C(pwmath::kPi / 180.0)
 template <typename T, typename Math>
 struct Deg2rad {

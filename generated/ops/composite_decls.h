@@ -21,6 +21,7 @@ Tensor mish(const Tensor& self);  // mish
 Tensor selu(const Tensor& self);  // selu
 Tensor celu(const Tensor& self, const Scalar& alpha);  // celu
 Tensor tanhshrink(const Tensor& self);  // tanhshrink
+Tensor softsign(const Tensor& self);  // softsign
 Tensor glu(const Tensor& self, int64_t dim);  // glu
 Tensor prelu(const Tensor& self, const Tensor& weight);  // prelu
 Tensor elu_double_backward(const Tensor& grad, const Tensor& grad_output, const Scalar& alpha, const Scalar& scale, const Scalar& input_scale, bool is_result, const Tensor& self_or_result);  // elu_double_backward
@@ -62,6 +63,7 @@ Tensor count_nonzero(const Tensor& self, IntArrayRef dim);  // count_nonzero
 Tensor logsumexp(const Tensor& self, IntArrayRef dim, bool keepdim);  // logsumexp
 Tensor norm(const Tensor& self, const Scalar& p);  // norm.Scalar
 Tensor norm_dim(const Tensor& self, const std::optional<Scalar>& p, IntArrayRef dim, bool keepdim);  // norm.ScalarOpt_dim
+Tensor renorm(const Tensor& self, const Scalar& p, int64_t dim, const Scalar& maxnorm);  // renorm
 Tensor cumsum(const Tensor& self, int64_t dim, std::optional<ScalarType> dtype);  // cumsum
 Tensor cumsum_backward(const Tensor& grad, int64_t dim);  // cumsum_backward
 std::tuple<Tensor, Tensor> sort(const Tensor& self, int64_t dim, bool descending);  // sort
@@ -97,6 +99,10 @@ Tensor addmv(const Tensor& self, const Tensor& mat, const Tensor& vec, const Sca
 Tensor addr(const Tensor& self, const Tensor& vec1, const Tensor& vec2, const Scalar& beta, const Scalar& alpha);  // addr
 Tensor baddbmm(const Tensor& self, const Tensor& batch1, const Tensor& batch2, const Scalar& beta, const Scalar& alpha);  // baddbmm
 Tensor addbmm(const Tensor& self, const Tensor& batch1, const Tensor& batch2, const Scalar& beta, const Scalar& alpha);  // addbmm
+const Tensor& addmv_(const Tensor& self, const Tensor& mat, const Tensor& vec, const Scalar& beta, const Scalar& alpha);  // addmv_
+const Tensor& addr_(const Tensor& self, const Tensor& vec1, const Tensor& vec2, const Scalar& beta, const Scalar& alpha);  // addr_
+const Tensor& baddbmm_(const Tensor& self, const Tensor& batch1, const Tensor& batch2, const Scalar& beta, const Scalar& alpha);  // baddbmm_
+const Tensor& addbmm_(const Tensor& self, const Tensor& batch1, const Tensor& batch2, const Scalar& beta, const Scalar& alpha);  // addbmm_
 Tensor inner(const Tensor& self, const Tensor& other);  // inner
 Tensor vdot(const Tensor& self, const Tensor& other);  // vdot
 Tensor tensordot(const Tensor& self, const Tensor& other, IntArrayRef dims_self, IntArrayRef dims_other);  // tensordot
@@ -176,6 +182,15 @@ Tensor block_diag(const std::vector<Tensor>& tensors);  // block_diag
 std::vector<Tensor> meshgrid(const std::vector<Tensor>& tensors, std::string_view indexing);  // meshgrid.indexing
 Tensor constant_pad_nd(const Tensor& self, IntArrayRef pad, const Scalar& value);  // constant_pad_nd
 Tensor scatter_src_backward(const Tensor& grad, int64_t dim, const Tensor& index, IntArrayRef src_sizes);  // scatter_src_backward
+Tensor index_fill(const Tensor& self, int64_t dim, const Tensor& index, const Scalar& value);  // index_fill.int_Scalar
+Tensor index_fill(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& value);  // index_fill.int_Tensor
+const Tensor& index_fill_(const Tensor& self, int64_t dim, const Tensor& index, const Scalar& value);  // index_fill_.int_Scalar
+const Tensor& index_fill_(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& value);  // index_fill_.int_Tensor
+Tensor masked_scatter(const Tensor& self, const Tensor& mask, const Tensor& source);  // masked_scatter
+const Tensor& masked_scatter_(const Tensor& self, const Tensor& mask, const Tensor& source);  // masked_scatter_
+Tensor put(const Tensor& self, const Tensor& index, const Tensor& source, bool accumulate);  // put
+const Tensor& put_(const Tensor& self, const Tensor& index, const Tensor& source, bool accumulate);  // put_
+Tensor one_hot(const Tensor& self, int64_t num_classes);  // one_hot
 Tensor nonzero(const Tensor& self);  // nonzero
 Tensor masked_select(const Tensor& self, const Tensor& mask);  // masked_select
 Tensor take(const Tensor& self, const Tensor& index);  // take
@@ -195,6 +210,16 @@ Tensor mse_loss(const Tensor& self, const Tensor& target, int64_t reduction);  /
 Tensor l1_loss(const Tensor& self, const Tensor& target, int64_t reduction);  // l1_loss
 Tensor smooth_l1_loss(const Tensor& self, const Tensor& target, int64_t reduction, double beta);  // smooth_l1_loss
 Tensor huber_loss(const Tensor& self, const Tensor& target, int64_t reduction, double delta);  // huber_loss
+Tensor kl_div(const Tensor& self, const Tensor& target, int64_t reduction, bool log_target);  // kl_div
+Tensor soft_margin_loss_backward(const Tensor& grad_output, const Tensor& self, const Tensor& target, int64_t reduction);  // soft_margin_loss_backward
+Tensor soft_margin_loss(const Tensor& self, const Tensor& target, int64_t reduction);  // soft_margin_loss
+Tensor hinge_embedding_loss(const Tensor& self, const Tensor& target, double margin, int64_t reduction);  // hinge_embedding_loss
+Tensor margin_ranking_loss(const Tensor& input1, const Tensor& input2, const Tensor& target, double margin, int64_t reduction);  // margin_ranking_loss
+Tensor cosine_embedding_loss(const Tensor& input1, const Tensor& input2, const Tensor& target, double margin, int64_t reduction);  // cosine_embedding_loss
+Tensor triplet_margin_loss(const Tensor& anchor, const Tensor& positive, const Tensor& negative, double margin, double p, double eps, bool swap, int64_t reduction);  // triplet_margin_loss
+Tensor poisson_nll_loss(const Tensor& input, const Tensor& target, bool log_input, bool full, double eps, int64_t reduction);  // poisson_nll_loss
+Tensor multilabel_soft_margin_loss(const Tensor& input, const Tensor& target, const std::optional<Tensor>& weight, std::string_view reduction);  // multilabel_soft_margin_loss
+Tensor gaussian_nll_loss(const Tensor& input, const Tensor& target, const Tensor& var, bool full, double eps, std::string_view reduction);  // gaussian_nll_loss
 Tensor binary_cross_entropy(const Tensor& self, const Tensor& target, const std::optional<Tensor>& weight, int64_t reduction);  // binary_cross_entropy
 Tensor binary_cross_entropy_with_logits(const Tensor& self, const Tensor& target, const std::optional<Tensor>& weight, const std::optional<Tensor>& pos_weight, int64_t reduction);  // binary_cross_entropy_with_logits
 Tensor cosine_similarity(const Tensor& x1, const Tensor& x2, int64_t dim, double eps);  // cosine_similarity

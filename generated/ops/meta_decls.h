@@ -95,8 +95,14 @@ TensorMeta as_strided_backward_adjoint(const char* op, const Tensor& grad, IntAr
 TensorMeta index_select(const char* op, const Tensor& self, int64_t dim, const Tensor& index);
 // gather
 TensorMeta gather(const char* op, const Tensor& self, int64_t dim, const Tensor& index, bool sparse_grad);
-// scatter_add
+// scatter_add, scatter.src
 TensorMeta scatter_add(const char* op, const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src);
+// scatter.value
+TensorMeta scatter_value(const char* op, const Tensor& self, int64_t dim, const Tensor& index, const Scalar& value);
+// scatter.reduce
+TensorMeta scatter_src_reduce(const char* op, const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src, std::string_view reduce);
+// scatter.value_reduce
+TensorMeta scatter_value_reduce(const char* op, const Tensor& self, int64_t dim, const Tensor& index, const Scalar& value, std::string_view reduce);
 // index_add
 TensorMeta index_add(const char* op, const Tensor& self, int64_t dim, const Tensor& index, const Tensor& source, const Scalar& alpha);
 // index_copy

@@ -107,6 +107,34 @@ void add_erf(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { auto expected = dg::erf(in[0]); auto out = dg::empty({0}, expected.options()); dg::erf_out(out, in[0]); return {out, expected}; }});
 }
 
+// digamma
+void add_digamma(std::vector<OpSample>& rows) {
+  rows.push_back({"digamma", "function", 0, {TensorSpec{{3, 4}, 0.2, 12.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::digamma(in[0])}; }});
+  rows.push_back({"digamma", "inplace", 0, {TensorSpec{{3, 4}, 0.2, 12.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.digamma_(); return {self}; }});
+  rows.push_back({"digamma", "out", 0, {TensorSpec{{3, 4}, 0.2, 12.0, false, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { auto expected = dg::digamma(in[0]); auto out = dg::empty({0}, expected.options()); dg::digamma_out(out, in[0]); return {out, expected}; }});
+  rows.push_back({"digamma", "function", 1, {TensorSpec{{4, 3}, -2.9, -2.1, true, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::digamma(in[0])}; }});
+  rows.push_back({"digamma", "inplace", 1, {TensorSpec{{4, 3}, -2.9, -2.1, true, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.digamma_(); return {self}; }});
+  rows.push_back({"digamma", "out", 1, {TensorSpec{{4, 3}, -2.9, -2.1, true, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { auto expected = dg::digamma(in[0]); auto out = dg::empty({0}, expected.options()); dg::digamma_out(out, in[0]); return {out, expected}; }});
+}
+
+// special_i1
+void add_special_i1(std::vector<OpSample>& rows) {
+  rows.push_back({"special_i1", "function", 0, {TensorSpec{{3, 4}, 0.1, 3.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::special_i1(in[0])}; }});
+  rows.push_back({"special_i1", "out", 0, {TensorSpec{{3, 4}, 0.1, 3.0, false, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { auto expected = dg::special_i1(in[0]); auto out = dg::empty({0}, expected.options()); dg::special_i1_out(out, in[0]); return {out, expected}; }});
+  rows.push_back({"special_i1", "function", 1, {TensorSpec{{4, 3}, -10.0, -7.0, true, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::special_i1(in[0])}; }});
+  rows.push_back({"special_i1", "out", 1, {TensorSpec{{4, 3}, -10.0, -7.0, true, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { auto expected = dg::special_i1(in[0]); auto out = dg::empty({0}, expected.options()); dg::special_i1_out(out, in[0]); return {out, expected}; }});
+}
+
 // floor
 void add_floor(std::vector<OpSample>& rows) {
   rows.push_back({"floor", "function", 0, {TensorSpec{{3, 4}, -3.0, 3.0, false, kFloat64}}, true,
@@ -379,6 +407,16 @@ void add_norm_ScalarOpt_dim(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { return {dg::norm(in[0], Scalar(3), std::vector<int64_t>{0, 2})}; }});
 }
 
+// renorm
+void add_renorm(std::vector<OpSample>& rows) {
+  rows.push_back({"renorm", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::renorm(in[0], Scalar(2), int64_t(0), Scalar(1.0))}; }});
+  rows.push_back({"renorm", "function", 1, {TensorSpec{{4, 3}, -1.0, 1.0, true, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::renorm(in[0], Scalar(1), int64_t(1), Scalar(1.5))}; }});
+  rows.push_back({"renorm", "function", 2, {TensorSpec{{2, 3, 2}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::renorm(in[0], Scalar(3), int64_t(-1), Scalar(0.5))}; }});
+}
+
 // sort
 void add_sort(std::vector<OpSample>& rows) {
   rows.push_back({"sort", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
@@ -587,6 +625,42 @@ void add_diag(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { return {dg::diag(in[0], int64_t(1))}; }});
 }
 
+// scatter.src
+void add_scatter_src(std::vector<OpSample>& rows) {
+  rows.push_back({"scatter.src", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{1, 4}, 0.0, 3.0, false, kInt64}, TensorSpec{{2, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::scatter(in[0], int64_t(0), in[1], in[2])}; }});
+  rows.push_back({"scatter.src", "inplace", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{1, 4}, 0.0, 3.0, false, kInt64}, TensorSpec{{2, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.scatter_(int64_t(0), in[1], in[2]); return {self}; }});
+  rows.push_back({"scatter.src", "function", 1, {TensorSpec{{4, 3}, -1.0, 1.0, true, kFloat64}, TensorSpec{{3, 1}, 0.0, 3.0, false, kInt64}, TensorSpec{{3, 2}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::scatter(in[0], int64_t(1), in[1], in[2])}; }});
+  rows.push_back({"scatter.src", "inplace", 1, {TensorSpec{{4, 3}, -1.0, 1.0, true, kFloat64}, TensorSpec{{3, 1}, 0.0, 3.0, false, kInt64}, TensorSpec{{3, 2}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.scatter_(int64_t(1), in[1], in[2]); return {self}; }});
+  rows.push_back({"scatter.src", "function", 2, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{2, 0}, 0.0, 4.0, false, kInt64}, TensorSpec{{2, 0}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::scatter(in[0], int64_t(-1), in[1], in[2])}; }});
+  rows.push_back({"scatter.src", "inplace", 2, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{2, 0}, 0.0, 4.0, false, kInt64}, TensorSpec{{2, 0}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.scatter_(int64_t(-1), in[1], in[2]); return {self}; }});
+}
+
+// scatter.value_reduce
+void add_scatter_value_reduce(std::vector<OpSample>& rows) {
+  rows.push_back({"scatter.value_reduce", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{5, 4}, 0.0, 3.0, false, kInt64}}, false,
+                  [](const variable_list& in) -> variable_list { return {dg::scatter(in[0], int64_t(0), in[1], Scalar(1.5), std::string_view("add"))}; }});
+  rows.push_back({"scatter.value_reduce", "inplace", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{5, 4}, 0.0, 3.0, false, kInt64}}, false,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.scatter_(int64_t(0), in[1], Scalar(1.5), std::string_view("add")); return {self}; }});
+  rows.push_back({"scatter.value_reduce", "function", 1, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 6}, 0.0, 4.0, false, kInt64}}, false,
+                  [](const variable_list& in) -> variable_list { return {dg::scatter(in[0], int64_t(1), in[1], Scalar(2.0), std::string_view("multiply"))}; }});
+  rows.push_back({"scatter.value_reduce", "inplace", 1, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 6}, 0.0, 4.0, false, kInt64}}, false,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.scatter_(int64_t(1), in[1], Scalar(2.0), std::string_view("multiply")); return {self}; }});
+}
+
+// masked_scatter
+void add_masked_scatter(std::vector<OpSample>& rows) {
+  rows.push_back({"masked_scatter", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kBool}, TensorSpec{{3, 5}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::masked_scatter(in[0], in[1], in[2])}; }});
+  rows.push_back({"masked_scatter", "function", 1, {TensorSpec{{4, 3}, -1.0, 1.0, true, kFloat64}, TensorSpec{{3}, -1.0, 1.0, false, kBool}, TensorSpec{{12}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::masked_scatter(in[0], in[1], in[2])}; }});
+}
+
 // masked_fill.Scalar
 void add_masked_fill_Scalar(std::vector<OpSample>& rows) {
   rows.push_back({"masked_fill.Scalar", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kBool}}, true,
@@ -629,6 +703,26 @@ void add_cross_entropy_loss(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { return {dg::cross_entropy_loss(in[0], in[1], in[2], int64_t(2), int64_t(-100), double(0.3))}; }});
   rows.push_back({"cross_entropy_loss", "function", 5, {TensorSpec{{5}, -1.0, 1.0, false, kFloat64}, TensorSpec{{}, 0.0, 5.0, false, kInt64}}, true,
                   [](const variable_list& in) -> variable_list { return {dg::cross_entropy_loss(in[0], in[1], std::nullopt, int64_t(1), int64_t(-100))}; }});
+}
+
+// margin_ranking_loss
+void add_margin_ranking_loss(std::vector<OpSample>& rows) {
+  rows.push_back({"margin_ranking_loss", "function", 0, {TensorSpec{{5}, -1.0, 1.0, false, kFloat64}, TensorSpec{{5}, -1.0, 1.0, false, kFloat64}, TensorSpec{{5}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::margin_ranking_loss(in[0], in[1], in[2])}; }});
+  rows.push_back({"margin_ranking_loss", "function", 1, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, true, kFloat64}, TensorSpec{{4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::margin_ranking_loss(in[0], in[1], in[2], double(0.5), int64_t(0))}; }});
+  rows.push_back({"margin_ranking_loss", "function", 2, {TensorSpec{{6}, -1.0, 1.0, false, kFloat64}, TensorSpec{{6}, -1.0, 1.0, false, kFloat64}, TensorSpec{{6}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::margin_ranking_loss(in[0], in[1], in[2], double(0.3), int64_t(2))}; }});
+}
+
+// gaussian_nll_loss
+void add_gaussian_nll_loss(std::vector<OpSample>& rows) {
+  rows.push_back({"gaussian_nll_loss", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, 0.5, 2.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::gaussian_nll_loss(in[0], in[1], in[2])}; }});
+  rows.push_back({"gaussian_nll_loss", "function", 1, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, true, kFloat64}, TensorSpec{{3}, 0.5, 2.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::gaussian_nll_loss(in[0], in[1], in[2], true, 1e-06, std::string_view("none"))}; }});
+  rows.push_back({"gaussian_nll_loss", "function", 2, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 1}, 0.5, 2.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::gaussian_nll_loss(in[0], in[1], in[2], false, 1e-06, std::string_view("sum"))}; }});
 }
 
 // binary_cross_entropy_with_logits
@@ -701,6 +795,8 @@ void add_samples_0(std::vector<OpSample>& rows) {
   add_sinh(rows);
   add_tanh_backward(rows);
   add_erf(rows);
+  add_digamma(rows);
+  add_special_i1(rows);
   add_floor(rows);
   add_threshold(rows);
   add_hardswish_backward(rows);
@@ -726,6 +822,7 @@ void add_samples_0(std::vector<OpSample>& rows) {
   add_max_dim(rows);
   add_aminmax(rows);
   add_norm_ScalarOpt_dim(rows);
+  add_renorm(rows);
   add_sort(rows);
   add_matmul(rows);
   add_addbmm(rows);
@@ -747,10 +844,15 @@ void add_samples_0(std::vector<OpSample>& rows) {
   add_unflatten_int(rows);
   add_atleast_3d(rows);
   add_diag(rows);
+  add_scatter_src(rows);
+  add_scatter_value_reduce(rows);
+  add_masked_scatter(rows);
   add_masked_fill_Scalar(rows);
   add_clone(rows);
   add_bernoulli__Tensor(rows);
   add_cross_entropy_loss(rows);
+  add_margin_ranking_loss(rows);
+  add_gaussian_nll_loss(rows);
   add_binary_cross_entropy_with_logits(rows);
   add__embedding_backward_adjoint(rows);
   add_group_norm(rows);

@@ -85,6 +85,28 @@ void add_cosh(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { auto expected = dg::cosh(in[0]); auto out = dg::empty({0}, expected.options()); dg::cosh_out(out, in[0]); return {out, expected}; }});
 }
 
+// erfinv
+void add_erfinv(std::vector<OpSample>& rows) {
+  rows.push_back({"erfinv", "function", 0, {TensorSpec{{3, 4}, -0.9, 0.9, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::erfinv(in[0])}; }});
+  rows.push_back({"erfinv", "inplace", 0, {TensorSpec{{3, 4}, -0.9, 0.9, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.erfinv_(); return {self}; }});
+  rows.push_back({"erfinv", "out", 0, {TensorSpec{{3, 4}, -0.9, 0.9, false, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { auto expected = dg::erfinv(in[0]); auto out = dg::empty({0}, expected.options()); dg::erfinv_out(out, in[0]); return {out, expected}; }});
+  rows.push_back({"erfinv", "function", 1, {TensorSpec{{4, 3}, -0.95, 0.95, true, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::erfinv(in[0])}; }});
+  rows.push_back({"erfinv", "inplace", 1, {TensorSpec{{4, 3}, -0.95, 0.95, true, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.erfinv_(); return {self}; }});
+  rows.push_back({"erfinv", "out", 1, {TensorSpec{{4, 3}, -0.95, 0.95, true, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { auto expected = dg::erfinv(in[0]); auto out = dg::empty({0}, expected.options()); dg::erfinv_out(out, in[0]); return {out, expected}; }});
+  rows.push_back({"erfinv", "function", 2, {TensorSpec{{}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::erfinv(in[0])}; }});
+  rows.push_back({"erfinv", "inplace", 2, {TensorSpec{{}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.erfinv_(); return {self}; }});
+  rows.push_back({"erfinv", "out", 2, {TensorSpec{{}, -1.0, 1.0, false, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { auto expected = dg::erfinv(in[0]); auto out = dg::empty({0}, expected.options()); dg::erfinv_out(out, in[0]); return {out, expected}; }});
+}
+
 // hardswish
 void add_hardswish(std::vector<OpSample>& rows) {
   rows.push_back({"hardswish", "function", 0, {TensorSpec{{3, 4}, -5.0, 5.0, false, kFloat64}}, true,
@@ -577,6 +599,14 @@ void add_scatter_src_backward(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { return {dg::scatter_src_backward(in[0], int64_t(0), in[1], std::vector<int64_t>{2, 3})}; }});
 }
 
+// index_fill.int_Scalar
+void add_index_fill_int_Scalar(std::vector<OpSample>& rows) {
+  rows.push_back({"index_fill.int_Scalar", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{2}, 0.0, 4.0, false, kInt64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::index_fill(in[0], int64_t(1), in[1], Scalar(1.5))}; }});
+  rows.push_back({"index_fill.int_Scalar", "function", 1, {TensorSpec{{4, 3}, -1.0, 1.0, true, kFloat64}, TensorSpec{{}, -4.0, 4.0, false, kInt64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::index_fill(in[0], int64_t(0), in[1], Scalar(-1))}; }});
+}
+
 // nonzero
 void add_nonzero(std::vector<OpSample>& rows) {
   rows.push_back({"nonzero", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kBool}}, false,
@@ -737,6 +767,7 @@ void add_samples_1(std::vector<OpSample>& rows) {
   add_cos(rows);
   add_cos_backward(rows);
   add_cosh(rows);
+  add_erfinv(rows);
   add_hardswish(rows);
   add_glu(rows);
   add_elu_double_backward(rows);
@@ -784,6 +815,7 @@ void add_samples_1(std::vector<OpSample>& rows) {
   add_block_diag(rows);
   add_scatter_add(rows);
   add_scatter_src_backward(rows);
+  add_index_fill_int_Scalar(rows);
   add_nonzero(rows);
   add_masked_fill_Tensor(rows);
   add_flip(rows);

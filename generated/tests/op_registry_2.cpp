@@ -83,10 +83,38 @@ void add_sin(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { auto expected = dg::sin(in[0]); auto out = dg::empty({0}, expected.options()); dg::sin_out(out, in[0]); return {out, expected}; }});
 }
 
+// polygamma
+void add_polygamma(std::vector<OpSample>& rows) {
+  rows.push_back({"polygamma", "function", 0, {TensorSpec{{3, 4}, 0.2, 5.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::polygamma(int64_t(1), in[0])}; }});
+  rows.push_back({"polygamma", "out", 0, {TensorSpec{{3, 4}, 0.2, 5.0, false, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { auto expected = dg::polygamma(int64_t(1), in[0]); auto out = dg::empty({0}, expected.options()); dg::polygamma_out(out, int64_t(1), in[0]); return {out, expected}; }});
+  rows.push_back({"polygamma", "function", 1, {TensorSpec{{4, 3}, 0.5, 12.0, true, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::polygamma(int64_t(2), in[0])}; }});
+  rows.push_back({"polygamma", "out", 1, {TensorSpec{{4, 3}, 0.5, 12.0, true, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { auto expected = dg::polygamma(int64_t(2), in[0]); auto out = dg::empty({0}, expected.options()); dg::polygamma_out(out, int64_t(2), in[0]); return {out, expected}; }});
+  rows.push_back({"polygamma", "function", 2, {TensorSpec{{3}, -1.9, -1.1, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::polygamma(int64_t(3), in[0])}; }});
+  rows.push_back({"polygamma", "out", 2, {TensorSpec{{3}, -1.9, -1.1, false, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { auto expected = dg::polygamma(int64_t(3), in[0]); auto out = dg::empty({0}, expected.options()); dg::polygamma_out(out, int64_t(3), in[0]); return {out, expected}; }});
+  rows.push_back({"polygamma", "function", 3, {TensorSpec{{}, 1.0, 2.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::polygamma(int64_t(0), in[0])}; }});
+  rows.push_back({"polygamma", "out", 3, {TensorSpec{{}, 1.0, 2.0, false, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { auto expected = dg::polygamma(int64_t(0), in[0]); auto out = dg::empty({0}, expected.options()); dg::polygamma_out(out, int64_t(0), in[0]); return {out, expected}; }});
+}
+
 // tanhshrink
 void add_tanhshrink(std::vector<OpSample>& rows) {
   rows.push_back({"tanhshrink", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
                   [](const variable_list& in) -> variable_list { return {dg::tanhshrink(in[0])}; }});
+}
+
+// softsign
+void add_softsign(std::vector<OpSample>& rows) {
+  rows.push_back({"softsign", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::softsign(in[0])}; }});
+  rows.push_back({"softsign", "function", 1, {TensorSpec{{4, 3}, -5.0, 5.0, true, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::softsign(in[0])}; }});
 }
 
 // clamp_max
@@ -337,6 +365,12 @@ void add_mv(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { return {dg::mv(in[0], in[1])}; }});
 }
 
+// addbmm_
+void add_addbmm_(std::vector<OpSample>& rows) {
+  rows.push_back({"addbmm_", "inplace", 0, {TensorSpec{{3, 2}, -1.0, 1.0, false, kFloat64}, TensorSpec{{2, 3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{2, 4, 2}, -1.0, 1.0, false, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.addbmm_(in[1], in[2], Scalar(0.5), Scalar(2)); return {self}; }});
+}
+
 // linalg_eigvalsh
 void add_linalg_eigvalsh(std::vector<OpSample>& rows) {
   rows.push_back({"linalg_eigvalsh", "function", 0, {TensorSpec{{4, 4}, -1.0, 1.0, false, kFloat64}}, true,
@@ -439,6 +473,26 @@ void add_meshgrid_indexing(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { return dg::meshgrid(variable_list(in.begin() + 0, in.begin() + 3), std::string_view("xy")); }});
 }
 
+// index_fill.int_Tensor
+void add_index_fill_int_Tensor(std::vector<OpSample>& rows) {
+  rows.push_back({"index_fill.int_Tensor", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{2}, 0.0, 4.0, false, kInt64}, TensorSpec{{}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::index_fill(in[0], int64_t(1), in[1], in[2])}; }});
+  rows.push_back({"index_fill.int_Tensor", "function", 1, {TensorSpec{{2, 3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3}, 0.0, 4.0, false, kInt64}, TensorSpec{{}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::index_fill(in[0], int64_t(-1), in[1], in[2])}; }});
+}
+
+// masked_scatter_
+void add_masked_scatter_(std::vector<OpSample>& rows) {
+  rows.push_back({"masked_scatter_", "inplace", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kBool}, TensorSpec{{3, 5}, -1.0, 1.0, false, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.masked_scatter_(in[1], in[2]); return {self}; }});
+}
+
+// put_
+void add_put_(std::vector<OpSample>& rows) {
+  rows.push_back({"put_", "inplace", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{5}, -12.0, 12.0, false, kInt64}, TensorSpec{{5}, -1.0, 1.0, false, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.put_(in[1], in[2], true); return {self}; }});
+}
+
 // tril
 void add_tril(std::vector<OpSample>& rows) {
   rows.push_back({"tril", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
@@ -535,7 +589,9 @@ void add_samples_2(std::vector<OpSample>& rows) {
   add_div_Tensor(rows);
   add_abs(rows);
   add_sin(rows);
+  add_polygamma(rows);
   add_tanhshrink(rows);
+  add_softsign(rows);
   add_clamp_max(rows);
   add_maximum(rows);
   add_fmod_Scalar(rows);
@@ -558,6 +614,7 @@ void add_samples_2(std::vector<OpSample>& rows) {
   add_bucketize_Tensor(rows);
   add_logcumsumexp(rows);
   add_mv(rows);
+  add_addbmm_(rows);
   add_linalg_eigvalsh(rows);
   add_linalg_det(rows);
   add_linalg_cholesky(rows);
@@ -571,6 +628,9 @@ void add_samples_2(std::vector<OpSample>& rows) {
   add_view_as(rows);
   add_movedim_intlist(rows);
   add_meshgrid_indexing(rows);
+  add_index_fill_int_Tensor(rows);
+  add_masked_scatter_(rows);
+  add_put_(rows);
   add_tril(rows);
   add_random__from(rows);
   add_log_normal_(rows);

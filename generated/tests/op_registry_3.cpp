@@ -85,6 +85,22 @@ void add_acos(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { auto expected = dg::acos(in[0]); auto out = dg::empty({0}, expected.options()); dg::acos_out(out, in[0]); return {out, expected}; }});
 }
 
+// i0
+void add_i0(std::vector<OpSample>& rows) {
+  rows.push_back({"i0", "function", 0, {TensorSpec{{3, 4}, -3.0, 3.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::i0(in[0])}; }});
+  rows.push_back({"i0", "inplace", 0, {TensorSpec{{3, 4}, -3.0, 3.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.i0_(); return {self}; }});
+  rows.push_back({"i0", "out", 0, {TensorSpec{{3, 4}, -3.0, 3.0, false, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { auto expected = dg::i0(in[0]); auto out = dg::empty({0}, expected.options()); dg::i0_out(out, in[0]); return {out, expected}; }});
+  rows.push_back({"i0", "function", 1, {TensorSpec{{4, 3}, 7.0, 10.0, true, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::i0(in[0])}; }});
+  rows.push_back({"i0", "inplace", 1, {TensorSpec{{4, 3}, 7.0, 10.0, true, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.i0_(); return {self}; }});
+  rows.push_back({"i0", "out", 1, {TensorSpec{{4, 3}, 7.0, 10.0, true, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { auto expected = dg::i0(in[0]); auto out = dg::empty({0}, expected.options()); dg::i0_out(out, in[0]); return {out, expected}; }});
+}
+
 // deg2rad
 void add_deg2rad(std::vector<OpSample>& rows) {
   rows.push_back({"deg2rad", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
@@ -575,6 +591,24 @@ void add_atleast_2d(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { return {dg::atleast_2d(in[0])}; }});
 }
 
+// scatter.value
+void add_scatter_value(std::vector<OpSample>& rows) {
+  rows.push_back({"scatter.value", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{2, 4}, 0.0, 3.0, false, kInt64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::scatter(in[0], int64_t(0), in[1], Scalar(1.5))}; }});
+  rows.push_back({"scatter.value", "inplace", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{2, 4}, 0.0, 3.0, false, kInt64}}, true,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.scatter_(int64_t(0), in[1], Scalar(1.5)); return {self}; }});
+  rows.push_back({"scatter.value", "function", 1, {TensorSpec{{4, 3}, -1.0, 1.0, true, kFloat64}, TensorSpec{{2, 2}, 0.0, 3.0, false, kInt64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::scatter(in[0], int64_t(-1), in[1], Scalar(-2))}; }});
+  rows.push_back({"scatter.value", "inplace", 1, {TensorSpec{{4, 3}, -1.0, 1.0, true, kFloat64}, TensorSpec{{2, 2}, 0.0, 3.0, false, kInt64}}, true,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.scatter_(int64_t(-1), in[1], Scalar(-2)); return {self}; }});
+}
+
+// index_fill_.int_Scalar
+void add_index_fill__int_Scalar(std::vector<OpSample>& rows) {
+  rows.push_back({"index_fill_.int_Scalar", "inplace", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{2}, 0.0, 4.0, false, kInt64}}, false,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.index_fill_(int64_t(1), in[1], Scalar(1.5)); return {self}; }});
+}
+
 // zero_
 void add_zero_(std::vector<OpSample>& rows) {
   rows.push_back({"zero_", "inplace", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
@@ -641,6 +675,54 @@ void add_nll_loss(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { return {dg::nll_loss(in[0], in[1], std::nullopt, int64_t(0), int64_t(-100))}; }});
 }
 
+// soft_margin_loss_backward
+void add_soft_margin_loss_backward(std::vector<OpSample>& rows) {
+  rows.push_back({"soft_margin_loss_backward", "function", 0, {TensorSpec{{}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::soft_margin_loss_backward(in[0], in[1], in[2], int64_t(1))}; }});
+  rows.push_back({"soft_margin_loss_backward", "function", 1, {TensorSpec{{4, 3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{4, 3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{4, 3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::soft_margin_loss_backward(in[0], in[1], in[2], int64_t(0))}; }});
+}
+
+// soft_margin_loss
+void add_soft_margin_loss(std::vector<OpSample>& rows) {
+  rows.push_back({"soft_margin_loss", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::soft_margin_loss(in[0], in[1])}; }});
+  rows.push_back({"soft_margin_loss", "function", 1, {TensorSpec{{4, 3}, -1.0, 1.0, true, kFloat64}, TensorSpec{{4, 3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::soft_margin_loss(in[0], in[1], int64_t(0))}; }});
+  rows.push_back({"soft_margin_loss", "function", 2, {TensorSpec{{5}, -1.0, 1.0, false, kFloat64}, TensorSpec{{5}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::soft_margin_loss(in[0], in[1], int64_t(2))}; }});
+}
+
+// hinge_embedding_loss
+void add_hinge_embedding_loss(std::vector<OpSample>& rows) {
+  rows.push_back({"hinge_embedding_loss", "function", 0, {TensorSpec{{3, 4}, -2.0, 0.9, false, kFloat64}, TensorSpec{{3, 4}, 0.0, 2.0, false, kInt64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::hinge_embedding_loss(in[0], in[1])}; }});
+  rows.push_back({"hinge_embedding_loss", "function", 1, {TensorSpec{{4, 3}, -0.8, 0.8, true, kFloat64}, TensorSpec{{4, 3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::hinge_embedding_loss(in[0], in[1], double(0.5), int64_t(0))}; }});
+  rows.push_back({"hinge_embedding_loss", "function", 2, {TensorSpec{{6}, -0.8, 0.8, false, kFloat64}, TensorSpec{{6}, 0.0, 2.0, false, kInt64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::hinge_embedding_loss(in[0], in[1], double(2.0), int64_t(2))}; }});
+}
+
+// cosine_embedding_loss
+void add_cosine_embedding_loss(std::vector<OpSample>& rows) {
+  rows.push_back({"cosine_embedding_loss", "function", 0, {TensorSpec{{4, 3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{4, 3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{4}, 0.0, 2.0, false, kInt64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::cosine_embedding_loss(in[0], in[1], in[2])}; }});
+  rows.push_back({"cosine_embedding_loss", "function", 1, {TensorSpec{{3, 5}, -1.0, 1.0, true, kFloat64}, TensorSpec{{3, 5}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3}, 0.0, 2.0, false, kInt64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::cosine_embedding_loss(in[0], in[1], in[2], double(-0.5), int64_t(0))}; }});
+  rows.push_back({"cosine_embedding_loss", "function", 2, {TensorSpec{{5}, -1.0, 1.0, false, kFloat64}, TensorSpec{{5}, -1.0, 1.0, false, kFloat64}, TensorSpec{{}, 0.0, 1.0, false, kInt64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::cosine_embedding_loss(in[0], in[1], in[2], double(0.2), int64_t(2))}; }});
+}
+
+// triplet_margin_loss
+void add_triplet_margin_loss(std::vector<OpSample>& rows) {
+  rows.push_back({"triplet_margin_loss", "function", 0, {TensorSpec{{4, 3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{4, 3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{4, 3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::triplet_margin_loss(in[0], in[1], in[2])}; }});
+  rows.push_back({"triplet_margin_loss", "function", 1, {TensorSpec{{4, 3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{4, 3}, -1.0, 1.0, true, kFloat64}, TensorSpec{{4, 3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::triplet_margin_loss(in[0], in[1], in[2], double(2.0), double(1), 1e-06, true, int64_t(0))}; }});
+  rows.push_back({"triplet_margin_loss", "function", 2, {TensorSpec{{5}, -1.0, 1.0, false, kFloat64}, TensorSpec{{5}, -1.0, 1.0, false, kFloat64}, TensorSpec{{5}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::triplet_margin_loss(in[0], in[1], in[2], double(3.0), double(3), 1e-06, false, int64_t(2))}; }});
+}
+
 // dropout
 void add_dropout(std::vector<OpSample>& rows) {
   rows.push_back({"dropout", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
@@ -687,6 +769,7 @@ void add_samples_3(std::vector<OpSample>& rows) {
   add_square(rows);
   add_tan(rows);
   add_acos(rows);
+  add_i0(rows);
   add_deg2rad(rows);
   add_rad2deg(rows);
   add_relu6(rows);
@@ -733,6 +816,8 @@ void add_samples_3(std::vector<OpSample>& rows) {
   add_moveaxis_int(rows);
   add_swapaxes(rows);
   add_atleast_2d(rows);
+  add_scatter_value(rows);
+  add_index_fill__int_Scalar(rows);
   add_zero_(rows);
   add_bernoulli__float(rows);
   add_random__to(rows);
@@ -741,6 +826,11 @@ void add_samples_3(std::vector<OpSample>& rows) {
   add_softmax_int(rows);
   add__softmax_backward_data(rows);
   add_nll_loss(rows);
+  add_soft_margin_loss_backward(rows);
+  add_soft_margin_loss(rows);
+  add_hinge_embedding_loss(rows);
+  add_cosine_embedding_loss(rows);
+  add_triplet_margin_loss(rows);
   add_dropout(rows);
   add_conv2d(rows);
   add_conv_transpose2d(rows);

@@ -75,6 +75,48 @@ void add_sinc(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { auto expected = dg::sinc(in[0]); auto out = dg::empty({0}, expected.options()); dg::sinc_out(out, in[0]); return {out, expected}; }});
 }
 
+// lgamma
+void add_lgamma(std::vector<OpSample>& rows) {
+  rows.push_back({"lgamma", "function", 0, {TensorSpec{{3, 4}, 0.2, 5.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::lgamma(in[0])}; }});
+  rows.push_back({"lgamma", "inplace", 0, {TensorSpec{{3, 4}, 0.2, 5.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.lgamma_(); return {self}; }});
+  rows.push_back({"lgamma", "out", 0, {TensorSpec{{3, 4}, 0.2, 5.0, false, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { auto expected = dg::lgamma(in[0]); auto out = dg::empty({0}, expected.options()); dg::lgamma_out(out, in[0]); return {out, expected}; }});
+  rows.push_back({"lgamma", "function", 1, {TensorSpec{{4, 3}, -0.9, -0.1, true, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::lgamma(in[0])}; }});
+  rows.push_back({"lgamma", "inplace", 1, {TensorSpec{{4, 3}, -0.9, -0.1, true, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.lgamma_(); return {self}; }});
+  rows.push_back({"lgamma", "out", 1, {TensorSpec{{4, 3}, -0.9, -0.1, true, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { auto expected = dg::lgamma(in[0]); auto out = dg::empty({0}, expected.options()); dg::lgamma_out(out, in[0]); return {out, expected}; }});
+}
+
+// logit
+void add_logit(std::vector<OpSample>& rows) {
+  rows.push_back({"logit", "function", 0, {TensorSpec{{3, 4}, 0.1, 0.9, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::logit(in[0])}; }});
+  rows.push_back({"logit", "inplace", 0, {TensorSpec{{3, 4}, 0.1, 0.9, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.logit_(); return {self}; }});
+  rows.push_back({"logit", "out", 0, {TensorSpec{{3, 4}, 0.1, 0.9, false, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { auto expected = dg::logit(in[0]); auto out = dg::empty({0}, expected.options()); dg::logit_out(out, in[0]); return {out, expected}; }});
+  rows.push_back({"logit", "function", 1, {TensorSpec{{4, 3}, 0.3, 0.7, true, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::logit(in[0], double(0.2))}; }});
+  rows.push_back({"logit", "inplace", 1, {TensorSpec{{4, 3}, 0.3, 0.7, true, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.logit_(double(0.2)); return {self}; }});
+  rows.push_back({"logit", "out", 1, {TensorSpec{{4, 3}, 0.3, 0.7, true, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { auto expected = dg::logit(in[0], double(0.2)); auto out = dg::empty({0}, expected.options()); dg::logit_out(out, in[0], double(0.2)); return {out, expected}; }});
+}
+
+// sgn
+void add_sgn(std::vector<OpSample>& rows) {
+  rows.push_back({"sgn", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::sgn(in[0])}; }});
+  rows.push_back({"sgn", "inplace", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.sgn_(); return {self}; }});
+  rows.push_back({"sgn", "out", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { auto expected = dg::sgn(in[0]); auto out = dg::empty({0}, expected.options()); dg::sgn_out(out, in[0]); return {out, expected}; }});
+}
+
 // round
 void add_round(std::vector<OpSample>& rows) {
   rows.push_back({"round", "function", 0, {TensorSpec{{3, 4}, -3.0, 3.0, false, kFloat64}}, true,
@@ -483,6 +525,28 @@ void add_index_add(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.index_add_(int64_t(1), in[1], in[2]); return {self}; }});
 }
 
+// index_fill_.int_Tensor
+void add_index_fill__int_Tensor(std::vector<OpSample>& rows) {
+  rows.push_back({"index_fill_.int_Tensor", "inplace", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{2}, 0.0, 3.0, false, kInt64}, TensorSpec{{}, -1.0, 1.0, false, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.index_fill_(int64_t(0), in[1], in[2]); return {self}; }});
+}
+
+// put
+void add_put(std::vector<OpSample>& rows) {
+  rows.push_back({"put", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{1}, -12.0, 12.0, false, kInt64}, TensorSpec{{1}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::put(in[0], in[1], in[2])}; }});
+  rows.push_back({"put", "function", 1, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{2, 3}, -12.0, 12.0, false, kInt64}, TensorSpec{{2, 3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::put(in[0], in[1], in[2], true)}; }});
+}
+
+// one_hot
+void add_one_hot(std::vector<OpSample>& rows) {
+  rows.push_back({"one_hot", "function", 0, {TensorSpec{{4}, 0.0, 3.0, false, kInt64}}, false,
+                  [](const variable_list& in) -> variable_list { return {dg::one_hot(in[0], int64_t(3))}; }});
+  rows.push_back({"one_hot", "function", 1, {TensorSpec{{2, 3}, 0.0, 5.0, false, kInt64}}, false,
+                  [](const variable_list& in) -> variable_list { return {dg::one_hot(in[0])}; }});
+}
+
 // triu
 void add_triu(std::vector<OpSample>& rows) {
   rows.push_back({"triu", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
@@ -598,6 +662,9 @@ void add_samples_4(std::vector<OpSample>& rows) {
   add_sin_backward(rows);
   add_erfc(rows);
   add_sinc(rows);
+  add_lgamma(rows);
+  add_logit(rows);
+  add_sgn(rows);
   add_round(rows);
   add_relu(rows);
   add_hardtanh(rows);
@@ -638,6 +705,9 @@ void add_samples_4(std::vector<OpSample>& rows) {
   add_atleast_1d(rows);
   add_constant_pad_nd(rows);
   add_index_add(rows);
+  add_index_fill__int_Tensor(rows);
+  add_put(rows);
+  add_one_hot(rows);
   add_triu(rows);
   add_contiguous(rows);
   add_uniform_(rows);

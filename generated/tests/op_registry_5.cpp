@@ -163,6 +163,14 @@ void add_tanh(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { auto expected = dg::tanh(in[0]); auto out = dg::empty({0}, expected.options()); dg::tanh_out(out, in[0]); return {out, expected}; }});
 }
 
+// logit_backward
+void add_logit_backward(std::vector<OpSample>& rows) {
+  rows.push_back({"logit_backward", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, 0.1, 0.9, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::logit_backward(in[0], in[1])}; }});
+  rows.push_back({"logit_backward", "function", 1, {TensorSpec{{4, 3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{4, 3}, 0.3, 0.7, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::logit_backward(in[0], in[1], double(0.2))}; }});
+}
+
 // frac
 void add_frac(std::vector<OpSample>& rows) {
   rows.push_back({"frac", "function", 0, {TensorSpec{{3, 4}, -3.0, 3.0, false, kFloat64}}, true,
@@ -475,6 +483,24 @@ void add_dot(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { return {dg::dot(in[0], in[1])}; }});
 }
 
+// addmv_
+void add_addmv_(std::vector<OpSample>& rows) {
+  rows.push_back({"addmv_", "inplace", 0, {TensorSpec{{2}, -1.0, 1.0, false, kFloat64}, TensorSpec{{2, 3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3}, -1.0, 1.0, false, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.addmv_(in[1], in[2], Scalar(0.5), Scalar(2)); return {self}; }});
+}
+
+// addr_
+void add_addr_(std::vector<OpSample>& rows) {
+  rows.push_back({"addr_", "inplace", 0, {TensorSpec{{2, 3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{2}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3}, -1.0, 1.0, false, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.addr_(in[1], in[2], Scalar(2), Scalar(0.5)); return {self}; }});
+}
+
+// baddbmm_
+void add_baddbmm_(std::vector<OpSample>& rows) {
+  rows.push_back({"baddbmm_", "inplace", 0, {TensorSpec{{2, 3, 2}, -1.0, 1.0, false, kFloat64}, TensorSpec{{2, 3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{2, 4, 2}, -1.0, 1.0, false, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.baddbmm_(in[1], in[2], Scalar(0.5), Scalar(2)); return {self}; }});
+}
+
 // vdot
 void add_vdot(std::vector<OpSample>& rows) {
   rows.push_back({"vdot", "function", 0, {TensorSpec{{4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{4}, -1.0, 1.0, false, kFloat64}}, true,
@@ -655,6 +681,18 @@ void add_gather(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { return {dg::gather(in[0], int64_t(-1), in[1])}; }});
 }
 
+// scatter.reduce
+void add_scatter_reduce(std::vector<OpSample>& rows) {
+  rows.push_back({"scatter.reduce", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{5, 4}, 0.0, 3.0, false, kInt64}, TensorSpec{{5, 4}, -1.0, 1.0, false, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { return {dg::scatter(in[0], int64_t(0), in[1], in[2], std::string_view("add"))}; }});
+  rows.push_back({"scatter.reduce", "inplace", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{5, 4}, 0.0, 3.0, false, kInt64}, TensorSpec{{5, 4}, -1.0, 1.0, false, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.scatter_(int64_t(0), in[1], in[2], std::string_view("add")); return {self}; }});
+  rows.push_back({"scatter.reduce", "function", 1, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 6}, 0.0, 4.0, false, kInt64}, TensorSpec{{3, 6}, -1.0, 1.0, false, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { return {dg::scatter(in[0], int64_t(1), in[1], in[2], std::string_view("multiply"))}; }});
+  rows.push_back({"scatter.reduce", "inplace", 1, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 6}, 0.0, 4.0, false, kInt64}, TensorSpec{{3, 6}, -1.0, 1.0, false, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self.scatter_(int64_t(1), in[1], in[2], std::string_view("multiply")); return {self}; }});
+}
+
 // index_copy
 void add_index_copy(std::vector<OpSample>& rows) {
   rows.push_back({"index_copy", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{1}, 0.0, 3.0, false, kInt64}, TensorSpec{{1, 4}, -1.0, 1.0, false, kFloat64}}, true,
@@ -737,6 +775,38 @@ void add_huber_loss(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { return {dg::huber_loss(in[0], in[1], int64_t(2), double(0.5))}; }});
 }
 
+// kl_div
+void add_kl_div(std::vector<OpSample>& rows) {
+  rows.push_back({"kl_div", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, 0.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::kl_div(in[0], in[1])}; }});
+  rows.push_back({"kl_div", "function", 1, {TensorSpec{{4, 3}, -1.0, 1.0, true, kFloat64}, TensorSpec{{4, 3}, 0.1, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::kl_div(in[0], in[1], int64_t(0))}; }});
+  rows.push_back({"kl_div", "function", 2, {TensorSpec{{2, 3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{2, 3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::kl_div(in[0], in[1], int64_t(2), true)}; }});
+  rows.push_back({"kl_div", "function", 3, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::kl_div(in[0], in[1], int64_t(1), true)}; }});
+}
+
+// poisson_nll_loss
+void add_poisson_nll_loss(std::vector<OpSample>& rows) {
+  rows.push_back({"poisson_nll_loss", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, 0.0, 3.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::poisson_nll_loss(in[0], in[1], true, false, double(1e-08), int64_t(1))}; }});
+  rows.push_back({"poisson_nll_loss", "function", 1, {TensorSpec{{4, 3}, 0.5, 2.0, true, kFloat64}, TensorSpec{{4, 3}, 0.0, 4.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::poisson_nll_loss(in[0], in[1], false, true, double(1e-08), int64_t(0))}; }});
+  rows.push_back({"poisson_nll_loss", "function", 2, {TensorSpec{{5}, -1.0, 1.0, false, kFloat64}, TensorSpec{{5}, 0.0, 4.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::poisson_nll_loss(in[0], in[1], true, true, double(0.1), int64_t(2))}; }});
+}
+
+// multilabel_soft_margin_loss
+void add_multilabel_soft_margin_loss(std::vector<OpSample>& rows) {
+  rows.push_back({"multilabel_soft_margin_loss", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, 0.0, 2.0, false, kInt64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::multilabel_soft_margin_loss(in[0], in[1])}; }});
+  rows.push_back({"multilabel_soft_margin_loss", "function", 1, {TensorSpec{{4, 3}, -1.0, 1.0, true, kFloat64}, TensorSpec{{4, 3}, 0.0, 1.0, false, kFloat64}, TensorSpec{{3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::multilabel_soft_margin_loss(in[0], in[1], in[2], std::string_view("none"))}; }});
+  rows.push_back({"multilabel_soft_margin_loss", "function", 2, {TensorSpec{{5}, -1.0, 1.0, false, kFloat64}, TensorSpec{{5}, 0.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::multilabel_soft_margin_loss(in[0], in[1], std::nullopt, std::string_view("sum"))}; }});
+}
+
 // embedding_backward
 void add_embedding_backward(std::vector<OpSample>& rows) {
   rows.push_back({"embedding_backward", "function", 0, {TensorSpec{{2, 4, 3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{2, 4}, 0.0, 5.0, false, kInt64}}, true,
@@ -780,6 +850,7 @@ void add_samples_5(std::vector<OpSample>& rows) {
   add_log1p(rows);
   add_atan(rows);
   add_tanh(rows);
+  add_logit_backward(rows);
   add_frac(rows);
   add_ceil(rows);
   add_trunc(rows);
@@ -809,6 +880,9 @@ void add_samples_5(std::vector<OpSample>& rows) {
   add__unique2(rows);
   add_unique_dim(rows);
   add_dot(rows);
+  add_addmv_(rows);
+  add_addr_(rows);
+  add_baddbmm_(rows);
   add_vdot(rows);
   add_einsum(rows);
   add_linalg_matrix_norm(rows);
@@ -828,6 +902,7 @@ void add_samples_5(std::vector<OpSample>& rows) {
   add_moveaxis_intlist(rows);
   add_index_select(rows);
   add_gather(rows);
+  add_scatter_reduce(rows);
   add_index_copy(rows);
   add_masked_select(rows);
   add_take(rows);
@@ -836,6 +911,9 @@ void add_samples_5(std::vector<OpSample>& rows) {
   add_cross_entropy(rows);
   add_mse_loss(rows);
   add_huber_loss(rows);
+  add_kl_div(rows);
+  add_poisson_nll_loss(rows);
+  add_multilabel_soft_margin_loss(rows);
   add_embedding_backward(rows);
   add_avg_pool2d(rows);
   add_adaptive_avg_pool2d_backward(rows);

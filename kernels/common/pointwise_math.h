@@ -501,4 +501,264 @@ struct SoftplusBackward {
   }
 };
 
+// ---------------------------------------------------------------- special functions
+// erfinv, digamma, trigamma, polygamma, i0, i1 as PyTorch 1.13 computes them
+// (aten/src/ATen/native/Math.h). The digamma, zeta, i0 and i1 functions are
+// derived from the implementations in the Cephes Math Library (Copyright (c)
+// 2018, Steven Moshier, 3-clause BSD licence, as PyTorch's Math.h quotes it).
+// Coefficient tables are locals (no static storage, so they work in device
+// code); float and double share the double tables and round once at the end.
+
+// Evaluates the Chebyshev series of `len` coefficients at x (Cephes chbevl).
+template <typename T>
+DG_HOST_DEVICE T chbevl(T x, const double* a, int len) {
+  T b0 = static_cast<T>(a[0]), b1 = T(0), b2 = T(0);
+  for (int i = 1; i < len; ++i) {
+    b2 = b1;
+    b1 = b0;
+    b0 = x * b1 - b2 + static_cast<T>(a[i]);
+  }
+  return T(0.5) * (b0 - b2);
+}
+
+// The inverse error function: a rational first guess refined by two Newton
+// steps; +-inf at +-1, NaN outside [-1, 1].
+template <typename T>
+DG_HOST_DEVICE T erfinv(T y) {
+  const T a[4] = {T(0.886226899), T(-1.645349621), T(0.914624893), T(-0.140543331)};
+  const T b[4] = {T(-2.118377725), T(1.442710462), T(-0.329097515), T(0.012229801)};
+  const T c[4] = {T(-1.970840454), T(-1.624906493), T(3.429567803), T(1.641345311)};
+  const T d[2] = {T(3.543889200), T(1.637067800)};
+  const T y_abs = std::fabs(y);
+  if (y_abs > T(1)) return static_cast<T>(NAN);
+  if (y_abs == T(1)) return std::copysign(static_cast<T>(INFINITY), y);
+  T x;
+  if (y_abs <= T(0.7)) {
+    const T z = y * y;
+    const T num = ((a[3] * z + a[2]) * z + a[1]) * z + a[0];
+    const T dem = (((b[3] * z + b[2]) * z + b[1]) * z + b[0]) * z + T(1);
+    x = y * num / dem;
+  } else {
+    const T z = std::sqrt(-std::log((T(1) - y_abs) / T(2)));
+    const T num = ((c[3] * z + c[2]) * z + c[1]) * z + c[0];
+    const T dem = (d[1] * z + d[0]) * z + T(1);
+    x = std::copysign(num, y) / dem;
+  }
+  x = x - (std::erf(x) - y) / (T(k2OverSqrtPi) * std::exp(-x * x));
+  x = x - (std::erf(x) - y) / (T(k2OverSqrtPi) * std::exp(-x * x));
+  return x;
+}
+
+// digamma (psi), the derivative of lgamma: -+inf at +-0, NaN at the negative
+// integers; negative x by reflection, then the recurrence up to x >= 10 and
+// the asymptotic series.
+template <typename T>
+DG_HOST_DEVICE T digamma(T x) {
+  if (x == T(0)) return std::copysign(static_cast<T>(INFINITY), -x);
+  T result = T(0);
+  if (x < T(0)) {
+    if (x == std::trunc(x)) return static_cast<T>(NAN);
+    // tan(pi r) of the fractional part r: more accurate than tan(pi x).
+    const double r = static_cast<double>(x) - std::trunc(static_cast<double>(x));
+    result = -static_cast<T>(kPi / std::tan(kPi * r));
+    x = T(1) - x;
+  }
+  while (x < T(10)) {
+    result -= T(1) / x;
+    x += T(1);
+  }
+  if (x == T(10)) return result + T(2.25175258906672110764);
+  const double A[7] = {8.33333333333333333333E-2,  -2.10927960927960927961E-2, 7.57575757575757575758E-3,
+                       -4.16666666666666666667E-3, 3.96825396825396825397E-3,  -8.33333333333333333333E-3,
+                       8.33333333333333333333E-2};
+  T y = T(0);
+  if (x < T(1.0e17)) {
+    const T z = T(1) / (x * x);
+    T p = T(0);
+    for (int i = 0; i < 7; ++i) p = p * z + static_cast<T>(A[i]);
+    y = z * p;
+  }
+  return result + std::log(x) - T(0.5) / x - y;
+}
+
+// trigamma, the derivative of digamma.
+template <typename T>
+DG_HOST_DEVICE T trigamma(T x) {
+  T sign = T(1), result = T(0);
+  if (x < T(0.5)) {
+    sign = T(-1);
+    const T s = std::sin(T(kPi) * x);
+    result -= T(kPi * kPi) / (s * s);
+    x = T(1) - x;
+  }
+  for (int i = 0; i < 6; ++i) {
+    result += T(1) / (x * x);
+    x += T(1);
+  }
+  const T ixx = T(1) / (x * x);
+  result += (T(1) + T(1) / (T(2) * x) + ixx * (T(1) / T(6) - ixx * (T(1) / T(30) - ixx * (T(1) / T(42))))) / x;
+  return sign * result;
+}
+
+// The Hurwitz zeta function sum_k (k + q)^-x, in double (Cephes zeta).
+DG_HOST_DEVICE inline double zeta(double x, double q) {
+  const double machep = 1.11022302462515654042E-16;
+  const double A[12] = {12.0,
+                        -720.0,
+                        30240.0,
+                        -1209600.0,
+                        47900160.0,
+                        -1.8924375803183791606e9,
+                        7.47242496e10,
+                        -2.950130727918164224e12,
+                        1.1646782814350067249e14,
+                        -4.5979787224074726105e15,
+                        1.8152105401943546773e17,
+                        -7.1661652561756670113e18};
+  if (x == 1.0) return INFINITY;
+  if (x < 1.0) return NAN;
+  if (q <= 0.0) {
+    if (q == std::floor(q)) return INFINITY;
+    if (x != std::floor(x)) return NAN;
+  }
+  double s = std::pow(q, -x), a = q, b = 0.0;
+  int i = 0;
+  while (i < 9 || a <= 9.0) {
+    i += 1;
+    a += 1.0;
+    b = std::pow(a, -x);
+    s += b;
+    if (-machep * s < b && b < machep * s) return s;
+  }
+  const double w = a;
+  s += b * w / (x - 1.0);
+  s -= 0.5 * b;
+  a = 1.0;
+  double k = 0.0;
+  for (int j = 0; j < 12; ++j) {
+    a *= x + k;
+    b /= w;
+    double t = a * b / A[j];
+    s = s + t;
+    t = std::fabs(t / s);
+    if (t < machep) return s;
+    k += 1.0;
+    a *= x + k;
+    b /= w;
+    k += 1.0;
+  }
+  return s;
+}
+
+// The n-th derivative of digamma: (-1)^(n+1) n! zeta(n + 1, x).
+template <typename T>
+DG_HOST_DEVICE T polygamma(int64_t n, T x) {
+  if (n == 0) return digamma(x);
+  if (n == 1) return trigamma(x);
+  const double nd = static_cast<double>(n);
+  return static_cast<T>(((n % 2) ? 1.0 : -1.0) * std::exp(std::lgamma(nd + 1.0)) *
+                        zeta(nd + 1.0, static_cast<double>(x)));
+}
+
+// The modified Bessel function of the first kind, order 0: Chebyshev series
+// of exp(-x) I0(x) on [0, 8] and of exp(-x) sqrt(x) I0(x) beyond.
+template <typename T>
+DG_HOST_DEVICE T bessel_i0(T x_in) {
+  const T x = std::fabs(x_in);
+  if (x <= T(8)) {
+    const double A[30] = {-4.41534164647933937950E-18, 3.33079451882223809783E-17,  -2.43127984654795469359E-16,
+                          1.71539128555513303061E-15,  -1.16853328779934516808E-14, 7.67618549860493561688E-14,
+                          -4.85644678311192946090E-13, 2.95505266312963983461E-12,  -1.72682629144155570723E-11,
+                          9.67580903537323691224E-11,  -5.18979560163526290666E-10, 2.65982372468238665035E-9,
+                          -1.30002500998624804212E-8,  6.04699502254191894932E-8,   -2.67079385394061173391E-7,
+                          1.11738753912010371815E-6,   -4.41673835845875056359E-6,  1.64484480707288970893E-5,
+                          -5.75419501008210370398E-5,  1.88502885095841655729E-4,   -5.76375574538582365885E-4,
+                          1.63947561694133579842E-3,   -4.32430999505057594430E-3,  1.05464603945949983183E-2,
+                          -2.37374148058994688156E-2,  4.93052842396707084878E-2,   -9.49010970480476444210E-2,
+                          1.71620901522208775349E-1,   -3.04682672343198398683E-1,  6.76795274409476084995E-1};
+    return std::exp(x) * chbevl(x / T(2) - T(2), A, 30);
+  }
+  const double B[25] = {-7.23318048787475395456E-18, -4.83050448594418207126E-18, 4.46562142029675999901E-17,
+                        3.46122286769746109310E-17,  -2.82762398051658348494E-16, -3.42548561967721913462E-16,
+                        1.77256013305652638360E-15,  3.81168066935262242075E-15,  -9.55484669882830764870E-15,
+                        -4.15056934728722208663E-14, 1.54008621752140982691E-14,  3.85277838274214270114E-13,
+                        7.18012445138366623367E-13,  -1.79417853150680611778E-12, -1.32158118404477131188E-11,
+                        -3.14991652796324136454E-11, 1.18891471078464383424E-11,  4.94060238822496958910E-10,
+                        3.39623202570838634515E-9,   2.26666899049817806459E-8,   2.04891858946906374183E-7,
+                        2.89137052083475648297E-6,   6.88975834691682398426E-5,   3.36911647825569408990E-3,
+                        8.04490411014108831608E-1};
+  return std::exp(x) * chbevl(T(32) / x - T(2), B, 25) / std::sqrt(x);
+}
+
+// The modified Bessel function of the first kind, order 1 (odd in x).
+template <typename T>
+DG_HOST_DEVICE T bessel_i1(T x_in) {
+  const T x = std::fabs(x_in);
+  T out;
+  if (x <= T(8)) {
+    const double A[29] = {2.77791411276104639959E-18,  -2.11142121435816608115E-17, 1.55363195773620046921E-16,
+                          -1.10559694773538630805E-15, 7.60068429473540693410E-15,  -5.04218550472791168711E-14,
+                          3.22379336594557470981E-13,  -1.98397439776494371520E-12, 1.17361862988909016308E-11,
+                          -6.66348972350202774223E-11, 3.62559028155211703701E-10,  -1.88724975172282928790E-9,
+                          9.38153738649577178388E-9,   -4.44505912879632808065E-8,  2.00329475355213526229E-7,
+                          -8.56872026469545474066E-7,  3.47025130813767847674E-6,   -1.32731636560394358279E-5,
+                          4.78156510755005422638E-5,   -1.61760815825896745588E-4,  5.12285956168575772895E-4,
+                          -1.51357245063125314899E-3,  4.15642294431288815669E-3,   -1.05640848946261981558E-2,
+                          2.47264490306265168283E-2,   -5.29459812080949914269E-2,  1.02643658689847095384E-1,
+                          -1.76416518357834055153E-1,  2.52587186443633654823E-1};
+    out = std::exp(x) * x * chbevl(x / T(2) - T(2), A, 29);
+  } else {
+    const double B[25] = {7.51729631084210481353E-18,  4.41434832307170791151E-18,  -4.65030536848935832153E-17,
+                          -3.20952592199342395980E-17, 2.96262899764595013876E-16,  3.30820231092092828324E-16,
+                          -1.88035477551078244854E-15, -3.81440307243700780478E-15, 1.04202769841288027642E-14,
+                          4.27244001671195135429E-14,  -2.10154184277266431302E-14, -4.08355111109219731823E-13,
+                          -7.19855177624590851209E-13, 2.03562854414708950722E-12,  1.41258074366137813316E-11,
+                          3.25260358301548823856E-11,  -1.89749581235054123450E-11, -5.58974346219658380687E-10,
+                          -3.83538038596423702205E-9,  -2.63146884688951950684E-8,  -2.51223623787020892529E-7,
+                          -3.88256480887769039346E-6,  -1.10588938762623716291E-4,  -9.76109749136146840777E-3,
+                          7.78576235018280120474E-1};
+    out = std::exp(x) * chbevl(T(32) / x - T(2), B, 25) / std::sqrt(x);
+  }
+  return x_in < T(0) ? -out : out;
+}
+
+// polygamma(n, x) for a fixed order n >= 0.
+template <typename T, typename Math = StdMath>
+struct Polygamma {
+  using C = opmath_t<T>;
+  int64_t n;
+  explicit Polygamma(int64_t n_) : n(n_) { DG_CHECK(n_ >= 0, "polygamma: expected n >= 0, got n = ", n_); }
+  DG_HOST_DEVICE C operator()(C x) const { return polygamma(n, x); }
+};
+
+// log(x / (1 - x)), x first clamped to [eps, 1 - eps] when eps is given (and
+// not negative, as PyTorch treats it).
+template <typename T, typename Math = StdMath>
+struct Logit {
+  using C = opmath_t<T>;
+  C lo, hi;
+  bool clamp;
+  explicit Logit(const std::optional<double>& eps)
+      : lo(static_cast<C>(eps ? *eps : 0.0)), hi(static_cast<C>(eps ? 1.0 - *eps : 1.0)), clamp(eps && *eps >= 0) {}
+  DG_HOST_DEVICE C operator()(C x) const {
+    if (clamp) x = x < lo ? lo : (x > hi ? hi : x);
+    return std::log(x / (C(1) - x));
+  }
+};
+
+// logit's gradient: grad / (x (1 - x)), 0 outside [eps, 1 - eps] when eps is
+// given, NaN outside [0, 1] when it is not (PyTorch's logit_backward).
+template <typename T, typename Math = StdMath>
+struct LogitBackward {
+  using C = opmath_t<T>;
+  C lo, hi;
+  bool clamp;
+  explicit LogitBackward(const std::optional<double>& eps)
+      : lo(static_cast<C>(eps ? *eps : 0.0)), hi(static_cast<C>(eps ? 1.0 - *eps : 1.0)), clamp(eps && *eps >= 0) {}
+  DG_HOST_DEVICE C operator()(C g, C x) const {
+    if (clamp) return (x < lo || x > hi) ? C(0) : g / (x * (C(1) - x));
+    return (x < C(0) || x > C(1)) ? static_cast<C>(NAN) : g / (x * (C(1) - x));
+  }
+};
+
 }  // namespace dg::pwmath

@@ -1,4 +1,5 @@
-// Indexing and rearranging kernels: index_select, gather, scatter_add,
+// Indexing and rearranging kernels: index_select, gather, scatter (with
+// reduce), scatter_add,
 // index_add, masked_fill, flip, tril/triu. The metas have checked every index
 // value already, so the loops here index without further checks. In-place
 // variants call these with out == self.
@@ -89,6 +90,45 @@ void scatter_add(const TensorBase& out, const TensorBase& self, int64_t dim, con
   const T* sp = static_cast<const T*>(src.data_ptr());
   T* o = static_cast<T*>(out.data_ptr());
   walk_index(index, src, out, dim, [&](int64_t so, int64_t oo) { o[oo] += sp[so]; });
+}
+
+template <typename T>
+void scatter(const TensorBase& out, const TensorBase& self, int64_t dim, const TensorBase& index,
+             const TensorBase& src) {
+  copy_unless_same<T>(out, self);
+  const T* sp = static_cast<const T*>(src.data_ptr());
+  T* o = static_cast<T*>(out.data_ptr());
+  walk_index(index, src, out, dim, [&](int64_t so, int64_t oo) { o[oo] = sp[so]; });
+}
+
+template <typename T>
+void scatter_value(const TensorBase& out, const TensorBase& self, int64_t dim, const TensorBase& index,
+                   const Scalar& value) {
+  copy_unless_same<T>(out, self);
+  const T v = value.to<T>();
+  T* o = static_cast<T*>(out.data_ptr());
+  walk_index(index, index, out, dim, [&](int64_t, int64_t oo) { o[oo] = v; });
+}
+
+// reduce is 'add' or 'multiply' (the meta has checked it).
+template <typename T>
+void scatter_src_reduce(const TensorBase& out, const TensorBase& self, int64_t dim, const TensorBase& index,
+                        const TensorBase& src, std::string_view reduce) {
+  copy_unless_same<T>(out, self);
+  const T* sp = static_cast<const T*>(src.data_ptr());
+  T* o = static_cast<T*>(out.data_ptr());
+  if (reduce == "add") walk_index(index, src, out, dim, [&](int64_t so, int64_t oo) { o[oo] += sp[so]; });
+  else walk_index(index, src, out, dim, [&](int64_t so, int64_t oo) { o[oo] *= sp[so]; });
+}
+
+template <typename T>
+void scatter_value_reduce(const TensorBase& out, const TensorBase& self, int64_t dim, const TensorBase& index,
+                          const Scalar& value, std::string_view reduce) {
+  copy_unless_same<T>(out, self);
+  const T v = value.to<T>();
+  T* o = static_cast<T*>(out.data_ptr());
+  if (reduce == "add") walk_index(index, index, out, dim, [&](int64_t, int64_t oo) { o[oo] += v; });
+  else walk_index(index, index, out, dim, [&](int64_t, int64_t oo) { o[oo] *= v; });
 }
 
 namespace {
@@ -193,6 +233,10 @@ void triu(const TensorBase& out, const TensorBase& self, int64_t diagonal) {
 DG_INSTANTIATE_KERNEL_cpu_index_select;
 DG_INSTANTIATE_KERNEL_cpu_gather;
 DG_INSTANTIATE_KERNEL_cpu_scatter_add;
+DG_INSTANTIATE_KERNEL_cpu_scatter;
+DG_INSTANTIATE_KERNEL_cpu_scatter_value;
+DG_INSTANTIATE_KERNEL_cpu_scatter_src_reduce;
+DG_INSTANTIATE_KERNEL_cpu_scatter_value_reduce;
 DG_INSTANTIATE_KERNEL_cpu_index_add;
 DG_INSTANTIATE_KERNEL_cpu_index_copy;
 DG_INSTANTIATE_KERNEL_cpu_masked_fill;

@@ -1,4 +1,5 @@
-// CUDA indexing and rearranging kernels: index_select, gather, scatter_add,
+// CUDA indexing and rearranging kernels: index_select, gather, scatter (with
+// reduce), scatter_add,
 // index_add, masked_fill, flip, tril/triu; the counterparts of
 // kernels/cpu/index.cpp. The metas have checked every index value already
 // (on the host), so the kernels index without further checks. Each thread
@@ -6,6 +7,8 @@
 // repeat (scatter_add, index_add) the adds are atomic. In-place variants
 // call these with out == self.
 #include <cstdint>
+#include <cstring>
+#include <type_traits>
 
 #include "common/index_geometry.h"
 #include "cuda/index_walk.cuh"
@@ -53,6 +56,27 @@ template <typename T>
 void copy_unless_same(const char* op, const TensorBase& out, const TensorBase& self) {
   if (out.is_same(self)) return;
   gpu_unary<T>(op, out, self, Identity<T>{});
+}
+
+// *p *= v, atomically: a compare-and-swap loop on the element's bits
+// (integers multiply as unsigned, wrapping like PyTorch instead of UB).
+template <typename T>
+__device__ void atomic_mul(T* p, T v) {
+  static_assert(sizeof(T) == 4 || sizeof(T) == 8, "atomic_mul: 4- or 8-byte types only");
+  using Bits = std::conditional_t<sizeof(T) == 8, unsigned long long, unsigned int>;
+  Bits* a = reinterpret_cast<Bits*>(p);
+  Bits old = *a, assumed;
+  do {
+    assumed = old;
+    T cur;
+    memcpy(&cur, &assumed, sizeof(T));
+    T next;
+    if constexpr (std::is_integral_v<T>) next = static_cast<T>(static_cast<Bits>(cur) * static_cast<Bits>(v));
+    else next = cur * v;
+    Bits nb;
+    memcpy(&nb, &next, sizeof(T));
+    old = atomicCAS(a, assumed, nb);
+  } while (assumed != old);
 }
 
 template <typename T>
@@ -135,6 +159,53 @@ void scatter_add(const TensorBase& out, const TensorBase& self, int64_t dim, con
   T* o = out.data_ptr<T>();
   walk_index("scatter_add", out, index, src, out, dim,
              [=] __device__(int64_t so, int64_t oo) { walk::atomic_add(o + oo, sp[so]); });
+}
+
+template <typename T>
+void scatter(const TensorBase& out, const TensorBase& self, int64_t dim, const TensorBase& index,
+             const TensorBase& src) {
+  copy_unless_same<T>("scatter", out, self);
+  const T* sp = src.data_ptr<T>();
+  T* o = out.data_ptr<T>();
+  walk_index("scatter", out, index, src, out, dim, [=] __device__(int64_t so, int64_t oo) { o[oo] = sp[so]; });
+}
+
+template <typename T>
+void scatter_value(const TensorBase& out, const TensorBase& self, int64_t dim, const TensorBase& index,
+                   const Scalar& value) {
+  copy_unless_same<T>("scatter", out, self);
+  const T v = value.to<T>();
+  T* o = out.data_ptr<T>();
+  walk_index("scatter", out, index, index, out, dim, [=] __device__(int64_t, int64_t oo) { o[oo] = v; });
+}
+
+// reduce is 'add' or 'multiply' (the meta has checked it); repeated indices
+// accumulate atomically.
+template <typename T>
+void scatter_src_reduce(const TensorBase& out, const TensorBase& self, int64_t dim, const TensorBase& index,
+                        const TensorBase& src, std::string_view reduce) {
+  copy_unless_same<T>("scatter", out, self);
+  const T* sp = src.data_ptr<T>();
+  T* o = out.data_ptr<T>();
+  if (reduce == "add")
+    walk_index("scatter", out, index, src, out, dim,
+               [=] __device__(int64_t so, int64_t oo) { walk::atomic_add(o + oo, sp[so]); });
+  else
+    walk_index("scatter", out, index, src, out, dim,
+               [=] __device__(int64_t so, int64_t oo) { atomic_mul(o + oo, sp[so]); });
+}
+
+template <typename T>
+void scatter_value_reduce(const TensorBase& out, const TensorBase& self, int64_t dim, const TensorBase& index,
+                          const Scalar& value, std::string_view reduce) {
+  copy_unless_same<T>("scatter", out, self);
+  const T v = value.to<T>();
+  T* o = out.data_ptr<T>();
+  if (reduce == "add")
+    walk_index("scatter", out, index, index, out, dim,
+               [=] __device__(int64_t, int64_t oo) { walk::atomic_add(o + oo, v); });
+  else
+    walk_index("scatter", out, index, index, out, dim, [=] __device__(int64_t, int64_t oo) { atomic_mul(o + oo, v); });
 }
 
 namespace {
@@ -224,6 +295,10 @@ void triu(const TensorBase& out, const TensorBase& self, int64_t diagonal) {
 DG_INSTANTIATE_KERNEL_cuda_index_select;
 DG_INSTANTIATE_KERNEL_cuda_gather;
 DG_INSTANTIATE_KERNEL_cuda_scatter_add;
+DG_INSTANTIATE_KERNEL_cuda_scatter;
+DG_INSTANTIATE_KERNEL_cuda_scatter_value;
+DG_INSTANTIATE_KERNEL_cuda_scatter_src_reduce;
+DG_INSTANTIATE_KERNEL_cuda_scatter_value_reduce;
 DG_INSTANTIATE_KERNEL_cuda_index_add;
 DG_INSTANTIATE_KERNEL_cuda_index_copy;
 DG_INSTANTIATE_KERNEL_cuda_masked_fill;

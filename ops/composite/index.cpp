@@ -68,4 +68,132 @@ Tensor take(const Tensor& self, const Tensor& index) {
   return self.reshape({-1}).index_select(0, flat).view(index.sizes());
 }
 
+// ---- index_fill, masked_scatter, put, one_hot -----------------------------------------
+
+namespace {
+
+// The int64 values of `index`, checked against [-n, n) and wrapped to [0, n).
+Tensor checked_positions(const char* op, const Tensor& index, int64_t n, const std::string& what) {
+  DG_CHECK(index.dtype() == kInt64, op, ": expected index of dtype int64, got ", index.dtype());
+  const Tensor flat = index.reshape({-1});
+  if (flat.numel() > 0) {
+    const int64_t lo = flat.min().item<int64_t>(), hi = flat.max().item<int64_t>();
+    DG_CHECK(lo >= -n && hi < n, op, ": index ", lo < -n ? lo : hi, " is out of range for ", what,
+             " (expected indices in [", -n, ", ", n, "))");
+  }
+  return where(flat.lt(0), flat + n, flat);
+}
+
+// A bool mask, true at the indexed slices along dim, shaped to broadcast with self.
+Tensor index_fill_mask(const char* op, const Tensor& self, int64_t dim, const Tensor& index) {
+  NoGradGuard no_grad;
+  const int64_t d = meta::wrap_dim(op, dim, self.dim());
+  DG_CHECK(index.dim() <= 1, op, ": expected index to be a 1-D (or 0-dim) tensor, got one of shape ", index.sizes());
+  const int64_t n = self.dim() == 0 ? 1 : self.size(d);
+  const Tensor pos = checked_positions(op, index, n, detail::str("dimension ", d, " of size ", n));
+  Tensor hit = zeros({n}, TensorOptions().dtype(kBool).device(self.device()));
+  if (pos.numel() > 0) hit = hit.scatter(0, pos, true);
+  if (self.dim() == 0) return hit.reshape({});
+  std::vector<int64_t> shape(static_cast<size_t>(self.dim()), 1);
+  shape[static_cast<size_t>(d)] = n;
+  return hit.view(shape);
+}
+
+void check_fill_value(const char* op, const Tensor& value) {
+  DG_CHECK(value.dim() == 0, op, ": expected a 0-dim value tensor, got one of shape ", value.sizes());
+}
+
+}  // namespace
+
+Tensor index_fill(const Tensor& self, int64_t dim, const Tensor& index, const Scalar& value) {
+  return self.masked_fill(index_fill_mask("index_fill", self, dim, index), value);
+}
+Tensor index_fill(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& value) {
+  check_fill_value("index_fill", value);
+  return self.masked_fill(index_fill_mask("index_fill", self, dim, index), value);
+}
+const Tensor& index_fill_(const Tensor& self, int64_t dim, const Tensor& index, const Scalar& value) {
+  self.masked_fill_(index_fill_mask("index_fill_", self, dim, index), value);
+  return self;
+}
+const Tensor& index_fill_(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& value) {
+  check_fill_value("index_fill_", value);
+  self.masked_fill_(index_fill_mask("index_fill_", self, dim, index), value);
+  return self;
+}
+
+namespace {
+Tensor masked_scatter_impl(const char* op, const Tensor& self, const Tensor& mask, const Tensor& source,
+                           IntArrayRef shape) {
+  DG_CHECK(mask.dtype() == kBool, op, ": expected mask of dtype bool, got ", mask.dtype());
+  DG_CHECK(source.dtype() == self.dtype(), op, ": expected source of self's dtype ", self.dtype(), ", got ",
+           source.dtype());
+  const Tensor s = self.expand(shape), m = mask.expand(shape);
+  // The k-th true position of the mask (row-major) takes source's k-th element.
+  Tensor pos;
+  int64_t count = 0;
+  {
+    NoGradGuard no_grad;
+    pos = m.reshape({-1}).to(kInt64).cumsum(0);
+    count = pos.numel() > 0 ? pos.select(0, -1).item<int64_t>() : 0;
+    pos = (pos - 1).clamp_min(0);
+  }
+  DG_CHECK(count <= source.numel(), op, ": expected source to have at least as many elements as the mask's true ",
+           "entries (", count, "), got source of ", source.numel(), " elements");
+  if (count == 0) return s.clone();
+  const Tensor picked = source.reshape({-1}).index_select(0, pos).view(shape);
+  return where(m, picked, s);
+}
+}  // namespace
+
+Tensor masked_scatter(const Tensor& self, const Tensor& mask, const Tensor& source) {
+  const DimVector shape = meta::broadcast_shapes("masked_scatter", self.sizes(), mask.sizes());
+  return masked_scatter_impl("masked_scatter", self, mask, source, shape);
+}
+const Tensor& masked_scatter_(const Tensor& self, const Tensor& mask, const Tensor& source) {
+  const Tensor result = masked_scatter_impl("masked_scatter_", self, mask, source, self.sizes());
+  self.copy_(result);
+  return self;
+}
+
+Tensor put(const Tensor& self, const Tensor& index, const Tensor& source, bool accumulate) {
+  DG_CHECK(index.numel() == source.numel(), "put: expected source and index to have the same number of elements, got ",
+           "source of ", source.numel(), " and index of ", index.numel());
+  DG_CHECK(source.dtype() == self.dtype(), "put: expected source of self's dtype ", self.dtype(), ", got ",
+           source.dtype());
+  Tensor pos;
+  {
+    NoGradGuard no_grad;
+    pos = checked_positions("put", index, self.numel(), detail::str("self of ", self.numel(), " elements"));
+  }
+  const Tensor flat = self.reshape({-1}), src = source.reshape({-1});
+  const Tensor out = accumulate ? flat.index_add(0, pos, src) : flat.scatter(0, pos, src);
+  return out.view(self.sizes());
+}
+const Tensor& put_(const Tensor& self, const Tensor& index, const Tensor& source, bool accumulate) {
+  const Tensor result = composite::put(self, index, source, accumulate);
+  self.copy_(result);
+  return self;
+}
+
+Tensor one_hot(const Tensor& self, int64_t num_classes) {
+  NoGradGuard no_grad;
+  DG_CHECK(self.dtype() == kInt64, "one_hot: expected an index tensor of dtype int64, got ", self.dtype());
+  DG_CHECK(num_classes >= -1, "one_hot: expected num_classes >= 0 (or -1 to infer it), got ", num_classes);
+  std::vector<int64_t> shape(self.sizes().begin(), self.sizes().end());
+  if (self.numel() == 0) {
+    DG_CHECK(num_classes != -1, "one_hot: cannot infer the number of classes from an empty tensor; pass num_classes");
+    shape.push_back(num_classes);
+    return zeros(shape, TensorOptions().dtype(kInt64).device(self.device()));
+  }
+  const int64_t lo = self.min().item<int64_t>(), hi = self.max().item<int64_t>();
+  DG_CHECK(lo >= 0, "one_hot: expected class values >= 0, got ", lo);
+  if (num_classes == -1) num_classes = hi + 1;
+  DG_CHECK(hi < num_classes, "one_hot: expected class values smaller than num_classes = ", num_classes, ", got ", hi);
+  shape.push_back(num_classes);
+  Tensor out = zeros(shape, TensorOptions().dtype(kInt64).device(self.device()));
+  out.scatter_(-1, self.unsqueeze(-1), 1);
+  return out;
+}
+
 }  // namespace dg::composite

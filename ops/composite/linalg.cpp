@@ -193,6 +193,34 @@ Tensor addbmm(const Tensor& self, const Tensor& batch1, const Tensor& batch2, co
   return add_scaled("addbmm", self, dg::mm(lhs, batch2.reshape({b * k, n})), beta, alpha);
 }
 
+// The in-place forms write the out-of-place result into self, which must
+// already have the result's shape (self is not broadcast up, as in LibTorch).
+namespace {
+const Tensor& write_into(const char* op, const Tensor& self, const Tensor& result) {
+  DG_CHECK(result.sizes() == self.sizes(), op, ": expected self of the result's shape ", result.sizes(),
+           " (an in-place op cannot broadcast self), got self of shape ", self.sizes());
+  self.copy_(result);
+  return self;
+}
+}  // namespace
+
+const Tensor& addmv_(const Tensor& self, const Tensor& mat, const Tensor& vec, const Scalar& beta,
+                     const Scalar& alpha) {
+  return write_into("addmv_", self, composite::addmv(self, mat, vec, beta, alpha));
+}
+const Tensor& addr_(const Tensor& self, const Tensor& vec1, const Tensor& vec2, const Scalar& beta,
+                    const Scalar& alpha) {
+  return write_into("addr_", self, composite::addr(self, vec1, vec2, beta, alpha));
+}
+const Tensor& baddbmm_(const Tensor& self, const Tensor& batch1, const Tensor& batch2, const Scalar& beta,
+                       const Scalar& alpha) {
+  return write_into("baddbmm_", self, composite::baddbmm(self, batch1, batch2, beta, alpha));
+}
+const Tensor& addbmm_(const Tensor& self, const Tensor& batch1, const Tensor& batch2, const Scalar& beta,
+                      const Scalar& alpha) {
+  return write_into("addbmm_", self, composite::addbmm(self, batch1, batch2, beta, alpha));
+}
+
 Tensor inner(const Tensor& self, const Tensor& other) {
   if (self.dim() == 0 || other.dim() == 0) return self * other;
   DG_CHECK(self.size(-1) == other.size(-1), "inner: the last dimensions of self and other must match, got shapes ",

@@ -16,6 +16,8 @@ namespace dg::composite {
 
 namespace {
 
+constexpr double kPi = 3.14159265358979323846;
+
 enum class NnReduction { None, Mean, Sum };
 
 NnReduction nn_parse_reduction(const char* op, std::string_view reduction) {
@@ -254,6 +256,140 @@ Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& targe
     loss = (-target + 1.0) * input - ls;
   }
   if (weight && weight->defined()) loss = loss * *weight;
+  return nn_reduce(loss, r);
+}
+
+// ---- kl_div, the margin losses, poisson_nll_loss (ATen-level, integer reduction), and
+// multilabel_soft_margin_loss, gaussian_nll_loss (torch.nn.functional's, string reduction),
+// each as PyTorch 1.13 builds it from other ops (so their grad_fn is that of the last op).
+
+Tensor kl_div(const Tensor& self, const Tensor& target, int64_t reduction, bool log_target) {
+  const NnReduction r = nn_reduction("kl_div", reduction);
+  check_floating("kl_div", self, "self");
+  Tensor out = log_target ? target.exp() * (target - self) : xlogy(target, target) - target * self;
+  return nn_reduce(out, r);
+}
+
+Tensor soft_margin_loss(const Tensor& self, const Tensor& target, int64_t reduction) {
+  const NnReduction r = nn_reduction("soft_margin_loss", reduction);
+  check_floating("soft_margin_loss", self, "self");
+  nn_check_same_shape("soft_margin_loss", self, target);
+  return nn_reduce(log1p((-self * target).exp()), r);
+}
+
+// d/dself log(1 + exp(-t x)) = -t sigmoid(-t x); the loss is symmetric in
+// self and target, so the same function gives target's gradient.
+Tensor soft_margin_loss_backward(const Tensor& grad_output, const Tensor& self, const Tensor& target,
+                                 int64_t reduction) {
+  const NnReduction r = nn_reduction("soft_margin_loss_backward", reduction);
+  Tensor g = -target * (-self * target).sigmoid() * grad_output;
+  return r == NnReduction::Mean ? g / static_cast<double>(std::max<int64_t>(self.numel(), 1)) : g;
+}
+
+Tensor hinge_embedding_loss(const Tensor& self, const Tensor& target, double margin, int64_t reduction) {
+  const NnReduction r = nn_reduction("hinge_embedding_loss", reduction);
+  check_floating("hinge_embedding_loss", self, "self");
+  Tensor zeros = zeros_like(self);
+  Tensor margin_clamp = (-self + margin).clamp_min(0);
+  Tensor out = where(target.ne(1), margin_clamp, zeros) + where(target.ne(-1), self, zeros);
+  return nn_reduce(out, r);
+}
+
+Tensor margin_ranking_loss(const Tensor& input1, const Tensor& input2, const Tensor& target, double margin,
+                           int64_t reduction) {
+  const NnReduction r = nn_reduction("margin_ranking_loss", reduction);
+  check_floating("margin_ranking_loss", input1, "input1");
+  return nn_reduce((-target * (input1 - input2) + margin).clamp_min(0), r);
+}
+
+Tensor cosine_embedding_loss(const Tensor& input1, const Tensor& input2, const Tensor& target, double margin,
+                             int64_t reduction) {
+  const NnReduction r = nn_reduction("cosine_embedding_loss", reduction);
+  check_floating("cosine_embedding_loss", input1, "input1");
+  const int64_t td = target.dim();
+  DG_CHECK(td == 0 || td == 1, "cosine_embedding_loss: expected a 0-dim or 1-dim target (multi-target is not ",
+           "supported), got target of shape ", target.sizes());
+  if (td == 1) {
+    DG_CHECK(input1.dim() == 2 && input2.dim() == 2, "cosine_embedding_loss: a 1-dim target expects 2-dim inputs, got ",
+             "input1 of shape ", input1.sizes(), " and input2 of shape ", input2.sizes());
+  } else {
+    DG_CHECK(input1.dim() == 1 && input2.dim() == 1, "cosine_embedding_loss: a 0-dim target expects 1-dim inputs, got ",
+             "input1 of shape ", input1.sizes(), " and input2 of shape ", input2.sizes());
+  }
+  constexpr double kEps = 1e-12;  // PyTorch's EPSILON
+  Tensor prod_sum = (input1 * input2).sum({td});
+  Tensor mag1 = (input1 * input1).sum({td}) + kEps;
+  Tensor mag2 = (input2 * input2).sum({td}) + kEps;
+  Tensor cos = prod_sum / (mag1 * mag2).sqrt();
+  Tensor zeros = zeros_like(cos);
+  Tensor out = where(target.eq(1), -cos + 1.0, zeros) + where(target.eq(-1), (cos - margin).clamp_min(0), zeros);
+  return nn_reduce(out, r);
+}
+
+Tensor triplet_margin_loss(const Tensor& anchor, const Tensor& positive, const Tensor& negative, double margin,
+                           double p, double eps, bool swap, int64_t reduction) {
+  const NnReduction r = nn_reduction("triplet_margin_loss", reduction);
+  check_floating("triplet_margin_loss", anchor, "anchor");
+  DG_CHECK(anchor.dim() == positive.dim() && positive.dim() == negative.dim(),
+           "triplet_margin_loss: expected anchor, positive and negative of the same number of dims, got ", anchor.dim(),
+           "-dim, ", positive.dim(), "-dim and ", negative.dim(), "-dim inputs");
+  Tensor dist_pos = dg::pairwise_distance(anchor, positive, p, eps);
+  Tensor dist_neg = dg::pairwise_distance(anchor, negative, p, eps);
+  if (swap) dist_neg = minimum(dist_neg, dg::pairwise_distance(positive, negative, p, eps));
+  return nn_reduce((dist_pos - dist_neg + margin).clamp_min(0), r);
+}
+
+Tensor poisson_nll_loss(const Tensor& input, const Tensor& target, bool log_input, bool full, double eps,
+                        int64_t reduction) {
+  const NnReduction r = nn_reduction("poisson_nll_loss", reduction);
+  check_floating("poisson_nll_loss", input, "input");
+  Tensor loss = log_input ? input.exp() - target * input : input - target * (input + eps).log();
+  if (full) {
+    // Stirling's approximation of log(target!), only where target > 1.
+    Tensor stirling = target * target.log() - target + (target * (2 * kPi)).log() * 0.5;
+    loss = loss + stirling.masked_fill(target.le(1), 0);
+  }
+  return nn_reduce(loss, r);
+}
+
+Tensor multilabel_soft_margin_loss(const Tensor& input, const Tensor& target, const std::optional<Tensor>& weight,
+                                   std::string_view reduction) {
+  const NnReduction r = nn_parse_reduction("multilabel_soft_margin_loss", reduction);
+  check_floating("multilabel_soft_margin_loss", input, "input");
+  DG_CHECK(input.dim() >= 1, "multilabel_soft_margin_loss: expected input of at least 1 dim (classes last), got a ",
+           "0-dim input");
+  Tensor loss = -(target * log_sigmoid(input) + (-target + 1.0) * log_sigmoid(-input));
+  if (weight && weight->defined()) loss = loss * *weight;
+  const int64_t class_dim = input.dim() - 1;
+  loss = loss.sum({class_dim}) / static_cast<double>(input.size(class_dim));
+  return nn_reduce(loss, r);
+}
+
+Tensor gaussian_nll_loss(const Tensor& input, const Tensor& target, const Tensor& var, bool full, double eps,
+                         std::string_view reduction) {
+  const NnReduction r = nn_parse_reduction("gaussian_nll_loss", reduction);
+  check_floating("gaussian_nll_loss", input, "input");
+  Tensor v = var;
+  if (var.sizes() != input.sizes()) {
+    const auto in = input.sizes();
+    const auto vs = var.sizes();
+    const bool missing_last =
+        input.dim() >= 1 && var.dim() == input.dim() - 1 && std::equal(vs.begin(), vs.end(), in.begin());
+    const bool last_one = input.dim() >= 1 && var.dim() == input.dim() && var.size(-1) == 1 &&
+                          std::equal(vs.begin(), vs.end() - 1, in.begin());
+    DG_CHECK(missing_last || last_one, "gaussian_nll_loss: expected var of the input's shape ", in,
+             ", of that shape without its last dim, or with a last dim of 1, got ", vs);
+    if (missing_last) v = var.unsqueeze(-1);
+  }
+  {
+    NoGradGuard no_grad;
+    DG_CHECK(!v.lt(0).any().item<bool>(), "gaussian_nll_loss: expected var >= 0 everywhere, got a negative entry");
+  }
+  // PyTorch clamps var in place under no_grad: the clamp passes var's
+  // gradient through unchanged.
+  v = v + (v.clamp_min(eps) - v).detach();
+  Tensor loss = (v.log() + (input - target) * (input - target) / v) * 0.5;
+  if (full) loss = loss + 0.5 * std::log(2 * kPi);
   return nn_reduce(loss, r);
 }
 

@@ -130,6 +130,7 @@ Tensor celu(const Tensor& self, const Scalar& alpha) {
   return dg::elu(self, alpha, 1, 1.0 / alpha.toDouble());
 }
 Tensor tanhshrink(const Tensor& self) { return self - dg::tanh(self); }
+Tensor softsign(const Tensor& self) { return self / (self.abs() + 1); }
 
 Tensor glu(const Tensor& self, int64_t dim) {
   DG_CHECK(self.dim() > 0, "glu: expected a tensor of at least 1 dim, got a 0-dim tensor");

@@ -80,6 +80,21 @@ Tensor norm_impl(const char* op, const Tensor& self, double p, IntArrayRef dim, 
 
 }  // namespace
 
+// Each slice along dim with p-norm above maxnorm scaled by maxnorm / (norm + 1e-7),
+// as PyTorch's renorm (the gradient goes through the norm too).
+Tensor renorm(const Tensor& self, const Scalar& p, int64_t dim, const Scalar& maxnorm) {
+  check_floating("renorm", self, "self");
+  DG_CHECK(p.toDouble() > 0, "renorm: expected p > 0 (non-positive norms are not supported), got p = ", p);
+  DG_CHECK(maxnorm.toDouble() >= 0, "renorm: expected maxnorm >= 0, got maxnorm = ", maxnorm);
+  DG_CHECK(self.dim() >= 2, "renorm: expected self of at least 2 dims, got one of shape ", self.sizes());
+  const int64_t d = meta::wrap_dim("renorm", dim, self.dim());
+  std::vector<int64_t> dims;
+  for (int64_t k = 0; k < self.dim(); ++k)
+    if (k != d) dims.push_back(k);
+  Tensor norm = dg::norm(self, p, dims, true);
+  return self * where(norm.gt(maxnorm), maxnorm.toDouble() / (norm + 1e-7), ones_like(norm));
+}
+
 Tensor sum_backward(const Tensor& grad, IntArrayRef sizes, IntArrayRef dim, bool keepdim) {
   const int64_t nd = static_cast<int64_t>(sizes.size());
   Tensor g = grad;

@@ -75,6 +75,41 @@ TensorMeta scatter_add(const char* op, const Tensor& self, int64_t dim, const Te
   return TensorMeta{DimVector(self.sizes()), self.dtype(), self.device()};
 }
 
+TensorMeta scatter_value(const char* op, const Tensor& self, int64_t dim, const Tensor& index, const Scalar& value) {
+  (void)value;
+  check_same_device(op, {&self, &index});
+  const int64_t d = wrap_dim(op, dim, self.dim());
+  check_index_dtype(op, "index", index);
+  DG_CHECK(index.dim() == self.dim(), op, ": expected index to have as many dimensions as self (", self.dim(),
+           "), got index of shape ", index.sizes());
+  for (int64_t k = 0; k < index.dim(); ++k) {
+    if (k == d) continue;
+    DG_CHECK(index.size(k) <= self.size(k), op, ": index of shape ", index.sizes(), " is larger than self of shape ",
+             self.sizes(), " in dimension ", k);
+  }
+  check_index_range(op, index, size_or_one(self, d), d);
+  return TensorMeta{DimVector(self.sizes()), self.dtype(), self.device()};
+}
+
+namespace {
+void check_scatter_reduce(const char* op, std::string_view reduce) {
+  DG_CHECK(reduce == "add" || reduce == "multiply", op, ": expected reduce 'add' or 'multiply', got '",
+           std::string(reduce), "'");
+}
+}  // namespace
+
+TensorMeta scatter_src_reduce(const char* op, const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src,
+                              std::string_view reduce) {
+  check_scatter_reduce(op, reduce);
+  return scatter_add(op, self, dim, index, src);
+}
+
+TensorMeta scatter_value_reduce(const char* op, const Tensor& self, int64_t dim, const Tensor& index,
+                                const Scalar& value, std::string_view reduce) {
+  check_scatter_reduce(op, reduce);
+  return scatter_value(op, self, dim, index, value);
+}
+
 TensorMeta index_add(const char* op, const Tensor& self, int64_t dim, const Tensor& index, const Tensor& source,
                      const Scalar& alpha) {
   DG_CHECK(!alpha.is_floating_point() || self.is_floating_point(), op, ": a floating alpha (", alpha,

@@ -51,6 +51,20 @@ RENAME = {
     "binary_cross_entropy": torch._C._nn.binary_cross_entropy,
     "binary_cross_entropy_with_logits": torch.binary_cross_entropy_with_logits,
     "cross_entropy_loss": torch._C._nn.cross_entropy_loss, "mse_loss_backward": torch.ops.aten.mse_loss_backward,
+    # Python's torch.kl_div & co. default to reduction 0; LibTorch's (and dynagrad's) to at::Reduction::Mean.
+    "kl_div": lambda self, target, reduction=1, log_target=False:
+        torch.kl_div(self, target, reduction, log_target=log_target),
+    "soft_margin_loss": torch.ops.aten.soft_margin_loss,
+    "soft_margin_loss_backward": torch.ops.aten.soft_margin_loss_backward,
+    "hinge_embedding_loss": lambda self, target, margin=1.0, reduction=1:
+        torch.hinge_embedding_loss(self, target, margin, reduction),
+    "margin_ranking_loss": lambda input1, input2, target, margin=0.0, reduction=1:
+        torch.margin_ranking_loss(input1, input2, target, margin, reduction),
+    "cosine_embedding_loss": lambda input1, input2, target, margin=0.0, reduction=1:
+        torch.cosine_embedding_loss(input1, input2, target, margin, reduction),
+    "triplet_margin_loss": lambda anchor, positive, negative, margin=1.0, p=2.0, eps=1e-6, swap=False, reduction=1:
+        torch.triplet_margin_loss(anchor, positive, negative, margin, p, eps, swap, reduction),
+    "poisson_nll_loss": torch.poisson_nll_loss,
     # Python's torch.unique* drop the outputs not asked for; ATen's return all three (empty when not asked).
     "unique": lambda self, sorted=True, return_inverse=False, return_counts=False, dim=None:
         torch._unique2(self, sorted, return_inverse, return_counts) if dim is None
@@ -144,6 +158,11 @@ def call(op, sample, rng):
     fns = candidates(op)
     if not fns:
         raise LookupError("no PyTorch function of this name")
+    if op.base.endswith("_"):
+        # torch.addmv_ & co. write their first argument: call them on clones,
+        # so that the inputs recorded are the ones the op saw.
+        fns = [(lambda f: lambda *a, **k: f(*[x.clone() if isinstance(x, torch.Tensor) else x for x in a], **k))(f)
+               for f in fns]
     inputs, values = [], []
     for a in op.sig.args:
         v = sample.values.get(a.name)
