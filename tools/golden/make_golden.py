@@ -56,6 +56,13 @@ RENAME = {
         torch._unique2(self, sorted, return_inverse, return_counts) if dim is None
         else torch.ops.aten.unique_dim(self, dim, sorted, return_inverse, return_counts),
     "unique_consecutive": torch.ops.aten.unique_consecutive,
+    # F.* forms with another argument order, or fewer outputs, than the ATen op.
+    "instance_norm": torch.instance_norm, "embedding_bag": torch.ops.aten.embedding_bag,
+    "adaptive_max_pool1d": torch.ops.aten.adaptive_max_pool1d,
+    "adaptive_max_pool2d": torch.ops.aten.adaptive_max_pool2d,
+    "feature_dropout": torch.feature_dropout, "alpha_dropout": torch.alpha_dropout,
+    "feature_alpha_dropout": torch.feature_alpha_dropout,
+    "unfold": lambda self, dimension, size, step: self.unfold(dimension, size, step),  # F.unfold is im2col
 }
 # Overloads whose PyTorch twin differs from their base name's.
 RENAME_OVERLOAD = {
