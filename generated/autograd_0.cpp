@@ -1026,6 +1026,9 @@ Tensor _embedding_backward_adjoint(const Tensor& grad_weight, const Tensor& indi
 // ---- group_norm: Normalises input [N, C, ...] over each group of C / num_groups channels (and all spatial dims), then per-channel weight and bias.
 Tensor group_norm(const Tensor& input, int64_t num_groups, const std::optional<Tensor>& weight, const std::optional<Tensor>& bias, double eps) { return composite::group_norm(input, num_groups, weight, bias, eps); }
 
+// ---- pixel_shuffle: [*, C r^2, H, W] to [*, C, H r, W r]: channel c r^2 + i r + j goes to pixel (h r + i, w r + j) of channel c.
+Tensor pixel_shuffle(const Tensor& self, int64_t upscale_factor) { return composite::pixel_shuffle(self, upscale_factor); }
+
 // ---- convolution_nobias: Batched 1-D/2-D convolution (or transposed convolution) without bias: input [N, C, *spatial]; float32 through oneDNN.
 Tensor convolution_nobias(const Tensor& input, const Tensor& weight, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool transposed, IntArrayRef output_padding, int64_t groups) {
   const bool record = detail::should_record("convolution_nobias", input, weight);
@@ -1071,6 +1074,54 @@ Tensor avg_pool2d_backward(const Tensor& grad_output, const Tensor& self, IntArr
     node->stride = stride.vec();
   }
   Tensor result = dispatch::avg_pool2d_backward(grad_output, self, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+// ---- adaptive_avg_pool1d: Average pooling to output_size [OL] over a 2-D or 3-D input [..., L] (adaptive_avg_pool2d's windows).
+Tensor adaptive_avg_pool1d(const Tensor& self, IntArrayRef output_size) { return composite::adaptive_avg_pool1d(self, output_size); }
+
+// ---- adaptive_avg_pool3d: Average pooling to output_size [OD, OH, OW] over a 4-D or 5-D input (boxes of adaptive windows, one per dim).
+Tensor adaptive_avg_pool3d(const Tensor& self, IntArrayRef output_size) { return composite::adaptive_avg_pool3d(self, output_size); }
+
+// ---- avg_pool1d: 1-D average pooling over the last dim of a 2-D or 3-D input (stride defaults to kernel_size).
+Tensor avg_pool1d(const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, bool ceil_mode, bool count_include_pad) { return composite::avg_pool1d(self, kernel_size, stride, padding, ceil_mode, count_include_pad); }
+
+// ---- upsample_bilinear2d: Bilinear interpolation of [N, C, H, W] to [N, C, OH, OW]; align_corners maps the corner pixels onto each other.
+Tensor upsample_bilinear2d(const Tensor& self, IntArrayRef output_size, bool align_corners, std::optional<double> scales_h, std::optional<double> scales_w) {
+  const bool record = detail::should_record("upsample_bilinear2d", self);
+  intrusive_ptr<generated::UpsampleBilinear2dBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::UpsampleBilinear2dBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    node->align_corners = align_corners;
+    node->output_size = output_size.vec();
+    node->scales_h = scales_h;
+    node->scales_w = scales_w;
+    node->self_sizes = self.sizes().vec();
+  }
+  Tensor result = dispatch::upsample_bilinear2d(self, output_size, align_corners, scales_h, scales_w);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+// ---- upsample_bilinear2d_backward: The gradient of upsample_bilinear2d.
+Tensor upsample_bilinear2d_backward(const Tensor& grad_output, IntArrayRef output_size, IntArrayRef input_size, bool align_corners, std::optional<double> scales_h, std::optional<double> scales_w) {
+  const bool record = detail::should_record("upsample_bilinear2d_backward", grad_output);
+  intrusive_ptr<generated::UpsampleBilinear2dBackwardBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::UpsampleBilinear2dBackwardBackward0>();
+    node->set_next_edges(detail::collect_next_edges(grad_output));
+    node->align_corners = align_corners;
+    node->output_size = output_size.vec();
+    node->scales_h = scales_h;
+    node->scales_w = scales_w;
+  }
+  Tensor result = dispatch::upsample_bilinear2d_backward(grad_output, output_size, input_size, align_corners, scales_h, scales_w);
   if (record) {
     detail::set_history(result, node);
   }

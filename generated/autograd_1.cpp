@@ -995,6 +995,12 @@ Tensor batch_norm(const Tensor& input, const std::optional<Tensor>& weight, cons
 // ---- scaled_dot_product_attention: softmax(query @ key^T * scale + mask) @ value; a bool attn_mask keeps where true, a float one is added; is_causal masks keys after the query.
 Tensor scaled_dot_product_attention(const Tensor& query, const Tensor& key, const Tensor& value, const std::optional<Tensor>& attn_mask, double dropout_p, bool is_causal, std::optional<double> scale) { return composite::scaled_dot_product_attention(query, key, value, attn_mask, dropout_p, is_causal, scale); }
 
+// ---- alpha_dropout: Dropout that keeps SELU's mean and variance: dropped elements become -alpha' (SELU's negative saturation), then an affine map restores the statistics.
+Tensor alpha_dropout(const Tensor& input, double p, bool train) { return composite::alpha_dropout(input, p, train); }
+
+// ---- feature_alpha_dropout: alpha_dropout of whole channels (dims 2.. of [N, C, ...]).
+Tensor feature_alpha_dropout(const Tensor& input, double p, bool train) { return composite::feature_alpha_dropout(input, p, train); }
+
 // ---- convolution_backward_input: The gradient of convolution_nobias with respect to its input (of sizes input_size).
 Tensor convolution_backward_input(const Tensor& grad_output, const Tensor& weight, IntArrayRef input_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool transposed, IntArrayRef output_padding, int64_t groups) {
   const bool record = detail::should_record("convolution_backward_input", grad_output, weight);
@@ -1053,6 +1059,25 @@ Tensor adaptive_avg_pool2d(const Tensor& self, IntArrayRef output_size) {
     if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
   }
   Tensor result = dispatch::adaptive_avg_pool2d(self, output_size);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+// ---- upsample_linear1d: Linear interpolation of [N, C, W] to [N, C, OW]; align_corners maps the end points onto each other.
+Tensor upsample_linear1d(const Tensor& self, IntArrayRef output_size, bool align_corners, std::optional<double> scales) {
+  const bool record = detail::should_record("upsample_linear1d", self);
+  intrusive_ptr<generated::UpsampleLinear1dBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::UpsampleLinear1dBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    node->align_corners = align_corners;
+    node->output_size = output_size.vec();
+    node->scales = scales;
+    node->self_sizes = self.sizes().vec();
+  }
+  Tensor result = dispatch::upsample_linear1d(self, output_size, align_corners, scales);
   if (record) {
     detail::set_history(result, node);
   }

@@ -752,6 +752,9 @@ Tensor embedding(const Tensor& weight, const Tensor& indices, int64_t padding_id
   return result;
 }
 
+// ---- feature_dropout: Zeroes whole channels (dims 2.. of [N, C, ...]) with probability p and scales the rest by 1 / (1 - p): what F::dropout2d/3d call; identity when train is false.
+Tensor feature_dropout(const Tensor& input, double p, bool train) { return composite::feature_dropout(input, p, train); }
+
 // ---- conv_transpose1d: 1-D transposed convolution (the gradient of conv1d w.r.t. its input) with weight [C, C_out / groups, K].
 Tensor conv_transpose1d(const Tensor& input, const Tensor& weight, const std::optional<Tensor>& bias, IntArrayRef stride, IntArrayRef padding, IntArrayRef output_padding, int64_t groups, IntArrayRef dilation) { return composite::conv_transpose1d(input, weight, bias, stride, padding, output_padding, groups, dilation); }
 
@@ -770,6 +773,49 @@ Tensor max_pool2d(const Tensor& self, IntArrayRef kernel_size, IntArrayRef strid
     node->stride = stride.vec();
   }
   Tensor result = dispatch::max_pool2d(self, kernel_size, stride, padding, dilation, ceil_mode);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+// ---- _adaptive_max_pool2d_indices: The int64 flat index (h * W + w within its plane) of each adaptive max-pooling window's maximum (first maximum, NaN wins).
+Tensor _adaptive_max_pool2d_indices(const Tensor& self, IntArrayRef output_size) {
+  return dispatch::_adaptive_max_pool2d_indices(self, output_size);
+}
+
+// ---- upsample_nearest2d_backward: The gradient of upsample_nearest2d.
+Tensor upsample_nearest2d_backward(const Tensor& grad_output, IntArrayRef output_size, IntArrayRef input_size, std::optional<double> scales_h, std::optional<double> scales_w) {
+  const bool record = detail::should_record("upsample_nearest2d_backward", grad_output);
+  intrusive_ptr<generated::UpsampleNearest2dBackwardBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::UpsampleNearest2dBackwardBackward0>();
+    node->set_next_edges(detail::collect_next_edges(grad_output));
+    node->output_size = output_size.vec();
+    node->scales_h = scales_h;
+    node->scales_w = scales_w;
+  }
+  Tensor result = dispatch::upsample_nearest2d_backward(grad_output, output_size, input_size, scales_h, scales_w);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+// ---- upsample_bicubic2d: Bicubic interpolation (Keys, A = -0.75, borders replicated) of [N, C, H, W] to [N, C, OH, OW].
+Tensor upsample_bicubic2d(const Tensor& self, IntArrayRef output_size, bool align_corners, std::optional<double> scales_h, std::optional<double> scales_w) {
+  const bool record = detail::should_record("upsample_bicubic2d", self);
+  intrusive_ptr<generated::UpsampleBicubic2dBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::UpsampleBicubic2dBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    node->align_corners = align_corners;
+    node->output_size = output_size.vec();
+    node->scales_h = scales_h;
+    node->scales_w = scales_w;
+    node->self_sizes = self.sizes().vec();
+  }
+  Tensor result = dispatch::upsample_bicubic2d(self, output_size, align_corners, scales_h, scales_w);
   if (record) {
     detail::set_history(result, node);
   }

@@ -756,6 +756,28 @@ Tensor select_backward(const Tensor& grad_output, IntArrayRef input_sizes, int64
 // ---- diagonal_backward: Zeros of input_sizes with grad_output written into the diagonal (the gradient of diagonal).
 Tensor diagonal_backward(const Tensor& grad_output, IntArrayRef input_sizes, int64_t offset, int64_t dim1, int64_t dim2) { return composite::diagonal_backward(grad_output, input_sizes, offset, dim1, dim2); }
 
+// ---- unfold: The windows self[..., i * step : i * step + size, ...] along dimension, as a new last dimension of length size; no copy (Tensor::unfold, not F::unfold).
+Tensor detail::unfold(const Tensor& self, int64_t dimension, int64_t size, int64_t step) {
+  const bool record = detail::should_record("unfold", self);
+  intrusive_ptr<generated::UnfoldBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::UnfoldBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    node->dimension = dimension;
+    node->self_sizes = self.sizes().vec();
+    node->size = size;
+    node->step = step;
+  }
+  Tensor result = dispatch::unfold(self, dimension, size, step);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+// ---- unfold_backward: The gradient of unfold, each window's gradient added back at its elements.
+Tensor unfold_backward(const Tensor& grad_in, IntArrayRef input_sizes, int64_t dim, int64_t size, int64_t step) { return composite::unfold_backward(grad_in, input_sizes, dim, size, step); }
+
 // ---- as_strided_backward: The gradient of as_strided; grad is summed into the storage it views, then read back by the input geometry.
 Tensor as_strided_backward(const Tensor& grad, IntArrayRef input_sizes, IntArrayRef input_strides, int64_t input_storage_offset, IntArrayRef size, IntArrayRef stride, int64_t storage_offset) {
   const bool record = detail::should_record("as_strided_backward", grad);
@@ -1002,6 +1024,15 @@ Tensor triplet_margin_loss(const Tensor& anchor, const Tensor& positive, const T
 // ---- dropout: Zeroes each element with probability p and scales the rest by 1 / (1 - p) (global generator, dg::manual_seed); identity when train is false.
 Tensor dropout(const Tensor& input, double p, bool train) { return composite::dropout(input, p, train); }
 
+// ---- embedding_bag: Sums (mode 0, optionally weighted per sample), means (1) or maxima (2) of the weight rows of 1-D indices in bags starting at offsets; returns ATen's 4-tuple (output, offset2bag, bag_size, max_indices).
+std::tuple<Tensor, Tensor, Tensor, Tensor> embedding_bag(const Tensor& weight, const Tensor& indices, const Tensor& offsets, bool scale_grad_by_freq, int64_t mode, bool sparse, const std::optional<Tensor>& per_sample_weights, bool include_last_offset) { return composite::embedding_bag(weight, indices, offsets, scale_grad_by_freq, mode, sparse, per_sample_weights, include_last_offset); }
+
+// ---- cdist: The p-norm distance of every row of x1 [*, P, M] to every row of x2 [*, R, M], [*, P, R]; p = 2 through one matmul when P or R > 25 (compute_mode 0/None), always (1) or never (2).
+Tensor cdist(const Tensor& x1, const Tensor& x2, double p, std::optional<int64_t> compute_mode) { return composite::cdist(x1, x2, p, compute_mode); }
+
+// ---- col2im: The sum of columns [N, C kh kw, L] (or [C kh kw, L]) back into [N, C, H, W] at their blocks' positions (what F::fold calls; the adjoint of im2col).
+Tensor col2im(const Tensor& self, IntArrayRef output_size, IntArrayRef kernel_size, IntArrayRef dilation, IntArrayRef padding, IntArrayRef stride) { return composite::col2im(self, output_size, kernel_size, dilation, padding, stride); }
+
 // ---- conv2d: 2-D convolution over input [N, C, H, W] (or unbatched [C, H, W]) with weight [C_out, C / groups, KH, KW].
 Tensor conv2d(const Tensor& input, const Tensor& weight, const std::optional<Tensor>& bias, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, int64_t groups) { return composite::conv2d(input, weight, bias, stride, padding, dilation, groups); }
 
@@ -1024,6 +1055,25 @@ Tensor max_pool2d_gather(const Tensor& self, const Tensor& source, IntArrayRef k
     node->self_sizes = self.sizes().vec();
   }
   Tensor result = dispatch::max_pool2d_gather(self, source, kernel_size, stride, padding, dilation, ceil_mode);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+// ---- upsample_bicubic2d_backward: The gradient of upsample_bicubic2d.
+Tensor upsample_bicubic2d_backward(const Tensor& grad_output, IntArrayRef output_size, IntArrayRef input_size, bool align_corners, std::optional<double> scales_h, std::optional<double> scales_w) {
+  const bool record = detail::should_record("upsample_bicubic2d_backward", grad_output);
+  intrusive_ptr<generated::UpsampleBicubic2dBackwardBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::UpsampleBicubic2dBackwardBackward0>();
+    node->set_next_edges(detail::collect_next_edges(grad_output));
+    node->align_corners = align_corners;
+    node->output_size = output_size.vec();
+    node->scales_h = scales_h;
+    node->scales_w = scales_w;
+  }
+  Tensor result = dispatch::upsample_bicubic2d_backward(grad_output, output_size, input_size, align_corners, scales_h, scales_w);
   if (record) {
     detail::set_history(result, node);
   }

@@ -1110,4 +1110,50 @@ Tensor convolution(const Tensor& input, const Tensor& weight, const std::optiona
 // ---- conv1d: 1-D convolution over input [N, C, L] (or unbatched [C, L]) with weight [C_out, C / groups, K].
 Tensor conv1d(const Tensor& input, const Tensor& weight, const std::optional<Tensor>& bias, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, int64_t groups) { return composite::conv1d(input, weight, bias, stride, padding, dilation, groups); }
 
+// ---- conv3d: 3-D convolution over input [N, C, D, H, W] (or unbatched [C, D, H, W]) with weight [C_out, C / groups, KD, KH, KW]: a sum over KD of conv2d of depth slices.
+Tensor conv3d(const Tensor& input, const Tensor& weight, const std::optional<Tensor>& bias, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, int64_t groups) { return composite::conv3d(input, weight, bias, stride, padding, dilation, groups); }
+
+// ---- adaptive_max_pool2d: Max pooling to output_size [OH, OW] over a 3-D or 4-D input (adaptive_avg_pool2d's windows), and the flat index of each maximum within its H x W plane.
+std::tuple<Tensor, Tensor> adaptive_max_pool2d(const Tensor& self, IntArrayRef output_size) { return composite::adaptive_max_pool2d(self, output_size); }
+
+// ---- avg_pool3d: 3-D average pooling over the last three dims of a 4-D or 5-D input: avg_pool2d over (H, W), then over D (window sums and divisors are separable).
+Tensor avg_pool3d(const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, bool ceil_mode, bool count_include_pad, std::optional<int64_t> divisor_override) { return composite::avg_pool3d(self, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override); }
+
+// ---- upsample_nearest2d: Nearest-neighbour upsampling of [N, C, H, W] to [N, C, OH, OW].
+Tensor upsample_nearest2d(const Tensor& self, IntArrayRef output_size, std::optional<double> scales_h, std::optional<double> scales_w) {
+  const bool record = detail::should_record("upsample_nearest2d", self);
+  intrusive_ptr<generated::UpsampleNearest2dBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::UpsampleNearest2dBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    node->output_size = output_size.vec();
+    node->scales_h = scales_h;
+    node->scales_w = scales_w;
+    node->self_sizes = self.sizes().vec();
+  }
+  Tensor result = dispatch::upsample_nearest2d(self, output_size, scales_h, scales_w);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+// ---- upsample_linear1d_backward: The gradient of upsample_linear1d.
+Tensor upsample_linear1d_backward(const Tensor& grad_output, IntArrayRef output_size, IntArrayRef input_size, bool align_corners, std::optional<double> scales) {
+  const bool record = detail::should_record("upsample_linear1d_backward", grad_output);
+  intrusive_ptr<generated::UpsampleLinear1dBackwardBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::UpsampleLinear1dBackwardBackward0>();
+    node->set_next_edges(detail::collect_next_edges(grad_output));
+    node->align_corners = align_corners;
+    node->output_size = output_size.vec();
+    node->scales = scales;
+  }
+  Tensor result = dispatch::upsample_linear1d_backward(grad_output, output_size, input_size, align_corners, scales);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
 }  // namespace dg

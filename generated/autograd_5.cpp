@@ -1119,6 +1119,15 @@ Tensor embedding_backward(const Tensor& grad, const Tensor& indices, int64_t num
   return result;
 }
 
+// ---- instance_norm: batch_norm of each (sample, channel) plane of [N, C, ...] on its own (as ATen: batch_norm over [1, N * C, ...]); running stats get the mean over the batch of the per-sample updates.
+Tensor instance_norm(const Tensor& input, const std::optional<Tensor>& weight, const std::optional<Tensor>& bias, const std::optional<Tensor>& running_mean, const std::optional<Tensor>& running_var, bool use_input_stats, double momentum, double eps, bool cudnn_enabled) { return composite::instance_norm(input, weight, bias, running_mean, running_var, use_input_stats, momentum, eps, cudnn_enabled); }
+
+// ---- pixel_unshuffle: The inverse of pixel_shuffle: [*, C, H r, W r] to [*, C r^2, H, W].
+Tensor pixel_unshuffle(const Tensor& self, int64_t downscale_factor) { return composite::pixel_unshuffle(self, downscale_factor); }
+
+// ---- im2col: The sliding blocks of [N, C, H, W] (or [C, H, W]) as columns, [N, C kh kw, L] (what F::unfold calls).
+Tensor im2col(const Tensor& self, IntArrayRef kernel_size, IntArrayRef dilation, IntArrayRef padding, IntArrayRef stride) { return composite::im2col(self, kernel_size, dilation, padding, stride); }
+
 // ---- avg_pool2d: 2-D average pooling over the last two dims of a 3-D or 4-D input (stride defaults to kernel_size).
 Tensor avg_pool2d(const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, bool ceil_mode, bool count_include_pad, std::optional<int64_t> divisor_override) {
   const bool record = detail::should_record("avg_pool2d", self);
@@ -1151,6 +1160,50 @@ Tensor adaptive_avg_pool2d_backward(const Tensor& grad_output, const Tensor& sel
     node->grad_output_sizes = grad_output.sizes().vec();
   }
   Tensor result = dispatch::adaptive_avg_pool2d_backward(grad_output, self);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+// ---- adaptive_max_pool1d: Max pooling to output_size [OL] over a 2-D or 3-D input [..., L], and the index of each maximum along L.
+std::tuple<Tensor, Tensor> adaptive_max_pool1d(const Tensor& self, IntArrayRef output_size) { return composite::adaptive_max_pool1d(self, output_size); }
+
+// ---- max_pool1d: 1-D max pooling over the last dim of a 2-D or 3-D input (stride defaults to kernel_size).
+Tensor max_pool1d(const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool ceil_mode) { return composite::max_pool1d(self, kernel_size, stride, padding, dilation, ceil_mode); }
+
+// ---- max_pool3d: 3-D max pooling over the last three dims of a 4-D or 5-D input: max_pool2d over (H, W), then over D (a box's max is separable).
+Tensor max_pool3d(const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool ceil_mode) { return composite::max_pool3d(self, kernel_size, stride, padding, dilation, ceil_mode); }
+
+// ---- upsample_nearest1d: Nearest-neighbour upsampling of [N, C, W] to [N, C, OW]: source index floor(o * W / OW).
+Tensor upsample_nearest1d(const Tensor& self, IntArrayRef output_size, std::optional<double> scales) {
+  const bool record = detail::should_record("upsample_nearest1d", self);
+  intrusive_ptr<generated::UpsampleNearest1dBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::UpsampleNearest1dBackward0>();
+    node->set_next_edges(detail::collect_next_edges(self));
+    node->output_size = output_size.vec();
+    node->scales = scales;
+    node->self_sizes = self.sizes().vec();
+  }
+  Tensor result = dispatch::upsample_nearest1d(self, output_size, scales);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+// ---- upsample_nearest1d_backward: The gradient of upsample_nearest1d (each output's gradient added to its source element).
+Tensor upsample_nearest1d_backward(const Tensor& grad_output, IntArrayRef output_size, IntArrayRef input_size, std::optional<double> scales) {
+  const bool record = detail::should_record("upsample_nearest1d_backward", grad_output);
+  intrusive_ptr<generated::UpsampleNearest1dBackwardBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::UpsampleNearest1dBackwardBackward0>();
+    node->set_next_edges(detail::collect_next_edges(grad_output));
+    node->output_size = output_size.vec();
+    node->scales = scales;
+  }
+  Tensor result = dispatch::upsample_nearest1d_backward(grad_output, output_size, input_size, scales);
   if (record) {
     detail::set_history(result, node);
   }

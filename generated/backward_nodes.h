@@ -1171,6 +1171,16 @@ struct DiagonalBackward0 final : public Node {
   std::vector<int64_t> self_sizes{};
 };
 
+// derivatives.yaml: unfold
+struct UnfoldBackward0 final : public Node {
+  std::string name() const override { return "UnfoldBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  int64_t dimension{};
+  std::vector<int64_t> self_sizes{};
+  int64_t size{};
+  int64_t step{};
+};
+
 // derivatives.yaml: as_strided
 struct AsStridedBackward0 final : public Node {
   std::string name() const override { return "AsStridedBackward0"; }
@@ -1675,6 +1685,103 @@ struct AdaptiveAvgPool2dBackwardBackward0 final : public Node {
   std::vector<int64_t> grad_output_sizes{};
 };
 
+// derivatives.yaml: upsample_nearest1d
+struct UpsampleNearest1dBackward0 final : public Node {
+  std::string name() const override { return "UpsampleNearest1dBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  std::vector<int64_t> output_size{};
+  std::optional<double> scales{};
+  std::vector<int64_t> self_sizes{};
+};
+
+// derivatives.yaml: upsample_nearest1d_backward
+struct UpsampleNearest1dBackwardBackward0 final : public Node {
+  std::string name() const override { return "UpsampleNearest1dBackwardBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  std::vector<int64_t> output_size{};
+  std::optional<double> scales{};
+};
+
+// derivatives.yaml: upsample_nearest2d
+struct UpsampleNearest2dBackward0 final : public Node {
+  std::string name() const override { return "UpsampleNearest2dBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  std::vector<int64_t> output_size{};
+  std::optional<double> scales_h{};
+  std::optional<double> scales_w{};
+  std::vector<int64_t> self_sizes{};
+};
+
+// derivatives.yaml: upsample_nearest2d_backward
+struct UpsampleNearest2dBackwardBackward0 final : public Node {
+  std::string name() const override { return "UpsampleNearest2dBackwardBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  std::vector<int64_t> output_size{};
+  std::optional<double> scales_h{};
+  std::optional<double> scales_w{};
+};
+
+// derivatives.yaml: upsample_linear1d
+struct UpsampleLinear1dBackward0 final : public Node {
+  std::string name() const override { return "UpsampleLinear1dBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  bool align_corners{};
+  std::vector<int64_t> output_size{};
+  std::optional<double> scales{};
+  std::vector<int64_t> self_sizes{};
+};
+
+// derivatives.yaml: upsample_linear1d_backward
+struct UpsampleLinear1dBackwardBackward0 final : public Node {
+  std::string name() const override { return "UpsampleLinear1dBackwardBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  bool align_corners{};
+  std::vector<int64_t> output_size{};
+  std::optional<double> scales{};
+};
+
+// derivatives.yaml: upsample_bilinear2d
+struct UpsampleBilinear2dBackward0 final : public Node {
+  std::string name() const override { return "UpsampleBilinear2dBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  bool align_corners{};
+  std::vector<int64_t> output_size{};
+  std::optional<double> scales_h{};
+  std::optional<double> scales_w{};
+  std::vector<int64_t> self_sizes{};
+};
+
+// derivatives.yaml: upsample_bilinear2d_backward
+struct UpsampleBilinear2dBackwardBackward0 final : public Node {
+  std::string name() const override { return "UpsampleBilinear2dBackwardBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  bool align_corners{};
+  std::vector<int64_t> output_size{};
+  std::optional<double> scales_h{};
+  std::optional<double> scales_w{};
+};
+
+// derivatives.yaml: upsample_bicubic2d
+struct UpsampleBicubic2dBackward0 final : public Node {
+  std::string name() const override { return "UpsampleBicubic2dBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  bool align_corners{};
+  std::vector<int64_t> output_size{};
+  std::optional<double> scales_h{};
+  std::optional<double> scales_w{};
+  std::vector<int64_t> self_sizes{};
+};
+
+// derivatives.yaml: upsample_bicubic2d_backward
+struct UpsampleBicubic2dBackwardBackward0 final : public Node {
+  std::string name() const override { return "UpsampleBicubic2dBackwardBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  bool align_corners{};
+  std::vector<int64_t> output_size{};
+  std::optional<double> scales_h{};
+  std::optional<double> scales_w{};
+};
+
 // Forward-mode (JVP) formulas, derivatives.yaml `forward:`: the output's
 // tangent from the inputs' values and tangents (`<input>_t`) and the result.
 // Compiled so that a formula naming a missing function fails the build;
@@ -1790,6 +1897,7 @@ Tensor select_backward(const Tensor& grad_output, IntArrayRef input_sizes, int64
 Tensor permute(const Tensor& self, IntArrayRef dims, const Tensor& self_t, const Tensor& result);  // permute
 Tensor slice_Tensor(const Tensor& self, int64_t dim, std::optional<int64_t> start, std::optional<int64_t> end, int64_t step, const Tensor& self_t, const Tensor& result);  // slice.Tensor
 Tensor diagonal(const Tensor& self, int64_t offset, int64_t dim1, int64_t dim2, const Tensor& self_t, const Tensor& result);  // diagonal
+Tensor unfold(const Tensor& self, int64_t dimension, int64_t size, int64_t step, const Tensor& self_t, const Tensor& result);  // unfold
 Tensor as_strided(const Tensor& self, IntArrayRef size, IntArrayRef stride, std::optional<int64_t> storage_offset, const Tensor& self_t, const Tensor& result);  // as_strided
 Tensor as_strided_backward(const Tensor& grad, IntArrayRef input_sizes, IntArrayRef input_strides, int64_t input_storage_offset, IntArrayRef size, IntArrayRef stride, int64_t storage_offset, const Tensor& grad_t, const Tensor& result);  // as_strided_backward
 Tensor as_strided_backward_adjoint(const Tensor& grad, IntArrayRef input_sizes, IntArrayRef input_strides, int64_t input_storage_offset, IntArrayRef size, IntArrayRef stride, int64_t storage_offset, const Tensor& grad_t, const Tensor& result);  // as_strided_backward_adjoint
@@ -1839,6 +1947,16 @@ Tensor avg_pool2d(const Tensor& self, IntArrayRef kernel_size, IntArrayRef strid
 Tensor avg_pool2d_backward(const Tensor& grad_output, const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, bool ceil_mode, bool count_include_pad, std::optional<int64_t> divisor_override, const Tensor& grad_output_t, const Tensor& self_t, const Tensor& result);  // avg_pool2d_backward
 Tensor adaptive_avg_pool2d(const Tensor& self, IntArrayRef output_size, const Tensor& self_t, const Tensor& result);  // adaptive_avg_pool2d
 Tensor adaptive_avg_pool2d_backward(const Tensor& grad_output, const Tensor& self, const Tensor& grad_output_t, const Tensor& self_t, const Tensor& result);  // adaptive_avg_pool2d_backward
+Tensor upsample_nearest1d(const Tensor& self, IntArrayRef output_size, std::optional<double> scales, const Tensor& self_t, const Tensor& result);  // upsample_nearest1d
+Tensor upsample_nearest1d_backward(const Tensor& grad_output, IntArrayRef output_size, IntArrayRef input_size, std::optional<double> scales, const Tensor& grad_output_t, const Tensor& result);  // upsample_nearest1d_backward
+Tensor upsample_nearest2d(const Tensor& self, IntArrayRef output_size, std::optional<double> scales_h, std::optional<double> scales_w, const Tensor& self_t, const Tensor& result);  // upsample_nearest2d
+Tensor upsample_nearest2d_backward(const Tensor& grad_output, IntArrayRef output_size, IntArrayRef input_size, std::optional<double> scales_h, std::optional<double> scales_w, const Tensor& grad_output_t, const Tensor& result);  // upsample_nearest2d_backward
+Tensor upsample_linear1d(const Tensor& self, IntArrayRef output_size, bool align_corners, std::optional<double> scales, const Tensor& self_t, const Tensor& result);  // upsample_linear1d
+Tensor upsample_linear1d_backward(const Tensor& grad_output, IntArrayRef output_size, IntArrayRef input_size, bool align_corners, std::optional<double> scales, const Tensor& grad_output_t, const Tensor& result);  // upsample_linear1d_backward
+Tensor upsample_bilinear2d(const Tensor& self, IntArrayRef output_size, bool align_corners, std::optional<double> scales_h, std::optional<double> scales_w, const Tensor& self_t, const Tensor& result);  // upsample_bilinear2d
+Tensor upsample_bilinear2d_backward(const Tensor& grad_output, IntArrayRef output_size, IntArrayRef input_size, bool align_corners, std::optional<double> scales_h, std::optional<double> scales_w, const Tensor& grad_output_t, const Tensor& result);  // upsample_bilinear2d_backward
+Tensor upsample_bicubic2d(const Tensor& self, IntArrayRef output_size, bool align_corners, std::optional<double> scales_h, std::optional<double> scales_w, const Tensor& self_t, const Tensor& result);  // upsample_bicubic2d
+Tensor upsample_bicubic2d_backward(const Tensor& grad_output, IntArrayRef output_size, IntArrayRef input_size, bool align_corners, std::optional<double> scales_h, std::optional<double> scales_w, const Tensor& grad_output_t, const Tensor& result);  // upsample_bicubic2d_backward
 }  // namespace jvp
 
 }  // namespace dg::generated

@@ -640,4 +640,30 @@ variable_list AvgPool2dBackwardBackward0::apply(variable_list&& grads) {
 // derivatives.yaml: avg_pool2d_backward, forward: avg_pool2d_backward(grad_output_t, self, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)
 Tensor jvp::avg_pool2d_backward(const Tensor& grad_output, const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, bool ceil_mode, bool count_include_pad, std::optional<int64_t> divisor_override, const Tensor& grad_output_t, const Tensor& self_t, const Tensor& result) { return avg_pool2d_backward(grad_output_t, self, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override); }
 
+// derivatives.yaml: upsample_bilinear2d
+variable_list UpsampleBilinear2dBackward0::apply(variable_list&& grads) {
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: upsample_bilinear2d_backward(grad, output_size, self.sizes(), align_corners, scales_h, scales_w)
+    grad_inputs[0] = upsample_bilinear2d_backward(grad, output_size, self_sizes, align_corners, scales_h, scales_w);
+  }
+  return grad_inputs;
+}
+
+// derivatives.yaml: upsample_bilinear2d, forward: upsample_bilinear2d(self_t, output_size, align_corners, scales_h, scales_w)
+Tensor jvp::upsample_bilinear2d(const Tensor& self, IntArrayRef output_size, bool align_corners, std::optional<double> scales_h, std::optional<double> scales_w, const Tensor& self_t, const Tensor& result) { return upsample_bilinear2d(self_t, output_size, align_corners, scales_h, scales_w); }
+
+// derivatives.yaml: upsample_bilinear2d_backward
+variable_list UpsampleBilinear2dBackwardBackward0::apply(variable_list&& grads) {
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // grad_output: upsample_bilinear2d(grad, output_size, align_corners, scales_h, scales_w)
+    grad_inputs[0] = upsample_bilinear2d(grad, output_size, align_corners, scales_h, scales_w);
+  }
+  return grad_inputs;
+}
+
+// derivatives.yaml: upsample_bilinear2d_backward, forward: upsample_bilinear2d_backward(grad_output_t, output_size, input_size, align_corners, scales_h, scales_w)
+Tensor jvp::upsample_bilinear2d_backward(const Tensor& grad_output, IntArrayRef output_size, IntArrayRef input_size, bool align_corners, std::optional<double> scales_h, std::optional<double> scales_w, const Tensor& grad_output_t, const Tensor& result) { return upsample_bilinear2d_backward(grad_output_t, output_size, input_size, align_corners, scales_h, scales_w); }
+
 }  // namespace dg::generated

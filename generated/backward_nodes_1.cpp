@@ -672,4 +672,17 @@ void AdaptiveAvgPool2dBackward0::release_saved() {
 // derivatives.yaml: adaptive_avg_pool2d, forward: adaptive_avg_pool2d(self_t, output_size)
 Tensor jvp::adaptive_avg_pool2d(const Tensor& self, IntArrayRef output_size, const Tensor& self_t, const Tensor& result) { return adaptive_avg_pool2d(self_t, output_size); }
 
+// derivatives.yaml: upsample_linear1d
+variable_list UpsampleLinear1dBackward0::apply(variable_list&& grads) {
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: upsample_linear1d_backward(grad, output_size, self.sizes(), align_corners, scales)
+    grad_inputs[0] = upsample_linear1d_backward(grad, output_size, self_sizes, align_corners, scales);
+  }
+  return grad_inputs;
+}
+
+// derivatives.yaml: upsample_linear1d, forward: upsample_linear1d(self_t, output_size, align_corners, scales)
+Tensor jvp::upsample_linear1d(const Tensor& self, IntArrayRef output_size, bool align_corners, std::optional<double> scales, const Tensor& self_t, const Tensor& result) { return upsample_linear1d(self_t, output_size, align_corners, scales); }
+
 }  // namespace dg::generated

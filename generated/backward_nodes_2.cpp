@@ -433,4 +433,30 @@ void MaxPool2dBackward0::release_saved() {
 // derivatives.yaml: max_pool2d, forward: max_pool2d_gather(self, self_t, kernel_size, stride, padding, dilation, ceil_mode)
 Tensor jvp::max_pool2d(const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool ceil_mode, const Tensor& self_t, const Tensor& result) { return max_pool2d_gather(self, self_t, kernel_size, stride, padding, dilation, ceil_mode); }
 
+// derivatives.yaml: upsample_nearest2d_backward
+variable_list UpsampleNearest2dBackwardBackward0::apply(variable_list&& grads) {
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // grad_output: upsample_nearest2d(grad, output_size, scales_h, scales_w)
+    grad_inputs[0] = upsample_nearest2d(grad, output_size, scales_h, scales_w);
+  }
+  return grad_inputs;
+}
+
+// derivatives.yaml: upsample_nearest2d_backward, forward: upsample_nearest2d_backward(grad_output_t, output_size, input_size, scales_h, scales_w)
+Tensor jvp::upsample_nearest2d_backward(const Tensor& grad_output, IntArrayRef output_size, IntArrayRef input_size, std::optional<double> scales_h, std::optional<double> scales_w, const Tensor& grad_output_t, const Tensor& result) { return upsample_nearest2d_backward(grad_output_t, output_size, input_size, scales_h, scales_w); }
+
+// derivatives.yaml: upsample_bicubic2d
+variable_list UpsampleBicubic2dBackward0::apply(variable_list&& grads) {
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: upsample_bicubic2d_backward(grad, output_size, self.sizes(), align_corners, scales_h, scales_w)
+    grad_inputs[0] = upsample_bicubic2d_backward(grad, output_size, self_sizes, align_corners, scales_h, scales_w);
+  }
+  return grad_inputs;
+}
+
+// derivatives.yaml: upsample_bicubic2d, forward: upsample_bicubic2d(self_t, output_size, align_corners, scales_h, scales_w)
+Tensor jvp::upsample_bicubic2d(const Tensor& self, IntArrayRef output_size, bool align_corners, std::optional<double> scales_h, std::optional<double> scales_w, const Tensor& self_t, const Tensor& result) { return upsample_bicubic2d(self_t, output_size, align_corners, scales_h, scales_w); }
+
 }  // namespace dg::generated

@@ -401,6 +401,19 @@ variable_list SelectBackwardBackward0::apply(variable_list&& grads) {
 // derivatives.yaml: select_backward, forward: select_backward(grad_output_t, input_sizes, dim, index)
 Tensor jvp::select_backward(const Tensor& grad_output, IntArrayRef input_sizes, int64_t dim, int64_t index, const Tensor& grad_output_t, const Tensor& result) { return select_backward(grad_output_t, input_sizes, dim, index); }
 
+// derivatives.yaml: unfold
+variable_list UnfoldBackward0::apply(variable_list&& grads) {
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: unfold_backward(grad, self.sizes(), dimension, size, step)
+    grad_inputs[0] = unfold_backward(grad, self_sizes, dimension, size, step);
+  }
+  return grad_inputs;
+}
+
+// derivatives.yaml: unfold, forward: self_t.unfold(dimension, size, step)
+Tensor jvp::unfold(const Tensor& self, int64_t dimension, int64_t size, int64_t step, const Tensor& self_t, const Tensor& result) { return self_t.unfold(dimension, size, step); }
+
 // derivatives.yaml: as_strided_backward
 variable_list AsStridedBackwardBackward0::apply(variable_list&& grads) {
   const Tensor& grad = grads[0];
@@ -612,5 +625,18 @@ void MaxPool2dGatherBackward0::release_saved() {
 
 // derivatives.yaml: max_pool2d_gather, forward: max_pool2d_gather(self, source_t, kernel_size, stride, padding, dilation, ceil_mode)
 Tensor jvp::max_pool2d_gather(const Tensor& self, const Tensor& source, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool ceil_mode, const Tensor& self_t, const Tensor& source_t, const Tensor& result) { return max_pool2d_gather(self, source_t, kernel_size, stride, padding, dilation, ceil_mode); }
+
+// derivatives.yaml: upsample_bicubic2d_backward
+variable_list UpsampleBicubic2dBackwardBackward0::apply(variable_list&& grads) {
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // grad_output: upsample_bicubic2d(grad, output_size, align_corners, scales_h, scales_w)
+    grad_inputs[0] = upsample_bicubic2d(grad, output_size, align_corners, scales_h, scales_w);
+  }
+  return grad_inputs;
+}
+
+// derivatives.yaml: upsample_bicubic2d_backward, forward: upsample_bicubic2d_backward(grad_output_t, output_size, input_size, align_corners, scales_h, scales_w)
+Tensor jvp::upsample_bicubic2d_backward(const Tensor& grad_output, IntArrayRef output_size, IntArrayRef input_size, bool align_corners, std::optional<double> scales_h, std::optional<double> scales_w, const Tensor& grad_output_t, const Tensor& result) { return upsample_bicubic2d_backward(grad_output_t, output_size, input_size, align_corners, scales_h, scales_w); }
 
 }  // namespace dg::generated

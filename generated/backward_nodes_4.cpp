@@ -643,4 +643,30 @@ void ConvolutionBackwardWeightBackward0::release_saved() {
 // derivatives.yaml: convolution_backward_weight, forward: convolution_backward_weight(grad_output_t, input, weight_size, stride, padding, dilation, transposed, output_padding, groups) + convolution_backward_weight(grad_output, input_t, weight_size, stride, padding, dilation, transposed, output_padding, groups)
 Tensor jvp::convolution_backward_weight(const Tensor& grad_output, const Tensor& input, IntArrayRef weight_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool transposed, IntArrayRef output_padding, int64_t groups, const Tensor& grad_output_t, const Tensor& input_t, const Tensor& result) { return convolution_backward_weight(grad_output_t, input, weight_size, stride, padding, dilation, transposed, output_padding, groups) + convolution_backward_weight(grad_output, input_t, weight_size, stride, padding, dilation, transposed, output_padding, groups); }
 
+// derivatives.yaml: upsample_nearest2d
+variable_list UpsampleNearest2dBackward0::apply(variable_list&& grads) {
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: upsample_nearest2d_backward(grad, output_size, self.sizes(), scales_h, scales_w)
+    grad_inputs[0] = upsample_nearest2d_backward(grad, output_size, self_sizes, scales_h, scales_w);
+  }
+  return grad_inputs;
+}
+
+// derivatives.yaml: upsample_nearest2d, forward: upsample_nearest2d(self_t, output_size, scales_h, scales_w)
+Tensor jvp::upsample_nearest2d(const Tensor& self, IntArrayRef output_size, std::optional<double> scales_h, std::optional<double> scales_w, const Tensor& self_t, const Tensor& result) { return upsample_nearest2d(self_t, output_size, scales_h, scales_w); }
+
+// derivatives.yaml: upsample_linear1d_backward
+variable_list UpsampleLinear1dBackwardBackward0::apply(variable_list&& grads) {
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // grad_output: upsample_linear1d(grad, output_size, align_corners, scales)
+    grad_inputs[0] = upsample_linear1d(grad, output_size, align_corners, scales);
+  }
+  return grad_inputs;
+}
+
+// derivatives.yaml: upsample_linear1d_backward, forward: upsample_linear1d_backward(grad_output_t, output_size, input_size, align_corners, scales)
+Tensor jvp::upsample_linear1d_backward(const Tensor& grad_output, IntArrayRef output_size, IntArrayRef input_size, bool align_corners, std::optional<double> scales, const Tensor& grad_output_t, const Tensor& result) { return upsample_linear1d_backward(grad_output_t, output_size, input_size, align_corners, scales); }
+
 }  // namespace dg::generated

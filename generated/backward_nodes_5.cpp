@@ -686,4 +686,30 @@ variable_list AdaptiveAvgPool2dBackwardBackward0::apply(variable_list&& grads) {
 // derivatives.yaml: adaptive_avg_pool2d_backward, forward: adaptive_avg_pool2d_backward(grad_output_t, self)
 Tensor jvp::adaptive_avg_pool2d_backward(const Tensor& grad_output, const Tensor& self, const Tensor& grad_output_t, const Tensor& self_t, const Tensor& result) { return adaptive_avg_pool2d_backward(grad_output_t, self); }
 
+// derivatives.yaml: upsample_nearest1d
+variable_list UpsampleNearest1dBackward0::apply(variable_list&& grads) {
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // self: upsample_nearest1d_backward(grad, output_size, self.sizes(), scales)
+    grad_inputs[0] = upsample_nearest1d_backward(grad, output_size, self_sizes, scales);
+  }
+  return grad_inputs;
+}
+
+// derivatives.yaml: upsample_nearest1d, forward: upsample_nearest1d(self_t, output_size, scales)
+Tensor jvp::upsample_nearest1d(const Tensor& self, IntArrayRef output_size, std::optional<double> scales, const Tensor& self_t, const Tensor& result) { return upsample_nearest1d(self_t, output_size, scales); }
+
+// derivatives.yaml: upsample_nearest1d_backward
+variable_list UpsampleNearest1dBackwardBackward0::apply(variable_list&& grads) {
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(1);
+  if (needs_input_grad(0)) {  // grad_output: upsample_nearest1d(grad, output_size, scales)
+    grad_inputs[0] = upsample_nearest1d(grad, output_size, scales);
+  }
+  return grad_inputs;
+}
+
+// derivatives.yaml: upsample_nearest1d_backward, forward: upsample_nearest1d_backward(grad_output_t, output_size, input_size, scales)
+Tensor jvp::upsample_nearest1d_backward(const Tensor& grad_output, IntArrayRef output_size, IntArrayRef input_size, std::optional<double> scales, const Tensor& grad_output_t, const Tensor& result) { return upsample_nearest1d_backward(grad_output_t, output_size, input_size, scales); }
+
 }  // namespace dg::generated

@@ -370,6 +370,7 @@ Tensor select_backward(const Tensor& grad_output, IntArrayRef input_sizes, int64
 Tensor permute(const Tensor& self, IntArrayRef dims);  // permute
 Tensor slice(const Tensor& self, int64_t dim, std::optional<int64_t> start, std::optional<int64_t> end, int64_t step);  // slice.Tensor
 Tensor diagonal(const Tensor& self, int64_t offset, int64_t dim1, int64_t dim2);  // diagonal
+Tensor unfold(const Tensor& self, int64_t dimension, int64_t size, int64_t step);  // unfold
 Tensor as_strided(const Tensor& self, IntArrayRef size, IntArrayRef stride, std::optional<int64_t> storage_offset);  // as_strided
 Tensor as_strided_backward(const Tensor& grad, IntArrayRef input_sizes, IntArrayRef input_strides, int64_t input_storage_offset, IntArrayRef size, IntArrayRef stride, int64_t storage_offset);  // as_strided_backward
 Tensor as_strided_backward_adjoint(const Tensor& grad, IntArrayRef input_sizes, IntArrayRef input_strides, int64_t input_storage_offset, IntArrayRef size, IntArrayRef stride, int64_t storage_offset);  // as_strided_backward_adjoint
@@ -433,5 +434,16 @@ Tensor avg_pool2d(const Tensor& self, IntArrayRef kernel_size, IntArrayRef strid
 Tensor avg_pool2d_backward(const Tensor& grad_output, const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, bool ceil_mode, bool count_include_pad, std::optional<int64_t> divisor_override);  // avg_pool2d_backward
 Tensor adaptive_avg_pool2d(const Tensor& self, IntArrayRef output_size);  // adaptive_avg_pool2d
 Tensor adaptive_avg_pool2d_backward(const Tensor& grad_output, const Tensor& self);  // adaptive_avg_pool2d_backward
+Tensor _adaptive_max_pool2d_indices(const Tensor& self, IntArrayRef output_size);  // _adaptive_max_pool2d_indices
+Tensor upsample_nearest1d(const Tensor& self, IntArrayRef output_size, std::optional<double> scales);  // upsample_nearest1d
+Tensor upsample_nearest1d_backward(const Tensor& grad_output, IntArrayRef output_size, IntArrayRef input_size, std::optional<double> scales);  // upsample_nearest1d_backward
+Tensor upsample_nearest2d(const Tensor& self, IntArrayRef output_size, std::optional<double> scales_h, std::optional<double> scales_w);  // upsample_nearest2d
+Tensor upsample_nearest2d_backward(const Tensor& grad_output, IntArrayRef output_size, IntArrayRef input_size, std::optional<double> scales_h, std::optional<double> scales_w);  // upsample_nearest2d_backward
+Tensor upsample_linear1d(const Tensor& self, IntArrayRef output_size, bool align_corners, std::optional<double> scales);  // upsample_linear1d
+Tensor upsample_linear1d_backward(const Tensor& grad_output, IntArrayRef output_size, IntArrayRef input_size, bool align_corners, std::optional<double> scales);  // upsample_linear1d_backward
+Tensor upsample_bilinear2d(const Tensor& self, IntArrayRef output_size, bool align_corners, std::optional<double> scales_h, std::optional<double> scales_w);  // upsample_bilinear2d
+Tensor upsample_bilinear2d_backward(const Tensor& grad_output, IntArrayRef output_size, IntArrayRef input_size, bool align_corners, std::optional<double> scales_h, std::optional<double> scales_w);  // upsample_bilinear2d_backward
+Tensor upsample_bicubic2d(const Tensor& self, IntArrayRef output_size, bool align_corners, std::optional<double> scales_h, std::optional<double> scales_w);  // upsample_bicubic2d
+Tensor upsample_bicubic2d_backward(const Tensor& grad_output, IntArrayRef output_size, IntArrayRef input_size, bool align_corners, std::optional<double> scales_h, std::optional<double> scales_w);  // upsample_bicubic2d_backward
 
 }  // namespace dg::dispatch

@@ -1564,4 +1564,56 @@ Tensor avg_pool2d_backward(const Tensor& grad_output, const Tensor& self, IntArr
   return out;
 }
 
+// ---- upsample_bilinear2d (ops.yaml) ------------------------------------------------
+namespace {
+using upsample_bilinear2d_kernel = void (*)(const TensorBase&, const TensorBase&, IntArrayRef, bool, std::optional<double>, std::optional<double>);
+constexpr upsample_bilinear2d_kernel upsample_bilinear2d_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::upsample_bilinear2d<float>, &cpu::upsample_bilinear2d<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::upsample_bilinear2d<float>, &cuda::upsample_bilinear2d<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void upsample_bilinear2d_run(ScalarType dtype, const Tensor& out, const Tensor& self, IntArrayRef output_size, bool align_corners, std::optional<double> scales_h, std::optional<double> scales_w) {
+  const auto fn = detail::lookup_kernel(upsample_bilinear2d_table, "upsample_bilinear2d", out.device(), dtype,
+                                        "float32, float64");
+  fn(out, self, output_size, align_corners, scales_h, scales_w);
+}
+}  // namespace
+
+Tensor upsample_bilinear2d(const Tensor& self, IntArrayRef output_size, bool align_corners, std::optional<double> scales_h, std::optional<double> scales_w) {
+  detail::check_defined("upsample_bilinear2d", "self", self);
+  const meta::TensorMeta m = meta::upsample_bilinear2d("upsample_bilinear2d", self, output_size, align_corners, scales_h, scales_w);
+  Tensor out = detail::make_output(m);
+  upsample_bilinear2d_run(self.dtype(), out, self, output_size, align_corners, scales_h, scales_w);
+  return out;
+}
+
+// ---- upsample_bilinear2d_backward (ops.yaml) ------------------------------------------------
+namespace {
+using upsample_bilinear2d_backward_kernel = void (*)(const TensorBase&, const TensorBase&, IntArrayRef, IntArrayRef, bool, std::optional<double>, std::optional<double>);
+constexpr upsample_bilinear2d_backward_kernel upsample_bilinear2d_backward_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::upsample_bilinear2d_backward<float>, &cpu::upsample_bilinear2d_backward<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::upsample_bilinear2d_backward<float>, &cuda::upsample_bilinear2d_backward<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void upsample_bilinear2d_backward_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, IntArrayRef output_size, IntArrayRef input_size, bool align_corners, std::optional<double> scales_h, std::optional<double> scales_w) {
+  const auto fn = detail::lookup_kernel(upsample_bilinear2d_backward_table, "upsample_bilinear2d_backward", out.device(), dtype,
+                                        "float32, float64");
+  fn(out, grad_output, output_size, input_size, align_corners, scales_h, scales_w);
+}
+}  // namespace
+
+Tensor upsample_bilinear2d_backward(const Tensor& grad_output, IntArrayRef output_size, IntArrayRef input_size, bool align_corners, std::optional<double> scales_h, std::optional<double> scales_w) {
+  detail::check_defined("upsample_bilinear2d_backward", "grad_output", grad_output);
+  const meta::TensorMeta m = meta::upsample_bilinear2d_backward("upsample_bilinear2d_backward", grad_output, output_size, input_size, align_corners, scales_h, scales_w);
+  Tensor out = detail::make_output(m);
+  upsample_bilinear2d_backward_run(grad_output.dtype(), out, grad_output, output_size, input_size, align_corners, scales_h, scales_w);
+  return out;
+}
+
 }  // namespace dg::dispatch

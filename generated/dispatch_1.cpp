@@ -1308,4 +1308,30 @@ Tensor adaptive_avg_pool2d(const Tensor& self, IntArrayRef output_size) {
   return out;
 }
 
+// ---- upsample_linear1d (ops.yaml) ------------------------------------------------
+namespace {
+using upsample_linear1d_kernel = void (*)(const TensorBase&, const TensorBase&, IntArrayRef, bool, std::optional<double>);
+constexpr upsample_linear1d_kernel upsample_linear1d_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::upsample_linear1d<float>, &cpu::upsample_linear1d<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::upsample_linear1d<float>, &cuda::upsample_linear1d<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void upsample_linear1d_run(ScalarType dtype, const Tensor& out, const Tensor& self, IntArrayRef output_size, bool align_corners, std::optional<double> scales) {
+  const auto fn = detail::lookup_kernel(upsample_linear1d_table, "upsample_linear1d", out.device(), dtype,
+                                        "float32, float64");
+  fn(out, self, output_size, align_corners, scales);
+}
+}  // namespace
+
+Tensor upsample_linear1d(const Tensor& self, IntArrayRef output_size, bool align_corners, std::optional<double> scales) {
+  detail::check_defined("upsample_linear1d", "self", self);
+  const meta::TensorMeta m = meta::upsample_linear1d("upsample_linear1d", self, output_size, align_corners, scales);
+  Tensor out = detail::make_output(m);
+  upsample_linear1d_run(self.dtype(), out, self, output_size, align_corners, scales);
+  return out;
+}
+
 }  // namespace dg::dispatch

@@ -1167,4 +1167,82 @@ Tensor max_pool2d(const Tensor& self, IntArrayRef kernel_size, IntArrayRef strid
   return out;
 }
 
+// ---- _adaptive_max_pool2d_indices (ops.yaml) ------------------------------------------------
+namespace {
+using _adaptive_max_pool2d_indices_kernel = void (*)(const TensorBase&, const TensorBase&, IntArrayRef);
+constexpr _adaptive_max_pool2d_indices_kernel _adaptive_max_pool2d_indices_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::adaptive_max_pool2d_indices<float>, &cpu::adaptive_max_pool2d_indices<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::adaptive_max_pool2d_indices<float>, &cuda::adaptive_max_pool2d_indices<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void _adaptive_max_pool2d_indices_run(ScalarType dtype, const Tensor& out, const Tensor& self, IntArrayRef output_size) {
+  const auto fn = detail::lookup_kernel(_adaptive_max_pool2d_indices_table, "_adaptive_max_pool2d_indices", out.device(), dtype,
+                                        "float32, float64");
+  fn(out, self, output_size);
+}
+}  // namespace
+
+Tensor _adaptive_max_pool2d_indices(const Tensor& self, IntArrayRef output_size) {
+  detail::check_defined("_adaptive_max_pool2d_indices", "self", self);
+  const meta::TensorMeta m = meta::adaptive_max_pool2d_indices("_adaptive_max_pool2d_indices", self, output_size);
+  Tensor out = detail::make_output(m);
+  _adaptive_max_pool2d_indices_run(self.dtype(), out, self, output_size);
+  return out;
+}
+
+// ---- upsample_nearest2d_backward (ops.yaml) ------------------------------------------------
+namespace {
+using upsample_nearest2d_backward_kernel = void (*)(const TensorBase&, const TensorBase&, IntArrayRef, IntArrayRef, std::optional<double>, std::optional<double>);
+constexpr upsample_nearest2d_backward_kernel upsample_nearest2d_backward_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::upsample_nearest2d_backward<float>, &cpu::upsample_nearest2d_backward<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::upsample_nearest2d_backward<float>, &cuda::upsample_nearest2d_backward<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void upsample_nearest2d_backward_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, IntArrayRef output_size, IntArrayRef input_size, std::optional<double> scales_h, std::optional<double> scales_w) {
+  const auto fn = detail::lookup_kernel(upsample_nearest2d_backward_table, "upsample_nearest2d_backward", out.device(), dtype,
+                                        "float32, float64");
+  fn(out, grad_output, output_size, input_size, scales_h, scales_w);
+}
+}  // namespace
+
+Tensor upsample_nearest2d_backward(const Tensor& grad_output, IntArrayRef output_size, IntArrayRef input_size, std::optional<double> scales_h, std::optional<double> scales_w) {
+  detail::check_defined("upsample_nearest2d_backward", "grad_output", grad_output);
+  const meta::TensorMeta m = meta::upsample_nearest2d_backward("upsample_nearest2d_backward", grad_output, output_size, input_size, scales_h, scales_w);
+  Tensor out = detail::make_output(m);
+  upsample_nearest2d_backward_run(grad_output.dtype(), out, grad_output, output_size, input_size, scales_h, scales_w);
+  return out;
+}
+
+// ---- upsample_bicubic2d (ops.yaml) ------------------------------------------------
+namespace {
+using upsample_bicubic2d_kernel = void (*)(const TensorBase&, const TensorBase&, IntArrayRef, bool, std::optional<double>, std::optional<double>);
+constexpr upsample_bicubic2d_kernel upsample_bicubic2d_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::upsample_bicubic2d<float>, &cpu::upsample_bicubic2d<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::upsample_bicubic2d<float>, &cuda::upsample_bicubic2d<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void upsample_bicubic2d_run(ScalarType dtype, const Tensor& out, const Tensor& self, IntArrayRef output_size, bool align_corners, std::optional<double> scales_h, std::optional<double> scales_w) {
+  const auto fn = detail::lookup_kernel(upsample_bicubic2d_table, "upsample_bicubic2d", out.device(), dtype,
+                                        "float32, float64");
+  fn(out, self, output_size, align_corners, scales_h, scales_w);
+}
+}  // namespace
+
+Tensor upsample_bicubic2d(const Tensor& self, IntArrayRef output_size, bool align_corners, std::optional<double> scales_h, std::optional<double> scales_w) {
+  detail::check_defined("upsample_bicubic2d", "self", self);
+  const meta::TensorMeta m = meta::upsample_bicubic2d("upsample_bicubic2d", self, output_size, align_corners, scales_h, scales_w);
+  Tensor out = detail::make_output(m);
+  upsample_bicubic2d_run(self.dtype(), out, self, output_size, align_corners, scales_h, scales_w);
+  return out;
+}
+
 }  // namespace dg::dispatch

@@ -975,6 +975,13 @@ Tensor select_backward(const Tensor& grad_output, IntArrayRef input_sizes, int64
   return out;
 }
 
+// ---- unfold (ops.yaml) ------------------------------------------------
+Tensor unfold(const Tensor& self, int64_t dimension, int64_t size, int64_t step) {
+  detail::check_defined("unfold", "self", self);
+  const meta::ViewMeta m = meta::unfold("unfold", self, dimension, size, step);
+  return make_view(self, m.sizes, m.strides, m.offset);
+}
+
 // ---- as_strided_backward (ops.yaml) ------------------------------------------------
 namespace {
 using as_strided_backward_kernel = void (*)(const TensorBase&, const TensorBase&, IntArrayRef, IntArrayRef, int64_t, IntArrayRef, IntArrayRef, int64_t);
@@ -1252,6 +1259,32 @@ Tensor max_pool2d_gather(const Tensor& self, const Tensor& source, IntArrayRef k
   const meta::TensorMeta m = meta::max_pool2d_gather("max_pool2d_gather", self, source, kernel_size, stride, padding, dilation, ceil_mode);
   Tensor out = detail::make_output(m);
   max_pool2d_gather_run(self.dtype(), out, self, source, kernel_size, stride, padding, dilation, ceil_mode);
+  return out;
+}
+
+// ---- upsample_bicubic2d_backward (ops.yaml) ------------------------------------------------
+namespace {
+using upsample_bicubic2d_backward_kernel = void (*)(const TensorBase&, const TensorBase&, IntArrayRef, IntArrayRef, bool, std::optional<double>, std::optional<double>);
+constexpr upsample_bicubic2d_backward_kernel upsample_bicubic2d_backward_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::upsample_bicubic2d_backward<float>, &cpu::upsample_bicubic2d_backward<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::upsample_bicubic2d_backward<float>, &cuda::upsample_bicubic2d_backward<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void upsample_bicubic2d_backward_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, IntArrayRef output_size, IntArrayRef input_size, bool align_corners, std::optional<double> scales_h, std::optional<double> scales_w) {
+  const auto fn = detail::lookup_kernel(upsample_bicubic2d_backward_table, "upsample_bicubic2d_backward", out.device(), dtype,
+                                        "float32, float64");
+  fn(out, grad_output, output_size, input_size, align_corners, scales_h, scales_w);
+}
+}  // namespace
+
+Tensor upsample_bicubic2d_backward(const Tensor& grad_output, IntArrayRef output_size, IntArrayRef input_size, bool align_corners, std::optional<double> scales_h, std::optional<double> scales_w) {
+  detail::check_defined("upsample_bicubic2d_backward", "grad_output", grad_output);
+  const meta::TensorMeta m = meta::upsample_bicubic2d_backward("upsample_bicubic2d_backward", grad_output, output_size, input_size, align_corners, scales_h, scales_w);
+  Tensor out = detail::make_output(m);
+  upsample_bicubic2d_backward_run(grad_output.dtype(), out, grad_output, output_size, input_size, align_corners, scales_h, scales_w);
   return out;
 }
 

@@ -1479,4 +1479,56 @@ Tensor convolution_backward_weight(const Tensor& grad_output, const Tensor& inpu
   return out;
 }
 
+// ---- upsample_nearest2d (ops.yaml) ------------------------------------------------
+namespace {
+using upsample_nearest2d_kernel = void (*)(const TensorBase&, const TensorBase&, IntArrayRef, std::optional<double>, std::optional<double>);
+constexpr upsample_nearest2d_kernel upsample_nearest2d_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::upsample_nearest2d<float>, &cpu::upsample_nearest2d<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::upsample_nearest2d<float>, &cuda::upsample_nearest2d<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void upsample_nearest2d_run(ScalarType dtype, const Tensor& out, const Tensor& self, IntArrayRef output_size, std::optional<double> scales_h, std::optional<double> scales_w) {
+  const auto fn = detail::lookup_kernel(upsample_nearest2d_table, "upsample_nearest2d", out.device(), dtype,
+                                        "float32, float64");
+  fn(out, self, output_size, scales_h, scales_w);
+}
+}  // namespace
+
+Tensor upsample_nearest2d(const Tensor& self, IntArrayRef output_size, std::optional<double> scales_h, std::optional<double> scales_w) {
+  detail::check_defined("upsample_nearest2d", "self", self);
+  const meta::TensorMeta m = meta::upsample_nearest2d("upsample_nearest2d", self, output_size, scales_h, scales_w);
+  Tensor out = detail::make_output(m);
+  upsample_nearest2d_run(self.dtype(), out, self, output_size, scales_h, scales_w);
+  return out;
+}
+
+// ---- upsample_linear1d_backward (ops.yaml) ------------------------------------------------
+namespace {
+using upsample_linear1d_backward_kernel = void (*)(const TensorBase&, const TensorBase&, IntArrayRef, IntArrayRef, bool, std::optional<double>);
+constexpr upsample_linear1d_backward_kernel upsample_linear1d_backward_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::upsample_linear1d_backward<float>, &cpu::upsample_linear1d_backward<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::upsample_linear1d_backward<float>, &cuda::upsample_linear1d_backward<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void upsample_linear1d_backward_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, IntArrayRef output_size, IntArrayRef input_size, bool align_corners, std::optional<double> scales) {
+  const auto fn = detail::lookup_kernel(upsample_linear1d_backward_table, "upsample_linear1d_backward", out.device(), dtype,
+                                        "float32, float64");
+  fn(out, grad_output, output_size, input_size, align_corners, scales);
+}
+}  // namespace
+
+Tensor upsample_linear1d_backward(const Tensor& grad_output, IntArrayRef output_size, IntArrayRef input_size, bool align_corners, std::optional<double> scales) {
+  detail::check_defined("upsample_linear1d_backward", "grad_output", grad_output);
+  const meta::TensorMeta m = meta::upsample_linear1d_backward("upsample_linear1d_backward", grad_output, output_size, input_size, align_corners, scales);
+  Tensor out = detail::make_output(m);
+  upsample_linear1d_backward_run(grad_output.dtype(), out, grad_output, output_size, input_size, align_corners, scales);
+  return out;
+}
+
 }  // namespace dg::dispatch

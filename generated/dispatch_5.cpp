@@ -1509,4 +1509,56 @@ Tensor adaptive_avg_pool2d_backward(const Tensor& grad_output, const Tensor& sel
   return out;
 }
 
+// ---- upsample_nearest1d (ops.yaml) ------------------------------------------------
+namespace {
+using upsample_nearest1d_kernel = void (*)(const TensorBase&, const TensorBase&, IntArrayRef, std::optional<double>);
+constexpr upsample_nearest1d_kernel upsample_nearest1d_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::upsample_nearest1d<float>, &cpu::upsample_nearest1d<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::upsample_nearest1d<float>, &cuda::upsample_nearest1d<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void upsample_nearest1d_run(ScalarType dtype, const Tensor& out, const Tensor& self, IntArrayRef output_size, std::optional<double> scales) {
+  const auto fn = detail::lookup_kernel(upsample_nearest1d_table, "upsample_nearest1d", out.device(), dtype,
+                                        "float32, float64");
+  fn(out, self, output_size, scales);
+}
+}  // namespace
+
+Tensor upsample_nearest1d(const Tensor& self, IntArrayRef output_size, std::optional<double> scales) {
+  detail::check_defined("upsample_nearest1d", "self", self);
+  const meta::TensorMeta m = meta::upsample_nearest1d("upsample_nearest1d", self, output_size, scales);
+  Tensor out = detail::make_output(m);
+  upsample_nearest1d_run(self.dtype(), out, self, output_size, scales);
+  return out;
+}
+
+// ---- upsample_nearest1d_backward (ops.yaml) ------------------------------------------------
+namespace {
+using upsample_nearest1d_backward_kernel = void (*)(const TensorBase&, const TensorBase&, IntArrayRef, IntArrayRef, std::optional<double>);
+constexpr upsample_nearest1d_backward_kernel upsample_nearest1d_backward_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::upsample_nearest1d_backward<float>, &cpu::upsample_nearest1d_backward<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::upsample_nearest1d_backward<float>, &cuda::upsample_nearest1d_backward<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void upsample_nearest1d_backward_run(ScalarType dtype, const Tensor& out, const Tensor& grad_output, IntArrayRef output_size, IntArrayRef input_size, std::optional<double> scales) {
+  const auto fn = detail::lookup_kernel(upsample_nearest1d_backward_table, "upsample_nearest1d_backward", out.device(), dtype,
+                                        "float32, float64");
+  fn(out, grad_output, output_size, input_size, scales);
+}
+}  // namespace
+
+Tensor upsample_nearest1d_backward(const Tensor& grad_output, IntArrayRef output_size, IntArrayRef input_size, std::optional<double> scales) {
+  detail::check_defined("upsample_nearest1d_backward", "grad_output", grad_output);
+  const meta::TensorMeta m = meta::upsample_nearest1d_backward("upsample_nearest1d_backward", grad_output, output_size, input_size, scales);
+  Tensor out = detail::make_output(m);
+  upsample_nearest1d_backward_run(grad_output.dtype(), out, grad_output, output_size, input_size, scales);
+  return out;
+}
+
 }  // namespace dg::dispatch

@@ -1101,6 +1101,9 @@ Tensor diagonal(const Tensor& self, int64_t offset = 0, int64_t dim1 = 0, int64_
 // diagonal_backward: Zeros of input_sizes with grad_output written into the diagonal (the gradient of diagonal).
 Tensor diagonal_backward(const Tensor& grad_output, IntArrayRef input_sizes, int64_t offset, int64_t dim1, int64_t dim2);
 
+// unfold_backward: The gradient of unfold, each window's gradient added back at its elements.
+Tensor unfold_backward(const Tensor& grad_in, IntArrayRef input_sizes, int64_t dim, int64_t size, int64_t step);
+
 // as_strided: A view of self's storage with the given sizes, strides and (absolute) storage offset, default self's own.
 Tensor as_strided(const Tensor& self, IntArrayRef size, IntArrayRef stride, std::optional<int64_t> storage_offset = std::nullopt);
 
@@ -1412,6 +1415,9 @@ Tensor embedding_backward(const Tensor& grad, const Tensor& indices, int64_t num
 // _embedding_backward_adjoint: The adjoint of embedding_backward (its gradient w.r.t. grad), an embedding lookup with the same row scaling.
 Tensor _embedding_backward_adjoint(const Tensor& grad_weight, const Tensor& indices, int64_t padding_idx, bool scale_grad_by_freq);
 
+// embedding_bag: Sums (mode 0, optionally weighted per sample), means (1) or maxima (2) of the weight rows of 1-D indices in bags starting at offsets; returns ATen's 4-tuple (output, offset2bag, bag_size, max_indices).
+std::tuple<Tensor, Tensor, Tensor, Tensor> embedding_bag(const Tensor& weight, const Tensor& indices, const Tensor& offsets, bool scale_grad_by_freq = false, int64_t mode = 0, bool sparse = false, const std::optional<Tensor>& per_sample_weights = std::nullopt, bool include_last_offset = false);
+
 // layer_norm: (input - mean) / sqrt(var + eps) over the trailing normalized_shape dims (biased var), then * weight + bias.
 Tensor layer_norm(const Tensor& input, IntArrayRef normalized_shape, const std::optional<Tensor>& weight = std::nullopt, const std::optional<Tensor>& bias = std::nullopt, double eps = 1e-05);
 
@@ -1426,6 +1432,33 @@ Tensor batch_norm(const Tensor& input, const std::optional<Tensor>& weight, cons
 
 // scaled_dot_product_attention: softmax(query @ key^T * scale + mask) @ value; a bool attn_mask keeps where true, a float one is added; is_causal masks keys after the query.
 Tensor scaled_dot_product_attention(const Tensor& query, const Tensor& key, const Tensor& value, const std::optional<Tensor>& attn_mask = std::nullopt, double dropout_p = 0.0, bool is_causal = false, std::optional<double> scale = std::nullopt);
+
+// instance_norm: batch_norm of each (sample, channel) plane of [N, C, ...] on its own (as ATen: batch_norm over [1, N * C, ...]); running stats get the mean over the batch of the per-sample updates.
+Tensor instance_norm(const Tensor& input, const std::optional<Tensor>& weight, const std::optional<Tensor>& bias, const std::optional<Tensor>& running_mean, const std::optional<Tensor>& running_var, bool use_input_stats, double momentum, double eps, bool cudnn_enabled);
+
+// feature_dropout: Zeroes whole channels (dims 2.. of [N, C, ...]) with probability p and scales the rest by 1 / (1 - p): what F::dropout2d/3d call; identity when train is false.
+Tensor feature_dropout(const Tensor& input, double p, bool train);
+
+// alpha_dropout: Dropout that keeps SELU's mean and variance: dropped elements become -alpha' (SELU's negative saturation), then an affine map restores the statistics.
+Tensor alpha_dropout(const Tensor& input, double p, bool train);
+
+// feature_alpha_dropout: alpha_dropout of whole channels (dims 2.. of [N, C, ...]).
+Tensor feature_alpha_dropout(const Tensor& input, double p, bool train);
+
+// pixel_shuffle: [*, C r^2, H, W] to [*, C, H r, W r]: channel c r^2 + i r + j goes to pixel (h r + i, w r + j) of channel c.
+Tensor pixel_shuffle(const Tensor& self, int64_t upscale_factor);
+
+// pixel_unshuffle: The inverse of pixel_shuffle: [*, C, H r, W r] to [*, C r^2, H, W].
+Tensor pixel_unshuffle(const Tensor& self, int64_t downscale_factor);
+
+// cdist: The p-norm distance of every row of x1 [*, P, M] to every row of x2 [*, R, M], [*, P, R]; p = 2 through one matmul when P or R > 25 (compute_mode 0/None), always (1) or never (2).
+Tensor cdist(const Tensor& x1, const Tensor& x2, double p = 2, std::optional<int64_t> compute_mode = std::nullopt);
+
+// im2col: The sliding blocks of [N, C, H, W] (or [C, H, W]) as columns, [N, C kh kw, L] (what F::unfold calls).
+Tensor im2col(const Tensor& self, IntArrayRef kernel_size, IntArrayRef dilation, IntArrayRef padding, IntArrayRef stride);
+
+// col2im: The sum of columns [N, C kh kw, L] (or [C kh kw, L]) back into [N, C, H, W] at their blocks' positions (what F::fold calls; the adjoint of im2col).
+Tensor col2im(const Tensor& self, IntArrayRef output_size, IntArrayRef kernel_size, IntArrayRef dilation, IntArrayRef padding, IntArrayRef stride);
 
 // convolution_nobias: Batched 1-D/2-D convolution (or transposed convolution) without bias: input [N, C, *spatial]; float32 through oneDNN.
 Tensor convolution_nobias(const Tensor& input, const Tensor& weight, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool transposed, IntArrayRef output_padding, int64_t groups);
@@ -1450,6 +1483,9 @@ Tensor conv_transpose1d(const Tensor& input, const Tensor& weight, const std::op
 
 // conv_transpose2d: 2-D transposed convolution (the gradient of conv2d w.r.t. its input) with weight [C, C_out / groups, KH, KW].
 Tensor conv_transpose2d(const Tensor& input, const Tensor& weight, const std::optional<Tensor>& bias = std::nullopt, IntArrayRef stride = 1, IntArrayRef padding = 0, IntArrayRef output_padding = 0, int64_t groups = 1, IntArrayRef dilation = 1);
+
+// conv3d: 3-D convolution over input [N, C, D, H, W] (or unbatched [C, D, H, W]) with weight [C_out, C / groups, KD, KH, KW]: a sum over KD of conv2d of depth slices.
+Tensor conv3d(const Tensor& input, const Tensor& weight, const std::optional<Tensor>& bias = std::nullopt, IntArrayRef stride = 1, IntArrayRef padding = 0, IntArrayRef dilation = 1, int64_t groups = 1);
 
 // max_pool2d: 2-D max pooling over the last two dims of a 3-D or 4-D input (stride defaults to kernel_size).
 Tensor max_pool2d(const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride = {}, IntArrayRef padding = 0, IntArrayRef dilation = 1, bool ceil_mode = false);
@@ -1478,10 +1514,68 @@ Tensor adaptive_avg_pool2d(const Tensor& self, IntArrayRef output_size);
 // adaptive_avg_pool2d_backward: The gradient of adaptive_avg_pool2d (output size from grad_output, input size from self).
 Tensor adaptive_avg_pool2d_backward(const Tensor& grad_output, const Tensor& self);
 
+// _adaptive_max_pool2d_indices: The int64 flat index (h * W + w within its plane) of each adaptive max-pooling window's maximum (first maximum, NaN wins).
+Tensor _adaptive_max_pool2d_indices(const Tensor& self, IntArrayRef output_size);
+
+// adaptive_max_pool2d: Max pooling to output_size [OH, OW] over a 3-D or 4-D input (adaptive_avg_pool2d's windows), and the flat index of each maximum within its H x W plane.
+std::tuple<Tensor, Tensor> adaptive_max_pool2d(const Tensor& self, IntArrayRef output_size);
+
+// adaptive_max_pool1d: Max pooling to output_size [OL] over a 2-D or 3-D input [..., L], and the index of each maximum along L.
+std::tuple<Tensor, Tensor> adaptive_max_pool1d(const Tensor& self, IntArrayRef output_size);
+
+// adaptive_avg_pool1d: Average pooling to output_size [OL] over a 2-D or 3-D input [..., L] (adaptive_avg_pool2d's windows).
+Tensor adaptive_avg_pool1d(const Tensor& self, IntArrayRef output_size);
+
+// adaptive_avg_pool3d: Average pooling to output_size [OD, OH, OW] over a 4-D or 5-D input (boxes of adaptive windows, one per dim).
+Tensor adaptive_avg_pool3d(const Tensor& self, IntArrayRef output_size);
+
+// max_pool1d: 1-D max pooling over the last dim of a 2-D or 3-D input (stride defaults to kernel_size).
+Tensor max_pool1d(const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride = {}, IntArrayRef padding = 0, IntArrayRef dilation = 1, bool ceil_mode = false);
+
+// avg_pool1d: 1-D average pooling over the last dim of a 2-D or 3-D input (stride defaults to kernel_size).
+Tensor avg_pool1d(const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride = {}, IntArrayRef padding = 0, bool ceil_mode = false, bool count_include_pad = true);
+
+// max_pool3d: 3-D max pooling over the last three dims of a 4-D or 5-D input: max_pool2d over (H, W), then over D (a box's max is separable).
+Tensor max_pool3d(const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride = {}, IntArrayRef padding = 0, IntArrayRef dilation = 1, bool ceil_mode = false);
+
+// avg_pool3d: 3-D average pooling over the last three dims of a 4-D or 5-D input: avg_pool2d over (H, W), then over D (window sums and divisors are separable).
+Tensor avg_pool3d(const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride = {}, IntArrayRef padding = 0, bool ceil_mode = false, bool count_include_pad = true, std::optional<int64_t> divisor_override = std::nullopt);
+
+// upsample_nearest1d: Nearest-neighbour upsampling of [N, C, W] to [N, C, OW]: source index floor(o * W / OW).
+Tensor upsample_nearest1d(const Tensor& self, IntArrayRef output_size, std::optional<double> scales = std::nullopt);
+
+// upsample_nearest1d_backward: The gradient of upsample_nearest1d (each output's gradient added to its source element).
+Tensor upsample_nearest1d_backward(const Tensor& grad_output, IntArrayRef output_size, IntArrayRef input_size, std::optional<double> scales = std::nullopt);
+
+// upsample_nearest2d: Nearest-neighbour upsampling of [N, C, H, W] to [N, C, OH, OW].
+Tensor upsample_nearest2d(const Tensor& self, IntArrayRef output_size, std::optional<double> scales_h = std::nullopt, std::optional<double> scales_w = std::nullopt);
+
+// upsample_nearest2d_backward: The gradient of upsample_nearest2d.
+Tensor upsample_nearest2d_backward(const Tensor& grad_output, IntArrayRef output_size, IntArrayRef input_size, std::optional<double> scales_h = std::nullopt, std::optional<double> scales_w = std::nullopt);
+
+// upsample_linear1d: Linear interpolation of [N, C, W] to [N, C, OW]; align_corners maps the end points onto each other.
+Tensor upsample_linear1d(const Tensor& self, IntArrayRef output_size, bool align_corners, std::optional<double> scales = std::nullopt);
+
+// upsample_linear1d_backward: The gradient of upsample_linear1d.
+Tensor upsample_linear1d_backward(const Tensor& grad_output, IntArrayRef output_size, IntArrayRef input_size, bool align_corners, std::optional<double> scales = std::nullopt);
+
+// upsample_bilinear2d: Bilinear interpolation of [N, C, H, W] to [N, C, OH, OW]; align_corners maps the corner pixels onto each other.
+Tensor upsample_bilinear2d(const Tensor& self, IntArrayRef output_size, bool align_corners, std::optional<double> scales_h = std::nullopt, std::optional<double> scales_w = std::nullopt);
+
+// upsample_bilinear2d_backward: The gradient of upsample_bilinear2d.
+Tensor upsample_bilinear2d_backward(const Tensor& grad_output, IntArrayRef output_size, IntArrayRef input_size, bool align_corners, std::optional<double> scales_h = std::nullopt, std::optional<double> scales_w = std::nullopt);
+
+// upsample_bicubic2d: Bicubic interpolation (Keys, A = -0.75, borders replicated) of [N, C, H, W] to [N, C, OH, OW].
+Tensor upsample_bicubic2d(const Tensor& self, IntArrayRef output_size, bool align_corners, std::optional<double> scales_h = std::nullopt, std::optional<double> scales_w = std::nullopt);
+
+// upsample_bicubic2d_backward: The gradient of upsample_bicubic2d.
+Tensor upsample_bicubic2d_backward(const Tensor& grad_output, IntArrayRef output_size, IntArrayRef input_size, bool align_corners, std::optional<double> scales_h = std::nullopt, std::optional<double> scales_w = std::nullopt);
+
 namespace detail {
 // Ops without the `function` variant; reached through their Tensor methods.
 Tensor view(const Tensor& self, IntArrayRef size);  // view: The same data with a new shape (one size may be -1); no copy.
 Tensor expand(const Tensor& self, IntArrayRef size);  // expand: Broadcasts size-1 dimensions to `size` (-1 keeps a size); no copy.
+Tensor unfold(const Tensor& self, int64_t dimension, int64_t size, int64_t step);  // unfold: The windows self[..., i * step : i * step + size, ...] along dimension, as a new last dimension of length size; no copy (Tensor::unfold, not F::unfold).
 Tensor repeat(const Tensor& self, IntArrayRef repeats);  // repeat: Tiles self repeats[i] times along each dim (more repeats than dims add leading dims).
 Tensor expand_as(const Tensor& self, const Tensor& other);  // expand_as: self expanded to other's sizes (a view).
 Tensor view_as(const Tensor& self, const Tensor& other);  // view_as: self viewed with other's sizes.

@@ -200,6 +200,7 @@
   Tensor slice(int64_t dim = 0, std::optional<int64_t> start = std::nullopt, std::optional<int64_t> end = std::nullopt, int64_t step = 1) const;  // slice.Tensor
   Tensor narrow(int64_t dim, int64_t start, int64_t length) const;  // narrow
   Tensor diagonal(int64_t offset = 0, int64_t dim1 = 0, int64_t dim2 = 1) const;  // diagonal
+  Tensor unfold(int64_t dimension, int64_t size, int64_t step) const;  // unfold
   Tensor as_strided(IntArrayRef size, IntArrayRef stride, std::optional<int64_t> storage_offset = std::nullopt) const;  // as_strided
   Tensor flatten(int64_t start_dim = 0, int64_t end_dim = -1) const;  // flatten.using_ints
   std::vector<Tensor> unbind(int64_t dim = 0) const;  // unbind.int
@@ -276,6 +277,9 @@
   Tensor cosine_similarity(const Tensor& x2, int64_t dim = 1, double eps = 1e-08) const;  // cosine_similarity
   Tensor pairwise_distance(const Tensor& x2, double p = 2, double eps = 1e-06, bool keepdim = false) const;  // pairwise_distance
   Tensor batch_norm(const std::optional<Tensor>& weight, const std::optional<Tensor>& bias, const std::optional<Tensor>& running_mean, const std::optional<Tensor>& running_var, bool training, double momentum, double eps, bool cudnn_enabled) const;  // batch_norm.cudnn
+  Tensor pixel_shuffle(int64_t upscale_factor) const;  // pixel_shuffle
+  Tensor pixel_unshuffle(int64_t downscale_factor) const;  // pixel_unshuffle
+  Tensor cdist(const Tensor& x2, double p = 2, std::optional<int64_t> compute_mode = std::nullopt) const;  // cdist
   const Tensor& add_(const Tensor& other, const Scalar& alpha = 1) const;  // add.Tensor, in place
   const Tensor& add_(const Scalar& other, const Scalar& alpha = 1) const;  // add.Scalar, in place
   const Tensor& sub_(const Tensor& other, const Scalar& alpha = 1) const;  // sub.Tensor, in place

@@ -202,6 +202,7 @@ inline Tensor Tensor::permute(IntArrayRef dims) const { return dg::permute(*this
 inline Tensor Tensor::slice(int64_t dim, std::optional<int64_t> start, std::optional<int64_t> end, int64_t step) const { return dg::slice(*this, dim, start, end, step); }
 inline Tensor Tensor::narrow(int64_t dim, int64_t start, int64_t length) const { return dg::narrow(*this, dim, start, length); }
 inline Tensor Tensor::diagonal(int64_t offset, int64_t dim1, int64_t dim2) const { return dg::diagonal(*this, offset, dim1, dim2); }
+inline Tensor Tensor::unfold(int64_t dimension, int64_t size, int64_t step) const { return dg::detail::unfold(*this, dimension, size, step); }
 inline Tensor Tensor::as_strided(IntArrayRef size, IntArrayRef stride, std::optional<int64_t> storage_offset) const { return dg::as_strided(*this, size, stride, storage_offset); }
 inline Tensor Tensor::flatten(int64_t start_dim, int64_t end_dim) const { return dg::flatten(*this, start_dim, end_dim); }
 inline std::vector<Tensor> Tensor::unbind(int64_t dim) const { return dg::unbind(*this, dim); }
@@ -278,6 +279,9 @@ inline Tensor Tensor::log_softmax(int64_t dim) const { return dg::log_softmax(*t
 inline Tensor Tensor::cosine_similarity(const Tensor& x2, int64_t dim, double eps) const { return dg::cosine_similarity(*this, x2, dim, eps); }
 inline Tensor Tensor::pairwise_distance(const Tensor& x2, double p, double eps, bool keepdim) const { return dg::pairwise_distance(*this, x2, p, eps, keepdim); }
 inline Tensor Tensor::batch_norm(const std::optional<Tensor>& weight, const std::optional<Tensor>& bias, const std::optional<Tensor>& running_mean, const std::optional<Tensor>& running_var, bool training, double momentum, double eps, bool cudnn_enabled) const { return dg::batch_norm(*this, weight, bias, running_mean, running_var, training, momentum, eps, cudnn_enabled); }
+inline Tensor Tensor::pixel_shuffle(int64_t upscale_factor) const { return dg::pixel_shuffle(*this, upscale_factor); }
+inline Tensor Tensor::pixel_unshuffle(int64_t downscale_factor) const { return dg::pixel_unshuffle(*this, downscale_factor); }
+inline Tensor Tensor::cdist(const Tensor& x2, double p, std::optional<int64_t> compute_mode) const { return dg::cdist(*this, x2, p, compute_mode); }
 inline const Tensor& Tensor::add_(const Tensor& other, const Scalar& alpha) const { return dg::add_(*this, other, alpha); }
 inline const Tensor& Tensor::add_(const Scalar& other, const Scalar& alpha) const { return dg::add_(*this, other, alpha); }
 inline const Tensor& Tensor::sub_(const Tensor& other, const Scalar& alpha) const { return dg::sub_(*this, other, alpha); }

@@ -1998,3 +1998,223 @@ void adaptive_avg_pool2d_backward(const TensorBase& out, const TensorBase& grad_
   template void dg::cuda::adaptive_avg_pool2d_backward<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&)
 
 
+// _adaptive_max_pool2d_indices
+namespace dg::cpu {
+template <typename T>
+void adaptive_max_pool2d_indices(const TensorBase& out, const TensorBase& self, IntArrayRef output_size);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_adaptive_max_pool2d_indices \
+  template void dg::cpu::adaptive_max_pool2d_indices<float>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef); \
+  template void dg::cpu::adaptive_max_pool2d_indices<double>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef)
+
+
+// _adaptive_max_pool2d_indices
+namespace dg::cuda {
+template <typename T>
+void adaptive_max_pool2d_indices(const TensorBase& out, const TensorBase& self, IntArrayRef output_size);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_adaptive_max_pool2d_indices \
+  template void dg::cuda::adaptive_max_pool2d_indices<float>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef); \
+  template void dg::cuda::adaptive_max_pool2d_indices<double>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef)
+
+
+// upsample_nearest1d
+namespace dg::cpu {
+template <typename T>
+void upsample_nearest1d(const TensorBase& out, const TensorBase& self, IntArrayRef output_size, std::optional<double> scales);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_upsample_nearest1d \
+  template void dg::cpu::upsample_nearest1d<float>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, std::optional<double>); \
+  template void dg::cpu::upsample_nearest1d<double>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, std::optional<double>)
+
+
+// upsample_nearest1d
+namespace dg::cuda {
+template <typename T>
+void upsample_nearest1d(const TensorBase& out, const TensorBase& self, IntArrayRef output_size, std::optional<double> scales);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_upsample_nearest1d \
+  template void dg::cuda::upsample_nearest1d<float>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, std::optional<double>); \
+  template void dg::cuda::upsample_nearest1d<double>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, std::optional<double>)
+
+
+// upsample_nearest1d_backward
+namespace dg::cpu {
+template <typename T>
+void upsample_nearest1d_backward(const TensorBase& out, const TensorBase& grad_output, IntArrayRef output_size, IntArrayRef input_size, std::optional<double> scales);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_upsample_nearest1d_backward \
+  template void dg::cpu::upsample_nearest1d_backward<float>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, std::optional<double>); \
+  template void dg::cpu::upsample_nearest1d_backward<double>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, std::optional<double>)
+
+
+// upsample_nearest1d_backward
+namespace dg::cuda {
+template <typename T>
+void upsample_nearest1d_backward(const TensorBase& out, const TensorBase& grad_output, IntArrayRef output_size, IntArrayRef input_size, std::optional<double> scales);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_upsample_nearest1d_backward \
+  template void dg::cuda::upsample_nearest1d_backward<float>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, std::optional<double>); \
+  template void dg::cuda::upsample_nearest1d_backward<double>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, std::optional<double>)
+
+
+// upsample_nearest2d
+namespace dg::cpu {
+template <typename T>
+void upsample_nearest2d(const TensorBase& out, const TensorBase& self, IntArrayRef output_size, std::optional<double> scales_h, std::optional<double> scales_w);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_upsample_nearest2d \
+  template void dg::cpu::upsample_nearest2d<float>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, std::optional<double>, std::optional<double>); \
+  template void dg::cpu::upsample_nearest2d<double>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, std::optional<double>, std::optional<double>)
+
+
+// upsample_nearest2d
+namespace dg::cuda {
+template <typename T>
+void upsample_nearest2d(const TensorBase& out, const TensorBase& self, IntArrayRef output_size, std::optional<double> scales_h, std::optional<double> scales_w);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_upsample_nearest2d \
+  template void dg::cuda::upsample_nearest2d<float>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, std::optional<double>, std::optional<double>); \
+  template void dg::cuda::upsample_nearest2d<double>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, std::optional<double>, std::optional<double>)
+
+
+// upsample_nearest2d_backward
+namespace dg::cpu {
+template <typename T>
+void upsample_nearest2d_backward(const TensorBase& out, const TensorBase& grad_output, IntArrayRef output_size, IntArrayRef input_size, std::optional<double> scales_h, std::optional<double> scales_w);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_upsample_nearest2d_backward \
+  template void dg::cpu::upsample_nearest2d_backward<float>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, std::optional<double>, std::optional<double>); \
+  template void dg::cpu::upsample_nearest2d_backward<double>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, std::optional<double>, std::optional<double>)
+
+
+// upsample_nearest2d_backward
+namespace dg::cuda {
+template <typename T>
+void upsample_nearest2d_backward(const TensorBase& out, const TensorBase& grad_output, IntArrayRef output_size, IntArrayRef input_size, std::optional<double> scales_h, std::optional<double> scales_w);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_upsample_nearest2d_backward \
+  template void dg::cuda::upsample_nearest2d_backward<float>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, std::optional<double>, std::optional<double>); \
+  template void dg::cuda::upsample_nearest2d_backward<double>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, std::optional<double>, std::optional<double>)
+
+
+// upsample_linear1d
+namespace dg::cpu {
+template <typename T>
+void upsample_linear1d(const TensorBase& out, const TensorBase& self, IntArrayRef output_size, bool align_corners, std::optional<double> scales);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_upsample_linear1d \
+  template void dg::cpu::upsample_linear1d<float>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, bool, std::optional<double>); \
+  template void dg::cpu::upsample_linear1d<double>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, bool, std::optional<double>)
+
+
+// upsample_linear1d
+namespace dg::cuda {
+template <typename T>
+void upsample_linear1d(const TensorBase& out, const TensorBase& self, IntArrayRef output_size, bool align_corners, std::optional<double> scales);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_upsample_linear1d \
+  template void dg::cuda::upsample_linear1d<float>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, bool, std::optional<double>); \
+  template void dg::cuda::upsample_linear1d<double>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, bool, std::optional<double>)
+
+
+// upsample_linear1d_backward
+namespace dg::cpu {
+template <typename T>
+void upsample_linear1d_backward(const TensorBase& out, const TensorBase& grad_output, IntArrayRef output_size, IntArrayRef input_size, bool align_corners, std::optional<double> scales);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_upsample_linear1d_backward \
+  template void dg::cpu::upsample_linear1d_backward<float>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, bool, std::optional<double>); \
+  template void dg::cpu::upsample_linear1d_backward<double>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, bool, std::optional<double>)
+
+
+// upsample_linear1d_backward
+namespace dg::cuda {
+template <typename T>
+void upsample_linear1d_backward(const TensorBase& out, const TensorBase& grad_output, IntArrayRef output_size, IntArrayRef input_size, bool align_corners, std::optional<double> scales);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_upsample_linear1d_backward \
+  template void dg::cuda::upsample_linear1d_backward<float>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, bool, std::optional<double>); \
+  template void dg::cuda::upsample_linear1d_backward<double>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, bool, std::optional<double>)
+
+
+// upsample_bilinear2d
+namespace dg::cpu {
+template <typename T>
+void upsample_bilinear2d(const TensorBase& out, const TensorBase& self, IntArrayRef output_size, bool align_corners, std::optional<double> scales_h, std::optional<double> scales_w);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_upsample_bilinear2d \
+  template void dg::cpu::upsample_bilinear2d<float>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, bool, std::optional<double>, std::optional<double>); \
+  template void dg::cpu::upsample_bilinear2d<double>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, bool, std::optional<double>, std::optional<double>)
+
+
+// upsample_bilinear2d
+namespace dg::cuda {
+template <typename T>
+void upsample_bilinear2d(const TensorBase& out, const TensorBase& self, IntArrayRef output_size, bool align_corners, std::optional<double> scales_h, std::optional<double> scales_w);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_upsample_bilinear2d \
+  template void dg::cuda::upsample_bilinear2d<float>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, bool, std::optional<double>, std::optional<double>); \
+  template void dg::cuda::upsample_bilinear2d<double>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, bool, std::optional<double>, std::optional<double>)
+
+
+// upsample_bilinear2d_backward
+namespace dg::cpu {
+template <typename T>
+void upsample_bilinear2d_backward(const TensorBase& out, const TensorBase& grad_output, IntArrayRef output_size, IntArrayRef input_size, bool align_corners, std::optional<double> scales_h, std::optional<double> scales_w);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_upsample_bilinear2d_backward \
+  template void dg::cpu::upsample_bilinear2d_backward<float>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, bool, std::optional<double>, std::optional<double>); \
+  template void dg::cpu::upsample_bilinear2d_backward<double>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, bool, std::optional<double>, std::optional<double>)
+
+
+// upsample_bilinear2d_backward
+namespace dg::cuda {
+template <typename T>
+void upsample_bilinear2d_backward(const TensorBase& out, const TensorBase& grad_output, IntArrayRef output_size, IntArrayRef input_size, bool align_corners, std::optional<double> scales_h, std::optional<double> scales_w);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_upsample_bilinear2d_backward \
+  template void dg::cuda::upsample_bilinear2d_backward<float>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, bool, std::optional<double>, std::optional<double>); \
+  template void dg::cuda::upsample_bilinear2d_backward<double>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, bool, std::optional<double>, std::optional<double>)
+
+
+// upsample_bicubic2d
+namespace dg::cpu {
+template <typename T>
+void upsample_bicubic2d(const TensorBase& out, const TensorBase& self, IntArrayRef output_size, bool align_corners, std::optional<double> scales_h, std::optional<double> scales_w);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_upsample_bicubic2d \
+  template void dg::cpu::upsample_bicubic2d<float>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, bool, std::optional<double>, std::optional<double>); \
+  template void dg::cpu::upsample_bicubic2d<double>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, bool, std::optional<double>, std::optional<double>)
+
+
+// upsample_bicubic2d
+namespace dg::cuda {
+template <typename T>
+void upsample_bicubic2d(const TensorBase& out, const TensorBase& self, IntArrayRef output_size, bool align_corners, std::optional<double> scales_h, std::optional<double> scales_w);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_upsample_bicubic2d \
+  template void dg::cuda::upsample_bicubic2d<float>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, bool, std::optional<double>, std::optional<double>); \
+  template void dg::cuda::upsample_bicubic2d<double>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, bool, std::optional<double>, std::optional<double>)
+
+
+// upsample_bicubic2d_backward
+namespace dg::cpu {
+template <typename T>
+void upsample_bicubic2d_backward(const TensorBase& out, const TensorBase& grad_output, IntArrayRef output_size, IntArrayRef input_size, bool align_corners, std::optional<double> scales_h, std::optional<double> scales_w);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_upsample_bicubic2d_backward \
+  template void dg::cpu::upsample_bicubic2d_backward<float>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, bool, std::optional<double>, std::optional<double>); \
+  template void dg::cpu::upsample_bicubic2d_backward<double>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, bool, std::optional<double>, std::optional<double>)
+
+
+// upsample_bicubic2d_backward
+namespace dg::cuda {
+template <typename T>
+void upsample_bicubic2d_backward(const TensorBase& out, const TensorBase& grad_output, IntArrayRef output_size, IntArrayRef input_size, bool align_corners, std::optional<double> scales_h, std::optional<double> scales_w);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_upsample_bicubic2d_backward \
+  template void dg::cuda::upsample_bicubic2d_backward<float>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, bool, std::optional<double>, std::optional<double>); \
+  template void dg::cuda::upsample_bicubic2d_backward<double>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, bool, std::optional<double>, std::optional<double>)
+
+

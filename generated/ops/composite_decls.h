@@ -151,6 +151,7 @@ Tensor permute_backward(const Tensor& grad, IntArrayRef dims);  // permute_backw
 Tensor slice_backward(const Tensor& grad_output, IntArrayRef input_sizes, int64_t dim, std::optional<int64_t> start, std::optional<int64_t> end, int64_t step);  // slice_backward
 Tensor narrow(const Tensor& self, int64_t dim, int64_t start, int64_t length);  // narrow
 Tensor diagonal_backward(const Tensor& grad_output, IntArrayRef input_sizes, int64_t offset, int64_t dim1, int64_t dim2);  // diagonal_backward
+Tensor unfold_backward(const Tensor& grad_in, IntArrayRef input_sizes, int64_t dim, int64_t size, int64_t step);  // unfold_backward
 Tensor flatten(const Tensor& self, int64_t start_dim, int64_t end_dim);  // flatten.using_ints
 std::vector<Tensor> unbind(const Tensor& self, int64_t dim);  // unbind.int
 std::vector<Tensor> split(const Tensor& self, int64_t split_size, int64_t dim);  // split.Tensor
@@ -225,16 +226,35 @@ Tensor binary_cross_entropy_with_logits(const Tensor& self, const Tensor& target
 Tensor cosine_similarity(const Tensor& x1, const Tensor& x2, int64_t dim, double eps);  // cosine_similarity
 Tensor pairwise_distance(const Tensor& x1, const Tensor& x2, double p, double eps, bool keepdim);  // pairwise_distance
 Tensor dropout(const Tensor& input, double p, bool train);  // dropout
+std::tuple<Tensor, Tensor, Tensor, Tensor> embedding_bag(const Tensor& weight, const Tensor& indices, const Tensor& offsets, bool scale_grad_by_freq, int64_t mode, bool sparse, const std::optional<Tensor>& per_sample_weights, bool include_last_offset);  // embedding_bag
 Tensor layer_norm(const Tensor& input, IntArrayRef normalized_shape, const std::optional<Tensor>& weight, const std::optional<Tensor>& bias, double eps);  // layer_norm
 Tensor group_norm(const Tensor& input, int64_t num_groups, const std::optional<Tensor>& weight, const std::optional<Tensor>& bias, double eps);  // group_norm
 Tensor batch_norm(const Tensor& input, const std::optional<Tensor>& running_mean, const std::optional<Tensor>& running_var, const std::optional<Tensor>& weight, const std::optional<Tensor>& bias, bool training, double momentum, double eps);  // batch_norm
 Tensor batch_norm_aten(const Tensor& input, const std::optional<Tensor>& weight, const std::optional<Tensor>& bias, const std::optional<Tensor>& running_mean, const std::optional<Tensor>& running_var, bool training, double momentum, double eps, bool cudnn_enabled);  // batch_norm.cudnn
 Tensor scaled_dot_product_attention(const Tensor& query, const Tensor& key, const Tensor& value, const std::optional<Tensor>& attn_mask, double dropout_p, bool is_causal, std::optional<double> scale);  // scaled_dot_product_attention
+Tensor instance_norm(const Tensor& input, const std::optional<Tensor>& weight, const std::optional<Tensor>& bias, const std::optional<Tensor>& running_mean, const std::optional<Tensor>& running_var, bool use_input_stats, double momentum, double eps, bool cudnn_enabled);  // instance_norm
+Tensor feature_dropout(const Tensor& input, double p, bool train);  // feature_dropout
+Tensor alpha_dropout(const Tensor& input, double p, bool train);  // alpha_dropout
+Tensor feature_alpha_dropout(const Tensor& input, double p, bool train);  // feature_alpha_dropout
+Tensor pixel_shuffle(const Tensor& self, int64_t upscale_factor);  // pixel_shuffle
+Tensor pixel_unshuffle(const Tensor& self, int64_t downscale_factor);  // pixel_unshuffle
+Tensor cdist(const Tensor& x1, const Tensor& x2, double p, std::optional<int64_t> compute_mode);  // cdist
+Tensor im2col(const Tensor& self, IntArrayRef kernel_size, IntArrayRef dilation, IntArrayRef padding, IntArrayRef stride);  // im2col
+Tensor col2im(const Tensor& self, IntArrayRef output_size, IntArrayRef kernel_size, IntArrayRef dilation, IntArrayRef padding, IntArrayRef stride);  // col2im
 Tensor convolution(const Tensor& input, const Tensor& weight, const std::optional<Tensor>& bias, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool transposed, IntArrayRef output_padding, int64_t groups);  // convolution
 Tensor conv1d(const Tensor& input, const Tensor& weight, const std::optional<Tensor>& bias, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, int64_t groups);  // conv1d
 Tensor conv2d(const Tensor& input, const Tensor& weight, const std::optional<Tensor>& bias, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, int64_t groups);  // conv2d
 Tensor conv_transpose1d(const Tensor& input, const Tensor& weight, const std::optional<Tensor>& bias, IntArrayRef stride, IntArrayRef padding, IntArrayRef output_padding, int64_t groups, IntArrayRef dilation);  // conv_transpose1d
 Tensor conv_transpose2d(const Tensor& input, const Tensor& weight, const std::optional<Tensor>& bias, IntArrayRef stride, IntArrayRef padding, IntArrayRef output_padding, int64_t groups, IntArrayRef dilation);  // conv_transpose2d
+Tensor conv3d(const Tensor& input, const Tensor& weight, const std::optional<Tensor>& bias, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, int64_t groups);  // conv3d
 std::tuple<Tensor, Tensor> max_pool2d_with_indices(const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool ceil_mode);  // max_pool2d_with_indices
+std::tuple<Tensor, Tensor> adaptive_max_pool2d(const Tensor& self, IntArrayRef output_size);  // adaptive_max_pool2d
+std::tuple<Tensor, Tensor> adaptive_max_pool1d(const Tensor& self, IntArrayRef output_size);  // adaptive_max_pool1d
+Tensor adaptive_avg_pool1d(const Tensor& self, IntArrayRef output_size);  // adaptive_avg_pool1d
+Tensor adaptive_avg_pool3d(const Tensor& self, IntArrayRef output_size);  // adaptive_avg_pool3d
+Tensor max_pool1d(const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool ceil_mode);  // max_pool1d
+Tensor avg_pool1d(const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, bool ceil_mode, bool count_include_pad);  // avg_pool1d
+Tensor max_pool3d(const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool ceil_mode);  // max_pool3d
+Tensor avg_pool3d(const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, bool ceil_mode, bool count_include_pad, std::optional<int64_t> divisor_override);  // avg_pool3d
 
 }  // namespace dg::composite

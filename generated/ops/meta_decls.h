@@ -85,6 +85,8 @@ ViewMeta permute(const char* op, const Tensor& self, IntArrayRef dims);
 ViewMeta slice(const char* op, const Tensor& self, int64_t dim, std::optional<int64_t> start, std::optional<int64_t> end, int64_t step);
 // diagonal
 ViewMeta diagonal(const char* op, const Tensor& self, int64_t offset, int64_t dim1, int64_t dim2);
+// unfold
+ViewMeta unfold(const char* op, const Tensor& self, int64_t dimension, int64_t size, int64_t step);
 // as_strided
 ViewMeta as_strided(const char* op, const Tensor& self, IntArrayRef size, IntArrayRef stride, std::optional<int64_t> storage_offset);
 // as_strided_backward
@@ -157,5 +159,27 @@ TensorMeta avg_pool2d_backward(const char* op, const Tensor& grad_output, const 
 TensorMeta adaptive_avg_pool2d(const char* op, const Tensor& self, IntArrayRef output_size);
 // adaptive_avg_pool2d_backward
 TensorMeta adaptive_avg_pool2d_backward(const char* op, const Tensor& grad_output, const Tensor& self);
+// _adaptive_max_pool2d_indices
+TensorMeta adaptive_max_pool2d_indices(const char* op, const Tensor& self, IntArrayRef output_size);
+// upsample_nearest1d
+TensorMeta upsample_nearest1d(const char* op, const Tensor& self, IntArrayRef output_size, std::optional<double> scales);
+// upsample_nearest1d_backward
+TensorMeta upsample_nearest1d_backward(const char* op, const Tensor& grad_output, IntArrayRef output_size, IntArrayRef input_size, std::optional<double> scales);
+// upsample_nearest2d
+TensorMeta upsample_nearest2d(const char* op, const Tensor& self, IntArrayRef output_size, std::optional<double> scales_h, std::optional<double> scales_w);
+// upsample_nearest2d_backward
+TensorMeta upsample_nearest2d_backward(const char* op, const Tensor& grad_output, IntArrayRef output_size, IntArrayRef input_size, std::optional<double> scales_h, std::optional<double> scales_w);
+// upsample_linear1d
+TensorMeta upsample_linear1d(const char* op, const Tensor& self, IntArrayRef output_size, bool align_corners, std::optional<double> scales);
+// upsample_linear1d_backward
+TensorMeta upsample_linear1d_backward(const char* op, const Tensor& grad_output, IntArrayRef output_size, IntArrayRef input_size, bool align_corners, std::optional<double> scales);
+// upsample_bilinear2d
+TensorMeta upsample_bilinear2d(const char* op, const Tensor& self, IntArrayRef output_size, bool align_corners, std::optional<double> scales_h, std::optional<double> scales_w);
+// upsample_bilinear2d_backward
+TensorMeta upsample_bilinear2d_backward(const char* op, const Tensor& grad_output, IntArrayRef output_size, IntArrayRef input_size, bool align_corners, std::optional<double> scales_h, std::optional<double> scales_w);
+// upsample_bicubic2d
+TensorMeta upsample_bicubic2d(const char* op, const Tensor& self, IntArrayRef output_size, bool align_corners, std::optional<double> scales_h, std::optional<double> scales_w);
+// upsample_bicubic2d_backward
+TensorMeta upsample_bicubic2d_backward(const char* op, const Tensor& grad_output, IntArrayRef output_size, IntArrayRef input_size, bool align_corners, std::optional<double> scales_h, std::optional<double> scales_w);
 
 }  // namespace dg::meta

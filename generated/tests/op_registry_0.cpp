@@ -751,6 +751,16 @@ void add_group_norm(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { return {dg::group_norm(in[0], int64_t(1), in[1], std::nullopt)}; }});
 }
 
+// pixel_shuffle
+void add_pixel_shuffle(std::vector<OpSample>& rows) {
+  rows.push_back({"pixel_shuffle", "function", 0, {TensorSpec{{2, 8, 2, 3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::pixel_shuffle(in[0], int64_t(2))}; }});
+  rows.push_back({"pixel_shuffle", "function", 1, {TensorSpec{{9, 1, 2}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::pixel_shuffle(in[0], int64_t(3))}; }});
+  rows.push_back({"pixel_shuffle", "function", 2, {TensorSpec{{1, 2, 4, 3, 3}, -1.0, 1.0, true, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::pixel_shuffle(in[0], int64_t(2))}; }});
+}
+
 // convolution_nobias
 void add_convolution_nobias(std::vector<OpSample>& rows) {
   rows.push_back({"convolution_nobias", "function", 0, {TensorSpec{{2, 3, 5, 5}, -1.0, 1.0, false, kFloat64}, TensorSpec{{4, 3, 3, 3}, -1.0, 1.0, false, kFloat64}}, true,
@@ -783,6 +793,48 @@ void add_avg_pool2d_backward(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { return {dg::avg_pool2d_backward(in[0], in[1], std::vector<int64_t>{3, 2}, std::vector<int64_t>{2, 1}, std::vector<int64_t>{1, 1}, true, false, std::nullopt)}; }});
   rows.push_back({"avg_pool2d_backward", "function", 2, {TensorSpec{{1, 2, 3, 3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{1, 2, 5, 5}, -1.0, 1.0, false, kFloat64}}, true,
                   [](const variable_list& in) -> variable_list { return {dg::avg_pool2d_backward(in[0], in[1], std::vector<int64_t>{3}, std::vector<int64_t>{2}, std::vector<int64_t>{1}, false, true, int64_t(4))}; }});
+}
+
+// adaptive_avg_pool1d
+void add_adaptive_avg_pool1d(std::vector<OpSample>& rows) {
+  rows.push_back({"adaptive_avg_pool1d", "function", 0, {TensorSpec{{2, 3, 7}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::adaptive_avg_pool1d(in[0], std::vector<int64_t>{3})}; }});
+  rows.push_back({"adaptive_avg_pool1d", "function", 1, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::adaptive_avg_pool1d(in[0], std::vector<int64_t>{6})}; }});
+}
+
+// adaptive_avg_pool3d
+void add_adaptive_avg_pool3d(std::vector<OpSample>& rows) {
+  rows.push_back({"adaptive_avg_pool3d", "function", 0, {TensorSpec{{2, 2, 5, 4, 3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::adaptive_avg_pool3d(in[0], std::vector<int64_t>{2, 3, 2})}; }});
+  rows.push_back({"adaptive_avg_pool3d", "function", 1, {TensorSpec{{2, 3, 3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::adaptive_avg_pool3d(in[0], std::vector<int64_t>{2, 2, 3})}; }});
+}
+
+// avg_pool1d
+void add_avg_pool1d(std::vector<OpSample>& rows) {
+  rows.push_back({"avg_pool1d", "function", 0, {TensorSpec{{2, 3, 8}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::avg_pool1d(in[0], std::vector<int64_t>{2})}; }});
+  rows.push_back({"avg_pool1d", "function", 1, {TensorSpec{{3, 9}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::avg_pool1d(in[0], std::vector<int64_t>{3}, std::vector<int64_t>{2}, std::vector<int64_t>{1}, true, false)}; }});
+}
+
+// upsample_bilinear2d
+void add_upsample_bilinear2d(std::vector<OpSample>& rows) {
+  rows.push_back({"upsample_bilinear2d", "function", 0, {TensorSpec{{2, 3, 3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::upsample_bilinear2d(in[0], std::vector<int64_t>{5, 7}, false)}; }});
+  rows.push_back({"upsample_bilinear2d", "function", 1, {TensorSpec{{1, 2, 4, 5}, -1.0, 1.0, true, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::upsample_bilinear2d(in[0], std::vector<int64_t>{6, 3}, true)}; }});
+  rows.push_back({"upsample_bilinear2d", "function", 2, {TensorSpec{{1, 2, 4, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::upsample_bilinear2d(in[0], std::vector<int64_t>{3, 9}, false, double(0.8), double(2.5))}; }});
+}
+
+// upsample_bilinear2d_backward
+void add_upsample_bilinear2d_backward(std::vector<OpSample>& rows) {
+  rows.push_back({"upsample_bilinear2d_backward", "function", 0, {TensorSpec{{2, 3, 5, 7}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::upsample_bilinear2d_backward(in[0], std::vector<int64_t>{5, 7}, std::vector<int64_t>{2, 3, 3, 4}, false)}; }});
+  rows.push_back({"upsample_bilinear2d_backward", "function", 1, {TensorSpec{{1, 2, 6, 3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::upsample_bilinear2d_backward(in[0], std::vector<int64_t>{6, 3}, std::vector<int64_t>{1, 2, 4, 5}, true)}; }});
 }
 
 }  // namespace
@@ -856,8 +908,14 @@ void add_samples_0(std::vector<OpSample>& rows) {
   add_binary_cross_entropy_with_logits(rows);
   add__embedding_backward_adjoint(rows);
   add_group_norm(rows);
+  add_pixel_shuffle(rows);
   add_convolution_nobias(rows);
   add_avg_pool2d_backward(rows);
+  add_adaptive_avg_pool1d(rows);
+  add_adaptive_avg_pool3d(rows);
+  add_avg_pool1d(rows);
+  add_upsample_bilinear2d(rows);
+  add_upsample_bilinear2d_backward(rows);
 }
 
 }  // namespace dg::testing

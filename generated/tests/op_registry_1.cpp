@@ -719,6 +719,20 @@ void add_scaled_dot_product_attention(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { return {dg::scaled_dot_product_attention(in[0], in[1], in[2], in[3])}; }});
 }
 
+// alpha_dropout
+void add_alpha_dropout(std::vector<OpSample>& rows) {
+  rows.push_back({"alpha_dropout", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::alpha_dropout(in[0], double(0.5), false)}; }});
+  rows.push_back({"alpha_dropout", "function", 1, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::alpha_dropout(in[0], double(0.0), true)}; }});
+}
+
+// feature_alpha_dropout
+void add_feature_alpha_dropout(std::vector<OpSample>& rows) {
+  rows.push_back({"feature_alpha_dropout", "function", 0, {TensorSpec{{2, 3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::feature_alpha_dropout(in[0], double(0.5), false)}; }});
+}
+
 // convolution_backward_input
 void add_convolution_backward_input(std::vector<OpSample>& rows) {
   rows.push_back({"convolution_backward_input", "function", 0, {TensorSpec{{2, 4, 3, 3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{4, 3, 3, 3}, -1.0, 1.0, false, kFloat64}}, true,
@@ -755,6 +769,16 @@ void add_adaptive_avg_pool2d(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { return {dg::adaptive_avg_pool2d(in[0], std::vector<int64_t>{2, 3})}; }});
   rows.push_back({"adaptive_avg_pool2d", "function", 3, {TensorSpec{{2, 3, 4, 4}, -1.0, 1.0, false, kFloat64}}, true,
                   [](const variable_list& in) -> variable_list { return {dg::adaptive_avg_pool2d(in[0], std::vector<int64_t>{1, 1})}; }});
+}
+
+// upsample_linear1d
+void add_upsample_linear1d(std::vector<OpSample>& rows) {
+  rows.push_back({"upsample_linear1d", "function", 0, {TensorSpec{{2, 3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::upsample_linear1d(in[0], std::vector<int64_t>{7}, false)}; }});
+  rows.push_back({"upsample_linear1d", "function", 1, {TensorSpec{{3, 4, 5}, -1.0, 1.0, true, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::upsample_linear1d(in[0], std::vector<int64_t>{8}, true)}; }});
+  rows.push_back({"upsample_linear1d", "function", 2, {TensorSpec{{1, 2, 5}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::upsample_linear1d(in[0], std::vector<int64_t>{3}, false, double(0.5))}; }});
 }
 
 }  // namespace
@@ -828,10 +852,13 @@ void add_samples_1(std::vector<OpSample>& rows) {
   add_batch_norm(rows);
   add_batch_norm_cudnn(rows);
   add_scaled_dot_product_attention(rows);
+  add_alpha_dropout(rows);
+  add_feature_alpha_dropout(rows);
   add_convolution_backward_input(rows);
   add_max_pool2d_with_indices(rows);
   add_max_pool2d_backward(rows);
   add_adaptive_avg_pool2d(rows);
+  add_upsample_linear1d(rows);
 }
 
 }  // namespace dg::testing

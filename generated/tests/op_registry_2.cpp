@@ -559,6 +559,14 @@ void add_embedding(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { return {dg::embedding(in[0], in[1])}; }});
 }
 
+// feature_dropout
+void add_feature_dropout(std::vector<OpSample>& rows) {
+  rows.push_back({"feature_dropout", "function", 0, {TensorSpec{{2, 3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::feature_dropout(in[0], double(0.5), false)}; }});
+  rows.push_back({"feature_dropout", "function", 1, {TensorSpec{{2, 3, 2, 2}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::feature_dropout(in[0], double(0.0), true)}; }});
+}
+
 // conv_transpose1d
 void add_conv_transpose1d(std::vector<OpSample>& rows) {
   rows.push_back({"conv_transpose1d", "function", 0, {TensorSpec{{2, 3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 2, 3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{2}, -1.0, 1.0, false, kFloat64}}, true,
@@ -579,6 +587,22 @@ void add_max_pool2d(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { return {dg::max_pool2d(in[0], std::vector<int64_t>{2})}; }});
   rows.push_back({"max_pool2d", "function", 4, {TensorSpec{{1, 2, 5, 7}, -1.0, 1.0, false, kFloat64}}, true,
                   [](const variable_list& in) -> variable_list { return {dg::max_pool2d(in[0], std::vector<int64_t>{2})}; }});
+}
+
+// upsample_nearest2d_backward
+void add_upsample_nearest2d_backward(std::vector<OpSample>& rows) {
+  rows.push_back({"upsample_nearest2d_backward", "function", 0, {TensorSpec{{2, 3, 5, 7}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::upsample_nearest2d_backward(in[0], std::vector<int64_t>{5, 7}, std::vector<int64_t>{2, 3, 3, 4})}; }});
+}
+
+// upsample_bicubic2d
+void add_upsample_bicubic2d(std::vector<OpSample>& rows) {
+  rows.push_back({"upsample_bicubic2d", "function", 0, {TensorSpec{{2, 3, 3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::upsample_bicubic2d(in[0], std::vector<int64_t>{5, 7}, false)}; }});
+  rows.push_back({"upsample_bicubic2d", "function", 1, {TensorSpec{{1, 2, 4, 5}, -1.0, 1.0, true, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::upsample_bicubic2d(in[0], std::vector<int64_t>{6, 3}, true)}; }});
+  rows.push_back({"upsample_bicubic2d", "function", 2, {TensorSpec{{1, 2, 4, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::upsample_bicubic2d(in[0], std::vector<int64_t>{3, 9}, false, double(0.8), double(2.5))}; }});
 }
 
 }  // namespace
@@ -638,8 +662,11 @@ void add_samples_2(std::vector<OpSample>& rows) {
   add_l1_loss(rows);
   add_smooth_l1_loss(rows);
   add_embedding(rows);
+  add_feature_dropout(rows);
   add_conv_transpose1d(rows);
   add_max_pool2d(rows);
+  add_upsample_nearest2d_backward(rows);
+  add_upsample_bicubic2d(rows);
 }
 
 }  // namespace dg::testing

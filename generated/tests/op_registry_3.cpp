@@ -551,6 +551,26 @@ void add_diagonal_backward(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { return {dg::diagonal_backward(in[0], std::vector<int64_t>{2, 3, 4}, int64_t(-1), int64_t(2), int64_t(0))}; }});
 }
 
+// unfold
+void add_unfold(std::vector<OpSample>& rows) {
+  rows.push_back({"unfold", "method", 0, {TensorSpec{{7}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {in[0].unfold(int64_t(0), int64_t(3), int64_t(2))}; }});
+  rows.push_back({"unfold", "method", 1, {TensorSpec{{4, 6}, -1.0, 1.0, true, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {in[0].unfold(int64_t(1), int64_t(2), int64_t(1))}; }});
+  rows.push_back({"unfold", "method", 2, {TensorSpec{{2, 5, 3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {in[0].unfold(int64_t(-2), int64_t(5), int64_t(3))}; }});
+  rows.push_back({"unfold", "method", 3, {TensorSpec{{}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {in[0].unfold(int64_t(0), int64_t(1), int64_t(1))}; }});
+}
+
+// unfold_backward
+void add_unfold_backward(std::vector<OpSample>& rows) {
+  rows.push_back({"unfold_backward", "function", 0, {TensorSpec{{3, 3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::unfold_backward(in[0], std::vector<int64_t>{7}, int64_t(0), int64_t(3), int64_t(2))}; }});
+  rows.push_back({"unfold_backward", "function", 1, {TensorSpec{{2, 1, 3, 5}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::unfold_backward(in[0], std::vector<int64_t>{2, 5, 3}, int64_t(1), int64_t(5), int64_t(3))}; }});
+}
+
 // as_strided_backward
 void add_as_strided_backward(std::vector<OpSample>& rows) {
   rows.push_back({"as_strided_backward", "function", 0, {TensorSpec{{2, 2}, -1.0, 1.0, false, kFloat64}}, true,
@@ -731,6 +751,40 @@ void add_dropout(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { return {dg::dropout(in[0], double(0.0))}; }});
 }
 
+// embedding_bag
+void add_embedding_bag(std::vector<OpSample>& rows) {
+  rows.push_back({"embedding_bag", "function", 0, {TensorSpec{{5, 3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{6}, 0.0, 5.0, false, kInt64}, TensorSpec{{1}, 0.0, 1.0, false, kInt64}}, true,
+                  [](const variable_list& in) -> variable_list { auto r = dg::embedding_bag(in[0], in[1], in[2]); return {std::get<0>(r), std::get<1>(r), std::get<2>(r), std::get<3>(r)}; }});
+  rows.push_back({"embedding_bag", "function", 1, {TensorSpec{{5, 3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{6}, 0.0, 5.0, false, kInt64}, TensorSpec{{1}, 0.0, 1.0, false, kInt64}}, true,
+                  [](const variable_list& in) -> variable_list { auto r = dg::embedding_bag(in[0], in[1], in[2], false, int64_t(1)); return {std::get<0>(r), std::get<1>(r), std::get<2>(r), std::get<3>(r)}; }});
+  rows.push_back({"embedding_bag", "function", 2, {TensorSpec{{5, 3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{4}, 0.0, 5.0, false, kInt64}, TensorSpec{{1}, 0.0, 1.0, false, kInt64}}, true,
+                  [](const variable_list& in) -> variable_list { auto r = dg::embedding_bag(in[0], in[1], in[2], false, int64_t(2)); return {std::get<0>(r), std::get<1>(r), std::get<2>(r), std::get<3>(r)}; }});
+  rows.push_back({"embedding_bag", "function", 3, {TensorSpec{{5, 3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{6}, 0.0, 5.0, false, kInt64}, TensorSpec{{1}, 0.0, 1.0, false, kInt64}, TensorSpec{{6}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto r = dg::embedding_bag(in[0], in[1], in[2], false, 0, false, in[3]); return {std::get<0>(r), std::get<1>(r), std::get<2>(r), std::get<3>(r)}; }});
+}
+
+// cdist
+void add_cdist(std::vector<OpSample>& rows) {
+  rows.push_back({"cdist", "function", 0, {TensorSpec{{4, 3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{5, 3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::cdist(in[0], in[1])}; }});
+  rows.push_back({"cdist", "function", 1, {TensorSpec{{2, 4, 3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{2, 5, 3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::cdist(in[0], in[1], double(1))}; }});
+  rows.push_back({"cdist", "function", 2, {TensorSpec{{3, 2}, -1.0, 1.0, false, kFloat64}, TensorSpec{{2, 1, 4, 2}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::cdist(in[0], in[1], double(3.5))}; }});
+  rows.push_back({"cdist", "function", 3, {TensorSpec{{4, 3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{5, 3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::cdist(in[0], in[1], 2, int64_t(1))}; }});
+  rows.push_back({"cdist", "function", 4, {TensorSpec{{30, 2}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 2}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::cdist(in[0], in[1])}; }});
+}
+
+// col2im
+void add_col2im(std::vector<OpSample>& rows) {
+  rows.push_back({"col2im", "function", 0, {TensorSpec{{2, 18, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::col2im(in[0], std::vector<int64_t>{3, 4}, std::vector<int64_t>{2, 3}, std::vector<int64_t>{1, 1}, std::vector<int64_t>{0, 0}, std::vector<int64_t>{1, 1})}; }});
+  rows.push_back({"col2im", "function", 1, {TensorSpec{{18, 16}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::col2im(in[0], std::vector<int64_t>{5, 6}, std::vector<int64_t>{3, 3}, std::vector<int64_t>{2, 1}, std::vector<int64_t>{1, 2}, std::vector<int64_t>{2, 1})}; }});
+}
+
 // conv2d
 void add_conv2d(std::vector<OpSample>& rows) {
   rows.push_back({"conv2d", "function", 0, {TensorSpec{{2, 3, 5, 5}, -1.0, 1.0, false, kFloat64}, TensorSpec{{4, 3, 3, 3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{4}, -1.0, 1.0, false, kFloat64}}, true,
@@ -759,6 +813,14 @@ void add_max_pool2d_gather(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { return {dg::max_pool2d_gather(in[0], in[1], std::vector<int64_t>{2}, std::vector<int64_t>{}, std::vector<int64_t>{0}, std::vector<int64_t>{1}, false)}; }});
   rows.push_back({"max_pool2d_gather", "function", 1, {TensorSpec{{3, 5, 5}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 5, 5}, -1.0, 1.0, false, kFloat64}}, true,
                   [](const variable_list& in) -> variable_list { return {dg::max_pool2d_gather(in[0], in[1], std::vector<int64_t>{3}, std::vector<int64_t>{2}, std::vector<int64_t>{1}, std::vector<int64_t>{1}, true)}; }});
+}
+
+// upsample_bicubic2d_backward
+void add_upsample_bicubic2d_backward(std::vector<OpSample>& rows) {
+  rows.push_back({"upsample_bicubic2d_backward", "function", 0, {TensorSpec{{2, 3, 5, 7}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::upsample_bicubic2d_backward(in[0], std::vector<int64_t>{5, 7}, std::vector<int64_t>{2, 3, 3, 4}, false)}; }});
+  rows.push_back({"upsample_bicubic2d_backward", "function", 1, {TensorSpec{{1, 2, 6, 3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::upsample_bicubic2d_backward(in[0], std::vector<int64_t>{6, 3}, std::vector<int64_t>{1, 2, 4, 5}, true)}; }});
 }
 
 }  // namespace
@@ -811,6 +873,8 @@ void add_samples_3(std::vector<OpSample>& rows) {
   add_linalg_lstsq(rows);
   add_select_backward(rows);
   add_diagonal_backward(rows);
+  add_unfold(rows);
+  add_unfold_backward(rows);
   add_as_strided_backward(rows);
   add_unbind_int(rows);
   add_moveaxis_int(rows);
@@ -832,9 +896,13 @@ void add_samples_3(std::vector<OpSample>& rows) {
   add_cosine_embedding_loss(rows);
   add_triplet_margin_loss(rows);
   add_dropout(rows);
+  add_embedding_bag(rows);
+  add_cdist(rows);
+  add_col2im(rows);
   add_conv2d(rows);
   add_conv_transpose2d(rows);
   add_max_pool2d_gather(rows);
+  add_upsample_bicubic2d_backward(rows);
 }
 
 }  // namespace dg::testing

@@ -653,6 +653,50 @@ void add_conv1d(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { return {dg::conv1d(in[0], in[1], in[2], 1, std::vector<int64_t>{1}, 1, int64_t(2))}; }});
 }
 
+// conv3d
+void add_conv3d(std::vector<OpSample>& rows) {
+  rows.push_back({"conv3d", "function", 0, {TensorSpec{{2, 3, 4, 4, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{2, 3, 2, 2, 2}, -1.0, 1.0, false, kFloat64}, TensorSpec{{2}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::conv3d(in[0], in[1], in[2])}; }});
+  rows.push_back({"conv3d", "function", 1, {TensorSpec{{2, 5, 4, 5}, -1.0, 1.0, false, kFloat64}, TensorSpec{{2, 2, 3, 2, 2}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::conv3d(in[0], in[1], std::nullopt, std::vector<int64_t>{2, 1, 2}, std::vector<int64_t>{1, 0, 1}, std::vector<int64_t>{1, 2, 1})}; }});
+  rows.push_back({"conv3d", "function", 2, {TensorSpec{{1, 4, 3, 3, 3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{4, 2, 2, 2, 2}, -1.0, 1.0, false, kFloat64}, TensorSpec{{4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::conv3d(in[0], in[1], in[2], 1, std::vector<int64_t>{1, 1, 1}, 1, int64_t(2))}; }});
+}
+
+// adaptive_max_pool2d
+void add_adaptive_max_pool2d(std::vector<OpSample>& rows) {
+  rows.push_back({"adaptive_max_pool2d", "function", 0, {TensorSpec{{2, 3, 7, 5}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto r = dg::adaptive_max_pool2d(in[0], std::vector<int64_t>{3, 2}); return {std::get<0>(r), std::get<1>(r)}; }});
+  rows.push_back({"adaptive_max_pool2d", "function", 1, {TensorSpec{{2, 5, 4}, -1.0, 1.0, true, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto r = dg::adaptive_max_pool2d(in[0], std::vector<int64_t>{4, 3}); return {std::get<0>(r), std::get<1>(r)}; }});
+}
+
+// avg_pool3d
+void add_avg_pool3d(std::vector<OpSample>& rows) {
+  rows.push_back({"avg_pool3d", "function", 0, {TensorSpec{{2, 2, 4, 4, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::avg_pool3d(in[0], std::vector<int64_t>{2})}; }});
+  rows.push_back({"avg_pool3d", "function", 1, {TensorSpec{{2, 5, 6, 5}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::avg_pool3d(in[0], std::vector<int64_t>{3, 2, 2}, std::vector<int64_t>{2, 1, 2}, std::vector<int64_t>{1, 0, 1}, true, false)}; }});
+  rows.push_back({"avg_pool3d", "function", 2, {TensorSpec{{1, 2, 3, 4, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::avg_pool3d(in[0], std::vector<int64_t>{3, 2, 2}, {}, std::vector<int64_t>{1, 1, 1}, false, true, int64_t(5))}; }});
+}
+
+// upsample_nearest2d
+void add_upsample_nearest2d(std::vector<OpSample>& rows) {
+  rows.push_back({"upsample_nearest2d", "function", 0, {TensorSpec{{2, 3, 3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::upsample_nearest2d(in[0], std::vector<int64_t>{6, 8})}; }});
+  rows.push_back({"upsample_nearest2d", "function", 1, {TensorSpec{{1, 2, 4, 5}, -1.0, 1.0, true, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::upsample_nearest2d(in[0], std::vector<int64_t>{5, 3}, double(1.3), double(0.6))}; }});
+}
+
+// upsample_linear1d_backward
+void add_upsample_linear1d_backward(std::vector<OpSample>& rows) {
+  rows.push_back({"upsample_linear1d_backward", "function", 0, {TensorSpec{{2, 3, 7}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::upsample_linear1d_backward(in[0], std::vector<int64_t>{7}, std::vector<int64_t>{2, 3, 4}, false)}; }});
+  rows.push_back({"upsample_linear1d_backward", "function", 1, {TensorSpec{{2, 3, 7}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::upsample_linear1d_backward(in[0], std::vector<int64_t>{7}, std::vector<int64_t>{2, 3, 4}, true)}; }});
+}
+
 }  // namespace
 
 void add_samples_4(std::vector<OpSample>& rows) {
@@ -720,6 +764,11 @@ void add_samples_4(std::vector<OpSample>& rows) {
   add_convolution_backward_weight(rows);
   add_convolution(rows);
   add_conv1d(rows);
+  add_conv3d(rows);
+  add_adaptive_max_pool2d(rows);
+  add_avg_pool3d(rows);
+  add_upsample_nearest2d(rows);
+  add_upsample_linear1d_backward(rows);
 }
 
 }  // namespace dg::testing

@@ -815,6 +815,32 @@ void add_embedding_backward(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { return {dg::embedding_backward(in[0], in[1], int64_t(3), int64_t(-1), true, false)}; }});
 }
 
+// instance_norm
+void add_instance_norm(std::vector<OpSample>& rows) {
+  rows.push_back({"instance_norm", "function", 0, {TensorSpec{{2, 3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::instance_norm(in[0], std::nullopt, std::nullopt, std::nullopt, std::nullopt, true, double(0.1), double(1e-05), false)}; }});
+  rows.push_back({"instance_norm", "function", 1, {TensorSpec{{2, 3, 2, 3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::instance_norm(in[0], in[1], in[2], std::nullopt, std::nullopt, true, double(0.1), double(1e-05), false)}; }});
+  rows.push_back({"instance_norm", "function", 2, {TensorSpec{{2, 2, 3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{2}, -1.0, 1.0, false, kFloat64}, TensorSpec{{2}, -1.0, 1.0, false, kFloat64}, TensorSpec{{2}, -1.0, 1.0, false, kFloat64}, TensorSpec{{2}, 0.5, 2.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::instance_norm(in[0], in[1], in[2], in[3], in[4], false, double(0.1), double(1e-05), false)}; }});
+}
+
+// pixel_unshuffle
+void add_pixel_unshuffle(std::vector<OpSample>& rows) {
+  rows.push_back({"pixel_unshuffle", "function", 0, {TensorSpec{{2, 2, 4, 6}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::pixel_unshuffle(in[0], int64_t(2))}; }});
+  rows.push_back({"pixel_unshuffle", "function", 1, {TensorSpec{{1, 3, 6}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::pixel_unshuffle(in[0], int64_t(3))}; }});
+}
+
+// im2col
+void add_im2col(std::vector<OpSample>& rows) {
+  rows.push_back({"im2col", "function", 0, {TensorSpec{{2, 3, 4, 5}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::im2col(in[0], std::vector<int64_t>{2, 3}, std::vector<int64_t>{1, 1}, std::vector<int64_t>{0, 0}, std::vector<int64_t>{1, 1})}; }});
+  rows.push_back({"im2col", "function", 1, {TensorSpec{{2, 5, 6}, -1.0, 1.0, true, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::im2col(in[0], std::vector<int64_t>{3, 3}, std::vector<int64_t>{2, 1}, std::vector<int64_t>{1, 2}, std::vector<int64_t>{2, 1})}; }});
+}
+
 // avg_pool2d
 void add_avg_pool2d(std::vector<OpSample>& rows) {
   rows.push_back({"avg_pool2d", "function", 0, {TensorSpec{{2, 3, 6, 6}, -1.0, 1.0, false, kFloat64}}, true,
@@ -835,6 +861,44 @@ void add_adaptive_avg_pool2d_backward(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { return {dg::adaptive_avg_pool2d_backward(in[0], in[1])}; }});
   rows.push_back({"adaptive_avg_pool2d_backward", "function", 1, {TensorSpec{{3, 4, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 6, 6}, -1.0, 1.0, false, kFloat64}}, true,
                   [](const variable_list& in) -> variable_list { return {dg::adaptive_avg_pool2d_backward(in[0], in[1])}; }});
+}
+
+// adaptive_max_pool1d
+void add_adaptive_max_pool1d(std::vector<OpSample>& rows) {
+  rows.push_back({"adaptive_max_pool1d", "function", 0, {TensorSpec{{2, 3, 7}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto r = dg::adaptive_max_pool1d(in[0], std::vector<int64_t>{3}); return {std::get<0>(r), std::get<1>(r)}; }});
+  rows.push_back({"adaptive_max_pool1d", "function", 1, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { auto r = dg::adaptive_max_pool1d(in[0], std::vector<int64_t>{4}); return {std::get<0>(r), std::get<1>(r)}; }});
+}
+
+// max_pool1d
+void add_max_pool1d(std::vector<OpSample>& rows) {
+  rows.push_back({"max_pool1d", "function", 0, {TensorSpec{{2, 3, 8}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::max_pool1d(in[0], std::vector<int64_t>{2})}; }});
+  rows.push_back({"max_pool1d", "function", 1, {TensorSpec{{3, 9}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::max_pool1d(in[0], std::vector<int64_t>{3}, std::vector<int64_t>{2}, std::vector<int64_t>{1}, std::vector<int64_t>{2}, true)}; }});
+}
+
+// max_pool3d
+void add_max_pool3d(std::vector<OpSample>& rows) {
+  rows.push_back({"max_pool3d", "function", 0, {TensorSpec{{2, 2, 4, 4, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::max_pool3d(in[0], std::vector<int64_t>{2})}; }});
+  rows.push_back({"max_pool3d", "function", 1, {TensorSpec{{2, 5, 6, 5}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::max_pool3d(in[0], std::vector<int64_t>{3, 2, 2}, std::vector<int64_t>{2, 1, 2}, std::vector<int64_t>{1, 0, 1}, std::vector<int64_t>{1, 2, 1}, true)}; }});
+}
+
+// upsample_nearest1d
+void add_upsample_nearest1d(std::vector<OpSample>& rows) {
+  rows.push_back({"upsample_nearest1d", "function", 0, {TensorSpec{{2, 3, 4}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::upsample_nearest1d(in[0], std::vector<int64_t>{7})}; }});
+  rows.push_back({"upsample_nearest1d", "function", 1, {TensorSpec{{3, 4, 5}, -1.0, 1.0, true, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::upsample_nearest1d(in[0], std::vector<int64_t>{3}, double(0.7))}; }});
+}
+
+// upsample_nearest1d_backward
+void add_upsample_nearest1d_backward(std::vector<OpSample>& rows) {
+  rows.push_back({"upsample_nearest1d_backward", "function", 0, {TensorSpec{{2, 3, 7}, -1.0, 1.0, false, kFloat64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::upsample_nearest1d_backward(in[0], std::vector<int64_t>{7}, std::vector<int64_t>{2, 3, 4})}; }});
 }
 
 }  // namespace
@@ -915,8 +979,16 @@ void add_samples_5(std::vector<OpSample>& rows) {
   add_poisson_nll_loss(rows);
   add_multilabel_soft_margin_loss(rows);
   add_embedding_backward(rows);
+  add_instance_norm(rows);
+  add_pixel_unshuffle(rows);
+  add_im2col(rows);
   add_avg_pool2d(rows);
   add_adaptive_avg_pool2d_backward(rows);
+  add_adaptive_max_pool1d(rows);
+  add_max_pool1d(rows);
+  add_max_pool3d(rows);
+  add_upsample_nearest1d(rows);
+  add_upsample_nearest1d_backward(rows);
 }
 
 }  // namespace dg::testing

@@ -176,4 +176,19 @@ DG_HOST_DEVICE inline Window adaptive_window(const Adaptive& g, int64_t oh, int6
   return a;
 }
 
+// The flat index (ih * W + iw) of the maximum of an (adaptive) window, by
+// window_argmax's rule: the first maximum in row-major order, or the last NaN.
+template <typename T, typename Read>
+DG_HOST_DEVICE int64_t adaptive_argmax(const Window& win, int64_t W, const Read& read) {
+  int64_t best = win.h0 * W + win.w0;
+  T bv = read(win.h0, win.w0);
+  for (int64_t ih = win.h0; ih < win.h1; ++ih) {
+    for (int64_t iw = win.w0; iw < win.w1; ++iw) {
+      const T v = read(ih, iw);
+      if (v > bv || v != v) best = ih * W + iw, bv = v;
+    }
+  }
+  return best;
+}
+
 }  // namespace dg::pool

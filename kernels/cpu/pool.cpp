@@ -316,6 +316,31 @@ void adaptive_avg_pool2d_backward(const TensorBase& out, const TensorBase& grad_
   gx.finish();
 }
 
+template <typename T>
+void adaptive_max_pool2d_indices(const TensorBase& out, const TensorBase& self, IntArrayRef output_size) {
+  (void)output_size;  // out has it
+  if (out.numel() == 0) return;
+  const pool::Adaptive g = pool::adaptive_geom(self, out);
+  const int64_t H = g.ih, W = g.iw, OH = g.oh, OW = g.ow;
+  const TensorBase x = cv::dense<T>(self);
+  const T* xp = x.data_ptr<T>();
+  cv::DenseOut<int64_t> y(out);
+  int64_t* yp = y.data();
+  parallel_for(g.planes, H * W, [&](int64_t b, int64_t e) {
+    for (int64_t p = b; p < e; ++p) {
+      const T* plane = xp + p * H * W;
+      for (int64_t oh = 0; oh < OH; ++oh) {
+        for (int64_t ow = 0; ow < OW; ++ow) {
+          const pool::Window win = pool::adaptive_window(g, oh, ow);
+          yp[(p * OH + oh) * OW + ow] =
+              pool::adaptive_argmax<T>(win, W, [plane, W](int64_t ih, int64_t iw) { return plane[ih * W + iw]; });
+        }
+      }
+    }
+  });
+  y.finish();
+}
+
 }  // namespace dg::cpu
 
 DG_INSTANTIATE_KERNEL_cpu_max_pool2d;
@@ -326,3 +351,4 @@ DG_INSTANTIATE_KERNEL_cpu_avg_pool2d;
 DG_INSTANTIATE_KERNEL_cpu_avg_pool2d_backward;
 DG_INSTANTIATE_KERNEL_cpu_adaptive_avg_pool2d;
 DG_INSTANTIATE_KERNEL_cpu_adaptive_avg_pool2d_backward;
+DG_INSTANTIATE_KERNEL_cpu_adaptive_max_pool2d_indices;

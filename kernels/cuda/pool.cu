@@ -288,6 +288,27 @@ void adaptive_avg_pool2d_backward(const TensorBase& out, const TensorBase& grad_
                       grad_output, true);
 }
 
+template <typename T>
+__global__ void adaptive_max_indices_kernel(pool::Adaptive g, Planes<const T> x, Planes<int64_t> y) {
+  DG_GRID_STRIDE(idx, g.planes * g.oh * g.ow) {
+    const PlaneIndex o = split(idx, g.oh, g.ow);
+    const T* plane = x.plane(o.p);
+    y.at(y.plane(o.p), o.r, o.c) = pool::adaptive_argmax<T>(
+        pool::adaptive_window(g, o.r, o.c), g.iw, [&](int64_t ih, int64_t iw) { return x.at(plane, ih, iw); });
+  }
+}
+
+template <typename T>
+void adaptive_max_pool2d_indices(const TensorBase& out, const TensorBase& self, IntArrayRef /*output_size*/) {
+  constexpr const char* op = "adaptive_max_pool2d";
+  if (out.numel() == 0) return;
+  DeviceGuard guard(out);
+  adaptive_max_indices_kernel<T><<<grid_for(out.numel()), kBlock, 0, stream(guard.device())>>>(
+      pool::adaptive_geom(self, out), planes_of<const T>(self, self.data_ptr<T>(), op),
+      planes_of<int64_t>(out, out.data_ptr<int64_t>(), op));
+  check_launch(op);
+}
+
 }  // namespace dg::cuda
 
 DG_INSTANTIATE_KERNEL_cuda_max_pool2d;
@@ -298,3 +319,4 @@ DG_INSTANTIATE_KERNEL_cuda_avg_pool2d;
 DG_INSTANTIATE_KERNEL_cuda_avg_pool2d_backward;
 DG_INSTANTIATE_KERNEL_cuda_adaptive_avg_pool2d;
 DG_INSTANTIATE_KERNEL_cuda_adaptive_avg_pool2d_backward;
+DG_INSTANTIATE_KERNEL_cuda_adaptive_max_pool2d_indices;

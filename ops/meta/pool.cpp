@@ -92,4 +92,11 @@ TensorMeta adaptive_avg_pool2d_backward(const char* op, const Tensor& grad_outpu
   return TensorMeta{DimVector(self.sizes()), grad_output.dtype(), grad_output.device()};
 }
 
+TensorMeta adaptive_max_pool2d_indices(const char* op, const Tensor& self, IntArrayRef output_size) {
+  const DimVector out = adaptive_pool_output(op, self.sizes(), output_size);
+  DG_CHECK(out[out.size() - 2] > 0 && out[out.size() - 1] > 0, op, ": expected a positive output_size, got ",
+           output_size);
+  return TensorMeta{out, kInt64, self.device()};
+}
+
 }  // namespace dg::meta

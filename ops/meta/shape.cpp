@@ -285,4 +285,24 @@ TensorMeta as_strided_backward_adjoint(const char* op, const Tensor& grad, IntAr
   return TensorMeta{DimVector(size), grad.dtype(), grad.device()};
 }
 
+ViewMeta unfold(const char* op, const Tensor& self, int64_t dimension, int64_t size, int64_t step) {
+  const int64_t d = wrap_dim(op, dimension, self.dim());
+  const int64_t n = self.dim() == 0 ? 1 : self.size(d);
+  const int64_t st = self.dim() == 0 ? 1 : self.stride(d);
+  DG_CHECK(size >= 0 && size <= n, op, ": expected size between 0 and ", n, " (the size of dimension ", d,
+           "), got size=", size);
+  DG_CHECK(step > 0, op, ": expected a positive step, got step=", step);
+  ViewMeta m{DimVector(self.sizes()), DimVector(self.strides()), self.storage_offset()};
+  if (self.dim() == 0) {
+    m.sizes.push_back(size);
+    m.strides.push_back(st);
+    return m;
+  }
+  m.sizes[d] = (n - size) / step + 1;
+  m.strides[d] = st * step;
+  m.sizes.push_back(size);
+  m.strides.push_back(st);
+  return m;
+}
+
 }  // namespace dg::meta

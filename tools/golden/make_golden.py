@@ -81,6 +81,13 @@ RENAME = {
     "linalg_lstsq": lambda self, b, rcond=None, driver="": torch.linalg.lstsq(self, b, rcond, driver=driver or None),
     "linalg_lu_factor": lambda A, pivot=True: tuple(t if t.dtype != torch.int32 else t.long()
                                                     for t in torch.linalg.lu_factor(A, pivot=pivot)),
+    # F.* forms with another argument order, or fewer outputs, than the ATen op.
+    "instance_norm": torch.instance_norm, "embedding_bag": torch.ops.aten.embedding_bag,
+    "adaptive_max_pool1d": torch.ops.aten.adaptive_max_pool1d,
+    "adaptive_max_pool2d": torch.ops.aten.adaptive_max_pool2d,
+    "feature_dropout": torch.feature_dropout, "alpha_dropout": torch.alpha_dropout,
+    "feature_alpha_dropout": torch.feature_alpha_dropout,
+    "unfold": lambda self, dimension, size, step: self.unfold(dimension, size, step),  # F.unfold is im2col
 }
 # Overloads whose PyTorch twin differs from their base name's.
 RENAME_OVERLOAD = {
