@@ -109,7 +109,7 @@ TEST_CASE("linalg::lstsq and lu_factor match torch 1.13", "[linalg_solve]") {
   CHECK(k2.numel() == 0);
   auto [LU, piv] = dg::linalg::lu_factor(spd());
   CHECK(close(LU, t64({4, 1, 2, 0.25, 4.75, 2.5, 0.5, 0.5263157894736842, 3.6842105263157894}, {3, 3})));
-  CHECK(piv.dtype() == dg::kInt64);
+  CHECK(piv.dtype() == dg::kInt32);  // torch 1.13: int32
   CHECK(close(piv.to(dg::kFloat64), t64({1, 2, 3}, {3})));
 }
 

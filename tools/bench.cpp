@@ -141,6 +141,7 @@ struct DgApi {
   static void index_fill(const Tensor& x, const Tensor& m) { x.index_put_({m}, 0.0); }
   static Tensor solve(const Tensor& A, const Tensor& B) { return dg::linalg::solve(A, B, true); }
   static Tensor cholesky(const Tensor& A) { return dg::linalg::cholesky(A); }
+  static Tensor bmm_einsum(const Tensor& a, const Tensor& b) { return dg::einsum("bij,bjk->bik", {a, b}); }
 };
 
 #ifdef DG_HAVE_LIBTORCH
@@ -174,6 +175,7 @@ struct TorchApi {
   static void index_fill(Tensor x, const Tensor& m) { x.index_put_({m}, 0.0); }
   static Tensor solve(const Tensor& A, const Tensor& B) { return at::linalg_solve(A, B, true); }
   static Tensor cholesky(const Tensor& A) { return at::linalg_cholesky(A); }
+  static Tensor bmm_einsum(const Tensor& a, const Tensor& b) { return at::einsum("bij,bjk->bik", {a, b}); }
 };
 #endif
 
@@ -201,6 +203,7 @@ struct Inputs {
   dg::Tensor ix_x, ix_idx, ix_vals;    // 1M floats, 100k int64 indices and their values
   dg::Tensor sort_x, topk_x;           // 1M floats, 1000 x 1000
   dg::Tensor lin_a, lin_b, chol_a;     // 64 x 128x128 and 64 x 128x1; 1024x1024 SPD
+  dg::Tensor att_q, att_k;             // 32 heads of 128 x 64 and 64 x 128
 };
 
 dg::Tensor scaled_randn(std::vector<int64_t> shape, double fan_in) {
@@ -257,6 +260,8 @@ Inputs make_inputs() {
   in.lin_b = dg::randn({64, 128, 1});
   const dg::Tensor g = dg::randn({1024, 1024});
   in.chol_a = dg::matmul(g, g.t()) / 1024.0 + dg::eye(1024);
+  in.att_q = dg::randn({32, 128, 64});
+  in.att_k = dg::randn({32, 64, 128});
   return in;
 }
 
@@ -474,8 +479,9 @@ void run_cases(const Config& cfg, const Inputs& in, Results& r) {
   }
 
   // (10) linear algebra, forward only: a batch of 64 systems 128x128 with one
-  // right-hand side each (B 64x128x1, the usual batched solve), and the
-  // Cholesky factor of a 1024x1024 SPD matrix.
+  // right-hand side each (B 64x128x1, the usual batched solve), the
+  // Cholesky factor of a 1024x1024 SPD matrix, and the batched product of
+  // 32 attention heads as einsum writes it.
   if (cfg.wants("linalg")) {
     const Tensor la = Api::copy_of(in.lin_a), lb = Api::copy_of(in.lin_b), ca = Api::copy_of(in.chol_a);
     Tensor out;
@@ -483,6 +489,9 @@ void run_cases(const Config& cfg, const Inputs& in, Results& r) {
     r["check.linalg_solve"] = out.sum().template item<double>();
     r["cholesky"] = measure(cfg, noop, [&] { out = Api::cholesky(ca); });
     r["check.cholesky"] = out.sum().template item<double>();
+    const Tensor q = Api::copy_of(in.att_q), k = Api::copy_of(in.att_k);
+    r["einsum_attention"] = measure(cfg, noop, [&] { out = Api::bmm_einsum(q, k); });
+    r["check.einsum_attention"] = out.sum().template item<double>();
   }
 
   // (7) tiny RNN
@@ -786,6 +795,7 @@ std::vector<Row> table_rows() {
   rows.push_back({"topk", "(9) topk(10) of 1000x1000", "ms", 0, 1e3, ""});
   rows.push_back({"linalg_solve", "(10) linalg::solve 64x128x128, B 64x128x1", "ms", 0, 1e3, ""});
   rows.push_back({"cholesky", "(10) linalg::cholesky 1024^2 SPD", "ms", 0, 1e3, ""});
+  rows.push_back({"einsum_attention", "(10) einsum bij,bjk->bik, 32 heads 128x64", "ms", 0, 1e3, ""});
   rows.push_back({"rss_mlp", "(8) peak RSS, MLP process", "MiB", 0, 1.0 / 1024, ""});
   rows.push_back({"startup", "(8) start-up, exec to exit", "ms", 0, 1e3, ""});
   return rows;

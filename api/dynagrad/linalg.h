@@ -139,7 +139,7 @@ inline Tensor solve_triangular(const Tensor& A, const Tensor& B, bool upper, boo
   return dg::linalg_solve_triangular(A, B, upper, left, unitriangular);
 }
 
-// pivots are int64 (int32 in LibTorch: dynagrad has no int32 dtype yet).
+// (LU, pivots): the 1-based pivots are int32, as in LibTorch.
 inline std::tuple<Tensor, Tensor> lu_factor(const Tensor& A, bool pivot = true) {
   return dg::linalg_lu_factor(A, pivot);
 }

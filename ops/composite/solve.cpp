@@ -118,7 +118,7 @@ std::tuple<Tensor, Tensor> linalg_lu_factor(const Tensor& A, bool pivot) {
   const Tensor packed = dg::_linalg_lu_factor_packed(A);
   const int64_t m = A.size(-2), n = A.size(-1);
   const Tensor LU = packed.narrow(-1, 0, n).contiguous();
-  const Tensor pivots = packed.select(-1, n).narrow(-1, 0, std::min(m, n)).to(kInt64);
+  const Tensor pivots = packed.select(-1, n).narrow(-1, 0, std::min(m, n)).to(kInt32);  // int32, as LibTorch
   return {LU, pivots};
 }
 
