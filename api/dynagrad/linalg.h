@@ -119,6 +119,8 @@ inline Tensor norm(const Tensor& self, const char* ord, OptionalIntArrayRef dim 
 
 inline Tensor cond(const Tensor& self, const std::optional<Scalar>& p = std::nullopt) {
   return dg::linalg_cond(self, p);
+}
+
 // ---- solving (LAPACK on the CPU, cuSOLVER on CUDA) ----
 inline Tensor inv(const Tensor& A) { return dg::linalg_inv(A); }
 
