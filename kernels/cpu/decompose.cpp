@@ -9,30 +9,47 @@
 #include <string_view>
 #include <vector>
 
-#include "cpu/lapack_decomp.h"
+#include "cpu/lapack.h"
 #include "kernel_decls.h"
 
 namespace dg::cpu {
+
+namespace {
+
+// Matrix b of `a` (from A's data) into the dense column-major scratch dst
+// (leading dimension a.rows).
+template <typename T>
+void to_scratch(T* dst, const TensorBase& A, const lapack::Matrices& a, int64_t b) {
+  lapack::to_col_major(dst, a.rows, A.data_ptr<T>() + a.offset(b), a.rows, a.cols, a.sr, a.sc);
+}
+
+// to_scratch, and a dg::Error when the matrix holds a NaN or inf.
+template <typename T>
+void to_scratch_finite(const char* op, T* dst, const TensorBase& A, const lapack::Matrices& a, int64_t b) {
+  to_scratch(dst, A, a, b);
+  DG_CHECK(lapack::all_finite(dst, a.rows, a.cols, a.rows), lapack::batch_element(op, b),
+           "expected finite values, got a NaN or inf in the input matrix");
+}
+
+}  // namespace
 
 // out (..., n, n + 1): eigenvectors in columns [0, n), eigenvalues in column n.
 template <typename T>
 void linalg_eigh_packed(const TensorBase& out, const TensorBase& A, std::string_view UPLO) {
   DG_CHECK(out.is_contiguous(), "linalg_eigh: internal error: expected a contiguous output");
-  const int64_t n = A.size(-1), count = lapack::batch_count(A);
+  const lapack::Matrices mats(A, lapack::batch_shape(A));
+  const int64_t n = mats.cols, count = mats.count();
   if (n == 0) return;
   std::vector<T> a(n * n), w(n);
   T* dst = out.data_ptr<T>();
   for (int64_t b = 0; b < count; ++b, dst += n * (n + 1)) {
-    DG_CHECK(lapack::to_col_major<T>(A, b, a.data(), n), "linalg_eigh: (Batch element ", b,
-             "): expected finite values, got a NaN or inf in the input matrix");
-    const lapack_int info = lapack::Lapack<T>::syevd('V', UPLO == "U" ? 'U' : 'L', n, a.data(), n, w.data());
+    to_scratch_finite("linalg_eigh", a.data(), A, mats, b);
+    const lapack_int info = lapack::syevd('V', UPLO == "U" ? 'U' : 'L', n, a.data(), n, w.data());
     lapack::check_info("linalg_eigh", "syevd", info, b,
                        "The algorithm failed to converge because the input matrix is ill-conditioned or has too "
                        "many repeated eigenvalues");
-    for (int64_t i = 0; i < n; ++i) {
-      for (int64_t j = 0; j < n; ++j) dst[i * (n + 1) + j] = a[i + j * n];
-      dst[i * (n + 1) + n] = w[i];
-    }
+    lapack::from_col_major(dst, n, n, n + 1, 1, a.data(), n);
+    for (int64_t i = 0; i < n; ++i) dst[i * (n + 1) + n] = w[i];
   }
 }
 
@@ -40,7 +57,8 @@ void linalg_eigh_packed(const TensorBase& out, const TensorBase& A, std::string_
 template <typename T>
 void linalg_svd_packed(const TensorBase& out, const TensorBase& A, bool full_matrices) {
   DG_CHECK(out.is_contiguous(), "linalg_svd: internal error: expected a contiguous output");
-  const int64_t m = A.size(-2), n = A.size(-1), k = std::min(m, n), count = lapack::batch_count(A);
+  const lapack::Matrices mats(A, lapack::batch_shape(A));
+  const int64_t m = mats.rows, n = mats.cols, k = std::min(m, n), count = mats.count();
   const int64_t ucols = full_matrices ? m : k, vrows = full_matrices ? n : k;
   const int64_t packed = m * ucols + k + vrows * n;
   T* dst = out.data_ptr<T>();
@@ -55,16 +73,15 @@ void linalg_svd_packed(const TensorBase& out, const TensorBase& A, bool full_mat
   }
   std::vector<T> a(m * n), s(k), u(m * ucols), vt(vrows * n);
   for (int64_t b = 0; b < count; ++b, dst += packed) {
-    DG_CHECK(lapack::to_col_major<T>(A, b, a.data(), m), "linalg_svd: (Batch element ", b,
-             "): expected finite values, got a NaN or inf in the input matrix");
+    to_scratch_finite("linalg_svd", a.data(), A, mats, b);
     const lapack_int info =
-        lapack::Lapack<T>::gesdd(full_matrices ? 'A' : 'S', m, n, a.data(), m, s.data(), u.data(), m, vt.data(), vrows);
+        lapack::gesdd(full_matrices ? 'A' : 'S', m, n, a.data(), m, s.data(), u.data(), m, vt.data(), vrows);
     lapack::check_info("linalg_svd", "gesdd", info, b,
                        "The algorithm failed to converge because the input matrix is ill-conditioned or has too "
                        "many repeated singular values");
-    lapack::from_col_major(u.data(), m, m, ucols, dst);
+    lapack::from_col_major(dst, m, ucols, ucols, 1, u.data(), m);
     std::copy(s.begin(), s.end(), dst + m * ucols);
-    lapack::from_col_major(vt.data(), vrows, vrows, n, dst + m * ucols + k);
+    lapack::from_col_major(dst + m * ucols + k, vrows, n, n, 1, vt.data(), vrows);
   }
 }
 
@@ -73,7 +90,8 @@ void linalg_svd_packed(const TensorBase& out, const TensorBase& A, bool full_mat
 template <typename T>
 void linalg_qr_packed(const TensorBase& out, const TensorBase& A, std::string_view mode) {
   DG_CHECK(out.is_contiguous(), "linalg_qr: internal error: expected a contiguous output");
-  const int64_t m = A.size(-2), n = A.size(-1), k = std::min(m, n), count = lapack::batch_count(A);
+  const lapack::Matrices mats(A, lapack::batch_shape(A));
+  const int64_t m = mats.rows, n = mats.cols, k = std::min(m, n), count = mats.count();
   const bool complete = mode == "complete", want_q = mode != "r";
   const int64_t qcols = want_q ? (complete ? m : k) : 0, rrows = complete ? m : k;
   const int64_t packed = m * qcols + rrows * n;
@@ -90,16 +108,16 @@ void linalg_qr_packed(const TensorBase& out, const TensorBase& A, std::string_vi
   const int64_t cols = std::max(n, qcols);
   std::vector<T> a(m * cols), tau(k);
   for (int64_t b = 0; b < count; ++b, dst += packed) {
-    lapack::to_col_major<T>(A, b, a.data(), m);
-    lapack::check_info("linalg_qr", "geqrf", lapack::Lapack<T>::geqrf(m, n, a.data(), m, tau.data()), b,
+    to_scratch(a.data(), A, mats, b);
+    lapack::check_info("linalg_qr", "geqrf", lapack::geqrf(m, n, a.data(), m, tau.data()), b,
                        "QR factorization failed");
     T* r = dst + m * qcols;
     for (int64_t i = 0; i < std::min(rrows, k); ++i)
       for (int64_t j = i; j < n; ++j) r[i * n + j] = a[i + j * m];
     if (!want_q) continue;
-    lapack::check_info("linalg_qr", "orgqr", lapack::Lapack<T>::orgqr(m, qcols, k, a.data(), m, tau.data()), b,
+    lapack::check_info("linalg_qr", "orgqr", lapack::orgqr(m, qcols, k, a.data(), m, tau.data()), b,
                        "forming Q failed");
-    lapack::from_col_major(a.data(), m, m, qcols, dst);
+    lapack::from_col_major(dst, m, qcols, qcols, 1, a.data(), m);
   }
 }
 

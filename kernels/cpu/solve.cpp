@@ -70,20 +70,14 @@ template <typename T>
 void linalg_det(const TensorBase& out, const TensorBase& A) {
   const int64_t n = A.size(-1);
   T* dst = out.data_ptr<T>();
-  const int64_t ndim = out.dim();
+  const lapack::Batch o(out, out.dim(), lapack::batch_shape(A));  // out has A's batch shape
   for_each_lu_of_transpose<T>(A, [&](int64_t i, int64_t, T* lu, const lapack_int* ipiv, lapack_int) {
     T det = 1;
     for (int64_t k = 0; k < n; ++k) {
       det *= lu[k * n + k];
       if (ipiv[k] != k + 1) det = -det;
     }
-    // out has A's batch shape; its element i by out's own strides.
-    int64_t off = 0, rest = i;
-    for (int64_t d = ndim - 1; d >= 0; --d) {
-      off += (rest % out.size(d)) * out.stride(d);
-      rest /= out.size(d);
-    }
-    dst[off] = det;
+    dst[o.offset(i)] = det;
   });
 }
 
@@ -91,7 +85,8 @@ template <typename T>
 void linalg_slogdet(const TensorBase& out, const TensorBase& A) {
   const int64_t n = A.size(-1);
   T* dst = out.data_ptr<T>();
-  const int64_t ndim = out.dim();  // (..., 2)
+  const int64_t last = out.stride(-1);
+  const lapack::Batch o(out, out.dim() - 1, lapack::batch_shape(A));  // out (..., 2)
   for_each_lu_of_transpose<T>(A, [&](int64_t i, int64_t, T* lu, const lapack_int* ipiv, lapack_int) {
     T sign = 1, logabs = 0;
     for (int64_t k = 0; k < n; ++k) {
@@ -101,13 +96,8 @@ void linalg_slogdet(const TensorBase& out, const TensorBase& A) {
       logabs += std::log(std::abs(u));
     }
     if (std::isinf(logabs) && logabs < 0) sign = 0;
-    int64_t off = 0, rest = i;
-    for (int64_t d = ndim - 2; d >= 0; --d) {
-      off += (rest % out.size(d)) * out.stride(d);
-      rest /= out.size(d);
-    }
-    dst[off] = sign;
-    dst[off + out.stride(ndim - 1)] = logabs;
+    dst[o.offset(i)] = sign;
+    dst[o.offset(i) + last] = logabs;
   });
 }
 

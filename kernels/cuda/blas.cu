@@ -31,22 +31,6 @@ void check_blas(cublasStatus_t s, const char* op, const char* what) {
   DG_CHECK(s == CUBLAS_STATUS_SUCCESS, op, ": ", what, " failed: ", status_name(s));
 }
 
-cublasHandle_t handle(const char* op, int device) {
-  constexpr int kMax = 64;
-  static std::array<cublasHandle_t, kMax> handles{};
-  static std::array<std::once_flag, kMax> made;
-  DG_CHECK(device >= 0 && device < kMax, op, ": device index ", device, " is out of range");
-  std::call_once(made[device], [&] {
-    DeviceGuard g(device);
-    check_blas(cublasCreate(&handles[device]), op, "cublasCreate");
-    // Default math: float products stay float (TF32 only with CUBLAS_TF32_TENSOR_OP_MATH),
-    // 16-bit products use tensor cores with float accumulation.
-    check_blas(cublasSetMathMode(handles[device], CUBLAS_DEFAULT_MATH), op, "cublasSetMathMode");
-  });
-  check_blas(cublasSetStream(handles[device], stream(device)), op, "cublasSetStream");
-  return handles[device];
-}
-
 int narrow(const char* op, int64_t v) {
   DG_CHECK(v >= 0 && v <= INT32_MAX, op, ": a matrix dimension or leading dimension of ", v,
            " is beyond cuBLAS's 32-bit limit");
@@ -88,13 +72,29 @@ cublasStatus_t strided_batched(cublasHandle_t h, cublasOperation_t ta, cublasOpe
 
 }  // namespace
 
+cublasHandle_t blas_handle(const char* op, int device) {
+  constexpr int kMax = 64;
+  static std::array<cublasHandle_t, kMax> handles{};
+  static std::array<std::once_flag, kMax> made;
+  DG_CHECK(device >= 0 && device < kMax, op, ": device index ", device, " is out of range");
+  std::call_once(made[device], [&] {
+    DeviceGuard g(device);
+    check_blas(cublasCreate(&handles[device]), op, "cublasCreate");
+    // Default math: float products stay float (TF32 only with CUBLAS_TF32_TENSOR_OP_MATH),
+    // 16-bit products use tensor cores with float accumulation.
+    check_blas(cublasSetMathMode(handles[device], CUBLAS_DEFAULT_MATH), op, "cublasSetMathMode");
+  });
+  check_blas(cublasSetStream(handles[device], stream(device)), op, "cublasSetStream");
+  return handles[device];
+}
+
 template <typename T>
 void gemm(const char* op, int device, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha, const T* a,
           int64_t lda, int64_t stride_a, const T* b, int64_t ldb, int64_t stride_b, T beta, T* c, int64_t ldc,
           int64_t stride_c, int64_t batch) {
   if (m == 0 || n == 0 || batch == 0) return;
   DeviceGuard g(device);
-  cublasHandle_t h = handle(op, g.device());
+  cublasHandle_t h = blas_handle(op, g.device());
   // Row-major C = op(A) op(B) is column-major C^T = op(B)^T op(A)^T: the same
   // memory, with the operands swapped.
   const cublasOperation_t ob = trans_b ? CUBLAS_OP_T : CUBLAS_OP_N;

@@ -2,11 +2,18 @@
 // Matrix products on cuBLAS for the CUDA kernels (mm, bmm, convolution).
 // Operands are row-major as dynagrad stores them; the calls map them onto
 // cuBLAS's column-major convention (C^T = B^T A^T), so no operand is copied.
+#include <cublas_v2.h>
+
 #include <cstdint>
 
 #include "cuda/cuda_common.cuh"
 
 namespace dg::cuda {
+
+// The cuBLAS handle of `device` (made on first use, default math: float
+// products stay float), bound to the device's stream. Throws a dg::Error
+// naming `op` if cuBLAS fails.
+cublasHandle_t blas_handle(const char* op, int device);
 
 // For b in [0, batch):
 //   C_b[m x n] = alpha * op(A_b) * op(B_b) + beta * C_b
