@@ -777,7 +777,7 @@ std::tuple<Tensor, Tensor> linalg_slogdet(const Tensor& A) { return composite::l
 // ---- cholesky: linalg_cholesky (LibTorch's older name, upper as a plain argument).
 Tensor cholesky(const Tensor& self, bool upper) { return composite::cholesky(self, upper); }
 
-// ---- linalg_lu_factor: LAPACK's compact LU factorization P A = L U with partial pivoting: LU (..., m, n) and the 1-based pivots (..., min(m, n)), int64 (int32 in PyTorch); not differentiable yet.
+// ---- linalg_lu_factor: LAPACK's compact LU factorization P A = L U with partial pivoting: LU (..., m, n) and the 1-based int32 pivots (..., min(m, n)); not differentiable yet.
 std::tuple<Tensor, Tensor> linalg_lu_factor(const Tensor& A, bool pivot) { return composite::linalg_lu_factor(A, pivot); }
 
 // ---- _linalg_lstsq: The least-squares solution (..., n, k) of self (..., m, n) X = b (..., m, k) with one more row holding the rank (LAPACK gelsy or gels): linalg_lstsq's kernel. The gradient is that of pinv(A) B for a full-rank A.

@@ -1044,7 +1044,7 @@ Tensor cholesky_inverse(const Tensor& self, bool upper = false);
 // _linalg_lu_factor_packed: The LU factorization of (..., m, n) matrices with partial pivoting, packed as (..., m, n + 1): LU, then the 1-based pivots in the last column (linalg_lu_factor's kernel).
 Tensor _linalg_lu_factor_packed(const Tensor& A);
 
-// linalg_lu_factor: LAPACK's compact LU factorization P A = L U with partial pivoting: LU (..., m, n) and the 1-based pivots (..., min(m, n)), int64 (int32 in PyTorch); not differentiable yet.
+// linalg_lu_factor: LAPACK's compact LU factorization P A = L U with partial pivoting: LU (..., m, n) and the 1-based int32 pivots (..., min(m, n)); not differentiable yet.
 std::tuple<Tensor, Tensor> linalg_lu_factor(const Tensor& A, bool pivot = true);
 
 // _linalg_lstsq: The least-squares solution (..., n, k) of self (..., m, n) X = b (..., m, k) with one more row holding the rank (LAPACK gelsy or gels): linalg_lstsq's kernel. The gradient is that of pinv(A) B for a full-rank A.

@@ -140,19 +140,21 @@ void index_update(const TensorBase& out, const TensorBase& self, int64_t dim, co
                   const TensorBase& source, Update update) {
   copy_unless_same<T>(out, self);
   const int64_t d = wrap(dim, self.dim());
-  const std::vector<int64_t> idx = ix::index_values(index);
   T* o = static_cast<T*>(out.data_ptr());
   const T* sp = static_cast<const T*>(source.data_ptr());
   if (self.dim() == 0) {
     // One index (0) and one source element, whatever source's shape.
-    if (!idx.empty()) update(o[0], sp[0]);
+    if (index.numel() > 0) update(o[0], sp[0]);
     return;
   }
   const int64_t s_out = out.stride(d), s_src = source.stride(d);
-  if (out.dim() == 1) {
-    for (size_t j = 0; j < idx.size(); ++j) update(o[idx[j] * s_out], sp[static_cast<int64_t>(j) * s_src]);
+  if (out.dim() == 1 && index.is_contiguous()) {
+    // x[idx] = v of a vector: one element per index, read straight from index.
+    const int64_t* ip = static_cast<const int64_t*>(index.data_ptr());
+    for (int64_t j = 0, n = index.numel(); j < n; ++j) update(o[ip[j] * s_out], sp[j * s_src]);
     return;
   }
+  const std::vector<int64_t> idx = ix::index_values(index);
   const std::vector<int64_t> out_off = slice_offsets(out, d), src_off = slice_offsets(source, d);
   for (size_t j = 0; j < idx.size(); ++j) {
     T* dst = o + idx[j] * s_out;

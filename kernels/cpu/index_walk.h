@@ -61,9 +61,10 @@ inline Split split_dims(const TensorBase& t, const std::vector<bool>& pick) {
 
 // The int64 values of an index tensor, row-major (any strides).
 inline std::vector<int64_t> index_values(const TensorBase& index) {
+  const int64_t* p = static_cast<const int64_t*>(index.data_ptr());
+  if (index.is_contiguous()) return std::vector<int64_t>(p, p + index.numel());
   std::vector<int64_t> v;
   v.reserve(static_cast<size_t>(index.numel()));
-  const int64_t* p = static_cast<const int64_t*>(index.data_ptr());
   for (int64_t o : offsets(index.sizes(), index.strides())) v.push_back(p[o]);
   return v;
 }

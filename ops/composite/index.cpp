@@ -36,11 +36,16 @@ Tensor nonzero(const Tensor& self) {
   const int64_t n = mask.numel(), nd = self.dim();
   int64_t count = 0;
   for (int64_t i = 0; i < n; ++i) count += p[i];
-  Tensor out = empty({count, nd}, TensorOptions().dtype(kInt64));
+  // One spare row: the flat loop below writes every position and advances
+  // past the true ones (no branch to mispredict on a random mask), so its
+  // last writes may land one past the count.
+  Tensor out = empty({count + 1, nd}, TensorOptions().dtype(kInt64)).narrow(0, 0, count);
   int64_t* o = out.data_ptr<int64_t>();
   if (nd == 1) {  // the common flat mask: positions only
-    for (int64_t i = 0; i < n; ++i)
-      if (p[i]) *o++ = i;
+    for (int64_t i = 0; i < n; ++i) {
+      *o = i;
+      o += p[i];
+    }
   } else if (nd > 1) {
     std::vector<int64_t> idx(static_cast<size_t>(nd), 0);
     for (int64_t i = 0; i < n; ++i) {
