@@ -66,10 +66,17 @@ Tensor masked_select(const Tensor& self, const Tensor& mask) {
   return flat.index_select(0, composite::nonzero(both[1].reshape({-1})).view({-1}));
 }
 
+namespace {
+// The int64 values of `index`, flattened, checked against [-n, n) and wrapped
+// to [0, n) (wrap_index's one host pass).
+Tensor checked_positions(const char* op, const Tensor& index, int64_t n, const std::string& what) {
+  DG_CHECK(index.dtype() == kInt64, op, ": expected index of dtype int64, got ", index.dtype());
+  return composite::wrap_index(op, index.reshape({-1}), n, what);
+}
+}  // namespace
+
 Tensor take(const Tensor& self, const Tensor& index) {
-  DG_CHECK(index.dtype() == kInt64, "take: expected index of dtype int64, got ", index.dtype());
-  const int64_t n = self.numel();
-  const Tensor flat = composite::wrap_index("take", index.reshape({-1}), n, "the flattened input");
+  const Tensor flat = checked_positions("take", index, self.numel(), "the flattened input");
   return self.reshape({-1}).index_select(0, flat).view(index.sizes());
 }
 
@@ -77,25 +84,13 @@ Tensor take(const Tensor& self, const Tensor& index) {
 
 namespace {
 
-// The int64 values of `index`, checked against [-n, n) and wrapped to [0, n).
-Tensor checked_positions(const char* op, const Tensor& index, int64_t n, const std::string& what) {
-  DG_CHECK(index.dtype() == kInt64, op, ": expected index of dtype int64, got ", index.dtype());
-  const Tensor flat = index.reshape({-1});
-  if (flat.numel() > 0) {
-    const int64_t lo = flat.min().item<int64_t>(), hi = flat.max().item<int64_t>();
-    DG_CHECK(lo >= -n && hi < n, op, ": index ", lo < -n ? lo : hi, " is out of range for ", what,
-             " (expected indices in [", -n, ", ", n, "))");
-  }
-  return where(flat.lt(0), flat + n, flat);
-}
-
 // A bool mask, true at the indexed slices along dim, shaped to broadcast with self.
 Tensor index_fill_mask(const char* op, const Tensor& self, int64_t dim, const Tensor& index) {
   NoGradGuard no_grad;
   const int64_t d = meta::wrap_dim(op, dim, self.dim());
   DG_CHECK(index.dim() <= 1, op, ": expected index to be a 1-D (or 0-dim) tensor, got one of shape ", index.sizes());
   const int64_t n = self.dim() == 0 ? 1 : self.size(d);
-  const Tensor pos = checked_positions(op, index, n, detail::str("dimension ", d, " of size ", n));
+  const Tensor pos = checked_positions(op, index, n, detail::str("dimension ", d));
   Tensor hit = zeros({n}, TensorOptions().dtype(kBool).device(self.device()));
   if (pos.numel() > 0) hit = hit.scatter(0, pos, true);
   if (self.dim() == 0) return hit.reshape({});
