@@ -15,6 +15,7 @@
 #include "common/pool_window.h"
 #include "cuda/cuda_common.cuh"
 #include "cuda/loops.cuh"
+#include "cuda/planes.cuh"
 #include "kernel_decls.h"
 
 namespace dg::cuda {
@@ -22,25 +23,6 @@ namespace dg::cuda {
 namespace {
 
 using pool::Pool2d;
-
-// A [..., H, W] tensor seen as planes of H x W: the leading dims (one or
-// two) map a plane index to its offset, then H and W have their strides.
-template <typename P>
-struct Planes {
-  P* data;
-  loop::Strided lead;
-  int64_t sh, sw;
-
-  __device__ P* plane(int64_t p) const { return data + lead.offset(p); }
-  __device__ P& at(P* plane, int64_t h, int64_t w) const { return plane[h * sh + w * sw]; }
-};
-
-template <typename P>
-Planes<P> planes_of(const TensorBase& t, P* data, const char* op) {
-  const size_t lead = static_cast<size_t>(t.dim() - 2);
-  return {data, loop::make_strided(IntArrayRef(t.sizes().data(), lead), IntArrayRef(t.strides().data(), lead), op),
-          t.stride(-2), t.stride(-1)};
-}
 
 // The thread's elements of a [planes, rows, cols] iteration space.
 struct PlaneIndex {
@@ -82,10 +64,10 @@ void launch_max_pool(const char* op, const TensorBase& out, const TensorBase& se
   const Pool2d g = pool::pool2d_geometry(op, self.sizes(), kernel_size, stride, padding, dilation, ceil_mode);
   DeviceGuard guard(out);
   const T* sp = source.defined() ? source.data_ptr<T>() : nullptr;
-  const Planes<const T> x = planes_of<const T>(self, self.data_ptr<T>(), op);
-  const Planes<const T> src = source.defined() ? planes_of<const T>(source, sp, op) : x;
+  const Planes<const T> x = planes_of<const T>(self, self.data_ptr<T>(), self.dim() - 2, op);
+  const Planes<const T> src = source.defined() ? planes_of<const T>(source, sp, source.dim() - 2, op) : x;
   max_pool_kernel<T, O, M><<<grid_for(out.numel()), kBlock, 0, stream(guard.device())>>>(
-      g, x, src, planes_of<O>(out, out.data_ptr<O>(), op));
+      g, x, src, planes_of<O>(out, out.data_ptr<O>(), out.dim() - 2, op));
   check_launch(op);
 }
 
@@ -205,10 +187,12 @@ void launch_mean_pool(const char* op, const Rule& r, const TensorBase& out, cons
   DeviceGuard guard(out);
   if (backward) {
     mean_pool_backward_kernel<T, Rule><<<grid_for(out.numel()), kBlock, 0, stream(guard.device())>>>(
-        r, planes_of<T>(out, out.data_ptr<T>(), op), planes_of<const T>(in, in.data_ptr<T>(), op));
+        r, planes_of<T>(out, out.data_ptr<T>(), out.dim() - 2, op),
+        planes_of<const T>(in, in.data_ptr<T>(), in.dim() - 2, op));
   } else {
     mean_pool_kernel<T, Rule><<<grid_for(out.numel()), kBlock, 0, stream(guard.device())>>>(
-        r, planes_of<const T>(in, in.data_ptr<T>(), op), planes_of<T>(out, out.data_ptr<T>(), op));
+        r, planes_of<const T>(in, in.data_ptr<T>(), in.dim() - 2, op),
+        planes_of<T>(out, out.data_ptr<T>(), out.dim() - 2, op));
   }
   check_launch(op);
 }
@@ -249,7 +233,8 @@ void max_pool2d_backward(const TensorBase& out, const TensorBase& grad_output, c
   launch_max_pool<T, int64_t, MaxOut::kIndex>(op, argmax, self, TensorBase(), kernel_size, stride, padding, dilation,
                                               ceil_mode);
   max_pool_backward_kernel<T><<<grid_for(out.numel()), kBlock, 0, stream(guard.device())>>>(
-      g, planes_of<T>(out, out.data_ptr<T>(), op), planes_of<const T>(grad_output, grad_output.data_ptr<T>(), op),
+      g, planes_of<T>(out, out.data_ptr<T>(), out.dim() - 2, op),
+      planes_of<const T>(grad_output, grad_output.data_ptr<T>(), grad_output.dim() - 2, op),
       argmax.data_ptr<int64_t>());
   check_launch(op);
 }
@@ -304,8 +289,8 @@ void adaptive_max_pool2d_indices(const TensorBase& out, const TensorBase& self, 
   if (out.numel() == 0) return;
   DeviceGuard guard(out);
   adaptive_max_indices_kernel<T><<<grid_for(out.numel()), kBlock, 0, stream(guard.device())>>>(
-      pool::adaptive_geom(self, out), planes_of<const T>(self, self.data_ptr<T>(), op),
-      planes_of<int64_t>(out, out.data_ptr<int64_t>(), op));
+      pool::adaptive_geom(self, out), planes_of<const T>(self, self.data_ptr<T>(), self.dim() - 2, op),
+      planes_of<int64_t>(out, out.data_ptr<int64_t>(), out.dim() - 2, op));
   check_launch(op);
 }
 

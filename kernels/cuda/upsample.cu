@@ -10,6 +10,7 @@
 
 #include "common/upsample.h"
 #include "cuda/cuda_common.cuh"
+#include "cuda/planes.cuh"
 #include "kernel_decls.h"
 
 namespace dg::cuda {
@@ -19,22 +20,6 @@ namespace {
 using upsample::Mode;
 using upsample::Plan;
 using upsample::Taps;
-
-// A [N, C, (H,) W] tensor as planes: N and C map a plane to its offset, H
-// (stride 0 for 1-D) and W have their strides.
-template <typename P>
-struct Planes {
-  P* data;
-  loop::Strided lead;
-  int64_t sh, sw;
-  __device__ P* plane(int64_t p) const { return data + lead.offset(p); }
-};
-
-template <typename P>
-Planes<P> planes_of(const TensorBase& t, P* data, bool two_d, const char* op) {
-  return {data, loop::make_strided(IntArrayRef(t.sizes().data(), 2), IntArrayRef(t.strides().data(), 2), op),
-          two_d ? t.stride(-2) : 0, t.stride(-1)};
-}
 
 template <typename T>
 __global__ void upsample_kernel(Plan p, Planes<const T> x, Planes<T> y) {
@@ -70,23 +55,23 @@ __global__ void upsample_backward_kernel(Plan p, Planes<const T> gy, Planes<T> g
 }
 
 template <typename T>
-void launch_forward(const char* op, const Plan& p, const TensorBase& out, const TensorBase& self, bool two_d) {
+void launch_forward(const char* op, const Plan& p, const TensorBase& out, const TensorBase& self) {
   if (out.numel() == 0) return;
   DeviceGuard guard(out);
   upsample_kernel<T><<<grid_for(out.numel()), kBlock, 0, stream(guard.device())>>>(
-      p, planes_of<const T>(self, self.data_ptr<T>(), two_d, op), planes_of<T>(out, out.data_ptr<T>(), two_d, op));
+      p, planes_of<const T>(self, self.data_ptr<T>(), 2, op), planes_of<T>(out, out.data_ptr<T>(), 2, op));
   check_launch(op);
 }
 
 template <typename T>
-void launch_backward(const char* op, const Plan& p, const TensorBase& out, const TensorBase& grad_output, bool two_d) {
+void launch_backward(const char* op, const Plan& p, const TensorBase& out, const TensorBase& grad_output) {
   if (out.numel() == 0) return;
   zero_<T>(out);
   if (grad_output.numel() == 0) return;
   DeviceGuard guard(out);
   upsample_backward_kernel<T><<<grid_for(grad_output.numel()), kBlock, 0, stream(guard.device())>>>(
-      p, planes_of<const T>(grad_output, grad_output.data_ptr<T>(), two_d, op),
-      planes_of<T>(out, out.data_ptr<T>(), two_d, op));
+      p, planes_of<const T>(grad_output, grad_output.data_ptr<T>(), 2, op),
+      planes_of<T>(out, out.data_ptr<T>(), 2, op));
   check_launch(op);
 }
 
@@ -97,7 +82,7 @@ void upsample_nearest1d(const TensorBase& out, const TensorBase& self, IntArrayR
                         std::optional<double> scales) {
   launch_forward<T>("upsample_nearest1d",
                     upsample::make_plan(Mode::kNearest, false, self.sizes(), output_size, std::nullopt, scales), out,
-                    self, false);
+                    self);
 }
 
 template <typename T>
@@ -105,7 +90,7 @@ void upsample_nearest1d_backward(const TensorBase& out, const TensorBase& grad_o
                                  IntArrayRef input_size, std::optional<double> scales) {
   launch_backward<T>("upsample_nearest1d_backward",
                      upsample::make_plan(Mode::kNearest, false, input_size, output_size, std::nullopt, scales), out,
-                     grad_output, false);
+                     grad_output);
 }
 
 template <typename T>
@@ -113,7 +98,7 @@ void upsample_nearest2d(const TensorBase& out, const TensorBase& self, IntArrayR
                         std::optional<double> scales_h, std::optional<double> scales_w) {
   launch_forward<T>("upsample_nearest2d",
                     upsample::make_plan(Mode::kNearest, false, self.sizes(), output_size, scales_h, scales_w), out,
-                    self, true);
+                    self);
 }
 
 template <typename T>
@@ -122,7 +107,7 @@ void upsample_nearest2d_backward(const TensorBase& out, const TensorBase& grad_o
                                  std::optional<double> scales_w) {
   launch_backward<T>("upsample_nearest2d_backward",
                      upsample::make_plan(Mode::kNearest, false, input_size, output_size, scales_h, scales_w), out,
-                     grad_output, true);
+                     grad_output);
 }
 
 template <typename T>
@@ -130,7 +115,7 @@ void upsample_linear1d(const TensorBase& out, const TensorBase& self, IntArrayRe
                        std::optional<double> scales) {
   launch_forward<T>("upsample_linear1d",
                     upsample::make_plan(Mode::kLinear, align_corners, self.sizes(), output_size, std::nullopt, scales),
-                    out, self, false);
+                    out, self);
 }
 
 template <typename T>
@@ -138,7 +123,7 @@ void upsample_linear1d_backward(const TensorBase& out, const TensorBase& grad_ou
                                 IntArrayRef input_size, bool align_corners, std::optional<double> scales) {
   launch_backward<T>("upsample_linear1d_backward",
                      upsample::make_plan(Mode::kLinear, align_corners, input_size, output_size, std::nullopt, scales),
-                     out, grad_output, false);
+                     out, grad_output);
 }
 
 template <typename T>
@@ -146,7 +131,7 @@ void upsample_bilinear2d(const TensorBase& out, const TensorBase& self, IntArray
                          std::optional<double> scales_h, std::optional<double> scales_w) {
   launch_forward<T>("upsample_bilinear2d",
                     upsample::make_plan(Mode::kLinear, align_corners, self.sizes(), output_size, scales_h, scales_w),
-                    out, self, true);
+                    out, self);
 }
 
 template <typename T>
@@ -155,7 +140,7 @@ void upsample_bilinear2d_backward(const TensorBase& out, const TensorBase& grad_
                                   std::optional<double> scales_w) {
   launch_backward<T>("upsample_bilinear2d_backward",
                      upsample::make_plan(Mode::kLinear, align_corners, input_size, output_size, scales_h, scales_w),
-                     out, grad_output, true);
+                     out, grad_output);
 }
 
 template <typename T>
@@ -163,7 +148,7 @@ void upsample_bicubic2d(const TensorBase& out, const TensorBase& self, IntArrayR
                         std::optional<double> scales_h, std::optional<double> scales_w) {
   launch_forward<T>("upsample_bicubic2d",
                     upsample::make_plan(Mode::kCubic, align_corners, self.sizes(), output_size, scales_h, scales_w),
-                    out, self, true);
+                    out, self);
 }
 
 template <typename T>
@@ -172,7 +157,7 @@ void upsample_bicubic2d_backward(const TensorBase& out, const TensorBase& grad_o
                                  std::optional<double> scales_w) {
   launch_backward<T>("upsample_bicubic2d_backward",
                      upsample::make_plan(Mode::kCubic, align_corners, input_size, output_size, scales_h, scales_w), out,
-                     grad_output, true);
+                     grad_output);
 }
 
 }  // namespace dg::cuda
