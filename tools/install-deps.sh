@@ -8,8 +8,11 @@ set -euo pipefail
 # liblapacke-dev: the CPU linear algebra (LAPACKE over the liblapack.so.3 the
 # alternatives system selects: OpenBLAS's with libopenblas0-pthread, as
 # LibTorch, else the reference LAPACK).
+# nlohmann-json3-dev: checkpoint headers (safetensors); zlib1g-dev: gzip'ed
+# IDX files; dataset-fashion-mnist: the demo's data (and the data tests').
 pkgs=(g++ cmake ninja-build libyaml-cpp-dev catch2 libdnnl-dev liblapacke-dev
-      python3 python3-jinja2 python3-yaml clang-format git ccache)
+      python3 python3-jinja2 python3-yaml clang-format git ccache
+      nlohmann-json3-dev zlib1g-dev dataset-fashion-mnist)
 if [ "${DG_SKIP_LIBTORCH:-0}" != 1 ]; then
   pkgs+=(libtorch-dev libopenblas0-pthread)
 fi
