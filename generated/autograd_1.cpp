@@ -1084,4 +1084,10 @@ Tensor upsample_linear1d(const Tensor& self, IntArrayRef output_size, bool align
   return result;
 }
 
+// ---- _fused_adam_: One Adam (decoupled_weight_decay: AdamW) step number `step` (1, 2, ...): the moments, the amsgrad maximum and self updated in one pass.
+const Tensor& _fused_adam_(const Tensor& self, const Tensor& grad, const Tensor& exp_avg, const Tensor& exp_avg_sq, const Tensor& max_exp_avg_sq, double lr, double beta1, double beta2, double eps, double weight_decay, bool amsgrad, bool decoupled_weight_decay, int64_t step) {
+  detail::check_inplace("_fused_adam_", self, false);
+  return dispatch::_fused_adam_(self, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, lr, beta1, beta2, eps, weight_decay, amsgrad, decoupled_weight_decay, step);
+}
+
 }  // namespace dg

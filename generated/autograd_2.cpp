@@ -822,4 +822,10 @@ Tensor upsample_bicubic2d(const Tensor& self, IntArrayRef output_size, bool alig
   return result;
 }
 
+// ---- _fused_rmsprop_: One RMSprop step: square_avg (and with centered, grad_avg), the momentum buffer at momentum > 0, and self updated in one pass.
+const Tensor& _fused_rmsprop_(const Tensor& self, const Tensor& grad, const Tensor& square_avg, const Tensor& grad_avg, const Tensor& momentum_buffer, double lr, double alpha, double eps, double weight_decay, double momentum, bool centered) {
+  detail::check_inplace("_fused_rmsprop_", self, false);
+  return dispatch::_fused_rmsprop_(self, grad, square_avg, grad_avg, momentum_buffer, lr, alpha, eps, weight_decay, momentum, centered);
+}
+
 }  // namespace dg

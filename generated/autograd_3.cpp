@@ -1080,4 +1080,10 @@ Tensor upsample_bicubic2d_backward(const Tensor& grad_output, IntArrayRef output
   return result;
 }
 
+// ---- _fused_sgd_: One SGD step: d = grad + weight_decay * self; with momentum, buf = first_step ? d : momentum * buf + (1 - dampening) * d and d = nesterov ? d + momentum * buf : buf; self -= lr * d.
+const Tensor& _fused_sgd_(const Tensor& self, const Tensor& grad, const Tensor& momentum_buffer, double lr, double momentum, double dampening, double weight_decay, bool nesterov, bool first_step) {
+  detail::check_inplace("_fused_sgd_", self, false);
+  return dispatch::_fused_sgd_(self, grad, momentum_buffer, lr, momentum, dampening, weight_decay, nesterov, first_step);
+}
+
 }  // namespace dg

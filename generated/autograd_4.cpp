@@ -1156,4 +1156,10 @@ Tensor upsample_linear1d_backward(const Tensor& grad_output, IntArrayRef output_
   return result;
 }
 
+// ---- _fused_adagrad_: One Adagrad step at the decayed rate clr: state_sum += g * g, self -= clr * g / (sqrt(state_sum) + eps), g = grad + weight_decay * self.
+const Tensor& _fused_adagrad_(const Tensor& self, const Tensor& grad, const Tensor& state_sum, double clr, double weight_decay, double eps) {
+  detail::check_inplace("_fused_adagrad_", self, false);
+  return dispatch::_fused_adagrad_(self, grad, state_sum, clr, weight_decay, eps);
+}
+
 }  // namespace dg

@@ -445,5 +445,9 @@ Tensor upsample_bilinear2d(const Tensor& self, IntArrayRef output_size, bool ali
 Tensor upsample_bilinear2d_backward(const Tensor& grad_output, IntArrayRef output_size, IntArrayRef input_size, bool align_corners, std::optional<double> scales_h, std::optional<double> scales_w);  // upsample_bilinear2d_backward
 Tensor upsample_bicubic2d(const Tensor& self, IntArrayRef output_size, bool align_corners, std::optional<double> scales_h, std::optional<double> scales_w);  // upsample_bicubic2d
 Tensor upsample_bicubic2d_backward(const Tensor& grad_output, IntArrayRef output_size, IntArrayRef input_size, bool align_corners, std::optional<double> scales_h, std::optional<double> scales_w);  // upsample_bicubic2d_backward
+const Tensor& _fused_sgd_(const Tensor& self, const Tensor& grad, const Tensor& momentum_buffer, double lr, double momentum, double dampening, double weight_decay, bool nesterov, bool first_step);  // _fused_sgd_
+const Tensor& _fused_adam_(const Tensor& self, const Tensor& grad, const Tensor& exp_avg, const Tensor& exp_avg_sq, const Tensor& max_exp_avg_sq, double lr, double beta1, double beta2, double eps, double weight_decay, bool amsgrad, bool decoupled_weight_decay, int64_t step);  // _fused_adam_
+const Tensor& _fused_rmsprop_(const Tensor& self, const Tensor& grad, const Tensor& square_avg, const Tensor& grad_avg, const Tensor& momentum_buffer, double lr, double alpha, double eps, double weight_decay, double momentum, bool centered);  // _fused_rmsprop_
+const Tensor& _fused_adagrad_(const Tensor& self, const Tensor& grad, const Tensor& state_sum, double clr, double weight_decay, double eps);  // _fused_adagrad_
 
 }  // namespace dg::dispatch

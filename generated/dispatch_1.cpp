@@ -1334,4 +1334,34 @@ Tensor upsample_linear1d(const Tensor& self, IntArrayRef output_size, bool align
   return out;
 }
 
+// ---- _fused_adam_ (ops.yaml) ------------------------------------------------
+namespace {
+using _fused_adam__kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&, const TensorBase&, const TensorBase&, double, double, double, double, double, bool, bool, int64_t);
+constexpr _fused_adam__kernel _fused_adam__table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::fused_adam_<float>, &cpu::fused_adam_<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::fused_adam_<float>, &cuda::fused_adam_<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void _fused_adam__run(ScalarType dtype, const Tensor& self, const Tensor& grad, const Tensor& exp_avg, const Tensor& exp_avg_sq, const Tensor& max_exp_avg_sq, double lr, double beta1, double beta2, double eps, double weight_decay, bool amsgrad, bool decoupled_weight_decay, int64_t step) {
+  const auto fn = detail::lookup_kernel(_fused_adam__table, "_fused_adam_", self.device(), dtype,
+                                        "float32, float64");
+  fn(self, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, lr, beta1, beta2, eps, weight_decay, amsgrad, decoupled_weight_decay, step);
+}
+}  // namespace
+
+const Tensor& _fused_adam_(const Tensor& self, const Tensor& grad, const Tensor& exp_avg, const Tensor& exp_avg_sq, const Tensor& max_exp_avg_sq, double lr, double beta1, double beta2, double eps, double weight_decay, bool amsgrad, bool decoupled_weight_decay, int64_t step) {
+  detail::check_defined("_fused_adam_", "self", self);
+  detail::check_defined("_fused_adam_", "grad", grad);
+  detail::check_defined("_fused_adam_", "exp_avg", exp_avg);
+  detail::check_defined("_fused_adam_", "exp_avg_sq", exp_avg_sq);
+  detail::check_defined("_fused_adam_", "max_exp_avg_sq", max_exp_avg_sq);
+  meta::fused_adam("_fused_adam_", self, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, lr, beta1, beta2, eps, weight_decay, amsgrad, decoupled_weight_decay, step);
+  _fused_adam__run(self.dtype(), self, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, lr, beta1, beta2, eps, weight_decay, amsgrad, decoupled_weight_decay, step);
+  detail::bump_version(self, "_fused_adam_");
+  return self;
+}
+
 }  // namespace dg::dispatch

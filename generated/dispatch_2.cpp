@@ -1245,4 +1245,34 @@ Tensor upsample_bicubic2d(const Tensor& self, IntArrayRef output_size, bool alig
   return out;
 }
 
+// ---- _fused_rmsprop_ (ops.yaml) ------------------------------------------------
+namespace {
+using _fused_rmsprop__kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&, const TensorBase&, const TensorBase&, double, double, double, double, double, bool);
+constexpr _fused_rmsprop__kernel _fused_rmsprop__table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::fused_rmsprop_<float>, &cpu::fused_rmsprop_<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::fused_rmsprop_<float>, &cuda::fused_rmsprop_<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void _fused_rmsprop__run(ScalarType dtype, const Tensor& self, const Tensor& grad, const Tensor& square_avg, const Tensor& grad_avg, const Tensor& momentum_buffer, double lr, double alpha, double eps, double weight_decay, double momentum, bool centered) {
+  const auto fn = detail::lookup_kernel(_fused_rmsprop__table, "_fused_rmsprop_", self.device(), dtype,
+                                        "float32, float64");
+  fn(self, grad, square_avg, grad_avg, momentum_buffer, lr, alpha, eps, weight_decay, momentum, centered);
+}
+}  // namespace
+
+const Tensor& _fused_rmsprop_(const Tensor& self, const Tensor& grad, const Tensor& square_avg, const Tensor& grad_avg, const Tensor& momentum_buffer, double lr, double alpha, double eps, double weight_decay, double momentum, bool centered) {
+  detail::check_defined("_fused_rmsprop_", "self", self);
+  detail::check_defined("_fused_rmsprop_", "grad", grad);
+  detail::check_defined("_fused_rmsprop_", "square_avg", square_avg);
+  detail::check_defined("_fused_rmsprop_", "grad_avg", grad_avg);
+  detail::check_defined("_fused_rmsprop_", "momentum_buffer", momentum_buffer);
+  meta::fused_rmsprop("_fused_rmsprop_", self, grad, square_avg, grad_avg, momentum_buffer, lr, alpha, eps, weight_decay, momentum, centered);
+  _fused_rmsprop__run(self.dtype(), self, grad, square_avg, grad_avg, momentum_buffer, lr, alpha, eps, weight_decay, momentum, centered);
+  detail::bump_version(self, "_fused_rmsprop_");
+  return self;
+}
+
 }  // namespace dg::dispatch

@@ -1288,4 +1288,32 @@ Tensor upsample_bicubic2d_backward(const Tensor& grad_output, IntArrayRef output
   return out;
 }
 
+// ---- _fused_sgd_ (ops.yaml) ------------------------------------------------
+namespace {
+using _fused_sgd__kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&, double, double, double, double, bool, bool);
+constexpr _fused_sgd__kernel _fused_sgd__table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::fused_sgd_<float>, &cpu::fused_sgd_<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::fused_sgd_<float>, &cuda::fused_sgd_<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void _fused_sgd__run(ScalarType dtype, const Tensor& self, const Tensor& grad, const Tensor& momentum_buffer, double lr, double momentum, double dampening, double weight_decay, bool nesterov, bool first_step) {
+  const auto fn = detail::lookup_kernel(_fused_sgd__table, "_fused_sgd_", self.device(), dtype,
+                                        "float32, float64");
+  fn(self, grad, momentum_buffer, lr, momentum, dampening, weight_decay, nesterov, first_step);
+}
+}  // namespace
+
+const Tensor& _fused_sgd_(const Tensor& self, const Tensor& grad, const Tensor& momentum_buffer, double lr, double momentum, double dampening, double weight_decay, bool nesterov, bool first_step) {
+  detail::check_defined("_fused_sgd_", "self", self);
+  detail::check_defined("_fused_sgd_", "grad", grad);
+  detail::check_defined("_fused_sgd_", "momentum_buffer", momentum_buffer);
+  meta::fused_sgd("_fused_sgd_", self, grad, momentum_buffer, lr, momentum, dampening, weight_decay, nesterov, first_step);
+  _fused_sgd__run(self.dtype(), self, grad, momentum_buffer, lr, momentum, dampening, weight_decay, nesterov, first_step);
+  detail::bump_version(self, "_fused_sgd_");
+  return self;
+}
+
 }  // namespace dg::dispatch

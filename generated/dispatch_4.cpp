@@ -1531,4 +1531,32 @@ Tensor upsample_linear1d_backward(const Tensor& grad_output, IntArrayRef output_
   return out;
 }
 
+// ---- _fused_adagrad_ (ops.yaml) ------------------------------------------------
+namespace {
+using _fused_adagrad__kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&, double, double, double);
+constexpr _fused_adagrad__kernel _fused_adagrad__table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::fused_adagrad_<float>, &cpu::fused_adagrad_<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::fused_adagrad_<float>, &cuda::fused_adagrad_<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void _fused_adagrad__run(ScalarType dtype, const Tensor& self, const Tensor& grad, const Tensor& state_sum, double clr, double weight_decay, double eps) {
+  const auto fn = detail::lookup_kernel(_fused_adagrad__table, "_fused_adagrad_", self.device(), dtype,
+                                        "float32, float64");
+  fn(self, grad, state_sum, clr, weight_decay, eps);
+}
+}  // namespace
+
+const Tensor& _fused_adagrad_(const Tensor& self, const Tensor& grad, const Tensor& state_sum, double clr, double weight_decay, double eps) {
+  detail::check_defined("_fused_adagrad_", "self", self);
+  detail::check_defined("_fused_adagrad_", "grad", grad);
+  detail::check_defined("_fused_adagrad_", "state_sum", state_sum);
+  meta::fused_adagrad("_fused_adagrad_", self, grad, state_sum, clr, weight_decay, eps);
+  _fused_adagrad__run(self.dtype(), self, grad, state_sum, clr, weight_decay, eps);
+  detail::bump_version(self, "_fused_adagrad_");
+  return self;
+}
+
 }  // namespace dg::dispatch

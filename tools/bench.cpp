@@ -10,12 +10,13 @@
 // come from dg_bench_dgonly (this file built without LibTorch), since a
 // LibTorch-linked binary maps and initialises libtorch before main().
 //
-// Usage: dg_bench [--quick] [--threads N] [--only chain,pointwise,matmul,mlp,cnn,double,rnn,process]
+// Usage: dg_bench [--quick] [--threads N] [--only chain,pointwise,matmul,mlp,cnn,double,rnn,optim,process]
 //   internal modes (used by the re-execs, usable by hand):
 //   --torch-only        run only the LibTorch cases, print "R key value" lines
 //   --rss mlp-dg|mlp-torch  run only the MLP steps with one library, print its peak RSS (KiB)
 //   --noop-dg | --noop-torch  make one 1-element tensor and exit
 #include <dynagrad/dynagrad.h>
+#include <dynagrad/optim.h>
 
 #include <dlfcn.h>
 #include <oneapi/dnnl/dnnl.h>
@@ -43,6 +44,7 @@
 #include <ATen/Parallel.h>
 #include <ATen/TensorIndexing.h>
 #include <torch/csrc/autograd/autograd.h>  // torch::autograd::grad, for the double backward
+#include <torch/optim.h>                      // (11) torch::optim::SGD and Adam
 #include <torch/version.h>
 #endif
 
@@ -72,6 +74,8 @@ constexpr int64_t kMatSizes[] = {256, 1024, 2048};
 constexpr int64_t kDoubleBackwardN = int64_t{1} << 20;
 constexpr int64_t kIndexN = 1000000;     // (9) the indexed and sorted tensors
 constexpr int64_t kIndexPicks = 100000;  // (9) int64 indices into them
+constexpr int64_t kOptimN = 10000000;   // (11) parameters of the optimizer steps
+constexpr int64_t kOptimTensors = 100;   // (11) ... in this many tensors
 constexpr double kLr = 1e-3;             // small: thousands of steps on one batch must not drive grads denormal
 
 // Every result is a number under a key: seconds per run for timings, and
@@ -142,6 +146,10 @@ struct DgApi {
   static Tensor solve(const Tensor& A, const Tensor& B) { return dg::linalg::solve(A, B, true); }
   static Tensor cholesky(const Tensor& A) { return dg::linalg::cholesky(A); }
   static Tensor bmm_einsum(const Tensor& a, const Tensor& b) { return dg::einsum("bij,bjk->bik", {a, b}); }
+  using SGD = dg::optim::SGD;
+  using SGDOptions = dg::optim::SGDOptions;
+  using Adam = dg::optim::Adam;
+  using AdamOptions = dg::optim::AdamOptions;
 };
 
 #ifdef DG_HAVE_LIBTORCH
@@ -176,6 +184,10 @@ struct TorchApi {
   static Tensor solve(const Tensor& A, const Tensor& B) { return at::linalg_solve(A, B, true); }
   static Tensor cholesky(const Tensor& A) { return at::linalg_cholesky(A); }
   static Tensor bmm_einsum(const Tensor& a, const Tensor& b) { return at::einsum("bij,bjk->bik", {a, b}); }
+  using SGD = torch::optim::SGD;
+  using SGDOptions = torch::optim::SGDOptions;
+  using Adam = torch::optim::Adam;
+  using AdamOptions = torch::optim::AdamOptions;
 };
 #endif
 
@@ -353,6 +365,38 @@ void run_mlp(const Config& cfg, const Inputs& in, Results& r) {
       cfg, [] {}, [&] { train_step<Api>(params, loss); });
 }
 
+// (11) One optimizer step over 10M float32 parameters in 100 tensors, each
+// with a fixed gradient: SGD with momentum and Adam, as torch::optim and
+// dg::optim run them (the same source, the namespace changed). The
+// parameters and gradients are drawn by dynagrad from a fixed seed and copied
+// into each library; three steps from them give the cross-check.
+template <typename Api>
+void run_optim(const Config& cfg, Results& r) {
+  dg::manual_seed(11);
+  std::vector<dg::Tensor> src_p, src_g;
+  for (int64_t i = 0; i < kOptimTensors; ++i) {
+    src_p.push_back(dg::randn({kOptimN / kOptimTensors}));
+    src_g.push_back(dg::randn({kOptimN / kOptimTensors}) * 0.01);
+  }
+  auto run = [&](const std::string& key, auto make_opt) {
+    const auto params = leaves<Api>(src_p);
+    for (size_t i = 0; i < params.size(); ++i) params[i].mutable_grad() = Api::copy_of(src_g[i]);
+    auto opt = make_opt(params);
+    for (int k = 0; k < 3; ++k) opt.step();
+    {
+      typename Api::NoGradGuard no_grad;
+      r["check." + key] = (params[0] * params[0]).sum().template item<double>();
+    }
+    r[key] = measure(cfg, [] {}, [&] { opt.step(); });
+  };
+  run("optim_sgd", [](const std::vector<typename Api::Tensor>& ps) {
+    return typename Api::SGD(ps, typename Api::SGDOptions(kLr).momentum(0.9));
+  });
+  run("optim_adam", [](const std::vector<typename Api::Tensor>& ps) {
+    return typename Api::Adam(ps, typename Api::AdamOptions(kLr));
+  });
+}
+
 template <typename Api>
 void run_cases(const Config& cfg, const Inputs& in, Results& r) {
   using Tensor = typename Api::Tensor;
@@ -503,16 +547,20 @@ void run_cases(const Config& cfg, const Inputs& in, Results& r) {
     first_step_checks<Api>("rnn", params, loss, r);
     r["rnn"] = measure(cfg, noop, [&] { train_step<Api>(params, loss); });
   }
+
+  // (11) optimizer steps
+  if (cfg.wants("optim")) run_optim<Api>(cfg, r);
 }
 
 // ---- machine limits: references the library numbers are held against -----------------
 
 // STREAM's triad with plain loops on std::threads: no library code involved.
-double triad_seconds(const Config& cfg, int threads) {
-  std::vector<float> a(kTriadN), b(kTriadN, 1.0f), c(kTriadN, 2.0f);  // zero-filled: pages touched
+// n elements per array (64 MiB by default; (11) uses its parameter count).
+double triad_seconds(const Config& cfg, int threads, int64_t n = kTriadN) {
+  std::vector<float> a(n), b(n, 1.0f), c(n, 2.0f);  // zero-filled: pages touched
   const float s = 3.0f;
   auto part = [&](int k) {
-    const int64_t lo = kTriadN * k / threads, hi = kTriadN * (k + 1) / threads;
+    const int64_t lo = n * k / threads, hi = n * (k + 1) / threads;
     float* __restrict ap = a.data();
     const float* __restrict bp = b.data();
     const float* __restrict cp = c.data();
@@ -526,7 +574,7 @@ double triad_seconds(const Config& cfg, int threads) {
         part(0);
         for (auto& th : pool) th.join();
       });
-  if (a[kTriadN / 2] != 7.0f) std::fprintf(stderr, "dg_bench: triad computed a wrong value\n");
+  if (a[n / 2] != 7.0f) std::fprintf(stderr, "dg_bench: triad computed a wrong value\n");
   return t;
 }
 
@@ -796,13 +844,23 @@ std::vector<Row> table_rows() {
   rows.push_back({"linalg_solve", "(10) linalg::solve 64x128x128, B 64x128x1", "ms", 0, 1e3, ""});
   rows.push_back({"cholesky", "(10) linalg::cholesky 1024^2 SPD", "ms", 0, 1e3, ""});
   rows.push_back({"einsum_attention", "(10) einsum bij,bjk->bik, 32 heads 128x64", "ms", 0, 1e3, ""});
+  // (11) Nominal traffic of one step: SGD with momentum reads p, g, buf and
+  // writes p, buf (5 arrays of 40 MB); Adam reads p, g, m, v and writes p, m,
+  // v (7 arrays).
+  constexpr double op = static_cast<double>(kOptimN) * sizeof(float);
+  rows.push_back({"optim_sgd", "(11) SGD momentum step, 10M in 100", "ms", 0, 1e3, ""});
+  rows.push_back({"optim_sgd", "(11) SGD momentum step, 10M in 100", "GB/s", 5 * op, 1, "triad_optim"});
+  rows.push_back({"optim_adam", "(11) Adam step, 10M in 100", "ms", 0, 1e3, ""});
+  rows.push_back({"optim_adam", "(11) Adam step, 10M in 100", "GB/s", 7 * op, 1, "triad_optim"});
   rows.push_back({"rss_mlp", "(8) peak RSS, MLP process", "MiB", 0, 1.0 / 1024, ""});
   rows.push_back({"startup", "(8) start-up, exec to exit", "ms", 0, 1e3, ""});
   return rows;
 }
 
 std::vector<Row> limit_rows() {
-  std::vector<Row> rows = {{"triad", "STREAM triad, 64 MiB arrays", "GB/s", 3.0 * kTriadN * sizeof(float), 1, ""}};
+  std::vector<Row> rows = {{"triad", "STREAM triad, 64 MiB arrays", "GB/s", 3.0 * kTriadN * sizeof(float), 1, ""},
+                           {"triad_optim", "STREAM triad, 10M-float arrays (11)", "GB/s",
+                            3.0 * kOptimN * sizeof(float), 1, ""}};
   for (int64_t n : kMatSizes) {
     const std::string s = std::to_string(n);
     const double f = static_cast<double>(n);
@@ -891,7 +949,7 @@ bool agree(double a, double b, double rel) { return std::abs(a - b) <= rel * (1.
                "usage: dg_bench [--quick] [--threads N] [--only GROUPS]\n"
                "  --quick      short batches; noisier numbers\n"
                "  --threads N  OpenMP/OpenBLAS/LibTorch threads (default: the CPUs available)\n"
-               "  --only G,..  run only these groups: chain pointwise matmul mlp cnn double rnn index linalg process\n"
+               "  --only G,..  run only these groups: chain pointwise matmul mlp cnn double rnn index linalg optim process\n"
                "internal modes: --torch-only, --rss mlp-dg|mlp-torch, --noop-dg, --noop-torch\n");
   std::exit(code);
 }
@@ -1000,6 +1058,7 @@ int main(int argc, char** argv) {
 
     Results limits;
     if (cfg.wants("pointwise")) limits["triad"] = triad_seconds(cfg, cfg.threads);
+    if (cfg.wants("optim")) limits["triad_optim"] = triad_seconds(cfg, cfg.threads, kOptimN);
     for (size_t i = 0; i < std::size(kMatSizes) && cfg.wants("matmul"); ++i) {
       limits["sgemm" + std::to_string(kMatSizes[i])] = sgemm_seconds(cfg, in, i);
     }

@@ -1571,6 +1571,18 @@ Tensor upsample_bicubic2d(const Tensor& self, IntArrayRef output_size, bool alig
 // upsample_bicubic2d_backward: The gradient of upsample_bicubic2d.
 Tensor upsample_bicubic2d_backward(const Tensor& grad_output, IntArrayRef output_size, IntArrayRef input_size, bool align_corners, std::optional<double> scales_h = std::nullopt, std::optional<double> scales_w = std::nullopt);
 
+// _fused_sgd_: One SGD step: d = grad + weight_decay * self; with momentum, buf = first_step ? d : momentum * buf + (1 - dampening) * d and d = nesterov ? d + momentum * buf : buf; self -= lr * d.
+const Tensor& _fused_sgd_(const Tensor& self, const Tensor& grad, const Tensor& momentum_buffer, double lr, double momentum, double dampening, double weight_decay, bool nesterov, bool first_step);
+
+// _fused_adam_: One Adam (decoupled_weight_decay: AdamW) step number `step` (1, 2, ...): the moments, the amsgrad maximum and self updated in one pass.
+const Tensor& _fused_adam_(const Tensor& self, const Tensor& grad, const Tensor& exp_avg, const Tensor& exp_avg_sq, const Tensor& max_exp_avg_sq, double lr, double beta1, double beta2, double eps, double weight_decay, bool amsgrad, bool decoupled_weight_decay, int64_t step);
+
+// _fused_rmsprop_: One RMSprop step: square_avg (and with centered, grad_avg), the momentum buffer at momentum > 0, and self updated in one pass.
+const Tensor& _fused_rmsprop_(const Tensor& self, const Tensor& grad, const Tensor& square_avg, const Tensor& grad_avg, const Tensor& momentum_buffer, double lr, double alpha, double eps, double weight_decay, double momentum, bool centered);
+
+// _fused_adagrad_: One Adagrad step at the decayed rate clr: state_sum += g * g, self -= clr * g / (sqrt(state_sum) + eps), g = grad + weight_decay * self.
+const Tensor& _fused_adagrad_(const Tensor& self, const Tensor& grad, const Tensor& state_sum, double clr, double weight_decay, double eps);
+
 namespace detail {
 // Ops without the `function` variant; reached through their Tensor methods.
 Tensor view(const Tensor& self, IntArrayRef size);  // view: The same data with a new shape (one size may be -1); no copy.

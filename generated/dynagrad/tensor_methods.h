@@ -280,6 +280,10 @@
   Tensor pixel_shuffle(int64_t upscale_factor) const;  // pixel_shuffle
   Tensor pixel_unshuffle(int64_t downscale_factor) const;  // pixel_unshuffle
   Tensor cdist(const Tensor& x2, double p = 2, std::optional<int64_t> compute_mode = std::nullopt) const;  // cdist
+  const Tensor& _fused_sgd_(const Tensor& grad, const Tensor& momentum_buffer, double lr, double momentum, double dampening, double weight_decay, bool nesterov, bool first_step) const;  // _fused_sgd_
+  const Tensor& _fused_adam_(const Tensor& grad, const Tensor& exp_avg, const Tensor& exp_avg_sq, const Tensor& max_exp_avg_sq, double lr, double beta1, double beta2, double eps, double weight_decay, bool amsgrad, bool decoupled_weight_decay, int64_t step) const;  // _fused_adam_
+  const Tensor& _fused_rmsprop_(const Tensor& grad, const Tensor& square_avg, const Tensor& grad_avg, const Tensor& momentum_buffer, double lr, double alpha, double eps, double weight_decay, double momentum, bool centered) const;  // _fused_rmsprop_
+  const Tensor& _fused_adagrad_(const Tensor& grad, const Tensor& state_sum, double clr, double weight_decay, double eps) const;  // _fused_adagrad_
   const Tensor& add_(const Tensor& other, const Scalar& alpha = 1) const;  // add.Tensor, in place
   const Tensor& add_(const Scalar& other, const Scalar& alpha = 1) const;  // add.Scalar, in place
   const Tensor& sub_(const Tensor& other, const Scalar& alpha = 1) const;  // sub.Tensor, in place

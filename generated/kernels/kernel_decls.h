@@ -2218,3 +2218,83 @@ void upsample_bicubic2d_backward(const TensorBase& out, const TensorBase& grad_o
   template void dg::cuda::upsample_bicubic2d_backward<double>(const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, bool, std::optional<double>, std::optional<double>)
 
 
+// _fused_sgd_
+namespace dg::cpu {
+template <typename T>
+void fused_sgd_(const TensorBase& self, const TensorBase& grad, const TensorBase& momentum_buffer, double lr, double momentum, double dampening, double weight_decay, bool nesterov, bool first_step);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_fused_sgd_ \
+  template void dg::cpu::fused_sgd_<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, double, double, double, double, bool, bool); \
+  template void dg::cpu::fused_sgd_<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, double, double, double, double, bool, bool)
+
+
+// _fused_sgd_
+namespace dg::cuda {
+template <typename T>
+void fused_sgd_(const TensorBase& self, const TensorBase& grad, const TensorBase& momentum_buffer, double lr, double momentum, double dampening, double weight_decay, bool nesterov, bool first_step);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_fused_sgd_ \
+  template void dg::cuda::fused_sgd_<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, double, double, double, double, bool, bool); \
+  template void dg::cuda::fused_sgd_<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, double, double, double, double, bool, bool)
+
+
+// _fused_adam_
+namespace dg::cpu {
+template <typename T>
+void fused_adam_(const TensorBase& self, const TensorBase& grad, const TensorBase& exp_avg, const TensorBase& exp_avg_sq, const TensorBase& max_exp_avg_sq, double lr, double beta1, double beta2, double eps, double weight_decay, bool amsgrad, bool decoupled_weight_decay, int64_t step);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_fused_adam_ \
+  template void dg::cpu::fused_adam_<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, double, double, double, double, double, bool, bool, int64_t); \
+  template void dg::cpu::fused_adam_<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, double, double, double, double, double, bool, bool, int64_t)
+
+
+// _fused_adam_
+namespace dg::cuda {
+template <typename T>
+void fused_adam_(const TensorBase& self, const TensorBase& grad, const TensorBase& exp_avg, const TensorBase& exp_avg_sq, const TensorBase& max_exp_avg_sq, double lr, double beta1, double beta2, double eps, double weight_decay, bool amsgrad, bool decoupled_weight_decay, int64_t step);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_fused_adam_ \
+  template void dg::cuda::fused_adam_<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, double, double, double, double, double, bool, bool, int64_t); \
+  template void dg::cuda::fused_adam_<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, double, double, double, double, double, bool, bool, int64_t)
+
+
+// _fused_rmsprop_
+namespace dg::cpu {
+template <typename T>
+void fused_rmsprop_(const TensorBase& self, const TensorBase& grad, const TensorBase& square_avg, const TensorBase& grad_avg, const TensorBase& momentum_buffer, double lr, double alpha, double eps, double weight_decay, double momentum, bool centered);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_fused_rmsprop_ \
+  template void dg::cpu::fused_rmsprop_<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, double, double, double, double, double, bool); \
+  template void dg::cpu::fused_rmsprop_<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, double, double, double, double, double, bool)
+
+
+// _fused_rmsprop_
+namespace dg::cuda {
+template <typename T>
+void fused_rmsprop_(const TensorBase& self, const TensorBase& grad, const TensorBase& square_avg, const TensorBase& grad_avg, const TensorBase& momentum_buffer, double lr, double alpha, double eps, double weight_decay, double momentum, bool centered);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_fused_rmsprop_ \
+  template void dg::cuda::fused_rmsprop_<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, double, double, double, double, double, bool); \
+  template void dg::cuda::fused_rmsprop_<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, double, double, double, double, double, bool)
+
+
+// _fused_adagrad_
+namespace dg::cpu {
+template <typename T>
+void fused_adagrad_(const TensorBase& self, const TensorBase& grad, const TensorBase& state_sum, double clr, double weight_decay, double eps);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_fused_adagrad_ \
+  template void dg::cpu::fused_adagrad_<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, double, double, double); \
+  template void dg::cpu::fused_adagrad_<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, double, double, double)
+
+
+// _fused_adagrad_
+namespace dg::cuda {
+template <typename T>
+void fused_adagrad_(const TensorBase& self, const TensorBase& grad, const TensorBase& state_sum, double clr, double weight_decay, double eps);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_fused_adagrad_ \
+  template void dg::cuda::fused_adagrad_<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, double, double, double); \
+  template void dg::cuda::fused_adagrad_<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, double, double, double)
+
+

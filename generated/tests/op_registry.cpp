@@ -487,6 +487,10 @@ const std::vector<OpInfo>& all_ops() {
       {"upsample_bilinear2d_backward", true, "kernel", 2, {"float32", "float64"}, {"cpu", "cuda"}, {}},
       {"upsample_bicubic2d", true, "kernel", 3, {"float32", "float64"}, {"cpu", "cuda"}, {}},
       {"upsample_bicubic2d_backward", true, "kernel", 2, {"float32", "float64"}, {"cpu", "cuda"}, {}},
+      {"_fused_sgd_", false, "kernel", 1, {"float32", "float64"}, {"cpu", "cuda"}, {}},
+      {"_fused_adam_", false, "kernel", 1, {"float32", "float64"}, {"cpu", "cuda"}, {}},
+      {"_fused_rmsprop_", false, "kernel", 1, {"float32", "float64"}, {"cpu", "cuda"}, {}},
+      {"_fused_adagrad_", false, "kernel", 1, {"float32", "float64"}, {"cpu", "cuda"}, {}},
   };
   return ops;
 }

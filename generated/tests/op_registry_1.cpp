@@ -781,6 +781,12 @@ void add_upsample_linear1d(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { return {dg::upsample_linear1d(in[0], std::vector<int64_t>{3}, false, double(0.5))}; }});
 }
 
+// _fused_adam_
+void add__fused_adam_(std::vector<OpSample>& rows) {
+  rows.push_back({"_fused_adam_", "inplace", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, 0.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, 0.0, 1.0, false, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self._fused_adam_(in[1], in[2], in[3], in[4], double(0.01), double(0.9), double(0.999), double(1e-08), double(0.01), true, false, int64_t(3)); return {self}; }});
+}
+
 }  // namespace
 
 void add_samples_1(std::vector<OpSample>& rows) {
@@ -859,6 +865,7 @@ void add_samples_1(std::vector<OpSample>& rows) {
   add_max_pool2d_backward(rows);
   add_adaptive_avg_pool2d(rows);
   add_upsample_linear1d(rows);
+  add__fused_adam_(rows);
 }
 
 }  // namespace dg::testing

@@ -605,6 +605,12 @@ void add_upsample_bicubic2d(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { return {dg::upsample_bicubic2d(in[0], std::vector<int64_t>{3, 9}, false, double(0.8), double(2.5))}; }});
 }
 
+// _fused_rmsprop_
+void add__fused_rmsprop_(std::vector<OpSample>& rows) {
+  rows.push_back({"_fused_rmsprop_", "inplace", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, 1.0, 2.0, false, kFloat64}, TensorSpec{{3, 4}, -0.1, 0.1, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self._fused_rmsprop_(in[1], in[2], in[3], in[4], double(0.01), double(0.99), double(1e-08), double(0.01), double(0.9), true); return {self}; }});
+}
+
 }  // namespace
 
 void add_samples_2(std::vector<OpSample>& rows) {
@@ -667,6 +673,7 @@ void add_samples_2(std::vector<OpSample>& rows) {
   add_max_pool2d(rows);
   add_upsample_nearest2d_backward(rows);
   add_upsample_bicubic2d(rows);
+  add__fused_rmsprop_(rows);
 }
 
 }  // namespace dg::testing

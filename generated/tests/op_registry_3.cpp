@@ -823,6 +823,12 @@ void add_upsample_bicubic2d_backward(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { return {dg::upsample_bicubic2d_backward(in[0], std::vector<int64_t>{6, 3}, std::vector<int64_t>{1, 2, 4, 5}, true)}; }});
 }
 
+// _fused_sgd_
+void add__fused_sgd_(std::vector<OpSample>& rows) {
+  rows.push_back({"_fused_sgd_", "inplace", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self._fused_sgd_(in[1], in[2], double(0.1), double(0.9), double(0.0), double(0.01), true, false); return {self}; }});
+}
+
 }  // namespace
 
 void add_samples_3(std::vector<OpSample>& rows) {
@@ -903,6 +909,7 @@ void add_samples_3(std::vector<OpSample>& rows) {
   add_conv_transpose2d(rows);
   add_max_pool2d_gather(rows);
   add_upsample_bicubic2d_backward(rows);
+  add__fused_sgd_(rows);
 }
 
 }  // namespace dg::testing

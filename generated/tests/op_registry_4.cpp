@@ -697,6 +697,12 @@ void add_upsample_linear1d_backward(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { return {dg::upsample_linear1d_backward(in[0], std::vector<int64_t>{7}, std::vector<int64_t>{2, 3, 4}, true)}; }});
 }
 
+// _fused_adagrad_
+void add__fused_adagrad_(std::vector<OpSample>& rows) {
+  rows.push_back({"_fused_adagrad_", "inplace", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, 0.0, 1.0, false, kFloat64}}, false,
+                  [](const variable_list& in) -> variable_list { auto self = in[0].clone(); self._fused_adagrad_(in[1], in[2], double(0.01), double(0.01), double(1e-10)); return {self}; }});
+}
+
 }  // namespace
 
 void add_samples_4(std::vector<OpSample>& rows) {
@@ -769,6 +775,7 @@ void add_samples_4(std::vector<OpSample>& rows) {
   add_avg_pool3d(rows);
   add_upsample_nearest2d(rows);
   add_upsample_linear1d_backward(rows);
+  add__fused_adagrad_(rows);
 }
 
 }  // namespace dg::testing
