@@ -10,11 +10,12 @@
 // come from dg_bench_dgonly (this file built without LibTorch), since a
 // LibTorch-linked binary maps and initialises libtorch before main().
 //
-// Usage: dg_bench [--quick] [--threads N] [--only chain,pointwise,matmul,mlp,cnn,double,rnn,process]
+// Usage: dg_bench [--quick] [--threads N] [--only chain,pointwise,matmul,mlp,cnn,double,rnn,index,linalg,data,process]
 //   internal modes (used by the re-execs, usable by hand):
 //   --torch-only        run only the LibTorch cases, print "R key value" lines
 //   --rss mlp-dg|mlp-torch  run only the MLP steps with one library, print its peak RSS (KiB)
 //   --noop-dg | --noop-torch  make one 1-element tensor and exit
+#include <dynagrad/data.h>
 #include <dynagrad/dynagrad.h>
 
 #include <dlfcn.h>
@@ -43,6 +44,7 @@
 #include <ATen/Parallel.h>
 #include <ATen/TensorIndexing.h>
 #include <torch/csrc/autograd/autograd.h>  // torch::autograd::grad, for the double backward
+#include <torch/data.h>                    // the data group: MNIST, transforms, DataLoader
 #include <torch/version.h>
 #endif
 
@@ -142,6 +144,14 @@ struct DgApi {
   static Tensor solve(const Tensor& A, const Tensor& B) { return dg::linalg::solve(A, B, true); }
   static Tensor cholesky(const Tensor& A) { return dg::linalg::cholesky(A); }
   static Tensor bmm_einsum(const Tensor& a, const Tensor& b) { return dg::einsum("bij,bjk->bik", {a, b}); }
+  using MNIST = dg::data::datasets::MNIST;
+  using Normalize = dg::data::transforms::Normalize<>;
+  using Stack = dg::data::transforms::Stack<>;
+  template <typename Dataset>
+  static auto data_loader(Dataset dataset, size_t batch_size, size_t workers) {
+    return dg::data::make_data_loader(std::move(dataset),
+                                      dg::data::DataLoaderOptions().batch_size(batch_size).workers(workers));
+  }
 };
 
 #ifdef DG_HAVE_LIBTORCH
@@ -176,6 +186,14 @@ struct TorchApi {
   static Tensor solve(const Tensor& A, const Tensor& B) { return at::linalg_solve(A, B, true); }
   static Tensor cholesky(const Tensor& A) { return at::linalg_cholesky(A); }
   static Tensor bmm_einsum(const Tensor& a, const Tensor& b) { return at::einsum("bij,bjk->bik", {a, b}); }
+  using MNIST = torch::data::datasets::MNIST;
+  using Normalize = torch::data::transforms::Normalize<>;
+  using Stack = torch::data::transforms::Stack<>;
+  template <typename Dataset>
+  static auto data_loader(Dataset dataset, size_t batch_size, size_t workers) {
+    return torch::data::make_data_loader(std::move(dataset),
+                                         torch::data::DataLoaderOptions().batch_size(batch_size).workers(workers));
+  }
 };
 #endif
 
@@ -353,6 +371,70 @@ void run_mlp(const Config& cfg, const Inputs& in, Results& r) {
       cfg, [] {}, [&] { train_step<Api>(params, loss); });
 }
 
+// (11) data loading: Fashion-MNIST's training set (60000 images) through
+// MNIST -> Normalize -> Stack, batches of 64 from a RandomSampler, 2 worker
+// threads; one run is one epoch. LibTorch's MNIST reads only uncompressed
+// IDX files, so both libraries read a copy gunzipped into a temporary folder
+// (made once per process); dynagrad's own reading of the .gz files is its
+// own row.
+constexpr const char* kFashionMnist = "/usr/share/datasets/fashion-mnist";
+
+// The uncompressed copy, or "" when Fashion-MNIST is not installed.
+const std::string& plain_fashion_mnist() {
+  struct Copy {
+    std::string dir;
+    Copy() {
+      if (access((std::string(kFashionMnist) + "/train-images-idx3-ubyte.gz").c_str(), R_OK) != 0) {
+        std::fprintf(stderr, "dg_bench: %s missing (apt-get install dataset-fashion-mnist); skipping the data group\n",
+                     kFashionMnist);
+        return;
+      }
+      std::string d = "/tmp/dg_bench_mnist_" + std::to_string(getpid());
+      for (const char* name : {"train-images-idx3-ubyte", "train-labels-idx1-ubyte"}) {
+        const std::string cmd =
+            "mkdir -p '" + d + "' && gzip -dc '" + kFashionMnist + "/" + name + ".gz' > '" + d + "/" + name + "'";
+        if (std::system(cmd.c_str()) != 0) throw std::runtime_error("cannot gunzip Fashion-MNIST into " + d);
+      }
+      dir = d;
+    }
+    ~Copy() {
+      if (!dir.empty()) std::system(("rm -rf '" + dir + "'").c_str());
+    }
+  };
+  static const Copy copy;
+  return copy.dir;
+}
+
+template <typename Api>
+void run_data(const Config& cfg, Results& r) {
+  using MNIST = typename Api::MNIST;
+  const std::string& root = plain_fashion_mnist();
+  if (root.empty()) return;
+  r["data_mnist_load"] = measure(
+      cfg, [] {}, [&] { MNIST(root, MNIST::Mode::kTrain); });
+  if constexpr (std::is_same_v<Api, DgApi>) {
+    r["data_mnist_load_gz"] = measure(
+        cfg, [] {}, [&] { MNIST(kFashionMnist, MNIST::Mode::kTrain); });
+  }
+  auto dataset =
+      MNIST(root, MNIST::Mode::kTrain).map(typename Api::Normalize(0.2860, 0.3530)).map(typename Api::Stack());
+  auto loader = Api::data_loader(dataset, 64, 2);
+  int64_t images = 0;
+  r["data_loader"] = measure(
+      cfg, [&] { images = 0; },
+      [&] {
+        for (auto& batch : *loader) images += batch.data.size(0);
+      });
+  r["check.data_images"] = static_cast<double>(images);
+  double targets = 0, pixels = 0;
+  for (auto& batch : *loader) {
+    targets += batch.target.sum().template item<double>();
+    pixels += batch.data.sum().template item<double>();
+  }
+  r["check.data_target_sum"] = targets;
+  r["check.data_pixel_sum"] = pixels;
+}
+
 template <typename Api>
 void run_cases(const Config& cfg, const Inputs& in, Results& r) {
   using Tensor = typename Api::Tensor;
@@ -503,6 +585,8 @@ void run_cases(const Config& cfg, const Inputs& in, Results& r) {
     first_step_checks<Api>("rnn", params, loss, r);
     r["rnn"] = measure(cfg, noop, [&] { train_step<Api>(params, loss); });
   }
+
+  if (cfg.wants("data")) run_data<Api>(cfg, r);
 }
 
 // ---- machine limits: references the library numbers are held against -----------------
@@ -796,6 +880,10 @@ std::vector<Row> table_rows() {
   rows.push_back({"linalg_solve", "(10) linalg::solve 64x128x128, B 64x128x1", "ms", 0, 1e3, ""});
   rows.push_back({"cholesky", "(10) linalg::cholesky 1024^2 SPD", "ms", 0, 1e3, ""});
   rows.push_back({"einsum_attention", "(10) einsum bij,bjk->bik, 32 heads 128x64", "ms", 0, 1e3, ""});
+  // k images/s: work = images * 1e6, shown as work / s / 1e9.
+  rows.push_back({"data_loader", "(11) DataLoader FMNIST Norm+Stack b64 w2", "kimg/s", 60000 * 1e6, 1, ""});
+  rows.push_back({"data_mnist_load", "(11) MNIST(train) load, uncompressed", "ms", 0, 1e3, ""});
+  rows.push_back({"data_mnist_load_gz", "(11) MNIST(train) load, .gz (dg only)", "ms", 0, 1e3, ""});
   rows.push_back({"rss_mlp", "(8) peak RSS, MLP process", "MiB", 0, 1.0 / 1024, ""});
   rows.push_back({"startup", "(8) start-up, exec to exit", "ms", 0, 1e3, ""});
   return rows;
@@ -887,12 +975,13 @@ bool agree(double a, double b, double rel) { return std::abs(a - b) <= rel * (1.
 }
 
 [[noreturn]] void usage(int code) {
-  std::fprintf(code ? stderr : stdout,
-               "usage: dg_bench [--quick] [--threads N] [--only GROUPS]\n"
-               "  --quick      short batches; noisier numbers\n"
-               "  --threads N  OpenMP/OpenBLAS/LibTorch threads (default: the CPUs available)\n"
-               "  --only G,..  run only these groups: chain pointwise matmul mlp cnn double rnn index linalg process\n"
-               "internal modes: --torch-only, --rss mlp-dg|mlp-torch, --noop-dg, --noop-torch\n");
+  std::fprintf(
+      code ? stderr : stdout,
+      "usage: dg_bench [--quick] [--threads N] [--only GROUPS]\n"
+      "  --quick      short batches; noisier numbers\n"
+      "  --threads N  OpenMP/OpenBLAS/LibTorch threads (default: the CPUs available)\n"
+      "  --only G,..  run only these groups: chain pointwise matmul mlp cnn double rnn index linalg data process\n"
+      "internal modes: --torch-only, --rss mlp-dg|mlp-torch, --noop-dg, --noop-torch\n");
   std::exit(code);
 }
 
