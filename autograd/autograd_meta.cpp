@@ -126,6 +126,16 @@ Tensor Tensor::detach() const {
   return make_view(*this, sizes(), strides(), storage_offset(), ViewKind::Detached);
 }
 
+void Tensor::set_data(const Tensor& new_data) const {
+  DG_CHECK(defined() && new_data.defined(), "set_data: expected two defined tensors");
+  DG_CHECK(!grad_fn(), "set_data: expected a leaf or a tensor without history, got one with grad_fn ",
+           detail::grad_fn_name(*this));
+  DG_CHECK(!is_view(), "set_data: cannot replace the data of a view");
+  DG_CHECK(!requires_grad() || dg::is_floating_point(new_data.scalar_type()),
+           "set_data: a tensor that requires grad needs floating-point data, got ", new_data.scalar_type());
+  impl()->set_data_from(*new_data.impl());
+}
+
 const Tensor& Tensor::detach_() const {
   DG_CHECK(!is_view(), "detach_: can't detach views in place. Use detach() instead");
   if (AutogradMeta* m = impl()->autograd_meta()) {

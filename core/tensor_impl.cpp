@@ -27,6 +27,15 @@ void TensorImpl::set_sizes_and_strides(IntArrayRef sizes, IntArrayRef strides, i
   refresh();
 }
 
+void TensorImpl::set_data_from(const TensorImpl& src) {
+  storage_ = src.storage_;
+  dtype_ = src.dtype_;
+  sizes_ = src.sizes_;
+  strides_ = src.strides_;
+  offset_ = src.offset_;
+  refresh();
+}
+
 void TensorImpl::refresh() {
   int64_t n = 1;
   for (int64_t s : sizes_) n *= s;

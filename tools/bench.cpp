@@ -10,11 +10,12 @@
 // come from dg_bench_dgonly (this file built without LibTorch), since a
 // LibTorch-linked binary maps and initialises libtorch before main().
 //
-// Usage: dg_bench [--quick] [--threads N] [--only chain,pointwise,matmul,mlp,cnn,double,rnn,optim,process]
+// Usage: dg_bench [--quick] [--threads N] [--only chain,pointwise,matmul,mlp,cnn,double,rnn,index,linalg,data,optim,process]
 //   internal modes (used by the re-execs, usable by hand):
 //   --torch-only        run only the LibTorch cases, print "R key value" lines
 //   --rss mlp-dg|mlp-torch  run only the MLP steps with one library, print its peak RSS (KiB)
 //   --noop-dg | --noop-torch  make one 1-element tensor and exit
+#include <dynagrad/data.h>
 #include <dynagrad/dynagrad.h>
 #include <dynagrad/optim.h>
 
@@ -44,7 +45,8 @@
 #include <ATen/Parallel.h>
 #include <ATen/TensorIndexing.h>
 #include <torch/csrc/autograd/autograd.h>  // torch::autograd::grad, for the double backward
-#include <torch/optim.h>                      // (11) torch::optim::SGD and Adam
+#include <torch/data.h>                    // the data group: MNIST, transforms, DataLoader
+#include <torch/optim.h>                      // (12) torch::optim::SGD and Adam
 #include <torch/version.h>
 #endif
 
@@ -74,8 +76,8 @@ constexpr int64_t kMatSizes[] = {256, 1024, 2048};
 constexpr int64_t kDoubleBackwardN = int64_t{1} << 20;
 constexpr int64_t kIndexN = 1000000;     // (9) the indexed and sorted tensors
 constexpr int64_t kIndexPicks = 100000;  // (9) int64 indices into them
-constexpr int64_t kOptimN = 10000000;   // (11) parameters of the optimizer steps
-constexpr int64_t kOptimTensors = 100;   // (11) ... in this many tensors
+constexpr int64_t kOptimN = 10000000;   // (12) parameters of the optimizer steps
+constexpr int64_t kOptimTensors = 100;   // (12) ... in this many tensors
 constexpr double kLr = 1e-3;             // small: thousands of steps on one batch must not drive grads denormal
 
 // Every result is a number under a key: seconds per run for timings, and
@@ -146,6 +148,14 @@ struct DgApi {
   static Tensor solve(const Tensor& A, const Tensor& B) { return dg::linalg::solve(A, B, true); }
   static Tensor cholesky(const Tensor& A) { return dg::linalg::cholesky(A); }
   static Tensor bmm_einsum(const Tensor& a, const Tensor& b) { return dg::einsum("bij,bjk->bik", {a, b}); }
+  using MNIST = dg::data::datasets::MNIST;
+  using Normalize = dg::data::transforms::Normalize<>;
+  using Stack = dg::data::transforms::Stack<>;
+  template <typename Dataset>
+  static auto data_loader(Dataset dataset, size_t batch_size, size_t workers) {
+    return dg::data::make_data_loader(std::move(dataset),
+                                      dg::data::DataLoaderOptions().batch_size(batch_size).workers(workers));
+  }
   using SGD = dg::optim::SGD;
   using SGDOptions = dg::optim::SGDOptions;
   using Adam = dg::optim::Adam;
@@ -184,6 +194,14 @@ struct TorchApi {
   static Tensor solve(const Tensor& A, const Tensor& B) { return at::linalg_solve(A, B, true); }
   static Tensor cholesky(const Tensor& A) { return at::linalg_cholesky(A); }
   static Tensor bmm_einsum(const Tensor& a, const Tensor& b) { return at::einsum("bij,bjk->bik", {a, b}); }
+  using MNIST = torch::data::datasets::MNIST;
+  using Normalize = torch::data::transforms::Normalize<>;
+  using Stack = torch::data::transforms::Stack<>;
+  template <typename Dataset>
+  static auto data_loader(Dataset dataset, size_t batch_size, size_t workers) {
+    return torch::data::make_data_loader(std::move(dataset),
+                                         torch::data::DataLoaderOptions().batch_size(batch_size).workers(workers));
+  }
   using SGD = torch::optim::SGD;
   using SGDOptions = torch::optim::SGDOptions;
   using Adam = torch::optim::Adam;
@@ -365,7 +383,71 @@ void run_mlp(const Config& cfg, const Inputs& in, Results& r) {
       cfg, [] {}, [&] { train_step<Api>(params, loss); });
 }
 
-// (11) One optimizer step over 10M float32 parameters in 100 tensors, each
+// (11) data loading: Fashion-MNIST's training set (60000 images) through
+// MNIST -> Normalize -> Stack, batches of 64 from a RandomSampler, 2 worker
+// threads; one run is one epoch. LibTorch's MNIST reads only uncompressed
+// IDX files, so both libraries read a copy gunzipped into a temporary folder
+// (made once per process); dynagrad's own reading of the .gz files is its
+// own row.
+constexpr const char* kFashionMnist = "/usr/share/datasets/fashion-mnist";
+
+// The uncompressed copy, or "" when Fashion-MNIST is not installed.
+const std::string& plain_fashion_mnist() {
+  struct Copy {
+    std::string dir;
+    Copy() {
+      if (access((std::string(kFashionMnist) + "/train-images-idx3-ubyte.gz").c_str(), R_OK) != 0) {
+        std::fprintf(stderr, "dg_bench: %s missing (apt-get install dataset-fashion-mnist); skipping the data group\n",
+                     kFashionMnist);
+        return;
+      }
+      std::string d = "/tmp/dg_bench_mnist_" + std::to_string(getpid());
+      for (const char* name : {"train-images-idx3-ubyte", "train-labels-idx1-ubyte"}) {
+        const std::string cmd =
+            "mkdir -p '" + d + "' && gzip -dc '" + kFashionMnist + "/" + name + ".gz' > '" + d + "/" + name + "'";
+        if (std::system(cmd.c_str()) != 0) throw std::runtime_error("cannot gunzip Fashion-MNIST into " + d);
+      }
+      dir = d;
+    }
+    ~Copy() {
+      if (!dir.empty()) std::system(("rm -rf '" + dir + "'").c_str());
+    }
+  };
+  static const Copy copy;
+  return copy.dir;
+}
+
+template <typename Api>
+void run_data(const Config& cfg, Results& r) {
+  using MNIST = typename Api::MNIST;
+  const std::string& root = plain_fashion_mnist();
+  if (root.empty()) return;
+  r["data_mnist_load"] = measure(
+      cfg, [] {}, [&] { MNIST(root, MNIST::Mode::kTrain); });
+  if constexpr (std::is_same_v<Api, DgApi>) {
+    r["data_mnist_load_gz"] = measure(
+        cfg, [] {}, [&] { MNIST(kFashionMnist, MNIST::Mode::kTrain); });
+  }
+  auto dataset =
+      MNIST(root, MNIST::Mode::kTrain).map(typename Api::Normalize(0.2860, 0.3530)).map(typename Api::Stack());
+  auto loader = Api::data_loader(dataset, 64, 2);
+  int64_t images = 0;
+  r["data_loader"] = measure(
+      cfg, [&] { images = 0; },
+      [&] {
+        for (auto& batch : *loader) images += batch.data.size(0);
+      });
+  r["check.data_images"] = static_cast<double>(images);
+  double targets = 0, pixels = 0;
+  for (auto& batch : *loader) {
+    targets += batch.target.sum().template item<double>();
+    pixels += batch.data.sum().template item<double>();
+  }
+  r["check.data_target_sum"] = targets;
+  r["check.data_pixel_sum"] = pixels;
+}
+
+// (12) One optimizer step over 10M float32 parameters in 100 tensors, each
 // with a fixed gradient: SGD with momentum and Adam, as torch::optim and
 // dg::optim run them (the same source, the namespace changed). The
 // parameters and gradients are drawn by dynagrad from a fixed seed and copied
@@ -548,14 +630,16 @@ void run_cases(const Config& cfg, const Inputs& in, Results& r) {
     r["rnn"] = measure(cfg, noop, [&] { train_step<Api>(params, loss); });
   }
 
-  // (11) optimizer steps
+  if (cfg.wants("data")) run_data<Api>(cfg, r);
+
+  // (12) optimizer steps
   if (cfg.wants("optim")) run_optim<Api>(cfg, r);
 }
 
 // ---- machine limits: references the library numbers are held against -----------------
 
 // STREAM's triad with plain loops on std::threads: no library code involved.
-// n elements per array (64 MiB by default; (11) uses its parameter count).
+// n elements per array (64 MiB by default; (12) uses its parameter count).
 double triad_seconds(const Config& cfg, int threads, int64_t n = kTriadN) {
   std::vector<float> a(n), b(n, 1.0f), c(n, 2.0f);  // zero-filled: pages touched
   const float s = 3.0f;
@@ -844,14 +928,10 @@ std::vector<Row> table_rows() {
   rows.push_back({"linalg_solve", "(10) linalg::solve 64x128x128, B 64x128x1", "ms", 0, 1e3, ""});
   rows.push_back({"cholesky", "(10) linalg::cholesky 1024^2 SPD", "ms", 0, 1e3, ""});
   rows.push_back({"einsum_attention", "(10) einsum bij,bjk->bik, 32 heads 128x64", "ms", 0, 1e3, ""});
-  // (11) Nominal traffic of one step: SGD with momentum reads p, g, buf and
-  // writes p, buf (5 arrays of 40 MB); Adam reads p, g, m, v and writes p, m,
-  // v (7 arrays).
-  constexpr double op = static_cast<double>(kOptimN) * sizeof(float);
-  rows.push_back({"optim_sgd", "(11) SGD momentum step, 10M in 100", "ms", 0, 1e3, ""});
-  rows.push_back({"optim_sgd", "(11) SGD momentum step, 10M in 100", "GB/s", 5 * op, 1, "triad_optim"});
-  rows.push_back({"optim_adam", "(11) Adam step, 10M in 100", "ms", 0, 1e3, ""});
-  rows.push_back({"optim_adam", "(11) Adam step, 10M in 100", "GB/s", 7 * op, 1, "triad_optim"});
+  // k images/s: work = images * 1e6, shown as work / s / 1e9.
+  rows.push_back({"data_loader", "(11) DataLoader FMNIST Norm+Stack b64 w2", "kimg/s", 60000 * 1e6, 1, ""});
+  rows.push_back({"data_mnist_load", "(11) MNIST(train) load, uncompressed", "ms", 0, 1e3, ""});
+  rows.push_back({"data_mnist_load_gz", "(11) MNIST(train) load, .gz (dg only)", "ms", 0, 1e3, ""});
   rows.push_back({"rss_mlp", "(8) peak RSS, MLP process", "MiB", 0, 1.0 / 1024, ""});
   rows.push_back({"startup", "(8) start-up, exec to exit", "ms", 0, 1e3, ""});
   return rows;
@@ -859,7 +939,7 @@ std::vector<Row> table_rows() {
 
 std::vector<Row> limit_rows() {
   std::vector<Row> rows = {{"triad", "STREAM triad, 64 MiB arrays", "GB/s", 3.0 * kTriadN * sizeof(float), 1, ""},
-                           {"triad_optim", "STREAM triad, 10M-float arrays (11)", "GB/s",
+                           {"triad_optim", "STREAM triad, 10M-float arrays (12)", "GB/s",
                             3.0 * kOptimN * sizeof(float), 1, ""}};
   for (int64_t n : kMatSizes) {
     const std::string s = std::to_string(n);
@@ -945,6 +1025,13 @@ bool agree(double a, double b, double rel) { return std::abs(a - b) <= rel * (1.
 }
 
 [[noreturn]] void usage(int code) {
+  std::fprintf(
+      code ? stderr : stdout,
+      "usage: dg_bench [--quick] [--threads N] [--only GROUPS]\n"
+      "  --quick      short batches; noisier numbers\n"
+      "  --threads N  OpenMP/OpenBLAS/LibTorch threads (default: the CPUs available)\n"
+      "  --only G,..  run only these groups: chain pointwise matmul mlp cnn double rnn index linalg data process\n"
+      "internal modes: --torch-only, --rss mlp-dg|mlp-torch, --noop-dg, --noop-torch\n");
   std::fprintf(code ? stderr : stdout,
                "usage: dg_bench [--quick] [--threads N] [--only GROUPS]\n"
                "  --quick      short batches; noisier numbers\n"

@@ -9,6 +9,8 @@
 #include "dynagrad/grad_mode.h"
 #include "dynagrad/gradcheck.h"
 #include "dynagrad/linalg.h"
+#include "dynagrad/nn.h"
 #include "dynagrad/node.h"
 #include "dynagrad/operators.h"
+#include "dynagrad/serialize.h"
 #include "dynagrad/tensor.h"

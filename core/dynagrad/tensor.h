@@ -52,6 +52,11 @@ class Tensor : public TensorBase {
                 std::optional<TensorList> inputs = std::nullopt) const;
   Tensor detach() const;
   const Tensor& detach_() const;
+  // LibTorch's set_data: this tensor (the same object, its grad, hooks and
+  // requires_grad kept) now holds new_data's values, dtype, device and shape.
+  // Not recorded; for leaves and tensors without history (Module::to).
+  void set_data(const Tensor& new_data) const;
+  Tensor data() const { return detach(); }
 
   // A hook sees the gradient w.r.t. this tensor before it is used; a hook
   // that returns a defined tensor replaces the gradient. Returns a handle for

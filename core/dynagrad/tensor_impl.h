@@ -72,6 +72,9 @@ class TensorImpl : public intrusive_target {
   // Replaces sizes/strides in place (used by resize of out= tensors and by
   // generated view bookkeeping before the tensor escapes).
   void set_sizes_and_strides(IntArrayRef sizes, IntArrayRef strides, int64_t offset);
+  // Takes src's memory, dtype and geometry, keeping this tensor's identity and
+  // autograd state (Tensor::set_data: Module::to converts parameters this way).
+  void set_data_from(const TensorImpl& src);
 
  private:
   void refresh();
