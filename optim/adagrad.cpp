@@ -77,14 +77,13 @@ void Adagrad::check_options(const OptimizerOptions& options) const {
   DG_CHECK(o.lr_decay() >= 0, "Adagrad: Invalid lr_decay value: ", o.lr_decay(), " (expected lr_decay >= 0)");
   DG_CHECK(o.weight_decay() >= 0, "Adagrad: Invalid weight_decay value: ", o.weight_decay(),
            " (expected weight_decay >= 0)");
-  DG_CHECK(o.initial_accumulator_value() >= 0, "Adagrad: Invalid initial_accumulator_value value: ",
-           o.initial_accumulator_value(), " (expected initial_accumulator_value >= 0)");
+  DG_CHECK(o.initial_accumulator_value() >= 0,
+           "Adagrad: Invalid initial_accumulator_value value: ", o.initial_accumulator_value(),
+           " (expected initial_accumulator_value >= 0)");
   DG_CHECK(o.eps() >= 0, "Adagrad: Invalid epsilon value: ", o.eps(), " (expected eps >= 0)");
 }
 
-std::unique_ptr<OptimizerParamState> Adagrad::make_param_state() const {
-  return std::make_unique<AdagradParamState>();
-}
+std::unique_ptr<OptimizerParamState> Adagrad::make_param_state() const { return std::make_unique<AdagradParamState>(); }
 
 Tensor Adagrad::step(LossClosure closure) {
   NoGradGuard no_grad;

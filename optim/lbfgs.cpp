@@ -128,8 +128,10 @@ void LBFGSParamState::serialize(serialize::InputArchive& archive) {
 
 LBFGS::LBFGS(std::vector<OptimizerParamGroup> param_groups, LBFGSOptions defaults)
     : Optimizer(std::move(param_groups), std::make_unique<LBFGSOptions>(defaults)) {
-  DG_CHECK(param_groups_.size() == 1, "LBFGS doesn't support per-parameter options (parameter groups): expected 1 "
-                                      "parameter group, got ", param_groups_.size());
+  DG_CHECK(param_groups_.size() == 1,
+           "LBFGS doesn't support per-parameter options (parameter groups): expected 1 "
+           "parameter group, got ",
+           param_groups_.size());
   check_options(defaults);
   if (!defaults.max_eval()) {
     const int64_t max_eval = (defaults.max_iter() * 5) / 4;
@@ -300,7 +302,8 @@ LineSearchResult strong_wolfe(const ObjFunc& obj_func, const std::vector<Tensor>
   // Zoom until the bracket is small enough or a point meets the conditions.
   bool insuf_progress = false;
   size_t low_pos = 0, high_pos = 0;
-  if (bracket_f.size() == 2) std::tie(low_pos, high_pos) = bracket_f[0] <= bracket_f[1] ? std::pair{0, 1} : std::pair{1, 0};
+  if (bracket_f.size() == 2)
+    std::tie(low_pos, high_pos) = bracket_f[0] <= bracket_f[1] ? std::pair{0, 1} : std::pair{1, 0};
   while (!done && ls_iter < max_ls) {
     if (std::abs(bracket[1] - bracket[0]) * d_norm < tolerance_change) break;
     t = cubic_interpolate(bracket[0], bracket_f[0], bracket_gtd[0], bracket[1], bracket_f[1], bracket_gtd[1]);

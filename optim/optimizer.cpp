@@ -23,8 +23,9 @@ namespace dg::optim {
 // ---- the bases' defaults ---------------------------------------------------
 
 std::unique_ptr<OptimizerParamState> OptimizerParamState::clone() const {
-  DG_CHECK(false, "OptimizerParamState::clone: expected a subclass that implements clone() "
-                  "(derive from OptimizerCloneableParamState<Derived>), got the base class");
+  DG_CHECK(false,
+           "OptimizerParamState::clone: expected a subclass that implements clone() "
+           "(derive from OptimizerCloneableParamState<Derived>), got the base class");
   return nullptr;
 }
 void OptimizerParamState::serialize(serialize::InputArchive&) {
@@ -35,8 +36,9 @@ void OptimizerParamState::serialize(serialize::OutputArchive&) const {
 }
 
 std::unique_ptr<OptimizerOptions> OptimizerOptions::clone() const {
-  DG_CHECK(false, "OptimizerOptions::clone: expected a subclass that implements clone() "
-                  "(derive from OptimizerCloneableOptions<Derived>), got the base class");
+  DG_CHECK(false,
+           "OptimizerOptions::clone: expected a subclass that implements clone() "
+           "(derive from OptimizerCloneableOptions<Derived>), got the base class");
   return nullptr;
 }
 void OptimizerOptions::serialize(serialize::InputArchive&) {
@@ -93,8 +95,8 @@ void Optimizer::add_param_group(const OptimizerParamGroup& param_group) {
     const Tensor& p = param_group.params()[i];
     DG_CHECK(p.defined(), "Optimizer::add_param_group: expected defined parameters, got an undefined tensor at index ",
              i);
-    DG_CHECK(p.is_leaf(), "Optimizer::add_param_group: expected leaf tensors (parameters), got a non-leaf at index ",
-             i, " (an optimizer can only optimize leaf tensors)");
+    DG_CHECK(p.is_leaf(), "Optimizer::add_param_group: expected leaf tensors (parameters), got a non-leaf at index ", i,
+             " (an optimizer can only optimize leaf tensors)");
     DG_CHECK(seen.insert(p.unsafeGetTensorImpl()).second, "Optimizer::add_param_group: expected each parameter in ",
              "one group only, got parameter ", i, " of the new group twice or already in another group");
   }

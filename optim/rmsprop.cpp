@@ -81,9 +81,7 @@ void RMSprop::check_options(const OptimizerOptions& options) const {
   DG_CHECK(o.alpha() >= 0, "RMSprop: Invalid alpha value: ", o.alpha(), " (expected alpha >= 0)");
 }
 
-std::unique_ptr<OptimizerParamState> RMSprop::make_param_state() const {
-  return std::make_unique<RMSpropParamState>();
-}
+std::unique_ptr<OptimizerParamState> RMSprop::make_param_state() const { return std::make_unique<RMSpropParamState>(); }
 
 Tensor RMSprop::step(LossClosure closure) {
   NoGradGuard no_grad;

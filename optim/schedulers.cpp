@@ -40,8 +40,9 @@ std::vector<double> LRScheduler::get_last_lr() const { return get_current_lrs();
 
 void LRScheduler::set_optimizer_lrs(const std::vector<double>& learning_rates) {
   auto& groups = optimizer_.param_groups();
-  DG_CHECK(learning_rates.size() == groups.size(), "LRScheduler::step: expected one learning rate per parameter group (",
-           groups.size(), "), got ", learning_rates.size());
+  DG_CHECK(learning_rates.size() == groups.size(),
+           "LRScheduler::step: expected one learning rate per parameter group (", groups.size(), "), got ",
+           learning_rates.size());
   for (size_t i = 0; i < groups.size(); ++i) groups[i].options().set_lr(learning_rates[i]);
 }
 
@@ -110,8 +111,7 @@ std::vector<double> CosineAnnealingLR::get_lrs() {
       lrs[i] = lrs[i] + (base_lrs_[i] - eta_min_) * (1 - std::cos(kPi / t_max)) / 2;
     } else {
       const double e = static_cast<double>(epoch);
-      lrs[i] = (1 + std::cos(kPi * e / t_max)) / (1 + std::cos(kPi * (e - 1) / t_max)) * (lrs[i] - eta_min_) +
-               eta_min_;
+      lrs[i] = (1 + std::cos(kPi * e / t_max)) / (1 + std::cos(kPi * (e - 1) / t_max)) * (lrs[i] - eta_min_) + eta_min_;
     }
   }
   return lrs;
@@ -163,8 +163,8 @@ OneCycleLR::OneCycleLR(Optimizer& optimizer, double max_lr, std::optional<int64_
                        const std::string& anneal_strategy, bool cycle_momentum, double base_momentum,
                        double max_momentum, double div_factor, double final_div_factor, bool three_phase)
     : OneCycleLR(optimizer, std::vector<double>{max_lr}, total_steps, epochs, steps_per_epoch, pct_start,
-                 anneal_strategy, cycle_momentum, std::vector<double>{base_momentum},
-                 std::vector<double>{max_momentum}, div_factor, final_div_factor, three_phase) {}
+                 anneal_strategy, cycle_momentum, std::vector<double>{base_momentum}, std::vector<double>{max_momentum},
+                 div_factor, final_div_factor, three_phase) {}
 
 OneCycleLR::OneCycleLR(Optimizer& optimizer, std::vector<double> max_lr, std::optional<int64_t> total_steps,
                        std::optional<int64_t> epochs, std::optional<int64_t> steps_per_epoch, double pct_start,
@@ -178,8 +178,7 @@ OneCycleLR::OneCycleLR(Optimizer& optimizer, std::vector<double> max_lr, std::op
     DG_CHECK(epochs && steps_per_epoch,
              "OneCycleLR: You must define either total_steps OR (epochs AND steps_per_epoch), got neither");
     DG_CHECK(*epochs > 0, "OneCycleLR: Expected positive integer epochs, but got ", *epochs);
-    DG_CHECK(*steps_per_epoch > 0, "OneCycleLR: Expected positive integer steps_per_epoch, but got ",
-             *steps_per_epoch);
+    DG_CHECK(*steps_per_epoch > 0, "OneCycleLR: Expected positive integer steps_per_epoch, but got ", *steps_per_epoch);
     total_steps_ = *epochs * *steps_per_epoch;
   }
   DG_CHECK(pct_start >= 0 && pct_start <= 1, "OneCycleLR: Expected float between 0 and 1 pct_start, but got ",

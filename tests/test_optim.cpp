@@ -10,8 +10,8 @@
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstdio>
-#include <filesystem>
 #include <cstdlib>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <string>
@@ -44,7 +44,8 @@ Tensor make(const YAML::Node& values, const std::vector<int64_t>& shape, ScalarT
 }
 
 // The golden problem: sum((p - t) * (p - t) * s) + 0.1 * sum(p * p * p) over the parameters.
-Tensor loss_of(const std::vector<Tensor>& params, const std::vector<Tensor>& targets, const std::vector<Tensor>& scales) {
+Tensor loss_of(const std::vector<Tensor>& params, const std::vector<Tensor>& targets,
+               const std::vector<Tensor>& scales) {
   Tensor total;
   for (size_t i = 0; i < params.size(); ++i) {
     const Tensor d = params[i] - targets[i];
@@ -108,7 +109,8 @@ std::unique_ptr<optim::Optimizer> build(std::vector<optim::OptimizerParamGroup> 
   return std::make_unique<Opt>(std::move(groups), static_cast<const Options&>(defaults));
 }
 
-std::unique_ptr<optim::Optimizer> make_optimizer(const std::string& kind, std::vector<optim::OptimizerParamGroup> groups,
+std::unique_ptr<optim::Optimizer> make_optimizer(const std::string& kind,
+                                                 std::vector<optim::OptimizerParamGroup> groups,
                                                  const optim::OptimizerOptions& defaults) {
   if (kind == "SGD") return build<optim::SGD, optim::SGDOptions>(std::move(groups), defaults);
   if (kind == "Adam") return build<optim::Adam, optim::AdamOptions>(std::move(groups), defaults);
@@ -309,21 +311,24 @@ TEST_CASE("the fused steps give the same values on strided, large and small tens
 TEST_CASE("the fused ops check their tensors", "[optim]") {
   Tensor p = dg::zeros({3, 4}, TensorOptions().dtype(kFloat64));
   Tensor g = dg::zeros({3, 4}, TensorOptions().dtype(kFloat64));
-  CHECK_THROWS_WITH(dg::_fused_sgd_(p, dg::zeros({4, 3}, TensorOptions().dtype(kFloat64)), p, 0.1, 0, 0, 0, false, false),
-                    Contains("_fused_sgd_") && Contains("grad") && Contains("[3, 4]") && Contains("[4, 3]"));
+  CHECK_THROWS_WITH(
+      dg::_fused_sgd_(p, dg::zeros({4, 3}, TensorOptions().dtype(kFloat64)), p, 0.1, 0, 0, 0, false, false),
+      Contains("_fused_sgd_") && Contains("grad") && Contains("[3, 4]") && Contains("[4, 3]"));
   CHECK_THROWS_WITH(dg::_fused_adam_(p, g, g, dg::zeros({3, 4}), g, 0.1, 0.9, 0.99, 1e-8, 0, false, false, 1),
                     Contains("_fused_adam_") && Contains("exp_avg_sq") && Contains("float32"));
   CHECK_THROWS_WITH(dg::_fused_adam_(p, g, g, g, g, 0.1, 0.9, 0.99, 1e-8, 0, false, false, 0),
                     Contains("_fused_adam_") && Contains("step >= 1"));
-  CHECK_THROWS_WITH(dg::_fused_adagrad_(dg::zeros({2}, TensorOptions().dtype(kInt64)), dg::zeros({2}, TensorOptions().dtype(kInt64)),
-                                        dg::zeros({2}, TensorOptions().dtype(kInt64)), 0.1, 0, 1e-10),
-                    Contains("_fused_adagrad_") && Contains("int64"));
+  CHECK_THROWS_WITH(
+      dg::_fused_adagrad_(dg::zeros({2}, TensorOptions().dtype(kInt64)), dg::zeros({2}, TensorOptions().dtype(kInt64)),
+                          dg::zeros({2}, TensorOptions().dtype(kInt64)), 0.1, 0, 1e-10),
+      Contains("_fused_adagrad_") && Contains("int64"));
 }
 
 TEST_CASE("bad options give LibTorch's errors", "[optim]") {
   Tensor w = dg::zeros({2}, TensorOptions().dtype(kFloat64).requires_grad(true));
   const std::vector<Tensor> ps{w};
-  CHECK_THROWS_WITH(optim::SGD(ps, optim::SGDOptions(-0.1)), Contains("SGD") && Contains("Invalid learning rate: -0.1"));
+  CHECK_THROWS_WITH(optim::SGD(ps, optim::SGDOptions(-0.1)),
+                    Contains("SGD") && Contains("Invalid learning rate: -0.1"));
   CHECK_THROWS_WITH(optim::SGD(ps, optim::SGDOptions(0.1).momentum(-1)), Contains("Invalid momentum value: -1"));
   CHECK_THROWS_WITH(optim::SGD(ps, optim::SGDOptions(0.1).weight_decay(-1)), Contains("Invalid weight_decay value"));
   CHECK_THROWS_WITH(optim::SGD(ps, optim::SGDOptions(0.1).nesterov(true)),
@@ -346,8 +351,8 @@ TEST_CASE("bad options give LibTorch's errors", "[optim]") {
   CHECK_THROWS_WITH(optim::LBFGS(ps, optim::LBFGSOptions(-1)), Contains("LBFGS") && Contains("Invalid learning rate"));
   CHECK_THROWS_WITH(optim::LBFGS(ps, optim::LBFGSOptions().line_search_fn("backtracking")),
                     Contains("only 'strong_wolfe' is supported"));
-  CHECK_THROWS_WITH(optim::LBFGS(std::vector<optim::OptimizerParamGroup>{optim::OptimizerParamGroup({w}),
-                                                                        optim::OptimizerParamGroup({w.detach().requires_grad_()})}),
+  CHECK_THROWS_WITH(optim::LBFGS(std::vector<optim::OptimizerParamGroup>{
+                        optim::OptimizerParamGroup({w}), optim::OptimizerParamGroup({w.detach().requires_grad_()})}),
                     Contains("LBFGS doesn't support per-parameter options"));
   // Group options are checked as the defaults are.
   CHECK_THROWS_WITH(optim::SGD(std::vector<optim::OptimizerParamGroup>{optim::OptimizerParamGroup(
@@ -485,11 +490,13 @@ TEST_CASE("schedulers' learning rates match PyTorch's (StepLR: LibTorch's)", "[o
     optim::OneCycleLR s(*opt, 0.5, 12);
     auto momenta = [&] {
       std::vector<double> m;
-      for (const auto& g : opt->param_groups()) m.push_back(static_cast<const optim::SGDOptions&>(g.options()).momentum());
+      for (const auto& g : opt->param_groups())
+        m.push_back(static_cast<const optim::SGDOptions&>(g.options()).momentum());
       return m;
     };
     const YAML::Node& c = *find_case("schedulers", "one_cycle_lr");
-    check_sequence(c, *opt, [&](size_t) { s.step(); }, 1e-12, momenta);
+    check_sequence(
+        c, *opt, [&](size_t) { s.step(); }, 1e-12, momenta);
     CHECK_THROWS_WITH(s.step(), Contains("OneCycleLR") && Contains("Tried to step 13 times"));
   }
   SECTION("OneCycleLR three-phase linear with Adam's beta1") {
@@ -503,8 +510,8 @@ TEST_CASE("schedulers' learning rates match PyTorch's (StepLR: LibTorch's)", "[o
         m.push_back(std::get<0>(static_cast<const optim::AdamOptions&>(g.options()).betas()));
       return m;
     };
-    check_sequence(*find_case("schedulers", "one_cycle_lr_three_phase"), *opt, [&](size_t) { s.step(); }, 1e-12,
-                   momenta);
+    check_sequence(
+        *find_case("schedulers", "one_cycle_lr_three_phase"), *opt, [&](size_t) { s.step(); }, 1e-12, momenta);
     CHECK_THROWS_WITH(optim::OneCycleLR(*opt, 0.1), Contains("total_steps OR (epochs AND steps_per_epoch)"));
     CHECK_THROWS_WITH(optim::OneCycleLR(*opt, 0.1, 10, std::nullopt, std::nullopt, 0.3, "square"),
                       Contains("anneal_strategy"));
@@ -515,7 +522,8 @@ TEST_CASE("schedulers' learning rates match PyTorch's (StepLR: LibTorch's)", "[o
     using R = optim::ReduceLROnPlateauScheduler;
     R s(*opt, R::min, 0.5f, 2, 0.01, R::rel, 1, {0.0f, 0.05f});
     const YAML::Node& c = *find_case("schedulers", "reduce_lr_on_plateau");
-    check_sequence(c, *opt, [&](size_t k) { s.step(c["metrics"][k].as<float>()); }, 1e-6);
+    check_sequence(
+        c, *opt, [&](size_t k) { s.step(c["metrics"][k].as<float>()); }, 1e-6);
     CHECK(s.get_last_lr() == lrs_of(*opt));
     CHECK_THROWS_WITH(R(*opt, R::min, 1.5f), Contains("Factor should be < 1.0"));
   }
@@ -595,8 +603,9 @@ TEST_CASE("checkpoints: options and state round-trip; mismatched optimizers are 
   Tensor b = dg::ones({2}, TensorOptions().dtype(kFloat64).requires_grad(true));
   std::vector<optim::OptimizerParamGroup> groups;
   groups.emplace_back(std::vector<Tensor>{w});
-  groups.emplace_back(std::vector<Tensor>{b}, std::make_unique<optim::AdamOptions>(
-                                                 optim::AdamOptions(0.125).betas(std::make_tuple(0.5, 0.75)).amsgrad(true)));
+  groups.emplace_back(
+      std::vector<Tensor>{b},
+      std::make_unique<optim::AdamOptions>(optim::AdamOptions(0.125).betas(std::make_tuple(0.5, 0.75)).amsgrad(true)));
   optim::Adam opt(std::move(groups), optim::AdamOptions(0.1).eps(1e-3).weight_decay(0.3));
   (w * w).sum().backward();
   opt.step();  // only w has a gradient: only w has state

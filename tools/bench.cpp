@@ -10,7 +10,8 @@
 // come from dg_bench_dgonly (this file built without LibTorch), since a
 // LibTorch-linked binary maps and initialises libtorch before main().
 //
-// Usage: dg_bench [--quick] [--threads N] [--only chain,pointwise,matmul,mlp,cnn,double,rnn,index,linalg,data,optim,process]
+// Usage: dg_bench [--quick] [--threads N] [--only GROUP,...]
+//   groups: chain,pointwise,matmul,mlp,cnn,double,rnn,index,linalg,data,optim,process
 //   internal modes (used by the re-execs, usable by hand):
 //   --torch-only        run only the LibTorch cases, print "R key value" lines
 //   --rss mlp-dg|mlp-torch  run only the MLP steps with one library, print its peak RSS (KiB)
@@ -46,7 +47,7 @@
 #include <ATen/TensorIndexing.h>
 #include <torch/csrc/autograd/autograd.h>  // torch::autograd::grad, for the double backward
 #include <torch/data.h>                    // the data group: MNIST, transforms, DataLoader
-#include <torch/optim.h>                      // (12) torch::optim::SGD and Adam
+#include <torch/optim.h>                   // (12) torch::optim::SGD and Adam
 #include <torch/version.h>
 #endif
 
@@ -76,7 +77,7 @@ constexpr int64_t kMatSizes[] = {256, 1024, 2048};
 constexpr int64_t kDoubleBackwardN = int64_t{1} << 20;
 constexpr int64_t kIndexN = 1000000;     // (9) the indexed and sorted tensors
 constexpr int64_t kIndexPicks = 100000;  // (9) int64 indices into them
-constexpr int64_t kOptimN = 10000000;   // (12) parameters of the optimizer steps
+constexpr int64_t kOptimN = 10000000;    // (12) parameters of the optimizer steps
 constexpr int64_t kOptimTensors = 100;   // (12) ... in this many tensors
 constexpr double kLr = 1e-3;             // small: thousands of steps on one batch must not drive grads denormal
 
@@ -469,7 +470,8 @@ void run_optim(const Config& cfg, Results& r) {
       typename Api::NoGradGuard no_grad;
       r["check." + key] = (params[0] * params[0]).sum().template item<double>();
     }
-    r[key] = measure(cfg, [] {}, [&] { opt.step(); });
+    r[key] = measure(
+        cfg, [] {}, [&] { opt.step(); });
   };
   run("optim_sgd", [](const std::vector<typename Api::Tensor>& ps) {
     return typename Api::SGD(ps, typename Api::SGDOptions(kLr).momentum(0.9));
@@ -932,15 +934,23 @@ std::vector<Row> table_rows() {
   rows.push_back({"data_loader", "(11) DataLoader FMNIST Norm+Stack b64 w2", "kimg/s", 60000 * 1e6, 1, ""});
   rows.push_back({"data_mnist_load", "(11) MNIST(train) load, uncompressed", "ms", 0, 1e3, ""});
   rows.push_back({"data_mnist_load_gz", "(11) MNIST(train) load, .gz (dg only)", "ms", 0, 1e3, ""});
+  // (12) Nominal traffic of one step: SGD with momentum reads p, g, buf and
+  // writes p, buf (5 arrays of 40 MB); Adam reads p, g, m, v and writes p, m,
+  // v (7 arrays).
+  constexpr double op = static_cast<double>(kOptimN) * sizeof(float);
+  rows.push_back({"optim_sgd", "(12) SGD momentum step, 10M in 100", "ms", 0, 1e3, ""});
+  rows.push_back({"optim_sgd", "(12) SGD momentum step, 10M in 100", "GB/s", 5 * op, 1, "triad_optim"});
+  rows.push_back({"optim_adam", "(12) Adam step, 10M in 100", "ms", 0, 1e3, ""});
+  rows.push_back({"optim_adam", "(12) Adam step, 10M in 100", "GB/s", 7 * op, 1, "triad_optim"});
   rows.push_back({"rss_mlp", "(8) peak RSS, MLP process", "MiB", 0, 1.0 / 1024, ""});
   rows.push_back({"startup", "(8) start-up, exec to exit", "ms", 0, 1e3, ""});
   return rows;
 }
 
 std::vector<Row> limit_rows() {
-  std::vector<Row> rows = {{"triad", "STREAM triad, 64 MiB arrays", "GB/s", 3.0 * kTriadN * sizeof(float), 1, ""},
-                           {"triad_optim", "STREAM triad, 10M-float arrays (12)", "GB/s",
-                            3.0 * kOptimN * sizeof(float), 1, ""}};
+  std::vector<Row> rows = {
+      {"triad", "STREAM triad, 64 MiB arrays", "GB/s", 3.0 * kTriadN * sizeof(float), 1, ""},
+      {"triad_optim", "STREAM triad, 10M-float arrays (12)", "GB/s", 3.0 * kOptimN * sizeof(float), 1, ""}};
   for (int64_t n : kMatSizes) {
     const std::string s = std::to_string(n);
     const double f = static_cast<double>(n);
@@ -1025,18 +1035,12 @@ bool agree(double a, double b, double rel) { return std::abs(a - b) <= rel * (1.
 }
 
 [[noreturn]] void usage(int code) {
-  std::fprintf(
-      code ? stderr : stdout,
-      "usage: dg_bench [--quick] [--threads N] [--only GROUPS]\n"
-      "  --quick      short batches; noisier numbers\n"
-      "  --threads N  OpenMP/OpenBLAS/LibTorch threads (default: the CPUs available)\n"
-      "  --only G,..  run only these groups: chain pointwise matmul mlp cnn double rnn index linalg data process\n"
-      "internal modes: --torch-only, --rss mlp-dg|mlp-torch, --noop-dg, --noop-torch\n");
   std::fprintf(code ? stderr : stdout,
                "usage: dg_bench [--quick] [--threads N] [--only GROUPS]\n"
                "  --quick      short batches; noisier numbers\n"
                "  --threads N  OpenMP/OpenBLAS/LibTorch threads (default: the CPUs available)\n"
-               "  --only G,..  run only these groups: chain pointwise matmul mlp cnn double rnn index linalg optim process\n"
+               "  --only G,..  run only these groups: chain pointwise matmul mlp cnn double rnn index linalg data "
+               "optim process\n"
                "internal modes: --torch-only, --rss mlp-dg|mlp-torch, --noop-dg, --noop-torch\n");
   std::exit(code);
 }

@@ -110,8 +110,8 @@ struct Adagrad {
 // devices' kernels).
 template <typename T>
 Sgd<T> make_sgd(double lr, double momentum, double dampening, double weight_decay, bool nesterov, bool first_step) {
-  return Sgd<T>{T(-lr), T(momentum), T(1 - dampening), T(weight_decay), weight_decay != 0, momentum != 0,
-                nesterov, first_step};
+  return Sgd<T>{T(-lr),        T(momentum), T(1 - dampening), T(weight_decay), weight_decay != 0,
+                momentum != 0, nesterov,    first_step};
 }
 
 // bias corrections as torch::optim::Adam computes them: 1 - beta^step in
@@ -121,16 +121,24 @@ Adam<T> make_adam(double lr, double beta1, double beta2, double eps, double weig
                   int64_t step) {
   const double bias_correction1 = 1 - std::pow(beta1, static_cast<double>(step));
   const double bias_correction2 = 1 - std::pow(beta2, static_cast<double>(step));
-  return Adam<T>{T(weight_decay), T(1 - lr * weight_decay),        T(beta1),
-                 T(1 - beta1),    T(beta2),                        T(1 - beta2),
-                 T(std::sqrt(bias_correction2)), T(eps),           T(-(lr / bias_correction1)),
-                 weight_decay != 0, decoupled, amsgrad};
+  return Adam<T>{T(weight_decay),
+                 T(1 - lr * weight_decay),
+                 T(beta1),
+                 T(1 - beta1),
+                 T(beta2),
+                 T(1 - beta2),
+                 T(std::sqrt(bias_correction2)),
+                 T(eps),
+                 T(-(lr / bias_correction1)),
+                 weight_decay != 0,
+                 decoupled,
+                 amsgrad};
 }
 
 template <typename T>
 Rmsprop<T> make_rmsprop(double lr, double alpha, double eps, double weight_decay, double momentum, bool centered) {
-  return Rmsprop<T>{T(-lr), T(alpha), T(1 - alpha), T(eps), T(weight_decay), T(momentum),
-                    weight_decay != 0, centered, momentum > 0};
+  return Rmsprop<T>{T(-lr),      T(alpha),          T(1 - alpha), T(eps),      T(weight_decay),
+                    T(momentum), weight_decay != 0, centered,     momentum > 0};
 }
 
 template <typename T>

@@ -145,8 +145,7 @@ template <typename T>
 void fused_adam_(const TensorBase& self, const TensorBase& grad, const TensorBase& exp_avg,
                  const TensorBase& exp_avg_sq, const TensorBase& max_exp_avg_sq, double lr, double beta1, double beta2,
                  double eps, double weight_decay, bool amsgrad, bool decoupled_weight_decay, int64_t step) {
-  const auto st =
-      optim_step::make_adam<T>(lr, beta1, beta2, eps, weight_decay, amsgrad, decoupled_weight_decay, step);
+  const auto st = optim_step::make_adam<T>(lr, beta1, beta2, eps, weight_decay, amsgrad, decoupled_weight_decay, step);
   const unsigned used = bit(0) | bit(1) | bit(2) | bit(3) | (amsgrad ? bit(4) : 0u);
   fused_step<T, 5>(self, {&grad, &exp_avg, &exp_avg_sq, &max_exp_avg_sq}, used, st);
 }

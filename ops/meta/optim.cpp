@@ -24,9 +24,9 @@ void fused_sgd(const char* op, const Tensor& self, const Tensor& grad, const Ten
   check_like_self(op, self, "momentum_buffer", momentum_buffer);
 }
 
-void fused_adam(const char* op, const Tensor& self, const Tensor& grad, const Tensor& exp_avg,
-                const Tensor& exp_avg_sq, const Tensor& max_exp_avg_sq, double lr, double beta1, double beta2,
-                double eps, double weight_decay, bool amsgrad, bool decoupled_weight_decay, int64_t step) {
+void fused_adam(const char* op, const Tensor& self, const Tensor& grad, const Tensor& exp_avg, const Tensor& exp_avg_sq,
+                const Tensor& max_exp_avg_sq, double lr, double beta1, double beta2, double eps, double weight_decay,
+                bool amsgrad, bool decoupled_weight_decay, int64_t step) {
   check_like_self(op, self, "grad", grad);
   check_like_self(op, self, "exp_avg", exp_avg);
   check_like_self(op, self, "exp_avg_sq", exp_avg_sq);

@@ -35,20 +35,20 @@
 // `SGDOptions(0.1).momentum(0.9)`; `options.momentum()` reads it. (The same
 // definition as dynagrad/nn/module.h's.)
 #ifndef DG_ARG
-#define DG_ARG(T, name)                                        \
- public:                                                       \
-  inline auto name(const T& new_##name)->decltype(*this)& {    \
-    this->name##_ = new_##name;                                \
-    return *this;                                              \
-  }                                                            \
-  inline auto name(T&& new_##name)->decltype(*this)& {         \
-    this->name##_ = std::move(new_##name);                     \
-    return *this;                                              \
-  }                                                            \
+#define DG_ARG(T, name)                                           \
+ public:                                                          \
+  inline auto name(const T& new_##name)->decltype(*this)& {       \
+    this->name##_ = new_##name;                                   \
+    return *this;                                                 \
+  }                                                               \
+  inline auto name(T&& new_##name)->decltype(*this)& {            \
+    this->name##_ = std::move(new_##name);                        \
+    return *this;                                                 \
+  }                                                               \
   inline const T& name() const noexcept { return this->name##_; } \
-  inline T& name() noexcept { return this->name##_; }          \
-                                                               \
- private:                                                      \
+  inline T& name() noexcept { return this->name##_; }             \
+                                                                  \
+ private:                                                         \
   T name##_
 #endif
 
@@ -94,8 +94,7 @@ class OptimizerCloneableOptions : public OptimizerOptions {
 class OptimizerParamGroup {
  public:
   OptimizerParamGroup(const OptimizerParamGroup& param_group)
-      : params_(param_group.params()),
-        options_(param_group.has_options() ? param_group.options().clone() : nullptr) {}
+      : params_(param_group.params()), options_(param_group.has_options() ? param_group.options().clone() : nullptr) {}
   OptimizerParamGroup(std::vector<Tensor> params) : params_(std::move(params)) {}  // NOLINT
   OptimizerParamGroup(std::vector<Tensor> params, std::unique_ptr<OptimizerOptions> options)
       : params_(std::move(params)), options_(std::move(options)) {}
