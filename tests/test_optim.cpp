@@ -298,7 +298,7 @@ TEST_CASE("the fused steps give the same values on strided, large and small tens
     CHECK(dg::equal(v, vs));
     CHECK(dg::equal(vm, vms));
     // Strided: the same values read through a transposed view.
-    const int64_t r = 401, k = 499;  // 200099 > n: use the first r * k elements
+    const int64_t r = 400, k = 500;  // the first r * k elements, as a transposed [r, k] matrix
     auto mat = [&](const Tensor& t) { return t.slice(0, 0, r * k).reshape({k, r}).clone().t(); };
     Tensor pt = mat(p0), mt = mat(m0), vt = mat(v0), vmt = mat(vm0);
     REQUIRE_FALSE(pt.is_contiguous());
@@ -381,7 +381,7 @@ TEST_CASE("LBFGS matches PyTorch on the Rosenbrock function", "[optim]") {
       opt.zero_grad();
       Tensor a = 1 - x[0];
       Tensor b = x[1] - x[0] * x[0];
-      Tensor loss = a * a + 100 * b * b;
+      Tensor loss = a * a + 100 * (b * b);  // as Python evaluates (1 - x0)**2 + 100 * (x1 - x0**2)**2
       loss.backward();
       return loss;
     };

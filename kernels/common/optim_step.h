@@ -7,8 +7,8 @@
 // the CUDA kernels (kernels/cuda/optim.cu) on single elements; V is that
 // value type, T the element type, and `sqrt` the device's square root of V.
 //
-// Arguments: the parameter p and the state (written back), the gradient g
-// (a copy). State an option leaves unused is not touched.
+// Arguments: the parameter p and the state (written back), the gradient
+// (read only). State an option leaves unused is not touched.
 #include <cmath>
 #include <cstdint>
 
@@ -22,7 +22,8 @@ struct Sgd {
   bool has_weight_decay, has_momentum, nesterov, first_step;
 
   template <typename V, typename Sqrt>
-  DG_HOST_DEVICE void operator()(V& p, V g, V& buf, const Sqrt&) const {
+  DG_HOST_DEVICE void operator()(V& p, const V& grad, V& buf, const Sqrt&) const {
+    V g = grad;
     if (has_weight_decay) g = g + weight_decay * p;
     if (has_momentum) {
       if (first_step) {
@@ -45,7 +46,9 @@ struct Adam {
   bool has_weight_decay, decoupled, amsgrad;
 
   template <typename V, typename Sqrt>
-  DG_HOST_DEVICE void operator()(V& p, V g, V& exp_avg, V& exp_avg_sq, V& max_exp_avg_sq, const Sqrt& sqrt) const {
+  DG_HOST_DEVICE void operator()(V& p, const V& grad, V& exp_avg, V& exp_avg_sq, V& max_exp_avg_sq,
+                                 const Sqrt& sqrt) const {
+    V g = grad;
     if (has_weight_decay) {
       if (decoupled) p = p * keep;
       else g = g + weight_decay * p;
@@ -71,7 +74,8 @@ struct Rmsprop {
   bool has_weight_decay, centered, has_momentum;
 
   template <typename V, typename Sqrt>
-  DG_HOST_DEVICE void operator()(V& p, V g, V& square_avg, V& grad_avg, V& buf, const Sqrt& sqrt) const {
+  DG_HOST_DEVICE void operator()(V& p, const V& grad, V& square_avg, V& grad_avg, V& buf, const Sqrt& sqrt) const {
+    V g = grad;
     if (has_weight_decay) g = g + weight_decay * p;
     square_avg = square_avg * alpha;
     square_avg = square_avg + one_minus_alpha * g * g;
@@ -99,7 +103,8 @@ struct Adagrad {
   bool has_weight_decay;
 
   template <typename V, typename Sqrt>
-  DG_HOST_DEVICE void operator()(V& p, V g, V& sum, const Sqrt& sqrt) const {
+  DG_HOST_DEVICE void operator()(V& p, const V& grad, V& sum, const Sqrt& sqrt) const {
+    V g = grad;
     if (has_weight_decay) g = g + weight_decay * p;
     sum = sum + g * g;
     p = p + neg_clr * (g / (sqrt(sum) + eps));

@@ -47,51 +47,69 @@ struct VecOf<double, 16> {
   using type = f64x2;
 };
 
-struct ScalarSqrt {
+// The square root of each lane: the scalar instruction, or SSE's packed one
+// (baseline x86-64, so it inlines into the AVX2 copy too, as two 16-byte
+// halves of a 32-byte vector).
+struct Sqrt {
   float operator()(float x) const { return std::sqrt(x); }
   double operator()(double x) const { return std::sqrt(x); }
-};
 #if defined(__x86_64__)
-struct SseSqrt {
   f32x4 operator()(f32x4 x) const { return __builtin_ia32_sqrtps(x); }
   f64x2 operator()(f64x2 x) const { return __builtin_ia32_sqrtpd(x); }
-};
-struct AvxSqrt {
-  __attribute__((target("avx2"))) f32x8 operator()(f32x8 x) const { return __builtin_ia32_sqrtps256(x); }
-  __attribute__((target("avx2"))) f64x4 operator()(f64x4 x) const { return __builtin_ia32_sqrtpd256(x); }
-};
+  f32x8 operator()(f32x8 x) const {
+    f32x4 h[2];
+    std::memcpy(h, &x, sizeof x);
+    h[0] = __builtin_ia32_sqrtps(h[0]);
+    h[1] = __builtin_ia32_sqrtps(h[1]);
+    std::memcpy(&x, h, sizeof x);
+    return x;
+  }
+  f64x4 operator()(f64x4 x) const {
+    f64x2 h[2];
+    std::memcpy(h, &x, sizeof x);
+    h[0] = __builtin_ia32_sqrtpd(h[0]);
+    h[1] = __builtin_ia32_sqrtpd(h[1]);
+    std::memcpy(&x, h, sizeof x);
+    return x;
+  }
 #endif
+};
+
+template <typename V, typename T>
+__attribute__((always_inline)) inline V load(const T* p) {
+  V v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
 
 // Runs step over elements [i, i + sizeof(V) / sizeof(T)) (or one element
 // when V is T) of the contiguous rows p; operand 1 is the gradient (read
 // only), operands whose bit in `used` is clear are not written (they alias
 // self, whose cache lines the step reads anyway).
-template <typename V, typename T, size_t NT, typename Step, typename Sqrt, size_t... I>
+template <typename V, typename T, size_t NT, typename Step, size_t... I>
 __attribute__((always_inline)) inline void step_at(const std::array<T*, NT>& p, int64_t i, unsigned used,
-                                                   const Step& step, const Sqrt& sqrt, std::index_sequence<I...>) {
-  V v[NT];
-  for (size_t k = 0; k < NT; ++k) std::memcpy(&v[k], p[k] + i, sizeof(V));
-  step(v[I]..., sqrt);
-  for (size_t k = 0; k < NT; ++k)
-    if (k != 1 && (used >> k & 1u)) std::memcpy(p[k] + i, &v[k], sizeof(V));
+                                                   const Step& step, std::index_sequence<I...>) {
+  V v[NT] = {load<V>(p[I] + i)...};
+  step(v[I]..., Sqrt{});
+  ((I != 1 && (used >> I & 1u) ? std::memcpy(p[I] + i, &v[I], sizeof(V)) : nullptr), ...);
 }
 
-template <int Bytes, typename T, size_t NT, typename Step, typename Sqrt>
+template <int Bytes, typename T, size_t NT, typename Step>
 __attribute__((always_inline)) inline void row_body(const std::array<T*, NT>& p, int64_t n, unsigned used,
-                                                    const Step& step, const Sqrt& sqrt) {
+                                                    const Step& step) {
   using V = typename VecOf<T, Bytes>::type;
   constexpr int64_t W = Bytes / sizeof(T);
   constexpr auto seq = std::make_index_sequence<NT>{};
   int64_t i = 0;
-  for (; i + W <= n; i += W) step_at<V>(p, i, used, step, sqrt, seq);
-  for (; i < n; ++i) step_at<T>(p, i, used, step, ScalarSqrt{}, seq);
+  for (; i + W <= n; i += W) step_at<V>(p, i, used, step, seq);
+  for (; i < n; ++i) step_at<T>(p, i, used, step, seq);
 }
 
 #if defined(__x86_64__)
 template <typename T, size_t NT, typename Step>
 __attribute__((target("avx2"), noinline)) void row_avx2(const std::array<T*, NT>& p, int64_t n, unsigned used,
                                                         const Step& step) {
-  row_body<32>(p, n, used, step, AvxSqrt{});
+  row_body<32>(p, n, used, step);
 }
 #endif
 
@@ -99,9 +117,9 @@ template <typename T, size_t NT, typename Step>
 void contiguous_row(const std::array<T*, NT>& p, int64_t n, unsigned used, const Step& step) {
 #if defined(__x86_64__)
   if (simd::level() >= 1) return row_avx2(p, n, used, step);
-  row_body<16>(p, n, used, step, SseSqrt{});
+  row_body<16>(p, n, used, step);
 #else
-  for (int64_t i = 0; i < n; ++i) step_at<T>(p, i, used, step, ScalarSqrt{}, std::make_index_sequence<NT>{});
+  for (int64_t i = 0; i < n; ++i) step_at<T>(p, i, used, step, std::make_index_sequence<NT>{});
 #endif
 }
 
@@ -123,7 +141,7 @@ void fused_step(const TensorBase& self, const std::array<const TensorBase*, NT -
     for (int64_t i = 0; i < n; ++i) {
       std::array<T*, NT> q;
       for (size_t k = 0; k < NT; ++k) q[k] = reinterpret_cast<T*>(bytes[k] + i * g.inner_stride(k));
-      step_at<T>(q, 0, used, step, ScalarSqrt{}, std::make_index_sequence<NT>{});
+      step_at<T>(q, 0, used, step, std::make_index_sequence<NT>{});
     }
   };
   parallel_for(g.numel, int64_t(NT), [&](int64_t b, int64_t e) { for_each_row(g, b, e, row); });
