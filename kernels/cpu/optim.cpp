@@ -23,29 +23,13 @@ namespace dg::cpu {
 
 namespace {
 
-typedef float f32x8 __attribute__((vector_size(32)));
-typedef double f64x4 __attribute__((vector_size(32)));
-typedef float f32x4 __attribute__((vector_size(16)));
-typedef double f64x2 __attribute__((vector_size(16)));
-
+// Bytes / sizeof(T) lanes of T (a GCC vector: element-wise operators).
 template <typename T, int Bytes>
-struct VecOf;
-template <>
-struct VecOf<float, 32> {
-  using type = f32x8;
-};
-template <>
-struct VecOf<double, 32> {
-  using type = f64x4;
-};
-template <>
-struct VecOf<float, 16> {
-  using type = f32x4;
-};
-template <>
-struct VecOf<double, 16> {
-  using type = f64x2;
-};
+using Vec [[gnu::vector_size(Bytes)]] = T;
+using f32x4 = Vec<float, 16>;
+using f64x2 = Vec<double, 16>;
+using f32x8 = Vec<float, 32>;
+using f64x4 = Vec<double, 32>;
 
 // The square root of each lane: the scalar instruction, or SSE's packed one
 // (baseline x86-64, so it inlines into the AVX2 copy too, as two 16-byte
@@ -97,7 +81,7 @@ __attribute__((always_inline)) inline void step_at(const std::array<T*, NT>& p, 
 template <int Bytes, typename T, size_t NT, typename Step>
 __attribute__((always_inline)) inline void row_body(const std::array<T*, NT>& p, int64_t n, unsigned used,
                                                     const Step& step) {
-  using V = typename VecOf<T, Bytes>::type;
+  using V = Vec<T, Bytes>;
   constexpr int64_t W = Bytes / sizeof(T);
   constexpr auto seq = std::make_index_sequence<NT>{};
   int64_t i = 0;
