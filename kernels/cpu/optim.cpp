@@ -80,13 +80,21 @@ __attribute__((always_inline)) inline void step_at(const std::array<T*, NT>& p, 
 
 template <int Bytes, typename T, size_t NT, typename Step>
 __attribute__((always_inline)) inline void row_body(const std::array<T*, NT>& p, int64_t n, unsigned used,
-                                                    const Step& step) {
+                                                    const Step& step_in) {
   using V = Vec<T, Bytes>;
   constexpr int64_t W = Bytes / sizeof(T);
   constexpr auto seq = std::make_index_sequence<NT>{};
+  // Local copies: the stores through the rows cannot alias them, so the
+  // constants and pointers stay in registers across the loop.
+  const Step step = step_in;
+  const std::array<T*, NT> rows = p;
   int64_t i = 0;
-  for (; i + W <= n; i += W) step_at<V>(p, i, used, step, seq);
-  for (; i < n; ++i) step_at<T>(p, i, used, step, seq);
+  for (; i + 2 * W <= n; i += 2 * W) {
+    step_at<V>(rows, i, used, step, seq);
+    step_at<V>(rows, i + W, used, step, seq);
+  }
+  for (; i + W <= n; i += W) step_at<V>(rows, i, used, step, seq);
+  for (; i < n; ++i) step_at<T>(rows, i, used, step, seq);
 }
 
 #if defined(__x86_64__)

@@ -142,7 +142,7 @@ class Optimizer {
   // The parameters of the first group.
   const std::vector<Tensor>& parameters() const noexcept;
   std::vector<Tensor>& parameters() noexcept;
-  // The number of parameters of the first group (LibTorch's size()).
+  // The number of parameters in all groups (LibTorch's size()).
   size_t size() const noexcept;
 
   OptimizerOptions& defaults() noexcept;
