@@ -224,6 +224,10 @@ TEST_CASE("add_param_group: groups added later take their own options or the def
   opt.param_groups()[1].options().set_lr(0.25);
   CHECK(opt.param_groups()[1].options().get_lr() == 0.25);
   CHECK(opt.param_groups()[0].options().get_lr() == 0.01);
+  opt.param_groups()[0].options().lr(0.5);
+  CHECK(opt.param_groups()[0].options().lr() == 0.5);
+  CHECK(static_cast<const optim::SGDOptions&>(opt.param_groups()[0].options()).lr() == 0.5);
+  CHECK(opt.param_groups()[1].options().lr() == 0.25);
 }
 
 TEST_CASE("zero_grad zeros the gradients (LibTorch 1.13) or drops them", "[optim]") {
@@ -329,6 +333,8 @@ TEST_CASE("bad options give LibTorch's errors", "[optim]") {
   const std::vector<Tensor> ps{w};
   CHECK_THROWS_WITH(optim::SGD(ps, optim::SGDOptions(-0.1)),
                     Contains("SGD") && Contains("Invalid learning rate: -0.1"));
+  CHECK_THROWS_AS(optim::SGD(ps, optim::SGDOptions(-0.1)), dg::Error);
+  CHECK_THROWS_AS(optim::Adam(ps, optim::AdamOptions(-0.1)), dg::Error);
   CHECK_THROWS_WITH(optim::SGD(ps, optim::SGDOptions(0.1).momentum(-1)), Contains("Invalid momentum value: -1"));
   CHECK_THROWS_WITH(optim::SGD(ps, optim::SGDOptions(0.1).weight_decay(-1)), Contains("Invalid weight_decay value"));
   CHECK_THROWS_WITH(optim::SGD(ps, optim::SGDOptions(0.1).nesterov(true)),

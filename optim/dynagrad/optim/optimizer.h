@@ -79,6 +79,13 @@ class OptimizerOptions {
   virtual ~OptimizerOptions() = default;
   virtual double get_lr() const;
   virtual void set_lr(const double lr);
+  // The same through the base class by the options' own name (each optimizer's
+  // options also have lr() and lr(value), with chaining, as LibTorch's).
+  double lr() const { return get_lr(); }
+  OptimizerOptions& lr(double lr) {
+    set_lr(lr);
+    return *this;
+  }
 };
 
 template <typename Derived>
@@ -164,7 +171,7 @@ class Optimizer {
   // A fresh state of this optimizer's kind (for load).
   virtual std::unique_ptr<OptimizerParamState> make_param_state() const = 0;
   // Checks the options of a group (the constructor checks the defaults).
-  virtual void check_options(const OptimizerOptions& options) const {}
+  virtual void check_options(const OptimizerOptions& /*options*/) const {}
   // The state of p, or null.
   OptimizerParamState* find_state(const Tensor& p) const;
 
