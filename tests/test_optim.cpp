@@ -642,3 +642,41 @@ TEST_CASE("checkpoints: options and state round-trip; mismatched optimizers are 
   CHECK(one.param_groups()[0].options().get_lr() == 0.5);
   std::remove(file.c_str());
 }
+
+TEST_CASE("checkpoints: LBFGS's history round-trips and resumes bit for bit", "[optim][serialize]") {
+  auto run = [](Tensor& x, optim::LBFGS& opt) {
+    auto closure = [&] {
+      opt.zero_grad();
+      Tensor a = 1 - x[0];
+      Tensor b = x[1] - x[0] * x[0];
+      Tensor loss = a * a + 100 * (b * b);
+      loss.backward();
+      return loss;
+    };
+    opt.step(closure);
+  };
+  const auto options = optim::LBFGSOptions(0.5).max_iter(5).history_size(3).line_search_fn("strong_wolfe");
+  Tensor xa = dg::tensor(std::vector<double>{-1.5, 2.0}, TensorOptions().dtype(kFloat64)).requires_grad_();
+  optim::LBFGS a({xa}, options);
+  for (int k = 0; k < 3; ++k) run(xa, a);
+
+  Tensor xb = dg::tensor(std::vector<double>{-1.5, 2.0}, TensorOptions().dtype(kFloat64)).requires_grad_();
+  optim::LBFGS b({xb}, options);
+  run(xb, b);
+  const std::string file = temp_file("lbfgs");
+  dg::save(b, file);
+
+  Tensor xr = xb.detach().clone().requires_grad_();
+  optim::LBFGS r({xr}, optim::LBFGSOptions());
+  dg::load(r, file);
+  CHECK(static_cast<const optim::LBFGSOptions&>(r.param_groups()[0].options()) ==
+        static_cast<const optim::LBFGSOptions&>(b.param_groups()[0].options()));
+  const auto& sb = static_cast<const optim::LBFGSParamState&>(*b.state().at(optim::param_state_key(xb)));
+  const auto& sr = static_cast<const optim::LBFGSParamState&>(*r.state().at(optim::param_state_key(xr)));
+  CHECK(sr == sb);
+  CHECK(sr.old_dirs().size() == sb.old_dirs().size());
+  CHECK(sr.al().has_value() == sb.al().has_value());
+  for (int k = 1; k < 3; ++k) run(xr, r);
+  CHECK(dg::equal(xr, xa));
+  std::remove(file.c_str());
+}
