@@ -40,19 +40,14 @@ struct Sqrt {
 #if defined(__x86_64__)
   f32x4 operator()(f32x4 x) const { return __builtin_ia32_sqrtps(x); }
   f64x2 operator()(f64x2 x) const { return __builtin_ia32_sqrtpd(x); }
-  f32x8 operator()(f32x8 x) const {
-    f32x4 h[2];
+  f32x8 operator()(f32x8 x) const { return by_halves<f32x4>(x); }
+  f64x4 operator()(f64x4 x) const { return by_halves<f64x2>(x); }
+  template <typename Half, typename Wide>
+  static Wide by_halves(Wide x) {
+    Half h[2];
     std::memcpy(h, &x, sizeof x);
-    h[0] = __builtin_ia32_sqrtps(h[0]);
-    h[1] = __builtin_ia32_sqrtps(h[1]);
-    std::memcpy(&x, h, sizeof x);
-    return x;
-  }
-  f64x4 operator()(f64x4 x) const {
-    f64x2 h[2];
-    std::memcpy(h, &x, sizeof x);
-    h[0] = __builtin_ia32_sqrtpd(h[0]);
-    h[1] = __builtin_ia32_sqrtpd(h[1]);
+    h[0] = Sqrt{}(h[0]);
+    h[1] = Sqrt{}(h[1]);
     std::memcpy(&x, h, sizeof x);
     return x;
   }
