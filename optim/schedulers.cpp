@@ -28,7 +28,7 @@ constexpr double kPi = 3.14159265358979323846;
 
 // ---- LRScheduler --------------------------------------------------------------
 
-LRScheduler::LRScheduler(Optimizer& optimizer) : step_count_(0), optimizer_(optimizer) {}
+LRScheduler::LRScheduler(Optimizer& optimizer) : step_count_(0), optimizer_(optimizer), last_lr_(get_current_lrs()) {}
 
 void LRScheduler::step() {
   const std::vector<double> learning_rates = get_lrs();
@@ -36,7 +36,7 @@ void LRScheduler::step() {
   step_count_++;
 }
 
-std::vector<double> LRScheduler::get_last_lr() const { return get_current_lrs(); }
+std::vector<double> LRScheduler::get_last_lr() const { return last_lr_; }
 
 void LRScheduler::set_optimizer_lrs(const std::vector<double>& learning_rates) {
   auto& groups = optimizer_.param_groups();
@@ -44,6 +44,7 @@ void LRScheduler::set_optimizer_lrs(const std::vector<double>& learning_rates) {
            "LRScheduler::step: expected one learning rate per parameter group (", groups.size(), "), got ",
            learning_rates.size());
   for (size_t i = 0; i < groups.size(); ++i) groups[i].options().set_lr(learning_rates[i]);
+  last_lr_ = learning_rates;
 }
 
 std::vector<double> LRScheduler::get_current_lrs() const {

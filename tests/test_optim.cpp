@@ -471,6 +471,11 @@ TEST_CASE("schedulers' learning rates match PyTorch's (StepLR: LibTorch's)", "[o
     auto opt = t.sgd(0.1);
     optim::ExponentialLR s(*opt, 0.9);
     check_sequence(*find_case("schedulers", "exponential_lr"), *opt, [&](size_t) { s.step(); });
+    // get_last_lr is what step() set, not what the optimizer holds since.
+    const std::vector<double> last = s.get_last_lr();
+    CHECK(last == lrs_of(*opt));
+    opt->param_groups()[0].options().set_lr(1.0);
+    CHECK(s.get_last_lr() == last);
   }
   SECTION("CosineAnnealingLR, beyond T_max") {
     TwoGroups t;

@@ -39,6 +39,7 @@ class LRScheduler {
 
  private:
   Optimizer& optimizer_;
+  std::vector<double> last_lr_;
 };
 
 }  // namespace dg::optim
