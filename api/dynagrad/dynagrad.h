@@ -3,6 +3,7 @@
 #include "dynagrad/autograd_meta.h"
 #include "dynagrad/cpu_allocator.h"
 #include "dynagrad/cuda.h"
+#include "dynagrad/data.h"
 #include "dynagrad/engine.h"
 #include "dynagrad/factory.h"
 #include "dynagrad/function.h"
