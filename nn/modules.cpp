@@ -498,6 +498,17 @@ void EmbeddingImpl::reset() {
   }
 }
 
+std::shared_ptr<Module> EmbeddingImpl::clone(const std::optional<Device>& device) const {
+  NoGradGuard no_grad;
+  EmbeddingOptions o = options;
+  Tensor w = weight.detach().clone();
+  if (device) w = w.to(*device);
+  auto copy = std::make_shared<EmbeddingImpl>(o._weight(w));
+  copy->weight.requires_grad_(weight.requires_grad());
+  copy->train(is_training());
+  return copy;
+}
+
 void EmbeddingImpl::reset_parameters() {
   init::normal_(weight);
   if (options.padding_idx()) {

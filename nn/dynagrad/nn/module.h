@@ -106,9 +106,9 @@ class Module : public std::enable_shared_from_this<Module> {
   virtual void to(ScalarType dtype, bool non_blocking = false);
   virtual void to(Device device, bool non_blocking = false);
 
-  // Resets the gradients of every parameter: to undefined (set_to_none, the
-  // default of LibTorch 1.13) or to zeros.
-  virtual void zero_grad(bool set_to_none = true);
+  // Resets the gradients of every parameter: to zeros (LibTorch 1.13's C++
+  // default), or to undefined with set_to_none.
+  virtual void zero_grad(bool set_to_none = false);
 
   // The module as the given type, or nullptr.
   template <typename ModuleType>
@@ -350,3 +350,15 @@ void load(nn::ModuleHolder<Contained>& module, const std::string& filename, bool
 }
 
 }  // namespace dg
+
+// LibTorch's spellings, so a ported program keeps its TORCH_MODULE and
+// TORCH_ARG lines (a translation unit never includes both libraries).
+#ifndef TORCH_MODULE
+#define TORCH_MODULE(Name) DG_MODULE(Name)
+#endif
+#ifndef TORCH_MODULE_IMPL
+#define TORCH_MODULE_IMPL(Name, ImplType) DG_MODULE_IMPL(Name, ImplType)
+#endif
+#ifndef TORCH_ARG
+#define TORCH_ARG(T, name) DG_ARG(T, name)
+#endif

@@ -355,6 +355,8 @@ class EmbeddingImpl : public Cloneable<EmbeddingImpl> {
       : EmbeddingImpl(EmbeddingOptions(num_embeddings, embedding_dim)) {}
   explicit EmbeddingImpl(EmbeddingOptions options);
   void reset() override;
+  // A copy with its own weight (never the tensor given as _weight).
+  std::shared_ptr<Module> clone(const std::optional<Device>& device = std::nullopt) const override;
   void reset_parameters();
   Tensor forward(const Tensor& indices);
   void pretty_print(std::ostream& stream) const override;
