@@ -24,13 +24,13 @@ SAMPLE_KINDS = ("well_conditioned", "spd")
 
 OP_KEYS = {"name", "signature", "summary", "variants", "category", "int_to_float", "meta", "view_of",
            "composite", "dtypes", "extra_dtypes", "devices", "kernel", "kernels", "scalar", "operator",
-           "differentiable", "samples", "out_dtype", "no_promote"}
+           "differentiable", "samples", "out_dtype", "no_promote", "once_differentiable"}
 # The 16-bit floats a floating pointwise op gets on CUDA unless it says
 # otherwise (`extra_dtypes: {}`).
 HALF_DTYPES = ["float16", "bfloat16"]
 # What an expression in `scalar:` may name besides the op's arguments.
 SCALAR_WORDS = {"C", "T", "Math", "std", "pwmath", "static_cast", "true", "false"}
-DERIV_FIXED_KEYS = {"name", "forward"}
+DERIV_FIXED_KEYS = {"name", "forward", "not_implemented"}
 VARIANTS = ["function", "method", "inplace", "out"]
 # C++ operators an op may declare (`operator:`): binary ones take (Tensor,
 # Tensor) or (Tensor, Scalar); "-", "~" and "!" on a one-argument op are unary.
@@ -264,6 +264,11 @@ def _fill_op(fname: str, entry: dict, op: Op) -> None:
                             f"'{a}' is not a Tensor argument of this pointwise op")
     op.differentiable = bool(entry.get("differentiable", True))
     op.declared_nondifferentiable = not op.differentiable
+    once = entry.get("once_differentiable")
+    if once is not None and (not isinstance(once, str) or not re.fullmatch(r"[A-Za-z_]\w*(\.\w+)?", once)):
+        raise SpecError(fname, kl("once_differentiable"), name, "once_differentiable",
+                        f"expected the name of the op whose derivative is not implemented, got {once!r}")
+    op.once_differentiable = once
     default_variants = ["function", "method", "inplace", "out"] if op.is_pointwise else ["function", "method"]
     op.variants = _check_list_of(fname, entry, name, "variants", VARIANTS) if "variants" in entry else default_variants
     if op.is_inplace_op:
@@ -466,10 +471,12 @@ def _check_sample_value(fname, line, name, arg: Arg, v):
         return
     if arg.type in ("Tensor", "Tensor?"):
         if isinstance(v, dict):
-            unknown = set(v) - {"shape", "low", "high", "transposed", "dtype", "kind", "symmetric"}
+            unknown = set(v) - {"shape", "low", "high", "transposed", "dtype", "kind", "symmetric", "log_softmax"}
             if unknown:
                 bad(f"unknown tensor sample keys {sorted(unknown)} (expected shape, low, high, transposed, dtype, "
-                    "kind, symmetric)")
+                    "kind, symmetric, log_softmax)")
+            if v.get("log_softmax") and (v.get("dtype", "float64") != "float64" or not v.get("shape")):
+                bad("`log_softmax` needs a floating tensor of at least 1 dimension")
             if "kind" in v:
                 if v["kind"] not in SAMPLE_KINDS:
                     bad(f"a sample tensor's kind is one of {list(SAMPLE_KINDS)}, got {v['kind']!r}")
@@ -538,8 +545,10 @@ def _analyse_formula(text: str, op: Op, allowed_extra: set) -> tuple[str, set, l
         ident = m.group(1)
         if ident in ("grad",) or ident in CPP_WORDS or ident in allowed_extra:
             continue
-        if ident == "result" or ident in arg_names or ident in attr_names:
+        if (ident == "result" and not op.returns_tuple) or ident in arg_names or ident in attr_names:
             uses.add(ident)
+        elif op.returns_tuple and re.fullmatch(r"result\d+", ident) and int(ident[6:]) < len(op.sig.returns):
+            uses.add(ident)  # the outputs of a several-output op: result0, result1, ...
         elif ident not in unknown:
             unknown.append(ident)
     return cpp, uses, unknown
@@ -562,10 +571,10 @@ def _load_derivative(fname: str, entry, ops_by_name: dict, errors: list) -> None
         errors.append(SpecError(fname, line, name, "name", f"duplicate entry (first at line {op.derivative.line})"))
         return
     if op.composite and not op.declared_nondifferentiable:
-        if not op.returns_tensor:
+        if not (op.returns_tensor or op.returns_tuple):
             errors.append(SpecError(fname, line, name, None,
-                                    f"'{name}' is a composite with several outputs: only a single-Tensor composite "
-                                    "can be recorded as one node"))
+                                    f"'{name}' is a composite returning Tensor[]: only a composite returning one "
+                                    "Tensor or a tuple can be recorded as one node"))
             return
         op.differentiable = True  # a composite with its own node
     if not op.differentiable:
@@ -575,6 +584,19 @@ def _load_derivative(fname: str, entry, ops_by_name: dict, errors: list) -> None
     tensor_args = op.sig.tensor_args
     formulas = []
     formula_keys = [k for k in _user_keys(entry) if k not in DERIV_FIXED_KEYS]
+    not_implemented = entry.get("not_implemented", False)
+    if not isinstance(not_implemented, bool):
+        errors.append(SpecError(fname, _key_line(entry, "not_implemented"), name, "not_implemented",
+                                f"expected true or false, got {not_implemented!r}"))
+        return
+    if not_implemented:
+        if formula_keys or "forward" in entry or not op.returns_tensor:
+            errors.append(SpecError(fname, _key_line(entry, "not_implemented"), name, "not_implemented",
+                                    "an op whose derivative is not implemented returns one Tensor and takes no "
+                                    "formulas" + (f" (has {', '.join(formula_keys)})" if formula_keys else "")))
+            return
+        op.derivative = Derivative(name, line, [], None, not_implemented=True)
+        return
     for key in formula_keys:
         kline = _key_line(entry, key)
         idx = next((i for i, a in enumerate(tensor_args) if a.name == key), None)
@@ -628,6 +650,8 @@ def _saved_for(op: Op) -> list:
         needed_by = sorted(f.index for f in d.formulas if u in f.uses)
         if u == "result":
             saved.append(Saved("result", "result", "SavedVariable", "result", needed_by))
+        elif re.fullmatch(r"result\d+", u):
+            saved.append(Saved(u, "result", "SavedVariable", f"std::get<{u[6:]}>(result)", needed_by))
         elif u in tensor_names:
             saved.append(Saved(u, "tensor", "SavedVariable", u, needed_by))
         elif op.sig.arg(u) is not None and op.sig.arg(u).type == "Tensor?":
@@ -682,6 +706,14 @@ def load(ops_path: str, derivatives_path: str, warnings: Optional[list] = None) 
             errors.append(SpecError(ops_file, op.line, op.name, None,
                                     "differentiable op has no entry in derivatives.yaml "
                                     "(add one, or mark the op `differentiable: false`)"))
+    for op in ops:
+        if op.once_differentiable is None:
+            continue
+        target = by_name.get(op.once_differentiable)
+        if target is None or target.derivative is None or not target.derivative.not_implemented:
+            errors.append(SpecError(ops_file, op.line, op.name, "once_differentiable",
+                                    f"'{op.once_differentiable}' is not an op whose derivative is not implemented "
+                                    f"(derivatives.yaml `not_implemented: true`)"))
     if errors:
         raise SpecErrors(errors)
     if warnings is not None:

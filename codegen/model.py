@@ -166,6 +166,10 @@ class Op:
     differentiable: bool = True
     declared_nondifferentiable: bool = False  # the entry says `differentiable: false`
     samples: list[Sample] = field(default_factory=list)
+    # ops.yaml `once_differentiable: <op>`: the op's gradient is computed by
+    # <op>, whose derivative is not implemented (derivatives.yaml
+    # `not_implemented: true`); its samples expect gradgradcheck to raise.
+    once_differentiable: Optional[str] = None
     derivative: Optional["Derivative"] = None
     overload_index: int = 0  # among ops with the same base name, in file order
 
@@ -264,6 +268,13 @@ class Derivative:
     formulas: list[Formula]
     forward: Optional[str]
     saved: list[Saved] = field(default_factory=list)
+    # derivatives.yaml `not_implemented: true`: no formulas; the node raises
+    # dg::Error "derivative for <op> is not implemented" when reached.
+    not_implemented: bool = False
+
+    @property
+    def not_implemented_message(self) -> str:
+        return f"derivative for {self.name.split('.')[0]} is not implemented"
 
     @property
     def saves_tensors(self) -> bool:

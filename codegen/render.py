@@ -190,6 +190,8 @@ class NodeView:
     saves_before_inplace: list  # the same when the op writes self (saves a copy of self's old value)
     saves_after: list          # statements after (the result)
     saves_after_inplace: list  # the same when the result is self
+    output: str = "result"     # what the node is the history of: the first output of a tuple
+    not_implemented: Optional[str] = None  # the message of a node whose derivative is not implemented
 
 
 def node_view(op: Op) -> Optional[NodeView]:
@@ -201,7 +203,10 @@ def node_view(op: Op) -> Optional[NodeView]:
     for s in d.saved:
         guard = "if (" + " || ".join(f"node->needs_input_grad({i})" for i in s.needed_by) + ") "
         if s.kind == "result":
-            after.append(f"{guard}node->result_ = SavedVariable(result, true);")
+            # Of a several-output op only result0 is the node's output (has
+            # its history); the others are saved as plain tensors.
+            is_output = "true" if s.name in ("result", "result0") else "false"
+            after.append(f"{guard}node->{s.name}_ = SavedVariable({s.source}, {is_output});")
             after_inplace.append(f"{guard}node->result_ = SavedVariable(self, true);")
         elif s.kind == "tensor":
             # An in-place write destroys self's old value: save a (recorded) copy.
@@ -222,7 +227,9 @@ def node_view(op: Op) -> Optional[NodeView]:
         formulas.append(FormulaView(f.index, f.input, f.text, f.cpp, unpack))
     uses_grad = any(re.search(r"\bgrad\b", f.cpp) for f in d.formulas)
     return NodeView(op.node_name, members, released, formulas, len(sig.tensor_args), uses_grad,
-                    before, before_inplace, after, after_inplace)
+                    before, before_inplace, after, after_inplace,
+                    output="std::get<0>(result)" if op.returns_tuple else "result",
+                    not_implemented=d.not_implemented_message if d.not_implemented else None)
 
 
 # ---------------------------------------------------------------- the public API
@@ -292,6 +299,7 @@ class SampleRow:
     specs: str                 # the inputs' TensorSpecs
     grad: bool                 # whether gradcheck applies
     body: str                  # the C++ body of the row's lambda
+    gradgrad_error: Optional[str] = None  # what gradgradcheck must raise (ops.yaml once_differentiable)
 
 
 def _num(v) -> str:
@@ -364,6 +372,8 @@ def _broadcast(shapes: list) -> list:
 def sample_rows(op: Op, api: ApiView, kind: str) -> list:
     args = op.sig.args
     rows = []
+    gradgrad_error = (f"derivative for {op.once_differentiable.split('.')[0]} is not implemented"
+                      if op.once_differentiable else None)
     for i, s in enumerate(op.samples):
         specs, call = [], []
         ti = 0
@@ -376,8 +386,12 @@ def sample_rows(op: Op, api: ApiView, kind: str) -> list:
                 # function of X, so gradcheck perturbs symmetric matrices.
                 # An spd input is read as (M + Mᵀ) / 2 (the same values): the
                 # gradient checks then see the symmetric gradient PyTorch gives.
+                # A log_softmax sample is log_softmax(X, -1) of the random X
+                # (log-probabilities): gradcheck perturbs the logits X.
                 sym = isinstance(s.values[a.name], dict) and s.values[a.name].get("symmetric")
+                logp = isinstance(s.values[a.name], dict) and s.values[a.name].get("log_softmax")
                 call.append(f"(in[{ti}] + in[{ti}].transpose(-2, -1))" if sym else
+                            f"in[{ti}].log_softmax(-1)" if logp else
                             f"symmetrized(in[{ti}])" if _is_spd(s.values[a.name]) else f"in[{ti}]")
                 ti += 1
             elif a.type == "Tensor[]":
@@ -398,10 +412,13 @@ def sample_rows(op: Op, api: ApiView, kind: str) -> list:
         fn_call = f"dg::{op.base}({', '.join(call)})" if api.has_function else f"{call[0]}.{op.base}({rest})"
         if op.is_inplace_op:
             body = f"auto self = {call[0]}.clone(); self.{op.base}({rest}); return {{self}};"
-            rows.append(SampleRow(i, "inplace", spec_text, op.derivative is not None, body))
+            rows.append(SampleRow(i, "inplace", spec_text, op.derivative is not None, body, gradgrad_error))
             continue
         if op.returns_tensor_list:
             ret = f"return {fn_call};"
+        elif op.returns_tuple and op.derivative is not None:
+            # One node on the first output: the others are not differentiable.
+            ret = f"return {{std::get<0>({fn_call})}};"
         elif op.returns_tuple:
             gets = ", ".join(f"std::get<{k}>(r)" for k in range(len(op.sig.returns)))
             ret = f"auto r = {fn_call}; return {{{gets}}};"
@@ -410,13 +427,14 @@ def sample_rows(op: Op, api: ApiView, kind: str) -> list:
         # Ops without a gradient (comparisons, argmax) are only run forward,
         # and so are samples with no floating input (unique of int64 values).
         differentiable = (op.derivative is not None or (kind != "kernel" and not op.declared_nondifferentiable)) \
-            and "kFloat64" in spec_text
-        rows.append(SampleRow(i, "function" if api.has_function else "method", spec_text, differentiable, ret))
+            and "kFloat64" in spec_text and not (op.derivative and op.derivative.not_implemented)
+        rows.append(SampleRow(i, "function" if api.has_function else "method", spec_text, differentiable, ret,
+                              gradgrad_error))
         # An in-place variant needs self to hold the broadcast result.
         shapes = [_shape_of(s.values[a.name]) for a in op.sig.tensor_args if s.values.get(a.name) is not None]
         if api.has_inplace and (not shapes or _broadcast(shapes) == shapes[0]):
             body = f"auto self = {call[0]}.clone(); self.{op.base}_({rest}); return {{self}};"
-            rows.append(SampleRow(i, "inplace", spec_text, differentiable, body))
+            rows.append(SampleRow(i, "inplace", spec_text, differentiable, body, gradgrad_error))
         if api.has_out:
             body = (f"auto expected = {fn_call}; auto out = dg::empty({{0}}, expected.options()); "
                     f"dg::{op.base}_out(out, {', '.join(call)}); return {{out, expected}};")

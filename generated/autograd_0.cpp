@@ -1004,6 +1004,53 @@ Tensor gaussian_nll_loss(const Tensor& input, const Tensor& target, const Tensor
 // ---- binary_cross_entropy_with_logits: binary_cross_entropy(sigmoid(input), target) computed through log_sigmoid (stable for logits of any magnitude); pos_weight weighs the positive term.
 Tensor binary_cross_entropy_with_logits(const Tensor& self, const Tensor& target, const std::optional<Tensor>& weight, const std::optional<Tensor>& pos_weight, int64_t reduction) { return composite::binary_cross_entropy_with_logits(self, target, weight, pos_weight, reduction); }
 
+// ---- _ctc_loss_packed: The CTC forward recursion of log_probs (T, N, C) and int32/int64 targets, packed in one 1-D tensor: log_alpha (N, T, 2 S + 1) row-major (-inf past each input and target length; S the longest target), then the N negative log likelihoods.
+Tensor _ctc_loss_packed(const Tensor& log_probs, const Tensor& targets, IntArrayRef input_lengths, IntArrayRef target_lengths, int64_t blank) {
+  return dispatch::_ctc_loss_packed(log_probs, targets, input_lengths, target_lengths, blank);
+}
+
+// ---- _ctc_loss_backward: The gradient of _ctc_loss w.r.t. log_probs (T, N, C) by the alpha-beta recursion, as PyTorch's: grad[n] (exp(log_probs) - exp(log(alpha beta) + nll - log_probs)) (the gradient of the logits under a log_softmax), zero past each input length and, with zero_infinity, for infinite losses.
+Tensor _ctc_loss_backward(const Tensor& grad, const Tensor& log_probs, const Tensor& targets, IntArrayRef input_lengths, IntArrayRef target_lengths, const Tensor& neg_log_likelihood, const Tensor& log_alpha, int64_t blank, bool zero_infinity) {
+  const bool record = detail::should_record("_ctc_loss_backward", grad, log_probs, targets, neg_log_likelihood, log_alpha);
+  intrusive_ptr<generated::CtcLossBackwardBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::CtcLossBackwardBackward0>();
+    node->set_next_edges(detail::collect_next_edges(grad, log_probs, targets, neg_log_likelihood, log_alpha));
+  }
+  Tensor result = dispatch::_ctc_loss_backward(grad, log_probs, targets, input_lengths, target_lengths, neg_log_likelihood, log_alpha, blank, zero_infinity);
+  if (record) {
+    detail::set_history(result, node);
+  }
+  return result;
+}
+
+// ---- _ctc_loss: Connectionist temporal classification of log_probs (T, N, C) against targets (N, S) padded or 1-D concatenated (int32/int64): the per-sample negative log likelihood (N, one node CtcLossBackward0) and log_alpha (N, T, 2 S + 1; not differentiable).
+std::tuple<Tensor, Tensor> _ctc_loss(const Tensor& log_probs, const Tensor& targets, IntArrayRef input_lengths, IntArrayRef target_lengths, int64_t blank, bool zero_infinity) {
+  const bool record = detail::should_record("_ctc_loss", log_probs, targets);
+  intrusive_ptr<generated::CtcLossBackward0> node;
+  if (record) {
+    node = make_intrusive<generated::CtcLossBackward0>();
+    node->set_next_edges(detail::collect_next_edges(log_probs, targets));
+    node->blank = blank;
+    node->input_lengths = input_lengths.vec();
+    if (node->needs_input_grad(0)) node->log_probs_ = SavedVariable(log_probs, false);
+    node->target_lengths = target_lengths.vec();
+    if (node->needs_input_grad(0)) node->targets_ = SavedVariable(targets, false);
+    node->zero_infinity = zero_infinity;
+  }
+  std::tuple<Tensor, Tensor> result;
+  {
+    NoGradGuard body_only;  // one node: the body's own ops do not record
+    result = composite::ctc_loss_raw(log_probs, targets, input_lengths, target_lengths, blank, zero_infinity);
+  }
+  if (record) {
+    detail::set_history(std::get<0>(result), node);
+    if (node->needs_input_grad(0)) node->result0_ = SavedVariable(std::get<0>(result), true);
+    if (node->needs_input_grad(0)) node->result1_ = SavedVariable(std::get<1>(result), false);
+  }
+  return result;
+}
+
 // ---- _embedding_backward_adjoint: The adjoint of embedding_backward (its gradient w.r.t. grad), an embedding lookup with the same row scaling.
 Tensor _embedding_backward_adjoint(const Tensor& grad_weight, const Tensor& indices, int64_t padding_idx, bool scale_grad_by_freq) {
   const bool record = detail::should_record("_embedding_backward_adjoint", grad_weight, indices);

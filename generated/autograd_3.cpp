@@ -1021,6 +1021,9 @@ Tensor cosine_embedding_loss(const Tensor& input1, const Tensor& input2, const T
 // ---- triplet_margin_loss: max(0, margin + d(anchor, positive) - d(anchor, negative)) with d = pairwise_distance (p, eps); swap takes min(d(a, n), d(p, n)); reduced.
 Tensor triplet_margin_loss(const Tensor& anchor, const Tensor& positive, const Tensor& negative, double margin, double p, double eps, bool swap, int64_t reduction) { return composite::triplet_margin_loss(anchor, positive, negative, margin, p, eps, swap, reduction); }
 
+// ---- ctc_loss.Tensor: ctc_loss with the lengths as integer tensors (read on the host).
+Tensor ctc_loss(const Tensor& log_probs, const Tensor& targets, const Tensor& input_lengths, const Tensor& target_lengths, int64_t blank, int64_t reduction, bool zero_infinity) { return composite::ctc_loss_tensor_lengths(log_probs, targets, input_lengths, target_lengths, blank, reduction, zero_infinity); }
+
 // ---- dropout: Zeroes each element with probability p and scales the rest by 1 / (1 - p) (global generator, dg::manual_seed); identity when train is false.
 Tensor dropout(const Tensor& input, double p, bool train) { return composite::dropout(input, p, train); }
 

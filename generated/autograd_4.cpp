@@ -1071,6 +1071,9 @@ Tensor _nll_pick_backward(const Tensor& grad, const Tensor& target, IntArrayRef 
 // ---- binary_cross_entropy: -w (t log(x) + (1 - t) log(1 - x)) for probabilities x in [0, 1] (logs clamped at -100, as PyTorch), reduced.
 Tensor binary_cross_entropy(const Tensor& self, const Tensor& target, const std::optional<Tensor>& weight, int64_t reduction) { return composite::binary_cross_entropy(self, target, weight, reduction); }
 
+// ---- ctc_loss.IntList: CTC loss of log_probs (T, N, C), or unbatched (T, C), against targets (N, S) padded or 1-D concatenated (any integer dtype): Mean divides each loss by its target length (at least 1) then averages; zero_infinity zeroes infinite losses and their gradients.
+Tensor ctc_loss(const Tensor& log_probs, const Tensor& targets, IntArrayRef input_lengths, IntArrayRef target_lengths, int64_t blank, int64_t reduction, bool zero_infinity) { return composite::ctc_loss(log_probs, targets, input_lengths, target_lengths, blank, reduction, zero_infinity); }
+
 // ---- cosine_similarity: sum(x1 * x2) / sqrt(max(|x1|^2 |x2|^2, eps^2)) along `dim`, broadcasting.
 Tensor cosine_similarity(const Tensor& x1, const Tensor& x2, int64_t dim, double eps) { return composite::cosine_similarity(x1, x2, dim, eps); }
 

@@ -1522,6 +1522,27 @@ struct SoftMarginLossBackward0 final : public Node {
   SavedVariable target_;
 };
 
+// derivatives.yaml: _ctc_loss_backward
+struct CtcLossBackwardBackward0 final : public Node {
+  std::string name() const override { return "CtcLossBackwardBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+};
+
+// derivatives.yaml: _ctc_loss
+struct CtcLossBackward0 final : public Node {
+  std::string name() const override { return "CtcLossBackward0"; }
+  variable_list apply(variable_list&& grads) override;
+  void release_saved() override;
+  int64_t blank{};
+  std::vector<int64_t> input_lengths{};
+  SavedVariable log_probs_;
+  SavedVariable result0_;
+  SavedVariable result1_;
+  std::vector<int64_t> target_lengths{};
+  SavedVariable targets_;
+  bool zero_infinity{};
+};
+
 // derivatives.yaml: embedding
 struct EmbeddingBackward0 final : public Node {
   std::string name() const override { return "EmbeddingBackward0"; }

@@ -579,6 +579,35 @@ void BernoulliBackward0::release_saved() {
 // derivatives.yaml: bernoulli_.Tensor, forward: zeros_like(self_t)
 Tensor jvp::bernoulli__Tensor(const Tensor& self, const Tensor& p, std::optional<Generator> generator, const Tensor& self_t, const Tensor& p_t, const Tensor& result) { return zeros_like(self_t); }
 
+// derivatives.yaml: _ctc_loss_backward
+variable_list CtcLossBackwardBackward0::apply(variable_list&& /*grads*/) {
+  // not_implemented: differentiating through _ctc_loss_backward fails loudly.
+  throw Error("derivative for _ctc_loss_backward is not implemented");
+}
+
+// derivatives.yaml: _ctc_loss
+variable_list CtcLossBackward0::apply(variable_list&& grads) {
+  if (saved_released_) throw_released();
+  const Tensor& grad = grads[0];
+  variable_list grad_inputs(2);
+  if (needs_input_grad(0)) {  // log_probs: _ctc_loss_backward(grad, log_probs, targets, input_lengths, target_lengths, result0, result1, blank, zero_infinity)
+    const Tensor log_probs = log_probs_.unpack(this);
+    const Tensor result0 = result0_.unpack(this);
+    const Tensor result1 = result1_.unpack(this);
+    const Tensor targets = targets_.unpack(this);
+    grad_inputs[0] = _ctc_loss_backward(grad, log_probs, targets, input_lengths, target_lengths, result0, result1, blank, zero_infinity);
+  }
+  return grad_inputs;
+}
+
+void CtcLossBackward0::release_saved() {
+  log_probs_.reset_data();
+  result0_.reset_data();
+  result1_.reset_data();
+  targets_.reset_data();
+  saved_released_ = true;
+}
+
 // derivatives.yaml: _embedding_backward_adjoint
 variable_list EmbeddingBackwardAdjointBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();

@@ -420,6 +420,8 @@ Tensor _softmax_backward_data(const Tensor& grad_output, const Tensor& output, i
 Tensor _log_softmax_backward_data(const Tensor& grad_output, const Tensor& output, int64_t dim);  // _log_softmax_backward_data
 Tensor _nll_pick(const Tensor& self, const Tensor& target, int64_t ignore_index);  // _nll_pick
 Tensor _nll_pick_backward(const Tensor& grad, const Tensor& target, IntArrayRef self_sizes, int64_t ignore_index);  // _nll_pick_backward
+Tensor _ctc_loss_packed(const Tensor& log_probs, const Tensor& targets, IntArrayRef input_lengths, IntArrayRef target_lengths, int64_t blank);  // _ctc_loss_packed
+Tensor _ctc_loss_backward(const Tensor& grad, const Tensor& log_probs, const Tensor& targets, IntArrayRef input_lengths, IntArrayRef target_lengths, const Tensor& neg_log_likelihood, const Tensor& log_alpha, int64_t blank, bool zero_infinity);  // _ctc_loss_backward
 Tensor embedding(const Tensor& weight, const Tensor& indices, int64_t padding_idx, bool scale_grad_by_freq, bool sparse);  // embedding
 Tensor embedding_backward(const Tensor& grad, const Tensor& indices, int64_t num_weights, int64_t padding_idx, bool scale_grad_by_freq, bool sparse);  // embedding_backward
 Tensor _embedding_backward_adjoint(const Tensor& grad_weight, const Tensor& indices, int64_t padding_idx, bool scale_grad_by_freq);  // _embedding_backward_adjoint

@@ -1457,6 +1457,63 @@ const Tensor& bernoulli_(const Tensor& self, const Tensor& p, std::optional<Gene
   return self;
 }
 
+// ---- _ctc_loss_packed (ops.yaml) ------------------------------------------------
+namespace {
+using _ctc_loss_packed_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&, IntArrayRef, IntArrayRef, int64_t);
+constexpr _ctc_loss_packed_kernel _ctc_loss_packed_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::ctc_loss_packed<float>, &cpu::ctc_loss_packed<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::ctc_loss_packed<float>, &cuda::ctc_loss_packed<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void _ctc_loss_packed_run(ScalarType dtype, const Tensor& out, const Tensor& log_probs, const Tensor& targets, IntArrayRef input_lengths, IntArrayRef target_lengths, int64_t blank) {
+  const auto fn = detail::lookup_kernel(_ctc_loss_packed_table, "_ctc_loss_packed", out.device(), dtype,
+                                        "float32, float64");
+  fn(out, log_probs, targets, input_lengths, target_lengths, blank);
+}
+}  // namespace
+
+Tensor _ctc_loss_packed(const Tensor& log_probs, const Tensor& targets, IntArrayRef input_lengths, IntArrayRef target_lengths, int64_t blank) {
+  detail::check_defined("_ctc_loss_packed", "log_probs", log_probs);
+  detail::check_defined("_ctc_loss_packed", "targets", targets);
+  const meta::TensorMeta m = meta::ctc_loss_packed("_ctc_loss_packed", log_probs, targets, input_lengths, target_lengths, blank);
+  Tensor out = detail::make_output(m);
+  _ctc_loss_packed_run(log_probs.dtype(), out, log_probs, targets, input_lengths, target_lengths, blank);
+  return out;
+}
+
+// ---- _ctc_loss_backward (ops.yaml) ------------------------------------------------
+namespace {
+using _ctc_loss_backward_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&, const TensorBase&, IntArrayRef, IntArrayRef, const TensorBase&, const TensorBase&, int64_t, bool);
+constexpr _ctc_loss_backward_kernel _ctc_loss_backward_table[kNumDeviceTypes][kNumScalarTypes] = {
+    {&cpu::ctc_loss_backward<float>, &cpu::ctc_loss_backward<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#if defined(DG_WITH_CUDA)
+    {&cuda::ctc_loss_backward<float>, &cuda::ctc_loss_backward<double>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#else
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+#endif
+};
+void _ctc_loss_backward_run(ScalarType dtype, const Tensor& out, const Tensor& grad, const Tensor& log_probs, const Tensor& targets, IntArrayRef input_lengths, IntArrayRef target_lengths, const Tensor& neg_log_likelihood, const Tensor& log_alpha, int64_t blank, bool zero_infinity) {
+  const auto fn = detail::lookup_kernel(_ctc_loss_backward_table, "_ctc_loss_backward", out.device(), dtype,
+                                        "float32, float64");
+  fn(out, grad, log_probs, targets, input_lengths, target_lengths, neg_log_likelihood, log_alpha, blank, zero_infinity);
+}
+}  // namespace
+
+Tensor _ctc_loss_backward(const Tensor& grad, const Tensor& log_probs, const Tensor& targets, IntArrayRef input_lengths, IntArrayRef target_lengths, const Tensor& neg_log_likelihood, const Tensor& log_alpha, int64_t blank, bool zero_infinity) {
+  detail::check_defined("_ctc_loss_backward", "grad", grad);
+  detail::check_defined("_ctc_loss_backward", "log_probs", log_probs);
+  detail::check_defined("_ctc_loss_backward", "targets", targets);
+  detail::check_defined("_ctc_loss_backward", "neg_log_likelihood", neg_log_likelihood);
+  detail::check_defined("_ctc_loss_backward", "log_alpha", log_alpha);
+  const meta::TensorMeta m = meta::ctc_loss_backward("_ctc_loss_backward", grad, log_probs, targets, input_lengths, target_lengths, neg_log_likelihood, log_alpha, blank, zero_infinity);
+  Tensor out = detail::make_output(m);
+  _ctc_loss_backward_run(grad.dtype(), out, grad, log_probs, targets, input_lengths, target_lengths, neg_log_likelihood, log_alpha, blank, zero_infinity);
+  return out;
+}
+
 // ---- _embedding_backward_adjoint (ops.yaml) ------------------------------------------------
 namespace {
 using _embedding_backward_adjoint_kernel = void (*)(const TensorBase&, const TensorBase&, const TensorBase&, int64_t, bool);

@@ -264,10 +264,9 @@ Tensor interpolate(const Tensor& input, const InterpolateFuncOptions& o) {
   DG_CHECK(spatial >= 1 && spatial <= 3, "interpolate: expected a 3-D, 4-D or 5-D input, got ", input.dim(), "-D");
   DG_CHECK(o.size().has_value() != o.scale_factor().has_value(),
            "interpolate: only one of size or scale_factor should be defined");
-  const bool linear_like = std::holds_alternative<enumtype::kLinear>(o.mode()) ||
-                           std::holds_alternative<enumtype::kBilinear>(o.mode()) ||
-                           std::holds_alternative<enumtype::kBicubic>(o.mode()) ||
-                           std::holds_alternative<enumtype::kTrilinear>(o.mode());
+  const bool linear_like =
+      std::holds_alternative<enumtype::kLinear>(o.mode()) || std::holds_alternative<enumtype::kBilinear>(o.mode()) ||
+      std::holds_alternative<enumtype::kBicubic>(o.mode()) || std::holds_alternative<enumtype::kTrilinear>(o.mode());
   DG_CHECK(!o.align_corners() || linear_like,
            "interpolate: align_corners option can only be set with the interpolating modes: linear | bilinear | "
            "bicubic | trilinear");
@@ -305,8 +304,7 @@ Tensor interpolate(const Tensor& input, const InterpolateFuncOptions& o) {
     return dg::upsample_bilinear2d(input, size, ac, scales[0], scales[1]);
   if (std::holds_alternative<enumtype::kBicubic>(o.mode()) && spatial == 2)
     return dg::upsample_bicubic2d(input, size, ac, scales[0], scales[1]);
-  dg::detail::fail(std::string("interpolate: mode ") + mode + " is not available for a " +
-                   std::to_string(input.dim()) +
+  dg::detail::fail(std::string("interpolate: mode ") + mode + " is not available for a " + std::to_string(input.dim()) +
                    "-D input (nearest: 3-D/4-D, linear: 3-D, bilinear/bicubic: 4-D, area: 3-D to 5-D)");
 }
 

@@ -32,8 +32,8 @@ double calculate_gain(NonlinearityType nonlinearity, double param) {
 }
 
 std::tuple<int64_t, int64_t> _calculate_fan_in_and_fan_out(const Tensor& tensor) {
-  DG_CHECK(tensor.dim() >= 2,
-           "Fan in and fan out can not be computed for tensor with fewer than 2 dimensions (got ", tensor.dim(), ")");
+  DG_CHECK(tensor.dim() >= 2, "Fan in and fan out can not be computed for tensor with fewer than 2 dimensions (got ",
+           tensor.dim(), ")");
   int64_t receptive = 1;
   for (int64_t d = 2; d < tensor.dim(); ++d) receptive *= tensor.size(d);
   return {tensor.size(1) * receptive, tensor.size(0) * receptive};

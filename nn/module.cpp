@@ -42,12 +42,12 @@ const std::string& Module::name() const noexcept {
 
 std::shared_ptr<Module> Module::clone(const std::optional<Device>&) const {
   dg::detail::fail("clone() has not been implemented for " + name() + ". Subclass dg::nn::Cloneable<" + name() +
-       "> instead of dg::nn::Module to inherit the ability to clone.");
+                   "> instead of dg::nn::Module to inherit the ability to clone.");
 }
 
 void Module::clone_(Module&, const std::optional<Device>&) {
   dg::detail::fail("clone() has not been implemented for " + name() + ". Subclass dg::nn::Cloneable<" + name() +
-       "> instead of dg::nn::Module to inherit the ability to clone.");
+                   "> instead of dg::nn::Module to inherit the ability to clone.");
 }
 
 void Module::copy_state_for_clone(const Module& from, const std::optional<Device>& device) {
@@ -110,10 +110,12 @@ std::shared_ptr<Module> Module::shared_from_this_checked() const {
   try {
     ptr = shared_from_this();
   } catch (const std::bad_weak_ptr&) {
-    dg::detail::fail("It looks like you attempted to retrieve your top-level module as a shared_ptr, but it is not stored in "
-         "a shared_ptr. Use std::make_shared<" +
-         name() + "> instead of creating your module on the stack, or alternatively do not try to access your "
-                  "top-level module as a shared_ptr");
+    dg::detail::fail(
+        "It looks like you attempted to retrieve your top-level module as a shared_ptr, but it is not stored in "
+        "a shared_ptr. Use std::make_shared<" +
+        name() +
+        "> instead of creating your module on the stack, or alternatively do not try to access your "
+        "top-level module as a shared_ptr");
   }
   return std::const_pointer_cast<Module>(ptr);
 }
@@ -150,7 +152,7 @@ OrderedDict<std::string, Tensor> Module::named_buffers(bool recurse) const {
 std::vector<Tensor> Module::buffers(bool recurse) const { return named_buffers(recurse).values(); }
 
 OrderedDict<std::string, std::shared_ptr<Module>> Module::named_modules(const std::string& name_prefix,
-                                                                       bool include_self) const {
+                                                                        bool include_self) const {
   OrderedDict<std::string, std::shared_ptr<Module>> out;
   if (include_self) {
     apply([&](const std::string& key, const std::shared_ptr<Module>& m) { out.insert(key, m); }, name_prefix);

@@ -60,8 +60,8 @@ void LinearImpl::pretty_print(std::ostream& stream) const {
 BilinearImpl::BilinearImpl(const BilinearOptions& options_) : options(options_) { reset(); }
 
 void BilinearImpl::reset() {
-  weight = register_parameter(
-      "weight", dg::empty({options.out_features(), options.in1_features(), options.in2_features()}));
+  weight =
+      register_parameter("weight", dg::empty({options.out_features(), options.in1_features(), options.in2_features()}));
   bias = register_parameter("bias", options.bias() ? dg::empty({options.out_features()}) : Tensor(), options.bias());
   reset_parameters();
 }
@@ -195,11 +195,12 @@ Tensor ConvTransposeNdImpl<D, Derived>::forward(const Tensor& input,
     // The output_padding that makes the output this size (LibTorch's _output_padding).
     std::vector<int64_t> size = *output_size;
     if (size.size() == D + 2) size.erase(size.begin(), size.begin() + 2);
-    DG_CHECK(size.size() == D, "ConvTranspose", D, "d: output_size must have ", D, " or ", D + 2,
-             " elements, got ", output_size->size());
+    DG_CHECK(size.size() == D, "ConvTranspose", D, "d: output_size must have ", D, " or ", D + 2, " elements, got ",
+             output_size->size());
     for (size_t i = 0; i < D; ++i) {
       const int64_t in = input.size(input.dim() - static_cast<int64_t>(D) + static_cast<int64_t>(i));
-      const int64_t min_size = (in - 1) * o.stride()[i] - 2 * o.padding()[i] + o.dilation()[i] * (o.kernel_size()[i] - 1) + 1;
+      const int64_t min_size =
+          (in - 1) * o.stride()[i] - 2 * o.padding()[i] + o.dilation()[i] * (o.kernel_size()[i] - 1) + 1;
       DG_CHECK(size[i] >= min_size && size[i] < min_size + o.stride()[i], "ConvTranspose", D,
                "d: requested an output size of ", size[i], ", but valid sizes range from ", min_size, " to ",
                min_size + o.stride()[i] - 1, " (for an input of ", in, ")");
@@ -229,17 +230,17 @@ template class ConvTransposeNdImpl<3, ConvTranspose3dImpl>;
 
 // ---- pooling ---------------------------------------------------------------------------
 
-#define DG_POOL_PRINT(Name, extra)                                                                  \
-  void Name##Impl::pretty_print(std::ostream& stream) const {                                       \
-    stream << "dg::nn::" #Name "(kernel_size=";                                                     \
-    print_list(stream, *options.kernel_size()) << ", stride=";                                      \
-    print_list(stream, *options.stride()) << ", padding=";                                          \
-    print_list(stream, *options.padding());                                                         \
-    extra;                                                                                          \
-    stream << ")";                                                                                  \
+#define DG_POOL_PRINT(Name, extra)                             \
+  void Name##Impl::pretty_print(std::ostream& stream) const {  \
+    stream << "dg::nn::" #Name "(kernel_size=";                \
+    print_list(stream, *options.kernel_size()) << ", stride="; \
+    print_list(stream, *options.stride()) << ", padding=";     \
+    print_list(stream, *options.padding());                    \
+    extra;                                                     \
+    stream << ")";                                             \
   }
-#define DG_MAXPOOL_EXTRA                                              \
-  print_list(stream << ", dilation=", *options.dilation());            \
+#define DG_MAXPOOL_EXTRA                                    \
+  print_list(stream << ", dilation=", *options.dilation()); \
   stream << ", ceil_mode=" << boolstr(options.ceil_mode())
 #define DG_AVGPOOL_EXTRA stream << ", ceil_mode=" << boolstr(options.ceil_mode())
 DG_POOL_PRINT(MaxPool1d, DG_MAXPOOL_EXTRA)
@@ -252,18 +253,16 @@ DG_POOL_PRINT(AvgPool3d, DG_AVGPOOL_EXTRA)
 #undef DG_MAXPOOL_EXTRA
 #undef DG_AVGPOOL_EXTRA
 
-#define DG_ADAPTIVE_PRINT(Name)                                              \
-  void Name##Impl::pretty_print(std::ostream& stream) const {                \
-    stream << "dg::nn::" #Name "(output_size=[";                             \
-    for (size_t i = 0; i < options.output_size().size(); ++i) {              \
-      const auto& v = options.output_size()[i];                              \
-      stream << (i ? ", " : "");                                             \
-      if (v)                                                                 \
-        stream << *v;                                                        \
-      else                                                                   \
-        stream << "None";                                                    \
-    }                                                                        \
-    stream << "])";                                                          \
+#define DG_ADAPTIVE_PRINT(Name)                                 \
+  void Name##Impl::pretty_print(std::ostream& stream) const {   \
+    stream << "dg::nn::" #Name "(output_size=[";                \
+    for (size_t i = 0; i < options.output_size().size(); ++i) { \
+      const auto& v = options.output_size()[i];                 \
+      stream << (i ? ", " : "");                                \
+      if (v) stream << *v;                                      \
+      else stream << "None";                                    \
+    }                                                           \
+    stream << "])";                                             \
   }
 DG_ADAPTIVE_PRINT(AdaptiveAvgPool1d)
 DG_ADAPTIVE_PRINT(AdaptiveAvgPool2d)
@@ -321,10 +320,8 @@ void NormImplBase<D, Derived, Options>::pretty_print(std::ostream& stream) const
   stream << "dg::nn::" << (batch ? "BatchNorm" : "InstanceNorm") << D << "d(" << options.num_features()
          << ", eps=" << options.eps() << ", momentum=";
   if constexpr (std::is_same_v<decltype(options.momentum()), const std::optional<double>&>) {
-    if (options.momentum())
-      stream << *options.momentum();
-    else
-      stream << "None";
+    if (options.momentum()) stream << *options.momentum();
+    else stream << "None";
   } else {
     stream << options.momentum();
   }
@@ -363,8 +360,8 @@ Tensor BatchNormImplBase<D, Derived>::forward(const Tensor& input) {
 
 template <size_t D, typename Derived>
 void InstanceNormImpl<D, Derived>::check_input_dim(const Tensor& input) const {
-  DG_CHECK(input.dim() == static_cast<int64_t>(D) + 1 || input.dim() == static_cast<int64_t>(D) + 2, "InstanceNorm",
-           D, "d: expected ", D + 1, "D or ", D + 2, "D input (got ", input.dim(), "D input)");
+  DG_CHECK(input.dim() == static_cast<int64_t>(D) + 1 || input.dim() == static_cast<int64_t>(D) + 2, "InstanceNorm", D,
+           "d: expected ", D + 1, "D or ", D + 2, "D input (got ", input.dim(), "D input)");
 }
 
 template <size_t D, typename Derived>
@@ -424,17 +421,15 @@ Tensor LayerNormImpl::forward(const Tensor& input) {
 
 void LayerNormImpl::pretty_print(std::ostream& stream) const {
   stream << "dg::nn::LayerNorm(";
-  print_list(stream, options.normalized_shape()) << ", eps=" << options.eps()
-                                                 << ", elementwise_affine=" << boolstr(options.elementwise_affine())
-                                                 << ")";
+  print_list(stream, options.normalized_shape())
+      << ", eps=" << options.eps() << ", elementwise_affine=" << boolstr(options.elementwise_affine()) << ")";
 }
 
 GroupNormImpl::GroupNormImpl(const GroupNormOptions& options_) : options(options_) { reset(); }
 
 void GroupNormImpl::reset() {
-  DG_CHECK(options.num_groups() > 0 && options.num_channels() % options.num_groups() == 0,
-           "GroupNorm: num_channels (", options.num_channels(), ") must be divisible by num_groups (",
-           options.num_groups(), ")");
+  DG_CHECK(options.num_groups() > 0 && options.num_channels() % options.num_groups() == 0, "GroupNorm: num_channels (",
+           options.num_channels(), ") must be divisible by num_groups (", options.num_groups(), ")");
   if (options.affine()) {
     weight = register_parameter("weight", dg::empty({options.num_channels()}));
     bias = register_parameter("bias", dg::empty({options.num_channels()}));
@@ -468,8 +463,8 @@ void LocalResponseNormImpl::pretty_print(std::ostream& stream) const {
 
 // ---- dropout ------------------------------------------------------------------------------------
 
-#define DG_DROPOUT_PRINT(Name)                                                                           \
-  void Name##Impl::pretty_print(std::ostream& stream) const {                                            \
+#define DG_DROPOUT_PRINT(Name)                                                                            \
+  void Name##Impl::pretty_print(std::ostream& stream) const {                                             \
     stream << "dg::nn::" #Name "(p=" << options.p() << ", inplace=" << boolstr(options.inplace()) << ")"; \
   }
 DG_DROPOUT_PRINT(Dropout)
@@ -495,12 +490,23 @@ void EmbeddingImpl::reset() {
     weight = register_parameter("weight", dg::empty({o.num_embeddings(), o.embedding_dim()}));
     reset_parameters();
   } else {
-    DG_CHECK(o._weight().dim() == 2 && o._weight().size(0) == o.num_embeddings() &&
-                 o._weight().size(1) == o.embedding_dim(),
-             "Embedding: shape of _weight does not match num_embeddings and embedding_dim: expected [",
-             o.num_embeddings(), ", ", o.embedding_dim(), "], got ", o._weight().sizes());
+    DG_CHECK(
+        o._weight().dim() == 2 && o._weight().size(0) == o.num_embeddings() && o._weight().size(1) == o.embedding_dim(),
+        "Embedding: shape of _weight does not match num_embeddings and embedding_dim: expected [", o.num_embeddings(),
+        ", ", o.embedding_dim(), "], got ", o._weight().sizes());
     weight = register_parameter("weight", o._weight());
   }
+}
+
+std::shared_ptr<Module> EmbeddingImpl::clone(const std::optional<Device>& device) const {
+  NoGradGuard no_grad;
+  EmbeddingOptions o = options;
+  Tensor w = weight.detach().clone();
+  if (device) w = w.to(*device);
+  auto copy = std::make_shared<EmbeddingImpl>(o._weight(w));
+  copy->weight.requires_grad_(weight.requires_grad());
+  copy->train(is_training());
+  return copy;
 }
 
 void EmbeddingImpl::reset_parameters() {
@@ -533,8 +539,9 @@ void EmbeddingImpl::pretty_print(std::ostream& stream) const {
 }
 
 Embedding Embedding::from_pretrained(const Tensor& embeddings, const EmbeddingFromPretrainedOptions& o) {
-  DG_CHECK(embeddings.dim() == 2, "Embedding::from_pretrained: embeddings parameter is expected to be 2-dimensional, got ",
-           embeddings.dim(), "-D");
+  DG_CHECK(embeddings.dim() == 2,
+           "Embedding::from_pretrained: embeddings parameter is expected to be 2-dimensional, got ", embeddings.dim(),
+           "-D");
   Embedding e(EmbeddingOptions(embeddings.size(0), embeddings.size(1))
                   ._weight(embeddings)
                   .padding_idx(o.padding_idx())
@@ -561,8 +568,8 @@ DG_PLAIN_PRINT(Hardswish)
 DG_PLAIN_PRINT(Hardsigmoid)
 #undef DG_PLAIN_PRINT
 
-#define DG_INPLACE_PRINT(Name)                                                         \
-  void Name##Impl::pretty_print(std::ostream& stream) const {                          \
+#define DG_INPLACE_PRINT(Name)                                                          \
+  void Name##Impl::pretty_print(std::ostream& stream) const {                           \
     stream << "dg::nn::" #Name "(" << (options.inplace() ? "inplace=true" : "") << ")"; \
   }
 DG_INPLACE_PRINT(ReLU)
@@ -606,9 +613,7 @@ void LogSoftmaxImpl::pretty_print(std::ostream& stream) const {
 void SoftminImpl::pretty_print(std::ostream& stream) const { stream << "dg::nn::Softmin(dim=" << options.dim() << ")"; }
 
 PReLUImpl::PReLUImpl(const PReLUOptions& options_) : options(options_) { reset(); }
-void PReLUImpl::reset() {
-  weight = register_parameter("weight", dg::full({options.num_parameters()}, options.init()));
-}
+void PReLUImpl::reset() { weight = register_parameter("weight", dg::full({options.num_parameters()}, options.init())); }
 void PReLUImpl::pretty_print(std::ostream& stream) const {
   stream << "dg::nn::PReLU(num_parameters=" << options.num_parameters() << ")";
 }

@@ -50,7 +50,8 @@ Tensor parameters_to_vector(const std::vector<Tensor>& parameters) {
   DG_CHECK(!parameters.empty(), "parameters_to_vector: expected at least one parameter");
   std::vector<Tensor> flat;
   for (const Tensor& p : parameters) {
-    DG_CHECK(p.device() == parameters[0].device(), "parameters_to_vector: found two parameters on different devices, "
+    DG_CHECK(p.device() == parameters[0].device(),
+             "parameters_to_vector: found two parameters on different devices, "
              "this is currently not supported");
     flat.push_back(p.view({-1}));
   }

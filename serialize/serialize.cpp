@@ -23,8 +23,8 @@ namespace {
 using Json = nlohmann::json;
 
 // safetensors' dtype names, in ScalarType order.
-constexpr const char* kSafetensorsDtype[kNumScalarTypes] = {"F32", "F64",  "I64", "BOOL", "F16",
-                                                           "BF16", "I32", "I16", "I8",   "U8"};
+constexpr const char* kSafetensorsDtype[kNumScalarTypes] = {"F32",  "F64", "I64", "BOOL", "F16",
+                                                            "BF16", "I32", "I16", "I8",   "U8"};
 
 std::optional<ScalarType> dtype_from_safetensors(const std::string& name) {
   for (int i = 0; i < kNumScalarTypes; ++i)
@@ -166,7 +166,8 @@ void InputArchive::load_from(const std::string& filename, std::optional<Device> 
   struct stat st {};
   DG_CHECK(::fstat(in.fd, &st) == 0, "dg::load: cannot stat '", filename, "': ", std::strerror(errno));
   const uint64_t file_size = static_cast<uint64_t>(st.st_size);
-  if (file_size < 8) bad_file(filename, "it has " + std::to_string(file_size) + " bytes, fewer than the 8 of a header length");
+  if (file_size < 8)
+    bad_file(filename, "it has " + std::to_string(file_size) + " bytes, fewer than the 8 of a header length");
   unsigned char len_le[8];
   read_all(in.fd, len_le, 8, filename);
   uint64_t header_len = 0;
@@ -226,8 +227,8 @@ void InputArchive::load_from(const std::string& filename, std::optional<Device> 
     e.begin = off[0].get<uint64_t>();
     e.end = off[1].get<uint64_t>();
     if (e.end < e.begin || e.end - e.begin != numel * element_size(*dtype))
-      bad_file(filename, where + "data_offsets span " + std::to_string(e.end - e.begin) + " bytes, its shape and dtype need " +
-                             std::to_string(numel * element_size(*dtype)));
+      bad_file(filename, where + "data_offsets span " + std::to_string(e.end - e.begin) +
+                             " bytes, its shape and dtype need " + std::to_string(numel * element_size(*dtype)));
     entries.push_back(std::move(e));
   }
   // The data must be exactly the tensors' bytes, back to back.
@@ -235,8 +236,8 @@ void InputArchive::load_from(const std::string& filename, std::optional<Device> 
   uint64_t expected = 0;
   for (const Entry& e : entries) {
     if (e.begin != expected)
-      bad_file(filename, "tensor '" + e.name + "' starts at byte " + std::to_string(e.begin) + " of the data, expected " +
-                             std::to_string(expected) + " (overlap or hole)");
+      bad_file(filename, "tensor '" + e.name + "' starts at byte " + std::to_string(e.begin) +
+                             " of the data, expected " + std::to_string(expected) + " (overlap or hole)");
     expected = e.end;
   }
   const uint64_t data_size = file_size - 8 - header_len;
@@ -328,9 +329,15 @@ void read_required(const InputArchive& a, const std::string& key, T& value, cons
 }
 }  // namespace
 
-void InputArchive::read(const std::string& key, std::string& value) const { read_required(*this, key, value, prefix_ + key); }
-void InputArchive::read(const std::string& key, double& value) const { read_required(*this, key, value, prefix_ + key); }
-void InputArchive::read(const std::string& key, int64_t& value) const { read_required(*this, key, value, prefix_ + key); }
+void InputArchive::read(const std::string& key, std::string& value) const {
+  read_required(*this, key, value, prefix_ + key);
+}
+void InputArchive::read(const std::string& key, double& value) const {
+  read_required(*this, key, value, prefix_ + key);
+}
+void InputArchive::read(const std::string& key, int64_t& value) const {
+  read_required(*this, key, value, prefix_ + key);
+}
 void InputArchive::read(const std::string& key, bool& value) const { read_required(*this, key, value, prefix_ + key); }
 
 bool InputArchive::try_read(const std::string& key, InputArchive& nested) const {

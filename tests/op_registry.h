@@ -51,6 +51,9 @@ struct OpSample {
   std::vector<TensorSpec> inputs;
   bool check_grad;  // false for out=: outputs are {out, expected}
   std::function<variable_list(const variable_list&)> fn;
+  // What gradgradcheck must raise, for an op whose gradient is computed by an
+  // op with no derivative (ops.yaml once_differentiable); null otherwise.
+  const char* gradgrad_error = nullptr;
 };
 
 const std::vector<OpInfo>& all_ops();

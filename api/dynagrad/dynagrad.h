@@ -3,6 +3,7 @@
 #include "dynagrad/autograd_meta.h"
 #include "dynagrad/cpu_allocator.h"
 #include "dynagrad/cuda.h"
+#include "dynagrad/data.h"
 #include "dynagrad/engine.h"
 #include "dynagrad/factory.h"
 #include "dynagrad/function.h"
@@ -14,3 +15,10 @@
 #include "dynagrad/operators.h"
 #include "dynagrad/serialize.h"
 #include "dynagrad/tensor.h"
+
+namespace dg {
+// LibTorch's torch::optional / torch::nullopt (c10's), spelled dg:: in a
+// ported program: std::optional itself.
+using std::nullopt;
+using std::optional;
+}  // namespace dg

@@ -246,7 +246,7 @@ class ValidationTest(unittest.TestCase):
         self.assertEqual([str(w) for w in warnings], [], "derivatives.yaml is out of ops.yaml's order")
         self.assertTrue(any(o.name == "mul.Tensor" for o in ops))
         for op in ops:
-            if op.derivative is not None:
+            if op.derivative is not None and not op.derivative.not_implemented:
                 self.assertTrue(op.samples, f"differentiable op {op.name} has no samples")
 
 
@@ -378,15 +378,75 @@ class ScalarAndDefaultsTest(unittest.TestCase):
         # helper, without a derivative, is the plain call of its body.
         self.assertIn("Tensor helper(const Tensor& self) { return composite::helper(self); }", api)
 
-    def test_a_composite_with_several_outputs_cannot_be_one_node(self):
+    def test_a_composite_returning_a_list_cannot_be_one_node(self):
+        ops = GOOD_OPS + textwrap.dedent("""
+            - name: parts
+              signature: parts(Tensor self) -> Tensor[]
+              composite: composite::parts
+            """)
+        der = GOOD_DERIVATIVES + "\n- name: parts\n  self: grad\n"
+        errors = Fixture(ops, der).errors()
+        self.assertTrue(any("only a composite returning one Tensor or a tuple can be recorded as one node" in e
+                            for e in errors), errors)
+
+    def test_a_composite_with_several_outputs_is_one_node_on_its_first(self):
+        # PyTorch's output_differentiability [True, False]: the node is the
+        # first output's history; formulas read the outputs as result0, ....
         ops = GOOD_OPS + textwrap.dedent("""
             - name: two
               signature: two(Tensor self) -> (Tensor a, Tensor b)
               composite: composite::two
+              samples: [{self: [3]}]
             """)
-        der = GOOD_DERIVATIVES + "\n- name: two\n  self: grad\n"
-        errors = Fixture(ops, der).errors()
-        self.assertTrue(any("only a single-Tensor composite can be recorded as one node" in e for e in errors), errors)
+        der = GOOD_DERIVATIVES + "\n- name: two\n  self: grad * result0 * result1\n"
+        gen, _, _ = self.generate(ops, der)
+        api = self.all_of(gen, "autograd_")
+        self.assertIn("detail::set_history(std::get<0>(result), node);", api)
+        self.assertIn("node->result0_ = SavedVariable(std::get<0>(result), true);", api)
+        self.assertIn("node->result1_ = SavedVariable(std::get<1>(result), false);", api)
+        rows = self.all_of(gen, "tests/op_registry_")
+        self.assertIn("return {std::get<0>(dg::two(in[0]))};", rows)
+        # `result` alone names no output of a several-output op.
+        errors = Fixture(ops, GOOD_DERIVATIVES + "\n- name: two\n  self: grad * result\n").errors()
+        self.assertTrue(any("formula uses 'result'" in e for e in errors), errors)
+
+    def test_a_derivative_that_is_not_implemented_raises_and_once_differentiable_ops_expect_it(self):
+        ops = GOOD_OPS + textwrap.dedent("""
+            - name: twice_backward
+              signature: twice_backward(Tensor grad, Tensor self) -> Tensor
+              meta: meta::same
+              dtypes: [float64]
+              kernels: {cpu: cpu::twice_backward}
+            - name: twice
+              signature: twice(Tensor self) -> Tensor
+              composite: composite::twice
+              once_differentiable: twice_backward
+              samples: [{self: {shape: [2, 3], log_softmax: true}}]
+            """)
+        der = GOOD_DERIVATIVES + textwrap.dedent("""
+            - name: twice_backward
+              not_implemented: true
+            - name: twice
+              self: twice_backward(grad, self)
+            """)
+        gen, _, _ = self.generate(ops, der)
+        nodes = self.all_of(gen, "backward_nodes_")
+        self.assertIn('throw Error("derivative for twice_backward is not implemented");', nodes)
+        api = self.all_of(gen, "autograd_")
+        self.assertIn("make_intrusive<generated::TwiceBackwardBackward0>()", api)
+        rows = self.all_of(gen, "tests/op_registry_")
+        self.assertIn('return {dg::twice(in[0].log_softmax(-1))}; }, "derivative for twice_backward is not implemented"}',
+                      rows)
+        registry = read(os.path.join(gen, "tests", "op_registry.cpp"))
+        self.assertIn('{"twice_backward", false, "kernel", 0,', registry)  # no gradient: no samples needed
+        # once_differentiable must name an op whose derivative is not implemented.
+        errors = Fixture(ops.replace("once_differentiable: twice_backward", "once_differentiable: exp"), der).errors()
+        self.assertTrue(any("key 'once_differentiable': 'exp' is not an op whose derivative is not implemented" in e
+                            for e in errors), errors)
+        # not_implemented takes no formulas.
+        bad = der.replace("  not_implemented: true", "  not_implemented: true\n  grad: grad")
+        errors = Fixture(ops, bad).errors()
+        self.assertTrue(any("takes no formulas (has grad)" in e for e in errors), errors)
 
     def test_narrow_integers_run_on_the_int64_kernel(self):
         # An op with an int64 kernel (and no int32 one) widens int32/int16/

@@ -1397,6 +1397,21 @@ Tensor binary_cross_entropy(const Tensor& self, const Tensor& target, const std:
 // binary_cross_entropy_with_logits: binary_cross_entropy(sigmoid(input), target) computed through log_sigmoid (stable for logits of any magnitude); pos_weight weighs the positive term.
 Tensor binary_cross_entropy_with_logits(const Tensor& self, const Tensor& target, const std::optional<Tensor>& weight = std::nullopt, const std::optional<Tensor>& pos_weight = std::nullopt, int64_t reduction = 1);
 
+// _ctc_loss_packed: The CTC forward recursion of log_probs (T, N, C) and int32/int64 targets, packed in one 1-D tensor: log_alpha (N, T, 2 S + 1) row-major (-inf past each input and target length; S the longest target), then the N negative log likelihoods.
+Tensor _ctc_loss_packed(const Tensor& log_probs, const Tensor& targets, IntArrayRef input_lengths, IntArrayRef target_lengths, int64_t blank);
+
+// _ctc_loss_backward: The gradient of _ctc_loss w.r.t. log_probs (T, N, C) by the alpha-beta recursion, as PyTorch's: grad[n] (exp(log_probs) - exp(log(alpha beta) + nll - log_probs)) (the gradient of the logits under a log_softmax), zero past each input length and, with zero_infinity, for infinite losses.
+Tensor _ctc_loss_backward(const Tensor& grad, const Tensor& log_probs, const Tensor& targets, IntArrayRef input_lengths, IntArrayRef target_lengths, const Tensor& neg_log_likelihood, const Tensor& log_alpha, int64_t blank, bool zero_infinity = false);
+
+// _ctc_loss: Connectionist temporal classification of log_probs (T, N, C) against targets (N, S) padded or 1-D concatenated (int32/int64): the per-sample negative log likelihood (N, one node CtcLossBackward0) and log_alpha (N, T, 2 S + 1; not differentiable).
+std::tuple<Tensor, Tensor> _ctc_loss(const Tensor& log_probs, const Tensor& targets, IntArrayRef input_lengths, IntArrayRef target_lengths, int64_t blank = 0, bool zero_infinity = false);
+
+// ctc_loss.IntList: CTC loss of log_probs (T, N, C), or unbatched (T, C), against targets (N, S) padded or 1-D concatenated (any integer dtype): Mean divides each loss by its target length (at least 1) then averages; zero_infinity zeroes infinite losses and their gradients.
+Tensor ctc_loss(const Tensor& log_probs, const Tensor& targets, IntArrayRef input_lengths, IntArrayRef target_lengths, int64_t blank = 0, int64_t reduction = 1, bool zero_infinity = false);
+
+// ctc_loss.Tensor: ctc_loss with the lengths as integer tensors (read on the host).
+Tensor ctc_loss(const Tensor& log_probs, const Tensor& targets, const Tensor& input_lengths, const Tensor& target_lengths, int64_t blank = 0, int64_t reduction = 1, bool zero_infinity = false);
+
 // cosine_similarity: sum(x1 * x2) / sqrt(max(|x1|^2 |x2|^2, eps^2)) along `dim`, broadcasting.
 Tensor cosine_similarity(const Tensor& x1, const Tensor& x2, int64_t dim = 1, double eps = 1e-08);
 

@@ -1718,6 +1718,46 @@ void nll_pick_backward(const TensorBase& out, const TensorBase& grad, const Tens
   template void dg::cuda::nll_pick_backward<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, int64_t)
 
 
+// _ctc_loss_packed
+namespace dg::cpu {
+template <typename T>
+void ctc_loss_packed(const TensorBase& out, const TensorBase& log_probs, const TensorBase& targets, IntArrayRef input_lengths, IntArrayRef target_lengths, int64_t blank);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_ctc_loss_packed \
+  template void dg::cpu::ctc_loss_packed<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, int64_t); \
+  template void dg::cpu::ctc_loss_packed<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, int64_t)
+
+
+// _ctc_loss_packed
+namespace dg::cuda {
+template <typename T>
+void ctc_loss_packed(const TensorBase& out, const TensorBase& log_probs, const TensorBase& targets, IntArrayRef input_lengths, IntArrayRef target_lengths, int64_t blank);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_ctc_loss_packed \
+  template void dg::cuda::ctc_loss_packed<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, int64_t); \
+  template void dg::cuda::ctc_loss_packed<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, int64_t)
+
+
+// _ctc_loss_backward
+namespace dg::cpu {
+template <typename T>
+void ctc_loss_backward(const TensorBase& out, const TensorBase& grad, const TensorBase& log_probs, const TensorBase& targets, IntArrayRef input_lengths, IntArrayRef target_lengths, const TensorBase& neg_log_likelihood, const TensorBase& log_alpha, int64_t blank, bool zero_infinity);
+}  // namespace dg::cpu
+#define DG_INSTANTIATE_KERNEL_cpu_ctc_loss_backward \
+  template void dg::cpu::ctc_loss_backward<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, const dg::TensorBase&, const dg::TensorBase&, int64_t, bool); \
+  template void dg::cpu::ctc_loss_backward<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, const dg::TensorBase&, const dg::TensorBase&, int64_t, bool)
+
+
+// _ctc_loss_backward
+namespace dg::cuda {
+template <typename T>
+void ctc_loss_backward(const TensorBase& out, const TensorBase& grad, const TensorBase& log_probs, const TensorBase& targets, IntArrayRef input_lengths, IntArrayRef target_lengths, const TensorBase& neg_log_likelihood, const TensorBase& log_alpha, int64_t blank, bool zero_infinity);
+}  // namespace dg::cuda
+#define DG_INSTANTIATE_KERNEL_cuda_ctc_loss_backward \
+  template void dg::cuda::ctc_loss_backward<float>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, const dg::TensorBase&, const dg::TensorBase&, int64_t, bool); \
+  template void dg::cuda::ctc_loss_backward<double>(const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, const dg::TensorBase&, dg::IntArrayRef, dg::IntArrayRef, const dg::TensorBase&, const dg::TensorBase&, int64_t, bool)
+
+
 // embedding
 namespace dg::cpu {
 template <typename T>

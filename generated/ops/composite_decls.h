@@ -223,6 +223,9 @@ Tensor multilabel_soft_margin_loss(const Tensor& input, const Tensor& target, co
 Tensor gaussian_nll_loss(const Tensor& input, const Tensor& target, const Tensor& var, bool full, double eps, std::string_view reduction);  // gaussian_nll_loss
 Tensor binary_cross_entropy(const Tensor& self, const Tensor& target, const std::optional<Tensor>& weight, int64_t reduction);  // binary_cross_entropy
 Tensor binary_cross_entropy_with_logits(const Tensor& self, const Tensor& target, const std::optional<Tensor>& weight, const std::optional<Tensor>& pos_weight, int64_t reduction);  // binary_cross_entropy_with_logits
+std::tuple<Tensor, Tensor> ctc_loss_raw(const Tensor& log_probs, const Tensor& targets, IntArrayRef input_lengths, IntArrayRef target_lengths, int64_t blank, bool zero_infinity);  // _ctc_loss
+Tensor ctc_loss(const Tensor& log_probs, const Tensor& targets, IntArrayRef input_lengths, IntArrayRef target_lengths, int64_t blank, int64_t reduction, bool zero_infinity);  // ctc_loss.IntList
+Tensor ctc_loss_tensor_lengths(const Tensor& log_probs, const Tensor& targets, const Tensor& input_lengths, const Tensor& target_lengths, int64_t blank, int64_t reduction, bool zero_infinity);  // ctc_loss.Tensor
 Tensor cosine_similarity(const Tensor& x1, const Tensor& x2, int64_t dim, double eps);  // cosine_similarity
 Tensor pairwise_distance(const Tensor& x1, const Tensor& x2, double p, double eps, bool keepdim);  // pairwise_distance
 Tensor dropout(const Tensor& input, double p, bool train);  // dropout

@@ -131,6 +131,10 @@ TensorMeta softmax_backward_data(const char* op, const Tensor& grad_output, cons
 TensorMeta nll_pick(const char* op, const Tensor& self, const Tensor& target, int64_t ignore_index);
 // _nll_pick_backward
 TensorMeta nll_pick_backward(const char* op, const Tensor& grad, const Tensor& target, IntArrayRef self_sizes, int64_t ignore_index);
+// _ctc_loss_packed
+TensorMeta ctc_loss_packed(const char* op, const Tensor& log_probs, const Tensor& targets, IntArrayRef input_lengths, IntArrayRef target_lengths, int64_t blank);
+// _ctc_loss_backward
+TensorMeta ctc_loss_backward(const char* op, const Tensor& grad, const Tensor& log_probs, const Tensor& targets, IntArrayRef input_lengths, IntArrayRef target_lengths, const Tensor& neg_log_likelihood, const Tensor& log_alpha, int64_t blank, bool zero_infinity);
 // embedding
 TensorMeta embedding(const char* op, const Tensor& weight, const Tensor& indices, int64_t padding_idx, bool scale_grad_by_freq, bool sparse);
 // embedding_backward

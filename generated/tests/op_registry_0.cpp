@@ -735,6 +735,16 @@ void add_binary_cross_entropy_with_logits(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { return {dg::binary_cross_entropy_with_logits(in[0], in[1], std::nullopt, in[2], int64_t(0))}; }});
 }
 
+// _ctc_loss
+void add__ctc_loss(std::vector<OpSample>& rows) {
+  rows.push_back({"_ctc_loss", "function", 0, {TensorSpec{{5, 2, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{2, 3}, 1.0, 4.0, false, kInt64}}, true,
+                  [](const variable_list& in) -> variable_list { return {std::get<0>(dg::_ctc_loss(in[0].log_softmax(-1), in[1], std::vector<int64_t>{5, 4}, std::vector<int64_t>{3, 2}))}; }, "derivative for _ctc_loss_backward is not implemented"});
+  rows.push_back({"_ctc_loss", "function", 1, {TensorSpec{{6, 3, 5}, -1.0, 1.0, false, kFloat64}, TensorSpec{{6}, 1.0, 5.0, false, kInt64}}, true,
+                  [](const variable_list& in) -> variable_list { return {std::get<0>(dg::_ctc_loss(in[0].log_softmax(-1), in[1], std::vector<int64_t>{6, 5, 5}, std::vector<int64_t>{3, 0, 3}))}; }, "derivative for _ctc_loss_backward is not implemented"});
+  rows.push_back({"_ctc_loss", "function", 2, {TensorSpec{{4, 2, 5}, -1.0, 1.0, false, kFloat64}, TensorSpec{{2, 2}, 0.0, 4.0, false, kInt64}}, true,
+                  [](const variable_list& in) -> variable_list { return {std::get<0>(dg::_ctc_loss(in[0].log_softmax(-1), in[1], std::vector<int64_t>{4, 3}, std::vector<int64_t>{2, 1}, int64_t(4)))}; }, "derivative for _ctc_loss_backward is not implemented"});
+}
+
 // _embedding_backward_adjoint
 void add__embedding_backward_adjoint(std::vector<OpSample>& rows) {
   rows.push_back({"_embedding_backward_adjoint", "function", 0, {TensorSpec{{5, 3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{2, 4}, 0.0, 5.0, false, kInt64}}, true,
@@ -906,6 +916,7 @@ void add_samples_0(std::vector<OpSample>& rows) {
   add_margin_ranking_loss(rows);
   add_gaussian_nll_loss(rows);
   add_binary_cross_entropy_with_logits(rows);
+  add__ctc_loss(rows);
   add__embedding_backward_adjoint(rows);
   add_group_norm(rows);
   add_pixel_shuffle(rows);

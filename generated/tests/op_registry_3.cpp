@@ -743,6 +743,12 @@ void add_triplet_margin_loss(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { return {dg::triplet_margin_loss(in[0], in[1], in[2], double(3.0), double(3), 1e-06, false, int64_t(2))}; }});
 }
 
+// ctc_loss.Tensor
+void add_ctc_loss_Tensor(std::vector<OpSample>& rows) {
+  rows.push_back({"ctc_loss.Tensor", "function", 0, {TensorSpec{{5, 2, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{2, 3}, 1.0, 4.0, false, kInt64}, TensorSpec{{2}, 5.0, 6.0, false, kInt64}, TensorSpec{{2}, 1.0, 4.0, false, kInt64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::ctc_loss(in[0].log_softmax(-1), in[1], in[2], in[3])}; }, "derivative for _ctc_loss_backward is not implemented"});
+}
+
 // dropout
 void add_dropout(std::vector<OpSample>& rows) {
   rows.push_back({"dropout", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
@@ -901,6 +907,7 @@ void add_samples_3(std::vector<OpSample>& rows) {
   add_hinge_embedding_loss(rows);
   add_cosine_embedding_loss(rows);
   add_triplet_margin_loss(rows);
+  add_ctc_loss_Tensor(rows);
   add_dropout(rows);
   add_embedding_bag(rows);
   add_cdist(rows);

@@ -597,6 +597,20 @@ void add_binary_cross_entropy(std::vector<OpSample>& rows) {
                   [](const variable_list& in) -> variable_list { return {dg::binary_cross_entropy(in[0], in[1], in[2], int64_t(0))}; }});
 }
 
+// ctc_loss.IntList
+void add_ctc_loss_IntList(std::vector<OpSample>& rows) {
+  rows.push_back({"ctc_loss.IntList", "function", 0, {TensorSpec{{5, 2, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{2, 3}, 1.0, 4.0, false, kInt64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::ctc_loss(in[0].log_softmax(-1), in[1], std::vector<int64_t>{5, 4}, std::vector<int64_t>{3, 2})}; }, "derivative for _ctc_loss_backward is not implemented"});
+  rows.push_back({"ctc_loss.IntList", "function", 1, {TensorSpec{{6, 3, 5}, -1.0, 1.0, false, kFloat64}, TensorSpec{{6}, 1.0, 5.0, false, kInt64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::ctc_loss(in[0].log_softmax(-1), in[1], std::vector<int64_t>{6, 5, 5}, std::vector<int64_t>{3, 0, 3}, 0, int64_t(2))}; }, "derivative for _ctc_loss_backward is not implemented"});
+  rows.push_back({"ctc_loss.IntList", "function", 2, {TensorSpec{{4, 2, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{2, 2}, 0.0, 3.0, false, kInt64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::ctc_loss(in[0].log_softmax(-1), in[1], std::vector<int64_t>{4, 3}, std::vector<int64_t>{2, 2}, int64_t(3), int64_t(0))}; }, "derivative for _ctc_loss_backward is not implemented"});
+  rows.push_back({"ctc_loss.IntList", "function", 3, {TensorSpec{{4, 2, 3}, -1.0, 1.0, false, kFloat64}, TensorSpec{{2, 3}, 1.0, 3.0, false, kInt64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::ctc_loss(in[0].log_softmax(-1), in[1], std::vector<int64_t>{4, 2}, std::vector<int64_t>{2, 3}, 0, int64_t(1), true)}; }, "derivative for _ctc_loss_backward is not implemented"});
+  rows.push_back({"ctc_loss.IntList", "function", 4, {TensorSpec{{5, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3}, 1.0, 4.0, false, kInt64}}, true,
+                  [](const variable_list& in) -> variable_list { return {dg::ctc_loss(in[0].log_softmax(-1), in[1], std::vector<int64_t>{5}, std::vector<int64_t>{3}, 0, int64_t(0))}; }, "derivative for _ctc_loss_backward is not implemented"});
+}
+
 // cosine_similarity
 void add_cosine_similarity(std::vector<OpSample>& rows) {
   rows.push_back({"cosine_similarity", "function", 0, {TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}, TensorSpec{{3, 4}, -1.0, 1.0, false, kFloat64}}, true,
@@ -764,6 +778,7 @@ void add_samples_4(std::vector<OpSample>& rows) {
   add_exponential_(rows);
   add__nll_pick_backward(rows);
   add_binary_cross_entropy(rows);
+  add_ctc_loss_IntList(rows);
   add_cosine_similarity(rows);
   add_pairwise_distance(rows);
   add_layer_norm(rows);

@@ -138,10 +138,8 @@ class OrderedDict {
 
  private:
   static std::string describe(const Key& key) {
-    if constexpr (std::is_convertible_v<Key, std::string>)
-      return std::string(key);
-    else
-      return "?";
+    if constexpr (std::is_convertible_v<Key, std::string>) return std::string(key);
+    else return "?";
   }
   std::unordered_map<Key, size_t> index_;
   std::vector<Item> items_;

@@ -38,7 +38,8 @@ class AnyModule {
   template <typename T>
   T& get() const {
     auto* m = dynamic_cast<T*>(module_.get());
-    DG_CHECK(m != nullptr, "AnyModule: the module is a ", module_ ? module_->name() : "nullptr", ", not the requested type");
+    DG_CHECK(m != nullptr, "AnyModule: the module is a ", module_ ? module_->name() : "nullptr",
+             ", not the requested type");
     return *m;
   }
   bool is_empty() const noexcept { return module_ == nullptr; }

@@ -10,10 +10,10 @@
 namespace dg {
 namespace enumtype {
 
-#define DG_ENUM_TAG(Name, text)                                       \
-  struct Name {                                                       \
-    static constexpr const char* name() { return text; }              \
-    constexpr bool operator==(const Name&) const { return true; }     \
+#define DG_ENUM_TAG(Name, text)                                   \
+  struct Name {                                                   \
+    static constexpr const char* name() { return text; }          \
+    constexpr bool operator==(const Name&) const { return true; } \
   };
 
 DG_ENUM_TAG(kLinear, "kLinear")

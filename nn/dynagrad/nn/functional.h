@@ -126,7 +126,9 @@ Tensor embedding(const Tensor& input, const Tensor& weight, const EmbeddingFuncO
 inline Tensor one_hot(const Tensor& tensor, int64_t num_classes = -1) { return dg::one_hot(tensor, num_classes); }
 
 // ---- activations --------------------------------------------------------------------
-inline Tensor relu(Tensor input, const ReLUFuncOptions& o = {}) { return o.inplace() ? input.relu_() : dg::relu(input); }
+inline Tensor relu(Tensor input, const ReLUFuncOptions& o = {}) {
+  return o.inplace() ? input.relu_() : dg::relu(input);
+}
 inline Tensor relu6(Tensor input, const ReLU6FuncOptions& o = {}) {
   return o.inplace() ? input.hardtanh_(0, 6) : dg::relu6(input);
 }

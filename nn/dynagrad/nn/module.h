@@ -31,20 +31,20 @@
 
 // DG_ARG(T, name): an option with LibTorch's chained setter, as TORCH_ARG:
 // `LinearOptions(3, 4).bias(false)`; `options.bias()` reads it.
-#define DG_ARG(T, name)                                        \
- public:                                                       \
-  inline auto name(const T& new_##name)->decltype(*this)& {    \
-    this->name##_ = new_##name;                                \
-    return *this;                                              \
-  }                                                            \
-  inline auto name(T&& new_##name)->decltype(*this)& {         \
-    this->name##_ = std::move(new_##name);                     \
-    return *this;                                              \
-  }                                                            \
+#define DG_ARG(T, name)                                           \
+ public:                                                          \
+  inline auto name(const T& new_##name)->decltype(*this)& {       \
+    this->name##_ = new_##name;                                   \
+    return *this;                                                 \
+  }                                                               \
+  inline auto name(T&& new_##name)->decltype(*this)& {            \
+    this->name##_ = std::move(new_##name);                        \
+    return *this;                                                 \
+  }                                                               \
   inline const T& name() const noexcept { return this->name##_; } \
-  inline T& name() noexcept { return this->name##_; }          \
-                                                               \
- private:                                                      \
+  inline T& name() noexcept { return this->name##_; }             \
+                                                                  \
+ private:                                                         \
   T name##_
 
 namespace dg::nn {
@@ -106,9 +106,9 @@ class Module : public std::enable_shared_from_this<Module> {
   virtual void to(ScalarType dtype, bool non_blocking = false);
   virtual void to(Device device, bool non_blocking = false);
 
-  // Resets the gradients of every parameter: to undefined (set_to_none, the
-  // default of LibTorch 1.13) or to zeros.
-  virtual void zero_grad(bool set_to_none = true);
+  // Resets the gradients of every parameter: to zeros (LibTorch 1.13's C++
+  // default), or to undefined with set_to_none.
+  virtual void zero_grad(bool set_to_none = false);
 
   // The module as the given type, or nullptr.
   template <typename ModuleType>
@@ -304,8 +304,8 @@ void load_module(const std::shared_ptr<Module>& module, const std::string& filen
 template <typename ModuleType>
 std::shared_ptr<ModuleType> Module::register_module(std::string name, std::shared_ptr<ModuleType> module) {
   DG_CHECK(!name.empty(), "register_module: submodule name must not be empty");
-  DG_CHECK(name.find('.') == std::string::npos, "register_module: submodule name must not contain a dot (got '",
-           name, "')");
+  DG_CHECK(name.find('.') == std::string::npos, "register_module: submodule name must not contain a dot (got '", name,
+           "')");
   DG_CHECK(module != nullptr, "register_module: the submodule '", name, "' is empty (nullptr)");
   children_.insert(std::move(name), module);
   return module;
@@ -332,11 +332,11 @@ std::shared_ptr<ModuleType> Module::replace_module(const std::string& name, Modu
 }  // namespace dg::nn
 
 // DG_MODULE(Linear): `Linear`, the holder of `LinearImpl` (TORCH_MODULE).
-#define DG_MODULE_IMPL(Name, ImplType)                                  \
-  class Name : public ::dg::nn::ModuleHolder<ImplType> {                \
-   public:                                                              \
-    using ::dg::nn::ModuleHolder<ImplType>::ModuleHolder;               \
-    using Impl = ImplType;                                              \
+#define DG_MODULE_IMPL(Name, ImplType)                    \
+  class Name : public ::dg::nn::ModuleHolder<ImplType> {  \
+   public:                                                \
+    using ::dg::nn::ModuleHolder<ImplType>::ModuleHolder; \
+    using Impl = ImplType;                                \
   }
 #define DG_MODULE(Name) DG_MODULE_IMPL(Name, Name##Impl)
 
@@ -350,3 +350,15 @@ void load(nn::ModuleHolder<Contained>& module, const std::string& filename, bool
 }
 
 }  // namespace dg
+
+// LibTorch's spellings, so a ported program keeps its TORCH_MODULE and
+// TORCH_ARG lines (a translation unit never includes both libraries).
+#ifndef TORCH_MODULE
+#define TORCH_MODULE(Name) DG_MODULE(Name)
+#endif
+#ifndef TORCH_MODULE_IMPL
+#define TORCH_MODULE_IMPL(Name, ImplType) DG_MODULE_IMPL(Name, ImplType)
+#endif
+#ifndef TORCH_ARG
+#define TORCH_ARG(T, name) DG_ARG(T, name)
+#endif

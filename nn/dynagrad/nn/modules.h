@@ -167,14 +167,14 @@ class OptionsModule : public Cloneable<Derived> {
   Options options;
 };
 
-#define DG_POOL_MODULE(Name, Opts, fn, D)                                               \
-  class Name##Impl : public OptionsModule<Name##Impl, Opts> {                           \
-   public:                                                                              \
-    Name##Impl(ExpandingArray<D> kernel_size) : OptionsModule(Opts(kernel_size)) {}     \
-    explicit Name##Impl(const Opts& options) : OptionsModule(options) {}                 \
-    Tensor forward(const Tensor& input) { return functional::fn(input, options); }       \
-    void pretty_print(std::ostream& stream) const override;                              \
-  };                                                                                     \
+#define DG_POOL_MODULE(Name, Opts, fn, D)                                           \
+  class Name##Impl : public OptionsModule<Name##Impl, Opts> {                       \
+   public:                                                                          \
+    Name##Impl(ExpandingArray<D> kernel_size) : OptionsModule(Opts(kernel_size)) {} \
+    explicit Name##Impl(const Opts& options) : OptionsModule(options) {}            \
+    Tensor forward(const Tensor& input) { return functional::fn(input, options); }  \
+    void pretty_print(std::ostream& stream) const override;                         \
+  };                                                                                \
   DG_MODULE(Name)
 
 DG_POOL_MODULE(MaxPool1d, MaxPool1dOptions, max_pool1d, 1);
@@ -185,9 +185,9 @@ DG_POOL_MODULE(AvgPool2d, AvgPool2dOptions, avg_pool2d, 2);
 DG_POOL_MODULE(AvgPool3d, AvgPool3dOptions, avg_pool3d, 3);
 #undef DG_POOL_MODULE
 
-#define DG_ADAPTIVE_POOL_MODULE(Name, Opts, fn, D)                                                 \
-  class Name##Impl : public OptionsModule<Name##Impl, Opts> {                                      \
-   public:                                                                                         \
+#define DG_ADAPTIVE_POOL_MODULE(Name, Opts, fn, D)                                                  \
+  class Name##Impl : public OptionsModule<Name##Impl, Opts> {                                       \
+   public:                                                                                          \
     Name##Impl(ExpandingArrayWithOptionalElem<D> output_size) : OptionsModule(Opts(output_size)) {} \
     explicit Name##Impl(const Opts& options) : OptionsModule(options) {}                            \
     Tensor forward(const Tensor& input) { return functional::fn(input, options); }                  \
@@ -284,7 +284,8 @@ DG_MODULE(InstanceNorm3d);
 
 class LayerNormImpl : public Cloneable<LayerNormImpl> {
  public:
-  LayerNormImpl(std::vector<int64_t> normalized_shape) : LayerNormImpl(LayerNormOptions(std::move(normalized_shape))) {}  // NOLINT
+  LayerNormImpl(std::vector<int64_t> normalized_shape)
+      : LayerNormImpl(LayerNormOptions(std::move(normalized_shape))) {}  // NOLINT
   explicit LayerNormImpl(LayerNormOptions options);
   void reset() override;
   void reset_parameters();
@@ -318,24 +319,26 @@ class LocalResponseNormImpl : public OptionsModule<LocalResponseNormImpl, LocalR
 DG_MODULE(LocalResponseNorm);
 
 // ---- dropout ---------------------------------------------------------------------------
-#define DG_DROPOUT_MODULE(Name, fn, FuncOpts)                                                                   \
-  class Name##Impl : public OptionsModule<Name##Impl, DropoutOptions> {                                         \
-   public:                                                                                                      \
-    explicit Name##Impl(double p) : Name##Impl(DropoutOptions(p)) {}                                            \
-    explicit Name##Impl(const DropoutOptions& options = {}) : OptionsModule(options) { check(); }               \
-    Tensor forward(Tensor input) {                                                                              \
-      return functional::fn(input, functional::FuncOpts().p(options.p()).inplace(options.inplace()).training( \
-                                       this->is_training()));                                                   \
-    }                                                                                                           \
-    void pretty_print(std::ostream& stream) const override;                                                     \
-                                                                                                                \
-   private:                                                                                                     \
-    void check() const {                                                                                        \
-      DG_CHECK(options.p() >= 0. && options.p() <= 1., #Name ": dropout probability has to be between 0 and 1, " \
-                                                             "but got ",                                        \
-               options.p());                                                                                    \
-    }                                                                                                           \
-  };                                                                                                            \
+#define DG_DROPOUT_MODULE(Name, fn, FuncOpts)                                                                     \
+  class Name##Impl : public OptionsModule<Name##Impl, DropoutOptions> {                                           \
+   public:                                                                                                        \
+    explicit Name##Impl(double p) : Name##Impl(DropoutOptions(p)) {}                                              \
+    explicit Name##Impl(const DropoutOptions& options = {}) : OptionsModule(options) { check(); }                 \
+    Tensor forward(Tensor input) {                                                                                \
+      return functional::fn(                                                                                      \
+          input, functional::FuncOpts().p(options.p()).inplace(options.inplace()).training(this->is_training())); \
+    }                                                                                                             \
+    void pretty_print(std::ostream& stream) const override;                                                       \
+                                                                                                                  \
+   private:                                                                                                       \
+    void check() const {                                                                                          \
+      DG_CHECK(options.p() >= 0. && options.p() <= 1.,                                                            \
+               #Name                                                                                              \
+               ": dropout probability has to be between 0 and 1, "                                                \
+               "but got ",                                                                                        \
+               options.p());                                                                                      \
+    }                                                                                                             \
+  };                                                                                                              \
   DG_MODULE(Name)
 
 DG_DROPOUT_MODULE(Dropout, dropout, DropoutFuncOptions);
@@ -352,6 +355,8 @@ class EmbeddingImpl : public Cloneable<EmbeddingImpl> {
       : EmbeddingImpl(EmbeddingOptions(num_embeddings, embedding_dim)) {}
   explicit EmbeddingImpl(EmbeddingOptions options);
   void reset() override;
+  // A copy with its own weight (never the tensor given as _weight).
+  std::shared_ptr<Module> clone(const std::optional<Device>& device = std::nullopt) const override;
   void reset_parameters();
   Tensor forward(const Tensor& indices);
   void pretty_print(std::ostream& stream) const override;
@@ -368,13 +373,13 @@ class Embedding : public ModuleHolder<EmbeddingImpl> {
 };
 
 // ---- activations -----------------------------------------------------------------------------
-#define DG_ACTIVATION_MODULE(Name, expr)                                  \
-  class Name##Impl : public Cloneable<Name##Impl> {                       \
-   public:                                                                \
-    void reset() override {}                                              \
-    Tensor forward(const Tensor& input) { return expr; }                  \
-    void pretty_print(std::ostream& stream) const override;               \
-  };                                                                      \
+#define DG_ACTIVATION_MODULE(Name, expr)                    \
+  class Name##Impl : public Cloneable<Name##Impl> {         \
+   public:                                                  \
+    void reset() override {}                                \
+    Tensor forward(const Tensor& input) { return expr; }    \
+    void pretty_print(std::ostream& stream) const override; \
+  };                                                        \
   DG_MODULE(Name)
 
 DG_ACTIVATION_MODULE(SiLU, functional::silu(input));
@@ -388,13 +393,13 @@ DG_ACTIVATION_MODULE(Hardswish, functional::hardswish(input));
 DG_ACTIVATION_MODULE(Hardsigmoid, functional::hardsigmoid(input));
 #undef DG_ACTIVATION_MODULE
 
-#define DG_OPTIONS_ACTIVATION_MODULE(Name, Opts, expr)                                \
-  class Name##Impl : public OptionsModule<Name##Impl, Opts> {                         \
-   public:                                                                            \
-    explicit Name##Impl(const Opts& options = {}) : OptionsModule(options) {}         \
-    Tensor forward(Tensor input) { return expr; }                                     \
-    void pretty_print(std::ostream& stream) const override;                           \
-  };                                                                                  \
+#define DG_OPTIONS_ACTIVATION_MODULE(Name, Opts, expr)                        \
+  class Name##Impl : public OptionsModule<Name##Impl, Opts> {                 \
+   public:                                                                    \
+    explicit Name##Impl(const Opts& options = {}) : OptionsModule(options) {} \
+    Tensor forward(Tensor input) { return expr; }                             \
+    void pretty_print(std::ostream& stream) const override;                   \
+  };                                                                          \
   DG_MODULE(Name)
 
 DG_OPTIONS_ACTIVATION_MODULE(ReLU, ReLUOptions, functional::relu(input, options));
@@ -420,14 +425,14 @@ class ThresholdImpl : public OptionsModule<ThresholdImpl, ThresholdOptions> {
 };
 DG_MODULE(Threshold);
 
-#define DG_DIM_ACTIVATION_MODULE(Name, fn)                                                       \
-  class Name##Impl : public OptionsModule<Name##Impl, SoftmaxOptions> {                          \
-   public:                                                                                       \
-    explicit Name##Impl(int64_t dim) : OptionsModule(SoftmaxOptions(dim)) {}                     \
-    explicit Name##Impl(const SoftmaxOptions& options) : OptionsModule(options) {}               \
-    Tensor forward(const Tensor& input) { return functional::fn(input, options.dim()); }         \
-    void pretty_print(std::ostream& stream) const override;                                      \
-  };                                                                                             \
+#define DG_DIM_ACTIVATION_MODULE(Name, fn)                                               \
+  class Name##Impl : public OptionsModule<Name##Impl, SoftmaxOptions> {                  \
+   public:                                                                               \
+    explicit Name##Impl(int64_t dim) : OptionsModule(SoftmaxOptions(dim)) {}             \
+    explicit Name##Impl(const SoftmaxOptions& options) : OptionsModule(options) {}       \
+    Tensor forward(const Tensor& input) { return functional::fn(input, options.dim()); } \
+    void pretty_print(std::ostream& stream) const override;                              \
+  };                                                                                     \
   DG_MODULE(Name)
 
 DG_DIM_ACTIVATION_MODULE(Softmax, softmax);
@@ -447,13 +452,13 @@ class PReLUImpl : public Cloneable<PReLUImpl> {
 DG_MODULE(PReLU);
 
 // ---- losses ------------------------------------------------------------------------------------
-#define DG_LOSS_MODULE(Name, Opts, fn)                                                                 \
-  class Name##Impl : public OptionsModule<Name##Impl, Opts> {                                          \
-   public:                                                                                             \
-    explicit Name##Impl(const Opts& options = {}) : OptionsModule(options) {}                          \
+#define DG_LOSS_MODULE(Name, Opts, fn)                                                                           \
+  class Name##Impl : public OptionsModule<Name##Impl, Opts> {                                                    \
+   public:                                                                                                       \
+    explicit Name##Impl(const Opts& options = {}) : OptionsModule(options) {}                                    \
     Tensor forward(const Tensor& input, const Tensor& target) { return functional::fn(input, target, options); } \
-    void pretty_print(std::ostream& stream) const override;                                            \
-  };                                                                                                   \
+    void pretty_print(std::ostream& stream) const override;                                                      \
+  };                                                                                                             \
   DG_MODULE(Name)
 
 DG_LOSS_MODULE(L1Loss, L1LossOptions, l1_loss);
@@ -471,13 +476,13 @@ DG_LOSS_MODULE(PoissonNLLLoss, PoissonNLLLossOptions, poisson_nll_loss);
 DG_LOSS_MODULE(MultiLabelSoftMarginLoss, MultiLabelSoftMarginLossOptions, multilabel_soft_margin_loss);
 #undef DG_LOSS_MODULE
 
-#define DG_LOSS3_MODULE(Name, Opts, fn)                                                                \
-  class Name##Impl : public OptionsModule<Name##Impl, Opts> {                                          \
-   public:                                                                                             \
-    explicit Name##Impl(const Opts& options = {}) : OptionsModule(options) {}                          \
+#define DG_LOSS3_MODULE(Name, Opts, fn)                                                                            \
+  class Name##Impl : public OptionsModule<Name##Impl, Opts> {                                                      \
+   public:                                                                                                         \
+    explicit Name##Impl(const Opts& options = {}) : OptionsModule(options) {}                                      \
     Tensor forward(const Tensor& a, const Tensor& b, const Tensor& c) { return functional::fn(a, b, c, options); } \
-    void pretty_print(std::ostream& stream) const override;                                            \
-  };                                                                                                   \
+    void pretty_print(std::ostream& stream) const override;                                                        \
+  };                                                                                                               \
   DG_MODULE(Name)
 
 DG_LOSS3_MODULE(MarginRankingLoss, MarginRankingLossOptions, margin_ranking_loss);

@@ -93,7 +93,8 @@ struct UnflattenOptions {
 };
 
 // ---- convolution -------------------------------------------------------------
-using conv_padding_mode_t = std::variant<enumtype::kZeros, enumtype::kReflect, enumtype::kReplicate, enumtype::kCircular>;
+using conv_padding_mode_t =
+    std::variant<enumtype::kZeros, enumtype::kReflect, enumtype::kReplicate, enumtype::kCircular>;
 
 template <size_t D>
 struct ConvOptions {
@@ -444,8 +445,8 @@ struct PixelUnshuffleOptions {
   DG_ARG(int64_t, downscale_factor);
 };
 
-using upsample_mode_t = std::variant<enumtype::kNearest, enumtype::kLinear, enumtype::kBilinear, enumtype::kBicubic,
-                                     enumtype::kTrilinear>;
+using upsample_mode_t =
+    std::variant<enumtype::kNearest, enumtype::kLinear, enumtype::kBilinear, enumtype::kBicubic, enumtype::kTrilinear>;
 struct UpsampleOptions {
   DG_ARG(std::optional<std::vector<int64_t>>, size) = std::nullopt;
   DG_ARG(std::optional<std::vector<double>>, scale_factor) = std::nullopt;
@@ -523,7 +524,8 @@ struct InstanceNormFuncOptions {
 };
 
 struct LayerNormFuncOptions {
-  LayerNormFuncOptions(std::vector<int64_t> normalized_shape) : normalized_shape_(std::move(normalized_shape)) {}  // NOLINT
+  LayerNormFuncOptions(std::vector<int64_t> normalized_shape)
+      : normalized_shape_(std::move(normalized_shape)) {}  // NOLINT
   DG_ARG(std::vector<int64_t>, normalized_shape);
   DG_ARG(Tensor, weight) = Tensor();
   DG_ARG(Tensor, bias) = Tensor();
