@@ -13,6 +13,7 @@
 #include "dynagrad/nn.h"
 #include "dynagrad/node.h"
 #include "dynagrad/operators.h"
+#include "dynagrad/optim.h"
 #include "dynagrad/serialize.h"
 #include "dynagrad/tensor.h"
 
