@@ -19,9 +19,9 @@ const char* boolstr(bool b) { return b ? "true" : "false"; }
 // add them together, so the input projection carries both.
 Tensor folded_bias(const Tensor& b_ih, const Tensor& b_hh) { return b_ih.defined() ? b_ih + b_hh : Tensor(); }
 
-// x [rows, in] @ w^T (+ bias) for every row at once.
-Tensor project(const Tensor& x, const Tensor& w, const Tensor& bias) {
-  return bias.defined() ? dg::addmm(bias, x, w.t()) : dg::mm(x, w.t());
+// x [rows, in] @ w_t (+ bias), w_t a transposed weight [in, out].
+Tensor project(const Tensor& x, const Tensor& w_t, const Tensor& bias) {
+  return bias.defined() ? dg::addmm(bias, x, w_t) : dg::mm(x, w_t);
 }
 
 // x.chunk(chunks, dim) whose backward is one cat of the chunks' gradients
@@ -44,31 +44,31 @@ std::vector<Tensor> chunk_cat(const Tensor& x, int64_t chunks, int64_t dim) { re
 // ---- one time step; `xg` is the step's input projection --------------------------
 
 // RNN: h' = act(xg + h W_hh^T), xg holding both biases.
-Tensor rnn_step(const Tensor& xg, const Tensor& h, const Tensor& w_hh, bool relu) {
-  Tensor pre = dg::addmm(xg, h, w_hh.t());
+Tensor rnn_step(const Tensor& xg, const Tensor& h, const Tensor& w_hh_t, bool relu) {
+  Tensor pre = dg::addmm(xg, h, w_hh_t);
   return relu ? dg::relu(pre) : dg::tanh(pre);
 }
 
 // LSTM: gates i, f, g, o from xg + h W_hh^T; c' = f c + i g, h' = o tanh(c'),
 // projected by w_hr when defined.
-std::tuple<Tensor, Tensor> lstm_step(const Tensor& xg, const Tensor& h, const Tensor& c, const Tensor& w_hh,
-                                     const Tensor& w_hr) {
-  auto gates = chunk_cat(dg::addmm(xg, h, w_hh.t()), 4, 1);
+std::tuple<Tensor, Tensor> lstm_step(const Tensor& xg, const Tensor& h, const Tensor& c, const Tensor& w_hh_t,
+                                     const Tensor& w_hr_t) {
+  auto gates = chunk_cat(dg::addmm(xg, h, w_hh_t), 4, 1);
   Tensor i = dg::sigmoid(gates[0]);
   Tensor f = dg::sigmoid(gates[1]);
   Tensor g = dg::tanh(gates[2]);
   Tensor o = dg::sigmoid(gates[3]);
   Tensor c_next = f * c + i * g;
   Tensor h_next = o * dg::tanh(c_next);
-  if (w_hr.defined()) h_next = dg::mm(h_next, w_hr.t());
+  if (w_hr_t.defined()) h_next = dg::mm(h_next, w_hr_t);
   return {h_next, c_next};
 }
 
 // GRU: r, z from the sums of both projections; n = tanh(xg_n + r (h W_hn^T +
 // b_hn)); h' = n + z (h - n). xg holds b_ih only.
-Tensor gru_step(const Tensor& xg, const Tensor& h, const Tensor& w_hh, const Tensor& b_hh) {
+Tensor gru_step(const Tensor& xg, const Tensor& h, const Tensor& w_hh_t, const Tensor& b_hh) {
   auto gx = chunk_cat(xg, 3, 1);
-  auto gh = chunk_cat(project(h, w_hh, b_hh), 3, 1);
+  auto gh = chunk_cat(project(h, w_hh_t, b_hh), 3, 1);
   Tensor r = dg::sigmoid(gx[0] + gh[0]);
   Tensor z = dg::sigmoid(gx[1] + gh[1]);
   Tensor n = dg::tanh(gx[2] + r * gh[2]);
@@ -244,11 +244,13 @@ std::tuple<Tensor, Tensor, Tensor> RNNImplBase<Derived>::run(const Tensor& input
     std::vector<Tensor> direction_outputs;
     for (int64_t direction = 0; direction < num_directions; ++direction) {
       const auto& names = all_weights_[layer * num_directions + direction];
-      const Tensor w_ih = param(names, "weight_ih"), w_hh = param(names, "weight_hh");
-      const Tensor b_ih = param(names, "bias_ih"), b_hh = param(names, "bias_hh"), w_hr = param(names, "weight_hr");
+      // Transposed once: every step's product reads the same view.
+      const Tensor w_ih = param(names, "weight_ih"), w_hh_t = param(names, "weight_hh").t();
+      const Tensor b_ih = param(names, "bias_ih"), b_hh = param(names, "bias_hh");
+      const Tensor w_hr = param(names, "weight_hr"), w_hr_t = w_hr.defined() ? w_hr.t() : Tensor();
       const Tensor in_bias = mode == Mode::kGru ? b_ih : folded_bias(b_ih, b_hh);
       // [seq * batch, gates] -> seq slices [batch, gates]
-      std::vector<Tensor> steps = chunk_cat(project(flat, w_ih, in_bias), seq, 0);
+      std::vector<Tensor> steps = chunk_cat(project(flat, w_ih.t(), in_bias), seq, 0);
       const int64_t index = layer * num_directions + direction;
       Tensor h = h0.select(0, index);
       Tensor c = c0.defined() ? c0.select(0, index) : Tensor();
@@ -257,9 +259,9 @@ std::tuple<Tensor, Tensor, Tensor> RNNImplBase<Derived>::run(const Tensor& input
         const int64_t t = direction == 0 ? k : seq - 1 - k;
         const Tensor& xg = steps[static_cast<size_t>(t)];
         switch (mode) {
-          case Mode::kLstm: std::tie(h, c) = lstm_step(xg, h, c, w_hh, w_hr); break;
-          case Mode::kGru: h = gru_step(xg, h, w_hh, b_hh); break;
-          default: h = rnn_step(xg, h, w_hh, mode == Mode::kRnnRelu);
+          case Mode::kLstm: std::tie(h, c) = lstm_step(xg, h, c, w_hh_t, w_hr_t); break;
+          case Mode::kGru: h = gru_step(xg, h, w_hh_t, b_hh); break;
+          default: h = rnn_step(xg, h, w_hh_t, mode == Mode::kRnnRelu);
         }
         outputs[static_cast<size_t>(t)] = h;
       }
@@ -432,7 +434,7 @@ std::string RNNCellImpl::get_nonlinearity_str() const { return get_enum_name(opt
 Tensor RNNCellImpl::forward(const Tensor& input, Tensor hx) {
   check_forward_input(input);
   Tensor h = check_forward_hidden(input, hx, "hidden");
-  return rnn_step(project(input, weight_ih, folded_bias(bias_ih, bias_hh)), h, weight_hh,
+  return rnn_step(project(input, weight_ih.t(), folded_bias(bias_ih, bias_hh)), h, weight_hh.t(),
                   std::holds_alternative<enumtype::kReLU>(options.nonlinearity()));
 }
 
@@ -445,7 +447,7 @@ std::tuple<Tensor, Tensor> LSTMCellImpl::forward(const Tensor& input,
   check_forward_input(input);
   Tensor h = check_forward_hidden(input, hx_opt ? std::get<0>(*hx_opt) : Tensor(), "hx[0]");
   Tensor c = check_forward_hidden(input, hx_opt ? std::get<1>(*hx_opt) : Tensor(), "hx[1]");
-  return lstm_step(project(input, weight_ih, folded_bias(bias_ih, bias_hh)), h, c, weight_hh, Tensor());
+  return lstm_step(project(input, weight_ih.t(), folded_bias(bias_ih, bias_hh)), h, c, weight_hh.t(), Tensor());
 }
 
 GRUCellImpl::GRUCellImpl(const GRUCellOptions& options_)
@@ -455,7 +457,7 @@ GRUCellImpl::GRUCellImpl(const GRUCellOptions& options_)
 Tensor GRUCellImpl::forward(const Tensor& input, Tensor hx) {
   check_forward_input(input);
   Tensor h = check_forward_hidden(input, hx, "hidden");
-  return gru_step(project(input, weight_ih, bias_ih), h, weight_hh, bias_hh);
+  return gru_step(project(input, weight_ih.t(), bias_ih), h, weight_hh.t(), bias_hh);
 }
 
 }  // namespace dg::nn
