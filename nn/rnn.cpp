@@ -244,10 +244,13 @@ std::tuple<Tensor, Tensor, Tensor> RNNImplBase<Derived>::run(const Tensor& input
     std::vector<Tensor> direction_outputs;
     for (int64_t direction = 0; direction < num_directions; ++direction) {
       const auto& names = all_weights_[layer * num_directions + direction];
-      // Transposed once: every step's product reads the same view.
-      const Tensor w_ih = param(names, "weight_ih"), w_hh_t = param(names, "weight_hh").t();
+      // Transposed once, into a contiguous copy: every step's product reads
+      // it, and every step's weight gradient comes back row-major, so their
+      // sum is a plain contiguous add (a transposed view's gradients would be
+      // summed through strided loops).
+      const Tensor w_ih = param(names, "weight_ih"), w_hh_t = param(names, "weight_hh").t().contiguous();
       const Tensor b_ih = param(names, "bias_ih"), b_hh = param(names, "bias_hh");
-      const Tensor w_hr = param(names, "weight_hr"), w_hr_t = w_hr.defined() ? w_hr.t() : Tensor();
+      const Tensor w_hr = param(names, "weight_hr"), w_hr_t = w_hr.defined() ? w_hr.t().contiguous() : Tensor();
       const Tensor in_bias = mode == Mode::kGru ? b_ih : folded_bias(b_ih, b_hh);
       // [seq * batch, gates] -> seq slices [batch, gates]
       std::vector<Tensor> steps = chunk_cat(project(flat, w_ih.t(), in_bias), seq, 0);
