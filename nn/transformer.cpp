@@ -103,6 +103,21 @@ std::tuple<Tensor, Tensor> MultiheadAttentionImpl::forward(const Tensor& query, 
   DG_CHECK(key.size(0) == value.size(0) && key.size(1) == bsz && value.size(1) == bsz, "MultiheadAttention: key ",
            key.sizes(), " and value ", value.sizes(), " must have the same length and the query's batch size ", bsz);
   const int64_t heads = o.num_heads();
+  // The masks as given: [L, S] or [N * heads, L, S], and [N, S] (S the key
+  // length, before bias_k or add_zero_attn add a key).
+  const int64_t key_len = key.size(0);
+  if (attn_mask.defined()) {
+    const bool ok = (attn_mask.dim() == 2 && attn_mask.size(0) == tgt_len && attn_mask.size(1) == key_len) ||
+                    (attn_mask.dim() == 3 && attn_mask.size(0) == bsz * heads && attn_mask.size(1) == tgt_len &&
+                     attn_mask.size(2) == key_len);
+    DG_CHECK(ok, "MultiheadAttention: attn_mask must be [", tgt_len, ", ", key_len, "] or [", bsz * heads, ", ",
+             tgt_len, ", ", key_len, "] (target length, source length), got ", attn_mask.sizes());
+  }
+  if (key_padding_mask.defined()) {
+    DG_CHECK(key_padding_mask.dim() == 2 && key_padding_mask.size(0) == bsz && key_padding_mask.size(1) == key_len,
+             "MultiheadAttention: key_padding_mask must be [batch, source length] = [", bsz, ", ", key_len, "], got ",
+             key_padding_mask.sizes());
+  }
 
   // The three input projections (rows 0..E, E..2E, 2E..3E of the packed weight).
   auto bias_part = [&](int64_t i) {
@@ -137,18 +152,8 @@ std::tuple<Tensor, Tensor> MultiheadAttentionImpl::forward(const Tensor& query, 
   const int64_t src_len = k.size(1);
 
   Tensor scores = dg::bmm(q, k.transpose(1, 2));  // [N * heads, L, S]
-  if (mask.defined()) {
-    const bool ok =
-        (mask.dim() == 2 && mask.size(0) == tgt_len && mask.size(1) == src_len) ||
-        (mask.dim() == 3 && mask.size(0) == bsz * heads && mask.size(1) == tgt_len && mask.size(2) == src_len);
-    DG_CHECK(ok, "MultiheadAttention: attn_mask must be [", tgt_len, ", ", src_len, "] or [", bsz * heads, ", ",
-             tgt_len, ", ", src_len, "], got ", attn_mask.sizes());
-    scores = apply_mask(scores, mask.dim() == 2 ? mask.unsqueeze(0) : mask);
-  }
+  if (mask.defined()) scores = apply_mask(scores, mask.dim() == 2 ? mask.unsqueeze(0) : mask);
   if (padding.defined()) {
-    DG_CHECK(padding.dim() == 2 && padding.size(0) == bsz && padding.size(1) == src_len,
-             "MultiheadAttention: key_padding_mask must be [batch, source length] = [", bsz, ", ", src_len, "], got ",
-             key_padding_mask.sizes());
     scores = apply_mask(scores.view({bsz, heads, tgt_len, src_len}), padding.view({bsz, 1, 1, src_len}))
                  .view({bsz * heads, tgt_len, src_len});
   }

@@ -281,6 +281,32 @@ TEST_CASE("LSTM and GRU pass gradcheck and gradgradcheck in float64", "[nn][rnn]
   }
 }
 
+TEST_CASE("MultiheadAttention and TransformerEncoderLayer pass gradcheck in float64", "[nn][rnn]") {
+  dg::manual_seed(11);
+  nn::MultiheadAttention mha(nn::MultiheadAttentionOptions(4, 2).add_bias_kv(true).kdim(3).vdim(5));
+  mha->to(kFloat64);
+  Tensor q = dg::randn({3, 2, 4}, kFloat64).requires_grad_(true);
+  Tensor k = dg::randn({2, 2, 3}, kFloat64).requires_grad_(true);
+  Tensor v = dg::randn({2, 2, 5}, kFloat64).requires_grad_(true);
+  Tensor padding = dg::tensor(std::vector<double>{0, 1, 0, 0}).reshape({2, 2}).to(kBool);
+  Tensor mask = dg::randn({3, 2}, kFloat64);
+  auto mha_fn = [&](const std::vector<Tensor>& x) {
+    auto [out, w] = mha->forward(x[0], x[1], x[2], padding, true, mask);
+    return std::vector<Tensor>{out, w};
+  };
+  CHECK(autograd::gradcheck(mha_fn, {q, k, v}));
+  CHECK(autograd::gradgradcheck(mha_fn, {q, k, v}));
+
+  nn::TransformerEncoderLayer layer(nn::TransformerEncoderLayerOptions(4, 2).dim_feedforward(6).activation(dg::kGELU));
+  layer->to(kFloat64);
+  layer->eval();
+  Tensor src = dg::randn({3, 2, 4}, kFloat64).requires_grad_(true);
+  std::vector<Tensor> all = {src};
+  for (auto& p : layer->parameters()) all.push_back(p);
+  CHECK(autograd::gradcheck([&](const std::vector<Tensor>& x) { return std::vector<Tensor>{layer->forward(x[0])}; },
+                            all));
+}
+
 TEST_CASE("RNN parameters: LibTorch's names, shapes, order and default initialisation", "[nn][rnn]") {
   nn::LSTM m(nn::LSTMOptions(3, 8).num_layers(2).bidirectional(true).proj_size(5));
   std::vector<std::string> names;
@@ -336,6 +362,14 @@ TEST_CASE("RNN modules print, clone and run with dropout in training", "[nn][rnn
   auto a = std::get<0>(m->forward(x));
   auto b = std::get<0>(copy->forward(x));
   CHECK(dg::equal(a, b));
+  {
+    // Inference without a graph: the outputs carry none.
+    NoGradGuard no_grad;
+    auto [out, hc] = m->forward(x);
+    CHECK_FALSE(out.requires_grad());
+    CHECK_FALSE(std::get<1>(hc).requires_grad());
+    CHECK(dg::equal(out, a));
+  }
   // Dropout between the layers changes the output in training only.
   m->train();
   auto t1 = std::get<0>(m->forward(x));
