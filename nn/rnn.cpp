@@ -83,6 +83,13 @@ Mode mode_of(const detail::RNNOptionsBase::rnn_options_base_mode_t& m) {
   return std::holds_alternative<enumtype::kRNN_RELU>(m) ? Mode::kRnnRelu : Mode::kRnnTanh;
 }
 
+// LibTorch's initialisation of every recurrent parameter: uniform in
+// +-1/sqrt(hidden_size).
+void uniform_by_hidden_size(const std::vector<Tensor>& parameters, int64_t hidden_size) {
+  const double stdv = 1.0 / std::sqrt(static_cast<double>(hidden_size));
+  for (const auto& p : parameters) init::uniform_(p, -stdv, stdv);
+}
+
 // Zeros of `shape` in the input's dtype and device: the default initial state.
 Tensor zero_state(const Tensor& input, std::tuple<int64_t, int64_t, int64_t> shape) {
   return dg::zeros({std::get<0>(shape), std::get<1>(shape), std::get<2>(shape)},
@@ -159,8 +166,7 @@ void RNNImplBase<Derived>::reset() {
 
 template <typename Derived>
 void RNNImplBase<Derived>::reset_parameters() {
-  const double stdv = 1.0 / std::sqrt(static_cast<double>(options_base.hidden_size()));
-  for (auto& p : this->parameters()) init::uniform_(p, -stdv, stdv);
+  uniform_by_hidden_size(this->parameters(), options_base.hidden_size());
 }
 
 template <typename Derived>
@@ -386,8 +392,7 @@ void RNNCellImplBase<Derived>::reset() {
 
 template <typename Derived>
 void RNNCellImplBase<Derived>::reset_parameters() {
-  const double stdv = 1.0 / std::sqrt(static_cast<double>(options_base.hidden_size()));
-  for (auto& p : this->parameters()) init::uniform_(p, -stdv, stdv);
+  uniform_by_hidden_size(this->parameters(), options_base.hidden_size());
 }
 
 template <typename Derived>
