@@ -11,33 +11,19 @@
 #include <nlohmann/json.hpp>
 
 #include "dynagrad/dynagrad.h"
+#include "golden_json.h"
 #include "helpers.h"
 
 using namespace dg;
 using dg::testing::values;
 namespace F = dg::nn::functional;
-using Json = nlohmann::json;
+using dg::testing::Json;
 
 namespace {
 
-const Json& golden() {
-  static const Json j = [] {
-    std::ifstream in(DG_GOLDEN_DIR "/nn_golden.json");
-    REQUIRE(in.good());
-    return Json::parse(in);
-  }();
-  return j;
-}
+const Json& golden() { return dg::testing::golden_json("nn_golden.json"); }
 
-Tensor decode(const Json& j) {
-  std::vector<int64_t> shape = j["shape"].get<std::vector<int64_t>>();
-  std::vector<double> data = j["data"].get<std::vector<double>>();
-  const std::string dtype = j["dtype"].get<std::string>();
-  Tensor t = dg::tensor(data, kFloat64).reshape(shape);
-  if (dtype == "int64") return t.to(kInt64);
-  if (dtype == "bool") return t.to(kBool);
-  return t;
-}
+Tensor decode(const Json& j) { return dg::testing::decode_golden(j); }
 
 // PyTorch 1.13 computes two backward formulas with float constants even in
 // float64 (hardsigmoid's 1/6, celu's 1/alpha: derivatives.yaml's
@@ -45,15 +31,7 @@ Tensor decode(const Json& j) {
 double tolerance(const std::string& name) { return name == "hardsigmoid" || name == "celu" ? 1e-7 : 1e-9; }
 
 void check_close(const Tensor& got, const Json& expected, const std::string& what, double tol = 1e-9) {
-  INFO(what);
-  Tensor want = decode(expected);
-  REQUIRE(got.defined());
-  REQUIRE(got.sizes() == want.sizes());
-  const auto g = values(got), w = values(want);
-  for (size_t i = 0; i < g.size(); ++i) {
-    INFO("element " << i);
-    CHECK(g[i] == Approx(w[i]).margin(tol / 10).epsilon(tol));
-  }
+  dg::testing::check_golden(got, expected, what, tol);
 }
 
 struct Case {

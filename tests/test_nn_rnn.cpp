@@ -16,50 +16,21 @@
 #include <sstream>
 
 #include "dynagrad/dynagrad.h"
+#include "golden_json.h"
 #include "helpers.h"
 
 using namespace dg;
+using dg::testing::Json;
 using dg::testing::values;
-using Json = nlohmann::json;
 
 namespace {
 
-const Json& golden() {
-  static const Json j = [] {
-    std::ifstream in(DG_GOLDEN_DIR "/nn_rnn_golden.json");
-    REQUIRE(in.good());
-    return Json::parse(in);
-  }();
-  return j;
-}
+const Json& golden() { return dg::testing::golden_json("nn_rnn_golden.json"); }
 
-// Infinities come as the strings "inf" / "-inf" (JSON has none); bool masks as true / false.
-double number(const Json& v) {
-  if (v.is_string()) return v.get<std::string>() == "inf" ? INFINITY : -INFINITY;
-  if (v.is_boolean()) return v.get<bool>() ? 1.0 : 0.0;
-  return v.get<double>();
-}
-
-Tensor decode(const Json& j) {
-  std::vector<int64_t> shape = j["shape"].get<std::vector<int64_t>>();
-  std::vector<double> data;
-  for (const Json& v : j["data"]) data.push_back(number(v));
-  const std::string dtype = j["dtype"].get<std::string>();
-  Tensor t = dg::tensor(data, kFloat64).reshape(shape);
-  if (dtype == "bool") return t.to(kBool);
-  return t;
-}
+Tensor decode(const Json& j) { return dg::testing::decode_golden(j); }
 
 void check_close(const Tensor& got, const Json& expected, const std::string& what, double tol = 1e-9) {
-  INFO(what);
-  Tensor want = decode(expected);
-  REQUIRE(got.defined());
-  REQUIRE(got.sizes() == want.sizes());
-  const auto g = values(got), w = values(want);
-  for (size_t i = 0; i < g.size(); ++i) {
-    INFO("element " << i);
-    CHECK(g[i] == Approx(w[i]).margin(tol / 10).epsilon(tol));
-  }
+  dg::testing::check_golden(got, expected, what, tol);
 }
 
 using Outputs = std::vector<Tensor>;
