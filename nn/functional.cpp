@@ -213,6 +213,66 @@ Tensor multilabel_soft_margin_loss(const Tensor& input, const Tensor& target,
 }
 
 namespace {
+Tensor reduce_loss(const Tensor& loss, const LossReduction& reduction) {
+  if (std::holds_alternative<enumtype::kNone>(reduction)) return loss;
+  return std::holds_alternative<enumtype::kSum>(reduction) ? loss.sum() : loss.mean();
+}
+}  // namespace
+
+Tensor multi_margin_loss(const Tensor& input, const Tensor& target, const MultiMarginLossFuncOptions& o) {
+  DG_CHECK(o.p() == 1 || o.p() == 2, "multi_margin_loss: only p == 1 and p == 2 supported, got ", o.p());
+  DG_CHECK(input.dim() == 1 || input.dim() == 2, "multi_margin_loss: expected a 1-D or 2-D input, got ", input.dim(),
+           "-D");
+  Tensor x = input.dim() == 1 ? input.unsqueeze(0) : input;
+  Tensor y = target.reshape({-1});
+  DG_CHECK(y.numel() == x.size(0), "multi_margin_loss: expected ", x.size(0), " targets, got ", y.numel());
+  const int64_t classes = x.size(1);
+  DG_CHECK(y.numel() == 0 || (y.min().item<int64_t>() >= 0 && y.max().item<int64_t>() < classes),
+           "multi_margin_loss: target out of range [0, ", classes, ")");
+  Tensor picked = x.gather(1, y.unsqueeze(1));
+  Tensor margins = (x - picked + o.margin()).clamp_min(0);
+  if (o.p() == 2) margins = margins * margins;
+  if (o.weight().defined()) margins = margins * o.weight().index_select(0, y).unsqueeze(1);
+  // The target's own class does not count.
+  margins = margins.masked_fill(dg::one_hot(y, classes).to(kBool), 0.0);
+  Tensor loss = margins.sum(1) / static_cast<double>(classes);
+  if (input.dim() == 1) loss = loss.squeeze(0);
+  return reduce_loss(loss, o.reduction());
+}
+
+Tensor multilabel_margin_loss(const Tensor& input, const Tensor& target, const MultilabelMarginLossFuncOptions& o) {
+  DG_CHECK(input.dim() == 1 || input.dim() == 2, "multilabel_margin_loss: expected a 1-D or 2-D input, got ",
+           input.dim(), "-D");
+  DG_CHECK(target.sizes() == input.sizes(), "multilabel_margin_loss: expected a target of shape ", input.sizes(),
+           ", got ", target.sizes());
+  Tensor x = input.dim() == 1 ? input.unsqueeze(0) : input;
+  Tensor y = input.dim() == 1 ? target.unsqueeze(0) : target;
+  const int64_t classes = x.size(1);
+  DG_CHECK(y.numel() == 0 || (y.min().item<int64_t>() >= -1 && y.max().item<int64_t>() < classes),
+           "multilabel_margin_loss: target values must be in [-1, ", classes, ")");
+  // Targets are the entries before the first -1.
+  Tensor valid = y.ne(-1).to(kInt64).cumprod(1).to(kBool);
+  Tensor safe = y.masked_fill(valid.logical_not(), 0);
+  Tensor is_target = dg::zeros({x.size(0), classes}, kInt64).scatter_add(1, safe, valid.to(kInt64)).gt(0);
+  // hinge[n, j, i] = max(0, 1 - (x[n, j] - x[n, i])) for target j, non-target i.
+  Tensor hinge = (1.0 - (x.unsqueeze(2) - x.unsqueeze(1))).clamp_min(0);
+  Tensor pair = is_target.unsqueeze(2).logical_and(is_target.logical_not().unsqueeze(1));
+  Tensor loss = (hinge * pair.to(hinge.scalar_type())).sum({1, 2}) / static_cast<double>(classes);
+  if (input.dim() == 1) loss = loss.squeeze(0);
+  return reduce_loss(loss, o.reduction());
+}
+
+Tensor triplet_margin_with_distance_loss(const Tensor& anchor, const Tensor& positive, const Tensor& negative,
+                                         const TripletMarginWithDistanceLossFuncOptions& o) {
+  auto distance =
+      o.distance_function().value_or([](const Tensor& a, const Tensor& b) { return dg::pairwise_distance(a, b); });
+  Tensor d_pos = distance(anchor, positive);
+  Tensor d_neg = distance(anchor, negative);
+  if (o.swap()) d_neg = dg::minimum(d_neg, distance(positive, negative));
+  return reduce_loss((d_pos - d_neg + o.margin()).clamp_min(0), o.reduction());
+}
+
+namespace {
 // Source indices of one padded dim: reflect, replicate or circular.
 Tensor pad_indices(int64_t size, int64_t before, int64_t after, const pad_mode_t& mode, Device device) {
   std::vector<int64_t> idx;

@@ -638,6 +638,10 @@ DG_LOSS_PRINT(MultiLabelSoftMarginLoss)
 DG_LOSS_PRINT(MarginRankingLoss)
 DG_LOSS_PRINT(CosineEmbeddingLoss)
 DG_LOSS_PRINT(TripletMarginLoss)
+DG_LOSS_PRINT(CTCLoss)
+DG_LOSS_PRINT(MultiMarginLoss)
+DG_LOSS_PRINT(MultiLabelMarginLoss)
+DG_LOSS_PRINT(TripletMarginWithDistanceLoss)
 #undef DG_LOSS_PRINT
 
 void CosineSimilarityImpl::pretty_print(std::ostream& stream) const {

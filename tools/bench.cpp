@@ -47,6 +47,7 @@
 #include <ATen/TensorIndexing.h>
 #include <torch/csrc/autograd/autograd.h>  // torch::autograd::grad, for the double backward
 #include <torch/data.h>                    // the data group: MNIST, transforms, DataLoader
+#include <torch/nn/modules/rnn.h>          // the rnn group: torch::nn::LSTM
 #include <torch/optim.h>                   // (12) torch::optim::SGD and Adam
 #include <torch/version.h>
 #endif
@@ -448,6 +449,49 @@ void run_data(const Config& cfg, Results& r) {
   r["check.data_pixel_sum"] = pixels;
 }
 
+// (7b) LSTM, 2 layers, input and hidden 256, seq 50, batch 32: forward +
+// backward of sum(output^2) through each library's own LSTM module
+// (dg::nn::LSTM, torch::nn::LSTM), from the same weights and input. The
+// weights are one dg::nn::LSTM's default initialisation, made once per
+// process; the input is deterministic.
+dg::nn::LSTM& bench_lstm() {
+  static dg::nn::LSTM m(dg::nn::LSTMOptions(256, 256).num_layers(2));
+  return m;
+}
+
+template <typename Api>
+void run_lstm(const Config& cfg, Results& r) {
+  const auto x = Api::copy_of((dg::arange(50 * 32 * 256, dg::kFloat32) * 0.37).sin().reshape({50, 32, 256}));
+  auto measure_module = [&](auto& module, const auto& params) {
+    auto step = [&] {
+      for (const auto& p : params) Api::clear_grad(p);
+      auto out = std::get<0>(module->forward(x));
+      auto loss = (out * out).sum();
+      loss.backward();
+      return loss;
+    };
+    r["check.lstm_loss"] = step().template item<double>();
+    const auto& g = params[0].grad();
+    r["check.lstm_grad0_sq"] = (g * g).sum().template item<double>();
+    r["lstm"] = measure(
+        cfg, [] {}, [&] { step(); });
+  };
+  if constexpr (std::is_same_v<Api, DgApi>) {
+    auto& m = bench_lstm();
+    measure_module(m, m->parameters());
+  } else {
+#ifdef DG_HAVE_LIBTORCH
+    torch::nn::LSTM m(torch::nn::LSTMOptions(256, 256).num_layers(2));
+    {
+      torch::NoGradGuard no_grad;
+      auto dst = m->named_parameters();
+      for (const auto& item : bench_lstm()->named_parameters()) dst[item.key()].copy_(Api::copy_of(item.value()));
+    }
+    measure_module(m, m->parameters());
+#endif
+  }
+}
+
 // (12) One optimizer step over 10M float32 parameters in 100 tensors, each
 // with a fixed gradient: SGD with momentum and Adam, as torch::optim and
 // dg::optim run them (the same source, the namespace changed). The
@@ -631,6 +675,7 @@ void run_cases(const Config& cfg, const Inputs& in, Results& r) {
     first_step_checks<Api>("rnn", params, loss, r);
     r["rnn"] = measure(cfg, noop, [&] { train_step<Api>(params, loss); });
   }
+  if (cfg.wants("rnn")) run_lstm<Api>(cfg, r);
 
   if (cfg.wants("data")) run_data<Api>(cfg, r);
 
@@ -921,6 +966,7 @@ std::vector<Row> table_rows() {
   rows.push_back({"cnn", "(5) CNN step 2x(conv3x3+relu+pool), b64", "ms", 0, 1e3, ""});
   rows.push_back({"double_backward", "(6) double backward sin(x)*x, 1M", "ms", 0, 1e3, ""});
   rows.push_back({"rnn", "(7) tiny-RNN step, 50 x 8x32", "ms", 0, 1e3, ""});
+  rows.push_back({"lstm", "(7b) LSTM 2x256, seq 50, b32 fwd+bwd", "ms", 0, 1e3, ""});
   rows.push_back({"index_mask", "(9) x[mask], 1M bool mask", "ms", 0, 1e3, ""});
   rows.push_back({"index_int", "(9) x[idx], 100k int64 of 1M", "ms", 0, 1e3, ""});
   rows.push_back({"index_put_mask", "(9) x[mask] = 0, 1M bool mask", "ms", 0, 1e3, ""});

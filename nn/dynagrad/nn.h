@@ -9,4 +9,6 @@
 #include "dynagrad/nn/module.h"
 #include "dynagrad/nn/modules.h"
 #include "dynagrad/nn/options.h"
+#include "dynagrad/nn/rnn.h"
+#include "dynagrad/nn/transformer.h"
 #include "dynagrad/nn/utils.h"

@@ -121,6 +121,16 @@ case("kl_div_batchmean", lambda: nn.KLDivLoss(reduction="batchmean"),
 case("margin_ranking", lambda: nn.MarginRankingLoss(margin=0.2),
      lambda: [randn(5), randn(5), torch.tensor([1.0, -1.0, 1.0, 1.0, -1.0])])
 case("triplet", lambda: nn.TripletMarginLoss(margin=0.5), lambda: [randn(3, 4), randn(3, 4), randn(3, 4)])
+case("ctc", lambda: nn.CTCLoss(blank=0, zero_infinity=True), lambda: [
+    torch.log_softmax(randn(6, 2, 4), 2), torch.tensor([[1, 2, 2], [3, 1, 0]]), torch.tensor([6, 5]),
+    torch.tensor([3, 2])])
+case("multi_margin", lambda: nn.MultiMarginLoss(p=2, margin=0.7, weight=torch.tensor([1.0, 0.5, 2.0, 1.5])),
+     lambda: [randn(3, 4), torch.tensor([2, 0, 3])])
+case("multilabel_margin", lambda: nn.MultiLabelMarginLoss(),
+     lambda: [randn(3, 4), torch.tensor([[3, 0, -1, 1], [1, 2, 3, 0], [-1, 1, 2, 0]])])
+case("triplet_distance", lambda: nn.TripletMarginWithDistanceLoss(
+    distance_function=lambda a, b: 1.0 - F.cosine_similarity(a, b), margin=0.3, swap=True),
+     lambda: [randn(3, 4), randn(3, 4), randn(3, 4)])
 # ---- functionals ---------------------------------------------------------------------------
 case("F_pad_reflect", lambda: fn_module(lambda x: F.pad(x, (2, 1, 1, 2), mode="reflect")),
      lambda: [randn(1, 2, 3, 4)])

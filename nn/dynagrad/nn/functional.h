@@ -6,6 +6,7 @@
 #pragma once
 
 #include "dynagrad/nn/options.h"
+#include "dynagrad/operators.h"
 #include "dynagrad/tensor.h"
 
 namespace dg::nn::functional {
@@ -233,6 +234,23 @@ inline Tensor soft_margin_loss(const Tensor& input, const Tensor& target, const 
 }
 Tensor multilabel_soft_margin_loss(const Tensor& input, const Tensor& target,
                                    const MultilabelSoftMarginLossFuncOptions& options = {});
+// sum over classes i != y of max(0, margin - x[y] + x[i])^p (times
+// weight[y]), over C; input [N, C] or [C].
+Tensor multi_margin_loss(const Tensor& input, const Tensor& target, const MultiMarginLossFuncOptions& options = {});
+// target holds class indices per sample, ended by the first -1: sum over
+// targets j and non-targets i of max(0, 1 - (x[j] - x[i])), over C.
+Tensor multilabel_margin_loss(const Tensor& input, const Tensor& target,
+                              const MultilabelMarginLossFuncOptions& options = {});
+// max(d(a, p) - d(a, n) + margin, 0) with d pairwise_distance unless given.
+Tensor triplet_margin_with_distance_loss(const Tensor& anchor, const Tensor& positive, const Tensor& negative,
+                                         const TripletMarginWithDistanceLossFuncOptions& options = {});
+// log_probs [T, N, C] (or [T, C]), targets padded [N, S] or concatenated;
+// lengths as int64 tensors, as LibTorch's F::ctc_loss.
+inline Tensor ctc_loss(const Tensor& log_probs, const Tensor& targets, const Tensor& input_lengths,
+                       const Tensor& target_lengths, const CTCLossFuncOptions& o = {}) {
+  return dg::ctc_loss(log_probs, targets, input_lengths, target_lengths, o.blank(), reduction_int(o.reduction()),
+                      o.zero_infinity());
+}
 
 // ---- distances and shapes ---------------------------------------------------------------
 inline Tensor cosine_similarity(const Tensor& x1, const Tensor& x2, const CosineSimilarityFuncOptions& o = {}) {

@@ -474,6 +474,8 @@ DG_LOSS_MODULE(HingeEmbeddingLoss, HingeEmbeddingLossOptions, hinge_embedding_lo
 DG_LOSS_MODULE(SoftMarginLoss, SoftMarginLossOptions, soft_margin_loss);
 DG_LOSS_MODULE(PoissonNLLLoss, PoissonNLLLossOptions, poisson_nll_loss);
 DG_LOSS_MODULE(MultiLabelSoftMarginLoss, MultiLabelSoftMarginLossOptions, multilabel_soft_margin_loss);
+DG_LOSS_MODULE(MultiMarginLoss, MultiMarginLossOptions, multi_margin_loss);
+DG_LOSS_MODULE(MultiLabelMarginLoss, MultiLabelMarginLossOptions, multilabel_margin_loss);
 #undef DG_LOSS_MODULE
 
 #define DG_LOSS3_MODULE(Name, Opts, fn)                                                                            \
@@ -488,7 +490,19 @@ DG_LOSS_MODULE(MultiLabelSoftMarginLoss, MultiLabelSoftMarginLossOptions, multil
 DG_LOSS3_MODULE(MarginRankingLoss, MarginRankingLossOptions, margin_ranking_loss);
 DG_LOSS3_MODULE(CosineEmbeddingLoss, CosineEmbeddingLossOptions, cosine_embedding_loss);
 DG_LOSS3_MODULE(TripletMarginLoss, TripletMarginLossOptions, triplet_margin_loss);
+DG_LOSS3_MODULE(TripletMarginWithDistanceLoss, TripletMarginWithDistanceLossOptions, triplet_margin_with_distance_loss);
 #undef DG_LOSS3_MODULE
+
+class CTCLossImpl : public OptionsModule<CTCLossImpl, CTCLossOptions> {
+ public:
+  explicit CTCLossImpl(const CTCLossOptions& options = {}) : OptionsModule(options) {}
+  Tensor forward(const Tensor& log_probs, const Tensor& targets, const Tensor& input_lengths,
+                 const Tensor& target_lengths) {
+    return functional::ctc_loss(log_probs, targets, input_lengths, target_lengths, options);
+  }
+  void pretty_print(std::ostream& stream) const override;
+};
+DG_MODULE(CTCLoss);
 
 // ---- distances and shapes -------------------------------------------------------------------------
 class CosineSimilarityImpl : public OptionsModule<CosineSimilarityImpl, CosineSimilarityOptions> {

@@ -6,6 +6,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <initializer_list>
 #include <optional>
 #include <string>
@@ -418,6 +419,34 @@ struct PoissonNLLLossOptions {
   DG_ARG(LossReduction, reduction) = enumtype::kMean{};
 };
 
+struct MultiMarginLossOptions {
+  DG_ARG(int64_t, p) = 1;
+  DG_ARG(double, margin) = 1.0;
+  DG_ARG(Tensor, weight) = Tensor();
+  DG_ARG(LossReduction, reduction) = enumtype::kMean{};
+};
+
+struct MultiLabelMarginLossOptions {
+  MultiLabelMarginLossOptions(LossReduction reduction = enumtype::kMean{}) : reduction_(reduction) {}  // NOLINT
+  template <typename Tag, typename = decltype(LossReduction(Tag{}))>
+  MultiLabelMarginLossOptions(Tag tag) : reduction_(tag) {}  // NOLINT
+  DG_ARG(LossReduction, reduction);
+};
+
+struct TripletMarginWithDistanceLossOptions {
+  using distance_function_t = std::function<Tensor(const Tensor&, const Tensor&)>;
+  DG_ARG(std::optional<distance_function_t>, distance_function) = std::nullopt;
+  DG_ARG(double, margin) = 1.0;
+  DG_ARG(bool, swap) = false;
+  DG_ARG(LossReduction, reduction) = enumtype::kMean{};
+};
+
+struct CTCLossOptions {
+  DG_ARG(int64_t, blank) = 0;
+  DG_ARG(LossReduction, reduction) = enumtype::kMean{};
+  DG_ARG(bool, zero_infinity) = false;
+};
+
 struct MultiLabelSoftMarginLossOptions {
   DG_ARG(Tensor, weight) = {};
   DG_ARG(LossReduction, reduction) = enumtype::kMean{};
@@ -628,6 +657,10 @@ using CosineEmbeddingLossFuncOptions = CosineEmbeddingLossOptions;
 using TripletMarginLossFuncOptions = TripletMarginLossOptions;
 using PoissonNLLLossFuncOptions = PoissonNLLLossOptions;
 using MultilabelSoftMarginLossFuncOptions = MultiLabelSoftMarginLossOptions;
+using CTCLossFuncOptions = CTCLossOptions;
+using MultiMarginLossFuncOptions = MultiMarginLossOptions;
+using MultilabelMarginLossFuncOptions = MultiLabelMarginLossOptions;
+using TripletMarginWithDistanceLossFuncOptions = TripletMarginWithDistanceLossOptions;
 using CosineSimilarityFuncOptions = CosineSimilarityOptions;
 using PairwiseDistanceFuncOptions = PairwiseDistanceOptions;
 using PixelShuffleFuncOptions = PixelShuffleOptions;
