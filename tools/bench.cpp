@@ -47,8 +47,9 @@
 #include <ATen/TensorIndexing.h>
 #include <torch/csrc/autograd/autograd.h>  // torch::autograd::grad, for the double backward
 #include <torch/data.h>                    // the data group: MNIST, transforms, DataLoader
-#include <torch/nn/modules/rnn.h>          // the rnn group: torch::nn::LSTM
+#include <torch/nn.h>                      // rnn (LSTM), train and checkpoint groups (tools/bench_train.h)
 #include <torch/optim.h>                   // (12) torch::optim::SGD and Adam
+#include <torch/serialize.h>
 #include <torch/version.h>
 #endif
 
@@ -66,8 +67,10 @@ struct Config {
   std::string noop;  // "dg" / "torch": the start-up child mode
   std::string only;  // comma-separated case groups; empty: all
   // For iterating on one case without the others' minutes.
-  bool wants(const char* group) const {
-    return only.empty() || ("," + only + ",").find(std::string(",") + group + ",") != std::string::npos;
+  bool wants(const char* group) const { return only.empty() || named(group); }
+  // The minutes-long groups (train, checkpoint) run only when --only names them.
+  bool named(const char* group) const {
+    return ("," + only + ",").find(std::string(",") + group + ",") != std::string::npos;
   }
 };
 
@@ -524,6 +527,8 @@ void run_optim(const Config& cfg, Results& r) {
     return typename Api::Adam(ps, typename Api::AdamOptions(kLr));
   });
 }
+
+#include "bench_train.h"
 
 template <typename Api>
 void run_cases(const Config& cfg, const Inputs& in, Results& r) {
@@ -1087,6 +1092,7 @@ bool agree(double a, double b, double rel) { return std::abs(a - b) <= rel * (1.
                "  --threads N  OpenMP/OpenBLAS/LibTorch threads (default: the CPUs available)\n"
                "  --only G,..  run only these groups: chain pointwise matmul mlp cnn double rnn index linalg data "
                "optim process\n"
+               "              (train, checkpoint: minutes each, run only when named)\n"
                "internal modes: --torch-only, --rss mlp-dg|mlp-torch, --noop-dg, --noop-torch\n");
   std::exit(code);
 }
@@ -1214,6 +1220,10 @@ int main(int argc, char** argv) {
     std::printf("LibTorch (OMP_WAIT_POLICY=passive) cases done (%.0f s)\n\n", seconds_since(start));
 #endif
     print_table(d, t, p, limits);
+    if (cfg.named("train") || cfg.named("checkpoint")) {
+      std::printf("\n");
+      run_training(cfg);
+    }
 #ifdef DG_HAVE_LIBTORCH
     std::printf("\n");
     const bool ok_shipped = cross_check("LibTorch", d, t);

@@ -213,7 +213,7 @@ void fashion_mnist(int epochs) {
 
 int main(int argc, char** argv) {
   // dg_demo [epochs]: Fashion-MNIST first, then the seed's autograd examples.
-  const int epochs = argc > 1 ? std::atoi(argv[1]) : 2;
+  const int epochs = argc > 1 ? std::atoi(argv[1]) : 4;
   try {
     if (epochs > 0) fashion_mnist(epochs);
     dynamic_graph();

@@ -24,28 +24,11 @@
 #include <utility>
 #include <vector>
 
+#include "dynagrad/arg.h"
 #include "dynagrad/grad_mode.h"
 #include "dynagrad/ordered_dict.h"
 #include "dynagrad/serialize.h"
 #include "dynagrad/tensor.h"
-
-// DG_ARG(T, name): an option with LibTorch's chained setter, as TORCH_ARG:
-// `LinearOptions(3, 4).bias(false)`; `options.bias()` reads it.
-#define DG_ARG(T, name)                                           \
- public:                                                          \
-  inline auto name(const T& new_##name)->decltype(*this)& {       \
-    this->name##_ = new_##name;                                   \
-    return *this;                                                 \
-  }                                                               \
-  inline auto name(T&& new_##name)->decltype(*this)& {            \
-    this->name##_ = std::move(new_##name);                        \
-    return *this;                                                 \
-  }                                                               \
-  inline const T& name() const noexcept { return this->name##_; } \
-  inline T& name() noexcept { return this->name##_; }             \
-                                                                  \
- private:                                                         \
-  T name##_
 
 namespace dg::nn {
 

@@ -28,29 +28,9 @@
 #include <utility>
 #include <vector>
 
+#include "dynagrad/arg.h"
 #include "dynagrad/serialize.h"
 #include "dynagrad/tensor.h"
-
-// DG_ARG(T, name): an option with LibTorch's chained setter, as TORCH_ARG:
-// `SGDOptions(0.1).momentum(0.9)`; `options.momentum()` reads it. (The same
-// definition as dynagrad/nn/module.h's.)
-#ifndef DG_ARG
-#define DG_ARG(T, name)                                           \
- public:                                                          \
-  inline auto name(const T& new_##name)->decltype(*this)& {       \
-    this->name##_ = new_##name;                                   \
-    return *this;                                                 \
-  }                                                               \
-  inline auto name(T&& new_##name)->decltype(*this)& {            \
-    this->name##_ = std::move(new_##name);                        \
-    return *this;                                                 \
-  }                                                               \
-  inline const T& name() const noexcept { return this->name##_; } \
-  inline T& name() noexcept { return this->name##_; }             \
-                                                                  \
- private:                                                         \
-  T name##_
-#endif
 
 namespace dg::optim {
 
