@@ -56,4 +56,22 @@ inline void check_golden(const Tensor& got, const Json& expected, const std::str
   }
 }
 
+// A golden case's module state: float64, the case's training mode, every
+// parameter (all must be in the golden) and the buffers it lists under
+// "buffers_before".
+inline void load_golden_module(nn::Module& module, const Json& g) {
+  module.to(kFloat64);
+  module.train(g["train"].get<bool>());
+  NoGradGuard no_grad;
+  for (auto& item : module.named_parameters()) {
+    INFO("parameter " << item.key());
+    REQUIRE(g["params"].contains(item.key()));
+    item.value().copy_(decode_golden(g["params"][item.key()]));
+  }
+  if (g.contains("buffers_before"))
+    for (auto& item : module.named_buffers())
+      if (g["buffers_before"].contains(item.key())) item.value().copy_(decode_golden(g["buffers_before"][item.key()]));
+  REQUIRE(module.named_parameters().size() == g["params"].size());
+}
+
 }  // namespace dg::testing

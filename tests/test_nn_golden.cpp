@@ -210,15 +210,7 @@ TEST_CASE("nn modules and functionals match PyTorch 1.13", "[nn][golden]") {
     auto found = all.find(name);
     REQUIRE(found != all.end());  // every golden case has its dg twin
     Case c = found->second();
-    c.module->to(kFloat64);
-    c.module->train(g["train"].get<bool>());
-    {
-      NoGradGuard no_grad;
-      for (auto& item : c.module->named_parameters()) item.value().copy_(decode(g["params"][item.key()]));
-      for (auto& item : c.module->named_buffers())
-        if (g["buffers_before"].contains(item.key())) item.value().copy_(decode(g["buffers_before"][item.key()]));
-    }
-    REQUIRE(c.module->named_parameters().size() == g["params"].size());
+    dg::testing::load_golden_module(*c.module, g);
     std::vector<Tensor> inputs;
     for (const Json& x : g["inputs"]) {
       Tensor t = decode(x);

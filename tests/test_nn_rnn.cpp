@@ -158,17 +158,7 @@ TEST_CASE("recurrent and attention layers match PyTorch 1.13", "[nn][rnn][golden
     auto found = all.find(name);
     REQUIRE(found != all.end());  // every golden case has its dg twin
     Case c = found->second();
-    c.module->to(kFloat64);
-    c.module->train(g["train"].get<bool>());
-    {
-      NoGradGuard no_grad;
-      for (auto& item : c.module->named_parameters()) {
-        INFO("parameter " << item.key());
-        REQUIRE(g["params"].contains(item.key()));
-        item.value().copy_(decode(g["params"][item.key()]));
-      }
-    }
-    REQUIRE(c.module->named_parameters().size() == g["params"].size());
+    dg::testing::load_golden_module(*c.module, g);
     Inputs inputs;
     for (size_t i = 0; i < g["inputs"].size(); ++i) {
       Tensor t = decode(g["inputs"][i]);
