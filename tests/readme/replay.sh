@@ -58,7 +58,8 @@ cmake --build "$src/build" --target dynagrad -j2 >"$scratch/build.log" 2>&1 ||
 
 echo "readme replay: running the README's program"
 "${CXX:-c++}" -std=c++20 -O1 "$scratch/program.cpp" -o "$scratch/program" \
-  -I"$src/core" -I"$src/autograd" -I"$src/api" -I"$src/generated" \
+  -I"$src/core" -I"$src/autograd" -I"$src/api" -I"$src/serialize" -I"$src/nn" -I"$src/optim" -I"$src/data" \
+  -I"$src/generated" \
   -L"$src/build" -ldynagrad -Wl,-rpath,"$src/build" -pthread ||
   fail "the README's program does not compile"
 "$scratch/program" || fail "the README's program returned $? (its gradient or gradcheck is wrong)"
