@@ -4,17 +4,9 @@
 #include "dynagrad/data/samplers/sequential.h"
 #include "dynagrad/error.h"
 #include "dynagrad/factory.h"
+#include "dynagrad/serialize.h"
 
 namespace dg::data::samplers {
-namespace {
-[[noreturn]] void no_checkpoint(const char* sampler, const char* method) {
-  dg::detail::fail(
-      dg::detail::str(sampler, "::", method,
-                      ": saving and loading a sampler's state is not supported yet (the data layer does not "
-                      "reach dynagrad/serialize.h)"));
-}
-}  // namespace
-
 SequentialSampler::SequentialSampler(size_t size) : size_(size) {}
 
 void SequentialSampler::reset(std::optional<size_t> new_size) {
@@ -30,8 +22,17 @@ std::optional<std::vector<size_t>> SequentialSampler::next(size_t batch_size) {
   return batch;
 }
 
-void SequentialSampler::save(serialize::OutputArchive&) const { no_checkpoint("SequentialSampler", "save"); }
-void SequentialSampler::load(serialize::InputArchive&) { no_checkpoint("SequentialSampler", "load"); }
+// LibTorch's keys: "index" (and "indices" for the random order).
+void SequentialSampler::save(serialize::OutputArchive& archive) const {
+  archive.write("index", static_cast<int64_t>(index_));
+}
+void SequentialSampler::load(serialize::InputArchive& archive) {
+  int64_t index = 0;
+  archive.read("index", index);
+  DG_CHECK(index >= 0 && static_cast<size_t>(index) <= size_, "SequentialSampler::load: index ", index,
+           " is outside the sampler's ", size_, " indices");
+  index_ = static_cast<size_t>(index);
+}
 size_t SequentialSampler::index() const noexcept { return index_; }
 
 RandomSampler::RandomSampler(int64_t size, ScalarType index_dtype) : indices_(dg::randperm(size, index_dtype)) {}
@@ -55,8 +56,20 @@ std::optional<std::vector<size_t>> RandomSampler::next(size_t batch_size) {
   return batch;
 }
 
-void RandomSampler::save(serialize::OutputArchive&) const { no_checkpoint("RandomSampler", "save"); }
-void RandomSampler::load(serialize::InputArchive&) { no_checkpoint("RandomSampler", "load"); }
+void RandomSampler::save(serialize::OutputArchive& archive) const {
+  archive.write("index", index_);
+  archive.write("indices", indices_);
+}
+void RandomSampler::load(serialize::InputArchive& archive) {
+  Tensor indices;
+  int64_t index = 0;
+  archive.read("index", index);
+  archive.read("indices", indices);
+  DG_CHECK(indices.dim() == 1 && index >= 0 && index <= indices.numel(), "RandomSampler::load: index ", index,
+           " and indices of shape ", indices.sizes(), " do not form a sampler state");
+  indices_ = indices.to(indices_.dtype());
+  index_ = index;
+}
 size_t RandomSampler::index() const noexcept { return static_cast<size_t>(index_); }
 
 }  // namespace dg::data::samplers

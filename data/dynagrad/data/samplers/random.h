@@ -17,7 +17,7 @@ class RandomSampler : public Sampler<> {
 
   void reset(std::optional<size_t> new_size = std::nullopt) override;
   std::optional<std::vector<size_t>> next(size_t batch_size) override;
-  // Not available yet (see SequentialSampler::save); both throw dg::Error.
+  // The permutation and the position in it ("indices", "index").
   void save(serialize::OutputArchive& archive) const override;
   void load(serialize::InputArchive& archive) override;
   size_t index() const noexcept;

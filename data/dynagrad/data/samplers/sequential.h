@@ -10,8 +10,7 @@ class SequentialSampler : public Sampler<> {
 
   void reset(std::optional<size_t> new_size = std::nullopt) override;
   std::optional<std::vector<size_t>> next(size_t batch_size) override;
-  // Not available yet: checkpoints live in serialize/, which the data layer
-  // may not include (docs/ARCHITECTURE.md); both throw dg::Error.
+  // The position in the epoch ("index"), into or out of a checkpoint.
   void save(serialize::OutputArchive& archive) const override;
   void load(serialize::InputArchive& archive) override;
   // How many indices of this epoch were handed out.
