@@ -12,12 +12,11 @@ namespace detail {
 
 template <size_t D>
 std::vector<int64_t> conv_padding(const typename ConvFuncOptions<D>::padding_t& padding, IntArrayRef weight_sizes,
-                                  IntArrayRef dilation, const char* op) {
+                                  IntArrayRef dilation) {
   if (auto* explicit_padding = std::get_if<ExpandingArray<D>>(&padding)) return explicit_padding->vec();
   std::vector<int64_t> out(D, 0);
   if (std::holds_alternative<enumtype::kValid>(padding)) return out;
   for (size_t i = 0; i < D; ++i) out[i] = dilation[i] * (weight_sizes[2 + i] - 1);  // total; halved by the caller
-  (void)op;
   return out;
 }
 
@@ -25,7 +24,7 @@ template <size_t D>
 Tensor convnd(const Tensor& input, const Tensor& weight, const ConvFuncOptions<D>& o, const char* op) {
   DG_CHECK(weight.dim() == static_cast<int64_t>(D) + 2, op, ": expected a ", D + 2, "-D weight, got ", weight.dim(),
            "-D");
-  std::vector<int64_t> padding = conv_padding<D>(o.padding(), weight.sizes(), o.dilation(), op);
+  std::vector<int64_t> padding = conv_padding<D>(o.padding(), weight.sizes(), o.dilation());
   Tensor x = input;
   if (std::holds_alternative<enumtype::kSame>(o.padding())) {
     for (size_t i = 0; i < D; ++i)

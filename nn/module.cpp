@@ -314,11 +314,20 @@ void Module::save(serialize::OutputArchive& archive) const {
   }
 }
 
-void Module::load(serialize::InputArchive& archive) {
+namespace {
+// Every tensor of an archive by its dotted name, and the archive's name for messages.
+OrderedDict<std::string, Tensor> state_of(const serialize::InputArchive& archive) {
   OrderedDict<std::string, Tensor> state;
   for (const std::string& key : archive.keys()) state.insert(key, archive.tensor(key));
-  const std::string source = archive.filename().empty() ? std::string("the archive") : "'" + archive.filename() + "'";
-  load_state_dict(state, /*strict=*/true, source);
+  return state;
+}
+std::string source_of(const serialize::InputArchive& archive) {
+  return archive.filename().empty() ? std::string("the archive") : "'" + archive.filename() + "'";
+}
+}  // namespace
+
+void Module::load(serialize::InputArchive& archive) {
+  load_state_dict(state_of(archive), /*strict=*/true, source_of(archive));
 }
 
 serialize::OutputArchive& operator<<(serialize::OutputArchive& archive, const std::shared_ptr<Module>& module) {
@@ -338,9 +347,7 @@ void load_module(const std::shared_ptr<Module>& module, const std::string& filen
   DG_CHECK(module != nullptr, "load: the module is empty (nullptr)");
   serialize::InputArchive archive;
   archive.load_from(filename);
-  OrderedDict<std::string, Tensor> state;
-  for (const std::string& key : archive.keys()) state.insert(key, archive.tensor(key));
-  module->load_state_dict(state, strict, "'" + filename + "'");
+  module->load_state_dict(state_of(archive), strict, source_of(archive));
 }
 }  // namespace detail
 

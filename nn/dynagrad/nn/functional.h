@@ -16,7 +16,7 @@ inline std::optional<Tensor> opt(const Tensor& t) { return t.defined() ? std::op
 // LibTorch's padding=kSame/kValid/explicit for convolutions.
 template <size_t D>
 std::vector<int64_t> conv_padding(const typename ConvFuncOptions<D>::padding_t& padding, IntArrayRef weight_sizes,
-                                  IntArrayRef dilation, const char* op);
+                                  IntArrayRef dilation);
 template <size_t D>
 Tensor convnd(const Tensor& input, const Tensor& weight, const ConvFuncOptions<D>& options, const char* op);
 }  // namespace detail
