@@ -193,7 +193,10 @@ void Tensor::remove_hook(unsigned handle) const {
   // The handle's version of the hooks: this one or one before an in-place op.
   TensorHooks* h = m ? m->hooks.get() : nullptr;
   while (h && handle < h->first_handle) h = h->prev.get();
-  DG_CHECK(h && handle - h->first_handle < h->fns.size(), "remove_hook: this tensor has no hook with handle ", handle);
+  DG_CHECK(h && handle - h->first_handle < h->fns.size(),
+           "remove_hook: Invalid index, this tensor has no hook with "
+           "handle ",
+           handle);
   auto& fn = h->fns[handle - h->first_handle];
   DG_CHECK(fn, "remove_hook: the hook with handle ", handle, " was already removed");
   fn = nullptr;

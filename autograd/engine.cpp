@@ -438,8 +438,8 @@ variable_list grad(const variable_list& outputs, const variable_list& inputs, co
       Engine::execute(roots, grads, retain_graph.value_or(create_graph), create_graph, capture, false);
   for (size_t i = 0; i < result.size(); ++i)
     DG_CHECK(allow_unused || result[i].defined(),
-             "grad: one of the differentiated tensors appears to not have been used in the graph. Set "
-             "allow_unused=true if this is the desired behavior.");
+             "grad: One of the differentiated Tensors appears to not have been used in the graph. Set "
+             "allow_unused=True if this is the desired behavior.");
   return result;
 }
 

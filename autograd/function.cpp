@@ -23,14 +23,19 @@ class DelayedError final : public Node {
 };
 }  // namespace
 
+edge_list collect_next_edges_of(const variable_list& inputs) {
+  edge_list edges;
+  for (const auto& t : inputs) edges.push_back(autograd::gradient_edge(t));
+  return edges;
+}
+
 // Gives each defined tensor of `outs` a DelayedError history reaching the
 // incoming gradients `grads` and the forward inputs (`forward_edges`): the
 // gradients depend on both, so a second differentiation must reach the error
 // rather than silently miss a term.
 void delay_error(variable_list& outs, const variable_list& grads, const edge_list& forward_edges, std::string msg) {
   auto node = make_intrusive<DelayedError>(std::move(msg));
-  edge_list edges;
-  for (const auto& t : grads) edges.push_back(autograd::gradient_edge(t));
+  edge_list edges = collect_next_edges_of(grads);
   edges.insert(edges.end(), forward_edges.begin(), forward_edges.end());
   node->set_next_edges(std::move(edges));
   for (auto& o : outs) {
@@ -127,6 +132,33 @@ variable_list CppNodeBase::apply(variable_list&& grads) {
   return out;
 }
 
+namespace {
+class UndefinedGradBackward final : public Node {
+ public:
+  std::string name() const override { return "UndefinedGradBackward"; }
+  variable_list apply(variable_list&&) override { return variable_list(num_outputs()); }
+};
+}  // namespace
+
+variable_list UndefinedGrad::apply(variable_list&& inputs) const {
+  variable_list outputs;
+  bool record = false;
+  for (const auto& t : inputs) record = record || (t.defined() && t.requires_grad());
+  record = record && GradMode::is_enabled();
+  auto node = make_intrusive<UndefinedGradBackward>();
+  if (record) node->set_next_edges(dg::detail::collect_next_edges_of(inputs));
+  for (const auto& t : inputs) {
+    Tensor out;
+    if (t.defined()) {
+      NoGradGuard no_grad;
+      out = t.clone();
+    }
+    if (record && out.defined()) dg::detail::set_history(out, node);
+    outputs.push_back(std::move(out));
+  }
+  return outputs;
+}
+
 void CppNodeBase::release_saved() {
   for (auto& sv : ctx.saved_) sv.reset_data();
   ctx.released_ = true;
@@ -157,7 +189,8 @@ void wrap_outputs(CppNodeBase* node, const variable_list& inputs, variable_list&
       if (record) {
         const AutogradMeta* m = impl->autograd_meta();
         DG_CHECK(!(m && m->requires_grad && !m->grad_fn), "function ", node->name(),
-                 ": a leaf tensor that requires grad was modified in place (mark_dirty) with grad mode on");
+                 ": a leaf Variable that requires grad has been used in an in-place operation (mark_dirty) with "
+                 "grad mode on");
       }
       // No bump here: the in-place op forward ran already bumped the version
       // (LibTorch does the same).

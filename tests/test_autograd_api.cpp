@@ -142,6 +142,28 @@ TEST_CASE("a custom backward receiving no gradient is called with zeros (set_mat
 }
 
 namespace {
+// Two outputs, only the first used: with materialize_grads off the second
+// gradient arrives undefined.
+struct TwoOut : Function<TwoOut> {
+  static variable_list forward(AutogradContext* ctx, Tensor x) {
+    ctx->set_materialize_grads(false);
+    return {x * 2, x * 3};
+  }
+  static variable_list backward(AutogradContext*, variable_list g) {
+    CHECK(g[0].defined());
+    CHECK_FALSE(g[1].defined());
+    return {g[0] * 2};
+  }
+};
+}  // namespace
+
+TEST_CASE("set_materialize_grads(false) passes undefined gradients through", "[autograd][function]") {
+  Tensor x = dg::ones({2}, dg::requires_grad());
+  TwoOut::apply(x)[0].sum().backward();
+  check_values(x.grad().to(kFloat64), {2, 2});
+}
+
+namespace {
 struct WriteInPlace : Function<WriteInPlace> {
   static Tensor forward(AutogradContext* ctx, Tensor v) {
     v.data_ptr<float>()[0] = 2;
@@ -377,4 +399,36 @@ TEST_CASE("hooks on AccumulateGrad and post-accumulate-grad hooks", "[autograd][
   CHECK_THROWS_WITH(h.remove(), Contains("already removed"));
   Tensor nonleaf = w * 2;
   CHECK_THROWS_WITH(nonleaf.register_post_accumulate_grad_hook([](const Tensor&) {}), Contains("non-leaf"));
+}
+
+namespace {
+struct PassThrough : Function<PassThrough> {
+  static Variable forward(AutogradContext*, Variable var) { return var; }
+  static variable_list backward(AutogradContext*, variable_list grad_output) {
+    CHECK(grad_output[0].defined());
+    CHECK(grad_output[0].sum().item().toFloat() == 0.0f);
+    return grad_output;
+  }
+};
+}  // namespace
+
+TEST_CASE("UndefinedGrad feeds an undefined gradient; a materializing function sees zeros", "[autograd][function]") {
+  // PyTorch's MaterializeGrads test, with LibTorch's spellings.
+  auto x = dg::ones({1}, dg::requires_grad());
+  UndefinedGrad().apply({PassThrough::apply(x)})[0].backward();
+  REQUIRE(x.grad().defined());
+  CHECK(x.grad().item().toFloat() == 0.0f);
+}
+
+TEST_CASE("WarnAlways repeats once-only warnings in its scope", "[autograd][warnings]") {
+  CollectWarnings collect;
+  WarningUtils::WarningHandlerGuard guard(&collect);
+  WarningUtils::WarnAlways always(true);
+  Tensor x = dg::randn({5, 5}).set_requires_grad(true);
+  Tensor z = x * x;
+  z.backward(dg::ones({5, 5}), std::nullopt, true);
+  autograd::backward({z}, {dg::ones({5, 5})}, std::nullopt, true);
+  REQUIRE(collect.msgs.size() == 2);
+  CHECK_THAT(collect.msgs[1], Contains("Using backward() with create_graph=True"));
+  x.mutable_grad() = Tensor();
 }

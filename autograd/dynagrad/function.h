@@ -144,6 +144,13 @@ inline variable_list to_list(const Tensor& t) { return {t}; }
 inline variable_list to_list(const variable_list& v) { return v; }
 }  // namespace detail
 
+// LibTorch's UndefinedGrad (test helper of its own suite, public there):
+// UndefinedGrad().apply({x}) returns copies of the tensors whose backward
+// hands an undefined gradient on, as a gradient that "does not flow" would.
+struct UndefinedGrad {
+  variable_list apply(variable_list&& inputs) const;
+};
+
 template <typename T>
 struct Function {
   template <typename... Args>

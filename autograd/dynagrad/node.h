@@ -15,6 +15,10 @@
 namespace dg {
 
 using variable_list = std::vector<Tensor>;
+namespace autograd {
+// LibTorch's torch::autograd::Variable: a Tensor.
+using Variable = Tensor;
+}  // namespace autograd
 
 struct Edge {
   NodePtr function;

@@ -34,6 +34,8 @@ class Scalar {
   }
   double toDouble() const { return to<double>(); }
   int64_t toLong() const { return to<int64_t>(); }
+  float toFloat() const { return to<float>(); }
+  int toInt() const { return to<int>(); }
   bool toBool() const { return to<bool>(); }
 
   Scalar operator-() const { return is_floating_point() ? Scalar(-v_.d) : Scalar(-v_.i); }

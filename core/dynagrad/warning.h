@@ -56,6 +56,17 @@ class WarningHandlerGuard {
 // DG_WARN_ONCE warns every time while set (c10's warnAlways).
 void set_warnAlways(bool enabled);
 bool get_warnAlways();
+// Sets warnAlways for a scope (c10::WarningUtils::WarnAlways).
+class WarnAlways {
+ public:
+  explicit WarnAlways(bool setting = true) : prev_(get_warnAlways()) { set_warnAlways(setting); }
+  ~WarnAlways() { set_warnAlways(prev_); }
+  WarnAlways(const WarnAlways&) = delete;
+  WarnAlways& operator=(const WarnAlways&) = delete;
+
+ private:
+  bool prev_;
+};
 
 // Every warning raised on any thread throws dg::Error with its message
 // instead of reaching a handler (the "warnings as errors" switch).
