@@ -214,3 +214,15 @@ TEST_CASE("checkpoint_sequential: same gradients, and only segment boundaries ke
   CHECK(double(peak_ck) > 0.3 * double(peak_plain));  // what checkpointing cannot beat
   CHECK_THROWS_WITH(utils::checkpoint_sequential(fs, 0, x), Contains("segments"));
 }
+
+TEST_CASE("checkpoint_sequential takes an nn::Sequential", "[checkpoint]") {
+  dg::manual_seed(3);
+  nn::Sequential seq(nn::Linear(6, 6), nn::Tanh(), nn::Linear(6, 6), nn::Tanh(), nn::Linear(6, 2));
+  seq->to(kFloat64);
+  Tensor x = leaf({4, 6});
+  variable_list inputs = seq->parameters();
+  inputs.push_back(x);
+  variable_list plain = autograd::grad({seq->forward(x).pow(2).sum()}, inputs);
+  variable_list ck = autograd::grad({utils::checkpoint_sequential(seq, 2, x).pow(2).sum()}, inputs);
+  check_all_close(plain, ck);
+}
