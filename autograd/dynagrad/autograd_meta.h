@@ -20,6 +20,10 @@ struct LeafLink {
   AccumulateGrad* accumulator = nullptr;
 };
 
+// A tensor's forward-mode tangent (autograd/forward_ad.cpp), shared with
+// its dual level so that leaving the level drops it.
+struct ForwardGrad;
+
 struct AutogradMeta {
   AutogradMeta() = default;
   ~AutogradMeta();
@@ -32,7 +36,8 @@ struct AutogradMeta {
   NodePtr grad_fn;                      // null for leaves
   std::shared_ptr<LeafLink> leaf_link;  // leaves that require grad, made on first use
   std::shared_ptr<TensorHooks> hooks;
-  std::mutex mutex;  // guards grad and leaf_link creation
+  std::shared_ptr<ForwardGrad> fw_grad;  // forward mode: the tangent, made by make_dual or an op
+  std::mutex mutex;                      // guards grad and leaf_link creation
   uint32_t output_nr = 0;
   bool requires_grad = false;   // only meaningful for leaves
   bool owns_leaf_link = false;  // false for aliases a SavedVariable unpacked
