@@ -12,14 +12,6 @@
 
 namespace dg {
 
-// One tensor's tangent at the (single) dual level. The level keeps a weak
-// reference to each, so exit_dual_level() can drop them all.
-struct ForwardGrad {
-  std::mutex mutex;
-  Tensor tangent;
-  bool shared = false;  // the same tensor is another's tangent too (copy on in-place write)
-};
-
 namespace autograd::forward_ad {
 
 namespace {
@@ -27,23 +19,12 @@ namespace {
 struct LevelState {
   std::mutex mutex;
   bool active = false;
-  std::vector<std::weak_ptr<ForwardGrad>> grads;  // every tangent set at the level
-  size_t compact_at = 1024;                       // drop expired entries when grads grows past this
+  uint64_t last_id = 0;
 };
 
 LevelState& state() {
   static LevelState s;
   return s;
-}
-
-void register_grad(const std::shared_ptr<ForwardGrad>& g) {
-  LevelState& s = state();
-  std::lock_guard<std::mutex> lock(s.mutex);
-  if (s.grads.size() >= s.compact_at) {
-    std::erase_if(s.grads, [](const std::weak_ptr<ForwardGrad>& w) { return w.expired(); });
-    s.compact_at = std::max<size_t>(1024, 2 * s.grads.size());
-  }
-  s.grads.push_back(g);
 }
 
 // Checks that `level` (default: the current one) names the active level.
@@ -79,33 +60,24 @@ int64_t enter_dual_level() {
   DG_CHECK(!s.active, "enter_dual_level: nested forward mode AD is not supported at the moment: level 0 is still ",
            "active (exit it first)");
   s.active = true;
+  detail::g_level_id.store(++s.last_id, std::memory_order_release);
   detail::g_level_active.store(true, std::memory_order_release);
   return 0;
 }
 
 void exit_dual_level(std::optional<int64_t> level) {
   LevelState& s = state();
-  std::vector<std::weak_ptr<ForwardGrad>> grads;
-  {
-    std::lock_guard<std::mutex> lock(s.mutex);
-    DG_CHECK(s.active, "exit_dual_level: no dual level to exit",
-             level ? dg::detail::str(" (level ", *level, " was given)") : std::string());
-    DG_CHECK(!level || *level == 0, "exit_dual_level: trying to exit level ", *level,
-             ", which is not the last level created (0)");
-    s.active = false;
-    detail::g_level_active.store(false, std::memory_order_release);
-    grads.swap(s.grads);
-    s.compact_at = 1024;
-  }
-  // Dropped outside the level's lock: a tangent's destructor may free a graph.
-  for (auto& w : grads) {
-    if (auto g = w.lock()) {
-      Tensor dropped;
-      std::lock_guard<std::mutex> lock(g->mutex);
-      dropped = std::move(g->tangent);
-      g->tangent = Tensor();
-    }
-  }
+  std::lock_guard<std::mutex> lock(s.mutex);
+  DG_CHECK(s.active, "exit_dual_level: no dual level to exit",
+           level ? dg::detail::str(" (level ", *level, " was given)") : std::string());
+  DG_CHECK(!level || *level == 0, "exit_dual_level: trying to exit level ", *level,
+           ", which is not the last level created (0)");
+  // Every tangent of the level is dropped at once: tangents carry their
+  // level's id, and no level has this one any more. (A tensor still alive
+  // frees its stale tangent when it dies or gets a new one.)
+  s.active = false;
+  detail::g_level_active.store(false, std::memory_order_release);
+  detail::g_level_id.store(0, std::memory_order_release);
 }
 
 dual_level::~dual_level() {
@@ -131,15 +103,8 @@ Tensor make_dual(const Tensor& tensor, const Tensor& tangent, std::optional<int6
   // The tangent takes the primal's layout (strides and offset in a storage
   // of the same size), so that as_strided and other layout-reading ops apply
   // to both alike (PyTorch does the same).
-  Tensor t = tangent;
-  if (!(t.strides() == tensor.strides()) || t.storage_offset() != tensor.storage_offset()) {
-    const TensorImpl* p = tensor.unsafeGetTensorImpl();
-    const int64_t n = static_cast<int64_t>(p->storage()->nbytes() / element_size(p->dtype()));
-    detail::FormulaScope no_tangent;
-    t = dg::zeros({n}, tangent.options()).as_strided(tensor.sizes(), tensor.strides(), tensor.storage_offset());
-    t.copy_(tangent);
-  }
-  detail::set_tangent(out, t);
+  const bool same_layout = tangent.strides() == tensor.strides() && tangent.storage_offset() == tensor.storage_offset();
+  detail::set_tangent(out, same_layout ? tangent : detail::copy_with_layout_of(tensor, tangent));
   return out;
 }
 
@@ -153,20 +118,24 @@ UnpackedDualTensor unpack_dual(const Tensor& tensor, std::optional<int64_t> leve
 
 // ---------------------------------------------------------------- what the op wrappers call
 
-Tensor detail::tangent(const Tensor& t) {
-  if (!t.defined()) return Tensor();
+namespace {
+const ForwardGrad* current_grad(const Tensor& t) {
+  if (!t.defined()) return nullptr;
   const AutogradMeta* m = t.unsafeGetTensorImpl()->autograd_meta();
-  if (!m || !m->fw_grad) return Tensor();
-  std::lock_guard<std::mutex> lock(m->fw_grad->mutex);
-  return m->fw_grad->tangent;
+  if (!m || m->fw_grad.level_id != detail::g_level_id.load(std::memory_order_relaxed) || m->fw_grad.level_id == 0)
+    return nullptr;
+  return &m->fw_grad;
+}
+}  // namespace
+
+Tensor detail::tangent(const Tensor& t) {
+  const ForwardGrad* g = current_grad(t);
+  return g ? g->tangent : Tensor();
 }
 
 bool detail::has_tangent(const Tensor& t) {
-  if (!t.defined()) return false;
-  const AutogradMeta* m = t.unsafeGetTensorImpl()->autograd_meta();
-  if (!m || !m->fw_grad) return false;
-  std::lock_guard<std::mutex> lock(m->fw_grad->mutex);
-  return m->fw_grad->tangent.defined();
+  const ForwardGrad* g = current_grad(t);
+  return g && g->tangent.defined();
 }
 
 bool detail::any_tangent_in(const std::vector<Tensor>& ts) {
@@ -182,14 +151,16 @@ Tensor detail::tangent_or_zeros(const Tensor& t) {
 }
 
 namespace {
-// The tangent slot of t, made (and registered with the level) on first use.
+// The tangent slot of t at the current level (a stale one is taken over).
 ForwardGrad& grad_slot(const Tensor& t) {
-  AutogradMeta& m = t.unsafeGetTensorImpl()->ensure_autograd_meta();
-  if (!m.fw_grad) {
-    m.fw_grad = std::make_shared<ForwardGrad>();
-    register_grad(m.fw_grad);
+  ForwardGrad& g = t.unsafeGetTensorImpl()->ensure_autograd_meta().fw_grad;
+  const uint64_t id = detail::g_level_id.load(std::memory_order_relaxed);
+  if (g.level_id != id) {
+    g.tangent = Tensor();
+    g.shared = false;
+    g.level_id = id;
   }
-  return *m.fw_grad;
+  return g;
 }
 
 Tensor conformed(const Tensor& t, const Tensor& tangent) {
@@ -206,16 +177,13 @@ Tensor conformed(const Tensor& t, const Tensor& tangent) {
 void set_maybe_shared(const Tensor& out, Tensor value, std::initializer_list<const Tensor*> inputs) {
   bool shared = false;
   for (const Tensor* in : inputs) {
-    const AutogradMeta* m = in->defined() ? in->unsafeGetTensorImpl()->autograd_meta() : nullptr;
-    if (!m || !m->fw_grad) continue;
-    std::lock_guard<std::mutex> lock(m->fw_grad->mutex);
-    if (same_storage(m->fw_grad->tangent, value)) {
-      m->fw_grad->shared = true;
+    ForwardGrad* g = const_cast<ForwardGrad*>(current_grad(*in));
+    if (g && same_storage(g->tangent, value)) {
+      g->shared = true;
       shared = true;
     }
   }
   ForwardGrad& g = grad_slot(out);
-  std::lock_guard<std::mutex> lock(g.mutex);
   g.tangent = std::move(value);
   g.shared = shared;
 }
@@ -225,7 +193,6 @@ void detail::set_tangent(const Tensor& t, const Tensor& tangent) {
   if (!t.defined() || !tangent.defined() || !t.is_floating_point()) return;
   Tensor value = conformed(t, tangent);
   ForwardGrad& g = grad_slot(t);
-  std::lock_guard<std::mutex> lock(g.mutex);
   g.tangent = std::move(value);
   g.shared = false;
 }
@@ -238,7 +205,6 @@ void detail::set_output_tangent(const Tensor& out, const Tensor& tangent, std::i
 void detail::update_tangent_inplace(const Tensor& self, const Tensor& value,
                                     std::initializer_list<const Tensor*> inputs) {
   if (!self.is_floating_point()) return;
-  const AutogradMeta* m = self.unsafeGetTensorImpl()->autograd_meta();
   if (!value.defined()) {
     // The formula read no defined tangent: self's new tangent is zero
     // (copy_ of a tensor without one over a dual tensor).
@@ -246,14 +212,9 @@ void detail::update_tangent_inplace(const Tensor& self, const Tensor& value,
     if (current.defined()) update_tangent_inplace(self, zeros_like(self), inputs);
     return;
   }
-  if (m && m->fw_grad) {
-    Tensor current;
-    bool shared = false;
-    {
-      std::lock_guard<std::mutex> lock(m->fw_grad->mutex);
-      current = m->fw_grad->tangent;
-      shared = m->fw_grad->shared;
-    }
+  if (const ForwardGrad* g = current_grad(self)) {
+    const Tensor current = g->tangent;
+    const bool shared = g->shared;
     if (current.defined() && !shared) {
       if (current.unsafeGetTensorImpl() != value.unsafeGetTensorImpl()) current.copy_(value);
       return;
@@ -285,6 +246,15 @@ void detail::update_tangent_inplace(const Tensor& self, const Tensor& value,
     }
   }
   set_maybe_shared(self, conformed(self, value), inputs);
+}
+
+Tensor detail::copy_with_layout_of(const Tensor& like, const Tensor& values) {
+  const TensorImpl* p = like.unsafeGetTensorImpl();
+  const int64_t n = static_cast<int64_t>(p->storage()->nbytes() / element_size(p->dtype()));
+  FormulaScope no_tangent;
+  Tensor out = dg::zeros({n}, like.options()).as_strided(like.sizes(), like.strides(), like.storage_offset());
+  out.copy_(values);
+  return out;
 }
 
 Tensor detail::value_before_write(const Tensor& self) {

@@ -214,12 +214,7 @@ bool fwgradcheck(const GradcheckFn& fn, const variable_list& inputs, const Gradc
         in.push_back(inputs[i]);
         continue;
       }
-      const Tensor& x = inputs[i];
-      const TensorImpl* p = x.unsafeGetTensorImpl();
-      const int64_t n = static_cast<int64_t>(p->storage()->nbytes() / element_size(p->dtype()));
-      Tensor y = dg::zeros({n}, x.options()).as_strided(x.sizes(), x.strides(), x.storage_offset());
-      y.copy_(x + u[i] * step);
-      in.push_back(y);
+      in.push_back(forward_ad::detail::copy_with_layout_of(inputs[i], inputs[i] + u[i] * step));
     }
     return fn(in);
   };

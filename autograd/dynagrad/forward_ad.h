@@ -59,6 +59,8 @@ namespace detail {
 // Whether any dual level exists: the one check the op wrappers make with
 // forward mode off.
 inline std::atomic<bool> g_level_active{false};
+// The id of the current level (0: none); a tangent is valid only at it.
+inline std::atomic<uint64_t> g_level_id{0};
 // Inside a tangent formula (or a custom forward), ops do not propagate
 // tangents themselves: the formula computes the output's tangent.
 bool& formula_scope_flag();
@@ -107,6 +109,10 @@ void set_output_tangent(const Tensor& out, const Tensor& tangent, std::initializ
 void update_tangent_inplace(const Tensor& self, const Tensor& tangent, std::initializer_list<const Tensor*> inputs);
 // self's value before an in-place op writes it, for formulas that read it.
 Tensor value_before_write(const Tensor& self);
+// `values` in a tensor laid out as `like` (its sizes, strides and offset in
+// a storage of like's size): make_dual gives a tangent its primal's layout,
+// so that layout-reading ops (as_strided) treat both alike, as PyTorch does.
+Tensor copy_with_layout_of(const Tensor& like, const Tensor& values);
 
 // Custom Functions (dynagrad/function.h): a Function<T> whose inputs carry
 // tangents calls T::jvp(ctx, tangents) when T defines it, and raises an
