@@ -1008,7 +1008,11 @@ Tensor _linalg_svd_packed(const Tensor& A, bool full_matrices) {
     node->full_matrices = full_matrices;
   }
   Tensor result = dispatch::_linalg_svd_packed(A, full_matrices);
-  if (fw::enabled() && fw::any_tangent(A)) [[unlikely]] detail::throw_forward_not_implemented("_linalg_svd_packed");
+  if (fw::enabled() && fw::any_tangent(A)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor A_t = fw::tangent(A);
+    fw::set_output_tangent(result, generated::jvp::_linalg_svd_packed(A, full_matrices, A_t, result), {&A});
+  }
 
   if (record) {
     detail::set_history(result, node);
