@@ -938,7 +938,11 @@ Tensor _linalg_qr_packed(const Tensor& A, std::string_view mode) {
     node->mode = mode;
   }
   Tensor result = dispatch::_linalg_qr_packed(A, mode);
-  if (fw::enabled() && fw::any_tangent(A)) [[unlikely]] detail::throw_forward_not_implemented("_linalg_qr_packed");
+  if (fw::enabled() && fw::any_tangent(A)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor A_t = fw::tangent(A);
+    fw::set_output_tangent(result, generated::jvp::_linalg_qr_packed(A, mode, A_t, result), {&A});
+  }
 
   if (record) {
     detail::set_history(result, node);

@@ -1924,6 +1924,7 @@ Tensor vdot(const Tensor& self, const Tensor& other, const Tensor& self_t, const
 Tensor linalg_cross(const Tensor& self, const Tensor& other, int64_t dim, const Tensor& self_t, const Tensor& other_t, const Tensor& result);  // linalg_cross
 Tensor _linalg_eigh_packed(const Tensor& A, std::string_view UPLO, const Tensor& A_t, const Tensor& result);  // _linalg_eigh_packed
 Tensor _linalg_svd_packed(const Tensor& A, bool full_matrices, const Tensor& A_t, const Tensor& result);  // _linalg_svd_packed
+Tensor _linalg_qr_packed(const Tensor& A, std::string_view mode, const Tensor& A_t, const Tensor& result);  // _linalg_qr_packed
 Tensor linalg_inv(const Tensor& A, const Tensor& A_t, const Tensor& result);  // linalg_inv
 Tensor linalg_det(const Tensor& A, const Tensor& A_t, const Tensor& result);  // linalg_det
 Tensor _linalg_slogdet(const Tensor& A, const Tensor& A_t, const Tensor& result);  // _linalg_slogdet
