@@ -1050,7 +1050,12 @@ Tensor _linalg_lstsq(const Tensor& self, const Tensor& b, std::optional<double> 
     if (node->needs_input_grad(0) || node->needs_input_grad(1)) node->self_ = SavedVariable(self, false);
   }
   Tensor result = dispatch::_linalg_lstsq(self, b, rcond, driver);
-  if (fw::enabled() && fw::any_tangent(self, b)) [[unlikely]] detail::throw_forward_not_implemented("_linalg_lstsq");
+  if (fw::enabled() && fw::any_tangent(self, b)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    const Tensor b_t = fw::tangent(b);
+    fw::set_output_tangent(result, generated::jvp::_linalg_lstsq(self, b, rcond, driver, self_t, b_t, result), {&self, &b});
+  }
 
   if (record) {
     detail::set_history(result, node);

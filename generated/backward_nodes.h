@@ -1931,6 +1931,7 @@ Tensor _linalg_slogdet(const Tensor& A, const Tensor& A_t, const Tensor& result)
 Tensor linalg_cholesky(const Tensor& self, bool upper, const Tensor& self_t, const Tensor& result);  // linalg_cholesky
 Tensor linalg_solve_triangular(const Tensor& self, const Tensor& B, bool upper, bool left, bool unitriangular, const Tensor& self_t, const Tensor& B_t, const Tensor& result);  // linalg_solve_triangular
 Tensor _linalg_solve(const Tensor& A, const Tensor& B, const Tensor& A_t, const Tensor& B_t, const Tensor& result);  // _linalg_solve
+Tensor _linalg_lstsq(const Tensor& self, const Tensor& b, std::optional<double> rcond, std::string_view driver, const Tensor& self_t, const Tensor& b_t, const Tensor& result);  // _linalg_lstsq
 Tensor view(const Tensor& self, IntArrayRef size, const Tensor& self_t, const Tensor& result);  // view
 Tensor expand(const Tensor& self, IntArrayRef size, const Tensor& self_t, const Tensor& result);  // expand
 Tensor transpose_int(const Tensor& self, int64_t dim0, int64_t dim1, const Tensor& self_t, const Tensor& result);  // transpose.int
