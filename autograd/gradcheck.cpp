@@ -6,6 +6,7 @@
 #include "core/element_access.h"
 #include "dynagrad/engine.h"
 #include "dynagrad/factory.h"
+#include "dynagrad/forward_ad.h"
 #include "dynagrad/grad_mode.h"
 
 namespace dg::autograd {
@@ -172,6 +173,97 @@ bool gradgradcheck(const GradcheckFn& fn, const variable_list& inputs, const Gra
     return gs;
   };
   return gradcheck(vjp, all, opts);
+}
+
+bool fwgradcheck(const GradcheckFn& fn, const variable_list& inputs, const GradcheckOptions& opts) {
+  variable_list u(inputs.size());  // the tangents
+  bool any = false;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const Tensor& x = inputs[i];
+    if (!x.defined() || !x.requires_grad()) continue;
+    DG_CHECK(x.dtype() == kFloat64, "fwgradcheck: input ", i, " has dtype ", x.dtype(),
+             "; finite differences need float64 inputs (use .to(dg::kFloat64))");
+    u[i] = dg::randn(x.sizes(), TensorOptions().dtype(kFloat64).device(x.device()));
+    any = true;
+  }
+  if (!any) return fail(opts, "fwgradcheck: no input requires grad, so there is nothing to check");
+
+  // Forward mode.
+  variable_list outputs, jvps;
+  {
+    forward_ad::dual_level level;
+    variable_list duals;
+    for (size_t i = 0; i < inputs.size(); ++i)
+      duals.push_back(u[i].defined() ? forward_ad::make_dual(inputs[i], u[i]) : inputs[i]);
+    outputs = fn(duals);
+    for (const auto& o : outputs) {
+      Tensor t = differentiable_output(o) ? forward_ad::unpack_dual(o).tangent : Tensor();
+      jvps.push_back(t.defined() || !differentiable_output(o) ? t : dg::zeros_like(o));
+    }
+  }
+
+  // Central differences along u.
+  // The shifted inputs keep the inputs' layout (strides and offset in a
+  // storage of the same size): ops that read the layout (as_strided) then
+  // see the same function of the storage.
+  auto shifted = [&](double step) {
+    NoGradGuard no_grad;
+    variable_list in;
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      if (!u[i].defined()) {
+        in.push_back(inputs[i]);
+        continue;
+      }
+      in.push_back(forward_ad::detail::copy_with_layout_of(inputs[i], inputs[i] + u[i] * step));
+    }
+    return fn(in);
+  };
+  const variable_list plus = shifted(opts.eps), minus = shifted(-opts.eps);
+  for (size_t k = 0; k < outputs.size(); ++k) {
+    if (!differentiable_output(outputs[k])) continue;
+    const std::vector<double> a = values_of(jvps[k]), p = values_of(plus[k]), m = values_of(minus[k]);
+    if (a.size() != p.size())
+      return fail(opts, dg::detail::str("fwgradcheck: the tangent of output ", k, " has ", a.size(),
+                                        " elements, the output ", p.size()));
+    for (size_t e = 0; e < a.size(); ++e) {
+      const double fd = (p[e] - m[e]) / (2 * opts.eps);
+      if (!(std::abs(a[e] - fd) <= opts.atol + opts.rtol * std::abs(fd)))
+        return fail(opts, dg::detail::str("fwgradcheck: Jacobian-vector product mismatch for output ", k, " element ",
+                                          e, ": forward mode ", a[e], ", finite differences ", fd));
+    }
+  }
+
+  // Reverse mode: <v, J u> == <J^T v, u>.
+  variable_list outs, vs, req;
+  std::vector<size_t> req_index;
+  for (size_t k = 0; k < outputs.size(); ++k)
+    if (differentiable_output(outputs[k]) && outputs[k].requires_grad()) {
+      outs.push_back(outputs[k]);
+      vs.push_back(dg::randn(outputs[k].sizes(), TensorOptions().dtype(outputs[k].dtype())));
+    }
+  for (size_t i = 0; i < inputs.size(); ++i)
+    if (u[i].defined()) {
+      req.push_back(inputs[i]);
+      req_index.push_back(i);
+    }
+  if (outs.empty()) return true;
+  const variable_list g = grad(outs, req, vs, std::nullopt, false, /*allow_unused=*/true);
+  double lhs = 0, rhs = 0;
+  size_t vi = 0;
+  for (size_t k = 0; k < outputs.size(); ++k)
+    if (differentiable_output(outputs[k]) && outputs[k].requires_grad()) {
+      const std::vector<double> a = values_of(jvps[k]), v = values_of(vs[vi++]);
+      for (size_t e = 0; e < a.size(); ++e) lhs += a[e] * v[e];
+    }
+  for (size_t j = 0; j < req.size(); ++j) {
+    if (!g[j].defined()) continue;
+    const std::vector<double> a = values_of(g[j]), b = values_of(u[req_index[j]]);
+    for (size_t e = 0; e < a.size() && e < b.size(); ++e) rhs += a[e] * b[e];
+  }
+  if (!(std::abs(lhs - rhs) <= opts.atol + opts.rtol * std::abs(rhs)))
+    return fail(opts, dg::detail::str("fwgradcheck: forward and reverse mode disagree: <v, J u> = ", lhs,
+                                      " by forward mode, <J^T v, u> = ", rhs, " by reverse mode"));
+  return true;
 }
 
 }  // namespace dg::autograd

@@ -52,5 +52,8 @@ void rebase_history(const Tensor& self, const NodePtr& node, size_t input = 0);
 void check_inplace(const char* op, const Tensor& self, bool record);
 // out= variants do not record: error if they would have to.
 void check_out_no_grad(const char* op, bool would_record);
+// Forward mode reached an op without a forward formula (derivatives.yaml).
+// (Defined in forward_ad.cpp.)
+[[noreturn]] void throw_forward_not_implemented(const char* op);
 
 }  // namespace dg::detail

@@ -3,6 +3,7 @@
 #include "autograd/thread_state.h"
 #include "autograd/views.h"
 #include "dynagrad/autograd_meta.h"
+#include "dynagrad/forward_ad.h"
 #include "dynagrad/grad_mode.h"
 #include "dynagrad/graph.h"
 
@@ -17,7 +18,14 @@ Tensor alias_without_history(const Tensor& t) {
   auto impl =
       make_intrusive<TensorImpl>(src->storage(), src->dtype(), src->sizes(), src->strides(), src->storage_offset());
   impl->set_inference(src->is_inference());
-  return Tensor(std::move(impl));
+  Tensor alias(std::move(impl));
+  // Forward mode: the alias keeps t's tangent, so a backward formula run
+  // with create_graph carries it (forward-over-reverse).
+  if (autograd::forward_ad::detail::g_level_active.load(std::memory_order_relaxed)) {
+    Tensor tangent = autograd::forward_ad::detail::tangent(t);
+    if (tangent.defined()) autograd::forward_ad::detail::set_tangent(alias, tangent);
+  }
+  return alias;
 }
 
 std::string describe_version_error(const Tensor& data, const std::string& what, uint32_t now, uint32_t saved,

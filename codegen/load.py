@@ -621,6 +621,12 @@ def _load_derivative(fname: str, entry, ops_by_name: dict, errors: list) -> None
             continue
         formulas.append(Formula(key, idx, text.strip(), cpp.strip(), uses))
     forward = entry.get("forward")
+    if forward == "auto_element_wise":
+        # An element-wise op (real dtypes): its Jacobian is diagonal, so each
+        # input's contribution to the tangent is its backward formula with
+        # the tangent in place of grad (PyTorch's auto_element_wise).
+        forward = " + ".join("(" + re.sub(r"\bgrad\b", f"({key}_t)", str(entry[key]).strip()) + ")"
+                             for key in formula_keys if isinstance(entry.get(key), str))
     if forward is not None:
         tangents = {f"{a.name}_t" for a in tensor_args}
         _, _, unknown = _analyse_formula(str(forward), op, tangents)

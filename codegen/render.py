@@ -495,6 +495,7 @@ class OpView:
     view_of: Optional[str]
     samples: list
     jvp: Optional[JvpFn]
+    fw: Optional[FwView]
     functor: Optional[ScalarFunctor]
     scalar_kernels: list
     dtypes_text: str
@@ -518,7 +519,7 @@ def op_view(op: Op) -> OpView:
         op=op, name=op.name, base=op.base, ident=op.ident, summary=op.summary, kind=dispatch.kind,
         api=api, dispatch=dispatch, node=node_view(op), composite=op.composite, view_of=op.view_of,
         samples=sample_rows(op, api, dispatch.kind),
-        jvp=jvp_fn(op), functor=scalar_functor(op), scalar_kernels=scalar_kernels(op),
+        jvp=jvp_fn(op), fw=fw_view(op), functor=scalar_functor(op), scalar_kernels=scalar_kernels(op),
         dtypes_text=op.dtypes_text,
         dtype_strings=", ".join(f'"{d}"' for d in op.dtypes),
         kernel_device_strings=", ".join(f'"{d}"' for d in DEVICES if d in op.kernels),
@@ -648,13 +649,68 @@ def composite_decls(ops: list) -> list:
 @dataclass
 class JvpFn:
     """An op's forward-mode (JVP) formula from derivatives.yaml, compiled as a
-    function of the op's arguments, their tangents (`<input>_t`) and its
-    result: unused until forward mode lands, but a formula that names a
-    missing function or argument fails the build now."""
+    function of the op's arguments, their tangents (`<input>_t`, undefined
+    for an input without one) and its result; the op's wrapper calls it."""
     name: str                  # mul_Tensor, in namespace dg::generated::jvp
     op: str
     params: str
-    text: str
+    text: str                  # as written in derivatives.yaml
+    body: str = ""             # the function's statements
+
+
+def _split_terms(text: str) -> Optional[list]:
+    """A formula's top-level additive terms as (sign, text), or None when it
+    is not a plain sum (a top-level ?: or comparison)."""
+    terms, depth, start, sign = [], 0, 0, "+"
+    i = 0
+    while i < len(text):
+        c = text[i]
+        if c in "([{":
+            depth += 1
+        elif c in ")]}":
+            depth -= 1
+        elif depth == 0 and c in "?<>=&|":
+            return None
+        elif depth == 0 and c in "+-":
+            before = text[:i].rstrip()
+            binary = bool(before) and (before[-1].isalnum() or before[-1] in "_)].") and \
+                not re.search(r"(?<![A-Za-z_])\d+(\.\d*)?[eE]$", before)
+            if binary:
+                terms.append((sign, text[start:i].strip()))
+                sign, start = c, i + 1
+        i += 1
+    terms.append((sign, text[start:].strip()))
+    return terms
+
+
+def _jvp_body(op: Op, text: str) -> str:
+    """Statements computing the tangent. The formula is linear in the
+    tangents, so a term whose only tangent is undefined (an input without
+    one) is zero and left out; a term with several reads zeros for the
+    undefined ones. Most ops then cost one formula term per dual input."""
+    names = [a.name for a in op.sig.tensor_args]
+
+    def tangents_in(t: str) -> list:
+        return [n for n in names if re.search(rf"\b{n}_t\b", t)]
+
+    def with_zeros(t: str) -> str:
+        for n in tangents_in(t):
+            t = re.sub(rf"\b{n}_t\b", f"({n}_t.defined() ? {n}_t : zeros_like({n}))", t)
+        return t
+
+    terms = _split_terms(text)
+    if terms is None or len(terms) == 1 or any(len(tangents_in(t)) != 1 for _, t in terms):
+        # One term: no tangent it reads is defined -> no tangent (zero).
+        used = tangents_in(text)
+        guard = ("if (!(" + " || ".join(f"{n}_t.defined()" for n in used) + ")) return Tensor(); ") if used else ""
+        return guard + f"return {with_zeros(text) if len(used) > 1 else text};"
+    lines = ["Tensor r;"]
+    for sign, t in terms:
+        n = tangents_in(t)[0]
+        acc = f"r = r.defined() ? r {sign} ({t}) : " + (f"({t})" if sign == "+" else f"-({t})")
+        lines.append(f"if ({n}_t.defined()) {acc};")
+    lines.append("return r;")
+    return " ".join(lines)
 
 
 def jvp_fn(op: Op) -> Optional[JvpFn]:
@@ -663,5 +719,58 @@ def jvp_fn(op: Op) -> Optional[JvpFn]:
         return None
     params = [p.defn() for p in params_of(op.sig.args)]
     params += [f"const Tensor& {a.name}_t" for a in op.sig.tensor_args]
-    params.append("const Tensor& result")
-    return JvpFn(op.ident, op.name, ", ".join(params), " ".join(str(d.forward).split()))
+    if op.returns_tuple:
+        params += [f"const Tensor& result{k}" for k in range(len(op.sig.returns))]
+    else:
+        params.append("const Tensor& result")
+    text = " ".join(str(d.forward).split())
+    return JvpFn(op.ident, op.name, ", ".join(params), text, _jvp_body(op, text))
+
+
+@dataclass
+class FwView:
+    """How an op's wrapper propagates forward-mode tangents: when forward mode
+    is on and an input has a tangent, the output's tangent is the op's
+    `forward:` formula (dg::generated::jvp::<op>) of the inputs, their
+    tangents (zeros for inputs without one) and the output."""
+    condition: str             # whether to compute a tangent (cheap when forward mode is off)
+    tangents: list             # statements binding each input's tangent
+    tangent_ptrs: str          # {&self, ...}: the inputs whose tangents an output's may share
+    call: str                  # the formula's call, out-of-place: reads `result`
+    inplace_call: str          # the same for an in-place variant: self's old value is `fw_self`
+    reads_self: bool           # whether the in-place variant needs self's old value
+    setter: str                # set_tangent for views (a view's tangent is the same view), else set_output_tangent
+    output: str                # the tensor whose tangent is set
+    scoped_body: bool          # composites: the body's own ops need not propagate (the formula does)
+    unsupported: bool = False  # no formula: an input with a tangent is an error (PyTorch's)
+
+
+def fw_view(op: Op) -> Optional[FwView]:
+    d = op.derivative
+    if d is None:
+        return None
+    tensors = [a.name for a in op.sig.tensor_args]
+    if not tensors:
+        return None
+    cond = "fw::enabled() && fw::any_tangent(" + ", ".join(tensors) + ")"
+    if d.forward is None and op.composite and not d.not_implemented:
+        return None  # a composite without a formula: its body's ops carry the tangent
+    if d.forward is None:
+        return FwView(cond, [], "{}", "", "", False, "", "", False, unsupported=True)
+    # Only the tangents the formula reads are bound (zeros when an input has none).
+    used = [t for t in tensors if re.search(rf"\b{t}_t\b", str(d.forward))]
+    tangents = [f"const Tensor {t}_t = fw::tangent({t});" for t in used]
+    ptrs = "{" + ", ".join(f"&{t}" for t in used) + "}"
+    args = [a.name for a in op.sig.args] + [f"{t}_t" if t in used else "Tensor()" for t in tensors]
+    self_name = op.sig.args[0].name
+    if op.returns_tuple:
+        outs = [f"std::get<{k}>(result)" for k in range(len(op.sig.returns))]
+        output = outs[0]
+    else:
+        outs, output = ["result"], "result"
+    call = f"generated::jvp::{op.ident}({', '.join(args + outs)})"
+    reads_self = re.search(rf"\b{self_name}\b", str(d.forward)) is not None
+    inplace_args = ["fw_self" if (a == self_name and reads_self) else a for a in args]
+    inplace_call = f"generated::jvp::{op.ident}({', '.join(inplace_args + [self_name])})"
+    setter = "set_tangent" if op.view_of else "set_output_tangent"
+    return FwView(cond, tangents, ptrs, call, inplace_call, reads_self, setter, output, bool(op.composite))

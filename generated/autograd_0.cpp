@@ -3,12 +3,19 @@
 // The public op functions: for each op, decide whether to record, make its
 // backward node and save exactly what the formulas need, call the dispatch
 // layer, and set the output's history. Composite ops call their C++ body.
+// With forward mode on (a dual level exists), an op whose inputs carry
+// tangents also sets its output's tangent from the op's forward formula,
+// before the node saves the output (a saved output keeps its tangent, for
+// forward-over-reverse).
 #include "backward_nodes.h"
 #include "dispatch.h"
+#include "dynagrad/forward_ad.h"
 #include "ops/composite.h"
 #include "autograd/recording.h"
 
 namespace dg {
+
+namespace fw = autograd::forward_ad::detail;
 
 // ---- pow.Tensor_Tensor: self ** exponent elementwise, broadcasting.
 Tensor pow(const Tensor& self, const Tensor& exponent) {
@@ -21,6 +28,13 @@ Tensor pow(const Tensor& self, const Tensor& exponent) {
     if (node->needs_input_grad(0) || node->needs_input_grad(1)) node->self_ = SavedVariable(self, false);
   }
   Tensor result = dispatch::pow(self, exponent);
+  if (fw::enabled() && fw::any_tangent(self, exponent)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    const Tensor exponent_t = fw::tangent(exponent);
+    fw::set_output_tangent(result, generated::jvp::pow_Tensor_Tensor(self, exponent, self_t, exponent_t, result), {&self, &exponent});
+  }
+
   if (record) {
     detail::set_history(result, node);
     if (node->needs_input_grad(1)) node->result_ = SavedVariable(result, true);
@@ -38,7 +52,18 @@ const Tensor& pow_(const Tensor& self, const Tensor& exponent) {
     if (node->needs_input_grad(0)) node->exponent_ = SavedVariable(exponent, false);
     if (node->needs_input_grad(0) || node->needs_input_grad(1)) node->self_ = SavedVariable(self.clone(), false);
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self, exponent);
+  Tensor fw_self;
+  if (fw_on) [[unlikely]] fw_self = fw::value_before_write(self);
+
   dispatch::pow_(self, exponent);
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    const Tensor exponent_t = fw::tangent(exponent);
+    fw::update_tangent_inplace(self, generated::jvp::pow_Tensor_Tensor(fw_self, exponent, self_t, exponent_t, self), {&self, &exponent});
+  }
+
   if (record) {
     detail::rebase_history(self, node);
     if (node->needs_input_grad(1)) node->result_ = SavedVariable(self, true);
@@ -60,6 +85,12 @@ Tensor rsqrt(const Tensor& self) {
     node->set_next_edges(detail::collect_next_edges(self));
   }
   Tensor result = dispatch::rsqrt(self);
+  if (fw::enabled() && fw::any_tangent(self)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::set_output_tangent(result, generated::jvp::rsqrt(self, self_t, result), {&self});
+  }
+
   if (record) {
     detail::set_history(result, node);
     if (node->needs_input_grad(0)) node->result_ = SavedVariable(result, true);
@@ -75,7 +106,15 @@ const Tensor& rsqrt_(const Tensor& self) {
     node = make_intrusive<generated::RsqrtBackward0>();
     node->set_next_edges(detail::collect_next_edges(self));
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self);
+
   dispatch::rsqrt_(self);
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::update_tangent_inplace(self, generated::jvp::rsqrt(self, self_t, self), {&self});
+  }
+
   if (record) {
     detail::rebase_history(self, node);
     if (node->needs_input_grad(0)) node->result_ = SavedVariable(self, true);
@@ -97,6 +136,12 @@ Tensor sign(const Tensor& self) {
     node->set_next_edges(detail::collect_next_edges(self));
   }
   Tensor result = dispatch::sign(self);
+  if (fw::enabled() && fw::any_tangent(self)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::set_output_tangent(result, generated::jvp::sign(self, self_t, result), {&self});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -111,7 +156,15 @@ const Tensor& sign_(const Tensor& self) {
     node = make_intrusive<generated::SignBackward0>();
     node->set_next_edges(detail::collect_next_edges(self));
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self);
+
   dispatch::sign_(self);
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::update_tangent_inplace(self, generated::jvp::sign(self, self_t, self), {&self});
+  }
+
   if (record) {
     detail::rebase_history(self, node);
   }
@@ -133,6 +186,12 @@ Tensor asin(const Tensor& self) {
     if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
   }
   Tensor result = dispatch::asin(self);
+  if (fw::enabled() && fw::any_tangent(self)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::set_output_tangent(result, generated::jvp::asin(self, self_t, result), {&self});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -148,7 +207,17 @@ const Tensor& asin_(const Tensor& self) {
     node->set_next_edges(detail::collect_next_edges(self));
     if (node->needs_input_grad(0)) node->self_ = SavedVariable(self.clone(), false);
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self);
+  Tensor fw_self;
+  if (fw_on) [[unlikely]] fw_self = fw::value_before_write(self);
+
   dispatch::asin_(self);
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::update_tangent_inplace(self, generated::jvp::asin(fw_self, self_t, self), {&self});
+  }
+
   if (record) {
     detail::rebase_history(self, node);
   }
@@ -170,6 +239,12 @@ Tensor sinh(const Tensor& self) {
     if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
   }
   Tensor result = dispatch::sinh(self);
+  if (fw::enabled() && fw::any_tangent(self)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::set_output_tangent(result, generated::jvp::sinh(self, self_t, result), {&self});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -185,7 +260,17 @@ const Tensor& sinh_(const Tensor& self) {
     node->set_next_edges(detail::collect_next_edges(self));
     if (node->needs_input_grad(0)) node->self_ = SavedVariable(self.clone(), false);
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self);
+  Tensor fw_self;
+  if (fw_on) [[unlikely]] fw_self = fw::value_before_write(self);
+
   dispatch::sinh_(self);
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::update_tangent_inplace(self, generated::jvp::sinh(fw_self, self_t, self), {&self});
+  }
+
   if (record) {
     detail::rebase_history(self, node);
   }
@@ -208,6 +293,13 @@ Tensor tanh_backward(const Tensor& grad_output, const Tensor& output) {
     if (node->needs_input_grad(1)) node->grad_output_ = SavedVariable(grad_output, false);
   }
   Tensor result = dispatch::tanh_backward(grad_output, output);
+  if (fw::enabled() && fw::any_tangent(grad_output, output)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor grad_output_t = fw::tangent(grad_output);
+    const Tensor output_t = fw::tangent(output);
+    fw::set_output_tangent(result, generated::jvp::tanh_backward(grad_output, output, grad_output_t, output_t, result), {&grad_output, &output});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -224,6 +316,12 @@ Tensor erf(const Tensor& self) {
     if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
   }
   Tensor result = dispatch::erf(self);
+  if (fw::enabled() && fw::any_tangent(self)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::set_output_tangent(result, generated::jvp::erf(self, self_t, result), {&self});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -239,7 +337,17 @@ const Tensor& erf_(const Tensor& self) {
     node->set_next_edges(detail::collect_next_edges(self));
     if (node->needs_input_grad(0)) node->self_ = SavedVariable(self.clone(), false);
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self);
+  Tensor fw_self;
+  if (fw_on) [[unlikely]] fw_self = fw::value_before_write(self);
+
   dispatch::erf_(self);
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::update_tangent_inplace(self, generated::jvp::erf(fw_self, self_t, self), {&self});
+  }
+
   if (record) {
     detail::rebase_history(self, node);
   }
@@ -261,6 +369,12 @@ Tensor digamma(const Tensor& self) {
     if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
   }
   Tensor result = dispatch::digamma(self);
+  if (fw::enabled() && fw::any_tangent(self)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::set_output_tangent(result, generated::jvp::digamma(self, self_t, result), {&self});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -276,7 +390,17 @@ const Tensor& digamma_(const Tensor& self) {
     node->set_next_edges(detail::collect_next_edges(self));
     if (node->needs_input_grad(0)) node->self_ = SavedVariable(self.clone(), false);
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self);
+  Tensor fw_self;
+  if (fw_on) [[unlikely]] fw_self = fw::value_before_write(self);
+
   dispatch::digamma_(self);
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::update_tangent_inplace(self, generated::jvp::digamma(fw_self, self_t, self), {&self});
+  }
+
   if (record) {
     detail::rebase_history(self, node);
   }
@@ -298,6 +422,12 @@ Tensor special_i1(const Tensor& self) {
     if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
   }
   Tensor result = dispatch::special_i1(self);
+  if (fw::enabled() && fw::any_tangent(self)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::set_output_tangent(result, generated::jvp::special_i1(self, self_t, result), {&self});
+  }
+
   if (record) {
     detail::set_history(result, node);
     if (node->needs_input_grad(0)) node->result_ = SavedVariable(result, true);
@@ -319,6 +449,12 @@ Tensor floor(const Tensor& self) {
     node->set_next_edges(detail::collect_next_edges(self));
   }
   Tensor result = dispatch::floor(self);
+  if (fw::enabled() && fw::any_tangent(self)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::set_output_tangent(result, generated::jvp::floor(self, self_t, result), {&self});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -333,7 +469,15 @@ const Tensor& floor_(const Tensor& self) {
     node = make_intrusive<generated::FloorBackward0>();
     node->set_next_edges(detail::collect_next_edges(self));
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self);
+
   dispatch::floor_(self);
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::update_tangent_inplace(self, generated::jvp::floor(self, self_t, self), {&self});
+  }
+
   if (record) {
     detail::rebase_history(self, node);
   }
@@ -356,6 +500,12 @@ Tensor threshold(const Tensor& self, const Scalar& threshold, const Scalar& valu
     node->threshold = threshold;
   }
   Tensor result = dispatch::threshold(self, threshold, value);
+  if (fw::enabled() && fw::any_tangent(self)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::set_output_tangent(result, generated::jvp::threshold(self, threshold, value, self_t, result), {&self});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -372,7 +522,17 @@ const Tensor& threshold_(const Tensor& self, const Scalar& threshold, const Scal
     if (node->needs_input_grad(0)) node->self_ = SavedVariable(self.clone(), false);
     node->threshold = threshold;
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self);
+  Tensor fw_self;
+  if (fw_on) [[unlikely]] fw_self = fw::value_before_write(self);
+
   dispatch::threshold_(self, threshold, value);
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::update_tangent_inplace(self, generated::jvp::threshold(fw_self, threshold, value, self_t, self), {&self});
+  }
+
   if (record) {
     detail::rebase_history(self, node);
   }
@@ -395,6 +555,13 @@ Tensor hardswish_backward(const Tensor& grad_output, const Tensor& self) {
     if (node->needs_input_grad(1)) node->grad_output_ = SavedVariable(grad_output, false);
   }
   Tensor result = dispatch::hardswish_backward(grad_output, self);
+  if (fw::enabled() && fw::any_tangent(grad_output, self)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor grad_output_t = fw::tangent(grad_output);
+    const Tensor self_t = fw::tangent(self);
+    fw::set_output_tangent(result, generated::jvp::hardswish_backward(grad_output, self, grad_output_t, self_t, result), {&grad_output, &self});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -420,6 +587,12 @@ Tensor log_sigmoid(const Tensor& self) {
     if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
   }
   Tensor result = dispatch::log_sigmoid(self);
+  if (fw::enabled() && fw::any_tangent(self)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::set_output_tangent(result, generated::jvp::log_sigmoid(self, self_t, result), {&self});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -442,6 +615,12 @@ Tensor leaky_relu(const Tensor& self, const Scalar& negative_slope) {
     if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
   }
   Tensor result = dispatch::leaky_relu(self, negative_slope);
+  if (fw::enabled() && fw::any_tangent(self)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::set_output_tangent(result, generated::jvp::leaky_relu(self, negative_slope, self_t, result), {&self});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -458,7 +637,17 @@ const Tensor& leaky_relu_(const Tensor& self, const Scalar& negative_slope) {
     node->negative_slope = negative_slope;
     if (node->needs_input_grad(0)) node->self_ = SavedVariable(self.clone(), false);
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self);
+  Tensor fw_self;
+  if (fw_on) [[unlikely]] fw_self = fw::value_before_write(self);
+
   dispatch::leaky_relu_(self, negative_slope);
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::update_tangent_inplace(self, generated::jvp::leaky_relu(fw_self, negative_slope, self_t, self), {&self});
+  }
+
   if (record) {
     detail::rebase_history(self, node);
   }
@@ -482,6 +671,13 @@ Tensor gelu_backward(const Tensor& grad_output, const Tensor& self, std::string_
     if (node->needs_input_grad(1)) node->grad_output_ = SavedVariable(grad_output, false);
   }
   Tensor result = dispatch::gelu_backward(grad_output, self, approximate);
+  if (fw::enabled() && fw::any_tangent(grad_output, self)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor grad_output_t = fw::tangent(grad_output);
+    const Tensor self_t = fw::tangent(self);
+    fw::set_output_tangent(result, generated::jvp::gelu_backward(grad_output, self, approximate, grad_output_t, self_t, result), {&grad_output, &self});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -504,6 +700,13 @@ Tensor softplus_backward(const Tensor& grad_output, const Tensor& self, const Sc
     if (node->needs_input_grad(1)) node->grad_output_ = SavedVariable(grad_output, false);
   }
   Tensor result = dispatch::softplus_backward(grad_output, self, beta, threshold);
+  if (fw::enabled() && fw::any_tangent(grad_output, self)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor grad_output_t = fw::tangent(grad_output);
+    const Tensor self_t = fw::tangent(self);
+    fw::set_output_tangent(result, generated::jvp::softplus_backward(grad_output, self, beta, threshold, grad_output_t, self_t, result), {&grad_output, &self});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -519,6 +722,12 @@ Tensor remainder(const Tensor& self, const Scalar& other) {
     node->set_next_edges(detail::collect_next_edges(self));
   }
   Tensor result = dispatch::remainder(self, other);
+  if (fw::enabled() && fw::any_tangent(self)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::set_output_tangent(result, generated::jvp::remainder_Scalar(self, other, self_t, result), {&self});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -533,7 +742,15 @@ const Tensor& remainder_(const Tensor& self, const Scalar& other) {
     node = make_intrusive<generated::RemainderBackward1>();
     node->set_next_edges(detail::collect_next_edges(self));
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self);
+
   dispatch::remainder_(self, other);
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::update_tangent_inplace(self, generated::jvp::remainder_Scalar(self, other, self_t, self), {&self});
+  }
+
   if (record) {
     detail::rebase_history(self, node);
   }
@@ -557,6 +774,14 @@ Tensor addcmul(const Tensor& self, const Tensor& tensor1, const Tensor& tensor2,
     if (node->needs_input_grad(2)) node->tensor1_ = SavedVariable(tensor1, false);
   }
   Tensor result = dispatch::addcmul(self, tensor1, tensor2, value);
+  if (fw::enabled() && fw::any_tangent(self, tensor1, tensor2)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    const Tensor tensor1_t = fw::tangent(tensor1);
+    const Tensor tensor2_t = fw::tangent(tensor2);
+    fw::set_output_tangent(result, generated::jvp::addcmul(self, tensor1, tensor2, value, self_t, tensor1_t, tensor2_t, result), {&self, &tensor1, &tensor2});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -574,7 +799,17 @@ const Tensor& addcmul_(const Tensor& self, const Tensor& tensor1, const Tensor& 
     node->value = value;
     if (node->needs_input_grad(2)) node->tensor1_ = SavedVariable(tensor1, false);
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self, tensor1, tensor2);
+
   dispatch::addcmul_(self, tensor1, tensor2, value);
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    const Tensor tensor1_t = fw::tangent(tensor1);
+    const Tensor tensor2_t = fw::tangent(tensor2);
+    fw::update_tangent_inplace(self, generated::jvp::addcmul(self, tensor1, tensor2, value, self_t, tensor1_t, tensor2_t, self), {&self, &tensor1, &tensor2});
+  }
+
   if (record) {
     detail::rebase_history(self, node);
   }
@@ -687,11 +922,19 @@ Tensor sum(const Tensor& self, IntArrayRef dim, bool keepdim, std::optional<Scal
     node->keepdim = keepdim;
     node->self_sizes = self.sizes().vec();
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self);
   Tensor result;
   {
     NoGradGuard body_only;  // one node: the body's own ops do not record
+    fw::FormulaScope body_tangents(fw_on);  // nor propagate tangents: the formula below does
     result = composite::sum_dim(self, dim, keepdim, dtype);
   }
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::set_output_tangent(result, generated::jvp::sum_dim_IntList(self, dim, keepdim, dtype, self_t, result), {&self});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -733,11 +976,21 @@ Tensor addbmm(const Tensor& self, const Tensor& batch1, const Tensor& batch2, co
     if (node->needs_input_grad(1)) node->batch2_ = SavedVariable(batch2, false);
     if (node->needs_input_grad(2)) node->batch1_ = SavedVariable(batch1, false);
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self, batch1, batch2);
   Tensor result;
   {
     NoGradGuard body_only;  // one node: the body's own ops do not record
+    fw::FormulaScope body_tangents(fw_on);  // nor propagate tangents: the formula below does
     result = composite::addbmm(self, batch1, batch2, beta, alpha);
   }
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    const Tensor batch1_t = fw::tangent(batch1);
+    const Tensor batch2_t = fw::tangent(batch2);
+    fw::set_output_tangent(result, generated::jvp::addbmm(self, batch1, batch2, beta, alpha, self_t, batch1_t, batch2_t, result), {&self, &batch1, &batch2});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -755,6 +1008,12 @@ Tensor _linalg_svd_packed(const Tensor& A, bool full_matrices) {
     node->full_matrices = full_matrices;
   }
   Tensor result = dispatch::_linalg_svd_packed(A, full_matrices);
+  if (fw::enabled() && fw::any_tangent(A)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor A_t = fw::tangent(A);
+    fw::set_output_tangent(result, generated::jvp::_linalg_svd_packed(A, full_matrices, A_t, result), {&A});
+  }
+
   if (record) {
     detail::set_history(result, node);
     if (node->needs_input_grad(0)) node->result_ = SavedVariable(result, true);
@@ -791,6 +1050,13 @@ Tensor _linalg_lstsq(const Tensor& self, const Tensor& b, std::optional<double> 
     if (node->needs_input_grad(0) || node->needs_input_grad(1)) node->self_ = SavedVariable(self, false);
   }
   Tensor result = dispatch::_linalg_lstsq(self, b, rcond, driver);
+  if (fw::enabled() && fw::any_tangent(self, b)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    const Tensor b_t = fw::tangent(b);
+    fw::set_output_tangent(result, generated::jvp::_linalg_lstsq(self, b, rcond, driver, self_t, b_t, result), {&self, &b});
+  }
+
   if (record) {
     detail::set_history(result, node);
     if (node->needs_input_grad(0) || node->needs_input_grad(1)) node->result_ = SavedVariable(result, true);
@@ -812,6 +1078,12 @@ Tensor slice(const Tensor& self, int64_t dim, std::optional<int64_t> start, std:
     node->step = step;
   }
   Tensor result = dispatch::slice(self, dim, start, end, step);
+  if (fw::enabled() && fw::any_tangent(self)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::set_tangent(result, generated::jvp::slice_Tensor(self, dim, start, end, step, self_t, result));
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -834,6 +1106,12 @@ Tensor diagonal(const Tensor& self, int64_t offset, int64_t dim1, int64_t dim2) 
     node->self_sizes = self.sizes().vec();
   }
   Tensor result = dispatch::diagonal(self, offset, dim1, dim2);
+  if (fw::enabled() && fw::any_tangent(self)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::set_tangent(result, generated::jvp::diagonal(self, offset, dim1, dim2, self_t, result));
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -855,6 +1133,12 @@ Tensor as_strided(const Tensor& self, IntArrayRef size, IntArrayRef stride, std:
     node->stride = stride.vec();
   }
   Tensor result = dispatch::as_strided(self, size, stride, storage_offset);
+  if (fw::enabled() && fw::any_tangent(self)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::set_tangent(result, generated::jvp::as_strided(self, size, stride, storage_offset, self_t, result));
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -891,6 +1175,13 @@ Tensor scatter(const Tensor& self, int64_t dim, const Tensor& index, const Tenso
     node->src_sizes = src.sizes().vec();
   }
   Tensor result = dispatch::scatter(self, dim, index, src);
+  if (fw::enabled() && fw::any_tangent(self, index, src)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    const Tensor src_t = fw::tangent(src);
+    fw::set_output_tangent(result, generated::jvp::scatter_src(self, dim, index, src, self_t, Tensor(), src_t, result), {&self, &src});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -908,7 +1199,16 @@ const Tensor& scatter_(const Tensor& self, int64_t dim, const Tensor& index, con
     if (node->needs_input_grad(0) || node->needs_input_grad(2)) node->index_ = SavedVariable(index, false);
     node->src_sizes = src.sizes().vec();
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self, index, src);
+
   dispatch::scatter_(self, dim, index, src);
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    const Tensor src_t = fw::tangent(src);
+    fw::update_tangent_inplace(self, generated::jvp::scatter_src(self, dim, index, src, self_t, Tensor(), src_t, self), {&self, &src});
+  }
+
   if (record) {
     detail::rebase_history(self, node);
   }
@@ -938,6 +1238,12 @@ Tensor masked_fill(const Tensor& self, const Tensor& mask, const Scalar& value) 
     if (node->needs_input_grad(0)) node->mask_ = SavedVariable(mask, false);
   }
   Tensor result = dispatch::masked_fill(self, mask, value);
+  if (fw::enabled() && fw::any_tangent(self, mask)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::set_output_tangent(result, generated::jvp::masked_fill_Scalar(self, mask, value, self_t, Tensor(), result), {&self});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -953,7 +1259,15 @@ const Tensor& masked_fill_(const Tensor& self, const Tensor& mask, const Scalar&
     node->set_next_edges(detail::collect_next_edges(self, mask));
     if (node->needs_input_grad(0)) node->mask_ = SavedVariable(mask, false);
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self, mask);
+
   dispatch::masked_fill_(self, mask, value);
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::update_tangent_inplace(self, generated::jvp::masked_fill_Scalar(self, mask, value, self_t, Tensor(), self), {&self});
+  }
+
   if (record) {
     detail::rebase_history(self, node);
   }
@@ -969,6 +1283,12 @@ Tensor clone(const Tensor& self) {
     node->set_next_edges(detail::collect_next_edges(self));
   }
   Tensor result = dispatch::clone(self);
+  if (fw::enabled() && fw::any_tangent(self)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::set_output_tangent(result, generated::jvp::clone(self, self_t, result), {&self});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -985,7 +1305,15 @@ const Tensor& detail::bernoulli_(const Tensor& self, const Tensor& p, std::optio
     node->set_next_edges(detail::collect_next_edges(self, p));
     if (node->needs_input_grad(1)) node->p_ = SavedVariable(p, false);
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self, p);
+
   const Tensor& result = dispatch::bernoulli_(self, p, generator);
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::update_tangent_inplace(self, generated::jvp::bernoulli__Tensor(self, p, generator, self_t, Tensor(), self), {&self});
+  }
+
   if (record) {
     detail::rebase_history(result, node);
   }
@@ -1018,6 +1346,8 @@ Tensor _ctc_loss_backward(const Tensor& grad, const Tensor& log_probs, const Ten
     node->set_next_edges(detail::collect_next_edges(grad, log_probs, targets, neg_log_likelihood, log_alpha));
   }
   Tensor result = dispatch::_ctc_loss_backward(grad, log_probs, targets, input_lengths, target_lengths, neg_log_likelihood, log_alpha, blank, zero_infinity);
+  if (fw::enabled() && fw::any_tangent(grad, log_probs, targets, neg_log_likelihood, log_alpha)) [[unlikely]] detail::throw_forward_not_implemented("_ctc_loss_backward");
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -1038,11 +1368,19 @@ std::tuple<Tensor, Tensor> _ctc_loss(const Tensor& log_probs, const Tensor& targ
     if (node->needs_input_grad(0)) node->targets_ = SavedVariable(targets, false);
     node->zero_infinity = zero_infinity;
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(log_probs, targets);
   std::tuple<Tensor, Tensor> result;
   {
     NoGradGuard body_only;  // one node: the body's own ops do not record
+    fw::FormulaScope body_tangents(fw_on);  // nor propagate tangents: the formula below does
     result = composite::ctc_loss_raw(log_probs, targets, input_lengths, target_lengths, blank, zero_infinity);
   }
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor log_probs_t = fw::tangent(log_probs);
+    fw::set_output_tangent(std::get<0>(result), generated::jvp::_ctc_loss(log_probs, targets, input_lengths, target_lengths, blank, zero_infinity, log_probs_t, Tensor(), std::get<0>(result), std::get<1>(result)), {&log_probs});
+  }
+
   if (record) {
     detail::set_history(std::get<0>(result), node);
     if (node->needs_input_grad(0)) node->result0_ = SavedVariable(std::get<0>(result), true);
@@ -1064,6 +1402,12 @@ Tensor _embedding_backward_adjoint(const Tensor& grad_weight, const Tensor& indi
     node->scale_grad_by_freq = scale_grad_by_freq;
   }
   Tensor result = dispatch::_embedding_backward_adjoint(grad_weight, indices, padding_idx, scale_grad_by_freq);
+  if (fw::enabled() && fw::any_tangent(grad_weight, indices)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor grad_weight_t = fw::tangent(grad_weight);
+    fw::set_output_tangent(result, generated::jvp::_embedding_backward_adjoint(grad_weight, indices, padding_idx, scale_grad_by_freq, grad_weight_t, Tensor(), result), {&grad_weight});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -1095,6 +1439,13 @@ Tensor convolution_nobias(const Tensor& input, const Tensor& weight, IntArrayRef
     node->weight_sizes = weight.sizes().vec();
   }
   Tensor result = dispatch::convolution_nobias(input, weight, stride, padding, dilation, transposed, output_padding, groups);
+  if (fw::enabled() && fw::any_tangent(input, weight)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor input_t = fw::tangent(input);
+    const Tensor weight_t = fw::tangent(weight);
+    fw::set_output_tangent(result, generated::jvp::convolution_nobias(input, weight, stride, padding, dilation, transposed, output_padding, groups, input_t, weight_t, result), {&input, &weight});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -1121,6 +1472,12 @@ Tensor avg_pool2d_backward(const Tensor& grad_output, const Tensor& self, IntArr
     node->stride = stride.vec();
   }
   Tensor result = dispatch::avg_pool2d_backward(grad_output, self, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override);
+  if (fw::enabled() && fw::any_tangent(grad_output, self)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor grad_output_t = fw::tangent(grad_output);
+    fw::set_output_tangent(result, generated::jvp::avg_pool2d_backward(grad_output, self, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override, grad_output_t, Tensor(), result), {&grad_output});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -1150,6 +1507,12 @@ Tensor upsample_bilinear2d(const Tensor& self, IntArrayRef output_size, bool ali
     node->self_sizes = self.sizes().vec();
   }
   Tensor result = dispatch::upsample_bilinear2d(self, output_size, align_corners, scales_h, scales_w);
+  if (fw::enabled() && fw::any_tangent(self)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::set_output_tangent(result, generated::jvp::upsample_bilinear2d(self, output_size, align_corners, scales_h, scales_w, self_t, result), {&self});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -1169,6 +1532,12 @@ Tensor upsample_bilinear2d_backward(const Tensor& grad_output, IntArrayRef outpu
     node->scales_w = scales_w;
   }
   Tensor result = dispatch::upsample_bilinear2d_backward(grad_output, output_size, input_size, align_corners, scales_h, scales_w);
+  if (fw::enabled() && fw::any_tangent(grad_output)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor grad_output_t = fw::tangent(grad_output);
+    fw::set_output_tangent(result, generated::jvp::upsample_bilinear2d_backward(grad_output, output_size, input_size, align_corners, scales_h, scales_w, grad_output_t, result), {&grad_output});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }

@@ -3,12 +3,19 @@
 // The public op functions: for each op, decide whether to record, make its
 // backward node and save exactly what the formulas need, call the dispatch
 // layer, and set the output's history. Composite ops call their C++ body.
+// With forward mode on (a dual level exists), an op whose inputs carry
+// tangents also sets its output's tangent from the op's forward formula,
+// before the node saves the output (a saved output keeps its tangent, for
+// forward-over-reverse).
 #include "backward_nodes.h"
 #include "dispatch.h"
+#include "dynagrad/forward_ad.h"
 #include "ops/composite.h"
 #include "autograd/recording.h"
 
 namespace dg {
+
+namespace fw = autograd::forward_ad::detail;
 
 // ---- sub.Tensor: self - alpha * other, broadcasting.
 Tensor sub(const Tensor& self, const Tensor& other, const Scalar& alpha) {
@@ -20,6 +27,13 @@ Tensor sub(const Tensor& self, const Tensor& other, const Scalar& alpha) {
     node->alpha = alpha;
   }
   Tensor result = dispatch::sub(self, other, alpha);
+  if (fw::enabled() && fw::any_tangent(self, other)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    const Tensor other_t = fw::tangent(other);
+    fw::set_output_tangent(result, generated::jvp::sub_Tensor(self, other, alpha, self_t, other_t, result), {&self, &other});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -35,7 +49,16 @@ const Tensor& sub_(const Tensor& self, const Tensor& other, const Scalar& alpha)
     node->set_next_edges(detail::collect_next_edges(self, other));
     node->alpha = alpha;
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self, other);
+
   dispatch::sub_(self, other, alpha);
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    const Tensor other_t = fw::tangent(other);
+    fw::update_tangent_inplace(self, generated::jvp::sub_Tensor(self, other, alpha, self_t, other_t, self), {&self, &other});
+  }
+
   if (record) {
     detail::rebase_history(self, node);
   }
@@ -59,6 +82,12 @@ Tensor neg(const Tensor& self) {
     node->set_next_edges(detail::collect_next_edges(self));
   }
   Tensor result = dispatch::neg(self);
+  if (fw::enabled() && fw::any_tangent(self)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::set_output_tangent(result, generated::jvp::neg(self, self_t, result), {&self});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -73,7 +102,15 @@ const Tensor& neg_(const Tensor& self) {
     node = make_intrusive<generated::NegBackward0>();
     node->set_next_edges(detail::collect_next_edges(self));
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self);
+
   dispatch::neg_(self);
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::update_tangent_inplace(self, generated::jvp::neg(self, self_t, self), {&self});
+  }
+
   if (record) {
     detail::rebase_history(self, node);
   }
@@ -94,6 +131,12 @@ Tensor reciprocal(const Tensor& self) {
     node->set_next_edges(detail::collect_next_edges(self));
   }
   Tensor result = dispatch::reciprocal(self);
+  if (fw::enabled() && fw::any_tangent(self)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::set_output_tangent(result, generated::jvp::reciprocal(self, self_t, result), {&self});
+  }
+
   if (record) {
     detail::set_history(result, node);
     if (node->needs_input_grad(0)) node->result_ = SavedVariable(result, true);
@@ -109,7 +152,15 @@ const Tensor& reciprocal_(const Tensor& self) {
     node = make_intrusive<generated::ReciprocalBackward0>();
     node->set_next_edges(detail::collect_next_edges(self));
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self);
+
   dispatch::reciprocal_(self);
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::update_tangent_inplace(self, generated::jvp::reciprocal(self, self_t, self), {&self});
+  }
+
   if (record) {
     detail::rebase_history(self, node);
     if (node->needs_input_grad(0)) node->result_ = SavedVariable(self, true);
@@ -132,6 +183,12 @@ Tensor cos(const Tensor& self) {
     if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
   }
   Tensor result = dispatch::cos(self);
+  if (fw::enabled() && fw::any_tangent(self)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::set_output_tangent(result, generated::jvp::cos(self, self_t, result), {&self});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -147,7 +204,17 @@ const Tensor& cos_(const Tensor& self) {
     node->set_next_edges(detail::collect_next_edges(self));
     if (node->needs_input_grad(0)) node->self_ = SavedVariable(self.clone(), false);
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self);
+  Tensor fw_self;
+  if (fw_on) [[unlikely]] fw_self = fw::value_before_write(self);
+
   dispatch::cos_(self);
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::update_tangent_inplace(self, generated::jvp::cos(fw_self, self_t, self), {&self});
+  }
+
   if (record) {
     detail::rebase_history(self, node);
   }
@@ -170,6 +237,13 @@ Tensor cos_backward(const Tensor& grad_output, const Tensor& self) {
     if (node->needs_input_grad(1)) node->grad_output_ = SavedVariable(grad_output, false);
   }
   Tensor result = dispatch::cos_backward(grad_output, self);
+  if (fw::enabled() && fw::any_tangent(grad_output, self)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor grad_output_t = fw::tangent(grad_output);
+    const Tensor self_t = fw::tangent(self);
+    fw::set_output_tangent(result, generated::jvp::cos_backward(grad_output, self, grad_output_t, self_t, result), {&grad_output, &self});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -186,6 +260,12 @@ Tensor cosh(const Tensor& self) {
     if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
   }
   Tensor result = dispatch::cosh(self);
+  if (fw::enabled() && fw::any_tangent(self)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::set_output_tangent(result, generated::jvp::cosh(self, self_t, result), {&self});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -201,7 +281,17 @@ const Tensor& cosh_(const Tensor& self) {
     node->set_next_edges(detail::collect_next_edges(self));
     if (node->needs_input_grad(0)) node->self_ = SavedVariable(self.clone(), false);
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self);
+  Tensor fw_self;
+  if (fw_on) [[unlikely]] fw_self = fw::value_before_write(self);
+
   dispatch::cosh_(self);
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::update_tangent_inplace(self, generated::jvp::cosh(fw_self, self_t, self), {&self});
+  }
+
   if (record) {
     detail::rebase_history(self, node);
   }
@@ -222,6 +312,12 @@ Tensor erfinv(const Tensor& self) {
     node->set_next_edges(detail::collect_next_edges(self));
   }
   Tensor result = dispatch::erfinv(self);
+  if (fw::enabled() && fw::any_tangent(self)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::set_output_tangent(result, generated::jvp::erfinv(self, self_t, result), {&self});
+  }
+
   if (record) {
     detail::set_history(result, node);
     if (node->needs_input_grad(0)) node->result_ = SavedVariable(result, true);
@@ -237,7 +333,15 @@ const Tensor& erfinv_(const Tensor& self) {
     node = make_intrusive<generated::ErfinvBackward0>();
     node->set_next_edges(detail::collect_next_edges(self));
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self);
+
   dispatch::erfinv_(self);
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::update_tangent_inplace(self, generated::jvp::erfinv(self, self_t, self), {&self});
+  }
+
   if (record) {
     detail::rebase_history(self, node);
     if (node->needs_input_grad(0)) node->result_ = SavedVariable(self, true);
@@ -260,6 +364,12 @@ Tensor hardswish(const Tensor& self) {
     if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
   }
   Tensor result = dispatch::hardswish(self);
+  if (fw::enabled() && fw::any_tangent(self)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::set_output_tangent(result, generated::jvp::hardswish(self, self_t, result), {&self});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -275,7 +385,17 @@ const Tensor& hardswish_(const Tensor& self) {
     node->set_next_edges(detail::collect_next_edges(self));
     if (node->needs_input_grad(0)) node->self_ = SavedVariable(self.clone(), false);
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self);
+  Tensor fw_self;
+  if (fw_on) [[unlikely]] fw_self = fw::value_before_write(self);
+
   dispatch::hardswish_(self);
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::update_tangent_inplace(self, generated::jvp::hardswish(fw_self, self_t, self), {&self});
+  }
+
   if (record) {
     detail::rebase_history(self, node);
   }
@@ -304,6 +424,12 @@ Tensor gelu(const Tensor& self, std::string_view approximate) {
     if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
   }
   Tensor result = dispatch::gelu(self, approximate);
+  if (fw::enabled() && fw::any_tangent(self)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::set_output_tangent(result, generated::jvp::gelu(self, approximate, self_t, result), {&self});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -320,7 +446,17 @@ const Tensor& gelu_(const Tensor& self, std::string_view approximate) {
     node->approximate = approximate;
     if (node->needs_input_grad(0)) node->self_ = SavedVariable(self.clone(), false);
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self);
+  Tensor fw_self;
+  if (fw_on) [[unlikely]] fw_self = fw::value_before_write(self);
+
   dispatch::gelu_(self, approximate);
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::update_tangent_inplace(self, generated::jvp::gelu(fw_self, approximate, self_t, self), {&self});
+  }
+
   if (record) {
     detail::rebase_history(self, node);
   }
@@ -346,6 +482,13 @@ Tensor silu_backward(const Tensor& grad_output, const Tensor& self) {
     if (node->needs_input_grad(1)) node->grad_output_ = SavedVariable(grad_output, false);
   }
   Tensor result = dispatch::silu_backward(grad_output, self);
+  if (fw::enabled() && fw::any_tangent(grad_output, self)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor grad_output_t = fw::tangent(grad_output);
+    const Tensor self_t = fw::tangent(self);
+    fw::set_output_tangent(result, generated::jvp::silu_backward(grad_output, self, grad_output_t, self_t, result), {&grad_output, &self});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -363,6 +506,13 @@ Tensor atan2(const Tensor& self, const Tensor& other) {
     if (node->needs_input_grad(0) || node->needs_input_grad(1)) node->self_ = SavedVariable(self, false);
   }
   Tensor result = dispatch::atan2(self, other);
+  if (fw::enabled() && fw::any_tangent(self, other)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    const Tensor other_t = fw::tangent(other);
+    fw::set_output_tangent(result, generated::jvp::atan2(self, other, self_t, other_t, result), {&self, &other});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -379,7 +529,18 @@ const Tensor& atan2_(const Tensor& self, const Tensor& other) {
     if (node->needs_input_grad(0) || node->needs_input_grad(1)) node->other_ = SavedVariable(other, false);
     if (node->needs_input_grad(0) || node->needs_input_grad(1)) node->self_ = SavedVariable(self.clone(), false);
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self, other);
+  Tensor fw_self;
+  if (fw_on) [[unlikely]] fw_self = fw::value_before_write(self);
+
   dispatch::atan2_(self, other);
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    const Tensor other_t = fw::tangent(other);
+    fw::update_tangent_inplace(self, generated::jvp::atan2(fw_self, other, self_t, other_t, self), {&self, &other});
+  }
+
   if (record) {
     detail::rebase_history(self, node);
   }
@@ -402,6 +563,13 @@ Tensor minimum(const Tensor& self, const Tensor& other) {
     if (node->needs_input_grad(0) || node->needs_input_grad(1)) node->self_ = SavedVariable(self, false);
   }
   Tensor result = dispatch::minimum(self, other);
+  if (fw::enabled() && fw::any_tangent(self, other)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    const Tensor other_t = fw::tangent(other);
+    fw::set_output_tangent(result, generated::jvp::minimum(self, other, self_t, other_t, result), {&self, &other});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -424,6 +592,13 @@ Tensor remainder(const Tensor& self, const Tensor& other) {
     if (node->needs_input_grad(1)) node->self_ = SavedVariable(self, false);
   }
   Tensor result = dispatch::remainder(self, other);
+  if (fw::enabled() && fw::any_tangent(self, other)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    const Tensor other_t = fw::tangent(other);
+    fw::set_output_tangent(result, generated::jvp::remainder_Tensor(self, other, self_t, other_t, result), {&self, &other});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -440,7 +615,18 @@ const Tensor& remainder_(const Tensor& self, const Tensor& other) {
     if (node->needs_input_grad(1)) node->other_ = SavedVariable(other, false);
     if (node->needs_input_grad(1)) node->self_ = SavedVariable(self.clone(), false);
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self, other);
+  Tensor fw_self;
+  if (fw_on) [[unlikely]] fw_self = fw::value_before_write(self);
+
   dispatch::remainder_(self, other);
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    const Tensor other_t = fw::tangent(other);
+    fw::update_tangent_inplace(self, generated::jvp::remainder_Tensor(fw_self, other, self_t, other_t, self), {&self, &other});
+  }
+
   if (record) {
     detail::rebase_history(self, node);
   }
@@ -463,6 +649,13 @@ Tensor logaddexp(const Tensor& self, const Tensor& other) {
     if (node->needs_input_grad(0) || node->needs_input_grad(1)) node->self_ = SavedVariable(self, false);
   }
   Tensor result = dispatch::logaddexp(self, other);
+  if (fw::enabled() && fw::any_tangent(self, other)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    const Tensor other_t = fw::tangent(other);
+    fw::set_output_tangent(result, generated::jvp::logaddexp(self, other, self_t, other_t, result), {&self, &other});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -479,7 +672,18 @@ const Tensor& logaddexp_(const Tensor& self, const Tensor& other) {
     if (node->needs_input_grad(0) || node->needs_input_grad(1)) node->other_ = SavedVariable(other, false);
     if (node->needs_input_grad(0) || node->needs_input_grad(1)) node->self_ = SavedVariable(self.clone(), false);
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self, other);
+  Tensor fw_self;
+  if (fw_on) [[unlikely]] fw_self = fw::value_before_write(self);
+
   dispatch::logaddexp_(self, other);
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    const Tensor other_t = fw::tangent(other);
+    fw::update_tangent_inplace(self, generated::jvp::logaddexp(fw_self, other, self_t, other_t, self), {&self, &other});
+  }
+
   if (record) {
     detail::rebase_history(self, node);
   }
@@ -565,11 +769,19 @@ Tensor sum(const Tensor& self, std::optional<ScalarType> dtype) {
     node->set_next_edges(detail::collect_next_edges(self));
     node->self_sizes = self.sizes().vec();
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self);
   Tensor result;
   {
     NoGradGuard body_only;  // one node: the body's own ops do not record
+    fw::FormulaScope body_tangents(fw_on);  // nor propagate tangents: the formula below does
     result = composite::sum(self, dtype);
   }
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::set_output_tangent(result, generated::jvp::sum(self, dtype, self_t, result), {&self});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -588,11 +800,19 @@ Tensor prod(const Tensor& self, std::optional<ScalarType> dtype) {
     node->set_next_edges(detail::collect_next_edges(self));
     if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self);
   Tensor result;
   {
     NoGradGuard body_only;  // one node: the body's own ops do not record
+    fw::FormulaScope body_tangents(fw_on);  // nor propagate tangents: the formula below does
     result = composite::prod(self, dtype);
   }
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::set_output_tangent(result, generated::jvp::prod(self, dtype, self_t, result), {&self});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -611,11 +831,19 @@ Tensor var(const Tensor& self, IntArrayRef dim, const std::optional<Scalar>& cor
     node->keepdim = keepdim;
     if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self);
   Tensor result;
   {
     NoGradGuard body_only;  // one node: the body's own ops do not record
+    fw::FormulaScope body_tangents(fw_on);  // nor propagate tangents: the formula below does
     result = composite::var(self, dim, correction, keepdim);
   }
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::set_output_tangent(result, generated::jvp::var_correction(self, dim, correction, keepdim, self_t, result), {&self});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -634,11 +862,19 @@ Tensor std(const Tensor& self, IntArrayRef dim, const std::optional<Scalar>& cor
     node->keepdim = keepdim;
     if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self);
   Tensor result;
   {
     NoGradGuard body_only;  // one node: the body's own ops do not record
+    fw::FormulaScope body_tangents(fw_on);  // nor propagate tangents: the formula below does
     result = composite::std(self, dim, correction, keepdim);
   }
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::set_output_tangent(result, generated::jvp::std_correction(self, dim, correction, keepdim, self_t, result), {&self});
+  }
+
   if (record) {
     detail::set_history(result, node);
     if (node->needs_input_grad(0)) node->result_ = SavedVariable(result, true);
@@ -661,11 +897,19 @@ Tensor cumsum(const Tensor& self, int64_t dim, std::optional<ScalarType> dtype) 
     node->set_next_edges(detail::collect_next_edges(self));
     node->dim = dim;
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self);
   Tensor result;
   {
     NoGradGuard body_only;  // one node: the body's own ops do not record
+    fw::FormulaScope body_tangents(fw_on);  // nor propagate tangents: the formula below does
     result = composite::cumsum(self, dim, dtype);
   }
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::set_output_tangent(result, generated::jvp::cumsum(self, dim, dtype, self_t, result), {&self});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -702,6 +946,13 @@ Tensor bmm(const Tensor& self, const Tensor& mat2) {
     if (node->needs_input_grad(1)) node->self_ = SavedVariable(self, false);
   }
   Tensor result = dispatch::bmm(self, mat2);
+  if (fw::enabled() && fw::any_tangent(self, mat2)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    const Tensor mat2_t = fw::tangent(mat2);
+    fw::set_output_tangent(result, generated::jvp::bmm(self, mat2, self_t, mat2_t, result), {&self, &mat2});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -729,11 +980,21 @@ Tensor baddbmm(const Tensor& self, const Tensor& batch1, const Tensor& batch2, c
     if (node->needs_input_grad(1)) node->batch2_ = SavedVariable(batch2, false);
     if (node->needs_input_grad(2)) node->batch1_ = SavedVariable(batch1, false);
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self, batch1, batch2);
   Tensor result;
   {
     NoGradGuard body_only;  // one node: the body's own ops do not record
+    fw::FormulaScope body_tangents(fw_on);  // nor propagate tangents: the formula below does
     result = composite::baddbmm(self, batch1, batch2, beta, alpha);
   }
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    const Tensor batch1_t = fw::tangent(batch1);
+    const Tensor batch2_t = fw::tangent(batch2);
+    fw::set_output_tangent(result, generated::jvp::baddbmm(self, batch1, batch2, beta, alpha, self_t, batch1_t, batch2_t, result), {&self, &batch1, &batch2});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -797,6 +1058,13 @@ Tensor scatter_add(const Tensor& self, int64_t dim, const Tensor& index, const T
     node->src_sizes = src.sizes().vec();
   }
   Tensor result = dispatch::scatter_add(self, dim, index, src);
+  if (fw::enabled() && fw::any_tangent(self, index, src)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    const Tensor src_t = fw::tangent(src);
+    fw::set_output_tangent(result, generated::jvp::scatter_add(self, dim, index, src, self_t, Tensor(), src_t, result), {&self, &src});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -814,7 +1082,16 @@ const Tensor& scatter_add_(const Tensor& self, int64_t dim, const Tensor& index,
     if (node->needs_input_grad(2)) node->index_ = SavedVariable(index, false);
     node->src_sizes = src.sizes().vec();
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self, index, src);
+
   dispatch::scatter_add_(self, dim, index, src);
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    const Tensor src_t = fw::tangent(src);
+    fw::update_tangent_inplace(self, generated::jvp::scatter_add(self, dim, index, src, self_t, Tensor(), src_t, self), {&self, &src});
+  }
+
   if (record) {
     detail::rebase_history(self, node);
   }
@@ -834,11 +1111,19 @@ Tensor index_fill(const Tensor& self, int64_t dim, const Tensor& index, const Sc
     node->dim = dim;
     if (node->needs_input_grad(0)) node->index_ = SavedVariable(index, false);
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self, index);
   Tensor result;
   {
     NoGradGuard body_only;  // one node: the body's own ops do not record
+    fw::FormulaScope body_tangents(fw_on);  // nor propagate tangents: the formula below does
     result = composite::index_fill(self, dim, index, value);
   }
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::set_output_tangent(result, generated::jvp::index_fill_int_Scalar(self, dim, index, value, self_t, Tensor(), result), {&self});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -858,6 +1143,13 @@ Tensor masked_fill(const Tensor& self, const Tensor& mask, const Tensor& value) 
     if (node->needs_input_grad(0) || node->needs_input_grad(2)) node->mask_ = SavedVariable(mask, false);
   }
   Tensor result = dispatch::masked_fill(self, mask, value);
+  if (fw::enabled() && fw::any_tangent(self, mask, value)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    const Tensor value_t = fw::tangent(value);
+    fw::set_output_tangent(result, generated::jvp::masked_fill_Tensor(self, mask, value, self_t, Tensor(), value_t, result), {&self, &value});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -873,7 +1165,16 @@ const Tensor& masked_fill_(const Tensor& self, const Tensor& mask, const Tensor&
     node->set_next_edges(detail::collect_next_edges(self, mask, value));
     if (node->needs_input_grad(0) || node->needs_input_grad(2)) node->mask_ = SavedVariable(mask, false);
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self, mask, value);
+
   dispatch::masked_fill_(self, mask, value);
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    const Tensor value_t = fw::tangent(value);
+    fw::update_tangent_inplace(self, generated::jvp::masked_fill_Tensor(self, mask, value, self_t, Tensor(), value_t, self), {&self, &value});
+  }
+
   if (record) {
     detail::rebase_history(self, node);
   }
@@ -890,6 +1191,12 @@ Tensor flip(const Tensor& self, IntArrayRef dims) {
     node->dims = dims.vec();
   }
   Tensor result = dispatch::flip(self, dims);
+  if (fw::enabled() && fw::any_tangent(self)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::set_output_tangent(result, generated::jvp::flip(self, dims, self_t, result), {&self});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -905,7 +1212,15 @@ const Tensor& fill_(const Tensor& self, const Scalar& value) {
     node = make_intrusive<generated::FillBackward0>();
     node->set_next_edges(detail::collect_next_edges(self));
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self);
+
   const Tensor& result = dispatch::fill_(self, value);
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::update_tangent_inplace(self, generated::jvp::fill__Scalar(self, value, self_t, self), {&self});
+  }
+
   if (record) {
     detail::rebase_history(result, node);
   }
@@ -922,7 +1237,15 @@ const Tensor& copy_(const Tensor& self, const Tensor& src) {
     node->set_next_edges(detail::collect_next_edges(self, src));
     node->src_device = src.device();
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self, src);
+
   const Tensor& result = dispatch::copy_(self, src);
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor src_t = fw::tangent(src);
+    fw::update_tangent_inplace(self, generated::jvp::copy_(self, src, Tensor(), src_t, self), {&src});
+  }
+
   if (record) {
     detail::rebase_history(result, node);
   }
@@ -938,7 +1261,15 @@ const Tensor& detail::normal_(const Tensor& self, double mean, double std, std::
     node = make_intrusive<generated::NormalBackward0>();
     node->set_next_edges(detail::collect_next_edges(self));
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self);
+
   const Tensor& result = dispatch::normal_(self, mean, std, generator);
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::update_tangent_inplace(self, generated::jvp::normal_(self, mean, std, generator, self_t, self), {&self});
+  }
+
   if (record) {
     detail::rebase_history(result, node);
   }
@@ -958,6 +1289,12 @@ Tensor log_softmax(const Tensor& self, int64_t dim) {
     node->dim = dim;
   }
   Tensor result = dispatch::log_softmax(self, dim);
+  if (fw::enabled() && fw::any_tangent(self)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::set_output_tangent(result, generated::jvp::log_softmax_int(self, dim, self_t, result), {&self});
+  }
+
   if (record) {
     detail::set_history(result, node);
     if (node->needs_input_grad(0)) node->result_ = SavedVariable(result, true);
@@ -977,6 +1314,13 @@ Tensor _log_softmax_backward_data(const Tensor& grad_output, const Tensor& outpu
     if (node->needs_input_grad(1)) node->grad_output_ = SavedVariable(grad_output, false);
   }
   Tensor result = dispatch::_log_softmax_backward_data(grad_output, output, dim);
+  if (fw::enabled() && fw::any_tangent(grad_output, output)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor grad_output_t = fw::tangent(grad_output);
+    const Tensor output_t = fw::tangent(output);
+    fw::set_output_tangent(result, generated::jvp::_log_softmax_backward_data(grad_output, output, dim, grad_output_t, output_t, result), {&grad_output, &output});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -1019,6 +1363,13 @@ Tensor convolution_backward_input(const Tensor& grad_output, const Tensor& weigh
     node->weight_sizes = weight.sizes().vec();
   }
   Tensor result = dispatch::convolution_backward_input(grad_output, weight, input_size, stride, padding, dilation, transposed, output_padding, groups);
+  if (fw::enabled() && fw::any_tangent(grad_output, weight)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor grad_output_t = fw::tangent(grad_output);
+    const Tensor weight_t = fw::tangent(weight);
+    fw::set_output_tangent(result, generated::jvp::convolution_backward_input(grad_output, weight, input_size, stride, padding, dilation, transposed, output_padding, groups, grad_output_t, weight_t, result), {&grad_output, &weight});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -1043,6 +1394,12 @@ Tensor max_pool2d_backward(const Tensor& grad_output, const Tensor& self, IntArr
     node->stride = stride.vec();
   }
   Tensor result = dispatch::max_pool2d_backward(grad_output, self, kernel_size, stride, padding, dilation, ceil_mode);
+  if (fw::enabled() && fw::any_tangent(grad_output, self)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor grad_output_t = fw::tangent(grad_output);
+    fw::set_output_tangent(result, generated::jvp::max_pool2d_backward(grad_output, self, kernel_size, stride, padding, dilation, ceil_mode, grad_output_t, Tensor(), result), {&grad_output});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -1059,6 +1416,12 @@ Tensor adaptive_avg_pool2d(const Tensor& self, IntArrayRef output_size) {
     if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
   }
   Tensor result = dispatch::adaptive_avg_pool2d(self, output_size);
+  if (fw::enabled() && fw::any_tangent(self)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::set_output_tangent(result, generated::jvp::adaptive_avg_pool2d(self, output_size, self_t, result), {&self});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -1078,6 +1441,12 @@ Tensor upsample_linear1d(const Tensor& self, IntArrayRef output_size, bool align
     node->self_sizes = self.sizes().vec();
   }
   Tensor result = dispatch::upsample_linear1d(self, output_size, align_corners, scales);
+  if (fw::enabled() && fw::any_tangent(self)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::set_output_tangent(result, generated::jvp::upsample_linear1d(self, output_size, align_corners, scales, self_t, result), {&self});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }

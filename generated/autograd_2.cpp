@@ -3,12 +3,19 @@
 // The public op functions: for each op, decide whether to record, make its
 // backward node and save exactly what the formulas need, call the dispatch
 // layer, and set the output's history. Composite ops call their C++ body.
+// With forward mode on (a dual level exists), an op whose inputs carry
+// tangents also sets its output's tangent from the op's forward formula,
+// before the node saves the output (a saved output keeps its tangent, for
+// forward-over-reverse).
 #include "backward_nodes.h"
 #include "dispatch.h"
+#include "dynagrad/forward_ad.h"
 #include "ops/composite.h"
 #include "autograd/recording.h"
 
 namespace dg {
+
+namespace fw = autograd::forward_ad::detail;
 
 // ---- sub.Scalar: self - alpha * other for a number other.
 Tensor sub(const Tensor& self, const Scalar& other, const Scalar& alpha) {
@@ -19,6 +26,12 @@ Tensor sub(const Tensor& self, const Scalar& other, const Scalar& alpha) {
     node->set_next_edges(detail::collect_next_edges(self));
   }
   Tensor result = dispatch::sub(self, other, alpha);
+  if (fw::enabled() && fw::any_tangent(self)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::set_output_tangent(result, generated::jvp::sub_Scalar(self, other, alpha, self_t, result), {&self});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -33,7 +46,15 @@ const Tensor& sub_(const Tensor& self, const Scalar& other, const Scalar& alpha)
     node = make_intrusive<generated::SubBackward1>();
     node->set_next_edges(detail::collect_next_edges(self));
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self);
+
   dispatch::sub_(self, other, alpha);
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::update_tangent_inplace(self, generated::jvp::sub_Scalar(self, other, alpha, self_t, self), {&self});
+  }
+
   if (record) {
     detail::rebase_history(self, node);
   }
@@ -56,6 +77,13 @@ Tensor mul(const Tensor& self, const Tensor& other) {
     if (node->needs_input_grad(1)) node->self_ = SavedVariable(self, false);
   }
   Tensor result = dispatch::mul(self, other);
+  if (fw::enabled() && fw::any_tangent(self, other)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    const Tensor other_t = fw::tangent(other);
+    fw::set_output_tangent(result, generated::jvp::mul_Tensor(self, other, self_t, other_t, result), {&self, &other});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -72,7 +100,18 @@ const Tensor& mul_(const Tensor& self, const Tensor& other) {
     if (node->needs_input_grad(0)) node->other_ = SavedVariable(other, false);
     if (node->needs_input_grad(1)) node->self_ = SavedVariable(self.clone(), false);
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self, other);
+  Tensor fw_self;
+  if (fw_on) [[unlikely]] fw_self = fw::value_before_write(self);
+
   dispatch::mul_(self, other);
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    const Tensor other_t = fw::tangent(other);
+    fw::update_tangent_inplace(self, generated::jvp::mul_Tensor(fw_self, other, self_t, other_t, self), {&self, &other});
+  }
+
   if (record) {
     detail::rebase_history(self, node);
   }
@@ -95,6 +134,13 @@ Tensor div(const Tensor& self, const Tensor& other) {
     if (node->needs_input_grad(1)) node->self_ = SavedVariable(self, false);
   }
   Tensor result = dispatch::div(self, other);
+  if (fw::enabled() && fw::any_tangent(self, other)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    const Tensor other_t = fw::tangent(other);
+    fw::set_output_tangent(result, generated::jvp::div_Tensor(self, other, self_t, other_t, result), {&self, &other});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -111,7 +157,16 @@ const Tensor& div_(const Tensor& self, const Tensor& other) {
     if (node->needs_input_grad(0) || node->needs_input_grad(1)) node->other_ = SavedVariable(other, false);
     if (node->needs_input_grad(1)) node->self_ = SavedVariable(self.clone(), false);
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self, other);
+
   dispatch::div_(self, other);
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    const Tensor other_t = fw::tangent(other);
+    fw::update_tangent_inplace(self, generated::jvp::div_Tensor(self, other, self_t, other_t, self), {&self, &other});
+  }
+
   if (record) {
     detail::rebase_history(self, node);
   }
@@ -133,6 +188,12 @@ Tensor abs(const Tensor& self) {
     if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
   }
   Tensor result = dispatch::abs(self);
+  if (fw::enabled() && fw::any_tangent(self)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::set_output_tangent(result, generated::jvp::abs(self, self_t, result), {&self});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -148,7 +209,17 @@ const Tensor& abs_(const Tensor& self) {
     node->set_next_edges(detail::collect_next_edges(self));
     if (node->needs_input_grad(0)) node->self_ = SavedVariable(self.clone(), false);
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self);
+  Tensor fw_self;
+  if (fw_on) [[unlikely]] fw_self = fw::value_before_write(self);
+
   dispatch::abs_(self);
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::update_tangent_inplace(self, generated::jvp::abs(fw_self, self_t, self), {&self});
+  }
+
   if (record) {
     detail::rebase_history(self, node);
   }
@@ -170,6 +241,12 @@ Tensor sin(const Tensor& self) {
     if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
   }
   Tensor result = dispatch::sin(self);
+  if (fw::enabled() && fw::any_tangent(self)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::set_output_tangent(result, generated::jvp::sin(self, self_t, result), {&self});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -185,7 +262,17 @@ const Tensor& sin_(const Tensor& self) {
     node->set_next_edges(detail::collect_next_edges(self));
     if (node->needs_input_grad(0)) node->self_ = SavedVariable(self.clone(), false);
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self);
+  Tensor fw_self;
+  if (fw_on) [[unlikely]] fw_self = fw::value_before_write(self);
+
   dispatch::sin_(self);
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::update_tangent_inplace(self, generated::jvp::sin(fw_self, self_t, self), {&self});
+  }
+
   if (record) {
     detail::rebase_history(self, node);
   }
@@ -208,6 +295,12 @@ Tensor polygamma(int64_t n, const Tensor& self) {
     if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
   }
   Tensor result = dispatch::polygamma(n, self);
+  if (fw::enabled() && fw::any_tangent(self)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::set_output_tangent(result, generated::jvp::polygamma(n, self, self_t, result), {&self});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -236,6 +329,12 @@ Tensor clamp_max(const Tensor& self, const Scalar& max) {
     if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
   }
   Tensor result = dispatch::clamp_max(self, max);
+  if (fw::enabled() && fw::any_tangent(self)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::set_output_tangent(result, generated::jvp::clamp_max(self, max, self_t, result), {&self});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -252,7 +351,17 @@ const Tensor& clamp_max_(const Tensor& self, const Scalar& max) {
     node->max = max;
     if (node->needs_input_grad(0)) node->self_ = SavedVariable(self.clone(), false);
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self);
+  Tensor fw_self;
+  if (fw_on) [[unlikely]] fw_self = fw::value_before_write(self);
+
   dispatch::clamp_max_(self, max);
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::update_tangent_inplace(self, generated::jvp::clamp_max(fw_self, max, self_t, self), {&self});
+  }
+
   if (record) {
     detail::rebase_history(self, node);
   }
@@ -275,6 +384,13 @@ Tensor maximum(const Tensor& self, const Tensor& other) {
     if (node->needs_input_grad(0) || node->needs_input_grad(1)) node->self_ = SavedVariable(self, false);
   }
   Tensor result = dispatch::maximum(self, other);
+  if (fw::enabled() && fw::any_tangent(self, other)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    const Tensor other_t = fw::tangent(other);
+    fw::set_output_tangent(result, generated::jvp::maximum(self, other, self_t, other_t, result), {&self, &other});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -295,6 +411,12 @@ Tensor fmod(const Tensor& self, const Scalar& other) {
     node->set_next_edges(detail::collect_next_edges(self));
   }
   Tensor result = dispatch::fmod(self, other);
+  if (fw::enabled() && fw::any_tangent(self)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::set_output_tangent(result, generated::jvp::fmod_Scalar(self, other, self_t, result), {&self});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -309,7 +431,15 @@ const Tensor& fmod_(const Tensor& self, const Scalar& other) {
     node = make_intrusive<generated::FmodBackward1>();
     node->set_next_edges(detail::collect_next_edges(self));
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self);
+
   dispatch::fmod_(self, other);
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::update_tangent_inplace(self, generated::jvp::fmod_Scalar(self, other, self_t, self), {&self});
+  }
+
   if (record) {
     detail::rebase_history(self, node);
   }
@@ -348,6 +478,14 @@ Tensor lerp(const Tensor& self, const Tensor& end, const Tensor& weight) {
     if (node->needs_input_grad(2)) node->self_ = SavedVariable(self, false);
   }
   Tensor result = dispatch::lerp(self, end, weight);
+  if (fw::enabled() && fw::any_tangent(self, end, weight)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    const Tensor end_t = fw::tangent(end);
+    const Tensor weight_t = fw::tangent(weight);
+    fw::set_output_tangent(result, generated::jvp::lerp_Tensor(self, end, weight, self_t, end_t, weight_t, result), {&self, &end, &weight});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -365,7 +503,19 @@ const Tensor& lerp_(const Tensor& self, const Tensor& end, const Tensor& weight)
     if (node->needs_input_grad(2)) node->end_ = SavedVariable(end, false);
     if (node->needs_input_grad(2)) node->self_ = SavedVariable(self.clone(), false);
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self, end, weight);
+  Tensor fw_self;
+  if (fw_on) [[unlikely]] fw_self = fw::value_before_write(self);
+
   dispatch::lerp_(self, end, weight);
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    const Tensor end_t = fw::tangent(end);
+    const Tensor weight_t = fw::tangent(weight);
+    fw::update_tangent_inplace(self, generated::jvp::lerp_Tensor(fw_self, end, weight, self_t, end_t, weight_t, self), {&self, &end, &weight});
+  }
+
   if (record) {
     detail::rebase_history(self, node);
   }
@@ -462,6 +612,12 @@ Tensor amin(const Tensor& self, IntArrayRef dim, bool keepdim) {
     if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
   }
   Tensor result = dispatch::amin(self, dim, keepdim);
+  if (fw::enabled() && fw::any_tangent(self)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::set_output_tangent(result, generated::jvp::amin(self, dim, keepdim, self_t, result), {&self});
+  }
+
   if (record) {
     detail::set_history(result, node);
     if (node->needs_input_grad(0)) node->result_ = SavedVariable(result, true);
@@ -514,6 +670,12 @@ Tensor logcumsumexp(const Tensor& self, int64_t dim) {
     if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
   }
   Tensor result = dispatch::logcumsumexp(self, dim);
+  if (fw::enabled() && fw::any_tangent(self)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::set_output_tangent(result, generated::jvp::logcumsumexp(self, dim, self_t, result), {&self});
+  }
+
   if (record) {
     detail::set_history(result, node);
     if (node->needs_input_grad(0)) node->result_ = SavedVariable(result, true);
@@ -531,11 +693,20 @@ Tensor mv(const Tensor& self, const Tensor& vec) {
     if (node->needs_input_grad(0)) node->vec_ = SavedVariable(vec, false);
     if (node->needs_input_grad(1)) node->self_ = SavedVariable(self, false);
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self, vec);
   Tensor result;
   {
     NoGradGuard body_only;  // one node: the body's own ops do not record
+    fw::FormulaScope body_tangents(fw_on);  // nor propagate tangents: the formula below does
     result = composite::mv(self, vec);
   }
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    const Tensor vec_t = fw::tangent(vec);
+    fw::set_output_tangent(result, generated::jvp::mv(self, vec, self_t, vec_t, result), {&self, &vec});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -561,6 +732,12 @@ Tensor linalg_det(const Tensor& A) {
     if (node->needs_input_grad(0)) node->A_ = SavedVariable(A, false);
   }
   Tensor result = dispatch::linalg_det(A);
+  if (fw::enabled() && fw::any_tangent(A)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor A_t = fw::tangent(A);
+    fw::set_output_tangent(result, generated::jvp::linalg_det(A, A_t, result), {&A});
+  }
+
   if (record) {
     detail::set_history(result, node);
     if (node->needs_input_grad(0)) node->result_ = SavedVariable(result, true);
@@ -578,6 +755,12 @@ Tensor linalg_cholesky(const Tensor& self, bool upper) {
     node->upper = upper;
   }
   Tensor result = dispatch::linalg_cholesky(self, upper);
+  if (fw::enabled() && fw::any_tangent(self)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::set_output_tangent(result, generated::jvp::linalg_cholesky(self, upper, self_t, result), {&self});
+  }
+
   if (record) {
     detail::set_history(result, node);
     if (node->needs_input_grad(0)) node->result_ = SavedVariable(result, true);
@@ -602,6 +785,12 @@ Tensor transpose(const Tensor& self, int64_t dim0, int64_t dim1) {
     node->dim1 = dim1;
   }
   Tensor result = dispatch::transpose(self, dim0, dim1);
+  if (fw::enabled() && fw::any_tangent(self)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::set_tangent(result, generated::jvp::transpose_int(self, dim0, dim1, self_t, result));
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -639,11 +828,20 @@ Tensor index_fill(const Tensor& self, int64_t dim, const Tensor& index, const Te
     node->dim = dim;
     if (node->needs_input_grad(0) || node->needs_input_grad(2)) node->index_ = SavedVariable(index, false);
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self, index, value);
   Tensor result;
   {
     NoGradGuard body_only;  // one node: the body's own ops do not record
+    fw::FormulaScope body_tangents(fw_on);  // nor propagate tangents: the formula below does
     result = composite::index_fill(self, dim, index, value);
   }
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    const Tensor value_t = fw::tangent(value);
+    fw::set_output_tangent(result, generated::jvp::index_fill_int_Tensor(self, dim, index, value, self_t, Tensor(), value_t, result), {&self, &value});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -666,6 +864,12 @@ Tensor tril(const Tensor& self, int64_t diagonal) {
     node->diagonal = diagonal;
   }
   Tensor result = dispatch::tril(self, diagonal);
+  if (fw::enabled() && fw::any_tangent(self)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::set_output_tangent(result, generated::jvp::tril(self, diagonal, self_t, result), {&self});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -681,7 +885,15 @@ const Tensor& tril_(const Tensor& self, int64_t diagonal) {
     node->set_next_edges(detail::collect_next_edges(self));
     node->diagonal = diagonal;
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self);
+
   dispatch::tril_(self, diagonal);
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::update_tangent_inplace(self, generated::jvp::tril(self, diagonal, self_t, self), {&self});
+  }
+
   if (record) {
     detail::rebase_history(self, node);
   }
@@ -697,7 +909,15 @@ const Tensor& detail::random_(const Tensor& self, int64_t from, std::optional<in
     node = make_intrusive<generated::RandomBackward0>();
     node->set_next_edges(detail::collect_next_edges(self));
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self);
+
   const Tensor& result = dispatch::random_(self, from, to, generator);
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::update_tangent_inplace(self, generated::jvp::random__from(self, from, to, generator, self_t, self), {&self});
+  }
+
   if (record) {
     detail::rebase_history(result, node);
   }
@@ -713,7 +933,15 @@ const Tensor& detail::log_normal_(const Tensor& self, double mean, double std, s
     node = make_intrusive<generated::LogNormalBackward0>();
     node->set_next_edges(detail::collect_next_edges(self));
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self);
+
   const Tensor& result = dispatch::log_normal_(self, mean, std, generator);
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::update_tangent_inplace(self, generated::jvp::log_normal_(self, mean, std, generator, self_t, self), {&self});
+  }
+
   if (record) {
     detail::rebase_history(result, node);
   }
@@ -746,6 +974,12 @@ Tensor embedding(const Tensor& weight, const Tensor& indices, int64_t padding_id
     node->weight_sizes = weight.sizes().vec();
   }
   Tensor result = dispatch::embedding(weight, indices, padding_idx, scale_grad_by_freq, sparse);
+  if (fw::enabled() && fw::any_tangent(weight, indices)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor weight_t = fw::tangent(weight);
+    fw::set_output_tangent(result, generated::jvp::embedding(weight, indices, padding_idx, scale_grad_by_freq, sparse, weight_t, Tensor(), result), {&weight});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -773,6 +1007,12 @@ Tensor max_pool2d(const Tensor& self, IntArrayRef kernel_size, IntArrayRef strid
     node->stride = stride.vec();
   }
   Tensor result = dispatch::max_pool2d(self, kernel_size, stride, padding, dilation, ceil_mode);
+  if (fw::enabled() && fw::any_tangent(self)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::set_output_tangent(result, generated::jvp::max_pool2d(self, kernel_size, stride, padding, dilation, ceil_mode, self_t, result), {&self});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -796,6 +1036,12 @@ Tensor upsample_nearest2d_backward(const Tensor& grad_output, IntArrayRef output
     node->scales_w = scales_w;
   }
   Tensor result = dispatch::upsample_nearest2d_backward(grad_output, output_size, input_size, scales_h, scales_w);
+  if (fw::enabled() && fw::any_tangent(grad_output)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor grad_output_t = fw::tangent(grad_output);
+    fw::set_output_tangent(result, generated::jvp::upsample_nearest2d_backward(grad_output, output_size, input_size, scales_h, scales_w, grad_output_t, result), {&grad_output});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -816,6 +1062,12 @@ Tensor upsample_bicubic2d(const Tensor& self, IntArrayRef output_size, bool alig
     node->self_sizes = self.sizes().vec();
   }
   Tensor result = dispatch::upsample_bicubic2d(self, output_size, align_corners, scales_h, scales_w);
+  if (fw::enabled() && fw::any_tangent(self)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::set_output_tangent(result, generated::jvp::upsample_bicubic2d(self, output_size, align_corners, scales_h, scales_w, self_t, result), {&self});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }

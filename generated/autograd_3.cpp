@@ -3,12 +3,19 @@
 // The public op functions: for each op, decide whether to record, make its
 // backward node and save exactly what the formulas need, call the dispatch
 // layer, and set the output's history. Composite ops call their C++ body.
+// With forward mode on (a dual level exists), an op whose inputs carry
+// tangents also sets its output's tangent from the op's forward formula,
+// before the node saves the output (a saved output keeps its tangent, for
+// forward-over-reverse).
 #include "backward_nodes.h"
 #include "dispatch.h"
+#include "dynagrad/forward_ad.h"
 #include "ops/composite.h"
 #include "autograd/recording.h"
 
 namespace dg {
+
+namespace fw = autograd::forward_ad::detail;
 
 // ---- mul.Scalar: self * other for a number other.
 Tensor mul(const Tensor& self, const Scalar& other) {
@@ -20,6 +27,12 @@ Tensor mul(const Tensor& self, const Scalar& other) {
     node->other = other;
   }
   Tensor result = dispatch::mul(self, other);
+  if (fw::enabled() && fw::any_tangent(self)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::set_output_tangent(result, generated::jvp::mul_Scalar(self, other, self_t, result), {&self});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -35,7 +48,15 @@ const Tensor& mul_(const Tensor& self, const Scalar& other) {
     node->set_next_edges(detail::collect_next_edges(self));
     node->other = other;
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self);
+
   dispatch::mul_(self, other);
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::update_tangent_inplace(self, generated::jvp::mul_Scalar(self, other, self_t, self), {&self});
+  }
+
   if (record) {
     detail::rebase_history(self, node);
   }
@@ -57,6 +78,12 @@ Tensor log(const Tensor& self) {
     if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
   }
   Tensor result = dispatch::log(self);
+  if (fw::enabled() && fw::any_tangent(self)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::set_output_tangent(result, generated::jvp::log(self, self_t, result), {&self});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -72,7 +99,17 @@ const Tensor& log_(const Tensor& self) {
     node->set_next_edges(detail::collect_next_edges(self));
     if (node->needs_input_grad(0)) node->self_ = SavedVariable(self.clone(), false);
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self);
+  Tensor fw_self;
+  if (fw_on) [[unlikely]] fw_self = fw::value_before_write(self);
+
   dispatch::log_(self);
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::update_tangent_inplace(self, generated::jvp::log(fw_self, self_t, self), {&self});
+  }
+
   if (record) {
     detail::rebase_history(self, node);
   }
@@ -94,6 +131,12 @@ Tensor square(const Tensor& self) {
     if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
   }
   Tensor result = dispatch::square(self);
+  if (fw::enabled() && fw::any_tangent(self)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::set_output_tangent(result, generated::jvp::square(self, self_t, result), {&self});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -109,7 +152,17 @@ const Tensor& square_(const Tensor& self) {
     node->set_next_edges(detail::collect_next_edges(self));
     if (node->needs_input_grad(0)) node->self_ = SavedVariable(self.clone(), false);
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self);
+  Tensor fw_self;
+  if (fw_on) [[unlikely]] fw_self = fw::value_before_write(self);
+
   dispatch::square_(self);
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::update_tangent_inplace(self, generated::jvp::square(fw_self, self_t, self), {&self});
+  }
+
   if (record) {
     detail::rebase_history(self, node);
   }
@@ -130,6 +183,12 @@ Tensor tan(const Tensor& self) {
     node->set_next_edges(detail::collect_next_edges(self));
   }
   Tensor result = dispatch::tan(self);
+  if (fw::enabled() && fw::any_tangent(self)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::set_output_tangent(result, generated::jvp::tan(self, self_t, result), {&self});
+  }
+
   if (record) {
     detail::set_history(result, node);
     if (node->needs_input_grad(0)) node->result_ = SavedVariable(result, true);
@@ -145,7 +204,15 @@ const Tensor& tan_(const Tensor& self) {
     node = make_intrusive<generated::TanBackward0>();
     node->set_next_edges(detail::collect_next_edges(self));
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self);
+
   dispatch::tan_(self);
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::update_tangent_inplace(self, generated::jvp::tan(self, self_t, self), {&self});
+  }
+
   if (record) {
     detail::rebase_history(self, node);
     if (node->needs_input_grad(0)) node->result_ = SavedVariable(self, true);
@@ -168,6 +235,12 @@ Tensor acos(const Tensor& self) {
     if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
   }
   Tensor result = dispatch::acos(self);
+  if (fw::enabled() && fw::any_tangent(self)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::set_output_tangent(result, generated::jvp::acos(self, self_t, result), {&self});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -183,7 +256,17 @@ const Tensor& acos_(const Tensor& self) {
     node->set_next_edges(detail::collect_next_edges(self));
     if (node->needs_input_grad(0)) node->self_ = SavedVariable(self.clone(), false);
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self);
+  Tensor fw_self;
+  if (fw_on) [[unlikely]] fw_self = fw::value_before_write(self);
+
   dispatch::acos_(self);
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::update_tangent_inplace(self, generated::jvp::acos(fw_self, self_t, self), {&self});
+  }
+
   if (record) {
     detail::rebase_history(self, node);
   }
@@ -205,6 +288,12 @@ Tensor i0(const Tensor& self) {
     if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
   }
   Tensor result = dispatch::i0(self);
+  if (fw::enabled() && fw::any_tangent(self)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::set_output_tangent(result, generated::jvp::i0(self, self_t, result), {&self});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -220,7 +309,17 @@ const Tensor& i0_(const Tensor& self) {
     node->set_next_edges(detail::collect_next_edges(self));
     if (node->needs_input_grad(0)) node->self_ = SavedVariable(self.clone(), false);
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self);
+  Tensor fw_self;
+  if (fw_on) [[unlikely]] fw_self = fw::value_before_write(self);
+
   dispatch::i0_(self);
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::update_tangent_inplace(self, generated::jvp::i0(fw_self, self_t, self), {&self});
+  }
+
   if (record) {
     detail::rebase_history(self, node);
   }
@@ -241,6 +340,12 @@ Tensor deg2rad(const Tensor& self) {
     node->set_next_edges(detail::collect_next_edges(self));
   }
   Tensor result = dispatch::deg2rad(self);
+  if (fw::enabled() && fw::any_tangent(self)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::set_output_tangent(result, generated::jvp::deg2rad(self, self_t, result), {&self});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -255,7 +360,15 @@ const Tensor& deg2rad_(const Tensor& self) {
     node = make_intrusive<generated::Deg2radBackward0>();
     node->set_next_edges(detail::collect_next_edges(self));
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self);
+
   dispatch::deg2rad_(self);
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::update_tangent_inplace(self, generated::jvp::deg2rad(self, self_t, self), {&self});
+  }
+
   if (record) {
     detail::rebase_history(self, node);
   }
@@ -276,6 +389,12 @@ Tensor rad2deg(const Tensor& self) {
     node->set_next_edges(detail::collect_next_edges(self));
   }
   Tensor result = dispatch::rad2deg(self);
+  if (fw::enabled() && fw::any_tangent(self)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::set_output_tangent(result, generated::jvp::rad2deg(self, self_t, result), {&self});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -290,7 +409,15 @@ const Tensor& rad2deg_(const Tensor& self) {
     node = make_intrusive<generated::Rad2degBackward0>();
     node->set_next_edges(detail::collect_next_edges(self));
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self);
+
   dispatch::rad2deg_(self);
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::update_tangent_inplace(self, generated::jvp::rad2deg(self, self_t, self), {&self});
+  }
+
   if (record) {
     detail::rebase_history(self, node);
   }
@@ -314,6 +441,12 @@ Tensor sigmoid(const Tensor& self) {
     node->set_next_edges(detail::collect_next_edges(self));
   }
   Tensor result = dispatch::sigmoid(self);
+  if (fw::enabled() && fw::any_tangent(self)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::set_output_tangent(result, generated::jvp::sigmoid(self, self_t, result), {&self});
+  }
+
   if (record) {
     detail::set_history(result, node);
     if (node->needs_input_grad(0)) node->result_ = SavedVariable(result, true);
@@ -329,7 +462,15 @@ const Tensor& sigmoid_(const Tensor& self) {
     node = make_intrusive<generated::SigmoidBackward0>();
     node->set_next_edges(detail::collect_next_edges(self));
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self);
+
   dispatch::sigmoid_(self);
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::update_tangent_inplace(self, generated::jvp::sigmoid(self, self_t, self), {&self});
+  }
+
   if (record) {
     detail::rebase_history(self, node);
     if (node->needs_input_grad(0)) node->result_ = SavedVariable(self, true);
@@ -355,6 +496,12 @@ Tensor elu(const Tensor& self, const Scalar& alpha, const Scalar& scale, const S
     if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
   }
   Tensor result = dispatch::elu(self, alpha, scale, input_scale);
+  if (fw::enabled() && fw::any_tangent(self)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::set_output_tangent(result, generated::jvp::elu(self, alpha, scale, input_scale, self_t, result), {&self});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -373,7 +520,17 @@ const Tensor& elu_(const Tensor& self, const Scalar& alpha, const Scalar& scale,
     node->scale = scale;
     if (node->needs_input_grad(0)) node->self_ = SavedVariable(self.clone(), false);
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self);
+  Tensor fw_self;
+  if (fw_on) [[unlikely]] fw_self = fw::value_before_write(self);
+
   dispatch::elu_(self, alpha, scale, input_scale);
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::update_tangent_inplace(self, generated::jvp::elu(fw_self, alpha, scale, input_scale, self_t, self), {&self});
+  }
+
   if (record) {
     detail::rebase_history(self, node);
   }
@@ -400,6 +557,13 @@ Tensor elu_backward(const Tensor& grad_output, const Scalar& alpha, const Scalar
     if (node->needs_input_grad(1)) node->grad_output_ = SavedVariable(grad_output, false);
   }
   Tensor result = dispatch::elu_backward(grad_output, alpha, scale, input_scale, is_result, self_or_result);
+  if (fw::enabled() && fw::any_tangent(grad_output, self_or_result)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor grad_output_t = fw::tangent(grad_output);
+    const Tensor self_or_result_t = fw::tangent(self_or_result);
+    fw::set_output_tangent(result, generated::jvp::elu_backward(grad_output, alpha, scale, input_scale, is_result, self_or_result, grad_output_t, self_or_result_t, result), {&grad_output, &self_or_result});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -416,6 +580,12 @@ Tensor silu(const Tensor& self) {
     if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
   }
   Tensor result = dispatch::silu(self);
+  if (fw::enabled() && fw::any_tangent(self)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::set_output_tangent(result, generated::jvp::silu(self, self_t, result), {&self});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -431,7 +601,17 @@ const Tensor& silu_(const Tensor& self) {
     node->set_next_edges(detail::collect_next_edges(self));
     if (node->needs_input_grad(0)) node->self_ = SavedVariable(self.clone(), false);
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self);
+  Tensor fw_self;
+  if (fw_on) [[unlikely]] fw_self = fw::value_before_write(self);
+
   dispatch::silu_(self);
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::update_tangent_inplace(self, generated::jvp::silu(fw_self, self_t, self), {&self});
+  }
+
   if (record) {
     detail::rebase_history(self, node);
   }
@@ -457,6 +637,13 @@ Tensor xlogy(const Tensor& self, const Tensor& other) {
     if (node->needs_input_grad(0) || node->needs_input_grad(1)) node->self_ = SavedVariable(self, false);
   }
   Tensor result = dispatch::xlogy(self, other);
+  if (fw::enabled() && fw::any_tangent(self, other)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    const Tensor other_t = fw::tangent(other);
+    fw::set_output_tangent(result, generated::jvp::xlogy_Tensor(self, other, self_t, other_t, result), {&self, &other});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -473,7 +660,18 @@ const Tensor& xlogy_(const Tensor& self, const Tensor& other) {
     if (node->needs_input_grad(0) || node->needs_input_grad(1)) node->other_ = SavedVariable(other, false);
     if (node->needs_input_grad(0) || node->needs_input_grad(1)) node->self_ = SavedVariable(self.clone(), false);
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self, other);
+  Tensor fw_self;
+  if (fw_on) [[unlikely]] fw_self = fw::value_before_write(self);
+
   dispatch::xlogy_(self, other);
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    const Tensor other_t = fw::tangent(other);
+    fw::update_tangent_inplace(self, generated::jvp::xlogy_Tensor(fw_self, other, self_t, other_t, self), {&self, &other});
+  }
+
   if (record) {
     detail::rebase_history(self, node);
   }
@@ -555,6 +753,13 @@ Tensor where(const Tensor& condition, const Tensor& self, const Tensor& other) {
     if (node->needs_input_grad(1) || node->needs_input_grad(2)) node->condition_ = SavedVariable(condition, false);
   }
   Tensor result = dispatch::where(condition, self, other);
+  if (fw::enabled() && fw::any_tangent(condition, self, other)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    const Tensor other_t = fw::tangent(other);
+    fw::set_output_tangent(result, generated::jvp::where_self(condition, self, other, Tensor(), self_t, other_t, result), {&self, &other});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -580,11 +785,19 @@ Tensor prod(const Tensor& self, int64_t dim, bool keepdim, std::optional<ScalarT
     node->keepdim = keepdim;
     if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self);
   Tensor result;
   {
     NoGradGuard body_only;  // one node: the body's own ops do not record
+    fw::FormulaScope body_tangents(fw_on);  // nor propagate tangents: the formula below does
     result = composite::prod_dim(self, dim, keepdim, dtype);
   }
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::set_output_tangent(result, generated::jvp::prod_dim_int(self, dim, keepdim, dtype, self_t, result), {&self});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -617,6 +830,12 @@ Tensor cumprod(const Tensor& self, int64_t dim) {
     if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
   }
   Tensor result = dispatch::cumprod(self, dim);
+  if (fw::enabled() && fw::any_tangent(self)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::set_output_tangent(result, generated::jvp::cumprod(self, dim, self_t, result), {&self});
+  }
+
   if (record) {
     detail::set_history(result, node);
     if (node->needs_input_grad(0)) node->result_ = SavedVariable(result, true);
@@ -642,11 +861,21 @@ Tensor addmv(const Tensor& self, const Tensor& mat, const Tensor& vec, const Sca
     if (node->needs_input_grad(1)) node->vec_ = SavedVariable(vec, false);
     if (node->needs_input_grad(2)) node->mat_ = SavedVariable(mat, false);
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self, mat, vec);
   Tensor result;
   {
     NoGradGuard body_only;  // one node: the body's own ops do not record
+    fw::FormulaScope body_tangents(fw_on);  // nor propagate tangents: the formula below does
     result = composite::addmv(self, mat, vec, beta, alpha);
   }
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    const Tensor mat_t = fw::tangent(mat);
+    const Tensor vec_t = fw::tangent(vec);
+    fw::set_output_tangent(result, generated::jvp::addmv(self, mat, vec, beta, alpha, self_t, mat_t, vec_t, result), {&self, &mat, &vec});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -665,11 +894,21 @@ Tensor addr(const Tensor& self, const Tensor& vec1, const Tensor& vec2, const Sc
     if (node->needs_input_grad(1)) node->vec2_ = SavedVariable(vec2, false);
     if (node->needs_input_grad(2)) node->vec1_ = SavedVariable(vec1, false);
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self, vec1, vec2);
   Tensor result;
   {
     NoGradGuard body_only;  // one node: the body's own ops do not record
+    fw::FormulaScope body_tangents(fw_on);  // nor propagate tangents: the formula below does
     result = composite::addr(self, vec1, vec2, beta, alpha);
   }
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    const Tensor vec1_t = fw::tangent(vec1);
+    const Tensor vec2_t = fw::tangent(vec2);
+    fw::set_output_tangent(result, generated::jvp::addr(self, vec1, vec2, beta, alpha, self_t, vec1_t, vec2_t, result), {&self, &vec1, &vec2});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -699,6 +938,12 @@ Tensor _linalg_qr_packed(const Tensor& A, std::string_view mode) {
     node->mode = mode;
   }
   Tensor result = dispatch::_linalg_qr_packed(A, mode);
+  if (fw::enabled() && fw::any_tangent(A)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor A_t = fw::tangent(A);
+    fw::set_output_tangent(result, generated::jvp::_linalg_qr_packed(A, mode, A_t, result), {&A});
+  }
+
   if (record) {
     detail::set_history(result, node);
     if (node->needs_input_grad(0)) node->result_ = SavedVariable(result, true);
@@ -747,6 +992,12 @@ Tensor select_backward(const Tensor& grad_output, IntArrayRef input_sizes, int64
     node->index = index;
   }
   Tensor result = dispatch::select_backward(grad_output, input_sizes, dim, index);
+  if (fw::enabled() && fw::any_tangent(grad_output)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor grad_output_t = fw::tangent(grad_output);
+    fw::set_output_tangent(result, generated::jvp::select_backward(grad_output, input_sizes, dim, index, grad_output_t, result), {&grad_output});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -769,6 +1020,12 @@ Tensor detail::unfold(const Tensor& self, int64_t dimension, int64_t size, int64
     node->step = step;
   }
   Tensor result = dispatch::unfold(self, dimension, size, step);
+  if (fw::enabled() && fw::any_tangent(self)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::set_tangent(result, generated::jvp::unfold(self, dimension, size, step, self_t, result));
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -793,6 +1050,12 @@ Tensor as_strided_backward(const Tensor& grad, IntArrayRef input_sizes, IntArray
     node->stride = stride.vec();
   }
   Tensor result = dispatch::as_strided_backward(grad, input_sizes, input_strides, input_storage_offset, size, stride, storage_offset);
+  if (fw::enabled() && fw::any_tangent(grad)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor grad_t = fw::tangent(grad);
+    fw::set_output_tangent(result, generated::jvp::as_strided_backward(grad, input_sizes, input_strides, input_storage_offset, size, stride, storage_offset, grad_t, result), {&grad});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -822,6 +1085,12 @@ Tensor scatter(const Tensor& self, int64_t dim, const Tensor& index, const Scala
     if (node->needs_input_grad(0)) node->index_ = SavedVariable(index, false);
   }
   Tensor result = dispatch::scatter(self, dim, index, value);
+  if (fw::enabled() && fw::any_tangent(self, index)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::set_output_tangent(result, generated::jvp::scatter_value(self, dim, index, value, self_t, Tensor(), result), {&self});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -838,7 +1107,15 @@ const Tensor& scatter_(const Tensor& self, int64_t dim, const Tensor& index, con
     node->dim = dim;
     if (node->needs_input_grad(0)) node->index_ = SavedVariable(index, false);
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self, index);
+
   dispatch::scatter_(self, dim, index, value);
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::update_tangent_inplace(self, generated::jvp::scatter_value(self, dim, index, value, self_t, Tensor(), self), {&self});
+  }
+
   if (record) {
     detail::rebase_history(self, node);
   }
@@ -857,7 +1134,15 @@ const Tensor& zero_(const Tensor& self) {
     node = make_intrusive<generated::ZeroBackward0>();
     node->set_next_edges(detail::collect_next_edges(self));
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self);
+
   const Tensor& result = dispatch::zero_(self);
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::update_tangent_inplace(self, generated::jvp::zero_(self, self_t, self), {&self});
+  }
+
   if (record) {
     detail::rebase_history(result, node);
   }
@@ -873,7 +1158,15 @@ const Tensor& detail::bernoulli_(const Tensor& self, double p, std::optional<Gen
     node = make_intrusive<generated::BernoulliBackward1>();
     node->set_next_edges(detail::collect_next_edges(self));
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self);
+
   const Tensor& result = dispatch::bernoulli_(self, p, generator);
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::update_tangent_inplace(self, generated::jvp::bernoulli__float(self, p, generator, self_t, self), {&self});
+  }
+
   if (record) {
     detail::rebase_history(result, node);
   }
@@ -889,7 +1182,15 @@ const Tensor& detail::random_(const Tensor& self, int64_t to, std::optional<Gene
     node = make_intrusive<generated::RandomBackward1>();
     node->set_next_edges(detail::collect_next_edges(self));
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self);
+
   const Tensor& result = dispatch::random_(self, to, generator);
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::update_tangent_inplace(self, generated::jvp::random__to(self, to, generator, self_t, self), {&self});
+  }
+
   if (record) {
     detail::rebase_history(result, node);
   }
@@ -905,7 +1206,15 @@ const Tensor& detail::random_(const Tensor& self, std::optional<Generator> gener
     node = make_intrusive<generated::RandomBackward2>();
     node->set_next_edges(detail::collect_next_edges(self));
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self);
+
   const Tensor& result = dispatch::random_(self, generator);
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::update_tangent_inplace(self, generated::jvp::random_(self, generator, self_t, self), {&self});
+  }
+
   if (record) {
     detail::rebase_history(result, node);
   }
@@ -921,7 +1230,15 @@ const Tensor& detail::cauchy_(const Tensor& self, double median, double sigma, s
     node = make_intrusive<generated::CauchyBackward0>();
     node->set_next_edges(detail::collect_next_edges(self));
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self);
+
   const Tensor& result = dispatch::cauchy_(self, median, sigma, generator);
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::update_tangent_inplace(self, generated::jvp::cauchy_(self, median, sigma, generator, self_t, self), {&self});
+  }
+
   if (record) {
     detail::rebase_history(result, node);
   }
@@ -938,6 +1255,12 @@ Tensor softmax(const Tensor& self, int64_t dim) {
     node->dim = dim;
   }
   Tensor result = dispatch::softmax(self, dim);
+  if (fw::enabled() && fw::any_tangent(self)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::set_output_tangent(result, generated::jvp::softmax_int(self, dim, self_t, result), {&self});
+  }
+
   if (record) {
     detail::set_history(result, node);
     if (node->needs_input_grad(0)) node->result_ = SavedVariable(result, true);
@@ -957,6 +1280,13 @@ Tensor _softmax_backward_data(const Tensor& grad_output, const Tensor& output, i
     if (node->needs_input_grad(1)) node->grad_output_ = SavedVariable(grad_output, false);
   }
   Tensor result = dispatch::_softmax_backward_data(grad_output, output, dim);
+  if (fw::enabled() && fw::any_tangent(grad_output, output)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor grad_output_t = fw::tangent(grad_output);
+    const Tensor output_t = fw::tangent(output);
+    fw::set_output_tangent(result, generated::jvp::_softmax_backward_data(grad_output, output, dim, grad_output_t, output_t, result), {&grad_output, &output});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -976,11 +1306,19 @@ Tensor nll_loss(const Tensor& self, const Tensor& target, const std::optional<Te
     if (node->needs_input_grad(0)) node->target_ = SavedVariable(target, false);
     if (node->needs_input_grad(0)) node->weight_ = SavedVariable((weight ? *weight : Tensor()), false);
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self, target);
   Tensor result;
   {
     NoGradGuard body_only;  // one node: the body's own ops do not record
+    fw::FormulaScope body_tangents(fw_on);  // nor propagate tangents: the formula below does
     result = composite::nll_loss(self, target, weight, reduction, ignore_index);
   }
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::set_output_tangent(result, generated::jvp::nll_loss(self, target, weight, reduction, ignore_index, self_t, Tensor(), result), {&self});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -1001,11 +1339,20 @@ Tensor soft_margin_loss(const Tensor& self, const Tensor& target, int64_t reduct
     if (node->needs_input_grad(0) || node->needs_input_grad(1)) node->self_ = SavedVariable(self, false);
     if (node->needs_input_grad(0) || node->needs_input_grad(1)) node->target_ = SavedVariable(target, false);
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self, target);
   Tensor result;
   {
     NoGradGuard body_only;  // one node: the body's own ops do not record
+    fw::FormulaScope body_tangents(fw_on);  // nor propagate tangents: the formula below does
     result = composite::soft_margin_loss(self, target, reduction);
   }
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    const Tensor target_t = fw::tangent(target);
+    fw::set_output_tangent(result, generated::jvp::soft_margin_loss(self, target, reduction, self_t, target_t, result), {&self, &target});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -1058,6 +1405,12 @@ Tensor max_pool2d_gather(const Tensor& self, const Tensor& source, IntArrayRef k
     node->self_sizes = self.sizes().vec();
   }
   Tensor result = dispatch::max_pool2d_gather(self, source, kernel_size, stride, padding, dilation, ceil_mode);
+  if (fw::enabled() && fw::any_tangent(self, source)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor source_t = fw::tangent(source);
+    fw::set_output_tangent(result, generated::jvp::max_pool2d_gather(self, source, kernel_size, stride, padding, dilation, ceil_mode, Tensor(), source_t, result), {&source});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -1077,6 +1430,12 @@ Tensor upsample_bicubic2d_backward(const Tensor& grad_output, IntArrayRef output
     node->scales_w = scales_w;
   }
   Tensor result = dispatch::upsample_bicubic2d_backward(grad_output, output_size, input_size, align_corners, scales_h, scales_w);
+  if (fw::enabled() && fw::any_tangent(grad_output)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor grad_output_t = fw::tangent(grad_output);
+    fw::set_output_tangent(result, generated::jvp::upsample_bicubic2d_backward(grad_output, output_size, input_size, align_corners, scales_h, scales_w, grad_output_t, result), {&grad_output});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }

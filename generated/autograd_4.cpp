@@ -3,12 +3,19 @@
 // The public op functions: for each op, decide whether to record, make its
 // backward node and save exactly what the formulas need, call the dispatch
 // layer, and set the output's history. Composite ops call their C++ body.
+// With forward mode on (a dual level exists), an op whose inputs carry
+// tangents also sets its output's tangent from the op's forward formula,
+// before the node saves the output (a saved output keeps its tangent, for
+// forward-over-reverse).
 #include "backward_nodes.h"
 #include "dispatch.h"
+#include "dynagrad/forward_ad.h"
 #include "ops/composite.h"
 #include "autograd/recording.h"
 
 namespace dg {
+
+namespace fw = autograd::forward_ad::detail;
 
 // ---- add.Scalar: self + alpha * other for a number other.
 Tensor add(const Tensor& self, const Scalar& other, const Scalar& alpha) {
@@ -19,6 +26,12 @@ Tensor add(const Tensor& self, const Scalar& other, const Scalar& alpha) {
     node->set_next_edges(detail::collect_next_edges(self));
   }
   Tensor result = dispatch::add(self, other, alpha);
+  if (fw::enabled() && fw::any_tangent(self)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::set_output_tangent(result, generated::jvp::add_Scalar(self, other, alpha, self_t, result), {&self});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -33,7 +46,15 @@ const Tensor& add_(const Tensor& self, const Scalar& other, const Scalar& alpha)
     node = make_intrusive<generated::AddBackward1>();
     node->set_next_edges(detail::collect_next_edges(self));
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self);
+
   dispatch::add_(self, other, alpha);
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::update_tangent_inplace(self, generated::jvp::add_Scalar(self, other, alpha, self_t, self), {&self});
+  }
+
   if (record) {
     detail::rebase_history(self, node);
   }
@@ -55,6 +76,12 @@ Tensor log2(const Tensor& self) {
     if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
   }
   Tensor result = dispatch::log2(self);
+  if (fw::enabled() && fw::any_tangent(self)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::set_output_tangent(result, generated::jvp::log2(self, self_t, result), {&self});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -70,7 +97,17 @@ const Tensor& log2_(const Tensor& self) {
     node->set_next_edges(detail::collect_next_edges(self));
     if (node->needs_input_grad(0)) node->self_ = SavedVariable(self.clone(), false);
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self);
+  Tensor fw_self;
+  if (fw_on) [[unlikely]] fw_self = fw::value_before_write(self);
+
   dispatch::log2_(self);
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::update_tangent_inplace(self, generated::jvp::log2(fw_self, self_t, self), {&self});
+  }
+
   if (record) {
     detail::rebase_history(self, node);
   }
@@ -91,6 +128,12 @@ Tensor sqrt(const Tensor& self) {
     node->set_next_edges(detail::collect_next_edges(self));
   }
   Tensor result = dispatch::sqrt(self);
+  if (fw::enabled() && fw::any_tangent(self)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::set_output_tangent(result, generated::jvp::sqrt(self, self_t, result), {&self});
+  }
+
   if (record) {
     detail::set_history(result, node);
     if (node->needs_input_grad(0)) node->result_ = SavedVariable(result, true);
@@ -106,7 +149,15 @@ const Tensor& sqrt_(const Tensor& self) {
     node = make_intrusive<generated::SqrtBackward0>();
     node->set_next_edges(detail::collect_next_edges(self));
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self);
+
   dispatch::sqrt_(self);
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::update_tangent_inplace(self, generated::jvp::sqrt(self, self_t, self), {&self});
+  }
+
   if (record) {
     detail::rebase_history(self, node);
     if (node->needs_input_grad(0)) node->result_ = SavedVariable(self, true);
@@ -130,6 +181,13 @@ Tensor sin_backward(const Tensor& grad_output, const Tensor& self) {
     if (node->needs_input_grad(1)) node->grad_output_ = SavedVariable(grad_output, false);
   }
   Tensor result = dispatch::sin_backward(grad_output, self);
+  if (fw::enabled() && fw::any_tangent(grad_output, self)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor grad_output_t = fw::tangent(grad_output);
+    const Tensor self_t = fw::tangent(self);
+    fw::set_output_tangent(result, generated::jvp::sin_backward(grad_output, self, grad_output_t, self_t, result), {&grad_output, &self});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -146,6 +204,12 @@ Tensor erfc(const Tensor& self) {
     if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
   }
   Tensor result = dispatch::erfc(self);
+  if (fw::enabled() && fw::any_tangent(self)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::set_output_tangent(result, generated::jvp::erfc(self, self_t, result), {&self});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -161,7 +225,17 @@ const Tensor& erfc_(const Tensor& self) {
     node->set_next_edges(detail::collect_next_edges(self));
     if (node->needs_input_grad(0)) node->self_ = SavedVariable(self.clone(), false);
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self);
+  Tensor fw_self;
+  if (fw_on) [[unlikely]] fw_self = fw::value_before_write(self);
+
   dispatch::erfc_(self);
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::update_tangent_inplace(self, generated::jvp::erfc(fw_self, self_t, self), {&self});
+  }
+
   if (record) {
     detail::rebase_history(self, node);
   }
@@ -183,6 +257,12 @@ Tensor sinc(const Tensor& self) {
     if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
   }
   Tensor result = dispatch::sinc(self);
+  if (fw::enabled() && fw::any_tangent(self)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::set_output_tangent(result, generated::jvp::sinc(self, self_t, result), {&self});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -198,7 +278,17 @@ const Tensor& sinc_(const Tensor& self) {
     node->set_next_edges(detail::collect_next_edges(self));
     if (node->needs_input_grad(0)) node->self_ = SavedVariable(self.clone(), false);
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self);
+  Tensor fw_self;
+  if (fw_on) [[unlikely]] fw_self = fw::value_before_write(self);
+
   dispatch::sinc_(self);
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::update_tangent_inplace(self, generated::jvp::sinc(fw_self, self_t, self), {&self});
+  }
+
   if (record) {
     detail::rebase_history(self, node);
   }
@@ -220,6 +310,12 @@ Tensor lgamma(const Tensor& self) {
     if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
   }
   Tensor result = dispatch::lgamma(self);
+  if (fw::enabled() && fw::any_tangent(self)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::set_output_tangent(result, generated::jvp::lgamma(self, self_t, result), {&self});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -235,7 +331,17 @@ const Tensor& lgamma_(const Tensor& self) {
     node->set_next_edges(detail::collect_next_edges(self));
     if (node->needs_input_grad(0)) node->self_ = SavedVariable(self.clone(), false);
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self);
+  Tensor fw_self;
+  if (fw_on) [[unlikely]] fw_self = fw::value_before_write(self);
+
   dispatch::lgamma_(self);
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::update_tangent_inplace(self, generated::jvp::lgamma(fw_self, self_t, self), {&self});
+  }
+
   if (record) {
     detail::rebase_history(self, node);
   }
@@ -258,6 +364,12 @@ Tensor logit(const Tensor& self, std::optional<double> eps) {
     if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
   }
   Tensor result = dispatch::logit(self, eps);
+  if (fw::enabled() && fw::any_tangent(self)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::set_output_tangent(result, generated::jvp::logit(self, eps, self_t, result), {&self});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -274,7 +386,17 @@ const Tensor& logit_(const Tensor& self, std::optional<double> eps) {
     node->eps = eps;
     if (node->needs_input_grad(0)) node->self_ = SavedVariable(self.clone(), false);
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self);
+  Tensor fw_self;
+  if (fw_on) [[unlikely]] fw_self = fw::value_before_write(self);
+
   dispatch::logit_(self, eps);
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::update_tangent_inplace(self, generated::jvp::logit(fw_self, eps, self_t, self), {&self});
+  }
+
   if (record) {
     detail::rebase_history(self, node);
   }
@@ -295,6 +417,12 @@ Tensor sgn(const Tensor& self) {
     node->set_next_edges(detail::collect_next_edges(self));
   }
   Tensor result = dispatch::sgn(self);
+  if (fw::enabled() && fw::any_tangent(self)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::set_output_tangent(result, generated::jvp::sgn(self, self_t, result), {&self});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -309,7 +437,15 @@ const Tensor& sgn_(const Tensor& self) {
     node = make_intrusive<generated::SgnBackward0>();
     node->set_next_edges(detail::collect_next_edges(self));
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self);
+
   dispatch::sgn_(self);
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::update_tangent_inplace(self, generated::jvp::sgn(self, self_t, self), {&self});
+  }
+
   if (record) {
     detail::rebase_history(self, node);
   }
@@ -330,6 +466,12 @@ Tensor round(const Tensor& self) {
     node->set_next_edges(detail::collect_next_edges(self));
   }
   Tensor result = dispatch::round(self);
+  if (fw::enabled() && fw::any_tangent(self)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::set_output_tangent(result, generated::jvp::round(self, self_t, result), {&self});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -344,7 +486,15 @@ const Tensor& round_(const Tensor& self) {
     node = make_intrusive<generated::RoundBackward0>();
     node->set_next_edges(detail::collect_next_edges(self));
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self);
+
   dispatch::round_(self);
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::update_tangent_inplace(self, generated::jvp::round(self, self_t, self), {&self});
+  }
+
   if (record) {
     detail::rebase_history(self, node);
   }
@@ -365,6 +515,12 @@ Tensor relu(const Tensor& self) {
     node->set_next_edges(detail::collect_next_edges(self));
   }
   Tensor result = dispatch::relu(self);
+  if (fw::enabled() && fw::any_tangent(self)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::set_output_tangent(result, generated::jvp::relu(self, self_t, result), {&self});
+  }
+
   if (record) {
     detail::set_history(result, node);
     if (node->needs_input_grad(0)) node->result_ = SavedVariable(result, true);
@@ -380,7 +536,15 @@ const Tensor& relu_(const Tensor& self) {
     node = make_intrusive<generated::ReluBackward0>();
     node->set_next_edges(detail::collect_next_edges(self));
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self);
+
   dispatch::relu_(self);
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::update_tangent_inplace(self, generated::jvp::relu(self, self_t, self), {&self});
+  }
+
   if (record) {
     detail::rebase_history(self, node);
     if (node->needs_input_grad(0)) node->result_ = SavedVariable(self, true);
@@ -405,6 +569,12 @@ Tensor hardtanh(const Tensor& self, const Scalar& min_val, const Scalar& max_val
     if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
   }
   Tensor result = dispatch::hardtanh(self, min_val, max_val);
+  if (fw::enabled() && fw::any_tangent(self)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::set_output_tangent(result, generated::jvp::hardtanh(self, min_val, max_val, self_t, result), {&self});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -422,7 +592,17 @@ const Tensor& hardtanh_(const Tensor& self, const Scalar& min_val, const Scalar&
     node->min_val = min_val;
     if (node->needs_input_grad(0)) node->self_ = SavedVariable(self.clone(), false);
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self);
+  Tensor fw_self;
+  if (fw_on) [[unlikely]] fw_self = fw::value_before_write(self);
+
   dispatch::hardtanh_(self, min_val, max_val);
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::update_tangent_inplace(self, generated::jvp::hardtanh(fw_self, min_val, max_val, self_t, self), {&self});
+  }
+
   if (record) {
     detail::rebase_history(self, node);
   }
@@ -446,6 +626,12 @@ Tensor hardtanh_backward(const Tensor& grad_output, const Tensor& self, const Sc
     if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
   }
   Tensor result = dispatch::hardtanh_backward(grad_output, self, min_val, max_val);
+  if (fw::enabled() && fw::any_tangent(grad_output, self)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor grad_output_t = fw::tangent(grad_output);
+    fw::set_output_tangent(result, generated::jvp::hardtanh_backward(grad_output, self, min_val, max_val, grad_output_t, Tensor(), result), {&grad_output});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -462,6 +648,12 @@ Tensor hardsigmoid(const Tensor& self) {
     if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
   }
   Tensor result = dispatch::hardsigmoid(self);
+  if (fw::enabled() && fw::any_tangent(self)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::set_output_tangent(result, generated::jvp::hardsigmoid(self, self_t, result), {&self});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -477,7 +669,17 @@ const Tensor& hardsigmoid_(const Tensor& self) {
     node->set_next_edges(detail::collect_next_edges(self));
     if (node->needs_input_grad(0)) node->self_ = SavedVariable(self.clone(), false);
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self);
+  Tensor fw_self;
+  if (fw_on) [[unlikely]] fw_self = fw::value_before_write(self);
+
   dispatch::hardsigmoid_(self);
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::update_tangent_inplace(self, generated::jvp::hardsigmoid(fw_self, self_t, self), {&self});
+  }
+
   if (record) {
     detail::rebase_history(self, node);
   }
@@ -500,6 +702,13 @@ Tensor sigmoid_backward(const Tensor& grad_output, const Tensor& output) {
     if (node->needs_input_grad(1)) node->grad_output_ = SavedVariable(grad_output, false);
   }
   Tensor result = dispatch::sigmoid_backward(grad_output, output);
+  if (fw::enabled() && fw::any_tangent(grad_output, output)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor grad_output_t = fw::tangent(grad_output);
+    const Tensor output_t = fw::tangent(output);
+    fw::set_output_tangent(result, generated::jvp::sigmoid_backward(grad_output, output, grad_output_t, output_t, result), {&grad_output, &output});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -521,6 +730,12 @@ Tensor clamp(const Tensor& self, const std::optional<Scalar>& min, const std::op
     if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
   }
   Tensor result = dispatch::clamp(self, min, max);
+  if (fw::enabled() && fw::any_tangent(self)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::set_output_tangent(result, generated::jvp::clamp(self, min, max, self_t, result), {&self});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -538,7 +753,17 @@ const Tensor& clamp_(const Tensor& self, const std::optional<Scalar>& min, const
     node->min = min;
     if (node->needs_input_grad(0)) node->self_ = SavedVariable(self.clone(), false);
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self);
+  Tensor fw_self;
+  if (fw_on) [[unlikely]] fw_self = fw::value_before_write(self);
+
   dispatch::clamp_(self, min, max);
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::update_tangent_inplace(self, generated::jvp::clamp(fw_self, min, max, self_t, self), {&self});
+  }
+
   if (record) {
     detail::rebase_history(self, node);
   }
@@ -562,6 +787,14 @@ Tensor addcdiv(const Tensor& self, const Tensor& tensor1, const Tensor& tensor2,
     if (node->needs_input_grad(2)) node->tensor1_ = SavedVariable(tensor1, false);
   }
   Tensor result = dispatch::addcdiv(self, tensor1, tensor2, value);
+  if (fw::enabled() && fw::any_tangent(self, tensor1, tensor2)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    const Tensor tensor1_t = fw::tangent(tensor1);
+    const Tensor tensor2_t = fw::tangent(tensor2);
+    fw::set_output_tangent(result, generated::jvp::addcdiv(self, tensor1, tensor2, value, self_t, tensor1_t, tensor2_t, result), {&self, &tensor1, &tensor2});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -579,7 +812,17 @@ const Tensor& addcdiv_(const Tensor& self, const Tensor& tensor1, const Tensor& 
     node->value = value;
     if (node->needs_input_grad(2)) node->tensor1_ = SavedVariable(tensor1, false);
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self, tensor1, tensor2);
+
   dispatch::addcdiv_(self, tensor1, tensor2, value);
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    const Tensor tensor1_t = fw::tangent(tensor1);
+    const Tensor tensor2_t = fw::tangent(tensor2);
+    fw::update_tangent_inplace(self, generated::jvp::addcdiv(self, tensor1, tensor2, value, self_t, tensor1_t, tensor2_t, self), {&self, &tensor1, &tensor2});
+  }
+
   if (record) {
     detail::rebase_history(self, node);
   }
@@ -602,6 +845,13 @@ Tensor hypot(const Tensor& self, const Tensor& other) {
     if (node->needs_input_grad(1)) node->other_ = SavedVariable(other, false);
   }
   Tensor result = dispatch::hypot(self, other);
+  if (fw::enabled() && fw::any_tangent(self, other)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    const Tensor other_t = fw::tangent(other);
+    fw::set_output_tangent(result, generated::jvp::hypot(self, other, self_t, other_t, result), {&self, &other});
+  }
+
   if (record) {
     detail::set_history(result, node);
     if (node->needs_input_grad(0) || node->needs_input_grad(1)) node->result_ = SavedVariable(result, true);
@@ -619,7 +869,18 @@ const Tensor& hypot_(const Tensor& self, const Tensor& other) {
     if (node->needs_input_grad(0)) node->self_ = SavedVariable(self.clone(), false);
     if (node->needs_input_grad(1)) node->other_ = SavedVariable(other, false);
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self, other);
+  Tensor fw_self;
+  if (fw_on) [[unlikely]] fw_self = fw::value_before_write(self);
+
   dispatch::hypot_(self, other);
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    const Tensor other_t = fw::tangent(other);
+    fw::update_tangent_inplace(self, generated::jvp::hypot(fw_self, other, self_t, other_t, self), {&self, &other});
+  }
+
   if (record) {
     detail::rebase_history(self, node);
     if (node->needs_input_grad(0) || node->needs_input_grad(1)) node->result_ = SavedVariable(self, true);
@@ -691,11 +952,19 @@ Tensor mean(const Tensor& self, std::optional<ScalarType> dtype) {
     node->set_next_edges(detail::collect_next_edges(self));
     node->self_sizes = self.sizes().vec();
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self);
   Tensor result;
   {
     NoGradGuard body_only;  // one node: the body's own ops do not record
+    fw::FormulaScope body_tangents(fw_on);  // nor propagate tangents: the formula below does
     result = composite::mean(self, dtype);
   }
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::set_output_tangent(result, generated::jvp::mean(self, dtype, self_t, result), {&self});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -713,11 +982,19 @@ Tensor mean(const Tensor& self, IntArrayRef dim, bool keepdim, std::optional<Sca
     node->keepdim = keepdim;
     node->self_sizes = self.sizes().vec();
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self);
   Tensor result;
   {
     NoGradGuard body_only;  // one node: the body's own ops do not record
+    fw::FormulaScope body_tangents(fw_on);  // nor propagate tangents: the formula below does
     result = composite::mean_dim(self, dim, keepdim, dtype);
   }
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::set_output_tangent(result, generated::jvp::mean_dim(self, dim, keepdim, dtype, self_t, result), {&self});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -786,6 +1063,13 @@ Tensor mm(const Tensor& self, const Tensor& mat2) {
     if (node->needs_input_grad(1)) node->self_ = SavedVariable(self, false);
   }
   Tensor result = dispatch::mm(self, mat2);
+  if (fw::enabled() && fw::any_tangent(self, mat2)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    const Tensor mat2_t = fw::tangent(mat2);
+    fw::set_output_tangent(result, generated::jvp::mm(self, mat2, self_t, mat2_t, result), {&self, &mat2});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -803,11 +1087,20 @@ Tensor linalg_cross(const Tensor& self, const Tensor& other, int64_t dim) {
     if (node->needs_input_grad(0)) node->other_ = SavedVariable(other, false);
     if (node->needs_input_grad(1)) node->self_ = SavedVariable(self, false);
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self, other);
   Tensor result;
   {
     NoGradGuard body_only;  // one node: the body's own ops do not record
+    fw::FormulaScope body_tangents(fw_on);  // nor propagate tangents: the formula below does
     result = composite::linalg_cross(self, other, dim);
   }
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    const Tensor other_t = fw::tangent(other);
+    fw::set_output_tangent(result, generated::jvp::linalg_cross(self, other, dim, self_t, other_t, result), {&self, &other});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -823,6 +1116,12 @@ Tensor _linalg_eigh_packed(const Tensor& A, std::string_view UPLO) {
     node->set_next_edges(detail::collect_next_edges(A));
   }
   Tensor result = dispatch::_linalg_eigh_packed(A, UPLO);
+  if (fw::enabled() && fw::any_tangent(A)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor A_t = fw::tangent(A);
+    fw::set_output_tangent(result, generated::jvp::_linalg_eigh_packed(A, UPLO, A_t, result), {&A});
+  }
+
   if (record) {
     detail::set_history(result, node);
     if (node->needs_input_grad(0)) node->result_ = SavedVariable(result, true);
@@ -848,6 +1147,12 @@ Tensor linalg_inv(const Tensor& A) {
     node->set_next_edges(detail::collect_next_edges(A));
   }
   Tensor result = dispatch::linalg_inv(A);
+  if (fw::enabled() && fw::any_tangent(A)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor A_t = fw::tangent(A);
+    fw::set_output_tangent(result, generated::jvp::linalg_inv(A, A_t, result), {&A});
+  }
+
   if (record) {
     detail::set_history(result, node);
     if (node->needs_input_grad(0)) node->result_ = SavedVariable(result, true);
@@ -871,6 +1176,13 @@ Tensor _linalg_solve(const Tensor& A, const Tensor& B) {
     if (node->needs_input_grad(0) || node->needs_input_grad(1)) node->A_ = SavedVariable(A, false);
   }
   Tensor result = dispatch::_linalg_solve(A, B);
+  if (fw::enabled() && fw::any_tangent(A, B)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor A_t = fw::tangent(A);
+    const Tensor B_t = fw::tangent(B);
+    fw::set_output_tangent(result, generated::jvp::_linalg_solve(A, B, A_t, B_t, result), {&A, &B});
+  }
+
   if (record) {
     detail::set_history(result, node);
     if (node->needs_input_grad(0)) node->result_ = SavedVariable(result, true);
@@ -893,6 +1205,12 @@ Tensor detail::view(const Tensor& self, IntArrayRef size) {
     node->self_sizes = self.sizes().vec();
   }
   Tensor result = dispatch::view(self, size);
+  if (fw::enabled() && fw::any_tangent(self)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::set_tangent(result, generated::jvp::view(self, size, self_t, result));
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -909,6 +1227,12 @@ Tensor squeeze(const Tensor& self) {
     node->self_sizes = self.sizes().vec();
   }
   Tensor result = dispatch::squeeze(self);
+  if (fw::enabled() && fw::any_tangent(self)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::set_tangent(result, generated::jvp::squeeze(self, self_t, result));
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -945,6 +1269,13 @@ Tensor index_add(const Tensor& self, int64_t dim, const Tensor& index, const Ten
     if (node->needs_input_grad(2)) node->index_ = SavedVariable(index, false);
   }
   Tensor result = dispatch::index_add(self, dim, index, source, alpha);
+  if (fw::enabled() && fw::any_tangent(self, index, source)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    const Tensor source_t = fw::tangent(source);
+    fw::set_output_tangent(result, generated::jvp::index_add(self, dim, index, source, alpha, self_t, Tensor(), source_t, result), {&self, &source});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -962,7 +1293,16 @@ const Tensor& index_add_(const Tensor& self, int64_t dim, const Tensor& index, c
     node->dim = dim;
     if (node->needs_input_grad(2)) node->index_ = SavedVariable(index, false);
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self, index, source);
+
   dispatch::index_add_(self, dim, index, source, alpha);
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    const Tensor source_t = fw::tangent(source);
+    fw::update_tangent_inplace(self, generated::jvp::index_add(self, dim, index, source, alpha, self_t, Tensor(), source_t, self), {&self, &source});
+  }
+
   if (record) {
     detail::rebase_history(self, node);
   }
@@ -988,6 +1328,12 @@ Tensor triu(const Tensor& self, int64_t diagonal) {
     node->diagonal = diagonal;
   }
   Tensor result = dispatch::triu(self, diagonal);
+  if (fw::enabled() && fw::any_tangent(self)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::set_output_tangent(result, generated::jvp::triu(self, diagonal, self_t, result), {&self});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -1003,7 +1349,15 @@ const Tensor& triu_(const Tensor& self, int64_t diagonal) {
     node->set_next_edges(detail::collect_next_edges(self));
     node->diagonal = diagonal;
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self);
+
   dispatch::triu_(self, diagonal);
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::update_tangent_inplace(self, generated::jvp::triu(self, diagonal, self_t, self), {&self});
+  }
+
   if (record) {
     detail::rebase_history(self, node);
   }
@@ -1022,7 +1376,15 @@ const Tensor& detail::uniform_(const Tensor& self, double from, double to, std::
     node = make_intrusive<generated::UniformBackward0>();
     node->set_next_edges(detail::collect_next_edges(self));
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self);
+
   const Tensor& result = dispatch::uniform_(self, from, to, generator);
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::update_tangent_inplace(self, generated::jvp::uniform_(self, from, to, generator, self_t, self), {&self});
+  }
+
   if (record) {
     detail::rebase_history(result, node);
   }
@@ -1038,7 +1400,15 @@ const Tensor& detail::exponential_(const Tensor& self, double lambd, std::option
     node = make_intrusive<generated::ExponentialBackward0>();
     node->set_next_edges(detail::collect_next_edges(self));
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self);
+
   const Tensor& result = dispatch::exponential_(self, lambd, generator);
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::update_tangent_inplace(self, generated::jvp::exponential_(self, lambd, generator, self_t, self), {&self});
+  }
+
   if (record) {
     detail::rebase_history(result, node);
   }
@@ -1062,6 +1432,12 @@ Tensor _nll_pick_backward(const Tensor& grad, const Tensor& target, IntArrayRef 
     if (node->needs_input_grad(0)) node->target_ = SavedVariable(target, false);
   }
   Tensor result = dispatch::_nll_pick_backward(grad, target, self_sizes, ignore_index);
+  if (fw::enabled() && fw::any_tangent(grad, target)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor grad_t = fw::tangent(grad);
+    fw::set_output_tangent(result, generated::jvp::_nll_pick_backward(grad, target, self_sizes, ignore_index, grad_t, Tensor(), result), {&grad});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -1101,6 +1477,13 @@ Tensor convolution_backward_weight(const Tensor& grad_output, const Tensor& inpu
     node->input_sizes = input.sizes().vec();
   }
   Tensor result = dispatch::convolution_backward_weight(grad_output, input, weight_size, stride, padding, dilation, transposed, output_padding, groups);
+  if (fw::enabled() && fw::any_tangent(grad_output, input)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor grad_output_t = fw::tangent(grad_output);
+    const Tensor input_t = fw::tangent(input);
+    fw::set_output_tangent(result, generated::jvp::convolution_backward_weight(grad_output, input, weight_size, stride, padding, dilation, transposed, output_padding, groups, grad_output_t, input_t, result), {&grad_output, &input});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -1135,6 +1518,12 @@ Tensor upsample_nearest2d(const Tensor& self, IntArrayRef output_size, std::opti
     node->self_sizes = self.sizes().vec();
   }
   Tensor result = dispatch::upsample_nearest2d(self, output_size, scales_h, scales_w);
+  if (fw::enabled() && fw::any_tangent(self)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::set_output_tangent(result, generated::jvp::upsample_nearest2d(self, output_size, scales_h, scales_w, self_t, result), {&self});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -1153,6 +1542,12 @@ Tensor upsample_linear1d_backward(const Tensor& grad_output, IntArrayRef output_
     node->scales = scales;
   }
   Tensor result = dispatch::upsample_linear1d_backward(grad_output, output_size, input_size, align_corners, scales);
+  if (fw::enabled() && fw::any_tangent(grad_output)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor grad_output_t = fw::tangent(grad_output);
+    fw::set_output_tangent(result, generated::jvp::upsample_linear1d_backward(grad_output, output_size, input_size, align_corners, scales, grad_output_t, result), {&grad_output});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }

@@ -3,12 +3,19 @@
 // The public op functions: for each op, decide whether to record, make its
 // backward node and save exactly what the formulas need, call the dispatch
 // layer, and set the output's history. Composite ops call their C++ body.
+// With forward mode on (a dual level exists), an op whose inputs carry
+// tangents also sets its output's tangent from the op's forward formula,
+// before the node saves the output (a saved output keeps its tangent, for
+// forward-over-reverse).
 #include "backward_nodes.h"
 #include "dispatch.h"
+#include "dynagrad/forward_ad.h"
 #include "ops/composite.h"
 #include "autograd/recording.h"
 
 namespace dg {
+
+namespace fw = autograd::forward_ad::detail;
 
 // ---- add.Tensor: self + alpha * other, broadcasting.
 Tensor add(const Tensor& self, const Tensor& other, const Scalar& alpha) {
@@ -20,6 +27,13 @@ Tensor add(const Tensor& self, const Tensor& other, const Scalar& alpha) {
     node->alpha = alpha;
   }
   Tensor result = dispatch::add(self, other, alpha);
+  if (fw::enabled() && fw::any_tangent(self, other)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    const Tensor other_t = fw::tangent(other);
+    fw::set_output_tangent(result, generated::jvp::add_Tensor(self, other, alpha, self_t, other_t, result), {&self, &other});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -35,7 +49,16 @@ const Tensor& add_(const Tensor& self, const Tensor& other, const Scalar& alpha)
     node->set_next_edges(detail::collect_next_edges(self, other));
     node->alpha = alpha;
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self, other);
+
   dispatch::add_(self, other, alpha);
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    const Tensor other_t = fw::tangent(other);
+    fw::update_tangent_inplace(self, generated::jvp::add_Tensor(self, other, alpha, self_t, other_t, self), {&self, &other});
+  }
+
   if (record) {
     detail::rebase_history(self, node);
   }
@@ -57,6 +80,12 @@ Tensor div(const Tensor& self, const Scalar& other) {
     node->other = other;
   }
   Tensor result = dispatch::div(self, other);
+  if (fw::enabled() && fw::any_tangent(self)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::set_output_tangent(result, generated::jvp::div_Scalar(self, other, self_t, result), {&self});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -72,7 +101,15 @@ const Tensor& div_(const Tensor& self, const Scalar& other) {
     node->set_next_edges(detail::collect_next_edges(self));
     node->other = other;
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self);
+
   dispatch::div_(self, other);
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::update_tangent_inplace(self, generated::jvp::div_Scalar(self, other, self_t, self), {&self});
+  }
+
   if (record) {
     detail::rebase_history(self, node);
   }
@@ -95,6 +132,12 @@ Tensor pow(const Tensor& self, const Scalar& exponent) {
     if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
   }
   Tensor result = dispatch::pow(self, exponent);
+  if (fw::enabled() && fw::any_tangent(self)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::set_output_tangent(result, generated::jvp::pow_Tensor_Scalar(self, exponent, self_t, result), {&self});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -111,7 +154,17 @@ const Tensor& pow_(const Tensor& self, const Scalar& exponent) {
     node->exponent = exponent;
     if (node->needs_input_grad(0)) node->self_ = SavedVariable(self.clone(), false);
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self);
+  Tensor fw_self;
+  if (fw_on) [[unlikely]] fw_self = fw::value_before_write(self);
+
   dispatch::pow_(self, exponent);
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::update_tangent_inplace(self, generated::jvp::pow_Tensor_Scalar(fw_self, exponent, self_t, self), {&self});
+  }
+
   if (record) {
     detail::rebase_history(self, node);
   }
@@ -138,6 +191,12 @@ Tensor exp(const Tensor& self) {
     node->set_next_edges(detail::collect_next_edges(self));
   }
   Tensor result = dispatch::exp(self);
+  if (fw::enabled() && fw::any_tangent(self)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::set_output_tangent(result, generated::jvp::exp(self, self_t, result), {&self});
+  }
+
   if (record) {
     detail::set_history(result, node);
     if (node->needs_input_grad(0)) node->result_ = SavedVariable(result, true);
@@ -153,7 +212,15 @@ const Tensor& exp_(const Tensor& self) {
     node = make_intrusive<generated::ExpBackward0>();
     node->set_next_edges(detail::collect_next_edges(self));
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self);
+
   dispatch::exp_(self);
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::update_tangent_inplace(self, generated::jvp::exp(self, self_t, self), {&self});
+  }
+
   if (record) {
     detail::rebase_history(self, node);
     if (node->needs_input_grad(0)) node->result_ = SavedVariable(self, true);
@@ -175,6 +242,12 @@ Tensor expm1(const Tensor& self) {
     node->set_next_edges(detail::collect_next_edges(self));
   }
   Tensor result = dispatch::expm1(self);
+  if (fw::enabled() && fw::any_tangent(self)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::set_output_tangent(result, generated::jvp::expm1(self, self_t, result), {&self});
+  }
+
   if (record) {
     detail::set_history(result, node);
     if (node->needs_input_grad(0)) node->result_ = SavedVariable(result, true);
@@ -190,7 +263,15 @@ const Tensor& expm1_(const Tensor& self) {
     node = make_intrusive<generated::Expm1Backward0>();
     node->set_next_edges(detail::collect_next_edges(self));
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self);
+
   dispatch::expm1_(self);
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::update_tangent_inplace(self, generated::jvp::expm1(self, self_t, self), {&self});
+  }
+
   if (record) {
     detail::rebase_history(self, node);
     if (node->needs_input_grad(0)) node->result_ = SavedVariable(self, true);
@@ -213,6 +294,12 @@ Tensor log1p(const Tensor& self) {
     if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
   }
   Tensor result = dispatch::log1p(self);
+  if (fw::enabled() && fw::any_tangent(self)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::set_output_tangent(result, generated::jvp::log1p(self, self_t, result), {&self});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -228,7 +315,17 @@ const Tensor& log1p_(const Tensor& self) {
     node->set_next_edges(detail::collect_next_edges(self));
     if (node->needs_input_grad(0)) node->self_ = SavedVariable(self.clone(), false);
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self);
+  Tensor fw_self;
+  if (fw_on) [[unlikely]] fw_self = fw::value_before_write(self);
+
   dispatch::log1p_(self);
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::update_tangent_inplace(self, generated::jvp::log1p(fw_self, self_t, self), {&self});
+  }
+
   if (record) {
     detail::rebase_history(self, node);
   }
@@ -250,6 +347,12 @@ Tensor atan(const Tensor& self) {
     if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
   }
   Tensor result = dispatch::atan(self);
+  if (fw::enabled() && fw::any_tangent(self)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::set_output_tangent(result, generated::jvp::atan(self, self_t, result), {&self});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -265,7 +368,17 @@ const Tensor& atan_(const Tensor& self) {
     node->set_next_edges(detail::collect_next_edges(self));
     if (node->needs_input_grad(0)) node->self_ = SavedVariable(self.clone(), false);
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self);
+  Tensor fw_self;
+  if (fw_on) [[unlikely]] fw_self = fw::value_before_write(self);
+
   dispatch::atan_(self);
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::update_tangent_inplace(self, generated::jvp::atan(fw_self, self_t, self), {&self});
+  }
+
   if (record) {
     detail::rebase_history(self, node);
   }
@@ -286,6 +399,12 @@ Tensor tanh(const Tensor& self) {
     node->set_next_edges(detail::collect_next_edges(self));
   }
   Tensor result = dispatch::tanh(self);
+  if (fw::enabled() && fw::any_tangent(self)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::set_output_tangent(result, generated::jvp::tanh(self, self_t, result), {&self});
+  }
+
   if (record) {
     detail::set_history(result, node);
     if (node->needs_input_grad(0)) node->result_ = SavedVariable(result, true);
@@ -301,7 +420,15 @@ const Tensor& tanh_(const Tensor& self) {
     node = make_intrusive<generated::TanhBackward0>();
     node->set_next_edges(detail::collect_next_edges(self));
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self);
+
   dispatch::tanh_(self);
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::update_tangent_inplace(self, generated::jvp::tanh(self, self_t, self), {&self});
+  }
+
   if (record) {
     detail::rebase_history(self, node);
     if (node->needs_input_grad(0)) node->result_ = SavedVariable(self, true);
@@ -326,6 +453,13 @@ Tensor logit_backward(const Tensor& grad_output, const Tensor& self, std::option
     if (node->needs_input_grad(1)) node->grad_output_ = SavedVariable(grad_output, false);
   }
   Tensor result = dispatch::logit_backward(grad_output, self, eps);
+  if (fw::enabled() && fw::any_tangent(grad_output, self)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor grad_output_t = fw::tangent(grad_output);
+    const Tensor self_t = fw::tangent(self);
+    fw::set_output_tangent(result, generated::jvp::logit_backward(grad_output, self, eps, grad_output_t, self_t, result), {&grad_output, &self});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -341,6 +475,12 @@ Tensor frac(const Tensor& self) {
     node->set_next_edges(detail::collect_next_edges(self));
   }
   Tensor result = dispatch::frac(self);
+  if (fw::enabled() && fw::any_tangent(self)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::set_output_tangent(result, generated::jvp::frac(self, self_t, result), {&self});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -355,7 +495,15 @@ const Tensor& frac_(const Tensor& self) {
     node = make_intrusive<generated::FracBackward0>();
     node->set_next_edges(detail::collect_next_edges(self));
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self);
+
   dispatch::frac_(self);
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::update_tangent_inplace(self, generated::jvp::frac(self, self_t, self), {&self});
+  }
+
   if (record) {
     detail::rebase_history(self, node);
   }
@@ -376,6 +524,12 @@ Tensor ceil(const Tensor& self) {
     node->set_next_edges(detail::collect_next_edges(self));
   }
   Tensor result = dispatch::ceil(self);
+  if (fw::enabled() && fw::any_tangent(self)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::set_output_tangent(result, generated::jvp::ceil(self, self_t, result), {&self});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -390,7 +544,15 @@ const Tensor& ceil_(const Tensor& self) {
     node = make_intrusive<generated::CeilBackward0>();
     node->set_next_edges(detail::collect_next_edges(self));
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self);
+
   dispatch::ceil_(self);
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::update_tangent_inplace(self, generated::jvp::ceil(self, self_t, self), {&self});
+  }
+
   if (record) {
     detail::rebase_history(self, node);
   }
@@ -411,6 +573,12 @@ Tensor trunc(const Tensor& self) {
     node->set_next_edges(detail::collect_next_edges(self));
   }
   Tensor result = dispatch::trunc(self);
+  if (fw::enabled() && fw::any_tangent(self)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::set_output_tangent(result, generated::jvp::trunc(self, self_t, result), {&self});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -425,7 +593,15 @@ const Tensor& trunc_(const Tensor& self) {
     node = make_intrusive<generated::TruncBackward0>();
     node->set_next_edges(detail::collect_next_edges(self));
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self);
+
   dispatch::trunc_(self);
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::update_tangent_inplace(self, generated::jvp::trunc(self, self_t, self), {&self});
+  }
+
   if (record) {
     detail::rebase_history(self, node);
   }
@@ -448,6 +624,12 @@ Tensor threshold_backward(const Tensor& grad_output, const Tensor& self, const S
     node->threshold = threshold;
   }
   Tensor result = dispatch::threshold_backward(grad_output, self, threshold);
+  if (fw::enabled() && fw::any_tangent(grad_output, self)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor grad_output_t = fw::tangent(grad_output);
+    fw::set_output_tangent(result, generated::jvp::threshold_backward(grad_output, self, threshold, grad_output_t, Tensor(), result), {&grad_output});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -469,6 +651,12 @@ Tensor leaky_relu_backward(const Tensor& grad_output, const Tensor& self, const 
     node->self_is_result = self_is_result;
   }
   Tensor result = dispatch::leaky_relu_backward(grad_output, self, negative_slope, self_is_result);
+  if (fw::enabled() && fw::any_tangent(grad_output, self)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor grad_output_t = fw::tangent(grad_output);
+    fw::set_output_tangent(result, generated::jvp::leaky_relu_backward(grad_output, self, negative_slope, self_is_result, grad_output_t, Tensor(), result), {&grad_output});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -487,6 +675,12 @@ Tensor softplus(const Tensor& self, const Scalar& beta, const Scalar& threshold)
     node->threshold = threshold;
   }
   Tensor result = dispatch::softplus(self, beta, threshold);
+  if (fw::enabled() && fw::any_tangent(self)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::set_output_tangent(result, generated::jvp::softplus(self, beta, threshold, self_t, result), {&self});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -512,6 +706,12 @@ Tensor clamp_min(const Tensor& self, const Scalar& min) {
     if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
   }
   Tensor result = dispatch::clamp_min(self, min);
+  if (fw::enabled() && fw::any_tangent(self)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::set_output_tangent(result, generated::jvp::clamp_min(self, min, self_t, result), {&self});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -528,7 +728,17 @@ const Tensor& clamp_min_(const Tensor& self, const Scalar& min) {
     node->min = min;
     if (node->needs_input_grad(0)) node->self_ = SavedVariable(self.clone(), false);
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self);
+  Tensor fw_self;
+  if (fw_on) [[unlikely]] fw_self = fw::value_before_write(self);
+
   dispatch::clamp_min_(self, min);
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::update_tangent_inplace(self, generated::jvp::clamp_min(fw_self, min, self_t, self), {&self});
+  }
+
   if (record) {
     detail::rebase_history(self, node);
   }
@@ -551,6 +761,13 @@ Tensor fmod(const Tensor& self, const Tensor& other) {
     if (node->needs_input_grad(1)) node->self_ = SavedVariable(self, false);
   }
   Tensor result = dispatch::fmod(self, other);
+  if (fw::enabled() && fw::any_tangent(self, other)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    const Tensor other_t = fw::tangent(other);
+    fw::set_output_tangent(result, generated::jvp::fmod_Tensor(self, other, self_t, other_t, result), {&self, &other});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -567,7 +784,18 @@ const Tensor& fmod_(const Tensor& self, const Tensor& other) {
     if (node->needs_input_grad(1)) node->other_ = SavedVariable(other, false);
     if (node->needs_input_grad(1)) node->self_ = SavedVariable(self.clone(), false);
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self, other);
+  Tensor fw_self;
+  if (fw_on) [[unlikely]] fw_self = fw::value_before_write(self);
+
   dispatch::fmod_(self, other);
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    const Tensor other_t = fw::tangent(other);
+    fw::update_tangent_inplace(self, generated::jvp::fmod_Tensor(fw_self, other, self_t, other_t, self), {&self, &other});
+  }
+
   if (record) {
     detail::rebase_history(self, node);
   }
@@ -604,6 +832,13 @@ Tensor lerp(const Tensor& self, const Tensor& end, const Scalar& weight) {
     node->weight = weight;
   }
   Tensor result = dispatch::lerp(self, end, weight);
+  if (fw::enabled() && fw::any_tangent(self, end)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    const Tensor end_t = fw::tangent(end);
+    fw::set_output_tangent(result, generated::jvp::lerp_Scalar(self, end, weight, self_t, end_t, result), {&self, &end});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -619,7 +854,16 @@ const Tensor& lerp_(const Tensor& self, const Tensor& end, const Scalar& weight)
     node->set_next_edges(detail::collect_next_edges(self, end));
     node->weight = weight;
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self, end);
+
   dispatch::lerp_(self, end, weight);
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    const Tensor end_t = fw::tangent(end);
+    fw::update_tangent_inplace(self, generated::jvp::lerp_Scalar(self, end, weight, self_t, end_t, self), {&self, &end});
+  }
+
   if (record) {
     detail::rebase_history(self, node);
   }
@@ -694,6 +938,12 @@ Tensor amax(const Tensor& self, IntArrayRef dim, bool keepdim) {
     if (node->needs_input_grad(0)) node->self_ = SavedVariable(self, false);
   }
   Tensor result = dispatch::amax(self, dim, keepdim);
+  if (fw::enabled() && fw::any_tangent(self)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::set_output_tangent(result, generated::jvp::amax(self, dim, keepdim, self_t, result), {&self});
+  }
+
   if (record) {
     detail::set_history(result, node);
     if (node->needs_input_grad(0)) node->result_ = SavedVariable(result, true);
@@ -761,11 +1011,20 @@ Tensor vdot(const Tensor& self, const Tensor& other) {
     if (node->needs_input_grad(0)) node->other_ = SavedVariable(other, false);
     if (node->needs_input_grad(1)) node->self_ = SavedVariable(self, false);
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self, other);
   Tensor result;
   {
     NoGradGuard body_only;  // one node: the body's own ops do not record
+    fw::FormulaScope body_tangents(fw_on);  // nor propagate tangents: the formula below does
     result = composite::vdot(self, other);
   }
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    const Tensor other_t = fw::tangent(other);
+    fw::set_output_tangent(result, generated::jvp::vdot(self, other, self_t, other_t, result), {&self, &other});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -791,6 +1050,12 @@ Tensor _linalg_slogdet(const Tensor& A) {
     if (node->needs_input_grad(0)) node->A_ = SavedVariable(A, false);
   }
   Tensor result = dispatch::_linalg_slogdet(A);
+  if (fw::enabled() && fw::any_tangent(A)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor A_t = fw::tangent(A);
+    fw::set_output_tangent(result, generated::jvp::_linalg_slogdet(A, A_t, result), {&A});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -813,6 +1078,13 @@ Tensor linalg_solve_triangular(const Tensor& self, const Tensor& B, bool upper, 
     node->upper = upper;
   }
   Tensor result = dispatch::linalg_solve_triangular(self, B, upper, left, unitriangular);
+  if (fw::enabled() && fw::any_tangent(self, B)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    const Tensor B_t = fw::tangent(B);
+    fw::set_output_tangent(result, generated::jvp::linalg_solve_triangular(self, B, upper, left, unitriangular, self_t, B_t, result), {&self, &B});
+  }
+
   if (record) {
     detail::set_history(result, node);
     if (node->needs_input_grad(0)) node->result_ = SavedVariable(result, true);
@@ -830,6 +1102,12 @@ Tensor detail::expand(const Tensor& self, IntArrayRef size) {
     node->self_sizes = self.sizes().vec();
   }
   Tensor result = dispatch::expand(self, size);
+  if (fw::enabled() && fw::any_tangent(self)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::set_tangent(result, generated::jvp::expand(self, size, self_t, result));
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -846,6 +1124,12 @@ Tensor squeeze(const Tensor& self, int64_t dim) {
     node->self_sizes = self.sizes().vec();
   }
   Tensor result = dispatch::squeeze(self, dim);
+  if (fw::enabled() && fw::any_tangent(self)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::set_tangent(result, generated::jvp::squeeze_dim(self, dim, self_t, result));
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -862,6 +1146,12 @@ Tensor unsqueeze(const Tensor& self, int64_t dim) {
     node->dim = dim;
   }
   Tensor result = dispatch::unsqueeze(self, dim);
+  if (fw::enabled() && fw::any_tangent(self)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::set_tangent(result, generated::jvp::unsqueeze(self, dim, self_t, result));
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -880,6 +1170,12 @@ Tensor select(const Tensor& self, int64_t dim, int64_t index) {
     node->self_sizes = self.sizes().vec();
   }
   Tensor result = dispatch::select(self, dim, index);
+  if (fw::enabled() && fw::any_tangent(self)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::set_tangent(result, generated::jvp::select_int(self, dim, index, self_t, result));
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -896,6 +1192,12 @@ Tensor permute(const Tensor& self, IntArrayRef dims) {
     node->dims = dims.vec();
   }
   Tensor result = dispatch::permute(self, dims);
+  if (fw::enabled() && fw::any_tangent(self)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::set_tangent(result, generated::jvp::permute(self, dims, self_t, result));
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -920,6 +1222,12 @@ Tensor as_strided_backward_adjoint(const Tensor& grad, IntArrayRef input_sizes, 
     node->stride = stride.vec();
   }
   Tensor result = dispatch::as_strided_backward_adjoint(grad, input_sizes, input_strides, input_storage_offset, size, stride, storage_offset);
+  if (fw::enabled() && fw::any_tangent(grad)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor grad_t = fw::tangent(grad);
+    fw::set_output_tangent(result, generated::jvp::as_strided_backward_adjoint(grad, input_sizes, input_strides, input_storage_offset, size, stride, storage_offset, grad_t, result), {&grad});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -950,6 +1258,12 @@ Tensor index_select(const Tensor& self, int64_t dim, const Tensor& index) {
     node->self_sizes = self.sizes().vec();
   }
   Tensor result = dispatch::index_select(self, dim, index);
+  if (fw::enabled() && fw::any_tangent(self, index)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::set_output_tangent(result, generated::jvp::index_select(self, dim, index, self_t, Tensor(), result), {&self});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -968,6 +1282,12 @@ Tensor gather(const Tensor& self, int64_t dim, const Tensor& index, bool sparse_
     node->self_sizes = self.sizes().vec();
   }
   Tensor result = dispatch::gather(self, dim, index, sparse_grad);
+  if (fw::enabled() && fw::any_tangent(self, index)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::set_output_tangent(result, generated::jvp::gather(self, dim, index, sparse_grad, self_t, Tensor(), result), {&self});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -995,6 +1315,13 @@ Tensor index_copy(const Tensor& self, int64_t dim, const Tensor& index, const Te
     if (node->needs_input_grad(0) || node->needs_input_grad(2)) node->index_ = SavedVariable(index, false);
   }
   Tensor result = dispatch::index_copy(self, dim, index, source);
+  if (fw::enabled() && fw::any_tangent(self, index, source)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    const Tensor source_t = fw::tangent(source);
+    fw::set_output_tangent(result, generated::jvp::index_copy(self, dim, index, source, self_t, Tensor(), source_t, result), {&self, &source});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -1011,7 +1338,16 @@ const Tensor& index_copy_(const Tensor& self, int64_t dim, const Tensor& index, 
     node->dim = dim;
     if (node->needs_input_grad(0) || node->needs_input_grad(2)) node->index_ = SavedVariable(index, false);
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self, index, source);
+
   dispatch::index_copy_(self, dim, index, source);
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    const Tensor source_t = fw::tangent(source);
+    fw::update_tangent_inplace(self, generated::jvp::index_copy(self, dim, index, source, self_t, Tensor(), source_t, self), {&self, &source});
+  }
+
   if (record) {
     detail::rebase_history(self, node);
   }
@@ -1033,7 +1369,15 @@ const Tensor& detail::geometric_(const Tensor& self, double p, std::optional<Gen
     node = make_intrusive<generated::GeometricBackward0>();
     node->set_next_edges(detail::collect_next_edges(self));
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self);
+
   const Tensor& result = dispatch::geometric_(self, p, generator);
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::update_tangent_inplace(self, generated::jvp::geometric_(self, p, generator, self_t, self), {&self});
+  }
+
   if (record) {
     detail::rebase_history(result, node);
   }
@@ -1058,6 +1402,12 @@ Tensor _nll_pick(const Tensor& self, const Tensor& target, int64_t ignore_index)
     if (node->needs_input_grad(0)) node->target_ = SavedVariable(target, false);
   }
   Tensor result = dispatch::_nll_pick(self, target, ignore_index);
+  if (fw::enabled() && fw::any_tangent(self, target)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::set_output_tangent(result, generated::jvp::_nll_pick(self, target, ignore_index, self_t, Tensor(), result), {&self});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -1078,11 +1428,20 @@ Tensor mse_loss(const Tensor& self, const Tensor& target, int64_t reduction) {
     if (node->needs_input_grad(0) || node->needs_input_grad(1)) node->self_ = SavedVariable(self, false);
     if (node->needs_input_grad(0) || node->needs_input_grad(1)) node->target_ = SavedVariable(target, false);
   }
+  const bool fw_on = fw::enabled() && fw::any_tangent(self, target);
   Tensor result;
   {
     NoGradGuard body_only;  // one node: the body's own ops do not record
+    fw::FormulaScope body_tangents(fw_on);  // nor propagate tangents: the formula below does
     result = composite::mse_loss(self, target, reduction);
   }
+  if (fw_on) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    const Tensor target_t = fw::tangent(target);
+    fw::set_output_tangent(result, generated::jvp::mse_loss(self, target, reduction, self_t, target_t, result), {&self, &target});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -1113,6 +1472,12 @@ Tensor embedding_backward(const Tensor& grad, const Tensor& indices, int64_t num
     node->scale_grad_by_freq = scale_grad_by_freq;
   }
   Tensor result = dispatch::embedding_backward(grad, indices, num_weights, padding_idx, scale_grad_by_freq, sparse);
+  if (fw::enabled() && fw::any_tangent(grad, indices)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor grad_t = fw::tangent(grad);
+    fw::set_output_tangent(result, generated::jvp::embedding_backward(grad, indices, num_weights, padding_idx, scale_grad_by_freq, sparse, grad_t, Tensor(), result), {&grad});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -1144,6 +1509,12 @@ Tensor avg_pool2d(const Tensor& self, IntArrayRef kernel_size, IntArrayRef strid
     node->stride = stride.vec();
   }
   Tensor result = dispatch::avg_pool2d(self, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override);
+  if (fw::enabled() && fw::any_tangent(self)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::set_output_tangent(result, generated::jvp::avg_pool2d(self, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override, self_t, result), {&self});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -1160,6 +1531,12 @@ Tensor adaptive_avg_pool2d_backward(const Tensor& grad_output, const Tensor& sel
     node->grad_output_sizes = grad_output.sizes().vec();
   }
   Tensor result = dispatch::adaptive_avg_pool2d_backward(grad_output, self);
+  if (fw::enabled() && fw::any_tangent(grad_output, self)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor grad_output_t = fw::tangent(grad_output);
+    fw::set_output_tangent(result, generated::jvp::adaptive_avg_pool2d_backward(grad_output, self, grad_output_t, Tensor(), result), {&grad_output});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -1187,6 +1564,12 @@ Tensor upsample_nearest1d(const Tensor& self, IntArrayRef output_size, std::opti
     node->self_sizes = self.sizes().vec();
   }
   Tensor result = dispatch::upsample_nearest1d(self, output_size, scales);
+  if (fw::enabled() && fw::any_tangent(self)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor self_t = fw::tangent(self);
+    fw::set_output_tangent(result, generated::jvp::upsample_nearest1d(self, output_size, scales, self_t, result), {&self});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }
@@ -1204,6 +1587,12 @@ Tensor upsample_nearest1d_backward(const Tensor& grad_output, IntArrayRef output
     node->scales = scales;
   }
   Tensor result = dispatch::upsample_nearest1d_backward(grad_output, output_size, input_size, scales);
+  if (fw::enabled() && fw::any_tangent(grad_output)) [[unlikely]] {
+    fw::FormulaScope formula;
+    const Tensor grad_output_t = fw::tangent(grad_output);
+    fw::set_output_tangent(result, generated::jvp::upsample_nearest1d_backward(grad_output, output_size, input_size, scales, grad_output_t, result), {&grad_output});
+  }
+
   if (record) {
     detail::set_history(result, node);
   }

@@ -1838,11 +1838,13 @@ Tensor tan(const Tensor& self, const Tensor& self_t, const Tensor& result);  // 
 Tensor asin(const Tensor& self, const Tensor& self_t, const Tensor& result);  // asin
 Tensor acos(const Tensor& self, const Tensor& self_t, const Tensor& result);  // acos
 Tensor atan(const Tensor& self, const Tensor& self_t, const Tensor& result);  // atan
+Tensor sinh(const Tensor& self, const Tensor& self_t, const Tensor& result);  // sinh
 Tensor cosh(const Tensor& self, const Tensor& self_t, const Tensor& result);  // cosh
 Tensor tanh(const Tensor& self, const Tensor& self_t, const Tensor& result);  // tanh
 Tensor tanh_backward(const Tensor& grad_output, const Tensor& output, const Tensor& grad_output_t, const Tensor& output_t, const Tensor& result);  // tanh_backward
 Tensor erf(const Tensor& self, const Tensor& self_t, const Tensor& result);  // erf
 Tensor erfc(const Tensor& self, const Tensor& self_t, const Tensor& result);  // erfc
+Tensor sinc(const Tensor& self, const Tensor& self_t, const Tensor& result);  // sinc
 Tensor erfinv(const Tensor& self, const Tensor& self_t, const Tensor& result);  // erfinv
 Tensor lgamma(const Tensor& self, const Tensor& self_t, const Tensor& result);  // lgamma
 Tensor digamma(const Tensor& self, const Tensor& self_t, const Tensor& result);  // digamma
@@ -1864,20 +1866,28 @@ Tensor threshold_backward(const Tensor& grad_output, const Tensor& self, const S
 Tensor threshold(const Tensor& self, const Scalar& threshold, const Scalar& value, const Tensor& self_t, const Tensor& result);  // threshold
 Tensor hardtanh(const Tensor& self, const Scalar& min_val, const Scalar& max_val, const Tensor& self_t, const Tensor& result);  // hardtanh
 Tensor hardtanh_backward(const Tensor& grad_output, const Tensor& self, const Scalar& min_val, const Scalar& max_val, const Tensor& grad_output_t, const Tensor& self_t, const Tensor& result);  // hardtanh_backward
+Tensor hardsigmoid(const Tensor& self, const Tensor& self_t, const Tensor& result);  // hardsigmoid
 Tensor hardswish(const Tensor& self, const Tensor& self_t, const Tensor& result);  // hardswish
+Tensor hardswish_backward(const Tensor& grad_output, const Tensor& self, const Tensor& grad_output_t, const Tensor& self_t, const Tensor& result);  // hardswish_backward
 Tensor sigmoid(const Tensor& self, const Tensor& self_t, const Tensor& result);  // sigmoid
 Tensor sigmoid_backward(const Tensor& grad_output, const Tensor& output, const Tensor& grad_output_t, const Tensor& output_t, const Tensor& result);  // sigmoid_backward
 Tensor log_sigmoid(const Tensor& self, const Tensor& self_t, const Tensor& result);  // log_sigmoid
 Tensor leaky_relu(const Tensor& self, const Scalar& negative_slope, const Tensor& self_t, const Tensor& result);  // leaky_relu
 Tensor leaky_relu_backward(const Tensor& grad_output, const Tensor& self, const Scalar& negative_slope, bool self_is_result, const Tensor& grad_output_t, const Tensor& self_t, const Tensor& result);  // leaky_relu_backward
 Tensor elu(const Tensor& self, const Scalar& alpha, const Scalar& scale, const Scalar& input_scale, const Tensor& self_t, const Tensor& result);  // elu
+Tensor elu_backward(const Tensor& grad_output, const Scalar& alpha, const Scalar& scale, const Scalar& input_scale, bool is_result, const Tensor& self_or_result, const Tensor& grad_output_t, const Tensor& self_or_result_t, const Tensor& result);  // elu_backward
 Tensor gelu(const Tensor& self, std::string_view approximate, const Tensor& self_t, const Tensor& result);  // gelu
+Tensor gelu_backward(const Tensor& grad_output, const Tensor& self, std::string_view approximate, const Tensor& grad_output_t, const Tensor& self_t, const Tensor& result);  // gelu_backward
 Tensor silu(const Tensor& self, const Tensor& self_t, const Tensor& result);  // silu
+Tensor silu_backward(const Tensor& grad_output, const Tensor& self, const Tensor& grad_output_t, const Tensor& self_t, const Tensor& result);  // silu_backward
 Tensor softplus(const Tensor& self, const Scalar& beta, const Scalar& threshold, const Tensor& self_t, const Tensor& result);  // softplus
+Tensor softplus_backward(const Tensor& grad_output, const Tensor& self, const Scalar& beta, const Scalar& threshold, const Tensor& grad_output_t, const Tensor& self_t, const Tensor& result);  // softplus_backward
 Tensor clamp(const Tensor& self, const std::optional<Scalar>& min, const std::optional<Scalar>& max, const Tensor& self_t, const Tensor& result);  // clamp
 Tensor clamp_min(const Tensor& self, const Scalar& min, const Tensor& self_t, const Tensor& result);  // clamp_min
 Tensor clamp_max(const Tensor& self, const Scalar& max, const Tensor& self_t, const Tensor& result);  // clamp_max
 Tensor atan2(const Tensor& self, const Tensor& other, const Tensor& self_t, const Tensor& other_t, const Tensor& result);  // atan2
+Tensor maximum(const Tensor& self, const Tensor& other, const Tensor& self_t, const Tensor& other_t, const Tensor& result);  // maximum
+Tensor minimum(const Tensor& self, const Tensor& other, const Tensor& self_t, const Tensor& other_t, const Tensor& result);  // minimum
 Tensor fmod_Tensor(const Tensor& self, const Tensor& other, const Tensor& self_t, const Tensor& other_t, const Tensor& result);  // fmod.Tensor
 Tensor fmod_Scalar(const Tensor& self, const Scalar& other, const Tensor& self_t, const Tensor& result);  // fmod.Scalar
 Tensor remainder_Tensor(const Tensor& self, const Tensor& other, const Tensor& self_t, const Tensor& other_t, const Tensor& result);  // remainder.Tensor
@@ -1894,7 +1904,15 @@ Tensor sum(const Tensor& self, std::optional<ScalarType> dtype, const Tensor& se
 Tensor sum_dim_IntList(const Tensor& self, IntArrayRef dim, bool keepdim, std::optional<ScalarType> dtype, const Tensor& self_t, const Tensor& result);  // sum.dim_IntList
 Tensor mean(const Tensor& self, std::optional<ScalarType> dtype, const Tensor& self_t, const Tensor& result);  // mean
 Tensor mean_dim(const Tensor& self, IntArrayRef dim, bool keepdim, std::optional<ScalarType> dtype, const Tensor& self_t, const Tensor& result);  // mean.dim
+Tensor prod(const Tensor& self, std::optional<ScalarType> dtype, const Tensor& self_t, const Tensor& result);  // prod
+Tensor prod_dim_int(const Tensor& self, int64_t dim, bool keepdim, std::optional<ScalarType> dtype, const Tensor& self_t, const Tensor& result);  // prod.dim_int
+Tensor var_correction(const Tensor& self, IntArrayRef dim, const std::optional<Scalar>& correction, bool keepdim, const Tensor& self_t, const Tensor& result);  // var.correction
+Tensor std_correction(const Tensor& self, IntArrayRef dim, const std::optional<Scalar>& correction, bool keepdim, const Tensor& self_t, const Tensor& result);  // std.correction
+Tensor amax(const Tensor& self, IntArrayRef dim, bool keepdim, const Tensor& self_t, const Tensor& result);  // amax
+Tensor amin(const Tensor& self, IntArrayRef dim, bool keepdim, const Tensor& self_t, const Tensor& result);  // amin
 Tensor cumsum(const Tensor& self, int64_t dim, std::optional<ScalarType> dtype, const Tensor& self_t, const Tensor& result);  // cumsum
+Tensor cumprod(const Tensor& self, int64_t dim, const Tensor& self_t, const Tensor& result);  // cumprod
+Tensor logcumsumexp(const Tensor& self, int64_t dim, const Tensor& self_t, const Tensor& result);  // logcumsumexp
 Tensor mm(const Tensor& self, const Tensor& mat2, const Tensor& self_t, const Tensor& mat2_t, const Tensor& result);  // mm
 Tensor bmm(const Tensor& self, const Tensor& mat2, const Tensor& self_t, const Tensor& mat2_t, const Tensor& result);  // bmm
 Tensor mv(const Tensor& self, const Tensor& vec, const Tensor& self_t, const Tensor& vec_t, const Tensor& result);  // mv
@@ -1904,9 +1922,16 @@ Tensor baddbmm(const Tensor& self, const Tensor& batch1, const Tensor& batch2, c
 Tensor addbmm(const Tensor& self, const Tensor& batch1, const Tensor& batch2, const Scalar& beta, const Scalar& alpha, const Tensor& self_t, const Tensor& batch1_t, const Tensor& batch2_t, const Tensor& result);  // addbmm
 Tensor vdot(const Tensor& self, const Tensor& other, const Tensor& self_t, const Tensor& other_t, const Tensor& result);  // vdot
 Tensor linalg_cross(const Tensor& self, const Tensor& other, int64_t dim, const Tensor& self_t, const Tensor& other_t, const Tensor& result);  // linalg_cross
+Tensor _linalg_eigh_packed(const Tensor& A, std::string_view UPLO, const Tensor& A_t, const Tensor& result);  // _linalg_eigh_packed
+Tensor _linalg_svd_packed(const Tensor& A, bool full_matrices, const Tensor& A_t, const Tensor& result);  // _linalg_svd_packed
+Tensor _linalg_qr_packed(const Tensor& A, std::string_view mode, const Tensor& A_t, const Tensor& result);  // _linalg_qr_packed
 Tensor linalg_inv(const Tensor& A, const Tensor& A_t, const Tensor& result);  // linalg_inv
 Tensor linalg_det(const Tensor& A, const Tensor& A_t, const Tensor& result);  // linalg_det
+Tensor _linalg_slogdet(const Tensor& A, const Tensor& A_t, const Tensor& result);  // _linalg_slogdet
+Tensor linalg_cholesky(const Tensor& self, bool upper, const Tensor& self_t, const Tensor& result);  // linalg_cholesky
+Tensor linalg_solve_triangular(const Tensor& self, const Tensor& B, bool upper, bool left, bool unitriangular, const Tensor& self_t, const Tensor& B_t, const Tensor& result);  // linalg_solve_triangular
 Tensor _linalg_solve(const Tensor& A, const Tensor& B, const Tensor& A_t, const Tensor& B_t, const Tensor& result);  // _linalg_solve
+Tensor _linalg_lstsq(const Tensor& self, const Tensor& b, std::optional<double> rcond, std::string_view driver, const Tensor& self_t, const Tensor& b_t, const Tensor& result);  // _linalg_lstsq
 Tensor view(const Tensor& self, IntArrayRef size, const Tensor& self_t, const Tensor& result);  // view
 Tensor expand(const Tensor& self, IntArrayRef size, const Tensor& self_t, const Tensor& result);  // expand
 Tensor transpose_int(const Tensor& self, int64_t dim0, int64_t dim1, const Tensor& self_t, const Tensor& result);  // transpose.int
@@ -1929,6 +1954,8 @@ Tensor scatter_src(const Tensor& self, int64_t dim, const Tensor& index, const T
 Tensor scatter_value(const Tensor& self, int64_t dim, const Tensor& index, const Scalar& value, const Tensor& self_t, const Tensor& index_t, const Tensor& result);  // scatter.value
 Tensor index_add(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& source, const Scalar& alpha, const Tensor& self_t, const Tensor& index_t, const Tensor& source_t, const Tensor& result);  // index_add
 Tensor index_copy(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& source, const Tensor& self_t, const Tensor& index_t, const Tensor& source_t, const Tensor& result);  // index_copy
+Tensor index_fill_int_Scalar(const Tensor& self, int64_t dim, const Tensor& index, const Scalar& value, const Tensor& self_t, const Tensor& index_t, const Tensor& result);  // index_fill.int_Scalar
+Tensor index_fill_int_Tensor(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& value, const Tensor& self_t, const Tensor& index_t, const Tensor& value_t, const Tensor& result);  // index_fill.int_Tensor
 Tensor masked_fill_Scalar(const Tensor& self, const Tensor& mask, const Scalar& value, const Tensor& self_t, const Tensor& mask_t, const Tensor& result);  // masked_fill.Scalar
 Tensor masked_fill_Tensor(const Tensor& self, const Tensor& mask, const Tensor& value, const Tensor& self_t, const Tensor& mask_t, const Tensor& value_t, const Tensor& result);  // masked_fill.Tensor
 Tensor flip(const Tensor& self, IntArrayRef dims, const Tensor& self_t, const Tensor& result);  // flip
@@ -1955,6 +1982,10 @@ Tensor _softmax_backward_data(const Tensor& grad_output, const Tensor& output, i
 Tensor _log_softmax_backward_data(const Tensor& grad_output, const Tensor& output, int64_t dim, const Tensor& grad_output_t, const Tensor& output_t, const Tensor& result);  // _log_softmax_backward_data
 Tensor _nll_pick(const Tensor& self, const Tensor& target, int64_t ignore_index, const Tensor& self_t, const Tensor& target_t, const Tensor& result);  // _nll_pick
 Tensor _nll_pick_backward(const Tensor& grad, const Tensor& target, IntArrayRef self_sizes, int64_t ignore_index, const Tensor& grad_t, const Tensor& target_t, const Tensor& result);  // _nll_pick_backward
+Tensor nll_loss(const Tensor& self, const Tensor& target, const std::optional<Tensor>& weight, int64_t reduction, int64_t ignore_index, const Tensor& self_t, const Tensor& target_t, const Tensor& result);  // nll_loss
+Tensor mse_loss(const Tensor& self, const Tensor& target, int64_t reduction, const Tensor& self_t, const Tensor& target_t, const Tensor& result);  // mse_loss
+Tensor soft_margin_loss(const Tensor& self, const Tensor& target, int64_t reduction, const Tensor& self_t, const Tensor& target_t, const Tensor& result);  // soft_margin_loss
+Tensor _ctc_loss(const Tensor& log_probs, const Tensor& targets, IntArrayRef input_lengths, IntArrayRef target_lengths, int64_t blank, bool zero_infinity, const Tensor& log_probs_t, const Tensor& targets_t, const Tensor& result0, const Tensor& result1);  // _ctc_loss
 Tensor embedding(const Tensor& weight, const Tensor& indices, int64_t padding_idx, bool scale_grad_by_freq, bool sparse, const Tensor& weight_t, const Tensor& indices_t, const Tensor& result);  // embedding
 Tensor embedding_backward(const Tensor& grad, const Tensor& indices, int64_t num_weights, int64_t padding_idx, bool scale_grad_by_freq, bool sparse, const Tensor& grad_t, const Tensor& indices_t, const Tensor& result);  // embedding_backward
 Tensor _embedding_backward_adjoint(const Tensor& grad_weight, const Tensor& indices, int64_t padding_idx, bool scale_grad_by_freq, const Tensor& grad_weight_t, const Tensor& indices_t, const Tensor& result);  // _embedding_backward_adjoint

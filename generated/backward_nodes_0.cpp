@@ -32,7 +32,7 @@ void PowBackward0::release_saved() {
 }
 
 // derivatives.yaml: pow.Tensor_Tensor, forward: self_t * exponent * self.pow(exponent - 1) + exponent_t * result * self.log()
-Tensor jvp::pow_Tensor_Tensor(const Tensor& self, const Tensor& exponent, const Tensor& self_t, const Tensor& exponent_t, const Tensor& result) { return self_t * exponent * self.pow(exponent - 1) + exponent_t * result * self.log(); }
+Tensor jvp::pow_Tensor_Tensor(const Tensor& self, const Tensor& exponent, const Tensor& self_t, const Tensor& exponent_t, const Tensor& result) { Tensor r; if (self_t.defined()) r = r.defined() ? r + (self_t * exponent * self.pow(exponent - 1)) : (self_t * exponent * self.pow(exponent - 1)); if (exponent_t.defined()) r = r.defined() ? r + (exponent_t * result * self.log()) : (exponent_t * result * self.log()); return r; }
 
 // derivatives.yaml: rsqrt
 variable_list RsqrtBackward0::apply(variable_list&& grads) {
@@ -52,7 +52,7 @@ void RsqrtBackward0::release_saved() {
 }
 
 // derivatives.yaml: rsqrt, forward: -0.5 * self_t * result.pow(3)
-Tensor jvp::rsqrt(const Tensor& self, const Tensor& self_t, const Tensor& result) { return -0.5 * self_t * result.pow(3); }
+Tensor jvp::rsqrt(const Tensor& self, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return -0.5 * self_t * result.pow(3); }
 
 // derivatives.yaml: sign
 variable_list SignBackward0::apply(variable_list&& grads) {
@@ -65,7 +65,7 @@ variable_list SignBackward0::apply(variable_list&& grads) {
 }
 
 // derivatives.yaml: sign, forward: zeros_like(self_t)
-Tensor jvp::sign(const Tensor& self, const Tensor& self_t, const Tensor& result) { return zeros_like(self_t); }
+Tensor jvp::sign(const Tensor& self, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return zeros_like(self_t); }
 
 // derivatives.yaml: asin
 variable_list AsinBackward0::apply(variable_list&& grads) {
@@ -85,7 +85,7 @@ void AsinBackward0::release_saved() {
 }
 
 // derivatives.yaml: asin, forward: self_t * (1 - self * self).rsqrt()
-Tensor jvp::asin(const Tensor& self, const Tensor& self_t, const Tensor& result) { return self_t * (1 - self * self).rsqrt(); }
+Tensor jvp::asin(const Tensor& self, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return self_t * (1 - self * self).rsqrt(); }
 
 // derivatives.yaml: sinh
 variable_list SinhBackward0::apply(variable_list&& grads) {
@@ -103,6 +103,9 @@ void SinhBackward0::release_saved() {
   self_.reset_data();
   saved_released_ = true;
 }
+
+// derivatives.yaml: sinh, forward: ((self_t) * (self.exp() + (-self).exp()) / 2)
+Tensor jvp::sinh(const Tensor& self, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return ((self_t) * (self.exp() + (-self).exp()) / 2); }
 
 // derivatives.yaml: tanh_backward
 variable_list TanhBackwardBackward0::apply(variable_list&& grads) {
@@ -128,7 +131,7 @@ void TanhBackwardBackward0::release_saved() {
 }
 
 // derivatives.yaml: tanh_backward, forward: tanh_backward(grad_output_t, output) - 2 * output * grad_output * output_t
-Tensor jvp::tanh_backward(const Tensor& grad_output, const Tensor& output, const Tensor& grad_output_t, const Tensor& output_t, const Tensor& result) { return tanh_backward(grad_output_t, output) - 2 * output * grad_output * output_t; }
+Tensor jvp::tanh_backward(const Tensor& grad_output, const Tensor& output, const Tensor& grad_output_t, const Tensor& output_t, const Tensor& result) { Tensor r; if (grad_output_t.defined()) r = r.defined() ? r + (tanh_backward(grad_output_t, output)) : (tanh_backward(grad_output_t, output)); if (output_t.defined()) r = r.defined() ? r - (2 * output * grad_output * output_t) : -(2 * output * grad_output * output_t); return r; }
 
 // derivatives.yaml: erf
 variable_list ErfBackward0::apply(variable_list&& grads) {
@@ -148,7 +151,7 @@ void ErfBackward0::release_saved() {
 }
 
 // derivatives.yaml: erf, forward: 1.1283791670955126 * self_t * (-self * self).exp()
-Tensor jvp::erf(const Tensor& self, const Tensor& self_t, const Tensor& result) { return 1.1283791670955126 * self_t * (-self * self).exp(); }
+Tensor jvp::erf(const Tensor& self, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return 1.1283791670955126 * self_t * (-self * self).exp(); }
 
 // derivatives.yaml: digamma
 variable_list DigammaBackward0::apply(variable_list&& grads) {
@@ -168,7 +171,7 @@ void DigammaBackward0::release_saved() {
 }
 
 // derivatives.yaml: digamma, forward: self_t * polygamma(1, self)
-Tensor jvp::digamma(const Tensor& self, const Tensor& self_t, const Tensor& result) { return self_t * polygamma(1, self); }
+Tensor jvp::digamma(const Tensor& self, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return self_t * polygamma(1, self); }
 
 // derivatives.yaml: special_i1
 variable_list SpecialI1Backward0::apply(variable_list&& grads) {
@@ -190,7 +193,7 @@ void SpecialI1Backward0::release_saved() {
 }
 
 // derivatives.yaml: special_i1, forward: self_t * where(self.eq(0), zeros_like(self) + 0.5, i0(self) - result / self)
-Tensor jvp::special_i1(const Tensor& self, const Tensor& self_t, const Tensor& result) { return self_t * where(self.eq(0), zeros_like(self) + 0.5, i0(self) - result / self); }
+Tensor jvp::special_i1(const Tensor& self, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return self_t * where(self.eq(0), zeros_like(self) + 0.5, i0(self) - result / self); }
 
 // derivatives.yaml: floor
 variable_list FloorBackward0::apply(variable_list&& grads) {
@@ -203,7 +206,7 @@ variable_list FloorBackward0::apply(variable_list&& grads) {
 }
 
 // derivatives.yaml: floor, forward: zeros_like(self_t)
-Tensor jvp::floor(const Tensor& self, const Tensor& self_t, const Tensor& result) { return zeros_like(self_t); }
+Tensor jvp::floor(const Tensor& self, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return zeros_like(self_t); }
 
 // derivatives.yaml: threshold
 variable_list ThresholdBackward0::apply(variable_list&& grads) {
@@ -223,7 +226,7 @@ void ThresholdBackward0::release_saved() {
 }
 
 // derivatives.yaml: threshold, forward: threshold_backward(self_t, self, threshold)
-Tensor jvp::threshold(const Tensor& self, const Scalar& threshold, const Scalar& value, const Tensor& self_t, const Tensor& result) { return threshold_backward(self_t, self, threshold); }
+Tensor jvp::threshold(const Tensor& self, const Scalar& threshold, const Scalar& value, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return threshold_backward(self_t, self, threshold); }
 
 // derivatives.yaml: hardswish_backward
 variable_list HardswishBackwardBackward0::apply(variable_list&& grads) {
@@ -248,6 +251,9 @@ void HardswishBackwardBackward0::release_saved() {
   saved_released_ = true;
 }
 
+// derivatives.yaml: hardswish_backward, forward: (hardswish_backward((grad_output_t), self)) + ((self_t) * grad_output * (self.gt(-3) & self.lt(3)).to((self_t).scalar_type()) / 3)
+Tensor jvp::hardswish_backward(const Tensor& grad_output, const Tensor& self, const Tensor& grad_output_t, const Tensor& self_t, const Tensor& result) { Tensor r; if (grad_output_t.defined()) r = r.defined() ? r + ((hardswish_backward((grad_output_t), self))) : ((hardswish_backward((grad_output_t), self))); if (self_t.defined()) r = r.defined() ? r + (((self_t) * grad_output * (self.gt(-3) & self.lt(3)).to((self_t).scalar_type()) / 3)) : (((self_t) * grad_output * (self.gt(-3) & self.lt(3)).to((self_t).scalar_type()) / 3)); return r; }
+
 // derivatives.yaml: log_sigmoid
 variable_list LogSigmoidBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
@@ -266,7 +272,7 @@ void LogSigmoidBackward0::release_saved() {
 }
 
 // derivatives.yaml: log_sigmoid, forward: self_t * (-self).sigmoid()
-Tensor jvp::log_sigmoid(const Tensor& self, const Tensor& self_t, const Tensor& result) { return self_t * (-self).sigmoid(); }
+Tensor jvp::log_sigmoid(const Tensor& self, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return self_t * (-self).sigmoid(); }
 
 // derivatives.yaml: leaky_relu
 variable_list LeakyReluBackward0::apply(variable_list&& grads) {
@@ -286,7 +292,7 @@ void LeakyReluBackward0::release_saved() {
 }
 
 // derivatives.yaml: leaky_relu, forward: leaky_relu_backward(self_t, self, negative_slope, false)
-Tensor jvp::leaky_relu(const Tensor& self, const Scalar& negative_slope, const Tensor& self_t, const Tensor& result) { return leaky_relu_backward(self_t, self, negative_slope, false); }
+Tensor jvp::leaky_relu(const Tensor& self, const Scalar& negative_slope, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return leaky_relu_backward(self_t, self, negative_slope, false); }
 
 // derivatives.yaml: gelu_backward
 variable_list GeluBackwardBackward0::apply(variable_list&& grads) {
@@ -311,6 +317,9 @@ void GeluBackwardBackward0::release_saved() {
   saved_released_ = true;
 }
 
+// derivatives.yaml: gelu_backward, forward: (gelu_backward((grad_output_t), self, approximate)) + (gelu_double_backward((self_t), grad_output, self, approximate))
+Tensor jvp::gelu_backward(const Tensor& grad_output, const Tensor& self, std::string_view approximate, const Tensor& grad_output_t, const Tensor& self_t, const Tensor& result) { Tensor r; if (grad_output_t.defined()) r = r.defined() ? r + ((gelu_backward((grad_output_t), self, approximate))) : ((gelu_backward((grad_output_t), self, approximate))); if (self_t.defined()) r = r.defined() ? r + ((gelu_double_backward((self_t), grad_output, self, approximate))) : ((gelu_double_backward((self_t), grad_output, self, approximate))); return r; }
+
 // derivatives.yaml: softplus_backward
 variable_list SoftplusBackwardBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
@@ -334,6 +343,9 @@ void SoftplusBackwardBackward0::release_saved() {
   saved_released_ = true;
 }
 
+// derivatives.yaml: softplus_backward, forward: (softplus_backward((grad_output_t), self, beta, threshold)) + (softplus_double_backward((self_t) * grad_output, self, beta, threshold))
+Tensor jvp::softplus_backward(const Tensor& grad_output, const Tensor& self, const Scalar& beta, const Scalar& threshold, const Tensor& grad_output_t, const Tensor& self_t, const Tensor& result) { Tensor r; if (grad_output_t.defined()) r = r.defined() ? r + ((softplus_backward((grad_output_t), self, beta, threshold))) : ((softplus_backward((grad_output_t), self, beta, threshold))); if (self_t.defined()) r = r.defined() ? r + ((softplus_double_backward((self_t) * grad_output, self, beta, threshold))) : ((softplus_double_backward((self_t) * grad_output, self, beta, threshold))); return r; }
+
 // derivatives.yaml: remainder.Scalar
 variable_list RemainderBackward1::apply(variable_list&& grads) {
   const Tensor& grad = grads[0];
@@ -345,7 +357,7 @@ variable_list RemainderBackward1::apply(variable_list&& grads) {
 }
 
 // derivatives.yaml: remainder.Scalar, forward: self_t
-Tensor jvp::remainder_Scalar(const Tensor& self, const Scalar& other, const Tensor& self_t, const Tensor& result) { return self_t; }
+Tensor jvp::remainder_Scalar(const Tensor& self, const Scalar& other, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return self_t; }
 
 // derivatives.yaml: addcmul
 variable_list AddcmulBackward0::apply(variable_list&& grads) {
@@ -373,7 +385,7 @@ void AddcmulBackward0::release_saved() {
 }
 
 // derivatives.yaml: addcmul, forward: self_t + maybe_multiply(tensor1_t * tensor2 + tensor1 * tensor2_t, value)
-Tensor jvp::addcmul(const Tensor& self, const Tensor& tensor1, const Tensor& tensor2, const Scalar& value, const Tensor& self_t, const Tensor& tensor1_t, const Tensor& tensor2_t, const Tensor& result) { return self_t + maybe_multiply(tensor1_t * tensor2 + tensor1 * tensor2_t, value); }
+Tensor jvp::addcmul(const Tensor& self, const Tensor& tensor1, const Tensor& tensor2, const Scalar& value, const Tensor& self_t, const Tensor& tensor1_t, const Tensor& tensor2_t, const Tensor& result) { if (!(self_t.defined() || tensor1_t.defined() || tensor2_t.defined())) return Tensor(); return (self_t.defined() ? self_t : zeros_like(self)) + maybe_multiply((tensor1_t.defined() ? tensor1_t : zeros_like(tensor1)) * tensor2 + tensor1 * (tensor2_t.defined() ? tensor2_t : zeros_like(tensor2)), value); }
 
 // derivatives.yaml: sum.dim_IntList
 variable_list SumBackward1::apply(variable_list&& grads) {
@@ -386,7 +398,7 @@ variable_list SumBackward1::apply(variable_list&& grads) {
 }
 
 // derivatives.yaml: sum.dim_IntList, forward: self_t.sum(dim, keepdim, dtype)
-Tensor jvp::sum_dim_IntList(const Tensor& self, IntArrayRef dim, bool keepdim, std::optional<ScalarType> dtype, const Tensor& self_t, const Tensor& result) { return self_t.sum(dim, keepdim, dtype); }
+Tensor jvp::sum_dim_IntList(const Tensor& self, IntArrayRef dim, bool keepdim, std::optional<ScalarType> dtype, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return self_t.sum(dim, keepdim, dtype); }
 
 // derivatives.yaml: addbmm
 variable_list AddbmmBackward0::apply(variable_list&& grads) {
@@ -414,7 +426,7 @@ void AddbmmBackward0::release_saved() {
 }
 
 // derivatives.yaml: addbmm, forward: maybe_multiply(self_t, beta) + maybe_multiply((batch1_t.bmm(batch2) + batch1.bmm(batch2_t)).sum(std::vector<int64_t>{0}), alpha)
-Tensor jvp::addbmm(const Tensor& self, const Tensor& batch1, const Tensor& batch2, const Scalar& beta, const Scalar& alpha, const Tensor& self_t, const Tensor& batch1_t, const Tensor& batch2_t, const Tensor& result) { return maybe_multiply(self_t, beta) + maybe_multiply((batch1_t.bmm(batch2) + batch1.bmm(batch2_t)).sum(std::vector<int64_t>{0}), alpha); }
+Tensor jvp::addbmm(const Tensor& self, const Tensor& batch1, const Tensor& batch2, const Scalar& beta, const Scalar& alpha, const Tensor& self_t, const Tensor& batch1_t, const Tensor& batch2_t, const Tensor& result) { if (!(self_t.defined() || batch1_t.defined() || batch2_t.defined())) return Tensor(); return maybe_multiply((self_t.defined() ? self_t : zeros_like(self)), beta) + maybe_multiply(((batch1_t.defined() ? batch1_t : zeros_like(batch1)).bmm(batch2) + batch1.bmm((batch2_t.defined() ? batch2_t : zeros_like(batch2)))).sum(std::vector<int64_t>{0}), alpha); }
 
 // derivatives.yaml: _linalg_svd_packed
 variable_list LinalgSvdPackedBackward0::apply(variable_list&& grads) {
@@ -432,6 +444,9 @@ void LinalgSvdPackedBackward0::release_saved() {
   result_.reset_data();
   saved_released_ = true;
 }
+
+// derivatives.yaml: _linalg_svd_packed, forward: (full_matrices && A.size(-2) != A.size(-1)) ? (dg::detail::fail("linalg_svd: forward-mode AD of the full_matrices=true decomposition of a non-square matrix is not supported (its extra singular vectors are not unique): use full_matrices=false"), Tensor()) : dg::cat({(dg::matmul(result.narrow(-1, 0, A.size(-2) * std::min(A.size(-2), A.size(-1))).unflatten(-1, {A.size(-2), std::min(A.size(-2), A.size(-1))}), (1 / (result.narrow(-1, A.size(-2) * std::min(A.size(-2), A.size(-1)), std::min(A.size(-2), A.size(-1))).pow(2).unsqueeze(-2) - result.narrow(-1, A.size(-2) * std::min(A.size(-2), A.size(-1)), std::min(A.size(-2), A.size(-1))).pow(2).unsqueeze(-1) + dg::eye(std::min(A.size(-2), A.size(-1)), A.options())) * (1 - dg::eye(std::min(A.size(-2), A.size(-1)), A.options()))) * (dg::matmul(result.narrow(-1, 0, A.size(-2) * std::min(A.size(-2), A.size(-1))).unflatten(-1, {A.size(-2), std::min(A.size(-2), A.size(-1))}).transpose(-2, -1), dg::matmul(A_t, result.narrow(-1, A.size(-2) * std::min(A.size(-2), A.size(-1)) + std::min(A.size(-2), A.size(-1)), std::min(A.size(-2), A.size(-1)) * A.size(-1)).unflatten(-1, {std::min(A.size(-2), A.size(-1)), A.size(-1)}).transpose(-2, -1))) * result.narrow(-1, A.size(-2) * std::min(A.size(-2), A.size(-1)), std::min(A.size(-2), A.size(-1))).unsqueeze(-2) + result.narrow(-1, A.size(-2) * std::min(A.size(-2), A.size(-1)), std::min(A.size(-2), A.size(-1))).unsqueeze(-1) * dg::matmul(result.narrow(-1, 0, A.size(-2) * std::min(A.size(-2), A.size(-1))).unflatten(-1, {A.size(-2), std::min(A.size(-2), A.size(-1))}).transpose(-2, -1), dg::matmul(A_t, result.narrow(-1, A.size(-2) * std::min(A.size(-2), A.size(-1)) + std::min(A.size(-2), A.size(-1)), std::min(A.size(-2), A.size(-1)) * A.size(-1)).unflatten(-1, {std::min(A.size(-2), A.size(-1)), A.size(-1)}).transpose(-2, -1))).transpose(-2, -1))) + (dg::matmul(A_t, result.narrow(-1, A.size(-2) * std::min(A.size(-2), A.size(-1)) + std::min(A.size(-2), A.size(-1)), std::min(A.size(-2), A.size(-1)) * A.size(-1)).unflatten(-1, {std::min(A.size(-2), A.size(-1)), A.size(-1)}).transpose(-2, -1)) - dg::matmul(result.narrow(-1, 0, A.size(-2) * std::min(A.size(-2), A.size(-1))).unflatten(-1, {A.size(-2), std::min(A.size(-2), A.size(-1))}), dg::matmul(result.narrow(-1, 0, A.size(-2) * std::min(A.size(-2), A.size(-1))).unflatten(-1, {A.size(-2), std::min(A.size(-2), A.size(-1))}).transpose(-2, -1), dg::matmul(A_t, result.narrow(-1, A.size(-2) * std::min(A.size(-2), A.size(-1)) + std::min(A.size(-2), A.size(-1)), std::min(A.size(-2), A.size(-1)) * A.size(-1)).unflatten(-1, {std::min(A.size(-2), A.size(-1)), A.size(-1)}).transpose(-2, -1))))) / result.narrow(-1, A.size(-2) * std::min(A.size(-2), A.size(-1)), std::min(A.size(-2), A.size(-1))).unsqueeze(-2)).flatten(-2), dg::matmul(result.narrow(-1, 0, A.size(-2) * std::min(A.size(-2), A.size(-1))).unflatten(-1, {A.size(-2), std::min(A.size(-2), A.size(-1))}).transpose(-2, -1), dg::matmul(A_t, result.narrow(-1, A.size(-2) * std::min(A.size(-2), A.size(-1)) + std::min(A.size(-2), A.size(-1)), std::min(A.size(-2), A.size(-1)) * A.size(-1)).unflatten(-1, {std::min(A.size(-2), A.size(-1)), A.size(-1)}).transpose(-2, -1))).diagonal(0, -2, -1), (dg::matmul(result.narrow(-1, A.size(-2) * std::min(A.size(-2), A.size(-1)) + std::min(A.size(-2), A.size(-1)), std::min(A.size(-2), A.size(-1)) * A.size(-1)).unflatten(-1, {std::min(A.size(-2), A.size(-1)), A.size(-1)}).transpose(-2, -1), (1 / (result.narrow(-1, A.size(-2) * std::min(A.size(-2), A.size(-1)), std::min(A.size(-2), A.size(-1))).pow(2).unsqueeze(-2) - result.narrow(-1, A.size(-2) * std::min(A.size(-2), A.size(-1)), std::min(A.size(-2), A.size(-1))).pow(2).unsqueeze(-1) + dg::eye(std::min(A.size(-2), A.size(-1)), A.options())) * (1 - dg::eye(std::min(A.size(-2), A.size(-1)), A.options()))) * (result.narrow(-1, A.size(-2) * std::min(A.size(-2), A.size(-1)), std::min(A.size(-2), A.size(-1))).unsqueeze(-1) * dg::matmul(result.narrow(-1, 0, A.size(-2) * std::min(A.size(-2), A.size(-1))).unflatten(-1, {A.size(-2), std::min(A.size(-2), A.size(-1))}).transpose(-2, -1), dg::matmul(A_t, result.narrow(-1, A.size(-2) * std::min(A.size(-2), A.size(-1)) + std::min(A.size(-2), A.size(-1)), std::min(A.size(-2), A.size(-1)) * A.size(-1)).unflatten(-1, {std::min(A.size(-2), A.size(-1)), A.size(-1)}).transpose(-2, -1))) + dg::matmul(result.narrow(-1, 0, A.size(-2) * std::min(A.size(-2), A.size(-1))).unflatten(-1, {A.size(-2), std::min(A.size(-2), A.size(-1))}).transpose(-2, -1), dg::matmul(A_t, result.narrow(-1, A.size(-2) * std::min(A.size(-2), A.size(-1)) + std::min(A.size(-2), A.size(-1)), std::min(A.size(-2), A.size(-1)) * A.size(-1)).unflatten(-1, {std::min(A.size(-2), A.size(-1)), A.size(-1)}).transpose(-2, -1))).transpose(-2, -1) * result.narrow(-1, A.size(-2) * std::min(A.size(-2), A.size(-1)), std::min(A.size(-2), A.size(-1))).unsqueeze(-2))) + (dg::matmul(A_t.transpose(-2, -1), result.narrow(-1, 0, A.size(-2) * std::min(A.size(-2), A.size(-1))).unflatten(-1, {A.size(-2), std::min(A.size(-2), A.size(-1))})) - dg::matmul(result.narrow(-1, A.size(-2) * std::min(A.size(-2), A.size(-1)) + std::min(A.size(-2), A.size(-1)), std::min(A.size(-2), A.size(-1)) * A.size(-1)).unflatten(-1, {std::min(A.size(-2), A.size(-1)), A.size(-1)}).transpose(-2, -1), dg::matmul(result.narrow(-1, 0, A.size(-2) * std::min(A.size(-2), A.size(-1))).unflatten(-1, {A.size(-2), std::min(A.size(-2), A.size(-1))}).transpose(-2, -1), dg::matmul(A_t, result.narrow(-1, A.size(-2) * std::min(A.size(-2), A.size(-1)) + std::min(A.size(-2), A.size(-1)), std::min(A.size(-2), A.size(-1)) * A.size(-1)).unflatten(-1, {std::min(A.size(-2), A.size(-1)), A.size(-1)}).transpose(-2, -1))).transpose(-2, -1))) / result.narrow(-1, A.size(-2) * std::min(A.size(-2), A.size(-1)), std::min(A.size(-2), A.size(-1))).unsqueeze(-2)).transpose(-2, -1).flatten(-2)}, -1)
+Tensor jvp::_linalg_svd_packed(const Tensor& A, bool full_matrices, const Tensor& A_t, const Tensor& result) { if (!(A_t.defined())) return Tensor(); return (full_matrices && A.size(-2) != A.size(-1)) ? (dg::detail::fail("linalg_svd: forward-mode AD of the full_matrices=true decomposition of a non-square matrix is not supported (its extra singular vectors are not unique): use full_matrices=false"), Tensor()) : dg::cat({(dg::matmul(result.narrow(-1, 0, A.size(-2) * std::min(A.size(-2), A.size(-1))).unflatten(-1, {A.size(-2), std::min(A.size(-2), A.size(-1))}), (1 / (result.narrow(-1, A.size(-2) * std::min(A.size(-2), A.size(-1)), std::min(A.size(-2), A.size(-1))).pow(2).unsqueeze(-2) - result.narrow(-1, A.size(-2) * std::min(A.size(-2), A.size(-1)), std::min(A.size(-2), A.size(-1))).pow(2).unsqueeze(-1) + dg::eye(std::min(A.size(-2), A.size(-1)), A.options())) * (1 - dg::eye(std::min(A.size(-2), A.size(-1)), A.options()))) * (dg::matmul(result.narrow(-1, 0, A.size(-2) * std::min(A.size(-2), A.size(-1))).unflatten(-1, {A.size(-2), std::min(A.size(-2), A.size(-1))}).transpose(-2, -1), dg::matmul(A_t, result.narrow(-1, A.size(-2) * std::min(A.size(-2), A.size(-1)) + std::min(A.size(-2), A.size(-1)), std::min(A.size(-2), A.size(-1)) * A.size(-1)).unflatten(-1, {std::min(A.size(-2), A.size(-1)), A.size(-1)}).transpose(-2, -1))) * result.narrow(-1, A.size(-2) * std::min(A.size(-2), A.size(-1)), std::min(A.size(-2), A.size(-1))).unsqueeze(-2) + result.narrow(-1, A.size(-2) * std::min(A.size(-2), A.size(-1)), std::min(A.size(-2), A.size(-1))).unsqueeze(-1) * dg::matmul(result.narrow(-1, 0, A.size(-2) * std::min(A.size(-2), A.size(-1))).unflatten(-1, {A.size(-2), std::min(A.size(-2), A.size(-1))}).transpose(-2, -1), dg::matmul(A_t, result.narrow(-1, A.size(-2) * std::min(A.size(-2), A.size(-1)) + std::min(A.size(-2), A.size(-1)), std::min(A.size(-2), A.size(-1)) * A.size(-1)).unflatten(-1, {std::min(A.size(-2), A.size(-1)), A.size(-1)}).transpose(-2, -1))).transpose(-2, -1))) + (dg::matmul(A_t, result.narrow(-1, A.size(-2) * std::min(A.size(-2), A.size(-1)) + std::min(A.size(-2), A.size(-1)), std::min(A.size(-2), A.size(-1)) * A.size(-1)).unflatten(-1, {std::min(A.size(-2), A.size(-1)), A.size(-1)}).transpose(-2, -1)) - dg::matmul(result.narrow(-1, 0, A.size(-2) * std::min(A.size(-2), A.size(-1))).unflatten(-1, {A.size(-2), std::min(A.size(-2), A.size(-1))}), dg::matmul(result.narrow(-1, 0, A.size(-2) * std::min(A.size(-2), A.size(-1))).unflatten(-1, {A.size(-2), std::min(A.size(-2), A.size(-1))}).transpose(-2, -1), dg::matmul(A_t, result.narrow(-1, A.size(-2) * std::min(A.size(-2), A.size(-1)) + std::min(A.size(-2), A.size(-1)), std::min(A.size(-2), A.size(-1)) * A.size(-1)).unflatten(-1, {std::min(A.size(-2), A.size(-1)), A.size(-1)}).transpose(-2, -1))))) / result.narrow(-1, A.size(-2) * std::min(A.size(-2), A.size(-1)), std::min(A.size(-2), A.size(-1))).unsqueeze(-2)).flatten(-2), dg::matmul(result.narrow(-1, 0, A.size(-2) * std::min(A.size(-2), A.size(-1))).unflatten(-1, {A.size(-2), std::min(A.size(-2), A.size(-1))}).transpose(-2, -1), dg::matmul(A_t, result.narrow(-1, A.size(-2) * std::min(A.size(-2), A.size(-1)) + std::min(A.size(-2), A.size(-1)), std::min(A.size(-2), A.size(-1)) * A.size(-1)).unflatten(-1, {std::min(A.size(-2), A.size(-1)), A.size(-1)}).transpose(-2, -1))).diagonal(0, -2, -1), (dg::matmul(result.narrow(-1, A.size(-2) * std::min(A.size(-2), A.size(-1)) + std::min(A.size(-2), A.size(-1)), std::min(A.size(-2), A.size(-1)) * A.size(-1)).unflatten(-1, {std::min(A.size(-2), A.size(-1)), A.size(-1)}).transpose(-2, -1), (1 / (result.narrow(-1, A.size(-2) * std::min(A.size(-2), A.size(-1)), std::min(A.size(-2), A.size(-1))).pow(2).unsqueeze(-2) - result.narrow(-1, A.size(-2) * std::min(A.size(-2), A.size(-1)), std::min(A.size(-2), A.size(-1))).pow(2).unsqueeze(-1) + dg::eye(std::min(A.size(-2), A.size(-1)), A.options())) * (1 - dg::eye(std::min(A.size(-2), A.size(-1)), A.options()))) * (result.narrow(-1, A.size(-2) * std::min(A.size(-2), A.size(-1)), std::min(A.size(-2), A.size(-1))).unsqueeze(-1) * dg::matmul(result.narrow(-1, 0, A.size(-2) * std::min(A.size(-2), A.size(-1))).unflatten(-1, {A.size(-2), std::min(A.size(-2), A.size(-1))}).transpose(-2, -1), dg::matmul(A_t, result.narrow(-1, A.size(-2) * std::min(A.size(-2), A.size(-1)) + std::min(A.size(-2), A.size(-1)), std::min(A.size(-2), A.size(-1)) * A.size(-1)).unflatten(-1, {std::min(A.size(-2), A.size(-1)), A.size(-1)}).transpose(-2, -1))) + dg::matmul(result.narrow(-1, 0, A.size(-2) * std::min(A.size(-2), A.size(-1))).unflatten(-1, {A.size(-2), std::min(A.size(-2), A.size(-1))}).transpose(-2, -1), dg::matmul(A_t, result.narrow(-1, A.size(-2) * std::min(A.size(-2), A.size(-1)) + std::min(A.size(-2), A.size(-1)), std::min(A.size(-2), A.size(-1)) * A.size(-1)).unflatten(-1, {std::min(A.size(-2), A.size(-1)), A.size(-1)}).transpose(-2, -1))).transpose(-2, -1) * result.narrow(-1, A.size(-2) * std::min(A.size(-2), A.size(-1)), std::min(A.size(-2), A.size(-1))).unsqueeze(-2))) + (dg::matmul(A_t.transpose(-2, -1), result.narrow(-1, 0, A.size(-2) * std::min(A.size(-2), A.size(-1))).unflatten(-1, {A.size(-2), std::min(A.size(-2), A.size(-1))})) - dg::matmul(result.narrow(-1, A.size(-2) * std::min(A.size(-2), A.size(-1)) + std::min(A.size(-2), A.size(-1)), std::min(A.size(-2), A.size(-1)) * A.size(-1)).unflatten(-1, {std::min(A.size(-2), A.size(-1)), A.size(-1)}).transpose(-2, -1), dg::matmul(result.narrow(-1, 0, A.size(-2) * std::min(A.size(-2), A.size(-1))).unflatten(-1, {A.size(-2), std::min(A.size(-2), A.size(-1))}).transpose(-2, -1), dg::matmul(A_t, result.narrow(-1, A.size(-2) * std::min(A.size(-2), A.size(-1)) + std::min(A.size(-2), A.size(-1)), std::min(A.size(-2), A.size(-1)) * A.size(-1)).unflatten(-1, {std::min(A.size(-2), A.size(-1)), A.size(-1)}).transpose(-2, -1))).transpose(-2, -1))) / result.narrow(-1, A.size(-2) * std::min(A.size(-2), A.size(-1)), std::min(A.size(-2), A.size(-1))).unsqueeze(-2)).transpose(-2, -1).flatten(-2)}, -1); }
 
 // derivatives.yaml: _linalg_lstsq
 variable_list LinalgLstsqBackward0::apply(variable_list&& grads) {
@@ -460,6 +475,9 @@ void LinalgLstsqBackward0::release_saved() {
   saved_released_ = true;
 }
 
+// derivatives.yaml: _linalg_lstsq, forward: dg::cat({self.size(-2) >= self.size(-1) ? dg::linalg_solve(dg::matmul(self.transpose(-2, -1), self), dg::matmul(self_t.transpose(-2, -1), (b - dg::matmul(self, result.narrow(-2, 0, self.size(-1))))) + dg::matmul(self.transpose(-2, -1), (b_t - dg::matmul(self_t, result.narrow(-2, 0, self.size(-1)))))) : (dg::matmul(self_t.transpose(-2, -1), dg::linalg_solve(dg::matmul(self, self.transpose(-2, -1)), b)) + dg::matmul(self.transpose(-2, -1), dg::linalg_solve(dg::matmul(self, self.transpose(-2, -1)), b_t - dg::matmul(self_t, result.narrow(-2, 0, self.size(-1))) - dg::matmul(self, dg::matmul(self_t.transpose(-2, -1), dg::linalg_solve(dg::matmul(self, self.transpose(-2, -1)), b)))))), zeros_like(result.narrow(-2, self.size(-1), 1))}, -2)
+Tensor jvp::_linalg_lstsq(const Tensor& self, const Tensor& b, std::optional<double> rcond, std::string_view driver, const Tensor& self_t, const Tensor& b_t, const Tensor& result) { if (!(self_t.defined() || b_t.defined())) return Tensor(); return dg::cat({self.size(-2) >= self.size(-1) ? dg::linalg_solve(dg::matmul(self.transpose(-2, -1), self), dg::matmul((self_t.defined() ? self_t : zeros_like(self)).transpose(-2, -1), (b - dg::matmul(self, result.narrow(-2, 0, self.size(-1))))) + dg::matmul(self.transpose(-2, -1), ((b_t.defined() ? b_t : zeros_like(b)) - dg::matmul((self_t.defined() ? self_t : zeros_like(self)), result.narrow(-2, 0, self.size(-1)))))) : (dg::matmul((self_t.defined() ? self_t : zeros_like(self)).transpose(-2, -1), dg::linalg_solve(dg::matmul(self, self.transpose(-2, -1)), b)) + dg::matmul(self.transpose(-2, -1), dg::linalg_solve(dg::matmul(self, self.transpose(-2, -1)), (b_t.defined() ? b_t : zeros_like(b)) - dg::matmul((self_t.defined() ? self_t : zeros_like(self)), result.narrow(-2, 0, self.size(-1))) - dg::matmul(self, dg::matmul((self_t.defined() ? self_t : zeros_like(self)).transpose(-2, -1), dg::linalg_solve(dg::matmul(self, self.transpose(-2, -1)), b)))))), zeros_like(result.narrow(-2, self.size(-1), 1))}, -2); }
+
 // derivatives.yaml: slice.Tensor
 variable_list SliceBackward0::apply(variable_list&& grads) {
   const Tensor& grad = grads[0];
@@ -471,7 +489,7 @@ variable_list SliceBackward0::apply(variable_list&& grads) {
 }
 
 // derivatives.yaml: slice.Tensor, forward: self_t.slice(dim, start, end, step)
-Tensor jvp::slice_Tensor(const Tensor& self, int64_t dim, std::optional<int64_t> start, std::optional<int64_t> end, int64_t step, const Tensor& self_t, const Tensor& result) { return self_t.slice(dim, start, end, step); }
+Tensor jvp::slice_Tensor(const Tensor& self, int64_t dim, std::optional<int64_t> start, std::optional<int64_t> end, int64_t step, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return self_t.slice(dim, start, end, step); }
 
 // derivatives.yaml: diagonal
 variable_list DiagonalBackward0::apply(variable_list&& grads) {
@@ -484,7 +502,7 @@ variable_list DiagonalBackward0::apply(variable_list&& grads) {
 }
 
 // derivatives.yaml: diagonal, forward: self_t.diagonal(offset, dim1, dim2)
-Tensor jvp::diagonal(const Tensor& self, int64_t offset, int64_t dim1, int64_t dim2, const Tensor& self_t, const Tensor& result) { return self_t.diagonal(offset, dim1, dim2); }
+Tensor jvp::diagonal(const Tensor& self, int64_t offset, int64_t dim1, int64_t dim2, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return self_t.diagonal(offset, dim1, dim2); }
 
 // derivatives.yaml: as_strided
 variable_list AsStridedBackward0::apply(variable_list&& grads) {
@@ -497,7 +515,7 @@ variable_list AsStridedBackward0::apply(variable_list&& grads) {
 }
 
 // derivatives.yaml: as_strided, forward: self_t.as_strided(size, stride, storage_offset.value_or(self.storage_offset()))
-Tensor jvp::as_strided(const Tensor& self, IntArrayRef size, IntArrayRef stride, std::optional<int64_t> storage_offset, const Tensor& self_t, const Tensor& result) { return self_t.as_strided(size, stride, storage_offset.value_or(self.storage_offset())); }
+Tensor jvp::as_strided(const Tensor& self, IntArrayRef size, IntArrayRef stride, std::optional<int64_t> storage_offset, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return self_t.as_strided(size, stride, storage_offset.value_or(self.storage_offset())); }
 
 // derivatives.yaml: scatter.src
 variable_list ScatterBackward0::apply(variable_list&& grads) {
@@ -521,7 +539,7 @@ void ScatterBackward0::release_saved() {
 }
 
 // derivatives.yaml: scatter.src, forward: self_t.scatter(dim, index, src_t)
-Tensor jvp::scatter_src(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src, const Tensor& self_t, const Tensor& index_t, const Tensor& src_t, const Tensor& result) { return self_t.scatter(dim, index, src_t); }
+Tensor jvp::scatter_src(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src, const Tensor& self_t, const Tensor& index_t, const Tensor& src_t, const Tensor& result) { if (!(self_t.defined() || src_t.defined())) return Tensor(); return (self_t.defined() ? self_t : zeros_like(self)).scatter(dim, index, (src_t.defined() ? src_t : zeros_like(src))); }
 
 // derivatives.yaml: masked_fill.Scalar
 variable_list MaskedFillBackward0::apply(variable_list&& grads) {
@@ -541,7 +559,7 @@ void MaskedFillBackward0::release_saved() {
 }
 
 // derivatives.yaml: masked_fill.Scalar, forward: self_t.masked_fill(mask, 0)
-Tensor jvp::masked_fill_Scalar(const Tensor& self, const Tensor& mask, const Scalar& value, const Tensor& self_t, const Tensor& mask_t, const Tensor& result) { return self_t.masked_fill(mask, 0); }
+Tensor jvp::masked_fill_Scalar(const Tensor& self, const Tensor& mask, const Scalar& value, const Tensor& self_t, const Tensor& mask_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return self_t.masked_fill(mask, 0); }
 
 // derivatives.yaml: clone
 variable_list CloneBackward0::apply(variable_list&& grads) {
@@ -554,7 +572,7 @@ variable_list CloneBackward0::apply(variable_list&& grads) {
 }
 
 // derivatives.yaml: clone, forward: self_t
-Tensor jvp::clone(const Tensor& self, const Tensor& self_t, const Tensor& result) { return self_t; }
+Tensor jvp::clone(const Tensor& self, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return self_t; }
 
 // derivatives.yaml: bernoulli_.Tensor
 variable_list BernoulliBackward0::apply(variable_list&& grads) {
@@ -577,7 +595,7 @@ void BernoulliBackward0::release_saved() {
 }
 
 // derivatives.yaml: bernoulli_.Tensor, forward: zeros_like(self_t)
-Tensor jvp::bernoulli__Tensor(const Tensor& self, const Tensor& p, std::optional<Generator> generator, const Tensor& self_t, const Tensor& p_t, const Tensor& result) { return zeros_like(self_t); }
+Tensor jvp::bernoulli__Tensor(const Tensor& self, const Tensor& p, std::optional<Generator> generator, const Tensor& self_t, const Tensor& p_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return zeros_like(self_t); }
 
 // derivatives.yaml: _ctc_loss_backward
 variable_list CtcLossBackwardBackward0::apply(variable_list&& /*grads*/) {
@@ -608,6 +626,9 @@ void CtcLossBackward0::release_saved() {
   saved_released_ = true;
 }
 
+// derivatives.yaml: _ctc_loss, forward: (_ctc_loss_backward(ones_like(result0), log_probs, targets, input_lengths, target_lengths, result0, result1, blank, zero_infinity) * log_probs_t).sum(2).sum(0)
+Tensor jvp::_ctc_loss(const Tensor& log_probs, const Tensor& targets, IntArrayRef input_lengths, IntArrayRef target_lengths, int64_t blank, bool zero_infinity, const Tensor& log_probs_t, const Tensor& targets_t, const Tensor& result0, const Tensor& result1) { if (!(log_probs_t.defined())) return Tensor(); return (_ctc_loss_backward(ones_like(result0), log_probs, targets, input_lengths, target_lengths, result0, result1, blank, zero_infinity) * log_probs_t).sum(2).sum(0); }
+
 // derivatives.yaml: _embedding_backward_adjoint
 variable_list EmbeddingBackwardAdjointBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
@@ -626,7 +647,7 @@ void EmbeddingBackwardAdjointBackward0::release_saved() {
 }
 
 // derivatives.yaml: _embedding_backward_adjoint, forward: _embedding_backward_adjoint(grad_weight_t, indices, padding_idx, scale_grad_by_freq)
-Tensor jvp::_embedding_backward_adjoint(const Tensor& grad_weight, const Tensor& indices, int64_t padding_idx, bool scale_grad_by_freq, const Tensor& grad_weight_t, const Tensor& indices_t, const Tensor& result) { return _embedding_backward_adjoint(grad_weight_t, indices, padding_idx, scale_grad_by_freq); }
+Tensor jvp::_embedding_backward_adjoint(const Tensor& grad_weight, const Tensor& indices, int64_t padding_idx, bool scale_grad_by_freq, const Tensor& grad_weight_t, const Tensor& indices_t, const Tensor& result) { if (!(grad_weight_t.defined())) return Tensor(); return _embedding_backward_adjoint(grad_weight_t, indices, padding_idx, scale_grad_by_freq); }
 
 // derivatives.yaml: convolution_nobias
 variable_list ConvolutionNobiasBackward0::apply(variable_list&& grads) {
@@ -651,7 +672,7 @@ void ConvolutionNobiasBackward0::release_saved() {
 }
 
 // derivatives.yaml: convolution_nobias, forward: convolution_nobias(input_t, weight, stride, padding, dilation, transposed, output_padding, groups) + convolution_nobias(input, weight_t, stride, padding, dilation, transposed, output_padding, groups)
-Tensor jvp::convolution_nobias(const Tensor& input, const Tensor& weight, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool transposed, IntArrayRef output_padding, int64_t groups, const Tensor& input_t, const Tensor& weight_t, const Tensor& result) { return convolution_nobias(input_t, weight, stride, padding, dilation, transposed, output_padding, groups) + convolution_nobias(input, weight_t, stride, padding, dilation, transposed, output_padding, groups); }
+Tensor jvp::convolution_nobias(const Tensor& input, const Tensor& weight, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool transposed, IntArrayRef output_padding, int64_t groups, const Tensor& input_t, const Tensor& weight_t, const Tensor& result) { Tensor r; if (input_t.defined()) r = r.defined() ? r + (convolution_nobias(input_t, weight, stride, padding, dilation, transposed, output_padding, groups)) : (convolution_nobias(input_t, weight, stride, padding, dilation, transposed, output_padding, groups)); if (weight_t.defined()) r = r.defined() ? r + (convolution_nobias(input, weight_t, stride, padding, dilation, transposed, output_padding, groups)) : (convolution_nobias(input, weight_t, stride, padding, dilation, transposed, output_padding, groups)); return r; }
 
 // derivatives.yaml: avg_pool2d_backward
 variable_list AvgPool2dBackwardBackward0::apply(variable_list&& grads) {
@@ -667,7 +688,7 @@ variable_list AvgPool2dBackwardBackward0::apply(variable_list&& grads) {
 }
 
 // derivatives.yaml: avg_pool2d_backward, forward: avg_pool2d_backward(grad_output_t, self, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)
-Tensor jvp::avg_pool2d_backward(const Tensor& grad_output, const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, bool ceil_mode, bool count_include_pad, std::optional<int64_t> divisor_override, const Tensor& grad_output_t, const Tensor& self_t, const Tensor& result) { return avg_pool2d_backward(grad_output_t, self, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override); }
+Tensor jvp::avg_pool2d_backward(const Tensor& grad_output, const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, bool ceil_mode, bool count_include_pad, std::optional<int64_t> divisor_override, const Tensor& grad_output_t, const Tensor& self_t, const Tensor& result) { if (!(grad_output_t.defined())) return Tensor(); return avg_pool2d_backward(grad_output_t, self, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override); }
 
 // derivatives.yaml: upsample_bilinear2d
 variable_list UpsampleBilinear2dBackward0::apply(variable_list&& grads) {
@@ -680,7 +701,7 @@ variable_list UpsampleBilinear2dBackward0::apply(variable_list&& grads) {
 }
 
 // derivatives.yaml: upsample_bilinear2d, forward: upsample_bilinear2d(self_t, output_size, align_corners, scales_h, scales_w)
-Tensor jvp::upsample_bilinear2d(const Tensor& self, IntArrayRef output_size, bool align_corners, std::optional<double> scales_h, std::optional<double> scales_w, const Tensor& self_t, const Tensor& result) { return upsample_bilinear2d(self_t, output_size, align_corners, scales_h, scales_w); }
+Tensor jvp::upsample_bilinear2d(const Tensor& self, IntArrayRef output_size, bool align_corners, std::optional<double> scales_h, std::optional<double> scales_w, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return upsample_bilinear2d(self_t, output_size, align_corners, scales_h, scales_w); }
 
 // derivatives.yaml: upsample_bilinear2d_backward
 variable_list UpsampleBilinear2dBackwardBackward0::apply(variable_list&& grads) {
@@ -693,6 +714,6 @@ variable_list UpsampleBilinear2dBackwardBackward0::apply(variable_list&& grads) 
 }
 
 // derivatives.yaml: upsample_bilinear2d_backward, forward: upsample_bilinear2d_backward(grad_output_t, output_size, input_size, align_corners, scales_h, scales_w)
-Tensor jvp::upsample_bilinear2d_backward(const Tensor& grad_output, IntArrayRef output_size, IntArrayRef input_size, bool align_corners, std::optional<double> scales_h, std::optional<double> scales_w, const Tensor& grad_output_t, const Tensor& result) { return upsample_bilinear2d_backward(grad_output_t, output_size, input_size, align_corners, scales_h, scales_w); }
+Tensor jvp::upsample_bilinear2d_backward(const Tensor& grad_output, IntArrayRef output_size, IntArrayRef input_size, bool align_corners, std::optional<double> scales_h, std::optional<double> scales_w, const Tensor& grad_output_t, const Tensor& result) { if (!(grad_output_t.defined())) return Tensor(); return upsample_bilinear2d_backward(grad_output_t, output_size, input_size, align_corners, scales_h, scales_w); }
 
 }  // namespace dg::generated

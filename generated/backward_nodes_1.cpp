@@ -20,7 +20,7 @@ variable_list SubBackward0::apply(variable_list&& grads) {
 }
 
 // derivatives.yaml: sub.Tensor, forward: self_t - maybe_multiply(other_t, alpha)
-Tensor jvp::sub_Tensor(const Tensor& self, const Tensor& other, const Scalar& alpha, const Tensor& self_t, const Tensor& other_t, const Tensor& result) { return self_t - maybe_multiply(other_t, alpha); }
+Tensor jvp::sub_Tensor(const Tensor& self, const Tensor& other, const Scalar& alpha, const Tensor& self_t, const Tensor& other_t, const Tensor& result) { Tensor r; if (self_t.defined()) r = r.defined() ? r + (self_t) : (self_t); if (other_t.defined()) r = r.defined() ? r - (maybe_multiply(other_t, alpha)) : -(maybe_multiply(other_t, alpha)); return r; }
 
 // derivatives.yaml: neg
 variable_list NegBackward0::apply(variable_list&& grads) {
@@ -33,7 +33,7 @@ variable_list NegBackward0::apply(variable_list&& grads) {
 }
 
 // derivatives.yaml: neg, forward: -self_t
-Tensor jvp::neg(const Tensor& self, const Tensor& self_t, const Tensor& result) { return -self_t; }
+Tensor jvp::neg(const Tensor& self, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return -self_t; }
 
 // derivatives.yaml: reciprocal
 variable_list ReciprocalBackward0::apply(variable_list&& grads) {
@@ -53,7 +53,7 @@ void ReciprocalBackward0::release_saved() {
 }
 
 // derivatives.yaml: reciprocal, forward: -self_t * result * result
-Tensor jvp::reciprocal(const Tensor& self, const Tensor& self_t, const Tensor& result) { return -self_t * result * result; }
+Tensor jvp::reciprocal(const Tensor& self, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return -self_t * result * result; }
 
 // derivatives.yaml: cos
 variable_list CosBackward0::apply(variable_list&& grads) {
@@ -73,7 +73,7 @@ void CosBackward0::release_saved() {
 }
 
 // derivatives.yaml: cos, forward: cos_backward(self_t, self)
-Tensor jvp::cos(const Tensor& self, const Tensor& self_t, const Tensor& result) { return cos_backward(self_t, self); }
+Tensor jvp::cos(const Tensor& self, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return cos_backward(self_t, self); }
 
 // derivatives.yaml: cos_backward
 variable_list CosBackwardBackward0::apply(variable_list&& grads) {
@@ -99,7 +99,7 @@ void CosBackwardBackward0::release_saved() {
 }
 
 // derivatives.yaml: cos_backward, forward: cos_backward(grad_output_t, self) - sin_backward(grad_output * self_t, self)
-Tensor jvp::cos_backward(const Tensor& grad_output, const Tensor& self, const Tensor& grad_output_t, const Tensor& self_t, const Tensor& result) { return cos_backward(grad_output_t, self) - sin_backward(grad_output * self_t, self); }
+Tensor jvp::cos_backward(const Tensor& grad_output, const Tensor& self, const Tensor& grad_output_t, const Tensor& self_t, const Tensor& result) { Tensor r; if (grad_output_t.defined()) r = r.defined() ? r + (cos_backward(grad_output_t, self)) : (cos_backward(grad_output_t, self)); if (self_t.defined()) r = r.defined() ? r - (sin_backward(grad_output * self_t, self)) : -(sin_backward(grad_output * self_t, self)); return r; }
 
 // derivatives.yaml: cosh
 variable_list CoshBackward0::apply(variable_list&& grads) {
@@ -119,7 +119,7 @@ void CoshBackward0::release_saved() {
 }
 
 // derivatives.yaml: cosh, forward: self_t * self.sinh()
-Tensor jvp::cosh(const Tensor& self, const Tensor& self_t, const Tensor& result) { return self_t * self.sinh(); }
+Tensor jvp::cosh(const Tensor& self, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return self_t * self.sinh(); }
 
 // derivatives.yaml: erfinv
 variable_list ErfinvBackward0::apply(variable_list&& grads) {
@@ -139,7 +139,7 @@ void ErfinvBackward0::release_saved() {
 }
 
 // derivatives.yaml: erfinv, forward: 0.88622692545275801365 * self_t * (result * result).exp()
-Tensor jvp::erfinv(const Tensor& self, const Tensor& self_t, const Tensor& result) { return 0.88622692545275801365 * self_t * (result * result).exp(); }
+Tensor jvp::erfinv(const Tensor& self, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return 0.88622692545275801365 * self_t * (result * result).exp(); }
 
 // derivatives.yaml: hardswish
 variable_list HardswishBackward0::apply(variable_list&& grads) {
@@ -159,7 +159,7 @@ void HardswishBackward0::release_saved() {
 }
 
 // derivatives.yaml: hardswish, forward: hardswish_backward(self_t, self)
-Tensor jvp::hardswish(const Tensor& self, const Tensor& self_t, const Tensor& result) { return hardswish_backward(self_t, self); }
+Tensor jvp::hardswish(const Tensor& self, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return hardswish_backward(self_t, self); }
 
 // derivatives.yaml: gelu
 variable_list GeluBackward0::apply(variable_list&& grads) {
@@ -179,7 +179,7 @@ void GeluBackward0::release_saved() {
 }
 
 // derivatives.yaml: gelu, forward: gelu_backward(self_t, self, approximate)
-Tensor jvp::gelu(const Tensor& self, std::string_view approximate, const Tensor& self_t, const Tensor& result) { return gelu_backward(self_t, self, approximate); }
+Tensor jvp::gelu(const Tensor& self, std::string_view approximate, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return gelu_backward(self_t, self, approximate); }
 
 // derivatives.yaml: silu_backward
 variable_list SiluBackwardBackward0::apply(variable_list&& grads) {
@@ -203,6 +203,9 @@ void SiluBackwardBackward0::release_saved() {
   grad_output_.reset_data();
   saved_released_ = true;
 }
+
+// derivatives.yaml: silu_backward, forward: (silu_backward((grad_output_t), self)) + (silu_double_backward((self_t), grad_output, self))
+Tensor jvp::silu_backward(const Tensor& grad_output, const Tensor& self, const Tensor& grad_output_t, const Tensor& self_t, const Tensor& result) { Tensor r; if (grad_output_t.defined()) r = r.defined() ? r + ((silu_backward((grad_output_t), self))) : ((silu_backward((grad_output_t), self))); if (self_t.defined()) r = r.defined() ? r + ((silu_double_backward((self_t), grad_output, self))) : ((silu_double_backward((self_t), grad_output, self))); return r; }
 
 // derivatives.yaml: atan2
 variable_list Atan2Backward0::apply(variable_list&& grads) {
@@ -229,7 +232,7 @@ void Atan2Backward0::release_saved() {
 }
 
 // derivatives.yaml: atan2, forward: (self_t * other - other_t * self) / (self * self + other * other)
-Tensor jvp::atan2(const Tensor& self, const Tensor& other, const Tensor& self_t, const Tensor& other_t, const Tensor& result) { return (self_t * other - other_t * self) / (self * self + other * other); }
+Tensor jvp::atan2(const Tensor& self, const Tensor& other, const Tensor& self_t, const Tensor& other_t, const Tensor& result) { if (!(self_t.defined() || other_t.defined())) return Tensor(); return ((self_t.defined() ? self_t : zeros_like(self)) * other - (other_t.defined() ? other_t : zeros_like(other)) * self) / (self * self + other * other); }
 
 // derivatives.yaml: minimum
 variable_list MinimumBackward0::apply(variable_list&& grads) {
@@ -255,6 +258,9 @@ void MinimumBackward0::release_saved() {
   saved_released_ = true;
 }
 
+// derivatives.yaml: minimum, forward: (where(self.gt(other), zeros_like((self_t)), where(self.eq(other), (self_t) / 2, (self_t)))) + (where(self.lt(other), zeros_like((other_t)), where(self.eq(other), (other_t) / 2, (other_t))))
+Tensor jvp::minimum(const Tensor& self, const Tensor& other, const Tensor& self_t, const Tensor& other_t, const Tensor& result) { Tensor r; if (self_t.defined()) r = r.defined() ? r + ((where(self.gt(other), zeros_like((self_t)), where(self.eq(other), (self_t) / 2, (self_t))))) : ((where(self.gt(other), zeros_like((self_t)), where(self.eq(other), (self_t) / 2, (self_t))))); if (other_t.defined()) r = r.defined() ? r + ((where(self.lt(other), zeros_like((other_t)), where(self.eq(other), (other_t) / 2, (other_t))))) : ((where(self.lt(other), zeros_like((other_t)), where(self.eq(other), (other_t) / 2, (other_t))))); return r; }
+
 // derivatives.yaml: remainder.Tensor
 variable_list RemainderBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
@@ -278,7 +284,7 @@ void RemainderBackward0::release_saved() {
 }
 
 // derivatives.yaml: remainder.Tensor, forward: self_t - other_t * (self / other).floor()
-Tensor jvp::remainder_Tensor(const Tensor& self, const Tensor& other, const Tensor& self_t, const Tensor& other_t, const Tensor& result) { return self_t - other_t * (self / other).floor(); }
+Tensor jvp::remainder_Tensor(const Tensor& self, const Tensor& other, const Tensor& self_t, const Tensor& other_t, const Tensor& result) { Tensor r; if (self_t.defined()) r = r.defined() ? r + (self_t) : (self_t); if (other_t.defined()) r = r.defined() ? r - (other_t * (self / other).floor()) : -(other_t * (self / other).floor()); return r; }
 
 // derivatives.yaml: logaddexp
 variable_list LogaddexpBackward0::apply(variable_list&& grads) {
@@ -305,7 +311,7 @@ void LogaddexpBackward0::release_saved() {
 }
 
 // derivatives.yaml: logaddexp, forward: self_t / (1 + (other - self).exp()) + other_t / (1 + (self - other).exp())
-Tensor jvp::logaddexp(const Tensor& self, const Tensor& other, const Tensor& self_t, const Tensor& other_t, const Tensor& result) { return self_t / (1 + (other - self).exp()) + other_t / (1 + (self - other).exp()); }
+Tensor jvp::logaddexp(const Tensor& self, const Tensor& other, const Tensor& self_t, const Tensor& other_t, const Tensor& result) { Tensor r; if (self_t.defined()) r = r.defined() ? r + (self_t / (1 + (other - self).exp())) : (self_t / (1 + (other - self).exp())); if (other_t.defined()) r = r.defined() ? r + (other_t / (1 + (self - other).exp())) : (other_t / (1 + (self - other).exp())); return r; }
 
 // derivatives.yaml: sum
 variable_list SumBackward0::apply(variable_list&& grads) {
@@ -318,7 +324,7 @@ variable_list SumBackward0::apply(variable_list&& grads) {
 }
 
 // derivatives.yaml: sum, forward: self_t.sum(dtype)
-Tensor jvp::sum(const Tensor& self, std::optional<ScalarType> dtype, const Tensor& self_t, const Tensor& result) { return self_t.sum(dtype); }
+Tensor jvp::sum(const Tensor& self, std::optional<ScalarType> dtype, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return self_t.sum(dtype); }
 
 // derivatives.yaml: prod
 variable_list ProdBackward0::apply(variable_list&& grads) {
@@ -337,6 +343,9 @@ void ProdBackward0::release_saved() {
   saved_released_ = true;
 }
 
+// derivatives.yaml: prod, forward: (prod_backward(ones_like(result), self, std::nullopt, false) * self_t).sum()
+Tensor jvp::prod(const Tensor& self, std::optional<ScalarType> dtype, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return (prod_backward(ones_like(result), self, std::nullopt, false) * self_t).sum(); }
+
 // derivatives.yaml: var.correction
 variable_list VarBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
@@ -353,6 +362,9 @@ void VarBackward0::release_saved() {
   self_.reset_data();
   saved_released_ = true;
 }
+
+// derivatives.yaml: var.correction, forward: (var_backward(ones_like(result), self, dim, correction, keepdim) * self_t).sum(dim, keepdim)
+Tensor jvp::var_correction(const Tensor& self, IntArrayRef dim, const std::optional<Scalar>& correction, bool keepdim, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return (var_backward(ones_like(result), self, dim, correction, keepdim) * self_t).sum(dim, keepdim); }
 
 // derivatives.yaml: std.correction
 variable_list StdBackward0::apply(variable_list&& grads) {
@@ -373,6 +385,9 @@ void StdBackward0::release_saved() {
   saved_released_ = true;
 }
 
+// derivatives.yaml: std.correction, forward: (std_backward(ones_like(result), self, result, dim, correction, keepdim) * self_t).sum(dim, keepdim)
+Tensor jvp::std_correction(const Tensor& self, IntArrayRef dim, const std::optional<Scalar>& correction, bool keepdim, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return (std_backward(ones_like(result), self, result, dim, correction, keepdim) * self_t).sum(dim, keepdim); }
+
 // derivatives.yaml: cumsum
 variable_list CumsumBackward0::apply(variable_list&& grads) {
   const Tensor& grad = grads[0];
@@ -384,7 +399,7 @@ variable_list CumsumBackward0::apply(variable_list&& grads) {
 }
 
 // derivatives.yaml: cumsum, forward: self_t.cumsum(dim, dtype)
-Tensor jvp::cumsum(const Tensor& self, int64_t dim, std::optional<ScalarType> dtype, const Tensor& self_t, const Tensor& result) { return self_t.cumsum(dim, dtype); }
+Tensor jvp::cumsum(const Tensor& self, int64_t dim, std::optional<ScalarType> dtype, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return self_t.cumsum(dim, dtype); }
 
 // derivatives.yaml: bmm
 variable_list BmmBackward0::apply(variable_list&& grads) {
@@ -409,7 +424,7 @@ void BmmBackward0::release_saved() {
 }
 
 // derivatives.yaml: bmm, forward: self_t.bmm(mat2) + self.bmm(mat2_t)
-Tensor jvp::bmm(const Tensor& self, const Tensor& mat2, const Tensor& self_t, const Tensor& mat2_t, const Tensor& result) { return self_t.bmm(mat2) + self.bmm(mat2_t); }
+Tensor jvp::bmm(const Tensor& self, const Tensor& mat2, const Tensor& self_t, const Tensor& mat2_t, const Tensor& result) { Tensor r; if (self_t.defined()) r = r.defined() ? r + (self_t.bmm(mat2)) : (self_t.bmm(mat2)); if (mat2_t.defined()) r = r.defined() ? r + (self.bmm(mat2_t)) : (self.bmm(mat2_t)); return r; }
 
 // derivatives.yaml: baddbmm
 variable_list BaddbmmBackward0::apply(variable_list&& grads) {
@@ -437,7 +452,7 @@ void BaddbmmBackward0::release_saved() {
 }
 
 // derivatives.yaml: baddbmm, forward: maybe_multiply(self_t, beta) + maybe_multiply(batch1_t.bmm(batch2) + batch1.bmm(batch2_t), alpha)
-Tensor jvp::baddbmm(const Tensor& self, const Tensor& batch1, const Tensor& batch2, const Scalar& beta, const Scalar& alpha, const Tensor& self_t, const Tensor& batch1_t, const Tensor& batch2_t, const Tensor& result) { return maybe_multiply(self_t, beta) + maybe_multiply(batch1_t.bmm(batch2) + batch1.bmm(batch2_t), alpha); }
+Tensor jvp::baddbmm(const Tensor& self, const Tensor& batch1, const Tensor& batch2, const Scalar& beta, const Scalar& alpha, const Tensor& self_t, const Tensor& batch1_t, const Tensor& batch2_t, const Tensor& result) { if (!(self_t.defined() || batch1_t.defined() || batch2_t.defined())) return Tensor(); return maybe_multiply((self_t.defined() ? self_t : zeros_like(self)), beta) + maybe_multiply((batch1_t.defined() ? batch1_t : zeros_like(batch1)).bmm(batch2) + batch1.bmm((batch2_t.defined() ? batch2_t : zeros_like(batch2))), alpha); }
 
 // derivatives.yaml: scatter_add
 variable_list ScatterAddBackward0::apply(variable_list&& grads) {
@@ -460,7 +475,7 @@ void ScatterAddBackward0::release_saved() {
 }
 
 // derivatives.yaml: scatter_add, forward: self_t.scatter_add(dim, index, src_t)
-Tensor jvp::scatter_add(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src, const Tensor& self_t, const Tensor& index_t, const Tensor& src_t, const Tensor& result) { return self_t.scatter_add(dim, index, src_t); }
+Tensor jvp::scatter_add(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src, const Tensor& self_t, const Tensor& index_t, const Tensor& src_t, const Tensor& result) { if (!(self_t.defined() || src_t.defined())) return Tensor(); return (self_t.defined() ? self_t : zeros_like(self)).scatter_add(dim, index, (src_t.defined() ? src_t : zeros_like(src))); }
 
 // derivatives.yaml: index_fill.int_Scalar
 variable_list IndexFillBackward0::apply(variable_list&& grads) {
@@ -478,6 +493,9 @@ void IndexFillBackward0::release_saved() {
   index_.reset_data();
   saved_released_ = true;
 }
+
+// derivatives.yaml: index_fill.int_Scalar, forward: self_t.index_fill(dim, index, 0)
+Tensor jvp::index_fill_int_Scalar(const Tensor& self, int64_t dim, const Tensor& index, const Scalar& value, const Tensor& self_t, const Tensor& index_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return self_t.index_fill(dim, index, 0); }
 
 // derivatives.yaml: masked_fill.Tensor
 variable_list MaskedFillBackward1::apply(variable_list&& grads) {
@@ -501,7 +519,7 @@ void MaskedFillBackward1::release_saved() {
 }
 
 // derivatives.yaml: masked_fill.Tensor, forward: self_t.masked_fill(mask, value_t)
-Tensor jvp::masked_fill_Tensor(const Tensor& self, const Tensor& mask, const Tensor& value, const Tensor& self_t, const Tensor& mask_t, const Tensor& value_t, const Tensor& result) { return self_t.masked_fill(mask, value_t); }
+Tensor jvp::masked_fill_Tensor(const Tensor& self, const Tensor& mask, const Tensor& value, const Tensor& self_t, const Tensor& mask_t, const Tensor& value_t, const Tensor& result) { if (!(self_t.defined() || value_t.defined())) return Tensor(); return (self_t.defined() ? self_t : zeros_like(self)).masked_fill(mask, (value_t.defined() ? value_t : zeros_like(value))); }
 
 // derivatives.yaml: flip
 variable_list FlipBackward0::apply(variable_list&& grads) {
@@ -514,7 +532,7 @@ variable_list FlipBackward0::apply(variable_list&& grads) {
 }
 
 // derivatives.yaml: flip, forward: self_t.flip(dims)
-Tensor jvp::flip(const Tensor& self, IntArrayRef dims, const Tensor& self_t, const Tensor& result) { return self_t.flip(dims); }
+Tensor jvp::flip(const Tensor& self, IntArrayRef dims, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return self_t.flip(dims); }
 
 // derivatives.yaml: fill_.Scalar
 variable_list FillBackward0::apply(variable_list&& grads) {
@@ -527,7 +545,7 @@ variable_list FillBackward0::apply(variable_list&& grads) {
 }
 
 // derivatives.yaml: fill_.Scalar, forward: zeros_like(self_t)
-Tensor jvp::fill__Scalar(const Tensor& self, const Scalar& value, const Tensor& self_t, const Tensor& result) { return zeros_like(self_t); }
+Tensor jvp::fill__Scalar(const Tensor& self, const Scalar& value, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return zeros_like(self_t); }
 
 // derivatives.yaml: copy_
 variable_list CopyBackward0::apply(variable_list&& grads) {
@@ -543,7 +561,7 @@ variable_list CopyBackward0::apply(variable_list&& grads) {
 }
 
 // derivatives.yaml: copy_, forward: src_t
-Tensor jvp::copy_(const Tensor& self, const Tensor& src, const Tensor& self_t, const Tensor& src_t, const Tensor& result) { return src_t; }
+Tensor jvp::copy_(const Tensor& self, const Tensor& src, const Tensor& self_t, const Tensor& src_t, const Tensor& result) { if (!(src_t.defined())) return Tensor(); return src_t; }
 
 // derivatives.yaml: normal_
 variable_list NormalBackward0::apply(variable_list&& grads) {
@@ -556,7 +574,7 @@ variable_list NormalBackward0::apply(variable_list&& grads) {
 }
 
 // derivatives.yaml: normal_, forward: zeros_like(self_t)
-Tensor jvp::normal_(const Tensor& self, double mean, double std, std::optional<Generator> generator, const Tensor& self_t, const Tensor& result) { return zeros_like(self_t); }
+Tensor jvp::normal_(const Tensor& self, double mean, double std, std::optional<Generator> generator, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return zeros_like(self_t); }
 
 // derivatives.yaml: log_softmax.int
 variable_list LogSoftmaxBackward0::apply(variable_list&& grads) {
@@ -575,8 +593,8 @@ void LogSoftmaxBackward0::release_saved() {
   saved_released_ = true;
 }
 
-// derivatives.yaml: log_softmax.int, forward: _log_softmax_backward_data(self_t, result, dim)
-Tensor jvp::log_softmax_int(const Tensor& self, int64_t dim, const Tensor& self_t, const Tensor& result) { return _log_softmax_backward_data(self_t, result, dim); }
+// derivatives.yaml: log_softmax.int, forward: self_t - (self_t * result.exp()).sum(dim, true)
+Tensor jvp::log_softmax_int(const Tensor& self, int64_t dim, const Tensor& self_t, const Tensor& result) { Tensor r; if (self_t.defined()) r = r.defined() ? r + (self_t) : (self_t); if (self_t.defined()) r = r.defined() ? r - ((self_t * result.exp()).sum(dim, true)) : -((self_t * result.exp()).sum(dim, true)); return r; }
 
 // derivatives.yaml: _log_softmax_backward_data
 variable_list LogSoftmaxBackwardDataBackward0::apply(variable_list&& grads) {
@@ -602,7 +620,7 @@ void LogSoftmaxBackwardDataBackward0::release_saved() {
 }
 
 // derivatives.yaml: _log_softmax_backward_data, forward: _log_softmax_backward_data(grad_output_t, output, dim) - output_t * output.exp() * grad_output.sum(dim, true)
-Tensor jvp::_log_softmax_backward_data(const Tensor& grad_output, const Tensor& output, int64_t dim, const Tensor& grad_output_t, const Tensor& output_t, const Tensor& result) { return _log_softmax_backward_data(grad_output_t, output, dim) - output_t * output.exp() * grad_output.sum(dim, true); }
+Tensor jvp::_log_softmax_backward_data(const Tensor& grad_output, const Tensor& output, int64_t dim, const Tensor& grad_output_t, const Tensor& output_t, const Tensor& result) { Tensor r; if (grad_output_t.defined()) r = r.defined() ? r + (_log_softmax_backward_data(grad_output_t, output, dim)) : (_log_softmax_backward_data(grad_output_t, output, dim)); if (output_t.defined()) r = r.defined() ? r - (output_t * output.exp() * grad_output.sum(dim, true)) : -(output_t * output.exp() * grad_output.sum(dim, true)); return r; }
 
 // derivatives.yaml: convolution_backward_input
 variable_list ConvolutionBackwardInputBackward0::apply(variable_list&& grads) {
@@ -627,7 +645,7 @@ void ConvolutionBackwardInputBackward0::release_saved() {
 }
 
 // derivatives.yaml: convolution_backward_input, forward: convolution_backward_input(grad_output_t, weight, input_size, stride, padding, dilation, transposed, output_padding, groups) + convolution_backward_input(grad_output, weight_t, input_size, stride, padding, dilation, transposed, output_padding, groups)
-Tensor jvp::convolution_backward_input(const Tensor& grad_output, const Tensor& weight, IntArrayRef input_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool transposed, IntArrayRef output_padding, int64_t groups, const Tensor& grad_output_t, const Tensor& weight_t, const Tensor& result) { return convolution_backward_input(grad_output_t, weight, input_size, stride, padding, dilation, transposed, output_padding, groups) + convolution_backward_input(grad_output, weight_t, input_size, stride, padding, dilation, transposed, output_padding, groups); }
+Tensor jvp::convolution_backward_input(const Tensor& grad_output, const Tensor& weight, IntArrayRef input_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool transposed, IntArrayRef output_padding, int64_t groups, const Tensor& grad_output_t, const Tensor& weight_t, const Tensor& result) { Tensor r; if (grad_output_t.defined()) r = r.defined() ? r + (convolution_backward_input(grad_output_t, weight, input_size, stride, padding, dilation, transposed, output_padding, groups)) : (convolution_backward_input(grad_output_t, weight, input_size, stride, padding, dilation, transposed, output_padding, groups)); if (weight_t.defined()) r = r.defined() ? r + (convolution_backward_input(grad_output, weight_t, input_size, stride, padding, dilation, transposed, output_padding, groups)) : (convolution_backward_input(grad_output, weight_t, input_size, stride, padding, dilation, transposed, output_padding, groups)); return r; }
 
 // derivatives.yaml: max_pool2d_backward
 variable_list MaxPool2dBackwardBackward0::apply(variable_list&& grads) {
@@ -650,7 +668,7 @@ void MaxPool2dBackwardBackward0::release_saved() {
 }
 
 // derivatives.yaml: max_pool2d_backward, forward: max_pool2d_backward(grad_output_t, self, kernel_size, stride, padding, dilation, ceil_mode)
-Tensor jvp::max_pool2d_backward(const Tensor& grad_output, const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool ceil_mode, const Tensor& grad_output_t, const Tensor& self_t, const Tensor& result) { return max_pool2d_backward(grad_output_t, self, kernel_size, stride, padding, dilation, ceil_mode); }
+Tensor jvp::max_pool2d_backward(const Tensor& grad_output, const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool ceil_mode, const Tensor& grad_output_t, const Tensor& self_t, const Tensor& result) { if (!(grad_output_t.defined())) return Tensor(); return max_pool2d_backward(grad_output_t, self, kernel_size, stride, padding, dilation, ceil_mode); }
 
 // derivatives.yaml: adaptive_avg_pool2d
 variable_list AdaptiveAvgPool2dBackward0::apply(variable_list&& grads) {
@@ -670,7 +688,7 @@ void AdaptiveAvgPool2dBackward0::release_saved() {
 }
 
 // derivatives.yaml: adaptive_avg_pool2d, forward: adaptive_avg_pool2d(self_t, output_size)
-Tensor jvp::adaptive_avg_pool2d(const Tensor& self, IntArrayRef output_size, const Tensor& self_t, const Tensor& result) { return adaptive_avg_pool2d(self_t, output_size); }
+Tensor jvp::adaptive_avg_pool2d(const Tensor& self, IntArrayRef output_size, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return adaptive_avg_pool2d(self_t, output_size); }
 
 // derivatives.yaml: upsample_linear1d
 variable_list UpsampleLinear1dBackward0::apply(variable_list&& grads) {
@@ -683,6 +701,6 @@ variable_list UpsampleLinear1dBackward0::apply(variable_list&& grads) {
 }
 
 // derivatives.yaml: upsample_linear1d, forward: upsample_linear1d(self_t, output_size, align_corners, scales)
-Tensor jvp::upsample_linear1d(const Tensor& self, IntArrayRef output_size, bool align_corners, std::optional<double> scales, const Tensor& self_t, const Tensor& result) { return upsample_linear1d(self_t, output_size, align_corners, scales); }
+Tensor jvp::upsample_linear1d(const Tensor& self, IntArrayRef output_size, bool align_corners, std::optional<double> scales, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return upsample_linear1d(self_t, output_size, align_corners, scales); }
 
 }  // namespace dg::generated

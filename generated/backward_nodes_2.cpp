@@ -17,7 +17,7 @@ variable_list SubBackward1::apply(variable_list&& grads) {
 }
 
 // derivatives.yaml: sub.Scalar, forward: self_t
-Tensor jvp::sub_Scalar(const Tensor& self, const Scalar& other, const Scalar& alpha, const Tensor& self_t, const Tensor& result) { return self_t; }
+Tensor jvp::sub_Scalar(const Tensor& self, const Scalar& other, const Scalar& alpha, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return self_t; }
 
 // derivatives.yaml: mul.Tensor
 variable_list MulBackward0::apply(variable_list&& grads) {
@@ -42,7 +42,7 @@ void MulBackward0::release_saved() {
 }
 
 // derivatives.yaml: mul.Tensor, forward: self_t * other + self * other_t
-Tensor jvp::mul_Tensor(const Tensor& self, const Tensor& other, const Tensor& self_t, const Tensor& other_t, const Tensor& result) { return self_t * other + self * other_t; }
+Tensor jvp::mul_Tensor(const Tensor& self, const Tensor& other, const Tensor& self_t, const Tensor& other_t, const Tensor& result) { Tensor r; if (self_t.defined()) r = r.defined() ? r + (self_t * other) : (self_t * other); if (other_t.defined()) r = r.defined() ? r + (self * other_t) : (self * other_t); return r; }
 
 // derivatives.yaml: div.Tensor
 variable_list DivBackward0::apply(variable_list&& grads) {
@@ -68,7 +68,7 @@ void DivBackward0::release_saved() {
 }
 
 // derivatives.yaml: div.Tensor, forward: (self_t - other_t * result) / other
-Tensor jvp::div_Tensor(const Tensor& self, const Tensor& other, const Tensor& self_t, const Tensor& other_t, const Tensor& result) { return (self_t - other_t * result) / other; }
+Tensor jvp::div_Tensor(const Tensor& self, const Tensor& other, const Tensor& self_t, const Tensor& other_t, const Tensor& result) { if (!(self_t.defined() || other_t.defined())) return Tensor(); return ((self_t.defined() ? self_t : zeros_like(self)) - (other_t.defined() ? other_t : zeros_like(other)) * result) / other; }
 
 // derivatives.yaml: abs
 variable_list AbsBackward0::apply(variable_list&& grads) {
@@ -88,7 +88,7 @@ void AbsBackward0::release_saved() {
 }
 
 // derivatives.yaml: abs, forward: self_t * self.sign()
-Tensor jvp::abs(const Tensor& self, const Tensor& self_t, const Tensor& result) { return self_t * self.sign(); }
+Tensor jvp::abs(const Tensor& self, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return self_t * self.sign(); }
 
 // derivatives.yaml: sin
 variable_list SinBackward0::apply(variable_list&& grads) {
@@ -108,7 +108,7 @@ void SinBackward0::release_saved() {
 }
 
 // derivatives.yaml: sin, forward: sin_backward(self_t, self)
-Tensor jvp::sin(const Tensor& self, const Tensor& self_t, const Tensor& result) { return sin_backward(self_t, self); }
+Tensor jvp::sin(const Tensor& self, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return sin_backward(self_t, self); }
 
 // derivatives.yaml: polygamma
 variable_list PolygammaBackward0::apply(variable_list&& grads) {
@@ -128,7 +128,7 @@ void PolygammaBackward0::release_saved() {
 }
 
 // derivatives.yaml: polygamma, forward: self_t * polygamma(n + 1, self)
-Tensor jvp::polygamma(int64_t n, const Tensor& self, const Tensor& self_t, const Tensor& result) { return self_t * polygamma(n + 1, self); }
+Tensor jvp::polygamma(int64_t n, const Tensor& self, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return self_t * polygamma(n + 1, self); }
 
 // derivatives.yaml: clamp_max
 variable_list ClampMaxBackward0::apply(variable_list&& grads) {
@@ -148,7 +148,7 @@ void ClampMaxBackward0::release_saved() {
 }
 
 // derivatives.yaml: clamp_max, forward: where(self.le(max), self_t, zeros_like(self_t))
-Tensor jvp::clamp_max(const Tensor& self, const Scalar& max, const Tensor& self_t, const Tensor& result) { return where(self.le(max), self_t, zeros_like(self_t)); }
+Tensor jvp::clamp_max(const Tensor& self, const Scalar& max, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return where(self.le(max), self_t, zeros_like(self_t)); }
 
 // derivatives.yaml: maximum
 variable_list MaximumBackward0::apply(variable_list&& grads) {
@@ -174,6 +174,9 @@ void MaximumBackward0::release_saved() {
   saved_released_ = true;
 }
 
+// derivatives.yaml: maximum, forward: (where(self.lt(other), zeros_like((self_t)), where(self.eq(other), (self_t) / 2, (self_t)))) + (where(self.gt(other), zeros_like((other_t)), where(self.eq(other), (other_t) / 2, (other_t))))
+Tensor jvp::maximum(const Tensor& self, const Tensor& other, const Tensor& self_t, const Tensor& other_t, const Tensor& result) { Tensor r; if (self_t.defined()) r = r.defined() ? r + ((where(self.lt(other), zeros_like((self_t)), where(self.eq(other), (self_t) / 2, (self_t))))) : ((where(self.lt(other), zeros_like((self_t)), where(self.eq(other), (self_t) / 2, (self_t))))); if (other_t.defined()) r = r.defined() ? r + ((where(self.gt(other), zeros_like((other_t)), where(self.eq(other), (other_t) / 2, (other_t))))) : ((where(self.gt(other), zeros_like((other_t)), where(self.eq(other), (other_t) / 2, (other_t))))); return r; }
+
 // derivatives.yaml: fmod.Scalar
 variable_list FmodBackward1::apply(variable_list&& grads) {
   const Tensor& grad = grads[0];
@@ -185,7 +188,7 @@ variable_list FmodBackward1::apply(variable_list&& grads) {
 }
 
 // derivatives.yaml: fmod.Scalar, forward: self_t
-Tensor jvp::fmod_Scalar(const Tensor& self, const Scalar& other, const Tensor& self_t, const Tensor& result) { return self_t; }
+Tensor jvp::fmod_Scalar(const Tensor& self, const Scalar& other, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return self_t; }
 
 // derivatives.yaml: lerp.Tensor
 variable_list LerpBackward1::apply(variable_list&& grads) {
@@ -216,7 +219,7 @@ void LerpBackward1::release_saved() {
 }
 
 // derivatives.yaml: lerp.Tensor, forward: self_t * (1 - weight) + end_t * weight + weight_t * (end - self)
-Tensor jvp::lerp_Tensor(const Tensor& self, const Tensor& end, const Tensor& weight, const Tensor& self_t, const Tensor& end_t, const Tensor& weight_t, const Tensor& result) { return self_t * (1 - weight) + end_t * weight + weight_t * (end - self); }
+Tensor jvp::lerp_Tensor(const Tensor& self, const Tensor& end, const Tensor& weight, const Tensor& self_t, const Tensor& end_t, const Tensor& weight_t, const Tensor& result) { Tensor r; if (self_t.defined()) r = r.defined() ? r + (self_t * (1 - weight)) : (self_t * (1 - weight)); if (end_t.defined()) r = r.defined() ? r + (end_t * weight) : (end_t * weight); if (weight_t.defined()) r = r.defined() ? r + (weight_t * (end - self)) : (weight_t * (end - self)); return r; }
 
 // derivatives.yaml: amin
 variable_list AminBackward0::apply(variable_list&& grads) {
@@ -237,6 +240,9 @@ void AminBackward0::release_saved() {
   saved_released_ = true;
 }
 
+// derivatives.yaml: amin, forward: (minmax_backward(ones_like(result), self, result, dim, keepdim) * self_t).sum(dim, keepdim)
+Tensor jvp::amin(const Tensor& self, IntArrayRef dim, bool keepdim, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return (minmax_backward(ones_like(result), self, result, dim, keepdim) * self_t).sum(dim, keepdim); }
+
 // derivatives.yaml: logcumsumexp
 variable_list LogcumsumexpBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
@@ -255,6 +261,9 @@ void LogcumsumexpBackward0::release_saved() {
   self_.reset_data();
   saved_released_ = true;
 }
+
+// derivatives.yaml: logcumsumexp, forward: (self.exp() * self_t).cumsum(dim) / result.exp()
+Tensor jvp::logcumsumexp(const Tensor& self, int64_t dim, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return (self.exp() * self_t).cumsum(dim) / result.exp(); }
 
 // derivatives.yaml: mv
 variable_list MvBackward0::apply(variable_list&& grads) {
@@ -279,7 +288,7 @@ void MvBackward0::release_saved() {
 }
 
 // derivatives.yaml: mv, forward: self_t.mv(vec) + self.mv(vec_t)
-Tensor jvp::mv(const Tensor& self, const Tensor& vec, const Tensor& self_t, const Tensor& vec_t, const Tensor& result) { return self_t.mv(vec) + self.mv(vec_t); }
+Tensor jvp::mv(const Tensor& self, const Tensor& vec, const Tensor& self_t, const Tensor& vec_t, const Tensor& result) { Tensor r; if (self_t.defined()) r = r.defined() ? r + (self_t.mv(vec)) : (self_t.mv(vec)); if (vec_t.defined()) r = r.defined() ? r + (self.mv(vec_t)) : (self.mv(vec_t)); return r; }
 
 // derivatives.yaml: linalg_det
 variable_list LinalgDetBackward0::apply(variable_list&& grads) {
@@ -301,7 +310,7 @@ void LinalgDetBackward0::release_saved() {
 }
 
 // derivatives.yaml: linalg_det, forward: result * (dg::linalg_inv(A).transpose(-2, -1) * A_t).sum(std::vector<int64_t>{-2, -1})
-Tensor jvp::linalg_det(const Tensor& A, const Tensor& A_t, const Tensor& result) { return result * (dg::linalg_inv(A).transpose(-2, -1) * A_t).sum(std::vector<int64_t>{-2, -1}); }
+Tensor jvp::linalg_det(const Tensor& A, const Tensor& A_t, const Tensor& result) { if (!(A_t.defined())) return Tensor(); return result * (dg::linalg_inv(A).transpose(-2, -1) * A_t).sum(std::vector<int64_t>{-2, -1}); }
 
 // derivatives.yaml: linalg_cholesky
 variable_list LinalgCholeskyBackward0::apply(variable_list&& grads) {
@@ -320,6 +329,9 @@ void LinalgCholeskyBackward0::release_saved() {
   saved_released_ = true;
 }
 
+// derivatives.yaml: linalg_cholesky, forward: (upper ? dg::matmul((upper ? result.transpose(-2, -1) : result), (dg::linalg_solve_triangular((upper ? result.transpose(-2, -1) : result), dg::linalg_solve_triangular((upper ? result.transpose(-2, -1) : result), self_t, false, true, false).transpose(-2, -1), false, true, false).transpose(-2, -1).tril(-1) + dg::linalg_solve_triangular((upper ? result.transpose(-2, -1) : result), dg::linalg_solve_triangular((upper ? result.transpose(-2, -1) : result), self_t, false, true, false).transpose(-2, -1), false, true, false).transpose(-2, -1).triu().tril() * 0.5)).transpose(-2, -1) : dg::matmul((upper ? result.transpose(-2, -1) : result), (dg::linalg_solve_triangular((upper ? result.transpose(-2, -1) : result), dg::linalg_solve_triangular((upper ? result.transpose(-2, -1) : result), self_t, false, true, false).transpose(-2, -1), false, true, false).transpose(-2, -1).tril(-1) + dg::linalg_solve_triangular((upper ? result.transpose(-2, -1) : result), dg::linalg_solve_triangular((upper ? result.transpose(-2, -1) : result), self_t, false, true, false).transpose(-2, -1), false, true, false).transpose(-2, -1).triu().tril() * 0.5)))
+Tensor jvp::linalg_cholesky(const Tensor& self, bool upper, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return (upper ? dg::matmul((upper ? result.transpose(-2, -1) : result), (dg::linalg_solve_triangular((upper ? result.transpose(-2, -1) : result), dg::linalg_solve_triangular((upper ? result.transpose(-2, -1) : result), self_t, false, true, false).transpose(-2, -1), false, true, false).transpose(-2, -1).tril(-1) + dg::linalg_solve_triangular((upper ? result.transpose(-2, -1) : result), dg::linalg_solve_triangular((upper ? result.transpose(-2, -1) : result), self_t, false, true, false).transpose(-2, -1), false, true, false).transpose(-2, -1).triu().tril() * 0.5)).transpose(-2, -1) : dg::matmul((upper ? result.transpose(-2, -1) : result), (dg::linalg_solve_triangular((upper ? result.transpose(-2, -1) : result), dg::linalg_solve_triangular((upper ? result.transpose(-2, -1) : result), self_t, false, true, false).transpose(-2, -1), false, true, false).transpose(-2, -1).tril(-1) + dg::linalg_solve_triangular((upper ? result.transpose(-2, -1) : result), dg::linalg_solve_triangular((upper ? result.transpose(-2, -1) : result), self_t, false, true, false).transpose(-2, -1), false, true, false).transpose(-2, -1).triu().tril() * 0.5))); }
+
 // derivatives.yaml: transpose.int
 variable_list TransposeBackward0::apply(variable_list&& grads) {
   const Tensor& grad = grads[0];
@@ -331,7 +343,7 @@ variable_list TransposeBackward0::apply(variable_list&& grads) {
 }
 
 // derivatives.yaml: transpose.int, forward: self_t.transpose(dim0, dim1)
-Tensor jvp::transpose_int(const Tensor& self, int64_t dim0, int64_t dim1, const Tensor& self_t, const Tensor& result) { return self_t.transpose(dim0, dim1); }
+Tensor jvp::transpose_int(const Tensor& self, int64_t dim0, int64_t dim1, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return self_t.transpose(dim0, dim1); }
 
 // derivatives.yaml: index_fill.int_Tensor
 variable_list IndexFillBackward1::apply(variable_list&& grads) {
@@ -354,6 +366,9 @@ void IndexFillBackward1::release_saved() {
   saved_released_ = true;
 }
 
+// derivatives.yaml: index_fill.int_Tensor, forward: self_t.index_fill(dim, index, value_t)
+Tensor jvp::index_fill_int_Tensor(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& value, const Tensor& self_t, const Tensor& index_t, const Tensor& value_t, const Tensor& result) { if (!(self_t.defined() || value_t.defined())) return Tensor(); return (self_t.defined() ? self_t : zeros_like(self)).index_fill(dim, index, (value_t.defined() ? value_t : zeros_like(value))); }
+
 // derivatives.yaml: tril
 variable_list TrilBackward0::apply(variable_list&& grads) {
   const Tensor& grad = grads[0];
@@ -365,7 +380,7 @@ variable_list TrilBackward0::apply(variable_list&& grads) {
 }
 
 // derivatives.yaml: tril, forward: self_t.tril(diagonal)
-Tensor jvp::tril(const Tensor& self, int64_t diagonal, const Tensor& self_t, const Tensor& result) { return self_t.tril(diagonal); }
+Tensor jvp::tril(const Tensor& self, int64_t diagonal, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return self_t.tril(diagonal); }
 
 // derivatives.yaml: random_.from
 variable_list RandomBackward0::apply(variable_list&& grads) {
@@ -378,7 +393,7 @@ variable_list RandomBackward0::apply(variable_list&& grads) {
 }
 
 // derivatives.yaml: random_.from, forward: zeros_like(self_t)
-Tensor jvp::random__from(const Tensor& self, int64_t from, std::optional<int64_t> to, std::optional<Generator> generator, const Tensor& self_t, const Tensor& result) { return zeros_like(self_t); }
+Tensor jvp::random__from(const Tensor& self, int64_t from, std::optional<int64_t> to, std::optional<Generator> generator, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return zeros_like(self_t); }
 
 // derivatives.yaml: log_normal_
 variable_list LogNormalBackward0::apply(variable_list&& grads) {
@@ -391,7 +406,7 @@ variable_list LogNormalBackward0::apply(variable_list&& grads) {
 }
 
 // derivatives.yaml: log_normal_, forward: zeros_like(self_t)
-Tensor jvp::log_normal_(const Tensor& self, double mean, double std, std::optional<Generator> generator, const Tensor& self_t, const Tensor& result) { return zeros_like(self_t); }
+Tensor jvp::log_normal_(const Tensor& self, double mean, double std, std::optional<Generator> generator, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return zeros_like(self_t); }
 
 // derivatives.yaml: embedding
 variable_list EmbeddingBackward0::apply(variable_list&& grads) {
@@ -411,7 +426,7 @@ void EmbeddingBackward0::release_saved() {
 }
 
 // derivatives.yaml: embedding, forward: embedding(weight_t, indices, padding_idx, scale_grad_by_freq, sparse)
-Tensor jvp::embedding(const Tensor& weight, const Tensor& indices, int64_t padding_idx, bool scale_grad_by_freq, bool sparse, const Tensor& weight_t, const Tensor& indices_t, const Tensor& result) { return embedding(weight_t, indices, padding_idx, scale_grad_by_freq, sparse); }
+Tensor jvp::embedding(const Tensor& weight, const Tensor& indices, int64_t padding_idx, bool scale_grad_by_freq, bool sparse, const Tensor& weight_t, const Tensor& indices_t, const Tensor& result) { if (!(weight_t.defined())) return Tensor(); return embedding(weight_t, indices, padding_idx, scale_grad_by_freq, sparse); }
 
 // derivatives.yaml: max_pool2d
 variable_list MaxPool2dBackward0::apply(variable_list&& grads) {
@@ -431,7 +446,7 @@ void MaxPool2dBackward0::release_saved() {
 }
 
 // derivatives.yaml: max_pool2d, forward: max_pool2d_gather(self, self_t, kernel_size, stride, padding, dilation, ceil_mode)
-Tensor jvp::max_pool2d(const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool ceil_mode, const Tensor& self_t, const Tensor& result) { return max_pool2d_gather(self, self_t, kernel_size, stride, padding, dilation, ceil_mode); }
+Tensor jvp::max_pool2d(const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool ceil_mode, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return max_pool2d_gather(self, self_t, kernel_size, stride, padding, dilation, ceil_mode); }
 
 // derivatives.yaml: upsample_nearest2d_backward
 variable_list UpsampleNearest2dBackwardBackward0::apply(variable_list&& grads) {
@@ -444,7 +459,7 @@ variable_list UpsampleNearest2dBackwardBackward0::apply(variable_list&& grads) {
 }
 
 // derivatives.yaml: upsample_nearest2d_backward, forward: upsample_nearest2d_backward(grad_output_t, output_size, input_size, scales_h, scales_w)
-Tensor jvp::upsample_nearest2d_backward(const Tensor& grad_output, IntArrayRef output_size, IntArrayRef input_size, std::optional<double> scales_h, std::optional<double> scales_w, const Tensor& grad_output_t, const Tensor& result) { return upsample_nearest2d_backward(grad_output_t, output_size, input_size, scales_h, scales_w); }
+Tensor jvp::upsample_nearest2d_backward(const Tensor& grad_output, IntArrayRef output_size, IntArrayRef input_size, std::optional<double> scales_h, std::optional<double> scales_w, const Tensor& grad_output_t, const Tensor& result) { if (!(grad_output_t.defined())) return Tensor(); return upsample_nearest2d_backward(grad_output_t, output_size, input_size, scales_h, scales_w); }
 
 // derivatives.yaml: upsample_bicubic2d
 variable_list UpsampleBicubic2dBackward0::apply(variable_list&& grads) {
@@ -457,6 +472,6 @@ variable_list UpsampleBicubic2dBackward0::apply(variable_list&& grads) {
 }
 
 // derivatives.yaml: upsample_bicubic2d, forward: upsample_bicubic2d(self_t, output_size, align_corners, scales_h, scales_w)
-Tensor jvp::upsample_bicubic2d(const Tensor& self, IntArrayRef output_size, bool align_corners, std::optional<double> scales_h, std::optional<double> scales_w, const Tensor& self_t, const Tensor& result) { return upsample_bicubic2d(self_t, output_size, align_corners, scales_h, scales_w); }
+Tensor jvp::upsample_bicubic2d(const Tensor& self, IntArrayRef output_size, bool align_corners, std::optional<double> scales_h, std::optional<double> scales_w, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return upsample_bicubic2d(self_t, output_size, align_corners, scales_h, scales_w); }
 
 }  // namespace dg::generated

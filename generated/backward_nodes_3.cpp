@@ -17,7 +17,7 @@ variable_list MulBackward1::apply(variable_list&& grads) {
 }
 
 // derivatives.yaml: mul.Scalar, forward: self_t * other
-Tensor jvp::mul_Scalar(const Tensor& self, const Scalar& other, const Tensor& self_t, const Tensor& result) { return self_t * other; }
+Tensor jvp::mul_Scalar(const Tensor& self, const Scalar& other, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return self_t * other; }
 
 // derivatives.yaml: log
 variable_list LogBackward0::apply(variable_list&& grads) {
@@ -37,7 +37,7 @@ void LogBackward0::release_saved() {
 }
 
 // derivatives.yaml: log, forward: self_t / self
-Tensor jvp::log(const Tensor& self, const Tensor& self_t, const Tensor& result) { return self_t / self; }
+Tensor jvp::log(const Tensor& self, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return self_t / self; }
 
 // derivatives.yaml: square
 variable_list SquareBackward0::apply(variable_list&& grads) {
@@ -57,7 +57,7 @@ void SquareBackward0::release_saved() {
 }
 
 // derivatives.yaml: square, forward: 2 * self_t * self
-Tensor jvp::square(const Tensor& self, const Tensor& self_t, const Tensor& result) { return 2 * self_t * self; }
+Tensor jvp::square(const Tensor& self, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return 2 * self_t * self; }
 
 // derivatives.yaml: tan
 variable_list TanBackward0::apply(variable_list&& grads) {
@@ -77,7 +77,7 @@ void TanBackward0::release_saved() {
 }
 
 // derivatives.yaml: tan, forward: self_t * (1 + result * result)
-Tensor jvp::tan(const Tensor& self, const Tensor& self_t, const Tensor& result) { return self_t * (1 + result * result); }
+Tensor jvp::tan(const Tensor& self, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return self_t * (1 + result * result); }
 
 // derivatives.yaml: acos
 variable_list AcosBackward0::apply(variable_list&& grads) {
@@ -97,7 +97,7 @@ void AcosBackward0::release_saved() {
 }
 
 // derivatives.yaml: acos, forward: -self_t * (1 - self * self).rsqrt()
-Tensor jvp::acos(const Tensor& self, const Tensor& self_t, const Tensor& result) { return -self_t * (1 - self * self).rsqrt(); }
+Tensor jvp::acos(const Tensor& self, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return -self_t * (1 - self * self).rsqrt(); }
 
 // derivatives.yaml: i0
 variable_list I0Backward0::apply(variable_list&& grads) {
@@ -117,7 +117,7 @@ void I0Backward0::release_saved() {
 }
 
 // derivatives.yaml: i0, forward: self_t * special_i1(self)
-Tensor jvp::i0(const Tensor& self, const Tensor& self_t, const Tensor& result) { return self_t * special_i1(self); }
+Tensor jvp::i0(const Tensor& self, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return self_t * special_i1(self); }
 
 // derivatives.yaml: deg2rad
 variable_list Deg2radBackward0::apply(variable_list&& grads) {
@@ -130,7 +130,7 @@ variable_list Deg2radBackward0::apply(variable_list&& grads) {
 }
 
 // derivatives.yaml: deg2rad, forward: self_t * 0.017453292519943295
-Tensor jvp::deg2rad(const Tensor& self, const Tensor& self_t, const Tensor& result) { return self_t * 0.017453292519943295; }
+Tensor jvp::deg2rad(const Tensor& self, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return self_t * 0.017453292519943295; }
 
 // derivatives.yaml: rad2deg
 variable_list Rad2degBackward0::apply(variable_list&& grads) {
@@ -143,7 +143,7 @@ variable_list Rad2degBackward0::apply(variable_list&& grads) {
 }
 
 // derivatives.yaml: rad2deg, forward: self_t * 57.29577951308232
-Tensor jvp::rad2deg(const Tensor& self, const Tensor& self_t, const Tensor& result) { return self_t * 57.29577951308232; }
+Tensor jvp::rad2deg(const Tensor& self, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return self_t * 57.29577951308232; }
 
 // derivatives.yaml: sigmoid
 variable_list SigmoidBackward0::apply(variable_list&& grads) {
@@ -163,7 +163,7 @@ void SigmoidBackward0::release_saved() {
 }
 
 // derivatives.yaml: sigmoid, forward: sigmoid_backward(self_t, result)
-Tensor jvp::sigmoid(const Tensor& self, const Tensor& self_t, const Tensor& result) { return sigmoid_backward(self_t, result); }
+Tensor jvp::sigmoid(const Tensor& self, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return sigmoid_backward(self_t, result); }
 
 // derivatives.yaml: elu
 variable_list EluBackward0::apply(variable_list&& grads) {
@@ -183,7 +183,7 @@ void EluBackward0::release_saved() {
 }
 
 // derivatives.yaml: elu, forward: elu_backward(self_t, alpha, scale, input_scale, false, self)
-Tensor jvp::elu(const Tensor& self, const Scalar& alpha, const Scalar& scale, const Scalar& input_scale, const Tensor& self_t, const Tensor& result) { return elu_backward(self_t, alpha, scale, input_scale, false, self); }
+Tensor jvp::elu(const Tensor& self, const Scalar& alpha, const Scalar& scale, const Scalar& input_scale, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return elu_backward(self_t, alpha, scale, input_scale, false, self); }
 
 // derivatives.yaml: elu_backward
 variable_list EluBackwardBackward0::apply(variable_list&& grads) {
@@ -208,6 +208,9 @@ void EluBackwardBackward0::release_saved() {
   saved_released_ = true;
 }
 
+// derivatives.yaml: elu_backward, forward: (elu_backward((grad_output_t), alpha, scale, input_scale, is_result, self_or_result)) + (elu_double_backward((self_or_result_t), grad_output, alpha, scale, input_scale, is_result, self_or_result))
+Tensor jvp::elu_backward(const Tensor& grad_output, const Scalar& alpha, const Scalar& scale, const Scalar& input_scale, bool is_result, const Tensor& self_or_result, const Tensor& grad_output_t, const Tensor& self_or_result_t, const Tensor& result) { Tensor r; if (grad_output_t.defined()) r = r.defined() ? r + ((elu_backward((grad_output_t), alpha, scale, input_scale, is_result, self_or_result))) : ((elu_backward((grad_output_t), alpha, scale, input_scale, is_result, self_or_result))); if (self_or_result_t.defined()) r = r.defined() ? r + ((elu_double_backward((self_or_result_t), grad_output, alpha, scale, input_scale, is_result, self_or_result))) : ((elu_double_backward((self_or_result_t), grad_output, alpha, scale, input_scale, is_result, self_or_result))); return r; }
+
 // derivatives.yaml: silu
 variable_list SiluBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
@@ -226,7 +229,7 @@ void SiluBackward0::release_saved() {
 }
 
 // derivatives.yaml: silu, forward: silu_backward(self_t, self)
-Tensor jvp::silu(const Tensor& self, const Tensor& self_t, const Tensor& result) { return silu_backward(self_t, self); }
+Tensor jvp::silu(const Tensor& self, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return silu_backward(self_t, self); }
 
 // derivatives.yaml: xlogy.Tensor
 variable_list XlogyBackward0::apply(variable_list&& grads) {
@@ -253,7 +256,7 @@ void XlogyBackward0::release_saved() {
 }
 
 // derivatives.yaml: xlogy.Tensor, forward: self_t * xlogy(self.ne(0).to(self_t.scalar_type()), other) + other_t * self / other
-Tensor jvp::xlogy_Tensor(const Tensor& self, const Tensor& other, const Tensor& self_t, const Tensor& other_t, const Tensor& result) { return self_t * xlogy(self.ne(0).to(self_t.scalar_type()), other) + other_t * self / other; }
+Tensor jvp::xlogy_Tensor(const Tensor& self, const Tensor& other, const Tensor& self_t, const Tensor& other_t, const Tensor& result) { Tensor r; if (self_t.defined()) r = r.defined() ? r + (self_t * xlogy(self.ne(0).to(self_t.scalar_type()), other)) : (self_t * xlogy(self.ne(0).to(self_t.scalar_type()), other)); if (other_t.defined()) r = r.defined() ? r + (other_t * self / other) : (other_t * self / other); return r; }
 
 // derivatives.yaml: where.self
 variable_list WhereBackward0::apply(variable_list&& grads) {
@@ -277,7 +280,7 @@ void WhereBackward0::release_saved() {
 }
 
 // derivatives.yaml: where.self, forward: where(condition, self_t, other_t)
-Tensor jvp::where_self(const Tensor& condition, const Tensor& self, const Tensor& other, const Tensor& condition_t, const Tensor& self_t, const Tensor& other_t, const Tensor& result) { return where(condition, self_t, other_t); }
+Tensor jvp::where_self(const Tensor& condition, const Tensor& self, const Tensor& other, const Tensor& condition_t, const Tensor& self_t, const Tensor& other_t, const Tensor& result) { if (!(self_t.defined() || other_t.defined())) return Tensor(); return where(condition, (self_t.defined() ? self_t : zeros_like(self)), (other_t.defined() ? other_t : zeros_like(other))); }
 
 // derivatives.yaml: prod.dim_int
 variable_list ProdBackward1::apply(variable_list&& grads) {
@@ -295,6 +298,9 @@ void ProdBackward1::release_saved() {
   self_.reset_data();
   saved_released_ = true;
 }
+
+// derivatives.yaml: prod.dim_int, forward: (prod_backward(ones_like(result), self, dim, keepdim) * self_t).sum(dim, keepdim)
+Tensor jvp::prod_dim_int(const Tensor& self, int64_t dim, bool keepdim, std::optional<ScalarType> dtype, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return (prod_backward(ones_like(result), self, dim, keepdim) * self_t).sum(dim, keepdim); }
 
 // derivatives.yaml: cumprod
 variable_list CumprodBackward0::apply(variable_list&& grads) {
@@ -314,6 +320,9 @@ void CumprodBackward0::release_saved() {
   self_.reset_data();
   saved_released_ = true;
 }
+
+// derivatives.yaml: cumprod, forward: result * (self_t / self).cumsum(dim)
+Tensor jvp::cumprod(const Tensor& self, int64_t dim, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return result * (self_t / self).cumsum(dim); }
 
 // derivatives.yaml: addmv
 variable_list AddmvBackward0::apply(variable_list&& grads) {
@@ -341,7 +350,7 @@ void AddmvBackward0::release_saved() {
 }
 
 // derivatives.yaml: addmv, forward: maybe_multiply(self_t, beta) + maybe_multiply(mat_t.mv(vec) + mat.mv(vec_t), alpha)
-Tensor jvp::addmv(const Tensor& self, const Tensor& mat, const Tensor& vec, const Scalar& beta, const Scalar& alpha, const Tensor& self_t, const Tensor& mat_t, const Tensor& vec_t, const Tensor& result) { return maybe_multiply(self_t, beta) + maybe_multiply(mat_t.mv(vec) + mat.mv(vec_t), alpha); }
+Tensor jvp::addmv(const Tensor& self, const Tensor& mat, const Tensor& vec, const Scalar& beta, const Scalar& alpha, const Tensor& self_t, const Tensor& mat_t, const Tensor& vec_t, const Tensor& result) { if (!(self_t.defined() || mat_t.defined() || vec_t.defined())) return Tensor(); return maybe_multiply((self_t.defined() ? self_t : zeros_like(self)), beta) + maybe_multiply((mat_t.defined() ? mat_t : zeros_like(mat)).mv(vec) + mat.mv((vec_t.defined() ? vec_t : zeros_like(vec))), alpha); }
 
 // derivatives.yaml: addr
 variable_list AddrBackward0::apply(variable_list&& grads) {
@@ -369,7 +378,7 @@ void AddrBackward0::release_saved() {
 }
 
 // derivatives.yaml: addr, forward: maybe_multiply(self_t, beta) + maybe_multiply(dg::outer(vec1_t, vec2) + dg::outer(vec1, vec2_t), alpha)
-Tensor jvp::addr(const Tensor& self, const Tensor& vec1, const Tensor& vec2, const Scalar& beta, const Scalar& alpha, const Tensor& self_t, const Tensor& vec1_t, const Tensor& vec2_t, const Tensor& result) { return maybe_multiply(self_t, beta) + maybe_multiply(dg::outer(vec1_t, vec2) + dg::outer(vec1, vec2_t), alpha); }
+Tensor jvp::addr(const Tensor& self, const Tensor& vec1, const Tensor& vec2, const Scalar& beta, const Scalar& alpha, const Tensor& self_t, const Tensor& vec1_t, const Tensor& vec2_t, const Tensor& result) { if (!(self_t.defined() || vec1_t.defined() || vec2_t.defined())) return Tensor(); return maybe_multiply((self_t.defined() ? self_t : zeros_like(self)), beta) + maybe_multiply(dg::outer((vec1_t.defined() ? vec1_t : zeros_like(vec1)), vec2) + dg::outer(vec1, (vec2_t.defined() ? vec2_t : zeros_like(vec2))), alpha); }
 
 // derivatives.yaml: _linalg_qr_packed
 variable_list LinalgQrPackedBackward0::apply(variable_list&& grads) {
@@ -388,6 +397,9 @@ void LinalgQrPackedBackward0::release_saved() {
   saved_released_ = true;
 }
 
+// derivatives.yaml: _linalg_qr_packed, forward: (mode == "complete" && A.size(-2) > A.size(-1)) ? (dg::detail::fail("linalg_qr: the QR decomposition is not differentiable when mode='complete' and nrows > ncols"), Tensor()) : mode == "r" ? (dg::matmul((mode == "r" ? std::get<0>(dg::linalg_qr(A)) : result.narrow(-1, 0, A.size(-2) * std::min(A.size(-2), A.size(-1))).unflatten(-1, {A.size(-2), std::min(A.size(-2), A.size(-1))})).transpose(-2, -1), A_t) - dg::matmul((dg::matmul((mode == "r" ? std::get<0>(dg::linalg_qr(A)) : result.narrow(-1, 0, A.size(-2) * std::min(A.size(-2), A.size(-1))).unflatten(-1, {A.size(-2), std::min(A.size(-2), A.size(-1))})).transpose(-2, -1), dg::linalg_solve_triangular(result.narrow(-1, mode == "r" ? 0 : A.size(-2) * std::min(A.size(-2), A.size(-1)), std::min(A.size(-2), A.size(-1)) * A.size(-1)).unflatten(-1, {std::min(A.size(-2), A.size(-1)), A.size(-1)}).narrow(-1, 0, std::min(A.size(-2), A.size(-1))), A_t.narrow(-1, 0, std::min(A.size(-2), A.size(-1))), true, false, false)).tril(-1) - dg::matmul((mode == "r" ? std::get<0>(dg::linalg_qr(A)) : result.narrow(-1, 0, A.size(-2) * std::min(A.size(-2), A.size(-1))).unflatten(-1, {A.size(-2), std::min(A.size(-2), A.size(-1))})).transpose(-2, -1), dg::linalg_solve_triangular(result.narrow(-1, mode == "r" ? 0 : A.size(-2) * std::min(A.size(-2), A.size(-1)), std::min(A.size(-2), A.size(-1)) * A.size(-1)).unflatten(-1, {std::min(A.size(-2), A.size(-1)), A.size(-1)}).narrow(-1, 0, std::min(A.size(-2), A.size(-1))), A_t.narrow(-1, 0, std::min(A.size(-2), A.size(-1))), true, false, false)).tril(-1).transpose(-2, -1)), result.narrow(-1, mode == "r" ? 0 : A.size(-2) * std::min(A.size(-2), A.size(-1)), std::min(A.size(-2), A.size(-1)) * A.size(-1)).unflatten(-1, {std::min(A.size(-2), A.size(-1)), A.size(-1)}))).flatten(-2) : dg::cat({(dg::matmul((mode == "r" ? std::get<0>(dg::linalg_qr(A)) : result.narrow(-1, 0, A.size(-2) * std::min(A.size(-2), A.size(-1))).unflatten(-1, {A.size(-2), std::min(A.size(-2), A.size(-1))})), (dg::matmul((mode == "r" ? std::get<0>(dg::linalg_qr(A)) : result.narrow(-1, 0, A.size(-2) * std::min(A.size(-2), A.size(-1))).unflatten(-1, {A.size(-2), std::min(A.size(-2), A.size(-1))})).transpose(-2, -1), dg::linalg_solve_triangular(result.narrow(-1, mode == "r" ? 0 : A.size(-2) * std::min(A.size(-2), A.size(-1)), std::min(A.size(-2), A.size(-1)) * A.size(-1)).unflatten(-1, {std::min(A.size(-2), A.size(-1)), A.size(-1)}).narrow(-1, 0, std::min(A.size(-2), A.size(-1))), A_t.narrow(-1, 0, std::min(A.size(-2), A.size(-1))), true, false, false)).tril(-1) - dg::matmul((mode == "r" ? std::get<0>(dg::linalg_qr(A)) : result.narrow(-1, 0, A.size(-2) * std::min(A.size(-2), A.size(-1))).unflatten(-1, {A.size(-2), std::min(A.size(-2), A.size(-1))})).transpose(-2, -1), dg::linalg_solve_triangular(result.narrow(-1, mode == "r" ? 0 : A.size(-2) * std::min(A.size(-2), A.size(-1)), std::min(A.size(-2), A.size(-1)) * A.size(-1)).unflatten(-1, {std::min(A.size(-2), A.size(-1)), A.size(-1)}).narrow(-1, 0, std::min(A.size(-2), A.size(-1))), A_t.narrow(-1, 0, std::min(A.size(-2), A.size(-1))), true, false, false)).tril(-1).transpose(-2, -1))) + dg::linalg_solve_triangular(result.narrow(-1, mode == "r" ? 0 : A.size(-2) * std::min(A.size(-2), A.size(-1)), std::min(A.size(-2), A.size(-1)) * A.size(-1)).unflatten(-1, {std::min(A.size(-2), A.size(-1)), A.size(-1)}).narrow(-1, 0, std::min(A.size(-2), A.size(-1))), A_t.narrow(-1, 0, std::min(A.size(-2), A.size(-1))), true, false, false) - dg::matmul((mode == "r" ? std::get<0>(dg::linalg_qr(A)) : result.narrow(-1, 0, A.size(-2) * std::min(A.size(-2), A.size(-1))).unflatten(-1, {A.size(-2), std::min(A.size(-2), A.size(-1))})), dg::matmul((mode == "r" ? std::get<0>(dg::linalg_qr(A)) : result.narrow(-1, 0, A.size(-2) * std::min(A.size(-2), A.size(-1))).unflatten(-1, {A.size(-2), std::min(A.size(-2), A.size(-1))})).transpose(-2, -1), dg::linalg_solve_triangular(result.narrow(-1, mode == "r" ? 0 : A.size(-2) * std::min(A.size(-2), A.size(-1)), std::min(A.size(-2), A.size(-1)) * A.size(-1)).unflatten(-1, {std::min(A.size(-2), A.size(-1)), A.size(-1)}).narrow(-1, 0, std::min(A.size(-2), A.size(-1))), A_t.narrow(-1, 0, std::min(A.size(-2), A.size(-1))), true, false, false)))).flatten(-2), (dg::matmul((mode == "r" ? std::get<0>(dg::linalg_qr(A)) : result.narrow(-1, 0, A.size(-2) * std::min(A.size(-2), A.size(-1))).unflatten(-1, {A.size(-2), std::min(A.size(-2), A.size(-1))})).transpose(-2, -1), A_t) - dg::matmul((dg::matmul((mode == "r" ? std::get<0>(dg::linalg_qr(A)) : result.narrow(-1, 0, A.size(-2) * std::min(A.size(-2), A.size(-1))).unflatten(-1, {A.size(-2), std::min(A.size(-2), A.size(-1))})).transpose(-2, -1), dg::linalg_solve_triangular(result.narrow(-1, mode == "r" ? 0 : A.size(-2) * std::min(A.size(-2), A.size(-1)), std::min(A.size(-2), A.size(-1)) * A.size(-1)).unflatten(-1, {std::min(A.size(-2), A.size(-1)), A.size(-1)}).narrow(-1, 0, std::min(A.size(-2), A.size(-1))), A_t.narrow(-1, 0, std::min(A.size(-2), A.size(-1))), true, false, false)).tril(-1) - dg::matmul((mode == "r" ? std::get<0>(dg::linalg_qr(A)) : result.narrow(-1, 0, A.size(-2) * std::min(A.size(-2), A.size(-1))).unflatten(-1, {A.size(-2), std::min(A.size(-2), A.size(-1))})).transpose(-2, -1), dg::linalg_solve_triangular(result.narrow(-1, mode == "r" ? 0 : A.size(-2) * std::min(A.size(-2), A.size(-1)), std::min(A.size(-2), A.size(-1)) * A.size(-1)).unflatten(-1, {std::min(A.size(-2), A.size(-1)), A.size(-1)}).narrow(-1, 0, std::min(A.size(-2), A.size(-1))), A_t.narrow(-1, 0, std::min(A.size(-2), A.size(-1))), true, false, false)).tril(-1).transpose(-2, -1)), result.narrow(-1, mode == "r" ? 0 : A.size(-2) * std::min(A.size(-2), A.size(-1)), std::min(A.size(-2), A.size(-1)) * A.size(-1)).unflatten(-1, {std::min(A.size(-2), A.size(-1)), A.size(-1)}))).flatten(-2)}, -1)
+Tensor jvp::_linalg_qr_packed(const Tensor& A, std::string_view mode, const Tensor& A_t, const Tensor& result) { if (!(A_t.defined())) return Tensor(); return (mode == "complete" && A.size(-2) > A.size(-1)) ? (dg::detail::fail("linalg_qr: the QR decomposition is not differentiable when mode='complete' and nrows > ncols"), Tensor()) : mode == "r" ? (dg::matmul((mode == "r" ? std::get<0>(dg::linalg_qr(A)) : result.narrow(-1, 0, A.size(-2) * std::min(A.size(-2), A.size(-1))).unflatten(-1, {A.size(-2), std::min(A.size(-2), A.size(-1))})).transpose(-2, -1), A_t) - dg::matmul((dg::matmul((mode == "r" ? std::get<0>(dg::linalg_qr(A)) : result.narrow(-1, 0, A.size(-2) * std::min(A.size(-2), A.size(-1))).unflatten(-1, {A.size(-2), std::min(A.size(-2), A.size(-1))})).transpose(-2, -1), dg::linalg_solve_triangular(result.narrow(-1, mode == "r" ? 0 : A.size(-2) * std::min(A.size(-2), A.size(-1)), std::min(A.size(-2), A.size(-1)) * A.size(-1)).unflatten(-1, {std::min(A.size(-2), A.size(-1)), A.size(-1)}).narrow(-1, 0, std::min(A.size(-2), A.size(-1))), A_t.narrow(-1, 0, std::min(A.size(-2), A.size(-1))), true, false, false)).tril(-1) - dg::matmul((mode == "r" ? std::get<0>(dg::linalg_qr(A)) : result.narrow(-1, 0, A.size(-2) * std::min(A.size(-2), A.size(-1))).unflatten(-1, {A.size(-2), std::min(A.size(-2), A.size(-1))})).transpose(-2, -1), dg::linalg_solve_triangular(result.narrow(-1, mode == "r" ? 0 : A.size(-2) * std::min(A.size(-2), A.size(-1)), std::min(A.size(-2), A.size(-1)) * A.size(-1)).unflatten(-1, {std::min(A.size(-2), A.size(-1)), A.size(-1)}).narrow(-1, 0, std::min(A.size(-2), A.size(-1))), A_t.narrow(-1, 0, std::min(A.size(-2), A.size(-1))), true, false, false)).tril(-1).transpose(-2, -1)), result.narrow(-1, mode == "r" ? 0 : A.size(-2) * std::min(A.size(-2), A.size(-1)), std::min(A.size(-2), A.size(-1)) * A.size(-1)).unflatten(-1, {std::min(A.size(-2), A.size(-1)), A.size(-1)}))).flatten(-2) : dg::cat({(dg::matmul((mode == "r" ? std::get<0>(dg::linalg_qr(A)) : result.narrow(-1, 0, A.size(-2) * std::min(A.size(-2), A.size(-1))).unflatten(-1, {A.size(-2), std::min(A.size(-2), A.size(-1))})), (dg::matmul((mode == "r" ? std::get<0>(dg::linalg_qr(A)) : result.narrow(-1, 0, A.size(-2) * std::min(A.size(-2), A.size(-1))).unflatten(-1, {A.size(-2), std::min(A.size(-2), A.size(-1))})).transpose(-2, -1), dg::linalg_solve_triangular(result.narrow(-1, mode == "r" ? 0 : A.size(-2) * std::min(A.size(-2), A.size(-1)), std::min(A.size(-2), A.size(-1)) * A.size(-1)).unflatten(-1, {std::min(A.size(-2), A.size(-1)), A.size(-1)}).narrow(-1, 0, std::min(A.size(-2), A.size(-1))), A_t.narrow(-1, 0, std::min(A.size(-2), A.size(-1))), true, false, false)).tril(-1) - dg::matmul((mode == "r" ? std::get<0>(dg::linalg_qr(A)) : result.narrow(-1, 0, A.size(-2) * std::min(A.size(-2), A.size(-1))).unflatten(-1, {A.size(-2), std::min(A.size(-2), A.size(-1))})).transpose(-2, -1), dg::linalg_solve_triangular(result.narrow(-1, mode == "r" ? 0 : A.size(-2) * std::min(A.size(-2), A.size(-1)), std::min(A.size(-2), A.size(-1)) * A.size(-1)).unflatten(-1, {std::min(A.size(-2), A.size(-1)), A.size(-1)}).narrow(-1, 0, std::min(A.size(-2), A.size(-1))), A_t.narrow(-1, 0, std::min(A.size(-2), A.size(-1))), true, false, false)).tril(-1).transpose(-2, -1))) + dg::linalg_solve_triangular(result.narrow(-1, mode == "r" ? 0 : A.size(-2) * std::min(A.size(-2), A.size(-1)), std::min(A.size(-2), A.size(-1)) * A.size(-1)).unflatten(-1, {std::min(A.size(-2), A.size(-1)), A.size(-1)}).narrow(-1, 0, std::min(A.size(-2), A.size(-1))), A_t.narrow(-1, 0, std::min(A.size(-2), A.size(-1))), true, false, false) - dg::matmul((mode == "r" ? std::get<0>(dg::linalg_qr(A)) : result.narrow(-1, 0, A.size(-2) * std::min(A.size(-2), A.size(-1))).unflatten(-1, {A.size(-2), std::min(A.size(-2), A.size(-1))})), dg::matmul((mode == "r" ? std::get<0>(dg::linalg_qr(A)) : result.narrow(-1, 0, A.size(-2) * std::min(A.size(-2), A.size(-1))).unflatten(-1, {A.size(-2), std::min(A.size(-2), A.size(-1))})).transpose(-2, -1), dg::linalg_solve_triangular(result.narrow(-1, mode == "r" ? 0 : A.size(-2) * std::min(A.size(-2), A.size(-1)), std::min(A.size(-2), A.size(-1)) * A.size(-1)).unflatten(-1, {std::min(A.size(-2), A.size(-1)), A.size(-1)}).narrow(-1, 0, std::min(A.size(-2), A.size(-1))), A_t.narrow(-1, 0, std::min(A.size(-2), A.size(-1))), true, false, false)))).flatten(-2), (dg::matmul((mode == "r" ? std::get<0>(dg::linalg_qr(A)) : result.narrow(-1, 0, A.size(-2) * std::min(A.size(-2), A.size(-1))).unflatten(-1, {A.size(-2), std::min(A.size(-2), A.size(-1))})).transpose(-2, -1), A_t) - dg::matmul((dg::matmul((mode == "r" ? std::get<0>(dg::linalg_qr(A)) : result.narrow(-1, 0, A.size(-2) * std::min(A.size(-2), A.size(-1))).unflatten(-1, {A.size(-2), std::min(A.size(-2), A.size(-1))})).transpose(-2, -1), dg::linalg_solve_triangular(result.narrow(-1, mode == "r" ? 0 : A.size(-2) * std::min(A.size(-2), A.size(-1)), std::min(A.size(-2), A.size(-1)) * A.size(-1)).unflatten(-1, {std::min(A.size(-2), A.size(-1)), A.size(-1)}).narrow(-1, 0, std::min(A.size(-2), A.size(-1))), A_t.narrow(-1, 0, std::min(A.size(-2), A.size(-1))), true, false, false)).tril(-1) - dg::matmul((mode == "r" ? std::get<0>(dg::linalg_qr(A)) : result.narrow(-1, 0, A.size(-2) * std::min(A.size(-2), A.size(-1))).unflatten(-1, {A.size(-2), std::min(A.size(-2), A.size(-1))})).transpose(-2, -1), dg::linalg_solve_triangular(result.narrow(-1, mode == "r" ? 0 : A.size(-2) * std::min(A.size(-2), A.size(-1)), std::min(A.size(-2), A.size(-1)) * A.size(-1)).unflatten(-1, {std::min(A.size(-2), A.size(-1)), A.size(-1)}).narrow(-1, 0, std::min(A.size(-2), A.size(-1))), A_t.narrow(-1, 0, std::min(A.size(-2), A.size(-1))), true, false, false)).tril(-1).transpose(-2, -1)), result.narrow(-1, mode == "r" ? 0 : A.size(-2) * std::min(A.size(-2), A.size(-1)), std::min(A.size(-2), A.size(-1)) * A.size(-1)).unflatten(-1, {std::min(A.size(-2), A.size(-1)), A.size(-1)}))).flatten(-2)}, -1); }
+
 // derivatives.yaml: select_backward
 variable_list SelectBackwardBackward0::apply(variable_list&& grads) {
   const Tensor& grad = grads[0];
@@ -399,7 +411,7 @@ variable_list SelectBackwardBackward0::apply(variable_list&& grads) {
 }
 
 // derivatives.yaml: select_backward, forward: select_backward(grad_output_t, input_sizes, dim, index)
-Tensor jvp::select_backward(const Tensor& grad_output, IntArrayRef input_sizes, int64_t dim, int64_t index, const Tensor& grad_output_t, const Tensor& result) { return select_backward(grad_output_t, input_sizes, dim, index); }
+Tensor jvp::select_backward(const Tensor& grad_output, IntArrayRef input_sizes, int64_t dim, int64_t index, const Tensor& grad_output_t, const Tensor& result) { if (!(grad_output_t.defined())) return Tensor(); return select_backward(grad_output_t, input_sizes, dim, index); }
 
 // derivatives.yaml: unfold
 variable_list UnfoldBackward0::apply(variable_list&& grads) {
@@ -412,7 +424,7 @@ variable_list UnfoldBackward0::apply(variable_list&& grads) {
 }
 
 // derivatives.yaml: unfold, forward: self_t.unfold(dimension, size, step)
-Tensor jvp::unfold(const Tensor& self, int64_t dimension, int64_t size, int64_t step, const Tensor& self_t, const Tensor& result) { return self_t.unfold(dimension, size, step); }
+Tensor jvp::unfold(const Tensor& self, int64_t dimension, int64_t size, int64_t step, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return self_t.unfold(dimension, size, step); }
 
 // derivatives.yaml: as_strided_backward
 variable_list AsStridedBackwardBackward0::apply(variable_list&& grads) {
@@ -425,7 +437,7 @@ variable_list AsStridedBackwardBackward0::apply(variable_list&& grads) {
 }
 
 // derivatives.yaml: as_strided_backward, forward: as_strided_backward(grad_t, input_sizes, input_strides, input_storage_offset, size, stride, storage_offset)
-Tensor jvp::as_strided_backward(const Tensor& grad, IntArrayRef input_sizes, IntArrayRef input_strides, int64_t input_storage_offset, IntArrayRef size, IntArrayRef stride, int64_t storage_offset, const Tensor& grad_t, const Tensor& result) { return as_strided_backward(grad_t, input_sizes, input_strides, input_storage_offset, size, stride, storage_offset); }
+Tensor jvp::as_strided_backward(const Tensor& grad, IntArrayRef input_sizes, IntArrayRef input_strides, int64_t input_storage_offset, IntArrayRef size, IntArrayRef stride, int64_t storage_offset, const Tensor& grad_t, const Tensor& result) { if (!(grad_t.defined())) return Tensor(); return as_strided_backward(grad_t, input_sizes, input_strides, input_storage_offset, size, stride, storage_offset); }
 
 // derivatives.yaml: scatter.value
 variable_list ScatterBackward1::apply(variable_list&& grads) {
@@ -445,7 +457,7 @@ void ScatterBackward1::release_saved() {
 }
 
 // derivatives.yaml: scatter.value, forward: self_t.scatter(dim, index, 0)
-Tensor jvp::scatter_value(const Tensor& self, int64_t dim, const Tensor& index, const Scalar& value, const Tensor& self_t, const Tensor& index_t, const Tensor& result) { return self_t.scatter(dim, index, 0); }
+Tensor jvp::scatter_value(const Tensor& self, int64_t dim, const Tensor& index, const Scalar& value, const Tensor& self_t, const Tensor& index_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return self_t.scatter(dim, index, 0); }
 
 // derivatives.yaml: zero_
 variable_list ZeroBackward0::apply(variable_list&& grads) {
@@ -458,7 +470,7 @@ variable_list ZeroBackward0::apply(variable_list&& grads) {
 }
 
 // derivatives.yaml: zero_, forward: zeros_like(self_t)
-Tensor jvp::zero_(const Tensor& self, const Tensor& self_t, const Tensor& result) { return zeros_like(self_t); }
+Tensor jvp::zero_(const Tensor& self, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return zeros_like(self_t); }
 
 // derivatives.yaml: bernoulli_.float
 variable_list BernoulliBackward1::apply(variable_list&& grads) {
@@ -471,7 +483,7 @@ variable_list BernoulliBackward1::apply(variable_list&& grads) {
 }
 
 // derivatives.yaml: bernoulli_.float, forward: zeros_like(self_t)
-Tensor jvp::bernoulli__float(const Tensor& self, double p, std::optional<Generator> generator, const Tensor& self_t, const Tensor& result) { return zeros_like(self_t); }
+Tensor jvp::bernoulli__float(const Tensor& self, double p, std::optional<Generator> generator, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return zeros_like(self_t); }
 
 // derivatives.yaml: random_.to
 variable_list RandomBackward1::apply(variable_list&& grads) {
@@ -484,7 +496,7 @@ variable_list RandomBackward1::apply(variable_list&& grads) {
 }
 
 // derivatives.yaml: random_.to, forward: zeros_like(self_t)
-Tensor jvp::random__to(const Tensor& self, int64_t to, std::optional<Generator> generator, const Tensor& self_t, const Tensor& result) { return zeros_like(self_t); }
+Tensor jvp::random__to(const Tensor& self, int64_t to, std::optional<Generator> generator, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return zeros_like(self_t); }
 
 // derivatives.yaml: random_
 variable_list RandomBackward2::apply(variable_list&& grads) {
@@ -497,7 +509,7 @@ variable_list RandomBackward2::apply(variable_list&& grads) {
 }
 
 // derivatives.yaml: random_, forward: zeros_like(self_t)
-Tensor jvp::random_(const Tensor& self, std::optional<Generator> generator, const Tensor& self_t, const Tensor& result) { return zeros_like(self_t); }
+Tensor jvp::random_(const Tensor& self, std::optional<Generator> generator, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return zeros_like(self_t); }
 
 // derivatives.yaml: cauchy_
 variable_list CauchyBackward0::apply(variable_list&& grads) {
@@ -510,7 +522,7 @@ variable_list CauchyBackward0::apply(variable_list&& grads) {
 }
 
 // derivatives.yaml: cauchy_, forward: zeros_like(self_t)
-Tensor jvp::cauchy_(const Tensor& self, double median, double sigma, std::optional<Generator> generator, const Tensor& self_t, const Tensor& result) { return zeros_like(self_t); }
+Tensor jvp::cauchy_(const Tensor& self, double median, double sigma, std::optional<Generator> generator, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return zeros_like(self_t); }
 
 // derivatives.yaml: softmax.int
 variable_list SoftmaxBackward0::apply(variable_list&& grads) {
@@ -530,7 +542,7 @@ void SoftmaxBackward0::release_saved() {
 }
 
 // derivatives.yaml: softmax.int, forward: _softmax_backward_data(self_t, result, dim)
-Tensor jvp::softmax_int(const Tensor& self, int64_t dim, const Tensor& self_t, const Tensor& result) { return _softmax_backward_data(self_t, result, dim); }
+Tensor jvp::softmax_int(const Tensor& self, int64_t dim, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return _softmax_backward_data(self_t, result, dim); }
 
 // derivatives.yaml: _softmax_backward_data
 variable_list SoftmaxBackwardDataBackward0::apply(variable_list&& grads) {
@@ -556,7 +568,7 @@ void SoftmaxBackwardDataBackward0::release_saved() {
 }
 
 // derivatives.yaml: _softmax_backward_data, forward: _softmax_backward_data(grad_output_t, output, dim) + output_t * (grad_output - (grad_output * output).sum(dim, true)) - output * (grad_output * output_t).sum(dim, true)
-Tensor jvp::_softmax_backward_data(const Tensor& grad_output, const Tensor& output, int64_t dim, const Tensor& grad_output_t, const Tensor& output_t, const Tensor& result) { return _softmax_backward_data(grad_output_t, output, dim) + output_t * (grad_output - (grad_output * output).sum(dim, true)) - output * (grad_output * output_t).sum(dim, true); }
+Tensor jvp::_softmax_backward_data(const Tensor& grad_output, const Tensor& output, int64_t dim, const Tensor& grad_output_t, const Tensor& output_t, const Tensor& result) { Tensor r; if (grad_output_t.defined()) r = r.defined() ? r + (_softmax_backward_data(grad_output_t, output, dim)) : (_softmax_backward_data(grad_output_t, output, dim)); if (output_t.defined()) r = r.defined() ? r + (output_t * (grad_output - (grad_output * output).sum(dim, true))) : (output_t * (grad_output - (grad_output * output).sum(dim, true))); if (output_t.defined()) r = r.defined() ? r - (output * (grad_output * output_t).sum(dim, true)) : -(output * (grad_output * output_t).sum(dim, true)); return r; }
 
 // derivatives.yaml: nll_loss
 variable_list NllLossBackward0::apply(variable_list&& grads) {
@@ -578,6 +590,9 @@ void NllLossBackward0::release_saved() {
   weight_.reset_data();
   saved_released_ = true;
 }
+
+// derivatives.yaml: nll_loss, forward: nll_loss(self_t, target, weight, reduction, ignore_index)
+Tensor jvp::nll_loss(const Tensor& self, const Tensor& target, const std::optional<Tensor>& weight, int64_t reduction, int64_t ignore_index, const Tensor& self_t, const Tensor& target_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return nll_loss(self_t, target, weight, reduction, ignore_index); }
 
 // derivatives.yaml: soft_margin_loss
 variable_list SoftMarginLossBackward0::apply(variable_list&& grads) {
@@ -603,6 +618,9 @@ void SoftMarginLossBackward0::release_saved() {
   saved_released_ = true;
 }
 
+// derivatives.yaml: soft_margin_loss, forward: (reduction == 0 ? (-(-target * self).sigmoid() * (target * self_t + self * target_t)) : reduction == 1 ? (-(-target * self).sigmoid() * (target * self_t + self * target_t)).mean() : (-(-target * self).sigmoid() * (target * self_t + self * target_t)).sum())
+Tensor jvp::soft_margin_loss(const Tensor& self, const Tensor& target, int64_t reduction, const Tensor& self_t, const Tensor& target_t, const Tensor& result) { if (!(self_t.defined() || target_t.defined())) return Tensor(); return (reduction == 0 ? (-(-target * self).sigmoid() * (target * (self_t.defined() ? self_t : zeros_like(self)) + self * (target_t.defined() ? target_t : zeros_like(target)))) : reduction == 1 ? (-(-target * self).sigmoid() * (target * (self_t.defined() ? self_t : zeros_like(self)) + self * (target_t.defined() ? target_t : zeros_like(target)))).mean() : (-(-target * self).sigmoid() * (target * (self_t.defined() ? self_t : zeros_like(self)) + self * (target_t.defined() ? target_t : zeros_like(target)))).sum()); }
+
 // derivatives.yaml: max_pool2d_gather
 variable_list MaxPool2dGatherBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
@@ -624,7 +642,7 @@ void MaxPool2dGatherBackward0::release_saved() {
 }
 
 // derivatives.yaml: max_pool2d_gather, forward: max_pool2d_gather(self, source_t, kernel_size, stride, padding, dilation, ceil_mode)
-Tensor jvp::max_pool2d_gather(const Tensor& self, const Tensor& source, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool ceil_mode, const Tensor& self_t, const Tensor& source_t, const Tensor& result) { return max_pool2d_gather(self, source_t, kernel_size, stride, padding, dilation, ceil_mode); }
+Tensor jvp::max_pool2d_gather(const Tensor& self, const Tensor& source, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool ceil_mode, const Tensor& self_t, const Tensor& source_t, const Tensor& result) { if (!(source_t.defined())) return Tensor(); return max_pool2d_gather(self, source_t, kernel_size, stride, padding, dilation, ceil_mode); }
 
 // derivatives.yaml: upsample_bicubic2d_backward
 variable_list UpsampleBicubic2dBackwardBackward0::apply(variable_list&& grads) {
@@ -637,6 +655,6 @@ variable_list UpsampleBicubic2dBackwardBackward0::apply(variable_list&& grads) {
 }
 
 // derivatives.yaml: upsample_bicubic2d_backward, forward: upsample_bicubic2d_backward(grad_output_t, output_size, input_size, align_corners, scales_h, scales_w)
-Tensor jvp::upsample_bicubic2d_backward(const Tensor& grad_output, IntArrayRef output_size, IntArrayRef input_size, bool align_corners, std::optional<double> scales_h, std::optional<double> scales_w, const Tensor& grad_output_t, const Tensor& result) { return upsample_bicubic2d_backward(grad_output_t, output_size, input_size, align_corners, scales_h, scales_w); }
+Tensor jvp::upsample_bicubic2d_backward(const Tensor& grad_output, IntArrayRef output_size, IntArrayRef input_size, bool align_corners, std::optional<double> scales_h, std::optional<double> scales_w, const Tensor& grad_output_t, const Tensor& result) { if (!(grad_output_t.defined())) return Tensor(); return upsample_bicubic2d_backward(grad_output_t, output_size, input_size, align_corners, scales_h, scales_w); }
 
 }  // namespace dg::generated

@@ -17,7 +17,7 @@ variable_list AddBackward1::apply(variable_list&& grads) {
 }
 
 // derivatives.yaml: add.Scalar, forward: self_t
-Tensor jvp::add_Scalar(const Tensor& self, const Scalar& other, const Scalar& alpha, const Tensor& self_t, const Tensor& result) { return self_t; }
+Tensor jvp::add_Scalar(const Tensor& self, const Scalar& other, const Scalar& alpha, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return self_t; }
 
 // derivatives.yaml: log2
 variable_list Log2Backward0::apply(variable_list&& grads) {
@@ -37,7 +37,7 @@ void Log2Backward0::release_saved() {
 }
 
 // derivatives.yaml: log2, forward: self_t / (self * 0.6931471805599453)
-Tensor jvp::log2(const Tensor& self, const Tensor& self_t, const Tensor& result) { return self_t / (self * 0.6931471805599453); }
+Tensor jvp::log2(const Tensor& self, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return self_t / (self * 0.6931471805599453); }
 
 // derivatives.yaml: sqrt
 variable_list SqrtBackward0::apply(variable_list&& grads) {
@@ -57,7 +57,7 @@ void SqrtBackward0::release_saved() {
 }
 
 // derivatives.yaml: sqrt, forward: self_t / (2 * result)
-Tensor jvp::sqrt(const Tensor& self, const Tensor& self_t, const Tensor& result) { return self_t / (2 * result); }
+Tensor jvp::sqrt(const Tensor& self, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return self_t / (2 * result); }
 
 // derivatives.yaml: sin_backward
 variable_list SinBackwardBackward0::apply(variable_list&& grads) {
@@ -83,7 +83,7 @@ void SinBackwardBackward0::release_saved() {
 }
 
 // derivatives.yaml: sin_backward, forward: sin_backward(grad_output_t, self) + cos_backward(grad_output * self_t, self)
-Tensor jvp::sin_backward(const Tensor& grad_output, const Tensor& self, const Tensor& grad_output_t, const Tensor& self_t, const Tensor& result) { return sin_backward(grad_output_t, self) + cos_backward(grad_output * self_t, self); }
+Tensor jvp::sin_backward(const Tensor& grad_output, const Tensor& self, const Tensor& grad_output_t, const Tensor& self_t, const Tensor& result) { Tensor r; if (grad_output_t.defined()) r = r.defined() ? r + (sin_backward(grad_output_t, self)) : (sin_backward(grad_output_t, self)); if (self_t.defined()) r = r.defined() ? r + (cos_backward(grad_output * self_t, self)) : (cos_backward(grad_output * self_t, self)); return r; }
 
 // derivatives.yaml: erfc
 variable_list ErfcBackward0::apply(variable_list&& grads) {
@@ -103,7 +103,7 @@ void ErfcBackward0::release_saved() {
 }
 
 // derivatives.yaml: erfc, forward: self_t * (-self * self).exp() * (-1.1283791670955126)
-Tensor jvp::erfc(const Tensor& self, const Tensor& self_t, const Tensor& result) { return self_t * (-self * self).exp() * (-1.1283791670955126); }
+Tensor jvp::erfc(const Tensor& self, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return self_t * (-self * self).exp() * (-1.1283791670955126); }
 
 // derivatives.yaml: sinc
 variable_list SincBackward0::apply(variable_list&& grads) {
@@ -121,6 +121,9 @@ void SincBackward0::release_saved() {
   self_.reset_data();
   saved_released_ = true;
 }
+
+// derivatives.yaml: sinc, forward: ((self_t) * where(self.eq(0), zeros_like(self), ((self * 3.141592653589793).cos() * 3.141592653589793 * self - (self * 3.141592653589793).sin()) / (self * self * 3.141592653589793)))
+Tensor jvp::sinc(const Tensor& self, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return ((self_t) * where(self.eq(0), zeros_like(self), ((self * 3.141592653589793).cos() * 3.141592653589793 * self - (self * 3.141592653589793).sin()) / (self * self * 3.141592653589793))); }
 
 // derivatives.yaml: lgamma
 variable_list LgammaBackward0::apply(variable_list&& grads) {
@@ -140,7 +143,7 @@ void LgammaBackward0::release_saved() {
 }
 
 // derivatives.yaml: lgamma, forward: self_t * digamma(self)
-Tensor jvp::lgamma(const Tensor& self, const Tensor& self_t, const Tensor& result) { return self_t * digamma(self); }
+Tensor jvp::lgamma(const Tensor& self, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return self_t * digamma(self); }
 
 // derivatives.yaml: logit
 variable_list LogitBackward0::apply(variable_list&& grads) {
@@ -160,7 +163,7 @@ void LogitBackward0::release_saved() {
 }
 
 // derivatives.yaml: logit, forward: logit_backward(self_t, self, eps)
-Tensor jvp::logit(const Tensor& self, std::optional<double> eps, const Tensor& self_t, const Tensor& result) { return logit_backward(self_t, self, eps); }
+Tensor jvp::logit(const Tensor& self, std::optional<double> eps, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return logit_backward(self_t, self, eps); }
 
 // derivatives.yaml: sgn
 variable_list SgnBackward0::apply(variable_list&& grads) {
@@ -173,7 +176,7 @@ variable_list SgnBackward0::apply(variable_list&& grads) {
 }
 
 // derivatives.yaml: sgn, forward: zeros_like(self_t)
-Tensor jvp::sgn(const Tensor& self, const Tensor& self_t, const Tensor& result) { return zeros_like(self_t); }
+Tensor jvp::sgn(const Tensor& self, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return zeros_like(self_t); }
 
 // derivatives.yaml: round
 variable_list RoundBackward0::apply(variable_list&& grads) {
@@ -186,7 +189,7 @@ variable_list RoundBackward0::apply(variable_list&& grads) {
 }
 
 // derivatives.yaml: round, forward: zeros_like(self_t)
-Tensor jvp::round(const Tensor& self, const Tensor& self_t, const Tensor& result) { return zeros_like(self_t); }
+Tensor jvp::round(const Tensor& self, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return zeros_like(self_t); }
 
 // derivatives.yaml: relu
 variable_list ReluBackward0::apply(variable_list&& grads) {
@@ -206,7 +209,7 @@ void ReluBackward0::release_saved() {
 }
 
 // derivatives.yaml: relu, forward: threshold_backward(self_t, result, 0)
-Tensor jvp::relu(const Tensor& self, const Tensor& self_t, const Tensor& result) { return threshold_backward(self_t, result, 0); }
+Tensor jvp::relu(const Tensor& self, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return threshold_backward(self_t, result, 0); }
 
 // derivatives.yaml: hardtanh
 variable_list HardtanhBackward0::apply(variable_list&& grads) {
@@ -226,7 +229,7 @@ void HardtanhBackward0::release_saved() {
 }
 
 // derivatives.yaml: hardtanh, forward: hardtanh_backward(self_t, self, min_val, max_val)
-Tensor jvp::hardtanh(const Tensor& self, const Scalar& min_val, const Scalar& max_val, const Tensor& self_t, const Tensor& result) { return hardtanh_backward(self_t, self, min_val, max_val); }
+Tensor jvp::hardtanh(const Tensor& self, const Scalar& min_val, const Scalar& max_val, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return hardtanh_backward(self_t, self, min_val, max_val); }
 
 // derivatives.yaml: hardtanh_backward
 variable_list HardtanhBackwardBackward0::apply(variable_list&& grads) {
@@ -249,7 +252,7 @@ void HardtanhBackwardBackward0::release_saved() {
 }
 
 // derivatives.yaml: hardtanh_backward, forward: hardtanh_backward(grad_output_t, self, min_val, max_val)
-Tensor jvp::hardtanh_backward(const Tensor& grad_output, const Tensor& self, const Scalar& min_val, const Scalar& max_val, const Tensor& grad_output_t, const Tensor& self_t, const Tensor& result) { return hardtanh_backward(grad_output_t, self, min_val, max_val); }
+Tensor jvp::hardtanh_backward(const Tensor& grad_output, const Tensor& self, const Scalar& min_val, const Scalar& max_val, const Tensor& grad_output_t, const Tensor& self_t, const Tensor& result) { if (!(grad_output_t.defined())) return Tensor(); return hardtanh_backward(grad_output_t, self, min_val, max_val); }
 
 // derivatives.yaml: hardsigmoid
 variable_list HardsigmoidBackward0::apply(variable_list&& grads) {
@@ -267,6 +270,9 @@ void HardsigmoidBackward0::release_saved() {
   self_.reset_data();
   saved_released_ = true;
 }
+
+// derivatives.yaml: hardsigmoid, forward: ((self_t) * (self.gt(-3) & self.lt(3)).to((self_t).scalar_type()) / 6)
+Tensor jvp::hardsigmoid(const Tensor& self, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return ((self_t) * (self.gt(-3) & self.lt(3)).to((self_t).scalar_type()) / 6); }
 
 // derivatives.yaml: sigmoid_backward
 variable_list SigmoidBackwardBackward0::apply(variable_list&& grads) {
@@ -292,7 +298,7 @@ void SigmoidBackwardBackward0::release_saved() {
 }
 
 // derivatives.yaml: sigmoid_backward, forward: sigmoid_backward(grad_output_t, output) + grad_output * (1 - 2 * output) * output_t
-Tensor jvp::sigmoid_backward(const Tensor& grad_output, const Tensor& output, const Tensor& grad_output_t, const Tensor& output_t, const Tensor& result) { return sigmoid_backward(grad_output_t, output) + grad_output * (1 - 2 * output) * output_t; }
+Tensor jvp::sigmoid_backward(const Tensor& grad_output, const Tensor& output, const Tensor& grad_output_t, const Tensor& output_t, const Tensor& result) { Tensor r; if (grad_output_t.defined()) r = r.defined() ? r + (sigmoid_backward(grad_output_t, output)) : (sigmoid_backward(grad_output_t, output)); if (output_t.defined()) r = r.defined() ? r + (grad_output * (1 - 2 * output) * output_t) : (grad_output * (1 - 2 * output) * output_t); return r; }
 
 // derivatives.yaml: clamp
 variable_list ClampBackward0::apply(variable_list&& grads) {
@@ -312,7 +318,7 @@ void ClampBackward0::release_saved() {
 }
 
 // derivatives.yaml: clamp, forward: clamp_backward(self_t, self, min, max)
-Tensor jvp::clamp(const Tensor& self, const std::optional<Scalar>& min, const std::optional<Scalar>& max, const Tensor& self_t, const Tensor& result) { return clamp_backward(self_t, self, min, max); }
+Tensor jvp::clamp(const Tensor& self, const std::optional<Scalar>& min, const std::optional<Scalar>& max, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return clamp_backward(self_t, self, min, max); }
 
 // derivatives.yaml: addcdiv
 variable_list AddcdivBackward0::apply(variable_list&& grads) {
@@ -341,7 +347,7 @@ void AddcdivBackward0::release_saved() {
 }
 
 // derivatives.yaml: addcdiv, forward: self_t + maybe_multiply(tensor1_t / tensor2 - tensor1 * tensor2_t / (tensor2 * tensor2), value)
-Tensor jvp::addcdiv(const Tensor& self, const Tensor& tensor1, const Tensor& tensor2, const Scalar& value, const Tensor& self_t, const Tensor& tensor1_t, const Tensor& tensor2_t, const Tensor& result) { return self_t + maybe_multiply(tensor1_t / tensor2 - tensor1 * tensor2_t / (tensor2 * tensor2), value); }
+Tensor jvp::addcdiv(const Tensor& self, const Tensor& tensor1, const Tensor& tensor2, const Scalar& value, const Tensor& self_t, const Tensor& tensor1_t, const Tensor& tensor2_t, const Tensor& result) { if (!(self_t.defined() || tensor1_t.defined() || tensor2_t.defined())) return Tensor(); return (self_t.defined() ? self_t : zeros_like(self)) + maybe_multiply((tensor1_t.defined() ? tensor1_t : zeros_like(tensor1)) / tensor2 - tensor1 * (tensor2_t.defined() ? tensor2_t : zeros_like(tensor2)) / (tensor2 * tensor2), value); }
 
 // derivatives.yaml: hypot
 variable_list HypotBackward0::apply(variable_list&& grads) {
@@ -369,7 +375,7 @@ void HypotBackward0::release_saved() {
 }
 
 // derivatives.yaml: hypot, forward: (self_t * self + other_t * other) / result
-Tensor jvp::hypot(const Tensor& self, const Tensor& other, const Tensor& self_t, const Tensor& other_t, const Tensor& result) { return (self_t * self + other_t * other) / result; }
+Tensor jvp::hypot(const Tensor& self, const Tensor& other, const Tensor& self_t, const Tensor& other_t, const Tensor& result) { if (!(self_t.defined() || other_t.defined())) return Tensor(); return ((self_t.defined() ? self_t : zeros_like(self)) * self + (other_t.defined() ? other_t : zeros_like(other)) * other) / result; }
 
 // derivatives.yaml: mean
 variable_list MeanBackward0::apply(variable_list&& grads) {
@@ -382,7 +388,7 @@ variable_list MeanBackward0::apply(variable_list&& grads) {
 }
 
 // derivatives.yaml: mean, forward: self_t.mean(dtype)
-Tensor jvp::mean(const Tensor& self, std::optional<ScalarType> dtype, const Tensor& self_t, const Tensor& result) { return self_t.mean(dtype); }
+Tensor jvp::mean(const Tensor& self, std::optional<ScalarType> dtype, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return self_t.mean(dtype); }
 
 // derivatives.yaml: mean.dim
 variable_list MeanBackward1::apply(variable_list&& grads) {
@@ -395,7 +401,7 @@ variable_list MeanBackward1::apply(variable_list&& grads) {
 }
 
 // derivatives.yaml: mean.dim, forward: self_t.mean(dim, keepdim, dtype)
-Tensor jvp::mean_dim(const Tensor& self, IntArrayRef dim, bool keepdim, std::optional<ScalarType> dtype, const Tensor& self_t, const Tensor& result) { return self_t.mean(dim, keepdim, dtype); }
+Tensor jvp::mean_dim(const Tensor& self, IntArrayRef dim, bool keepdim, std::optional<ScalarType> dtype, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return self_t.mean(dim, keepdim, dtype); }
 
 // derivatives.yaml: mm
 variable_list MmBackward0::apply(variable_list&& grads) {
@@ -420,7 +426,7 @@ void MmBackward0::release_saved() {
 }
 
 // derivatives.yaml: mm, forward: self_t.mm(mat2) + self.mm(mat2_t)
-Tensor jvp::mm(const Tensor& self, const Tensor& mat2, const Tensor& self_t, const Tensor& mat2_t, const Tensor& result) { return self_t.mm(mat2) + self.mm(mat2_t); }
+Tensor jvp::mm(const Tensor& self, const Tensor& mat2, const Tensor& self_t, const Tensor& mat2_t, const Tensor& result) { Tensor r; if (self_t.defined()) r = r.defined() ? r + (self_t.mm(mat2)) : (self_t.mm(mat2)); if (mat2_t.defined()) r = r.defined() ? r + (self.mm(mat2_t)) : (self.mm(mat2_t)); return r; }
 
 // derivatives.yaml: linalg_cross
 variable_list LinalgCrossBackward0::apply(variable_list&& grads) {
@@ -445,7 +451,7 @@ void LinalgCrossBackward0::release_saved() {
 }
 
 // derivatives.yaml: linalg_cross, forward: dg::linalg_cross(self_t, other, dim) + dg::linalg_cross(self, other_t, dim)
-Tensor jvp::linalg_cross(const Tensor& self, const Tensor& other, int64_t dim, const Tensor& self_t, const Tensor& other_t, const Tensor& result) { return dg::linalg_cross(self_t, other, dim) + dg::linalg_cross(self, other_t, dim); }
+Tensor jvp::linalg_cross(const Tensor& self, const Tensor& other, int64_t dim, const Tensor& self_t, const Tensor& other_t, const Tensor& result) { Tensor r; if (self_t.defined()) r = r.defined() ? r + (dg::linalg_cross(self_t, other, dim)) : (dg::linalg_cross(self_t, other, dim)); if (other_t.defined()) r = r.defined() ? r + (dg::linalg_cross(self, other_t, dim)) : (dg::linalg_cross(self, other_t, dim)); return r; }
 
 // derivatives.yaml: _linalg_eigh_packed
 variable_list LinalgEighPackedBackward0::apply(variable_list&& grads) {
@@ -463,6 +469,9 @@ void LinalgEighPackedBackward0::release_saved() {
   result_.reset_data();
   saved_released_ = true;
 }
+
+// derivatives.yaml: _linalg_eigh_packed, forward: dg::cat({dg::matmul(result.narrow(-1, 0, A.size(-1)), dg::matmul(result.narrow(-1, 0, A.size(-1)).transpose(-2, -1), dg::matmul(A_t, result.narrow(-1, 0, A.size(-1)))) / ((result.select(-1, A.size(-1)).unsqueeze(-2) - result.select(-1, A.size(-1)).unsqueeze(-1)) + dg::eye(A.size(-1), A.options())) * (1 - dg::eye(A.size(-1), A.options()))), dg::matmul(result.narrow(-1, 0, A.size(-1)).transpose(-2, -1), dg::matmul(A_t, result.narrow(-1, 0, A.size(-1)))).diagonal(0, -2, -1).unsqueeze(-1)}, -1)
+Tensor jvp::_linalg_eigh_packed(const Tensor& A, std::string_view UPLO, const Tensor& A_t, const Tensor& result) { if (!(A_t.defined())) return Tensor(); return dg::cat({dg::matmul(result.narrow(-1, 0, A.size(-1)), dg::matmul(result.narrow(-1, 0, A.size(-1)).transpose(-2, -1), dg::matmul(A_t, result.narrow(-1, 0, A.size(-1)))) / ((result.select(-1, A.size(-1)).unsqueeze(-2) - result.select(-1, A.size(-1)).unsqueeze(-1)) + dg::eye(A.size(-1), A.options())) * (1 - dg::eye(A.size(-1), A.options()))), dg::matmul(result.narrow(-1, 0, A.size(-1)).transpose(-2, -1), dg::matmul(A_t, result.narrow(-1, 0, A.size(-1)))).diagonal(0, -2, -1).unsqueeze(-1)}, -1); }
 
 // derivatives.yaml: linalg_inv
 variable_list LinalgInvBackward0::apply(variable_list&& grads) {
@@ -482,7 +491,7 @@ void LinalgInvBackward0::release_saved() {
 }
 
 // derivatives.yaml: linalg_inv, forward: -dg::matmul(result, dg::matmul(A_t, result))
-Tensor jvp::linalg_inv(const Tensor& A, const Tensor& A_t, const Tensor& result) { return -dg::matmul(result, dg::matmul(A_t, result)); }
+Tensor jvp::linalg_inv(const Tensor& A, const Tensor& A_t, const Tensor& result) { if (!(A_t.defined())) return Tensor(); return -dg::matmul(result, dg::matmul(A_t, result)); }
 
 // derivatives.yaml: _linalg_solve
 variable_list LinalgSolveBackward0::apply(variable_list&& grads) {
@@ -508,7 +517,7 @@ void LinalgSolveBackward0::release_saved() {
 }
 
 // derivatives.yaml: _linalg_solve, forward: dg::_linalg_solve(A, B_t - dg::matmul(A_t, result))
-Tensor jvp::_linalg_solve(const Tensor& A, const Tensor& B, const Tensor& A_t, const Tensor& B_t, const Tensor& result) { return dg::_linalg_solve(A, B_t - dg::matmul(A_t, result)); }
+Tensor jvp::_linalg_solve(const Tensor& A, const Tensor& B, const Tensor& A_t, const Tensor& B_t, const Tensor& result) { if (!(A_t.defined() || B_t.defined())) return Tensor(); return dg::_linalg_solve(A, (B_t.defined() ? B_t : zeros_like(B)) - dg::matmul((A_t.defined() ? A_t : zeros_like(A)), result)); }
 
 // derivatives.yaml: view
 variable_list ViewBackward0::apply(variable_list&& grads) {
@@ -520,8 +529,8 @@ variable_list ViewBackward0::apply(variable_list&& grads) {
   return grad_inputs;
 }
 
-// derivatives.yaml: view, forward: self_t.view(size)
-Tensor jvp::view(const Tensor& self, IntArrayRef size, const Tensor& self_t, const Tensor& result) { return self_t.view(size); }
+// derivatives.yaml: view, forward: self_t.reshape(size)
+Tensor jvp::view(const Tensor& self, IntArrayRef size, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return self_t.reshape(size); }
 
 // derivatives.yaml: squeeze
 variable_list SqueezeBackward0::apply(variable_list&& grads) {
@@ -534,7 +543,7 @@ variable_list SqueezeBackward0::apply(variable_list&& grads) {
 }
 
 // derivatives.yaml: squeeze, forward: self_t.squeeze()
-Tensor jvp::squeeze(const Tensor& self, const Tensor& self_t, const Tensor& result) { return self_t.squeeze(); }
+Tensor jvp::squeeze(const Tensor& self, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return self_t.squeeze(); }
 
 // derivatives.yaml: index_add
 variable_list IndexAddBackward0::apply(variable_list&& grads) {
@@ -557,7 +566,7 @@ void IndexAddBackward0::release_saved() {
 }
 
 // derivatives.yaml: index_add, forward: self_t.index_add(dim, index, source_t, alpha)
-Tensor jvp::index_add(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& source, const Scalar& alpha, const Tensor& self_t, const Tensor& index_t, const Tensor& source_t, const Tensor& result) { return self_t.index_add(dim, index, source_t, alpha); }
+Tensor jvp::index_add(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& source, const Scalar& alpha, const Tensor& self_t, const Tensor& index_t, const Tensor& source_t, const Tensor& result) { if (!(self_t.defined() || source_t.defined())) return Tensor(); return (self_t.defined() ? self_t : zeros_like(self)).index_add(dim, index, (source_t.defined() ? source_t : zeros_like(source)), alpha); }
 
 // derivatives.yaml: triu
 variable_list TriuBackward0::apply(variable_list&& grads) {
@@ -570,7 +579,7 @@ variable_list TriuBackward0::apply(variable_list&& grads) {
 }
 
 // derivatives.yaml: triu, forward: self_t.triu(diagonal)
-Tensor jvp::triu(const Tensor& self, int64_t diagonal, const Tensor& self_t, const Tensor& result) { return self_t.triu(diagonal); }
+Tensor jvp::triu(const Tensor& self, int64_t diagonal, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return self_t.triu(diagonal); }
 
 // derivatives.yaml: uniform_
 variable_list UniformBackward0::apply(variable_list&& grads) {
@@ -583,7 +592,7 @@ variable_list UniformBackward0::apply(variable_list&& grads) {
 }
 
 // derivatives.yaml: uniform_, forward: zeros_like(self_t)
-Tensor jvp::uniform_(const Tensor& self, double from, double to, std::optional<Generator> generator, const Tensor& self_t, const Tensor& result) { return zeros_like(self_t); }
+Tensor jvp::uniform_(const Tensor& self, double from, double to, std::optional<Generator> generator, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return zeros_like(self_t); }
 
 // derivatives.yaml: exponential_
 variable_list ExponentialBackward0::apply(variable_list&& grads) {
@@ -596,7 +605,7 @@ variable_list ExponentialBackward0::apply(variable_list&& grads) {
 }
 
 // derivatives.yaml: exponential_, forward: zeros_like(self_t)
-Tensor jvp::exponential_(const Tensor& self, double lambd, std::optional<Generator> generator, const Tensor& self_t, const Tensor& result) { return zeros_like(self_t); }
+Tensor jvp::exponential_(const Tensor& self, double lambd, std::optional<Generator> generator, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return zeros_like(self_t); }
 
 // derivatives.yaml: _nll_pick_backward
 variable_list NllPickBackwardBackward0::apply(variable_list&& grads) {
@@ -616,7 +625,7 @@ void NllPickBackwardBackward0::release_saved() {
 }
 
 // derivatives.yaml: _nll_pick_backward, forward: _nll_pick_backward(grad_t, target, self_sizes, ignore_index)
-Tensor jvp::_nll_pick_backward(const Tensor& grad, const Tensor& target, IntArrayRef self_sizes, int64_t ignore_index, const Tensor& grad_t, const Tensor& target_t, const Tensor& result) { return _nll_pick_backward(grad_t, target, self_sizes, ignore_index); }
+Tensor jvp::_nll_pick_backward(const Tensor& grad, const Tensor& target, IntArrayRef self_sizes, int64_t ignore_index, const Tensor& grad_t, const Tensor& target_t, const Tensor& result) { if (!(grad_t.defined())) return Tensor(); return _nll_pick_backward(grad_t, target, self_sizes, ignore_index); }
 
 // derivatives.yaml: convolution_backward_weight
 variable_list ConvolutionBackwardWeightBackward0::apply(variable_list&& grads) {
@@ -641,7 +650,7 @@ void ConvolutionBackwardWeightBackward0::release_saved() {
 }
 
 // derivatives.yaml: convolution_backward_weight, forward: convolution_backward_weight(grad_output_t, input, weight_size, stride, padding, dilation, transposed, output_padding, groups) + convolution_backward_weight(grad_output, input_t, weight_size, stride, padding, dilation, transposed, output_padding, groups)
-Tensor jvp::convolution_backward_weight(const Tensor& grad_output, const Tensor& input, IntArrayRef weight_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool transposed, IntArrayRef output_padding, int64_t groups, const Tensor& grad_output_t, const Tensor& input_t, const Tensor& result) { return convolution_backward_weight(grad_output_t, input, weight_size, stride, padding, dilation, transposed, output_padding, groups) + convolution_backward_weight(grad_output, input_t, weight_size, stride, padding, dilation, transposed, output_padding, groups); }
+Tensor jvp::convolution_backward_weight(const Tensor& grad_output, const Tensor& input, IntArrayRef weight_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool transposed, IntArrayRef output_padding, int64_t groups, const Tensor& grad_output_t, const Tensor& input_t, const Tensor& result) { Tensor r; if (grad_output_t.defined()) r = r.defined() ? r + (convolution_backward_weight(grad_output_t, input, weight_size, stride, padding, dilation, transposed, output_padding, groups)) : (convolution_backward_weight(grad_output_t, input, weight_size, stride, padding, dilation, transposed, output_padding, groups)); if (input_t.defined()) r = r.defined() ? r + (convolution_backward_weight(grad_output, input_t, weight_size, stride, padding, dilation, transposed, output_padding, groups)) : (convolution_backward_weight(grad_output, input_t, weight_size, stride, padding, dilation, transposed, output_padding, groups)); return r; }
 
 // derivatives.yaml: upsample_nearest2d
 variable_list UpsampleNearest2dBackward0::apply(variable_list&& grads) {
@@ -654,7 +663,7 @@ variable_list UpsampleNearest2dBackward0::apply(variable_list&& grads) {
 }
 
 // derivatives.yaml: upsample_nearest2d, forward: upsample_nearest2d(self_t, output_size, scales_h, scales_w)
-Tensor jvp::upsample_nearest2d(const Tensor& self, IntArrayRef output_size, std::optional<double> scales_h, std::optional<double> scales_w, const Tensor& self_t, const Tensor& result) { return upsample_nearest2d(self_t, output_size, scales_h, scales_w); }
+Tensor jvp::upsample_nearest2d(const Tensor& self, IntArrayRef output_size, std::optional<double> scales_h, std::optional<double> scales_w, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return upsample_nearest2d(self_t, output_size, scales_h, scales_w); }
 
 // derivatives.yaml: upsample_linear1d_backward
 variable_list UpsampleLinear1dBackwardBackward0::apply(variable_list&& grads) {
@@ -667,6 +676,6 @@ variable_list UpsampleLinear1dBackwardBackward0::apply(variable_list&& grads) {
 }
 
 // derivatives.yaml: upsample_linear1d_backward, forward: upsample_linear1d_backward(grad_output_t, output_size, input_size, align_corners, scales)
-Tensor jvp::upsample_linear1d_backward(const Tensor& grad_output, IntArrayRef output_size, IntArrayRef input_size, bool align_corners, std::optional<double> scales, const Tensor& grad_output_t, const Tensor& result) { return upsample_linear1d_backward(grad_output_t, output_size, input_size, align_corners, scales); }
+Tensor jvp::upsample_linear1d_backward(const Tensor& grad_output, IntArrayRef output_size, IntArrayRef input_size, bool align_corners, std::optional<double> scales, const Tensor& grad_output_t, const Tensor& result) { if (!(grad_output_t.defined())) return Tensor(); return upsample_linear1d_backward(grad_output_t, output_size, input_size, align_corners, scales); }
 
 }  // namespace dg::generated

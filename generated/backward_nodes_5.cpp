@@ -20,7 +20,7 @@ variable_list AddBackward0::apply(variable_list&& grads) {
 }
 
 // derivatives.yaml: add.Tensor, forward: self_t + maybe_multiply(other_t, alpha)
-Tensor jvp::add_Tensor(const Tensor& self, const Tensor& other, const Scalar& alpha, const Tensor& self_t, const Tensor& other_t, const Tensor& result) { return self_t + maybe_multiply(other_t, alpha); }
+Tensor jvp::add_Tensor(const Tensor& self, const Tensor& other, const Scalar& alpha, const Tensor& self_t, const Tensor& other_t, const Tensor& result) { Tensor r; if (self_t.defined()) r = r.defined() ? r + (self_t) : (self_t); if (other_t.defined()) r = r.defined() ? r + (maybe_multiply(other_t, alpha)) : (maybe_multiply(other_t, alpha)); return r; }
 
 // derivatives.yaml: div.Scalar
 variable_list DivBackward1::apply(variable_list&& grads) {
@@ -33,7 +33,7 @@ variable_list DivBackward1::apply(variable_list&& grads) {
 }
 
 // derivatives.yaml: div.Scalar, forward: self_t / other
-Tensor jvp::div_Scalar(const Tensor& self, const Scalar& other, const Tensor& self_t, const Tensor& result) { return self_t / other; }
+Tensor jvp::div_Scalar(const Tensor& self, const Scalar& other, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return self_t / other; }
 
 // derivatives.yaml: pow.Tensor_Scalar
 variable_list PowBackward1::apply(variable_list&& grads) {
@@ -53,7 +53,7 @@ void PowBackward1::release_saved() {
 }
 
 // derivatives.yaml: pow.Tensor_Scalar, forward: pow_backward(self_t, self, exponent)
-Tensor jvp::pow_Tensor_Scalar(const Tensor& self, const Scalar& exponent, const Tensor& self_t, const Tensor& result) { return pow_backward(self_t, self, exponent); }
+Tensor jvp::pow_Tensor_Scalar(const Tensor& self, const Scalar& exponent, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return pow_backward(self_t, self, exponent); }
 
 // derivatives.yaml: exp
 variable_list ExpBackward0::apply(variable_list&& grads) {
@@ -73,7 +73,7 @@ void ExpBackward0::release_saved() {
 }
 
 // derivatives.yaml: exp, forward: self_t * result
-Tensor jvp::exp(const Tensor& self, const Tensor& self_t, const Tensor& result) { return self_t * result; }
+Tensor jvp::exp(const Tensor& self, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return self_t * result; }
 
 // derivatives.yaml: expm1
 variable_list Expm1Backward0::apply(variable_list&& grads) {
@@ -93,7 +93,7 @@ void Expm1Backward0::release_saved() {
 }
 
 // derivatives.yaml: expm1, forward: self_t * (result + 1)
-Tensor jvp::expm1(const Tensor& self, const Tensor& self_t, const Tensor& result) { return self_t * (result + 1); }
+Tensor jvp::expm1(const Tensor& self, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return self_t * (result + 1); }
 
 // derivatives.yaml: log1p
 variable_list Log1pBackward0::apply(variable_list&& grads) {
@@ -113,7 +113,7 @@ void Log1pBackward0::release_saved() {
 }
 
 // derivatives.yaml: log1p, forward: self_t / (self + 1)
-Tensor jvp::log1p(const Tensor& self, const Tensor& self_t, const Tensor& result) { return self_t / (self + 1); }
+Tensor jvp::log1p(const Tensor& self, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return self_t / (self + 1); }
 
 // derivatives.yaml: atan
 variable_list AtanBackward0::apply(variable_list&& grads) {
@@ -133,7 +133,7 @@ void AtanBackward0::release_saved() {
 }
 
 // derivatives.yaml: atan, forward: self_t / (1 + self * self)
-Tensor jvp::atan(const Tensor& self, const Tensor& self_t, const Tensor& result) { return self_t / (1 + self * self); }
+Tensor jvp::atan(const Tensor& self, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return self_t / (1 + self * self); }
 
 // derivatives.yaml: tanh
 variable_list TanhBackward0::apply(variable_list&& grads) {
@@ -153,7 +153,7 @@ void TanhBackward0::release_saved() {
 }
 
 // derivatives.yaml: tanh, forward: tanh_backward(self_t, result)
-Tensor jvp::tanh(const Tensor& self, const Tensor& self_t, const Tensor& result) { return tanh_backward(self_t, result); }
+Tensor jvp::tanh(const Tensor& self, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return tanh_backward(self_t, result); }
 
 // derivatives.yaml: logit_backward
 variable_list LogitBackwardBackward0::apply(variable_list&& grads) {
@@ -179,7 +179,7 @@ void LogitBackwardBackward0::release_saved() {
 }
 
 // derivatives.yaml: logit_backward, forward: logit_backward(grad_output_t, self, eps) + logit_backward(grad_output * self_t, self, eps) * (2 * self - 1) / (self * (1 - self))
-Tensor jvp::logit_backward(const Tensor& grad_output, const Tensor& self, std::optional<double> eps, const Tensor& grad_output_t, const Tensor& self_t, const Tensor& result) { return logit_backward(grad_output_t, self, eps) + logit_backward(grad_output * self_t, self, eps) * (2 * self - 1) / (self * (1 - self)); }
+Tensor jvp::logit_backward(const Tensor& grad_output, const Tensor& self, std::optional<double> eps, const Tensor& grad_output_t, const Tensor& self_t, const Tensor& result) { Tensor r; if (grad_output_t.defined()) r = r.defined() ? r + (logit_backward(grad_output_t, self, eps)) : (logit_backward(grad_output_t, self, eps)); if (self_t.defined()) r = r.defined() ? r + (logit_backward(grad_output * self_t, self, eps) * (2 * self - 1) / (self * (1 - self))) : (logit_backward(grad_output * self_t, self, eps) * (2 * self - 1) / (self * (1 - self))); return r; }
 
 // derivatives.yaml: frac
 variable_list FracBackward0::apply(variable_list&& grads) {
@@ -192,7 +192,7 @@ variable_list FracBackward0::apply(variable_list&& grads) {
 }
 
 // derivatives.yaml: frac, forward: self_t
-Tensor jvp::frac(const Tensor& self, const Tensor& self_t, const Tensor& result) { return self_t; }
+Tensor jvp::frac(const Tensor& self, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return self_t; }
 
 // derivatives.yaml: ceil
 variable_list CeilBackward0::apply(variable_list&& grads) {
@@ -205,7 +205,7 @@ variable_list CeilBackward0::apply(variable_list&& grads) {
 }
 
 // derivatives.yaml: ceil, forward: zeros_like(self_t)
-Tensor jvp::ceil(const Tensor& self, const Tensor& self_t, const Tensor& result) { return zeros_like(self_t); }
+Tensor jvp::ceil(const Tensor& self, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return zeros_like(self_t); }
 
 // derivatives.yaml: trunc
 variable_list TruncBackward0::apply(variable_list&& grads) {
@@ -218,7 +218,7 @@ variable_list TruncBackward0::apply(variable_list&& grads) {
 }
 
 // derivatives.yaml: trunc, forward: zeros_like(self_t)
-Tensor jvp::trunc(const Tensor& self, const Tensor& self_t, const Tensor& result) { return zeros_like(self_t); }
+Tensor jvp::trunc(const Tensor& self, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return zeros_like(self_t); }
 
 // derivatives.yaml: threshold_backward
 variable_list ThresholdBackwardBackward0::apply(variable_list&& grads) {
@@ -241,7 +241,7 @@ void ThresholdBackwardBackward0::release_saved() {
 }
 
 // derivatives.yaml: threshold_backward, forward: threshold_backward(grad_output_t, self, threshold)
-Tensor jvp::threshold_backward(const Tensor& grad_output, const Tensor& self, const Scalar& threshold, const Tensor& grad_output_t, const Tensor& self_t, const Tensor& result) { return threshold_backward(grad_output_t, self, threshold); }
+Tensor jvp::threshold_backward(const Tensor& grad_output, const Tensor& self, const Scalar& threshold, const Tensor& grad_output_t, const Tensor& self_t, const Tensor& result) { if (!(grad_output_t.defined())) return Tensor(); return threshold_backward(grad_output_t, self, threshold); }
 
 // derivatives.yaml: leaky_relu_backward
 variable_list LeakyReluBackwardBackward0::apply(variable_list&& grads) {
@@ -264,7 +264,7 @@ void LeakyReluBackwardBackward0::release_saved() {
 }
 
 // derivatives.yaml: leaky_relu_backward, forward: leaky_relu_backward(grad_output_t, self, negative_slope, self_is_result)
-Tensor jvp::leaky_relu_backward(const Tensor& grad_output, const Tensor& self, const Scalar& negative_slope, bool self_is_result, const Tensor& grad_output_t, const Tensor& self_t, const Tensor& result) { return leaky_relu_backward(grad_output_t, self, negative_slope, self_is_result); }
+Tensor jvp::leaky_relu_backward(const Tensor& grad_output, const Tensor& self, const Scalar& negative_slope, bool self_is_result, const Tensor& grad_output_t, const Tensor& self_t, const Tensor& result) { if (!(grad_output_t.defined())) return Tensor(); return leaky_relu_backward(grad_output_t, self, negative_slope, self_is_result); }
 
 // derivatives.yaml: softplus
 variable_list SoftplusBackward0::apply(variable_list&& grads) {
@@ -284,7 +284,7 @@ void SoftplusBackward0::release_saved() {
 }
 
 // derivatives.yaml: softplus, forward: softplus_backward(self_t, self, beta, threshold)
-Tensor jvp::softplus(const Tensor& self, const Scalar& beta, const Scalar& threshold, const Tensor& self_t, const Tensor& result) { return softplus_backward(self_t, self, beta, threshold); }
+Tensor jvp::softplus(const Tensor& self, const Scalar& beta, const Scalar& threshold, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return softplus_backward(self_t, self, beta, threshold); }
 
 // derivatives.yaml: clamp_min
 variable_list ClampMinBackward0::apply(variable_list&& grads) {
@@ -304,7 +304,7 @@ void ClampMinBackward0::release_saved() {
 }
 
 // derivatives.yaml: clamp_min, forward: where(self.ge(min), self_t, zeros_like(self_t))
-Tensor jvp::clamp_min(const Tensor& self, const Scalar& min, const Tensor& self_t, const Tensor& result) { return where(self.ge(min), self_t, zeros_like(self_t)); }
+Tensor jvp::clamp_min(const Tensor& self, const Scalar& min, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return where(self.ge(min), self_t, zeros_like(self_t)); }
 
 // derivatives.yaml: fmod.Tensor
 variable_list FmodBackward0::apply(variable_list&& grads) {
@@ -329,7 +329,7 @@ void FmodBackward0::release_saved() {
 }
 
 // derivatives.yaml: fmod.Tensor, forward: self_t - other_t * (self / other).trunc()
-Tensor jvp::fmod_Tensor(const Tensor& self, const Tensor& other, const Tensor& self_t, const Tensor& other_t, const Tensor& result) { return self_t - other_t * (self / other).trunc(); }
+Tensor jvp::fmod_Tensor(const Tensor& self, const Tensor& other, const Tensor& self_t, const Tensor& other_t, const Tensor& result) { Tensor r; if (self_t.defined()) r = r.defined() ? r + (self_t) : (self_t); if (other_t.defined()) r = r.defined() ? r - (other_t * (self / other).trunc()) : -(other_t * (self / other).trunc()); return r; }
 
 // derivatives.yaml: lerp.Scalar
 variable_list LerpBackward0::apply(variable_list&& grads) {
@@ -345,7 +345,7 @@ variable_list LerpBackward0::apply(variable_list&& grads) {
 }
 
 // derivatives.yaml: lerp.Scalar, forward: self_t * (1 - weight.toDouble()) + end_t * weight
-Tensor jvp::lerp_Scalar(const Tensor& self, const Tensor& end, const Scalar& weight, const Tensor& self_t, const Tensor& end_t, const Tensor& result) { return self_t * (1 - weight.toDouble()) + end_t * weight; }
+Tensor jvp::lerp_Scalar(const Tensor& self, const Tensor& end, const Scalar& weight, const Tensor& self_t, const Tensor& end_t, const Tensor& result) { Tensor r; if (self_t.defined()) r = r.defined() ? r + (self_t * (1 - weight.toDouble())) : (self_t * (1 - weight.toDouble())); if (end_t.defined()) r = r.defined() ? r + (end_t * weight) : (end_t * weight); return r; }
 
 // derivatives.yaml: amax
 variable_list AmaxBackward0::apply(variable_list&& grads) {
@@ -365,6 +365,9 @@ void AmaxBackward0::release_saved() {
   self_.reset_data();
   saved_released_ = true;
 }
+
+// derivatives.yaml: amax, forward: (minmax_backward(ones_like(result), self, result, dim, keepdim) * self_t).sum(dim, keepdim)
+Tensor jvp::amax(const Tensor& self, IntArrayRef dim, bool keepdim, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return (minmax_backward(ones_like(result), self, result, dim, keepdim) * self_t).sum(dim, keepdim); }
 
 // derivatives.yaml: vdot
 variable_list VdotBackward0::apply(variable_list&& grads) {
@@ -389,7 +392,7 @@ void VdotBackward0::release_saved() {
 }
 
 // derivatives.yaml: vdot, forward: dg::vdot(self_t, other) + dg::vdot(self, other_t)
-Tensor jvp::vdot(const Tensor& self, const Tensor& other, const Tensor& self_t, const Tensor& other_t, const Tensor& result) { return dg::vdot(self_t, other) + dg::vdot(self, other_t); }
+Tensor jvp::vdot(const Tensor& self, const Tensor& other, const Tensor& self_t, const Tensor& other_t, const Tensor& result) { Tensor r; if (self_t.defined()) r = r.defined() ? r + (dg::vdot(self_t, other)) : (dg::vdot(self_t, other)); if (other_t.defined()) r = r.defined() ? r + (dg::vdot(self, other_t)) : (dg::vdot(self, other_t)); return r; }
 
 // derivatives.yaml: _linalg_slogdet
 variable_list LinalgSlogdetBackward0::apply(variable_list&& grads) {
@@ -407,6 +410,9 @@ void LinalgSlogdetBackward0::release_saved() {
   A_.reset_data();
   saved_released_ = true;
 }
+
+// derivatives.yaml: _linalg_slogdet, forward: dg::stack({zeros_like(result.select(-1, 0)), (dg::linalg_inv(A).transpose(-2, -1) * A_t).sum(-1).sum(-1)}, -1)
+Tensor jvp::_linalg_slogdet(const Tensor& A, const Tensor& A_t, const Tensor& result) { if (!(A_t.defined())) return Tensor(); return dg::stack({zeros_like(result.select(-1, 0)), (dg::linalg_inv(A).transpose(-2, -1) * A_t).sum(-1).sum(-1)}, -1); }
 
 // derivatives.yaml: linalg_solve_triangular
 variable_list LinalgSolveTriangularBackward0::apply(variable_list&& grads) {
@@ -431,6 +437,9 @@ void LinalgSolveTriangularBackward0::release_saved() {
   saved_released_ = true;
 }
 
+// derivatives.yaml: linalg_solve_triangular, forward: (left ? dg::linalg_solve_triangular(self, B_t - dg::matmul((upper ? self_t.triu(unitriangular ? 1 : 0) : self_t.tril(unitriangular ? -1 : 0)), result), upper, true, unitriangular) : dg::linalg_solve_triangular(self, B_t - dg::matmul(result, (upper ? self_t.triu(unitriangular ? 1 : 0) : self_t.tril(unitriangular ? -1 : 0))), upper, false, unitriangular))
+Tensor jvp::linalg_solve_triangular(const Tensor& self, const Tensor& B, bool upper, bool left, bool unitriangular, const Tensor& self_t, const Tensor& B_t, const Tensor& result) { if (!(self_t.defined() || B_t.defined())) return Tensor(); return (left ? dg::linalg_solve_triangular(self, (B_t.defined() ? B_t : zeros_like(B)) - dg::matmul((upper ? (self_t.defined() ? self_t : zeros_like(self)).triu(unitriangular ? 1 : 0) : (self_t.defined() ? self_t : zeros_like(self)).tril(unitriangular ? -1 : 0)), result), upper, true, unitriangular) : dg::linalg_solve_triangular(self, (B_t.defined() ? B_t : zeros_like(B)) - dg::matmul(result, (upper ? (self_t.defined() ? self_t : zeros_like(self)).triu(unitriangular ? 1 : 0) : (self_t.defined() ? self_t : zeros_like(self)).tril(unitriangular ? -1 : 0))), upper, false, unitriangular)); }
+
 // derivatives.yaml: expand
 variable_list ExpandBackward0::apply(variable_list&& grads) {
   const Tensor& grad = grads[0];
@@ -442,7 +451,7 @@ variable_list ExpandBackward0::apply(variable_list&& grads) {
 }
 
 // derivatives.yaml: expand, forward: self_t.expand(size)
-Tensor jvp::expand(const Tensor& self, IntArrayRef size, const Tensor& self_t, const Tensor& result) { return self_t.expand(size); }
+Tensor jvp::expand(const Tensor& self, IntArrayRef size, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return self_t.expand(size); }
 
 // derivatives.yaml: squeeze.dim
 variable_list SqueezeBackward1::apply(variable_list&& grads) {
@@ -455,7 +464,7 @@ variable_list SqueezeBackward1::apply(variable_list&& grads) {
 }
 
 // derivatives.yaml: squeeze.dim, forward: self_t.squeeze(dim)
-Tensor jvp::squeeze_dim(const Tensor& self, int64_t dim, const Tensor& self_t, const Tensor& result) { return self_t.squeeze(dim); }
+Tensor jvp::squeeze_dim(const Tensor& self, int64_t dim, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return self_t.squeeze(dim); }
 
 // derivatives.yaml: unsqueeze
 variable_list UnsqueezeBackward0::apply(variable_list&& grads) {
@@ -468,7 +477,7 @@ variable_list UnsqueezeBackward0::apply(variable_list&& grads) {
 }
 
 // derivatives.yaml: unsqueeze, forward: self_t.unsqueeze(dim)
-Tensor jvp::unsqueeze(const Tensor& self, int64_t dim, const Tensor& self_t, const Tensor& result) { return self_t.unsqueeze(dim); }
+Tensor jvp::unsqueeze(const Tensor& self, int64_t dim, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return self_t.unsqueeze(dim); }
 
 // derivatives.yaml: select.int
 variable_list SelectBackward0::apply(variable_list&& grads) {
@@ -481,7 +490,7 @@ variable_list SelectBackward0::apply(variable_list&& grads) {
 }
 
 // derivatives.yaml: select.int, forward: self_t.select(dim, index)
-Tensor jvp::select_int(const Tensor& self, int64_t dim, int64_t index, const Tensor& self_t, const Tensor& result) { return self_t.select(dim, index); }
+Tensor jvp::select_int(const Tensor& self, int64_t dim, int64_t index, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return self_t.select(dim, index); }
 
 // derivatives.yaml: permute
 variable_list PermuteBackward0::apply(variable_list&& grads) {
@@ -494,7 +503,7 @@ variable_list PermuteBackward0::apply(variable_list&& grads) {
 }
 
 // derivatives.yaml: permute, forward: self_t.permute(dims)
-Tensor jvp::permute(const Tensor& self, IntArrayRef dims, const Tensor& self_t, const Tensor& result) { return self_t.permute(dims); }
+Tensor jvp::permute(const Tensor& self, IntArrayRef dims, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return self_t.permute(dims); }
 
 // derivatives.yaml: as_strided_backward_adjoint
 variable_list AsStridedBackwardAdjointBackward0::apply(variable_list&& grads) {
@@ -507,7 +516,7 @@ variable_list AsStridedBackwardAdjointBackward0::apply(variable_list&& grads) {
 }
 
 // derivatives.yaml: as_strided_backward_adjoint, forward: as_strided_backward_adjoint(grad_t, input_sizes, input_strides, input_storage_offset, size, stride, storage_offset)
-Tensor jvp::as_strided_backward_adjoint(const Tensor& grad, IntArrayRef input_sizes, IntArrayRef input_strides, int64_t input_storage_offset, IntArrayRef size, IntArrayRef stride, int64_t storage_offset, const Tensor& grad_t, const Tensor& result) { return as_strided_backward_adjoint(grad_t, input_sizes, input_strides, input_storage_offset, size, stride, storage_offset); }
+Tensor jvp::as_strided_backward_adjoint(const Tensor& grad, IntArrayRef input_sizes, IntArrayRef input_strides, int64_t input_storage_offset, IntArrayRef size, IntArrayRef stride, int64_t storage_offset, const Tensor& grad_t, const Tensor& result) { if (!(grad_t.defined())) return Tensor(); return as_strided_backward_adjoint(grad_t, input_sizes, input_strides, input_storage_offset, size, stride, storage_offset); }
 
 // derivatives.yaml: index_select
 variable_list IndexSelectBackward0::apply(variable_list&& grads) {
@@ -527,7 +536,7 @@ void IndexSelectBackward0::release_saved() {
 }
 
 // derivatives.yaml: index_select, forward: self_t.index_select(dim, index)
-Tensor jvp::index_select(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& self_t, const Tensor& index_t, const Tensor& result) { return self_t.index_select(dim, index); }
+Tensor jvp::index_select(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& self_t, const Tensor& index_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return self_t.index_select(dim, index); }
 
 // derivatives.yaml: gather
 variable_list GatherBackward0::apply(variable_list&& grads) {
@@ -547,7 +556,7 @@ void GatherBackward0::release_saved() {
 }
 
 // derivatives.yaml: gather, forward: self_t.gather(dim, index)
-Tensor jvp::gather(const Tensor& self, int64_t dim, const Tensor& index, bool sparse_grad, const Tensor& self_t, const Tensor& index_t, const Tensor& result) { return self_t.gather(dim, index); }
+Tensor jvp::gather(const Tensor& self, int64_t dim, const Tensor& index, bool sparse_grad, const Tensor& self_t, const Tensor& index_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return self_t.gather(dim, index); }
 
 // derivatives.yaml: index_copy
 variable_list IndexCopyBackward0::apply(variable_list&& grads) {
@@ -571,7 +580,7 @@ void IndexCopyBackward0::release_saved() {
 }
 
 // derivatives.yaml: index_copy, forward: self_t.index_copy(dim, index, source_t)
-Tensor jvp::index_copy(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& source, const Tensor& self_t, const Tensor& index_t, const Tensor& source_t, const Tensor& result) { return self_t.index_copy(dim, index, source_t); }
+Tensor jvp::index_copy(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& source, const Tensor& self_t, const Tensor& index_t, const Tensor& source_t, const Tensor& result) { if (!(self_t.defined() || source_t.defined())) return Tensor(); return (self_t.defined() ? self_t : zeros_like(self)).index_copy(dim, index, (source_t.defined() ? source_t : zeros_like(source))); }
 
 // derivatives.yaml: geometric_
 variable_list GeometricBackward0::apply(variable_list&& grads) {
@@ -584,7 +593,7 @@ variable_list GeometricBackward0::apply(variable_list&& grads) {
 }
 
 // derivatives.yaml: geometric_, forward: zeros_like(self_t)
-Tensor jvp::geometric_(const Tensor& self, double p, std::optional<Generator> generator, const Tensor& self_t, const Tensor& result) { return zeros_like(self_t); }
+Tensor jvp::geometric_(const Tensor& self, double p, std::optional<Generator> generator, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return zeros_like(self_t); }
 
 // derivatives.yaml: _nll_pick
 variable_list NllPickBackward0::apply(variable_list&& grads) {
@@ -604,7 +613,7 @@ void NllPickBackward0::release_saved() {
 }
 
 // derivatives.yaml: _nll_pick, forward: _nll_pick(self_t, target, ignore_index)
-Tensor jvp::_nll_pick(const Tensor& self, const Tensor& target, int64_t ignore_index, const Tensor& self_t, const Tensor& target_t, const Tensor& result) { return _nll_pick(self_t, target, ignore_index); }
+Tensor jvp::_nll_pick(const Tensor& self, const Tensor& target, int64_t ignore_index, const Tensor& self_t, const Tensor& target_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return _nll_pick(self_t, target, ignore_index); }
 
 // derivatives.yaml: mse_loss
 variable_list MseLossBackward0::apply(variable_list&& grads) {
@@ -630,6 +639,9 @@ void MseLossBackward0::release_saved() {
   saved_released_ = true;
 }
 
+// derivatives.yaml: mse_loss, forward: (reduction == 0 ? (2 * (self - target) * (self_t - target_t)) : reduction == 1 ? (2 * (self - target) * (self_t - target_t)).mean() : (2 * (self - target) * (self_t - target_t)).sum())
+Tensor jvp::mse_loss(const Tensor& self, const Tensor& target, int64_t reduction, const Tensor& self_t, const Tensor& target_t, const Tensor& result) { if (!(self_t.defined() || target_t.defined())) return Tensor(); return (reduction == 0 ? (2 * (self - target) * ((self_t.defined() ? self_t : zeros_like(self)) - (target_t.defined() ? target_t : zeros_like(target)))) : reduction == 1 ? (2 * (self - target) * ((self_t.defined() ? self_t : zeros_like(self)) - (target_t.defined() ? target_t : zeros_like(target)))).mean() : (2 * (self - target) * ((self_t.defined() ? self_t : zeros_like(self)) - (target_t.defined() ? target_t : zeros_like(target)))).sum()); }
+
 // derivatives.yaml: embedding_backward
 variable_list EmbeddingBackwardBackward0::apply(variable_list&& grads) {
   if (saved_released_) throw_released();
@@ -648,7 +660,7 @@ void EmbeddingBackwardBackward0::release_saved() {
 }
 
 // derivatives.yaml: embedding_backward, forward: embedding_backward(grad_t, indices, num_weights, padding_idx, scale_grad_by_freq, sparse)
-Tensor jvp::embedding_backward(const Tensor& grad, const Tensor& indices, int64_t num_weights, int64_t padding_idx, bool scale_grad_by_freq, bool sparse, const Tensor& grad_t, const Tensor& indices_t, const Tensor& result) { return embedding_backward(grad_t, indices, num_weights, padding_idx, scale_grad_by_freq, sparse); }
+Tensor jvp::embedding_backward(const Tensor& grad, const Tensor& indices, int64_t num_weights, int64_t padding_idx, bool scale_grad_by_freq, bool sparse, const Tensor& grad_t, const Tensor& indices_t, const Tensor& result) { if (!(grad_t.defined())) return Tensor(); return embedding_backward(grad_t, indices, num_weights, padding_idx, scale_grad_by_freq, sparse); }
 
 // derivatives.yaml: avg_pool2d
 variable_list AvgPool2dBackward0::apply(variable_list&& grads) {
@@ -668,7 +680,7 @@ void AvgPool2dBackward0::release_saved() {
 }
 
 // derivatives.yaml: avg_pool2d, forward: avg_pool2d(self_t, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)
-Tensor jvp::avg_pool2d(const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, bool ceil_mode, bool count_include_pad, std::optional<int64_t> divisor_override, const Tensor& self_t, const Tensor& result) { return avg_pool2d(self_t, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override); }
+Tensor jvp::avg_pool2d(const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, bool ceil_mode, bool count_include_pad, std::optional<int64_t> divisor_override, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return avg_pool2d(self_t, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override); }
 
 // derivatives.yaml: adaptive_avg_pool2d_backward
 variable_list AdaptiveAvgPool2dBackwardBackward0::apply(variable_list&& grads) {
@@ -684,7 +696,7 @@ variable_list AdaptiveAvgPool2dBackwardBackward0::apply(variable_list&& grads) {
 }
 
 // derivatives.yaml: adaptive_avg_pool2d_backward, forward: adaptive_avg_pool2d_backward(grad_output_t, self)
-Tensor jvp::adaptive_avg_pool2d_backward(const Tensor& grad_output, const Tensor& self, const Tensor& grad_output_t, const Tensor& self_t, const Tensor& result) { return adaptive_avg_pool2d_backward(grad_output_t, self); }
+Tensor jvp::adaptive_avg_pool2d_backward(const Tensor& grad_output, const Tensor& self, const Tensor& grad_output_t, const Tensor& self_t, const Tensor& result) { if (!(grad_output_t.defined())) return Tensor(); return adaptive_avg_pool2d_backward(grad_output_t, self); }
 
 // derivatives.yaml: upsample_nearest1d
 variable_list UpsampleNearest1dBackward0::apply(variable_list&& grads) {
@@ -697,7 +709,7 @@ variable_list UpsampleNearest1dBackward0::apply(variable_list&& grads) {
 }
 
 // derivatives.yaml: upsample_nearest1d, forward: upsample_nearest1d(self_t, output_size, scales)
-Tensor jvp::upsample_nearest1d(const Tensor& self, IntArrayRef output_size, std::optional<double> scales, const Tensor& self_t, const Tensor& result) { return upsample_nearest1d(self_t, output_size, scales); }
+Tensor jvp::upsample_nearest1d(const Tensor& self, IntArrayRef output_size, std::optional<double> scales, const Tensor& self_t, const Tensor& result) { if (!(self_t.defined())) return Tensor(); return upsample_nearest1d(self_t, output_size, scales); }
 
 // derivatives.yaml: upsample_nearest1d_backward
 variable_list UpsampleNearest1dBackwardBackward0::apply(variable_list&& grads) {
@@ -710,6 +722,6 @@ variable_list UpsampleNearest1dBackwardBackward0::apply(variable_list&& grads) {
 }
 
 // derivatives.yaml: upsample_nearest1d_backward, forward: upsample_nearest1d_backward(grad_output_t, output_size, input_size, scales)
-Tensor jvp::upsample_nearest1d_backward(const Tensor& grad_output, IntArrayRef output_size, IntArrayRef input_size, std::optional<double> scales, const Tensor& grad_output_t, const Tensor& result) { return upsample_nearest1d_backward(grad_output_t, output_size, input_size, scales); }
+Tensor jvp::upsample_nearest1d_backward(const Tensor& grad_output, IntArrayRef output_size, IntArrayRef input_size, std::optional<double> scales, const Tensor& grad_output_t, const Tensor& result) { if (!(grad_output_t.defined())) return Tensor(); return upsample_nearest1d_backward(grad_output_t, output_size, input_size, scales); }
 
 }  // namespace dg::generated

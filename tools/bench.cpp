@@ -562,6 +562,24 @@ void run_cases(const Config& cfg, const Inputs& in, Results& r) {
     r["chain_backward"] = measure(cfg, build, [&] { y.backward(); }) / kChainOps;
     r["check.chain_grad"] = xr.grad().template item<double>();
   }
+  if constexpr (std::is_same_v<Api, DgApi>) {
+    // (1d) forward-mode JVP of the chain: x dual with tangent 1, each op also
+    // computes its output's tangent. dynagrad only: LibTorch 1.13's C++ API
+    // has no forward AD (torch.autograd.forward_ad is Python-only there).
+    if (cfg.wants("chain")) {
+      namespace fwAD = dg::autograd::forward_ad;
+      fwAD::dual_level level;
+      const Tensor xd = fwAD::make_dual(x, dg::ones_like(x));
+      Tensor y;
+      r["chain_fwad"] = measure(
+                            cfg, [&] { y.reset(); }, [&] { y = op_chain(xd, w); }) /
+                        kChainOps;
+      // x has one element and tangent 1: the JVP is the gradient (1c) computed.
+      const double jvp = fwAD::unpack_dual(y).tangent.template item<double>();
+      if (r.count("check.chain_grad") && !(std::abs(jvp - r["check.chain_grad"]) <= 1e-4 * std::abs(jvp)))
+        std::fprintf(stderr, "chain_fwad: the JVP %.8g differs from the gradient %.8g\n", jvp, r["check.chain_grad"]);
+    }
+  }
 
   // (2) large pointwise, forward + backward with a given output gradient
   if (cfg.wants("pointwise")) {
@@ -954,6 +972,7 @@ std::vector<Row> table_rows() {
       {"chain_nograd", "(1a) 1000-op chain, no grad", "us/op", 0, 1e6, ""},
       {"chain_record", "(1b) 1000-op chain, recording", "us/op", 0, 1e6, ""},
       {"chain_backward", "(1c) backward of (1b)", "us/op", 0, 1e6, ""},
+      {"chain_fwad", "(1d) 1000-op chain, forward-mode JVP", "us/op", 0, 1e6, ""},
   };
   // Nominal traffic: each array a fused kernel must touch once. Unary: read x,
   // write y; backward read g and x (or y), write dx = 5 arrays. add: 3 + read

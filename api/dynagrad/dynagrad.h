@@ -7,6 +7,7 @@
 #include "dynagrad/data.h"
 #include "dynagrad/engine.h"
 #include "dynagrad/factory.h"
+#include "dynagrad/forward_ad.h"
 #include "dynagrad/function.h"
 #include "dynagrad/functional.h"
 #include "dynagrad/grad_mode.h"

@@ -20,6 +20,14 @@ struct LeafLink {
   AccumulateGrad* accumulator = nullptr;
 };
 
+// A tensor's forward-mode tangent (autograd/forward_ad.cpp) and the dual
+// level it belongs to: a tangent of a level that was exited is no tangent.
+struct ForwardGrad {
+  Tensor tangent;
+  uint64_t level_id = 0;  // which level's (each level entered gets a new id)
+  bool shared = false;    // also another tensor's tangent: an in-place op replaces it instead of writing it
+};
+
 struct AutogradMeta {
   AutogradMeta() = default;
   ~AutogradMeta();
@@ -32,7 +40,8 @@ struct AutogradMeta {
   NodePtr grad_fn;                      // null for leaves
   std::shared_ptr<LeafLink> leaf_link;  // leaves that require grad, made on first use
   std::shared_ptr<TensorHooks> hooks;
-  std::mutex mutex;  // guards grad and leaf_link creation
+  ForwardGrad fw_grad;  // forward mode: the tangent, set by make_dual or an op
+  std::mutex mutex;     // guards grad and leaf_link creation
   uint32_t output_nr = 0;
   bool requires_grad = false;   // only meaningful for leaves
   bool owns_leaf_link = false;  // false for aliases a SavedVariable unpacked

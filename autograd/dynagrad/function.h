@@ -22,6 +22,7 @@
 #include <unordered_set>
 
 #include "dynagrad/autograd_meta.h"
+#include "dynagrad/forward_ad.h"
 #include "dynagrad/grad_mode.h"
 #include "dynagrad/ivalue.h"
 #include "dynagrad/saved_variable.h"
@@ -174,12 +175,16 @@ struct Function {
 
     using R = decltype(T::forward(&node->ctx, std::forward<Args>(args)...));
     R result;
+    // Forward mode: forward's own ops carry no tangents; T::jvp gives them.
+    const bool fw_on = forward_ad::detail::enabled() && forward_ad::detail::any_tangent_in(inputs);
     {
       NoGradGuard no_grad;
+      forward_ad::detail::FormulaScope no_tangents(fw_on);
       result = T::forward(&node->ctx, std::forward<Args>(args)...);
     }
     variable_list outputs = detail::to_list(result);
     detail::wrap_outputs(node.get(), inputs, outputs, record);
+    if (fw_on) forward_ad::detail::function_jvp<T>(&node->ctx, node->name_, inputs, outputs);
     if constexpr (std::is_same_v<R, Tensor>) {
       return outputs[0];
     } else {

@@ -26,4 +26,12 @@ bool gradcheck(const GradcheckFn& fn, const variable_list& inputs, const Gradche
 // with random grad_outputs) w.r.t. the inputs and the grad_outputs.
 bool gradgradcheck(const GradcheckFn& fn, const variable_list& inputs, const GradcheckOptions& opts = {});
 
+// Checks forward mode (PyTorch: gradcheck(check_forward_ad=True)): with a
+// random tangent u on every input that requires grad, the tangents of fn's
+// outputs computed in a dual level must equal the central finite differences
+// (fn(x + eps u) - fn(x - eps u)) / 2 eps, and agree with reverse mode:
+// <v, J u> from forward mode equals <J^T v, u> from autograd::grad for a
+// random v.
+bool fwgradcheck(const GradcheckFn& fn, const variable_list& inputs, const GradcheckOptions& opts = {});
+
 }  // namespace dg::autograd

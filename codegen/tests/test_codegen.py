@@ -344,8 +344,32 @@ class ScalarAndDefaultsTest(unittest.TestCase):
         der = GOOD_DERIVATIVES.replace("  self: grad * result", "  self: grad * result\n  forward: self_t * result")
         gen, _, _ = self.generate(GOOD_OPS, der)
         nodes = self.all_of(gen, "backward_nodes_")
+        # Called with an undefined tangent for an input without one: no tangent.
         self.assertIn("Tensor jvp::exp(const Tensor& self, const Tensor& self_t, const Tensor& result) "
-                      "{ return self_t * result; }", nodes)
+                      "{ if (!(self_t.defined())) return Tensor(); return self_t * result; }", nodes)
+        wrappers = self.all_of(gen, "autograd_")
+        self.assertIn("if (fw::enabled() && fw::any_tangent(self)) [[unlikely]] {", wrappers)
+        self.assertIn("fw::set_output_tangent(result, generated::jvp::exp(self, self_t, result), {&self});",
+                      wrappers)
+
+    def test_forward_formula_terms_of_inputs_without_tangents_are_left_out(self):
+        der = GOOD_DERIVATIVES.replace("  other: grad * self", "  other: grad * self\n  forward: self_t * other - self * other_t")
+        gen, _, _ = self.generate(GOOD_OPS, der)
+        nodes = self.all_of(gen, "backward_nodes_")
+        self.assertIn("Tensor r; if (self_t.defined()) r = r.defined() ? r + (self_t * other) : (self_t * other); "
+                      "if (other_t.defined()) r = r.defined() ? r - (self * other_t) : -(self * other_t); return r;",
+                      nodes)
+        # The in-place variant's formula reads self's value from before the write.
+        wrappers = self.all_of(gen, "autograd_")
+        self.assertIn("if (fw_on) [[unlikely]] fw_self = fw::value_before_write(self);", wrappers)
+        self.assertIn("fw::update_tangent_inplace(self, generated::jvp::mul_Tensor(fw_self, other, self_t, other_t, "
+                      "self), {&self, &other});", wrappers)
+
+    def test_auto_element_wise_derives_the_forward_formula(self):
+        der = GOOD_DERIVATIVES.replace("  other: grad * self", "  other: grad * self\n  forward: auto_element_wise")
+        gen, _, _ = self.generate(GOOD_OPS, der)
+        nodes = self.all_of(gen, "backward_nodes_")
+        self.assertIn("// derivatives.yaml: mul.Tensor, forward: ((self_t) * other) + ((other_t) * self)", nodes)
 
     def test_derivatives_out_of_the_ops_order_warn(self):
         swapped = GOOD_DERIVATIVES.split("\n\n")
