@@ -1,19 +1,23 @@
 #pragma once
 // The one header a dynagrad user includes.
+#include "dynagrad/anomaly_mode.h"
 #include "dynagrad/autograd_meta.h"
 #include "dynagrad/cpu_allocator.h"
 #include "dynagrad/cuda.h"
 #include "dynagrad/data.h"
+#include "dynagrad/deterministic.h"
 #include "dynagrad/engine.h"
 #include "dynagrad/factory.h"
 #include "dynagrad/function.h"
 #include "dynagrad/grad_mode.h"
 #include "dynagrad/gradcheck.h"
+#include "dynagrad/graph_export.h"
 #include "dynagrad/linalg.h"
 #include "dynagrad/nn.h"
 #include "dynagrad/node.h"
 #include "dynagrad/operators.h"
 #include "dynagrad/optim.h"
+#include "dynagrad/profiler.h"
 #include "dynagrad/serialize.h"
 #include "dynagrad/tensor.h"
 

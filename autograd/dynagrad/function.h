@@ -69,6 +69,8 @@ class CppNodeBase : public Node {
  public:
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  // The saved variables as "saved_variables" (PyTorch's ctx.saved_tensors).
+  saved_value_list saved_values() const override;
   AutogradContext ctx;
   std::vector<bool> is_tensor_input;  // per forward argument
   std::vector<InputMetadata> output_info;

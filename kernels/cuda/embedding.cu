@@ -5,6 +5,7 @@
 // index (on the host), so the kernels index unchecked.
 #include <cstdint>
 
+#include "common/determinism.h"
 #include "cuda/index_walk.cuh"
 #include "kernel_decls.h"
 
@@ -90,6 +91,7 @@ void embedding_backward(const TensorBase& out, const TensorBase& grad, const Ten
                         int64_t padding_idx, bool scale_grad_by_freq, bool sparse) {
   (void)sparse;
   const char* op = "embedding_backward";
+  kernels::alert_atomic_accumulation<T>("embedding_backward_cuda_kernel");
   zero_<T>(out);
   if (out.numel() == 0) return;
   const TensorBase counts = row_counts(op, indices, num_weights, scale_grad_by_freq);

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <type_traits>
 
+#include "common/determinism.h"
 #include "common/index_geometry.h"
 #include "cuda/index_walk.cuh"
 #include "cuda/loops.cuh"
@@ -154,6 +155,7 @@ void gather(const TensorBase& out, const TensorBase& self, int64_t dim, const Te
 template <typename T>
 void scatter_add(const TensorBase& out, const TensorBase& self, int64_t dim, const TensorBase& index,
                  const TensorBase& src) {
+  kernels::alert_atomic_accumulation<T>("scatter_add_cuda_kernel");
   copy_unless_same<T>("scatter_add", out, self);
   const T* sp = src.data_ptr<T>();
   T* o = out.data_ptr<T>();
@@ -184,6 +186,7 @@ void scatter_value(const TensorBase& out, const TensorBase& self, int64_t dim, c
 template <typename T>
 void scatter_src_reduce(const TensorBase& out, const TensorBase& self, int64_t dim, const TensorBase& index,
                         const TensorBase& src, std::string_view reduce) {
+  kernels::alert_atomic_accumulation<T>("scatter_reduce_cuda_kernel");
   copy_unless_same<T>("scatter", out, self);
   const T* sp = src.data_ptr<T>();
   T* o = out.data_ptr<T>();
@@ -198,6 +201,7 @@ void scatter_src_reduce(const TensorBase& out, const TensorBase& self, int64_t d
 template <typename T>
 void scatter_value_reduce(const TensorBase& out, const TensorBase& self, int64_t dim, const TensorBase& index,
                           const Scalar& value, std::string_view reduce) {
+  kernels::alert_atomic_accumulation<T>("scatter_reduce_cuda_kernel");
   copy_unless_same<T>("scatter", out, self);
   const T v = value.to<T>();
   T* o = out.data_ptr<T>();
@@ -246,6 +250,7 @@ struct Store {
 template <typename T>
 void index_add(const TensorBase& out, const TensorBase& self, int64_t dim, const TensorBase& index,
                const TensorBase& source, const Scalar& alpha) {
+  kernels::alert_atomic_accumulation<T>("index_add_cuda_");
   index_update<T>("index_add", out, self, dim, index, source, AtomicAddScaled<T>{alpha.to<T>()});
 }
 
