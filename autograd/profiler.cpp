@@ -109,6 +109,10 @@ int64_t detail::begin_event(std::string name, EventKind kind, const Tensor* cons
   return make_slot(b->session, b->events.size() - 1);
 }
 
+int64_t detail::begin_op(const char* name, std::initializer_list<const Tensor*> inputs) {
+  return begin_event(name, EventKind::Op, inputs.begin(), inputs.size());
+}
+
 void detail::end_event(int64_t slot) {
   Registry& r = registry();
   const int64_t t = now_ns(r);

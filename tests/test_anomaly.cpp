@@ -66,7 +66,7 @@ TEST_CASE("anomaly mode: a NaN gradient names the node and the forward call", "[
   CHECK_THAT(msg, Contains("dg::sqrt"));
 }
 
-TEST_CASE("anomaly mode: check_nan=false lets NaN through; the guard restores the mode", "[anomaly]") {
+TEST_CASE("anomaly mode: check_nan=false lets NaN through, the guard restores the mode", "[anomaly]") {
   Tensor x = dg::tensor({1.0, 4.0}, dg::requires_grad());
   {
     autograd::DetectAnomalyGuard guard(/*check_nan=*/false);

@@ -17,6 +17,7 @@
 //   result.save("trace.json");            // Perfetto / chrome://tracing
 #include <atomic>
 #include <cstdint>
+#include <initializer_list>
 #include <iosfwd>
 #include <string>
 #include <vector>
@@ -121,21 +122,21 @@ class record_function {
 namespace detail {
 inline std::atomic<bool> g_profiling{false};
 inline bool enabled() { return g_profiling.load(std::memory_order_relaxed); }
-// Opens an event on this thread; returns its handle for end_event.
-int64_t begin_event(std::string name, EventKind kind, const Tensor* const* inputs, size_t n);
-void end_event(int64_t slot);
+// Opens an event on this thread; returns its handle for end_event. Cold:
+// kept out of the op wrappers' hot path.
+[[gnu::cold]] int64_t begin_event(std::string name, EventKind kind, const Tensor* const* inputs, size_t n);
+[[gnu::cold]] void end_event(int64_t slot);
+[[gnu::cold]] int64_t begin_op(const char* name, std::initializer_list<const Tensor*> inputs);
 
-// The op wrappers' range: nothing but a load and a branch when off.
+// The op wrappers' range: nothing but a load and a branch when off (forced
+// inline, so that the wrappers' own inlining is what it was without it).
 class OpRange {
  public:
   template <typename... Ts>
-  explicit OpRange(const char* name, const Ts&... inputs) {
-    if (__builtin_expect(enabled(), 0)) {
-      const Tensor* ptrs[] = {&inputs..., nullptr};
-      slot_ = begin_event(name, EventKind::Op, ptrs, sizeof...(Ts));
-    }
+  [[gnu::always_inline]] explicit OpRange(const char* name, const Ts&... inputs) {
+    if (__builtin_expect(enabled(), 0)) slot_ = begin_op(name, {&inputs...});
   }
-  ~OpRange() {
+  [[gnu::always_inline]] ~OpRange() {
     if (__builtin_expect(slot_ >= 0, 0)) end_event(slot_);
   }
   OpRange(const OpRange&) = delete;
