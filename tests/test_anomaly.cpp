@@ -229,7 +229,7 @@ TEST_CASE("determinism switch: flag, warn_only, and the kernels' alert", "[deter
   CHECK_FALSE(dg::is_deterministic_algorithms_warn_only_enabled());
 }
 
-TEST_CASE("determinism switch on the GPU: atomic-add kernels raise, integer ones run", "[cuda][determinism]") {
+TEST_CASE("determinism switch on the GPU: atomic-add kernels raise or run deterministically", "[cuda][determinism]") {
   if (!dg::cuda::is_available()) {
     WARN("no CUDA device: skipped (tools/gpu-check.sh runs it where one is lent)");
     return;
@@ -243,8 +243,17 @@ TEST_CASE("determinism switch on the GPU: atomic-add kernels raise, integer ones
   dg::use_deterministic_algorithms(true);
   CHECK_THAT(error_of([&] { dg::zeros({2}, TensorOptions().device(gpu)).scatter_add(0, idx, src); }),
              Contains("scatter_add_cuda_kernel does not have a deterministic implementation"));
-  CHECK_THAT(error_of([&] { dg::zeros({2}, TensorOptions().device(gpu)).index_add(0, idx, src); }),
-             Contains("index_add_cuda_ does not have a deterministic implementation"));
+  // index_add has a deterministic path: the CPU's sums, the same bits on every run.
+  {
+    Tensor base = dg::rand({5, 3, 4}, dg::kFloat64);
+    Tensor many = dg::tensor(std::vector<int64_t>{1, 4, 1, 0, 4, 4, 2, 1});
+    Tensor vals = dg::randn({5, 8, 4}, dg::kFloat64);
+    Tensor want = base.index_add(1, many.remainder(3), vals, 0.5);
+    Tensor g1 = base.to(gpu).index_add(1, many.remainder(3).to(gpu), vals.to(gpu), 0.5).cpu();
+    Tensor g2 = base.to(gpu).index_add(1, many.remainder(3).to(gpu), vals.to(gpu), 0.5).cpu();
+    CHECK(close(g1, want, 1e-12));
+    CHECK(values(g1) == values(g2));
+  }
   Tensor w = dg::rand({4, 3}, TensorOptions().device(gpu)).requires_grad_();
   Tensor e = dg::embedding(w, idx).sum();
   CHECK_THAT(error_of([&] { e.backward(); }), Contains("embedding_backward_cuda_kernel"));

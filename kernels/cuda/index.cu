@@ -247,10 +247,44 @@ struct Store {
 };
 }  // namespace
 
+namespace {
+// index_add under dg::use_deterministic_algorithms(true): one thread per
+// element of out, adding the source values whose index names its position
+// along dim in index order (the CPU kernel's order), with no atomics. Costs
+// out.numel() * index.numel() reads: for determinism, not speed.
+template <typename T>
+void index_add_deterministic(const TensorBase& out, const TensorBase& self, int64_t dim, const TensorBase& index,
+                             const TensorBase& source, T a) {
+  copy_unless_same<T>("index_add", out, self);
+  if (out.numel() == 0) return;
+  const int64_t d = wrap(dim, self.dim());
+  const int64_t* ip = index.data_ptr<int64_t>();
+  const int64_t s_index = stride_or_zero(index, 0), n = index.numel();
+  const int64_t s_src = stride_or_zero(source, d);
+  const T* sp = source.data_ptr<T>();
+  T* o = out.data_ptr<T>();
+  // Over out's shape: out's offset, source's offset without dim d, and the
+  // position along d.
+  const size_t nd = static_cast<size_t>(out.dim());
+  walk::for_each<3>("index_add", out, out.sizes(),
+                    {DimVector(out.strides()), walk::with_dim(source.strides(), d, 0), walk::along(nd, d, 1)},
+                    [=] __device__(const int64_t* off) {
+                      T acc = o[off[0]];
+                      for (int64_t j = 0; j < n; ++j)
+                        if (ip[j * s_index] == off[2]) acc += a * sp[off[1] + j * s_src];
+                      o[off[0]] = acc;
+                    });
+}
+}  // namespace
+
 template <typename T>
 void index_add(const TensorBase& out, const TensorBase& self, int64_t dim, const TensorBase& index,
                const TensorBase& source, const Scalar& alpha) {
-  kernels::alert_atomic_accumulation<T>("index_add_cuda_");
+  // A 0-dim self takes one add: deterministic either way.
+  if (kernels::atomic_sum_order_matters<T>() && self.dim() > 0 && are_deterministic_algorithms_enabled()) {
+    index_add_deterministic<T>(out, self, dim, index, source, alpha.to<T>());
+    return;
+  }
   index_update<T>("index_add", out, self, dim, index, source, AtomicAddScaled<T>{alpha.to<T>()});
 }
 
