@@ -241,8 +241,17 @@ TEST_CASE("determinism switch on the GPU: atomic-add kernels raise or run determ
   Tensor idx = dg::tensor(std::vector<int64_t>{0, 1, 0}).to(gpu);
   Tensor src = dg::ones({3}, TensorOptions().device(gpu));
   dg::use_deterministic_algorithms(true);
-  CHECK_THAT(error_of([&] { dg::zeros({2}, TensorOptions().device(gpu)).scatter_add(0, idx, src); }),
-             Contains("scatter_add_cuda_kernel does not have a deterministic implementation"));
+  // scatter_add has a deterministic path too: checked against the CPU below.
+  {
+    Tensor base = dg::rand({4, 6}, dg::kFloat64);
+    Tensor where = dg::tensor(std::vector<int64_t>{3, 0, 3, 3, 1, 0, 2, 3, 0, 1, 1, 3}).reshape({3, 4});
+    Tensor vals = dg::randn({3, 5}, dg::kFloat64);
+    Tensor want = base.scatter_add(0, where, vals);
+    Tensor g1 = base.to(gpu).scatter_add(0, where.to(gpu), vals.to(gpu)).cpu();
+    Tensor g2 = base.to(gpu).scatter_add(0, where.to(gpu), vals.to(gpu)).cpu();
+    CHECK(close(g1, want, 1e-12));
+    CHECK(values(g1) == values(g2));
+  }
   // index_add has a deterministic path: the CPU's sums, the same bits on every run.
   {
     Tensor base = dg::rand({5, 3, 4}, dg::kFloat64);

@@ -152,10 +152,49 @@ void gather(const TensorBase& out, const TensorBase& self, int64_t dim, const Te
   walk_index("gather", out, index, out, self, dim, [=] __device__(int64_t oo, int64_t so) { o[oo] = in[so]; });
 }
 
+namespace {
+// scatter_add under dg::use_deterministic_algorithms(true): one thread per
+// element of out within the index's extent (out's size along dim), adding the
+// src values whose index names it in index order along dim (the CPU
+// kernel's order), with no atomics. For determinism, not speed: each thread
+// reads the index's whole extent along dim.
+template <typename T>
+void scatter_add_deterministic(const TensorBase& out, const TensorBase& self, int64_t dim, const TensorBase& index,
+                               const TensorBase& src) {
+  copy_unless_same<T>("scatter_add", out, self);
+  if (index.numel() == 0) return;
+  const int64_t d = wrap(dim, out.dim());
+  const size_t nd = static_cast<size_t>(index.dim());
+  DimVector sizes(index.sizes());
+  const int64_t n = sizes[static_cast<size_t>(d)];
+  sizes[static_cast<size_t>(d)] = out.size(d);
+  const int64_t s_index = index.stride(d), s_src = src.stride(d);
+  const int64_t* ip = index.data_ptr<int64_t>();
+  const T* sp = src.data_ptr<T>();
+  T* o = out.data_ptr<T>();
+  // Over the index's shape with out's extent along d: out's offset, the
+  // index's and src's offsets at position 0 along d, the position along d.
+  walk::for_each<4>("scatter_add", out, sizes,
+                    {DimVector(out.strides()), walk::with_dim(index.strides(), d, 0),
+                     walk::with_dim(src.strides(), d, 0), walk::along(nd, d, 1)},
+                    [=] __device__(const int64_t* off) {
+                      T acc = o[off[0]];
+                      for (int64_t i = 0; i < n; ++i)
+                        if (ip[off[1] + i * s_index] == off[3]) acc += sp[off[2] + i * s_src];
+                      o[off[0]] = acc;
+                    });
+}
+}  // namespace
+
 template <typename T>
 void scatter_add(const TensorBase& out, const TensorBase& self, int64_t dim, const TensorBase& index,
                  const TensorBase& src) {
-  kernels::alert_atomic_accumulation<T>("scatter_add_cuda_kernel");
+  // A 0-dim index (or a 0-dim out) takes one add: deterministic either way.
+  if (kernels::atomic_sum_order_matters<T>() && index.dim() > 0 && index.dim() == out.dim() &&
+      are_deterministic_algorithms_enabled()) {
+    scatter_add_deterministic<T>(out, self, dim, index, src);
+    return;
+  }
   copy_unless_same<T>("scatter_add", out, self);
   const T* sp = src.data_ptr<T>();
   T* o = out.data_ptr<T>();
