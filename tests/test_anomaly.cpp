@@ -263,9 +263,24 @@ TEST_CASE("determinism switch on the GPU: atomic-add kernels raise or run determ
     CHECK(close(g1, want, 1e-12));
     CHECK(values(g1) == values(g2));
   }
-  Tensor w = dg::rand({4, 3}, TensorOptions().device(gpu)).requires_grad_();
-  Tensor e = dg::embedding(w, idx).sum();
-  CHECK_THAT(error_of([&] { e.backward(); }), Contains("embedding_backward_cuda_kernel"));
+  // Embedding backward (contiguous indices and grad): deterministic, as the CPU's.
+  {
+    Tensor ids = dg::tensor(std::vector<int64_t>{2, 0, 2, 5, 2, 1, 0, 5}).reshape({2, 4});
+    Tensor up = dg::randn({2, 4, 3}, dg::kFloat64);
+    Tensor want = dg::embedding_backward(up, ids, 6, -1, true, false);
+    Tensor g1 = dg::embedding_backward(up.to(gpu), ids.to(gpu), 6, -1, true, false).cpu();
+    Tensor g2 = dg::embedding_backward(up.to(gpu), ids.to(gpu), 6, -1, true, false).cpu();
+    CHECK(close(g1, want, 1e-12));
+    CHECK(values(g1) == values(g2));
+    // A non-contiguous grad has no deterministic path: PyTorch's error.
+    Tensor up_t = dg::randn({3, 4, 2}, dg::kFloat64).to(gpu).permute({2, 1, 0});
+    CHECK_THAT(error_of([&] { dg::embedding_backward(up_t, ids.to(gpu), 6, -1, false, false); }),
+               Contains("embedding_backward_cuda_kernel does not have a deterministic implementation"));
+  }
+  // Upsampling backward has none either.
+  Tensor img = dg::rand({1, 1, 4, 4}, TensorOptions().device(gpu)).requires_grad_();
+  Tensor up2 = dg::upsample_bilinear2d(img, {8, 8}, false).sum();
+  CHECK_THAT(error_of([&] { up2.backward(); }), Contains("does not have a deterministic implementation"));
   // Integer accumulation is order-independent: allowed.
   Tensor isrc = dg::ones({3}, TensorOptions().device(gpu).dtype(kInt64));
   Tensor r = dg::zeros({2}, TensorOptions().device(gpu).dtype(kInt64)).scatter_add(0, idx, isrc);
