@@ -38,20 +38,9 @@ Tensor plain_alias(const Tensor& t) {
   return Tensor(make_intrusive<TensorImpl>(impl->storage(), impl->dtype(), impl->sizes(), impl->strides(),
                                            impl->storage_offset()));
 }
-}  // namespace
-
-variable_list AccumulateGrad::apply(variable_list&& grads) {
-  if (grads.empty() || !grads[0].defined()) return {};
-  const Tensor leaf = variable();
-  if (!leaf.defined()) return {};  // the leaf is gone: nobody can read this gradient
-  Tensor incoming = std::move(grads[0]);
-  AutogradMeta& meta = *leaf.unsafeGetTensorImpl()->autograd_meta();
-  const bool create_graph = GradMode::is_enabled();
-  // Declared before the lock so it dies after it is released: a replaced
-  // .grad may own the last reference to a graph whose nodes take locks.
-  Tensor old;
-  std::lock_guard<std::mutex> lock(meta.mutex);
-  Tensor& grad = meta.grad;
+// Adds `incoming` into `grad` (a leaf's .grad), keeping a replaced .grad in
+// `old` so that it dies after the caller's lock is released.
+void accumulate(Tensor& grad, Tensor incoming, bool create_graph, Tensor& old) {
   if (create_graph) {
     // Keep the graph of the gradient so it can be differentiated again.
     old = grad;
@@ -68,6 +57,29 @@ variable_list AccumulateGrad::apply(variable_list&& grads) {
   } else {
     old = grad;
     grad = old + incoming;
+  }
+}
+}  // namespace
+
+variable_list AccumulateGrad::apply(variable_list&& grads) {
+  if (grads.empty() || !grads[0].defined()) return {};
+  const Tensor leaf = variable();
+  if (!leaf.defined()) return {};  // the leaf is gone: nobody can read this gradient
+  Tensor incoming = std::move(grads[0]);
+  AutogradMeta& meta = *leaf.unsafeGetTensorImpl()->autograd_meta();
+  const bool create_graph = GradMode::is_enabled();
+  // Declared before the lock so it dies after it is released: a replaced
+  // .grad may own the last reference to a graph whose nodes take locks.
+  Tensor old;
+  {
+    std::lock_guard<std::mutex> lock(meta.mutex);
+    accumulate(meta.grad, std::move(incoming), create_graph, old);
+  }
+  if (meta.hooks && !meta.hooks->post_accumulate.empty()) {
+    // Copied: a hook may register or remove hooks.
+    auto hooks = meta.hooks->post_accumulate;
+    for (const auto& [slot, fn] : hooks)
+      if (slot->active) fn(leaf);
   }
   return {};
 }

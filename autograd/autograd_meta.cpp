@@ -7,6 +7,7 @@
 
 #include "dynagrad/engine.h"
 #include "dynagrad/grad_mode.h"
+#include "dynagrad/warning.h"
 
 namespace dg {
 
@@ -78,6 +79,12 @@ const Tensor& Tensor::grad() const {
   const AutogradMeta* m = impl()->autograd_meta();
   if (!m) return undefined_tensor();
   if (m->grad_fn && m->hooks && m->hooks->retains_grad) return m->hooks->retained_grad;
+  if (m->grad_fn && !m->grad.defined())
+    DG_WARN(
+        "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad attribute won't be "
+        "populated during autograd.backward(). If you indeed want the .grad field to be populated for a non-leaf "
+        "Tensor, use .retain_grad() on the non-leaf Tensor. If you access the non-leaf Tensor by mistake, make sure "
+        "you access the leaf Tensor instead.");
   return m->grad;
 }
 
@@ -117,7 +124,8 @@ bool Tensor::retains_grad() const {
 }
 
 void Tensor::backward(const Tensor& gradient, std::optional<bool> retain_graph, bool create_graph,
-                      std::optional<TensorList> inputs) const {
+                      OptionalTensorList inputs) const {
+  DG_CHECK(!inputs || !inputs->empty(), "'inputs' argument to backward cannot be empty");
   autograd::backward({*this}, {gradient}, retain_graph, create_graph, inputs ? *inputs : TensorList{});
 }
 
@@ -151,7 +159,7 @@ unsigned Tensor::register_hook(std::function<Tensor(const Tensor&)> hook) const 
   AutogradMeta& m = *impl()->autograd_meta();
   auto& hooks = ensure_hooks(m);
   hooks->fns.push_back(std::move(hook));
-  const unsigned handle = static_cast<unsigned>(hooks->fns.size() - 1);
+  const unsigned handle = static_cast<unsigned>(hooks->first_handle + hooks->fns.size() - 1);
   if (m.grad_fn) {
     m.grad_fn->add_tensor_hooks(m.output_nr, hooks);
   } else {
@@ -182,8 +190,43 @@ unsigned Tensor::register_hook(std::function<void(const Tensor&)> hook) const {
 
 void Tensor::remove_hook(unsigned handle) const {
   AutogradMeta* m = impl()->autograd_meta();
-  DG_CHECK(m && m->hooks && handle < m->hooks->fns.size(), "remove_hook: no hook with handle ", handle);
-  m->hooks->fns[handle] = nullptr;
+  // The handle's version of the hooks: this one or one before an in-place op.
+  TensorHooks* h = m ? m->hooks.get() : nullptr;
+  while (h && handle < h->first_handle) h = h->prev.get();
+  DG_CHECK(h && handle - h->first_handle < h->fns.size(), "remove_hook: this tensor has no hook with handle ", handle);
+  auto& fn = h->fns[handle - h->first_handle];
+  DG_CHECK(fn, "remove_hook: the hook with handle ", handle, " was already removed");
+  fn = nullptr;
+}
+
+RemovableHandle Tensor::register_post_accumulate_grad_hook(std::function<void(const Tensor&)> hook) const {
+  DG_CHECK(requires_grad(),
+           "register_post_accumulate_grad_hook: cannot register a hook on a tensor that doesn't require gradient");
+  DG_CHECK(is_leaf(),
+           "register_post_accumulate_grad_hook: post accumulate grad hooks cannot be registered on "
+           "non-leaf tensors (this one has grad_fn ",
+           detail::grad_fn_name(*this), ")");
+  AutogradMeta& m = *impl()->autograd_meta();
+  auto slot = std::make_shared<HookSlot>();
+  {
+    std::lock_guard<std::mutex> lock(m.mutex);
+    ensure_hooks(m)->post_accumulate.emplace_back(slot, std::move(hook));
+  }
+  autograd::grad_accumulator(*this);  // attaches the hooks if not yet done
+  return RemovableHandle(slot, "post-accumulate-grad hook");
+}
+
+void detail::new_hooks_version(AutogradMeta& m, const NodePtr& node, uint32_t output_nr) {
+  auto fresh = std::make_shared<TensorHooks>();
+  std::shared_ptr<TensorHooks>& old = m.hooks;
+  fresh->first_handle = old->first_handle + old->fns.size();
+  if (old->retains_grad) {
+    old->retains_grad = false;
+    fresh->retains_grad = true;
+    node->add_tensor_hooks(output_nr, fresh);
+  }
+  fresh->prev = std::move(old);
+  m.hooks = std::move(fresh);
 }
 
 namespace autograd {

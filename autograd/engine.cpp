@@ -1,14 +1,18 @@
 #include "dynagrad/engine.h"
 
+#include <exception>
 #include <queue>
+#include <thread>
 #include <unordered_map>
 
+#include "autograd/thread_state.h"
 #include "dynagrad/anomaly_mode.h"
 #include "dynagrad/autograd_meta.h"
 #include "dynagrad/factory.h"
 #include "dynagrad/function.h"
 #include "dynagrad/grad_mode.h"
 #include "dynagrad/profiler.h"
+#include "dynagrad/warning.h"
 
 namespace dg::autograd {
 
@@ -172,16 +176,43 @@ class GraphTask final : public dg::detail::EdgeFilter {
     for (const auto& [nr, hooks] : node->tensor_hooks()) {
       if (nr >= inputs.size() || !inputs[nr].defined()) continue;
       Tensor& g = inputs[nr];
-      for (const auto& fn : hooks->fns) {
+      for (size_t k = 0; k < hooks->fns.size(); ++k) {
+        const auto& fn = hooks->fns[k];
         if (!fn) continue;
         Tensor r = fn(g);
-        if (r.defined()) g = std::move(r);
+        if (!r.defined()) continue;
+        check_hook_result(r, g, "hook ", hooks->first_handle + k, " of a tensor (register_hook)");
+        g = std::move(r);
       }
       if (hooks->retains_grad) {
         // Under the engine's grad mode, so create_graph keeps the graph.
         hooks->retained_grad = hooks->retained_grad.defined() ? dg::add(hooks->retained_grad, g) : dg::clone(g);
       }
     }
+  }
+
+  // A hook may replace a gradient only by one of the same shape, dtype and
+  // device (PyTorch: "hook '...' has changed the size of value").
+  template <typename... Who>
+  static void check_hook_result(const Tensor& r, const Tensor& was, const Who&... who) {
+    DG_CHECK(r.sizes() == was.sizes(), dg::detail::str(who...),
+             " has changed the size of value: it returned a gradient of shape ", r.sizes(), " for one of shape ",
+             was.sizes());
+    DG_CHECK(r.dtype() == was.dtype() && r.device() == was.device(), dg::detail::str(who...),
+             " has changed the type of value: it returned a ", r.dtype(), " gradient on ", r.device(), " for a ",
+             was.dtype(), " one on ", was.device());
+  }
+
+  // A node hook's replacement list: empty (keep), or one entry per gradient,
+  // each undefined or shaped as the one it replaces.
+  static void replace_by_hook(variable_list& grads, variable_list&& r, const Node& node, const char* kind) {
+    if (r.empty()) return;
+    DG_CHECK(r.size() == grads.size(), "a ", kind, " of ", node.name(), " returned ", r.size(), " gradients; expected ",
+             grads.size(), " (one per gradient it was given) or none");
+    for (size_t i = 0; i < r.size(); ++i)
+      if (r[i].defined() && grads[i].defined())
+        check_hook_result(r[i], grads[i], "a ", kind, " of ", node.name(), " (gradient ", i, ")");
+    grads = std::move(r);
   }
 
   void evaluate(uint32_t s) {
@@ -198,10 +229,13 @@ class GraphTask final : public dg::detail::EdgeFilter {
       all = all && g.defined();
     }
     variable_list outputs;
-    if (!any) {
-      outputs.resize(node->num_outputs());  // nothing flows: skip the node
+    // Nothing flows: a generated node is skipped (its gradients would all be
+    // zero); a custom function still runs, with zeros if it materializes.
+    const bool custom = dynamic_cast<CppNodeBase*>(node) != nullptr;
+    if (!any && !custom) {
+      outputs.resize(node->num_outputs());
     } else {
-      if (!all && !dynamic_cast<CppNodeBase*>(node)) {
+      if (!all && !custom) {
         // Generated formulas expect every incoming gradient (custom functions
         // decide for themselves through materialize_grads).
         for (size_t i = 0; i < inputs.size(); ++i)
@@ -210,10 +244,8 @@ class GraphTask final : public dg::detail::EdgeFilter {
             inputs[i] = dg::zeros(m.sizes, TensorOptions().dtype(m.dtype).device(m.device));
           }
       }
-      for (const auto& pre : node->pre_hooks()) {
-        variable_list r = pre(inputs);
-        if (!r.empty()) inputs = std::move(r);
-      }
+      for (const auto& [slot, pre] : node->pre_hooks())
+        if (slot->active) replace_by_hook(inputs, pre(inputs), *node, "pre-hook");
       RunningGuard running(running_, node);
       const profiler::detail::NodeRange profile(*node, inputs);
       if (__builtin_expect(AnomalyMode::is_enabled(), 0)) outputs = apply_with_anomaly(node, std::move(inputs));
@@ -237,10 +269,8 @@ class GraphTask final : public dg::detail::EdgeFilter {
     if (node->post_hooks().empty()) return node->apply(std::move(inputs));
     variable_list in_copy = inputs;
     variable_list outputs = node->apply(std::move(inputs));
-    for (const auto& post : node->post_hooks()) {
-      variable_list r = post(outputs, in_copy);
-      if (!r.empty()) outputs = std::move(r);
-    }
+    for (const auto& [slot, post] : node->post_hooks())
+      if (slot->active) replace_by_hook(outputs, post(outputs, in_copy), *node, "hook");
     return outputs;
   }
 
@@ -343,12 +373,52 @@ edge_list input_edges(const char* api, const variable_list& inputs) {
 
 }  // namespace
 
-variable_list Engine::execute(const edge_list& roots, const variable_list& root_grads, bool keep_graph,
-                              bool create_graph, const edge_list& capture, bool accumulate) {
+namespace {
+// Reentrant backward (a custom backward that calls backward) nests engine
+// runs on the calling thread's stack. Past this depth the run continues on a
+// fresh thread (LibTorch's max_recursion_depth), so nesting is bounded by
+// memory, not by one stack.
+constexpr int kMaxReentrantDepth = 48;
+thread_local int t_engine_depth = 0;
+
+variable_list execute_here(const edge_list& roots, const variable_list& root_grads, bool keep_graph, bool create_graph,
+                           const edge_list& capture, bool accumulate) {
   const bool restrict_exec = !capture.empty() || !accumulate;
   GraphTask task(keep_graph, restrict_exec);
   ExecGuard guard(create_graph, restrict_exec ? &task : nullptr);
+  struct Depth {
+    Depth() { ++t_engine_depth; }
+    ~Depth() { --t_engine_depth; }
+  } depth;
   return task.run(roots, root_grads, capture, accumulate);
+}
+}  // namespace
+
+variable_list Engine::execute(const edge_list& roots, const variable_list& root_grads, bool keep_graph,
+                              bool create_graph, const edge_list& capture, bool accumulate) {
+  if (create_graph && accumulate)
+    DG_WARN_ONCE(
+        "Using backward() with create_graph=True will create a reference cycle between the parameter and its "
+        "gradient which can cause a memory leak. We recommend using autograd.grad when creating the graph to avoid "
+        "this. If you have to use this function, make sure to reset the .grad fields of your parameters to None "
+        "after use to break the cycle and avoid the leak.");
+  if (t_engine_depth < kMaxReentrantDepth)
+    return execute_here(roots, root_grads, keep_graph, create_graph, capture, accumulate);
+  // The thread-local state a backward sees travels with it.
+  const dg::detail::ThreadLocalState state = dg::detail::ThreadLocalState::capture();
+  variable_list result;
+  std::exception_ptr error;
+  std::thread worker([&] {
+    state.apply();
+    try {
+      result = execute_here(roots, root_grads, keep_graph, create_graph, capture, accumulate);
+    } catch (...) {
+      error = std::current_exception();
+    }
+  });
+  worker.join();
+  if (error) std::rethrow_exception(error);
+  return result;
 }
 
 void backward(const variable_list& tensors, const variable_list& grad_tensors, std::optional<bool> retain_graph,
@@ -379,6 +449,7 @@ void backward(const variable_list& tensors, const variable_list& grad_tensors, s
 
 variable_list grad(const variable_list& outputs, const variable_list& inputs, const variable_list& grad_outputs,
                    std::optional<bool> retain_graph, bool create_graph, bool allow_unused) {
+  DG_CHECK(!inputs.empty(), "grad requires non-empty inputs.");
   edge_list roots = output_edges("grad", "outputs", outputs);
   variable_list grads = make_root_grads("grad", "outputs", outputs, grad_outputs);
   edge_list capture = input_edges("grad", inputs);

@@ -8,6 +8,39 @@
 #include "autograd/recording.h"
 #include "dynagrad/factory.h"
 
+namespace dg::detail {
+namespace {
+// The node of a gradient computed by a once_differentiable backward while
+// recording: differentiating through it raises `msg` (PyTorch's DelayedError).
+class DelayedError final : public Node {
+ public:
+  explicit DelayedError(std::string msg) : msg_(std::move(msg)) {}
+  std::string name() const override { return "DelayedError"; }
+  variable_list apply(variable_list&&) override { throw Error(msg_); }
+
+ private:
+  std::string msg_;
+};
+}  // namespace
+
+// Gives each defined tensor of `outs` a DelayedError history reaching the
+// incoming gradients `grads` and the forward inputs (`forward_edges`): the
+// gradients depend on both, so a second differentiation must reach the error
+// rather than silently miss a term.
+void delay_error(variable_list& outs, const variable_list& grads, const edge_list& forward_edges, std::string msg) {
+  auto node = make_intrusive<DelayedError>(std::move(msg));
+  edge_list edges;
+  for (const auto& t : grads) edges.push_back(autograd::gradient_edge(t));
+  edges.insert(edges.end(), forward_edges.begin(), forward_edges.end());
+  node->set_next_edges(std::move(edges));
+  for (auto& o : outs) {
+    if (!o.defined()) continue;
+    o = o.detach();
+    set_history(o, node);
+  }
+}
+}  // namespace dg::detail
+
 namespace dg::autograd {
 
 void AutogradContext::save_for_backward(variable_list to_save) { to_save_ = std::move(to_save); }
@@ -21,8 +54,11 @@ variable_list AutogradContext::get_saved_variables() const {
 }
 
 void AutogradContext::mark_dirty(const variable_list& inputs) {
-  for (const auto& t : inputs)
-    if (t.defined()) dirty_.insert(t.unsafeGetTensorImpl());
+  for (const auto& t : inputs) {
+    if (!t.defined()) continue;
+    dirty_.insert(t.unsafeGetTensorImpl());
+    t.unsafeGetTensorImpl()->bump_version("a custom Function's forward (mark_dirty)");
+  }
 }
 
 void AutogradContext::mark_non_differentiable(const variable_list& outputs) {
@@ -32,6 +68,13 @@ void AutogradContext::mark_non_differentiable(const variable_list& outputs) {
 
 bool AutogradContext::needs_input_grad(size_t i) const { return node_ && node_->needs_input_grad(i); }
 
+bool AutogradContext::needs_input_grad(std::initializer_list<IndexRange> ranges) const {
+  for (const auto& [first, last] : ranges)
+    for (size_t i = first; i < last; ++i)
+      if (needs_input_grad(i)) return true;
+  return false;
+}
+
 variable_list CppNodeBase::apply(variable_list&& grads) {
   if (ctx.released_) throw_released();
   if (ctx.materialize_grads_) {
@@ -40,22 +83,47 @@ variable_list CppNodeBase::apply(variable_list&& grads) {
         grads[i] =
             dg::zeros(output_info[i].sizes, TensorOptions().dtype(output_info[i].dtype).device(output_info[i].device));
   }
-  variable_list out = call_backward(std::move(grads));
+  variable_list out;
+  const bool delay_error = once_differentiable && GradMode::is_enabled();
+  if (delay_error) {
+    NoGradGuard once;  // its backward is not differentiable: do not record it
+    out = call_backward(grads);
+  } else {
+    out = call_backward(std::move(grads));
+  }
   const size_t num_tensors = num_outputs();
   const size_t num_args = is_tensor_input.size();
+  // Extra gradients past the last forward argument must be undefined; they
+  // are dropped (LibTorch accepts them).
+  if (out.size() > num_args && num_args > 0) {
+    for (size_t i = num_args; i < out.size(); ++i)
+      DG_CHECK(!out[i].defined(), "function ", name(), " returned an incorrect number of gradients (expected ",
+               num_args, ", got ", out.size(), "; the extra ones must be undefined, and gradient ", i, " is not)");
+    out.resize(num_args);
+  }
   if (out.size() == num_args && num_args != num_tensors) {
-    // One gradient per forward argument (LibTorch allows it): keep the tensors' ones.
+    // One gradient per forward argument: keep the tensors' ones.
     variable_list kept;
     kept.reserve(num_tensors);
-    for (size_t i = 0; i < num_args; ++i)
-      if (is_tensor_input[i]) kept.push_back(std::move(out[i]));
+    for (size_t i = 0; i < num_args; ++i) {
+      if (is_tensor_input[i]) {
+        kept.push_back(std::move(out[i]));
+      } else {
+        DG_CHECK(!out[i].defined(), "function ", name(), " returned a gradient different than undefined at position ",
+                 i + 1, ", but the corresponding forward input was not a Variable");
+      }
+    }
     out = std::move(kept);
   }
   DG_CHECK(out.size() == num_tensors, "function ", name(), " returned an incorrect number of gradients (expected ",
-           num_tensors, ", got ", out.size(), ")");
+           num_args, ", got ", out.size(), ")");
   // A gradient for an input that needs none is dropped rather than sent on.
   for (size_t i = 0; i < out.size(); ++i)
     if (!needs_input_grad(i)) out[i] = Tensor();
+  if (delay_error)
+    dg::detail::delay_error(
+        out, grads, next_edges(),
+        "trying to differentiate twice a function that was marked with once_differentiable (" + name() + ")");
   return out;
 }
 
@@ -120,9 +188,7 @@ void wrap_outputs(CppNodeBase* node, const variable_list& inputs, variable_list&
         if (inputs[i].unsafeGetTensorImpl() == impl) input = i;
       dg::detail::rebase_history(out, self, input);
     } else if (record && differentiable) {
-      AutogradMeta& m = impl->ensure_autograd_meta();
-      m.grad_fn = self;
-      m.output_nr = nr;
+      dg::detail::set_grad_fn(impl->ensure_autograd_meta(), self, nr);
     } else if (dirty && record) {
       // A dirty non-differentiable output loses its old history.
       if (AutogradMeta* m = impl->autograd_meta()) m->grad_fn.reset();

@@ -111,3 +111,43 @@ void Node::add_tensor_hooks(uint32_t input_nr, std::shared_ptr<TensorHooks> hook
 }
 
 }  // namespace dg
+
+namespace dg {
+
+RemovableHandle Node::register_prehook(PreHook h) {
+  auto slot = std::make_shared<HookSlot>();
+  pre_hooks_.emplace_back(slot, std::move(h));
+  return RemovableHandle(slot, "pre-hook of " + name());
+}
+
+RemovableHandle Node::register_hook(PostHook h) {
+  auto slot = std::make_shared<HookSlot>();
+  post_hooks_.emplace_back(slot, std::move(h));
+  return RemovableHandle(slot, "hook of " + name());
+}
+
+void Node::add_pre_hook(std::unique_ptr<FunctionPreHook>&& h) {
+  std::shared_ptr<FunctionPreHook> hook(std::move(h));
+  register_prehook([hook](const variable_list& grads) { return (*hook)(grads); });
+}
+
+uintptr_t Node::add_post_hook(std::unique_ptr<FunctionPostHook>&& h) {
+  std::shared_ptr<FunctionPostHook> hook(std::move(h));
+  const auto key = reinterpret_cast<uintptr_t>(hook.get());
+  register_hook([hook](const variable_list& in, const variable_list& out) { return (*hook)(in, out); });
+  // The slot's address would do as well; the hook's is what LibTorch hands out.
+  post_hook_keys_.emplace_back(key, post_hooks_.back().first);
+  return key;
+}
+
+bool Node::del_post_hook(const uintptr_t& key) {
+  for (auto it = post_hook_keys_.begin(); it != post_hook_keys_.end(); ++it) {
+    if (it->first != key) continue;
+    it->second->active = false;
+    post_hook_keys_.erase(it);
+    return true;
+  }
+  return false;
+}
+
+}  // namespace dg

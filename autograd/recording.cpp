@@ -11,8 +11,7 @@ void check_no_inference_inputs(const char* op, std::initializer_list<const Tenso
 
 void set_history(const Tensor& result, const NodePtr& node) {
   AutogradMeta& m = result.unsafeGetTensorImpl()->ensure_autograd_meta();
-  m.grad_fn = node;
-  m.output_nr = node->add_input_metadata(result);
+  set_grad_fn(m, node, node->add_input_metadata(result));
 }
 
 void check_out_no_grad(const char* op, bool would_record) {

@@ -1,8 +1,10 @@
 #include "dynagrad/saved_variable.h"
 
+#include "autograd/thread_state.h"
 #include "autograd/views.h"
 #include "dynagrad/autograd_meta.h"
 #include "dynagrad/grad_mode.h"
+#include "dynagrad/graph.h"
 
 namespace dg {
 
@@ -37,9 +39,29 @@ SavedVariable::SavedVariable(const Tensor& t, bool is_output) {
   was_defined_ = true;
   is_output_ = is_output;
   saved_version_ = t._version();
+  sizes_ = DimVector(t.sizes());
+  dtype_ = t.dtype();
   const AutogradMeta* meta = t.unsafeGetTensorImpl()->autograd_meta();
   requires_grad_ = meta && (meta->requires_grad || meta->grad_fn);
   output_nr_ = meta ? meta->output_nr : 0;
+  if (auto& stack = autograd::graph::detail::hooks_stack(); !stack.empty()) {
+    // Keep what the innermost pack hook makes of the data, and enough of the
+    // history to re-attach to what unpack returns.
+    hooks_ = stack.back();
+    is_leaf_ = !is_output && (!meta || !meta->grad_fn);
+    if (is_leaf_ && requires_grad_) {
+      grad_accumulator_ = autograd::grad_accumulator(t);
+      leaf_link_ = t.unsafeGetTensorImpl()->autograd_meta()->leaf_link;
+    } else if (!is_output && !is_leaf_) {
+      grad_fn_ = meta->grad_fn;
+    }
+    inplace_on_view_ = is_output && t.unsafeGetTensorImpl()->view_history_stale();
+    DG_CHECK(!inplace_on_view_,
+             "saved_tensors_hooks: an op that writes a view in place saved its output while "
+             "saved-tensor hooks were set; this is not supported (do the in-place op outside the hooks' scope)");
+    packed_ = hooks_->pack(alias_without_history(t));
+    return;
+  }
   if (is_output) {
     // An output's grad_fn is the node that saves it, by definition; except
     // after an in-place op through a view, which rebase_history leaves with a
@@ -61,6 +83,7 @@ SavedVariable::SavedVariable(const Tensor& t, bool is_output) {
 
 Tensor SavedVariable::unpack(const Node* saved_for) const {
   if (!was_defined_) return Tensor();
+  if (hooks_) return unpack_packed(saved_for);
   if (released_ || !data_.defined())
     detail::throw_saved_released(saved_for ? saved_for->name() : std::string("SavedVariable"));
 
@@ -107,7 +130,38 @@ Tensor SavedVariable::unpack(const Node* saved_for) const {
   return data_;
 }
 
+Tensor SavedVariable::unpack_packed(const Node* saved_for) const {
+  const std::string who = saved_for ? saved_for->name() : std::string("SavedVariable");
+  if (released_) detail::throw_saved_released(who);
+  Tensor data = hooks_->unpack(packed_);
+  DG_CHECK(data.defined(), "saved_tensors_hooks: the unpack hook returned an undefined tensor for a tensor ", who,
+           " saved (expected ", dtype_, " of shape ", IntArrayRef(sizes_), ")");
+  DG_CHECK(data.sizes() == IntArrayRef(sizes_) && data.dtype() == dtype_,
+           "saved_tensors_hooks: the unpack hook returned a ", data.dtype(), " tensor of shape ", data.sizes(),
+           " for a tensor ", who, " saved as ", dtype_, " of shape ", IntArrayRef(sizes_));
+  Tensor out = alias_without_history(data);
+  if (is_output_) {
+    if (saved_for) {
+      AutogradMeta& meta = out.unsafeGetTensorImpl()->ensure_autograd_meta();
+      meta.grad_fn = NodePtr(const_cast<Node*>(saved_for));
+      meta.output_nr = output_nr_;
+    }
+  } else if (leaf_link_) {
+    AutogradMeta& meta = out.unsafeGetTensorImpl()->ensure_autograd_meta();
+    meta.requires_grad = true;
+    meta.leaf_link = leaf_link_;
+  } else if (grad_fn_) {
+    AutogradMeta& meta = out.unsafeGetTensorImpl()->ensure_autograd_meta();
+    meta.grad_fn = grad_fn_;
+    meta.output_nr = output_nr_;
+  }
+  return out;
+}
+
 void SavedVariable::reset_data() {
+  hooks_.reset();
+  packed_.reset();
+  grad_fn_.reset();
   data_.reset();
   grad_accumulator_.reset();
   leaf_link_.reset();

@@ -82,8 +82,7 @@ void detail::refresh_view_history(TensorImpl* impl) {
     replay = base.as_strided(impl->sizes(), impl->strides(), impl->storage_offset());
   }
   AutogradMeta& meta = impl->ensure_autograd_meta();
-  meta.grad_fn = replay.grad_fn();
-  meta.output_nr = replay.output_nr();
+  set_grad_fn(meta, replay.grad_fn(), replay.output_nr());
 }
 
 namespace {

@@ -43,6 +43,7 @@ void empty_cache() { cache().empty(); }
 size_t memory_allocated() { return cache().allocated(); }
 size_t memory_cached() { return cache().cached(); }
 size_t max_memory_allocated() { return cache().max_allocated(); }
+void reset_peak_memory_stats() { cache().reset_max_allocated(); }
 size_t cache_limit() { return cache().limit(); }
 bool caching_enabled() { return cache().caching(); }
 

@@ -54,6 +54,13 @@ Tensor Tensor::_base() const {
 
 // ---- conversions ---------------------------------------------------------------
 
+bool Tensor::is_nonzero() const {
+  DG_CHECK(numel() != 0, "is_nonzero: Boolean value of Tensor with no values is ambiguous");
+  DG_CHECK(numel() == 1, "is_nonzero: Boolean value of Tensor with more than one value is ambiguous (it has ", numel(),
+           " elements)");
+  return item().toDouble() != 0.0;
+}
+
 Tensor Tensor::to(ScalarType dtype, bool non_blocking, bool copy) const {
   return to(device(), dtype, non_blocking, copy);
 }

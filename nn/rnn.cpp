@@ -35,7 +35,7 @@ struct ChunkCat : autograd::Function<ChunkCat> {
     return x.chunk(chunks, dim);
   }
   static variable_list backward(autograd::AutogradContext* ctx, variable_list grads) {
-    return {dg::cat(grads, std::any_cast<int64_t>(ctx->saved_data["dim"])), Tensor(), Tensor()};
+    return {dg::cat(grads, ctx->saved_data["dim"].toInt()), Tensor(), Tensor()};
   }
 };
 

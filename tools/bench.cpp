@@ -528,6 +528,7 @@ void run_optim(const Config& cfg, Results& r) {
   });
 }
 
+#include "bench_autograd.h"
 #include "bench_train.h"
 
 template <typename Api>
@@ -1092,7 +1093,8 @@ bool agree(double a, double b, double rel) { return std::abs(a - b) <= rel * (1.
                "  --threads N  OpenMP/OpenBLAS/LibTorch threads (default: the CPUs available)\n"
                "  --only G,..  run only these groups: chain pointwise matmul mlp cnn double rnn index linalg data "
                "optim process\n"
-               "              (train, checkpoint: minutes each, run only when named)\n"
+               "              (train, checkpoint: minutes each, functional: hvp and checkpointing;\n"
+               "               these run only when named)\n"
                "internal modes: --torch-only, --rss mlp-dg|mlp-torch, --noop-dg, --noop-torch\n");
   std::exit(code);
 }
@@ -1223,6 +1225,10 @@ int main(int argc, char** argv) {
     if (cfg.named("train") || cfg.named("checkpoint")) {
       std::printf("\n");
       run_training(cfg);
+    }
+    if (cfg.named("functional")) {
+      std::printf("\n");
+      run_autograd_extras(cfg);
     }
 #ifdef DG_HAVE_LIBTORCH
     std::printf("\n");

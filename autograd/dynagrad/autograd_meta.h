@@ -45,6 +45,16 @@ void refresh_view_history(TensorImpl* impl);
 inline void maybe_refresh_view(TensorImpl* impl) {
   if (impl->view_history_stale()) refresh_view_history(impl);
 }
+// The tensor's history changes (an in-place op, a refreshed view): the hooks
+// registered so far stay with the old grad_fn, new ones go to `node`, and a
+// retained gradient moves to it.
+void new_hooks_version(AutogradMeta& m, const NodePtr& node, uint32_t output_nr);
+// Sets m's grad_fn and output_nr, starting a new hooks version if it had both.
+inline void set_grad_fn(AutogradMeta& m, const NodePtr& node, uint32_t output_nr) {
+  if (m.hooks && m.grad_fn && m.grad_fn != node) new_hooks_version(m, node, output_nr);
+  m.grad_fn = node;
+  m.output_nr = output_nr;
+}
 }  // namespace detail
 
 namespace autograd {

@@ -13,7 +13,8 @@
 //     }
 //   };
 //   auto y = Square::apply(x);
-#include <any>
+#include <initializer_list>
+#include <optional>
 #include <string>
 #include <tuple>
 #include <type_traits>
@@ -22,11 +23,15 @@
 
 #include "dynagrad/autograd_meta.h"
 #include "dynagrad/grad_mode.h"
+#include "dynagrad/ivalue.h"
 #include "dynagrad/saved_variable.h"
 
 namespace dg::autograd {
 
 using dg::variable_list;
+using tensor_list = std::vector<Tensor>;
+// A half-open range [first, second) of input indices (needs_input_grad).
+using IndexRange = std::pair<size_t, size_t>;
 
 class CppNodeBase;
 namespace detail {
@@ -39,16 +44,23 @@ class AutogradContext {
   void save_for_backward(variable_list to_save);
   // Unpacks them, checking that no in-place op changed them since.
   variable_list get_saved_variables() const;
-  // Inputs that forward modified in place (their version is bumped once).
+  // Inputs that forward modified in place: their version is bumped once
+  // here (on top of any bump by the in-place ops forward ran), so saved
+  // copies of their old value are detected as stale, as in LibTorch.
   void mark_dirty(const variable_list& inputs);
   // Outputs that carry no gradient (indices, masks).
   void mark_non_differentiable(const variable_list& outputs);
   void set_materialize_grads(bool value) { materialize_grads_ = value; }
-  // Whether the gradient of forward input i (counting Tensor arguments) is needed.
+  // Whether the gradient of forward input i (counting tensors: each Tensor
+  // argument, each element of a std::vector<Tensor> argument, each
+  // std::optional<Tensor> argument holding a tensor) is needed.
   bool needs_input_grad(size_t i) const;
+  // Whether any input in the ranges needs its gradient.
+  bool needs_input_grad(std::initializer_list<IndexRange> ranges) const;
 
-  // Anything else backward needs (LibTorch: ctx->saved_data["n"] = 3).
-  std::unordered_map<std::string, std::any> saved_data;
+  // Anything else backward needs (LibTorch: ctx->saved_data["n"] = 3; in
+  // backward ctx->saved_data["n"].toInt()).
+  std::unordered_map<std::string, IValue> saved_data;
 
  private:
   template <typename T>
@@ -72,8 +84,11 @@ class CppNodeBase : public Node {
   // The saved variables as "saved_variables" (PyTorch's ctx.saved_tensors).
   saved_value_list saved_values() const override;
   AutogradContext ctx;
-  std::vector<bool> is_tensor_input;  // per forward argument
+  // Per forward argument slot: a Tensor argument, each element of a tensor
+  // list, a std::optional<Tensor>, or false for anything else.
+  std::vector<bool> is_tensor_input;
   std::vector<InputMetadata> output_info;
+  bool once_differentiable = false;
 
  protected:
   virtual variable_list call_backward(variable_list grads) = 0;
@@ -90,13 +105,35 @@ class CppNode final : public CppNodeBase {
 };
 
 namespace detail {
-// Collects the Tensor arguments of a forward call.
+// A function declares `static constexpr bool once_differentiable = true;`
+// when its backward cannot itself be differentiated (PyTorch's
+// @once_differentiable): differentiating its gradients raises an error.
+template <typename T, typename = void>
+struct is_once_differentiable : std::false_type {};
+template <typename T>
+struct is_once_differentiable<T, std::void_t<decltype(T::once_differentiable)>>
+    : std::bool_constant<T::once_differentiable> {};
+}  // namespace detail
+
+namespace detail {
+// Collects the tensors of a forward call: Tensor arguments, the elements of
+// std::vector<Tensor> arguments, std::optional<Tensor> arguments that hold one.
 inline void collect_tensors(variable_list&, std::vector<bool>&) {}
 template <typename A, typename... Rest>
 void collect_tensors(variable_list& out, std::vector<bool>& is_tensor, const A& a, const Rest&... rest) {
-  if constexpr (std::is_same_v<std::decay_t<A>, Tensor>) {
+  using D = std::decay_t<A>;
+  if constexpr (std::is_same_v<D, Tensor>) {
     out.push_back(a);
     is_tensor.push_back(true);
+  } else if constexpr (std::is_same_v<D, std::vector<Tensor>>) {
+    for (const Tensor& t : a) {
+      out.push_back(t);
+      is_tensor.push_back(true);
+    }
+  } else if constexpr (std::is_same_v<D, std::optional<Tensor>>) {
+    const bool has = a.has_value() && a->defined();
+    if (has) out.push_back(*a);
+    is_tensor.push_back(has);
   } else {
     is_tensor.push_back(false);
   }
@@ -124,6 +161,7 @@ struct Function {
     auto node = make_intrusive<CppNode<T>>();
     node->name_ = detail::demangle_function_name(typeid(T).name());
     node->is_tensor_input = is_tensor;
+    node->once_differentiable = detail::is_once_differentiable<T>::value;
     edge_list edges;
     for (const auto& t : inputs) edges.push_back(record ? gradient_edge(t) : Edge());
     node->set_next_edges(std::move(edges));

@@ -40,10 +40,28 @@ namespace autograd {
 struct AnomalyMetadata;  // anomaly_mode.h
 }
 
+// An in-place op that gives the tensor a new grad_fn starts a new version of
+// its hooks: the hooks registered before stay with the old grad_fn (they see
+// the gradient of the old value), those registered after go to the new one,
+// and retain_grad moves to the new one (PyTorch's semantics).
 struct TensorHooks {
   std::vector<std::function<Tensor(const Tensor&)>> fns;  // removed hooks are empty
+  size_t first_handle = 0;                                // handle of fns[0]
+  std::shared_ptr<TensorHooks> prev;                      // the version before the last in-place op
   bool retains_grad = false;
   Tensor retained_grad;  // .grad() of a non-leaf that called retain_grad()
+  // Leaves: run after AccumulateGrad wrote .grad.
+  std::vector<std::pair<std::shared_ptr<HookSlot>, std::function<void(const Tensor&)>>> post_accumulate;
+};
+
+// LibTorch's hook objects (Node::add_pre_hook / add_post_hook).
+struct FunctionPreHook {
+  virtual ~FunctionPreHook() = default;
+  virtual variable_list operator()(const variable_list& grads) = 0;
+};
+struct FunctionPostHook {
+  virtual ~FunctionPostHook() = default;
+  virtual variable_list operator()(const variable_list& grad_inputs, const variable_list& grad_outputs) = 0;
 };
 
 class Node : public intrusive_target {
@@ -60,6 +78,9 @@ class Node : public intrusive_target {
 
   uint64_t sequence_nr() const { return sequence_nr_; }
   const edge_list& next_edges() const { return next_edges_; }
+  // PyTorch's grad_fn.next_functions: (node, input_nr) per forward input;
+  // an invalid edge (null function) for inputs that need no gradient.
+  const edge_list& next_functions() const { return next_edges_; }
   const Edge& next_edge(size_t i) const { return next_edges_[i]; }
   void set_next_edges(edge_list&& edges) { next_edges_ = std::move(edges); }
   void add_next_edge(Edge e) { next_edges_.push_back(std::move(e)); }
@@ -74,14 +95,24 @@ class Node : public intrusive_target {
   // Whether the gradient of forward input `i` is wanted by the running backward.
   bool needs_input_grad(size_t i) const;
 
-  // Hooks. A pre-hook sees (and may replace) the incoming gradients; a
-  // post-hook sees the outgoing and incoming ones and may replace the outgoing.
-  using PreHook = std::function<variable_list(const variable_list& grads)>;
+  // Hooks. A pre-hook sees the gradients of the forward outputs before the
+  // node runs and may replace them (return an empty list to keep them); a
+  // post-hook sees the gradients the node computed for the forward inputs
+  // (grad_inputs) and the ones it was given (grad_outputs), and may replace
+  // the former. A replacement must have the same number of gradients, each of
+  // the shape it replaces. Hooks run in registration order.
+  using PreHook = std::function<variable_list(const variable_list& grad_outputs)>;
   using PostHook = std::function<variable_list(const variable_list& grad_inputs, const variable_list& grad_outputs)>;
-  void register_prehook(PreHook h) { pre_hooks_.push_back(std::move(h)); }
-  void register_hook(PostHook h) { post_hooks_.push_back(std::move(h)); }
-  const std::vector<PreHook>& pre_hooks() const { return pre_hooks_; }
-  const std::vector<PostHook>& post_hooks() const { return post_hooks_; }
+  RemovableHandle register_prehook(PreHook h);
+  RemovableHandle register_hook(PostHook h);
+  // LibTorch's spellings: add_post_hook returns a key for del_post_hook.
+  void add_pre_hook(std::unique_ptr<FunctionPreHook>&& h);
+  uintptr_t add_post_hook(std::unique_ptr<FunctionPostHook>&& h);
+  bool del_post_hook(const uintptr_t& key);
+  bool has_hooks() const { return !pre_hooks_.empty() || !post_hooks_.empty(); }
+  // The active hooks, for the engine.
+  const std::vector<std::pair<std::shared_ptr<HookSlot>, PreHook>>& pre_hooks() const { return pre_hooks_; }
+  const std::vector<std::pair<std::shared_ptr<HookSlot>, PostHook>>& post_hooks() const { return post_hooks_; }
   void add_tensor_hooks(uint32_t input_nr, std::shared_ptr<TensorHooks> hooks);
   const std::vector<std::pair<uint32_t, std::shared_ptr<TensorHooks>>>& tensor_hooks() const { return tensor_hooks_; }
 
@@ -109,8 +140,9 @@ class Node : public intrusive_target {
   uint64_t sequence_nr_;
   edge_list next_edges_;
   std::vector<InputMetadata> input_metadata_;
-  std::vector<PreHook> pre_hooks_;
-  std::vector<PostHook> post_hooks_;
+  std::vector<std::pair<std::shared_ptr<HookSlot>, PreHook>> pre_hooks_;
+  std::vector<std::pair<std::shared_ptr<HookSlot>, PostHook>> post_hooks_;
+  std::vector<std::pair<uintptr_t, std::shared_ptr<HookSlot>>> post_hook_keys_;
   std::vector<std::pair<uint32_t, std::shared_ptr<TensorHooks>>> tensor_hooks_;
   std::unique_ptr<autograd::AnomalyMetadata> metadata_;
 };

@@ -1,12 +1,17 @@
 #pragma once
 // SavedVariable: a tensor a backward formula needs, plus the version it had
 // when saved. unpack() throws if an in-place op changed it since.
+#include <any>
 #include <memory>
 #include <string>
 
 #include "dynagrad/node.h"
 
 namespace dg {
+
+namespace autograd::graph::detail {
+struct HooksFrame;
+}
 
 class SavedVariable {
  public:
@@ -22,9 +27,20 @@ class SavedVariable {
   Tensor unpack(const Node* saved_for) const;
   void reset_data();
   bool defined() const { return was_defined_; }
+  // Packed by saved-tensor hooks (dynagrad/graph.h): the tensor itself is not kept.
+  bool has_hooks() const { return static_cast<bool>(hooks_); }
+  // Shape and dtype of the saved tensor, without unpacking it.
+  IntArrayRef sizes() const { return sizes_; }
+  ScalarType dtype() const { return dtype_; }
 
  private:
+  Tensor unpack_packed(const Node* saved_for) const;
   Tensor data_;
+  std::shared_ptr<const autograd::graph::detail::HooksFrame> hooks_;
+  std::any packed_;
+  NodePtr grad_fn_;  // packed non-output non-leaf: the history to re-attach
+  DimVector sizes_;
+  ScalarType dtype_ = kFloat32;
   NodePtr grad_accumulator_;             // leaves that require grad
   std::shared_ptr<LeafLink> leaf_link_;  // likewise
   uint32_t saved_version_ = 0;

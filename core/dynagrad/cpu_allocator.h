@@ -25,6 +25,8 @@ size_t memory_allocated();
 size_t memory_cached();
 // The most bytes handed out at once so far.
 size_t max_memory_allocated();
+// Restarts max_memory_allocated from what is allocated now.
+void reset_peak_memory_stats();
 // Whether freed blocks are kept (false under DG_CPU_CACHE=0 and sanitizers).
 bool caching_enabled();
 // The most bytes the cache keeps unused (default 1 GiB; DG_CPU_CACHE_LIMIT_MB).

@@ -31,6 +31,18 @@ class EnableGradGuard {
   bool prev_;
 };
 
+// RAII: grad mode set to `enabled` in its scope (LibTorch's at::AutoGradMode).
+class AutoGradMode {
+ public:
+  explicit AutoGradMode(bool enabled) : prev_(GradMode::is_enabled()) { GradMode::set_enabled(enabled); }
+  ~AutoGradMode() { GradMode::set_enabled(prev_); }
+  AutoGradMode(const AutoGradMode&) = delete;
+  AutoGradMode& operator=(const AutoGradMode&) = delete;
+
+ private:
+  bool prev_;
+};
+
 // RAII: stricter than NoGradGuard. Tensors made inside are inference tensors:
 // they never get history, and using one in a recorded op later is an error.
 class InferenceMode {

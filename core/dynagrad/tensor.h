@@ -8,6 +8,7 @@
     "dynagrad/tensor.h is the recording op API, which kernels must not use: include dynagrad/tensor_base.h and take const TensorBase& (kernels compute into allocated outputs and record nothing)"
 #endif
 #include <functional>
+#include <initializer_list>
 #include <optional>
 #include <ostream>
 #include <string>
@@ -18,6 +19,7 @@
 #include "dynagrad/generator.h"
 #include "dynagrad/indexing.h"
 #include "dynagrad/reduction.h"
+#include "dynagrad/removable_handle.h"
 #include "dynagrad/tensor_base.h"
 
 namespace dg {
@@ -26,6 +28,26 @@ class Node;
 using NodePtr = intrusive_ptr<Node>;
 class Tensor;
 using TensorList = std::vector<Tensor>;
+
+// Tensor::backward's `inputs`: absent (every leaf), or a list, written as a
+// braced list (`{w, b}`), a std::vector or a std::optional of one, as
+// LibTorch's optional<TensorList> accepts (std::optional<std::vector>
+// cannot take `{w}`). `{}` means absent, as in LibTorch.
+class OptionalTensorList {
+ public:
+  OptionalTensorList() = default;
+  OptionalTensorList(std::nullopt_t) {}                                  // NOLINT
+  OptionalTensorList(std::initializer_list<Tensor> l);                   // NOLINT
+  OptionalTensorList(TensorList v) : v_(std::move(v)) {}                 // NOLINT
+  OptionalTensorList(std::optional<TensorList> v) : v_(std::move(v)) {}  // NOLINT
+  bool has_value() const { return v_.has_value(); }
+  explicit operator bool() const { return v_.has_value(); }
+  const TensorList& operator*() const { return *v_; }
+  const TensorList* operator->() const { return &*v_; }
+
+ private:
+  std::optional<TensorList> v_;
+};
 
 class Tensor : public TensorBase {
  public:
@@ -37,10 +59,14 @@ class Tensor : public TensorBase {
   Tensor(TensorBase&& t) : TensorBase(std::move(t)) {}  // NOLINT
 
   Tensor _base() const;  // undefined unless is_view()
+  // A one-element tensor's value as a bool (`if (t.is_nonzero())`).
+  bool is_nonzero() const;
 
   // ---- autograd ------------------------------------------------------------
   bool requires_grad() const;
   const Tensor& requires_grad_(bool requires_grad = true) const;
+  // LibTorch's older spelling of requires_grad_.
+  const Tensor& set_requires_grad(bool requires_grad) const { return requires_grad_(requires_grad); }
   bool is_leaf() const;
   const Tensor& grad() const;  // undefined until a backward fills it
   Tensor& mutable_grad() const;
@@ -49,7 +75,7 @@ class Tensor : public TensorBase {
   void retain_grad() const;
   bool retains_grad() const;
   void backward(const Tensor& gradient = {}, std::optional<bool> retain_graph = std::nullopt, bool create_graph = false,
-                std::optional<TensorList> inputs = std::nullopt) const;
+                OptionalTensorList inputs = std::nullopt) const;
   Tensor detach() const;
   const Tensor& detach_() const;
   // LibTorch's set_data: this tensor (the same object, its grad, hooks and
@@ -67,7 +93,11 @@ class Tensor : public TensorBase {
   unsigned register_hook(F&& f) const {
     return register_hook(std::function<R(const Tensor&)>(std::forward<F>(f)));
   }
+  // Removes a hook registered on this tensor; removing one twice is an error.
   void remove_hook(unsigned handle) const;
+  // A hook run after a backward has accumulated into this leaf's .grad; it
+  // sees the leaf (PyTorch's register_post_accumulate_grad_hook). Leaves only.
+  RemovableHandle register_post_accumulate_grad_hook(std::function<void(const Tensor&)> hook) const;
 
   // ---- conversions ---------------------------------------------------------
   // LibTorch's argument order: non_blocking (accepted; copies here are
@@ -98,6 +128,8 @@ class Tensor : public TensorBase {
   // ---- generated op methods (ops.yaml, variants: method) -------------------
 #include "dynagrad/tensor_methods.h"
 };
+
+inline OptionalTensorList::OptionalTensorList(std::initializer_list<Tensor> l) : v_(TensorList(l)) {}
 
 std::ostream& operator<<(std::ostream& os, const Tensor& t);
 

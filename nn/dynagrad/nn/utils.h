@@ -4,6 +4,8 @@
 
 #include <vector>
 
+#include "dynagrad/checkpoint.h"
+#include "dynagrad/nn/container.h"
 #include "dynagrad/tensor.h"
 
 namespace dg::nn::utils {
@@ -26,3 +28,10 @@ Tensor parameters_to_vector(const std::vector<Tensor>& parameters);
 void vector_to_parameters(const Tensor& vec, const std::vector<Tensor>& parameters);
 
 }  // namespace dg::nn::utils
+
+namespace dg::utils {
+// checkpoint_sequential over a Sequential's modules (PyTorch accepts an
+// nn.Sequential the same way): see dynagrad/checkpoint.h.
+Tensor checkpoint_sequential(const nn::Sequential& modules, int64_t segments, const Tensor& input,
+                             const CheckpointOptions& options = {});
+}  // namespace dg::utils
