@@ -6,10 +6,12 @@
 #include <unordered_map>
 
 #include "autograd/thread_state.h"
+#include "dynagrad/anomaly_mode.h"
 #include "dynagrad/autograd_meta.h"
 #include "dynagrad/factory.h"
 #include "dynagrad/function.h"
 #include "dynagrad/grad_mode.h"
+#include "dynagrad/profiler.h"
 #include "dynagrad/warning.h"
 
 namespace dg::autograd {
@@ -245,14 +247,9 @@ class GraphTask final : public dg::detail::EdgeFilter {
       for (const auto& [slot, pre] : node->pre_hooks())
         if (slot->active) replace_by_hook(inputs, pre(inputs), *node, "pre-hook");
       RunningGuard running(running_, node);
-      if (node->post_hooks().empty()) {
-        outputs = node->apply(std::move(inputs));
-      } else {
-        variable_list in_copy = inputs;
-        outputs = node->apply(std::move(inputs));
-        for (const auto& [slot, post] : node->post_hooks())
-          if (slot->active) replace_by_hook(outputs, post(outputs, in_copy), *node, "hook");
-      }
+      const profiler::detail::NodeRange profile(*node, inputs);
+      if (__builtin_expect(AnomalyMode::is_enabled(), 0)) outputs = apply_with_anomaly(node, std::move(inputs));
+      else outputs = apply_node(node, std::move(inputs));
     }
     if (!keep_graph_) node->release_saved();
     const edge_list& edges = node->next_edges();
@@ -266,6 +263,28 @@ class GraphTask final : public dg::detail::EdgeFilter {
         add_grad(c, e.input_nr, std::move(outputs[i]), node, i);
       if (--tasks_[c].deps == 0) schedule(c);
     }
+  }
+
+  static variable_list apply_node(Node* node, variable_list&& inputs) {
+    if (node->post_hooks().empty()) return node->apply(std::move(inputs));
+    variable_list in_copy = inputs;
+    variable_list outputs = node->apply(std::move(inputs));
+    for (const auto& [slot, post] : node->post_hooks())
+      if (slot->active) replace_by_hook(outputs, post(outputs, in_copy), *node, "hook");
+    return outputs;
+  }
+
+  // Anomaly mode: NaN outputs raise, errors carry the node's forward trace.
+  static variable_list apply_with_anomaly(Node* node, variable_list&& inputs) {
+    detail::AnomalyRunningNode parent(node);
+    variable_list outputs;
+    try {
+      outputs = apply_node(node, std::move(inputs));
+    } catch (const Error& e) {
+      throw Error(detail::anomaly_annotate(*node, e.what()));
+    }
+    detail::anomaly_check_nan(*node, outputs);
+    return outputs;
   }
 
   // Nested: a custom backward may itself record nodes that never run here.

@@ -164,6 +164,11 @@ void CppNodeBase::release_saved() {
   ctx.released_ = true;
 }
 
+saved_value_list CppNodeBase::saved_values() const {
+  if (ctx.saved_.empty()) return {};
+  return {{"saved_variables", SavedValue(ctx.get_saved_variables())}};
+}
+
 namespace detail {
 
 void wrap_outputs(CppNodeBase* node, const variable_list& inputs, variable_list& outputs, bool record) {

@@ -1,5 +1,7 @@
 #include "dynagrad/node.h"
 
+#include "dynagrad/anomaly_mode.h"
+
 #include <atomic>
 #include <mutex>
 
@@ -42,7 +44,19 @@ void detail::throw_saved_released(const std::string& node_name) {
 
 Node::Node() : Node(g_next_sequence_nr.fetch_add(1, std::memory_order_relaxed)) {}
 
-Node::Node(uint64_t sequence_nr) : sequence_nr_(sequence_nr) { g_live_nodes.fetch_add(1, std::memory_order_relaxed); }
+Node::Node(uint64_t sequence_nr) : sequence_nr_(sequence_nr) {
+  g_live_nodes.fetch_add(1, std::memory_order_relaxed);
+  if (__builtin_expect(autograd::AnomalyMode::is_enabled(), 0)) {
+    metadata()->store_stack();
+    if (const Node* parent = autograd::detail::anomaly_current_node())
+      metadata()->assign_parent(NodePtr(const_cast<Node*>(parent)));
+  }
+}
+
+autograd::AnomalyMetadata* Node::metadata() noexcept {
+  if (!metadata_) metadata_ = std::make_unique<autograd::AnomalyMetadata>();
+  return metadata_.get();
+}
 
 Node::~Node() { g_live_nodes.fetch_sub(1, std::memory_order_relaxed); }
 

@@ -39,7 +39,7 @@ OUTPUTS = {
     "kernel_decls.h.j2": "kernels/kernel_decls.h",
     "pointwise_decls.h.j2": "kernels/pointwise_decls.h",
     "dispatch.h.j2": "dispatch.h",
-    "backward_nodes.h.j2": "backward_nodes.h",
+    "backward_nodes.h.j2": "dynagrad/backward_nodes.h",
     "op_registry.cpp.j2": "tests/op_registry.cpp",
     "ops.md.j2": "ops.md",
     "meta_decls.h.j2": "ops/meta_decls.h",

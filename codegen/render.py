@@ -192,6 +192,7 @@ class NodeView:
     saves_after_inplace: list  # the same when the result is self
     output: str = "result"     # what the node is the history of: the first output of a tuple
     not_implemented: Optional[str] = None  # the message of a node whose derivative is not implemented
+    saved_values: list = field(default_factory=list)  # (name, C++ SavedValue) for Node::saved_values()
 
 
 def node_view(op: Op) -> Optional[NodeView]:
@@ -226,10 +227,15 @@ def node_view(op: Op) -> Optional[NodeView]:
         unpack = [s.name for s in d.saved if s.kind in ("tensor", "result") and s.name in f.uses]
         formulas.append(FormulaView(f.index, f.input, f.text, f.cpp, unpack))
     uses_grad = any(re.search(r"\bgrad\b", f.cpp) for f in d.formulas)
+    # What user code reads back by PyTorch's names (grad_fn._saved_self):
+    # saved tensors unpacked for this node, other members as they are.
+    saved_values = [(s.name, f"SavedValue::unpacked({s.name}_, this)" if s.kind in ("tensor", "result")
+                     else f"SavedValue({s.name})") for s in d.saved]
     return NodeView(op.node_name, members, released, formulas, len(sig.tensor_args), uses_grad,
                     before, before_inplace, after, after_inplace,
                     output="std::get<0>(result)" if op.returns_tuple else "result",
-                    not_implemented=d.not_implemented_message if d.not_implemented else None)
+                    not_implemented=d.not_implemented_message if d.not_implemented else None,
+                    saved_values=saved_values)
 
 
 # ---------------------------------------------------------------- the public API

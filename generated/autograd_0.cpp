@@ -7,11 +7,12 @@
 // tangents also sets its output's tangent from the op's forward formula,
 // before the node saves the output (a saved output keeps its tangent, for
 // forward-over-reverse).
-#include "backward_nodes.h"
+#include "dynagrad/backward_nodes.h"
 #include "dispatch.h"
 #include "dynagrad/forward_ad.h"
 #include "ops/composite.h"
 #include "autograd/recording.h"
+#include "dynagrad/profiler.h"
 
 namespace dg {
 
@@ -19,6 +20,7 @@ namespace fw = autograd::forward_ad::detail;
 
 // ---- pow.Tensor_Tensor: self ** exponent elementwise, broadcasting.
 Tensor pow(const Tensor& self, const Tensor& exponent) {
+  DG_PROFILE_OP("pow", self, exponent);
   const bool record = detail::should_record("pow", self, exponent);
   intrusive_ptr<generated::PowBackward0> node;
   if (record) {
@@ -43,6 +45,7 @@ Tensor pow(const Tensor& self, const Tensor& exponent) {
 }
 
 const Tensor& pow_(const Tensor& self, const Tensor& exponent) {
+  DG_PROFILE_OP("pow_", self, exponent);
   const bool record = detail::should_record("pow_", self, exponent);
   detail::check_inplace("pow_", self, record);
   intrusive_ptr<generated::PowBackward0> node;
@@ -72,12 +75,14 @@ const Tensor& pow_(const Tensor& self, const Tensor& exponent) {
 }
 
 const Tensor& pow_out(const Tensor& out, const Tensor& self, const Tensor& exponent) {
+  DG_PROFILE_OP("pow_out", out, self, exponent);
   detail::check_out_no_grad("pow_out", detail::should_record("pow_out", out, self, exponent));
   return dispatch::pow_out(out, self, exponent);
 }
 
 // ---- rsqrt: 1 / sqrt(self).
 Tensor rsqrt(const Tensor& self) {
+  DG_PROFILE_OP("rsqrt", self);
   const bool record = detail::should_record("rsqrt", self);
   intrusive_ptr<generated::RsqrtBackward0> node;
   if (record) {
@@ -99,6 +104,7 @@ Tensor rsqrt(const Tensor& self) {
 }
 
 const Tensor& rsqrt_(const Tensor& self) {
+  DG_PROFILE_OP("rsqrt_", self);
   const bool record = detail::should_record("rsqrt_", self);
   detail::check_inplace("rsqrt_", self, record);
   intrusive_ptr<generated::RsqrtBackward0> node;
@@ -123,12 +129,14 @@ const Tensor& rsqrt_(const Tensor& self) {
 }
 
 const Tensor& rsqrt_out(const Tensor& out, const Tensor& self) {
+  DG_PROFILE_OP("rsqrt_out", out, self);
   detail::check_out_no_grad("rsqrt_out", detail::should_record("rsqrt_out", out, self));
   return dispatch::rsqrt_out(out, self);
 }
 
 // ---- sign: -1, 0 or 1 by the sign of self (zero gradient).
 Tensor sign(const Tensor& self) {
+  DG_PROFILE_OP("sign", self);
   const bool record = detail::should_record("sign", self);
   intrusive_ptr<generated::SignBackward0> node;
   if (record) {
@@ -149,6 +157,7 @@ Tensor sign(const Tensor& self) {
 }
 
 const Tensor& sign_(const Tensor& self) {
+  DG_PROFILE_OP("sign_", self);
   const bool record = detail::should_record("sign_", self);
   detail::check_inplace("sign_", self, record);
   intrusive_ptr<generated::SignBackward0> node;
@@ -172,12 +181,14 @@ const Tensor& sign_(const Tensor& self) {
 }
 
 const Tensor& sign_out(const Tensor& out, const Tensor& self) {
+  DG_PROFILE_OP("sign_out", out, self);
   detail::check_out_no_grad("sign_out", detail::should_record("sign_out", out, self));
   return dispatch::sign_out(out, self);
 }
 
 // ---- asin: Arcsine.
 Tensor asin(const Tensor& self) {
+  DG_PROFILE_OP("asin", self);
   const bool record = detail::should_record("asin", self);
   intrusive_ptr<generated::AsinBackward0> node;
   if (record) {
@@ -199,6 +210,7 @@ Tensor asin(const Tensor& self) {
 }
 
 const Tensor& asin_(const Tensor& self) {
+  DG_PROFILE_OP("asin_", self);
   const bool record = detail::should_record("asin_", self);
   detail::check_inplace("asin_", self, record);
   intrusive_ptr<generated::AsinBackward0> node;
@@ -225,12 +237,14 @@ const Tensor& asin_(const Tensor& self) {
 }
 
 const Tensor& asin_out(const Tensor& out, const Tensor& self) {
+  DG_PROFILE_OP("asin_out", out, self);
   detail::check_out_no_grad("asin_out", detail::should_record("asin_out", out, self));
   return dispatch::asin_out(out, self);
 }
 
 // ---- sinh: Hyperbolic sine.
 Tensor sinh(const Tensor& self) {
+  DG_PROFILE_OP("sinh", self);
   const bool record = detail::should_record("sinh", self);
   intrusive_ptr<generated::SinhBackward0> node;
   if (record) {
@@ -252,6 +266,7 @@ Tensor sinh(const Tensor& self) {
 }
 
 const Tensor& sinh_(const Tensor& self) {
+  DG_PROFILE_OP("sinh_", self);
   const bool record = detail::should_record("sinh_", self);
   detail::check_inplace("sinh_", self, record);
   intrusive_ptr<generated::SinhBackward0> node;
@@ -278,12 +293,14 @@ const Tensor& sinh_(const Tensor& self) {
 }
 
 const Tensor& sinh_out(const Tensor& out, const Tensor& self) {
+  DG_PROFILE_OP("sinh_out", out, self);
   detail::check_out_no_grad("sinh_out", detail::should_record("sinh_out", out, self));
   return dispatch::sinh_out(out, self);
 }
 
 // ---- tanh_backward: grad_output * (1 - output ** 2), the gradient of tanh from its output.
 Tensor tanh_backward(const Tensor& grad_output, const Tensor& output) {
+  DG_PROFILE_OP("tanh_backward", grad_output, output);
   const bool record = detail::should_record("tanh_backward", grad_output, output);
   intrusive_ptr<generated::TanhBackwardBackward0> node;
   if (record) {
@@ -308,6 +325,7 @@ Tensor tanh_backward(const Tensor& grad_output, const Tensor& output) {
 
 // ---- erf: The error function.
 Tensor erf(const Tensor& self) {
+  DG_PROFILE_OP("erf", self);
   const bool record = detail::should_record("erf", self);
   intrusive_ptr<generated::ErfBackward0> node;
   if (record) {
@@ -329,6 +347,7 @@ Tensor erf(const Tensor& self) {
 }
 
 const Tensor& erf_(const Tensor& self) {
+  DG_PROFILE_OP("erf_", self);
   const bool record = detail::should_record("erf_", self);
   detail::check_inplace("erf_", self, record);
   intrusive_ptr<generated::ErfBackward0> node;
@@ -355,12 +374,14 @@ const Tensor& erf_(const Tensor& self) {
 }
 
 const Tensor& erf_out(const Tensor& out, const Tensor& self) {
+  DG_PROFILE_OP("erf_out", out, self);
   detail::check_out_no_grad("erf_out", detail::should_record("erf_out", out, self));
   return dispatch::erf_out(out, self);
 }
 
 // ---- digamma: The logarithmic derivative of Gamma, psi(self) (-+inf at +-0, NaN at the negative integers).
 Tensor digamma(const Tensor& self) {
+  DG_PROFILE_OP("digamma", self);
   const bool record = detail::should_record("digamma", self);
   intrusive_ptr<generated::DigammaBackward0> node;
   if (record) {
@@ -382,6 +403,7 @@ Tensor digamma(const Tensor& self) {
 }
 
 const Tensor& digamma_(const Tensor& self) {
+  DG_PROFILE_OP("digamma_", self);
   const bool record = detail::should_record("digamma_", self);
   detail::check_inplace("digamma_", self, record);
   intrusive_ptr<generated::DigammaBackward0> node;
@@ -408,12 +430,14 @@ const Tensor& digamma_(const Tensor& self) {
 }
 
 const Tensor& digamma_out(const Tensor& out, const Tensor& self) {
+  DG_PROFILE_OP("digamma_out", out, self);
   detail::check_out_no_grad("digamma_out", detail::should_record("digamma_out", out, self));
   return dispatch::digamma_out(out, self);
 }
 
 // ---- special_i1: The modified Bessel function of the first kind of order 1.
 Tensor special_i1(const Tensor& self) {
+  DG_PROFILE_OP("special_i1", self);
   const bool record = detail::should_record("special_i1", self);
   intrusive_ptr<generated::SpecialI1Backward0> node;
   if (record) {
@@ -436,12 +460,14 @@ Tensor special_i1(const Tensor& self) {
 }
 
 const Tensor& special_i1_out(const Tensor& out, const Tensor& self) {
+  DG_PROFILE_OP("special_i1_out", out, self);
   detail::check_out_no_grad("special_i1_out", detail::should_record("special_i1_out", out, self));
   return dispatch::special_i1_out(out, self);
 }
 
 // ---- floor: The largest integer not greater than self (integers unchanged; zero gradient).
 Tensor floor(const Tensor& self) {
+  DG_PROFILE_OP("floor", self);
   const bool record = detail::should_record("floor", self);
   intrusive_ptr<generated::FloorBackward0> node;
   if (record) {
@@ -462,6 +488,7 @@ Tensor floor(const Tensor& self) {
 }
 
 const Tensor& floor_(const Tensor& self) {
+  DG_PROFILE_OP("floor_", self);
   const bool record = detail::should_record("floor_", self);
   detail::check_inplace("floor_", self, record);
   intrusive_ptr<generated::FloorBackward0> node;
@@ -485,12 +512,14 @@ const Tensor& floor_(const Tensor& self) {
 }
 
 const Tensor& floor_out(const Tensor& out, const Tensor& self) {
+  DG_PROFILE_OP("floor_out", out, self);
   detail::check_out_no_grad("floor_out", detail::should_record("floor_out", out, self));
   return dispatch::floor_out(out, self);
 }
 
 // ---- threshold: self where self > threshold, else value.
 Tensor threshold(const Tensor& self, const Scalar& threshold, const Scalar& value) {
+  DG_PROFILE_OP("threshold", self);
   const bool record = detail::should_record("threshold", self);
   intrusive_ptr<generated::ThresholdBackward0> node;
   if (record) {
@@ -513,6 +542,7 @@ Tensor threshold(const Tensor& self, const Scalar& threshold, const Scalar& valu
 }
 
 const Tensor& threshold_(const Tensor& self, const Scalar& threshold, const Scalar& value) {
+  DG_PROFILE_OP("threshold_", self);
   const bool record = detail::should_record("threshold_", self);
   detail::check_inplace("threshold_", self, record);
   intrusive_ptr<generated::ThresholdBackward0> node;
@@ -540,12 +570,14 @@ const Tensor& threshold_(const Tensor& self, const Scalar& threshold, const Scal
 }
 
 const Tensor& threshold_out(const Tensor& out, const Tensor& self, const Scalar& threshold, const Scalar& value) {
+  DG_PROFILE_OP("threshold_out", out, self);
   detail::check_out_no_grad("threshold_out", detail::should_record("threshold_out", out, self));
   return dispatch::threshold_out(out, self, threshold, value);
 }
 
 // ---- hardswish_backward: The gradient of hardswish, grad_output * (0, self / 3 + 1 / 2 or 1).
 Tensor hardswish_backward(const Tensor& grad_output, const Tensor& self) {
+  DG_PROFILE_OP("hardswish_backward", grad_output, self);
   const bool record = detail::should_record("hardswish_backward", grad_output, self);
   intrusive_ptr<generated::HardswishBackwardBackward0> node;
   if (record) {
@@ -569,16 +601,26 @@ Tensor hardswish_backward(const Tensor& grad_output, const Tensor& self) {
 }
 
 // ---- mish: self * tanh(softplus(self)).
-Tensor mish(const Tensor& self) { return composite::mish(self); }
+Tensor mish(const Tensor& self) {
+  DG_PROFILE_OP("mish", self);
+  return composite::mish(self);
+}
 
 // ---- celu: max(0, self) + min(0, alpha (exp(self / alpha) - 1)).
-Tensor celu(const Tensor& self, const Scalar& alpha) { return composite::celu(self, alpha); }
+Tensor celu(const Tensor& self, const Scalar& alpha) {
+  DG_PROFILE_OP("celu", self);
+  return composite::celu(self, alpha);
+}
 
 // ---- prelu: self where positive, else weight * self; weight has one element or one per channel (dim 1).
-Tensor prelu(const Tensor& self, const Tensor& weight) { return composite::prelu(self, weight); }
+Tensor prelu(const Tensor& self, const Tensor& weight) {
+  DG_PROFILE_OP("prelu", self, weight);
+  return composite::prelu(self, weight);
+}
 
 // ---- log_sigmoid: log(sigmoid(self)) = min(self, 0) - log1p(exp(-|self|)), stable for any magnitude (F.logsigmoid).
 Tensor log_sigmoid(const Tensor& self) {
+  DG_PROFILE_OP("log_sigmoid", self);
   const bool record = detail::should_record("log_sigmoid", self);
   intrusive_ptr<generated::LogSigmoidBackward0> node;
   if (record) {
@@ -600,12 +642,14 @@ Tensor log_sigmoid(const Tensor& self) {
 }
 
 const Tensor& log_sigmoid_out(const Tensor& out, const Tensor& self) {
+  DG_PROFILE_OP("log_sigmoid_out", out, self);
   detail::check_out_no_grad("log_sigmoid_out", detail::should_record("log_sigmoid_out", out, self));
   return dispatch::log_sigmoid_out(out, self);
 }
 
 // ---- leaky_relu: self where self > 0, else negative_slope * self.
 Tensor leaky_relu(const Tensor& self, const Scalar& negative_slope) {
+  DG_PROFILE_OP("leaky_relu", self);
   const bool record = detail::should_record("leaky_relu", self);
   intrusive_ptr<generated::LeakyReluBackward0> node;
   if (record) {
@@ -628,6 +672,7 @@ Tensor leaky_relu(const Tensor& self, const Scalar& negative_slope) {
 }
 
 const Tensor& leaky_relu_(const Tensor& self, const Scalar& negative_slope) {
+  DG_PROFILE_OP("leaky_relu_", self);
   const bool record = detail::should_record("leaky_relu_", self);
   detail::check_inplace("leaky_relu_", self, record);
   intrusive_ptr<generated::LeakyReluBackward0> node;
@@ -655,12 +700,14 @@ const Tensor& leaky_relu_(const Tensor& self, const Scalar& negative_slope) {
 }
 
 const Tensor& leaky_relu_out(const Tensor& out, const Tensor& self, const Scalar& negative_slope) {
+  DG_PROFILE_OP("leaky_relu_out", out, self);
   detail::check_out_no_grad("leaky_relu_out", detail::should_record("leaky_relu_out", out, self));
   return dispatch::leaky_relu_out(out, self, negative_slope);
 }
 
 // ---- gelu_backward: The gradient of gelu.
 Tensor gelu_backward(const Tensor& grad_output, const Tensor& self, std::string_view approximate) {
+  DG_PROFILE_OP("gelu_backward", grad_output, self);
   const bool record = detail::should_record("gelu_backward", grad_output, self);
   intrusive_ptr<generated::GeluBackwardBackward0> node;
   if (record) {
@@ -685,10 +732,14 @@ Tensor gelu_backward(const Tensor& grad_output, const Tensor& self, std::string_
 }
 
 // ---- silu_double_backward: The gradient of silu_backward with respect to self.
-Tensor silu_double_backward(const Tensor& grad, const Tensor& grad_output, const Tensor& self) { return composite::silu_double_backward(grad, grad_output, self); }
+Tensor silu_double_backward(const Tensor& grad, const Tensor& grad_output, const Tensor& self) {
+  DG_PROFILE_OP("silu_double_backward", grad, grad_output, self);
+  return composite::silu_double_backward(grad, grad_output, self);
+}
 
 // ---- softplus_backward: The gradient of softplus.
 Tensor softplus_backward(const Tensor& grad_output, const Tensor& self, const Scalar& beta, const Scalar& threshold) {
+  DG_PROFILE_OP("softplus_backward", grad_output, self);
   const bool record = detail::should_record("softplus_backward", grad_output, self);
   intrusive_ptr<generated::SoftplusBackwardBackward0> node;
   if (record) {
@@ -715,6 +766,7 @@ Tensor softplus_backward(const Tensor& grad_output, const Tensor& self, const Sc
 
 // ---- remainder.Scalar: Python's modulo by a number (the result has other's sign).
 Tensor remainder(const Tensor& self, const Scalar& other) {
+  DG_PROFILE_OP("remainder", self);
   const bool record = detail::should_record("remainder", self);
   intrusive_ptr<generated::RemainderBackward1> node;
   if (record) {
@@ -735,6 +787,7 @@ Tensor remainder(const Tensor& self, const Scalar& other) {
 }
 
 const Tensor& remainder_(const Tensor& self, const Scalar& other) {
+  DG_PROFILE_OP("remainder_", self);
   const bool record = detail::should_record("remainder_", self);
   detail::check_inplace("remainder_", self, record);
   intrusive_ptr<generated::RemainderBackward1> node;
@@ -758,12 +811,14 @@ const Tensor& remainder_(const Tensor& self, const Scalar& other) {
 }
 
 const Tensor& remainder_out(const Tensor& out, const Tensor& self, const Scalar& other) {
+  DG_PROFILE_OP("remainder_out", out, self);
   detail::check_out_no_grad("remainder_out", detail::should_record("remainder_out", out, self));
   return dispatch::remainder_out(out, self, other);
 }
 
 // ---- addcmul: self + value * tensor1 * tensor2, broadcasting (optimizers use addcmul_).
 Tensor addcmul(const Tensor& self, const Tensor& tensor1, const Tensor& tensor2, const Scalar& value) {
+  DG_PROFILE_OP("addcmul", self, tensor1, tensor2);
   const bool record = detail::should_record("addcmul", self, tensor1, tensor2);
   intrusive_ptr<generated::AddcmulBackward0> node;
   if (record) {
@@ -789,6 +844,7 @@ Tensor addcmul(const Tensor& self, const Tensor& tensor1, const Tensor& tensor2,
 }
 
 const Tensor& addcmul_(const Tensor& self, const Tensor& tensor1, const Tensor& tensor2, const Scalar& value) {
+  DG_PROFILE_OP("addcmul_", self, tensor1, tensor2);
   const bool record = detail::should_record("addcmul_", self, tensor1, tensor2);
   detail::check_inplace("addcmul_", self, record);
   intrusive_ptr<generated::AddcmulBackward0> node;
@@ -817,102 +873,122 @@ const Tensor& addcmul_(const Tensor& self, const Tensor& tensor1, const Tensor& 
 }
 
 const Tensor& addcmul_out(const Tensor& out, const Tensor& self, const Tensor& tensor1, const Tensor& tensor2, const Scalar& value) {
+  DG_PROFILE_OP("addcmul_out", out, self, tensor1, tensor2);
   detail::check_out_no_grad("addcmul_out", detail::should_record("addcmul_out", out, self, tensor1, tensor2));
   return dispatch::addcmul_out(out, self, tensor1, tensor2, value);
 }
 
 // ---- gt.Scalar: self > other elementwise (bool) for a number other.
 Tensor gt(const Tensor& self, const Scalar& other) {
+  DG_PROFILE_OP("gt", self);
   return dispatch::gt(self, other);
 }
 
 const Tensor& gt_(const Tensor& self, const Scalar& other) {
+  DG_PROFILE_OP("gt_", self);
   detail::check_inplace("gt_", self, false);
   return dispatch::gt_(self, other);
 }
 
 const Tensor& gt_out(const Tensor& out, const Tensor& self, const Scalar& other) {
+  DG_PROFILE_OP("gt_out", out, self);
   detail::check_out_no_grad("gt_out", detail::should_record("gt_out", out, self));
   return dispatch::gt_out(out, self, other);
 }
 
 // ---- logical_or: self or other is nonzero (bool), broadcasting.
 Tensor logical_or(const Tensor& self, const Tensor& other) {
+  DG_PROFILE_OP("logical_or", self, other);
   return dispatch::logical_or(self, other);
 }
 
 const Tensor& logical_or_(const Tensor& self, const Tensor& other) {
+  DG_PROFILE_OP("logical_or_", self, other);
   detail::check_inplace("logical_or_", self, false);
   return dispatch::logical_or_(self, other);
 }
 
 const Tensor& logical_or_out(const Tensor& out, const Tensor& self, const Tensor& other) {
+  DG_PROFILE_OP("logical_or_out", out, self, other);
   detail::check_out_no_grad("logical_or_out", detail::should_record("logical_or_out", out, self, other));
   return dispatch::logical_or_out(out, self, other);
 }
 
 // ---- logical_xor: exactly one of self and other is nonzero (bool), broadcasting.
 Tensor logical_xor(const Tensor& self, const Tensor& other) {
+  DG_PROFILE_OP("logical_xor", self, other);
   return dispatch::logical_xor(self, other);
 }
 
 const Tensor& logical_xor_(const Tensor& self, const Tensor& other) {
+  DG_PROFILE_OP("logical_xor_", self, other);
   detail::check_inplace("logical_xor_", self, false);
   return dispatch::logical_xor_(self, other);
 }
 
 const Tensor& logical_xor_out(const Tensor& out, const Tensor& self, const Tensor& other) {
+  DG_PROFILE_OP("logical_xor_out", out, self, other);
   detail::check_out_no_grad("logical_xor_out", detail::should_record("logical_xor_out", out, self, other));
   return dispatch::logical_xor_out(out, self, other);
 }
 
 // ---- bitwise_and.Scalar: self & other for a number other.
 Tensor bitwise_and(const Tensor& self, const Scalar& other) {
+  DG_PROFILE_OP("bitwise_and", self);
   return dispatch::bitwise_and(self, other);
 }
 
 const Tensor& bitwise_and_(const Tensor& self, const Scalar& other) {
+  DG_PROFILE_OP("bitwise_and_", self);
   detail::check_inplace("bitwise_and_", self, false);
   return dispatch::bitwise_and_(self, other);
 }
 
 const Tensor& bitwise_and_out(const Tensor& out, const Tensor& self, const Scalar& other) {
+  DG_PROFILE_OP("bitwise_and_out", out, self);
   detail::check_out_no_grad("bitwise_and_out", detail::should_record("bitwise_and_out", out, self));
   return dispatch::bitwise_and_out(out, self, other);
 }
 
 // ---- bitwise_or.Tensor: self | other for integer and bool tensors, broadcasting.
 Tensor bitwise_or(const Tensor& self, const Tensor& other) {
+  DG_PROFILE_OP("bitwise_or", self, other);
   return dispatch::bitwise_or(self, other);
 }
 
 const Tensor& bitwise_or_(const Tensor& self, const Tensor& other) {
+  DG_PROFILE_OP("bitwise_or_", self, other);
   detail::check_inplace("bitwise_or_", self, false);
   return dispatch::bitwise_or_(self, other);
 }
 
 const Tensor& bitwise_or_out(const Tensor& out, const Tensor& self, const Tensor& other) {
+  DG_PROFILE_OP("bitwise_or_out", out, self, other);
   detail::check_out_no_grad("bitwise_or_out", detail::should_record("bitwise_or_out", out, self, other));
   return dispatch::bitwise_or_out(out, self, other);
 }
 
 // ---- isnan: self is NaN (bool; false for integers).
 Tensor isnan(const Tensor& self) {
+  DG_PROFILE_OP("isnan", self);
   return dispatch::isnan(self);
 }
 
 // ---- isinf: self is +inf or -inf (bool; false for integers).
 Tensor isinf(const Tensor& self) {
+  DG_PROFILE_OP("isinf", self);
   return dispatch::isinf(self);
 }
 
 // ---- isfinite: self is neither NaN nor infinite (bool; true for integers).
 Tensor isfinite(const Tensor& self) {
+  DG_PROFILE_OP("isfinite", self);
   return dispatch::isfinite(self);
 }
 
 // ---- sum.dim_IntList: Sum over the dimensions `dim` (negative counts from the end), in `dtype` when given; bool and integers sum as int64.
 Tensor sum(const Tensor& self, IntArrayRef dim, bool keepdim, std::optional<ScalarType> dtype) {
+  DG_PROFILE_OP("sum", self);
   const bool record = detail::should_record("sum", self);
   intrusive_ptr<generated::SumBackward1> node;
   if (record) {
@@ -942,30 +1018,50 @@ Tensor sum(const Tensor& self, IntArrayRef dim, bool keepdim, std::optional<Scal
 }
 
 // ---- max.dim: Largest values along `dim` and their (first) indices; ties share the gradient evenly.
-std::tuple<Tensor, Tensor> max(const Tensor& self, int64_t dim, bool keepdim) { return composite::max_dim(self, dim, keepdim); }
+std::tuple<Tensor, Tensor> max(const Tensor& self, int64_t dim, bool keepdim) {
+  DG_PROFILE_OP("max", self);
+  return composite::max_dim(self, dim, keepdim);
+}
 
 // ---- aminmax: amin and amax together, over `dim` or all elements.
-std::tuple<Tensor, Tensor> aminmax(const Tensor& self, std::optional<int64_t> dim, bool keepdim) { return composite::aminmax(self, dim, keepdim); }
+std::tuple<Tensor, Tensor> aminmax(const Tensor& self, std::optional<int64_t> dim, bool keepdim) {
+  DG_PROFILE_OP("aminmax", self);
+  return composite::aminmax(self, dim, keepdim);
+}
 
 // ---- norm.ScalarOpt_dim: The p-norm over `dim` (p None means 2).
-Tensor norm(const Tensor& self, const std::optional<Scalar>& p, IntArrayRef dim, bool keepdim) { return composite::norm_dim(self, p, dim, keepdim); }
+Tensor norm(const Tensor& self, const std::optional<Scalar>& p, IntArrayRef dim, bool keepdim) {
+  DG_PROFILE_OP("norm", self);
+  return composite::norm_dim(self, p, dim, keepdim);
+}
 
 // ---- renorm: Each slice of self along `dim` whose p-norm exceeds maxnorm scaled to norm maxnorm (by maxnorm / (norm + 1e-7)).
-Tensor renorm(const Tensor& self, const Scalar& p, int64_t dim, const Scalar& maxnorm) { return composite::renorm(self, p, dim, maxnorm); }
+Tensor renorm(const Tensor& self, const Scalar& p, int64_t dim, const Scalar& maxnorm) {
+  DG_PROFILE_OP("renorm", self);
+  return composite::renorm(self, p, dim, maxnorm);
+}
 
 // ---- sort: self sorted along `dim` and the int64 indices of the sorted values (ties keep their order).
-std::tuple<Tensor, Tensor> sort(const Tensor& self, int64_t dim, bool descending) { return composite::sort(self, dim, descending); }
+std::tuple<Tensor, Tensor> sort(const Tensor& self, int64_t dim, bool descending) {
+  DG_PROFILE_OP("sort", self);
+  return composite::sort(self, dim, descending);
+}
 
 // ---- _searchsorted: searchsorted's kernel, both tensors of one dtype; int64 result.
 Tensor _searchsorted(const Tensor& sorted_sequence, const Tensor& self, bool right) {
+  DG_PROFILE_OP("_searchsorted", sorted_sequence, self);
   return dispatch::_searchsorted(sorted_sequence, self, right);
 }
 
 // ---- matmul: Matrix product with NumPy semantics (1-D, 2-D, batched with broadcasting).
-Tensor matmul(const Tensor& self, const Tensor& other) { return composite::matmul(self, other); }
+Tensor matmul(const Tensor& self, const Tensor& other) {
+  DG_PROFILE_OP("matmul", self, other);
+  return composite::matmul(self, other);
+}
 
 // ---- addbmm: beta * self + alpha * (the sum over the batch of bmm(batch1, batch2)), self broadcast to the 2-D product's shape.
 Tensor addbmm(const Tensor& self, const Tensor& batch1, const Tensor& batch2, const Scalar& beta, const Scalar& alpha) {
+  DG_PROFILE_OP("addbmm", self, batch1, batch2);
   const bool record = detail::should_record("addbmm", self, batch1, batch2);
   intrusive_ptr<generated::AddbmmBackward0> node;
   if (record) {
@@ -999,6 +1095,7 @@ Tensor addbmm(const Tensor& self, const Tensor& batch1, const Tensor& batch2, co
 
 // ---- _linalg_svd_packed: U, S and Vh of A (..., m, n) packed along one last dim: U (m x m, or m x k when not full_matrices; k = min(m, n)), S (k, descending), Vh (n x n, or k x n), each row-major.
 Tensor _linalg_svd_packed(const Tensor& A, bool full_matrices) {
+  DG_PROFILE_OP("_linalg_svd_packed", A);
   const bool record = detail::should_record("_linalg_svd_packed", A);
   intrusive_ptr<generated::LinalgSvdPackedBackward0> node;
   if (record) {
@@ -1022,25 +1119,44 @@ Tensor _linalg_svd_packed(const Tensor& A, bool full_matrices) {
 }
 
 // ---- linalg_pinv: linalg_pinv with rtol = rcond (dg::linalg::pinv's rcond form, default 1e-15).
-Tensor linalg_pinv(const Tensor& self, double rcond, bool hermitian) { return composite::linalg_pinv_rcond(self, rcond, hermitian); }
+Tensor linalg_pinv(const Tensor& self, double rcond, bool hermitian) {
+  DG_PROFILE_OP("linalg_pinv", self);
+  return composite::linalg_pinv_rcond(self, rcond, hermitian);
+}
 
 // ---- linalg_matrix_rank.atol_rtol_float: The number of singular values above max(atol, rtol * largest) (int64); tolerances as linalg_pinv's.
-Tensor linalg_matrix_rank(const Tensor& self, std::optional<double> atol, std::optional<double> rtol, bool hermitian) { return composite::linalg_matrix_rank(self, atol, rtol, hermitian); }
+Tensor linalg_matrix_rank(const Tensor& self, std::optional<double> atol, std::optional<double> rtol, bool hermitian) {
+  DG_PROFILE_OP("linalg_matrix_rank", self);
+  return composite::linalg_matrix_rank(self, atol, rtol, hermitian);
+}
 
 // ---- inverse: linalg_inv (LibTorch's older name).
-Tensor inverse(const Tensor& self) { return composite::inverse(self); }
+Tensor inverse(const Tensor& self) {
+  DG_PROFILE_OP("inverse", self);
+  return composite::inverse(self);
+}
 
 // ---- linalg_slogdet: The sign (-1, 0 or 1) and the log of the absolute value of the determinant (dg::linalg::slogdet).
-std::tuple<Tensor, Tensor> linalg_slogdet(const Tensor& A) { return composite::linalg_slogdet(A); }
+std::tuple<Tensor, Tensor> linalg_slogdet(const Tensor& A) {
+  DG_PROFILE_OP("linalg_slogdet", A);
+  return composite::linalg_slogdet(A);
+}
 
 // ---- cholesky: linalg_cholesky (LibTorch's older name, upper as a plain argument).
-Tensor cholesky(const Tensor& self, bool upper) { return composite::cholesky(self, upper); }
+Tensor cholesky(const Tensor& self, bool upper) {
+  DG_PROFILE_OP("cholesky", self);
+  return composite::cholesky(self, upper);
+}
 
 // ---- linalg_lu_factor: LAPACK's compact LU factorization P A = L U with partial pivoting: LU (..., m, n) and the 1-based int32 pivots (..., min(m, n)); not differentiable yet.
-std::tuple<Tensor, Tensor> linalg_lu_factor(const Tensor& A, bool pivot) { return composite::linalg_lu_factor(A, pivot); }
+std::tuple<Tensor, Tensor> linalg_lu_factor(const Tensor& A, bool pivot) {
+  DG_PROFILE_OP("linalg_lu_factor", A);
+  return composite::linalg_lu_factor(A, pivot);
+}
 
 // ---- _linalg_lstsq: The least-squares solution (..., n, k) of self (..., m, n) X = b (..., m, k) with one more row holding the rank (LAPACK gelsy or gels): linalg_lstsq's kernel. The gradient is that of pinv(A) B for a full-rank A.
 Tensor _linalg_lstsq(const Tensor& self, const Tensor& b, std::optional<double> rcond, std::string_view driver) {
+  DG_PROFILE_OP("_linalg_lstsq", self, b);
   const bool record = detail::should_record("_linalg_lstsq", self, b);
   intrusive_ptr<generated::LinalgLstsqBackward0> node;
   if (record) {
@@ -1066,6 +1182,7 @@ Tensor _linalg_lstsq(const Tensor& self, const Tensor& b, std::optional<double> 
 
 // ---- slice.Tensor: self[start:end:step] along `dim` (bounds clamped into range, negative ones count from the end); no copy.
 Tensor slice(const Tensor& self, int64_t dim, std::optional<int64_t> start, std::optional<int64_t> end, int64_t step) {
+  DG_PROFILE_OP("slice", self);
   const bool record = detail::should_record("slice", self);
   intrusive_ptr<generated::SliceBackward0> node;
   if (record) {
@@ -1091,10 +1208,14 @@ Tensor slice(const Tensor& self, int64_t dim, std::optional<int64_t> start, std:
 }
 
 // ---- narrow: The `length` elements from `start` along `dim` (start may be negative); no copy.
-Tensor narrow(const Tensor& self, int64_t dim, int64_t start, int64_t length) { return composite::narrow(self, dim, start, length); }
+Tensor narrow(const Tensor& self, int64_t dim, int64_t start, int64_t length) {
+  DG_PROFILE_OP("narrow", self);
+  return composite::narrow(self, dim, start, length);
+}
 
 // ---- diagonal: The diagonal of the (dim1, dim2) planes as the last dimension (offset > 0 above, < 0 below); no copy.
 Tensor diagonal(const Tensor& self, int64_t offset, int64_t dim1, int64_t dim2) {
+  DG_PROFILE_OP("diagonal", self);
   const bool record = detail::should_record("diagonal", self);
   intrusive_ptr<generated::DiagonalBackward0> node;
   if (record) {
@@ -1120,6 +1241,7 @@ Tensor diagonal(const Tensor& self, int64_t offset, int64_t dim1, int64_t dim2) 
 
 // ---- as_strided: A view of self's storage with the given sizes, strides and (absolute) storage offset, default self's own.
 Tensor as_strided(const Tensor& self, IntArrayRef size, IntArrayRef stride, std::optional<int64_t> storage_offset) {
+  DG_PROFILE_OP("as_strided", self);
   const bool record = detail::should_record("as_strided", self);
   intrusive_ptr<generated::AsStridedBackward0> node;
   if (record) {
@@ -1146,25 +1268,44 @@ Tensor as_strided(const Tensor& self, IntArrayRef size, IntArrayRef stride, std:
 }
 
 // ---- stack: Stacks tensors of one shape along a new dimension `dim`.
-Tensor stack(const std::vector<Tensor>& tensors, int64_t dim) { return composite::stack(tensors, dim); }
+Tensor stack(const std::vector<Tensor>& tensors, int64_t dim) {
+  DG_PROFILE_OP("stack", );
+  return composite::stack(tensors, dim);
+}
 
 // ---- roll: Rotates elements along `dims` by `shifts` (the flattened tensor when dims is empty).
-Tensor roll(const Tensor& self, IntArrayRef shifts, IntArrayRef dims) { return composite::roll(self, shifts, dims); }
+Tensor roll(const Tensor& self, IntArrayRef shifts, IntArrayRef dims) {
+  DG_PROFILE_OP("roll", self);
+  return composite::roll(self, shifts, dims);
+}
 
 // ---- type_as: self converted to other's dtype (self itself when it already has it).
-Tensor detail::type_as(const Tensor& self, const Tensor& other) { return composite::type_as(self, other); }
+Tensor detail::type_as(const Tensor& self, const Tensor& other) {
+  DG_PROFILE_OP("type_as", self, other);
+  return composite::type_as(self, other);
+}
 
 // ---- unflatten.int: Dim `dim` of self split into `sizes` (one may be -1; a view when possible).
-Tensor unflatten(const Tensor& self, int64_t dim, IntArrayRef sizes) { return composite::unflatten(self, dim, sizes); }
+Tensor unflatten(const Tensor& self, int64_t dim, IntArrayRef sizes) {
+  DG_PROFILE_OP("unflatten", self);
+  return composite::unflatten(self, dim, sizes);
+}
 
 // ---- atleast_3d: self with at least 3 dims ([n] becomes [1, n, 1], [m, n] becomes [m, n, 1], as NumPy).
-Tensor atleast_3d(const Tensor& self) { return composite::atleast_3d(self); }
+Tensor atleast_3d(const Tensor& self) {
+  DG_PROFILE_OP("atleast_3d", self);
+  return composite::atleast_3d(self);
+}
 
 // ---- diag: A 1-D self as the `diagonal`-th diagonal of a square matrix, or a copy of a 2-D self's `diagonal`-th diagonal.
-Tensor diag(const Tensor& self, int64_t diagonal) { return composite::diag(self, diagonal); }
+Tensor diag(const Tensor& self, int64_t diagonal) {
+  DG_PROFILE_OP("diag", self);
+  return composite::diag(self, diagonal);
+}
 
 // ---- scatter.src: self with src[i][j] written at [index[i][j]][j] (dim 0); which write lands at a repeated index is unspecified, as in PyTorch.
 Tensor scatter(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src) {
+  DG_PROFILE_OP("scatter", self, index, src);
   const bool record = detail::should_record("scatter", self, index, src);
   intrusive_ptr<generated::ScatterBackward0> node;
   if (record) {
@@ -1189,6 +1330,7 @@ Tensor scatter(const Tensor& self, int64_t dim, const Tensor& index, const Tenso
 }
 
 const Tensor& scatter_(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src) {
+  DG_PROFILE_OP("scatter_", self, index, src);
   const bool record = detail::should_record("scatter_", self, index, src);
   detail::check_inplace("scatter_", self, record);
   intrusive_ptr<generated::ScatterBackward0> node;
@@ -1217,19 +1359,25 @@ const Tensor& scatter_(const Tensor& self, int64_t dim, const Tensor& index, con
 
 // ---- scatter.value_reduce: self with value added ('add') or multiplied ('multiply') into [index[i][j]][j] (dim 0) once per index; no gradient, as in PyTorch.
 Tensor scatter(const Tensor& self, int64_t dim, const Tensor& index, const Scalar& value, std::string_view reduce) {
+  DG_PROFILE_OP("scatter", self, index);
   return dispatch::scatter(self, dim, index, value, reduce);
 }
 
 const Tensor& scatter_(const Tensor& self, int64_t dim, const Tensor& index, const Scalar& value, std::string_view reduce) {
+  DG_PROFILE_OP("scatter_", self, index);
   detail::check_inplace("scatter_", self, false);
   return dispatch::scatter_(self, dim, index, value, reduce);
 }
 
 // ---- masked_scatter: self with the elements where the bool mask (broadcast with self) is true replaced by source's elements in row-major order.
-Tensor masked_scatter(const Tensor& self, const Tensor& mask, const Tensor& source) { return composite::masked_scatter(self, mask, source); }
+Tensor masked_scatter(const Tensor& self, const Tensor& mask, const Tensor& source) {
+  DG_PROFILE_OP("masked_scatter", self, mask, source);
+  return composite::masked_scatter(self, mask, source);
+}
 
 // ---- masked_fill.Scalar: self with value where the bool mask (broadcast) is true; the result keeps self's dtype.
 Tensor masked_fill(const Tensor& self, const Tensor& mask, const Scalar& value) {
+  DG_PROFILE_OP("masked_fill", self, mask);
   const bool record = detail::should_record("masked_fill", self, mask);
   intrusive_ptr<generated::MaskedFillBackward0> node;
   if (record) {
@@ -1251,6 +1399,7 @@ Tensor masked_fill(const Tensor& self, const Tensor& mask, const Scalar& value) 
 }
 
 const Tensor& masked_fill_(const Tensor& self, const Tensor& mask, const Scalar& value) {
+  DG_PROFILE_OP("masked_fill_", self, mask);
   const bool record = detail::should_record("masked_fill_", self, mask);
   detail::check_inplace("masked_fill_", self, record);
   intrusive_ptr<generated::MaskedFillBackward0> node;
@@ -1276,6 +1425,7 @@ const Tensor& masked_fill_(const Tensor& self, const Tensor& mask, const Scalar&
 
 // ---- clone: A contiguous copy that records history.
 Tensor clone(const Tensor& self) {
+  DG_PROFILE_OP("clone", self);
   const bool record = detail::should_record("clone", self);
   intrusive_ptr<generated::CloneBackward0> node;
   if (record) {
@@ -1297,6 +1447,7 @@ Tensor clone(const Tensor& self) {
 
 // ---- bernoulli_.Tensor: Sets each element of self to 1 with probability p (broadcast to self's shape), else to 0.
 const Tensor& detail::bernoulli_(const Tensor& self, const Tensor& p, std::optional<Generator> generator) {
+  DG_PROFILE_OP("bernoulli_", self, p);
   const bool record = detail::should_record("bernoulli_", self, p);
   detail::check_inplace("bernoulli_", self, record);
   intrusive_ptr<generated::BernoulliBackward0> node;
@@ -1321,24 +1472,38 @@ const Tensor& detail::bernoulli_(const Tensor& self, const Tensor& p, std::optio
 }
 
 // ---- cross_entropy_loss: LibTorch's ATen spelling of cross_entropy (integer reduction, dg::Reduction::Mean): log_softmax over the class dim then nll_loss, or class probabilities.
-Tensor cross_entropy_loss(const Tensor& self, const Tensor& target, const std::optional<Tensor>& weight, int64_t reduction, int64_t ignore_index, double label_smoothing) { return composite::cross_entropy_loss(self, target, weight, reduction, ignore_index, label_smoothing); }
+Tensor cross_entropy_loss(const Tensor& self, const Tensor& target, const std::optional<Tensor>& weight, int64_t reduction, int64_t ignore_index, double label_smoothing) {
+  DG_PROFILE_OP("cross_entropy_loss", self, target);
+  return composite::cross_entropy_loss(self, target, weight, reduction, ignore_index, label_smoothing);
+}
 
 // ---- margin_ranking_loss: max(0, -target (input1 - input2) + margin) for targets +-1, broadcasting, reduced.
-Tensor margin_ranking_loss(const Tensor& input1, const Tensor& input2, const Tensor& target, double margin, int64_t reduction) { return composite::margin_ranking_loss(input1, input2, target, margin, reduction); }
+Tensor margin_ranking_loss(const Tensor& input1, const Tensor& input2, const Tensor& target, double margin, int64_t reduction) {
+  DG_PROFILE_OP("margin_ranking_loss", input1, input2, target);
+  return composite::margin_ranking_loss(input1, input2, target, margin, reduction);
+}
 
 // ---- gaussian_nll_loss: (log(max(var, eps)) + (input - target) ** 2 / max(var, eps)) / 2 (+ log(2 pi) / 2 when full; var broadcast over a missing last dim), reduced (torch.nn.functional's; the clamp passes var's gradient through).
-Tensor gaussian_nll_loss(const Tensor& input, const Tensor& target, const Tensor& var, bool full, double eps, std::string_view reduction) { return composite::gaussian_nll_loss(input, target, var, full, eps, reduction); }
+Tensor gaussian_nll_loss(const Tensor& input, const Tensor& target, const Tensor& var, bool full, double eps, std::string_view reduction) {
+  DG_PROFILE_OP("gaussian_nll_loss", input, target, var);
+  return composite::gaussian_nll_loss(input, target, var, full, eps, reduction);
+}
 
 // ---- binary_cross_entropy_with_logits: binary_cross_entropy(sigmoid(input), target) computed through log_sigmoid (stable for logits of any magnitude); pos_weight weighs the positive term.
-Tensor binary_cross_entropy_with_logits(const Tensor& self, const Tensor& target, const std::optional<Tensor>& weight, const std::optional<Tensor>& pos_weight, int64_t reduction) { return composite::binary_cross_entropy_with_logits(self, target, weight, pos_weight, reduction); }
+Tensor binary_cross_entropy_with_logits(const Tensor& self, const Tensor& target, const std::optional<Tensor>& weight, const std::optional<Tensor>& pos_weight, int64_t reduction) {
+  DG_PROFILE_OP("binary_cross_entropy_with_logits", self, target);
+  return composite::binary_cross_entropy_with_logits(self, target, weight, pos_weight, reduction);
+}
 
 // ---- _ctc_loss_packed: The CTC forward recursion of log_probs (T, N, C) and int32/int64 targets, packed in one 1-D tensor: log_alpha (N, T, 2 S + 1) row-major (-inf past each input and target length; S the longest target), then the N negative log likelihoods.
 Tensor _ctc_loss_packed(const Tensor& log_probs, const Tensor& targets, IntArrayRef input_lengths, IntArrayRef target_lengths, int64_t blank) {
+  DG_PROFILE_OP("_ctc_loss_packed", log_probs, targets);
   return dispatch::_ctc_loss_packed(log_probs, targets, input_lengths, target_lengths, blank);
 }
 
 // ---- _ctc_loss_backward: The gradient of _ctc_loss w.r.t. log_probs (T, N, C) by the alpha-beta recursion, as PyTorch's: grad[n] (exp(log_probs) - exp(log(alpha beta) + nll - log_probs)) (the gradient of the logits under a log_softmax), zero past each input length and, with zero_infinity, for infinite losses.
 Tensor _ctc_loss_backward(const Tensor& grad, const Tensor& log_probs, const Tensor& targets, IntArrayRef input_lengths, IntArrayRef target_lengths, const Tensor& neg_log_likelihood, const Tensor& log_alpha, int64_t blank, bool zero_infinity) {
+  DG_PROFILE_OP("_ctc_loss_backward", grad, log_probs, targets, neg_log_likelihood, log_alpha);
   const bool record = detail::should_record("_ctc_loss_backward", grad, log_probs, targets, neg_log_likelihood, log_alpha);
   intrusive_ptr<generated::CtcLossBackwardBackward0> node;
   if (record) {
@@ -1356,6 +1521,7 @@ Tensor _ctc_loss_backward(const Tensor& grad, const Tensor& log_probs, const Ten
 
 // ---- _ctc_loss: Connectionist temporal classification of log_probs (T, N, C) against targets (N, S) padded or 1-D concatenated (int32/int64): the per-sample negative log likelihood (N, one node CtcLossBackward0) and log_alpha (N, T, 2 S + 1; not differentiable).
 std::tuple<Tensor, Tensor> _ctc_loss(const Tensor& log_probs, const Tensor& targets, IntArrayRef input_lengths, IntArrayRef target_lengths, int64_t blank, bool zero_infinity) {
+  DG_PROFILE_OP("_ctc_loss", log_probs, targets);
   const bool record = detail::should_record("_ctc_loss", log_probs, targets);
   intrusive_ptr<generated::CtcLossBackward0> node;
   if (record) {
@@ -1391,6 +1557,7 @@ std::tuple<Tensor, Tensor> _ctc_loss(const Tensor& log_probs, const Tensor& targ
 
 // ---- _embedding_backward_adjoint: The adjoint of embedding_backward (its gradient w.r.t. grad), an embedding lookup with the same row scaling.
 Tensor _embedding_backward_adjoint(const Tensor& grad_weight, const Tensor& indices, int64_t padding_idx, bool scale_grad_by_freq) {
+  DG_PROFILE_OP("_embedding_backward_adjoint", grad_weight, indices);
   const bool record = detail::should_record("_embedding_backward_adjoint", grad_weight, indices);
   intrusive_ptr<generated::EmbeddingBackwardAdjointBackward0> node;
   if (record) {
@@ -1415,13 +1582,20 @@ Tensor _embedding_backward_adjoint(const Tensor& grad_weight, const Tensor& indi
 }
 
 // ---- group_norm: Normalises input [N, C, ...] over each group of C / num_groups channels (and all spatial dims), then per-channel weight and bias.
-Tensor group_norm(const Tensor& input, int64_t num_groups, const std::optional<Tensor>& weight, const std::optional<Tensor>& bias, double eps) { return composite::group_norm(input, num_groups, weight, bias, eps); }
+Tensor group_norm(const Tensor& input, int64_t num_groups, const std::optional<Tensor>& weight, const std::optional<Tensor>& bias, double eps) {
+  DG_PROFILE_OP("group_norm", input);
+  return composite::group_norm(input, num_groups, weight, bias, eps);
+}
 
 // ---- pixel_shuffle: [*, C r^2, H, W] to [*, C, H r, W r]: channel c r^2 + i r + j goes to pixel (h r + i, w r + j) of channel c.
-Tensor pixel_shuffle(const Tensor& self, int64_t upscale_factor) { return composite::pixel_shuffle(self, upscale_factor); }
+Tensor pixel_shuffle(const Tensor& self, int64_t upscale_factor) {
+  DG_PROFILE_OP("pixel_shuffle", self);
+  return composite::pixel_shuffle(self, upscale_factor);
+}
 
 // ---- convolution_nobias: Batched 1-D/2-D convolution (or transposed convolution) without bias: input [N, C, *spatial]; float32 through oneDNN.
 Tensor convolution_nobias(const Tensor& input, const Tensor& weight, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool transposed, IntArrayRef output_padding, int64_t groups) {
+  DG_PROFILE_OP("convolution_nobias", input, weight);
   const bool record = detail::should_record("convolution_nobias", input, weight);
   intrusive_ptr<generated::ConvolutionNobiasBackward0> node;
   if (record) {
@@ -1454,11 +1628,13 @@ Tensor convolution_nobias(const Tensor& input, const Tensor& weight, IntArrayRef
 
 // ---- max_pool2d_indices: The int64 flat index (h * W + w within its plane) of each max_pool2d maximum.
 Tensor max_pool2d_indices(const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool ceil_mode) {
+  DG_PROFILE_OP("max_pool2d_indices", self);
   return dispatch::max_pool2d_indices(self, kernel_size, stride, padding, dilation, ceil_mode);
 }
 
 // ---- avg_pool2d_backward: The gradient of avg_pool2d (each output's gradient spread evenly over its window).
 Tensor avg_pool2d_backward(const Tensor& grad_output, const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, bool ceil_mode, bool count_include_pad, std::optional<int64_t> divisor_override) {
+  DG_PROFILE_OP("avg_pool2d_backward", grad_output, self);
   const bool record = detail::should_record("avg_pool2d_backward", grad_output, self);
   intrusive_ptr<generated::AvgPool2dBackwardBackward0> node;
   if (record) {
@@ -1485,16 +1661,26 @@ Tensor avg_pool2d_backward(const Tensor& grad_output, const Tensor& self, IntArr
 }
 
 // ---- adaptive_avg_pool1d: Average pooling to output_size [OL] over a 2-D or 3-D input [..., L] (adaptive_avg_pool2d's windows).
-Tensor adaptive_avg_pool1d(const Tensor& self, IntArrayRef output_size) { return composite::adaptive_avg_pool1d(self, output_size); }
+Tensor adaptive_avg_pool1d(const Tensor& self, IntArrayRef output_size) {
+  DG_PROFILE_OP("adaptive_avg_pool1d", self);
+  return composite::adaptive_avg_pool1d(self, output_size);
+}
 
 // ---- adaptive_avg_pool3d: Average pooling to output_size [OD, OH, OW] over a 4-D or 5-D input (boxes of adaptive windows, one per dim).
-Tensor adaptive_avg_pool3d(const Tensor& self, IntArrayRef output_size) { return composite::adaptive_avg_pool3d(self, output_size); }
+Tensor adaptive_avg_pool3d(const Tensor& self, IntArrayRef output_size) {
+  DG_PROFILE_OP("adaptive_avg_pool3d", self);
+  return composite::adaptive_avg_pool3d(self, output_size);
+}
 
 // ---- avg_pool1d: 1-D average pooling over the last dim of a 2-D or 3-D input (stride defaults to kernel_size).
-Tensor avg_pool1d(const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, bool ceil_mode, bool count_include_pad) { return composite::avg_pool1d(self, kernel_size, stride, padding, ceil_mode, count_include_pad); }
+Tensor avg_pool1d(const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, bool ceil_mode, bool count_include_pad) {
+  DG_PROFILE_OP("avg_pool1d", self);
+  return composite::avg_pool1d(self, kernel_size, stride, padding, ceil_mode, count_include_pad);
+}
 
 // ---- upsample_bilinear2d: Bilinear interpolation of [N, C, H, W] to [N, C, OH, OW]; align_corners maps the corner pixels onto each other.
 Tensor upsample_bilinear2d(const Tensor& self, IntArrayRef output_size, bool align_corners, std::optional<double> scales_h, std::optional<double> scales_w) {
+  DG_PROFILE_OP("upsample_bilinear2d", self);
   const bool record = detail::should_record("upsample_bilinear2d", self);
   intrusive_ptr<generated::UpsampleBilinear2dBackward0> node;
   if (record) {
@@ -1521,6 +1707,7 @@ Tensor upsample_bilinear2d(const Tensor& self, IntArrayRef output_size, bool ali
 
 // ---- upsample_bilinear2d_backward: The gradient of upsample_bilinear2d.
 Tensor upsample_bilinear2d_backward(const Tensor& grad_output, IntArrayRef output_size, IntArrayRef input_size, bool align_corners, std::optional<double> scales_h, std::optional<double> scales_w) {
+  DG_PROFILE_OP("upsample_bilinear2d_backward", grad_output);
   const bool record = detail::should_record("upsample_bilinear2d_backward", grad_output);
   intrusive_ptr<generated::UpsampleBilinear2dBackwardBackward0> node;
   if (record) {

@@ -7,11 +7,12 @@
 // tangents also sets its output's tangent from the op's forward formula,
 // before the node saves the output (a saved output keeps its tangent, for
 // forward-over-reverse).
-#include "backward_nodes.h"
+#include "dynagrad/backward_nodes.h"
 #include "dispatch.h"
 #include "dynagrad/forward_ad.h"
 #include "ops/composite.h"
 #include "autograd/recording.h"
+#include "dynagrad/profiler.h"
 
 namespace dg {
 
@@ -19,6 +20,7 @@ namespace fw = autograd::forward_ad::detail;
 
 // ---- sub.Tensor: self - alpha * other, broadcasting.
 Tensor sub(const Tensor& self, const Tensor& other, const Scalar& alpha) {
+  DG_PROFILE_OP("sub", self, other);
   const bool record = detail::should_record("sub", self, other);
   intrusive_ptr<generated::SubBackward0> node;
   if (record) {
@@ -41,6 +43,7 @@ Tensor sub(const Tensor& self, const Tensor& other, const Scalar& alpha) {
 }
 
 const Tensor& sub_(const Tensor& self, const Tensor& other, const Scalar& alpha) {
+  DG_PROFILE_OP("sub_", self, other);
   const bool record = detail::should_record("sub_", self, other);
   detail::check_inplace("sub_", self, record);
   intrusive_ptr<generated::SubBackward0> node;
@@ -66,15 +69,20 @@ const Tensor& sub_(const Tensor& self, const Tensor& other, const Scalar& alpha)
 }
 
 const Tensor& sub_out(const Tensor& out, const Tensor& self, const Tensor& other, const Scalar& alpha) {
+  DG_PROFILE_OP("sub_out", out, self, other);
   detail::check_out_no_grad("sub_out", detail::should_record("sub_out", out, self, other));
   return dispatch::sub_out(out, self, other, alpha);
 }
 
 // ---- pow.Scalar: A number raised to the tensor `exponent`, elementwise.
-Tensor pow(const Scalar& self, const Tensor& exponent) { return composite::pow_scalar_base(self, exponent); }
+Tensor pow(const Scalar& self, const Tensor& exponent) {
+  DG_PROFILE_OP("pow", exponent);
+  return composite::pow_scalar_base(self, exponent);
+}
 
 // ---- neg: -self.
 Tensor neg(const Tensor& self) {
+  DG_PROFILE_OP("neg", self);
   const bool record = detail::should_record("neg", self);
   intrusive_ptr<generated::NegBackward0> node;
   if (record) {
@@ -95,6 +103,7 @@ Tensor neg(const Tensor& self) {
 }
 
 const Tensor& neg_(const Tensor& self) {
+  DG_PROFILE_OP("neg_", self);
   const bool record = detail::should_record("neg_", self);
   detail::check_inplace("neg_", self, record);
   intrusive_ptr<generated::NegBackward0> node;
@@ -118,12 +127,14 @@ const Tensor& neg_(const Tensor& self) {
 }
 
 const Tensor& neg_out(const Tensor& out, const Tensor& self) {
+  DG_PROFILE_OP("neg_out", out, self);
   detail::check_out_no_grad("neg_out", detail::should_record("neg_out", out, self));
   return dispatch::neg_out(out, self);
 }
 
 // ---- reciprocal: 1 / self.
 Tensor reciprocal(const Tensor& self) {
+  DG_PROFILE_OP("reciprocal", self);
   const bool record = detail::should_record("reciprocal", self);
   intrusive_ptr<generated::ReciprocalBackward0> node;
   if (record) {
@@ -145,6 +156,7 @@ Tensor reciprocal(const Tensor& self) {
 }
 
 const Tensor& reciprocal_(const Tensor& self) {
+  DG_PROFILE_OP("reciprocal_", self);
   const bool record = detail::should_record("reciprocal_", self);
   detail::check_inplace("reciprocal_", self, record);
   intrusive_ptr<generated::ReciprocalBackward0> node;
@@ -169,12 +181,14 @@ const Tensor& reciprocal_(const Tensor& self) {
 }
 
 const Tensor& reciprocal_out(const Tensor& out, const Tensor& self) {
+  DG_PROFILE_OP("reciprocal_out", out, self);
   detail::check_out_no_grad("reciprocal_out", detail::should_record("reciprocal_out", out, self));
   return dispatch::reciprocal_out(out, self);
 }
 
 // ---- cos: Cosine.
 Tensor cos(const Tensor& self) {
+  DG_PROFILE_OP("cos", self);
   const bool record = detail::should_record("cos", self);
   intrusive_ptr<generated::CosBackward0> node;
   if (record) {
@@ -196,6 +210,7 @@ Tensor cos(const Tensor& self) {
 }
 
 const Tensor& cos_(const Tensor& self) {
+  DG_PROFILE_OP("cos_", self);
   const bool record = detail::should_record("cos_", self);
   detail::check_inplace("cos_", self, record);
   intrusive_ptr<generated::CosBackward0> node;
@@ -222,12 +237,14 @@ const Tensor& cos_(const Tensor& self) {
 }
 
 const Tensor& cos_out(const Tensor& out, const Tensor& self) {
+  DG_PROFILE_OP("cos_out", out, self);
   detail::check_out_no_grad("cos_out", detail::should_record("cos_out", out, self));
   return dispatch::cos_out(out, self);
 }
 
 // ---- cos_backward: -grad_output * sin(self) in one pass, the gradient of cos.
 Tensor cos_backward(const Tensor& grad_output, const Tensor& self) {
+  DG_PROFILE_OP("cos_backward", grad_output, self);
   const bool record = detail::should_record("cos_backward", grad_output, self);
   intrusive_ptr<generated::CosBackwardBackward0> node;
   if (record) {
@@ -252,6 +269,7 @@ Tensor cos_backward(const Tensor& grad_output, const Tensor& self) {
 
 // ---- cosh: Hyperbolic cosine.
 Tensor cosh(const Tensor& self) {
+  DG_PROFILE_OP("cosh", self);
   const bool record = detail::should_record("cosh", self);
   intrusive_ptr<generated::CoshBackward0> node;
   if (record) {
@@ -273,6 +291,7 @@ Tensor cosh(const Tensor& self) {
 }
 
 const Tensor& cosh_(const Tensor& self) {
+  DG_PROFILE_OP("cosh_", self);
   const bool record = detail::should_record("cosh_", self);
   detail::check_inplace("cosh_", self, record);
   intrusive_ptr<generated::CoshBackward0> node;
@@ -299,12 +318,14 @@ const Tensor& cosh_(const Tensor& self) {
 }
 
 const Tensor& cosh_out(const Tensor& out, const Tensor& self) {
+  DG_PROFILE_OP("cosh_out", out, self);
   detail::check_out_no_grad("cosh_out", detail::should_record("cosh_out", out, self));
   return dispatch::cosh_out(out, self);
 }
 
 // ---- erfinv: The inverse error function (+-inf at +-1, NaN outside [-1, 1]).
 Tensor erfinv(const Tensor& self) {
+  DG_PROFILE_OP("erfinv", self);
   const bool record = detail::should_record("erfinv", self);
   intrusive_ptr<generated::ErfinvBackward0> node;
   if (record) {
@@ -326,6 +347,7 @@ Tensor erfinv(const Tensor& self) {
 }
 
 const Tensor& erfinv_(const Tensor& self) {
+  DG_PROFILE_OP("erfinv_", self);
   const bool record = detail::should_record("erfinv_", self);
   detail::check_inplace("erfinv_", self, record);
   intrusive_ptr<generated::ErfinvBackward0> node;
@@ -350,12 +372,14 @@ const Tensor& erfinv_(const Tensor& self) {
 }
 
 const Tensor& erfinv_out(const Tensor& out, const Tensor& self) {
+  DG_PROFILE_OP("erfinv_out", out, self);
   detail::check_out_no_grad("erfinv_out", detail::should_record("erfinv_out", out, self));
   return dispatch::erfinv_out(out, self);
 }
 
 // ---- hardswish: self * hardsigmoid(self).
 Tensor hardswish(const Tensor& self) {
+  DG_PROFILE_OP("hardswish", self);
   const bool record = detail::should_record("hardswish", self);
   intrusive_ptr<generated::HardswishBackward0> node;
   if (record) {
@@ -377,6 +401,7 @@ Tensor hardswish(const Tensor& self) {
 }
 
 const Tensor& hardswish_(const Tensor& self) {
+  DG_PROFILE_OP("hardswish_", self);
   const bool record = detail::should_record("hardswish_", self);
   detail::check_inplace("hardswish_", self, record);
   intrusive_ptr<generated::HardswishBackward0> node;
@@ -403,18 +428,26 @@ const Tensor& hardswish_(const Tensor& self) {
 }
 
 const Tensor& hardswish_out(const Tensor& out, const Tensor& self) {
+  DG_PROFILE_OP("hardswish_out", out, self);
   detail::check_out_no_grad("hardswish_out", detail::should_record("hardswish_out", out, self));
   return dispatch::hardswish_out(out, self);
 }
 
 // ---- glu: a * sigmoid(b) for the halves a, b of self along `dim` (of even size).
-Tensor glu(const Tensor& self, int64_t dim) { return composite::glu(self, dim); }
+Tensor glu(const Tensor& self, int64_t dim) {
+  DG_PROFILE_OP("glu", self);
+  return composite::glu(self, dim);
+}
 
 // ---- elu_double_backward: The gradient of elu_backward with respect to self_or_result.
-Tensor elu_double_backward(const Tensor& grad, const Tensor& grad_output, const Scalar& alpha, const Scalar& scale, const Scalar& input_scale, bool is_result, const Tensor& self_or_result) { return composite::elu_double_backward(grad, grad_output, alpha, scale, input_scale, is_result, self_or_result); }
+Tensor elu_double_backward(const Tensor& grad, const Tensor& grad_output, const Scalar& alpha, const Scalar& scale, const Scalar& input_scale, bool is_result, const Tensor& self_or_result) {
+  DG_PROFILE_OP("elu_double_backward", grad, grad_output, self_or_result);
+  return composite::elu_double_backward(grad, grad_output, alpha, scale, input_scale, is_result, self_or_result);
+}
 
 // ---- gelu: x * Phi(x): approximate 'none' uses erf, 'tanh' the tanh approximation.
 Tensor gelu(const Tensor& self, std::string_view approximate) {
+  DG_PROFILE_OP("gelu", self);
   const bool record = detail::should_record("gelu", self);
   intrusive_ptr<generated::GeluBackward0> node;
   if (record) {
@@ -437,6 +470,7 @@ Tensor gelu(const Tensor& self, std::string_view approximate) {
 }
 
 const Tensor& gelu_(const Tensor& self, std::string_view approximate) {
+  DG_PROFILE_OP("gelu_", self);
   const bool record = detail::should_record("gelu_", self);
   detail::check_inplace("gelu_", self, record);
   intrusive_ptr<generated::GeluBackward0> node;
@@ -464,15 +498,20 @@ const Tensor& gelu_(const Tensor& self, std::string_view approximate) {
 }
 
 const Tensor& gelu_out(const Tensor& out, const Tensor& self, std::string_view approximate) {
+  DG_PROFILE_OP("gelu_out", out, self);
   detail::check_out_no_grad("gelu_out", detail::should_record("gelu_out", out, self));
   return dispatch::gelu_out(out, self, approximate);
 }
 
 // ---- gelu_double_backward: The gradient of gelu_backward with respect to self.
-Tensor gelu_double_backward(const Tensor& grad, const Tensor& grad_output, const Tensor& self, std::string_view approximate) { return composite::gelu_double_backward(grad, grad_output, self, approximate); }
+Tensor gelu_double_backward(const Tensor& grad, const Tensor& grad_output, const Tensor& self, std::string_view approximate) {
+  DG_PROFILE_OP("gelu_double_backward", grad, grad_output, self);
+  return composite::gelu_double_backward(grad, grad_output, self, approximate);
+}
 
 // ---- silu_backward: The gradient of silu.
 Tensor silu_backward(const Tensor& grad_output, const Tensor& self) {
+  DG_PROFILE_OP("silu_backward", grad_output, self);
   const bool record = detail::should_record("silu_backward", grad_output, self);
   intrusive_ptr<generated::SiluBackwardBackward0> node;
   if (record) {
@@ -497,6 +536,7 @@ Tensor silu_backward(const Tensor& grad_output, const Tensor& self) {
 
 // ---- atan2: The angle of the point (other, self), in (-pi, pi], broadcasting.
 Tensor atan2(const Tensor& self, const Tensor& other) {
+  DG_PROFILE_OP("atan2", self, other);
   const bool record = detail::should_record("atan2", self, other);
   intrusive_ptr<generated::Atan2Backward0> node;
   if (record) {
@@ -520,6 +560,7 @@ Tensor atan2(const Tensor& self, const Tensor& other) {
 }
 
 const Tensor& atan2_(const Tensor& self, const Tensor& other) {
+  DG_PROFILE_OP("atan2_", self, other);
   const bool record = detail::should_record("atan2_", self, other);
   detail::check_inplace("atan2_", self, record);
   intrusive_ptr<generated::Atan2Backward0> node;
@@ -548,12 +589,14 @@ const Tensor& atan2_(const Tensor& self, const Tensor& other) {
 }
 
 const Tensor& atan2_out(const Tensor& out, const Tensor& self, const Tensor& other) {
+  DG_PROFILE_OP("atan2_out", out, self, other);
   detail::check_out_no_grad("atan2_out", detail::should_record("atan2_out", out, self, other));
   return dispatch::atan2_out(out, self, other);
 }
 
 // ---- minimum: The elementwise smaller of self and other, broadcasting; NaN if either is NaN. Ties split the gradient.
 Tensor minimum(const Tensor& self, const Tensor& other) {
+  DG_PROFILE_OP("minimum", self, other);
   const bool record = detail::should_record("minimum", self, other);
   intrusive_ptr<generated::MinimumBackward0> node;
   if (record) {
@@ -577,12 +620,14 @@ Tensor minimum(const Tensor& self, const Tensor& other) {
 }
 
 const Tensor& minimum_out(const Tensor& out, const Tensor& self, const Tensor& other) {
+  DG_PROFILE_OP("minimum_out", out, self, other);
   detail::check_out_no_grad("minimum_out", detail::should_record("minimum_out", out, self, other));
   return dispatch::minimum_out(out, self, other);
 }
 
 // ---- remainder.Tensor: Python's modulo, self - floor(self / other) * other (sign of other), broadcasting.
 Tensor remainder(const Tensor& self, const Tensor& other) {
+  DG_PROFILE_OP("remainder", self, other);
   const bool record = detail::should_record("remainder", self, other);
   intrusive_ptr<generated::RemainderBackward0> node;
   if (record) {
@@ -606,6 +651,7 @@ Tensor remainder(const Tensor& self, const Tensor& other) {
 }
 
 const Tensor& remainder_(const Tensor& self, const Tensor& other) {
+  DG_PROFILE_OP("remainder_", self, other);
   const bool record = detail::should_record("remainder_", self, other);
   detail::check_inplace("remainder_", self, record);
   intrusive_ptr<generated::RemainderBackward0> node;
@@ -634,12 +680,14 @@ const Tensor& remainder_(const Tensor& self, const Tensor& other) {
 }
 
 const Tensor& remainder_out(const Tensor& out, const Tensor& self, const Tensor& other) {
+  DG_PROFILE_OP("remainder_out", out, self, other);
   detail::check_out_no_grad("remainder_out", detail::should_record("remainder_out", out, self, other));
   return dispatch::remainder_out(out, self, other);
 }
 
 // ---- logaddexp: log(exp(self) + exp(other)) without overflow, broadcasting.
 Tensor logaddexp(const Tensor& self, const Tensor& other) {
+  DG_PROFILE_OP("logaddexp", self, other);
   const bool record = detail::should_record("logaddexp", self, other);
   intrusive_ptr<generated::LogaddexpBackward0> node;
   if (record) {
@@ -663,6 +711,7 @@ Tensor logaddexp(const Tensor& self, const Tensor& other) {
 }
 
 const Tensor& logaddexp_(const Tensor& self, const Tensor& other) {
+  DG_PROFILE_OP("logaddexp_", self, other);
   const bool record = detail::should_record("logaddexp_", self, other);
   detail::check_inplace("logaddexp_", self, record);
   intrusive_ptr<generated::LogaddexpBackward0> node;
@@ -691,77 +740,92 @@ const Tensor& logaddexp_(const Tensor& self, const Tensor& other) {
 }
 
 const Tensor& logaddexp_out(const Tensor& out, const Tensor& self, const Tensor& other) {
+  DG_PROFILE_OP("logaddexp_out", out, self, other);
   detail::check_out_no_grad("logaddexp_out", detail::should_record("logaddexp_out", out, self, other));
   return dispatch::logaddexp_out(out, self, other);
 }
 
 // ---- ge.Scalar: self >= other elementwise (bool) for a number other.
 Tensor ge(const Tensor& self, const Scalar& other) {
+  DG_PROFILE_OP("ge", self);
   return dispatch::ge(self, other);
 }
 
 const Tensor& ge_(const Tensor& self, const Scalar& other) {
+  DG_PROFILE_OP("ge_", self);
   detail::check_inplace("ge_", self, false);
   return dispatch::ge_(self, other);
 }
 
 const Tensor& ge_out(const Tensor& out, const Tensor& self, const Scalar& other) {
+  DG_PROFILE_OP("ge_out", out, self);
   detail::check_out_no_grad("ge_out", detail::should_record("ge_out", out, self));
   return dispatch::ge_out(out, self, other);
 }
 
 // ---- logical_not: self is zero (bool).
 Tensor logical_not(const Tensor& self) {
+  DG_PROFILE_OP("logical_not", self);
   return dispatch::logical_not(self);
 }
 
 const Tensor& logical_not_(const Tensor& self) {
+  DG_PROFILE_OP("logical_not_", self);
   detail::check_inplace("logical_not_", self, false);
   return dispatch::logical_not_(self);
 }
 
 const Tensor& logical_not_out(const Tensor& out, const Tensor& self) {
+  DG_PROFILE_OP("logical_not_out", out, self);
   detail::check_out_no_grad("logical_not_out", detail::should_record("logical_not_out", out, self));
   return dispatch::logical_not_out(out, self);
 }
 
 // ---- bitwise_or.Scalar: self | other for a number other.
 Tensor bitwise_or(const Tensor& self, const Scalar& other) {
+  DG_PROFILE_OP("bitwise_or", self);
   return dispatch::bitwise_or(self, other);
 }
 
 const Tensor& bitwise_or_(const Tensor& self, const Scalar& other) {
+  DG_PROFILE_OP("bitwise_or_", self);
   detail::check_inplace("bitwise_or_", self, false);
   return dispatch::bitwise_or_(self, other);
 }
 
 const Tensor& bitwise_or_out(const Tensor& out, const Tensor& self, const Scalar& other) {
+  DG_PROFILE_OP("bitwise_or_out", out, self);
   detail::check_out_no_grad("bitwise_or_out", detail::should_record("bitwise_or_out", out, self));
   return dispatch::bitwise_or_out(out, self, other);
 }
 
 // ---- bitwise_xor.Scalar: self ^ other for a number other.
 Tensor bitwise_xor(const Tensor& self, const Scalar& other) {
+  DG_PROFILE_OP("bitwise_xor", self);
   return dispatch::bitwise_xor(self, other);
 }
 
 const Tensor& bitwise_xor_(const Tensor& self, const Scalar& other) {
+  DG_PROFILE_OP("bitwise_xor_", self);
   detail::check_inplace("bitwise_xor_", self, false);
   return dispatch::bitwise_xor_(self, other);
 }
 
 const Tensor& bitwise_xor_out(const Tensor& out, const Tensor& self, const Scalar& other) {
+  DG_PROFILE_OP("bitwise_xor_out", out, self);
   detail::check_out_no_grad("bitwise_xor_out", detail::should_record("bitwise_xor_out", out, self));
   return dispatch::bitwise_xor_out(out, self, other);
 }
 
 // ---- _sum: The kernel of sum (all elements); bool input is summed by sum as int64.
 Tensor _sum(const Tensor& self) {
+  DG_PROFILE_OP("_sum", self);
   return dispatch::_sum(self);
 }
 
 // ---- sum: Sum of all elements (a 0-dim tensor), in `dtype` when given (self is cast first); bool and integers sum as int64.
 Tensor sum(const Tensor& self, std::optional<ScalarType> dtype) {
+  DG_PROFILE_OP("sum", self);
   const bool record = detail::should_record("sum", self);
   intrusive_ptr<generated::SumBackward0> node;
   if (record) {
@@ -789,10 +853,14 @@ Tensor sum(const Tensor& self, std::optional<ScalarType> dtype) {
 }
 
 // ---- sum_backward: Broadcasts the gradient of sum(self, dim, keepdim) back to self's sizes.
-Tensor sum_backward(const Tensor& grad, IntArrayRef sizes, IntArrayRef dim, bool keepdim) { return composite::sum_backward(grad, sizes, dim, keepdim); }
+Tensor sum_backward(const Tensor& grad, IntArrayRef sizes, IntArrayRef dim, bool keepdim) {
+  DG_PROFILE_OP("sum_backward", grad);
+  return composite::sum_backward(grad, sizes, dim, keepdim);
+}
 
 // ---- prod: Product of all elements (a 0-dim tensor), in `dtype` when given; bool and integers multiply as int64.
 Tensor prod(const Tensor& self, std::optional<ScalarType> dtype) {
+  DG_PROFILE_OP("prod", self);
   const bool record = detail::should_record("prod", self);
   intrusive_ptr<generated::ProdBackward0> node;
   if (record) {
@@ -821,6 +889,7 @@ Tensor prod(const Tensor& self, std::optional<ScalarType> dtype) {
 
 // ---- var.correction: Variance over `dim` (all dims when empty) with divisor N - correction (default 1); a bool correction means unbiased.
 Tensor var(const Tensor& self, IntArrayRef dim, const std::optional<Scalar>& correction, bool keepdim) {
+  DG_PROFILE_OP("var", self);
   const bool record = detail::should_record("var", self);
   intrusive_ptr<generated::VarBackward0> node;
   if (record) {
@@ -852,6 +921,7 @@ Tensor var(const Tensor& self, IntArrayRef dim, const std::optional<Scalar>& cor
 
 // ---- std.correction: Standard deviation over `dim` (all dims when empty), sqrt of var.
 Tensor std(const Tensor& self, IntArrayRef dim, const std::optional<Scalar>& correction, bool keepdim) {
+  DG_PROFILE_OP("std", self);
   const bool record = detail::should_record("std", self);
   intrusive_ptr<generated::StdBackward0> node;
   if (record) {
@@ -883,13 +953,20 @@ Tensor std(const Tensor& self, IntArrayRef dim, const std::optional<Scalar>& cor
 }
 
 // ---- min.dim: Smallest values along `dim` and their (first) indices; ties share the gradient evenly.
-std::tuple<Tensor, Tensor> min(const Tensor& self, int64_t dim, bool keepdim) { return composite::min_dim(self, dim, keepdim); }
+std::tuple<Tensor, Tensor> min(const Tensor& self, int64_t dim, bool keepdim) {
+  DG_PROFILE_OP("min", self);
+  return composite::min_dim(self, dim, keepdim);
+}
 
 // ---- nansum: Sum over `dim` (all dims when empty) treating NaN as 0.
-Tensor nansum(const Tensor& self, IntArrayRef dim, bool keepdim) { return composite::nansum(self, dim, keepdim); }
+Tensor nansum(const Tensor& self, IntArrayRef dim, bool keepdim) {
+  DG_PROFILE_OP("nansum", self);
+  return composite::nansum(self, dim, keepdim);
+}
 
 // ---- cumsum: Cumulative sum along `dim`, in `dtype` when given; bool and integers sum as int64.
 Tensor cumsum(const Tensor& self, int64_t dim, std::optional<ScalarType> dtype) {
+  DG_PROFILE_OP("cumsum", self);
   const bool record = detail::should_record("cumsum", self);
   intrusive_ptr<generated::CumsumBackward0> node;
   if (record) {
@@ -918,25 +995,37 @@ Tensor cumsum(const Tensor& self, int64_t dim, std::optional<ScalarType> dtype) 
 
 // ---- _sort_indices: The int64 permutation that sorts self along `dim` (always stable, ties keep their order; NaN is the largest).
 Tensor _sort_indices(const Tensor& self, int64_t dim, bool descending, bool stable) {
+  DG_PROFILE_OP("_sort_indices", self);
   return dispatch::_sort_indices(self, dim, descending, stable);
 }
 
 // ---- _topk_indices: The int64 indices of the k largest (smallest) elements along `dim`, in order (ties by position).
 Tensor _topk_indices(const Tensor& self, int64_t k, int64_t dim, bool largest, bool sorted) {
+  DG_PROFILE_OP("_topk_indices", self);
   return dispatch::_topk_indices(self, k, dim, largest, sorted);
 }
 
 // ---- mode: The most frequent value along `dim` (the smallest on ties) and the index of its last occurrence.
-std::tuple<Tensor, Tensor> mode(const Tensor& self, int64_t dim, bool keepdim) { return composite::mode(self, dim, keepdim); }
+std::tuple<Tensor, Tensor> mode(const Tensor& self, int64_t dim, bool keepdim) {
+  DG_PROFILE_OP("mode", self);
+  return composite::mode(self, dim, keepdim);
+}
 
 // ---- searchsorted.Scalar: searchsorted of one number in a 1-D sorted_sequence (a 0-dim int64 result).
-Tensor searchsorted(const Tensor& sorted_sequence, const Scalar& self, bool out_int32, bool right) { return composite::searchsorted_scalar(sorted_sequence, self, out_int32, right); }
+Tensor searchsorted(const Tensor& sorted_sequence, const Scalar& self, bool out_int32, bool right) {
+  DG_PROFILE_OP("searchsorted", sorted_sequence);
+  return composite::searchsorted_scalar(sorted_sequence, self, out_int32, right);
+}
 
 // ---- cummax: The running maximum along `dim` and its int64 index (the latest on ties; NaN propagates).
-std::tuple<Tensor, Tensor> cummax(const Tensor& self, int64_t dim) { return composite::cummax(self, dim); }
+std::tuple<Tensor, Tensor> cummax(const Tensor& self, int64_t dim) {
+  DG_PROFILE_OP("cummax", self);
+  return composite::cummax(self, dim);
+}
 
 // ---- bmm: Batched matrix product of two 3-D tensors.
 Tensor bmm(const Tensor& self, const Tensor& mat2) {
+  DG_PROFILE_OP("bmm", self, mat2);
   const bool record = detail::should_record("bmm", self, mat2);
   intrusive_ptr<generated::BmmBackward0> node;
   if (record) {
@@ -960,16 +1049,26 @@ Tensor bmm(const Tensor& self, const Tensor& mat2) {
 }
 
 // ---- addmm: beta * self + alpha * (mat1 @ mat2), self broadcast to the product's shape (ignored when beta is 0).
-Tensor addmm(const Tensor& self, const Tensor& mat1, const Tensor& mat2, const Scalar& beta, const Scalar& alpha) { return composite::addmm(self, mat1, mat2, beta, alpha); }
+Tensor addmm(const Tensor& self, const Tensor& mat1, const Tensor& mat2, const Scalar& beta, const Scalar& alpha) {
+  DG_PROFILE_OP("addmm", self, mat1, mat2);
+  return composite::addmm(self, mat1, mat2, beta, alpha);
+}
 
 // ---- linear: input @ weight.T + bias.
-Tensor linear(const Tensor& input, const Tensor& weight, const std::optional<Tensor>& bias) { return composite::linear(input, weight, bias); }
+Tensor linear(const Tensor& input, const Tensor& weight, const std::optional<Tensor>& bias) {
+  DG_PROFILE_OP("linear", input, weight);
+  return composite::linear(input, weight, bias);
+}
 
 // ---- outer: Outer product of two 1-D tensors.
-Tensor outer(const Tensor& self, const Tensor& vec2) { return composite::outer(self, vec2); }
+Tensor outer(const Tensor& self, const Tensor& vec2) {
+  DG_PROFILE_OP("outer", self, vec2);
+  return composite::outer(self, vec2);
+}
 
 // ---- baddbmm: beta * self + alpha * bmm(batch1, batch2), self broadcast to the product's shape (ignored when beta is 0).
 Tensor baddbmm(const Tensor& self, const Tensor& batch1, const Tensor& batch2, const Scalar& beta, const Scalar& alpha) {
+  DG_PROFILE_OP("baddbmm", self, batch1, batch2);
   const bool record = detail::should_record("baddbmm", self, batch1, batch2);
   intrusive_ptr<generated::BaddbmmBackward0> node;
   if (record) {
@@ -1002,52 +1101,98 @@ Tensor baddbmm(const Tensor& self, const Tensor& batch1, const Tensor& batch2, c
 }
 
 // ---- inner: Contracts the last dimensions of self and other (a 0-dim argument multiplies): shape self.shape[:-1] + other.shape[:-1].
-Tensor inner(const Tensor& self, const Tensor& other) { return composite::inner(self, other); }
+Tensor inner(const Tensor& self, const Tensor& other) {
+  DG_PROFILE_OP("inner", self, other);
+  return composite::inner(self, other);
+}
 
 // ---- matrix_power: The n-th power of a (batch of) square matrices by repeated squaring; a negative n powers the inverse (linalg_inv).
-Tensor matrix_power(const Tensor& self, int64_t n) { return composite::matrix_power(self, n); }
+Tensor matrix_power(const Tensor& self, int64_t n) {
+  DG_PROFILE_OP("matrix_power", self);
+  return composite::matrix_power(self, n);
+}
 
 // ---- _linalg_qr_packed_backward: The gradient of _linalg_qr_packed for m >= n or mode 'reduced' (PyTorch's linalg_qr_backward).
-Tensor _linalg_qr_packed_backward(const Tensor& grad, const Tensor& packed, IntArrayRef A_sizes, std::string_view mode) { return composite::linalg_qr_packed_backward(grad, packed, A_sizes, mode); }
+Tensor _linalg_qr_packed_backward(const Tensor& grad, const Tensor& packed, IntArrayRef A_sizes, std::string_view mode) {
+  DG_PROFILE_OP("_linalg_qr_packed_backward", grad, packed);
+  return composite::linalg_qr_packed_backward(grad, packed, A_sizes, mode);
+}
 
 // ---- linalg_eigh: Eigenvalues (ascending) and eigenvectors (columns) of symmetric matrices, reading the UPLO triangle (dg::linalg::eigh).
-std::tuple<Tensor, Tensor> linalg_eigh(const Tensor& self, std::string_view UPLO) { return composite::linalg_eigh(self, UPLO); }
+std::tuple<Tensor, Tensor> linalg_eigh(const Tensor& self, std::string_view UPLO) {
+  DG_PROFILE_OP("linalg_eigh", self);
+  return composite::linalg_eigh(self, UPLO);
+}
 
 // ---- det: linalg_det.
-Tensor det(const Tensor& self) { return composite::det(self); }
+Tensor det(const Tensor& self) {
+  DG_PROFILE_OP("det", self);
+  return composite::det(self);
+}
 
 // ---- logdet: log(det(self)): NaN for a negative determinant, -inf for a singular matrix.
-Tensor logdet(const Tensor& self) { return composite::logdet(self); }
+Tensor logdet(const Tensor& self) {
+  DG_PROFILE_OP("logdet", self);
+  return composite::logdet(self);
+}
 
 // ---- linalg_solve: X with A X = B (X A = B when not left); B (..., n) is a batch of vectors when A is (..., n, n) or B is 1-D, as in PyTorch (dg::linalg::solve).
-Tensor linalg_solve(const Tensor& A, const Tensor& B, bool left) { return composite::linalg_solve(A, B, left); }
+Tensor linalg_solve(const Tensor& A, const Tensor& B, bool left) {
+  DG_PROFILE_OP("linalg_solve", A, B);
+  return composite::linalg_solve(A, B, left);
+}
 
 // ---- cholesky_inverse: The inverse of A = L Lᵀ (Uᵀ U when upper) given its Cholesky factor self.
-Tensor cholesky_inverse(const Tensor& self, bool upper) { return composite::cholesky_inverse(self, upper); }
+Tensor cholesky_inverse(const Tensor& self, bool upper) {
+  DG_PROFILE_OP("cholesky_inverse", self);
+  return composite::cholesky_inverse(self, upper);
+}
 
 // ---- flatten.using_ints: Merges the dimensions start_dim..end_dim into one (a view when the strides allow).
-Tensor flatten(const Tensor& self, int64_t start_dim, int64_t end_dim) { return composite::flatten(self, start_dim, end_dim); }
+Tensor flatten(const Tensor& self, int64_t start_dim, int64_t end_dim) {
+  DG_PROFILE_OP("flatten", self);
+  return composite::flatten(self, start_dim, end_dim);
+}
 
 // ---- split.Tensor: Pieces of split_size along `dim` (the last may be smaller); views.
-std::vector<Tensor> split(const Tensor& self, int64_t split_size, int64_t dim) { return composite::split(self, split_size, dim); }
+std::vector<Tensor> split(const Tensor& self, int64_t split_size, int64_t dim) {
+  DG_PROFILE_OP("split", self);
+  return composite::split(self, split_size, dim);
+}
 
 // ---- pad: Pads (negative values crop) the last dims by (left, right) pairs from the last dim backwards; only mode "constant".
-Tensor pad(const Tensor& self, IntArrayRef pad, std::string_view mode, std::optional<double> value) { return composite::pad(self, pad, mode, value); }
+Tensor pad(const Tensor& self, IntArrayRef pad, std::string_view mode, std::optional<double> value) {
+  DG_PROFILE_OP("pad", self);
+  return composite::pad(self, pad, mode, value);
+}
 
 // ---- diag_embed: A tensor whose diagonals (offset, over dims dim1 and dim2 of the output) hold self's last dim; zeros elsewhere.
-Tensor diag_embed(const Tensor& self, int64_t offset, int64_t dim1, int64_t dim2) { return composite::diag_embed(self, offset, dim1, dim2); }
+Tensor diag_embed(const Tensor& self, int64_t offset, int64_t dim1, int64_t dim2) {
+  DG_PROFILE_OP("diag_embed", self);
+  return composite::diag_embed(self, offset, dim1, dim2);
+}
 
 // ---- trace: The sum of a 2-D tensor's main diagonal.
-Tensor trace(const Tensor& self) { return composite::trace(self); }
+Tensor trace(const Tensor& self) {
+  DG_PROFILE_OP("trace", self);
+  return composite::trace(self);
+}
 
 // ---- kron: The Kronecker product (dims aligned from the right, shape self.size(i) * other.size(i)).
-Tensor kron(const Tensor& self, const Tensor& other) { return composite::kron(self, other); }
+Tensor kron(const Tensor& self, const Tensor& other) {
+  DG_PROFILE_OP("kron", self, other);
+  return composite::kron(self, other);
+}
 
 // ---- block_diag: The tensors (0-, 1- or 2-D) on the diagonal of a block matrix, zeros elsewhere.
-Tensor block_diag(const std::vector<Tensor>& tensors) { return composite::block_diag(tensors); }
+Tensor block_diag(const std::vector<Tensor>& tensors) {
+  DG_PROFILE_OP("block_diag", );
+  return composite::block_diag(tensors);
+}
 
 // ---- scatter_add: self with src[i][j] added at [index[i][j]][j] (dim 0), repeated indices accumulating.
 Tensor scatter_add(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src) {
+  DG_PROFILE_OP("scatter_add", self, index, src);
   const bool record = detail::should_record("scatter_add", self, index, src);
   intrusive_ptr<generated::ScatterAddBackward0> node;
   if (record) {
@@ -1072,6 +1217,7 @@ Tensor scatter_add(const Tensor& self, int64_t dim, const Tensor& index, const T
 }
 
 const Tensor& scatter_add_(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src) {
+  DG_PROFILE_OP("scatter_add_", self, index, src);
   const bool record = detail::should_record("scatter_add_", self, index, src);
   detail::check_inplace("scatter_add_", self, record);
   intrusive_ptr<generated::ScatterAddBackward0> node;
@@ -1099,10 +1245,14 @@ const Tensor& scatter_add_(const Tensor& self, int64_t dim, const Tensor& index,
 }
 
 // ---- scatter_src_backward: The gradient of scatter_add's src, grad.gather(dim, index) zero-padded to src's shape.
-Tensor scatter_src_backward(const Tensor& grad, int64_t dim, const Tensor& index, IntArrayRef src_sizes) { return composite::scatter_src_backward(grad, dim, index, src_sizes); }
+Tensor scatter_src_backward(const Tensor& grad, int64_t dim, const Tensor& index, IntArrayRef src_sizes) {
+  DG_PROFILE_OP("scatter_src_backward", grad, index);
+  return composite::scatter_src_backward(grad, dim, index, src_sizes);
+}
 
 // ---- index_fill.int_Scalar: self with its slices at the (int64, 1-D or 0-dim) indices along `dim` set to value (one node, IndexFillBackward0).
 Tensor index_fill(const Tensor& self, int64_t dim, const Tensor& index, const Scalar& value) {
+  DG_PROFILE_OP("index_fill", self, index);
   const bool record = detail::should_record("index_fill", self, index);
   intrusive_ptr<generated::IndexFillBackward0> node;
   if (record) {
@@ -1131,10 +1281,14 @@ Tensor index_fill(const Tensor& self, int64_t dim, const Tensor& index, const Sc
 }
 
 // ---- nonzero: The indices of the non-zero elements, one row each ([n, self.dim()], int64, row-major order).
-Tensor nonzero(const Tensor& self) { return composite::nonzero(self); }
+Tensor nonzero(const Tensor& self) {
+  DG_PROFILE_OP("nonzero", self);
+  return composite::nonzero(self);
+}
 
 // ---- masked_fill.Tensor: self with the 0-dim tensor value where the bool mask (broadcast) is true.
 Tensor masked_fill(const Tensor& self, const Tensor& mask, const Tensor& value) {
+  DG_PROFILE_OP("masked_fill", self, mask, value);
   const bool record = detail::should_record("masked_fill", self, mask, value);
   intrusive_ptr<generated::MaskedFillBackward1> node;
   if (record) {
@@ -1157,6 +1311,7 @@ Tensor masked_fill(const Tensor& self, const Tensor& mask, const Tensor& value) 
 }
 
 const Tensor& masked_fill_(const Tensor& self, const Tensor& mask, const Tensor& value) {
+  DG_PROFILE_OP("masked_fill_", self, mask, value);
   const bool record = detail::should_record("masked_fill_", self, mask, value);
   detail::check_inplace("masked_fill_", self, record);
   intrusive_ptr<generated::MaskedFillBackward1> node;
@@ -1183,6 +1338,7 @@ const Tensor& masked_fill_(const Tensor& self, const Tensor& mask, const Tensor&
 
 // ---- flip: Reverses the order of elements along each dim in `dims` (a copy).
 Tensor flip(const Tensor& self, IntArrayRef dims) {
+  DG_PROFILE_OP("flip", self);
   const bool record = detail::should_record("flip", self);
   intrusive_ptr<generated::FlipBackward0> node;
   if (record) {
@@ -1205,6 +1361,7 @@ Tensor flip(const Tensor& self, IntArrayRef dims) {
 
 // ---- fill_.Scalar: Fills self with value.
 const Tensor& fill_(const Tensor& self, const Scalar& value) {
+  DG_PROFILE_OP("fill_", self);
   const bool record = detail::should_record("fill_", self);
   detail::check_inplace("fill_", self, record);
   intrusive_ptr<generated::FillBackward0> node;
@@ -1229,6 +1386,7 @@ const Tensor& fill_(const Tensor& self, const Scalar& value) {
 
 // ---- copy_: Copies src into self, broadcasting src and converting its dtype.
 const Tensor& copy_(const Tensor& self, const Tensor& src) {
+  DG_PROFILE_OP("copy_", self, src);
   const bool record = detail::should_record("copy_", self, src);
   detail::check_inplace("copy_", self, record);
   intrusive_ptr<generated::CopyBackward0> node;
@@ -1254,6 +1412,7 @@ const Tensor& copy_(const Tensor& self, const Tensor& src) {
 
 // ---- normal_: Fills self with values drawn from the normal distribution N(mean, std^2).
 const Tensor& detail::normal_(const Tensor& self, double mean, double std, std::optional<Generator> generator) {
+  DG_PROFILE_OP("normal_", self);
   const bool record = detail::should_record("normal_", self);
   detail::check_inplace("normal_", self, record);
   intrusive_ptr<generated::NormalBackward0> node;
@@ -1277,10 +1436,14 @@ const Tensor& detail::normal_(const Tensor& self, double mean, double std, std::
 }
 
 // ---- normal.float_Tensor: Draws from N(mean, std^2) elementwise, in std's shape and dtype. No gradient.
-Tensor normal(double mean, const Tensor& std, std::optional<Generator> generator) { return composite::normal(mean, std, generator); }
+Tensor normal(double mean, const Tensor& std, std::optional<Generator> generator) {
+  DG_PROFILE_OP("normal", std);
+  return composite::normal(mean, std, generator);
+}
 
 // ---- log_softmax.int: self - logsumexp(self, dim), stable for inputs of any magnitude.
 Tensor log_softmax(const Tensor& self, int64_t dim) {
+  DG_PROFILE_OP("log_softmax", self);
   const bool record = detail::should_record("log_softmax", self);
   intrusive_ptr<generated::LogSoftmaxBackward0> node;
   if (record) {
@@ -1304,6 +1467,7 @@ Tensor log_softmax(const Tensor& self, int64_t dim) {
 
 // ---- _log_softmax_backward_data: grad_output - exp(output) * sum(grad_output, dim), the gradient of log_softmax from its output.
 Tensor _log_softmax_backward_data(const Tensor& grad_output, const Tensor& output, int64_t dim) {
+  DG_PROFILE_OP("_log_softmax_backward_data", grad_output, output);
   const bool record = detail::should_record("_log_softmax_backward_data", grad_output, output);
   intrusive_ptr<generated::LogSoftmaxBackwardDataBackward0> node;
   if (record) {
@@ -1328,25 +1492,44 @@ Tensor _log_softmax_backward_data(const Tensor& grad_output, const Tensor& outpu
 }
 
 // ---- mse_loss_backward: The gradient of mse_loss w.r.t. self, 2 (self - target) grad (over the element count for mean).
-Tensor mse_loss_backward(const Tensor& grad, const Tensor& self, const Tensor& target, int64_t reduction) { return composite::mse_loss_backward(grad, self, target, reduction); }
+Tensor mse_loss_backward(const Tensor& grad, const Tensor& self, const Tensor& target, int64_t reduction) {
+  DG_PROFILE_OP("mse_loss_backward", grad, self, target);
+  return composite::mse_loss_backward(grad, self, target, reduction);
+}
 
 // ---- batch_norm: Per-channel normalisation of input [N, C, ...]: batch statistics when training (updating running_mean / running_var in place, unbiased var), running statistics otherwise.
-Tensor batch_norm(const Tensor& input, const std::optional<Tensor>& running_mean, const std::optional<Tensor>& running_var, const std::optional<Tensor>& weight, const std::optional<Tensor>& bias, bool training, double momentum, double eps) { return composite::batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps); }
+Tensor batch_norm(const Tensor& input, const std::optional<Tensor>& running_mean, const std::optional<Tensor>& running_var, const std::optional<Tensor>& weight, const std::optional<Tensor>& bias, bool training, double momentum, double eps) {
+  DG_PROFILE_OP("batch_norm", input);
+  return composite::batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps);
+}
 
 // ---- batch_norm.cudnn: LibTorch's ATen argument order of batch_norm (weight and bias first; cudnn_enabled is accepted and has no effect).
-Tensor batch_norm(const Tensor& input, const std::optional<Tensor>& weight, const std::optional<Tensor>& bias, const std::optional<Tensor>& running_mean, const std::optional<Tensor>& running_var, bool training, double momentum, double eps, bool cudnn_enabled) { return composite::batch_norm_aten(input, weight, bias, running_mean, running_var, training, momentum, eps, cudnn_enabled); }
+Tensor batch_norm(const Tensor& input, const std::optional<Tensor>& weight, const std::optional<Tensor>& bias, const std::optional<Tensor>& running_mean, const std::optional<Tensor>& running_var, bool training, double momentum, double eps, bool cudnn_enabled) {
+  DG_PROFILE_OP("batch_norm", input);
+  return composite::batch_norm_aten(input, weight, bias, running_mean, running_var, training, momentum, eps, cudnn_enabled);
+}
 
 // ---- scaled_dot_product_attention: softmax(query @ key^T * scale + mask) @ value; a bool attn_mask keeps where true, a float one is added; is_causal masks keys after the query.
-Tensor scaled_dot_product_attention(const Tensor& query, const Tensor& key, const Tensor& value, const std::optional<Tensor>& attn_mask, double dropout_p, bool is_causal, std::optional<double> scale) { return composite::scaled_dot_product_attention(query, key, value, attn_mask, dropout_p, is_causal, scale); }
+Tensor scaled_dot_product_attention(const Tensor& query, const Tensor& key, const Tensor& value, const std::optional<Tensor>& attn_mask, double dropout_p, bool is_causal, std::optional<double> scale) {
+  DG_PROFILE_OP("scaled_dot_product_attention", query, key, value);
+  return composite::scaled_dot_product_attention(query, key, value, attn_mask, dropout_p, is_causal, scale);
+}
 
 // ---- alpha_dropout: Dropout that keeps SELU's mean and variance: dropped elements become -alpha' (SELU's negative saturation), then an affine map restores the statistics.
-Tensor alpha_dropout(const Tensor& input, double p, bool train) { return composite::alpha_dropout(input, p, train); }
+Tensor alpha_dropout(const Tensor& input, double p, bool train) {
+  DG_PROFILE_OP("alpha_dropout", input);
+  return composite::alpha_dropout(input, p, train);
+}
 
 // ---- feature_alpha_dropout: alpha_dropout of whole channels (dims 2.. of [N, C, ...]).
-Tensor feature_alpha_dropout(const Tensor& input, double p, bool train) { return composite::feature_alpha_dropout(input, p, train); }
+Tensor feature_alpha_dropout(const Tensor& input, double p, bool train) {
+  DG_PROFILE_OP("feature_alpha_dropout", input);
+  return composite::feature_alpha_dropout(input, p, train);
+}
 
 // ---- convolution_backward_input: The gradient of convolution_nobias with respect to its input (of sizes input_size).
 Tensor convolution_backward_input(const Tensor& grad_output, const Tensor& weight, IntArrayRef input_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool transposed, IntArrayRef output_padding, int64_t groups) {
+  DG_PROFILE_OP("convolution_backward_input", grad_output, weight);
   const bool record = detail::should_record("convolution_backward_input", grad_output, weight);
   intrusive_ptr<generated::ConvolutionBackwardInputBackward0> node;
   if (record) {
@@ -1377,10 +1560,14 @@ Tensor convolution_backward_input(const Tensor& grad_output, const Tensor& weigh
 }
 
 // ---- max_pool2d_with_indices: max_pool2d and the flat index of each maximum within its H x W plane (int64).
-std::tuple<Tensor, Tensor> max_pool2d_with_indices(const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool ceil_mode) { return composite::max_pool2d_with_indices(self, kernel_size, stride, padding, dilation, ceil_mode); }
+std::tuple<Tensor, Tensor> max_pool2d_with_indices(const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool ceil_mode) {
+  DG_PROFILE_OP("max_pool2d_with_indices", self);
+  return composite::max_pool2d_with_indices(self, kernel_size, stride, padding, dilation, ceil_mode);
+}
 
 // ---- max_pool2d_backward: The gradient of max_pool2d, grad_output routed to each window's maximum (recomputed from self).
 Tensor max_pool2d_backward(const Tensor& grad_output, const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool ceil_mode) {
+  DG_PROFILE_OP("max_pool2d_backward", grad_output, self);
   const bool record = detail::should_record("max_pool2d_backward", grad_output, self);
   intrusive_ptr<generated::MaxPool2dBackwardBackward0> node;
   if (record) {
@@ -1408,6 +1595,7 @@ Tensor max_pool2d_backward(const Tensor& grad_output, const Tensor& self, IntArr
 
 // ---- adaptive_avg_pool2d: Average pooling to output_size [OH, OW]: window i covers [floor(i * H / OH), ceil((i + 1) * H / OH)).
 Tensor adaptive_avg_pool2d(const Tensor& self, IntArrayRef output_size) {
+  DG_PROFILE_OP("adaptive_avg_pool2d", self);
   const bool record = detail::should_record("adaptive_avg_pool2d", self);
   intrusive_ptr<generated::AdaptiveAvgPool2dBackward0> node;
   if (record) {
@@ -1430,6 +1618,7 @@ Tensor adaptive_avg_pool2d(const Tensor& self, IntArrayRef output_size) {
 
 // ---- upsample_linear1d: Linear interpolation of [N, C, W] to [N, C, OW]; align_corners maps the end points onto each other.
 Tensor upsample_linear1d(const Tensor& self, IntArrayRef output_size, bool align_corners, std::optional<double> scales) {
+  DG_PROFILE_OP("upsample_linear1d", self);
   const bool record = detail::should_record("upsample_linear1d", self);
   intrusive_ptr<generated::UpsampleLinear1dBackward0> node;
   if (record) {
@@ -1455,6 +1644,7 @@ Tensor upsample_linear1d(const Tensor& self, IntArrayRef output_size, bool align
 
 // ---- _fused_adam_: One Adam (decoupled_weight_decay: AdamW) step number `step` (1, 2, ...): the moments, the amsgrad maximum and self updated in one pass.
 const Tensor& _fused_adam_(const Tensor& self, const Tensor& grad, const Tensor& exp_avg, const Tensor& exp_avg_sq, const Tensor& max_exp_avg_sq, double lr, double beta1, double beta2, double eps, double weight_decay, bool amsgrad, bool decoupled_weight_decay, int64_t step) {
+  DG_PROFILE_OP("_fused_adam_", self, grad, exp_avg, exp_avg_sq, max_exp_avg_sq);
   detail::check_inplace("_fused_adam_", self, false);
   return dispatch::_fused_adam_(self, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, lr, beta1, beta2, eps, weight_decay, amsgrad, decoupled_weight_decay, step);
 }

@@ -7,11 +7,12 @@
 // tangents also sets its output's tangent from the op's forward formula,
 // before the node saves the output (a saved output keeps its tangent, for
 // forward-over-reverse).
-#include "backward_nodes.h"
+#include "dynagrad/backward_nodes.h"
 #include "dispatch.h"
 #include "dynagrad/forward_ad.h"
 #include "ops/composite.h"
 #include "autograd/recording.h"
+#include "dynagrad/profiler.h"
 
 namespace dg {
 
@@ -19,6 +20,7 @@ namespace fw = autograd::forward_ad::detail;
 
 // ---- sub.Scalar: self - alpha * other for a number other.
 Tensor sub(const Tensor& self, const Scalar& other, const Scalar& alpha) {
+  DG_PROFILE_OP("sub", self);
   const bool record = detail::should_record("sub", self);
   intrusive_ptr<generated::SubBackward1> node;
   if (record) {
@@ -39,6 +41,7 @@ Tensor sub(const Tensor& self, const Scalar& other, const Scalar& alpha) {
 }
 
 const Tensor& sub_(const Tensor& self, const Scalar& other, const Scalar& alpha) {
+  DG_PROFILE_OP("sub_", self);
   const bool record = detail::should_record("sub_", self);
   detail::check_inplace("sub_", self, record);
   intrusive_ptr<generated::SubBackward1> node;
@@ -62,12 +65,14 @@ const Tensor& sub_(const Tensor& self, const Scalar& other, const Scalar& alpha)
 }
 
 const Tensor& sub_out(const Tensor& out, const Tensor& self, const Scalar& other, const Scalar& alpha) {
+  DG_PROFILE_OP("sub_out", out, self);
   detail::check_out_no_grad("sub_out", detail::should_record("sub_out", out, self));
   return dispatch::sub_out(out, self, other, alpha);
 }
 
 // ---- mul.Tensor: Elementwise product, broadcasting.
 Tensor mul(const Tensor& self, const Tensor& other) {
+  DG_PROFILE_OP("mul", self, other);
   const bool record = detail::should_record("mul", self, other);
   intrusive_ptr<generated::MulBackward0> node;
   if (record) {
@@ -91,6 +96,7 @@ Tensor mul(const Tensor& self, const Tensor& other) {
 }
 
 const Tensor& mul_(const Tensor& self, const Tensor& other) {
+  DG_PROFILE_OP("mul_", self, other);
   const bool record = detail::should_record("mul_", self, other);
   detail::check_inplace("mul_", self, record);
   intrusive_ptr<generated::MulBackward0> node;
@@ -119,12 +125,14 @@ const Tensor& mul_(const Tensor& self, const Tensor& other) {
 }
 
 const Tensor& mul_out(const Tensor& out, const Tensor& self, const Tensor& other) {
+  DG_PROFILE_OP("mul_out", out, self, other);
   detail::check_out_no_grad("mul_out", detail::should_record("mul_out", out, self, other));
   return dispatch::mul_out(out, self, other);
 }
 
 // ---- div.Tensor: True division, broadcasting; integer inputs give float32.
 Tensor div(const Tensor& self, const Tensor& other) {
+  DG_PROFILE_OP("div", self, other);
   const bool record = detail::should_record("div", self, other);
   intrusive_ptr<generated::DivBackward0> node;
   if (record) {
@@ -148,6 +156,7 @@ Tensor div(const Tensor& self, const Tensor& other) {
 }
 
 const Tensor& div_(const Tensor& self, const Tensor& other) {
+  DG_PROFILE_OP("div_", self, other);
   const bool record = detail::should_record("div_", self, other);
   detail::check_inplace("div_", self, record);
   intrusive_ptr<generated::DivBackward0> node;
@@ -174,12 +183,14 @@ const Tensor& div_(const Tensor& self, const Tensor& other) {
 }
 
 const Tensor& div_out(const Tensor& out, const Tensor& self, const Tensor& other) {
+  DG_PROFILE_OP("div_out", out, self, other);
   detail::check_out_no_grad("div_out", detail::should_record("div_out", out, self, other));
   return dispatch::div_out(out, self, other);
 }
 
 // ---- abs: |self|.
 Tensor abs(const Tensor& self) {
+  DG_PROFILE_OP("abs", self);
   const bool record = detail::should_record("abs", self);
   intrusive_ptr<generated::AbsBackward0> node;
   if (record) {
@@ -201,6 +212,7 @@ Tensor abs(const Tensor& self) {
 }
 
 const Tensor& abs_(const Tensor& self) {
+  DG_PROFILE_OP("abs_", self);
   const bool record = detail::should_record("abs_", self);
   detail::check_inplace("abs_", self, record);
   intrusive_ptr<generated::AbsBackward0> node;
@@ -227,12 +239,14 @@ const Tensor& abs_(const Tensor& self) {
 }
 
 const Tensor& abs_out(const Tensor& out, const Tensor& self) {
+  DG_PROFILE_OP("abs_out", out, self);
   detail::check_out_no_grad("abs_out", detail::should_record("abs_out", out, self));
   return dispatch::abs_out(out, self);
 }
 
 // ---- sin: Sine.
 Tensor sin(const Tensor& self) {
+  DG_PROFILE_OP("sin", self);
   const bool record = detail::should_record("sin", self);
   intrusive_ptr<generated::SinBackward0> node;
   if (record) {
@@ -254,6 +268,7 @@ Tensor sin(const Tensor& self) {
 }
 
 const Tensor& sin_(const Tensor& self) {
+  DG_PROFILE_OP("sin_", self);
   const bool record = detail::should_record("sin_", self);
   detail::check_inplace("sin_", self, record);
   intrusive_ptr<generated::SinBackward0> node;
@@ -280,12 +295,14 @@ const Tensor& sin_(const Tensor& self) {
 }
 
 const Tensor& sin_out(const Tensor& out, const Tensor& self) {
+  DG_PROFILE_OP("sin_out", out, self);
   detail::check_out_no_grad("sin_out", detail::should_record("sin_out", out, self));
   return dispatch::sin_out(out, self);
 }
 
 // ---- polygamma: The n-th derivative of digamma (n >= 0).
 Tensor polygamma(int64_t n, const Tensor& self) {
+  DG_PROFILE_OP("polygamma", self);
   const bool record = detail::should_record("polygamma", self);
   intrusive_ptr<generated::PolygammaBackward0> node;
   if (record) {
@@ -308,18 +325,26 @@ Tensor polygamma(int64_t n, const Tensor& self) {
 }
 
 const Tensor& polygamma_out(const Tensor& out, int64_t n, const Tensor& self) {
+  DG_PROFILE_OP("polygamma_out", out, self);
   detail::check_out_no_grad("polygamma_out", detail::should_record("polygamma_out", out, self));
   return dispatch::polygamma_out(out, n, self);
 }
 
 // ---- tanhshrink: self - tanh(self).
-Tensor tanhshrink(const Tensor& self) { return composite::tanhshrink(self); }
+Tensor tanhshrink(const Tensor& self) {
+  DG_PROFILE_OP("tanhshrink", self);
+  return composite::tanhshrink(self);
+}
 
 // ---- softsign: self / (1 + |self|) (torch::nn::functional::softsign; DivBackward0 as there).
-Tensor softsign(const Tensor& self) { return composite::softsign(self); }
+Tensor softsign(const Tensor& self) {
+  DG_PROFILE_OP("softsign", self);
+  return composite::softsign(self);
+}
 
 // ---- clamp_max: min(self, max); NaN stays NaN.
 Tensor clamp_max(const Tensor& self, const Scalar& max) {
+  DG_PROFILE_OP("clamp_max", self);
   const bool record = detail::should_record("clamp_max", self);
   intrusive_ptr<generated::ClampMaxBackward0> node;
   if (record) {
@@ -342,6 +367,7 @@ Tensor clamp_max(const Tensor& self, const Scalar& max) {
 }
 
 const Tensor& clamp_max_(const Tensor& self, const Scalar& max) {
+  DG_PROFILE_OP("clamp_max_", self);
   const bool record = detail::should_record("clamp_max_", self);
   detail::check_inplace("clamp_max_", self, record);
   intrusive_ptr<generated::ClampMaxBackward0> node;
@@ -369,12 +395,14 @@ const Tensor& clamp_max_(const Tensor& self, const Scalar& max) {
 }
 
 const Tensor& clamp_max_out(const Tensor& out, const Tensor& self, const Scalar& max) {
+  DG_PROFILE_OP("clamp_max_out", out, self);
   detail::check_out_no_grad("clamp_max_out", detail::should_record("clamp_max_out", out, self));
   return dispatch::clamp_max_out(out, self, max);
 }
 
 // ---- maximum: The elementwise larger of self and other, broadcasting; NaN if either is NaN. Ties split the gradient.
 Tensor maximum(const Tensor& self, const Tensor& other) {
+  DG_PROFILE_OP("maximum", self, other);
   const bool record = detail::should_record("maximum", self, other);
   intrusive_ptr<generated::MaximumBackward0> node;
   if (record) {
@@ -398,12 +426,14 @@ Tensor maximum(const Tensor& self, const Tensor& other) {
 }
 
 const Tensor& maximum_out(const Tensor& out, const Tensor& self, const Tensor& other) {
+  DG_PROFILE_OP("maximum_out", out, self, other);
   detail::check_out_no_grad("maximum_out", detail::should_record("maximum_out", out, self, other));
   return dispatch::maximum_out(out, self, other);
 }
 
 // ---- fmod.Scalar: The remainder of self / other truncated towards zero (sign of self).
 Tensor fmod(const Tensor& self, const Scalar& other) {
+  DG_PROFILE_OP("fmod", self);
   const bool record = detail::should_record("fmod", self);
   intrusive_ptr<generated::FmodBackward1> node;
   if (record) {
@@ -424,6 +454,7 @@ Tensor fmod(const Tensor& self, const Scalar& other) {
 }
 
 const Tensor& fmod_(const Tensor& self, const Scalar& other) {
+  DG_PROFILE_OP("fmod_", self);
   const bool record = detail::should_record("fmod_", self);
   detail::check_inplace("fmod_", self, record);
   intrusive_ptr<generated::FmodBackward1> node;
@@ -447,27 +478,32 @@ const Tensor& fmod_(const Tensor& self, const Scalar& other) {
 }
 
 const Tensor& fmod_out(const Tensor& out, const Tensor& self, const Scalar& other) {
+  DG_PROFILE_OP("fmod_out", out, self);
   detail::check_out_no_grad("fmod_out", detail::should_record("fmod_out", out, self));
   return dispatch::fmod_out(out, self, other);
 }
 
 // ---- floor_divide: Python's floor division, floor(self / other) (integers round towards minus infinity), broadcasting.
 Tensor floor_divide(const Tensor& self, const Tensor& other) {
+  DG_PROFILE_OP("floor_divide", self, other);
   return dispatch::floor_divide(self, other);
 }
 
 const Tensor& floor_divide_(const Tensor& self, const Tensor& other) {
+  DG_PROFILE_OP("floor_divide_", self, other);
   detail::check_inplace("floor_divide_", self, false);
   return dispatch::floor_divide_(self, other);
 }
 
 const Tensor& floor_divide_out(const Tensor& out, const Tensor& self, const Tensor& other) {
+  DG_PROFILE_OP("floor_divide_out", out, self, other);
   detail::check_out_no_grad("floor_divide_out", detail::should_record("floor_divide_out", out, self, other));
   return dispatch::floor_divide_out(out, self, other);
 }
 
 // ---- lerp.Tensor: self + weight * (end - self) with a tensor of weights, broadcasting.
 Tensor lerp(const Tensor& self, const Tensor& end, const Tensor& weight) {
+  DG_PROFILE_OP("lerp", self, end, weight);
   const bool record = detail::should_record("lerp", self, end, weight);
   intrusive_ptr<generated::LerpBackward1> node;
   if (record) {
@@ -493,6 +529,7 @@ Tensor lerp(const Tensor& self, const Tensor& end, const Tensor& weight) {
 }
 
 const Tensor& lerp_(const Tensor& self, const Tensor& end, const Tensor& weight) {
+  DG_PROFILE_OP("lerp_", self, end, weight);
   const bool record = detail::should_record("lerp_", self, end, weight);
   detail::check_inplace("lerp_", self, record);
   intrusive_ptr<generated::LerpBackward1> node;
@@ -523,85 +560,104 @@ const Tensor& lerp_(const Tensor& self, const Tensor& end, const Tensor& weight)
 }
 
 const Tensor& lerp_out(const Tensor& out, const Tensor& self, const Tensor& end, const Tensor& weight) {
+  DG_PROFILE_OP("lerp_out", out, self, end, weight);
   detail::check_out_no_grad("lerp_out", detail::should_record("lerp_out", out, self, end, weight));
   return dispatch::lerp_out(out, self, end, weight);
 }
 
 // ---- eq.Scalar: self == other elementwise (bool) for a number other.
 Tensor eq(const Tensor& self, const Scalar& other) {
+  DG_PROFILE_OP("eq", self);
   return dispatch::eq(self, other);
 }
 
 const Tensor& eq_(const Tensor& self, const Scalar& other) {
+  DG_PROFILE_OP("eq_", self);
   detail::check_inplace("eq_", self, false);
   return dispatch::eq_(self, other);
 }
 
 const Tensor& eq_out(const Tensor& out, const Tensor& self, const Scalar& other) {
+  DG_PROFILE_OP("eq_out", out, self);
   detail::check_out_no_grad("eq_out", detail::should_record("eq_out", out, self));
   return dispatch::eq_out(out, self, other);
 }
 
 // ---- ne.Scalar: self != other elementwise (bool) for a number other.
 Tensor ne(const Tensor& self, const Scalar& other) {
+  DG_PROFILE_OP("ne", self);
   return dispatch::ne(self, other);
 }
 
 const Tensor& ne_(const Tensor& self, const Scalar& other) {
+  DG_PROFILE_OP("ne_", self);
   detail::check_inplace("ne_", self, false);
   return dispatch::ne_(self, other);
 }
 
 const Tensor& ne_out(const Tensor& out, const Tensor& self, const Scalar& other) {
+  DG_PROFILE_OP("ne_out", out, self);
   detail::check_out_no_grad("ne_out", detail::should_record("ne_out", out, self));
   return dispatch::ne_out(out, self, other);
 }
 
 // ---- le.Scalar: self <= other elementwise (bool) for a number other.
 Tensor le(const Tensor& self, const Scalar& other) {
+  DG_PROFILE_OP("le", self);
   return dispatch::le(self, other);
 }
 
 const Tensor& le_(const Tensor& self, const Scalar& other) {
+  DG_PROFILE_OP("le_", self);
   detail::check_inplace("le_", self, false);
   return dispatch::le_(self, other);
 }
 
 const Tensor& le_out(const Tensor& out, const Tensor& self, const Scalar& other) {
+  DG_PROFILE_OP("le_out", out, self);
   detail::check_out_no_grad("le_out", detail::should_record("le_out", out, self));
   return dispatch::le_out(out, self, other);
 }
 
 // ---- bitwise_not: ~self, the complement of integers and the negation of bools.
 Tensor bitwise_not(const Tensor& self) {
+  DG_PROFILE_OP("bitwise_not", self);
   return dispatch::bitwise_not(self);
 }
 
 const Tensor& bitwise_not_(const Tensor& self) {
+  DG_PROFILE_OP("bitwise_not_", self);
   detail::check_inplace("bitwise_not_", self, false);
   return dispatch::bitwise_not_(self);
 }
 
 const Tensor& bitwise_not_out(const Tensor& out, const Tensor& self) {
+  DG_PROFILE_OP("bitwise_not_out", out, self);
   detail::check_out_no_grad("bitwise_not_out", detail::should_record("bitwise_not_out", out, self));
   return dispatch::bitwise_not_out(out, self);
 }
 
 // ---- isclose: |self - other| <= atol + rtol |other| elementwise (bool), equal infinities close, NaN close to NaN only with equal_nan.
 Tensor isclose(const Tensor& self, const Tensor& other, double rtol, double atol, bool equal_nan) {
+  DG_PROFILE_OP("isclose", self, other);
   return dispatch::isclose(self, other, rtol, atol, equal_nan);
 }
 
 // ---- mean_backward: The gradient of mean(self, dim, keepdim) (all dims when dim is empty), spread evenly over self's sizes.
-Tensor mean_backward(const Tensor& grad, IntArrayRef sizes, IntArrayRef dim, bool keepdim) { return composite::mean_backward(grad, sizes, dim, keepdim); }
+Tensor mean_backward(const Tensor& grad, IntArrayRef sizes, IntArrayRef dim, bool keepdim) {
+  DG_PROFILE_OP("mean_backward", grad);
+  return composite::mean_backward(grad, sizes, dim, keepdim);
+}
 
 // ---- _prod: The kernel of prod (all elements); prod casts bool and integers to int64 first.
 Tensor _prod(const Tensor& self) {
+  DG_PROFILE_OP("_prod", self);
   return dispatch::_prod(self);
 }
 
 // ---- amin: Minimum over `dim` (all dims when empty); the gradient is split evenly among ties.
 Tensor amin(const Tensor& self, IntArrayRef dim, bool keepdim) {
+  DG_PROFILE_OP("amin", self);
   const bool record = detail::should_record("amin", self);
   intrusive_ptr<generated::AminBackward0> node;
   if (record) {
@@ -626,41 +682,68 @@ Tensor amin(const Tensor& self, IntArrayRef dim, bool keepdim) {
 }
 
 // ---- min: The smallest element (a 0-dim tensor); ties share the gradient evenly.
-Tensor min(const Tensor& self) { return composite::min(self); }
+Tensor min(const Tensor& self) {
+  DG_PROFILE_OP("min", self);
+  return composite::min(self);
+}
 
 // ---- std_mean.correction: std and mean over `dim` (all dims when empty) together.
-std::tuple<Tensor, Tensor> std_mean(const Tensor& self, IntArrayRef dim, const std::optional<Scalar>& correction, bool keepdim) { return composite::std_mean(self, dim, correction, keepdim); }
+std::tuple<Tensor, Tensor> std_mean(const Tensor& self, IntArrayRef dim, const std::optional<Scalar>& correction, bool keepdim) {
+  DG_PROFILE_OP("std_mean", self);
+  return composite::std_mean(self, dim, correction, keepdim);
+}
 
 // ---- any: Whether some element is non-zero (a 0-dim bool; false for no elements).
-Tensor any(const Tensor& self) { return composite::any(self); }
+Tensor any(const Tensor& self) {
+  DG_PROFILE_OP("any", self);
+  return composite::any(self);
+}
 
 // ---- _cumsum: The kernel of cumsum; cumsum casts bool and integers to int64 first.
 Tensor _cumsum(const Tensor& self, int64_t dim) {
+  DG_PROFILE_OP("_cumsum", self);
   return dispatch::_cumsum(self, dim);
 }
 
 // ---- kthvalue: The k-th smallest element along `dim` (k counts from 1) and its int64 index.
-std::tuple<Tensor, Tensor> kthvalue(const Tensor& self, int64_t k, int64_t dim, bool keepdim) { return composite::kthvalue(self, k, dim, keepdim); }
+std::tuple<Tensor, Tensor> kthvalue(const Tensor& self, int64_t k, int64_t dim, bool keepdim) {
+  DG_PROFILE_OP("kthvalue", self);
+  return composite::kthvalue(self, k, dim, keepdim);
+}
 
 // ---- median: The lower median of all elements (a 0-dim tensor); NaN when any element is NaN.
-Tensor median(const Tensor& self) { return composite::median(self); }
+Tensor median(const Tensor& self) {
+  DG_PROFILE_OP("median", self);
+  return composite::median(self);
+}
 
 // ---- _mode_indices: The int64 index (the last occurrence) of the most frequent value along `dim`, the smallest such value on ties (kept as size 1).
 Tensor _mode_indices(const Tensor& self, int64_t dim) {
+  DG_PROFILE_OP("_mode_indices", self);
   return dispatch::_mode_indices(self, dim);
 }
 
 // ---- unique_consecutive: self with each run of equal consecutive elements (or slices along `dim`) kept once, with the inverse indices and run lengths when asked (always with a dim, as ATen).
-std::tuple<Tensor, Tensor, Tensor> unique_consecutive(const Tensor& self, bool return_inverse, bool return_counts, std::optional<int64_t> dim) { return composite::unique_consecutive(self, return_inverse, return_counts, dim); }
+std::tuple<Tensor, Tensor, Tensor> unique_consecutive(const Tensor& self, bool return_inverse, bool return_counts, std::optional<int64_t> dim) {
+  DG_PROFILE_OP("unique_consecutive", self);
+  return composite::unique_consecutive(self, return_inverse, return_counts, dim);
+}
 
 // ---- searchsorted.Tensor: For each value of self, the index where it would be inserted into sorted_sequence (1-D, or rows matching self's leading dims) to keep it sorted; after equal values when right.
-Tensor searchsorted(const Tensor& sorted_sequence, const Tensor& self, bool out_int32, bool right) { return composite::searchsorted(sorted_sequence, self, out_int32, right); }
+Tensor searchsorted(const Tensor& sorted_sequence, const Tensor& self, bool out_int32, bool right) {
+  DG_PROFILE_OP("searchsorted", sorted_sequence, self);
+  return composite::searchsorted(sorted_sequence, self, out_int32, right);
+}
 
 // ---- bucketize.Tensor: The index of the bucket (between consecutive 1-D sorted boundaries) each element of self falls in.
-Tensor bucketize(const Tensor& self, const Tensor& boundaries, bool out_int32, bool right) { return composite::bucketize(self, boundaries, out_int32, right); }
+Tensor bucketize(const Tensor& self, const Tensor& boundaries, bool out_int32, bool right) {
+  DG_PROFILE_OP("bucketize", self, boundaries);
+  return composite::bucketize(self, boundaries, out_int32, right);
+}
 
 // ---- logcumsumexp: log(cumsum(exp(self))) along `dim`, a running log-add-exp (no overflow, no underflow to -inf).
 Tensor logcumsumexp(const Tensor& self, int64_t dim) {
+  DG_PROFILE_OP("logcumsumexp", self);
   const bool record = detail::should_record("logcumsumexp", self);
   intrusive_ptr<generated::LogcumsumexpBackward0> node;
   if (record) {
@@ -685,6 +768,7 @@ Tensor logcumsumexp(const Tensor& self, int64_t dim) {
 
 // ---- mv: Matrix-vector product of a 2-D self and a 1-D vec.
 Tensor mv(const Tensor& self, const Tensor& vec) {
+  DG_PROFILE_OP("mv", self, vec);
   const bool record = detail::should_record("mv", self, vec);
   intrusive_ptr<generated::MvBackward0> node;
   if (record) {
@@ -714,16 +798,26 @@ Tensor mv(const Tensor& self, const Tensor& vec) {
 }
 
 // ---- addbmm_: addbmm written into self (of the product's shape [n, p]).
-const Tensor& addbmm_(const Tensor& self, const Tensor& batch1, const Tensor& batch2, const Scalar& beta, const Scalar& alpha) { return composite::addbmm_(self, batch1, batch2, beta, alpha); }
+const Tensor& addbmm_(const Tensor& self, const Tensor& batch1, const Tensor& batch2, const Scalar& beta, const Scalar& alpha) {
+  DG_PROFILE_OP("addbmm_", self, batch1, batch2);
+  return composite::addbmm_(self, batch1, batch2, beta, alpha);
+}
 
 // ---- _linalg_svd_packed_backward: The gradient of _linalg_svd_packed (PyTorch's svd_backward; with full_matrices, the first k columns of U and rows of Vh).
-Tensor _linalg_svd_packed_backward(const Tensor& grad, const Tensor& packed, IntArrayRef A_sizes, bool full_matrices) { return composite::linalg_svd_packed_backward(grad, packed, A_sizes, full_matrices); }
+Tensor _linalg_svd_packed_backward(const Tensor& grad, const Tensor& packed, IntArrayRef A_sizes, bool full_matrices) {
+  DG_PROFILE_OP("_linalg_svd_packed_backward", grad, packed);
+  return composite::linalg_svd_packed_backward(grad, packed, A_sizes, full_matrices);
+}
 
 // ---- linalg_eigvalsh: The eigenvalues (ascending) of symmetric matrices (dg::linalg::eigvalsh).
-Tensor linalg_eigvalsh(const Tensor& self, std::string_view UPLO) { return composite::linalg_eigvalsh(self, UPLO); }
+Tensor linalg_eigvalsh(const Tensor& self, std::string_view UPLO) {
+  DG_PROFILE_OP("linalg_eigvalsh", self);
+  return composite::linalg_eigvalsh(self, UPLO);
+}
 
 // ---- linalg_det: The determinant of (a batch of) square matrices, from an LU factorization (dg::linalg::det); its gradient needs an invertible A.
 Tensor linalg_det(const Tensor& A) {
+  DG_PROFILE_OP("linalg_det", A);
   const bool record = detail::should_record("linalg_det", A);
   intrusive_ptr<generated::LinalgDetBackward0> node;
   if (record) {
@@ -747,6 +841,7 @@ Tensor linalg_det(const Tensor& A) {
 
 // ---- linalg_cholesky: The Cholesky factor L (A = L Lᵀ; U = Lᵀ when upper) of (a batch of) symmetric positive-definite matrices, read from the lower triangle (LAPACK potrf; dg::linalg::cholesky).
 Tensor linalg_cholesky(const Tensor& self, bool upper) {
+  DG_PROFILE_OP("linalg_cholesky", self);
   const bool record = detail::should_record("linalg_cholesky", self);
   intrusive_ptr<generated::LinalgCholeskyBackward0> node;
   if (record) {
@@ -769,13 +864,20 @@ Tensor linalg_cholesky(const Tensor& self, bool upper) {
 }
 
 // ---- cholesky_solve: X with A X = self given A's Cholesky factor input2 (L, or U when upper): two triangular solves.
-Tensor cholesky_solve(const Tensor& self, const Tensor& input2, bool upper) { return composite::cholesky_solve(self, input2, upper); }
+Tensor cholesky_solve(const Tensor& self, const Tensor& input2, bool upper) {
+  DG_PROFILE_OP("cholesky_solve", self, input2);
+  return composite::cholesky_solve(self, input2, upper);
+}
 
 // ---- reshape: view() when the strides allow it, else a contiguous copy.
-Tensor reshape(const Tensor& self, IntArrayRef shape) { return composite::reshape(self, shape); }
+Tensor reshape(const Tensor& self, IntArrayRef shape) {
+  DG_PROFILE_OP("reshape", self);
+  return composite::reshape(self, shape);
+}
 
 // ---- transpose.int: Swaps two dimensions; no copy.
 Tensor transpose(const Tensor& self, int64_t dim0, int64_t dim1) {
+  DG_PROFILE_OP("transpose", self);
   const bool record = detail::should_record("transpose", self);
   intrusive_ptr<generated::TransposeBackward0> node;
   if (record) {
@@ -798,28 +900,50 @@ Tensor transpose(const Tensor& self, int64_t dim0, int64_t dim1) {
 }
 
 // ---- t: Transpose of a tensor of at most 2 dimensions.
-Tensor t(const Tensor& self) { return composite::t(self); }
+Tensor t(const Tensor& self) {
+  DG_PROFILE_OP("t", self);
+  return composite::t(self);
+}
 
 // ---- chunk: At most `chunks` pieces of equal size along `dim` (the last may be smaller); views.
-std::vector<Tensor> chunk(const Tensor& self, int64_t chunks, int64_t dim) { return composite::chunk(self, chunks, dim); }
+std::vector<Tensor> chunk(const Tensor& self, int64_t chunks, int64_t dim) {
+  DG_PROFILE_OP("chunk", self);
+  return composite::chunk(self, chunks, dim);
+}
 
 // ---- repeat: Tiles self repeats[i] times along each dim (more repeats than dims add leading dims).
-Tensor detail::repeat(const Tensor& self, IntArrayRef repeats) { return composite::repeat(self, repeats); }
+Tensor detail::repeat(const Tensor& self, IntArrayRef repeats) {
+  DG_PROFILE_OP("repeat", self);
+  return composite::repeat(self, repeats);
+}
 
 // ---- broadcast_to: self broadcast to `size` (expand; a view).
-Tensor broadcast_to(const Tensor& self, IntArrayRef size) { return composite::broadcast_to(self, size); }
+Tensor broadcast_to(const Tensor& self, IntArrayRef size) {
+  DG_PROFILE_OP("broadcast_to", self);
+  return composite::broadcast_to(self, size);
+}
 
 // ---- view_as: self viewed with other's sizes.
-Tensor detail::view_as(const Tensor& self, const Tensor& other) { return composite::view_as(self, other); }
+Tensor detail::view_as(const Tensor& self, const Tensor& other) {
+  DG_PROFILE_OP("view_as", self, other);
+  return composite::view_as(self, other);
+}
 
 // ---- movedim.intlist: self with dims `source` moved to positions `destination`, the others keeping their order (a view).
-Tensor movedim(const Tensor& self, IntArrayRef source, IntArrayRef destination) { return composite::movedim(self, source, destination); }
+Tensor movedim(const Tensor& self, IntArrayRef source, IntArrayRef destination) {
+  DG_PROFILE_OP("movedim", self);
+  return composite::movedim(self, source, destination);
+}
 
 // ---- meshgrid.indexing: Coordinate grids of 1-D tensors: output i varies along dim i ('ij') or with the first two dims swapped ('xy'); views.
-std::vector<Tensor> meshgrid(const std::vector<Tensor>& tensors, std::string_view indexing) { return composite::meshgrid(tensors, indexing); }
+std::vector<Tensor> meshgrid(const std::vector<Tensor>& tensors, std::string_view indexing) {
+  DG_PROFILE_OP("meshgrid", );
+  return composite::meshgrid(tensors, indexing);
+}
 
 // ---- index_fill.int_Tensor: index_fill with a 0-dim tensor value (differentiable in value too).
 Tensor index_fill(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& value) {
+  DG_PROFILE_OP("index_fill", self, index, value);
   const bool record = detail::should_record("index_fill", self, index, value);
   intrusive_ptr<generated::IndexFillBackward1> node;
   if (record) {
@@ -849,13 +973,20 @@ Tensor index_fill(const Tensor& self, int64_t dim, const Tensor& index, const Te
 }
 
 // ---- masked_scatter_: masked_scatter written into self (mask broadcast to self's shape).
-const Tensor& masked_scatter_(const Tensor& self, const Tensor& mask, const Tensor& source) { return composite::masked_scatter_(self, mask, source); }
+const Tensor& masked_scatter_(const Tensor& self, const Tensor& mask, const Tensor& source) {
+  DG_PROFILE_OP("masked_scatter_", self, mask, source);
+  return composite::masked_scatter_(self, mask, source);
+}
 
 // ---- put_: put written into self.
-const Tensor& put_(const Tensor& self, const Tensor& index, const Tensor& source, bool accumulate) { return composite::put_(self, index, source, accumulate); }
+const Tensor& put_(const Tensor& self, const Tensor& index, const Tensor& source, bool accumulate) {
+  DG_PROFILE_OP("put_", self, index, source);
+  return composite::put_(self, index, source, accumulate);
+}
 
 // ---- tril: The lower triangle of the last two dims (elements with column - row <= diagonal), the rest zero.
 Tensor tril(const Tensor& self, int64_t diagonal) {
+  DG_PROFILE_OP("tril", self);
   const bool record = detail::should_record("tril", self);
   intrusive_ptr<generated::TrilBackward0> node;
   if (record) {
@@ -877,6 +1008,7 @@ Tensor tril(const Tensor& self, int64_t diagonal) {
 }
 
 const Tensor& tril_(const Tensor& self, int64_t diagonal) {
+  DG_PROFILE_OP("tril_", self);
   const bool record = detail::should_record("tril_", self);
   detail::check_inplace("tril_", self, record);
   intrusive_ptr<generated::TrilBackward0> node;
@@ -902,6 +1034,7 @@ const Tensor& tril_(const Tensor& self, int64_t diagonal) {
 
 // ---- random_.from: Fills self with integers drawn uniformly from [from, to) (to=None -> up to the largest integer the dtype holds exactly).
 const Tensor& detail::random_(const Tensor& self, int64_t from, std::optional<int64_t> to, std::optional<Generator> generator) {
+  DG_PROFILE_OP("random_", self);
   const bool record = detail::should_record("random_", self);
   detail::check_inplace("random_", self, record);
   intrusive_ptr<generated::RandomBackward0> node;
@@ -926,6 +1059,7 @@ const Tensor& detail::random_(const Tensor& self, int64_t from, std::optional<in
 
 // ---- log_normal_: Fills self with exp(X), X drawn from N(mean, std^2).
 const Tensor& detail::log_normal_(const Tensor& self, double mean, double std, std::optional<Generator> generator) {
+  DG_PROFILE_OP("log_normal_", self);
   const bool record = detail::should_record("log_normal_", self);
   detail::check_inplace("log_normal_", self, record);
   intrusive_ptr<generated::LogNormalBackward0> node;
@@ -949,19 +1083,32 @@ const Tensor& detail::log_normal_(const Tensor& self, double mean, double std, s
 }
 
 // ---- normal.Tensor_Tensor: Draws from N(mean, std^2) elementwise over mean and std broadcast. No gradient.
-Tensor normal(const Tensor& mean, const Tensor& std, std::optional<Generator> generator) { return composite::normal(mean, std, generator); }
+Tensor normal(const Tensor& mean, const Tensor& std, std::optional<Generator> generator) {
+  DG_PROFILE_OP("normal", mean, std);
+  return composite::normal(mean, std, generator);
+}
 
 // ---- nll_loss_backward: The gradient of nll_loss w.r.t. self, -grad (times the target's class weight, over the weight total for mean) at each target's class.
-Tensor nll_loss_backward(const Tensor& grad, const Tensor& self, const Tensor& target, const std::optional<Tensor>& weight, int64_t reduction, int64_t ignore_index) { return composite::nll_loss_backward(grad, self, target, weight, reduction, ignore_index); }
+Tensor nll_loss_backward(const Tensor& grad, const Tensor& self, const Tensor& target, const std::optional<Tensor>& weight, int64_t reduction, int64_t ignore_index) {
+  DG_PROFILE_OP("nll_loss_backward", grad, self, target);
+  return composite::nll_loss_backward(grad, self, target, weight, reduction, ignore_index);
+}
 
 // ---- l1_loss: |input - target|, reduced.
-Tensor l1_loss(const Tensor& self, const Tensor& target, int64_t reduction) { return composite::l1_loss(self, target, reduction); }
+Tensor l1_loss(const Tensor& self, const Tensor& target, int64_t reduction) {
+  DG_PROFILE_OP("l1_loss", self, target);
+  return composite::l1_loss(self, target, reduction);
+}
 
 // ---- smooth_l1_loss: 0.5 d ** 2 / beta where |d| < beta, else |d| - 0.5 beta (d = input - target), reduced; beta 0 is l1_loss.
-Tensor smooth_l1_loss(const Tensor& self, const Tensor& target, int64_t reduction, double beta) { return composite::smooth_l1_loss(self, target, reduction, beta); }
+Tensor smooth_l1_loss(const Tensor& self, const Tensor& target, int64_t reduction, double beta) {
+  DG_PROFILE_OP("smooth_l1_loss", self, target);
+  return composite::smooth_l1_loss(self, target, reduction, beta);
+}
 
 // ---- embedding: Rows of weight [num, D] picked by int64 indices of any shape; row padding_idx (>= 0) gets no gradient, scale_grad_by_freq divides a row's gradient by its index's count.
 Tensor embedding(const Tensor& weight, const Tensor& indices, int64_t padding_idx, bool scale_grad_by_freq, bool sparse) {
+  DG_PROFILE_OP("embedding", weight, indices);
   const bool record = detail::should_record("embedding", weight, indices);
   intrusive_ptr<generated::EmbeddingBackward0> node;
   if (record) {
@@ -987,13 +1134,20 @@ Tensor embedding(const Tensor& weight, const Tensor& indices, int64_t padding_id
 }
 
 // ---- feature_dropout: Zeroes whole channels (dims 2.. of [N, C, ...]) with probability p and scales the rest by 1 / (1 - p): what F::dropout2d/3d call; identity when train is false.
-Tensor feature_dropout(const Tensor& input, double p, bool train) { return composite::feature_dropout(input, p, train); }
+Tensor feature_dropout(const Tensor& input, double p, bool train) {
+  DG_PROFILE_OP("feature_dropout", input);
+  return composite::feature_dropout(input, p, train);
+}
 
 // ---- conv_transpose1d: 1-D transposed convolution (the gradient of conv1d w.r.t. its input) with weight [C, C_out / groups, K].
-Tensor conv_transpose1d(const Tensor& input, const Tensor& weight, const std::optional<Tensor>& bias, IntArrayRef stride, IntArrayRef padding, IntArrayRef output_padding, int64_t groups, IntArrayRef dilation) { return composite::conv_transpose1d(input, weight, bias, stride, padding, output_padding, groups, dilation); }
+Tensor conv_transpose1d(const Tensor& input, const Tensor& weight, const std::optional<Tensor>& bias, IntArrayRef stride, IntArrayRef padding, IntArrayRef output_padding, int64_t groups, IntArrayRef dilation) {
+  DG_PROFILE_OP("conv_transpose1d", input, weight);
+  return composite::conv_transpose1d(input, weight, bias, stride, padding, output_padding, groups, dilation);
+}
 
 // ---- max_pool2d: 2-D max pooling over the last two dims of a 3-D or 4-D input (stride defaults to kernel_size).
 Tensor max_pool2d(const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool ceil_mode) {
+  DG_PROFILE_OP("max_pool2d", self);
   const bool record = detail::should_record("max_pool2d", self);
   intrusive_ptr<generated::MaxPool2dBackward0> node;
   if (record) {
@@ -1021,11 +1175,13 @@ Tensor max_pool2d(const Tensor& self, IntArrayRef kernel_size, IntArrayRef strid
 
 // ---- _adaptive_max_pool2d_indices: The int64 flat index (h * W + w within its plane) of each adaptive max-pooling window's maximum (first maximum, NaN wins).
 Tensor _adaptive_max_pool2d_indices(const Tensor& self, IntArrayRef output_size) {
+  DG_PROFILE_OP("_adaptive_max_pool2d_indices", self);
   return dispatch::_adaptive_max_pool2d_indices(self, output_size);
 }
 
 // ---- upsample_nearest2d_backward: The gradient of upsample_nearest2d.
 Tensor upsample_nearest2d_backward(const Tensor& grad_output, IntArrayRef output_size, IntArrayRef input_size, std::optional<double> scales_h, std::optional<double> scales_w) {
+  DG_PROFILE_OP("upsample_nearest2d_backward", grad_output);
   const bool record = detail::should_record("upsample_nearest2d_backward", grad_output);
   intrusive_ptr<generated::UpsampleNearest2dBackwardBackward0> node;
   if (record) {
@@ -1050,6 +1206,7 @@ Tensor upsample_nearest2d_backward(const Tensor& grad_output, IntArrayRef output
 
 // ---- upsample_bicubic2d: Bicubic interpolation (Keys, A = -0.75, borders replicated) of [N, C, H, W] to [N, C, OH, OW].
 Tensor upsample_bicubic2d(const Tensor& self, IntArrayRef output_size, bool align_corners, std::optional<double> scales_h, std::optional<double> scales_w) {
+  DG_PROFILE_OP("upsample_bicubic2d", self);
   const bool record = detail::should_record("upsample_bicubic2d", self);
   intrusive_ptr<generated::UpsampleBicubic2dBackward0> node;
   if (record) {
@@ -1076,6 +1233,7 @@ Tensor upsample_bicubic2d(const Tensor& self, IntArrayRef output_size, bool alig
 
 // ---- _fused_rmsprop_: One RMSprop step: square_avg (and with centered, grad_avg), the momentum buffer at momentum > 0, and self updated in one pass.
 const Tensor& _fused_rmsprop_(const Tensor& self, const Tensor& grad, const Tensor& square_avg, const Tensor& grad_avg, const Tensor& momentum_buffer, double lr, double alpha, double eps, double weight_decay, double momentum, bool centered) {
+  DG_PROFILE_OP("_fused_rmsprop_", self, grad, square_avg, grad_avg, momentum_buffer);
   detail::check_inplace("_fused_rmsprop_", self, false);
   return dispatch::_fused_rmsprop_(self, grad, square_avg, grad_avg, momentum_buffer, lr, alpha, eps, weight_decay, momentum, centered);
 }

@@ -7,11 +7,12 @@
 // tangents also sets its output's tangent from the op's forward formula,
 // before the node saves the output (a saved output keeps its tangent, for
 // forward-over-reverse).
-#include "backward_nodes.h"
+#include "dynagrad/backward_nodes.h"
 #include "dispatch.h"
 #include "dynagrad/forward_ad.h"
 #include "ops/composite.h"
 #include "autograd/recording.h"
+#include "dynagrad/profiler.h"
 
 namespace dg {
 
@@ -19,6 +20,7 @@ namespace fw = autograd::forward_ad::detail;
 
 // ---- mul.Scalar: self * other for a number other.
 Tensor mul(const Tensor& self, const Scalar& other) {
+  DG_PROFILE_OP("mul", self);
   const bool record = detail::should_record("mul", self);
   intrusive_ptr<generated::MulBackward1> node;
   if (record) {
@@ -40,6 +42,7 @@ Tensor mul(const Tensor& self, const Scalar& other) {
 }
 
 const Tensor& mul_(const Tensor& self, const Scalar& other) {
+  DG_PROFILE_OP("mul_", self);
   const bool record = detail::should_record("mul_", self);
   detail::check_inplace("mul_", self, record);
   intrusive_ptr<generated::MulBackward1> node;
@@ -64,12 +67,14 @@ const Tensor& mul_(const Tensor& self, const Scalar& other) {
 }
 
 const Tensor& mul_out(const Tensor& out, const Tensor& self, const Scalar& other) {
+  DG_PROFILE_OP("mul_out", out, self);
   detail::check_out_no_grad("mul_out", detail::should_record("mul_out", out, self));
   return dispatch::mul_out(out, self, other);
 }
 
 // ---- log: Natural logarithm.
 Tensor log(const Tensor& self) {
+  DG_PROFILE_OP("log", self);
   const bool record = detail::should_record("log", self);
   intrusive_ptr<generated::LogBackward0> node;
   if (record) {
@@ -91,6 +96,7 @@ Tensor log(const Tensor& self) {
 }
 
 const Tensor& log_(const Tensor& self) {
+  DG_PROFILE_OP("log_", self);
   const bool record = detail::should_record("log_", self);
   detail::check_inplace("log_", self, record);
   intrusive_ptr<generated::LogBackward0> node;
@@ -117,12 +123,14 @@ const Tensor& log_(const Tensor& self) {
 }
 
 const Tensor& log_out(const Tensor& out, const Tensor& self) {
+  DG_PROFILE_OP("log_out", out, self);
   detail::check_out_no_grad("log_out", detail::should_record("log_out", out, self));
   return dispatch::log_out(out, self);
 }
 
 // ---- square: self * self.
 Tensor square(const Tensor& self) {
+  DG_PROFILE_OP("square", self);
   const bool record = detail::should_record("square", self);
   intrusive_ptr<generated::SquareBackward0> node;
   if (record) {
@@ -144,6 +152,7 @@ Tensor square(const Tensor& self) {
 }
 
 const Tensor& square_(const Tensor& self) {
+  DG_PROFILE_OP("square_", self);
   const bool record = detail::should_record("square_", self);
   detail::check_inplace("square_", self, record);
   intrusive_ptr<generated::SquareBackward0> node;
@@ -170,12 +179,14 @@ const Tensor& square_(const Tensor& self) {
 }
 
 const Tensor& square_out(const Tensor& out, const Tensor& self) {
+  DG_PROFILE_OP("square_out", out, self);
   detail::check_out_no_grad("square_out", detail::should_record("square_out", out, self));
   return dispatch::square_out(out, self);
 }
 
 // ---- tan: Tangent.
 Tensor tan(const Tensor& self) {
+  DG_PROFILE_OP("tan", self);
   const bool record = detail::should_record("tan", self);
   intrusive_ptr<generated::TanBackward0> node;
   if (record) {
@@ -197,6 +208,7 @@ Tensor tan(const Tensor& self) {
 }
 
 const Tensor& tan_(const Tensor& self) {
+  DG_PROFILE_OP("tan_", self);
   const bool record = detail::should_record("tan_", self);
   detail::check_inplace("tan_", self, record);
   intrusive_ptr<generated::TanBackward0> node;
@@ -221,12 +233,14 @@ const Tensor& tan_(const Tensor& self) {
 }
 
 const Tensor& tan_out(const Tensor& out, const Tensor& self) {
+  DG_PROFILE_OP("tan_out", out, self);
   detail::check_out_no_grad("tan_out", detail::should_record("tan_out", out, self));
   return dispatch::tan_out(out, self);
 }
 
 // ---- acos: Arccosine.
 Tensor acos(const Tensor& self) {
+  DG_PROFILE_OP("acos", self);
   const bool record = detail::should_record("acos", self);
   intrusive_ptr<generated::AcosBackward0> node;
   if (record) {
@@ -248,6 +262,7 @@ Tensor acos(const Tensor& self) {
 }
 
 const Tensor& acos_(const Tensor& self) {
+  DG_PROFILE_OP("acos_", self);
   const bool record = detail::should_record("acos_", self);
   detail::check_inplace("acos_", self, record);
   intrusive_ptr<generated::AcosBackward0> node;
@@ -274,12 +289,14 @@ const Tensor& acos_(const Tensor& self) {
 }
 
 const Tensor& acos_out(const Tensor& out, const Tensor& self) {
+  DG_PROFILE_OP("acos_out", out, self);
   detail::check_out_no_grad("acos_out", detail::should_record("acos_out", out, self));
   return dispatch::acos_out(out, self);
 }
 
 // ---- i0: The modified Bessel function of the first kind of order 0.
 Tensor i0(const Tensor& self) {
+  DG_PROFILE_OP("i0", self);
   const bool record = detail::should_record("i0", self);
   intrusive_ptr<generated::I0Backward0> node;
   if (record) {
@@ -301,6 +318,7 @@ Tensor i0(const Tensor& self) {
 }
 
 const Tensor& i0_(const Tensor& self) {
+  DG_PROFILE_OP("i0_", self);
   const bool record = detail::should_record("i0_", self);
   detail::check_inplace("i0_", self, record);
   intrusive_ptr<generated::I0Backward0> node;
@@ -327,12 +345,14 @@ const Tensor& i0_(const Tensor& self) {
 }
 
 const Tensor& i0_out(const Tensor& out, const Tensor& self) {
+  DG_PROFILE_OP("i0_out", out, self);
   detail::check_out_no_grad("i0_out", detail::should_record("i0_out", out, self));
   return dispatch::i0_out(out, self);
 }
 
 // ---- deg2rad: Degrees to radians.
 Tensor deg2rad(const Tensor& self) {
+  DG_PROFILE_OP("deg2rad", self);
   const bool record = detail::should_record("deg2rad", self);
   intrusive_ptr<generated::Deg2radBackward0> node;
   if (record) {
@@ -353,6 +373,7 @@ Tensor deg2rad(const Tensor& self) {
 }
 
 const Tensor& deg2rad_(const Tensor& self) {
+  DG_PROFILE_OP("deg2rad_", self);
   const bool record = detail::should_record("deg2rad_", self);
   detail::check_inplace("deg2rad_", self, record);
   intrusive_ptr<generated::Deg2radBackward0> node;
@@ -376,12 +397,14 @@ const Tensor& deg2rad_(const Tensor& self) {
 }
 
 const Tensor& deg2rad_out(const Tensor& out, const Tensor& self) {
+  DG_PROFILE_OP("deg2rad_out", out, self);
   detail::check_out_no_grad("deg2rad_out", detail::should_record("deg2rad_out", out, self));
   return dispatch::deg2rad_out(out, self);
 }
 
 // ---- rad2deg: Radians to degrees.
 Tensor rad2deg(const Tensor& self) {
+  DG_PROFILE_OP("rad2deg", self);
   const bool record = detail::should_record("rad2deg", self);
   intrusive_ptr<generated::Rad2degBackward0> node;
   if (record) {
@@ -402,6 +425,7 @@ Tensor rad2deg(const Tensor& self) {
 }
 
 const Tensor& rad2deg_(const Tensor& self) {
+  DG_PROFILE_OP("rad2deg_", self);
   const bool record = detail::should_record("rad2deg_", self);
   detail::check_inplace("rad2deg_", self, record);
   intrusive_ptr<generated::Rad2degBackward0> node;
@@ -425,15 +449,20 @@ const Tensor& rad2deg_(const Tensor& self) {
 }
 
 const Tensor& rad2deg_out(const Tensor& out, const Tensor& self) {
+  DG_PROFILE_OP("rad2deg_out", out, self);
   detail::check_out_no_grad("rad2deg_out", detail::should_record("rad2deg_out", out, self));
   return dispatch::rad2deg_out(out, self);
 }
 
 // ---- relu6: min(max(self, 0), 6), hardtanh(self, 0, 6).
-Tensor relu6(const Tensor& self) { return composite::relu6(self); }
+Tensor relu6(const Tensor& self) {
+  DG_PROFILE_OP("relu6", self);
+  return composite::relu6(self);
+}
 
 // ---- sigmoid: 1 / (1 + e ** -self).
 Tensor sigmoid(const Tensor& self) {
+  DG_PROFILE_OP("sigmoid", self);
   const bool record = detail::should_record("sigmoid", self);
   intrusive_ptr<generated::SigmoidBackward0> node;
   if (record) {
@@ -455,6 +484,7 @@ Tensor sigmoid(const Tensor& self) {
 }
 
 const Tensor& sigmoid_(const Tensor& self) {
+  DG_PROFILE_OP("sigmoid_", self);
   const bool record = detail::should_record("sigmoid_", self);
   detail::check_inplace("sigmoid_", self, record);
   intrusive_ptr<generated::SigmoidBackward0> node;
@@ -479,12 +509,14 @@ const Tensor& sigmoid_(const Tensor& self) {
 }
 
 const Tensor& sigmoid_out(const Tensor& out, const Tensor& self) {
+  DG_PROFILE_OP("sigmoid_out", out, self);
   detail::check_out_no_grad("sigmoid_out", detail::should_record("sigmoid_out", out, self));
   return dispatch::sigmoid_out(out, self);
 }
 
 // ---- elu: scale * self where self > 0, else scale * alpha * (exp(self * input_scale) - 1).
 Tensor elu(const Tensor& self, const Scalar& alpha, const Scalar& scale, const Scalar& input_scale) {
+  DG_PROFILE_OP("elu", self);
   const bool record = detail::should_record("elu", self);
   intrusive_ptr<generated::EluBackward0> node;
   if (record) {
@@ -509,6 +541,7 @@ Tensor elu(const Tensor& self, const Scalar& alpha, const Scalar& scale, const S
 }
 
 const Tensor& elu_(const Tensor& self, const Scalar& alpha, const Scalar& scale, const Scalar& input_scale) {
+  DG_PROFILE_OP("elu_", self);
   const bool record = detail::should_record("elu_", self);
   detail::check_inplace("elu_", self, record);
   intrusive_ptr<generated::EluBackward0> node;
@@ -538,12 +571,14 @@ const Tensor& elu_(const Tensor& self, const Scalar& alpha, const Scalar& scale,
 }
 
 const Tensor& elu_out(const Tensor& out, const Tensor& self, const Scalar& alpha, const Scalar& scale, const Scalar& input_scale) {
+  DG_PROFILE_OP("elu_out", out, self);
   detail::check_out_no_grad("elu_out", detail::should_record("elu_out", out, self));
   return dispatch::elu_out(out, self, alpha, scale, input_scale);
 }
 
 // ---- elu_backward: The gradient of elu, from its input (is_result false) or from its output (is_result true).
 Tensor elu_backward(const Tensor& grad_output, const Scalar& alpha, const Scalar& scale, const Scalar& input_scale, bool is_result, const Tensor& self_or_result) {
+  DG_PROFILE_OP("elu_backward", grad_output, self_or_result);
   const bool record = detail::should_record("elu_backward", grad_output, self_or_result);
   intrusive_ptr<generated::EluBackwardBackward0> node;
   if (record) {
@@ -572,6 +607,7 @@ Tensor elu_backward(const Tensor& grad_output, const Scalar& alpha, const Scalar
 
 // ---- silu: self * sigmoid(self).
 Tensor silu(const Tensor& self) {
+  DG_PROFILE_OP("silu", self);
   const bool record = detail::should_record("silu", self);
   intrusive_ptr<generated::SiluBackward0> node;
   if (record) {
@@ -593,6 +629,7 @@ Tensor silu(const Tensor& self) {
 }
 
 const Tensor& silu_(const Tensor& self) {
+  DG_PROFILE_OP("silu_", self);
   const bool record = detail::should_record("silu_", self);
   detail::check_inplace("silu_", self, record);
   intrusive_ptr<generated::SiluBackward0> node;
@@ -619,15 +656,20 @@ const Tensor& silu_(const Tensor& self) {
 }
 
 const Tensor& silu_out(const Tensor& out, const Tensor& self) {
+  DG_PROFILE_OP("silu_out", out, self);
   detail::check_out_no_grad("silu_out", detail::should_record("silu_out", out, self));
   return dispatch::silu_out(out, self);
 }
 
 // ---- clamp_backward: grad where min <= self <= max, else 0 (the gradient of clamp).
-Tensor clamp_backward(const Tensor& grad, const Tensor& self, const std::optional<Scalar>& min, const std::optional<Scalar>& max) { return composite::clamp_backward(grad, self, min, max); }
+Tensor clamp_backward(const Tensor& grad, const Tensor& self, const std::optional<Scalar>& min, const std::optional<Scalar>& max) {
+  DG_PROFILE_OP("clamp_backward", grad, self);
+  return composite::clamp_backward(grad, self, min, max);
+}
 
 // ---- xlogy.Tensor: self * log(other), 0 where self is 0 (unless other is NaN), broadcasting.
 Tensor xlogy(const Tensor& self, const Tensor& other) {
+  DG_PROFILE_OP("xlogy", self, other);
   const bool record = detail::should_record("xlogy", self, other);
   intrusive_ptr<generated::XlogyBackward0> node;
   if (record) {
@@ -651,6 +693,7 @@ Tensor xlogy(const Tensor& self, const Tensor& other) {
 }
 
 const Tensor& xlogy_(const Tensor& self, const Tensor& other) {
+  DG_PROFILE_OP("xlogy_", self, other);
   const bool record = detail::should_record("xlogy_", self, other);
   detail::check_inplace("xlogy_", self, record);
   intrusive_ptr<generated::XlogyBackward0> node;
@@ -679,72 +722,86 @@ const Tensor& xlogy_(const Tensor& self, const Tensor& other) {
 }
 
 const Tensor& xlogy_out(const Tensor& out, const Tensor& self, const Tensor& other) {
+  DG_PROFILE_OP("xlogy_out", out, self, other);
   detail::check_out_no_grad("xlogy_out", detail::should_record("xlogy_out", out, self, other));
   return dispatch::xlogy_out(out, self, other);
 }
 
 // ---- eq.Tensor: self == other elementwise (bool), broadcasting and comparing in the promoted dtype.
 Tensor eq(const Tensor& self, const Tensor& other) {
+  DG_PROFILE_OP("eq", self, other);
   return dispatch::eq(self, other);
 }
 
 const Tensor& eq_(const Tensor& self, const Tensor& other) {
+  DG_PROFILE_OP("eq_", self, other);
   detail::check_inplace("eq_", self, false);
   return dispatch::eq_(self, other);
 }
 
 const Tensor& eq_out(const Tensor& out, const Tensor& self, const Tensor& other) {
+  DG_PROFILE_OP("eq_out", out, self, other);
   detail::check_out_no_grad("eq_out", detail::should_record("eq_out", out, self, other));
   return dispatch::eq_out(out, self, other);
 }
 
 // ---- lt.Scalar: self < other elementwise (bool) for a number other.
 Tensor lt(const Tensor& self, const Scalar& other) {
+  DG_PROFILE_OP("lt", self);
   return dispatch::lt(self, other);
 }
 
 const Tensor& lt_(const Tensor& self, const Scalar& other) {
+  DG_PROFILE_OP("lt_", self);
   detail::check_inplace("lt_", self, false);
   return dispatch::lt_(self, other);
 }
 
 const Tensor& lt_out(const Tensor& out, const Tensor& self, const Scalar& other) {
+  DG_PROFILE_OP("lt_out", out, self);
   detail::check_out_no_grad("lt_out", detail::should_record("lt_out", out, self));
   return dispatch::lt_out(out, self, other);
 }
 
 // ---- le.Tensor: self <= other elementwise (bool), broadcasting and comparing in the promoted dtype.
 Tensor le(const Tensor& self, const Tensor& other) {
+  DG_PROFILE_OP("le", self, other);
   return dispatch::le(self, other);
 }
 
 const Tensor& le_(const Tensor& self, const Tensor& other) {
+  DG_PROFILE_OP("le_", self, other);
   detail::check_inplace("le_", self, false);
   return dispatch::le_(self, other);
 }
 
 const Tensor& le_out(const Tensor& out, const Tensor& self, const Tensor& other) {
+  DG_PROFILE_OP("le_out", out, self, other);
   detail::check_out_no_grad("le_out", detail::should_record("le_out", out, self, other));
   return dispatch::le_out(out, self, other);
 }
 
 // ---- gt.Tensor: self > other elementwise (bool), broadcasting and comparing in the promoted dtype.
 Tensor gt(const Tensor& self, const Tensor& other) {
+  DG_PROFILE_OP("gt", self, other);
   return dispatch::gt(self, other);
 }
 
 const Tensor& gt_(const Tensor& self, const Tensor& other) {
+  DG_PROFILE_OP("gt_", self, other);
   detail::check_inplace("gt_", self, false);
   return dispatch::gt_(self, other);
 }
 
 const Tensor& gt_out(const Tensor& out, const Tensor& self, const Tensor& other) {
+  DG_PROFILE_OP("gt_out", out, self, other);
   detail::check_out_no_grad("gt_out", detail::should_record("gt_out", out, self, other));
   return dispatch::gt_out(out, self, other);
 }
 
 // ---- where.self: self where condition (a bool tensor) is true, else other; all three broadcast, self and other promote.
 Tensor where(const Tensor& condition, const Tensor& self, const Tensor& other) {
+  DG_PROFILE_OP("where", condition, self, other);
   const bool record = detail::should_record("where", condition, self, other);
   intrusive_ptr<generated::WhereBackward0> node;
   if (record) {
@@ -767,15 +824,20 @@ Tensor where(const Tensor& condition, const Tensor& self, const Tensor& other) {
 }
 
 const Tensor& where_out(const Tensor& out, const Tensor& condition, const Tensor& self, const Tensor& other) {
+  DG_PROFILE_OP("where_out", out, condition, self, other);
   detail::check_out_no_grad("where_out", detail::should_record("where_out", out, condition, self, other));
   return dispatch::where_out(out, condition, self, other);
 }
 
 // ---- sum_to: Sums a broadcast tensor back to `size` (the reverse of expand).
-Tensor sum_to(const Tensor& self, IntArrayRef size) { return composite::sum_to(self, size); }
+Tensor sum_to(const Tensor& self, IntArrayRef size) {
+  DG_PROFILE_OP("sum_to", self);
+  return composite::sum_to(self, size);
+}
 
 // ---- prod.dim_int: Product over dimension `dim`, in `dtype` when given; bool and integers multiply as int64.
 Tensor prod(const Tensor& self, int64_t dim, bool keepdim, std::optional<ScalarType> dtype) {
+  DG_PROFILE_OP("prod", self);
   const bool record = detail::should_record("prod", self);
   intrusive_ptr<generated::ProdBackward1> node;
   if (record) {
@@ -805,22 +867,38 @@ Tensor prod(const Tensor& self, int64_t dim, bool keepdim, std::optional<ScalarT
 }
 
 // ---- dist: The p-norm of self - other (broadcasting), a 0-dim tensor.
-Tensor dist(const Tensor& self, const Tensor& other, const Scalar& p) { return composite::dist(self, other, p); }
+Tensor dist(const Tensor& self, const Tensor& other, const Scalar& p) {
+  DG_PROFILE_OP("dist", self, other);
+  return composite::dist(self, other, p);
+}
 
 // ---- all: Whether every element is non-zero (a 0-dim bool; true for no elements).
-Tensor all(const Tensor& self) { return composite::all(self); }
+Tensor all(const Tensor& self) {
+  DG_PROFILE_OP("all", self);
+  return composite::all(self);
+}
 
 // ---- norm.Scalar: The p-norm of all elements (p = 2, 1, inf, -inf, 0 or any other number); the 2-norm's gradient at 0 is 0.
-Tensor norm(const Tensor& self, const Scalar& p) { return composite::norm(self, p); }
+Tensor norm(const Tensor& self, const Scalar& p) {
+  DG_PROFILE_OP("norm", self);
+  return composite::norm(self, p);
+}
 
 // ---- cumsum_backward: The gradient of cumsum, a cumulative sum from the end (flip, cumsum, flip).
-Tensor cumsum_backward(const Tensor& grad, int64_t dim) { return composite::cumsum_backward(grad, dim); }
+Tensor cumsum_backward(const Tensor& grad, int64_t dim) {
+  DG_PROFILE_OP("cumsum_backward", grad);
+  return composite::cumsum_backward(grad, dim);
+}
 
 // ---- unique: torch.unique's three outputs (_unique2, or unique_dim when dim is given; the inverse and counts are empty unless asked).
-std::tuple<Tensor, Tensor, Tensor> unique(const Tensor& self, bool sorted, bool return_inverse, bool return_counts, std::optional<int64_t> dim) { return composite::unique(self, sorted, return_inverse, return_counts, dim); }
+std::tuple<Tensor, Tensor, Tensor> unique(const Tensor& self, bool sorted, bool return_inverse, bool return_counts, std::optional<int64_t> dim) {
+  DG_PROFILE_OP("unique", self);
+  return composite::unique(self, sorted, return_inverse, return_counts, dim);
+}
 
 // ---- cumprod: Cumulative product along `dim`.
 Tensor cumprod(const Tensor& self, int64_t dim) {
+  DG_PROFILE_OP("cumprod", self);
   const bool record = detail::should_record("cumprod", self);
   intrusive_ptr<generated::CumprodBackward0> node;
   if (record) {
@@ -844,13 +922,20 @@ Tensor cumprod(const Tensor& self, int64_t dim) {
 }
 
 // ---- cumprod_backward: The gradient of cumprod (result), exact where self has zeros (only the first zero of a slice gets a gradient past it).
-Tensor cumprod_backward(const Tensor& grad, const Tensor& self, int64_t dim, const Tensor& result) { return composite::cumprod_backward(grad, self, dim, result); }
+Tensor cumprod_backward(const Tensor& grad, const Tensor& self, int64_t dim, const Tensor& result) {
+  DG_PROFILE_OP("cumprod_backward", grad, self, result);
+  return composite::cumprod_backward(grad, self, dim, result);
+}
 
 // ---- logcumsumexp_backward: The gradient of logcumsumexp (result), as PyTorch computes it (split by the sign of grad, in log space).
-Tensor logcumsumexp_backward(const Tensor& grad, const Tensor& self, const Tensor& result, int64_t dim) { return composite::logcumsumexp_backward(grad, self, result, dim); }
+Tensor logcumsumexp_backward(const Tensor& grad, const Tensor& self, const Tensor& result, int64_t dim) {
+  DG_PROFILE_OP("logcumsumexp_backward", grad, self, result);
+  return composite::logcumsumexp_backward(grad, self, result, dim);
+}
 
 // ---- addmv: beta * self + alpha * (mat @ vec), self broadcast to the product's shape (ignored when beta is 0).
 Tensor addmv(const Tensor& self, const Tensor& mat, const Tensor& vec, const Scalar& beta, const Scalar& alpha) {
+  DG_PROFILE_OP("addmv", self, mat, vec);
   const bool record = detail::should_record("addmv", self, mat, vec);
   intrusive_ptr<generated::AddmvBackward0> node;
   if (record) {
@@ -884,6 +969,7 @@ Tensor addmv(const Tensor& self, const Tensor& mat, const Tensor& vec, const Sca
 
 // ---- addr: beta * self + alpha * outer(vec1, vec2), self broadcast to the product's shape (ignored when beta is 0).
 Tensor addr(const Tensor& self, const Tensor& vec1, const Tensor& vec2, const Scalar& beta, const Scalar& alpha) {
+  DG_PROFILE_OP("addr", self, vec1, vec2);
   const bool record = detail::should_record("addr", self, vec1, vec2);
   intrusive_ptr<generated::AddrBackward0> node;
   if (record) {
@@ -916,19 +1002,32 @@ Tensor addr(const Tensor& self, const Tensor& vec1, const Tensor& vec2, const Sc
 }
 
 // ---- tensordot: Contracts self's dims_self with other's dims_other (pairwise): shape self's other dims + other's other dims, one mm.
-Tensor tensordot(const Tensor& self, const Tensor& other, IntArrayRef dims_self, IntArrayRef dims_other) { return composite::tensordot(self, other, dims_self, dims_other); }
+Tensor tensordot(const Tensor& self, const Tensor& other, IntArrayRef dims_self, IntArrayRef dims_other) {
+  DG_PROFILE_OP("tensordot", self, other);
+  return composite::tensordot(self, other, dims_self, dims_other);
+}
 
 // ---- chain_matmul: The product of one or more 2-D matrices (deprecated in LibTorch for linalg::multi_dot).
-Tensor chain_matmul(const std::vector<Tensor>& matrices) { return composite::chain_matmul(matrices); }
+Tensor chain_matmul(const std::vector<Tensor>& matrices) {
+  DG_PROFILE_OP("chain_matmul", );
+  return composite::chain_matmul(matrices);
+}
 
 // ---- linalg_multi_dot: The product of two or more matrices, in the cheapest order; the first and last may be 1-D (dg::linalg::multi_dot).
-Tensor linalg_multi_dot(const std::vector<Tensor>& tensors) { return composite::linalg_multi_dot(tensors); }
+Tensor linalg_multi_dot(const std::vector<Tensor>& tensors) {
+  DG_PROFILE_OP("linalg_multi_dot", );
+  return composite::linalg_multi_dot(tensors);
+}
 
 // ---- cross: linalg_cross along `dim`; without dim, along self's first dimension of size 3 (LibTorch's deprecated default).
-Tensor cross(const Tensor& self, const Tensor& other, std::optional<int64_t> dim) { return composite::cross(self, other, dim); }
+Tensor cross(const Tensor& self, const Tensor& other, std::optional<int64_t> dim) {
+  DG_PROFILE_OP("cross", self, other);
+  return composite::cross(self, other, dim);
+}
 
 // ---- _linalg_qr_packed: Q and R of A (..., m, n) packed along one last dim, row-major: Q (m x k, m x m for 'complete', none for 'r'), then R (k x n, m x n for 'complete'); k = min(m, n).
 Tensor _linalg_qr_packed(const Tensor& A, std::string_view mode) {
+  DG_PROFILE_OP("_linalg_qr_packed", A);
   const bool record = detail::should_record("_linalg_qr_packed", A);
   intrusive_ptr<generated::LinalgQrPackedBackward0> node;
   if (record) {
@@ -952,37 +1051,68 @@ Tensor _linalg_qr_packed(const Tensor& A, std::string_view mode) {
 }
 
 // ---- linalg_svd: A = U diag(S) Vh, S descending; U m x m and Vh n x n with full_matrices, else m x k and k x n (dg::linalg::svd).
-std::tuple<Tensor, Tensor, Tensor> linalg_svd(const Tensor& A, bool full_matrices) { return composite::linalg_svd(A, full_matrices); }
+std::tuple<Tensor, Tensor, Tensor> linalg_svd(const Tensor& A, bool full_matrices) {
+  DG_PROFILE_OP("linalg_svd", A);
+  return composite::linalg_svd(A, full_matrices);
+}
 
 // ---- linalg_svdvals: The singular values, descending (dg::linalg::svdvals).
-Tensor linalg_svdvals(const Tensor& A) { return composite::linalg_svdvals(A); }
+Tensor linalg_svdvals(const Tensor& A) {
+  DG_PROFILE_OP("linalg_svdvals", A);
+  return composite::linalg_svdvals(A);
+}
 
 // ---- linalg_qr: A = Q R with Q's columns orthonormal and R upper triangular; mode 'reduced', 'complete' or 'r' (R only, Q empty) (dg::linalg::qr).
-std::tuple<Tensor, Tensor> linalg_qr(const Tensor& A, std::string_view mode) { return composite::linalg_qr(A, mode); }
+std::tuple<Tensor, Tensor> linalg_qr(const Tensor& A, std::string_view mode) {
+  DG_PROFILE_OP("linalg_qr", A);
+  return composite::linalg_qr(A, mode);
+}
 
 // ---- linalg_vector_norm: The ord-norm (any number, inf, -inf, 0) over `dim`, over all elements when dim is empty (dg::linalg::vector_norm, which also takes dim = nullopt and a dtype).
-Tensor linalg_vector_norm(const Tensor& self, const Scalar& ord, IntArrayRef dim, bool keepdim) { return composite::linalg_vector_norm(self, ord, dim, keepdim); }
+Tensor linalg_vector_norm(const Tensor& self, const Scalar& ord, IntArrayRef dim, bool keepdim) {
+  DG_PROFILE_OP("linalg_vector_norm", self);
+  return composite::linalg_vector_norm(self, ord, dim, keepdim);
+}
 
 // ---- linalg_matrix_norm.str_ord: The Frobenius ('fro') or nuclear ('nuc') norm over the two dims `dim`.
-Tensor linalg_matrix_norm(const Tensor& self, std::string_view ord, IntArrayRef dim, bool keepdim) { return composite::linalg_matrix_norm_str(self, ord, dim, keepdim); }
+Tensor linalg_matrix_norm(const Tensor& self, std::string_view ord, IntArrayRef dim, bool keepdim) {
+  DG_PROFILE_OP("linalg_matrix_norm", self);
+  return composite::linalg_matrix_norm_str(self, ord, dim, keepdim);
+}
 
 // ---- linalg_norm.ord_str: The 'fro' or 'nuc' matrix norm over `dim` (two dims; a 2-D self without dim).
-Tensor linalg_norm(const Tensor& self, std::string_view ord, IntArrayRef dim, bool keepdim) { return composite::linalg_norm_str(self, ord, dim, keepdim); }
+Tensor linalg_norm(const Tensor& self, std::string_view ord, IntArrayRef dim, bool keepdim) {
+  DG_PROFILE_OP("linalg_norm", self);
+  return composite::linalg_norm_str(self, ord, dim, keepdim);
+}
 
 // ---- linalg_cond: The condition number: largest over smallest singular value (p None or 2; -2 the inverse).
-Tensor linalg_cond(const Tensor& self, const std::optional<Scalar>& p) { return composite::linalg_cond(self, p); }
+Tensor linalg_cond(const Tensor& self, const std::optional<Scalar>& p) {
+  DG_PROFILE_OP("linalg_cond", self);
+  return composite::linalg_cond(self, p);
+}
 
 // ---- triangular_solve: LibTorch's older triangular solve: X with op(A) X = self (op(A) = Aᵀ when transpose) and a copy of A.
-std::tuple<Tensor, Tensor> triangular_solve(const Tensor& self, const Tensor& A, bool upper, bool transpose, bool unitriangular) { return composite::triangular_solve(self, A, upper, transpose, unitriangular); }
+std::tuple<Tensor, Tensor> triangular_solve(const Tensor& self, const Tensor& A, bool upper, bool transpose, bool unitriangular) {
+  DG_PROFILE_OP("triangular_solve", self, A);
+  return composite::triangular_solve(self, A, upper, transpose, unitriangular);
+}
 
 // ---- linalg_lstsq_backward: The gradient of the full-rank least-squares solution X = pinv(A) B w.r.t. A (wrt_self) or B, from normal-equation solves (no pinv or QR).
-Tensor linalg_lstsq_backward(const Tensor& grad, const Tensor& self, const Tensor& b, const Tensor& solution, bool wrt_self) { return composite::linalg_lstsq_backward(grad, self, b, solution, wrt_self); }
+Tensor linalg_lstsq_backward(const Tensor& grad, const Tensor& self, const Tensor& b, const Tensor& solution, bool wrt_self) {
+  DG_PROFILE_OP("linalg_lstsq_backward", grad, self, b, solution);
+  return composite::linalg_lstsq_backward(grad, self, b, solution, wrt_self);
+}
 
 // ---- linalg_lstsq: Least squares min ||A X - B|| (dg::linalg::lstsq): driver gelsy (the CPU default, "") or gels (CUDA's only); residuals for gels when m > n, rank for gelsy, singular_values empty (gelsd/gelss not there yet).
-std::tuple<Tensor, Tensor, Tensor, Tensor> linalg_lstsq(const Tensor& self, const Tensor& b, std::optional<double> rcond, std::string_view driver) { return composite::linalg_lstsq(self, b, rcond, driver); }
+std::tuple<Tensor, Tensor, Tensor, Tensor> linalg_lstsq(const Tensor& self, const Tensor& b, std::optional<double> rcond, std::string_view driver) {
+  DG_PROFILE_OP("linalg_lstsq", self, b);
+  return composite::linalg_lstsq(self, b, rcond, driver);
+}
 
 // ---- select_backward: Zeros of input_sizes with grad_output placed at `index` along `dim`.
 Tensor select_backward(const Tensor& grad_output, IntArrayRef input_sizes, int64_t dim, int64_t index) {
+  DG_PROFILE_OP("select_backward", grad_output);
   const bool record = detail::should_record("select_backward", grad_output);
   intrusive_ptr<generated::SelectBackwardBackward0> node;
   if (record) {
@@ -1005,10 +1135,14 @@ Tensor select_backward(const Tensor& grad_output, IntArrayRef input_sizes, int64
 }
 
 // ---- diagonal_backward: Zeros of input_sizes with grad_output written into the diagonal (the gradient of diagonal).
-Tensor diagonal_backward(const Tensor& grad_output, IntArrayRef input_sizes, int64_t offset, int64_t dim1, int64_t dim2) { return composite::diagonal_backward(grad_output, input_sizes, offset, dim1, dim2); }
+Tensor diagonal_backward(const Tensor& grad_output, IntArrayRef input_sizes, int64_t offset, int64_t dim1, int64_t dim2) {
+  DG_PROFILE_OP("diagonal_backward", grad_output);
+  return composite::diagonal_backward(grad_output, input_sizes, offset, dim1, dim2);
+}
 
 // ---- unfold: The windows self[..., i * step : i * step + size, ...] along dimension, as a new last dimension of length size; no copy (Tensor::unfold, not F::unfold).
 Tensor detail::unfold(const Tensor& self, int64_t dimension, int64_t size, int64_t step) {
+  DG_PROFILE_OP("unfold", self);
   const bool record = detail::should_record("unfold", self);
   intrusive_ptr<generated::UnfoldBackward0> node;
   if (record) {
@@ -1033,10 +1167,14 @@ Tensor detail::unfold(const Tensor& self, int64_t dimension, int64_t size, int64
 }
 
 // ---- unfold_backward: The gradient of unfold, each window's gradient added back at its elements.
-Tensor unfold_backward(const Tensor& grad_in, IntArrayRef input_sizes, int64_t dim, int64_t size, int64_t step) { return composite::unfold_backward(grad_in, input_sizes, dim, size, step); }
+Tensor unfold_backward(const Tensor& grad_in, IntArrayRef input_sizes, int64_t dim, int64_t size, int64_t step) {
+  DG_PROFILE_OP("unfold_backward", grad_in);
+  return composite::unfold_backward(grad_in, input_sizes, dim, size, step);
+}
 
 // ---- as_strided_backward: The gradient of as_strided; grad is summed into the storage it views, then read back by the input geometry.
 Tensor as_strided_backward(const Tensor& grad, IntArrayRef input_sizes, IntArrayRef input_strides, int64_t input_storage_offset, IntArrayRef size, IntArrayRef stride, int64_t storage_offset) {
+  DG_PROFILE_OP("as_strided_backward", grad);
   const bool record = detail::should_record("as_strided_backward", grad);
   intrusive_ptr<generated::AsStridedBackwardBackward0> node;
   if (record) {
@@ -1063,19 +1201,32 @@ Tensor as_strided_backward(const Tensor& grad, IntArrayRef input_sizes, IntArray
 }
 
 // ---- unbind.int: The slices along `dim`, each without that dimension (views).
-std::vector<Tensor> unbind(const Tensor& self, int64_t dim) { return composite::unbind(self, dim); }
+std::vector<Tensor> unbind(const Tensor& self, int64_t dim) {
+  DG_PROFILE_OP("unbind", self);
+  return composite::unbind(self, dim);
+}
 
 // ---- moveaxis.int: NumPy's name for movedim.
-Tensor moveaxis(const Tensor& self, int64_t source, int64_t destination) { return composite::movedim_int(self, source, destination); }
+Tensor moveaxis(const Tensor& self, int64_t source, int64_t destination) {
+  DG_PROFILE_OP("moveaxis", self);
+  return composite::movedim_int(self, source, destination);
+}
 
 // ---- swapaxes: NumPy's name for transpose.
-Tensor swapaxes(const Tensor& self, int64_t axis0, int64_t axis1) { return composite::swapaxes(self, axis0, axis1); }
+Tensor swapaxes(const Tensor& self, int64_t axis0, int64_t axis1) {
+  DG_PROFILE_OP("swapaxes", self);
+  return composite::swapaxes(self, axis0, axis1);
+}
 
 // ---- atleast_2d: self with at least 2 dims (leading 1s added).
-Tensor atleast_2d(const Tensor& self) { return composite::atleast_2d(self); }
+Tensor atleast_2d(const Tensor& self) {
+  DG_PROFILE_OP("atleast_2d", self);
+  return composite::atleast_2d(self);
+}
 
 // ---- scatter.value: self with value written at [index[i][j]][j] (dim 0).
 Tensor scatter(const Tensor& self, int64_t dim, const Tensor& index, const Scalar& value) {
+  DG_PROFILE_OP("scatter", self, index);
   const bool record = detail::should_record("scatter", self, index);
   intrusive_ptr<generated::ScatterBackward1> node;
   if (record) {
@@ -1098,6 +1249,7 @@ Tensor scatter(const Tensor& self, int64_t dim, const Tensor& index, const Scala
 }
 
 const Tensor& scatter_(const Tensor& self, int64_t dim, const Tensor& index, const Scalar& value) {
+  DG_PROFILE_OP("scatter_", self, index);
   const bool record = detail::should_record("scatter_", self, index);
   detail::check_inplace("scatter_", self, record);
   intrusive_ptr<generated::ScatterBackward1> node;
@@ -1123,10 +1275,14 @@ const Tensor& scatter_(const Tensor& self, int64_t dim, const Tensor& index, con
 }
 
 // ---- index_fill_.int_Scalar: index_fill written into self.
-const Tensor& index_fill_(const Tensor& self, int64_t dim, const Tensor& index, const Scalar& value) { return composite::index_fill_(self, dim, index, value); }
+const Tensor& index_fill_(const Tensor& self, int64_t dim, const Tensor& index, const Scalar& value) {
+  DG_PROFILE_OP("index_fill_", self, index);
+  return composite::index_fill_(self, dim, index, value);
+}
 
 // ---- zero_: Fills self with zeros.
 const Tensor& zero_(const Tensor& self) {
+  DG_PROFILE_OP("zero_", self);
   const bool record = detail::should_record("zero_", self);
   detail::check_inplace("zero_", self, record);
   intrusive_ptr<generated::ZeroBackward0> node;
@@ -1151,6 +1307,7 @@ const Tensor& zero_(const Tensor& self) {
 
 // ---- bernoulli_.float: Sets each element of self to 1 with probability p, else to 0.
 const Tensor& detail::bernoulli_(const Tensor& self, double p, std::optional<Generator> generator) {
+  DG_PROFILE_OP("bernoulli_", self);
   const bool record = detail::should_record("bernoulli_", self);
   detail::check_inplace("bernoulli_", self, record);
   intrusive_ptr<generated::BernoulliBackward1> node;
@@ -1175,6 +1332,7 @@ const Tensor& detail::bernoulli_(const Tensor& self, double p, std::optional<Gen
 
 // ---- random_.to: Fills self with integers drawn uniformly from [0, to).
 const Tensor& detail::random_(const Tensor& self, int64_t to, std::optional<Generator> generator) {
+  DG_PROFILE_OP("random_", self);
   const bool record = detail::should_record("random_", self);
   detail::check_inplace("random_", self, record);
   intrusive_ptr<generated::RandomBackward1> node;
@@ -1199,6 +1357,7 @@ const Tensor& detail::random_(const Tensor& self, int64_t to, std::optional<Gene
 
 // ---- random_: Fills self with integers drawn uniformly from [0, 2^mantissa] (float32 2^24, float64 2^53; int64 2^63 - 1).
 const Tensor& detail::random_(const Tensor& self, std::optional<Generator> generator) {
+  DG_PROFILE_OP("random_", self);
   const bool record = detail::should_record("random_", self);
   detail::check_inplace("random_", self, record);
   intrusive_ptr<generated::RandomBackward2> node;
@@ -1223,6 +1382,7 @@ const Tensor& detail::random_(const Tensor& self, std::optional<Generator> gener
 
 // ---- cauchy_: Fills self with values drawn from the Cauchy distribution median + sigma * tan(pi * (U - 1/2)).
 const Tensor& detail::cauchy_(const Tensor& self, double median, double sigma, std::optional<Generator> generator) {
+  DG_PROFILE_OP("cauchy_", self);
   const bool record = detail::should_record("cauchy_", self);
   detail::check_inplace("cauchy_", self, record);
   intrusive_ptr<generated::CauchyBackward0> node;
@@ -1247,6 +1407,7 @@ const Tensor& detail::cauchy_(const Tensor& self, double median, double sigma, s
 
 // ---- softmax.int: exp(self) / sum(exp(self)) along dim, computed from self - max (no overflow for any magnitude).
 Tensor softmax(const Tensor& self, int64_t dim) {
+  DG_PROFILE_OP("softmax", self);
   const bool record = detail::should_record("softmax", self);
   intrusive_ptr<generated::SoftmaxBackward0> node;
   if (record) {
@@ -1270,6 +1431,7 @@ Tensor softmax(const Tensor& self, int64_t dim) {
 
 // ---- _softmax_backward_data: output * (grad_output - sum(grad_output * output, dim)), the gradient of softmax from its output.
 Tensor _softmax_backward_data(const Tensor& grad_output, const Tensor& output, int64_t dim) {
+  DG_PROFILE_OP("_softmax_backward_data", grad_output, output);
   const bool record = detail::should_record("_softmax_backward_data", grad_output, output);
   intrusive_ptr<generated::SoftmaxBackwardDataBackward0> node;
   if (record) {
@@ -1295,6 +1457,7 @@ Tensor _softmax_backward_data(const Tensor& grad_output, const Tensor& output, i
 
 // ---- nll_loss: Negative log likelihood of class targets (int64) for log-probabilities input [C], [N, C] or [N, C, d...]; 'mean' divides by the summed weight of the counted targets.
 Tensor nll_loss(const Tensor& self, const Tensor& target, const std::optional<Tensor>& weight, int64_t reduction, int64_t ignore_index) {
+  DG_PROFILE_OP("nll_loss", self, target);
   const bool record = detail::should_record("nll_loss", self, target);
   intrusive_ptr<generated::NllLossBackward0> node;
   if (record) {
@@ -1326,10 +1489,14 @@ Tensor nll_loss(const Tensor& self, const Tensor& target, const std::optional<Te
 }
 
 // ---- soft_margin_loss_backward: The gradient of soft_margin_loss w.r.t. self, -target sigmoid(-target self) grad_output (over the element count for mean).
-Tensor soft_margin_loss_backward(const Tensor& grad_output, const Tensor& self, const Tensor& target, int64_t reduction) { return composite::soft_margin_loss_backward(grad_output, self, target, reduction); }
+Tensor soft_margin_loss_backward(const Tensor& grad_output, const Tensor& self, const Tensor& target, int64_t reduction) {
+  DG_PROFILE_OP("soft_margin_loss_backward", grad_output, self, target);
+  return composite::soft_margin_loss_backward(grad_output, self, target, reduction);
+}
 
 // ---- soft_margin_loss: log(1 + exp(-target self)) for targets +-1, reduced (one node, SoftMarginLossBackward0).
 Tensor soft_margin_loss(const Tensor& self, const Tensor& target, int64_t reduction) {
+  DG_PROFILE_OP("soft_margin_loss", self, target);
   const bool record = detail::should_record("soft_margin_loss", self, target);
   intrusive_ptr<generated::SoftMarginLossBackward0> node;
   if (record) {
@@ -1360,37 +1527,68 @@ Tensor soft_margin_loss(const Tensor& self, const Tensor& target, int64_t reduct
 }
 
 // ---- hinge_embedding_loss: self where target is 1, max(0, margin - self) where target is -1 (both terms for any other target), reduced.
-Tensor hinge_embedding_loss(const Tensor& self, const Tensor& target, double margin, int64_t reduction) { return composite::hinge_embedding_loss(self, target, margin, reduction); }
+Tensor hinge_embedding_loss(const Tensor& self, const Tensor& target, double margin, int64_t reduction) {
+  DG_PROFILE_OP("hinge_embedding_loss", self, target);
+  return composite::hinge_embedding_loss(self, target, margin, reduction);
+}
 
 // ---- cosine_embedding_loss: 1 - cos(input1, input2) where target is 1, max(0, cos - margin) where it is -1 (cos over dim 1 of [N, D] inputs, target [N]; or [D] inputs and a 0-dim target), reduced.
-Tensor cosine_embedding_loss(const Tensor& input1, const Tensor& input2, const Tensor& target, double margin, int64_t reduction) { return composite::cosine_embedding_loss(input1, input2, target, margin, reduction); }
+Tensor cosine_embedding_loss(const Tensor& input1, const Tensor& input2, const Tensor& target, double margin, int64_t reduction) {
+  DG_PROFILE_OP("cosine_embedding_loss", input1, input2, target);
+  return composite::cosine_embedding_loss(input1, input2, target, margin, reduction);
+}
 
 // ---- triplet_margin_loss: max(0, margin + d(anchor, positive) - d(anchor, negative)) with d = pairwise_distance (p, eps); swap takes min(d(a, n), d(p, n)); reduced.
-Tensor triplet_margin_loss(const Tensor& anchor, const Tensor& positive, const Tensor& negative, double margin, double p, double eps, bool swap, int64_t reduction) { return composite::triplet_margin_loss(anchor, positive, negative, margin, p, eps, swap, reduction); }
+Tensor triplet_margin_loss(const Tensor& anchor, const Tensor& positive, const Tensor& negative, double margin, double p, double eps, bool swap, int64_t reduction) {
+  DG_PROFILE_OP("triplet_margin_loss", anchor, positive, negative);
+  return composite::triplet_margin_loss(anchor, positive, negative, margin, p, eps, swap, reduction);
+}
 
 // ---- ctc_loss.Tensor: ctc_loss with the lengths as integer tensors (read on the host).
-Tensor ctc_loss(const Tensor& log_probs, const Tensor& targets, const Tensor& input_lengths, const Tensor& target_lengths, int64_t blank, int64_t reduction, bool zero_infinity) { return composite::ctc_loss_tensor_lengths(log_probs, targets, input_lengths, target_lengths, blank, reduction, zero_infinity); }
+Tensor ctc_loss(const Tensor& log_probs, const Tensor& targets, const Tensor& input_lengths, const Tensor& target_lengths, int64_t blank, int64_t reduction, bool zero_infinity) {
+  DG_PROFILE_OP("ctc_loss", log_probs, targets, input_lengths, target_lengths);
+  return composite::ctc_loss_tensor_lengths(log_probs, targets, input_lengths, target_lengths, blank, reduction, zero_infinity);
+}
 
 // ---- dropout: Zeroes each element with probability p and scales the rest by 1 / (1 - p) (global generator, dg::manual_seed); identity when train is false.
-Tensor dropout(const Tensor& input, double p, bool train) { return composite::dropout(input, p, train); }
+Tensor dropout(const Tensor& input, double p, bool train) {
+  DG_PROFILE_OP("dropout", input);
+  return composite::dropout(input, p, train);
+}
 
 // ---- embedding_bag: Sums (mode 0, optionally weighted per sample), means (1) or maxima (2) of the weight rows of 1-D indices in bags starting at offsets; returns ATen's 4-tuple (output, offset2bag, bag_size, max_indices).
-std::tuple<Tensor, Tensor, Tensor, Tensor> embedding_bag(const Tensor& weight, const Tensor& indices, const Tensor& offsets, bool scale_grad_by_freq, int64_t mode, bool sparse, const std::optional<Tensor>& per_sample_weights, bool include_last_offset) { return composite::embedding_bag(weight, indices, offsets, scale_grad_by_freq, mode, sparse, per_sample_weights, include_last_offset); }
+std::tuple<Tensor, Tensor, Tensor, Tensor> embedding_bag(const Tensor& weight, const Tensor& indices, const Tensor& offsets, bool scale_grad_by_freq, int64_t mode, bool sparse, const std::optional<Tensor>& per_sample_weights, bool include_last_offset) {
+  DG_PROFILE_OP("embedding_bag", weight, indices, offsets);
+  return composite::embedding_bag(weight, indices, offsets, scale_grad_by_freq, mode, sparse, per_sample_weights, include_last_offset);
+}
 
 // ---- cdist: The p-norm distance of every row of x1 [*, P, M] to every row of x2 [*, R, M], [*, P, R]; p = 2 through one matmul when P or R > 25 (compute_mode 0/None), always (1) or never (2).
-Tensor cdist(const Tensor& x1, const Tensor& x2, double p, std::optional<int64_t> compute_mode) { return composite::cdist(x1, x2, p, compute_mode); }
+Tensor cdist(const Tensor& x1, const Tensor& x2, double p, std::optional<int64_t> compute_mode) {
+  DG_PROFILE_OP("cdist", x1, x2);
+  return composite::cdist(x1, x2, p, compute_mode);
+}
 
 // ---- col2im: The sum of columns [N, C kh kw, L] (or [C kh kw, L]) back into [N, C, H, W] at their blocks' positions (what F::fold calls; the adjoint of im2col).
-Tensor col2im(const Tensor& self, IntArrayRef output_size, IntArrayRef kernel_size, IntArrayRef dilation, IntArrayRef padding, IntArrayRef stride) { return composite::col2im(self, output_size, kernel_size, dilation, padding, stride); }
+Tensor col2im(const Tensor& self, IntArrayRef output_size, IntArrayRef kernel_size, IntArrayRef dilation, IntArrayRef padding, IntArrayRef stride) {
+  DG_PROFILE_OP("col2im", self);
+  return composite::col2im(self, output_size, kernel_size, dilation, padding, stride);
+}
 
 // ---- conv2d: 2-D convolution over input [N, C, H, W] (or unbatched [C, H, W]) with weight [C_out, C / groups, KH, KW].
-Tensor conv2d(const Tensor& input, const Tensor& weight, const std::optional<Tensor>& bias, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, int64_t groups) { return composite::conv2d(input, weight, bias, stride, padding, dilation, groups); }
+Tensor conv2d(const Tensor& input, const Tensor& weight, const std::optional<Tensor>& bias, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, int64_t groups) {
+  DG_PROFILE_OP("conv2d", input, weight);
+  return composite::conv2d(input, weight, bias, stride, padding, dilation, groups);
+}
 
 // ---- conv_transpose2d: 2-D transposed convolution (the gradient of conv2d w.r.t. its input) with weight [C, C_out / groups, KH, KW].
-Tensor conv_transpose2d(const Tensor& input, const Tensor& weight, const std::optional<Tensor>& bias, IntArrayRef stride, IntArrayRef padding, IntArrayRef output_padding, int64_t groups, IntArrayRef dilation) { return composite::conv_transpose2d(input, weight, bias, stride, padding, output_padding, groups, dilation); }
+Tensor conv_transpose2d(const Tensor& input, const Tensor& weight, const std::optional<Tensor>& bias, IntArrayRef stride, IntArrayRef padding, IntArrayRef output_padding, int64_t groups, IntArrayRef dilation) {
+  DG_PROFILE_OP("conv_transpose2d", input, weight);
+  return composite::conv_transpose2d(input, weight, bias, stride, padding, output_padding, groups, dilation);
+}
 
 // ---- max_pool2d_gather: The elements of source (shaped like self) at the positions max_pool2d(self) selects (the gradient of max_pool2d_backward).
 Tensor max_pool2d_gather(const Tensor& self, const Tensor& source, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool ceil_mode) {
+  DG_PROFILE_OP("max_pool2d_gather", self, source);
   const bool record = detail::should_record("max_pool2d_gather", self, source);
   intrusive_ptr<generated::MaxPool2dGatherBackward0> node;
   if (record) {
@@ -1419,6 +1617,7 @@ Tensor max_pool2d_gather(const Tensor& self, const Tensor& source, IntArrayRef k
 
 // ---- upsample_bicubic2d_backward: The gradient of upsample_bicubic2d.
 Tensor upsample_bicubic2d_backward(const Tensor& grad_output, IntArrayRef output_size, IntArrayRef input_size, bool align_corners, std::optional<double> scales_h, std::optional<double> scales_w) {
+  DG_PROFILE_OP("upsample_bicubic2d_backward", grad_output);
   const bool record = detail::should_record("upsample_bicubic2d_backward", grad_output);
   intrusive_ptr<generated::UpsampleBicubic2dBackwardBackward0> node;
   if (record) {
@@ -1444,6 +1643,7 @@ Tensor upsample_bicubic2d_backward(const Tensor& grad_output, IntArrayRef output
 
 // ---- _fused_sgd_: One SGD step: d = grad + weight_decay * self; with momentum, buf = first_step ? d : momentum * buf + (1 - dampening) * d and d = nesterov ? d + momentum * buf : buf; self -= lr * d.
 const Tensor& _fused_sgd_(const Tensor& self, const Tensor& grad, const Tensor& momentum_buffer, double lr, double momentum, double dampening, double weight_decay, bool nesterov, bool first_step) {
+  DG_PROFILE_OP("_fused_sgd_", self, grad, momentum_buffer);
   detail::check_inplace("_fused_sgd_", self, false);
   return dispatch::_fused_sgd_(self, grad, momentum_buffer, lr, momentum, dampening, weight_decay, nesterov, first_step);
 }

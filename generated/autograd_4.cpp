@@ -7,11 +7,12 @@
 // tangents also sets its output's tangent from the op's forward formula,
 // before the node saves the output (a saved output keeps its tangent, for
 // forward-over-reverse).
-#include "backward_nodes.h"
+#include "dynagrad/backward_nodes.h"
 #include "dispatch.h"
 #include "dynagrad/forward_ad.h"
 #include "ops/composite.h"
 #include "autograd/recording.h"
+#include "dynagrad/profiler.h"
 
 namespace dg {
 
@@ -19,6 +20,7 @@ namespace fw = autograd::forward_ad::detail;
 
 // ---- add.Scalar: self + alpha * other for a number other.
 Tensor add(const Tensor& self, const Scalar& other, const Scalar& alpha) {
+  DG_PROFILE_OP("add", self);
   const bool record = detail::should_record("add", self);
   intrusive_ptr<generated::AddBackward1> node;
   if (record) {
@@ -39,6 +41,7 @@ Tensor add(const Tensor& self, const Scalar& other, const Scalar& alpha) {
 }
 
 const Tensor& add_(const Tensor& self, const Scalar& other, const Scalar& alpha) {
+  DG_PROFILE_OP("add_", self);
   const bool record = detail::should_record("add_", self);
   detail::check_inplace("add_", self, record);
   intrusive_ptr<generated::AddBackward1> node;
@@ -62,12 +65,14 @@ const Tensor& add_(const Tensor& self, const Scalar& other, const Scalar& alpha)
 }
 
 const Tensor& add_out(const Tensor& out, const Tensor& self, const Scalar& other, const Scalar& alpha) {
+  DG_PROFILE_OP("add_out", out, self);
   detail::check_out_no_grad("add_out", detail::should_record("add_out", out, self));
   return dispatch::add_out(out, self, other, alpha);
 }
 
 // ---- log2: Base-2 logarithm.
 Tensor log2(const Tensor& self) {
+  DG_PROFILE_OP("log2", self);
   const bool record = detail::should_record("log2", self);
   intrusive_ptr<generated::Log2Backward0> node;
   if (record) {
@@ -89,6 +94,7 @@ Tensor log2(const Tensor& self) {
 }
 
 const Tensor& log2_(const Tensor& self) {
+  DG_PROFILE_OP("log2_", self);
   const bool record = detail::should_record("log2_", self);
   detail::check_inplace("log2_", self, record);
   intrusive_ptr<generated::Log2Backward0> node;
@@ -115,12 +121,14 @@ const Tensor& log2_(const Tensor& self) {
 }
 
 const Tensor& log2_out(const Tensor& out, const Tensor& self) {
+  DG_PROFILE_OP("log2_out", out, self);
   detail::check_out_no_grad("log2_out", detail::should_record("log2_out", out, self));
   return dispatch::log2_out(out, self);
 }
 
 // ---- sqrt: Square root.
 Tensor sqrt(const Tensor& self) {
+  DG_PROFILE_OP("sqrt", self);
   const bool record = detail::should_record("sqrt", self);
   intrusive_ptr<generated::SqrtBackward0> node;
   if (record) {
@@ -142,6 +150,7 @@ Tensor sqrt(const Tensor& self) {
 }
 
 const Tensor& sqrt_(const Tensor& self) {
+  DG_PROFILE_OP("sqrt_", self);
   const bool record = detail::should_record("sqrt_", self);
   detail::check_inplace("sqrt_", self, record);
   intrusive_ptr<generated::SqrtBackward0> node;
@@ -166,12 +175,14 @@ const Tensor& sqrt_(const Tensor& self) {
 }
 
 const Tensor& sqrt_out(const Tensor& out, const Tensor& self) {
+  DG_PROFILE_OP("sqrt_out", out, self);
   detail::check_out_no_grad("sqrt_out", detail::should_record("sqrt_out", out, self));
   return dispatch::sqrt_out(out, self);
 }
 
 // ---- sin_backward: grad_output * cos(self) in one pass, the gradient of sin.
 Tensor sin_backward(const Tensor& grad_output, const Tensor& self) {
+  DG_PROFILE_OP("sin_backward", grad_output, self);
   const bool record = detail::should_record("sin_backward", grad_output, self);
   intrusive_ptr<generated::SinBackwardBackward0> node;
   if (record) {
@@ -196,6 +207,7 @@ Tensor sin_backward(const Tensor& grad_output, const Tensor& self) {
 
 // ---- erfc: 1 - erf(self), accurate where erf is near 1.
 Tensor erfc(const Tensor& self) {
+  DG_PROFILE_OP("erfc", self);
   const bool record = detail::should_record("erfc", self);
   intrusive_ptr<generated::ErfcBackward0> node;
   if (record) {
@@ -217,6 +229,7 @@ Tensor erfc(const Tensor& self) {
 }
 
 const Tensor& erfc_(const Tensor& self) {
+  DG_PROFILE_OP("erfc_", self);
   const bool record = detail::should_record("erfc_", self);
   detail::check_inplace("erfc_", self, record);
   intrusive_ptr<generated::ErfcBackward0> node;
@@ -243,12 +256,14 @@ const Tensor& erfc_(const Tensor& self) {
 }
 
 const Tensor& erfc_out(const Tensor& out, const Tensor& self) {
+  DG_PROFILE_OP("erfc_out", out, self);
   detail::check_out_no_grad("erfc_out", detail::should_record("erfc_out", out, self));
   return dispatch::erfc_out(out, self);
 }
 
 // ---- sinc: sin(pi self) / (pi self), 1 at 0.
 Tensor sinc(const Tensor& self) {
+  DG_PROFILE_OP("sinc", self);
   const bool record = detail::should_record("sinc", self);
   intrusive_ptr<generated::SincBackward0> node;
   if (record) {
@@ -270,6 +285,7 @@ Tensor sinc(const Tensor& self) {
 }
 
 const Tensor& sinc_(const Tensor& self) {
+  DG_PROFILE_OP("sinc_", self);
   const bool record = detail::should_record("sinc_", self);
   detail::check_inplace("sinc_", self, record);
   intrusive_ptr<generated::SincBackward0> node;
@@ -296,12 +312,14 @@ const Tensor& sinc_(const Tensor& self) {
 }
 
 const Tensor& sinc_out(const Tensor& out, const Tensor& self) {
+  DG_PROFILE_OP("sinc_out", out, self);
   detail::check_out_no_grad("sinc_out", detail::should_record("sinc_out", out, self));
   return dispatch::sinc_out(out, self);
 }
 
 // ---- lgamma: log |Gamma(self)|.
 Tensor lgamma(const Tensor& self) {
+  DG_PROFILE_OP("lgamma", self);
   const bool record = detail::should_record("lgamma", self);
   intrusive_ptr<generated::LgammaBackward0> node;
   if (record) {
@@ -323,6 +341,7 @@ Tensor lgamma(const Tensor& self) {
 }
 
 const Tensor& lgamma_(const Tensor& self) {
+  DG_PROFILE_OP("lgamma_", self);
   const bool record = detail::should_record("lgamma_", self);
   detail::check_inplace("lgamma_", self, record);
   intrusive_ptr<generated::LgammaBackward0> node;
@@ -349,12 +368,14 @@ const Tensor& lgamma_(const Tensor& self) {
 }
 
 const Tensor& lgamma_out(const Tensor& out, const Tensor& self) {
+  DG_PROFILE_OP("lgamma_out", out, self);
   detail::check_out_no_grad("lgamma_out", detail::should_record("lgamma_out", out, self));
   return dispatch::lgamma_out(out, self);
 }
 
 // ---- logit: log(self / (1 - self)), self first clamped to [eps, 1 - eps] when eps is given.
 Tensor logit(const Tensor& self, std::optional<double> eps) {
+  DG_PROFILE_OP("logit", self);
   const bool record = detail::should_record("logit", self);
   intrusive_ptr<generated::LogitBackward0> node;
   if (record) {
@@ -377,6 +398,7 @@ Tensor logit(const Tensor& self, std::optional<double> eps) {
 }
 
 const Tensor& logit_(const Tensor& self, std::optional<double> eps) {
+  DG_PROFILE_OP("logit_", self);
   const bool record = detail::should_record("logit_", self);
   detail::check_inplace("logit_", self, record);
   intrusive_ptr<generated::LogitBackward0> node;
@@ -404,12 +426,14 @@ const Tensor& logit_(const Tensor& self, std::optional<double> eps) {
 }
 
 const Tensor& logit_out(const Tensor& out, const Tensor& self, std::optional<double> eps) {
+  DG_PROFILE_OP("logit_out", out, self);
   detail::check_out_no_grad("logit_out", detail::should_record("logit_out", out, self));
   return dispatch::logit_out(out, self, eps);
 }
 
 // ---- sgn: The sign of self (-1, 0 or 1) for real tensors, as sign (zero gradient).
 Tensor sgn(const Tensor& self) {
+  DG_PROFILE_OP("sgn", self);
   const bool record = detail::should_record("sgn", self);
   intrusive_ptr<generated::SgnBackward0> node;
   if (record) {
@@ -430,6 +454,7 @@ Tensor sgn(const Tensor& self) {
 }
 
 const Tensor& sgn_(const Tensor& self) {
+  DG_PROFILE_OP("sgn_", self);
   const bool record = detail::should_record("sgn_", self);
   detail::check_inplace("sgn_", self, record);
   intrusive_ptr<generated::SgnBackward0> node;
@@ -453,12 +478,14 @@ const Tensor& sgn_(const Tensor& self) {
 }
 
 const Tensor& sgn_out(const Tensor& out, const Tensor& self) {
+  DG_PROFILE_OP("sgn_out", out, self);
   detail::check_out_no_grad("sgn_out", detail::should_record("sgn_out", out, self));
   return dispatch::sgn_out(out, self);
 }
 
 // ---- round: The nearest integer, halves to even like PyTorch (integers unchanged; zero gradient).
 Tensor round(const Tensor& self) {
+  DG_PROFILE_OP("round", self);
   const bool record = detail::should_record("round", self);
   intrusive_ptr<generated::RoundBackward0> node;
   if (record) {
@@ -479,6 +506,7 @@ Tensor round(const Tensor& self) {
 }
 
 const Tensor& round_(const Tensor& self) {
+  DG_PROFILE_OP("round_", self);
   const bool record = detail::should_record("round_", self);
   detail::check_inplace("round_", self, record);
   intrusive_ptr<generated::RoundBackward0> node;
@@ -502,12 +530,14 @@ const Tensor& round_(const Tensor& self) {
 }
 
 const Tensor& round_out(const Tensor& out, const Tensor& self) {
+  DG_PROFILE_OP("round_out", out, self);
   detail::check_out_no_grad("round_out", detail::should_record("round_out", out, self));
   return dispatch::round_out(out, self);
 }
 
 // ---- relu: max(self, 0).
 Tensor relu(const Tensor& self) {
+  DG_PROFILE_OP("relu", self);
   const bool record = detail::should_record("relu", self);
   intrusive_ptr<generated::ReluBackward0> node;
   if (record) {
@@ -529,6 +559,7 @@ Tensor relu(const Tensor& self) {
 }
 
 const Tensor& relu_(const Tensor& self) {
+  DG_PROFILE_OP("relu_", self);
   const bool record = detail::should_record("relu_", self);
   detail::check_inplace("relu_", self, record);
   intrusive_ptr<generated::ReluBackward0> node;
@@ -553,12 +584,14 @@ const Tensor& relu_(const Tensor& self) {
 }
 
 const Tensor& relu_out(const Tensor& out, const Tensor& self) {
+  DG_PROFILE_OP("relu_out", out, self);
   detail::check_out_no_grad("relu_out", detail::should_record("relu_out", out, self));
   return dispatch::relu_out(out, self);
 }
 
 // ---- hardtanh: self clamped to [min_val, max_val].
 Tensor hardtanh(const Tensor& self, const Scalar& min_val, const Scalar& max_val) {
+  DG_PROFILE_OP("hardtanh", self);
   const bool record = detail::should_record("hardtanh", self);
   intrusive_ptr<generated::HardtanhBackward0> node;
   if (record) {
@@ -582,6 +615,7 @@ Tensor hardtanh(const Tensor& self, const Scalar& min_val, const Scalar& max_val
 }
 
 const Tensor& hardtanh_(const Tensor& self, const Scalar& min_val, const Scalar& max_val) {
+  DG_PROFILE_OP("hardtanh_", self);
   const bool record = detail::should_record("hardtanh_", self);
   detail::check_inplace("hardtanh_", self, record);
   intrusive_ptr<generated::HardtanhBackward0> node;
@@ -610,12 +644,14 @@ const Tensor& hardtanh_(const Tensor& self, const Scalar& min_val, const Scalar&
 }
 
 const Tensor& hardtanh_out(const Tensor& out, const Tensor& self, const Scalar& min_val, const Scalar& max_val) {
+  DG_PROFILE_OP("hardtanh_out", out, self);
   detail::check_out_no_grad("hardtanh_out", detail::should_record("hardtanh_out", out, self));
   return dispatch::hardtanh_out(out, self, min_val, max_val);
 }
 
 // ---- hardtanh_backward: grad_output where min_val < self < max_val, else 0 (the gradient of hardtanh).
 Tensor hardtanh_backward(const Tensor& grad_output, const Tensor& self, const Scalar& min_val, const Scalar& max_val) {
+  DG_PROFILE_OP("hardtanh_backward", grad_output, self);
   const bool record = detail::should_record("hardtanh_backward", grad_output, self);
   intrusive_ptr<generated::HardtanhBackwardBackward0> node;
   if (record) {
@@ -640,6 +676,7 @@ Tensor hardtanh_backward(const Tensor& grad_output, const Tensor& self, const Sc
 
 // ---- hardsigmoid: 0 below -3, 1 above 3, self / 6 + 1 / 2 between.
 Tensor hardsigmoid(const Tensor& self) {
+  DG_PROFILE_OP("hardsigmoid", self);
   const bool record = detail::should_record("hardsigmoid", self);
   intrusive_ptr<generated::HardsigmoidBackward0> node;
   if (record) {
@@ -661,6 +698,7 @@ Tensor hardsigmoid(const Tensor& self) {
 }
 
 const Tensor& hardsigmoid_(const Tensor& self) {
+  DG_PROFILE_OP("hardsigmoid_", self);
   const bool record = detail::should_record("hardsigmoid_", self);
   detail::check_inplace("hardsigmoid_", self, record);
   intrusive_ptr<generated::HardsigmoidBackward0> node;
@@ -687,12 +725,14 @@ const Tensor& hardsigmoid_(const Tensor& self) {
 }
 
 const Tensor& hardsigmoid_out(const Tensor& out, const Tensor& self) {
+  DG_PROFILE_OP("hardsigmoid_out", out, self);
   detail::check_out_no_grad("hardsigmoid_out", detail::should_record("hardsigmoid_out", out, self));
   return dispatch::hardsigmoid_out(out, self);
 }
 
 // ---- sigmoid_backward: grad_output * output * (1 - output), the gradient of sigmoid from its output.
 Tensor sigmoid_backward(const Tensor& grad_output, const Tensor& output) {
+  DG_PROFILE_OP("sigmoid_backward", grad_output, output);
   const bool record = detail::should_record("sigmoid_backward", grad_output, output);
   intrusive_ptr<generated::SigmoidBackwardBackward0> node;
   if (record) {
@@ -716,10 +756,14 @@ Tensor sigmoid_backward(const Tensor& grad_output, const Tensor& output) {
 }
 
 // ---- softplus_double_backward: grad * d/dself of softplus' gradient factor (zero where beta * self > threshold).
-Tensor softplus_double_backward(const Tensor& grad, const Tensor& self, const Scalar& beta, const Scalar& threshold) { return composite::softplus_double_backward(grad, self, beta, threshold); }
+Tensor softplus_double_backward(const Tensor& grad, const Tensor& self, const Scalar& beta, const Scalar& threshold) {
+  DG_PROFILE_OP("softplus_double_backward", grad, self);
+  return composite::softplus_double_backward(grad, self, beta, threshold);
+}
 
 // ---- clamp: min(max(self, min), max); either bound may be None, not both. NaN stays NaN.
 Tensor clamp(const Tensor& self, const std::optional<Scalar>& min, const std::optional<Scalar>& max) {
+  DG_PROFILE_OP("clamp", self);
   const bool record = detail::should_record("clamp", self);
   intrusive_ptr<generated::ClampBackward0> node;
   if (record) {
@@ -743,6 +787,7 @@ Tensor clamp(const Tensor& self, const std::optional<Scalar>& min, const std::op
 }
 
 const Tensor& clamp_(const Tensor& self, const std::optional<Scalar>& min, const std::optional<Scalar>& max) {
+  DG_PROFILE_OP("clamp_", self);
   const bool record = detail::should_record("clamp_", self);
   detail::check_inplace("clamp_", self, record);
   intrusive_ptr<generated::ClampBackward0> node;
@@ -771,12 +816,14 @@ const Tensor& clamp_(const Tensor& self, const std::optional<Scalar>& min, const
 }
 
 const Tensor& clamp_out(const Tensor& out, const Tensor& self, const std::optional<Scalar>& min, const std::optional<Scalar>& max) {
+  DG_PROFILE_OP("clamp_out", out, self);
   detail::check_out_no_grad("clamp_out", detail::should_record("clamp_out", out, self));
   return dispatch::clamp_out(out, self, min, max);
 }
 
 // ---- addcdiv: self + value * tensor1 / tensor2, broadcasting (optimizers use addcdiv_).
 Tensor addcdiv(const Tensor& self, const Tensor& tensor1, const Tensor& tensor2, const Scalar& value) {
+  DG_PROFILE_OP("addcdiv", self, tensor1, tensor2);
   const bool record = detail::should_record("addcdiv", self, tensor1, tensor2);
   intrusive_ptr<generated::AddcdivBackward0> node;
   if (record) {
@@ -802,6 +849,7 @@ Tensor addcdiv(const Tensor& self, const Tensor& tensor1, const Tensor& tensor2,
 }
 
 const Tensor& addcdiv_(const Tensor& self, const Tensor& tensor1, const Tensor& tensor2, const Scalar& value) {
+  DG_PROFILE_OP("addcdiv_", self, tensor1, tensor2);
   const bool record = detail::should_record("addcdiv_", self, tensor1, tensor2);
   detail::check_inplace("addcdiv_", self, record);
   intrusive_ptr<generated::AddcdivBackward0> node;
@@ -830,12 +878,14 @@ const Tensor& addcdiv_(const Tensor& self, const Tensor& tensor1, const Tensor& 
 }
 
 const Tensor& addcdiv_out(const Tensor& out, const Tensor& self, const Tensor& tensor1, const Tensor& tensor2, const Scalar& value) {
+  DG_PROFILE_OP("addcdiv_out", out, self, tensor1, tensor2);
   detail::check_out_no_grad("addcdiv_out", detail::should_record("addcdiv_out", out, self, tensor1, tensor2));
   return dispatch::addcdiv_out(out, self, tensor1, tensor2, value);
 }
 
 // ---- hypot: sqrt(self ** 2 + other ** 2) without overflow, broadcasting.
 Tensor hypot(const Tensor& self, const Tensor& other) {
+  DG_PROFILE_OP("hypot", self, other);
   const bool record = detail::should_record("hypot", self, other);
   intrusive_ptr<generated::HypotBackward0> node;
   if (record) {
@@ -860,6 +910,7 @@ Tensor hypot(const Tensor& self, const Tensor& other) {
 }
 
 const Tensor& hypot_(const Tensor& self, const Tensor& other) {
+  DG_PROFILE_OP("hypot_", self, other);
   const bool record = detail::should_record("hypot_", self, other);
   detail::check_inplace("hypot_", self, record);
   intrusive_ptr<generated::HypotBackward0> node;
@@ -889,62 +940,74 @@ const Tensor& hypot_(const Tensor& self, const Tensor& other) {
 }
 
 const Tensor& hypot_out(const Tensor& out, const Tensor& self, const Tensor& other) {
+  DG_PROFILE_OP("hypot_out", out, self, other);
   detail::check_out_no_grad("hypot_out", detail::should_record("hypot_out", out, self, other));
   return dispatch::hypot_out(out, self, other);
 }
 
 // ---- lt.Tensor: self < other elementwise (bool), broadcasting and comparing in the promoted dtype.
 Tensor lt(const Tensor& self, const Tensor& other) {
+  DG_PROFILE_OP("lt", self, other);
   return dispatch::lt(self, other);
 }
 
 const Tensor& lt_(const Tensor& self, const Tensor& other) {
+  DG_PROFILE_OP("lt_", self, other);
   detail::check_inplace("lt_", self, false);
   return dispatch::lt_(self, other);
 }
 
 const Tensor& lt_out(const Tensor& out, const Tensor& self, const Tensor& other) {
+  DG_PROFILE_OP("lt_out", out, self, other);
   detail::check_out_no_grad("lt_out", detail::should_record("lt_out", out, self, other));
   return dispatch::lt_out(out, self, other);
 }
 
 // ---- ge.Tensor: self >= other elementwise (bool), broadcasting and comparing in the promoted dtype.
 Tensor ge(const Tensor& self, const Tensor& other) {
+  DG_PROFILE_OP("ge", self, other);
   return dispatch::ge(self, other);
 }
 
 const Tensor& ge_(const Tensor& self, const Tensor& other) {
+  DG_PROFILE_OP("ge_", self, other);
   detail::check_inplace("ge_", self, false);
   return dispatch::ge_(self, other);
 }
 
 const Tensor& ge_out(const Tensor& out, const Tensor& self, const Tensor& other) {
+  DG_PROFILE_OP("ge_out", out, self, other);
   detail::check_out_no_grad("ge_out", detail::should_record("ge_out", out, self, other));
   return dispatch::ge_out(out, self, other);
 }
 
 // ---- bitwise_xor.Tensor: self ^ other for integer and bool tensors, broadcasting.
 Tensor bitwise_xor(const Tensor& self, const Tensor& other) {
+  DG_PROFILE_OP("bitwise_xor", self, other);
   return dispatch::bitwise_xor(self, other);
 }
 
 const Tensor& bitwise_xor_(const Tensor& self, const Tensor& other) {
+  DG_PROFILE_OP("bitwise_xor_", self, other);
   detail::check_inplace("bitwise_xor_", self, false);
   return dispatch::bitwise_xor_(self, other);
 }
 
 const Tensor& bitwise_xor_out(const Tensor& out, const Tensor& self, const Tensor& other) {
+  DG_PROFILE_OP("bitwise_xor_out", out, self, other);
   detail::check_out_no_grad("bitwise_xor_out", detail::should_record("bitwise_xor_out", out, self, other));
   return dispatch::bitwise_xor_out(out, self, other);
 }
 
 // ---- _sum.dim_IntList: The kernel of sum over dims.
 Tensor _sum(const Tensor& self, IntArrayRef dim, bool keepdim) {
+  DG_PROFILE_OP("_sum", self);
   return dispatch::_sum(self, dim, keepdim);
 }
 
 // ---- mean: Mean of all elements, in `dtype` when given (self is cast first; it must then be floating).
 Tensor mean(const Tensor& self, std::optional<ScalarType> dtype) {
+  DG_PROFILE_OP("mean", self);
   const bool record = detail::should_record("mean", self);
   intrusive_ptr<generated::MeanBackward0> node;
   if (record) {
@@ -973,6 +1036,7 @@ Tensor mean(const Tensor& self, std::optional<ScalarType> dtype) {
 
 // ---- mean.dim: Mean over the dimensions `dim`, in `dtype` when given.
 Tensor mean(const Tensor& self, IntArrayRef dim, bool keepdim, std::optional<ScalarType> dtype) {
+  DG_PROFILE_OP("mean", self);
   const bool record = detail::should_record("mean", self);
   intrusive_ptr<generated::MeanBackward1> node;
   if (record) {
@@ -1003,53 +1067,85 @@ Tensor mean(const Tensor& self, IntArrayRef dim, bool keepdim, std::optional<Sca
 
 // ---- _prod.dim_int: The kernel of prod over one dim.
 Tensor _prod(const Tensor& self, int64_t dim, bool keepdim) {
+  DG_PROFILE_OP("_prod", self);
   return dispatch::_prod(self, dim, keepdim);
 }
 
 // ---- prod_backward: The gradient of prod (all elements when dim is None), exact when self has zeros.
-Tensor prod_backward(const Tensor& grad, const Tensor& self, std::optional<int64_t> dim, bool keepdim) { return composite::prod_backward(grad, self, dim, keepdim); }
+Tensor prod_backward(const Tensor& grad, const Tensor& self, std::optional<int64_t> dim, bool keepdim) {
+  DG_PROFILE_OP("prod_backward", grad, self);
+  return composite::prod_backward(grad, self, dim, keepdim);
+}
 
 // ---- minmax_backward: The gradient of amax/amin (result), split evenly among the elements equal to the extreme.
-Tensor minmax_backward(const Tensor& grad, const Tensor& self, const Tensor& result, IntArrayRef dim, bool keepdim) { return composite::minmax_backward(grad, self, result, dim, keepdim); }
+Tensor minmax_backward(const Tensor& grad, const Tensor& self, const Tensor& result, IntArrayRef dim, bool keepdim) {
+  DG_PROFILE_OP("minmax_backward", grad, self, result);
+  return composite::minmax_backward(grad, self, result, dim, keepdim);
+}
 
 // ---- argmax: Index (int64) of the first largest element along `dim`, or in the flattened tensor when dim is None.
 Tensor argmax(const Tensor& self, std::optional<int64_t> dim, bool keepdim) {
+  DG_PROFILE_OP("argmax", self);
   return dispatch::argmax(self, dim, keepdim);
 }
 
 // ---- var_mean.correction: var and mean over `dim` (all dims when empty) together.
-std::tuple<Tensor, Tensor> var_mean(const Tensor& self, IntArrayRef dim, const std::optional<Scalar>& correction, bool keepdim) { return composite::var_mean(self, dim, correction, keepdim); }
+std::tuple<Tensor, Tensor> var_mean(const Tensor& self, IntArrayRef dim, const std::optional<Scalar>& correction, bool keepdim) {
+  DG_PROFILE_OP("var_mean", self);
+  return composite::var_mean(self, dim, correction, keepdim);
+}
 
 // ---- all.dim: Whether every element along `dim` is non-zero (bool).
-Tensor all(const Tensor& self, int64_t dim, bool keepdim) { return composite::all_dim(self, dim, keepdim); }
+Tensor all(const Tensor& self, int64_t dim, bool keepdim) {
+  DG_PROFILE_OP("all", self);
+  return composite::all_dim(self, dim, keepdim);
+}
 
 // ---- argsort: The int64 indices that sort self along `dim` (sort's second output).
-Tensor argsort(const Tensor& self, int64_t dim, bool descending) { return composite::argsort(self, dim, descending); }
+Tensor argsort(const Tensor& self, int64_t dim, bool descending) {
+  DG_PROFILE_OP("argsort", self);
+  return composite::argsort(self, dim, descending);
+}
 
 // ---- topk: The k largest (smallest when not largest) elements along `dim` and their int64 indices, largest first.
-std::tuple<Tensor, Tensor> topk(const Tensor& self, int64_t k, int64_t dim, bool largest, bool sorted) { return composite::topk(self, k, dim, largest, sorted); }
+std::tuple<Tensor, Tensor> topk(const Tensor& self, int64_t k, int64_t dim, bool largest, bool sorted) {
+  DG_PROFILE_OP("topk", self);
+  return composite::topk(self, k, dim, largest, sorted);
+}
 
 // ---- _median_indices: The int64 index of the lower median along `dim` (kept as size 1); a NaN's when any (the first), unless ignore_nan.
 Tensor _median_indices(const Tensor& self, int64_t dim, bool ignore_nan) {
+  DG_PROFILE_OP("_median_indices", self);
   return dispatch::_median_indices(self, dim, ignore_nan);
 }
 
 // ---- nanmedian: The lower median of the elements that are not NaN (NaN when all are).
-Tensor nanmedian(const Tensor& self) { return composite::nanmedian(self); }
+Tensor nanmedian(const Tensor& self) {
+  DG_PROFILE_OP("nanmedian", self);
+  return composite::nanmedian(self);
+}
 
 // ---- nanmedian.dim: The lower median along `dim` of the elements that are not NaN, and its int64 index.
-std::tuple<Tensor, Tensor> nanmedian(const Tensor& self, int64_t dim, bool keepdim) { return composite::nanmedian_dim(self, dim, keepdim); }
+std::tuple<Tensor, Tensor> nanmedian(const Tensor& self, int64_t dim, bool keepdim) {
+  DG_PROFILE_OP("nanmedian", self);
+  return composite::nanmedian_dim(self, dim, keepdim);
+}
 
 // ---- _cummaxmin_indices: The int64 index of the running maximum (minimum when not max) along `dim`; the latest on ties, NaN propagates.
 Tensor _cummaxmin_indices(const Tensor& self, int64_t dim, bool max) {
+  DG_PROFILE_OP("_cummaxmin_indices", self);
   return dispatch::_cummaxmin_indices(self, dim, max);
 }
 
 // ---- cummin: The running minimum along `dim` and its int64 index (the latest on ties; NaN propagates).
-std::tuple<Tensor, Tensor> cummin(const Tensor& self, int64_t dim) { return composite::cummin(self, dim); }
+std::tuple<Tensor, Tensor> cummin(const Tensor& self, int64_t dim) {
+  DG_PROFILE_OP("cummin", self);
+  return composite::cummin(self, dim);
+}
 
 // ---- mm: Matrix product of two 2-D tensors (oneDNN for float32).
 Tensor mm(const Tensor& self, const Tensor& mat2) {
+  DG_PROFILE_OP("mm", self, mat2);
   const bool record = detail::should_record("mm", self, mat2);
   intrusive_ptr<generated::MmBackward0> node;
   if (record) {
@@ -1078,6 +1174,7 @@ Tensor mm(const Tensor& self, const Tensor& mat2) {
 
 // ---- linalg_cross: Cross product of 3-vectors along `dim` (dims of size 3), the other dims broadcast.
 Tensor linalg_cross(const Tensor& self, const Tensor& other, int64_t dim) {
+  DG_PROFILE_OP("linalg_cross", self, other);
   const bool record = detail::should_record("linalg_cross", self, other);
   intrusive_ptr<generated::LinalgCrossBackward0> node;
   if (record) {
@@ -1109,6 +1206,7 @@ Tensor linalg_cross(const Tensor& self, const Tensor& other, int64_t dim) {
 
 // ---- _linalg_eigh_packed: Eigenvectors and eigenvalues of symmetric matrices (..., n, n) packed as (..., n, n + 1): columns [0, n) the eigenvectors, column n the eigenvalues (ascending); reads the UPLO triangle only.
 Tensor _linalg_eigh_packed(const Tensor& A, std::string_view UPLO) {
+  DG_PROFILE_OP("_linalg_eigh_packed", A);
   const bool record = detail::should_record("_linalg_eigh_packed", A);
   intrusive_ptr<generated::LinalgEighPackedBackward0> node;
   if (record) {
@@ -1130,16 +1228,26 @@ Tensor _linalg_eigh_packed(const Tensor& A, std::string_view UPLO) {
 }
 
 // ---- _linalg_eigh_packed_backward: The gradient of _linalg_eigh_packed: V ((skew(V^T gV) / (L_j - L_i)) + diag(gL)) V^T (PyTorch's linalg_eig_backward, hermitian).
-Tensor _linalg_eigh_packed_backward(const Tensor& grad, const Tensor& packed) { return composite::linalg_eigh_packed_backward(grad, packed); }
+Tensor _linalg_eigh_packed_backward(const Tensor& grad, const Tensor& packed) {
+  DG_PROFILE_OP("_linalg_eigh_packed_backward", grad, packed);
+  return composite::linalg_eigh_packed_backward(grad, packed);
+}
 
 // ---- svd: LibTorch's older SVD: self = U diag(S) V^T (V, not Vh); some gives the reduced factors; without compute_uv, U and V are zeros (m x m, n x n).
-std::tuple<Tensor, Tensor, Tensor> svd(const Tensor& self, bool some, bool compute_uv) { return composite::svd(self, some, compute_uv); }
+std::tuple<Tensor, Tensor, Tensor> svd(const Tensor& self, bool some, bool compute_uv) {
+  DG_PROFILE_OP("svd", self);
+  return composite::svd(self, some, compute_uv);
+}
 
 // ---- linalg_pinv.atol_rtol_float: The pseudo-inverse from the SVD (eigh when hermitian), dropping singular values <= max(atol, rtol * largest); rtol defaults to eps * max(m, n) when atol is not given.
-Tensor linalg_pinv(const Tensor& self, std::optional<double> atol, std::optional<double> rtol, bool hermitian) { return composite::linalg_pinv(self, atol, rtol, hermitian); }
+Tensor linalg_pinv(const Tensor& self, std::optional<double> atol, std::optional<double> rtol, bool hermitian) {
+  DG_PROFILE_OP("linalg_pinv", self);
+  return composite::linalg_pinv(self, atol, rtol, hermitian);
+}
 
 // ---- linalg_inv: The inverse of (a batch of) square matrices (LAPACK getrf + getri); a singular matrix is an error naming its batch element (dg::linalg::inv).
 Tensor linalg_inv(const Tensor& A) {
+  DG_PROFILE_OP("linalg_inv", A);
   const bool record = detail::should_record("linalg_inv", A);
   intrusive_ptr<generated::LinalgInvBackward0> node;
   if (record) {
@@ -1161,13 +1269,20 @@ Tensor linalg_inv(const Tensor& A) {
 }
 
 // ---- slogdet: linalg_slogdet.
-std::tuple<Tensor, Tensor> slogdet(const Tensor& self) { return composite::slogdet(self); }
+std::tuple<Tensor, Tensor> slogdet(const Tensor& self) {
+  DG_PROFILE_OP("slogdet", self);
+  return composite::slogdet(self);
+}
 
 // ---- linalg_solve_triangular_backward: The gradient of linalg_solve_triangular w.r.t. A: -(A⁻ᵀ grad) Xᵀ (left) or -Xᵀ (grad A⁻ᵀ), restricted to A's triangle.
-Tensor linalg_solve_triangular_backward(const Tensor& grad, const Tensor& self, const Tensor& result, bool upper, bool left, bool unitriangular) { return composite::linalg_solve_triangular_backward(grad, self, result, upper, left, unitriangular); }
+Tensor linalg_solve_triangular_backward(const Tensor& grad, const Tensor& self, const Tensor& result, bool upper, bool left, bool unitriangular) {
+  DG_PROFILE_OP("linalg_solve_triangular_backward", grad, self, result);
+  return composite::linalg_solve_triangular_backward(grad, self, result, upper, left, unitriangular);
+}
 
 // ---- _linalg_solve: X with A X = B for square A (..., n, n) and B (..., n, k), batch dims broadcast: linalg_solve's kernel (LAPACK getrf + getrs).
 Tensor _linalg_solve(const Tensor& A, const Tensor& B) {
+  DG_PROFILE_OP("_linalg_solve", A, B);
   const bool record = detail::should_record("_linalg_solve", A, B);
   intrusive_ptr<generated::LinalgSolveBackward0> node;
   if (record) {
@@ -1192,11 +1307,13 @@ Tensor _linalg_solve(const Tensor& A, const Tensor& B) {
 
 // ---- _linalg_lu_factor_packed: The LU factorization of (..., m, n) matrices with partial pivoting, packed as (..., m, n + 1): LU, then the 1-based pivots in the last column (linalg_lu_factor's kernel).
 Tensor _linalg_lu_factor_packed(const Tensor& A) {
+  DG_PROFILE_OP("_linalg_lu_factor_packed", A);
   return dispatch::_linalg_lu_factor_packed(A);
 }
 
 // ---- view: The same data with a new shape (one size may be -1); no copy.
 Tensor detail::view(const Tensor& self, IntArrayRef size) {
+  DG_PROFILE_OP("view", self);
   const bool record = detail::should_record("view", self);
   intrusive_ptr<generated::ViewBackward0> node;
   if (record) {
@@ -1219,6 +1336,7 @@ Tensor detail::view(const Tensor& self, IntArrayRef size) {
 
 // ---- squeeze: Drops every size-1 dimension; no copy.
 Tensor squeeze(const Tensor& self) {
+  DG_PROFILE_OP("squeeze", self);
   const bool record = detail::should_record("squeeze", self);
   intrusive_ptr<generated::SqueezeBackward0> node;
   if (record) {
@@ -1240,25 +1358,44 @@ Tensor squeeze(const Tensor& self) {
 }
 
 // ---- permute_backward: grad permuted by the inverse of `dims` (the gradient of permute).
-Tensor permute_backward(const Tensor& grad, IntArrayRef dims) { return composite::permute_backward(grad, dims); }
+Tensor permute_backward(const Tensor& grad, IntArrayRef dims) {
+  DG_PROFILE_OP("permute_backward", grad);
+  return composite::permute_backward(grad, dims);
+}
 
 // ---- cat: Concatenation along `dim` (dtypes promoted; 1-D empty tensors are skipped, as in PyTorch).
-Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) { return composite::cat(tensors, dim); }
+Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
+  DG_PROFILE_OP("cat", );
+  return composite::cat(tensors, dim);
+}
 
 // ---- movedim.int: self with dim `source` moved to position `destination` (a view).
-Tensor movedim(const Tensor& self, int64_t source, int64_t destination) { return composite::movedim_int(self, source, destination); }
+Tensor movedim(const Tensor& self, int64_t source, int64_t destination) {
+  DG_PROFILE_OP("movedim", self);
+  return composite::movedim_int(self, source, destination);
+}
 
 // ---- swapdims: Another name for transpose.
-Tensor swapdims(const Tensor& self, int64_t dim0, int64_t dim1) { return composite::swapaxes(self, dim0, dim1); }
+Tensor swapdims(const Tensor& self, int64_t dim0, int64_t dim1) {
+  DG_PROFILE_OP("swapdims", self);
+  return composite::swapaxes(self, dim0, dim1);
+}
 
 // ---- atleast_1d: self with at least 1 dim (a 0-dim tensor becomes [1]).
-Tensor atleast_1d(const Tensor& self) { return composite::atleast_1d(self); }
+Tensor atleast_1d(const Tensor& self) {
+  DG_PROFILE_OP("atleast_1d", self);
+  return composite::atleast_1d(self);
+}
 
 // ---- constant_pad_nd: pad(self, pad, "constant", value): pairs (before, after) from the last dim backwards; negative pads crop.
-Tensor constant_pad_nd(const Tensor& self, IntArrayRef pad, const Scalar& value) { return composite::constant_pad_nd(self, pad, value); }
+Tensor constant_pad_nd(const Tensor& self, IntArrayRef pad, const Scalar& value) {
+  DG_PROFILE_OP("constant_pad_nd", self);
+  return composite::constant_pad_nd(self, pad, value);
+}
 
 // ---- index_add: self with alpha * source's slices added at the (int64, 1-D) indices along `dim`, repeated indices accumulating.
 Tensor index_add(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& source, const Scalar& alpha) {
+  DG_PROFILE_OP("index_add", self, index, source);
   const bool record = detail::should_record("index_add", self, index, source);
   intrusive_ptr<generated::IndexAddBackward0> node;
   if (record) {
@@ -1283,6 +1420,7 @@ Tensor index_add(const Tensor& self, int64_t dim, const Tensor& index, const Ten
 }
 
 const Tensor& index_add_(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& source, const Scalar& alpha) {
+  DG_PROFILE_OP("index_add_", self, index, source);
   const bool record = detail::should_record("index_add_", self, index, source);
   detail::check_inplace("index_add_", self, record);
   intrusive_ptr<generated::IndexAddBackward0> node;
@@ -1310,16 +1448,26 @@ const Tensor& index_add_(const Tensor& self, int64_t dim, const Tensor& index, c
 }
 
 // ---- index_fill_.int_Tensor: index_fill with a 0-dim tensor value, written into self.
-const Tensor& index_fill_(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& value) { return composite::index_fill_(self, dim, index, value); }
+const Tensor& index_fill_(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& value) {
+  DG_PROFILE_OP("index_fill_", self, index, value);
+  return composite::index_fill_(self, dim, index, value);
+}
 
 // ---- put: self read as 1-D with source written (accumulate=True adds, repeated indices summing) at the int64 indices (negative counts from the end).
-Tensor put(const Tensor& self, const Tensor& index, const Tensor& source, bool accumulate) { return composite::put(self, index, source, accumulate); }
+Tensor put(const Tensor& self, const Tensor& index, const Tensor& source, bool accumulate) {
+  DG_PROFILE_OP("put", self, index, source);
+  return composite::put(self, index, source, accumulate);
+}
 
 // ---- one_hot: int64 [..., num_classes] with a 1 at each class of the int64 self (num_classes -1: max(self) + 1).
-Tensor one_hot(const Tensor& self, int64_t num_classes) { return composite::one_hot(self, num_classes); }
+Tensor one_hot(const Tensor& self, int64_t num_classes) {
+  DG_PROFILE_OP("one_hot", self);
+  return composite::one_hot(self, num_classes);
+}
 
 // ---- triu: The upper triangle of the last two dims (elements with column - row >= diagonal), the rest zero.
 Tensor triu(const Tensor& self, int64_t diagonal) {
+  DG_PROFILE_OP("triu", self);
   const bool record = detail::should_record("triu", self);
   intrusive_ptr<generated::TriuBackward0> node;
   if (record) {
@@ -1341,6 +1489,7 @@ Tensor triu(const Tensor& self, int64_t diagonal) {
 }
 
 const Tensor& triu_(const Tensor& self, int64_t diagonal) {
+  DG_PROFILE_OP("triu_", self);
   const bool record = detail::should_record("triu_", self);
   detail::check_inplace("triu_", self, record);
   intrusive_ptr<generated::TriuBackward0> node;
@@ -1365,10 +1514,14 @@ const Tensor& triu_(const Tensor& self, int64_t diagonal) {
 }
 
 // ---- contiguous: self if it is contiguous, else clone().
-Tensor detail::contiguous(const Tensor& self) { return composite::contiguous(self); }
+Tensor detail::contiguous(const Tensor& self) {
+  DG_PROFILE_OP("contiguous", self);
+  return composite::contiguous(self);
+}
 
 // ---- uniform_: Fills self with values drawn uniformly from [from, to).
 const Tensor& detail::uniform_(const Tensor& self, double from, double to, std::optional<Generator> generator) {
+  DG_PROFILE_OP("uniform_", self);
   const bool record = detail::should_record("uniform_", self);
   detail::check_inplace("uniform_", self, record);
   intrusive_ptr<generated::UniformBackward0> node;
@@ -1393,6 +1546,7 @@ const Tensor& detail::uniform_(const Tensor& self, double from, double to, std::
 
 // ---- exponential_: Fills self with values drawn from the exponential distribution of rate lambd.
 const Tensor& detail::exponential_(const Tensor& self, double lambd, std::optional<Generator> generator) {
+  DG_PROFILE_OP("exponential_", self);
   const bool record = detail::should_record("exponential_", self);
   detail::check_inplace("exponential_", self, record);
   intrusive_ptr<generated::ExponentialBackward0> node;
@@ -1416,13 +1570,20 @@ const Tensor& detail::exponential_(const Tensor& self, double lambd, std::option
 }
 
 // ---- bernoulli: 1 with probability self (elementwise, in [0, 1]), else 0; self's dtype. No gradient.
-Tensor bernoulli(const Tensor& self, std::optional<Generator> generator) { return composite::bernoulli(self, generator); }
+Tensor bernoulli(const Tensor& self, std::optional<Generator> generator) {
+  DG_PROFILE_OP("bernoulli", self);
+  return composite::bernoulli(self, generator);
+}
 
 // ---- normal.Tensor_float: Draws from N(mean, std^2) elementwise, in mean's shape and dtype. No gradient.
-Tensor normal(const Tensor& mean, double std, std::optional<Generator> generator) { return composite::normal(mean, std, generator); }
+Tensor normal(const Tensor& mean, double std, std::optional<Generator> generator) {
+  DG_PROFILE_OP("normal", mean);
+  return composite::normal(mean, std, generator);
+}
 
 // ---- _nll_pick_backward: Zeros of self_sizes with grad written at the picked classes (the gradient of _nll_pick).
 Tensor _nll_pick_backward(const Tensor& grad, const Tensor& target, IntArrayRef self_sizes, int64_t ignore_index) {
+  DG_PROFILE_OP("_nll_pick_backward", grad, target);
   const bool record = detail::should_record("_nll_pick_backward", grad, target);
   intrusive_ptr<generated::NllPickBackwardBackward0> node;
   if (record) {
@@ -1445,22 +1606,38 @@ Tensor _nll_pick_backward(const Tensor& grad, const Tensor& target, IntArrayRef 
 }
 
 // ---- binary_cross_entropy: -w (t log(x) + (1 - t) log(1 - x)) for probabilities x in [0, 1] (logs clamped at -100, as PyTorch), reduced.
-Tensor binary_cross_entropy(const Tensor& self, const Tensor& target, const std::optional<Tensor>& weight, int64_t reduction) { return composite::binary_cross_entropy(self, target, weight, reduction); }
+Tensor binary_cross_entropy(const Tensor& self, const Tensor& target, const std::optional<Tensor>& weight, int64_t reduction) {
+  DG_PROFILE_OP("binary_cross_entropy", self, target);
+  return composite::binary_cross_entropy(self, target, weight, reduction);
+}
 
 // ---- ctc_loss.IntList: CTC loss of log_probs (T, N, C), or unbatched (T, C), against targets (N, S) padded or 1-D concatenated (any integer dtype): Mean divides each loss by its target length (at least 1) then averages; zero_infinity zeroes infinite losses and their gradients.
-Tensor ctc_loss(const Tensor& log_probs, const Tensor& targets, IntArrayRef input_lengths, IntArrayRef target_lengths, int64_t blank, int64_t reduction, bool zero_infinity) { return composite::ctc_loss(log_probs, targets, input_lengths, target_lengths, blank, reduction, zero_infinity); }
+Tensor ctc_loss(const Tensor& log_probs, const Tensor& targets, IntArrayRef input_lengths, IntArrayRef target_lengths, int64_t blank, int64_t reduction, bool zero_infinity) {
+  DG_PROFILE_OP("ctc_loss", log_probs, targets);
+  return composite::ctc_loss(log_probs, targets, input_lengths, target_lengths, blank, reduction, zero_infinity);
+}
 
 // ---- cosine_similarity: sum(x1 * x2) / sqrt(max(|x1|^2 |x2|^2, eps^2)) along `dim`, broadcasting.
-Tensor cosine_similarity(const Tensor& x1, const Tensor& x2, int64_t dim, double eps) { return composite::cosine_similarity(x1, x2, dim, eps); }
+Tensor cosine_similarity(const Tensor& x1, const Tensor& x2, int64_t dim, double eps) {
+  DG_PROFILE_OP("cosine_similarity", x1, x2);
+  return composite::cosine_similarity(x1, x2, dim, eps);
+}
 
 // ---- pairwise_distance: The p-norm of x1 - x2 + eps over the last dim.
-Tensor pairwise_distance(const Tensor& x1, const Tensor& x2, double p, double eps, bool keepdim) { return composite::pairwise_distance(x1, x2, p, eps, keepdim); }
+Tensor pairwise_distance(const Tensor& x1, const Tensor& x2, double p, double eps, bool keepdim) {
+  DG_PROFILE_OP("pairwise_distance", x1, x2);
+  return composite::pairwise_distance(x1, x2, p, eps, keepdim);
+}
 
 // ---- layer_norm: (input - mean) / sqrt(var + eps) over the trailing normalized_shape dims (biased var), then * weight + bias.
-Tensor layer_norm(const Tensor& input, IntArrayRef normalized_shape, const std::optional<Tensor>& weight, const std::optional<Tensor>& bias, double eps) { return composite::layer_norm(input, normalized_shape, weight, bias, eps); }
+Tensor layer_norm(const Tensor& input, IntArrayRef normalized_shape, const std::optional<Tensor>& weight, const std::optional<Tensor>& bias, double eps) {
+  DG_PROFILE_OP("layer_norm", input);
+  return composite::layer_norm(input, normalized_shape, weight, bias, eps);
+}
 
 // ---- convolution_backward_weight: The gradient of convolution_nobias with respect to its weight (of sizes weight_size).
 Tensor convolution_backward_weight(const Tensor& grad_output, const Tensor& input, IntArrayRef weight_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool transposed, IntArrayRef output_padding, int64_t groups) {
+  DG_PROFILE_OP("convolution_backward_weight", grad_output, input);
   const bool record = detail::should_record("convolution_backward_weight", grad_output, input);
   intrusive_ptr<generated::ConvolutionBackwardWeightBackward0> node;
   if (record) {
@@ -1491,22 +1668,38 @@ Tensor convolution_backward_weight(const Tensor& grad_output, const Tensor& inpu
 }
 
 // ---- convolution: Batched 1-D/2-D convolution or transposed convolution plus an optional bias (PyTorch's torch.convolution).
-Tensor convolution(const Tensor& input, const Tensor& weight, const std::optional<Tensor>& bias, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool transposed, IntArrayRef output_padding, int64_t groups) { return composite::convolution(input, weight, bias, stride, padding, dilation, transposed, output_padding, groups); }
+Tensor convolution(const Tensor& input, const Tensor& weight, const std::optional<Tensor>& bias, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool transposed, IntArrayRef output_padding, int64_t groups) {
+  DG_PROFILE_OP("convolution", input, weight);
+  return composite::convolution(input, weight, bias, stride, padding, dilation, transposed, output_padding, groups);
+}
 
 // ---- conv1d: 1-D convolution over input [N, C, L] (or unbatched [C, L]) with weight [C_out, C / groups, K].
-Tensor conv1d(const Tensor& input, const Tensor& weight, const std::optional<Tensor>& bias, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, int64_t groups) { return composite::conv1d(input, weight, bias, stride, padding, dilation, groups); }
+Tensor conv1d(const Tensor& input, const Tensor& weight, const std::optional<Tensor>& bias, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, int64_t groups) {
+  DG_PROFILE_OP("conv1d", input, weight);
+  return composite::conv1d(input, weight, bias, stride, padding, dilation, groups);
+}
 
 // ---- conv3d: 3-D convolution over input [N, C, D, H, W] (or unbatched [C, D, H, W]) with weight [C_out, C / groups, KD, KH, KW]: a sum over KD of conv2d of depth slices.
-Tensor conv3d(const Tensor& input, const Tensor& weight, const std::optional<Tensor>& bias, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, int64_t groups) { return composite::conv3d(input, weight, bias, stride, padding, dilation, groups); }
+Tensor conv3d(const Tensor& input, const Tensor& weight, const std::optional<Tensor>& bias, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, int64_t groups) {
+  DG_PROFILE_OP("conv3d", input, weight);
+  return composite::conv3d(input, weight, bias, stride, padding, dilation, groups);
+}
 
 // ---- adaptive_max_pool2d: Max pooling to output_size [OH, OW] over a 3-D or 4-D input (adaptive_avg_pool2d's windows), and the flat index of each maximum within its H x W plane.
-std::tuple<Tensor, Tensor> adaptive_max_pool2d(const Tensor& self, IntArrayRef output_size) { return composite::adaptive_max_pool2d(self, output_size); }
+std::tuple<Tensor, Tensor> adaptive_max_pool2d(const Tensor& self, IntArrayRef output_size) {
+  DG_PROFILE_OP("adaptive_max_pool2d", self);
+  return composite::adaptive_max_pool2d(self, output_size);
+}
 
 // ---- avg_pool3d: 3-D average pooling over the last three dims of a 4-D or 5-D input: avg_pool2d over (H, W), then over D (window sums and divisors are separable).
-Tensor avg_pool3d(const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, bool ceil_mode, bool count_include_pad, std::optional<int64_t> divisor_override) { return composite::avg_pool3d(self, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override); }
+Tensor avg_pool3d(const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, bool ceil_mode, bool count_include_pad, std::optional<int64_t> divisor_override) {
+  DG_PROFILE_OP("avg_pool3d", self);
+  return composite::avg_pool3d(self, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override);
+}
 
 // ---- upsample_nearest2d: Nearest-neighbour upsampling of [N, C, H, W] to [N, C, OH, OW].
 Tensor upsample_nearest2d(const Tensor& self, IntArrayRef output_size, std::optional<double> scales_h, std::optional<double> scales_w) {
+  DG_PROFILE_OP("upsample_nearest2d", self);
   const bool record = detail::should_record("upsample_nearest2d", self);
   intrusive_ptr<generated::UpsampleNearest2dBackward0> node;
   if (record) {
@@ -1532,6 +1725,7 @@ Tensor upsample_nearest2d(const Tensor& self, IntArrayRef output_size, std::opti
 
 // ---- upsample_linear1d_backward: The gradient of upsample_linear1d.
 Tensor upsample_linear1d_backward(const Tensor& grad_output, IntArrayRef output_size, IntArrayRef input_size, bool align_corners, std::optional<double> scales) {
+  DG_PROFILE_OP("upsample_linear1d_backward", grad_output);
   const bool record = detail::should_record("upsample_linear1d_backward", grad_output);
   intrusive_ptr<generated::UpsampleLinear1dBackwardBackward0> node;
   if (record) {
@@ -1556,6 +1750,7 @@ Tensor upsample_linear1d_backward(const Tensor& grad_output, IntArrayRef output_
 
 // ---- _fused_adagrad_: One Adagrad step at the decayed rate clr: state_sum += g * g, self -= clr * g / (sqrt(state_sum) + eps), g = grad + weight_decay * self.
 const Tensor& _fused_adagrad_(const Tensor& self, const Tensor& grad, const Tensor& state_sum, double clr, double weight_decay, double eps) {
+  DG_PROFILE_OP("_fused_adagrad_", self, grad, state_sum);
   detail::check_inplace("_fused_adagrad_", self, false);
   return dispatch::_fused_adagrad_(self, grad, state_sum, clr, weight_decay, eps);
 }

@@ -7,11 +7,12 @@
 // tangents also sets its output's tangent from the op's forward formula,
 // before the node saves the output (a saved output keeps its tangent, for
 // forward-over-reverse).
-#include "backward_nodes.h"
+#include "dynagrad/backward_nodes.h"
 #include "dispatch.h"
 #include "dynagrad/forward_ad.h"
 #include "ops/composite.h"
 #include "autograd/recording.h"
+#include "dynagrad/profiler.h"
 
 namespace dg {
 
@@ -19,6 +20,7 @@ namespace fw = autograd::forward_ad::detail;
 
 // ---- add.Tensor: self + alpha * other, broadcasting.
 Tensor add(const Tensor& self, const Tensor& other, const Scalar& alpha) {
+  DG_PROFILE_OP("add", self, other);
   const bool record = detail::should_record("add", self, other);
   intrusive_ptr<generated::AddBackward0> node;
   if (record) {
@@ -41,6 +43,7 @@ Tensor add(const Tensor& self, const Tensor& other, const Scalar& alpha) {
 }
 
 const Tensor& add_(const Tensor& self, const Tensor& other, const Scalar& alpha) {
+  DG_PROFILE_OP("add_", self, other);
   const bool record = detail::should_record("add_", self, other);
   detail::check_inplace("add_", self, record);
   intrusive_ptr<generated::AddBackward0> node;
@@ -66,12 +69,14 @@ const Tensor& add_(const Tensor& self, const Tensor& other, const Scalar& alpha)
 }
 
 const Tensor& add_out(const Tensor& out, const Tensor& self, const Tensor& other, const Scalar& alpha) {
+  DG_PROFILE_OP("add_out", out, self, other);
   detail::check_out_no_grad("add_out", detail::should_record("add_out", out, self, other));
   return dispatch::add_out(out, self, other, alpha);
 }
 
 // ---- div.Scalar: self / other for a number other.
 Tensor div(const Tensor& self, const Scalar& other) {
+  DG_PROFILE_OP("div", self);
   const bool record = detail::should_record("div", self);
   intrusive_ptr<generated::DivBackward1> node;
   if (record) {
@@ -93,6 +98,7 @@ Tensor div(const Tensor& self, const Scalar& other) {
 }
 
 const Tensor& div_(const Tensor& self, const Scalar& other) {
+  DG_PROFILE_OP("div_", self);
   const bool record = detail::should_record("div_", self);
   detail::check_inplace("div_", self, record);
   intrusive_ptr<generated::DivBackward1> node;
@@ -117,12 +123,14 @@ const Tensor& div_(const Tensor& self, const Scalar& other) {
 }
 
 const Tensor& div_out(const Tensor& out, const Tensor& self, const Scalar& other) {
+  DG_PROFILE_OP("div_out", out, self);
   detail::check_out_no_grad("div_out", detail::should_record("div_out", out, self));
   return dispatch::div_out(out, self, other);
 }
 
 // ---- pow.Tensor_Scalar: self ** exponent for a number exponent.
 Tensor pow(const Tensor& self, const Scalar& exponent) {
+  DG_PROFILE_OP("pow", self);
   const bool record = detail::should_record("pow", self);
   intrusive_ptr<generated::PowBackward1> node;
   if (record) {
@@ -145,6 +153,7 @@ Tensor pow(const Tensor& self, const Scalar& exponent) {
 }
 
 const Tensor& pow_(const Tensor& self, const Scalar& exponent) {
+  DG_PROFILE_OP("pow_", self);
   const bool record = detail::should_record("pow_", self);
   detail::check_inplace("pow_", self, record);
   intrusive_ptr<generated::PowBackward1> node;
@@ -172,18 +181,26 @@ const Tensor& pow_(const Tensor& self, const Scalar& exponent) {
 }
 
 const Tensor& pow_out(const Tensor& out, const Tensor& self, const Scalar& exponent) {
+  DG_PROFILE_OP("pow_out", out, self);
   detail::check_out_no_grad("pow_out", detail::should_record("pow_out", out, self));
   return dispatch::pow_out(out, self, exponent);
 }
 
 // ---- pow_backward: The gradient of self ** exponent; exactly zero when exponent is 0.
-Tensor pow_backward(const Tensor& grad, const Tensor& self, const Scalar& exponent) { return composite::pow_backward(grad, self, exponent); }
+Tensor pow_backward(const Tensor& grad, const Tensor& self, const Scalar& exponent) {
+  DG_PROFILE_OP("pow_backward", grad, self);
+  return composite::pow_backward(grad, self, exponent);
+}
 
 // ---- maybe_multiply: self * other, or self itself when other is 1 (saves a multiply in formulas).
-Tensor maybe_multiply(const Tensor& self, const Scalar& other) { return composite::maybe_multiply(self, other); }
+Tensor maybe_multiply(const Tensor& self, const Scalar& other) {
+  DG_PROFILE_OP("maybe_multiply", self);
+  return composite::maybe_multiply(self, other);
+}
 
 // ---- exp: e ** self.
 Tensor exp(const Tensor& self) {
+  DG_PROFILE_OP("exp", self);
   const bool record = detail::should_record("exp", self);
   intrusive_ptr<generated::ExpBackward0> node;
   if (record) {
@@ -205,6 +222,7 @@ Tensor exp(const Tensor& self) {
 }
 
 const Tensor& exp_(const Tensor& self) {
+  DG_PROFILE_OP("exp_", self);
   const bool record = detail::should_record("exp_", self);
   detail::check_inplace("exp_", self, record);
   intrusive_ptr<generated::ExpBackward0> node;
@@ -229,12 +247,14 @@ const Tensor& exp_(const Tensor& self) {
 }
 
 const Tensor& exp_out(const Tensor& out, const Tensor& self) {
+  DG_PROFILE_OP("exp_out", out, self);
   detail::check_out_no_grad("exp_out", detail::should_record("exp_out", out, self));
   return dispatch::exp_out(out, self);
 }
 
 // ---- expm1: e ** self - 1, accurate for self near 0.
 Tensor expm1(const Tensor& self) {
+  DG_PROFILE_OP("expm1", self);
   const bool record = detail::should_record("expm1", self);
   intrusive_ptr<generated::Expm1Backward0> node;
   if (record) {
@@ -256,6 +276,7 @@ Tensor expm1(const Tensor& self) {
 }
 
 const Tensor& expm1_(const Tensor& self) {
+  DG_PROFILE_OP("expm1_", self);
   const bool record = detail::should_record("expm1_", self);
   detail::check_inplace("expm1_", self, record);
   intrusive_ptr<generated::Expm1Backward0> node;
@@ -280,12 +301,14 @@ const Tensor& expm1_(const Tensor& self) {
 }
 
 const Tensor& expm1_out(const Tensor& out, const Tensor& self) {
+  DG_PROFILE_OP("expm1_out", out, self);
   detail::check_out_no_grad("expm1_out", detail::should_record("expm1_out", out, self));
   return dispatch::expm1_out(out, self);
 }
 
 // ---- log1p: log(1 + self), accurate for self near 0.
 Tensor log1p(const Tensor& self) {
+  DG_PROFILE_OP("log1p", self);
   const bool record = detail::should_record("log1p", self);
   intrusive_ptr<generated::Log1pBackward0> node;
   if (record) {
@@ -307,6 +330,7 @@ Tensor log1p(const Tensor& self) {
 }
 
 const Tensor& log1p_(const Tensor& self) {
+  DG_PROFILE_OP("log1p_", self);
   const bool record = detail::should_record("log1p_", self);
   detail::check_inplace("log1p_", self, record);
   intrusive_ptr<generated::Log1pBackward0> node;
@@ -333,12 +357,14 @@ const Tensor& log1p_(const Tensor& self) {
 }
 
 const Tensor& log1p_out(const Tensor& out, const Tensor& self) {
+  DG_PROFILE_OP("log1p_out", out, self);
   detail::check_out_no_grad("log1p_out", detail::should_record("log1p_out", out, self));
   return dispatch::log1p_out(out, self);
 }
 
 // ---- atan: Arctangent.
 Tensor atan(const Tensor& self) {
+  DG_PROFILE_OP("atan", self);
   const bool record = detail::should_record("atan", self);
   intrusive_ptr<generated::AtanBackward0> node;
   if (record) {
@@ -360,6 +386,7 @@ Tensor atan(const Tensor& self) {
 }
 
 const Tensor& atan_(const Tensor& self) {
+  DG_PROFILE_OP("atan_", self);
   const bool record = detail::should_record("atan_", self);
   detail::check_inplace("atan_", self, record);
   intrusive_ptr<generated::AtanBackward0> node;
@@ -386,12 +413,14 @@ const Tensor& atan_(const Tensor& self) {
 }
 
 const Tensor& atan_out(const Tensor& out, const Tensor& self) {
+  DG_PROFILE_OP("atan_out", out, self);
   detail::check_out_no_grad("atan_out", detail::should_record("atan_out", out, self));
   return dispatch::atan_out(out, self);
 }
 
 // ---- tanh: Hyperbolic tangent.
 Tensor tanh(const Tensor& self) {
+  DG_PROFILE_OP("tanh", self);
   const bool record = detail::should_record("tanh", self);
   intrusive_ptr<generated::TanhBackward0> node;
   if (record) {
@@ -413,6 +442,7 @@ Tensor tanh(const Tensor& self) {
 }
 
 const Tensor& tanh_(const Tensor& self) {
+  DG_PROFILE_OP("tanh_", self);
   const bool record = detail::should_record("tanh_", self);
   detail::check_inplace("tanh_", self, record);
   intrusive_ptr<generated::TanhBackward0> node;
@@ -437,12 +467,14 @@ const Tensor& tanh_(const Tensor& self) {
 }
 
 const Tensor& tanh_out(const Tensor& out, const Tensor& self) {
+  DG_PROFILE_OP("tanh_out", out, self);
   detail::check_out_no_grad("tanh_out", detail::should_record("tanh_out", out, self));
   return dispatch::tanh_out(out, self);
 }
 
 // ---- logit_backward: grad_output / (self (1 - self)), 0 outside [eps, 1 - eps] when eps is given; the gradient of logit.
 Tensor logit_backward(const Tensor& grad_output, const Tensor& self, std::optional<double> eps) {
+  DG_PROFILE_OP("logit_backward", grad_output, self);
   const bool record = detail::should_record("logit_backward", grad_output, self);
   intrusive_ptr<generated::LogitBackwardBackward0> node;
   if (record) {
@@ -468,6 +500,7 @@ Tensor logit_backward(const Tensor& grad_output, const Tensor& self, std::option
 
 // ---- frac: self - trunc(self), the fractional part with self's sign.
 Tensor frac(const Tensor& self) {
+  DG_PROFILE_OP("frac", self);
   const bool record = detail::should_record("frac", self);
   intrusive_ptr<generated::FracBackward0> node;
   if (record) {
@@ -488,6 +521,7 @@ Tensor frac(const Tensor& self) {
 }
 
 const Tensor& frac_(const Tensor& self) {
+  DG_PROFILE_OP("frac_", self);
   const bool record = detail::should_record("frac_", self);
   detail::check_inplace("frac_", self, record);
   intrusive_ptr<generated::FracBackward0> node;
@@ -511,12 +545,14 @@ const Tensor& frac_(const Tensor& self) {
 }
 
 const Tensor& frac_out(const Tensor& out, const Tensor& self) {
+  DG_PROFILE_OP("frac_out", out, self);
   detail::check_out_no_grad("frac_out", detail::should_record("frac_out", out, self));
   return dispatch::frac_out(out, self);
 }
 
 // ---- ceil: The smallest integer not less than self (integers unchanged; zero gradient).
 Tensor ceil(const Tensor& self) {
+  DG_PROFILE_OP("ceil", self);
   const bool record = detail::should_record("ceil", self);
   intrusive_ptr<generated::CeilBackward0> node;
   if (record) {
@@ -537,6 +573,7 @@ Tensor ceil(const Tensor& self) {
 }
 
 const Tensor& ceil_(const Tensor& self) {
+  DG_PROFILE_OP("ceil_", self);
   const bool record = detail::should_record("ceil_", self);
   detail::check_inplace("ceil_", self, record);
   intrusive_ptr<generated::CeilBackward0> node;
@@ -560,12 +597,14 @@ const Tensor& ceil_(const Tensor& self) {
 }
 
 const Tensor& ceil_out(const Tensor& out, const Tensor& self) {
+  DG_PROFILE_OP("ceil_out", out, self);
   detail::check_out_no_grad("ceil_out", detail::should_record("ceil_out", out, self));
   return dispatch::ceil_out(out, self);
 }
 
 // ---- trunc: self rounded towards zero (integers unchanged; zero gradient).
 Tensor trunc(const Tensor& self) {
+  DG_PROFILE_OP("trunc", self);
   const bool record = detail::should_record("trunc", self);
   intrusive_ptr<generated::TruncBackward0> node;
   if (record) {
@@ -586,6 +625,7 @@ Tensor trunc(const Tensor& self) {
 }
 
 const Tensor& trunc_(const Tensor& self) {
+  DG_PROFILE_OP("trunc_", self);
   const bool record = detail::should_record("trunc_", self);
   detail::check_inplace("trunc_", self, record);
   intrusive_ptr<generated::TruncBackward0> node;
@@ -609,12 +649,14 @@ const Tensor& trunc_(const Tensor& self) {
 }
 
 const Tensor& trunc_out(const Tensor& out, const Tensor& self) {
+  DG_PROFILE_OP("trunc_out", out, self);
   detail::check_out_no_grad("trunc_out", detail::should_record("trunc_out", out, self));
   return dispatch::trunc_out(out, self);
 }
 
 // ---- threshold_backward: grad_output where self > threshold, else 0 (the gradient of relu/threshold).
 Tensor threshold_backward(const Tensor& grad_output, const Tensor& self, const Scalar& threshold) {
+  DG_PROFILE_OP("threshold_backward", grad_output, self);
   const bool record = detail::should_record("threshold_backward", grad_output, self);
   intrusive_ptr<generated::ThresholdBackwardBackward0> node;
   if (record) {
@@ -637,10 +679,14 @@ Tensor threshold_backward(const Tensor& grad_output, const Tensor& self, const S
 }
 
 // ---- selu: scale * elu(self, alpha) with the self-normalising constants (alpha 1.6733, scale 1.0507).
-Tensor selu(const Tensor& self) { return composite::selu(self); }
+Tensor selu(const Tensor& self) {
+  DG_PROFILE_OP("selu", self);
+  return composite::selu(self);
+}
 
 // ---- leaky_relu_backward: grad_output where self > 0, else negative_slope * grad_output (the gradient of leaky_relu).
 Tensor leaky_relu_backward(const Tensor& grad_output, const Tensor& self, const Scalar& negative_slope, bool self_is_result) {
+  DG_PROFILE_OP("leaky_relu_backward", grad_output, self);
   const bool record = detail::should_record("leaky_relu_backward", grad_output, self);
   intrusive_ptr<generated::LeakyReluBackwardBackward0> node;
   if (record) {
@@ -665,6 +711,7 @@ Tensor leaky_relu_backward(const Tensor& grad_output, const Tensor& self, const 
 
 // ---- softplus: log(1 + exp(beta * self)) / beta, and self itself where beta * self > threshold (stable for any magnitude).
 Tensor softplus(const Tensor& self, const Scalar& beta, const Scalar& threshold) {
+  DG_PROFILE_OP("softplus", self);
   const bool record = detail::should_record("softplus", self);
   intrusive_ptr<generated::SoftplusBackward0> node;
   if (record) {
@@ -688,15 +735,20 @@ Tensor softplus(const Tensor& self, const Scalar& beta, const Scalar& threshold)
 }
 
 const Tensor& softplus_out(const Tensor& out, const Tensor& self, const Scalar& beta, const Scalar& threshold) {
+  DG_PROFILE_OP("softplus_out", out, self);
   detail::check_out_no_grad("softplus_out", detail::should_record("softplus_out", out, self));
   return dispatch::softplus_out(out, self, beta, threshold);
 }
 
 // ---- clamp.Tensor: clamp with tensor bounds, broadcasting and promoting; min is applied first, then max.
-Tensor clamp(const Tensor& self, const std::optional<Tensor>& min, const std::optional<Tensor>& max) { return composite::clamp_tensor(self, min, max); }
+Tensor clamp(const Tensor& self, const std::optional<Tensor>& min, const std::optional<Tensor>& max) {
+  DG_PROFILE_OP("clamp", self);
+  return composite::clamp_tensor(self, min, max);
+}
 
 // ---- clamp_min: max(self, min); NaN stays NaN.
 Tensor clamp_min(const Tensor& self, const Scalar& min) {
+  DG_PROFILE_OP("clamp_min", self);
   const bool record = detail::should_record("clamp_min", self);
   intrusive_ptr<generated::ClampMinBackward0> node;
   if (record) {
@@ -719,6 +771,7 @@ Tensor clamp_min(const Tensor& self, const Scalar& min) {
 }
 
 const Tensor& clamp_min_(const Tensor& self, const Scalar& min) {
+  DG_PROFILE_OP("clamp_min_", self);
   const bool record = detail::should_record("clamp_min_", self);
   detail::check_inplace("clamp_min_", self, record);
   intrusive_ptr<generated::ClampMinBackward0> node;
@@ -746,12 +799,14 @@ const Tensor& clamp_min_(const Tensor& self, const Scalar& min) {
 }
 
 const Tensor& clamp_min_out(const Tensor& out, const Tensor& self, const Scalar& min) {
+  DG_PROFILE_OP("clamp_min_out", out, self);
   detail::check_out_no_grad("clamp_min_out", detail::should_record("clamp_min_out", out, self));
   return dispatch::clamp_min_out(out, self, min);
 }
 
 // ---- fmod.Tensor: The remainder of self / other truncated towards zero (sign of self), broadcasting.
 Tensor fmod(const Tensor& self, const Tensor& other) {
+  DG_PROFILE_OP("fmod", self, other);
   const bool record = detail::should_record("fmod", self, other);
   intrusive_ptr<generated::FmodBackward0> node;
   if (record) {
@@ -775,6 +830,7 @@ Tensor fmod(const Tensor& self, const Tensor& other) {
 }
 
 const Tensor& fmod_(const Tensor& self, const Tensor& other) {
+  DG_PROFILE_OP("fmod_", self, other);
   const bool record = detail::should_record("fmod_", self, other);
   detail::check_inplace("fmod_", self, record);
   intrusive_ptr<generated::FmodBackward0> node;
@@ -803,27 +859,32 @@ const Tensor& fmod_(const Tensor& self, const Tensor& other) {
 }
 
 const Tensor& fmod_out(const Tensor& out, const Tensor& self, const Tensor& other) {
+  DG_PROFILE_OP("fmod_out", out, self, other);
   detail::check_out_no_grad("fmod_out", detail::should_record("fmod_out", out, self, other));
   return dispatch::fmod_out(out, self, other);
 }
 
 // ---- floor_divide.Scalar: Python's floor division by a number.
 Tensor floor_divide(const Tensor& self, const Scalar& other) {
+  DG_PROFILE_OP("floor_divide", self);
   return dispatch::floor_divide(self, other);
 }
 
 const Tensor& floor_divide_(const Tensor& self, const Scalar& other) {
+  DG_PROFILE_OP("floor_divide_", self);
   detail::check_inplace("floor_divide_", self, false);
   return dispatch::floor_divide_(self, other);
 }
 
 const Tensor& floor_divide_out(const Tensor& out, const Tensor& self, const Scalar& other) {
+  DG_PROFILE_OP("floor_divide_out", out, self);
   detail::check_out_no_grad("floor_divide_out", detail::should_record("floor_divide_out", out, self));
   return dispatch::floor_divide_out(out, self, other);
 }
 
 // ---- lerp.Scalar: self + weight * (end - self), computed from the nearer end for accuracy, broadcasting.
 Tensor lerp(const Tensor& self, const Tensor& end, const Scalar& weight) {
+  DG_PROFILE_OP("lerp", self, end);
   const bool record = detail::should_record("lerp", self, end);
   intrusive_ptr<generated::LerpBackward0> node;
   if (record) {
@@ -846,6 +907,7 @@ Tensor lerp(const Tensor& self, const Tensor& end, const Scalar& weight) {
 }
 
 const Tensor& lerp_(const Tensor& self, const Tensor& end, const Scalar& weight) {
+  DG_PROFILE_OP("lerp_", self, end);
   const bool record = detail::should_record("lerp_", self, end);
   detail::check_inplace("lerp_", self, record);
   intrusive_ptr<generated::LerpBackward0> node;
@@ -871,63 +933,80 @@ const Tensor& lerp_(const Tensor& self, const Tensor& end, const Scalar& weight)
 }
 
 const Tensor& lerp_out(const Tensor& out, const Tensor& self, const Tensor& end, const Scalar& weight) {
+  DG_PROFILE_OP("lerp_out", out, self, end);
   detail::check_out_no_grad("lerp_out", detail::should_record("lerp_out", out, self, end));
   return dispatch::lerp_out(out, self, end, weight);
 }
 
 // ---- ne.Tensor: self != other elementwise (bool), broadcasting and comparing in the promoted dtype.
 Tensor ne(const Tensor& self, const Tensor& other) {
+  DG_PROFILE_OP("ne", self, other);
   return dispatch::ne(self, other);
 }
 
 const Tensor& ne_(const Tensor& self, const Tensor& other) {
+  DG_PROFILE_OP("ne_", self, other);
   detail::check_inplace("ne_", self, false);
   return dispatch::ne_(self, other);
 }
 
 const Tensor& ne_out(const Tensor& out, const Tensor& self, const Tensor& other) {
+  DG_PROFILE_OP("ne_out", out, self, other);
   detail::check_out_no_grad("ne_out", detail::should_record("ne_out", out, self, other));
   return dispatch::ne_out(out, self, other);
 }
 
 // ---- logical_and: self and other is nonzero (bool), broadcasting.
 Tensor logical_and(const Tensor& self, const Tensor& other) {
+  DG_PROFILE_OP("logical_and", self, other);
   return dispatch::logical_and(self, other);
 }
 
 const Tensor& logical_and_(const Tensor& self, const Tensor& other) {
+  DG_PROFILE_OP("logical_and_", self, other);
   detail::check_inplace("logical_and_", self, false);
   return dispatch::logical_and_(self, other);
 }
 
 const Tensor& logical_and_out(const Tensor& out, const Tensor& self, const Tensor& other) {
+  DG_PROFILE_OP("logical_and_out", out, self, other);
   detail::check_out_no_grad("logical_and_out", detail::should_record("logical_and_out", out, self, other));
   return dispatch::logical_and_out(out, self, other);
 }
 
 // ---- bitwise_and.Tensor: self & other for integer and bool tensors (logical and on bool), broadcasting.
 Tensor bitwise_and(const Tensor& self, const Tensor& other) {
+  DG_PROFILE_OP("bitwise_and", self, other);
   return dispatch::bitwise_and(self, other);
 }
 
 const Tensor& bitwise_and_(const Tensor& self, const Tensor& other) {
+  DG_PROFILE_OP("bitwise_and_", self, other);
   detail::check_inplace("bitwise_and_", self, false);
   return dispatch::bitwise_and_(self, other);
 }
 
 const Tensor& bitwise_and_out(const Tensor& out, const Tensor& self, const Tensor& other) {
+  DG_PROFILE_OP("bitwise_and_out", out, self, other);
   detail::check_out_no_grad("bitwise_and_out", detail::should_record("bitwise_and_out", out, self, other));
   return dispatch::bitwise_and_out(out, self, other);
 }
 
 // ---- var_backward: The gradient of var(self, dim, correction, keepdim), 2 (self - mean) grad / (N - correction).
-Tensor var_backward(const Tensor& grad, const Tensor& self, IntArrayRef dim, const std::optional<Scalar>& correction, bool keepdim) { return composite::var_backward(grad, self, dim, correction, keepdim); }
+Tensor var_backward(const Tensor& grad, const Tensor& self, IntArrayRef dim, const std::optional<Scalar>& correction, bool keepdim) {
+  DG_PROFILE_OP("var_backward", grad, self);
+  return composite::var_backward(grad, self, dim, correction, keepdim);
+}
 
 // ---- std_backward: The gradient of std (result = std(self, ...)), var_backward of grad / (2 result), 0 where result is 0.
-Tensor std_backward(const Tensor& grad, const Tensor& self, const Tensor& result, IntArrayRef dim, const std::optional<Scalar>& correction, bool keepdim) { return composite::std_backward(grad, self, result, dim, correction, keepdim); }
+Tensor std_backward(const Tensor& grad, const Tensor& self, const Tensor& result, IntArrayRef dim, const std::optional<Scalar>& correction, bool keepdim) {
+  DG_PROFILE_OP("std_backward", grad, self, result);
+  return composite::std_backward(grad, self, result, dim, correction, keepdim);
+}
 
 // ---- amax: Maximum over `dim` (all dims when empty); the gradient is split evenly among ties.
 Tensor amax(const Tensor& self, IntArrayRef dim, bool keepdim) {
+  DG_PROFILE_OP("amax", self);
   const bool record = detail::should_record("amax", self);
   intrusive_ptr<generated::AmaxBackward0> node;
   if (record) {
@@ -952,57 +1031,104 @@ Tensor amax(const Tensor& self, IntArrayRef dim, bool keepdim) {
 }
 
 // ---- max: The largest element (a 0-dim tensor); ties share the gradient evenly.
-Tensor max(const Tensor& self) { return composite::max(self); }
+Tensor max(const Tensor& self) {
+  DG_PROFILE_OP("max", self);
+  return composite::max(self);
+}
 
 // ---- argmin: Index (int64) of the first smallest element along `dim`, or in the flattened tensor when dim is None.
 Tensor argmin(const Tensor& self, std::optional<int64_t> dim, bool keepdim) {
+  DG_PROFILE_OP("argmin", self);
   return dispatch::argmin(self, dim, keepdim);
 }
 
 // ---- nanmean: Mean over `dim` (all dims when empty) of the elements that are not NaN.
-Tensor nanmean(const Tensor& self, IntArrayRef dim, bool keepdim) { return composite::nanmean(self, dim, keepdim); }
+Tensor nanmean(const Tensor& self, IntArrayRef dim, bool keepdim) {
+  DG_PROFILE_OP("nanmean", self);
+  return composite::nanmean(self, dim, keepdim);
+}
 
 // ---- any.dim: Whether some element along `dim` is non-zero (bool).
-Tensor any(const Tensor& self, int64_t dim, bool keepdim) { return composite::any_dim(self, dim, keepdim); }
+Tensor any(const Tensor& self, int64_t dim, bool keepdim) {
+  DG_PROFILE_OP("any", self);
+  return composite::any_dim(self, dim, keepdim);
+}
 
 // ---- count_nonzero: The number of non-zero elements over `dim` (all dims when empty; int64).
-Tensor count_nonzero(const Tensor& self, IntArrayRef dim) { return composite::count_nonzero(self, dim); }
+Tensor count_nonzero(const Tensor& self, IntArrayRef dim) {
+  DG_PROFILE_OP("count_nonzero", self);
+  return composite::count_nonzero(self, dim);
+}
 
 // ---- logsumexp: log(sum(exp(self))) over `dim`, computed stably (shifted by the maximum).
-Tensor logsumexp(const Tensor& self, IntArrayRef dim, bool keepdim) { return composite::logsumexp(self, dim, keepdim); }
+Tensor logsumexp(const Tensor& self, IntArrayRef dim, bool keepdim) {
+  DG_PROFILE_OP("logsumexp", self);
+  return composite::logsumexp(self, dim, keepdim);
+}
 
 // ---- sort.stable: sort with LibTorch's `stable` flag, which must have a value (every dynagrad sort is stable).
-std::tuple<Tensor, Tensor> sort(const Tensor& self, std::optional<bool> stable, int64_t dim, bool descending) { return composite::sort_stable(self, stable, dim, descending); }
+std::tuple<Tensor, Tensor> sort(const Tensor& self, std::optional<bool> stable, int64_t dim, bool descending) {
+  DG_PROFILE_OP("sort", self);
+  return composite::sort_stable(self, stable, dim, descending);
+}
 
 // ---- argsort.stable: argsort with LibTorch's `stable` flag (every dynagrad sort is stable).
-Tensor argsort(const Tensor& self, bool stable, int64_t dim, bool descending) { return composite::argsort_stable(self, stable, dim, descending); }
+Tensor argsort(const Tensor& self, bool stable, int64_t dim, bool descending) {
+  DG_PROFILE_OP("argsort", self);
+  return composite::argsort_stable(self, stable, dim, descending);
+}
 
 // ---- msort: self sorted along its first dim (sort(self, 0) values).
-Tensor msort(const Tensor& self) { return composite::msort(self); }
+Tensor msort(const Tensor& self) {
+  DG_PROFILE_OP("msort", self);
+  return composite::msort(self);
+}
 
 // ---- median.dim: The lower median along `dim` and its int64 index; NaN (the first NaN's index) where a slice has a NaN.
-std::tuple<Tensor, Tensor> median(const Tensor& self, int64_t dim, bool keepdim) { return composite::median_dim(self, dim, keepdim); }
+std::tuple<Tensor, Tensor> median(const Tensor& self, int64_t dim, bool keepdim) {
+  DG_PROFILE_OP("median", self);
+  return composite::median_dim(self, dim, keepdim);
+}
 
 // ---- _unique2: The distinct elements of self, sorted, with (when asked, else empty) each element's index into them and their counts; not differentiable.
-std::tuple<Tensor, Tensor, Tensor> _unique2(const Tensor& self, bool sorted, bool return_inverse, bool return_counts) { return composite::_unique2(self, sorted, return_inverse, return_counts); }
+std::tuple<Tensor, Tensor, Tensor> _unique2(const Tensor& self, bool sorted, bool return_inverse, bool return_counts) {
+  DG_PROFILE_OP("_unique2", self);
+  return composite::_unique2(self, sorted, return_inverse, return_counts);
+}
 
 // ---- unique_dim: The distinct slices of self along `dim`, sorted lexicographically, with the inverse indices and counts (always computed, as ATen).
-std::tuple<Tensor, Tensor, Tensor> unique_dim(const Tensor& self, int64_t dim, bool sorted, bool return_inverse, bool return_counts) { return composite::unique_dim(self, dim, sorted, return_inverse, return_counts); }
+std::tuple<Tensor, Tensor, Tensor> unique_dim(const Tensor& self, int64_t dim, bool sorted, bool return_inverse, bool return_counts) {
+  DG_PROFILE_OP("unique_dim", self);
+  return composite::unique_dim(self, dim, sorted, return_inverse, return_counts);
+}
 
 // ---- dot: Inner product of two 1-D tensors of the same size.
-Tensor dot(const Tensor& self, const Tensor& tensor) { return composite::dot(self, tensor); }
+Tensor dot(const Tensor& self, const Tensor& tensor) {
+  DG_PROFILE_OP("dot", self, tensor);
+  return composite::dot(self, tensor);
+}
 
 // ---- addmv_: addmv written into self (of the product's shape [n]).
-const Tensor& addmv_(const Tensor& self, const Tensor& mat, const Tensor& vec, const Scalar& beta, const Scalar& alpha) { return composite::addmv_(self, mat, vec, beta, alpha); }
+const Tensor& addmv_(const Tensor& self, const Tensor& mat, const Tensor& vec, const Scalar& beta, const Scalar& alpha) {
+  DG_PROFILE_OP("addmv_", self, mat, vec);
+  return composite::addmv_(self, mat, vec, beta, alpha);
+}
 
 // ---- addr_: addr written into self (of the product's shape [n, m]).
-const Tensor& addr_(const Tensor& self, const Tensor& vec1, const Tensor& vec2, const Scalar& beta, const Scalar& alpha) { return composite::addr_(self, vec1, vec2, beta, alpha); }
+const Tensor& addr_(const Tensor& self, const Tensor& vec1, const Tensor& vec2, const Scalar& beta, const Scalar& alpha) {
+  DG_PROFILE_OP("addr_", self, vec1, vec2);
+  return composite::addr_(self, vec1, vec2, beta, alpha);
+}
 
 // ---- baddbmm_: baddbmm written into self (of the product's shape [b, n, p]).
-const Tensor& baddbmm_(const Tensor& self, const Tensor& batch1, const Tensor& batch2, const Scalar& beta, const Scalar& alpha) { return composite::baddbmm_(self, batch1, batch2, beta, alpha); }
+const Tensor& baddbmm_(const Tensor& self, const Tensor& batch1, const Tensor& batch2, const Scalar& beta, const Scalar& alpha) {
+  DG_PROFILE_OP("baddbmm_", self, batch1, batch2);
+  return composite::baddbmm_(self, batch1, batch2, beta, alpha);
+}
 
 // ---- vdot: Inner product of two 1-D tensors of the same size (real dtypes, so no conjugation).
 Tensor vdot(const Tensor& self, const Tensor& other) {
+  DG_PROFILE_OP("vdot", self, other);
   const bool record = detail::should_record("vdot", self, other);
   intrusive_ptr<generated::VdotBackward0> node;
   if (record) {
@@ -1032,16 +1158,26 @@ Tensor vdot(const Tensor& self, const Tensor& other) {
 }
 
 // ---- einsum: Einstein summation (explicit or implicit output, '...', repeated letters), contracted pairwise through bmm; `path` lists the pairs to contract, left to right when empty.
-Tensor einsum(std::string_view equation, const std::vector<Tensor>& tensors, IntArrayRef path) { return composite::einsum(equation, tensors, path); }
+Tensor einsum(std::string_view equation, const std::vector<Tensor>& tensors, IntArrayRef path) {
+  DG_PROFILE_OP("einsum", );
+  return composite::einsum(equation, tensors, path);
+}
 
 // ---- linalg_matrix_norm: The matrix norm over the two dims `dim`: ord 1, -1 (max/min column sum), inf, -inf (row sums), 2, -2 (largest/smallest singular value).
-Tensor linalg_matrix_norm(const Tensor& self, const Scalar& ord, IntArrayRef dim, bool keepdim) { return composite::linalg_matrix_norm(self, ord, dim, keepdim); }
+Tensor linalg_matrix_norm(const Tensor& self, const Scalar& ord, IntArrayRef dim, bool keepdim) {
+  DG_PROFILE_OP("linalg_matrix_norm", self);
+  return composite::linalg_matrix_norm(self, ord, dim, keepdim);
+}
 
 // ---- linalg_norm: vector_norm over one dim or matrix_norm over two; without dim, the 2-norm of all elements (ord None) or the norm of a 1-D or 2-D self.
-Tensor linalg_norm(const Tensor& self, const std::optional<Scalar>& ord, IntArrayRef dim, bool keepdim) { return composite::linalg_norm(self, ord, dim, keepdim); }
+Tensor linalg_norm(const Tensor& self, const std::optional<Scalar>& ord, IntArrayRef dim, bool keepdim) {
+  DG_PROFILE_OP("linalg_norm", self);
+  return composite::linalg_norm(self, ord, dim, keepdim);
+}
 
 // ---- _linalg_slogdet: (sign, log|det|) of (a batch of) square matrices stacked in a last dim of size 2: linalg_slogdet's kernel.
 Tensor _linalg_slogdet(const Tensor& A) {
+  DG_PROFILE_OP("_linalg_slogdet", A);
   const bool record = detail::should_record("_linalg_slogdet", A);
   intrusive_ptr<generated::LinalgSlogdetBackward0> node;
   if (record) {
@@ -1063,10 +1199,14 @@ Tensor _linalg_slogdet(const Tensor& A) {
 }
 
 // ---- cholesky_backward: The gradient of linalg_cholesky (PyTorch's formula: L⁻ᵀ Φ(Lᵀ gL) L⁻¹, symmetrized) given the factor.
-Tensor cholesky_backward(const Tensor& grad, const Tensor& L, bool upper) { return composite::cholesky_backward(grad, L, upper); }
+Tensor cholesky_backward(const Tensor& grad, const Tensor& L, bool upper) {
+  DG_PROFILE_OP("cholesky_backward", grad, L);
+  return composite::cholesky_backward(grad, L, upper);
+}
 
 // ---- linalg_solve_triangular: X with A X = B (X A = B when not left) for a triangular A read from its upper or lower triangle (unit diagonal when unitriangular); batch dims broadcast (dg::linalg::solve_triangular).
 Tensor linalg_solve_triangular(const Tensor& self, const Tensor& B, bool upper, bool left, bool unitriangular) {
+  DG_PROFILE_OP("linalg_solve_triangular", self, B);
   const bool record = detail::should_record("linalg_solve_triangular", self, B);
   intrusive_ptr<generated::LinalgSolveTriangularBackward0> node;
   if (record) {
@@ -1094,6 +1234,7 @@ Tensor linalg_solve_triangular(const Tensor& self, const Tensor& B, bool upper, 
 
 // ---- expand: Broadcasts size-1 dimensions to `size` (-1 keeps a size); no copy.
 Tensor detail::expand(const Tensor& self, IntArrayRef size) {
+  DG_PROFILE_OP("expand", self);
   const bool record = detail::should_record("expand", self);
   intrusive_ptr<generated::ExpandBackward0> node;
   if (record) {
@@ -1116,6 +1257,7 @@ Tensor detail::expand(const Tensor& self, IntArrayRef size) {
 
 // ---- squeeze.dim: Drops dimension `dim` if its size is 1; no copy.
 Tensor squeeze(const Tensor& self, int64_t dim) {
+  DG_PROFILE_OP("squeeze", self);
   const bool record = detail::should_record("squeeze", self);
   intrusive_ptr<generated::SqueezeBackward1> node;
   if (record) {
@@ -1138,6 +1280,7 @@ Tensor squeeze(const Tensor& self, int64_t dim) {
 
 // ---- unsqueeze: Inserts a size-1 dimension at `dim`; no copy.
 Tensor unsqueeze(const Tensor& self, int64_t dim) {
+  DG_PROFILE_OP("unsqueeze", self);
   const bool record = detail::should_record("unsqueeze", self);
   intrusive_ptr<generated::UnsqueezeBackward0> node;
   if (record) {
@@ -1160,6 +1303,7 @@ Tensor unsqueeze(const Tensor& self, int64_t dim) {
 
 // ---- select.int: The slice at `index` along `dim`, without that dimension; no copy.
 Tensor select(const Tensor& self, int64_t dim, int64_t index) {
+  DG_PROFILE_OP("select", self);
   const bool record = detail::should_record("select", self);
   intrusive_ptr<generated::SelectBackward0> node;
   if (record) {
@@ -1184,6 +1328,7 @@ Tensor select(const Tensor& self, int64_t dim, int64_t index) {
 
 // ---- permute: Reorders the dimensions (dims is a permutation of 0..dim-1, negative allowed); no copy.
 Tensor permute(const Tensor& self, IntArrayRef dims) {
+  DG_PROFILE_OP("permute", self);
   const bool record = detail::should_record("permute", self);
   intrusive_ptr<generated::PermuteBackward0> node;
   if (record) {
@@ -1205,10 +1350,14 @@ Tensor permute(const Tensor& self, IntArrayRef dims) {
 }
 
 // ---- slice_backward: Zeros of input_sizes with grad_output written into the slice [start:end:step] along `dim`.
-Tensor slice_backward(const Tensor& grad_output, IntArrayRef input_sizes, int64_t dim, std::optional<int64_t> start, std::optional<int64_t> end, int64_t step) { return composite::slice_backward(grad_output, input_sizes, dim, start, end, step); }
+Tensor slice_backward(const Tensor& grad_output, IntArrayRef input_sizes, int64_t dim, std::optional<int64_t> start, std::optional<int64_t> end, int64_t step) {
+  DG_PROFILE_OP("slice_backward", grad_output);
+  return composite::slice_backward(grad_output, input_sizes, dim, start, end, step);
+}
 
 // ---- as_strided_backward_adjoint: The adjoint of as_strided_backward (its gradient): grad over the input geometry, read back as the view (size, stride).
 Tensor as_strided_backward_adjoint(const Tensor& grad, IntArrayRef input_sizes, IntArrayRef input_strides, int64_t input_storage_offset, IntArrayRef size, IntArrayRef stride, int64_t storage_offset) {
+  DG_PROFILE_OP("as_strided_backward_adjoint", grad);
   const bool record = detail::should_record("as_strided_backward_adjoint", grad);
   intrusive_ptr<generated::AsStridedBackwardAdjointBackward0> node;
   if (record) {
@@ -1235,19 +1384,32 @@ Tensor as_strided_backward_adjoint(const Tensor& grad, IntArrayRef input_sizes, 
 }
 
 // ---- expand_as: self expanded to other's sizes (a view).
-Tensor detail::expand_as(const Tensor& self, const Tensor& other) { return composite::expand_as(self, other); }
+Tensor detail::expand_as(const Tensor& self, const Tensor& other) {
+  DG_PROFILE_OP("expand_as", self, other);
+  return composite::expand_as(self, other);
+}
 
 // ---- broadcast_tensors: The tensors expanded to their common broadcast shape (views).
-std::vector<Tensor> broadcast_tensors(const std::vector<Tensor>& tensors) { return composite::broadcast_tensors(tensors); }
+std::vector<Tensor> broadcast_tensors(const std::vector<Tensor>& tensors) {
+  DG_PROFILE_OP("broadcast_tensors", );
+  return composite::broadcast_tensors(tensors);
+}
 
 // ---- reshape_as: self reshaped to other's sizes (a view when possible).
-Tensor detail::reshape_as(const Tensor& self, const Tensor& other) { return composite::reshape_as(self, other); }
+Tensor detail::reshape_as(const Tensor& self, const Tensor& other) {
+  DG_PROFILE_OP("reshape_as", self, other);
+  return composite::reshape_as(self, other);
+}
 
 // ---- moveaxis.intlist: NumPy's name for movedim.
-Tensor moveaxis(const Tensor& self, IntArrayRef source, IntArrayRef destination) { return composite::movedim(self, source, destination); }
+Tensor moveaxis(const Tensor& self, IntArrayRef source, IntArrayRef destination) {
+  DG_PROFILE_OP("moveaxis", self);
+  return composite::movedim(self, source, destination);
+}
 
 // ---- index_select: The slices of self at the (int64, 1-D) indices along `dim`.
 Tensor index_select(const Tensor& self, int64_t dim, const Tensor& index) {
+  DG_PROFILE_OP("index_select", self, index);
   const bool record = detail::should_record("index_select", self, index);
   intrusive_ptr<generated::IndexSelectBackward0> node;
   if (record) {
@@ -1272,6 +1434,7 @@ Tensor index_select(const Tensor& self, int64_t dim, const Tensor& index) {
 
 // ---- gather: out[i][j] = self[index[i][j]][j] (dim 0); index has self's number of dims.
 Tensor gather(const Tensor& self, int64_t dim, const Tensor& index, bool sparse_grad) {
+  DG_PROFILE_OP("gather", self, index);
   const bool record = detail::should_record("gather", self, index);
   intrusive_ptr<generated::GatherBackward0> node;
   if (record) {
@@ -1296,16 +1459,19 @@ Tensor gather(const Tensor& self, int64_t dim, const Tensor& index, bool sparse_
 
 // ---- scatter.reduce: self with src[i][j] added ('add') or multiplied ('multiply') into [index[i][j]][j] (dim 0), repeated indices accumulating; no gradient, as in PyTorch.
 Tensor scatter(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src, std::string_view reduce) {
+  DG_PROFILE_OP("scatter", self, index, src);
   return dispatch::scatter(self, dim, index, src, reduce);
 }
 
 const Tensor& scatter_(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src, std::string_view reduce) {
+  DG_PROFILE_OP("scatter_", self, index, src);
   detail::check_inplace("scatter_", self, false);
   return dispatch::scatter_(self, dim, index, src, reduce);
 }
 
 // ---- index_copy: self with source's slices written at the (int64, 1-D) indices along `dim`; a repeated index keeps one of its slices (the last on the CPU).
 Tensor index_copy(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& source) {
+  DG_PROFILE_OP("index_copy", self, index, source);
   const bool record = detail::should_record("index_copy", self, index, source);
   intrusive_ptr<generated::IndexCopyBackward0> node;
   if (record) {
@@ -1329,6 +1495,7 @@ Tensor index_copy(const Tensor& self, int64_t dim, const Tensor& index, const Te
 }
 
 const Tensor& index_copy_(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& source) {
+  DG_PROFILE_OP("index_copy_", self, index, source);
   const bool record = detail::should_record("index_copy_", self, index, source);
   detail::check_inplace("index_copy_", self, record);
   intrusive_ptr<generated::IndexCopyBackward0> node;
@@ -1355,13 +1522,20 @@ const Tensor& index_copy_(const Tensor& self, int64_t dim, const Tensor& index, 
 }
 
 // ---- masked_select: The elements of self where the bool mask (broadcast with self) is true, as a 1-D tensor.
-Tensor masked_select(const Tensor& self, const Tensor& mask) { return composite::masked_select(self, mask); }
+Tensor masked_select(const Tensor& self, const Tensor& mask) {
+  DG_PROFILE_OP("masked_select", self, mask);
+  return composite::masked_select(self, mask);
+}
 
 // ---- take: self read as 1-D at `index` (int64, negative counts from the end); the result has index's shape.
-Tensor take(const Tensor& self, const Tensor& index) { return composite::take(self, index); }
+Tensor take(const Tensor& self, const Tensor& index) {
+  DG_PROFILE_OP("take", self, index);
+  return composite::take(self, index);
+}
 
 // ---- geometric_: Fills self with the number of Bernoulli(p) trials up to the first success (1, 2, ...).
 const Tensor& detail::geometric_(const Tensor& self, double p, std::optional<Generator> generator) {
+  DG_PROFILE_OP("geometric_", self);
   const bool record = detail::should_record("geometric_", self);
   detail::check_inplace("geometric_", self, record);
   intrusive_ptr<generated::GeometricBackward0> node;
@@ -1385,13 +1559,20 @@ const Tensor& detail::geometric_(const Tensor& self, double p, std::optional<Gen
 }
 
 // ---- bernoulli.p: 1 with probability p, else 0, in self's shape and dtype. No gradient.
-Tensor bernoulli(const Tensor& self, double p, std::optional<Generator> generator) { return composite::bernoulli(self, p, generator); }
+Tensor bernoulli(const Tensor& self, double p, std::optional<Generator> generator) {
+  DG_PROFILE_OP("bernoulli", self);
+  return composite::bernoulli(self, p, generator);
+}
 
 // ---- multinomial: num_samples category indices (int64) drawn from each row of self's non-negative weights.
-Tensor multinomial(const Tensor& self, int64_t num_samples, bool replacement, std::optional<Generator> generator) { return composite::multinomial(self, num_samples, replacement, generator); }
+Tensor multinomial(const Tensor& self, int64_t num_samples, bool replacement, std::optional<Generator> generator) {
+  DG_PROFILE_OP("multinomial", self);
+  return composite::multinomial(self, num_samples, replacement, generator);
+}
 
 // ---- _nll_pick: self[n, target[n, d...], d...] (class dim 1), 0 where target == ignore_index: the class pick of nll_loss; targets out of range are an error.
 Tensor _nll_pick(const Tensor& self, const Tensor& target, int64_t ignore_index) {
+  DG_PROFILE_OP("_nll_pick", self, target);
   const bool record = detail::should_record("_nll_pick", self, target);
   intrusive_ptr<generated::NllPickBackward0> node;
   if (record) {
@@ -1415,10 +1596,14 @@ Tensor _nll_pick(const Tensor& self, const Tensor& target, int64_t ignore_index)
 }
 
 // ---- cross_entropy: log_softmax over the class dim (1, or 0 for input [C]) then nll_loss; target holds class indices (int64) or class probabilities (floating, input's shape).
-Tensor cross_entropy(const Tensor& input, const Tensor& target, const std::optional<Tensor>& weight, int64_t ignore_index, std::string_view reduction, double label_smoothing) { return composite::cross_entropy(input, target, weight, ignore_index, reduction, label_smoothing); }
+Tensor cross_entropy(const Tensor& input, const Tensor& target, const std::optional<Tensor>& weight, int64_t ignore_index, std::string_view reduction, double label_smoothing) {
+  DG_PROFILE_OP("cross_entropy", input, target);
+  return composite::cross_entropy(input, target, weight, ignore_index, reduction, label_smoothing);
+}
 
 // ---- mse_loss: (input - target) ** 2, reduced.
 Tensor mse_loss(const Tensor& self, const Tensor& target, int64_t reduction) {
+  DG_PROFILE_OP("mse_loss", self, target);
   const bool record = detail::should_record("mse_loss", self, target);
   intrusive_ptr<generated::MseLossBackward0> node;
   if (record) {
@@ -1449,19 +1634,32 @@ Tensor mse_loss(const Tensor& self, const Tensor& target, int64_t reduction) {
 }
 
 // ---- huber_loss: 0.5 d ** 2 where |d| < delta, else delta (|d| - 0.5 delta) (d = self - target), reduced: delta * smooth_l1_loss with beta = delta.
-Tensor huber_loss(const Tensor& self, const Tensor& target, int64_t reduction, double delta) { return composite::huber_loss(self, target, reduction, delta); }
+Tensor huber_loss(const Tensor& self, const Tensor& target, int64_t reduction, double delta) {
+  DG_PROFILE_OP("huber_loss", self, target);
+  return composite::huber_loss(self, target, reduction, delta);
+}
 
 // ---- kl_div: Kullback-Leibler divergence of log-probabilities self from target: target (log target - self) (0 where target is 0), or exp(target) (target - self) with log_target, reduced.
-Tensor kl_div(const Tensor& self, const Tensor& target, int64_t reduction, bool log_target) { return composite::kl_div(self, target, reduction, log_target); }
+Tensor kl_div(const Tensor& self, const Tensor& target, int64_t reduction, bool log_target) {
+  DG_PROFILE_OP("kl_div", self, target);
+  return composite::kl_div(self, target, reduction, log_target);
+}
 
 // ---- poisson_nll_loss: exp(input) - target input (log_input), or input - target log(input + eps); full adds Stirling's term target log(target) - target + log(2 pi target) / 2 where target > 1; reduced.
-Tensor poisson_nll_loss(const Tensor& input, const Tensor& target, bool log_input, bool full, double eps, int64_t reduction) { return composite::poisson_nll_loss(input, target, log_input, full, eps, reduction); }
+Tensor poisson_nll_loss(const Tensor& input, const Tensor& target, bool log_input, bool full, double eps, int64_t reduction) {
+  DG_PROFILE_OP("poisson_nll_loss", input, target);
+  return composite::poisson_nll_loss(input, target, log_input, full, eps, reduction);
+}
 
 // ---- multilabel_soft_margin_loss: -(target log_sigmoid(input) + (1 - target) log_sigmoid(-input)) (times weight), averaged over the class dim (the last), then reduced (torch::nn::functional's, string reduction).
-Tensor multilabel_soft_margin_loss(const Tensor& input, const Tensor& target, const std::optional<Tensor>& weight, std::string_view reduction) { return composite::multilabel_soft_margin_loss(input, target, weight, reduction); }
+Tensor multilabel_soft_margin_loss(const Tensor& input, const Tensor& target, const std::optional<Tensor>& weight, std::string_view reduction) {
+  DG_PROFILE_OP("multilabel_soft_margin_loss", input, target);
+  return composite::multilabel_soft_margin_loss(input, target, weight, reduction);
+}
 
 // ---- embedding_backward: The gradient of embedding w.r.t. weight [num_weights, D] (rows summed per index, padding_idx row zero).
 Tensor embedding_backward(const Tensor& grad, const Tensor& indices, int64_t num_weights, int64_t padding_idx, bool scale_grad_by_freq, bool sparse) {
+  DG_PROFILE_OP("embedding_backward", grad, indices);
   const bool record = detail::should_record("embedding_backward", grad, indices);
   intrusive_ptr<generated::EmbeddingBackwardBackward0> node;
   if (record) {
@@ -1485,16 +1683,26 @@ Tensor embedding_backward(const Tensor& grad, const Tensor& indices, int64_t num
 }
 
 // ---- instance_norm: batch_norm of each (sample, channel) plane of [N, C, ...] on its own (as ATen: batch_norm over [1, N * C, ...]); running stats get the mean over the batch of the per-sample updates.
-Tensor instance_norm(const Tensor& input, const std::optional<Tensor>& weight, const std::optional<Tensor>& bias, const std::optional<Tensor>& running_mean, const std::optional<Tensor>& running_var, bool use_input_stats, double momentum, double eps, bool cudnn_enabled) { return composite::instance_norm(input, weight, bias, running_mean, running_var, use_input_stats, momentum, eps, cudnn_enabled); }
+Tensor instance_norm(const Tensor& input, const std::optional<Tensor>& weight, const std::optional<Tensor>& bias, const std::optional<Tensor>& running_mean, const std::optional<Tensor>& running_var, bool use_input_stats, double momentum, double eps, bool cudnn_enabled) {
+  DG_PROFILE_OP("instance_norm", input);
+  return composite::instance_norm(input, weight, bias, running_mean, running_var, use_input_stats, momentum, eps, cudnn_enabled);
+}
 
 // ---- pixel_unshuffle: The inverse of pixel_shuffle: [*, C, H r, W r] to [*, C r^2, H, W].
-Tensor pixel_unshuffle(const Tensor& self, int64_t downscale_factor) { return composite::pixel_unshuffle(self, downscale_factor); }
+Tensor pixel_unshuffle(const Tensor& self, int64_t downscale_factor) {
+  DG_PROFILE_OP("pixel_unshuffle", self);
+  return composite::pixel_unshuffle(self, downscale_factor);
+}
 
 // ---- im2col: The sliding blocks of [N, C, H, W] (or [C, H, W]) as columns, [N, C kh kw, L] (what F::unfold calls).
-Tensor im2col(const Tensor& self, IntArrayRef kernel_size, IntArrayRef dilation, IntArrayRef padding, IntArrayRef stride) { return composite::im2col(self, kernel_size, dilation, padding, stride); }
+Tensor im2col(const Tensor& self, IntArrayRef kernel_size, IntArrayRef dilation, IntArrayRef padding, IntArrayRef stride) {
+  DG_PROFILE_OP("im2col", self);
+  return composite::im2col(self, kernel_size, dilation, padding, stride);
+}
 
 // ---- avg_pool2d: 2-D average pooling over the last two dims of a 3-D or 4-D input (stride defaults to kernel_size).
 Tensor avg_pool2d(const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, bool ceil_mode, bool count_include_pad, std::optional<int64_t> divisor_override) {
+  DG_PROFILE_OP("avg_pool2d", self);
   const bool record = detail::should_record("avg_pool2d", self);
   intrusive_ptr<generated::AvgPool2dBackward0> node;
   if (record) {
@@ -1523,6 +1731,7 @@ Tensor avg_pool2d(const Tensor& self, IntArrayRef kernel_size, IntArrayRef strid
 
 // ---- adaptive_avg_pool2d_backward: The gradient of adaptive_avg_pool2d (output size from grad_output, input size from self).
 Tensor adaptive_avg_pool2d_backward(const Tensor& grad_output, const Tensor& self) {
+  DG_PROFILE_OP("adaptive_avg_pool2d_backward", grad_output, self);
   const bool record = detail::should_record("adaptive_avg_pool2d_backward", grad_output, self);
   intrusive_ptr<generated::AdaptiveAvgPool2dBackwardBackward0> node;
   if (record) {
@@ -1544,16 +1753,26 @@ Tensor adaptive_avg_pool2d_backward(const Tensor& grad_output, const Tensor& sel
 }
 
 // ---- adaptive_max_pool1d: Max pooling to output_size [OL] over a 2-D or 3-D input [..., L], and the index of each maximum along L.
-std::tuple<Tensor, Tensor> adaptive_max_pool1d(const Tensor& self, IntArrayRef output_size) { return composite::adaptive_max_pool1d(self, output_size); }
+std::tuple<Tensor, Tensor> adaptive_max_pool1d(const Tensor& self, IntArrayRef output_size) {
+  DG_PROFILE_OP("adaptive_max_pool1d", self);
+  return composite::adaptive_max_pool1d(self, output_size);
+}
 
 // ---- max_pool1d: 1-D max pooling over the last dim of a 2-D or 3-D input (stride defaults to kernel_size).
-Tensor max_pool1d(const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool ceil_mode) { return composite::max_pool1d(self, kernel_size, stride, padding, dilation, ceil_mode); }
+Tensor max_pool1d(const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool ceil_mode) {
+  DG_PROFILE_OP("max_pool1d", self);
+  return composite::max_pool1d(self, kernel_size, stride, padding, dilation, ceil_mode);
+}
 
 // ---- max_pool3d: 3-D max pooling over the last three dims of a 4-D or 5-D input: max_pool2d over (H, W), then over D (a box's max is separable).
-Tensor max_pool3d(const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool ceil_mode) { return composite::max_pool3d(self, kernel_size, stride, padding, dilation, ceil_mode); }
+Tensor max_pool3d(const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride, IntArrayRef padding, IntArrayRef dilation, bool ceil_mode) {
+  DG_PROFILE_OP("max_pool3d", self);
+  return composite::max_pool3d(self, kernel_size, stride, padding, dilation, ceil_mode);
+}
 
 // ---- upsample_nearest1d: Nearest-neighbour upsampling of [N, C, W] to [N, C, OW]: source index floor(o * W / OW).
 Tensor upsample_nearest1d(const Tensor& self, IntArrayRef output_size, std::optional<double> scales) {
+  DG_PROFILE_OP("upsample_nearest1d", self);
   const bool record = detail::should_record("upsample_nearest1d", self);
   intrusive_ptr<generated::UpsampleNearest1dBackward0> node;
   if (record) {
@@ -1578,6 +1797,7 @@ Tensor upsample_nearest1d(const Tensor& self, IntArrayRef output_size, std::opti
 
 // ---- upsample_nearest1d_backward: The gradient of upsample_nearest1d (each output's gradient added to its source element).
 Tensor upsample_nearest1d_backward(const Tensor& grad_output, IntArrayRef output_size, IntArrayRef input_size, std::optional<double> scales) {
+  DG_PROFILE_OP("upsample_nearest1d_backward", grad_output);
   const bool record = detail::should_record("upsample_nearest1d_backward", grad_output);
   intrusive_ptr<generated::UpsampleNearest1dBackwardBackward0> node;
   if (record) {

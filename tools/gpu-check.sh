@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The one command a GPU run needs: builds dynagrad with CUDA, runs the whole
 # test suite on the GPU (tests/test_cuda_ops.cpp compares every op's CUDA
-# forward and backward with the CPU's, in float64 and float32), then the GPU
-# benchmark side by side with PyTorch (tools/gpu_bench.cpp and
+# forward and backward with the CPU's, in float64 and float32; the
+# "[cuda][determinism]" case of tests/test_anomaly.cpp checks that the
+# atomic-add kernels raise under dg::use_deterministic_algorithms(true) and
+# their integer forms run), then the GPU benchmark side by side with PyTorch (tools/gpu_bench.cpp and
 # tools/bench/gpu_bench_torch.py), printed as ratios.
 #
 #   tools/gpu-check.sh                 build here (needs the CUDA toolkit and

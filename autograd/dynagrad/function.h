@@ -82,6 +82,8 @@ class CppNodeBase : public Node {
  public:
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  // The saved variables as "saved_variables" (PyTorch's ctx.saved_tensors).
+  saved_value_list saved_values() const override;
   AutogradContext ctx;
   // Per forward argument slot: a Tensor argument, each element of a tensor
   // list, a std::optional<Tensor>, or false for anything else.

@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "dynagrad/saved_value.h"
 #include "dynagrad/tensor.h"
 
 namespace dg {
@@ -39,6 +40,10 @@ struct InputMetadata {
 
 // The hooks of one tensor, shared by its AutogradMeta and the node that
 // produces its gradient (its grad_fn, or the AccumulateGrad of a leaf).
+namespace autograd {
+struct AnomalyMetadata;  // anomaly_mode.h
+}
+
 // An in-place op that gives the tensor a new grad_fn starts a new version of
 // its hooks: the hooks registered before stay with the old grad_fn (they see
 // the gradient of the old value), those registered after go to the new one,
@@ -118,6 +123,17 @@ class Node : public intrusive_target {
   // Set by the generated apply() of nodes whose saved tensors were freed.
   bool saved_released() const { return saved_released_; }
 
+  // What the node saved for backward, by name (PyTorch's grad_fn._saved_<name>):
+  // generated nodes list their derivatives.yaml saves, custom functions their
+  // saved variables. Throws the "backward a second time" error once freed.
+  virtual saved_value_list saved_values() const { return {}; }
+
+  // The node's metadata (LibTorch's Node::metadata()): anomaly mode's record
+  // of where the node was created, and a free key -> value store (PyTorch's
+  // grad_fn.metadata). Made on first use.
+  autograd::AnomalyMetadata* metadata() noexcept;
+  bool has_metadata() const noexcept { return metadata_ != nullptr; }
+
  protected:
   void release_self() override;  // deletes long chains iteratively
   // Throws the "backward through the graph a second time" error.
@@ -132,6 +148,7 @@ class Node : public intrusive_target {
   std::vector<std::pair<std::shared_ptr<HookSlot>, PostHook>> post_hooks_;
   std::vector<std::pair<uintptr_t, std::shared_ptr<HookSlot>>> post_hook_keys_;
   std::vector<std::pair<uint32_t, std::shared_ptr<TensorHooks>>> tensor_hooks_;
+  std::unique_ptr<autograd::AnomalyMetadata> metadata_;
 };
 
 struct LeafLink;  // autograd_meta.h

@@ -85,12 +85,17 @@ class ValidationTest(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         ops_h = read(os.path.join(fx.dir, "generated", "dynagrad", "ops.h"))
         self.assertIn("Tensor mul(const Tensor& self, const Tensor& other);", ops_h)
-        nodes = read(os.path.join(fx.dir, "generated", "backward_nodes.h"))
+        nodes = read(os.path.join(fx.dir, "generated", "dynagrad", "backward_nodes.h"))
         # exp's formula uses only `result`: nothing else is saved.
         exp_node = nodes[nodes.index("struct ExpBackward0"):]
         exp_node = exp_node[:exp_node.index("};")]
         self.assertIn("SavedVariable result_;", exp_node)
         self.assertNotIn("self_", exp_node)
+        # What it saved is listed by name for user code (grad_fn._saved_result).
+        self.assertIn("saved_value_list saved_values() const override;", exp_node)
+        bodies = "".join(read(os.path.join(fx.dir, "generated", f))
+                         for f in os.listdir(os.path.join(fx.dir, "generated")) if f.startswith("backward_nodes_"))
+        self.assertIn('{"result", SavedValue::unpacked(result_, this)},', bodies)
 
     # A random op: `Generator? generator=None` (LibTorch's c10::optional<at::Generator>).
     RANDOM_OP = """
@@ -399,8 +404,10 @@ class ScalarAndDefaultsTest(unittest.TestCase):
         self.assertIn("result = composite::mean(self, weight);", api)
         # The optional tensor is saved as a (possibly undefined) tensor.
         self.assertIn("SavedVariable((weight ? *weight : Tensor()), false)", api)
-        # helper, without a derivative, is the plain call of its body.
-        self.assertIn("Tensor helper(const Tensor& self) { return composite::helper(self); }", api)
+        # helper, without a derivative, is the plain call of its body (and
+        # the profiler's range, which is nothing while the profiler is off).
+        self.assertIn("Tensor helper(const Tensor& self) {\n  DG_PROFILE_OP(\"helper\", self);\n"
+                      "  return composite::helper(self);\n}", api)
 
     def test_a_composite_returning_a_list_cannot_be_one_node(self):
         ops = GOOD_OPS + textwrap.dedent("""

@@ -5,6 +5,7 @@
 // index (on the host), so the kernels index unchecked.
 #include <cstdint>
 
+#include "common/determinism.h"
 #include "cuda/index_walk.cuh"
 #include "kernel_decls.h"
 
@@ -85,15 +86,44 @@ void embedding(const TensorBase& out, const TensorBase& weight, const TensorBase
   lookup<T>("embedding", out, weight, indices, /*scaled=*/false, RowScale{nullptr, padding_idx});
 }
 
+// Under dg::use_deterministic_algorithms(true), for contiguous indices and
+// grad: one thread per column of out (zeroed by the caller), adding the rows'
+// gradients in index order as the CPU does, with no atomics. For determinism,
+// not speed: out.size(1) threads, each over every index.
+template <typename T>
+void embedding_backward_deterministic(const char* op, const TensorBase& out, const TensorBase& grad,
+                                      const TensorBase& indices, RowScale scale) {
+  const int64_t n = indices.numel(), dcols = out.size(1), so0 = out.stride(0);
+  const int64_t* ix = indices.data_ptr<int64_t>();
+  const T* g = grad.data_ptr<T>();
+  T* o = out.data_ptr<T>();
+  walk::for_each<2>(op, out, IntArrayRef({dcols}), {walk::along(1, 0, out.stride(1)), walk::along(1, 0, 1)},
+                    [=] __device__(const int64_t* off) {
+                      for (int64_t k = 0; k < n; ++k) {
+                        const int64_t r = ix[k];
+                        const double f = scale(r);
+                        if (f == 0.0) continue;
+                        T* dst = o + r * so0 + off[0];
+                        *dst = *dst + g[k * dcols + off[1]] * static_cast<T>(f);
+                      }
+                    });
+}
+
 template <typename T>
 void embedding_backward(const TensorBase& out, const TensorBase& grad, const TensorBase& indices, int64_t num_weights,
                         int64_t padding_idx, bool scale_grad_by_freq, bool sparse) {
   (void)sparse;
   const char* op = "embedding_backward";
+  const bool deterministic = are_deterministic_algorithms_enabled() && indices.is_contiguous() && grad.is_contiguous();
+  if (!deterministic) kernels::alert_atomic_accumulation<T>("embedding_backward_cuda_kernel");
   zero_<T>(out);
   if (out.numel() == 0) return;
   const TensorBase counts = row_counts(op, indices, num_weights, scale_grad_by_freq);
   const RowScale scale = row_scale(counts, padding_idx);
+  if (deterministic) {
+    embedding_backward_deterministic<T>(op, out, grad, indices, scale);
+    return;
+  }
   const int64_t* ix = indices.data_ptr<int64_t>();
   const T* g = grad.data_ptr<T>();
   T* o = out.data_ptr<T>();

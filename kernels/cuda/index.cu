@@ -10,6 +10,7 @@
 #include <cstring>
 #include <type_traits>
 
+#include "common/determinism.h"
 #include "common/index_geometry.h"
 #include "cuda/index_walk.cuh"
 #include "cuda/loops.cuh"
@@ -151,9 +152,49 @@ void gather(const TensorBase& out, const TensorBase& self, int64_t dim, const Te
   walk_index("gather", out, index, out, self, dim, [=] __device__(int64_t oo, int64_t so) { o[oo] = in[so]; });
 }
 
+namespace {
+// scatter_add under dg::use_deterministic_algorithms(true): one thread per
+// element of out within the index's extent (out's size along dim), adding the
+// src values whose index names it in index order along dim (the CPU
+// kernel's order), with no atomics. For determinism, not speed: each thread
+// reads the index's whole extent along dim.
+template <typename T>
+void scatter_add_deterministic(const TensorBase& out, const TensorBase& self, int64_t dim, const TensorBase& index,
+                               const TensorBase& src) {
+  copy_unless_same<T>("scatter_add", out, self);
+  if (index.numel() == 0) return;
+  const int64_t d = wrap(dim, out.dim());
+  const size_t nd = static_cast<size_t>(index.dim());
+  DimVector sizes(index.sizes());
+  const int64_t n = sizes[static_cast<size_t>(d)];
+  sizes[static_cast<size_t>(d)] = out.size(d);
+  const int64_t s_index = index.stride(d), s_src = src.stride(d);
+  const int64_t* ip = index.data_ptr<int64_t>();
+  const T* sp = src.data_ptr<T>();
+  T* o = out.data_ptr<T>();
+  // Over the index's shape with out's extent along d: out's offset, the
+  // index's and src's offsets at position 0 along d, the position along d.
+  walk::for_each<4>("scatter_add", out, sizes,
+                    {DimVector(out.strides()), walk::with_dim(index.strides(), d, 0),
+                     walk::with_dim(src.strides(), d, 0), walk::along(nd, d, 1)},
+                    [=] __device__(const int64_t* off) {
+                      T acc = o[off[0]];
+                      for (int64_t i = 0; i < n; ++i)
+                        if (ip[off[1] + i * s_index] == off[3]) acc += sp[off[2] + i * s_src];
+                      o[off[0]] = acc;
+                    });
+}
+}  // namespace
+
 template <typename T>
 void scatter_add(const TensorBase& out, const TensorBase& self, int64_t dim, const TensorBase& index,
                  const TensorBase& src) {
+  // A 0-dim index (or a 0-dim out) takes one add: deterministic either way.
+  if (kernels::atomic_sum_order_matters<T>() && index.dim() > 0 && index.dim() == out.dim() &&
+      are_deterministic_algorithms_enabled()) {
+    scatter_add_deterministic<T>(out, self, dim, index, src);
+    return;
+  }
   copy_unless_same<T>("scatter_add", out, self);
   const T* sp = src.data_ptr<T>();
   T* o = out.data_ptr<T>();
@@ -184,6 +225,7 @@ void scatter_value(const TensorBase& out, const TensorBase& self, int64_t dim, c
 template <typename T>
 void scatter_src_reduce(const TensorBase& out, const TensorBase& self, int64_t dim, const TensorBase& index,
                         const TensorBase& src, std::string_view reduce) {
+  kernels::alert_atomic_accumulation<T>("scatter_reduce_cuda_kernel");
   copy_unless_same<T>("scatter", out, self);
   const T* sp = src.data_ptr<T>();
   T* o = out.data_ptr<T>();
@@ -198,6 +240,7 @@ void scatter_src_reduce(const TensorBase& out, const TensorBase& self, int64_t d
 template <typename T>
 void scatter_value_reduce(const TensorBase& out, const TensorBase& self, int64_t dim, const TensorBase& index,
                           const Scalar& value, std::string_view reduce) {
+  kernels::alert_atomic_accumulation<T>("scatter_reduce_cuda_kernel");
   copy_unless_same<T>("scatter", out, self);
   const T v = value.to<T>();
   T* o = out.data_ptr<T>();
@@ -243,9 +286,44 @@ struct Store {
 };
 }  // namespace
 
+namespace {
+// index_add under dg::use_deterministic_algorithms(true): one thread per
+// element of out, adding the source values whose index names its position
+// along dim in index order (the CPU kernel's order), with no atomics. Costs
+// out.numel() * index.numel() reads: for determinism, not speed.
+template <typename T>
+void index_add_deterministic(const TensorBase& out, const TensorBase& self, int64_t dim, const TensorBase& index,
+                             const TensorBase& source, T a) {
+  copy_unless_same<T>("index_add", out, self);
+  if (out.numel() == 0) return;
+  const int64_t d = wrap(dim, self.dim());
+  const int64_t* ip = index.data_ptr<int64_t>();
+  const int64_t s_index = stride_or_zero(index, 0), n = index.numel();
+  const int64_t s_src = stride_or_zero(source, d);
+  const T* sp = source.data_ptr<T>();
+  T* o = out.data_ptr<T>();
+  // Over out's shape: out's offset, source's offset without dim d, and the
+  // position along d.
+  const size_t nd = static_cast<size_t>(out.dim());
+  walk::for_each<3>("index_add", out, out.sizes(),
+                    {DimVector(out.strides()), walk::with_dim(source.strides(), d, 0), walk::along(nd, d, 1)},
+                    [=] __device__(const int64_t* off) {
+                      T acc = o[off[0]];
+                      for (int64_t j = 0; j < n; ++j)
+                        if (ip[j * s_index] == off[2]) acc += a * sp[off[1] + j * s_src];
+                      o[off[0]] = acc;
+                    });
+}
+}  // namespace
+
 template <typename T>
 void index_add(const TensorBase& out, const TensorBase& self, int64_t dim, const TensorBase& index,
                const TensorBase& source, const Scalar& alpha) {
+  // A 0-dim self takes one add: deterministic either way.
+  if (kernels::atomic_sum_order_matters<T>() && self.dim() > 0 && are_deterministic_algorithms_enabled()) {
+    index_add_deterministic<T>(out, self, dim, index, source, alpha.to<T>());
+    return;
+  }
   index_update<T>("index_add", out, self, dim, index, source, AtomicAddScaled<T>{alpha.to<T>()});
 }
 

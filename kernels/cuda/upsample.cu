@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <optional>
 
+#include "common/determinism.h"
 #include "common/upsample.h"
 #include "cuda/cuda_common.cuh"
 #include "cuda/planes.cuh"
@@ -65,6 +66,7 @@ void launch_forward(const char* op, const Plan& p, const TensorBase& out, const 
 
 template <typename T>
 void launch_backward(const char* op, const Plan& p, const TensorBase& out, const TensorBase& grad_output) {
+  kernels::alert_atomic_accumulation<T>(op);
   if (out.numel() == 0) return;
   zero_<T>(out);
   if (grad_output.numel() == 0) return;

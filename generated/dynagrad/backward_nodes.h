@@ -3,7 +3,9 @@
 #pragma once
 // One backward node per derivatives.yaml entry. Members are exactly what the
 // entry's formulas use: SavedVariables for tensors (`name_`), plain copies of
-// other arguments, and tensor attributes like `self_sizes`.
+// other arguments, and tensor attributes like `self_sizes`. Installed
+// (`#include <dynagrad/backward_nodes.h>`): user code may dynamic_cast a
+// grad_fn to its node class and read what it saved, by name or by member.
 #include <string>
 #include <vector>
 
@@ -15,6 +17,7 @@ namespace dg::generated {
 struct AddBackward0 final : public Node {
   std::string name() const override { return "AddBackward0"; }
   variable_list apply(variable_list&& grads) override;
+  saved_value_list saved_values() const override;
   Scalar alpha{};
 };
 
@@ -28,6 +31,7 @@ struct AddBackward1 final : public Node {
 struct SubBackward0 final : public Node {
   std::string name() const override { return "SubBackward0"; }
   variable_list apply(variable_list&& grads) override;
+  saved_value_list saved_values() const override;
   Scalar alpha{};
 };
 
@@ -42,6 +46,7 @@ struct MulBackward0 final : public Node {
   std::string name() const override { return "MulBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   SavedVariable other_;
   SavedVariable self_;
 };
@@ -50,6 +55,7 @@ struct MulBackward0 final : public Node {
 struct MulBackward1 final : public Node {
   std::string name() const override { return "MulBackward1"; }
   variable_list apply(variable_list&& grads) override;
+  saved_value_list saved_values() const override;
   Scalar other{};
 };
 
@@ -58,6 +64,7 @@ struct DivBackward0 final : public Node {
   std::string name() const override { return "DivBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   SavedVariable other_;
   SavedVariable self_;
 };
@@ -66,6 +73,7 @@ struct DivBackward0 final : public Node {
 struct DivBackward1 final : public Node {
   std::string name() const override { return "DivBackward1"; }
   variable_list apply(variable_list&& grads) override;
+  saved_value_list saved_values() const override;
   Scalar other{};
 };
 
@@ -74,6 +82,7 @@ struct PowBackward0 final : public Node {
   std::string name() const override { return "PowBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   SavedVariable exponent_;
   SavedVariable self_;
   SavedVariable result_;
@@ -84,6 +93,7 @@ struct PowBackward1 final : public Node {
   std::string name() const override { return "PowBackward1"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   Scalar exponent{};
   SavedVariable self_;
 };
@@ -99,6 +109,7 @@ struct ExpBackward0 final : public Node {
   std::string name() const override { return "ExpBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   SavedVariable result_;
 };
 
@@ -107,6 +118,7 @@ struct LogBackward0 final : public Node {
   std::string name() const override { return "LogBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   SavedVariable self_;
 };
 
@@ -115,6 +127,7 @@ struct Expm1Backward0 final : public Node {
   std::string name() const override { return "Expm1Backward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   SavedVariable result_;
 };
 
@@ -123,6 +136,7 @@ struct Log1pBackward0 final : public Node {
   std::string name() const override { return "Log1pBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   SavedVariable self_;
 };
 
@@ -131,6 +145,7 @@ struct Log2Backward0 final : public Node {
   std::string name() const override { return "Log2Backward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   SavedVariable self_;
 };
 
@@ -139,6 +154,7 @@ struct SqrtBackward0 final : public Node {
   std::string name() const override { return "SqrtBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   SavedVariable result_;
 };
 
@@ -147,6 +163,7 @@ struct RsqrtBackward0 final : public Node {
   std::string name() const override { return "RsqrtBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   SavedVariable result_;
 };
 
@@ -155,6 +172,7 @@ struct AbsBackward0 final : public Node {
   std::string name() const override { return "AbsBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   SavedVariable self_;
 };
 
@@ -169,6 +187,7 @@ struct ReciprocalBackward0 final : public Node {
   std::string name() const override { return "ReciprocalBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   SavedVariable result_;
 };
 
@@ -177,6 +196,7 @@ struct SquareBackward0 final : public Node {
   std::string name() const override { return "SquareBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   SavedVariable self_;
 };
 
@@ -185,6 +205,7 @@ struct SinBackward0 final : public Node {
   std::string name() const override { return "SinBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   SavedVariable self_;
 };
 
@@ -193,6 +214,7 @@ struct SinBackwardBackward0 final : public Node {
   std::string name() const override { return "SinBackwardBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   SavedVariable self_;
   SavedVariable grad_output_;
 };
@@ -202,6 +224,7 @@ struct CosBackward0 final : public Node {
   std::string name() const override { return "CosBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   SavedVariable self_;
 };
 
@@ -210,6 +233,7 @@ struct CosBackwardBackward0 final : public Node {
   std::string name() const override { return "CosBackwardBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   SavedVariable self_;
   SavedVariable grad_output_;
 };
@@ -219,6 +243,7 @@ struct TanBackward0 final : public Node {
   std::string name() const override { return "TanBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   SavedVariable result_;
 };
 
@@ -227,6 +252,7 @@ struct AsinBackward0 final : public Node {
   std::string name() const override { return "AsinBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   SavedVariable self_;
 };
 
@@ -235,6 +261,7 @@ struct AcosBackward0 final : public Node {
   std::string name() const override { return "AcosBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   SavedVariable self_;
 };
 
@@ -243,6 +270,7 @@ struct AtanBackward0 final : public Node {
   std::string name() const override { return "AtanBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   SavedVariable self_;
 };
 
@@ -251,6 +279,7 @@ struct SinhBackward0 final : public Node {
   std::string name() const override { return "SinhBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   SavedVariable self_;
 };
 
@@ -259,6 +288,7 @@ struct CoshBackward0 final : public Node {
   std::string name() const override { return "CoshBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   SavedVariable self_;
 };
 
@@ -267,6 +297,7 @@ struct TanhBackward0 final : public Node {
   std::string name() const override { return "TanhBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   SavedVariable result_;
 };
 
@@ -275,6 +306,7 @@ struct TanhBackwardBackward0 final : public Node {
   std::string name() const override { return "TanhBackwardBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   SavedVariable output_;
   SavedVariable grad_output_;
 };
@@ -284,6 +316,7 @@ struct ErfBackward0 final : public Node {
   std::string name() const override { return "ErfBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   SavedVariable self_;
 };
 
@@ -292,6 +325,7 @@ struct ErfcBackward0 final : public Node {
   std::string name() const override { return "ErfcBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   SavedVariable self_;
 };
 
@@ -300,6 +334,7 @@ struct SincBackward0 final : public Node {
   std::string name() const override { return "SincBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   SavedVariable self_;
 };
 
@@ -308,6 +343,7 @@ struct ErfinvBackward0 final : public Node {
   std::string name() const override { return "ErfinvBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   SavedVariable result_;
 };
 
@@ -316,6 +352,7 @@ struct LgammaBackward0 final : public Node {
   std::string name() const override { return "LgammaBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   SavedVariable self_;
 };
 
@@ -324,6 +361,7 @@ struct DigammaBackward0 final : public Node {
   std::string name() const override { return "DigammaBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   SavedVariable self_;
 };
 
@@ -332,6 +370,7 @@ struct PolygammaBackward0 final : public Node {
   std::string name() const override { return "PolygammaBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   int64_t n{};
   SavedVariable self_;
 };
@@ -341,6 +380,7 @@ struct I0Backward0 final : public Node {
   std::string name() const override { return "I0Backward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   SavedVariable self_;
 };
 
@@ -349,6 +389,7 @@ struct SpecialI1Backward0 final : public Node {
   std::string name() const override { return "SpecialI1Backward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   SavedVariable result_;
   SavedVariable self_;
 };
@@ -358,6 +399,7 @@ struct LogitBackward0 final : public Node {
   std::string name() const override { return "LogitBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   std::optional<double> eps{};
   SavedVariable self_;
 };
@@ -367,6 +409,7 @@ struct LogitBackwardBackward0 final : public Node {
   std::string name() const override { return "LogitBackwardBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   std::optional<double> eps{};
   SavedVariable self_;
   SavedVariable grad_output_;
@@ -425,6 +468,7 @@ struct ReluBackward0 final : public Node {
   std::string name() const override { return "ReluBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   SavedVariable result_;
 };
 
@@ -433,6 +477,7 @@ struct ThresholdBackwardBackward0 final : public Node {
   std::string name() const override { return "ThresholdBackwardBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   SavedVariable self_;
   Scalar threshold{};
 };
@@ -442,6 +487,7 @@ struct ThresholdBackward0 final : public Node {
   std::string name() const override { return "ThresholdBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   SavedVariable self_;
   Scalar threshold{};
 };
@@ -451,6 +497,7 @@ struct HardtanhBackward0 final : public Node {
   std::string name() const override { return "HardtanhBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   Scalar max_val{};
   Scalar min_val{};
   SavedVariable self_;
@@ -461,6 +508,7 @@ struct HardtanhBackwardBackward0 final : public Node {
   std::string name() const override { return "HardtanhBackwardBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   Scalar max_val{};
   Scalar min_val{};
   SavedVariable self_;
@@ -471,6 +519,7 @@ struct HardsigmoidBackward0 final : public Node {
   std::string name() const override { return "HardsigmoidBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   SavedVariable self_;
 };
 
@@ -479,6 +528,7 @@ struct HardswishBackward0 final : public Node {
   std::string name() const override { return "HardswishBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   SavedVariable self_;
 };
 
@@ -487,6 +537,7 @@ struct HardswishBackwardBackward0 final : public Node {
   std::string name() const override { return "HardswishBackwardBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   SavedVariable self_;
   SavedVariable grad_output_;
 };
@@ -496,6 +547,7 @@ struct SigmoidBackward0 final : public Node {
   std::string name() const override { return "SigmoidBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   SavedVariable result_;
 };
 
@@ -504,6 +556,7 @@ struct SigmoidBackwardBackward0 final : public Node {
   std::string name() const override { return "SigmoidBackwardBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   SavedVariable output_;
   SavedVariable grad_output_;
 };
@@ -513,6 +566,7 @@ struct LogSigmoidBackward0 final : public Node {
   std::string name() const override { return "LogSigmoidBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   SavedVariable self_;
 };
 
@@ -521,6 +575,7 @@ struct LeakyReluBackward0 final : public Node {
   std::string name() const override { return "LeakyReluBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   Scalar negative_slope{};
   SavedVariable self_;
 };
@@ -530,6 +585,7 @@ struct LeakyReluBackwardBackward0 final : public Node {
   std::string name() const override { return "LeakyReluBackwardBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   Scalar negative_slope{};
   SavedVariable self_;
   bool self_is_result{};
@@ -540,6 +596,7 @@ struct EluBackward0 final : public Node {
   std::string name() const override { return "EluBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   Scalar alpha{};
   Scalar input_scale{};
   Scalar scale{};
@@ -551,6 +608,7 @@ struct EluBackwardBackward0 final : public Node {
   std::string name() const override { return "EluBackwardBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   Scalar alpha{};
   Scalar input_scale{};
   bool is_result{};
@@ -564,6 +622,7 @@ struct GeluBackward0 final : public Node {
   std::string name() const override { return "GeluBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   std::string approximate{};
   SavedVariable self_;
 };
@@ -573,6 +632,7 @@ struct GeluBackwardBackward0 final : public Node {
   std::string name() const override { return "GeluBackwardBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   std::string approximate{};
   SavedVariable self_;
   SavedVariable grad_output_;
@@ -583,6 +643,7 @@ struct SiluBackward0 final : public Node {
   std::string name() const override { return "SiluBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   SavedVariable self_;
 };
 
@@ -591,6 +652,7 @@ struct SiluBackwardBackward0 final : public Node {
   std::string name() const override { return "SiluBackwardBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   SavedVariable self_;
   SavedVariable grad_output_;
 };
@@ -600,6 +662,7 @@ struct SoftplusBackward0 final : public Node {
   std::string name() const override { return "SoftplusBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   Scalar beta{};
   SavedVariable self_;
   Scalar threshold{};
@@ -610,6 +673,7 @@ struct SoftplusBackwardBackward0 final : public Node {
   std::string name() const override { return "SoftplusBackwardBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   Scalar beta{};
   SavedVariable self_;
   Scalar threshold{};
@@ -621,6 +685,7 @@ struct ClampBackward0 final : public Node {
   std::string name() const override { return "ClampBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   std::optional<Scalar> max{};
   std::optional<Scalar> min{};
   SavedVariable self_;
@@ -631,6 +696,7 @@ struct ClampMinBackward0 final : public Node {
   std::string name() const override { return "ClampMinBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   Scalar min{};
   SavedVariable self_;
 };
@@ -640,6 +706,7 @@ struct ClampMaxBackward0 final : public Node {
   std::string name() const override { return "ClampMaxBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   Scalar max{};
   SavedVariable self_;
 };
@@ -649,6 +716,7 @@ struct Atan2Backward0 final : public Node {
   std::string name() const override { return "Atan2Backward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   SavedVariable other_;
   SavedVariable self_;
 };
@@ -658,6 +726,7 @@ struct MaximumBackward0 final : public Node {
   std::string name() const override { return "MaximumBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   SavedVariable other_;
   SavedVariable self_;
 };
@@ -667,6 +736,7 @@ struct MinimumBackward0 final : public Node {
   std::string name() const override { return "MinimumBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   SavedVariable other_;
   SavedVariable self_;
 };
@@ -676,6 +746,7 @@ struct FmodBackward0 final : public Node {
   std::string name() const override { return "FmodBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   SavedVariable other_;
   SavedVariable self_;
 };
@@ -691,6 +762,7 @@ struct RemainderBackward0 final : public Node {
   std::string name() const override { return "RemainderBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   SavedVariable other_;
   SavedVariable self_;
 };
@@ -705,6 +777,7 @@ struct RemainderBackward1 final : public Node {
 struct LerpBackward0 final : public Node {
   std::string name() const override { return "LerpBackward0"; }
   variable_list apply(variable_list&& grads) override;
+  saved_value_list saved_values() const override;
   Scalar weight{};
 };
 
@@ -713,6 +786,7 @@ struct LerpBackward1 final : public Node {
   std::string name() const override { return "LerpBackward1"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   SavedVariable weight_;
   SavedVariable end_;
   SavedVariable self_;
@@ -723,6 +797,7 @@ struct AddcmulBackward0 final : public Node {
   std::string name() const override { return "AddcmulBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   SavedVariable tensor2_;
   Scalar value{};
   SavedVariable tensor1_;
@@ -733,6 +808,7 @@ struct AddcdivBackward0 final : public Node {
   std::string name() const override { return "AddcdivBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   SavedVariable tensor2_;
   Scalar value{};
   SavedVariable tensor1_;
@@ -743,6 +819,7 @@ struct HypotBackward0 final : public Node {
   std::string name() const override { return "HypotBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   SavedVariable result_;
   SavedVariable self_;
   SavedVariable other_;
@@ -753,6 +830,7 @@ struct LogaddexpBackward0 final : public Node {
   std::string name() const override { return "LogaddexpBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   SavedVariable other_;
   SavedVariable self_;
 };
@@ -762,6 +840,7 @@ struct XlogyBackward0 final : public Node {
   std::string name() const override { return "XlogyBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   SavedVariable other_;
   SavedVariable self_;
 };
@@ -771,6 +850,7 @@ struct WhereBackward0 final : public Node {
   std::string name() const override { return "WhereBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   SavedVariable condition_;
 };
 
@@ -778,6 +858,7 @@ struct WhereBackward0 final : public Node {
 struct SumBackward0 final : public Node {
   std::string name() const override { return "SumBackward0"; }
   variable_list apply(variable_list&& grads) override;
+  saved_value_list saved_values() const override;
   std::vector<int64_t> self_sizes{};
 };
 
@@ -785,6 +866,7 @@ struct SumBackward0 final : public Node {
 struct SumBackward1 final : public Node {
   std::string name() const override { return "SumBackward1"; }
   variable_list apply(variable_list&& grads) override;
+  saved_value_list saved_values() const override;
   std::vector<int64_t> dim{};
   bool keepdim{};
   std::vector<int64_t> self_sizes{};
@@ -794,6 +876,7 @@ struct SumBackward1 final : public Node {
 struct MeanBackward0 final : public Node {
   std::string name() const override { return "MeanBackward0"; }
   variable_list apply(variable_list&& grads) override;
+  saved_value_list saved_values() const override;
   std::vector<int64_t> self_sizes{};
 };
 
@@ -801,6 +884,7 @@ struct MeanBackward0 final : public Node {
 struct MeanBackward1 final : public Node {
   std::string name() const override { return "MeanBackward1"; }
   variable_list apply(variable_list&& grads) override;
+  saved_value_list saved_values() const override;
   std::vector<int64_t> dim{};
   bool keepdim{};
   std::vector<int64_t> self_sizes{};
@@ -811,6 +895,7 @@ struct ProdBackward0 final : public Node {
   std::string name() const override { return "ProdBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   SavedVariable self_;
 };
 
@@ -819,6 +904,7 @@ struct ProdBackward1 final : public Node {
   std::string name() const override { return "ProdBackward1"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   int64_t dim{};
   bool keepdim{};
   SavedVariable self_;
@@ -829,6 +915,7 @@ struct VarBackward0 final : public Node {
   std::string name() const override { return "VarBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   std::optional<Scalar> correction{};
   std::vector<int64_t> dim{};
   bool keepdim{};
@@ -840,6 +927,7 @@ struct StdBackward0 final : public Node {
   std::string name() const override { return "StdBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   std::optional<Scalar> correction{};
   std::vector<int64_t> dim{};
   bool keepdim{};
@@ -852,6 +940,7 @@ struct AmaxBackward0 final : public Node {
   std::string name() const override { return "AmaxBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   std::vector<int64_t> dim{};
   bool keepdim{};
   SavedVariable result_;
@@ -863,6 +952,7 @@ struct AminBackward0 final : public Node {
   std::string name() const override { return "AminBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   std::vector<int64_t> dim{};
   bool keepdim{};
   SavedVariable result_;
@@ -873,6 +963,7 @@ struct AminBackward0 final : public Node {
 struct CumsumBackward0 final : public Node {
   std::string name() const override { return "CumsumBackward0"; }
   variable_list apply(variable_list&& grads) override;
+  saved_value_list saved_values() const override;
   int64_t dim{};
 };
 
@@ -881,6 +972,7 @@ struct CumprodBackward0 final : public Node {
   std::string name() const override { return "CumprodBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   int64_t dim{};
   SavedVariable result_;
   SavedVariable self_;
@@ -891,6 +983,7 @@ struct LogcumsumexpBackward0 final : public Node {
   std::string name() const override { return "LogcumsumexpBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   int64_t dim{};
   SavedVariable result_;
   SavedVariable self_;
@@ -901,6 +994,7 @@ struct MmBackward0 final : public Node {
   std::string name() const override { return "MmBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   SavedVariable mat2_;
   std::vector<int64_t> self_sizes{};
   std::vector<int64_t> self_strides{};
@@ -914,6 +1008,7 @@ struct BmmBackward0 final : public Node {
   std::string name() const override { return "BmmBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   SavedVariable mat2_;
   SavedVariable self_;
 };
@@ -923,6 +1018,7 @@ struct MvBackward0 final : public Node {
   std::string name() const override { return "MvBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   SavedVariable vec_;
   SavedVariable self_;
 };
@@ -932,6 +1028,7 @@ struct AddmvBackward0 final : public Node {
   std::string name() const override { return "AddmvBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   Scalar beta{};
   Scalar alpha{};
   SavedVariable vec_;
@@ -943,6 +1040,7 @@ struct AddrBackward0 final : public Node {
   std::string name() const override { return "AddrBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   Scalar beta{};
   Scalar alpha{};
   SavedVariable vec2_;
@@ -954,6 +1052,7 @@ struct BaddbmmBackward0 final : public Node {
   std::string name() const override { return "BaddbmmBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   Scalar beta{};
   Scalar alpha{};
   SavedVariable batch2_;
@@ -965,6 +1064,7 @@ struct AddbmmBackward0 final : public Node {
   std::string name() const override { return "AddbmmBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   Scalar beta{};
   Scalar alpha{};
   SavedVariable batch2_;
@@ -976,6 +1076,7 @@ struct VdotBackward0 final : public Node {
   std::string name() const override { return "VdotBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   SavedVariable other_;
   SavedVariable self_;
 };
@@ -985,6 +1086,7 @@ struct LinalgCrossBackward0 final : public Node {
   std::string name() const override { return "LinalgCrossBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   int64_t dim{};
   SavedVariable other_;
   SavedVariable self_;
@@ -995,6 +1097,7 @@ struct LinalgEighPackedBackward0 final : public Node {
   std::string name() const override { return "LinalgEighPackedBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   SavedVariable result_;
 };
 
@@ -1003,6 +1106,7 @@ struct LinalgSvdPackedBackward0 final : public Node {
   std::string name() const override { return "LinalgSvdPackedBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   std::vector<int64_t> A_sizes{};
   bool full_matrices{};
   SavedVariable result_;
@@ -1013,6 +1117,7 @@ struct LinalgQrPackedBackward0 final : public Node {
   std::string name() const override { return "LinalgQrPackedBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   std::vector<int64_t> A_sizes{};
   std::string mode{};
   SavedVariable result_;
@@ -1023,6 +1128,7 @@ struct LinalgInvBackward0 final : public Node {
   std::string name() const override { return "LinalgInvBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   SavedVariable result_;
 };
 
@@ -1031,6 +1137,7 @@ struct LinalgDetBackward0 final : public Node {
   std::string name() const override { return "LinalgDetBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   SavedVariable A_;
   SavedVariable result_;
 };
@@ -1040,6 +1147,7 @@ struct LinalgSlogdetBackward0 final : public Node {
   std::string name() const override { return "LinalgSlogdetBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   SavedVariable A_;
 };
 
@@ -1048,6 +1156,7 @@ struct LinalgCholeskyBackward0 final : public Node {
   std::string name() const override { return "LinalgCholeskyBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   SavedVariable result_;
   bool upper{};
 };
@@ -1057,6 +1166,7 @@ struct LinalgSolveTriangularBackward0 final : public Node {
   std::string name() const override { return "LinalgSolveTriangularBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   bool left{};
   SavedVariable result_;
   SavedVariable self_;
@@ -1069,6 +1179,7 @@ struct LinalgSolveBackward0 final : public Node {
   std::string name() const override { return "LinalgSolveBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   SavedVariable A_;
   SavedVariable result_;
 };
@@ -1078,6 +1189,7 @@ struct LinalgLstsqBackward0 final : public Node {
   std::string name() const override { return "LinalgLstsqBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   SavedVariable b_;
   SavedVariable result_;
   SavedVariable self_;
@@ -1087,6 +1199,7 @@ struct LinalgLstsqBackward0 final : public Node {
 struct ViewBackward0 final : public Node {
   std::string name() const override { return "ViewBackward0"; }
   variable_list apply(variable_list&& grads) override;
+  saved_value_list saved_values() const override;
   std::vector<int64_t> self_sizes{};
 };
 
@@ -1094,6 +1207,7 @@ struct ViewBackward0 final : public Node {
 struct ExpandBackward0 final : public Node {
   std::string name() const override { return "ExpandBackward0"; }
   variable_list apply(variable_list&& grads) override;
+  saved_value_list saved_values() const override;
   std::vector<int64_t> self_sizes{};
 };
 
@@ -1101,6 +1215,7 @@ struct ExpandBackward0 final : public Node {
 struct TransposeBackward0 final : public Node {
   std::string name() const override { return "TransposeBackward0"; }
   variable_list apply(variable_list&& grads) override;
+  saved_value_list saved_values() const override;
   int64_t dim0{};
   int64_t dim1{};
 };
@@ -1109,6 +1224,7 @@ struct TransposeBackward0 final : public Node {
 struct SqueezeBackward0 final : public Node {
   std::string name() const override { return "SqueezeBackward0"; }
   variable_list apply(variable_list&& grads) override;
+  saved_value_list saved_values() const override;
   std::vector<int64_t> self_sizes{};
 };
 
@@ -1116,6 +1232,7 @@ struct SqueezeBackward0 final : public Node {
 struct SqueezeBackward1 final : public Node {
   std::string name() const override { return "SqueezeBackward1"; }
   variable_list apply(variable_list&& grads) override;
+  saved_value_list saved_values() const override;
   std::vector<int64_t> self_sizes{};
 };
 
@@ -1123,6 +1240,7 @@ struct SqueezeBackward1 final : public Node {
 struct UnsqueezeBackward0 final : public Node {
   std::string name() const override { return "UnsqueezeBackward0"; }
   variable_list apply(variable_list&& grads) override;
+  saved_value_list saved_values() const override;
   int64_t dim{};
 };
 
@@ -1130,6 +1248,7 @@ struct UnsqueezeBackward0 final : public Node {
 struct SelectBackward0 final : public Node {
   std::string name() const override { return "SelectBackward0"; }
   variable_list apply(variable_list&& grads) override;
+  saved_value_list saved_values() const override;
   int64_t dim{};
   int64_t index{};
   std::vector<int64_t> self_sizes{};
@@ -1139,6 +1258,7 @@ struct SelectBackward0 final : public Node {
 struct SelectBackwardBackward0 final : public Node {
   std::string name() const override { return "SelectBackwardBackward0"; }
   variable_list apply(variable_list&& grads) override;
+  saved_value_list saved_values() const override;
   int64_t dim{};
   int64_t index{};
 };
@@ -1147,6 +1267,7 @@ struct SelectBackwardBackward0 final : public Node {
 struct PermuteBackward0 final : public Node {
   std::string name() const override { return "PermuteBackward0"; }
   variable_list apply(variable_list&& grads) override;
+  saved_value_list saved_values() const override;
   std::vector<int64_t> dims{};
 };
 
@@ -1154,6 +1275,7 @@ struct PermuteBackward0 final : public Node {
 struct SliceBackward0 final : public Node {
   std::string name() const override { return "SliceBackward0"; }
   variable_list apply(variable_list&& grads) override;
+  saved_value_list saved_values() const override;
   int64_t dim{};
   std::optional<int64_t> end{};
   std::vector<int64_t> self_sizes{};
@@ -1165,6 +1287,7 @@ struct SliceBackward0 final : public Node {
 struct DiagonalBackward0 final : public Node {
   std::string name() const override { return "DiagonalBackward0"; }
   variable_list apply(variable_list&& grads) override;
+  saved_value_list saved_values() const override;
   int64_t dim1{};
   int64_t dim2{};
   int64_t offset{};
@@ -1175,6 +1298,7 @@ struct DiagonalBackward0 final : public Node {
 struct UnfoldBackward0 final : public Node {
   std::string name() const override { return "UnfoldBackward0"; }
   variable_list apply(variable_list&& grads) override;
+  saved_value_list saved_values() const override;
   int64_t dimension{};
   std::vector<int64_t> self_sizes{};
   int64_t size{};
@@ -1185,6 +1309,7 @@ struct UnfoldBackward0 final : public Node {
 struct AsStridedBackward0 final : public Node {
   std::string name() const override { return "AsStridedBackward0"; }
   variable_list apply(variable_list&& grads) override;
+  saved_value_list saved_values() const override;
   std::vector<int64_t> self_sizes{};
   int64_t self_storage_offset{};
   std::vector<int64_t> self_strides{};
@@ -1197,6 +1322,7 @@ struct AsStridedBackward0 final : public Node {
 struct AsStridedBackwardBackward0 final : public Node {
   std::string name() const override { return "AsStridedBackwardBackward0"; }
   variable_list apply(variable_list&& grads) override;
+  saved_value_list saved_values() const override;
   std::vector<int64_t> input_sizes{};
   int64_t input_storage_offset{};
   std::vector<int64_t> input_strides{};
@@ -1209,6 +1335,7 @@ struct AsStridedBackwardBackward0 final : public Node {
 struct AsStridedBackwardAdjointBackward0 final : public Node {
   std::string name() const override { return "AsStridedBackwardAdjointBackward0"; }
   variable_list apply(variable_list&& grads) override;
+  saved_value_list saved_values() const override;
   std::vector<int64_t> input_sizes{};
   int64_t input_storage_offset{};
   std::vector<int64_t> input_strides{};
@@ -1222,6 +1349,7 @@ struct IndexSelectBackward0 final : public Node {
   std::string name() const override { return "IndexSelectBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   int64_t dim{};
   SavedVariable index_;
   std::vector<int64_t> self_sizes{};
@@ -1232,6 +1360,7 @@ struct GatherBackward0 final : public Node {
   std::string name() const override { return "GatherBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   int64_t dim{};
   SavedVariable index_;
   std::vector<int64_t> self_sizes{};
@@ -1242,6 +1371,7 @@ struct ScatterAddBackward0 final : public Node {
   std::string name() const override { return "ScatterAddBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   int64_t dim{};
   SavedVariable index_;
   std::vector<int64_t> src_sizes{};
@@ -1252,6 +1382,7 @@ struct ScatterBackward0 final : public Node {
   std::string name() const override { return "ScatterBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   int64_t dim{};
   SavedVariable index_;
   std::vector<int64_t> src_sizes{};
@@ -1262,6 +1393,7 @@ struct ScatterBackward1 final : public Node {
   std::string name() const override { return "ScatterBackward1"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   int64_t dim{};
   SavedVariable index_;
 };
@@ -1271,6 +1403,7 @@ struct IndexAddBackward0 final : public Node {
   std::string name() const override { return "IndexAddBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   Scalar alpha{};
   int64_t dim{};
   SavedVariable index_;
@@ -1281,6 +1414,7 @@ struct IndexCopyBackward0 final : public Node {
   std::string name() const override { return "IndexCopyBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   int64_t dim{};
   SavedVariable index_;
 };
@@ -1290,6 +1424,7 @@ struct IndexFillBackward0 final : public Node {
   std::string name() const override { return "IndexFillBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   int64_t dim{};
   SavedVariable index_;
 };
@@ -1299,6 +1434,7 @@ struct IndexFillBackward1 final : public Node {
   std::string name() const override { return "IndexFillBackward1"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   int64_t dim{};
   SavedVariable index_;
 };
@@ -1308,6 +1444,7 @@ struct MaskedFillBackward0 final : public Node {
   std::string name() const override { return "MaskedFillBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   SavedVariable mask_;
 };
 
@@ -1316,6 +1453,7 @@ struct MaskedFillBackward1 final : public Node {
   std::string name() const override { return "MaskedFillBackward1"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   SavedVariable mask_;
 };
 
@@ -1323,6 +1461,7 @@ struct MaskedFillBackward1 final : public Node {
 struct FlipBackward0 final : public Node {
   std::string name() const override { return "FlipBackward0"; }
   variable_list apply(variable_list&& grads) override;
+  saved_value_list saved_values() const override;
   std::vector<int64_t> dims{};
 };
 
@@ -1330,6 +1469,7 @@ struct FlipBackward0 final : public Node {
 struct TrilBackward0 final : public Node {
   std::string name() const override { return "TrilBackward0"; }
   variable_list apply(variable_list&& grads) override;
+  saved_value_list saved_values() const override;
   int64_t diagonal{};
 };
 
@@ -1337,6 +1477,7 @@ struct TrilBackward0 final : public Node {
 struct TriuBackward0 final : public Node {
   std::string name() const override { return "TriuBackward0"; }
   variable_list apply(variable_list&& grads) override;
+  saved_value_list saved_values() const override;
   int64_t diagonal{};
 };
 
@@ -1362,6 +1503,7 @@ struct FillBackward0 final : public Node {
 struct CopyBackward0 final : public Node {
   std::string name() const override { return "CopyBackward0"; }
   variable_list apply(variable_list&& grads) override;
+  saved_value_list saved_values() const override;
   Device src_device{};
 };
 
@@ -1382,6 +1524,7 @@ struct BernoulliBackward0 final : public Node {
   std::string name() const override { return "BernoulliBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   SavedVariable p_;
 };
 
@@ -1438,6 +1581,7 @@ struct SoftmaxBackward0 final : public Node {
   std::string name() const override { return "SoftmaxBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   int64_t dim{};
   SavedVariable result_;
 };
@@ -1447,6 +1591,7 @@ struct LogSoftmaxBackward0 final : public Node {
   std::string name() const override { return "LogSoftmaxBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   int64_t dim{};
   SavedVariable result_;
 };
@@ -1456,6 +1601,7 @@ struct SoftmaxBackwardDataBackward0 final : public Node {
   std::string name() const override { return "SoftmaxBackwardDataBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   int64_t dim{};
   SavedVariable output_;
   SavedVariable grad_output_;
@@ -1466,6 +1612,7 @@ struct LogSoftmaxBackwardDataBackward0 final : public Node {
   std::string name() const override { return "LogSoftmaxBackwardDataBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   int64_t dim{};
   SavedVariable output_;
   SavedVariable grad_output_;
@@ -1476,6 +1623,7 @@ struct NllPickBackward0 final : public Node {
   std::string name() const override { return "NllPickBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   int64_t ignore_index{};
   std::vector<int64_t> self_sizes{};
   SavedVariable target_;
@@ -1486,6 +1634,7 @@ struct NllPickBackwardBackward0 final : public Node {
   std::string name() const override { return "NllPickBackwardBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   int64_t ignore_index{};
   SavedVariable target_;
 };
@@ -1495,6 +1644,7 @@ struct NllLossBackward0 final : public Node {
   std::string name() const override { return "NllLossBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   int64_t ignore_index{};
   int64_t reduction{};
   SavedVariable self_;
@@ -1507,6 +1657,7 @@ struct MseLossBackward0 final : public Node {
   std::string name() const override { return "MseLossBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   int64_t reduction{};
   SavedVariable self_;
   SavedVariable target_;
@@ -1517,6 +1668,7 @@ struct SoftMarginLossBackward0 final : public Node {
   std::string name() const override { return "SoftMarginLossBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   int64_t reduction{};
   SavedVariable self_;
   SavedVariable target_;
@@ -1533,6 +1685,7 @@ struct CtcLossBackward0 final : public Node {
   std::string name() const override { return "CtcLossBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   int64_t blank{};
   std::vector<int64_t> input_lengths{};
   SavedVariable log_probs_;
@@ -1548,6 +1701,7 @@ struct EmbeddingBackward0 final : public Node {
   std::string name() const override { return "EmbeddingBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   SavedVariable indices_;
   int64_t padding_idx{};
   bool scale_grad_by_freq{};
@@ -1560,6 +1714,7 @@ struct EmbeddingBackwardBackward0 final : public Node {
   std::string name() const override { return "EmbeddingBackwardBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   SavedVariable indices_;
   int64_t padding_idx{};
   bool scale_grad_by_freq{};
@@ -1570,6 +1725,7 @@ struct EmbeddingBackwardAdjointBackward0 final : public Node {
   std::string name() const override { return "EmbeddingBackwardAdjointBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   std::vector<int64_t> grad_weight_sizes{};
   SavedVariable indices_;
   int64_t padding_idx{};
@@ -1581,6 +1737,7 @@ struct ConvolutionNobiasBackward0 final : public Node {
   std::string name() const override { return "ConvolutionNobiasBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   std::vector<int64_t> dilation{};
   int64_t groups{};
   std::vector<int64_t> input_sizes{};
@@ -1598,6 +1755,7 @@ struct ConvolutionBackwardInputBackward0 final : public Node {
   std::string name() const override { return "ConvolutionBackwardInputBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   std::vector<int64_t> dilation{};
   int64_t groups{};
   std::vector<int64_t> output_padding{};
@@ -1614,6 +1772,7 @@ struct ConvolutionBackwardWeightBackward0 final : public Node {
   std::string name() const override { return "ConvolutionBackwardWeightBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   std::vector<int64_t> dilation{};
   int64_t groups{};
   SavedVariable input_;
@@ -1630,6 +1789,7 @@ struct MaxPool2dBackward0 final : public Node {
   std::string name() const override { return "MaxPool2dBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   bool ceil_mode{};
   std::vector<int64_t> dilation{};
   std::vector<int64_t> kernel_size{};
@@ -1643,6 +1803,7 @@ struct MaxPool2dBackwardBackward0 final : public Node {
   std::string name() const override { return "MaxPool2dBackwardBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   bool ceil_mode{};
   std::vector<int64_t> dilation{};
   std::vector<int64_t> kernel_size{};
@@ -1656,6 +1817,7 @@ struct MaxPool2dGatherBackward0 final : public Node {
   std::string name() const override { return "MaxPool2dGatherBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   bool ceil_mode{};
   std::vector<int64_t> dilation{};
   std::vector<int64_t> kernel_size{};
@@ -1670,6 +1832,7 @@ struct AvgPool2dBackward0 final : public Node {
   std::string name() const override { return "AvgPool2dBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   bool ceil_mode{};
   bool count_include_pad{};
   std::optional<int64_t> divisor_override{};
@@ -1683,6 +1846,7 @@ struct AvgPool2dBackward0 final : public Node {
 struct AvgPool2dBackwardBackward0 final : public Node {
   std::string name() const override { return "AvgPool2dBackwardBackward0"; }
   variable_list apply(variable_list&& grads) override;
+  saved_value_list saved_values() const override;
   bool ceil_mode{};
   bool count_include_pad{};
   std::optional<int64_t> divisor_override{};
@@ -1696,6 +1860,7 @@ struct AdaptiveAvgPool2dBackward0 final : public Node {
   std::string name() const override { return "AdaptiveAvgPool2dBackward0"; }
   variable_list apply(variable_list&& grads) override;
   void release_saved() override;
+  saved_value_list saved_values() const override;
   SavedVariable self_;
 };
 
@@ -1703,6 +1868,7 @@ struct AdaptiveAvgPool2dBackward0 final : public Node {
 struct AdaptiveAvgPool2dBackwardBackward0 final : public Node {
   std::string name() const override { return "AdaptiveAvgPool2dBackwardBackward0"; }
   variable_list apply(variable_list&& grads) override;
+  saved_value_list saved_values() const override;
   std::vector<int64_t> grad_output_sizes{};
 };
 
@@ -1710,6 +1876,7 @@ struct AdaptiveAvgPool2dBackwardBackward0 final : public Node {
 struct UpsampleNearest1dBackward0 final : public Node {
   std::string name() const override { return "UpsampleNearest1dBackward0"; }
   variable_list apply(variable_list&& grads) override;
+  saved_value_list saved_values() const override;
   std::vector<int64_t> output_size{};
   std::optional<double> scales{};
   std::vector<int64_t> self_sizes{};
@@ -1719,6 +1886,7 @@ struct UpsampleNearest1dBackward0 final : public Node {
 struct UpsampleNearest1dBackwardBackward0 final : public Node {
   std::string name() const override { return "UpsampleNearest1dBackwardBackward0"; }
   variable_list apply(variable_list&& grads) override;
+  saved_value_list saved_values() const override;
   std::vector<int64_t> output_size{};
   std::optional<double> scales{};
 };
@@ -1727,6 +1895,7 @@ struct UpsampleNearest1dBackwardBackward0 final : public Node {
 struct UpsampleNearest2dBackward0 final : public Node {
   std::string name() const override { return "UpsampleNearest2dBackward0"; }
   variable_list apply(variable_list&& grads) override;
+  saved_value_list saved_values() const override;
   std::vector<int64_t> output_size{};
   std::optional<double> scales_h{};
   std::optional<double> scales_w{};
@@ -1737,6 +1906,7 @@ struct UpsampleNearest2dBackward0 final : public Node {
 struct UpsampleNearest2dBackwardBackward0 final : public Node {
   std::string name() const override { return "UpsampleNearest2dBackwardBackward0"; }
   variable_list apply(variable_list&& grads) override;
+  saved_value_list saved_values() const override;
   std::vector<int64_t> output_size{};
   std::optional<double> scales_h{};
   std::optional<double> scales_w{};
@@ -1746,6 +1916,7 @@ struct UpsampleNearest2dBackwardBackward0 final : public Node {
 struct UpsampleLinear1dBackward0 final : public Node {
   std::string name() const override { return "UpsampleLinear1dBackward0"; }
   variable_list apply(variable_list&& grads) override;
+  saved_value_list saved_values() const override;
   bool align_corners{};
   std::vector<int64_t> output_size{};
   std::optional<double> scales{};
@@ -1756,6 +1927,7 @@ struct UpsampleLinear1dBackward0 final : public Node {
 struct UpsampleLinear1dBackwardBackward0 final : public Node {
   std::string name() const override { return "UpsampleLinear1dBackwardBackward0"; }
   variable_list apply(variable_list&& grads) override;
+  saved_value_list saved_values() const override;
   bool align_corners{};
   std::vector<int64_t> output_size{};
   std::optional<double> scales{};
@@ -1765,6 +1937,7 @@ struct UpsampleLinear1dBackwardBackward0 final : public Node {
 struct UpsampleBilinear2dBackward0 final : public Node {
   std::string name() const override { return "UpsampleBilinear2dBackward0"; }
   variable_list apply(variable_list&& grads) override;
+  saved_value_list saved_values() const override;
   bool align_corners{};
   std::vector<int64_t> output_size{};
   std::optional<double> scales_h{};
@@ -1776,6 +1949,7 @@ struct UpsampleBilinear2dBackward0 final : public Node {
 struct UpsampleBilinear2dBackwardBackward0 final : public Node {
   std::string name() const override { return "UpsampleBilinear2dBackwardBackward0"; }
   variable_list apply(variable_list&& grads) override;
+  saved_value_list saved_values() const override;
   bool align_corners{};
   std::vector<int64_t> output_size{};
   std::optional<double> scales_h{};
@@ -1786,6 +1960,7 @@ struct UpsampleBilinear2dBackwardBackward0 final : public Node {
 struct UpsampleBicubic2dBackward0 final : public Node {
   std::string name() const override { return "UpsampleBicubic2dBackward0"; }
   variable_list apply(variable_list&& grads) override;
+  saved_value_list saved_values() const override;
   bool align_corners{};
   std::vector<int64_t> output_size{};
   std::optional<double> scales_h{};
@@ -1797,6 +1972,7 @@ struct UpsampleBicubic2dBackward0 final : public Node {
 struct UpsampleBicubic2dBackwardBackward0 final : public Node {
   std::string name() const override { return "UpsampleBicubic2dBackwardBackward0"; }
   variable_list apply(variable_list&& grads) override;
+  saved_value_list saved_values() const override;
   bool align_corners{};
   std::vector<int64_t> output_size{};
   std::optional<double> scales_h{};
