@@ -3,6 +3,8 @@
 // (requires_grad, grad, grad_fn, retain_grad, hooks, backward, detach).
 #include "dynagrad/autograd_meta.h"
 
+#include "dynagrad/forward_ad.h"
+
 #include <mutex>
 
 #include "dynagrad/engine.h"
@@ -23,6 +25,7 @@ const NodePtr& null_node() {
 }  // namespace
 
 AutogradMeta::~AutogradMeta() {
+  if (fw_grad.level_id != 0) autograd::forward_ad::detail::forget_tangent_holder(this);
   if (!owns_leaf_link || !leaf_link) return;
   std::lock_guard<std::mutex> lock(leaf_link->mutex);
   leaf_link->leaf = nullptr;

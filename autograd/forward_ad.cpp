@@ -3,6 +3,7 @@
 #include "dynagrad/forward_ad.h"
 
 #include <mutex>
+#include <unordered_set>
 #include <vector>
 
 #include "autograd/recording.h"
@@ -20,6 +21,13 @@ struct LevelState {
   std::mutex mutex;
   bool active = false;
   uint64_t last_id = 0;
+  // Every AutogradMeta holding a tangent of the current level. Exiting the
+  // level drops those tangents at once, as PyTorch's ForwardADLevel does:
+  // left to die with their tensors they could never die, since a tangent
+  // recorded in reverse mode (forward-over-reverse) holds a graph that may
+  // save its own primal (tanh's tangent saves the output), a cycle through
+  // the primal's AutogradMeta. A meta leaves the set when it dies.
+  std::unordered_set<AutogradMeta*> holders;
 };
 
 LevelState& state() {
@@ -67,17 +75,35 @@ int64_t enter_dual_level() {
 
 void exit_dual_level(std::optional<int64_t> level) {
   LevelState& s = state();
-  std::lock_guard<std::mutex> lock(s.mutex);
+  std::unique_lock<std::mutex> lock(s.mutex);
   DG_CHECK(s.active, "exit_dual_level: no dual level to exit",
            level ? dg::detail::str(" (level ", *level, " was given)") : std::string());
   DG_CHECK(!level || *level == 0, "exit_dual_level: trying to exit level ", *level,
            ", which is not the last level created (0)");
-  // Every tangent of the level is dropped at once: tangents carry their
-  // level's id, and no level has this one any more. (A tensor still alive
-  // frees its stale tangent when it dies or gets a new one.)
   s.active = false;
   detail::g_level_active.store(false, std::memory_order_release);
   detail::g_level_id.store(0, std::memory_order_release);
+  // Every tangent of the level is dropped at once. The tangents are moved
+  // out under the lock and freed after it: freeing one may free tensors
+  // (and metas in `holders`) that its graph held, and their destructors
+  // take the lock; with level_id 0 they no longer look for the set.
+  std::vector<Tensor> dropped;
+  dropped.reserve(s.holders.size());
+  for (AutogradMeta* m : s.holders) {
+    dropped.push_back(std::move(m->fw_grad.tangent));
+    m->fw_grad.tangent = Tensor();
+    m->fw_grad.level_id = 0;
+    m->fw_grad.shared = false;
+  }
+  s.holders.clear();
+  lock.unlock();
+  dropped.clear();
+}
+
+void detail::forget_tangent_holder(AutogradMeta* m) {
+  LevelState& s = state();
+  std::lock_guard<std::mutex> lock(s.mutex);
+  if (m->fw_grad.level_id != 0 && m->fw_grad.level_id == s.last_id && s.active) s.holders.erase(m);
 }
 
 dual_level::~dual_level() {
@@ -153,12 +179,16 @@ Tensor detail::tangent_or_zeros(const Tensor& t) {
 namespace {
 // The tangent slot of t at the current level (a stale one is taken over).
 ForwardGrad& grad_slot(const Tensor& t) {
-  ForwardGrad& g = t.unsafeGetTensorImpl()->ensure_autograd_meta().fw_grad;
+  AutogradMeta& m = t.unsafeGetTensorImpl()->ensure_autograd_meta();
+  ForwardGrad& g = m.fw_grad;
   const uint64_t id = detail::g_level_id.load(std::memory_order_relaxed);
   if (g.level_id != id) {
     g.tangent = Tensor();
     g.shared = false;
+    LevelState& s = state();
+    std::lock_guard<std::mutex> lock(s.mutex);
     g.level_id = id;
+    s.holders.insert(&m);
   }
   return g;
 }

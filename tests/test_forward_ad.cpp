@@ -7,6 +7,7 @@
 
 #include <string>
 
+#include "dynagrad/cpu_allocator.h"
 #include "helpers.h"
 #include "op_registry.h"
 
@@ -120,6 +121,25 @@ TEST_CASE("leaving a dual level drops its tangents", "[forward_ad]") {
   CHECK(fwAD::unpack_dual(e * 2, l).tangent.defined());
   fwAD::exit_dual_level(l);
   CHECK_FALSE(fwAD::unpack_dual(e).tangent.defined());
+}
+
+TEST_CASE("leaving a dual level frees tangents whose graph saves their primal", "[forward_ad]") {
+  // Forward-over-reverse: tanh's tangent t * (1 - y^2) is recorded in
+  // reverse mode and its graph saves y, the tensor that holds the tangent.
+  // Leaving the level must break that cycle (PyTorch's ForwardADLevel drops
+  // its tangents); it used to leak every such tensor.
+  KeepDefaultRng keep_rng;
+  Tensor x = dg::randn({256}, kFloat64).requires_grad_();
+  Tensor u = dg::randn({256}, kFloat64);
+  const size_t before = dg::cpu::memory_allocated();
+  {
+    fwAD::dual_level level;
+    Tensor d = fwAD::make_dual(x, u);
+    Tensor y = (d * d).tanh().sigmoid().sum();
+    REQUIRE(fwAD::unpack_dual(y).tangent.defined());
+    REQUIRE(fwAD::unpack_dual(y).tangent.requires_grad());
+  }
+  CHECK(dg::cpu::memory_allocated() == before);
 }
 
 TEST_CASE("forward mode through views and in-place ops", "[forward_ad]") {

@@ -22,6 +22,10 @@
 
 #include "dynagrad/tensor.h"
 
+namespace dg {
+struct AutogradMeta;
+}
+
 namespace dg::autograd::forward_ad {
 
 // Starts a new dual level and returns its index (0: only one level exists).
@@ -86,6 +90,9 @@ class FormulaScope {
   bool prev_ = false;
 };
 
+// An AutogradMeta that held a tangent of the current level dies
+// (~AutogradMeta calls it when its level_id is not 0).
+void forget_tangent_holder(AutogradMeta* m);
 // The tangent of `t` at the current level, or undefined.
 Tensor tangent(const Tensor& t);
 bool has_tangent(const Tensor& t);
