@@ -332,4 +332,30 @@ void detail::throw_forward_not_implemented(const char* op) {
                           "derivative is not implemented (no `forward:` formula in derivatives.yaml)"));
 }
 
+namespace fad = autograd::forward_ad;
+
+Tensor Tensor::_fw_grad(uint64_t level) const {
+  // As LibTorch: no tangent (undefined) at a level that does not exist.
+  if (level != 0 || !fad::detail::g_level_active.load(std::memory_order_acquire)) return Tensor();
+  return fad::detail::tangent(*this);
+}
+
+Tensor Tensor::_fw_primal(int64_t /*level*/) const {
+  // As LibTorch: any level (a view without a tangent there, whether or not
+  // the level exists).
+  return fad::self_alias(*this);
+}
+
+void Tensor::_set_fw_grad(const Tensor& new_grad, uint64_t level, bool is_inplace_op) const {
+  fad::check_level("_set_fw_grad", static_cast<int64_t>(level));
+  DG_CHECK(new_grad.defined(), "_set_fw_grad: expected a defined tangent");
+  DG_CHECK(is_floating_point() && new_grad.is_floating_point(),
+           "_set_fw_grad: expected floating point tensors, but got a ", dtype(), " tensor and a ", new_grad.dtype(),
+           " tangent");
+  DG_CHECK(new_grad.sizes() == sizes(), "_set_fw_grad: the tangent must have the tensor's size: the tensor is of size ",
+           sizes(), " while the tangent is of size ", new_grad.sizes());
+  if (is_inplace_op) fad::detail::update_tangent_inplace(*this, new_grad, {});
+  else fad::detail::set_tangent(*this, new_grad);
+}
+
 }  // namespace dg

@@ -142,6 +142,33 @@ TEST_CASE("leaving a dual level frees tangents whose graph saves their primal", 
   CHECK(dg::cpu::memory_allocated() == before);
 }
 
+TEST_CASE("forward mode with LibTorch's low-level spellings", "[forward_ad]") {
+  // at::_make_dual / at::_unpack_dual / Tensor::_fw_grad / _fw_primal /
+  // _set_fw_grad and ForwardADLevel, as C++ code written against LibTorch uses them.
+  KeepDefaultRng keep_rng;
+  Tensor x = dg::randn({5}, kFloat64), u = dg::randn({5}, kFloat64);
+  auto f = [](const Tensor& t) { return t.sin() * t.exp(); };
+  const uint64_t level = dg::autograd::ForwardADLevel::get_next_idx();
+  Tensor y = f(dg::_make_dual(x, u, static_cast<int64_t>(level)));
+  auto [primal, tangent] = dg::_unpack_dual(y, static_cast<int64_t>(level));
+  REQUIRE(tangent.defined());
+  CHECK(close(tangent, directional_fd(f, x, u), 1e-7));
+  CHECK(close(primal, f(x), 0));
+  CHECK(y._fw_grad(level).unsafeGetTensorImpl() == tangent.unsafeGetTensorImpl());
+  CHECK_FALSE(y._fw_primal(static_cast<int64_t>(level))._fw_grad(level).defined());
+  // A tangent set by hand propagates like one from make_dual.
+  Tensor z = x.clone();
+  z._set_fw_grad(u, level, /*is_inplace_op=*/false);
+  CHECK(close(f(z)._fw_grad(level), directional_fd(f, x, u), 1e-7));
+  CHECK_THROWS_WITH(z._set_fw_grad(u.narrow(0, 0, 2), level, false),
+                    Catch::Contains("_set_fw_grad") && Catch::Contains("size"));
+  dg::autograd::ForwardADLevel::release_idx(level);
+  CHECK_FALSE(y._fw_grad(level).defined());
+  // As LibTorch, no error once the level is gone: no tangent.
+  CHECK_FALSE(std::get<1>(dg::_unpack_dual(y, 0)).defined());
+  CHECK(close(x._fw_primal(0), x, 0));
+}
+
 TEST_CASE("forward mode through views and in-place ops", "[forward_ad]") {
   KeepDefaultRng keep_rng;
   Tensor x = dg::randn({2, 3}, kFloat64), u = dg::randn({2, 3}, kFloat64);

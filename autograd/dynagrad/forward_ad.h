@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "dynagrad/tensor.h"
@@ -152,3 +153,25 @@ void function_jvp(Ctx* ctx, const std::string& name, const std::vector<Tensor>& 
 }  // namespace detail
 
 }  // namespace dg::autograd::forward_ad
+
+namespace dg::autograd {
+// LibTorch's low-level level API (torch/csrc/autograd/forward_grad.h):
+// get_next_idx enters a level, release_idx exits it.
+struct ForwardADLevel {
+  static uint64_t get_next_idx() { return static_cast<uint64_t>(forward_ad::enter_dual_level()); }
+  static void release_idx(uint64_t idx) { forward_ad::exit_dual_level(static_cast<int64_t>(idx)); }
+};
+}  // namespace dg::autograd
+
+namespace dg {
+// ATen's spellings of make_dual and unpack_dual (at::_make_dual,
+// at::_unpack_dual), for code ported from LibTorch.
+inline Tensor _make_dual(const Tensor& primal, const Tensor& tangent, int64_t level) {
+  return autograd::forward_ad::make_dual(primal, tangent, level);
+}
+// Unlike unpack_dual, a level that does not exist is no error: no tangent
+// (as at::_unpack_dual).
+inline std::tuple<Tensor, Tensor> _unpack_dual(const Tensor& dual, int64_t level) {
+  return {dual._fw_primal(level), dual._fw_grad(static_cast<uint64_t>(level))};
+}
+}  // namespace dg

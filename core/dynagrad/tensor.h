@@ -98,6 +98,13 @@ class Tensor : public TensorBase {
   // A hook run after a backward has accumulated into this leaf's .grad; it
   // sees the leaf (PyTorch's register_post_accumulate_grad_hook). Leaves only.
   RemovableHandle register_post_accumulate_grad_hook(std::function<void(const Tensor&)> hook) const;
+  // Forward mode, LibTorch's low-level spellings (dynagrad/forward_ad.h has
+  // make_dual and unpack_dual): the tangent at `level` (undefined when none),
+  // a view of this tensor without it, and setting it (is_inplace_op: written
+  // into the current tangent, which views of the same base share).
+  Tensor _fw_grad(uint64_t level) const;
+  Tensor _fw_primal(int64_t level) const;
+  void _set_fw_grad(const Tensor& new_grad, uint64_t level, bool is_inplace_op) const;
 
   // ---- conversions ---------------------------------------------------------
   // LibTorch's argument order: non_blocking (accepted; copies here are
