@@ -36,6 +36,18 @@ namespace {
 
 using ReduceFn = std::function<void(void*, const void*, const void*, size_t)>;
 
+// Gloo's option objects own the operation's unbound buffers, whose
+// destructors spin (sched_yield) until Gloo's I/O thread lets go of them.
+// The worker keeps them here and drops them after it marked the work
+// completed, so the waiting caller is not held up by that spin (on a loaded
+// machine it cost milliseconds per collective).
+thread_local std::vector<std::shared_ptr<void>> t_keep_alive;
+template <typename T>
+T& keep_alive(std::shared_ptr<T> p) {
+  t_keep_alive.push_back(p);
+  return *p;
+}
+
 // Our Store seen as Gloo's: bytes are bytes; waits use the group's timeout.
 class GlooStoreAdapter : public ::gloo::rendezvous::Store {
  public:
@@ -278,6 +290,7 @@ class ProcessGroupGloo::Impl {
         error = std::make_exception_ptr(Error(describe(work->retrieveOpType(), e.what(), false)));
       }
       work->complete(std::move(outputs), error);
+      t_keep_alive.clear();
     }
   }
 
@@ -445,7 +458,7 @@ void gloo_allreduce(const std::shared_ptr<::gloo::Context>& ctx, const Tensor& b
                     std::chrono::milliseconds timeout, int size) {
   with_dtype(buf.scalar_type(), [&](auto t) {
     using T = decltype(t);
-    ::gloo::AllreduceOptions o(ctx);
+    auto& o = keep_alive(std::make_shared<::gloo::AllreduceOptions>(ctx));
     o.setOutput<T>(static_cast<T*>(buf.data_ptr()), static_cast<size_t>(buf.numel()));
     o.setReduceFunction(reduce_fn_of<T>(op, "allreduce"));
     o.setTag(tag);
@@ -514,7 +527,7 @@ intrusive_ptr<Work> ProcessGroupGloo::broadcast(std::vector<Tensor>& tensors, co
   const int root = static_cast<int>(opts.rootRank);
   return impl_->enqueue(OpType::BROADCAST, [=]() -> std::vector<Tensor> {
     Tensor buf = buffer_of(t);
-    ::gloo::BroadcastOptions o(ctx);
+    auto& o = keep_alive(std::make_shared<::gloo::BroadcastOptions>(ctx));
     o.setRoot(root);
     o.setOutput<uint8_t>(static_cast<uint8_t*>(buf.data_ptr()), buf.nbytes());
     o.setTag(tag);
@@ -540,7 +553,7 @@ intrusive_ptr<Work> ProcessGroupGloo::reduce(std::vector<Tensor>& tensors, const
     Tensor buf = buffer_of(t);
     with_dtype(buf.scalar_type(), [&](auto tt) {
       using T = decltype(tt);
-      ::gloo::ReduceOptions o(ctx);
+      auto& o = keep_alive(std::make_shared<::gloo::ReduceOptions>(ctx));
       o.setRoot(root);
       o.setOutput<T>(static_cast<T*>(buf.data_ptr()), static_cast<size_t>(buf.numel()));
       o.setReduceFunction(reduce_fn_of<T>(op, "reduce"));
@@ -572,7 +585,7 @@ intrusive_ptr<Work> ProcessGroupGloo::allgather(std::vector<std::vector<Tensor>>
   return impl_->enqueue(OpType::ALLGATHER, [=]() -> std::vector<Tensor> {
     Tensor src = buffer_of(in);
     Tensor flat = dg::empty({size * in.numel()}, dg::TensorOptions().dtype(in.scalar_type()));
-    ::gloo::AllgatherOptions o(ctx);
+    auto& o = keep_alive(std::make_shared<::gloo::AllgatherOptions>(ctx));
     o.setInput<uint8_t>(static_cast<uint8_t*>(src.data_ptr()), src.nbytes());
     o.setOutput<uint8_t>(static_cast<uint8_t*>(flat.data_ptr()), flat.nbytes());
     o.setTag(tag);
@@ -598,7 +611,7 @@ intrusive_ptr<Work> ProcessGroupGloo::_allgather_base(Tensor& outputBuffer, Tens
   const auto timeout = impl_->timeout_of(opts.timeout);
   return impl_->enqueue(OpType::_ALLGATHER_BASE, [=]() -> std::vector<Tensor> {
     Tensor src = buffer_of(in), dst = buffer_of(out);
-    ::gloo::AllgatherOptions o(ctx);
+    auto& o = keep_alive(std::make_shared<::gloo::AllgatherOptions>(ctx));
     o.setInput<uint8_t>(static_cast<uint8_t*>(src.data_ptr()), src.nbytes());
     o.setOutput<uint8_t>(static_cast<uint8_t*>(dst.data_ptr()), dst.nbytes());
     o.setTag(tag);
@@ -625,7 +638,7 @@ intrusive_ptr<Work> ProcessGroupGloo::gather(std::vector<std::vector<Tensor>>& o
   const bool is_root = getRank() == root;
   return impl_->enqueue(OpType::GATHER, [=]() -> std::vector<Tensor> {
     Tensor src = buffer_of(in);
-    ::gloo::GatherOptions o(ctx);
+    auto& o = keep_alive(std::make_shared<::gloo::GatherOptions>(ctx));
     o.setRoot(root);
     o.setInput<uint8_t>(static_cast<uint8_t*>(src.data_ptr()), src.nbytes());
     Tensor flat;
@@ -657,7 +670,7 @@ intrusive_ptr<Work> ProcessGroupGloo::scatter(std::vector<Tensor>& outputTensors
   const auto timeout = impl_->timeout_of(opts.timeout);
   return impl_->enqueue(OpType::SCATTER, [=]() -> std::vector<Tensor> {
     Tensor dst = buffer_of(out);
-    ::gloo::ScatterOptions o(ctx);
+    auto& o = keep_alive(std::make_shared<::gloo::ScatterOptions>(ctx));
     o.setRoot(root);
     std::vector<Tensor> srcs;
     std::vector<uint8_t*> ptrs;
@@ -706,7 +719,7 @@ intrusive_ptr<Work> ProcessGroupGloo::barrier(const BarrierOptions& opts) {
   const uint32_t tag = impl_->next_tag();
   const auto timeout = impl_->timeout_of(opts.timeout);
   return impl_->enqueue(OpType::BARRIER, [=]() -> std::vector<Tensor> {
-    ::gloo::BarrierOptions o(ctx);
+    auto& o = keep_alive(std::make_shared<::gloo::BarrierOptions>(ctx));
     o.setTag(tag);
     o.setTimeout(timeout);
     ::gloo::barrier(o);
