@@ -29,7 +29,7 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SOURCE_EXT = (".h", ".cpp", ".cu", ".cuh")
 # Where `#include "dynagrad/x.h"` is looked for, in the build's order.
-PUBLIC_ROOTS = ["core", "autograd", "api", "serialize", "nn", "optim", "data", "generated"]
+PUBLIC_ROOTS = ["core", "autograd", "api", "serialize", "nn", "optim", "data", "distributed", "generated"]
 SKIP_DIRS = {".git", "build", "__pycache__", ".gpu-bundle"}
 INCLUDE_RE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 

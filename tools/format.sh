@@ -11,7 +11,7 @@ if ! command -v clang-format >/dev/null 2>&1; then
   exit 2
 fi
 mapfile -t files < <(git ls-files --cached --others --exclude-standard -- \
-  'core/*' 'autograd/*' 'ops/*' 'kernels/*' 'api/*' 'serialize/*' 'nn/*' 'optim/*' 'data/*' 'tests/*' 'tools/*' |
+  'core/*' 'autograd/*' 'ops/*' 'kernels/*' 'api/*' 'serialize/*' 'nn/*' 'optim/*' 'data/*' 'distributed/*' 'tests/*' 'tools/*' |
   grep -E '\.(h|cpp|cu|cuh)$')
 if [ "${1:-}" = "--check" ]; then
   bad=()

@@ -11,9 +11,10 @@ set -euo pipefail
 # nlohmann-json3-dev: checkpoint headers (safetensors); zlib1g-dev: gzip'ed
 # IDX files; dataset-fashion-mnist: the demo's data (and the data tests').
 # graphviz: tools/dg-dot renders to_dot graphs (and a graph-export test parses them).
+# libgloo-dev: dynagrad::distributed's CPU collectives (Gloo's TCP transport).
 pkgs=(g++ cmake ninja-build libyaml-cpp-dev catch2 libdnnl-dev liblapacke-dev
       python3 python3-jinja2 python3-yaml clang-format git ccache
-      nlohmann-json3-dev zlib1g-dev dataset-fashion-mnist graphviz)
+      nlohmann-json3-dev zlib1g-dev dataset-fashion-mnist graphviz libgloo-dev)
 if [ "${DG_SKIP_LIBTORCH:-0}" != 1 ]; then
   pkgs+=(libtorch-dev libopenblas0-pthread)
 fi
