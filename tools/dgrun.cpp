@@ -1,6 +1,7 @@
 // dgrun: torchrun's role on one host. Starts --nproc copies of a program with
 // the environment a process group reads (RANK, LOCAL_RANK, WORLD_SIZE,
-// LOCAL_WORLD_SIZE, GROUP_RANK, MASTER_ADDR, MASTER_PORT), forwards each one's
+// LOCAL_WORLD_SIZE, GROUP_RANK, MASTER_ADDR, MASTER_PORT; OMP_NUM_THREADS=1
+// when unset and N > 1, as torchrun), forwards each one's
 // stdout and stderr line by line prefixed with "[rank k] ", and when one of
 // them fails (nonzero exit or a signal) stops the others (SIGTERM, then
 // SIGKILL after a grace period) and exits 1 naming the failed rank and how it
@@ -201,6 +202,15 @@ int main(int argc, char** argv) {
   const Options o = parse(argc, argv);
   const int port = o.master_port ? *o.master_port : (o.nnodes == 1 ? free_port() : kDefaultMasterPort);
   const int world_size = o.nproc * o.nnodes;
+  // torchrun's default: one OpenMP thread a rank unless told otherwise, so
+  // that nproc ranks do not each start a thread per core.
+  const bool set_omp = o.nproc > 1 && std::getenv("OMP_NUM_THREADS") == nullptr;
+  if (set_omp) {
+    std::fprintf(stderr,
+                 "dgrun: setting OMP_NUM_THREADS=1 for each rank (as torchrun does) so %d ranks do not overload the "
+                 "machine; set it yourself to change that\n",
+                 o.nproc);
+  }
 
   struct sigaction action {};
   action.sa_handler = on_interrupt;
@@ -244,6 +254,7 @@ int main(int argc, char** argv) {
       set("GROUP_RANK", std::to_string(o.node_rank));
       set("MASTER_ADDR", o.master_addr);
       set("MASTER_PORT", std::to_string(port));
+      if (set_omp) set("OMP_NUM_THREADS", "1");
       ::execvp(child_argv[0], child_argv.data());
       std::fprintf(stderr, "dgrun: cannot run '%s': %s\n", child_argv[0], std::strerror(errno));
       std::_Exit(127);
