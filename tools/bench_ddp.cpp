@@ -6,8 +6,8 @@
 //             / (the all_reduces of the same buckets alone)
 //   hidden  = 1 - exposed
 //
-// Each time is the median of --iters steps after warm-up, every step started
-// together (a barrier) on all ranks. Run it with the launcher:
+// Each time is the median, over rounds of 10 steps of each kind in turn, of
+// the slowest rank's median step; every step starts together (a barrier). Run it with the launcher:
 //
 //   tools/dgrun --nproc 2 build/tools/dg_bench_ddp [--iters N] [--bucket-mb M]
 #include <dynagrad/distributed/ddp.h>
@@ -63,7 +63,7 @@ int main(int argc, char** argv) {
   int iters = 50;
   double bucket_mb = 25.0;
   for (int i = 1; i + 1 < argc; i += 2) {
-    if (std::strcmp(argv[i], "--iters") == 0) iters = std::max(5, std::atoi(argv[i + 1]));
+    if (std::strcmp(argv[i], "--iters") == 0) iters = std::max(10, std::atoi(argv[i + 1]));
     if (std::strcmp(argv[i], "--bucket-mb") == 0) bucket_mb = std::atof(argv[i + 1]);
   }
   auto pg = dg::distributed::init_process_group("gloo");
@@ -77,23 +77,23 @@ int main(int argc, char** argv) {
   // The step without communication: the same model, no DDP.
   dg::nn::Sequential plain = make_mlp();
   dg::optim::SGD plain_opt(plain->parameters(), dg::optim::SGDOptions(0.01));
-  const double local = time_steps(*pg, warmup, iters, [&] {
+  auto local_step = [&] {
     plain_opt.zero_grad();
     dg::nn::functional::cross_entropy(plain->forward(x), y).backward();
     plain_opt.step();
-  });
+  };
 
   dg::nn::Sequential model = make_mlp();
   dg::nn::parallel::DistributedDataParallel<dg::nn::Sequential> ddp(
       model, dg::nn::parallel::DistributedDataParallelOptions().bucket_cap_mb(bucket_mb));
   dg::optim::SGD opt(ddp.parameters(), dg::optim::SGDOptions(0.01));
   double wait_sum = 0;
-  const double with_ddp = time_steps(*pg, warmup, iters, [&] {
+  auto ddp_step = [&] {
     opt.zero_grad();
     dg::nn::functional::cross_entropy(ddp(x), y).backward();
     wait_sum += ddp.reducer().last_wait();
     opt.step();
-  });
+  };
 
   // The all_reduces alone: one flat buffer per bucket, launched together and
   // waited for, as the reducer does.
@@ -107,20 +107,36 @@ int main(int argc, char** argv) {
     flats.push_back(dg::randn({n}));
     megabytes += static_cast<double>(n) * 4 / (1024.0 * 1024.0);
   }
-  const double allreduce = time_steps(*pg, warmup, iters, [&] {
+  auto allreduce_alone = [&] {
     std::vector<dg::intrusive_ptr<dg::distributed::Work>> works;
     for (dg::Tensor& f : flats) {
       std::vector<dg::Tensor> t{f};
       works.push_back(pg->allreduce(t));
     }
     for (auto& w : works) w->wait();
-  });
+  };
+
+  // The three interleaved, in rounds of 10, so that a change in the
+  // machine's load (other processes) touches all three alike.
+  double local = 0, with_ddp = 0, allreduce = 0;
+  {
+    std::vector<double> l, d, a;
+    for (int round = 0; round < iters / 10; ++round) {
+      l.push_back(time_steps(*pg, round == 0 ? warmup : 0, 10, local_step));
+      d.push_back(time_steps(*pg, round == 0 ? warmup : 0, 10, ddp_step));
+      a.push_back(time_steps(*pg, round == 0 ? warmup : 0, 10, allreduce_alone));
+    }
+    local = median(l);
+    with_ddp = median(d);
+    allreduce = median(a);
+  }
 
   if (rank == 0) {
     const double exposed = (with_ddp - local) / allreduce;
     std::printf(
         "DDP overlap, MLP 784-512-512-10, batch 128 per rank, float32, %d ranks (gloo), %zu buckets "
-        "(%.2f MiB of gradients, bucket cap %.1f MiB), median of %d steps:\n",
+        "(%.2f MiB of gradients, bucket cap %.1f MiB), %d steps each, interleaved in rounds of 10 (median of the "
+                "rounds' medians):\n",
         world, buckets.size(), megabytes, bucket_mb, iters);
     std::printf("  step without communication  %8.3f ms\n", 1e3 * local);
     std::printf("  step with DDP               %8.3f ms\n", 1e3 * with_ddp);
@@ -128,7 +144,7 @@ int main(int argc, char** argv) {
     std::printf("  exposed communication       %8.3f ms (%.0f%% of the all_reduces)\n", 1e3 * (with_ddp - local),
                 100 * exposed);
     std::printf("  hidden behind backward      %.0f%% (target >= 50%%)\n", 100 * (1 - exposed));
-    std::printf("  (mean wait in the final callback: %.3f ms)\n", 1e3 * wait_sum / (warmup + iters));
+    std::printf("  (mean wait in the final callback: %.3f ms)\n", 1e3 * wait_sum / (warmup + (iters / 10) * 10));
   }
   pg->barrier()->wait();
   dg::distributed::destroy_process_group();
