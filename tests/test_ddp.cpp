@@ -38,3 +38,7 @@ TEST_CASE("ddp: ranks whose models differ are refused at construction", "[ddp]")
 }
 
 TEST_CASE("ddp: BatchNorm buffers follow rank 0", "[ddp]") { run_scenario("ddp_batchnorm_buffers", 2); }
+
+TEST_CASE("ddp: a rank that leaves makes the other's backward fail, not hang", "[ddp]") {
+  run_scenario("ddp_peer_exits", 2, 30);
+}

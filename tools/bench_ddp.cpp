@@ -136,7 +136,7 @@ int main(int argc, char** argv) {
     std::printf(
         "DDP overlap, MLP 784-512-512-10, batch 128 per rank, float32, %d ranks (gloo), %zu buckets "
         "(%.2f MiB of gradients, bucket cap %.1f MiB), %d steps each, interleaved in rounds of 10 (median of the "
-                "rounds' medians):\n",
+        "rounds' medians):\n",
         world, buckets.size(), megabytes, bucket_mb, iters);
     std::printf("  step without communication  %8.3f ms\n", 1e3 * local);
     std::printf("  step with DDP               %8.3f ms\n", 1e3 * with_ddp);

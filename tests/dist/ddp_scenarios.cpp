@@ -4,7 +4,10 @@
 // reference the result must equal: one model on the whole batch (float64,
 // relative difference <= 1e-6).
 #include <algorithm>
+#include <chrono>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -294,4 +297,29 @@ DG_DIST_SCENARIO("ddp_batchnorm_buffers") {
     }
   }
   dg::distributed::destroy_process_group();
+}
+
+// Rank 1 leaves after one step: rank 0's next backward fails with a dg::Error
+// naming the all_reduce and the peer, within the group's timeout, not a hang.
+DG_DIST_SCENARIO("ddp_peer_exits") {
+  dg::distributed::init_process_group("gloo", std::chrono::milliseconds(10000));
+  Net replica = make_model<Net>(1);
+  DistributedDataParallel<Net> ddp(replica);
+  const auto data = make_data(2, 4 * world_size);
+  F::mse_loss(ddp(shard(data[0].x, rank, world_size)), shard(data[0].y, rank, world_size)).backward();
+  if (rank == 1) std::_Exit(0);
+  const auto start = std::chrono::steady_clock::now();
+  std::string message;
+  try {
+    for (int s = 0; s < 3; ++s) {
+      F::mse_loss(ddp(shard(data[1].x, rank, world_size)), shard(data[1].y, rank, world_size)).backward();
+    }
+  } catch (const dg::Error& e) {
+    message = e.what();
+  }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  dist_check(seconds < 10.5, "the failure took ", seconds, " s, more than the group's 10 s timeout");
+  dist_check(message.find("allreduce") != std::string::npos && message.find("rank 1") != std::string::npos,
+             "expected an error naming the all_reduce and rank 1, got '", message, "'");
+  std::printf("rank 0 got, after %.2f s: %s\n", seconds, message.c_str());
 }
