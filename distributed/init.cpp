@@ -75,6 +75,8 @@ std::shared_ptr<ProcessGroup> init_process_group(const std::string& backend, int
 }
 
 std::shared_ptr<ProcessGroup> init_process_group(const std::string& backend, std::chrono::milliseconds timeout) {
+  DG_CHECK(!is_initialized(), "init_process_group: the default process group is already initialized (call ",
+           "destroy_process_group() first)");
   const int rank = static_cast<int>(env_int("RANK", true, 0));
   const int world_size = static_cast<int>(env_int("WORLD_SIZE", true, 1));
   const char* addr = std::getenv("MASTER_ADDR");

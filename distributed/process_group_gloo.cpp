@@ -36,6 +36,19 @@ namespace {
 
 using ReduceFn = std::function<void(void*, const void*, const void*, size_t)>;
 
+// Gloo's option objects own the operation's unbound buffers, whose
+// destructors spin (sched_yield) until Gloo's I/O thread lets go of them;
+// destroyed at once, on a loaded 2-core machine, that spin cost milliseconds
+// per collective. The worker keeps them here and drops them one operation
+// later, after marking that one completed: by then the I/O thread is done
+// with them and the destructors do not wait.
+thread_local std::vector<std::shared_ptr<void>> t_keep_alive, t_keep_previous;
+template <typename T>
+T& keep_alive(std::shared_ptr<T> p) {
+  t_keep_alive.push_back(p);
+  return *p;
+}
+
 // Our Store seen as Gloo's: bytes are bytes; waits use the group's timeout.
 class GlooStoreAdapter : public ::gloo::rendezvous::Store {
  public:
@@ -278,6 +291,8 @@ class ProcessGroupGloo::Impl {
         error = std::make_exception_ptr(Error(describe(work->retrieveOpType(), e.what(), false)));
       }
       work->complete(std::move(outputs), error);
+      t_keep_previous.clear();
+      t_keep_previous.swap(t_keep_alive);
     }
   }
 
@@ -386,6 +401,37 @@ void check_same(const char* what, const Tensor& ref, const Tensor& t, const char
            " elements (the input's), got ", t.numel());
 }
 
+void check_root(const char* what, int64_t root, int size) {
+  DG_CHECK(root >= 0 && root < size, "ProcessGroupGloo::", what, ": expected a root rank in [0, ", size, "), got ",
+           root);
+}
+
+// One list of `size` tensors like `ref` (its dtype and element count).
+const std::vector<Tensor>& check_list(const char* what, const std::vector<std::vector<Tensor>>& lists, int size,
+                                      const Tensor& ref, const char* which) {
+  DG_CHECK(lists.size() == 1 && static_cast<int>(lists[0].size()) == size, "ProcessGroupGloo::", what,
+           ": expected one list of ", size, " ", which, " tensors (the group's size), got ",
+           lists.size() == 1 ? lists[0].size() : lists.size(), lists.size() == 1 ? " tensors" : " lists");
+  for (const auto& t : lists[0]) check_same(what, ref, t, which);
+  return lists[0];
+}
+
+// Off the root of gather and scatter: no list, or one empty list.
+void check_no_list(const char* what, const std::vector<std::vector<Tensor>>& lists, int rank, int root,
+                   const char* which) {
+  DG_CHECK(lists.empty() || (lists.size() == 1 && lists[0].empty()), "ProcessGroupGloo::", what, ": expected no ",
+           which, " tensors off the root (rank ", rank, ", root ", root, ")");
+}
+
+// Copies the size consecutive pieces of `flat` into `outs`.
+void unflatten_into(const Tensor& flat, const std::vector<Tensor>& outs) {
+  int64_t off = 0;
+  for (const auto& o : outs) {
+    o.copy_(flat.narrow(0, off, o.numel()).view(o.sizes()));
+    off += o.numel();
+  }
+}
+
 // The contiguous buffer Gloo works on: the tensor itself when contiguous,
 // else a contiguous copy to write back afterwards.
 Tensor buffer_of(const Tensor& t) { return t.is_contiguous() ? t : t.contiguous(); }
@@ -414,7 +460,7 @@ void gloo_allreduce(const std::shared_ptr<::gloo::Context>& ctx, const Tensor& b
                     std::chrono::milliseconds timeout, int size) {
   with_dtype(buf.scalar_type(), [&](auto t) {
     using T = decltype(t);
-    ::gloo::AllreduceOptions o(ctx);
+    auto& o = keep_alive(std::make_shared<::gloo::AllreduceOptions>(ctx));
     o.setOutput<T>(static_cast<T*>(buf.data_ptr()), static_cast<size_t>(buf.numel()));
     o.setReduceFunction(reduce_fn_of<T>(op, "allreduce"));
     o.setTag(tag);
@@ -465,11 +511,7 @@ intrusive_ptr<Work> ProcessGroupGloo::allreduce_coalesced(std::vector<Tensor>& t
     for (const auto& t : ts) flat.push_back(t.reshape({-1}));
     Tensor buf = dg::cat(flat);
     gloo_allreduce(ctx, buf, op, tag, timeout, size);
-    int64_t off = 0;
-    for (const auto& t : ts) {
-      t.copy_(buf.narrow(0, off, t.numel()).view(t.sizes()));
-      off += t.numel();
-    }
+    unflatten_into(buf, ts);
     return ts;
   });
 }
@@ -477,8 +519,7 @@ intrusive_ptr<Work> ProcessGroupGloo::allreduce_coalesced(std::vector<Tensor>& t
 intrusive_ptr<Work> ProcessGroupGloo::broadcast(std::vector<Tensor>& tensors, const BroadcastOptions& opts) {
   check_one("broadcast", tensors);
   check_cpu("broadcast", tensors[0]);
-  DG_CHECK(opts.rootRank >= 0 && opts.rootRank < getSize(), "ProcessGroupGloo::broadcast: expected a root rank in [0, ",
-           getSize(), "), got ", opts.rootRank);
+  check_root("broadcast", opts.rootRank, getSize());
   DG_CHECK(opts.rootTensor == 0, "ProcessGroupGloo::broadcast: expected rootTensor 0 (one tensor per rank), got ",
            opts.rootTensor);
   Tensor t = tensors[0];
@@ -488,7 +529,7 @@ intrusive_ptr<Work> ProcessGroupGloo::broadcast(std::vector<Tensor>& tensors, co
   const int root = static_cast<int>(opts.rootRank);
   return impl_->enqueue(OpType::BROADCAST, [=]() -> std::vector<Tensor> {
     Tensor buf = buffer_of(t);
-    ::gloo::BroadcastOptions o(ctx);
+    auto& o = keep_alive(std::make_shared<::gloo::BroadcastOptions>(ctx));
     o.setRoot(root);
     o.setOutput<uint8_t>(static_cast<uint8_t*>(buf.data_ptr()), buf.nbytes());
     o.setTag(tag);
@@ -503,8 +544,7 @@ intrusive_ptr<Work> ProcessGroupGloo::reduce(std::vector<Tensor>& tensors, const
   check_one("reduce", tensors);
   check_cpu("reduce", tensors[0]);
   check_op("reduce", opts.reduceOp, tensors[0].scalar_type());
-  DG_CHECK(opts.rootRank >= 0 && opts.rootRank < getSize(), "ProcessGroupGloo::reduce: expected a root rank in [0, ",
-           getSize(), "), got ", opts.rootRank);
+  check_root("reduce", opts.rootRank, getSize());
   Tensor t = tensors[0];
   auto ctx = impl_->context;
   const uint32_t tag = impl_->next_tag();
@@ -515,7 +555,7 @@ intrusive_ptr<Work> ProcessGroupGloo::reduce(std::vector<Tensor>& tensors, const
     Tensor buf = buffer_of(t);
     with_dtype(buf.scalar_type(), [&](auto tt) {
       using T = decltype(tt);
-      ::gloo::ReduceOptions o(ctx);
+      auto& o = keep_alive(std::make_shared<::gloo::ReduceOptions>(ctx));
       o.setRoot(root);
       o.setOutput<T>(static_cast<T*>(buf.data_ptr()), static_cast<size_t>(buf.numel()));
       o.setReduceFunction(reduce_fn_of<T>(op, "reduce"));
@@ -547,13 +587,13 @@ intrusive_ptr<Work> ProcessGroupGloo::allgather(std::vector<std::vector<Tensor>>
   return impl_->enqueue(OpType::ALLGATHER, [=]() -> std::vector<Tensor> {
     Tensor src = buffer_of(in);
     Tensor flat = dg::empty({size * in.numel()}, dg::TensorOptions().dtype(in.scalar_type()));
-    ::gloo::AllgatherOptions o(ctx);
+    auto& o = keep_alive(std::make_shared<::gloo::AllgatherOptions>(ctx));
     o.setInput<uint8_t>(static_cast<uint8_t*>(src.data_ptr()), src.nbytes());
     o.setOutput<uint8_t>(static_cast<uint8_t*>(flat.data_ptr()), flat.nbytes());
     o.setTag(tag);
     o.setTimeout(timeout);
     ::gloo::allgather(o);
-    for (int r = 0; r < size; ++r) outs[r].copy_(flat.narrow(0, r * in.numel(), in.numel()).view(outs[r].sizes()));
+    unflatten_into(flat, outs);
     return outs;
   });
 }
@@ -573,7 +613,7 @@ intrusive_ptr<Work> ProcessGroupGloo::_allgather_base(Tensor& outputBuffer, Tens
   const auto timeout = impl_->timeout_of(opts.timeout);
   return impl_->enqueue(OpType::_ALLGATHER_BASE, [=]() -> std::vector<Tensor> {
     Tensor src = buffer_of(in), dst = buffer_of(out);
-    ::gloo::AllgatherOptions o(ctx);
+    auto& o = keep_alive(std::make_shared<::gloo::AllgatherOptions>(ctx));
     o.setInput<uint8_t>(static_cast<uint8_t*>(src.data_ptr()), src.nbytes());
     o.setOutput<uint8_t>(static_cast<uint8_t*>(dst.data_ptr()), dst.nbytes());
     o.setTag(tag);
@@ -588,22 +628,11 @@ intrusive_ptr<Work> ProcessGroupGloo::gather(std::vector<std::vector<Tensor>>& o
                                              std::vector<Tensor>& inputTensors, const GatherOptions& opts) {
   check_one("gather", inputTensors);
   check_cpu("gather", inputTensors[0], "input");
-  DG_CHECK(opts.rootRank >= 0 && opts.rootRank < getSize(), "ProcessGroupGloo::gather: expected a root rank in [0, ",
-           getSize(), "), got ", opts.rootRank);
+  check_root("gather", opts.rootRank, getSize());
   const int root = static_cast<int>(opts.rootRank), size = getSize();
   std::vector<Tensor> outs;
-  if (getRank() == root) {
-    DG_CHECK(outputTensors.size() == 1 && static_cast<int>(outputTensors[0].size()) == size,
-             "ProcessGroupGloo::gather: expected one list of ", size, " output tensors on the root, got ",
-             outputTensors.size() == 1 ? outputTensors[0].size() : outputTensors.size(),
-             outputTensors.size() == 1 ? " tensors" : " lists");
-    for (const auto& o : outputTensors[0]) check_same("gather", inputTensors[0], o, "output");
-    outs = outputTensors[0];
-  } else {
-    DG_CHECK(outputTensors.empty() || (outputTensors.size() == 1 && outputTensors[0].empty()),
-             "ProcessGroupGloo::gather: expected no output tensors off the root (rank ", getRank(), ", root ", root,
-             ")");
-  }
+  if (getRank() == root) outs = check_list("gather", outputTensors, size, inputTensors[0], "output");
+  else check_no_list("gather", outputTensors, getRank(), root, "output");
   Tensor in = inputTensors[0];
   auto ctx = impl_->context;
   const uint32_t tag = impl_->next_tag();
@@ -611,7 +640,7 @@ intrusive_ptr<Work> ProcessGroupGloo::gather(std::vector<std::vector<Tensor>>& o
   const bool is_root = getRank() == root;
   return impl_->enqueue(OpType::GATHER, [=]() -> std::vector<Tensor> {
     Tensor src = buffer_of(in);
-    ::gloo::GatherOptions o(ctx);
+    auto& o = keep_alive(std::make_shared<::gloo::GatherOptions>(ctx));
     o.setRoot(root);
     o.setInput<uint8_t>(static_cast<uint8_t*>(src.data_ptr()), src.nbytes());
     Tensor flat;
@@ -622,8 +651,7 @@ intrusive_ptr<Work> ProcessGroupGloo::gather(std::vector<std::vector<Tensor>>& o
     o.setTag(tag);
     o.setTimeout(timeout);
     ::gloo::gather(o);
-    if (is_root)
-      for (int r = 0; r < size; ++r) outs[r].copy_(flat.narrow(0, r * in.numel(), in.numel()).view(outs[r].sizes()));
+    if (is_root) unflatten_into(flat, outs);
     return outs;
   });
 }
@@ -633,29 +661,18 @@ intrusive_ptr<Work> ProcessGroupGloo::scatter(std::vector<Tensor>& outputTensors
                                               const ScatterOptions& opts) {
   check_one("scatter", outputTensors);
   check_cpu("scatter", outputTensors[0], "output");
-  DG_CHECK(opts.rootRank >= 0 && opts.rootRank < getSize(), "ProcessGroupGloo::scatter: expected a root rank in [0, ",
-           getSize(), "), got ", opts.rootRank);
-  const int root = static_cast<int>(opts.rootRank), size = getSize();
+  check_root("scatter", opts.rootRank, getSize());
+  const int root = static_cast<int>(opts.rootRank);
   std::vector<Tensor> ins;
-  if (getRank() == root) {
-    DG_CHECK(inputTensors.size() == 1 && static_cast<int>(inputTensors[0].size()) == size,
-             "ProcessGroupGloo::scatter: expected one list of ", size, " input tensors on the root, got ",
-             inputTensors.size() == 1 ? inputTensors[0].size() : inputTensors.size(),
-             inputTensors.size() == 1 ? " tensors" : " lists");
-    for (const auto& i : inputTensors[0]) check_same("scatter", outputTensors[0], i, "input");
-    ins = inputTensors[0];
-  } else {
-    DG_CHECK(inputTensors.empty() || (inputTensors.size() == 1 && inputTensors[0].empty()),
-             "ProcessGroupGloo::scatter: expected no input tensors off the root (rank ", getRank(), ", root ", root,
-             ")");
-  }
+  if (getRank() == root) ins = check_list("scatter", inputTensors, getSize(), outputTensors[0], "input");
+  else check_no_list("scatter", inputTensors, getRank(), root, "input");
   Tensor out = outputTensors[0];
   auto ctx = impl_->context;
   const uint32_t tag = impl_->next_tag();
   const auto timeout = impl_->timeout_of(opts.timeout);
   return impl_->enqueue(OpType::SCATTER, [=]() -> std::vector<Tensor> {
     Tensor dst = buffer_of(out);
-    ::gloo::ScatterOptions o(ctx);
+    auto& o = keep_alive(std::make_shared<::gloo::ScatterOptions>(ctx));
     o.setRoot(root);
     std::vector<Tensor> srcs;
     std::vector<uint8_t*> ptrs;
@@ -681,14 +698,9 @@ intrusive_ptr<Work> ProcessGroupGloo::reduce_scatter(std::vector<Tensor>& output
                                                      const ReduceScatterOptions& opts) {
   check_one("reduce_scatter", outputTensors);
   check_cpu("reduce_scatter", outputTensors[0], "output");
-  DG_CHECK(inputTensors.size() == 1 && static_cast<int>(inputTensors[0].size()) == getSize(),
-           "ProcessGroupGloo::reduce_scatter: expected one list of ", getSize(), " input tensors, got ",
-           inputTensors.size() == 1 ? inputTensors[0].size() : inputTensors.size(),
-           inputTensors.size() == 1 ? " tensors" : " lists");
-  for (const auto& i : inputTensors[0]) check_same("reduce_scatter", outputTensors[0], i, "input");
+  std::vector<Tensor> ins = check_list("reduce_scatter", inputTensors, getSize(), outputTensors[0], "input");
   check_op("reduce_scatter", opts.reduceOp, outputTensors[0].scalar_type());
   Tensor out = outputTensors[0];
-  std::vector<Tensor> ins = inputTensors[0];
   auto ctx = impl_->context;
   const uint32_t tag = impl_->next_tag();
   const auto timeout = impl_->timeout_of(opts.timeout);
@@ -709,7 +721,7 @@ intrusive_ptr<Work> ProcessGroupGloo::barrier(const BarrierOptions& opts) {
   const uint32_t tag = impl_->next_tag();
   const auto timeout = impl_->timeout_of(opts.timeout);
   return impl_->enqueue(OpType::BARRIER, [=]() -> std::vector<Tensor> {
-    ::gloo::BarrierOptions o(ctx);
+    auto& o = keep_alive(std::make_shared<::gloo::BarrierOptions>(ctx));
     o.setTag(tag);
     o.setTimeout(timeout);
     ::gloo::barrier(o);
@@ -737,36 +749,33 @@ intrusive_ptr<Work> ProcessGroupGloo::send(std::vector<Tensor>& tensors, int dst
                                  detail::str("ProcessGroupGloo::send (rank ", getRank(), " of ", getSize(), ")"));
 }
 
-intrusive_ptr<Work> ProcessGroupGloo::recv(std::vector<Tensor>& tensors, int srcRank, int tag) {
-  check_one("recv", tensors);
-  check_cpu("recv", tensors[0]);
-  DG_CHECK(srcRank >= 0 && srcRank < getSize() && srcRank != getRank(), "ProcessGroupGloo::recv: expected a ",
-           "source rank in [0, ", getSize(), ") other than this rank (", getRank(), "), got ", srcRank);
-  DG_CHECK(tag >= 0, "ProcessGroupGloo::recv: expected a tag >= 0, got ", tag);
+// Receives into the tensor, through a contiguous staging copy when it is
+// not contiguous (copied in when the receive completes).
+intrusive_ptr<Work> ProcessGroupGloo::post_recv(const char* what, OpType type, std::vector<Tensor>& tensors,
+                                                const std::vector<int>& sources, int peer, int tag) {
+  check_one(what, tensors);
+  check_cpu(what, tensors[0]);
+  DG_CHECK(tag >= 0, "ProcessGroupGloo::", what, ": expected a tag >= 0, got ", tag);
   Tensor t = tensors[0];
   Tensor staging = t.is_contiguous() ? Tensor() : t.contiguous();
   Tensor target = staging.defined() ? staging : t;
   auto ub = impl_->context->createUnboundBuffer(target.data_ptr(), target.nbytes());
-  ub->recv(srcRank, p2p_slot(tag));
-  return make_intrusive<P2PWork>(getRank(), OpType::RECV, t, staging, std::move(ub), srcRank, options_->timeout,
-                                 detail::str("ProcessGroupGloo::recv (rank ", getRank(), " of ", getSize(), ")"));
+  ub->recv(sources, p2p_slot(tag));
+  return make_intrusive<P2PWork>(getRank(), type, t, staging, std::move(ub), peer, options_->timeout,
+                                 detail::str("ProcessGroupGloo::", what, " (rank ", getRank(), " of ", getSize(), ")"));
+}
+
+intrusive_ptr<Work> ProcessGroupGloo::recv(std::vector<Tensor>& tensors, int srcRank, int tag) {
+  DG_CHECK(srcRank >= 0 && srcRank < getSize() && srcRank != getRank(), "ProcessGroupGloo::recv: expected a ",
+           "source rank in [0, ", getSize(), ") other than this rank (", getRank(), "), got ", srcRank);
+  return post_recv("recv", OpType::RECV, tensors, {srcRank}, srcRank, tag);
 }
 
 intrusive_ptr<Work> ProcessGroupGloo::recvAnysource(std::vector<Tensor>& tensors, int tag) {
-  check_one("recvAnysource", tensors);
-  check_cpu("recvAnysource", tensors[0]);
-  DG_CHECK(tag >= 0, "ProcessGroupGloo::recvAnysource: expected a tag >= 0, got ", tag);
-  Tensor t = tensors[0];
-  Tensor staging = t.is_contiguous() ? Tensor() : t.contiguous();
-  Tensor target = staging.defined() ? staging : t;
-  auto ub = impl_->context->createUnboundBuffer(target.data_ptr(), target.nbytes());
-  std::vector<int> srcs;
+  std::vector<int> sources;
   for (int r = 0; r < getSize(); ++r)
-    if (r != getRank()) srcs.push_back(r);
-  ub->recv(srcs, p2p_slot(tag));
-  return make_intrusive<P2PWork>(
-      getRank(), OpType::RECVANYSOURCE, t, staging, std::move(ub), -1, options_->timeout,
-      detail::str("ProcessGroupGloo::recvAnysource (rank ", getRank(), " of ", getSize(), ")"));
+    if (r != getRank()) sources.push_back(r);
+  return post_recv("recvAnysource", OpType::RECVANYSOURCE, tensors, sources, -1, tag);
 }
 
 }  // namespace dg::distributed

@@ -4,7 +4,8 @@
 # forward and backward with the CPU's, in float64 and float32; the
 # "[cuda][determinism]" case of tests/test_anomaly.cpp checks that the
 # atomic-add kernels raise under dg::use_deterministic_algorithms(true) and
-# their integer forms run), then the GPU benchmark side by side with PyTorch (tools/gpu_bench.cpp and
+# their integer forms run), ProcessGroupNCCL's tests (dg_dist_tests
+# "[distributed][cuda]"), then the GPU benchmark side by side with PyTorch (tools/gpu_bench.cpp and
 # tools/bench/gpu_bench_torch.py), printed as ratios.
 #
 #   tools/gpu-check.sh                 build here (needs the CUDA toolkit and
@@ -35,7 +36,7 @@ build() {
   local dir=${DG_GPU_BUILD_DIR:-build-gpu}
   cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DDG_CUDA=ON \
     "-DCMAKE_CUDA_ARCHITECTURES=${CMAKE_CUDA_ARCHITECTURES:-80;90}" >/dev/null
-  cmake --build "$dir" --target dg_tests dg_gpu_bench -j"$(nproc)"
+  cmake --build "$dir" --target dg_tests dg_gpu_bench dg_dist_tests dg_dist_worker -j"$(nproc)"
   BIN=$ROOT/$dir
 }
 
@@ -48,6 +49,13 @@ check() {
   set +e
   "$TESTS" ${DG_GPU_TESTS:+"$DG_GPU_TESTS"} 2>&1 | tee "$tlog" | tail -n 60
   local rc=${PIPESTATUS[0]}
+  # ProcessGroupNCCL's tests (tests/test_distributed.cpp, tests/dist/nccl_scenarios.cpp):
+  # ranks are processes of dg_dist_worker, one per GPU (at most 2).
+  if [ -n "${DIST_TESTS:-}" ] && [ -x "$DIST_TESTS" ]; then
+    log "distributed tests on the GPU (NCCL): $DIST_TESTS [distributed][cuda]"
+    "$DIST_TESTS" "[distributed][cuda]" 2>&1 | tee -a "$tlog" | tail -n 30
+    [ "${PIPESTATUS[0]}" = 0 ] || rc=4
+  fi
   set -e
   if [ "${DG_GPU_SANITIZE:-0}" = 1 ] && command -v compute-sanitizer >/dev/null; then
     log "compute-sanitizer (memcheck) over the [cuda] tests"
@@ -88,10 +96,12 @@ case "${1:-}" in
     build
     stage=$(mktemp -d)
     cp -a "$BIN"/libdynagrad.so* "$BIN/tests/dg_tests" "$BIN/tools/dg_gpu_bench" "$stage/"
+    cp -a "$BIN"/libdynagrad_distributed.so* "$BIN/tests/dg_dist_tests" "$BIN/tests/dg_dist_worker" "$stage/"
     cp tests/golden/ops_golden.yaml "$stage/"
     # What a bare GPU machine may lack (oneDNN and what it loads, yaml-cpp);
     # the CUDA runtime and cuBLAS come with its toolkit.
-    for lib in libdnnl.so.2 libyaml-cpp.so.0.7 libgomp.so.1 libOpenCL.so.1; do
+    for lib in libdnnl.so.2 libyaml-cpp.so.0.7 libgomp.so.1 libOpenCL.so.1 libgloo.so.0 libhiredis.so.0.14 \
+      libibverbs.so.1 libnl-route-3.so.200 libnl-3.so.200; do
       p=$(lib_path "$lib")
       if [ -n "$p" ]; then cp -L "$p" "$stage/$lib"; fi
     done
@@ -122,12 +132,13 @@ case "${1:-}" in
       exit 2
     fi
     export DG_GOLDEN_FILE=$run/ops_golden.yaml
-    TESTS=$run/dg_tests BENCH=$run/dg_gpu_bench check
+    export DG_DIST_WORKER=$run/dg_dist_worker
+    TESTS=$run/dg_tests BENCH=$run/dg_gpu_bench DIST_TESTS=$run/dg_dist_tests check
     ;;
   "")
     build
     export DG_GOLDEN_FILE=$ROOT/tests/golden/ops_golden.yaml
-    TESTS=$BIN/tests/dg_tests BENCH=$BIN/tools/dg_gpu_bench check
+    TESTS=$BIN/tests/dg_tests BENCH=$BIN/tools/dg_gpu_bench DIST_TESTS=$BIN/tests/dg_dist_tests check
     ;;
   *)
     echo "usage: tools/gpu-check.sh [--bundle DIR | --from-bundle DIR]" >&2

@@ -88,7 +88,10 @@ inline int free_port() {
 inline LaunchResult run_ranks(const std::string& scenario, int nranks, double timeout_s,
                               const std::map<std::string, std::string>& extra_env = {},
                               const std::map<int, std::map<std::string, std::string>>& rank_env = {}) {
-  const std::string worker = DG_DIST_WORKER;
+  // The worker next to the tests, or where DG_DIST_WORKER says (a bundle
+  // unpacked elsewhere, tools/gpu-check.sh --from-bundle).
+  const char* worker_env = std::getenv("DG_DIST_WORKER");
+  const std::string worker = worker_env && *worker_env ? worker_env : DG_DIST_WORKER;
   const int port = free_port();
   std::vector<pid_t> pids(nranks, -1);
   std::vector<std::string> logs(nranks);

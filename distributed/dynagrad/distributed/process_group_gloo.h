@@ -70,6 +70,8 @@ class ProcessGroupGloo : public ProcessGroup {
   class Impl;  // the Gloo context and the worker thread (gloo stays private to the library)
 
  private:
+  intrusive_ptr<Work> post_recv(const char* what, OpType type, std::vector<Tensor>& tensors,
+                                const std::vector<int>& sources, int peer, int tag);
   intrusive_ptr<Store> store_;
   std::shared_ptr<Options> options_;
   std::unique_ptr<Impl> impl_;
