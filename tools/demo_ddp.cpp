@@ -8,7 +8,8 @@
 //   tools/dgrun --nproc 2 build/tools/dg_demo_ddp [epochs]
 //
 // Rank 0 evaluates the test set after each epoch and checks accuracy >= 90%
-// at the end (exit code 1 otherwise), as dg_demo does.
+// at the end, and that every rank ends with the same parameters (exit code 1
+// otherwise), as dg_demo checks its numbers.
 #include <dynagrad/distributed/ddp.h>
 #include <dynagrad/distributed/init.h>
 #include <dynagrad/dynagrad.h>
@@ -43,6 +44,7 @@ int main(int argc, char** argv) {
     }
     const auto start = std::chrono::steady_clock::now();
     double accuracy = 0;
+    bool failed = false;
     for (int epoch = 1; epoch <= epochs; ++epoch) {
       dg::data::samplers::DistributedRandomSampler sampler(train_size, static_cast<size_t>(world),
                                                            static_cast<size_t>(rank));
@@ -70,16 +72,27 @@ int main(int argc, char** argv) {
                     std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
       }
     }
+    // The replicas stayed one model: every rank's parameters, gathered, equal rank 0's.
+    bool same = true;
+    for (const dg::Tensor& p : ddp.parameters()) {
+      std::vector<dg::Tensor> mine{p.detach().contiguous()};
+      std::vector<std::vector<dg::Tensor>> all(1);
+      for (int r = 0; r < world; ++r) all[0].push_back(dg::empty_like(mine[0]));
+      pg->allgather(all, mine)->wait();
+      for (int r = 1; r < world; ++r) same = same && dg::equal(all[0][0], all[0][static_cast<size_t>(r)]);
+    }
     if (rank == 0) {
-      const bool ok = accuracy >= 0.90;
+      std::printf("parameters identical on all %d ranks: %s\n", world, same ? "yes" : "NO");
+      const bool ok = accuracy >= 0.90 && same;
       std::printf("trained %d epochs on %d ranks in %.1f s: test accuracy %.2f%% %s\n", epochs, world,
                   std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 100 * accuracy,
-                  ok ? "(>= 90%: ok)" : "(< 90%: FAILED)");
-      if (!ok) return 1;
+                  accuracy >= 0.90 ? "(>= 90%: ok)" : "(< 90%: FAILED)");
+      failed = !ok;
     }
     // Every rank leaves together (rank 0's evaluation came last).
     pg->barrier()->wait();
     dg::distributed::destroy_process_group();
+    if (failed) return 1;
   } catch (const dg::Error& e) {
     std::fprintf(stderr, "dg_demo_ddp: dynagrad error: %s\n", e.what());
     return 2;
