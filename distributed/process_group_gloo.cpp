@@ -356,9 +356,16 @@ ProcessGroupGloo::ProcessGroupGloo(const intrusive_ptr<Store>& store, int rank, 
   try {
     impl_->context->connectFullMesh(adapter, impl_->device);
   } catch (const std::exception& e) {
+    // Gloo's rendezvous keys are the ranks' numbers: say which never came.
+    std::string missing;
+    try {
+      for (int j = 0; j < size; ++j)
+        if (!store_->check({std::to_string(j)})) missing += (missing.empty() ? "" : ", ") + std::to_string(j);
+    } catch (const std::exception&) {}
     throw Error(detail::str("ProcessGroupGloo: rank ", rank, " of ", size, " could not connect to its peers within ",
-                            options_->timeout.count(), " ms: ", e.what(), " (did all ", size,
-                            " processes of WORLD_SIZE=", size, " start?)"));
+                            options_->timeout.count(), " ms",
+                            missing.empty() ? std::string() : " (rank(s) " + missing + " never arrived)", ": ",
+                            e.what(), " (did all ", size, " processes of WORLD_SIZE=", size, " start?)"));
   }
   // Publish the addresses our pairs listen on, so that an error naming an
   // address can name the rank behind it.

@@ -12,12 +12,12 @@
 #include <cstring>
 #include <thread>
 
+#include "distributed/polling.h"
 #include "dynagrad/error.h"
 
 namespace dg::distributed {
 
 namespace {
-using Clock = std::chrono::steady_clock;
 
 std::string join_names(const std::vector<std::string>& keys) {
   std::string out;
@@ -349,22 +349,9 @@ int64_t FileStore::getNumKeys() {
 void FileStore::wait(const std::vector<std::string>& keys) { wait(keys, timeout_); }
 
 void FileStore::wait(const std::vector<std::string>& keys, const std::chrono::milliseconds& timeout) {
-  const auto start = Clock::now();
-  auto sleep = std::chrono::milliseconds(1);
-  while (!check(keys)) {
-    if (timeout != kNoTimeout && Clock::now() - start > timeout) {
-      std::vector<std::string> missing;
-      {
-        std::lock_guard<std::mutex> guard(state_->mutex);
-        for (const auto& k : keys)
-          if (!state_->map.count(k)) missing.push_back(k);
-      }
-      throw Error(detail::str("FileStore::wait: timed out after ", timeout.count(), " ms waiting for keys ",
-                              join_names(missing), " in '", path_, "'"));
-    }
-    std::this_thread::sleep_for(sleep);
-    sleep = std::min(sleep * 2, std::chrono::milliseconds(20));
-  }
+  if (!store_polling::poll_until([&] { return check(keys); }, timeout))
+    throw Error(dg::detail::str("FileStore::wait: timed out after ", timeout.count(), " ms waiting for keys ",
+                                store_polling::missing_keys(*this, keys), " in '", path_, "'"));
 }
 
 }  // namespace dg::distributed

@@ -19,6 +19,7 @@
 #include <map>
 #include <thread>
 
+#include "distributed/polling.h"
 #include "dynagrad/distributed/store.h"
 #include "dynagrad/error.h"
 
@@ -356,22 +357,15 @@ TCPStore::~TCPStore() {
 
 void TCPStore::waitForWorkers() {
   if (!numWorkers_) return;
-  const auto start = Clock::now();
-  auto pause = std::chrono::milliseconds(1);
-  for (;;) {
-    int64_t n;
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      auto r = client_->call(kAdd, {kWorkersKey, "0"}, 2, timeout_);
-      n = std::stoll(r[1]);
-    }
-    if (n >= static_cast<int64_t>(*numWorkers_)) return;
-    if (timeout_ != kNoTimeout && Clock::now() - start > timeout_)
-      throw Error(detail::str("TCPStore::waitForWorkers: ", n, " of ", *numWorkers_, " workers connected within ",
-                              timeout_.count(), " ms (is WORLD_SIZE right?)"));
-    std::this_thread::sleep_for(pause);
-    pause = std::min(pause * 2, std::chrono::milliseconds(10));
-  }
+  int64_t n = 0;
+  auto all_there = [&] {
+    std::lock_guard<std::mutex> lock(mutex_);
+    n = std::stoll(client_->call(kAdd, {kWorkersKey, "0"}, 2, timeout_)[1]);
+    return n >= static_cast<int64_t>(*numWorkers_);
+  };
+  if (!store_polling::poll_until(all_there, timeout_))
+    throw Error(dg::detail::str("TCPStore::waitForWorkers: ", n, " of ", *numWorkers_, " workers connected within ",
+                                timeout_.count(), " ms (is WORLD_SIZE right?)"));
 }
 
 void TCPStore::set(const std::string& key, const std::vector<uint8_t>& value) {
@@ -421,19 +415,9 @@ int64_t TCPStore::getNumKeys() {
 void TCPStore::wait(const std::vector<std::string>& keys) { wait(keys, timeout_); }
 
 void TCPStore::wait(const std::vector<std::string>& keys, const std::chrono::milliseconds& timeout) {
-  const auto start = Clock::now();
-  auto pause = std::chrono::milliseconds(1);
-  while (!check(keys)) {
-    if (timeout != kNoTimeout && Clock::now() - start > timeout) {
-      std::string missing;
-      for (const auto& k : keys)
-        if (!check({k})) missing += (missing.empty() ? "'" : ", '") + k + "'";
-      throw Error(detail::str("TCPStore::wait: timed out after ", timeout.count(), " ms waiting for keys ", missing,
-                              " at ", host_, ":", port_));
-    }
-    std::this_thread::sleep_for(pause);
-    pause = std::min(pause * 2, std::chrono::milliseconds(10));
-  }
+  if (!store_polling::poll_until([&] { return check(keys); }, timeout))
+    throw Error(dg::detail::str("TCPStore::wait: timed out after ", timeout.count(), " ms waiting for keys ",
+                                store_polling::missing_keys(*this, keys), " at ", host_, ":", port_));
 }
 
 }  // namespace dg::distributed
