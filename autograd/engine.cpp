@@ -380,17 +380,33 @@ namespace {
 // memory, not by one stack.
 constexpr int kMaxReentrantDepth = 48;
 thread_local int t_engine_depth = 0;
+// The final callbacks of the innermost backward running on this thread.
+thread_local std::vector<std::function<void()>>* t_final_callbacks = nullptr;
 
 variable_list execute_here(const edge_list& roots, const variable_list& root_grads, bool keep_graph, bool create_graph,
                            const edge_list& capture, bool accumulate) {
   const bool restrict_exec = !capture.empty() || !accumulate;
   GraphTask task(keep_graph, restrict_exec);
   ExecGuard guard(create_graph, restrict_exec ? &task : nullptr);
+  std::vector<std::function<void()>> callbacks;
   struct Depth {
-    Depth() { ++t_engine_depth; }
-    ~Depth() { --t_engine_depth; }
-  } depth;
-  return task.run(roots, root_grads, capture, accumulate);
+    explicit Depth(std::vector<std::function<void()>>* callbacks) : outer(t_final_callbacks) {
+      ++t_engine_depth;
+      t_final_callbacks = callbacks;
+    }
+    ~Depth() {
+      --t_engine_depth;
+      t_final_callbacks = outer;
+    }
+    std::vector<std::function<void()>>* outer;
+  } depth(&callbacks);
+  variable_list result = task.run(roots, root_grads, capture, accumulate);
+  // Index loop: a callback may queue another.
+  for (size_t i = 0; i < callbacks.size(); ++i) {
+    std::function<void()> callback = std::move(callbacks[i]);
+    callback();
+  }
+  return result;
 }
 }  // namespace
 
@@ -419,6 +435,19 @@ variable_list Engine::execute(const edge_list& roots, const variable_list& root_
   worker.join();
   if (error) std::rethrow_exception(error);
   return result;
+}
+
+Engine& Engine::get_default_engine() {
+  static Engine engine;
+  return engine;
+}
+
+void Engine::queue_callback(std::function<void()> callback) {
+  DG_CHECK(t_final_callbacks != nullptr,
+           "Engine::queue_callback: Final callbacks can only be installed during backward pass. (no backward is "
+           "running on this thread)");
+  DG_CHECK(static_cast<bool>(callback), "Engine::queue_callback: expected a callable, got an empty function");
+  t_final_callbacks->push_back(std::move(callback));
 }
 
 void backward(const variable_list& tensors, const variable_list& grad_tensors, std::optional<bool> retain_graph,

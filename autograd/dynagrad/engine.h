@@ -1,6 +1,7 @@
 #pragma once
 // The backward engine and the two user entry points, as in LibTorch's
 // torch::autograd namespace.
+#include <functional>
 #include <optional>
 #include <vector>
 
@@ -29,6 +30,14 @@ variable_list grad(const variable_list& outputs, const variable_list& inputs, co
 struct Engine {
   static variable_list execute(const edge_list& roots, const variable_list& root_grads, bool keep_graph,
                                bool create_graph, const edge_list& capture, bool accumulate);
+
+  // LibTorch's entry points for code that runs inside a backward (hooks).
+  static Engine& get_default_engine();
+  // Runs `callback` once the backward now running on this thread has run
+  // every node (and accumulated every .grad), before it returns; callbacks
+  // run in the order queued and may queue more. Outside a backward: an error.
+  // A backward that fails drops its callbacks.
+  void queue_callback(std::function<void()> callback);
 };
 
 }  // namespace dg::autograd

@@ -3,6 +3,7 @@
 // groups on Gloo (CPU) and NCCL (CUDA), rendezvous stores, collectives and
 // the default group. Link dynagrad::distributed. Includes the whole
 // dynagrad API (dynagrad/dynagrad.h), as LibTorch's c10d headers include ATen.
+#include "dynagrad/distributed/ddp.h"
 #include "dynagrad/distributed/functional.h"
 #include "dynagrad/distributed/init.h"
 #include "dynagrad/distributed/process_group.h"
