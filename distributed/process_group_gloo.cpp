@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <condition_variable>
+#include <cstdio>
 #include <cstdlib>
 #include <deque>
 #include <functional>
@@ -33,6 +34,38 @@
 namespace dg::distributed {
 
 namespace {
+
+// "host boot-id pid": two ranks with the same host and boot id share the
+// process table (/proc).
+std::string this_process() {
+  char host[256] = {0};
+  ::gethostname(host, sizeof(host) - 1);
+  std::string boot;
+  if (FILE* f = std::fopen("/proc/sys/kernel/random/boot_id", "r")) {
+    char buf[64] = {0};
+    if (std::fgets(buf, sizeof buf, f)) boot = buf;
+    std::fclose(f);
+    while (!boot.empty() && (boot.back() == '\n' || boot.back() == ' ')) boot.pop_back();
+  }
+  return detail::str(host, " ", boot, " ", ::getpid());
+}
+
+// Whether the process `id` (this_process() of a peer) is on this host and
+// has ended (gone, or a zombie its parent has not reaped).
+bool process_ended(const std::string& id, const std::string& self) {
+  const size_t cut = id.rfind(' ');
+  if (cut == std::string::npos || self.compare(0, self.rfind(' '), id, 0, cut) != 0) return false;
+  const std::string stat = "/proc/" + id.substr(cut + 1) + "/stat";
+  FILE* f = std::fopen(stat.c_str(), "r");
+  if (!f) return true;
+  char buf[512] = {0};
+  const size_t n = std::fread(buf, 1, sizeof buf - 1, f);
+  std::fclose(f);
+  const std::string line(buf, n);
+  const size_t paren = line.rfind(')');
+  return paren != std::string::npos && paren + 2 < line.size() && (line[paren + 2] == 'Z' || line[paren + 2] == 'X');
+}
+
 
 using ReduceFn = std::function<void(void*, const void*, const void*, size_t)>;
 
@@ -302,8 +335,23 @@ class ProcessGroupGloo::Impl {
     for (auto& c : name) c = static_cast<char>(std::tolower(c));
     std::string peer;
     if (transport) {
+      // A peer on this host that has ended is the one; the kernel closes a
+      // dying process's sockets just before it becomes a zombie, so look
+      // again for a moment before trusting the address.
+      const std::string self = this_process();
+      std::vector<int> ended;
+      for (int attempt = 0; attempt < 20 && ended.empty(); ++attempt) {
+        if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        for (const auto& [id, r] : peer_processes)
+          if (process_ended(id, self)) ended.push_back(r);
+      }
+      if (!ended.empty()) {
+        peer = ended.size() == 1 ? " (peer rank " : " (peer ranks ";
+        for (size_t i = 0; i < ended.size(); ++i) peer += (i ? ", " : "") + std::to_string(ended[i]);
+        peer += ended.size() == 1 ? ", which has exited)" : ", which have exited)";
+      }
       for (const auto& [addr, r] : peer_addresses)
-        if (what.find(addr) != std::string::npos) peer = detail::str(" (peer rank ", r, ")");
+        if (peer.empty() && what.find(addr) != std::string::npos) peer = detail::str(" (peer rank ", r, ")");
       if (peer.empty() && size == 2) peer = detail::str(" (peer rank ", 1 - rank, ")");
     }
     return detail::str("ProcessGroupGloo::", name, " (rank ", rank, " of ", size, ") failed", peer, ": ", what);
@@ -330,6 +378,8 @@ class ProcessGroupGloo::Impl {
   std::shared_ptr<::gloo::rendezvous::Context> context;
   // Each peer's listening addresses as Gloo prints them in its errors.
   std::vector<std::pair<std::string, int>> peer_addresses;
+  // Each peer's this_process() and rank.
+  std::vector<std::pair<std::string, int>> peer_processes;
   uint32_t tag = 0;
   std::mutex mutex;
   std::condition_variable cv;
@@ -339,6 +389,26 @@ class ProcessGroupGloo::Impl {
 };
 
 ProcessGroupGloo::Options::Options(std::chrono::milliseconds timeout) : ProcessGroup::Options("gloo", timeout) {}
+
+namespace {
+
+// Publishes `mine` (addresses, one a line) under prefix+rank and appends
+// every other rank's to `into` as (address, rank).
+void exchange_addresses(Store& store, const std::string& prefix, int rank, int size, const std::string& mine,
+                        std::chrono::milliseconds timeout, std::vector<std::pair<std::string, int>>& into) {
+  store.set(prefix + std::to_string(rank), std::vector<uint8_t>(mine.begin(), mine.end()));
+  for (int j = 0; j < size; ++j) {
+    if (j == rank) continue;
+    store.wait({prefix + std::to_string(j)}, timeout);
+    auto v = store.get(prefix + std::to_string(j));
+    std::string s(v.begin(), v.end());
+    size_t start = 0;
+    for (size_t nl; (nl = s.find('\n', start)) != std::string::npos; start = nl + 1)
+      into.emplace_back(s.substr(start, nl - start), j);
+  }
+}
+
+}  // namespace
 
 ProcessGroupGloo::ProcessGroupGloo(const intrusive_ptr<Store>& store, int rank, int size,
                                    std::shared_ptr<Options> options)
@@ -367,22 +437,17 @@ ProcessGroupGloo::ProcessGroupGloo(const intrusive_ptr<Store>& store, int rank, 
                             missing.empty() ? std::string() : " (rank(s) " + missing + " never arrived)", ": ",
                             e.what(), " (did all ", size, " processes of WORLD_SIZE=", size, " start?)"));
   }
-  // Publish the addresses our pairs listen on, so that an error naming an
-  // address can name the rank behind it.
+  // Name the rank behind a transport error. Each rank publishes the
+  // addresses its pairs listen on (Gloo's errors print a peer's address) and
+  // its host and process id: on one host a dead peer is found for certain;
+  // across hosts the address is the clue.
   std::string mine;
   for (int j = 0; j < size; ++j)
     if (j != rank) mine += impl_->context->getPair(j)->address().str() + "\n";
-  const std::string key = "dg_gloo_addresses/";
-  store_->set(key + std::to_string(rank), std::vector<uint8_t>(mine.begin(), mine.end()));
-  for (int j = 0; j < size; ++j) {
-    if (j == rank) continue;
-    store_->wait({key + std::to_string(j)}, options_->timeout);
-    auto v = store_->get(key + std::to_string(j));
-    std::string s(v.begin(), v.end());
-    size_t start = 0;
-    for (size_t nl; (nl = s.find('\n', start)) != std::string::npos; start = nl + 1)
-      impl_->peer_addresses.emplace_back(s.substr(start, nl - start), j);
-  }
+  exchange_addresses(*store_, "dg_gloo_addresses/", rank, size, mine, options_->timeout, impl_->peer_addresses);
+  std::vector<std::pair<std::string, int>> processes;
+  exchange_addresses(*store_, "dg_gloo_process/", rank, size, this_process() + "\n", options_->timeout, processes);
+  for (const auto& [id, j] : processes) impl_->peer_processes.emplace_back(id, j);
   impl_->start();
 }
 

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <thread>
 
 #include "dist/helpers.h"
 
@@ -52,6 +53,10 @@ DG_DIST_SCENARIO("rank_exits") {
   if (world_size == 2 || rank == 0 || rank == leaver - 1)
     dist_check(msg.find("peer rank " + std::to_string(leaver)) != std::string::npos, "peer not named: ", msg);
   std::fflush(stdout);
+  // Hold the broken group a moment before closing it: a survivor that closes
+  // its connections at once would be the first failure its other
+  // neighbours see (they would name it, rightly, instead of the leaver).
+  std::this_thread::sleep_for(std::chrono::seconds(1));
   c10d::destroy_process_group();  // a broken group still shuts down cleanly
 }
 
