@@ -66,7 +66,6 @@ bool process_ended(const std::string& id, const std::string& self) {
   return paren != std::string::npos && paren + 2 < line.size() && (line[paren + 2] == 'Z' || line[paren + 2] == 'X');
 }
 
-
 using ReduceFn = std::function<void(void*, const void*, const void*, size_t)>;
 
 // Gloo's option objects own the operation's unbound buffers, whose
