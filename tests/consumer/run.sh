@@ -42,8 +42,8 @@ mode_a() {
   rm -rf "$b"
   step cmake -S "$here" -B "$b" "${gen[@]}" -DCMAKE_BUILD_TYPE=Release -DDG_SOURCE_DIR="$root" \
     -DDG_BUILD_TESTS=OFF -DDG_BUILD_TOOLS=OFF -DDG_CCACHE=ON || return 1
-  step cmake --build "$b" --target consumer -j2 || return 1
-  "$b/consumer"
+  step cmake --build "$b" --target consumer consumer_distributed -j2 || return 1
+  "$b/consumer" && "$b/consumer_distributed"
 }
 
 mode_b() {
@@ -55,8 +55,8 @@ mode_b() {
     echo "  find_package found $(grep '^dynagrad_DIR' "$b/CMakeCache.txt"), not $prefix" >&2
     return 1
   fi
-  step cmake --build "$b" --target consumer -j2 || return 1
-  "$b/consumer"
+  step cmake --build "$b" --target consumer consumer_distributed -j2 || return 1
+  "$b/consumer" && "$b/consumer_distributed"
 }
 
 failed=0
