@@ -27,6 +27,7 @@
 #include <gloo/transport/tcp/device.h>
 #include <gloo/transport/unbound_buffer.h>
 
+#include "distributed/arg_checks.h"
 #include "dynagrad/error.h"
 #include "dynagrad/factory.h"
 #include "dynagrad/grad_mode.h"
@@ -337,12 +338,11 @@ class ProcessGroupGloo::Impl {
       // A peer on this host that has ended is the one; the kernel closes a
       // dying process's sockets just before it becomes a zombie, so look
       // again for a moment before trusting the address.
-      const std::string self = this_process();
       std::vector<int> ended;
       for (int attempt = 0; attempt < 20 && ended.empty(); ++attempt) {
         if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
         for (const auto& [id, r] : peer_processes)
-          if (process_ended(id, self)) ended.push_back(r);
+          if (process_ended(id, self_process)) ended.push_back(r);
       }
       if (!ended.empty()) {
         peer = ended.size() == 1 ? " (peer rank " : " (peer ranks ";
@@ -377,7 +377,8 @@ class ProcessGroupGloo::Impl {
   std::shared_ptr<::gloo::rendezvous::Context> context;
   // Each peer's listening addresses as Gloo prints them in its errors.
   std::vector<std::pair<std::string, int>> peer_addresses;
-  // Each peer's this_process() and rank.
+  // this_process() of this rank, and each peer's with its rank.
+  std::string self_process;
   std::vector<std::pair<std::string, int>> peer_processes;
   uint32_t tag = 0;
   std::mutex mutex;
@@ -391,10 +392,10 @@ ProcessGroupGloo::Options::Options(std::chrono::milliseconds timeout) : ProcessG
 
 namespace {
 
-// Publishes `mine` (addresses, one a line) under prefix+rank and appends
-// every other rank's to `into` as (address, rank).
-void exchange_addresses(Store& store, const std::string& prefix, int rank, int size, const std::string& mine,
-                        std::chrono::milliseconds timeout, std::vector<std::pair<std::string, int>>& into) {
+// Publishes `mine` (one item a line) under prefix+rank and appends every
+// other rank's items to `into` as (item, rank).
+void exchange_lines(Store& store, const std::string& prefix, int rank, int size, const std::string& mine,
+                    std::chrono::milliseconds timeout, std::vector<std::pair<std::string, int>>& into) {
   store.set(prefix + std::to_string(rank), std::vector<uint8_t>(mine.begin(), mine.end()));
   for (int j = 0; j < size; ++j) {
     if (j == rank) continue;
@@ -443,10 +444,10 @@ ProcessGroupGloo::ProcessGroupGloo(const intrusive_ptr<Store>& store, int rank, 
   std::string mine;
   for (int j = 0; j < size; ++j)
     if (j != rank) mine += impl_->context->getPair(j)->address().str() + "\n";
-  exchange_addresses(*store_, "dg_gloo_addresses/", rank, size, mine, options_->timeout, impl_->peer_addresses);
-  std::vector<std::pair<std::string, int>> processes;
-  exchange_addresses(*store_, "dg_gloo_process/", rank, size, this_process() + "\n", options_->timeout, processes);
-  for (const auto& [id, j] : processes) impl_->peer_processes.emplace_back(id, j);
+  exchange_lines(*store_, "dg_gloo_addresses/", rank, size, mine, options_->timeout, impl_->peer_addresses);
+  impl_->self_process = this_process();
+  exchange_lines(*store_, "dg_gloo_process/", rank, size, impl_->self_process + "\n", options_->timeout,
+                 impl_->peer_processes);
   impl_->start();
 }
 
@@ -473,8 +474,7 @@ void check_same(const char* what, const Tensor& ref, const Tensor& t, const char
 }
 
 void check_root(const char* what, int64_t root, int size) {
-  DG_CHECK(root >= 0 && root < size, "ProcessGroupGloo::", what, ": expected a root rank in [0, ", size, "), got ",
-           root);
+  arg_checks::check_root("ProcessGroupGloo", what, root, size);
 }
 
 // One list of `size` tensors like `ref` (its dtype and element count).

@@ -9,6 +9,7 @@
 #include <functional>
 #include <thread>
 
+#include "distributed/arg_checks.h"
 #include "dynagrad/cuda.h"
 #include "dynagrad/error.h"
 #include "dynagrad/factory.h"
@@ -271,8 +272,7 @@ intrusive_ptr<Work> ProcessGroupNCCL::allreduce(std::vector<Tensor>& tensors, co
 
 intrusive_ptr<Work> ProcessGroupNCCL::broadcast(std::vector<Tensor>& tensors, const BroadcastOptions& opts) {
   check_cuda_tensor("broadcast", tensors, impl_->device);
-  DG_CHECK(opts.rootRank >= 0 && opts.rootRank < getSize(), "ProcessGroupNCCL::broadcast: expected a root rank in [0, ",
-           getSize(), "), got ", opts.rootRank);
+  arg_checks::check_root("ProcessGroupNCCL", "broadcast", opts.rootRank, getSize());
   Tensor t = tensors[0], buf = contiguous_of(t);
   auto comm = impl_->comm;
   return run_nccl(
@@ -287,8 +287,7 @@ intrusive_ptr<Work> ProcessGroupNCCL::broadcast(std::vector<Tensor>& tensors, co
 
 intrusive_ptr<Work> ProcessGroupNCCL::reduce(std::vector<Tensor>& tensors, const ReduceOptions& opts) {
   check_cuda_tensor("reduce", tensors, impl_->device);
-  DG_CHECK(opts.rootRank >= 0 && opts.rootRank < getSize(), "ProcessGroupNCCL::reduce: expected a root rank in [0, ",
-           getSize(), "), got ", opts.rootRank);
+  arg_checks::check_root("ProcessGroupNCCL", "reduce", opts.rootRank, getSize());
   Tensor t = tensors[0], buf = contiguous_of(t);
   auto dtype = nccl_dtype(t.scalar_type(), "reduce");
   auto op = nccl_op(opts.reduceOp, t.scalar_type(), "reduce");
