@@ -33,6 +33,15 @@ size_t read_position(const serialize::InputArchive& archive, const char* key, co
   return static_cast<size_t>(value);
 }
 
+// A saved sample_index_, checked to lie in this rank's shard.
+size_t read_shard_position(const serialize::InputArchive& archive, const char* fn, size_t rank, size_t begin,
+                           size_t end) {
+  const size_t index = read_position(archive, "sample_index_", fn);
+  DG_CHECK(index >= begin && index <= end, fn, ": sample_index_ ", index, " is outside rank ", rank, "'s shard [",
+           begin, ", ", end, "]");
+  return index;
+}
+
 }  // namespace
 
 DistributedRandomSampler::DistributedRandomSampler(size_t size, size_t num_replicas, size_t rank, bool allow_duplicates)
@@ -73,10 +82,7 @@ void DistributedRandomSampler::save(serialize::OutputArchive& archive) const {
 void DistributedRandomSampler::load(serialize::InputArchive& archive) {
   epoch_ = read_position(archive, "epoch_", "DistributedRandomSampler::load");
   reset(size_);  // the epoch's permutation
-  const size_t index = read_position(archive, "sample_index_", "DistributedRandomSampler::load");
-  DG_CHECK(index >= begin_index_ && index <= end_index_, "DistributedRandomSampler::load: sample_index_ ", index,
-           " is outside rank ", rank_, "'s shard [", begin_index_, ", ", end_index_, "]");
-  sample_index_ = index;
+  sample_index_ = read_shard_position(archive, "DistributedRandomSampler::load", rank_, begin_index_, end_index_);
 }
 
 size_t DistributedRandomSampler::index() const noexcept { return sample_index_; }
@@ -116,10 +122,7 @@ void DistributedSequentialSampler::save(serialize::OutputArchive& archive) const
 }
 
 void DistributedSequentialSampler::load(serialize::InputArchive& archive) {
-  const size_t index = read_position(archive, "sample_index_", "DistributedSequentialSampler::load");
-  DG_CHECK(index >= begin_index_ && index <= end_index_, "DistributedSequentialSampler::load: sample_index_ ", index,
-           " is outside rank ", rank_, "'s shard [", begin_index_, ", ", end_index_, "]");
-  sample_index_ = index;
+  sample_index_ = read_shard_position(archive, "DistributedSequentialSampler::load", rank_, begin_index_, end_index_);
 }
 
 size_t DistributedSequentialSampler::index() const noexcept { return sample_index_; }
